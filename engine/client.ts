@@ -1,0 +1,101 @@
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { classifyEngineError, EngineError } from './errors';
+
+export interface EngineClientOptions {
+  /** OpenAI base URL including /v1, e.g. http://127.0.0.1:8000/v1 (as vLLM documents it). */
+  baseUrl: string;
+  apiKey?: string;
+  connectTimeoutMs: number;
+  /** Time allowed until the response headers arrive (vLLM sends them when generation starts). */
+  firstByteTimeoutMs: number;
+  /** Longest silence allowed between body chunks. */
+  idleTimeoutMs: number;
+  /** Whole request, start to last byte. */
+  totalTimeoutMs: number;
+}
+
+export interface EngineResponse {
+  status: number;
+  contentType: string;
+  body: Readable;
+}
+
+/** One OpenAI-compatible upstream (vLLM, SGLang, TGI, Ollama, llama.cpp server). */
+export class EngineClient {
+  private readonly agent: Agent;
+  private readonly base: string;
+
+  constructor(readonly options: EngineClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.firstByteTimeoutMs,
+      bodyTimeout: options.idleTimeoutMs,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /**
+   * POSTs a JSON body to `<base><path>`. Resolves once headers arrive; the caller consumes `body`
+   * (a Readable with backpressure). Engine 5xx and network failures reject with EngineError;
+   * 4xx answers resolve so their OpenAI-shaped bodies can reach the client.
+   */
+  async post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+    return this.send('POST', path, JSON.stringify(body), signal);
+  }
+
+  async get(path: string, signal?: AbortSignal): Promise<EngineResponse> {
+    return this.send('GET', path, undefined, signal);
+  }
+
+  /** True when GET /models answers 200 within the connect + first-byte budget. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    try {
+      const res = await this.send('GET', '/models', undefined, AbortSignal.timeout(timeoutMs));
+      res.body.resume();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: AbortSignal): Promise<EngineResponse> {
+    const total = AbortSignal.timeout(this.options.totalTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, total]) : total;
+    const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    let res;
+    try {
+      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: combined, dispatcher: this.agent });
+    } catch (err) {
+      if (total.aborted && !signal?.aborted) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
+      throw classifyEngineError(err, 'request');
+    }
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (res.statusCode >= 500) {
+      const text = await res.body.text().catch(() => '');
+      throw new EngineError('bad_gateway', `the engine answered ${res.statusCode}${summarizeUpstream(text)}`, res.statusCode);
+    }
+    // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
+    res.body.on('error', () => undefined);
+    return { status: res.statusCode, contentType, body: res.body };
+  }
+}
+
+/** The engine's own error message, kept short, for operators; never includes our request content. */
+function summarizeUpstream(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
+    if (typeof message === 'string' && message) return `: ${message.slice(0, 200)}`;
+  } catch {
+    /* not JSON */
+  }
+  return '';
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Scripted answers for tests: `POST /dev/script` queues one; the next `times` completions use it.
+ * Faults let tests reproduce what real engines do wrong.
+ */
+export const ScriptEntry = z.strictObject({
+  /** Exact answer text. */
+  reply: z.string().optional(),
+  times: z.number().int().min(1).max(10_000).default(1),
+  /** Answer with this HTTP error status and an OpenAI-shaped error body instead. */
+  status: z.number().int().min(400).max(599).optional(),
+  /** Wait this long before the first byte. */
+  delay_ms: z.number().int().min(0).max(600_000).optional(),
+  /** Never answer (until the client gives up). */
+  hang: z.boolean().optional(),
+  /** Streaming: destroy the connection after this many content chunks. */
+  drop_after_chunks: z.number().int().min(0).optional(),
+  /** Tool calls the assistant answers with (name + JSON arguments string). */
+  tool_calls: z.array(z.strictObject({ name: z.string(), arguments: z.string() })).optional(),
+  /** Per-chunk delay override for streams. */
+  token_delay_ms: z.number().int().min(0).max(10_000).optional(),
+});
+export type ScriptEntry = z.infer<typeof ScriptEntry>;
+
+export class ScriptQueue {
+  private readonly entries: { entry: ScriptEntry; remaining: number }[] = [];
+
+  push(entry: ScriptEntry): void {
+    this.entries.push({ entry, remaining: entry.times });
+  }
+
+  /** Takes the script for the next completion, if any. */
+  next(): ScriptEntry | undefined {
+    const head = this.entries[0];
+    if (!head) return undefined;
+    head.remaining -= 1;
+    if (head.remaining <= 0) this.entries.shift();
+    return head.entry;
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+}
+
+/** Splits an answer into stream chunks of about one word, keeping every character (spaces included). */
+export function chunkAnswer(text: string): string[] {
+  const chunks = text.match(/\s*\S+|\s+$/g);
+  return chunks ?? (text.length ? [text] : []);
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chatPromptText, defaultAnswer, DEV_MODEL_ID, estimateTokens, lastUserText } from './answers';
+import { chunkAnswer, ScriptEntry, ScriptQueue } from './script';
+
+export interface DevEngineOptions {
+  port?: number;
+  host?: string;
+  /** Delay between streamed chunks. */
+  tokenDelayMs?: number;
+}
+
+export interface DevEngineStats {
+  requests: number;
+  completed: number;
+  /** Requests whose client went away before the answer finished. */
+  aborted: number;
+}
+
+export interface DevEngine {
+  url: string;
+  /** OpenAI base URL (`<url>/v1`), what ENGINE_URL expects. */
+  baseUrl: string;
+  port: number;
+  stats: DevEngineStats;
+  /** Bodies of the most recent completion requests, newest last. */
+  requests: unknown[];
+  script: ScriptQueue;
+  close(): Promise<void>;
+}
+
+/**
+ * A small OpenAI-compatible server that stands in for the 405B engine: deterministic answers,
+ * usage, streaming, scripted answers (`POST /dev/script`) and faults for tests.
+ */
+export async function startDevEngine(options: DevEngineOptions = {}): Promise<DevEngine> {
+  const script = new ScriptQueue();
+  const stats: DevEngineStats = { requests: 0, completed: 0, aborted: 0 };
+  const requests: unknown[] = [];
+  const tokenDelayMs = options.tokenDelayMs ?? 0;
+  const sockets = new Set<import('node:net').Socket>();
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      route(req, res, raw).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, errorBody('dev engine failure', 'server_error'));
+        else res.destroy();
+      });
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://dev');
+    const p = url.pathname.replace(/\/+$/, '');
+    if (req.method === 'GET' && (p === '/v1/models' || p === '/models')) {
+      return sendJson(res, 200, { object: 'list', data: [{ id: DEV_MODEL_ID, object: 'model', created: 1_700_000_000, owned_by: 'safety-gateway-dev' }] });
+    }
+    if (req.method === 'GET' && (p === '/health' || p === '/healthz')) return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'POST' && p === '/dev/script') {
+      const parsed = ScriptEntry.safeParse(safeJson(raw));
+      if (!parsed.success) return sendJson(res, 400, errorBody(`bad script: ${parsed.error.issues[0]?.message}`, 'invalid_request_error'));
+      script.push(parsed.data);
+      return sendJson(res, 200, { queued: script.size });
+    }
+    if (req.method === 'POST' && p === '/dev/reset') {
+      script.clear();
+      requests.length = 0;
+      Object.assign(stats, { requests: 0, completed: 0, aborted: 0 });
+      return sendJson(res, 200, { ok: true });
+    }
+    if (req.method === 'GET' && p === '/dev/stats') return sendJson(res, 200, stats);
+    if (req.method === 'GET' && p === '/dev/requests') return sendJson(res, 200, requests);
+    if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/v1/completions')) {
+      const body = safeJson(raw) as Record<string, unknown> | undefined;
+      if (!body || typeof body !== 'object') return sendJson(res, 400, errorBody('body must be JSON', 'invalid_request_error'));
+      stats.requests += 1;
+      requests.push(body);
+      if (requests.length > 100) requests.shift();
+      return complete(req, res, body, p === '/v1/chat/completions' ? 'chat' : 'text');
+    }
+    return sendJson(res, 404, errorBody(`no route ${req.method} ${p}`, 'invalid_request_error'));
+  }
+
+  async function complete(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown>, kind: 'chat' | 'text'): Promise<void> {
+    const entry = script.next();
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        stats.aborted += 1;
+      }
+    });
+    if (entry?.hang) return; // never answer; the socket closes when the client gives up
+    if (entry?.delay_ms) await sleep(entry.delay_ms);
+    if (clientGone) return;
+    if (entry?.status) return sendJson(res, entry.status, errorBody(`scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error'));
+
+    const promptText = kind === 'chat' ? chatPromptText(body.messages) : String(body.prompt ?? '');
+    const answer = entry?.reply ?? defaultAnswer(kind === 'chat' ? lastUserText(body.messages) : promptText);
+    const model = typeof body.model === 'string' ? body.model : DEV_MODEL_ID;
+    const promptTokens = estimateTokens(promptText);
+    const completionTokens = estimateTokens(answer);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-dev-${randomUUID()}`;
+    const created = Math.floor(Date.now() / 1000);
+    const toolCalls = entry?.tool_calls?.map((t, i) => ({ id: `call_${i}`, type: 'function' as const, function: { name: t.name, arguments: t.arguments } }));
+    const finishReason = toolCalls?.length ? 'tool_calls' : 'stop';
+
+    if (body.stream !== true) {
+      const choice =
+        kind === 'chat'
+          ? { index: 0, message: { role: 'assistant', content: toolCalls?.length && !entry?.reply ? null : answer, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, logprobs: null, finish_reason: finishReason }
+          : { index: 0, text: answer, logprobs: null, finish_reason: 'stop' };
+      stats.completed += 1;
+      return sendJson(res, 200, { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created, model, choices: [choice], usage });
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+    const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    const delay = entry?.token_delay_ms ?? tokenDelayMs;
+    if (kind === 'chat') send({ id, object, created, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
+    const pieces = toolCalls?.length && !entry?.reply ? [] : chunkAnswer(answer);
+    for (let i = 0; i < pieces.length; i++) {
+      if (clientGone) return;
+      if (entry?.drop_after_chunks !== undefined && i >= entry.drop_after_chunks) {
+        res.socket?.destroy();
+        return;
+      }
+      if (delay > 0) await sleep(delay);
+      if (clientGone) return;
+      send(kind === 'chat' ? { id, object, created, model, choices: [{ index: 0, delta: { content: pieces[i] }, logprobs: null, finish_reason: null }] } : { id, object, created, model, choices: [{ index: 0, text: pieces[i], logprobs: null, finish_reason: null }] });
+    }
+    if (toolCalls?.length) {
+      toolCalls.forEach((call, index) => send({ id, object, created, model, choices: [{ index: 0, delta: { tool_calls: [{ index, ...call }] }, logprobs: null, finish_reason: null }] }));
+    }
+    send(kind === 'chat' ? { id, object, created, model, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }] } : { id, object, created, model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] });
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    if (streamOptions?.include_usage) send({ id, object, created, model, choices: [], usage });
+    res.end('data: [DONE]\n\n');
+    stats.completed += 1;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    port,
+    stats,
+    requests,
+    script,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function errorBody(message: string, type: string) {
+  return { error: { message, type, param: null, code: null } };
+}
+
+function sendJson(res: http.ServerResponse, status: number, payload: unknown): void {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

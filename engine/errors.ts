@@ -1,0 +1,45 @@
+/** Why an engine call failed, in terms the gateway maps to an HTTP status. */
+export type EngineFailure =
+  | 'unreachable' // connection refused, DNS, reset before an answer: 503
+  | 'timeout' // connect, first byte, idle or total timeout: 504
+  | 'bad_gateway' // the engine answered 5xx or something that is not OpenAI-shaped: 502
+  | 'aborted'; // our own client went away
+
+export class EngineError extends Error {
+  constructor(
+    readonly failure: EngineFailure,
+    message: string,
+    /** The engine's own status, when it answered. */
+    readonly upstreamStatus?: number,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+/** Classifies a low-level error from undici / node:net without leaking hostnames into messages. */
+export function classifyEngineError(err: unknown, phase: string): EngineError {
+  if (err instanceof EngineError) return err;
+  const e = err as { code?: string; name?: string; cause?: { code?: string; name?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  const name = e?.name ?? e?.cause?.name;
+  if (name === 'AbortError' && code !== 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
+  if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
+    return new EngineError('timeout', `the engine did not answer in time (${timeoutKind(code, phase)})`);
+  }
+  if (code === 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
+  return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`);
+}
+
+function timeoutKind(code: string | undefined, phase: string): string {
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect timeout';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'first-byte timeout';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'idle timeout between chunks';
+    default:
+      return `${phase} timeout`;
+  }
+}

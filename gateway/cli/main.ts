@@ -1,0 +1,34 @@
+import { devEngineCommand } from './devEngineCommand';
+import { serveCommand } from './serveCommand';
+
+/** One small dispatcher: `safety-gateway <command> [args]`. Each command lives in its own file. */
+export type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, { run: Command; summary: string }> = {
+  serve: { run: serveCommand, summary: 'run the gateway [--port N] [--engine-url URL] [--policy FILE] [--config FILE]' },
+  'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`safety-gateway: unknown command "${name}"\n\n${usage()}`);
+    return 1;
+  }
+  return command.run(rest);
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `usage: safety-gateway <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export function registerCommand(name: string, run: Command, summary: string): void {
+  commands[name] = { run, summary };
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Gateway configuration: one schema for the config file, environment variables and CLI flags. */
+export const GatewayConfig = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Interface to listen on. Without API keys the gateway refuses to listen beyond loopback. */
+  host: z.string().default('127.0.0.1'),
+  engine: z
+    .strictObject({
+      /** OpenAI base URL including /v1. Unset: the in-process dev engine (a stand-in, not a model). */
+      url: z.url().optional(),
+      api_key: z.string().optional(),
+      connect_timeout_ms: z.number().int().positive().default(5_000),
+      first_byte_timeout_ms: z.number().int().positive().default(120_000),
+      idle_timeout_ms: z.number().int().positive().default(60_000),
+      total_timeout_ms: z.number().int().positive().default(600_000),
+    })
+    .prefault({}),
+  /** Policy file; default: policies/default.yaml shipped with the gateway. */
+  policy: z.string().optional(),
+  limits: z
+    .strictObject({
+      body_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+    })
+    .prefault({}),
+  guards: z
+    .strictObject({
+      /** onnxruntime intra-op threads per session. */
+      threads: z.number().int().min(1).max(64).default(1),
+    })
+    .prefault({}),
+  /** Seconds to wait for in-flight requests and streams on SIGTERM. */
+  shutdown_grace_s: z.number().positive().default(30),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  flags: Record<string, string | undefined>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Builds the config: defaults < config file < environment < flags. Throws ConfigError with what, where and how to fix. */
+export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
+  const file = flags.config ?? env.SAFETY_CONFIG;
+  const fromFile = file ? readConfigFile(file) : {};
+  const merged: Record<string, unknown> = structuredClone(fromFile);
+  const engine = (merged.engine ?? {}) as Record<string, unknown>;
+  merged.engine = engine;
+  const port = flags.port ?? env.PORT;
+  if (port !== undefined) merged.port = toNumber(port, flags.port !== undefined ? '--port' : 'PORT');
+  const host = flags.host ?? env.HOST;
+  if (host !== undefined) merged.host = host;
+  const engineUrl = flags['engine-url'] ?? env.ENGINE_URL;
+  if (engineUrl !== undefined && engineUrl !== '') engine.url = engineUrl;
+  if (env.ENGINE_API_KEY) engine.api_key = env.ENGINE_API_KEY;
+  const policy = flags.policy ?? env.SAFETY_POLICY;
+  if (policy) merged.policy = policy;
+  const result = GatewayConfig.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(top level)'}: ${issue.message}${hint(issue.path.join('.'))}`);
+    throw new ConfigError(`invalid configuration${file ? ` (file ${file})` : ''}:\n${lines.join('\n')}`);
+  }
+  if (result.data.engine.url && !/\/v1\/?$/.test(new URL(result.data.engine.url).pathname)) {
+    throw new ConfigError(`invalid configuration:\n- engine.url: ${result.data.engine.url} should be the engine's OpenAI base URL ending in /v1 (e.g. http://127.0.0.1:8000/v1)`);
+  }
+  return result.data;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the --config flag or SAFETY_CONFIG`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file} must hold a mapping of settings`);
+  return parsed as Record<string, unknown>;
+}
+
+function toNumber(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || value.trim() === '') throw new ConfigError(`invalid configuration:\n- ${name}: "${value}" is not a number`);
+  return n;
+}
+
+function hint(key: string): string {
+  switch (key) {
+    case 'port':
+      return ' (use a port number 0-65535, e.g. --port 8080 or PORT=8080)';
+    case 'engine.url':
+      return ' (set ENGINE_URL or --engine-url to the engine base URL, e.g. http://127.0.0.1:8000/v1)';
+    default:
+      return '';
+  }
+}

@@ -1,0 +1,32 @@
+import type { Response } from 'express';
+
+/** An error the client sees, in OpenAI's shape. Messages never carry user content, hostnames or keys. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly code: string | null,
+    readonly param: string | null = null,
+    /** Extra top-level members of the error body (e.g. the `safety` object of a block). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  body(): { error: Record<string, unknown> } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code, ...this.extra } };
+  }
+}
+
+export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') => new ApiError(400, message, 'invalid_request_error', code, param);
+export const notFound = (message: string) => new ApiError(404, message, 'invalid_request_error', 'not_found');
+
+export function sendError(res: Response, error: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(error.status).json(error.body());
+}

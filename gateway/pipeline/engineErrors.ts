@@ -1,0 +1,50 @@
+import type { EngineResponse } from '../../engine/client';
+import { classifyEngineError, EngineError } from '../../engine/errors';
+import { ApiError } from '../errors';
+
+/** Maps an engine failure to the OpenAI-shaped error the client sees (502 / 503 / 504). */
+export function engineApiError(err: unknown): ApiError {
+  const e = err instanceof EngineError ? err : classifyEngineError(err, 'request');
+  switch (e.failure) {
+    case 'timeout':
+      return new ApiError(504, `The engine did not answer in time: ${e.message.replace(/^the engine did not answer in time \(|\)$/g, '')}.`, 'api_error', 'engine_timeout');
+    case 'unreachable':
+      return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable');
+    case 'bad_gateway':
+      return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error');
+    case 'aborted':
+      return new ApiError(499, 'The client closed the request.', 'api_error', 'client_closed');
+  }
+}
+
+/**
+ * A 4xx from the engine (bad model name, context too long, ...) reaches the client with the same
+ * status, in OpenAI's error shape whatever the engine's own shape was (vLLM, Ollama, TGI differ).
+ */
+export async function upstreamClientError(upstream: EngineResponse): Promise<ApiError> {
+  const text = await readText(upstream);
+  let message = `The engine rejected the request (HTTP ${upstream.status}).`;
+  let code: string | null = null;
+  let param: string | null = null;
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown; code?: unknown; param?: unknown };
+    const inner = typeof body.error === 'object' && body.error !== null ? (body.error as Record<string, unknown>) : body;
+    const m = typeof body.error === 'string' ? body.error : inner.message;
+    if (typeof m === 'string' && m) message = m.slice(0, 500);
+    if (typeof inner.code === 'string') code = inner.code;
+    if (typeof inner.param === 'string') param = inner.param;
+  } catch {
+    /* not JSON: keep the generic message */
+  }
+  return new ApiError(upstream.status, message, 'invalid_request_error', code, param);
+}
+
+async function readText(upstream: EngineResponse): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream.body) {
+    size += (chunk as Buffer).length;
+    if (size <= 64 * 1024) chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,167 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { EngineClient, EngineResponse } from '../../engine/client';
+import { EngineError } from '../../engine/errors';
+import { combinedAction } from '../../policies/evaluate';
+import { ApiError, sendError } from '../errors';
+import type { PolicyHolder, PolicyRuntime } from '../policyRuntime';
+import { contextOf, setSafetyHeaders } from '../requestContext';
+import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import { relayStream } from '../streaming/relayStream';
+import type { CompletionAdapter, ParsedCompletion } from './adapters';
+import { inputBlockedError } from './blockResponse';
+import { engineApiError, upstreamClientError } from './engineErrors';
+import { answerScanTexts, answerTurn, type AssistantAnswer } from './extractTexts';
+import { runGuardPhase, type GuardPhase } from './runRules';
+
+export interface CompletionDeps {
+  policies: PolicyHolder;
+  engine: EngineClient;
+  recorder: DecisionRecorder;
+}
+
+/** The request path of DESIGN.md for one completion endpoint: input guards, engine, output guard, record. */
+export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDeps): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const ctx = contextOf(res);
+    // One policy version from start to end, even if a reload lands meanwhile.
+    const runtime = deps.policies.current();
+    res.setHeader('x-safety-policy', runtime.ref);
+    const parsed = adapter.parse(req.body);
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const record: RequestRecord = {
+      requestId: ctx.requestId,
+      receivedAt: ctx.receivedAt.toISOString(),
+      app: ctx.app,
+      route: adapter.route,
+      model: parsed.model,
+      stream: parsed.stream,
+      policy: { id: runtime.loaded.id, version: runtime.loaded.version },
+      outputs: [],
+      action: 'allow',
+      status: 200,
+      content: { input: parsed.inputTexts.map((t) => t.text), output: [] },
+    };
+    const finish = (status: number, error?: { type: string; message: string }) => {
+      record.status = status;
+      if (error) record.error = error;
+      record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
+      return deps.recorder.record(record);
+    };
+
+    try {
+      const input = await runGuardPhase({
+        direction: 'input',
+        rules: runtime.loaded.policy.input,
+        guards: runtime.guards,
+        timeouts: runtime.timeouts,
+        texts: parsed.inputTexts,
+        conversation: parsed.conversation,
+        policy: record.policy,
+        signal: abort.signal,
+      });
+      record.input = input;
+      ctx.guardMs += input.durationMs;
+      if (input.decision.action === 'block') {
+        const error = inputBlockedError(input.decision, input.verdicts, ctx.requestId, adapter.operation === 'chat' ? 'messages' : 'prompt');
+        await finish(400);
+        setSafetyHeaders(res, 'block', runtime.ref);
+        return sendError(res, error);
+      }
+
+      const engineStarted = performance.now();
+      const upstream = await deps.engine.post(adapter.enginePath, parsed.body, abort.signal);
+      if (upstream.status >= 400) {
+        const error = await upstreamClientError(upstream);
+        ctx.engineMs += performance.now() - engineStarted;
+        await finish(error.status, { type: 'engine_rejected', message: error.message });
+        setSafetyHeaders(res, record.action, runtime.ref);
+        return sendError(res, error);
+      }
+      if (parsed.stream) {
+        await relayStream({ adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkAnswer: (a, i) => checkAnswer(runtime, parsed, a, i, abort.signal), abortUpstream: () => abort.abort() });
+        return;
+      }
+      await respondWhole(adapter, parsed, upstream, runtime, record, res, engineStarted, finish, abort.signal);
+    } catch (err) {
+      if (err instanceof EngineError && err.failure === 'aborted') {
+        await finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);
+        return;
+      }
+      const apiError = err instanceof ApiError ? err : engineApiError(err);
+      try {
+        await finish(apiError.status, { type: apiError.code ?? 'error', message: apiError.message });
+      } catch {
+        /* the recorder's own failure is reported by the error below */
+      }
+      setSafetyHeaders(res, record.action, runtime.ref);
+      sendError(res, apiError);
+    }
+  };
+}
+
+/** Output guard phase for one choice's answer. */
+export function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompletion, answer: AssistantAnswer, choice: number, signal?: AbortSignal): Promise<GuardPhase & { choice: number }> {
+  return runGuardPhase({
+    direction: 'output',
+    rules: runtime.loaded.policy.output,
+    guards: runtime.guards,
+    timeouts: runtime.timeouts,
+    texts: answerScanTexts(answer, `choices[${choice}].message`),
+    conversation: [...parsed.conversation, answerTurn(answer)],
+    policy: { id: runtime.loaded.id, version: runtime.loaded.version },
+    signal,
+  }).then((phase) => ({ ...phase, choice }));
+}
+
+async function respondWhole(
+  adapter: CompletionAdapter,
+  parsed: ParsedCompletion,
+  upstream: EngineResponse,
+  runtime: PolicyRuntime,
+  record: RequestRecord,
+  res: Response,
+  engineStarted: number,
+  finish: (status: number) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const ctx = contextOf(res);
+  const raw = await readAll(upstream);
+  ctx.engineMs += performance.now() - engineStarted;
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new ApiError(502, 'The engine sent an answer that is not valid JSON.', 'api_error', 'engine_bad_response');
+  }
+  const answers = adapter.answers(json);
+  record.engine = { durationMs: performance.now() - engineStarted, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
+  record.content?.output.push(...[...answers.values()].map((a) => a.content));
+  const phases = await Promise.all([...answers.entries()].map(([i, a]) => checkAnswer(runtime, parsed, a, i, signal)));
+  record.outputs.push(...phases);
+  ctx.guardMs += Math.max(0, ...phases.map((p) => p.durationMs));
+  const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
+  await finish(200);
+  setSafetyHeaders(res, record.action, runtime.ref);
+  if (blocked.size === 0) {
+    // Passed answers go back exactly as the engine sent them.
+    res.status(200).type('application/json').send(raw);
+    return;
+  }
+  adapter.blockChoices(json, blocked, runtime.loaded.policy.refusals.output);
+  res.status(200).json(json);
+}
+
+function finishReasons(json: Record<string, unknown>): string[] {
+  const choices = json.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.map((c: { finish_reason?: unknown }) => c?.finish_reason).filter((r): r is string => typeof r === 'string');
+}
+
+async function readAll(upstream: EngineResponse): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of upstream.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,74 @@
+import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards/types';
+import { errorVerdict } from '../../guards/types';
+import { decide, type Decision } from '../../policies/evaluate';
+import type { Rule } from '../../policies/schema';
+
+export interface RuleVerdict {
+  ruleId: string;
+  verdict: Verdict;
+}
+
+export interface GuardPhase {
+  decision: Decision;
+  verdicts: RuleVerdict[];
+  /** Wall-clock time of the phase (guards run in parallel). */
+  durationMs: number;
+}
+
+export interface PhaseInput {
+  direction: Direction;
+  rules: Rule[];
+  guards: ReadonlyMap<string, Guard>;
+  timeouts: ReadonlyMap<string, number>;
+  texts: ScanText[];
+  conversation: ChatTurn[];
+  policy: { id: string; version: string };
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs every rule's guard in parallel (one run per distinct guard + sources, shared by the rules
+ * that ask the same question) and decides. Never throws: a guard that throws or hangs becomes an
+ * error verdict that the rule's on_error handles.
+ */
+export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
+  const started = performance.now();
+  const runs = new Map<string, Promise<Verdict>>();
+  const ruleRuns = input.rules.map((rule) => {
+    const sources = rule.sources ? [...rule.sources].sort() : undefined;
+    const key = `${rule.guard}|${sources?.join(',') ?? '*'}`;
+    let run = runs.get(key);
+    if (!run) {
+      const texts = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
+      run = checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
+        direction: input.direction,
+        texts,
+        conversation: input.conversation,
+        signal: input.signal,
+      });
+      runs.set(key, run);
+    }
+    return run.then((verdict) => ({ ruleId: rule.id, verdict }));
+  });
+  const verdicts = await Promise.all(ruleRuns);
+  const decision = decide(input.direction, input.rules, new Map(verdicts.map((v) => [v.ruleId, v.verdict])), input.policy);
+  return { decision, verdicts, durationMs: performance.now() - started };
+}
+
+async function checkWithDeadline(guard: Guard | undefined, name: string, timeoutMs: number, request: Parameters<Guard['check']>[0]): Promise<Verdict> {
+  const started = performance.now();
+  if (!guard) return errorVerdict(name, 'unknown', { type: 'unavailable', message: `guard ${name} is not loaded` }, 0);
+  let timer: NodeJS.Timeout | undefined;
+  // The guard enforces its own timeout; this deadline is the backstop for one that never settles.
+  const deadline = new Promise<Verdict>((resolve) => {
+    timer = setTimeout(() => resolve(errorVerdict(name, guard.model, { type: 'timeout', message: `guard did not answer within ${timeoutMs} ms` }, performance.now() - started)), timeoutMs + 250);
+  });
+  try {
+    return await Promise.race([
+      guard.check(request).catch((err: unknown) => errorVerdict(name, guard.model, { type: 'model_error', message: (err as Error)?.message ?? String(err) }, performance.now() - started)),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,97 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { EngineClient } from '../engine/client';
+import { startDevEngine, type DevEngine } from '../engine/devEngine/server';
+import { createApp } from './app';
+import type { GatewayConfig } from './config';
+import { defaultPolicyFile } from './paths';
+import { PolicyHolder } from './policyRuntime';
+import { noopRecorder, type DecisionRecorder } from './requestRecord';
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  policies: PolicyHolder;
+  devEngine?: DevEngine;
+  /** Stops accepting, lets in-flight requests and streams finish (up to the grace period), then closes. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  config: GatewayConfig;
+  recorder?: DecisionRecorder;
+  log?: (line: string) => void;
+}
+
+/** Server bootstrap: policy and guards loaded first, then the engine, then the listener. */
+export async function startGateway({ config, recorder = noopRecorder, log = () => undefined }: StartOptions): Promise<RunningGateway> {
+  const policies = new PolicyHolder({ threads: config.guards.threads });
+  const policyFile = config.policy ?? defaultPolicyFile();
+  const runtime = await policies.loadFile(policyFile);
+  log(`policy ${runtime.ref} from ${policyFile}; guards: ${[...runtime.guards.keys()].join(', ') || '(none)'}`);
+
+  let devEngine: DevEngine | undefined;
+  let engineUrl = config.engine.url;
+  if (!engineUrl) {
+    devEngine = await startDevEngine({ tokenDelayMs: 5 });
+    engineUrl = devEngine.baseUrl;
+    log('WARNING: no ENGINE_URL set: answers come from the built-in DEV ENGINE, a deterministic stand-in, NOT a language model.');
+    log(`         dev engine listening on ${devEngine.baseUrl}; set ENGINE_URL=http://<vllm-host>:8000/v1 for a real engine.`);
+  }
+  const engine = new EngineClient({
+    baseUrl: engineUrl,
+    apiKey: config.engine.api_key,
+    connectTimeoutMs: config.engine.connect_timeout_ms,
+    firstByteTimeoutMs: config.engine.first_byte_timeout_ms,
+    idleTimeoutMs: config.engine.idle_timeout_ms,
+    totalTimeoutMs: config.engine.total_timeout_ms,
+  });
+
+  const app = createApp({ policies, engine, recorder, bodyLimitBytes: config.limits.body_bytes });
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000 }, app);
+  const sockets = new Set<Socket>();
+  const busy = new WeakMap<Socket, number>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    busy.set(socket, 0);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req, res) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.on('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log(`safety-gateway listening on ${url} (engine ${devEngine ? 'DEV STAND-IN' : redactUrl(engineUrl)})`);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (graceMs = config.shutdown_grace_s * 1000) => {
+    stopping ??= (async () => {
+      // Idle keep-alive connections close now; busy ones close once their response ends.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) if (!busy.get(socket)) socket.end();
+      server.on('request', (_req, res) => res.setHeader('connection', 'close'));
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(timer);
+      await engine.close().catch(() => undefined);
+      await devEngine?.close();
+      await policies.close();
+    })();
+    return stopping;
+  };
+  return { url, port, policies, devEngine, shutdown };
+}
+
+/** Engine URLs may carry credentials; logs get scheme, host and path only. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}

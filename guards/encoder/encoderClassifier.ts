@@ -1,0 +1,136 @@
+/**
+ * One loaded encoder classifier (Prompt Guard, the content-safety encoder): model directory,
+ * tokenizer, ONNX session and the micro-batcher in front of it. Guards build on this; it knows
+ * nothing about labels' meaning.
+ */
+import { EncoderSession } from '../onnx/encoderSession';
+import { readModelDirectory, type ModelDirectory } from '../modelDirectory';
+import { MicroBatcher } from '../runtime/microBatcher';
+import { buildSegments, type SegmentLayout } from '../text/segments';
+import { DEFAULT_SLICE_CHARS, encodeLongText, removeTokenSplittingSpaces } from '../tokenizer/longText';
+import { TextTokenizer } from '../tokenizer/textTokenizer';
+
+export interface EncoderClassifierOptions {
+  modelDir: string;
+  /** ONNX file variant (`quantized` -> onnx/model_quantized.onnx). */
+  variant?: string;
+  /** Shrinks the segment window below the model's (never above it). */
+  maxLength?: number;
+  intraOpThreads?: number;
+  /** Segments per ONNX run (16 in Meta's reference). */
+  maxBatchSize?: number;
+  /** How long the first waiting segment may wait for others to share its run. */
+  batchWaitMs?: number;
+  /** Characters tokenized between two event-loop turns. */
+  sliceChars?: number;
+}
+
+/** Raw model outputs for one segment. */
+export interface SegmentOutput {
+  logits: Float32Array;
+  categoryLogits?: Float32Array;
+}
+
+export class EncoderClassifier {
+  private constructor(
+    readonly directory: ModelDirectory,
+    readonly tokenizer: TextTokenizer,
+    private readonly session: EncoderSession,
+    private readonly batcher: MicroBatcher<number[], SegmentOutput>,
+    private readonly sliceChars: number,
+  ) {}
+
+  static async load(options: EncoderClassifierOptions): Promise<EncoderClassifier> {
+    const directory = readModelDirectory(options.modelDir, { variant: options.variant, maxLength: options.maxLength });
+    const tokenizer = new TextTokenizer(directory.tokenizerJson, directory.tokenizerConfig);
+    const session = await EncoderSession.open(directory.onnxPath, {
+      intraOpThreads: options.intraOpThreads,
+      typeVocabSize: directory.config.typeVocabSize,
+      padId: tokenizer.frame.padId,
+    });
+    try {
+      await checkOutputWidths(directory, tokenizer, session);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    const batcher = new MicroBatcher<number[], SegmentOutput>(
+      async (rows) => {
+        const out = await session.run(rows);
+        return rows.map((_, i) => ({ logits: out.logits[i], categoryLogits: out.category_logits?.[i] }));
+      },
+      { maxBatchSize: options.maxBatchSize ?? 16, maxWaitMs: options.batchWaitMs ?? 2 },
+    );
+    return new EncoderClassifier(directory, tokenizer, session, batcher, options.sliceChars ?? DEFAULT_SLICE_CHARS);
+  }
+
+  get labels(): string[] {
+    return this.directory.config.labels;
+  }
+
+  get maxLength(): number {
+    return this.directory.maxLength;
+  }
+
+  get batchStats(): { batches: number; inputs: number; largestBatch: number } {
+    return this.batcher.stats;
+  }
+
+  /** Segment layout with the tokenizer's frame around optional template tokens. */
+  layout(templatePrefix: readonly number[] = [], templateSuffix: readonly number[] = []): SegmentLayout {
+    return {
+      maxLength: this.directory.maxLength,
+      prefix: [...this.tokenizer.frame.prefix, ...templatePrefix],
+      suffix: [...templateSuffix, ...this.tokenizer.frame.suffix],
+    };
+  }
+
+  encode(text: string, signal?: AbortSignal): Promise<number[]> {
+    return encodeLongText(this.tokenizer, text, { sliceChars: this.sliceChars, signal });
+  }
+
+  removeTokenSplittingSpaces(text: string, signal?: AbortSignal): Promise<string> {
+    return removeTokenSplittingSpaces(this.tokenizer, text, { sliceChars: this.sliceChars, signal });
+  }
+
+  segments(ids: readonly number[], layout: SegmentLayout = this.layout()): number[][] {
+    return buildSegments(ids, layout);
+  }
+
+  /** Scores segments through the shared batcher (batched with other concurrent checks). */
+  classify(segments: number[][], signal?: AbortSignal): Promise<SegmentOutput[]> {
+    return this.batcher.submit(segments, signal);
+  }
+
+  async close(): Promise<void> {
+    this.batcher.close();
+    await this.session.close();
+  }
+}
+
+/** A dummy run (frame only) proves that config.json's labels match the model's outputs. */
+async function checkOutputWidths(directory: ModelDirectory, tokenizer: TextTokenizer, session: EncoderSession): Promise<void> {
+  const frame = [...tokenizer.frame.prefix, ...tokenizer.frame.suffix];
+  let out;
+  try {
+    out = await session.run([frame.length ? frame : [tokenizer.frame.padId]]);
+  } catch (err) {
+    throw new Error(`a test run of ${directory.onnxPath} failed: ${(err as Error).message}. The ONNX file may not match tokenizer.json or config.json.`);
+  }
+  const width = out.logits[0]?.length ?? 0;
+  const labels = directory.config.labels;
+  if (width !== labels.length) {
+    throw new Error(
+      `config.json id2label names ${labels.length} labels (${labels.join(', ')}) but ${directory.onnxPath} outputs ${width} logits. ` +
+        'config.json and the ONNX file come from different models; use the config.json exported with it.',
+    );
+  }
+  const categories = directory.config.categoryLabels;
+  const categoryWidth = out.category_logits?.[0]?.length;
+  if (categories && categoryWidth !== undefined && categoryWidth !== categories.length) {
+    throw new Error(
+      `config.json category_id2label names ${categories.length} categories but ${directory.onnxPath} outputs ${categoryWidth} category_logits. ` +
+        'Use the config.json exported with this ONNX file.',
+    );
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Llama Guard 3 hazard categories as the prompt lists them (short forms, with the trailing period
+ * the templates carry), and the resolution of a policy's custom / excluded categories.
+ */
+
+/** Which published template the prompt reproduces. The 8B model was trained with S14, the 1B without it. */
+export type LlamaGuardVariant = '1b' | '8b';
+
+/** key -> text, in prompt order. Text is rendered verbatim after `key: `, so it carries its own period. */
+export type CategoryMap = Readonly<Record<string, string>>;
+
+const S1_TO_S13: ReadonlyArray<readonly [string, string]> = [
+  ['S1', 'Violent Crimes.'],
+  ['S2', 'Non-Violent Crimes.'],
+  ['S3', 'Sex Crimes.'],
+  ['S4', 'Child Exploitation.'],
+  ['S5', 'Defamation.'],
+  ['S6', 'Specialized Advice.'],
+  ['S7', 'Privacy.'],
+  ['S8', 'Intellectual Property.'],
+  ['S9', 'Indiscriminate Weapons.'],
+  ['S10', 'Hate.'],
+  ['S11', 'Self-Harm.'],
+  ['S12', 'Sexual Content.'],
+  ['S13', 'Elections.'],
+];
+
+const S14: readonly [string, string] = ['S14', 'Code Interpreter Abuse.'];
+
+/** The default list of the variant's published template. */
+export function defaultCategories(variant: LlamaGuardVariant): Array<[string, string]> {
+  const list = S1_TO_S13.map(([k, v]) => [k, v] as [string, string]);
+  if (variant === '8b') list.push([S14[0], S14[1]]);
+  return list;
+}
+
+/**
+ * The category lines the prompt lists: custom categories replace the defaults entirely (as the 1B
+ * template's `categories` argument does), then excluded keys are left out (`excluded_category_keys`).
+ * Insertion order of `custom` is prompt order, like a Jinja dict.
+ */
+export function resolveCategories(
+  variant: LlamaGuardVariant,
+  custom?: CategoryMap,
+  excluded?: readonly string[],
+): Array<[string, string]> {
+  const base = custom ? Object.entries(custom) : defaultCategories(variant);
+  const skip = new Set(excluded ?? []);
+  return base.filter(([key]) => !skip.has(key));
+}
+
+/** True when the prompt differs from the one the server's own chat template would render. */
+export function hasCustomCategories(custom?: CategoryMap, excluded?: readonly string[]): boolean {
+  return custom !== undefined || (excluded !== undefined && excluded.length > 0);
+}

@@ -1,0 +1,34 @@
+/**
+ * Llama Guard 3 (the content-safety classifier) on input and output, with two backends: a local
+ * ONNX decoder with a KV cache, and an OpenAI-compatible server (vLLM / Ollama / TGI).
+ */
+import type { Guard } from '../types';
+import { createLlamaGuardOnnx } from './onnx';
+import type { LlamaGuardOptions } from './options';
+import { createLlamaGuardRemote } from './remote';
+
+export function createLlamaGuard(options: LlamaGuardOptions): Guard {
+  switch (options.backend) {
+    case 'onnx':
+      return createLlamaGuardOnnx(options);
+    case 'openai':
+      return createLlamaGuardRemote(options);
+  }
+}
+
+export { createLlamaGuardOnnx } from './onnx';
+export { createLlamaGuardRemote, resolveMode, buildRemoteCall, outcomeOf, httpErrorType, type RemoteCall } from './remote';
+export * from './options';
+export * from './categories';
+export { renderPrompt, promptBosPrefix, type PromptInput } from './prompt';
+export { pythonStrip } from './strip';
+export { neutralizeMarkers } from './escape';
+export * from './turns';
+export { parseAssessment, type Assessment } from './parse';
+export { unsafeProbability, unsafeProbabilityFromTop, type TokenLogprob } from './score';
+export { readChatCompletion, readTextCompletion, readErrorBody, type GuardCompletion } from './openaiResponse';
+export { parseDecoderConfig, readDecoderModel, decoderOnnxCandidates, kvDtypeFor, type DecoderConfig } from './decoderModel';
+export { OnnxDecoder, argmax, type KvCache, type StepResult, type GenerateOptions, type GenerateResult } from './onnxDecoder';
+export { resolveGuardTokens, type GuardTokenIds, type TokenLookup } from './guardTokens';
+export { classifyPromptIds, type Classification } from './onnxClassify';
+export { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from './onnxModel';

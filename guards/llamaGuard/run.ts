@@ -1,0 +1,71 @@
+/**
+ * What every Llama Guard backend does around its model call: normalize the conversation, enforce
+ * the deadline and the caller's abort, time the run, and turn every failure into a Verdict (a
+ * guard never throws from check()).
+ */
+import { performance } from 'node:perf_hooks';
+import { errorVerdict, type GuardError, type GuardRequest, type Verdict } from '../types';
+import type { Assessment } from './parse';
+import { type GuardRole, type GuardTurn, normalizeTurns, roleFor, type SystemTurnRule, TurnNormalizationError } from './turns';
+import { assessmentVerdict } from './verdict';
+
+export type CheckOutcome =
+  | { kind: 'assessed'; assessment: Assessment; pUnsafe: number | undefined }
+  | { kind: 'error'; error: GuardError };
+
+export interface CheckContext {
+  guard: string;
+  model: string;
+  timeoutMs: number;
+  system: SystemTurnRule;
+}
+
+export type CheckWork = (turns: GuardTurn[], role: GuardRole, signal: AbortSignal) => Promise<CheckOutcome>;
+
+export async function runCheck(ctx: CheckContext, request: GuardRequest, work: CheckWork): Promise<Verdict> {
+  const start = performance.now();
+  const elapsed = (): number => performance.now() - start;
+  const fail = (error: GuardError): Verdict => errorVerdict(ctx.guard, ctx.model, error, elapsed());
+
+  let turns: GuardTurn[];
+  try {
+    turns = normalizeTurns(request.conversation, request.direction, { system: ctx.system });
+  } catch (err) {
+    if (err instanceof TurnNormalizationError) return fail({ type: 'bad_input', message: err.message });
+    throw err;
+  }
+
+  if (request.signal?.aborted) return fail({ type: 'unavailable', message: 'aborted by caller before the check' });
+  const deadline = new AbortController();
+  const signal = request.signal ? AbortSignal.any([deadline.signal, request.signal]) : deadline.signal;
+  let timer: NodeJS.Timeout | undefined;
+  // Settles when the deadline passes or the caller aborts; the model call may not notice an abort
+  // (an ONNX run cannot be interrupted), so the verdict must not wait for it.
+  const stopped = new Promise<CheckOutcome>((resolve) => {
+    timer = setTimeout(() => deadline.abort(), ctx.timeoutMs);
+    signal.addEventListener('abort', () => resolve(abortOutcome(deadline.signal.aborted, ctx.timeoutMs)), { once: true });
+  });
+
+  let outcome: CheckOutcome;
+  try {
+    outcome = await Promise.race([work(turns, roleFor(request.direction), signal), stopped]);
+  } catch (err) {
+    outcome = signal.aborted
+      ? abortOutcome(deadline.signal.aborted, ctx.timeoutMs)
+      : { kind: 'error', error: { type: 'model_error', message: errorMessage(err) } };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome.kind === 'error') return fail(outcome.error);
+  return assessmentVerdict({ guard: ctx.guard, model: ctx.model, assessment: outcome.assessment, pUnsafe: outcome.pUnsafe, latencyMs: elapsed() });
+}
+
+function abortOutcome(byDeadline: boolean, timeoutMs: number): CheckOutcome {
+  return byDeadline
+    ? { kind: 'error', error: { type: 'timeout', message: `no answer within ${timeoutMs} ms` } }
+    : { kind: 'error', error: { type: 'unavailable', message: 'aborted by caller' } };
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

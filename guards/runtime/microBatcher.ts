@@ -1,0 +1,160 @@
+/**
+ * Collects model inputs from concurrent checks into batches: a batch goes out when it is full
+ * (maxBatchSize) or when the oldest waiting input has waited maxWaitMs. Batches run one at a
+ * time (the ONNX session already uses all its intra-op threads); inputs that arrive during a
+ * run form the next batch, so under load batches fill up by themselves.
+ *
+ * Fairness: each submission is a job, and a batch takes inputs from the waiting jobs in turn,
+ * so a 500-segment document does not hold a one-line chat message behind it.
+ */
+
+export interface MicroBatcherOptions {
+  maxBatchSize: number;
+  maxWaitMs: number;
+}
+
+/** Runs one batch; must return one output per input, in order. */
+export type BatchRunner<I, O> = (inputs: I[]) => Promise<O[]>;
+
+interface Job<I, O> {
+  inputs: I[];
+  /** Index of the next input of this job that has not been put in a batch. */
+  next: number;
+  outputs: O[];
+  remaining: number;
+  resolve: (outputs: O[]) => void;
+  reject: (err: Error) => void;
+  done: boolean;
+}
+
+export class MicroBatcher<I, O> {
+  private jobs: Job<I, O>[] = [];
+  private cursor = 0;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Counts batches and their sizes, for tests and the benchmark. */
+  readonly stats = { batches: 0, inputs: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly runner: BatchRunner<I, O>,
+    private readonly options: MicroBatcherOptions,
+  ) {
+    if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) throw new Error('maxBatchSize must be a positive integer');
+    if (!(options.maxWaitMs >= 0)) throw new Error('maxWaitMs must be >= 0');
+  }
+
+  /** Resolves with one output per input once all of them ran; rejects when `signal` aborts first. */
+  submit(inputs: I[], signal?: AbortSignal): Promise<O[]> {
+    if (this.closed) return Promise.reject(new Error('batcher is closed'));
+    if (inputs.length === 0) return Promise.resolve([]);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<O[]>((resolve, reject) => {
+      const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false };
+      this.jobs.push(job);
+      signal?.addEventListener('abort', () => this.fail(job, abortError(signal)), { once: true });
+      this.schedule();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const job of this.jobs) this.fail(job, new Error('batcher is closed'));
+  }
+
+  private pendingCount(): number {
+    let n = 0;
+    for (const job of this.jobs) n += job.inputs.length - job.next;
+    return n;
+  }
+
+  private schedule(): void {
+    if (this.running || this.closed) return;
+    const pending = this.pendingCount();
+    if (pending === 0) return;
+    if (pending >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.options.maxWaitMs);
+    }
+  }
+
+  /** Takes up to maxBatchSize inputs, one job at a time in turn. */
+  private takeBatch(): { job: Job<I, O>; index: number; input: I }[] {
+    const batch: { job: Job<I, O>; index: number; input: I }[] = [];
+    let idle = 0;
+    while (batch.length < this.options.maxBatchSize && this.jobs.length > 0 && idle < this.jobs.length) {
+      if (this.cursor >= this.jobs.length) this.cursor = 0;
+      const job = this.jobs[this.cursor];
+      if (job.next < job.inputs.length) {
+        batch.push({ job, index: job.next, input: job.inputs[job.next] });
+        job.next++;
+        idle = 0;
+      } else {
+        idle++;
+      }
+      this.cursor++;
+    }
+    return batch;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.running || this.closed) return;
+    const batch = this.takeBatch();
+    if (batch.length === 0) return;
+    this.running = true;
+    this.stats.batches++;
+    this.stats.inputs += batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    try {
+      const outputs = await this.runner(batch.map((b) => b.input));
+      if (outputs.length !== batch.length) throw new Error(`batch runner returned ${outputs.length} outputs for ${batch.length} inputs`);
+      batch.forEach((b, i) => {
+        if (b.job.done) return;
+        b.job.outputs[b.index] = outputs[i];
+        if (--b.job.remaining === 0) this.finish(b.job);
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const b of batch) this.fail(b.job, error);
+    } finally {
+      this.running = false;
+      // Inputs that arrived during the run have already waited at least that long: go now.
+      if (this.pendingCount() > 0) {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        void this.flush();
+      }
+    }
+  }
+
+  private finish(job: Job<I, O>): void {
+    job.done = true;
+    this.remove(job);
+    job.resolve(job.outputs);
+  }
+
+  private fail(job: Job<I, O>, err: Error): void {
+    if (job.done) return;
+    job.done = true;
+    this.remove(job);
+    job.reject(err);
+  }
+
+  private remove(job: Job<I, O>): void {
+    const i = this.jobs.indexOf(job);
+    if (i < 0) return;
+    this.jobs.splice(i, 1);
+    if (i < this.cursor) this.cursor--;
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}

@@ -1,0 +1,77 @@
+/**
+ * Meta's whitespace-attack mitigation for Prompt Guard ("remove the spaces that split larger
+ * tokens apart"; llama-cookbook prompt_guard inference script, also applied to v2 by
+ * LlamaFirewall): "i g n o r e previous" scores benign because every letter becomes its own
+ * token. The text is tokenized with all whitespace removed, then one space is put back only
+ * before tokens whose first character followed whitespace in the original.
+ *
+ * Meta's Python finds each token in the stripped text with str.index. @huggingface/tokenizers
+ * exposes no offsets, so the same alignment is computed here by matching each token's surface
+ * (its piece without the word-start marker) at a cursor in the stripped text. Unlike Meta's
+ * code, characters are never dropped: a token that cannot be aligned (the tokenizer's own
+ * normalizer changed it) simply marks no start, and its characters stay in place.
+ */
+
+export interface StrippedText {
+  /** The text with every whitespace character removed. */
+  stripped: string;
+  /** 1 where the stripped character followed whitespace in the original text. */
+  followsWhitespace: Uint8Array;
+}
+
+export function stripWhitespace(text: string): StrippedText {
+  // One regex pass over whitespace runs (native, fast on 1 MB) instead of a per-character loop.
+  const runs = /\s+/g;
+  const parts: string[] = [];
+  const afterRun: number[] = [];
+  let from = 0;
+  let strippedLength = 0;
+  for (let m = runs.exec(text); m !== null; m = runs.exec(text)) {
+    parts.push(text.slice(from, m.index));
+    strippedLength += m.index - from;
+    from = m.index + m[0].length;
+    afterRun.push(strippedLength);
+  }
+  parts.push(text.slice(from));
+  strippedLength += text.length - from;
+  const followsWhitespace = new Uint8Array(strippedLength);
+  for (const j of afterRun) if (j < strippedLength) followsWhitespace[j] = 1;
+  return { stripped: parts.join(''), followsWhitespace };
+}
+
+/** How far ahead a token may be found before the alignment gives up on it. */
+const LOOKAHEAD = 8;
+
+/**
+ * Marks in `starts` (indexed like the whole stripped text) where each token of `slice` begins.
+ * `slice` is the stripped text from `offset` on, as the tokenizer's normalizer saw it.
+ */
+export function markTokenStarts(slice: string, surfaces: readonly string[], starts: Uint8Array, offset: number): void {
+  let cursor = 0;
+  for (const surface of surfaces) {
+    if (surface.length === 0) continue; // a lone word marker covers no character
+    let at = slice.startsWith(surface, cursor) ? cursor : slice.indexOf(surface, cursor);
+    if (at >= 0 && at - cursor > LOOKAHEAD) at = -1;
+    if (at < 0) {
+      cursor = Math.min(slice.length, cursor + surface.length);
+      continue;
+    }
+    starts[offset + at] = 1;
+    cursor = at + surface.length;
+  }
+}
+
+/** The stripped text with one space before every token start that followed whitespace. */
+export function restoreSpaces(stripped: StrippedText, starts: Uint8Array): string {
+  const { stripped: text, followsWhitespace } = stripped;
+  const parts: string[] = [];
+  let from = 0;
+  for (let j = 0; j < text.length; j++) {
+    if (starts[j] === 1 && followsWhitespace[j] === 1) {
+      parts.push(text.slice(from, j), ' ');
+      from = j;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts.join('');
+}

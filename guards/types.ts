@@ -1,0 +1,75 @@
+/**
+ * The one guard interface: every guard (Prompt Guard, Llama Guard 3 on any backend, the bundled
+ * models) takes a GuardRequest and returns one Verdict. The gateway and policies see nothing else.
+ */
+
+/** Where a piece of text came from; decides which Prompt Guard score applies (jailbreak vs injection). */
+export type TextSource = 'system' | 'user' | 'assistant' | 'tool' | 'document' | 'tool_call';
+
+/** One text a guard must scan, with where it sits in the request (for audit, never its content). */
+export interface ScanText {
+  source: TextSource;
+  /** Human-readable location, e.g. `messages[2].content[1]` or `choices[0].message.tool_calls[0].function.arguments`. */
+  path: string;
+  text: string;
+}
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A conversation turn as the guards see it: plain text, already flattened from content parts. */
+export interface ChatTurn {
+  role: ChatRole;
+  content: string;
+  /** Tool calls made by an assistant turn, as `name(arguments)` strings. */
+  toolCalls?: string[];
+}
+
+export type Direction = 'input' | 'output';
+
+export interface GuardRequest {
+  direction: Direction;
+  /** Texts to scan (Prompt Guard style guards use these). */
+  texts: ScanText[];
+  /** The conversation; on output, its last turn is the assistant's answer (Llama Guard style guards use this). */
+  conversation: ChatTurn[];
+  signal?: AbortSignal;
+}
+
+/** The result of one guard run. Holds no user content. */
+export interface Verdict {
+  guard: string;
+  model: string;
+  /** The guard's own label, e.g. BENIGN / JAILBREAK / INJECTION / MALICIOUS, safe / unsafe, error. */
+  label: string;
+  /** Probability in [0, 1] that the text is what the guard looks for (unsafe, malicious, ...). */
+  score: number;
+  /** Hazard categories (S1..S14 or custom codes), or finding kinds (e.g. `unicode_tags`). */
+  categories: string[];
+  latencyMs: number;
+  segmentsScanned: number;
+  /** Where the highest score was found, e.g. `messages[3].content` (no content). */
+  worstPath?: string;
+  /** Set when the guard failed; the policy's on_error decides what that means. */
+  error?: GuardError;
+}
+
+export interface GuardError {
+  type: 'timeout' | 'model_error' | 'parse_error' | 'unavailable' | 'bad_input';
+  message: string;
+}
+
+export interface Guard {
+  /** Name the policy uses for it (e.g. `prompt_guard`). */
+  readonly name: string;
+  /** Model identity recorded with each verdict (e.g. a directory name or hub id). */
+  readonly model: string;
+  /** Loads models; throws with an actionable message when something is missing. */
+  load(): Promise<void>;
+  /** Never throws for a model failure: returns a Verdict with `error` set instead. */
+  check(request: GuardRequest): Promise<Verdict>;
+  close(): Promise<void>;
+}
+
+export function errorVerdict(guard: string, model: string, error: GuardError, latencyMs: number): Verdict {
+  return { guard, model, label: 'error', score: 0, categories: [], latencyMs, segmentsScanned: 0, error };
+}

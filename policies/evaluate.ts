@@ -1,0 +1,112 @@
+import type { Direction, Verdict } from '../guards/types';
+import type { Action, Rule } from './schema';
+
+/** What one rule concluded from its guard's verdict. */
+export interface RuleOutcome {
+  ruleId: string;
+  guard: string;
+  mode: 'enforce' | 'shadow';
+  /** What the rule says should happen. */
+  action: Action;
+  /** What actually happens: `action` in enforce mode, always `allow` in shadow mode. */
+  effective: Action;
+  /** Why, in words a reviewer can read (no user content). */
+  reason: string;
+  score: number;
+  threshold: number;
+  categories: string[];
+  errorType?: string;
+}
+
+/** The record of a decision: what telemetry and the audit log carry. */
+export interface Decision {
+  direction: Direction;
+  action: Action;
+  /** The rule whose outcome set the final action (undefined when everything allowed). */
+  decidingRule?: string;
+  reason: string;
+  outcomes: RuleOutcome[];
+  /** Outcomes that would have blocked or flagged had their rule been enforced. */
+  shadow: RuleOutcome[];
+  policy: { id: string; version: string };
+}
+
+const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
+
+/** Pure: one rule applied to its guard's verdict. */
+export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
+  const base = { ruleId: rule.id, guard: rule.guard, mode: rule.mode, score: verdict.score, threshold: rule.threshold, categories: verdict.categories };
+  let action: Action;
+  let reason: string;
+  if (verdict.error) {
+    action = rule.on_error;
+    reason = `guard error (${verdict.error.type}); on_error=${rule.on_error}`;
+    return finish({ ...base, action, reason, errorType: verdict.error.type });
+  }
+  if (verdict.score < rule.threshold) {
+    return finish({ ...base, action: 'allow', reason: `score ${fmt(verdict.score)} < threshold ${fmt(rule.threshold)}` });
+  }
+  action = rule.action;
+  reason = `score ${fmt(verdict.score)} >= threshold ${fmt(rule.threshold)}`;
+  if (rule.categories && verdict.categories.length > 0) {
+    // The most severe action among the verdict's categories wins; unlisted categories use the rule's action.
+    let worst: { code: string; action: Action } | undefined;
+    for (const code of verdict.categories) {
+      const categoryAction = rule.categories[code] ?? rule.action;
+      if (!worst || SEVERITY[categoryAction] > SEVERITY[worst.action]) worst = { code, action: categoryAction };
+    }
+    if (worst) {
+      action = worst.action;
+      reason += `; category ${worst.code} -> ${worst.action}`;
+    }
+  }
+  return finish({ ...base, action, reason });
+}
+
+function finish(outcome: Omit<RuleOutcome, 'effective'>): RuleOutcome {
+  return { ...outcome, effective: outcome.mode === 'shadow' ? 'allow' : outcome.action };
+}
+
+/** Pure: all rules of one direction against their verdicts (keyed by rule id) -> one decision. */
+export function decide(
+  direction: Direction,
+  rules: Rule[],
+  verdicts: ReadonlyMap<string, Verdict>,
+  policy: { id: string; version: string },
+): Decision {
+  const outcomes: RuleOutcome[] = [];
+  for (const rule of rules) {
+    const verdict = verdicts.get(rule.id);
+    if (!verdict) {
+      // A rule whose guard never reported is treated as a guard error: nothing is silently allowed.
+      outcomes.push(evaluateRule(rule, { guard: rule.guard, model: 'unknown', label: 'error', score: 0, categories: [], latencyMs: 0, segmentsScanned: 0, error: { type: 'unavailable', message: 'no verdict' } }));
+    } else {
+      outcomes.push(evaluateRule(rule, verdict));
+    }
+  }
+  let deciding: RuleOutcome | undefined;
+  for (const outcome of outcomes) {
+    if (SEVERITY[outcome.effective] > SEVERITY[deciding?.effective ?? 'allow']) deciding = outcome;
+  }
+  const shadow = outcomes.filter((o) => o.mode === 'shadow' && o.action !== 'allow');
+  return {
+    direction,
+    action: deciding?.effective ?? 'allow',
+    decidingRule: deciding?.ruleId,
+    reason: deciding ? `${deciding.ruleId}: ${deciding.reason}` : outcomes.length ? 'all rules allowed' : 'no rules',
+    outcomes,
+    shadow,
+    policy,
+  };
+}
+
+/** Combines the input and output decisions of one request into the answer's verdict header value. */
+export function combinedAction(...decisions: (Decision | undefined)[]): Action {
+  let action: Action = 'allow';
+  for (const d of decisions) if (d && SEVERITY[d.action] > SEVERITY[action]) action = d.action;
+  return action;
+}
+
+function fmt(n: number): string {
+  return n.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+}

@@ -1,0 +1,95 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+
+const chat = (h: Harness, body: Record<string, unknown>) =>
+  fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }], ...body }) });
+
+describe('engine faults', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { engine: { first_byte_timeout_ms: 400, idle_timeout_ms: 400, total_timeout_ms: 5000 } } });
+  });
+  afterAll(async () => h.close());
+
+  test('engine answering 500 is a 502 in OpenAI shape', async () => {
+    await h.script({ status: 500 });
+    const res = await chat(h, {});
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+  });
+
+  test('engine answering 400 reaches the client with its status and message', async () => {
+    await h.script({ status: 400 });
+    const res = await chat(h, {});
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('scripted failure 400');
+  });
+
+  test('engine slower than the first-byte timeout is a 504', async () => {
+    await h.script({ hang: true });
+    const res = await chat(h, {});
+    expect(res.status).toBe(504);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('engine_timeout');
+    expect(body.error.message).toContain('first-byte');
+  });
+
+  test('engine dropping a stream midway: buffer mode answers 502, nothing of the answer leaks', async () => {
+    await h.script({ reply: 'alpha beta gamma delta epsilon', drop_after_chunks: 2 });
+    const res = await chat(h, { stream: true });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).not.toContain('alpha');
+    const last = h.recorder.records[h.recorder.records.length - 1];
+    expect(last.status).toBe(502);
+  });
+
+  test('a client that disconnects aborts the upstream request', async () => {
+    await h.script({ reply: 'slow answer '.repeat(50), token_delay_ms: 50 });
+    const before = h.engine.stats.aborted;
+    const controller = new AbortController();
+    const request = fetch(`${h.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    setTimeout(() => controller.abort(), 150);
+    await request;
+    for (let i = 0; i < 50 && h.engine.stats.aborted === before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(h.engine.stats.aborted).toBeGreaterThan(before);
+  });
+
+  test('the gateway serves normally afterwards', async () => {
+    await h.script({ reply: 'fine again' });
+    const res = await chat(h, { stream: true });
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect(events[events.length - 1]).toBe('[DONE]');
+    expect(events.join('')).toContain('fine again');
+  });
+});
+
+describe('engine down', () => {
+  test('connection refused is a 503 and readyz says why', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const h = await startHarness({ engineUrl: `http://127.0.0.1:${port}/v1` });
+    try {
+      const res = await chat(h, {});
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('engine_unavailable');
+      expect(body.error.message).not.toContain('127.0.0.1');
+      const ready = await fetch(`${h.gateway.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { problems: Record<string, string> }).problems.engine).toBeTruthy();
+      expect((await fetch(`${h.gateway.url}/healthz`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
