@@ -28,6 +28,8 @@ export function classifyEngineError(err: unknown, phase: string): EngineError {
     return new EngineError('timeout', `the engine did not answer in time (${timeoutKind(code, phase)})`);
   }
   if (code === 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
+  // Once the engine has answered, a broken connection is a failed answer (502), not an unreachable engine.
+  if (phase === 'stream') return new EngineError('bad_gateway', `the engine connection broke mid-answer (${code ?? 'reset'})`);
   return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`);
 }
 

@@ -132,6 +132,8 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     for (let i = 0; i < pieces.length; i++) {
       if (clientGone) return;
       if (entry?.drop_after_chunks !== undefined && i >= entry.drop_after_chunks) {
+        // Let the chunks already written reach the client first: the drop happens mid-answer.
+        await sleep(20);
         res.socket?.destroy();
         return;
       }

@@ -5,7 +5,7 @@
  * the segments of earlier texts already run, and all segments of one request share batches
  * with each other and with concurrent requests.
  */
-import { textCacheKey } from '../runtime/cacheKey';
+import { textCacheKeyAsync } from '../runtime/cacheKey';
 import { InputRefused } from '../runtime/errors';
 import type { LruCache } from '../runtime/lruCache';
 import type { SegmentLayout } from '../text/segments';
@@ -42,7 +42,7 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
   let segmentCount = 0;
   try {
     for (const item of items) {
-      const key = textCacheKey(ctx.cacheNamespace, item.kind, item.text);
+      const key = await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal);
       const cached = ctx.cache.get(key);
       if (cached) {
         segmentCount += cached.segments;

@@ -63,7 +63,7 @@ export function decoderOnnxCandidates(variant?: OnnxModelVariant): string[] {
 
 /** float16 past/present tensors for the fp16 exports; every other export keeps a float32 cache. */
 export function kvDtypeFor(variant?: OnnxModelVariant): 'float32' | 'float16' {
-  return variant !== undefined && /f16$/.test(variant) ? 'float16' : 'float32';
+  return variant !== undefined && /(?:fp16|f16)$/.test(variant) ? 'float16' : 'float32';
 }
 
 function readJson(dir: string, name: string, what: string, optional: boolean): Json | undefined {

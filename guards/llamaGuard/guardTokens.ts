@@ -30,6 +30,7 @@ function single(tok: TokenLookup, text: string): number {
   return ids[0]!;
 }
 
+/** @param stopOverride replaces the derived stop ids (an empty list means: stop only at the token limit). */
 export function resolveGuardTokens(tok: TokenLookup, configEos: readonly number[], stopOverride?: readonly number[]): GuardTokenIds {
   const newlines = single(tok, '\n\n');
   const safe = single(tok, 'safe');
@@ -40,9 +41,9 @@ export function resolveGuardTokens(tok: TokenLookup, configEos: readonly number[
   } else {
     const eot = tok.tokenToId('<|eot_id|>');
     stopIds = [...new Set([...configEos, ...(eot === undefined ? [] : [eot])])];
-  }
-  if (stopIds.length === 0) {
-    throw new Error('No stop token: config.json / generation_config.json have no eos_token_id and the tokenizer has no <|eot_id|>.');
+    if (stopIds.length === 0) {
+      throw new Error('No stop token: config.json / generation_config.json have no eos_token_id and the tokenizer has no <|eot_id|>.');
+    }
   }
   return { newlines, safe, unsafe, stopIds };
 }

@@ -67,7 +67,7 @@ export function readChatCompletion(body: unknown): ReadResult {
   const entries = choice.logprobs?.content ?? [];
   const decision = entries.find((e) => !isBlankToken(e.token));
   const completion: GuardCompletion = { text };
-  if (decision) completion.decisionTop = withChosen(decision, decision.top_logprobs ?? []);
+  if (decision) completion.decisionTop = withChosen({ token: decision.token, logprob: decision.logprob }, decision.top_logprobs ?? []);
   return { ok: true, completion };
 }
 

@@ -19,24 +19,46 @@ export interface StrippedText {
   followsWhitespace: Uint8Array;
 }
 
-export function stripWhitespace(text: string): StrippedText {
-  // One regex pass over whitespace runs (native, fast on 1 MB) instead of a per-character loop.
-  const runs = /\s+/g;
-  const parts: string[] = [];
-  const afterRun: number[] = [];
-  let from = 0;
-  let strippedLength = 0;
-  for (let m = runs.exec(text); m !== null; m = runs.exec(text)) {
-    parts.push(text.slice(from, m.index));
-    strippedLength += m.index - from;
-    from = m.index + m[0].length;
-    afterRun.push(strippedLength);
+/**
+ * Builds a StrippedText from consecutive chunks of the original text (cut anywhere), so a
+ * long text can be stripped a chunk at a time with the event loop running in between.
+ */
+export class StrippedTextBuilder {
+  private readonly parts: string[] = [];
+  private readonly afterRun: number[] = [];
+  private length = 0;
+  private previousWasSpace = false;
+
+  append(chunk: string): void {
+    // One regex pass over whitespace runs (native, fast) instead of a per-character loop.
+    const runs = /\s+/g;
+    let from = 0;
+    for (let m = runs.exec(chunk); m !== null; m = runs.exec(chunk)) {
+      if (m.index > from) this.pushText(chunk.slice(from, m.index));
+      from = m.index + m[0].length;
+      this.previousWasSpace = true;
+    }
+    if (from < chunk.length) this.pushText(chunk.slice(from));
   }
-  parts.push(text.slice(from));
-  strippedLength += text.length - from;
-  const followsWhitespace = new Uint8Array(strippedLength);
-  for (const j of afterRun) if (j < strippedLength) followsWhitespace[j] = 1;
-  return { stripped: parts.join(''), followsWhitespace };
+
+  private pushText(text: string): void {
+    if (this.previousWasSpace) this.afterRun.push(this.length);
+    this.previousWasSpace = false;
+    this.parts.push(text);
+    this.length += text.length;
+  }
+
+  finish(): StrippedText {
+    const followsWhitespace = new Uint8Array(this.length);
+    for (const j of this.afterRun) followsWhitespace[j] = 1;
+    return { stripped: this.parts.join(''), followsWhitespace };
+  }
+}
+
+export function stripWhitespace(text: string): StrippedText {
+  const builder = new StrippedTextBuilder();
+  builder.append(text);
+  return builder.finish();
 }
 
 /** How far ahead a token may be found before the alignment gives up on it. */
@@ -61,17 +83,21 @@ export function markTokenStarts(slice: string, surfaces: readonly string[], star
   }
 }
 
-/** The stripped text with one space before every token start that followed whitespace. */
-export function restoreSpaces(stripped: StrippedText, starts: Uint8Array): string {
+/**
+ * The stripped text with one space before every token start that followed whitespace.
+ * `from`/`to` restrict the work to a range (stripped-text indices), so long text can be
+ * restored a range at a time; the ranges' results concatenate to the whole.
+ */
+export function restoreSpaces(stripped: StrippedText, starts: Uint8Array, from = 0, to = stripped.stripped.length): string {
   const { stripped: text, followsWhitespace } = stripped;
   const parts: string[] = [];
-  let from = 0;
-  for (let j = 0; j < text.length; j++) {
+  let copyFrom = from;
+  for (let j = from; j < to; j++) {
     if (starts[j] === 1 && followsWhitespace[j] === 1) {
-      parts.push(text.slice(from, j), ' ');
-      from = j;
+      parts.push(text.slice(copyFrom, j), ' ');
+      copyFrom = j;
     }
   }
-  parts.push(text.slice(from));
+  parts.push(text.slice(copyFrom, to));
   return parts.join('');
 }

@@ -1,0 +1,189 @@
+/**
+ * The content-safety encoder backend (issue "Llama Guard 3 ... item 4"): a small encoder
+ * classifier (safe/unsafe plus a 14-way multi-label hazard head) that stands in for
+ * Llama Guard 3 where a decoder is too slow. Same loader, session, batcher and text
+ * sanitization as Prompt Guard. Which turns are classified: turns.ts. How outputs become a
+ * decision: decision.ts.
+ */
+import * as path from 'node:path';
+import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
+import { scanItems } from '../encoder/scanTexts';
+import { pickWorst, totalSegments } from '../encoder/worst';
+import { sigmoid, softmax } from '../onnx/probabilities';
+import { checkNumericOptions } from '../runtime/numericOptions';
+import { withDeadline } from '../runtime/deadline';
+import { toGuardError } from '../runtime/errors';
+import { LruCache } from '../runtime/lruCache';
+import { prepareTexts } from '../text/prepareTexts';
+import type { SegmentLayout } from '../text/segments';
+import { errorVerdict, type Guard, type GuardRequest, type Verdict } from '../types';
+import { combineSegments, decideSegment, type CategorySettings, type SegmentDecision } from './decision';
+import { splitTemplate } from './template';
+import { selectTurns, type TemplateRole, type UserTurnScope } from './turns';
+
+export { decideSegment, combineSegments } from './decision';
+export { selectTurns } from './turns';
+export { splitTemplate } from './template';
+
+export interface ContentEncoderGuardOptions {
+  /** Name the policy uses (e.g. `llama_guard`). */
+  name: string;
+  /** Model directory in Hugging Face layout; config.json has id2label {safe, unsafe} and optionally category_id2label, text_template. */
+  modelDir: string;
+  /** ONNX file variant (`quantized` -> onnx/model_quantized.onnx). */
+  variant?: string;
+  /** Model identity recorded in verdicts; defaults to the directory name (plus `:variant`). */
+  model?: string;
+  /** Category codes (e.g. `S6`) never reported; when only excluded ones fire, the text is safe. */
+  excludedCategories?: string[];
+  /** Sigmoid probability at which a category is reported; default 0.5. */
+  categoryThreshold?: number;
+  /** Input direction: classify every user turn (default) or only the last. */
+  userTurns?: UserTurnScope;
+  /** softmax temperature for logits; default 1. */
+  temperature?: number;
+  timeoutMs?: number;
+  intraOpThreads?: number;
+  maxBatchSize?: number;
+  batchWaitMs?: number;
+  cacheSize?: number;
+  maxLength?: number;
+  /** Meta's Prompt Guard whitespace-attack fix; off by default here (not part of this model's recipe). */
+  whitespaceMitigation?: boolean;
+  maxSegments?: number;
+}
+
+interface TextDecision extends SegmentDecision {
+  segments: number;
+}
+
+export function createContentEncoderGuard(options: ContentEncoderGuardOptions): Guard {
+  checkNumericOptions(options);
+  const threshold = options.categoryThreshold ?? 0.5;
+  if (!(threshold > 0 && threshold <= 1)) throw new Error(`categoryThreshold must be in (0, 1], got ${threshold}`);
+  const settings = {
+    temperature: options.temperature ?? 1,
+    timeoutMs: options.timeoutMs ?? 5000,
+    cacheSize: options.cacheSize ?? 4096,
+    whitespaceMitigation: options.whitespaceMitigation ?? false,
+    maxSegments: options.maxSegments ?? 4096,
+    userTurns: options.userTurns ?? 'all',
+  };
+  const categorySettings: CategorySettings = { excluded: new Set(options.excludedCategories ?? []), categoryThreshold: threshold };
+  const model = options.model ?? path.basename(path.resolve(options.modelDir)) + (options.variant ? `:${options.variant}` : '');
+  const cache = new LruCache<string, TextDecision>(settings.cacheSize);
+  const cacheNamespace = `${model}|T=${settings.temperature}|ws=${settings.whitespaceMitigation ? 1 : 0}|x=${[...categorySettings.excluded].sort().join(',')}|ct=${threshold}`;
+  let loaded: { classifier: EncoderClassifier; unsafeIndex: number; layouts: Record<TemplateRole, SegmentLayout> } | undefined;
+  let loading: Promise<void> | undefined;
+
+  async function load(): Promise<void> {
+    if (loaded) return;
+    loading ??= (async () => {
+      const classifier = await EncoderClassifier.load({
+        modelDir: options.modelDir,
+        variant: options.variant,
+        maxLength: options.maxLength,
+        intraOpThreads: options.intraOpThreads,
+        maxBatchSize: options.maxBatchSize,
+        batchWaitMs: options.batchWaitMs,
+      });
+      try {
+        const unsafeIndex = findUnsafeIndex(classifier.labels, path.join(classifier.directory.dir, 'config.json'));
+        const layouts = {} as Record<TemplateRole, SegmentLayout>;
+        for (const role of ['user', 'assistant'] as const) {
+          const parts = splitTemplate(classifier.directory.config.textTemplate?.[role]);
+          layouts[role] = classifier.layout(classifier.tokenizer.encodeIds(parts.prefix), classifier.tokenizer.encodeIds(parts.suffix));
+        }
+        loaded = { classifier, unsafeIndex, layouts };
+      } catch (err) {
+        await classifier.close();
+        throw err;
+      }
+    })();
+    try {
+      await loading;
+    } finally {
+      loading = undefined;
+    }
+  }
+
+  async function check(request: GuardRequest): Promise<Verdict> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const l = loaded;
+    if (!l) return errorVerdict(options.name, model, { type: 'unavailable', message: 'content encoder model is not loaded (load() was not called or failed)' }, elapsed());
+    try {
+      return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
+        const turns = selectTurns(request, settings.userTurns);
+        // Same sanitization as Prompt Guard; the role rides in `source` to pick the template.
+        const { items } = await prepareTexts(
+          turns.map((t) => ({ source: t.role, path: t.path, text: t.text })),
+          signal,
+        );
+        const scan = items.map((item) => ({ ...item, kind: item.source, layout: l.layouts[item.source as TemplateRole] }));
+        const categoryLabels = l.classifier.directory.config.categoryLabels;
+        const decisions = await scanItems<TextDecision>(scan, {
+          classifier: l.classifier,
+          cache,
+          cacheNamespace,
+          whitespaceMitigation: settings.whitespaceMitigation,
+          maxSegments: settings.maxSegments,
+          signal,
+          score: (outputs) => decideText(outputs, l.unsafeIndex, categoryLabels, categorySettings, settings.temperature),
+        });
+        const scored = decisions.map((d, i) => ({ ...d, path: scan[i].path, label: d.unsafe ? 'unsafe' : 'safe' }));
+        const unsafe = scored.filter((d) => d.unsafe);
+        const worst = pickWorst(unsafe.length ? unsafe : scored);
+        const combined = combineSegments(scored, categoryLabels);
+        return {
+          guard: options.name,
+          model,
+          label: worst?.label ?? 'safe',
+          score: worst?.score ?? 0,
+          categories: combined.categories,
+          latencyMs: elapsed(),
+          segmentsScanned: totalSegments(scored),
+          ...(worst ? { worstPath: worst.path } : {}),
+        };
+      });
+    } catch (err) {
+      return errorVerdict(options.name, model, toGuardError(err), elapsed());
+    }
+  }
+
+  return {
+    name: options.name,
+    model,
+    load,
+    check,
+    async close() {
+      const l = loaded;
+      loaded = undefined;
+      cache.clear();
+      await l?.classifier.close();
+    },
+  };
+}
+
+function findUnsafeIndex(labels: readonly string[], file: string): number {
+  const i = labels.findIndex((l) => l.toLowerCase() === 'unsafe');
+  if (i >= 0) return i;
+  if (labels.length === 2) return 1;
+  throw new Error(`${file} id2label (${labels.join(', ')}) has no "unsafe" label; a content-safety encoder needs {"0": "safe", "1": "unsafe"}.`);
+}
+
+function decideText(
+  outputs: SegmentOutput[],
+  unsafeIndex: number,
+  categoryLabels: readonly string[] | undefined,
+  settings: CategorySettings,
+  temperature: number,
+): TextDecision {
+  const decisions = outputs.map((out) => {
+    const pUnsafe = softmax(out.logits, temperature)[unsafeIndex];
+    const categoryProbs = out.categoryLogits ? Array.from(out.categoryLogits, sigmoid) : undefined;
+    return decideSegment(pUnsafe, categoryProbs, categoryLabels, settings);
+  });
+  return { ...combineSegments(decisions, categoryLabels), segments: outputs.length };
+}
+

@@ -1,0 +1,139 @@
+/**
+ * Prompt Guard (v1 or v2, chosen by config.json's id2label) as a Guard: every text of the
+ * request, every segment of every text, sanitized against known evasions first. See
+ * scoring.ts for what the score means and ../README.md for the pipeline.
+ */
+import * as path from 'node:path';
+import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
+import { scanItems, type ScanItem } from '../encoder/scanTexts';
+import { pickWorst, totalSegments } from '../encoder/worst';
+import { softmax } from '../onnx/probabilities';
+import { withDeadline } from '../runtime/deadline';
+import { toGuardError } from '../runtime/errors';
+import { LruCache } from '../runtime/lruCache';
+import { prepareTexts } from '../text/prepareTexts';
+import { errorVerdict, type Guard, type GuardRequest, type Verdict } from '../types';
+import { checkNumericOptions } from '../runtime/numericOptions';
+import { PROMPT_GUARD_DEFAULTS, type PromptGuardOptions } from './options';
+import { detectVariant, labelFor, scoreFromProbabilities, scoreKindFor, type PromptGuardVariant, type ScoreKind } from './scoring';
+
+export type { PromptGuardOptions } from './options';
+export { detectVariant, scoreKindFor, scoreFromProbabilities, labelFor } from './scoring';
+export type { PromptGuardVariant, ScoreKind } from './scoring';
+
+interface TextResult {
+  score: number;
+  label: string;
+  segments: number;
+}
+
+/** A Prompt Guard guard that also reports which Prompt Guard version it loaded. */
+export interface PromptGuard extends Guard {
+  /** Known after load(): 1 or 2, from id2label. */
+  readonly version: 1 | 2 | undefined;
+}
+
+export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
+  checkNumericOptions(options);
+  const settings = { ...PROMPT_GUARD_DEFAULTS, ...stripUndefined(options) };
+  const model = options.model ?? path.basename(path.resolve(options.modelDir)) + (options.variant ? `:${options.variant}` : '');
+  const cache = new LruCache<string, TextResult>(settings.cacheSize);
+  const cacheNamespace = `${model}|T=${settings.temperature}|ws=${settings.whitespaceMitigation ? 1 : 0}`;
+  let classifier: EncoderClassifier | undefined;
+  let variant: PromptGuardVariant | undefined;
+  let loading: Promise<void> | undefined;
+
+  async function load(): Promise<void> {
+    if (classifier) return;
+    loading ??= (async () => {
+      const loaded = await EncoderClassifier.load({
+        modelDir: options.modelDir,
+        variant: options.variant,
+        maxLength: options.maxLength,
+        intraOpThreads: options.intraOpThreads,
+        maxBatchSize: settings.maxBatchSize,
+        batchWaitMs: settings.batchWaitMs,
+      });
+      try {
+        variant = detectVariant(loaded.labels, path.join(loaded.directory.dir, 'config.json'));
+      } catch (err) {
+        await loaded.close();
+        throw err;
+      }
+      classifier = loaded;
+    })();
+    try {
+      await loading;
+    } finally {
+      loading = undefined;
+    }
+  }
+
+  async function check(request: GuardRequest): Promise<Verdict> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    if (!classifier || !variant) {
+      return errorVerdict(options.name, model, { type: 'unavailable', message: 'Prompt Guard model is not loaded (load() was not called or failed)' }, elapsed());
+    }
+    const c = classifier;
+    const v = variant;
+    try {
+      return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
+        const { items, findings } = await prepareTexts(request.texts ?? [], signal);
+        const layout = c.layout();
+        const scanItemsList = items.map((item) => ({ ...item, kind: scoreKindFor(v, item.source), layout }));
+        const results = await scanItems<TextResult>(scanItemsList, {
+          classifier: c,
+          cache,
+          cacheNamespace,
+          whitespaceMitigation: settings.whitespaceMitigation,
+          maxSegments: settings.maxSegments,
+          signal,
+          score: (outputs, item) => scoreText(v, item, outputs, settings.temperature),
+        });
+        const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
+        const worst = pickWorst(scored);
+        return {
+          guard: options.name,
+          model,
+          label: worst?.label ?? 'BENIGN',
+          score: worst?.score ?? 0,
+          categories: findings,
+          latencyMs: elapsed(),
+          segmentsScanned: totalSegments(scored),
+          ...(worst ? { worstPath: worst.path } : {}),
+        };
+      });
+    } catch (err) {
+      return errorVerdict(options.name, model, toGuardError(err), elapsed());
+    }
+  }
+
+  return {
+    name: options.name,
+    model,
+    get version() {
+      return variant?.version;
+    },
+    load,
+    check,
+    async close() {
+      const c = classifier;
+      classifier = undefined;
+      cache.clear();
+      await c?.close();
+    },
+  };
+}
+
+/** A text's score is the max over its segments (Meta's reference for long inputs). */
+function scoreText(variant: PromptGuardVariant, item: ScanItem, outputs: SegmentOutput[], temperature: number): TextResult {
+  const kind = item.kind as ScoreKind;
+  let score = 0;
+  for (const out of outputs) score = Math.max(score, scoreFromProbabilities(variant, kind, softmax(out.logits, temperature)));
+  return { score, label: labelFor(kind, score), segments: outputs.length };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

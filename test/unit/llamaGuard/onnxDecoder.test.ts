@@ -1,0 +1,85 @@
+/** @jest-environment ./test/support/nodeRealmEnvironment.js */
+/**
+ * The KV-cache decoder against the tiny random-weight fixture: cached decoding must give the same
+ * logits as a full forward pass without a cache, and both must match the PyTorch reference.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
+import { argmax, OnnxDecoder } from '../../../guards/llamaGuard/onnxDecoder';
+
+const FIXTURE = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
+
+interface Reference {
+  atol: number;
+  input_ids: number[];
+  last_logits: number[];
+  greedy_next_ids: number[];
+}
+const ref = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8')) as Reference;
+const TOL = 1e-4;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+describe('OnnxDecoder on llama-guard-tiny', () => {
+  let decoder: OnnxDecoder;
+  beforeAll(async () => {
+    const files = readDecoderModel(FIXTURE);
+    decoder = await OnnxDecoder.create(files.onnxPath, files.config);
+  });
+  afterAll(() => decoder.close());
+
+  it('full forward without cache equals reference.json last_logits', async () => {
+    const logits = await decoder.forwardFull(ref.input_ids);
+    expect(logits.length).toBe(ref.last_logits.length);
+    expect(maxAbsDiff(logits, ref.last_logits)).toBeLessThan(Math.min(TOL, ref.atol));
+  });
+
+  it('prefix then one token at a time through the KV cache equals the full forward', async () => {
+    const full = await decoder.forwardFull(ref.input_ids);
+    let step = await decoder.forward(ref.input_ids.slice(0, 5), decoder.emptyCache());
+    for (const id of ref.input_ids.slice(5)) step = await decoder.forward([id], step.cache);
+    expect(step.cache.length).toBe(ref.input_ids.length);
+    expect(maxAbsDiff(step.lastLogits, full)).toBeLessThan(TOL);
+    expect(maxAbsDiff(step.lastLogits, ref.last_logits)).toBeLessThan(ref.atol);
+  });
+
+  it('a multi-token chunk on top of a cache equals the full forward too', async () => {
+    const first = await decoder.forward(ref.input_ids.slice(0, 4), decoder.emptyCache());
+    const rest = await decoder.forward(ref.input_ids.slice(4), first.cache);
+    expect(maxAbsDiff(rest.lastLogits, ref.last_logits)).toBeLessThan(ref.atol);
+  });
+
+  it('every intermediate cached position matches its own full forward', async () => {
+    let step = await decoder.forward(ref.input_ids.slice(0, 1), decoder.emptyCache());
+    for (let n = 2; n <= ref.input_ids.length; n++) {
+      step = await decoder.forward([ref.input_ids[n - 1]!], step.cache);
+      expect(maxAbsDiff(step.lastLogits, await decoder.forwardFull(ref.input_ids.slice(0, n)))).toBeLessThan(TOL);
+    }
+  });
+
+  it('greedy decoding with and without the cache reproduces greedy_next_ids', async () => {
+    const n = ref.greedy_next_ids.length;
+    const cached = await decoder.generate(ref.input_ids, { maxNewTokens: n, stopIds: [] });
+    const uncached = await decoder.generate(ref.input_ids, { maxNewTokens: n, stopIds: [], useCache: false });
+    expect(cached).toEqual({ ids: ref.greedy_next_ids, stoppedBy: 'limit' });
+    expect(uncached).toEqual(cached);
+    expect(argmax(ref.last_logits)).toBe(ref.greedy_next_ids[0]);
+  });
+
+  it('stops before a stop id and at the token limit', async () => {
+    const greedy = ref.greedy_next_ids;
+    // The first position whose token has not appeared before, so stopping on it cuts exactly there.
+    const k = greedy.findIndex((id, i) => i > 0 && !greedy.slice(0, i).includes(id));
+    expect(k).toBeGreaterThan(0);
+    const stopped = await decoder.generate(ref.input_ids, { maxNewTokens: 20, stopIds: [greedy[k]!] });
+    expect(stopped).toEqual({ ids: greedy.slice(0, k), stoppedBy: 'stop' });
+    expect(await decoder.generate(ref.input_ids, { maxNewTokens: 2, stopIds: [] })).toEqual({ ids: greedy.slice(0, 2), stoppedBy: 'limit' });
+    expect(await decoder.generate(ref.input_ids, { maxNewTokens: 5, stopIds: [greedy[0]!] })).toEqual({ ids: [], stoppedBy: 'stop' });
+  });
+});

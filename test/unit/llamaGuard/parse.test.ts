@@ -1,0 +1,44 @@
+import { parseAssessment } from '../../../guards/llamaGuard/parse';
+
+describe('parseAssessment', () => {
+  it('reads safe, tolerant of surrounding whitespace (the template answer starts with \\n\\n)', () => {
+    expect(parseAssessment('safe')).toEqual({ ok: true, label: 'safe', categories: [], excludedOnly: false });
+    expect(parseAssessment('\n\nsafe\n')).toMatchObject({ ok: true, label: 'safe' });
+    expect(parseAssessment('  safe  ')).toMatchObject({ ok: true, label: 'safe' });
+  });
+
+  it('reads unsafe with its comma-separated codes', () => {
+    expect(parseAssessment('\n\nunsafe\nS1')).toEqual({ ok: true, label: 'unsafe', categories: ['S1'], excludedOnly: false });
+    expect(parseAssessment('unsafe\nS1,S10, S14')).toMatchObject({ label: 'unsafe', categories: ['S1', 'S10', 'S14'] });
+    expect(parseAssessment('unsafe\r\nS2,S2')).toMatchObject({ label: 'unsafe', categories: ['S2'] });
+    expect(parseAssessment('unsafe \nC2')).toMatchObject({ label: 'unsafe', categories: ['C2'] });
+  });
+
+  it('drops excluded codes, and unsafe with only excluded codes counts as safe', () => {
+    expect(parseAssessment('unsafe\nS1,S6', ['S6'])).toEqual({ ok: true, label: 'unsafe', categories: ['S1'], excludedOnly: false });
+    expect(parseAssessment('unsafe\nS6', ['S6'])).toEqual({ ok: true, label: 'safe', categories: [], excludedOnly: true });
+    expect(parseAssessment('unsafe\nS6, S7', ['S6', 'S7'])).toMatchObject({ label: 'safe', excludedOnly: true });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['bare unsafe with no codes', 'unsafe'],
+    ['unsafe with an empty code line', 'unsafe\n'],
+    ['an empty code', 'unsafe\nS1,,S2'],
+    ['a code with a space inside', 'unsafe\nS1 S2'],
+    ['an extra line', 'unsafe\nS1\nS2'],
+    ['safe followed by text', 'safe\nS1'],
+    ['capitalized', 'Safe'],
+    ['a sentence', 'The conversation is safe.'],
+    ['garbage', 'S1,S2 unsafe'],
+  ])('rejects %s', (_what, text) => {
+    const result = parseAssessment(text);
+    expect(result.ok).toBe(false);
+  });
+
+  it('never puts the unreadable output itself in the error message', () => {
+    const result = parseAssessment('My secret plan is to rob the bank at noon');
+    expect(result).toEqual({ ok: false, error: expect.stringMatching(/41 characters in 1 line$/) });
+    expect(JSON.stringify(result)).not.toContain('bank');
+  });
+});

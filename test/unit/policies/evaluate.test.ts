@@ -1,0 +1,57 @@
+import type { Verdict } from '../../../guards/types';
+import { decide, evaluateRule } from '../../../policies/evaluate';
+import { Rule } from '../../../policies/schema';
+
+const policy = { id: 'p', version: 'abc123abc123' };
+const verdict = (over: Partial<Verdict> = {}): Verdict => ({ guard: 'g', model: 'm', label: 'x', score: 0.5, categories: [], latencyMs: 1, segmentsScanned: 1, ...over });
+const rule = (over: Partial<Rule> & { id: string }) => Rule.parse({ guard: 'g', threshold: 0.9, ...over });
+
+describe('evaluateRule', () => {
+  test('score under the threshold allows, at or over applies the action', () => {
+    expect(evaluateRule(rule({ id: 'r' }), verdict({ score: 0.89 })).action).toBe('allow');
+    const hit = evaluateRule(rule({ id: 'r' }), verdict({ score: 0.9 }));
+    expect(hit.action).toBe('block');
+    expect(hit.reason).toBe('score 0.9 >= threshold 0.9');
+    expect(evaluateRule(rule({ id: 'r', action: 'flag' }), verdict({ score: 0.95 })).action).toBe('flag');
+  });
+
+  test('guard errors follow on_error, closed by default', () => {
+    const err = verdict({ error: { type: 'timeout', message: 't' } });
+    expect(evaluateRule(rule({ id: 'r' }), err)).toMatchObject({ action: 'block', errorType: 'timeout' });
+    expect(evaluateRule(rule({ id: 'r', on_error: 'allow' }), err).action).toBe('allow');
+  });
+
+  test('per-category actions: the most severe listed category wins, unlisted use the rule action', () => {
+    const r = rule({ id: 'r', threshold: 0.5, categories: { S6: 'flag', S8: 'allow' } });
+    expect(evaluateRule(r, verdict({ score: 0.8, categories: ['S8'] })).action).toBe('allow');
+    expect(evaluateRule(r, verdict({ score: 0.8, categories: ['S6', 'S8'] })).action).toBe('flag');
+    expect(evaluateRule(r, verdict({ score: 0.8, categories: ['S6', 'S1'] })).action).toBe('block');
+  });
+
+  test('shadow mode records the would-be action but changes nothing', () => {
+    const outcome = evaluateRule(rule({ id: 'r', mode: 'shadow' }), verdict({ score: 0.99 }));
+    expect(outcome).toMatchObject({ action: 'block', effective: 'allow' });
+  });
+});
+
+describe('decide', () => {
+  test('the most severe enforced outcome decides and is named', () => {
+    const rules = [rule({ id: 'a', action: 'flag' }), rule({ id: 'b' }), rule({ id: 'c', mode: 'shadow' })];
+    const d = decide('input', rules, new Map([['a', verdict({ score: 0.95 })], ['b', verdict({ score: 0.97 })], ['c', verdict({ score: 0.99 })]]), policy);
+    expect(d.action).toBe('block');
+    expect(d.decidingRule).toBe('b');
+    expect(d.shadow.map((s) => s.ruleId)).toEqual(['c']);
+    expect(d.policy).toEqual(policy);
+  });
+
+  test('a rule without a verdict counts as a guard error, never as silently allowed', () => {
+    const d = decide('input', [rule({ id: 'a' })], new Map(), policy);
+    expect(d.action).toBe('block');
+    expect(d.outcomes[0].errorType).toBe('unavailable');
+  });
+
+  test('nothing over threshold allows', () => {
+    const d = decide('output', [rule({ id: 'a' })], new Map([['a', verdict({ score: 0.1 })]]), policy);
+    expect(d).toMatchObject({ action: 'allow', decidingRule: undefined, reason: 'all rules allowed' });
+  });
+});
