@@ -8,7 +8,8 @@ module.exports = {
     // ESM-only dependencies are transpiled to CommonJS for jest's module loader.
     '^.+\\.m?js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' }, isolatedModules: true }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(llama3-tokenizer-js)/)'],
+  // The OTLP exporters load node:http with import(), which jest's VM cannot run: transpiled to require().
+  transformIgnorePatterns: ['/node_modules/(?!(llama3-tokenizer-js|@opentelemetry/otlp-exporter-base)/)'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

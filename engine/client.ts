@@ -21,8 +21,18 @@ export interface EngineResponse {
   body: Readable;
 }
 
+/** What the gateway needs of an engine: one upstream (EngineClient) or several with failover (UpstreamPool). */
+export interface Engine {
+  /** The (first) upstream's settings; passthrough routes forward there. */
+  readonly options: EngineClientOptions;
+  post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse>;
+  get(path: string, signal?: AbortSignal): Promise<EngineResponse>;
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 /** One OpenAI-compatible upstream (vLLM, SGLang, TGI, Ollama, llama.cpp server). */
-export class EngineClient {
+export class EngineClient implements Engine {
   private readonly agent: Agent;
   private readonly base: string;
 

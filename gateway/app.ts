@@ -1,35 +1,47 @@
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
-import type { EngineClient } from '../engine/client';
+import type { Engine } from '../engine/client';
+import type { AccessLayer } from './access/accessLayer';
 import { ApiError, badRequest, notFound, sendError } from './errors';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
 import { guardedCompletion } from './pipeline/guardedCompletion';
 import type { PolicyHolder } from './policyRuntime';
-import { requestContextMiddleware, setSafetyHeaders } from './requestContext';
+import { contextOf, requestContextMiddleware, setSafetyHeaders } from './requestContext';
 import type { DecisionRecorder } from './requestRecord';
 import { healthRoutes } from './routes/health';
 import { modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
+import { metricsRoute } from './telemetry/metricsRoute';
+import { serverSpanMiddleware } from './telemetry/spans';
 
 export interface AppDeps {
   policies: PolicyHolder;
-  engine: EngineClient;
+  engine: Engine;
   recorder: DecisionRecorder;
   bodyLimitBytes: number;
+  /** Keys, rate limits and hostile-input limits (gateway/access); absent: open, unlimited (tests of other parts). */
+  access?: AccessLayer;
   /** Extra readiness checks (audit log writable, ...), each returning a problem or undefined. */
   readinessChecks?: (() => Promise<string | undefined> | string | undefined)[];
+  /** One OpenTelemetry server span per request (with guard and engine spans under it). */
+  telemetry?: boolean;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.access?.trustProxy ?? false);
   app.use(requestContextMiddleware);
+  if (deps.telemetry) app.use(serverSpanMiddleware());
 
   app.use(healthRoutes(deps));
+  app.get('/metrics', metricsRoute());
+  if (deps.access) app.use('/v1', ...deps.access.beforeBody);
 
-  const json = [requireJson, express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true })];
-  app.post('/v1/chat/completions', ...json, guardedCompletion(chatAdapter, deps));
-  app.post('/v1/completions', ...json, guardedCompletion(textAdapter, deps));
+  const json = [requireJson, express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson })];
+  const completionDeps = { ...deps, onFinished: deps.access?.onFinished };
+  app.post('/v1/chat/completions', ...json, ...(deps.access?.afterBody('chat') ?? []), guardedCompletion(chatAdapter, completionDeps));
+  app.post('/v1/completions', ...json, ...(deps.access?.afterBody('text') ?? []), guardedCompletion(textAdapter, completionDeps));
   app.get('/v1/models', modelsRoute(deps));
   app.use('/v1', passthroughRoute(deps));
 
@@ -53,7 +65,7 @@ function errorHandler(deps: AppDeps): ErrorRequestHandler {
     const apiError = toApiError(err, deps.bodyLimitBytes);
     let ref: string | undefined;
     try {
-      ref = deps.policies.current().ref;
+      ref = deps.policies.current(contextOf(res)?.policyId).ref;
     } catch {
       ref = undefined;
     }
@@ -65,6 +77,9 @@ function errorHandler(deps: AppDeps): ErrorRequestHandler {
 /** Maps anything thrown on the way to an OpenAI-shaped error; never exposes a stack or internals. */
 function toApiError(err: unknown, limit: number): ApiError {
   if (err instanceof ApiError) return err;
+  // body-parser hooks (the JSON depth check) carry their ApiError on the error body-parser wraps.
+  const carried = (err as { apiError?: unknown } | undefined)?.apiError;
+  if (carried instanceof ApiError) return carried;
   const e = err as { type?: string; status?: number; statusCode?: number };
   switch (e?.type) {
     case 'entity.parse.failed':

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { applyAccessEnv } from './access/accessEnv';
+import { KeysConfig } from './auth/keysConfig';
+import { HardeningLimits } from './hardening/limitsConfig';
+import { RateLimitsConfig } from './rateLimit/rateLimitsConfig';
+import { AuditConfig } from './audit/auditConfig';
+import { TelemetryConfig } from './telemetry/telemetryConfig';
 
 /** Gateway configuration: one schema for the config file, environment variables and CLI flags. */
 export const GatewayConfig = z.strictObject({
@@ -17,6 +23,12 @@ export const GatewayConfig = z.strictObject({
       first_byte_timeout_ms: z.number().int().positive().default(120_000),
       idle_timeout_ms: z.number().int().positive().default(60_000),
       total_timeout_ms: z.number().int().positive().default(600_000),
+      /** More replicas of the same engine, besides `url`: health-checked, and tried in turn when one fails before answering. */
+      upstreams: z.array(z.strictObject({ url: z.url(), api_key: z.string().optional() })).default([]),
+      /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
+      retries: z.number().int().min(0).max(5).default(1),
+      /** How often each upstream's GET /models is checked when there are several. */
+      health_interval_ms: z.number().int().positive().default(5_000),
     })
     .prefault({}),
   /** Policy file; default: policies/default.yaml shipped with the gateway. */
@@ -24,6 +36,7 @@ export const GatewayConfig = z.strictObject({
   limits: z
     .strictObject({
       body_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+      ...HardeningLimits.shape,
     })
     .prefault({}),
   guards: z
@@ -32,8 +45,17 @@ export const GatewayConfig = z.strictObject({
       threads: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
+  /** API keys (file and inline hashes). None: open access, and the gateway listens on loopback only. */
+  keys: KeysConfig.prefault({}),
+  rate_limits: RateLimitsConfig.prefault({}),
+  /** express `trust proxy`: which proxies' X-Forwarded-For names the client (false: the socket address). */
+  trust_proxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1)]).default(false),
   /** Seconds to wait for in-flight requests and streams on SIGTERM. */
   shutdown_grace_s: z.number().positive().default(30),
+  /** The durable, hash-chained audit log of every decision. */
+  audit: AuditConfig.prefault({}),
+  /** OpenTelemetry (configured by the OTEL_* variables) besides these two settings. */
+  telemetry: TelemetryConfig.prefault({}),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
@@ -62,6 +84,9 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
   if (env.ENGINE_API_KEY) engine.api_key = env.ENGINE_API_KEY;
   const policy = flags.policy ?? env.SAFETY_POLICY;
   if (policy) merged.policy = policy;
+  if (env.SAFETY_AUDIT_DIR) merged.audit = { ...((merged.audit as object | undefined) ?? {}), dir: env.SAFETY_AUDIT_DIR };
+  const envProblems = applyAccessEnv(merged, env);
+  if (envProblems.length) throw new ConfigError(`invalid configuration:\n${envProblems.map((p) => `- ${p}`).join('\n')}`);
   const result = GatewayConfig.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(top level)'}: ${issue.message}${hint(issue.path.join('.'))}`);

@@ -1,7 +1,12 @@
 import type { Guard } from '../guards/types';
-import { loadPolicyFile, type LoadedPolicy } from '../policies/loader';
+import type { LoadedPolicy } from '../policies/loader';
+import { loadPolicySet, PolicySetError, type PolicySet } from '../policies/policySet';
+import { formatProblem, PolicyError } from '../policies/problems';
 import type { GuardSpec } from '../policies/schema';
+import { createPolicyWatcher, type PolicyWatcher } from '../policies/watcher';
+import { ApiError } from './errors';
 import { createGuardFromSpec } from './guardFactory';
+import { recordPolicyReload } from './telemetry/metrics';
 
 /** A policy together with its loaded guards: what one request uses from start to end. */
 export interface PolicyRuntime {
@@ -16,46 +21,201 @@ export interface GuardSettings {
   threads: number;
 }
 
+export interface PolicyHolderOptions extends GuardSettings {
+  /** Where reload outcomes are logged (one line each, problems indented below). */
+  log?: (line: string) => void;
+}
+
+/** What one reload did. `rejected` leaves the previous set in force. */
+export interface ReloadOutcome {
+  status: 'reloaded' | 'unchanged' | 'rejected';
+  at: string;
+  /** `id@version` of every policy in force after this reload, the default first. */
+  policies: string[];
+  /** `file:line:column: message` for each problem, when rejected. */
+  problems?: string[];
+}
+
+/** Reload counters, for a metric (e.g. safety_policy_reloads_total{outcome}). */
+export type ReloadCounts = Record<ReloadOutcome['status'], number>;
+
+/** An app assigned a policy the gateway has not loaded: fail closed, never fall back to another policy. */
+export class UnknownPolicyError extends ApiError {
+  constructor(readonly policyId: string) {
+    super(503, `This app is assigned the policy \`${policyId.slice(0, 100)}\`, which this gateway has not loaded. The request was not forwarded; ask the gateway operator to check the policy set.`, 'api_error', 'policy_unavailable');
+    this.name = 'UnknownPolicyError';
+  }
+}
+
+interface RuntimeSet {
+  main: PolicyRuntime;
+  byId: ReadonlyMap<string, PolicyRuntime>;
+  signature: string;
+}
+
 /**
- * Holds the policy in force. A new policy is loaded completely (its guards included) before it is
- * swapped in, in one assignment, so a request that took a snapshot keeps seeing one version.
- * Guards whose spec did not change are reused across versions (ONNX sessions are costly).
+ * Holds the policy set in force. A new set is loaded completely (every policy and guard) before it
+ * is swapped in, in one assignment, so a request that took a snapshot keeps seeing one version
+ * and no request ever sees half a set. Guards whose spec did not change are reused across
+ * versions (ONNX sessions are costly). An invalid change is reported and changes nothing.
  */
 export class PolicyHolder {
-  private runtime: PolicyRuntime | undefined;
+  private set: RuntimeSet | undefined;
   private readonly guardCache = new Map<string, Guard>();
+  private mainFile: string | undefined;
+  private directories: string[] = [];
+  private watcher: PolicyWatcher | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private queued: Promise<ReloadOutcome> | undefined;
+  private last: ReloadOutcome | undefined;
+  private readonly counts: ReloadCounts = { reloaded: 0, unchanged: 0, rejected: 0 };
+  private readonly listeners = new Set<(outcome: ReloadOutcome) => void>();
+  private readonly log: (line: string) => void;
 
-  constructor(private readonly settings: GuardSettings) {}
+  constructor(private readonly settings: PolicyHolderOptions) {
+    this.log = settings.log ?? (() => undefined);
+  }
 
-  current(): PolicyRuntime {
-    if (!this.runtime) throw new Error('no policy loaded');
-    return this.runtime;
+  /** The runtime for a request: the app's policy when auth assigned one, else the default. */
+  current(policyId?: string): PolicyRuntime {
+    if (!this.set) throw new Error('no policy loaded');
+    if (policyId === undefined) return this.set.main;
+    const runtime = this.set.byId.get(policyId);
+    if (!runtime) throw new UnknownPolicyError(policyId);
+    return runtime;
   }
 
   get loaded(): boolean {
-    return this.runtime !== undefined;
+    return this.set !== undefined;
   }
 
+  /** Every policy in force, the default first. */
+  all(): PolicyRuntime[] {
+    if (!this.set) return [];
+    return [this.set.main, ...[...this.set.byId.values()].filter((r) => r !== this.set?.main)];
+  }
+
+  /** Loads the set whose main file this is (throws PolicyError when any of it is invalid) and remembers it for reloads. */
   async loadFile(file: string): Promise<PolicyRuntime> {
-    return this.install(loadPolicyFile(file));
+    this.mainFile = file;
+    let set: PolicySet;
+    try {
+      set = loadPolicySet(file);
+    } catch (err) {
+      if (err instanceof PolicySetError) this.directories = err.directories;
+      throw err;
+    }
+    this.directories = set.directories;
+    return this.installSet(set);
   }
 
+  /** Installs one policy as a set of its own. */
   async install(loaded: LoadedPolicy): Promise<PolicyRuntime> {
+    return this.installSet({ main: loaded, byId: new Map([[loaded.id, loaded]]), directories: [] });
+  }
+
+  async installSet(set: PolicySet): Promise<PolicyRuntime> {
+    const byId = new Map<string, PolicyRuntime>();
+    for (const loaded of set.byId.values()) byId.set(loaded.id, await this.runtimeFor(loaded));
+    const main = byId.get(set.main.id) ?? (await this.runtimeFor(set.main));
+    this.set = { main, byId, signature: signatureOf(set) };
+    await this.releaseUnused();
+    return main;
+  }
+
+  /**
+   * Loads the main file's set again and swaps it in when valid. Never throws: an invalid set is a
+   * `rejected` outcome (logged, counted, kept for readyz) and the set in force stays. Reloads run
+   * one at a time; calls made while one waits to start share it.
+   */
+  reload(): Promise<ReloadOutcome> {
+    if (this.queued) return this.queued;
+    const run = this.running.then(() => {
+      this.queued = undefined;
+      return this.reloadNow();
+    });
+    this.queued = run;
+    this.running = run.then(() => undefined);
+    return run;
+  }
+
+  /** Reloads whenever a file in the set's directories changes. Calling it again restarts the watch with new options. */
+  watch(options: { debounceMs?: number } = {}): void {
+    this.watcher?.close();
+    this.watcher = createPolicyWatcher({
+      debounceMs: options.debounceMs ?? 150,
+      onChange: () => void this.reload(),
+      onError: (directory, error) => this.log(`policy watch: cannot watch ${directory} (${error.message}); changes there need a restart`),
+    });
+    this.watcher.watch(this.directories);
+  }
+
+  /** For readiness and metrics: counts per outcome and the latest outcome. */
+  reloadStatus(): { counts: ReloadCounts; last?: ReloadOutcome } {
+    return { counts: { ...this.counts }, last: this.last };
+  }
+
+  /** Calls `listener` after every reload; returns the function that stops it. */
+  onReload(listener: (outcome: ReloadOutcome) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.listeners.clear();
+    await this.running.catch(() => undefined);
+    await Promise.all([...this.guardCache.values()].map((g) => g.close().catch(() => undefined)));
+    this.guardCache.clear();
+  }
+
+  private async reloadNow(): Promise<ReloadOutcome> {
+    if (!this.mainFile) throw new Error('no policy file to reload: call loadFile first');
+    let outcome: ReloadOutcome;
+    try {
+      const set = loadPolicySet(this.mainFile);
+      this.directories = set.directories;
+      if (this.set && signatureOf(set) === this.set.signature) {
+        outcome = this.outcome('unchanged');
+      } else {
+        await this.installSet(set);
+        outcome = this.outcome('reloaded');
+        this.log(`policy reloaded: ${outcome.policies.join(', ')}`);
+      }
+    } catch (err) {
+      // Keep watching wherever the broken set looked: the fix may land in a new file there.
+      if (err instanceof PolicySetError) this.directories = [...new Set([...this.directories, ...err.directories])];
+      const problems = err instanceof PolicyError ? err.problems.map((p) => formatProblem(p)) : [`cannot load the policy's guards: ${(err as Error).message}`];
+      outcome = this.outcome('rejected', problems);
+      this.log(`policy reload rejected; still in force: ${outcome.policies.join(', ')}\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    }
+    this.watcher?.watch(this.directories);
+    this.counts[outcome.status] += 1;
+    this.last = outcome;
+    recordPolicyReload(this.set?.main.loaded.id ?? 'none', outcome.status === 'rejected' ? 'failure' : 'success');
+    for (const listener of this.listeners) {
+      try {
+        listener(outcome);
+      } catch {
+        /* a listener's failure must not stop reloads */
+      }
+    }
+    return outcome;
+  }
+
+  private outcome(status: ReloadOutcome['status'], problems?: string[]): ReloadOutcome {
+    return { status, at: new Date().toISOString(), policies: this.all().map((r) => r.ref), ...(problems ? { problems } : {}) };
+  }
+
+  private async runtimeFor(loaded: LoadedPolicy): Promise<PolicyRuntime> {
     const guards = new Map<string, Guard>();
     const timeouts = new Map<string, number>();
     for (const [name, spec] of Object.entries(loaded.policy.guards)) {
       guards.set(name, await this.guardFor(name, spec));
       timeouts.set(name, spec.timeout_ms);
     }
-    const runtime: PolicyRuntime = { loaded, guards, timeouts, ref: `${loaded.id}@${loaded.version}` };
-    this.runtime = runtime;
-    await this.releaseUnused(runtime);
-    return runtime;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.guardCache.values()].map((g) => g.close().catch(() => undefined)));
-    this.guardCache.clear();
+    return { loaded, guards, timeouts, ref: `${loaded.id}@${loaded.version}` };
   }
 
   private async guardFor(name: string, spec: GuardSpec): Promise<Guard> {
@@ -68,8 +228,8 @@ export class PolicyHolder {
     return guard;
   }
 
-  private async releaseUnused(runtime: PolicyRuntime): Promise<void> {
-    const inUse = new Set(runtime.guards.values());
+  private async releaseUnused(): Promise<void> {
+    const inUse = new Set(this.all().flatMap((r) => [...r.guards.values()]));
     for (const [key, guard] of this.guardCache) {
       if (!inUse.has(guard)) {
         this.guardCache.delete(key);
@@ -78,4 +238,9 @@ export class PolicyHolder {
       }
     }
   }
+}
+
+function signatureOf(set: PolicySet): string {
+  const refs = [...set.byId.values()].map((p) => `${p.id}@${p.version}`).sort();
+  return `${set.main.id}|${refs.join(',')}`;
 }

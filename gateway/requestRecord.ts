@@ -17,7 +17,10 @@ export interface RequestRecord {
   action: Action;
   status: number;
   error?: { type: string; message: string };
-  engine?: { durationMs: number; firstByteMs?: number; usage?: Record<string, unknown>; finishReasons: string[] };
+  /** firstByteMs: to the first streamed chunk (streams only); model: the model the engine says answered. */
+  engine?: { durationMs: number; firstByteMs?: number; model?: string; usage?: Record<string, unknown>; finishReasons: string[] };
+  /** The policy's telemetry.content_capture for this request: what of `content` may be recorded (default none). */
+  contentCapture?: 'none' | 'redacted' | 'full';
   /** Texts seen (for content capture policies); never written unless a sink is told to. */
   content?: { input: string[]; output: string[] };
 }

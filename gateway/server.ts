@@ -1,12 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { EngineClient } from '../engine/client';
+import { createEngine } from '../engine/upstreams';
 import { startDevEngine, type DevEngine } from '../engine/devEngine/server';
+import { createAccessLayer } from './access/accessLayer';
 import { createApp } from './app';
+import { startDecisionRecording } from './audit/decisionRecording';
 import type { GatewayConfig } from './config';
+import { onClientError } from './hardening/clientErrors';
+import { httpServerOptions } from './hardening/serverOptions';
 import { defaultPolicyFile } from './paths';
 import { PolicyHolder } from './policyRuntime';
-import { noopRecorder, type DecisionRecorder } from './requestRecord';
+import type { DecisionRecorder } from './requestRecord';
 
 export interface RunningGateway {
   url: string;
@@ -19,16 +23,25 @@ export interface RunningGateway {
 
 export interface StartOptions {
   config: GatewayConfig;
+  /** Default: the audit log + OpenTelemetry (config `audit`, `telemetry`); tests pass their own. */
   recorder?: DecisionRecorder;
   log?: (line: string) => void;
+  /** Hot reload of the policy files (default true): a valid change is swapped in, an invalid one reported and ignored. */
+  watchPolicies?: boolean;
 }
 
 /** Server bootstrap: policy and guards loaded first, then the engine, then the listener. */
-export async function startGateway({ config, recorder = noopRecorder, log = () => undefined }: StartOptions): Promise<RunningGateway> {
-  const policies = new PolicyHolder({ threads: config.guards.threads });
+export async function startGateway({ config, recorder, log = () => undefined, watchPolicies = true }: StartOptions): Promise<RunningGateway> {
+  // First: refuses an open gateway on a reachable address before anything is loaded.
+  const access = createAccessLayer(config, log);
+  const policies = new PolicyHolder({ threads: config.guards.threads, log });
   const policyFile = config.policy ?? defaultPolicyFile();
+  // An invalid policy set stops the start here (PolicyError lists every problem with its location).
   const runtime = await policies.loadFile(policyFile);
   log(`policy ${runtime.ref} from ${policyFile}; guards: ${[...runtime.guards.keys()].join(', ') || '(none)'}`);
+  const perApp = policies.all().slice(1).map((r) => r.ref);
+  if (perApp.length > 0) log(`per-app policies: ${perApp.join(', ')}`);
+  if (watchPolicies) policies.watch();
 
   let devEngine: DevEngine | undefined;
   let engineUrl = config.engine.url;
@@ -38,17 +51,30 @@ export async function startGateway({ config, recorder = noopRecorder, log = () =
     log('WARNING: no ENGINE_URL set: answers come from the built-in DEV ENGINE, a deterministic stand-in, NOT a language model.');
     log(`         dev engine listening on ${devEngine.baseUrl}; set ENGINE_URL=http://<vllm-host>:8000/v1 for a real engine.`);
   }
-  const engine = new EngineClient({
-    baseUrl: engineUrl,
-    apiKey: config.engine.api_key,
+  const engine = createEngine({
+    upstreams: [{ url: engineUrl, apiKey: config.engine.api_key }, ...config.engine.upstreams.map((u) => ({ url: u.url, apiKey: u.api_key }))],
     connectTimeoutMs: config.engine.connect_timeout_ms,
     firstByteTimeoutMs: config.engine.first_byte_timeout_ms,
     idleTimeoutMs: config.engine.idle_timeout_ms,
     totalTimeoutMs: config.engine.total_timeout_ms,
+    retries: config.engine.retries,
+    healthIntervalMs: config.engine.health_interval_ms,
+    log,
   });
+  if (config.engine.upstreams.length) log(`engine: ${config.engine.upstreams.length + 1} upstreams, round-robin with failover before the first byte`);
 
-  const app = createApp({ policies, engine, recorder, bodyLimitBytes: config.limits.body_bytes });
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000 }, app);
+  const recording = recorder ? undefined : await startDecisionRecording(config, log);
+  const app = createApp({
+    policies,
+    engine,
+    recorder: recorder ?? recording!.recorder,
+    bodyLimitBytes: config.limits.body_bytes,
+    access,
+    readinessChecks: recording?.readinessChecks,
+    telemetry: recording?.telemetry,
+  });
+  const server = http.createServer(httpServerOptions(config.limits), app);
+  server.on('clientError', onClientError);
   const sockets = new Set<Socket>();
   const busy = new WeakMap<Socket, number>();
   server.on('connection', (socket) => {
@@ -82,8 +108,10 @@ export async function startGateway({ config, recorder = noopRecorder, log = () =
       await closed;
       clearTimeout(timer);
       await engine.close().catch(() => undefined);
+      await access.close();
       await devEngine?.close();
       await policies.close();
+      await recording?.close();
     })();
     return stopping;
   };

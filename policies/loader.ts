@@ -1,187 +1,207 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { didYouMean } from './didYouMean';
+import { mergeLayers, type MergedLayers } from './merge';
+import { dotted, PolicyError, type PathSegment, type PolicyProblem } from './problems';
 import { PolicyFile } from './schema';
+import { isRecord, knownKeysAt } from './schemaKeys';
 import { semanticProblems } from './semantics';
+import { policyVersion } from './version';
+import { parsePolicyYaml, type PolicyDocument } from './yamlDocument';
 
-/** A policy ready to enforce: validated, model paths resolved, versioned by content hash. */
+export { closest } from './didYouMean';
+export { formatProblem, PolicyError, type PolicyProblem } from './problems';
+export { policyVersion } from './version';
+
+/** A policy ready to enforce: validated, `extends` resolved, model paths resolved, versioned by content hash. */
 export interface LoadedPolicy {
   id: string;
   /** sha256 of the resolved policy (first 12 hex digits): what `x-safety-policy` and audit records carry. */
   version: string;
+  /** Absolute path of the policy's own file. */
   file: string;
+  /** Every file it was built from: the end of its `extends` chain first, its own file last. */
+  files: string[];
   policy: PolicyFile;
 }
 
-export interface PolicyProblem {
+/** Reads a file's text; throws like fs.readFileSync when it cannot. Injected so loading stays testable. */
+export type ReadSource = (file: string) => string;
+
+export const readUtf8: ReadSource = (file) => readFileSync(file, 'utf8');
+
+/** A loaded policy plus what the policy-set loader needs from its own file. */
+export interface LoadedPolicyWithSource {
+  loaded: LoadedPolicy;
+  /** The policy's own document, for locating its `id` and `policies` entries. */
+  document: PolicyDocument;
+  /** Its own `policies:` entries, as written (relative to its folder). */
+  policies: string[];
+}
+
+export function loadPolicyFile(file: string, read: ReadSource = readUtf8): LoadedPolicy {
+  return loadPolicyWithSource(file, read).loaded;
+}
+
+/** Pure given `read`: YAML text -> validated, resolved policy, or a PolicyError listing every problem with its location. */
+export function parsePolicySource(source: string, file: string, read: ReadSource = readUtf8): LoadedPolicy {
+  return resolvePolicy(source, file, read).loaded;
+}
+
+export function loadPolicyWithSource(file: string, read: ReadSource = readUtf8): LoadedPolicyWithSource {
+  return resolvePolicy(readOrProblem(read, file, file), file, read);
+}
+
+interface Layer {
+  /** As the author named it (the file given, or the absolute path of an inherited file). */
   file: string;
-  line: number;
-  column: number;
-  /** Dotted location inside the document, e.g. `input.0.threshold`. */
-  path: string;
-  message: string;
+  absolute: string;
+  document: PolicyDocument;
+  data: Record<string, unknown>;
 }
 
-export class PolicyError extends Error {
-  constructor(readonly problems: PolicyProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'PolicyError';
-  }
-}
-
-export function formatProblem(p: PolicyProblem): string {
-  const where = p.path ? ` (${p.path})` : '';
-  return `${p.file}:${p.line}:${p.column}: ${p.message}${where}`;
-}
-
-export function loadPolicyFile(file: string): LoadedPolicy {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: `cannot read policy file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-  }
-  return parsePolicySource(source, file);
-}
-
-/** Pure: YAML text -> validated, resolved policy, or a PolicyError listing every problem with its location. */
-export function parsePolicySource(source: string, file: string): LoadedPolicy {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (offset: number | undefined) => {
-    const pos = lineCounter.linePos(offset ?? 0);
-    return { line: pos.line, column: pos.col };
-  };
-  if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) })));
-  }
-  const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) {
-    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: 'the policy file is empty: it needs at least an `id`' }]);
-  }
-  const parsed = PolicyFile.safeParse(raw);
+function resolvePolicy(source: string, file: string, read: ReadSource): LoadedPolicyWithSource {
+  const chain = readChain(source, file, read);
+  const layers = chain.map((layer) => resolveModelPaths(layer.data, path.dirname(layer.absolute)));
+  const merged = mergeLayers(layers);
+  const leaf = chain[chain.length - 1];
+  const parsed = PolicyFile.safeParse(merged.data);
   if (!parsed.success) {
-    throw new PolicyError(parsed.error.issues.map((issue) => zodProblem(issue, doc, file, at)));
+    throw new PolicyError(parsed.error.issues.map((issue) => zodProblem(issue, merged, chain)));
   }
   const semantic = semanticProblems(parsed.data);
   if (semantic.length > 0) {
-    throw new PolicyError(semantic.map((s) => ({ file, ...at(rangeOf(doc, s.path)), path: s.path.join('.'), message: s.message })));
+    throw new PolicyError(semantic.map((s) => locate(merged, chain, s.path, s.message)));
   }
-  const policy = resolveModelPaths(parsed.data, path.dirname(path.resolve(file)));
-  return { id: policy.id, version: policyVersion(policy), file: path.resolve(file), policy };
+  const { extends: _extends, policies, ...policy } = parsed.data;
+  return {
+    loaded: { id: policy.id, version: policyVersion(policy), file: leaf.absolute, files: chain.map((l) => l.absolute), policy },
+    document: leaf.document,
+    policies: policies ?? [],
+  };
 }
 
-/** Version = content hash of the resolved policy, so the same rules always carry the same version. */
-export function policyVersion(policy: PolicyFile): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex').slice(0, 12);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+/** The file and every file it `extends`, base first. Cycles and unreadable parents are errors at the `extends` line. */
+function readChain(source: string, file: string, read: ReadSource): Layer[] {
+  const chain: Layer[] = [];
+  let current: { file: string; absolute: string; source: string } = { file, absolute: path.resolve(file), source };
+  for (;;) {
+    const document = parsePolicyYaml(current.source, current.file);
+    const data = documentData(document);
+    chain.unshift({ file: current.file, absolute: current.absolute, document, data });
+    const parent = data.extends;
+    if (parent === undefined) return chain;
+    const at = { file: current.file, ...document.positionOf(['extends']), path: 'extends' };
+    if (typeof parent !== 'string' || parent === '') {
+      throw new PolicyError([{ ...at, message: '`extends` takes the relative path of the policy file to inherit from, e.g. `extends: ./base.yaml`' }]);
+    }
+    const absolute = path.resolve(path.dirname(current.absolute), parent);
+    const seen = chain.map((l) => l.absolute);
+    if (seen.includes(absolute)) {
+      // chain runs base-first; the cycle as the author follows it is the reverse.
+      const cycle = [...seen].reverse().concat(absolute).map((f) => path.basename(f));
+      throw new PolicyError([{ ...at, message: `cyclic \`extends\`: ${cycle.join(' -> ')}; a policy cannot inherit from itself` }]);
+    }
+    let parentSource: string;
+    try {
+      parentSource = read(absolute);
+    } catch (err) {
+      throw new PolicyError([{ ...at, message: `cannot read \`${parent}\` (${absolute}): ${errorCode(err)}` }]);
+    }
+    current = { file: absolute, absolute, source: parentSource };
   }
-  return JSON.stringify(value);
 }
 
-function resolveModelPaths(policy: PolicyFile, baseDir: string): PolicyFile {
+function documentData(document: PolicyDocument): Record<string, unknown> {
+  const { data, file } = document;
+  if (data === null || data === undefined) {
+    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: 'the policy file is empty: it needs at least an `id`' }]);
+  }
+  if (!isRecord(data)) {
+    const kind = Array.isArray(data) ? 'a list' : `a ${typeof data}`;
+    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: `a policy file is a YAML mapping (id, guards, input, ...); this file holds ${kind}` }]);
+  }
+  return data;
+}
+
+function readOrProblem(read: ReadSource, file: string, shown: string): string {
+  try {
+    return read(file);
+  } catch (err) {
+    throw new PolicyError([{ file: shown, line: 1, column: 1, path: '', message: `cannot read policy file: ${errorCode(err)}` }]);
+  }
+}
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? String(err);
+}
+
+/**
+ * Model directories resolve from the folder of the file that names them, so a base policy and an
+ * app override in another folder each mean their own `./models`. Done on the raw data, per file,
+ * before merging; values the schema would reject are left for it to report.
+ */
+function resolveModelPaths(data: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  if (!isRecord(data.guards)) return data;
   const guards = Object.fromEntries(
-    Object.entries(policy.guards).map(([name, spec]) => {
+    Object.entries(data.guards).map(([name, spec]) => {
+      if (!isRecord(spec) || typeof spec.model !== 'string' || spec.model === '') return [name, spec];
       const isUrlLike = /^[a-z]+:\/\//i.test(spec.model);
       const isDirectory = spec.type === 'prompt_guard' || spec.backend !== 'openai';
-      const model = isDirectory && !isUrlLike ? path.resolve(baseDir, spec.model) : spec.model;
-      return [name, { ...spec, model }];
+      return [name, isDirectory && !isUrlLike ? { ...spec, model: path.resolve(baseDir, spec.model) } : spec];
     }),
   );
-  return { ...policy, guards };
+  return { ...data, guards };
 }
 
-function zodProblem(
-  issue: z.core.$ZodIssue,
-  doc: Document,
-  file: string,
-  at: (offset: number | undefined) => { line: number; column: number },
-): PolicyProblem {
+function locate(merged: MergedLayers, chain: Layer[], docPath: readonly PathSegment[], message: string, key?: boolean): PolicyProblem {
+  const origin = merged.originOf(docPath);
+  const layer = chain[origin.layer] ?? chain[chain.length - 1];
+  const position = key ? layer.document.keyPositionOf(origin.path) : layer.document.positionOf(origin.path);
+  const shownPath = key ? docPath.slice(0, -1) : docPath;
+  return { file: layer.file, ...position, path: dotted(shownPath), message };
+}
+
+function zodProblem(issue: z.core.$ZodIssue, merged: MergedLayers, chain: Layer[]): PolicyProblem {
   const docPath = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(doc, docPath);
-    message = issue.keys
-      .map((key) => {
-        const suggestion = closest(key, known);
-        return `unknown field \`${key}\`` + (suggestion ? `; did you mean \`${suggestion}\`?` : '');
-      })
-      .join('; ');
-    const keyPath = [...docPath, issue.keys[0] as string];
-    return { file, ...at(keyRangeOf(doc, keyPath)), path: docPath.join('.'), message };
-  }
-  return { file, ...at(rangeOf(doc, docPath)), path: docPath.join('.'), message };
-}
-
-/** Field names the schema allows next to an unknown key, for did-you-mean hints. */
-function knownKeysAt(_doc: Document, docPath: (string | number)[]): string[] {
-  const top = Object.keys(PolicyFile.shape);
-  if (docPath.length === 0) return top;
-  const section = docPath[0];
-  if ((section === 'input' || section === 'output') && docPath.length === 2) return ['id', 'guard', 'sources', 'threshold', 'action', 'categories', 'mode', 'on_error'];
-  if (section === 'guards' && docPath.length === 2) {
-    return ['type', 'backend', 'model', 'variant', 'temperature', 'timeout_ms', 'prompt_variant', 'base_url', 'api_key_env', 'mode', 'categories', 'excluded_categories'];
-  }
-  if (section === 'streaming') return ['mode', 'window_tokens', 'overlap_tokens'];
-  if (section === 'refusals') return ['output', 'input'];
-  if (section === 'routes') return ['passthrough'];
-  return [];
-}
-
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
+  const value = valueAt(merged.data, docPath);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = knownKeysAt(docPath, merged.data);
+      const message = issue.keys.map((key) => `unknown field \`${key}\`${didYouMean(key, known)}`).join('; ');
+      return locate(merged, chain, [...docPath, issue.keys[0]], message, true);
     }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previousDiagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previousDiagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previousDiagonal = saved;
+    case 'invalid_type':
+      if (value === undefined) return locate(merged, chain, docPath, `missing required field \`${String(docPath[docPath.length - 1])}\``);
+      return locate(merged, chain, docPath, issue.message);
+    case 'invalid_value': {
+      const options = issue.values.map(String);
+      return locate(merged, chain, docPath, `\`${String(value)}\` is not allowed here${didYouMean(String(value), options)}; use one of: ${options.join(', ')}`);
     }
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options?.map(String);
+      if (options && (issue as { discriminator?: string }).discriminator) {
+        const shown = value === undefined ? 'missing `type`' : `unknown type \`${String(value)}\`${didYouMean(String(value), options)}`;
+        return locate(merged, chain, value === undefined ? docPath.slice(0, -1) : docPath, `${shown}; use one of: ${options.join(', ')}`);
+      }
+      return locate(merged, chain, docPath, issue.message);
+    }
+    case 'invalid_key': {
+      const key = docPath[docPath.length - 1];
+      const reasons = issue.issues.map((i) => i.message).join('; ');
+      return locate(merged, chain, docPath, `invalid name \`${String(key)}\`: ${reasons}`, true);
+    }
+    default:
+      return locate(merged, chain, docPath, issue.message);
   }
-  return row[b.length];
 }
 
-function rangeOf(doc: Document, docPath: (string | number)[]): number | undefined {
-  for (let n = docPath.length; n >= 0; n--) {
-    const node = doc.getIn(docPath.slice(0, n), true);
-    if (isNode(node) && node.range) return node.range[0];
+function valueAt(data: unknown, docPath: readonly PathSegment[]): unknown {
+  let value = data;
+  for (const segment of docPath) {
+    if (!isRecord(value) && !Array.isArray(value)) return undefined;
+    value = (value as Record<PathSegment, unknown>)[segment];
   }
-  return 0;
-}
-
-function keyRangeOf(doc: Document, keyPath: (string | number)[]): number | undefined {
-  const parent = doc.getIn(keyPath.slice(0, -1), true) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
-  const key = keyPath[keyPath.length - 1];
-  const pair = parent?.items?.find((item) => item.key?.value === key);
-  return pair?.key?.range?.[0] ?? rangeOf(doc, keyPath.slice(0, -1));
-}
-
-function yamlMessage(message: string): string {
-  const firstLine = message.split('\n')[0];
-  if (/duplicate|unique/i.test(firstLine)) return `duplicate key: ${firstLine}`;
-  return `not valid YAML: ${firstLine}`;
+  return value;
 }

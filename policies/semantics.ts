@@ -1,55 +1,154 @@
-import type { PolicyFile, Rule } from './schema';
+import { didYouMean } from './didYouMean';
+import type { PathSegment } from './problems';
+import type { Action, GuardSpec, LlamaGuardSpec, PolicyFile, Rule } from './schema';
 
 /** Problems the schema alone cannot see: references between parts of the file. Pure. */
 export interface SemanticProblem {
-  path: (string | number)[];
+  path: PathSegment[];
   message: string;
 }
 
-const DEFAULT_CATEGORIES = Array.from({ length: 14 }, (_, i) => `S${i + 1}`);
+type Direction = 'input' | 'output';
+
+const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
+/** Routes the gateway always guards; listing them as passthrough would promise something that never happens. */
+const GUARDED_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/models'];
+
+/** The categories a Llama Guard spec knows: its custom ones, else the standard set of its prompt. */
+export function knownCategories(spec: LlamaGuardSpec): string[] {
+  if (spec.categories) return Object.keys(spec.categories);
+  // The bundled encoder is trained on S1..S14; the 1b prompt stops at S13 (no code interpreter abuse).
+  const count = spec.backend !== 'encoder' && spec.prompt_variant === '1b' ? 13 : 14;
+  return Array.from({ length: count }, (_, i) => `S${i + 1}`);
+}
 
 export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
+  for (const [name, spec] of Object.entries(policy.guards)) problems.push(...guardProblems(name, spec));
   const ruleIds = new Set<string>();
   for (const direction of ['input', 'output'] as const) {
     policy[direction].forEach((rule, index) => {
       const at = [direction, index];
-      if (ruleIds.has(rule.id)) problems.push({ path: [...at, 'id'], message: `rule id \`${rule.id}\` is used twice; ids must be unique` });
+      if (ruleIds.has(rule.id)) problems.push({ path: [...at, 'id'], message: `rule id \`${rule.id}\` is used twice; ids must be unique across input and output` });
       ruleIds.add(rule.id);
       problems.push(...ruleProblems(policy, rule, direction, at));
     });
+    problems.push(...unreachableRules(policy[direction], direction));
   }
-  for (const [name, spec] of Object.entries(policy.guards)) {
-    if (spec.type === 'llama_guard' && spec.backend === 'openai' && !spec.base_url) {
-      problems.push({ path: ['guards', name, 'base_url'], message: `guard \`${name}\` uses backend openai and needs \`base_url\` (the server's URL including /v1)` });
+  policy.routes.passthrough.forEach((route, i) => {
+    if (GUARDED_ROUTES.includes(route) || (route.endsWith('/*') && GUARDED_ROUTES.some((g) => g.startsWith(route.slice(0, -1))))) {
+      problems.push({ path: ['routes', 'passthrough', i], message: `\`${route}\` covers a guarded route (${GUARDED_ROUTES.join(', ')}), which always goes through the guards; list other routes only` });
     }
-  }
+  });
+  problems.push(...testProblems(policy));
   return problems;
 }
 
-function ruleProblems(policy: PolicyFile, rule: Rule, direction: 'input' | 'output', at: (string | number)[]): SemanticProblem[] {
+function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
+  if (spec.type !== 'llama_guard') return [];
+  const problems: SemanticProblem[] = [];
+  const at = ['guards', name];
+  if (spec.backend === 'openai') {
+    if (!spec.base_url) problems.push({ path: [...at, 'base_url'], message: `guard \`${name}\` uses backend openai and needs \`base_url\` (the server's URL including /v1)` });
+  } else {
+    for (const field of ['base_url', 'api_key_env', 'mode'] as const) {
+      if (spec[field] !== undefined) problems.push({ path: [...at, field], message: `\`${field}\` applies to backend openai only; guard \`${name}\` uses backend ${spec.backend}` });
+    }
+  }
+  if (spec.backend === 'encoder' && spec.categories) {
+    problems.push({ path: [...at, 'categories'], message: 'custom categories need a Llama Guard 3 prompt (backend onnx or openai); the encoder backend is trained on the fixed S1..S14' });
+  }
+  const known = knownCategories(spec);
+  spec.excluded_categories.forEach((code, i) => {
+    if (!known.includes(code)) problems.push({ path: [...at, 'excluded_categories', i], message: `unknown category \`${code}\`${didYouMean(code, known)}; known: ${known.join(', ')}` });
+  });
+  return problems;
+}
+
+function ruleProblems(policy: PolicyFile, rule: Rule, direction: Direction, at: PathSegment[]): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
   const spec = policy.guards[rule.guard];
   if (!spec) {
     const known = Object.keys(policy.guards);
-    problems.push({ path: [...at, 'guard'], message: `unknown guard \`${rule.guard}\`; defined guards: ${known.length ? known.join(', ') : '(none)'}` });
+    problems.push({ path: [...at, 'guard'], message: `unknown guard \`${rule.guard}\`${didYouMean(rule.guard, known)}; defined guards: ${known.length ? known.join(', ') : '(none)'}` });
     return problems;
   }
   if (spec.type === 'prompt_guard' && direction === 'output') {
-    problems.push({ path: [...at, 'guard'], message: `prompt_guard checks inputs; output rules need a llama_guard guard` });
+    problems.push({ path: [...at, 'guard'], message: 'prompt_guard checks inputs; output rules need a llama_guard guard' });
   }
   if (spec.type === 'llama_guard' && rule.sources) {
-    problems.push({ path: [...at, 'sources'], message: '`sources` applies to prompt_guard rules; llama_guard reads the conversation' });
+    problems.push({ path: [...at, 'sources'], message: '`sources` applies to prompt_guard rules; llama_guard reads the whole conversation' });
   }
   if (rule.categories) {
     if (spec.type !== 'llama_guard') {
       problems.push({ path: [...at, 'categories'], message: 'per-category actions apply to llama_guard rules only' });
     } else {
-      const known = spec.categories ? Object.keys(spec.categories) : DEFAULT_CATEGORIES;
+      const known = knownCategories(spec);
       for (const code of Object.keys(rule.categories)) {
-        if (!known.includes(code)) problems.push({ path: [...at, 'categories', code], message: `unknown category \`${code}\`; known: ${known.join(', ')}` });
+        if (!known.includes(code)) {
+          problems.push({ path: [...at, 'categories', code], message: `unknown category \`${code}\`${didYouMean(code, known)}; guard \`${rule.guard}\` knows: ${known.join(', ')}` });
+        } else if (spec.excluded_categories.includes(code)) {
+          problems.push({ path: [...at, 'categories', code], message: `category \`${code}\` is excluded by guard \`${rule.guard}\` (excluded_categories), so this entry can never apply` });
+        }
       }
     }
   }
+  return problems;
+}
+
+/**
+ * A rule is unreachable when another enforced rule on the same guard, scanning at least the same
+ * texts, always fires first at least as severely: with a threshold at or below this rule's, no
+ * per-category exceptions, and an on_error at least as strict. Such a rule can never decide, which
+ * is almost always a mistake in the thresholds. Shadow rules are exempt: they exist to be recorded.
+ */
+function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  rules.forEach((rule, index) => {
+    if (rule.mode !== 'enforce') return;
+    const worst = Math.max(SEVERITY[rule.action], ...Object.values(rule.categories ?? {}).map((a) => SEVERITY[a]));
+    const cover = rules.find((other, j) => {
+      if (j === index || other.mode !== 'enforce' || other.categories || other.guard !== rule.guard) return false;
+      if (!coversSources(other.sources, rule.sources) || other.threshold > rule.threshold) return false;
+      if (SEVERITY[other.on_error] < SEVERITY[rule.on_error]) return false;
+      const severity = SEVERITY[other.action];
+      // Equal severity: the earlier rule is named as the deciding one, so only an earlier rule covers.
+      return severity > worst || (severity === worst && j < index);
+    });
+    if (cover) {
+      problems.push({
+        path: [direction, index],
+        message: `unreachable rule \`${rule.id}\`: rule \`${cover.id}\` on the same guard and texts fires at threshold ${cover.threshold} <= ${rule.threshold} with \`${cover.action}\`, so this rule never decides; change its threshold or action, remove it, or set mode: shadow`,
+      });
+    }
+  });
+  return problems;
+}
+
+function coversSources(outer: Rule['sources'], inner: Rule['sources']): boolean {
+  if (!outer) return true;
+  if (!inner) return false;
+  return inner.every((s) => outer.includes(s));
+}
+
+function testProblems(policy: PolicyFile): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  const rules = [...policy.input, ...policy.output];
+  const ruleIds = rules.map((r) => r.id);
+  const shadowIds = rules.filter((r) => r.mode === 'shadow').map((r) => r.id);
+  policy.tests.forEach((test, i) => {
+    const at = ['tests', i];
+    if ((test.prompt === undefined) === (test.conversation === undefined)) {
+      problems.push({ path: at, message: `test \`${test.name}\` needs exactly one of \`prompt\` or \`conversation\`` });
+    }
+    if (test.rule !== undefined && !ruleIds.includes(test.rule)) {
+      problems.push({ path: [...at, 'rule'], message: `unknown rule \`${test.rule}\`${didYouMean(test.rule, ruleIds)}; rules: ${ruleIds.join(', ') || '(none)'}` });
+    }
+    test.shadow?.forEach((id, j) => {
+      if (!shadowIds.includes(id)) {
+        problems.push({ path: [...at, 'shadow', j], message: `\`${id}\` is not a shadow-mode rule${didYouMean(id, shadowIds)}; shadow rules: ${shadowIds.join(', ') || '(none)'}` });
+      }
+    });
+  });
   return problems;
 }

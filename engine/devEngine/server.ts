@@ -26,6 +26,8 @@ export interface DevEngine {
   stats: DevEngineStats;
   /** Bodies of the most recent completion requests, newest last. */
   requests: unknown[];
+  /** Raw bytes of the most recent streamed answers, newest last (to prove byte-identical relays). */
+  streams: string[];
   script: ScriptQueue;
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
   const script = new ScriptQueue();
   const stats: DevEngineStats = { requests: 0, completed: 0, aborted: 0 };
   const requests: unknown[] = [];
+  const streams: string[] = [];
   const tokenDelayMs = options.tokenDelayMs ?? 0;
   const sockets = new Set<import('node:net').Socket>();
 
@@ -125,7 +128,12 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-    const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    let sent = '';
+    const send = (payload: unknown) => {
+      const text = `data: ${JSON.stringify(payload)}\n\n`;
+      sent += text;
+      return res.write(text);
+    };
     const delay = entry?.token_delay_ms ?? tokenDelayMs;
     if (kind === 'chat') send({ id, object, created, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     const pieces = toolCalls?.length && !entry?.reply ? [] : chunkAnswer(answer);
@@ -148,6 +156,8 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
     if (streamOptions?.include_usage) send({ id, object, created, model, choices: [], usage });
     res.end('data: [DONE]\n\n');
+    streams.push(sent + 'data: [DONE]\n\n');
+    if (streams.length > 20) streams.shift();
     stats.completed += 1;
   }
 
@@ -163,6 +173,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     port,
     stats,
     requests,
+    streams,
     script,
     close: () =>
       new Promise<void>((resolve) => {

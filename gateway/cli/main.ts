@@ -1,4 +1,6 @@
+import { auditCommand } from './auditCommand';
 import { devEngineCommand } from './devEngineCommand';
+import { policyCommand } from './policyCommand';
 import { serveCommand } from './serveCommand';
 
 /** One small dispatcher: `safety-gateway <command> [args]`. Each command lives in its own file. */
@@ -7,6 +9,8 @@ export type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'run the gateway [--port N] [--engine-url URL] [--policy FILE] [--config FILE]' },
   'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
+  policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)' },
+  audit: { run: auditCommand, summary: 'read the audit log: query | verify | stats [--dir DIR] (audit --help for filters)' },
 };
 
 export async function main(argv: string[]): Promise<number> {

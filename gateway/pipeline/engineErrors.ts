@@ -1,10 +1,15 @@
 import type { EngineResponse } from '../../engine/client';
-import { classifyEngineError, EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/errors';
 import { ApiError } from '../errors';
 
 /** Maps an engine failure to the OpenAI-shaped error the client sees (502 / 503 / 504). */
 export function engineApiError(err: unknown): ApiError {
-  const e = err instanceof EngineError ? err : classifyEngineError(err, 'request');
+  if (!(err instanceof EngineError)) {
+    // Not an engine failure: our own bug. Say so without details (they go to the operator's log).
+    process.emitWarning(`safety-gateway: internal error: ${(err as Error)?.stack ?? String(err)}`);
+    return new ApiError(500, 'The gateway hit an internal error.', 'api_error', 'internal_error');
+  }
+  const e = err;
   switch (e.failure) {
     case 'timeout':
       return new ApiError(504, `The engine did not answer in time: ${e.message.replace(/^the engine did not answer in time \(|\)$/g, '')}.`, 'api_error', 'engine_timeout');

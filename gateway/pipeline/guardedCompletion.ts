@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { EngineClient, EngineResponse } from '../../engine/client';
+import type { Engine, EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import { combinedAction } from '../../policies/evaluate';
 import { ApiError, sendError } from '../errors';
@@ -7,6 +7,7 @@ import type { PolicyHolder, PolicyRuntime } from '../policyRuntime';
 import { contextOf, setSafetyHeaders } from '../requestContext';
 import type { DecisionRecorder, RequestRecord } from '../requestRecord';
 import { relayStream } from '../streaming/relayStream';
+import { EngineSpan } from '../telemetry/spans';
 import type { CompletionAdapter, ParsedCompletion } from './adapters';
 import { inputBlockedError } from './blockResponse';
 import { engineApiError, upstreamClientError } from './engineErrors';
@@ -15,16 +16,19 @@ import { runGuardPhase, type GuardPhase } from './runRules';
 
 export interface CompletionDeps {
   policies: PolicyHolder;
-  engine: EngineClient;
+  engine: Engine;
   recorder: DecisionRecorder;
+  /** Called with each finished record (token refunds from the engine's usage); must not throw. */
+  onFinished?: (record: RequestRecord, res: Response) => void;
 }
 
 /** The request path of DESIGN.md for one completion endpoint: input guards, engine, output guard, record. */
 export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDeps): RequestHandler {
   return async (req: Request, res: Response) => {
     const ctx = contextOf(res);
-    // One policy version from start to end, even if a reload lands meanwhile.
-    const runtime = deps.policies.current();
+    // One policy version from start to end, even if a reload lands meanwhile: the app's own policy
+    // when auth assigned one. An id the gateway has not loaded fails closed (503 policy_unavailable).
+    const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
     const parsed = adapter.parse(req.body);
     const abort = new AbortController();
@@ -43,11 +47,15 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       action: 'allow',
       status: 200,
       content: { input: parsed.inputTexts.map((t) => t.text), output: [] },
+      contentCapture: runtime.loaded.policy.telemetry?.content_capture ?? 'none',
     };
+    let engineSpan: EngineSpan | undefined;
     const finish = (status: number, error?: { type: string; message: string }) => {
       record.status = status;
       if (error) record.error = error;
       record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
+      deps.onFinished?.(record, res);
+      engineSpan?.end(record);
       return deps.recorder.record(record);
     };
 
@@ -72,6 +80,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       }
 
       const engineStarted = performance.now();
+      engineSpan = EngineSpan.start(adapter.operation, parsed.model, parsed.stream);
       const upstream = await deps.engine.post(adapter.enginePath, parsed.body, abort.signal);
       if (upstream.status >= 400) {
         const error = await upstreamClientError(upstream);
@@ -137,7 +146,7 @@ async function respondWhole(
     throw new ApiError(502, 'The engine sent an answer that is not valid JSON.', 'api_error', 'engine_bad_response');
   }
   const answers = adapter.answers(json);
-  record.engine = { durationMs: performance.now() - engineStarted, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
+  record.engine = { durationMs: performance.now() - engineStarted, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
   record.content?.output.push(...[...answers.values()].map((a) => a.content));
   const phases = await Promise.all([...answers.entries()].map(([i, a]) => checkAnswer(runtime, parsed, a, i, signal)));
   record.outputs.push(...phases);

@@ -2,6 +2,7 @@ import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards
 import { errorVerdict } from '../../guards/types';
 import { decide, type Decision } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
+import { GuardSpans } from '../telemetry/spans';
 
 export interface RuleVerdict {
   ruleId: string;
@@ -34,6 +35,7 @@ export interface PhaseInput {
 export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const started = performance.now();
   const runs = new Map<string, Promise<Verdict>>();
+  const spans = new GuardSpans(input.direction);
   const ruleRuns = input.rules.map((rule) => {
     const sources = rule.sources ? [...rule.sources].sort() : undefined;
     const key = `${rule.guard}|${sources?.join(',') ?? '*'}`;
@@ -47,11 +49,14 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
         signal: input.signal,
       });
       runs.set(key, run);
+      spans.started(key, rule.guard, run);
     }
+    spans.ruleUses(rule.id, key);
     return run.then((verdict) => ({ ruleId: rule.id, verdict }));
   });
   const verdicts = await Promise.all(ruleRuns);
   const decision = decide(input.direction, input.rules, new Map(verdicts.map((v) => [v.ruleId, v.verdict])), input.policy);
+  spans.finish(decision);
   return { decision, verdicts, durationMs: performance.now() - started };
 }
 

@@ -18,7 +18,17 @@ export function healthRoutes(deps: AppDeps): Router {
       if (problem) problems[problem.split(':')[0]] = problem;
     }
     const ready = Object.keys(problems).length === 0;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', policy, guards: policy ? [...deps.policies.current().guards.keys()] : [], problems });
+    // A rejected reload leaves the last good set serving, so it is reported here but never makes
+    // the replica unready: a broken save must not take a fleet out of rotation.
+    const reload = deps.policies.reloadStatus();
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      policy,
+      policies: deps.policies.all().map((r) => r.ref),
+      guards: policy ? [...deps.policies.current().guards.keys()] : [],
+      problems,
+      ...(reload.last?.status === 'rejected' ? { policy_reload: { status: 'rejected', at: reload.last.at, problems: reload.last.problems } } : {}),
+    });
   });
   return router;
 }

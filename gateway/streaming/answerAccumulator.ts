@@ -22,8 +22,11 @@ export class AnswerAccumulator {
   /** The first chunk's identity, reused for chunks the gateway writes itself. */
   meta: { id?: string; object?: string; created?: number; model?: string } = {};
   usage: Record<string, unknown> | undefined;
+  /** performance.now() of the first chunk: the engine's time to first chunk, for telemetry. */
+  firstChunkAt: number | undefined;
 
-  add(chunk: StreamChunk): void {
+  add(chunk: StreamChunk, now: number = performance.now()): void {
+    this.firstChunkAt ??= now;
     if (!this.meta.id && chunk.id) this.meta = { id: chunk.id, object: chunk.object, created: chunk.created, model: chunk.model };
     if (chunk.usage) this.usage = chunk.usage;
     for (const choice of chunk.choices ?? []) {
@@ -51,6 +54,17 @@ export class AnswerAccumulator {
     const state = this.answers.get(index);
     if (!state) return { content: '', toolCalls: [] };
     return { content: state.content, toolCalls: [...state.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c) };
+  }
+
+  /** What the request record keeps of the engine call (timings from `engineStarted`, a performance.now()). */
+  engineSummary(engineStarted: number, now: number = performance.now()): { durationMs: number; firstByteMs?: number; model?: string; usage?: Record<string, unknown>; finishReasons: string[] } {
+    return {
+      durationMs: now - engineStarted,
+      firstByteMs: this.firstChunkAt === undefined ? undefined : this.firstChunkAt - engineStarted,
+      model: this.meta.model,
+      usage: this.usage,
+      finishReasons: this.finishReasons(),
+    };
   }
 
   finishReasons(): string[] {

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { EngineResponse } from '../../engine/client';
 import { EngineError, classifyEngineError } from '../../engine/errors';
 import type { CompletionAdapter, ParsedCompletion } from '../pipeline/adapters';
+import { ApiError } from '../errors';
 import { engineApiError } from '../pipeline/engineErrors';
 import type { AssistantAnswer } from '../pipeline/extractTexts';
 import type { GuardPhase } from '../pipeline/runRules';
@@ -73,7 +74,7 @@ async function relayBuffered(input: RelayInput): Promise<void> {
   }
   ctx.engineMs += performance.now() - input.engineStarted;
   if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
-  record.engine = { durationMs: performance.now() - input.engineStarted, usage: accumulator.usage, finishReasons: accumulator.finishReasons() };
+  record.engine = accumulator.engineSummary(input.engineStarted);
   const indexes = accumulator.choiceIndexes();
   record.content?.output.push(...indexes.map((i) => accumulator.answer(i).content));
   const phases = await Promise.all(indexes.map((i) => input.checkAnswer(accumulator.answer(i), i)));
@@ -111,7 +112,8 @@ async function writeBlockedStream(input: RelayInput, events: (SseEvent & { chunk
       await write(res, event.raw);
       continue;
     }
-    if (!chunk?.choices) {
+    if (!chunk?.choices || chunk.choices.length === 0) {
+      // Usage-only chunks come after the choices' final chunks: the content_filter chunk goes first.
       if (chunk?.usage) await writeFilter();
       await write(res, event.raw);
       continue;
@@ -143,7 +145,7 @@ async function relayPassthrough(input: RelayInput): Promise<void> {
         res.writeHead(200, SSE_HEADERS);
       }
       if (event.done) {
-        record.engine = { durationMs: performance.now() - input.engineStarted, usage: accumulator.usage, finishReasons: accumulator.finishReasons() };
+        record.engine = accumulator.engineSummary(input.engineStarted);
         record.content?.output.push(...accumulator.choiceIndexes().map((i) => accumulator.answer(i).content));
         await input.finish(200);
       }
@@ -159,7 +161,8 @@ async function relayPassthrough(input: RelayInput): Promise<void> {
 
 /** After bytes reached the client, a failure ends the stream cleanly with an OpenAI error event. */
 export async function endStreamWithError(input: RelayInput, err: unknown): Promise<void> {
-  const apiError = engineApiError(err);
+  // A gateway error (e.g. the audit log failing: 503 audit_unavailable) keeps its own status and code.
+  const apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
     await input.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
     return;

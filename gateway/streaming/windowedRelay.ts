@@ -47,12 +47,11 @@ export async function relayWindowed(input: RelayInput): Promise<void> {
     input.abortUpstream?.();
     record.content?.output.push(pieces.join(''));
     await input.finish(200);
+    // Headers already sent carry the verdict at their time; the audit record carries the block.
     if (!headersSent) {
       headersSent = true;
       setSafetyHeaders(res, record.action, runtime.ref);
       res.writeHead(200, SSE_HEADERS);
-    } else {
-      res.setHeader('x-safety-verdict', 'block');
     }
     await write(res, `data: ${JSON.stringify(input.adapter.contentFilterChunk(accumulator.meta, 0, runtime.loaded.policy.refusals.output))}\n\n`);
     res.end('data: [DONE]\n\n');
@@ -77,7 +76,7 @@ export async function relayWindowed(input: RelayInput): Promise<void> {
       }
     }
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
-    record.engine = { durationMs: performance.now() - input.engineStarted, usage: accumulator.usage, finishReasons: accumulator.finishReasons() };
+    record.engine = accumulator.engineSummary(input.engineStarted);
     const toolCallsUnchecked = accumulator.answer(0).toolCalls.length > 0;
     if (pieces.length > checkedTokens || toolCallsUnchecked || checkedTokens === 0) {
       if (!(await check(pieces.length))) return await block();

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems } from '../encoder/scanTexts';
+import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, totalSegments } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
@@ -57,7 +58,11 @@ interface TextDecision extends SegmentDecision {
   segments: number;
 }
 
-export function createContentEncoderGuard(options: ContentEncoderGuardOptions): Guard {
+export interface ContentEncoderGuard extends Guard {
+  stats(): EncoderGuardStats;
+}
+
+export function createContentEncoderGuard(options: ContentEncoderGuardOptions): ContentEncoderGuard {
   checkNumericOptions(options);
   const threshold = options.categoryThreshold ?? 0.5;
   if (!(threshold > 0 && threshold <= 1)) throw new Error(`categoryThreshold must be in (0, 1], got ${threshold}`);
@@ -75,6 +80,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
   const cacheNamespace = `${model}|T=${settings.temperature}|ws=${settings.whitespaceMitigation ? 1 : 0}|x=${[...categorySettings.excluded].sort().join(',')}|ct=${threshold}`;
   let loaded: { classifier: EncoderClassifier; unsafeIndex: number; layouts: Record<TemplateRole, SegmentLayout> } | undefined;
   let loading: Promise<void> | undefined;
+  const counters = { cacheHits: 0, cacheMisses: 0 };
 
   async function load(): Promise<void> {
     if (loaded) return;
@@ -86,7 +92,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         intraOpThreads: options.intraOpThreads,
         maxBatchSize: options.maxBatchSize,
         batchWaitMs: options.batchWaitMs,
-      });
+        });
       try {
         const unsafeIndex = findUnsafeIndex(classifier.labels, path.join(classifier.directory.dir, 'config.json'));
         const layouts = {} as Record<TemplateRole, SegmentLayout>;
@@ -129,6 +135,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
           whitespaceMitigation: settings.whitespaceMitigation,
           maxSegments: settings.maxSegments,
           signal,
+          counters,
           score: (outputs) => decideText(outputs, l.unsafeIndex, categoryLabels, categorySettings, settings.temperature),
         });
         const scored = decisions.map((d, i) => ({ ...d, path: scan[i].path, label: d.unsafe ? 'unsafe' : 'safe' }));
@@ -156,6 +163,10 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     model,
     load,
     check,
+    stats() {
+      const b = loaded?.classifier.batchStats;
+      return { ...emptyStats(), ...counters, ...(b ? { batches: b.batches, segmentsRun: b.inputs, largestBatch: b.largestBatch } : {}) };
+    },
     async close() {
       const l = loaded;
       loaded = undefined;

@@ -35,6 +35,8 @@ export interface ScanContext<R extends ItemResult> {
   signal: AbortSignal;
   /** Turns one text's segment outputs into its result. */
   score(outputs: SegmentOutput[], item: ScanItem): R;
+  /** Counters for metrics and tests; updated in place. */
+  counters?: { cacheHits: number; cacheMisses: number };
 }
 
 export async function scanItems<R extends ItemResult>(items: readonly ScanItem[], ctx: ScanContext<R>): Promise<R[]> {
@@ -44,6 +46,8 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
     for (const item of items) {
       const key = await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal);
       const cached = ctx.cache.get(key);
+      if (cached && ctx.counters) ctx.counters.cacheHits++;
+      else if (ctx.counters) ctx.counters.cacheMisses++;
       if (cached) {
         segmentCount += cached.segments;
         results.push(Promise.resolve(cached));

@@ -11,6 +11,8 @@ export interface GuardCompletion {
   text: string;
   /** Alternatives at the first non-whitespace generated token (the decision), if the server sent logprobs. */
   decisionTop?: TokenLogprob[];
+  /** The server stopped at max_tokens (`finish_reason: "length"`): the category list may be cut. */
+  truncated?: boolean;
 }
 
 export type ReadResult = { ok: true; completion: GuardCompletion } | { ok: false; error: string };
@@ -22,6 +24,7 @@ const chatBody = z.object({
     .array(
       z.object({
         message: z.object({ content: z.string().nullable().optional() }),
+        finish_reason: z.string().nullish(),
         logprobs: z
           .object({
             content: z.array(logprobEntry.extend({ top_logprobs: z.array(logprobEntry).nullish() })).nullish(),
@@ -37,6 +40,7 @@ const completionBody = z.object({
     .array(
       z.object({
         text: z.string(),
+        finish_reason: z.string().nullish(),
         logprobs: z
           .object({
             tokens: z.array(z.string()).nullish(),
@@ -67,6 +71,7 @@ export function readChatCompletion(body: unknown): ReadResult {
   const entries = choice.logprobs?.content ?? [];
   const decision = entries.find((e) => !isBlankToken(e.token));
   const completion: GuardCompletion = { text };
+  if (choice.finish_reason === 'length') completion.truncated = true;
   if (decision) completion.decisionTop = withChosen({ token: decision.token, logprob: decision.logprob }, decision.top_logprobs ?? []);
   return { ok: true, completion };
 }
@@ -76,6 +81,7 @@ export function readTextCompletion(body: unknown): ReadResult {
   if (!parsed.success) return { ok: false, error: `unexpected completion shape: ${shapeIssue(parsed.error)}` };
   const choice = parsed.data.choices[0]!;
   const completion: GuardCompletion = { text: choice.text };
+  if (choice.finish_reason === 'length') completion.truncated = true;
   const tokens = choice.logprobs?.tokens ?? [];
   const i = tokens.findIndex((t) => !isBlankToken(t));
   if (i >= 0) {

@@ -85,7 +85,7 @@ export function httpErrorType(status: number): 'unavailable' | 'model_error' {
 
 export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard {
   const mode = resolveMode(options);
-  const baseUrl = new URL(options.baseUrl.replace(/\/+$/, '') + '/').toString().replace(/\/$/, '');
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
@@ -111,7 +111,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
     const json = parseJson(text);
     const serverMessage = readErrorBody(json);
     if (status < 200 || status >= 300 || serverMessage !== undefined) {
-      const detail = clip(serverMessage ?? (text || 'empty body'));
+      const detail = withoutConversation(clip(serverMessage ?? (text || 'empty body')), turns);
       const type = status >= 200 && status < 300 ? 'model_error' : httpErrorType(status);
       return { kind: 'error', error: { type, message: `${path} HTTP ${status}: ${detail}` } };
     }
@@ -143,9 +143,25 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
 
 /** Parses the answer; scores it from logprobs when the server sent usable ones, else from the label. */
 export function outcomeOf(completion: GuardCompletion, excluded: readonly string[] | undefined): CheckOutcome {
-  const assessment = parseAssessment(completion.text, excluded);
   const pUnsafe = completion.decisionTop ? unsafeProbabilityFromTop(completion.decisionTop) : undefined;
+  if (completion.truncated) {
+    // A cut-off category list would read as a valid, wrong one (`unsafe\nS1,S` -> S1 and S).
+    return { kind: 'assessed', assessment: { ok: false, error: 'answer cut off at max_tokens' }, pUnsafe };
+  }
+  const assessment = parseAssessment(completion.text, excluded);
   return { kind: 'assessed', assessment, pUnsafe };
+}
+
+/** `http://host:8000/v1/` -> `http://host:8000/v1`; refuses what is not an http(s) URL. */
+export function normalizeBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`Llama Guard remote backend needs a base URL including /v1 (e.g. http://vllm:8000/v1), got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Llama Guard remote backend: base URL must be http(s), got ${url.protocol}`);
+  return url.toString().replace(/\/+$/, '');
 }
 
 function parseJson(text: string): unknown {
@@ -154,6 +170,18 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A verdict holds no content, and some servers quote the request in their validation errors
+ * (pydantic's `input` field): such a message is withheld rather than recorded.
+ */
+export function withoutConversation(message: string, turns: readonly GuardTurn[]): string {
+  const quotes = turns.some((t) => {
+    const probe = t.text.slice(0, 24);
+    return probe.length >= 8 && (message.includes(probe) || message.includes(JSON.stringify(probe).slice(1, -1)));
+  });
+  return quotes ? '(server message withheld: it quotes the conversation)' : message;
 }
 
 function clip(text: string): string {

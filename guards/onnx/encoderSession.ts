@@ -1,8 +1,15 @@
 /**
  * A thin wrapper over one onnxruntime-node session for an encoder classifier (BERT/DeBERTa
  * style): pads a batch of token-id rows to the longest, feeds int64 tensors, and returns the
- * float outputs per row. onnxruntime-node runs sessions on its own threads, so `run` does not
- * block the event loop.
+ * float outputs per row.
+ *
+ * Known limit: onnxruntime-node 1.21's `run` executes synchronously on the calling thread (its
+ * backend only defers it with setImmediate), so a run holds the event loop for its duration.
+ * Moving sessions to a worker thread is not safe piecemeal: the 1.21 binding keeps
+ * per-thread state in process-wide statics, and loading it in a second thread (main + worker,
+ * or two workers) crashes the process ("Entering the V8 API without proper locking") on the
+ * next run. Off-loop inference therefore needs every ONNX session of the process (all guards)
+ * in one host thread or process; until then runs stay on the event loop.
  */
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -127,8 +134,9 @@ export class EncoderSession {
     for (const name of ['logits', ...this.signature.outputs]) {
       const tensor = results[name];
       if (!tensor) continue;
-      out[name] = splitRows(name, tensor, rows.length);
+      out[name] = splitRows(name, tensor.type, tensor.data as Float32Array | Uint16Array, tensor.dims, rows.length);
     }
+    if (!out.logits) throw new Error('the model returned no logits');
     return out;
   }
 
@@ -137,15 +145,15 @@ export class EncoderSession {
   }
 }
 
-function splitRows(name: string, tensor: ort.Tensor, batch: number): Float32Array[] {
+export function splitRows(name: string, type: string, raw: Float32Array | Uint16Array, dims: readonly number[], batch: number): Float32Array[] {
   let data: Float32Array;
-  if (tensor.type === 'float32') data = tensor.data as Float32Array;
-  else if (tensor.type === 'float16') data = widenFloat16(tensor.data as Uint16Array);
-  else throw new Error(`output ${name} has type ${tensor.type}; expected float32 or float16`);
-  if (tensor.dims.length !== 2 || tensor.dims[0] !== batch) {
-    throw new Error(`output ${name} has shape [${tensor.dims.join(', ')}]; expected [${batch}, labels]`);
+  if (type === 'float32') data = raw as Float32Array;
+  else if (type === 'float16') data = widenFloat16(raw as Uint16Array);
+  else throw new Error(`output ${name} has type ${type}; expected float32 or float16`);
+  if (dims.length !== 2 || dims[0] !== batch) {
+    throw new Error(`output ${name} has shape [${dims.join(', ')}]; expected [${batch}, labels]`);
   }
-  const width = tensor.dims[1];
+  const width = dims[1];
   const rows: Float32Array[] = [];
   for (let r = 0; r < batch; r++) rows.push(data.slice(r * width, (r + 1) * width));
   return rows;

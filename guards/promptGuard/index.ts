@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems, type ScanItem } from '../encoder/scanTexts';
+import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, totalSegments } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
@@ -31,7 +32,10 @@ interface TextResult {
 export interface PromptGuard extends Guard {
   /** Known after load(): 1 or 2, from id2label. */
   readonly version: 1 | 2 | undefined;
+  stats(): EncoderGuardStats;
 }
+
+export type { EncoderGuardStats } from '../encoder/stats';
 
 export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
   checkNumericOptions(options);
@@ -42,6 +46,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
   let classifier: EncoderClassifier | undefined;
   let variant: PromptGuardVariant | undefined;
   let loading: Promise<void> | undefined;
+  const counters = { cacheHits: 0, cacheMisses: 0 };
 
   async function load(): Promise<void> {
     if (classifier) return;
@@ -53,7 +58,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
         intraOpThreads: options.intraOpThreads,
         maxBatchSize: settings.maxBatchSize,
         batchWaitMs: settings.batchWaitMs,
-      });
+        });
       try {
         variant = detectVariant(loaded.labels, path.join(loaded.directory.dir, 'config.json'));
       } catch (err) {
@@ -89,6 +94,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
           whitespaceMitigation: settings.whitespaceMitigation,
           maxSegments: settings.maxSegments,
           signal,
+          counters,
           score: (outputs, item) => scoreText(v, item, outputs, settings.temperature),
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
@@ -117,6 +123,10 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
     },
     load,
     check,
+    stats() {
+      const b = classifier?.batchStats;
+      return { ...emptyStats(), ...counters, ...(b ? { batches: b.batches, segmentsRun: b.inputs, largestBatch: b.largestBatch } : {}) };
+    },
     async close() {
       const c = classifier;
       classifier = undefined;

@@ -19,39 +19,40 @@ export interface StrippedText {
   followsWhitespace: Uint8Array;
 }
 
+const WHITESPACE = /\s/;
+
 /**
  * Builds a StrippedText from consecutive chunks of the original text (cut anywhere), so a
  * long text can be stripped a chunk at a time with the event loop running in between.
  */
 export class StrippedTextBuilder {
-  private readonly parts: string[] = [];
+  private readonly chunks: string[] = [];
   private readonly afterRun: number[] = [];
   private length = 0;
   private previousWasSpace = false;
 
   append(chunk: string): void {
-    // One regex pass over whitespace runs (native, fast) instead of a per-character loop.
+    if (chunk.length === 0) return;
+    // Native regex passes (fast on long text) instead of a per-character loop: one records
+    // where each whitespace run ends, one drops the runs.
+    if (this.previousWasSpace && !WHITESPACE.test(chunk[0])) this.afterRun.push(this.length);
     const runs = /\s+/g;
-    let from = 0;
+    let removed = 0;
     for (let m = runs.exec(chunk); m !== null; m = runs.exec(chunk)) {
-      if (m.index > from) this.pushText(chunk.slice(from, m.index));
-      from = m.index + m[0].length;
-      this.previousWasSpace = true;
+      removed += m[0].length;
+      const end = m.index + m[0].length;
+      if (end < chunk.length) this.afterRun.push(this.length + end - removed);
     }
-    if (from < chunk.length) this.pushText(chunk.slice(from));
-  }
-
-  private pushText(text: string): void {
-    if (this.previousWasSpace) this.afterRun.push(this.length);
-    this.previousWasSpace = false;
-    this.parts.push(text);
+    this.previousWasSpace = WHITESPACE.test(chunk[chunk.length - 1]);
+    const text = removed ? chunk.replace(/\s+/g, '') : chunk;
+    this.chunks.push(text);
     this.length += text.length;
   }
 
   finish(): StrippedText {
     const followsWhitespace = new Uint8Array(this.length);
-    for (const j of this.afterRun) followsWhitespace[j] = 1;
-    return { stripped: this.parts.join(''), followsWhitespace };
+    for (const j of this.afterRun) if (j < this.length) followsWhitespace[j] = 1;
+    return { stripped: this.chunks.join(''), followsWhitespace };
   }
 }
 
@@ -70,16 +71,19 @@ const LOOKAHEAD = 8;
  */
 export function markTokenStarts(slice: string, surfaces: readonly string[], starts: Uint8Array, offset: number): void {
   let cursor = 0;
+  // Characters that unaligned tokens probably covered: the next token may be that much further on.
+  let slack = 0;
   for (const surface of surfaces) {
     if (surface.length === 0) continue; // a lone word marker covers no character
     let at = slice.startsWith(surface, cursor) ? cursor : slice.indexOf(surface, cursor);
-    if (at >= 0 && at - cursor > LOOKAHEAD) at = -1;
+    if (at >= 0 && at - cursor > LOOKAHEAD + slack) at = -1;
     if (at < 0) {
-      cursor = Math.min(slice.length, cursor + surface.length);
+      slack += surface.length;
       continue;
     }
     starts[offset + at] = 1;
     cursor = at + surface.length;
+    slack = 0;
   }
 }
 

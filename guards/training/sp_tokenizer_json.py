@@ -43,7 +43,8 @@ META = "\u2581"
 
 
 def train_sentencepiece(texts, model_prefix, vocab_size=8000, character_coverage=0.9995,
-                        input_sentence_size=300000, seed_sentencepiece_size=1000000, num_threads=2):
+                        input_sentence_size=300000, seed_sentencepiece_size=1000000, num_threads=2,
+                        hard_vocab_limit=True):
     """Train a unigram SentencePiece model with the settings this converter expects.
 
     ``texts`` is a list of raw strings (newlines are kept inside a sentence)."""
@@ -69,6 +70,7 @@ def train_sentencepiece(texts, model_prefix, vocab_size=8000, character_coverage
         shuffle_input_sentence=True,
         seed_sentencepiece_size=seed_sentencepiece_size,
         num_threads=num_threads,
+        hard_vocab_limit=hard_vocab_limit,
         minloglevel=2,
     )
     path = model_prefix + ".model"

@@ -145,7 +145,9 @@ def task_a(recs):
         else:
             continue
         out.append({"text": r["text"], "role": r["role"], "label": lab, "split": r["split"],
-                    "dataset": r["dataset"], "id": r["id"], "categories": r.get("categories", [])})
+                    "dataset": r["dataset"], "id": r["id"], "categories": r.get("categories", []),
+                    "source": r.get("source", ""), "group": r.get("group"),
+                    "orig_label": r.get("orig_label"), "orig_task_label": r["label"]})
     return out
 
 
@@ -157,7 +159,9 @@ def task_b(recs):
             continue
         cats = [c for c in r.get("categories", []) if c in S_CODES]
         out.append({"text": r["text"], "role": r["role"], "label": r["label"], "categories": cats,
-                    "split": r["split"], "dataset": r["dataset"], "id": r["id"]})
+                    "split": r["split"], "dataset": r["dataset"], "id": r["id"],
+                    "source": r.get("source", ""), "group": r.get("group"),
+                    "orig_label": r.get("orig_label")})
     return out
 
 

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/support/nodeRealmEnvironment.js */
 /**
  * The KV-cache decoder against the tiny random-weight fixture: cached decoding must give the same
  * logits as a full forward pass without a cache, and both must match the PyTorch reference.
@@ -6,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
-import { argmax, OnnxDecoder } from '../../../guards/llamaGuard/onnxDecoder';
+import * as ort from 'onnxruntime-node';
+import { argmax, checkDecoderSignature, lastRow, OnnxDecoder, pastNames, presentNames } from '../../../guards/llamaGuard/onnxDecoder';
 
 const FIXTURE = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
 
@@ -81,5 +81,27 @@ describe('OnnxDecoder on llama-guard-tiny', () => {
     expect(stopped).toEqual({ ids: greedy.slice(0, k), stoppedBy: 'stop' });
     expect(await decoder.generate(ref.input_ids, { maxNewTokens: 2, stopIds: [] })).toEqual({ ids: greedy.slice(0, 2), stoppedBy: 'limit' });
     expect(await decoder.generate(ref.input_ids, { maxNewTokens: 5, stopIds: [greedy[0]!] })).toEqual({ ids: [], stoppedBy: 'stop' });
+  });
+});
+
+describe('decoder helpers', () => {
+  const config = { numLayers: 2, numKvHeads: 2, headDim: 4, eosTokenIds: [1] };
+
+  it('accepts an Optimum / transformers.js signature and names what is missing', () => {
+    const inputs = ['input_ids', 'attention_mask', 'position_ids', ...pastNames(2)];
+    const outputs = ['logits', ...presentNames(2)];
+    expect(() => checkDecoderSignature('m.onnx', config, inputs, outputs)).not.toThrow();
+    expect(() => checkDecoderSignature('m.onnx', config, ['input_ids', 'attention_mask'], ['logits'])).toThrow(
+      /missing input past_key_values\.0\.key, input past_key_values\.0\.value/,
+    );
+    expect(() => checkDecoderSignature('m.onnx', config, inputs, ['logits'])).toThrow(/output present\.0\.key/);
+  });
+
+  it('reads the last row of [1, seq, vocab] logits, widening float16 bits', () => {
+    const f32 = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, 5, 6]), [1, 2, 3]);
+    expect(Array.from(lastRow(f32))).toEqual([4, 5, 6]);
+    // 0x3c00 = 1.0, 0xc000 = -2.0, 0x3800 = 0.5 in IEEE half precision
+    const f16 = new ort.Tensor('float16', Uint16Array.from([0, 0, 0, 0x3c00, 0xc000, 0x3800]), [1, 2, 3]);
+    expect(Array.from(lastRow(f16))).toEqual([1, -2, 0.5]);
   });
 });

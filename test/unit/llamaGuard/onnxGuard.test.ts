@@ -1,4 +1,3 @@
-/** @jest-environment ./test/support/nodeRealmEnvironment.js */
 /**
  * Llama Guard 3 on the local ONNX backend, end to end on the tiny random-weight fixture. Its answers
  * mean nothing, so the tests check the recipe (P(unsafe) after `\n\n`, greedy decoding from the
@@ -140,6 +139,25 @@ describe('createLlamaGuard({ backend: "onnx" })', () => {
       await tooLong.load();
       expect((await tooLong.check(inputRequest)).error).toEqual({ type: 'bad_input', message: expect.stringMatching(/over the limit of 50/) });
       await tooLong.close();
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('concurrent checks on one session give the same verdicts as sequential ones', async () => {
+    const guard = createLlamaGuard({ backend: 'onnx', name: 'lg', variant: '1b', modelDir: FIXTURE, maxNewTokens: 8 });
+    await guard.load();
+    try {
+      const requests: GuardRequest[] = ['a cake', 'a pie', 'a bomb', 'some bread'].map((what) => ({
+        direction: 'input',
+        texts: [],
+        conversation: [{ role: 'user', content: `How do I make ${what}?` }],
+      }));
+      const sequential = [];
+      for (const r of requests) sequential.push(await guard.check(r));
+      const parallel = await Promise.all(requests.map((r) => guard.check(r)));
+      const strip = (v: { latencyMs: number }) => ({ ...v, latencyMs: 0 });
+      expect(parallel.map(strip)).toEqual(sequential.map(strip));
     } finally {
       await guard.close();
     }

@@ -1,4 +1,4 @@
-import { buildRemoteCall, httpErrorType, outcomeOf, resolveMode } from '../../../guards/llamaGuard/remote';
+import { buildRemoteCall, httpErrorType, outcomeOf, resolveMode, withoutConversation } from '../../../guards/llamaGuard/remote';
 import type { LlamaGuardRemoteOptions } from '../../../guards/llamaGuard/options';
 import { isBlankToken, readChatCompletion, readErrorBody, readTextCompletion } from '../../../guards/llamaGuard/openaiResponse';
 import type { GuardTurn } from '../../../guards/llamaGuard/turns';
@@ -149,5 +149,15 @@ describe('reading server answers', () => {
       pUnsafe: expect.closeTo(0.75, 10),
     });
     expect(outcomeOf({ text: 'unsafe\nS6' }, ['S6'])).toMatchObject({ assessment: { label: 'safe', excludedOnly: true }, pUnsafe: undefined });
+  });
+});
+
+describe('withoutConversation', () => {
+  it('withholds server messages that quote a turn, raw or JSON-escaped', () => {
+    const t: GuardTurn[] = [{ role: 'User', text: 'My "secret" plan\nis to rob the bank' }];
+    expect(withoutConversation(`Value error, input: [{'content': 'My "secret" plan\nis to rob'}]`, t)).toMatch(/withheld/);
+    expect(withoutConversation('{"input":"My \\"secret\\" plan\\nis to rob the bank"}', t)).toMatch(/withheld/);
+    expect(withoutConversation('The model `x` does not exist.', t)).toBe('The model `x` does not exist.');
+    expect(withoutConversation('short hi', [{ role: 'User', text: 'hi' }])).toBe('short hi');
   });
 });

@@ -64,3 +64,90 @@ describe('policy loader', () => {
     expect(problems(src)[0].message).toContain('prompt_guard checks inputs');
   });
 });
+
+describe('policy loader: every kind of bad input is a clear error at its location', () => {
+  test('wrong types name the field and its line', () => {
+    const [p] = problems(base.replace('threshold: 0.9', 'threshold: high'));
+    expect(p).toMatchObject({ line: 10, column: 16, path: 'input.0.threshold' });
+    expect(p.message).toContain('threshold must be a number between 0 and 1');
+    const [list] = problems(base.replace('sources: [user]', 'sources: user'));
+    expect(list).toMatchObject({ line: 9, path: 'input.0.sources' });
+    expect(list.message).toMatch(/expected array/);
+  });
+
+  test('thresholds below 0 are out of range too', () => {
+    const [p] = problems(base.replace('threshold: 0.9', 'threshold: -0.1'));
+    expect(p).toMatchObject({ line: 10, path: 'input.0.threshold', message: 'threshold must be between 0 and 1' });
+  });
+
+  test('unknown top-level and nested fields get a did-you-mean at the key', () => {
+    const [top] = problems(base + 'streming:\n  mode: window\n');
+    expect(top).toMatchObject({ line: 11, column: 1, path: '' });
+    expect(top.message).toBe('unknown field `streming`; did you mean `streaming`?');
+    const [guardField] = problems(base.replace('model: ./models/pg', 'model: ./models/pg\n    temprature: 2'));
+    expect(guardField).toMatchObject({ line: 6, column: 5, path: 'guards.pg' });
+    expect(guardField.message).toContain('did you mean `temperature`?');
+    const [unrelated] = problems(base + 'colour: blue\n');
+    expect(unrelated.message).toBe('unknown field `colour`');
+  });
+
+  test('a value outside its set gets a did-you-mean and the allowed values', () => {
+    const [p] = problems(base.replace('threshold: 0.9', 'threshold: 0.9\n    action: blok'));
+    expect(p).toMatchObject({ line: 11, path: 'input.0.action' });
+    expect(p.message).toBe('`blok` is not allowed here; did you mean `block`?; use one of: flag, block');
+  });
+
+  test('an unknown or missing guard type is named with the types there are', () => {
+    const [p] = problems(base.replace('type: prompt_guard', 'type: promt_guard'));
+    expect(p).toMatchObject({ line: 4, path: 'guards.pg.type' });
+    expect(p.message).toContain('unknown type `promt_guard`; did you mean `prompt_guard`?');
+    const [missing] = problems(base.replace('    type: prompt_guard\n', ''));
+    expect(missing.message).toContain('missing `type`');
+    expect(missing).toMatchObject({ line: 4, path: 'guards.pg' });
+  });
+
+  test('a missing required field says so', () => {
+    const [p] = problems(base.replace('id: t\n', 'description: no id\n'));
+    expect(p.message).toBe('missing required field `id`');
+    const [rule] = problems(base.replace('    threshold: 0.9\n', ''));
+    expect(rule).toMatchObject({ path: 'input.0.threshold', line: 7 });
+    expect(rule.message).toBe('missing required field `threshold`');
+  });
+
+  test('a badly named guard is reported at its name', () => {
+    const [p] = problems(base.replace('  pg:', '  Prompt-Guard:').replace('guard: pg', 'guard: Prompt-Guard'));
+    expect(p).toMatchObject({ line: 3, column: 3 });
+    expect(p.message).toContain('invalid name `Prompt-Guard`: guard names are lower_snake_case');
+  });
+
+  test('duplicate keys are located at the second key', () => {
+    const [p] = problems(base.replace('    threshold: 0.9\n', '    threshold: 0.9\n    threshold: 0.5\n'));
+    expect(p).toMatchObject({ line: 11, column: 5 });
+    expect(p.message).toMatch(/^duplicate key/);
+  });
+
+  test('a file of only comments is empty; a list or a scalar is not a policy; binary junk is not YAML', () => {
+    expect(problems('# nothing here\n')[0]).toMatchObject({ line: 1, column: 1, message: 'the policy file is empty: it needs at least an `id`' });
+    expect(problems('- id: a\n')[0].message).toBe('a policy file is a YAML mapping (id, guards, input, ...); this file holds a list');
+    expect(problems('just words\n')[0].message).toContain('this file holds a string');
+    const [junk] = problems('id: x\n\tguards: {]\n');
+    expect(junk.message).toMatch(/^not valid YAML/);
+    expect(junk.line).toBe(2);
+  });
+
+  test('every problem of a file is reported at once', () => {
+    const many = problems(base.replace('threshold: 0.9', 'threshold: 2\n    on_eror: allow').replace('guard: pg', 'guard: pgg'));
+    expect(many.length).toBeGreaterThanOrEqual(2);
+    expect(many.map((p) => p.path)).toEqual(expect.arrayContaining(['input.0.threshold', 'input.0']));
+  });
+
+  test('a file that cannot be read is an error naming the file', () => {
+    expect(() => loadPolicyFile('/nonexistent/policy.yaml')).toThrow(/policy.yaml:1:1: cannot read policy file: ENOENT/);
+  });
+
+  test('test cases are not part of the version', () => {
+    const withTests = base + 'tests:\n  - name: ok\n    prompt: hi\n    expect: allow\n';
+    expect(parsePolicySource(withTests, '/etc/sg/p.yaml').version).toBe(parsePolicySource(base, '/etc/sg/p.yaml').version);
+    expect(parsePolicySource(withTests, '/etc/sg/p.yaml').policy.tests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,120 @@
+import { EngineClient, type Engine, type EngineClientOptions, type EngineResponse } from './client';
+import { failoverOrder, isRetryable } from './failover';
+import { UpstreamHealth } from './health';
+
+export interface UpstreamPoolOptions {
+  /** Further upstreams tried after a retryable failure (so at most retries + 1 attempts). */
+  retries: number;
+  healthIntervalMs: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Several replicas of one engine behind one Engine: requests go round-robin over the healthy
+ * ones, a failure before the first byte moves on to the next (never after: by then the client may
+ * hold part of an answer), and a periodic GET /models brings failed replicas back.
+ */
+export class UpstreamPool implements Engine {
+  readonly options: EngineClientOptions;
+  private readonly clients: EngineClient[];
+  private readonly health: UpstreamHealth;
+  private turn = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    upstreams: EngineClientOptions[],
+    private readonly settings: UpstreamPoolOptions,
+  ) {
+    if (upstreams.length === 0) throw new Error('an upstream pool needs at least one upstream');
+    this.clients = upstreams.map((o) => new EngineClient(o));
+    this.options = upstreams[0];
+    const log = settings.log ?? (() => undefined);
+    this.health = new UpstreamHealth(upstreams.length, (i, up, reason) => log(`engine upstream ${i + 1}/${upstreams.length} (${redactBase(upstreams[i].baseUrl)}) ${up ? 'up' : 'DOWN'}: ${reason}`));
+  }
+
+  /** Starts the periodic health checks (unref'd: they never keep the process alive). */
+  start(): this {
+    this.timer ??= setInterval(() => void this.checkAll(), this.settings.healthIntervalMs).unref();
+    return this;
+  }
+
+  async checkAll(): Promise<void> {
+    const timeout = Math.min(2000, this.settings.healthIntervalMs);
+    await Promise.all(this.clients.map(async (c, i) => this.health.checked(i, await c.ping(timeout))));
+  }
+
+  isUp(index: number): boolean {
+    return this.health.isUp(index);
+  }
+
+  post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+    return this.attempt((c) => c.post(path, body, signal), signal);
+  }
+
+  get(path: string, signal?: AbortSignal): Promise<EngineResponse> {
+    return this.attempt((c) => c.get(path, signal), signal);
+  }
+
+  /** Ready when any upstream answers. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    const results = await Promise.all(this.clients.map((c) => c.ping(timeoutMs)));
+    results.forEach((ok, i) => this.health.checked(i, ok));
+    return results.some(Boolean);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+  }
+
+  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: AbortSignal): Promise<EngineResponse> {
+    const order = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++).slice(0, this.settings.retries + 1);
+    let lastError: unknown;
+    for (const index of order) {
+      try {
+        return await call(this.clients[index]);
+      } catch (err) {
+        if (signal?.aborted || !isRetryable(err)) throw err;
+        this.health.failed(index, (err as Error).message);
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+}
+
+/** Upstream URLs may carry credentials; logs get scheme, host and path only. */
+function redactBase(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+export interface EngineSettings {
+  upstreams: { url: string; apiKey?: string }[];
+  connectTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+  retries: number;
+  healthIntervalMs: number;
+  log?: (line: string) => void;
+}
+
+/** One upstream: a plain client, exactly as before pools existed. Several: a health-checked pool. */
+export function createEngine(settings: EngineSettings): Engine {
+  const options = settings.upstreams.map((u) => ({
+    baseUrl: u.url,
+    apiKey: u.apiKey,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    firstByteTimeoutMs: settings.firstByteTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    totalTimeoutMs: settings.totalTimeoutMs,
+  }));
+  if (options.length === 1) return new EngineClient(options[0]);
+  return new UpstreamPool(options, { retries: settings.retries, healthIntervalMs: settings.healthIntervalMs, log: settings.log }).start();
+}

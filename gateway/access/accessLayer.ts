@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler, Response } from 'express';
+import type Redis from 'ioredis';
+import { authenticate } from '../auth/authenticate';
+import { KeyStore } from '../auth/keyStore';
+import { openAccessProblem } from '../auth/loopback';
+import type { GatewayConfig } from '../config';
+import { bodyShapeError } from '../hardening/bodyShape';
+import { jsonDepthVerifier } from '../hardening/jsonDepth';
+import { stalledWriteWatchdog } from '../hardening/stalledWrites';
+import { LimiterStore } from '../rateLimit/limiterStore';
+import { createRedisClient, redactRedisUrl } from '../rateLimit/redisClient';
+import { requestLimits } from '../rateLimit/requestLimits';
+import { settleTokens, tokenLimits } from '../rateLimit/tokenLimits';
+import type { RequestRecord } from '../requestRecord';
+import { chatPromptShape, completionPromptShape } from '../tokens/promptTokens';
+
+/** Everything between a connection and the guarded pipeline: keys, rate limits, hostile-input limits. */
+export interface AccessLayer {
+  /** express `trust proxy` (client addresses behind a load balancer). */
+  trustProxy: boolean | number | string;
+  keysEnabled: boolean;
+  /** On /v1 before any body is read: slow-reader watchdog, authentication, request and concurrency limits. */
+  beforeBody: RequestHandler[];
+  /** express.json `verify`: refuses too-deep JSON before it is parsed. */
+  verifyJson: (req: IncomingMessage, res: ServerResponse, buf: Buffer) => void;
+  /** On a completion route after its body is parsed: message/part counts, context length, token limits. */
+  afterBody(kind: 'chat' | 'text'): RequestHandler[];
+  /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
+  onFinished(record: RequestRecord, res: Response): void;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export function createAccessLayer(config: GatewayConfig, log: (line: string) => void): AccessLayer {
+  const keys = new KeyStore(config.keys, log);
+  const problem = openAccessProblem(config.host, keys.enabled);
+  if (problem) throw new StartupError(problem);
+  try {
+    keys.load();
+  } catch (err) {
+    throw new StartupError(`cannot load API keys from ${config.keys.file}: ${(err as Error).message}`);
+  }
+  keys.watch();
+  if (keys.enabled) log(`API keys: ${keys.size} active${config.keys.file ? ` (file ${config.keys.file}, changes apply without a restart)` : ''}`);
+  else log(`no API keys configured: open access for anyone on this machine; listening on loopback (${config.host}) only`);
+
+  let redis: Redis | undefined;
+  const rl = config.rate_limits;
+  if (rl.store === 'redis') {
+    if (!rl.redis_url) throw new StartupError('rate_limits.store is redis but no Redis URL is set (rate_limits.redis_url or REDIS_URL)');
+    redis = createRedisClient(rl.redis_url, log);
+    log(`rate limits: shared in Redis at ${redactRedisUrl(rl.redis_url)} (in-memory insurance while it is unreachable)`);
+  }
+  let storeErrorLogged = false;
+  const store = new LimiterStore({
+    redis,
+    keyPrefix: rl.key_prefix,
+    durations: {
+      requests: 60,
+      tokens: 60,
+      // A slot is released when its response closes; the window only bounds how long a slot lost
+      // with a crashed replica stays taken, so it must outlast the longest request.
+      concurrency: Math.ceil(config.engine.total_timeout_ms / 1000) + 60,
+    },
+    onStoreError: (err) => {
+      if (!storeErrorLogged) log(`rate limits: store error, requests allowed meanwhile: ${err.message.slice(0, 200)}`);
+      storeErrorLogged = true;
+    },
+  });
+
+  const limits = config.limits;
+  const shapeCheck: RequestHandler = (req, _res, next) => next(bodyShapeError(req.body, { messages: limits.messages, content_parts: limits.content_parts }));
+  const tokenOptions = { store, limits, defaultMaxTokens: rl.default_max_tokens };
+  const chatChecks = [shapeCheck, tokenLimits(tokenOptions, chatPromptShape, 'messages')];
+  const textChecks = [shapeCheck, tokenLimits(tokenOptions, completionPromptShape, 'prompt')];
+  const settle = settleTokens(store);
+
+  return {
+    trustProxy: config.trust_proxy,
+    keysEnabled: keys.enabled,
+    beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults), requestLimits(store)],
+    verifyJson: jsonDepthVerifier(limits.json_depth),
+    afterBody: (kind) => (kind === 'chat' ? chatChecks : textChecks),
+    onFinished: (record, res) => settle(record, res),
+    async close() {
+      keys.close();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+    },
+  };
+}

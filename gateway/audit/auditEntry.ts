@@ -1,0 +1,128 @@
+import type { Action } from '../../policies/schema';
+import type { GuardPhase } from '../pipeline/runRules';
+import type { RequestRecord } from '../requestRecord';
+import { captureText, type CapturedContent } from '../telemetry/contentCapture';
+import { tokenCount } from '../telemetry/spans';
+
+/**
+ * One decision as the audit log keeps it: who, when, which guards with which scores, which rule of
+ * which policy version decided, and what was done. Raw text appears only as the policy's content
+ * capture allows (hashes by default). Field names are snake_case for jq and SQL readers.
+ */
+export interface AuditEntry {
+  v: 1;
+  kind: 'decision';
+  request_id: string;
+  received_at: string;
+  app: string;
+  route: string;
+  model?: string;
+  stream: boolean;
+  policy: { id: string; version: string };
+  /** Final action of the request (the most severe enforced decision). */
+  action: Action;
+  status: number;
+  error?: { type: string; message: string };
+  phases: AuditPhase[];
+  engine?: { duration_ms: number; first_chunk_ms?: number; model?: string; finish_reasons: string[]; input_tokens?: number; output_tokens?: number };
+  content: CapturedContent;
+}
+
+export interface AuditPhase {
+  direction: 'input' | 'output';
+  choice?: number;
+  action: Action;
+  deciding_rule?: string;
+  reason: string;
+  duration_ms: number;
+  verdicts: AuditVerdict[];
+}
+
+export interface AuditVerdict {
+  rule_id: string;
+  guard: string;
+  model: string;
+  label: string;
+  score: number;
+  categories: string[];
+  threshold?: number;
+  mode?: 'enforce' | 'shadow';
+  /** What the rule asked for. */
+  rule_action?: Action;
+  /** What was done (rule_action in enforce mode, allow in shadow mode). */
+  action?: Action;
+  latency_ms: number;
+  segments_scanned: number;
+  worst_path?: string;
+  error_type?: string;
+}
+
+/** Pure: the audit entry of a request record, its texts already captured per the policy. */
+export function toAuditEntry(record: RequestRecord, content: CapturedContent, salt: string): AuditEntry {
+  const entry: AuditEntry = {
+    v: 1,
+    kind: 'decision',
+    request_id: record.requestId,
+    received_at: record.receivedAt,
+    app: record.app,
+    route: record.route,
+    model: record.model,
+    stream: record.stream,
+    policy: { id: record.policy.id, version: record.policy.version },
+    action: record.action,
+    status: record.status,
+    phases: [...(record.input ? [toPhase(record.input)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
+    content,
+  };
+  if (record.error) {
+    // The engine's own error text may quote the request: it goes through content capture too.
+    const message = record.error.type === 'engine_rejected' ? captureText(record.error.message, content.capture, salt) : record.error.message;
+    entry.error = { type: record.error.type, message };
+  }
+  if (record.engine) {
+    const e = record.engine;
+    entry.engine = {
+      duration_ms: ms(e.durationMs),
+      first_chunk_ms: e.firstByteMs === undefined ? undefined : ms(e.firstByteMs),
+      model: e.model,
+      finish_reasons: e.finishReasons,
+      input_tokens: tokenCount(e.usage, 'prompt_tokens'),
+      output_tokens: tokenCount(e.usage, 'completion_tokens'),
+    };
+  }
+  return entry;
+}
+
+function toPhase(phase: GuardPhase): AuditPhase {
+  const outcomes = new Map(phase.decision.outcomes.map((o) => [o.ruleId, o]));
+  return {
+    direction: phase.decision.direction,
+    action: phase.decision.action,
+    deciding_rule: phase.decision.decidingRule,
+    reason: phase.decision.reason,
+    duration_ms: ms(phase.durationMs),
+    verdicts: phase.verdicts.map(({ ruleId, verdict }) => {
+      const outcome = outcomes.get(ruleId);
+      return {
+        rule_id: ruleId,
+        guard: verdict.guard,
+        model: verdict.model,
+        label: verdict.label,
+        score: verdict.score,
+        categories: verdict.categories,
+        threshold: outcome?.threshold,
+        mode: outcome?.mode,
+        rule_action: outcome?.action,
+        action: outcome?.effective,
+        latency_ms: ms(verdict.latencyMs),
+        segments_scanned: verdict.segmentsScanned,
+        worst_path: verdict.worstPath,
+        error_type: verdict.error?.type,
+      };
+    }),
+  };
+}
+
+function ms(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

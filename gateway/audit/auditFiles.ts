@@ -1,0 +1,41 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AuditLine } from './chainVerifier';
+
+/**
+ * Audit file names: `audit-<first seq, 12 digits>-<UTC creation time>.jsonl`. Sorting by name is
+ * sorting by seq, and the time in the name drives rotation by age, also across restarts.
+ */
+const NAME = /^audit-(\d{12})-(\d{8}T\d{6}Z)\.jsonl$/;
+
+export function auditFileName(firstSeq: number, created: Date): string {
+  const stamp = created.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `audit-${String(firstSeq).padStart(12, '0')}-${stamp}.jsonl`;
+}
+
+/** Creation time (epoch ms) of an audit file, from its name. */
+export function auditFileCreated(name: string): number | undefined {
+  const m = NAME.exec(name);
+  if (!m) return undefined;
+  const s = m[2];
+  return Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(9, 11), +s.slice(11, 13), +s.slice(13, 15));
+}
+
+/** The audit files of a directory, oldest first. */
+export function listAuditFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => NAME.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+/** Every line of every audit file, in chain order. A final line without its newline is still read (verify flags it). */
+export function* auditLines(dir: string): Generator<AuditLine> {
+  for (const file of listAuditFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (let i = 0; i < lines.length; i++) yield { file: path.basename(file), line: i + 1, text: lines[i] };
+  }
+}

@@ -1,0 +1,66 @@
+import type { AuditStats, StoredAuditEntry } from './auditQuery';
+
+/** How `audit query` prints: an aligned table for people, JSON lines for jq, CSV for spreadsheets. */
+export type OutputFormat = 'table' | 'jsonl' | 'csv';
+
+const COLUMNS = ['received_at', 'request_id', 'app', 'route', 'action', 'status', 'rules', 'guards', 'policy', 'seq'] as const;
+type Row = Record<(typeof COLUMNS)[number], string>;
+
+/** Pure: the flat row of an entry. `rules` are the deciding rules; `guards` every verdict as guard=label score [categories]. */
+export function toRow(entry: StoredAuditEntry): Row {
+  const rules = [...new Set(entry.phases.map((p) => p.deciding_rule).filter((r): r is string => !!r))];
+  const guards = entry.phases.flatMap((p) =>
+    p.verdicts.map((v) => `${p.direction === 'output' ? 'out:' : ''}${v.guard}=${v.label} ${v.score.toFixed(3)}${v.categories.length ? ` [${v.categories.join(' ')}]` : ''}${v.mode === 'shadow' ? ' (shadow)' : ''}`),
+  );
+  return {
+    received_at: entry.received_at,
+    request_id: entry.request_id,
+    app: entry.app,
+    route: entry.route,
+    action: entry.action,
+    status: String(entry.status),
+    rules: rules.join(' '),
+    guards: [...new Set(guards)].join('; '),
+    policy: `${entry.policy.id}@${entry.policy.version}`,
+    seq: String(entry.seq),
+  };
+}
+
+export function formatEntries(entries: readonly StoredAuditEntry[], format: OutputFormat): string {
+  if (format === 'jsonl') return entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+  const rows = entries.map(toRow);
+  if (format === 'csv') return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+  return table([...COLUMNS], rows.map((r) => COLUMNS.map((c) => r[c])));
+}
+
+/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+export function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatStats(stats: AuditStats, format: OutputFormat): string {
+  if (format === 'jsonl') return `${JSON.stringify(stats)}\n`;
+  const sections: string[] = [`${stats.records} decisions${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}\n`];
+  const counts = (title: string, record: Record<string, number>) =>
+    table([title, 'requests'], Object.entries(record).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, String(v)]));
+  sections.push(counts('action', stats.byAction));
+  sections.push(table(['guard', 'runs', 'flagged', 'blocked', 'errors'], Object.entries(stats.byGuard).sort().map(([g, s]) => [g, String(s.runs), String(s.flagged), String(s.blocked), String(s.errors)])));
+  sections.push(counts('category', stats.byCategory));
+  sections.push(table(['app', 'allow', 'flag', 'block'], Object.entries(stats.byApp).sort().map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0)])));
+  if (format === 'csv') {
+    const rows: string[] = ['dimension,key,count'];
+    for (const [k, v] of Object.entries(stats.byAction)) rows.push(`action,${csvCell(k)},${v}`);
+    for (const [k, v] of Object.entries(stats.byGuard)) rows.push(`guard_runs,${csvCell(k)},${v.runs}`, `guard_flagged,${csvCell(k)},${v.flagged}`, `guard_blocked,${csvCell(k)},${v.blocked}`, `guard_errors,${csvCell(k)},${v.errors}`);
+    for (const [k, v] of Object.entries(stats.byCategory)) rows.push(`category,${csvCell(k)},${v}`);
+    for (const [app, byAction] of Object.entries(stats.byApp)) for (const [a, v] of Object.entries(byAction)) rows.push(`app_${a},${csvCell(app)},${v}`);
+    return rows.join('\n') + '\n';
+  }
+  return sections.join('\n');
+}

@@ -1,0 +1,363 @@
+import * as fsp from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { auditFileCreated, auditFileName } from './auditFiles';
+import { GENESIS, seal, type ChainFields } from './hashChain';
+
+export type FsyncPolicy = 'always' | 'interval';
+
+export interface AuditLogOptions {
+  dir: string;
+  /** always: a record is on disk (fdatasync) before append() resolves; interval: written to the OS, synced every fsyncIntervalMs. */
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  maxFileBytes: number;
+  maxFileAgeMs: number;
+  now?: () => Date;
+  /** File system seam for tests (disk full, I/O errors); node:fs/promises by default. */
+  fs?: AuditFs;
+  warn?: (line: string) => void;
+}
+
+export type AuditFs = Pick<typeof fsp, 'mkdir' | 'open' | 'readdir' | 'readFile' | 'writeFile' | 'unlink' | 'stat'>;
+
+interface Pending {
+  entry: object;
+  resolve: (fields: ChainFields) => void;
+  reject: (err: Error) => void;
+}
+
+interface Current {
+  handle: FileHandle;
+  name: string;
+  size: number;
+  created: number;
+}
+
+const FILE = /^audit-\d{12}-\d{8}T\d{6}Z\.jsonl$/;
+const LOCK = '.lock';
+
+/**
+ * The durable, append-only, hash-chained audit log: JSON lines in `dir`, rotated by size and age,
+ * the chain running on across files and restarts. One writer per directory: in this process the
+ * instance is shared (see `shared`), across processes a lock file refuses a second one.
+ *
+ * Appends are group-committed: records that arrive while a write is in flight go out together in
+ * the next write (and one fdatasync), so `always` stays cheap under concurrency.
+ */
+export class AuditLog {
+  private static readonly open = new Map<string, { log: AuditLog; users: number }>();
+
+  private readonly fs: AuditFs;
+  private readonly now: () => Date;
+  private queue: Pending[] = [];
+  private writing = false;
+  private current: Current | undefined;
+  private head: { seq: number; hash: string } | undefined;
+  private opening: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private dirty = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Set when a failed write could not be taken back: the next write starts a new file. */
+  private startFresh = false;
+
+  constructor(private readonly options: AuditLogOptions) {
+    this.fs = options.fs ?? fsp;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The process-wide writer of a directory: gateways started in one process share one chain. */
+  static shared(options: AuditLogOptions): AuditLog {
+    const key = path.resolve(options.dir);
+    let slot = AuditLog.open.get(key);
+    if (!slot) {
+      slot = { log: new AuditLog({ ...options, dir: key }), users: 0 };
+      AuditLog.open.set(key, slot);
+    }
+    slot.users++;
+    return slot.log;
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Appends one entry; resolves with its place in the chain once it is durable per the fsync policy. */
+  append(entry: object): Promise<ChainFields> {
+    if (this.closed) return Promise.reject(new Error('the audit log is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** For /readyz: why the log cannot be written, or undefined. After a failure it probes the disk again. */
+  async problem(): Promise<string | undefined> {
+    if (!this.lastError) return undefined;
+    try {
+      await this.ensureOpen();
+      await this.probeWrite();
+      this.lastError = undefined;
+      return undefined;
+    } catch (err) {
+      this.lastError = describe(err);
+      return this.problemText();
+    }
+  }
+
+  /** Opens the log now (startup), so a bad directory is reported before the first request. */
+  async check(): Promise<string | undefined> {
+    try {
+      await this.ensureOpen();
+      return undefined;
+    } catch (err) {
+      this.lastError = describe(err);
+      return this.problemText();
+    }
+  }
+
+  /** One gateway is done with a shared log; the last one closes it. */
+  async release(): Promise<void> {
+    const key = path.resolve(this.options.dir);
+    const slot = AuditLog.open.get(key);
+    if (slot && slot.log === this) {
+      slot.users--;
+      if (slot.users > 0) return;
+      AuditLog.open.delete(key);
+    }
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await new Promise((r) => setTimeout(r, 5));
+    clearInterval(this.syncTimer);
+    if (this.current) {
+      await this.current.handle.datasync().catch(() => undefined);
+      await this.current.handle.close().catch(() => undefined);
+      this.current = undefined;
+    }
+    if (this.head !== undefined) await this.fs.unlink(path.join(this.options.dir, LOCK)).catch(() => undefined);
+  }
+
+  private problemText(): string {
+    return `audit: the audit log in ${this.options.dir} cannot be written (${this.lastError}); guarded requests are refused with 503 audit_unavailable`;
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          const fields = await this.writeBatch(batch.map((p) => p.entry));
+          this.lastError = undefined;
+          batch.forEach((p, i) => p.resolve(fields[i]));
+        } catch (err) {
+          this.lastError = describe(err);
+          const error = err instanceof Error ? err : new Error(String(err));
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeBatch(entries: object[]): Promise<ChainFields[]> {
+    await this.ensureOpen();
+    await this.rotateIfDue();
+    const file = this.current!;
+    let { seq, hash } = this.head!;
+    const ts = this.now().toISOString();
+    const lines: string[] = [];
+    const fields: ChainFields[] = [];
+    for (const entry of entries) {
+      const sealed = seal(entry, seq + 1, hash, ts);
+      seq = sealed.record.seq;
+      hash = sealed.record.hash;
+      lines.push(sealed.line);
+      fields.push({ seq, ts, prev: sealed.record.prev, hash });
+    }
+    const bytes = Buffer.from(lines.join(''), 'utf8');
+    try {
+      let written = 0;
+      while (written < bytes.length) written += (await file.handle.write(bytes, written, bytes.length - written)).bytesWritten;
+      if (this.options.fsync === 'always') await file.handle.datasync();
+      else this.dirty = true;
+    } catch (err) {
+      // Nothing of this batch was acknowledged: take its bytes back out so the file ends on a whole
+      // record; if even that fails, the next batch starts a new file after the torn one.
+      try {
+        await file.handle.truncate(file.size);
+      } catch {
+        await file.handle.close().catch(() => undefined);
+        this.current = undefined;
+        this.startFresh = true;
+      }
+      throw err;
+    }
+    file.size += bytes.length;
+    this.head = { seq, hash };
+    return fields;
+  }
+
+  private ensureOpen(): Promise<void> {
+    if (this.current && this.head) return Promise.resolve();
+    this.opening ??= this.openLog().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async openLog(): Promise<void> {
+    const dir = this.options.dir;
+    await this.fs.mkdir(dir, { recursive: true });
+    if (!this.head) {
+      await this.lock();
+      this.head = await this.recoverHead();
+    }
+    const names = (await this.fs.readdir(dir)).filter((n) => FILE.test(n)).sort();
+    const last = names[names.length - 1];
+    if (last && !this.startFresh) {
+      const size = (await this.fs.stat(path.join(dir, last))).size;
+      const created = auditFileCreated(last) ?? 0;
+      if (!this.due(size, created)) {
+        this.current = { handle: await this.fs.open(path.join(dir, last), 'a'), name: last, size, created };
+        this.startSyncTimer();
+        return;
+      }
+    }
+    await this.startFile();
+  }
+
+  /** The last record's seq and hash (GENESIS for a new log); a torn last line from a crash is cut off. */
+  private async recoverHead(): Promise<{ seq: number; hash: string }> {
+    const dir = this.options.dir;
+    const names = (await this.fs.readdir(dir)).filter((n) => FILE.test(n)).sort();
+    for (let i = names.length - 1; i >= 0; i--) {
+      const file = path.join(dir, names[i]);
+      let text = await this.fs.readFile(file, 'utf8');
+      if (text.length > 0 && !text.endsWith('\n')) {
+        // A write cut short by a crash: never acknowledged, so not part of the log.
+        const keep = text.lastIndexOf('\n') + 1;
+        const handle = await this.fs.open(file, 'r+');
+        try {
+          await handle.truncate(Buffer.byteLength(text.slice(0, keep), 'utf8'));
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        this.options.warn?.(`audit: removed an incomplete last line from ${names[i]} (a write interrupted by a crash)`);
+        text = text.slice(0, keep);
+      }
+      const lines = text.split('\n').filter((l) => l.length > 0);
+      if (lines.length === 0) continue;
+      const lastLine = lines[lines.length - 1];
+      try {
+        const record = JSON.parse(lastLine) as { seq?: unknown; hash?: unknown };
+        if (Number.isSafeInteger(record.seq) && typeof record.hash === 'string') return { seq: record.seq as number, hash: record.hash };
+      } catch {
+        /* reported below */
+      }
+      throw new Error(`the last record of ${names[i]} is unreadable; run \`safety-gateway audit verify\` and move the damaged file aside`);
+    }
+    return { seq: 0, hash: GENESIS };
+  }
+
+  private due(size: number, created: number): boolean {
+    return size > 0 && (size >= this.options.maxFileBytes || this.now().getTime() - created >= this.options.maxFileAgeMs);
+  }
+
+  private async rotateIfDue(): Promise<void> {
+    if (this.current && this.due(this.current.size, this.current.created)) {
+      const old = this.current;
+      this.current = undefined;
+      await old.handle.datasync().catch(() => undefined);
+      await old.handle.close().catch(() => undefined);
+    }
+    if (!this.current) await this.startFile();
+  }
+
+  private async startFile(): Promise<void> {
+    let created = this.now();
+    const existing = new Set(await this.fs.readdir(this.options.dir));
+    // Never append to a file left torn by a failed write (same first seq, same second).
+    while (this.startFresh && existing.has(auditFileName(this.head!.seq + 1, created))) created = new Date(created.getTime() + 1000);
+    const name = auditFileName(this.head!.seq + 1, created);
+    const handle = await this.fs.open(path.join(this.options.dir, name), 'a');
+    this.startFresh = false;
+    this.current = { handle, name, size: (await handle.stat()).size, created: Math.floor(created.getTime() / 1000) * 1000 };
+    // The new file's directory entry must survive a power loss too.
+    if (this.options.fsync === 'always') await this.syncDir();
+    this.startSyncTimer();
+  }
+
+  private async syncDir(): Promise<void> {
+    const handle = await this.fs.open(this.options.dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private startSyncTimer(): void {
+    if (this.options.fsync !== 'interval' || this.syncTimer) return;
+    this.syncTimer = setInterval(() => {
+      if (!this.dirty || !this.current) return;
+      this.dirty = false;
+      this.current.handle.datasync().catch((err: unknown) => {
+        this.lastError = describe(err);
+      });
+    }, this.options.fsyncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  /** One writer per directory across processes: a second gateway on the same dir would fork the chain. */
+  private async lock(): Promise<void> {
+    const file = path.join(this.options.dir, LOCK);
+    try {
+      await this.fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number((await this.fs.readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new Error(`the audit directory is in use by another gateway process (pid ${pid}, ${file}); give each replica its own audit.dir`);
+    }
+    // A lock left by a process that is gone (or by this one, e.g. a test that did not close).
+    await this.fs.writeFile(file, `${process.pid}\n`);
+  }
+
+  private async probeWrite(): Promise<void> {
+    const file = path.join(this.options.dir, '.probe');
+    const handle = await this.fs.open(file, 'w');
+    try {
+      await handle.write(Buffer.alloc(4096, 0x20));
+      await handle.datasync();
+    } finally {
+      await handle.close();
+      await this.fs.unlink(file).catch(() => undefined);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = (e?.message ?? String(err)).split('\n')[0];
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
+}

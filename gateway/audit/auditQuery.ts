@@ -1,0 +1,98 @@
+import type { Action } from '../../policies/schema';
+import type { AuditEntry } from './auditEntry';
+import { auditLines } from './auditFiles';
+import type { ChainFields } from './hashChain';
+
+/** An entry as read back from the log. */
+export type StoredAuditEntry = AuditEntry & ChainFields;
+
+export interface AuditFilter {
+  since?: Date;
+  until?: Date;
+  app?: string;
+  action?: Action;
+  guard?: string;
+  category?: string;
+  rule?: string;
+}
+
+/**
+ * Pure: a time given as ISO 8601 (`2025-06-01`, `2025-06-01T12:00:00Z`) or as an age before now
+ * (`30m`, `24h`, `7d`). Throws with the accepted forms.
+ */
+export function parseTime(value: string, now: Date = new Date()): Date {
+  const relative = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(value.trim());
+  if (relative) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[relative[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    return new Date(now.getTime() - Number(relative[1]) * unit * 1000);
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new Error(`"${value}" is not a time: use ISO 8601 (2025-06-01T12:00:00Z) or an age (30m, 24h, 7d)`);
+  return date;
+}
+
+/** Pure: does the entry pass every filter that is set? guard, category and rule match any verdict of the request. */
+export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
+  const received = Date.parse(entry.received_at);
+  if (filter.since && received < filter.since.getTime()) return false;
+  if (filter.until && received >= filter.until.getTime()) return false;
+  if (filter.app && entry.app !== filter.app) return false;
+  if (filter.action && entry.action !== filter.action) return false;
+  const verdicts = entry.phases.flatMap((p) => p.verdicts);
+  if (filter.guard && !verdicts.some((v) => v.guard === filter.guard)) return false;
+  if (filter.category && !verdicts.some((v) => v.categories.includes(filter.category!))) return false;
+  if (filter.rule && !verdicts.some((v) => v.rule_id === filter.rule) && !entry.phases.some((p) => p.deciding_rule === filter.rule)) return false;
+  return true;
+}
+
+/** The decision entries of an audit directory, in chain order; lines that do not parse are counted, not thrown (verify reports them). */
+export function readEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number } {
+  const entries: StoredAuditEntry[] = [];
+  let unreadable = 0;
+  for (const line of auditLines(dir)) {
+    try {
+      const parsed = JSON.parse(line.text) as StoredAuditEntry;
+      if (parsed && parsed.kind === 'decision' && Array.isArray(parsed.phases)) entries.push(parsed);
+      else unreadable++;
+    } catch {
+      unreadable++;
+    }
+  }
+  return { entries, unreadable };
+}
+
+export interface AuditStats {
+  records: number;
+  from?: string;
+  to?: string;
+  byAction: Record<string, number>;
+  /** Per guard: runs, and how many of them made their rule ask for flag or block. */
+  byGuard: Record<string, { runs: number; flagged: number; blocked: number; errors: number }>;
+  /** Requests with a triggering verdict (rule action flag or block) in each category. */
+  byCategory: Record<string, number>;
+  byApp: Record<string, Record<string, number>>;
+}
+
+/** Pure: counts over entries (already filtered). */
+export function auditStats(entries: readonly StoredAuditEntry[]): AuditStats {
+  const stats: AuditStats = { records: 0, byAction: {}, byGuard: {}, byCategory: {}, byApp: {} };
+  for (const entry of entries) {
+    stats.records++;
+    if (!stats.from || entry.received_at < stats.from) stats.from = entry.received_at;
+    if (!stats.to || entry.received_at > stats.to) stats.to = entry.received_at;
+    stats.byAction[entry.action] = (stats.byAction[entry.action] ?? 0) + 1;
+    const app = (stats.byApp[entry.app] ??= {});
+    app[entry.action] = (app[entry.action] ?? 0) + 1;
+    const categories = new Set<string>();
+    for (const verdict of entry.phases.flatMap((p) => p.verdicts)) {
+      const guard = (stats.byGuard[verdict.guard] ??= { runs: 0, flagged: 0, blocked: 0, errors: 0 });
+      guard.runs++;
+      if (verdict.rule_action === 'flag') guard.flagged++;
+      if (verdict.rule_action === 'block') guard.blocked++;
+      if (verdict.error_type) guard.errors++;
+      if (verdict.rule_action && verdict.rule_action !== 'allow') for (const c of verdict.categories) categories.add(c);
+    }
+    for (const c of categories) stats.byCategory[c] = (stats.byCategory[c] ?? 0) + 1;
+  }
+  return stats;
+}

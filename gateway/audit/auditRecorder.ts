@@ -1,0 +1,34 @@
+import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import { captureContent } from '../telemetry/contentCapture';
+import { recordAuditOutcome, type TelemetryRecorder } from '../telemetry/telemetryRecorder';
+import { toAuditEntry } from './auditEntry';
+import { AuditUnavailableError } from './auditErrors';
+import type { AuditLog } from './auditLog';
+
+/**
+ * The gateway's recorder: the audit log first (durable, or the request fails closed with 503
+ * audit_unavailable), then telemetry (best effort, carrying the audit record's seq and hash so the
+ * collector's copy anchors the local chain).
+ */
+export class AuditRecorder implements DecisionRecorder {
+  constructor(
+    private readonly audit: AuditLog | undefined,
+    private readonly telemetry: TelemetryRecorder | undefined,
+    private readonly salt: string,
+  ) {}
+
+  async record(record: RequestRecord): Promise<void> {
+    const content = captureContent(record.content, record.contentCapture, this.salt);
+    let position: { seq: number; hash: string } | undefined;
+    if (this.audit) {
+      try {
+        position = await this.audit.append(toAuditEntry(record, content, this.salt));
+      } catch (err) {
+        recordAuditOutcome('failed');
+        throw new AuditUnavailableError((err as Error)?.message ?? String(err));
+      }
+      recordAuditOutcome('written');
+    }
+    this.telemetry?.emit(record, content, position);
+  }
+}

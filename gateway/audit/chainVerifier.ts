@@ -1,0 +1,121 @@
+import { GENESIS, recordHash } from './hashChain';
+
+/** One line of the audit log with where it is. */
+export interface AuditLine {
+  file: string;
+  /** 1-based line number in the file. */
+  line: number;
+  text: string;
+}
+
+export type ProblemKind = 'corrupt' | 'edited' | 'removed' | 'inserted' | 'reordered' | 'truncated_start';
+
+export interface ChainProblem {
+  kind: ProblemKind;
+  file: string;
+  line: number;
+  seq?: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  records: number;
+  files: number;
+  problems: ChainProblem[];
+  /** The last record's seq and hash: compare with an outside copy to catch a removed tail. */
+  head?: { seq: number; hash: string };
+}
+
+interface Parsed {
+  at: AuditLine;
+  seq: number;
+  prev: string;
+  hash: string;
+}
+
+/**
+ * Pure: checks the chain over the lines of every file, in order, and says where each problem is.
+ * Every kind of tampering shows as at least one problem at or next to the place it happened.
+ */
+export function verifyChain(lines: Iterable<AuditLine>): VerifyReport {
+  const problems: ChainProblem[] = [];
+  const parsed: Parsed[] = [];
+  const files = new Set<string>();
+  for (const at of lines) {
+    files.add(at.file);
+    const record = parse(at.text);
+    if (!record) {
+      problems.push({ kind: 'corrupt', file: at.file, line: at.line, message: 'not a valid audit record (edited or corrupted)' });
+      continue;
+    }
+    if (recordHash(record.raw) !== record.hash) {
+      problems.push({ kind: 'edited', file: at.file, line: at.line, seq: record.seq, message: `record seq ${record.seq} does not match its hash: its content was edited` });
+    }
+    parsed.push({ at, seq: record.seq, prev: record.prev, hash: record.hash });
+  }
+
+  // Every hash stored under each seq (an inserted record duplicates one): links are checked by seq,
+  // so one displaced record is reported where it is, not as a break of everything after it.
+  const hashes = new Map<number, Set<string>>();
+  for (const p of parsed) (hashes.get(p.seq) ?? hashes.set(p.seq, new Set()).get(p.seq)!).add(p.hash);
+  const seen = new Map<number, AuditLine>();
+  let highest = 0;
+  for (const current of parsed) {
+    const where = { file: current.at.file, line: current.at.line, seq: current.seq };
+    if (seen.size === 0) {
+      if (current.seq !== 1 || current.prev !== GENESIS) {
+        problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq 1: earlier records were removed (or archived elsewhere)` });
+      }
+    } else if (seen.has(current.seq)) {
+      const first = seen.get(current.seq)!;
+      problems.push({ kind: 'inserted', ...where, message: `seq ${current.seq} appears twice (also at ${first.file}:${first.line}): a record was inserted` });
+    } else if (current.seq < highest) {
+      problems.push({ kind: 'reordered', ...where, message: `seq ${current.seq} comes after seq ${highest}: records were reordered` });
+    } else if (current.seq > highest + 1) {
+      const gap = range(highest + 1, current.seq - 1);
+      const missing = gap.filter((s) => !hashes.has(s));
+      if (missing.length === 0) problems.push({ kind: 'reordered', ...where, message: `seq ${current.seq} comes before seq ${spans(gap)}: records were reordered` });
+      else problems.push({ kind: 'removed', ...where, message: `seq ${spans(missing)} missing before seq ${current.seq}: ${missing.length === 1 ? 'a record was' : 'records were'} removed` });
+    }
+    const predecessors = current.seq === 1 ? new Set([GENESIS]) : hashes.get(current.seq - 1);
+    if (seen.size > 0 && predecessors && !predecessors.has(current.prev) && !seen.has(current.seq)) {
+      problems.push({ kind: 'edited', ...where, message: `seq ${current.seq} does not link to seq ${current.seq - 1}: that record was altered and re-hashed, or replaced` });
+    }
+    if (!seen.has(current.seq)) seen.set(current.seq, current.at);
+    highest = Math.max(highest, current.seq);
+  }
+  const last = parsed[parsed.length - 1];
+  return { ok: problems.length === 0, records: parsed.length, files: files.size, problems, head: last ? { seq: last.seq, hash: last.hash } : undefined };
+}
+
+function parse(text: string): { raw: Record<string, unknown>; seq: number; prev: string; hash: string } | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.seq) || typeof r.prev !== 'string' || typeof r.hash !== 'string') return undefined;
+  return { raw: r, seq: r.seq as number, prev: r.prev, hash: r.hash };
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to && out.length < 100_000; i++) out.push(i);
+  return out;
+}
+
+/** [3,4,5,9] -> "3-5, 9" */
+function spans(seqs: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < seqs.length; ) {
+    let j = i;
+    while (j + 1 < seqs.length && seqs[j + 1] === seqs[j] + 1) j++;
+    parts.push(i === j ? `${seqs[i]}` : `${seqs[i]}-${seqs[j]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}

@@ -1,0 +1,55 @@
+import type { GatewayConfig } from '../config';
+import type { DecisionRecorder } from '../requestRecord';
+import { contentSalt } from '../telemetry/contentCapture';
+import { setEngineProviderName } from '../telemetry/spans';
+import { acquireTelemetry, type TelemetryHandle } from '../telemetry/telemetrySdk';
+import { TelemetryRecorder } from '../telemetry/telemetryRecorder';
+import { AuditLog } from './auditLog';
+import { AuditRecorder } from './auditRecorder';
+
+export interface DecisionRecording {
+  recorder: DecisionRecorder;
+  /** For /readyz: the audit log's problem, if any. */
+  readinessChecks: (() => Promise<string | undefined>)[];
+  /** True when this gateway makes request spans. */
+  telemetry: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * What `npm start` records decisions with: the audit log (shared per directory in this process)
+ * and OpenTelemetry (one SDK per process). A bad audit directory does not stop the gateway: it
+ * starts, says so loudly, answers guarded requests with 503 audit_unavailable, and /readyz reports it.
+ */
+export async function startDecisionRecording(config: GatewayConfig, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<DecisionRecording> {
+  const { salt, configured } = contentSalt(env);
+  if (!configured) log('audit: SAFETY_CONTENT_SALT is not set: content hashes use a random per-process salt (they compare only within this process)');
+  const audit = AuditLog.shared({
+    dir: config.audit.dir,
+    fsync: config.audit.fsync,
+    fsyncIntervalMs: config.audit.fsync_interval_ms,
+    maxFileBytes: config.audit.max_file_bytes,
+    maxFileAgeMs: config.audit.max_file_age_s * 1000,
+    warn: log,
+  });
+  const problem = await audit.check();
+  if (problem) log(`WARNING: ${problem}`);
+  else log(`audit: appending to ${audit.dir} (fsync ${config.audit.fsync})`);
+
+  let telemetry: TelemetryHandle | undefined;
+  if (config.telemetry.enabled) {
+    telemetry = acquireTelemetry(env);
+    setEngineProviderName(config.telemetry.provider_name);
+    if (!telemetry.enabled) log('telemetry: OTEL_SDK_DISABLED is set: no spans, log records or metrics are exported');
+  }
+  const telemetryRecorder = telemetry?.enabled ? new TelemetryRecorder(salt) : undefined;
+  return {
+    recorder: new AuditRecorder(audit, telemetryRecorder, salt),
+    readinessChecks: [() => audit.problem()],
+    telemetry: !!telemetry?.enabled,
+    async close() {
+      await audit.release();
+      await telemetry?.release();
+    },
+  };
+}

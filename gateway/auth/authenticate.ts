@@ -1,0 +1,46 @@
+import type { NextFunction, Request, Response } from 'express';
+import { setAccess } from '../access/accessContext';
+import { ApiError } from '../errors';
+import { effectiveLimits, type KeyLimits } from '../rateLimit/keyLimits';
+import { contextOf } from '../requestContext';
+import { bearerToken } from './apiKey';
+import type { KeyStore } from './keyStore';
+
+/** OpenAI's 401. The message never repeats the presented key, not even part of it. */
+export function invalidApiKey(missing: boolean): ApiError {
+  return new ApiError(
+    401,
+    missing
+      ? "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
+      : 'Incorrect API key provided, or the key was revoked.',
+    'invalid_request_error',
+    'invalid_api_key',
+  );
+}
+
+/**
+ * /v1 authentication. With keys: a valid bearer key names the app and its policy (into the request
+ * context) and its limits; anything else is a 401. Without keys (loopback only): every caller is
+ * `anonymous`, rate-limited by client address under the default limits.
+ */
+export function authenticate(store: KeyStore, defaults: KeyLimits) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!store.enabled) {
+      setAccess(res, { subject: `ip:${req.ip ?? 'unknown'}`, limits: defaults });
+      next();
+      return;
+    }
+    const token = bearerToken(req.header('authorization'));
+    const identity = token ? store.lookup(token) : undefined;
+    if (!identity) {
+      res.setHeader('www-authenticate', 'Bearer realm="safety-gateway"');
+      next(invalidApiKey(token === undefined));
+      return;
+    }
+    const ctx = contextOf(res);
+    ctx.app = identity.app;
+    ctx.policyId = identity.policy;
+    setAccess(res, { subject: `key:${identity.keyId}`, limits: effectiveLimits(identity.limits, defaults) });
+    next();
+  };
+}

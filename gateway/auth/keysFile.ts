@@ -1,0 +1,85 @@
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { KeyLimits } from '../rateLimit/keyLimits';
+import { APP_ID, KEY_HASH } from './keysConfig';
+
+/** One key in the keys file. The key itself is never stored: only its SHA-256 hash. */
+export const KeyEntry = z.strictObject({
+  id: z.string().regex(/^key_[0-9a-f]{6,32}$/),
+  hash: z.string().regex(KEY_HASH),
+  /** First characters of the key, so an operator can tell which key a client holds. */
+  prefix: z.string().max(16).optional(),
+  app: z.string().regex(APP_ID),
+  /** Policy id for this app's requests (per-app policy selection reads it from the request context). */
+  policy: z.string().optional(),
+  limits: KeyLimits.optional(),
+  created_at: z.string().optional(),
+  /** Set by `keys revoke`; a revoked key is refused (kept in the file for the audit trail). */
+  revoked_at: z.string().optional(),
+});
+export type KeyEntry = z.infer<typeof KeyEntry>;
+
+export const KeysFile = z.strictObject({
+  keys: z.array(KeyEntry).default([]),
+});
+export type KeysFile = z.infer<typeof KeysFile>;
+
+const HEADER = '# safety-gateway API keys, managed by `safety-gateway keys add|list|revoke`.\n# Keys are stored as SHA-256 hashes; `keys add` prints a new key once. Edits take effect without a restart.\n';
+
+/** Parses keys-file text; throws with the first problem (the gateway then keeps the last good keys). */
+export function parseKeysFile(text: string): KeysFile {
+  const raw: unknown = parseYaml(text) ?? {};
+  const result = KeysFile.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`invalid keys file: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const entry of result.data.keys) {
+    if (seen.has(entry.id)) throw new Error(`invalid keys file: key id ${entry.id} appears twice`);
+    seen.add(entry.id);
+  }
+  return result.data;
+}
+
+export function serializeKeysFile(doc: KeysFile): string {
+  return HEADER + stringifyYaml(doc, { lineWidth: 0 });
+}
+
+/** Reads a keys file; a missing file is an empty key list (the first `keys add` creates it). */
+export function readKeysFile(file: string): KeysFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { keys: [] };
+    throw err;
+  }
+  return parseKeysFile(text);
+}
+
+/** Writes the whole file to a temporary sibling, then renames it over: readers never see half a file. */
+export function writeKeysFile(file: string, doc: KeysFile): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, serializeKeysFile(doc), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+export function addKey(doc: KeysFile, entry: KeyEntry): KeysFile {
+  return { keys: [...doc.keys, entry] };
+}
+
+/** Marks the key with this id (or display prefix) revoked; throws when none or several match. */
+export function revokeKey(doc: KeysFile, idOrPrefix: string, now: Date): { doc: KeysFile; revoked: KeyEntry } {
+  const needle = idOrPrefix.replace(/\.\.\.$/, '');
+  const matches = doc.keys.filter((k) => k.id === needle || (needle.length >= 8 && k.prefix?.replace(/\.\.\.$/, '') === needle));
+  if (matches.length === 0) throw new Error(`no key with id ${idOrPrefix}`);
+  if (matches.length > 1) throw new Error(`${matches.length} keys match ${idOrPrefix}; use the key id`);
+  const target = matches[0];
+  if (target.revoked_at) return { doc, revoked: target };
+  const revoked = { ...target, revoked_at: now.toISOString() };
+  return { doc: { keys: doc.keys.map((k) => (k === target ? revoked : k)) }, revoked };
+}

@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Action } from '../../policies/schema';
+import { auditLines, listAuditFiles } from '../audit/auditFiles';
+import { formatEntries, formatStats, type OutputFormat } from '../audit/auditFormat';
+import { auditStats, matches, parseTime, readEntries, type AuditFilter } from '../audit/auditQuery';
+import { verifyChain } from '../audit/chainVerifier';
+import { ConfigError, loadConfig } from '../config';
+
+export interface AuditIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `usage: safety-gateway audit <command> [options]
+
+commands:
+  query   decisions matching the filters   [--since T] [--until T] [--app A] [--action allow|flag|block]
+                                           [--guard G] [--category C] [--rule R] [--format table|jsonl|csv] [--limit N]
+  verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is
+  stats   counts by action, guard, category and app   [--since T] [--until T] [--app A] [--format table|jsonl|csv]
+
+options for all: --dir DIR (default: SAFETY_AUDIT_DIR, else audit.dir of --config / SAFETY_CONFIG, else ./.audit)
+times: ISO 8601 (2025-06-01T12:00:00Z) or an age before now (30m, 24h, 7d)
+`;
+
+/** `safety-gateway audit query|verify|stats`: reads the audit log; never writes to it. */
+export function auditCommand(args: string[]): Promise<number> {
+  return runAudit(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
+}
+
+export async function runAudit(args: string[], io: AuditIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+    io.out(USAGE);
+    return sub ? 0 : 2;
+  }
+  if (sub !== 'query' && sub !== 'verify' && sub !== 'stats') {
+    io.err(`safety-gateway audit: unknown command "${sub}"\n\n${USAGE}`);
+    return 2;
+  }
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        dir: { type: 'string' },
+        config: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        app: { type: 'string' },
+        action: { type: 'string' },
+        guard: { type: 'string' },
+        category: { type: 'string' },
+        rule: { type: 'string' },
+        format: { type: 'string' },
+        limit: { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    io.err(`safety-gateway audit ${sub}: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  let dir: string;
+  let filter: AuditFilter;
+  let format: OutputFormat;
+  try {
+    dir = auditDir(values, io.env);
+    filter = toFilter(values);
+    format = toFormat(values.format);
+  } catch (err) {
+    io.err(`safety-gateway audit ${sub}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (!existsSync(dir)) {
+    io.err(`safety-gateway audit ${sub}: no audit directory at ${dir} (set --dir or SAFETY_AUDIT_DIR)\n`);
+    return 2;
+  }
+
+  if (sub === 'verify') {
+    const report = verifyChain(auditLines(dir));
+    for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
+    const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash}` : '';
+    if (report.ok) io.out(`ok: ${report.records} records in ${report.files} file(s), hash chain intact${head}\n`);
+    else io.out(`FAILED: ${report.problems.length} problem(s) in ${report.records} records, ${report.files} file(s)${head}\n`);
+    if (report.ok && report.head) io.out('(a removed tail shows only against an outside copy: compare the last hash with safety.audit.hash in the exported decision logs)\n');
+    return report.ok ? 0 : 1;
+  }
+
+  const { entries, unreadable } = readEntries(dir);
+  const selected = entries.filter((e) => matches(e, filter));
+  if (unreadable > 0) io.err(`warning: ${unreadable} unreadable line(s) skipped; run \`safety-gateway audit verify\`\n`);
+  if (sub === 'stats') {
+    io.out(formatStats(auditStats(selected), format));
+    return 0;
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    io.err(`safety-gateway audit query: --limit must be a positive integer\n`);
+    return 2;
+  }
+  // --limit keeps the most recent matches.
+  io.out(formatEntries(limit ? selected.slice(-limit) : selected, format));
+  if (format === 'table') io.err(`${selected.length} of ${entries.length} decisions in ${listAuditFiles(dir).length} file(s)\n`);
+  return 0;
+}
+
+function auditDir(values: Record<string, string | undefined>, env: NodeJS.ProcessEnv): string {
+  if (values.dir) return values.dir;
+  if (env.SAFETY_AUDIT_DIR) return env.SAFETY_AUDIT_DIR;
+  if (values.config || env.SAFETY_CONFIG) {
+    try {
+      return loadConfig({ flags: { config: values.config }, env }).audit.dir;
+    } catch (err) {
+      throw new Error(err instanceof ConfigError ? err.message : String(err));
+    }
+  }
+  return '.audit';
+}
+
+function toFilter(values: Record<string, string | undefined>): AuditFilter {
+  const action = values.action === undefined ? undefined : Action.safeParse(values.action);
+  if (action && !action.success) throw new Error(`--action must be allow, flag or block (got "${values.action}")`);
+  return {
+    since: values.since ? parseTime(values.since) : undefined,
+    until: values.until ? parseTime(values.until) : undefined,
+    app: values.app,
+    action: action?.data,
+    guard: values.guard,
+    category: values.category,
+    rule: values.rule,
+  };
+}
+
+function toFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'table') return 'table';
+  if (value === 'jsonl' || value === 'json') return 'jsonl';
+  if (value === 'csv') return 'csv';
+  throw new Error(`--format must be table, jsonl or csv (got "${value}")`);
+}

@@ -1,0 +1,36 @@
+import type { TestCase } from '../../../policies/schema';
+import type { ConversationResult } from './runConversation';
+
+export interface CaseOutcome {
+  name: string;
+  passed: boolean;
+  expected: string;
+  actual: string;
+  /** The rule that decided, if any. */
+  rule?: string;
+  /** Why it passed (the deciding reason) or every way it failed. */
+  detail: string;
+}
+
+/** Pure: a test case's expectations against what the policy did. */
+export function judgeCase(test: TestCase, result: ConversationResult): CaseOutcome {
+  const failures: string[] = [];
+  const rule = result.action === 'allow' ? undefined : result.deciding.decidingRule;
+  if (result.action !== test.expect) failures.push(`expected ${test.expect}, got ${result.action}`);
+  if (test.rule !== undefined && rule !== test.rule) failures.push(`expected rule ${test.rule} to decide, got ${rule ?? 'none'}`);
+  if (test.shadow !== undefined) {
+    const fired = [...result.input.decision.shadow, ...(result.output?.decision.shadow ?? [])].map((o) => o.ruleId);
+    const want = [...test.shadow].sort();
+    const got = [...new Set(fired)].sort();
+    if (want.join(',') !== got.join(',')) failures.push(`expected shadow [${want.join(', ')}], got [${got.join(', ')}]`);
+  }
+  const why = result.deciding.reason;
+  return {
+    name: test.name,
+    passed: failures.length === 0,
+    expected: test.expect + (test.rule ? ` (${test.rule})` : ''),
+    actual: result.action,
+    rule,
+    detail: failures.length ? failures.join('; ') : why,
+  };
+}

@@ -1,0 +1,30 @@
+import { ApiError } from '../errors';
+
+export interface ShapeLimits {
+  messages: number;
+  content_parts: number;
+}
+
+/**
+ * Message and content-part counts of a parsed body, checked before the guards see it: every
+ * message and part costs guard time, so a request with a million tiny parts is refused up front.
+ */
+export function bodyShapeError(body: unknown, limits: ShapeLimits): ApiError | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const { messages, prompt } = body as { messages?: unknown; prompt?: unknown };
+  if (Array.isArray(messages)) {
+    if (messages.length > limits.messages) return tooMany(`${messages.length} messages; the limit is ${limits.messages}`, 'messages', 'too_many_messages');
+    let parts = 0;
+    for (const m of messages) {
+      const content = (m as { content?: unknown } | null)?.content;
+      if (Array.isArray(content)) parts += content.length;
+    }
+    if (parts > limits.content_parts) return tooMany(`${parts} content parts; the limit is ${limits.content_parts}`, 'messages', 'too_many_content_parts');
+  }
+  if (Array.isArray(prompt) && prompt.length > limits.messages) return tooMany(`${prompt.length} prompts; the limit is ${limits.messages}`, 'prompt', 'too_many_prompts');
+  return undefined;
+}
+
+function tooMany(what: string, param: string, code: string): ApiError {
+  return new ApiError(400, `The request has ${what}.`, 'invalid_request_error', code, param);
+}

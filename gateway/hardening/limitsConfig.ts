@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** The hostile-input limits of `limits:` in the gateway config (body_bytes sits beside them). */
+export const HardeningLimits = z.strictObject({
+  /** Most chat messages in one request. */
+  messages: z.number().int().positive().default(2048),
+  /** Most content parts in one request, all messages together. */
+  content_parts: z.number().int().positive().default(4096),
+  /** Deepest nesting of arrays and objects in a JSON body (tool schemas nest; attackers nest more). */
+  json_depth: z.number().int().min(4).max(1000).default(64),
+  /** Largest request head (request line plus headers); bigger is a 431. */
+  header_bytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  /** Time a client has to send its request head. */
+  headers_timeout_ms: z.number().int().positive().default(30_000),
+  /** Time a client has to send its whole request, body included (slow-loris bodies get a 408). */
+  request_timeout_ms: z.number().int().positive().default(60_000),
+  /** A client that takes nothing of its response for this long is disconnected (the engine call is aborted). */
+  stalled_write_timeout_ms: z.number().int().positive().default(60_000),
+  /** Context window in tokens for models not named below (Llama 3.1: 128K). */
+  context_tokens: z.number().int().positive().default(131_072),
+  /** Context window per model name, as clients send `model`. */
+  context_tokens_by_model: z.record(z.string(), z.number().int().positive()).default({}),
+});
+export type HardeningLimits = z.infer<typeof HardeningLimits>;

@@ -1,0 +1,87 @@
+import type Redis from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export type LimitKind = 'requests' | 'tokens' | 'concurrency';
+
+export interface Taken {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetMs: number;
+  /** When the points were taken (Date.now()), to tell later whether a refund still lands in the same window. */
+  takenAt: number;
+}
+
+export interface LimiterStoreOptions {
+  /** Shared store; absent: this process's memory. */
+  redis?: Redis;
+  keyPrefix: string;
+  /** Window length in seconds per kind. */
+  durations: Record<LimitKind, number>;
+  onStoreError?: (err: Error) => void;
+}
+
+/**
+ * rate-limiter-flexible limiters, one per kind and limit value (keys can carry their own limits;
+ * the count itself lives under the kind's key prefix, so a changed limit keeps the count in Redis).
+ * With Redis, each limiter has an in-memory insurance limiter that answers while Redis is down.
+ */
+export class LimiterStore {
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(private readonly options: LimiterStoreOptions) {}
+
+  /**
+   * Takes `points` for `id`. A refused take is undone when `undoOnRefusal` (tokens and concurrency
+   * slots were not used), but kept for requests: a client that keeps retrying stays refused until
+   * the window resets.
+   */
+  async take(kind: LimitKind, id: string, limit: number, points: number, undoOnRefusal: boolean): Promise<Taken> {
+    const limiter = this.limiter(kind, limit);
+    const takenAt = Date.now();
+    try {
+      const res = await limiter.consume(id, points);
+      return { allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext, takenAt };
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        if (undoOnRefusal) await this.give(kind, id, limit, points);
+        return { allowed: false, limit, remaining: Math.max(0, limit - (rejection.consumedPoints - (undoOnRefusal ? points : 0))), resetMs: rejection.msBeforeNext, takenAt };
+      }
+      // A store failure with no insurance left: the limit is not a safety control, so fail open and say so.
+      this.options.onStoreError?.(rejection as Error);
+      return { allowed: true, limit, remaining: limit, resetMs: this.options.durations[kind] * 1000, takenAt };
+    }
+  }
+
+  /** Gives points back (a refund or a released slot). Failures are reported, never thrown. */
+  async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
+    if (points <= 0) return;
+    try {
+      await this.limiter(kind, limit).reward(id, points);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
+    }
+  }
+
+  /** Takes extra points without refusing (the engine used more than was reserved). */
+  async charge(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
+    if (points <= 0) return;
+    try {
+      await this.limiter(kind, limit).penalty(id, points);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
+    }
+  }
+
+  private limiter(kind: LimitKind, limit: number): RateLimiterAbstract {
+    const cacheKey = `${kind}:${limit}`;
+    let limiter = this.limiters.get(cacheKey);
+    if (limiter) return limiter;
+    const common = { points: limit, duration: this.options.durations[kind], keyPrefix: `${this.options.keyPrefix}:${kind}` };
+    limiter = this.options.redis
+      ? new RateLimiterRedis({ ...common, storeClient: this.options.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(common) })
+      : new RateLimiterMemory(common);
+    this.limiters.set(cacheKey, limiter);
+    return limiter;
+  }
+}

@@ -1,0 +1,38 @@
+import Redis from 'ioredis';
+
+/** Host and port of a Redis URL, for logs: never the password. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return '(unparseable Redis URL)';
+  }
+}
+
+/**
+ * The Redis connection of the shared rate limiter. Commands fail at once while the connection is
+ * down (no offline queue, short command timeout) so rate-limiter-flexible hands them to the
+ * in-memory insurance limiter instead of holding requests; ioredis keeps reconnecting meanwhile.
+ * One log line per outage and per recovery.
+ */
+export function createRedisClient(url: string, log: (line: string) => void): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1000,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+  });
+  const where = redactRedisUrl(url);
+  let up: boolean | undefined;
+  client.on('ready', () => {
+    if (up !== true) log(`rate limits: Redis at ${where} ${up === false ? 'reachable again: shared limits back in force' : 'connected'}`);
+    up = true;
+  });
+  client.on('error', (err: NodeJS.ErrnoException) => {
+    if (up !== false) log(`rate limits: Redis at ${where} unreachable (${err.code ?? 'error'}): each replica enforces its limits in memory until it is back`);
+    up = false;
+  });
+  return client;
+}

@@ -1,0 +1,38 @@
+import type { NextFunction, Request, Response } from 'express';
+import { accessOf } from '../access/accessContext';
+import { rateLimitHeaders, retryAfterSeconds } from './headers';
+import type { LimiterStore } from './limiterStore';
+import { rateLimitError } from './rateLimitError';
+import { sameWindow } from './tokenReservation';
+
+/**
+ * Requests per minute and concurrent requests, before the body is read (a refused client costs
+ * no parsing). A concurrency slot is held until the response closes, however it ends.
+ */
+export function requestLimits(store: LimiterStore) {
+  return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const access = accessOf(res);
+    if (!access) return next();
+    const { requests_per_minute: rpm, concurrent_requests: concurrency } = access.limits;
+    if (rpm) {
+      const taken = await store.take('requests', access.subject, rpm, 1, false);
+      res.set(rateLimitHeaders('requests', { limit: rpm, remaining: taken.remaining, resetMs: taken.resetMs }));
+      if (!taken.allowed) {
+        res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
+        return next(rateLimitError('requests', rpm, 1, taken.resetMs));
+      }
+    }
+    if (concurrency) {
+      const slot = await store.take('concurrency', access.subject, concurrency, 1, true);
+      if (!slot.allowed) {
+        res.setHeader('retry-after', '1');
+        return next(rateLimitError('concurrency', concurrency, 1, 1000));
+      }
+      res.once('close', () => {
+        // The slot's window outlives any request (see accessLayer); if it expired anyway, the count already restarted without it.
+        if (sameWindow(slot.takenAt, slot.resetMs, Date.now())) void store.give('concurrency', access.subject, concurrency, 1);
+      });
+    }
+    next();
+  };
+}

@@ -1,0 +1,81 @@
+import type { NextFunction, Request, Response } from 'express';
+import { accessOf, type AccessContext } from '../access/accessContext';
+import type { HardeningLimits } from '../hardening/limitsConfig';
+import type { RequestRecord } from '../requestRecord';
+import { contextLengthError, contextWindow } from '../tokens/contextLength';
+import { countTokens } from '../tokens/llama3Tokens';
+import { countPromptTokens, type PromptShape } from '../tokens/promptTokens';
+import { rateLimitHeaders, retryAfterSeconds } from './headers';
+import type { LimiterStore } from './limiterStore';
+import { rateLimitError } from './rateLimitError';
+import { actualTokens, reservation, sameWindow, settlement, type EngineUsage, type Outcome } from './tokenReservation';
+
+export interface TokenLimitOptions {
+  store: LimiterStore;
+  limits: Pick<HardeningLimits, 'context_tokens' | 'context_tokens_by_model'>;
+  defaultMaxTokens: number;
+}
+
+/** Tokens never outnumber UTF-8 bytes (every Llama 3 token covers at least one byte), so small prompts need no exact count for the context check. */
+export function couldExceedContext(shape: PromptShape, window: number): boolean {
+  let bytes = shape.fixedTokens;
+  for (const text of shape.texts) bytes += Buffer.byteLength(text, 'utf8');
+  return bytes + (shape.maxTokens ?? 0) > window;
+}
+
+/**
+ * Context length and tokens per minute, after the body is parsed. The request reserves its prompt
+ * plus max_tokens (times the answers it asks for); the reservation is settled from the engine's
+ * usage when the answer completes (settleTokens), or when the response closes without one.
+ */
+export function tokenLimits(options: TokenLimitOptions, shapeOf: (body: Record<string, unknown>) => PromptShape, param: 'messages' | 'prompt') {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const body = req.body as unknown;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return next(); // validation answers it
+    const access = accessOf(res);
+    const shape = shapeOf(body as Record<string, unknown>);
+    const window = contextWindow(shape.model, options.limits.context_tokens_by_model, options.limits.context_tokens);
+    const tpm = access?.limits.tokens_per_minute;
+    if (!tpm && !couldExceedContext(shape, window)) return next();
+
+    const prompt = await countPromptTokens(shape);
+    const tooLong = contextLengthError(window, prompt.longest, shape.maxTokens, param);
+    if (tooLong) return next(tooLong);
+    if (!tpm || !access) return next();
+
+    const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, options.defaultMaxTokens * shape.answers);
+    const taken = await options.store.take('tokens', access.subject, tpm, reserved, true);
+    res.set(rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
+    if (!taken.allowed) {
+      res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
+      return next(rateLimitError('tokens', tpm, reserved, taken.resetMs));
+    }
+    access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
+    // A request that ends before the pipeline records it (invalid body, crash) still settles: it never got an answer.
+    res.once('close', () => void settle(options.store, access, () => ({ answered: false })));
+    next();
+  };
+}
+
+/** The pipeline's hook when a request's record is complete: settles its token reservation from the engine's usage. */
+export function settleTokens(store: LimiterStore) {
+  return (record: RequestRecord, res: Response): void => {
+    const access = accessOf(res);
+    if (!access?.tokens || access.tokens.settled) return;
+    const usage = record.engine?.usage as EngineUsage | undefined;
+    const answered = record.status === 200 && record.engine !== undefined;
+    const output = record.content?.output.join('\n') ?? '';
+    void settle(store, access, async () => ({ usage, answered, countedCompletionTokens: answered && !usage ? await countTokens(output) : undefined }));
+  };
+}
+
+/** Settles once: the hold is marked before anything is awaited, so the close fallback cannot settle it a second time. */
+async function settle(store: LimiterStore, access: AccessContext, outcomeOf: () => Promise<Outcome> | Outcome): Promise<void> {
+  const hold = access.tokens;
+  if (!hold || hold.settled) return;
+  hold.settled = true;
+  const outcome = await outcomeOf();
+  const delta = settlement(hold.reserved, actualTokens(hold.promptTokens, outcome));
+  if (delta > 0 && sameWindow(hold.takenAt, hold.resetMs, Date.now())) await store.give('tokens', access.subject, hold.limit, delta);
+  else if (delta < 0) await store.charge('tokens', access.subject, hold.limit, -delta);
+}

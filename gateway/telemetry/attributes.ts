@@ -1,0 +1,120 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { Verdict } from '../../guards/types';
+import type { RuleOutcome } from '../../policies/evaluate';
+
+/**
+ * Every attribute name the gateway puts on spans, log records and metrics, in one place, so a
+ * dashboard or a compliance query has one list to read.
+ *
+ * Engine calls use the GenAI semantic conventions as published. Guard runs use `gen_ai.security.*`,
+ * modelled on the proposed GenAI security/guardrail conventions: when those are ratified, this is
+ * the only file that changes.
+ */
+export const GEN_AI = {
+  OPERATION_NAME: 'gen_ai.operation.name',
+  PROVIDER_NAME: 'gen_ai.provider.name',
+  REQUEST_MODEL: 'gen_ai.request.model',
+  RESPONSE_MODEL: 'gen_ai.response.model',
+  REQUEST_STREAM: 'gen_ai.request.stream',
+  INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
+  FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  TOKEN_TYPE: 'gen_ai.token.type',
+} as const;
+
+/** Verdict attributes of one guard run and of the decision built from it. */
+export const SECURITY = {
+  GUARDRAIL_NAME: 'gen_ai.security.guardrail.name',
+  GUARDRAIL_MODEL: 'gen_ai.security.guardrail.model',
+  DIRECTION: 'gen_ai.security.direction',
+  VERDICT_LABEL: 'gen_ai.security.verdict.label',
+  VERDICT_SCORE: 'gen_ai.security.verdict.score',
+  VERDICT_CATEGORIES: 'gen_ai.security.verdict.categories',
+  SEGMENTS_SCANNED: 'gen_ai.security.verdict.segments_scanned',
+  LATENCY_MS: 'gen_ai.security.guardrail.latency_ms',
+  /** What happened: the rule's action in enforce mode, `allow` in shadow mode. */
+  ACTION: 'gen_ai.security.action',
+  /** What the rule asked for (differs from ACTION only in shadow mode). */
+  RULE_ACTION: 'gen_ai.security.rule.action',
+  RULE_ID: 'gen_ai.security.rule.id',
+  RULE_THRESHOLD: 'gen_ai.security.rule.threshold',
+  MODE: 'gen_ai.security.mode',
+  POLICY_ID: 'gen_ai.security.policy.id',
+  POLICY_VERSION: 'gen_ai.security.policy.version',
+  ERROR_TYPE: 'gen_ai.security.error.type',
+  /** Rules in shadow mode that would have flagged or blocked. */
+  SHADOW_RULE_IDS: 'gen_ai.security.shadow.rule_ids',
+  /** Content (hashes, redacted or full text, as the policy's content_capture says). */
+  CONTENT_CAPTURE: 'gen_ai.security.content.capture',
+  CONTENT_INPUT: 'gen_ai.security.content.input',
+  CONTENT_OUTPUT: 'gen_ai.security.content.output',
+} as const;
+
+/** Request-level attributes: who and where, for correlation. */
+export const GATEWAY = {
+  REQUEST_ID: 'safety.request.id',
+  APP: 'safety.app',
+  /** `<policy id>@<version>`, as in the x-safety-policy header. */
+  POLICY_REF: 'safety.policy',
+  HTTP_ROUTE: 'http.route',
+  HTTP_METHOD: 'http.request.method',
+  HTTP_STATUS: 'http.response.status_code',
+  URL_PATH: 'url.path',
+  ERROR_TYPE: 'error.type',
+  AUDIT_SEQ: 'safety.audit.seq',
+  AUDIT_HASH: 'safety.audit.hash',
+  RATE_LIMIT_KIND: 'safety.rate_limit.kind',
+  OUTCOME: 'safety.outcome',
+  LATENCY_MS: 'safety.latency_ms',
+  STATUS: 'safety.status',
+  CHOICE: 'safety.choice',
+} as const;
+
+/** Pure: the attributes of a guard's verdict (no rule yet: several rules may share one run). */
+export function verdictAttributes(verdict: Verdict, direction: string): Attributes {
+  const attributes: Attributes = {
+    [SECURITY.GUARDRAIL_NAME]: verdict.guard,
+    [SECURITY.GUARDRAIL_MODEL]: verdict.model,
+    [SECURITY.DIRECTION]: direction,
+    [SECURITY.VERDICT_LABEL]: verdict.label,
+    [SECURITY.VERDICT_SCORE]: verdict.score,
+    [SECURITY.VERDICT_CATEGORIES]: verdict.categories,
+    [SECURITY.SEGMENTS_SCANNED]: verdict.segmentsScanned,
+    [SECURITY.LATENCY_MS]: round(verdict.latencyMs),
+  };
+  if (verdict.error) attributes[SECURITY.ERROR_TYPE] = verdict.error.type;
+  return attributes;
+}
+
+/** Pure: what one rule made of a verdict. */
+export function outcomeAttributes(outcome: RuleOutcome, policy: { id: string; version: string }): Attributes {
+  const attributes: Attributes = {
+    [SECURITY.RULE_ID]: outcome.ruleId,
+    [SECURITY.RULE_ACTION]: outcome.action,
+    [SECURITY.RULE_THRESHOLD]: outcome.threshold,
+    [SECURITY.ACTION]: outcome.effective,
+    [SECURITY.MODE]: outcome.mode,
+    [SECURITY.POLICY_ID]: policy.id,
+    [SECURITY.POLICY_VERSION]: policy.version,
+  };
+  if (outcome.errorType) attributes[SECURITY.ERROR_TYPE] = outcome.errorType;
+  return attributes;
+}
+
+const SEVERITY = { allow: 0, flag: 1, block: 2 } as const;
+
+/**
+ * Pure: of several rules sharing one guard run, the outcome that speaks for the run: the most
+ * severe requested action (shadow rules included, so a shadow block is visible on the span).
+ */
+export function leadingOutcome(outcomes: readonly RuleOutcome[]): RuleOutcome | undefined {
+  let lead: RuleOutcome | undefined;
+  for (const o of outcomes) {
+    if (!lead || SEVERITY[o.effective] > SEVERITY[lead.effective] || (SEVERITY[o.effective] === SEVERITY[lead.effective] && SEVERITY[o.action] > SEVERITY[lead.action])) lead = o;
+  }
+  return lead;
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,57 @@
+import { metrics, type Counter, type Histogram, type MeterProvider } from '@opentelemetry/api';
+import { GATEWAY, SECURITY } from './attributes';
+
+/**
+ * The gateway's metric instruments. The OTel API has no proxy for meters (unlike tracers and
+ * loggers): instruments made before the SDK registers its MeterProvider stay no-ops forever. So
+ * they are made on first use and remade when the global provider changes; callers (the rate
+ * limiter, the policy watcher) can record at any time, before or without the SDK.
+ */
+export interface Instruments {
+  requests: Counter;
+  guardVerdicts: Counter;
+  guardDuration: Histogram;
+  engineDuration: Histogram;
+  timeToFirstChunk: Histogram;
+  tokenUsage: Histogram;
+  rateLimitRejections: Counter;
+  policyReloads: Counter;
+  auditRecords: Counter;
+}
+
+const METER = 'safety-gateway';
+/** Latency buckets in seconds: guards answer in milliseconds, engines in seconds to minutes. */
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const TOKENS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144];
+
+let cached: { provider: MeterProvider; instruments: Instruments } | undefined;
+
+export function instruments(): Instruments {
+  const provider = metrics.getMeterProvider();
+  if (cached?.provider === provider) return cached.instruments;
+  const meter = provider.getMeter(METER);
+  const made: Instruments = {
+    requests: meter.createCounter('safety.requests', { description: 'Guarded requests by final action (allow, flag, block) and status', unit: '{request}' }),
+    guardVerdicts: meter.createCounter('safety.guard.verdicts', { description: 'Guard verdicts by guard, label, rule action and mode', unit: '{verdict}' }),
+    guardDuration: meter.createHistogram('safety.guard.duration', { description: 'Guard run latency by guard and model', unit: 's', advice: { explicitBucketBoundaries: SECONDS } }),
+    engineDuration: meter.createHistogram('gen_ai.client.operation.duration', { description: 'Engine call duration', unit: 's', advice: { explicitBucketBoundaries: SECONDS } }),
+    timeToFirstChunk: meter.createHistogram('gen_ai.client.operation.time_to_first_chunk', { description: 'Time from the engine request to its first streamed chunk', unit: 's', advice: { explicitBucketBoundaries: SECONDS } }),
+    tokenUsage: meter.createHistogram('gen_ai.client.token.usage', { description: 'Tokens per engine call, input and output', unit: '{token}', advice: { explicitBucketBoundaries: TOKENS } }),
+    rateLimitRejections: meter.createCounter('safety.rate_limit.rejections', { description: 'Requests refused by a rate limit (429)', unit: '{request}' }),
+    policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),
+    auditRecords: meter.createCounter('safety.audit.records', { description: 'Audit log appends by outcome (written, failed)', unit: '{record}' }),
+  };
+  cached = { provider, instruments: made };
+  return made;
+}
+
+/** For the rate limiter: one call per request it refuses. */
+export function recordRateLimitRejection(app: string, kind: 'requests' | 'tokens'): void {
+  instruments().rateLimitRejections.add(1, { [GATEWAY.APP]: app, [GATEWAY.RATE_LIMIT_KIND]: kind });
+}
+
+/** For the policy watcher: one call per reload attempt; a failure keeps the last good policy. */
+export function recordPolicyReload(policyId: string, outcome: 'success' | 'failure'): void {
+  instruments().policyReloads.add(1, { [SECURITY.POLICY_ID]: policyId, [GATEWAY.OUTCOME]: outcome });
+}
+

@@ -1,0 +1,156 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Direction, Verdict } from '../../guards/types';
+import type { Decision } from '../../policies/evaluate';
+import type { RequestRecord } from '../requestRecord';
+import { GATEWAY, GEN_AI, leadingOutcome, outcomeAttributes, SECURITY, verdictAttributes } from './attributes';
+
+/**
+ * Spans: one SERVER span per request, and under it one span per guard run and one CLIENT span for
+ * the engine call. Child spans are made only under a recording request span, so a gateway started
+ * without telemetry (or a request outside one) pays nothing and leaves no orphan spans.
+ */
+const TRACER = 'safety-gateway';
+
+function tracer(): Tracer {
+  return trace.getTracer(TRACER);
+}
+
+let providerName = 'openai_compatible';
+
+/** The engine's `gen_ai.provider.name` (config telemetry.provider_name). */
+export function setEngineProviderName(name: string): void {
+  providerName = name;
+}
+
+/** Express middleware: the request's SERVER span, active for everything the request does. */
+export function serverSpanMiddleware(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    // A client's traceparent is honoured, so the gateway's spans join the app's own trace.
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer().startSpan(
+      req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { [GATEWAY.HTTP_METHOD]: req.method, [GATEWAY.URL_PATH]: req.path.slice(0, 200), [GATEWAY.REQUEST_ID]: String(res.getHeader('x-request-id') ?? '') },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    // Body parsing resumes on the socket's events, outside this call: bind them to the span too.
+    context.bind(ctx, req);
+    context.bind(ctx, res);
+    res.once('close', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      if (route) {
+        span.updateName(`${req.method} ${route}`);
+        span.setAttribute(GATEWAY.HTTP_ROUTE, route);
+      }
+      span.setAttribute(GATEWAY.HTTP_STATUS, res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (!res.writableFinished) span.setAttribute(GATEWAY.ERROR_TYPE, 'client_closed');
+      span.end();
+    });
+    context.with(ctx, next);
+  };
+}
+
+/** The request span, when this request has a recording one. */
+export function requestSpan(): Span | undefined {
+  const span = trace.getSpan(context.active());
+  return span?.isRecording() ? span : undefined;
+}
+
+/**
+ * The guard spans of one phase. Several rules may share one guard run (same guard, same texts):
+ * one span per run, its rule attributes taken from the most severe of those rules once decided.
+ */
+export class GuardSpans {
+  private readonly runs = new Map<string, { span: Span; verdict?: Verdict; endedAt?: number }>();
+  private readonly ruleKeys = new Map<string, string>();
+  private readonly parent = requestSpan();
+
+  constructor(private readonly direction: Direction) {}
+
+  /** A guard run started under `key`; its span ends when the run settles. */
+  started(key: string, guard: string, run: Promise<Verdict>): void {
+    if (!this.parent) return;
+    const span = tracer().startSpan(
+      `apply_guardrail ${guard}`,
+      { kind: SpanKind.INTERNAL, attributes: { [GEN_AI.OPERATION_NAME]: 'apply_guardrail', [SECURITY.GUARDRAIL_NAME]: guard, [SECURITY.DIRECTION]: this.direction } },
+      trace.setSpan(context.active(), this.parent),
+    );
+    const entry: { span: Span; verdict?: Verdict; endedAt?: number } = { span };
+    this.runs.set(key, entry);
+    void run.then((verdict) => {
+      entry.verdict = verdict;
+      entry.endedAt = performance.timeOrigin + performance.now();
+    });
+  }
+
+  ruleUses(ruleId: string, key: string): void {
+    if (this.parent) this.ruleKeys.set(ruleId, key);
+  }
+
+  /** The phase decided: every span gets its verdict and rule attributes and ends. */
+  finish(decision: Decision): void {
+    for (const [key, entry] of this.runs) {
+      const { span, verdict } = entry;
+      if (verdict) {
+        span.setAttributes(verdictAttributes(verdict, this.direction));
+        if (verdict.error) span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error.type });
+      }
+      const lead = leadingOutcome(decision.outcomes.filter((o) => this.ruleKeys.get(o.ruleId) === key));
+      if (lead) span.setAttributes(outcomeAttributes(lead, decision.policy));
+      span.end(entry.endedAt);
+    }
+  }
+}
+
+/** The engine call's CLIENT span, with the GenAI semantic-convention attributes. */
+export class EngineSpan {
+  private readonly startedAt = performance.timeOrigin + performance.now();
+  private ended = false;
+
+  private constructor(private readonly span: Span) {}
+
+  static start(operation: string, model: string | undefined, stream: boolean): EngineSpan | undefined {
+    const parent = requestSpan();
+    if (!parent) return undefined;
+    const span = tracer().startSpan(
+      `${operation}${model ? ` ${model}` : ''}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { [GEN_AI.OPERATION_NAME]: operation, [GEN_AI.PROVIDER_NAME]: providerName, [GEN_AI.REQUEST_STREAM]: stream, ...(model ? { [GEN_AI.REQUEST_MODEL]: model } : {}) },
+      },
+      trace.setSpan(context.active(), parent),
+    );
+    return new EngineSpan(span);
+  }
+
+  /** Ends at the engine's own end (not at the end of the output check that follows it). */
+  end(record: RequestRecord): void {
+    // finish() may run twice (a failed audit append is retried as a 503 record): one end.
+    if (this.ended) return;
+    this.ended = true;
+    const engine = record.engine;
+    if (engine) {
+      if (engine.model) this.span.setAttribute(GEN_AI.RESPONSE_MODEL, engine.model);
+      const input = tokenCount(engine.usage, 'prompt_tokens');
+      const output = tokenCount(engine.usage, 'completion_tokens');
+      if (input !== undefined) this.span.setAttribute(GEN_AI.INPUT_TOKENS, input);
+      if (output !== undefined) this.span.setAttribute(GEN_AI.OUTPUT_TOKENS, output);
+      this.span.setAttribute(GEN_AI.FINISH_REASONS, engine.finishReasons);
+    }
+    if (record.error && !engine) {
+      this.span.setAttribute(GATEWAY.ERROR_TYPE, record.error.type);
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: record.error.type });
+    }
+    this.span.end(engine ? this.startedAt + engine.durationMs : undefined);
+  }
+}
+
+export function tokenCount(usage: Record<string, unknown> | undefined, key: string): number | undefined {
+  const value = usage?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}

@@ -1,0 +1,180 @@
+import { context, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { logs, SeverityNumber, type LogAttributes } from '@opentelemetry/api-logs';
+import type { Action } from '../../policies/schema';
+import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import { GATEWAY, GEN_AI, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
+import { captureContent, type CapturedContent } from './contentCapture';
+import { instruments } from './metrics';
+import { requestSpan, tokenCount } from './spans';
+
+/** Where a decision sits in the durable audit log, so the collector's copy can be matched to it. */
+export interface AuditPosition {
+  seq: number;
+  hash: string;
+}
+
+const LOGGER = 'safety-gateway';
+const SEVERITY: Record<Action, { number: SeverityNumber; text: string }> = {
+  allow: { number: SeverityNumber.INFO, text: 'INFO' },
+  flag: { number: SeverityNumber.WARN, text: 'WARN' },
+  block: { number: SeverityNumber.WARN, text: 'WARN' },
+};
+
+/**
+ * Telemetry of one decision: a log record per guard verdict and one for the final decision (both
+ * correlated by the request's trace and its request id), the decision's metrics, and the final
+ * decision on the request span. Best effort by design: the OTel exporters may drop data when a
+ * collector is down, which is why the audit log, not this, is the record compliance relies on.
+ */
+export class TelemetryRecorder implements DecisionRecorder {
+  constructor(private readonly salt: string) {}
+
+  async record(record: RequestRecord): Promise<void> {
+    this.emit(record, captureContent(record.content, record.contentCapture, this.salt));
+  }
+
+  /** Never throws: telemetry must not fail a request. */
+  emit(record: RequestRecord, content: CapturedContent, audit?: AuditPosition): void {
+    try {
+      emitLogs(record, content, audit);
+      recordMetrics(record);
+      annotateRequestSpan(record, audit);
+    } catch {
+      /* a telemetry bug must not turn into a failed request; the audit log has the decision */
+    }
+  }
+}
+
+function requestAttributes(record: RequestRecord): Attributes {
+  return {
+    [GATEWAY.REQUEST_ID]: record.requestId,
+    [GATEWAY.APP]: record.app,
+    [GATEWAY.HTTP_ROUTE]: record.route,
+    [GATEWAY.POLICY_REF]: `${record.policy.id}@${record.policy.version}`,
+    [SECURITY.POLICY_ID]: record.policy.id,
+    [SECURITY.POLICY_VERSION]: record.policy.version,
+    ...(record.model ? { [GEN_AI.REQUEST_MODEL]: record.model } : {}),
+  };
+}
+
+function phases(record: RequestRecord) {
+  return [...(record.input ? [{ phase: record.input, choice: undefined as number | undefined }] : []), ...record.outputs.map((o) => ({ phase: o, choice: o.choice }))];
+}
+
+function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditPosition | undefined): void {
+  const logger = logs.getLogger(LOGGER);
+  const ctx = context.active();
+  const base = requestAttributes(record);
+  for (const { phase, choice } of phases(record)) {
+    for (const { ruleId, verdict } of phase.verdicts) {
+      const outcome = phase.decision.outcomes.find((o) => o.ruleId === ruleId);
+      const action = outcome?.effective ?? 'allow';
+      logger.emit({
+        eventName: 'safety.guard.verdict',
+        severityNumber: SEVERITY[action].number,
+        severityText: SEVERITY[action].text,
+        body: `${phase.decision.direction} guard ${verdict.guard} (${verdict.model}): ${verdict.label} ${verdict.score.toFixed(4)}; rule ${ruleId} -> ${action}${outcome?.mode === 'shadow' ? ' (shadow)' : ''}`,
+        attributes: {
+          ...base,
+          ...verdictAttributes(verdict, phase.decision.direction),
+          ...(outcome ? outcomeAttributes(outcome, phase.decision.policy) : { [SECURITY.RULE_ID]: ruleId }),
+          ...(choice !== undefined ? { [GATEWAY.CHOICE]: choice } : {}),
+        } as LogAttributes,
+        context: ctx,
+      });
+    }
+  }
+  const deciding = decidingPhase(record);
+  const shadow = phases(record).flatMap(({ phase }) => phase.decision.shadow.map((s) => s.ruleId));
+  const attributes: LogAttributes = {
+    ...base,
+    [SECURITY.ACTION]: record.action,
+    [SECURITY.MODE]: 'enforce',
+    [GATEWAY.STATUS]: record.status,
+    [GATEWAY.LATENCY_MS]: round(Date.now() - Date.parse(record.receivedAt)),
+    [SECURITY.CONTENT_CAPTURE]: content.capture,
+    [SECURITY.CONTENT_INPUT]: content.input,
+    [SECURITY.CONTENT_OUTPUT]: content.output,
+  } as LogAttributes;
+  if (deciding?.decision.decidingRule) {
+    attributes[SECURITY.RULE_ID] = deciding.decision.decidingRule;
+    attributes[SECURITY.DIRECTION] = deciding.decision.direction;
+    const outcome = deciding.decision.outcomes.find((o) => o.ruleId === deciding.decision.decidingRule);
+    if (outcome) {
+      attributes[SECURITY.GUARDRAIL_NAME] = outcome.guard;
+      attributes[SECURITY.VERDICT_SCORE] = outcome.score;
+      attributes[SECURITY.VERDICT_CATEGORIES] = outcome.categories;
+    }
+  }
+  if (shadow.length) attributes[SECURITY.SHADOW_RULE_IDS] = [...new Set(shadow)];
+  if (record.error) attributes[GATEWAY.ERROR_TYPE] = record.error.type;
+  if (audit) {
+    attributes[GATEWAY.AUDIT_SEQ] = audit.seq;
+    attributes[GATEWAY.AUDIT_HASH] = audit.hash;
+  }
+  logger.emit({
+    eventName: 'safety.decision',
+    severityNumber: record.status >= 500 ? SeverityNumber.ERROR : SEVERITY[record.action].number,
+    severityText: record.status >= 500 ? 'ERROR' : SEVERITY[record.action].text,
+    body: `decision ${record.action} (HTTP ${record.status})${deciding?.decision.decidingRule ? ` by rule ${deciding.decision.decidingRule}` : ''} under policy ${record.policy.id}@${record.policy.version}`,
+    attributes,
+    context: ctx,
+  });
+}
+
+/** The phase whose decision set the request's final action (input first, then choices in order). */
+function decidingPhase(record: RequestRecord) {
+  return phases(record)
+    .map((p) => p.phase)
+    .find((p) => p.decision.action === record.action && p.decision.decidingRule);
+}
+
+function recordMetrics(record: RequestRecord): void {
+  const m = instruments();
+  m.requests.add(1, { [SECURITY.ACTION]: record.action, [GATEWAY.HTTP_STATUS]: record.status, [GATEWAY.HTTP_ROUTE]: record.route, [GATEWAY.APP]: record.app });
+  for (const { phase } of phases(record)) {
+    // Rules asking the same guard the same question share one run (one verdict object): one latency sample.
+    const timed = new Set<object>();
+    for (const { ruleId, verdict } of phase.verdicts) {
+      const outcome = phase.decision.outcomes.find((o) => o.ruleId === ruleId);
+      const guard = { [SECURITY.GUARDRAIL_NAME]: verdict.guard, [SECURITY.GUARDRAIL_MODEL]: verdict.model, [SECURITY.DIRECTION]: phase.decision.direction };
+      m.guardVerdicts.add(1, { ...guard, [SECURITY.VERDICT_LABEL]: verdict.label, [SECURITY.RULE_ID]: ruleId, [SECURITY.ACTION]: outcome?.effective ?? 'allow', [SECURITY.MODE]: outcome?.mode ?? 'enforce' });
+      if (timed.has(verdict)) continue;
+      timed.add(verdict);
+      m.guardDuration.record(verdict.latencyMs / 1000, verdict.error ? { ...guard, [GATEWAY.ERROR_TYPE]: verdict.error.type } : guard);
+    }
+  }
+  const engine = record.engine;
+  if (!engine) return;
+  const operation = record.route.endsWith('/chat/completions') ? 'chat' : 'text_completion';
+  const attrs: Attributes = { [GEN_AI.OPERATION_NAME]: operation, ...(record.model ? { [GEN_AI.REQUEST_MODEL]: record.model } : {}), ...(engine.model ? { [GEN_AI.RESPONSE_MODEL]: engine.model } : {}) };
+  m.engineDuration.record(engine.durationMs / 1000, attrs);
+  if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs);
+  const input = tokenCount(engine.usage, 'prompt_tokens');
+  const output = tokenCount(engine.usage, 'completion_tokens');
+  if (input !== undefined) m.tokenUsage.record(input, { ...attrs, [GEN_AI.TOKEN_TYPE]: 'input' });
+  if (output !== undefined) m.tokenUsage.record(output, { ...attrs, [GEN_AI.TOKEN_TYPE]: 'output' });
+}
+
+function annotateRequestSpan(record: RequestRecord, audit: AuditPosition | undefined): void {
+  const span = requestSpan();
+  if (!span) return;
+  span.setAttributes({ ...requestAttributes(record), [SECURITY.ACTION]: record.action, [GATEWAY.STATUS]: record.status });
+  const deciding = decidingPhase(record);
+  if (deciding?.decision.decidingRule) span.setAttribute(SECURITY.RULE_ID, deciding.decision.decidingRule);
+  if (audit) span.setAttributes({ [GATEWAY.AUDIT_SEQ]: audit.seq, [GATEWAY.AUDIT_HASH]: audit.hash });
+  if (record.error) {
+    span.setAttribute(GATEWAY.ERROR_TYPE, record.error.type);
+    if (record.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.error.type });
+  }
+}
+
+/** For the audit recorder: a failed append, counted and marked on the request span. */
+export function recordAuditOutcome(outcome: 'written' | 'failed'): void {
+  try {
+    instruments().auditRecords.add(1, { [GATEWAY.OUTCOME]: outcome });
+    if (outcome === 'failed') requestSpan()?.setAttribute(GATEWAY.ERROR_TYPE, 'audit_unavailable');
+  } catch {
+    /* metrics are best effort */
+  }
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { trace } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { MetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { packageRoot } from '../paths';
+import { pushMetricReadersFromEnv } from './metricReaders';
+
+/**
+ * The OpenTelemetry SDK, started once per process however many gateways run in it (tests start
+ * several; the API's globals can be registered only once). Everything is configured by the
+ * standard OTEL_* variables: endpoint, protocol (http/protobuf by default, http/json, grpc),
+ * headers, service name, resource attributes, exporters, and OTEL_SDK_DISABLED.
+ */
+interface SdkState {
+  sdk?: NodeSDK;
+  prometheus?: PrometheusExporter;
+  pushReaders: MetricReader[];
+  users: number;
+  disabled: boolean;
+}
+
+export interface TelemetryHandle {
+  /** False when OTEL_SDK_DISABLED is set: spans, logs and metrics are then no-ops. */
+  readonly enabled: boolean;
+  /** One gateway is done with it: flushes what is buffered (bounded); the SDK stays for the others. */
+  release(): Promise<void>;
+}
+
+let state: SdkState | undefined;
+
+export function acquireTelemetry(env: NodeJS.ProcessEnv = process.env): TelemetryHandle {
+  state ??= start(env);
+  state.users++;
+  let released = false;
+  const current = state;
+  return {
+    enabled: !current.disabled,
+    async release() {
+      if (released) return;
+      released = true;
+      current.users--;
+      await flushTelemetry();
+    },
+  };
+}
+
+/** True once some gateway in this process started the SDK (and OTEL_SDK_DISABLED is not set). */
+export function telemetryRunning(): boolean {
+  return !!state && !state.disabled;
+}
+
+function start(env: NodeJS.ProcessEnv): SdkState {
+  if (/^\s*true\s*$/i.test(env.OTEL_SDK_DISABLED ?? '')) return { pushReaders: [], users: 0, disabled: true };
+  // /metrics on the gateway's own port: the exporter never starts its own server.
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const pushReaders = pushMetricReadersFromEnv(env);
+  const serviceNameSet = !!env.OTEL_SERVICE_NAME || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  const sdk = new NodeSDK({
+    // Environment (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) is detected on top and wins.
+    resource: resourceFromAttributes({ 'service.version': packageVersion() }),
+    serviceName: serviceNameSet ? undefined : 'safety-gateway',
+    metricReaders: [prometheus, ...pushReaders],
+  });
+  sdk.start();
+  return { sdk, prometheus, pushReaders, users: 0, disabled: false };
+}
+
+/** Pushes buffered spans, log records and metrics now; gives up after `timeoutMs` (a collector may be down). */
+export async function flushTelemetry(timeoutMs = 2000): Promise<void> {
+  if (!state || state.disabled) return;
+  const tracerProvider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const targets = [tracerProvider.getDelegate?.(), logs.getLoggerProvider(), ...state.pushReaders] as { forceFlush?: () => Promise<void> }[];
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(targets.map((t) => t?.forceFlush?.())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Process exit: flushes and stops the SDK. A later acquire in the same process starts no new one. */
+export async function shutdownTelemetry(timeoutMs = 5000): Promise<void> {
+  const sdk = state?.sdk;
+  if (!sdk) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    sdk.shutdown().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Serves the Prometheus text format; undefined when the SDK is not running in this process. */
+export function prometheusHandler(): ((req: IncomingMessage, res: ServerResponse) => void) | undefined {
+  const exporter = state?.prometheus;
+  return exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : undefined;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,88 @@
+import { countTokens } from './llama3Tokens';
+
+/**
+ * Prompt size of a completion request in Llama 3 tokens, as the engine will see it: every text the
+ * engine turns into tokens (message contents, text parts, names, tool calls, tool definitions)
+ * plus the Llama 3.1 chat template's own tokens. Reads any JSON: it runs before the body is
+ * validated, so it counts only the strings it finds where they belong.
+ */
+
+/** `<|begin_of_text|>`, the default system header vLLM's template adds (knowledge/today dates), and the assistant header the answer starts from. */
+const CHAT_FIXED_TOKENS = 1 + 26 + 4;
+/** `<|start_header_id|>`, `<|end_header_id|>`, `\n\n` and `<|eot_id|>` around each message (the role is counted as text). */
+const PER_MESSAGE_TOKENS = 4;
+
+export interface PromptShape {
+  /** Texts to count, in order. */
+  texts: string[];
+  /** Template tokens added around them. */
+  fixedTokens: number;
+  /** Answers the engine generates (n for chat, prompts x n for completions). */
+  answers: number;
+  /** Each text is a sequence of its own (completions with several prompts), rather than parts of one conversation. */
+  separateSequences: boolean;
+  maxTokens?: number;
+  model?: string;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const posInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+
+export function chatPromptShape(body: Record<string, unknown>): PromptShape {
+  const texts: string[] = [];
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of messages as Record<string, unknown>[]) {
+    if (!m || typeof m !== 'object') continue;
+    const role = str(m.role);
+    if (role) texts.push(role);
+    const name = str(m.name);
+    if (name) texts.push(name);
+    const content = m.content;
+    if (typeof content === 'string') texts.push(content);
+    else if (Array.isArray(content)) for (const part of content as { text?: unknown }[]) if (typeof part?.text === 'string') texts.push(part.text);
+    if (Array.isArray(m.tool_calls)) {
+      for (const call of m.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
+        const fn = call?.function;
+        if (typeof fn?.name === 'string') texts.push(fn.name);
+        if (typeof fn?.arguments === 'string') texts.push(fn.arguments);
+      }
+    }
+  }
+  // Tool definitions go into the prompt as JSON (Llama 3.1's tool-calling template).
+  if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
+  return {
+    texts,
+    fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * messages.length,
+    answers: posInt(body.n) ?? 1,
+    separateSequences: false,
+    maxTokens: posInt(body.max_completion_tokens) ?? posInt(body.max_tokens),
+    model: str(body.model),
+  };
+}
+
+export function completionPromptShape(body: Record<string, unknown>): PromptShape {
+  const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) ? body.prompt.filter((p): p is string => typeof p === 'string') : [];
+  return {
+    texts: prompts,
+    fixedTokens: prompts.length, // <|begin_of_text|> each
+    answers: Math.max(1, prompts.length) * (posInt(body.n) ?? 1),
+    separateSequences: true,
+    maxTokens: posInt(body.max_tokens),
+    model: str(body.model),
+  };
+}
+
+export interface PromptCount {
+  /** Every prompt token the engine will read (what the token budget pays). */
+  total: number;
+  /** The longest single sequence (what must fit the context window). */
+  longest: number;
+}
+
+export async function countPromptTokens(shape: PromptShape): Promise<PromptCount> {
+  const counts: number[] = [];
+  for (const text of shape.texts) counts.push(await countTokens(text));
+  const sum = counts.reduce((a, b) => a + b, 0);
+  if (!shape.separateSequences) return { total: sum + shape.fixedTokens, longest: sum + shape.fixedTokens };
+  return { total: sum + shape.fixedTokens, longest: Math.max(0, ...counts) + 1 };
+}

@@ -1,0 +1,379 @@
+"""Shared training / evaluation machinery for the bundled guard models.
+
+CPU only (torch 1.13 from Debian).  That torch build links the reference BLAS, so fp32
+matmuls run at a few GFLOPS; training therefore runs under bf16 autocast (oneDNN kernels,
+fp32 master weights and fp32 softmax/LayerNorm/loss), which is ~15x faster here.
+Checkpoint selection uses bf16 inference; the final metrics are measured on the exported
+fp32 ONNX model with onnxruntime-node (ort_infer.js), i.e. exactly what the gateway runs.
+"""
+import copy
+import json
+import math
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+
+PAD, CLS, SEP, UNK = 0, 1, 2, 3
+MAX_LEN = 512
+MAX_CONTENT = MAX_LEN - 2
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def setup(seed, threads=2):
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------- tokens
+def encode_texts(sp, texts):
+    out = sp.encode(list(texts))
+    return [np.asarray(x, dtype=np.int32) for x in out]
+
+
+def segments(ids, max_content=MAX_CONTENT):
+    """Runtime segmentation: consecutive max_content-token pieces, each wrapped in [CLS] [SEP]."""
+    if len(ids) == 0:
+        return [np.array([CLS, SEP], dtype=np.int32)]
+    return [np.concatenate([[CLS], ids[i:i + max_content], [SEP]]).astype(np.int32)
+            for i in range(0, len(ids), max_content)]
+
+
+def window(ids, rng, focus=None, max_content=MAX_CONTENT, p_first=0.5):
+    """One training window (wrapped) of at most max_content tokens.
+
+    focus = (start, end) token span that must lie inside the window when possible."""
+    n = len(ids)
+    if n <= max_content:
+        s = 0
+    elif focus is not None:
+        fs, fe = focus
+        lo = max(0, min(fe, n) - max_content)
+        hi = min(fs, n - max_content)
+        s = int(rng.integers(lo, hi + 1)) if hi >= lo else max(0, min(fs, n - max_content))
+    elif rng.random() < p_first:
+        s = 0
+    else:
+        s = int(rng.integers(0, n - max_content + 1))
+    return np.concatenate([[CLS], ids[s:s + max_content], [SEP]]).astype(np.int32)
+
+
+def pad_batch(seqs):
+    L = max(len(s) for s in seqs)
+    ids = np.zeros((len(seqs), L), dtype=np.int64)
+    mask = np.zeros((len(seqs), L), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = s
+        mask[i, :len(s)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def make_batches(lengths, rng, token_budget, max_batch, pool=4096):
+    """Length-bucketed batches (padded tokens <= token_budget), in random order."""
+    idx = rng.permutation(len(lengths))
+    batches = []
+    for p in range(0, len(idx), pool):
+        chunk = sorted(idx[p:p + pool].tolist(), key=lambda i: lengths[i])
+        cur, curmax = [], 0
+        for i in chunk:
+            m = max(curmax, lengths[i])
+            if cur and (m * (len(cur) + 1) > token_budget or len(cur) >= max_batch):
+                batches.append(cur)
+                cur, m = [], lengths[i]
+            cur.append(i)
+            curmax = m
+        if cur:
+            batches.append(cur)
+    order = rng.permutation(len(batches))
+    return [batches[i] for i in order]
+
+
+# ----------------------------------------------------------------------------- inference
+@torch.no_grad()
+def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=True):
+    """Raw head outputs for wrapped sequences: (logits [n, C], category_logits [n, K] or None)."""
+    model.eval()
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    n = len(seqs)
+    logits = None
+    cats = None
+    i = 0
+    while i < n:
+        L = len(seqs[order[i]])
+        j = i
+        while j < n and (j - i + 1) * max(L, len(seqs[order[j]])) <= token_budget and j - i < max_batch:
+            L = max(L, len(seqs[order[j]]))
+            j += 1
+        j = max(j, i + 1)
+        idx = order[i:j]
+        ids, mask = pad_batch([seqs[k] for k in idx])
+        with torch.cpu.amp.autocast(enabled=bf16, dtype=torch.bfloat16):
+            out = model(ids, mask)
+        if isinstance(out, tuple):
+            lo, co = out[0].float().numpy(), out[1].float().numpy()
+        else:
+            lo, co = out.float().numpy(), None
+        if logits is None:
+            logits = np.zeros((n, lo.shape[1]), dtype=np.float32)
+            if co is not None:
+                cats = np.zeros((n, co.shape[1]), dtype=np.float32)
+        logits[idx] = lo
+        if co is not None:
+            cats[idx] = co
+        i = j
+    return logits, cats
+
+
+def predict_onnx(onnx_path, seqs, token_budget=16384):
+    """Run the exported model in onnxruntime-node (ort_infer.js); returns like predict_torch."""
+    with tempfile.TemporaryDirectory() as td:
+        inp = os.path.join(td, "in.bin")
+        outp = os.path.join(td, "out.bin")
+        with open(inp, "wb") as f:
+            f.write(struct.pack("<i", len(seqs)))
+            f.write(np.asarray([len(s) for s in seqs], dtype="<i4").tobytes())
+            for s in seqs:
+                f.write(np.asarray(s, dtype="<i4").tobytes())
+        res = subprocess.run(["node", os.path.join(HERE, "ort_infer.js"), onnx_path, inp, outp, str(token_budget)],
+                             cwd=REPO, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError("ort_infer.js failed: " + res.stderr[-2000:])
+        meta = json.loads(res.stdout.strip().splitlines()[-1])
+        raw = np.fromfile(outp, dtype="<f4")
+    widths = meta["widths"]
+    arr = raw.reshape(len(seqs), sum(widths))
+    logits = arr[:, :widths[0]]
+    cats = arr[:, widths[0]:] if len(widths) > 1 else None
+    return logits, cats
+
+
+def softmax(x):
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def per_text(seg_owner, n_texts, values, reduce_key):
+    """Reduce per-segment rows to per-text rows: for each text take the segment with the
+    highest reduce_key (the runtime's max over segments)."""
+    best = np.full(n_texts, -np.inf)
+    pick = np.zeros(n_texts, dtype=np.int64)
+    for k, t in enumerate(seg_owner):
+        if reduce_key[k] > best[t]:
+            best[t] = reduce_key[k]
+            pick[t] = k
+    return [v[pick] if v is not None else None for v in values]
+
+
+def segment_all(id_lists):
+    seqs, owner = [], []
+    for t, ids in enumerate(id_lists):
+        for s in segments(ids):
+            seqs.append(s)
+            owner.append(t)
+    return seqs, np.asarray(owner)
+
+
+# ----------------------------------------------------------------------------- metrics
+def auroc(y, s):
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(s, dtype=np.float64)
+    npos, nneg = y.sum(), (~y).sum()
+    if npos == 0 or nneg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    ss = s[order]
+    i = 0
+    while i < len(ss):  # average ranks for ties
+        j = i
+        while j + 1 < len(ss) and ss[j + 1] == ss[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1
+        i = j + 1
+    return float((ranks[y].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))
+
+
+def auprc(y, s):
+    """Average precision (sklearn definition)."""
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(s, dtype=np.float64)
+    if y.sum() == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    tp = np.cumsum(ys)
+    fp = np.cumsum(~ys)
+    last = np.r_[np.nonzero(np.diff(ss))[0], len(ss) - 1]  # distinct thresholds
+    tp, fp = tp[last], fp[last]
+    prec = tp / (tp + fp)
+    rec = tp / y.sum()
+    rec_prev = np.r_[0, rec[:-1]]
+    return float(np.sum((rec - rec_prev) * prec))
+
+
+def threshold_at_fpr(neg_scores, fpr):
+    """Smallest threshold t (flag = score >= t) whose FPR on neg_scores is <= fpr."""
+    neg = np.sort(np.asarray(neg_scores, dtype=np.float64))[::-1]
+    k = int(math.floor(fpr * len(neg)))
+    if k >= len(neg):
+        return float(neg[-1])
+    return float(np.nextafter(neg[k], np.inf))
+
+
+def rates(y, s, thr):
+    y = np.asarray(y).astype(bool)
+    f = np.asarray(s) >= thr
+    tp = int((f & y).sum())
+    fp = int((f & ~y).sum())
+    fn = int((~f & y).sum())
+    tn = int((~f & ~y).sum())
+    rec = tp / max(1, tp + fn)
+    prec = tp / max(1, tp + fp)
+    f1 = 2 * prec * rec / max(1e-12, prec + rec)
+    return {"threshold": thr, "recall": rec, "precision": prec, "f1": f1,
+            "fpr": fp / max(1, fp + tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def best_f1_threshold(y, s):
+    y = np.asarray(y).astype(bool)
+    best = (0.0, 0.5)
+    for t in np.unique(np.round(np.asarray(s, dtype=np.float64), 4)):
+        r = rates(y, s, t)
+        if r["f1"] > best[0]:
+            best = (r["f1"], float(t))
+    return best[1]
+
+
+def rnd(x, k=4):
+    if isinstance(x, dict):
+        return {a: rnd(b, k) for a, b in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [rnd(b, k) for b in x]
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else round(float(x), k)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+# ----------------------------------------------------------------------------- training
+def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06, weight_decay=0.01,
+        token_budget=6144, max_batch=64, seed=0, max_minutes=None, evals_per_epoch=1, min_lr_frac=0.05):
+    """Generic loop.
+
+    build_epoch(epoch, rng) -> list of examples (dict with 'seq' wrapped ids + task fields)
+    loss_fn(outputs, examples) -> scalar loss
+    validate(model) -> (selection_score, details_dict); the best state is kept.
+    """
+    rng = np.random.default_rng(seed)
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "ln" in n or n.startswith("pos") else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98), eps=1e-6)
+    t0 = time.time()
+    ex0 = build_epoch(0, rng)
+    b0 = make_batches([len(e["seq"]) for e in ex0], rng, token_budget, max_batch)
+    total = max(1, len(b0) * epochs)
+    warm = max(1, int(warmup_frac * total))
+
+    def lr_at(step):
+        if step < warm:
+            return lr * (step + 1) / warm
+        p = min(1.0, (step - warm) / max(1, total - warm))
+        return lr * (min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+    best = (-1e9, None, None)
+    history = []
+    step = 0
+    stop = False
+    for ep in range(epochs):
+        if ep == 0:
+            ex, batches = ex0, b0
+        else:
+            ex = build_epoch(ep, rng)
+            batches = make_batches([len(e["seq"]) for e in ex], rng, token_budget, max_batch)
+        eval_at = set(int(len(batches) * (k + 1) / evals_per_epoch) - 1 for k in range(evals_per_epoch))
+        model.train()
+        run_loss, run_n, ntok, te = 0.0, 0, 0, time.time()
+        for bi, b in enumerate(batches):
+            items = [ex[i] for i in b]
+            ids, mask = pad_batch([e["seq"] for e in items])
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            with torch.cpu.amp.autocast(dtype=torch.bfloat16):
+                out = model(ids, mask)
+            out = tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
+            loss = loss_fn(out, items)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            run_loss += float(loss) * len(b)
+            run_n += len(b)
+            ntok += int(mask.sum())
+            if step % 50 == 0:
+                el = time.time() - te
+                log("ep %d step %d/%d loss %.4f lr %.2e %.0f tok/s elapsed %.1f min"
+                    % (ep, step, total, run_loss / max(1, run_n), lr_at(step), ntok / max(el, 1e-6),
+                       (time.time() - t0) / 60))
+            if max_minutes is not None and (time.time() - t0) / 60 > max_minutes:
+                log("time budget of %.1f min reached; stopping early" % max_minutes)
+                stop = True
+            if bi in eval_at or stop:
+                score, details = validate(model)
+                model.train()
+                rec = {"epoch": ep, "step": step, "train_loss": run_loss / max(1, run_n), "val_score": score,
+                       "minutes": (time.time() - t0) / 60}
+                rec.update(details)
+                history.append(rnd(rec))
+                log("VALID", json.dumps(rnd(rec)))
+                if score > best[0]:
+                    best = (score, copy.deepcopy(model.state_dict()), rec)
+            if stop:
+                break
+        if stop:
+            break
+    model.load_state_dict(best[1])
+    log("best checkpoint: epoch %d step %d val_score %.4f" % (best[2]["epoch"], best[2]["step"], best[0]))
+    return {"history": history, "best": rnd(best[2]), "train_minutes": round((time.time() - t0) / 60, 2),
+            "steps": step}
+
+
+def class_weights(counts, power=0.5):
+    counts = np.asarray(counts, dtype=np.float64)
+    w = (counts.sum() / np.maximum(counts, 1)) ** power
+    return torch.tensor(w / w[0], dtype=torch.float32)
+
+
+def file_size(path):
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def save_checkpoint(path, model, cfg, extra=None):
+    ck = {"encoder": dict(cfg), "state_dict": model.state_dict()}
+    if extra:
+        ck.update(extra)
+    torch.save(ck, path)

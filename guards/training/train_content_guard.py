@@ -1,0 +1,478 @@
+#!/usr/bin/python3
+"""Train the bundled content-safety slot model (Task B: safe / unsafe + S1..S14).
+
+usage: /usr/bin/python3 guards/training/train_content_guard.py [--data ../shared/data]
+           [--out guards/models/content-guard-small] [--smoke]
+
+Each text is framed with the template of its role exactly as the runtime does
+(user -> "User: {text}", assistant -> "Agent: {text}") before tokenizing.  Steps: fixed
+splits (splits.py) -> SentencePiece unigram tokenizer on the framed Task B train texts ->
+tokenizer.json -> small encoder with two heads trained from scratch on 512-token windows
+(loss = class-weighted CE on safe/unsafe + BCE on the 14 categories, masked for unsafe rows
+without categories; safe rows have an all-zero category target) -> best checkpoint on
+validation (AUPRC + AUROC, max over segments) -> model.onnx (logits + category_logits) ->
+checks in node -> metrics with the shipped ONNX model in onnxruntime-node on validation,
+test and the eval-only sets (OpenAI moderation zero-shot, XSTest, ...) -> config.json,
+MODEL_CARD.md, training_report.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import splits  # noqa: E402
+import sp_tokenizer_json  # noqa: E402
+import train_common as tc  # noqa: E402
+from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
+from export_onnx import export, OPSET  # noqa: E402
+from check_onnx import run_check  # noqa: E402
+
+LABELS = ["safe", "unsafe"]
+CATS = splits.S_CODES
+CAT_NAMES = ["Violent Crimes", "Non-Violent Crimes", "Sex-Related Crimes", "Child Sexual Exploitation",
+             "Defamation", "Specialized Advice", "Privacy", "Intellectual Property",
+             "Indiscriminate Weapons", "Hate", "Suicide & Self-Harm", "Sexual Content", "Elections",
+             "Code Interpreter Abuse"]
+TEMPLATE = {"user": "User: {text}", "assistant": "Agent: {text}"}
+SEED = 20240602
+
+
+def frame(r):
+    return TEMPLATE[r["role"]].replace("{text}", r["text"])
+
+
+def parse():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=splits.DEFAULT_DATA)
+    ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "content-guard-small"))
+    ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--hidden", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=768)
+    ap.add_argument("--chat-rate", type=float, default=0.4, help="per-epoch share of benign-chat rows")
+    ap.add_argument("--cat-weight", type=float, default=1.0, help="weight of the category BCE term")
+    ap.add_argument("--token-budget", type=int, default=6144)
+    ap.add_argument("--max-minutes", type=float, default=50.0, help="hard stop for the training loop")
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
+
+
+def smoke_subset(rows, rng, per_label):
+    out = []
+    for lab in LABELS:
+        pool = [r for r in rows if r["label"] == lab]
+        idx = rng.permutation(len(pool))[:per_label]
+        out += [pool[i] for i in sorted(idx)]
+    return out
+
+
+def score_rows(pred, rows):
+    """Per-text p(unsafe) = max over segments; category probabilities = max over segments."""
+    seqs, owner = tc.segment_all([r["ids"] for r in rows])
+    logits, clog = pred(seqs)
+    pu_seg = tc.softmax(logits)[:, 1]
+    cp_seg = tc.sigmoid(clog)
+    pu = np.full(len(rows), -np.inf)
+    cp = np.zeros((len(rows), cp_seg.shape[1]))
+    for k, t in enumerate(owner):
+        pu[t] = max(pu[t], pu_seg[k])
+        cp[t] = np.maximum(cp[t], cp_seg[k])
+    return pu, cp, len(seqs)
+
+
+def bin_metrics(y, s, thr):
+    out = {"n": int(len(y)), "n_unsafe": int(np.sum(y))}
+    if 0 < np.sum(y) < len(y):
+        out["auroc"] = tc.auroc(y, s)
+        out["auprc"] = tc.auprc(y, s)
+    out["at_chosen_threshold"] = tc.rates(y, s, thr)
+    out["at_0.5"] = tc.rates(y, s, 0.5)
+    return out
+
+
+def evaluate(pred, by_split, thr=None):
+    sc = {}
+    for split in ("validation", "test", "eval_only"):
+        t0 = time.time()
+        pu, cp, nseg = score_rows(pred, by_split[split])
+        sc[split] = (pu, cp)
+        tc.log("scored %s: %d rows, %d segments, %.0f s" % (split, len(by_split[split]), nseg, time.time() - t0))
+    yv = np.array([r["label"] == "unsafe" for r in by_split["validation"]])
+    if thr is None:
+        thr = tc.best_f1_threshold(yv, sc["validation"][0])
+    res = {"chosen_threshold": {"value": thr, "rule": "max F1 on validation"}}
+    for split in ("validation", "test"):
+        rows = by_split[split]
+        pu, cp = sc[split]
+        y = np.array([r["label"] == "unsafe" for r in rows])
+        m = bin_metrics(y, pu, thr)
+        m["best_f1_on_this_split_oracle"] = tc.rates(y, pu, tc.best_f1_threshold(y, pu))
+        for role in ("user", "assistant"):
+            sel = np.array([r["role"] == role for r in rows])
+            m["role_" + role] = bin_metrics(y[sel], pu[sel], thr)
+        per = {}
+        for r, s in zip(rows, pu):
+            d = per.setdefault("%s/%s/%s" % (r["dataset"], r["role"], r["label"]), [0, 0])
+            d[0] += 1
+            d[1] += int(s >= thr)
+        m["flag_rate_by_source_at_chosen_threshold"] = {k: {"n": v[0], "flagged": v[1], "rate": v[1] / v[0]}
+                                                        for k, v in sorted(per.items())}
+        # categories: positives = unsafe rows carrying the code; negatives = safe rows and
+        # categorised unsafe rows without it
+        cat = {}
+        labelled = np.array([r["label"] == "safe" or bool(r["categories"]) for r in rows])
+        for c, code in enumerate(CATS):
+            yc = np.array([code in r["categories"] for r in rows])
+            if yc[labelled].any():
+                cat[code] = {"n_pos": int(yc.sum()), "auroc": tc.auroc(yc[labelled], cp[labelled, c]),
+                             "recall_at_0.5": float((cp[yc, c] >= 0.5).mean())}
+        m["category_auroc"] = cat
+        aucs = [v["auroc"] for v in cat.values() if v["auroc"] == v["auroc"]]
+        m["category_auroc_macro"] = float(np.mean(aucs)) if aucs else None
+        res[split] = m
+    rows = by_split["eval_only"]
+    pu, cp = sc["eval_only"]
+    y = np.array([r["label"] == "unsafe" for r in rows])
+    eo = {}
+
+    def sub(name, sel):
+        sel = np.asarray(sel)
+        if sel.any():
+            mm = bin_metrics(y[sel], pu[sel], thr)
+            if 0 < y[sel].sum() < sel.sum():
+                mm["best_f1_oracle"] = tc.rates(y[sel], pu[sel], tc.best_f1_threshold(y[sel], pu[sel]))
+            eo[name] = mm
+
+    ds = np.array([r["dataset"] for r in rows])
+    role = np.array([r["role"] for r in rows])
+    mi = np.array([r["dataset"] == "harmful-behaviors" for r in rows])
+    sub("openai-moderation (zero-shot)", ds == "openai-moderation")
+    sub("xstest prompts", (ds == "xstest") & (role == "user"))
+    sub("xstest responses", (ds == "xstest") & (role == "assistant"))
+    sub("simplesafetytests", ds == "simplesafetytests")
+    sub("safety-tuned-llamas prompts", (ds == "safety-tuned-llamas") & (role == "user"))
+    sub("safety-tuned-llamas responses", (ds == "safety-tuned-llamas") & (role == "assistant"))
+    sub("MaliciousInstruct", mi)
+    res["eval_only"] = eo
+    return tc.rnd(res)
+
+
+def main():
+    args = parse()
+    tc.setup(SEED, args.threads)
+    t_start = time.time()
+    if args.smoke:
+        args.out = tempfile.mkdtemp(prefix="content-guard-smoke-")
+        args.epochs, args.vocab, args.max_minutes = 1, 1000, 3.0
+    work = args.work or tempfile.mkdtemp(prefix="content-guard-work-")
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    tc.log("out=%s work=%s" % (args.out, work))
+
+    recs = splits.load_all(args.data)
+    rows = splits.task_b(recs)
+    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test", "eval_only")}
+    rng = np.random.default_rng(SEED)
+    if args.smoke:
+        by_split["train"] = smoke_subset(by_split["train"], rng, 180)
+        for s in ("validation", "test"):
+            by_split[s] = smoke_subset(by_split[s], rng, 60)
+        by_split["eval_only"] = [by_split["eval_only"][i] for i in rng.permutation(len(by_split["eval_only"]))[:200]]
+    tc.log("rows: " + ", ".join("%s=%d" % (k, len(v)) for k, v in by_split.items()))
+
+    t0 = time.time()
+    spm_path = sp_tokenizer_json.train_sentencepiece([frame(r) for r in by_split["train"]],
+                                                     os.path.join(work, "spm"), vocab_size=args.vocab,
+                                                     hard_vocab_limit=not args.smoke)
+    sp_tokenizer_json.write(spm_path, args.out)
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    vocab_size = sp.get_piece_size()
+    tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
+    for s, rs in by_split.items():
+        ids = tc.encode_texts(sp, [frame(r) for r in rs])
+        for r, x in zip(rs, ids):
+            r["ids"] = x
+            r["y"] = int(r["label"] == "unsafe")
+            r["cat"] = np.array([c in r["categories"] for c in CATS], dtype=np.float32)
+            r["cmask"] = 1.0 if (r["label"] == "safe" or r["categories"]) else 0.0
+
+    cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
+                        num_heads=args.heads, intermediate_size=args.ffn, num_labels=2,
+                        num_categories=len(CATS))
+    model = EncoderClassifier(cfg)
+    tc.log("model params: %d" % count_params(model))
+
+    train_rows = by_split["train"]
+
+    def rate(r):
+        if r["label"] == "safe" and r["dataset"] == "benign-chat":
+            return args.chat_rate
+        return 1.0
+
+    rates = np.array([rate(r) for r in train_rows])
+
+    def build_epoch(ep, erng):
+        keep = erng.random(len(train_rows)) < rates
+        return [{"seq": tc.window(r["ids"], erng), "y": r["y"], "cat": r["cat"], "cmask": r["cmask"]}
+                for r, k in zip(train_rows, keep) if k]
+
+    exp_counts = np.zeros(2)
+    for r, p in zip(train_rows, rates):
+        exp_counts[r["y"]] += p
+    weights = tc.class_weights(exp_counts)
+    tc.log("expected per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
+
+    def loss_fn(out, items):
+        logits, clog = out
+        y = torch.tensor([e["y"] for e in items])
+        ct = torch.from_numpy(np.stack([e["cat"] for e in items]))
+        cm = torch.tensor([e["cmask"] for e in items], dtype=torch.float32)
+        ce = F.cross_entropy(logits, y, weight=weights)
+        bce = F.binary_cross_entropy_with_logits(clog, ct, reduction="none").mean(1)
+        bce = (bce * cm).sum() / cm.sum().clamp(min=1.0)
+        return ce + args.cat_weight * bce
+
+    val_rows = by_split["validation"]
+    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows])
+    yv = np.array([r["y"] == 1 for r in val_rows])
+
+    def validate(m):
+        logits, _ = tc.predict_torch(m, val_seqs)
+        pu_seg = tc.softmax(logits)[:, 1]
+        pu = np.full(len(val_rows), -np.inf)
+        for k, t in enumerate(val_owner):
+            pu[t] = max(pu[t], pu_seg[k])
+        ap_ = tc.auprc(yv, pu)
+        au = tc.auroc(yv, pu)
+        return ap_ + au, {"val_auprc": ap_, "val_auroc": au}
+
+    fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
+                      token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
+                      evals_per_epoch=1 if args.smoke else 2)
+    ck = os.path.join(work, "checkpoint.pt")
+    tc.save_checkpoint(ck, model, cfg, {"labels": LABELS, "categories": CATS})
+
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export(model, onnx_path)
+    write_config(args.out, cfg, fit_info)
+    check = run_check(args.out, model, sp)
+    tc.log("ONNX check: " + json.dumps(check))
+    parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
+                             "--spm", spm_path, "--data", args.data], capture_output=True, text=True)
+    parity_res = parity.stdout.strip().splitlines()[-1] if parity.stdout.strip() else parity.stderr[-500:]
+    tc.log("tokenizer parity: " + parity_res)
+
+    metrics = evaluate(lambda seqs: tc.predict_onnx(onnx_path, seqs), by_split)
+    sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
+    lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), onnx_path, "128", "1", "100", "0",
+                          str(vocab_size)], cwd=tc.REPO, capture_output=True, text=True).stdout.strip()
+    report = {
+        "model": "content-guard-small", "smoke": args.smoke, "seed": SEED,
+        "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
+        "rows": {k: len(v) for k, v in by_split.items()},
+        "train_minutes": fit_info["train_minutes"], "total_minutes": round((time.time() - t_start) / 60, 2),
+        "fit": fit_info, "onnx_check": check, "tokenizer_parity": parity_res,
+        "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
+        "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics, "args": vars(args),
+    }
+    with open(os.path.join(args.out, "training_report.json"), "w") as f:
+        json.dump(tc.rnd(report), f, indent=1)
+    write_card(args.out, report)
+    tc.log("chosen threshold %s" % metrics["chosen_threshold"])
+    for s in ("validation", "test"):
+        m = metrics[s]
+        tc.log("%s: auroc %s auprc %s f1@thr %.4f f1@0.5 %.4f" % (s, m.get("auroc"), m.get("auprc"),
+               m["at_chosen_threshold"]["f1"], m["at_0.5"]["f1"]))
+    for k, m in metrics["eval_only"].items():
+        tc.log("%s: auprc %s f1@thr %.4f recall %.4f fpr %.4f" % (k, m.get("auprc"), m["at_chosen_threshold"]["f1"],
+               m["at_chosen_threshold"]["recall"], m["at_chosen_threshold"]["fpr"]))
+    tc.log("sizes %s latency %s total %.1f min" % (sizes, lat, (time.time() - t_start) / 60))
+    if not check.get("ok"):
+        tc.log("WARNING: ONNX check failed")
+        sys.exit(2)
+    if args.smoke:
+        tc.log("smoke run OK: %s" % args.out)
+
+
+def write_config(out, cfg, fit_info):
+    conf = {
+        "architectures": ["DebertaV2ForSequenceClassification"],
+        "model_type": "deberta-v2",
+        "gateway_architecture": {
+            "name": "PreLNEncoderClassifier",
+            "description": "safety-gateway's own small pre-LN transformer encoder trained from scratch "
+                           "(not DeBERTa weights, not Llama Guard): learned absolute positions, pooling = "
+                           "concat(CLS, masked mean, masked max) -> dense+tanh -> safe/unsafe head and a "
+                           "14-way multi-label category head",
+            "source": "guards/training/encoder_model.py",
+            "pooling": "cls+mean+max",
+            "layer_norm": "pre-LN",
+        },
+        "id2label": {"0": "safe", "1": "unsafe"},
+        "label2id": {"safe": 0, "unsafe": 1},
+        "num_labels": 2,
+        "problem_type": "single_label_classification",
+        "category_id2label": {str(i): c for i, c in enumerate(CATS)},
+        "category_label2id": {c: i for i, c in enumerate(CATS)},
+        "category_names": {c: n for c, n in zip(CATS, CAT_NAMES)},
+        "category_activation": "sigmoid",
+        "text_template": dict(TEMPLATE),
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_layers,
+        "num_attention_heads": cfg.num_heads,
+        "intermediate_size": cfg.intermediate_size,
+        "hidden_act": "gelu",
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "type_vocab_size": 0,
+        "position_biased_input": True,
+        "relative_attention": False,
+        "layer_norm_eps": cfg.layer_norm_eps,
+        "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
+        "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
+                 "outputs": ["logits", "category_logits"], "dtype": "float32"},
+        "segmenting": {"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
+                       "rule": "format with text_template[role], tokenize, [CLS] + consecutive 510-token "
+                               "slices + [SEP]; p(unsafe) = max over segments; categories = max over segments"},
+        "scores": {"unsafe": "softmax(logits)[1]", "categories": "sigmoid(category_logits)"},
+        "training": {"script": "guards/training/train_content_guard.py", "task": "B (SPLITS.md)",
+                     "best": fit_info.get("best")},
+    }
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(tc.rnd(conf), f, indent=2)
+        f.write("\n")
+
+
+def _pct(x):
+    return "n/a" if x is None else "%.1f%%" % (100 * x)
+
+
+def _f(x):
+    return "n/a" if x is None else "%.4f" % x
+
+
+def write_card(out, rep):
+    m = rep["metrics_onnx_fp32"]
+    thr = m["chosen_threshold"]["value"]
+    lines = []
+    for s in ("validation", "test"):
+        x = m[s]
+        c, h = x["at_chosen_threshold"], x["at_0.5"]
+        lines.append("| %s | %d | %d | %s | %s | %.4f | %s | %s | %.4f |" % (
+            s, x["n"], x["n_unsafe"], _f(x.get("auroc")), _f(x.get("auprc")), c["f1"], _pct(c["recall"]),
+            _pct(c["fpr"]), h["f1"]))
+    eol = []
+    for k, x in m["eval_only"].items():
+        c, h = x["at_chosen_threshold"], x["at_0.5"]
+        eol.append("| %s | %d | %d | %s | %s | %.4f | %s | %s | %.4f |" % (
+            k, x["n"], x["n_unsafe"], _f(x.get("auroc")), _f(x.get("auprc")), c["f1"], _pct(c["recall"]),
+            _pct(c["fpr"]), h["f1"]))
+    cat = m["test"]["category_auroc"]
+    catl = ["| %s %s | %d | %s | %s |" % (k, n, v["n_pos"], _f(v["auroc"]), _pct(v["recall_at_0.5"]))
+            for (k, v), n in zip(cat.items(), [CAT_NAMES[CATS.index(k)] for k in cat])]
+    src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
+    srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
+    enc = rep["encoder"]
+    card = f"""# content-guard-small
+
+The safety gateway's bundled **content-safety slot** model (the embedded stand-in for Llama
+Guard 3): a small transformer encoder trained from scratch by this project
+(`guards/training/train_content_guard.py`) that scores a user prompt or an assistant response
+as `safe` / `unsafe` and gives multi-label probabilities for the Llama Guard 3 / MLCommons
+hazard categories S1-S14. It is **not** Llama Guard 3 and is far weaker than it; it exists so
+the gateway works out of the box. Use Llama Guard 3 (onnx or openai backend) for real
+protection.
+
+## Files
+| file | what |
+|---|---|
+| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); outputs `logits` [batch, 2] (softmax; index 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). No `token_type_ids`. |
+| `tokenizer.json` | SentencePiece unigram (vocab {rep['vocab_size']}) converted for `@huggingface/tokenizers`; `[PAD]`=0 `[CLS]`=1 `[SEP]`=2 `[UNK]`=3; wraps text as `[CLS] ... [SEP]`. No lowercasing; the gateway applies NFKC + zero-width removal before tokenizing. |
+| `tokenizer_config.json` | `model_max_length` 512, special tokens. |
+| `config.json` | `id2label` {{0: safe, 1: unsafe}}, `category_id2label` {{0: S1 ... 13: S14}}, `text_template` {{"user": "User: {{text}}", "assistant": "Agent: {{text}}"}}; `architectures` says `DebertaV2ForSequenceClassification` only to fill the slot, the true architecture is under `gateway_architecture`. |
+| `training_report.json` | full training history and every metric below, as measured. |
+
+Size: {rep['size_mb_total']} MB (model.onnx + tokenizer.json). Latency (onnxruntime-node, this
+project's 2-core build machine, 128 tokens, batch 1): `{rep['latency_128_tokens_ort_node']}`.
+
+## How the runtime must call it
+Format the text with `text_template[role]` (user -> `User: ...`, assistant -> `Agent: ...`;
+the model was trained with exactly this framing), tokenize, score every consecutive 512-token
+segment, p(unsafe) = max over segments of softmax(logits)[1]; categories = max over segments
+of sigmoid(category_logits). It scores one text (the last turn), not a whole conversation.
+
+## Architecture
+Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads,
+FFN {enc['intermediate_size']}, GELU, learned absolute positions (512), no token types;
+pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) and linear(14).
+{rep['params']:,} parameters.
+
+## Training
+* Data: `../shared/data`, Task B of `SPLITS.md` (`guards/training/splits.py`): train
+  {rep['rows']['train']} rows, validation {rep['rows']['validation']}, test {rep['rows']['test']}; `unclear` rows dropped.
+  Eval-only (never trained on): OpenAI moderation, XSTest, SimpleSafetyTests,
+  safety-tuned-llamas, MaliciousInstruct ({rep['rows']['eval_only']} rows).
+* Each epoch: every unsafe row, every non-benign-chat safe row, a random {int(100 * rep['args']['chat_rate'])}% of benign-chat.
+  Loss = class-weighted CE (sqrt inverse frequency) + BCE over the 14 categories (masked for
+  unsafe rows without categories; zero target for safe rows).
+* Long texts: one 510-token window per epoch (first or random).
+* AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU, seed {rep['seed']};
+  checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
+  cores ({rep['total_minutes']} min end to end).
+
+## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
+"Chosen threshold" = {thr:.4f}: the p(unsafe) threshold with the best F1 on validation; it is
+used unchanged on every other set (the eval-only figures are zero-shot).
+
+| set | rows | unsafe | AUROC | AUPRC | F1 @ chosen | recall @ chosen | FPR @ chosen | F1 @ 0.5 |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(lines)}
+{chr(10).join(eol)}
+
+Reference points (different data and models): Llama Guard 1 AUPRC 0.847 on OpenAI
+moderation; Llama Guard 2 F1 0.807 / FPR 0.060 on OpenAI moderation.
+
+Test categories (AUROC over safe rows + categorised unsafe rows; recall of the code at 0.5):
+
+| category | positives | AUROC | recall @ 0.5 |
+|---|---|---|---|
+{chr(10).join(catl)}
+
+Test flag rate per source at the chosen threshold (recall for unsafe rows, FPR for safe rows):
+
+| source/role/label | rows | flagged |
+|---|---|---|
+{chr(10).join(srcl)}
+
+## Results from the TypeScript evaluation harness
+<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
+_Not yet filled._
+
+## Limitations
+* Trained from scratch on ~31k public examples. It mostly learns topic words; it will flag
+  safe texts that mention sensitive topics and miss harmful requests phrased unusually.
+* Assistant-side unsafe data is thin (GPTFuzz jailbroken answers); S3 and S13 rest on
+  AILuminate only and S14 on CyberSecEval only, so those categories generalise poorly.
+* Categories are independent sigmoid outputs, calibrated only roughly.
+"""
+    with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
+        f.write(card)
+
+
+if __name__ == "__main__":
+    main()

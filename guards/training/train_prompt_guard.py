@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""Train the bundled Prompt Guard slot model (Task A: BENIGN / INJECTION / JAILBREAK).
+
+usage: /usr/bin/python3 guards/training/train_prompt_guard.py [--data ../shared/data]
+           [--out guards/models/prompt-guard-small] [--smoke]
+
+Steps: fixed splits (splits.py) -> SentencePiece unigram tokenizer on the Task A train texts
+-> tokenizer.json (sp_tokenizer_json.py) -> small encoder trained from scratch on 512-token
+windows (benign subsampled per epoch, class-weighted CE) -> best checkpoint on validation
+(recall at 1% FPR + AUROC, malicious = p[INJECTION] + p[JAILBREAK], max over segments)
+-> model.onnx (export_onnx.py) -> checks in node (ONNX vs PyTorch, tokenizer parity) ->
+metrics on validation / test / eval-only measured with the shipped ONNX model in
+onnxruntime-node -> config.json, MODEL_CARD.md, training_report.json.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import splits  # noqa: E402
+import sp_tokenizer_json  # noqa: E402
+import train_common as tc  # noqa: E402
+from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
+from export_onnx import export, OPSET  # noqa: E402
+from check_onnx import run_check  # noqa: E402
+
+LABELS = ["BENIGN", "INJECTION", "JAILBREAK"]
+LAB = {"benign": 0, "injection": 1, "jailbreak": 2}
+SEED = 20240601
+
+
+def parse():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=splits.DEFAULT_DATA)
+    ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "prompt-guard-small"))
+    ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--hidden", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=768)
+    ap.add_argument("--chat-rate", type=float, default=0.35, help="per-epoch share of ordinary benign-chat rows")
+    ap.add_argument("--davidson-rate", type=float, default=0.3)
+    ap.add_argument("--token-budget", type=int, default=6144)
+    ap.add_argument("--max-minutes", type=float, default=50.0, help="hard stop for the training loop")
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
+
+
+def smoke_subset(rows, rng, per_label):
+    out = []
+    for lab in LAB:
+        pool = [r for r in rows if r["label"] == lab]
+        idx = rng.permutation(len(pool))[:per_label]
+        out += [pool[i] for i in sorted(idx)]
+    return out
+
+
+def payload_focus(rows, sp):
+    """Token span of the inserted payload of synth-indirect injections (diff against the
+    clean carrier of the same group), so long-text training windows contain it."""
+    clean = {r["group"]: r["text"] for r in rows if r["dataset"] == "synth-indirect" and r["label"] == "benign"}
+    n = 0
+    for r in rows:
+        if r["dataset"] != "synth-indirect" or r["label"] != "injection" or r["group"] not in clean:
+            continue
+        a, b = clean[r["group"]], r["text"]
+        p = 0
+        while p < min(len(a), len(b)) and a[p] == b[p]:
+            p += 1
+        q = 0
+        while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
+            q += 1
+        s, e = p, len(b) - q
+        r["focus"] = (len(sp.encode(b[:s])), len(sp.encode(b[:e])) + 1)
+        n += 1
+    return n
+
+
+def mal_score(probs):
+    return probs[:, 1] + probs[:, 2]
+
+
+def score_rows(pred, rows):
+    """Per-text probabilities at the runtime's max-over-segments (segment with max p1+p2)."""
+    seqs, owner = tc.segment_all([r["ids"] for r in rows])
+    logits, _ = pred(seqs)
+    probs = tc.softmax(logits)
+    (pt,) = tc.per_text(owner, len(rows), [probs], mal_score(probs))
+    jb = np.full(len(rows), -np.inf)
+    for k, t in enumerate(owner):  # runtime jailbreak score: max over segments of p[JAILBREAK]
+        jb[t] = max(jb[t], probs[k, 2])
+    return pt, jb, len(seqs)
+
+
+def binary_metrics(rows, probs):
+    y = np.array([r["label"] != "benign" for r in rows])
+    s = mal_score(probs)
+    out = {"n": len(rows), "n_malicious": int(y.sum()), "auroc_malicious": tc.auroc(y, s)}
+    if (~y).sum() and y.sum():
+        thr = tc.threshold_at_fpr(s[~y], 0.01)
+        out["recall_at_1pct_fpr"] = tc.rates(y, s, thr)["recall"]
+        out["threshold_at_1pct_fpr"] = thr
+    yl = np.array([LAB[r["label"]] for r in rows])
+    aucs = {LABELS[c]: tc.auroc(yl == c, probs[:, c]) for c in range(3) if (yl == c).any() and (yl != c).any()}
+    out["auroc_one_vs_rest"] = aucs
+    out["accuracy_argmax"] = float((probs.argmax(1) == yl).mean())
+    return out
+
+
+def evaluate(pred, by_split, thr_val=None):
+    res = {}
+    probs = {}
+    for split in ("validation", "test", "eval_only"):
+        rows = by_split[split]
+        t0 = time.time()
+        p, jb, nseg = score_rows(pred, rows)
+        probs[split] = (p, jb)
+        tc.log("scored %s: %d rows, %d segments, %.0f s" % (split, len(rows), nseg, time.time() - t0))
+    pv = probs["validation"][0]
+    yv = np.array([r["label"] != "benign" for r in by_split["validation"]])
+    if thr_val is None:
+        thr_val = tc.threshold_at_fpr(mal_score(pv)[~yv], 0.01)
+    res["chosen_threshold"] = {"value": thr_val, "rule": "p[INJECTION]+p[JAILBREAK] at 1% FPR on validation benign"}
+    for split in ("validation", "test"):
+        rows = by_split[split]
+        p = probs[split][0]
+        y = np.array([r["label"] != "benign" for r in rows])
+        s = mal_score(p)
+        m = binary_metrics(rows, p)
+        m["at_chosen_threshold"] = tc.rates(y, s, thr_val)
+        m["at_0.5"] = tc.rates(y, s, 0.5)
+        m["at_0.9"] = tc.rates(y, s, 0.9)
+        # jailbreak score (user turns): p[JAILBREAK] max over segments, jailbreak vs benign
+        jb = probs[split][1]
+        sel = np.array([r["label"] in ("benign", "jailbreak") for r in rows])
+        yj = np.array([r["label"] == "jailbreak" for r in rows])
+        m["jailbreak_score_auroc_vs_benign"] = tc.auroc(yj[sel], jb[sel])
+        per = {}
+        for r, sc in zip(rows, s):
+            key = "%s/%s" % (r["dataset"], r["label"])
+            if r["dataset"] == "benign-chat" and "Roleplay" in r["source"]:
+                key = "benign-chat[GPTeacher roleplay]/benign"
+            d = per.setdefault(key, [0, 0])
+            d[0] += 1
+            d[1] += int(sc >= thr_val)
+        m["flag_rate_by_source_at_chosen_threshold"] = {k: {"n": v[0], "flagged": v[1], "rate": v[1] / v[0]}
+                                                        for k, v in sorted(per.items())}
+        res[split] = m
+    rows = by_split["eval_only"]
+    s = mal_score(probs["eval_only"][0])
+    eo = {}
+    groups = {}
+    for r, sc in zip(rows, s):
+        key = "%s/%s/%s" % (r["dataset"], r["role"], r["orig_task_label"])
+        groups.setdefault(key, []).append(sc)
+        if r["dataset"] == "xstest" and r["role"] == "user" and r["orig_task_label"] == "safe":
+            groups.setdefault("XSTEST_SAFE_PROMPTS", []).append(sc)
+    groups["ALL_EVAL_ONLY_BENIGN"] = list(s)
+    for k, v in sorted(groups.items()):
+        v = np.asarray(v)
+        eo[k] = {"n": len(v), "fpr_at_chosen_threshold": float((v >= thr_val).mean()),
+                 "fpr_at_0.5": float((v >= 0.5).mean()), "fpr_at_0.9": float((v >= 0.9).mean())}
+    res["eval_only_benign"] = eo
+    return tc.rnd(res), probs
+
+
+def main():
+    args = parse()
+    tc.setup(SEED, args.threads)
+    t_start = time.time()
+    if args.smoke:
+        args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
+        args.epochs, args.vocab, args.max_minutes = 1, 1000, 3.0
+    work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    tc.log("out=%s work=%s" % (args.out, work))
+
+    recs = splits.load_all(args.data)
+    rows = splits.task_a(recs)
+    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test", "eval_only")}
+    rng = np.random.default_rng(SEED)
+    if args.smoke:
+        by_split["train"] = smoke_subset(by_split["train"], rng, 120)
+        for s in ("validation", "test"):
+            by_split[s] = smoke_subset(by_split[s], rng, 40)
+        by_split["eval_only"] = [by_split["eval_only"][i] for i in rng.permutation(len(by_split["eval_only"]))[:100]]
+    tc.log("rows: " + ", ".join("%s=%d" % (k, len(v)) for k, v in by_split.items()))
+
+    # ---- tokenizer
+    t0 = time.time()
+    spm_path = sp_tokenizer_json.train_sentencepiece([r["text"] for r in by_split["train"]],
+                                                     os.path.join(work, "spm"), vocab_size=args.vocab,
+                                                     hard_vocab_limit=not args.smoke)
+    sp_tokenizer_json.write(spm_path, args.out)
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    vocab_size = sp.get_piece_size()
+    tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
+    for s, rs in by_split.items():
+        ids = tc.encode_texts(sp, [r["text"] for r in rs])
+        for r, x in zip(rs, ids):
+            r["ids"] = x
+            r["y"] = LAB[r["label"]]
+    nf = payload_focus(by_split["train"], sp)
+    tc.log("payload spans located for %d synth injections" % nf)
+
+    # ---- model
+    cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
+                        num_heads=args.heads, intermediate_size=args.ffn, num_labels=3)
+    model = EncoderClassifier(cfg)
+    tc.log("model params: %d" % count_params(model))
+
+    def rate(r):
+        if r["label"] != "benign":
+            return 1.0
+        if r["dataset"] == "benign-chat":
+            return 1.0 if "Roleplay" in r["source"] else args.chat_rate
+        if r["dataset"] == "davidson-hate":
+            return args.davidson_rate
+        return 1.0
+
+    train_rows = by_split["train"]
+    rates = np.array([rate(r) for r in train_rows])
+
+    def build_epoch(ep, erng):
+        keep = erng.random(len(train_rows)) < rates
+        return [{"seq": tc.window(r["ids"], erng, r.get("focus")), "y": r["y"]}
+                for r, k in zip(train_rows, keep) if k]
+
+    exp_counts = np.zeros(3)
+    for r, p in zip(train_rows, rates):
+        exp_counts[r["y"]] += p
+    weights = tc.class_weights(exp_counts)
+    tc.log("expected per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
+
+    def loss_fn(out, items):
+        y = torch.tensor([e["y"] for e in items])
+        return F.cross_entropy(out, y, weight=weights)
+
+    val_rows = by_split["validation"]
+    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows])
+    yv = np.array([r["label"] != "benign" for r in val_rows])
+
+    def validate(m):
+        logits, _ = tc.predict_torch(m, val_seqs)
+        probs = tc.softmax(logits)
+        (pt,) = tc.per_text(val_owner, len(val_rows), [probs], mal_score(probs))
+        s = mal_score(pt)
+        au = tc.auroc(yv, s)
+        r1 = tc.rates(yv, s, tc.threshold_at_fpr(s[~yv], 0.01))["recall"]
+        return r1 + au, {"val_auroc": au, "val_recall_at_1pct_fpr": r1}
+
+    fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
+                      token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
+                      evals_per_epoch=1 if args.smoke else 2)
+    train_minutes = fit_info["train_minutes"]
+    ck = os.path.join(work, "checkpoint.pt")
+    tc.save_checkpoint(ck, model, cfg, {"labels": LABELS})
+
+    # ---- export + checks
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export(model, onnx_path)
+    write_config(args.out, cfg, fit_info)
+    check = run_check(args.out, model, sp)
+    tc.log("ONNX check: " + json.dumps(check))
+    parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
+                             "--spm", spm_path, "--data", args.data], capture_output=True, text=True)
+    parity_res = parity.stdout.strip().splitlines()[-1] if parity.stdout.strip() else parity.stderr[-500:]
+    tc.log("tokenizer parity: " + parity_res)
+
+    # ---- final metrics with the shipped ONNX model (onnxruntime-node)
+    metrics, _ = evaluate(lambda seqs: tc.predict_onnx(onnx_path, seqs), by_split)
+    sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
+    lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), onnx_path, "128", "1", "100", "0", str(vocab_size)],
+                         cwd=tc.REPO, capture_output=True, text=True).stdout.strip()
+    report = {
+        "model": "prompt-guard-small", "smoke": args.smoke, "seed": SEED,
+        "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
+        "rows": {k: len(v) for k, v in by_split.items()},
+        "train_minutes": train_minutes, "total_minutes": round((time.time() - t_start) / 60, 2),
+        "fit": fit_info, "onnx_check": check, "tokenizer_parity": parity_res,
+        "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
+        "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics,
+        "args": vars(args),
+    }
+    with open(os.path.join(args.out, "training_report.json"), "w") as f:
+        json.dump(tc.rnd(report), f, indent=1)
+    write_card(args.out, report)
+    tc.log("metrics: " + json.dumps({k: metrics[k] for k in ("chosen_threshold",)}))
+    for s in ("validation", "test"):
+        m = metrics[s]
+        tc.log("%s: auroc %.4f recall@1%%FPR %.4f  at chosen thr: recall %.4f fpr %.4f" % (
+            s, m["auroc_malicious"], m["recall_at_1pct_fpr"], m["at_chosen_threshold"]["recall"],
+            m["at_chosen_threshold"]["fpr"]))
+    xs = metrics["eval_only_benign"].get("XSTEST_SAFE_PROMPTS")
+    if xs:
+        tc.log("XSTest safe prompts FPR at chosen threshold: %.4f" % xs["fpr_at_chosen_threshold"])
+    tc.log("sizes %s latency %s total %.1f min" % (sizes, lat, (time.time() - t_start) / 60))
+    if not check.get("ok"):
+        tc.log("WARNING: ONNX check failed")
+        sys.exit(2)
+    if args.smoke:
+        tc.log("smoke run OK: %s" % args.out)
+
+
+def write_config(out, cfg, fit_info):
+    conf = {
+        "architectures": ["DebertaV2ForSequenceClassification"],
+        "model_type": "deberta-v2",
+        "gateway_architecture": {
+            "name": "PreLNEncoderClassifier",
+            "description": "safety-gateway's own small pre-LN transformer encoder trained from scratch "
+                           "(not DeBERTa weights): learned absolute positions, no relative attention, "
+                           "pooling = concat(CLS, masked mean, masked max) -> dense+tanh -> classifier",
+            "source": "guards/training/encoder_model.py",
+            "pooling": "cls+mean+max",
+            "layer_norm": "pre-LN",
+        },
+        "id2label": {str(i): l for i, l in enumerate(LABELS)},
+        "label2id": {l: i for i, l in enumerate(LABELS)},
+        "num_labels": 3,
+        "problem_type": "single_label_classification",
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_layers,
+        "num_attention_heads": cfg.num_heads,
+        "intermediate_size": cfg.intermediate_size,
+        "hidden_act": "gelu",
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "type_vocab_size": 0,
+        "position_biased_input": True,
+        "relative_attention": False,
+        "layer_norm_eps": cfg.layer_norm_eps,
+        "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
+        "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
+                 "outputs": ["logits"], "dtype": "float32"},
+        "segmenting": {"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
+                       "rule": "[CLS] + consecutive 510-token slices + [SEP]; score every segment, take the max"},
+        "scores": {"jailbreak": "p[JAILBREAK]", "injection": "p[INJECTION] + p[JAILBREAK]",
+                   "probabilities": "softmax(logits / temperature), temperature 1.0"},
+        "training": {"script": "guards/training/train_prompt_guard.py", "task": "A (SPLITS.md)",
+                     "best": fit_info.get("best")},
+    }
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(tc.rnd(conf), f, indent=2)
+        f.write("\n")
+
+
+def _pct(x):
+    return "n/a" if x is None else "%.1f%%" % (100 * x)
+
+
+def write_card(out, rep):
+    m = rep["metrics_onnx_fp32"]
+    thr = m["chosen_threshold"]["value"]
+    lines = []
+    for s in ("validation", "test"):
+        x = m[s]
+        lines.append("| %s | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
+            s, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
+            _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
+            x["jailbreak_score_auroc_vs_benign"]))
+    eo = m["eval_only_benign"]
+    eol = ["| %s | %d | %s | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"]), _pct(v["fpr_at_0.5"]))
+           for k, v in eo.items()]
+    src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
+    srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
+    enc = rep["encoder"]
+    card = f"""# prompt-guard-small
+
+The safety gateway's bundled **Prompt Guard slot** model: a small transformer encoder trained
+from scratch by this project (`guards/training/train_prompt_guard.py`) to classify a text as
+`BENIGN`, `INJECTION` or `JAILBREAK`, with the same label set, input/output tensors and scoring
+rules as Meta's Prompt Guard 1 (`Prompt-Guard-86M`). It is **not** Meta's model and is much
+weaker than it; it exists so the gateway works out of the box. Operators who need real
+protection should point the gateway at an export of Meta's Prompt Guard.
+
+## Files
+| file | what |
+|---|---|
+| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); output `logits` [batch, 3]. No `token_type_ids`. |
+| `tokenizer.json` | SentencePiece unigram (vocab {rep['vocab_size']}) converted for `@huggingface/tokenizers`; `[PAD]`=0 `[CLS]`=1 `[SEP]`=2 `[UNK]`=3; wraps text as `[CLS] ... [SEP]`. No lowercasing; the gateway applies NFKC + zero-width removal before tokenizing. |
+| `tokenizer_config.json` | `model_max_length` 512, special tokens. |
+| `config.json` | `id2label` {{0: BENIGN, 1: INJECTION, 2: JAILBREAK}}; `architectures` says `DebertaV2ForSequenceClassification` only to fill the slot; the true architecture is under `gateway_architecture`. |
+| `training_report.json` | full training history and every metric below, as measured. |
+
+Size: {rep['size_mb_total']} MB (model.onnx + tokenizer.json). Latency (onnxruntime-node, this
+project's 2-core build machine, 128 tokens, batch 1): `{rep['latency_128_tokens_ort_node']}`.
+
+## Architecture
+Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads,
+FFN {enc['intermediate_size']}, GELU, learned absolute positions (512), no token types;
+pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(3).
+{rep['params']:,} parameters.
+
+## Scoring (as the runtime uses it)
+probabilities = softmax(logits); jailbreak score = p[JAILBREAK]; injection score =
+p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
+(`[CLS]` + 510 tokens + `[SEP]`) is scored and the maximum is taken.
+
+## Training
+* Data: `../shared/data`, Task A of `SPLITS.md` (fixed split rule, `guards/training/splits.py`):
+  train {rep['rows']['train']} rows; validation {rep['rows']['validation']}; test {rep['rows']['test']};
+  eval-only {rep['rows']['eval_only']}. Raw text of user, document and tool roles.
+* Each epoch uses every attack and every "hard" benign row (GPTeacher role-play, CyberSecEval
+  FRR, harmful-but-direct requests, AILuminate unskilled, synthetic clean carriers, ...) and a
+  random {int(100 * rep['args']['chat_rate'])}% of the other benign-chat rows and {int(100 * rep['args']['davidson_rate'])}% of the Davidson tweets;
+  class-weighted cross-entropy (sqrt inverse frequency).
+* Texts longer than 510 tokens: one 510-token window per epoch (the first window or a
+  random one; for synthetic injections a window that contains the inserted payload).
+* AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU,
+  seed {rep['seed']}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
+  Training took {rep['train_minutes']} min on 2 CPU cores ({rep['total_minutes']} min end to end).
+
+## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
+Malicious = INJECTION or JAILBREAK vs BENIGN, score p[INJECTION]+p[JAILBREAK] (max over segments).
+"Chosen threshold" = {thr:.4f}, the score at 1% FPR on validation benign rows.
+
+| split | rows | malicious | AUROC | recall @ 1% FPR (own) | recall @ chosen thr | FPR @ chosen thr | jailbreak-score AUROC (JB vs benign) |
+|---|---|---|---|---|---|---|---|
+{chr(10).join(lines)}
+
+Test flag rate per source at the chosen threshold (recall for attack rows, FPR for benign rows):
+
+| source/label | rows | flagged |
+|---|---|---|
+{chr(10).join(srcl)}
+
+Eval-only sets (never trained on; all are benign for Task A), flag rate:
+
+| set/role/original label | rows | @ chosen thr | @ 0.5 |
+|---|---|---|---|
+{chr(10).join(eol)}
+
+## Results from the TypeScript evaluation harness
+<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
+_Not yet filled._
+
+## Limitations
+* Trained from scratch on ~30k public examples; it has learned the styles in that data
+  (DAN-style personas, CyberSecEval prompt injections, the synthetic indirect-injection
+  framings) and will miss attacks that look different. The synthetic injections share 10 fixed
+  framings, a known shortcut: results on held-out indirect-injection sets will be lower.
+* Harmful requests without an override technique are BENIGN here by design (Task A is about
+  technique); the content-safety model handles them.
+* The multilingual training data is machine-translated CyberSecEval only.
+"""
+    with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
+        f.write(card)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { loadPolicyWithSource, type LoadedPolicy } from './loader';
+import { PolicyError, type PolicyProblem } from './problems';
+
+/**
+ * The policies one gateway serves. The main file (the one the gateway starts with) is the default;
+ * its `policies:` entries name more files, or directories whose *.yaml / *.yml files are all
+ * loaded; those may list more in turn, and every file an `extends` reaches is part of the set too.
+ * Apps select a policy by its `id`, which must be unique in the set.
+ */
+export interface PolicySet {
+  main: LoadedPolicy;
+  /** Every policy of the set by id, the main one included. */
+  byId: ReadonlyMap<string, LoadedPolicy>;
+  /** Directories holding the set's files (and listed directories): what a watcher watches. */
+  directories: string[];
+}
+
+/** The file system as the set loader sees it; injected so tests can run it on data. */
+export interface PolicySetFs {
+  read(file: string): string;
+  /** 'directory', 'file', or undefined when nothing is there. */
+  kind(p: string): 'directory' | 'file' | undefined;
+  list(dir: string): string[];
+}
+
+export const nodePolicySetFs: PolicySetFs = {
+  read: (file) => readFileSync(file, 'utf8'),
+  kind: (p) => {
+    try {
+      return statSync(p).isDirectory() ? 'directory' : 'file';
+    } catch {
+      return undefined;
+    }
+  },
+  list: (dir) => readdirSync(dir),
+};
+
+/** A set that failed to load, with every problem found and the directories it looked in (watch them: a fix may land there). */
+export class PolicySetError extends PolicyError {
+  constructor(
+    problems: PolicyProblem[],
+    readonly directories: string[],
+  ) {
+    super(problems);
+    this.name = 'PolicySetError';
+  }
+}
+
+/** Loads the whole set; any problem anywhere fails the whole set, so a set is swapped in whole or not at all. */
+export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetFs): PolicySet {
+  const directories = new Set<string>();
+  // One read per file and load: a file that changes mid-load is seen with one content throughout.
+  const contents = new Map<string, string>();
+  const read = (file: string) => {
+    const absolute = path.resolve(file);
+    directories.add(path.dirname(absolute));
+    let text = contents.get(absolute);
+    if (text === undefined) {
+      text = fs.read(absolute);
+      contents.set(absolute, text);
+    }
+    return text;
+  };
+
+  const problems: PolicyProblem[] = [];
+  const loaded: LoadedPolicy[] = [];
+  const queue: string[] = [path.resolve(mainFile)];
+  const visited = new Set<string>();
+  let main: LoadedPolicy | undefined;
+  const ids = new Map<string, { file: string; line: number; column: number }>();
+
+  while (queue.length > 0) {
+    const file = queue.shift() as string;
+    if (visited.has(file)) continue;
+    visited.add(file);
+    let result;
+    try {
+      // The main file keeps the name it was given in messages; the others are named by absolute path.
+      result = loadPolicyWithSource(file === path.resolve(mainFile) ? mainFile : file, read);
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      problems.push(...err.problems);
+      continue;
+    }
+    const { loaded: policy, document, policies } = result;
+    main ??= policy;
+    loaded.push(policy);
+    queue.push(...policy.files.filter((f) => f !== policy.file));
+    const idAt = { file: document.file, ...document.positionOf(['id']) };
+    const first = ids.get(policy.id);
+    if (first) {
+      problems.push({ ...idAt, path: 'id', message: `policy id \`${policy.id}\` is already used by ${first.file}:${first.line}; ids select policies, so they must be unique` });
+    } else {
+      ids.set(policy.id, idAt);
+    }
+    policies.forEach((entry, i) => {
+      const target = path.resolve(path.dirname(policy.file), entry);
+      const at = { file: document.file, ...document.positionOf(['policies', i]), path: `policies.${i}` };
+      const kind = fs.kind(target);
+      if (kind === 'directory') {
+        directories.add(target);
+        queue.push(...policyFilesIn(fs.list(target)).map((name) => path.join(target, name)));
+      } else if (kind === 'file') {
+        queue.push(target);
+      } else {
+        problems.push({ ...at, message: `\`${entry}\` (${target}) does not exist; list policy files or directories relative to this file` });
+      }
+    });
+  }
+
+  if (problems.length > 0 || !main) throw new PolicySetError(problems, [...directories]);
+  return { main, byId: new Map(loaded.map((p) => [p.id, p])), directories: [...directories] };
+}
+
+/** Pure: the entries of a listed directory that are policy files, in a stable order. Editor droppings (.x.swp, #x#, x~) are skipped. */
+export function policyFilesIn(names: readonly string[]): string[] {
+  return names.filter((name) => /\.ya?ml$/i.test(name) && !/^[.#]/.test(name)).sort();
+}

@@ -1,0 +1,64 @@
+import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { PolicyError, type PathSegment } from './problems';
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** One policy file parsed as YAML: its plain data plus a way back from a path to a line and column. */
+export interface PolicyDocument {
+  file: string;
+  /** The document as plain data; undefined when the file holds nothing (empty or only comments). */
+  data: unknown;
+  /** Where the value at `path` starts, or its deepest existing ancestor when it is missing. */
+  positionOf(path: readonly PathSegment[]): SourcePosition;
+  /** Where the key of the entry at `path` starts (for unknown fields and bad keys). */
+  keyPositionOf(path: readonly PathSegment[]): SourcePosition;
+}
+
+/**
+ * Pure: YAML text -> PolicyDocument. Duplicate keys and syntax errors are PolicyErrors with their
+ * location, since a YAML parser that keeps the last duplicate would silently drop a rule.
+ */
+export function parsePolicyYaml(source: string, file: string): PolicyDocument {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number | undefined): SourcePosition => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    return { line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    throw new PolicyError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) })));
+  }
+  return {
+    file,
+    data: doc.toJS() as unknown,
+    positionOf: (path) => at(valueOffset(doc, path)),
+    keyPositionOf: (path) => at(keyOffset(doc, path)),
+  };
+}
+
+function valueOffset(doc: Document, path: readonly PathSegment[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+function keyOffset(doc: Document, path: readonly PathSegment[]): number {
+  const parent = doc.getIn(path.slice(0, -1), true);
+  const key = path[path.length - 1];
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => (isNode(item.key) ? (item.key as { value?: unknown }).value : item.key) === key);
+    if (pair && isNode(pair.key) && pair.key.range) return pair.key.range[0];
+  }
+  return valueOffset(doc, path);
+}
+
+function yamlMessage(message: string): string {
+  const firstLine = message.split('\n')[0];
+  if (/duplicate|unique/i.test(firstLine)) return `duplicate key: ${firstLine}`;
+  return `not valid YAML: ${firstLine}`;
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { toAuditEntry } from '../../../gateway/audit/auditEntry';
+import { listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { AuditLog } from '../../../gateway/audit/auditLog';
+import { recordHash } from '../../../gateway/audit/hashChain';
+import { runAudit } from '../../../gateway/cli/auditCommand';
+import { main } from '../../../gateway/cli/main';
+import { captureContent } from '../../../gateway/telemetry/contentCapture';
+import { phase, requestRecord, rule, verdict } from '../../unit/audit/requestRecords';
+
+/** `safety-gateway audit query | verify | stats` over a real, rotated audit directory. */
+async function writeLog(dir: string, count: number, maxFileBytes = 1 << 20): Promise<void> {
+  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes, maxFileAgeMs: 3600_000 });
+  for (let i = 0; i < count; i++) {
+    const blocked = i % 3 === 0;
+    const record = requestRecord({
+      requestId: `req_${i}`,
+      app: i % 2 ? 'app-b' : 'app-a',
+      receivedAt: new Date(Date.UTC(2025, 5, 1, 0, i)).toISOString(),
+      action: blocked ? 'block' : 'allow',
+      outputs: blocked ? requestRecord().outputs : [],
+      input: phase('input', [[rule('jailbreak', 'prompt_guard'), verdict('prompt_guard', 0.01, { label: 'BENIGN' })]]),
+    });
+    await log.append(toAuditEntry(record, captureContent(record.content, 'none', 's'), 's'));
+  }
+  await log.close();
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runAudit(args, { out: (t) => (out += t), err: (t) => (err += t), env });
+  return { code, out, err };
+}
+
+/** Rewrites the lines of a file through `edit`. */
+function editLines(file: string, edit: (lines: string[]) => string[]): void {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  writeFileSync(file, edit(lines).map((l) => `${l}\n`).join(''));
+}
+
+describe('safety-gateway audit', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sg-audit-cli-'));
+    await writeLog(dir, 12, 3000);
+  });
+
+  test('is registered in the CLI', async () => {
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['audit', '--help'])).toBe(0);
+      expect(String(write.mock.calls[0][0])).toContain('audit <command>');
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  test('query: filters by time, app, action, guard, category and rule; table, JSON lines, CSV', async () => {
+    const table = await cli(['query', '--dir', dir, '--action', 'block']);
+    expect(table.code).toBe(0);
+    expect(table.out.split('\n')[0]).toMatch(/^received_at\s+request_id/);
+    expect(table.out.match(/req_\d+/g)).toEqual(['req_0', 'req_3', 'req_6', 'req_9']);
+    expect(table.err).toContain('4 of 12 decisions');
+
+    const jsonl = await cli(['query', '--dir', dir, '--format', 'jsonl', '--app', 'app-b', '--category', 'S1']);
+    expect(jsonl.out.trim().split('\n').map((l) => JSON.parse(l).request_id)).toEqual(['req_3', 'req_9']);
+
+    const csv = await cli(['query', '--dir', dir, '--format', 'csv', '--since', '2025-06-01T00:05:00Z', '--until', '2025-06-01T00:08:00Z', '--rule', 'jailbreak', '--guard', 'prompt_guard']);
+    expect(csv.out.trim().split('\n')).toHaveLength(4);
+    expect(csv.out).toContain(',req_5,app-b,');
+
+    expect((await cli(['query', '--dir', dir, '--limit', '2', '--format', 'jsonl'])).out.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([11, 12]);
+    expect((await cli(['query', '--dir', dir, '--action', 'maybe'])).code).toBe(2);
+    expect((await cli(['query', '--dir', path.join(dir, 'nope')])).err).toContain('no audit directory');
+  });
+
+  test('the directory comes from SAFETY_AUDIT_DIR when --dir is absent', async () => {
+    const res = await cli(['stats'], { SAFETY_AUDIT_DIR: dir });
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('12 decisions');
+  });
+
+  test('stats: counts by action, guard, category and app', async () => {
+    const res = await cli(['stats', '--dir', dir, '--format', 'jsonl']);
+    const stats = JSON.parse(res.out);
+    expect(stats).toMatchObject({ records: 12, byAction: { block: 4, allow: 8 }, byCategory: { S1: 4 }, byApp: { 'app-a': { block: 2, allow: 4 }, 'app-b': { block: 2, allow: 4 } } });
+    expect(stats.byGuard.llama_guard).toEqual({ runs: 4, flagged: 0, blocked: 4, errors: 0 });
+    const table = await cli(['stats', '--dir', dir, '--since', '2025-06-01T00:06:00Z']);
+    expect(table.out).toContain('6 decisions');
+  });
+
+  test('verify: an intact, rotated log passes', async () => {
+    expect(listAuditFiles(dir).length).toBeGreaterThan(2);
+    const res = await cli(['verify', '--dir', dir]);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^ok: 12 records in \d+ file\(s\), hash chain intact; last record seq 12, hash [0-9a-f]{64}/);
+  });
+
+  const tamperings: [string, (files: string[]) => void, RegExp][] = [
+    ['an edited record', (files) => editLines(files[1], (l) => [l[0].replace('"action":"allow"', '"action":"block"').replace('"action":"block","status"', '"action":"allow","status"'), ...l.slice(1)]), /:1 \(seq \d+\): edited: record seq \d+ does not match its hash/],
+    [
+      'an edited and re-hashed record',
+      (files) =>
+        editLines(files[0], (l) => {
+          const r = JSON.parse(l[1]);
+          r.app = 'someone-else';
+          r.hash = recordHash(r);
+          return [l[0], JSON.stringify(r), ...l.slice(2)];
+        }),
+      /:3 \(seq 3\): edited: seq 3 does not link to seq 2/,
+    ],
+    ['a removed record', (files) => editLines(files[1], (l) => [l[0], ...l.slice(2)]), /:2 \(seq \d+\): removed: seq \d+ missing before seq \d+/],
+    ['an inserted record', (files) => editLines(files[0], (l) => [l[0], l[1], l[1], ...l.slice(2)]), /:3 \(seq 2\): inserted: seq 2 appears twice \(also at audit-000000000001-\d{8}T\d{6}Z\.jsonl:2\)/],
+    ['reordered records', (files) => editLines(files[0], (l) => [l[1], l[0], ...l.slice(2)]), /:2 \(seq 1\): reordered: seq 1 comes after seq 2/],
+    ['a removed file', (files) => writeFileSync(files[1], ''), /removed: seq \d+(-\d+)? missing before seq/],
+  ];
+
+  test.each(tamperings)('verify catches %s and says where', async (_name, tamper, where) => {
+    tamper(listAuditFiles(dir));
+    const res = await cli(['verify', '--dir', dir]);
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(where);
+    expect(res.out).toMatch(/FAILED: \d+ problem/);
+  });
+});

@@ -1,0 +1,158 @@
+import * as fsp from 'node:fs/promises';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { AuditLog, type AuditFs, type AuditLogOptions } from '../../../gateway/audit/auditLog';
+import { verifyChain } from '../../../gateway/audit/chainVerifier';
+
+/** The audit log writer against a real directory: chain, rotation, restarts, crashes, failures. */
+function options(dir: string, extra: Partial<AuditLogOptions> = {}): AuditLogOptions {
+  return { dir, fsync: 'always', fsyncIntervalMs: 50, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, ...extra };
+}
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'sg-auditlog-'));
+const entry = (i: number) => ({ kind: 'decision', request_id: `req_${i}`, action: 'allow', phases: [] });
+
+describe('AuditLog', () => {
+  test('appends hash-chained JSON lines; concurrent appends are group-committed in order', async () => {
+    const dir = tmp();
+    const log = new AuditLog(options(dir));
+    const positions = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(entry(i))));
+    await log.close();
+    expect(positions.map((p) => p.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const lines = [...auditLines(dir)];
+    expect(lines).toHaveLength(50);
+    expect(JSON.parse(lines[0].text)).toMatchObject({ seq: 1, request_id: 'req_0', prev: '0'.repeat(64) });
+    expect(JSON.parse(lines[49].text).hash).toBe(positions[49].hash);
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 50 });
+  });
+
+  test('rotation by size keeps the chain verifiable across files', async () => {
+    const dir = tmp();
+    const log = new AuditLog(options(dir, { maxFileBytes: 4096 }));
+    for (let i = 0; i < 60; i++) await log.append(entry(i));
+    await log.close();
+    const files = listAuditFiles(dir);
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files) expect(readFileSync(f).length).toBeLessThan(4096 + 200);
+    expect(path.basename(files[1])).toMatch(/^audit-0000000000\d\d-\d{8}T\d{6}Z\.jsonl$/);
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 60, files: files.length });
+  });
+
+  test('rotation by age, also across a restart', async () => {
+    const dir = tmp();
+    let now = new Date('2025-06-01T00:00:00Z');
+    const clock = () => now;
+    const first = new AuditLog(options(dir, { now: clock, maxFileAgeMs: 60_000 }));
+    await first.append(entry(1));
+    now = new Date('2025-06-01T00:00:30Z');
+    await first.append(entry(2));
+    now = new Date('2025-06-01T00:01:01Z');
+    await first.append(entry(3));
+    await first.close();
+    expect(listAuditFiles(dir).map((f) => path.basename(f))).toEqual(['audit-000000000001-20250601T000000Z.jsonl', 'audit-000000000003-20250601T000101Z.jsonl']);
+    now = new Date('2025-06-01T00:02:30Z');
+    const second = new AuditLog(options(dir, { now: clock, maxFileAgeMs: 60_000 }));
+    await second.append(entry(4));
+    await second.close();
+    expect(listAuditFiles(dir)).toHaveLength(3);
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 4 });
+  });
+
+  test('a restart continues the chain where it stopped', async () => {
+    const dir = tmp();
+    const a = new AuditLog(options(dir));
+    await a.append(entry(1));
+    await a.append(entry(2));
+    await a.close();
+    const b = new AuditLog(options(dir));
+    expect((await b.append(entry(3))).seq).toBe(3);
+    await b.close();
+    expect(listAuditFiles(dir)).toHaveLength(1);
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 3 });
+  });
+
+  test('a torn last line from a crash is cut off at start (it was never acknowledged)', async () => {
+    const dir = tmp();
+    const a = new AuditLog(options(dir));
+    await a.append(entry(1));
+    await a.close();
+    appendFileSync(listAuditFiles(dir)[0], '{"seq":2,"ts":"2025-06');
+    const warnings: string[] = [];
+    const b = new AuditLog(options(dir, { warn: (l) => warnings.push(l) }));
+    expect((await b.append(entry(2))).seq).toBe(2);
+    await b.close();
+    expect(warnings.join()).toContain('incomplete last line');
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 2 });
+  });
+
+  test('interval fsync: records are written before append resolves', async () => {
+    const dir = tmp();
+    const log = new AuditLog(options(dir, { fsync: 'interval', fsyncIntervalMs: 20 }));
+    await log.append(entry(1));
+    expect([...auditLines(dir)]).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 60));
+    await log.close();
+  });
+
+  test('a failed write (disk full) rejects, leaves no partial record, and the chain goes on once space is back', async () => {
+    const dir = tmp();
+    let full = false;
+    const fs: AuditFs = {
+      ...fsp,
+      open: (async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await fsp.open(...args);
+        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+        // Half the bytes land, then ENOSPC: what a full disk does.
+        (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
+          if (!full) return write(buffer, offset, length);
+          await write(buffer, offset, Math.floor(length / 2));
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        };
+        return handle;
+      }) as AuditFs['open'],
+    };
+    const log = new AuditLog(options(dir, { fs }));
+    await log.append(entry(1));
+    full = true;
+    await expect(log.append(entry(2))).rejects.toThrow(/ENOSPC/);
+    full = false;
+    expect(await log.problem()).toBeUndefined(); // the probe succeeds again
+    expect((await log.append(entry(3))).seq).toBe(2);
+    await log.close();
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, records: 2 });
+    expect([...auditLines(dir)].map((l) => JSON.parse(l.text).request_id)).toEqual(['req_1', 'req_3']);
+  });
+
+  test('an unwritable directory is reported, not thrown, by check()', async () => {
+    const file = path.join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const log = new AuditLog(options(path.join(file, 'audit')));
+    expect(await log.check()).toMatch(/^audit: the audit log in .* cannot be written \((ENOTDIR|EEXIST)/);
+    await expect(log.append(entry(1))).rejects.toThrow();
+    expect(await log.problem()).toMatch(/^audit:/);
+    await log.close();
+  });
+
+  test('one writer per directory: shared in a process, refused across processes', async () => {
+    const dir = tmp();
+    const a = AuditLog.shared(options(dir));
+    const b = AuditLog.shared(options(dir));
+    expect(a).toBe(b);
+    await a.append(entry(1));
+    await a.release();
+    await b.append(entry(2)); // still open for the second user
+    await b.release();
+    expect(readdirSync(dir)).not.toContain('.lock');
+
+    writeFileSync(path.join(dir, '.lock'), `${process.ppid}\n`); // a live process that is not this one
+    const other = new AuditLog(options(dir));
+    expect(await other.check()).toMatch(/in use by another gateway process \(pid/);
+    await other.close();
+    writeFileSync(path.join(dir, '.lock'), '999999999\n'); // a process that is gone
+    const next = new AuditLog(options(dir));
+    expect(await next.check()).toBeUndefined();
+    await next.close();
+  });
+});

@@ -1,0 +1,64 @@
+import { once } from 'node:events';
+import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
+import { runCli, startServeProcess } from '../../support/cliProcess';
+import { FIXTURE_POLICY, readSse } from '../../support/gatewayHarness';
+
+describe('safety-gateway serve (the real binary)', () => {
+  let engine: DevEngine;
+  beforeAll(async () => {
+    engine = await startDevEngine({ tokenDelayMs: 40 });
+  });
+  afterAll(async () => engine.close());
+
+  test('SIGTERM stops accepting, lets an in-flight stream finish, then exits 0', async () => {
+    const { child, url, stderr } = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl]);
+    await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten' }) });
+    const inFlight = fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'count' }] }) });
+    await new Promise((r) => setTimeout(r, 150)); // the request is now with the engine
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect(events[events.length - 1]).toBe('[DONE]');
+    const text = events.slice(0, -1).map((e) => (JSON.parse(e) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('one two three four five six seven eight nine ten');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stderr()).toContain('SIGTERM: draining');
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  test('without ENGINE_URL it runs the dev engine and says so loudly', async () => {
+    const { child, url, stderr } = await startServeProcess(['--policy', FIXTURE_POLICY], { ENGINE_URL: '' });
+    try {
+      expect(stderr()).toMatch(/DEV ENGINE.*NOT a language model/);
+      const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi there' }] }) });
+      const body = (await res.json()) as { choices: { message: { content: string } }[] };
+      expect(body.choices[0].message.content).toContain('stand-in');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
+  test('invalid configuration is refused at start with what, where and how to fix', async () => {
+    const port = await runCli(['serve', '--policy', FIXTURE_POLICY], { PORT: 'eighty' });
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('PORT: "eighty" is not a number');
+    const url = await runCli(['serve', '--policy', FIXTURE_POLICY, '--engine-url', 'http://127.0.0.1:8000']);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toMatch(/engine\.url.*ending in \/v1/);
+    const policy = await runCli(['serve', '--policy', '/nonexistent/policy.yaml']);
+    expect(policy.code).toBe(1);
+    expect(policy.stderr).toContain('cannot read policy file');
+    expect(policy.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('unknown command prints usage', async () => {
+    const run = await runCli(['frobnicate']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('unknown command "frobnicate"');
+    expect(run.stderr).toContain('dev-engine');
+  });
+});

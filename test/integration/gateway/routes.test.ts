@@ -1,0 +1,82 @@
+import { startHarness, type Harness } from '../../support/gatewayHarness';
+
+describe('routes and headers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.close());
+
+  test('request bodies reach the engine as sent, unknown fields kept', async () => {
+    const body = {
+      model: 'dev',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+      tool_choice: 'auto',
+      response_format: { type: 'json_object' },
+      seed: 7,
+      vendor_extension: { top_k: 3 },
+    };
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    expect(h.engine.requests[h.engine.requests.length - 1]).toEqual(body);
+  });
+
+  test('every answer carries the safety headers, errors included', async () => {
+    const answers = [
+      await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) }),
+      await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }),
+      await fetch(`${h.baseUrl}/models`),
+      await fetch(`${h.baseUrl}/unknown`),
+    ];
+    for (const res of answers) {
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      expect(res.headers.get('x-safety-verdict')).toBe('allow');
+      expect(res.headers.get('x-safety-policy')).toMatch(/^fixture@/);
+      expect(res.headers.get('x-gateway-overhead-ms')).toMatch(/^\d+(\.\d+)?$/);
+      expect(res.headers.get('x-guard-duration-ms')).toMatch(/^\d+(\.\d+)?$/);
+    }
+  });
+
+  test('a client request id is echoed; a hostile one is replaced', async () => {
+    const ok = await fetch(`${h.gateway.url}/healthz`, { headers: { 'x-request-id': 'client-123' } });
+    expect(ok.headers.get('x-request-id')).toBe('client-123');
+    const bad = await fetch(`${h.gateway.url}/healthz`, { headers: { 'x-request-id': 'a b <script>' } });
+    expect(bad.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+
+  test('routes the policy lists pass through unguarded; other /v1 routes are refused', async () => {
+    const passed = await fetch(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'x' }) });
+    // The dev engine has no embeddings: its own 404 proves the request reached it.
+    expect(passed.headers.get('x-safety-passthrough')).toBe('true');
+    expect(((await passed.json()) as { error: { message: string } }).error.message).toContain('no route POST /v1/embeddings');
+    const refused = await fetch(`${h.baseUrl}/files`);
+    expect(refused.status).toBe(404);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  test('readyz reports policy, guards and engine', async () => {
+    const res = await fetch(`${h.gateway.url}/readyz`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; policy: string; guards: string[] };
+    expect(body.status).toBe('ready');
+    expect(body.guards).toEqual(['prompt_guard', 'llama_guard']);
+  });
+
+  test('input guards scan every message, content part and tool-call argument', async () => {
+    const messages = [
+      { role: 'system', content: 'You are helpful.' },
+      { role: 'user', content: [{ type: 'text', text: 'look at this' }, { type: 'image_url', image_url: { url: 'data:,' } }, { type: 'text', text: 'and this' }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'fetch', arguments: '{"url":"x"}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'page text zzinject hidden instruction' },
+    ];
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages }) });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { safety: { rule_id: string; label: string } } };
+    expect(body.error.safety.rule_id).toBe('indirect-injection');
+    const record = h.recorder.records[h.recorder.records.length - 1];
+    const injection = record.input!.verdicts.find((v) => v.ruleId === 'indirect-injection')!.verdict;
+    expect(injection.worstPath).toBe('messages[3].content');
+    expect(injection.segmentsScanned).toBeGreaterThanOrEqual(2); // the tool result and the tool-call arguments
+  });
+});

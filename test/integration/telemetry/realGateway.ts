@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
+import { GatewayConfig } from '../../../gateway/config';
+import { startGateway, type RunningGateway } from '../../../gateway/server';
+import { FIXTURE_POLICY } from '../../support/gatewayHarness';
+
+/**
+ * A dev engine and a gateway wired as `npm start` wires them: no recorder passed, so decisions go
+ * to the real audit log (in a fresh temporary directory) and OpenTelemetry.
+ */
+export interface RealGateway {
+  engine: DevEngine;
+  gateway: RunningGateway;
+  auditDir: string;
+  baseUrl: string;
+  script(entry: Record<string, unknown>): Promise<void>;
+  chat(body: Record<string, unknown>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startRealGateway(options: { policy?: string; config?: Record<string, unknown> } = {}): Promise<RealGateway> {
+  const engine = await startDevEngine({ tokenDelayMs: 0 });
+  const auditDir = mkdtempSync(path.join(tmpdir(), 'sg-audit-'));
+  const config = GatewayConfig.parse({ port: 0, policy: options.policy ?? FIXTURE_POLICY, engine: { url: engine.baseUrl }, audit: { dir: auditDir }, ...options.config });
+  const gateway = await startGateway({ config });
+  const baseUrl = `${gateway.url}/v1`;
+  return {
+    engine,
+    gateway,
+    auditDir,
+    baseUrl,
+    async script(entry) {
+      const res = await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
+      if (!res.ok) throw new Error(`script rejected: ${await res.text()}`);
+    },
+    chat: (body) => fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', ...body }) }),
+    async close() {
+      await gateway.shutdown(1000);
+      await engine.close();
+    },
+  };
+}

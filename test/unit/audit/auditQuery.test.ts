@@ -1,0 +1,73 @@
+import { toAuditEntry } from '../../../gateway/audit/auditEntry';
+import { csvCell, formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
+import { auditStats, matches, parseTime, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
+import { captureContent } from '../../../gateway/telemetry/contentCapture';
+import { phase, requestRecord, rule, verdict } from './requestRecords';
+
+function stored(overrides: Parameters<typeof requestRecord>[0] = {}, seq = 1): StoredAuditEntry {
+  const record = requestRecord(overrides);
+  return { ...toAuditEntry(record, captureContent(record.content, 'none', 's'), 's'), seq, ts: record.receivedAt, prev: '0', hash: 'h' };
+}
+
+describe('audit query', () => {
+  const blocked = stored();
+  const allowed = stored({ requestId: 'req_2', app: 'app-b', receivedAt: '2025-06-02T12:00:00.000Z', action: 'allow', outputs: [], input: phase('input', [[rule('jailbreak', 'prompt_guard'), verdict('prompt_guard', 0.1)]]) }, 2);
+
+  test('parseTime: ISO or an age before now', () => {
+    const now = new Date('2025-06-10T00:00:00Z');
+    expect(parseTime('2025-06-01T12:00:00Z').toISOString()).toBe('2025-06-01T12:00:00.000Z');
+    expect(parseTime('24h', now).toISOString()).toBe('2025-06-09T00:00:00.000Z');
+    expect(parseTime('7d', now).toISOString()).toBe('2025-06-03T00:00:00.000Z');
+    expect(() => parseTime('yesterday')).toThrow(/ISO 8601/);
+  });
+
+  test.each([
+    [{ app: 'app-a' }, ['req_1']],
+    [{ action: 'allow' as const }, ['req_2']],
+    [{ guard: 'llama_guard' }, ['req_1']],
+    [{ category: 'S1' }, ['req_1']],
+    [{ rule: 'unsafe-answer' }, ['req_1']],
+    [{ rule: 'jailbreak' }, ['req_1', 'req_2']],
+    [{ since: new Date('2025-06-02T00:00:00Z') }, ['req_2']],
+    [{ until: new Date('2025-06-02T00:00:00Z') }, ['req_1']],
+    [{}, ['req_1', 'req_2']],
+  ])('filter %j', (filter, ids) => {
+    expect([blocked, allowed].filter((e) => matches(e, filter)).map((e) => e.request_id)).toEqual(ids);
+  });
+
+  test('stats: counts by action, guard, category and app', () => {
+    const stats = auditStats([blocked, allowed]);
+    expect(stats).toMatchObject({
+      records: 2,
+      from: '2025-06-01T12:00:00.000Z',
+      to: '2025-06-02T12:00:00.000Z',
+      byAction: { block: 1, allow: 1 },
+      byCategory: { S1: 1 },
+      byApp: { 'app-a': { block: 1 }, 'app-b': { allow: 1 } },
+    });
+    expect(stats.byGuard.llama_guard).toEqual({ runs: 2, flagged: 0, blocked: 1, errors: 0 });
+    expect(stats.byGuard.prompt_guard.runs).toBe(2);
+    expect(formatStats(stats, 'table')).toMatch(/llama_guard\s+2\s+0\s+1\s+0/);
+    expect(formatStats(stats, 'csv')).toContain('category,S1,1');
+  });
+
+  test('rows, table, JSON lines and CSV', () => {
+    expect(toRow(blocked)).toMatchObject({ request_id: 'req_1', action: 'block', rules: 'unsafe-answer', policy: 'fixture@abc123' });
+    expect(toRow(blocked).guards).toContain('out:llama_guard=unsafe 0.970 [S1]');
+    const table = formatEntries([blocked, allowed], 'table');
+    expect(table.split('\n')[0]).toMatch(/^received_at\s+request_id\s+app/);
+    expect(table).toContain('req_2');
+    const jsonl = formatEntries([blocked], 'jsonl');
+    expect(JSON.parse(jsonl)).toEqual(blocked);
+    const csv = formatEntries([blocked], 'csv').split('\n');
+    expect(csv[0]).toBe('received_at,request_id,app,route,action,status,rules,guards,policy,seq');
+    expect(csv[1]).toContain('req_1,app-a,/v1/chat/completions,block,200,unsafe-answer,');
+  });
+
+  test('CSV cells are quoted, and formulas defused', () => {
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
+    expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    expect(csvCell('plain')).toBe('plain');
+  });
+});

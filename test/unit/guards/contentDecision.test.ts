@@ -1,0 +1,86 @@
+import { combineSegments, decideSegment, sortCategories } from '../../../guards/contentEncoder/decision';
+import { splitTemplate } from '../../../guards/contentEncoder/template';
+import { selectTurns, turnText } from '../../../guards/contentEncoder/turns';
+
+const CODES = Array.from({ length: 14 }, (_, i) => `S${i + 1}`);
+const probs = (hot: Record<string, number>) => CODES.map((c) => hot[c] ?? 0.01);
+const settings = (excluded: string[] = [], categoryThreshold = 0.5) => ({ excluded: new Set(excluded), categoryThreshold });
+
+describe('decideSegment', () => {
+  it('safe below p(unsafe) 0.5, whatever the categories say', () => {
+    expect(decideSegment(0.4, probs({ S1: 0.9 }), CODES, settings())).toEqual({ unsafe: false, score: 0.4, categories: [] });
+  });
+
+  it('unsafe with every category over the threshold', () => {
+    expect(decideSegment(0.9, probs({ S2: 0.8, S10: 0.6 }), CODES, settings())).toEqual({ unsafe: true, score: 0.9, categories: ['S2', 'S10'] });
+  });
+
+  it('unsafe with none over the threshold reports the top one', () => {
+    expect(decideSegment(0.9, probs({ S5: 0.3, S6: 0.2 }), CODES, settings())).toEqual({ unsafe: true, score: 0.9, categories: ['S5'] });
+  });
+
+  it('drops excluded categories; only-excluded means safe with a lowered score', () => {
+    expect(decideSegment(0.9, probs({ S2: 0.8, S10: 0.6 }), CODES, settings(['S2']))).toMatchObject({ unsafe: true, categories: ['S10'] });
+    expect(decideSegment(0.9, probs({ S2: 0.8 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [] });
+    expect(decideSegment(0.9, probs({ S2: 0.3 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [] });
+  });
+
+  it('unsafe without a category head', () => {
+    expect(decideSegment(0.7, undefined, undefined, settings())).toEqual({ unsafe: true, score: 0.7, categories: [] });
+  });
+});
+
+describe('combineSegments', () => {
+  it('max score, union of the unsafe segments\' categories in code order', () => {
+    const combined = combineSegments(
+      [
+        { unsafe: false, score: 0.2, categories: [] },
+        { unsafe: true, score: 0.95, categories: ['S10'] },
+        { unsafe: true, score: 0.7, categories: ['S2', 'S10'] },
+      ],
+      CODES,
+    );
+    expect(combined).toEqual({ unsafe: true, score: 0.95, categories: ['S2', 'S10'] });
+    expect(sortCategories(['S10', 'S9', 'custom'], CODES)).toEqual(['S9', 'S10', 'custom']);
+  });
+});
+
+describe('turns', () => {
+  const conversation = [
+    { role: 'system' as const, content: 's' },
+    { role: 'user' as const, content: 'u1' },
+    { role: 'assistant' as const, content: 'a1', toolCalls: ['f(x)'] },
+    { role: 'user' as const, content: 'u2' },
+  ];
+
+  it('input: all user turns, or the last', () => {
+    const request = { direction: 'input' as const, texts: [], conversation };
+    expect(selectTurns(request)).toEqual([
+      { role: 'user', path: 'conversation[1]', text: 'u1' },
+      { role: 'user', path: 'conversation[3]', text: 'u2' },
+    ]);
+    expect(selectTurns(request, 'last')).toEqual([{ role: 'user', path: 'conversation[3]', text: 'u2' }]);
+  });
+
+  it('output: the last assistant turn with its tool calls', () => {
+    expect(selectTurns({ direction: 'output', texts: [], conversation })).toEqual([{ role: 'assistant', path: 'conversation[2]', text: 'a1\nf(x)' }]);
+    expect(turnText({ role: 'assistant', content: '', toolCalls: ['g()'] })).toBe('g()');
+  });
+
+  it('input without a conversation: the user texts', () => {
+    const texts = [
+      { source: 'user' as const, path: 'p', text: 't' },
+      { source: 'tool' as const, path: 'q', text: 'x' },
+    ];
+    expect(selectTurns({ direction: 'input', texts, conversation: [] })).toEqual([{ role: 'user', path: 'p', text: 't' }]);
+  });
+});
+
+describe('splitTemplate', () => {
+  it('splits around {text} and trims the whitespace next to it', () => {
+    expect(splitTemplate('User: {text}')).toEqual({ prefix: 'User:', suffix: '' });
+    expect(splitTemplate('[{text}] end')).toEqual({ prefix: '[', suffix: '] end' });
+    expect(splitTemplate(undefined)).toEqual({ prefix: '', suffix: '' });
+    expect(() => splitTemplate('no placeholder')).toThrow(/\{text\}/);
+  });
+});

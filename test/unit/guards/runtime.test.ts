@@ -1,0 +1,139 @@
+import { textCacheKey, textCacheKeyAsync } from '../../../guards/runtime/cacheKey';
+import { CallerAborted, DeadlineExceeded, withDeadline } from '../../../guards/runtime/deadline';
+import { InputRefused, toGuardError } from '../../../guards/runtime/errors';
+import { LruCache } from '../../../guards/runtime/lruCache';
+import { MicroBatcher } from '../../../guards/runtime/microBatcher';
+
+describe('MicroBatcher', () => {
+  function echo(delayMs = 0) {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (inputs) => {
+        batches.push([...inputs]);
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+        return inputs.map((x) => x * 10);
+      },
+      { maxBatchSize: 4, maxWaitMs: 5 },
+    );
+    return { batcher, batches };
+  }
+
+  it('returns outputs in input order, in batches of at most maxBatchSize', async () => {
+    const { batcher, batches } = echo();
+    expect(await batcher.submit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(batches.map((b) => b.length)).toEqual([4, 4, 2]);
+  });
+
+  it('puts inputs of concurrent submissions in one batch', async () => {
+    const { batcher, batches } = echo();
+    const [a, b, c] = await Promise.all([batcher.submit([1]), batcher.submit([2]), batcher.submit([3])]);
+    expect([a, b, c]).toEqual([[10], [20], [30]]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('takes from waiting submissions in turn, so a big one does not starve a small one', async () => {
+    const { batcher, batches } = echo(5);
+    const big = batcher.submit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const small = batcher.submit([100]);
+    await Promise.all([big, small]);
+    expect(batches[0]).toEqual([1, 2, 3, 4]); // full before the small one arrived
+    expect(batches[1]).toContain(100);
+  });
+
+  it('waits at most maxWaitMs for a batch to fill', async () => {
+    const { batcher } = echo();
+    const started = Date.now();
+    await batcher.submit([1]);
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+
+  it('rejects every waiting submission when a run fails, and keeps working afterwards', async () => {
+    let fail = true;
+    const batcher = new MicroBatcher<number, number>(
+      async (inputs) => {
+        if (fail) throw new Error('model broke');
+        return inputs;
+      },
+      { maxBatchSize: 8, maxWaitMs: 1 },
+    );
+    await expect(Promise.all([batcher.submit([1]), batcher.submit([2])])).rejects.toThrow('model broke');
+    fail = false;
+    expect(await batcher.submit([3])).toEqual([3]);
+  });
+
+  it('drops the waiting inputs of an aborted submission', async () => {
+    const { batcher, batches } = echo(10);
+    const first = batcher.submit([1, 2, 3, 4]);
+    const controller = new AbortController();
+    const aborted = batcher.submit([5, 6], controller.signal);
+    controller.abort(new Error('timeout'));
+    await expect(aborted).rejects.toThrow('timeout');
+    await first;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches.flat()).not.toContain(5);
+  });
+});
+
+describe('LruCache', () => {
+  it('evicts the least recently used entry', () => {
+    const c = new LruCache<string, number>(2);
+    c.set('a', 1);
+    c.set('b', 2);
+    expect(c.get('a')).toBe(1);
+    c.set('c', 3);
+    expect(c.get('b')).toBeUndefined();
+    expect(c.get('a')).toBe(1);
+    expect(c.size).toBe(2);
+  });
+
+  it('stores nothing with capacity 0', () => {
+    const c = new LruCache<string, number>(0);
+    c.set('a', 1);
+    expect(c.get('a')).toBeUndefined();
+  });
+});
+
+describe('cache keys', () => {
+  it('hash the text (no content in the key) and separate models and kinds', () => {
+    const key = textCacheKey('model', 'injection', 'secret prompt');
+    expect(key).not.toContain('secret');
+    expect(key).not.toBe(textCacheKey('model', 'jailbreak', 'secret prompt'));
+    expect(key).not.toBe(textCacheKey('other', 'injection', 'secret prompt'));
+  });
+
+  it('are the same hashed in steps, even with surrogate pairs at step edges', async () => {
+    const long = '\u{1F600}x'.repeat(300_000);
+    expect(await textCacheKeyAsync('m', 'k', long)).toBe(textCacheKey('m', 'k', long));
+  });
+});
+
+describe('withDeadline', () => {
+  it('returns the work\'s result in time', async () => {
+    expect(await withDeadline(1000, undefined, async () => 42)).toBe(42);
+  });
+
+  it('gives up after the budget and aborts the work\'s signal', async () => {
+    let signal: AbortSignal | undefined;
+    const work = withDeadline(10, undefined, (s) => {
+      signal = s;
+      return new Promise<number>(() => undefined);
+    });
+    await expect(work).rejects.toBeInstanceOf(DeadlineExceeded);
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('gives up when the caller aborts', async () => {
+    const controller = new AbortController();
+    const work = withDeadline(1000, controller.signal, () => new Promise<number>(() => undefined));
+    controller.abort();
+    await expect(work).rejects.toBeInstanceOf(CallerAborted);
+  });
+});
+
+describe('toGuardError', () => {
+  it('maps failures to the policy\'s error kinds', () => {
+    expect(toGuardError(new DeadlineExceeded(5)).type).toBe('timeout');
+    expect(toGuardError(new InputRefused('too big'))).toEqual({ type: 'bad_input', message: 'too big' });
+    expect(toGuardError(new Error('onnx'))).toEqual({ type: 'model_error', message: 'model run failed: onnx' });
+  });
+});

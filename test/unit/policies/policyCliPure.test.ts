@@ -1,0 +1,55 @@
+import { parseConversation } from '../../../gateway/cli/policy/explainCommand';
+import { judgeCase } from '../../../gateway/cli/policy/judgeCase';
+import type { ConversationResult } from '../../../gateway/cli/policy/runConversation';
+import { renderTable } from '../../../gateway/cli/policy/table';
+import type { Verdict } from '../../../guards/types';
+import { decide } from '../../../policies/evaluate';
+import { Rule, TestCase } from '../../../policies/schema';
+
+const policy = { id: 'p', version: 'v' };
+const verdict = (score: number, categories: string[] = []): Verdict => ({ guard: 'g', model: 'm', label: 'x', score, categories, latencyMs: 1, segmentsScanned: 1 });
+const rules = [Rule.parse({ id: 'jb', guard: 'g', threshold: 0.9 }), Rule.parse({ id: 'new', guard: 'g', threshold: 0.5, mode: 'shadow' })];
+
+function result(score: number, outputScore?: number): ConversationResult {
+  const input = decide('input', rules, new Map([['jb', verdict(score)], ['new', verdict(score)]]), policy);
+  const output = outputScore === undefined ? undefined : decide('output', [Rule.parse({ id: 'ans', guard: 'g', threshold: 0.5 })], new Map([['ans', verdict(outputScore)]]), policy);
+  const action = output && output.action === 'block' ? 'block' : input.action;
+  return {
+    input: { decision: input, verdicts: [], durationMs: 0 },
+    output: output && { decision: output, verdicts: [], durationMs: 0 },
+    action,
+    deciding: output && output.action === 'block' && input.action !== 'block' ? output : input,
+  };
+}
+
+describe('judgeCase', () => {
+  test('passes when the action, deciding rule and shadow rules match', () => {
+    const test = TestCase.parse({ name: 't', prompt: 'x', expect: 'block', rule: 'jb', shadow: ['new'] });
+    expect(judgeCase(test, result(0.95))).toMatchObject({ passed: true, actual: 'block', rule: 'jb', detail: 'jb: score 0.95 >= threshold 0.9' });
+  });
+
+  test('says every way a case failed', () => {
+    const test = TestCase.parse({ name: 't', prompt: 'x', expect: 'block', rule: 'jb', shadow: [] });
+    expect(judgeCase(test, result(0.6))).toMatchObject({
+      passed: false,
+      actual: 'allow',
+      detail: 'expected block, got allow; expected rule jb to decide, got none; expected shadow [], got [new]',
+    });
+  });
+
+  test('an output block decides when the input allowed', () => {
+    const test = TestCase.parse({ name: 't', prompt: 'x', answer: 'y', expect: 'block', rule: 'ans' });
+    expect(judgeCase(test, result(0.1, 0.9))).toMatchObject({ passed: true, rule: 'ans' });
+  });
+});
+
+test('renderTable aligns columns and leaves the last one unpadded', () => {
+  expect(renderTable(['A', 'LONGER'], [['xx', 'y'], ['x', 'yyyyyyy']])).toBe('A   LONGER\nxx  y\nx   yyyyyyy\n');
+});
+
+test('parseConversation takes a JSON list of messages and says what is wrong otherwise', () => {
+  expect(parseConversation('[{"role":"user","content":"hi"}]')).toEqual([{ role: 'user', content: 'hi' }]);
+  expect(parseConversation('[{role:user}]')).toMatch(/not valid JSON/);
+  expect(parseConversation('[{"role":"wizard","content":"x"}]')).toMatch(/^0\.role: /);
+  expect(parseConversation('[]')).toMatch(/the list/);
+});

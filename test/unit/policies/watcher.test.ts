@@ -1,0 +1,58 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createPolicyWatcher, isPolicyFileEvent, type PolicyWatcher } from '../../../policies/watcher';
+
+describe('policy watcher', () => {
+  let dir: string;
+  let watcher: PolicyWatcher | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'policy-watch-'));
+    writeFileSync(path.join(dir, 'p.yaml'), 'id: a\n');
+  });
+  afterEach(() => {
+    watcher?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Resolves on the next onChange. */
+  function watchOnce(): Promise<void> {
+    return new Promise((resolve) => {
+      watcher = createPolicyWatcher({ debounceMs: 10, onChange: resolve });
+      watcher.watch([dir]);
+    });
+  }
+
+  test('a file written in place is noticed', async () => {
+    const changed = watchOnce();
+    writeFileSync(path.join(dir, 'p.yaml'), 'id: b\n');
+    await changed;
+  });
+
+  test("an editor's rename-on-save is noticed, and the next save too (the directory watch survives the inode swap)", async () => {
+    const first = watchOnce();
+    writeFileSync(path.join(dir, '.p.yaml.tmp'), 'id: c\n');
+    renameSync(path.join(dir, '.p.yaml.tmp'), path.join(dir, 'p.yaml'));
+    await first;
+    watcher?.close();
+    const second = watchOnce();
+    writeFileSync(path.join(dir, '.p.yaml.tmp'), 'id: d\n');
+    renameSync(path.join(dir, '.p.yaml.tmp'), path.join(dir, 'p.yaml'));
+    await second;
+  });
+
+  test('a watch on a directory that does not exist is reported, not thrown', () => {
+    const errors: string[] = [];
+    watcher = createPolicyWatcher({ debounceMs: 10, onChange: () => undefined, onError: (d) => errors.push(d) });
+    watcher.watch([path.join(dir, 'missing')]);
+    expect(errors).toEqual([path.join(dir, 'missing')]);
+  });
+});
+
+test('only policy files (or unnamed events) count as changes', () => {
+  expect(isPolicyFileEvent('p.yaml')).toBe(true);
+  expect(isPolicyFileEvent('apps.YML')).toBe(true);
+  expect(isPolicyFileEvent(null)).toBe(true);
+  expect(isPolicyFileEvent('audit-2025-01-01.jsonl')).toBe(false);
+  expect(isPolicyFileEvent('.p.yaml.swp')).toBe(false);
+});

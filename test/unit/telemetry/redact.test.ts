@@ -1,0 +1,35 @@
+import { luhn, redact } from '../../../gateway/telemetry/redact';
+
+describe('redact (content capture "redacted")', () => {
+  test.each([
+    ['mail me at jane.doe+work@example.co.uk please', 'mail me at [EMAIL] please'],
+    ['call +1 415 555 0132 or (415) 555-0199', 'call [PHONE] or [PHONE]'],
+    ['card 4111 1111 1111 1111 exp 12/29', 'card [CARD] exp 12/29'],
+    ['card 4111-1111-1111-1111', 'card [CARD]'],
+    ['ssn 123-45-6789', 'ssn [SSN]'],
+    ['key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'key [KEY]'],
+    ['aws AKIAIOSFODNN7EXAMPLE here', 'aws [KEY] here'],
+    ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'token [KEY]'],
+    ['Authorization: Bearer abc.def-123456789xyz', 'Authorization: Bearer [KEY]'],
+    ['api_key=s3cr3tvalue123 and password: hunter22', 'api_key=[KEY] and password: [KEY]'],
+    ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.abcdefghijk', 'jwt [KEY]'],
+  ])('%s', (input, expected) => {
+    expect(redact(input)).toBe(expected);
+  });
+
+  test('leaves ordinary numbers, dates and prose alone', () => {
+    const text = 'In 2024-01-15 we sold 1234567 units at 19.99 each; order 4111111111111112 shipped.';
+    expect(redact(text)).toBe(text);
+  });
+
+  test('masks a private key block whole', () => {
+    expect(redact('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----')).toBe('[KEY]');
+  });
+
+  test('luhn accepts real card numbers only', () => {
+    expect(luhn('4111111111111111')).toBe(true);
+    expect(luhn('5500005555555559')).toBe(true);
+    expect(luhn('4111111111111112')).toBe(false);
+    expect(luhn('123')).toBe(false);
+  });
+});
