@@ -1,5 +1,6 @@
 import { auditCommand } from './auditCommand';
 import { devEngineCommand } from './devEngineCommand';
+import { modelsCommand } from './modelsCommand';
 import { policyCommand } from './policyCommand';
 import { serveCommand } from './serveCommand';
 
@@ -10,6 +11,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'run the gateway [--port N] [--engine-url URL] [--policy FILE] [--config FILE]' },
   'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
   policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)' },
+  models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR' },
   audit: { run: auditCommand, summary: 'read the audit log: query | verify | stats [--dir DIR] (audit --help for filters)' },
 };
 

@@ -24,7 +24,7 @@ class EncoderConfig(dict):
 
     def __init__(self, vocab_size=8000, hidden_size=256, num_layers=4, num_heads=4,
                  intermediate_size=1024, max_position_embeddings=512, num_labels=3,
-                 num_categories=0, dropout=0.1, attention_dropout=0.1, pad_token_id=0,
+                 num_categories=0, dropout=0.1, attention_dropout=0.0, pad_token_id=0,
                  layer_norm_eps=1e-7):
         super().__init__(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
                          num_heads=num_heads, intermediate_size=intermediate_size,
@@ -52,9 +52,10 @@ class SelfAttention(nn.Module):
     def forward(self, x, bias):
         b, t, c = x.shape
         qkv = self.qkv(x).view(b, t, 3, self.h, self.d).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]  # [b, h, t, d]
-        att = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.d)) + bias
-        att = self.drop(torch.softmax(att, dim=-1))
+        q, k, v = qkv[0] * (1.0 / math.sqrt(self.d)), qkv[1], qkv[2]  # [b, h, t, d]
+        att = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) + bias, dim=-1)
+        if self.training and self.drop.p > 0:
+            att = self.drop(att)
         y = torch.matmul(att, v).transpose(1, 2).reshape(b, t, c)
         return self.out(y)
 

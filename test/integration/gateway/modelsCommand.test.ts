@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { runCli } from '../../support/cliProcess';
+import { FIXTURE_POLICY, FIXTURES } from '../../support/gatewayHarness';
+
+describe('safety-gateway models', () => {
+  test('list shows the guards of a policy and where they load from', async () => {
+    const run = await runCli(['models', 'list', '--policy', FIXTURE_POLICY]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/prompt_guard\s+prompt_guard\/onnx\s+\S+prompt-guard-v1-tiny/);
+    expect(run.stdout).toMatch(/llama_guard\s+llama_guard\/encoder\s+\S+content-guard-tiny/);
+  });
+
+  test('verify accepts each fixture kind and names what is wrong otherwise', async () => {
+    for (const dir of ['prompt-guard-v1-tiny', 'prompt-guard-v2-tiny', 'content-guard-tiny', 'llama-guard-tiny']) {
+      const run = await runCli(['models', 'verify', path.join(FIXTURES, 'models', dir)]);
+      expect(run.stdout + run.stderr).toContain(`OK`);
+      expect(run.code).toBe(0);
+    }
+    const missing = await runCli(['models', 'verify', FIXTURES]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no config.json');
+  });
+
+  test('fetch without internet fails clearly', async () => {
+    const run = await runCli(['models', 'fetch', 'meta-llama/Prompt-Guard-86M', '--to', '/tmp/sg-fetch-test'], { HF_ENDPOINT: '' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot reach the Hugging Face hub|refused access|HTTP/);
+  }, 60_000);
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateApiKey, hashApiKey } from '../../../gateway/auth/apiKey';
+import { KeysConfig } from '../../../gateway/auth/keysConfig';
+import { writeKeysFile } from '../../../gateway/auth/keysFile';
+import { indexKeys, KeyStore } from '../../../gateway/auth/keyStore';
+
+describe('key store', () => {
+  const live = generateApiKey();
+  const revoked = generateApiKey();
+  const fileKeys = {
+    keys: [
+      { id: 'key_000001', hash: hashApiKey(live), app: 'web', policy: 'strict', limits: { requests_per_minute: 7 } },
+      { id: 'key_000002', hash: hashApiKey(revoked), app: 'old', revoked_at: '2025-01-01T00:00:00Z' },
+    ],
+  };
+
+  test('revoked keys are not indexed; inline keys are', () => {
+    const index = indexKeys(fileKeys, [{ app: 'cli', hash: hashApiKey('inline-key-123456') }]);
+    expect([...index.values()].map((k) => k.app).sort()).toEqual(['cli', 'web']);
+  });
+
+  test('lookup answers the identity of a valid key and nothing for others', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, fileKeys);
+    const store = new KeyStore(KeysConfig.parse({ file }));
+    store.load();
+    expect(store.enabled).toBe(true);
+    expect(store.lookup(live)).toEqual({ keyId: 'key_000001', app: 'web', policy: 'strict', limits: { requests_per_minute: 7 } });
+    expect(store.lookup(revoked)).toBeUndefined();
+    expect(store.lookup(`${live}x`)).toBeUndefined();
+    expect(store.lookup('')).toBeUndefined();
+  });
+
+  test('a broken file on reload keeps the last good keys', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, fileKeys);
+    const lines: string[] = [];
+    const store = new KeyStore(KeysConfig.parse({ file }), (l) => lines.push(l));
+    store.load();
+    require('node:fs').writeFileSync(file, 'keys: [ {');
+    store.reload();
+    expect(store.lookup(live)?.app).toBe('web');
+    expect(lines.join('\n')).toMatch(/not reloaded, the previous keys stay in force/);
+  });
+
+  test('no file and no inline keys: not enabled', () => {
+    expect(new KeyStore(KeysConfig.parse({})).enabled).toBe(false);
+  });
+});

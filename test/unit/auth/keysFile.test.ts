@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hashApiKey } from '../../../gateway/auth/apiKey';
+import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/auth/keysFile';
+
+const entry = (id: string, extra: Partial<KeyEntry> = {}): KeyEntry => ({ id, hash: hashApiKey(id), prefix: `sk-sg-${id.slice(4, 8)}...`, app: 'app-1', created_at: '2025-01-01T00:00:00.000Z', ...extra });
+
+describe('keys file', () => {
+  test('serialize then parse gives the same keys back', () => {
+    const doc = { keys: [entry('key_aaaa01', { policy: 'strict', limits: { requests_per_minute: 5 } }), entry('key_bbbb02')] };
+    expect(parseKeysFile(serializeKeysFile(doc))).toEqual(doc);
+  });
+
+  test('an empty or missing file is no keys', () => {
+    expect(parseKeysFile('')).toEqual({ keys: [] });
+    expect(readKeysFile(path.join(tmpdir(), 'does-not-exist-sg-keys.yaml'))).toEqual({ keys: [] });
+  });
+
+  test('a clear key, an unknown field or a duplicate id is refused with the place of the problem', () => {
+    expect(() => parseKeysFile('keys:\n  - id: key_aaaa01\n    key: sk-sg-plain\n    app: a\n')).toThrow(/keys\.0/);
+    expect(() => parseKeysFile('keys:\n  - id: key_aaaa01\n    hash: md5:abc\n    app: a\n')).toThrow(/keys\.0\.hash/);
+    const dup = serializeKeysFile({ keys: [entry('key_aaaa01'), entry('key_aaaa01')] });
+    expect(() => parseKeysFile(dup)).toThrow(/appears twice/);
+  });
+
+  test('revoke by id or by display prefix marks the key, keeps it, and is idempotent', () => {
+    const now = new Date('2025-06-01T00:00:00Z');
+    let doc = addKey({ keys: [] }, entry('key_aaaa01'));
+    doc = addKey(doc, entry('key_bbbb02'));
+    const { doc: after, revoked } = revokeKey(doc, 'key_bbbb02', now);
+    expect(revoked.id).toBe('key_bbbb02');
+    expect(after.keys).toHaveLength(2);
+    expect(after.keys[1].revoked_at).toBe(now.toISOString());
+    expect(after.keys[0].revoked_at).toBeUndefined();
+    expect(revokeKey(after, 'key_bbbb02', new Date()).doc.keys[1].revoked_at).toBe(now.toISOString());
+    expect(revokeKey(doc, 'sk-sg-aaaa...', now).revoked.id).toBe('key_aaaa01');
+    expect(() => revokeKey(doc, 'key_cccc03', now)).toThrow(/no key/);
+  });
+
+  test('writes are atomic renames, readable only by the owner', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-keys-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeFileSync(file, 'old');
+    writeKeysFile(file, { keys: [entry('key_aaaa01')] });
+    expect(readKeysFile(file).keys[0].id).toBe('key_aaaa01');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toMatch(/^# safety-gateway API keys/);
+  });
+});
