@@ -72,7 +72,7 @@ function resolvePolicy(source: string, file: string, read: ReadSource): LoadedPo
   }
   const semantic = semanticProblems(parsed.data);
   if (semantic.length > 0) {
-    throw new PolicyError(semantic.map((s) => locate(merged, chain, s.path, s.message)));
+    throw new PolicyError(semantic.map((s) => locate(merged, chain, s.path, s.message, s.at === 'key')));
   }
   const { extends: _extends, policies, ...policy } = parsed.data;
   return {
@@ -159,7 +159,8 @@ function locate(merged: MergedLayers, chain: Layer[], docPath: readonly PathSegm
   const origin = merged.originOf(docPath);
   const layer = chain[origin.layer] ?? chain[chain.length - 1];
   const position = key ? layer.document.keyPositionOf(origin.path) : layer.document.positionOf(origin.path);
-  const shownPath = key ? docPath.slice(0, -1) : docPath;
+  // The path as it is in the file named (an inherited rule's index there, not in the merged list).
+  const shownPath = key ? origin.path.slice(0, -1) : origin.path;
   return { file: layer.file, ...position, path: dotted(shownPath), message };
 }
 

@@ -6,6 +6,8 @@ import type { Action, GuardSpec, LlamaGuardSpec, PolicyFile, Rule } from './sche
 export interface SemanticProblem {
   path: PathSegment[];
   message: string;
+  /** `key`: point at the mapping key (e.g. a category code) rather than its value. */
+  at?: 'key';
 }
 
 type Direction = 'input' | 'output';
@@ -86,9 +88,9 @@ function ruleProblems(policy: PolicyFile, rule: Rule, direction: Direction, at: 
       const known = knownCategories(spec);
       for (const code of Object.keys(rule.categories)) {
         if (!known.includes(code)) {
-          problems.push({ path: [...at, 'categories', code], message: `unknown category \`${code}\`${didYouMean(code, known)}; guard \`${rule.guard}\` knows: ${known.join(', ')}` });
+          problems.push({ path: [...at, 'categories', code], at: 'key', message: `unknown category \`${code}\`${didYouMean(code, known)}; guard \`${rule.guard}\` knows: ${known.join(', ')}` });
         } else if (spec.excluded_categories.includes(code)) {
-          problems.push({ path: [...at, 'categories', code], message: `category \`${code}\` is excluded by guard \`${rule.guard}\` (excluded_categories), so this entry can never apply` });
+          problems.push({ path: [...at, 'categories', code], at: 'key', message: `category \`${code}\` is excluded by guard \`${rule.guard}\` (excluded_categories), so this entry can never apply` });
         }
       }
     }

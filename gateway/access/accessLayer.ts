@@ -13,6 +13,7 @@ import { createRedisClient, redactRedisUrl } from '../rateLimit/redisClient';
 import { requestLimits } from '../rateLimit/requestLimits';
 import { settleTokens, tokenLimits } from '../rateLimit/tokenLimits';
 import type { RequestRecord } from '../requestRecord';
+import { preloadTokenizer } from '../tokens/llama3Tokens';
 import { chatPromptShape, completionPromptShape } from '../tokens/promptTokens';
 
 /** Everything between a connection and the guarded pipeline: keys, rate limits, hostile-input limits. */
@@ -71,6 +72,9 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
       storeErrorLogged = true;
     },
   });
+
+  // Keys may carry token limits (and gain them on reload), so with keys the tokenizer is loaded up front.
+  if (keys.enabled || rl.defaults.tokens_per_minute) preloadTokenizer();
 
   const limits = config.limits;
   const shapeCheck: RequestHandler = (req, _res, next) => next(bodyShapeError(req.body, { messages: limits.messages, content_parts: limits.content_parts }));

@@ -40,9 +40,9 @@ export async function startDecisionRecording(config: GatewayConfig, log: (line: 
   if (config.telemetry.enabled) {
     telemetry = acquireTelemetry(env);
     setEngineProviderName(config.telemetry.provider_name);
-    if (!telemetry.enabled) log('telemetry: OTEL_SDK_DISABLED is set: no spans, log records or metrics are exported');
+    log(telemetry.summary);
   }
-  const telemetryRecorder = telemetry?.enabled ? new TelemetryRecorder(salt) : undefined;
+  const telemetryRecorder = telemetry?.enabled ? new TelemetryRecorder(salt, { logs: telemetry.logs }) : undefined;
   return {
     recorder: new AuditRecorder(audit, telemetryRecorder, salt),
     readinessChecks: [() => audit.problem()],

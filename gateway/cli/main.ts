@@ -1,5 +1,7 @@
 import { auditCommand } from './auditCommand';
 import { devEngineCommand } from './devEngineCommand';
+import { evalCommand } from './evalCommand';
+import { keysCommand } from './keysCommand';
 import { modelsCommand } from './modelsCommand';
 import { policyCommand } from './policyCommand';
 import { serveCommand } from './serveCommand';
@@ -10,9 +12,11 @@ export type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'run the gateway [--port N] [--engine-url URL] [--policy FILE] [--config FILE]' },
   'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
+  keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)' },
   policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)' },
   models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR' },
   audit: { run: auditCommand, summary: 'read the audit log: query | verify | stats [--dir DIR] (audit --help for filters)' },
+  eval: { run: evalCommand, summary: 'measure a guard on labelled JSONL: --guard NAME --data FILE [--split S] [--task A|B] [--json] [--out DIR] (eval --help)' },
 };
 
 export async function main(argv: string[]): Promise<number> {

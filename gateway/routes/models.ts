@@ -2,12 +2,17 @@ import type { RequestHandler } from 'express';
 import type { AppDeps } from '../app';
 import { sendError } from '../errors';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
-import { setSafetyHeaders } from '../requestContext';
+import { contextOf, setSafetyHeaders } from '../requestContext';
 
 /** GET /v1/models: the engine's model list, as it sent it. */
 export function modelsRoute(deps: AppDeps): RequestHandler {
   return async (_req, res) => {
-    const ref = deps.policies.loaded ? deps.policies.current().ref : undefined;
+    let ref: string | undefined;
+    try {
+      ref = deps.policies.current(contextOf(res).policyId).ref;
+    } catch {
+      ref = undefined;
+    }
     try {
       const upstream = await deps.engine.get('/models');
       if (upstream.status >= 400) {

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { AppDeps } from '../app';
 import { notFound } from '../errors';
-import { setSafetyHeaders } from '../requestContext';
+import { contextOf, setSafetyHeaders } from '../requestContext';
 
 /**
  * Other /v1/* routes: forwarded unguarded when the policy lists them under routes.passthrough,
@@ -30,7 +30,12 @@ export function passthroughRoute(deps: AppDeps): RequestHandler {
   });
   return (req: Request, res: Response, next: NextFunction) => {
     const fullPath = `/v1${req.path}`;
-    const runtime = deps.policies.loaded ? deps.policies.current() : undefined;
+    let runtime;
+    try {
+      runtime = deps.policies.current(contextOf(res).policyId);
+    } catch {
+      runtime = undefined; // no policy (or an unknown one): nothing passes through
+    }
     const allowed = runtime?.loaded.policy.routes.passthrough.some((p) => p === fullPath || (p.endsWith('/*') && fullPath.startsWith(p.slice(0, -1))));
     if (!allowed) return next(notFound(`Unknown or disabled route: ${req.method} ${fullPath.slice(0, 200)}`));
     setSafetyHeaders(res, 'allow', runtime?.ref);

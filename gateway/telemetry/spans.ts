@@ -23,9 +23,13 @@ export function setEngineProviderName(name: string): void {
   providerName = name;
 }
 
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** Express middleware: the request's SERVER span, active for everything the request does. */
 export function serverSpanMiddleware(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // Probes and scrapes every few seconds would drown the requests that matter.
+    if (UNTRACED.has(req.path)) return next();
     // A client's traceparent is honoured, so the gateway's spans join the app's own trace.
     const parent = propagation.extract(context.active(), req.headers);
     const span = tracer().startSpan(
@@ -36,6 +40,8 @@ export function serverSpanMiddleware(): RequestHandler {
       },
       parent,
     );
+    // No tracer provider (traces not exported): nothing to bind or end.
+    if (!span.isRecording()) return next();
     const ctx = trace.setSpan(parent, span);
     // Body parsing resumes on the socket's events, outside this call: bind them to the span too.
     context.bind(ctx, req);

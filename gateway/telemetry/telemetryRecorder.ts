@@ -27,7 +27,11 @@ const SEVERITY: Record<Action, { number: SeverityNumber; text: string }> = {
  * collector is down, which is why the audit log, not this, is the record compliance relies on.
  */
 export class TelemetryRecorder implements DecisionRecorder {
-  constructor(private readonly salt: string) {}
+  /** `logs: false` when no collector takes log records: only metrics and span attributes then. */
+  constructor(
+    private readonly salt: string,
+    private readonly options: { logs: boolean } = { logs: true },
+  ) {}
 
   async record(record: RequestRecord): Promise<void> {
     this.emit(record, captureContent(record.content, record.contentCapture, this.salt));
@@ -36,7 +40,7 @@ export class TelemetryRecorder implements DecisionRecorder {
   /** Never throws: telemetry must not fail a request. */
   emit(record: RequestRecord, content: CapturedContent, audit?: AuditPosition): void {
     try {
-      emitLogs(record, content, audit);
+      if (this.options.logs) emitLogs(record, content, audit);
       recordMetrics(record);
       annotateRequestSpan(record, audit);
     } catch {

@@ -8,6 +8,7 @@ import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { packageRoot } from '../paths';
+import { exportPlan } from './exportPlan';
 import { pushMetricReadersFromEnv } from './metricReaders';
 
 /**
@@ -22,11 +23,17 @@ interface SdkState {
   pushReaders: MetricReader[];
   users: number;
   disabled: boolean;
+  summary: string;
+  logs: boolean;
 }
 
 export interface TelemetryHandle {
   /** False when OTEL_SDK_DISABLED is set: spans, logs and metrics are then no-ops. */
   readonly enabled: boolean;
+  /** What is exported where, for the startup log. */
+  readonly summary: string;
+  /** Whether log records go anywhere (a collector is named for them). */
+  readonly logs: boolean;
   /** One gateway is done with it: flushes what is buffered (bounded); the SDK stays for the others. */
   release(): Promise<void>;
 }
@@ -40,6 +47,8 @@ export function acquireTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetr
   const current = state;
   return {
     enabled: !current.disabled,
+    summary: current.summary,
+    logs: current.logs,
     async release() {
       if (released) return;
       released = true;
@@ -55,19 +64,23 @@ export function telemetryRunning(): boolean {
 }
 
 function start(env: NodeJS.ProcessEnv): SdkState {
-  if (/^\s*true\s*$/i.test(env.OTEL_SDK_DISABLED ?? '')) return { pushReaders: [], users: 0, disabled: true };
+  if (/^\s*true\s*$/i.test(env.OTEL_SDK_DISABLED ?? '')) return { pushReaders: [], users: 0, disabled: true, logs: false, summary: 'telemetry: OTEL_SDK_DISABLED is set: no spans, log records or metrics' };
+  const plan = exportPlan(env);
   // /metrics on the gateway's own port: the exporter never starts its own server.
   const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const pushReaders = pushMetricReadersFromEnv(env);
+  const pushReaders = plan.push.metrics ? pushMetricReadersFromEnv(env) : [];
   const serviceNameSet = !!env.OTEL_SERVICE_NAME || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
   const sdk = new NodeSDK({
     // Environment (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) is detected on top and wins.
     resource: resourceFromAttributes({ 'service.version': packageVersion() }),
     serviceName: serviceNameSet ? undefined : 'safety-gateway',
     metricReaders: [prometheus, ...pushReaders],
+    // No processors: the SDK then registers no tracer provider, and log records go nowhere.
+    ...(plan.push.traces ? {} : { spanProcessors: [] }),
+    ...(plan.push.logs ? {} : { logRecordProcessors: [] }),
   });
   sdk.start();
-  return { sdk, prometheus, pushReaders, users: 0, disabled: false };
+  return { sdk, prometheus, pushReaders, users: 0, disabled: false, logs: plan.push.logs, summary: plan.summary };
 }
 
 /** Pushes buffered spans, log records and metrics now; gives up after `timeoutMs` (a collector may be down). */

@@ -25,15 +25,28 @@ export function splitForCounting(text: string, size = PIECE): string[] {
   let start = 0;
   while (text.length - start > size) {
     let cut = start + size;
-    const window = text.slice(start + Math.floor(size / 2), cut);
-    const space = window.search(/\s\S[^\s]*$/);
-    if (space >= 0) cut = start + Math.floor(size / 2) + space;
+    const wordStart = lastWordStart(text, start + Math.floor(size / 2), cut);
+    if (wordStart > start) cut = wordStart;
     else if (/[\uD800-\uDBFF]/.test(text[cut - 1] ?? '')) cut -= 1;
     pieces.push(text.slice(start, cut));
     start = cut;
   }
   if (start < text.length) pieces.push(text.slice(start));
   return pieces;
+}
+
+/** Index of the last space in [from, to) that is followed by a non-space, or -1. */
+function lastWordStart(text: string, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (/\s/.test(text[i]) && i + 1 < text.length && /\S/.test(text[i + 1])) return i;
+  return -1;
+}
+
+/**
+ * Loads the vocabulary now (about a second and 45 MB of heap), so the first rate-limited request
+ * does not pay for it. Called at startup when token limits can apply.
+ */
+export function preloadTokenizer(): void {
+  llama3();
 }
 
 export function countTokensSync(text: string): number {

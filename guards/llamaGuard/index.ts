@@ -28,7 +28,7 @@ export { parseAssessment, type Assessment } from './parse';
 export { unsafeProbability, unsafeProbabilityFromTop, type TokenLogprob } from './score';
 export { readChatCompletion, readTextCompletion, readErrorBody, type GuardCompletion } from './openaiResponse';
 export { parseDecoderConfig, readDecoderModel, decoderOnnxCandidates, kvDtypeFor, type DecoderConfig } from './decoderModel';
-export { OnnxDecoder, argmax, type KvCache, type StepResult, type GenerateOptions, type GenerateResult } from './onnxDecoder';
+export { OnnxDecoder, argmax, type GenerateOptions, type GenerateResult, type DecoderClassification } from './onnxDecoder';
 export { resolveGuardTokens, type GuardTokenIds, type TokenLookup } from './guardTokens';
 export { classifyPromptIds, type Classification } from './onnxClassify';
 export { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from './onnxModel';

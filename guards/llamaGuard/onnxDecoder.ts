@@ -1,29 +1,17 @@
 /**
- * A causal-LM decoder exported by Optimum / transformers.js, run with onnxruntime-node and a KV
- * cache. Inputs: input_ids, attention_mask, position_ids (= cumsum(mask) - 1), and
- * past_key_values.{i}.key/.value (zero-length on the first call); outputs: logits and
- * present.{i}.key/.value, which become the next call's past.
- *
- * One request at a time per cache, batch of one: a guard check is one conversation, and
- * onnxruntime-node runs the session on its own threads so the event loop stays free.
+ * A causal-LM decoder exported by Optimum / transformers.js (input_ids, attention_mask,
+ * position_ids, past_key_values.{i}.key/.value -> logits, present.{i}.key/.value), as the main
+ * thread sees it. The session and its KV cache live in the ONNX worker thread
+ * (../onnx/ortHost.ts); the decoding loops themselves are in decoderLoop.ts and run there, so
+ * the KV tensors never cross threads and no decoder step runs on the event loop. Each call
+ * sends token ids and gets back logits, generated ids or P(unsafe).
  */
-import * as ort from 'onnxruntime-node';
-import { widenFloat16 } from '../onnx/float16';
+import type { InferenceSession } from 'onnxruntime-node';
+import { type HostedSession, ortHost } from '../onnx/ortHost';
+import type { RecipeTokens } from '../onnx/ortProtocol';
 import type { DecoderConfig } from './decoderModel';
 
-/** The past key/value tensors after some tokens, keyed by input name (`past_key_values.0.key`, ...). */
-export interface KvCache {
-  /** Tokens already in the cache. */
-  length: number;
-  tensors: Record<string, ort.Tensor>;
-}
-
-export interface StepResult {
-  /** Logits at the last position fed (the distribution of the next token). */
-  lastLogits: Float32Array;
-  /** The cache including every token fed so far. */
-  cache: KvCache;
-}
+export { argmax, lastRow, type TensorLike } from './logits';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -31,6 +19,7 @@ export interface GenerateOptions {
   stopIds: ReadonlySet<number> | readonly number[];
   /** false: every token reruns the whole sequence with no cache (reference / benchmark only). */
   useCache?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface GenerateResult {
@@ -38,9 +27,15 @@ export interface GenerateResult {
   stoppedBy: 'stop' | 'limit';
 }
 
+export interface DecoderClassification {
+  pUnsafe: number;
+  generated: number[];
+  stoppedBy: 'stop' | 'limit';
+}
+
 export interface OnnxDecoderOptions {
   kvDtype?: 'float32' | 'float16';
-  sessionOptions?: ort.InferenceSession.SessionOptions;
+  sessionOptions?: InferenceSession.SessionOptions;
 }
 
 /** Input / output names the session must have; checked on load so a wrong export fails with a clear message. */
@@ -66,108 +61,71 @@ export function presentNames(numLayers: number): string[] {
   return Array.from({ length: numLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
 }
 
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
-}
-
 export class OnnxDecoder {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: HostedSession,
     readonly config: DecoderConfig,
-    private readonly kvDtype: 'float32' | 'float16',
-    private readonly feedPositionIds: boolean,
-    private readonly feedUseCacheBranch: boolean,
   ) {}
 
   static async create(onnxPath: string, config: DecoderConfig, options: OnnxDecoderOptions = {}): Promise<OnnxDecoder> {
-    const session = await ort.InferenceSession.create(onnxPath, options.sessionOptions ?? {});
+    const session = await ortHost().openSession({
+      kind: 'decoder',
+      file: onnxPath,
+      sessionOptions: { ...(options.sessionOptions ?? {}) } as Record<string, unknown>,
+      decoder: { numLayers: config.numLayers, numKvHeads: config.numKvHeads, headDim: config.headDim, kvDtype: options.kvDtype ?? 'float32' },
+    });
     try {
       checkDecoderSignature(onnxPath, config, session.inputNames, session.outputNames);
     } catch (err) {
-      await session.release();
+      await session.close();
       throw err;
     }
-    return new OnnxDecoder(
-      session,
-      config,
-      options.kvDtype ?? 'float32',
-      session.inputNames.includes('position_ids'),
-      // Optimum's merged decoders switch between their with-past and without-past branches on this flag.
-      session.inputNames.includes('use_cache_branch'),
-    );
-  }
-
-  emptyCache(): KvCache {
-    const dims = [1, this.config.numKvHeads, 0, this.config.headDim];
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const name of pastNames(this.config.numLayers)) {
-      tensors[name] =
-        this.kvDtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
-    }
-    return { length: 0, tensors };
-  }
-
-  /** Feeds `ids` after what `cache` holds; returns the next-token logits and the extended cache. */
-  async forward(ids: readonly number[], cache: KvCache): Promise<StepResult> {
-    if (ids.length === 0) throw new Error('forward needs at least one token');
-    const total = cache.length + ids.length;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64Tensor(ids),
-      // No padding in a batch of one: the mask is all ones, so cumsum(mask) - 1 is the absolute position.
-      attention_mask: int64Tensor(new Array<number>(total).fill(1)),
-      ...cache.tensors,
-    };
-    if (this.feedPositionIds) feeds.position_ids = int64Tensor(ids.map((_, i) => cache.length + i));
-    if (this.feedUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [cache.length > 0], [1]);
-    const out = await this.session.run(feeds);
-    const tensors: Record<string, ort.Tensor> = {};
-    for (let i = 0; i < this.config.numLayers; i++) {
-      for (const kv of ['key', 'value']) tensors[`past_key_values.${i}.${kv}`] = out[`present.${i}.${kv}`]!;
-    }
-    return { lastLogits: lastRow(out.logits!), cache: { length: total, tensors } };
+    return new OnnxDecoder(session, config);
   }
 
   /** Next-token logits after `ids`, from one pass with no cache (the reference the cached path must match). */
   async forwardFull(ids: readonly number[]): Promise<Float32Array> {
-    return (await this.forward(ids, this.emptyCache())).lastLogits;
+    return (await this.forwardChunks([ids]))[0]!;
+  }
+
+  /**
+   * Feeds the chunks one after another through one KV cache (in the worker) and returns the
+   * next-token logits after each chunk: `[[prompt], [t1], [t2]]` is prefill then two cached steps.
+   */
+  async forwardChunks(chunks: readonly (readonly number[])[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (chunks.length === 0 || chunks.some((c) => c.length === 0)) throw new Error('forward needs at least one token per chunk');
+    const packed = chunks.map((c) => Int32Array.from(c));
+    const { logits } = await this.session.call('forward', { chunks: packed }, packed.map((c) => c.buffer as ArrayBuffer), signal);
+    return logits;
   }
 
   /** Greedy decoding from `ids`, with the KV cache (default) or rerunning the full sequence each token. */
   async generate(ids: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
-    const stop = new Set(options.stopIds);
-    const useCache = options.useCache ?? true;
-    const seq = [...ids];
-    const out: number[] = [];
-    let step = await this.forward(seq, this.emptyCache());
-    while (out.length < options.maxNewTokens) {
-      const next = argmax(step.lastLogits);
-      if (stop.has(next)) return { ids: out, stoppedBy: 'stop' };
-      out.push(next);
-      seq.push(next);
-      if (out.length === options.maxNewTokens) break;
-      step = useCache ? await this.forward([next], step.cache) : await this.forward(seq, this.emptyCache());
-    }
-    return { ids: out, stoppedBy: 'limit' };
+    if (ids.length === 0) throw new Error('forward needs at least one token');
+    const packed = Int32Array.from(ids);
+    const result = await this.session.call(
+      'generate',
+      { ids: packed, maxNewTokens: options.maxNewTokens, stopIds: [...options.stopIds], useCache: options.useCache ?? true },
+      [packed.buffer as ArrayBuffer],
+      options.signal,
+    );
+    return { ids: Array.from(result.ids), stoppedBy: result.stoppedBy };
+  }
+
+  /** The Llama Guard scoring recipe, run whole in the worker (see decoderLoop.ts `classify`). */
+  async classify(tokens: RecipeTokens, promptIds: readonly number[], maxNewTokens: number, signal?: AbortSignal): Promise<DecoderClassification> {
+    if (promptIds.length === 0) throw new Error('forward needs at least one token');
+    const packed = Int32Array.from(promptIds);
+    const result = await this.session.call(
+      'classify',
+      { ids: packed, tokens: { newlines: tokens.newlines, safe: tokens.safe, unsafe: tokens.unsafe, stopIds: [...tokens.stopIds] }, maxNewTokens },
+      [packed.buffer as ArrayBuffer],
+      signal,
+    );
+    return { pUnsafe: result.pUnsafe, generated: Array.from(result.generated), stoppedBy: result.stoppedBy };
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
-}
-
-function int64Tensor(values: readonly number[]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [1, values.length]);
-}
-
-/** The logits row of the last position of a [1, seq, vocab] tensor, as float32 (fp16 exports return raw bits). */
-export function lastRow(logits: ort.Tensor): Float32Array {
-  const dims = logits.dims;
-  const vocab = dims[dims.length - 1]!;
-  const rows = logits.data.length / vocab;
-  const start = (rows - 1) * vocab;
-  if (logits.type === 'float16') return widenFloat16((logits.data as Uint16Array).subarray(start, start + vocab));
-  if (logits.type !== 'float32') throw new Error(`logits of type ${logits.type} are not supported`);
-  return (logits.data as Float32Array).slice(start, start + vocab);
 }

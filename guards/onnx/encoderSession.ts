@@ -1,19 +1,16 @@
 /**
- * A thin wrapper over one onnxruntime-node session for an encoder classifier (BERT/DeBERTa
- * style): pads a batch of token-id rows to the longest, feeds int64 tensors, and returns the
- * float outputs per row.
- *
- * Known limit: onnxruntime-node 1.21's `run` executes synchronously on the calling thread (its
- * backend only defers it with setImmediate), so a run holds the event loop for its duration.
- * Moving sessions to a worker thread is not safe piecemeal: the 1.21 binding keeps
- * per-thread state in process-wide statics, and loading it in a second thread (main + worker,
- * or two workers) crashes the process ("Entering the V8 API without proper locking") on the
- * next run. Off-loop inference therefore needs every ONNX session of the process (all guards)
- * in one host thread or process; until then runs stay on the event loop.
+ * An encoder classifier session (BERT/DeBERTa style) as the main thread sees it: the session
+ * itself lives in the ONNX worker thread (ortHost.ts); `run` packs a batch of token-id rows
+ * into one Int32Array, moves it to the worker, and gets back float32 outputs split per row.
+ * Padding, the int64 tensors, the run and float16 widening all happen in the worker, so a run
+ * never holds the event loop.
  */
 import * as os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { packRows } from './batchLayout';
 import { widenFloat16 } from './float16';
+import { type HostedSession, ortHost } from './ortHost';
+
+export { padBatch } from './batchLayout';
 
 export interface EncoderSessionOptions {
   /** Threads for one operator; defaults to half the cores (at most 4), leaving room for the HTTP side. */
@@ -72,37 +69,27 @@ export function defaultIntraOpThreads(): number {
   return Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
 }
 
-/** Pads rows to the longest and lays them out row-major for int64 tensors. */
-export function padBatch(rows: readonly number[][], padId: number): { ids: BigInt64Array; mask: BigInt64Array; width: number } {
-  const width = rows.reduce((m, r) => Math.max(m, r.length), 0);
-  const ids = new BigInt64Array(rows.length * width).fill(BigInt(padId));
-  const mask = new BigInt64Array(rows.length * width);
-  rows.forEach((row, r) => {
-    for (let c = 0; c < row.length; c++) {
-      ids[r * width + c] = BigInt(row[c]);
-      mask[r * width + c] = 1n;
-    }
-  });
-  return { ids, mask, width };
-}
-
 export class EncoderSession {
   private constructor(
     readonly file: string,
-    private readonly session: ort.InferenceSession,
+    private readonly session: HostedSession,
     readonly signature: SessionSignature,
-    private readonly padId: number,
   ) {}
 
   static async open(file: string, options: EncoderSessionOptions): Promise<EncoderSession> {
-    let session: ort.InferenceSession;
+    let session: HostedSession;
     try {
-      session = await ort.InferenceSession.create(file, {
-        intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
-        // One operator at a time: inter-op parallelism only adds contention for encoder graphs.
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
+      session = await ortHost().openSession({
+        kind: 'encoder',
+        file,
+        padId: options.padId,
+        sessionOptions: {
+          intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
+          // One operator at a time: inter-op parallelism only adds contention for encoder graphs.
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+          executionMode: 'sequential',
+        },
       });
     } catch (err) {
       throw new Error(
@@ -112,36 +99,30 @@ export class EncoderSession {
     }
     try {
       const signature = checkSessionSignature(file, session.inputNames, session.outputNames, options.typeVocabSize);
-      return new EncoderSession(file, session, signature, options.padId);
+      return new EncoderSession(file, session, signature);
     } catch (err) {
-      await session.release();
+      await session.close();
       throw err;
     }
   }
 
-  /** Runs one padded batch; returns `logits` and any other float outputs, split per row. */
+  /** Runs one padded batch in the ONNX worker; returns `logits` and any other float outputs, split per row. */
   async run(rows: readonly number[][]): Promise<EncoderOutputs> {
     if (rows.length === 0) return { logits: [] };
-    const { ids, mask, width } = padBatch(rows, this.padId);
-    const dims = [rows.length, width];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, dims),
-      attention_mask: new ort.Tensor('int64', mask, dims),
-    };
-    if (this.signature.feedTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(ids.length), dims);
-    const results = await this.session.run(feeds);
+    const packed = packRows(rows);
+    const { outputs } = await this.session.call('encode', packed, [packed.ids.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer]);
     const out: EncoderOutputs = {};
     for (const name of ['logits', ...this.signature.outputs]) {
-      const tensor = results[name];
+      const tensor = outputs[name];
       if (!tensor) continue;
-      out[name] = splitRows(name, tensor.type, tensor.data as Float32Array | Uint16Array, tensor.dims, rows.length);
+      out[name] = splitRows(name, tensor.type, tensor.data, tensor.dims, rows.length);
     }
     if (!out.logits) throw new Error('the model returned no logits');
     return out;
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 }
 
@@ -155,6 +136,7 @@ export function splitRows(name: string, type: string, raw: Float32Array | Uint16
   }
   const width = dims[1];
   const rows: Float32Array[] = [];
-  for (let r = 0; r < batch; r++) rows.push(data.slice(r * width, (r + 1) * width));
+  // Views, not copies: the buffer came from the worker and belongs to this batch alone.
+  for (let r = 0; r < batch; r++) rows.push(data.subarray(r * width, (r + 1) * width));
   return rows;
 }

@@ -285,6 +285,12 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
     build_epoch(epoch, rng) -> list of examples (dict with 'seq' wrapped ids + task fields)
     loss_fn(outputs, examples) -> scalar loss
     validate(model) -> (selection_score, details_dict); the best state is kept.
+
+    Schedule: linear warm-up then cosine decay over ``epochs`` epochs.  With ``max_minutes``
+    the schedule's progress is max(step / total_steps, elapsed / max_minutes): on a fast or
+    idle machine the run is the fixed-epoch, seeded run; on a slow or busy one the cosine is
+    compressed so the run still ends annealed within the time budget (and is then not
+    bit-reproducible).
     """
     rng = np.random.default_rng(seed)
     decay, no_decay = [], []
@@ -298,11 +304,19 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
     total = max(1, len(b0) * epochs)
     warm = max(1, int(warmup_frac * total))
 
+    def progress(step):
+        p = step / total
+        if max_minutes:
+            p = max(p, (time.time() - t0) / 60.0 / max_minutes)
+        return min(1.0, p)
+
     def lr_at(step):
         if step < warm:
             return lr * (step + 1) / warm
-        p = min(1.0, (step - warm) / max(1, total - warm))
-        return lr * (min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+        p = progress(step)
+        pw = warm / total
+        q = min(1.0, max(0.0, (p - pw) / max(1e-9, 1 - pw)))
+        return lr * (min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * q)))
 
     best = (-1e9, None, None)
     history = []
@@ -339,8 +353,9 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
                 log("ep %d step %d/%d loss %.4f lr %.2e %.0f tok/s elapsed %.1f min"
                     % (ep, step, total, run_loss / max(1, run_n), lr_at(step), ntok / max(el, 1e-6),
                        (time.time() - t0) / 60))
-            if max_minutes is not None and (time.time() - t0) / 60 > max_minutes:
-                log("time budget of %.1f min reached; stopping early" % max_minutes)
+            if max_minutes and progress(step) >= 1.0 and step < total:
+                log("time budget of %.1f min reached at step %d/%d; schedule compressed, stopping"
+                    % (max_minutes, step, total))
                 stop = True
             if bi in eval_at or stop:
                 score, details = validate(model)

@@ -66,7 +66,8 @@ def parse():
     ap.add_argument("--chat-rate", type=float, default=0.4, help="per-epoch share of benign-chat rows")
     ap.add_argument("--cat-weight", type=float, default=1.0, help="weight of the category BCE term")
     ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--max-minutes", type=float, default=50.0, help="hard stop for the training loop")
+    ap.add_argument("--max-minutes", type=float, default=24.0,
+                    help="time budget of the training loop (the LR schedule compresses to fit it)")
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
 
@@ -177,7 +178,7 @@ def main():
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="content-guard-smoke-")
-        args.epochs, args.vocab, args.max_minutes = 1, 1000, 3.0
+        args.epochs, args.vocab, args.max_minutes = 1, 1000, 1.5
     work = args.work or tempfile.mkdtemp(prefix="content-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -263,7 +264,7 @@ def main():
 
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
-                      evals_per_epoch=1 if args.smoke else 2)
+                      evals_per_epoch=1)
     ck = os.path.join(work, "checkpoint.pt")
     tc.save_checkpoint(ck, model, cfg, {"labels": LABELS, "categories": CATS})
 

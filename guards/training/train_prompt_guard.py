@@ -55,7 +55,8 @@ def parse():
     ap.add_argument("--chat-rate", type=float, default=0.35, help="per-epoch share of ordinary benign-chat rows")
     ap.add_argument("--davidson-rate", type=float, default=0.3)
     ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--max-minutes", type=float, default=50.0, help="hard stop for the training loop")
+    ap.add_argument("--max-minutes", type=float, default=24.0,
+                    help="time budget of the training loop (the LR schedule compresses to fit it)")
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
 
@@ -184,7 +185,7 @@ def main():
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
-        args.epochs, args.vocab, args.max_minutes = 1, 1000, 3.0
+        args.epochs, args.vocab, args.max_minutes = 1, 1000, 1.5
     work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -267,7 +268,7 @@ def main():
 
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
-                      evals_per_epoch=1 if args.smoke else 2)
+                      evals_per_epoch=1)
     train_minutes = fit_info["train_minutes"]
     ck = os.path.join(work, "checkpoint.pt")
     tc.save_checkpoint(ck, model, cfg, {"labels": LABELS})

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../../gateway/auth/apiKey';
@@ -41,7 +41,7 @@ describe('key store', () => {
     const lines: string[] = [];
     const store = new KeyStore(KeysConfig.parse({ file }), (l) => lines.push(l));
     store.load();
-    require('node:fs').writeFileSync(file, 'keys: [ {');
+    writeFileSync(file, 'keys: [ {');
     store.reload();
     expect(store.lookup(live)?.app).toBe('web');
     expect(lines.join('\n')).toMatch(/not reloaded, the previous keys stay in force/);

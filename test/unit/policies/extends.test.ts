@@ -133,7 +133,8 @@ describe('extends', () => {
   test('a semantic error is located in the rule that causes it, in whichever file', () => {
     const broken = { ...files, '/p/apps/child.yaml': CHILD.replace('guard: pg\n    sources: [tool]', 'guard: pgg\n    sources: [tool]') };
     const [p] = problemsOf(broken, '/p/apps/child.yaml');
-    expect(p).toMatchObject({ file: '/p/apps/child.yaml', line: 14, path: 'input.2.guard' });
+    // The path is the rule's place in the file named (index 1 there; index 2 once merged).
+    expect(p).toMatchObject({ file: '/p/apps/child.yaml', line: 14, path: 'input.1.guard' });
     expect(p.message).toContain('unknown guard `pgg`; did you mean `pg`?');
   });
 

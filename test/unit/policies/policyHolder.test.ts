@@ -85,6 +85,15 @@ describe('PolicyHolder', () => {
     expect(holder.reloadStatus().last?.status).toBe('unchanged');
   });
 
+  test('a change whose guards cannot load (a model directory that is not there) is rejected too', async () => {
+    const good = holder.all().map((r) => r.ref);
+    file('apps/kids.yaml', `${KIDS}guards:\n  pg:\n    type: prompt_guard\n    model: ./no-such-model\n`);
+    const outcome = await holder.reload();
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.problems?.[0]).toMatch(/^cannot load the policy's guards: .*no-such-model/);
+    expect(holder.all().map((r) => r.ref)).toEqual(good);
+  });
+
   test('a new app file in a listed directory joins the set on reload', async () => {
     file('apps/research.yaml', 'id: research\nextends: ../main.yaml\n');
     await holder.reload();

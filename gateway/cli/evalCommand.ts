@@ -1,0 +1,297 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Guard } from '../../guards/types';
+import { closest } from '../../policies/didYouMean';
+import { loadPolicyFile, type LoadedPolicy } from '../../policies/loader';
+import { formatProblem, PolicyError } from '../../policies/problems';
+import { defaultDataRoot, resolveDataFiles } from '../eval/dataFiles';
+import { loadRecords, splitLookup } from '../eval/dataset';
+import type { RequestStyle } from '../eval/guardRequest';
+import { createProgressBar, noProgress } from '../eval/progress';
+import type { DataRecord, RecordRole } from '../eval/records';
+import { renderConsoleSummary, renderReport, type RunInfo } from '../eval/report';
+import { runGuard, type GuardOutcome } from '../eval/runGuard';
+import { selectExamples, type EvalExample } from '../eval/selection';
+import { SPLITS, type Split } from '../eval/splits';
+import { summarize, type EvalSummary } from '../eval/summary';
+import { prSvg, rocSvg } from '../eval/svgPlot';
+import type { EvalTask } from '../eval/tasks';
+import { thresholdsByRole } from '../eval/thresholds';
+import { defaultPolicyFile } from '../paths';
+import { PolicyHolder } from '../policyRuntime';
+
+export interface EvalIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether stderr is a terminal (draws the progress bar). */
+  errIsTty: boolean;
+  cwd: () => string;
+}
+
+const USAGE = `usage: safety-gateway eval --guard NAME --data FILE.jsonl [options]
+
+Runs a policy's guard over labelled JSONL records (the ../shared/data format) and reports AUROC,
+AUPRC, recall at 1% FPR and precision / recall / F1 / FPR at the threshold, per source, role,
+label and category. Positive = any label except benign / safe; unclear rows are skipped.
+
+  --guard NAME          guard of the policy to evaluate (e.g. prompt_guard, llama_guard)
+  --data PATH           JSONL file, dataset folder, data folder or quoted glob
+                        (../shared/data/*/*.jsonl); repeatable
+  --policy FILE         policy whose guard runs (default: policies/default.yaml)
+  --threshold T         score >= T is a positive call (default: the threshold of the policy
+                        rule that would judge the record: input rule for user rows, ...)
+  --split S             train | validation | test | eval_only (SPLITS.md's rule, checked
+                        across every set under --data-root)
+  --data-root DIR       folder of dataset folders for the split rule (default: the parent of
+                        the first data file's folder)
+  --task A|B            label as SPLITS.md assembles Task A (benign/injection/jailbreak) or
+                        Task B (safe/unsafe); default: each record's own label
+  --role R, --label L   keep only records of this role / record label; repeatable
+  --limit N             evaluate N records, a fixed sample by id hash
+  --json                print one JSON object (n, auroc, auprc, recall_at_1pct_fpr,
+                        threshold, precision, recall, f1, fpr, breakdowns) on stdout
+  --out DIR             write report.md, roc.svg, pr.svg, metrics.json, scores.jsonl
+  --progress            draw the progress bar on stderr even when it is not a terminal
+  --concurrency N       checks in flight (default 16; the guards batch them)
+  --threads N           onnxruntime threads per model (default: CPU cores, at most 8)
+  --timeout-ms MS       replace the guard's timeout_ms (a slow CPU can time out under load)
+`;
+
+interface EvalOptions {
+  guard: string;
+  data: string[];
+  policy: string;
+  threshold?: number;
+  json: boolean;
+  out?: string;
+  split?: Split;
+  dataRoot?: string;
+  task?: EvalTask;
+  roles?: Set<string>;
+  labels?: Set<string>;
+  limit?: number;
+  progress: boolean;
+  concurrency: number;
+  threads: number;
+  timeoutMs?: number;
+}
+
+class UsageError extends Error {}
+
+/** `safety-gateway eval`: measures a guard of a policy on labelled data, with the gateway's own guard runtime. */
+export function evalCommand(args: string[]): Promise<number> {
+  return runEval(args, {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    errIsTty: Boolean(process.stderr.isTTY),
+    cwd: () => process.cwd(),
+  });
+}
+
+export async function runEval(args: string[], io: EvalIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out(USAGE);
+    return 0;
+  }
+  let options: EvalOptions;
+  try {
+    options = parseOptions(args, io.cwd());
+  } catch (err) {
+    io.err(`safety-gateway eval: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const started = performance.now();
+
+  let files: string[];
+  let records: DataRecord[];
+  try {
+    files = resolveDataFiles(options.data, io.cwd());
+    records = loadRecords(files);
+  } catch (err) {
+    io.err(`safety-gateway eval: ${(err as Error).message}\n`);
+    return 2;
+  }
+  let splitOf: ((r: DataRecord) => Split) | undefined;
+  if (options.split) {
+    const root = options.dataRoot ?? defaultDataRoot(files);
+    const lookup = splitLookup(records, root);
+    splitOf = lookup.splitOf;
+    io.err(`split rule over ${lookup.universe} records under ${root ?? 'the given files'} (${lookup.moved} moved by rule 4)\n`);
+  }
+  const { examples, skipped } = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, limit: options.limit });
+  if (examples.length === 0) {
+    io.err(`safety-gateway eval: no records left to evaluate (read ${records.length}; left out: ${JSON.stringify(skipped)})\n`);
+    return 1;
+  }
+
+  const opened = await openGuard(options, io);
+  if (!opened) return 1;
+  const { holder, guard, loaded, style } = opened;
+  try {
+    let thresholds: Map<RecordRole, number>;
+    try {
+      thresholds = thresholdsByRole(loaded.policy, options.guard, style, new Set(examples.map((e) => e.role)), options.threshold);
+    } catch (err) {
+      io.err(`safety-gateway eval: ${(err as Error).message}\n`);
+      return 1;
+    }
+    const bar = options.progress || io.errIsTty ? createProgressBar(examples.length, io.err) : noProgress;
+    const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done) });
+    bar.finish();
+    const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
+    const { summary, curves } = summarize(examples, outcomes, thresholdOf);
+    const run: RunInfo = {
+      guard: options.guard,
+      model: guard.model,
+      policy: `${loaded.id}@${loaded.version}`,
+      policy_file: path.relative(io.cwd(), loaded.file) || loaded.file,
+      data: files.map((f) => path.relative(io.cwd(), f) || f),
+      split: options.split ?? null,
+      task: options.task ?? null,
+      limit: options.limit ?? null,
+      threshold_source: options.threshold === undefined ? 'policy' : 'option',
+      records_read: records.length,
+      skipped,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const result = { ...summary, run };
+    if (options.out) {
+      writeOutputs(options.out, run, summary, curves, examples, outcomes, thresholdOf);
+      io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg, metrics.json, scores.jsonl)\n`);
+    }
+    if (options.json) io.out(`${JSON.stringify(result)}\n`);
+    else io.out(renderConsoleSummary(run, summary));
+    if (summary.errors.count) io.err(`${summary.errors.count} guard error(s) excluded from the metrics (${Object.entries(summary.errors.by_type).map(([t, n]) => `${t}: ${n}`).join(', ')})\n`);
+    return summary.n === 0 ? 1 : 0;
+  } finally {
+    await holder.close();
+  }
+}
+
+function parseOptions(args: string[], cwd: string): EvalOptions {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      guard: { type: 'string' },
+      data: { type: 'string', multiple: true },
+      policy: { type: 'string' },
+      threshold: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      split: { type: 'string' },
+      'data-root': { type: 'string' },
+      task: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      label: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      progress: { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      threads: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.guard) throw new UsageError('--guard NAME is required');
+  // `--data ../shared/data/*/*.jsonl` unquoted: the shell expands it and the extra files arrive as positionals.
+  const data = [...(values.data ?? []), ...positionals];
+  if (data.length === 0) throw new UsageError('--data FILE is required');
+  if (values.split !== undefined && !SPLITS.includes(values.split as Split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
+  if (values.task !== undefined && values.task !== 'A' && values.task !== 'B') throw new UsageError('--task must be A or B');
+  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new UsageError('--threshold must be a number between 0 and 1');
+  return {
+    guard: values.guard,
+    data,
+    policy: path.resolve(cwd, values.policy ?? defaultPolicyFile()),
+    threshold,
+    json: values.json ?? false,
+    out: values.out === undefined ? undefined : path.resolve(cwd, values.out),
+    split: values.split as Split | undefined,
+    dataRoot: values['data-root'] === undefined ? undefined : path.resolve(cwd, values['data-root']),
+    task: values.task as EvalTask | undefined,
+    roles: values.role ? new Set(values.role) : undefined,
+    labels: values.label ? new Set(values.label) : undefined,
+    limit: values.limit === undefined ? undefined : positiveInt('--limit', values.limit),
+    progress: values.progress ?? false,
+    concurrency: values.concurrency === undefined ? 16 : positiveInt('--concurrency', values.concurrency),
+    threads: values.threads === undefined ? Math.min(8, os.availableParallelism()) : positiveInt('--threads', values.threads),
+    timeoutMs: values['timeout-ms'] === undefined ? undefined : positiveInt('--timeout-ms', values['timeout-ms']),
+  };
+}
+
+function positiveInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer`);
+  return n;
+}
+
+/**
+ * Loads the policy and only the evaluated guard, through the PolicyHolder and guard factory the
+ * gateway uses. The policy is narrowed to that guard first: installing it whole would also load
+ * every other guard, and one missing model (another guard's) must not stop this evaluation.
+ */
+async function openGuard(
+  options: EvalOptions,
+  io: EvalIo,
+): Promise<{ holder: PolicyHolder; guard: Guard; loaded: LoadedPolicy; style: RequestStyle } | undefined> {
+  let loaded: LoadedPolicy;
+  try {
+    loaded = loadPolicyFile(options.policy);
+  } catch (err) {
+    if (err instanceof PolicyError) for (const problem of err.problems) io.err(`${formatProblem(problem)}\n`);
+    io.err(`safety-gateway eval: cannot load the policy ${options.policy}${err instanceof PolicyError ? '' : `: ${(err as Error).message}`}\n`);
+    return undefined;
+  }
+  const spec = loaded.policy.guards[options.guard];
+  if (!spec) {
+    const names = Object.keys(loaded.policy.guards);
+    const hint = closest(options.guard, names);
+    io.err(`safety-gateway eval: the policy ${loaded.id} has no guard "${options.guard}"${hint ? ` (did you mean "${hint}"?)` : ''}; its guards: ${names.join(', ') || 'none'}\n`);
+    return undefined;
+  }
+  const narrowedSpec = options.timeoutMs === undefined ? spec : { ...spec, timeout_ms: options.timeoutMs };
+  const uses = (r: { guard: string }) => r.guard === options.guard;
+  const narrowed: LoadedPolicy = {
+    ...loaded,
+    policy: { ...loaded.policy, guards: { [options.guard]: narrowedSpec }, input: loaded.policy.input.filter(uses), output: loaded.policy.output.filter(uses) },
+  };
+  const holder = new PolicyHolder({ threads: options.threads });
+  try {
+    const runtime = await holder.install(narrowed);
+    const guard = runtime.guards.get(options.guard);
+    if (!guard) throw new Error(`guard ${options.guard} did not load`);
+    return { holder, guard, loaded, style: spec.type === 'prompt_guard' ? 'texts' : 'conversation' };
+  } catch (err) {
+    await holder.close();
+    io.err(`safety-gateway eval: cannot load guard "${options.guard}" of ${loaded.file}: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
+function writeOutputs(
+  dir: string,
+  run: RunInfo,
+  summary: EvalSummary,
+  curves: ReturnType<typeof summarize>['curves'],
+  examples: readonly EvalExample[],
+  outcomes: readonly GuardOutcome[],
+  thresholdOf: (e: EvalExample) => number,
+): void {
+  mkdirSync(dir, { recursive: true });
+  const label = `threshold ${summary.threshold ?? 'per role'}`;
+  const prevalence = summary.n ? summary.positives / summary.n : null;
+  writeFileSync(path.join(dir, 'roc.svg'), rocSvg(curves.roc, summary.auroc, { fpr: summary.fpr, tpr: summary.recall, label }));
+  writeFileSync(path.join(dir, 'pr.svg'), prSvg(curves.pr, summary.auprc, prevalence, { recall: summary.recall, precision: summary.precision, label }));
+  writeFileSync(path.join(dir, 'report.md'), renderReport(run, summary, { roc: 'roc.svg', pr: 'pr.svg' }));
+  writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...summary, run }, null, 2)}\n`);
+  // Per-record scores for error analysis; ids only, no texts (the data stays where it is).
+  const lines = examples.map((e, i) => {
+    const o = outcomes[i];
+    const base = { id: e.id, source: e.dataset, role: e.role, label: e.label, positive: e.positive, threshold: thresholdOf(e) };
+    return JSON.stringify('error' in o ? { ...base, error: o.error.type } : { ...base, score: o.score, flagged: o.score >= thresholdOf(e), guard_label: o.label, guard_categories: o.categories });
+  });
+  writeFileSync(path.join(dir, 'scores.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
+}

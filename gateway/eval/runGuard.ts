@@ -1,0 +1,50 @@
+import type { Guard, GuardError } from '../../guards/types';
+import { buildGuardRequest, type RequestStyle } from './guardRequest';
+import type { EvalExample } from './selection';
+
+/** What the guard said about one example: a score, or the error that kept it from scoring. */
+export type GuardOutcome = { score: number; label: string; categories: string[] } | { error: GuardError };
+
+export interface RunOptions {
+  style: RequestStyle;
+  /** Checks in flight at once; the encoder guards batch concurrent checks, so more than 1 pays. */
+  concurrency: number;
+  /** Called after each example with how many are done. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * Runs `guard.check()` once per example, as the gateway would for a request holding that text.
+ * Never throws for a guard failure: check() reports failures as error verdicts, and a check that
+ * throws anyway (a bug) is recorded the same way, so one bad record cannot end a long run.
+ */
+export async function runGuard(guard: Guard, examples: readonly EvalExample[], options: RunOptions): Promise<GuardOutcome[]> {
+  const outcomes: GuardOutcome[] = new Array(examples.length);
+  let next = 0;
+  let done = 0;
+  async function worker(): Promise<void> {
+    while (next < examples.length) {
+      const i = next++;
+      outcomes[i] = await checkOne(guard, options.style, examples[i]);
+      done += 1;
+      options.onProgress?.(done);
+    }
+  }
+  const workers = Math.max(1, Math.min(options.concurrency, examples.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return outcomes;
+}
+
+async function checkOne(guard: Guard, style: RequestStyle, example: EvalExample): Promise<GuardOutcome> {
+  try {
+    const verdict = await guard.check(buildGuardRequest(style, example));
+    if (verdict.error) return { error: verdict.error };
+    // A score outside [0, 1] would corrupt every curve; treat it as the guard's failure.
+    if (!Number.isFinite(verdict.score) || verdict.score < 0 || verdict.score > 1) {
+      return { error: { type: 'model_error', message: `score ${verdict.score} is not a probability` } };
+    }
+    return { score: verdict.score, label: verdict.label, categories: verdict.categories };
+  } catch (err) {
+    return { error: { type: 'model_error', message: (err as Error)?.message ?? String(err) } };
+  }
+}

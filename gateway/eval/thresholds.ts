@@ -1,0 +1,45 @@
+import type { PolicyFile, Rule } from '../../policies/schema';
+import { textSourceFor, type RequestStyle } from './guardRequest';
+import type { RecordRole } from './records';
+
+/**
+ * The decision threshold an evaluated record gets by default: that of the policy rule which would
+ * judge it in the gateway, so "precision / recall at the threshold" describe the deployed policy.
+ * `--threshold` replaces all of this with one number.
+ */
+
+function ruleCovers(rule: Rule, role: RecordRole): boolean {
+  return rule.sources === undefined || rule.sources.includes(textSourceFor(role));
+}
+
+/**
+ * Prompt Guard style: the first input rule of this guard whose `sources` include the record's
+ * source (user rows -> the jailbreak rule, documents -> the injection rule). Content-safety
+ * style: answers -> the first output rule, everything else -> the first input rule. Either way,
+ * failing that, the first rule that uses the guard at all.
+ */
+export function thresholdForRole(policy: PolicyFile, guard: string, style: RequestStyle, role: RecordRole): number | undefined {
+  const input = policy.input.filter((r) => r.guard === guard);
+  const output = policy.output.filter((r) => r.guard === guard);
+  let rule: Rule | undefined;
+  if (style === 'texts') rule = input.find((r) => ruleCovers(r, role));
+  else rule = role === 'assistant' ? output[0] : input[0];
+  return (rule ?? input[0] ?? output[0])?.threshold;
+}
+
+/** One threshold per role present; throws when the policy has no rule for this guard and none was given. */
+export function thresholdsByRole(
+  policy: PolicyFile,
+  guard: string,
+  style: RequestStyle,
+  roles: Iterable<RecordRole>,
+  override?: number,
+): Map<RecordRole, number> {
+  const out = new Map<RecordRole, number>();
+  for (const role of roles) {
+    const t = override ?? thresholdForRole(policy, guard, style, role);
+    if (t === undefined) throw new Error(`no rule of the policy uses guard "${guard}", so there is no threshold to evaluate at: pass --threshold`);
+    out.set(role, t);
+  }
+  return out;
+}

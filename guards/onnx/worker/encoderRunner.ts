@@ -1,0 +1,46 @@
+/**
+ * Worker side of an encoder classifier session: pads a packed batch of token-id rows into int64
+ * tensors, runs the session, and returns every output as float32 (float16 widened here, off the
+ * main thread).
+ */
+import type * as Ort from 'onnxruntime-node';
+import { widenFloat16 } from '../float16';
+import type { Ops, WireTensor } from '../ortProtocol';
+import { padPacked } from '../batchLayout';
+
+export class EncoderRunner {
+  private readonly feedTokenTypeIds: boolean;
+
+  constructor(
+    private readonly ort: typeof Ort,
+    readonly session: Ort.InferenceSession,
+    private readonly padId: number,
+  ) {
+    this.feedTokenTypeIds = session.inputNames.includes('token_type_ids');
+  }
+
+  async encode({ ids, lengths }: Ops['encode']['args']): Promise<Ops['encode']['result']> {
+    const { ids: padded, mask, width } = padPacked(ids, lengths, this.padId);
+    const dims = [lengths.length, width];
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: new this.ort.Tensor('int64', padded, dims),
+      attention_mask: new this.ort.Tensor('int64', mask, dims),
+    };
+    if (this.feedTokenTypeIds) feeds.token_type_ids = new this.ort.Tensor('int64', new BigInt64Array(padded.length), dims);
+    const results = await this.session.run(feeds);
+    const outputs: Record<string, WireTensor> = {};
+    for (const name of this.session.outputNames) {
+      const tensor = results[name];
+      if (!tensor) continue;
+      outputs[name] = { type: tensor.type === 'float16' ? 'float32' : tensor.type, dims: [...tensor.dims], data: toFloat32(tensor) };
+    }
+    return { outputs };
+  }
+}
+
+function toFloat32(tensor: Ort.Tensor): Float32Array {
+  if (tensor.type === 'float16') return widenFloat16(tensor.data as Uint16Array);
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  // Not a float output: sent as an empty array; the main thread refuses it by its type.
+  return new Float32Array(0);
+}

@@ -1,0 +1,154 @@
+import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+import { addKey, eventually, keysCli, tempKeysFile } from '../../support/keys';
+import { countTokensSync } from '../../../gateway/tokens/llama3Tokens';
+
+type Json = Record<string, any>;
+const post = (h: Harness, key: string | undefined, body: Json, headers: Record<string, string> = {}) =>
+  fetch(`${h.gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello there' }], ...body }),
+  });
+const num = (res: Response, name: string) => Number(res.headers.get(name));
+
+describe('rate limits per key (memory store)', () => {
+  let h: Harness;
+  let file: string;
+  const keys: Record<string, string> = {};
+  beforeAll(async () => {
+    file = tempKeysFile();
+    keys.rpm = await addKey(file, 'rpm-app', ['--rpm', '3']);
+    keys.tpm = await addKey(file, 'tpm-app', ['--tpm', '2000']);
+    keys.stream = await addKey(file, 'stream-app', ['--tpm', '5000']);
+    keys.conc = await addKey(file, 'conc-app', ['--concurrency', '1']);
+    keys.none = await addKey(file, 'free-app');
+    h = await startHarness({ config: { keys: { file }, limits: { context_tokens_by_model: { 'tiny-model': 64 } } } });
+  });
+  afterAll(async () => h.close());
+
+  test("requests per minute: OpenAI's headers count down, then 429 with Retry-After", async () => {
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await post(h, keys.rpm, {});
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('3');
+      expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^(\d+m)?(\d+ms|\d+(\.\d+)?s)$/);
+      seen.push(num(res, 'x-ratelimit-remaining-requests'));
+      await res.arrayBuffer();
+    }
+    expect(seen).toEqual([2, 1, 0]);
+    const refused = await post(h, keys.rpm, {});
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(await refused.json()).toEqual({ error: { message: expect.stringContaining('requests per minute'), type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+    // Another key is not affected; a key without limits gets no limit headers.
+    const other = await post(h, keys.none, {});
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-ratelimit-limit-requests')).toBeNull();
+  });
+
+  test("tokens: prompt + max_tokens reserved up front, the rest refunded from the engine's usage", async () => {
+    const first = await post(h, keys.tpm, { max_tokens: 500 });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-tokens')).toBe('2000');
+    const reserved1 = 2000 - num(first, 'x-ratelimit-remaining-tokens');
+    expect(reserved1).toBeGreaterThan(500);
+    const used1 = ((await first.json()) as Json).usage.total_tokens as number;
+    expect(used1).toBeLessThan(reserved1);
+
+    const second = await post(h, keys.tpm, { max_tokens: 500 });
+    expect(second.status).toBe(200);
+    const reserved2 = 2000 - used1 - num(second, 'x-ratelimit-remaining-tokens');
+    expect(reserved2).toBe(reserved1); // the first request only cost its usage
+    await second.arrayBuffer();
+  });
+
+  test('tokens: a reservation over what is left is a 429 of type tokens; one over the whole limit says so', async () => {
+    const tooMuchNow = await post(h, keys.tpm, { max_tokens: 1990 });
+    expect(tooMuchNow.status).toBe(429);
+    expect(tooMuchNow.headers.get('retry-after')).toBeTruthy();
+    const body = (await tooMuchNow.json()) as Json;
+    expect(body.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
+    const never = await post(h, keys.tpm, { max_tokens: 5000 });
+    expect(never.status).toBe(429);
+    expect(((await never.json()) as Json).error.message).toMatch(/Request too large for tokens per minute/);
+    // Refused reservations were not kept: a small request still fits.
+    expect((await post(h, keys.tpm, { max_tokens: 10 })).status).toBe(200);
+  });
+
+  test('a stream without a usage block is settled from the answer counted with the Llama 3 tokenizer', async () => {
+    const reply = 'one two three four five six seven eight nine ten';
+    await h.script({ reply });
+    const first = await post(h, keys.stream, { stream: true, max_tokens: 1000 });
+    const reserved = 5000 - num(first, 'x-ratelimit-remaining-tokens');
+    const events = await readSse(first);
+    expect(events[events.length - 1]).toBe('[DONE]');
+    const prompt = reserved - 1000;
+    const second = await post(h, keys.stream, { max_tokens: 1000 });
+    expect(5000 - num(second, 'x-ratelimit-remaining-tokens') - reserved).toBe(prompt + countTokensSync(reply));
+    await second.arrayBuffer();
+  });
+
+  test('concurrent requests: a second one while the first streams is a 429; the slot comes back after', async () => {
+    await h.script({ reply: 'slow answer '.repeat(10), token_delay_ms: 30 });
+    const before = h.engine.stats.requests;
+    const first = post(h, keys.conc, { stream: true });
+    await eventually(async () => h.engine.stats.requests > before, 'the first request reached the engine');
+    const second = await post(h, keys.conc, {});
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as Json).error.message).toMatch(/concurrent/);
+    const firstRes = await first;
+    expect(firstRes.status).toBe(200);
+    await readSse(firstRes);
+    const third = await post(h, keys.conc, {});
+    expect(third.status).toBe(200);
+    await third.arrayBuffer();
+  });
+
+  test('context length is checked before the engine: 400 context_length_exceeded, engine not called', async () => {
+    const before = h.engine.stats.requests;
+    const res = await post(h, keys.none, { model: 'tiny-model', messages: [{ role: 'user', content: 'word '.repeat(100) }] });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { message: expect.stringMatching(/maximum context length is 64 tokens/), type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    const withCompletion = await post(h, keys.none, { model: 'tiny-model', max_tokens: 60, messages: [{ role: 'user', content: 'hi' }] });
+    expect(withCompletion.status).toBe(400);
+    expect(((await withCompletion.json()) as Json).error.message).toMatch(/in the completion/);
+    expect(h.engine.stats.requests).toBe(before);
+    expect((await post(h, keys.none, { model: 'tiny-model', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+  });
+
+  test('keys list shows limits and never a hash or key', async () => {
+    const { out } = await keysCli(['list', '--file', file]);
+    expect(out).toMatch(/rpm-app .*rpm=3/);
+    expect(out).not.toMatch(/sha256:/);
+    for (const key of Object.values(keys)) expect(out).not.toContain(key);
+  });
+});
+
+describe('rate limits without keys: per client address, trust proxy', () => {
+  const spoof = (h: Harness, ip: string) => post(h, undefined, {}, { 'x-forwarded-for': ip });
+
+  test('without trust_proxy, X-Forwarded-For is ignored: every request is the socket address', async () => {
+    const h = await startHarness({ config: { rate_limits: { defaults: { requests_per_minute: 2 } } } });
+    try {
+      expect((await spoof(h, '10.0.0.1')).status).toBe(200);
+      expect((await spoof(h, '10.0.0.2')).status).toBe(200);
+      expect((await spoof(h, '10.0.0.3')).status).toBe(429);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('with trust_proxy loopback, each forwarded client has its own limit', async () => {
+    const h = await startHarness({ config: { trust_proxy: 'loopback', rate_limits: { defaults: { requests_per_minute: 2 } } } });
+    try {
+      expect((await spoof(h, '10.0.0.1')).status).toBe(200);
+      expect((await spoof(h, '10.0.0.1')).status).toBe(200);
+      expect((await spoof(h, '10.0.0.1')).status).toBe(429);
+      expect((await spoof(h, '10.0.0.2')).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fixturePolicyVariant } from '../../support/policyFiles';
+import { startHarness, type Harness } from '../../support/gatewayHarness';
+
+const MB = 1024 * 1024;
+
+/** An engine that streams `totalBytes` of answer as fast as its reader takes it, and no faster (it waits for drain). */
+async function startFloodEngine(totalBytes: number) {
+  const state = { sent: 0, waitingForDrain: false, finished: false };
+  const piece = 'x'.repeat(1000);
+  const server = http.createServer(async (req, res) => {
+    for await (const _ of req) {
+      /* read the request */
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const event = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    while (state.sent < totalBytes && !res.destroyed) {
+      const text = event(piece);
+      state.sent += text.length;
+      if (!res.write(text)) {
+        state.waitingForDrain = true;
+        await new Promise((r) => {
+          res.once('drain', r);
+          res.once('close', r);
+        });
+        state.waitingForDrain = false;
+      }
+    }
+    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+    res.end('data: [DONE]\n\n');
+    state.finished = true;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { state, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => new Promise<void>((r) => server.close(() => r())), server };
+}
+
+/** Waits until `value()` stops changing across several checks: the pipeline has filled every buffer it has. */
+async function steady(value: () => number): Promise<number> {
+  let last = -1;
+  let same = 0;
+  while (same < 5) {
+    await new Promise((r) => setTimeout(r, 100));
+    const v = value();
+    same = v === last ? same + 1 : 0;
+    last = v;
+  }
+  return last;
+}
+
+describe('backpressure: a slow reader pauses the engine instead of growing a buffer in the gateway', () => {
+  const TOTAL = 256 * MB;
+  let engine: Awaited<ReturnType<typeof startFloodEngine>>;
+  let h: Harness;
+  beforeAll(async () => {
+    engine = await startFloodEngine(TOTAL);
+    h = await startHarness({ policy: fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: off')), engineUrl: engine.baseUrl });
+  });
+  afterAll(async () => {
+    await h.close();
+    engine.server.closeAllConnections();
+    await engine.close();
+  });
+
+  test('a client that stops reading: the engine ends up waiting for drain with most of the answer unsent; resumed, every byte arrives', async () => {
+    const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'flood me' }] });
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause(); // the client reads nothing
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+
+    const sentWhilePaused = await steady(() => engine.state.sent);
+    const heapWhilePaused = process.memoryUsage().heapUsed;
+    expect(engine.state.waitingForDrain).toBe(true);
+    expect(engine.state.finished).toBe(false);
+    // Socket buffers and a few stream high-water marks at most, nowhere near the answer.
+    expect(sentWhilePaused).toBeLessThan(TOTAL / 8);
+    console.log(`flood: ${(sentWhilePaused / MB).toFixed(1)} MB of ${TOTAL / MB} MB sent while the client was paused; heap ${(heapWhilePaused / MB).toFixed(0)} MB`);
+
+    let received = 0;
+    let tail = '';
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      tail = (tail + d.toString('latin1')).slice(-64);
+    });
+    socket.resume();
+    await new Promise((r) => socket.once('end', r));
+    expect(engine.state.finished).toBe(true);
+    expect(received).toBeGreaterThan(TOTAL);
+    expect(tail).toMatch(/data: \[DONE\]\n\n(0\r\n\r\n)?$/);
+  }, 120_000);
+});

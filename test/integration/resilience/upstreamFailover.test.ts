@@ -1,0 +1,100 @@
+import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
+import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+import { eventually } from '../../support/keys';
+
+const script = (engine: DevEngine, entry: Record<string, unknown>) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
+const reset = (engine: DevEngine) => fetch(`${engine.url}/dev/reset`, { method: 'POST' });
+const chat = (h: Harness, extra: Record<string, unknown> = {}) =>
+  fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }], ...extra }) });
+
+/** The harness's dev engine is upstream 1; `second` is upstream 2. */
+describe('several upstreams: health checks and failover before the first byte', () => {
+  let h: Harness;
+  let second: DevEngine;
+  const total = () => h.engine.stats.requests + second.stats.requests;
+  /** Sends requests until upstream 1 has taken `n` more; returns every status seen. */
+  const untilFirstTook = async (n: number) => {
+    const target = h.engine.stats.requests + n;
+    const statuses: number[] = [];
+    while (h.engine.stats.requests < target && statuses.length < 20) {
+      const res = await chat(h);
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    return statuses;
+  };
+
+  beforeAll(async () => {
+    second = await startDevEngine();
+    h = await startHarness({ config: { engine: { upstreams: [{ url: second.baseUrl }], first_byte_timeout_ms: 400, idle_timeout_ms: 400, health_interval_ms: 100, retries: 1 } } });
+  });
+  afterEach(async () => {
+    await reset(h.engine);
+    await reset(second);
+    await eventually(async () => (await fetch(`${h.gateway.url}/readyz`)).status === 200, 'ready again');
+  });
+  afterAll(async () => {
+    await h.close();
+    await second.close();
+  });
+
+  test('requests are spread over both upstreams', async () => {
+    const [a, b] = [h.engine.stats.requests, second.stats.requests];
+    for (let i = 0; i < 4; i++) expect((await chat(h)).status).toBe(200);
+    expect(h.engine.stats.requests - a).toBe(2);
+    expect(second.stats.requests - b).toBe(2);
+  });
+
+  test('an upstream answering 500 is retried on the other: the client never sees it, one record per request', async () => {
+    await script(h.engine, { status: 500 });
+    const before = h.recorder.records.length;
+    const statuses = await untilFirstTook(1);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(h.recorder.records.length - before).toBe(statuses.length);
+  });
+
+  test('an upstream that hangs times out before its first byte, and the other answers', async () => {
+    await script(h.engine, { hang: true });
+    const statuses = await untilFirstTook(1);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  test('an upstream killed is failed over, marked down, and back in rotation once it returns', async () => {
+    const port = second.port;
+    await second.close();
+    for (let i = 0; i < 4; i++) expect((await chat(h)).status).toBe(200);
+    second = await startDevEngine({ port });
+    await eventually(async () => {
+      const before = second.stats.requests;
+      await chat(h);
+      await chat(h);
+      return second.stats.requests > before;
+    }, 'the restarted upstream serves again');
+  });
+
+  test('both upstreams failing is the usual 502, after one attempt on each', async () => {
+    await script(h.engine, { status: 503 });
+    await script(second, { status: 503 });
+    const before = total();
+    const res = await chat(h);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+    expect(total() - before).toBe(2);
+  });
+
+  test('a stream is never retried once the engine answered: dying mid-stream is an error, on one upstream only', async () => {
+    await script(h.engine, { reply: 'alpha beta gamma delta epsilon', drop_after_chunks: 2 });
+    await script(second, { reply: 'alpha beta gamma delta epsilon', drop_after_chunks: 2 });
+    const before = h.recorder.records.length;
+    const engineBefore = total();
+    const res = await chat(h, { stream: true });
+    // Buffer mode (fixture policy): nothing was released, so the failure is a clean 502.
+    expect(res.status).toBe(502);
+    expect(await res.text()).not.toContain('alpha');
+    expect(total() - engineBefore).toBe(1);
+    expect(h.recorder.records.slice(before).map((r) => r.status)).toEqual([502]);
+    await reset(h.engine);
+    await reset(second);
+    expect((await readSse(await chat(h, { stream: true }))).pop()).toBe('[DONE]');
+  });
+});

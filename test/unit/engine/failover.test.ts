@@ -1,0 +1,33 @@
+import { EngineError } from '../../../engine/errors';
+import { failoverOrder, isRetryable } from '../../../engine/failover';
+import { UpstreamHealth } from '../../../engine/health';
+
+describe('failover', () => {
+  test('failures before the first byte are retryable; aborts and other errors are not', () => {
+    expect(isRetryable(new EngineError('unreachable', 'x'))).toBe(true);
+    expect(isRetryable(new EngineError('timeout', 'x'))).toBe(true);
+    expect(isRetryable(new EngineError('bad_gateway', 'x', 503))).toBe(true);
+    expect(isRetryable(new EngineError('aborted', 'x'))).toBe(false);
+    expect(isRetryable(new Error('x'))).toBe(false);
+  });
+
+  test('healthy upstreams round-robin first, unhealthy ones last', () => {
+    const all = () => true;
+    expect(failoverOrder(3, all, 0)).toEqual([0, 1, 2]);
+    expect(failoverOrder(3, all, 4)).toEqual([1, 2, 0]);
+    expect(failoverOrder(3, (i) => i !== 1, 1)).toEqual([2, 0, 1]);
+    expect(failoverOrder(2, () => false, 0)).toEqual([0, 1]);
+  });
+
+  test('a failure marks an upstream down at once; only a passing check brings it back', () => {
+    const changes: string[] = [];
+    const health = new UpstreamHealth(2, (i, up) => changes.push(`${i}:${up}`));
+    health.failed(1, 'refused');
+    health.failed(1, 'refused');
+    expect(health.isUp(1)).toBe(false);
+    expect(health.upCount).toBe(1);
+    health.checked(1, true);
+    expect(health.isUp(1)).toBe(true);
+    expect(changes).toEqual(['1:false', '1:true']);
+  });
+});

@@ -1,0 +1,41 @@
+import { effectiveLimits } from '../../../gateway/rateLimit/keyLimits';
+import { LimiterStore } from '../../../gateway/rateLimit/limiterStore';
+
+const durations = { requests: 60, tokens: 60, concurrency: 60 };
+
+describe('limiter store (memory)', () => {
+  test('requests: refused past the limit, and refusals keep counting', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await store.take('requests', 'a', 3, 1, false));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0]);
+    expect(results[3].resetMs).toBeGreaterThan(0);
+    expect((await store.take('requests', 'b', 3, 1, false)).allowed).toBe(true); // other subject
+  });
+
+  test('tokens: a refused reservation is undone; a refund makes room again', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    expect((await store.take('tokens', 'a', 100, 70, true)).remaining).toBe(30);
+    const refused = await store.take('tokens', 'a', 100, 50, true);
+    expect(refused).toMatchObject({ allowed: false, remaining: 30 });
+    expect((await store.take('tokens', 'a', 100, 30, true)).allowed).toBe(true);
+    await store.give('tokens', 'a', 100, 60);
+    expect((await store.take('tokens', 'a', 100, 60, true)).allowed).toBe(true);
+    await store.charge('tokens', 'a', 100, 40);
+    expect((await store.take('tokens', 'a', 100, 1, true)).allowed).toBe(false);
+  });
+
+  test('concurrency: slots come back when given back', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(true);
+    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(false);
+    await store.give('concurrency', 'a', 1, 1);
+    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(true);
+  });
+
+  test("a key's own limits override the defaults one by one", () => {
+    expect(effectiveLimits({ requests_per_minute: 5 }, { requests_per_minute: 60, tokens_per_minute: 1000 })).toEqual({ requests_per_minute: 5, tokens_per_minute: 1000, concurrent_requests: undefined });
+    expect(effectiveLimits(undefined, {})).toEqual({ requests_per_minute: undefined, tokens_per_minute: undefined, concurrent_requests: undefined });
+  });
+});

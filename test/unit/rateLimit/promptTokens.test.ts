@@ -1,0 +1,96 @@
+import { couldExceedContext } from '../../../gateway/rateLimit/tokenLimits';
+import { contextLengthError, contextWindow } from '../../../gateway/tokens/contextLength';
+import { countTokens, countTokensSync, splitForCounting } from '../../../gateway/tokens/llama3Tokens';
+import { chatPromptShape, completionPromptShape, countPromptTokens } from '../../../gateway/tokens/promptTokens';
+
+describe('Llama 3 token counting', () => {
+  test('counts with the Llama 3 vocabulary', () => {
+    expect(countTokensSync('hello world')).toBe(2);
+    expect(countTokensSync('')).toBe(0);
+  });
+
+  test('long texts are cut at word starts, every character kept, no piece over the size', () => {
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(500);
+    const pieces = splitForCounting(text, 1000);
+    expect(pieces.join('')).toBe(text);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThanOrEqual(1000);
+    expect(pieces.slice(1).every((p) => p.startsWith(' '))).toBe(true);
+  });
+
+  test('a cut never splits a surrogate pair', () => {
+    const text = 'a' + '😀'.repeat(2000);
+    const pieces = splitForCounting(text, 101);
+    expect(pieces.join('')).toBe(text);
+    for (const p of pieces) expect(p).not.toMatch(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/);
+  });
+
+  test('piecewise counting of a long text matches counting it whole', async () => {
+    const text = 'Counting tokens in pieces must give the same total as counting at once. '.repeat(400);
+    expect(await countTokens(text)).toBe(countTokensSync(text));
+  });
+
+  test('a 300 KB run without spaces is counted (the tokenizer alone overflows its stack)', async () => {
+    const n = await countTokens('x'.repeat(300_000));
+    expect(n).toBeGreaterThan(10_000);
+  });
+});
+
+describe('prompt size of a request', () => {
+  test('chat: contents, parts, tool calls, tools and the template tokens', async () => {
+    const shape = chatPromptShape({
+      model: 'llama',
+      max_tokens: 50,
+      n: 2,
+      messages: [
+        { role: 'system', content: 'You are helpful.' },
+        { role: 'user', content: [{ type: 'text', text: 'hello world' }, { type: 'image_url', image_url: { url: 'x' } }] },
+        { role: 'assistant', content: null, tool_calls: [{ function: { name: 'lookup', arguments: '{"q":"x"}' } }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'lookup' } }],
+    });
+    expect(shape).toMatchObject({ model: 'llama', maxTokens: 50, answers: 2, separateSequences: false });
+    expect(shape.texts).toEqual(expect.arrayContaining(['You are helpful.', 'hello world', 'lookup', '{"q":"x"}']));
+    const count = await countPromptTokens(shape);
+    const bare = await countPromptTokens({ ...shape, fixedTokens: 0 });
+    expect(count.total - bare.total).toBe(shape.fixedTokens);
+    expect(shape.fixedTokens).toBe(31 + 4 * 3);
+  });
+
+  test('max_completion_tokens wins over max_tokens; junk shapes count as nothing', () => {
+    expect(chatPromptShape({ messages: [], max_tokens: 5, max_completion_tokens: 9 }).maxTokens).toBe(9);
+    expect(chatPromptShape({ messages: 'nope', max_tokens: -1 })).toMatchObject({ texts: [], maxTokens: undefined });
+    expect(chatPromptShape({ messages: [null, 3, { role: 7, content: {} }] }).texts).toEqual([]);
+  });
+
+  test('completions: each prompt is its own sequence', async () => {
+    const shape = completionPromptShape({ prompt: ['one two three', 'four'], n: 3, max_tokens: 10 });
+    expect(shape).toMatchObject({ answers: 6, separateSequences: true, maxTokens: 10 });
+    const count = await countPromptTokens(shape);
+    expect(count.longest).toBe(4); // "one two three" + <|begin_of_text|>
+    expect(count.total).toBe(3 + 1 + 2);
+  });
+
+  test('the byte bound skips exact counting only when the prompt surely fits', () => {
+    const shape = chatPromptShape({ messages: [{ role: 'user', content: 'x'.repeat(1000) }], max_tokens: 100 });
+    expect(couldExceedContext(shape, 100_000)).toBe(false);
+    expect(couldExceedContext(shape, 1000)).toBe(true);
+  });
+});
+
+describe('context length', () => {
+  test('per-model window, else the default', () => {
+    expect(contextWindow('small', { small: 8192 }, 131072)).toBe(8192);
+    expect(contextWindow('other', { small: 8192 }, 131072)).toBe(131072);
+    expect(contextWindow(undefined, {}, 131072)).toBe(131072);
+  });
+
+  test("OpenAI's context_length_exceeded 400 with the numbers", () => {
+    expect(contextLengthError(100, 60, 40, 'messages')).toBeUndefined();
+    const err = contextLengthError(100, 80, 40, 'messages');
+    expect(err?.status).toBe(400);
+    expect(err?.body().error).toMatchObject({ code: 'context_length_exceeded', param: 'messages', type: 'invalid_request_error' });
+    expect(err?.message).toContain('maximum context length is 100 tokens');
+    expect(err?.message).toContain('120 tokens (80 in the messages, 40 in the completion)');
+    expect(contextLengthError(100, 101, undefined, 'prompt')?.message).toContain('101 tokens in the prompt');
+  });
+});
