@@ -41,22 +41,23 @@ const py = (y: number) => MARGIN.top + (1 - y) * PLOT_H;
 const fmt = (n: number) => (Math.round(n * 100) / 100).toString();
 
 /**
- * Drops points that cannot change the drawing: those on the same pixel as the previous one, and
- * the middle of three points on one horizontal or vertical line. Keeps a 50,000-record curve to
- * a few hundred points, and the file small.
+ * Drops points that cannot change the drawing: those within a pixel of the last kept one (the
+ * final point always stays), and the middle of three points on one horizontal or vertical line.
+ * A curve through 50,000 records then needs well under a thousand points, and the file stays small.
  */
 export function simplify(points: readonly PlotPoint[]): PlotPoint[] {
-  const rounded: PlotPoint[] = [];
-  for (const p of points) {
-    const q = { x: Math.round(px(p.x) * 4) / 4, y: Math.round(py(p.y) * 4) / 4 };
-    const last = rounded[rounded.length - 1];
-    if (!last || last.x !== q.x || last.y !== q.y) rounded.push(q);
-  }
+  const near: PlotPoint[] = [];
+  points.forEach((p, i) => {
+    const q = { x: Math.round(px(p.x) * 2) / 2, y: Math.round(py(p.y) * 2) / 2 };
+    const last = near[near.length - 1];
+    const isFinal = i === points.length - 1;
+    if (!last || (isFinal && (last.x !== q.x || last.y !== q.y)) || Math.max(Math.abs(q.x - last.x), Math.abs(q.y - last.y)) >= 1) near.push(q);
+  });
   const out: PlotPoint[] = [];
-  for (let i = 0; i < rounded.length; i++) {
+  for (let i = 0; i < near.length; i++) {
     const a = out[out.length - 1];
-    const b = rounded[i];
-    const c = rounded[i + 1];
+    const b = near[i];
+    const c = near[i + 1];
     if (a && c && ((a.x === b.x && b.x === c.x) || (a.y === b.y && b.y === c.y))) continue;
     out.push(b);
   }

@@ -5,7 +5,7 @@ import { widenFloat16 } from '../onnx/float16';
 export interface TensorLike {
   type: string;
   dims: readonly number[];
-  data: ArrayLike<number> & { subarray?: unknown };
+  data: ArrayLike<unknown>;
 }
 
 export function argmax(values: ArrayLike<number>): number {

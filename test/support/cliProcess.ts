@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const BIN = path.join(__dirname, '..', '..', 'bin', 'safety-gateway.js');
@@ -29,9 +31,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 }
 
 /** Starts `safety-gateway serve` and resolves with its URL once it logs that it listens. */
-export function startServeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+export function startServeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; auditDir: string }> {
+  // Each gateway process owns its audit directory (the audit log locks it against a second writer).
+  const auditDir = env.SAFETY_AUDIT_DIR ?? mkdtempSync(path.join(tmpdir(), 'sg-audit-'));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, SAFETY_AUDIT_DIR: auditDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${stderr}`)), 60_000);
     child.stderr.on('data', (d) => {
@@ -39,7 +43,7 @@ export function startServeProcess(args: string[], env: NodeJS.ProcessEnv = {}): 
       const match = /safety-gateway listening on (http:\/\/\S+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, url: match[1], stderr: () => stderr });
+        resolve({ child, url: match[1], stderr: () => stderr, auditDir });
       }
     });
     child.on('exit', (code) => {

@@ -111,7 +111,7 @@ async function open(spec: SessionSpec): Promise<EncoderRunner | DecoderRunner> {
 async function runnerOf<T extends EncoderRunner | DecoderRunner>(id: number, kind: abstract new (...args: never[]) => T): Promise<T> {
   const runner = await sessions.get(id);
   if (!runner) throw new Error(`no open ONNX session ${id} in the worker`);
-  if (!(runner instanceof kind)) throw new Error(`ONNX session ${id} is not a${kind === EncoderRunner ? 'n encoder' : ' decoder'}`);
+  if (!(runner instanceof kind)) throw new Error(`ONNX session ${id} is not a ${kind.name}`);
   return runner;
 }
 

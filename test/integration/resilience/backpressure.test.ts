@@ -21,9 +21,14 @@ async function startFloodEngine(totalBytes: number) {
       state.sent += text.length;
       if (!res.write(text)) {
         state.waitingForDrain = true;
-        await new Promise((r) => {
-          res.once('drain', r);
-          res.once('close', r);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
         });
         state.waitingForDrain = false;
       }
@@ -50,7 +55,7 @@ async function steady(value: () => number): Promise<number> {
 }
 
 describe('backpressure: a slow reader pauses the engine instead of growing a buffer in the gateway', () => {
-  const TOTAL = 256 * MB;
+  const TOTAL = 128 * MB;
   let engine: Awaited<ReturnType<typeof startFloodEngine>>;
   let h: Harness;
   beforeAll(async () => {
@@ -75,7 +80,7 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
     expect(engine.state.waitingForDrain).toBe(true);
     expect(engine.state.finished).toBe(false);
     // Socket buffers and a few stream high-water marks at most, nowhere near the answer.
-    expect(sentWhilePaused).toBeLessThan(TOTAL / 8);
+    expect(sentWhilePaused).toBeLessThan(TOTAL / 4);
     console.log(`flood: ${(sentWhilePaused / MB).toFixed(1)} MB of ${TOTAL / MB} MB sent while the client was paused; heap ${(heapWhilePaused / MB).toFixed(0)} MB`);
 
     let received = 0;
@@ -88,6 +93,6 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
     await new Promise((r) => socket.once('end', r));
     expect(engine.state.finished).toBe(true);
     expect(received).toBeGreaterThan(TOTAL);
-    expect(tail).toMatch(/data: \[DONE\]\n\n(0\r\n\r\n)?$/);
+    expect(tail).toMatch(/data: \[DONE\]\n\n(\r\n0\r\n\r\n)?$/);
   }, 120_000);
 });

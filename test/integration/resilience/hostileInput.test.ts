@@ -1,0 +1,120 @@
+import net from 'node:net';
+import { startHarness, type Harness } from '../../support/gatewayHarness';
+
+type Json = Record<string, any>;
+
+/** Sends raw bytes and reads the whole answer until the gateway closes the connection. */
+async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]): Promise<{ status: number; body: string; closed: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let text = '';
+  socket.on('data', (d) => (text += d.toString('utf8')));
+  const closed = new Promise<boolean>((r) => socket.once('close', () => r(true)));
+  socket.on('error', () => undefined);
+  for (const chunk of chunks) {
+    if (typeof chunk === 'string') socket.write(chunk);
+    else await Promise.race([closed, new Promise((r) => setTimeout(r, chunk.waitForCloseMs))]);
+  }
+  const didClose = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+  socket.destroy();
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4), closed: didClose };
+}
+
+describe('hostile input limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { limits: { messages: 5, content_parts: 6, json_depth: 16, header_bytes: 2048, headers_timeout_ms: 400, request_timeout_ms: 400 } } });
+  });
+  afterAll(async () => h.close());
+
+  const post = (body: string, headers: Record<string, string> = {}) => fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  async function expectError(res: Response, status: number, code: string) {
+    expect(res.status).toBe(status);
+    const body = (await res.json()) as Json;
+    expect(body.error).toMatchObject({ code, type: 'invalid_request_error' });
+    return body;
+  }
+
+  test('JSON nested past the depth limit is refused before parsing: 400 json_too_deep', async () => {
+    const deep = `{"messages":[{"role":"user","content":"hi","x":${'['.repeat(500)}${']'.repeat(500)}}]}`;
+    const body = await expectError(await post(deep), 400, 'json_too_deep');
+    expect(body.error.message).toContain('16 levels');
+    expect(h.engine.stats.requests).toBe(0);
+  });
+
+  test('brackets inside strings do not count', async () => {
+    const res = await post(JSON.stringify({ messages: [{ role: 'user', content: '['.repeat(500) }] }));
+    expect(res.status).toBe(200);
+  });
+
+  test('too many messages or content parts: 400 naming the limit, guards and engine never run', async () => {
+    const before = h.engine.stats.requests;
+    const records = h.recorder.records.length;
+    await expectError(await post(JSON.stringify({ messages: Array.from({ length: 6 }, () => ({ role: 'user', content: 'hi' })) })), 400, 'too_many_messages');
+    const parts = Array.from({ length: 7 }, () => ({ type: 'text', text: 'hi' }));
+    await expectError(await post(JSON.stringify({ messages: [{ role: 'user', content: parts }] })), 400, 'too_many_content_parts');
+    expect(h.engine.stats.requests).toBe(before);
+    expect(h.recorder.records.length).toBe(records);
+  });
+
+  test('oversized request headers: 431 in OpenAI shape', async () => {
+    const res = await raw(h.gateway.port, [`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(4096)}\r\n\r\n`]);
+    expect(res.status).toBe(431);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'headers_too_large', type: 'invalid_request_error' } });
+  });
+
+  test('a client that never finishes its headers is answered 408 and disconnected', async () => {
+    const res = await raw(h.gateway.port, ['POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n', { waitForCloseMs: 5000 }]);
+    expect(res.closed).toBe(true);
+    expect(res.status).toBe(408);
+    expect(JSON.parse(res.body).error.code).toBe('request_timeout');
+  });
+
+  test('a slow-loris body is answered 408 and disconnected', async () => {
+    const res = await raw(h.gateway.port, ['POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mess', { waitForCloseMs: 5000 }]);
+    expect(res.closed).toBe(true);
+    expect(res.status).toBe(408);
+  });
+
+  test('a streamed answer may take longer than the request timeout (it bounds receiving the request only)', async () => {
+    await h.script({ reply: 'one two three four five six seven eight nine ten', token_delay_ms: 100 });
+    const res = await post(JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('[DONE]');
+  });
+
+  test('garbage instead of HTTP: 400 JSON', async () => {
+    const res = await raw(h.gateway.port, ['NOT HTTP AT ALL\r\n\r\n']);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.code).toBe('bad_request');
+  });
+
+  test('still healthy and serving', async () => {
+    expect((await fetch(`${h.gateway.url}/healthz`)).status).toBe(200);
+    expect((await post(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }))).status).toBe(200);
+  });
+});
+
+describe('a client that stops reading is disconnected after the stall limit', () => {
+  test('the response is dropped, the engine request aborted, and the failure recorded', async () => {
+    const h = await startHarness({ config: { limits: { stalled_write_timeout_ms: 300 } }, policy: require('../../support/policyFiles').fixturePolicyVariant((y: string) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: off')) });
+    try {
+      // A long answer, so the gateway's writes block once the paused client's socket buffers are full.
+      await h.script({ reply: `${'lorem ipsum dolor sit amet '.repeat(200_000)}`, token_delay_ms: 0 });
+      const body = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      const socket = net.connect(h.gateway.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.pause();
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.on('error', () => undefined);
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      await closed;
+      for (let i = 0; i < 100 && h.recorder.records.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(h.recorder.records.map((r) => r.status)).toEqual([499]);
+      expect(h.engine.stats.aborted).toBe(1);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
