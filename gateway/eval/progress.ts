@@ -30,19 +30,23 @@ export interface ProgressBar {
 /** Redraws at most every `intervalMs` (a redraw per record would cost more than it shows). */
 export function createProgressBar(total: number, write: (text: string) => void, now: () => number = Date.now, intervalMs = 200): ProgressBar {
   const started = now();
-  let lastDrawn = -Infinity;
+  let lastDrawnAt = -Infinity;
+  let drawn = -1;
   let last = 0;
-  const draw = (done: number) => write(`\r${renderProgress(done, total, now() - started)}`);
+  const draw = (done: number) => {
+    drawn = done;
+    write(`\r${renderProgress(done, total, now() - started)}`);
+  };
   return {
     update(done) {
       last = done;
       const t = now();
-      if (t - lastDrawn < intervalMs && done < total) return;
-      lastDrawn = t;
+      if (t - lastDrawnAt < intervalMs && done < total) return;
+      lastDrawnAt = t;
       draw(done);
     },
     finish() {
-      draw(last);
+      if (drawn !== last) draw(last);
       write('\n');
     },
   };

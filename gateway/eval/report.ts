@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { SkipCounts } from './selection';
 import type { EvalSummary, GroupSummary } from './summary';
 
@@ -62,12 +63,20 @@ function skippedText(skipped: SkipCounts): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/** Many files of one data folder (a glob over ../shared/data) read better as the folder and the names. */
+export function dataText(files: readonly string[]): string {
+  if (files.length <= 3) return files.map((f) => `\`${f}\``).join(', ');
+  const roots = new Set(files.map((f) => path.dirname(path.dirname(f))));
+  if (roots.size !== 1) return files.map((f) => `\`${f}\``).join(', ');
+  return `${files.length} datasets under \`${[...roots][0]}\`: ${files.map((f) => path.basename(f, '.jsonl')).join(', ')}`;
+}
+
 /** The Markdown report: pure, so a test can read it without running a guard. */
 export function renderReport(run: RunInfo, s: EvalSummary, plots: PlotFiles): string {
   const lines: string[] = [];
   lines.push(`# Guard evaluation: \`${run.guard}\``, '');
   lines.push(`- model: \`${run.model}\`, policy \`${run.policy}\` (${run.policy_file})`);
-  lines.push(`- data: ${run.data.map((d) => `\`${d}\``).join(', ')}`);
+  lines.push(`- data: ${dataText(run.data)}`);
   lines.push(`- split: ${run.split ?? 'all records'}; task: ${run.task ?? "records' own labels"}${run.limit !== null ? `; limit ${run.limit} (sampled by id hash)` : ''}`);
   lines.push(`- records read: ${run.records_read}; left out: ${skippedText(run.skipped)}`);
   lines.push(`- scored: ${s.n} (${s.positives} positive, ${s.negatives} negative); guard errors: ${s.errors.count}${s.errors.count ? ' (excluded from every figure)' : ''}`);

@@ -55,7 +55,9 @@ export function selectExamples(records: readonly DataRecord[], options: Selectio
     }
     const label = labelFor(record, options.task);
     if (label === undefined) {
-      skipped.not_in_task += 1;
+      // Task B drops unclear rows; say so rather than lump them with rows of the other task.
+      if (UNSCORED_LABELS.has(record.label) && record.task === options.task) skipped.unclear += 1;
+      else skipped.not_in_task += 1;
       continue;
     }
     if (UNSCORED_LABELS.has(label)) {

@@ -82,7 +82,9 @@ export function groupSummary(items: readonly Scored[]): GroupSummary {
     ...confusion,
     ...ratesOf(confusion),
     auroc: auroc(items),
-    auprc: averagePrecision(items),
+    // sklearn gives AP = 1 when every record is positive, whatever the scores: a ranking figure
+    // that says nothing, and misleading in a per-source table. Like AUROC, it needs both classes.
+    auprc: confusion.fp + confusion.tn > 0 ? averagePrecision(items) : null,
   };
 }
 

@@ -29,7 +29,6 @@ export function stalledWriteWatchdog(timeoutMs: number) {
       return out;
     }) as Response['end'];
     res.on('drain', disarm);
-    res.on('finish', disarm);
     res.on('close', disarm);
     next();
   };

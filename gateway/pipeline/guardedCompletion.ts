@@ -145,6 +145,8 @@ async function respondWhole(
   } catch {
     throw new ApiError(502, 'The engine sent an answer that is not valid JSON.', 'api_error', 'engine_bad_response');
   }
+  // `null`, a number or an array parse fine but are no completion (found by fuzzing the engine's answers).
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ApiError(502, 'The engine sent an answer that is not a completion object.', 'api_error', 'engine_bad_response');
   const answers = adapter.answers(json);
   record.engine = { durationMs: performance.now() - engineStarted, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
   record.content?.output.push(...[...answers.values()].map((a) => a.content));

@@ -19,7 +19,7 @@ export interface EncoderClassifierOptions {
   intraOpThreads?: number;
   /** Segments per ONNX run (16 in Meta's reference). */
   maxBatchSize?: number;
-  /** How long the first waiting segment may wait for others to share its run. */
+  /** How long the first waiting segment may wait for others to share its run; default 0 (the next event-loop turn). */
   batchWaitMs?: number;
   /** Characters tokenized between two event-loop turns. */
   sliceChars?: number;
@@ -59,7 +59,7 @@ export class EncoderClassifier {
         const out = await session.run(rows);
         return rows.map((_, i) => ({ logits: out.logits[i], categoryLogits: out.category_logits?.[i] }));
       },
-      { maxBatchSize: options.maxBatchSize ?? 16, maxWaitMs: options.batchWaitMs ?? 2 },
+      { maxBatchSize: options.maxBatchSize ?? 16, maxWaitMs: options.batchWaitMs ?? 0 },
     );
     return new EncoderClassifier(directory, tokenizer, session, batcher, options.sliceChars ?? DEFAULT_SLICE_CHARS);
   }

@@ -17,7 +17,10 @@ export interface PromptGuardOptions {
   intraOpThreads?: number;
   /** Segments per ONNX run; default 16 (Meta's reference). */
   maxBatchSize?: number;
-  /** How long a segment may wait for others to share its run; default 2 ms. */
+  /**
+   * How long a segment may wait for others to share its run; default 0: no timer, the batch goes
+   * at the next event-loop turn (under load, batches fill while the previous run is in the worker).
+   */
   batchWaitMs?: number;
   /** Per-text results kept (LRU); 0 disables the cache. Default 4096. */
   cacheSize?: number;
@@ -33,7 +36,7 @@ export const PROMPT_GUARD_DEFAULTS = {
   temperature: 1,
   timeoutMs: 5000,
   maxBatchSize: 16,
-  batchWaitMs: 2,
+  batchWaitMs: 0,
   cacheSize: 4096,
   whitespaceMitigation: true,
   maxSegments: 4096,

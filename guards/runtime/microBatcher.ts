@@ -1,8 +1,10 @@
 /**
  * Collects model inputs from concurrent checks into batches: a batch goes out when it is full
- * (maxBatchSize) or when the oldest waiting input has waited maxWaitMs. Batches run one at a
- * time (the ONNX session already uses all its intra-op threads); inputs that arrive during a
- * run form the next batch, so under load batches fill up by themselves.
+ * (maxBatchSize) or when the oldest waiting input has waited maxWaitMs (0: at the next turn of
+ * the event loop, so everything submitted in the current turn shares the run, and an idle
+ * guard adds no wait). Batches run one at a time (the ONNX session in the worker already uses
+ * all its intra-op threads); inputs that arrive during a run form the next batch, so under
+ * load batches fill up by themselves without any timer.
  *
  * Fairness: each submission is a job, and a batch takes inputs from the waiting jobs in turn,
  * so a 500-segment document does not hold a one-line chat message behind it.
@@ -31,7 +33,7 @@ export class MicroBatcher<I, O> {
   private jobs: Job<I, O>[] = [];
   private cursor = 0;
   private running = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closed = false;
   /** Counts batches and their sizes, for tests and the benchmark. */
   readonly stats = { batches: 0, inputs: 0, largestBatch: 0 };
@@ -59,7 +61,7 @@ export class MicroBatcher<I, O> {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.clearTimer();
     for (const job of this.jobs) this.fail(job, new Error('batcher is closed'));
   }
 
@@ -73,16 +75,24 @@ export class MicroBatcher<I, O> {
     if (this.running || this.closed) return;
     const pending = this.pendingCount();
     if (pending === 0) return;
-    if (pending >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
+    if (pending >= this.options.maxBatchSize) {
+      this.clearTimer();
       void this.flush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
+      const go = () => {
         this.timer = undefined;
         void this.flush();
-      }, this.options.maxWaitMs);
+      };
+      this.timer = this.options.maxWaitMs === 0 ? setImmediate(go) : setTimeout(go, this.options.maxWaitMs);
     }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
+    this.timer = undefined;
   }
 
   /** Takes up to maxBatchSize inputs, one job at a time in turn. */
@@ -127,8 +137,7 @@ export class MicroBatcher<I, O> {
       this.running = false;
       // Inputs that arrived during the run have already waited at least that long: go now.
       if (this.pendingCount() > 0) {
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = undefined;
+        this.clearTimer();
         void this.flush();
       }
     }

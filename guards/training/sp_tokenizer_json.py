@@ -16,10 +16,11 @@ JS runtime the gateway uses (``@huggingface/tokenizers``), then wraps the ids in
 
 Mapping choices (why not the usual DebertaV2 converter output):
 
-* normalizer = ``Sequence[Prepend('\u2581'), Replace(' ' -> '\u2581')]`` and no
-  pre-tokenizer.  The usual ``Metaspace`` pre-tokenizer does *not* prepend when the text
-  already starts with a space (``" a"``), and with ``split=true`` it splits the text,
-  both of which differ from SentencePiece.  With no pre-tokenizer the whole text is one
+* normalizer = ``Sequence[Prepend('\u2581'), Replace(' ' -> '\u2581')]``.  The usual
+  ``Metaspace`` pre-tokenizer does *not* prepend when the text already starts with a space
+  (``" a"``), and with ``split=true`` it splits the text, both of which differ from
+  SentencePiece.  The pre-tokenizer is a no-op ``Metaspace`` (``prepend_scheme: never``,
+  ``split: false``) kept only so tools can read the word marker; the whole text is one
   lattice, as in SentencePiece.
 * The special tokens are NOT ``added_tokens``: tokenizers.js splits added tokens out of
   the raw text, so a user typing ``[SEP]`` would inject a real separator, whereas
@@ -170,7 +171,9 @@ def convert(model_path, model_max_length=512):
                 {"type": "Replace", "pattern": {"String": " "}, "content": META},
             ],
         },
-        "pre_tokenizer": None,
+        # A no-op (no prepend, no split): it only tells tools where the word marker is, e.g.
+        # the gateway's whitespace-attack alignment reads the replacement from here.
+        "pre_tokenizer": {"type": "Metaspace", "replacement": META, "prepend_scheme": "never", "split": False},
         "post_processor": {
             "type": "TemplateProcessing",
             "single": [

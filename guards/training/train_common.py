@@ -47,18 +47,27 @@ def encode_texts(sp, texts):
     return [np.asarray(x, dtype=np.int32) for x in out]
 
 
-def segments(ids, max_content=MAX_CONTENT):
-    """Runtime segmentation: consecutive max_content-token pieces, each wrapped in [CLS] [SEP]."""
+def _frame(prefix, chunk):
+    pre = prefix if prefix is not None else []
+    return np.concatenate([[CLS], pre, chunk, [SEP]]).astype(np.int32)
+
+
+def segments(ids, max_content=MAX_CONTENT, prefix=None):
+    """Runtime segmentation: consecutive token slices, each framed [CLS] (prefix) slice [SEP].
+
+    prefix = the template's prefix ids (content model), repeated in every segment as the
+    gateway does; slices then hold max_content - len(prefix) tokens."""
+    max_content -= 0 if prefix is None else len(prefix)
     if len(ids) == 0:
-        return [np.array([CLS, SEP], dtype=np.int32)]
-    return [np.concatenate([[CLS], ids[i:i + max_content], [SEP]]).astype(np.int32)
-            for i in range(0, len(ids), max_content)]
+        return [_frame(prefix, ids)]
+    return [_frame(prefix, ids[i:i + max_content]) for i in range(0, len(ids), max_content)]
 
 
-def window(ids, rng, focus=None, max_content=MAX_CONTENT, p_first=0.5):
-    """One training window (wrapped) of at most max_content tokens.
+def window(ids, rng, focus=None, max_content=MAX_CONTENT, p_first=0.5, prefix=None):
+    """One training window (framed like a runtime segment) of at most max_content tokens.
 
     focus = (start, end) token span that must lie inside the window when possible."""
+    max_content -= 0 if prefix is None else len(prefix)
     n = len(ids)
     if n <= max_content:
         s = 0
@@ -71,7 +80,7 @@ def window(ids, rng, focus=None, max_content=MAX_CONTENT, p_first=0.5):
         s = 0
     else:
         s = int(rng.integers(0, n - max_content + 1))
-    return np.concatenate([[CLS], ids[s:s + max_content], [SEP]]).astype(np.int32)
+    return _frame(prefix, ids[s:s + max_content])
 
 
 def pad_batch(seqs):
@@ -185,10 +194,10 @@ def per_text(seg_owner, n_texts, values, reduce_key):
     return [v[pick] if v is not None else None for v in values]
 
 
-def segment_all(id_lists):
+def segment_all(id_lists, prefixes=None):
     seqs, owner = [], []
     for t, ids in enumerate(id_lists):
-        for s in segments(ids):
+        for s in segments(ids, prefix=None if prefixes is None else prefixes[t]):
             seqs.append(s)
             owner.append(t)
     return seqs, np.asarray(owner)

@@ -15,9 +15,14 @@ checks in node -> metrics with the shipped ONNX model in onnxruntime-node on val
 test and the eval-only sets (OpenAI moderation zero-shot, XSTest, ...) -> config.json,
 MODEL_CARD.md, training_report.json.
 """
-import argparse
-import json
 import os
+
+# libgomp threads spin while waiting by default; on a shared 2-core machine a spinning thread
+# competes with other processes and training slows 2-4x. Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 import subprocess
 import sys
 import tempfile
@@ -48,6 +53,12 @@ SEED = 20240602
 
 def frame(r):
     return TEMPLATE[r["role"]].replace("{text}", r["text"])
+
+
+def template_prefix(role):
+    """What the gateway tokenizes on its own and repeats in every segment
+    (guards/contentEncoder/template.ts): the template text before {text}, right-trimmed."""
+    return TEMPLATE[role].split("{text}")[0].rstrip()
 
 
 def parse():
@@ -83,7 +94,7 @@ def smoke_subset(rows, rng, per_label):
 
 def score_rows(pred, rows):
     """Per-text p(unsafe) = max over segments; category probabilities = max over segments."""
-    seqs, owner = tc.segment_all([r["ids"] for r in rows])
+    seqs, owner = tc.segment_all([r["ids"] for r in rows], [r["pre"] for r in rows])
     logits, clog = pred(seqs)
     pu_seg = tc.softmax(logits)[:, 1]
     cp_seg = tc.sigmoid(clog)
@@ -204,9 +215,15 @@ def main():
     sp = spm.SentencePieceProcessor(model_file=spm_path)
     vocab_size = sp.get_piece_size()
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
+    prefix_ids = {role: np.asarray(sp.encode(template_prefix(role)), dtype=np.int32) for role in TEMPLATE}
+    tc.log("template prefixes: %s" % {k: sp.encode(template_prefix(k), out_type=str) for k in TEMPLATE})
     for s, rs in by_split.items():
-        ids = tc.encode_texts(sp, [frame(r) for r in rs])
+        ids = tc.encode_texts(sp, [r["text"] for r in rs])
         for r, x in zip(rs, ids):
+            # segment = [CLS] + prefix ids + slice of the text's ids + [SEP], as the gateway
+            # builds it; equal to tokenizing frame(r) whole for every segment that holds the
+            # text's start (no piece spans the space after the prefix).
+            r["pre"] = prefix_ids[r["role"]]
             r["ids"] = x
             r["y"] = int(r["label"] == "unsafe")
             r["cat"] = np.array([c in r["categories"] for c in CATS], dtype=np.float32)
@@ -229,7 +246,7 @@ def main():
 
     def build_epoch(ep, erng):
         keep = erng.random(len(train_rows)) < rates
-        return [{"seq": tc.window(r["ids"], erng), "y": r["y"], "cat": r["cat"], "cmask": r["cmask"]}
+        return [{"seq": tc.window(r["ids"], erng, prefix=r["pre"]), "y": r["y"], "cat": r["cat"], "cmask": r["cmask"]}
                 for r, k in zip(train_rows, keep) if k]
 
     exp_counts = np.zeros(2)
@@ -249,7 +266,7 @@ def main():
         return ce + args.cat_weight * bce
 
     val_rows = by_split["validation"]
-    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows])
+    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows], [r["pre"] for r in val_rows])
     yv = np.array([r["y"] == 1 for r in val_rows])
 
     def validate(m):
@@ -347,9 +364,10 @@ def write_config(out, cfg, fit_info):
         "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
         "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
                  "outputs": ["logits", "category_logits"], "dtype": "float32"},
-        "segmenting": {"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
-                       "rule": "format with text_template[role], tokenize, [CLS] + consecutive 510-token "
-                               "slices + [SEP]; p(unsafe) = max over segments; categories = max over segments"},
+        "segmenting": {"max_length": 512,
+                       "rule": "tokenize the template prefix (text before {text}, right-trimmed) and the text "
+                               "separately; every segment = [CLS] + prefix ids + next (510 - len(prefix)) text "
+                               "ids + [SEP]; p(unsafe) = max over segments; categories = max over segments"},
         "scores": {"unsafe": "softmax(logits)[1]", "categories": "sigmoid(category_logits)"},
         "training": {"script": "guards/training/train_content_guard.py", "task": "B (SPLITS.md)",
                      "best": fit_info.get("best")},
@@ -412,10 +430,12 @@ Size: {rep['size_mb_total']} MB (model.onnx + tokenizer.json). Latency (onnxrunt
 project's 2-core build machine, 128 tokens, batch 1): `{rep['latency_128_tokens_ort_node']}`.
 
 ## How the runtime must call it
-Format the text with `text_template[role]` (user -> `User: ...`, assistant -> `Agent: ...`;
-the model was trained with exactly this framing), tokenize, score every consecutive 512-token
-segment, p(unsafe) = max over segments of softmax(logits)[1]; categories = max over segments
-of sigmoid(category_logits). It scores one text (the last turn), not a whole conversation.
+Frame the text with `text_template[role]` (user -> `User: ...`, assistant -> `Agent: ...`; the
+model was trained with exactly this framing). Long texts: every 512-token segment is
+`[CLS]` + the prefix's ids + the next text tokens + `[SEP]` (the prefix repeated in every
+segment, as the gateway does); p(unsafe) = max over segments of softmax(logits)[1];
+categories = max over segments of sigmoid(category_logits). It scores one text (the last
+turn), not a whole conversation.
 
 ## Architecture
 Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads,
@@ -431,7 +451,9 @@ pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) an
 * Each epoch: every unsafe row, every non-benign-chat safe row, a random {int(100 * rep['args']['chat_rate'])}% of benign-chat.
   Loss = class-weighted CE (sqrt inverse frequency) + BCE over the 14 categories (masked for
   unsafe rows without categories; zero target for safe rows).
-* Long texts: one 510-token window per epoch (first or random).
+* Long texts: one window per epoch (first or random). Every window and every evaluation
+  segment is `[CLS]` + the template prefix (`User:` / `Agent:`) + up to 510 - len(prefix)
+  text tokens + `[SEP]`, the way the gateway frames each segment of a long text.
 * AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU, seed {rep['seed']};
   checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
   cores ({rep['total_minutes']} min end to end).

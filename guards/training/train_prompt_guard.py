@@ -12,9 +12,14 @@ windows (benign subsampled per epoch, class-weighted CE) -> best checkpoint on v
 metrics on validation / test / eval-only measured with the shipped ONNX model in
 onnxruntime-node -> config.json, MODEL_CARD.md, training_report.json.
 """
-import argparse
-import json
 import os
+
+# libgomp threads spin while waiting by default; on a shared 2-core machine a spinning thread
+# competes with other processes and training slows 2-4x. Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 import shutil
 import subprocess
 import sys
@@ -33,6 +38,7 @@ import train_common as tc  # noqa: E402
 from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
 from export_onnx import export, OPSET  # noqa: E402
 from check_onnx import run_check  # noqa: E402
+from whitespace_attack import remove_token_splitting_spaces  # noqa: E402
 
 LABELS = ["BENIGN", "INJECTION", "JAILBREAK"]
 LAB = {"benign": 0, "injection": 1, "jailbreak": 2}
@@ -54,6 +60,8 @@ def parse():
     ap.add_argument("--ffn", type=int, default=768)
     ap.add_argument("--chat-rate", type=float, default=0.35, help="per-epoch share of ordinary benign-chat rows")
     ap.add_argument("--davidson-rate", type=float, default=0.3)
+    ap.add_argument("--ws-rate", type=float, default=0.5,
+                    help="share of training windows taken from the whitespace-mitigated text")
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--max-minutes", type=float, default=24.0,
                     help="time budget of the training loop (the LR schedule compresses to fit it)")
@@ -70,15 +78,15 @@ def smoke_subset(rows, rng, per_label):
     return out
 
 
-def payload_focus(rows, sp):
+def payload_focus(rows, sp, text_key="text", focus_key="focus"):
     """Token span of the inserted payload of synth-indirect injections (diff against the
     clean carrier of the same group), so long-text training windows contain it."""
-    clean = {r["group"]: r["text"] for r in rows if r["dataset"] == "synth-indirect" and r["label"] == "benign"}
+    clean = {r["group"]: r[text_key] for r in rows if r["dataset"] == "synth-indirect" and r["label"] == "benign"}
     n = 0
     for r in rows:
         if r["dataset"] != "synth-indirect" or r["label"] != "injection" or r["group"] not in clean:
             continue
-        a, b = clean[r["group"]], r["text"]
+        a, b = clean[r["group"]], r[text_key]
         p = 0
         while p < min(len(a), len(b)) and a[p] == b[p]:
             p += 1
@@ -86,7 +94,7 @@ def payload_focus(rows, sp):
         while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
             q += 1
         s, e = p, len(b) - q
-        r["focus"] = (len(sp.encode(b[:s])), len(sp.encode(b[:e])) + 1)
+        r[focus_key] = (len(sp.encode(b[:s])), len(sp.encode(b[:e])) + 1)
         n += 1
     return n
 
@@ -95,9 +103,9 @@ def mal_score(probs):
     return probs[:, 1] + probs[:, 2]
 
 
-def score_rows(pred, rows):
+def score_rows(pred, rows, key):
     """Per-text probabilities at the runtime's max-over-segments (segment with max p1+p2)."""
-    seqs, owner = tc.segment_all([r["ids"] for r in rows])
+    seqs, owner = tc.segment_all([r[key] for r in rows])
     logits, _ = pred(seqs)
     probs = tc.softmax(logits)
     (pt,) = tc.per_text(owner, len(rows), [probs], mal_score(probs))
@@ -122,20 +130,21 @@ def binary_metrics(rows, probs):
     return out
 
 
-def evaluate(pred, by_split, thr_val=None):
+def evaluate(pred, by_split, key, thr_val=None):
     res = {}
     probs = {}
     for split in ("validation", "test", "eval_only"):
         rows = by_split[split]
         t0 = time.time()
-        p, jb, nseg = score_rows(pred, rows)
+        p, jb, nseg = score_rows(pred, rows, key)
         probs[split] = (p, jb)
         tc.log("scored %s: %d rows, %d segments, %.0f s" % (split, len(rows), nseg, time.time() - t0))
     pv = probs["validation"][0]
     yv = np.array([r["label"] != "benign" for r in by_split["validation"]])
     if thr_val is None:
         thr_val = tc.threshold_at_fpr(mal_score(pv)[~yv], 0.01)
-    res["chosen_threshold"] = {"value": thr_val, "rule": "p[INJECTION]+p[JAILBREAK] at 1% FPR on validation benign"}
+    res["chosen_threshold"] = {"value": thr_val, "rule": "p[INJECTION]+p[JAILBREAK] at 1% FPR on validation benign "
+                                                        "(whitespace mitigation on)"}
     for split in ("validation", "test"):
         rows = by_split[split]
         p = probs[split][0]
@@ -212,13 +221,20 @@ def main():
     sp = spm.SentencePieceProcessor(model_file=spm_path)
     vocab_size = sp.get_piece_size()
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
+    t0 = time.time()
     for s, rs in by_split.items():
+        for r in rs:  # what the runtime scores with its whitespace-attack mitigation on (default)
+            r["ws_text"] = remove_token_splitting_spaces(sp, r["text"])
         ids = tc.encode_texts(sp, [r["text"] for r in rs])
-        for r, x in zip(rs, ids):
+        ids_ws = tc.encode_texts(sp, [r["ws_text"] for r in rs])
+        for r, x, w in zip(rs, ids, ids_ws):
             r["ids"] = x
+            r["ids_ws"] = w
             r["y"] = LAB[r["label"]]
     nf = payload_focus(by_split["train"], sp)
-    tc.log("payload spans located for %d synth injections" % nf)
+    payload_focus(by_split["train"], sp, "ws_text", "focus_ws")
+    tc.log("encoded raw + whitespace-mitigated texts in %.0f s; payload spans located for %d synth injections"
+           % (time.time() - t0, nf))
 
     # ---- model
     cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
@@ -240,8 +256,10 @@ def main():
 
     def build_epoch(ep, erng):
         keep = erng.random(len(train_rows)) < rates
-        return [{"seq": tc.window(r["ids"], erng, r.get("focus")), "y": r["y"]}
-                for r, k in zip(train_rows, keep) if k]
+        use_ws = erng.random(len(train_rows)) < args.ws_rate
+        return [{"seq": tc.window(r["ids_ws"], erng, r.get("focus_ws")) if w else tc.window(r["ids"], erng, r.get("focus")),
+                 "y": r["y"]}
+                for r, k, w in zip(train_rows, keep, use_ws) if k]
 
     exp_counts = np.zeros(3)
     for r, p in zip(train_rows, rates):
@@ -254,7 +272,7 @@ def main():
         return F.cross_entropy(out, y, weight=weights)
 
     val_rows = by_split["validation"]
-    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows])
+    val_seqs, val_owner = tc.segment_all([r["ids_ws"] for r in val_rows])
     yv = np.array([r["label"] != "benign" for r in val_rows])
 
     def validate(m):
@@ -285,7 +303,9 @@ def main():
     tc.log("tokenizer parity: " + parity_res)
 
     # ---- final metrics with the shipped ONNX model (onnxruntime-node)
-    metrics, _ = evaluate(lambda seqs: tc.predict_onnx(onnx_path, seqs), by_split)
+    pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
+    metrics, _ = evaluate(pred, by_split, "ids_ws")
+    metrics_raw, _ = evaluate(pred, by_split, "ids", thr_val=metrics["chosen_threshold"]["value"])
     sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
     lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), onnx_path, "128", "1", "100", "0", str(vocab_size)],
                          cwd=tc.REPO, capture_output=True, text=True).stdout.strip()
@@ -297,20 +317,22 @@ def main():
         "fit": fit_info, "onnx_check": check, "tokenizer_parity": parity_res,
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics,
+        "metrics_onnx_fp32_raw_text": metrics_raw,
         "args": vars(args),
     }
     with open(os.path.join(args.out, "training_report.json"), "w") as f:
         json.dump(tc.rnd(report), f, indent=1)
     write_card(args.out, report)
     tc.log("metrics: " + json.dumps({k: metrics[k] for k in ("chosen_threshold",)}))
-    for s in ("validation", "test"):
-        m = metrics[s]
-        tc.log("%s: auroc %.4f recall@1%%FPR %.4f  at chosen thr: recall %.4f fpr %.4f" % (
-            s, m["auroc_malicious"], m["recall_at_1pct_fpr"], m["at_chosen_threshold"]["recall"],
-            m["at_chosen_threshold"]["fpr"]))
-    xs = metrics["eval_only_benign"].get("XSTEST_SAFE_PROMPTS")
-    if xs:
-        tc.log("XSTest safe prompts FPR at chosen threshold: %.4f" % xs["fpr_at_chosen_threshold"])
+    for name, mm in (("mitigation on", metrics), ("raw text", metrics_raw)):
+        for s in ("validation", "test"):
+            m = mm[s]
+            tc.log("%s %s: auroc %.4f recall@1%%FPR %.4f  at chosen thr: recall %.4f fpr %.4f" % (
+                name, s, m["auroc_malicious"], m["recall_at_1pct_fpr"], m["at_chosen_threshold"]["recall"],
+                m["at_chosen_threshold"]["fpr"]))
+        xs = mm["eval_only_benign"].get("XSTEST_SAFE_PROMPTS")
+        if xs:
+            tc.log("%s XSTest safe prompts FPR at chosen threshold: %.4f" % (name, xs["fpr_at_chosen_threshold"]))
     tc.log("sizes %s latency %s total %.1f min" % (sizes, lat, (time.time() - t_start) / 60))
     if not check.get("ok"):
         tc.log("WARNING: ONNX check failed")
@@ -371,13 +393,21 @@ def write_card(out, rep):
     thr = m["chosen_threshold"]["value"]
     lines = []
     for s in ("validation", "test"):
+        x = rep["metrics_onnx_fp32_raw_text"][s]
+        lines.append("| %s, raw text (mitigation off) | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
+            s, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
+            _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
+            x["jailbreak_score_auroc_vs_benign"]))
+    for s in ("validation", "test"):
         x = m[s]
-        lines.append("| %s | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
+        lines.append("| %s, mitigation on (default) | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
             s, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
             _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
             x["jailbreak_score_auroc_vs_benign"]))
     eo = m["eval_only_benign"]
-    eol = ["| %s | %d | %s | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"]), _pct(v["fpr_at_0.5"]))
+    eor = rep["metrics_onnx_fp32_raw_text"]["eval_only_benign"]
+    eol = ["| %s | %d | %s | %s | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"]), _pct(v["fpr_at_0.5"]),
+                                          _pct(eor[k]["fpr_at_chosen_threshold"]))
            for k, v in eo.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
     srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
@@ -422,6 +452,9 @@ p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
   FRR, harmful-but-direct requests, AILuminate unskilled, synthetic clean carriers, ...) and a
   random {int(100 * rep['args']['chat_rate'])}% of the other benign-chat rows and {int(100 * rep['args']['davidson_rate'])}% of the Davidson tweets;
   class-weighted cross-entropy (sqrt inverse frequency).
+* Every training window is taken, with probability {rep['args']['ws_rate']}, from the text as the gateway
+  scores it with its whitespace-attack mitigation on (all whitespace removed, one space put
+  back before tokens that followed whitespace; `whitespace_attack.py`), else from the raw text.
 * Texts longer than 510 tokens: one 510-token window per epoch (the first window or a
   random one; for synthetic injections a window that contains the inserted payload).
 * AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU,
@@ -430,7 +463,10 @@ p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
 
 ## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
 Malicious = INJECTION or JAILBREAK vs BENIGN, score p[INJECTION]+p[JAILBREAK] (max over segments).
-"Chosen threshold" = {thr:.4f}, the score at 1% FPR on validation benign rows.
+"Chosen threshold" = {thr:.4f}, the score at 1% FPR on validation benign rows (mitigation on).
+"Mitigation on" = the text after the gateway's whitespace-attack mitigation (its default for
+Prompt Guard, mirrored in `whitespace_attack.py`); "raw text" = the text as is. The other
+tables are for mitigation on.
 
 | split | rows | malicious | AUROC | recall @ 1% FPR (own) | recall @ chosen thr | FPR @ chosen thr | jailbreak-score AUROC (JB vs benign) |
 |---|---|---|---|---|---|---|---|
@@ -444,8 +480,8 @@ Test flag rate per source at the chosen threshold (recall for attack rows, FPR f
 
 Eval-only sets (never trained on; all are benign for Task A), flag rate:
 
-| set/role/original label | rows | @ chosen thr | @ 0.5 |
-|---|---|---|---|
+| set/role/original label | rows | @ chosen thr | @ 0.5 | @ chosen thr, raw text |
+|---|---|---|---|---|
 {chr(10).join(eol)}
 
 ## Results from the TypeScript evaluation harness

@@ -8,13 +8,16 @@ const MB = 1024 * 1024;
 
 /** An engine that streams `totalBytes` of answer as fast as its reader takes it, and no faster (it waits for drain). */
 async function startFloodEngine(totalBytes: number) {
-  const state = { sent: 0, waitingForDrain: false, finished: false };
+  const state = { sent: 0, waitingForDrain: false, finished: false, abandoned: false };
   const piece = 'x'.repeat(1000);
   const server = http.createServer(async (req, res) => {
     for await (const _ of req) {
       /* read the request */
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.on('close', () => {
+      if (!res.writableFinished) state.abandoned = true;
+    });
     const event = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
     while (state.sent < totalBytes && !res.destroyed) {
       const text = event(piece);
@@ -33,6 +36,7 @@ async function startFloodEngine(totalBytes: number) {
         state.waitingForDrain = false;
       }
     }
+    if (res.destroyed) return;
     res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
     res.end('data: [DONE]\n\n');
     state.finished = true;
@@ -76,12 +80,10 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 
     const sentWhilePaused = await steady(() => engine.state.sent);
-    const heapWhilePaused = process.memoryUsage().heapUsed;
     expect(engine.state.waitingForDrain).toBe(true);
     expect(engine.state.finished).toBe(false);
     // Socket buffers and a few stream high-water marks at most, nowhere near the answer.
     expect(sentWhilePaused).toBeLessThan(TOTAL / 4);
-    console.log(`flood: ${(sentWhilePaused / MB).toFixed(1)} MB of ${TOTAL / MB} MB sent while the client was paused; heap ${(heapWhilePaused / MB).toFixed(0)} MB`);
 
     let received = 0;
     let tail = '';
@@ -95,4 +97,36 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
     expect(received).toBeGreaterThan(TOTAL);
     expect(tail).toMatch(/data: \[DONE\]\n\n(\r\n0\r\n\r\n)?$/);
   }, 120_000);
+});
+
+describe('a client that stops reading altogether is cut off after the stall limit', () => {
+  test('the response is dropped, the engine request aborted, and the request recorded once', async () => {
+    const engine = await startFloodEngine(128 * MB);
+    const h = await startHarness({ config: { limits: { stalled_write_timeout_ms: 300 } }, policy: fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: off')), engineUrl: engine.baseUrl });
+    try {
+      const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'flood me' }] });
+      const socket = net.connect(h.gateway.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.pause();
+      socket.on('error', () => undefined);
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      // The paused client cannot notice the hang-up until it reads again; the engine notices at once.
+      for (let i = 0; i < 250 && (!engine.state.abandoned || h.recorder.records.length === 0); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(engine.state.abandoned).toBe(true);
+      expect(engine.state.finished).toBe(false);
+      expect(h.recorder.records.map((r) => r.status)).toEqual([499]);
+      let tail = '';
+      socket.on('data', (d: Buffer) => (tail = (tail + d.toString('latin1')).slice(-64)));
+      socket.resume();
+      await closed;
+      expect(tail).not.toContain('[DONE]');
+      const after = await fetch(`${h.gateway.url}/healthz`);
+      expect(after.status).toBe(200);
+    } finally {
+      await h.close();
+      engine.server.closeAllConnections();
+      await engine.close();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createProgressBar, renderProgress } from '../../../gateway/eval/progress';
-import { fmtMetric, renderConsoleSummary, renderReport, thresholdText, type RunInfo } from '../../../gateway/eval/report';
+import { dataText, fmtMetric, renderConsoleSummary, renderReport, thresholdText, type RunInfo } from '../../../gateway/eval/report';
 import { emptySkips } from '../../../gateway/eval/selection';
 import { summarize } from '../../../gateway/eval/summary';
 import { curvePath, escapeXml, prSvg, rocSvg, simplify } from '../../../gateway/eval/svgPlot';
@@ -51,6 +51,12 @@ describe('Markdown report', () => {
 
   it('has a console summary too', () => {
     expect(renderConsoleSummary(run, summary)).toMatch(/guard errors\s+1 \(excluded; timeout 1\)/);
+  });
+
+  it('names many files of one data folder compactly', () => {
+    const files = ['a', 'b', 'c', 'd'].map((n) => `../shared/data/${n}/${n}.jsonl`);
+    expect(dataText(files)).toBe('4 datasets under `../shared/data`: a, b, c, d');
+    expect(dataText(files.slice(0, 2))).toBe('`../shared/data/a/a.jsonl`, `../shared/data/b/b.jsonl`');
   });
 
   it('formats metrics and thresholds', () => {
@@ -105,7 +111,7 @@ describe('progress bar', () => {
     t = 100;
     bar.update(3); // the last one: drawn
     bar.finish();
-    expect(writes.filter((w) => w.startsWith('\r'))).toHaveLength(3);
+    expect(writes.filter((w) => w.startsWith('\r'))).toHaveLength(2);
     expect(writes[writes.length - 1]).toBe('\n');
   });
 });

@@ -49,7 +49,8 @@ describe('summarize', () => {
   it('breaks down by source, role, label and category', () => {
     expect(Object.keys(summary.by_source)).toEqual(['a', 'b']);
     expect(summary.by_source.a).toMatchObject({ n: 2, positives: 0, negatives: 2, recall: null, fpr: 0.5, auroc: null, auprc: null });
-    expect(summary.by_source.b).toMatchObject({ n: 3, positives: 3, recall: 1, fpr: null });
+    // positives only: AP would be a meaningless 1 (sklearn), so it is undefined like AUROC
+    expect(summary.by_source.b).toMatchObject({ n: 3, positives: 3, recall: 1, fpr: null, auroc: null, auprc: null });
     expect(summary.by_role.assistant).toMatchObject({ n: 1, tp: 1 });
     expect(Object.keys(summary.by_label)).toEqual(['safe', 'unsafe']);
     expect(summary.by_category).toEqual([

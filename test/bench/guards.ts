@@ -1,0 +1,461 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { packageRoot } from '../../gateway/paths';
+import { createContentEncoderGuard } from '../../guards/contentEncoder';
+import { splitTemplate } from '../../guards/contentEncoder/template';
+import { classifyPromptIds } from '../../guards/llamaGuard/onnxClassify';
+import { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from '../../guards/llamaGuard/onnxModel';
+import { renderPrompt } from '../../guards/llamaGuard/prompt';
+import { type ModelDirectory, readModelDirectory } from '../../guards/modelDirectory';
+import { defaultIntraOpThreads } from '../../guards/onnx/encoderSession';
+import { ortHost } from '../../guards/onnx/ortHost';
+import { createPromptGuard, type PromptGuard } from '../../guards/promptGuard';
+import type { ContentEncoderGuard } from '../../guards/contentEncoder';
+import { TextTokenizer } from '../../guards/tokenizer/textTokenizer';
+import type { GuardRequest, Verdict } from '../../guards/types';
+import { machine, summarize, table } from './stats';
+
+/**
+ * npm run bench:guards (after npm run build). Side by side in one run:
+ *  (a) the Prompt Guard path (ONNX in the worker thread) against the same ONNX model through
+ *      transformers.js: ms per classification by input length (interleaved, same texts),
+ *      throughput with micro-batching at 1 / 4 / 16 concurrent requests, and event-loop delay
+ *      while classifying and while scanning a 1 MB input;
+ *  (b) Llama Guard on the local ONNX backend: P(unsafe) latency by prompt length, decode
+ *      tokens/s with and without the KV cache;
+ *  (c) the bundled models' median latency at 128 tokens against the 10 ms target.
+ * Models: the fixture prompt-guard-v1-tiny always; guards/models/prompt-guard-small and
+ * content-guard-small when they are there. No result is asserted: this prints what it measures.
+ *
+ * Knobs: BENCH_REPS (samples per latency cell, default 200), BENCH_CELL_MS (time cap per
+ * latency cell, default 4000), BENCH_LOAD_MS (duration of each throughput / delay run, 2500).
+ */
+const REPS = Number(process.env.BENCH_REPS ?? 200);
+const CELL_MS = Number(process.env.BENCH_CELL_MS ?? 4000);
+const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2500);
+const LENGTHS = [16, 64, 128, 256, 512];
+const CONCURRENCY = [1, 4, 16];
+const TARGET_MS = 10;
+
+const ROOT = packageRoot();
+
+interface EncoderModel {
+  label: string;
+  dir: string;
+  kind: 'prompt' | 'content';
+  bundled: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs of a given token length
+
+const WORDS = (
+  'the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all were we when ' +
+  'your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into ' +
+  'time has look two more write go see number no way could people my than first water been call who oil its now find long down day did get come ' +
+  'made may part over new sound take only little work know place year live me back give most very after thing our just name good sentence man ' +
+  'think say great where help through much before line right too mean old any same tell boy follow came want show also around form three small ' +
+  'set put end does another well large must big even such because turn here why ask went men read need land different home us move try kind ' +
+  'hand picture again change off play spell air away animal house point page letter mother answer found study still learn should world weather'
+).split(' ');
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomWords(rand: () => number, n: number): string[] {
+  return Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]!);
+}
+
+/** `count` different texts of `tokens` tokens each (as the model sees them, overhead included), or as close below as words allow. */
+function makeTexts(tok: TextTokenizer, tokens: number, overhead: number, count: number, seed: number): { texts: string[]; meanTokens: number } {
+  const rand = random(seed);
+  const target = Math.max(1, tokens - overhead);
+  const texts: string[] = [];
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const words = randomWords(rand, target + 8);
+    let lo = 1;
+    let hi = words.length;
+    // Largest word count whose token count fits the target.
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (tok.encodeIds(words.slice(0, mid).join(' ')).length <= target) lo = mid;
+      else hi = mid - 1;
+    }
+    const text = words.slice(0, lo).join(' ');
+    texts.push(text);
+    sum += tok.encodeIds(text).length + overhead;
+  }
+  return { texts, meanTokens: sum / count };
+}
+
+/** About `bytes` of text, words separated by spaces and a newline every ~20 words. */
+function bigText(bytes: number): string {
+  const rand = random(7);
+  const parts: string[] = [];
+  let size = 0;
+  while (size < bytes) {
+    const line = randomWords(rand, 20).join(' ') + '.\n';
+    parts.push(line);
+    size += line.length;
+  }
+  return parts.join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our guards and transformers.js
+
+type Ours = PromptGuard | ContentEncoderGuard;
+
+function ourGuard(model: EncoderModel, timeoutMs = 60_000): Ours {
+  // cacheSize 0: every call is scored, as with transformers.js.
+  return model.kind === 'prompt'
+    ? createPromptGuard({ name: 'pg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000 })
+    : createContentEncoderGuard({ name: 'cg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000 });
+}
+
+function request(model: EncoderModel, text: string): GuardRequest {
+  return model.kind === 'prompt'
+    ? { direction: 'input', texts: [{ source: 'user', path: 'messages[0].content', text }], conversation: [] }
+    : { direction: 'input', texts: [], conversation: [{ role: 'user', content: text }] };
+}
+
+interface TextClassifier {
+  (text: string, options?: Record<string, unknown>): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+
+interface Theirs {
+  pipe?: TextClassifier;
+  note: string;
+}
+
+function transformersVersion(): string | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('@huggingface/transformers/package.json') as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same model directory through transformers.js's text-classification pipeline, local files only. */
+async function loadTheirs(model: EncoderModel, directory: ModelDirectory): Promise<Theirs> {
+  let t: {
+    env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string };
+    pipeline: (task: string, model: string, options: Record<string, unknown>) => Promise<TextClassifier>;
+  };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    t = require('@huggingface/transformers');
+  } catch (err) {
+    return { note: `transformers.js not installed (${(err as Error).message.split('\n')[0]})` };
+  }
+  t.env.allowRemoteModels = false;
+  t.env.allowLocalModels = true;
+  t.env.localModelPath = path.dirname(model.dir) + path.sep;
+  const rel = path.relative(model.dir, directory.onnxPath);
+  const subfolder = path.dirname(rel) === '.' ? '' : path.dirname(rel);
+  try {
+    const pipe = await t.pipeline('text-classification', path.basename(model.dir), {
+      subfolder,
+      model_file_name: path.basename(rel, '.onnx'),
+      dtype: 'fp32',
+    });
+    return { pipe, note: `transformers.js ${transformersVersion()} text-classification, ${rel}, default session options` };
+  } catch (err) {
+    return { note: `transformers.js could not load ${model.label}: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+async function timeOnce(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function ms(n: number): string {
+  return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : 'n/a';
+}
+
+async function eventLoopDelay(work: () => Promise<unknown>): Promise<{ p50: number; p99: number; max: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await work();
+  h.disable();
+  return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+
+/** `concurrency` closed-loop clients for `durationMs`; completed requests and their latencies. */
+async function load(concurrency: number, durationMs: number, texts: string[], call: (text: string) => Promise<unknown>) {
+  const latencies: number[] = [];
+  const end = performance.now() + durationMs;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const text = texts[next++ % texts.length]!;
+        latencies.push(await timeOnce(() => call(text)));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { completed: latencies.length, perSecond: latencies.length / seconds, latency: summarize(latencies) };
+}
+
+function checkOk(v: Verdict): Verdict {
+  if (v.error) throw new Error(`guard error during the benchmark: ${v.error.type}: ${v.error.message}`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) + (c): encoder models
+
+interface ModelResult {
+  model: EncoderModel;
+  median128?: number;
+}
+
+async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
+  const directory = readModelDirectory(model.dir);
+  const tok = new TextTokenizer(directory.tokenizerJson, directory.tokenizerConfig);
+  let overhead = tok.frame.prefix.length + tok.frame.suffix.length;
+  if (model.kind === 'content') {
+    const parts = splitTemplate(directory.config.textTemplate?.user);
+    overhead += tok.encodeIds(parts.prefix).length + tok.encodeIds(parts.suffix).length;
+  }
+  const guard = ourGuard(model);
+  await guard.load();
+  const theirs = await loadTheirs(model, directory);
+  console.log(`\n## ${model.label} (${path.relative(ROOT, model.dir)})\n`);
+  console.log(`- ours: guard.check() end to end (sanitize, ${model.kind === 'prompt' ? 'whitespace-attack fix, ' : ''}tokenize, micro-batcher, ONNX in the worker thread, ${defaultIntraOpThreads()} intra-op thread(s)), result cache off`);
+  console.log(`- theirs: ${theirs.note}`);
+  console.log('- same texts for both, interleaved call by call; "tokens" counts what the model sees, [CLS]/[SEP]' + (model.kind === 'content' ? ' and our role template included (transformers.js gets the text without the template)' : ' included'));
+
+  // Latency by length.
+  const rows: (string | number)[][] = [];
+  let median128: number | undefined;
+  for (const [i, tokens] of LENGTHS.entries()) {
+    const { texts, meanTokens } = makeTexts(tok, tokens, overhead, 32, 1000 + i);
+    const req = texts.map((t) => request(model, t));
+    for (let w = 0; w < 10; w++) {
+      checkOk(await guard.check(req[w % req.length]!));
+      await theirs.pipe?.(texts[w % texts.length]!);
+    }
+    const ours: number[] = [];
+    const their: number[] = [];
+    const stop = performance.now() + CELL_MS;
+    for (let r = 0; r < REPS && (r < 30 || performance.now() < stop); r++) {
+      const k = r % texts.length;
+      ours.push(await timeOnce(async () => checkOk(await guard.check(req[k]!))));
+      if (theirs.pipe) their.push(await timeOnce(() => theirs.pipe!(texts[k]!)));
+    }
+    const o = summarize(ours);
+    const t = summarize(their);
+    if (tokens === 128) median128 = o.p50;
+    rows.push([tokens, meanTokens.toFixed(1), o.n, ms(o.p50), ms(o.p99), theirs.pipe ? ms(t.p50) : 'n/a', theirs.pipe ? ms(t.p99) : 'n/a', theirs.pipe ? (o.p50 / t.p50).toFixed(2) : 'n/a']);
+  }
+  console.log('\n### ms per classification\n');
+  console.log(table(['tokens', 'actual', 'n', 'ours p50', 'ours p99', 'transformers.js p50', 'transformers.js p99', 'ours/theirs (p50)'], rows));
+
+  // Throughput.
+  const { texts: loadTexts } = makeTexts(tok, 128, overhead, 64, 77);
+  const tputRows: (string | number)[][] = [];
+  for (const c of CONCURRENCY) {
+    const before = guard.stats();
+    const ours = await load(c, LOAD_MS, loadTexts, async (text) => checkOk(await guard.check(request(model, text))));
+    const after = guard.stats();
+    const batches = after.batches - before.batches;
+    const meanBatch = batches ? (after.segmentsRun - before.segmentsRun) / batches : 0;
+    const their = theirs.pipe ? await load(c, LOAD_MS, loadTexts, (text) => theirs.pipe!(text)) : undefined;
+    tputRows.push([
+      c,
+      ours.perSecond.toFixed(0),
+      ms(ours.latency.p50),
+      ms(ours.latency.p99),
+      meanBatch.toFixed(1),
+      their ? their.perSecond.toFixed(0) : 'n/a',
+      their ? ms(their.latency.p50) : 'n/a',
+      their ? (ours.perSecond / their.perSecond).toFixed(2) : 'n/a',
+    ]);
+  }
+  console.log(`\n### throughput, 128-token requests, closed loop for ${LOAD_MS} ms\n`);
+  console.log(table(['concurrent', 'ours req/s', 'ours p50 ms', 'ours p99 ms', 'mean batch', 'transformers.js req/s', 'transformers.js p50 ms', 'ours/theirs (req/s)'], tputRows));
+
+  // Event-loop delay.
+  const eldRows: (string | number)[][] = [];
+  const idle = await eventLoopDelay(() => new Promise((r) => setTimeout(r, 500)));
+  eldRows.push(['idle (baseline)', '-', ms(idle.p50), ms(idle.p99), ms(idle.max)]);
+  const busyOurs = await eventLoopDelay(() => load(16, LOAD_MS, loadTexts, async (text) => checkOk(await guard.check(request(model, text)))));
+  eldRows.push(['classifying, 16 concurrent x 128 tokens', 'ours', ms(busyOurs.p50), ms(busyOurs.p99), ms(busyOurs.max)]);
+  if (theirs.pipe) {
+    const busyTheirs = await eventLoopDelay(() => load(16, LOAD_MS, loadTexts, (text) => theirs.pipe!(text)));
+    eldRows.push(['classifying, 16 concurrent x 128 tokens', 'transformers.js', ms(busyTheirs.p50), ms(busyTheirs.p99), ms(busyTheirs.max)]);
+  }
+  const mb = bigText(1 << 20);
+  let segments = 0;
+  const scanMs = await timeOnce(async () => {
+    const bigDelay = await eventLoopDelay(async () => {
+      segments = checkOk(await guard.check(request(model, mb))).segmentsScanned;
+    });
+    eldRows.push([`scanning a 1 MB input (tokenize all, ${segments} segments)`, 'ours', ms(bigDelay.p50), ms(bigDelay.p99), ms(bigDelay.max)]);
+  });
+  if (theirs.pipe) {
+    const bigTheirs = await eventLoopDelay(() => theirs.pipe!(mb));
+    eldRows.push(['a 1 MB input (tokenize all, truncate to 512)', 'transformers.js', ms(bigTheirs.p50), ms(bigTheirs.p99), ms(bigTheirs.max)]);
+  }
+  console.log('\n### event-loop delay (ms; monitorEventLoopDelay, 1 ms sampling interval included)\n');
+  console.log(table(['while', 'who', 'p50', 'p99', 'max'], eldRows));
+  console.log(`\n(our 1 MB scan took ${ms(scanMs)} ms in all)`);
+
+  await guard.close();
+  await theirs.pipe?.dispose();
+  return { model, median128 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Llama Guard, local ONNX backend
+
+/** A rendered Llama Guard prompt of about `tokens` tokens. */
+function guardPrompt(m: LlamaGuardOnnxModel, tokens: number, seed: number): number[] {
+  const rand = random(seed);
+  const render = (n: number, words: string[]) =>
+    m.encode(renderPrompt({ variant: '1b', role: 'User', turns: [{ role: 'User', text: words.slice(0, n).join(' ') }] }));
+  const words = randomWords(rand, tokens + 8);
+  let lo = 1;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (render(mid, words).length <= tokens) lo = mid;
+    else hi = mid - 1;
+  }
+  return render(lo, words);
+}
+
+async function benchLlamaGuard(): Promise<void> {
+  const dir = path.join(ROOT, 'test', 'fixtures', 'models', 'llama-guard-tiny');
+  console.log(`\n## (b) Llama Guard, local ONNX backend (${path.relative(ROOT, dir)}: 2 layers, random weights, 512-token vocab)\n`);
+  console.log('- P(unsafe): prompt prefill + the forced `\\n\\n` step through the KV cache, in the worker (classifyPromptIds, maxNewTokens 2)');
+  console.log('- full check: P(unsafe) + greedy answer, capped at 32 tokens (the random model never stops early)');
+  const m = await loadLlamaGuardOnnxModel({ modelDir: dir });
+  try {
+    const rows: (string | number)[][] = [];
+    const template = m.encode(renderPrompt({ variant: '1b', role: 'User', turns: [{ role: 'User', text: '' }] })).length;
+    for (const tokens of [256, 512, 1024, 2048]) {
+      if (tokens < template + 8) continue;
+      const prompts = Array.from({ length: 8 }, (_, i) => guardPrompt(m, tokens, 50 + i));
+      for (let w = 0; w < 3; w++) await classifyPromptIds(m.decoder, m.tokens, prompts[w]!, 2);
+      const pu: number[] = [];
+      const full: number[] = [];
+      const stop = performance.now() + CELL_MS;
+      for (let r = 0; r < REPS && (r < 20 || performance.now() < stop); r++) {
+        const ids = prompts[r % prompts.length]!;
+        pu.push(await timeOnce(() => classifyPromptIds(m.decoder, m.tokens, ids, 2)));
+        if (r < 40) full.push(await timeOnce(() => classifyPromptIds(m.decoder, m.tokens, ids, 32)));
+      }
+      const p = summarize(pu);
+      const f = summarize(full);
+      rows.push([tokens, (prompts.reduce((a, b) => a + b.length, 0) / prompts.length).toFixed(0), p.n, ms(p.p50), ms(p.p99), f.n, ms(f.p50)]);
+    }
+    console.log(`\n### P(unsafe) latency by prompt length (template alone: ${template} tokens)\n`);
+    console.log(table(['prompt tokens', 'actual', 'n', 'P(unsafe) p50 ms', 'p99 ms', 'n', 'full check (32 tokens) p50 ms'], rows));
+
+    const decodeRows: (string | number)[][] = [];
+    const NEW = 64;
+    for (const tokens of [256, 1024]) {
+      const ids = guardPrompt(m, tokens, 99);
+      const rate: Record<string, number[]> = { cache: [], nocache: [] };
+      for (let r = 0; r < 5; r++) {
+        for (const useCache of [true, false]) {
+          // Decode rate: generated tokens over the time after the prefill (prefill timed separately).
+          const prefill = await timeOnce(() => m.decoder.forwardFull(ids));
+          const total = await timeOnce(() => m.decoder.generate(ids, { maxNewTokens: NEW, stopIds: [], useCache }));
+          rate[useCache ? 'cache' : 'nocache']!.push((NEW - 1) / (Math.max(total - prefill, 1e-3) / 1000));
+        }
+      }
+      const c = summarize(rate.cache!).p50;
+      const n = summarize(rate.nocache!).p50;
+      decodeRows.push([tokens, ids.length, NEW, c.toFixed(0), n.toFixed(0), (c / n).toFixed(1)]);
+    }
+    console.log('\n### greedy decode, tokens/s after the prefill (median of 5)\n');
+    console.log(table(['prompt tokens', 'actual', 'new tokens', 'with KV cache', 'without (rerun all)', 'speedup'], decodeRows));
+  } finally {
+    await m.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function cpuLine(): string {
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return `${machine()}; os.availableParallelism() ${os.availableParallelism()}; load average (1/5/15 min) ${load}`;
+}
+
+function bundledModel(name: string, kind: 'prompt' | 'content'): { model?: EncoderModel; missing?: string } {
+  const dir = path.join(ROOT, 'guards', 'models', name);
+  try {
+    readModelDirectory(dir);
+    return { model: { label: `bundled ${name}`, dir, kind, bundled: true } };
+  } catch (err) {
+    return { missing: `${path.relative(ROOT, dir)}: ${(err as Error).message.split('. ')[0]}` };
+  }
+}
+
+async function main(): Promise<void> {
+  const ortVersion = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  console.log('# Guard benchmarks (npm run bench:guards)\n');
+  console.log(`- machine: ${cpuLine()}`);
+  console.log(`- onnxruntime-node ${ortVersion} (ours: one worker thread); transformers.js ${transformersVersion() ?? 'not installed'} (on the main thread)`);
+  console.log(`- settings: ${REPS} samples per latency cell (fewer past ${CELL_MS} ms), ${LOAD_MS} ms per load run`);
+
+  const models: EncoderModel[] = [
+    { label: 'fixture prompt-guard-v1-tiny', dir: path.join(ROOT, 'test', 'fixtures', 'models', 'prompt-guard-v1-tiny'), kind: 'prompt', bundled: false },
+  ];
+  const missing: string[] = [];
+  for (const [name, kind] of [
+    ['prompt-guard-small', 'prompt'],
+    ['content-guard-small', 'content'],
+  ] as const) {
+    const found = bundledModel(name, kind);
+    if (found.model) models.push(found.model);
+    else missing.push(found.missing!);
+  }
+  for (const m of missing) console.log(`- not benchmarked (absent): ${m}`);
+
+  console.log('\n# (a) Prompt Guard path vs transformers.js');
+  const results: ModelResult[] = [];
+  for (const model of models) results.push(await benchEncoder(model));
+
+  await benchLlamaGuard();
+
+  console.log('\n# (c) bundled models: median latency at 128 tokens (target <= 10 ms on this machine)\n');
+  const bundledRows: (string | number)[][] = [];
+  for (const name of ['prompt-guard-small', 'content-guard-small']) {
+    const r = results.find((x) => x.model.bundled && path.basename(x.model.dir) === name);
+    bundledRows.push(r?.median128 !== undefined ? [name, ms(r.median128), r.median128 <= TARGET_MS ? 'yes' : 'NO'] : [name, 'absent', '-']);
+  }
+  console.log(table(['model', 'p50 ms (guard.check, 128 tokens)', `<= ${TARGET_MS} ms`], bundledRows));
+  console.log(`\n- worker: ${JSON.stringify(ortHost().stats)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

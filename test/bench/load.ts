@@ -1,0 +1,133 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { BENCH_KEY } from './loadServer';
+import { machine, summarize, table } from './stats';
+
+/**
+ * npm run bench:load: N concurrent clients (half streaming) for a fixed time against the gateway
+ * (guards on, API key, rate limits, real audit log) in front of the dev engine, in a separate
+ * process. Reports throughput, latency, errors, the gateway's memory growth, and whether the audit
+ * log holds one record per answered request. Exits 1 on any error or a record mismatch.
+ *
+ * LOAD_CLIENTS (32), LOAD_DURATION_S (20), LOAD_WARMUP_S (3), LOAD_TOKEN_DELAY_MS (2, dev engine).
+ */
+const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 32);
+const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 20);
+const WARMUP_S = Number(process.env.LOAD_WARMUP_S ?? 3);
+const PROMPTS = [
+  'Summarize the plot of a heist movie in two sentences, keeping it light.',
+  'Write a haiku about the sea at dawn.',
+  'Explain what a hash chain is to a new engineer, briefly.',
+  'List three tips for writing clear error messages.',
+];
+
+interface Sample {
+  heapUsed: number;
+  rss: number;
+  attempts: number;
+  written: number;
+  engineCompleted: number;
+}
+
+interface ClientStats {
+  latencies: { stream: number[]; whole: number[] };
+  ttfb: number[];
+  errors: Map<string, number>;
+  done: number;
+}
+
+function ask<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { type: string }) => {
+      if (message.type !== type) return;
+      child.off('message', onMessage);
+      resolve(message as T);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+}
+
+async function oneRequest(url: string, stream: boolean, i: number, stats: ClientStats): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` },
+      body: JSON.stringify({ model: 'dev', stream, max_tokens: 64, messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length] }] }),
+    });
+    if (stream) stats.ttfb.push(performance.now() - t0);
+    const text = await res.text();
+    const ok = res.status === 200 && (!stream || text.trimEnd().endsWith('data: [DONE]'));
+    if (!ok) stats.errors.set(`HTTP ${res.status}`, (stats.errors.get(`HTTP ${res.status}`) ?? 0) + 1);
+    else (stream ? stats.latencies.stream : stats.latencies.whole).push(performance.now() - t0);
+  } catch (err) {
+    const key = (err as Error).message.slice(0, 60);
+    stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
+  }
+  stats.done++;
+}
+
+/** Every client sends one request after another until the deadline; odd clients stream. */
+async function drive(url: string, seconds: number): Promise<ClientStats> {
+  const stats: ClientStats = { latencies: { stream: [], whole: [] }, ttfb: [], errors: new Map(), done: 0 };
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let i = 0; performance.now() < deadline; i++) await oneRequest(url, client % 2 === 1, client + i, stats);
+    }),
+  );
+  return stats;
+}
+
+async function main(): Promise<void> {
+  const child = fork(path.join(__dirname, 'loadServer.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<{ url: string; policy: string; auditDir: string }>((resolve, reject) => {
+    child.once('message', (m: { type: string; url: string; policy: string; auditDir: string }) => (m.type === 'ready' ? resolve(m) : reject(new Error('unexpected message'))));
+    child.once('exit', (code) => reject(new Error(`load server exited with ${code}`)));
+  });
+
+  const warm = await drive(ready.url, WARMUP_S);
+  const before = await ask<Sample>(child, 'sample');
+  const started = performance.now();
+  const run = await drive(ready.url, DURATION_S);
+  const elapsed = (performance.now() - started) / 1000;
+  const after = await ask<Sample>(child, 'sample');
+
+  const totalRequests = warm.done + run.done;
+  const errors = [...warm.errors.values(), ...run.errors.values()].reduce((a, b) => a + b, 0);
+  const recordsThisRun = after.written - before.written;
+  const all = [...run.latencies.stream, ...run.latencies.whole];
+  const s = summarize(all);
+  const st = summarize(run.latencies.stream);
+  const wh = summarize(run.latencies.whole);
+  const tt = summarize(run.ttfb);
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+
+  console.log(`\nnpm run bench:load: ${CLIENTS} clients (half streaming), ${DURATION_S} s after ${WARMUP_S} s warm-up, ${machine()}`);
+  console.log(`policy ${ready.policy}; API key + rate limits on; audit log fsync always (${ready.auditDir})\n`);
+  console.log(
+    table(
+      ['requests', 'throughput req/s', 'p50 ms', 'p99 ms', 'stream p50/p99 ms', 'stream TTFB p50 ms', 'whole p50/p99 ms', 'errors'],
+      [[run.done, run.done / elapsed, s.p50, s.p99, `${st.p50.toFixed(1)} / ${st.p99.toFixed(1)}`, tt.p50, `${wh.p50.toFixed(1)} / ${wh.p99.toFixed(1)}`, errors]],
+    ),
+  );
+  console.log(
+    `\ngateway memory after GC: heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} (${after.heapUsed >= before.heapUsed ? '+' : ''}${mb(after.heapUsed - before.heapUsed)}), rss ${mb(before.rss)} -> ${mb(after.rss)}`,
+  );
+  console.log(`audit records: ${after.written} written for ${totalRequests} requests (${recordsThisRun} during the measured run for ${run.done}); recorder attempts ${after.attempts}`);
+  for (const [error, count] of [...warm.errors, ...run.errors]) console.log(`error: ${error} x${count}`);
+
+  child.send({ type: 'stop' });
+  await new Promise((r) => child.once('exit', r));
+  const recordsMatch = after.written === totalRequests && after.attempts === totalRequests;
+  if (errors > 0 || !recordsMatch) {
+    console.error(`\nFAILED: ${errors} errors; audit records ${recordsMatch ? 'match' : 'DO NOT match'} requests`);
+    process.exit(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,193 @@
+/** @jest-environment ./test/integration/guards/support/onnxEnvironment.js */
+/**
+ * The ONNX worker thread (guards/onnx/ortHost.ts): inference runs off the event loop, the main
+ * thread never loads onnxruntime-node, and a crashed worker costs the pending checks an error
+ * verdict, not the process. No timing thresholds: responsiveness is shown structurally.
+ */
+import Module from 'node:module';
+import * as path from 'node:path';
+import { createContentEncoderGuard } from '../../../guards/contentEncoder';
+import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
+import { createLlamaGuard, type LlamaGuardOnnxOptions } from '../../../guards/llamaGuard';
+import { readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
+import { OnnxDecoder } from '../../../guards/llamaGuard/onnxDecoder';
+import { ortHost } from '../../../guards/onnx/ortHost';
+import { createPromptGuard } from '../../../guards/promptGuard';
+import type { GuardRequest } from '../../../guards/types';
+import { CONTENT, filler, input, PG_V1, text } from './helpers';
+
+const LLAMA_GUARD = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
+
+/**
+ * Counts setInterval ticks that fire while `work` is still pending. A run on the main thread
+ * (onnxruntime-node's `run` is synchronous there, deferred once by setImmediate) lets at most one
+ * timer phase pass before it blocks, and settles the promise before the next one can fire: three
+ * or more ticks while pending are only possible when the run happens on another thread.
+ */
+async function ticksWhilePending<T>(work: Promise<T>): Promise<{ value: T; ticks: number }> {
+  let settled = false;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (!settled) ticks++;
+  }, 1);
+  try {
+    const value = await work;
+    settled = true;
+    return { value, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Runs ever larger single ONNX runs until one lasts long enough for the ticks to show. */
+async function longestRunTicks(sizes: number[], run: (size: number) => Promise<unknown>): Promise<number> {
+  let ticks = 0;
+  for (const size of sizes) {
+    ticks = (await ticksWhilePending(run(size))).ticks;
+    if (ticks >= 3) break;
+  }
+  return ticks;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+}
+
+describe('ONNX inference runs in the worker thread', () => {
+  it('the event loop keeps turning while one large encoder batch runs', async () => {
+    // One batch, one ONNX run: maxBatchSize holds every segment.
+    const classifier = await EncoderClassifier.load({ modelDir: PG_V1, maxBatchSize: 8192, batchWaitMs: 0 });
+    try {
+      const segment = classifier.segments(classifier.tokenizer.encodeIds(filler(510)));
+      expect(segment).toHaveLength(1);
+      expect(segment[0]).toHaveLength(512);
+      const ticks = await longestRunTicks([256, 1024, 4096, 8192], async (rows) => {
+        const out = await classifier.classify(Array.from({ length: rows }, () => segment[0]!));
+        expect(out).toHaveLength(rows);
+        expect(out[rows - 1]!.logits).toHaveLength(3);
+      });
+      expect(ticks).toBeGreaterThanOrEqual(3);
+      expect(classifier.batchStats.largestBatch).toBeGreaterThanOrEqual(256);
+    } finally {
+      await classifier.close();
+    }
+  });
+
+  it('the event loop keeps turning while one long decoder pass runs', async () => {
+    const files = readDecoderModel(LLAMA_GUARD);
+    const decoder = await OnnxDecoder.create(files.onnxPath, files.config);
+    try {
+      const ticks = await longestRunTicks([1024, 2048, 4096], async (n) => {
+        const logits = await decoder.forwardFull(Array.from({ length: n }, (_, i) => 10 + (i % 400)));
+        expect(logits).toHaveLength(512);
+      });
+      expect(ticks).toBeGreaterThanOrEqual(3);
+    } finally {
+      await decoder.close();
+    }
+  });
+
+  it('the main thread never loads onnxruntime-node', async () => {
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1 });
+    await guard.load();
+    try {
+      expect((await guard.check(input(text('user', 'hello zzjailbreak')))).label).toBe('JAILBREAK');
+      expect(ortHost().stats).toMatchObject({ binding: 'private-copy' });
+      // jest loads native addons with Node's own require, so a main-thread load would be listed here.
+      const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
+      expect(Object.keys(cache).filter((f) => /onnxruntime/.test(f))).toEqual([]);
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('stops the worker when the last session closes and starts a new one for the next', async () => {
+    const before = ortHost().stats.starts;
+    for (let i = 0; i < 2; i++) {
+      const guard = createContentEncoderGuard({ name: 'cg', modelDir: CONTENT });
+      await guard.load();
+      const v = await guard.check({ direction: 'input', texts: [], conversation: [{ role: 'user', content: 'hello zzs1 world' }] });
+      expect(v).toMatchObject({ label: 'unsafe', categories: ['S1'] });
+      await guard.close();
+      expect(ortHost().stats.sessions).toBe(0);
+    }
+    expect(ortHost().stats.starts).toBe(before + 2);
+  });
+});
+
+describe('a worker crash', () => {
+  it('turns the pending Prompt Guard checks into model_error verdicts; the next check works', async () => {
+    // One segment per batch, so many batches are still to come when the worker dies.
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, maxBatchSize: 1, cacheSize: 0, timeoutMs: 60_000 });
+    await guard.load();
+    const crashes = ortHost().stats.crashes;
+    try {
+      const pending = guard.check(input(text('document', filler(30_000))));
+      await until(() => guard.stats().batches > 0);
+      await ortHost().crashWorkerForTesting();
+      const failed = await pending;
+      expect(failed).toMatchObject({ label: 'error', error: { type: 'model_error' } });
+      expect(failed.error?.message).toMatch(/ONNX worker thread stopped/);
+      expect(ortHost().stats.crashes).toBe(crashes + 1);
+
+      const next = await guard.check(input(text('user', 'hello zzjailbreak world')));
+      expect(next.error).toBeUndefined();
+      expect(next.label).toBe('JAILBREAK');
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('turns a pending Llama Guard check into a model_error verdict; the next check works', async () => {
+    // No stop ids and a high cap: the decoding loop is still running when the worker dies.
+    const options: LlamaGuardOnnxOptions = { backend: 'onnx', name: 'lg', variant: '1b', modelDir: LLAMA_GUARD, stopTokenIds: [], maxNewTokens: 5000, timeoutMs: 60_000 };
+    const guard = createLlamaGuard(options);
+    await guard.load();
+    const request: GuardRequest = { direction: 'input', texts: [], conversation: [{ role: 'user', content: 'How do I bake a cake?' }] };
+    try {
+      const pending = guard.check(request);
+      await new Promise((r) => setTimeout(r, 1)); // the classify call is posted
+      await ortHost().crashWorkerForTesting();
+      const failed = await pending;
+      expect(failed).toMatchObject({ label: 'error', error: { type: 'model_error' } });
+      expect(failed.error?.message).toMatch(/ONNX worker thread stopped/);
+
+      const short = createLlamaGuard({ ...options, maxNewTokens: 4 });
+      await short.load();
+      const next = await short.check(request);
+      await short.close();
+      // Random weights: the answer is unreadable, but it is an answer, not a runtime failure.
+      expect(next.error?.type).toBe('parse_error');
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('rejects a pending decoder call; the same decoder reopens in the new worker', async () => {
+    const files = readDecoderModel(LLAMA_GUARD);
+    const decoder = await OnnxDecoder.create(files.onnxPath, files.config);
+    try {
+      const reference = await decoder.forwardFull([1, 2, 3]);
+      const long = decoder.generate([1, 2, 3], { maxNewTokens: 100_000, stopIds: [] });
+      await ortHost().crashWorkerForTesting();
+      await expect(long).rejects.toThrow(/ONNX worker thread stopped/);
+      expect(Array.from(await decoder.forwardFull([1, 2, 3]))).toEqual(Array.from(reference));
+    } finally {
+      await decoder.close();
+    }
+  });
+
+  it('an aborted decoder call rejects at once, and the decoder keeps working', async () => {
+    const files = readDecoderModel(LLAMA_GUARD);
+    const decoder = await OnnxDecoder.create(files.onnxPath, files.config);
+    try {
+      const controller = new AbortController();
+      const long = decoder.generate([1, 2, 3], { maxNewTokens: 100_000, stopIds: [], signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('deadline')), 5);
+      await expect(long).rejects.toThrow('deadline');
+      expect(await decoder.forwardFull([1, 2, 3])).toHaveLength(512);
+    } finally {
+      await decoder.close();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import * as fsp from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AuditLog, type AuditFs } from '../../../gateway/audit/auditLog';
+import { AuditRecorder } from '../../../gateway/audit/auditRecorder';
+import { verifyChain } from '../../../gateway/audit/chainVerifier';
+import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
+import { GatewayConfig } from '../../../gateway/config';
+import { startGateway, type RunningGateway } from '../../../gateway/server';
+import { FIXTURE_POLICY, readSse } from '../../support/gatewayHarness';
+
+/** node:fs/promises whose file writes fail with ENOSPC while `full` is set: a disk that fills up, then frees. */
+function fillableDisk() {
+  const state = { full: false };
+  const enospc = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  const wrap = (handle: FileHandle): FileHandle =>
+    new Proxy(handle, {
+      get(target, prop) {
+        if (prop === 'write' && state.full) return enospc;
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  const fs: AuditFs = { ...fsp, open: (async (...args: Parameters<typeof fsp.open>) => wrap(await fsp.open(...args))) as typeof fsp.open };
+  return { state, fs };
+}
+
+const chat = (g: RunningGateway, extra: Record<string, unknown> = {}) =>
+  fetch(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }], ...extra }) });
+
+describe('audit log unwritable mid-run: fail closed, then recover', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-audit-fault-'));
+  const disk = fillableDisk();
+  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxFileBytes: 1024 * 1024, maxFileAgeMs: 3_600_000, fs: disk.fs });
+  let engine: DevEngine;
+  let h: RunningGateway;
+  const answered: string[] = [];
+  const script = (reply: string) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply }) });
+  beforeAll(async () => {
+    engine = await startDevEngine();
+    // The gateway's real recorder, over a log whose disk the test can fill.
+    const recorder = new AuditRecorder(log, undefined, 'test-salt');
+    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: FIXTURE_POLICY, engine: { url: engine.baseUrl } }), recorder });
+  });
+  afterAll(async () => {
+    await h.shutdown(1000);
+    await engine.close();
+    await log.close();
+  });
+
+  const ok = async (res: Response, stream: boolean) => {
+    expect(res.status).toBe(200);
+    answered.push(res.headers.get('x-request-id')!);
+    if (stream) expect((await readSse(res)).pop()).toBe('[DONE]');
+    else await res.json();
+  };
+
+  test('healthy disk: answered and audited', async () => {
+    await ok(await chat(h), false);
+    await ok(await chat(h, { stream: true }), true);
+  });
+
+  test('disk full: 503 audit_unavailable, nothing of the answer released', async () => {
+    disk.state.full = true;
+    await script('UNAUDITED answer text');
+    const whole = await chat(h);
+    expect(whole.status).toBe(503);
+    const text = await whole.text();
+    expect(JSON.parse(text).error.code).toBe('audit_unavailable');
+    expect(text).not.toContain('UNAUDITED');
+    await script('UNAUDITED answer text');
+    const streamed = await chat(h, { stream: true });
+    expect(streamed.status).toBe(503);
+    expect(await streamed.text()).not.toContain('UNAUDITED');
+  });
+
+  test('disk freed: the gateway serves normally again', async () => {
+    disk.state.full = false;
+    await ok(await chat(h), false);
+    await ok(await chat(h, { stream: true }), true);
+  });
+
+  test('the audit log holds exactly one intact, chained record per answered request', async () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    const lines = files.flatMap((file) =>
+      readFileSync(path.join(dir, file), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((text, i) => ({ file, line: i + 1, text })),
+    );
+    expect(verifyChain(lines).ok).toBe(true);
+    expect(lines.map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(answered);
+  });
+});
