@@ -60,16 +60,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
     };
 
     try {
-      const input = await runGuardPhase({
-        direction: 'input',
-        rules: runtime.loaded.policy.input,
-        guards: runtime.guards,
-        timeouts: runtime.timeouts,
-        texts: parsed.inputTexts,
-        conversation: parsed.conversation,
-        policy: record.policy,
-        signal: abort.signal,
-      });
+      const input = await checkInput(runtime, parsed, abort.signal);
       record.input = input;
       ctx.guardMs += input.durationMs;
       if (input.decision.action === 'block') {
@@ -109,6 +100,20 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       sendError(res, apiError);
     }
   };
+}
+
+/** Input guard phase: every rule of the policy's `input` list on the request's texts and conversation. */
+export function checkInput(runtime: PolicyRuntime, parsed: ParsedCompletion, signal?: AbortSignal): Promise<GuardPhase> {
+  return runGuardPhase({
+    direction: 'input',
+    rules: runtime.loaded.policy.input,
+    guards: runtime.guards,
+    timeouts: runtime.timeouts,
+    texts: parsed.inputTexts,
+    conversation: parsed.conversation,
+    policy: { id: runtime.loaded.id, version: runtime.loaded.version },
+    signal,
+  });
 }
 
 /** Output guard phase for one choice's answer. */

@@ -1,8 +1,8 @@
 import { combinedAction, type Decision } from '../../../policies/evaluate';
 import type { Action, TestMessage } from '../../../policies/schema';
 import { chatAdapter } from '../../pipeline/adapters';
-import { checkAnswer } from '../../pipeline/guardedCompletion';
-import { runGuardPhase, type GuardPhase } from '../../pipeline/runRules';
+import { checkAnswer, checkInput } from '../../pipeline/guardedCompletion';
+import type { GuardPhase } from '../../pipeline/runRules';
 import type { PolicyRuntime } from '../../policyRuntime';
 
 export interface ConversationInput {
@@ -29,16 +29,7 @@ export interface ConversationResult {
  */
 export async function runConversation(runtime: PolicyRuntime, conversation: ConversationInput): Promise<ConversationResult> {
   const parsed = chatAdapter.parse({ model: 'policy-cli', messages: conversation.messages });
-  const policy = { id: runtime.loaded.id, version: runtime.loaded.version };
-  const input = await runGuardPhase({
-    direction: 'input',
-    rules: runtime.loaded.policy.input,
-    guards: runtime.guards,
-    timeouts: runtime.timeouts,
-    texts: parsed.inputTexts,
-    conversation: parsed.conversation,
-    policy,
-  });
+  const input = await checkInput(runtime, parsed);
   let output: GuardPhase | undefined;
   if (conversation.answer !== undefined && input.decision.action !== 'block') {
     output = await checkAnswer(runtime, parsed, { content: conversation.answer, toolCalls: [] }, 0);
