@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createEngine } from '../engine/upstreams';
 import { startDevEngine, type DevEngine } from '../engine/devEngine/server';
-import { createAccessLayer } from './access/accessLayer';
+import { assertListenAllowed, createAccessLayer } from './access/accessLayer';
 import { createApp } from './app';
 import { startDecisionRecording } from './audit/decisionRecording';
 import type { GatewayConfig } from './config';
@@ -33,7 +33,7 @@ export interface StartOptions {
 /** Server bootstrap: policy and guards loaded first, then the engine, then the listener. */
 export async function startGateway({ config, recorder, log = () => undefined, watchPolicies = true }: StartOptions): Promise<RunningGateway> {
   // First: refuses an open gateway on a reachable address before anything is loaded.
-  const access = createAccessLayer(config, log);
+  assertListenAllowed(config);
   const policies = new PolicyHolder({ threads: config.guards.threads, log });
   const policyFile = config.policy ?? defaultPolicyFile();
   // An invalid policy set stops the start here (PolicyError lists every problem with its location).
@@ -64,6 +64,7 @@ export async function startGateway({ config, recorder, log = () => undefined, wa
   if (config.engine.upstreams.length) log(`engine: ${config.engine.upstreams.length + 1} upstreams, round-robin with failover before the first byte`);
 
   const recording = recorder ? undefined : await startDecisionRecording(config, log);
+  const access = createAccessLayer(config, log);
   const app = createApp({
     policies,
     engine,

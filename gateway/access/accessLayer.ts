@@ -36,10 +36,16 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
-export function createAccessLayer(config: GatewayConfig, log: (line: string) => void): AccessLayer {
-  const keys = new KeyStore(config.keys, log);
-  const problem = openAccessProblem(config.host, keys.enabled);
+/** Refuses an open gateway on a reachable address; called first thing at startup, before anything is loaded. */
+export function assertListenAllowed(config: GatewayConfig): void {
+  const problem = openAccessProblem(config.host, new KeyStore(config.keys).enabled);
   if (problem) throw new StartupError(problem);
+}
+
+/** Builds the layer (keys loaded and watched, Redis connected): called once the rest of the gateway loaded, so a failed start leaves nothing running. */
+export function createAccessLayer(config: GatewayConfig, log: (line: string) => void): AccessLayer {
+  assertListenAllowed(config);
+  const keys = new KeyStore(config.keys, log);
   try {
     keys.load();
   } catch (err) {

@@ -45,8 +45,14 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
   const annotate = (event: SseEvent) => {
     if (event.data === undefined) return { ...event };
     if (event.data.trim() === '[DONE]') return { ...event, done: true };
+    let chunk: StreamChunk;
     try {
-      const chunk = JSON.parse(event.data) as StreamChunk;
+      chunk = JSON.parse(event.data) as StreamChunk;
+    } catch {
+      // Not JSON (cut off, empty, garbage): no client SDK can parse it, so it is never relayed.
+      return undefined;
+    }
+    try {
       accumulator.add(chunk);
       return { ...event, chunk };
     } catch {
@@ -54,8 +60,16 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
     }
   };
   try {
-    for await (const bytes of upstream.body) for (const event of parser.push(bytes as Uint8Array)) yield annotate(event);
-    for (const event of parser.end()) yield annotate(event);
+    for await (const bytes of upstream.body) {
+      for (const event of parser.push(bytes as Uint8Array)) {
+        const annotated = annotate(event);
+        if (annotated) yield annotated;
+      }
+    }
+    for (const event of parser.end()) {
+      const annotated = annotate(event);
+      if (annotated) yield annotated;
+    }
   } catch (err) {
     throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
   }
@@ -136,6 +150,7 @@ async function relayPassthrough(input: RelayInput): Promise<void> {
   const ctx = contextOf(res);
   const accumulator = new AnswerAccumulator();
   let started = false;
+  let sawDone = false;
   try {
     for await (const event of engineEvents(input.upstream, accumulator)) {
       if (!started) {
@@ -150,8 +165,11 @@ async function relayPassthrough(input: RelayInput): Promise<void> {
         await input.finish(200);
       }
       await write(res, event.raw);
+      if (event.done) sawDone = true;
     }
     if (!started) throw new EngineError('bad_gateway', 'the engine sent an empty stream');
+    // A stream cut short must not look complete: the client gets an error event and [DONE], the record a failure.
+    if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     res.end();
   } catch (err) {
     if (!started) throw err;

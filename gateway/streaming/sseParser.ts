@@ -25,7 +25,8 @@ export class SseParser {
   end(): SseEvent[] {
     this.buffer += this.decoder.decode();
     const events = this.drain();
-    if (this.buffer.trim().length > 0) events.push(parseEvent(this.buffer));
+    // The last event lacked its blank line: terminate it, so a relayed copy is a complete event.
+    if (this.buffer.trim().length > 0) events.push(parseEvent(this.buffer.replace(/(\r\n|\r|\n)?$/, '\n\n')));
     this.buffer = '';
     return events;
   }

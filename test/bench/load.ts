@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['requests', 'throughput req/s', 'p50 ms', 'p99 ms', 'stream p50/p99 ms', 'stream TTFB p50 ms', 'whole p50/p99 ms', 'errors'],
-      [[run.done, run.done / elapsed, s.p50, s.p99, `${st.p50.toFixed(1)} / ${st.p99.toFixed(1)}`, tt.p50, `${wh.p50.toFixed(1)} / ${wh.p99.toFixed(1)}`, errors]],
+      [[String(run.done), run.done / elapsed, s.p50, s.p99, `${st.p50.toFixed(1)} / ${st.p99.toFixed(1)}`, tt.p50, `${wh.p50.toFixed(1)} / ${wh.p99.toFixed(1)}`, String(errors)]],
     ),
   );
   console.log(

@@ -12,7 +12,7 @@ describe('JSON depth, before parsing', () => {
     expect(depth('{"a":"[[[[[[[[[[[["}', 2)).toBe(false);
     expect(depth('{"a":"\\"[[[[[[[[["}', 2)).toBe(false);
     expect(depth('[[[[[[', 5)).toBe(true);
-    expect(depth('[' .repeat(1_000_000), 64)).toBe(true);
+    expect(depth('['.repeat(1_000_000), 64)).toBe(true);
   });
 
   test('the verify hook throws an error that carries the OpenAI-shaped 400', () => {
