@@ -44,8 +44,9 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
   let segmentCount = 0;
   try {
     for (const item of items) {
-      const key = await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal);
-      const cached = ctx.cache.get(key);
+      // No cache, no key: hashing every text would be wasted work.
+      const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal) : undefined;
+      const cached = key === undefined ? undefined : ctx.cache.get(key);
       if (cached && ctx.counters) ctx.counters.cacheHits++;
       else if (ctx.counters) ctx.counters.cacheMisses++;
       if (cached) {
@@ -65,7 +66,7 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
       results.push(
         ctx.classifier.classify(segments, ctx.signal).then((outputs) => {
           const result = ctx.score(outputs, item);
-          ctx.cache.set(key, result);
+          if (key !== undefined) ctx.cache.set(key, result);
           return result;
         }),
       );

@@ -140,13 +140,19 @@ interface Theirs {
   note: string;
 }
 
-function transformersVersion(): string | undefined {
+function packageVersion(name: string): string | undefined {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('@huggingface/transformers/package.json') as { version: string }).version;
+    // package.json is not always exported: find it above the resolved entry point.
+    let dir = path.dirname(require.resolve(name));
+    while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return undefined;
   }
+}
+
+function transformersVersion(): string | undefined {
+  return packageVersion('@huggingface/transformers');
 }
 
 /** The same model directory through transformers.js's text-classification pipeline, local files only. */
@@ -240,6 +246,9 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
   }
   const guard = ourGuard(model);
   await guard.load();
+  // Prompt Guard's whitespace-attack fix tokenizes every text twice; this one skips it, to show its cost.
+  const plain = model.kind === 'prompt' ? createPromptGuard({ name: 'pg', modelDir: model.dir, cacheSize: 0, timeoutMs: 60_000, whitespaceMitigation: false }) : undefined;
+  await plain?.load();
   const theirs = await loadTheirs(model, directory);
   console.log(`\n## ${model.label} (${path.relative(ROOT, model.dir)})\n`);
   console.log(`- ours: guard.check() end to end (sanitize, ${model.kind === 'prompt' ? 'whitespace-attack fix, ' : ''}tokenize, micro-batcher, ONNX in the worker thread, ${defaultIntraOpThreads()} intra-op thread(s)), result cache off`);
@@ -257,20 +266,34 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
       await theirs.pipe?.(texts[w % texts.length]!);
     }
     const ours: number[] = [];
+    const noFix: number[] = [];
     const their: number[] = [];
     const stop = performance.now() + CELL_MS;
     for (let r = 0; r < REPS && (r < 30 || performance.now() < stop); r++) {
       const k = r % texts.length;
       ours.push(await timeOnce(async () => checkOk(await guard.check(req[k]!))));
+      if (plain) noFix.push(await timeOnce(async () => checkOk(await plain.check(req[k]!))));
       if (theirs.pipe) their.push(await timeOnce(() => theirs.pipe!(texts[k]!)));
     }
     const o = summarize(ours);
     const t = summarize(their);
     if (tokens === 128) median128 = o.p50;
-    rows.push([tokens, meanTokens.toFixed(1), o.n, ms(o.p50), ms(o.p99), theirs.pipe ? ms(t.p50) : 'n/a', theirs.pipe ? ms(t.p99) : 'n/a', theirs.pipe ? (o.p50 / t.p50).toFixed(2) : 'n/a']);
+    rows.push([
+      String(tokens),
+      meanTokens.toFixed(1),
+      String(o.n),
+      ms(o.p50),
+      ms(o.p99),
+      plain ? ms(summarize(noFix).p50) : '-',
+      theirs.pipe ? ms(t.p50) : 'n/a',
+      theirs.pipe ? ms(t.p99) : 'n/a',
+      theirs.pipe ? (o.p50 / t.p50).toFixed(2) : 'n/a',
+    ]);
   }
   console.log('\n### ms per classification\n');
-  console.log(table(['tokens', 'actual', 'n', 'ours p50', 'ours p99', 'transformers.js p50', 'transformers.js p99', 'ours/theirs (p50)'], rows));
+  console.log(
+    table(['tokens', 'actual', 'n', 'ours p50', 'ours p99', 'ours p50, no ws-fix', 'transformers.js p50', 'transformers.js p99', 'ours/theirs (p50)'], rows),
+  );
 
   // Throughput.
   const { texts: loadTexts } = makeTexts(tok, 128, overhead, 64, 77);
@@ -283,7 +306,7 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
     const meanBatch = batches ? (after.segmentsRun - before.segmentsRun) / batches : 0;
     const their = theirs.pipe ? await load(c, LOAD_MS, loadTexts, (text) => theirs.pipe!(text)) : undefined;
     tputRows.push([
-      c,
+      String(c),
       ours.perSecond.toFixed(0),
       ms(ours.latency.p50),
       ms(ours.latency.p99),
@@ -306,23 +329,36 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
     const busyTheirs = await eventLoopDelay(() => load(16, LOAD_MS, loadTexts, (text) => theirs.pipe!(text)));
     eldRows.push(['classifying, 16 concurrent x 128 tokens', 'transformers.js', ms(busyTheirs.p50), ms(busyTheirs.p99), ms(busyTheirs.max)]);
   }
-  const mb = bigText(1 << 20);
-  let segments = 0;
-  const scanMs = await timeOnce(async () => {
-    const bigDelay = await eventLoopDelay(async () => {
-      segments = checkOk(await guard.check(request(model, mb))).segmentsScanned;
+  const notes: string[] = [];
+  for (const bytes of [16 << 10, 1 << 20]) {
+    const big = bigText(bytes);
+    const size = bytes >= 1 << 20 ? `${bytes >> 20} MB` : `${bytes >> 10} KB`;
+    let segments = 0;
+    let took = 0;
+    const ours = await eventLoopDelay(async () => {
+      took = await timeOnce(async () => {
+        segments = checkOk(await guard.check(request(model, big))).segmentsScanned;
+      });
     });
-    eldRows.push([`scanning a 1 MB input (tokenize all, ${segments} segments)`, 'ours', ms(bigDelay.p50), ms(bigDelay.p99), ms(bigDelay.max)]);
-  });
-  if (theirs.pipe) {
-    const bigTheirs = await eventLoopDelay(() => theirs.pipe!(mb));
-    eldRows.push(['a 1 MB input (tokenize all, truncate to 512)', 'transformers.js', ms(bigTheirs.p50), ms(bigTheirs.p99), ms(bigTheirs.max)]);
+    eldRows.push([`one ${size} input (ours: sanitize, tokenize all of it, ${segments} segments)`, 'ours', ms(ours.p50), ms(ours.p99), ms(ours.max)]);
+    notes.push(`ours scanned the ${size} input in ${ms(took)} ms`);
+    // transformers.js tokenizes the whole text (then truncates to 512) synchronously, in time that
+    // grows faster than linearly: 1 MB would take hours, so it only gets the 16 KB input.
+    if (theirs.pipe && bytes <= 16 << 10) {
+      let theirsTook = 0;
+      const d = await eventLoopDelay(async () => {
+        theirsTook = await timeOnce(() => theirs.pipe!(big));
+      });
+      eldRows.push([`one ${size} input (transformers.js: tokenize all, truncate to 512)`, 'transformers.js', ms(d.p50), ms(d.p99), ms(d.max)]);
+      notes.push(`transformers.js took ${ms(theirsTook)} ms on the ${size} input (not run on 1 MB: its tokenizer is superlinear, 64 KB already takes ~100 s here)`);
+    }
   }
   console.log('\n### event-loop delay (ms; monitorEventLoopDelay, 1 ms sampling interval included)\n');
   console.log(table(['while', 'who', 'p50', 'p99', 'max'], eldRows));
-  console.log(`\n(our 1 MB scan took ${ms(scanMs)} ms in all)`);
+  console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
   await guard.close();
+  await plain?.close();
   await theirs.pipe?.dispose();
   return { model, median128 };
 }
@@ -369,7 +405,7 @@ async function benchLlamaGuard(): Promise<void> {
       }
       const p = summarize(pu);
       const f = summarize(full);
-      rows.push([tokens, (prompts.reduce((a, b) => a + b.length, 0) / prompts.length).toFixed(0), p.n, ms(p.p50), ms(p.p99), f.n, ms(f.p50)]);
+      rows.push([String(tokens), (prompts.reduce((a, b) => a + b.length, 0) / prompts.length).toFixed(0), String(p.n), ms(p.p50), ms(p.p99), String(f.n), ms(f.p50)]);
     }
     console.log(`\n### P(unsafe) latency by prompt length (template alone: ${template} tokens)\n`);
     console.log(table(['prompt tokens', 'actual', 'n', 'P(unsafe) p50 ms', 'p99 ms', 'n', 'full check (32 tokens) p50 ms'], rows));
@@ -389,7 +425,7 @@ async function benchLlamaGuard(): Promise<void> {
       }
       const c = summarize(rate.cache!).p50;
       const n = summarize(rate.nocache!).p50;
-      decodeRows.push([tokens, ids.length, NEW, c.toFixed(0), n.toFixed(0), (c / n).toFixed(1)]);
+      decodeRows.push([String(tokens), String(ids.length), String(NEW), c.toFixed(0), n.toFixed(0), (c / n).toFixed(1)]);
     }
     console.log('\n### greedy decode, tokens/s after the prefill (median of 5)\n');
     console.log(table(['prompt tokens', 'actual', 'new tokens', 'with KV cache', 'without (rerun all)', 'speedup'], decodeRows));
@@ -416,7 +452,7 @@ function bundledModel(name: string, kind: 'prompt' | 'content'): { model?: Encod
 }
 
 async function main(): Promise<void> {
-  const ortVersion = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  const ortVersion = packageVersion('onnxruntime-node');
   console.log('# Guard benchmarks (npm run bench:guards)\n');
   console.log(`- machine: ${cpuLine()}`);
   console.log(`- onnxruntime-node ${ortVersion} (ours: one worker thread); transformers.js ${transformersVersion() ?? 'not installed'} (on the main thread)`);

@@ -115,12 +115,16 @@ async function runnerOf<T extends EncoderRunner | DecoderRunner>(id: number, kin
   return runner;
 }
 
-/** The buffers of every typed array in a result, moved to the main thread instead of copied. */
+/** Below this, copying a typed array costs less than moving its buffer. */
+const TRANSFER_MIN_BYTES = 64 * 1024;
+
+/** The buffers of every large typed array in a result, moved to the main thread instead of copied. */
 function transferList(result: unknown): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   const visit = (v: unknown): void => {
     if (ArrayBuffer.isView(v)) {
-      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) buffers.add(v.buffer);
+      const whole = v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
+      if (whole && v.byteLength >= TRANSFER_MIN_BYTES) buffers.add(v.buffer as ArrayBuffer);
     } else if (Array.isArray(v)) {
       v.forEach(visit);
     } else if (v && typeof v === 'object') {
