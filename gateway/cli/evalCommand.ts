@@ -56,7 +56,9 @@ label and category. Positive = any label except benign / safe; unclear rows are 
   --progress            draw the progress bar on stderr even when it is not a terminal
   --concurrency N       checks in flight (default 16; the guards batch them)
   --threads N           onnxruntime threads per model (default: CPU cores, at most 8)
-  --timeout-ms MS       replace the guard's timeout_ms (a slow CPU can time out under load)
+  --timeout-ms MS       the guard's per-check deadline (default 60000, not the policy's
+                        timeout_ms: the evaluation itself queues many checks at once, and a
+                        timeout it caused says nothing about the guard)
 `;
 
 interface EvalOptions {
@@ -75,8 +77,11 @@ interface EvalOptions {
   progress: boolean;
   concurrency: number;
   threads: number;
-  timeoutMs?: number;
+  timeoutMs: number;
 }
+
+/** Per-check deadline during an evaluation (see --timeout-ms in USAGE). */
+const EVAL_TIMEOUT_MS = 60_000;
 
 class UsageError extends Error {}
 
@@ -106,19 +111,19 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
 
   let files: string[];
   let records: DataRecord[];
+  let splitOf: ((r: DataRecord) => Split) | undefined;
   try {
     files = resolveDataFiles(options.data, io.cwd());
     records = loadRecords(files);
+    if (options.split) {
+      const root = options.dataRoot ?? defaultDataRoot(files);
+      const lookup = splitLookup(records, root);
+      splitOf = lookup.splitOf;
+      io.err(`split rule over ${lookup.universe} records under ${root ?? 'the given files'} (${lookup.moved} moved by rule 4)\n`);
+    }
   } catch (err) {
     io.err(`safety-gateway eval: ${(err as Error).message}\n`);
     return 2;
-  }
-  let splitOf: ((r: DataRecord) => Split) | undefined;
-  if (options.split) {
-    const root = options.dataRoot ?? defaultDataRoot(files);
-    const lookup = splitLookup(records, root);
-    splitOf = lookup.splitOf;
-    io.err(`split rule over ${lookup.universe} records under ${root ?? 'the given files'} (${lookup.moved} moved by rule 4)\n`);
   }
   const { examples, skipped } = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, limit: options.limit });
   if (examples.length === 0) {
@@ -152,6 +157,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       task: options.task ?? null,
       limit: options.limit ?? null,
       threshold_source: options.threshold === undefined ? 'policy' : 'option',
+      timeout_ms: options.timeoutMs,
       records_read: records.length,
       skipped,
       seconds: (performance.now() - started) / 1000,
@@ -218,7 +224,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     progress: values.progress ?? false,
     concurrency: values.concurrency === undefined ? 16 : positiveInt('--concurrency', values.concurrency),
     threads: values.threads === undefined ? Math.min(8, os.availableParallelism()) : positiveInt('--threads', values.threads),
-    timeoutMs: values['timeout-ms'] === undefined ? undefined : positiveInt('--timeout-ms', values['timeout-ms']),
+    timeoutMs: values['timeout-ms'] === undefined ? EVAL_TIMEOUT_MS : positiveInt('--timeout-ms', values['timeout-ms']),
   };
 }
 
@@ -252,7 +258,7 @@ async function openGuard(
     io.err(`safety-gateway eval: the policy ${loaded.id} has no guard "${options.guard}"${hint ? ` (did you mean "${hint}"?)` : ''}; its guards: ${names.join(', ') || 'none'}\n`);
     return undefined;
   }
-  const narrowedSpec = options.timeoutMs === undefined ? spec : { ...spec, timeout_ms: options.timeoutMs };
+  const narrowedSpec = { ...spec, timeout_ms: options.timeoutMs };
   const uses = (r: { guard: string }) => r.guard === options.guard;
   const narrowed: LoadedPolicy = {
     ...loaded,

@@ -15,6 +15,8 @@ export interface RunInfo {
   limit: number | null;
   /** Where the thresholds came from. */
   threshold_source: 'policy' | 'option';
+  /** The per-check deadline the guard ran with. */
+  timeout_ms: number;
   records_read: number;
   skipped: SkipCounts;
   seconds: number;
@@ -81,7 +83,7 @@ export function renderReport(run: RunInfo, s: EvalSummary, plots: PlotFiles): st
   lines.push(`- records read: ${run.records_read}; left out: ${skippedText(run.skipped)}`);
   lines.push(`- scored: ${s.n} (${s.positives} positive, ${s.negatives} negative); guard errors: ${s.errors.count}${s.errors.count ? ' (excluded from every figure)' : ''}`);
   lines.push(`- threshold: ${thresholdText(s)} (${run.threshold_source === 'option' ? '--threshold' : "the policy's rules"}); a score >= threshold is a positive call`);
-  lines.push(`- time: ${run.seconds.toFixed(1)} s`, '');
+  lines.push(`- time: ${run.seconds.toFixed(1)} s; per-check deadline ${run.timeout_ms} ms`, '');
 
   lines.push('## Summary', '');
   lines.push(

@@ -7,6 +7,7 @@
  */
 import { textCacheKeyAsync } from '../runtime/cacheKey';
 import { InputRefused } from '../runtime/errors';
+import { pause } from '../runtime/yield';
 import type { LruCache } from '../runtime/lruCache';
 import type { SegmentLayout } from '../text/segments';
 import type { EncoderClassifier, SegmentOutput } from './encoderClassifier';
@@ -44,6 +45,8 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
   let segmentCount = 0;
   try {
     for (const item of items) {
+      // Each text's CPU work (hash, tokenize) in a loop turn of its own, in turn with other checks.
+      await pause(ctx.signal);
       // No cache, no key: hashing every text would be wasted work.
       const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal) : undefined;
       const cached = key === undefined ? undefined : ctx.cache.get(key);

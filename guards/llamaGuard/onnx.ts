@@ -1,6 +1,7 @@
 /** Llama Guard 3 on a local ONNX decoder, as a Guard. */
 import type { Guard, GuardRequest, Verdict } from '../types';
 import { errorVerdict } from '../types';
+import { nextTurn } from '../runtime/yield';
 import { classifyPromptIds } from './onnxClassify';
 import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel, modelNameOf } from './onnxModel';
 import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardOnnxOptions } from './options';
@@ -24,6 +25,9 @@ export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
       categories: options.categories,
       excludedCategories: options.excludedCategories,
     });
+    // Tokenizing runs on the event loop: take a turn of its own, in turn with other checks.
+    await nextTurn();
+    signal.throwIfAborted();
     const ids = m.encode(prompt);
     const maxPrompt = options.maxPromptTokens ?? (m.maxPositionEmbeddings ? m.maxPositionEmbeddings - maxNewTokens : Infinity);
     if (ids.length > maxPrompt) {

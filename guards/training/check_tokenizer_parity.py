@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Prove that tokenizer.json in node (@huggingface/tokenizers) == python sentencepiece.
 
-usage: /usr/bin/python3 guards/training/check_tokenizer_parity.py <model_dir> [--data ../shared/data]
+usage: /usr/bin/python3 guards/training/check_tokenizer_parity.py <model_dir> --spm <spm.model>
+           [--data ../shared/data] [--big]
 
-<model_dir> must hold tokenizer.json, tokenizer_config.json and spm.model (the training
-artefact; pass --spm to point elsewhere).  Builds a few hundred varied strings (data
+<model_dir> must hold tokenizer.json and tokenizer_config.json; --spm is the SentencePiece
+model they were converted from (the training scripts keep it in their --work dir).  Builds a few hundred varied strings (data
 samples in many languages, emoji, whitespace runs, control characters, long words,
 literal special-token text, ...), encodes them with sentencepiece, runs
 check_tokenizer_parity.js and prints its summary.  Exit status 1 on any mismatch.
@@ -65,7 +66,7 @@ def random_strings(rng, n):
     return out
 
 
-def build_cases(data, n_data=300, n_random=150, seed=7):
+def build_cases(data, n_data=300, n_random=150, seed=7, n_longest=0):
     rng = random.Random(seed)
     recs = splits.load_all(data)
     by_ds = {}
@@ -83,18 +84,28 @@ def build_cases(data, n_data=300, n_random=150, seed=7):
             t = t.replace(" ", rng.choice(["  ", " \t", "\n ", " "]))
         texts.append(t)
     texts += random_strings(rng, n_random)
+    if n_longest:
+        texts += [r["text"] for r in sorted(recs, key=lambda r: -len(r["text"]))[:n_longest]]
     return texts
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
-    ap.add_argument("--spm", default=None, help="sentencepiece .model (default <model_dir>/../ or training temp)")
+    ap.add_argument("--spm", required=True, help="the sentencepiece .model the tokenizer.json came from")
     ap.add_argument("--data", default=splits.DEFAULT_DATA)
+    ap.add_argument("--big", action="store_true",
+                    help="stress test: ~6000 data strings, 3000 random strings, the 50 longest texts, and "
+                         "2000 whitespace-mitigated texts (~11k cases, ~1 min)")
     args = ap.parse_args()
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=args.spm)
-    texts = build_cases(args.data)
+    if args.big:
+        from whitespace_attack import remove_token_splitting_spaces
+        texts = build_cases(args.data, n_data=6000, n_random=3000, seed=11, n_longest=50)
+        texts += [remove_token_splitting_spaces(sp, t) for t in texts[:2000]]
+    else:
+        texts = build_cases(args.data)
     cases = [{"text": t, "ids": sp.encode(t)} for t in texts]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
         json.dump(cases, f, ensure_ascii=True)

@@ -30,7 +30,8 @@ import { machine, summarize, table } from './stats';
  * content-guard-small when they are there. No result is asserted: this prints what it measures.
  *
  * Knobs: BENCH_REPS (samples per latency cell, default 200), BENCH_CELL_MS (time cap per
- * latency cell, default 4000), BENCH_LOAD_MS (duration of each throughput / delay run, 2500).
+ * latency cell, default 4000), BENCH_LOAD_MS (duration of each throughput / delay run, 2500),
+ * BENCH_THEIR_DEFAULTS=1 (transformers.js with onnxruntime's default session options instead of ours).
  */
 const REPS = Number(process.env.BENCH_REPS ?? 200);
 const CELL_MS = Number(process.env.BENCH_CELL_MS ?? 4000);
@@ -38,6 +39,9 @@ const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2500);
 const LENGTHS = [16, 64, 128, 256, 512];
 const CONCURRENCY = [1, 4, 16];
 const TARGET_MS = 10;
+/** transformers.js gets our session options unless asked for its own defaults (which spin two threads on this 2-core machine). */
+const THEIR_DEFAULTS = process.env.BENCH_THEIR_DEFAULTS === '1';
+const OUR_SESSION_OPTIONS = { intraOpNumThreads: defaultIntraOpThreads(), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
 
 const ROOT = packageRoot();
 
@@ -177,8 +181,12 @@ async function loadTheirs(model: EncoderModel, directory: ModelDirectory): Promi
       subfolder,
       model_file_name: path.basename(rel, '.onnx'),
       dtype: 'fp32',
+      ...(THEIR_DEFAULTS ? {} : { session_options: OUR_SESSION_OPTIONS }),
     });
-    return { pipe, note: `transformers.js ${transformersVersion()} text-classification, ${rel}, default session options` };
+    const how = THEIR_DEFAULTS
+      ? "onnxruntime's default session options (all cores)"
+      : `the same session options as ours (${JSON.stringify(OUR_SESSION_OPTIONS)}; BENCH_THEIR_DEFAULTS=1 for theirs)`;
+    return { pipe, note: `transformers.js ${transformersVersion()} text-classification pipeline, ${rel}, on the main thread, ${how}` };
   } catch (err) {
     return { note: `transformers.js could not load ${model.label}: ${(err as Error).message.split('\n')[0]}` };
   }
@@ -201,6 +209,8 @@ async function eventLoopDelay(work: () => Promise<unknown>): Promise<{ p50: numb
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   await work();
+  // A synchronous block delays the next sample, which is only taken once the loop turns again.
+  await new Promise((r) => setTimeout(r, 5));
   h.disable();
   return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
 }

@@ -14,6 +14,7 @@ const run: RunInfo = {
   task: 'A',
   limit: null,
   threshold_source: 'policy',
+  timeout_ms: 60000,
   records_read: 3,
   skipped: { ...emptySkips(), unclear: 1 },
   seconds: 1.25,

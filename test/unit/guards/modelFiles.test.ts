@@ -1,4 +1,5 @@
-import { checkSessionSignature, padBatch } from '../../../guards/onnx/encoderSession';
+import { packRows, padPacked } from '../../../guards/onnx/batchLayout';
+import { checkSessionSignature, padBatch, splitRows } from '../../../guards/onnx/encoderSession';
 import { indexedLabels, onnxCandidates, parseModelConfig, resolveMaxLength } from '../../../guards/modelDirectory';
 
 describe('config.json', () => {
@@ -54,5 +55,24 @@ describe('padBatch', () => {
     expect(width).toBe(3);
     expect(Array.from(ids, Number)).toEqual([1, 5, 2, 1, 2, 0]);
     expect(Array.from(mask, Number)).toEqual([1, 1, 1, 1, 1, 0]);
+  });
+});
+
+describe('batch layout for the ONNX worker', () => {
+  it('packs rows end to end with their lengths, and the worker pads them back', () => {
+    const packed = packRows([[1, 5, 2], [], [1, 2]]);
+    expect(Array.from(packed.ids)).toEqual([1, 5, 2, 1, 2]);
+    expect(Array.from(packed.lengths)).toEqual([3, 0, 2]);
+    const { ids, mask, width } = padPacked(packed.ids, packed.lengths, 9);
+    expect(width).toBe(3);
+    expect(Array.from(ids, Number)).toEqual([1, 5, 2, 9, 9, 9, 1, 2, 9]);
+    expect(Array.from(mask, Number)).toEqual([1, 1, 1, 0, 0, 0, 1, 1, 0]);
+  });
+
+  it('splits a [batch, labels] output into per-row views and refuses other shapes', () => {
+    const rows = splitRows('logits', 'float32', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], 2);
+    expect(rows.map((r) => Array.from(r))).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(() => splitRows('logits', 'float32', new Float32Array(6), [3, 2], 2)).toThrow(/expected \[2, labels\]/);
+    expect(() => splitRows('logits', 'int64', new Float32Array(0), [2, 3], 2)).toThrow(/type int64/);
   });
 });

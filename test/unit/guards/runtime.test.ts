@@ -3,6 +3,7 @@ import { CallerAborted, DeadlineExceeded, withDeadline } from '../../../guards/r
 import { InputRefused, toGuardError } from '../../../guards/runtime/errors';
 import { LruCache } from '../../../guards/runtime/lruCache';
 import { MicroBatcher } from '../../../guards/runtime/microBatcher';
+import { nextTurn } from '../../../guards/runtime/yield';
 
 describe('MicroBatcher', () => {
   function echo(delayMs = 0) {
@@ -38,6 +39,22 @@ describe('MicroBatcher', () => {
     await Promise.all([big, small]);
     expect(batches[0]).toEqual([1, 2, 3, 4]); // full before the small one arrived
     expect(batches[1]).toContain(100);
+  });
+
+  it('with maxWaitMs 0, sends what was submitted in the same turn as one batch, and no timer', async () => {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (inputs) => {
+        batches.push([...inputs]);
+        return inputs;
+      },
+      { maxBatchSize: 16, maxWaitMs: 0 },
+    );
+    const same = await Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    expect(same).toEqual([[1], [2, 3], [4]]);
+    expect(batches.map((b) => [...b].sort())).toEqual([[1, 2, 3, 4]]);
+    await batcher.submit([5]);
+    expect(batches[1]).toEqual([5]);
   });
 
   it('waits at most maxWaitMs for a batch to fill', async () => {
@@ -135,5 +152,23 @@ describe('toGuardError', () => {
     expect(toGuardError(new DeadlineExceeded(5)).type).toBe('timeout');
     expect(toGuardError(new InputRefused('too big'))).toEqual({ type: 'bad_input', message: 'too big' });
     expect(toGuardError(new Error('onnx'))).toEqual({ type: 'model_error', message: 'model run failed: onnx' });
+  });
+});
+
+describe('nextTurn', () => {
+  it('grants one waiter per event-loop iteration, first come first served', async () => {
+    const log: string[] = [];
+    let ticks = 0;
+    const tick = () => {
+      log.push('tick');
+      if (++ticks < 4) setImmediate(tick);
+    };
+    const turns = ['a', 'b', 'c'].map((x) => nextTurn().then(() => log.push(x)));
+    setImmediate(tick);
+    await Promise.all(turns);
+    expect(log.filter((x) => x !== 'tick')).toEqual(['a', 'b', 'c']);
+    // The loop turned (other callbacks ran) between two grants.
+    expect(log.slice(log.indexOf('a'), log.indexOf('b'))).toContain('tick');
+    expect(log.slice(log.indexOf('b'), log.indexOf('c'))).toContain('tick');
   });
 });
