@@ -47,6 +47,7 @@ interface Pending {
 /** One started worker and the calls waiting on it. */
 class Connection {
   readonly pending = new Map<number, Pending>();
+  /** How the worker loaded the native binding, from its `ready` message. */
   binding: string | undefined;
   exited = false;
   stopping = false;
@@ -54,7 +55,7 @@ class Connection {
 
   constructor(
     readonly worker: Worker,
-    private readonly onExit: (conn: Connection, reason: string) => void,
+    private readonly onExit: (conn: Connection) => void,
   ) {
     worker.unref();
     worker.on('message', (msg: WorkerMessage) => this.onMessage(msg));
@@ -63,11 +64,11 @@ class Connection {
     });
     worker.on('exit', (code) => {
       this.exited = true;
-      const reason = this.lastError ? `${this.lastError.message}` : this.stopping ? 'stopped' : `exit code ${code}`;
+      const reason = this.lastError ? this.lastError.message : this.stopping ? 'stopped' : `exit code ${code}`;
       const error = new OrtWorkerError(`the ONNX worker thread stopped (${reason}); it restarts on the next call`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
-      this.onExit(this, reason);
+      this.onExit(this);
     });
   }
 
@@ -99,7 +100,12 @@ class Connection {
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      this.post({ id, op, session, args } as WorkerRequest, transfer);
+      try {
+        this.post({ id, op, session, args } as WorkerRequest, transfer);
+      } catch (err) {
+        // e.g. arguments that cannot be cloned: this call fails, the worker is fine.
+        this.pending.get(id)?.reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -206,10 +212,9 @@ export class OrtHost {
   private connection(): Connection {
     if (this.conn && !this.conn.exited) return this.conn;
     this.counters.starts++;
-    const conn = new Connection(spawnWorker(), (c, reason) => {
+    const conn = new Connection(spawnWorker(), (c) => {
       if (!c.stopping) this.counters.crashes++;
       if (this.conn === c) this.conn = undefined;
-      void reason;
     });
     this.conn = conn;
     return conn;
