@@ -383,7 +383,8 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
     model.load_state_dict(best[1])
     log("best checkpoint: epoch %d step %d val_score %.4f" % (best[2]["epoch"], best[2]["step"], best[0]))
     return {"history": history, "best": rnd(best[2]), "train_minutes": round((time.time() - t0) / 60, 2),
-            "steps": step}
+            "steps": step, "planned_steps": total, "stopped_early": stop,
+            "epochs_done": round(step / max(1, total) * epochs, 2)}
 
 
 def class_weights(counts, power=0.5):

@@ -75,7 +75,8 @@ def parse():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=768)
     ap.add_argument("--chat-rate", type=float, default=0.4, help="per-epoch share of benign-chat rows")
-    ap.add_argument("--cat-weight", type=float, default=1.0, help="weight of the category BCE term")
+    ap.add_argument("--cat-weight", type=float, default=0.5,
+                    help="weight of the category BCE term (summed over the 14 categories)")
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--max-minutes", type=float, default=24.0,
                     help="time budget of the training loop (the LR schedule compresses to fit it)")
@@ -152,8 +153,22 @@ def evaluate(pred, by_split, thr=None):
             if yc[labelled].any():
                 cat[code] = {"n_pos": int(yc.sum()), "auroc": tc.auroc(yc[labelled], cp[labelled, c]),
                              "recall_at_0.5": float((cp[yc, c] >= 0.5).mean())}
+        # given unsafe (what the runtime reports): among unsafe rows that carry codes
+        cu = np.array([r["label"] == "unsafe" and bool(r["categories"]) for r in rows])
+        f1s = []
+        for c, code in enumerate(CATS):
+            yc = np.array([code in r["categories"] for r in rows])
+            if yc[cu].any():
+                rr = tc.rates(yc[cu], cp[cu, c], 0.5)
+                cat.setdefault(code, {})["given_unsafe_f1_at_0.5"] = rr["f1"]
+                cat[code]["given_unsafe_auroc"] = tc.auroc(yc[cu], cp[cu, c])
+                f1s.append(rr["f1"])
+        top = cp[cu].argmax(1)
+        m["category_top1_in_labels_given_unsafe"] = float(np.mean(
+            [CATS[t] in r["categories"] for t, r in zip(top, [r for r, k in zip(rows, cu) if k])])) if cu.any() else None
+        m["category_macro_f1_given_unsafe_at_0.5"] = float(np.mean(f1s)) if f1s else None
         m["category_auroc"] = cat
-        aucs = [v["auroc"] for v in cat.values() if v["auroc"] == v["auroc"]]
+        aucs = [v["auroc"] for v in cat.values() if v.get("auroc") == v.get("auroc") and "auroc" in v]
         m["category_auroc_macro"] = float(np.mean(aucs)) if aucs else None
         res[split] = m
     rows = by_split["eval_only"]
@@ -255,13 +270,25 @@ def main():
     weights = tc.class_weights(exp_counts)
     tc.log("expected per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
 
+    # category positives are rare among the masked rows (safe rows are all-zero targets), so
+    # the BCE is summed over the 14 categories (not averaged) and positives are up-weighted
+    # by sqrt(neg/pos), capped at 10; without this the head learns little beyond "unsafe".
+    pos = np.zeros(len(CATS))
+    tot = 0.0
+    for r, p in zip(train_rows, rates):
+        if r["cmask"]:
+            pos += p * r["cat"]
+            tot += p
+    pos_weight = torch.tensor(np.clip(np.sqrt((tot - pos) / np.maximum(pos, 1.0)), 1.0, 10.0), dtype=torch.float32)
+    tc.log("category pos_weight %s" % np.round(pos_weight.numpy(), 2).tolist())
+
     def loss_fn(out, items):
         logits, clog = out
         y = torch.tensor([e["y"] for e in items])
         ct = torch.from_numpy(np.stack([e["cat"] for e in items]))
         cm = torch.tensor([e["cmask"] for e in items], dtype=torch.float32)
         ce = F.cross_entropy(logits, y, weight=weights)
-        bce = F.binary_cross_entropy_with_logits(clog, ct, reduction="none").mean(1)
+        bce = F.binary_cross_entropy_with_logits(clog, ct, reduction="none", pos_weight=pos_weight).sum(1)
         bce = (bce * cm).sum() / cm.sum().clamp(min=1.0)
         return ce + args.cat_weight * bce
 
@@ -373,8 +400,17 @@ def write_config(out, cfg, fit_info):
                      "best": fit_info.get("best")},
     }
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(tc.rnd(conf), f, indent=2)
+        json.dump(conf, f, indent=2)
         f.write("\n")
+
+
+def _schedule(rep):
+    f = rep["fit"]
+    if f.get("stopped_early"):
+        return ("the {:.0f}-minute time budget compressed the schedule to {} of {} planned steps "
+                "({:.1f} epochs)".format(rep["args"]["max_minutes"], f["steps"], f["planned_steps"],
+                                         f["epochs_done"]))
+    return "all {} planned steps ran".format(f.get("planned_steps", f["steps"]))
 
 
 def _pct(x):
@@ -402,8 +438,9 @@ def write_card(out, rep):
             k, x["n"], x["n_unsafe"], _f(x.get("auroc")), _f(x.get("auprc")), c["f1"], _pct(c["recall"]),
             _pct(c["fpr"]), h["f1"]))
     cat = m["test"]["category_auroc"]
-    catl = ["| %s %s | %d | %s | %s |" % (k, n, v["n_pos"], _f(v["auroc"]), _pct(v["recall_at_0.5"]))
-            for (k, v), n in zip(cat.items(), [CAT_NAMES[CATS.index(k)] for k in cat])]
+    catl = ["| %s %s | %d | %s | %s | %s | %s |" % (
+        k, CAT_NAMES[CATS.index(k)], v.get("n_pos", 0), _f(v.get("auroc")), _pct(v.get("recall_at_0.5")),
+        _f(v.get("given_unsafe_auroc")), _f(v.get("given_unsafe_f1_at_0.5"))) for k, v in cat.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
     srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
     enc = rep["encoder"]
@@ -449,13 +486,14 @@ pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) an
   Eval-only (never trained on): OpenAI moderation, XSTest, SimpleSafetyTests,
   safety-tuned-llamas, MaliciousInstruct ({rep['rows']['eval_only']} rows).
 * Each epoch: every unsafe row, every non-benign-chat safe row, a random {int(100 * rep['args']['chat_rate'])}% of benign-chat.
-  Loss = class-weighted CE (sqrt inverse frequency) + BCE over the 14 categories (masked for
-  unsafe rows without categories; zero target for safe rows).
+  Loss = class-weighted CE (sqrt inverse frequency) + {rep['args']['cat_weight']} x BCE summed over the 14 categories
+  (positives up-weighted by sqrt(neg/pos), at most 10; masked for unsafe rows without
+  categories; zero target for safe rows).
 * Long texts: one window per epoch (first or random). Every window and every evaluation
   segment is `[CLS]` + the template prefix (`User:` / `Agent:`) + up to 510 - len(prefix)
   text tokens + `[SEP]`, the way the gateway frames each segment of a long text.
-* AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU, seed {rep['seed']};
-  checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
+* AdamW, lr {rep['args']['lr']}, cosine schedule over {rep['args']['epochs']} planned epochs, bf16 autocast on CPU, seed {rep['seed']};
+  {_schedule(rep)}; checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
   cores ({rep['total_minutes']} min end to end).
 
 ## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
@@ -470,10 +508,14 @@ used unchanged on every other set (the eval-only figures are zero-shot).
 Reference points (different data and models): Llama Guard 1 AUPRC 0.847 on OpenAI
 moderation; Llama Guard 2 F1 0.807 / FPR 0.060 on OpenAI moderation.
 
-Test categories (AUROC over safe rows + categorised unsafe rows; recall of the code at 0.5):
+Test categories. "AUROC" ranks rows carrying the code against safe rows and categorised
+unsafe rows without it; "given unsafe" looks only at categorised unsafe rows (what the runtime
+reports, since categories are only reported for unsafe segments). Given unsafe, the most
+likely category is one of the row's codes for {_pct(m['test']['category_top1_in_labels_given_unsafe'])} of rows; macro F1 at 0.5
+= {_f(m['test']['category_macro_f1_given_unsafe_at_0.5'])}.
 
-| category | positives | AUROC | recall @ 0.5 |
-|---|---|---|---|
+| category | positives | AUROC | recall @ 0.5 | AUROC given unsafe | F1 @ 0.5 given unsafe |
+|---|---|---|---|---|---|
 {chr(10).join(catl)}
 
 Test flag rate per source at the chosen threshold (recall for unsafe rows, FPR for safe rows):

@@ -380,8 +380,17 @@ def write_config(out, cfg, fit_info):
                      "best": fit_info.get("best")},
     }
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(tc.rnd(conf), f, indent=2)
+        json.dump(conf, f, indent=2)
         f.write("\n")
+
+
+def _schedule(rep):
+    f = rep["fit"]
+    if f.get("stopped_early"):
+        return ("the {:.0f}-minute time budget compressed the schedule to {} of {} planned steps "
+                "({:.1f} epochs)".format(rep["args"]["max_minutes"], f["steps"], f["planned_steps"],
+                                         f["epochs_done"]))
+    return "all {} planned steps ran".format(f.get("planned_steps", f["steps"]))
 
 
 def _pct(x):
@@ -457,8 +466,8 @@ p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
   back before tokens that followed whitespace; `whitespace_attack.py`), else from the raw text.
 * Texts longer than 510 tokens: one 510-token window per epoch (the first window or a
   random one; for synthetic injections a window that contains the inserted payload).
-* AdamW, lr {rep['args']['lr']}, cosine schedule, {rep['args']['epochs']} epochs, bf16 autocast on CPU,
-  seed {rep['seed']}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
+* AdamW, lr {rep['args']['lr']}, cosine schedule over {rep['args']['epochs']} planned epochs, bf16 autocast on CPU,
+  seed {rep['seed']}; {_schedule(rep)}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
   Training took {rep['train_minutes']} min on 2 CPU cores ({rep['total_minutes']} min end to end).
 
 ## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
