@@ -58,6 +58,12 @@ export const Rule = z.strictObject({
     .min(1)
     .optional()
     .describe('prompt_guard rules: which texts the guard scans (default: all). User turns are scored for jailbreaks, the rest for indirect injection.'),
+  score: z
+    .enum(['auto', 'injection'])
+    .default('auto')
+    .describe(
+      "prompt_guard rules: auto scores user turns for jailbreaks and other texts for injection (Meta's reference); injection scores every selected text as untrusted content (injection + jailbreak), e.g. documents pasted into user turns.",
+    ),
   threshold: threshold.describe("Score at or above which the rule's action applies, in [0, 1]."),
   action: Action.exclude(['allow']).default('block').describe('What a score at or above the threshold does: block, or flag (allow and record).'),
   categories: z

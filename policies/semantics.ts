@@ -78,6 +78,9 @@ function ruleProblems(policy: PolicyFile, rule: Rule, direction: Direction, at: 
   if (spec.type === 'prompt_guard' && direction === 'output') {
     problems.push({ path: [...at, 'guard'], message: 'prompt_guard checks inputs; output rules need a llama_guard guard' });
   }
+  if (spec.type === 'llama_guard' && rule.score !== 'auto') {
+    problems.push({ path: [...at, 'score'], message: '`score` applies to prompt_guard rules; llama_guard scores the conversation' });
+  }
   if (spec.type === 'llama_guard' && rule.sources) {
     problems.push({ path: [...at, 'sources'], message: '`sources` applies to prompt_guard rules; llama_guard reads the whole conversation' });
   }
@@ -110,7 +113,7 @@ function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[
     if (rule.mode !== 'enforce') return;
     const worst = Math.max(SEVERITY[rule.action], ...Object.values(rule.categories ?? {}).map((a) => SEVERITY[a]));
     const cover = rules.find((other, j) => {
-      if (j === index || other.mode !== 'enforce' || other.categories || other.guard !== rule.guard) return false;
+      if (j === index || other.mode !== 'enforce' || other.categories || other.guard !== rule.guard || other.score !== rule.score) return false;
       if (!coversSources(other.sources, rule.sources) || other.threshold > rule.threshold) return false;
       if (SEVERITY[other.on_error] < SEVERITY[rule.on_error]) return false;
       const severity = SEVERITY[other.action];

@@ -38,10 +38,12 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const spans = new GuardSpans(input.direction);
   const ruleRuns = input.rules.map((rule) => {
     const sources = rule.sources ? [...rule.sources].sort() : undefined;
-    const key = `${rule.guard}|${sources?.join(',') ?? '*'}`;
+    const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}`;
     let run = runs.get(key);
     if (!run) {
-      const texts = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
+      const selected = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
+      // score: injection reads every selected text as untrusted third-party content (Prompt Guard's injection score).
+      const texts = rule.score === 'injection' ? selected.map((t) => (t.source === 'user' || t.source === 'system' ? { ...t, source: 'document' as const } : t)) : selected;
       run = checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
         direction: input.direction,
         texts,

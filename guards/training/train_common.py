@@ -280,7 +280,11 @@ def rnd(x, k=4):
     if isinstance(x, (list, tuple)):
         return [rnd(b, k) for b in x]
     if isinstance(x, (float, np.floating)):
-        return None if math.isnan(x) else round(float(x), k)
+        if math.isnan(x):
+            return None
+        if x != 0 and abs(x) < 10 ** -k:  # keep tiny values (e.g. layer_norm_eps) significant
+            return float("%.{}g".format(k) % x)
+        return round(float(x), k)
     if isinstance(x, np.integer):
         return int(x)
     return x
