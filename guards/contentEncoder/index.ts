@@ -22,36 +22,19 @@ import { combineSegments, decideSegment, type CategorySettings, type SegmentDeci
 import { splitTemplate } from './template';
 import { selectTurns, type TemplateRole, type UserTurnScope } from './turns';
 
+import type { EncoderGuardOptions } from '../encoder/encoderGuardOptions';
 export { decideSegment, combineSegments } from './decision';
 export { selectTurns } from './turns';
 export { splitTemplate } from './template';
 
-export interface ContentEncoderGuardOptions {
-  /** Name the policy uses (e.g. `llama_guard`). */
-  name: string;
-  /** Model directory in Hugging Face layout; config.json has id2label {safe, unsafe} and optionally category_id2label, text_template. */
-  modelDir: string;
-  /** ONNX file variant (`quantized` -> onnx/model_quantized.onnx). */
-  variant?: string;
-  /** Model identity recorded in verdicts; defaults to the directory name (plus `:variant`). */
-  model?: string;
+/** The content-safety encoder: the shared encoder options plus category handling; whitespace mitigation defaults off (not part of this model's recipe). */
+export interface ContentEncoderGuardOptions extends EncoderGuardOptions {
   /** Category codes (e.g. `S6`) never reported; when only excluded ones fire, the text is safe. */
   excludedCategories?: string[];
   /** Sigmoid probability at which a category is reported; default 0.5. */
   categoryThreshold?: number;
   /** Input direction: classify every user turn (default) or only the last. */
   userTurns?: UserTurnScope;
-  /** softmax temperature for logits; default 1. */
-  temperature?: number;
-  timeoutMs?: number;
-  intraOpThreads?: number;
-  maxBatchSize?: number;
-  batchWaitMs?: number;
-  cacheSize?: number;
-  maxLength?: number;
-  /** Meta's Prompt Guard whitespace-attack fix; off by default here (not part of this model's recipe). */
-  whitespaceMitigation?: boolean;
-  maxSegments?: number;
 }
 
 interface TextDecision extends SegmentDecision {

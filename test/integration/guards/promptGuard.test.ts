@@ -199,7 +199,7 @@ describe('settings and failures', () => {
   });
 
   it('batches segments of concurrent requests together and caches repeated texts', async () => {
-    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, batchWaitMs: 200, maxBatchSize: 8 });
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, batchWaitMs: 1000, maxBatchSize: 8 });
     await guard.load();
     try {
       const verdicts = await Promise.all(Array.from({ length: 12 }, (_, i) => guard.check(input(text(i % 2 ? 'user' : 'tool', `hello ${i} ${i % 3 ? 'world' : 'zzjailbreak'}`)))));

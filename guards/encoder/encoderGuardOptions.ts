@@ -1,0 +1,32 @@
+/** Options every encoder-classifier guard (Prompt Guard, the content-safety encoder) shares. */
+export interface EncoderGuardOptions {
+  /** Name the policy uses (e.g. `prompt_guard`, `llama_guard`). */
+  name: string;
+  /** Model directory in Hugging Face layout (config.json, tokenizer.json, tokenizer_config.json, ONNX file). */
+  modelDir: string;
+  /** ONNX file variant: `quantized` loads onnx/model_quantized.onnx. */
+  variant?: string;
+  /** Model identity recorded in verdicts; defaults to the directory name (plus `:variant`). */
+  model?: string;
+  /** softmax temperature; Meta's default 1.0. */
+  temperature?: number;
+  /** Budget for one check; past it the verdict carries a `timeout` error. */
+  timeoutMs?: number;
+  /** onnxruntime intra-op threads; default half the cores, at most 4. */
+  intraOpThreads?: number;
+  /** Segments per ONNX run; default 16 (Meta's reference). */
+  maxBatchSize?: number;
+  /**
+   * How long a segment may wait for others to share its run; default 0: no timer, the batch goes
+   * at the next event-loop turn (under load, batches fill while the previous run is in the worker).
+   */
+  batchWaitMs?: number;
+  /** Per-text results kept (LRU); 0 disables the cache. Default 4096. */
+  cacheSize?: number;
+  /** Segment window; defaults to the model's (512). May only shrink it. */
+  maxLength?: number;
+  /** Meta's whitespace-attack mitigation (remove spaces that split larger tokens apart). */
+  whitespaceMitigation?: boolean;
+  /** A request needing more segments is refused with a `bad_input` error; default 4096. */
+  maxSegments?: number;
+}
