@@ -5,7 +5,8 @@
 * pooling = concat([CLS] vector, masked mean, masked max) -> dense + tanh -> heads.
   The max-pool lets a short payload anywhere in a long window drive the score.
 * heads: ``logits`` [batch, num_labels]; optionally ``category_logits`` [batch, num_categories]
-  (multi-label, sigmoid) for the content-safety model.
+  (multi-label, sigmoid) for the content-safety model; in training, the category loss's
+  gradient into the shared encoder can be scaled down (``category_grad_scale``).
 
 Inputs are ``input_ids`` and ``attention_mask`` (int64, [batch, seq]); written with plain
 ops (matmul/softmax/layer_norm) so it exports cleanly to ONNX (see export_onnx.py).
@@ -25,13 +26,13 @@ class EncoderConfig(dict):
     def __init__(self, vocab_size=8000, hidden_size=256, num_layers=4, num_heads=4,
                  intermediate_size=1024, max_position_embeddings=512, num_labels=3,
                  num_categories=0, dropout=0.1, attention_dropout=0.0, pad_token_id=0,
-                 layer_norm_eps=1e-7):
+                 layer_norm_eps=1e-7, category_grad_scale=1.0):
         super().__init__(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
                          num_heads=num_heads, intermediate_size=intermediate_size,
                          max_position_embeddings=max_position_embeddings, num_labels=num_labels,
                          num_categories=num_categories, dropout=dropout,
                          attention_dropout=attention_dropout, pad_token_id=pad_token_id,
-                         layer_norm_eps=layer_norm_eps)
+                         layer_norm_eps=layer_norm_eps, category_grad_scale=category_grad_scale)
 
     def __getattr__(self, k):
         try:
@@ -124,6 +125,11 @@ class EncoderClassifier(nn.Module):
         pooled = self.head_drop(pooled)
         logits = self.classifier(pooled)
         if self.category_classifier is not None:
+            g = self.cfg.get("category_grad_scale", 1.0)
+            if self.training and g != 1.0:
+                # same value; the category loss reaches the shared encoder scaled by g, so the
+                # category head does not pull the encoder away from the safe/unsafe task
+                pooled = pooled.detach() + g * (pooled - pooled.detach())
             return logits, self.category_classifier(pooled)
         return logits
 

@@ -77,6 +77,8 @@ def parse():
     ap.add_argument("--chat-rate", type=float, default=0.4, help="per-epoch share of benign-chat rows")
     ap.add_argument("--cat-weight", type=float, default=0.5,
                     help="weight of the category BCE term (summed over the 14 categories)")
+    ap.add_argument("--cat-grad-scale", type=float, default=0.3,
+                    help="scale of the category loss gradient into the shared encoder (head: full)")
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--max-minutes", type=float, default=24.0,
                     help="time budget of the training loop (the LR schedule compresses to fit it)")
@@ -246,7 +248,7 @@ def main():
 
     cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
                         num_heads=args.heads, intermediate_size=args.ffn, num_labels=2,
-                        num_categories=len(CATS))
+                        num_categories=len(CATS), category_grad_scale=args.cat_grad_scale)
     model = EncoderClassifier(cfg)
     tc.log("model params: %d" % count_params(model))
 
@@ -488,7 +490,8 @@ pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) an
 * Each epoch: every unsafe row, every non-benign-chat safe row, a random {int(100 * rep['args']['chat_rate'])}% of benign-chat.
   Loss = class-weighted CE (sqrt inverse frequency) + {rep['args']['cat_weight']} x BCE summed over the 14 categories
   (positives up-weighted by sqrt(neg/pos), at most 10; masked for unsafe rows without
-  categories; zero target for safe rows).
+  categories; zero target for safe rows); the category gradient reaches the shared encoder
+  scaled by {rep['args']['cat_grad_scale']}, so it does not pull the encoder away from safe/unsafe.
 * Long texts: one window per epoch (first or random). Every window and every evaluation
   segment is `[CLS]` + the template prefix (`User:` / `Agent:`) + up to 510 - len(prefix)
   text tokens + `[SEP]`, the way the gateway frames each segment of a long text.
