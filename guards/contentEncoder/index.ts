@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems } from '../encoder/scanTexts';
 import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
-import { pickWorst, totalSegments } from '../encoder/worst';
+import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
 import { withDeadline } from '../runtime/deadline';
@@ -125,16 +125,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         const unsafe = scored.filter((d) => d.unsafe);
         const worst = pickWorst(unsafe.length ? unsafe : scored);
         const combined = combineSegments(scored, categoryLabels);
-        return {
-          guard: options.name,
-          model,
-          label: worst?.label ?? 'safe',
-          score: worst?.score ?? 0,
-          categories: combined.categories,
-          latencyMs: elapsed(),
-          segmentsScanned: totalSegments(scored),
-          ...(worst ? { worstPath: worst.path } : {}),
-        };
+        return worstTextVerdict({ name: options.name, model }, scored, 'safe', combined.categories, elapsed(), worst);
       });
     } catch (err) {
       return errorVerdict(options.name, model, toGuardError(err), elapsed());

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems, type ScanItem } from '../encoder/scanTexts';
 import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
-import { pickWorst, totalSegments } from '../encoder/worst';
+import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
 import { toGuardError } from '../runtime/errors';
@@ -99,16 +99,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
         const worst = pickWorst(scored);
-        return {
-          guard: options.name,
-          model,
-          label: worst?.label ?? 'BENIGN',
-          score: worst?.score ?? 0,
-          categories: findings,
-          latencyMs: elapsed(),
-          segmentsScanned: totalSegments(scored),
-          ...(worst ? { worstPath: worst.path } : {}),
-        };
+        return worstTextVerdict({ name: options.name, model }, scored, 'BENIGN', findings, elapsed(), worst);
       });
     } catch (err) {
       return errorVerdict(options.name, model, toGuardError(err), elapsed());
