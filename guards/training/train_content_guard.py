@@ -23,6 +23,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import subprocess
 import sys
 import tempfile
@@ -228,6 +229,7 @@ def main():
                                                      os.path.join(work, "spm"), vocab_size=args.vocab,
                                                      hard_vocab_limit=not args.smoke)
     sp_tokenizer_json.write(spm_path, args.out)
+    shutil.copyfile(spm_path, os.path.join(args.out, "spm.model"))  # reference for parity tests
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=spm_path)
     vocab_size = sp.get_piece_size()
@@ -462,6 +464,7 @@ protection.
 | `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); outputs `logits` [batch, 2] (softmax; index 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). No `token_type_ids`. |
 | `tokenizer.json` | SentencePiece unigram (vocab {rep['vocab_size']}) converted for `@huggingface/tokenizers`; `[PAD]`=0 `[CLS]`=1 `[SEP]`=2 `[UNK]`=3; wraps text as `[CLS] ... [SEP]`. No lowercasing; the gateway applies NFKC + zero-width removal before tokenizing. |
 | `tokenizer_config.json` | `model_max_length` 512, special tokens. |
+| `spm.model` | the SentencePiece model `tokenizer.json` was converted from (not used at run time; reference for the tokenizer parity tests). |
 | `config.json` | `id2label` {{0: safe, 1: unsafe}}, `category_id2label` {{0: S1 ... 13: S14}}, `text_template` {{"user": "User: {{text}}", "assistant": "Agent: {{text}}"}}; `architectures` says `DebertaV2ForSequenceClassification` only to fill the slot, the true architecture is under `gateway_architecture`. |
 | `training_report.json` | full training history and every metric below, as measured. |
 
@@ -527,10 +530,7 @@ Test flag rate per source at the chosen threshold (recall for unsafe rows, FPR f
 |---|---|---|
 {chr(10).join(srcl)}
 
-## Results from the TypeScript evaluation harness
-<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
-_Not yet filled._
-
+{_ts_section(out)}
 ## Limitations
 * Trained from scratch on ~31k public examples. It mostly learns topic words; it will flag
   safe texts that mention sensitive topics and miss harmful requests phrased unusually.
@@ -540,6 +540,30 @@ _Not yet filled._
 """
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)
+
+
+TS_HEADING = "## Results from the TypeScript evaluation harness"
+TS_PLACEHOLDER = """<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
+_Not yet filled._
+"""
+
+
+def _ts_section(out):
+    """The TS-harness section of an existing card is kept (flagged as possibly stale, since
+    this run may have produced a different model); otherwise a placeholder."""
+    path = os.path.join(out, "MODEL_CARD.md")
+    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    at = old.find(TS_HEADING)
+    if at < 0:
+        return TS_HEADING + "\n" + TS_PLACEHOLDER
+    rest = old[at + len(TS_HEADING):]
+    end = rest.find("\n## ")
+    body = rest if end < 0 else rest[:end + 1]
+    if "Not yet filled" in body:
+        return TS_HEADING + "\n" + TS_PLACEHOLDER
+    note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
+            "latest training run; re-run the harness if the model changed._\n")
+    return TS_HEADING + (body if note.strip() in body else note + body)
 
 
 if __name__ == "__main__":
