@@ -39,6 +39,9 @@ export class OrtCallError extends Error {
   }
 }
 
+/** How long a stopping worker may take to release its sessions before it is terminated. */
+const STOP_GRACE_MS = 10_000;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
@@ -109,6 +112,30 @@ class Connection {
     });
   }
 
+  /**
+   * Asks the worker to release its sessions and end by itself; terminates it only if it has not
+   * ended after `graceMs` (stuck in a native call). Holds the process open until it is gone, so
+   * a command that closes its guards and returns never exits under a running worker.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<'clean' | 'forced'> {
+    if (this.exited) return 'clean';
+    this.stopping = true;
+    const gone = new Promise<'gone'>((resolve) => this.worker.once('exit', () => resolve('gone')));
+    this.worker.ref();
+    this.post({ id: 0, op: 'shutdown' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    try {
+      if ((await Promise.race([gone, late])) === 'gone') return 'clean';
+      await this.worker.terminate();
+      return 'forced';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   post(msg: WorkerRequest, transfer: ArrayBuffer[] = []): void {
     if (this.exited) return;
     this.worker.postMessage(msg, transfer);
@@ -138,6 +165,10 @@ export interface OrtHostStats {
   starts: number;
   /** Workers that stopped without being asked to. */
   crashes: number;
+  /** Workers asked to stop that released their sessions and ended by themselves. */
+  cleanStops: number;
+  /** Workers asked to stop that had to be terminated (still busy after the grace period). */
+  forcedStops: number;
   /** Sessions open now. */
   sessions: number;
   /** How the running worker loaded the native binding (`private-copy` or `shared (...)`). */
@@ -148,7 +179,7 @@ export class OrtHost {
   private conn: Connection | undefined;
   private readonly sessions = new Map<number, SessionState>();
   private nextId = 1;
-  private readonly counters = { starts: 0, crashes: 0 };
+  private readonly counters = { starts: 0, crashes: 0, cleanStops: 0, forcedStops: 0 };
 
   get stats(): OrtHostStats {
     return { ...this.counters, sessions: this.sessions.size, binding: this.conn?.binding };
@@ -191,12 +222,13 @@ export class OrtHost {
       await state.opening?.catch(() => undefined);
       await conn.request(this.nextId++, 'close', session, {}, []).catch(() => undefined);
     }
+    // Nothing left to host: give the memory and threads back (the worker finishes what is
+    // running first, see Connection.stop). The next open starts a new worker.
     if (this.sessions.size === 0 && this.conn) {
-      // Nothing left to host: give the memory and threads back. The next open starts a new worker.
       const c = this.conn;
       this.conn = undefined;
-      c.stopping = true;
-      await c.worker.terminate();
+      if ((await c.stop()) === 'forced') this.counters.forcedStops++;
+      else this.counters.cleanStops++;
     }
   }
 
@@ -260,18 +292,41 @@ export function ortHost(): OrtHost {
   return shared;
 }
 
-/** The `.ts` loader for running the worker from sources (tests); compiled builds never use it. */
+/**
+ * The `.ts` loader for running the worker from sources (tests); compiled builds never use it.
+ * Transpiled files are cached on disk by content hash: loading the typescript package costs
+ * about a third of a second, paid again by every worker start otherwise.
+ */
 const TS_BOOTSTRAP = `
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const Module = require('node:module');
 const { workerData } = require('node:worker_threads');
-const ts = require(workerData.typescript);
-Module._extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+const cacheDir = path.join(os.tmpdir(), 'safety-gateway-ts-' + (process.getuid ? process.getuid() : 'user'));
+let ts;
+function transpile(source, filename) {
+  const key = crypto.createHash('sha256').update(workerData.typescript).update('\\0').update(filename).update('\\0').update(source).digest('hex');
+  const cached = path.join(cacheDir, key + '.js');
+  try {
+    return fs.readFileSync(cached, 'utf8');
+  } catch {}
+  ts ??= require(workerData.typescript);
+  const out = ts.transpileModule(source, {
     fileName: filename,
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
-  });
-  module._compile(out.outputText, filename);
+  }).outputText;
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const tmp = cached + '.' + process.pid + '.' + Math.random().toString(36).slice(2);
+    fs.writeFileSync(tmp, out);
+    fs.renameSync(tmp, cached);
+  } catch {}
+  return out;
+}
+Module._extensions['.ts'] = function (module, filename) {
+  module._compile(transpile(fs.readFileSync(filename, 'utf8'), filename), filename);
 };
 require(workerData.entry);
 `;

@@ -67,6 +67,8 @@ export type WorkerRequest =
   | { [K in OpName]: { id: number; op: K; session: number; args: Ops[K]['args'] } }[OpName]
   /** Stops a running `forward` / `generate` / `classify` at its next decoder step; no reply. */
   | { id: number; op: 'cancel'; target: number }
+  /** Releases every session still open, then lets the thread end on its own (never mid-run); no reply. */
+  | { id: number; op: 'shutdown' }
   /** Test hook: throws an uncaught exception in the worker, as a crash would. */
   | { id: number; op: 'crash' };
 

@@ -20,6 +20,7 @@ const sessions = new Map<number, Promise<EncoderRunner | DecoderRunner>>();
 /** Calls running now, and those of them the main thread cancelled. */
 const active = new Set<number>();
 const cancelled = new Set<number>();
+let shuttingDown = false;
 
 class Cancelled extends Error {
   constructor() {
@@ -31,6 +32,15 @@ class Cancelled extends Error {
 port.on('message', (msg: WorkerRequest) => {
   if (msg.op === 'cancel') {
     if (active.has(msg.target)) cancelled.add(msg.target);
+    return;
+  }
+  if (msg.op === 'shutdown') {
+    shuttingDown = true;
+    void shutdown();
+    return;
+  }
+  if (shuttingDown) {
+    post({ type: 'result', id: msg.id, ok: false, error: { name: 'Error', message: 'the ONNX worker is shutting down' } });
     return;
   }
   if (msg.op === 'crash') {
@@ -52,7 +62,21 @@ function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   }
 }
 
-type Call = Exclude<WorkerRequest, { op: 'cancel' } | { op: 'crash' }>;
+type Call = Exclude<WorkerRequest, { op: 'cancel' } | { op: 'shutdown' } | { op: 'crash' }>;
+
+/**
+ * Ends the thread at a safe point: waits for the calls already running, releases the sessions,
+ * then closes the port so the event loop empties and the thread exits by itself. Terminating it
+ * from outside instead can stop it inside a native call, which aborts the whole process
+ * (onnxruntime-node throws a C++ Napi::Error that nothing catches).
+ */
+async function shutdown(): Promise<void> {
+  while (active.size > 0) await new Promise((resolve) => setImmediate(resolve));
+  const runners = [...sessions.values()];
+  sessions.clear();
+  for (const runner of runners) await (await runner.catch(() => undefined))?.session.release().catch(() => undefined);
+  port!.close();
+}
 
 async function handle(msg: Call): Promise<void> {
   active.add(msg.id);

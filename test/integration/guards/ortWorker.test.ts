@@ -113,6 +113,21 @@ describe('ONNX inference runs in the worker thread', () => {
     }
     expect(ortHost().stats.starts).toBe(before + 2);
   });
+
+  it('closing sessions at once stops the worker cleanly, never mid-call', async () => {
+    // Terminating the thread while it still releases a session aborts the whole process (a C++
+    // Napi::Error nothing catches), which here would kill this test's process: before the fix,
+    // one cycle in about fifty to a hundred. The worker must finish what runs and end by itself.
+    const before = ortHost().stats;
+    const model = (dir: string) => ({ kind: 'encoder' as const, file: path.join(dir, 'model.onnx'), sessionOptions: { intraOpNumThreads: 1 }, padId: 0 });
+    const cycles = 100;
+    for (let i = 0; i < cycles; i++) {
+      const sessions = await Promise.all([PG_V1, CONTENT].map((dir) => ortHost().openSession(model(dir))));
+      await Promise.all(sessions.map((s) => s.close()));
+      expect(ortHost().stats.sessions).toBe(0);
+    }
+    expect(ortHost().stats).toMatchObject({ crashes: before.crashes, cleanStops: before.cleanStops + cycles, forcedStops: before.forcedStops });
+  });
 });
 
 describe('a worker crash', () => {
