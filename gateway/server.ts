@@ -34,7 +34,23 @@ export interface StartOptions {
 export async function startGateway({ config, recorder, log = () => undefined, watchPolicies = true }: StartOptions): Promise<RunningGateway> {
   // First: refuses an open gateway on a reachable address before anything is loaded.
   assertListenAllowed(config);
+  // What has started so far, closed in reverse if a later step fails (a port in use, a bad
+  // audit dir): a failed start must not leave guards, timers, clients or the audit lock behind.
+  const started: (() => Promise<void>)[] = [];
+  try {
+    return await startParts({ config, recorder, log, watchPolicies }, started);
+  } catch (err) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startParts(
+  { config, recorder, log, watchPolicies }: Required<Omit<StartOptions, 'recorder'>> & Pick<StartOptions, 'recorder'>,
+  started: (() => Promise<void>)[],
+): Promise<RunningGateway> {
   const policies = new PolicyHolder({ threads: config.guards.threads, log });
+  started.push(() => policies.close());
   const policyFile = config.policy ?? defaultPolicyFile();
   // An invalid policy set stops the start here (PolicyError lists every problem with its location).
   const runtime = await policies.loadFile(policyFile);
@@ -46,8 +62,10 @@ export async function startGateway({ config, recorder, log = () => undefined, wa
   let devEngine: DevEngine | undefined;
   let engineUrl = config.engine.url;
   if (!engineUrl) {
-    devEngine = await startDevEngine({ tokenDelayMs: 5 });
-    engineUrl = devEngine.baseUrl;
+    const dev = await startDevEngine({ tokenDelayMs: 5 });
+    started.push(() => dev.close());
+    devEngine = dev;
+    engineUrl = dev.baseUrl;
     log('WARNING: no ENGINE_URL set: answers come from the built-in DEV ENGINE, a deterministic stand-in, NOT a language model.');
     log(`         dev engine listening on ${devEngine.baseUrl}; set ENGINE_URL=http://<vllm-host>:8000/v1 for a real engine.`);
   }
@@ -61,10 +79,13 @@ export async function startGateway({ config, recorder, log = () => undefined, wa
     healthIntervalMs: config.engine.health_interval_ms,
     log,
   });
+  started.push(() => engine.close());
   if (config.engine.upstreams.length) log(`engine: ${config.engine.upstreams.length + 1} upstreams, round-robin with failover before the first byte`);
 
   const recording = recorder ? undefined : await startDecisionRecording(config, log);
+  if (recording) started.push(() => recording.close());
   const access = createAccessLayer(config, log);
+  started.push(() => access.close());
   const app = createApp({
     policies,
     engine,

@@ -55,6 +55,25 @@ describe('safety-gateway serve (the real binary)', () => {
     expect(policy.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  test('a port already in use: exits 1 at once, says why, and leaves nothing behind', async () => {
+    const { child, url, auditDir } = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl]);
+    try {
+      const port = new URL(url).port;
+      // Same port, without ENGINE_URL (so the dev engine, guards, audit and telemetry all start first).
+      const second = await runCli(['serve', '--policy', FIXTURE_POLICY, '--port', port], { ENGINE_URL: '', SAFETY_AUDIT_DIR: `${auditDir}-second` }, 30_000);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/cannot start: .*EADDRINUSE/);
+      expect(second.stderr).not.toMatch(/\n\s+at /);
+      // Its audit directory was unlocked on the way out: a new gateway can take it.
+      const third = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl], { SAFETY_AUDIT_DIR: `${auditDir}-second` });
+      third.child.kill('SIGTERM');
+      expect((await once(third.child, 'exit'))[0]).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
   test('unknown command prints usage', async () => {
     const run = await runCli(['frobnicate']);
     expect(run.code).toBe(1);
