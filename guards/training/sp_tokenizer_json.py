@@ -94,6 +94,9 @@ def quantize_scores(model_path, step=SCORE_STEP):
     for p in m.pieces:
         if p.type == 1:
             p.score = round(p.score / step) * step
+    # The trainer records where it wrote the model (a temp dir): drop it so that the same
+    # data and seed give a byte-identical spm.model on every run.
+    m.trainer_spec.model_prefix = os.path.basename(m.trainer_spec.model_prefix)
     with open(model_path, "wb") as f:
         f.write(m.SerializeToString())
 

@@ -291,19 +291,18 @@ def rnd(x, k=4):
 
 
 # ----------------------------------------------------------------------------- training
-def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06, weight_decay=0.01,
-        token_budget=6144, max_batch=64, seed=0, max_minutes=None, evals_per_epoch=1, min_lr_frac=0.05):
+def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06, weight_decay=0.01,
+        token_budget=6144, max_batch=64, seed=0, evals_per_epoch=1, min_lr_frac=0.05):
     """Generic loop.
 
     build_epoch(epoch, rng) -> list of examples (dict with 'seq' wrapped ids + task fields)
     loss_fn(outputs, examples) -> scalar loss
     validate(model) -> (selection_score, details_dict); the best state is kept.
 
-    Schedule: linear warm-up then cosine decay over ``epochs`` epochs.  With ``max_minutes``
-    the schedule's progress is max(step / total_steps, elapsed / max_minutes): on a fast or
-    idle machine the run is the fixed-epoch, seeded run; on a slow or busy one the cosine is
-    compressed so the run still ends annealed within the time budget (and is then not
-    bit-reproducible).
+    Schedule: linear warm-up then cosine decay over exactly ``steps`` optimizer steps, running as
+    many (seeded, resampled) epochs as that takes; validation after every 1/evals_per_epoch of an
+    epoch and at the last step.  Nothing depends on the clock, so a seed and the arguments fix the
+    weights: the same command reproduces the same model on any machine with the same threads.
     """
     rng = np.random.default_rng(seed)
     decay, no_decay = [], []
@@ -312,35 +311,24 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98), eps=1e-6)
     t0 = time.time()
-    ex0 = build_epoch(0, rng)
-    b0 = make_batches([len(e["seq"]) for e in ex0], rng, token_budget, max_batch)
-    total = max(1, len(b0) * epochs)
+    total = max(1, int(steps))
     warm = max(1, int(warmup_frac * total))
-
-    def progress(step):
-        p = step / total
-        if max_minutes:
-            p = max(p, (time.time() - t0) / 60.0 / max_minutes)
-        return min(1.0, p)
 
     def lr_at(step):
         if step < warm:
             return lr * (step + 1) / warm
-        p = progress(step)
-        pw = warm / total
-        q = min(1.0, max(0.0, (p - pw) / max(1e-9, 1 - pw)))
+        q = min(1.0, max(0.0, (step - warm) / max(1, total - warm)))
         return lr * (min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * q)))
 
     best = (-1e9, None, None)
     history = []
     step = 0
-    stop = False
-    for ep in range(epochs):
-        if ep == 0:
-            ex, batches = ex0, b0
-        else:
-            ex = build_epoch(ep, rng)
-            batches = make_batches([len(e["seq"]) for e in ex], rng, token_budget, max_batch)
+    ep = 0
+    epoch_batches = []
+    while step < total:
+        ex = build_epoch(ep, rng)
+        batches = make_batches([len(e["seq"]) for e in ex], rng, token_budget, max_batch)
+        epoch_batches.append(len(batches))
         eval_at = set(int(len(batches) * (k + 1) / evals_per_epoch) - 1 for k in range(evals_per_epoch))
         model.train()
         run_loss, run_n, ntok, te = 0.0, 0, 0, time.time()
@@ -366,11 +354,8 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
                 log("ep %d step %d/%d loss %.4f lr %.2e %.0f tok/s elapsed %.1f min"
                     % (ep, step, total, run_loss / max(1, run_n), lr_at(step), ntok / max(el, 1e-6),
                        (time.time() - t0) / 60))
-            if max_minutes and progress(step) >= 1.0 and step < total:
-                log("time budget of %.1f min reached at step %d/%d; schedule compressed, stopping"
-                    % (max_minutes, step, total))
-                stop = True
-            if bi in eval_at or stop:
+            last = step >= total
+            if bi in eval_at or last:
                 score, details = validate(model)
                 model.train()
                 rec = {"epoch": ep, "step": step, "train_loss": run_loss / max(1, run_n), "val_score": score,
@@ -380,15 +365,18 @@ def fit(model, build_epoch, loss_fn, validate, epochs, lr=1e-3, warmup_frac=0.06
                 log("VALID", json.dumps(rnd(rec)))
                 if score > best[0]:
                     best = (score, copy.deepcopy(model.state_dict()), rec)
-            if stop:
+            if last:
                 break
-        if stop:
-            break
+        ep += 1
     model.load_state_dict(best[1])
     log("best checkpoint: epoch %d step %d val_score %.4f" % (best[2]["epoch"], best[2]["step"], best[0]))
     return {"history": history, "best": rnd(best[2]), "train_minutes": round((time.time() - t0) / 60, 2),
-            "steps": step, "planned_steps": total, "stopped_early": stop,
-            "epochs_done": round(step / max(1, total) * epochs, 2)}
+            "steps": step, "epochs_done": round(ep - 1 + (step - sum(epoch_batches[:-1])) / max(1, epoch_batches[-1]), 2)}
+
+
+def schedule_text(fit_info):
+    """The model card's words for what fit() ran."""
+    return "cosine schedule over {} steps ({:.1f} epochs)".format(fit_info["steps"], fit_info["epochs_done"])
 
 
 def class_weights(counts, power=0.5):

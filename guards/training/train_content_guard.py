@@ -68,7 +68,8 @@ def parse():
     ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "content-guard-small"))
     ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
     ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=1750,
+                    help="optimizer steps; the cosine schedule spans exactly these (about 3.5 epochs)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--hidden", type=int, default=192)
@@ -81,8 +82,6 @@ def parse():
     ap.add_argument("--cat-grad-scale", type=float, default=0.3,
                     help="scale of the category loss gradient into the shared encoder (head: full)")
     ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--max-minutes", type=float, default=24.0,
-                    help="time budget of the training loop (the LR schedule compresses to fit it)")
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
 
@@ -207,7 +206,7 @@ def main():
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="content-guard-smoke-")
-        args.epochs, args.vocab, args.max_minutes = 1, 1000, 1.5
+        args.steps, args.vocab = 40, 1000
     work = args.work or tempfile.mkdtemp(prefix="content-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -310,8 +309,8 @@ def main():
         au = tc.auroc(yv, pu)
         return ap_ + au, {"val_auprc": ap_, "val_auroc": au}
 
-    fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
-                      token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
+    fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
+                      token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
     ck = os.path.join(work, "checkpoint.pt")
     tc.save_checkpoint(ck, model, cfg, {"labels": LABELS, "categories": CATS})
@@ -408,15 +407,6 @@ def write_config(out, cfg, fit_info):
         f.write("\n")
 
 
-def _schedule(rep):
-    f = rep["fit"]
-    if f.get("stopped_early"):
-        return ("the {:.0f}-minute time budget compressed the schedule to {} of {} planned steps "
-                "({:.1f} epochs)".format(rep["args"]["max_minutes"], f["steps"], f["planned_steps"],
-                                         f["epochs_done"]))
-    return "all {} planned steps ran".format(f.get("planned_steps", f["steps"]))
-
-
 def _pct(x):
     return "n/a" if x is None else "%.1f%%" % (100 * x)
 
@@ -498,8 +488,8 @@ pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) an
 * Long texts: one window per epoch (first or random). Every window and every evaluation
   segment is `[CLS]` + the template prefix (`User:` / `Agent:`) + up to 510 - len(prefix)
   text tokens + `[SEP]`, the way the gateway frames each segment of a long text.
-* AdamW, lr {rep['args']['lr']}, cosine schedule over {rep['args']['epochs']} planned epochs, bf16 autocast on CPU, seed {rep['seed']};
-  {_schedule(rep)}; checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
+* AdamW, lr {rep['args']['lr']}, bf16 autocast on CPU, seed {rep['seed']};
+  {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
   cores ({rep['total_minutes']} min end to end).
 
 ## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)

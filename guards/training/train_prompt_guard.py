@@ -51,7 +51,8 @@ def parse():
     ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "prompt-guard-small"))
     ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
     ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=1650,
+                    help="optimizer steps; the cosine schedule spans exactly these (about 3.5 epochs)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--hidden", type=int, default=192)
@@ -63,8 +64,6 @@ def parse():
     ap.add_argument("--ws-rate", type=float, default=0.5,
                     help="share of training windows taken from the whitespace-mitigated text")
     ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--max-minutes", type=float, default=24.0,
-                    help="time budget of the training loop (the LR schedule compresses to fit it)")
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
 
@@ -194,7 +193,7 @@ def main():
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
-        args.epochs, args.vocab, args.max_minutes = 1, 1000, 1.5
+        args.steps, args.vocab = 40, 1000
     work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -285,8 +284,8 @@ def main():
         r1 = tc.rates(yv, s, tc.threshold_at_fpr(s[~yv], 0.01))["recall"]
         return r1 + au, {"val_auroc": au, "val_recall_at_1pct_fpr": r1}
 
-    fit_info = tc.fit(model, build_epoch, loss_fn, validate, epochs=args.epochs, lr=args.lr,
-                      token_budget=args.token_budget, seed=SEED, max_minutes=args.max_minutes,
+    fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
+                      token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
     train_minutes = fit_info["train_minutes"]
     ck = os.path.join(work, "checkpoint.pt")
@@ -385,15 +384,6 @@ def write_config(out, cfg, fit_info):
         f.write("\n")
 
 
-def _schedule(rep):
-    f = rep["fit"]
-    if f.get("stopped_early"):
-        return ("the {:.0f}-minute time budget compressed the schedule to {} of {} planned steps "
-                "({:.1f} epochs)".format(rep["args"]["max_minutes"], f["steps"], f["planned_steps"],
-                                         f["epochs_done"]))
-    return "all {} planned steps ran".format(f.get("planned_steps", f["steps"]))
-
-
 def _pct(x):
     return "n/a" if x is None else "%.1f%%" % (100 * x)
 
@@ -468,8 +458,8 @@ p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
   back before tokens that followed whitespace; `whitespace_attack.py`), else from the raw text.
 * Texts longer than 510 tokens: one 510-token window per epoch (the first window or a
   random one; for synthetic injections a window that contains the inserted payload).
-* AdamW, lr {rep['args']['lr']}, cosine schedule over {rep['args']['epochs']} planned epochs, bf16 autocast on CPU,
-  seed {rep['seed']}; {_schedule(rep)}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
+* AdamW, lr {rep['args']['lr']}, bf16 autocast on CPU,
+  seed {rep['seed']}; {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
   Training took {rep['train_minutes']} min on 2 CPU cores ({rep['total_minutes']} min end to end).
 
 ## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
