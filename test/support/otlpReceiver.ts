@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -52,7 +53,7 @@ export interface OtlpReceiver {
   logs: ReceivedLog[];
   /** Every export of metrics, in arrival order (cumulative: the last one holds the totals). */
   metrics: ReceivedMetric[][];
-  bodies: { path: string; contentType: string; headers: http.IncomingHttpHeaders; bytes: Buffer }[];
+  bodies: { path: string; contentType: string; headers: Record<string, unknown>; bytes: Buffer }[];
   /** Resolves once `predicate` holds (checked on each export), or rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   close(): Promise<void>;
@@ -61,50 +62,21 @@ export interface OtlpReceiver {
 type Json = Record<string, unknown>;
 const MESSAGES: Record<string, string> = { '/v1/traces': 'ExportTraceServiceRequest', '/v1/logs': 'ExportLogsServiceRequest', '/v1/metrics': 'ExportMetricsServiceRequest' };
 
-/** `decode: false` only counts what arrives (the benchmark: a collector's work is not the gateway's cost). */
-export async function startOtlpReceiver(options: { decode?: boolean } = {}): Promise<OtlpReceiver> {
-  const decodeBodies = options.decode ?? true;
+/** The receiving side shared by the HTTP and gRPC transports: decoded signals, raw bodies, waiters. */
+function receiverState() {
   const waiters = new Set<() => void>();
-  const receiver: Omit<OtlpReceiver, 'url' | 'close' | 'waitFor'> = { spans: [], logs: [], metrics: [], bodies: [] };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0];
-      const type = MESSAGES[path];
-      const contentType = String(req.headers['content-type'] ?? '');
-      let bytes = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') bytes = gunzipSync(bytes);
-      if (req.method !== 'POST' || !type) {
-        res.writeHead(404).end();
-        return;
-      }
-      const json = contentType.includes('json');
-      if (!decodeBodies) {
-        receiver.bodies.push({ path, contentType, headers: {}, bytes: Buffer.alloc(bytes.length) });
-        res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : undefined);
-        return;
-      }
-      receiver.bodies.push({ path, contentType, headers: req.headers, bytes });
-      let message: Json;
-      try {
-        message = json ? (JSON.parse(bytes.toString('utf8')) as Json) : decodeMessage(type, bytes);
-      } catch (err) {
-        res.writeHead(400).end(String(err));
-        return;
-      }
-      collect(path, message, receiver);
-      // An empty Export*ServiceResponse: zero bytes in protobuf, {} in JSON.
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : undefined);
-      for (const wake of waiters) wake();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const state: Omit<OtlpReceiver, 'url' | 'close' | 'waitFor'> = { spans: [], logs: [], metrics: [], bodies: [] };
   return {
-    ...receiver,
-    url: `http://127.0.0.1:${port}`,
-    waitFor(predicate, timeoutMs = 10_000, what = 'telemetry') {
+    state,
+    /** Decodes one export and records it; throws on a body that does not decode. */
+    accept(path: string, contentType: string, headers: Record<string, unknown>, bytes: Buffer): void {
+      const type = MESSAGES[path]!;
+      state.bodies.push({ path, contentType, headers, bytes });
+      const message = contentType.includes('json') ? (JSON.parse(bytes.toString('utf8')) as Json) : decodeMessage(type, bytes);
+      collect(path, message, state);
+      for (const wake of waiters) wake();
+    },
+    waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'telemetry'): Promise<void> {
       if (predicate()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const wake = () => {
@@ -123,11 +95,91 @@ export async function startOtlpReceiver(options: { decode?: boolean } = {}): Pro
         waiters.add(wake);
       });
     },
+  };
+}
+
+/** `decode: false` only counts what arrives (the benchmark: a collector's work is not the gateway's cost). */
+export async function startOtlpReceiver(options: { decode?: boolean } = {}): Promise<OtlpReceiver> {
+  const decodeBodies = options.decode ?? true;
+  const { state, accept, waitFor } = receiverState();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0];
+      const contentType = String(req.headers['content-type'] ?? '');
+      let bytes = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') bytes = gunzipSync(bytes);
+      if (req.method !== 'POST' || !MESSAGES[path]) {
+        res.writeHead(404).end();
+        return;
+      }
+      const json = contentType.includes('json');
+      if (!decodeBodies) {
+        state.bodies.push({ path, contentType, headers: {}, bytes: Buffer.alloc(bytes.length) });
+      } else {
+        try {
+          accept(path, contentType, req.headers, bytes);
+        } catch (err) {
+          res.writeHead(400).end(String(err));
+          return;
+        }
+      }
+      // An empty Export*ServiceResponse: zero bytes in protobuf, {} in JSON.
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...state,
+    url: `http://127.0.0.1:${port}`,
+    waitFor,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The three OTLP collector services (opentelemetry-proto), by the HTTP path of their signal. */
+const GRPC_METHODS: Record<string, string> = {
+  '/v1/traces': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  '/v1/logs': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+  '/v1/metrics': '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+};
+
+/**
+ * A real OTLP/gRPC receiver on loopback (plaintext, as a collector's `otlp` gRPC receiver on
+ * :4317 without TLS): the three Export methods, protobuf bodies decoded like the HTTP ones;
+ * `bodies[].headers` holds the call's metadata.
+ */
+export async function startOtlpGrpcReceiver(): Promise<OtlpReceiver> {
+  const { state, accept, waitFor } = receiverState();
+  const server = new grpc.Server();
+  const raw = (b: Buffer) => b;
+  for (const [path, method] of Object.entries(GRPC_METHODS)) {
+    const definition = { export: { path: method, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } };
+    server.addService(definition, {
+      export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        try {
+          accept(path, 'application/grpc', call.metadata.getMap(), call.request);
+          callback(null, Buffer.alloc(0)); // an empty Export*ServiceResponse
+        } catch (err) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: String(err) });
+        }
+      },
+    });
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  return {
+    ...state,
+    url: `http://127.0.0.1:${port}`,
+    waitFor,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }
 
