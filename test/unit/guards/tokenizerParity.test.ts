@@ -3,30 +3,36 @@ import path from 'node:path';
 import { TextTokenizer } from '../../../guards/tokenizer/textTokenizer';
 
 /**
- * Tokenizer parity: for each bundled SentencePiece model, the ids the gateway's tokenizer
+ * Tokenizer parity: for each bundled SentencePiece model and the DeBERTa-v3-style fixture
+ * (test/fixtures/tokenizer-parity/build_deberta_style.py: nmt_nfkc charsmap, extra-whitespace
+ * removal, converted as transformers converts DeBERTa), the ids the gateway's tokenizer
  * produces equal the reference SentencePiece library's on a committed corpus of 1,200+ strings
  * (many scripts, emoji, whitespace runs, control characters, very long words). The reference
  * ids come from test/fixtures/tokenizer-parity/build_parity_corpus.py (python3-sentencepiece).
  */
 const CORPUS_DIR = path.join(__dirname, '..', '..', 'fixtures', 'tokenizer-parity');
-const MODELS_DIR = path.join(__dirname, '..', '..', '..', 'guards', 'models');
+const ROOT = path.join(__dirname, '..', '..', '..');
+const MODEL_PARENTS = [path.join(ROOT, 'guards', 'models'), path.join(ROOT, 'test', 'fixtures', 'models')];
 const corpora = readdirSync(CORPUS_DIR).filter((f) => f.endsWith('.json'));
 
 interface Corpus {
   model: string;
+  /** The model directory, relative to the repository root. */
+  dir: string;
   reference: string;
   cases: { text: string; ids: number[] }[];
 }
 
-test('a reference corpus exists for every bundled model that ships spm.model', () => {
-  const withSpm = readdirSync(MODELS_DIR).filter((d) => existsSync(path.join(MODELS_DIR, d, 'spm.model')));
+test('a reference corpus exists for every bundled model and fixture that ships spm.model', () => {
+  const withSpm = MODEL_PARENTS.flatMap((parent) => readdirSync(parent).filter((d) => existsSync(path.join(parent, d, 'spm.model'))));
+  expect(withSpm).toContain('deberta-style-tokenizer');
   expect(withSpm.length).toBeGreaterThan(0);
   expect(corpora.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(withSpm.sort());
 });
 
 describe.each(corpora)('%s', (file) => {
   const corpus = JSON.parse(readFileSync(path.join(CORPUS_DIR, file), 'utf8')) as Corpus;
-  const dir = path.join(MODELS_DIR, corpus.model);
+  const dir = path.join(ROOT, corpus.dir);
   const tokenizer = new TextTokenizer(
     JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>,
     JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>,

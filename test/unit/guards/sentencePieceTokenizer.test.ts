@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PrecompiledCharsmap } from '../../../guards/tokenizer/precompiledCharsmap';
+import { SentencePieceTokenizer } from '../../../guards/tokenizer/sentencePieceTokenizer';
+import { SpmNormalizer } from '../../../guards/tokenizer/spmNormalizer';
+import { TextTokenizer } from '../../../guards/tokenizer/textTokenizer';
+
+/**
+ * SentencePiece run as SentencePiece runs it, for DeBERTa-style tokenizer.json files (a
+ * Precompiled normalizer): the fixture is a DeBERTa-v3-style model (nmt_nfkc charsmap),
+ * and every expected value below is what python3-sentencepiece 0.1.97 returns for it.
+ */
+const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'models', 'deberta-style-tokenizer');
+const tokenizerJson = JSON.parse(readFileSync(path.join(FIXTURE, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+const tokenizerConfig = JSON.parse(readFileSync(path.join(FIXTURE, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+const steps = (tokenizerJson.normalizer as { normalizers: { type: string; precompiled_charsmap?: string }[] }).normalizers;
+const charsmap = PrecompiledCharsmap.fromBase64(steps.find((s) => s.type === 'Precompiled')!.precompiled_charsmap!);
+
+describe('the precompiled charsmap', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+  test('maps compatibility characters to their nmt_nfkc form, longest rule first', () => {
+    expect(decode(charsmap.longestMatch(bytes('ﬁne'), 0)!.replacement)).toBe('fi');
+    expect(charsmap.longestMatch(bytes('ﬁne'), 0)!.length).toBe(3); // the UTF-8 bytes of U+FB01
+    expect(decode(charsmap.longestMatch(bytes('xＡ'), 1)!.replacement)).toBe('A');
+    expect(decode(charsmap.longestMatch(bytes('e\u0301'), 0)!.replacement)).toBe('é'); // two characters, one rule
+  });
+
+  test('has no rule for plain ASCII letters, and rules that delete control characters', () => {
+    expect(charsmap.longestMatch(bytes('a'), 0)).toBeUndefined();
+    expect(charsmap.longestMatch(bytes('\u0001'), 0)!.replacement).toHaveLength(0);
+  });
+
+  test('a blob with a bad trie size is refused', () => {
+    expect(() => new PrecompiledCharsmap(new Uint8Array([0xff, 0xff, 0, 0, 1, 2]))).toThrow('invalid trie size');
+  });
+});
+
+describe('SentencePiece normalization', () => {
+  const normalizer = SpmNormalizer.fromTokenizerJson(tokenizerJson)!;
+
+  test.each([
+    ['ＡＢＣ ｆｕｌｌ', '▁ABC▁full'],
+    ['  lead   and trail  ', '▁lead▁and▁trail'],
+    ['ﬁne ①', '▁fine▁1'],
+    ['a\tb\nc', '▁a▁b▁c'],
+    ['x\u0001y', '▁xy'],
+    ['\u3000 \u00a0', ''],
+    ['\u200b', ''],
+    ['e\u0301', '▁é'],
+    ['', ''],
+    ['▁▁a', '▁a'],
+  ])('%j -> %j', (text, normalized) => {
+    expect(normalizer.normalize(text)).toBe(normalized);
+  });
+
+  test('is read from the tokenizer.json transformers writes for DeBERTa', () => {
+    expect(normalizer.options).toMatchObject({ removeExtraWhitespaces: true, addDummyPrefix: true, lowercase: false });
+  });
+
+  test('tokenizers without a precompiled charsmap keep their own normalizer', () => {
+    const ours = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'guards', 'models', 'prompt-guard-small', 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    expect(SpmNormalizer.fromTokenizerJson(ours)).toBeUndefined();
+  });
+
+  test('a charsmap next to a step it cannot place is refused, not approximated', () => {
+    const odd = { ...tokenizerJson, normalizer: { type: 'Sequence', normalizers: [...steps, { type: 'NFD' }] } };
+    expect(() => SpmNormalizer.fromTokenizerJson(odd)).toThrow('Precompiled (SentencePiece) normalizer combined with NFD');
+  });
+});
+
+describe('SentencePiece segmentation', () => {
+  const tokenizer = SentencePieceTokenizer.fromTokenizerJson(tokenizerJson)!;
+
+  test('ties between the same pieces in another order go the way SentencePiece rounds them', () => {
+    // All three orders of these pieces have the same float32 score; SentencePiece's mix of
+    // double candidates and float32 storage picks these, and tokenizers.js picks others.
+    expect(tokenizer.encodeIds('指令'.repeat(19))).toEqual([11, 516, 209, 464]);
+    expect(tokenizer.encodeIds('指令'.repeat(30))).toEqual([11, 209, 209, 464, 209]);
+  });
+
+  test('a run of characters outside the vocabulary is one [UNK]', () => {
+    expect(tokenizer.encodeIds('fox ☃☃☃ fox')).toEqual([136, 11, 3, 136]);
+    expect(tokenizer.tokens('fox ☃☃☃ fox')).toEqual(['▁fox', '▁', '☃☃☃', '▁fox']);
+  });
+
+  test('the gateway tokenizer uses it for DeBERTa-style files, and special-token text stays text', () => {
+    const text = new TextTokenizer(tokenizerJson, tokenizerConfig);
+    expect(text.encodeIds('指令'.repeat(19))).toEqual([11, 516, 209, 464]);
+    const forged = text.encodeIds('[CLS] [SEP] [MASK]');
+    for (const special of [0, 1, 2, 874]) expect(forged).not.toContain(special);
+    expect(text.frame).toEqual({ prefix: [1], suffix: [2], padId: 0 });
+  });
+});
