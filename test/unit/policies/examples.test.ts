@@ -40,7 +40,6 @@ describe('policies/examples', () => {
       ['indirect-injection', set.byId.get('default')?.policy.input.find((r) => r.id === 'indirect-injection')?.threshold],
       ['unsafe-prompt', 0.2],
     ]);
-    expect(kids?.input[1].threshold).toBe(0.71);
     // Inherited from the company default, which inherited the rest from default.yaml.
     expect(kids?.refusals.input).toBe(set.main.policy.refusals.input);
     expect(set.byId.get('internal-tools')?.policy.routes.passthrough).toEqual(['/v1/embeddings']);
