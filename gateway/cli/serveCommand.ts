@@ -25,23 +25,34 @@ export async function serveCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
+  // Signals are handled from the start: one that arrives while the gateway is still starting
+  // (or right after it logged that it listens) stops it cleanly once it is up.
+  let signalled: string | undefined;
+  let onSignal: (signal: string) => void = (signal) => {
+    signalled ??= signal;
+  };
+  const handlers = { SIGTERM: () => onSignal('SIGTERM'), SIGINT: () => onSignal('SIGINT') };
+  process.once('SIGTERM', handlers.SIGTERM);
+  process.once('SIGINT', handlers.SIGINT);
   let gateway;
   try {
     gateway = await startGateway({ config, log });
   } catch (err) {
+    process.off('SIGTERM', handlers.SIGTERM);
+    process.off('SIGINT', handlers.SIGINT);
     log(`safety-gateway: cannot start: ${(err as Error).message}`);
     return 1;
   }
+  const running = gateway;
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    onSignal = (signal: string) => {
       log(`${signal}: draining in-flight requests (up to ${config.shutdown_grace_s}s)...`);
-      void gateway.shutdown().then(() => {
+      void running.shutdown().then(() => {
         log('stopped');
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (signalled) onSignal(signalled);
   });
   return 0;
 }
