@@ -394,3 +394,27 @@ def save_checkpoint(path, model, cfg, extra=None):
     if extra:
         ck.update(extra)
     torch.save(ck, path)
+
+
+HARNESS_HEADING = "## Results from the TypeScript evaluation harness"
+HARNESS_PLACEHOLDER = """<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
+_Not yet filled._
+"""
+
+
+def harness_section(out):
+    """The model card's TS-harness section: kept from an existing card in ``out`` (flagged as
+    possibly stale, since this run may have produced a different model), else a placeholder."""
+    path = os.path.join(out, "MODEL_CARD.md")
+    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    at = old.find(HARNESS_HEADING)
+    if at < 0:
+        return HARNESS_HEADING + "\n" + HARNESS_PLACEHOLDER
+    rest = old[at + len(HARNESS_HEADING):]
+    end = rest.find("\n## ")
+    body = rest if end < 0 else rest[:end + 1]
+    if "Not yet filled" in body:
+        return HARNESS_HEADING + "\n" + HARNESS_PLACEHOLDER
+    note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
+            "latest training run; re-run the harness if the model changed._\n")
+    return HARNESS_HEADING + (body if note.strip() in body else note + body)

@@ -574,7 +574,7 @@ Everyday requests (a fixed list of {rep['everyday_prompts']['prompts']} in `trai
 cover letter for a nursing job?"), as user prompts: {len(rep['everyday_prompts']['flagged'])} flagged at the chosen threshold
 {('(' + ', '.join(repr(t) for t in rep['everyday_prompts']['flagged']) + ')') if rep['everyday_prompts']['flagged'] else ''}; highest P(unsafe) {rep['everyday_prompts']['max_p_unsafe']:.3f}.
 
-{_ts_section(out)}
+{tc.harness_section(out)}
 ## Limitations
 * Trained from scratch on ~31k public examples. It mostly learns topic words; it will flag
   safe texts that mention sensitive topics and miss harmful requests phrased unusually.
@@ -584,30 +584,6 @@ cover letter for a nursing job?"), as user prompts: {len(rep['everyday_prompts']
 """
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)
-
-
-TS_HEADING = "## Results from the TypeScript evaluation harness"
-TS_PLACEHOLDER = """<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
-_Not yet filled._
-"""
-
-
-def _ts_section(out):
-    """The TS-harness section of an existing card is kept (flagged as possibly stale, since
-    this run may have produced a different model); otherwise a placeholder."""
-    path = os.path.join(out, "MODEL_CARD.md")
-    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    at = old.find(TS_HEADING)
-    if at < 0:
-        return TS_HEADING + "\n" + TS_PLACEHOLDER
-    rest = old[at + len(TS_HEADING):]
-    end = rest.find("\n## ")
-    body = rest if end < 0 else rest[:end + 1]
-    if "Not yet filled" in body:
-        return TS_HEADING + "\n" + TS_PLACEHOLDER
-    note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
-            "latest training run; re-run the harness if the model changed._\n")
-    return TS_HEADING + (body if note.strip() in body else note + body)
 
 
 if __name__ == "__main__":

@@ -538,7 +538,7 @@ Short everyday prompts (a fixed list of {rep['short_benign_prompts']['prompts']}
 jailbreak score as the gateway reads user turns: {len(rep['short_benign_prompts']['flagged'])} flagged at the chosen threshold
 {('(' + ', '.join(repr(t) for t in rep['short_benign_prompts']['flagged']) + ')') if rep['short_benign_prompts']['flagged'] else ''}; highest score {rep['short_benign_prompts']['max_jailbreak_score']:.3f}.
 
-{_ts_section(out)}
+{tc.harness_section(out)}
 ## Limitations
 * Trained from scratch on ~30k public examples; it has learned the styles in that data
   (DAN-style personas, CyberSecEval prompt injections, the synthetic indirect-injection
@@ -550,30 +550,6 @@ jailbreak score as the gateway reads user turns: {len(rep['short_benign_prompts'
 """
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)
-
-
-TS_HEADING = "## Results from the TypeScript evaluation harness"
-TS_PLACEHOLDER = """<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
-_Not yet filled._
-"""
-
-
-def _ts_section(out):
-    """The TS-harness section of an existing card is kept (flagged as possibly stale, since
-    this run may have produced a different model); otherwise a placeholder."""
-    path = os.path.join(out, "MODEL_CARD.md")
-    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    at = old.find(TS_HEADING)
-    if at < 0:
-        return TS_HEADING + "\n" + TS_PLACEHOLDER
-    rest = old[at + len(TS_HEADING):]
-    end = rest.find("\n## ")
-    body = rest if end < 0 else rest[:end + 1]
-    if "Not yet filled" in body:
-        return TS_HEADING + "\n" + TS_PLACEHOLDER
-    note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
-            "latest training run; re-run the harness if the model changed._\n")
-    return TS_HEADING + (body if note.strip() in body else note + body)
 
 
 if __name__ == "__main__":

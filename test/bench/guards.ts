@@ -247,7 +247,8 @@ interface ModelResult {
   median128?: number;
 }
 
-async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
+/** The model's directory and tokenizer, and the tokens each segment adds around a text ([CLS]/[SEP], the content template). */
+function modelFrame(model: EncoderModel): { directory: ModelDirectory; tok: TextTokenizer; overhead: number } {
   const directory = readModelDirectory(model.dir);
   const tok = new TextTokenizer(directory.tokenizerJson, directory.tokenizerConfig);
   let overhead = tok.frame.prefix.length + tok.frame.suffix.length;
@@ -255,6 +256,11 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
     const parts = splitTemplate(directory.config.textTemplate?.user);
     overhead += tok.encodeIds(parts.prefix).length + tok.encodeIds(parts.suffix).length;
   }
+  return { directory, tok, overhead };
+}
+
+async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
+  const { directory, tok, overhead } = modelFrame(model);
   const guard = ourGuard(model);
   await guard.load();
   // Prompt Guard's whitespace-attack fix tokenizes every text twice; this one skips it, to show its cost.
@@ -384,13 +390,7 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
 
 /** (c): one bundled model at 128 tokens, on its own. */
 async function bundledLatency(model: EncoderModel): Promise<{ check: ReturnType<typeof summarize>; model: ReturnType<typeof summarize> }> {
-  const directory = readModelDirectory(model.dir);
-  const tok = new TextTokenizer(directory.tokenizerJson, directory.tokenizerConfig);
-  let overhead = tok.frame.prefix.length + tok.frame.suffix.length;
-  if (model.kind === 'content') {
-    const parts = splitTemplate(directory.config.textTemplate?.user);
-    overhead += tok.encodeIds(parts.prefix).length + tok.encodeIds(parts.suffix).length;
-  }
+  const { directory, tok, overhead } = modelFrame(model);
   const { texts } = makeTexts(tok, 128, overhead, 32, 4242);
   const guard = ourGuard(model);
   await guard.load();

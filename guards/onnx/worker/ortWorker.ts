@@ -21,6 +21,8 @@ const sessions = new Map<number, Promise<EncoderRunner | DecoderRunner>>();
 const active = new Set<number>();
 const cancelled = new Set<number>();
 let shuttingDown = false;
+/** Resolves the shutdown's wait once the last running call has ended. */
+let onIdle: (() => void) | undefined;
 
 class Cancelled extends Error {
   constructor() {
@@ -71,7 +73,7 @@ type Call = Exclude<WorkerRequest, { op: 'cancel' } | { op: 'shutdown' } | { op:
  * (onnxruntime-node throws a C++ Napi::Error that nothing catches).
  */
 async function shutdown(): Promise<void> {
-  while (active.size > 0) await new Promise((resolve) => setImmediate(resolve));
+  if (active.size > 0) await new Promise<void>((resolve) => (onIdle = resolve));
   const runners = [...sessions.values()];
   sessions.clear();
   for (const runner of runners) await (await runner.catch(() => undefined))?.session.release().catch(() => undefined);
@@ -91,6 +93,7 @@ async function handle(msg: Call): Promise<void> {
     post({ type: 'result', id: msg.id, ok: false, error: { name: e.name, message: e.message } });
   } finally {
     active.delete(msg.id);
+    if (active.size === 0) onIdle?.();
     cancelled.delete(msg.id);
   }
 }

@@ -128,6 +128,20 @@ describe('ONNX inference runs in the worker thread', () => {
     }
     expect(ortHost().stats).toMatchObject({ crashes: before.crashes, cleanStops: before.cleanStops + cycles, forcedStops: before.forcedStops });
   });
+
+  it('closing a decoder mid-generation: the call settles and the worker still ends by itself', async () => {
+    const before = ortHost().stats;
+    const files = readDecoderModel(LLAMA_GUARD);
+    const decoder = await OnnxDecoder.create(files.onnxPath, files.config);
+    const long = decoder.generate([1, 2, 3], { maxNewTokens: 2000, stopIds: [] }).then(
+      () => 'finished',
+      () => 'failed',
+    );
+    await new Promise((r) => setTimeout(r, 5)); // the generation is running in the worker
+    await decoder.close();
+    expect(['finished', 'failed']).toContain(await long);
+    expect(ortHost().stats).toMatchObject({ sessions: 0, crashes: before.crashes, cleanStops: before.cleanStops + 1, forcedStops: before.forcedStops });
+  });
 });
 
 describe('a worker crash', () => {
