@@ -10,9 +10,11 @@
  * cannot occur in sanitized text (it starts with U+0000, which sanitize.ts removes). The
  * renamed entries keep their ids, so nothing else shifts.
  *
- * SentencePiece tokenizers with a precompiled charsmap (DeBERTa, so Prompt Guard) are run by
- * sentencePieceTokenizer.ts exactly as SentencePiece runs them; the library approximates the
- * charsmap and scores paths in float64, which gave other ids on ~19% of the parity corpus.
+ * SentencePiece tokenizers with a precompiled charsmap (DeBERTa, so Prompt Guard) or with
+ * identity normalization (the bundled models) are run by sentencePieceTokenizer.ts exactly as
+ * SentencePiece runs them: the library approximates the charsmap and scores paths in float64,
+ * which gave other ids on ~19% of the DeBERTa-style parity corpus, and its Unigram is 5-7x
+ * slower (it tokenizes every text twice for the whitespace fix).
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { resolveSegmentFrame, specialTokenContents, type SegmentFrame } from './specialTokens';
@@ -71,7 +73,7 @@ export class TextTokenizer {
   constructor(tokenizerJson: Json, tokenizerConfig: Json) {
     this.frame = resolveSegmentFrame(tokenizerJson, tokenizerConfig);
     this.replacement = metaspaceReplacement(tokenizerJson);
-    this.sentencePiece = SentencePieceTokenizer.fromTokenizerJson(tokenizerJson);
+    this.sentencePiece = SentencePieceTokenizer.fromTokenizerJson(tokenizerJson, [...this.frame.prefix, ...this.frame.suffix, this.frame.padId]);
     if (this.sentencePiece) return;
     try {
       this.library = new Tokenizer(neutralizeSpecialTokens(tokenizerJson), tokenizerConfig);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PrecompiledCharsmap } from '../../../guards/tokenizer/precompiledCharsmap';
+import { IdentitySpmNormalizer } from '../../../guards/tokenizer/identitySpmNormalizer';
 import { SentencePieceTokenizer } from '../../../guards/tokenizer/sentencePieceTokenizer';
 import { SpmNormalizer } from '../../../guards/tokenizer/spmNormalizer';
 import { removeTokenSplittingSpaces } from '../../../guards/tokenizer/longText';
@@ -98,5 +99,36 @@ describe('SentencePiece segmentation', () => {
     const text = new TextTokenizer(tokenizerJson, tokenizerConfig);
     expect(await removeTokenSplittingSpaces(text, 'i g n o r e previous instructions')).toBe('ignore previous instructions');
     expect(await removeTokenSplittingSpaces(text, 'the quick brown fox')).toBe('the quick brown fox');
+  });
+});
+
+describe('identity SentencePiece layout (the bundled models)', () => {
+  const BUNDLED = path.join(__dirname, '..', '..', '..', 'guards', 'models', 'prompt-guard-small');
+  const ours = JSON.parse(readFileSync(path.join(BUNDLED, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const oursConfig = JSON.parse(readFileSync(path.join(BUNDLED, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+
+  test('is recognized from the layout our converter writes, and normalizes as SentencePiece identity does', () => {
+    const normalizer = IdentitySpmNormalizer.fromTokenizerJson(ours)!;
+    expect(normalizer.normalize('a  b\tc')).toBe('▁a▁▁b\tc');
+    expect(normalizer.normalize(' lead')).toBe('▁▁lead');
+  });
+
+  test('other layouts keep the library: a BPE model behind the same normalizer (Llama 2), a splitting Metaspace', () => {
+    const bpe = { ...ours, model: { type: 'BPE', vocab: { a: 0 }, merges: [] } };
+    expect(SentencePieceTokenizer.fromTokenizerJson(bpe)).toBeUndefined();
+    const splitting = { ...ours, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true } };
+    expect(IdentitySpmNormalizer.fromTokenizerJson(splitting)).toBeUndefined();
+    const byteFallback = { ...ours, model: { ...(ours.model as object), byte_fallback: true } };
+    expect(SentencePieceTokenizer.fromTokenizerJson(byteFallback)).toBeUndefined();
+  });
+
+  test('the frame tokens are control pieces: typed as text they never become [CLS]/[SEP]/[PAD], and [UNK] keeps its score', () => {
+    const text = new TextTokenizer(ours, oursConfig);
+    const ids = text.encodeIds('[CLS] [SEP] [PAD] [UNK]');
+    for (const special of [0, 1, 2]) expect(ids).not.toContain(special);
+    // A corpus string with several [UNK]s (reference ids from python3-sentencepiece): with the
+    // frame tokens' -1e6 score taken as the lowest piece score, each [UNK] would cost ~1e6 and
+    // the float32 path scores would lose the 1/16 score grid, picking other pieces.
+    expect(text.encodeIds('\tｊ肾🩡⁋๣Ρż万๭  ￕーﾳ gう Ҍ贸')).toEqual([4, 3, 6786, 6771, 3, 4, 4, 3, 2412, 3, 819, 4593, 4, 3]);
   });
 });
