@@ -43,6 +43,15 @@ export const GatewayConfig = z.strictObject({
     .strictObject({
       /** onnxruntime intra-op threads per session. */
       threads: z.number().int().min(1).max(64).default(1),
+      /**
+       * Encoder guards: a lone segment measured at load to score within this many ms runs on the
+       * event loop instead of the ONNX worker (saves two thread hops); 0 keeps every run in the worker.
+       */
+      inline_budget_ms: z.number().min(0).max(20).default(2),
+      /** Encoder guards: segments per ONNX run (concurrent requests share runs). */
+      batch_size: z.number().int().min(1).max(256).default(16),
+      /** Encoder guards: how long a segment may wait for others to fill its run (0: the next event-loop turn). */
+      batch_wait_ms: z.number().min(0).max(1000).default(0),
     })
     .prefault({}),
   /** API keys (file and inline hashes). None: open access, and the gateway listens on loopback only. */

@@ -19,6 +19,10 @@ export interface PolicyRuntime {
 
 export interface GuardSettings {
   threads: number;
+  /** Encoder guards: inline-run budget, segments per ONNX run, batch wait (gateway config `guards.*`). */
+  inlineBudgetMs?: number;
+  batchSize?: number;
+  batchWaitMs?: number;
 }
 
 export interface PolicyHolderOptions extends GuardSettings {
@@ -219,7 +223,8 @@ export class PolicyHolder {
   }
 
   private async guardFor(name: string, spec: GuardSpec): Promise<Guard> {
-    const key = `${name}|${JSON.stringify(spec)}|${this.settings.threads}`;
+    const { threads, inlineBudgetMs, batchSize, batchWaitMs } = this.settings;
+    const key = `${name}|${JSON.stringify(spec)}|${JSON.stringify([threads, inlineBudgetMs, batchSize, batchWaitMs])}`;
     const cached = this.guardCache.get(key);
     if (cached) return cached;
     const guard = createGuardFromSpec(name, spec, this.settings);

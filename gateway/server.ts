@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config';
 import { onClientError } from './hardening/clientErrors';
 import { httpServerOptions } from './hardening/serverOptions';
 import { defaultPolicyFile } from './paths';
+import { guardSettingsFrom } from './guardFactory';
 import { PolicyHolder } from './policyRuntime';
 import type { DecisionRecorder } from './requestRecord';
 
@@ -49,7 +50,7 @@ async function startParts(
   { config, recorder, log, watchPolicies }: Required<Omit<StartOptions, 'recorder'>> & Pick<StartOptions, 'recorder'>,
   started: (() => Promise<void>)[],
 ): Promise<RunningGateway> {
-  const policies = new PolicyHolder({ threads: config.guards.threads, log });
+  const policies = new PolicyHolder({ ...guardSettingsFrom(config.guards), log });
   started.push(() => policies.close());
   const policyFile = config.policy ?? defaultPolicyFile();
   // An invalid policy set stops the start here (PolicyError lists every problem with its location).

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems } from '../encoder/scanTexts';
-import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
+import { encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
@@ -75,7 +75,9 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         intraOpThreads: options.intraOpThreads,
         maxBatchSize: options.maxBatchSize,
         batchWaitMs: options.batchWaitMs,
-        });
+        inlineBudgetMs: options.inlineBudgetMs,
+        inlineMaxTokens: options.inlineMaxTokens,
+      });
       try {
         const unsafeIndex = findUnsafeIndex(classifier.labels, path.join(classifier.directory.dir, 'config.json'));
         const layouts = {} as Record<TemplateRole, SegmentLayout>;
@@ -138,8 +140,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     load,
     check,
     stats() {
-      const b = loaded?.classifier.batchStats;
-      return { ...emptyStats(), ...counters, ...(b ? { batches: b.batches, segmentsRun: b.inputs, largestBatch: b.largestBatch } : {}) };
+      return encoderGuardStats(counters, loaded?.classifier);
     },
     async close() {
       const l = loaded;

@@ -3,7 +3,7 @@
  * tokenizer, ONNX session and the micro-batcher in front of it. Guards build on this; it knows
  * nothing about labels' meaning.
  */
-import { EncoderSession } from '../onnx/encoderSession';
+import { EncoderSession, type EncoderRunStats } from '../onnx/encoderSession';
 import { readModelDirectory, type ModelDirectory } from '../modelDirectory';
 import { MicroBatcher } from '../runtime/microBatcher';
 import { buildSegments, type SegmentLayout } from '../text/segments';
@@ -23,6 +23,10 @@ export interface EncoderClassifierOptions {
   batchWaitMs?: number;
   /** Characters tokenized between two event-loop turns. */
   sliceChars?: number;
+  /** A lone segment measured to score within this many ms runs on the main thread (default 2; 0: never). */
+  inlineBudgetMs?: number;
+  /** Or: a lone segment of at most this many tokens runs there (skips the measurement). */
+  inlineMaxTokens?: number;
 }
 
 /** Raw model outputs for one segment. */
@@ -47,6 +51,10 @@ export class EncoderClassifier {
       intraOpThreads: options.intraOpThreads,
       typeVocabSize: directory.config.typeVocabSize,
       padId: tokenizer.frame.padId,
+      inlineBudgetMs: options.inlineBudgetMs,
+      inlineMaxTokens: options.inlineMaxTokens,
+      frame: [...tokenizer.frame.prefix, ...tokenizer.frame.suffix],
+      maxLength: directory.maxLength,
     });
     try {
       await checkOutputWidths(directory, tokenizer, session);
@@ -74,6 +82,11 @@ export class EncoderClassifier {
 
   get batchStats(): { batches: number; inputs: number; largestBatch: number } {
     return this.batcher.stats;
+  }
+
+  /** How many runs went inline / to the worker, and why inline runs are on or off. */
+  get runStats(): EncoderRunStats {
+    return this.session.runStats;
   }
 
   /** Segment layout with the tokenizer's frame around optional template tokens. */
@@ -108,12 +121,12 @@ export class EncoderClassifier {
   }
 }
 
-/** A dummy run (frame only) proves that config.json's labels match the model's outputs. */
+/** A dummy run (frame only, in the worker that runs most batches) proves that config.json's labels match the model's outputs. */
 async function checkOutputWidths(directory: ModelDirectory, tokenizer: TextTokenizer, session: EncoderSession): Promise<void> {
   const frame = [...tokenizer.frame.prefix, ...tokenizer.frame.suffix];
   let out;
   try {
-    out = await session.run([frame.length ? frame : [tokenizer.frame.padId]]);
+    out = await session.run([frame.length ? frame : [tokenizer.frame.padId]], 'worker');
   } catch (err) {
     throw new Error(`a test run of ${directory.onnxPath} failed: ${(err as Error).message}. The ONNX file may not match tokenizer.json or config.json.`);
   }

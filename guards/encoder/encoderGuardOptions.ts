@@ -21,6 +21,13 @@ export interface EncoderGuardOptions {
    * at the next event-loop turn (under load, batches fill while the previous run is in the worker).
    */
   batchWaitMs?: number;
+  /**
+   * A lone segment measured at load to score within this many ms runs on the main thread instead
+   * of the worker (the two thread hops would cost more than the hold); default 2, 0: never.
+   */
+  inlineBudgetMs?: number;
+  /** A lone segment of at most this many tokens runs inline, instead of the measured length. */
+  inlineMaxTokens?: number;
   /** Per-text results kept (LRU); 0 disables the cache. Default 4096. */
   cacheSize?: number;
   /** Segment window; defaults to the model's (512). May only shrink it. */

@@ -8,9 +8,13 @@
 import { textCacheKeyAsync } from '../runtime/cacheKey';
 import { InputRefused } from '../runtime/errors';
 import { pause } from '../runtime/yield';
+import { DEFAULT_SLICE_CHARS } from '../tokenizer/longText';
 import type { LruCache } from '../runtime/lruCache';
 import type { SegmentLayout } from '../text/segments';
 import type { EncoderClassifier, SegmentOutput } from './encoderClassifier';
+
+/** Characters of texts scanned between two event-loop turns (a tokenizer slice, ~0.1-1 ms). */
+const TURN_CHARS = DEFAULT_SLICE_CHARS;
 
 export interface ScanItem {
   /** Sanitized text the model scores. */
@@ -43,10 +47,17 @@ export interface ScanContext<R extends ItemResult> {
 export async function scanItems<R extends ItemResult>(items: readonly ScanItem[], ctx: ScanContext<R>): Promise<R[]> {
   const results: Promise<R>[] = [];
   let segmentCount = 0;
+  let charsThisTurn = 0;
   try {
     for (const item of items) {
-      // Each text's CPU work (hash, tokenize) in a loop turn of its own, in turn with other checks.
-      await pause(ctx.signal);
+      // CPU work (hash, tokenize) in loop turns of its own, in turn with other checks, once it
+      // would exceed a tokenizer slice's worth since the last turn. A short chat message is
+      // scanned at once: its whole scan costs less than the turn.
+      if (charsThisTurn + item.text.length > TURN_CHARS) {
+        await pause(ctx.signal);
+        charsThisTurn = 0;
+      }
+      charsThisTurn += item.text.length;
       // No cache, no key: hashing every text would be wasted work.
       const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(ctx.cacheNamespace, item.kind, item.text, ctx.signal) : undefined;
       const cached = key === undefined ? undefined : ctx.cache.get(key);

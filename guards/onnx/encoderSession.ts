@@ -3,11 +3,15 @@
  * itself lives in the ONNX worker thread (ortHost.ts); `run` packs a batch of token-id rows
  * into one Int32Array, moves it to the worker, and gets back float32 outputs split per row.
  * Padding, the int64 tensors, the run and float16 widening all happen in the worker, so a run
- * never holds the event loop.
+ * never holds the event loop, except a lone segment short enough to run inline (inlineEncoder.ts:
+ * measured at load to fit a budget of about a millisecond), where the thread hops would cost
+ * more than the hold.
  */
 import * as os from 'node:os';
 import { packRows } from './batchLayout';
 import { widenFloat16 } from './float16';
+import { INLINE_BUDGET_MS, InlineEncoder } from './inlineEncoder';
+import type { WireTensor } from './ortProtocol';
 import { type HostedSession, ortHost } from './ortHost';
 
 export { padBatch } from './batchLayout';
@@ -19,6 +23,22 @@ export interface EncoderSessionOptions {
   typeVocabSize: number;
   /** Id written into padded positions (masked out by attention_mask). */
   padId: number;
+  /** Inline runs (inlineEncoder.ts): the time budget (default 2 ms; 0: every run in the worker) ... */
+  inlineBudgetMs?: number;
+  /** ... or a fixed length (a lone segment of at most this many tokens) instead of the measurement. */
+  inlineMaxTokens?: number;
+  /** The model's frame ([CLS] [SEP]) and window, for the inline calibration rows. */
+  frame?: readonly number[];
+  maxLength?: number;
+}
+
+/** Where this session's runs went, and why inline runs are on or off. */
+export interface EncoderRunStats {
+  inlineRuns: number;
+  workerRuns: number;
+  /** Length up to which a lone segment runs inline (0: never). */
+  inlineMaxTokens: number;
+  inline: string;
 }
 
 /** The named float outputs of one run, one Float32Array per batch row. */
@@ -70,47 +90,72 @@ export function defaultIntraOpThreads(): number {
 }
 
 export class EncoderSession {
+  private readonly counts = { inlineRuns: 0, workerRuns: 0 };
+
   private constructor(
     readonly file: string,
     private readonly session: HostedSession,
     readonly signature: SessionSignature,
+    private readonly inline: InlineEncoder | undefined,
+    private readonly inlineReason: string,
   ) {}
 
   static async open(file: string, options: EncoderSessionOptions): Promise<EncoderSession> {
     let session: HostedSession;
+    const sessionOptions = {
+      intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
+      // One operator at a time: inter-op parallelism only adds contention for encoder graphs.
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    };
     try {
-      session = await ortHost().openSession({
-        kind: 'encoder',
-        file,
-        padId: options.padId,
-        sessionOptions: {
-          intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
-          // One operator at a time: inter-op parallelism only adds contention for encoder graphs.
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-        },
-      });
+      session = await ortHost().openSession({ kind: 'encoder', file, padId: options.padId, sessionOptions });
     } catch (err) {
       throw new Error(
         `onnxruntime could not load ${file}: ${(err as Error).message}. Check that the file is complete (not a Git LFS pointer) ` +
           'and that any external data file (model.onnx_data) sits beside it.',
       );
     }
+    let signature: SessionSignature;
     try {
-      const signature = checkSessionSignature(file, session.inputNames, session.outputNames, options.typeVocabSize);
-      return new EncoderSession(file, session, signature);
+      signature = checkSessionSignature(file, session.inputNames, session.outputNames, options.typeVocabSize);
     } catch (err) {
       await session.close();
       throw err;
     }
+    // Opened after the worker's session, whose checks give the clearer errors for a bad file.
+    const inline = await InlineEncoder.open({
+      file,
+      sessionOptions,
+      padId: options.padId,
+      budgetMs: options.inlineBudgetMs ?? INLINE_BUDGET_MS,
+      maxTokens: options.inlineMaxTokens,
+      frame: options.frame ?? [],
+      maxLength: options.maxLength ?? 512,
+    });
+    return new EncoderSession(file, session, signature, inline.encoder, inline.reason);
   }
 
-  /** Runs one padded batch in the ONNX worker; returns `logits` and any other float outputs, split per row. */
-  async run(rows: readonly number[][]): Promise<EncoderOutputs> {
+  get runStats(): EncoderRunStats {
+    return { ...this.counts, inlineMaxTokens: this.inline?.maxTokens ?? 0, inline: this.inlineReason };
+  }
+
+  /**
+   * Runs one padded batch, inline when it is one segment short enough (see inlineEncoder.ts),
+   * else in the ONNX worker; returns `logits` and any other float outputs, split per row.
+   */
+  async run(rows: readonly number[][], placement: 'auto' | 'worker' = 'auto'): Promise<EncoderOutputs> {
     if (rows.length === 0) return { logits: [] };
-    const packed = packRows(rows);
-    const { outputs } = await this.session.call('encode', packed, [packed.ids.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer]);
+    let outputs: Record<string, WireTensor>;
+    if (placement === 'auto' && this.inline && rows.length === 1 && rows[0]!.length <= this.inline.maxTokens) {
+      this.counts.inlineRuns++;
+      outputs = await this.inline.run(rows);
+    } else {
+      this.counts.workerRuns++;
+      const packed = packRows(rows);
+      outputs = (await this.session.call('encode', packed, [packed.ids.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer])).outputs;
+    }
     const out: EncoderOutputs = {};
     for (const name of ['logits', ...this.signature.outputs]) {
       const tensor = outputs[name];
@@ -122,6 +167,7 @@ export class EncoderSession {
   }
 
   async close(): Promise<void> {
+    await this.inline?.close();
     await this.session.close();
   }
 }

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems, type ScanItem } from '../encoder/scanTexts';
-import { emptyStats, type EncoderGuardStats } from '../encoder/stats';
+import { encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
@@ -58,7 +58,9 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
         intraOpThreads: options.intraOpThreads,
         maxBatchSize: settings.maxBatchSize,
         batchWaitMs: settings.batchWaitMs,
-        });
+        inlineBudgetMs: options.inlineBudgetMs,
+        inlineMaxTokens: options.inlineMaxTokens,
+      });
       try {
         variant = detectVariant(loaded.labels, path.join(loaded.directory.dir, 'config.json'));
       } catch (err) {
@@ -115,8 +117,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
     load,
     check,
     stats() {
-      const b = classifier?.batchStats;
-      return { ...emptyStats(), ...counters, ...(b ? { batches: b.batches, segmentsRun: b.inputs, largestBatch: b.largestBatch } : {}) };
+      return encoderGuardStats(counters, classifier);
     },
     async close() {
       const c = classifier;

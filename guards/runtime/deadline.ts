@@ -37,11 +37,18 @@ export async function withDeadline<T>(timeoutMs: number, outer: AbortSignal | un
     if (Number.isFinite(timeoutMs) && timeoutMs > 0) timer = setTimeout(() => fail(new DeadlineExceeded(timeoutMs)), timeoutMs);
   });
   stop.catch(() => undefined); // settled through the race below
+  let finished = false;
   try {
-    return await Promise.race([work(controller.signal), stop]);
+    const result = await Promise.race([work(controller.signal), stop]);
+    finished = true;
+    return result;
   } finally {
     if (timer) clearTimeout(timer);
     if (onOuterAbort) outer?.removeEventListener('abort', onOuterAbort);
-    if (!controller.signal.aborted) controller.abort(new Error('guard check finished'));
+    // Work that failed may have left some queued (other texts' segments): drop it. Work that
+    // finished left nothing, so the common path creates no error and dispatches no event.
+    if (!finished && !controller.signal.aborted) controller.abort(WORK_FAILED);
   }
 }
+
+const WORK_FAILED = new Error('the guard check failed; its remaining work is dropped');

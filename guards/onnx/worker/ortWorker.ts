@@ -9,8 +9,8 @@ import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { DecoderRunner } from '../../llamaGuard/decoderLoop';
 import type { OpName, Ops, SessionSpec, WorkerMessage, WorkerRequest } from '../ortProtocol';
-import { EncoderRunner } from './encoderRunner';
-import { loadOnnxRuntime } from './loadOnnxRuntime';
+import { EncoderRunner } from '../encoderRunner';
+import { loadOnnxRuntime } from '../loadOnnxRuntime';
 
 const port = parentPort;
 if (!port) throw new Error('ortWorker must run in a worker thread');

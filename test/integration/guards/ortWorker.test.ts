@@ -56,7 +56,8 @@ async function until(condition: () => boolean): Promise<void> {
 describe('ONNX inference runs in the worker thread', () => {
   it('the event loop keeps turning while one large encoder batch runs', async () => {
     // One batch, one ONNX run: maxBatchSize holds every segment.
-    const classifier = await EncoderClassifier.load({ modelDir: PG_V1, maxBatchSize: 8192, batchWaitMs: 0 });
+    // Inline runs off: this file checks what the worker does (and, below, that nothing else loaded onnxruntime here).
+    const classifier = await EncoderClassifier.load({ modelDir: PG_V1, maxBatchSize: 8192, batchWaitMs: 0, inlineBudgetMs: 0 });
     try {
       const segment = classifier.segments(classifier.tokenizer.encodeIds(filler(510)));
       expect(segment).toHaveLength(1);
@@ -87,15 +88,21 @@ describe('ONNX inference runs in the worker thread', () => {
     }
   });
 
-  it('the main thread never loads onnxruntime-node', async () => {
-    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1 });
+  it('with inline runs off, the main thread never loads onnxruntime-node', async () => {
+    // jest loads native addons with Node's own require, so a main-thread load would add or
+    // replace an entry here (other test files in this process may have loaded one already).
+    const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
+    const ortEntries = () => Object.entries(cache).filter(([f]) => /onnxruntime/.test(f));
+    const before = ortEntries();
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, inlineBudgetMs: 0 });
     await guard.load();
     try {
       expect((await guard.check(input(text('user', 'hello zzjailbreak')))).label).toBe('JAILBREAK');
       expect(ortHost().stats).toMatchObject({ binding: 'private-copy' });
-      // jest loads native addons with Node's own require, so a main-thread load would be listed here.
-      const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
-      expect(Object.keys(cache).filter((f) => /onnxruntime/.test(f))).toEqual([]);
+      expect(guard.stats()).toMatchObject({ inlineRuns: 0, inlineMaxTokens: 0 });
+      const after = ortEntries();
+      expect(after.map(([f]) => f)).toEqual(before.map(([f]) => f));
+      after.forEach(([, mod], i) => expect(mod).toBe(before[i]![1]));
     } finally {
       await guard.close();
     }
@@ -147,7 +154,8 @@ describe('ONNX inference runs in the worker thread', () => {
 describe('a worker crash', () => {
   it('turns the pending Prompt Guard checks into model_error verdicts; the next check works', async () => {
     // One segment per batch, so many batches are still to come when the worker dies.
-    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, maxBatchSize: 1, cacheSize: 0, timeoutMs: 60_000 });
+    // Inline runs off: every segment must go through the worker that is about to die.
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, maxBatchSize: 1, cacheSize: 0, timeoutMs: 60_000, inlineBudgetMs: 0 });
     await guard.load();
     const crashes = ortHost().stats.crashes;
     try {

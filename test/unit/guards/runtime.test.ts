@@ -139,6 +139,23 @@ describe('withDeadline', () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  it('drops the remaining work of a check that failed, and leaves a finished one alone', async () => {
+    let failedSignal: AbortSignal | undefined;
+    await expect(
+      withDeadline(1000, undefined, async (s) => {
+        failedSignal = s;
+        throw new Error('model run failed');
+      }),
+    ).rejects.toThrow('model run failed');
+    expect(failedSignal?.aborted).toBe(true);
+    let finishedSignal: AbortSignal | undefined;
+    await withDeadline(1000, undefined, async (s) => {
+      finishedSignal = s;
+      return 1;
+    });
+    expect(finishedSignal?.aborted).toBe(false);
+  });
+
   it('gives up when the caller aborts', async () => {
     const controller = new AbortController();
     const work = withDeadline(1000, controller.signal, () => new Promise<number>(() => undefined));

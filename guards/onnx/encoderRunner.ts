@@ -1,12 +1,13 @@
 /**
- * Worker side of an encoder classifier session: pads a packed batch of token-id rows into int64
- * tensors, runs the session, and returns every output as float32 (float16 widened here, off the
- * main thread).
+ * Runs an encoder classifier session on the thread that holds it: pads a packed batch of
+ * token-id rows into int64 tensors, runs the session, and returns every output as float32
+ * (float16 widened here). The ONNX worker uses it for every run; inlineEncoder.ts uses it on the
+ * main thread for runs short enough to skip the thread hops.
  */
 import type * as Ort from 'onnxruntime-node';
-import { widenFloat16 } from '../float16';
-import type { Ops, WireTensor } from '../ortProtocol';
-import { padPacked } from '../batchLayout';
+import { widenFloat16 } from './float16';
+import type { Ops, WireTensor } from './ortProtocol';
+import { padPacked } from './batchLayout';
 
 export class EncoderRunner {
   private readonly feedTokenTypeIds: boolean;

@@ -1,5 +1,6 @@
 /**
- * Loads onnxruntime-node inside the worker with a private copy of its native binding.
+ * Loads onnxruntime-node in the calling thread (the ONNX worker; the main thread too when short
+ * encoder runs go inline, see inlineEncoder.ts) with a private copy of its native binding.
  *
  * Why: onnxruntime-node 1.21's binding (`onnxruntime_binding.node`) keeps per-thread state
  * (the Tensor constructor, the env) in process-wide statics. Two threads sharing one loaded
@@ -40,11 +41,16 @@ export function bindingDirectory(): string {
   return path.join(path.dirname(main), '..', 'bin', 'napi-v3', process.platform, process.arch);
 }
 
-export function loadOnnxRuntime(): LoadedRuntime {
+/**
+ * `privateOnly`: throw instead of falling back to the shared file. The main thread asks for this:
+ * a worker that fell back to the shared file must stay its only user.
+ */
+export function loadOnnxRuntime(options: { privateOnly?: boolean } = {}): LoadedRuntime {
   let binding = 'private-copy';
   try {
     preloadPrivateBinding(bindingDirectory());
   } catch (err) {
+    if (options.privateOnly) throw new Error(`no private copy of the onnxruntime binding: ${(err as Error).message}`);
     binding = `shared (${(err as Error).message})`;
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
