@@ -1,7 +1,7 @@
 /**
  * The main thread's side of the ONNX worker: one worker thread per process hosts every
- * onnxruntime session (all encoder guards and Llama Guard decoders), so inference never runs
- * on the event loop and the main thread never loads onnxruntime-node.
+ * onnxruntime session (all encoder guards and Llama Guard decoders), so inference does not run
+ * on the event loop (the exception: a lone short encoder segment, inlineEncoder.ts).
  *
  * - Started lazily by the first session opened; stopped when the last one closes.
  * - Calls are messages with ids; typed arrays move in transfer lists both ways.
@@ -11,7 +11,7 @@
  *   rejects with an OrtWorkerError (a guard turns it into a `model_error` verdict, and the
  *   policy's on_error applies); the next call starts a new worker and reopens its sessions from
  *   their specs first. Each worker loads a private copy of the native binding
- *   (worker/loadOnnxRuntime.ts), which is what makes a restart possible at all.
+ *   (loadOnnxRuntime.ts), which is what makes a restart possible at all.
  * - Abort: a call given a signal rejects as soon as it fires; decoder loops in the worker stop
  *   at their next step (a single ONNX run cannot be interrupted and finishes unobserved).
  *

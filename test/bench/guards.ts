@@ -367,6 +367,14 @@ async function benchEncoder(model: EncoderModel): Promise<ModelResult> {
     const busyTheirs = await eventLoopDelay(() => load(16, LOAD_MS, loadTexts, (text) => theirs.pipe!(text)));
     eldRows.push(['classifying, 16 concurrent x 128 tokens', 'transformers.js', ms(busyTheirs.p50), ms(busyTheirs.p99), ms(busyTheirs.max)]);
   }
+  // Short requests one after another: what inline runs cost the event loop (each holds it for one run).
+  const { texts: shortTexts } = makeTexts(tok, 16, overhead, 64, 78);
+  const shortOurs = await eventLoopDelay(() => load(1, LOAD_MS, shortTexts, async (text) => checkOk(await guard.check(request(model, text)))));
+  eldRows.push([`classifying, 1 client x 16 tokens (ours: runs inline up to ${inlineMaxTokens} tokens)`, 'ours', ms(shortOurs.p50), ms(shortOurs.p99), ms(shortOurs.max)]);
+  if (theirs.pipe) {
+    const shortTheirs = await eventLoopDelay(() => load(1, LOAD_MS, shortTexts, (text) => theirs.pipe!(text)));
+    eldRows.push(['classifying, 1 client x 16 tokens', 'transformers.js', ms(shortTheirs.p50), ms(shortTheirs.p99), ms(shortTheirs.max)]);
+  }
   const notes: string[] = [];
   for (const bytes of [16 << 10, 1 << 20]) {
     const big = bigText(bytes);

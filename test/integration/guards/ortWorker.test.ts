@@ -1,7 +1,8 @@
 /** @jest-environment ./test/integration/guards/support/onnxEnvironment.js */
 /**
  * The ONNX worker thread (guards/onnx/ortHost.ts): inference runs off the event loop, the main
- * thread never loads onnxruntime-node, and a crashed worker costs the pending checks an error
+ * thread never loads onnxruntime-node (with inline runs off; inlineRuns.test.ts covers those),
+ * and a crashed worker costs the pending checks an error
  * verdict, not the process. No timing thresholds: responsiveness is shown structurally.
  */
 import Module from 'node:module';
