@@ -4,8 +4,7 @@
  * into one Int32Array, moves it to the worker, and gets back float32 outputs split per row.
  * Padding, the int64 tensors, the run and float16 widening all happen in the worker, so a run
  * never holds the event loop, except a lone segment short enough to run inline (inlineEncoder.ts:
- * measured at load to fit a budget of about a millisecond), where the thread hops would cost
- * more than the hold.
+ * measured at load to fit a budget of 2 ms), where the thread hops would cost more than the hold.
  */
 import * as os from 'node:os';
 import { packRows } from './batchLayout';

@@ -10,10 +10,9 @@
  *
  * The budget is turned into a length once, at load: single rows of growing width are timed on
  * this thread and the widest whose median run fits becomes `maxTokens`. A second session
- * doubles the model's memory, so large files (Meta's 86M Prompt
- * Guard is 1.1 GB) never run inline. Anything that stops a session from running here (no
- * private copy of the native binding, a test runner's foreign V8 context) leaves every run in
- * the worker; `reason` says why.
+ * doubles the model's memory, so large models (Meta's 86M Prompt Guard is 1.1 GB) never run
+ * inline. Anything that stops a session from running here (no private copy of the native
+ * binding, a test runner's foreign V8 context) leaves every run in the worker; `reason` says why.
  */
 import * as fs from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
@@ -72,10 +71,10 @@ export class InlineEncoder {
   static async open(options: InlineEncoderOptions): Promise<{ encoder?: InlineEncoder; reason: string }> {
     if (!(options.budgetMs > 0) && options.maxTokens === undefined) return { reason: 'inline runs are off (budget 0)' };
     if (options.maxTokens !== undefined && options.maxTokens <= 0) return { reason: 'inline runs are off (maxTokens 0)' };
-    const size = fs.statSync(options.file).size;
+    const size = modelBytes(options.file);
     const limit = options.maxModelBytes ?? INLINE_MAX_MODEL_BYTES;
-    if (size > limit) return { reason: `the model file is ${mb(size)} MB; a second session is kept only for files up to ${mb(limit)} MB` };
-    let session: Ort.InferenceSession;
+    if (size > limit) return { reason: `the model is ${mb(size)} MB; a second session is kept only for models up to ${mb(limit)} MB` };
+    let session: Ort.InferenceSession | undefined;
     try {
       const { ort } = runtimeHere();
       session = await ort.InferenceSession.create(options.file, options.sessionOptions as Ort.InferenceSession.SessionOptions);
@@ -85,9 +84,11 @@ export class InlineEncoder {
         await session.release();
         return { reason: `no run fits the ${options.budgetMs} ms budget on this thread` };
       }
+      // A fixed length skips the measurement, not the proof that runs work on this thread.
       if (options.maxTokens !== undefined) await runner.encode(packRows([[...options.frame]]));
       return { encoder: new InlineEncoder(runner, maxTokens), reason: `a lone segment of up to ${maxTokens} tokens runs on the main thread` };
     } catch (err) {
+      await session?.release().catch(() => undefined);
       return { reason: `inline runs unavailable: ${(err as Error).message.split('\n')[0]}` };
     }
   }
@@ -124,6 +125,19 @@ async function calibrate(runner: EncoderRunner, options: InlineEncoderOptions): 
     fits = width;
   }
   return fits;
+}
+
+/** The ONNX file plus the external-data file Optimum writes beside large ones (`model.onnx_data`). */
+function modelBytes(file: string): number {
+  let bytes = fs.statSync(file).size;
+  for (const external of [`${file}_data`, `${file}.data`]) {
+    try {
+      bytes += fs.statSync(external).size;
+    } catch {
+      // none
+    }
+  }
+  return bytes;
 }
 
 function mb(bytes: number): string {

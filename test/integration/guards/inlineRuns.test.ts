@@ -6,6 +6,9 @@
  * length go inline (batches and long segments go to the worker); the measurement, the size cap
  * and `0` turn it off; a dead worker does not affect inline checks; closing waits for a run.
  */
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { GatewayConfig } from '../../../gateway/config';
 import { createGuardFromSpec, guardSettingsFrom } from '../../../gateway/guardFactory';
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
@@ -83,7 +86,26 @@ describe('inline runs', () => {
       maxModelBytes: 1024,
     });
     expect(opened.encoder).toBeUndefined();
-    expect(opened.reason).toMatch(/a second session is kept only for files up to 0 MB/);
+    expect(opened.reason).toMatch(/a second session is kept only for models up to 0 MB/);
+  });
+
+  it('count the external-data file of a large export towards that size', async () => {
+    const directory = readModelDirectory(PG_V1);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-inline-'));
+    try {
+      const file = path.join(dir, 'model.onnx');
+      copyFileSync(directory.onnxPath, file);
+      const common = { file, sessionOptions: {}, padId: 0, frame: [1, 2], maxLength: 512, budgetMs: 0, maxTokens: 64, maxModelBytes: statSync(file).size + 1024 };
+      const alone = await InlineEncoder.open(common);
+      expect(alone.encoder?.maxTokens).toBe(64);
+      await alone.encoder?.close();
+      writeFileSync(path.join(dir, 'model.onnx_data'), Buffer.alloc(4096));
+      const withData = await InlineEncoder.open(common);
+      expect(withData.encoder).toBeUndefined();
+      expect(withData.reason).toMatch(/a second session is kept only for models up to/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keep working while the worker is dead, and the next long check restarts it', async () => {
