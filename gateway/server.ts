@@ -56,6 +56,10 @@ async function startParts(
   // An invalid policy set stops the start here (PolicyError lists every problem with its location).
   const runtime = await policies.loadFile(policyFile);
   log(`policy ${runtime.ref} from ${policyFile}; guards: ${[...runtime.guards.keys()].join(', ') || '(none)'}`);
+  for (const [name, guard] of runtime.guards) {
+    const where = guard.describeRuntime?.();
+    if (where) log(`  ${name}: ${where}`);
+  }
   const perApp = policies.all().slice(1).map((r) => r.ref);
   if (perApp.length > 0) log(`per-app policies: ${perApp.join(', ')}`);
   if (watchPolicies) policies.watch();

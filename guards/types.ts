@@ -68,6 +68,8 @@ export interface Guard {
   /** Never throws for a model failure: returns a Verdict with `error` set instead. */
   check(request: GuardRequest): Promise<Verdict>;
   close(): Promise<void>;
+  /** After load(): one line on where its model runs (the gateway's start-up log). */
+  describeRuntime?(): string;
 }
 
 export function errorVerdict(guard: string, model: string, error: GuardError, latencyMs: number): Verdict {

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems } from '../encoder/scanTexts';
-import { encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
+import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
@@ -141,6 +141,9 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     check,
     stats() {
       return encoderGuardStats(counters, loaded?.classifier);
+    },
+    describeRuntime() {
+      return describeEncoderRuntime(loaded?.classifier);
     },
     async close() {
       const l = loaded;

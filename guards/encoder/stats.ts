@@ -27,3 +27,10 @@ export function encoderGuardStats(counters: { cacheHits: number; cacheMisses: nu
   const r = classifier.runStats;
   return { ...stats, batches: b.batches, segmentsRun: b.inputs, largestBatch: b.largestBatch, inlineRuns: r.inlineRuns, workerRuns: r.workerRuns, inlineMaxTokens: r.inlineMaxTokens };
 }
+
+/** Where an encoder guard's runs go, for the start-up log. */
+export function describeEncoderRuntime(classifier: EncoderClassifier | undefined): string {
+  if (!classifier) return 'not loaded';
+  const r = classifier.runStats;
+  return r.inlineMaxTokens > 0 ? `ONNX worker; ${r.inline}` : `ONNX worker only (${r.inline})`;
+}

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems, type ScanItem } from '../encoder/scanTexts';
-import { encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
+import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
 import { pickWorst, worstTextVerdict } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
@@ -118,6 +118,9 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
     check,
     stats() {
       return encoderGuardStats(counters, classifier);
+    },
+    describeRuntime() {
+      return describeEncoderRuntime(classifier);
     },
     async close() {
       const c = classifier;

@@ -11,7 +11,7 @@ import { startServeProcess } from '../support/cliProcess';
  */
 describe('the embedded default policy with the bundled models', () => {
   let engine: DevEngine;
-  let gateway: { child: ChildProcess; url: string };
+  let gateway: { child: ChildProcess; url: string; stderr: () => string };
   let client: OpenAI;
   const script = (reply: string) =>
     fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply }) });
@@ -25,6 +25,12 @@ describe('the embedded default policy with the bundled models', () => {
     gateway?.child.kill('SIGTERM');
     if (gateway) await once(gateway.child, 'exit');
     await engine?.close();
+  });
+
+  test('the start-up log says where each guard runs', () => {
+    // Inline or not depends on this machine's speed (measured at load); where the line is does not.
+    expect(gateway.stderr()).toMatch(/\n  prompt_guard: ONNX worker(; a lone segment of up to \d+ tokens runs on the main thread| only \(.+\))\n/);
+    expect(gateway.stderr()).toMatch(/\n  llama_guard: ONNX worker/);
   });
 
   test('everyday prompts pass, short ones included, under the default policy', async () => {
