@@ -33,13 +33,15 @@ export class SentencePieceTokenizer {
    */
   static fromTokenizerJson(tokenizerJson: Json, frameIds: readonly number[] = []): SentencePieceTokenizer | undefined {
     const model = (tokenizerJson.model ?? {}) as Json;
-    const unigram = model.type === 'Unigram' && Array.isArray(model.vocab) && model.byte_fallback !== true;
+    const unigram = model.type === 'Unigram' && Array.isArray(model.vocab);
     const precompiled = SpmNormalizer.fromTokenizerJson(tokenizerJson);
     if (precompiled && !unigram) {
-      throw new Error(`tokenizer.json: a Precompiled (SentencePiece) normalizer needs a Unigram model without byte fallback, found ${String(model.type)}`);
+      throw new Error(`tokenizer.json: a Precompiled (SentencePiece) normalizer needs a Unigram model, found ${String(model.type)}`);
     }
-    // The identity layout also fronts BPE models (Llama 2's tokenizer.json): those stay with the library.
-    const normalizer: SpmTextNormalizer | undefined = precompiled ?? (unigram ? IdentitySpmNormalizer.fromTokenizerJson(tokenizerJson) : undefined);
+    // Byte fallback (unknown characters as <0x..> pieces) is not reproduced here: the library
+    // does it. The identity layout also fronts BPE models (Llama 2's tokenizer.json): library too.
+    if (!unigram || model.byte_fallback === true) return undefined;
+    const normalizer: SpmTextNormalizer | undefined = precompiled ?? IdentitySpmNormalizer.fromTokenizerJson(tokenizerJson);
     if (!normalizer) return undefined;
     const vocab = model.vocab as [string, number][];
     const unkId = typeof model.unk_id === 'number' ? model.unk_id : 0;
