@@ -1,6 +1,6 @@
-import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { latestMetric, startOtlpGrpcReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
-import { startRealGateway, type RealGateway } from './realGateway';
+import { exportOneChat, startRealGateway, type RealGateway } from './realGateway';
 
 /** OTEL_EXPORTER_OTLP_PROTOCOL=grpc sends all three signals to a real gRPC receiver (the Collector's :4317). */
 describe('OpenTelemetry export over OTLP gRPC', () => {
@@ -15,13 +15,7 @@ describe('OpenTelemetry export over OTLP gRPC', () => {
     process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-collector-token=grpc-token';
     process.env.OTEL_SERVICE_NAME = 'safety-gateway-grpc';
     gw = await startRealGateway();
-    await gw.script({ reply: 'GRPC-ANSWER-MARKER still waters' });
-    const res = await gw.chat({ messages: [{ role: 'user', content: 'GRPC-PROMPT-MARKER how deep is the lake' }] });
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    requestId = res.headers.get('x-request-id')!;
-    await flushTelemetry(5000);
-    await receiver.waitFor(() => receiver.spans.length >= 5 && receiver.logs.length >= 5 && !!latestMetric(receiver, 'safety.requests'), 15_000, 'grpc telemetry');
+    requestId = await exportOneChat(gw, receiver, { prompt: 'GRPC-PROMPT-MARKER how deep is the lake', reply: 'GRPC-ANSWER-MARKER still waters', what: 'grpc telemetry', timeoutMs: 15_000 });
   });
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
-import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { latestMetric, startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
-import { startRealGateway, type RealGateway } from './realGateway';
+import { exportOneChat, startRealGateway, type RealGateway } from './realGateway';
 
 /** OTEL_EXPORTER_OTLP_PROTOCOL=http/json selects the JSON encoding for all three signals. */
 describe('OpenTelemetry export over OTLP http/json', () => {
@@ -14,13 +14,7 @@ describe('OpenTelemetry export over OTLP http/json', () => {
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
     process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-collector-token=test-token';
     gw = await startRealGateway();
-    await gw.script({ reply: 'JSON-ANSWER-MARKER calm waters' });
-    const res = await gw.chat({ messages: [{ role: 'user', content: 'JSON-PROMPT-MARKER how are rivers' }] });
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
-    requestId = res.headers.get('x-request-id')!;
-    await flushTelemetry(5000);
-    await receiver.waitFor(() => receiver.spans.length >= 5 && receiver.logs.length >= 5 && !!latestMetric(receiver, 'safety.requests'), 10_000, 'json telemetry');
+    requestId = await exportOneChat(gw, receiver, { prompt: 'JSON-PROMPT-MARKER how are rivers', reply: 'JSON-ANSWER-MARKER calm waters', what: 'json telemetry' });
   });
 
   afterAll(async () => {

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
+import { flushTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { FIXTURE_POLICY } from '../../support/gatewayHarness';
+import { latestMetric, type OtlpReceiver } from '../../support/otlpReceiver';
 
 /**
  * A dev engine and a gateway wired as `npm start` wires them: no recorder passed, so decisions go
@@ -41,4 +43,23 @@ export async function startRealGateway(options: { policy?: string; config?: Reco
       await engine.close();
     },
   };
+}
+
+/**
+ * One allowed chat through the gateway, then telemetry flushed until the receiver holds a whole
+ * request's worth (5+ spans, 5+ log records, the request counter). Returns its x-request-id.
+ */
+export async function exportOneChat(
+  gw: RealGateway,
+  receiver: OtlpReceiver,
+  { prompt, reply, what, timeoutMs = 10_000 }: { prompt: string; reply: string; what: string; timeoutMs?: number },
+): Promise<string> {
+  await gw.script({ reply });
+  const res = await gw.chat({ messages: [{ role: 'user', content: prompt }] });
+  if (res.status !== 200) throw new Error(`chat answered ${res.status}: ${await res.text()}`);
+  await res.arrayBuffer();
+  const requestId = res.headers.get('x-request-id')!;
+  await flushTelemetry(5000);
+  await receiver.waitFor(() => receiver.spans.length >= 5 && receiver.logs.length >= 5 && !!latestMetric(receiver, 'safety.requests'), timeoutMs, what);
+  return requestId;
 }
