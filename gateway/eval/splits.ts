@@ -15,7 +15,13 @@ export const SPLITS: readonly Split[] = ['train', 'validation', 'test', 'eval_on
 const SPLIT_ORDER: Record<BucketSplit, number> = { train: 0, validation: 1, test: 2 };
 
 /** Rule 5: sets never trained on. */
-export const EVAL_ONLY_DATASETS: ReadonlySet<string> = new Set(['xstest', 'simplesafetytests', 'openai-moderation', 'safety-tuned-llamas']);
+export const EVAL_ONLY_DATASETS: ReadonlySet<string> = new Set([
+  'xstest',
+  'simplesafetytests',
+  'openai-moderation',
+  'safety-tuned-llamas',
+  'dices',
+]);
 
 /**
  * Python's `\s` (and str.strip()) for str patterns: the characters str.isspace() accepts. JS's

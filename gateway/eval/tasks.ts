@@ -18,10 +18,15 @@ export function isSkilledPersona(record: Pick<DataRecord, 'dataset' | 'orig_labe
   return record.dataset === 'ailuminate-demo' && (record.orig_label ?? '').includes('persona=skilled');
 }
 
+/** CoCoNot's WildChat rows are real prompts, some of them jailbreak set-ups: not Task A benign. */
+export function isCocoNotWildChat(record: Pick<DataRecord, 'dataset' | 'orig_label'>): boolean {
+  return record.dataset === 'coconot' && (record.orig_label ?? '').endsWith('|wildchats');
+}
+
 /** SPLITS.md section 2. */
 export function taskALabel(record: DataRecord): string | undefined {
   if (record.task === 'A') return record.label;
-  if (isSkilledPersona(record)) return undefined;
+  if (isSkilledPersona(record) || isCocoNotWildChat(record)) return undefined;
   // Task B prompts and third-party texts were not collected as attacks: Task A is about
   // technique, so even a plainly harmful request is benign here.
   if (record.role === 'user' || record.role === 'document' || record.role === 'tool') return 'benign';

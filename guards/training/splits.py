@@ -10,8 +10,8 @@ Implements ../shared/data/SPLITS.md exactly:
 4. the same normalised text in several splits -> every copy moves to the
    latest one (test > validation > train).
 5. eval-only sets (xstest, simplesafetytests, openai-moderation,
-   safety-tuned-llamas, MaliciousInstruct rows of harmful-behaviors) form the
-   separate ``eval_only`` partition.
+   safety-tuned-llamas, dices, MaliciousInstruct rows of harmful-behaviors) form
+   the separate ``eval_only`` partition.
 
 Task A / Task B assembly (SPLITS.md sections 2 and 3) is in ``task_a`` and
 ``task_b``.  Dataset name = folder name under the data directory.
@@ -31,7 +31,7 @@ import unicodedata
 SPLITS = ("train", "validation", "test")
 EVAL_ONLY = "eval_only"
 SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
-EVAL_ONLY_SETS = {"xstest", "simplesafetytests", "openai-moderation", "safety-tuned-llamas"}
+EVAL_ONLY_SETS = {"xstest", "simplesafetytests", "openai-moderation", "safety-tuned-llamas", "dices"}
 S_CODES = ["S%d" % i for i in range(1, 15)]
 A_LABELS = ["benign", "injection", "jailbreak"]
 
@@ -69,6 +69,11 @@ def is_malicious_instruct(rec):
     in '|MaliciousInstruct' are StrongREJECT's own rows and are not eval-only.)"""
     return rec.get("orig_label") == "maliciousinstruct" or rec.get("source", "").endswith(
         ":data/MaliciousInstruct.txt")
+
+
+def is_coconot_wildchat(rec):
+    """CoCoNot's 71 WildChat rows: excluded from Task A (SPLITS.md section 2)."""
+    return rec.get("dataset") == "coconot" and (rec.get("orig_label") or "").endswith("|wildchats")
 
 
 def is_eval_only(rec, dataset):
@@ -136,6 +141,8 @@ def task_a(recs):
         elif r["task"] == "B":
             if r["dataset"] == "ailuminate-demo" and "persona=skilled" in (r.get("orig_label") or ""):
                 continue
+            if is_coconot_wildchat(r):  # real WildChat prompts, some of them jailbreak set-ups
+                continue
             if r["role"] in ("user", "document", "tool"):
                 lab = "benign"
             elif r["role"] == "assistant" and r["dataset"] == "benign-chat":
@@ -167,21 +174,21 @@ def task_b(recs):
 
 # ---------------------------------------------------------------- expected tables (SPLITS.md)
 EXPECTED_A = {
-    "train": {"benign": 26704, "injection": 1008, "jailbreak": 1982},
-    "validation": {"benign": 3418, "injection": 126, "jailbreak": 246},
-    "test": {"benign": 3355, "injection": 148, "jailbreak": 222},
+    "train": {"benign": 33235, "injection": 1246, "jailbreak": 1982},
+    "validation": {"benign": 4288, "injection": 126, "jailbreak": 246},
+    "test": {"benign": 4168, "injection": 148, "jailbreak": 222},
     "eval_only": {"benign": 5446, "injection": 0, "jailbreak": 0},
 }
 EXPECTED_B = {  # safe, unsafe, assistant safe, assistant unsafe
-    "train": (23765, 7608, 11002, 1909),
-    "validation": (3013, 899, 1366, 167),
-    "test": (2904, 841, 1267, 162),
-    "eval_only": (5888, 4032, 4338, 136),
+    "train": (26954, 8761, 11901, 2115),
+    "validation": (3460, 1048, 1515, 189),
+    "test": (3323, 975, 1399, 185),
+    "eval_only": (6718, 4192, 5168, 296),
 }
 EXPECTED_B_CATS = {
-    "train": [550, 1605, 159, 162, 274, 264, 595, 224, 224, 1791, 184, 231, 40, 390, 932],
-    "validation": [61, 113, 20, 17, 26, 32, 72, 59, 19, 208, 21, 37, 9, 54, 155],
-    "test": [58, 126, 21, 21, 21, 35, 40, 37, 21, 215, 31, 27, 4, 45, 139],
+    "train": [637, 2066, 166, 182, 289, 379, 722, 289, 249, 1930, 204, 314, 70, 390, 1011],
+    "validation": [80, 162, 25, 17, 26, 42, 90, 66, 24, 228, 23, 51, 10, 54, 168],
+    "test": [77, 171, 23, 22, 22, 51, 55, 42, 26, 233, 32, 34, 6, 45, 148],
 }
 
 

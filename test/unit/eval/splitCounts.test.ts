@@ -21,23 +21,23 @@ if (!present) {
 const describeWithData = present ? describe : describe.skip;
 
 const TASK_A: Record<Split, [number, number, number]> = {
-  train: [26704, 1008, 1982],
-  validation: [3418, 126, 246],
-  test: [3355, 148, 222],
+  train: [33235, 1246, 1982],
+  validation: [4288, 126, 246],
+  test: [4168, 148, 222],
   eval_only: [5446, 0, 0],
 };
 /** safe, unsafe, assistant safe, assistant unsafe */
 const TASK_B: Record<Split, [number, number, number, number]> = {
-  train: [23765, 7608, 11002, 1909],
-  validation: [3013, 899, 1366, 167],
-  test: [2904, 841, 1267, 162],
-  eval_only: [5888, 4032, 4338, 136],
+  train: [26954, 8761, 11901, 2115],
+  validation: [3460, 1048, 1515, 189],
+  test: [3323, 975, 1399, 185],
+  eval_only: [6718, 4192, 5168, 296],
 };
 /** S1..S14, none */
 const TASK_B_CODES: Record<'train' | 'validation' | 'test', number[]> = {
-  train: [550, 1605, 159, 162, 274, 264, 595, 224, 224, 1791, 184, 231, 40, 390, 932],
-  validation: [61, 113, 20, 17, 26, 32, 72, 59, 19, 208, 21, 37, 9, 54, 155],
-  test: [58, 126, 21, 21, 21, 35, 40, 37, 21, 215, 31, 27, 4, 45, 139],
+  train: [637, 2066, 166, 182, 289, 379, 722, 289, 249, 1930, 204, 314, 70, 390, 1011],
+  validation: [80, 162, 25, 17, 26, 42, 90, 66, 24, 228, 23, 51, 10, 54, 168],
+  test: [77, 171, 23, 22, 22, 51, 55, 42, 26, 233, 32, 34, 6, 45, 148],
 };
 
 describeWithData('split rule against SPLITS.md', () => {
