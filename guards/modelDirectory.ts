@@ -18,6 +18,8 @@ export interface ModelConfig {
   /** 0 when the model takes no token_type_ids. */
   typeVocabSize: number;
   maxPositionEmbeddings?: number;
+  /** `fine_windows.max_tokens`: the fine-window size the model was trained to score (bundled models). */
+  fineWindowTokens?: number;
   raw: Record<string, unknown>;
 }
 
@@ -111,7 +113,16 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   }
   const typeVocabSize = typeof raw.type_vocab_size === 'number' ? raw.type_vocab_size : 0;
   const maxPositionEmbeddings = typeof raw.max_position_embeddings === 'number' && raw.max_position_embeddings > 0 ? raw.max_position_embeddings : undefined;
-  return { labels, categoryLabels, textTemplate, typeVocabSize, maxPositionEmbeddings, raw };
+  let fineWindowTokens: number | undefined;
+  if (raw.fine_windows !== undefined) {
+    const w = raw.fine_windows as { max_tokens?: unknown } | null;
+    const n = w && typeof w === 'object' ? w.max_tokens : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 8)) {
+      throw new Error(`${file} fine_windows.max_tokens must be an integer of at least 8 (the fine-window size the model was trained on), e.g. {"max_tokens": 64}.`);
+    }
+    fineWindowTokens = n;
+  }
+  return { labels, categoryLabels, textTemplate, typeVocabSize, maxPositionEmbeddings, fineWindowTokens, raw };
 }
 
 /** The ONNX files tried, in order; the first that exists wins. */

@@ -49,6 +49,14 @@ export interface Verdict {
   segmentsScanned: number;
   /** Where the highest score was found, e.g. `messages[3].content` (no content). */
   worstPath?: string;
+  /**
+   * When the highest score came from a fine-grained window (a few lines or sentences of a long
+   * text): its character offsets [start, end) in that text as the guard scanned it (after
+   * sanitization). Offsets, never text.
+   */
+  worstSpan?: { start: number; end: number };
+  /** Fine-grained windows scored on top of the segments (0 when none were needed). */
+  windowsScanned?: number;
   /** Set when the guard failed; the policy's on_error decides what that means. */
   error?: GuardError;
 }

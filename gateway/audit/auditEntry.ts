@@ -53,7 +53,11 @@ export interface AuditVerdict {
   action?: Action;
   latency_ms: number;
   segments_scanned: number;
+  /** Fine-grained windows scored on top of the segments. */
+  windows_scanned?: number;
   worst_path?: string;
+  /** Offsets [start, end) of the worst fine window in the text at worst_path; never its text. */
+  worst_span?: { start: number; end: number };
   error_type?: string;
 }
 
@@ -116,7 +120,9 @@ function toPhase(phase: GuardPhase): AuditPhase {
         action: outcome?.effective,
         latency_ms: ms(verdict.latencyMs),
         segments_scanned: verdict.segmentsScanned,
+        windows_scanned: verdict.windowsScanned,
         worst_path: verdict.worstPath,
+        worst_span: verdict.worstSpan,
         error_type: verdict.error?.type,
       };
     }),

@@ -31,6 +31,8 @@ export const SECURITY = {
   VERDICT_SCORE: 'gen_ai.security.verdict.score',
   VERDICT_CATEGORIES: 'gen_ai.security.verdict.categories',
   SEGMENTS_SCANNED: 'gen_ai.security.verdict.segments_scanned',
+  WINDOWS_SCANNED: 'gen_ai.security.verdict.windows_scanned',
+  WORST_SPAN: 'gen_ai.security.verdict.worst_span',
   LATENCY_MS: 'gen_ai.security.guardrail.latency_ms',
   /** What happened: the rule's action in enforce mode, `allow` in shadow mode. */
   ACTION: 'gen_ai.security.action',
@@ -82,6 +84,9 @@ export function verdictAttributes(verdict: Verdict, direction: string): Attribut
     [SECURITY.SEGMENTS_SCANNED]: verdict.segmentsScanned,
     [SECURITY.LATENCY_MS]: round(verdict.latencyMs),
   };
+  if (verdict.windowsScanned) attributes[SECURITY.WINDOWS_SCANNED] = verdict.windowsScanned;
+  // offsets only, never the text: [start, end) characters of the worst fine window
+  if (verdict.worstSpan) attributes[SECURITY.WORST_SPAN] = [verdict.worstSpan.start, verdict.worstSpan.end];
   if (verdict.error) attributes[SECURITY.ERROR_TYPE] = verdict.error.type;
   return attributes;
 }

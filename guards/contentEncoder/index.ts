@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
-import { scanItems } from '../encoder/scanTexts';
+import { scanItems, type ScanView } from '../encoder/scanTexts';
 import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
-import { pickWorst, worstTextVerdict } from '../encoder/worst';
+import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
 import { withDeadline } from '../runtime/deadline';
@@ -39,6 +39,8 @@ export interface ContentEncoderGuardOptions extends EncoderGuardOptions {
 
 interface TextDecision extends SegmentDecision {
   segments: number;
+  windows: number;
+  span?: { start: number; end: number };
 }
 
 export interface ContentEncoderGuard extends Guard {
@@ -54,7 +56,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     timeoutMs: options.timeoutMs ?? 5000,
     cacheSize: options.cacheSize ?? 4096,
     whitespaceMitigation: options.whitespaceMitigation ?? false,
-    maxSegments: options.maxSegments ?? 4096,
+    maxSegments: options.maxSegments ?? 16384,
     userTurns: options.userTurns ?? 'all',
   };
   const categorySettings: CategorySettings = { excluded: new Set(options.excludedCategories ?? []), categoryThreshold: threshold };
@@ -111,7 +113,8 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
           turns.map((t) => ({ source: t.role, path: t.path, text: t.text })),
           signal,
         );
-        const scan = items.map((item) => ({ ...item, kind: item.source, layout: l.layouts[item.source as TemplateRole] }));
+        const windowTokens = l.classifier.fineWindowTokens(options.fineWindowTokens);
+        const scan = items.map((item) => ({ ...item, kind: item.source, layout: l.layouts[item.source as TemplateRole], windowTokens }));
         const categoryLabels = l.classifier.directory.config.categoryLabels;
         const decisions = await scanItems<TextDecision>(scan, {
           classifier: l.classifier,
@@ -121,7 +124,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
           maxSegments: settings.maxSegments,
           signal,
           counters,
-          score: (outputs) => decideText(outputs, l.unsafeIndex, categoryLabels, categorySettings, settings.temperature),
+          score: (outputs, _item, views) => decideText(outputs, views, l.unsafeIndex, categoryLabels, categorySettings, settings.temperature),
         });
         const scored = decisions.map((d, i) => ({ ...d, path: scan[i].path, label: d.unsafe ? 'unsafe' : 'safe' }));
         const unsafe = scored.filter((d) => d.unsafe);
@@ -163,6 +166,7 @@ function findUnsafeIndex(labels: readonly string[], file: string): number {
 
 function decideText(
   outputs: SegmentOutput[],
+  views: readonly ScanView[],
   unsafeIndex: number,
   categoryLabels: readonly string[] | undefined,
   settings: CategorySettings,
@@ -173,6 +177,9 @@ function decideText(
     const categoryProbs = out.categoryLogits ? Array.from(out.categoryLogits, sigmoid) : undefined;
     return decideSegment(pUnsafe, categoryProbs, categoryLabels, settings);
   });
-  return { ...combineSegments(decisions, categoryLabels), segments: outputs.length };
+  const worst = worstView(
+    decisions.map((d) => d.score),
+    views,
+  );
+  return { ...combineSegments(decisions, categoryLabels), ...countViews(views), ...(worst.span ? { span: worst.span } : {}) };
 }
-

@@ -9,6 +9,7 @@ import { MicroBatcher } from '../runtime/microBatcher';
 import { buildSegments, type SegmentLayout } from '../text/segments';
 import { DEFAULT_SLICE_CHARS, encodeLongText, removeTokenSplittingSpaces } from '../tokenizer/longText';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
+import { pause } from '../runtime/yield';
 
 export interface EncoderClassifierOptions {
   modelDir: string;
@@ -89,6 +90,15 @@ export class EncoderClassifier {
     return this.session.runStats;
   }
 
+  /**
+   * Fine-window size in tokens for scans: the operator's setting, else the model's config.json
+   * `fine_windows.max_tokens`, else 0 (off); never above what a segment holds.
+   */
+  fineWindowTokens(setting?: number): number {
+    const n = setting ?? this.directory.config.fineWindowTokens ?? 0;
+    return Math.min(n, this.directory.maxLength - 2);
+  }
+
   /** Segment layout with the tokenizer's frame around optional template tokens. */
   layout(templatePrefix: readonly number[] = [], templateSuffix: readonly number[] = []): SegmentLayout {
     return {
@@ -104,6 +114,26 @@ export class EncoderClassifier {
 
   removeTokenSplittingSpaces(text: string, signal?: AbortSignal): Promise<string> {
     return removeTokenSplittingSpaces(this.tokenizer, text, { sliceChars: this.sliceChars, signal });
+  }
+
+  /**
+   * Token ids of many short texts (the units of fine windows), each tokenized on its own
+   * (optionally after the whitespace-attack fix), yielding to the event loop about every
+   * slice's worth of characters.
+   */
+  async encodeUnits(texts: readonly string[], mitigate: boolean, signal?: AbortSignal): Promise<number[][]> {
+    const out: number[][] = [];
+    let done = 0;
+    for (const t of texts) {
+      if (done >= this.sliceChars) {
+        await pause(signal);
+        done = 0;
+      }
+      const text = mitigate ? await this.removeTokenSplittingSpaces(t, signal) : t;
+      out.push(text.length > this.sliceChars ? await this.encode(text, signal) : this.tokenizer.encodeIds(text));
+      done += mitigate ? 2 * t.length : t.length;
+    }
+    return out;
   }
 
   segments(ids: readonly number[], layout: SegmentLayout = this.layout()): number[][] {

@@ -34,6 +34,13 @@ export interface EncoderGuardOptions {
   maxLength?: number;
   /** Meta's whitespace-attack mitigation (remove spaces that split larger tokens apart). */
   whitespaceMitigation?: boolean;
-  /** A request needing more segments is refused with a `bad_input` error; default 4096. */
+  /** A request needing more segments and fine windows is refused with a `bad_input` error; default 16384. */
   maxSegments?: number;
+  /**
+   * Fine-grained windows (text/fineWindows.ts): a text longer than this many tokens is also
+   * scored in windows of whole lines and sentences of at most this many tokens. Default: the
+   * model's config.json `fine_windows.max_tokens` (the bundled models were trained on them),
+   * else 0 (segments only). 0 turns them off.
+   */
+  fineWindowTokens?: number;
 }

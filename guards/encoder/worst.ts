@@ -6,6 +6,10 @@ export interface ScoredText {
   score: number;
   label: string;
   segments: number;
+  /** Fine windows scored for this text. */
+  windows?: number;
+  /** Characters of the worst fine window, when a window scored highest. */
+  span?: { start: number; end: number };
 }
 
 export function pickWorst<T extends ScoredText>(scored: readonly T[]): T | undefined {
@@ -16,6 +20,24 @@ export function pickWorst<T extends ScoredText>(scored: readonly T[]): T | undef
 
 export function totalSegments(scored: readonly { segments: number }[]): number {
   return scored.reduce((n, s) => n + s.segments, 0);
+}
+
+export function totalWindows(scored: readonly { windows?: number }[]): number {
+  return scored.reduce((n, s) => n + (s.windows ?? 0), 0);
+}
+
+/** The index of the highest of `scores` (first on ties) and whether it was a fine window. */
+export function worstView(scores: readonly number[], views: readonly ({ start: number; end: number } | undefined)[]): { score: number; span?: { start: number; end: number } } {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  const span = views[best];
+  return { score: scores.length ? scores[best] : 0, ...(span ? { span: { start: span.start, end: span.end } } : {}) };
+}
+
+/** How many of the views were segments and how many fine windows. */
+export function countViews(views: readonly ({ start: number; end: number } | undefined)[]): { segments: number; windows: number } {
+  const windows = views.filter((v) => v !== undefined).length;
+  return { segments: views.length - windows, windows };
 }
 
 /** The verdict of an encoder guard: its worst text decides label, score and path. */
@@ -35,6 +57,8 @@ export function worstTextVerdict(
     categories,
     latencyMs,
     segmentsScanned: totalSegments(scored),
+    windowsScanned: totalWindows(scored),
     ...(worst ? { worstPath: worst.path } : {}),
+    ...(worst?.span ? { worstSpan: worst.span } : {}),
   };
 }

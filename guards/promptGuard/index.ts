@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
-import { scanItems, type ScanItem } from '../encoder/scanTexts';
+import { scanItems, type ScanItem, type ScanView } from '../encoder/scanTexts';
 import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
-import { pickWorst, worstTextVerdict } from '../encoder/worst';
+import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
 import { toGuardError } from '../runtime/errors';
@@ -26,6 +26,8 @@ interface TextResult {
   score: number;
   label: string;
   segments: number;
+  windows: number;
+  span?: { start: number; end: number };
 }
 
 /** A Prompt Guard guard that also reports which Prompt Guard version it loaded. */
@@ -88,7 +90,8 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
       return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
         const { items, findings } = await prepareTexts(request.texts ?? [], signal);
         const layout = c.layout();
-        const scanItemsList = items.map((item) => ({ ...item, kind: scoreKindFor(v, item.source), layout }));
+        const windowTokens = c.fineWindowTokens(settings.fineWindowTokens);
+        const scanItemsList = items.map((item) => ({ ...item, kind: scoreKindFor(v, item.source), layout, windowTokens }));
         const results = await scanItems<TextResult>(scanItemsList, {
           classifier: c,
           cache,
@@ -97,7 +100,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
           maxSegments: settings.maxSegments,
           signal,
           counters,
-          score: (outputs, item) => scoreText(v, item, outputs, settings.temperature),
+          score: (outputs, item, views) => scoreText(v, item, outputs, views, settings.temperature),
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
         const worst = pickWorst(scored);
@@ -131,12 +134,12 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
   };
 }
 
-/** A text's score is the max over its segments (Meta's reference for long inputs). */
-function scoreText(variant: PromptGuardVariant, item: ScanItem, outputs: SegmentOutput[], temperature: number): TextResult {
+/** A text's score is the max over its segments (Meta's reference for long inputs) and fine windows. */
+function scoreText(variant: PromptGuardVariant, item: ScanItem, outputs: SegmentOutput[], views: readonly ScanView[], temperature: number): TextResult {
   const kind = item.kind as ScoreKind;
-  let score = 0;
-  for (const out of outputs) score = Math.max(score, scoreFromProbabilities(variant, kind, softmax(out.logits, temperature)));
-  return { score, label: labelFor(kind, score), segments: outputs.length };
+  const scores = outputs.map((out) => scoreFromProbabilities(variant, kind, softmax(out.logits, temperature)));
+  const worst = worstView(scores, views);
+  return { score: worst.score, label: labelFor(kind, worst.score), ...countViews(views), ...(worst.span ? { span: worst.span } : {}) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

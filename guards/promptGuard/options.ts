@@ -12,5 +12,5 @@ export const PROMPT_GUARD_DEFAULTS = {
   batchWaitMs: 0,
   cacheSize: 4096,
   whitespaceMitigation: true,
-  maxSegments: 4096,
+  maxSegments: 16384,
 } as const;

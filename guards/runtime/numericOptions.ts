@@ -1,7 +1,7 @@
 /** Shared checks for the numeric options every encoder guard accepts. */
 
 /** Throws on option values that would only fail later, deep inside a check. */
-export function checkNumericOptions(o: { temperature?: number; timeoutMs?: number; maxBatchSize?: number; batchWaitMs?: number; cacheSize?: number; maxSegments?: number }): void {
+export function checkNumericOptions(o: { temperature?: number; timeoutMs?: number; maxBatchSize?: number; batchWaitMs?: number; cacheSize?: number; maxSegments?: number; fineWindowTokens?: number }): void {
   const positive = (name: string, v: number | undefined, integer: boolean, allowZero = false) => {
     if (v === undefined) return;
     const ok = Number.isFinite(v) && (allowZero ? v >= 0 : v > 0) && (!integer || Number.isInteger(v));
@@ -13,4 +13,5 @@ export function checkNumericOptions(o: { temperature?: number; timeoutMs?: numbe
   positive('batchWaitMs', o.batchWaitMs, false, true);
   positive('cacheSize', o.cacheSize, true, true);
   positive('maxSegments', o.maxSegments, true);
+  positive('fineWindowTokens', o.fineWindowTokens, true, true);
 }

@@ -9,6 +9,7 @@ usage: /usr/bin/python3 guards/training/export_onnx.py <checkpoint.pt> <model.on
 (the training scripts call ``export`` themselves; this CLI re-exports a saved checkpoint).
 """
 import argparse
+import inspect
 import os
 import sys
 
@@ -40,10 +41,13 @@ def export(model, path, opset=OPSET):
            "logits": {0: "batch"}}
     if has_cat:
         dyn["category_logits"] = {0: "batch"}
+    # torch >= 2.5 defaults to the dynamo exporter (needs onnxscript); the TorchScript exporter
+    # gives the same graph on Debian's torch 1.13 and on pip's torch 2.x
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(_Wrapper(model), (ids, mask), path, input_names=["input_ids", "attention_mask"],
                           output_names=outputs, dynamic_axes=dyn, opset_version=opset,
-                          do_constant_folding=True)
+                          do_constant_folding=True, **legacy)
     import onnx
     m = onnx.load(path)
     onnx.checker.check_model(m)

@@ -52,15 +52,37 @@ def _frame(prefix, chunk):
     return np.concatenate([[CLS], pre, chunk, [SEP]]).astype(np.int32)
 
 
+def segment_starts(n, capacity):
+    """Starts of the runtime's 512-token segments: one segment when the text fits, else
+    segments every capacity // 2 tokens (half overlap) until one reaches the end, so nothing
+    that straddles a boundary is cut in two (guards/text/segments.ts)."""
+    if n <= capacity:
+        return [0]
+    stride = max(1, capacity // 2)
+    starts = []
+    s = 0
+    while True:
+        starts.append(s)
+        if s + capacity >= n:
+            return starts
+        s += stride
+
+
 def segments(ids, max_content=MAX_CONTENT, prefix=None):
-    """Runtime segmentation: consecutive token slices, each framed [CLS] (prefix) slice [SEP].
+    """Runtime segmentation: half-overlapping token slices, each framed [CLS] (prefix) slice [SEP].
 
     prefix = the template's prefix ids (content model), repeated in every segment as the
     gateway does; slices then hold max_content - len(prefix) tokens."""
     max_content -= 0 if prefix is None else len(prefix)
     if len(ids) == 0:
         return [_frame(prefix, ids)]
-    return [_frame(prefix, ids[i:i + max_content]) for i in range(0, len(ids), max_content)]
+    return [_frame(prefix, ids[i:i + max_content]) for i in segment_starts(len(ids), max_content)]
+
+
+def runtime_views(ids, windows, prefix=None):
+    """Everything the runtime scores for one text: its segments plus its fine windows
+    (fine_windows.fine_windows output), each framed like a segment."""
+    return segments(ids, prefix=prefix) + [_frame(prefix, np.asarray(w, dtype=np.int32)) for _, _, w in windows]
 
 
 def window(ids, rng, focus=None, max_content=MAX_CONTENT, p_first=0.5, prefix=None):
@@ -132,7 +154,7 @@ def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=True):
         j = max(j, i + 1)
         idx = order[i:j]
         ids, mask = pad_batch([seqs[k] for k in idx])
-        with torch.cpu.amp.autocast(enabled=bf16, dtype=torch.bfloat16):
+        with torch.autocast("cpu", enabled=bf16, dtype=torch.bfloat16):
             out = model(ids, mask)
         if isinstance(out, tuple):
             lo, co = out[0].float().numpy(), out[1].float().numpy()
@@ -194,10 +216,14 @@ def per_text(seg_owner, n_texts, values, reduce_key):
     return [v[pick] if v is not None else None for v in values]
 
 
-def segment_all(id_lists, prefixes=None):
+def segment_all(id_lists, prefixes=None, windows=None):
+    """All scored sequences of many texts and the text each belongs to. ``windows`` (one list
+    per text, fine_windows output) adds the fine windows the runtime also scores."""
     seqs, owner = [], []
     for t, ids in enumerate(id_lists):
-        for s in segments(ids, prefix=None if prefixes is None else prefixes[t]):
+        pre = None if prefixes is None else prefixes[t]
+        views = runtime_views(ids, windows[t], pre) if windows is not None else segments(ids, prefix=pre)
+        for s in views:
             seqs.append(s)
             owner.append(t)
     return seqs, np.asarray(owner)
@@ -337,7 +363,7 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
             ids, mask = pad_batch([e["seq"] for e in items])
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            with torch.cpu.amp.autocast(dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
                 out = model(ids, mask)
             out = tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
             loss = loss_fn(out, items)
@@ -346,7 +372,7 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            run_loss += float(loss) * len(b)
+            run_loss += float(loss.detach()) * len(b)
             run_n += len(b)
             ntok += int(mask.sum())
             if step % 50 == 0:

@@ -15,6 +15,7 @@ checks in node -> metrics with the shipped ONNX model in onnxruntime-node on val
 test and the eval-only sets (OpenAI moderation zero-shot, XSTest, ...) -> config.json,
 MODEL_CARD.md, training_report.json.
 """
+import math
 import os
 
 # libgomp threads spin while waiting by default; on a shared 2-core machine a spinning thread
@@ -38,6 +39,8 @@ sys.path.insert(0, HERE)
 import splits  # noqa: E402
 import sp_tokenizer_json  # noqa: E402
 import train_common as tc  # noqa: E402
+import fine_windows as fw  # noqa: E402
+import re  # noqa: E402
 from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
 from export_onnx import export, OPSET  # noqa: E402
 from check_onnx import run_check  # noqa: E402
@@ -76,13 +79,26 @@ def parse():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=768)
-    ap.add_argument("--chat-rate", type=float, default=0.4, help="per-epoch share of benign-chat rows")
+    ap.add_argument("--chat-rate", type=float, default=0.5, help="per-epoch share of benign-chat user prompts")
+    ap.add_argument("--chat-answer-rate", type=float, default=0.3, help="per-epoch share of benign-chat answers")
+    ap.add_argument("--tweet-rate", type=float, default=0.25, help="per-epoch share of Davidson tweets (noisy labels)")
+    ap.add_argument("--contrast-rate", type=float, default=3.0,
+                    help="per-epoch copies of sensitive-but-benign prompts (CoCoNot, WildGuard benign, NotInject)")
+    ap.add_argument("--answer-rate", type=float, default=4.0, help="per-epoch copies of plain-answers rows")
     ap.add_argument("--short-rate", type=float, default=0.25,
                     help="per-epoch share of safe prefix crops (the first 1-8 words of safe user prompts)")
     ap.add_argument("--cat-weight", type=float, default=0.5,
                     help="weight of the category BCE term (summed over the 14 categories)")
     ap.add_argument("--cat-grad-scale", type=float, default=0.3,
                     help="scale of the category loss gradient into the shared encoder (head: full)")
+    ap.add_argument("--window-tokens", type=int, default=96,
+                    help="fine-window size the runtime uses for this model (config.json fine_windows.max_tokens)")
+    ap.add_argument("--pad-rate", type=float, default=0.2,
+                    help="share of unsafe user prompts also trained inside 0-300 words of benign text")
+    ap.add_argument("--benign-window-rate", type=float, default=0.3,
+                    help="per-epoch chance that a long safe row also contributes one of its fine windows")
+    ap.add_argument("--swap-rate", type=float, default=0.3,
+                    help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
@@ -99,7 +115,8 @@ def smoke_subset(rows, rng, per_label):
 
 def score_rows(pred, rows):
     """Per-text p(unsafe) = max over segments; category probabilities = max over segments."""
-    seqs, owner = tc.segment_all([r["ids"] for r in rows], [r["pre"] for r in rows])
+    seqs, owner = tc.segment_all([r["ids"] for r in rows], [r["pre"] for r in rows],
+                                 windows=[r.get("win", []) for r in rows])
     logits, clog = pred(seqs)
     pu_seg = tc.softmax(logits)[:, 1]
     cp_seg = tc.sigmoid(clog)
@@ -140,14 +157,59 @@ EVERYDAY_PROMPTS = [
 ]
 
 
+def row_thresholds(rows, thr):
+    """Per-row threshold array from the per-role thresholds (input rule for prompts, output rule for answers)."""
+    return np.array([thr[r["role"]] for r in rows])
+
+
 def bin_metrics(y, s, thr):
+    """thr: a number or one threshold per row."""
     out = {"n": int(len(y)), "n_unsafe": int(np.sum(y))}
     if 0 < np.sum(y) < len(y):
         out["auroc"] = tc.auroc(y, s)
         out["auprc"] = tc.auprc(y, s)
-    out["at_chosen_threshold"] = tc.rates(y, s, thr)
+    shifted = np.asarray(s) - thr  # flagged iff score >= its threshold
+    out["at_chosen_threshold"] = tc.rates(y, shifted, 0.0)
     out["at_0.5"] = tc.rates(y, s, 0.5)
     return out
+
+
+def target_metrics(by_split, sc, thr):
+    """The issue-12 figures the Python run can check (the gateway's harness reports the same)."""
+    out = {}
+
+    def get(split, pred):
+        rows = by_split[split]
+        sel = np.array([pred(r) for r in rows])
+        return np.array([r["label"] == "unsafe" for r in rows])[sel], sc[split][0][sel], [r for r, k in zip(rows, sel) if k]
+
+    def fpr(split, name, pred):
+        y, s, rows = get(split, pred)
+        if len(rows):
+            out[name] = {"n": len(rows), "blocked": float(np.mean(s >= row_thresholds(rows, thr)))}
+
+    def auc(split, name, pred):
+        y, s, rows = get(split, pred)
+        if len(rows) and 0 < y.sum() < len(y):
+            out[name] = {"n": len(rows), "auroc": tc.auroc(y, s), "auprc": tc.auprc(y, s),
+                         "recall_at_chosen": float(np.mean(s[y] >= row_thresholds([r for r, k in zip(rows, y) if k], thr)))}
+
+    for split in ("validation", "test"):
+        for role in ("user", "assistant"):
+            fpr(split, "%s benign pool %s blocked" % (split, role), lambda r, role=role: is_benign_pool(r, role))
+            for ds in sorted(BENIGN_POOL[role]):
+                fpr(split, "%s %s %s blocked" % (split, ds, role), lambda r, ds=ds, role=role: is_benign_pool(r, role) and r["dataset"] == ds)
+    fpr("test", "test coconot contrast prompts blocked",
+        lambda r: r["dataset"] == "coconot" and r["label"] == "safe" and (r.get("orig_label") or "").startswith("contrast|"))
+    fpr("test", "test wildguard-benign blocked", lambda r: r["dataset"] == "wildguard-benign")
+    fpr("eval_only", "xstest safe prompts blocked", lambda r: r["dataset"] == "xstest" and r["role"] == "user" and r["label"] == "safe")
+    auc("eval_only", "xstest prompts", lambda r: r["dataset"] == "xstest" and r["role"] == "user")
+    auc("test", "plain-answers test", lambda r: r["dataset"] == "plain-answers")
+    auc("test", "gptfuzz answers test", lambda r: r["dataset"] == "gptfuzz" and r["role"] == "assistant")
+    auc("eval_only", "openai-moderation", lambda r: r["dataset"] == "openai-moderation")
+    auc("eval_only", "dices answers (last turn only)", lambda r: r["dataset"] == "dices")
+    auc("test", "test user prompts", lambda r: r["role"] == "user")
+    return tc.rnd(out)
 
 
 def evaluate(pred, by_split, thr=None):
@@ -157,24 +219,29 @@ def evaluate(pred, by_split, thr=None):
         pu, cp, nseg = score_rows(pred, by_split[split])
         sc[split] = (pu, cp)
         tc.log("scored %s: %d rows, %d segments, %.0f s" % (split, len(by_split[split]), nseg, time.time() - t0))
-    yv = np.array([r["label"] == "unsafe" for r in by_split["validation"]])
+    val = by_split["validation"]
+    pv = sc["validation"][0]
     if thr is None:
-        thr = tc.best_f1_threshold(yv, sc["validation"][0])
-    res = {"chosen_threshold": {"value": thr, "rule": "max F1 on validation"}}
+        thr = {role: tc.threshold_at_fpr(pv[np.array([is_benign_pool(r, role) for r in val])], 0.01)
+               for role in ("user", "assistant")}
+    res = {"chosen_threshold": {"value": thr, "rule": "per role: p(unsafe) blocking 1% of the validation benign pool "
+                                                       "(user: benign-chat, CoCoNot, WildGuard benign, NotInject prompts; "
+                                                       "assistant: benign-chat and CoCoNot answers)"}}
+    res["targets"] = target_metrics(by_split, sc, thr)
     for split in ("validation", "test"):
         rows = by_split[split]
         pu, cp = sc[split]
         y = np.array([r["label"] == "unsafe" for r in rows])
-        m = bin_metrics(y, pu, thr)
+        m = bin_metrics(y, pu, row_thresholds(rows, thr))
         m["best_f1_on_this_split_oracle"] = tc.rates(y, pu, tc.best_f1_threshold(y, pu))
         for role in ("user", "assistant"):
             sel = np.array([r["role"] == role for r in rows])
-            m["role_" + role] = bin_metrics(y[sel], pu[sel], thr)
+            m["role_" + role] = bin_metrics(y[sel], pu[sel], thr[role])
         per = {}
         for r, s in zip(rows, pu):
             d = per.setdefault("%s/%s/%s" % (r["dataset"], r["role"], r["label"]), [0, 0])
             d[0] += 1
-            d[1] += int(s >= thr)
+            d[1] += int(s >= thr[r["role"]])
         m["flag_rate_by_source_at_chosen_threshold"] = {k: {"n": v[0], "flagged": v[1], "rate": v[1] / v[0]}
                                                         for k, v in sorted(per.items())}
         # categories: positives = unsafe rows carrying the code; negatives = safe rows and
@@ -212,7 +279,7 @@ def evaluate(pred, by_split, thr=None):
     def sub(name, sel):
         sel = np.asarray(sel)
         if sel.any():
-            mm = bin_metrics(y[sel], pu[sel], thr)
+            mm = bin_metrics(y[sel], pu[sel], row_thresholds([rr for rr, k in zip(rows, sel) if k], thr))
             if 0 < y[sel].sum() < sel.sum():
                 mm["best_f1_oracle"] = tc.rates(y[sel], pu[sel], tc.best_f1_threshold(y[sel], pu[sel]))
             eo[name] = mm
@@ -231,20 +298,104 @@ def evaluate(pred, by_split, thr=None):
     return tc.rnd(res)
 
 
+_FRENCH = re.compile(r"\b(le|la|les|des|une|est|pour|dans|avec|vous|je|comment|que|qui|sur|pas|du|au|et)\b", re.I)
+
+
+def language(r):
+    """'fr' for French-looking rows (AILuminate fr_FR and others), else 'other'. The French
+    rows are almost all unsafe (AILuminate fr_FR), so unweighted the model reads French as
+    unsafe; rows are reweighted per language so each has the same safe/unsafe balance."""
+    if "locale=fr_FR" in (r.get("orig_label") or ""):
+        return "fr"
+    words = r["text"].split()
+    n = len(_FRENCH.findall(r["text"]))
+    return "fr" if n >= 2 and n > 0.12 * len(words) else "other"
+
+
+CONTRAST_SETS = {"coconot", "wildguard-benign", "notinject", "toxigen-seeds"}
+
+
+def base_rate(r, args):
+    """Per-epoch expected copies of a train row (above 1: duplicated)."""
+    ds, safe, role = r["dataset"], r["label"] == "safe", r["role"]
+    if ds == "davidson-hate":
+        return args.tweet_rate
+    if ds == "plain-answers":
+        return args.answer_rate
+    if ds == "benign-chat":
+        return args.chat_rate if role == "user" else args.chat_answer_rate
+    if ds in CONTRAST_SETS and safe:
+        return args.contrast_rate if role == "user" else 1.0
+    if ds == "cyberseceval" and not safe:
+        return 0.5  # 489 templated interpreter-abuse prompts
+    return 1.0
+
+
+def language_factors(rows, rates):
+    """Multipliers so that French rows have the same weighted unsafe share as the rest."""
+    tot = {"fr": [0.0, 0.0], "other": [0.0, 0.0]}
+    for r, w in zip(rows, rates):
+        tot[r["lang"]][r["y"]] += w
+    share = tot["other"][1] / max(1e-9, sum(tot["other"]))
+    fr_safe, fr_unsafe = tot["fr"]
+    if fr_safe <= 0 or fr_unsafe <= 0:
+        return {("fr", 0): 1.0, ("fr", 1): 1.0}
+    # scale French safe rows up and unsafe rows down by the same factor k:
+    # k*fr_safe / (k*fr_safe + fr_unsafe/k) = 1 - share
+    k = math.sqrt((1 - share) * fr_unsafe / (share * fr_safe))
+    k = min(k, 6.0)
+    return {("fr", 0): k, ("fr", 1): 1.0 / k}
+
+
+def copies(rate, erng):
+    whole = int(math.floor(rate))
+    return whole + (1 if erng.random() < rate - whole else 0)
+
+
+def padding_words(texts, erng, n_words):
+    out = []
+    while len(out) < n_words:
+        out += texts[int(erng.integers(len(texts)))].split()
+    return " ".join(out[:n_words])
+
+
+
+def notinject_rows(recs):
+    """NotInject's benign prompts with trigger words ("ignore", "bypass") as safe user prompts:
+    contrast for the content model too."""
+    out = []
+    for r in recs:
+        if r["dataset"] == "notinject" and r["label"] == "benign":
+            out.append({"text": r["text"], "role": "user", "label": "safe", "categories": [], "split": r["split"],
+                        "dataset": r["dataset"], "id": r["id"], "source": r.get("source", ""),
+                        "group": r.get("group"), "orig_label": r.get("orig_label")})
+    return out
+
+
+BENIGN_POOL = {"user": {"benign-chat", "coconot", "wildguard-benign", "notinject"},
+               "assistant": {"benign-chat", "coconot"}}
+
+
+def is_benign_pool(r, role):
+    """The benign traffic a default threshold may block at most 1% of (issue 12): ordinary chat,
+    CoCoNot's sensitive-sounding benign prompts, WildGuard's benign prompts, NotInject."""
+    return r["label"] == "safe" and r["role"] == role and r["dataset"] in BENIGN_POOL[role]
+
+
 def main():
     args = parse()
     tc.setup(SEED, args.threads)
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="content-guard-smoke-")
-        args.steps, args.vocab = 40, 1000
+        args.steps, args.vocab = 40, 2000
     work = args.work or tempfile.mkdtemp(prefix="content-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     tc.log("out=%s work=%s" % (args.out, work))
 
     recs = splits.load_all(args.data)
-    rows = splits.task_b(recs)
+    rows = splits.task_b(recs) + notinject_rows(recs)
     by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test", "eval_only")}
     rng = np.random.default_rng(SEED)
     if args.smoke:
@@ -266,6 +417,8 @@ def main():
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
     prefix_ids = {role: np.asarray(sp.encode(template_prefix(role)), dtype=np.int32) for role in TEMPLATE}
     tc.log("template prefixes: %s" % {k: sp.encode(template_prefix(k), out_type=str) for k in TEMPLATE})
+    W = args.window_tokens
+    t0 = time.time()
     for s, rs in by_split.items():
         ids = tc.encode_texts(sp, [r["text"] for r in rs])
         for r, x in zip(rs, ids):
@@ -274,9 +427,12 @@ def main():
             # text's start (no piece spans the space after the prefix).
             r["pre"] = prefix_ids[r["role"]]
             r["ids"] = x
+            r["win"] = fw.fine_windows(r["text"], sp.encode, W)
             r["y"] = int(r["label"] == "unsafe")
             r["cat"] = np.array([c in r["categories"] for c in CATS], dtype=np.float32)
             r["cmask"] = 1.0 if (r["label"] == "safe" or r["categories"]) else 0.0
+            r["lang"] = language(r)
+    tc.log("encoded texts and fine windows in %.0f s" % (time.time() - t0))
 
     cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
                         num_heads=args.heads, intermediate_size=args.ffn, num_labels=2,
@@ -285,42 +441,66 @@ def main():
     tc.log("model params: %d" % count_params(model))
 
     train_rows = by_split["train"]
-
-    def rate(r):
-        if r["label"] == "safe" and r["dataset"] == "benign-chat":
-            return args.chat_rate
-        return 1.0
-
-    rates = np.array([rate(r) for r in train_rows])
+    rates = np.array([base_rate(r, args) for r in train_rows])
+    lang_k = language_factors(train_rows, rates)
+    rates = np.array([w * lang_k.get((r["lang"], r["y"]), 1.0) for r, w in zip(train_rows, rates)])
+    tc.log("language factors %s; French rows %d" % (lang_k, sum(r["lang"] == "fr" for r in train_rows)))
     crops = safe_prefix_crops(train_rows, sp, np.random.default_rng(SEED + 1))
     no_cats = np.zeros(len(CATS), dtype=np.float32)
+    pad_texts = [r["text"] for r in train_rows if r["dataset"] == "benign-chat" and len(r["text"].split()) >= 20]
+    unsafe_prompts = [r for r in train_rows if r["y"] == 1 and r["role"] == "user"]
+    # hateful / abusive statements are unsafe whoever says them: also trained as answers
+    statements = [r for r in train_rows if r["y"] == 1 and r["dataset"] in ("davidson-hate", "toxigen-seeds")]
+
+    def example(seq, r, y=None):
+        return {"seq": seq, "y": r["y"] if y is None else y, "cat": r["cat"], "cmask": r["cmask"]}
 
     def build_epoch(ep, erng):
-        keep = erng.random(len(train_rows)) < rates
-        examples = [{"seq": tc.window(r["ids"], erng, prefix=r["pre"]), "y": r["y"], "cat": r["cat"], "cmask": r["cmask"]}
-                    for r, k in zip(train_rows, keep) if k]
+        examples = []
+        for r, w in zip(train_rows, rates):
+            for _ in range(copies(w, erng)):
+                examples.append(example(tc.window(r["ids"], erng, prefix=r["pre"]), r))
+            # fine windows of long safe texts are safe (the runtime scores them too)
+            if r["y"] == 0 and r["win"] and erng.random() < args.benign_window_rate * min(1.0, w):
+                _, _, ids = r["win"][int(erng.integers(len(r["win"])))]
+                examples.append(example(tc._frame(r["pre"], np.asarray(ids, dtype=np.int32)), r))
         take = erng.random(len(crops)) < args.short_rate
         examples += [{"seq": tc.window(c, erng, prefix=prefix_ids["user"]), "y": 0, "cat": no_cats, "cmask": 1.0}
                      for c, t in zip(crops, take) if t]
+        # an unsafe request inside benign text is still unsafe (no dilution)
+        for r in unsafe_prompts:
+            if erng.random() < args.pad_rate:
+                nb, na = int(erng.integers(0, 301)), int(erng.integers(0, 301))
+                t = padding_words(pad_texts, erng, nb) + "\n\n" + r["text"] + "\n\n" + padding_words(pad_texts, erng, na)
+                ids = np.asarray(sp.encode(t), dtype=np.int32)
+                a = len(sp.encode(t[:t.index(r["text"])]))
+                examples.append(example(tc.window(ids, erng, focus=(a, a + len(r["ids"])), prefix=r["pre"]), r))
+                wins = fw.fine_windows(t, sp.encode, W)
+                lo = t.index(r["text"])
+                hit = [w for w in wins if w[0] <= lo and w[1] >= lo + len(r["text"])]
+                if hit:
+                    _, _, wid = hit[int(erng.integers(len(hit)))]
+                    examples.append(example(tc._frame(r["pre"], np.asarray(wid, dtype=np.int32)), r))
+        for r in statements:
+            if erng.random() < args.swap_rate:
+                examples.append(example(tc.window(r["ids"], erng, prefix=prefix_ids["assistant"]), r))
         return examples
 
-    exp_counts = np.zeros(2)
-    for r, p in zip(train_rows, rates):
-        exp_counts[r["y"]] += p
-    exp_counts[0] += args.short_rate * len(crops)
+    probe = build_epoch(0, np.random.default_rng(SEED + 7))
+    exp_counts = np.bincount([e["y"] for e in probe], minlength=2).astype(np.float64)
     tc.log("safe prefix crops: %d (%.0f%% per epoch)" % (len(crops), 100 * args.short_rate))
     weights = tc.class_weights(exp_counts)
-    tc.log("expected per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
+    tc.log("per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
 
     # category positives are rare among the masked rows (safe rows are all-zero targets), so
     # the BCE is summed over the 14 categories (not averaged) and positives are up-weighted
     # by sqrt(neg/pos), capped at 10; without this the head learns little beyond "unsafe".
     pos = np.zeros(len(CATS))
     tot = 0.0
-    for r, p in zip(train_rows, rates):
-        if r["cmask"]:
-            pos += p * r["cat"]
-            tot += p
+    for e in probe:
+        if e["cmask"]:
+            pos += e["cat"]
+            tot += 1
     pos_weight = torch.tensor(np.clip(np.sqrt((tot - pos) / np.maximum(pos, 1.0)), 1.0, 10.0), dtype=torch.float32)
     tc.log("category pos_weight %s" % np.round(pos_weight.numpy(), 2).tolist())
 
@@ -335,8 +515,13 @@ def main():
         return ce + args.cat_weight * bce
 
     val_rows = by_split["validation"]
-    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows], [r["pre"] for r in val_rows])
+    val_seqs, val_owner = tc.segment_all([r["ids"] for r in val_rows], [r["pre"] for r in val_rows],
+                                         windows=[r["win"] for r in val_rows])
     yv = np.array([r["y"] == 1 for r in val_rows])
+    pool_user = np.array([is_benign_pool(r, "user") for r in val_rows])
+    pool_asst = np.array([is_benign_pool(r, "assistant") for r in val_rows])
+    unsafe_user = np.array([r["y"] == 1 and r["role"] == "user" for r in val_rows])
+    unsafe_asst = np.array([r["y"] == 1 and r["role"] == "assistant" for r in val_rows])
 
     def validate(m):
         logits, _ = tc.predict_torch(m, val_seqs)
@@ -344,9 +529,12 @@ def main():
         pu = np.full(len(val_rows), -np.inf)
         for k, t in enumerate(val_owner):
             pu[t] = max(pu[t], pu_seg[k])
-        ap_ = tc.auprc(yv, pu)
         au = tc.auroc(yv, pu)
-        return ap_ + au, {"val_auprc": ap_, "val_auroc": au}
+        # recall at the operating point: 1% of the benign pool blocked, per rule (input / output)
+        ru = float((pu[unsafe_user] >= tc.threshold_at_fpr(pu[pool_user], 0.01)).mean())
+        ra = float((pu[unsafe_asst] >= tc.threshold_at_fpr(pu[pool_asst], 0.01)).mean())
+        return au + 0.5 * (ru + ra), {"val_auroc": au, "val_auprc": tc.auprc(yv, pu),
+                                      "val_user_recall_at_1pct_pool_fpr": ru, "val_answer_recall_at_1pct_pool_fpr": ra}
 
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED,
@@ -369,8 +557,8 @@ def main():
     everyday = [{"ids": sp.encode(t), "pre": prefix_ids["user"]} for t in EVERYDAY_PROMPTS]
     everyday_pu, _, _ = score_rows(pred, everyday)
     thr = metrics["chosen_threshold"]["value"]
-    everyday_check = {"prompts": len(EVERYDAY_PROMPTS), "threshold": thr,
-                      "flagged": [t for t, p in zip(EVERYDAY_PROMPTS, everyday_pu) if p >= thr],
+    everyday_check = {"prompts": len(EVERYDAY_PROMPTS), "threshold": thr["user"],
+                      "flagged": [t for t, p in zip(EVERYDAY_PROMPTS, everyday_pu) if p >= thr["user"]],
                       "max_p_unsafe": float(everyday_pu.max())}
     tc.log("everyday prompts: " + json.dumps(everyday_check))
     sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
@@ -465,7 +653,7 @@ def _f(x):
 
 def write_card(out, rep):
     m = rep["metrics_onnx_fp32"]
-    thr = m["chosen_threshold"]["value"]
+    thr = m["chosen_threshold"]["value"]["user"]
     lines = []
     for s in ("validation", "test"):
         x = m[s]

@@ -39,6 +39,8 @@ from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa
 from export_onnx import export, OPSET  # noqa: E402
 from check_onnx import run_check  # noqa: E402
 from whitespace_attack import remove_token_splitting_spaces  # noqa: E402
+import fine_windows as fw  # noqa: E402
+import injection_synthesis as synth  # noqa: E402
 
 LABELS = ["BENIGN", "INJECTION", "JAILBREAK"]
 LAB = {"benign": 0, "injection": 1, "jailbreak": 2}
@@ -65,6 +67,15 @@ def parse():
                     help="per-epoch share of benign prefix crops (the first 1-8 words of benign user prompts)")
     ap.add_argument("--ws-rate", type=float, default=0.5,
                     help="share of training windows taken from the whitespace-mitigated text")
+    ap.add_argument("--window-tokens", type=int, default=64,
+                    help="fine-window size the runtime uses for this model (config.json fine_windows.max_tokens)")
+    ap.add_argument("--synth-docs", type=int, default=1800,
+                    help="injected documents built per epoch from train carriers and payloads (half unframed)")
+    ap.add_argument("--synth-clean", type=int, default=900, help="clean carriers of the same shapes per epoch")
+    ap.add_argument("--pad-rate", type=float, default=0.5,
+                    help="share of jailbreak rows also trained with 0-500 words of benign padding around them")
+    ap.add_argument("--benign-window-rate", type=float, default=0.35,
+                    help="per-epoch chance that a long benign row also contributes one of its fine windows")
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
@@ -136,13 +147,15 @@ def mal_score(probs):
 
 
 def score_rows(pred, rows, key):
-    """Per-text probabilities at the runtime's max-over-segments (segment with max p1+p2)."""
-    seqs, owner = tc.segment_all([r[key] for r in rows])
+    """Per-text probabilities at the runtime's max over segments and fine windows (the view
+    with max p1+p2), and the jailbreak score (max p[JAILBREAK])."""
+    win_key = "win_ws" if key == "ids_ws" else "win_raw"
+    seqs, owner = tc.segment_all([r[key] for r in rows], windows=[r.get(win_key, []) for r in rows])
     logits, _ = pred(seqs)
     probs = tc.softmax(logits)
     (pt,) = tc.per_text(owner, len(rows), [probs], mal_score(probs))
     jb = np.full(len(rows), -np.inf)
-    for k, t in enumerate(owner):  # runtime jailbreak score: max over segments of p[JAILBREAK]
+    for k, t in enumerate(owner):  # runtime jailbreak score: max over views of p[JAILBREAK]
         jb[t] = max(jb[t], probs[k, 2])
     return pt, jb, len(seqs)
 
@@ -220,13 +233,159 @@ def evaluate(pred, by_split, key, thr_val=None):
     return tc.rnd(res), probs
 
 
+# ----------------------------------------------------------------------------- runtime views
+def unit_encoder(sp, mitigate):
+    """How the runtime tokenizes one fine-window unit (whitespace mitigation per unit when on)."""
+    if mitigate:
+        return lambda u: sp.encode(remove_token_splitting_spaces(sp, u))
+    return sp.encode
+
+
+def label_windows(windows, span, y_pos):
+    """(label, ids) for the fine windows of a text whose payload occupies ``span`` (chars):
+    a window holding half the payload, or made half of payload, is positive; a window without
+    any of it is benign; the rest (a sliver) is left out."""
+    out = []
+    for s, e, ids in windows:
+        if span is None:
+            out.append((0, ids))
+            continue
+        ov = max(0, min(e, span[1]) - max(s, span[0]))
+        if ov == 0:
+            out.append((0, ids))
+        elif ov * 2 >= span[1] - span[0] or ov * 2 >= e - s:
+            out.append((y_pos, ids))
+    return out
+
+
+def payload_token_focus(sp, text, span, mitigate):
+    """Token span of the payload in the encoded (optionally mitigated) text, for the training
+    window of the whole text."""
+    f = (lambda t: remove_token_splitting_spaces(sp, t)) if mitigate else (lambda t: t)
+    a = len(sp.encode(f(text[:span[0]]))) if span[0] > 0 else 0
+    b = len(sp.encode(f(text[:span[1]])))
+    return a, b + 1
+
+
+def encode_text(sp, text, mitigate):
+    return np.asarray(sp.encode(remove_token_splitting_spaces(sp, text) if mitigate else text), dtype=np.int32)
+
+
+def doc_example(sp, text, span, y, mitigate, erng, W):
+    """Training examples of one document: the whole-text window (focused on the payload) and
+    one positive and one benign fine window."""
+    ids = encode_text(sp, text, mitigate)
+    focus = payload_token_focus(sp, text, span, mitigate) if span is not None else None
+    out = [{"seq": tc.window(ids, erng, focus), "y": y}]
+    wins = label_windows(fw.fine_windows(text, unit_encoder(sp, mitigate), W), span, y)
+    pos = [w for w in wins if w[0] == y and y != 0]
+    neg = [w for w in wins if w[0] == 0]
+    for group in (pos, neg):
+        if group:
+            lab, w = group[int(erng.integers(len(group)))]
+            out.append({"seq": tc._frame(None, np.asarray(w, dtype=np.int32)), "y": lab})
+    return out
+
+
+def padding_words(texts, erng, n_words):
+    if n_words <= 0:
+        return ""
+    out = []
+    while len(out) < n_words:
+        out += texts[int(erng.integers(len(texts)))].split()
+    return " ".join(out[:n_words])
+
+
+def padded(text, pads, erng, max_words=500):
+    """The text with 0-max_words words of benign text before and/or after it; returns
+    (padded text, span of the original)."""
+    side = erng.random()
+    nb = int(erng.integers(0, max_words + 1)) if side < 0.7 else 0
+    na = int(erng.integers(0, max_words + 1)) if side > 0.3 else 0
+    before, after = padding_words(pads, erng, nb), padding_words(pads, erng, na)
+    sep_b = "\n\n" if before else ""
+    sep_a = "\n\n" if after else ""
+    start = len(before) + len(sep_b)
+    return before + sep_b + text + sep_a + after, (start, start + len(text))
+
+
+def score_views(pred, id_lists, windows):
+    """Per text: max over its segments and fine windows of the malicious and jailbreak scores."""
+    seqs, owner = tc.segment_all(id_lists, windows=windows)
+    logits, _ = pred(seqs)
+    probs = tc.softmax(logits)
+    (pt,) = tc.per_text(owner, len(id_lists), [probs], mal_score(probs))
+    jb = np.full(len(id_lists), -np.inf)
+    for k, t in enumerate(owner):
+        jb[t] = max(jb[t], probs[k, 2])
+    return pt, jb, len(seqs)
+
+
+def synthetic_eval_docs(sp, split_rows, b_rows, seed, n, W):
+    """Fixed injected / clean documents from one split's carriers and payloads (for selection
+    and for the card): [{"ids", "windows", "y", "framed", "kind"}]."""
+    rng = np.random.default_rng(seed)
+    kinds, pool = synth.carriers(split_rows), synth.payload_pool(split_rows, b_rows)
+    enc = unit_encoder(sp, True)
+    docs = []
+    for d in synth.injected_documents(kinds, pool, rng, n, p_unframed=0.5):
+        docs.append({"text": d["text"], "y": 1, "framed": d["framed"], "kind": d["kind"]})
+    for d in synth.clean_documents(kinds, rng, n):
+        docs.append({"text": d["text"], "y": 0, "framed": None, "kind": "clean"})
+    for d in docs:
+        d["ids"] = encode_text(sp, d["text"], True)
+        d["windows"] = fw.fine_windows(d["text"], enc, W)
+    return docs
+
+
+def padded_eval_rows(sp, jb_rows, pad_texts, seed, W, words_each_side):
+    """Jailbreak rows with ``words_each_side`` words of benign text before and after."""
+    rng = np.random.default_rng(seed)
+    enc = unit_encoder(sp, True)
+    out = []
+    for r in jb_rows:
+        before = padding_words(pad_texts, rng, words_each_side)
+        after = padding_words(pad_texts, rng, words_each_side)
+        t = (before + "\n\n" if before else "") + r["text"] + ("\n\n" + after if after else "")
+        out.append({"ids": encode_text(sp, t, True), "windows": fw.fine_windows(t, enc, W)})
+    return out
+
+
+
+def robustness_metrics(pred, sp, by_split, b_by_split, thr, W):
+    """Test-split figures the shared rows cannot give: injected documents of every shape,
+    framed and unframed (built from test carriers and test payloads), and jailbreaks padded
+    with benign text."""
+    out = {}
+    docs = synthetic_eval_docs(sp, by_split["test"], b_by_split["test"], SEED + 13, 400, W)
+    p, _, _ = score_views(pred, [d["ids"] for d in docs], [d["windows"] for d in docs])
+    s = mal_score(p)
+    y = np.array([d["y"] == 1 for d in docs])
+    t1 = tc.threshold_at_fpr(s[~y], 0.01)
+    for name, sel in (("all", y), ("framed", np.array([d["framed"] is True for d in docs])),
+                      ("unframed", np.array([d["framed"] is False for d in docs]))):
+        out["injected_docs_" + name] = {"n": int(sel.sum()), "recall_at_chosen": float((s[sel] >= thr).mean()),
+                                        "recall_at_1pct_fpr_vs_clean_docs": float((s[sel] >= t1).mean())}
+    for kind in sorted({d["kind"] for d in docs if d["y"] == 1}):
+        sel = np.array([d["kind"] == kind and d["y"] == 1 for d in docs])
+        out["injected_docs_kind_" + kind] = {"n": int(sel.sum()), "recall_at_chosen": float((s[sel] >= thr).mean())}
+    out["clean_docs_fpr_at_chosen"] = float((s[~y] >= thr).mean())
+    jb = [r for r in by_split["test"] if r["label"] == "jailbreak"]
+    pads = [r["text"] for r in by_split["test"] if r["dataset"] == "benign-chat" and len(r["text"].split()) >= 20]
+    for words in (0, 100, 250, 500):
+        rows = padded_eval_rows(sp, jb, pads, SEED + 17, W, words)
+        _, j, _ = score_views(pred, [r["ids"] for r in rows], [r["windows"] for r in rows])
+        out["jailbreak_padded_%d_words_each_side" % words] = {"n": len(rows), "recall_at_chosen": float((j >= thr).mean())}
+    return tc.rnd(out)
+
+
 def main():
     args = parse()
     tc.setup(SEED, args.threads)
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
-        args.steps, args.vocab = 40, 1000
+        args.steps, args.vocab = 40, 2000
     work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -254,10 +413,14 @@ def main():
     sp = spm.SentencePieceProcessor(model_file=spm_path)
     vocab_size = sp.get_piece_size()
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
+    W = args.window_tokens
     t0 = time.time()
+    enc_ws, enc_raw = unit_encoder(sp, True), unit_encoder(sp, False)
     for s, rs in by_split.items():
         for r in rs:  # what the runtime scores with its whitespace-attack mitigation on (default)
             r["ws_text"] = remove_token_splitting_spaces(sp, r["text"])
+            r["win_ws"] = fw.fine_windows(r["text"], enc_ws, W)
+            r["win_raw"] = fw.fine_windows(r["text"], enc_raw, W)
         ids = tc.encode_texts(sp, [r["text"] for r in rs])
         ids_ws = tc.encode_texts(sp, [r["ws_text"] for r in rs])
         for r, x, w in zip(rs, ids, ids_ws):
@@ -267,8 +430,24 @@ def main():
     crops = benign_prefix_crops(by_split["train"], sp, np.random.default_rng(SEED + 1))
     nf = payload_focus(by_split["train"], sp)
     payload_focus(by_split["train"], sp, "ws_text", "focus_ws")
-    tc.log("encoded raw + whitespace-mitigated texts in %.0f s; payload spans located for %d synth injections"
+    # char spans of the shared injections' payloads (diff against the clean copy of the group)
+    clean_by_group = {r["group"]: r["text"] for r in by_split["train"] if r["label"] == "benign" and r.get("group")}
+    for r in by_split["train"]:
+        if r["label"] == "injection" and r.get("group") in clean_by_group:
+            r["span"] = synth.diff_span(clean_by_group[r["group"]], r["text"])
+        if r["label"] == "benign" or r.get("span"):
+            r["win_lab_ws"] = label_windows(r["win_ws"], r.get("span"), r["y"])
+            r["win_lab_raw"] = label_windows(r["win_raw"], r.get("span"), r["y"])
+    tc.log("encoded raw + whitespace-mitigated texts and fine windows in %.0f s; payload spans located for %d synth injections"
            % (time.time() - t0, nf))
+
+    # synthetic carriers and payloads (train split only)
+    b_rows = splits.task_b(recs)
+    b_by_split = {s: [r for r in b_rows if r["split"] == s] for s in ("train", "validation", "test")}
+    kinds = synth.carriers(by_split["train"])
+    pool = synth.payload_pool(by_split["train"], b_by_split["train"])
+    pad_texts = [r["text"] for r in by_split["train"] if r["dataset"] == "benign-chat" and len(r["text"].split()) >= 20]
+    tc.log("synthesis: carriers %s, payloads %s" % ({k: len(v) for k, v in kinds.items()}, {k: len(v) for k, v in pool.items()}))
 
     # ---- model
     cfg = EncoderConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_layers=args.layers,
@@ -287,6 +466,7 @@ def main():
 
     train_rows = by_split["train"]
     rates = np.array([rate(r) for r in train_rows])
+    jb_rows = [r for r in train_rows if r["label"] == "jailbreak"]
 
     def build_epoch(ep, erng):
         keep = erng.random(len(train_rows)) < rates
@@ -294,32 +474,54 @@ def main():
         examples = [{"seq": tc.window(r["ids_ws"], erng, r.get("focus_ws")) if w else tc.window(r["ids"], erng, r.get("focus")),
                      "y": r["y"]}
                     for r, k, w in zip(train_rows, keep, use_ws) if k]
+        # fine windows of the rows themselves: benign windows of long benign texts, and the
+        # payload / non-payload windows of the shared injections
+        for r, k, w in zip(train_rows, keep, use_ws):
+            labs = r.get("win_lab_ws" if w else "win_lab_raw")
+            if not labs or not k:
+                continue
+            if r["label"] == "benign" and erng.random() >= args.benign_window_rate:
+                continue
+            lab, ids = labs[int(erng.integers(len(labs)))]
+            examples.append({"seq": tc._frame(None, np.asarray(ids, dtype=np.int32)), "y": lab})
         take = erng.random(len(crops)) < args.short_rate
         crop_ws = erng.random(len(crops)) < args.ws_rate
         examples += [{"seq": tc.window(c["ids_ws"] if w else c["ids"], erng), "y": c["y"]}
                      for c, t, w in zip(crops, take, crop_ws) if t]
+        # injected documents of every shape (half unframed) and clean carriers of the same shapes
+        for d in synth.injected_documents(kinds, pool, erng, args.synth_docs):
+            examples += doc_example(sp, d["text"], d["span"], LAB["injection"], erng.random() < args.ws_rate, erng, W)
+        for d in synth.clean_documents(kinds, erng, args.synth_clean):
+            examples += doc_example(sp, d["text"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W)
+        # jailbreaks padded with benign text on either side
+        for r in jb_rows:
+            if erng.random() < args.pad_rate:
+                t, span = padded(r["text"], pad_texts, erng)
+                examples += doc_example(sp, t, span, LAB["jailbreak"], erng.random() < args.ws_rate, erng, W)[:1]
         return examples
 
-    exp_counts = np.zeros(3)
-    for r, p in zip(train_rows, rates):
-        exp_counts[r["y"]] += p
-    exp_counts[LAB["benign"]] += args.short_rate * len(crops)
+    probe = build_epoch(0, np.random.default_rng(SEED + 7))
+    exp_counts = np.bincount([e["y"] for e in probe], minlength=3).astype(np.float64)
     tc.log("benign prefix crops: %d (%.0f%% per epoch)" % (len(crops), 100 * args.short_rate))
     weights = tc.class_weights(exp_counts)
-    tc.log("expected per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
+    tc.log("per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
 
     def loss_fn(out, items):
         y = torch.tensor([e["y"] for e in items])
         return F.cross_entropy(out, y, weight=weights)
 
     val_rows = by_split["validation"]
-    val_seqs, val_owner = tc.segment_all([r["ids_ws"] for r in val_rows])
-    yv = np.array([r["label"] != "benign" for r in val_rows])
+    val_docs = synthetic_eval_docs(sp, val_rows, b_by_split["validation"], SEED + 11, 300, W)
+    val_ids = [r["ids_ws"] for r in val_rows] + [d["ids"] for d in val_docs]
+    val_win = [r["win_ws"] for r in val_rows] + [d["windows"] for d in val_docs]
+    yv = np.array([r["label"] != "benign" for r in val_rows] + [d["y"] == 1 for d in val_docs])
+    val_seqs, val_owner = tc.segment_all(val_ids, windows=val_win)
+    tc.log("validation: %d texts (%d synthetic documents), %d scored sequences" % (len(val_ids), len(val_docs), len(val_seqs)))
 
     def validate(m):
         logits, _ = tc.predict_torch(m, val_seqs)
         probs = tc.softmax(logits)
-        (pt,) = tc.per_text(val_owner, len(val_rows), [probs], mal_score(probs))
+        (pt,) = tc.per_text(val_owner, len(val_ids), [probs], mal_score(probs))
         s = mal_score(pt)
         au = tc.auroc(yv, s)
         r1 = tc.rates(yv, s, tc.threshold_at_fpr(s[~yv], 0.01))["recall"]
@@ -347,6 +549,8 @@ def main():
     pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
     metrics, _ = evaluate(pred, by_split, "ids_ws")
     metrics_raw, _ = evaluate(pred, by_split, "ids", thr_val=metrics["chosen_threshold"]["value"])
+    robustness = robustness_metrics(pred, sp, by_split, b_by_split, metrics["chosen_threshold"]["value"], W)
+    tc.log("robustness: " + json.dumps(robustness))
     short_rows = [{"ids_ws": sp.encode(remove_token_splitting_spaces(sp, t))} for t in SHORT_BENIGN_PROMPTS]
     _, short_jb, _ = score_rows(pred, short_rows, "ids_ws")
     short_check = {"prompts": len(SHORT_BENIGN_PROMPTS), "threshold": metrics["chosen_threshold"]["value"],
@@ -365,6 +569,7 @@ def main():
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics,
         "metrics_onnx_fp32_raw_text": metrics_raw, "short_benign_prompts": short_check,
+        "robustness_test": robustness, "window_tokens": W,
         "args": vars(args),
     }
     with open(os.path.join(args.out, "training_report.json"), "w") as f:

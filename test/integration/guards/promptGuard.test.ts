@@ -1,6 +1,7 @@
 /** @jest-environment ./test/integration/guards/support/onnxEnvironment.js */
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
 import { EncoderSession } from '../../../guards/onnx/encoderSession';
+import { segmentStarts } from '../../../guards/text/segments';
 import { ALL_SOURCES, filler, input, PG_V1, PG_V2, text, toTags } from './helpers';
 
 describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
@@ -66,7 +67,8 @@ describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
     expect(v.label).toBe('JAILBREAK');
     expect(v.score).toBeGreaterThan(0.98);
     expect(v.worstPath).toBe('messages[3].content');
-    expect(v.segmentsScanned).toBe(Math.ceil((position + 51) / 510));
+    // half-overlapping 510-token segments (text/segments.ts)
+    expect(v.segmentsScanned).toBe(segmentStarts(position + 51, 510).length);
     // The same text without the marker is benign: the score comes from the late segment.
     const clean = await guard.check(input(text('user', `${filler(position)} ${filler(51)}`)));
     expect(clean.label).toBe('BENIGN');
@@ -78,7 +80,7 @@ describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
     );
     expect(v.label).toBe('INJECTION');
     expect(v.worstPath).toBe('messages[1].content');
-    expect(v.segmentsScanned).toBe(3 + 2 + 1);
+    expect(v.segmentsScanned).toBe(segmentStarts(1200, 510).length + segmentStarts(901, 510).length + 1);
   });
 
   describe('evasions', () => {
@@ -154,7 +156,7 @@ describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
       try {
         const v = await bigGuard.check(input(text('document', big, 'documents[0]')));
         expect(v).toMatchObject({ label: 'INJECTION', worstPath: 'documents[0]' });
-        expect(v.segmentsScanned).toBe(Math.ceil(200_001 / 510));
+        expect(v.segmentsScanned).toBe(segmentStarts(200_001, 510).length);
       } finally {
         await bigGuard.close();
       }
