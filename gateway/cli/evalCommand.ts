@@ -10,7 +10,7 @@ import { defaultDataRoot, resolveDataFiles } from '../eval/dataFiles';
 import { loadRecords, splitLookup } from '../eval/dataset';
 import type { RequestStyle } from '../eval/guardRequest';
 import { createProgressBar, noProgress } from '../eval/progress';
-import type { DataRecord, RecordRole } from '../eval/records';
+import { RECORD_ROLES, type DataRecord, type RecordRole } from '../eval/records';
 import { renderConsoleSummary, renderReport, type RunInfo } from '../eval/report';
 import { runGuard, type GuardOutcome } from '../eval/runGuard';
 import { selectExamples, type EvalExample } from '../eval/selection';
@@ -18,7 +18,12 @@ import { SPLITS, type Split } from '../eval/splits';
 import { summarize, type EvalSummary } from '../eval/summary';
 import { prSvg, rocSvg } from '../eval/svgPlot';
 import type { EvalTask } from '../eval/tasks';
-import { thresholdsByRole } from '../eval/thresholds';
+import { thresholdForRole, thresholdsByRole } from '../eval/thresholds';
+import { policyThreshold } from '../eval/calibration';
+import { DEFAULT_DILUTION } from '../eval/dilution';
+import { dilutionSvg } from '../eval/dilutionPlot';
+import { renderExtraSections, type ExtraSections } from '../eval/reportSections';
+import { calibrateByRole, runDilution, runInjectedDocs, type SuiteContext } from '../eval/suites';
 import { defaultPolicyFile } from '../paths';
 import { PolicyHolder } from '../policyRuntime';
 
@@ -59,6 +64,17 @@ label and category. Positive = any label except benign / safe; unclear rows are 
   --timeout-ms MS       the guard's per-check deadline (default 60000, not the policy's
                         timeout_ms: the evaluation itself queues many checks at once, and a
                         timeout it caused says nothing about the guard)
+  --as-role R           check every selected record as a text of this role (e.g. score
+                        ordinary answers as documents: --role assistant --as-role document)
+  --calibrate-fpr F     also report, per role, the lowest threshold flagging at most F (e.g.
+                        0.01) of the selection's benign rows: how the default policy's
+                        thresholds are chosen (run it on the validation split's benign pool)
+  --dilution            also measure detection of the selection's attacks padded with its
+                        own benign text (0-500 words before / after / both) and inside benign
+                        documents of 250-2500 words; adds a table and dilution.svg
+  --dilution-attacks N  attacks used by --dilution (default 100, a fixed sample)
+  --injected-docs       also measure recall on document injections with and without their
+                        framing (payloads moved, unframed, into other benign documents)
 `;
 
 interface EvalOptions {
@@ -78,6 +94,11 @@ interface EvalOptions {
   concurrency: number;
   threads: number;
   timeoutMs: number;
+  asRole?: RecordRole;
+  calibrateFpr?: number;
+  dilution: boolean;
+  dilutionAttacks: number;
+  injectedDocs: boolean;
 }
 
 /** Per-check deadline during an evaluation (see --timeout-ms in USAGE). */
@@ -125,7 +146,10 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     io.err(`safety-gateway eval: ${(err as Error).message}\n`);
     return 2;
   }
-  const { examples, skipped } = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, limit: options.limit });
+  const selected = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, limit: options.limit });
+  const { skipped } = selected;
+  const asRole = options.asRole;
+  const examples = asRole ? selected.examples.map((e) => ({ ...e, role: asRole })) : selected.examples;
   if (examples.length === 0) {
     io.err(`safety-gateway eval: no records left to evaluate (read ${records.length}; left out: ${JSON.stringify(skipped)})\n`);
     return 1;
@@ -147,6 +171,13 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     bar.finish();
     const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
     const { summary, curves } = summarize(examples, outcomes, thresholdOf);
+    let extra: ExtraSections;
+    try {
+      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io);
+    } catch (err) {
+      io.err(`safety-gateway eval: ${(err as Error).message}\n`);
+      return 1;
+    }
     const run: RunInfo = {
       guard: options.guard,
       model: guard.model,
@@ -162,13 +193,19 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       skipped,
       seconds: (performance.now() - started) / 1000,
     };
-    const result = { ...summary, run };
+    const { dilutionPlot: _plot, ...extraJson } = extra;
+    const result = { ...summary, ...extraJson, run };
     if (options.out) {
-      writeOutputs(options.out, run, summary, curves, examples, outcomes, thresholdOf);
-      io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg, metrics.json, scores.jsonl)\n`);
+      writeOutputs(options.out, run, summary, extra, curves, examples, outcomes, thresholdOf);
+      io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg${extra.dilution ? ', dilution.svg' : ''}, metrics.json, scores.jsonl)\n`);
     }
     if (options.json) io.out(`${JSON.stringify(result)}\n`);
-    else io.out(renderConsoleSummary(run, summary));
+    else {
+      io.out(renderConsoleSummary(run, summary));
+      for (const [role, c] of Object.entries(extra.calibration ?? {})) {
+        io.out(`  calibrated ${role}: threshold ${policyThreshold(c.threshold)} flags ${c.flagged} of ${c.negatives} benign (budget ${c.budget})${c.recall !== null ? `, recall ${c.recall.toFixed(3)}` : ''}\n`);
+      }
+    }
     if (summary.errors.count) io.err(`${summary.errors.count} guard error(s) excluded from the metrics (${Object.entries(summary.errors.by_type).map(([t, n]) => `${t}: ${n}`).join(', ')})\n`);
     return summary.n === 0 ? 1 : 0;
   } finally {
@@ -197,6 +234,11 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
       concurrency: { type: 'string' },
       threads: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      'as-role': { type: 'string' },
+      'calibrate-fpr': { type: 'string' },
+      dilution: { type: 'boolean', default: false },
+      'dilution-attacks': { type: 'string' },
+      'injected-docs': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -207,6 +249,10 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
   if (values.split !== undefined && !SPLITS.includes(values.split as Split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
   if (values.task !== undefined && values.task !== 'A' && values.task !== 'B') throw new UsageError('--task must be A or B');
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  const calibrateFpr = values['calibrate-fpr'] === undefined ? undefined : Number(values['calibrate-fpr']);
+  if (calibrateFpr !== undefined && !(calibrateFpr >= 0 && calibrateFpr < 1)) throw new UsageError('--calibrate-fpr must be a number in [0, 1), e.g. 0.01');
+  const asRole = values['as-role'];
+  if (asRole !== undefined && !RECORD_ROLES.includes(asRole as RecordRole)) throw new UsageError(`--as-role must be one of ${RECORD_ROLES.join(', ')}`);
   if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new UsageError('--threshold must be a number between 0 and 1');
   return {
     guard: values.guard,
@@ -225,6 +271,11 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     concurrency: values.concurrency === undefined ? 16 : positiveInt('--concurrency', values.concurrency),
     threads: values.threads === undefined ? Math.min(8, os.availableParallelism()) : positiveInt('--threads', values.threads),
     timeoutMs: values['timeout-ms'] === undefined ? EVAL_TIMEOUT_MS : positiveInt('--timeout-ms', values['timeout-ms']),
+    asRole: asRole as RecordRole | undefined,
+    calibrateFpr,
+    dilution: values.dilution ?? false,
+    dilutionAttacks: values['dilution-attacks'] === undefined ? DEFAULT_DILUTION.attacks : positiveInt('--dilution-attacks', values['dilution-attacks']),
+    injectedDocs: values['injected-docs'] ?? false,
   };
 }
 
@@ -277,10 +328,33 @@ async function openGuard(
   }
 }
 
+/** The threshold a suite case of this role gets: the one the main run used, else the policy rule's. */
+function thresholdFor(loaded: LoadedPolicy, options: EvalOptions, style: RequestStyle, known: Map<RecordRole, number>, role: RecordRole): number {
+  const t = known.get(role) ?? options.threshold ?? thresholdForRole(loaded.policy, options.guard, style, role);
+  if (t === undefined) throw new Error(`no threshold for role ${role}`);
+  return t;
+}
+
+async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo): Promise<ExtraSections> {
+  const extra: ExtraSections = {};
+  if (options.calibrateFpr !== undefined) extra.calibration = calibrateByRole(examples, outcomes, options.calibrateFpr);
+  if (options.injectedDocs) {
+    io.err('injected documents: framed, and unframed payloads moved into other benign documents\n');
+    extra.injectedDocs = await runInjectedDocs(ctx, examples);
+  }
+  if (options.dilution) {
+    io.err(`dilution: ${options.dilutionAttacks} attacks padded with benign text\n`);
+    extra.dilution = await runDilution(ctx, examples, options.dilutionAttacks);
+    extra.dilutionPlot = 'dilution.svg';
+  }
+  return extra;
+}
+
 function writeOutputs(
   dir: string,
   run: RunInfo,
   summary: EvalSummary,
+  extra: ExtraSections,
   curves: ReturnType<typeof summarize>['curves'],
   examples: readonly EvalExample[],
   outcomes: readonly GuardOutcome[],
@@ -291,8 +365,10 @@ function writeOutputs(
   const prevalence = summary.n ? summary.positives / summary.n : null;
   writeFileSync(path.join(dir, 'roc.svg'), rocSvg(curves.roc, summary.auroc, { fpr: summary.fpr, tpr: summary.recall, label }));
   writeFileSync(path.join(dir, 'pr.svg'), prSvg(curves.pr, summary.auprc, prevalence, { recall: summary.recall, precision: summary.precision, label }));
-  writeFileSync(path.join(dir, 'report.md'), renderReport(run, summary, { roc: 'roc.svg', pr: 'pr.svg' }));
-  writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...summary, run }, null, 2)}\n`);
+  if (extra.dilution) writeFileSync(path.join(dir, 'dilution.svg'), dilutionSvg(extra.dilution));
+  writeFileSync(path.join(dir, 'report.md'), `${renderReport(run, summary, { roc: 'roc.svg', pr: 'pr.svg' })}\n${renderExtraSections(summary, extra)}`);
+  const { dilutionPlot: _plot, ...extraJson } = extra;
+  writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...summary, ...extraJson, run }, null, 2)}\n`);
   // Per-record scores for error analysis; ids only, no texts (the data stays where it is).
   const lines = examples.map((e, i) => {
     const o = outcomes[i];

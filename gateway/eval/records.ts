@@ -25,7 +25,8 @@ export interface DataRecord {
   dataset: string;
 }
 
-const ROLES: readonly RecordRole[] = ['user', 'assistant', 'tool', 'document'];
+export const RECORD_ROLES: readonly RecordRole[] = ['user', 'assistant', 'tool', 'document'];
+const ROLES = RECORD_ROLES;
 const TASK_A_LABELS = new Set(['benign', 'injection', 'jailbreak']);
 
 export class DataError extends Error {

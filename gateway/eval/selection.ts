@@ -15,6 +15,8 @@ export interface EvalExample {
   recordLabel: string;
   positive: boolean;
   categories: string[];
+  /** The record's group (a clean carrier and its injected copy share one). */
+  group?: string;
 }
 
 export interface SelectionOptions {
@@ -73,6 +75,7 @@ export function selectExamples(records: readonly DataRecord[], options: Selectio
       recordLabel: record.label,
       positive: isPositiveLabel(label),
       categories: taskCategories(record, options.task),
+      ...(record.group !== undefined ? { group: record.group } : {}),
     });
   }
   if (options.limit !== undefined && examples.length > options.limit) {

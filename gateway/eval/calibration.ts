@@ -1,0 +1,68 @@
+/**
+ * Thresholds chosen on a false-positive budget: the lowest threshold at which at most `budget`
+ * of the benign records are flagged. A gateway that blocks ordinary users is switched off, so
+ * the default policy's thresholds come from here (run on the validation split's benign pool),
+ * not from F1. Pure; `safety-gateway eval --calibrate-fpr` prints what it computes.
+ */
+
+export interface Calibration {
+  /** Flag when score >= threshold. */
+  threshold: number;
+  /** The budget asked for. */
+  budget: number;
+  negatives: number;
+  /** Benign records flagged at the threshold (<= budget x negatives). */
+  flagged: number;
+  fpr: number;
+  /** Positives among the same records caught at the threshold (null without positives). */
+  recall: number | null;
+}
+
+/**
+ * The lowest threshold t (flag = score >= t) whose false-positive rate on `negatives` is at most
+ * `budget`: with k = floor(budget x n) allowed false positives, t sits just above the (k+1)-th
+ * highest benign score, so the k highest (and only they, ties aside) are flagged. Ties at the
+ * cut cannot be split, so then fewer than k are flagged. When not even one false positive fits
+ * the budget, the threshold is just above the highest benign score.
+ */
+export function thresholdForFprBudget(negatives: readonly number[], budget: number): number {
+  if (!(budget >= 0 && budget < 1)) throw new Error(`the false-positive budget must be in [0, 1), got ${budget}`);
+  if (negatives.length === 0) throw new Error('no benign records to calibrate on');
+  const sorted = [...negatives].sort((a, b) => b - a);
+  const allowed = Math.floor(budget * sorted.length + 1e-9);
+  if (allowed >= sorted.length) return sorted[sorted.length - 1];
+  return nextUp(sorted[allowed]);
+}
+
+/** The smallest double above x: scores equal to the cut stay below the threshold. */
+export function nextUp(x: number): number {
+  if (Number.isNaN(x) || x === Infinity) return x;
+  if (x === 0) return Number.MIN_VALUE;
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, x);
+  const bits = buf.getBigUint64(0);
+  buf.setBigUint64(0, x > 0 ? bits + 1n : bits - 1n);
+  return buf.getFloat64(0);
+}
+
+export function calibrate(items: readonly { score: number; positive: boolean }[], budget: number): Calibration {
+  const negatives = items.filter((i) => !i.positive).map((i) => i.score);
+  const positives = items.filter((i) => i.positive).map((i) => i.score);
+  const threshold = thresholdForFprBudget(negatives, budget);
+  const flagged = negatives.filter((s) => s >= threshold).length;
+  return {
+    threshold,
+    budget,
+    negatives: negatives.length,
+    flagged,
+    fpr: flagged / negatives.length,
+    recall: positives.length ? positives.filter((s) => s >= threshold).length / positives.length : null,
+  };
+}
+
+/** A threshold as a policy file should carry it: rounded up to 4 decimals, so rounding never adds false positives. */
+export function policyThreshold(threshold: number): number {
+  let t = Math.ceil(threshold * 1e4) / 1e4;
+  if (t < threshold) t = (Math.ceil(threshold * 1e4) + 1) / 1e4;
+  return Math.min(1, t);
+}

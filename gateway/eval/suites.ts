@@ -1,0 +1,104 @@
+/**
+ * The evaluation's extra suites, run with the same guard and request shape as the main run:
+ * calibration on a false-positive budget (from the main run's scores), dilution and framed /
+ * unframed document injections (each on cases built from the selection itself).
+ */
+import type { Guard } from '../../guards/types';
+import { calibrate, type Calibration } from './calibration';
+import { dilutionCases, summarizeDilution, DEFAULT_DILUTION, type DilutionResult } from './dilution';
+import type { RequestStyle } from './guardRequest';
+import { injectedDocCases } from './injectedDocs';
+import { recallAtFpr } from './metrics';
+import type { RecordRole } from './records';
+import type { InjectedDocsResult } from './reportSections';
+import { runGuard, type GuardOutcome } from './runGuard';
+import { sampleByIdHash, type EvalExample } from './selection';
+import { FPR_BUDGET } from './summary';
+
+export interface SuiteContext {
+  guard: Guard;
+  style: RequestStyle;
+  concurrency: number;
+  thresholdOf: (role: RecordRole) => number;
+}
+
+const scoreOf = (o: GuardOutcome): number | null => ('error' in o ? null : o.score);
+
+/** One calibration per role present (each role is judged by its own policy rule). */
+export function calibrateByRole(examples: readonly EvalExample[], outcomes: readonly GuardOutcome[], budget: number): Record<string, Calibration> {
+  const byRole = new Map<string, { score: number; positive: boolean }[]>();
+  examples.forEach((e, i) => {
+    const score = scoreOf(outcomes[i]);
+    if (score === null) return;
+    const list = byRole.get(e.role) ?? [];
+    list.push({ score, positive: e.positive });
+    byRole.set(e.role, list);
+  });
+  const out: Record<string, Calibration> = {};
+  for (const [role, items] of [...byRole].sort(([a], [b]) => a.localeCompare(b))) {
+    if (items.some((i) => !i.positive)) out[role] = calibrate(items, budget);
+  }
+  return out;
+}
+
+function asExamples(cases: readonly { text: string; role: string; positive: boolean }[], dataset: string): EvalExample[] {
+  return cases.map((c, i) => ({
+    id: `${dataset}-${i}`,
+    dataset,
+    role: c.role as RecordRole,
+    text: c.text,
+    label: c.positive ? 'attack' : 'benign',
+    recordLabel: c.positive ? 'attack' : 'benign',
+    positive: c.positive,
+    categories: [],
+  }));
+}
+
+export async function runDilution(ctx: SuiteContext, examples: readonly EvalExample[], attacks = DEFAULT_DILUTION.attacks): Promise<DilutionResult> {
+  const positives = sampleByIdHash(
+    examples.filter((e) => e.positive),
+    attacks,
+  );
+  const benign = examples.filter((e) => !e.positive).map((e) => e.text);
+  if (positives.length === 0 || benign.length === 0) throw new Error('--dilution needs both attacks (positives) and benign texts in the selection');
+  const cases = dilutionCases(
+    positives.map((e) => ({ id: e.id, text: e.text, role: e.role })),
+    benign,
+    { ...DEFAULT_DILUTION, attacks },
+  );
+  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'dilution'), { style: ctx.style, concurrency: ctx.concurrency });
+  return summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
+}
+
+export async function runInjectedDocs(ctx: SuiteContext, examples: readonly EvalExample[]): Promise<InjectedDocsResult> {
+  const cases = injectedDocCases(examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role })));
+  if (!cases.some((c) => c.positive) || !cases.some((c) => !c.positive)) {
+    throw new Error('--injected-docs needs injected documents with their clean carriers (e.g. synth-indirect) and benign documents in the selection');
+  }
+  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'injected-docs'), { style: ctx.style, concurrency: ctx.concurrency });
+  const scored = cases
+    .map((c, i) => ({ c, score: scoreOf(outcomes[i]) }))
+    .filter((x): x is { c: (typeof cases)[number]; score: number } => x.score !== null);
+  const carriers = scored.filter((x) => x.c.kind === 'carrier');
+  const at1 = recallAtFpr(
+    scored.map((x) => ({ score: x.score, positive: x.c.positive })),
+    FPR_BUDGET,
+  );
+  const t1 = at1 && Number.isFinite(at1.threshold) ? at1.threshold : null;
+  const kinds: InjectedDocsResult['kinds'] = {};
+  for (const kind of ['framed', 'unframed'] as const) {
+    const items = scored.filter((x) => x.c.kind === kind);
+    kinds[kind] = {
+      n: items.length,
+      recall_at_threshold: items.length ? items.filter((x) => x.score >= ctx.thresholdOf(x.c.role as RecordRole)).length / items.length : null,
+      // the 1%-FPR point is set on the carriers (all negatives), shared by both kinds
+      recall_at_1pct_fpr: items.length && t1 !== null ? items.filter((x) => x.score >= t1).length / items.length : null,
+    };
+  }
+  return {
+    carriers: { n: carriers.length, flagged_at_threshold: carriers.length ? carriers.filter((x) => x.score >= ctx.thresholdOf(x.c.role as RecordRole)).length / carriers.length : null },
+    kinds,
+    threshold_at_1pct_fpr: t1,
+    errors: cases.length - scored.length,
+  };
+}
