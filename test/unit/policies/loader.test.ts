@@ -30,7 +30,7 @@ describe('policy loader', () => {
     expect(loaded.version).toMatch(/^[0-9a-f]{12}$/);
     expect(loaded.policy.guards.pg.model).toBe(path.resolve('/etc/sg/models/pg'));
     expect(loaded.policy.input[0]).toMatchObject({ action: 'block', mode: 'enforce', on_error: 'block' });
-    expect(loaded.policy.streaming.mode).toBe('buffer');
+    expect(loaded.policy.streaming.mode).toBe('window');
     // Same content, same version; different content, different version.
     expect(parsePolicySource(base + '\n# comment\n', '/etc/sg/p.yaml').version).toBe(loaded.version);
     expect(parsePolicySource(base.replace('0.9', '0.8'), '/etc/sg/p.yaml').version).not.toBe(loaded.version);
