@@ -54,6 +54,8 @@ label and category. Positive = any label except benign / safe; unclear rows are 
   --task A|B            label as SPLITS.md assembles Task A (benign/injection/jailbreak) or
                         Task B (safe/unsafe); default: each record's own label
   --role R, --label L   keep only records of this role / record label; repeatable
+  --orig-label P        keep only records whose orig_label starts with P (e.g. 'contrast|'
+                        for CoCoNot's contrast prompts); repeatable
   --limit N             evaluate N records, a fixed sample by id hash
   --json                print one JSON object (n, auroc, auprc, recall_at_1pct_fpr,
                         threshold, precision, recall, f1, fpr, breakdowns) on stdout
@@ -89,6 +91,7 @@ interface EvalOptions {
   task?: EvalTask;
   roles?: Set<string>;
   labels?: Set<string>;
+  origLabels?: string[];
   limit?: number;
   progress: boolean;
   concurrency: number;
@@ -146,7 +149,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     io.err(`safety-gateway eval: ${(err as Error).message}\n`);
     return 2;
   }
-  const selected = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, limit: options.limit });
+  const selected = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, origLabelPrefixes: options.origLabels, limit: options.limit });
   const { skipped } = selected;
   const asRole = options.asRole;
   const examples = asRole ? selected.examples.map((e) => ({ ...e, role: asRole })) : selected.examples;
@@ -229,6 +232,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
       task: { type: 'string' },
       role: { type: 'string', multiple: true },
       label: { type: 'string', multiple: true },
+      'orig-label': { type: 'string', multiple: true },
       limit: { type: 'string' },
       progress: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
@@ -266,6 +270,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     task: values.task as EvalTask | undefined,
     roles: values.role ? new Set(values.role) : undefined,
     labels: values.label ? new Set(values.label) : undefined,
+    origLabels: values['orig-label'],
     limit: values.limit === undefined ? undefined : positiveInt('--limit', values.limit),
     progress: values.progress ?? false,
     concurrency: values.concurrency === undefined ? 16 : positiveInt('--concurrency', values.concurrency),

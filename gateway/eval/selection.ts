@@ -27,6 +27,8 @@ export interface SelectionOptions {
   /** Keep only these roles / these record labels (before task assembly). */
   roles?: ReadonlySet<string>;
   labels?: ReadonlySet<string>;
+  /** Keep only records whose orig_label starts with one of these (e.g. CoCoNot's `contrast|`). */
+  origLabelPrefixes?: readonly string[];
   limit?: number;
 }
 
@@ -47,7 +49,12 @@ export function selectExamples(records: readonly DataRecord[], options: Selectio
   const skipped = emptySkips();
   const examples: EvalExample[] = [];
   for (const record of records) {
-    if ((options.roles && !options.roles.has(record.role)) || (options.labels && !options.labels.has(record.label))) {
+    const prefixes = options.origLabelPrefixes;
+    if (
+      (options.roles && !options.roles.has(record.role)) ||
+      (options.labels && !options.labels.has(record.label)) ||
+      (prefixes && !prefixes.some((p) => (record.orig_label ?? '').startsWith(p)))
+    ) {
       skipped.filtered += 1;
       continue;
     }

@@ -105,6 +105,19 @@ describe('selectExamples', () => {
     expect(byLabel.examples.map((e) => [e.label, e.recordLabel])).toEqual([['benign', 'safe']]);
   });
 
+  it('filters by orig_label prefix (e.g. CoCoNot contrast prompts) and keeps the group', () => {
+    const rows = [
+      rec({ dataset: 'coconot', orig_label: 'contrast|Requests with safety concerns|dangerous' }),
+      rec({ dataset: 'coconot', orig_label: 'pref|Incomplete requests|underspecified' }),
+      rec({ dataset: 'coconot' }),
+      rec({ dataset: 'synth', group: 'g7', role: 'document', task: 'A', label: 'benign' }),
+    ];
+    const contrast = selectExamples(rows, { origLabelPrefixes: ['contrast|'] });
+    expect(contrast.examples.map((e) => e.id)).toEqual([rows[0].id]);
+    expect(contrast.skipped.filtered).toBe(3);
+    expect(selectExamples(rows, { task: 'A', roles: new Set(['document']) }).examples[0].group).toBe('g7');
+  });
+
   it('limits to a fixed sample that a larger limit extends', () => {
     const many = Array.from({ length: 50 }, (_, i) => rec({ id: `x-${String(i).padStart(6, '0')}`, dataset: 'x' }));
     const five = sampleByIdHash(many, 5);
