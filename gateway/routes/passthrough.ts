@@ -1,25 +1,36 @@
+import type { ClientRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { AppDeps } from '../app';
-import { notFound } from '../errors';
+import { ApiError } from '../errors';
 import { contextOf, setSafetyHeaders } from '../requestContext';
+import { passthroughDecision } from './passthroughPath';
+
+/** Client headers that never reach the engine: the gateway key (the engine gets its own) and proxy credentials. */
+const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'];
 
 /**
  * Other /v1/* routes: forwarded unguarded when the policy lists them under routes.passthrough,
- * refused with an OpenAI-shaped 404 otherwise. The list is read per request, so a policy reload
- * opens or closes a route without a restart.
+ * refused with an OpenAI-shaped 404 otherwise. The path is normalised first (passthroughPath.ts)
+ * and only its normal form is forwarded. The list is read per request, so a policy reload opens
+ * or closes a route without a restart.
  */
 export function passthroughRoute(deps: AppDeps): RequestHandler {
   const base = new URL(deps.engine.options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
+  const engineKey = deps.engine.options.apiKey;
+  const forwardPaths = new WeakMap<Request, string>();
   const proxy = createProxyMiddleware<Request, Response>({
     target: base.origin,
     changeOrigin: true,
-    // Mounted at /v1: req.url here is the part after /v1, which the engine serves under its own base path.
-    pathRewrite: (path) => `${basePath}${path}`,
+    // The decided normal form, never the client's spelling: `/v1/<rest>` becomes `<engine base path>/<rest>`.
+    pathRewrite: (_path, req) => forwardPaths.get(req) ?? '/',
     proxyTimeout: deps.engine.options.totalTimeoutMs,
-    headers: deps.engine.options.apiKey ? { authorization: `Bearer ${deps.engine.options.apiKey}` } : {},
     on: {
+      proxyReq: (proxyReq: ClientRequest) => {
+        for (const name of STRIPPED) proxyReq.removeHeader(name);
+        if (engineKey) proxyReq.setHeader('authorization', `Bearer ${engineKey}`);
+      },
       error: (_err, _req, res) => {
         const out = res as Response;
         if ('headersSent' in out && !out.headersSent) {
@@ -29,15 +40,19 @@ export function passthroughRoute(deps: AppDeps): RequestHandler {
     },
   });
   return (req: Request, res: Response, next: NextFunction) => {
-    const fullPath = `/v1${req.path}`;
     let runtime;
     try {
       runtime = deps.policies.current(contextOf(res).policyId);
     } catch {
       runtime = undefined; // no policy (or an unknown one): nothing passes through
     }
-    const allowed = runtime?.loaded.policy.routes.passthrough.some((p) => p === fullPath || (p.endsWith('/*') && fullPath.startsWith(p.slice(0, -1))));
-    if (!allowed) return next(notFound(`Unknown or disabled route: ${req.method} ${fullPath.slice(0, 200)}`));
+    // The raw request target, before express or any upstream decodes it.
+    const raw = req.originalUrl;
+    const queryAt = raw.indexOf('?');
+    const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt);
+    const decision = passthroughDecision(rawPath, runtime?.loaded.policy.routes.passthrough ?? []);
+    if (decision.kind === 'refuse') return next(new ApiError(decision.status, decision.message, 'invalid_request_error', decision.code));
+    forwardPaths.set(req, `${basePath}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');
     return proxy(req, res, next);
