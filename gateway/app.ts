@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Engine } from '../engine/client';
 import type { AccessLayer } from './access/accessLayer';
+import { rejectionOf, reportRejection } from './access/rejections';
+import { metricsAuth } from './auth/metricsAccess';
 import { ApiError, badRequest, notFound, sendError } from './errors';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
 import { guardedCompletion } from './pipeline/guardedCompletion';
@@ -24,6 +26,8 @@ export interface AppDeps {
   readinessChecks?: (() => Promise<string | undefined> | string | undefined)[];
   /** One OpenTelemetry server span per request (with guard and engine spans under it). */
   telemetry?: boolean;
+  /** GET /metrics: the metrics key (needed whenever API keys are on), or served on its own port instead. */
+  metrics?: { apiKey?: string; servedElsewhere?: boolean };
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -35,7 +39,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.telemetry) app.use(serverSpanMiddleware());
 
   app.use(healthRoutes(deps));
-  app.get('/metrics', metricsRoute());
+  if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());
   if (deps.access) app.use('/v1', ...deps.access.beforeBody);
 
   const json = [requireJson, express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson })];
@@ -61,8 +65,11 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
 }
 
 function errorHandler(deps: AppDeps): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+  return async (err: unknown, req, res, _next) => {
     const apiError = toApiError(err, deps.bodyLimitBytes);
+    // A 401 or 429 is recorded (audit log, metrics) before it goes out, like any decision.
+    const rejection = rejectionOf(apiError, req, res);
+    if (rejection) await reportRejection(deps.recorder, rejection);
     let ref: string | undefined;
     try {
       ref = deps.policies.current(contextOf(res)?.policyId).ref;

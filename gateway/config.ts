@@ -52,6 +52,10 @@ export const GatewayConfig = z.strictObject({
       batch_size: z.number().int().min(1).max(256).default(16),
       /** Encoder guards: how long a segment may wait for others to fill its run (0: the next event-loop turn). */
       batch_wait_ms: z.number().min(0).max(1000).default(0),
+      /** /readyz: a guard an `on_error: block` rule needs counts as failing after this many failed checks in a row. */
+      unready_after_failures: z.number().int().min(1).max(1000).default(3),
+      /** /readyz: how long the probe of a failing guard (so it can recover while drained) may take. */
+      probe_timeout_ms: z.number().int().min(100).max(60_000).default(2_000),
     })
     .prefault({}),
   /** API keys (file and inline hashes). None: open access, and the gateway listens on loopback only. */
@@ -65,6 +69,17 @@ export const GatewayConfig = z.strictObject({
   audit: AuditConfig.prefault({}),
   /** OpenTelemetry (configured by the OTEL_* variables) besides these two settings. */
   telemetry: TelemetryConfig.prefault({}),
+  /** GET /metrics: who may read it, and where it is served. */
+  metrics: z
+    .strictObject({
+      /** Bearer key for GET /metrics (also SAFETY_METRICS_KEY); required to read it when API keys are configured. */
+      api_key: z.string().min(16, 'use a long random key (16+ characters)').optional(),
+      /** Serve GET /metrics on this port only (on `metrics.host`), not on the gateway's port. */
+      port: z.number().int().min(0).max(65535).optional(),
+      /** Interface of the metrics port; beyond loopback it needs `metrics.api_key`. */
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({}),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
@@ -93,6 +108,7 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
   if (env.ENGINE_API_KEY) engine.api_key = env.ENGINE_API_KEY;
   const policy = flags.policy ?? env.SAFETY_POLICY;
   if (policy) merged.policy = policy;
+  if (env.SAFETY_METRICS_KEY) merged.metrics = { ...((merged.metrics as object | undefined) ?? {}), api_key: env.SAFETY_METRICS_KEY };
   if (env.SAFETY_AUDIT_DIR) merged.audit = { ...((merged.audit as object | undefined) ?? {}), dir: env.SAFETY_AUDIT_DIR };
   const envProblems = applyAccessEnv(merged, env);
   if (envProblems.length) throw new ConfigError(`invalid configuration:\n${envProblems.map((p) => `- ${p}`).join('\n')}`);

@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly param: string | null = null,
     /** Extra top-level members of the error body (e.g. the `safety` object of a block). */
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that belong to this error (e.g. `retry-after`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -28,5 +30,6 @@ export function sendError(res: Response, error: ApiError): void {
     res.destroy();
     return;
   }
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res.status(error.status).json(error.body());
 }

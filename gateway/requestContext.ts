@@ -3,7 +3,10 @@ import type { NextFunction, Request, Response } from 'express';
 
 /** Per-request state shared by middleware and handlers (kept on res.locals.ctx). */
 export interface RequestContext {
+  /** The gateway's own id for this request (never taken from the client). */
   requestId: string;
+  /** The id the client sent (`x-client-request-id` or `x-request-id`), kept only as a labelled field for correlation. */
+  clientRequestId?: string;
   receivedAt: Date;
   startedAt: number;
   /** App identity from the API key; `anonymous` when the gateway runs without keys. */
@@ -16,10 +19,17 @@ export interface RequestContext {
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Pure: the client's own request id, when it is one we can record safely (printable, bounded). */
+export function clientRequestIdOf(header: string | undefined): string | undefined {
+  return header !== undefined && CLIENT_ID.test(header) ? header : undefined;
+}
+
 export function requestContextMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const inbound = req.header('x-request-id');
+  // A client-chosen id could collide with another request's (or another app's) on purpose, so the
+  // gateway always issues its own and keeps the client's apart.
   const ctx: RequestContext = {
-    requestId: inbound && CLIENT_ID.test(inbound) ? inbound : `req_${randomUUID().replace(/-/g, '')}`,
+    requestId: `req_${randomUUID().replace(/-/g, '')}`,
+    clientRequestId: clientRequestIdOf(req.header('x-client-request-id') ?? req.header('x-request-id')),
     receivedAt: new Date(),
     startedAt: performance.now(),
     app: 'anonymous',
@@ -36,8 +46,11 @@ export function contextOf(res: Response): RequestContext {
   return res.locals.ctx as RequestContext;
 }
 
+/** The x-safety-verdict values: a policy verdict, or `error` when a guard fault kept the gateway from reaching one. */
+export type VerdictHeader = 'allow' | 'flag' | 'block' | 'error';
+
 /** Sets the timing and verdict headers; call just before the status line goes out. */
-export function setSafetyHeaders(res: Response, verdict: 'allow' | 'flag' | 'block', policyRef?: string): void {
+export function setSafetyHeaders(res: Response, verdict: VerdictHeader, policyRef?: string): void {
   if (res.headersSent) return;
   const ctx = contextOf(res);
   const elapsed = performance.now() - ctx.startedAt;

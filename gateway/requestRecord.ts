@@ -3,7 +3,10 @@ import type { GuardPhase } from './pipeline/runRules';
 
 /** Everything a compliance reviewer needs about one request, without its content. */
 export interface RequestRecord {
+  /** The gateway's own id. */
   requestId: string;
+  /** The id the client sent, if any: for correlation only, never trusted as unique. */
+  clientRequestId?: string;
   receivedAt: string;
   app: string;
   route: string;
@@ -15,6 +18,8 @@ export interface RequestRecord {
   outputs: (GuardPhase & { choice: number })[];
   /** Final action of the request: the most severe enforced decision. */
   action: Action;
+  /** Set when a guard error or timeout (under on_error: block) stopped the request: a fault, not a verdict (503 guard_unavailable). */
+  guardFault?: { guards: string[]; rules: string[]; errorTypes: string[] };
   status: number;
   error?: { type: string; message: string };
   /** firstByteMs: to the first streamed chunk (streams only); model: the model the engine says answered. */
@@ -25,9 +30,35 @@ export interface RequestRecord {
   content?: { input: string[]; output: string[] };
 }
 
+/**
+ * A request refused before any policy ran: a 401 (no or unknown key) or a 429 (a rate limit). Its
+ * own decision type in the audit log, so refusals are never silent.
+ */
+export interface RejectionRecord {
+  kind: 'unauthenticated' | 'rate_limited';
+  requestId: string;
+  clientRequestId?: string;
+  receivedAt: string;
+  /** The app, when a valid key named it (429); absent for a 401. */
+  app?: string;
+  keyId?: string;
+  /** Client address as the gateway sees it (trust_proxy applies). */
+  client?: string;
+  method: string;
+  /** The path asked for, without its query string (bounded). */
+  route: string;
+  status: 401 | 429;
+  /** missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests | request_exceeds_tpm (429). */
+  reason: string;
+  /** 429 only: which limit, its size, and what the request asked for. */
+  limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
+}
+
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */
 export interface DecisionRecorder {
   record(record: RequestRecord): Promise<void>;
+  /** 401s and 429s; optional for recorders that only take guarded decisions. */
+  recordRejection?(rejection: RejectionRecord): Promise<void>;
 }
 
 export const noopRecorder: DecisionRecorder = { record: async () => undefined };

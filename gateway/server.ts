@@ -10,6 +10,8 @@ import { onClientError } from './hardening/clientErrors';
 import { httpServerOptions } from './hardening/serverOptions';
 import { defaultPolicyFile } from './paths';
 import { guardSettingsFrom } from './guardFactory';
+import { guardReadinessCheck } from './guardHealth';
+import { startMetricsListener } from './metricsListener';
 import { PolicyHolder } from './policyRuntime';
 import type { DecisionRecorder } from './requestRecord';
 
@@ -18,6 +20,8 @@ export interface RunningGateway {
   port: number;
   policies: PolicyHolder;
   devEngine?: DevEngine;
+  /** Where GET /metrics is served when `metrics.port` is set (otherwise on `url`). */
+  metricsUrl?: string;
   /** Stops accepting, lets in-flight requests and streams finish (up to the grace period), then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -91,14 +95,19 @@ async function startParts(
   if (recording) started.push(() => recording.close());
   const access = createAccessLayer(config, log);
   started.push(() => access.close());
+  const decisionRecorder = recorder ?? recording!.recorder;
+  const metricsListener = config.metrics.port === undefined ? undefined : await startMetricsListener(config, decisionRecorder);
+  if (metricsListener) started.push(() => metricsListener.close());
+  log(metricsLine(config, access.keysEnabled, metricsListener?.url));
   const app = createApp({
     policies,
     engine,
-    recorder: recorder ?? recording!.recorder,
+    recorder: decisionRecorder,
     bodyLimitBytes: config.limits.body_bytes,
     access,
-    readinessChecks: recording?.readinessChecks,
+    readinessChecks: [...(recording?.readinessChecks ?? []), guardReadinessCheck(policies, { failures: config.guards.unready_after_failures, probeTimeoutMs: config.guards.probe_timeout_ms })],
     telemetry: recording?.telemetry,
+    metrics: { apiKey: config.metrics.api_key, servedElsewhere: !!metricsListener },
   });
   const server = http.createServer(httpServerOptions(config.limits), app);
   server.on('clientError', onClientError);
@@ -138,11 +147,20 @@ async function startParts(
       await access.close();
       await devEngine?.close();
       await policies.close();
+      await metricsListener?.close();
       await recording?.close();
     })();
     return stopping;
   };
-  return { url, port, policies, devEngine, shutdown };
+  return { url, port, policies, devEngine, metricsUrl: metricsListener?.url, shutdown };
+}
+
+/** The start-up line on who may read GET /metrics. */
+function metricsLine(config: GatewayConfig, keysEnabled: boolean, separateUrl: string | undefined): string {
+  if (separateUrl) return `metrics: GET ${separateUrl}/metrics only${config.metrics.api_key ? ' (metrics key required)' : ' (open on loopback)'}`;
+  if (config.metrics.api_key) return 'metrics: GET /metrics needs the metrics key (Authorization: Bearer <metrics.api_key>)';
+  if (keysEnabled) return 'metrics: GET /metrics is closed (API keys are on): set metrics.api_key or SAFETY_METRICS_KEY for scrapers, or metrics.port for a loopback port';
+  return 'metrics: GET /metrics is open (no API keys: loopback only)';
 }
 
 /** Engine URLs may carry credentials; logs get scheme, host and path only. */

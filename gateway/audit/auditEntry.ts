@@ -1,4 +1,5 @@
 import type { Action } from '../../policies/schema';
+import { guardFault } from '../pipeline/guardFault';
 import type { GuardPhase } from '../pipeline/runRules';
 import type { RequestRecord } from '../requestRecord';
 import { captureText, type CapturedContent } from '../telemetry/contentCapture';
@@ -12,15 +13,21 @@ import { tokenCount } from '../telemetry/spans';
 export interface AuditEntry {
   v: 1;
   kind: 'decision';
+  /** The gateway's own id (the x-request-id it answered with). */
   request_id: string;
+  /** The id the client sent, if any: a label for correlation, not unique. */
+  client_request_id?: string;
   received_at: string;
   app: string;
   route: string;
   model?: string;
   stream: boolean;
   policy: { id: string; version: string };
-  /** Final action of the request (the most severe enforced decision). */
-  action: Action;
+  /**
+   * Final action of the request (the most severe enforced decision), or `error` when a guard
+   * fault stopped it (503 guard_unavailable): no verdict was reached, nothing was blocked on content.
+   */
+  action: AuditAction;
   status: number;
   error?: { type: string; message: string };
   phases: AuditPhase[];
@@ -28,10 +35,14 @@ export interface AuditEntry {
   content: CapturedContent;
 }
 
+/** A decision's action in the audit log: the policy's, or `error` for a guard fault. */
+export type AuditAction = Action | 'error';
+
 export interface AuditPhase {
   direction: 'input' | 'output';
   choice?: number;
-  action: Action;
+  /** `error`: every block in this phase came from a failed guard (on_error: block), none from a verdict. */
+  action: AuditAction;
   deciding_rule?: string;
   reason: string;
   duration_ms: number;
@@ -67,13 +78,14 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     v: 1,
     kind: 'decision',
     request_id: record.requestId,
+    ...(record.clientRequestId ? { client_request_id: record.clientRequestId } : {}),
     received_at: record.receivedAt,
     app: record.app,
     route: record.route,
     model: record.model,
     stream: record.stream,
     policy: { id: record.policy.id, version: record.policy.version },
-    action: record.action,
+    action: record.guardFault ? 'error' : record.action,
     status: record.status,
     phases: [...(record.input ? [toPhase(record.input)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
     content,
@@ -101,7 +113,7 @@ function toPhase(phase: GuardPhase): AuditPhase {
   const outcomes = new Map(phase.decision.outcomes.map((o) => [o.ruleId, o]));
   return {
     direction: phase.decision.direction,
-    action: phase.decision.action,
+    action: guardFault(phase.decision) ? 'error' : phase.decision.action,
     deciding_rule: phase.decision.decidingRule,
     reason: phase.decision.reason,
     duration_ms: ms(phase.durationMs),

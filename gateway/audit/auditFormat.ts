@@ -1,4 +1,4 @@
-import type { AuditStats, StoredAuditEntry } from './auditQuery';
+import { isDecision, type AuditStats, type StoredAuditEntry } from './auditQuery';
 
 /** How `audit query` prints: an aligned table for people, JSON lines for jq, CSV for spreadsheets. */
 export type OutputFormat = 'table' | 'jsonl' | 'csv';
@@ -6,8 +6,25 @@ export type OutputFormat = 'table' | 'jsonl' | 'csv';
 const COLUMNS = ['received_at', 'request_id', 'app', 'route', 'action', 'status', 'rules', 'guards', 'policy', 'seq'] as const;
 type Row = Record<(typeof COLUMNS)[number], string>;
 
-/** Pure: the flat row of an entry. `rules` are the deciding rules; `guards` every verdict as guard=label score [categories]. */
+/**
+ * Pure: the flat row of an entry. `rules` are the deciding rules; `guards` every verdict as
+ * guard=label score [categories]. A refusal shows its kind as the action and its reason (and limit) as the rule.
+ */
 export function toRow(entry: StoredAuditEntry): Row {
+  if (!isDecision(entry)) {
+    return {
+      received_at: entry.received_at,
+      request_id: entry.request_id,
+      app: entry.app ?? '',
+      route: entry.route,
+      action: entry.kind,
+      status: String(entry.status),
+      rules: entry.limit ? `${entry.reason} (limit ${entry.limit.limit}, requested ${entry.limit.requested})` : entry.reason,
+      guards: '',
+      policy: '',
+      seq: String(entry.seq),
+    };
+  }
   const rules = [...new Set(entry.phases.map((p) => p.deciding_rule).filter((r): r is string => !!r))];
   const guards = entry.phases.flatMap((p) =>
     p.verdicts.map((v) => `${p.direction === 'output' ? 'out:' : ''}${v.guard}=${v.label} ${v.score.toFixed(3)}${v.categories.length ? ` [${v.categories.join(' ')}]` : ''}${v.mode === 'shadow' ? ' (shadow)' : ''}`),
@@ -50,12 +67,23 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   const sections: string[] = [`${stats.records} decisions${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}\n`];
   const counts = (title: string, record: Record<string, number>) =>
     table([title, 'requests'], Object.entries(record).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, String(v)]));
+  sections.push(counts('kind', stats.byKind));
   sections.push(counts('action', stats.byAction));
+  if (Object.keys(stats.byReason).length) sections.push(counts('refusal reason', stats.byReason));
   sections.push(table(['guard', 'runs', 'flagged', 'blocked', 'errors'], Object.entries(stats.byGuard).sort().map(([g, s]) => [g, String(s.runs), String(s.flagged), String(s.blocked), String(s.errors)])));
   sections.push(counts('category', stats.byCategory));
-  sections.push(table(['app', 'allow', 'flag', 'block'], Object.entries(stats.byApp).sort().map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0)])));
+  sections.push(
+    table(
+      ['app', 'allow', 'flag', 'block', 'error', 'rate_limited', 'unauthenticated'],
+      Object.entries(stats.byApp)
+        .sort()
+        .map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0), String(s.error ?? 0), String(s.rate_limited ?? 0), String(s.unauthenticated ?? 0)]),
+    ),
+  );
   if (format === 'csv') {
     const rows: string[] = ['dimension,key,count'];
+    for (const [k, v] of Object.entries(stats.byKind)) rows.push(`kind,${csvCell(k)},${v}`);
+    for (const [k, v] of Object.entries(stats.byReason)) rows.push(`reason,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byAction)) rows.push(`action,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byGuard)) rows.push(`guard_runs,${csvCell(k)},${v.runs}`, `guard_flagged,${csvCell(k)},${v.flagged}`, `guard_blocked,${csvCell(k)},${v.blocked}`, `guard_errors,${csvCell(k)},${v.errors}`);
     for (const [k, v] of Object.entries(stats.byCategory)) rows.push(`category,${csvCell(k)},${v}`);

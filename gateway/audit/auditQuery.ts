@@ -1,16 +1,27 @@
-import type { Action } from '../../policies/schema';
-import type { AuditEntry } from './auditEntry';
+import type { AuditAction, AuditEntry } from './auditEntry';
 import { auditLines } from './auditFiles';
 import type { ChainFields } from './hashChain';
+import type { RejectionEntry } from './rejectionEntry';
 
-/** An entry as read back from the log. */
-export type StoredAuditEntry = AuditEntry & ChainFields;
+/** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429). */
+export type StoredAuditEntry = (AuditEntry | RejectionEntry) & ChainFields;
+export type StoredDecision = AuditEntry & ChainFields;
+
+/** The decision types the log holds. */
+export const ENTRY_KINDS = ['decision', 'unauthenticated', 'rate_limited'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+export function isDecision(entry: StoredAuditEntry): entry is StoredDecision {
+  return entry.kind === 'decision';
+}
 
 export interface AuditFilter {
   since?: Date;
   until?: Date;
   app?: string;
-  action?: Action;
+  kind?: EntryKind;
+  /** Decisions only: allow, flag, block, or error (a guard fault). */
+  action?: AuditAction;
   guard?: string;
   category?: string;
   rule?: string;
@@ -37,6 +48,9 @@ export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
   if (filter.since && received < filter.since.getTime()) return false;
   if (filter.until && received >= filter.until.getTime()) return false;
   if (filter.app && entry.app !== filter.app) return false;
+  if (filter.kind && entry.kind !== filter.kind) return false;
+  const narrowsToDecisions = filter.action || filter.guard || filter.category || filter.rule;
+  if (!isDecision(entry)) return !narrowsToDecisions;
   if (filter.action && entry.action !== filter.action) return false;
   const verdicts = entry.phases.flatMap((p) => p.verdicts);
   if (filter.guard && !verdicts.some((v) => v.guard === filter.guard)) return false;
@@ -45,14 +59,15 @@ export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-/** The decision entries of an audit directory, in chain order; lines that do not parse are counted, not thrown (verify reports them). */
-export function readEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number } {
+/** Every entry of an audit directory (decisions and refusals), in chain order; lines that do not parse are counted, not thrown (verify reports them). */
+export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number } {
   const entries: StoredAuditEntry[] = [];
   let unreadable = 0;
   for (const line of auditLines(dir)) {
     try {
-      const parsed = JSON.parse(line.text) as StoredAuditEntry;
+      const parsed = JSON.parse(line.text) as StoredAuditEntry | null;
       if (parsed && parsed.kind === 'decision' && Array.isArray(parsed.phases)) entries.push(parsed);
+      else if (parsed && (parsed.kind === 'unauthenticated' || parsed.kind === 'rate_limited') && typeof parsed.reason === 'string') entries.push(parsed);
       else unreadable++;
     } catch {
       unreadable++;
@@ -61,25 +76,45 @@ export function readEntries(dir: string): { entries: StoredAuditEntry[]; unreada
   return { entries, unreadable };
 }
 
+/** The guarded requests' decisions only (no refusals), in chain order. */
+export function readEntries(dir: string): { entries: StoredDecision[]; unreadable: number } {
+  const { entries, unreadable } = readAllEntries(dir);
+  return { entries: entries.filter(isDecision), unreadable };
+}
+
 export interface AuditStats {
   records: number;
   from?: string;
   to?: string;
+  /** decision, unauthenticated, rate_limited. */
+  byKind: Record<string, number>;
+  /** Decisions by final action (allow, flag, block, error). */
   byAction: Record<string, number>;
+  /** Refusals by `<kind>:<reason>`, e.g. `rate_limited:tokens_per_minute`. */
+  byReason: Record<string, number>;
   /** Per guard: runs, and how many of them made their rule ask for flag or block. */
   byGuard: Record<string, { runs: number; flagged: number; blocked: number; errors: number }>;
   /** Requests with a triggering verdict (rule action flag or block) in each category. */
   byCategory: Record<string, number>;
+  /** Per app: decisions by action and refusals by kind (401s have no app: `(none)`). */
   byApp: Record<string, Record<string, number>>;
 }
 
 /** Pure: counts over entries (already filtered). */
 export function auditStats(entries: readonly StoredAuditEntry[]): AuditStats {
-  const stats: AuditStats = { records: 0, byAction: {}, byGuard: {}, byCategory: {}, byApp: {} };
+  const stats: AuditStats = { records: 0, byKind: {}, byAction: {}, byReason: {}, byGuard: {}, byCategory: {}, byApp: {} };
   for (const entry of entries) {
     stats.records++;
     if (!stats.from || entry.received_at < stats.from) stats.from = entry.received_at;
     if (!stats.to || entry.received_at > stats.to) stats.to = entry.received_at;
+    stats.byKind[entry.kind] = (stats.byKind[entry.kind] ?? 0) + 1;
+    if (!isDecision(entry)) {
+      const reason = `${entry.kind}:${entry.reason}`;
+      stats.byReason[reason] = (stats.byReason[reason] ?? 0) + 1;
+      const app = (stats.byApp[entry.app ?? '(none)'] ??= {});
+      app[entry.kind] = (app[entry.kind] ?? 0) + 1;
+      continue;
+    }
     stats.byAction[entry.action] = (stats.byAction[entry.action] ?? 0) + 1;
     const app = (stats.byApp[entry.app] ??= {});
     app[entry.action] = (app[entry.action] ?? 0) + 1;

@@ -1,8 +1,9 @@
-import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../requestRecord';
 import { captureContent } from '../telemetry/contentCapture';
 import { recordAuditOutcome, type TelemetryRecorder } from '../telemetry/telemetryRecorder';
 import { toAuditEntry } from './auditEntry';
 import { AuditUnavailableError } from './auditErrors';
+import { toRejectionEntry } from './rejectionEntry';
 import type { AuditLog } from './auditLog';
 
 /**
@@ -30,5 +31,20 @@ export class AuditRecorder implements DecisionRecorder {
       recordAuditOutcome('written');
     }
     this.telemetry?.emit(record, content, position);
+  }
+
+  /** A 401 or 429, its own kind in the log. Throws AuditUnavailableError when it cannot be written. */
+  async recordRejection(rejection: RejectionRecord): Promise<void> {
+    let position: { seq: number; hash: string } | undefined;
+    if (this.audit) {
+      try {
+        position = await this.audit.append(toRejectionEntry(rejection));
+      } catch (err) {
+        recordAuditOutcome('failed');
+        throw new AuditUnavailableError((err as Error)?.message ?? String(err));
+      }
+      recordAuditOutcome('written');
+    }
+    this.telemetry?.emitRejection(rejection, position);
   }
 }

@@ -6,16 +6,26 @@ import { contextOf } from '../requestContext';
 import { bearerToken } from './apiKey';
 import type { KeyStore } from './keyStore';
 
-/** OpenAI's 401. The message never repeats the presented key, not even part of it. */
-export function invalidApiKey(missing: boolean): ApiError {
-  return new ApiError(
-    401,
-    missing
-      ? "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
-      : 'Incorrect API key provided, or the key was revoked.',
-    'invalid_request_error',
-    'invalid_api_key',
-  );
+/** OpenAI's 401, carrying why (for the audit record and metrics). The message never repeats the presented key, not even part of it. */
+export class UnauthenticatedError extends ApiError {
+  constructor(readonly reason: 'missing_key' | 'invalid_key') {
+    super(
+      401,
+      reason === 'missing_key'
+        ? "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
+        : 'Incorrect API key provided, or the key was revoked.',
+      'invalid_request_error',
+      'invalid_api_key',
+      null,
+      {},
+      { 'www-authenticate': 'Bearer realm="safety-gateway"' },
+    );
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+export function invalidApiKey(missing: boolean): UnauthenticatedError {
+  return new UnauthenticatedError(missing ? 'missing_key' : 'invalid_key');
 }
 
 /**
@@ -33,7 +43,6 @@ export function authenticate(store: KeyStore, defaults: KeyLimits) {
     const token = bearerToken(req.header('authorization'));
     const identity = token ? store.lookup(token) : undefined;
     if (!identity) {
-      res.setHeader('www-authenticate', 'Bearer realm="safety-gateway"');
       next(invalidApiKey(token === undefined));
       return;
     }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Action } from '../../policies/schema';
 import { auditLines, listAuditFiles } from '../audit/auditFiles';
 import { formatEntries, formatStats, type OutputFormat } from '../audit/auditFormat';
-import { auditStats, matches, parseTime, readEntries, type AuditFilter } from '../audit/auditQuery';
+import type { AuditAction } from '../audit/auditEntry';
+import { auditStats, ENTRY_KINDS, matches, parseTime, readAllEntries, type AuditFilter, type EntryKind } from '../audit/auditQuery';
 import { verifyChain } from '../audit/chainVerifier';
 import { ConfigError, loadConfig } from '../config';
 
@@ -16,10 +16,12 @@ export interface AuditIo {
 const USAGE = `usage: safety-gateway audit <command> [options]
 
 commands:
-  query   decisions matching the filters   [--since T] [--until T] [--app A] [--action allow|flag|block]
-                                           [--guard G] [--category C] [--rule R] [--format table|jsonl|csv] [--limit N]
+  query   decisions matching the filters   [--since T] [--until T] [--app A] [--kind decision|unauthenticated|rate_limited]
+                                           [--action allow|flag|block|error] [--guard G] [--category C] [--rule R]
+                                           [--format table|jsonl|csv] [--limit N]
   verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is
-  stats   counts by action, guard, category and app   [--since T] [--until T] [--app A] [--format table|jsonl|csv]
+  stats   counts by kind, action, refusal reason, guard, category and app
+                                           [--since T] [--until T] [--app A] [--kind K] [--format table|jsonl|csv]
 
 options for all: --dir DIR (default: SAFETY_AUDIT_DIR, else audit.dir of --config / SAFETY_CONFIG, else ./.audit)
 times: ISO 8601 (2025-06-01T12:00:00Z) or an age before now (30m, 24h, 7d)
@@ -51,6 +53,7 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
         until: { type: 'string' },
         app: { type: 'string' },
         action: { type: 'string' },
+        kind: { type: 'string' },
         guard: { type: 'string' },
         category: { type: 'string' },
         rule: { type: 'string' },
@@ -89,7 +92,7 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
     return report.ok ? 0 : 1;
   }
 
-  const { entries, unreadable } = readEntries(dir);
+  const { entries, unreadable } = readAllEntries(dir);
   const selected = entries.filter((e) => matches(e, filter));
   if (unreadable > 0) io.err(`warning: ${unreadable} unreadable line(s) skipped; run \`safety-gateway audit verify\`\n`);
   if (sub === 'stats') {
@@ -120,14 +123,19 @@ function auditDir(values: Record<string, string | undefined>, env: NodeJS.Proces
   return '.audit';
 }
 
+const ACTIONS: readonly AuditAction[] = ['allow', 'flag', 'block', 'error'];
+
 function toFilter(values: Record<string, string | undefined>): AuditFilter {
-  const action = values.action === undefined ? undefined : Action.safeParse(values.action);
-  if (action && !action.success) throw new Error(`--action must be allow, flag or block (got "${values.action}")`);
+  const action = values.action as AuditAction | undefined;
+  if (action !== undefined && !ACTIONS.includes(action)) throw new Error(`--action must be allow, flag, block or error (got "${values.action}")`);
+  const kind = values.kind as EntryKind | undefined;
+  if (kind !== undefined && !ENTRY_KINDS.includes(kind)) throw new Error(`--kind must be ${ENTRY_KINDS.join(', ')} (got "${values.kind}")`);
   return {
     since: values.since ? parseTime(values.since) : undefined,
     until: values.until ? parseTime(values.until) : undefined,
     app: values.app,
-    action: action?.data,
+    kind,
+    action,
     guard: values.guard,
     category: values.category,
     rule: values.rule,

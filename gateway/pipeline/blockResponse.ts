@@ -1,5 +1,6 @@
 import type { Decision } from '../../policies/evaluate';
 import { ApiError } from '../errors';
+import type { GuardFault } from './guardFault';
 import type { RuleVerdict } from './runRules';
 
 /**
@@ -24,4 +25,32 @@ export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], r
 
 function round(n: number): number {
   return Math.round(n * 10_000) / 10_000;
+}
+
+/** Seconds a client is asked to wait after a guard fault (Retry-After). */
+export const GUARD_RETRY_AFTER_S = 5;
+
+/**
+ * The 503 an app gets when a guard it needs failed (error or timeout under `on_error: block`):
+ * a fault, not a verdict, so it is retryable and never says `content_policy_violation`. The
+ * message names the guard and the error kind, never the guard's address or error text.
+ */
+export class GuardUnavailableError extends ApiError {
+  constructor(
+    readonly fault: GuardFault,
+    direction: 'input' | 'output',
+    policy: { id: string; version: string },
+    requestId: string,
+  ) {
+    super(
+      503,
+      `The gateway's safety check could not run (${fault.guards.join(', ')}: ${fault.errorTypes.join(', ')}), so the ${direction === 'input' ? 'request was not forwarded' : 'answer was withheld'}. This is a temporary fault, not a content verdict: retry later.`,
+      'api_error',
+      'guard_unavailable',
+      null,
+      { safety: { guards: fault.guards, rule_ids: fault.rules, error_types: fault.errorTypes, direction, policy: `${policy.id}@${policy.version}`, request_id: requestId } },
+      { 'retry-after': String(GUARD_RETRY_AFTER_S) },
+    );
+    this.name = 'GuardUnavailableError';
+  }
 }

@@ -9,9 +9,10 @@ import type { DecisionRecorder, RequestRecord } from '../requestRecord';
 import { relayStream } from '../streaming/relayStream';
 import { EngineSpan } from '../telemetry/spans';
 import type { CompletionAdapter, ParsedCompletion } from './adapters';
-import { inputBlockedError } from './blockResponse';
+import { GuardUnavailableError, inputBlockedError } from './blockResponse';
 import { engineApiError, upstreamClientError } from './engineErrors';
 import { answerScanTexts, answerTurn, type AssistantAnswer } from './extractTexts';
+import { guardFault } from './guardFault';
 import { runGuardPhase, type GuardPhase } from './runRules';
 
 export interface CompletionDeps {
@@ -37,6 +38,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
     });
     const record: RequestRecord = {
       requestId: ctx.requestId,
+      clientRequestId: ctx.clientRequestId,
       receivedAt: ctx.receivedAt.toISOString(),
       app: ctx.app,
       route: adapter.route,
@@ -48,6 +50,20 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       status: 200,
       content: { input: parsed.inputTexts.map((t) => t.text), output: [] },
       contentCapture: runtime.loaded.policy.telemetry?.content_capture ?? 'none',
+    };
+    // A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such.
+    const failOnGuardFault = (phase: GuardPhase, direction: 'input' | 'output'): void => {
+      const fault = guardFault(phase.decision);
+      if (!fault) return;
+      record.guardFault = fault;
+      throw new GuardUnavailableError(fault, direction, record.policy, ctx.requestId);
+    };
+    const checkOutput = async (answer: AssistantAnswer, choice: number) => {
+      const phase = await checkAnswer(runtime, parsed, answer, choice, abort.signal);
+      // The relays record a phase once it returns; a faulted one never returns, so it is recorded here.
+      if (guardFault(phase.decision)) record.outputs.push(phase);
+      failOnGuardFault(phase, 'output');
+      return phase;
     };
     let engineSpan: EngineSpan | undefined;
     const finish = (status: number, error?: { type: string; message: string }) => {
@@ -63,6 +79,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       const input = await checkInput(runtime, parsed, abort.signal);
       record.input = input;
       ctx.guardMs += input.durationMs;
+      failOnGuardFault(input, 'input');
       if (input.decision.action === 'block') {
         const error = inputBlockedError(input.decision, input.verdicts, ctx.requestId, adapter.operation === 'chat' ? 'messages' : 'prompt');
         await finish(400);
@@ -81,10 +98,10 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
         return sendError(res, error);
       }
       if (parsed.stream) {
-        await relayStream({ adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkAnswer: (a, i) => checkAnswer(runtime, parsed, a, i, abort.signal), abortUpstream: () => abort.abort() });
+        await relayStream({ adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkAnswer: checkOutput, abortUpstream: () => abort.abort() });
         return;
       }
-      await respondWhole(adapter, parsed, upstream, runtime, record, res, engineStarted, finish, abort.signal);
+      await respondWhole(adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkOutput);
     } catch (err) {
       if (err instanceof EngineError && err.failure === 'aborted') {
         await finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);
@@ -96,7 +113,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       } catch {
         /* the recorder's own failure is reported by the error below */
       }
-      setSafetyHeaders(res, record.action, runtime.ref);
+      setSafetyHeaders(res, record.guardFault ? 'error' : record.action, runtime.ref);
       sendError(res, apiError);
     }
   };
@@ -139,7 +156,7 @@ async function respondWhole(
   res: Response,
   engineStarted: number,
   finish: (status: number) => Promise<void>,
-  signal: AbortSignal,
+  checkOutput: (answer: AssistantAnswer, choice: number) => Promise<GuardPhase & { choice: number }>,
 ): Promise<void> {
   const ctx = contextOf(res);
   const raw = await readAll(upstream);
@@ -155,7 +172,7 @@ async function respondWhole(
   const answers = adapter.answers(json);
   record.engine = { durationMs: performance.now() - engineStarted, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
   record.content?.output.push(...[...answers.values()].map((a) => a.content));
-  const phases = await Promise.all([...answers.entries()].map(([i, a]) => checkAnswer(runtime, parsed, a, i, signal)));
+  const phases = await Promise.all([...answers.entries()].map(([i, a]) => checkOutput(a, i)));
   record.outputs.push(...phases);
   ctx.guardMs += Math.max(0, ...phases.map((p) => p.durationMs));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));

@@ -2,6 +2,7 @@ import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards
 import { errorVerdict } from '../../guards/types';
 import { decide, type Decision } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
+import { observeGuard } from '../guardHealth';
 import { GuardSpans } from '../telemetry/spans';
 
 export interface RuleVerdict {
@@ -70,12 +71,16 @@ async function checkWithDeadline(guard: Guard | undefined, name: string, timeout
   const deadline = new Promise<Verdict>((resolve) => {
     timer = setTimeout(() => resolve(errorVerdict(name, guard.model, { type: 'timeout', message: `guard did not answer within ${timeoutMs} ms` }, performance.now() - started)), timeoutMs + 250);
   });
+  let verdict: Verdict;
   try {
-    return await Promise.race([
+    verdict = await Promise.race([
       guard.check(request).catch((err: unknown) => errorVerdict(name, guard.model, { type: 'model_error', message: (err as Error)?.message ?? String(err) }, performance.now() - started)),
       deadline,
     ]);
   } finally {
     clearTimeout(timer);
   }
+  // Readiness counts the guard's own failures; a check cut short by the client's disconnect is neither.
+  if (!request.signal?.aborted) observeGuard(guard, verdict);
+  return verdict;
 }

@@ -55,6 +55,8 @@ export const SECURITY = {
 /** Request-level attributes: who and where, for correlation. */
 export const GATEWAY = {
   REQUEST_ID: 'safety.request.id',
+  /** The id the client sent (x-client-request-id or x-request-id): a label for correlation, never the gateway's id. */
+  CLIENT_REQUEST_ID: 'safety.client_request.id',
   APP: 'safety.app',
   /** `<policy id>@<version>`, as in the x-safety-policy header. */
   POLICY_REF: 'safety.policy',
@@ -66,6 +68,10 @@ export const GATEWAY = {
   AUDIT_SEQ: 'safety.audit.seq',
   AUDIT_HASH: 'safety.audit.hash',
   RATE_LIMIT_KIND: 'safety.rate_limit.kind',
+  /** Why a request was refused before any policy ran (401 missing_key / invalid_key; 429 requests_per_minute, ...). */
+  REJECTION_REASON: 'safety.rejection.reason',
+  /** The decision type of a refusal: unauthenticated or rate_limited. */
+  REJECTION_KIND: 'safety.rejection.kind',
   OUTCOME: 'safety.outcome',
   LATENCY_MS: 'safety.latency_ms',
   STATUS: 'safety.status',

@@ -15,6 +15,7 @@ export interface Instruments {
   timeToFirstChunk: Histogram;
   tokenUsage: Histogram;
   rateLimitRejections: Counter;
+  authRejections: Counter;
   policyReloads: Counter;
   auditRecords: Counter;
 }
@@ -37,7 +38,8 @@ export function instruments(): Instruments {
     engineDuration: meter.createHistogram('gen_ai.client.operation.duration', { description: 'Engine call duration', unit: 's', advice: { explicitBucketBoundaries: SECONDS } }),
     timeToFirstChunk: meter.createHistogram('gen_ai.client.operation.time_to_first_chunk', { description: 'Time from the engine request to its first streamed chunk', unit: 's', advice: { explicitBucketBoundaries: SECONDS } }),
     tokenUsage: meter.createHistogram('gen_ai.client.token.usage', { description: 'Tokens per engine call, input and output', unit: '{token}', advice: { explicitBucketBoundaries: TOKENS } }),
-    rateLimitRejections: meter.createCounter('safety.rate_limit.rejections', { description: 'Requests refused by a rate limit (429)', unit: '{request}' }),
+    rateLimitRejections: meter.createCounter('safety.rate_limit.rejections', { description: 'Requests refused by a rate limit (429), by app, limit kind and reason', unit: '{request}' }),
+    authRejections: meter.createCounter('safety.auth.rejections', { description: 'Requests refused for a missing or unknown API key (401), by reason', unit: '{request}' }),
     policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),
     auditRecords: meter.createCounter('safety.audit.records', { description: 'Audit log appends by outcome (written, failed)', unit: '{record}' }),
   };
@@ -45,9 +47,14 @@ export function instruments(): Instruments {
   return made;
 }
 
-/** For the rate limiter: one call per request it refuses. */
-export function recordRateLimitRejection(app: string, kind: 'requests' | 'tokens'): void {
-  instruments().rateLimitRejections.add(1, { [GATEWAY.APP]: app, [GATEWAY.RATE_LIMIT_KIND]: kind });
+/** One call per request a rate limit refuses (429). */
+export function recordRateLimitRejection(app: string, kind: 'requests' | 'tokens' | 'concurrency', reason: string): void {
+  instruments().rateLimitRejections.add(1, { [GATEWAY.APP]: app, [GATEWAY.RATE_LIMIT_KIND]: kind, [GATEWAY.REJECTION_REASON]: reason });
+}
+
+/** One call per request refused for its API key (401). No app: the key named none. */
+export function recordAuthRejection(reason: string): void {
+  instruments().authRejections.add(1, { [GATEWAY.REJECTION_REASON]: reason });
 }
 
 /** For the policy watcher: one call per reload attempt; a failure keeps the last good policy. */

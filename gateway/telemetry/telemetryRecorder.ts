@@ -1,7 +1,7 @@
 import { context, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { logs, SeverityNumber, type LogAttributes } from '@opentelemetry/api-logs';
 import type { Action } from '../../policies/schema';
-import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../requestRecord';
 import { GATEWAY, GEN_AI, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
 import { captureContent, type CapturedContent } from './contentCapture';
 import { instruments } from './metrics';
@@ -37,6 +37,34 @@ export class TelemetryRecorder implements DecisionRecorder {
     this.emit(record, captureContent(record.content, record.contentCapture, this.salt));
   }
 
+  /** A 401 or 429: one log record (metrics are counted where the refusal is reported). Never throws. */
+  emitRejection(rejection: RejectionRecord, audit?: AuditPosition): void {
+    if (!this.options.logs) return;
+    try {
+      const attributes: LogAttributes = {
+        [GATEWAY.REQUEST_ID]: rejection.requestId,
+        ...(rejection.clientRequestId ? { [GATEWAY.CLIENT_REQUEST_ID]: rejection.clientRequestId } : {}),
+        ...(rejection.app ? { [GATEWAY.APP]: rejection.app } : {}),
+        [GATEWAY.URL_PATH]: rejection.route,
+        [GATEWAY.STATUS]: rejection.status,
+        [GATEWAY.REJECTION_KIND]: rejection.kind,
+        [GATEWAY.REJECTION_REASON]: rejection.reason,
+        ...(rejection.limit ? { [GATEWAY.RATE_LIMIT_KIND]: rejection.limit.kind } : {}),
+        ...(audit ? { [GATEWAY.AUDIT_SEQ]: audit.seq, [GATEWAY.AUDIT_HASH]: audit.hash } : {}),
+      };
+      logs.getLogger(LOGGER).emit({
+        eventName: 'safety.rejection',
+        severityNumber: SeverityNumber.WARN,
+        severityText: 'WARN',
+        body: `${rejection.kind} (HTTP ${rejection.status}): ${rejection.reason}${rejection.app ? ` for app ${rejection.app}` : ''}`,
+        attributes,
+        context: context.active(),
+      });
+    } catch {
+      /* best effort, as for decisions */
+    }
+  }
+
   /** Never throws: telemetry must not fail a request. */
   emit(record: RequestRecord, content: CapturedContent, audit?: AuditPosition): void {
     try {
@@ -52,6 +80,7 @@ export class TelemetryRecorder implements DecisionRecorder {
 function requestAttributes(record: RequestRecord): Attributes {
   return {
     [GATEWAY.REQUEST_ID]: record.requestId,
+    ...(record.clientRequestId ? { [GATEWAY.CLIENT_REQUEST_ID]: record.clientRequestId } : {}),
     [GATEWAY.APP]: record.app,
     [GATEWAY.HTTP_ROUTE]: record.route,
     [GATEWAY.POLICY_REF]: `${record.policy.id}@${record.policy.version}`,
@@ -135,7 +164,8 @@ function decidingPhase(record: RequestRecord) {
 
 function recordMetrics(record: RequestRecord): void {
   const m = instruments();
-  m.requests.add(1, { [SECURITY.ACTION]: record.action, [GATEWAY.HTTP_STATUS]: record.status, [GATEWAY.HTTP_ROUTE]: record.route, [GATEWAY.APP]: record.app });
+  // A guard fault is counted as an error, not as a block: no verdict was reached.
+  m.requests.add(1, { [SECURITY.ACTION]: record.guardFault ? 'error' : record.action, [GATEWAY.HTTP_STATUS]: record.status, [GATEWAY.HTTP_ROUTE]: record.route, [GATEWAY.APP]: record.app });
   for (const { phase } of phases(record)) {
     // Rules asking the same guard the same question share one run (one verdict object): one latency sample.
     const timed = new Set<object>();

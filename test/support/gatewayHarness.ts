@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
 import { GatewayConfig } from '../../gateway/config';
-import type { DecisionRecorder, RequestRecord } from '../../gateway/requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../../gateway/requestRecord';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
@@ -10,8 +10,13 @@ export const FIXTURE_POLICY = path.join(FIXTURES, 'policies', 'fixture.yaml');
 /** Records every decision in memory so tests can assert on what compliance would see. */
 export class MemoryRecorder implements DecisionRecorder {
   readonly records: RequestRecord[] = [];
+  /** 401s and 429s. */
+  readonly rejections: RejectionRecord[] = [];
   async record(record: RequestRecord): Promise<void> {
     this.records.push(structuredClone(record));
+  }
+  async recordRejection(rejection: RejectionRecord): Promise<void> {
+    this.rejections.push(structuredClone(rejection));
   }
 }
 

@@ -38,11 +38,27 @@ describe('routes and headers', () => {
     }
   });
 
-  test('a client request id is echoed; a hostile one is replaced', async () => {
-    const ok = await fetch(`${h.gateway.url}/healthz`, { headers: { 'x-request-id': 'client-123' } });
-    expect(ok.headers.get('x-request-id')).toBe('client-123');
-    const bad = await fetch(`${h.gateway.url}/healthz`, { headers: { 'x-request-id': 'a b <script>' } });
+  test("the gateway issues its own request id; a client's id is kept apart, labelled, and never echoed as the gateway's", async () => {
+    const ask = (headers: Record<string, string>) =>
+      fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }] }) });
+    const first = await ask({ 'x-request-id': 'client-123' });
+    const second = await ask({ 'x-request-id': 'client-123' });
+    const ids = [first.headers.get('x-request-id'), second.headers.get('x-request-id')];
+    expect(ids[0]).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(ids[1]).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(ids[0]).not.toBe(ids[1]);
+    const records = h.recorder.records.slice(-2);
+    expect(records.map((r) => [r.requestId, r.clientRequestId])).toEqual([
+      [ids[0], 'client-123'],
+      [ids[1], 'client-123'],
+    ]);
+    // OpenAI's x-client-request-id is the preferred name; a hostile value is dropped, not recorded.
+    const named = await ask({ 'x-client-request-id': 'trace-77', 'x-request-id': 'other' });
+    expect(named.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(h.recorder.records[h.recorder.records.length - 1].clientRequestId).toBe('trace-77');
+    const bad = await ask({ 'x-request-id': 'a b <script>' });
     expect(bad.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(h.recorder.records[h.recorder.records.length - 1].clientRequestId).toBeUndefined();
   });
 
   test('routes the policy lists pass through unguarded; other /v1 routes are refused', async () => {

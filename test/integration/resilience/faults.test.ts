@@ -127,21 +127,23 @@ describe('guard session throws or times out: the rule’s on_error decides', () 
   afterAll(async () => h.close());
   afterEach(() => jest.restoreAllMocks());
 
-  test('Prompt Guard throws; its rule fails closed (default on_error: block): 400, recorded as a guard error', async () => {
+  test('Prompt Guard throws; its rule fails closed (default on_error: block): 503 guard_unavailable, recorded as a guard fault', async () => {
     jest.spyOn(guard('prompt_guard'), 'check').mockRejectedValue(new Error('onnxruntime session failed'));
     const res = await chat(h);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
     const body = (await res.json()) as Json;
-    expect(body.error.code).toBe('content_policy_violation');
+    expect(body.error.code).toBe('guard_unavailable');
     expect(JSON.stringify(body)).not.toContain('onnxruntime');
     const outcome = h.recorder.records[0].input!.decision.outcomes.find((o) => o.ruleId === 'jailbreak');
     expect(outcome).toMatchObject({ errorType: 'model_error', effective: 'block' });
+    expect(h.recorder.records[0].guardFault).toMatchObject({ guards: ['prompt_guard'], errorTypes: ['model_error'] });
   });
 
-  test('Prompt Guard never answers: its deadline makes a timeout verdict, which blocks', async () => {
+  test('Prompt Guard never answers: its deadline makes a timeout verdict: 503, not a content block', async () => {
     jest.spyOn(guard('prompt_guard'), 'check').mockImplementation(() => new Promise(() => undefined));
     const res = await chat(h);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(503);
     const outcome = h.recorder.records[1].input!.decision.outcomes.find((o) => o.ruleId === 'jailbreak');
     expect(outcome).toMatchObject({ errorType: 'timeout', effective: 'block' });
   });
@@ -158,6 +160,6 @@ describe('guard session throws or times out: the rule’s on_error decides', () 
 
   test('then serves normally, one record per request', async () => {
     expect((await chat(h)).status).toBe(200);
-    expect(h.recorder.records.map((r) => r.status)).toEqual([400, 400, 200, 200]);
+    expect(h.recorder.records.map((r) => r.status)).toEqual([503, 503, 200, 200]);
   });
 });

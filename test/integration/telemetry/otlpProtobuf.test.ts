@@ -53,7 +53,7 @@ describe('OpenTelemetry export over OTLP http/protobuf', () => {
     expect(events.join('\n')).toContain('content_filter');
     ids.streamed = streamed.headers.get('x-request-id')!;
 
-    recordRateLimitRejection('app-a', 'requests');
+    recordRateLimitRejection('app-a', 'requests', 'requests_per_minute');
     recordPolicyReload('fixture', 'failure');
     await flushTelemetry(5000);
     await receiver.waitFor(() => receiver.spans.filter((s) => s.kind === SERVER).length >= 3 && receiver.logs.filter((l) => l.eventName === 'safety.decision').length >= 3, 10_000, 'spans and logs');

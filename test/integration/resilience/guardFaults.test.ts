@@ -1,0 +1,198 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readEntries } from '../../../gateway/audit/auditQuery';
+import { startFakeGuardServer, type FakeGuardServer, type RecordedRequest } from '../../support/fakeGuardServers';
+import { readSse } from '../../support/gatewayHarness';
+import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
+
+/**
+ * Faults are faults: a remote Llama Guard (backend `openai`) that is down or hangs must give the
+ * client a retryable 503 guard_unavailable (never 400 content_policy_violation), leave an audit
+ * record that says error, and take the replica out of /readyz until the guard works again.
+ */
+type Json = { error: { code: string; type: string; message: string; safety?: Record<string, unknown> } };
+
+function remotePolicy(baseUrl: string, model: string, streaming = 'mode: buffer'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-remote-policy-'));
+  const file = path.join(dir, 'remote.yaml');
+  writeFileSync(
+    file,
+    `id: remote-guarded
+guards:
+  llama_guard:
+    type: llama_guard
+    backend: openai
+    model: ${model}
+    base_url: ${baseUrl}
+    timeout_ms: 400
+input:
+  - id: unsafe-prompt
+    guard: llama_guard
+    threshold: 0.5
+output:
+  - id: unsafe-answer
+    guard: llama_guard
+    threshold: 0.5
+streaming:
+  ${streaming}
+`,
+  );
+  return file;
+}
+
+async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const readyz = async (gw: RealGateway) => {
+  const res = await fetch(`${gw.gateway.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as { status: string; problems: Record<string, string> } };
+};
+
+/** Output checks carry the answer as the last (assistant) turn. */
+const isOutputCheck = (req: RecordedRequest) => {
+  const messages = req.body.messages as { role: string }[] | undefined;
+  return messages?.[messages.length - 1]?.role === 'assistant';
+};
+
+describe('a remote guard that is down (nothing listens on its port)', () => {
+  let gw: RealGateway;
+  beforeAll(async () => {
+    const policy = remotePolicy(`http://127.0.0.1:${await closedPort()}/v1`, 'meta-llama/Llama-Guard-3-8B');
+    gw = await startRealGateway({ policy, config: { guards: { unready_after_failures: 2, probe_timeout_ms: 500 } } });
+  });
+  afterAll(async () => gw?.close());
+
+  test('503 guard_unavailable with Retry-After, not a content verdict; nothing reaches the engine', async () => {
+    const res = await gw.chat({ messages: [{ role: 'user', content: 'Plan a birthday party.' }] });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(res.headers.get('x-safety-verdict')).toBe('error');
+    const body = (await res.json()) as Json;
+    expect(body.error).toMatchObject({ type: 'api_error', code: 'guard_unavailable' });
+    expect(body.error.safety).toMatchObject({ guards: ['llama_guard'], error_types: ['unavailable'], direction: 'input' });
+    expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|content_policy_violation/);
+    expect(gw.engine.requests).toHaveLength(0);
+  });
+
+  test('the audit record says error (a guard fault), not block', () => {
+    const [entry] = readEntries(gw.auditDir).entries;
+    expect(entry).toMatchObject({ action: 'error', status: 503, error: { type: 'guard_unavailable' } });
+    expect(entry.phases[0]).toMatchObject({ direction: 'input', action: 'error' });
+    expect(entry.phases[0].verdicts[0]).toMatchObject({ guard: 'llama_guard', error_type: 'unavailable' });
+  });
+
+  test('/readyz: not ready once the required guard failed its last checks, and it says which', async () => {
+    await (await gw.chat({ messages: [{ role: 'user', content: 'again' }] })).arrayBuffer();
+    const ready = await readyz(gw);
+    expect(ready.status).toBe(503);
+    expect(ready.body.problems.guards).toMatch(/llama_guard/);
+  });
+});
+
+describe('a remote guard that hangs, then recovers', () => {
+  let fake: FakeGuardServer;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    fake = await startFakeGuardServer('vllm');
+    gw = await startRealGateway({ policy: remotePolicy(fake.baseUrl, fake.model), config: { guards: { unready_after_failures: 2, probe_timeout_ms: 500 } } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  test('healthy: answered, and ready', async () => {
+    fake.behave({ kind: 'answer', text: 'safe' });
+    expect((await gw.chat({ messages: [{ role: 'user', content: 'hello' }] })).status).toBe(200);
+    expect((await readyz(gw)).status).toBe(200);
+  });
+
+  test('input check times out: 503 guard_unavailable (timeout), audited as error', async () => {
+    fake.behave({ kind: 'hang' });
+    for (let i = 0; i < 2; i++) {
+      const res = await gw.chat({ messages: [{ role: 'user', content: `question ${i}` }] });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      expect(((await res.json()) as Json).error).toMatchObject({ code: 'guard_unavailable', safety: { error_types: ['timeout'] } });
+    }
+    const entries = readEntries(gw.auditDir).entries.slice(-2);
+    expect(entries.map((e) => [e.action, e.status, e.error?.type])).toEqual([
+      ['error', 503, 'guard_unavailable'],
+      ['error', 503, 'guard_unavailable'],
+    ]);
+    expect((await readyz(gw)).status).toBe(503);
+  });
+
+  test('the guard works again: /readyz probes it and the replica is ready without any traffic', async () => {
+    fake.behave({ kind: 'answer', text: 'safe' });
+    const ready = await readyz(gw);
+    expect(ready.status).toBe(200);
+    expect(ready.body.problems.guards).toBeUndefined();
+    expect((await gw.chat({ messages: [{ role: 'user', content: 'hello again' }] })).status).toBe(200);
+  });
+
+  test('output check fails on a non-streamed answer: 503, the answer withheld, audited with the output phase', async () => {
+    fake.behave((req) => (isOutputCheck(req) ? { kind: 'error', status: 503, message: 'overloaded' } : { kind: 'answer', text: 'safe' }));
+    await gw.script({ reply: 'SECRET-ANSWER-TEXT about cakes' });
+    const res = await gw.chat({ messages: [{ role: 'user', content: 'cakes?' }] });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    const text = await res.text();
+    expect(text).not.toContain('SECRET-ANSWER-TEXT');
+    expect(JSON.parse(text).error).toMatchObject({ code: 'guard_unavailable', safety: { direction: 'output' } });
+    const entry = readEntries(gw.auditDir).entries.at(-1)!;
+    expect(entry).toMatchObject({ action: 'error', status: 503, error: { type: 'guard_unavailable' } });
+    expect(entry.phases.map((p) => [p.direction, p.action])).toEqual([
+      ['input', 'allow'],
+      ['output', 'error'],
+    ]);
+  });
+
+  test('output check fails on a streamed answer (buffer): 503 before any byte, nothing of the answer', async () => {
+    await gw.script({ reply: 'SECRET-ANSWER-TEXT streamed' });
+    const res = await gw.chat({ stream: true, messages: [{ role: 'user', content: 'stream it' }] });
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toContain('SECRET-ANSWER-TEXT');
+    expect(JSON.parse(text).error.code).toBe('guard_unavailable');
+  });
+});
+
+describe('a remote output guard that fails mid-stream (window mode)', () => {
+  let fake: FakeGuardServer;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    fake = await startFakeGuardServer('vllm');
+    gw = await startRealGateway({ policy: remotePolicy(fake.baseUrl, fake.model, 'mode: window\n  window_tokens: 4\n  overlap_tokens: 1') });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  test('checked text is released, then an error event (guard_unavailable) and [DONE], no unchecked text', async () => {
+    let outputChecks = 0;
+    fake.behave((req) => (isOutputCheck(req) && ++outputChecks > 1 ? { kind: 'hang' } : { kind: 'answer', text: 'safe' }));
+    await gw.script({ reply: 'one two three four five six seven UNCHECKED eight nine ten eleven' });
+    const res = await gw.chat({ stream: true, messages: [{ role: 'user', content: 'count for me' }] });
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    const error = JSON.parse(events.at(-2)!) as Json;
+    expect(error.error.code).toBe('guard_unavailable');
+    const released = events.slice(0, -2).join('');
+    expect(released).toContain('one');
+    expect(released).not.toContain('UNCHECKED');
+    const entry = readEntries(gw.auditDir).entries.at(-1)!;
+    expect(entry).toMatchObject({ action: 'error', status: 503, error: { type: 'guard_unavailable' } });
+    expect(entry.phases.at(-1)).toMatchObject({ direction: 'output', action: 'error' });
+  });
+});

@@ -1,0 +1,105 @@
+import { toAuditEntry } from '../../../gateway/audit/auditEntry';
+import { formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
+import { auditStats, matches, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
+import { toRejectionEntry } from '../../../gateway/audit/rejectionEntry';
+import { guardFault } from '../../../gateway/pipeline/guardFault';
+import type { RejectionRecord } from '../../../gateway/requestRecord';
+import { captureContent } from '../../../gateway/telemetry/contentCapture';
+import { phase, requestRecord, rule, verdict } from './requestRecords';
+
+const chain = { ts: '2025-06-01T12:00:00.000Z', prev: '0', hash: 'h' };
+const down = verdict('llama_guard', 0, { label: 'error', error: { type: 'unavailable', message: 'http://10.0.0.5:8000/v1: connect ECONNREFUSED' } });
+
+function rejection(overrides: Partial<RejectionRecord> = {}): RejectionRecord {
+  return {
+    kind: 'rate_limited',
+    requestId: 'req_9',
+    clientRequestId: 'client-7',
+    receivedAt: '2025-06-03T00:00:00.000Z',
+    app: 'app-a',
+    keyId: 'k_123',
+    client: '127.0.0.1',
+    method: 'POST',
+    route: '/v1/chat/completions',
+    status: 429,
+    reason: 'tokens_per_minute',
+    limit: { kind: 'tokens', limit: 100, requested: 80 },
+    ...overrides,
+  };
+}
+
+describe('guardFault (pure)', () => {
+  test('a block that came only from guard errors is a fault', () => {
+    const p = phase('input', [[rule('unsafe-prompt', 'llama_guard'), down]]);
+    expect(guardFault(p.decision)).toEqual({ guards: ['llama_guard'], rules: ['unsafe-prompt'], errorTypes: ['unavailable'] });
+  });
+  test('a real verdict that blocks wins: not a fault, even if another guard failed', () => {
+    const p = phase('input', [
+      [rule('unsafe-prompt', 'llama_guard'), down],
+      [rule('jailbreak', 'prompt_guard'), verdict('prompt_guard', 0.99, { label: 'JAILBREAK' })],
+    ]);
+    expect(guardFault(p.decision)).toBeUndefined();
+  });
+  test('on_error: allow, shadow rules, bad_input and allowed phases are not faults', () => {
+    expect(guardFault(phase('input', [[rule('r', 'llama_guard', { on_error: 'allow' }), down]]).decision)).toBeUndefined();
+    expect(guardFault(phase('input', [[rule('r', 'llama_guard', { mode: 'shadow' }), down]]).decision)).toBeUndefined();
+    const badInput = verdict('llama_guard', 0, { label: 'error', error: { type: 'bad_input', message: 'empty conversation' } });
+    expect(guardFault(phase('input', [[rule('r', 'llama_guard'), badInput]]).decision)).toBeUndefined();
+    expect(guardFault(phase('input', [[rule('r', 'llama_guard'), verdict('llama_guard', 0.1)]]).decision)).toBeUndefined();
+  });
+});
+
+describe('audit entries: guard faults, client ids, refusals', () => {
+  test('a guard fault is recorded as action error, its phase as error; the client id as a separate label', () => {
+    const input = phase('input', [[rule('unsafe-prompt', 'llama_guard'), down]]);
+    const record = requestRecord({ input, outputs: [], status: 503, clientRequestId: 'client-7', guardFault: guardFault(input.decision), error: { type: 'guard_unavailable', message: 'llama_guard: unavailable' } });
+    const entry = toAuditEntry(record, captureContent(record.content, 'none', 's'), 's');
+    expect(entry).toMatchObject({ request_id: 'req_1', client_request_id: 'client-7', action: 'error', status: 503, error: { type: 'guard_unavailable' } });
+    expect(entry.phases[0]).toMatchObject({ action: 'error', verdicts: [{ error_type: 'unavailable' }] });
+    // The guard's own error text (its address) is not part of the record.
+    expect(JSON.stringify(entry)).not.toContain('10.0.0.5');
+  });
+
+  test('a refusal is its own kind, with app, key id, reason and limit; never a key', () => {
+    expect(toRejectionEntry(rejection())).toEqual({
+      v: 1,
+      kind: 'rate_limited',
+      request_id: 'req_9',
+      client_request_id: 'client-7',
+      received_at: '2025-06-03T00:00:00.000Z',
+      app: 'app-a',
+      key_id: 'k_123',
+      client: '127.0.0.1',
+      method: 'POST',
+      route: '/v1/chat/completions',
+      status: 429,
+      reason: 'tokens_per_minute',
+      limit: { kind: 'tokens', limit: 100, requested: 80 },
+    });
+    const unauthenticated = toRejectionEntry(rejection({ kind: 'unauthenticated', status: 401, reason: 'invalid_key', app: undefined, keyId: undefined, limit: undefined }));
+    expect(unauthenticated).not.toHaveProperty('app');
+    expect(unauthenticated).not.toHaveProperty('limit');
+  });
+
+  test('query, rows and stats take the new kinds', () => {
+    const decision: StoredAuditEntry = { ...toAuditEntry(requestRecord(), captureContent(requestRecord().content, 'none', 's'), 's'), seq: 1, ...chain };
+    const limited: StoredAuditEntry = { ...toRejectionEntry(rejection()), seq: 2, ...chain };
+    const noKey: StoredAuditEntry = { ...toRejectionEntry(rejection({ kind: 'unauthenticated', status: 401, reason: 'missing_key', app: undefined, keyId: undefined, limit: undefined, requestId: 'req_10' })), seq: 3, ...chain };
+    const all = [decision, limited, noKey];
+    expect(all.filter((e) => matches(e, { kind: 'rate_limited' })).map((e) => e.request_id)).toEqual(['req_9']);
+    expect(all.filter((e) => matches(e, { app: 'app-a' })).map((e) => e.request_id)).toEqual(['req_1', 'req_9']);
+    // Verdict filters select decisions only.
+    expect(all.filter((e) => matches(e, { action: 'block' })).map((e) => e.request_id)).toEqual(['req_1']);
+    expect(toRow(limited)).toMatchObject({ action: 'rate_limited', status: '429', rules: 'tokens_per_minute (limit 100, requested 80)', app: 'app-a' });
+    expect(formatEntries(all, 'csv')).toContain('unauthenticated');
+    const stats = auditStats(all);
+    expect(stats).toMatchObject({
+      records: 3,
+      byKind: { decision: 1, rate_limited: 1, unauthenticated: 1 },
+      byAction: { block: 1 },
+      byReason: { 'rate_limited:tokens_per_minute': 1, 'unauthenticated:missing_key': 1 },
+      byApp: { 'app-a': { block: 1, rate_limited: 1 }, '(none)': { unauthenticated: 1 } },
+    });
+    expect(formatStats(stats, 'table')).toMatch(/rate_limited:tokens_per_minute\s+1/);
+  });
+});
