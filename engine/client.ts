@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { classifyEngineError, EngineError } from './errors';
 
@@ -13,7 +13,11 @@ export interface EngineClientOptions {
   idleTimeoutMs: number;
   /** Whole request, start to last byte. */
   totalTimeoutMs: number;
+  /** Largest answer body read (streamed or not); past it the answer fails as a bad gateway (502). Default 16 MiB. */
+  maxAnswerBytes?: number;
 }
+
+export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 export interface EngineResponse {
   status: number;
@@ -94,8 +98,30 @@ export class EngineClient implements Engine {
     }
     // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
     res.body.on('error', () => undefined);
-    return { status: res.statusCode, contentType, body: res.body };
+    return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES) };
   }
+}
+
+/**
+ * The body, failing with EngineError (bad_gateway) once more than `max` bytes arrived: a huge
+ * answer is an engine fault, not something to buffer. Stopping early destroys the upstream body.
+ */
+function capped(body: Readable, max: number): Readable {
+  async function* limit(): AsyncGenerator<Buffer> {
+    let size = 0;
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        body.destroy();
+        throw new EngineError('bad_gateway', `the engine answer is larger than the limit of ${max} bytes (engine.max_answer_bytes)`);
+      }
+      yield chunk as Buffer;
+    }
+  }
+  const stream = Readable.from(limit(), { objectMode: false });
+  // Consumers see the error where they read; an unread body must not crash the process with it.
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 /** The engine's own error message, kept short, for operators; never includes our request content. */

@@ -100,6 +100,8 @@ export interface EngineSettings {
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
   totalTimeoutMs: number;
+  /** Largest answer body read (EngineClientOptions.maxAnswerBytes). */
+  maxAnswerBytes?: number;
   retries: number;
   healthIntervalMs: number;
   log?: (line: string) => void;
@@ -114,6 +116,7 @@ export function createEngine(settings: EngineSettings): Engine {
     firstByteTimeoutMs: settings.firstByteTimeoutMs,
     idleTimeoutMs: settings.idleTimeoutMs,
     totalTimeoutMs: settings.totalTimeoutMs,
+    maxAnswerBytes: settings.maxAnswerBytes,
   }));
   if (options.length === 1) return new EngineClient(options[0]);
   return new UpstreamPool(options, { retries: settings.retries, healthIntervalMs: settings.healthIntervalMs, log: settings.log }).start();

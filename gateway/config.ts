@@ -29,6 +29,8 @@ export const GatewayConfig = z.strictObject({
       retries: z.number().int().min(0).max(5).default(1),
       /** How often each upstream's GET /models is checked when there are several. */
       health_interval_ms: z.number().int().positive().default(5_000),
+      /** Largest engine answer read, streamed or not: a bigger one is a 502 engine_error, never buffered whole. */
+      max_answer_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     })
     .prefault({}),
   /** Policy file; default: policies/default.yaml shipped with the gateway. */

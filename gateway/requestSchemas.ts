@@ -1,27 +1,87 @@
 import { z } from 'zod';
 
 /**
- * The request bodies the gateway reads. Only what the guards need is checked; every other field
- * (tools, tool_choice, response_format, seed, ...) is kept and reaches the engine as sent.
+ * The request bodies the gateway reads. Every field listed here is classified in
+ * pipeline/extract/requestFields.ts (scanned, or a known harmless parameter); a test walks these
+ * shapes and fails on a field nobody classified. Fields not listed are refused or stripped by the
+ * policy's `request_fields`, never forwarded unchecked. Harmless parameters are typed loosely
+ * (`unknown`): the engine checks their values, and none of them is read as prompt text.
  */
 
-const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
-const OtherPart = z.looseObject({ type: z.string() });
-const ContentPart = z.union([TextPart, OtherPart]);
+const harmless = z.unknown().optional();
 
-const ToolCall = z.looseObject({
+/** A content part: text-bearing parts are scanned whole (every string member), media parts follow the policy. */
+export const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+
+export const ToolCall = z.looseObject({
   id: z.string().optional(),
   type: z.string().optional(),
   function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
 });
 
+export const FunctionCall = z.looseObject({ name: z.string().optional(), arguments: z.string().optional() });
+
 export const ChatMessage = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
   content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
   name: z.string().optional(),
-  tool_calls: z.array(ToolCall).optional(),
+  tool_calls: z.array(ToolCall).nullable().optional(),
   tool_call_id: z.string().optional(),
+  function_call: FunctionCall.nullable().optional(),
+  refusal: z.string().nullable().optional(),
+  reasoning_content: z.string().nullable().optional(),
+  reasoning: z.string().nullable().optional(),
 });
+
+/** A tool definition (`tools[]`) or a legacy function definition (`functions[]`, the inner `function`). */
+export const FunctionDefinition = z.looseObject({
+  name: z.string().optional(),
+  description: z.string().nullable().optional(),
+  parameters: z.unknown().optional(),
+  strict: harmless,
+});
+export const Tool = z.looseObject({ type: z.string().optional(), function: FunctionDefinition.optional() });
+
+const StreamOptions = z.looseObject({ include_usage: z.boolean().optional(), continuous_usage_stats: z.boolean().optional() }).nullable().optional();
+
+/** Sampling and bookkeeping parameters of OpenAI's API and the common engine extensions (vLLM), none read as text. */
+const harmlessParameters = {
+  frequency_penalty: harmless,
+  presence_penalty: harmless,
+  temperature: harmless,
+  top_p: harmless,
+  n: harmless,
+  seed: harmless,
+  stop: harmless,
+  logit_bias: harmless,
+  logprobs: harmless,
+  top_logprobs: harmless,
+  user: harmless,
+  metadata: harmless,
+  store: harmless,
+  service_tier: harmless,
+  parallel_tool_calls: harmless,
+  reasoning_effort: harmless,
+  verbosity: harmless,
+  prompt_cache_key: harmless,
+  safety_identifier: harmless,
+  // vLLM sampling extensions.
+  top_k: harmless,
+  min_p: harmless,
+  repetition_penalty: harmless,
+  length_penalty: harmless,
+  min_tokens: harmless,
+  ignore_eos: harmless,
+  stop_token_ids: harmless,
+  skip_special_tokens: harmless,
+  spaces_between_special_tokens: harmless,
+  include_stop_str_in_output: harmless,
+  best_of: harmless,
+  use_beam_search: harmless,
+  truncate_prompt_tokens: harmless,
+  priority: harmless,
+  echo: harmless,
+};
 
 export const ChatCompletionRequest = z.looseObject({
   model: z.string().min(1).optional(),
@@ -29,17 +89,33 @@ export const ChatCompletionRequest = z.looseObject({
   stream: z.boolean().nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  stream_options: StreamOptions,
+  tools: z.array(Tool).nullable().optional(),
+  tool_choice: z.unknown().optional(),
+  functions: z.array(FunctionDefinition).nullable().optional(),
+  function_call: z.unknown().optional(),
+  response_format: z.unknown().optional(),
+  /** vLLM: documents the chat template renders into the prompt (RAG templates). */
+  documents: z.array(z.unknown()).nullable().optional(),
+  ...harmlessParameters,
 });
 
+/** Token-id prompts (`[1, 2, 3]` or `[[1, 2], [3]]`) are accepted by the schema and refused with a clear message by the extraction. */
+const TokenIds = z.array(z.number());
 export const CompletionRequest = z.looseObject({
   model: z.string().min(1).optional(),
-  prompt: z.union([z.string(), z.array(z.string()).min(1)]),
+  prompt: z.union([z.string(), z.array(z.string()).min(1), TokenIds.min(1), z.array(TokenIds).min(1)]),
+  suffix: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  stream_options: StreamOptions,
+  response_format: z.unknown().optional(),
+  ...harmlessParameters,
 });
 
+export type ContentPart = z.infer<typeof ContentPart>;
 export type ChatMessage = z.infer<typeof ChatMessage>;
+export type Tool = z.infer<typeof Tool>;
+export type FunctionDefinition = z.infer<typeof FunctionDefinition>;
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 export type CompletionRequest = z.infer<typeof CompletionRequest>;

@@ -84,6 +84,7 @@ async function startParts(
     firstByteTimeoutMs: config.engine.first_byte_timeout_ms,
     idleTimeoutMs: config.engine.idle_timeout_ms,
     totalTimeoutMs: config.engine.total_timeout_ms,
+    maxAnswerBytes: config.engine.max_answer_bytes,
     retries: config.engine.retries,
     healthIntervalMs: config.engine.health_interval_ms,
     log,

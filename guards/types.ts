@@ -3,8 +3,26 @@
  * models) takes a GuardRequest and returns one Verdict. The gateway and policies see nothing else.
  */
 
-/** Where a piece of text came from; decides which Prompt Guard score applies (jailbreak vs injection). */
-export type TextSource = 'system' | 'user' | 'assistant' | 'tool' | 'document' | 'tool_call';
+/**
+ * Where a piece of text came from; decides which Prompt Guard score applies (jailbreak vs injection).
+ * Written by the app or its user: `system`, `developer` (the app's instructions), `user`,
+ * `assistant` (earlier answers, as the client resends them). Third-party content the engine reads:
+ * `tool` (tool and function results), `document` (document parts and documents), `tool_schema`
+ * (tool and function definitions, response schemas), `tool_call` (tool-call names and arguments).
+ */
+export type TextSource = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'document' | 'tool_schema' | 'tool_call';
+
+/** Every source, in the order the policy schema lists them. */
+export const TEXT_SOURCES: readonly TextSource[] = ['system', 'developer', 'user', 'assistant', 'tool', 'document', 'tool_schema', 'tool_call'];
+
+/**
+ * Third-party content: instructions in it are an injection (Prompt Guard's injection score). The
+ * other sources are written by the app or its user, where instructions are normal and only a
+ * jailbreak is suspicious (Meta's guidance: jailbreak score on user and system prompts).
+ */
+export function isThirdPartySource(source: TextSource): boolean {
+  return source === 'tool' || source === 'document' || source === 'tool_schema' || source === 'tool_call';
+}
 
 /** One text a guard must scan, with where it sits in the request (for audit, never its content). */
 export interface ScanText {

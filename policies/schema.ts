@@ -43,7 +43,7 @@ export const GuardSpec = z.discriminatedUnion('type', [PromptGuardSpec, LlamaGua
 
 export const Action = z.enum(['allow', 'flag', 'block']);
 export const Mode = z.enum(['enforce', 'shadow']);
-export const InputSource = z.enum(['system', 'user', 'assistant', 'tool', 'document', 'tool_call']);
+export const InputSource = z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'document', 'tool_schema', 'tool_call']);
 
 const threshold = z
   .number({ error: 'threshold must be a number between 0 and 1' })
@@ -57,7 +57,9 @@ export const Rule = z.strictObject({
     .array(InputSource)
     .min(1)
     .optional()
-    .describe('prompt_guard rules: which texts the guard scans (default: all). User turns are scored for jailbreaks, the rest for indirect injection.'),
+    .describe(
+      'prompt_guard rules: which texts the guard scans (default: all): system, developer, user, assistant (earlier turns), tool (tool results), document, tool_schema (tool definitions), tool_call (tool-call names and arguments). Texts the app or its user wrote (system, developer, user, assistant) are scored for jailbreaks, third-party content for indirect injection.',
+    ),
   score: z
     .enum(['auto', 'injection'])
     .default('auto')
@@ -96,6 +98,46 @@ export const Routes = z.strictObject({
 });
 
 /**
+ * Engine extensions that change how the engine reads the request (a client-supplied chat template
+ * rewrites the whole prompt) or hand it input the guards cannot read: refused by default.
+ */
+export const DEFAULT_REFUSED_FIELDS = [
+  'chat_template',
+  'chat_template_kwargs',
+  'add_generation_prompt',
+  'continue_final_message',
+  'add_special_tokens',
+  'mm_processor_kwargs',
+  'prompt_embeds',
+  'logits_processors',
+  'vllm_xargs',
+  'kv_transfer_params',
+  'return_tokens_as_token_ids',
+] as const;
+
+const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'field names are JSON member names such as chat_template');
+
+/** Which top-level request fields reach the engine: the gateway scans the ones it knows carry text. */
+export const RequestFields = z.strictObject({
+  refuse: z
+    .array(fieldName)
+    .default([...DEFAULT_REFUSED_FIELDS])
+    .describe('Top-level request fields always refused with HTTP 400 unsupported_parameter (default: engine extensions such as chat_template and chat_template_kwargs).'),
+  allow: z
+    .array(fieldName)
+    .default([])
+    .describe('Further top-level fields forwarded to the engine without a check: list only fields your engine never reads as text.'),
+  unknown: z
+    .enum(['refuse', 'strip'])
+    .default('refuse')
+    .describe('Top-level fields the gateway does not know (neither scanned, nor a known harmless parameter, nor in allow): refuse (HTTP 400) or strip (removed before forwarding).'),
+  media_parts: z
+    .enum(['refuse', 'allow'])
+    .default('refuse')
+    .describe('Image, audio, video and file content parts, which the guards cannot read: refuse (HTTP 400) or allow (forwarded unchecked).'),
+});
+
+/**
  * Owned by the telemetry engineer (gateway/telemetry/contentCapture.ts reads it): what of the
  * prompt and answer texts may leave the request path.
  */
@@ -108,7 +150,7 @@ export const PolicyTelemetry = z.strictObject({
 
 /** A chat message in a test case or `policy explain --conversation`. */
 export const TestMessage = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: z.string(),
 });
 
@@ -136,6 +178,7 @@ export const PolicyFile = z.strictObject({
   streaming: Streaming.prefault({}),
   refusals: Refusals.prefault({}),
   routes: Routes.prefault({}),
+  request_fields: RequestFields.prefault({}).describe('Which request fields reach the engine besides the ones the gateway scans.'),
   telemetry: PolicyTelemetry.optional(),
   tests: z.array(TestCase).default([]).describe('Test cases run by `safety-gateway policy test`; not part of the version.'),
 });
@@ -148,6 +191,7 @@ export type Action = z.infer<typeof Action>;
 export type TestCase = z.infer<typeof TestCase>;
 export type TestMessage = z.infer<typeof TestMessage>;
 export type PolicyFile = z.infer<typeof PolicyFile>;
+export type RequestFields = z.infer<typeof RequestFields>;
 
 /** The JSON Schema published for editors (input shape: defaults are optional there). */
 export function policyJsonSchema(): Record<string, unknown> {

@@ -42,6 +42,11 @@ export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
       problems.push({ path: ['routes', 'passthrough', i], message: `\`${route}\` covers a guarded route (${GUARDED_ROUTES.join(', ')}), which always goes through the guards; list other routes only` });
     }
   });
+  policy.request_fields.allow.forEach((field, i) => {
+    if (policy.request_fields.refuse.includes(field)) {
+      problems.push({ path: ['request_fields', 'allow', i], message: `\`${field}\` is both refused and allowed; remove it from one of request_fields.refuse and request_fields.allow` });
+    }
+  });
   problems.push(...testProblems(policy));
   return problems;
 }

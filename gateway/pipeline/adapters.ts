@@ -1,24 +1,35 @@
+import { MalformedAnswerError, parseAnswer, type ChatCompletion, type TextCompletion } from '../../engine/answerSchema';
+import { EngineError } from '../../engine/errors';
 import type { ChatTurn, ScanText } from '../../guards/types';
+import type { RequestFields } from '../../policies/schema';
 import { badRequest } from '../errors';
 import { ChatCompletionRequest, CompletionRequest } from '../requestSchemas';
-import type { StreamChunk } from '../streaming/answerAccumulator';
-import { chatScanTexts, chatTurns, completionScanTexts, type AssistantAnswer } from './extractTexts';
+import type { ChunkMeta, StreamChunk } from '../streaming/answerAccumulator';
+import { chatChoiceLanes, ENVELOPE_STRUCTURE, envelopeLanes, textChoiceLanes, type LanePiece } from './extract/answerLanes';
+import { answerFromPieces, extractChatRequest, extractCompletionRequest, type AssistantAnswer } from './extractTexts';
 
 /** What the guarded-completion flow needs to know about one endpoint's request and answer shapes. */
 export interface CompletionAdapter {
   route: '/v1/chat/completions' | '/v1/completions';
   enginePath: '/chat/completions' | '/completions';
   operation: 'chat' | 'text_completion';
-  parse(body: unknown): ParsedCompletion;
-  /** Answers of a non-streamed response, by choice index. */
+  /** Validates and extracts; throws an ApiError (400) for a body or field the gateway will not forward. */
+  parse(body: unknown, fields?: RequestFields): ParsedCompletion;
+  /**
+   * Answers of a non-streamed response, by position in `choices` (a repeated or missing `index`
+   * must not hide a choice). Throws EngineError (502) for a malformed answer.
+   */
   answers(json: unknown): Map<number, AssistantAnswer>;
-  /** Rewrites a non-streamed response so the blocked choices carry the refusal instead. */
+  /** Text lanes of one stream chunk, by choice index (-1: the chunk's envelope, shared by every choice). Throws EngineError for a malformed chunk. */
+  chunkLanes(json: unknown): { chunk: StreamChunk; lanes: Map<number, LanePiece[]> };
+  /** Rewrites a non-streamed response so the blocked choices (positions) carry the refusal instead. */
   blockChoices(json: Record<string, unknown>, blocked: Set<number>, refusal: string): void;
   /** The final chunk of a stream whose answer was blocked. */
-  contentFilterChunk(meta: StreamChunk, index: number, refusal: string): StreamChunk;
+  contentFilterChunk(meta: ChunkMeta, index: number, refusal: string): StreamChunk;
 }
 
 export interface ParsedCompletion {
+  /** The body forwarded to the engine (fields the policy strips are gone). */
   body: Record<string, unknown>;
   stream: boolean;
   model?: string;
@@ -39,43 +50,70 @@ function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T
   return result.data;
 }
 
+/** A malformed engine answer is the engine's failure: 502 engine_error, never a 500. */
+function engineAnswer(kind: 'chat' | 'text', json: unknown, stream: boolean) {
+  try {
+    return parseAnswer(kind, json, stream);
+  } catch (err) {
+    if (err instanceof MalformedAnswerError) throw new EngineError('bad_gateway', err.message);
+    throw err;
+  }
+}
+
+function wholeAnswers(json: ChatCompletion | TextCompletion, lanesOf: (choice: never) => LanePiece[]): Map<number, AssistantAnswer> {
+  const shared = envelopeLanes(json);
+  const out = new Map<number, AssistantAnswer>();
+  json.choices.forEach((choice, i) => out.set(i, answerFromPieces([...lanesOf(choice as never), ...shared])));
+  return out;
+}
+
+function chunkLanesBy(json: ChatCompletion | TextCompletion, lanesOf: (choice: never) => LanePiece[]): Map<number, LanePiece[]> {
+  const lanes = new Map<number, LanePiece[]>();
+  const shared = envelopeLanes(json);
+  if (shared.length) lanes.set(-1, shared);
+  for (const choice of json.choices) {
+    const index = choice.index ?? 0;
+    lanes.set(index, [...(lanes.get(index) ?? []), ...lanesOf(choice as never)]);
+  }
+  return lanes;
+}
+
+/** A blocked response keeps only its bookkeeping besides the choices: unknown members were checked with the answers. */
+function dropUnknownMembers(json: Record<string, unknown>): void {
+  for (const key of Object.keys(json)) if (!ENVELOPE_STRUCTURE.has(key)) delete json[key];
+}
+
 export const chatAdapter: CompletionAdapter = {
   route: '/v1/chat/completions',
   enginePath: '/chat/completions',
   operation: 'chat',
-  parse(body) {
+  parse(body, fields) {
     const request = validation(ChatCompletionRequest, body, 'chat completion');
+    const extracted = extractChatRequest(body as Record<string, unknown>, request, fields);
     return {
-      body: body as Record<string, unknown>,
+      body: extracted.body,
       stream: request.stream === true,
       model: request.model,
-      includeUsage: request.stream_options?.include_usage === true,
+      includeUsage: (request.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
       maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
-      inputTexts: chatScanTexts(request.messages),
-      conversation: chatTurns(request.messages),
+      inputTexts: extracted.texts,
+      conversation: extracted.conversation,
     };
   },
   answers(json) {
-    const out = new Map<number, AssistantAnswer>();
-    const choices = (json as { choices?: unknown }).choices;
-    if (!Array.isArray(choices)) return out;
-    choices.forEach((choice: { index?: number; message?: { content?: unknown; tool_calls?: { function?: { name?: string; arguments?: string } }[] } }, i) => {
-      const message = choice?.message;
-      out.set(choice?.index ?? i, {
-        content: typeof message?.content === 'string' ? message.content : '',
-        toolCalls: (message?.tool_calls ?? []).map((c) => ({ name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' })),
-      });
-    });
-    return out;
+    return wholeAnswers(engineAnswer('chat', json, false), chatChoiceLanes);
+  },
+  chunkLanes(json) {
+    const chunk = engineAnswer('chat', json, true);
+    return { chunk: chunk as StreamChunk, lanes: chunkLanesBy(chunk, chatChoiceLanes) };
   },
   blockChoices(json, blocked, refusal) {
-    const choices = json.choices as { index?: number; message?: Record<string, unknown>; finish_reason?: string; logprobs?: unknown }[];
+    const choices = json.choices as { index?: number }[];
     choices.forEach((choice, i) => {
-      if (!blocked.has(choice.index ?? i)) return;
-      choice.message = { role: 'assistant', content: refusal };
-      choice.finish_reason = 'content_filter';
-      choice.logprobs = null;
+      if (!blocked.has(i)) return;
+      choices[i] = { index: choice.index ?? i, message: { role: 'assistant', content: refusal }, logprobs: null, finish_reason: 'content_filter' } as { index: number };
     });
+    dropUnknownMembers(json);
   },
   contentFilterChunk(meta, index, refusal) {
     return { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [{ index, delta: { content: refusal }, finish_reason: 'content_filter' }] };
@@ -86,34 +124,33 @@ export const textAdapter: CompletionAdapter = {
   route: '/v1/completions',
   enginePath: '/completions',
   operation: 'text_completion',
-  parse(body) {
+  parse(body, fields) {
     const request = validation(CompletionRequest, body, 'completion');
-    const texts = completionScanTexts(request.prompt);
+    const extracted = extractCompletionRequest(body as Record<string, unknown>, request, fields);
     return {
-      body: body as Record<string, unknown>,
+      body: extracted.body,
       stream: request.stream === true,
       model: request.model,
-      includeUsage: request.stream_options?.include_usage === true,
+      includeUsage: (request.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
       maxTokens: request.max_tokens ?? undefined,
-      inputTexts: texts,
-      conversation: [{ role: 'user', content: texts.map((t) => t.text).join('\n') }],
+      inputTexts: extracted.texts,
+      conversation: extracted.conversation,
     };
   },
   answers(json) {
-    const out = new Map<number, AssistantAnswer>();
-    const choices = (json as { choices?: unknown }).choices;
-    if (!Array.isArray(choices)) return out;
-    choices.forEach((choice: { index?: number; text?: unknown }, i) => out.set(choice?.index ?? i, { content: typeof choice?.text === 'string' ? choice.text : '', toolCalls: [] }));
-    return out;
+    return wholeAnswers(engineAnswer('text', json, false), textChoiceLanes);
+  },
+  chunkLanes(json) {
+    const chunk = engineAnswer('text', json, true);
+    return { chunk: chunk as StreamChunk, lanes: chunkLanesBy(chunk, textChoiceLanes) };
   },
   blockChoices(json, blocked, refusal) {
-    const choices = json.choices as { index?: number; text?: string; finish_reason?: string; logprobs?: unknown }[];
+    const choices = json.choices as { index?: number }[];
     choices.forEach((choice, i) => {
-      if (!blocked.has(choice.index ?? i)) return;
-      choice.text = refusal;
-      choice.finish_reason = 'content_filter';
-      choice.logprobs = null;
+      if (!blocked.has(i)) return;
+      choices[i] = { index: choice.index ?? i, text: refusal, logprobs: null, finish_reason: 'content_filter' } as { index: number };
     });
+    dropUnknownMembers(json);
   },
   contentFilterChunk(meta, index, refusal) {
     return { id: meta.id, object: 'text_completion', created: meta.created, model: meta.model, choices: [{ index, text: refusal, finish_reason: 'content_filter' }] };

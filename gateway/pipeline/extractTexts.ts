@@ -1,99 +1,69 @@
-import type { ChatRole, ChatTurn, ScanText, TextSource } from '../../guards/types';
-import type { ChatMessage, CompletionRequest } from '../requestSchemas';
+import type { ChatTurn, ScanText } from '../../guards/types';
+import { RequestFields as RequestFieldsSchema, type RequestFields } from '../../policies/schema';
+import { ApiError } from '../errors';
+import type { ChatCompletionRequest, CompletionRequest } from '../requestSchemas';
+import { chatConversation } from './extract/conversation';
+import { documentTexts } from './extract/documentTexts';
+import { joinedTexts } from './extract/joinedTexts';
+import { messageTexts } from './extract/messageTexts';
+import { CHAT_FIELDS, COMPLETION_FIELDS, screenTopLevelFields } from './extract/requestFields';
+import { choiceText, definitionsText, definitionText } from './extract/toolTexts';
+
+export { answerFromPieces, answerScanTexts, answerTurn, type AssistantAnswer } from './extract/answer';
+export { isJoinedText } from './extract/joinedTexts';
 
 /**
- * Pure: what the guards must see of a request. Every text an attacker can reach becomes a
- * ScanText with its source and location: every message, every text content part, every tool-call
- * argument string. Non-text parts (images, audio) carry no text to scan.
+ * The one extraction step (DESIGN.md, path of a request, step 3): every text of a request that the
+ * engine will read, each tagged with its source, and the conversation as Llama Guard reads it.
+ * Fields the gateway cannot check are refused here (400), or stripped where the policy says so;
+ * the body returned is the one to forward. The pieces live in extract/, one concept per file.
  */
-export function chatScanTexts(messages: ChatMessage[]): ScanText[] {
-  const texts: ScanText[] = [];
-  messages.forEach((message, i) => {
-    const source = sourceOfRole(message.role);
-    const content = message.content;
-    if (typeof content === 'string') {
-      texts.push({ source, path: `messages[${i}].content`, text: content });
-    } else if (Array.isArray(content)) {
-      content.forEach((part, j) => {
-        const text = (part as { text?: unknown }).text;
-        if (typeof text === 'string') {
-          const partSource = part.type === 'document' ? 'document' : source;
-          texts.push({ source: partSource, path: `messages[${i}].content[${j}]`, text });
-        }
-      });
-    }
-    message.tool_calls?.forEach((call, j) => {
-      const args = call.function?.arguments;
-      if (typeof args === 'string') texts.push({ source: 'tool_call', path: `messages[${i}].tool_calls[${j}].function.arguments`, text: args });
-    });
-  });
-  return texts;
+export interface ExtractedRequest {
+  /** The body to forward: the request, less the fields the policy strips. */
+  body: Record<string, unknown>;
+  /** Every text, plus each source's texts joined (a payload split over messages is whole there). */
+  texts: ScanText[];
+  conversation: ChatTurn[];
 }
 
-export function completionScanTexts(prompt: CompletionRequest['prompt']): ScanText[] {
+/** The policy default, for callers without a policy at hand (tests, the policy CLI). */
+export const DEFAULT_REQUEST_FIELDS: RequestFields = RequestFieldsSchema.parse({});
+
+export function extractChatRequest(body: Record<string, unknown>, request: ChatCompletionRequest, fields: RequestFields = DEFAULT_REQUEST_FIELDS): ExtractedRequest {
+  const forward = screenTopLevelFields(body, CHAT_FIELDS, fields);
+  const perMessage = request.messages.map((m, i) => messageTexts(m, i, fields));
+  // What the engine reads besides the messages: tool and function definitions, a forced tool, response schemas, documents.
+  const preamble = [
+    ...definitionsText(request.tools, 'tools'),
+    ...definitionsText(request.functions, 'functions'),
+    ...choiceText(request.tool_choice, 'tool_choice'),
+    ...choiceText(request.function_call, 'function_call'),
+    ...definitionText(request.response_format, 'response_format'),
+    ...documentTexts(request.documents),
+  ];
+  const texts = [...perMessage.flat(), ...preamble];
+  return { body: forward, texts: [...texts, ...joinedTexts(texts)], conversation: chatConversation(request.messages, perMessage, preamble) };
+}
+
+export function extractCompletionRequest(body: Record<string, unknown>, request: CompletionRequest, fields: RequestFields = DEFAULT_REQUEST_FIELDS): ExtractedRequest {
+  const forward = screenTopLevelFields(body, COMPLETION_FIELDS, fields);
+  const texts: ScanText[] = [...promptTexts(request.prompt), ...(request.suffix ? [{ source: 'user' as const, path: 'suffix', text: request.suffix }] : [])];
+  const schema = definitionText(request.response_format, 'response_format');
+  const all = [...texts, ...schema];
+  const conversation: ChatTurn[] = [
+    ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
+    { role: 'user', content: texts.map((t) => t.text).join('\n') },
+  ];
+  return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
+}
+
+/**
+ * Text prompts only. Token-id prompts are refused: ids mean text only under the engine's exact
+ * tokenizer, which the gateway cannot be sure of (a different model behind the same URL, added
+ * tokens), so decoding them would check a guess of what the engine reads.
+ */
+function promptTexts(prompt: CompletionRequest['prompt']): ScanText[] {
   if (typeof prompt === 'string') return [{ source: 'user', path: 'prompt', text: prompt }];
-  return prompt.map((text, i) => ({ source: 'user' as const, path: `prompt[${i}]`, text }));
-}
-
-/** The conversation as plain turns (content parts joined), for Llama Guard style guards. */
-export function chatTurns(messages: ChatMessage[]): ChatTurn[] {
-  return messages.map((message) => {
-    const turn: ChatTurn = { role: turnRole(message.role), content: flattenContent(message.content) };
-    const calls = message.tool_calls?.map((c) => `${c.function?.name ?? 'tool'}(${c.function?.arguments ?? ''})`);
-    if (calls?.length) turn.toolCalls = calls;
-    return turn;
-  });
-}
-
-export function flattenContent(content: ChatMessage['content']): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part) => (part as { text?: unknown }).text)
-    .filter((t): t is string => typeof t === 'string')
-    .join('\n');
-}
-
-function sourceOfRole(role: ChatMessage['role']): TextSource {
-  switch (role) {
-    case 'system':
-    case 'developer':
-      return 'system';
-    case 'user':
-      return 'user';
-    case 'assistant':
-      return 'assistant';
-    case 'tool':
-    case 'function':
-      return 'tool';
-  }
-}
-
-function turnRole(role: ChatMessage['role']): ChatRole {
-  switch (role) {
-    case 'developer':
-      return 'system';
-    case 'function':
-      return 'tool';
-    default:
-      return role;
-  }
-}
-
-/** An assistant answer as the output guard sees it: its text plus its tool calls. */
-export interface AssistantAnswer {
-  content: string;
-  toolCalls: { name: string; arguments: string }[];
-}
-
-export function answerScanTexts(answer: AssistantAnswer, choicePath: string): ScanText[] {
-  const texts: ScanText[] = [{ source: 'assistant', path: `${choicePath}.content`, text: answer.content }];
-  answer.toolCalls.forEach((call, j) => texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.arguments`, text: call.arguments }));
-  return texts;
-}
-
-export function answerTurn(answer: AssistantAnswer): ChatTurn {
-  const turn: ChatTurn = { role: 'assistant', content: answer.content };
-  if (answer.toolCalls.length) turn.toolCalls = answer.toolCalls.map((c) => `${c.name}(${c.arguments})`);
-  return turn;
+  if (prompt.every((p): p is string => typeof p === 'string')) return prompt.map((text, i) => ({ source: 'user' as const, path: `prompt[${i}]`, text }));
+  throw new ApiError(400, 'Token-id prompts are not accepted: the gateway checks text. Send `prompt` as a string or a list of strings.', 'invalid_request_error', 'unsupported_value', 'prompt');
 }

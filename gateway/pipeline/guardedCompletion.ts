@@ -11,7 +11,7 @@ import { EngineSpan } from '../telemetry/spans';
 import type { CompletionAdapter, ParsedCompletion } from './adapters';
 import { GuardUnavailableError, inputBlockedError } from './blockResponse';
 import { engineApiError, upstreamClientError } from './engineErrors';
-import { answerScanTexts, answerTurn, type AssistantAnswer } from './extractTexts';
+import { answerScanTexts, answerTurn, isJoinedText, type AssistantAnswer } from './extractTexts';
 import { guardFault } from './guardFault';
 import { runGuardPhase, type GuardPhase } from './runRules';
 
@@ -31,7 +31,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
     // when auth assigned one. An id the gateway has not loaded fails closed (503 policy_unavailable).
     const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
-    const parsed = adapter.parse(req.body);
+    const parsed = adapter.parse(req.body, runtime.loaded.policy.request_fields);
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -48,7 +48,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       outputs: [],
       action: 'allow',
       status: 200,
-      content: { input: parsed.inputTexts.map((t) => t.text), output: [] },
+      content: { input: parsed.inputTexts.filter((t) => !isJoinedText(t)).map((t) => t.text), output: [] },
       contentCapture: runtime.loaded.policy.telemetry?.content_capture ?? 'none',
     };
     // A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such.
@@ -165,10 +165,9 @@ async function respondWhole(
   try {
     json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new ApiError(502, 'The engine sent an answer that is not valid JSON.', 'api_error', 'engine_bad_response');
+    throw new EngineError('bad_gateway', 'the engine sent an answer that is not valid JSON');
   }
-  // `null`, a number or an array parse fine but are no completion (found by fuzzing the engine's answers).
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ApiError(502, 'The engine sent an answer that is not a completion object.', 'api_error', 'engine_bad_response');
+  // Not a completion (`null`, an array, `tool_calls: {}`, ...): adapter.answers throws EngineError (502).
   const answers = adapter.answers(json);
   record.engine = { durationMs: performance.now() - engineStarted, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
   record.content?.output.push(...[...answers.values()].map((a) => a.content));

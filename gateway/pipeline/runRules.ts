@@ -1,5 +1,5 @@
 import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards/types';
-import { errorVerdict } from '../../guards/types';
+import { errorVerdict, isThirdPartySource } from '../../guards/types';
 import { decide, type Decision } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
 import { observeGuard } from '../guardHealth';
@@ -44,7 +44,7 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
     if (!run) {
       const selected = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
       // score: injection reads every selected text as untrusted third-party content (Prompt Guard's injection score).
-      const texts = rule.score === 'injection' ? selected.map((t) => (t.source === 'user' || t.source === 'system' ? { ...t, source: 'document' as const } : t)) : selected;
+      const texts = rule.score === 'injection' ? selected.map((t) => (isThirdPartySource(t.source) ? t : { ...t, source: 'document' as const })) : selected;
       run = checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
         direction: input.direction,
         texts,

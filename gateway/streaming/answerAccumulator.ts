@@ -1,66 +1,108 @@
-import type { AssistantAnswer } from '../pipeline/extractTexts';
+import type { LanePiece } from '../pipeline/extract/answerLanes';
+import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
 
-/** A parsed engine chunk, only the parts the gateway reads. */
+/** A stream chunk as the engine sent it, already checked against engine/answerSchema.ts (only what the relay reads is typed). */
 export interface StreamChunk {
+  id?: string | null;
+  object?: string | null;
+  created?: number | null;
+  model?: string | null;
+  choices: { index?: number; [member: string]: unknown }[];
+  usage?: Record<string, unknown> | null;
+  [member: string]: unknown;
+}
+
+/** The identity of a stream (its first chunk's), reused for chunks the gateway writes itself. */
+export interface ChunkMeta {
   id?: string;
   object?: string;
   created?: number;
   model?: string;
-  choices?: {
-    index?: number;
-    text?: string;
-    delta?: { role?: string; content?: string | null; tool_calls?: { index?: number; function?: { name?: string; arguments?: string } }[] };
-    finish_reason?: string | null;
-  }[];
-  usage?: Record<string, unknown> | null;
-  error?: unknown;
 }
 
-/** Pure state machine: merges stream deltas into the answer of each choice (content and tool calls). */
+interface Piece extends LanePiece {
+  /** Which text-bearing event brought it (window mode counts these as tokens). */
+  event: number;
+  /** Choice index; -1 for text outside the choices, which belongs to every choice. */
+  choice: number;
+}
+
+/**
+ * Pure state machine: the text of every lane of every choice (content, reasoning, refusal, tool
+ * calls, logprob tokens, unknown members) as the stream delivers it, piece by piece, so buffer
+ * mode can check whole answers and window mode any range of events.
+ */
 export class AnswerAccumulator {
-  private readonly answers = new Map<number, { content: string; toolCalls: Map<number, { name: string; arguments: string }>; finishReason?: string }>();
+  private readonly pieces: Piece[] = [];
+  private readonly finish = new Map<number, string>();
+  private readonly indexes = new Set<number>();
+  /** Events that carried text so far. */
+  textEvents = 0;
   /** The first chunk's identity, reused for chunks the gateway writes itself. */
-  meta: { id?: string; object?: string; created?: number; model?: string } = {};
+  meta: ChunkMeta = {};
   usage: Record<string, unknown> | undefined;
   /** performance.now() of the first chunk: the engine's time to first chunk, for telemetry. */
   firstChunkAt: number | undefined;
 
-  add(chunk: StreamChunk, now: number = performance.now()): void {
+  /** Adds one chunk and its lanes (adapter.chunkLanes); true when it carried text. */
+  add(chunk: StreamChunk, lanes: ReadonlyMap<number, readonly LanePiece[]>, now: number = performance.now()): boolean {
     this.firstChunkAt ??= now;
-    if (!this.meta.id && chunk.id) this.meta = { id: chunk.id, object: chunk.object, created: chunk.created, model: chunk.model };
+    if (!this.meta.id && chunk.id) this.meta = { id: chunk.id, object: chunk.object ?? undefined, created: chunk.created ?? undefined, model: chunk.model ?? undefined };
     if (chunk.usage) this.usage = chunk.usage;
-    for (const choice of chunk.choices ?? []) {
-      const state = this.stateOf(choice.index ?? 0);
-      if (typeof choice.text === 'string') state.content += choice.text;
-      const delta = choice.delta;
-      if (typeof delta?.content === 'string') state.content += delta.content;
-      for (const call of delta?.tool_calls ?? []) {
-        const key = call.index ?? 0;
-        const current = state.toolCalls.get(key) ?? { name: '', arguments: '' };
-        if (call.function?.name) current.name += call.function.name;
-        if (call.function?.arguments) current.arguments += call.function.arguments;
-        state.toolCalls.set(key, current);
-      }
-      if (choice.finish_reason) state.finishReason = choice.finish_reason;
+    for (const choice of chunk.choices) {
+      const index = choice.index ?? 0;
+      this.indexes.add(index);
+      if (typeof choice.finish_reason === 'string') this.finish.set(index, choice.finish_reason);
     }
+    let carried = false;
+    for (const [choice, list] of lanes) {
+      for (const piece of list) {
+        if (piece.text.length === 0) continue;
+        if (!carried) {
+          carried = true;
+          this.textEvents += 1;
+        }
+        this.pieces.push({ ...piece, choice, event: this.textEvents });
+      }
+    }
+    return carried;
   }
 
   choiceIndexes(): number[] {
-    const indexes = [...this.answers.keys()].sort((a, b) => a - b);
+    const indexes = [...this.indexes].sort((a, b) => a - b);
     return indexes.length ? indexes : [0];
   }
 
+  /** One choice's whole answer, with the text outside the choices. */
   answer(index: number): AssistantAnswer {
-    const state = this.answers.get(index);
-    if (!state) return { content: '', toolCalls: [] };
-    return { content: state.content, toolCalls: [...state.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c) };
+    return answerFromPieces(this.pieces.filter((p) => p.choice === index || p.choice === -1));
+  }
+
+  /** Everything the text-bearing events (from, to] brought, every choice together (window mode). */
+  window(from: number, to: number): AssistantAnswer {
+    // Pieces are in event order: find the range, do not scan the whole answer at every window.
+    const start = this.firstAfter(from);
+    const end = this.firstAfter(to);
+    return answerFromPieces(this.pieces.slice(start, end));
+  }
+
+  private firstAfter(event: number): number {
+    let lo = 0;
+    let hi = this.pieces.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.pieces[mid].event <= event) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** What the request record keeps of the engine call (timings from `engineStarted`, a performance.now()). */
-  engineSummary(engineStarted: number, now: number = performance.now()): { durationMs: number; firstByteMs?: number; model?: string; usage?: Record<string, unknown>; finishReasons: string[] } {
+  engineSummary(engineStarted: number, now: number = performance.now()): { durationMs: number; firstByteMs?: number; id?: string; model?: string; usage?: Record<string, unknown>; finishReasons: string[] } {
     return {
       durationMs: now - engineStarted,
       firstByteMs: this.firstChunkAt === undefined ? undefined : this.firstChunkAt - engineStarted,
+      id: this.meta.id,
       model: this.meta.model,
       usage: this.usage,
       finishReasons: this.finishReasons(),
@@ -68,15 +110,6 @@ export class AnswerAccumulator {
   }
 
   finishReasons(): string[] {
-    return [...this.answers.values()].map((a) => a.finishReason).filter((r): r is string => !!r);
-  }
-
-  private stateOf(index: number) {
-    let state = this.answers.get(index);
-    if (!state) {
-      state = { content: '', toolCalls: new Map() };
-      this.answers.set(index, state);
-    }
-    return state;
+    return [...this.finish.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
   }
 }

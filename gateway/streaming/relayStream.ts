@@ -4,6 +4,7 @@ import { EngineError, classifyEngineError } from '../../engine/errors';
 import type { CompletionAdapter, ParsedCompletion } from '../pipeline/adapters';
 import { ApiError } from '../errors';
 import { engineApiError } from '../pipeline/engineErrors';
+import { ENVELOPE_STRUCTURE } from '../pipeline/extract/answerLanes';
 import type { AssistantAnswer } from '../pipeline/extractTexts';
 import type { GuardPhase } from '../pipeline/runRules';
 import type { PolicyRuntime } from '../policyRuntime';
@@ -39,40 +40,55 @@ export async function relayStream(input: RelayInput): Promise<void> {
   return relayPassthrough(input);
 }
 
-/** Parses the engine's SSE body into events, feeding the accumulator. Engine failures become EngineError. */
-export async function* engineEvents(upstream: EngineResponse, accumulator: AnswerAccumulator): AsyncGenerator<SseEvent & { chunk?: StreamChunk; done?: boolean }> {
+export type EngineEvent = SseEvent & { chunk?: StreamChunk; done?: boolean; keepAlive?: boolean };
+
+/**
+ * Parses the engine's SSE body into events, feeding the accumulator, up to `[DONE]`. An event the
+ * gateway cannot read as a completion chunk (not JSON, `null`, a number, no `choices`, an `error`
+ * member, members of the wrong type) is an engine failure (EngineError, 502): it is never relayed,
+ * because its text could not be checked. Data events are relayed as received when they hold only
+ * `data:` lines, else rewritten as one; comments and other fields become a bare keep-alive (their
+ * text is nothing a client reads, and is not checked).
+ */
+export async function* engineEvents(upstream: EngineResponse, accumulator: AnswerAccumulator, adapter: CompletionAdapter): AsyncGenerator<EngineEvent> {
   const parser = new SseParser();
-  const annotate = (event: SseEvent) => {
-    if (event.data === undefined) return { ...event };
-    if (event.data.trim() === '[DONE]') return { ...event, done: true };
-    let chunk: StreamChunk;
+  const annotate = (event: SseEvent): EngineEvent => {
+    if (event.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
+    if (event.data.trim() === '[DONE]') return { raw: onlyData(event.raw) ? event.raw : 'data: [DONE]\n\n', data: event.data, done: true };
+    let json: unknown;
     try {
-      chunk = JSON.parse(event.data) as StreamChunk;
+      json = JSON.parse(event.data);
     } catch {
-      // Not JSON (cut off, empty, garbage): no client SDK can parse it, so it is never relayed.
-      return undefined;
+      throw new EngineError('bad_gateway', 'the engine sent a stream event that is not JSON');
     }
-    try {
-      accumulator.add(chunk);
-      return { ...event, chunk };
-    } catch {
-      return { ...event };
-    }
+    const { chunk, lanes } = adapter.chunkLanes(json);
+    accumulator.add(chunk, lanes);
+    return { raw: onlyData(event.raw) ? event.raw : `data: ${event.data}\n\n`, data: event.data, chunk };
   };
   try {
     for await (const bytes of upstream.body) {
       for (const event of parser.push(bytes as Uint8Array)) {
         const annotated = annotate(event);
-        if (annotated) yield annotated;
+        yield annotated;
+        // Nothing after [DONE] is read, let alone relayed.
+        if (annotated.done) return;
       }
     }
     for (const event of parser.end()) {
       const annotated = annotate(event);
-      if (annotated) yield annotated;
+      yield annotated;
+      if (annotated.done) return;
     }
   } catch (err) {
     throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
   }
+}
+
+const KEEP_ALIVE = ':\n\n';
+
+/** True when every line of the event is a `data:` line (what can be relayed byte for byte). */
+function onlyData(raw: string): boolean {
+  return raw.split(/\r\n|\r|\n/).every((line) => line === '' || line.startsWith('data:'));
 }
 
 /** buffer: nothing is released until the whole answer passed the output guard. */
@@ -80,10 +96,11 @@ async function relayBuffered(input: RelayInput): Promise<void> {
   const { res, runtime, record } = input;
   const ctx = contextOf(res);
   const accumulator = new AnswerAccumulator();
-  const events: (SseEvent & { chunk?: StreamChunk; done?: boolean })[] = [];
+  const events: EngineEvent[] = [];
   let sawDone = false;
-  for await (const event of engineEvents(input.upstream, accumulator)) {
-    events.push(event);
+  for await (const event of engineEvents(input.upstream, accumulator, input.adapter)) {
+    // Keep-alives kept the engine connection open; replayed at once they mean nothing.
+    if (!event.keepAlive) events.push(event);
     if (event.done) sawDone = true;
   }
   ctx.engineMs += performance.now() - input.engineStarted;
@@ -107,10 +124,11 @@ async function relayBuffered(input: RelayInput): Promise<void> {
 }
 
 /**
- * Replays a buffered stream with the blocked choices' text removed: their content chunks are
- * dropped, a content_filter chunk takes their place, and usage and [DONE] keep their positions.
+ * Replays a buffered stream with the blocked choices' text removed: their chunks are dropped, a
+ * content_filter chunk takes their place, and usage and [DONE] keep their positions. Members the
+ * gateway does not know (checked with every choice) are dropped from every chunk.
  */
-async function writeBlockedStream(input: RelayInput, events: (SseEvent & { chunk?: StreamChunk; done?: boolean })[], blocked: Set<number>, accumulator: AnswerAccumulator): Promise<void> {
+async function writeBlockedStream(input: RelayInput, events: EngineEvent[], blocked: Set<number>, accumulator: AnswerAccumulator): Promise<void> {
   const { res, adapter, runtime } = input;
   const refusal = runtime.loaded.policy.refusals.output;
   let filterWritten = false;
@@ -126,22 +144,31 @@ async function writeBlockedStream(input: RelayInput, events: (SseEvent & { chunk
       await write(res, event.raw);
       continue;
     }
-    if (!chunk?.choices || chunk.choices.length === 0) {
+    if (!chunk) continue;
+    const envelope = knownEnvelope(chunk);
+    const clean = Object.keys(envelope).length === Object.keys(chunk).length;
+    if (chunk.choices.length === 0) {
       // Usage-only chunks come after the choices' final chunks: the content_filter chunk goes first.
-      if (chunk?.usage) await writeFilter();
-      await write(res, event.raw);
+      if (chunk.usage) await writeFilter();
+      await write(res, clean ? event.raw : `data: ${JSON.stringify(envelope)}\n\n`);
       continue;
     }
     const kept = chunk.choices.filter((c) => !blocked.has(c.index ?? 0));
-    if (kept.length === chunk.choices.length) await write(res, event.raw);
-    else if (kept.length > 0) await write(res, `data: ${JSON.stringify({ ...chunk, choices: kept })}\n\n`);
+    if (kept.length === chunk.choices.length && clean) await write(res, event.raw);
+    else if (kept.length > 0) await write(res, `data: ${JSON.stringify({ ...envelope, choices: kept })}\n\n`);
     else if (chunk.usage) {
       await writeFilter();
-      await write(res, `data: ${JSON.stringify({ ...chunk, choices: [] })}\n\n`);
+      await write(res, `data: ${JSON.stringify({ ...envelope, choices: [] })}\n\n`);
     }
   }
   await writeFilter();
   res.end();
+}
+
+function knownEnvelope(chunk: StreamChunk): StreamChunk {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(chunk)) if (ENVELOPE_STRUCTURE.has(key)) out[key] = value;
+  return out as StreamChunk;
 }
 
 /** off: events go straight through as they arrive (no output check on streams). */
@@ -152,7 +179,7 @@ async function relayPassthrough(input: RelayInput): Promise<void> {
   let started = false;
   let sawDone = false;
   try {
-    for await (const event of engineEvents(input.upstream, accumulator)) {
+    for await (const event of engineEvents(input.upstream, accumulator, input.adapter)) {
       if (!started) {
         started = true;
         ctx.engineMs += performance.now() - input.engineStarted;

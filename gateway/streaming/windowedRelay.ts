@@ -1,24 +1,22 @@
 import { EngineError } from '../../engine/errors';
 import { contextOf, setSafetyHeaders } from '../requestContext';
-import { AnswerAccumulator, type StreamChunk } from './answerAccumulator';
-import { endStreamWithError, engineEvents, SSE_HEADERS, write, type RelayInput } from './relayStream';
-import type { SseEvent } from './sseParser';
-
-type Event = SseEvent & { chunk?: StreamChunk; done?: boolean };
+import { AnswerAccumulator } from './answerAccumulator';
+import { endStreamWithError, engineEvents, SSE_HEADERS, write, type EngineEvent, type RelayInput } from './relayStream';
 
 /**
- * window: the answer is checked every `window_tokens` engine tokens (one content chunk is one
- * token, as vLLM and TGI stream), each check re-reading `overlap_tokens` already-checked tokens so
- * an unsafe phrase split across windows is still seen whole. Only text that passed a check is
- * released. On unsafe: a content_filter chunk, [DONE], and the upstream request is aborted.
+ * window: the answer is checked every `window_tokens` engine tokens (one chunk that carries text
+ * is one token, as vLLM and TGI stream), each check re-reading `overlap_tokens` already-checked
+ * tokens so an unsafe phrase split across windows is still seen whole. A token is any text the
+ * chunk carries (content, reasoning, refusal, tool-call names and arguments, logprob tokens,
+ * unknown members), so none of it is released unchecked. Only events whose text passed a check
+ * are released. On unsafe: a content_filter chunk, [DONE], and the upstream request is aborted.
  */
 export async function relayWindowed(input: RelayInput): Promise<void> {
   const { res, runtime, record } = input;
   const ctx = contextOf(res);
   const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = runtime.loaded.policy.streaming;
   const accumulator = new AnswerAccumulator();
-  const pending: { event: Event; tokenEnd: number }[] = [];
-  const pieces: string[] = [];
+  const pending: { event: EngineEvent; tokenEnd: number }[] = [];
   let checkedTokens = 0;
   let headersSent = false;
   let engineCounted = false;
@@ -32,11 +30,10 @@ export async function relayWindowed(input: RelayInput): Promise<void> {
     while (pending.length && pending[0].tokenEnd <= upTo) await write(res, pending.shift()!.event.raw);
   };
 
-  /** Checks tokens [checkedTokens - overlap, upTo); true when they passed. */
+  /** Checks tokens (checkedTokens - overlap, upTo]; true when they passed. */
   const check = async (upTo: number): Promise<boolean> => {
     const from = Math.max(0, checkedTokens - overlapTokens);
-    const text = pieces.slice(from, upTo).join('');
-    const phase = await input.checkAnswer({ content: text, toolCalls: [] }, 0);
+    const phase = await input.checkAnswer(accumulator.window(from, upTo), 0);
     record.outputs.push(phase);
     ctx.guardMs += phase.durationMs;
     checkedTokens = upTo;
@@ -45,7 +42,7 @@ export async function relayWindowed(input: RelayInput): Promise<void> {
 
   const block = async () => {
     input.abortUpstream?.();
-    record.content?.output.push(pieces.join(''));
+    record.content?.output.push(accumulator.answer(0).content);
     await input.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     if (!headersSent) {
@@ -59,29 +56,24 @@ export async function relayWindowed(input: RelayInput): Promise<void> {
 
   try {
     let sawDone = false;
-    for await (const event of engineEvents(input.upstream, accumulator)) {
+    for await (const event of engineEvents(input.upstream, accumulator, input.adapter)) {
       if (!engineCounted) {
         engineCounted = true;
         ctx.engineMs += performance.now() - input.engineStarted;
       }
-      const delta = event.chunk?.choices?.[0];
-      // Tool-call argument fragments count as tokens too, so they are never released unchecked.
-      const piece = delta?.delta?.content ?? delta?.text ?? delta?.delta?.tool_calls?.map((c) => c.function?.arguments ?? '').join('');
-      if (typeof piece === 'string' && piece.length > 0) pieces.push(piece);
       if (event.done) sawDone = true;
-      pending.push({ event, tokenEnd: pieces.length });
-      if (pieces.length - checkedTokens >= windowTokens) {
-        if (!(await check(pieces.length))) return await block();
+      pending.push({ event, tokenEnd: accumulator.textEvents });
+      if (accumulator.textEvents - checkedTokens >= windowTokens) {
+        if (!(await check(accumulator.textEvents))) return await block();
         await release(checkedTokens);
       }
     }
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     record.engine = accumulator.engineSummary(input.engineStarted);
-    const toolCallsUnchecked = accumulator.answer(0).toolCalls.length > 0;
-    if (pieces.length > checkedTokens || toolCallsUnchecked || checkedTokens === 0) {
-      if (!(await check(pieces.length))) return await block();
+    if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
+      if (!(await check(accumulator.textEvents))) return await block();
     }
-    record.content?.output.push(pieces.join(''));
+    record.content?.output.push(accumulator.answer(0).content);
     await input.finish(200);
     await release(Number.POSITIVE_INFINITY);
     res.end();

@@ -1,11 +1,16 @@
 /**
  * Which turns the content-safety encoder classifies, and with which template role.
  *
- * Input: every user turn by default, not only the last. Clients resend (and can rewrite) the
- * whole history with each call, so an earlier turn is as much the client's text as the last
- * one; the per-text cache makes re-checking unchanged turns nearly free. `userTurns: 'last'`
- * restores Llama Guard's "last user message" scope. Without a conversation, the request's
- * texts whose source is `user` are used.
+ * Input: every turn the engine will read, whatever its role: system and developer prompts, user
+ * turns, tool results (template role `user`: words the model did not write) and earlier assistant
+ * turns (template role `assistant`). Clients resend (and can rewrite) the whole history with each
+ * call, so every turn is as much the client's text as the last one; the per-text cache makes
+ * re-checking unchanged turns nearly free. When there is more than one turn, the whole
+ * conversation is also classified as one text (turns joined by a space, as Llama Guard reads the
+ * conversation together): a request split one word per message is harmless turn by turn and
+ * harmful whole. A space, not a newline: the bundled encoder scores a sentence split by newlines
+ * as safe. `userTurns: 'last'` restores Llama Guard's "last user message" scope instead. Without a
+ * conversation, the request's texts are used (every source).
  * Output: the last assistant turn (the answer), its tool calls appended on their own lines.
  */
 import type { ChatTurn, GuardRequest } from '../types';
@@ -25,6 +30,11 @@ export function turnText(turn: ChatTurn): string {
   return calls.length ? [turn.content, ...calls].filter((s) => s.length > 0).join('\n') : turn.content;
 }
 
+/** Assistant words read with the template they were trained under; everything else is input to the model. */
+function templateRole(role: ChatTurn['role']): TemplateRole {
+  return role === 'assistant' ? 'assistant' : 'user';
+}
+
 export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all'): TurnText[] {
   const conversation = request.conversation ?? [];
   if (request.direction === 'output') {
@@ -33,10 +43,21 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
     }
     return [];
   }
-  const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
-  if (users.length === 0) {
-    return (request.texts ?? []).filter((t) => t.source === 'user').map((t) => ({ role: 'user', path: t.path, text: t.text }));
+  if (conversation.length === 0) {
+    const texts: TurnText[] = (request.texts ?? []).map((t) => ({ role: t.source === 'assistant' ? 'assistant' : 'user', path: t.path, text: t.text }));
+    return withWhole(texts, 'texts');
   }
-  const chosen = scope === 'last' ? users.slice(-1) : users;
-  return chosen.map(({ turn, i }) => ({ role: 'user', path: `conversation[${i}]`, text: turnText(turn) }));
+  if (scope === 'last') {
+    const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
+    return users.slice(-1).map(({ turn, i }) => ({ role: 'user', path: `conversation[${i}]`, text: turnText(turn) }));
+  }
+  const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) }));
+  return withWhole(turns, 'conversation');
+}
+
+/** The turns, plus all of them as one text when there are several. */
+function withWhole(turns: TurnText[], path: string): TurnText[] {
+  const nonEmpty = turns.filter((t) => t.text.trim() !== '');
+  if (nonEmpty.length < 2) return nonEmpty;
+  return [...nonEmpty, { role: 'user', path, text: nonEmpty.map((t) => t.text).join(' ') }];
 }

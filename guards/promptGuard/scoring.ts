@@ -12,7 +12,7 @@
  * third-party text, MALICIOUS for v2), BENIGN otherwise. The policy decides on the score with
  * its own thresholds (Meta's public code blocks at 0.9); the label is for people reading logs.
  */
-import type { TextSource } from '../types';
+import { isThirdPartySource, type TextSource } from '../types';
 
 export type PromptGuardVariant =
   | { version: 1; benign: number; injection: number; jailbreak: number }
@@ -40,10 +40,13 @@ export function detectVariant(labels: readonly string[], file = 'config.json'): 
   );
 }
 
-/** A user writing instructions is normal; the same instructions inside a tool result are an injection. */
+/**
+ * A user (or the app's own system prompt, or an earlier answer) writing instructions is normal;
+ * the same instructions inside a tool result, document or tool schema are an injection.
+ */
 export function scoreKindFor(variant: PromptGuardVariant, source: TextSource): ScoreKind {
   if (variant.version === 2) return 'malicious';
-  return source === 'user' ? 'jailbreak' : 'injection';
+  return isThirdPartySource(source) ? 'injection' : 'jailbreak';
 }
 
 export function scoreFromProbabilities(variant: PromptGuardVariant, kind: ScoreKind, p: readonly number[]): number {

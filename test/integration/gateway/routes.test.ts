@@ -7,7 +7,7 @@ describe('routes and headers', () => {
   });
   afterAll(async () => h.close());
 
-  test('request bodies reach the engine as sent, unknown fields kept', async () => {
+  test('request bodies reach the engine as sent; a field the gateway does not know is refused, never forwarded', async () => {
     const body = {
       model: 'dev',
       messages: [{ role: 'user', content: 'weather?' }],
@@ -15,11 +15,16 @@ describe('routes and headers', () => {
       tool_choice: 'auto',
       response_format: { type: 'json_object' },
       seed: 7,
-      vendor_extension: { top_k: 3 },
+      top_k: 3,
     };
     const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(200);
     expect(h.engine.requests[h.engine.requests.length - 1]).toEqual(body);
+    const before = h.engine.stats.requests;
+    const unknown = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, vendor_extension: { x: 1 } }) });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: 'unsupported_parameter', param: 'vendor_extension' });
+    expect(h.engine.stats.requests).toBe(before);
   });
 
   test('every answer carries the safety headers, errors included', async () => {
@@ -82,7 +87,7 @@ describe('routes and headers', () => {
   test('input guards scan every message, content part and tool-call argument', async () => {
     const messages = [
       { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: [{ type: 'text', text: 'look at this' }, { type: 'image_url', image_url: { url: 'data:,' } }, { type: 'text', text: 'and this' }] },
+      { role: 'user', content: [{ type: 'text', text: 'look at this' }, { type: 'text', text: 'and this' }] },
       { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'fetch', arguments: '{"url":"x"}' } }] },
       { role: 'tool', tool_call_id: 'c1', content: 'page text zzinject hidden instruction' },
     ];

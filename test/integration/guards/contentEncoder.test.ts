@@ -19,7 +19,8 @@ describe('content-safety encoder', () => {
 
   it('flags an unsafe user turn with its category', async () => {
     const v = await guard.check(conv('input', { role: 'system', content: 'be nice' }, user('tell me how to zzs1')));
-    expect(v).toMatchObject({ guard: 'llama_guard', model: 'content-guard-tiny', label: 'unsafe', categories: ['S1'], worstPath: 'conversation[1]', segmentsScanned: 1 });
+    // The system turn, the user turn, and the two together.
+    expect(v).toMatchObject({ guard: 'llama_guard', model: 'content-guard-tiny', label: 'unsafe', categories: ['S1'], worstPath: 'conversation[1]', segmentsScanned: 3 });
     expect(v.score).toBeGreaterThan(0.98);
   });
 
@@ -48,8 +49,10 @@ describe('content-safety encoder', () => {
     }
   });
 
-  it('ignores assistant turns on input and classifies only the answer on output', async () => {
-    expect((await guard.check(conv('input', user('hello'), assistant('zzs2'), user('ok')))).label).toBe('safe');
+  it('reads every role on input (system, tool results, earlier assistant turns) and only the answer on output', async () => {
+    expect(await guard.check(conv('input', user('hello'), assistant('zzs2'), user('ok')))).toMatchObject({ label: 'unsafe', categories: ['S2'], worstPath: 'conversation[1]' });
+    expect(await guard.check(conv('input', { role: 'system', content: 'zzs3' }, user('ok')))).toMatchObject({ label: 'unsafe', categories: ['S3'], worstPath: 'conversation[0]' });
+    expect(await guard.check(conv('input', user('fetch it'), { role: 'tool', content: 'page zzs6' }))).toMatchObject({ label: 'unsafe', categories: ['S6'], worstPath: 'conversation[1]' });
     const out = await guard.check(conv('output', user('zzs5 please'), assistant('here you go: zzs11')));
     expect(out).toMatchObject({ label: 'unsafe', categories: ['S11'], worstPath: 'conversation[1]' });
   });

@@ -53,13 +53,22 @@ describe('turns', () => {
     { role: 'user' as const, content: 'u2' },
   ];
 
-  it('input: all user turns, or the last', () => {
-    const request = { direction: 'input' as const, texts: [], conversation };
+  it('input: every turn of every role, then the whole conversation as one text; or only the last user turn', () => {
+    const request = { direction: 'input' as const, texts: [], conversation: [...conversation.slice(0, 3), { role: 'tool' as const, content: 't' }, conversation[3]] };
     expect(selectTurns(request)).toEqual([
+      { role: 'user', path: 'conversation[0]', text: 's' },
       { role: 'user', path: 'conversation[1]', text: 'u1' },
-      { role: 'user', path: 'conversation[3]', text: 'u2' },
+      { role: 'assistant', path: 'conversation[2]', text: 'a1\nf(x)' },
+      { role: 'user', path: 'conversation[3]', text: 't' },
+      { role: 'user', path: 'conversation[4]', text: 'u2' },
+      { role: 'user', path: 'conversation', text: 's u1 a1\nf(x) t u2' },
     ]);
-    expect(selectTurns(request, 'last')).toEqual([{ role: 'user', path: 'conversation[3]', text: 'u2' }]);
+    expect(selectTurns(request, 'last')).toEqual([{ role: 'user', path: 'conversation[4]', text: 'u2' }]);
+  });
+
+  it('input: one turn is not read twice; empty turns are skipped', () => {
+    const request = { direction: 'input' as const, texts: [], conversation: [{ role: 'system' as const, content: ' ' }, { role: 'user' as const, content: 'only' }] };
+    expect(selectTurns(request)).toEqual([{ role: 'user', path: 'conversation[1]', text: 'only' }]);
   });
 
   it('output: the last assistant turn with its tool calls', () => {
@@ -67,12 +76,16 @@ describe('turns', () => {
     expect(turnText({ role: 'assistant', content: '', toolCalls: ['g()'] })).toBe('g()');
   });
 
-  it('input without a conversation: the user texts', () => {
+  it('input without a conversation: every text, and all of them together', () => {
     const texts = [
       { source: 'user' as const, path: 'p', text: 't' },
       { source: 'tool' as const, path: 'q', text: 'x' },
     ];
-    expect(selectTurns({ direction: 'input', texts, conversation: [] })).toEqual([{ role: 'user', path: 'p', text: 't' }]);
+    expect(selectTurns({ direction: 'input', texts, conversation: [] })).toEqual([
+      { role: 'user', path: 'p', text: 't' },
+      { role: 'user', path: 'q', text: 'x' },
+      { role: 'user', path: 'texts', text: 't x' },
+    ]);
   });
 });
 

@@ -21,9 +21,9 @@ describe('variant from id2label', () => {
 });
 
 describe('which score applies', () => {
-  it('v1: user text for jailbreaks, every other source for injection', () => {
-    expect(scoreKindFor(V1, 'user')).toBe('jailbreak');
-    for (const s of ['system', 'assistant', 'tool', 'document', 'tool_call'] as const) expect(scoreKindFor(V1, s)).toBe('injection');
+  it('v1: what the app or its user wrote for jailbreaks, third-party content for injection', () => {
+    for (const s of ['user', 'system', 'developer', 'assistant'] as const) expect(scoreKindFor(V1, s)).toBe('jailbreak');
+    for (const s of ['tool', 'document', 'tool_schema', 'tool_call'] as const) expect(scoreKindFor(V1, s)).toBe('injection');
   });
 
   it('v2: malicious for all', () => {

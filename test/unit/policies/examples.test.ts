@@ -37,6 +37,7 @@ describe('policies/examples', () => {
     expect(kids?.input.map((r) => [r.id, r.threshold])).toEqual([
       ['jailbreak', 0.5],
       // Not overridden by the app: inherited from policies/default.yaml.
+      ['system-prompt', set.byId.get('default')?.policy.input.find((r) => r.id === 'system-prompt')?.threshold],
       ['indirect-injection', set.byId.get('default')?.policy.input.find((r) => r.id === 'indirect-injection')?.threshold],
       ['unsafe-prompt', 0.2],
     ]);

@@ -1,0 +1,62 @@
+import type { ChatTurn, ScanText } from '../../../guards/types';
+import type { LanePiece } from './answerLanes';
+
+/** An answer as the output guard reads it: every text the client receives with one choice. */
+export interface AssistantAnswer {
+  /** The visible text: message content (a string or text parts) or completion text. */
+  content: string;
+  /** Tool calls and the legacy function call, as the client receives them. */
+  toolCalls: { name: string; arguments: string }[];
+  /** Every other text of the choice: reasoning, refusal, logprob tokens, members the gateway does not know; by lane. */
+  extras?: { lane: string; text: string }[];
+}
+
+const CALL_LANE = /^(tool_calls\[(\d+)\]|function_call)\.(function\.)?(name|arguments)$/;
+
+/**
+ * Pure: lane pieces (in the order received) -> the answer. A lane's pieces are concatenated; a
+ * lane that only repeats the content (logprob tokens usually do) is left out, as is an empty one.
+ */
+export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer {
+  const lanes = new Map<string, string>();
+  // A member name (`#key` lanes) comes with every chunk that has the member: once is enough.
+  for (const p of pieces) lanes.set(p.lane, p.lane.endsWith('#key') ? p.text : (lanes.get(p.lane) ?? '') + p.text);
+  const content = lanes.get('content') ?? '';
+  lanes.delete('content');
+  const calls = new Map<string, { name: string; arguments: string }>();
+  const extras: { lane: string; text: string }[] = [];
+  for (const [lane, text] of lanes) {
+    const call = CALL_LANE.exec(lane);
+    if (call) {
+      const key = call[1];
+      const current = calls.get(key) ?? { name: '', arguments: '' };
+      current[call[4] as 'name' | 'arguments'] += text;
+      calls.set(key, current);
+    } else if (text.trim() !== '' && text !== content) extras.push({ lane, text });
+  }
+  return { content, toolCalls: [...calls.values()], extras };
+}
+
+/** Reasoning first (the client shows it before the answer), then the content, then the rest. */
+function answerText(answer: AssistantAnswer): string {
+  const extras = answer.extras ?? [];
+  const reasoning = extras.filter((e) => /^reasoning/.test(e.lane)).map((e) => e.text);
+  const rest = extras.filter((e) => !/^reasoning/.test(e.lane)).map((e) => e.text);
+  return [...reasoning, answer.content, ...rest].filter((s) => s !== '').join('\n');
+}
+
+export function answerScanTexts(answer: AssistantAnswer, choicePath: string): ScanText[] {
+  const texts: ScanText[] = [{ source: 'assistant', path: `${choicePath}.content`, text: answer.content }];
+  for (const extra of answer.extras ?? []) texts.push({ source: 'assistant', path: `${choicePath}.${extra.lane}`, text: extra.text });
+  answer.toolCalls.forEach((call, j) => {
+    texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.name`, text: call.name });
+    texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.arguments`, text: call.arguments });
+  });
+  return texts.filter((t) => t.text !== '' || t.path.endsWith('.content'));
+}
+
+export function answerTurn(answer: AssistantAnswer): ChatTurn {
+  const turn: ChatTurn = { role: 'assistant', content: answerText(answer) };
+  if (answer.toolCalls.length) turn.toolCalls = answer.toolCalls.map((c) => `${c.name}(${c.arguments})`);
+  return turn;
+}

@@ -1,0 +1,145 @@
+import type { AnswerMessage, ChatChoice, ChatChunkChoice, TextChoice } from '../../../engine/answerSchema';
+import { lanePath, stringLeaves } from './stringLeaves';
+
+/**
+ * Every text a client receives with one choice of an engine answer (a whole choice, or one stream
+ * chunk's piece of it), by lane: `content`, `reasoning_content`, `refusal`,
+ * `tool_calls[i].function.arguments`, logprob tokens, ... A lane is one text across the chunks of
+ * a stream (array indexes dropped from member paths, tool calls keyed by their `index`). Members
+ * the gateway does not know are lanes too (all their strings), so nothing reaches the client
+ * unchecked; only the structure members below are not text.
+ */
+export interface LanePiece {
+  lane: string;
+  text: string;
+}
+
+/** Choice members that are structure or bookkeeping, not text a reader sees. */
+const CHOICE_STRUCTURE = new Set(['index', 'finish_reason']);
+/** Message / delta members that are structure. */
+const MESSAGE_STRUCTURE = new Set(['role']);
+/** Message / delta members the schema knows, each a lane of text. */
+const MESSAGE_TEXT = new Set(['refusal', 'reasoning_content', 'reasoning', 'function_call']);
+
+export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(choice)) {
+    if (CHOICE_STRUCTURE.has(key) || value == null) continue;
+    if (key === 'message' || key === 'delta') pieces.push(...messageLanes(value as AnswerMessage));
+    else if (key === 'logprobs') pieces.push(...chatLogprobLanes(value as NonNullable<ChatChoice['logprobs']>));
+    else pieces.push(...unknownMember(key, value));
+  }
+  return pieces;
+}
+
+export function textChoiceLanes(choice: TextChoice): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(choice)) {
+    if (CHOICE_STRUCTURE.has(key) || value == null) continue;
+    if (key === 'text') pieces.push({ lane: 'content', text: value as string });
+    else if (key === 'logprobs') pieces.push(...textLogprobLanes(value as NonNullable<TextChoice['logprobs']>));
+    else pieces.push(...unknownMember(key, value));
+  }
+  return pieces;
+}
+
+function messageLanes(message: AnswerMessage): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(message)) {
+    if (MESSAGE_STRUCTURE.has(key) || value == null) continue;
+    if (key === 'content') {
+      if (typeof value === 'string') pieces.push({ lane: 'content', text: value });
+      // Parts: their text is the content; their other strings are lanes of their own.
+      else for (const part of value as { type: string; text?: string }[]) {
+        const { type: _type, text, ...rest } = part;
+        if (typeof text === 'string') pieces.push({ lane: 'content', text });
+        pieces.push(...unknownLanes(rest, 'content[]'));
+      }
+    } else if (key === 'tool_calls') {
+      (value as NonNullable<AnswerMessage['tool_calls']>).forEach((call, position) => {
+        const { index, type: _type, ...rest } = call;
+        // Streams key a call's fragments by `index`; whole answers by position.
+        pieces.push(...unknownLanes(rest, `tool_calls[${index ?? position}]`, false));
+      });
+    } else if (MESSAGE_TEXT.has(key)) pieces.push(...unknownLanes(value, key));
+    else pieces.push(...unknownMember(key, value));
+  }
+  return pieces;
+}
+
+function chatLogprobLanes(logprobs: NonNullable<ChatChoice['logprobs']>): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(logprobs)) {
+    if (value == null) continue;
+    if ((key === 'content' || key === 'refusal') && Array.isArray(value)) {
+      pieces.push(...tokenLanes(value as { token: string; bytes?: number[] | null; top_logprobs?: { token: string; bytes?: number[] | null }[] | null }[], `logprobs.${key}`));
+    } else pieces.push(...unknownLanes(value, `logprobs.${key}`));
+  }
+  return pieces;
+}
+
+/** The chosen tokens as one text, their bytes when they say something else, and each rank of alternatives as one text. */
+function tokenLanes(entries: { token: string; bytes?: number[] | null; top_logprobs?: { token: string; bytes?: number[] | null }[] | null; [k: string]: unknown }[], at: string): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const entry of entries) {
+    const { token, bytes, top_logprobs: top, logprob: _logprob, ...rest } = entry;
+    pieces.push({ lane: `${at}.token`, text: token });
+    const decoded = decodeBytes(bytes);
+    if (decoded !== undefined && decoded !== token) pieces.push({ lane: `${at}.bytes`, text: decoded });
+    (top ?? []).forEach((alt, rank) => {
+      pieces.push({ lane: `${at}.top_logprobs[${rank}].token`, text: alt.token });
+      const altBytes = decodeBytes(alt.bytes);
+      if (altBytes !== undefined && altBytes !== alt.token) pieces.push({ lane: `${at}.top_logprobs[${rank}].bytes`, text: altBytes });
+    });
+    pieces.push(...unknownLanes(rest, `${at}[]`));
+  }
+  return pieces;
+}
+
+function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(logprobs)) {
+    if (value == null || key === 'token_logprobs' || key === 'text_offset') continue;
+    if (key === 'tokens') for (const token of value as string[]) pieces.push({ lane: 'logprobs.tokens', text: token });
+    else if (key === 'top_logprobs') {
+      // Alternatives are the map's keys; rank by position in the map.
+      for (const alternatives of value as (Record<string, number> | null)[]) {
+        Object.keys(alternatives ?? {}).forEach((token, rank) => pieces.push({ lane: `logprobs.top_logprobs[${rank}]`, text: token }));
+      }
+    } else pieces.push(...unknownLanes(value, `logprobs.${key}`));
+  }
+  return pieces;
+}
+
+/** All strings (and member names) of a value the gateway does not model, each in the lane of its path. */
+/** A member the gateway does not model: its name is text the client receives too. */
+function unknownMember(key: string, value: unknown): LanePiece[] {
+  return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, key)];
+}
+
+export function unknownLanes(value: unknown, at: string, keys = true): LanePiece[] {
+  return stringLeaves(value, '', { keys }).map((leaf) => ({ lane: joinPath(at, lanePath(leaf.path)), text: leaf.text }));
+}
+
+function joinPath(at: string, rel: string): string {
+  if (!rel) return at;
+  return rel.startsWith('[') || !at ? `${at}${rel}` : `${at}.${rel}`;
+}
+
+function decodeBytes(bytes: number[] | null | undefined): string | undefined {
+  if (!bytes || bytes.length === 0) return undefined;
+  if (!bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return bytes.join(' ');
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Envelope members that are bookkeeping (ids, model name, token counts), not text a reader sees. */
+export const ENVELOPE_STRUCTURE: ReadonlySet<string> = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'usage', 'choices']);
+
+/** Strings outside the choices (members the gateway does not know): checked with every choice. */
+export function envelopeLanes(json: Record<string, unknown>): LanePiece[] {
+  const pieces: LanePiece[] = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (!ENVELOPE_STRUCTURE.has(key) && value != null) pieces.push(...unknownMember(key, value));
+  }
+  return pieces;
+}

@@ -1,0 +1,110 @@
+import type { RequestFields } from '../../../policies/schema';
+import { ApiError } from '../../errors';
+import type { ChatCompletionRequest, CompletionRequest } from '../../requestSchemas';
+
+/**
+ * What the gateway does with each top-level request field, by construction: `scanned` fields are
+ * read by the extraction (every text in them reaches a guard), `harmless` ones are parameters the
+ * engine never reads as text (sampling, bookkeeping). Everything else is refused (or stripped, by
+ * policy), so a field the gateway does not know never reaches the engine unchecked. The tables
+ * are typed by the request schemas' shapes: a field added there without a class here does not
+ * compile, and test/unit/gateway/extract/fieldClasses.test.ts walks the schemas at run time too.
+ */
+export type FieldClass = 'scanned' | 'harmless';
+
+type ClassTable<T> = { readonly [K in keyof Required<T>]: FieldClass };
+
+const harmlessParameters = {
+  frequency_penalty: 'harmless',
+  presence_penalty: 'harmless',
+  temperature: 'harmless',
+  top_p: 'harmless',
+  n: 'harmless',
+  seed: 'harmless',
+  stop: 'harmless',
+  logit_bias: 'harmless',
+  logprobs: 'harmless',
+  top_logprobs: 'harmless',
+  user: 'harmless',
+  metadata: 'harmless',
+  store: 'harmless',
+  service_tier: 'harmless',
+  parallel_tool_calls: 'harmless',
+  reasoning_effort: 'harmless',
+  verbosity: 'harmless',
+  prompt_cache_key: 'harmless',
+  safety_identifier: 'harmless',
+  top_k: 'harmless',
+  min_p: 'harmless',
+  repetition_penalty: 'harmless',
+  length_penalty: 'harmless',
+  min_tokens: 'harmless',
+  ignore_eos: 'harmless',
+  stop_token_ids: 'harmless',
+  skip_special_tokens: 'harmless',
+  spaces_between_special_tokens: 'harmless',
+  include_stop_str_in_output: 'harmless',
+  best_of: 'harmless',
+  use_beam_search: 'harmless',
+  truncate_prompt_tokens: 'harmless',
+  priority: 'harmless',
+  echo: 'harmless',
+} as const;
+
+export const CHAT_FIELDS: ClassTable<ChatCompletionRequest> = {
+  model: 'harmless',
+  messages: 'scanned',
+  stream: 'harmless',
+  max_tokens: 'harmless',
+  max_completion_tokens: 'harmless',
+  stream_options: 'harmless',
+  tools: 'scanned',
+  tool_choice: 'scanned',
+  functions: 'scanned',
+  function_call: 'scanned',
+  response_format: 'scanned',
+  documents: 'scanned',
+  ...harmlessParameters,
+};
+
+export const COMPLETION_FIELDS: ClassTable<CompletionRequest> = {
+  model: 'harmless',
+  prompt: 'scanned',
+  suffix: 'scanned',
+  stream: 'harmless',
+  max_tokens: 'harmless',
+  stream_options: 'harmless',
+  response_format: 'scanned',
+  ...harmlessParameters,
+};
+
+/**
+ * Pure: the body to forward, or the 400 for a field the gateway will not forward. Policy
+ * `request_fields.refuse` wins over everything except the fields the gateway scans itself.
+ */
+export function screenTopLevelFields(body: Record<string, unknown>, table: Readonly<Record<string, FieldClass>>, fields: RequestFields): Record<string, unknown> {
+  let forward = body;
+  for (const field of Object.keys(body)) {
+    const known = Object.hasOwn(table, field) ? table[field] : undefined;
+    if (known === 'scanned') continue;
+    if (fields.refuse.includes(field)) throw refusedField(field, 'the engine would read the request differently from what the guards checked');
+    if (known === 'harmless' || fields.allow.includes(field)) continue;
+    if (fields.unknown === 'strip') {
+      if (forward === body) forward = { ...body };
+      delete forward[field];
+      continue;
+    }
+    throw refusedField(field, 'the gateway does not know it, so it cannot check what the engine does with it');
+  }
+  return forward;
+}
+
+export function refusedField(param: string, why: string): ApiError {
+  return new ApiError(
+    400,
+    `The gateway does not forward \`${param.slice(0, 100)}\`: ${why}. Remove it, or ask the gateway operator (policy request_fields).`,
+    'invalid_request_error',
+    'unsupported_parameter',
+    param.slice(0, 200),
+  );
+}
