@@ -27,7 +27,9 @@ import { machine, summarize, table } from './stats';
  *      while classifying and while scanning a 1 MB input;
  *  (b) Llama Guard on the local ONNX backend: P(unsafe) latency by prompt length, decode
  *      tokens/s with and without the KV cache;
- *  (c) the bundled models' median latency at 128 tokens against the 10 ms target.
+ *  (c) the bundled models' median latency at 128 tokens against the 10 ms target;
+ *  (d) what the fine-grained windows cost on documents of 128-8192 tokens (bundled models).
+ * (a)-(c) run with fine windows off (transformers.js has none); (d) compares off and on.
  * Models: the fixture prompt-guard-v1-tiny always; guards/models/prompt-guard-small and
  * content-guard-small when they are there. No result is asserted: this prints what it measures.
  *
@@ -123,11 +125,14 @@ function bigText(bytes: number): string {
 
 type Ours = PromptGuard | ContentEncoderGuard;
 
-function ourGuard(model: EncoderModel, timeoutMs = 60_000): Ours {
-  // cacheSize 0: every call is scored, as with transformers.js.
+/**
+ * cacheSize 0: every call is scored, as with transformers.js. Fine windows off unless asked:
+ * transformers.js scores segments only, so (a) compares like with like; (d) measures the windows.
+ */
+function ourGuard(model: EncoderModel, timeoutMs = 60_000, fineWindowTokens = 0): Ours {
   return model.kind === 'prompt'
-    ? createPromptGuard({ name: 'pg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000 })
-    : createContentEncoderGuard({ name: 'cg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000 });
+    ? createPromptGuard({ name: 'pg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000, fineWindowTokens })
+    : createContentEncoderGuard({ name: 'cg', modelDir: model.dir, cacheSize: 0, timeoutMs, maxSegments: 1_000_000, fineWindowTokens });
 }
 
 function request(model: EncoderModel, text: string): GuardRequest {
@@ -439,6 +444,61 @@ async function bundledLatency(model: EncoderModel): Promise<{ check: ReturnType<
   return { check: summarize(check), model: summarize(run) };
 }
 
+/** Prose of about `tokens` tokens: sentences of 8-20 words, a line break every few sentences. */
+function prose(tok: TextTokenizer, tokens: number, seed: number): string {
+  const rand = random(seed);
+  const lines: string[] = [];
+  let sentences: string[] = [];
+  let text = '';
+  while (tok.encodeIds(text).length < tokens) {
+    const words = randomWords(rand, 8 + Math.floor(rand() * 13));
+    sentences.push(`${words[0][0].toUpperCase()}${words[0].slice(1)} ${words.slice(1).join(' ')}.`);
+    if (sentences.length >= 3 + Math.floor(rand() * 3)) {
+      lines.push(sentences.join(' '));
+      sentences = [];
+    }
+    text = [...lines, sentences.join(' ')].join('\n');
+  }
+  return text;
+}
+
+/** (d): what the fine-grained windows cost: one document per length, windows off vs the model's setting. */
+async function fineWindowCost(model: EncoderModel): Promise<(string | number)[][]> {
+  const { directory, tok } = modelFrame(model);
+  const windowTokens = directory.config.fineWindowTokens ?? 0;
+  const rows: (string | number)[][] = [];
+  if (!windowTokens) return [[model.label, 'no fine_windows in config.json', '-', '-', '-', '-', '-']];
+  const off = ourGuard(model, 120_000, 0);
+  const on = ourGuard(model, 120_000, windowTokens);
+  await off.load();
+  await on.load();
+  try {
+    for (const tokens of [128, 512, 2048, 8192]) {
+      const text = prose(tok, tokens, 900 + tokens);
+      const req = (): GuardRequest =>
+        model.kind === 'prompt'
+          ? { direction: 'input', texts: [{ source: 'document', path: 'documents[0]', text }], conversation: [] }
+          : { direction: 'input', texts: [], conversation: [{ role: 'user', content: text }] };
+      const views = checkOk(await on.check(req()));
+      checkOk(await off.check(req()));
+      const a: number[] = [];
+      const b: number[] = [];
+      const reps = tokens >= 8192 ? 8 : tokens >= 2048 ? 20 : 60;
+      for (let r = 0; r < reps; r++) {
+        a.push(await timeOnce(async () => checkOk(await off.check(req()))));
+        b.push(await timeOnce(async () => checkOk(await on.check(req()))));
+      }
+      const sa = summarize(a);
+      const sb = summarize(b);
+      rows.push([model.label, tokens, `${views.segmentsScanned} + ${views.windowsScanned ?? 0}`, ms(sa.p50), ms(sb.p50), (sb.p50 / sa.p50).toFixed(2), String(reps)]);
+    }
+  } finally {
+    await off.close();
+    await on.close();
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) Llama Guard, local ONNX backend
 
@@ -583,6 +643,15 @@ async function main(): Promise<void> {
     bundledRows.push([name, String(r.check.n), ms(r.check.p50), ms(r.check.p99), ms(r.model.p50), r.check.p50 <= TARGET_MS ? 'yes' : 'NO', inA === undefined ? '-' : ms(inA)]);
   }
   console.log(table(['model', 'n', 'check p50 ms', 'check p99 ms', 'model run p50 ms', `p50 <= ${TARGET_MS} ms`, 'p50 in (a), interleaved'], bundledRows));
+
+  console.log('\n# (d) fine-grained windows: cost of scoring a document in small windows besides its segments\n');
+  console.log("- one prose document per length (sentences, line breaks), as a document for Prompt Guard and a user turn for the content guard; result cache off; p50 ms per check, windows off vs the model's config.json fine_windows.max_tokens; alternating calls\n");
+  const windowRows: (string | number)[][] = [];
+  for (const name of ['prompt-guard-small', 'content-guard-small']) {
+    const model = models.find((m) => m.bundled && path.basename(m.dir) === name);
+    if (model) windowRows.push(...(await fineWindowCost(model)));
+  }
+  console.log(table(['model', 'tokens', 'segments + windows', 'segments only p50 ms', 'with windows p50 ms', 'ratio', 'n'], windowRows));
   console.log(`\n- worker: ${JSON.stringify(ortHost().stats)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Fills each bundled model card's "Results from the TypeScript evaluation harness" section from
+ * fresh `safety-gateway eval` runs: the gateway's own guard runtime (sanitizing, segments, fine
+ * windows, the policy's thresholds) on the shared data, so the card's figures are what a user of
+ * the default policy gets, and each row names the command that reproduces it.
+ *
+ * usage: npm run build && node guards/training/harness_cards.js [--model NAME] [--data DIR] [--policy FILE]
+ * writes guards/models/<name>/MODEL_CARD.md (the harness section only) and harness_report.json
+ * (every run's full --json output).
+ */
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const BEGIN = '<!-- harness:begin (written by guards/training/harness_cards.js; do not edit by hand) -->';
+const END = '<!-- harness:end -->';
+
+const { values } = parseArgs({
+  options: { model: { type: 'string' }, data: { type: 'string', default: '../shared/data' }, policy: { type: 'string', default: 'policies/default.yaml' } },
+});
+const D = values.data;
+const ds = (...names) => names.flatMap((n) => ['--data', `${D}/${n}`]);
+const ALL = ['--data', D, '--data-root', D];
+const POOL_USER = [...ds('benign-chat', 'coconot', 'wildguard-benign', 'notinject'), '--data-root', D, '--role', 'user', '--label', 'safe', '--label', 'benign'];
+
+/** Each run: what it measures, and the eval arguments (the guard and policy are added). */
+const RUNS = {
+  'prompt-guard-small': {
+    guard: 'prompt_guard',
+    runs: [
+      { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
+      { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
+      { id: 'docs_val', title: 'benign documents and tool results, validation', args: [...ALL, '--split', 'validation', '--task', 'A', '--role', 'document', '--role', 'tool', '--calibrate-fpr', '0.01'] },
+      { id: 'user_test', title: 'Task A test, user turns (jailbreaks vs every benign user prompt)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution'] },
+      { id: 'docs_test', title: 'Task A test, documents and tool results (injections)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'document', '--role', 'tool', '--injected-docs', '--dilution'] },
+      { id: 'test_all', title: 'Task A test, all rows', args: [...ALL, '--split', 'test', '--task', 'A'] },
+      { id: 'notinject_test', title: 'NotInject test (benign prompts with trigger words)', args: [...ds('notinject'), '--data-root', D, '--split', 'test'] },
+      { id: 'xstest', title: 'XSTest prompts (eval-only; all benign for Task A)', args: [...ds('xstest'), '--data-root', D, '--split', 'eval_only', '--task', 'A', '--role', 'user'] },
+    ],
+  },
+  'content-guard-small': {
+    guard: 'llama_guard',
+    runs: [
+      { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
+      { id: 'pool_answers_val', title: 'benign answers, validation (benign-chat, CoCoNot)', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'validation', '--calibrate-fpr', '0.01'] },
+      { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
+      { id: 'test_b', title: 'Task B test, all rows', args: [...ALL, '--split', 'test', '--task', 'B'] },
+      { id: 'test_user', title: 'Task B test, user prompts', args: [...ALL, '--split', 'test', '--task', 'B', '--role', 'user', '--dilution'] },
+      { id: 'contrast_test', title: 'CoCoNot contrast prompts, test', args: [...ds('coconot'), '--data-root', D, '--split', 'test', '--task', 'B', '--orig-label', 'contrast|'] },
+      { id: 'wildguard_test', title: 'WildGuard benign prompts, test', args: [...ds('wildguard-benign'), '--data-root', D, '--split', 'test', '--task', 'B'] },
+      { id: 'xstest', title: 'XSTest prompts (eval-only)', args: [...ds('xstest'), '--data-root', D, '--split', 'eval_only', '--task', 'B', '--role', 'user'] },
+      { id: 'plain_answers_test', title: 'plain-answers test (answers)', args: [...ds('plain-answers'), '--data-root', D, '--split', 'test', '--task', 'B'] },
+      { id: 'gptfuzz_test', title: 'GPTFuzz test answers', args: [...ds('gptfuzz'), '--data-root', D, '--split', 'test', '--task', 'B', '--role', 'assistant'] },
+      { id: 'moderation', title: 'OpenAI moderation (eval-only, zero-shot)', args: [...ds('openai-moderation'), '--data-root', D, '--split', 'eval_only', '--task', 'B'] },
+      { id: 'dices', title: 'DICES answers (eval-only; last turn only)', args: [...ds('dices'), '--data-root', D, '--split', 'eval_only', '--task', 'B'] },
+    ],
+  },
+};
+
+function runEval(guard, args, outDir) {
+  const full = ['bin/safety-gateway.js', 'eval', '--guard', guard, '--policy', values.policy, ...args, '--json', '--out', outDir];
+  process.stderr.write(`$ node ${full.join(' ')}\n`);
+  const stdout = execFileSync('node', full, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop());
+}
+
+const f3 = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(3));
+const pct = (x) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+const command = (guard, args) => `safety-gateway eval --guard ${guard} ${args.map((a) => (/[|*\s]/.test(a) ? `'${a}'` : a)).join(' ')}`;
+
+function section(name, spec, results) {
+  const lines = [];
+  lines.push(`Measured with the gateway's own guard runtime (${values.policy}, its thresholds; sanitizing, half-overlapping segments and fine windows as in production) by \`node guards/training/harness_cards.js --model ${name}\`; every run's full output is in \`harness_report.json\`. Positive = ${spec.guard === 'prompt_guard' ? 'jailbreak or injection' : 'unsafe'}.`, '');
+  lines.push('| set | n | pos | AUROC | AUPRC | recall @ 1% FPR | recall @ policy | FPR @ policy |', '|---|---|---|---|---|---|---|---|');
+  for (const run of spec.runs) {
+    const r = results[run.id];
+    lines.push(`| ${run.title} | ${r.n} | ${r.positives} | ${f3(r.auroc)} | ${f3(r.auprc)} | ${f3(r.recall_at_1pct_fpr)} | ${f3(r.recall)} | ${pct(r.fpr)} |`);
+  }
+  lines.push('', 'Commands (`--json --out DIR` added):', '');
+  for (const run of spec.runs) lines.push(`- ${run.title}: \`${command(spec.guard, run.args)}\``);
+  lines.push('');
+  const over = {};
+  for (const run of spec.runs) {
+    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b/.test(run.id)) over[`${src} (${run.id.includes('val') ? 'validation' : 'test'})`] = g;
+  }
+  lines.push('Over-blocking at the policy thresholds, benign rows per source:', '', '| source | benign rows | flagged | FPR |', '|---|---|---|---|');
+  for (const [k, g] of Object.entries(over)) lines.push(`| ${k} | ${g.negatives} | ${g.fp} | ${pct(g.fpr)} |`);
+  lines.push('');
+  for (const run of spec.runs) {
+    const r = results[run.id];
+    if (r.calibration) {
+      for (const [role, c] of Object.entries(r.calibration)) {
+        lines.push(`Calibration (${run.title}, role ${role}): the threshold flagging at most 1% of ${c.negatives} benign rows is ${c.threshold.toFixed(4)} (${c.flagged} flagged).`);
+      }
+    }
+  }
+  lines.push('');
+  for (const run of spec.runs) {
+    const r = results[run.id];
+    if (r.injectedDocs) {
+      const k = r.injectedDocs.kinds;
+      lines.push(`Document injections (${run.title}): framed ${k.framed.n} documents, recall ${pct(k.framed.recall_at_threshold)} at the policy threshold, ${pct(k.framed.recall_at_1pct_fpr)} at 1% FPR on the ${r.injectedDocs.carriers.n} benign carriers; unframed ${k.unframed.n}, ${pct(k.unframed.recall_at_threshold)} / ${pct(k.unframed.recall_at_1pct_fpr)}; carriers flagged at the policy threshold ${pct(r.injectedDocs.carriers.flagged_at_threshold)}.`, '');
+    }
+    if (r.dilution) {
+      const d = r.dilution;
+      const placements = Object.keys(d.padding);
+      const words = [...new Set(placements.flatMap((p) => d.padding[p].map((x) => x.words)))].sort((a, b) => a - b);
+      lines.push(`Dilution (${run.title}; ${d.attacks} attacks, detection at the policy threshold):`, '');
+      lines.push(`| words per side | ${placements.map((p) => `padding ${p}`).join(' | ')} |`, `|---|${placements.map(() => '---').join('|')}|`);
+      for (const w of words) lines.push(`| ${w} | ${placements.map((p) => pct(d.padding[p].find((x) => x.words === w)?.detected)).join(' | ')} |`);
+      lines.push('', '| document words | attack inside detected | document alone flagged |', '|---|---|---|');
+      for (const x of d.documents) lines.push(`| ${x.words} | ${pct(x.detected)} | ${pct(x.benign_flagged)} |`);
+      lines.push('');
+    }
+  }
+  return lines.join('\n');
+}
+
+function writeSection(card, body) {
+  const text = fs.readFileSync(card, 'utf8');
+  const block = `${BEGIN}\n${body}\n${END}`;
+  const at = text.indexOf(BEGIN);
+  if (at >= 0) {
+    const end = text.indexOf(END, at);
+    fs.writeFileSync(card, text.slice(0, at) + block + text.slice(end + END.length));
+  } else {
+    const heading = '## Results from the TypeScript evaluation harness';
+    const h = text.indexOf(heading);
+    if (h < 0) throw new Error(`${card} has no "${heading}" section`);
+    const next = text.indexOf('\n## ', h + heading.length);
+    fs.writeFileSync(card, `${text.slice(0, h)}${heading}\n${block}\n${next < 0 ? '' : text.slice(next)}`);
+  }
+}
+
+for (const [name, spec] of Object.entries(RUNS)) {
+  if (values.model && values.model !== name) continue;
+  const dir = path.join(REPO, 'guards', 'models', name);
+  const results = {};
+  for (const run of spec.runs) results[run.id] = runEval(spec.guard, run.args, path.join(REPO, 'eval', name, run.id));
+  fs.writeFileSync(path.join(dir, 'harness_report.json'), `${JSON.stringify({ policy: values.policy, data: D, runs: spec.runs.map((r) => ({ ...r, command: command(spec.guard, r.args), result: results[r.id] })) }, null, 1)}\n`);
+  writeSection(path.join(dir, 'MODEL_CARD.md'), section(name, spec, results));
+  process.stderr.write(`wrote ${path.join(dir, 'MODEL_CARD.md')} and harness_report.json\n`);
+}
