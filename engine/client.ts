@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { context, propagation } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
 import { classifyEngineError, EngineError } from './errors';
 
@@ -23,6 +24,8 @@ export interface EngineResponse {
   status: number;
   contentType: string;
   body: Readable;
+  /** The upstream that answered (with several, the one failover settled on): for the span's server.* attributes. */
+  server?: { address: string; port: number };
 }
 
 /** What the gateway needs of an engine: one upstream (EngineClient) or several with failover (UpstreamPool). */
@@ -39,9 +42,12 @@ export interface Engine {
 export class EngineClient implements Engine {
   private readonly agent: Agent;
   private readonly base: string;
+  private readonly server: { address: string; port: number };
 
   constructor(readonly options: EngineClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
+    const url = new URL(this.base);
+    this.server = { address: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
     this.agent = new Agent({
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.firstByteTimeoutMs,
@@ -84,6 +90,9 @@ export class EngineClient implements Engine {
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    // W3C trace context (traceparent, tracestate) of the active span, so the engine's own spans join
+    // the request's trace; a no-op when OpenTelemetry is not set up.
+    propagation.inject(context.active(), headers);
     let res;
     try {
       res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: combined, dispatcher: this.agent });
@@ -98,7 +107,7 @@ export class EngineClient implements Engine {
     }
     // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
     res.body.on('error', () => undefined);
-    return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES) };
+    return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES), server: this.server };
   }
 }
 

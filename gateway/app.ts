@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health';
 import { modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
 import { metricsRoute } from './telemetry/metricsRoute';
+import { requestMetricsMiddleware } from './telemetry/requestMetrics';
 import { serverSpanMiddleware } from './telemetry/spans';
 
 export interface AppDeps {
@@ -36,7 +37,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.access?.trustProxy ?? false);
   app.use(requestContextMiddleware);
-  if (deps.telemetry) app.use(serverSpanMiddleware());
+  if (deps.telemetry) app.use(serverSpanMiddleware(), requestMetricsMiddleware());
 
   app.use(healthRoutes(deps));
   if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());

@@ -22,8 +22,8 @@ export interface RequestRecord {
   guardFault?: { guards: string[]; rules: string[]; errorTypes: string[] };
   status: number;
   error?: { type: string; message: string };
-  /** firstByteMs: to the first streamed chunk (streams only); model: the model the engine says answered. */
-  engine?: { durationMs: number; firstByteMs?: number; model?: string; usage?: Record<string, unknown>; finishReasons: string[] };
+  /** firstByteMs: to the first streamed chunk (streams only); model: the model the engine says answered; id: the engine's completion id. */
+  engine?: { durationMs: number; firstByteMs?: number; id?: string; model?: string; usage?: Record<string, unknown>; finishReasons: string[] };
   /** The policy's telemetry.content_capture for this request: what of `content` may be recorded (default none). */
   contentCapture?: 'none' | 'redacted' | 'full';
   /** Texts seen (for content capture policies); never written unless a sink is told to. */

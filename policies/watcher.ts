@@ -73,8 +73,13 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
  * Pure: whether a change event may concern a policy file. Other files in the same directory (an
  * audit log next to the policy, say) would otherwise reload the policy on every write. Some
  * platforms report no file name; then anything may have changed.
+ *
+ * A Kubernetes ConfigMap (or Secret) volume updates by writing a new `..<timestamp>` directory and
+ * renaming a `..data` symlink onto it; the `policy.yaml -> ..data/policy.yaml` links themselves
+ * never change, so the `..data` swap is the only event a new policy version makes.
  */
 export function isPolicyFileEvent(filename: string | Buffer | null | undefined): boolean {
   if (filename === null || filename === undefined) return true;
-  return /\.ya?ml$/i.test(String(filename));
+  const name = String(filename);
+  return /\.ya?ml$/i.test(name) || name === '..data';
 }

@@ -88,8 +88,8 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       }
 
       const engineStarted = performance.now();
-      engineSpan = EngineSpan.start(adapter.operation, parsed.model, parsed.stream);
-      const upstream = await deps.engine.post(adapter.enginePath, parsed.body, abort.signal);
+      engineSpan = EngineSpan.start(adapter.operation, parsed.model, parsed.stream, parsed.body);
+      const upstream = await EngineSpan.call(engineSpan, () => deps.engine.post(adapter.enginePath, parsed.body, abort.signal));
       if (upstream.status >= 400) {
         const error = await upstreamClientError(upstream);
         ctx.engineMs += performance.now() - engineStarted;
@@ -169,7 +169,7 @@ async function respondWhole(
   }
   // Not a completion (`null`, an array, `tool_calls: {}`, ...): adapter.answers throws EngineError (502).
   const answers = adapter.answers(json);
-  record.engine = { durationMs: performance.now() - engineStarted, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
+  record.engine = { durationMs: performance.now() - engineStarted, id: typeof json.id === 'string' ? json.id : undefined, model: typeof json.model === 'string' ? json.model : undefined, usage: json.usage as Record<string, unknown> | undefined, finishReasons: finishReasons(json) };
   record.content?.output.push(...[...answers.values()].map((a) => a.content));
   const phases = await Promise.all([...answers.entries()].map(([i, a]) => checkOutput(a, i)));
   record.outputs.push(...phases);

@@ -45,14 +45,16 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
       const selected = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
       // score: injection reads every selected text as untrusted third-party content (Prompt Guard's injection score).
       const texts = rule.score === 'injection' ? selected.map((t) => (isThirdPartySource(t.source) ? t : { ...t, source: 'document' as const })) : selected;
-      run = checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
-        direction: input.direction,
-        texts,
-        conversation: input.conversation,
-        signal: input.signal,
-      });
+      // Started inside its guard span, so a remote guard's traceparent names that span.
+      run = spans.run(key, rule.guard, () =>
+        checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
+          direction: input.direction,
+          texts,
+          conversation: input.conversation,
+          signal: input.signal,
+        }),
+      );
       runs.set(key, run);
-      spans.started(key, rule.guard, run);
     }
     spans.ruleUses(rule.id, key);
     return run.then((verdict) => ({ ruleId: rule.id, verdict }));

@@ -19,7 +19,14 @@ export const GEN_AI = {
   INPUT_TOKENS: 'gen_ai.usage.input_tokens',
   OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
   FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  RESPONSE_ID: 'gen_ai.response.id',
+  REQUEST_MAX_TOKENS: 'gen_ai.request.max_tokens',
+  REQUEST_TEMPERATURE: 'gen_ai.request.temperature',
+  REQUEST_TOP_P: 'gen_ai.request.top_p',
   TOKEN_TYPE: 'gen_ai.token.type',
+  /** The engine upstream that answered (general semantic conventions, recommended on GenAI client spans). */
+  SERVER_ADDRESS: 'server.address',
+  SERVER_PORT: 'server.port',
 } as const;
 
 /** Verdict attributes of one guard run and of the decision built from it. */
@@ -76,6 +83,8 @@ export const GATEWAY = {
   LATENCY_MS: 'safety.latency_ms',
   STATUS: 'safety.status',
   CHOICE: 'safety.choice',
+  /** Whether the client asked for a streamed answer. */
+  STREAM: 'safety.stream',
 } as const;
 
 /** Pure: the attributes of a guard's verdict (no rule yet: several rules may share one run). */

@@ -1,4 +1,5 @@
-import { metrics, type Counter, type Histogram, type MeterProvider } from '@opentelemetry/api';
+import { metrics, type Counter, type Histogram, type MeterProvider, type UpDownCounter } from '@opentelemetry/api';
+import { observeQueueWait } from '../../guards/runtime/microBatcher';
 import { GATEWAY, SECURITY } from './attributes';
 
 /**
@@ -18,12 +19,17 @@ export interface Instruments {
   authRejections: Counter;
   policyReloads: Counter;
   auditRecords: Counter;
+  requestDuration: Histogram;
+  inFlight: UpDownCounter;
+  guardQueueWait: Histogram;
 }
 
 const METER = 'safety-gateway';
 /** Latency buckets in seconds: guards answer in milliseconds, engines in seconds to minutes. */
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const TOKENS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144];
+/** Queue waits in seconds: an idle guard adds none, a saturated one whole batch runs (milliseconds to seconds). */
+const QUEUE_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 let cached: { provider: MeterProvider; instruments: Instruments } | undefined;
 
@@ -42,6 +48,20 @@ export function instruments(): Instruments {
     authRejections: meter.createCounter('safety.auth.rejections', { description: 'Requests refused for a missing or unknown API key (401), by reason', unit: '{request}' }),
     policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),
     auditRecords: meter.createCounter('safety.audit.records', { description: 'Audit log appends by outcome (written, failed)', unit: '{record}' }),
+    // The unit is in these names because GET /metrics (the JS Prometheus exporter) adds no unit
+    // suffix while the Collector's Prometheus exporter adds one unless the name holds it already:
+    // so both paths expose the same `..._seconds` name and one set of alert rules fits both.
+    requestDuration: meter.createHistogram('safety.request.duration_seconds', {
+      description: 'Whole request, received to last byte sent, by route, method, status, stream or not, and the x-safety-verdict sent',
+      unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS },
+    }),
+    inFlight: meter.createUpDownCounter('safety.requests.in_flight', { description: 'Requests received and not yet answered in full (streams until their last byte)', unit: '{request}' }),
+    guardQueueWait: meter.createHistogram('safety.guard.queue_wait_seconds', {
+      description: "Encoder guards: how long each segment waited in the micro-batcher's queue before its batch ran",
+      unit: 's',
+      advice: { explicitBucketBoundaries: QUEUE_SECONDS },
+    }),
   };
   cached = { provider, instruments: made };
   return made;
@@ -61,4 +81,8 @@ export function recordAuthRejection(reason: string): void {
 export function recordPolicyReload(policyId: string, outcome: 'success' | 'failure'): void {
   instruments().policyReloads.add(1, { [SECURITY.POLICY_ID]: policyId, [GATEWAY.OUTCOME]: outcome });
 }
+
+// The encoder guards' micro-batcher reports queue waits through a process-wide hook (guards import
+// nothing of telemetry); registered once, when the gateway's metrics are first loaded.
+observeQueueWait((waitMs) => instruments().guardQueueWait.record(waitMs / 1000));
 

@@ -1,5 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { EngineResponse } from '../../engine/client';
 import type { Direction, Verdict } from '../../guards/types';
 import type { Decision } from '../../policies/evaluate';
 import type { RequestRecord } from '../requestRecord';
@@ -40,8 +41,14 @@ export function serverSpanMiddleware(): RequestHandler {
       },
       parent,
     );
-    // No tracer provider (traces not exported): nothing to bind or end.
-    if (!span.isRecording()) return next();
+    if (!span.isRecording()) {
+      // No trace exported here, but a client's trace context still passes on to the engine and the
+      // remote guards (W3C trace context for intermediaries), so their spans join the app's trace.
+      if (!trace.getSpanContext(parent)) return next();
+      context.bind(parent, req);
+      context.bind(parent, res);
+      return context.with(parent, next);
+    }
     const ctx = trace.setSpan(parent, span);
     // Body parsing resumes on the socket's events, outside this call: bind them to the span too.
     context.bind(ctx, req);
@@ -78,9 +85,12 @@ export class GuardSpans {
 
   constructor(private readonly direction: Direction) {}
 
-  /** A guard run started under `key`; its span ends when the run settles. */
-  started(key: string, guard: string, run: Promise<Verdict>): void {
-    if (!this.parent) return;
+  /**
+   * Starts a guard run under `key` with its span active, so a remote guard's traceparent names this
+   * span as parent; the span ends when the phase is decided, at the time the run settled.
+   */
+  run(key: string, guard: string, start: () => Promise<Verdict>): Promise<Verdict> {
+    if (!this.parent) return start();
     const span = tracer().startSpan(
       `apply_guardrail ${guard}`,
       { kind: SpanKind.INTERNAL, attributes: { [GEN_AI.OPERATION_NAME]: 'apply_guardrail', [SECURITY.GUARDRAIL_NAME]: guard, [SECURITY.DIRECTION]: this.direction } },
@@ -88,10 +98,12 @@ export class GuardSpans {
     );
     const entry: { span: Span; verdict?: Verdict; endedAt?: number } = { span };
     this.runs.set(key, entry);
+    const run = context.with(trace.setSpan(context.active(), span), start);
     void run.then((verdict) => {
       entry.verdict = verdict;
       entry.endedAt = performance.timeOrigin + performance.now();
     });
+    return run;
   }
 
   ruleUses(ruleId: string, key: string): void {
@@ -120,18 +132,36 @@ export class EngineSpan {
 
   private constructor(private readonly span: Span) {}
 
-  static start(operation: string, model: string | undefined, stream: boolean): EngineSpan | undefined {
+  /** `body`: the request as sent to the engine, for the recommended request attributes. */
+  static start(operation: string, model: string | undefined, stream: boolean, body?: Record<string, unknown>): EngineSpan | undefined {
     const parent = requestSpan();
     if (!parent) return undefined;
     const span = tracer().startSpan(
       `${operation}${model ? ` ${model}` : ''}`,
       {
         kind: SpanKind.CLIENT,
-        attributes: { [GEN_AI.OPERATION_NAME]: operation, [GEN_AI.PROVIDER_NAME]: providerName, [GEN_AI.REQUEST_STREAM]: stream, ...(model ? { [GEN_AI.REQUEST_MODEL]: model } : {}) },
+        attributes: {
+          [GEN_AI.OPERATION_NAME]: operation,
+          [GEN_AI.PROVIDER_NAME]: providerName,
+          [GEN_AI.REQUEST_STREAM]: stream,
+          ...(model ? { [GEN_AI.REQUEST_MODEL]: model } : {}),
+          ...requestParameterAttributes(body),
+        },
       },
       trace.setSpan(context.active(), parent),
     );
     return new EngineSpan(span);
+  }
+
+  /**
+   * The engine call, made with this span active (the engine client's traceparent then names it as
+   * parent); records which upstream answered. Without a span (no trace recorded) the call runs as is.
+   */
+  static async call(span: EngineSpan | undefined, send: () => Promise<EngineResponse>): Promise<EngineResponse> {
+    if (!span) return send();
+    const response = await context.with(trace.setSpan(context.active(), span.span), send);
+    if (response.server) span.span.setAttributes({ [GEN_AI.SERVER_ADDRESS]: response.server.address, [GEN_AI.SERVER_PORT]: response.server.port });
+    return response;
   }
 
   /** Ends at the engine's own end (not at the end of the output check that follows it). */
@@ -142,6 +172,7 @@ export class EngineSpan {
     const engine = record.engine;
     if (engine) {
       if (engine.model) this.span.setAttribute(GEN_AI.RESPONSE_MODEL, engine.model);
+      if (engine.id) this.span.setAttribute(GEN_AI.RESPONSE_ID, engine.id);
       const input = tokenCount(engine.usage, 'prompt_tokens');
       const output = tokenCount(engine.usage, 'completion_tokens');
       if (input !== undefined) this.span.setAttribute(GEN_AI.INPUT_TOKENS, input);
@@ -154,6 +185,20 @@ export class EngineSpan {
     }
     this.span.end(engine ? this.startedAt + engine.durationMs : undefined);
   }
+}
+
+/** Pure: gen_ai.request.* attributes of the numeric sampling settings the client sent (absent ones are left out). */
+export function requestParameterAttributes(body: Record<string, unknown> | undefined): Record<string, number> {
+  const attributes: Record<string, number> = {};
+  const number = (key: string) => (typeof body?.[key] === 'number' && Number.isFinite(body[key]) ? (body[key] as number) : undefined);
+  // Chat clients may send the newer max_completion_tokens instead of max_tokens.
+  const maxTokens = number('max_tokens') ?? number('max_completion_tokens');
+  if (maxTokens !== undefined) attributes[GEN_AI.REQUEST_MAX_TOKENS] = maxTokens;
+  const temperature = number('temperature');
+  if (temperature !== undefined) attributes[GEN_AI.REQUEST_TEMPERATURE] = temperature;
+  const topP = number('top_p');
+  if (topP !== undefined) attributes[GEN_AI.REQUEST_TOP_P] = topP;
+  return attributes;
 }
 
 export function tokenCount(usage: Record<string, unknown> | undefined, key: string): number | undefined {

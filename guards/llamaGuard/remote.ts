@@ -8,6 +8,7 @@
  * needs a server that passes the prompt through untemplated (vLLM, TGI, llama.cpp; not Ollama's
  * /v1/completions, which applies the model template).
  */
+import { context, propagation } from '@opentelemetry/api';
 import { Agent, request as httpRequest } from 'undici';
 import type { Guard, GuardRequest, Verdict } from '../types';
 import { hasCustomCategories } from './categories';
@@ -101,7 +102,10 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
     let status: number;
     let text: string;
     try {
-      const res = await httpRequest(baseUrl + path, { method: 'POST', headers, body: JSON.stringify(body), signal, dispatcher });
+      // W3C trace context of the active (guard) span, so the guard server's spans join the request's trace.
+      const traced = { ...headers };
+      propagation.inject(context.active(), traced);
+      const res = await httpRequest(baseUrl + path, { method: 'POST', headers: traced, body: JSON.stringify(body), signal, dispatcher });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {

@@ -18,6 +18,19 @@ export interface MicroBatcherOptions {
 /** Runs one batch; must return one output per input, in order. */
 export type BatchRunner<I, O> = (inputs: I[]) => Promise<O[]>;
 
+/** Told, per input, how long it waited between submit() and the start of the run that took it (ms). */
+export type QueueWaitObserver = (waitMs: number) => void;
+
+let queueWaitObserver: QueueWaitObserver | undefined;
+
+/**
+ * Sets the process-wide queue-wait observer (undefined: none). The gateway's metrics register one;
+ * guards stay free of telemetry, and batching behaves the same with or without it.
+ */
+export function observeQueueWait(observer: QueueWaitObserver | undefined): void {
+  queueWaitObserver = observer;
+}
+
 interface Job<I, O> {
   inputs: I[];
   /** Index of the next input of this job that has not been put in a batch. */
@@ -27,6 +40,7 @@ interface Job<I, O> {
   resolve: (outputs: O[]) => void;
   reject: (err: Error) => void;
   done: boolean;
+  submittedAt: number;
 }
 
 export class MicroBatcher<I, O> {
@@ -52,7 +66,7 @@ export class MicroBatcher<I, O> {
     if (inputs.length === 0) return Promise.resolve([]);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<O[]>((resolve, reject) => {
-      const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false };
+      const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false, submittedAt: performance.now() };
       this.jobs.push(job);
       signal?.addEventListener('abort', () => this.fail(job, abortError(signal)), { once: true });
       this.schedule();
@@ -122,6 +136,7 @@ export class MicroBatcher<I, O> {
     this.stats.batches++;
     this.stats.inputs += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    reportQueueWaits(batch);
     try {
       const outputs = await this.runner(batch.map((b) => b.input));
       if (outputs.length !== batch.length) throw new Error(`batch runner returned ${outputs.length} outputs for ${batch.length} inputs`);
@@ -161,6 +176,17 @@ export class MicroBatcher<I, O> {
     if (i < 0) return;
     this.jobs.splice(i, 1);
     if (i < this.cursor) this.cursor--;
+  }
+}
+
+function reportQueueWaits(batch: readonly { job: { submittedAt: number } }[]): void {
+  const observe = queueWaitObserver;
+  if (!observe) return;
+  const now = performance.now();
+  try {
+    for (const b of batch) observe(now - b.job.submittedAt);
+  } catch {
+    /* an observer's failure must not fail the batch */
   }
 }
 
