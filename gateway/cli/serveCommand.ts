@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { startGateway } from '../server';
+import { shutdownTelemetry } from '../telemetry/telemetrySdk';
 
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,15 +45,47 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 1;
   }
   const running = gateway;
+  const graceMs = config.shutdown_grace_s * 1000;
   await new Promise<void>((resolve) => {
     onSignal = (signal: string) => {
       log(`${signal}: draining in-flight requests (up to ${config.shutdown_grace_s}s)...`);
-      void running.shutdown().then(() => {
-        log('stopped');
-        resolve();
+      const deadline = Date.now() + graceMs;
+      let stopped = false;
+      // The process is gone by the end of the grace period whatever is left running (an OTLP
+      // exporter retrying into a lost collector keeps re-arming its timers). Unref'd: a clean
+      // stop exits on its own, sooner.
+      hardExit(graceMs, () => {
+        log(stopped ? 'stopped; exiting with work still pending (telemetry exporters)' : `shutdown did not finish within ${config.shutdown_grace_s}s: exiting now`);
+        process.exit(stopped ? 0 : 1);
       });
+      const plan = shutdownPlan(graceMs);
+      void running
+        .shutdown(plan.drainMs)
+        .catch((err: unknown) => log(`shutdown: ${(err as Error)?.message ?? String(err)}`))
+        .then(() => shutdownTelemetry(Math.max(100, Math.min(plan.telemetryMs, deadline - Date.now() - plan.marginMs))))
+        .then(() => {
+          stopped = true;
+          log('stopped');
+          // Anything still holding the event loop now is an exporter's retry: do not wait for it.
+          hardExit(Math.min(1000, Math.max(0, deadline - Date.now())), () => process.exit(0));
+          resolve();
+        });
     };
     if (signalled) onSignal(signalled);
   });
   return 0;
+}
+
+/**
+ * Pure: how the grace period is shared: in-flight requests and streams get most of it, then the
+ * OpenTelemetry SDK is flushed and shut down (bounded), with a margin before the hard exit.
+ */
+export function shutdownPlan(graceMs: number): { drainMs: number; telemetryMs: number; marginMs: number } {
+  const reserve = Math.min(5000, graceMs / 4);
+  // A collector that is down never answers a flush: waiting longer than a few seconds buys nothing.
+  return { drainMs: Math.max(0, graceMs - reserve), telemetryMs: 5000, marginMs: Math.min(250, reserve / 4) };
+}
+
+function hardExit(afterMs: number, exit: () => void): void {
+  setTimeout(exit, afterMs).unref();
 }
