@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import OpenAI, { BadRequestError, InternalServerError } from 'openai';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readEntries } from '../../../gateway/audit/auditQuery';
@@ -80,6 +81,16 @@ describe('a remote guard that is down (nothing listens on its port)', () => {
     expect(body.error.safety).toMatchObject({ guards: ['llama_guard'], error_types: ['unavailable'], direction: 'input' });
     expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|content_policy_violation/);
     expect(gw.engine.requests).toHaveLength(0);
+  });
+
+  test('the official openai client sees a retryable server error (503, code guard_unavailable), not a BadRequestError', async () => {
+    const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'local', maxRetries: 0 });
+    const err = await client.chat.completions.create({ model: 'dev', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InternalServerError);
+    expect(err).not.toBeInstanceOf(BadRequestError);
+    expect((err as InternalServerError).status).toBe(503);
+    expect((err as InternalServerError).code).toBe('guard_unavailable');
+    expect((err as InternalServerError).headers?.get('retry-after')).toBeTruthy();
   });
 
   test('the audit record says error (a guard fault), not block', () => {
