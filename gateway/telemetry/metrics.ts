@@ -85,4 +85,3 @@ export function recordPolicyReload(policyId: string, outcome: 'success' | 'failu
 // The encoder guards' micro-batcher reports queue waits through a process-wide hook (guards import
 // nothing of telemetry); registered once, when the gateway's metrics are first loaded.
 observeQueueWait((waitMs) => instruments().guardQueueWait.record(waitMs / 1000));
-
