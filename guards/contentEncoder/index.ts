@@ -108,8 +108,8 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     try {
       return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
         const turns = selectTurns(request, settings.userTurns);
-        // Same sanitization as Prompt Guard; the role rides in `source` to pick the template.
-        const { items } = await prepareTexts(
+        // Same preparation as Prompt Guard (findings included); the role rides in `source` to pick the template.
+        const { items, findings } = await prepareTexts(
           turns.map((t) => ({ source: t.role, path: t.path, text: t.text })),
           signal,
         );
@@ -130,7 +130,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         const unsafe = scored.filter((d) => d.unsafe);
         const worst = pickWorst(unsafe.length ? unsafe : scored);
         const combined = combineSegments(scored, categoryLabels);
-        return worstTextVerdict({ name: options.name, model }, scored, 'safe', combined.categories, elapsed(), worst);
+        return worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst);
       });
     } catch (err) {
       return errorVerdict(options.name, model, toGuardError(err), elapsed());

@@ -1,9 +1,12 @@
 /**
- * What every Llama Guard backend does around its model call: normalize the conversation, enforce
- * the deadline and the caller's abort, time the run, and turn every failure into a Verdict (a
- * guard never throws from check()).
+ * What every Llama Guard backend does around its model call: prepare every turn's text as the
+ * encoder guards do (../text/prepareConversation.ts: sanitized, look-alikes mapped, decoded
+ * payloads appended to their turn; findings added to the verdict's categories), normalize the
+ * conversation, enforce the deadline and the caller's abort, time the run, and turn every
+ * failure into a Verdict (a guard never throws from check()).
  */
 import { performance } from 'node:perf_hooks';
+import { prepareConversation } from '../text/prepareConversation';
 import { errorVerdict, type GuardError, type GuardRequest, type Verdict } from '../types';
 import type { Assessment } from './parse';
 import { type GuardRole, type GuardTurn, normalizeTurns, roleFor, type SystemTurnRule, TurnNormalizationError } from './turns';
@@ -27,9 +30,17 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
   const elapsed = (): number => performance.now() - start;
   const fail = (error: GuardError): Verdict => errorVerdict(ctx.guard, ctx.model, error, elapsed());
 
+  let prepared: Awaited<ReturnType<typeof prepareConversation>>;
+  try {
+    prepared = await prepareConversation(request.conversation ?? [], request.signal);
+  } catch (err) {
+    // Preparation only throws when the caller aborts between its slices.
+    return fail({ type: 'unavailable', message: request.signal?.aborted ? 'aborted by caller before the check' : errorMessage(err) });
+  }
+
   let turns: GuardTurn[];
   try {
-    turns = normalizeTurns(request.conversation, request.direction, { system: ctx.system });
+    turns = normalizeTurns(prepared.conversation, request.direction, { system: ctx.system });
   } catch (err) {
     if (err instanceof TurnNormalizationError) return fail({ type: 'bad_input', message: err.message });
     throw err;
@@ -57,7 +68,8 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
     clearTimeout(timer);
   }
   if (outcome.kind === 'error') return fail(outcome.error);
-  return assessmentVerdict({ guard: ctx.guard, model: ctx.model, assessment: outcome.assessment, pUnsafe: outcome.pUnsafe, latencyMs: elapsed() });
+  const verdict = assessmentVerdict({ guard: ctx.guard, model: ctx.model, assessment: outcome.assessment, pUnsafe: outcome.pUnsafe, latencyMs: elapsed() });
+  return verdict.error ? verdict : { ...verdict, categories: [...verdict.categories, ...prepared.findings] };
 }
 
 function abortOutcome(byDeadline: boolean, timeoutMs: number): CheckOutcome {

@@ -1,16 +1,31 @@
 /**
- * Turns a request's texts into what the model scores: each text sanitized (sanitize.ts), blank
- * texts dropped (nothing to classify), and the ASCII hidden in Unicode tag characters added as
- * a text of its own at `<path>#unicode_tags`, so a smuggled instruction is scored even though
- * no reader ever sees it.
+ * Turns a request's texts into what the models score: each text prepared (sanitized and
+ * normalized, normalize.ts), blank texts dropped (nothing to classify), and every text derived
+ * from it added as a text of its own, at the original path plus a suffix:
  *
- * Long texts are sanitized in slices cut just before whitespace (NFKC and every removal step
- * act within a word, so the result equals sanitizing the whole), yielding to the event loop
- * between slices.
+ * - `#unicode_tags`: the ASCII hidden in Unicode tag characters;
+ * - `#normalized`: accents folded, look-alikes mapped, leetspeak decoded, when the text looks
+ *   obfuscated that way (normalize.ts);
+ * - `#base64@N`, `#hex@N`, `#url@N`, `#quoted_printable@N`: a payload encoded at offset N of
+ *   the scanned text that decodes to readable text (encodedPayloads.ts);
+ * - `#rot13`: clauses that read as English once rotated (rot13.ts).
+ *
+ * So a smuggled or encoded instruction is scored even though the text as sent hides it, and the
+ * verdict (the max over texts) names where. Derived texts are prepared the same way (a base64
+ * payload inside a hex payload is found too), down to DECODE_LIMITS.maxDepth, and their total
+ * size is bounded by a DecodeBudget per text.
+ *
+ * Long texts are prepared in slices cut just before whitespace (every step acts within a word,
+ * so the result equals preparing the whole), yielding to the event loop between slices.
  */
 import { pause } from '../runtime/yield';
 import type { ScanText, TextSource } from '../types';
-import { sanitizeText, type SanitizedText, type TextFinding } from './sanitize';
+import { DECODE_LIMITS, DecodeBudget } from './decodeBudget';
+import { findEncodedPayloads } from './encodedPayloads';
+import type { TextFinding } from './findings';
+import { addSliceCounts, normalizeSlice, NO_COUNTS, planVariant, variantOf, type SliceCounts } from './normalize';
+import { decodeRot13Clauses, hintsAtRot13 } from './rot13';
+import { sanitizeText, type SanitizedText } from './sanitize';
 import { sliceForTokenization } from './slices';
 
 export interface PreparedText {
@@ -20,6 +35,8 @@ export interface PreparedText {
 }
 
 export const HIDDEN_TEXT_SUFFIX = '#unicode_tags';
+export const NORMALIZED_SUFFIX = '#normalized';
+export const ROT13_SUFFIX = '#rot13';
 /** Characters sanitized between two event-loop turns (~1-2 ms of regex work). */
 export const SANITIZE_SLICE_CHARS = 32 * 1024;
 
@@ -39,16 +56,123 @@ export async function sanitizeLongText(text: string, signal?: AbortSignal, slice
   return { text: texts.join(''), hidden: hidden.join(' '), findings: [...findings] };
 }
 
+/** A text derived from another, scanned at the other's path plus `suffix`. */
+export interface DerivedText {
+  suffix: string;
+  text: string;
+}
+
+/** One text as the models see it: the scanned text, the texts derived from it, and what was found. */
+export interface PreparedOne {
+  text: string;
+  extras: DerivedText[];
+  findings: TextFinding[];
+}
+
+interface PrepareState {
+  budget: DecodeBudget;
+  depth: number;
+  sliceChars: number;
+  signal?: AbortSignal;
+}
+
+/** Prepares one text (see the file comment); `sliceChars` only for tests. */
+export async function prepareText(raw: string, signal?: AbortSignal, sliceChars = SANITIZE_SLICE_CHARS): Promise<PreparedOne> {
+  const budget = new DecodeBudget();
+  const prepared = await prepareAt(raw, { budget, depth: 0, sliceChars, signal });
+  const findings = new Set(prepared.findings);
+  if (budget.exceeded) findings.add('decode_budget_exceeded');
+  return { ...prepared, findings: [...findings] };
+}
+
+async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne> {
+  const { signal, sliceChars } = state;
+  const findings = new Set<TextFinding>();
+  const extras: DerivedText[] = [];
+  const add = (suffix: string, sub: PreparedOne) => {
+    sub.findings.forEach((f) => findings.add(f));
+    extras.push({ suffix, text: sub.text }, ...sub.extras.map((e) => ({ suffix: suffix + e.suffix, text: e.text })));
+  };
+
+  const slices = raw.length <= sliceChars ? [raw] : sliceForTokenization(raw, sliceChars);
+  const texts: string[] = [];
+  const hidden: string[] = [];
+  let counts: SliceCounts = NO_COUNTS;
+  for (let i = 0; i < slices.length; i++) {
+    if (i > 0) await pause(signal);
+    const part = normalizeSlice(slices[i]);
+    texts.push(part.text);
+    if (part.hidden) hidden.push(part.hidden);
+    part.findings.forEach((f) => findings.add(f));
+    counts = addSliceCounts(counts, part);
+  }
+  const text = texts.join('');
+
+  const plan = planVariant(counts);
+  plan.findings.forEach((f) => findings.add(f));
+  if (plan.fold || plan.leet) {
+    const variant: string[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      if (i > 0) await pause(signal);
+      variant.push(variantOf(texts[i], plan));
+    }
+    const joined = variant.join('');
+    if (joined !== text) extras.push({ suffix: NORMALIZED_SUFFIX, text: joined });
+  }
+
+  const child = { ...state, depth: state.depth + 1 };
+  if (hidden.length) add(HIDDEN_TEXT_SUFFIX, await prepareAt(hidden.join(' '), child));
+  if (state.depth >= DECODE_LIMITS.maxDepth) return { text, extras, findings: [...findings] };
+
+  for (const payload of await findEncodedPayloads(text, state.budget, signal)) {
+    findings.add(`encoded_${payload.kind}`);
+    await pause(signal);
+    add(`#${payload.kind}@${payload.offset}`, await prepareAt(payload.text, child));
+  }
+  const rotated = await rot13Clauses(texts, state);
+  if (rotated) {
+    findings.add('encoded_rot13');
+    add(ROT13_SUFFIX, await prepareAt(rotated, child));
+  }
+  return { text, extras, findings: [...findings] };
+}
+
+/** ROT13 clauses of the slices (rot13.ts) as one decoded text within the budget; '' when none. */
+async function rot13Clauses(slices: readonly string[], state: PrepareState): Promise<string> {
+  const hinted = slices.some(hintsAtRot13);
+  const found: string[] = [];
+  let chars = 0;
+  for (let i = 0; i < slices.length; i++) {
+    if (i > 0) await pause(state.signal);
+    const left = state.budget.charsLeft - chars;
+    const part = decodeRot13Clauses(slices[i], left, hinted);
+    if (part.text) {
+      found.push(part.text);
+      chars += part.text.length + 1;
+    }
+    if (part.truncated || (left <= 0 && i < slices.length - 1)) {
+      state.budget.exceeded = true;
+      break;
+    }
+  }
+  if (!found.length || !state.budget.canDecode()) return '';
+  const text = found.join('\n');
+  state.budget.spend(text.length);
+  return text;
+}
+
 export async function prepareTexts(texts: readonly ScanText[], signal?: AbortSignal): Promise<{ items: PreparedText[]; findings: TextFinding[] }> {
   const items: PreparedText[] = [];
   const findings = new Set<TextFinding>();
   for (const t of texts) {
     // Guard against callers that bypass the types (JSON bodies): a non-string is scanned as its string form.
     const raw = typeof t.text === 'string' ? t.text : String(t.text ?? '');
-    const clean = await sanitizeLongText(raw, signal);
-    clean.findings.forEach((f) => findings.add(f));
-    if (clean.text.trim()) items.push({ source: t.source, path: t.path, text: clean.text });
-    if (clean.hidden.trim()) items.push({ source: t.source, path: t.path + HIDDEN_TEXT_SUFFIX, text: clean.hidden });
+    const prepared = await prepareText(raw, signal);
+    prepared.findings.forEach((f) => findings.add(f));
+    if (prepared.text.trim()) items.push({ source: t.source, path: t.path, text: prepared.text });
+    for (const extra of prepared.extras) {
+      if (extra.text.trim()) items.push({ source: t.source, path: t.path + extra.suffix, text: extra.text });
+    }
   }
   return { items, findings: [...findings] };
 }

@@ -6,8 +6,10 @@
  * ASCII message ("ASCII smuggling"). Each step is a pure function, tested on its own.
  */
 
-/** Finding kinds reported in Verdict.categories (no content, only what was seen). */
-export type TextFinding = 'unicode_tags' | 'invisible_characters' | 'bidi_controls' | 'control_characters' | 'malformed_unicode';
+import type { TextFinding } from './findings';
+
+/** Finding kinds reported in Verdict.categories (no content, only what was seen): findings.ts. */
+export type { TextFinding } from './findings';
 
 export interface SanitizedText {
   /** What the model scores. */
