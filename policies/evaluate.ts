@@ -1,5 +1,5 @@
 import type { Direction, Verdict } from '../guards/types';
-import type { Action, Rule } from './schema';
+import { FINDING_GROUPS, TEXT_FINDING_NAMES, type Action, type FindingName, type Rule } from './schema';
 
 /** What one rule concluded from its guard's verdict. */
 export interface RuleOutcome {
@@ -13,7 +13,8 @@ export interface RuleOutcome {
   /** Why, in words a reviewer can read (no user content). */
   reason: string;
   score: number;
-  threshold: number;
+  /** Undefined for a rule that acts on findings alone. */
+  threshold?: number;
   categories: string[];
   errorType?: string;
 }
@@ -33,6 +34,18 @@ export interface Decision {
 
 const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
 
+const TEXT_FINDINGS: ReadonlySet<string> = new Set(TEXT_FINDING_NAMES);
+
+/** A rule's finding names with the groups (`hidden_characters`, `encoded_payload`) spelled out. */
+export function expandFindings(names: readonly FindingName[]): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) {
+    const group = (FINDING_GROUPS as Record<string, readonly string[]>)[name];
+    for (const n of group ?? [name]) out.add(n);
+  }
+  return out;
+}
+
 /** Pure: one rule applied to its guard's verdict. */
 export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
   const base = { ruleId: rule.id, guard: rule.guard, mode: rule.mode, score: verdict.score, threshold: rule.threshold, categories: verdict.categories };
@@ -43,15 +56,28 @@ export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
     reason = `guard error (${verdict.error.type}); on_error=${rule.on_error}`;
     return finish({ ...base, action, reason, errorType: verdict.error.type });
   }
-  if (verdict.score < rule.threshold) {
-    return finish({ ...base, action: 'allow', reason: `score ${fmt(verdict.score)} < threshold ${fmt(rule.threshold)}` });
+  const reasons: string[] = [];
+  if (rule.findings) {
+    // Findings narrow the rule: it fires only for verdicts that report one of them.
+    const wanted = expandFindings(rule.findings);
+    const seen = verdict.categories.filter((c) => wanted.has(c));
+    if (seen.length === 0) return finish({ ...base, action: 'allow', reason: `no finding of ${rule.findings.join(', ')}` });
+    reasons.push(`finding ${seen.join(', ')}`);
+  }
+  if (rule.threshold !== undefined) {
+    if (verdict.score < rule.threshold) {
+      return finish({ ...base, action: 'allow', reason: [...reasons, `score ${fmt(verdict.score)} < threshold ${fmt(rule.threshold)}`].join('; ') });
+    }
+    reasons.push(`score ${fmt(verdict.score)} >= threshold ${fmt(rule.threshold)}`);
   }
   action = rule.action;
-  reason = `score ${fmt(verdict.score)} >= threshold ${fmt(rule.threshold)}`;
-  if (rule.categories && verdict.categories.length > 0) {
+  reason = reasons.join('; ');
+  // Hazard categories only: text findings share Verdict.categories but have no per-category action.
+  const hazards = verdict.categories.filter((c) => !TEXT_FINDINGS.has(c));
+  if (rule.categories && hazards.length > 0) {
     // The most severe action among the verdict's categories wins; unlisted categories use the rule's action.
     let worst: { code: string; action: Action } | undefined;
-    for (const code of verdict.categories) {
+    for (const code of hazards) {
       const categoryAction = rule.categories[code] ?? rule.action;
       if (!worst || SEVERITY[categoryAction] > SEVERITY[worst.action]) worst = { code, action: categoryAction };
     }

@@ -50,6 +50,36 @@ const threshold = z
   .min(0, 'threshold must be between 0 and 1')
   .max(1, 'threshold must be between 0 and 1');
 
+/**
+ * What text preparation reports in a verdict's categories (guards/text/findings.ts; policies
+ * import no guard code, so the names are repeated here and a test keeps the two lists equal).
+ */
+export const TEXT_FINDING_NAMES = [
+  'unicode_tags',
+  'invisible_characters',
+  'bidi_controls',
+  'control_characters',
+  'malformed_unicode',
+  'mixed_scripts',
+  'homoglyphs',
+  'combining_marks',
+  'leetspeak',
+  'encoded_base64',
+  'encoded_hex',
+  'encoded_url',
+  'encoded_quoted_printable',
+  'encoded_rot13',
+  'decode_budget_exceeded',
+] as const;
+
+/** Names a rule may use for several findings at once. */
+export const FINDING_GROUPS = {
+  hidden_characters: ['unicode_tags', 'invisible_characters', 'bidi_controls', 'control_characters'],
+  encoded_payload: ['encoded_base64', 'encoded_hex', 'encoded_url', 'encoded_quoted_printable', 'encoded_rot13'],
+} as const satisfies Record<string, readonly (typeof TEXT_FINDING_NAMES)[number][]>;
+
+export const FindingName = z.enum([...TEXT_FINDING_NAMES, ...(Object.keys(FINDING_GROUPS) as (keyof typeof FINDING_GROUPS)[])]);
+
 export const Rule = z.strictObject({
   id: identifier.describe('Stable id recorded with every decision this rule makes; unique within the policy.'),
   guard: guardName.describe('Name of a guard defined under `guards`.'),
@@ -66,7 +96,16 @@ export const Rule = z.strictObject({
     .describe(
       "prompt_guard rules: auto scores user turns for jailbreaks and other texts for injection (Meta's reference); injection scores every selected text as untrusted content (injection + jailbreak), e.g. documents pasted into user turns.",
     ),
-  threshold: threshold.describe("Score at or above which the rule's action applies, in [0, 1]."),
+  threshold: threshold
+    .optional()
+    .describe("Score at or above which the rule's action applies, in [0, 1]. Required, except in a rule with `findings`, which then acts on the findings alone."),
+  findings: z
+    .array(FindingName)
+    .min(1)
+    .optional()
+    .describe(
+      'Only verdicts that report one of these text findings (hidden characters, look-alikes, decoded payloads) fire this rule; without `threshold` the rule acts on the findings alone, whatever the score. Groups: hidden_characters, encoded_payload.',
+    ),
   action: Action.exclude(['allow']).default('block').describe('What a score at or above the threshold does: block, or flag (allow and record).'),
   categories: z
     .record(categoryCode, Action)
@@ -74,7 +113,13 @@ export const Rule = z.strictObject({
     .describe("llama_guard rules: per-category actions (allow, flag, block); categories not listed use `action`. The most severe category of a verdict wins."),
   mode: Mode.default('enforce').describe('enforce: the action happens. shadow: evaluate and record what would have happened, change nothing.'),
   on_error: z.enum(['block', 'allow']).default('block').describe('What a guard error or timeout means for this rule. Fail closed (block) by default.'),
-});
+})
+  .refine((rule) => rule.threshold !== undefined || rule.findings !== undefined, {
+    path: ['threshold'],
+    message: 'missing required field `threshold` (or `findings`, to act on text findings alone)',
+  })
+  // JSON Schema cannot be generated from a refinement: the same constraint, for editors.
+  .meta({ anyOf: [{ required: ['threshold'] }, { required: ['findings'] }] });
 
 export const Streaming = z.strictObject({
   mode: z
@@ -187,6 +232,7 @@ export type GuardSpec = z.infer<typeof GuardSpec>;
 export type PromptGuardSpec = z.infer<typeof PromptGuardSpec>;
 export type LlamaGuardSpec = z.infer<typeof LlamaGuardSpec>;
 export type Rule = z.infer<typeof Rule>;
+export type FindingName = z.infer<typeof FindingName>;
 export type Action = z.infer<typeof Action>;
 export type TestCase = z.infer<typeof TestCase>;
 export type TestMessage = z.infer<typeof TestMessage>;

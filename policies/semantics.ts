@@ -1,4 +1,5 @@
 import { didYouMean } from './didYouMean';
+import { expandFindings } from './evaluate';
 import type { PathSegment } from './problems';
 import type { Action, GuardSpec, LlamaGuardSpec, PolicyFile, Rule } from './schema';
 
@@ -119,7 +120,7 @@ function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[
     const worst = Math.max(SEVERITY[rule.action], ...Object.values(rule.categories ?? {}).map((a) => SEVERITY[a]));
     const cover = rules.find((other, j) => {
       if (j === index || other.mode !== 'enforce' || other.categories || other.guard !== rule.guard || other.score !== rule.score) return false;
-      if (!coversSources(other.sources, rule.sources) || other.threshold > rule.threshold) return false;
+      if (!coversSources(other.sources, rule.sources) || !coversFindings(other, rule)) return false;
       if (SEVERITY[other.on_error] < SEVERITY[rule.on_error]) return false;
       const severity = SEVERITY[other.action];
       // Equal severity: the earlier rule is named as the deciding one, so only an earlier rule covers.
@@ -128,11 +129,25 @@ function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[
     if (cover) {
       problems.push({
         path: [direction, index],
-        message: `unreachable rule \`${rule.id}\`: rule \`${cover.id}\` on the same guard and texts fires at threshold ${cover.threshold} <= ${rule.threshold} with \`${cover.action}\`, so this rule never decides; change its threshold or action, remove it, or set mode: shadow`,
+        message: `unreachable rule \`${rule.id}\`: rule \`${cover.id}\` on the same guard and texts fires at threshold ${cover.threshold ?? 0} <= ${rule.threshold ?? 0}${cover.findings ? ` (findings: ${cover.findings.join(', ')})` : ''} with \`${cover.action}\`, so this rule never decides; change its threshold or action, remove it, or set mode: shadow`,
       });
     }
   });
   return problems;
+}
+
+/**
+ * Whether `outer` fires whenever `inner` does as far as findings and score go: a rule without
+ * findings covers any; one with findings only a rule whose findings are among its own; and its
+ * threshold (none: any score) is at or below the inner one's.
+ */
+function coversFindings(outer: Rule, inner: Rule): boolean {
+  if (outer.findings) {
+    if (!inner.findings) return false;
+    const own = expandFindings(outer.findings);
+    if (![...expandFindings(inner.findings)].every((f) => own.has(f))) return false;
+  }
+  return (outer.threshold ?? 0) <= (inner.threshold ?? 0);
 }
 
 function coversSources(outer: Rule['sources'], inner: Rule['sources']): boolean {

@@ -26,7 +26,7 @@ function phaseReport(direction: 'input' | 'output', policy: Pick<PolicyFile, 'in
       textsOf(rule, policy.guards[o.guard]?.type, direction),
       verdict?.label ?? '-',
       fmtScore(o.score),
-      fmtScore(o.threshold),
+      o.threshold === undefined ? '-' : fmtScore(o.threshold),
       o.categories.join(',') || '-',
       o.mode,
       o.mode === 'shadow' ? `${o.effective} (would ${o.action})` : o.action,

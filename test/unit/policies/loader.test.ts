@@ -111,7 +111,7 @@ describe('policy loader: every kind of bad input is a clear error at its locatio
     expect(p.message).toBe('missing required field `id`');
     const [rule] = problems(base.replace('    threshold: 0.9\n', ''));
     expect(rule).toMatchObject({ path: 'input.0.threshold', line: 7 });
-    expect(rule.message).toBe('missing required field `threshold`');
+    expect(rule.message).toBe('missing required field `threshold` (or `findings`, to act on text findings alone)');
   });
 
   test('a badly named guard is reported at its name', () => {
