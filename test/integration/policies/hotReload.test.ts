@@ -85,7 +85,8 @@ describe('hot reload under load', () => {
     expect(load.seen.filter((s) => s.status !== 200)).toEqual([]);
     // Each request saw one version from start to end: its header is the version of every decision
     // recorded for it (the input check and each output check).
-    const records = new Map(h.recorder.records.map((r) => [r.requestId, r]));
+    // Matched by the client's own id (the gateway issues its own request ids).
+    const records = new Map(h.recorder.records.map((r) => [r.clientRequestId, r]));
     const mixed = load.seen.filter((s) => {
       const record = records.get(s.requestId);
       if (!record) return true;

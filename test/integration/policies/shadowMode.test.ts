@@ -38,7 +38,8 @@ describe('shadow mode: evaluated and recorded, never enforced', () => {
   const chat = (h: Harness, requestId: string, body: Record<string, unknown>) =>
     fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify({ model: 'dev', ...body }) });
   const recordOf = (h: Harness, requestId: string) => {
-    const record = h.recorder.records.find((r) => r.requestId === requestId);
+    // The client's id is recorded as its own field; the gateway issues its own request id.
+    const record = h.recorder.records.find((r) => r.clientRequestId === requestId);
     if (!record) throw new Error(`no record for ${requestId}`);
     return record;
   };
