@@ -5,8 +5,8 @@
  * - a word that mixes Latin with another script (`іgnоrе` with Cyrillic і о е): every character
  *   with a TR39 prototype is mapped (finding `mixed_scripts`);
  * - a word written wholly in look-alikes of another script (`ехес`, all Cyrillic) inside mostly
- *   Latin text: mapped when every letter of it has a prototype (a Russian word in English text
- *   usually has letters that imitate nothing, and stays);
+ *   Latin text, or in a text that has mixed-script words: mapped when every letter of it has a
+ *   prototype (a Russian word in English text usually has letters that imitate nothing, and stays);
  * - a Latin word with Latin-script look-alikes that no orthography uses as letters (IPA `ɑ ɡ`,
  *   small capitals `ᴄ ᴏ`): those letters are mapped.
  *
@@ -68,7 +68,8 @@ export function mapHomoglyphs(text: string): HomoglyphResult {
   const latinText = isMostlyLatin(text);
   let mixedScripts = false;
   let mapped = false;
-  const out = text.replace(WORD, (word) => {
+  let lookalikeWordsLeft = false;
+  let out = text.replace(WORD, (word) => {
     if (!NON_ASCII.test(word)) return word;
     const scripts = wordScripts(word);
     let next = word;
@@ -77,11 +78,21 @@ export function mapHomoglyphs(text: string): HomoglyphResult {
       next = mapAllConfusables(word);
     } else if (scripts.other) {
       if (latinText) next = mapLookalikeWord(word);
+      else lookalikeWordsLeft ||= mapLookalikeWord(word) !== word;
     } else if (scripts.latin && hasConfusable(word)) {
       next = mapLatinLookalikes(word);
     }
     if (next !== word) mapped = true;
     return next;
   });
+  // Text swapped so thoroughly that it no longer counts as mostly Latin (`а bоmb`: the lone `а` is
+  // Cyrillic): mixed words already show the attack, so its whole look-alike words are mapped too.
+  if (mixedScripts && lookalikeWordsLeft) {
+    out = out.replace(WORD, (word) => {
+      if (!NON_ASCII.test(word)) return word;
+      const scripts = wordScripts(word);
+      return scripts.other && !scripts.latin ? mapLookalikeWord(word) : word;
+    });
+  }
   return { text: out, mixedScripts, mapped };
 }

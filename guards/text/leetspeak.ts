@@ -87,12 +87,17 @@ function decodeOne(token: string): string {
   return out;
 }
 
+/** Digits-only tokens short enough to be leet words (`4` a, `45` as, `1` I) in a text written in leet. */
+const SHORT_LEET_WORD = /^[0134579@$]{1,3}$/;
+
 /**
  * Every token that has a letter and no digit that stands for no letter, decoded (`4ll` too,
- * which alone would not count as leet); other tokens stay.
+ * which alone would not count as leet), and short digit-only words such as `45` (as); other
+ * tokens stay. Only ever applied to a text that looks leet, into the `#normalized` variant.
  */
 export function decodeLeet(text: string): string {
   return text.replace(TOKEN, (token) => {
+    if (SHORT_LEET_WORD.test(token)) return decodeOne(token);
     if (!LETTER.test(token) || NON_LEET_DIGIT.test(token) || HEX_NUMBER.test(token) || !/[0-9@$]/.test(token)) return token;
     return decodeOne(token);
   });

@@ -215,7 +215,8 @@ describe('leetspeak', () => {
 
   it('decodes 1 as l next to another l, else as i', () => {
     expect(decodeLeet('1gn0r3 4ll ki11 he11o')).toBe('ignore all kill hello');
-    expect(decodeLeet('h264 2024')).toBe('h264 2024');
+    expect(decodeLeet('h264 2024 ok')).toBe('h264 2024 ok');
+    expect(decodeLeet('4c7 45 1 54id')).toBe('act as i said');
   });
 
   it('never rewrites numbers in the scanned text itself', () => {
