@@ -108,7 +108,8 @@ class EncoderClassifier(nn.Module):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
 
-    def forward(self, input_ids, attention_mask):
+    def hidden_states(self, input_ids, attention_mask):
+        """Final (layer-normed) token states [b, t, h] and the float mask [b, t]."""
         t = input_ids.shape[1]
         pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
         x = self.emb_drop(self.emb_ln(self.tok(input_ids) + self.pos(pos)))
@@ -116,7 +117,10 @@ class EncoderClassifier(nn.Module):
         bias = ((1.0 - maskf) * NEG)[:, None, None, :]
         for blk in self.blocks:
             x = blk(x, bias)
-        x = self.ln_f(x)
+        return self.ln_f(x), maskf
+
+    def forward(self, input_ids, attention_mask):
+        x, maskf = self.hidden_states(input_ids, attention_mask)
         m3 = maskf.unsqueeze(-1)
         cls = x[:, 0]
         mean = (x * m3).sum(1) / m3.sum(1).clamp(min=1.0)
@@ -136,3 +140,23 @@ class EncoderClassifier(nn.Module):
 
 def count_params(model):
     return sum(p.numel() for p in model.parameters())
+
+
+class MaskedLMHead(nn.Module):
+    """Pre-training only (not exported): predicts masked tokens from the encoder's token states,
+    with the output projection tied to the token embeddings."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        h = encoder.cfg.hidden_size
+        self.encoder = encoder
+        self.dense = nn.Linear(h, h)
+        self.ln = nn.LayerNorm(h, eps=encoder.cfg.layer_norm_eps)
+        self.bias = nn.Parameter(torch.zeros(encoder.cfg.vocab_size))
+
+    def forward(self, input_ids, attention_mask, positions):
+        """Logits [n, vocab] at the (batch, position) pairs in ``positions`` ([n, 2])."""
+        x, _ = self.encoder.hidden_states(input_ids, attention_mask)
+        sel = x[positions[:, 0], positions[:, 1]]
+        sel = self.ln(F.gelu(self.dense(sel)))
+        return sel @ self.encoder.tok.weight.t() + self.bias

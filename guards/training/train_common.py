@@ -444,3 +444,65 @@ def harness_section(out):
     note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
             "latest training run; re-run the harness if the model changed._\n")
     return HARNESS_HEADING + (body if note.strip() in body else note + body)
+
+
+# ----------------------------------------------------------------------------- pre-training
+def mlm_pretrain(model, id_lists, steps, seed, lr=1e-3, seq_len=128, batch=64, mask_rate=0.15,
+                 warmup_frac=0.06, weight_decay=0.01):
+    """Masked-language-model pre-training of the encoder on unlabelled train-split texts, before
+    fine-tuning: no pretrained weights can be had here, so the encoder first learns how words are
+    used in context from the texts themselves (the [UNK] id stands in for [MASK], which these
+    tokenizers do not have). Fixed steps and a seeded sampler, like fit()."""
+    from encoder_model import MaskedLMHead
+    head = MaskedLMHead(model)
+    rng = np.random.default_rng(seed)
+    lengths = np.array([len(x) for x in id_lists], dtype=np.float64)
+    keep = np.nonzero(lengths >= 4)[0]
+    # texts drawn in proportion to their length (capped), so long answers do not dominate
+    p = np.minimum(lengths[keep], seq_len)
+    p = p / p.sum()
+    vocab = model.cfg.vocab_size
+    decay, no_decay = [], []
+    for n, prm in head.named_parameters():
+        (no_decay if prm.ndim < 2 or "ln" in n or n.endswith("bias") or "pos" in n else decay).append(prm)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98), eps=1e-6)
+    warm = max(1, int(warmup_frac * steps))
+    t0 = time.time()
+    run = 0.0
+    head.train()
+    for step in range(steps):
+        lr_now = lr * (step + 1) / warm if step < warm else lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+        for g in opt.param_groups:
+            g["lr"] = lr_now
+        seqs = []
+        for t in rng.choice(keep, size=batch, p=p):
+            ids = id_lists[t]
+            n = seq_len - 2
+            s = int(rng.integers(0, len(ids) - n + 1)) if len(ids) > n else 0
+            seqs.append(_frame(None, ids[s:s + n]))
+        ids, mask = pad_batch(seqs)
+        target = ids.clone()
+        cand = (mask == 1) & (ids > UNK)
+        pick = cand & (torch.from_numpy(rng.random(ids.shape)) < mask_rate)
+        pos = pick.nonzero()
+        if len(pos) == 0:
+            continue
+        r = torch.from_numpy(rng.random(len(pos)))
+        inp = ids.clone()
+        rows, cols = pos[:, 0], pos[:, 1]
+        inp[rows[r < 0.8], cols[r < 0.8]] = UNK
+        rnd_sel = (r >= 0.8) & (r < 0.9)
+        inp[rows[rnd_sel], cols[rnd_sel]] = torch.from_numpy(rng.integers(4, vocab, int(rnd_sel.sum())))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = head(inp, mask, pos)
+        loss = F.cross_entropy(logits.float(), target[rows, cols])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+        opt.step()
+        run = 0.98 * run + 0.02 * float(loss.detach()) if step else float(loss.detach())
+        if (step + 1) % 100 == 0:
+            log("mlm step %d/%d loss %.3f lr %.2e elapsed %.1f min" % (step + 1, steps, run, lr_now, (time.time() - t0) / 60))
+    return {"steps": steps, "final_loss": round(run, 4), "minutes": round((time.time() - t0) / 60, 2), "seq_len": seq_len,
+            "batch": batch, "mask_rate": mask_rate}

@@ -99,6 +99,9 @@ def parse():
                     help="per-epoch chance that a long safe row also contributes one of its fine windows")
     ap.add_argument("--swap-rate", type=float, default=0.3,
                     help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
+    ap.add_argument("--mlm-steps", type=int, default=0,
+                    help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
+    ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
@@ -439,6 +442,13 @@ def main():
                         num_categories=len(CATS), category_grad_scale=args.cat_grad_scale)
     model = EncoderClassifier(cfg)
     tc.log("model params: %d" % count_params(model))
+    mlm_info = None
+    if args.mlm_steps:
+        # every train-split text of both tasks, unlabelled (validation and test texts are never read)
+        a_texts = [r["text"] for r in splits.task_a(recs) if r["split"] == "train"]
+        corpus = [r["ids"] for r in by_split["train"]] + tc.encode_texts(sp, a_texts)
+        tc.log("MLM pre-training on %d train-split texts" % len(corpus))
+        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, SEED + 3, lr=args.mlm_lr)
 
     train_rows = by_split["train"]
     rates = np.array([base_rate(r, args) for r in train_rows])
@@ -569,7 +579,7 @@ def main():
         "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
         "rows": {k: len(v) for k, v in by_split.items()},
         "train_minutes": fit_info["train_minutes"], "total_minutes": round((time.time() - t_start) / 60, 2),
-        "fit": fit_info, "onnx_check": check, "tokenizer_parity": parity_res,
+        "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics, "everyday_prompts": everyday_check,
         "args": vars(args),

@@ -76,6 +76,9 @@ def parse():
                     help="share of jailbreak rows also trained with 0-500 words of benign padding around them")
     ap.add_argument("--benign-window-rate", type=float, default=0.35,
                     help="per-epoch chance that a long benign row also contributes one of its fine windows")
+    ap.add_argument("--mlm-steps", type=int, default=0,
+                    help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
+    ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
     return ap.parse_args()
@@ -454,6 +457,13 @@ def main():
                         num_heads=args.heads, intermediate_size=args.ffn, num_labels=3)
     model = EncoderClassifier(cfg)
     tc.log("model params: %d" % count_params(model))
+    mlm_info = None
+    if args.mlm_steps:
+        # every train-split text of both tasks, unlabelled (validation and test texts are never read)
+        b_texts = [r["text"] for r in b_by_split["train"]]
+        corpus = [r["ids"] for r in by_split["train"]] + tc.encode_texts(sp, b_texts)
+        tc.log("MLM pre-training on %d train-split texts" % len(corpus))
+        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, SEED + 3, lr=args.mlm_lr)
 
     def rate(r):
         if r["label"] != "benign":
@@ -565,7 +575,7 @@ def main():
         "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
         "rows": {k: len(v) for k, v in by_split.items()},
         "train_minutes": train_minutes, "total_minutes": round((time.time() - t_start) / 60, 2),
-        "fit": fit_info, "onnx_check": check, "tokenizer_parity": parity_res,
+        "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics,
         "metrics_onnx_fp32_raw_text": metrics_raw, "short_benign_prompts": short_check,
