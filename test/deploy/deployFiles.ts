@@ -114,3 +114,11 @@ export function interpolate(value: string, vars: Record<string, string>): string
     return op === ':-' ? (arg ?? '') : '';
   });
 }
+
+/** `interpolate` over every string of a document, as compose does before it validates one. */
+export function interpolateAll<T>(doc: T, vars: Record<string, string>): T {
+  if (typeof doc === 'string') return interpolate(doc, vars) as T;
+  if (Array.isArray(doc)) return doc.map((d: unknown) => interpolateAll(d, vars)) as T;
+  if (doc && typeof doc === 'object') return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, interpolateAll(v, vars)])) as T;
+  return doc;
+}
