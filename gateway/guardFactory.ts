@@ -23,11 +23,19 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
     batchWaitMs: settings.batchWaitMs,
   };
   if (spec.type === 'prompt_guard') {
-    return createPromptGuard({ name, modelDir: spec.model, variant: spec.variant, temperature: spec.temperature, timeoutMs: spec.timeout_ms, ...encoder });
+    return createPromptGuard({ name, modelDir: spec.model, variant: spec.variant, temperature: spec.temperature, timeoutMs: spec.timeout_ms, fineWindowTokens: spec.fine_window_tokens, ...encoder });
   }
   switch (spec.backend) {
     case 'encoder':
-      return createContentEncoderGuard({ name, modelDir: spec.model, variant: spec.variant, timeoutMs: spec.timeout_ms, excludedCategories: spec.excluded_categories, ...encoder });
+      return createContentEncoderGuard({
+        name,
+        modelDir: spec.model,
+        variant: spec.variant,
+        timeoutMs: spec.timeout_ms,
+        excludedCategories: spec.excluded_categories,
+        fineWindowTokens: spec.fine_window_tokens,
+        ...encoder,
+      });
     case 'onnx':
       return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant, onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, timeoutMs: spec.timeout_ms, intraOpThreads: settings.threads });
     case 'openai':

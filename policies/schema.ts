@@ -11,6 +11,16 @@ const guardName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'guard names are lower_s
 const categoryCode = z.string().regex(/^S\d{1,2}$|^[A-Z][A-Za-z0-9_]*$/, 'category codes look like S1..S14 or a custom key starting with a capital letter');
 const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids use letters, digits, `_`, `.` and `-`, starting with a letter or digit');
 
+const fineWindowTokens = z
+  .number()
+  .int()
+  .min(0)
+  .max(510)
+  .optional()
+  .describe(
+    "Fine-grained scanning: a text longer than this many tokens is also scored in small windows of whole lines and sentences, so one instruction in a long document is not diluted. Default: the model's config.json fine_windows.max_tokens (the bundled models), else 0 (off).",
+  );
+
 export const PromptGuardSpec = z.strictObject({
   type: z.literal('prompt_guard'),
   backend: z.literal('onnx').default('onnx').describe('Prompt Guard runs as an ONNX encoder in the gateway process.'),
@@ -18,6 +28,7 @@ export const PromptGuardSpec = z.strictObject({
   variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
   temperature: z.number().positive().max(100).default(1).describe('Softmax temperature applied to the logits (1 = the model as trained).'),
   timeout_ms: z.number().int().positive().default(5000).describe("A check slower than this is a guard error, handled by the rule's on_error."),
+  fine_window_tokens: fineWindowTokens,
 });
 
 export const LlamaGuardSpec = z.strictObject({
@@ -37,6 +48,7 @@ export const LlamaGuardSpec = z.strictObject({
     .describe('Custom categories (code -> description) replacing the default S1..S14 in the prompt (backends onnx and openai).'),
   excluded_categories: z.array(categoryCode).default([]).describe('Category codes left out of the prompt and never blocking.'),
   timeout_ms: z.number().int().positive().default(10000).describe("A check slower than this is a guard error, handled by the rule's on_error."),
+  fine_window_tokens: fineWindowTokens.describe('backend encoder: as for prompt_guard (fine-grained windows of lines and sentences).'),
 });
 
 export const GuardSpec = z.discriminatedUnion('type', [PromptGuardSpec, LlamaGuardSpec]);
