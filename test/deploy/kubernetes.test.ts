@@ -147,6 +147,9 @@ describe('Kubernetes manifests', () => {
     const [uid, gid] = stage.find((i) => i.keyword === 'USER')!.args.split(':').map(Number);
     expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid });
     expect(container.args).toEqual(stage.find((i) => i.keyword === 'CMD')!.exec);
+    // The image this checkout builds: tagged with the package's version.
+    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(container.image).toMatch(new RegExp(`(^|/)safety-gateway:${version.replace(/\./g, '\\.')}$`));
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     const preStop = Number(container.lifecycle.preStop.exec.command[1]);
     expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + podConfig().shutdown_grace_s);

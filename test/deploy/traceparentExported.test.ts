@@ -73,6 +73,8 @@ describe('traceparent from the client to the engine and the remote guard (traces
     await gateway?.shutdown(1000);
     await shutdownTelemetry();
     await Promise.all([proxy?.close(), guard?.close(), engine?.close(), receiver?.close()]);
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    delete process.env.LLAMA_GUARD_API_KEY;
   });
 
   const spansOf = (trace: string) => receiver.spans.filter((s) => s.traceId === trace);

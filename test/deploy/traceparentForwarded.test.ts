@@ -50,6 +50,7 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
     await gateway?.shutdown(1000);
     await shutdownTelemetry();
     await Promise.all([proxy?.close(), guard?.close(), engine?.close()]);
+    delete process.env.LLAMA_GUARD_API_KEY;
   });
 
   test("the client's traceparent and tracestate reach the engine and every guard request as they were sent", async () => {
