@@ -20,6 +20,10 @@ export const ScriptEntry = z.strictObject({
   tool_calls: z.array(z.strictObject({ name: z.string(), arguments: z.string() })).optional(),
   /** Per-chunk delay override for streams. */
   token_delay_ms: z.number().int().min(0).max(10_000).optional(),
+  /** Not streamed: answer with exactly this JSON value (any shape: tests of what engines get wrong, or of fields the dev engine never writes). */
+  raw_json: z.unknown().optional(),
+  /** Streamed: write exactly these SSE events, each followed by a blank line (write `data: [DONE]` yourself, or leave it out). */
+  raw_events: z.array(z.string()).optional(),
 });
 export type ScriptEntry = z.infer<typeof ScriptEntry>;
 

@@ -105,6 +105,19 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     if (entry?.delay_ms) await sleep(entry.delay_ms);
     if (clientGone) return;
     if (entry?.status) return sendJson(res, entry.status, errorBody(`scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error'));
+    if (entry && 'raw_json' in entry && body.stream !== true) {
+      stats.completed += 1;
+      return sendJson(res, 200, entry.raw_json);
+    }
+    if (entry?.raw_events && body.stream === true) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const sent = entry.raw_events.map((e) => `${e}\n\n`).join('');
+      res.end(sent);
+      streams.push(sent);
+      if (streams.length > 20) streams.shift();
+      stats.completed += 1;
+      return;
+    }
 
     const promptText = kind === 'chat' ? chatPromptText(body.messages) : String(body.prompt ?? '');
     const answer = entry?.reply ?? defaultAnswer(kind === 'chat' ? lastUserText(body.messages) : promptText);

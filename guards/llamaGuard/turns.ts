@@ -19,6 +19,11 @@
  * 5. If the result starts with Agent, an empty User turn is put first (the template requires User
  *    first; relabelling the agent text would misattribute it).
  * Every text passes through neutralizeMarkers so no turn can forge the prompt's structure.
+ *
+ * What reaches it (the gateway's extraction, gateway/pipeline/extract/conversation.ts): every
+ * message whatever its role (`developer` arrives as `system`, legacy `function` results as
+ * `tool`), each holding all its texts (names, refusals, reasoning, unknown members), and tool
+ * definitions and documents as a first `system` turn: all of it is read, none dropped here.
  */
 import type { ChatTurn, Direction } from '../types';
 import { neutralizeMarkers } from './escape';

@@ -59,7 +59,7 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
       (value as NonNullable<AnswerMessage['tool_calls']>).forEach((call, position) => {
         const { index, type: _type, ...rest } = call;
         // Streams key a call's fragments by `index`; whole answers by position.
-        pieces.push(...unknownLanes(rest, `tool_calls[${index ?? position}]`, false));
+        pieces.push(...unknownLanes(rest, `tool_calls[${index ?? position}]`));
       });
     } else if (MESSAGE_TEXT.has(key)) pieces.push(...unknownLanes(value, key));
     else pieces.push(...unknownMember(key, value));
@@ -117,9 +117,12 @@ function unknownMember(key: string, value: unknown): LanePiece[] {
   return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, key)];
 }
 
-export function unknownLanes(value: unknown, at: string, keys = true): LanePiece[] {
-  return stringLeaves(value, '', { keys }).map((leaf) => ({ lane: joinPath(at, lanePath(leaf.path)), text: leaf.text }));
+export function unknownLanes(value: unknown, at: string): LanePiece[] {
+  return stringLeaves(value, '', { keys: true, skipKeys: API_MEMBERS }).map((leaf) => ({ lane: joinPath(at, lanePath(leaf.path)), text: leaf.text }));
 }
+
+/** Member names of the API itself: not words anyone reads (their values are). */
+const API_MEMBERS: ReadonlySet<string> = new Set(['id', 'type', 'function', 'name', 'arguments', 'text', 'token', 'bytes', 'logprob', 'top_logprobs', 'content', 'index']);
 
 function joinPath(at: string, rel: string): string {
   if (!rel) return at;

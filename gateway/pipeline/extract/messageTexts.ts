@@ -80,8 +80,10 @@ function partTexts(part: ContentPart, source: TextSource, at: string, fields: Pi
   }
   const partSource = /document/.test(part.type) ? 'document' : source;
   // A plain text part keeps the short path `...content[j]`; other members get their own.
-  const { type: _type, text, ...rest } = part;
+  const { type, text, ...rest } = part;
   const texts: ScanText[] = typeof text === 'string' ? [{ source: partSource, path: at, text }] : [];
+  // A kind the gateway does not know is a word the engine may read too.
+  if (!TEXT_PART_TYPES.has(type)) texts.push({ source: partSource, path: `${at}.type`, text: type });
   return [...texts, ...leavesAs(partSource, rest, at)];
 }
 

@@ -47,7 +47,7 @@ const SCHEMA_KEYWORDS: ReadonlySet<string> = new Set([
 
 /** One definition (a `tools[]` entry, a `functions[]` entry, `tool_choice`, `response_format`) as one text. */
 export function definitionText(value: unknown, path: string): ScanText[] {
-  if (typeof value === 'string') return [];
+  if (typeof value === 'string') return value ? [{ source: 'tool_schema', path, text: value }] : [];
   const pieces = stringLeaves(value, path, { keys: true, skipKeys: SCHEMA_KEYWORDS, skipValue: isTypeName }).map((l) => l.text);
   return pieces.length ? [{ source: 'tool_schema', path, text: pieces.join(' ') }] : [];
 }

@@ -64,7 +64,8 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
   let h: Harness;
   beforeAll(async () => {
     engine = await startFloodEngine(TOTAL);
-    h = await startHarness({ policy: fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: off')), engineUrl: engine.baseUrl });
+    // The answer is far over the default answer cap (engine.max_answer_bytes, 16 MiB): raised, as this is about backpressure.
+    h = await startHarness({ policy: fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: off')), engineUrl: engine.baseUrl, config: { engine: { max_answer_bytes: 2 * TOTAL } } });
   });
   afterAll(async () => {
     await h.close();

@@ -1,0 +1,111 @@
+import OpenAI, { APIError } from 'openai';
+import { startHarness, type Harness } from '../support/gatewayHarness';
+import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, offMode, ssePayloads, windowMode } from './support';
+
+/**
+ * Issue 13: engine answers the gateway cannot read are never relayed. A stream event without
+ * choices, `data: null`, `data: 42`, an `error` member or invalid JSON ends the stream with an
+ * OpenAI error event and `[DONE]` once bytes went out (window and off modes), or fails the request
+ * with 502 engine_error before that (buffer mode). A malformed whole answer is a 502, as is one
+ * over the size cap. The unsafe text they carry (zzs11) never reaches the client, and every
+ * request leaves one record.
+ */
+const UNSAFE = 'zzs11';
+const BAD_EVENTS: [string, string][] = [
+  ['an event without choices', `data: {"id":"x","object":"chat.completion.chunk","note":"${UNSAFE}"}`],
+  ['data: null', 'data: null'],
+  ['data: 42', 'data: 42'],
+  ['an error event', `data: {"error":{"message":"${UNSAFE}","type":"server_error"}}`],
+  ['invalid JSON', `data: {"choices":[{"delta":{"content":"${UNSAFE}`],
+  ['choices of the wrong type', `data: {"choices":{"0":{"delta":{"content":"${UNSAFE}"}}}}`],
+  ['a delta of the wrong type', `data: {"choices":[{"index":0,"delta":"${UNSAFE}"}]}`],
+];
+const streamBody = JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+
+/** Harmless chunks first (so window and off modes have released bytes), then the bad event, then more. */
+const eventsWith = (bad: string) => {
+  const events = chatEvents([{ content: 'One' }, { content: ' two' }, { content: ' three' }, { content: ' four' }]);
+  return [...events.slice(0, 4), bad, ...events.slice(4)];
+};
+
+describe.each([
+  ['window', windowMode(2)],
+  ['off', offMode],
+])('bypass: malformed stream events after the first bytes (%s mode)', (_mode, edit) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+  });
+  afterAll(async () => h.close());
+
+  test.each(BAD_EVENTS)('%s ends the stream with an error event and [DONE]', async (_name, bad) => {
+    await h.script({ raw_events: eventsWith(bad) });
+    const before = h.recorder.records.length;
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(UNSAFE);
+    const payloads = ssePayloads(text);
+    expect(payloads[payloads.length - 1]).toBe('[DONE]');
+    expect(JSON.parse(payloads[payloads.length - 2])).toMatchObject({ error: { type: 'api_error', code: 'engine_error' } });
+    // Nothing of what came after the bad event either.
+    expect(text).not.toContain(' four');
+    expect(h.recorder.records.length).toBe(before + 1);
+    expect(h.recorder.records[before]).toMatchObject({ status: 502, error: { type: 'engine_error' } });
+  });
+
+  test('the openai client raises an APIError on the error event', async () => {
+    await h.script({ raw_events: eventsWith('data: 42') });
+    const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    const err = await (async () => {
+      for await (const _ of stream) {
+        /* read */
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(APIError);
+  });
+});
+
+describe('bypass: malformed answers before any byte went out (buffer mode, not streamed)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(bufferMode), config: { engine: { max_answer_bytes: 64 * 1024 } } });
+  });
+  afterAll(async () => h.close());
+
+  async function expect502(res: Response) {
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).not.toContain(UNSAFE);
+    expect(JSON.parse(text)).toMatchObject({ error: { type: 'api_error', code: 'engine_error' } });
+  }
+
+  test.each(BAD_EVENTS)('streamed, %s: 502 engine_error, nothing relayed', async (_name, bad) => {
+    await h.script({ raw_events: eventsWith(bad) });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
+  });
+
+  test.each([
+    ['tool_calls: {}', chatAnswer({ content: UNSAFE, tool_calls: {} })],
+    ['tool_calls: [null]', chatAnswer({ content: UNSAFE, tool_calls: [null] })],
+    ['content: 42', chatAnswer({ content: 42, refusal: UNSAFE })],
+    ['arguments an object', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: { text: UNSAFE } } }] })],
+    ['choices missing', { id: 'x', object: 'chat.completion', note: UNSAFE }],
+    ['an error body with status 200', { error: { message: UNSAFE } }],
+    ['null', null],
+  ])('not streamed, %s: 502 engine_error, never a 500', async (_name, answer) => {
+    await h.script({ raw_json: answer });
+    const before = h.recorder.records.length;
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
+    expect(h.recorder.records.length).toBe(before + 1);
+  });
+
+  test('an answer over engine.max_answer_bytes is a 502, streamed or not', async () => {
+    const big = 'word '.repeat(20_000);
+    await h.script({ raw_json: chatAnswer({ content: big }) });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
+    await h.script({ raw_events: chatEvents(Array.from({ length: 2000 }, () => ({ content: 'word word word ' }))) });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
+  });
+});

@@ -1,0 +1,133 @@
+import { Readable } from 'node:stream';
+import { EngineError } from '../../../../engine/errors';
+import { chatAdapter, textAdapter } from '../../../../gateway/pipeline/adapters';
+import { answerTurn } from '../../../../gateway/pipeline/extractTexts';
+import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulator';
+import { engineEvents } from '../../../../gateway/streaming/relayStream';
+
+/** Every text a client receives with an answer, streamed or not, and what makes an answer malformed. */
+const chatAnswer = (message: Record<string, unknown>, choice: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop', ...choice }] });
+const turnOf = (json: unknown) => answerTurn(chatAdapter.answers(json).get(0)!);
+
+describe('answers: every text the client receives', () => {
+  test.each([
+    ['content', { content: 'MARK' }, {}],
+    ['content as parts', { content: [{ type: 'text', text: 'MARK' }] }, {}],
+    ['refusal', { content: null, refusal: 'MARK' }, {}],
+    ['reasoning_content', { content: 'ok', reasoning_content: 'MARK' }, {}],
+    ['reasoning', { content: 'ok', reasoning: 'MARK' }, {}],
+    ['tool call name', { content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'MARK', arguments: '{}' } }] }, {}],
+    ['tool call arguments', { content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '"MARK"' } }] }, {}],
+    ['legacy function_call', { content: null, function_call: { name: 'f', arguments: 'MARK' } }, {}],
+    ['an unknown message member', { content: 'ok', audio: { transcript: 'MARK' } }, {}],
+    ['logprob tokens', { content: 'ok' }, { logprobs: { content: [{ token: 'MA', logprob: -1 }, { token: 'RK', logprob: -1 }] } }],
+    ['top_logprobs tokens', { content: 'ok' }, { logprobs: { content: [{ token: 'o', logprob: -1, top_logprobs: [{ token: 'o', logprob: -1 }, { token: 'MA', logprob: -2 }] }, { token: 'k', logprob: -1, top_logprobs: [{ token: 'k', logprob: -1 }, { token: 'RK', logprob: -2 }] }] } }],
+    ['logprob bytes', { content: 'ok' }, { logprobs: { content: [{ token: 'ok', logprob: -1, bytes: [...Buffer.from('MARK')] }] } }],
+    ['an unknown choice member', { content: 'ok' }, { stop_reason: 'MARK' }],
+  ])('%s', (_name, message, choice) => {
+    const turn = turnOf(chatAnswer(message, choice));
+    expect([turn.content, ...(turn.toolCalls ?? [])].join('\n')).toContain('MARK');
+  });
+
+  test('an unknown top-level member is checked with every choice', () => {
+    const json = { ...chatAnswer({ content: 'a' }), choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }], note: 'MARK' };
+    expect([...chatAdapter.answers(json).values()].map((a) => answerTurn(a).content)).toEqual(['a\nnote\nMARK', 'b\nnote\nMARK']);
+  });
+
+  test('logprob tokens that only repeat the content are read once', () => {
+    const turn = turnOf(chatAnswer({ content: 'ok' }, { logprobs: { content: [{ token: 'o', logprob: -1 }, { token: 'k', logprob: -1 }] } }));
+    expect(turn.content).toBe('ok');
+  });
+
+  test('choices are read by position: a repeated index hides nothing', () => {
+    const json = { choices: [{ index: 0, message: { content: 'a' } }, { index: 0, message: { content: 'MARK' } }] };
+    expect([...chatAdapter.answers(json).values()].map((a) => a.content)).toEqual(['a', 'MARK']);
+  });
+
+  test('completions: text, logprob tokens and their alternatives', () => {
+    const json = { choices: [{ index: 0, text: 'ok', logprobs: { tokens: ['MA', 'RK'], token_logprobs: [-1, -1], top_logprobs: [{ o: -1, X1: -2 }, { k: -1, X2: -2 }], text_offset: [0, 1] } }] };
+    const answer = textAdapter.answers(json).get(0)!;
+    expect(answer.content).toBe('ok');
+    expect(answer.extras).toEqual([
+      { lane: 'logprobs.tokens', text: 'MARK' },
+      { lane: 'logprobs.top_logprobs[0]', text: 'ok' },
+      { lane: 'logprobs.top_logprobs[1]', text: 'X1X2' },
+    ].filter((e) => e.text !== 'ok'));
+  });
+
+  test.each([
+    ['not an object', null],
+    ['an array', []],
+    ['no choices', { id: 'x' }],
+    ['an error member', { error: { message: 'boom' } }],
+    ['tool_calls an object', chatAnswer({ tool_calls: {} })],
+    ['tool_calls [null]', chatAnswer({ tool_calls: [null] })],
+    ['content a number', chatAnswer({ content: 42 })],
+    ['arguments an object', chatAnswer({ tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] })],
+    ['logprobs content a string', chatAnswer({ content: 'x' }, { logprobs: { content: 'x' } })],
+  ])('malformed (%s): an engine failure (502), not a crash', (_name, json) => {
+    expect(() => chatAdapter.answers(json)).toThrow(EngineError);
+  });
+});
+
+describe('streams: the same texts in deltas', () => {
+  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, ...extra }] })}`;
+  async function read(events: string[]) {
+    const body = Readable.from([Buffer.from(events.map((e) => `${e}\n\n`).join(''))]);
+    const accumulator = new AnswerAccumulator();
+    const seen = [];
+    for await (const event of engineEvents({ status: 200, contentType: 'text/event-stream', body }, accumulator, chatAdapter)) seen.push(event);
+    return { accumulator, seen };
+  }
+
+  test('reasoning, refusal, tool calls by index, function_call and logprobs accumulate per lane', async () => {
+    const { accumulator } = await read([
+      chunk({ role: 'assistant', reasoning_content: 'thin' }),
+      chunk({ reasoning_content: 'king' }),
+      chunk({ content: 'he' }, { logprobs: { content: [{ token: 'he', logprob: -1, top_logprobs: [{ token: 'X', logprob: -2 }] }] } }),
+      chunk({ content: 'llo' }, { logprobs: { content: [{ token: 'llo', logprob: -1, top_logprobs: [{ token: 'Y', logprob: -2 }] }] } }),
+      chunk({ tool_calls: [{ index: 1, id: 'c1', type: 'function', function: { name: 'g', arguments: '{"a"' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{}' } }] }),
+      chunk({ tool_calls: [{ index: 1, function: { arguments: ':1}' } }] }),
+      chunk({ function_call: { name: 'old', arguments: 'x' } }),
+      chunk({ refusal: 'no' }),
+      'data: [DONE]',
+    ]);
+    const answer = accumulator.answer(0);
+    expect(answer.content).toBe('hello');
+    expect(answer.toolCalls).toEqual([
+      { name: 'g', arguments: '{"a":1}' },
+      { name: 'f', arguments: '{}' },
+      { name: 'old', arguments: 'x' },
+    ]);
+    expect(answer.extras).toEqual(
+      expect.arrayContaining([
+        { lane: 'reasoning_content', text: 'thinking' },
+        { lane: 'logprobs.content.top_logprobs[0].token', text: 'XY' },
+        { lane: 'refusal', text: 'no' },
+      ]),
+    );
+    expect(answerTurn(answer).content.startsWith('thinking\nhello')).toBe(true);
+    // Window mode reads any range of text-bearing events.
+    expect(accumulator.window(3, 4).content).toBe('llo');
+    expect(accumulator.window(0, 2).extras).toEqual([{ lane: 'reasoning_content', text: 'thinking' }]);
+  });
+
+  test('nothing after [DONE] is read; keep-alives are kept as bare comments, other lines rewritten', async () => {
+    const { seen } = await read([': ping MARK', 'event: message\ndata: {"choices":[{"index":0,"delta":{"content":"a"}}]}', 'data: [DONE]', 'data: {"choices": 7}']);
+    expect(seen.map((e) => e.raw)).toEqual([':\n\n', 'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n', 'data: [DONE]\n\n']);
+  });
+
+  test.each([
+    ['not JSON', 'data: {"choices": [{"delta": {"content": "cut'],
+    ['null', 'data: null'],
+    ['a number', 'data: 42'],
+    ['an error', 'data: {"error": {"message": "engine died"}}'],
+    ['no choices', 'data: {"id": "x", "object": "chat.completion.chunk"}'],
+    ['choices not a list', 'data: {"choices": 7}'],
+    ['an empty data line', 'data: '],
+    ['tool_calls an object', chunk({ tool_calls: {} })],
+  ])('an event the gateway cannot read (%s) is an engine failure', async (_name, event) => {
+    await expect(read([chunk({ content: 'a' }), event, 'data: [DONE]'])).rejects.toThrow(EngineError);
+  });
+});
