@@ -70,27 +70,28 @@ export type ChatChunkChoice = z.infer<typeof ChatChunkChoice>;
 export type TextChoice = z.infer<typeof TextChoice>;
 export type AnswerMessage = z.infer<typeof AnswerMessage>;
 
-export type AnswerKind = 'chat' | 'text';
-
 export class MalformedAnswerError extends Error {
   override readonly name = 'MalformedAnswerError';
 }
 
 /**
- * Pure: a parsed JSON value as a completion (or stream chunk) of the given kind, or a
- * MalformedAnswerError naming the first problem (no content).
+ * Pure: a parsed JSON value as a completion (or stream chunk), or a MalformedAnswerError naming
+ * the first problem (never content).
  */
-export function parseAnswer(kind: AnswerKind, json: unknown, stream: boolean): ChatCompletion | ChatChunk | TextCompletion {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new MalformedAnswerError(`the engine sent ${describe(json)} instead of a completion${stream ? ' chunk' : ''}`);
+function parseWith<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new MalformedAnswerError(`the engine sent ${describe(json)} instead of a ${what}`);
   if ('error' in json && (json as { error?: unknown }).error != null) throw new MalformedAnswerError('the engine reported an error');
-  const schema = kind === 'text' ? TextCompletion : stream ? ChatChunk : ChatCompletion;
   const result = schema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new MalformedAnswerError(`the engine sent a malformed completion${stream ? ' chunk' : ''}: \`${issue.path.map(String).join('.') || '(top level)'}\` ${issue.message}`);
+    throw new MalformedAnswerError(`the engine sent a malformed ${what}: \`${issue.path.map(String).join('.') || '(top level)'}\` ${issue.message}`);
   }
   return result.data;
 }
+
+export const parseChatCompletion = (json: unknown): ChatCompletion => parseWith(ChatCompletion, json, 'completion');
+export const parseChatChunk = (json: unknown): ChatChunk => parseWith(ChatChunk, json, 'completion chunk');
+export const parseTextCompletion = (json: unknown, stream: boolean): TextCompletion => parseWith(TextCompletion, json, stream ? 'completion chunk' : 'completion');
 
 function describe(json: unknown): string {
   if (json === null) return 'null';

@@ -1,4 +1,4 @@
-import { MalformedAnswerError, parseAnswer, type ChatCompletion, type TextCompletion } from '../../engine/answerSchema';
+import { MalformedAnswerError, parseChatChunk, parseChatCompletion, parseTextCompletion } from '../../engine/answerSchema';
 import { EngineError } from '../../engine/errors';
 import type { ChatTurn, ScanText } from '../../guards/types';
 import type { RequestFields } from '../../policies/schema';
@@ -51,29 +51,31 @@ function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T
 }
 
 /** A malformed engine answer is the engine's failure: 502 engine_error, never a 500. */
-function engineAnswer(kind: 'chat' | 'text', json: unknown, stream: boolean) {
+function engineAnswer<T>(parse: () => T): T {
   try {
-    return parseAnswer(kind, json, stream);
+    return parse();
   } catch (err) {
     if (err instanceof MalformedAnswerError) throw new EngineError('bad_gateway', err.message);
     throw err;
   }
 }
 
-function wholeAnswers(json: ChatCompletion | TextCompletion, lanesOf: (choice: never) => LanePiece[]): Map<number, AssistantAnswer> {
+/** Whole answers by position; members outside the choices are read with every choice. */
+function wholeAnswers<C>(json: { choices: C[] } & Record<string, unknown>, lanesOf: (choice: C) => LanePiece[]): Map<number, AssistantAnswer> {
   const shared = envelopeLanes(json);
   const out = new Map<number, AssistantAnswer>();
-  json.choices.forEach((choice, i) => out.set(i, answerFromPieces([...lanesOf(choice as never), ...shared])));
+  json.choices.forEach((choice, i) => out.set(i, answerFromPieces([...lanesOf(choice), ...shared])));
   return out;
 }
 
-function chunkLanesBy(json: ChatCompletion | TextCompletion, lanesOf: (choice: never) => LanePiece[]): Map<number, LanePiece[]> {
+/** One chunk's lanes by choice index; -1 holds the members outside the choices. */
+function chunkLanesBy<C extends { index?: number }>(json: { choices: C[] } & Record<string, unknown>, lanesOf: (choice: C) => LanePiece[]): Map<number, LanePiece[]> {
   const lanes = new Map<number, LanePiece[]>();
   const shared = envelopeLanes(json);
   if (shared.length) lanes.set(-1, shared);
   for (const choice of json.choices) {
     const index = choice.index ?? 0;
-    lanes.set(index, [...(lanes.get(index) ?? []), ...lanesOf(choice as never)]);
+    lanes.set(index, [...(lanes.get(index) ?? []), ...lanesOf(choice)]);
   }
   return lanes;
 }
@@ -101,11 +103,11 @@ export const chatAdapter: CompletionAdapter = {
     };
   },
   answers(json) {
-    return wholeAnswers(engineAnswer('chat', json, false), chatChoiceLanes);
+    return wholeAnswers(engineAnswer(() => parseChatCompletion(json)), chatChoiceLanes);
   },
   chunkLanes(json) {
-    const chunk = engineAnswer('chat', json, true);
-    return { chunk: chunk as StreamChunk, lanes: chunkLanesBy(chunk, chatChoiceLanes) };
+    const chunk = engineAnswer(() => parseChatChunk(json));
+    return { chunk, lanes: chunkLanesBy(chunk, chatChoiceLanes) };
   },
   blockChoices(json, blocked, refusal) {
     const choices = json.choices as { index?: number }[];
@@ -138,11 +140,11 @@ export const textAdapter: CompletionAdapter = {
     };
   },
   answers(json) {
-    return wholeAnswers(engineAnswer('text', json, false), textChoiceLanes);
+    return wholeAnswers(engineAnswer(() => parseTextCompletion(json, false)), textChoiceLanes);
   },
   chunkLanes(json) {
-    const chunk = engineAnswer('text', json, true);
-    return { chunk: chunk as StreamChunk, lanes: chunkLanesBy(chunk, textChoiceLanes) };
+    const chunk = engineAnswer(() => parseTextCompletion(json, true));
+    return { chunk, lanes: chunkLanesBy(chunk, textChoiceLanes) };
   },
   blockChoices(json, blocked, refusal) {
     const choices = json.choices as { index?: number }[];
