@@ -1,12 +1,12 @@
 import * as path from 'node:path';
-import type { GuardRequest, ScanText, TextSource } from '../../../guards/types';
+import { TEXT_SOURCES, type GuardRequest, type ScanText, type TextSource } from '../../../guards/types';
 
 export const FIXTURES = path.join(__dirname, '../../fixtures/models');
 export const PG_V1 = path.join(FIXTURES, 'prompt-guard-v1-tiny');
 export const PG_V2 = path.join(FIXTURES, 'prompt-guard-v2-tiny');
 export const CONTENT = path.join(FIXTURES, 'content-guard-tiny');
 
-export const ALL_SOURCES: TextSource[] = ['system', 'user', 'assistant', 'tool', 'document', 'tool_call'];
+export const ALL_SOURCES: readonly TextSource[] = TEXT_SOURCES;
 
 export function input(...texts: ScanText[]): GuardRequest {
   return { direction: 'input', texts, conversation: [] };

@@ -2,6 +2,7 @@
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
 import { EncoderSession } from '../../../guards/onnx/encoderSession';
 import { segmentStarts } from '../../../guards/text/segments';
+import { isThirdPartySource } from '../../../guards/types';
 import { ALL_SOURCES, filler, input, PG_V1, PG_V2, text, toTags } from './helpers';
 
 describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
@@ -52,7 +53,8 @@ describe('Prompt Guard v1 (BENIGN / INJECTION / JAILBREAK)', () => {
     const target = ALL_SOURCES.indexOf(source);
     texts[target] = text(source, 'hello zzjailbreak', `messages[${target}].content`);
     const v = await guard.check(input(...texts));
-    expect(v.label).toBe(source === 'user' ? 'JAILBREAK' : 'INJECTION');
+    // Third-party content is scored for injection; what the app or its user wrote, for jailbreaks.
+    expect(v.label).toBe(isThirdPartySource(source) ? 'INJECTION' : 'JAILBREAK');
     expect(v.score).toBeGreaterThan(0.98);
     expect(v.worstPath).toBe(`messages[${target}].content`);
     expect(v.segmentsScanned).toBe(ALL_SOURCES.length);
