@@ -7,6 +7,7 @@ import { KeysConfig } from './auth/keysConfig';
 import { HardeningLimits } from './hardening/limitsConfig';
 import { RateLimitsConfig } from './rateLimit/rateLimitsConfig';
 import { AuditConfig } from './audit/auditConfig';
+import { ReviewConfig } from './review/reviewConfig';
 import { TelemetryConfig } from './telemetry/telemetryConfig';
 
 /** Gateway configuration: one schema for the config file, environment variables and CLI flags. */
@@ -71,6 +72,8 @@ export const GatewayConfig = z.strictObject({
   audit: AuditConfig.prefault({}),
   /** OpenTelemetry (configured by the OTEL_* variables) besides these two settings. */
   telemetry: TelemetryConfig.prefault({}),
+  /** The read-only review page over the audit log at /review. */
+  review: ReviewConfig.prefault({}),
   /** GET /metrics: who may read it, and where it is served. */
   metrics: z
     .strictObject({
@@ -112,6 +115,8 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
   if (policy) merged.policy = policy;
   if (env.SAFETY_METRICS_KEY) merged.metrics = { ...((merged.metrics as object | undefined) ?? {}), api_key: env.SAFETY_METRICS_KEY };
   if (env.SAFETY_AUDIT_DIR) merged.audit = { ...((merged.audit as object | undefined) ?? {}), dir: env.SAFETY_AUDIT_DIR };
+  if (env.SAFETY_AUDIT_SIGNING_KEY_FILE) merged.audit = { ...((merged.audit as object | undefined) ?? {}), signing_key_file: env.SAFETY_AUDIT_SIGNING_KEY_FILE };
+  if (env.SAFETY_REVIEW_ADMIN_KEY) merged.review = { ...((merged.review as object | undefined) ?? {}), admin_key: env.SAFETY_REVIEW_ADMIN_KEY };
   const envProblems = applyAccessEnv(merged, env);
   if (envProblems.length) throw new ConfigError(`invalid configuration:\n${envProblems.map((p) => `- ${p}`).join('\n')}`);
   const result = GatewayConfig.safeParse(merged);

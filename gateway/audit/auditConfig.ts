@@ -11,5 +11,14 @@ export const AuditConfig = z.strictObject({
   max_file_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
   /** ...or this age. The hash chain runs on across files. */
   max_file_age_s: z.number().positive().default(24 * 3600),
+  /**
+   * Ed25519 private key (PKCS#8 PEM, from `safety-gateway audit keygen`) that signs checkpoints of
+   * the chain, so a rewrite of the whole chain shows. Env: SAFETY_AUDIT_SIGNING_KEY_FILE.
+   */
+  signing_key_file: z.string().min(1).optional(),
+  /** A checkpoint after this many records... */
+  checkpoint_every_records: z.number().int().min(1).max(1_000_000).default(1000),
+  /** ...and every this many seconds (idle or not), before each rotation, at start and at shutdown. */
+  checkpoint_every_s: z.number().min(1).max(86_400).default(60),
 });
 export type AuditConfig = z.infer<typeof AuditConfig>;

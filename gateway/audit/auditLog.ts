@@ -2,6 +2,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { auditFileCreated, auditFileName } from './auditFiles';
+import { signCheckpoint, type CheckpointReason, type CheckpointSigner } from './checkpoint';
 import { GENESIS, seal, type ChainFields } from './hashChain';
 
 export type FsyncPolicy = 'always' | 'interval';
@@ -17,11 +18,19 @@ export interface AuditLogOptions {
   /** File system seam for tests (disk full, I/O errors); node:fs/promises by default. */
   fs?: AuditFs;
   warn?: (line: string) => void;
+  /** Signed checkpoints (audit.signing_key_file): at start, every N records and T seconds, before rotation, at close. */
+  signer?: CheckpointSigner;
 }
 
 export type AuditFs = Pick<typeof fsp, 'mkdir' | 'open' | 'readdir' | 'readFile' | 'writeFile' | 'unlink' | 'stat'>;
 
+/** Queued in place of an entry: a checkpoint signed over the head at the moment it is written. */
+class CheckpointRequest {
+  constructor(readonly reason: CheckpointReason) {}
+}
+
 interface Pending {
+  /** An entry to append, or a CheckpointRequest. */
   entry: object;
   resolve: (fields: ChainFields) => void;
   reject: (err: Error) => void;
@@ -61,6 +70,10 @@ export class AuditLog {
   private closed = false;
   /** Set when a failed write could not be taken back: the next write starts a new file. */
   private startFresh = false;
+  /** Records appended since the last checkpoint, and whether the last line is one. */
+  private sinceCheckpoint = 0;
+  private lastIsCheckpoint = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
     this.fs = options.fs ?? fsp;
@@ -85,6 +98,16 @@ export class AuditLog {
 
   /** Appends one entry; resolves with its place in the chain once it is durable per the fsync policy. */
   append(entry: object): Promise<ChainFields> {
+    return this.enqueue(entry);
+  }
+
+  /** Appends a signed checkpoint over the current head now (no-op without a signing key). */
+  async checkpoint(reason: CheckpointReason): Promise<ChainFields | undefined> {
+    if (!this.options.signer) return undefined;
+    return this.enqueue(new CheckpointRequest(reason));
+  }
+
+  private enqueue(entry: object): Promise<ChainFields> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
@@ -110,6 +133,8 @@ export class AuditLog {
   async check(): Promise<string | undefined> {
     try {
       await this.ensureOpen();
+      // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart.
+      if (this.options.signer && this.head && this.head.seq > 0) await this.checkpoint('start');
       return undefined;
     } catch (err) {
       this.lastError = describe(err);
@@ -134,6 +159,15 @@ export class AuditLog {
     this.closed = true;
     while (this.writing) await new Promise((r) => setTimeout(r, 5));
     clearInterval(this.syncTimer);
+    clearInterval(this.checkpointTimer);
+    if (this.current && this.head && this.head.seq > 0 && this.options.signer) {
+      // A clean stop ends the log on a shutdown checkpoint: a verifier then knows nothing is missing after it.
+      try {
+        await this.writeLines(this.current, [this.sealCheckpoint('shutdown')], true);
+      } catch (err) {
+        this.options.warn?.(`audit: could not write the shutdown checkpoint: ${describe(err)}`);
+      }
+    }
     if (this.current) {
       await this.current.handle.datasync().catch(() => undefined);
       await this.current.handle.close().catch(() => undefined);
@@ -171,22 +205,54 @@ export class AuditLog {
     await this.ensureOpen();
     await this.rotateIfDue();
     const file = this.current!;
-    let { seq, hash } = this.head!;
+    const head = { ...this.head! };
+    const counts = { since: this.sinceCheckpoint, lastIsCheckpoint: this.lastIsCheckpoint };
     const ts = this.now().toISOString();
-    const lines: string[] = [];
+    const lines: Sealed[] = [];
     const fields: ChainFields[] = [];
+    const push = (line: Sealed): ChainFields => {
+      lines.push(line);
+      head.seq = line.fields.seq;
+      head.hash = line.fields.hash;
+      return line.fields;
+    };
+    const signer = this.options.signer;
     for (const entry of entries) {
-      const sealed = seal(entry, seq + 1, hash, ts);
-      seq = sealed.record.seq;
-      hash = sealed.record.hash;
-      lines.push(sealed.line);
-      fields.push({ seq, ts, prev: sealed.record.prev, hash });
+      if (entry instanceof CheckpointRequest) {
+        fields.push(push(this.sealCheckpoint(entry.reason, head, ts)));
+        counts.since = 0;
+        counts.lastIsCheckpoint = true;
+        continue;
+      }
+      fields.push(push(sealLine(entry, head, ts)));
+      counts.since++;
+      counts.lastIsCheckpoint = false;
+      // Inside the batch, right at the count: the unsigned stretch never exceeds every.records.
+      if (signer && counts.since >= signer.everyRecords) {
+        push(this.sealCheckpoint('records', head, ts));
+        counts.since = 0;
+        counts.lastIsCheckpoint = true;
+      }
     }
-    const bytes = Buffer.from(lines.join(''), 'utf8');
+    await this.writeLines(file, lines, false);
+    this.sinceCheckpoint = counts.since;
+    this.lastIsCheckpoint = counts.lastIsCheckpoint;
+    return fields;
+  }
+
+  /** A signed checkpoint over `head` (default: the log's head), sealed as the next record. */
+  private sealCheckpoint(reason: CheckpointReason, head = this.head!, ts = this.now().toISOString()): Sealed {
+    return sealLine(signCheckpoint(this.options.signer!, head, ts, reason), head, ts);
+  }
+
+  /** Writes sealed lines at the end of `file` and moves the head; a lone checkpoint is synced at once and resets the count. */
+  private async writeLines(file: Current, sealed: Sealed[], isCheckpoint: boolean): Promise<void> {
+    if (sealed.length === 0) return;
+    const bytes = Buffer.from(sealed.map((l) => l.line).join(''), 'utf8');
     try {
       let written = 0;
       while (written < bytes.length) written += (await file.handle.write(bytes, written, bytes.length - written)).bytesWritten;
-      if (this.options.fsync === 'always') await file.handle.datasync();
+      if (this.options.fsync === 'always' || isCheckpoint) await file.handle.datasync();
       else this.dirty = true;
     } catch (err) {
       // Nothing of this batch was acknowledged: take its bytes back out so the file ends on a whole
@@ -201,8 +267,12 @@ export class AuditLog {
       throw err;
     }
     file.size += bytes.length;
-    this.head = { seq, hash };
-    return fields;
+    const last = sealed[sealed.length - 1].fields;
+    this.head = { seq: last.seq, hash: last.hash };
+    if (isCheckpoint) {
+      this.sinceCheckpoint = 0;
+      this.lastIsCheckpoint = true;
+    }
   }
 
   private ensureOpen(): Promise<void> {
@@ -222,6 +292,7 @@ export class AuditLog {
     }
     const names = (await this.fs.readdir(dir)).filter((n) => FILE.test(n)).sort();
     const last = names[names.length - 1];
+    this.startCheckpointTimer();
     if (last && !this.startFresh) {
       const size = (await this.fs.stat(path.join(dir, last))).size;
       const created = auditFileCreated(last) ?? 0;
@@ -232,6 +303,17 @@ export class AuditLog {
       }
     }
     await this.startFile();
+  }
+
+  /** Every T seconds, busy or idle: a verifier reads an old last checkpoint as a truncated log or a dead writer. */
+  private startCheckpointTimer(): void {
+    const signer = this.options.signer;
+    if (!signer || this.checkpointTimer) return;
+    this.checkpointTimer = setInterval(() => {
+      if (this.closed || !this.head || this.head.seq === 0) return;
+      this.checkpoint('interval').catch(() => undefined);
+    }, signer.everySeconds * 1000);
+    this.checkpointTimer.unref();
   }
 
   /** The last record's seq and hash (GENESIS for a new log); a torn last line from a crash is cut off. */
@@ -257,6 +339,7 @@ export class AuditLog {
       const lines = text.split('\n').filter((l) => l.length > 0);
       if (lines.length === 0) continue;
       const lastLine = lines[lines.length - 1];
+      this.countSinceCheckpoint(lines);
       try {
         const record = JSON.parse(lastLine) as { seq?: unknown; hash?: unknown };
         if (Number.isSafeInteger(record.seq) && typeof record.hash === 'string') return { seq: record.seq as number, hash: record.hash };
@@ -268,6 +351,14 @@ export class AuditLog {
     return { seq: 0, hash: GENESIS };
   }
 
+  /** Records after the last checkpoint of the newest file (a restart goes on counting from there). */
+  private countSinceCheckpoint(lines: string[]): void {
+    let since = 0;
+    for (let i = lines.length - 1; i >= 0 && !lines[i].includes('"kind":"checkpoint"'); i--) since++;
+    this.sinceCheckpoint = since;
+    this.lastIsCheckpoint = since === 0;
+  }
+
   private due(size: number, created: number): boolean {
     return size > 0 && (size >= this.options.maxFileBytes || this.now().getTime() - created >= this.options.maxFileAgeMs);
   }
@@ -275,6 +366,8 @@ export class AuditLog {
   private async rotateIfDue(): Promise<void> {
     if (this.current && this.due(this.current.size, this.current.created)) {
       const old = this.current;
+      // Each file ends signed: an archived file can be checked on its own up to its last record.
+      if (this.options.signer && !this.lastIsCheckpoint) await this.writeLines(old, [this.sealCheckpoint('rotation')], true);
       this.current = undefined;
       await old.handle.datasync().catch(() => undefined);
       await old.handle.close().catch(() => undefined);
@@ -345,6 +438,16 @@ export class AuditLog {
       await this.fs.unlink(file).catch(() => undefined);
     }
   }
+}
+
+interface Sealed {
+  line: string;
+  fields: ChainFields;
+}
+
+function sealLine(entry: object, head: { seq: number; hash: string }, ts: string): Sealed {
+  const sealed = seal(entry, head.seq + 1, head.hash, ts);
+  return { line: sealed.line, fields: { seq: sealed.record.seq, ts, prev: sealed.record.prev, hash: sealed.record.hash } };
 }
 
 function alive(pid: number): boolean {

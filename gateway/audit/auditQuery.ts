@@ -59,7 +59,7 @@ export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-/** Every entry of an audit directory (decisions and refusals), in chain order; lines that do not parse are counted, not thrown (verify reports them). */
+/** Every entry of an audit directory (decisions and refusals, not checkpoints), in chain order; lines that do not parse are counted, not thrown (verify reports them). */
 export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number } {
   const entries: StoredAuditEntry[] = [];
   let unreadable = 0;
@@ -68,6 +68,8 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
       const parsed = JSON.parse(line.text) as StoredAuditEntry | null;
       if (parsed && parsed.kind === 'decision' && Array.isArray(parsed.phases)) entries.push(parsed);
       else if (parsed && (parsed.kind === 'unauthenticated' || parsed.kind === 'rate_limited') && typeof parsed.reason === 'string') entries.push(parsed);
+      // Signed checkpoints belong to the chain, not to the decisions: `audit verify` reads them.
+      else if (parsed && (parsed as { kind?: unknown }).kind === 'checkpoint') continue;
       else unreadable++;
     } catch {
       unreadable++;

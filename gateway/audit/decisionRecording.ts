@@ -6,6 +6,8 @@ import { acquireTelemetry, type TelemetryHandle } from '../telemetry/telemetrySd
 import { TelemetryRecorder } from '../telemetry/telemetryRecorder';
 import { AuditLog } from './auditLog';
 import { AuditRecorder } from './auditRecorder';
+import type { CheckpointSigner } from './checkpoint';
+import { loadSigningKey } from './signingKey';
 
 export interface DecisionRecording {
   recorder: DecisionRecorder;
@@ -24,6 +26,12 @@ export interface DecisionRecording {
 export async function startDecisionRecording(config: GatewayConfig, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<DecisionRecording> {
   const { salt, configured } = contentSalt(env);
   if (!configured) log('audit: SAFETY_CONTENT_SALT is not set: content hashes use a random per-process salt (they compare only within this process)');
+  // A key that is configured but unusable stops the start: the operator asked for signed checkpoints.
+  const signer: CheckpointSigner | undefined = config.audit.signing_key_file
+    ? { key: loadSigningKey(config.audit.signing_key_file), everyRecords: config.audit.checkpoint_every_records, everySeconds: config.audit.checkpoint_every_s }
+    : undefined;
+  if (signer) log(`audit: signed checkpoints with key ${signer.key.keyId} every ${signer.everyRecords} records / ${signer.everySeconds}s, at rotation and shutdown`);
+  else log('audit: no signing key (audit.signing_key_file): the hash chain shows partial edits, but a rewrite of the whole chain would pass `audit verify`; create one with `safety-gateway audit keygen --out DIR`');
   const audit = AuditLog.shared({
     dir: config.audit.dir,
     fsync: config.audit.fsync,
@@ -31,6 +39,7 @@ export async function startDecisionRecording(config: GatewayConfig, log: (line: 
     maxFileBytes: config.audit.max_file_bytes,
     maxFileAgeMs: config.audit.max_file_age_s * 1000,
     warn: log,
+    signer,
   });
   const problem = await audit.check();
   if (problem) log(`WARNING: ${problem}`);

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auditLines, listAuditFiles } from '../audit/auditFiles';
@@ -5,7 +6,10 @@ import { formatEntries, formatStats, type OutputFormat } from '../audit/auditFor
 import type { AuditAction } from '../audit/auditEntry';
 import { auditStats, ENTRY_KINDS, matches, parseTime, readAllEntries, type AuditFilter, type EntryKind } from '../audit/auditQuery';
 import { verifyChain } from '../audit/chainVerifier';
+import { verifyCheckpoints } from '../audit/checkpointVerifier';
+import { loadPublicKey, SigningKeyError } from '../audit/signingKey';
 import { ConfigError, loadConfig } from '../config';
+import { runKeygen } from './auditKeygen';
 
 export interface AuditIo {
   out: (text: string) => void;
@@ -20,6 +24,8 @@ commands:
                                            [--action allow|flag|block|error] [--guard G] [--category C] [--rule R]
                                            [--format table|jsonl|csv] [--limit N]
   verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is
+                                           [--public-key FILE]... also check every signed checkpoint
+  keygen  write a new Ed25519 key pair for signed checkpoints  --out DIR
   stats   counts by kind, action, refusal reason, guard, category and app
                                            [--since T] [--until T] [--app A] [--kind K] [--format table|jsonl|csv]
 
@@ -38,13 +44,15 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
     io.out(USAGE);
     return sub ? 0 : 2;
   }
+  if (sub === 'keygen') return runKeygen(rest, io);
   if (sub !== 'query' && sub !== 'verify' && sub !== 'stats') {
     io.err(`safety-gateway audit: unknown command "${sub}"\n\n${USAGE}`);
     return 2;
   }
   let values: Record<string, string | undefined>;
+  let publicKeyFiles: string[] = [];
   try {
-    ({ values } = parseArgs({
+    const { values: parsed } = parseArgs({
       args: rest,
       options: {
         dir: { type: 'string' },
@@ -59,9 +67,13 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
         rule: { type: 'string' },
         format: { type: 'string' },
         limit: { type: 'string' },
+        'public-key': { type: 'string', multiple: true },
       },
       strict: true,
-    }));
+    });
+    const { 'public-key': keys, ...others } = parsed;
+    publicKeyFiles = keys ?? [];
+    values = others;
   } catch (err) {
     io.err(`safety-gateway audit ${sub}: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -82,15 +94,7 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
     return 2;
   }
 
-  if (sub === 'verify') {
-    const report = verifyChain(auditLines(dir));
-    for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
-    const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash}` : '';
-    if (report.ok) io.out(`ok: ${report.records} records in ${report.files} file(s), hash chain intact${head}\n`);
-    else io.out(`FAILED: ${report.problems.length} problem(s) in ${report.records} records, ${report.files} file(s)${head}\n`);
-    if (report.ok && report.head) io.out('(a removed tail shows only against an outside copy: compare the last hash with safety.audit.hash in the exported decision logs)\n');
-    return report.ok ? 0 : 1;
-  }
+  if (sub === 'verify') return verify(dir, publicKeyFiles, io);
 
   const { entries, unreadable } = readAllEntries(dir);
   const selected = entries.filter((e) => matches(e, filter));
@@ -108,6 +112,35 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
   io.out(formatEntries(limit ? selected.slice(-limit) : selected, format));
   if (format === 'table') io.err(`${selected.length} of ${entries.length} decisions in ${listAuditFiles(dir).length} file(s)\n`);
   return 0;
+}
+
+function verify(dir: string, publicKeyFiles: string[], io: AuditIo): number {
+  const keys = new Map<string, KeyObject>();
+  try {
+    for (const file of publicKeyFiles) {
+      const { publicKey, keyId } = loadPublicKey(file);
+      keys.set(keyId, publicKey);
+    }
+  } catch (err) {
+    io.err(`safety-gateway audit verify: ${err instanceof SigningKeyError ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const report = verifyChain(auditLines(dir));
+  for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
+  const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash}` : '';
+  if (report.ok) io.out(`ok: ${report.records} records in ${report.files} file(s), hash chain intact${head}\n`);
+  else io.out(`FAILED: ${report.problems.length} problem(s) in ${report.records} records, ${report.files} file(s)${head}\n`);
+  if (keys.size === 0) {
+    if (report.ok && report.head) io.out('(unkeyed check only: a rewrite of the whole chain would pass it; give --public-key to check the signed checkpoints. A removed tail shows only against an outside copy: compare the last hash with safety.audit.hash in the exported decision logs)\n');
+    return report.ok ? 0 : 1;
+  }
+  const signed = verifyCheckpoints(auditLines(dir), keys);
+  for (const p of signed.problems) io.out(`${p.file ? `${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ` : ''}${p.kind}: ${p.message}\n`);
+  for (const note of signed.notes) io.out(`note: ${note}\n`);
+  const last = signed.last ? `; last checkpoint seq ${signed.last.seq} (${signed.last.reason}, ${signed.last.signedAt}, key ${signed.last.keyId})` : '';
+  if (signed.ok) io.out(`ok: ${signed.valid} signed checkpoint(s) valid${last}\n`);
+  else io.out(`FAILED: signed checkpoints: ${signed.problems.length} problem(s), ${signed.valid} of ${signed.checkpoints} checkpoint(s) valid${last}\n`);
+  return report.ok && signed.ok ? 0 : 1;
 }
 
 function auditDir(values: Record<string, string | undefined>, env: NodeJS.ProcessEnv): string {

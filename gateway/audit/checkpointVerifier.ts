@@ -1,0 +1,131 @@
+import { asCheckpoint, checkCheckpoint, type CheckpointReason, type CheckpointStatus, type PublicKeys } from './checkpoint';
+import type { AuditLine } from './chainVerifier';
+import { recordHash } from './hashChain';
+
+export type SignedProblemKind = 'checkpoint_invalid' | 'no_checkpoint' | 'unsigned_tail' | 'stale_checkpoint';
+
+export interface SignedProblem {
+  kind: SignedProblemKind;
+  file?: string;
+  line?: number;
+  seq?: number;
+  /** For checkpoint_invalid: why. */
+  status?: Exclude<CheckpointStatus, 'valid'>;
+  message: string;
+}
+
+/** Where the last valid checkpoint is and what it says. */
+export interface LastCheckpoint {
+  file: string;
+  line: number;
+  seq: number;
+  covers: number;
+  signedAt: string;
+  reason: CheckpointReason;
+  keyId: string;
+  every: { records: number; seconds: number };
+}
+
+/** What a pass over the log found, before judging it: the index keeps the same summary as it grows. */
+export interface CheckpointSummary {
+  records: number;
+  checkpoints: number;
+  valid: number;
+  invalid: SignedProblem[];
+  last?: LastCheckpoint;
+  /** Records (not checkpoints) after the last valid checkpoint. */
+  tail: { records: number; fromSeq?: number; toSeq?: number };
+}
+
+export interface SignedReport extends CheckpointSummary {
+  ok: boolean;
+  problems: SignedProblem[];
+  /** Facts that are not problems (an unsigned tail of a running gateway). */
+  notes: string[];
+}
+
+/** A running gateway signs at least every `every.seconds`; past this much more, it is not running (or the log lost its end). */
+export function staleAfterMs(every: { seconds: number }): number {
+  return every.seconds * 1500 + 10_000;
+}
+
+/**
+ * Pure: judges a summary at time `now`. Every checkpoint must verify; a log with records needs one;
+ * the tail after the last checkpoint may not exceed the writer's `every.records`; and unless the last
+ * checkpoint is the shutdown one, it must be recent (the writer signs every `every.seconds`, idle or
+ * not): an old one means the log was truncated after it, or the gateway died without signing its end.
+ */
+export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedReport {
+  const problems: SignedProblem[] = [...summary.invalid];
+  const notes: string[] = [];
+  const { last, tail } = summary;
+  if (!last) {
+    if (summary.records > 0) {
+      problems.push({ kind: 'no_checkpoint', message: `no valid signed checkpoint in ${summary.records} records: nothing vouches that the chain was not rewritten (a gateway without audit.signing_key_file writes none)` });
+    }
+  } else {
+    const range = tail.fromSeq !== undefined ? ` (seq ${tail.fromSeq}-${tail.toSeq})` : '';
+    if (tail.records > last.every.records) {
+      problems.push({
+        kind: 'unsigned_tail',
+        seq: tail.fromSeq,
+        message: `${tail.records} records${range} follow the last checkpoint (seq ${last.seq}), more than the ${last.every.records} the writer signs at: checkpoints after it were removed, or these records were written without the signing key`,
+      });
+    }
+    const age = now.getTime() - Date.parse(last.signedAt);
+    if (last.reason !== 'shutdown' && age > staleAfterMs(last.every)) {
+      problems.push({
+        kind: 'stale_checkpoint',
+        file: last.file,
+        line: last.line,
+        seq: last.seq,
+        message: `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
+      });
+    } else if (tail.records > 0) {
+      notes.push(`${tail.records} record(s)${range} after the last checkpoint are not signed yet (the writer signs every ${last.every.records} records or ${last.every.seconds}s): until then, their removal would not show`);
+    }
+  }
+  return { ...summary, ok: problems.length === 0, problems, notes };
+}
+
+/**
+ * Pure: checks every checkpoint of the log against the trusted public keys. Each checkpoint must be
+ * signed by one of them over exactly the record before it, as found in the files (its hash
+ * recomputed), so a chain rewritten before a checkpoint fails here even when its hashes agree.
+ */
+export function verifyCheckpoints(lines: Iterable<AuditLine>, keys: PublicKeys, now: Date = new Date()): SignedReport {
+  const summary: CheckpointSummary = { records: 0, checkpoints: 0, valid: 0, invalid: [], tail: { records: 0 } };
+  let previous: { seq: number; hash: string } | undefined;
+  for (const at of lines) {
+    let raw: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(at.text);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      raw = parsed as Record<string, unknown>;
+    } catch {
+      // The chain check reports unreadable lines; the record before the next one is unknown.
+      previous = undefined;
+      continue;
+    }
+    const seq = Number.isSafeInteger(raw.seq) ? (raw.seq as number) : NaN;
+    if (raw.kind === 'checkpoint') {
+      summary.checkpoints++;
+      const check = checkCheckpoint(raw, previous, keys);
+      const entry = asCheckpoint(raw);
+      if (check.status === 'valid' && entry) {
+        summary.valid++;
+        summary.last = { file: at.file, line: at.line, seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
+        summary.tail = { records: 0 };
+      } else {
+        summary.invalid.push({ kind: 'checkpoint_invalid', status: check.status as Exclude<CheckpointStatus, 'valid'>, file: at.file, line: at.line, seq, message: `checkpoint seq ${seq}: ${check.message}` });
+      }
+    } else {
+      summary.records++;
+      summary.tail.records++;
+      summary.tail.fromSeq ??= seq;
+      summary.tail.toSeq = seq;
+    }
+    previous = { seq, hash: recordHash(raw) };
+  }
+  return judgeCheckpoints(summary, now);
+}

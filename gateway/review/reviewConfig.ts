@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** Config `review:` the read-only review page at /review on the gateway (gateway/review/README.md). */
+export const ReviewConfig = z.strictObject({
+  /** Serve the review page at /review on the gateway's port. */
+  enabled: z.boolean().default(false),
+  /**
+   * The reviewers' key (HTTP Basic password or Bearer), separate from app keys. Env:
+   * SAFETY_REVIEW_ADMIN_KEY. Without one the page is served to loopback clients only, and only by a
+   * gateway that listens on loopback.
+   */
+  admin_key: z.string().min(16, 'use a long random key (16+ characters)').optional(),
+  /** Ed25519 public keys (PEM) that checkpoints are checked against; default: the public half of audit.signing_key_file. */
+  public_key_files: z.array(z.string().min(1)).default([]),
+  /** The SQLite index; default: `.review-index.sqlite` in the audit directory. */
+  index_file: z.string().min(1).optional(),
+});
+export type ReviewConfig = z.infer<typeof ReviewConfig>;

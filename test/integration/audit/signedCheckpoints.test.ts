@@ -1,0 +1,260 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { AuditLog, type AuditLogOptions } from '../../../gateway/audit/auditLog';
+import { verifyChain } from '../../../gateway/audit/chainVerifier';
+import type { PublicKeys } from '../../../gateway/audit/checkpoint';
+import { verifyCheckpoints } from '../../../gateway/audit/checkpointVerifier';
+import { recordHash } from '../../../gateway/audit/hashChain';
+import { generateSigningKeyPair, loadPublicKey, loadSigningKey } from '../../../gateway/audit/signingKey';
+import { runAudit } from '../../../gateway/cli/auditCommand';
+
+/**
+ * Signed checkpoints against a real audit directory: the writer signs, `audit verify --public-key`
+ * checks; a whole-chain rewrite with recomputed hashes passes the unkeyed check and fails the signed one.
+ */
+const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
+
+function keyDir(): { dir: string; privateFile: string; publicFile: string } {
+  const dir = tmp('sg-keys-');
+  const pair = generateSigningKeyPair();
+  const privateFile = path.join(dir, 'k.pem');
+  const publicFile = path.join(dir, 'k.pub.pem');
+  writeFileSync(privateFile, pair.privatePem, { mode: 0o600 });
+  writeFileSync(publicFile, pair.publicPem);
+  return { dir, privateFile, publicFile };
+}
+
+function keysOf(publicFile: string): PublicKeys {
+  const { publicKey, keyId } = loadPublicKey(publicFile);
+  return new Map([[keyId, publicKey]]);
+}
+
+const entry = (i: number) => ({ kind: 'decision', request_id: `req_${i}`, app: 'app-a', action: i % 4 === 0 ? 'block' : 'allow', phases: [] });
+
+async function writeSignedLog(dir: string, privateFile: string, count: number, extra: Partial<AuditLogOptions> = {}): Promise<void> {
+  const log = new AuditLog({
+    dir,
+    fsync: 'always',
+    fsyncIntervalMs: 100,
+    maxFileBytes: 1 << 20,
+    maxFileAgeMs: 3600_000,
+    signer: { key: loadSigningKey(privateFile), everyRecords: 5, everySeconds: 3600 },
+    ...extra,
+  });
+  for (let i = 0; i < count; i++) await log.append(entry(i));
+  await log.close();
+}
+
+function records(dir: string): Record<string, unknown>[] {
+  return [...auditLines(dir)].map((l) => JSON.parse(l.text) as Record<string, unknown>);
+}
+
+/** What an attacker with write access but no key does: edit, then re-seal every later record. */
+function rewriteChain(dir: string, edit: (record: Record<string, unknown>) => void, sealed: (record: Record<string, unknown>) => void = () => undefined): void {
+  let prev: string | undefined;
+  for (const file of listAuditFiles(dir)) {
+    const out = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => {
+        const record = JSON.parse(text) as Record<string, unknown>;
+        edit(record);
+        if (prev !== undefined) record.prev = prev;
+        record.hash = recordHash(record);
+        prev = record.hash as string;
+        sealed(record);
+        return JSON.stringify(record);
+      });
+    writeFileSync(file, out.map((l) => `${l}\n`).join(''));
+  }
+}
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runAudit(args, { out: (t) => (out += t), err: (t) => (err += t), env: {} });
+  return { code, out, err };
+}
+
+describe('signed checkpoints', () => {
+  test('the writer signs every N records and at shutdown; verify with the public key passes', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-signed-');
+    await writeSignedLog(dir, keys.privateFile, 12);
+    const kinds = records(dir).map((r) => r.kind);
+    // 5 records, a checkpoint, 5 more, a checkpoint, 2 more, the shutdown checkpoint.
+    expect(kinds.filter((k) => k === 'checkpoint')).toHaveLength(3);
+    expect(kinds[5]).toBe('checkpoint');
+    const last = records(dir).at(-1)!;
+    expect(last).toMatchObject({ kind: 'checkpoint', reason: 'shutdown', covers: { seq: 14 } });
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true, checkpoints: 3, valid: 3, records: 12 });
+    const run = await cli(['verify', '--dir', dir, '--public-key', keys.publicFile]);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/ok: 3 signed checkpoint\(s\) valid; last checkpoint seq 15 \(shutdown/);
+  });
+
+  test('a whole chain rewritten with recomputed hashes passes the unkeyed check and fails the signed one', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-rewrite-');
+    await writeSignedLog(dir, keys.privateFile, 12);
+    rewriteChain(dir, (r) => {
+      if (r.request_id === 'req_0') r.action = 'allow';
+    });
+    expect(records(dir)[0]).toMatchObject({ request_id: 'req_0', action: 'allow' });
+    expect(verifyChain(auditLines(dir))).toMatchObject({ ok: true, problems: [] });
+    const signed = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(signed.ok).toBe(false);
+    expect(signed.valid).toBe(0);
+    expect(signed.problems[0]).toMatchObject({ kind: 'checkpoint_invalid', status: 'mismatch', seq: 6 });
+
+    const unkeyed = await cli(['verify', '--dir', dir]);
+    expect(unkeyed.code).toBe(0);
+    expect(unkeyed.out).toMatch(/hash chain intact/);
+    const keyed = await cli(['verify', '--dir', dir, '--public-key', keys.publicFile]);
+    expect(keyed.code).toBe(1);
+    expect(keyed.out).toMatch(/checkpoint_invalid: checkpoint seq 6: signs seq 5 .* the records up to there were rewritten/);
+  });
+
+  test('re-signing the rewritten heads without the key, or dropping every checkpoint, still fails', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-forge-');
+    await writeSignedLog(dir, keys.privateFile, 12);
+    // The attacker also points each checkpoint at the rewritten head: its signature no longer matches.
+    const heads = new Map<number, string>();
+    rewriteChain(
+      dir,
+      (r) => {
+        if (r.request_id === 'req_1') r.action = 'block';
+        if (r.kind === 'checkpoint') (r.covers as { hash: string }).hash = heads.get((r.covers as { seq: number }).seq) ?? '';
+      },
+      (r) => heads.set(r.seq as number, r.hash as string),
+    );
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    const forged = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(forged.ok).toBe(false);
+    expect(forged.problems.map((p) => p.status)).toEqual(['bad_signature', 'bad_signature', 'bad_signature']);
+
+    const bare = tmp('sg-nocp-');
+    await writeSignedLog(bare, keys.privateFile, 12);
+    // Every checkpoint removed, seqs renumbered, chain re-sealed: consistent, and unsigned.
+    const file = listAuditFiles(bare)[0];
+    let seq = 0;
+    let prev = '0'.repeat(64);
+    const kept = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => JSON.parse(t) as Record<string, unknown>)
+      .filter((r) => r.kind !== 'checkpoint')
+      .map((r) => {
+        r.seq = ++seq;
+        r.prev = prev;
+        r.hash = recordHash(r);
+        prev = r.hash as string;
+        return `${JSON.stringify(r)}\n`;
+      });
+    writeFileSync(file, kept.join(''));
+    expect(verifyChain(auditLines(bare)).ok).toBe(true);
+    expect(verifyCheckpoints(auditLines(bare), keysOf(keys.publicFile)).problems).toEqual([expect.objectContaining({ kind: 'no_checkpoint' })]);
+  });
+
+  test('a log truncated after a checkpoint is reported as truncated (or a crash), not as intact', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-trunc-');
+    // Written a day ago: a running gateway would have signed since (every hour here).
+    await writeSignedLog(dir, keys.privateFile, 12, { now: () => new Date(Date.now() - 86_400_000) });
+    const file = listAuditFiles(dir)[0];
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    // Cut after record seq 8 (3 records after the first checkpoint): the later checkpoints go with it.
+    writeFileSync(file, lines.slice(0, 8).map((l) => `${l}\n`).join(''));
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    const report = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(report.ok).toBe(false);
+    expect(report.tail).toMatchObject({ records: 2, fromSeq: 7, toSeq: 8 });
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'stale_checkpoint', seq: 6 })]);
+    expect(report.problems[0].message).toMatch(/truncated after seq 6/);
+    const run = await cli(['verify', '--dir', dir, '--public-key', keys.publicFile]);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/stale_checkpoint/);
+  });
+
+  test('the unsigned tail of a running gateway is a note, not a failure; more than N unsigned records is', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-tail-');
+    const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 5, everySeconds: 3600 } });
+    for (let i = 0; i < 7; i++) await log.append(entry(i));
+    const running = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(running).toMatchObject({ ok: true, tail: { records: 2 } });
+    expect(running.notes[0]).toMatch(/2 record\(s\) \(seq 7-8\) after the last checkpoint are not signed yet/);
+    await log.close();
+
+    // Records appended by someone without the key, past the writer's N.
+    const file = listAuditFiles(dir)[0];
+    let last = records(dir).at(-1)!;
+    let text = readFileSync(file, 'utf8');
+    for (let i = 0; i < 6; i++) {
+      const r: Record<string, unknown> = { seq: (last.seq as number) + 1, ts: new Date().toISOString(), ...entry(100 + i), prev: last.hash };
+      r.hash = recordHash(r);
+      text += `${JSON.stringify(r)}\n`;
+      last = r;
+    }
+    writeFileSync(file, text);
+    const appended = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(appended.problems).toEqual([expect.objectContaining({ kind: 'unsigned_tail' })]);
+  });
+
+  test('a checkpoint signed by a key the verifier does not trust is reported', async () => {
+    const keys = keyDir();
+    const other = keyDir();
+    const dir = tmp('sg-otherkey-');
+    await writeSignedLog(dir, keys.privateFile, 6);
+    const report = verifyCheckpoints(auditLines(dir), keysOf(other.publicFile));
+    expect(report.ok).toBe(false);
+    expect(report.problems[0]).toMatchObject({ kind: 'checkpoint_invalid', status: 'unknown_key' });
+  });
+
+  test('rotation ends each file on a checkpoint; a restart signs what it found first', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-rotate-');
+    await writeSignedLog(dir, keys.privateFile, 40, { maxFileBytes: 4096 });
+    const files = listAuditFiles(dir);
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) {
+      const lines = readFileSync(f, 'utf8').split('\n').filter(Boolean);
+      expect(JSON.parse(lines.at(-1)!).kind).toBe('checkpoint');
+    }
+    const again = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 5, everySeconds: 3600 } });
+    expect(await again.check()).toBeUndefined();
+    await again.close();
+    const tail = records(dir).slice(-2);
+    expect(tail.map((r) => r.reason)).toEqual(['start', 'shutdown']);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile)).ok).toBe(true);
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+  });
+
+  test('keygen writes a key pair once (private key mode 600) and never overwrites it', async () => {
+    const out = path.join(tmp('sg-keygen-'), 'keys');
+    const first = await cli(['keygen', '--out', out]);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/^key ed25519:[0-9a-f]{16}\n/);
+    const privateFile = path.join(out, 'audit-signing-key.pem');
+    expect(statSync(privateFile).mode & 0o777).toBe(0o600);
+    expect(loadSigningKey(privateFile).keyId).toBe(loadPublicKey(path.join(out, 'audit-signing-key.pub.pem')).keyId);
+    const second = await cli(['keygen', '--out', out]);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(/exists; a key is never overwritten/);
+    expect((await cli(['keygen'])).code).toBe(2);
+  });
+
+  test('a bad public key file is a clear error (exit 2), not a stack trace', async () => {
+    const dir = tmp('sg-badkey-');
+    writeFileSync(path.join(dir, 'not-a-key.pem'), 'hello');
+    await writeSignedLog(dir, keyDir().privateFile, 2);
+    const run = await cli(['verify', '--dir', dir, '--public-key', path.join(dir, 'not-a-key.pem')]);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/not-a-key.pem is not a PEM public key/);
+    expect(run.err).not.toMatch(/\n\s+at /);
+  });
+});
