@@ -423,27 +423,16 @@ def save_checkpoint(path, model, cfg, extra=None):
 
 
 HARNESS_HEADING = "## Results from the TypeScript evaluation harness"
-HARNESS_PLACEHOLDER = """<!-- TO BE FILLED BY THE LEAD from the TS evaluation harness (gateway code path). -->
-_Not yet filled._
-"""
+HARNESS_BEGIN = "<!-- harness:begin (written by guards/training/harness_cards.js; do not edit by hand) -->"
+HARNESS_END = "<!-- harness:end -->"
 
 
 def harness_section(out):
-    """The model card's TS-harness section: kept from an existing card in ``out`` (flagged as
-    possibly stale, since this run may have produced a different model), else a placeholder."""
-    path = os.path.join(out, "MODEL_CARD.md")
-    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    at = old.find(HARNESS_HEADING)
-    if at < 0:
-        return HARNESS_HEADING + "\n" + HARNESS_PLACEHOLDER
-    rest = old[at + len(HARNESS_HEADING):]
-    end = rest.find("\n## ")
-    body = rest if end < 0 else rest[:end + 1]
-    if "Not yet filled" in body:
-        return HARNESS_HEADING + "\n" + HARNESS_PLACEHOLDER
-    note = ("\n_Kept from the previous MODEL_CARD.md: measured on the model that was here before the "
-            "latest training run; re-run the harness if the model changed._\n")
-    return HARNESS_HEADING + (body if note.strip() in body else note + body)
+    """The model card's harness section for a freshly trained model: empty until
+    `node guards/training/harness_cards.js` measures this model through the gateway (figures
+    of the model that was here before would describe another model)."""
+    return (HARNESS_HEADING + "\n" + HARNESS_BEGIN + "\n_Not measured yet: run `npm run build && node "
+            "guards/training/harness_cards.js --model " + os.path.basename(os.path.normpath(out)) + "`._\n" + HARNESS_END + "\n")
 
 
 # ----------------------------------------------------------------------------- pre-training

@@ -554,7 +554,7 @@ def main():
 
     onnx_path = os.path.join(args.out, "model.onnx")
     export(model, onnx_path)
-    write_config(args.out, cfg, fit_info)
+    write_config(args.out, cfg, fit_info, W)
     check = run_check(args.out, model, sp)
     tc.log("ONNX check: " + json.dumps(check))
     parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
@@ -582,6 +582,7 @@ def main():
         "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics, "everyday_prompts": everyday_check,
+        "window_tokens": W, "language_factors": {"%s/%s" % k: round(v, 3) for k, v in lang_k.items()},
         "args": vars(args),
     }
     with open(os.path.join(args.out, "training_report.json"), "w") as f:
@@ -603,7 +604,7 @@ def main():
         tc.log("smoke run OK: %s" % args.out)
 
 
-def write_config(out, cfg, fit_info):
+def write_config(out, cfg, fit_info, window_tokens):
     conf = {
         "architectures": ["DebertaV2ForSequenceClassification"],
         "model_type": "deberta-v2",
@@ -640,10 +641,14 @@ def write_config(out, cfg, fit_info):
         "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
         "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
                  "outputs": ["logits", "category_logits"], "dtype": "float32"},
+        "fine_windows": {"max_tokens": window_tokens,
+                         "rule": "a text longer than max_tokens is also scored in windows of whole lines and sentences "
+                                 "(guards/text/fineWindows.ts, guards/training/fine_windows.py)"},
         "segmenting": {"max_length": 512,
                        "rule": "tokenize the template prefix (text before {text}, right-trimmed) and the text "
-                               "separately; every segment = [CLS] + prefix ids + next (510 - len(prefix)) text "
-                               "ids + [SEP]; p(unsafe) = max over segments; categories = max over segments"},
+                               "separately; every segment = [CLS] + prefix ids + (510 - len(prefix)) text ids, "
+                               "starting every half of that, + [SEP]; fine windows framed the same way; "
+                               "p(unsafe) = max over segments and windows; categories = max over them"},
         "scores": {"unsafe": "softmax(logits)[1]", "categories": "sigmoid(category_logits)"},
         "training": {"script": "guards/training/train_content_guard.py", "task": "B (SPLITS.md)",
                      "best": fit_info.get("best")},
@@ -662,123 +667,123 @@ def _f(x):
 
 
 def write_card(out, rep):
+    """MODEL_CARD.md from this run's measurements (Python, with the shipped ONNX model in
+    onnxruntime-node); the harness section is filled by guards/training/harness_cards.js."""
     m = rep["metrics_onnx_fp32"]
-    thr = m["chosen_threshold"]["value"]["user"]
-    lines = []
-    for s in ("validation", "test"):
-        x = m[s]
-        c, h = x["at_chosen_threshold"], x["at_0.5"]
-        lines.append("| %s | %d | %d | %s | %s | %.4f | %s | %s | %.4f |" % (
-            s, x["n"], x["n_unsafe"], _f(x.get("auroc")), _f(x.get("auprc")), c["f1"], _pct(c["recall"]),
-            _pct(c["fpr"]), h["f1"]))
-    eol = []
-    for k, x in m["eval_only"].items():
-        c, h = x["at_chosen_threshold"], x["at_0.5"]
-        eol.append("| %s | %d | %d | %s | %s | %.4f | %s | %s | %.4f |" % (
-            k, x["n"], x["n_unsafe"], _f(x.get("auroc")), _f(x.get("auprc")), c["f1"], _pct(c["recall"]),
-            _pct(c["fpr"]), h["f1"]))
+    thr = m["chosen_threshold"]["value"]
+    a = rep["args"]
+    enc = rep["encoder"]
+    t = m["targets"]
+    target_rows = []
+    for name, v in t.items():
+        if "blocked" in v:
+            target_rows.append("| %s | %d | blocked %s |" % (name, v["n"], _pct(v["blocked"])))
+        else:
+            target_rows.append("| %s | %d | AUROC %s, AUPRC %s, recall at the rule's threshold %s |" % (
+                name, v["n"], _f(v.get("auroc")), _f(v.get("auprc")), _pct(v.get("recall_at_chosen"))))
     cat = m["test"]["category_auroc"]
-    catl = ["| %s %s | %d | %s | %s | %s | %s |" % (
-        k, CAT_NAMES[CATS.index(k)], v.get("n_pos", 0), _f(v.get("auroc")), _pct(v.get("recall_at_0.5")),
-        _f(v.get("given_unsafe_auroc")), _f(v.get("given_unsafe_f1_at_0.5"))) for k, v in cat.items()]
+    catl = ["| %s %s | %d | %s | %s |" % (k, CAT_NAMES[CATS.index(k)], v.get("n_pos", 0), _f(v.get("auroc")),
+                                         _f(v.get("given_unsafe_auroc"))) for k, v in cat.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
     srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
-    enc = rep["encoder"]
+    mlm = rep.get("mlm_pretraining")
+    mlm_line = ("* Before fine-tuning, the encoder is pre-trained as a masked language model for %d steps on every "
+                "train-split text of both tasks, unlabelled (sequences of %d tokens, %d%% masked; [UNK] stands in for "
+                "[MASK]): %.1f min, final loss %.3f." % (mlm["steps"], mlm["seq_len"], int(100 * mlm["mask_rate"]),
+                                                         mlm["minutes"], mlm["final_loss"])) if mlm else \
+        "* No pre-training: the encoder starts from random weights."
     card = f"""# content-guard-small
 
-The safety gateway's bundled **content-safety slot** model (the embedded stand-in for Llama
-Guard 3): a small transformer encoder trained from scratch by this project
-(`guards/training/train_content_guard.py`) that scores a user prompt or an assistant response
-as `safe` / `unsafe` and gives multi-label probabilities for the Llama Guard 3 / MLCommons
-hazard categories S1-S14. It is **not** Llama Guard 3 and is far weaker than it; it exists so
-the gateway works out of the box. Use Llama Guard 3 (onnx or openai backend) for real
-protection.
+The safety gateway's bundled **content-safety slot** model, the embedded stand-in for Llama Guard 3:
+a small transformer encoder trained from scratch by this project
+(`guards/training/train_content_guard.py`, one command, seeded). It scores a user prompt or an
+assistant answer as `safe` / `unsafe` and gives independent probabilities for the hazard
+categories S1-S14. It is **not** Llama Guard 3 and is far weaker; it exists so the gateway
+protects out of the box, offline. Point the policy at Llama Guard 3 (`backend: onnx` or
+`openai`) for real protection. Every figure below was measured; none is copied from elsewhere.
 
 ## Files
 | file | what |
 |---|---|
-| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); outputs `logits` [batch, 2] (softmax; index 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). No `token_type_ids`. |
-| `tokenizer.json` | SentencePiece unigram (vocab {rep['vocab_size']}) converted for `@huggingface/tokenizers`; `[PAD]`=0 `[CLS]`=1 `[SEP]`=2 `[UNK]`=3; wraps text as `[CLS] ... [SEP]`. No lowercasing; the gateway applies NFKC + zero-width removal before tokenizing. |
-| `tokenizer_config.json` | `model_max_length` 512, special tokens. |
-| `spm.model` | the SentencePiece model `tokenizer.json` was converted from (not used at run time; reference for the tokenizer parity tests). |
-| `config.json` | `id2label` {{0: safe, 1: unsafe}}, `category_id2label` {{0: S1 ... 13: S14}}, `text_template` {{"user": "User: {{text}}", "assistant": "Agent: {{text}}"}}; `architectures` says `DebertaV2ForSequenceClassification` only to fill the slot, the true architecture is under `gateway_architecture`. |
-| `training_report.json` | full training history and every metric below, as measured. |
+| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask`; outputs `logits` [batch, 2] (softmax; 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). |
+| `tokenizer.json`, `tokenizer_config.json`, `spm.model` | SentencePiece unigram, vocab {rep['vocab_size']}, converted for the gateway (`spm.model` is the reference for the parity tests). |
+| `config.json` | labels, categories, `text_template` (`User: {{text}}` / `Agent: {{text}}`), `fine_windows.max_tokens` = {rep['window_tokens']}; the true architecture is under `gateway_architecture`. |
+| `training_report.json` | the whole run: history, every metric below, timings. |
+| `harness_report.json` | the gateway harness runs behind the last section. |
 
-Size: {rep['size_mb_total']} MB (model.onnx + tokenizer.json). Latency (onnxruntime-node, this
-project's 2-core build machine, 128 tokens, batch 1): `{rep['latency_128_tokens_ort_node']}`.
+Size {rep['size_mb_total']} MB (model.onnx + tokenizer.json); latency at 128 tokens, batch 1, onnxruntime-node on the
+2-core build machine: `{rep['latency_128_tokens_ort_node']}`.
 
-## How the runtime must call it
-Frame the text with `text_template[role]` (user -> `User: ...`, assistant -> `Agent: ...`; the
-model was trained with exactly this framing). Long texts: every 512-token segment is
-`[CLS]` + the prefix's ids + the next text tokens + `[SEP]` (the prefix repeated in every
-segment, as the gateway does); p(unsafe) = max over segments of softmax(logits)[1];
-categories = max over segments of sigmoid(category_logits). It scores one text (the last
-turn), not a whole conversation.
+## How the runtime calls it
+The text is framed with its role's template; every half-overlapping 512-token segment is `[CLS]`
++ template prefix + text tokens + `[SEP]`; a text longer than {rep['window_tokens']} tokens is also scored in
+windows of whole lines and sentences of at most {rep['window_tokens']} tokens (`guards/text/fineWindows.ts`).
+p(unsafe) = max over segments and windows; categories = max over them.
 
 ## Architecture
-Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads,
-FFN {enc['intermediate_size']}, GELU, learned absolute positions (512), no token types;
-pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(2) and linear(14).
-{rep['params']:,} parameters.
+Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads, FFN {enc['intermediate_size']}, learned
+positions (512); pooling concat(CLS, mean, max) -> dense + tanh -> safe/unsafe head and a 14-way
+category head. {rep['params']:,} parameters.
 
-## Training
-* Data: `../shared/data`, Task B of `SPLITS.md` (`guards/training/splits.py`): train
-  {rep['rows']['train']} rows, validation {rep['rows']['validation']}, test {rep['rows']['test']}; `unclear` rows dropped.
-  Eval-only (never trained on): OpenAI moderation, XSTest, SimpleSafetyTests,
-  safety-tuned-llamas, MaliciousInstruct ({rep['rows']['eval_only']} rows).
-* Each epoch: every unsafe row, every non-benign-chat safe row, a random {int(100 * rep['args']['chat_rate'])}% of benign-chat.
-  Loss = class-weighted CE (sqrt inverse frequency) + {rep['args']['cat_weight']} x BCE summed over the 14 categories
-  (positives up-weighted by sqrt(neg/pos), at most 10; masked for unsafe rows without
-  categories; zero target for safe rows); the category gradient reaches the shared encoder
-  scaled by {rep['args']['cat_grad_scale']}, so it does not pull the encoder away from safe/unsafe.
-* Every epoch also takes {int(100 * rep['args']['short_rate'])}% of the safe prefix crops (the first 1-8 words of each safe user
-  prompt, framed as `User:`), so that short everyday requests are not read as unsafe.
-* Long texts: one window per epoch (first or random). Every window and every evaluation
-  segment is `[CLS]` + the template prefix (`User:` / `Agent:`) + up to 510 - len(prefix)
-  text tokens + `[SEP]`, the way the gateway frames each segment of a long text.
-* AdamW, lr {rep['args']['lr']}, bf16 autocast on CPU, seed {rep['seed']};
-  {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation (AUPRC + AUROC). Training took {rep['train_minutes']} min on 2 CPU
-  cores ({rep['total_minutes']} min end to end).
+## Training recipe
+* Data: Task B of `../shared/data/SPLITS.md` (`splits.py`), plus NotInject's benign prompts as
+  safe: train {rep['rows']['train']}, validation {rep['rows']['validation']}, test {rep['rows']['test']} rows; eval-only sets
+  ({rep['rows']['eval_only']} rows: XSTest, OpenAI moderation, SimpleSafetyTests, safety-tuned-llamas,
+  MaliciousInstruct, DICES) are never trained on.
+* Per-epoch copies of each row (removing the shortcuts the issue measured): sensitive-but-benign
+  prompts (CoCoNot, WildGuard benign, NotInject, ToxiGen neutral) x{a['contrast_rate']}; plain-answers x{a['answer_rate']};
+  ordinary chat prompts {a['chat_rate']}, ordinary answers {a['chat_answer_rate']}; Davidson tweets {a['tweet_rate']} (noisy labels);
+  CyberSecEval interpreter-abuse prompts 0.5; French rows reweighted so French has the same
+  safe/unsafe balance as the rest (AILuminate fr_FR is all unsafe; factors {rep.get('language_factors')}).
+* Also each epoch: {int(100 * a['short_rate'])}% of the safe prefix crops (first 1-8 words of safe prompts); one fine window
+  of {int(100 * a['benign_window_rate'])}% of the long safe texts (safe); {int(100 * a['pad_rate'])}% of unsafe prompts inside 0-300 words of
+  benign text (unsafe, with the window holding them); {int(100 * a['swap_rate'])}% of hateful statements as answers
+  (`Agent:`), since hate is unsafe whoever says it.
+{mlm_line}
+* Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
+  codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, bf16 autocast,
+  seed {rep['seed']}, {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation by AUROC +
+  recall at 1% of the benign pool blocked (prompts and answers).
+* Time: {rep['train_minutes']} min fine-tuning, {rep['total_minutes']} min end to end on 2 CPU cores ({rep.get('machine_note', 'see training_report.json')}).
 
-## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
-"Chosen threshold" = {thr:.4f}: the p(unsafe) threshold with the best F1 on validation; it is
-used unchanged on every other set (the eval-only figures are zero-shot).
+## Thresholds (the default policy's)
+Chosen on validation, never on test: the lowest p(unsafe) that blocks at most 1% of the benign
+pool. Prompts (input rule `unsafe-prompt`): benign-chat, CoCoNot, WildGuard-benign and NotInject
+prompts -> {thr['user']:.4f}. Answers (output rule `unsafe-answer`): benign-chat and CoCoNot answers ->
+{thr['assistant']:.4f}. The gateway's harness recomputes these with the runtime's windows (last section);
+`policies/default.yaml` carries the harness values.
 
-| set | rows | unsafe | AUROC | AUPRC | F1 @ chosen | recall @ chosen | FPR @ chosen | F1 @ 0.5 |
-|---|---|---|---|---|---|---|---|---|
-{chr(10).join(lines)}
-{chr(10).join(eol)}
+## Results measured in Python (shipped ONNX model, same views as the runtime)
+At those thresholds (each row by its role's rule):
 
-Reference points (different data and models): Llama Guard 1 AUPRC 0.847 on OpenAI
-moderation; Llama Guard 2 F1 0.807 / FPR 0.060 on OpenAI moderation.
+| set | rows | result |
+|---|---|---|
+{chr(10).join(target_rows)}
 
-Test categories. "AUROC" ranks rows carrying the code against safe rows and categorised
-unsafe rows without it; "given unsafe" looks only at categorised unsafe rows (what the runtime
-reports, since categories are only reported for unsafe segments). Given unsafe, the most
-likely category is one of the row's codes for {_pct(m['test']['category_top1_in_labels_given_unsafe'])} of rows; macro F1 at 0.5
-= {_f(m['test']['category_macro_f1_given_unsafe_at_0.5'])}.
+Validation AUROC {_f(m['validation'].get('auroc'))}, AUPRC {_f(m['validation'].get('auprc'))}; test AUROC {_f(m['test'].get('auroc'))}, AUPRC {_f(m['test'].get('auprc'))}.
 
-| category | positives | AUROC | recall @ 0.5 | AUROC given unsafe | F1 @ 0.5 given unsafe |
-|---|---|---|---|---|---|
-{chr(10).join(catl)}
-
-Test flag rate per source at the chosen threshold (recall for unsafe rows, FPR for safe rows):
+Test flag rate per source (recall for unsafe rows, false positives for safe rows):
 
 | source/role/label | rows | flagged |
 |---|---|---|
 {chr(10).join(srcl)}
 
-Everyday requests (a fixed list of {rep['everyday_prompts']['prompts']} in `train_content_guard.py`, e.g. "Can you help me write a
-cover letter for a nursing job?"), as user prompts: {len(rep['everyday_prompts']['flagged'])} flagged at the chosen threshold
-{('(' + ', '.join(repr(t) for t in rep['everyday_prompts']['flagged']) + ')') if rep['everyday_prompts']['flagged'] else ''}; highest P(unsafe) {rep['everyday_prompts']['max_p_unsafe']:.3f}.
+Test categories (AUROC of each category's probability; "given unsafe" among categorised unsafe rows):
+
+| category | positives | AUROC | AUROC given unsafe |
+|---|---|---|---|
+{chr(10).join(catl)}
+
+Everyday requests (the fixed list of {rep['everyday_prompts']['prompts']} in `train_content_guard.py`) flagged at the prompt threshold:
+{len(rep['everyday_prompts']['flagged'])}{(' (' + ', '.join(repr(x) for x in rep['everyday_prompts']['flagged']) + ')') if rep['everyday_prompts']['flagged'] else ''}; highest p(unsafe) {rep['everyday_prompts']['max_p_unsafe']:.3f}.
 
 {tc.harness_section(out)}
-## Limitations
-* Trained from scratch on ~31k public examples. It mostly learns topic words; it will flag
-  safe texts that mention sensitive topics and miss harmful requests phrased unusually.
-* Assistant-side unsafe data is thin (GPTFuzz jailbroken answers); S3 and S13 rest on
-  AILuminate only and S14 on CyberSecEval only, so those categories generalise poorly.
-* Categories are independent sigmoid outputs, calibrated only roughly.
+## Limitations (measured above; read the tables, not this summary, for the numbers)
+* Trained from scratch on about 40k public rows: it learns words and short patterns more than
+  meaning; sensitive topics in benign requests still raise its score (see XSTest and the pool).
+* Assistant-side unsafe data is thin (GPTFuzz jailbroken answers, 250 plain answers).
+* S3, S13 and S14 rest on one or two sources each; category probabilities are rough.
+* It scores one turn at a time (with its role), not the conversation as Llama Guard does.
 """
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)

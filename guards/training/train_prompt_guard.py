@@ -547,7 +547,7 @@ def main():
     # ---- export + checks
     onnx_path = os.path.join(args.out, "model.onnx")
     export(model, onnx_path)
-    write_config(args.out, cfg, fit_info)
+    write_config(args.out, cfg, fit_info, W)
     check = run_check(args.out, model, sp)
     tc.log("ONNX check: " + json.dumps(check))
     parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
@@ -603,7 +603,7 @@ def main():
         tc.log("smoke run OK: %s" % args.out)
 
 
-def write_config(out, cfg, fit_info):
+def write_config(out, cfg, fit_info, window_tokens):
     conf = {
         "architectures": ["DebertaV2ForSequenceClassification"],
         "model_type": "deberta-v2",
@@ -634,8 +634,11 @@ def write_config(out, cfg, fit_info):
         "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
         "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
                  "outputs": ["logits"], "dtype": "float32"},
+        "fine_windows": {"max_tokens": window_tokens,
+                         "rule": "a text longer than max_tokens is also scored in windows of whole lines and sentences "
+                                 "(guards/text/fineWindows.ts, guards/training/fine_windows.py)"},
         "segmenting": {"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
-                       "rule": "[CLS] + consecutive 510-token slices + [SEP]; score every segment, take the max"},
+                       "rule": "[CLS] + 510-token slices starting every 255 tokens + [SEP]; score every segment and fine window, take the max"},
         "scores": {"jailbreak": "p[JAILBREAK]", "injection": "p[INJECTION] + p[JAILBREAK]",
                    "probabilities": "softmax(logits / temperature), temperature 1.0"},
         "training": {"script": "guards/training/train_prompt_guard.py", "task": "A (SPLITS.md)",
@@ -651,117 +654,128 @@ def _pct(x):
 
 
 def write_card(out, rep):
+    """MODEL_CARD.md from this run's measurements (Python, with the shipped ONNX model in
+    onnxruntime-node); the harness section is filled by guards/training/harness_cards.js."""
     m = rep["metrics_onnx_fp32"]
     thr = m["chosen_threshold"]["value"]
+    a = rep["args"]
+    enc = rep["encoder"]
     lines = []
-    for s in ("validation", "test"):
-        x = rep["metrics_onnx_fp32_raw_text"][s]
-        lines.append("| %s, raw text (mitigation off) | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
-            s, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
-            _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
-            x["jailbreak_score_auroc_vs_benign"]))
-    for s in ("validation", "test"):
-        x = m[s]
-        lines.append("| %s, mitigation on (default) | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
-            s, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
-            _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
-            x["jailbreak_score_auroc_vs_benign"]))
+    for name, mm in (("mitigation on (default)", m), ("raw text", rep["metrics_onnx_fp32_raw_text"])):
+        for s_ in ("validation", "test"):
+            x = mm[s_]
+            lines.append("| %s, %s | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
+                s_, name, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
+                _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
+                x["jailbreak_score_auroc_vs_benign"]))
     eo = m["eval_only_benign"]
-    eor = rep["metrics_onnx_fp32_raw_text"]["eval_only_benign"]
-    eol = ["| %s | %d | %s | %s | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"]), _pct(v["fpr_at_0.5"]),
-                                          _pct(eor[k]["fpr_at_chosen_threshold"]))
-           for k, v in eo.items()]
+    eol = ["| %s | %d | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"])) for k, v in eo.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
     srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
-    enc = rep["encoder"]
+    rob = rep["robustness_test"]
+    robl = ["| %s | %s | %s |" % (k, v.get("n", ""), " / ".join("%s %s" % (kk, _pct(vv)) for kk, vv in v.items() if kk != "n"))
+            if isinstance(v, dict) else "| %s | | %s |" % (k, _pct(v)) for k, v in rob.items()]
+    mlm = rep.get("mlm_pretraining")
+    mlm_line = ("* Before fine-tuning, the encoder is pre-trained as a masked language model for %d steps on every "
+                "train-split text of both tasks, unlabelled (sequences of %d tokens, %d%% masked): %.1f min, final "
+                "loss %.3f." % (mlm["steps"], mlm["seq_len"], int(100 * mlm["mask_rate"]), mlm["minutes"], mlm["final_loss"])) \
+        if mlm else "* No pre-training: the encoder starts from random weights."
     card = f"""# prompt-guard-small
 
-The safety gateway's bundled **Prompt Guard slot** model: a small transformer encoder trained
-from scratch by this project (`guards/training/train_prompt_guard.py`) to classify a text as
-`BENIGN`, `INJECTION` or `JAILBREAK`, with the same label set, input/output tensors and scoring
-rules as Meta's Prompt Guard 1 (`Prompt-Guard-86M`). It is **not** Meta's model and is much
-weaker than it; it exists so the gateway works out of the box. Operators who need real
-protection should point the gateway at an export of Meta's Prompt Guard.
+The safety gateway's bundled **Prompt Guard slot** model: a small transformer encoder trained from
+scratch by this project (`guards/training/train_prompt_guard.py`, one command, seeded) to label a
+text `BENIGN`, `INJECTION` or `JAILBREAK`, with the labels, tensors and scoring of Meta's Prompt
+Guard 1. It is **not** Meta's model and is much weaker; it exists so the gateway protects out of
+the box, offline. Point the policy at an export of Meta's Prompt Guard for real protection. Every
+figure below was measured; none is copied from elsewhere.
 
 ## Files
 | file | what |
 |---|---|
-| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); output `logits` [batch, 3]. No `token_type_ids`. |
-| `tokenizer.json` | SentencePiece unigram (vocab {rep['vocab_size']}) converted for `@huggingface/tokenizers`; `[PAD]`=0 `[CLS]`=1 `[SEP]`=2 `[UNK]`=3; wraps text as `[CLS] ... [SEP]`. No lowercasing; the gateway applies NFKC + zero-width removal before tokenizing. |
-| `tokenizer_config.json` | `model_max_length` 512, special tokens. |
-| `spm.model` | the SentencePiece model `tokenizer.json` was converted from (not used at run time; reference for the tokenizer parity tests). |
-| `config.json` | `id2label` {{0: BENIGN, 1: INJECTION, 2: JAILBREAK}}; `architectures` says `DebertaV2ForSequenceClassification` only to fill the slot; the true architecture is under `gateway_architecture`. |
-| `training_report.json` | full training history and every metric below, as measured. |
+| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask`; output `logits` [batch, 3]. |
+| `tokenizer.json`, `tokenizer_config.json`, `spm.model` | SentencePiece unigram, vocab {rep['vocab_size']}, converted for the gateway (`spm.model` is the reference for the parity tests). |
+| `config.json` | `id2label` 0 BENIGN, 1 INJECTION, 2 JAILBREAK; `fine_windows.max_tokens` = {rep['window_tokens']}; the true architecture under `gateway_architecture`. |
+| `training_report.json` | the whole run: history, every metric below, timings. |
+| `harness_report.json` | the gateway harness runs behind the last section. |
 
-Size: {rep['size_mb_total']} MB (model.onnx + tokenizer.json). Latency (onnxruntime-node, this
-project's 2-core build machine, 128 tokens, batch 1): `{rep['latency_128_tokens_ort_node']}`.
-
-## Architecture
-Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads,
-FFN {enc['intermediate_size']}, GELU, learned absolute positions (512), no token types;
-pooling = concat([CLS], masked mean, masked max) -> dense + tanh -> linear(3).
-{rep['params']:,} parameters.
+Size {rep['size_mb_total']} MB (model.onnx + tokenizer.json); latency at 128 tokens, batch 1, onnxruntime-node on the
+2-core build machine: `{rep['latency_128_tokens_ort_node']}`.
 
 ## Scoring (as the runtime uses it)
-probabilities = softmax(logits); jailbreak score = p[JAILBREAK]; injection score =
-p[INJECTION] + p[JAILBREAK]. Long texts: every consecutive 512-token segment
-(`[CLS]` + 510 tokens + `[SEP]`) is scored and the maximum is taken.
+probabilities = softmax(logits); the client's own texts (user, system, earlier assistant turns)
+are scored for jailbreaks, p[JAILBREAK]; third-party texts (tool results, documents, tool call
+arguments, tool schemas) for injections, p[INJECTION] + p[JAILBREAK]. Every half-overlapping
+512-token segment is scored, and a text longer than {rep['window_tokens']} tokens also in windows of whole lines
+and sentences of at most {rep['window_tokens']} tokens (`guards/text/fineWindows.ts`; units get the
+whitespace-attack fix one by one); the text's score is the max.
 
-## Training
-* Data: `../shared/data`, Task A of `SPLITS.md` (fixed split rule, `guards/training/splits.py`):
-  train {rep['rows']['train']} rows; validation {rep['rows']['validation']}; test {rep['rows']['test']};
-  eval-only {rep['rows']['eval_only']}. Raw text of user, document and tool roles.
-* Each epoch uses every attack and every "hard" benign row (GPTeacher role-play, CyberSecEval
-  FRR, harmful-but-direct requests, AILuminate unskilled, synthetic clean carriers, ...) and a
-  random {int(100 * rep['args']['chat_rate'])}% of the other benign-chat rows and {int(100 * rep['args']['davidson_rate'])}% of the Davidson tweets;
-  class-weighted cross-entropy (sqrt inverse frequency).
-* Every epoch also takes {int(100 * rep['args']['short_rate'])}% of the benign prefix crops (the first 1-8 words of each benign
-  user prompt), so that short everyday prompts are not read as attacks.
-* Every training window is taken, with probability {rep['args']['ws_rate']}, from the text as the gateway
-  scores it with its whitespace-attack mitigation on (all whitespace removed, one space put
-  back before tokens that followed whitespace; `whitespace_attack.py`), else from the raw text.
-* Texts longer than 510 tokens: one 510-token window per epoch (the first window or a
-  random one; for synthetic injections a window that contains the inserted payload).
-* AdamW, lr {rep['args']['lr']}, bf16 autocast on CPU,
-  seed {rep['seed']}; {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation (recall at 1% FPR + AUROC).
-  Training took {rep['train_minutes']} min on 2 CPU cores ({rep['total_minutes']} min end to end).
+## Architecture
+Pre-LN transformer encoder: {enc['num_layers']} layers, hidden {enc['hidden_size']}, {enc['num_heads']} heads, FFN {enc['intermediate_size']}, learned
+positions (512); pooling concat(CLS, mean, max) -> dense + tanh -> linear(3). {rep['params']:,} parameters.
 
-## Results measured in Python (with the shipped fp32 ONNX model in onnxruntime-node)
-Malicious = INJECTION or JAILBREAK vs BENIGN, score p[INJECTION]+p[JAILBREAK] (max over segments).
-"Chosen threshold" = {thr:.4f}, the score at 1% FPR on validation benign rows (mitigation on).
-"Mitigation on" = the text after the gateway's whitespace-attack mitigation (its default for
-Prompt Guard, mirrored in `whitespace_attack.py`); "raw text" = the text as is. The other
-tables are for mitigation on.
+## Training recipe
+* Data: Task A of `../shared/data/SPLITS.md` (`splits.py`): train {rep['rows']['train']}, validation
+  {rep['rows']['validation']}, test {rep['rows']['test']} rows; eval-only ({rep['rows']['eval_only']} rows) never trained on.
+* Each epoch: every attack and hard benign row, {int(100 * a['chat_rate'])}% of the other ordinary chat rows, {int(100 * a['davidson_rate'])}% of the Davidson
+  tweets; {int(100 * a['short_rate'])}% of the benign prefix crops (the first 1-8 words of benign prompts).
+* **Injected documents built each epoch** (`injection_synthesis.py`): {a['synth_docs']} documents from train-split
+  carriers of every shape (Markdown tables, Python code, e-mails, web text, JSON tool results and
+  search results, ordinary answers) with a train-split payload (the shared rows' payloads with
+  their framing removed, harmful requests, out-of-place tasks, prompt-extraction attacks, agent
+  actions) inserted at a random place that fits the carrier (between lines or sentences, in a
+  table cell or row, a code comment or docstring, a JSON string): half unframed, half with a
+  framing drawn from {len(synth.FRAMINGS)} (the ten known ones among them); plus {a['synth_clean']} clean carriers of
+  the same shapes.
+* **Windows as the runtime scores them**: each injected document also gives the fine window that
+  holds its payload (INJECTION) and one that does not (BENIGN); {int(100 * a['benign_window_rate'])}% of the long benign
+  rows give one of their windows (BENIGN).
+* **Padded jailbreaks**: {int(100 * a['pad_rate'])}% of the jailbreaks each epoch inside 0-500 words of ordinary text before
+  and/or after (the training window holds the jailbreak).
+* Half of the windows come from the text after the whitespace-attack fix (the runtime's default).
+{mlm_line}
+* Class-weighted cross-entropy, AdamW, lr {a['lr']}, bf16 autocast, seed {rep['seed']}, {tc.schedule_text(rep['fit'])};
+  checkpoint chosen on validation (the shared rows plus 300 injected and 300 clean documents built
+  from validation carriers and payloads) by recall at 1% FPR + AUROC.
+* Time: {rep['train_minutes']} min fine-tuning, {rep['total_minutes']} min end to end on 2 CPU cores.
 
-| split | rows | malicious | AUROC | recall @ 1% FPR (own) | recall @ chosen thr | FPR @ chosen thr | jailbreak-score AUROC (JB vs benign) |
+## Results measured in Python (shipped ONNX model, same views as the runtime)
+Malicious = INJECTION or JAILBREAK vs BENIGN, score p[INJECTION] + p[JAILBREAK]; "chosen
+threshold" {thr:.4f} = 1% FPR on validation benign rows. (The default policy's thresholds come from
+the gateway harness, last section.)
+
+| split | rows | malicious | AUROC | recall @ 1% FPR | recall @ chosen | FPR @ chosen | jailbreak-score AUROC |
 |---|---|---|---|---|---|---|---|
 {chr(10).join(lines)}
 
-Test flag rate per source at the chosen threshold (recall for attack rows, FPR for benign rows):
+Built from the **test** split's carriers and payloads (never seen in training), at the chosen threshold:
+
+| set | n | result |
+|---|---|---|
+{chr(10).join(robl)}
+
+Test flag rate per source at the chosen threshold:
 
 | source/label | rows | flagged |
 |---|---|---|
 {chr(10).join(srcl)}
 
-Eval-only sets (never trained on; all are benign for Task A), flag rate:
+Eval-only benign rows flagged at the chosen threshold:
 
-| set/role/original label | rows | @ chosen thr | @ 0.5 | @ chosen thr, raw text |
-|---|---|---|---|---|
+| set/role/original label | rows | flagged |
+|---|---|---|
 {chr(10).join(eol)}
 
-Short everyday prompts (a fixed list of {rep['short_benign_prompts']['prompts']} in `train_prompt_guard.py`, e.g. "tell me a joke"),
-jailbreak score as the gateway reads user turns: {len(rep['short_benign_prompts']['flagged'])} flagged at the chosen threshold
-{('(' + ', '.join(repr(t) for t in rep['short_benign_prompts']['flagged']) + ')') if rep['short_benign_prompts']['flagged'] else ''}; highest score {rep['short_benign_prompts']['max_jailbreak_score']:.3f}.
+Short everyday prompts (the fixed list of {rep['short_benign_prompts']['prompts']} in `train_prompt_guard.py`) flagged as jailbreaks:
+{len(rep['short_benign_prompts']['flagged'])}{(' (' + ', '.join(repr(x) for x in rep['short_benign_prompts']['flagged']) + ')') if rep['short_benign_prompts']['flagged'] else ''}; highest score {rep['short_benign_prompts']['max_jailbreak_score']:.3f}.
 
 {tc.harness_section(out)}
-## Limitations
-* Trained from scratch on ~30k public examples; it has learned the styles in that data
-  (DAN-style personas, CyberSecEval prompt injections, the synthetic indirect-injection
-  framings) and will miss attacks that look different. The synthetic injections share 10 fixed
-  framings, a known shortcut: results on held-out indirect-injection sets will be lower.
-* Harmful requests without an override technique are BENIGN here by design (Task A is about
-  technique); the content-safety model handles them.
-* The multilingual training data is machine-translated CyberSecEval only.
+## Limitations (measured above; read the tables for the numbers)
+* Trained from scratch on about 36k public rows plus synthetic documents: it knows the attack
+  styles in that data and will miss attacks that look different.
+* The synthetic injections are built by this project's code from public parts; held-out
+  indirect-injection sets (BIPIA and others) are not here, so real-world recall is unmeasured.
+* Harmful requests without an override technique are BENIGN here by design; the content model
+  handles them.
 """
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)
