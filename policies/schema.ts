@@ -82,6 +82,7 @@ export const TEXT_FINDING_NAMES = [
   'encoded_quoted_printable',
   'encoded_rot13',
   'decode_budget_exceeded',
+  'split_lines',
 ] as const;
 
 /** Names a rule may use for several findings at once. */

@@ -25,6 +25,8 @@ export const TEXT_FINDINGS = [
   'encoded_rot13',
   // More candidate payloads than the decoding budget allows: the rest was not decoded.
   'decode_budget_exceeded',
+  // Written a word or two per line; the lines joined are scanned too (splitLines.ts)
+  'split_lines',
 ] as const;
 
 export type TextFinding = (typeof TEXT_FINDINGS)[number];

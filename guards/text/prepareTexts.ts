@@ -8,7 +8,8 @@
  *   obfuscated that way (normalize.ts);
  * - `#base64@N`, `#hex@N`, `#url@N`, `#quoted_printable@N`: a payload encoded at offset N of
  *   the scanned text that decodes to readable text (encodedPayloads.ts);
- * - `#rot13`: clauses that read as English once rotated (rot13.ts).
+ * - `#rot13`: clauses that read as English once rotated (rot13.ts);
+ * - `#joined`: the lines joined by spaces, for text written a word or two per line (splitLines.ts).
  *
  * So a smuggled or encoded instruction is scored even though the text as sent hides it, and the
  * verdict (the max over texts) names where. Derived texts are prepared the same way (a base64
@@ -27,6 +28,7 @@ import { addSliceCounts, normalizeSlice, NO_COUNTS, planVariant, variantOf, type
 import { decodeRot13Clauses, hintsAtRot13 } from './rot13';
 import { sanitizeText, type SanitizedText } from './sanitize';
 import { sliceForTokenization } from './slices';
+import { joinedShortLines } from './splitLines';
 
 export interface PreparedText {
   source: TextSource;
@@ -37,6 +39,7 @@ export interface PreparedText {
 export const HIDDEN_TEXT_SUFFIX = '#unicode_tags';
 export const NORMALIZED_SUFFIX = '#normalized';
 export const ROT13_SUFFIX = '#rot13';
+export const JOINED_SUFFIX = '#joined';
 /** Characters sanitized between two event-loop turns (~1-2 ms of regex work). */
 export const SANITIZE_SLICE_CHARS = 32 * 1024;
 
@@ -122,6 +125,11 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
 
   const child = { ...state, depth: state.depth + 1 };
   if (hidden.length) add(HIDDEN_TEXT_SUFFIX, await prepareAt(hidden.join(' '), child));
+  const joined = joinedShortLines(text);
+  if (joined !== undefined) {
+    findings.add('split_lines');
+    extras.push({ suffix: JOINED_SUFFIX, text: joined });
+  }
   if (state.depth >= DECODE_LIMITS.maxDepth) return { text, extras, findings: [...findings] };
 
   for (const payload of await findEncodedPayloads(text, state.budget, signal)) {
