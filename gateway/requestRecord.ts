@@ -9,6 +9,12 @@ export interface RequestRecord {
   clientRequestId?: string;
   receivedAt: string;
   app: string;
+  /** The API key that named the app (absent without keys). */
+  keyId?: string;
+  /** The W3C trace id the request ran under (its own span, or the client's traceparent), when there is one. */
+  traceId?: string;
+  /** Time from arrival to the decision being recorded, in ms. */
+  durationMs?: number;
   route: string;
   model?: string;
   stream: boolean;

@@ -26,3 +26,9 @@ export function setAccess(res: Response, access: AccessContext): void {
 export function accessOf(res: Response): AccessContext | undefined {
   return res.locals.access as AccessContext | undefined;
 }
+
+/** The API key id of the caller, when a key authenticated it (`key:<id>` subjects). */
+export function keyIdOf(res: Response): string | undefined {
+  const subject = accessOf(res)?.subject;
+  return subject?.startsWith('key:') ? subject.slice(4) : undefined;
+}

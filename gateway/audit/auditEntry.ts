@@ -19,10 +19,16 @@ export interface AuditEntry {
   client_request_id?: string;
   received_at: string;
   app: string;
+  /** The API key that named the app (its id, never the key). */
+  key_id?: string;
+  /** W3C trace id of the request, to find its spans. */
+  trace_id?: string;
   route: string;
   model?: string;
   stream: boolean;
   policy: { id: string; version: string };
+  /** Where the time went: the whole request until its decision was recorded, the guard phases, the engine. */
+  timings?: { total_ms: number; guards_ms: number; engine_ms?: number };
   /**
    * Final action of the request (the most severe enforced decision), or `error` when a guard
    * fault stopped it (503 guard_unavailable): no verdict was reached, nothing was blocked on content.
@@ -69,6 +75,8 @@ export interface AuditVerdict {
   worst_path?: string;
   /** Offsets [start, end) of the worst fine window in the text at worst_path; never its text. */
   worst_span?: { start: number; end: number };
+  /** Texts, and segments or windows, whose scores came from the guard's cache (same policy version) instead of a model run. */
+  cache_hits?: { texts: number; segments: number };
   error_type?: string;
 }
 
@@ -81,6 +89,8 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     ...(record.clientRequestId ? { client_request_id: record.clientRequestId } : {}),
     received_at: record.receivedAt,
     app: record.app,
+    ...(record.keyId ? { key_id: record.keyId } : {}),
+    ...(record.traceId ? { trace_id: record.traceId } : {}),
     route: record.route,
     model: record.model,
     stream: record.stream,
@@ -90,6 +100,10 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     phases: [...(record.input ? [toPhase(record.input)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
     content,
   };
+  if (record.durationMs !== undefined) {
+    const phases = [...(record.input ? [record.input] : []), ...record.outputs];
+    entry.timings = { total_ms: ms(record.durationMs), guards_ms: ms(phases.reduce((sum, p) => sum + p.durationMs, 0)), engine_ms: record.engine ? ms(record.engine.durationMs) : undefined };
+  }
   if (record.error) {
     // The engine's own error text may quote the request: it goes through content capture too.
     const message = record.error.type === 'engine_rejected' ? captureText(record.error.message, content.capture, salt) : record.error.message;
@@ -135,6 +149,7 @@ function toPhase(phase: GuardPhase): AuditPhase {
         windows_scanned: verdict.windowsScanned,
         worst_path: verdict.worstPath,
         worst_span: verdict.worstSpan,
+        cache_hits: verdict.cacheHits,
         error_type: verdict.error?.type,
       };
     }),

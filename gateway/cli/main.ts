@@ -4,6 +4,7 @@ import { evalCommand } from './evalCommand';
 import { keysCommand } from './keysCommand';
 import { modelsCommand } from './modelsCommand';
 import { policyCommand } from './policyCommand';
+import { reviewCommand } from './reviewCommand';
 import { serveCommand } from './serveCommand';
 
 /** One small dispatcher: `safety-gateway <command> [args]`. Each command lives in its own file. */
@@ -15,7 +16,8 @@ const commands: Record<string, { run: Command; summary: string }> = {
   keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)' },
   policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)' },
   models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR' },
-  audit: { run: auditCommand, summary: 'read the audit log: query | verify | stats [--dir DIR] (audit --help for filters)' },
+  audit: { run: auditCommand, summary: 'read the audit log: query | verify [--public-key FILE] | stats [--dir DIR] | keygen --out DIR (audit --help)' },
+  review: { run: reviewCommand, summary: 'serve a read-only web page over the audit log: --audit-dir DIR [--port N] [--host H] [--public-key FILE] (review --help)' },
   eval: { run: evalCommand, summary: 'measure a guard on labelled JSONL: --guard NAME --data FILE [--split S] [--task A|B] [--json] [--out DIR] (eval --help)' },
 };
 

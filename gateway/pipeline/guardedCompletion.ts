@@ -1,7 +1,9 @@
+import { context, trace } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Engine, EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import { combinedAction } from '../../policies/evaluate';
+import { keyIdOf } from '../access/accessContext';
 import { ApiError, sendError } from '../errors';
 import type { PolicyHolder, PolicyRuntime } from '../policyRuntime';
 import { contextOf, setSafetyHeaders } from '../requestContext';
@@ -41,6 +43,8 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       clientRequestId: ctx.clientRequestId,
       receivedAt: ctx.receivedAt.toISOString(),
       app: ctx.app,
+      keyId: keyIdOf(res),
+      traceId: trace.getSpanContext(context.active())?.traceId,
       route: adapter.route,
       model: parsed.model,
       stream: parsed.stream,
@@ -68,6 +72,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
     let engineSpan: EngineSpan | undefined;
     const finish = (status: number, error?: { type: string; message: string }) => {
       record.status = status;
+      record.durationMs = performance.now() - ctx.startedAt;
       if (error) record.error = error;
       record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
       deps.onFinished?.(record, res);

@@ -1,0 +1,456 @@
+import Database from 'better-sqlite3';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { listAuditFiles } from '../audit/auditFiles';
+import { asCheckpoint, checkCheckpoint, type CheckpointStatus, type PublicKeys } from '../audit/checkpoint';
+import { judgeCheckpoints, type CheckpointSummary, type SignedReport } from '../audit/checkpointVerifier';
+import { recordHash } from '../audit/hashChain';
+import { checkLine, type CursorState } from './chainCursor';
+import { FACETS, SCHEMA, SCHEMA_VERSION, type Facet } from './indexSchema';
+import { toIndexedLine } from './recordRow';
+
+export interface AuditIndexOptions {
+  auditDir: string;
+  /** The SQLite file; default `.review-index.sqlite` in the audit directory. */
+  indexFile?: string;
+  /** Keys that checkpoints are checked against (none: checkpoints are listed, not trusted). */
+  publicKeys: PublicKeys;
+  log?: (line: string) => void;
+  /** How long one slice of indexing may hold the event loop before it yields (the gateway keeps serving). */
+  sliceMs?: number;
+  now?: () => Date;
+  /** Drop what the index holds and build it again. */
+  rebuild?: boolean;
+}
+
+export interface IndexStatus {
+  lines: number;
+  files: number;
+  indexing: boolean;
+  bytesIndexed: number;
+  bytesTotal: number;
+  /** Why the last refresh failed, if it did. */
+  error?: string;
+}
+
+export interface ChainStatus {
+  lines: number;
+  problems: number;
+  first?: { recordId: number | null; file: string; line: number; seq: number | null; kind: string; message: string };
+  signed?: SignedReport;
+  keysGiven: number;
+  checkpoints: { total: number; invalid: number };
+}
+
+/** Everything the chain check carries from one line to the next, stored after each file. */
+interface WalkState {
+  cursor: CursorState;
+  /** The record before the next line, its hash recomputed (what a checkpoint must sign). */
+  previous?: { seq: number; hash: string };
+  signed: CheckpointSummary;
+  problems: number;
+}
+
+interface FileRow {
+  name: string;
+  indexed_bytes: number;
+  lines: number;
+  mtime_ms: number;
+  prefix_sha256: string;
+  first_id: number | null;
+  state_after: string;
+}
+
+const CHUNK = 4 << 20;
+const MAX_PROBLEM_ROWS = 10_000;
+const MAX_INVALID_KEPT = 50;
+
+function initialState(): WalkState {
+  return { cursor: { lines: 0 }, signed: { records: 0, checkpoints: 0, valid: 0, invalid: [], tail: { records: 0 } }, problems: 0 };
+}
+
+/**
+ * The review page's index of an audit directory, built beside the log and kept up to date as it
+ * grows: files are read from where the index stopped, each line checked against the chain (and each
+ * checkpoint against the public keys) as it is indexed. A file that changed other than by appending
+ * (edited, replaced, removed) is indexed again from that file on. At the first refresh of a process
+ * every indexed prefix is hashed again, so an edit made while no index was running shows too.
+ */
+export class AuditIndex {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly sliceMs: number;
+  private readonly now: () => Date;
+  private state: WalkState = initialState();
+  private readonly facets = new Set<string>();
+  private readonly prefixHashes = new Map<string, Hash>();
+  private prefixesChecked = false;
+  private refreshing: Promise<void> | undefined;
+  private progress = { bytesIndexed: 0, bytesTotal: 0 };
+  private lastError: string | undefined;
+  private closed = false;
+  private readonly insert: {
+    record: Database.Statement;
+    verdict: Database.Statement;
+    category: Database.Statement;
+    checkpoint: Database.Statement;
+    problem: Database.Statement;
+    facet: Database.Statement;
+    file: Database.Statement;
+    meta: Database.Statement;
+  };
+
+  constructor(private readonly options: AuditIndexOptions) {
+    this.file = options.indexFile ?? path.join(options.auditDir, '.review-index.sqlite');
+    this.sliceMs = options.sliceMs ?? 25;
+    this.now = options.now ?? (() => new Date());
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      this.db = new Database(this.file);
+    } catch (err) {
+      throw new Error(`cannot open the review index ${this.file}: ${(err as Error).message} (give another place with --index FILE or review.index_file)`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    // The index can always be rebuilt from the log: durability of its last writes does not matter.
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('busy_timeout = 5000');
+    const keys = [...options.publicKeys.keys()].sort().join(',');
+    const version = this.metaValue('schema');
+    if (options.rebuild || version !== String(SCHEMA_VERSION) || this.metaValue('keys') !== keys) this.dropAll();
+    this.db.exec(SCHEMA);
+    this.insert = {
+      record: this.db.prepare(
+        `INSERT INTO records (file, line, offset, length, seq, hash, ts, kind, received_ms, request_id, client_request_id, trace_id, app, key_id, route, action, status, policy_id, policy_version, rules, summary, error_type, total_ms, capture, problem)
+         VALUES (@file, @line, @offset, @length, @seq, @hash, @ts, @kind, @received_ms, @request_id, @client_request_id, @trace_id, @app, @key_id, @route, @action, @status, @policy_id, @policy_version, @rules, @summary, @error_type, @total_ms, @capture, @problem)`,
+      ),
+      verdict: this.db.prepare(
+        'INSERT INTO verdicts (record_id, received_ms, direction, guard, label, rule_id, mode, outcome, score, latency_ms, deciding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      category: this.db.prepare('INSERT INTO verdict_categories (verdict_id, record_id, category) VALUES (?, ?, ?)'),
+      checkpoint: this.db.prepare('INSERT INTO checkpoints (record_id, seq, status, message, prev_seq, prev_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      problem: this.db.prepare('INSERT INTO problems (record_id, file, line, seq, kind, message) VALUES (?, ?, ?, ?, ?, ?)'),
+      facet: this.db.prepare('INSERT OR IGNORE INTO facets (dimension, value) VALUES (?, ?)'),
+      file: this.db.prepare(
+        `INSERT INTO files (name, indexed_bytes, lines, mtime_ms, prefix_sha256, first_id, state_after) VALUES (@name, @indexed_bytes, @lines, @mtime_ms, @prefix_sha256, @first_id, @state_after)
+         ON CONFLICT(name) DO UPDATE SET indexed_bytes = excluded.indexed_bytes, lines = excluded.lines, mtime_ms = excluded.mtime_ms, prefix_sha256 = excluded.prefix_sha256, first_id = COALESCE(files.first_id, excluded.first_id), state_after = excluded.state_after`,
+      ),
+      meta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    };
+    this.insert.meta.run('schema', String(SCHEMA_VERSION));
+    this.insert.meta.run('keys', keys);
+    for (const row of this.db.prepare('SELECT dimension, value FROM facets').all() as { dimension: string; value: string }[]) this.facets.add(`${row.dimension}\u0000${row.value}`);
+    const last = this.db.prepare('SELECT state_after FROM files ORDER BY name DESC LIMIT 1').get() as { state_after: string } | undefined;
+    if (last) this.state = JSON.parse(last.state_after) as WalkState;
+  }
+
+  /** Brings the index up to the log's end; concurrent callers share one pass. */
+  refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.refreshing ??= this.walk()
+      .then(() => {
+        this.lastError = undefined;
+      })
+      .catch((err: unknown) => {
+        this.lastError = (err as Error)?.message ?? String(err);
+        this.options.log?.(`review: indexing ${this.options.auditDir} failed: ${this.lastError}`);
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /** Starts a refresh and waits for it up to `waitMs`; false when it is still running (the page says so). */
+  async catchUp(waitMs: number): Promise<boolean> {
+    const pass = this.refresh();
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([pass.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitMs)))]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  status(): IndexStatus {
+    const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM files').get() as { n: number };
+    return { lines: this.state.cursor.lines, files: n, indexing: this.refreshing !== undefined, ...this.progress, error: this.lastError };
+  }
+
+  chainStatus(): ChainStatus {
+    const first = this.db.prepare('SELECT record_id AS recordId, file, line, seq, kind, message FROM problems ORDER BY id LIMIT 1').get() as ChainStatus['first'];
+    const cps = this.db.prepare("SELECT COUNT(*) AS total, SUM(status != 'valid') AS invalid FROM checkpoints").get() as { total: number; invalid: number | null };
+    const keysGiven = this.options.publicKeys.size;
+    return {
+      lines: this.state.cursor.lines,
+      problems: this.state.problems,
+      first,
+      signed: keysGiven > 0 ? judgeCheckpoints(this.state.signed, this.now()) : undefined,
+      keysGiven,
+      checkpoints: { total: cps.total, invalid: cps.invalid ?? 0 },
+    };
+  }
+
+  /** Distinct values seen for a filter dimension, sorted. */
+  facetValues(dimension: Facet, limit = 500): string[] {
+    return (this.db.prepare('SELECT value FROM facets WHERE dimension = ? ORDER BY value LIMIT ?').all(dimension, limit) as { value: string }[]).map((r) => r.value);
+  }
+
+  /**
+   * The line of an indexed record as it is in its file now. `changed` when it no longer is what was
+   * indexed (the file was edited since): the caller says so, and the next refresh re-indexes it.
+   */
+  readRecord(row: { file: string; offset: number; length: number; hash: string | null }): { text?: string; changed: boolean } {
+    const file = path.join(this.options.auditDir, path.basename(row.file));
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      const buf = Buffer.alloc(row.length);
+      const n = readSync(fd, buf, 0, row.length, row.offset);
+      const text = buf.toString('utf8', 0, n);
+      let claimed: unknown;
+      try {
+        claimed = (JSON.parse(text) as { hash?: unknown }).hash;
+      } catch {
+        claimed = undefined;
+      }
+      return { text, changed: n !== row.length || (row.hash !== null && claimed !== row.hash) };
+    } catch {
+      return { changed: true };
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private metaValue(key: string): string | undefined {
+    try {
+      return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private dropAll(): void {
+    for (const table of ['meta', 'files', 'records', 'verdicts', 'verdict_categories', 'checkpoints', 'problems', 'facets']) this.db.exec(`DROP TABLE IF EXISTS ${table}`);
+  }
+
+  private async walk(): Promise<void> {
+    const names = listAuditFiles(this.options.auditDir).map((f) => path.basename(f));
+    const known = this.db.prepare('SELECT * FROM files ORDER BY name').all() as FileRow[];
+    const sizes = new Map(names.map((n) => [n, statSync(path.join(this.options.auditDir, n))]));
+    this.progress = { bytesIndexed: 0, bytesTotal: [...sizes.values()].reduce((s, st) => s + st.size, 0) };
+
+    // The first known file that is no longer what was indexed: everything from it on is indexed again.
+    let redoFrom: number | undefined;
+    for (let i = 0; i < known.length && redoFrom === undefined; i++) {
+      const row = known[i];
+      const st = sizes.get(row.name);
+      const isLast = i === known.length - 1;
+      if (!st || st.size < row.indexed_bytes) redoFrom = i;
+      else if (st.size === row.indexed_bytes && st.mtimeMs !== row.mtime_ms && !isLast) redoFrom = i;
+      else if (st.size > row.indexed_bytes && !isLast) redoFrom = i;
+      else if (names.indexOf(row.name) !== i) redoFrom = i;
+    }
+    if (!this.prefixesChecked && redoFrom === undefined) {
+      for (let i = 0; i < known.length && redoFrom === undefined; i++) {
+        const hash = await this.hashPrefix(known[i].name, known[i].indexed_bytes);
+        if (hash.copy().digest('hex') !== known[i].prefix_sha256) redoFrom = i;
+        else this.prefixHashes.set(known[i].name, hash);
+      }
+    }
+    this.prefixesChecked = true;
+    let keep = known;
+    if (redoFrom !== undefined) {
+      this.options.log?.(`review: ${known[redoFrom].name} changed since it was indexed (not by appending): indexing again from there`);
+      keep = known.slice(0, redoFrom);
+      this.forgetFrom(known[redoFrom].name, keep[keep.length - 1]);
+    }
+    for (const row of keep) this.progress.bytesIndexed += row.indexed_bytes;
+    const lastKept = keep[keep.length - 1];
+    for (const name of names) {
+      if (this.closed) return;
+      if (lastKept && name < lastKept.name) continue;
+      const from = lastKept && name === lastKept.name ? lastKept : undefined;
+      await this.indexFile(name, from);
+    }
+  }
+
+  /** Drops what was indexed from file `name` on, and goes back to the state after `before`. */
+  private forgetFrom(name: string, before: FileRow | undefined): void {
+    const { minId } = this.db.prepare('SELECT MIN(id) AS minId FROM records WHERE file >= ?').get(name) as { minId: number | null };
+    this.db.transaction(() => {
+      if (minId !== null) {
+        for (const table of ['verdicts', 'verdict_categories', 'problems']) this.db.prepare(`DELETE FROM ${table} WHERE record_id >= ?`).run(minId);
+        this.db.prepare('DELETE FROM checkpoints WHERE record_id >= ?').run(minId);
+        this.db.prepare('DELETE FROM records WHERE id >= ?').run(minId);
+      }
+      this.db.prepare('DELETE FROM problems WHERE file >= ?').run(name);
+      this.db.prepare('DELETE FROM files WHERE name >= ?').run(name);
+    })();
+    for (const key of [...this.prefixHashes.keys()]) if (key >= name) this.prefixHashes.delete(key);
+    this.state = before ? (JSON.parse(before.state_after) as WalkState) : initialState();
+  }
+
+  private async hashPrefix(name: string, bytes: number): Promise<Hash> {
+    const hash = createHash('sha256');
+    const fd = openSync(path.join(this.options.auditDir, name), 'r');
+    try {
+      const buf = Buffer.alloc(CHUNK);
+      let done = 0;
+      let sliceStart = performance.now();
+      while (done < bytes) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, bytes - done), done);
+        if (n <= 0) break;
+        hash.update(buf.subarray(0, n));
+        done += n;
+        if (performance.now() - sliceStart > this.sliceMs) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return hash;
+  }
+
+  /** Indexes `name` from where `from` stopped (or from its start), in slices. */
+  private async indexFile(name: string, from: FileRow | undefined): Promise<void> {
+    const full = path.join(this.options.auditDir, name);
+    if (!existsSync(full)) return;
+    const fd = openSync(full, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      let offset = from?.indexed_bytes ?? 0;
+      let lineNo = from?.lines ?? 0;
+      let firstId = from?.first_id ?? null;
+      const hash = (from && this.prefixHashes.get(name)) ?? (from ? await this.hashPrefix(name, from.indexed_bytes) : createHash('sha256'));
+      this.prefixHashes.set(name, hash);
+      if (offset >= size && from) return;
+      const buf = Buffer.alloc(CHUNK);
+      let sliceStart = performance.now();
+      while (offset < size && !this.closed) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - offset), offset);
+        if (n <= 0) break;
+        const chunk = buf.subarray(0, n);
+        // Whole lines only: a line still being written (or torn by a crash) waits for its newline.
+        let end = chunk.lastIndexOf(10);
+        if (end < 0) {
+          if (n === CHUNK) throw new Error(`${name}: a line longer than ${CHUNK} bytes at offset ${offset}`);
+          break;
+        }
+        end += 1;
+        const ids = this.db.transaction(() => this.indexLines(name, chunk.subarray(0, end), offset, lineNo))();
+        if (firstId === null && ids.first !== null) firstId = ids.first;
+        lineNo += ids.lines;
+        hash.update(chunk.subarray(0, end));
+        offset += end;
+        this.progress.bytesIndexed += end;
+        this.insert.file.run({
+          name,
+          indexed_bytes: offset,
+          lines: lineNo,
+          mtime_ms: statSync(full).mtimeMs,
+          prefix_sha256: hash.copy().digest('hex'),
+          first_id: firstId,
+          state_after: JSON.stringify(this.state),
+        });
+        if (performance.now() - sliceStart > this.sliceMs) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+      if (!from && offset === 0) {
+        this.insert.file.run({ name, indexed_bytes: 0, lines: 0, mtime_ms: statSync(full).mtimeMs, prefix_sha256: hash.copy().digest('hex'), first_id: null, state_after: JSON.stringify(this.state) });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** One transaction: every whole line of `bytes` (which starts at `base` in the file). */
+  private indexLines(file: string, bytes: Buffer, base: number, lineNo: number): { first: number | null; lines: number } {
+    let first: number | null = null;
+    let lines = 0;
+    let start = 0;
+    while (start < bytes.length) {
+      const nl = bytes.indexOf(10, start);
+      const end = nl < 0 ? bytes.length : nl;
+      const text = bytes.toString('utf8', start, end);
+      lines++;
+      const id = this.indexLine(file, lineNo + lines, base + start, end - start, text);
+      first ??= id;
+      start = end + 1;
+    }
+    return { first, lines };
+  }
+
+  private indexLine(file: string, line: number, offset: number, length: number, text: string): number {
+    let raw: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Record<string, unknown>;
+    } catch {
+      raw = undefined;
+    }
+    const chained =
+      raw && Number.isSafeInteger(raw.seq) && typeof raw.prev === 'string' && typeof raw.hash === 'string'
+        ? { seq: raw.seq as number, prev: raw.prev, hash: raw.hash, recomputed: recordHash(raw) }
+        : undefined;
+    const checked = checkLine(this.state.cursor, chained);
+    this.state.cursor = checked.state;
+    const indexed = toIndexedLine(chained ? raw : undefined);
+    const id = Number(this.insert.record.run({ ...indexed.row, file, line, offset, length, problem: checked.problems.length ? 1 : 0 }).lastInsertRowid);
+    for (const problem of checked.problems) {
+      this.state.problems++;
+      if (this.state.problems <= MAX_PROBLEM_ROWS) this.insert.problem.run(id, file, line, chained?.seq ?? null, problem.kind, problem.message);
+    }
+    for (const v of indexed.verdicts) {
+      const verdictId = Number(this.insert.verdict.run(id, indexed.row.received_ms, v.direction, v.guard, v.label, v.rule_id, v.mode, v.outcome, v.score, v.latency_ms, v.deciding).lastInsertRowid);
+      for (const c of v.categories) this.insert.category.run(verdictId, id, c);
+    }
+    for (const [dimension, value] of indexed.facets) {
+      const key = `${dimension}\u0000${value}`;
+      if (this.facets.has(key) || !FACETS.includes(dimension)) continue;
+      this.facets.add(key);
+      this.insert.facet.run(dimension, value);
+    }
+    this.trackSignatures(id, file, line, raw, chained);
+    return id;
+  }
+
+  private trackSignatures(id: number, file: string, line: number, raw: Record<string, unknown> | undefined, chained: { seq: number; recomputed: string } | undefined): void {
+    const signed = this.state.signed;
+    if (!raw || !chained) {
+      this.state.previous = undefined;
+      return;
+    }
+    if (raw.kind === 'checkpoint') {
+      signed.checkpoints++;
+      const check = checkCheckpoint(raw, this.state.previous, this.options.publicKeys);
+      const entry = asCheckpoint(raw);
+      this.insert.checkpoint.run(id, chained.seq, check.status, check.message, this.state.previous?.seq ?? null, this.state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
+      if (check.status === 'valid' && entry) {
+        signed.valid++;
+        signed.last = { file, line, seq: chained.seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
+        signed.tail = { records: 0 };
+      } else if (this.options.publicKeys.size > 0 && signed.invalid.length < MAX_INVALID_KEPT) {
+        signed.invalid.push({ kind: 'checkpoint_invalid', status: check.status as Exclude<CheckpointStatus, 'valid'>, file, line, seq: chained.seq, message: `checkpoint seq ${chained.seq}: ${check.message}` });
+      }
+    } else {
+      signed.records++;
+      signed.tail.records++;
+      signed.tail.fromSeq ??= chained.seq;
+      signed.tail.toSeq = chained.seq;
+    }
+    this.state.previous = { seq: chained.seq, hash: chained.recomputed };
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,44 @@
+import type { ProblemKind } from '../audit/chainVerifier';
+import { GENESIS } from '../audit/hashChain';
+
+/** Where the chain check stands after the last indexed line: kept in the index, so a restart goes on from there. */
+export interface CursorState {
+  lines: number;
+  /** The last record's seq and the hash it claims (links are checked against claimed hashes, like `audit verify`). */
+  seq?: number;
+  hash?: string;
+}
+
+export interface CursorProblem {
+  kind: ProblemKind;
+  message: string;
+}
+
+/**
+ * Pure: the chain check one line at a time, for an index that grows with the log. It reports the
+ * same kinds of problem as `audit verify` (chainVerifier.ts) at the line where each shows, without
+ * holding the whole log; `audit verify` stays the full, order-independent check.
+ */
+export function checkLine(state: CursorState, record: { seq: number; prev: string; hash: string; recomputed: string } | undefined): { state: CursorState; problems: CursorProblem[] } {
+  const problems: CursorProblem[] = [];
+  if (!record) {
+    problems.push({ kind: 'corrupt', message: 'not a valid audit record (edited or corrupted)' });
+    return { state: { ...state, lines: state.lines + 1 }, problems };
+  }
+  if (record.recomputed !== record.hash) problems.push({ kind: 'edited', message: `record seq ${record.seq} does not match its hash: its content was edited` });
+  if (state.seq === undefined) {
+    if (state.lines === 0 && (record.seq !== 1 || record.prev !== GENESIS)) {
+      problems.push({ kind: 'truncated_start', message: `the log starts at seq ${record.seq}, not at seq 1: earlier records were removed (or archived elsewhere)` });
+    }
+  } else if (record.seq === state.seq) {
+    problems.push({ kind: 'inserted', message: `seq ${record.seq} appears twice in a row: a record was inserted` });
+  } else if (record.seq < state.seq) {
+    problems.push({ kind: 'reordered', message: `seq ${record.seq} comes after seq ${state.seq}: records were reordered or inserted` });
+  } else if (record.seq > state.seq + 1) {
+    const gap = record.seq - state.seq - 1;
+    problems.push({ kind: 'removed', message: `seq ${state.seq + 1}${gap > 1 ? `-${record.seq - 1}` : ''} missing before seq ${record.seq}: ${gap === 1 ? 'a record was' : 'records were'} removed (or moved)` });
+  } else if (record.prev !== state.hash) {
+    problems.push({ kind: 'edited', message: `seq ${record.seq} does not link to seq ${state.seq}: that record was altered and re-hashed, or replaced` });
+  }
+  return { state: { lines: state.lines + 1, seq: record.seq, hash: record.hash }, problems };
+}
