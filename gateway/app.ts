@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Engine } from '../engine/client';
 import type { AccessLayer } from './access/accessLayer';
 import { rejectionOf, reportRejection } from './access/rejections';
@@ -29,6 +29,8 @@ export interface AppDeps {
   telemetry?: boolean;
   /** GET /metrics: the metrics key (needed whenever API keys are on), or served on its own port instead. */
   metrics?: { apiKey?: string; servedElsewhere?: boolean };
+  /** The read-only review page (gateway/review), mounted at /review when `review.enabled`. */
+  review?: RequestHandler;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -40,6 +42,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.telemetry) app.use(serverSpanMiddleware(), requestMetricsMiddleware());
 
   app.use(healthRoutes(deps));
+  if (deps.review) app.use('/review', deps.review);
   if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());
   if (deps.access) app.use('/v1', ...deps.access.beforeBody);
 

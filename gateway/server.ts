@@ -13,6 +13,7 @@ import { guardSettingsFrom } from './guardFactory';
 import { guardReadinessCheck } from './guardHealth';
 import { startMetricsListener } from './metricsListener';
 import { PolicyHolder } from './policyRuntime';
+import { startReviewMount } from './review/reviewMount';
 import type { DecisionRecorder } from './requestRecord';
 
 export interface RunningGateway {
@@ -96,6 +97,8 @@ async function startParts(
   if (recording) started.push(() => recording.close());
   const access = createAccessLayer(config, log);
   started.push(() => access.close());
+  const review = config.review.enabled ? startReviewMount(config, log) : undefined;
+  if (review) started.push(async () => review.close());
   const decisionRecorder = recorder ?? recording!.recorder;
   const metricsListener = config.metrics.port === undefined ? undefined : await startMetricsListener(config, decisionRecorder);
   if (metricsListener) started.push(() => metricsListener.close());
@@ -109,6 +112,7 @@ async function startParts(
     readinessChecks: [...(recording?.readinessChecks ?? []), guardReadinessCheck(policies, { failures: config.guards.unready_after_failures, probeTimeoutMs: config.guards.probe_timeout_ms })],
     telemetry: recording?.telemetry,
     metrics: { apiKey: config.metrics.api_key, servedElsewhere: !!metricsListener },
+    review: review?.router,
   });
   const server = http.createServer(httpServerOptions(config.limits), app);
   server.on('clientError', onClientError);
@@ -149,6 +153,8 @@ async function startParts(
       await devEngine?.close();
       await policies.close();
       await metricsListener?.close();
+      review?.close();
+      // Last: the audit log writes its shutdown checkpoint as it closes.
       await recording?.close();
     })();
     return stopping;

@@ -116,7 +116,7 @@ function resultsTable(ctx: PageContext, model: ListModel, qs: string): Html {
   const pager = html`<nav class="pager" aria-label="Pages">${model.newer !== undefined ? html`<a href="${ctx.base}/${qs}${sep}after=${model.newer}">Newer records</a>` : ''}${
     model.older !== undefined ? html`<a href="${ctx.base}/${qs}${sep}before=${model.older}">Older records</a>` : ''
   }</nav>`;
-  if (model.rows.length === 0) return html`<h2 id="results">Results</h2><p role="status">No record matches these filters (${model.total} in all).</p>${pager}`;
+  if (model.rows.length === 0) return html`<h2 id="results">Results</h2><p role="status" id="result-count">0 matching record(s) on this page${model.total ? ` (${model.total} in all)` : ''}: no record matches these filters.</p>${pager}`;
   return html`<h2 id="results">Results</h2><p role="status" id="result-count">${model.total} matching record(s), newest first.</p>
 <div class="scroll" role="region" aria-labelledby="results-caption" tabindex="0">
 <table>

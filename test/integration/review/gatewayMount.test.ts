@@ -1,0 +1,51 @@
+import { GatewayConfig } from '../../../gateway/config';
+import { startGateway } from '../../../gateway/server';
+import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { FIXTURE_POLICY } from '../../support/gatewayHarness';
+import { addKey, tempKeysFile } from '../../support/keys';
+import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
+
+/** The gateway serving the review page at /review (review.enabled) over its own audit log. */
+const ADMIN = 'gateway-review-admin-key-0123456789';
+
+describe('/review on the gateway', () => {
+  let gw: RealGateway;
+  let appKey: string;
+
+  beforeAll(async () => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
+    const file = tempKeysFile();
+    appKey = await addKey(file, 'shop');
+    gw = await startRealGateway({ config: { keys: { file }, review: { enabled: true, admin_key: ADMIN } } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await shutdownTelemetry();
+  });
+
+  test('a decision the gateway just made is on the page, with its app and key id; app keys do not open it', async () => {
+    const res = await fetch(`${gw.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${appKey}` },
+      body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello there' }] }),
+    });
+    expect(res.status).toBe(200);
+    const requestId = res.headers.get('x-request-id')!;
+    expect((await fetch(`${gw.gateway.url}/review/`, { headers: { authorization: `Bearer ${appKey}` } })).status).toBe(401);
+    const page = await fetch(`${gw.gateway.url}/review/?request_id=${requestId}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain(requestId);
+    expect(text).toMatch(/<td>shop<\/td><td class="mono">key_[A-Za-z0-9]+<\/td>/);
+    expect(text).not.toContain('hello there');
+  });
+});
+
+describe('review.enabled without an admin key', () => {
+  test('a gateway listening beyond loopback refuses to start, saying why', async () => {
+    const file = tempKeysFile();
+    await addKey(file, 'shop');
+    const config = GatewayConfig.parse({ port: 0, host: '0.0.0.0', policy: FIXTURE_POLICY, engine: { url: 'http://127.0.0.1:9/v1' }, keys: { file }, review: { enabled: true } });
+    await expect(startGateway({ config, recorder: { record: async () => undefined } })).rejects.toThrow(/review\.enabled needs review\.admin_key/);
+  });
+});
