@@ -46,6 +46,8 @@ export const GatewayConfig = z.strictObject({
     .strictObject({
       /** onnxruntime intra-op threads per session. */
       threads: z.number().int().min(1).max(64).default(1),
+      /** ONNX worker threads (each hosts every encoder session; batches spread over them); default one per core, at most 8. */
+      workers: z.number().int().min(1).max(64).optional(),
       /**
        * Encoder guards: a lone segment measured at load to score within this many ms runs on the
        * event loop instead of the ONNX worker (saves two thread hops); 0 keeps every run in the worker.

@@ -1,6 +1,8 @@
 import { createContentEncoderGuard } from '../guards/contentEncoder';
-import { createLlamaGuard } from '../guards/llamaGuard';
+import { createLlamaGuard, createLlamaGuardRemote } from '../guards/llamaGuard';
 import { createPromptGuard } from '../guards/promptGuard';
+import { createRemotePromptGuard } from '../guards/promptGuard/remote';
+import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
 import type { Guard } from '../guards/types';
 import type { GuardSpec } from '../policies/schema';
 import type { GatewayConfig } from './config';
@@ -10,20 +12,55 @@ export type GuardFactorySettings = GuardSettings;
 
 /** The gateway config's `guards` section as the guards take it. */
 export function guardSettingsFrom(guards: GatewayConfig['guards']): GuardSettings {
-  return { threads: guards.threads, inlineBudgetMs: guards.inline_budget_ms, batchSize: guards.batch_size, batchWaitMs: guards.batch_wait_ms };
+  return { threads: guards.threads, inlineBudgetMs: guards.inline_budget_ms, batchSize: guards.batch_size, batchWaitMs: guards.batch_wait_ms, workers: guards.workers };
+}
+
+/** Segments and fine windows one check of an encoder guard may score before it refuses the request (bad_input). */
+export const MAX_ROWS_PER_CHECK = 65_536;
+
+/** Policy defaults of the growing guard timeout (policies/README.md, "Guards"). */
+export const DEFAULT_TIMEOUT_MS_PER_1K_TOKENS = 250;
+export const DEFAULT_MAX_TIMEOUT_MS = 120_000;
+
+/** A guard spec's timeout: base, per 1,000 tokens, cap (guards/runtime/timeoutBudget.ts). */
+export function timeoutBudgetOf(spec: GuardSpec): Required<TimeoutBudget> {
+  const per1kTokensMs = spec.timeout_ms_per_1k_tokens ?? DEFAULT_TIMEOUT_MS_PER_1K_TOKENS;
+  const maxMs = Math.max(spec.timeout_ms, spec.max_timeout_ms ?? DEFAULT_MAX_TIMEOUT_MS);
+  return { baseMs: spec.timeout_ms, per1kTokensMs, maxMs };
 }
 
 /** Maps a policy's guard spec to a guard instance (not yet loaded). The one place that knows every backend. */
 export function createGuardFromSpec(name: string, spec: GuardSpec, settings: GuardFactorySettings): Guard {
   // What every encoder guard (Prompt Guard, the content encoder) takes from the gateway config.
   const encoder = {
+    // A 128K-token conversation with 64-token fine windows is about 9,000 rows per reading, and
+    // the content guard reads it twice (each turn, then all together): room for that, and for
+    // tokenizers less thrifty than Llama's. The request's context check bounds it before this.
+    maxSegments: MAX_ROWS_PER_CHECK,
     intraOpThreads: settings.threads,
     inlineBudgetMs: settings.inlineBudgetMs,
     maxBatchSize: settings.batchSize,
     batchWaitMs: settings.batchWaitMs,
   };
+  const budget = timeoutBudgetOf(spec);
+  const timeouts = { timeoutMs: budget.baseMs, timeoutPer1kTokensMs: budget.per1kTokensMs, maxTimeoutMs: budget.maxMs };
   if (spec.type === 'prompt_guard') {
-    return createPromptGuard({ name, modelDir: spec.model, variant: spec.variant, temperature: spec.temperature, timeoutMs: spec.timeout_ms, fineWindowTokens: spec.fine_window_tokens, ...encoder });
+    if (spec.backend === 'tei' || spec.backend === 'vllm') {
+      return createRemotePromptGuard({
+        name,
+        backend: spec.backend,
+        url: spec.url ?? [],
+        model: spec.model,
+        apiKey: spec.api_key_env ? process.env[spec.api_key_env] : undefined,
+        labels: spec.labels,
+        temperature: spec.temperature,
+        maxBatchSize: spec.max_batch_size,
+        fineWindowTokens: spec.fine_window_tokens,
+        log: settings.log,
+        ...timeouts,
+      });
+    }
+    return createPromptGuard({ name, modelDir: spec.model, variant: spec.variant, temperature: spec.temperature, fineWindowTokens: spec.fine_window_tokens, ...timeouts, ...encoder });
   }
   switch (spec.backend) {
     case 'encoder':
@@ -31,15 +68,16 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         name,
         modelDir: spec.model,
         variant: spec.variant,
-        timeoutMs: spec.timeout_ms,
         excludedCategories: spec.excluded_categories,
         fineWindowTokens: spec.fine_window_tokens,
+        ...timeouts,
         ...encoder,
       });
     case 'onnx':
       return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant, onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, timeoutMs: spec.timeout_ms, intraOpThreads: settings.threads });
     case 'openai':
-      return createLlamaGuard({
+      // Several base URLs: replicas with health checks and failover (guards/runtime/endpointPool.ts).
+      return createLlamaGuardRemote({
         backend: 'openai',
         name,
         baseUrl: spec.base_url ?? '',
@@ -49,7 +87,9 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         variant: spec.prompt_variant,
         categories: spec.categories,
         excludedCategories: spec.excluded_categories,
-        timeoutMs: spec.timeout_ms,
+        cacheSize: 1024,
+        log: settings.log,
+        ...timeouts,
       });
   }
 }

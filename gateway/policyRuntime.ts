@@ -5,14 +5,17 @@ import { formatProblem, PolicyError } from '../policies/problems';
 import type { GuardSpec } from '../policies/schema';
 import { createPolicyWatcher, type PolicyWatcher } from '../policies/watcher';
 import { ApiError } from './errors';
-import { createGuardFromSpec } from './guardFactory';
+import { createGuardFromSpec, timeoutBudgetOf } from './guardFactory';
+import { ortHost } from '../guards/onnx/ortHost';
+import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
 import { recordPolicyReload } from './telemetry/metrics';
 
 /** A policy together with its loaded guards: what one request uses from start to end. */
 export interface PolicyRuntime {
   loaded: LoadedPolicy;
   guards: ReadonlyMap<string, Guard>;
-  timeouts: ReadonlyMap<string, number>;
+  /** Per guard: its timeout budget (a fixed number of ms where a caller builds one by hand). */
+  timeouts: ReadonlyMap<string, number | TimeoutBudget>;
   /** `<id>@<version>`, the x-safety-policy header value. */
   ref: string;
 }
@@ -23,6 +26,10 @@ export interface GuardSettings {
   inlineBudgetMs?: number;
   batchSize?: number;
   batchWaitMs?: number;
+  /** ONNX worker threads in the pool (gateway config `guards.workers`); default one per core. */
+  workers?: number;
+  /** Where remote guards report a server going down or coming back. */
+  log?: (line: string) => void;
 }
 
 export interface PolicyHolderOptions extends GuardSettings {
@@ -78,6 +85,8 @@ export class PolicyHolder {
 
   constructor(private readonly settings: PolicyHolderOptions) {
     this.log = settings.log ?? (() => undefined);
+    // Before any guard loads: encoder guards size their concurrent batches by the pool.
+    ortHost().configure({ workers: settings.workers });
   }
 
   /** The runtime for a request: the app's policy when auth assigned one, else the default. */
@@ -214,10 +223,12 @@ export class PolicyHolder {
 
   private async runtimeFor(loaded: LoadedPolicy): Promise<PolicyRuntime> {
     const guards = new Map<string, Guard>();
-    const timeouts = new Map<string, number>();
+    const timeouts = new Map<string, TimeoutBudget>();
     for (const [name, spec] of Object.entries(loaded.policy.guards)) {
       guards.set(name, await this.guardFor(name, spec));
-      timeouts.set(name, spec.timeout_ms);
+      // Each guard enforces this budget for the text it reads; the pipeline's backstop for a guard
+      // that never settles computes the same (gateway/pipeline/runRules.ts).
+      timeouts.set(name, timeoutBudgetOf(spec));
     }
     return { loaded, guards, timeouts, ref: `${loaded.id}@${loaded.version}` };
   }

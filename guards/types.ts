@@ -51,6 +51,19 @@ export interface GuardRequest {
   /** The conversation; on output, its last turn is the assistant's answer (Llama Guard style guards use this). */
   conversation: ChatTurn[];
   signal?: AbortSignal;
+  /**
+   * Cached verdicts are reused only within one scope: the gateway passes the policy `id@version`,
+   * so a new policy version scans every text again. Unset: one shared scope.
+   */
+  cacheScope?: string;
+}
+
+/** What of a check was answered from the guard's caches instead of the model. */
+export interface CacheHits {
+  /** Texts whose whole result was reused (for Llama Guard: the conversation, 1 or 0). */
+  texts: number;
+  /** Segments and fine windows not run again: those of reused texts, plus rows reused inside texts that changed. */
+  segments: number;
 }
 
 /** The result of one guard run. Holds no user content. */
@@ -75,6 +88,8 @@ export interface Verdict {
   worstSpan?: { start: number; end: number };
   /** Fine-grained windows scored on top of the segments (0 when none were needed). */
   windowsScanned?: number;
+  /** What came from the cache (absent: the guard has none, or it was off). */
+  cacheHits?: CacheHits;
   /** Set when the guard failed; the policy's on_error decides what that means. */
   error?: GuardError;
 }

@@ -148,7 +148,8 @@ function resolveModelPaths(data: Record<string, unknown>, baseDir: string): Reco
     Object.entries(data.guards).map(([name, spec]) => {
       if (!isRecord(spec) || typeof spec.model !== 'string' || spec.model === '') return [name, spec];
       const isUrlLike = /^[a-z]+:\/\//i.test(spec.model);
-      const isDirectory = spec.type === 'prompt_guard' || spec.backend !== 'openai';
+      // Remote backends name a served model, not a directory.
+      const isDirectory = spec.type === 'prompt_guard' ? spec.backend === undefined || spec.backend === 'onnx' : spec.backend !== 'openai';
       return [name, isDirectory && !isUrlLike ? { ...spec, model: path.resolve(baseDir, spec.model) } : spec];
     }),
   );

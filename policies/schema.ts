@@ -21,15 +21,68 @@ const fineWindowTokens = z
     "Fine-grained scanning: a text longer than this many tokens is also scored in small windows of whole lines and sentences, so one instruction in a long document is not diluted. Default: the model's config.json fine_windows.max_tokens (the bundled models), else 0 (off).",
   );
 
-export const PromptGuardSpec = z.strictObject({
-  type: z.literal('prompt_guard'),
-  backend: z.literal('onnx').default('onnx').describe('Prompt Guard runs as an ONNX encoder in the gateway process.'),
-  model: z.string().min(1).describe("Model directory in Hugging Face layout (config.json, tokenizer.json, onnx/); relative paths resolve from this file's folder."),
-  variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
-  temperature: z.number().positive().max(100).default(1).describe('Softmax temperature applied to the logits (1 = the model as trained).'),
-  timeout_ms: z.number().int().positive().default(5000).describe("A check slower than this is a guard error, handled by the rule's on_error."),
-  fine_window_tokens: fineWindowTokens,
-});
+/** Guard timeouts that grow with the text (guards/runtime/timeoutBudget.ts: tokens estimated as characters / 4). */
+const timeoutPer1kTokens = z
+  .number()
+  .min(0)
+  .max(60_000)
+  .optional()
+  .describe('Added to timeout_ms per 1,000 tokens the guard reads (estimated as characters / 4), so long inputs get the time they need. Default 250.');
+const maxTimeout = z
+  .number()
+  .int()
+  .positive()
+  .optional()
+  .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 120000.');
+const serverUrls = z.union([z.url(), z.array(z.url()).min(1)]);
+
+/** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */
+export const REMOTE_PROMPT_GUARD_BACKENDS = ['tei', 'vllm'] as const;
+
+export const PromptGuardSpec = z
+  .strictObject({
+    type: z.literal('prompt_guard'),
+    backend: z
+      .enum(['onnx', ...REMOTE_PROMPT_GUARD_BACKENDS])
+      .default('onnx')
+      .describe(
+        'onnx: an ONNX encoder in the gateway process (default). tei: a Hugging Face text-embeddings-inference server (POST /predict). vllm: a vLLM server with the classification API (POST /classify).',
+      ),
+    model: z
+      .string()
+      .min(1)
+      .describe("backend onnx: model directory in Hugging Face layout (config.json, tokenizer.json, onnx/; relative paths resolve from this file's folder). tei, vllm: the served model's name (sent to vLLM, recorded with verdicts)."),
+    variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
+    temperature: z.number().positive().max(100).default(1).describe('Softmax temperature applied to the logits (1 = the model as trained).'),
+    timeout_ms: z.number().int().positive().default(5000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
+    timeout_ms_per_1k_tokens: timeoutPer1kTokens,
+    max_timeout_ms: maxTimeout,
+    fine_window_tokens: fineWindowTokens,
+    url: serverUrls
+      .optional()
+      .describe('backends tei, vllm: the server\'s root URL (no /v1), or several replicas: requests go round-robin over the healthy ones and fail over.'),
+    api_key_env: z.string().optional().describe('backends tei, vllm: name of the environment variable holding the bearer key (never the key itself).'),
+    labels: z
+      .array(z.string().min(1))
+      .min(2)
+      .max(3)
+      .optional()
+      .describe(
+        "backends tei, vllm: the model's id2label in index order, when it is not Meta's (tei: by default read from the server's label names; vllm: by default BENIGN, INJECTION, JAILBREAK for 3 classes, BENIGN, MALICIOUS for 2).",
+      ),
+    max_batch_size: z.number().int().min(1).max(1024).optional().describe("backends tei, vllm: segments per request (TEI's --max-client-batch-size, 32 by default). Default 32."),
+  })
+  .superRefine((spec, ctx) => {
+    const remote = spec.backend !== 'onnx';
+    if (remote && spec.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `backend ${spec.backend} needs \`url\` (the classification server's root URL)` });
+    }
+    for (const field of remote ? (['variant'] as const) : (['url', 'api_key_env', 'labels', 'max_batch_size'] as const)) {
+      if (spec[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `\`${field}\` applies to backend ${remote ? 'onnx' : 'tei or vllm'} only; this guard uses backend ${spec.backend}` });
+      }
+    }
+  });
 
 export const LlamaGuardSpec = z.strictObject({
   type: z.literal('llama_guard'),
@@ -39,7 +92,9 @@ export const LlamaGuardSpec = z.strictObject({
   model: z.string().min(1).describe("Model directory (encoder, onnx; relative to this file's folder) or the served model name (openai)."),
   variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
   prompt_variant: z.enum(['1b', '8b']).default('8b').describe('Which Llama Guard 3 prompt: 1b (categories S1-S13) or 8b (S1-S14).'),
-  base_url: z.url().optional().describe("backend openai: the server's base URL including /v1."),
+  base_url: serverUrls
+    .optional()
+    .describe("backend openai: the server's base URL including /v1, or a list of replicas: checks go round-robin over the healthy ones, fail over on errors, and a periodic GET /models brings failed ones back."),
   api_key_env: z.string().optional().describe('backend openai: name of the environment variable holding the key (never the key itself).'),
   mode: z.enum(['chat', 'completions']).optional().describe('backend openai: chat lets the server apply the template; completions sends our rendered prompt (needed for custom categories).'),
   categories: z
@@ -47,7 +102,9 @@ export const LlamaGuardSpec = z.strictObject({
     .optional()
     .describe('Custom categories (code -> description) replacing the default S1..S14 in the prompt (backends onnx and openai).'),
   excluded_categories: z.array(categoryCode).default([]).describe('Category codes left out of the prompt and never blocking.'),
-  timeout_ms: z.number().int().positive().default(10000).describe("A check slower than this is a guard error, handled by the rule's on_error."),
+  timeout_ms: z.number().int().positive().default(10000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
+  timeout_ms_per_1k_tokens: timeoutPer1kTokens,
+  max_timeout_ms: maxTimeout,
   fine_window_tokens: fineWindowTokens.describe('backend encoder: as for prompt_guard (fine-grained windows of lines and sentences).'),
 });
 

@@ -1,5 +1,6 @@
 import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards/types';
 import { errorVerdict, isThirdPartySource } from '../../guards/types';
+import { conversationChars, textsChars, timeoutFor, type TimeoutBudget } from '../../guards/runtime/timeoutBudget';
 import { decide, type Decision } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
 import { observeGuard } from '../guardHealth';
@@ -21,7 +22,8 @@ export interface PhaseInput {
   direction: Direction;
   rules: Rule[];
   guards: ReadonlyMap<string, Guard>;
-  timeouts: ReadonlyMap<string, number>;
+  /** Per guard: a fixed timeout (ms), or a budget that grows with the text (guards/runtime/timeoutBudget.ts). */
+  timeouts: ReadonlyMap<string, number | TimeoutBudget>;
   texts: ScanText[];
   conversation: ChatTurn[];
   policy: { id: string; version: string };
@@ -47,11 +49,13 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
       const texts = rule.score === 'injection' ? selected.map((t) => (isThirdPartySource(t.source) ? t : { ...t, source: 'document' as const })) : selected;
       // Started inside its guard span, so a remote guard's traceparent names that span.
       run = spans.run(key, rule.guard, () =>
-        checkWithDeadline(input.guards.get(rule.guard), rule.guard, input.timeouts.get(rule.guard) ?? 10_000, {
+        checkWithDeadline(input.guards.get(rule.guard), rule.guard, backstopMs(input.timeouts.get(rule.guard), texts, input.conversation), {
           direction: input.direction,
           texts,
           conversation: input.conversation,
           signal: input.signal,
+          // Cached verdicts are reused within one policy version only.
+          cacheScope: `${input.policy.id}@${input.policy.version}`,
         }),
       );
       runs.set(key, run);
@@ -63,6 +67,13 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const decision = decide(input.direction, input.rules, new Map(verdicts.map((v) => [v.ruleId, v.verdict])), input.policy);
   spans.finish(decision);
   return { decision, verdicts, durationMs: performance.now() - started };
+}
+
+/** The guard's own budget for what it reads (it reads the texts or the conversation: the larger counts). */
+function backstopMs(timeout: number | TimeoutBudget | undefined, texts: readonly ScanText[], conversation: readonly ChatTurn[]): number {
+  if (timeout === undefined) return 10_000;
+  if (typeof timeout === 'number') return timeout;
+  return timeoutFor(timeout, Math.max(textsChars(texts), conversationChars(conversation)));
 }
 
 async function checkWithDeadline(guard: Guard | undefined, name: string, timeoutMs: number, request: Parameters<Guard['check']>[0]): Promise<Verdict> {

@@ -17,7 +17,8 @@ import { toGuardError } from '../runtime/errors';
 import { LruCache } from '../runtime/lruCache';
 import { prepareTexts } from '../text/prepareTexts';
 import type { SegmentLayout } from '../text/segments';
-import { errorVerdict, type Guard, type GuardRequest, type Verdict } from '../types';
+import { errorVerdict, type CacheHits, type Guard, type GuardRequest, type Verdict } from '../types';
+import { conversationChars, textsChars, timeoutFor } from '../runtime/timeoutBudget';
 import { combineSegments, decideSegment, type CategorySettings, type SegmentDecision } from './decision';
 import { splitTemplate } from './template';
 import { selectTurns, type TemplateRole, type UserTurnScope } from './turns';
@@ -79,6 +80,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         batchWaitMs: options.batchWaitMs,
         inlineBudgetMs: options.inlineBudgetMs,
         inlineMaxTokens: options.inlineMaxTokens,
+        rowCacheSize: options.rowCacheSize,
       });
       try {
         const unsafeIndex = findUnsafeIndex(classifier.labels, path.join(classifier.directory.dir, 'config.json'));
@@ -105,8 +107,12 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     const elapsed = () => performance.now() - started;
     const l = loaded;
     if (!l) return errorVerdict(options.name, model, { type: 'unavailable', message: 'content encoder model is not loaded (load() was not called or failed)' }, elapsed());
+    // The budget grows with the text read (runtime/timeoutBudget.ts).
+    const chars = request.conversation?.length ? conversationChars(request.conversation) : textsChars(request.texts);
+    const timeoutMs = timeoutFor({ baseMs: settings.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, chars);
+    const hits: CacheHits = { texts: 0, segments: 0 };
     try {
-      return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
+      return await withDeadline(timeoutMs, request.signal, async (signal) => {
         const turns = selectTurns(request, settings.userTurns);
         // Same preparation as Prompt Guard (findings included); the role rides in `source` to pick the template.
         const { items, findings } = await prepareTexts(
@@ -124,13 +130,16 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
           maxSegments: settings.maxSegments,
           signal,
           counters,
+          cacheScope: request.cacheScope,
+          hits,
           score: (outputs, _item, views) => decideText(outputs, views, l.unsafeIndex, categoryLabels, categorySettings, settings.temperature),
         });
         const scored = decisions.map((d, i) => ({ ...d, path: scan[i].path, label: d.unsafe ? 'unsafe' : 'safe' }));
         const unsafe = scored.filter((d) => d.unsafe);
         const worst = pickWorst(unsafe.length ? unsafe : scored);
         const combined = combineSegments(scored, categoryLabels);
-        return worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst);
+        const verdict = worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst);
+        return cache.capacity > 0 ? { ...verdict, cacheHits: hits } : verdict;
       });
     } catch (err) {
       return errorVerdict(options.name, model, toGuardError(err), elapsed());

@@ -4,8 +4,10 @@
  * nothing about labels' meaning.
  */
 import { EncoderSession, type EncoderRunStats } from '../onnx/encoderSession';
+import { ortHost } from '../onnx/ortHost';
 import { readModelDirectory, type ModelDirectory } from '../modelDirectory';
 import { MicroBatcher } from '../runtime/microBatcher';
+import { RowCache } from '../runtime/rowCache';
 import { buildSegments, type SegmentLayout } from '../text/segments';
 import { DEFAULT_SLICE_CHARS, encodeLongText, removeTokenSplittingSpaces } from '../tokenizer/longText';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
@@ -28,7 +30,12 @@ export interface EncoderClassifierOptions {
   inlineBudgetMs?: number;
   /** Or: a lone segment of at most this many tokens runs there (skips the measurement). */
   inlineMaxTokens?: number;
+  /** Model outputs kept per row (segment or fine window) for reuse across texts and requests; default 16384, 0: none. */
+  rowCacheSize?: number;
 }
+
+/** Rows whose outputs are kept by default: a 128K-token text with fine windows is about 5,000. */
+export const DEFAULT_ROW_CACHE_SIZE = 16384;
 
 /** Raw model outputs for one segment. */
 export interface SegmentOutput {
@@ -43,6 +50,8 @@ export class EncoderClassifier {
     private readonly session: EncoderSession,
     private readonly batcher: MicroBatcher<number[], SegmentOutput>,
     private readonly sliceChars: number,
+    /** Outputs per row, used by scans that cache (guards/encoder/scanTexts.ts). */
+    readonly rowCache: RowCache<SegmentOutput>,
   ) {}
 
   static async load(options: EncoderClassifierOptions): Promise<EncoderClassifier> {
@@ -68,9 +77,10 @@ export class EncoderClassifier {
         const out = await session.run(rows);
         return rows.map((_, i) => ({ logits: out.logits[i], categoryLogits: out.category_logits?.[i] }));
       },
-      { maxBatchSize: options.maxBatchSize ?? 16, maxWaitMs: options.batchWaitMs ?? 0 },
+      // One batch in flight per ONNX worker: a long input's batches run on every core at once.
+      { maxBatchSize: options.maxBatchSize ?? 16, maxWaitMs: options.batchWaitMs ?? 0, maxConcurrentBatches: ortHost().poolSize },
     );
-    return new EncoderClassifier(directory, tokenizer, session, batcher, options.sliceChars ?? DEFAULT_SLICE_CHARS);
+    return new EncoderClassifier(directory, tokenizer, session, batcher, options.sliceChars ?? DEFAULT_SLICE_CHARS, new RowCache(options.rowCacheSize ?? DEFAULT_ROW_CACHE_SIZE));
   }
 
   get labels(): string[] {
@@ -146,6 +156,7 @@ export class EncoderClassifier {
   }
 
   async close(): Promise<void> {
+    this.rowCache.clear();
     this.batcher.close();
     await this.session.close();
   }

@@ -10,8 +10,12 @@ export interface EncoderGuardOptions {
   model?: string;
   /** softmax temperature; Meta's default 1.0. */
   temperature?: number;
-  /** Budget for one check; past it the verdict carries a `timeout` error. */
+  /** Budget for one check; past it the verdict carries a `timeout` error. With the two below, the base of a budget that grows with the text. */
   timeoutMs?: number;
+  /** Added to the budget per 1,000 tokens of text (estimated as characters / 4; runtime/timeoutBudget.ts); default 0. */
+  timeoutPer1kTokensMs?: number;
+  /** Cap on the grown budget; default none. */
+  maxTimeoutMs?: number;
   /** onnxruntime intra-op threads; default half the cores, at most 4. */
   intraOpThreads?: number;
   /** Segments per ONNX run; default 16 (Meta's reference). */
@@ -28,8 +32,10 @@ export interface EncoderGuardOptions {
   inlineBudgetMs?: number;
   /** A lone segment of at most this many tokens runs inline, instead of the measured length. */
   inlineMaxTokens?: number;
-  /** Per-text results kept (LRU); 0 disables the cache. Default 4096. */
+  /** Per-text results kept (LRU); 0 disables caching (texts and rows). Default 4096. */
   cacheSize?: number;
+  /** Per-row (segment, fine window) model outputs kept (LRU); default 16384. */
+  rowCacheSize?: number;
   /** Segment window; defaults to the model's (512). May only shrink it. */
   maxLength?: number;
   /** Meta's whitespace-attack mitigation (remove spaces that split larger tokens apart). */

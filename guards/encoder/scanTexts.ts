@@ -5,6 +5,11 @@
  * text/fineWindows.ts) when it is longer than one, and send them all to the shared batcher.
  * Texts are tokenized one after another while the segments of earlier texts already run, and
  * all segments of one request share batches with each other and with concurrent requests.
+ *
+ * Two caches, both keyed by the guard's settings and the request's cache scope (the policy
+ * version: a new version scans again): whole texts (their result, without tokenizing), and rows
+ * (a segment or window's outputs, runtime/rowCache.ts), so a text that grew since last turn (a
+ * per-source join, the whole conversation) runs only its new segments and windows.
  */
 import { textCacheKeyAsync } from '../runtime/cacheKey';
 import { InputRefused } from '../runtime/errors';
@@ -12,6 +17,7 @@ import { pause } from '../runtime/yield';
 import type { LruCache } from '../runtime/lruCache';
 import type { SegmentLayout } from '../text/segments';
 import { assembleWindows, textUnits, type CharSpan } from '../text/fineWindows';
+import type { CacheHits } from '../types';
 import type { EncoderClassifier, SegmentOutput } from './encoderClassifier';
 
 export interface ScanItem {
@@ -48,6 +54,10 @@ export interface ScanContext<R extends ItemResult> {
   score(outputs: SegmentOutput[], item: ScanItem, views: readonly ScanView[]): R;
   /** Counters for metrics and tests; updated in place. */
   counters?: { cacheHits: number; cacheMisses: number };
+  /** The request's cache scope (GuardRequest.cacheScope): part of every key. */
+  cacheScope?: string;
+  /** This scan's cache hits, for the verdict; updated in place. */
+  hits?: CacheHits;
 }
 
 export async function scanItems<R extends ItemResult>(items: readonly ScanItem[], ctx: ScanContext<R>): Promise<R[]> {
@@ -61,12 +71,16 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
       await pause(ctx.signal);
       // No cache, no key: hashing every text would be wasted work.
       const kind = item.windowTokens ? `${item.kind}|w${item.windowTokens}` : item.kind;
-      const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(ctx.cacheNamespace, kind, item.text, ctx.signal) : undefined;
+      const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(scopedNamespace(ctx), kind, item.text, ctx.signal) : undefined;
       const cached = key === undefined ? undefined : ctx.cache.get(key);
       if (cached && ctx.counters) ctx.counters.cacheHits++;
       else if (ctx.counters) ctx.counters.cacheMisses++;
       if (cached) {
         segmentCount += cached.segments + (cached.windows ?? 0);
+        if (ctx.hits) {
+          ctx.hits.texts++;
+          ctx.hits.segments += cached.segments + (cached.windows ?? 0);
+        }
         results.push(Promise.resolve(cached));
         continue;
       }
@@ -95,7 +109,7 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
         );
       }
       results.push(
-        ctx.classifier.classify(segments, ctx.signal).then((outputs) => {
+        classifyRows(ctx, segments).then((outputs) => {
           const result = ctx.score(outputs, item, views);
           if (key !== undefined) ctx.cache.set(key, result);
           return result;
@@ -108,4 +122,46 @@ export async function scanItems<R extends ItemResult>(items: readonly ScanItem[]
     throw err;
   }
   return Promise.all(results);
+}
+
+/** The guard's settings and the request's scope: a text or row cached under another policy version is not reused. */
+function scopedNamespace(ctx: { cacheNamespace: string; cacheScope?: string }): string {
+  return `${ctx.cacheNamespace}\u0000${ctx.cacheScope ?? ''}`;
+}
+
+/**
+ * Scores rows through the row cache (when this scan caches at all): hits are reused, identical
+ * rows within the call run once, and only the rest go to the batcher.
+ */
+async function classifyRows<R extends ItemResult>(ctx: ScanContext<R>, rows: number[][]): Promise<SegmentOutput[]> {
+  const cache = ctx.classifier.rowCache;
+  if (ctx.cache.capacity === 0 || cache.capacity === 0 || rows.length === 0) return ctx.classifier.classify(rows, ctx.signal);
+  const keys = await cache.keys(scopedNamespace(ctx), rows, ctx.signal);
+  const outputs = new Array<SegmentOutput>(rows.length);
+  const missing = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const hit = cache.get(key);
+    if (hit) {
+      outputs[i] = hit;
+      if (ctx.hits) ctx.hits.segments++;
+      return;
+    }
+    const same = missing.get(key);
+    if (same) same.push(i);
+    else missing.set(key, [i]);
+  });
+  if (missing.size === 0) return outputs;
+  const misses = [...missing.entries()];
+  const fresh = await ctx.classifier.classify(
+    misses.map(([, at]) => rows[at[0]!]!),
+    ctx.signal,
+  );
+  fresh.forEach((out, k) => {
+    const [key, at] = misses[k]!;
+    // A copy: the output is a view into its batch's buffer, which the cache must not keep alive.
+    const kept: SegmentOutput = { logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) };
+    cache.set(key, kept);
+    for (const i of at) outputs[i] = kept;
+  });
+  return outputs;
 }

@@ -10,7 +10,11 @@
  */
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request as httpRequest } from 'undici';
-import type { Guard, GuardRequest, Verdict } from '../types';
+import { textCacheKey } from '../runtime/cacheKey';
+import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/endpointPool';
+import { LruCache } from '../runtime/lruCache';
+import { conversationChars, timeoutFor } from '../runtime/timeoutBudget';
+import type { CacheHits, Guard, GuardRequest, Verdict } from '../types';
 import { hasCustomCategories } from './categories';
 import { type GuardCompletion, readChatCompletion, readErrorBody, readTextCompletion, type ReadResult } from './openaiResponse';
 import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardRemoteOptions, type RemoteMode } from './options';
@@ -44,7 +48,7 @@ export interface RemoteCall {
 
 /** The request body for one check: pure, so its exact shape is tested directly. */
 export function buildRemoteCall(
-  options: LlamaGuardRemoteOptions,
+  options: Omit<LlamaGuardRemoteOptions, 'baseUrl'>,
   mode: RemoteMode,
   turns: readonly GuardTurn[],
   role: GuardRole,
@@ -84,12 +88,44 @@ export function httpErrorType(status: number): 'unavailable' | 'model_error' {
   return status === 408 || status === 429 || status >= 500 ? 'unavailable' : 'model_error';
 }
 
-export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard {
+/**
+ * The remote backend's options as the gateway gives them: one server or several replicas of it
+ * (health-checked, failover: runtime/endpointPool.ts), a verdict cache, and a budget that grows
+ * with the conversation.
+ */
+export interface LlamaGuardRemotePoolOptions extends Omit<LlamaGuardRemoteOptions, 'baseUrl'> {
+  /** One base URL including `/v1`, or several replicas of the same model. */
+  baseUrl: string | readonly string[];
+  /** Added to timeoutMs per 1,000 tokens of conversation (characters / 4; runtime/timeoutBudget.ts); default 0. */
+  timeoutPer1kTokensMs?: number;
+  /** Cap on the grown budget; default none. */
+  maxTimeoutMs?: number;
+  /** Verdicts kept per exact request (LRU), within GuardRequest.cacheScope; default 0 (none; the gateway keeps 1024). */
+  cacheSize?: number;
+  /** Health checks of several replicas (GET {base}/models); default 5000 ms. */
+  healthIntervalMs?: number;
+  /** Told when a replica goes down or comes back (the gateway logs it). */
+  log?: (line: string) => void;
+}
+
+export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Guard {
   const mode = resolveMode(options);
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const baseUrls = (typeof options.baseUrl === 'string' ? [options.baseUrl] : [...options.baseUrl]).map(normalizeBaseUrl);
+  if (baseUrls.length === 0) throw new Error('Llama Guard remote backend needs at least one base URL');
   const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const servers = new EndpointPool({
+    urls: baseUrls,
+    healthUrl: (base) => `${base}/models`,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : undefined,
+    dispatcher,
+    healthIntervalMs: options.healthIntervalMs,
+    onChange: (url, up, reason) => options.log?.(`guard ${options.name}: server ${redactUrl(url)} ${up ? 'up' : 'DOWN'}: ${reason}`),
+  });
+  // The same prepared conversation sent again (a retried request, an answer checked twice) is
+  // answered from here; keyed by the exact request body, the model and the policy version.
+  const cache = new LruCache<string, CheckOutcome>(options.cacheSize ?? 0);
   const ctx = {
     guard: options.name,
     model: options.model,
@@ -97,27 +133,26 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
     system: options.systemTurns ?? 'as_user',
   };
 
-  async function call(turns: GuardTurn[], role: GuardRole, signal: AbortSignal): Promise<CheckOutcome> {
-    const { path, body } = buildRemoteCall(options, mode, turns, role);
+  async function post(base: string, path: string, payload: string, turns: readonly GuardTurn[], signal: AbortSignal): Promise<AttemptResult<CheckOutcome>> {
     let status: number;
     let text: string;
     try {
       // W3C trace context of the active (guard) span, so the guard server's spans join the request's trace.
       const traced = { ...headers };
       propagation.inject(context.active(), traced);
-      const res = await httpRequest(baseUrl + path, { method: 'POST', headers: traced, body: JSON.stringify(body), signal, dispatcher });
+      const res = await httpRequest(base + path, { method: 'POST', headers: traced, body: payload, signal, dispatcher });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
       if (signal.aborted) throw err; // runCheck reports the deadline or the caller's abort
-      return { kind: 'error', error: { type: 'unavailable', message: `${baseUrl}${path}: ${errorMessage(err)}` } };
+      return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${errorMessage(err)}` } };
     }
     const json = parseJson(text);
     const serverMessage = readErrorBody(json);
     if (status < 200 || status >= 300 || serverMessage !== undefined) {
       const detail = withoutConversation(clip(serverMessage ?? (text || 'empty body')), turns);
       const type = status >= 200 && status < 300 ? 'model_error' : httpErrorType(status);
-      return { kind: 'error', error: { type, message: `${path} HTTP ${status}: ${detail}` } };
+      return { ok: false, retryable: isRetryableStatus(status), error: { type, message: `${path} HTTP ${status}: ${detail}` } };
     }
     const read: ReadResult =
       json === undefined
@@ -125,8 +160,24 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
         : mode === 'chat'
           ? readChatCompletion(json)
           : readTextCompletion(json);
-    if (!read.ok) return { kind: 'error', error: { type: 'model_error', message: read.error } };
-    return outcomeOf(read.completion, options.excludedCategories);
+    if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };
+    return { ok: true, value: outcomeOf(read.completion, options.excludedCategories) };
+  }
+
+  async function call(turns: GuardTurn[], role: GuardRole, signal: AbortSignal, scope: string | undefined, hits: CacheHits): Promise<CheckOutcome> {
+    const { path, body } = buildRemoteCall(options, mode, turns, role);
+    const payload = JSON.stringify(body);
+    const key = cache.capacity > 0 ? textCacheKey(`${options.model}\u0000${scope ?? ''}`, path, payload) : undefined;
+    const cached = key === undefined ? undefined : cache.get(key);
+    if (cached) {
+      hits.texts = 1;
+      return cached;
+    }
+    const result = await servers.run((base) => post(base, path, payload, turns, signal), signal);
+    if (!result.ok) return { kind: 'error', error: result.error };
+    // Only readable answers: an unreadable one is an error verdict, and the next check should ask again.
+    if (key !== undefined && result.value.kind === 'assessed' && result.value.assessment.ok) cache.set(key, result.value);
+    return result.value;
   }
 
   return {
@@ -135,14 +186,33 @@ export function createLlamaGuardRemote(options: LlamaGuardRemoteOptions): Guard 
     async load(): Promise<void> {
       // Nothing to load: the server holds the model. Startup must not depend on the guard server
       // being up already; an unreachable server shows up as `unavailable` verdicts instead.
+      servers.start();
     },
-    check(request: GuardRequest): Promise<Verdict> {
-      return runCheck(ctx, request, call);
+    async check(request: GuardRequest): Promise<Verdict> {
+      const hits: CacheHits = { texts: 0, segments: 0 };
+      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation));
+      const verdict = await runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => call(turns, role, signal, request.cacheScope, hits));
+      return cache.capacity > 0 && !verdict.error ? { ...verdict, cacheHits: hits } : verdict;
+    },
+    describeRuntime(): string {
+      return `${mode} API at ${baseUrls.map(redactUrl).join(', ')}${baseUrls.length > 1 ? ' (round-robin over healthy servers, failover)' : ''}`;
     },
     async close(): Promise<void> {
+      servers.close();
+      cache.clear();
       await dispatcher.close();
     },
   };
+}
+
+/** Base URLs may carry credentials; messages get scheme, host and path only. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return '(invalid url)';
+  }
 }
 
 /** Parses the answer; scores it from logprobs when the server sent usable ones, else from the label. */

@@ -46,3 +46,43 @@ export function padBatch(rows: readonly number[][], padId: number): { ids: BigIn
   const packed = packRows(rows);
   return padPacked(packed.ids, packed.lengths, padId);
 }
+
+/**
+ * Rows of similar length, for separate runs: a batch padded to its longest row pays for every
+ * pad position (and attention grows with the square of the width), so 16 fine windows of 60
+ * tokens beside one 512-token segment would cost eight times their size. Rows are taken longest
+ * first; a group takes rows down to 3/4 of its width (rows of 32 tokens or less all share one,
+ * where a run's fixed cost outweighs the padding). Returns row indices per group.
+ */
+export function widthGroups(lengths: ArrayLike<number>): number[][] {
+  const order = Array.from({ length: lengths.length }, (_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  const groups: number[][] = [];
+  let width = -1;
+  for (const r of order) {
+    const n = lengths[r]!;
+    if (groups.length === 0 || (n < width * 0.75 && width > 32)) {
+      groups.push([r]);
+      width = n;
+    } else {
+      groups[groups.length - 1]!.push(r);
+    }
+  }
+  return groups;
+}
+
+/** The rows `indices` of a packed batch, packed on their own. */
+export function pickRows(ids: Int32Array, lengths: Int32Array, indices: readonly number[]): PackedRows {
+  const starts = new Int32Array(lengths.length);
+  for (let r = 1; r < lengths.length; r++) starts[r] = starts[r - 1]! + lengths[r - 1]!;
+  let total = 0;
+  for (const r of indices) total += lengths[r]!;
+  const out = new Int32Array(total);
+  const outLengths = new Int32Array(indices.length);
+  let at = 0;
+  indices.forEach((r, k) => {
+    outLengths[k] = lengths[r]!;
+    out.set(ids.subarray(starts[r]!, starts[r]! + lengths[r]!), at);
+    at += lengths[r]!;
+  });
+  return { ids: out, lengths: outLengths };
+}

@@ -7,7 +7,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { widenFloat16 } from './float16';
 import type { Ops, WireTensor } from './ortProtocol';
-import { padPacked } from './batchLayout';
+import { padPacked, pickRows, widthGroups } from './batchLayout';
 
 export class EncoderRunner {
   private readonly feedTokenTypeIds: boolean;
@@ -20,7 +20,30 @@ export class EncoderRunner {
     this.feedTokenTypeIds = session.inputNames.includes('token_type_ids');
   }
 
+  /** Runs the batch, in separate runs per group of similar row widths (batchLayout.widthGroups), outputs in row order. */
   async encode({ ids, lengths }: Ops['encode']['args']): Promise<Ops['encode']['result']> {
+    const groups = widthGroups(lengths);
+    if (groups.length === 1) return this.encodeOne(ids, lengths);
+    const merged: Record<string, WireTensor> = {};
+    for (const rows of groups) {
+      const part = pickRows(ids, lengths, rows);
+      const { outputs } = await this.encodeOne(part.ids, part.lengths);
+      for (const [name, tensor] of Object.entries(outputs)) {
+        const width = tensor.dims[1] ?? 0;
+        let into = merged[name];
+        if (!into) {
+          into = { type: tensor.type, dims: [lengths.length, ...tensor.dims.slice(1)], data: new Float32Array(lengths.length * width) };
+          merged[name] = into;
+        }
+        // A non-float output arrives empty (refused by type on the main thread): nothing to place.
+        if (tensor.data.length < rows.length * width) continue;
+        rows.forEach((r, k) => into!.data.set(tensor.data.subarray(k * width, (k + 1) * width), r * width));
+      }
+    }
+    return { outputs: merged };
+  }
+
+  private async encodeOne(ids: Int32Array, lengths: Int32Array): Promise<Ops['encode']['result']> {
     const { ids: padded, mask, width } = padPacked(ids, lengths, this.padId);
     const dims = [lengths.length, width];
     const feeds: Record<string, Ort.Tensor> = {

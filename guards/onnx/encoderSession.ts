@@ -16,7 +16,7 @@ import { type HostedSession, ortHost } from './ortHost';
 export { padBatch } from './batchLayout';
 
 export interface EncoderSessionOptions {
-  /** Threads for one operator; defaults to half the cores (at most 4), leaving room for the HTTP side. */
+  /** Threads for one operator; defaults to the cores per worker of the pool (at most 4). */
   intraOpThreads?: number;
   /** From config.json; decides whether token_type_ids may be fed. */
   typeVocabSize: number;
@@ -84,8 +84,9 @@ export function checkSessionSignature(
   return { feedTokenTypeIds, outputs: outputNames.filter((n) => n !== 'logits') };
 }
 
+/** The cores shared out over the pool's workers (one each on a machine with as many cores as workers), at most 4. */
 export function defaultIntraOpThreads(): number {
-  return Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
+  return Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / ortHost().poolSize)));
 }
 
 export class EncoderSession {

@@ -1,17 +1,21 @@
 /**
- * The main thread's side of the ONNX worker: one worker thread per process hosts every
- * onnxruntime session (all encoder guards and Llama Guard decoders), so inference does not run
- * on the event loop (the exception: a lone short encoder segment, inlineEncoder.ts).
+ * The main thread's side of the ONNX workers: a pool of worker threads (one per core by default,
+ * gateway config `guards.workers`) hosts every onnxruntime session of the process (all encoder
+ * guards and Llama Guard decoders), so inference does not run on the event loop (the exception:
+ * a lone short encoder segment, inlineEncoder.ts) and runs on every core at once.
  *
- * - Started lazily by the first session opened; stopped when the last one closes.
+ * - Encoder sessions open in every worker, decoder sessions in the first (see OrtHost); a call
+ *   goes to the allowed worker with the fewest calls pending.
+ * - Workers start with the first session opened; all stop when the last one closes.
  * - Calls are messages with ids; typed arrays move in transfer lists both ways.
- * - The worker is unref'd while idle (it never keeps the process alive by itself) and ref'd
+ * - A worker is unref'd while idle (it never keeps the process alive by itself) and ref'd
  *   while a call is pending (a script awaiting a result does not exit under it).
- * - Crash (uncaught exception, native abort caught as exit, terminate): every pending call
- *   rejects with an OrtWorkerError (a guard turns it into a `model_error` verdict, and the
- *   policy's on_error applies); the next call starts a new worker and reopens its sessions from
- *   their specs first. Each worker loads a private copy of the native binding
- *   (loadOnnxRuntime.ts), which is what makes a restart possible at all.
+ * - Crash (uncaught exception, native abort caught as exit, terminate): every call pending in
+ *   that worker rejects with an OrtWorkerError (a guard turns it into a `model_error` verdict, and
+ *   the policy's on_error applies); the next call routed there starts a new worker and reopens
+ *   its sessions from their specs first. Each worker loads a private copy of the native binding
+ *   (loadOnnxRuntime.ts), which is what lets several workers, and restarts, share one process.
+ * - Stop: a `shutdown` message, never terminate() first (see Connection.stop).
  * - Abort: a call given a signal rejects as soon as it fires; decoder loops in the worker stop
  *   at their next step (a single ONNX run cannot be interrupted and finishes unobserved).
  *
@@ -19,6 +23,7 @@
  * sources (jest through ts-jest), a small eval'd bootstrap registers a `.ts` loader built on
  * `typescript.transpileModule` (a devDependency) and requires `worker/ortWorker.ts`.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { OpName, Ops, SessionSpec, WireError, WorkerMessage, WorkerRequest } from './ortProtocol';
@@ -55,6 +60,8 @@ class Connection {
   exited = false;
   stopping = false;
   private lastError: Error | undefined;
+  /** Calls routed here that wait for their session to open (not posted yet). */
+  private reserved = 0;
 
   constructor(
     readonly worker: Worker,
@@ -73,6 +80,21 @@ class Connection {
       this.pending.clear();
       this.onExit(this);
     });
+  }
+
+  /** Calls pending here, posted or about to be: what the pool balances on. */
+  get load(): number {
+    return this.pending.size + this.reserved;
+  }
+
+  /** Counts a call routed here before it is posted; returns the release. */
+  reserve(): () => void {
+    this.reserved++;
+    let done = false;
+    return () => {
+      if (!done) this.reserved--;
+      done = true;
+    };
   }
 
   request<K extends OpName>(id: number, op: K, session: number, args: Ops[K]['args'], transfer: ArrayBuffer[], signal?: AbortSignal): Promise<Ops[K]['result']> {
@@ -153,15 +175,28 @@ class Connection {
   }
 }
 
+/** Pool size when nothing configures it: one worker per core (see defaultPoolSize). */
+const MAX_DEFAULT_WORKERS = 8;
+
+/** One worker per core, at most 8: each runs one ONNX call at a time, so N workers keep N cores busy. */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, os.availableParallelism()));
+}
+
+/** One place in the pool: the worker running there now (none until a call needs it, or after it stopped). */
+interface Slot {
+  index: number;
+  conn?: Connection;
+}
+
 interface SessionState {
   spec: SessionSpec;
-  /** The worker this session is open in, and the open call (reopened when the worker changes). */
-  conn?: Connection;
-  opening?: Promise<Ops['open']['result']>;
+  /** Per connection: the open call (a restarted worker is a new connection and reopens the session). */
+  opened: Map<Connection, Promise<Ops['open']['result']>>;
 }
 
 export interface OrtHostStats {
-  /** Workers started so far. */
+  /** Workers started so far (each worker of the pool counts). */
   starts: number;
   /** Workers that stopped without being asked to. */
   crashes: number;
@@ -171,28 +206,69 @@ export interface OrtHostStats {
   forcedStops: number;
   /** Sessions open now. */
   sessions: number;
-  /** How the running worker loaded the native binding (`private-copy` or `shared (...)`). */
+  /** How the first running worker loaded the native binding (`private-copy` or `shared (...)`). */
   binding: string | undefined;
+  /** Workers the pool may run (encoder sessions open in every one of them). */
+  poolSize: number;
+  /** Workers running now. */
+  workers: number;
+  /** Calls each slot of the pool has run so far (how evenly batches spread). */
+  callsPerWorker: number[];
 }
 
+/**
+ * A pool of ONNX worker threads. Each session opens in every worker (encoders) or in the first
+ * one (decoders: a Llama Guard decoder is large, and its KV-cache loop stays where it started),
+ * and each call goes to the allowed worker with the fewest calls pending, so the batches of one
+ * long input, and of concurrent requests, run on all cores at once. onnxruntime-node runs a
+ * session synchronously on its thread: one worker is one core's worth of inference.
+ */
 export class OrtHost {
-  private conn: Connection | undefined;
+  private readonly slots: Slot[] = [];
+  private size = defaultPoolSize();
   private readonly sessions = new Map<number, SessionState>();
   private nextId = 1;
+  private turn = 0;
   private readonly counters = { starts: 0, crashes: 0, cleanStops: 0, forcedStops: 0 };
+  private calls: number[] = [];
 
   get stats(): OrtHostStats {
-    return { ...this.counters, sessions: this.sessions.size, binding: this.conn?.binding };
+    const running = this.slots.filter((s) => s.conn && !s.conn.exited);
+    return {
+      ...this.counters,
+      sessions: this.sessions.size,
+      binding: running[0]?.conn?.binding,
+      poolSize: this.size,
+      workers: running.length,
+      callsPerWorker: [...this.calls],
+    };
   }
 
-  /** Opens a session in the worker (starting it if needed); returns the handle and the model's input / output names. */
+  /** Workers the pool runs; encoder guards size their concurrent batches by it. */
+  get poolSize(): number {
+    return this.size;
+  }
+
+  /**
+   * Sets the pool size (gateway config `guards.workers`). Takes effect for calls from now on:
+   * sessions open lazily in a new worker; surplus workers finish their calls and stop.
+   */
+  configure(options: { workers?: number }): void {
+    if (options.workers === undefined) return;
+    if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error(`the ONNX worker pool needs at least one worker, got ${options.workers}`);
+    this.size = options.workers;
+    for (const slot of this.slots.splice(this.size)) void this.stopSlot(slot);
+  }
+
+  /** Opens a session in the worker(s) it runs in (starting them if needed); returns the handle and the model's input / output names. */
   async openSession(spec: SessionSpec): Promise<HostedSession> {
     const id = this.nextId++;
-    const state: SessionState = { spec };
+    const state: SessionState = { spec, opened: new Map() };
     this.sessions.set(id, state);
     try {
-      const names = await this.ensureOpen(id, state);
-      return new HostedSession(this, id, names.inputNames, names.outputNames);
+      // Opened everywhere up front: a bad file fails here, and no first call pays for an open.
+      const names = await Promise.all(this.allowedSlots(spec).map((slot) => this.ensureOpen(id, state, this.connection(slot))));
+      return new HostedSession(this, id, names[0]!.inputNames, names[0]!.outputNames);
     } catch (err) {
       await this.closeSession(id);
       throw err;
@@ -209,60 +285,100 @@ export class OrtHost {
   ): Promise<Ops[K]['result']> {
     const state = this.sessions.get(session);
     if (!state) throw new OrtCallError({ name: 'Error', message: 'the ONNX session is closed' });
-    await this.ensureOpen(session, state);
-    return this.conn!.request(this.nextId++, op, session, args, transfer, signal);
+    const slot = this.leastBusy(this.allowedSlots(state.spec));
+    const conn = this.connection(slot);
+    // Counted before the open is awaited, so calls made in one turn spread over the workers.
+    const reserved = conn.reserve();
+    try {
+      await this.ensureOpen(session, state, conn);
+    } finally {
+      reserved();
+    }
+    this.calls[slot.index] = (this.calls[slot.index] ?? 0) + 1;
+    return conn.request(this.nextId++, op, session, args, transfer, signal);
   }
 
   async closeSession(session: number): Promise<void> {
     const state = this.sessions.get(session);
     if (!state) return;
     this.sessions.delete(session);
-    const conn = this.conn;
-    if (conn && state.conn === conn) {
-      await state.opening?.catch(() => undefined);
-      await conn.request(this.nextId++, 'close', session, {}, []).catch(() => undefined);
-    }
-    // Nothing left to host: give the memory and threads back (the worker finishes what is
-    // running first, see Connection.stop). The next open starts a new worker.
-    if (this.sessions.size === 0 && this.conn) {
-      const c = this.conn;
-      this.conn = undefined;
-      if ((await c.stop()) === 'forced') this.counters.forcedStops++;
-      else this.counters.cleanStops++;
-    }
+    await Promise.all(
+      [...state.opened].map(async ([conn, opening]) => {
+        if (conn.exited) return;
+        await opening.catch(() => undefined);
+        await conn.request(this.nextId++, 'close', session, {}, []).catch(() => undefined);
+      }),
+    );
+    // Nothing left to host: give the memory and threads back (each worker finishes what is
+    // running first, see Connection.stop). The next open starts new workers.
+    if (this.sessions.size === 0) await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
   }
 
-  /** Test hook: makes the worker throw an uncaught exception, as a crash would; resolves once it is gone. */
+  /** Test hook: makes the busiest worker throw an uncaught exception, as a crash would; resolves once it is gone. */
   async crashWorkerForTesting(): Promise<void> {
-    const conn = this.conn;
-    if (!conn) return;
+    const running = this.slots.filter((s) => s.conn && !s.conn.exited);
+    if (running.length === 0) return;
+    const conn = running.reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
     const gone = new Promise<void>((resolve) => conn.worker.once('exit', () => resolve()));
     conn.post({ id: 0, op: 'crash' });
     await gone;
   }
 
-  private connection(): Connection {
-    if (this.conn && !this.conn.exited) return this.conn;
+  private async stopSlot(slot: Slot): Promise<void> {
+    const c = slot.conn;
+    slot.conn = undefined;
+    if (!c || c.exited) return;
+    if ((await c.stop()) === 'forced') this.counters.forcedStops++;
+    else this.counters.cleanStops++;
+  }
+
+  /** The slots a session may run in: all of them for encoders, the first for decoders. */
+  private allowedSlots(spec: SessionSpec): Slot[] {
+    const count = spec.kind === 'decoder' ? 1 : this.size;
+    while (this.slots.length < count) this.slots.push({ index: this.slots.length });
+    return this.slots.slice(0, count);
+  }
+
+  /** The slot with the fewest calls pending; ties go round-robin. */
+  private leastBusy(slots: Slot[]): Slot {
+    const start = this.turn++ % slots.length;
+    let best = slots[start]!;
+    let bestLoad = best.conn && !best.conn.exited ? best.conn.load : 0;
+    for (let k = 1; k < slots.length; k++) {
+      const slot = slots[(start + k) % slots.length]!;
+      const load = slot.conn && !slot.conn.exited ? slot.conn.load : 0;
+      if (load < bestLoad) {
+        best = slot;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  private connection(slot: Slot): Connection {
+    if (slot.conn && !slot.conn.exited) return slot.conn;
     this.counters.starts++;
     const conn = new Connection(spawnWorker(), (c) => {
       if (!c.stopping) this.counters.crashes++;
-      if (this.conn === c) this.conn = undefined;
+      if (slot.conn === c) slot.conn = undefined;
+      for (const state of this.sessions.values()) state.opened.delete(c);
     });
-    this.conn = conn;
+    slot.conn = conn;
     return conn;
   }
 
-  private async ensureOpen(id: number, state: SessionState): Promise<Ops['open']['result']> {
-    const conn = this.connection();
-    if (state.conn !== conn || !state.opening) {
-      state.conn = conn;
-      state.opening = conn.request(this.nextId++, 'open', id, { spec: state.spec }, []);
+  private ensureOpen(id: number, state: SessionState, conn: Connection): Promise<Ops['open']['result']> {
+    let opening = state.opened.get(conn);
+    if (!opening) {
+      opening = conn.request(this.nextId++, 'open', id, { spec: state.spec }, []);
+      state.opened.set(conn, opening);
       // A failed open is retried by the next call (the file may be back, the worker restarted).
-      state.opening.catch(() => {
-        if (state.conn === conn) state.opening = undefined;
+      const failed = opening;
+      failed.catch(() => {
+        if (state.opened.get(conn) === failed) state.opened.delete(conn);
       });
     }
-    return state.opening;
+    return opening;
   }
 }
 
@@ -286,7 +402,7 @@ export class HostedSession {
 
 let shared: OrtHost | undefined;
 
-/** The process's one ONNX host. */
+/** The process's one ONNX host (its worker pool). */
 export function ortHost(): OrtHost {
   shared ??= new OrtHost();
   return shared;

@@ -13,7 +13,8 @@ import { withDeadline } from '../runtime/deadline';
 import { toGuardError } from '../runtime/errors';
 import { LruCache } from '../runtime/lruCache';
 import { prepareTexts } from '../text/prepareTexts';
-import { errorVerdict, type Guard, type GuardRequest, type Verdict } from '../types';
+import { errorVerdict, type CacheHits, type Guard, type GuardRequest, type Verdict } from '../types';
+import { textsChars, timeoutFor } from '../runtime/timeoutBudget';
 import { checkNumericOptions } from '../runtime/numericOptions';
 import { PROMPT_GUARD_DEFAULTS, type PromptGuardOptions } from './options';
 import { detectVariant, labelFor, scoreFromProbabilities, scoreKindFor, type PromptGuardVariant, type ScoreKind } from './scoring';
@@ -62,6 +63,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
         batchWaitMs: settings.batchWaitMs,
         inlineBudgetMs: options.inlineBudgetMs,
         inlineMaxTokens: options.inlineMaxTokens,
+        rowCacheSize: options.rowCacheSize,
       });
       try {
         variant = detectVariant(loaded.labels, path.join(loaded.directory.dir, 'config.json'));
@@ -86,8 +88,10 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
     }
     const c = classifier;
     const v = variant;
+    const timeoutMs = timeoutFor({ baseMs: settings.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, textsChars(request.texts));
+    const hits: CacheHits = { texts: 0, segments: 0 };
     try {
-      return await withDeadline(settings.timeoutMs, request.signal, async (signal) => {
+      return await withDeadline(timeoutMs, request.signal, async (signal) => {
         const { items, findings } = await prepareTexts(request.texts ?? [], signal);
         const layout = c.layout();
         const windowTokens = c.fineWindowTokens(settings.fineWindowTokens);
@@ -100,11 +104,14 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
           maxSegments: settings.maxSegments,
           signal,
           counters,
+          cacheScope: request.cacheScope,
+          hits,
           score: (outputs, item, views) => scoreText(v, item, outputs, views, settings.temperature),
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
         const worst = pickWorst(scored);
-        return worstTextVerdict({ name: options.name, model }, scored, 'BENIGN', findings, elapsed(), worst);
+        const verdict = worstTextVerdict({ name: options.name, model }, scored, 'BENIGN', findings, elapsed(), worst);
+        return cache.capacity > 0 ? { ...verdict, cacheHits: hits } : verdict;
       });
     } catch (err) {
       return errorVerdict(options.name, model, toGuardError(err), elapsed());

@@ -2,9 +2,9 @@
  * Collects model inputs from concurrent checks into batches: a batch goes out when it is full
  * (maxBatchSize) or when the oldest waiting input has waited maxWaitMs (0: at the next turn of
  * the event loop, so everything submitted in the current turn shares the run, and an idle
- * guard adds no wait). Batches run one at a time (the ONNX session in the worker already uses
- * all its intra-op threads); inputs that arrive during a run form the next batch, so under
- * load batches fill up by themselves without any timer.
+ * guard adds no wait). Up to `maxConcurrentBatches` batches run at once (one per ONNX worker of
+ * the pool, so one long input keeps every core busy); inputs that arrive while they run form the
+ * next batch, so under load batches fill up by themselves without any timer.
  *
  * Fairness: each submission is a job, and a batch takes inputs from the waiting jobs in turn,
  * so a 500-segment document does not hold a one-line chat message behind it.
@@ -13,6 +13,8 @@
 export interface MicroBatcherOptions {
   maxBatchSize: number;
   maxWaitMs: number;
+  /** Batches running at once; default 1. */
+  maxConcurrentBatches?: number;
 }
 
 /** Runs one batch; must return one output per input, in order. */
@@ -46,7 +48,9 @@ interface Job<I, O> {
 export class MicroBatcher<I, O> {
   private jobs: Job<I, O>[] = [];
   private cursor = 0;
-  private running = false;
+  /** Batches running now. */
+  private running = 0;
+  private readonly concurrency: number;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closed = false;
   /** Counts batches and their sizes, for tests and the benchmark. */
@@ -58,6 +62,8 @@ export class MicroBatcher<I, O> {
   ) {
     if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) throw new Error('maxBatchSize must be a positive integer');
     if (!(options.maxWaitMs >= 0)) throw new Error('maxWaitMs must be >= 0');
+    this.concurrency = options.maxConcurrentBatches ?? 1;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error('maxConcurrentBatches must be a positive integer');
   }
 
   /** Resolves with one output per input once all of them ran; rejects when `signal` aborts first. */
@@ -86,7 +92,7 @@ export class MicroBatcher<I, O> {
   }
 
   private schedule(): void {
-    if (this.running || this.closed) return;
+    if (this.running >= this.concurrency || this.closed) return;
     const pending = this.pendingCount();
     if (pending === 0) return;
     if (pending >= this.options.maxBatchSize) {
@@ -129,10 +135,12 @@ export class MicroBatcher<I, O> {
   }
 
   private async flush(): Promise<void> {
-    if (this.running || this.closed) return;
+    if (this.running >= this.concurrency || this.closed) return;
     const batch = this.takeBatch();
     if (batch.length === 0) return;
-    this.running = true;
+    this.running++;
+    // A free runner and more waiting: start the next batch now, not after this one.
+    if (this.running < this.concurrency && this.pendingCount() > 0) this.schedule();
     this.stats.batches++;
     this.stats.inputs += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
@@ -149,11 +157,15 @@ export class MicroBatcher<I, O> {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const b of batch) this.fail(b.job, error);
     } finally {
-      this.running = false;
-      // Inputs that arrived during the run have already waited at least that long: go now.
-      if (this.pendingCount() > 0) {
+      const wasFull = this.running >= this.concurrency;
+      this.running--;
+      // Inputs that arrived while every runner was busy have already waited at least that long:
+      // go now. Inputs that arrived beside a free runner wait for their timer, as on an idle guard.
+      if (wasFull && this.pendingCount() > 0) {
         this.clearTimer();
         void this.flush();
+      } else {
+        this.schedule();
       }
     }
   }

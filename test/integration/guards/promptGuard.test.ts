@@ -217,9 +217,12 @@ describe('settings and failures', () => {
       const again = await guard.check(input(text('tool', 'hello 0 zzjailbreak')));
       expect(again.label).toBe('INJECTION');
       expect(guard.stats()).toMatchObject({ cacheHits: 1, segmentsRun: 12 });
-      // Same text from a user is scored differently, so it is not served from the injection entry.
-      expect((await guard.check(input(text('user', 'hello 0 zzjailbreak')))).label).toBe('JAILBREAK');
-      expect(guard.stats().segmentsRun).toBe(13);
+      // Same text from a user is scored differently, so it is not served from the injection entry;
+      // its segment is the same model input, so the model's output for it is reused (row cache).
+      const asUser = await guard.check(input(text('user', 'hello 0 zzjailbreak')));
+      expect(asUser.label).toBe('JAILBREAK');
+      expect(asUser.cacheHits).toEqual({ texts: 0, segments: 1 });
+      expect(guard.stats().segmentsRun).toBe(12);
     } finally {
       await guard.close();
     }

@@ -1,0 +1,340 @@
+/**
+ * Prompt Guard on a classification server beside the engine (text-embeddings-inference's
+ * `/predict`, vLLM's `/classify`; teiApi.ts, vllmApi.ts), for operators who run it on a GPU.
+ * The gateway keeps everything that decides what is scanned and what a score means:
+ * - texts prepared as on the local path (text/prepareTexts.ts: sanitized, look-alikes mapped,
+ *   decoded payloads and the #normalized variant scored as texts of their own, findings);
+ * - every text cut into half-overlapping segments under the 512-token window, by characters
+ *   (charSegments.ts: the server tokenizes), plus fine windows when `fineWindowTokens` is set;
+ * - scores as Meta's reference computes them (scoring.ts: softmax(logits / T); v1 jailbreak
+ *   p[JAILBREAK] for what users write, injection p[INJECTION] + p[JAILBREAK] for third-party
+ *   text; v2 p[MALICIOUS]), labels in id2label order (serverScores.ts), max over segments;
+ * - caches of texts and segments, within the request's cache scope (the policy version).
+ * Not done remotely: Meta's whitespace-attack fix, which needs the model's tokenizer.
+ *
+ * Segments go to the server in batches (`maxBatchSize` per request, a few requests in flight).
+ * A failed request is tried at another replica (runtime/endpointPool.ts) where that can help;
+ * a segment the server finds too long is split in two and sent again, never truncated. Every
+ * failure is a verdict with `error` (unavailable, timeout, model_error, bad_input): check()
+ * never throws.
+ */
+import { context, propagation } from '@opentelemetry/api';
+import { Agent, request as httpRequest } from 'undici';
+import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
+import { softmax } from '../onnx/probabilities';
+import { textCacheKey, textCacheKeyAsync } from '../runtime/cacheKey';
+import { withDeadline } from '../runtime/deadline';
+import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/endpointPool';
+import { InputRefused, toGuardError } from '../runtime/errors';
+import { LruCache } from '../runtime/lruCache';
+import { textsChars, timeoutFor } from '../runtime/timeoutBudget';
+import { pause } from '../runtime/yield';
+import type { CharSpan } from '../text/fineWindows';
+import { prepareTexts } from '../text/prepareTexts';
+import { type CacheHits, errorVerdict, type Guard, type GuardError, type GuardRequest, isThirdPartySource, type Verdict } from '../types';
+import { charSegments, charWindows, pieces, estimateTokens } from './charSegments';
+import type { RemotePromptGuardOptions } from './options';
+import { detectVariant, labelFor, type PromptGuardVariant, type ScoreKind, scoreFromProbabilities } from './scoring';
+import { labelOrder, orderedLogits, type ServerRow, type ServerScores } from './serverScores';
+import { readTeiError, readTeiPredict, teiPredictBody, teiSaysTooLong } from './teiApi';
+import { readVllmClassify, readVllmError, vllmClassifyBody, vllmSaysTooLong } from './vllmApi';
+
+/** How often a segment the server calls too long is split again before the check gives up. */
+const MAX_SPLITS = 3;
+const MAX_ERROR_CHARS = 300;
+
+interface TextResult {
+  score: number;
+  label: string;
+  segments: number;
+  windows: number;
+  span?: CharSpan;
+}
+
+/** A failure that already knows its verdict error type. */
+class ServerFailure extends Error {
+  constructor(readonly guardError: GuardError) {
+    super(guardError.message);
+    this.name = 'ServerFailure';
+  }
+}
+
+/** What one request to the server came to. */
+type BatchAnswer = { kind: 'rows'; rows: ServerRow[] } | { kind: 'too_long' };
+
+export interface RemotePromptGuard extends Guard {
+  /** Known after the first answer: 1 or 2, from the labels. */
+  readonly version: 1 | 2 | undefined;
+  stats(): { cacheHits: number; cacheMisses: number; requests: number; segmentsSent: number; splits: number };
+}
+
+export function createRemotePromptGuard(options: RemotePromptGuardOptions): RemotePromptGuard {
+  const urls = (typeof options.url === 'string' ? [options.url] : [...options.url]).map(normalizeRootUrl);
+  const path = options.backend === 'tei' ? '/predict' : '/classify';
+  const temperature = options.temperature ?? 1;
+  if (!(temperature > 0)) throw new Error(`temperature must be > 0, got ${temperature}`);
+  const maxBatch = options.maxBatchSize ?? 32;
+  const inFlight = options.maxConcurrentRequests ?? 4;
+  const maxSegments = options.maxSegments ?? 16384;
+  const windowTokens = options.fineWindowTokens ?? 0;
+  const model = options.model;
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const servers = new EndpointPool({
+    urls,
+    healthUrl: (base) => `${base}/health`,
+    headers: options.apiKey ? { authorization: headers.authorization! } : undefined,
+    dispatcher,
+    healthIntervalMs: options.healthIntervalMs,
+    onChange: (url, up, reason) => options.log?.(`guard ${options.name}: server ${redactUrl(url)} ${up ? 'up' : 'DOWN'}: ${reason}`),
+  });
+  const textCache = new LruCache<string, TextResult>(options.cacheSize ?? 4096);
+  const rowCache = new LruCache<string, number[][]>(textCache.capacity === 0 ? 0 : (options.rowCacheSize ?? 16384));
+  const namespace = `${options.backend}|${model}|T=${temperature}|w=${windowTokens}|labels=${options.labels?.join(',') ?? ''}`;
+  const counters = { cacheHits: 0, cacheMisses: 0, requests: 0, segmentsSent: 0, splits: 0 };
+  let resolved: { labels: string[]; variant: PromptGuardVariant } | undefined;
+
+  /** One request with these segment texts at one replica. */
+  async function post(base: string, texts: readonly string[], signal: AbortSignal): Promise<AttemptResult<BatchAnswer>> {
+    const body = options.backend === 'tei' ? teiPredictBody(texts) : vllmClassifyBody(model, texts);
+    let status: number;
+    let raw: string;
+    try {
+      const traced = { ...headers };
+      // W3C trace context of the guard span, so the server's spans join the request's trace.
+      propagation.inject(context.active(), traced);
+      counters.requests++;
+      const res = await httpRequest(base + path, { method: 'POST', headers: traced, body: JSON.stringify(body), signal, dispatcher });
+      status = res.statusCode;
+      raw = await res.body.text();
+    } catch (err) {
+      if (signal.aborted) throw err; // withDeadline reports the deadline or the caller's abort
+      return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${(err as Error).message}` } };
+    }
+    const json = parseJson(raw);
+    if (status < 200 || status >= 300) {
+      const message = (options.backend === 'tei' ? readTeiError(json) : readVllmError(json))?.message ?? (raw || 'empty body');
+      if (options.backend === 'tei' ? teiSaysTooLong(status, message) : vllmSaysTooLong(status, message)) return { ok: true, value: { kind: 'too_long' } };
+      const type = status === 408 || status === 429 || status >= 500 ? 'unavailable' : 'model_error';
+      return { ok: false, retryable: isRetryableStatus(status), error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
+    }
+    const read: ServerScores = json === undefined ? { ok: false, error: `${path} answer is not JSON` } : options.backend === 'tei' ? readTeiPredict(json, texts.length) : readVllmClassify(json, texts.length);
+    if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };
+    return { ok: true, value: { kind: 'rows', rows: read.rows } };
+  }
+
+  /** Logit vectors (in label order) for each segment text: one each, more for a segment the server made us split. */
+  async function scoreSegments(texts: readonly string[], signal: AbortSignal, depth = 0): Promise<number[][][]> {
+    const out: number[][][] = new Array(texts.length);
+    const batches: number[][] = [];
+    for (let i = 0; i < texts.length; i += maxBatch) batches.push(Array.from({ length: Math.min(maxBatch, texts.length - i) }, (_, k) => i + k));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const batchTexts = batch.map((i) => texts[i]!);
+        counters.segmentsSent += batch.length;
+        const result = await servers.run((base) => post(base, batchTexts, signal), signal);
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+        if (!result.ok) throw new ServerFailure(result.error);
+        if (result.value.kind === 'too_long') {
+          // Which input was too long the server does not say: split each of this batch's in two
+          // (overlapping by a third, so nothing is only at a cut), score the halves, keep them all.
+          if (depth >= MAX_SPLITS) {
+            throw new ServerFailure({ type: 'bad_input', message: `a segment is still longer than the server's window after ${MAX_SPLITS} splits` });
+          }
+          counters.splits++;
+          const halves = batchTexts.map(splitInTwo);
+          const scored = await scoreSegments(halves.flat(), signal, depth + 1);
+          let at = 0;
+          batch.forEach((i, k) => {
+            const parts = scored.slice(at, at + halves[k]!.length);
+            at += halves[k]!.length;
+            out[i] = parts.flat();
+          });
+          continue;
+        }
+        const rows = result.value.rows;
+        try {
+          resolved ??= resolveLabels(rows[0]!);
+          batch.forEach((i, k) => (out[i] = [orderedLogits(rows[k]!, resolved!.labels)]));
+        } catch (err) {
+          throw new ServerFailure({ type: 'model_error', message: (err as Error).message });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, batches.length) }, worker));
+    return out;
+  }
+
+  function resolveLabels(row: ServerRow): { labels: string[]; variant: PromptGuardVariant } {
+    const labels = labelOrder(row, options.labels);
+    return { labels, variant: detectVariant(labels, `the ${options.backend} server's labels`) };
+  }
+
+  async function check(request: GuardRequest): Promise<Verdict> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const timeoutMs = timeoutFor({ baseMs: options.timeoutMs ?? 5000, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, textsChars(request.texts));
+    const hits: CacheHits = { texts: 0, segments: 0 };
+    const scope = `${namespace}\u0000${request.cacheScope ?? ''}`;
+    try {
+      return await withDeadline(timeoutMs, request.signal, async (signal) => {
+        const { items, findings } = await prepareTexts(request.texts ?? [], signal);
+        interface Plan {
+          path: string;
+          third: boolean;
+          key?: string;
+          cached?: TextResult;
+          spans: CharSpan[];
+          views: (CharSpan | undefined)[];
+          rowKeys: string[];
+        }
+        const plans: Plan[] = [];
+        const missing = new Map<string, string>();
+        // Scores of cached segments, taken now: the LRU may evict them before the scoring below.
+        const known = new Map<string, number[][]>();
+        let rows = 0;
+        for (const item of items) {
+          await pause(signal);
+          const third = isThirdPartySource(item.source);
+          const key = textCache.capacity > 0 ? await textCacheKeyAsync(scope, third ? 'injection' : 'jailbreak', item.text, signal) : undefined;
+          const cached = key === undefined ? undefined : textCache.get(key);
+          if (cached) {
+            counters.cacheHits++;
+            hits.texts++;
+            hits.segments += cached.segments + cached.windows;
+            plans.push({ path: item.path, third, cached, spans: [], views: [], rowKeys: [] });
+            continue;
+          }
+          counters.cacheMisses++;
+          const segments = charSegments(item.text);
+          const windows = windowTokens > 0 ? charWindows(item.text, windowTokens) : [];
+          const spans = [...segments, ...windows];
+          rows += spans.length;
+          if (rows > maxSegments) throw new InputRefused(`the texts need more than ${maxSegments} segments and windows; raise maxSegments or lower the request size limit`);
+          const rowKeys = spans.map((s) => {
+            const segment = item.text.slice(s.start, s.end);
+            const rowKey = textCacheKey(scope, 'segment', segment);
+            const cachedRow = known.get(rowKey) ?? rowCache.get(rowKey);
+            if (cachedRow) {
+              known.set(rowKey, cachedRow);
+              hits.segments++;
+            } else missing.set(rowKey, segment);
+            return rowKey;
+          });
+          plans.push({ path: item.path, third, key, spans, views: [...segments.map(() => undefined), ...windows], rowKeys });
+        }
+        if (missing.size > 0) {
+          const keys = [...missing.keys()];
+          const scored = await scoreSegments([...missing.values()], signal);
+          keys.forEach((k, i) => {
+            known.set(k, scored[i]!);
+            rowCache.set(k, scored[i]!);
+          });
+        }
+        const variant = resolved?.variant;
+        const results = plans.map((plan) => {
+          if (plan.cached) return { ...plan.cached, path: plan.path };
+          if (!variant) return { score: 0, label: 'BENIGN', segments: 0, windows: 0, path: plan.path };
+          const kind: ScoreKind = variant.version === 2 ? 'malicious' : plan.third ? 'injection' : 'jailbreak';
+          const scores = plan.rowKeys.map((k) => {
+            const vectors = known.get(k)!;
+            return Math.max(0, ...vectors.map((v) => scoreFromProbabilities(variant, kind, softmax(v, temperature))));
+          });
+          const worst = worstView(scores, plan.views);
+          const result: TextResult = { score: worst.score, label: labelFor(kind, worst.score), ...countViews(plan.views), ...(worst.span ? { span: worst.span } : {}) };
+          if (plan.key !== undefined) textCache.set(plan.key, result);
+          return { ...result, path: plan.path };
+        });
+        const verdict = worstTextVerdict({ name: options.name, model }, results, 'BENIGN', findings, elapsed(), pickWorst(results));
+        return textCache.capacity > 0 ? { ...verdict, cacheHits: hits } : verdict;
+      });
+    } catch (err) {
+      const error = err instanceof ServerFailure ? err.guardError : toGuardError(err);
+      return errorVerdict(options.name, model, error, elapsed());
+    }
+  }
+
+  return {
+    name: options.name,
+    model,
+    get version() {
+      return resolved?.variant.version;
+    },
+    async load(): Promise<void> {
+      // Nothing to load here: the server holds the model. Start-up must not wait for it; an
+      // unreachable server shows up as `unavailable` verdicts (and /readyz) instead.
+      servers.start();
+    },
+    check,
+    stats() {
+      return { ...counters };
+    },
+    describeRuntime() {
+      return `${options.backend} ${path} at ${urls.map(redactUrl).join(', ')}${urls.length > 1 ? ' (round-robin over healthy servers, failover)' : ''}; segments cut by characters, ${maxBatch} per request`;
+    },
+    async close(): Promise<void> {
+      servers.close();
+      textCache.clear();
+      rowCache.clear();
+      await dispatcher.close();
+    },
+  };
+}
+
+/** Two halves of a segment overlapping by about a third (cut at whitespace where one is near). */
+export function splitInTwo(text: string): string[] {
+  const third = Math.max(1, estimateTokens(text) / 3);
+  const parts = pieces(text, third);
+  if (parts.length < 2) {
+    const cut = Math.max(1, Math.floor(text.length / 2));
+    return [text.slice(0, cut), text.slice(Math.floor(cut / 2))];
+  }
+  const a = Math.ceil((parts.length * 2) / 3);
+  const b = Math.floor(parts.length / 3);
+  return [text.slice(0, parts[a - 1]!.end), text.slice(parts[b]!.start)];
+}
+
+/** `http://tei:80/` -> `http://tei:80`; refuses what is not an http(s) URL. */
+export function normalizeRootUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`Prompt Guard remote backend needs the server's URL (e.g. http://tei:80), got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Prompt Guard remote backend: URL must be http(s), got ${url.protocol}`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function clip(text: string): string {
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}...` : text;
+}
+
+/** A verdict holds no content: a server message that quotes what was sent is withheld. */
+function withoutTexts(message: string, texts: readonly string[]): string {
+  const quotes = texts.some((t) => {
+    const probe = t.slice(0, 24);
+    return probe.length >= 8 && (message.includes(probe) || message.includes(JSON.stringify(probe).slice(1, -1)));
+  });
+  return quotes ? '(server message withheld: it quotes the request)' : message;
+}

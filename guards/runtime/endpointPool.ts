@@ -1,0 +1,139 @@
+/**
+ * Several replicas of one guard server (a Llama Guard on vLLM, a Prompt Guard on TEI) behind one
+ * guard, the way engine/upstreams.ts spreads the engine over its replicas (the idea, not the code:
+ * guards import nothing from engine/): calls go round-robin over the healthy replicas; a call
+ * that fails in a way another replica may not (unreachable, 408, 429, 502, 503, 504, TEI's 424)
+ * moves on to the next; a failed replica is marked down at once and only a passing health check
+ * brings it back, so one lucky call does not send traffic back to a flapping replica. Down
+ * replicas are still tried last: a stale health state must not refuse a check that could work.
+ *
+ * Guard calls only read (a classification, a temperature-0 completion), so trying another
+ * replica after a failure repeats no side effect; it only costs time, and the caller's deadline
+ * (its AbortSignal) bounds that. A single replica gets one more try after a short pause.
+ */
+import { type Dispatcher, request as httpRequest } from 'undici';
+import type { GuardError } from '../types';
+
+/** What one try at one replica came to. */
+export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; error: GuardError };
+
+export interface EndpointPoolOptions {
+  /** Base URLs of the replicas (already normalized). */
+  urls: readonly string[];
+  /** The URL a health check GETs for a base URL (2xx: up). */
+  healthUrl: (base: string) => string;
+  /** Sent with health checks (the bearer key). */
+  headers?: Record<string, string>;
+  dispatcher?: Dispatcher;
+  /** How often each replica is checked when there are several; default 5000 ms. */
+  healthIntervalMs?: number;
+  /** Pause before the one retry of a single replica; default 100 ms. */
+  retryPauseMs?: number;
+  /** Told when a replica goes down or comes back. */
+  onChange?: (url: string, up: boolean, reason: string) => void;
+}
+
+/** HTTP statuses another replica (or a moment later) may answer differently. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 424 || status === 429 || status === 502 || status === 503 || status === 504;
+}
+
+export class EndpointPool {
+  private readonly up: boolean[];
+  private turn = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: EndpointPoolOptions) {
+    if (options.urls.length === 0) throw new Error('a guard server pool needs at least one URL');
+    this.up = options.urls.map(() => true);
+  }
+
+  get urls(): readonly string[] {
+    return this.options.urls;
+  }
+
+  isUp(index: number): boolean {
+    return this.up[index] ?? false;
+  }
+
+  /** Starts periodic health checks when there are several replicas (unref'd: they never keep the process alive). */
+  start(): this {
+    if (this.options.urls.length > 1) this.timer ??= setInterval(() => void this.checkAll(), this.options.healthIntervalMs ?? 5000).unref();
+    return this;
+  }
+
+  /** Checks every replica once now. */
+  async checkAll(timeoutMs = 2000): Promise<void> {
+    await Promise.all(
+      this.options.urls.map(async (base, i) => {
+        let ok = false;
+        try {
+          const res = await httpRequest(this.options.healthUrl(base), {
+            method: 'GET',
+            headers: this.options.headers,
+            dispatcher: this.options.dispatcher,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          await res.body.dump();
+          ok = res.statusCode >= 200 && res.statusCode < 300;
+        } catch {
+          ok = false;
+        }
+        this.set(i, ok, ok ? 'health check passed' : 'health check failed');
+      }),
+    );
+  }
+
+  /** Healthy replicas round-robin from this call's turn, then the unhealthy ones as a last resort. */
+  order(): number[] {
+    const n = this.options.urls.length;
+    const start = this.turn++ % n;
+    const rotated = Array.from({ length: n }, (_, k) => (start + k) % n);
+    return [...rotated.filter((i) => this.up[i]), ...rotated.filter((i) => !this.up[i])];
+  }
+
+  /**
+   * Tries `attempt` at each replica in order until one succeeds or fails in a way no other replica
+   * would fix; returns the last failure otherwise. Stops when `signal` aborts (the caller reports it).
+   */
+  async run<T>(attempt: (base: string) => Promise<AttemptResult<T>>, signal: AbortSignal): Promise<AttemptResult<T>> {
+    const order = this.order();
+    if (order.length === 1) order.push(order[0]!);
+    let last: AttemptResult<T> | undefined;
+    for (let k = 0; k < order.length; k++) {
+      if (signal.aborted) break;
+      if (k > 0 && order[k] === order[k - 1]) await pauseFor(this.options.retryPauseMs ?? 100, signal);
+      const index = order[k]!;
+      const result = await attempt(this.options.urls[index]!);
+      if (result.ok) return result;
+      last = result;
+      if (!result.retryable) return result;
+      // A lone replica has no health checks to bring it back: only replicas of a pool go down.
+      if (this.options.urls.length > 1) this.set(index, false, result.error.message);
+    }
+    return last ?? { ok: false, retryable: false, error: { type: 'unavailable', message: 'aborted before any guard server was tried' } };
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private set(index: number, up: boolean, reason: string): void {
+    if (this.up[index] === up) return;
+    this.up[index] = up;
+    this.options.onChange?.(this.options.urls[index]!, up, reason);
+  }
+}
+
+function pauseFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
