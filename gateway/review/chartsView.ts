@@ -31,8 +31,8 @@ export function renderCharts(ctx: PageContext, params: Partial<Record<FilterPara
     horizontalBars('chart-rules', 'Top rules (deciding a flag or block)', model.topRules.map((r) => ({ label: r.key ?? '?', value: r.n }))),
     horizontalBars(
       'chart-latency',
-      'Guard latency, p95 (p50, max) in ms',
-      model.latency.map((l) => ({ label: l.guard, value: l.p95, text: `${l.p95.toFixed(1)} (p50 ${l.p50.toFixed(1)}, max ${l.max.toFixed(1)}, ${l.n} runs)` })),
+      'Guard latency in ms: p95 (p50, max; runs)',
+      model.latency.map((l) => ({ label: l.guard, value: l.p95, text: `${l.p95.toFixed(1)} (p50 ${l.p50.toFixed(1)}, max ${l.max.toFixed(1)}; ${l.n})` })),
     ),
     stackedBars('chart-errors', `Errors and refusals over time (of ${requests} requests: guard faults ${rate('guard fault')}%, other 5xx ${rate('other 5xx')}%, 401 ${rate('unauthenticated')}%, 429 ${rate('rate_limited')}%)`, { points: failures, buckets: model.buckets, keys: keysOf(failures) }, model.bucketMs),
   ];

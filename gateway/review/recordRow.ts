@@ -68,7 +68,7 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
     seq: Number.isSafeInteger(record.seq) ? (record.seq as number) : null,
     hash: str(record.hash),
     ts: str(record.ts),
-    received_ms: Number.isFinite(receivedMs) ? receivedMs : kind === 'checkpoint' && typeof record.ts === 'string' ? Date.parse(record.ts) || null : null,
+    received_ms: Number.isFinite(receivedMs) ? receivedMs : null,
     request_id: str(record.request_id),
     client_request_id: str(record.client_request_id),
     trace_id: str(record.trace_id),

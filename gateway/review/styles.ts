@@ -42,7 +42,8 @@ th, td { text-align: left; padding: .35rem .6rem; border-top: 1px solid var(--li
 thead th { background: var(--panel); position: sticky; top: 0; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.mono, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85em; word-break: break-all; }
+.mono, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85em; overflow-wrap: anywhere; }
+td.mono, th.mono { white-space: nowrap; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
 .badge.allow { color: var(--ok); } .badge.flag { color: var(--warn); } .badge.block { color: var(--bad); } .badge.error { color: #6f42c1; }
 .badge.unauthenticated, .badge.rate_limited { color: var(--muted); } .badge.checkpoint { color: var(--accent); } .badge.unreadable, .badge.problem { color: #fff; background: var(--bad); border-color: var(--bad); }

@@ -76,10 +76,11 @@ export function horizontalBars(id: string, title: string, items: { label: string
   if (items.length === 0) return html`<figure aria-labelledby="${id}-t" id="${id}"><figcaption id="${id}-t">${title}</figcaption><p>Nothing to show for these filters.</p></figure>`;
   const max = Math.max(1e-9, ...items.map((i) => i.value));
   const rowH = 22;
-  const labelW = 200;
+  const labelW = 170;
+  const textW = 230;
   const h = items.length * rowH + 8;
   const svg = html`<svg viewBox="0 0 ${W} ${h}" role="img" aria-labelledby="${id}-t"><g>${items.map((it, i) => {
-    const w = ((W - labelW - 80) * it.value) / max;
+    const w = ((W - labelW - textW) * it.value) / max;
     const y = 4 + i * rowH;
     return html`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${it.label.slice(0, 32)}</text><rect x="${labelW}" y="${y + 2}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 6}" fill="${colorOf(it.label, i)}"><title>${it.label}: ${it.text ?? it.value}${unit}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${y + 14}">${it.text ?? String(it.value)}${unit}</text>`;
   })}</g></svg>`;
