@@ -98,3 +98,132 @@ function describe(json: unknown): string {
   if (Array.isArray(json)) return 'an array';
   return `a ${typeof json}`;
 }
+
+/**
+ * The Responses API (POST /v1/responses): the response object, its output items and content
+ * parts, and its stream events. Loose like the completion schemas: members the gateway does not
+ * know are scanned (gateway/pipeline/responses/answerSlots.ts), members it knows must have their
+ * documented types. A response or event carrying an error (`error` member, `type: "error"`,
+ * `response.failed`, `status: "failed"`) is the engine's failure: 502, its text never relayed.
+ */
+export const ResponsePart = z.looseObject({
+  type: z.string(),
+  text: z.string().optional(),
+  refusal: z.string().optional(),
+  annotations: z.array(z.looseObject({})).nullable().optional(),
+  logprobs: z.array(LogprobToken).nullable().optional(),
+});
+
+export const ResponseOutputItem = z.looseObject({
+  type: z.string(),
+  id: str,
+  status: str,
+  role: str,
+  /** Message parts (output_text, refusal) or a reasoning item's reasoning_text parts. */
+  content: z.array(ResponsePart).nullable().optional(),
+  /** Function and custom tool calls. */
+  name: str,
+  arguments: str,
+  call_id: str,
+  input: str,
+  /** Reasoning items. */
+  summary: z.array(ResponsePart).nullable().optional(),
+  encrypted_content: str,
+});
+
+export const ResponseObject = z.looseObject({
+  id: str,
+  object: str,
+  created_at: z.number().nullable().optional(),
+  status: str,
+  model: str,
+  output: z.array(ResponseOutputItem),
+  usage: z.looseObject({}).nullable().optional(),
+  incomplete_details: z.looseObject({ reason: str }).nullable().optional(),
+  /** Must be null: a response with an error is the engine's failure (502). */
+  error: z.unknown().optional(),
+  /** Echoes of the request: compared with what the client sent, anything new in them is checked. */
+  instructions: z.unknown().optional(),
+  tools: z.unknown().optional(),
+  tool_choice: z.unknown().optional(),
+  text: z.unknown().optional(),
+  reasoning: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+  user: z.unknown().optional(),
+  prompt: z.unknown().optional(),
+});
+
+export const ResponseStreamEvent = z.looseObject({
+  type: z.string(),
+  sequence_number: int,
+  output_index: int,
+  content_index: int,
+  summary_index: int,
+  annotation_index: int,
+  item_id: str,
+  delta: z.string().optional(),
+  text: z.string().optional(),
+  refusal: z.string().optional(),
+  arguments: z.string().optional(),
+  name: str,
+  item: ResponseOutputItem.optional(),
+  part: ResponsePart.optional(),
+  response: ResponseObject.optional(),
+  logprobs: z.array(LogprobToken).nullable().optional(),
+  annotation: z.looseObject({}).optional(),
+});
+
+export type ResponsePart = z.infer<typeof ResponsePart>;
+export type ResponseOutputItem = z.infer<typeof ResponseOutputItem>;
+export type ResponseObject = z.infer<typeof ResponseObject>;
+export type ResponseStreamEvent = z.infer<typeof ResponseStreamEvent>;
+
+/** The members each known event type must carry (the documented ones the gateway reads). */
+const EVENT_MEMBERS: Readonly<Record<string, readonly (keyof ResponseStreamEvent)[]>> = {
+  'response.created': ['response'],
+  'response.queued': ['response'],
+  'response.in_progress': ['response'],
+  'response.completed': ['response'],
+  'response.incomplete': ['response'],
+  'response.output_item.added': ['output_index', 'item'],
+  'response.output_item.done': ['output_index', 'item'],
+  'response.content_part.added': ['output_index', 'content_index', 'part'],
+  'response.content_part.done': ['output_index', 'content_index', 'part'],
+  'response.output_text.delta': ['output_index', 'content_index', 'delta'],
+  'response.output_text.done': ['output_index', 'content_index', 'text'],
+  'response.refusal.delta': ['output_index', 'content_index', 'delta'],
+  'response.refusal.done': ['output_index', 'content_index', 'refusal'],
+  'response.function_call_arguments.delta': ['output_index', 'delta'],
+  'response.function_call_arguments.done': ['output_index', 'arguments'],
+  'response.reasoning_summary_part.added': ['output_index', 'summary_index', 'part'],
+  'response.reasoning_summary_part.done': ['output_index', 'summary_index', 'part'],
+  'response.reasoning_summary_text.delta': ['output_index', 'summary_index', 'delta'],
+  'response.reasoning_summary_text.done': ['output_index', 'summary_index', 'text'],
+  'response.reasoning_text.delta': ['output_index', 'content_index', 'delta'],
+  'response.reasoning_text.done': ['output_index', 'content_index', 'text'],
+  'response.output_text.annotation.added': ['output_index', 'content_index', 'annotation'],
+};
+
+/** Pure: a whole Responses answer, or a MalformedAnswerError (a failed response is the engine's failure too). */
+export function parseResponseObject(json: unknown): ResponseObject {
+  const response = parseWith(ResponseObject, json, 'response');
+  if (response.status === 'failed') throw new MalformedAnswerError('the engine reported a failed response');
+  return response;
+}
+
+/** Pure: one stream event of a Responses stream, or a MalformedAnswerError naming the first problem (never content). */
+export function parseResponseEvent(json: unknown): ResponseStreamEvent {
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const type = (json as { type?: unknown }).type;
+    if (type === 'error' || type === 'response.failed') throw new MalformedAnswerError(`the engine reported an error (${type})`);
+  }
+  const event = parseWith(ResponseStreamEvent, json, 'response event');
+  for (const member of EVENT_MEMBERS[event.type] ?? []) {
+    if (event[member] === undefined || event[member] === null) throw new MalformedAnswerError(`the engine sent a malformed response event: \`${event.type}\` without \`${member}\``);
+  }
+  if (event.response && (event.response.error != null || event.response.status === 'failed')) throw new MalformedAnswerError('the engine reported a failed response');
+  return event;
+}
+
+/** Events that end a Responses stream (the engine's last word; `response.failed` is refused as an error above). */
+export const TERMINAL_RESPONSE_EVENTS: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete']);

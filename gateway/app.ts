@@ -5,12 +5,14 @@ import { rejectionOf, reportRejection } from './access/rejections';
 import { metricsAuth } from './auth/metricsAccess';
 import { ApiError, badRequest, notFound, sendError } from './errors';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
-import { guardedCompletion } from './pipeline/guardedCompletion';
+import { guardedCompletion, guardedEndpoint } from './pipeline/guardedCompletion';
+import { ConversationMemory } from './pipeline/responses/conversationMemory';
+import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './policyRuntime';
 import { contextOf, requestContextMiddleware, setSafetyHeaders } from './requestContext';
 import type { DecisionRecorder } from './requestRecord';
 import { healthRoutes } from './routes/health';
-import { modelsRoute } from './routes/models';
+import { modelRoute, modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
 import { metricsRoute } from './telemetry/metricsRoute';
 import { requestMetricsMiddleware } from './telemetry/requestMetrics';
@@ -50,7 +52,10 @@ export function createApp(deps: AppDeps): Express {
   const completionDeps = { ...deps, onFinished: deps.access?.onFinished };
   app.post('/v1/chat/completions', ...json, ...(deps.access?.afterBody('chat') ?? []), guardedCompletion(chatAdapter, completionDeps));
   app.post('/v1/completions', ...json, ...(deps.access?.afterBody('text') ?? []), guardedCompletion(textAdapter, completionDeps));
+  // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
+  app.post('/v1/responses', ...json, ...(deps.access?.afterBody('responses') ?? []), guardedEndpoint(responsesEndpoint(new ConversationMemory()), completionDeps));
   app.get('/v1/models', modelsRoute(deps));
+  app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound(`Unknown route: ${req.method} ${req.path.slice(0, 200)}`)));

@@ -113,9 +113,118 @@ export const CompletionRequest = z.looseObject({
   ...harmlessParameters,
 });
 
+/**
+ * The Responses API (`POST /v1/responses`). `input` is a string or a list of items: messages of
+ * every role, function and custom tool calls and their outputs, reasoning, and references to items
+ * of earlier responses (resolved by the gateway from what it relayed, see
+ * pipeline/responses/conversationMemory.ts). Item statuses, roles and phases are enumerations, not
+ * text; every other string of an item is scanned. Item types the gateway does not know are refused
+ * before this schema runs (pipeline/responses/inputItems.ts), with a message naming the type.
+ */
+const ItemStatus = z.enum(['in_progress', 'completed', 'incomplete']);
+/** Content of a message or a tool output: a string, or parts (input_text, output_text, refusal, media). */
+const ItemContent = z.union([z.string(), z.array(ContentPart)]);
+
+export const ResponsesMessageItem = z.looseObject({
+  type: z.literal('message').optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer']),
+  content: ItemContent,
+  id: z.string().optional(),
+  status: ItemStatus.optional(),
+  phase: z.enum(['commentary', 'final_answer']).nullable().optional(),
+});
+export const ResponsesFunctionCallItem = z.looseObject({
+  type: z.literal('function_call'),
+  call_id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+  id: z.string().optional(),
+  status: ItemStatus.optional(),
+  namespace: z.string().nullable().optional(),
+});
+export const ResponsesFunctionCallOutputItem = z.looseObject({
+  type: z.literal('function_call_output'),
+  call_id: z.string(),
+  output: ItemContent,
+  id: z.string().nullable().optional(),
+  status: ItemStatus.nullable().optional(),
+});
+export const ResponsesCustomToolCallItem = z.looseObject({
+  type: z.literal('custom_tool_call'),
+  call_id: z.string(),
+  name: z.string(),
+  input: z.string(),
+  id: z.string().optional(),
+});
+export const ResponsesCustomToolCallOutputItem = z.looseObject({
+  type: z.literal('custom_tool_call_output'),
+  call_id: z.string(),
+  output: ItemContent,
+  id: z.string().nullable().optional(),
+});
+/** Reasoning text parts: their kind is an enumeration, their text is scanned. */
+const ReasoningText = z.looseObject({ type: z.enum(['summary_text', 'reasoning_text']), text: z.string() });
+export const ResponsesReasoningItem = z.looseObject({
+  type: z.literal('reasoning'),
+  id: z.string().optional(),
+  summary: z.array(ReasoningText),
+  content: z.array(ReasoningText).nullable().optional(),
+  /** Reasoning the engine would decrypt and read, which the gateway cannot: refused by the extraction unless empty. */
+  encrypted_content: z.string().nullable().optional(),
+  status: ItemStatus.optional(),
+});
+export const ResponsesItemReference = z.looseObject({ type: z.literal('item_reference'), id: z.string() });
+
+export const ResponsesInputItem = z.union([
+  ResponsesMessageItem,
+  ResponsesFunctionCallItem,
+  ResponsesFunctionCallOutputItem,
+  ResponsesCustomToolCallItem,
+  ResponsesCustomToolCallOutputItem,
+  ResponsesReasoningItem,
+  ResponsesItemReference,
+]);
+
+/** A Responses tool: only `function` tools are forwarded (built-in tools would feed the engine results the gateway never sees). */
+export const ResponsesTool = z.looseObject({
+  type: z.string(),
+  name: z.string().optional(),
+  description: z.string().nullable().optional(),
+  parameters: z.unknown().optional(),
+  strict: harmless,
+});
+
+export const ResponsesRequest = z.looseObject({
+  model: z.string().min(1).optional(),
+  input: z.union([z.string(), z.array(ResponsesInputItem)]),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  max_output_tokens: z.number().int().positive().nullable().optional(),
+  stream_options: z.looseObject({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
+  tools: z.array(ResponsesTool).nullable().optional(),
+  tool_choice: z.unknown().optional(),
+  /** Output format (a JSON schema the engine reads) and verbosity. */
+  text: z.unknown().optional(),
+  reasoning: z.unknown().optional(),
+  /** Resolved from the conversations this gateway relayed, else refused: history the gateway has not seen cannot be checked. */
+  previous_response_id: z.string().nullable().optional(),
+  /** State kept by the engine (a stored conversation, a stored prompt template, a run fetched later): refused unless empty. */
+  conversation: z.unknown().optional(),
+  prompt: z.unknown().optional(),
+  background: z.boolean().nullable().optional(),
+  include: harmless,
+  truncation: harmless,
+  max_tool_calls: harmless,
+  prompt_cache_retention: harmless,
+  ...harmlessParameters,
+});
+
 export type ContentPart = z.infer<typeof ContentPart>;
 export type ChatMessage = z.infer<typeof ChatMessage>;
 export type Tool = z.infer<typeof Tool>;
 export type FunctionDefinition = z.infer<typeof FunctionDefinition>;
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
+export type ResponsesInputItem = z.infer<typeof ResponsesInputItem>;
+export type ResponsesMessageItem = z.infer<typeof ResponsesMessageItem>;
+export type ResponsesRequest = z.infer<typeof ResponsesRequest>;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chatPromptText, defaultAnswer, DEV_MODEL_ID, estimateTokens, lastUserText } from './answers';
-import { chunkAnswer, ScriptEntry, ScriptQueue } from './script';
+import { lastUserInput, planResponse, responseEvents, responseObject, sseEvent } from './responses';
+import { chunkAnswer, ScriptEntry, ScriptQueue, type ScriptEntry as Script } from './script';
 
 export interface DevEngineOptions {
   port?: number;
@@ -81,18 +82,18 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     }
     if (req.method === 'GET' && p === '/dev/stats') return sendJson(res, 200, stats);
     if (req.method === 'GET' && p === '/dev/requests') return sendJson(res, 200, requests);
-    if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/v1/completions')) {
+    if (req.method === 'POST' && (p === '/v1/chat/completions' || p === '/v1/completions' || p === '/v1/responses')) {
       const body = safeJson(raw) as Record<string, unknown> | undefined;
       if (!body || typeof body !== 'object') return sendJson(res, 400, errorBody('body must be JSON', 'invalid_request_error'));
       stats.requests += 1;
       requests.push(body);
       if (requests.length > 100) requests.shift();
-      return complete(req, res, body, p === '/v1/chat/completions' ? 'chat' : 'text');
+      return complete(req, res, body, p === '/v1/chat/completions' ? 'chat' : p === '/v1/responses' ? 'responses' : 'text');
     }
     return sendJson(res, 404, errorBody(`no route ${req.method} ${p}`, 'invalid_request_error'));
   }
 
-  async function complete(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown>, kind: 'chat' | 'text'): Promise<void> {
+  async function complete(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown>, kind: 'chat' | 'text' | 'responses'): Promise<void> {
     const entry = script.next();
     let clientGone = false;
     res.on('close', () => {
@@ -118,6 +119,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       stats.completed += 1;
       return;
     }
+    if (kind === 'responses') return respond(res, body, entry, () => clientGone);
 
     const promptText = kind === 'chat' ? chatPromptText(body.messages) : String(body.prompt ?? '');
     const answer = entry?.reply ?? defaultAnswer(kind === 'chat' ? lastUserText(body.messages) : promptText);
@@ -170,6 +172,43 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     if (streamOptions?.include_usage) send({ id, object, created, model, choices: [], usage });
     res.end('data: [DONE]\n\n');
     streams.push(sent + 'data: [DONE]\n\n');
+    if (streams.length > 20) streams.shift();
+    stats.completed += 1;
+  }
+
+  /** POST /v1/responses: the same scripts as completions, in the Responses API's shapes (responses.ts). */
+  async function respond(res: http.ServerResponse, body: Record<string, unknown>, entry: Script | undefined, gone: () => boolean): Promise<void> {
+    const calls = entry?.tool_calls ?? [];
+    const text = calls.length && entry?.reply === undefined ? undefined : (entry?.reply ?? defaultAnswer(lastUserInput(body)));
+    const plan = planResponse(body, typeof body.model === 'string' ? body.model : DEV_MODEL_ID, text, calls);
+    if (body.stream !== true) {
+      stats.completed += 1;
+      return sendJson(res, 200, responseObject(plan, 'completed'));
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const delay = entry?.token_delay_ms ?? tokenDelayMs;
+    let sent = '';
+    let deltas = 0;
+    const events = responseEvents(plan, text === undefined ? [] : chunkAnswer(text));
+    for (let i = 0; i < events.length; i++) {
+      if (gone()) return;
+      if (events[i].type === 'response.output_text.delta') {
+        if (entry?.drop_after_chunks !== undefined && deltas >= entry.drop_after_chunks) {
+          // Let the events already written reach the client first: the drop happens mid-answer.
+          await sleep(20);
+          res.socket?.destroy();
+          return;
+        }
+        deltas += 1;
+        if (delay > 0) await sleep(delay);
+        if (gone()) return;
+      }
+      const text = sseEvent(events[i], i);
+      sent += text;
+      res.write(text);
+    }
+    res.end();
+    streams.push(sent);
     if (streams.length > 20) streams.shift();
     stats.completed += 1;
   }

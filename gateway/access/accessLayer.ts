@@ -14,7 +14,7 @@ import { requestLimits } from '../rateLimit/requestLimits';
 import { settleTokens, tokenLimits } from '../rateLimit/tokenLimits';
 import type { RequestRecord } from '../requestRecord';
 import { preloadTokenizer } from '../tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape } from '../tokens/promptTokens';
+import { chatPromptShape, completionPromptShape, responsesPromptShape } from '../tokens/promptTokens';
 
 /** Everything between a connection and the guarded pipeline: keys, rate limits, hostile-input limits. */
 export interface AccessLayer {
@@ -26,7 +26,7 @@ export interface AccessLayer {
   /** express.json `verify`: refuses too-deep JSON before it is parsed. */
   verifyJson: (req: IncomingMessage, res: ServerResponse, buf: Buffer) => void;
   /** On a completion route after its body is parsed: message/part counts, context length, token limits. */
-  afterBody(kind: 'chat' | 'text'): RequestHandler[];
+  afterBody(kind: 'chat' | 'text' | 'responses'): RequestHandler[];
   /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
   onFinished(record: RequestRecord, res: Response): void;
   close(): Promise<void>;
@@ -87,6 +87,7 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
   const tokenOptions = { store, limits, defaultMaxTokens: rl.default_max_tokens };
   const chatChecks = [shapeCheck, tokenLimits(tokenOptions, chatPromptShape, 'messages')];
   const textChecks = [shapeCheck, tokenLimits(tokenOptions, completionPromptShape, 'prompt')];
+  const responsesChecks = [shapeCheck, tokenLimits(tokenOptions, responsesPromptShape, 'input')];
   const settle = settleTokens(store);
 
   return {
@@ -94,7 +95,7 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
     keysEnabled: keys.enabled,
     beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults), requestLimits(store)],
     verifyJson: jsonDepthVerifier(limits.json_depth),
-    afterBody: (kind) => (kind === 'chat' ? chatChecks : textChecks),
+    afterBody: (kind) => (kind === 'chat' ? chatChecks : kind === 'responses' ? responsesChecks : textChecks),
     onFinished: (record, res) => settle(record, res),
     async close() {
       keys.close();

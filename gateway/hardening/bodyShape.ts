@@ -11,7 +11,7 @@ export interface ShapeLimits {
  */
 export function bodyShapeError(body: unknown, limits: ShapeLimits): ApiError | undefined {
   if (!body || typeof body !== 'object') return undefined;
-  const { messages, prompt } = body as { messages?: unknown; prompt?: unknown };
+  const { messages, prompt, input } = body as { messages?: unknown; prompt?: unknown; input?: unknown };
   if (Array.isArray(messages)) {
     if (messages.length > limits.messages) return tooMany(`${messages.length} messages; the limit is ${limits.messages}`, 'messages', 'too_many_messages');
     let parts = 0;
@@ -20,6 +20,17 @@ export function bodyShapeError(body: unknown, limits: ShapeLimits): ApiError | u
       if (Array.isArray(content)) parts += content.length;
     }
     if (parts > limits.content_parts) return tooMany(`${parts} content parts; the limit is ${limits.content_parts}`, 'messages', 'too_many_content_parts');
+  }
+  // Responses API input items count as messages, their content parts (and tool outputs' parts) as parts.
+  if (Array.isArray(input)) {
+    if (input.length > limits.messages) return tooMany(`${input.length} input items; the limit is ${limits.messages}`, 'input', 'too_many_messages');
+    let parts = 0;
+    for (const item of input) {
+      const { content, output } = (item ?? {}) as { content?: unknown; output?: unknown };
+      if (Array.isArray(content)) parts += content.length;
+      if (Array.isArray(output)) parts += output.length;
+    }
+    if (parts > limits.content_parts) return tooMany(`${parts} content parts; the limit is ${limits.content_parts}`, 'input', 'too_many_content_parts');
   }
   if (Array.isArray(prompt) && prompt.length > limits.messages) return tooMany(`${prompt.length} prompts; the limit is ${limits.messages}`, 'prompt', 'too_many_prompts');
   return undefined;

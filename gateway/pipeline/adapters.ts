@@ -39,7 +39,7 @@ export interface ParsedCompletion {
   conversation: ChatTurn[];
 }
 
-function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, body: unknown, what: string): T {
+export function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, body: unknown, what: string): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`the request body must be a JSON object (${what})`);
   const result = schema.safeParse(body);
   if (!result.success) {
@@ -50,8 +50,8 @@ function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T
   return result.data;
 }
 
-/** A malformed engine answer is the engine's failure: 502 engine_error, never a 500. */
-function engineAnswer<T>(parse: () => T): T {
+/** A malformed engine answer is the engine's failure: 502 engine_error, never a 500 (shared with the Responses endpoint). */
+export function engineAnswer<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {

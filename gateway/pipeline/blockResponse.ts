@@ -7,7 +7,7 @@ import type { RuleVerdict } from './runRules';
  * The 400 an app gets when its input is blocked: OpenAI's content_policy_violation error plus a
  * `safety` object naming guard, label, score, categories, rule and policy. Never user content.
  */
-export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], requestId: string, param: 'messages' | 'prompt'): ApiError {
+export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], requestId: string, param: 'messages' | 'prompt' | 'input'): ApiError {
   const deciding = decision.outcomes.find((o) => o.ruleId === decision.decidingRule);
   const verdict = verdicts.find((v) => v.ruleId === decision.decidingRule)?.verdict;
   const safety = {

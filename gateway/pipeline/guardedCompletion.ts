@@ -11,6 +11,7 @@ import type { DecisionRecorder, RequestRecord } from '../requestRecord';
 import { relayStream } from '../streaming/relayStream';
 import { EngineSpan } from '../telemetry/spans';
 import type { CompletionAdapter, ParsedCompletion } from './adapters';
+import type { GuardedEndpoint, RespondInput } from './guardedEndpoint';
 import { GuardUnavailableError, inputBlockedError } from './blockResponse';
 import { engineApiError, upstreamClientError } from './engineErrors';
 import { answerScanTexts, answerTurn, isJoinedText, type AssistantAnswer } from './extractTexts';
@@ -27,13 +28,31 @@ export interface CompletionDeps {
 
 /** The request path of DESIGN.md for one completion endpoint: input guards, engine, output guard, record. */
 export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDeps): RequestHandler {
+  return guardedEndpoint(completionEndpoint(adapter), deps);
+}
+
+/** A chat-shaped endpoint (choices, `[DONE]`) as a guarded endpoint: the relays and whole-answer path below. */
+export function completionEndpoint(adapter: CompletionAdapter): GuardedEndpoint {
+  return {
+    route: adapter.route,
+    enginePath: adapter.enginePath,
+    operation: adapter.operation,
+    inputParam: adapter.operation === 'chat' ? 'messages' : 'prompt',
+    parse: (body, fields) => adapter.parse(body, fields),
+    respond: (input: RespondInput) =>
+      input.parsed.stream ? relayStream({ ...input, adapter }) : respondWhole(adapter, input.parsed, input.upstream, input.runtime, input.record, input.res, input.engineStarted, input.finish, input.checkAnswer),
+  };
+}
+
+/** The request path of DESIGN.md for any guarded endpoint (chat, completions, responses). */
+export function guardedEndpoint<P extends ParsedCompletion>(endpoint: GuardedEndpoint<P>, deps: CompletionDeps): RequestHandler {
   return async (req: Request, res: Response) => {
     const ctx = contextOf(res);
     // One policy version from start to end, even if a reload lands meanwhile: the app's own policy
     // when auth assigned one. An id the gateway has not loaded fails closed (503 policy_unavailable).
     const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
-    const parsed = adapter.parse(req.body, runtime.loaded.policy.request_fields);
+    const parsed = endpoint.parse(req.body, runtime.loaded.policy.request_fields, { app: ctx.app });
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -45,7 +64,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       app: ctx.app,
       keyId: keyIdOf(res),
       traceId: trace.getSpanContext(context.active())?.traceId,
-      route: adapter.route,
+      route: endpoint.route,
       model: parsed.model,
       stream: parsed.stream,
       policy: { id: runtime.loaded.id, version: runtime.loaded.version },
@@ -86,15 +105,15 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
       ctx.guardMs += input.durationMs;
       failOnGuardFault(input, 'input');
       if (input.decision.action === 'block') {
-        const error = inputBlockedError(input.decision, input.verdicts, ctx.requestId, adapter.operation === 'chat' ? 'messages' : 'prompt');
+        const error = inputBlockedError(input.decision, input.verdicts, ctx.requestId, endpoint.inputParam);
         await finish(400);
         setSafetyHeaders(res, 'block', runtime.ref);
         return sendError(res, error);
       }
 
       const engineStarted = performance.now();
-      engineSpan = EngineSpan.start(adapter.operation, parsed.model, parsed.stream, parsed.body);
-      const upstream = await EngineSpan.call(engineSpan, () => deps.engine.post(adapter.enginePath, parsed.body, abort.signal));
+      engineSpan = EngineSpan.start(endpoint.operation, parsed.model, parsed.stream, parsed.body);
+      const upstream = await EngineSpan.call(engineSpan, () => deps.engine.post(endpoint.enginePath, parsed.body, abort.signal));
       if (upstream.status >= 400) {
         const error = await upstreamClientError(upstream);
         ctx.engineMs += performance.now() - engineStarted;
@@ -102,11 +121,7 @@ export function guardedCompletion(adapter: CompletionAdapter, deps: CompletionDe
         setSafetyHeaders(res, record.action, runtime.ref);
         return sendError(res, error);
       }
-      if (parsed.stream) {
-        await relayStream({ adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkAnswer: checkOutput, abortUpstream: () => abort.abort() });
-        return;
-      }
-      await respondWhole(adapter, parsed, upstream, runtime, record, res, engineStarted, finish, checkOutput);
+      await endpoint.respond({ parsed, upstream, runtime, record, res, engineStarted, finish, checkAnswer: checkOutput, abortUpstream: () => abort.abort() });
     } catch (err) {
       if (err instanceof EngineError && err.failure === 'aborted') {
         await finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);

@@ -28,7 +28,7 @@ export function couldExceedContext(shape: PromptShape, window: number): boolean 
  * plus max_tokens (times the answers it asks for); the reservation is settled from the engine's
  * usage when the answer completes (settleTokens), or when the response closes without one.
  */
-export function tokenLimits(options: TokenLimitOptions, shapeOf: (body: Record<string, unknown>) => PromptShape, param: 'messages' | 'prompt') {
+export function tokenLimits(options: TokenLimitOptions, shapeOf: (body: Record<string, unknown>) => PromptShape, param: 'messages' | 'prompt' | 'input') {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const body = req.body as unknown;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return next(); // validation answers it

@@ -1,28 +1,82 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
+import { z } from 'zod';
 import type { AppDeps } from '../app';
-import { sendError } from '../errors';
+import { ApiError, sendError } from '../errors';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
 import { contextOf, setSafetyHeaders } from '../requestContext';
+
+/** The engine's model list, as far as the gateway reads it: entries with an id (engines add members, kept as sent). */
+const ModelList = z.looseObject({ data: z.array(z.looseObject({ id: z.string() })) });
+
+function policyRef(deps: AppDeps, res: Response): string | undefined {
+  try {
+    return deps.policies.current(contextOf(res).policyId).ref;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBody(deps: AppDeps): Promise<{ status: number; body: Buffer } | ApiError> {
+  const upstream = await deps.engine.get('/models');
+  if (upstream.status >= 400) return upstreamClientError(upstream);
+  const chunks: Buffer[] = [];
+  for await (const c of upstream.body) chunks.push(c as Buffer);
+  return { status: upstream.status, body: Buffer.concat(chunks) };
+}
 
 /** GET /v1/models: the engine's model list, as it sent it. */
 export function modelsRoute(deps: AppDeps): RequestHandler {
   return async (_req, res) => {
-    let ref: string | undefined;
+    const ref = policyRef(deps, res);
     try {
-      ref = deps.policies.current(contextOf(res).policyId).ref;
-    } catch {
-      ref = undefined;
-    }
-    try {
-      const upstream = await deps.engine.get('/models');
-      if (upstream.status >= 400) {
-        setSafetyHeaders(res, 'allow', ref);
-        return sendError(res, await upstreamClientError(upstream));
-      }
-      const chunks: Buffer[] = [];
-      for await (const c of upstream.body) chunks.push(c as Buffer);
+      const answer = await readBody(deps);
       setSafetyHeaders(res, 'allow', ref);
-      res.status(200).type('application/json').send(Buffer.concat(chunks));
+      if (answer instanceof ApiError) return sendError(res, answer);
+      res.status(200).type('application/json').send(answer.body);
+    } catch (err) {
+      setSafetyHeaders(res, 'allow', ref);
+      sendError(res, engineApiError(err));
+    }
+  };
+}
+
+/** Pure: the 404 OpenAI answers for a model id it does not serve. */
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(404, `The model \`${id.slice(0, 200)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+/** Pure: one model of the engine's list (`object: "model"`, id, created, owned_by, as OpenAI answers), or undefined. */
+export function modelEntry(list: unknown, id: string): Record<string, unknown> | undefined {
+  const parsed = ModelList.safeParse(list);
+  if (!parsed.success) return undefined;
+  const entry = parsed.data.data.find((m) => m.id === id);
+  if (!entry) return undefined;
+  return { ...entry, id: entry.id, object: 'model', created: typeof entry.created === 'number' ? entry.created : 0, owned_by: typeof entry.owned_by === 'string' ? entry.owned_by : 'system' };
+}
+
+/**
+ * GET /v1/models/{id}: the model's entry in the engine's list (engines such as vLLM serve only the
+ * list), or OpenAI's 404 `model_not_found`. Ids with a slash (`meta-llama/Llama-3.1-405B-Instruct`)
+ * work encoded or not.
+ */
+export function modelRoute(deps: AppDeps): RequestHandler {
+  return async (req, res) => {
+    const ref = policyRef(deps, res);
+    const raw = (req.params as { id?: string | string[] }).id;
+    const id = Array.isArray(raw) ? raw.join('/') : (raw ?? '');
+    try {
+      const answer = await readBody(deps);
+      setSafetyHeaders(res, 'allow', ref);
+      if (answer instanceof ApiError) return sendError(res, answer);
+      let list: unknown;
+      try {
+        list = JSON.parse(answer.body.toString('utf8'));
+      } catch {
+        return sendError(res, new ApiError(502, 'The engine failed (its model list is not JSON).', 'api_error', 'engine_error'));
+      }
+      const entry = modelEntry(list, id);
+      if (!entry) return sendError(res, modelNotFound(id));
+      res.status(200).json(entry);
     } catch (err) {
       setSafetyHeaders(res, 'allow', ref);
       sendError(res, engineApiError(err));

@@ -9,7 +9,7 @@ export function contextWindow(model: string | undefined, byModel: Record<string,
  * The 400 OpenAI sends for a request that cannot fit, checked before the engine sees it: the
  * engine would refuse anyway, after queueing it and reading the whole prompt.
  */
-export function contextLengthError(window: number, promptTokens: number, maxTokens: number | undefined, param: 'messages' | 'prompt'): ApiError | undefined {
+export function contextLengthError(window: number, promptTokens: number, maxTokens: number | undefined, param: 'messages' | 'prompt' | 'input'): ApiError | undefined {
   const requested = promptTokens + (maxTokens ?? 0);
   if (requested <= window) return undefined;
   const detail = maxTokens ? `${requested} tokens (${promptTokens} in the ${param}, ${maxTokens} in the completion)` : `${promptTokens} tokens in the ${param}`;

@@ -60,6 +60,52 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
   };
 }
 
+/** The strings of a content value: a string, or parts' `text` / `refusal` (media parts carry none). */
+function contentStrings(content: unknown): string[] {
+  if (typeof content === 'string') return [content];
+  if (!Array.isArray(content)) return [];
+  const out: string[] = [];
+  for (const part of content as { text?: unknown; refusal?: unknown }[]) {
+    if (typeof part?.text === 'string') out.push(part.text);
+    if (typeof part?.refusal === 'string') out.push(part.refusal);
+  }
+  return out;
+}
+
+/**
+ * Responses API: the instructions, every input item the engine renders (messages of every role,
+ * function and custom tool calls with their arguments, tool outputs, reasoning summaries), the tool
+ * definitions and the output format's schema, each item a turn of the chat template. History a
+ * `previous_response_id` stands for is not in the body yet: the engine's usage settles it.
+ */
+export function responsesPromptShape(body: Record<string, unknown>): PromptShape {
+  const texts: string[] = [];
+  const instructions = str(body.instructions);
+  if (instructions) texts.push(instructions);
+  const items: unknown[] = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input : [];
+  for (const item of items as Record<string, unknown>[]) {
+    if (!item || typeof item !== 'object') continue;
+    const role = str(item.role);
+    if (role) texts.push(role);
+    for (const key of ['name', 'arguments', 'input'] as const) {
+      const value = str(item[key]);
+      if (value) texts.push(value);
+    }
+    texts.push(...contentStrings(item.content), ...contentStrings(item.output), ...contentStrings(item.summary));
+  }
+  if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
+  const format = (body.text as { format?: unknown } | null | undefined)?.format;
+  if (format && typeof format === 'object') texts.push(JSON.stringify(format));
+  return {
+    texts,
+    fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * (items.length + (instructions ? 1 : 0)),
+    answers: 1,
+    separateSequences: false,
+    maxTokens: posInt(body.max_output_tokens),
+    model: str(body.model),
+  };
+}
+
 export function completionPromptShape(body: Record<string, unknown>): PromptShape {
   const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) ? body.prompt.filter((p): p is string => typeof p === 'string') : [];
   return {

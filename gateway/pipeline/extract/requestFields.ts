@@ -1,6 +1,6 @@
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
-import type { ChatCompletionRequest, CompletionRequest } from '../../requestSchemas';
+import type { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../requestSchemas';
 
 /**
  * What the gateway does with each top-level request field, by construction: `scanned` fields are
@@ -75,6 +75,33 @@ export const COMPLETION_FIELDS: ClassTable<CompletionRequest> = {
   max_tokens: 'harmless',
   stream_options: 'harmless',
   response_format: 'scanned',
+  ...harmlessParameters,
+};
+
+/**
+ * `scanned` here also covers the fields the Responses extraction handles itself: a
+ * `previous_response_id` is expanded into the items it stands for (or refused), and engine-side
+ * state (`conversation`, `prompt`, `background`) is refused unless empty.
+ */
+export const RESPONSES_FIELDS: ClassTable<ResponsesRequest> = {
+  model: 'harmless',
+  input: 'scanned',
+  instructions: 'scanned',
+  stream: 'harmless',
+  max_output_tokens: 'harmless',
+  stream_options: 'harmless',
+  tools: 'scanned',
+  tool_choice: 'scanned',
+  text: 'scanned',
+  reasoning: 'scanned',
+  previous_response_id: 'scanned',
+  conversation: 'scanned',
+  prompt: 'scanned',
+  background: 'scanned',
+  include: 'harmless',
+  truncation: 'harmless',
+  max_tool_calls: 'harmless',
+  prompt_cache_retention: 'harmless',
   ...harmlessParameters,
 };
 

@@ -1,0 +1,151 @@
+import { ApiError } from '../../errors';
+
+/**
+ * The conversations this gateway process relayed on /v1/responses, so that a client continuing one
+ * with `previous_response_id`, or pointing at an earlier item with `item_reference` (what the AI
+ * SDK's default provider sends for earlier assistant turns), still has every text the engine will
+ * read checked: the gateway puts the items back in `input` and scans them with the rest. The engine
+ * is never asked to recall anything (the gateway forwards `store: false`), so no history reaches it
+ * unseen. Kept per app (one app never reaches another's), in memory, bounded (least recently used
+ * out first), only for answers the gateway delivered whole (a blocked or failed answer is not
+ * kept). A response this process did not relay (another replica, a restart, evicted) is refused
+ * with a 400 saying to send the items themselves.
+ */
+export interface MemoryLimits {
+  /** Responses kept (each with its whole conversation). */
+  maxResponses: number;
+  /** Bytes of JSON kept in all. */
+  maxBytes: number;
+}
+
+export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxResponses: 2000, maxBytes: 64 * 1024 * 1024 };
+
+interface Stored {
+  items: readonly unknown[];
+  bytes: number;
+  itemKeys: string[];
+}
+
+export class ConversationMemory {
+  /** By `app\0responseId`, least recently used first. */
+  private readonly responses = new Map<string, Stored>();
+  /** Items by `app\0itemId`, with the response that holds them. */
+  private readonly items = new Map<string, { owner: string; item: unknown }>();
+  private bytes = 0;
+
+  constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
+
+  get size(): number {
+    return this.responses.size;
+  }
+
+  /** Keeps a delivered response: the input items as forwarded, then its output items. */
+  remember(app: string, responseId: string, input: readonly unknown[], output: readonly unknown[]): void {
+    const key = scoped(app, responseId);
+    this.drop(key);
+    const items = [...input, ...output];
+    const bytes = Buffer.byteLength(JSON.stringify(items), 'utf8');
+    if (bytes > this.limits.maxBytes) return;
+    const itemKeys: string[] = [];
+    for (const item of items) {
+      const id = (item as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' || id === '') continue;
+      const itemKey = scoped(app, id);
+      this.items.set(itemKey, { owner: key, item });
+      itemKeys.push(itemKey);
+    }
+    this.responses.set(key, { items, bytes, itemKeys });
+    this.bytes += bytes;
+    for (const [oldest] of this.responses) {
+      if (this.responses.size <= this.limits.maxResponses && this.bytes <= this.limits.maxBytes) break;
+      this.drop(oldest);
+    }
+  }
+
+  /** The whole conversation of a response (its input, then its output), or undefined. */
+  conversation(app: string, responseId: string): readonly unknown[] | undefined {
+    const key = scoped(app, responseId);
+    const stored = this.responses.get(key);
+    if (!stored) return undefined;
+    // Used again: it moves to the back of the eviction order.
+    this.responses.delete(key);
+    this.responses.set(key, stored);
+    return stored.items;
+  }
+
+  item(app: string, itemId: string): unknown {
+    return this.items.get(scoped(app, itemId))?.item;
+  }
+
+  private drop(key: string): void {
+    const stored = this.responses.get(key);
+    if (!stored) return;
+    this.responses.delete(key);
+    this.bytes -= stored.bytes;
+    // An id a later response also holds now points there: leave it.
+    for (const itemKey of stored.itemKeys) if (this.items.get(itemKey)?.owner === key) this.items.delete(itemKey);
+  }
+}
+
+function scoped(app: string, id: string): string {
+  return `${app}\u0000${id}`;
+}
+
+const SEND_ITEMS = 'Send the whole conversation as items in `input` instead (with the AI SDK: providerOptions.openai.store = false).';
+
+/**
+ * Pure apart from the memory lookups: the body with `previous_response_id` replaced by the
+ * conversation it names and every `item_reference` by the item, or the 400 for one the gateway
+ * does not hold. Returns the body unchanged when it holds neither.
+ */
+export function expandHistory(body: Record<string, unknown>, memory: ConversationMemory, app: string): Record<string, unknown> {
+  const previous = body.previous_response_id;
+  const input = body.input;
+  const items = Array.isArray(input) ? input : undefined;
+  const hasReference = items?.some(isReference) ?? false;
+  if ((previous === undefined || previous === null) && !hasReference) return body;
+
+  let history: readonly unknown[] = [];
+  if (typeof previous === 'string') {
+    const found = memory.conversation(app, previous);
+    if (!found) {
+      throw new ApiError(
+        400,
+        `Previous response with id \`${previous.slice(0, 100)}\` not found: the gateway continues only conversations it relayed itself (kept in memory by this gateway process for a while), because history it has not seen cannot be checked. ${SEND_ITEMS}`,
+        'invalid_request_error',
+        'previous_response_not_found',
+        'previous_response_id',
+      );
+    }
+    history = found;
+  }
+  const own = items ?? (typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []);
+  const resolved = own.map((item, i) => {
+    if (!isReference(item)) return item;
+    const found = memory.item(app, item.id);
+    if (found === undefined) {
+      throw new ApiError(
+        400,
+        `Item with id \`${item.id.slice(0, 100)}\` not found: the gateway resolves references only to items of responses it relayed itself (kept in memory by this gateway process for a while). ${SEND_ITEMS}`,
+        'invalid_request_error',
+        'item_not_found',
+        `input[${i}].id`,
+      );
+    }
+    return found;
+  });
+  const expanded: Record<string, unknown> = { ...body, input: [...history, ...resolved] };
+  delete expanded.previous_response_id;
+  return expanded;
+}
+
+function isReference(item: unknown): item is { type: 'item_reference'; id: string } {
+  const candidate = item as { type?: unknown; id?: unknown } | null;
+  return candidate?.type === 'item_reference' && typeof candidate.id === 'string';
+}
+
+/** The input as items (a string input is one user message), for what memory keeps. */
+export function inputItems(input: unknown): unknown[] {
+  if (Array.isArray(input)) return input;
+  return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : [];
+}

@@ -1,0 +1,134 @@
+import type { ChatRole, ChatTurn, ScanText, TextSource } from '../../../guards/types';
+import type { RequestFields } from '../../../policies/schema';
+import { ApiError } from '../../errors';
+import type { ResponsesInputItem } from '../../requestSchemas';
+import { contentTexts } from '../extract/messageTexts';
+import { isTypeName, stringLeaves } from '../extract/stringLeaves';
+
+/**
+ * Every text of the Responses API's input items, whatever their kind, tagged with its source as
+ * for chat: a message by its role (developer and system included), function and custom tool calls
+ * as `tool_call`, their outputs as `tool` (third-party content), reasoning as `assistant` (clients
+ * resend it and can forge it). Only `type`, `role`, `status` and `phase` are structure (the schema
+ * holds them to enumerations); ids and unknown members are scanned like any text.
+ */
+
+/** Item types the gateway reads. Others feed the engine results of tools it runs itself (web search, files, computer use, MCP, ...), which the gateway cannot check. */
+export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set(['message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning', 'item_reference']);
+
+/**
+ * Pure, before schema validation: an item type the gateway does not know is refused with a
+ * message naming it (the schema's union would only say "invalid input").
+ */
+export function refuseUnknownItems(input: unknown): void {
+  if (!Array.isArray(input)) return;
+  input.forEach((item, i) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return; // the schema answers these
+    const type = (item as { type?: unknown }).type;
+    if (type === undefined || (typeof type === 'string' && KNOWN_ITEM_TYPES.has(type))) return;
+    throw new ApiError(
+      400,
+      `Input items of type \`${String(type).slice(0, 60)}\` are not accepted: the gateway forwards messages, function and custom tool calls with their outputs, and reasoning summaries. Other items carry results of tools the engine runs itself, which the gateway cannot check.`,
+      'invalid_request_error',
+      'unsupported_content',
+      `input[${i}].type`,
+    );
+  });
+}
+
+/** Item members that are structure: enumerations the schema checks, never text. */
+const STRUCTURE: ReadonlySet<string> = new Set(['type', 'role', 'status', 'phase']);
+
+/** Member names of the API itself: listing them as texts would only add noise (their values are scanned). */
+const API_KEYS: ReadonlySet<string> = new Set(['type', 'id', 'name', 'arguments', 'text', 'call_id', 'output', 'input', 'annotations', 'logprobs', 'summary', 'content']);
+
+export function sourceOfItemRole(role: 'user' | 'assistant' | 'system' | 'developer'): TextSource {
+  return role;
+}
+
+function leavesAs(source: TextSource, value: unknown, at: string): ScanText[] {
+  return stringLeaves(value, at, { keys: true, skipValue: isTypeName, skipKeys: API_KEYS }).map((l) => ({ source, path: l.path, text: l.text }));
+}
+
+/** Every member but the structure ones, with `special` members read by their own rule. */
+function memberTexts(item: Record<string, unknown>, at: string, source: TextSource, special: Record<string, (value: unknown, path: string) => ScanText[]>): ScanText[] {
+  const texts: ScanText[] = [];
+  for (const [key, value] of Object.entries(item)) {
+    if (STRUCTURE.has(key) || value === undefined || value === null) continue;
+    const path = `${at}.${key}`;
+    texts.push(...(special[key] ? special[key](value, path) : leavesAs(source, value, path)));
+  }
+  return texts;
+}
+
+/** Reasoning parts: their `type` is an enumeration (schema), every other member is text. */
+function reasoningParts(value: unknown, at: string): ScanText[] {
+  if (!Array.isArray(value)) return leavesAs('assistant', value, at);
+  return value.flatMap((part: Record<string, unknown>, j) => Object.entries(part).flatMap(([key, v]) => (key === 'type' ? [] : leavesAs('assistant', v, `${at}[${j}].${key}`))));
+}
+
+/** The texts of one input item (item references are resolved before this runs). */
+export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+  const at = `input[${i}]`;
+  const record = item as Record<string, unknown>;
+  switch (item.type) {
+    case undefined:
+    case 'message': {
+      const source = sourceOfItemRole(item.role);
+      return memberTexts(record, at, source, { content: () => contentTexts(item.content, source, `${at}.content`, fields) });
+    }
+    case 'function_call':
+    case 'custom_tool_call':
+      return memberTexts(record, at, 'tool_call', {});
+    case 'function_call_output':
+    case 'custom_tool_call_output':
+      return memberTexts(record, at, 'tool', { output: () => contentTexts(item.output, 'tool', `${at}.output`, fields) });
+    case 'reasoning':
+      if (item.encrypted_content) {
+        throw new ApiError(400, 'Encrypted reasoning is not accepted: the engine would read text the gateway cannot check. Send the reasoning summary instead.', 'invalid_request_error', 'unsupported_value', `${at}.encrypted_content`);
+      }
+      return memberTexts(record, at, 'assistant', { summary: reasoningParts, content: reasoningParts });
+    case 'item_reference':
+      // Resolved by conversationMemory before extraction; one left here would reach the engine unread.
+      throw new ApiError(400, 'Item references are resolved by the gateway before they are checked.', 'invalid_request_error', 'unsupported_value', `${at}.id`);
+  }
+}
+
+/** Ids are bookkeeping, not words: Prompt Guard scans them, the conversation leaves them out. */
+const ID_PATH = /\.(id|call_id)$/;
+
+/**
+ * The input items as a Llama Guard style guard reads the conversation: the preamble (tool
+ * definitions, output format) and the instructions first, as system turns, then one turn per
+ * item holding the same texts Prompt Guard scans; calls as `name(arguments)`.
+ */
+export function itemsConversation(items: readonly ResponsesInputItem[], perItem: readonly ScanText[][], preamble: readonly ScanText[], instructions: readonly ScanText[]): ChatTurn[] {
+  const turns: ChatTurn[] = [];
+  if (preamble.length > 0) turns.push({ role: 'system', content: preamble.map((t) => t.text).join(' ') });
+  if (instructions.length > 0) turns.push({ role: 'system', content: instructions.map((t) => t.text).join(' ') });
+  items.forEach((item, i) => {
+    const at = `input[${i}]`;
+    const words = (perItem[i] ?? []).filter((t) => !ID_PATH.test(t.path));
+    if (item.type === 'function_call' || item.type === 'custom_tool_call') {
+      const call = `${item.name}(${item.type === 'function_call' ? item.arguments : item.input})`;
+      const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);
+      turns.push({ role: 'assistant', content: '', toolCalls: [call, ...others] });
+      return;
+    }
+    turns.push({ role: turnRole(item), content: words.map((t) => t.text).join(' ') });
+  });
+  return turns;
+}
+
+function turnRole(item: ResponsesInputItem): ChatRole {
+  switch (item.type) {
+    case undefined:
+    case 'message':
+      return item.role === 'developer' ? 'system' : item.role;
+    case 'function_call_output':
+    case 'custom_tool_call_output':
+      return 'tool';
+    default:
+      return 'assistant';
+  }
+}

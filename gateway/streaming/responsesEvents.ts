@@ -1,0 +1,63 @@
+import type { EngineResponse } from '../../engine/client';
+import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent } from '../../engine/answerSchema';
+import { classifyEngineError, EngineError } from '../../engine/errors';
+import { engineAnswer } from '../pipeline/adapters';
+import type { ResponsesAccumulator } from './responsesAccumulator';
+import { SseParser, type SseEvent } from './sseParser';
+
+export interface ResponseEngineEvent {
+  /** What is relayed if the event is released: the event as received, or rewritten as `event:` + `data:`. */
+  raw: string;
+  event?: ResponseStreamEvent;
+  keepAlive?: boolean;
+  /** `response.completed` or `response.incomplete`: the engine's last event. */
+  terminal?: boolean;
+}
+
+const KEEP_ALIVE = ':\n\n';
+
+/**
+ * Parses the engine's Responses SSE body into typed events, feeding the accumulator, up to the
+ * terminal event (nothing after it is read). An event the gateway cannot read (not JSON, no
+ * `type`, documented members of the wrong type or missing, `error`, `response.failed`) is an
+ * engine failure (EngineError, 502): never relayed, its text could not be checked. So is a stream
+ * that ends, or says `[DONE]`, before its terminal event: a cut answer must not look complete.
+ */
+export async function* responseEvents(upstream: EngineResponse, accumulator: ResponsesAccumulator): AsyncGenerator<ResponseEngineEvent> {
+  const parser = new SseParser();
+  const annotate = (sse: SseEvent): ResponseEngineEvent => {
+    if (sse.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
+    if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
+    let json: unknown;
+    try {
+      json = JSON.parse(sse.data);
+    } catch {
+      throw new EngineError('bad_gateway', 'the engine sent a stream event that is not JSON');
+    }
+    const event = engineAnswer(() => parseResponseEvent(json));
+    accumulator.add(event);
+    return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\ndata: ${sse.data}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
+  };
+  try {
+    for await (const bytes of upstream.body) {
+      for (const sse of parser.push(bytes as Uint8Array)) {
+        const annotated = annotate(sse);
+        yield annotated;
+        if (annotated.terminal) return;
+      }
+    }
+    for (const sse of parser.end()) {
+      const annotated = annotate(sse);
+      yield annotated;
+      if (annotated.terminal) return;
+    }
+  } catch (err) {
+    throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
+  }
+  throw new EngineError('bad_gateway', 'the engine stream ended without response.completed');
+}
+
+/** Relayed byte for byte only when it holds `data:` lines and an `event:` line naming its own type (clients may dispatch on either). */
+function relayable(sse: SseEvent, type: string): boolean {
+  return sse.raw.split(/\r\n|\r|\n/).every((line) => line === '' || line.startsWith('data:') || /^event: ?/.test(line)) && (sse.event === undefined || sse.event === type);
+}

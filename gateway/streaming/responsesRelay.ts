@@ -1,0 +1,200 @@
+import type { Response } from 'express';
+import { ApiError } from '../errors';
+import type { RespondInput } from '../pipeline/guardedEndpoint';
+import { engineApiError } from '../pipeline/engineErrors';
+import { blockedResponse, blockedTailEvents, cleanEnvelope, minimalResponse, refusalItemId, sseEvent } from '../pipeline/responses/blockedResponse';
+import type { ParsedResponses } from '../pipeline/responses/endpoint';
+import { contextOf, setSafetyHeaders } from '../requestContext';
+import { SSE_HEADERS, write } from './relayStream';
+import { ResponsesAccumulator } from './responsesAccumulator';
+import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
+
+/**
+ * Streams a Responses answer to the client in the policy's streaming mode, as relayStream.ts does
+ * for chat: `buffer` releases nothing until the whole answer passed; `window` releases events as
+ * the text they carry passes (every `window_tokens` text events, re-reading `overlap_tokens`),
+ * never an unchecked one; `off` relays as it comes. A blocked answer ends with the refusal as a
+ * message of its own and `response.incomplete` (reason `content_filter`); an engine failure after
+ * bytes went out ends with an `error` event. Passed events go out exactly as the engine sent them.
+ */
+export async function relayResponses(input: RespondInput<ParsedResponses>): Promise<void> {
+  const policy = input.runtime.loaded.policy;
+  const mode = policy.output.length === 0 ? 'off' : policy.streaming.mode;
+  if (mode === 'buffer') return relayBuffered(input);
+  if (mode === 'window') return relayWindowed(input);
+  return relayPassthrough(input);
+}
+
+/** What the client was told so far: what events the gateway writes itself must follow. */
+interface Released {
+  lastSequence?: number;
+  /** output_item.added events released: the output index of the next item. */
+  outputItems: number;
+  /** Whether `response.created` went out. */
+  opened: boolean;
+}
+
+function noteReleased(released: Released, event: ResponseEngineEvent): void {
+  const e = event.event;
+  if (!e) return;
+  if (typeof e.sequence_number === 'number') released.lastSequence = e.sequence_number;
+  if (e.type === 'response.output_item.added') released.outputItems += 1;
+  if (e.type === 'response.created') released.opened = true;
+}
+
+function startStream(input: RespondInput<ParsedResponses>): void {
+  if (input.res.headersSent) return;
+  setSafetyHeaders(input.res, input.record.action, input.runtime.ref);
+  input.res.writeHead(200, SSE_HEADERS);
+}
+
+/** The refusal and `response.incomplete`, numbered after what went out; ends the response. */
+async function writeBlockedTail(input: RespondInput<ParsedResponses>, accumulator: ResponsesAccumulator, released: Released): Promise<void> {
+  const sent = input.parsed.body;
+  const base = (accumulator.final ?? accumulator.opening ?? minimalResponse(undefined, input.parsed.model)) as Record<string, unknown>;
+  const itemId = refusalItemId();
+  const refusal = input.runtime.loaded.policy.refusals.output;
+  const events = blockedTailEvents({
+    sequence: released.lastSequence === undefined ? 0 : released.lastSequence + 1,
+    outputIndex: released.outputItems,
+    itemId,
+    refusal,
+    incomplete: blockedResponse(base, sent, refusal, itemId),
+    opening: released.opened ? undefined : cleanEnvelope((accumulator.opening ?? base) as Record<string, unknown>, sent),
+  });
+  for (const event of events) await write(input.res, sseEvent(event));
+  input.res.end();
+}
+
+/** buffer: nothing is released until the whole answer passed the output guard. */
+async function relayBuffered(input: RespondInput<ParsedResponses>): Promise<void> {
+  const { res, record } = input;
+  const ctx = contextOf(res);
+  const accumulator = new ResponsesAccumulator(input.parsed.body);
+  const events: ResponseEngineEvent[] = [];
+  for await (const event of responseEvents(input.upstream, accumulator)) if (!event.keepAlive) events.push(event);
+  ctx.engineMs += performance.now() - input.engineStarted;
+  record.engine = accumulator.engineSummary(input.engineStarted);
+  const answer = accumulator.answer();
+  record.content?.output.push(answer.content);
+  const phase = await input.checkAnswer(answer, 0);
+  record.outputs.push(phase);
+  ctx.guardMs += phase.durationMs;
+  await input.finish(200);
+  startStream(input);
+  if (phase.decision.action === 'block') return writeBlockedTail(input, accumulator, { outputItems: 0, opened: false });
+  input.parsed.remember(accumulator.final);
+  for (const event of events) await write(res, event.raw);
+  res.end();
+}
+
+/** window: events go out once the text they carry passed a check. */
+async function relayWindowed(input: RespondInput<ParsedResponses>): Promise<void> {
+  const { res, runtime, record } = input;
+  const ctx = contextOf(res);
+  const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = runtime.loaded.policy.streaming;
+  const accumulator = new ResponsesAccumulator(input.parsed.body);
+  const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
+  const released: Released = { outputItems: 0, opened: false };
+  let checkedTokens = 0;
+  let engineCounted = false;
+
+  const release = async (upTo: number) => {
+    startStream(input);
+    while (pending.length && pending[0].tokenEnd <= upTo) {
+      const { event } = pending.shift()!;
+      await write(res, event.raw);
+      noteReleased(released, event);
+    }
+  };
+  /** Checks text events (checkedTokens - overlap, upTo]; true when they passed. */
+  const check = async (upTo: number): Promise<boolean> => {
+    const phase = await input.checkAnswer(accumulator.window(Math.max(0, checkedTokens - overlapTokens), upTo), 0);
+    record.outputs.push(phase);
+    ctx.guardMs += phase.durationMs;
+    checkedTokens = upTo;
+    return phase.decision.action !== 'block';
+  };
+  const block = async () => {
+    input.abortUpstream();
+    record.engine = accumulator.engineSummary(input.engineStarted);
+    record.content?.output.push(accumulator.answer().content);
+    await input.finish(200);
+    // Headers already sent carry the verdict at their time; the audit record carries the block.
+    startStream(input);
+    await writeBlockedTail(input, accumulator, released);
+  };
+
+  try {
+    for await (const event of responseEvents(input.upstream, accumulator)) {
+      if (!engineCounted) {
+        engineCounted = true;
+        ctx.engineMs += performance.now() - input.engineStarted;
+      }
+      pending.push({ event, tokenEnd: accumulator.textEvents });
+      if (accumulator.textEvents - checkedTokens >= windowTokens) {
+        if (!(await check(accumulator.textEvents))) return await block();
+        await release(checkedTokens);
+      }
+    }
+    record.engine = accumulator.engineSummary(input.engineStarted);
+    if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
+      if (!(await check(accumulator.textEvents))) return await block();
+    }
+    record.content?.output.push(accumulator.answer().content);
+    await input.finish(200);
+    input.parsed.remember(accumulator.final);
+    await release(Number.POSITIVE_INFINITY);
+    res.end();
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    await endWithErrorEvent(input, err, released);
+  }
+}
+
+/** off: events go straight through as they arrive (no output check on streams); still only readable ones. */
+async function relayPassthrough(input: RespondInput<ParsedResponses>): Promise<void> {
+  const { res, record } = input;
+  const ctx = contextOf(res);
+  const accumulator = new ResponsesAccumulator(input.parsed.body);
+  const released: Released = { outputItems: 0, opened: false };
+  try {
+    for await (const event of responseEvents(input.upstream, accumulator)) {
+      if (!res.headersSent) {
+        ctx.engineMs += performance.now() - input.engineStarted;
+        startStream(input);
+      }
+      if (event.terminal) {
+        record.engine = accumulator.engineSummary(input.engineStarted);
+        record.content?.output.push(accumulator.answer().content);
+        await input.finish(200);
+        input.parsed.remember(accumulator.final);
+      }
+      await write(res, event.raw);
+      noteReleased(released, event);
+    }
+    res.end();
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    await endWithErrorEvent(input, err, released);
+  }
+}
+
+/**
+ * After bytes reached the client, a failure ends the stream with a Responses `error` event: `code`,
+ * `message` and `param` where OpenAI documents them, and the usual `error` object too (what the
+ * `openai` clients raise an APIError on, and what the API itself sends).
+ */
+async function endWithErrorEvent(input: RespondInput<ParsedResponses>, err: unknown, released: Released): Promise<void> {
+  const apiError = err instanceof ApiError ? err : engineApiError(err);
+  if (apiError.status === 499) {
+    await input.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
+    return;
+  }
+  await input.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message }).catch(() => undefined);
+  const res: Response = input.res;
+  if (res.writableEnded || res.destroyed) return;
+  const sequence = released.lastSequence === undefined ? 0 : released.lastSequence + 1;
+  await write(res, sseEvent({ type: 'error', sequence_number: sequence, code: apiError.code, message: apiError.message, param: apiError.param, ...apiError.body() }));
+  res.end();
+}
