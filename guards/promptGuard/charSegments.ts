@@ -112,3 +112,15 @@ export function charWindows(text: string, maxTokens: number): CharSpan[] {
   }
   return out;
 }
+
+/** The offset where the estimate of text[0, offset) reaches `tokens`, moved back to a whitespace within the last tenth (never into a surrogate pair). */
+export function offsetAtTokens(text: string, tokens: number): number {
+  let spent = 0;
+  let i = 0;
+  while (i < text.length && spent + cost(text.charCodeAt(i)) <= tokens) spent += cost(text.charCodeAt(i++));
+  if (i >= text.length) return text.length;
+  const floor = Math.floor(i * 0.9);
+  for (let k = i; k > floor; k--) if (isSpace(text.charCodeAt(k - 1))) return k;
+  const code = text.charCodeAt(i);
+  return code >= 0xdc00 && code <= 0xdfff && i > 0 ? i - 1 : i;
+}

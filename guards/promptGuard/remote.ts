@@ -32,7 +32,7 @@ import { pause } from '../runtime/yield';
 import type { CharSpan } from '../text/fineWindows';
 import { prepareTexts } from '../text/prepareTexts';
 import { type CacheHits, errorVerdict, type Guard, type GuardError, type GuardRequest, isThirdPartySource, type Verdict } from '../types';
-import { charSegments, charWindows, pieces, estimateTokens } from './charSegments';
+import { charSegments, charWindows, estimateTokens, offsetAtTokens } from './charSegments';
 import type { RemotePromptGuardOptions } from './options';
 import { detectVariant, labelFor, type PromptGuardVariant, type ScoreKind, scoreFromProbabilities } from './scoring';
 import { labelOrder, orderedLogits, type ServerRow, type ServerScores } from './serverScores';
@@ -284,17 +284,17 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
   };
 }
 
-/** Two halves of a segment overlapping by about a third (cut at whitespace where one is near). */
+/** Two halves of a segment, each about two thirds of it, overlapping by the middle third (cut at whitespace where one is near). */
 export function splitInTwo(text: string): string[] {
-  const third = Math.max(1, estimateTokens(text) / 3);
-  const parts = pieces(text, third);
-  if (parts.length < 2) {
-    const cut = Math.max(1, Math.floor(text.length / 2));
-    return [text.slice(0, cut), text.slice(Math.floor(cut / 2))];
+  const total = estimateTokens(text);
+  let end = offsetAtTokens(text, (total * 2) / 3);
+  let start = offsetAtTokens(text, total / 3);
+  // A text too short to cut by the estimate (one dense character run): cut by characters.
+  if (end <= 0 || end >= text.length || start <= 0 || start >= end) {
+    end = Math.max(1, Math.ceil((text.length * 2) / 3));
+    start = Math.floor(text.length / 3);
   }
-  const a = Math.ceil((parts.length * 2) / 3);
-  const b = Math.floor(parts.length / 3);
-  return [text.slice(0, parts[a - 1]!.end), text.slice(parts[b]!.start)];
+  return [text.slice(0, end), text.slice(start)];
 }
 
 /** `http://tei:80/` -> `http://tei:80`; refuses what is not an http(s) URL. */

@@ -45,8 +45,9 @@ export function labelOrder(row: ServerRow, configured: readonly string[] | undef
 /** The row's logits in `labels` order; throws when the server's answer does not fit those labels. */
 export function orderedLogits(row: ServerRow, labels: readonly string[]): number[] {
   if (row.byLabel) {
-    return labels.map((l) => {
-      const v = row.byLabel!.get(l);
+    // A model exported without label names answers LABEL_0, LABEL_1, ...: index i is labels[i].
+    return labels.map((l, i) => {
+      const v = row.byLabel!.get(l) ?? row.byLabel!.get(`LABEL_${i}`);
       if (v === undefined) throw new Error(`the server's answer has no label ${l} (it has ${[...row.byLabel!.keys()].join(', ')}); check \`labels\``);
       return v;
     });

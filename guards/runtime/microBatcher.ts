@@ -139,14 +139,20 @@ export class MicroBatcher<I, O> {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.running++;
-    // A free runner and more waiting: start the next batch now, not after this one.
-    if (this.running < this.concurrency && this.pendingCount() > 0) this.schedule();
     this.stats.batches++;
     this.stats.inputs += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     reportQueueWaits(batch);
+    let run: Promise<O[]>;
     try {
-      const outputs = await this.runner(batch.map((b) => b.input));
+      run = this.runner(batch.map((b) => b.input));
+    } catch (err) {
+      run = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    // A free runner and more waiting: start the next batch now, not after this one.
+    if (this.running < this.concurrency && this.pendingCount() > 0) this.schedule();
+    try {
+      const outputs = await run;
       if (outputs.length !== batch.length) throw new Error(`batch runner returned ${outputs.length} outputs for ${batch.length} inputs`);
       batch.forEach((b, i) => {
         if (b.job.done) return;

@@ -36,6 +36,8 @@ export interface FakeGuardServer {
   requests: RecordedRequest[];
   /** Sets the behavior of the next requests (a function decides per request). */
   behave(behavior: FakeBehavior | ((req: RecordedRequest) => FakeBehavior)): void;
+  /** What `GET /v1/models` (a replica's health check) answers: 200 with the model, or 503. */
+  setHealthy(healthy: boolean): void;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startFakeGuardServer(flavor: Flavor, options: FakeServerOp
   let decide: (req: RecordedRequest) => FakeBehavior = () => ({ kind: 'answer', text: 'safe' });
   const requests: RecordedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let healthy = true;
 
   const send = (res: http.ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
@@ -140,6 +143,10 @@ export async function startFakeGuardServer(flavor: Flavor, options: FakeServerOp
         return send(res, 400, errorBody(flavor, 400, 'invalid JSON body'));
       }
       const path = (req.url ?? '').split('?')[0]!;
+      // Health checks are not recorded: tests count what the guard asked.
+      if (req.method === 'GET' && path === '/v1/models') {
+        return healthy ? send(res, 200, { object: 'list', data: [{ id: model, object: 'model' }] }) : send(res, 503, errorBody(flavor, 503, 'unhealthy'));
+      }
       const recorded: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body };
       requests.push(recorded);
       if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
@@ -183,6 +190,9 @@ export async function startFakeGuardServer(flavor: Flavor, options: FakeServerOp
     requests,
     behave(behavior) {
       decide = typeof behavior === 'function' ? behavior : () => behavior;
+    },
+    setHealthy(h) {
+      healthy = h;
     },
     close() {
       for (const s of sockets) s.destroy();

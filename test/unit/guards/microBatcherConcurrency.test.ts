@@ -1,0 +1,70 @@
+import { MicroBatcher } from '../../../guards/runtime/microBatcher';
+
+/** A runner whose runs finish only when the test says so. */
+function controlledRunner() {
+  const running: { inputs: number[]; finish: () => void }[] = [];
+  const runner = (inputs: number[]) =>
+    new Promise<number[]>((resolve) => {
+      running.push({ inputs, finish: () => resolve(inputs.map((i) => i * 10)) });
+    });
+  return { running, runner };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('micro-batcher with several batches in flight (one per ONNX worker)', () => {
+  test('a long job fills every runner at once; the rest waits for a free one', async () => {
+    const { running, runner } = controlledRunner();
+    const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 4, maxWaitMs: 0, maxConcurrentBatches: 2 });
+    const job = batcher.submit(Array.from({ length: 12 }, (_, i) => i));
+    await turn();
+    expect(running.map((r) => r.inputs)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
+    running[0]!.finish();
+    await turn();
+    expect(running).toHaveLength(3);
+    running[1]!.finish();
+    running[2]!.finish();
+    expect(await job).toEqual(Array.from({ length: 12 }, (_, i) => i * 10));
+    expect(batcher.stats).toMatchObject({ batches: 3, inputs: 12, largestBatch: 4 });
+  });
+
+  test('with one runner (the default), batches run one at a time', async () => {
+    const { running, runner } = controlledRunner();
+    const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 2, maxWaitMs: 0 });
+    const job = batcher.submit([1, 2, 3, 4]);
+    await turn();
+    expect(running).toHaveLength(1);
+    running[0]!.finish();
+    await turn();
+    expect(running).toHaveLength(2);
+    running[1]!.finish();
+    expect(await job).toEqual([10, 20, 30, 40]);
+  });
+
+  test('inputs that arrive beside a free runner wait for their timer, not for the running batch', async () => {
+    const { running, runner } = controlledRunner();
+    const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 4, maxWaitMs: 10_000, maxConcurrentBatches: 2 });
+    const a = batcher.submit([1, 2, 3, 4]);
+    await turn();
+    expect(running).toHaveLength(1);
+    const b = batcher.submit([5]);
+    running[0]!.finish();
+    await a;
+    await turn();
+    // A free runner and a 10 s wait: the lone input is still collecting company.
+    expect(running).toHaveLength(1);
+    batcher.submit([6, 7, 8]).catch(() => undefined);
+    await turn();
+    expect(running[1]!.inputs).toEqual([5, 6, 7, 8]);
+    running[1]!.finish();
+    expect(await b).toEqual([50]);
+    batcher.close();
+  });
+
+  test('refuses a concurrency that is not a positive integer', () => {
+    expect(() => new MicroBatcher<number, number>(async (x) => x, { maxBatchSize: 1, maxWaitMs: 0, maxConcurrentBatches: 0 })).toThrow(/maxConcurrentBatches/);
+  });
+});

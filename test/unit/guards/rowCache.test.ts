@@ -1,0 +1,39 @@
+import { RowCache } from '../../../guards/runtime/rowCache';
+
+describe('per-row output cache', () => {
+  test('the same row in the same scope has the same key; another scope or row another key', async () => {
+    const cache = new RowCache<number>(16);
+    const [a, b, c] = await cache.keys('m|default@1', [
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 4],
+    ]);
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+    expect(cache.key('m|default@2', [1, 2, 3])).not.toBe(a);
+    // Ids are 32-bit: 256 and 1<<16 must not collide with byte-wise neighbours.
+    expect(cache.key('s', [256])).not.toBe(cache.key('s', [1, 0]));
+    expect(cache.key('s', [1, 2])).not.toBe(cache.key('s', [1, 2, 0]));
+  });
+
+  test('keeps at most its capacity, least recently used out first', () => {
+    const cache = new RowCache<number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1);
+    cache.set('c', 3);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.size).toBe(2);
+  });
+
+  test('hashes many rows in steps with the event loop turning between them', async () => {
+    const cache = new RowCache<number>(0);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const rows = Array.from({ length: 20_000 }, (_, i) => Array.from({ length: 64 }, (_, k) => i + k));
+    const keys = await cache.keys('s', rows);
+    clearInterval(timer);
+    expect(new Set(keys).size).toBe(rows.length);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
