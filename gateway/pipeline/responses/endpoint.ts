@@ -11,7 +11,7 @@ import { blockedResponse, refusalItemId } from './blockedResponse';
 import { expandHistory, inputItems, type ConversationMemory } from './conversationMemory';
 import { responseSummary } from './engineSummary';
 import { extractResponsesRequest } from './extractRequest';
-import { refuseUnknownItems } from './inputItems';
+import { checkItems } from './inputItems';
 import { answerFromSlots, SlotLedger } from './slotAnswer';
 
 /** A parsed Responses request: the shared fields, plus keeping a delivered answer's conversation. */
@@ -33,10 +33,10 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<P
     operation: 'chat',
     inputParam: 'input',
     parse(body, fields, caller) {
-      if (body !== null && typeof body === 'object') refuseUnknownItems((body as { input?: unknown }).input);
+      if (body !== null && typeof body === 'object') checkItems((body as { input?: unknown }).input);
       validation(ResponsesRequest, body, 'responses');
       const expanded = expandHistory(body as Record<string, unknown>, memory, caller.app);
-      if (expanded !== body) refuseUnknownItems(expanded.input);
+      if (expanded !== body) checkItems(expanded.input);
       const request = validation(ResponsesRequest, expanded, 'responses');
       const extracted = extractResponsesRequest(expanded, request, fields);
       // The engine keeps nothing: every continuation comes back through the gateway, whole.

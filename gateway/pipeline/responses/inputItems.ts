@@ -1,7 +1,16 @@
 import type { ChatRole, ChatTurn, ScanText, TextSource } from '../../../guards/types';
 import type { RequestFields } from '../../../policies/schema';
-import { ApiError } from '../../errors';
-import type { ResponsesInputItem } from '../../requestSchemas';
+import { ApiError, badRequest } from '../../errors';
+import {
+  ResponsesCustomToolCallItem,
+  ResponsesCustomToolCallOutputItem,
+  ResponsesFunctionCallItem,
+  ResponsesFunctionCallOutputItem,
+  ResponsesItemReference,
+  ResponsesMessageItem,
+  ResponsesReasoningItem,
+  type ResponsesInputItem,
+} from '../../requestSchemas';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves } from '../extract/stringLeaves';
 
@@ -13,26 +22,43 @@ import { isTypeName, stringLeaves } from '../extract/stringLeaves';
  * holds them to enumerations); ids and unknown members are scanned like any text.
  */
 
-/** Item types the gateway reads. Others feed the engine results of tools it runs itself (web search, files, computer use, MCP, ...), which the gateway cannot check. */
-export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set(['message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning', 'item_reference']);
+/** The schema of each item type the gateway reads. Others feed the engine results of tools it runs itself (web search, files, computer use, MCP, ...), which the gateway cannot check. */
+const ITEM_SCHEMAS = {
+  message: ResponsesMessageItem,
+  function_call: ResponsesFunctionCallItem,
+  function_call_output: ResponsesFunctionCallOutputItem,
+  custom_tool_call: ResponsesCustomToolCallItem,
+  custom_tool_call_output: ResponsesCustomToolCallOutputItem,
+  reasoning: ResponsesReasoningItem,
+  item_reference: ResponsesItemReference,
+} as const;
+
+export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set(Object.keys(ITEM_SCHEMAS));
 
 /**
- * Pure, before schema validation: an item type the gateway does not know is refused with a
- * message naming it (the schema's union would only say "invalid input").
+ * Pure, before the request schema runs: each item checked against the schema of its own type
+ * (a message when it has none), so an error names the item and member (`input[2].call_id`)
+ * rather than the schema union's "invalid input"; an item type the gateway does not know is
+ * refused with a message naming it.
  */
-export function refuseUnknownItems(input: unknown): void {
+export function checkItems(input: unknown): void {
   if (!Array.isArray(input)) return;
   input.forEach((item, i) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return; // the schema answers these
-    const type = (item as { type?: unknown }).type;
-    if (type === undefined || (typeof type === 'string' && KNOWN_ITEM_TYPES.has(type))) return;
-    throw new ApiError(
-      400,
-      `Input items of type \`${String(type).slice(0, 60)}\` are not accepted: the gateway forwards messages, function and custom tool calls with their outputs, and reasoning summaries. Other items carry results of tools the engine runs itself, which the gateway cannot check.`,
-      'invalid_request_error',
-      'unsupported_content',
-      `input[${i}].type`,
-    );
+    const type = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as { type?: unknown }).type : undefined;
+    if (type !== undefined && (typeof type !== 'string' || !KNOWN_ITEM_TYPES.has(type))) {
+      throw new ApiError(
+        400,
+        `Input items of type \`${String(type).slice(0, 60)}\` are not accepted: the gateway forwards messages, function and custom tool calls with their outputs, and reasoning summaries. Other items carry results of tools the engine runs itself, which the gateway cannot check.`,
+        'invalid_request_error',
+        'unsupported_content',
+        `input[${i}].type`,
+      );
+    }
+    const result = ITEM_SCHEMAS[(type ?? 'message') as keyof typeof ITEM_SCHEMAS].safeParse(item);
+    if (result.success) return;
+    const issue = result.error.issues[0];
+    const param = `input[${i}]${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    throw badRequest(`invalid responses request: \`${param}\`: ${issue.message}`, param);
   });
 }
 

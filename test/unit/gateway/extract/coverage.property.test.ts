@@ -1,14 +1,20 @@
 import fc from 'fast-check';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ChatCompletion, ChatChunk, TextCompletion } from '../../../../engine/answerSchema';
+import { ChatCompletion, ChatChunk, parseResponseObject, ResponseObject, ResponseStreamEvent, TextCompletion } from '../../../../engine/answerSchema';
 import { EngineError } from '../../../../engine/errors';
 import { ApiError } from '../../../../gateway/errors';
-import { chatAdapter, textAdapter, type CompletionAdapter } from '../../../../gateway/pipeline/adapters';
-import { CHAT_FIELDS, COMPLETION_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
+import { chatAdapter, engineAnswer, textAdapter, type CompletionAdapter } from '../../../../gateway/pipeline/adapters';
+import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
 import { checkAnswer, checkInput } from '../../../../gateway/pipeline/guardedCompletion';
 import type { PolicyRuntime } from '../../../../gateway/policyRuntime';
-import { ChatCompletionRequest, CompletionRequest } from '../../../../gateway/requestSchemas';
+import { responsePieces } from '../../../../gateway/pipeline/responses/answerSlots';
+import { ConversationMemory } from '../../../../gateway/pipeline/responses/conversationMemory';
+import { responsesEndpoint } from '../../../../gateway/pipeline/responses/endpoint';
+import { answerFromSlots, SlotLedger } from '../../../../gateway/pipeline/responses/slotAnswer';
+import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/requestSchemas';
+import { ResponsesAccumulator } from '../../../../gateway/streaming/responsesAccumulator';
+import { responseEvents } from '../../../../gateway/streaming/responsesEvents';
 import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulator';
 import { engineEvents } from '../../../../gateway/streaming/relayStream';
 import type { Guard, GuardRequest, Verdict } from '../../../../guards/types';
@@ -229,3 +235,161 @@ describe('coverage: a marker in any answer field reaches the output guard or the
     expect(outcomes.checked).toBeGreaterThan(outcomes.refused);
   });
 });
+
+/**
+ * The Responses API (issue 17): the same properties for its request (input items of every kind,
+ * instructions, tools, text format) and its answers, whole and streamed (a marker in any member
+ * of any event). The request schema and the answer and event schemas give the slots.
+ */
+describe('coverage, Responses API: a marker in any request field reaches a guard or the request is refused', () => {
+  const endpoint = responsesEndpoint(new ConversationMemory());
+  const text = word.map((t) => ({ type: 'input_text', text: t }));
+  const item = fc.oneof(
+    fc.record({ role: fc.constantFrom('system', 'developer', 'user', 'assistant'), content: fc.oneof(word, fc.array(text, { maxLength: 2 })) }),
+    fc.record({ type: fc.constant('message'), role: fc.constant('assistant'), id: fc.constant('msg_1'), status: fc.constant('completed'), content: fc.constant([{ type: 'output_text', text: 'earlier', annotations: [] }]) }),
+    fc.record({ type: fc.constant('function_call'), call_id: fc.constant('call_1'), name: fc.constant('search'), arguments: fc.constant('{}') }),
+    fc.record({ type: fc.constant('function_call_output'), call_id: fc.constant('call_1'), output: fc.oneof(word, fc.array(text, { maxLength: 2 })) }),
+    fc.record({ type: fc.constant('reasoning'), summary: fc.array(word.map((t) => ({ type: 'summary_text', text: t })), { maxLength: 2 }) }),
+  );
+  const base = fc.record({ model: fc.constant('m'), input: fc.oneof({ weight: 1, arbitrary: word }, { weight: 4, arbitrary: fc.array(item, { minLength: 1, maxLength: 3 }) }) });
+  /** Members the schemas insist on, filled in after a marker was placed. */
+  const repair = (body: Record<string, unknown>): Record<string, unknown> => {
+    if (Array.isArray(body.input)) {
+      for (const it of body.input as Record<string, unknown>[]) {
+        if (!it || typeof it !== 'object') continue;
+        if (it.type === undefined || it.type === 'message') it.role ??= 'user';
+        if (it.type === undefined && it.content === undefined) it.content = 'hi';
+        for (const key of ['content', 'output', 'summary'])
+          if (Array.isArray(it[key])) for (const part of it[key] as Record<string, unknown>[]) if (part && typeof part === 'object') part.type ??= key === 'summary' ? 'summary_text' : 'input_text';
+      }
+    }
+    if (Array.isArray(body.tools)) for (const tool of body.tools as Record<string, unknown>[]) if (tool && typeof tool === 'object') tool.type ??= 'function';
+    return body;
+  };
+  const slots = requestSlots(ResponsesRequest, RESPONSES_FIELDS);
+  const levels: Segment[][] = [[], ['input', 0], ['input', 0, 'content', 0], ['input', 0, 'output', 0], ['tools', 0], ['tools', 0, 'parameters']];
+  const cases = fc
+    .oneof(
+      { weight: 3, arbitrary: fc.record({ base, slot: fc.constantFrom(...slots) }).chain(({ base, slot }) => (slot.kind === 'string' ? marked : markedJson).map((value) => ({ body: placeAt(base, slot.path, value) as Record<string, unknown>, where: slot.path.join('.') }))) },
+      { weight: 1, arbitrary: fc.record({ base, level: fc.constantFrom(...levels), key: undeclared(ResponsesRequest), value: markedJson }).map(({ base, level, key, value }) => ({ body: placeAt(base, [...level, key], value) as Record<string, unknown>, where: `${[...level, key].join('.')} (undeclared)` })) },
+    )
+    .map(({ body, where }) => ({ body: repair(body), where }));
+
+  test('the schema gives the property something to try', () => {
+    const paths = slots.map((s) => s.path.join('.'));
+    for (const p of ['input', 'input.0.content', 'input.0.content.0.text', 'input.0.arguments', 'input.0.call_id', 'input.0.output', 'input.0.summary.0.text', 'instructions', 'tools.0.description', 'tools.0.parameters', 'text', 'previous_response_id']) expect(paths).toContain(p);
+  });
+
+  test('responses', async () => {
+    const outcomes = { refused: 0, checked: 0 };
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ body, where }) => {
+        const { runtime, reached } = runtimeWithRecorders();
+        const result = await outcome(async () => {
+          const parsed = endpoint.parse(body, runtime.loaded.policy.request_fields, { app: 'test' });
+          await checkInput(runtime, parsed);
+        }, ApiError);
+        outcomes[result]++;
+        if (result === 'checked' && !reached()) throw new Error(`marker in ${where} reached no guard: ${JSON.stringify(body).slice(0, 400)}`);
+      }),
+      { numRuns: 400 },
+    );
+    expect(outcomes.checked).toBeGreaterThan(outcomes.refused);
+  });
+});
+
+describe('coverage, Responses API: a marker in any answer field or event member reaches the output guard or the answer is rejected', () => {
+  const parsed = responsesEndpoint(new ConversationMemory()).parse({ model: 'm', input: 'hi' }, undefined, { app: 'test' });
+  /** Bookkeeping and enumerations: listed here, so adding one is a decision. */
+  const STRUCTURE = new Set(['id', 'object', 'status', 'model', 'incomplete_details.reason', 'output.0.status', 'output.0.role', 'response.id', 'response.object', 'response.status', 'response.model', 'response.incomplete_details.reason', 'response.output.0.status', 'response.output.0.role', 'item.status', 'item.role']);
+  const slotsOf = (schema: Parameters<typeof stringSlots>[0]) => stringSlots(schema).filter((s) => !STRUCTURE.has(s.path.join('.')));
+  const message = { id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'ok', annotations: [] }] };
+  const response = { id: 'resp_1', object: 'response', created_at: 1, status: 'completed', model: 'm', error: null, output: [message] };
+  /** Item and part kinds the schemas insist on. */
+  const repair = (json: Record<string, unknown>): Record<string, unknown> => {
+    const items = (r: unknown) => (r && typeof r === 'object' && Array.isArray((r as { output?: unknown }).output) ? ((r as { output: Record<string, unknown>[] }).output) : []);
+    for (const it of [...items(json), ...items(json.response), ...(json.item && typeof json.item === 'object' ? [json.item as Record<string, unknown>] : [])]) {
+      if (!it || typeof it !== 'object') continue;
+      it.type ??= 'message';
+      for (const key of ['content', 'summary']) if (Array.isArray(it[key])) for (const part of it[key] as Record<string, unknown>[]) if (part && typeof part === 'object') part.type ??= 'output_text';
+    }
+    if (json.part && typeof json.part === 'object') (json.part as Record<string, unknown>).type ??= 'output_text';
+    if (json.response && typeof json.response === 'object') (json.response as Record<string, unknown>).output ??= [];
+    return json;
+  };
+
+  test('not streamed', async () => {
+    const outcomes = { refused: 0, checked: 0 };
+    const placements = fc.oneof(
+      fc.record({ slot: fc.constantFrom(...slotsOf(ResponseObject)), value: marked }).map(({ slot, value }) => ({ path: slot.path, value, where: slot.path.join('.') })),
+      fc.record({ level: fc.constantFrom<Segment[]>([], ['output', 0], ['output', 0, 'content', 0]), key: undeclared(ResponseObject, ResponseStreamEvent), value: markedJson }).map(({ level, key, value }) => ({ path: [...level, key], value, where: `${[...level, key].join('.')} (undeclared)` })),
+    );
+    await fc.assert(
+      fc.asyncProperty(placements, async ({ path: p, value, where }) => {
+        const json = repair(placeAt(structuredClone(response), p, value) as Record<string, unknown>);
+        const { runtime, reached } = runtimeWithRecorders();
+        const result = await outcome(async () => {
+          const answer = answerFromSlots(new SlotLedger().admit(responsePieces(responsesEngineAnswer(json), parsed.body)));
+          await checkAnswer(runtime, parsed, answer, 0);
+          if (!reached()) throw new Error(`marker in ${where} reached no guard: ${JSON.stringify(json).slice(0, 400)}`);
+        }, EngineError);
+        outcomes[result]++;
+      }),
+      { numRuns: 300 },
+    );
+    expect(outcomes.checked).toBeGreaterThan(outcomes.refused);
+  });
+
+  test('streamed: a marker in any member of any event (deltas also split over two events)', async () => {
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    const bases: Record<string, unknown>[] = [
+      { type: 'response.output_text.delta', ...at, delta: 'a' },
+      { type: 'response.output_text.done', ...at, text: 'a' },
+      { type: 'response.content_part.done', ...at, part: { type: 'output_text', text: 'a', annotations: [] } },
+      { type: 'response.output_item.done', output_index: 0, item: message },
+      { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: '{' },
+      { type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', output_index: 2, summary_index: 0, delta: 'x' },
+      { type: 'response.in_progress', response: { ...response, status: 'in_progress', output: [] } },
+    ];
+    const placements = fc.record({
+      event: fc.constantFrom(...bases),
+      placed: fc.oneof(
+        fc.record({ slot: fc.constantFrom(...slotsOf(ResponseStreamEvent)), value: marked }).map(({ slot, value }) => ({ path: slot.path, value, where: slot.path.join('.'), declared: true })),
+        fc.record({ level: fc.constantFrom<Segment[]>([], ['item'], ['part'], ['response']), key: undeclared(ResponseObject, ResponseStreamEvent), value: markedJson }).map(({ level, key, value }) => ({ path: [...level, key], value, where: `${[...level, key].join('.')} (undeclared)`, declared: false })),
+      ),
+      split: fc.boolean(),
+      window: fc.boolean(),
+    });
+    const outcomes = { refused: 0, checked: 0 };
+    await fc.assert(
+      fc.asyncProperty(placements, async ({ event, placed, split, window }) => {
+        const json = repair(placeAt(structuredClone(event), placed.path, placed.value) as Record<string, unknown>);
+        let middle = [json];
+        // A delta's text cut inside the marker over two delta events: the slot must join them.
+        if (split && placed.where === 'delta' && String(event.type).endsWith('.delta') && typeof placed.value === 'string') {
+          const cut = placed.value.indexOf(MARKER) + 3;
+          middle = [{ ...json, delta: placed.value.slice(0, cut) }, { ...json, delta: placed.value.slice(cut) }];
+        }
+        const events = [{ type: 'response.created', response: { ...response, status: 'in_progress', output: [] } }, ...middle, { type: 'response.completed', response }].map((e, i) => ({ ...e, sequence_number: i }));
+        const bytes = events.map((e) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+        const { runtime, reached } = runtimeWithRecorders();
+        const accumulator = new ResponsesAccumulator(parsed.body);
+        const result = await outcome(async () => {
+          for await (const _ of responseEvents({ status: 200, contentType: 'text/event-stream', body: Readable.from([Buffer.from(bytes)]) }, accumulator)) {
+            /* read to the end */
+          }
+          await checkAnswer(runtime, parsed, window ? accumulator.window(0, accumulator.textEvents) : accumulator.answer(), 0);
+          if (!reached()) throw new Error(`marker in ${String(event.type)} ${placed.where} reached no guard: ${JSON.stringify(middle).slice(0, 400)}`);
+        }, EngineError);
+        outcomes[result]++;
+      }),
+      { numRuns: 400 },
+    );
+    expect(outcomes.checked).toBeGreaterThan(outcomes.refused);
+  });
+});
+
+/** The endpoint's own parse of a whole answer (a malformed one is an EngineError, 502). */
+function responsesEngineAnswer(json: unknown) {
+  return engineAnswer(() => parseResponseObject(json));
+}

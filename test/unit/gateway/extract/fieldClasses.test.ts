@@ -1,7 +1,8 @@
-import { ChatChunk, ChatCompletion, TextCompletion } from '../../../../engine/answerSchema';
+import { ChatChunk, ChatCompletion, ResponseObject, TextCompletion } from '../../../../engine/answerSchema';
 import { ENVELOPE_STRUCTURE } from '../../../../gateway/pipeline/extract/answerLanes';
-import { CHAT_FIELDS, COMPLETION_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
-import { ChatCompletionRequest, CompletionRequest } from '../../../../gateway/requestSchemas';
+import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
+import { RESPONSE_STRUCTURE } from '../../../../gateway/pipeline/responses/answerSlots';
+import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/requestSchemas';
 import { DEFAULT_REFUSED_FIELDS } from '../../../../policies/schema';
 import { membersOf } from '../../../support/zodSlots';
 
@@ -15,6 +16,7 @@ describe('every declared field is classified', () => {
   test.each([
     ['chat completions', ChatCompletionRequest, CHAT_FIELDS],
     ['completions', CompletionRequest, COMPLETION_FIELDS],
+    ['responses', ResponsesRequest, RESPONSES_FIELDS],
   ] as const)('%s request: each top-level field is scanned or harmless, and nothing else is listed', (_name, schema, table) => {
     const members = membersOf(schema).sort();
     expect(members.filter((m) => !(m in table))).toEqual([]);
@@ -23,7 +25,7 @@ describe('every declared field is classified', () => {
   });
 
   test('the fields refused by default are neither scanned nor harmless', () => {
-    expect(DEFAULT_REFUSED_FIELDS.filter((f) => f in CHAT_FIELDS || f in COMPLETION_FIELDS)).toEqual([]);
+    expect(DEFAULT_REFUSED_FIELDS.filter((f) => f in CHAT_FIELDS || f in COMPLETION_FIELDS || f in RESPONSES_FIELDS)).toEqual([]);
   });
 
   test.each([
@@ -32,5 +34,11 @@ describe('every declared field is classified', () => {
     ['text completion', TextCompletion],
   ] as const)('%s answer: every member outside the choices is bookkeeping the gateway knows (anything else is checked with every choice)', (_name, schema) => {
     expect(membersOf(schema).filter((m) => !ENVELOPE_STRUCTURE.has(m))).toEqual([]);
+  });
+
+  test('responses answer: every member besides the bookkeeping echoes a request field (its strings the client did not send are checked)', () => {
+    const echoes = membersOf(ResponseObject).filter((m) => !RESPONSE_STRUCTURE.has(m));
+    expect(echoes.filter((m) => !(m in RESPONSES_FIELDS))).toEqual([]);
+    expect(echoes.sort()).toEqual(['instructions', 'metadata', 'prompt', 'reasoning', 'text', 'tool_choice', 'tools', 'user']);
   });
 });

@@ -1,0 +1,133 @@
+import { parseResponseEvent, parseResponseObject, MalformedAnswerError } from '../../../../engine/answerSchema';
+import { answerScanTexts } from '../../../../gateway/pipeline/extractTexts';
+import { responsePieces } from '../../../../gateway/pipeline/responses/answerSlots';
+import { answerFromSlots, SlotLedger } from '../../../../gateway/pipeline/responses/slotAnswer';
+import { ResponsesAccumulator } from '../../../../gateway/streaming/responsesAccumulator';
+
+/** What the output guard reads of a Responses answer, whole or streamed: every text once, nothing left out. */
+const sent = { model: 'm', input: 'hi', instructions: 'Be brief.', tools: [{ type: 'function', name: 'get_weather', description: 'Weather.' }] };
+const base = { id: 'resp_1', object: 'response', created_at: 1, status: 'completed', model: 'm', error: null, incomplete_details: null, usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } };
+const message = (text: string, extra: Record<string, unknown> = {}) => ({ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [], ...extra }] });
+const whole = (json: unknown) => answerFromSlots(new SlotLedger().admit(responsePieces(parseResponseObject(json), sent)));
+const texts = (answer: ReturnType<typeof whole>) => answerScanTexts(answer, 'output').map((t) => t.text);
+
+describe('whole answers', () => {
+  test('the message text is the content; the id is read once, bookkeeping is not', () => {
+    const answer = whole({ ...base, output: [message('Fine.')] });
+    expect(answer.content).toBe('Fine.');
+    expect(texts(answer)).toEqual(['Fine.', 'msg_1']);
+  });
+
+  test('function calls are tool calls; reasoning, refusals, annotations and logprob tokens are read too', () => {
+    const answer = whole({
+      ...base,
+      output: [
+        { id: 'rs_1', type: 'reasoning', summary: [{ type: 'summary_text', text: 'PLAN' }] },
+        { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'REFUSED' }, { type: 'output_text', text: 'Fine.', annotations: [{ type: 'url_citation', url: 'https://x', title: 'TITLE', start_index: 0, end_index: 1 }], logprobs: [{ token: 'Fi', logprob: -1, top_logprobs: [{ token: 'ALT', logprob: -2 }] }, { token: 'ne.', logprob: -1, top_logprobs: [] }] }] },
+        { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"ARGS"}' },
+      ],
+    });
+    expect(answer.toolCalls).toEqual([{ name: 'get_weather', arguments: '{"city":"ARGS"}' }]);
+    const all = texts(answer).join(' | ');
+    for (const word of ['PLAN', 'REFUSED', 'TITLE', 'https://x', 'Fine.', 'ALT', 'call_1']) expect(all).toContain(word);
+    // Chosen tokens repeat the content: one text of their own, not one per token.
+    expect(texts(answer).filter((t) => t === 'Fine.')).toHaveLength(2);
+  });
+
+  test('echoed request members are text only where the engine added something the client did not send', () => {
+    const echo = { ...base, instructions: 'Be brief.', tools: [{ type: 'function', name: 'get_weather', description: 'Weather.', strict: true, parameters: null }], tool_choice: 'auto', truncation: 'disabled', text: { format: { type: 'text' } }, output: [message('ok')] };
+    expect(texts(whole(echo))).toEqual(['ok', 'msg_1']);
+    const changed = whole({ ...echo, instructions: 'Be brief. INJECTED', metadata: { note: 'NOTE' } });
+    expect(texts(changed)).toEqual(expect.arrayContaining(['Be brief. INJECTED', 'NOTE', 'note']));
+  });
+
+  test('unknown members and item kinds are read, member names too', () => {
+    const all = texts(whole({ ...base, audio: { transcript: 'SPOKEN' }, output: [{ id: 'x_1', type: 'web_search_call', status: 'completed', action: { query: 'QUERY' } }] })).join(' ');
+    for (const word of ['SPOKEN', 'transcript', 'QUERY', 'web_search_call']) expect(all).toContain(word);
+  });
+
+  test.each([
+    ['an error member', { ...base, output: [], error: { message: 'x' } }],
+    ['a failed response', { ...base, output: [], status: 'failed' }],
+    ['output not a list', { ...base, output: {} }],
+    ['content not a list', { ...base, output: [{ type: 'message', content: 'x' }] }],
+    ['arguments not a string', { ...base, output: [{ type: 'function_call', name: 'f', arguments: { a: 1 } }] }],
+    ['null', null],
+  ])('a malformed answer (%s) is the engine\'s failure', (_name, json) => {
+    expect(() => parseResponseObject(json)).toThrow(MalformedAnswerError);
+  });
+});
+
+/** The events of a streamed answer, as the dev engine (and OpenAI) send them. */
+function streamOf(text: string[], final = text.join('')): Record<string, unknown>[] {
+  const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+  const opening = { ...base, status: 'in_progress', output: [], usage: null, instructions: 'Be brief.' };
+  return [
+    { type: 'response.created', response: opening },
+    { type: 'response.in_progress', response: opening },
+    { type: 'response.output_item.added', output_index: 0, item: { id: 'msg_1', type: 'message', status: 'in_progress', role: 'assistant', content: [] } },
+    { type: 'response.content_part.added', ...at, part: { type: 'output_text', text: '', annotations: [] } },
+    ...text.map((delta) => ({ type: 'response.output_text.delta', ...at, delta, logprobs: [] })),
+    { type: 'response.output_text.done', ...at, text: final },
+    { type: 'response.content_part.done', ...at, part: { type: 'output_text', text: final, annotations: [] } },
+    { type: 'response.output_item.done', output_index: 0, item: message(final) },
+    { type: 'response.completed', response: { ...base, instructions: 'Be brief.', output: [message(final)] } },
+  ].map((e, i) => ({ ...e, sequence_number: i }));
+}
+
+function accumulate(events: Record<string, unknown>[]): ResponsesAccumulator {
+  const accumulator = new ResponsesAccumulator(sent);
+  for (const event of events) accumulator.add(parseResponseEvent(event));
+  return accumulator;
+}
+
+describe('streamed answers', () => {
+  test('a stream states its text four times; the guard reads it once', () => {
+    const accumulator = accumulate(streamOf(['Hello', ' world']));
+    expect(accumulator.answer().content).toBe('Hello world');
+    expect(texts(accumulator.answer())).toEqual(['Hello world', 'msg_1']);
+    expect(accumulator.final?.id).toBe('resp_1');
+    expect(accumulator.lastSequence).toBe(9);
+  });
+
+  test('a repeat that says something else than the deltas (an engine changing its story) is read too', () => {
+    const accumulator = accumulate(streamOf(['Hello', ' world'], 'Hello CHANGED'));
+    expect(texts(accumulator.answer())).toEqual(expect.arrayContaining(['Hello world', 'Hello CHANGED']));
+  });
+
+  test('windows: each range of text events, a later whole repeat adds nothing new', () => {
+    const accumulator = accumulate(streamOf(['a', 'b', 'c', 'd']));
+    // item id, then the four deltas: five text events; the repeats after them carry nothing new.
+    expect(accumulator.textEvents).toBe(5);
+    expect(accumulator.window(1, 3).content).toBe('ab');
+    expect(accumulator.window(3, 5).content).toBe('cd');
+  });
+
+  test('streamed function call arguments, reasoning summaries and refusals', () => {
+    const events = [
+      { type: 'response.created', response: { ...base, status: 'in_progress', output: [] } },
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'post', arguments: '' } },
+      { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 0, delta: '{"text":"' },
+      { type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 0, delta: 'ARGS"}' },
+      { type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', output_index: 1, summary_index: 0, delta: 'PLAN' },
+      { type: 'response.refusal.delta', item_id: 'msg_2', output_index: 2, content_index: 0, delta: 'REFUSED' },
+      { type: 'response.some_new_event.delta', output_index: 3, payload: 'NEW' },
+    ].map((e, i) => ({ ...e, sequence_number: i }));
+    const answer = accumulate(events).answer();
+    expect(answer.toolCalls).toEqual([{ name: 'post', arguments: '{"text":"ARGS"}' }]);
+    const all = texts(answer).join(' ');
+    for (const word of ['PLAN', 'REFUSED', 'NEW', 'response.some_new_event.delta']) expect(all).toContain(word);
+  });
+
+  test.each([
+    ['an error event', { type: 'error', code: 'x', message: 'm', sequence_number: 1 }],
+    ['response.failed', { type: 'response.failed', response: { ...base, status: 'failed', output: [] } }],
+    ['a completed response with an error', { type: 'response.completed', response: { ...base, output: [], error: { message: 'x' } } }],
+    ['a delta without its text', { type: 'response.output_text.delta', output_index: 0, content_index: 0 }],
+    ['a delta that is not text', { type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 5 }],
+    ['an event without a type', { delta: 'x' }],
+    ['an item that is not one', { type: 'response.output_item.added', output_index: 0, item: 'x' }],
+  ])('a malformed event (%s) is the engine\'s failure', (_name, json) => {
+    expect(() => parseResponseEvent(json)).toThrow(MalformedAnswerError);
+  });
+});

@@ -1,0 +1,58 @@
+import { ApiError } from '../../../../gateway/errors';
+import { ConversationMemory, expandHistory } from '../../../../gateway/pipeline/responses/conversationMemory';
+
+/** The conversations a gateway process relayed: continued by previous_response_id and item_reference, per app, bounded. */
+const input = [{ role: 'user', content: 'My name is Ada.' }];
+const output = [{ id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Hello Ada.' }] }];
+
+test('previous_response_id becomes the conversation it names, then the new input; the id is not forwarded', () => {
+  const memory = new ConversationMemory();
+  memory.remember('app', 'resp_1', input, output);
+  expect(expandHistory({ model: 'm', input: 'And mine?', previous_response_id: 'resp_1' }, memory, 'app')).toEqual({ model: 'm', input: [...input, ...output, { type: 'message', role: 'user', content: 'And mine?' }] });
+});
+
+test('item_reference becomes the item; a body without either is returned as it is', () => {
+  const memory = new ConversationMemory();
+  memory.remember('app', 'resp_1', input, output);
+  expect(expandHistory({ input: [{ type: 'item_reference', id: 'msg_1' }, { role: 'user', content: 'x' }] }, memory, 'app').input).toEqual([output[0], { role: 'user', content: 'x' }]);
+  const body = { input: 'hi' };
+  expect(expandHistory(body, memory, 'app')).toBe(body);
+});
+
+test("one app never reaches another's conversations", () => {
+  const memory = new ConversationMemory();
+  memory.remember('app-a', 'resp_1', input, output);
+  const err = (() => {
+    try {
+      expandHistory({ input: 'x', previous_response_id: 'resp_1' }, memory, 'app-b');
+    } catch (e) {
+      return e as ApiError;
+    }
+  })();
+  expect(err?.body().error).toMatchObject({ code: 'previous_response_not_found', param: 'previous_response_id' });
+  expect(() => expandHistory({ input: [{ type: 'item_reference', id: 'msg_1' }] }, memory, 'app-b')).toThrow(/not found/);
+});
+
+test('bounded: the least recently used response goes first, by count and by bytes, with its items', () => {
+  const memory = new ConversationMemory({ maxResponses: 2, maxBytes: 10_000 });
+  memory.remember('app', 'resp_1', input, output);
+  memory.remember('app', 'resp_2', input, [{ id: 'msg_2', text: 'two' }]);
+  expect(memory.conversation('app', 'resp_1')).toBeDefined(); // used: resp_2 is now the oldest
+  memory.remember('app', 'resp_3', input, []);
+  expect(memory.conversation('app', 'resp_2')).toBeUndefined();
+  expect(memory.item('app', 'msg_2')).toBeUndefined();
+  expect(memory.item('app', 'msg_1')).toBeDefined();
+  const small = new ConversationMemory({ maxResponses: 10, maxBytes: 300 });
+  small.remember('app', 'big', [{ content: 'x'.repeat(400) }], []);
+  expect(small.size).toBe(0);
+  small.remember('app', 'a', [{ content: 'x'.repeat(200) }], []);
+  small.remember('app', 'b', [{ content: 'y'.repeat(200) }], []);
+  expect([small.conversation('app', 'a'), small.conversation('app', 'b')].map(Boolean)).toEqual([false, true]);
+});
+
+test('an item id held by a later response survives the eviction of the earlier one', () => {
+  const memory = new ConversationMemory({ maxResponses: 1, maxBytes: 10_000 });
+  memory.remember('app', 'resp_1', input, output);
+  memory.remember('app', 'resp_2', [...input, ...output], []);
+  expect(memory.item('app', 'msg_1')).toEqual(output[0]);
+});
