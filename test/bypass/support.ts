@@ -52,3 +52,20 @@ export function ssePayloads(text: string): string[] {
     .map((block) => block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'))
     .filter((d) => d.length > 0);
 }
+
+/** A Responses answer the engine might send: the response object around these output items. */
+export function responseAnswer(output: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: 'resp_b', object: 'response', created_at: 1, status: 'completed', model: 'dev', error: null, incomplete_details: null, output, usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, ...extra };
+}
+
+/** SSE events of a streamed Responses answer: response.created, these events, response.completed, numbered, as OpenAI names them. */
+export function responseStream(events: Record<string, unknown>[], output: Record<string, unknown>[] = []): string[] {
+  const opening = responseAnswer([], { status: 'in_progress', usage: null });
+  const all = [{ type: 'response.created', response: opening }, ...events, { type: 'response.completed', response: responseAnswer(output) }];
+  return all.map((e, i) => `event: ${String(e.type)}\ndata: ${JSON.stringify({ ...e, sequence_number: i })}`);
+}
+
+/** The JSON payloads of a Responses SSE body. */
+export function responsePayloads(text: string): Record<string, unknown>[] {
+  return ssePayloads(text).map((p) => JSON.parse(p) as Record<string, unknown>);
+}

@@ -1,4 +1,4 @@
-import OpenAI, { BadRequestError } from 'openai';
+import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { startHarness, type Harness } from '../support/gatewayHarness';
 import { bufferMode, defaultPolicyWithFixtureModels, windowMode } from '../bypass/support';
@@ -148,7 +148,7 @@ describe.each([
     expect(model).toMatchObject({ id: 'dev-llama-3.1-405b-stand-in', object: 'model', owned_by: 'safety-gateway-dev' });
     expect(typeof model.created).toBe('number');
     const err = await client.models.retrieve('gpt-nonexistent').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((err as OpenAI.NotFoundError).code).toBe('model_not_found');
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).code).toBe('model_not_found');
   });
 });

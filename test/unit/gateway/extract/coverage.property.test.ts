@@ -370,7 +370,7 @@ describe('coverage, Responses API: a marker in any answer field or event member 
           const cut = placed.value.indexOf(MARKER) + 3;
           middle = [{ ...json, delta: placed.value.slice(0, cut) }, { ...json, delta: placed.value.slice(cut) }];
         }
-        const events = [{ type: 'response.created', response: { ...response, status: 'in_progress', output: [] } }, ...middle, { type: 'response.completed', response }].map((e, i) => ({ ...e, sequence_number: i }));
+        const events: Record<string, unknown>[] = [{ type: 'response.created', response: { ...response, status: 'in_progress', output: [] } }, ...middle, { type: 'response.completed', response }].map((e, i) => ({ ...e, sequence_number: i }));
         const bytes = events.map((e) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`).join('');
         const { runtime, reached } = runtimeWithRecorders();
         const accumulator = new ResponsesAccumulator(parsed.body);
