@@ -63,7 +63,7 @@ describe('bypass: Responses API input placements under the default policy', () =
     const first = await client.responses.create({ model: 'dev', input: 'hello' });
     expect(first.status).toBe('completed');
     expect(await blocked({ input: 'go on', previous_response_id: first.id })).toMatchObject({ safety: { rule_id: 'jailbreak' } });
-    expect(await blocked({ input: [user, { type: 'item_reference', id: first.output[0].id }, user] })).toMatchObject({ safety: { rule_id: 'jailbreak' } });
+    expect(await blocked({ input: [user, { type: 'item_reference', id: first.output[0].id as string }, user] })).toMatchObject({ safety: { rule_id: 'jailbreak' } });
   });
 
   test.each([
