@@ -180,7 +180,8 @@ function recordMetrics(record: RequestRecord): void {
   }
   const engine = record.engine;
   if (!engine) return;
-  const operation = record.route.endsWith('/chat/completions') ? 'chat' : 'text_completion';
+  // Chat and the Responses API are `chat` in the GenAI conventions; only legacy completions are `text_completion`.
+  const operation = record.route.endsWith('/v1/completions') ? 'text_completion' : 'chat';
   const attrs: Attributes = { [GEN_AI.OPERATION_NAME]: operation, ...(record.model ? { [GEN_AI.REQUEST_MODEL]: record.model } : {}), ...(engine.model ? { [GEN_AI.RESPONSE_MODEL]: engine.model } : {}) };
   m.engineDuration.record(engine.durationMs / 1000, attrs);
   if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs);
