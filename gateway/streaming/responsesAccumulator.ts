@@ -1,11 +1,9 @@
-import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseObject, type ResponseStreamEvent } from '../../engine/answerSchema';
+import { TERMINAL_RESPONSE_EVENTS, type ResponseObject, type ResponseStreamEvent } from '../../engine/answerSchema';
 import type { AssistantAnswer } from '../pipeline/extractTexts';
 import { eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
 import { responseSummary } from '../pipeline/responses/engineSummary';
 import { answerFromSlots, SlotLedger } from '../pipeline/responses/slotAnswer';
 import type { RequestRecord } from '../requestRecord';
-
-export { parseResponseEvent };
 
 /**
  * Pure state machine of a Responses stream, as answerAccumulator.ts is for chat: every text the
