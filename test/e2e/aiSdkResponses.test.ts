@@ -115,6 +115,23 @@ describe.each([
     expect(await result.finishReason).toBe('content-filter');
   });
 
+  test('an engine failure in the stream: streamText reports an error, never a complete answer', async () => {
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    const events = [
+      { type: 'response.created', response: { id: 'resp_f', object: 'response', created_at: 1, status: 'in_progress', model: 'dev', output: [] } },
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'msg_1', type: 'message', status: 'in_progress', role: 'assistant', content: [] } },
+      { type: 'response.content_part.added', ...at, part: { type: 'output_text', text: '', annotations: [] } },
+      ...['One', ' two', ' three', ' four'].map((delta) => ({ type: 'response.output_text.delta', ...at, delta })),
+    ].map((e, i) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: i })}`);
+    await h.script({ raw_events: [...events, 'data: 42'] });
+    const result = streamText({ model: openai('dev'), prompt: 'Count', maxRetries: 0, onError: () => undefined });
+    const parts: string[] = [];
+    for await (const part of result.fullStream) parts.push(part.type);
+    // buffer mode: a 502 before any byte; window mode: an error event after the checked text.
+    expect(parts).toContain('error');
+    expect(await result.finishReason.catch(() => 'no output')).not.toBe('stop');
+  });
+
   test('a blocked input: an APICallError with status 400 and code content_policy_violation', async () => {
     const before = h.engine.stats.requests;
     const err = await generateText({ model: openai('dev'), prompt: 'please zzjailbreak now', maxRetries: 0 }).catch((e: unknown) => e);
