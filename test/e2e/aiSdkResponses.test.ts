@@ -129,7 +129,7 @@ describe.each([
     for await (const part of result.fullStream) parts.push(part.type);
     // buffer mode: a 502 before any byte; window mode: an error event after the checked text.
     expect(parts).toContain('error');
-    expect(await result.finishReason.catch(() => 'no output')).not.toBe('stop');
+    expect(await Promise.resolve(result.finishReason).catch(() => 'no output')).not.toBe('stop');
   });
 
   test('a blocked input: an APICallError with status 400 and code content_policy_violation', async () => {
