@@ -6,7 +6,7 @@ import { metricsAuth } from './auth/metricsAccess';
 import { ApiError, badRequest, notFound, sendError } from './errors';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
 import { guardedCompletion, guardedEndpoint } from './pipeline/guardedCompletion';
-import { ConversationMemory } from './pipeline/responses/conversationMemory';
+import { ConversationMemory, DEFAULT_MEMORY_LIMITS } from './pipeline/responses/conversationMemory';
 import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './policyRuntime';
 import { contextOf, requestContextMiddleware, setSafetyHeaders } from './requestContext';
@@ -53,7 +53,8 @@ export function createApp(deps: AppDeps): Express {
   app.post('/v1/chat/completions', ...json, ...(deps.access?.afterBody('chat') ?? []), guardedCompletion(chatAdapter, completionDeps));
   app.post('/v1/completions', ...json, ...(deps.access?.afterBody('text') ?? []), guardedCompletion(textAdapter, completionDeps));
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
-  app.post('/v1/responses', ...json, ...(deps.access?.afterBody('responses') ?? []), guardedEndpoint(responsesEndpoint(new ConversationMemory()), completionDeps));
+  const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
+  app.post('/v1/responses', ...json, ...(deps.access?.afterBody('responses') ?? []), guardedEndpoint(responsesEndpoint(memory), completionDeps));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));

@@ -16,9 +16,15 @@ export interface MemoryLimits {
   maxResponses: number;
   /** Bytes of JSON kept in all. */
   maxBytes: number;
+  /**
+   * Largest conversation kept: a continuation puts it back into one request, so it is held to what
+   * one request body may be (the gateway's body limit), or a chain of small requests could make the
+   * guards read far more than any client may send at once.
+   */
+  maxConversationBytes: number;
 }
 
-export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxResponses: 2000, maxBytes: 64 * 1024 * 1024 };
+export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxResponses: 2000, maxBytes: 64 * 1024 * 1024, maxConversationBytes: 4 * 1024 * 1024 };
 
 interface Stored {
   items: readonly unknown[];
@@ -45,7 +51,7 @@ export class ConversationMemory {
     this.drop(key);
     const items = [...input, ...output];
     const bytes = Buffer.byteLength(JSON.stringify(items), 'utf8');
-    if (bytes > this.limits.maxBytes) return;
+    if (bytes > Math.min(this.limits.maxBytes, this.limits.maxConversationBytes)) return;
     const itemKeys: string[] = [];
     for (const item of items) {
       const id = (item as { id?: unknown } | null)?.id;
@@ -111,7 +117,7 @@ export function expandHistory(body: Record<string, unknown>, memory: Conversatio
     if (!found) {
       throw new ApiError(
         400,
-        `Previous response with id \`${previous.slice(0, 100)}\` not found: the gateway continues only conversations it relayed itself (kept in memory by this gateway process for a while), because history it has not seen cannot be checked. ${SEND_ITEMS}`,
+        `Previous response with id \`${previous.slice(0, 100)}\` not found: the gateway continues only conversations it relayed itself (kept in memory by this gateway process for a while, up to the size of one request), because history it has not seen cannot be checked. ${SEND_ITEMS}`,
         'invalid_request_error',
         'previous_response_not_found',
         'previous_response_id',

@@ -34,7 +34,7 @@ test("one app never reaches another's conversations", () => {
 });
 
 test('bounded: the least recently used response goes first, by count and by bytes, with its items', () => {
-  const memory = new ConversationMemory({ maxResponses: 2, maxBytes: 10_000 });
+  const memory = new ConversationMemory({ maxResponses: 2, maxBytes: 10_000, maxConversationBytes: 10_000 });
   memory.remember('app', 'resp_1', input, output);
   memory.remember('app', 'resp_2', input, [{ id: 'msg_2', text: 'two' }]);
   expect(memory.conversation('app', 'resp_1')).toBeDefined(); // used: resp_2 is now the oldest
@@ -42,7 +42,7 @@ test('bounded: the least recently used response goes first, by count and by byte
   expect(memory.conversation('app', 'resp_2')).toBeUndefined();
   expect(memory.item('app', 'msg_2')).toBeUndefined();
   expect(memory.item('app', 'msg_1')).toBeDefined();
-  const small = new ConversationMemory({ maxResponses: 10, maxBytes: 300 });
+  const small = new ConversationMemory({ maxResponses: 10, maxBytes: 300, maxConversationBytes: 300 });
   small.remember('app', 'big', [{ content: 'x'.repeat(400) }], []);
   expect(small.size).toBe(0);
   small.remember('app', 'a', [{ content: 'x'.repeat(200) }], []);
@@ -51,8 +51,15 @@ test('bounded: the least recently used response goes first, by count and by byte
 });
 
 test('an item id held by a later response survives the eviction of the earlier one', () => {
-  const memory = new ConversationMemory({ maxResponses: 1, maxBytes: 10_000 });
+  const memory = new ConversationMemory({ maxResponses: 1, maxBytes: 10_000, maxConversationBytes: 10_000 });
   memory.remember('app', 'resp_1', input, output);
   memory.remember('app', 'resp_2', [...input, ...output], []);
   expect(memory.item('app', 'msg_1')).toEqual(output[0]);
+});
+
+test('a conversation larger than one request may be is not kept: continuing it cannot make the guards read more than a client may send', () => {
+  const memory = new ConversationMemory({ maxResponses: 10, maxBytes: 10_000, maxConversationBytes: 500 });
+  memory.remember('app', 'resp_big', [{ role: 'user', content: 'x'.repeat(600) }], output);
+  expect(memory.conversation('app', 'resp_big')).toBeUndefined();
+  expect(() => expandHistory({ input: 'more', previous_response_id: 'resp_big' }, memory, 'app')).toThrow(/up to the size of one request/);
 });
