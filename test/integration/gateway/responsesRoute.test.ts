@@ -84,6 +84,15 @@ describe('responses route: keys, limits and errors as for chat', () => {
     expect(h.engine.stats.requests).toBe(before);
   });
 
+  test('stored-response routes are not relayed: the engine keeps nothing the gateway has not checked', async () => {
+    const auth = { authorization: `Bearer ${keys.tpm}` };
+    for (const [method, route] of [['GET', '/responses/resp_1'], ['GET', '/responses/resp_1/input_items'], ['DELETE', '/responses/resp_1'], ['POST', '/responses/resp_1/cancel']]) {
+      const res = await fetch(`${h.baseUrl}${route}`, { method, headers: auth });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as Json).error.code).toBe('not_found');
+    }
+  });
+
   test("the engine's own 4xx reaches the client in OpenAI's shape with its status", async () => {
     await h.script({ status: 422 });
     const res = await responses(h.baseUrl, { input: 'hi' }, keys.tpm);
