@@ -94,9 +94,10 @@ def parse():
     ap.add_argument("--window-tokens", type=int, default=96,
                     help="fine-window size the runtime uses for this model (config.json fine_windows.max_tokens)")
     ap.add_argument("--pad-rate", type=float, default=0.2,
-                    help="share of unsafe user prompts also trained inside 0-300 words of benign text")
-    ap.add_argument("--benign-window-rate", type=float, default=0.3,
-                    help="per-epoch chance that a long safe row also contributes one of its fine windows")
+                    help="share of user prompts (unsafe and safe alike) also trained inside 0-300 words of benign text")
+    ap.add_argument("--benign-window-rate", type=float, default=1.0,
+                    help="per-epoch chance that a long safe row also contributes --benign-windows of its fine windows")
+    ap.add_argument("--benign-windows", type=int, default=2, help="fine windows a long safe row contributes per epoch")
     ap.add_argument("--swap-rate", type=float, default=0.3,
                     help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
     ap.add_argument("--mlm-steps", type=int, default=0,
@@ -458,7 +459,8 @@ def main():
     crops = safe_prefix_crops(train_rows, sp, np.random.default_rng(SEED + 1))
     no_cats = np.zeros(len(CATS), dtype=np.float32)
     pad_texts = [r["text"] for r in train_rows if r["dataset"] == "benign-chat" and len(r["text"].split()) >= 20]
-    unsafe_prompts = [r for r in train_rows if r["y"] == 1 and r["role"] == "user"]
+    # padded prompts of both labels: padding alone must not read as unsafe
+    padded_prompts = [r for r in train_rows if r["role"] == "user" and (r["y"] == 1 or r["dataset"] != "benign-chat")]
     # hateful / abusive statements are unsafe whoever says them: also trained as answers
     statements = [r for r in train_rows if r["y"] == 1 and r["dataset"] in ("davidson-hate", "toxigen-seeds")]
 
@@ -470,15 +472,16 @@ def main():
         for r, w in zip(train_rows, rates):
             for _ in range(copies(w, erng)):
                 examples.append(example(tc.window(r["ids"], erng, prefix=r["pre"]), r))
-            # fine windows of long safe texts are safe (the runtime scores them too)
+            # fine windows of long safe texts are safe (the runtime scores them too: without many of
+            # them, windows of long code and technical prompts were the top false positives)
             if r["y"] == 0 and r["win"] and erng.random() < args.benign_window_rate * min(1.0, w):
-                _, _, ids = r["win"][int(erng.integers(len(r["win"])))]
-                examples.append(example(tc._frame(r["pre"], np.asarray(ids, dtype=np.int32)), r))
+                for k in erng.choice(len(r["win"]), size=min(args.benign_windows, len(r["win"])), replace=False):
+                    examples.append(example(tc._frame(r["pre"], np.asarray(r["win"][k][2], dtype=np.int32)), r))
         take = erng.random(len(crops)) < args.short_rate
         examples += [{"seq": tc.window(c, erng, prefix=prefix_ids["user"]), "y": 0, "cat": no_cats, "cmask": 1.0}
                      for c, t in zip(crops, take) if t]
-        # an unsafe request inside benign text is still unsafe (no dilution)
-        for r in unsafe_prompts:
+        # an unsafe request inside benign text is still unsafe (no dilution); a safe one stays safe
+        for r in padded_prompts:
             if erng.random() < args.pad_rate:
                 nb, na = int(erng.integers(0, 301)), int(erng.integers(0, 301))
                 t = padding_words(pad_texts, erng, nb) + "\n\n" + r["text"] + "\n\n" + padding_words(pad_texts, erng, na)
@@ -491,6 +494,11 @@ def main():
                 if hit:
                     _, _, wid = hit[int(erng.integers(len(hit)))]
                     examples.append(example(tc._frame(r["pre"], np.asarray(wid, dtype=np.int32)), r))
+                # and a window of the padding alone is safe
+                miss = [w for w in wins if w[1] <= lo or w[0] >= lo + len(r["text"])]
+                if miss:
+                    _, _, wid = miss[int(erng.integers(len(miss)))]
+                    examples.append({"seq": tc._frame(r["pre"], np.asarray(wid, dtype=np.int32)), "y": 0, "cat": no_cats, "cmask": 1.0})
         for r in statements:
             if erng.random() < args.swap_rate:
                 examples.append(example(tc.window(r["ids"], erng, prefix=prefix_ids["assistant"]), r))
@@ -735,10 +743,11 @@ category head. {rep['params']:,} parameters.
   ordinary chat prompts {a['chat_rate']}, ordinary answers {a['chat_answer_rate']}; Davidson tweets {a['tweet_rate']} (noisy labels);
   CyberSecEval interpreter-abuse prompts 0.5; French rows reweighted so French has the same
   safe/unsafe balance as the rest (AILuminate fr_FR is all unsafe; factors {rep.get('language_factors')}).
-* Also each epoch: {int(100 * a['short_rate'])}% of the safe prefix crops (first 1-8 words of safe prompts); one fine window
-  of {int(100 * a['benign_window_rate'])}% of the long safe texts (safe); {int(100 * a['pad_rate'])}% of unsafe prompts inside 0-300 words of
-  benign text (unsafe, with the window holding them); {int(100 * a['swap_rate'])}% of hateful statements as answers
-  (`Agent:`), since hate is unsafe whoever says it.
+* Also each epoch: {int(100 * a['short_rate'])}% of the safe prefix crops (first 1-8 words of safe prompts); {a['benign_windows']} fine
+  windows of {int(100 * a['benign_window_rate'])}% of the long safe texts (safe); {int(100 * a['pad_rate'])}% of the prompts (unsafe ones, and safe ones
+  other than ordinary chat) inside 0-300 words of ordinary text, keeping their label (with the window
+  holding them); {int(100 * a['swap_rate'])}% of hateful statements as answers (`Agent:`), since hate is unsafe whoever
+  says it.
 {mlm_line}
 * Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
   codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, bf16 autocast,
