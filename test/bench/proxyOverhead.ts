@@ -1,134 +1,210 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { startDevEngine } from '../../engine/devEngine/server';
-import { GatewayConfig } from '../../gateway/config';
-import { packageRoot } from '../../gateway/paths';
-import { noopRecorder } from '../../gateway/requestRecord';
-import { startGateway } from '../../gateway/server';
-import { shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
-import { startOtlpReceiver } from '../support/otlpReceiver';
+import { startChild, type BenchChild } from './overhead/childProcess';
+import { cpuMicros } from './overhead/cpuTime';
+import { sequential, throughput } from './overhead/loadClient';
 import { machine, summarize, table } from './stats';
 
 /**
- * npm run bench: the same chat requests straight to the dev engine, through the gateway with no
- * guards, and through the gateway with the guards on, side by side in one run. Then the cost of
- * recording: the guarded gateway with telemetry and audit off vs on (OTLP to a loopback receiver,
- * audit log with fsync per record, and with fsync every 1 s), in interleaved rounds.
+ * npm run bench: what the gateway adds to a request, measured from outside. The upstream (a
+ * minimal OpenAI-compatible server), a bare Node.js proxy and the gateway each run in a process of
+ * their own; this process is the client. Per target: sequential latency on one connection
+ * (p50/p90/p99 in microseconds) and throughput at 1, 8 and 32 connections, every request with a
+ * new prompt (no verdict cache answers), in interleaved rounds so a busy machine's drift falls on
+ * every target alike. Figures are reported as ratios to the bare proxy, which is what to compare
+ * across machines and runs.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_REQUESTS (sequential requests per round, 400),
+ * BENCH_SECONDS (per throughput cell, 3), BENCH_CONNECTIONS ("1,8,32"), BENCH_TARGETS (names to
+ * run, comma-separated; default all), BENCH_AUDIT_DIR (where the gateways' audit logs go: the
+ * system temp dir by default), BENCH_JSON (also write the figures there), BENCH_COMPARE (a
+ * second checkout, built, whose gateway runs beside this one: before and after in one run).
  */
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
-const PROMPT = 'Summarize the plot of a heist movie in two sentences, keeping it light and family friendly, with a twist at the end.';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32').split(',').map(Number);
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SOURCE_ROOT = existsSync(path.join(ROOT, 'package.json')) ? ROOT : path.resolve(__dirname, '..', '..');
 
-async function run(baseUrl: string): Promise<{ latencies: number[]; guardMs: number[]; errors: number }> {
-  const latencies: number[] = [];
-  const guardMs: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const body = JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: PROMPT }], max_tokens: 64 });
-  const worker = async () => {
-    while (next < REQUESTS) {
-      next++;
-      const t0 = performance.now();
-      const res = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t0);
-      if (res.status !== 200) errors++;
-      const g = res.headers.get('x-guard-duration-ms');
-      if (g) guardMs.push(Number(g));
-    }
+interface Target {
+  name: string;
+  /** Short name for BENCH_TARGETS. */
+  key: string;
+  start(upstream: string): Promise<BenchChild | undefined>;
+}
+
+interface Result {
+  micros: number[];
+  errors: number;
+  /** Per connection count: completed requests and seconds, summed over rounds. */
+  throughput: Map<number, { completed: number; seconds: number; errors: number; cpuMicros?: number }>;
+}
+
+function gatewayTarget(key: string, name: string, options: { policy: string; auditDir: string; fsync: 'always' | 'interval'; telemetry: boolean; root?: string }): Target {
+  return {
+    key,
+    name,
+    async start(upstream) {
+      mkdirSync(options.auditDir, { recursive: true });
+      const config = {
+        port: 0,
+        policy: options.policy,
+        engine: { url: upstream },
+        audit: { dir: options.auditDir, fsync: options.fsync },
+        telemetry: { enabled: options.telemetry },
+      };
+      const file = path.join(options.auditDir, 'bench-config.json');
+      writeFileSync(file, JSON.stringify(config));
+      // No collector: nothing is pushed (metrics stay on GET /metrics), as a gateway runs by default.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('SAFETY_')));
+      return startChild(key, [path.join(options.root ?? SOURCE_ROOT, 'bin', 'safety-gateway.js'), 'serve', '--config', file], { env: { ...env, SAFETY_CONTENT_SALT: 'bench' } });
+    },
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { latencies, guardMs, errors };
 }
 
-async function main(): Promise<void> {
-  const engine = await startDevEngine();
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-bench-'));
-  const noGuards = path.join(dir, 'no-guards.yaml');
+function targets(scratch: string, ramScratch: string | undefined): Target[] {
+  const noGuards = path.join(scratch, 'no-guards.yaml');
   writeFileSync(noGuards, 'id: no-guards\n');
-  const bundled = path.join(packageRoot(), 'policies', 'default.yaml');
-  const fixture = path.join(packageRoot(), 'test', 'fixtures', 'policies', 'fixture.yaml');
-  const bundledReady = existsSync(path.join(packageRoot(), 'guards', 'models', 'prompt-guard-small', 'model.onnx'));
-  const withGuards = bundledReady ? bundled : fixture;
-
-  const start = (policy: string) => startGateway({ config: GatewayConfig.parse({ port: 0, policy, engine: { url: engine.baseUrl } }), recorder: noopRecorder });
-  const plain = await start(noGuards);
-  const guarded = await start(withGuards);
-
-  // Warm up every path (JIT, ONNX sessions, keep-alive pools).
-  for (const url of [engine.baseUrl, `${plain.url}/v1`, `${guarded.url}/v1`]) await run(url);
-
-  const direct = await run(engine.baseUrl);
-  const off = await run(`${plain.url}/v1`);
-  const on = await run(`${guarded.url}/v1`);
-  const d = summarize(direct.latencies);
-  const rows = [
-    ['dev engine directly', direct],
-    ['gateway, guards off', off],
-    [`gateway, guards on (${bundledReady ? 'bundled models' : 'fixture models'})`, on],
-  ] as const;
-  console.log(`\nnpm run bench: ${REQUESTS} chat requests, concurrency ${CONCURRENCY}, ${machine()}\n`);
-  console.log(
-    table(
-      ['path', 'p50 ms', 'p99 ms', 'p50 / direct', 'guard p50 ms', 'errors'],
-      rows.map(([name, r]) => {
-        const s = summarize(r.latencies);
-        const g = r.guardMs.length ? summarize(r.guardMs).p50 : 0;
-        return [name, s.p50, s.p99, `${(s.p50 / d.p50).toFixed(2)}x`, g, r.errors];
-      }),
-    ),
+  const bundledReady = existsSync(path.join(SOURCE_ROOT, 'guards', 'models', 'prompt-guard-small', 'model.onnx'));
+  const guarded = bundledReady ? path.join(SOURCE_ROOT, 'policies', 'default.yaml') : path.join(SOURCE_ROOT, 'test', 'fixtures', 'policies', 'fixture.yaml');
+  const auditRoot = process.env.BENCH_AUDIT_DIR ?? scratch;
+  const all: Target[] = [
+    { key: 'direct', name: 'upstream directly', start: async () => undefined },
+    { key: 'bare', name: 'bare Node.js proxy', start: (upstream) => startChild('bare', [path.join(__dirname, 'overhead', 'bareProxy.js'), upstream]) },
+    gatewayTarget('off', 'gateway, guards off (audit fsync always)', { policy: noGuards, auditDir: path.join(auditRoot, 'audit-off'), fsync: 'always', telemetry: true }),
+  ];
+  // The same, with the audit log on a RAM disk: what fsync costs on this disk, and what the gateway's own code costs.
+  if (ramScratch) {
+    all.push(gatewayTarget('off-tmpfs', 'gateway, guards off (audit fsync always, log on tmpfs)', { policy: noGuards, auditDir: path.join(ramScratch, 'audit-off'), fsync: 'always', telemetry: true }));
+  }
+  all.push(
+    gatewayTarget('off-lean', 'gateway, guards off (telemetry off, audit fsync 1 s)', { policy: noGuards, auditDir: path.join(auditRoot, 'audit-lean'), fsync: 'interval', telemetry: false }),
+    gatewayTarget('on', `gateway, guards on (${bundledReady ? 'bundled models' : 'fixture models'}, audit fsync always)`, { policy: guarded, auditDir: path.join(auditRoot, 'audit-on'), fsync: 'always', telemetry: true }),
   );
-
-  await recordingOverhead(engine.baseUrl, withGuards, guarded.url, dir);
-  await plain.shutdown(1000);
-  await guarded.shutdown(1000);
-  await engine.close();
-}
-
-/** Telemetry + audit on vs off, same guards, same engine; rounds alternate to cancel drift. */
-async function recordingOverhead(engineUrl: string, policy: string, offUrl: string, dir: string): Promise<void> {
-  const receiver = await startOtlpReceiver({ decode: false });
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_METRIC_EXPORT_INTERVAL ??= '5000';
-  const recorded = (fsync: 'always' | 'interval', name: string) =>
-    startGateway({ config: GatewayConfig.parse({ port: 0, policy, engine: { url: engineUrl }, audit: { dir: path.join(dir, name), fsync } }) });
-  const always = await recorded('always', 'audit-always');
-  const interval = await recorded('interval', 'audit-interval');
-  const paths = [
-    ['guards on, telemetry + audit off', `${offUrl}/v1`],
-    ['guards on, telemetry + audit on (fsync always)', `${always.url}/v1`],
-    ['guards on, telemetry + audit on (fsync 1 s)', `${interval.url}/v1`],
-  ] as const;
-  for (const [, url] of paths) await run(url);
-  const results = paths.map(() => ({ latencies: [] as number[], errors: 0 }));
-  const ROUNDS = 3;
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < paths.length; i++) {
-      const r = await run(paths[i][1]);
-      results[i].latencies.push(...r.latencies);
-      results[i].errors += r.errors;
+  // Another build side by side (before / after a change): BENCH_COMPARE=/path/to/its/checkout, built.
+  const other = process.env.BENCH_COMPARE;
+  if (other) {
+    all.push(gatewayTarget('compare', `gateway at ${other}, guards off (audit fsync always)`, { policy: noGuards, auditDir: path.join(auditRoot, 'audit-compare'), fsync: 'always', telemetry: true, root: other }));
+    if (ramScratch) {
+      all.push(gatewayTarget('compare-tmpfs', `gateway at ${other}, guards off (audit fsync always, log on tmpfs)`, { policy: noGuards, auditDir: path.join(ramScratch, 'audit-compare'), fsync: 'always', telemetry: true, root: other }));
     }
   }
-  const base = summarize(results[0].latencies);
-  console.log(`
-recording overhead: ${ROUNDS} interleaved rounds of ${REQUESTS} requests per path; OTLP http/protobuf to a loopback receiver
-`);
+  const wanted = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim());
+  return wanted ? all.filter((t) => wanted.includes(t.key) || t.key === 'direct' || t.key === 'bare') : all;
+}
+
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sg-bench-'));
+  // A RAM disk, where there is one, for the variants that take fsync's cost out of the picture.
+  const ramScratch = existsSync('/dev/shm') && !process.env.BENCH_AUDIT_DIR ? mkdtempSync('/dev/shm/sg-bench-') : undefined;
+  const started: BenchChild[] = [];
+  const startedAt = new Date();
+  const loadBefore = load();
+  try {
+    const upstream = await startChild('upstream', [path.join(__dirname, 'overhead', 'upstream.js')]);
+    started.push(upstream);
+    const list = targets(scratch, ramScratch);
+    const servers = new Map<string, { origin: string; pid?: number }>();
+    for (const t of list) {
+      const child = await t.start(`${upstream.url}/v1`);
+      if (child) started.push(child);
+      servers.set(t.key, { origin: child?.url ?? upstream.url, pid: child?.process.pid });
+    }
+    const results = new Map<string, Result>(list.map((t) => [t.key, { micros: [], errors: 0, throughput: new Map() }]));
+
+    // Warm-up: JIT, ONNX sessions, keep-alive pools, the audit files.
+    for (const t of list) {
+      const { origin } = servers.get(t.key)!;
+      await sequential(origin, 100);
+      await throughput(origin, Math.max(...CONNECTIONS), 1000);
+    }
+
+    for (let round = 0; round < ROUNDS; round++) {
+      // Each round starts with another target, so none always runs first (or right after a busy one).
+      const order = list.map((_, i) => list[(i + round) % list.length]);
+      for (const t of order) {
+        const { origin, pid } = servers.get(t.key)!;
+        const result = results.get(t.key)!;
+        const seq = await sequential(origin, REQUESTS);
+        result.micros.push(...seq.micros);
+        result.errors += seq.errors;
+        for (const connections of CONNECTIONS) {
+          const cpuBefore = cpuMicros(pid);
+          const cell = await throughput(origin, connections, SECONDS * 1000);
+          const cpuAfter = cpuMicros(pid);
+          const sum = result.throughput.get(connections) ?? { completed: 0, seconds: 0, errors: 0, cpuMicros: undefined };
+          sum.completed += cell.completed;
+          sum.seconds += cell.seconds;
+          sum.errors += cell.errors;
+          if (cpuBefore !== undefined && cpuAfter !== undefined) sum.cpuMicros = (sum.cpuMicros ?? 0) + (cpuAfter - cpuBefore);
+          result.throughput.set(connections, sum);
+        }
+      }
+    }
+    report(list, results, { startedAt, loadBefore });
+  } finally {
+    for (const child of started.reverse()) await child.stop().catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+    if (ramScratch) rmSync(ramScratch, { recursive: true, force: true });
+  }
+}
+
+function report(list: Target[], results: Map<string, Result>, run: { startedAt: Date; loadBefore: string }): void {
+  const stats = new Map(list.map((t) => [t.key, summarize(results.get(t.key)!.micros)]));
+  const direct = stats.get('direct')!;
+  const bare = stats.get('bare')!;
+  const bareAdded = bare.p50 - direct.p50;
+  const rate = (key: string, c: number) => {
+    const cell = results.get(key)!.throughput.get(c)!;
+    return cell.completed / cell.seconds;
+  };
+  console.log(`\nnpm run bench: ${run.startedAt.toISOString()} to ${new Date().toISOString()}; ${machine()}`);
+  console.log(`load average (1 / 5 / 15 min) at the start ${run.loadBefore}, at the end ${load()}`);
+  console.log(`${ROUNDS} interleaved rounds; per round and target ${REQUESTS} sequential requests and ${SECONDS} s per connection count; a new prompt every request\n`);
+  console.log('Sequential latency, one connection (microseconds; added = p50 minus the upstream\'s own p50)\n');
   console.log(
     table(
-      ['path', 'p50 ms', 'p99 ms', 'mean ms', 'p50 / off', 'p99 / off', 'errors'],
-      paths.map(([name], i) => {
-        const s = summarize(results[i].latencies);
-        return [name, s.p50, s.p99, s.mean, `${(s.p50 / base.p50).toFixed(2)}x`, `${(s.p99 / base.p99).toFixed(2)}x`, results[i].errors];
+      ['target', 'p50 µs', 'p90 µs', 'p99 µs', 'added p50 µs', 'added / bare proxy\'s', 'errors'],
+      list.map((t) => {
+        const s = stats.get(t.key)!;
+        const added = s.p50 - direct.p50;
+        return [t.name, s.p50.toFixed(0), s.p90.toFixed(0), s.p99.toFixed(0), t.key === 'direct' ? '-' : added.toFixed(0), t.key === 'direct' ? '-' : `${(added / bareAdded).toFixed(2)}x`, results.get(t.key)!.errors];
       }),
     ),
   );
-  console.log(`
-OTLP payloads received: ${receiver.bodies.length} (${(receiver.bodies.reduce((n, b) => n + b.bytes.length, 0) / 1024).toFixed(0)} KiB)`);
-  await always.shutdown(1000);
-  await interval.shutdown(1000);
-  await shutdownTelemetry(2000);
-  await receiver.close();
+  console.log('\nThroughput (requests per second; ratio to the bare proxy at the same connection count; CPU µs per request of the proxy process)\n');
+  console.log(
+    table(
+      ['target', ...CONNECTIONS.map((c) => `${c} conn req/s`), ...CONNECTIONS.map((c) => `${c} / bare`), `CPU µs/req at ${Math.max(...CONNECTIONS)}`, 'errors'],
+      list.map((t) => {
+        const r = results.get(t.key)!;
+        const top = r.throughput.get(Math.max(...CONNECTIONS))!;
+        const errors = [...r.throughput.values()].reduce((n, c) => n + c.errors, 0);
+        return [
+          t.name,
+          ...CONNECTIONS.map((c) => rate(t.key, c).toFixed(0)),
+          ...CONNECTIONS.map((c) => `${(rate(t.key, c) / rate('bare', c)).toFixed(2)}x`),
+          top.cpuMicros === undefined ? '-' : (top.cpuMicros / Math.max(1, top.completed)).toFixed(0),
+          errors,
+        ];
+      }),
+    ),
+  );
+  const off = stats.get('off');
+  if (off) {
+    const latency = (off.p50 - direct.p50) / bareAdded;
+    const top = Math.max(...CONNECTIONS);
+    const tput = rate('off', top) / rate('bare', top);
+    console.log(`\nissue 18 targets, guards off, audit fsync always: added p50 ${latency.toFixed(2)}x the bare proxy's (target <= 1.5x: ${latency <= 1.5 ? 'met' : 'NOT met'}); throughput at ${top} connections ${tput.toFixed(2)}x (target >= 0.3x: ${tput >= 0.3 ? 'met' : 'NOT met'})`);
+  }
+  if (process.env.BENCH_JSON) {
+    const out = list.map((t) => ({ target: t.key, name: t.name, latency: stats.get(t.key), throughput: Object.fromEntries([...results.get(t.key)!.throughput].map(([c, v]) => [c, { ...v, perSecond: v.completed / v.seconds }])) }));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ startedAt: run.startedAt, loadBefore: run.loadBefore, loadAfter: load(), machine: machine(), results: out }, null, 2));
+  }
 }
 
 main().catch((err) => {

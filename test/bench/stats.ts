@@ -5,10 +5,10 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-export function summarize(samples: number[]): { n: number; p50: number; p99: number; mean: number } {
+export function summarize(samples: number[]): { n: number; p50: number; p90: number; p99: number; mean: number } {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
+  return { n: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), mean };
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {
