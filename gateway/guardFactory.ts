@@ -5,15 +5,7 @@ import { createRemotePromptGuard } from '../guards/promptGuard/remote';
 import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
 import type { Guard } from '../guards/types';
 import type { GuardSpec } from '../policies/schema';
-import type { GatewayConfig } from './config';
-import type { GuardSettings } from './policyRuntime';
-
-export type GuardFactorySettings = GuardSettings;
-
-/** The gateway config's `guards` section as the guards take it. */
-export function guardSettingsFrom(guards: GatewayConfig['guards']): GuardSettings {
-  return { threads: guards.threads, inlineBudgetMs: guards.inline_budget_ms, batchSize: guards.batch_size, batchWaitMs: guards.batch_wait_ms, workers: guards.workers };
-}
+import type { GuardSettings } from './guardSettings';
 
 /** Segments and fine windows one check of an encoder guard may score before it refuses the request (bad_input). */
 export const MAX_ROWS_PER_CHECK = 65_536;
@@ -30,7 +22,7 @@ export function timeoutBudgetOf(spec: GuardSpec): Required<TimeoutBudget> {
 }
 
 /** Maps a policy's guard spec to a guard instance (not yet loaded). The one place that knows every backend. */
-export function createGuardFromSpec(name: string, spec: GuardSpec, settings: GuardFactorySettings): Guard {
+export function createGuardFromSpec(name: string, spec: GuardSpec, settings: GuardSettings): Guard {
   // What every encoder guard (Prompt Guard, the content encoder) takes from the gateway config.
   const encoder = {
     // A 128K-token conversation with 64-token fine windows is about 9,000 rows per reading, and

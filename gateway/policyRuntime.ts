@@ -6,6 +6,7 @@ import type { GuardSpec } from '../policies/schema';
 import { createPolicyWatcher, type PolicyWatcher } from '../policies/watcher';
 import { ApiError } from './errors';
 import { createGuardFromSpec, timeoutBudgetOf } from './guardFactory';
+import type { GuardSettings } from './guardSettings';
 import { ortHost } from '../guards/onnx/ortHost';
 import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
 import { recordPolicyReload } from './telemetry/metrics';
@@ -18,18 +19,6 @@ export interface PolicyRuntime {
   timeouts: ReadonlyMap<string, number | TimeoutBudget>;
   /** `<id>@<version>`, the x-safety-policy header value. */
   ref: string;
-}
-
-export interface GuardSettings {
-  threads: number;
-  /** Encoder guards: inline-run budget, segments per ONNX run, batch wait (gateway config `guards.*`). */
-  inlineBudgetMs?: number;
-  batchSize?: number;
-  batchWaitMs?: number;
-  /** ONNX worker threads in the pool (gateway config `guards.workers`); default one per core. */
-  workers?: number;
-  /** Where remote guards report a server going down or coming back. */
-  log?: (line: string) => void;
 }
 
 export interface PolicyHolderOptions extends GuardSettings {

@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config';
 import { onClientError } from './hardening/clientErrors';
 import { httpServerOptions } from './hardening/serverOptions';
 import { defaultPolicyFile } from './paths';
-import { guardSettingsFrom } from './guardFactory';
+import { guardSettingsFrom } from './guardSettings';
 import { guardReadinessCheck } from './guardHealth';
 import { startMetricsListener } from './metricsListener';
 import { PolicyHolder } from './policyRuntime';

@@ -10,12 +10,7 @@ import { verifyCheckpoints } from '../audit/checkpointVerifier';
 import { loadPublicKey, SigningKeyError } from '../audit/signingKey';
 import { ConfigError, loadConfig } from '../config';
 import { runKeygen } from './auditKeygen';
-
-export interface AuditIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-}
+import type { CommandIo } from './commandIo';
 
 const USAGE = `usage: safety-gateway audit <command> [options]
 
@@ -38,7 +33,7 @@ export function auditCommand(args: string[]): Promise<number> {
   return runAudit(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
 }
 
-export async function runAudit(args: string[], io: AuditIo): Promise<number> {
+export async function runAudit(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
     io.out(USAGE);
@@ -114,7 +109,7 @@ export async function runAudit(args: string[], io: AuditIo): Promise<number> {
   return 0;
 }
 
-function verify(dir: string, publicKeyFiles: string[], io: AuditIo): number {
+function verify(dir: string, publicKeyFiles: string[], io: CommandIo): number {
   const keys = new Map<string, KeyObject>();
   try {
     for (const file of publicKeyFiles) {

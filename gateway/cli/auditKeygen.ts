@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateSigningKeyPair } from '../audit/signingKey';
-import type { AuditIo } from './auditCommand';
+import type { CommandIo } from './commandIo';
 
 const PRIVATE = 'audit-signing-key.pem';
 const PUBLIC = 'audit-signing-key.pub.pem';
 
 /** `safety-gateway audit keygen --out DIR`: a new Ed25519 key pair for signed checkpoints; never overwrites a key. */
-export function runKeygen(args: string[], io: AuditIo): number {
+export function runKeygen(args: string[], io: CommandIo): number {
   let out: string | undefined;
   try {
     ({ values: { out } } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true }));
