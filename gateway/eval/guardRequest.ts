@@ -36,6 +36,7 @@ export function buildGuardRequest(style: RequestStyle, record: RequestInput): Gu
       ],
     };
   }
+  if (record.role === 'system') return { direction: 'input', texts: [], conversation: [{ role: 'system', content: record.text }] };
   // Content-safety guards judge user turns; a document or tool text is the closest thing to one.
   return { direction: 'input', texts: [], conversation: [{ role: 'user', content: record.text }] };
 }

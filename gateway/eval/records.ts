@@ -7,7 +7,8 @@ import path from 'node:path';
  * its file and line instead of silently skewing metrics.
  */
 
-export type RecordRole = 'user' | 'assistant' | 'tool' | 'document';
+/** `system`: an app's system prompt (none in the shared sets; used with `--as-role system` to calibrate the system-prompt rule). */
+export type RecordRole = 'user' | 'assistant' | 'tool' | 'document' | 'system';
 export type RecordTask = 'A' | 'B';
 
 export interface DataRecord {
@@ -25,7 +26,7 @@ export interface DataRecord {
   dataset: string;
 }
 
-export const RECORD_ROLES: readonly RecordRole[] = ['user', 'assistant', 'tool', 'document'];
+export const RECORD_ROLES: readonly RecordRole[] = ['user', 'assistant', 'tool', 'document', 'system'];
 const ROLES = RECORD_ROLES;
 const TASK_A_LABELS = new Set(['benign', 'injection', 'jailbreak']);
 

@@ -380,14 +380,15 @@ def inject(kind, carrier, payload, rng):
 
 
 def injected_documents(kinds, pool, rng, n, p_unframed=0.5):
-    """n injected documents: [{"text", "span": (start, end) of the payload, "kind", "framed"}]."""
+    """n injected documents: [{"text", "span": (start, end) of the payload, "kind", "framed",
+    "carrier": the same document without the payload}]."""
     out = []
     for _ in range(n):
         kind, carrier = build_carrier(kinds, rng)
         framed = rng.random() >= p_unframed
         payload = frame(pick_payload(pool, rng), rng, 0.0 if framed else 1.0)
         doc, span = inject(kind, carrier, payload, rng)
-        out.append({"text": doc, "span": span, "kind": kind, "framed": framed})
+        out.append({"text": doc, "span": span, "kind": kind, "framed": framed, "carrier": carrier})
     return out
 
 

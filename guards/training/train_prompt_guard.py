@@ -72,6 +72,10 @@ def parse():
     ap.add_argument("--synth-docs", type=int, default=1800,
                     help="injected documents built per epoch from train carriers and payloads (half unframed)")
     ap.add_argument("--synth-clean", type=int, default=900, help="clean carriers of the same shapes per epoch")
+    ap.add_argument("--pair-rate", type=float, default=1.0,
+                    help="share of injected documents whose own clean carrier is trained alongside them (contrast pairs)")
+    ap.add_argument("--unframed-rate", type=float, default=0.5, help="share of injected documents whose payload has no framing")
+    ap.add_argument("--benign-windows", type=int, default=1, help="fine windows a long benign row contributes when it does")
     ap.add_argument("--pad-rate", type=float, default=0.5,
                     help="share of jailbreak rows also trained with 0-500 words of benign padding around them")
     ap.add_argument("--benign-window-rate", type=float, default=0.35,
@@ -492,15 +496,19 @@ def main():
                 continue
             if r["label"] == "benign" and erng.random() >= args.benign_window_rate:
                 continue
-            lab, ids = labs[int(erng.integers(len(labs)))]
-            examples.append({"seq": tc._frame(None, np.asarray(ids, dtype=np.int32)), "y": lab})
+            for k in erng.choice(len(labs), size=min(args.benign_windows if r["label"] == "benign" else 1, len(labs)), replace=False):
+                lab, ids = labs[k]
+                examples.append({"seq": tc._frame(None, np.asarray(ids, dtype=np.int32)), "y": lab})
         take = erng.random(len(crops)) < args.short_rate
         crop_ws = erng.random(len(crops)) < args.ws_rate
         examples += [{"seq": tc.window(c["ids_ws"] if w else c["ids"], erng), "y": c["y"]}
                      for c, t, w in zip(crops, take, crop_ws) if t]
         # injected documents of every shape (half unframed) and clean carriers of the same shapes
-        for d in synth.injected_documents(kinds, pool, erng, args.synth_docs):
+        for d in synth.injected_documents(kinds, pool, erng, args.synth_docs, p_unframed=args.unframed_rate):
             examples += doc_example(sp, d["text"], d["span"], LAB["injection"], erng.random() < args.ws_rate, erng, W)
+            # the same carrier without its payload: the payload is the only difference to learn
+            if erng.random() < args.pair_rate:
+                examples += doc_example(sp, d["carrier"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W)
         for d in synth.clean_documents(kinds, erng, args.synth_clean):
             examples += doc_example(sp, d["text"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W)
         # jailbreaks padded with benign text on either side
