@@ -26,6 +26,8 @@ const D = values.data;
 const ds = (...names) => names.flatMap((n) => ['--data', `${D}/${n}`]);
 const ALL = ['--data', D, '--data-root', D];
 const POOL_USER = [...ds('benign-chat', 'coconot', 'wildguard-benign', 'notinject'), '--data-root', D, '--role', 'user', '--label', 'safe', '--label', 'benign'];
+/** System-prompt-like text: persona and role-play set-ups (GPTeacher, MT-bench), scored as system messages. */
+const PERSONAS_AS_SYSTEM = [...ds('benign-chat'), '--data-root', D, '--role', 'user', '--orig-label', 'gpteacher|roleplay', '--orig-label', 'mt_bench|roleplay', '--as-role', 'system'];
 
 /** Each run: what it measures, and the eval arguments (the guard and policy are added). */
 const RUNS = {
@@ -35,6 +37,9 @@ const RUNS = {
       { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
       { id: 'docs_val', title: 'benign documents and tool results, validation', args: [...ALL, '--split', 'validation', '--task', 'A', '--role', 'document', '--role', 'tool', '--calibrate-fpr', '0.01'] },
+      { id: 'system_val', title: 'persona prompts as system messages, validation', args: [...PERSONAS_AS_SYSTEM, '--split', 'validation', '--calibrate-fpr', '0.01'] },
+      { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
+      { id: 'jailbreak_test', title: 'Task A test, jailbreaks vs benign user prompts', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--label', 'jailbreak', '--label', 'benign', '--label', 'safe', '--label', 'unsafe'] },
       { id: 'user_test', title: 'Task A test, user turns (jailbreaks vs every benign user prompt)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution'] },
       { id: 'docs_test', title: 'Task A test, documents and tool results (injections)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'document', '--role', 'tool', '--injected-docs', '--dilution'] },
       { id: 'test_all', title: 'Task A test, all rows', args: [...ALL, '--split', 'test', '--task', 'A'] },
@@ -48,6 +53,7 @@ const RUNS = {
       { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'pool_answers_val', title: 'benign answers, validation (benign-chat, CoCoNot)', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
+      { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
       { id: 'test_b', title: 'Task B test, all rows', args: [...ALL, '--split', 'test', '--task', 'B'] },
       { id: 'test_user', title: 'Task B test, user prompts', args: [...ALL, '--split', 'test', '--task', 'B', '--role', 'user', '--dilution'] },
       { id: 'contrast_test', title: 'CoCoNot contrast prompts, test', args: [...ds('coconot'), '--data-root', D, '--split', 'test', '--task', 'B', '--orig-label', 'contrast|'] },
@@ -85,7 +91,7 @@ function section(name, spec, results) {
   lines.push('');
   const over = {};
   for (const run of spec.runs) {
-    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b/.test(run.id)) over[`${src} (${run.id.includes('val') ? 'validation' : 'test'})`] = g;
+    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b|system/.test(run.id)) over[`${src}${run.id.startsWith('system') ? ' personas as system' : ''} (${run.id.includes('val') ? 'validation' : 'test'})`] = g;
   }
   lines.push('Over-blocking at the policy thresholds, benign rows per source:', '', '| source | benign rows | flagged | FPR |', '|---|---|---|---|');
   for (const [k, g] of Object.entries(over)) lines.push(`| ${k} | ${g.negatives} | ${g.fp} | ${pct(g.fpr)} |`);
@@ -144,4 +150,9 @@ for (const [name, spec] of Object.entries(RUNS)) {
   fs.writeFileSync(path.join(dir, 'harness_report.json'), `${JSON.stringify({ policy: values.policy, data: D, runs: spec.runs.map((r) => ({ ...r, command: command(spec.guard, r.args), result: results[r.id] })) }, null, 1)}\n`);
   writeSection(path.join(dir, 'MODEL_CARD.md'), section(name, spec, results));
   process.stderr.write(`wrote ${path.join(dir, 'MODEL_CARD.md')} and harness_report.json\n`);
+  for (const run of spec.runs) {
+    for (const [role, c] of Object.entries(results[run.id].calibration ?? {})) {
+      process.stdout.write(`${name} ${run.id} ${role}: threshold at 1% of ${c.negatives} benign = ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4})\n`);
+    }
+  }
 }
