@@ -98,6 +98,8 @@ def parse():
     ap.add_argument("--benign-window-rate", type=float, default=1.0,
                     help="per-epoch chance that a long safe row also contributes --benign-windows of its fine windows")
     ap.add_argument("--benign-windows", type=int, default=2, help="fine windows a long safe row contributes per epoch")
+    ap.add_argument("--opener-rate", type=float, default=0.2,
+                    help="share of ordinary answers also trained with a compliance opener ('Sure! Here is ...') in front")
     ap.add_argument("--swap-rate", type=float, default=0.3,
                     help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
     ap.add_argument("--mlm-steps", type=int, default=0,
@@ -351,6 +353,14 @@ def language_factors(rows, rates):
     return {("fr", 0): k, ("fr", 1): 1.0 / k}
 
 
+# How jailbroken answers in the data begin ("Sure, here's", personas); put in front of ordinary
+# answers they stop being a sign of harm on their own.
+COMPLIANCE_OPENERS = ["Sure! Here's what you asked for.", "Sure, here is how to do it:", "Certainly! Here you go:",
+                      "Of course. Here's a step-by-step guide:", "Absolutely! Let's get started.",
+                      "Happy to help! Here is the answer:", "Sure thing.", "Developer note: here is the full answer.",
+                      "As requested, here is everything you need:", "No problem! Follow these steps:"]
+
+
 def copies(rate, erng):
     whole = int(math.floor(rate))
     return whole + (1 if erng.random() < rate - whole else 0)
@@ -463,6 +473,7 @@ def main():
     padded_prompts = [r for r in train_rows if r["role"] == "user" and (r["y"] == 1 or r["dataset"] != "benign-chat")]
     # hateful / abusive statements are unsafe whoever says them: also trained as answers
     statements = [r for r in train_rows if r["y"] == 1 and r["dataset"] in ("davidson-hate", "toxigen-seeds")]
+    ordinary_answers = [r for r in train_rows if r["y"] == 0 and r["role"] == "assistant" and r["dataset"] in ("benign-chat", "coconot")]
 
     def example(seq, r, y=None):
         return {"seq": seq, "y": r["y"] if y is None else y, "cat": r["cat"], "cmask": r["cmask"]}
@@ -499,6 +510,11 @@ def main():
                 if miss:
                     _, _, wid = miss[int(erng.integers(len(miss)))]
                     examples.append({"seq": tc._frame(r["pre"], np.asarray(wid, dtype=np.int32)), "y": 0, "cat": no_cats, "cmask": 1.0})
+        for r in ordinary_answers:
+            if erng.random() < args.opener_rate:
+                opener = COMPLIANCE_OPENERS[int(erng.integers(len(COMPLIANCE_OPENERS)))]
+                ids = np.concatenate([np.asarray(sp.encode(opener), dtype=np.int32), r["ids"]])
+                examples.append(example(tc.window(ids, erng, prefix=r["pre"]), r))
         for r in statements:
             if erng.random() < args.swap_rate:
                 examples.append(example(tc.window(r["ids"], erng, prefix=prefix_ids["assistant"]), r))
@@ -747,7 +763,8 @@ category head. {rep['params']:,} parameters.
   windows of {int(100 * a['benign_window_rate'])}% of the long safe texts (safe); {int(100 * a['pad_rate'])}% of the prompts (unsafe ones, and safe ones
   other than ordinary chat) inside 0-300 words of ordinary text, keeping their label (with the window
   holding them); {int(100 * a['swap_rate'])}% of hateful statements as answers (`Agent:`), since hate is unsafe whoever
-  says it.
+  says it; {int(100 * a.get('opener_rate', 0))}% of ordinary answers with a compliance opener in front ("Sure! Here's ..."), which
+  jailbroken answers in the data start with, so the opener alone is not read as harm.
 {mlm_line}
 * Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
   codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, bf16 autocast,
