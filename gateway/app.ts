@@ -5,7 +5,8 @@ import { rejectionOf, reportRejection } from './access/rejections';
 import { metricsAuth } from './auth/metricsAccess';
 import { ApiError, badRequest, notFound, sendError } from './errors';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
-import { guardedCompletion, guardedEndpoint } from './pipeline/guardedCompletion';
+import { completionEndpoint } from './pipeline/completionEndpoint';
+import { guardedRoute, type PipelineDeps } from './pipeline/guardedRoute';
 import { ConversationMemory, DEFAULT_MEMORY_LIMITS } from './pipeline/responses/conversationMemory';
 import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './policyRuntime';
@@ -48,13 +49,20 @@ export function createApp(deps: AppDeps): Express {
   if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());
   if (deps.access) app.use('/v1', ...deps.access.beforeBody);
 
+  // Guarded routes: the body is read and parsed once here, then validated once by the route (guardedRoute.ts).
   const json = [requireJson, express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson })];
-  const completionDeps = { ...deps, onFinished: deps.access?.onFinished };
-  app.post('/v1/chat/completions', ...json, ...(deps.access?.afterBody('chat') ?? []), guardedCompletion(chatAdapter, completionDeps));
-  app.post('/v1/completions', ...json, ...(deps.access?.afterBody('text') ?? []), guardedCompletion(textAdapter, completionDeps));
+  const pipeline: PipelineDeps = {
+    policies: deps.policies,
+    engine: deps.engine,
+    recorder: deps.recorder,
+    admit: deps.access?.admit,
+    onFinished: deps.access?.onFinished,
+  };
+  app.post('/v1/chat/completions', ...json, guardedRoute(completionEndpoint(chatAdapter), pipeline));
+  app.post('/v1/completions', ...json, guardedRoute(completionEndpoint(textAdapter), pipeline));
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
-  app.post('/v1/responses', ...json, ...(deps.access?.afterBody('responses') ?? []), guardedEndpoint(responsesEndpoint(memory), completionDeps));
+  app.post('/v1/responses', ...json, guardedRoute(responsesEndpoint(memory), pipeline));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));

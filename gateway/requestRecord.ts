@@ -1,5 +1,5 @@
 import type { Action } from '../policies/schema';
-import type { GuardPhase } from './pipeline/runRules';
+import type { GuardPhase } from './record/guardPhase';
 
 /** Everything a compliance reviewer needs about one request, without its content. */
 export interface RequestRecord {

@@ -228,3 +228,13 @@ export type CompletionRequest = z.infer<typeof CompletionRequest>;
 export type ResponsesInputItem = z.infer<typeof ResponsesInputItem>;
 export type ResponsesMessageItem = z.infer<typeof ResponsesMessageItem>;
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
+
+/**
+ * A request body validated once, at the edge, with its route's kind: what the access checks count
+ * and the extraction reads. `body` is the JSON object as received (the one forwarded, less what
+ * the policy strips); `request` is the same object as its schema types it.
+ */
+export type ValidatedRequest =
+  | { kind: 'chat'; body: Record<string, unknown>; request: ChatCompletionRequest }
+  | { kind: 'text'; body: Record<string, unknown>; request: CompletionRequest }
+  | { kind: 'responses'; body: Record<string, unknown>; request: ResponsesRequest };

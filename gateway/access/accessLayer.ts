@@ -12,9 +12,11 @@ import { LimiterStore } from '../rateLimit/limiterStore';
 import { createRedisClient, redactRedisUrl } from '../rateLimit/redisClient';
 import { requestLimits } from '../rateLimit/requestLimits';
 import { settleTokens, tokenLimits } from '../rateLimit/tokenLimits';
+import type { RequestContext } from '../requestContext';
 import type { RequestRecord } from '../requestRecord';
+import type { ValidatedRequest } from '../requestSchemas';
 import { preloadTokenizer } from '../tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape, responsesPromptShape } from '../tokens/promptTokens';
+import { chatPromptShape, completionPromptShape, responsesPromptShape, type PromptShape } from '../tokens/promptTokens';
 
 /** Everything between a connection and the guarded pipeline: keys, rate limits, hostile-input limits. */
 export interface AccessLayer {
@@ -25,10 +27,10 @@ export interface AccessLayer {
   beforeBody: RequestHandler[];
   /** express.json `verify`: refuses too-deep JSON before it is parsed. */
   verifyJson: (req: IncomingMessage, res: ServerResponse, buf: Buffer) => void;
-  /** On a completion route after its body is parsed: message/part counts, context length, token limits. */
-  afterBody(kind: 'chat' | 'text' | 'responses'): RequestHandler[];
+  /** On a guarded route once its body is validated: message/part counts, context length, token limits. Throws the 400 or 429. */
+  admit(validated: ValidatedRequest, ctx: RequestContext, res: Response): Promise<void>;
   /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
-  onFinished(record: RequestRecord, res: Response): void;
+  onFinished(record: RequestRecord, ctx: RequestContext): void;
   close(): Promise<void>;
 }
 
@@ -83,11 +85,8 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
   if (keys.enabled || rl.defaults.tokens_per_minute) preloadTokenizer();
 
   const limits = config.limits;
-  const shapeCheck: RequestHandler = (req, _res, next) => next(bodyShapeError(req.body, { messages: limits.messages, content_parts: limits.content_parts }));
-  const tokenOptions = { store, limits, defaultMaxTokens: rl.default_max_tokens };
-  const chatChecks = [shapeCheck, tokenLimits(tokenOptions, chatPromptShape, 'messages')];
-  const textChecks = [shapeCheck, tokenLimits(tokenOptions, completionPromptShape, 'prompt')];
-  const responsesChecks = [shapeCheck, tokenLimits(tokenOptions, responsesPromptShape, 'input')];
+  const shapeLimits = { messages: limits.messages, content_parts: limits.content_parts };
+  const tokens = tokenLimits({ store, limits, defaultMaxTokens: rl.default_max_tokens });
   const settle = settleTokens(store);
 
   return {
@@ -95,11 +94,31 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
     keysEnabled: keys.enabled,
     beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults), requestLimits(store)],
     verifyJson: jsonDepthVerifier(limits.json_depth),
-    afterBody: (kind) => (kind === 'chat' ? chatChecks : kind === 'responses' ? responsesChecks : textChecks),
-    onFinished: (record, res) => settle(record, res),
+    async admit(validated, ctx, res) {
+      // Every message and part costs guard time, so a request with a million tiny parts is refused before anything reads them.
+      const tooMany = bodyShapeError(validated.request, shapeLimits);
+      if (tooMany) throw tooMany;
+      await tokens(ctx, res, promptShapeOf(validated), INPUT_PARAM[validated.kind]);
+    },
+    onFinished: (record, ctx) => settle(record, ctx),
     async close() {
       keys.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };
+}
+
+/** The request member a context-length error names. */
+const INPUT_PARAM = { chat: 'messages', text: 'prompt', responses: 'input' } as const;
+
+/** Pure: what the engine will read of a validated request, for the token count. */
+function promptShapeOf(validated: ValidatedRequest): PromptShape {
+  switch (validated.kind) {
+    case 'chat':
+      return chatPromptShape(validated.request);
+    case 'text':
+      return completionPromptShape(validated.request);
+    case 'responses':
+      return responsesPromptShape(validated.request);
+  }
 }

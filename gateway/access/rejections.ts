@@ -5,7 +5,6 @@ import { RateLimitError } from '../rateLimit/rateLimitError';
 import { contextOf } from '../requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../requestRecord';
 import { recordAuthRejection, recordRateLimitRejection } from '../telemetry/metrics';
-import { accessOf } from './accessContext';
 
 /**
  * 401s and 429s are decisions too: each one is audited as its own kind and counted in metrics.
@@ -23,14 +22,13 @@ export function rejectionOf(error: ApiError, req: Request, res: Response): Rejec
     route: (req.originalUrl ?? req.url).split('?')[0].slice(0, 200),
   };
   if (error instanceof UnauthenticatedError) return { ...base, kind: 'unauthenticated', status: 401, reason: error.reason };
-  const subject = accessOf(res)?.subject;
   return {
     ...base,
     kind: 'rate_limited',
     status: 429,
     reason: error.reason,
     app: ctx.app,
-    keyId: subject?.startsWith('key:') ? subject.slice(4) : undefined,
+    keyId: ctx.keyId,
     limit: { ...error.limit },
   };
 }

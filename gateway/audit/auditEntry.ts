@@ -1,6 +1,6 @@
 import type { Action } from '../../policies/schema';
 import { guardFault } from '../pipeline/guardFault';
-import type { GuardPhase } from '../pipeline/runRules';
+import type { GuardPhase } from '../record/guardPhase';
 import type { RequestRecord } from '../requestRecord';
 import { captureText, type CapturedContent } from '../telemetry/contentCapture';
 import { tokenCount } from '../telemetry/spans';

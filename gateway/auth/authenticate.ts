@@ -1,5 +1,4 @@
 import type { NextFunction, Request, Response } from 'express';
-import { setAccess } from '../access/accessContext';
 import { ApiError } from '../errors';
 import { effectiveLimits, type KeyLimits } from '../rateLimit/keyLimits';
 import { contextOf } from '../requestContext';
@@ -35,8 +34,9 @@ export function invalidApiKey(missing: boolean): UnauthenticatedError {
  */
 export function authenticate(store: KeyStore, defaults: KeyLimits) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    const ctx = contextOf(res);
     if (!store.enabled) {
-      setAccess(res, { subject: `ip:${req.ip ?? 'unknown'}`, limits: defaults });
+      ctx.access = { subject: `ip:${req.ip ?? 'unknown'}`, limits: defaults };
       next();
       return;
     }
@@ -46,10 +46,10 @@ export function authenticate(store: KeyStore, defaults: KeyLimits) {
       next(invalidApiKey(token === undefined));
       return;
     }
-    const ctx = contextOf(res);
     ctx.app = identity.app;
     ctx.policyId = identity.policy;
-    setAccess(res, { subject: `key:${identity.keyId}`, limits: effectiveLimits(identity.limits, defaults) });
+    ctx.keyId = identity.keyId;
+    ctx.access = { subject: `key:${identity.keyId}`, limits: effectiveLimits(identity.limits, defaults) };
     next();
   };
 }

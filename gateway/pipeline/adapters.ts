@@ -1,19 +1,26 @@
-import { MalformedAnswerError, parseChatChunk, parseChatCompletion, parseTextCompletion } from '../../engine/answerSchema';
-import { EngineError } from '../../engine/errors';
-import type { ChatTurn, ScanText } from '../../guards/types';
+import { parseChatChunk, parseChatCompletion, parseTextCompletion } from '../../engine/answerSchema';
 import type { RequestFields } from '../../policies/schema';
-import { badRequest } from '../errors';
-import { ChatCompletionRequest, CompletionRequest } from '../requestSchemas';
+import { ChatCompletionRequest, CompletionRequest, type ValidatedRequest } from '../requestSchemas';
 import type { ChunkMeta, StreamChunk } from '../streaming/answerAccumulator';
+import { engineAnswer } from './engineAnswer';
 import { chatChoiceLanes, ENVELOPE_STRUCTURE, envelopeLanes, textChoiceLanes, type LanePiece } from './extract/answerLanes';
 import { answerFromPieces, extractChatRequest, extractCompletionRequest, type AssistantAnswer } from './extractTexts';
+import type { ParsedCompletion } from './parsedCompletion';
+import { validation } from './validation';
 
-/** What the guarded-completion flow needs to know about one endpoint's request and answer shapes. */
-export interface CompletionAdapter {
+type ChatRequest = Extract<ValidatedRequest, { kind: 'chat' }>;
+type TextRequest = Extract<ValidatedRequest, { kind: 'text' }>;
+
+/** What the guarded request path needs to know about one choices-shaped endpoint's request and answer shapes. */
+export interface CompletionAdapter<V extends ChatRequest | TextRequest = ChatRequest | TextRequest> {
   route: '/v1/chat/completions' | '/v1/completions';
   enginePath: '/chat/completions' | '/completions';
   operation: 'chat' | 'text_completion';
-  /** Validates and extracts; throws an ApiError (400) for a body or field the gateway will not forward. */
+  /** Zod at the edge, once: the body as its schema types it, or a 400. */
+  validate(body: unknown): V;
+  /** The extraction of a validated request; throws an ApiError (400) for a field the gateway will not forward. */
+  extract(validated: V, fields?: RequestFields): ParsedCompletion;
+  /** `extract(validate(body))`. */
   parse(body: unknown, fields?: RequestFields): ParsedCompletion;
   /**
    * Answers of a non-streamed response, by position in `choices` (a repeated or missing `index`
@@ -26,38 +33,6 @@ export interface CompletionAdapter {
   blockChoices(json: Record<string, unknown>, blocked: Set<number>, refusal: string): void;
   /** The final chunk of a stream whose answer was blocked. */
   contentFilterChunk(meta: ChunkMeta, index: number, refusal: string): StreamChunk;
-}
-
-export interface ParsedCompletion {
-  /** The body forwarded to the engine (fields the policy strips are gone). */
-  body: Record<string, unknown>;
-  stream: boolean;
-  model?: string;
-  includeUsage: boolean;
-  maxTokens?: number;
-  inputTexts: ScanText[];
-  conversation: ChatTurn[];
-}
-
-export function validation<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, body: unknown, what: string): T {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`the request body must be a JSON object (${what})`);
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue.path.map(String).join('.') || null;
-    throw badRequest(`invalid ${what} request: ${param ? `\`${param}\`: ` : ''}${issue.message}`, param);
-  }
-  return result.data;
-}
-
-/** A malformed engine answer is the engine's failure: 502 engine_error, never a 500 (shared with the Responses endpoint). */
-export function engineAnswer<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (err instanceof MalformedAnswerError) throw new EngineError('bad_gateway', err.message);
-    throw err;
-  }
 }
 
 /** Whole answers by position; members outside the choices are read with every choice. */
@@ -85,13 +60,16 @@ function dropUnknownMembers(json: Record<string, unknown>): void {
   for (const key of Object.keys(json)) if (!ENVELOPE_STRUCTURE.has(key)) delete json[key];
 }
 
-export const chatAdapter: CompletionAdapter = {
+export const chatAdapter: CompletionAdapter<ChatRequest> = {
   route: '/v1/chat/completions',
   enginePath: '/chat/completions',
   operation: 'chat',
-  parse(body, fields) {
-    const request = validation(ChatCompletionRequest, body, 'chat completion');
-    const extracted = extractChatRequest(body as Record<string, unknown>, request, fields);
+  validate(body) {
+    return { kind: 'chat', body: body as Record<string, unknown>, request: validation(ChatCompletionRequest, body, 'chat completion') };
+  },
+  parse: (body, fields) => chatAdapter.extract(chatAdapter.validate(body), fields),
+  extract({ body, request }, fields) {
+    const extracted = extractChatRequest(body, request, fields);
     return {
       body: extracted.body,
       stream: request.stream === true,
@@ -122,13 +100,16 @@ export const chatAdapter: CompletionAdapter = {
   },
 };
 
-export const textAdapter: CompletionAdapter = {
+export const textAdapter: CompletionAdapter<TextRequest> = {
   route: '/v1/completions',
   enginePath: '/completions',
   operation: 'text_completion',
-  parse(body, fields) {
-    const request = validation(CompletionRequest, body, 'completion');
-    const extracted = extractCompletionRequest(body as Record<string, unknown>, request, fields);
+  validate(body) {
+    return { kind: 'text', body: body as Record<string, unknown>, request: validation(CompletionRequest, body, 'completion') };
+  },
+  parse: (body, fields) => textAdapter.extract(textAdapter.validate(body), fields),
+  extract({ body, request }, fields) {
+    const extracted = extractCompletionRequest(body, request, fields);
     return {
       body: extracted.body,
       stream: request.stream === true,

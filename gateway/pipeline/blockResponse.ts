@@ -1,7 +1,7 @@
 import type { Decision } from '../../policies/evaluate';
 import { ApiError } from '../errors';
 import type { GuardFault } from './guardFault';
-import type { RuleVerdict } from './runRules';
+import type { RuleVerdict } from '../record/guardPhase';
 
 /**
  * The 400 an app gets when its input is blocked: OpenAI's content_policy_violation error plus a

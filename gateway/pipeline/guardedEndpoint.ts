@@ -1,19 +1,17 @@
-import type { Response } from 'express';
 import type { EngineResponse } from '../../engine/client';
 import type { RequestFields } from '../../policies/schema';
-import type { PolicyRuntime } from '../policyRuntime';
-import type { RequestRecord } from '../requestRecord';
-import type { ParsedCompletion } from './adapters';
-import type { AssistantAnswer } from './extractTexts';
-import type { GuardPhase } from './runRules';
+import type { ValidatedRequest } from '../requestSchemas';
+import type { GuardedCall } from './guardedCall';
+import type { ParsedCompletion } from './parsedCompletion';
 
 /**
- * What one guarded route brings to the shared request path (guardedCompletion.ts: input guards,
- * engine call, record, errors): how its request is read and how the engine's answer is checked and
- * relayed. Chat and text completions are CompletionAdapters (choices, `[DONE]`) wrapped into one;
- * the Responses API is one of its own (output items, typed events).
+ * What one guarded route brings to the shared request path (guardedRoute.ts: validation, access
+ * checks, input guards, engine call, record, errors): how its request is read and how the engine's
+ * answer is checked and relayed. Chat and text completions are CompletionAdapters (choices,
+ * `[DONE]`) wrapped by completionEndpoint.ts; the Responses API is one of its own (output items,
+ * typed events).
  */
-export interface GuardedEndpoint<P extends ParsedCompletion = ParsedCompletion> {
+export interface GuardedEndpoint<V extends ValidatedRequest = ValidatedRequest, P extends ParsedCompletion = ParsedCompletion> {
   route: string;
   /** Path under the engine's base URL. */
   enginePath: string;
@@ -21,22 +19,12 @@ export interface GuardedEndpoint<P extends ParsedCompletion = ParsedCompletion> 
   operation: 'chat' | 'text_completion';
   /** The request member a blocked input names (`param` of the 400). */
   inputParam: 'messages' | 'prompt' | 'input';
-  /** Validates and extracts; throws an ApiError (400) for a body or field the gateway will not forward. */
+  /** Zod at the edge, once: the body as its schema types it, or a 400. */
+  validate(body: unknown): V;
+  /** The extraction: texts and conversation for the guards, the body to forward; throws a 400 for a field the gateway will not forward. */
+  extract(validated: V, fields: RequestFields | undefined, caller: { app: string }): P;
+  /** `extract(validate(body))`, for callers that start from a body (the policy CLI, tests). */
   parse(body: unknown, fields: RequestFields | undefined, caller: { app: string }): P;
-  /** Reads the engine's answer (whole or streamed), checks it with `checkAnswer`, answers the client and calls `finish`. */
-  respond(input: RespondInput<P>): Promise<void>;
-}
-
-export interface RespondInput<P extends ParsedCompletion = ParsedCompletion> {
-  parsed: P;
-  upstream: EngineResponse;
-  runtime: PolicyRuntime;
-  record: RequestRecord;
-  res: Response;
-  /** performance.now() when the engine call started. */
-  engineStarted: number;
-  finish: (status: number, error?: { type: string; message: string }) => Promise<void>;
-  checkAnswer: (answer: AssistantAnswer, choice: number) => Promise<GuardPhase & { choice: number }>;
-  /** Cancels the engine request (window mode stops generation on unsafe). */
-  abortUpstream: () => void;
+  /** Reads the engine's answer (whole or streamed), checks it, answers the client and finishes the call. */
+  respond(call: GuardedCall<P>, upstream: EngineResponse): Promise<void>;
 }

@@ -1,22 +1,11 @@
 import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards/types';
 import { errorVerdict, isThirdPartySource } from '../../guards/types';
 import { conversationChars, textsChars, timeoutFor, type TimeoutBudget } from '../../guards/runtime/timeoutBudget';
-import { decide, type Decision } from '../../policies/evaluate';
+import { decide } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
 import { observeGuard } from '../guardHealth';
+import type { GuardPhase } from '../record/guardPhase';
 import { GuardSpans } from '../telemetry/spans';
-
-export interface RuleVerdict {
-  ruleId: string;
-  verdict: Verdict;
-}
-
-export interface GuardPhase {
-  decision: Decision;
-  verdicts: RuleVerdict[];
-  /** Wall-clock time of the phase (guards run in parallel). */
-  durationMs: number;
-}
 
 export interface PhaseInput {
   direction: Direction;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { accessOf } from '../access/accessContext';
+import { contextOf } from '../requestContext';
 import { rateLimitHeaders, retryAfterSeconds } from './headers';
 import type { LimiterStore } from './limiterStore';
 import { rateLimitError } from './rateLimitError';
@@ -11,7 +11,7 @@ import { sameWindow } from './tokenReservation';
  */
 export function requestLimits(store: LimiterStore) {
   return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const access = accessOf(res);
+    const access = contextOf(res).access;
     if (!access) return next();
     const { requests_per_minute: rpm, concurrent_requests: concurrency } = access.limits;
     if (rpm) {

@@ -1,6 +1,6 @@
-import type { NextFunction, Request, Response } from 'express';
-import { accessOf, type AccessContext } from '../access/accessContext';
+import type { Response } from 'express';
 import type { HardeningLimits } from '../hardening/limitsConfig';
+import type { AccessGrant, RequestContext } from '../requestContext';
 import type { RequestRecord } from '../requestRecord';
 import { contextLengthError, contextWindow } from '../tokens/contextLength';
 import { countTokens } from '../tokens/llama3Tokens';
@@ -24,43 +24,40 @@ export function couldExceedContext(shape: PromptShape, window: number): boolean 
 }
 
 /**
- * Context length and tokens per minute, after the body is parsed. The request reserves its prompt
- * plus max_tokens (times the answers it asks for); the reservation is settled from the engine's
- * usage when the answer completes (settleTokens), or when the response closes without one.
+ * Context length and tokens per minute of a validated request (its prompt shape). The request
+ * reserves its prompt plus max_tokens (times the answers it asks for); the reservation is settled
+ * from the engine's usage when the answer completes (settleTokens), or when the response closes
+ * without one. Throws the 400 or 429.
  */
-export function tokenLimits(options: TokenLimitOptions, shapeOf: (body: Record<string, unknown>) => PromptShape, param: 'messages' | 'prompt' | 'input') {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const body = req.body as unknown;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return next(); // validation answers it
-    const access = accessOf(res);
-    const shape = shapeOf(body as Record<string, unknown>);
+export function tokenLimits(options: TokenLimitOptions) {
+  return async (ctx: RequestContext, res: Response, shape: PromptShape, param: 'messages' | 'prompt' | 'input'): Promise<void> => {
+    const access = ctx.access;
     const window = contextWindow(shape.model, options.limits.context_tokens_by_model, options.limits.context_tokens);
     const tpm = access?.limits.tokens_per_minute;
-    if (!tpm && !couldExceedContext(shape, window)) return next();
+    if (!tpm && !couldExceedContext(shape, window)) return;
 
     const prompt = await countPromptTokens(shape);
     const tooLong = contextLengthError(window, prompt.longest, shape.maxTokens, param);
-    if (tooLong) return next(tooLong);
-    if (!tpm || !access) return next();
+    if (tooLong) throw tooLong;
+    if (!tpm || !access) return;
 
     const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, options.defaultMaxTokens * shape.answers);
     const taken = await options.store.take('tokens', access.subject, tpm, reserved, true);
     res.set(rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
     if (!taken.allowed) {
       res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
-      return next(rateLimitError('tokens', tpm, reserved, taken.resetMs));
+      throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
-    // A request that ends before the pipeline records it (invalid body, crash) still settles: it never got an answer.
+    // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
     res.once('close', () => void settle(options.store, access, () => ({ answered: false })));
-    next();
   };
 }
 
 /** The pipeline's hook when a request's record is complete: settles its token reservation from the engine's usage. */
 export function settleTokens(store: LimiterStore) {
-  return (record: RequestRecord, res: Response): void => {
-    const access = accessOf(res);
+  return (record: RequestRecord, ctx: RequestContext): void => {
+    const access = ctx.access;
     if (!access?.tokens || access.tokens.settled) return;
     const usage = record.engine?.usage as EngineUsage | undefined;
     const answered = record.status === 200 && record.engine !== undefined;
@@ -70,7 +67,7 @@ export function settleTokens(store: LimiterStore) {
 }
 
 /** Settles once: the hold is marked before anything is awaited, so the close fallback cannot settle it a second time. */
-async function settle(store: LimiterStore, access: AccessContext, outcomeOf: () => Promise<Outcome> | Outcome): Promise<void> {
+async function settle(store: LimiterStore, access: AccessGrant, outcomeOf: () => Promise<Outcome> | Outcome): Promise<void> {
   const hold = access.tokens;
   if (!hold || hold.settled) return;
   hold.settled = true;

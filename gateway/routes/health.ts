@@ -1,8 +1,16 @@
 import { Router } from 'express';
-import type { AppDeps } from '../app';
+import type { Engine } from '../../engine/client';
+import type { PolicyHolder } from '../policyRuntime';
+
+export interface HealthDeps {
+  policies: PolicyHolder;
+  engine: Engine;
+  /** Extra readiness checks (audit log writable, guards, ...), each returning a problem or undefined. */
+  readinessChecks?: (() => Promise<string | undefined> | string | undefined)[];
+}
 
 /** /healthz: the process is up. /readyz: policy and guards loaded, engine reachable, extra checks pass. */
-export function healthRoutes(deps: AppDeps): Router {
+export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

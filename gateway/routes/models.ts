@@ -1,14 +1,14 @@
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import type { AppDeps } from '../app';
 import { ApiError, sendError } from '../errors';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
 import { contextOf, setSafetyHeaders } from '../requestContext';
+import type { RouteDeps } from './routeDeps';
 
 /** The engine's model list, as far as the gateway reads it: entries with an id (engines add members, kept as sent). */
 const ModelList = z.looseObject({ data: z.array(z.looseObject({ id: z.string() })) });
 
-function policyRef(deps: AppDeps, res: Response): string | undefined {
+function policyRef(deps: RouteDeps, res: Response): string | undefined {
   try {
     return deps.policies.current(contextOf(res).policyId).ref;
   } catch {
@@ -16,7 +16,7 @@ function policyRef(deps: AppDeps, res: Response): string | undefined {
   }
 }
 
-async function readBody(deps: AppDeps): Promise<{ status: number; body: Buffer } | ApiError> {
+async function readBody(deps: RouteDeps): Promise<{ status: number; body: Buffer } | ApiError> {
   const upstream = await deps.engine.get('/models');
   if (upstream.status >= 400) return upstreamClientError(upstream);
   const chunks: Buffer[] = [];
@@ -25,7 +25,7 @@ async function readBody(deps: AppDeps): Promise<{ status: number; body: Buffer }
 }
 
 /** GET /v1/models: the engine's model list, as it sent it. */
-export function modelsRoute(deps: AppDeps): RequestHandler {
+export function modelsRoute(deps: RouteDeps): RequestHandler {
   return async (_req, res) => {
     const ref = policyRef(deps, res);
     try {
@@ -59,7 +59,7 @@ export function modelEntry(list: unknown, id: string): Record<string, unknown> |
  * list), or OpenAI's 404 `model_not_found`. Ids with a slash (`meta-llama/Llama-3.1-405B-Instruct`)
  * work encoded or not.
  */
-export function modelRoute(deps: AppDeps): RequestHandler {
+export function modelRoute(deps: RouteDeps): RequestHandler {
   return async (req, res) => {
     const ref = policyRef(deps, res);
     const raw = (req.params as { id?: string | string[] }).id;

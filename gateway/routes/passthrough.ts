@@ -1,9 +1,9 @@
 import type { ClientRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import type { AppDeps } from '../app';
 import { ApiError } from '../errors';
 import { contextOf, setSafetyHeaders } from '../requestContext';
+import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
 
 /** Client headers that never reach the engine: the gateway key (the engine gets its own) and proxy credentials. */
@@ -15,7 +15,7 @@ const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key'
  * and only its normal form is forwarded. The list is read per request, so a policy reload opens
  * or closes a route without a restart.
  */
-export function passthroughRoute(deps: AppDeps): RequestHandler {
+export function passthroughRoute(deps: RouteDeps): RequestHandler {
   const base = new URL(deps.engine.options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
   const engineKey = deps.engine.options.apiKey;

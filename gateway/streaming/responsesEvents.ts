@@ -1,7 +1,7 @@
 import type { EngineResponse } from '../../engine/client';
 import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent } from '../../engine/answerSchema';
 import { classifyEngineError, EngineError } from '../../engine/errors';
-import { engineAnswer } from '../pipeline/adapters';
+import { engineAnswer } from '../pipeline/engineAnswer';
 import type { ResponsesAccumulator } from './responsesAccumulator';
 import { SseParser, type SseEvent } from './sseParser';
 

@@ -1,11 +1,10 @@
-import type { Response } from 'express';
+import type { EngineResponse } from '../../engine/client';
 import { ApiError } from '../errors';
-import type { RespondInput } from '../pipeline/guardedEndpoint';
 import { engineApiError } from '../pipeline/engineErrors';
+import type { GuardedCall } from '../pipeline/guardedCall';
 import { blockedResponse, blockedTailEvents, cleanEnvelope, minimalResponse, refusalItemId, sseEvent } from '../pipeline/responses/blockedResponse';
-import type { ParsedResponses } from '../pipeline/responses/endpoint';
-import { contextOf, setSafetyHeaders } from '../requestContext';
-import { SSE_HEADERS, write } from './relayStream';
+import type { ParsedResponses } from '../pipeline/responses/parsedResponses';
+import { openSse, write } from './sseWrite';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 
@@ -17,13 +16,15 @@ import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
  * message of its own and `response.incomplete` (reason `content_filter`); an engine failure after
  * bytes went out ends with an `error` event. Passed events go out exactly as the engine sent them.
  */
-export async function relayResponses(input: RespondInput<ParsedResponses>): Promise<void> {
-  const policy = input.runtime.loaded.policy;
+export async function relayResponses(call: Call, upstream: EngineResponse): Promise<void> {
+  const policy = call.policy;
   const mode = policy.output.length === 0 ? 'off' : policy.streaming.mode;
-  if (mode === 'buffer') return relayBuffered(input);
-  if (mode === 'window') return relayWindowed(input);
-  return relayPassthrough(input);
+  if (mode === 'buffer') return relayBuffered(call, upstream);
+  if (mode === 'window') return relayWindowed(call, upstream);
+  return relayPassthrough(call, upstream);
 }
+
+type Call = GuardedCall<ParsedResponses>;
 
 /** What the client was told so far: what events the gateway writes itself must follow. */
 interface Released {
@@ -42,18 +43,12 @@ function noteReleased(released: Released, event: ResponseEngineEvent): void {
   if (e.type === 'response.created') released.opened = true;
 }
 
-function startStream(input: RespondInput<ParsedResponses>): void {
-  if (input.res.headersSent) return;
-  setSafetyHeaders(input.res, input.record.action, input.runtime.ref);
-  input.res.writeHead(200, SSE_HEADERS);
-}
-
 /** The refusal and `response.incomplete`, numbered after what went out; ends the response. */
-async function writeBlockedTail(input: RespondInput<ParsedResponses>, accumulator: ResponsesAccumulator, released: Released): Promise<void> {
-  const sent = input.parsed.body;
-  const base = (accumulator.final ?? accumulator.opening ?? minimalResponse(undefined, input.parsed.model)) as Record<string, unknown>;
+async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, released: Released): Promise<void> {
+  const sent = call.parsed.body;
+  const base = (accumulator.final ?? accumulator.opening ?? minimalResponse(undefined, call.parsed.model)) as Record<string, unknown>;
   const itemId = refusalItemId();
-  const refusal = input.runtime.loaded.policy.refusals.output;
+  const refusal = call.policy.refusals.output;
   const events = blockedTailEvents({
     sequence: released.lastSequence === undefined ? 0 : released.lastSequence + 1,
     outputIndex: released.outputItems,
@@ -62,45 +57,43 @@ async function writeBlockedTail(input: RespondInput<ParsedResponses>, accumulato
     incomplete: blockedResponse(base, sent, refusal, itemId),
     opening: released.opened ? undefined : cleanEnvelope((accumulator.opening ?? base) as Record<string, unknown>, sent),
   });
-  for (const event of events) await write(input.res, sseEvent(event));
-  input.res.end();
+  for (const event of events) await write(call.res, sseEvent(event));
+  call.res.end();
 }
 
 /** buffer: nothing is released until the whole answer passed the output guard. */
-async function relayBuffered(input: RespondInput<ParsedResponses>): Promise<void> {
-  const { res, record } = input;
-  const ctx = contextOf(res);
-  const accumulator = new ResponsesAccumulator(input.parsed.body);
+async function relayBuffered(call: Call, upstream: EngineResponse): Promise<void> {
+  const { res, record } = call;
+  const timing = call.ctx.timing;
+  const accumulator = new ResponsesAccumulator(call.parsed.body);
   const events: ResponseEngineEvent[] = [];
-  for await (const event of responseEvents(input.upstream, accumulator)) if (!event.keepAlive) events.push(event);
-  ctx.engineMs += performance.now() - input.engineStarted;
-  record.engine = accumulator.engineSummary(input.engineStarted);
+  for await (const event of responseEvents(upstream, accumulator)) if (!event.keepAlive) events.push(event);
+  timing.engineAnswered();
+  record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const answer = accumulator.answer();
-  record.content?.output.push(answer.content);
-  const phase = await input.checkAnswer(answer, 0);
-  record.outputs.push(phase);
-  ctx.guardMs += phase.durationMs;
-  await input.finish(200);
-  startStream(input);
-  if (phase.decision.action === 'block') return writeBlockedTail(input, accumulator, { outputItems: 0, opened: false });
-  input.parsed.remember(accumulator.final);
+  call.delivered([answer.content]);
+  const phase = await call.checkAnswer(answer, 0);
+  call.answersChecked([phase]);
+  await call.finish(200);
+  openSse(call);
+  if (phase.decision.action === 'block') return writeBlockedTail(call, accumulator, { outputItems: 0, opened: false });
+  call.parsed.remember(accumulator.final);
   for (const event of events) await write(res, event.raw);
   res.end();
 }
 
 /** window: events go out once the text they carry passed a check. */
-async function relayWindowed(input: RespondInput<ParsedResponses>): Promise<void> {
-  const { res, runtime, record } = input;
-  const ctx = contextOf(res);
-  const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = runtime.loaded.policy.streaming;
-  const accumulator = new ResponsesAccumulator(input.parsed.body);
+async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void> {
+  const { res, record } = call;
+  const timing = call.ctx.timing;
+  const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = call.policy.streaming;
+  const accumulator = new ResponsesAccumulator(call.parsed.body);
   const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
   const released: Released = { outputItems: 0, opened: false };
   let checkedTokens = 0;
-  let engineCounted = false;
 
   const release = async (upTo: number) => {
-    startStream(input);
+    openSse(call);
     while (pending.length && pending[0].tokenEnd <= upTo) {
       const { event } = pending.shift()!;
       await write(res, event.raw);
@@ -109,66 +102,62 @@ async function relayWindowed(input: RespondInput<ParsedResponses>): Promise<void
   };
   /** Checks text events (checkedTokens - overlap, upTo]; true when they passed. */
   const check = async (upTo: number): Promise<boolean> => {
-    const phase = await input.checkAnswer(accumulator.window(Math.max(0, checkedTokens - overlapTokens), upTo), 0);
-    record.outputs.push(phase);
-    ctx.guardMs += phase.durationMs;
+    const phase = await call.checkAnswer(accumulator.window(Math.max(0, checkedTokens - overlapTokens), upTo), 0);
+    call.answersChecked([phase]);
     checkedTokens = upTo;
     return phase.decision.action !== 'block';
   };
   const block = async () => {
-    input.abortUpstream();
-    record.engine = accumulator.engineSummary(input.engineStarted);
-    record.content?.output.push(accumulator.answer().content);
-    await input.finish(200);
+    call.abortUpstream();
+    record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+    call.delivered([accumulator.answer().content]);
+    await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
-    startStream(input);
-    await writeBlockedTail(input, accumulator, released);
+    openSse(call);
+    await writeBlockedTail(call, accumulator, released);
   };
 
   try {
-    for await (const event of responseEvents(input.upstream, accumulator)) {
-      if (!engineCounted) {
-        engineCounted = true;
-        ctx.engineMs += performance.now() - input.engineStarted;
-      }
+    for await (const event of responseEvents(upstream, accumulator)) {
+      timing.engineAnswered();
       pending.push({ event, tokenEnd: accumulator.textEvents });
       if (accumulator.textEvents - checkedTokens >= windowTokens) {
         if (!(await check(accumulator.textEvents))) return await block();
         await release(checkedTokens);
       }
     }
-    record.engine = accumulator.engineSummary(input.engineStarted);
+    record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
       if (!(await check(accumulator.textEvents))) return await block();
     }
-    record.content?.output.push(accumulator.answer().content);
-    await input.finish(200);
-    input.parsed.remember(accumulator.final);
+    call.delivered([accumulator.answer().content]);
+    await call.finish(200);
+    call.parsed.remember(accumulator.final);
     await release(Number.POSITIVE_INFINITY);
     res.end();
   } catch (err) {
     if (!res.headersSent) throw err;
-    await endWithErrorEvent(input, err, released);
+    await endWithErrorEvent(call, err, released);
   }
 }
 
 /** off: events go straight through as they arrive (no output check on streams); still only readable ones. */
-async function relayPassthrough(input: RespondInput<ParsedResponses>): Promise<void> {
-  const { res, record } = input;
-  const ctx = contextOf(res);
-  const accumulator = new ResponsesAccumulator(input.parsed.body);
+async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<void> {
+  const { res, record } = call;
+  const timing = call.ctx.timing;
+  const accumulator = new ResponsesAccumulator(call.parsed.body);
   const released: Released = { outputItems: 0, opened: false };
   try {
-    for await (const event of responseEvents(input.upstream, accumulator)) {
+    for await (const event of responseEvents(upstream, accumulator)) {
       if (!res.headersSent) {
-        ctx.engineMs += performance.now() - input.engineStarted;
-        startStream(input);
+        timing.engineAnswered();
+        openSse(call);
       }
       if (event.terminal) {
-        record.engine = accumulator.engineSummary(input.engineStarted);
-        record.content?.output.push(accumulator.answer().content);
-        await input.finish(200);
-        input.parsed.remember(accumulator.final);
+        record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+        call.delivered([accumulator.answer().content]);
+        await call.finish(200);
+        call.parsed.remember(accumulator.final);
       }
       await write(res, event.raw);
       noteReleased(released, event);
@@ -176,7 +165,7 @@ async function relayPassthrough(input: RespondInput<ParsedResponses>): Promise<v
     res.end();
   } catch (err) {
     if (!res.headersSent) throw err;
-    await endWithErrorEvent(input, err, released);
+    await endWithErrorEvent(call, err, released);
   }
 }
 
@@ -185,14 +174,14 @@ async function relayPassthrough(input: RespondInput<ParsedResponses>): Promise<v
  * `message` and `param` where OpenAI documents them, and the usual `error` object too (what the
  * `openai` clients raise an APIError on, and what the API itself sends).
  */
-async function endWithErrorEvent(input: RespondInput<ParsedResponses>, err: unknown, released: Released): Promise<void> {
+async function endWithErrorEvent(call: Call, err: unknown, released: Released): Promise<void> {
   const apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
-    await input.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
+    await call.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
     return;
   }
-  await input.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message }).catch(() => undefined);
-  const res: Response = input.res;
+  await call.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message }).catch(() => undefined);
+  const res = call.res;
   if (res.writableEnded || res.destroyed) return;
   const sequence = released.lastSequence === undefined ? 0 : released.lastSequence + 1;
   await write(res, sseEvent({ type: 'error', sequence_number: sequence, code: apiError.code, message: apiError.message, param: apiError.param, ...apiError.body() }));

@@ -1,6 +1,6 @@
 import type { Decision } from '../../../policies/evaluate';
 import type { PolicyFile, Rule } from '../../../policies/schema';
-import type { GuardPhase } from '../../pipeline/runRules';
+import type { GuardPhase } from '../../record/guardPhase';
 import type { ConversationResult } from './runConversation';
 import { fmtScore, renderTable } from './table';
 

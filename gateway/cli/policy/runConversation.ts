@@ -1,8 +1,8 @@
 import { combinedAction, type Decision } from '../../../policies/evaluate';
 import type { Action, TestMessage } from '../../../policies/schema';
 import { chatAdapter } from '../../pipeline/adapters';
-import { checkAnswer, checkInput } from '../../pipeline/guardedCompletion';
-import type { GuardPhase } from '../../pipeline/runRules';
+import { checkAnswer, checkInput } from '../../pipeline/guardChecks';
+import type { GuardPhase } from '../../record/guardPhase';
 import type { PolicyRuntime } from '../../policyRuntime';
 
 export interface ConversationInput {

@@ -3,7 +3,7 @@ import { EngineError } from '../../../../engine/errors';
 import { chatAdapter, textAdapter } from '../../../../gateway/pipeline/adapters';
 import { answerTurn } from '../../../../gateway/pipeline/extractTexts';
 import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulator';
-import { engineEvents } from '../../../../gateway/streaming/relayStream';
+import { engineEvents } from '../../../../gateway/streaming/engineEvents';
 
 /** Every text a client receives with an answer, streamed or not, and what makes an answer malformed. */
 const chatAnswer = (message: Record<string, unknown>, choice: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop', ...choice }] });

@@ -1,0 +1,58 @@
+import type { EngineResponse } from '../../engine/client';
+import type { ValidatedRequest } from '../requestSchemas';
+import { relayStream } from '../streaming/relayStream';
+import type { CompletionAdapter } from './adapters';
+import { parseEngineJson, readEngineBody } from './engineAnswer';
+import type { GuardedCall } from './guardedCall';
+import type { GuardedEndpoint } from './guardedEndpoint';
+
+type ChoicesRequest = Extract<ValidatedRequest, { kind: 'chat' | 'text' }>;
+
+/** A choices-shaped endpoint (chat, text completions) as a guarded endpoint: the stream relays, or the whole answer below. */
+export function completionEndpoint<V extends ChoicesRequest>(adapter: CompletionAdapter<V>): GuardedEndpoint<V> {
+  return {
+    route: adapter.route,
+    enginePath: adapter.enginePath,
+    operation: adapter.operation,
+    inputParam: adapter.operation === 'chat' ? 'messages' : 'prompt',
+    validate: (body) => adapter.validate(body),
+    extract: (validated, fields) => adapter.extract(validated, fields),
+    parse: (body, fields) => adapter.parse(body, fields),
+    respond: (call, upstream) => (call.parsed.stream ? relayStream(call, upstream, adapter) : respondWhole(call, upstream, adapter)),
+  };
+}
+
+/** Not streamed: the whole answer is read, every choice checked, and sent as the engine sent it, or with the blocked choices replaced. */
+async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter<ChoicesRequest>): Promise<void> {
+  const raw = await readEngineBody(upstream);
+  call.ctx.timing.engineAnswered();
+  const json = parseEngineJson(raw);
+  // Not a completion (`null`, an array, `tool_calls: {}`, ...): adapter.answers throws EngineError (502).
+  const answers = adapter.answers(json);
+  call.record.engine = {
+    durationMs: call.ctx.timing.sinceEngineStart(),
+    id: typeof json.id === 'string' ? json.id : undefined,
+    model: typeof json.model === 'string' ? json.model : undefined,
+    usage: json.usage as Record<string, unknown> | undefined,
+    finishReasons: finishReasons(json),
+  };
+  call.delivered([...answers.values()].map((a) => a.content));
+  const phases = await Promise.all([...answers.entries()].map(([i, a]) => call.checkAnswer(a, i)));
+  call.answersChecked(phases);
+  const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
+  await call.finish(200);
+  call.sendHeaders();
+  if (blocked.size === 0) {
+    // Passed answers go back exactly as the engine sent them.
+    call.res.status(200).type('application/json').send(raw);
+    return;
+  }
+  adapter.blockChoices(json, blocked, call.policy.refusals.output);
+  call.res.status(200).json(json);
+}
+
+function finishReasons(json: Record<string, unknown>): string[] {
+  const choices = json.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.map((c: { finish_reason?: unknown }) => c?.finish_reason).filter((r): r is string => typeof r === 'string');
+}

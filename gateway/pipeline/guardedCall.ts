@@ -1,0 +1,152 @@
+import { context, trace } from '@opentelemetry/api';
+import type { Response } from 'express';
+import type { Engine, EngineResponse } from '../../engine/client';
+import { combinedAction } from '../../policies/evaluate';
+import type { PolicyFile } from '../../policies/schema';
+import type { PolicyRuntime } from '../policyRuntime';
+import type { GuardPhase } from '../record/guardPhase';
+import { setSafetyHeaders, type RequestContext, type VerdictHeader } from '../requestContext';
+import type { DecisionRecorder, RequestRecord } from '../requestRecord';
+import { EngineSpan } from '../telemetry/spans';
+import { GuardUnavailableError } from './blockResponse';
+import { isJoinedText, type AssistantAnswer } from './extractTexts';
+import { checkAnswer, checkInput } from './guardChecks';
+import { guardFault } from './guardFault';
+import type { ParsedCompletion } from './parsedCompletion';
+
+/** Where a finished call's record goes. */
+export interface CallSink {
+  recorder: DecisionRecorder;
+  /** Called with each finished record (token refunds from the engine's usage); must not throw. */
+  onFinished?: (record: RequestRecord, ctx: RequestContext) => void;
+}
+
+/**
+ * One guarded request from its parsed body to its record: what every step after parsing reads
+ * (the request's context, the policy version in force, the parsed request, the response) and the
+ * few things they do to it (check, call the engine, send headers, finish). The relays and the
+ * whole-answer paths take this one object instead of a list of parameters.
+ */
+export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
+  readonly record: RequestRecord;
+  private readonly abort = new AbortController();
+  private engineSpan: EngineSpan | undefined;
+
+  constructor(
+    readonly ctx: RequestContext,
+    readonly res: Response,
+    /** One policy version from start to end, even if a reload lands meanwhile. */
+    readonly runtime: PolicyRuntime,
+    readonly parsed: P,
+    route: string,
+    private readonly sink: CallSink,
+  ) {
+    // A client that goes away stops the guards and the engine call it was waiting for.
+    res.on('close', () => {
+      if (!res.writableFinished) this.abort.abort();
+    });
+    const loaded = runtime.loaded;
+    this.record = {
+      requestId: ctx.requestId,
+      clientRequestId: ctx.clientRequestId,
+      receivedAt: ctx.receivedAt.toISOString(),
+      app: ctx.app,
+      keyId: ctx.keyId,
+      traceId: trace.getSpanContext(context.active())?.traceId,
+      route,
+      model: parsed.model,
+      stream: parsed.stream,
+      policy: { id: loaded.id, version: loaded.version },
+      outputs: [],
+      action: 'allow',
+      status: 200,
+      content: { input: inputContent(parsed), output: [] },
+      contentCapture: loaded.policy.telemetry?.content_capture ?? 'none',
+    };
+  }
+
+  get policy(): PolicyFile {
+    return this.runtime.loaded.policy;
+  }
+
+  /** Aborted when the client goes away, or when a relay stops the engine (window mode on unsafe). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Cancels the engine request (window mode stops generation on unsafe). */
+  abortUpstream(): void {
+    this.abort.abort();
+  }
+
+  /** The input guard phase, recorded and timed; a guard fault throws the 503. */
+  async checkInput(): Promise<GuardPhase> {
+    const phase = await checkInput(this.runtime, this.parsed, this.signal);
+    this.record.input = phase;
+    this.ctx.timing.guards(phase.durationMs);
+    this.failOnGuardFault(phase, 'input');
+    return phase;
+  }
+
+  /**
+   * The output guard phase for one answer (or one window of it). The caller records what passes
+   * back with `answersChecked`; a guard fault is recorded here and throws the 503.
+   */
+  async checkAnswer(answer: AssistantAnswer, choice: number): Promise<GuardPhase & { choice: number }> {
+    const phase = await checkAnswer(this.runtime, this.parsed, answer, choice, this.signal);
+    if (guardFault(phase.decision)) this.record.outputs.push(phase);
+    this.failOnGuardFault(phase, 'output');
+    return phase;
+  }
+
+  /** Output phases that ran side by side (the choices of one answer, or one window): recorded, timed as the longest. */
+  answersChecked(phases: (GuardPhase & { choice: number })[]): void {
+    this.record.outputs.push(...phases);
+    this.ctx.timing.guards(Math.max(0, ...phases.map((p) => p.durationMs)));
+  }
+
+  /** The texts the client received (or would have), for content capture and token settlement. */
+  delivered(texts: string[]): void {
+    this.record.content?.output.push(...texts);
+  }
+
+  /** Calls the engine inside its CLIENT span; the timing starts here. */
+  callEngine(engine: Engine, operation: string, enginePath: string): Promise<EngineResponse> {
+    this.ctx.timing.engineStart();
+    const parsed = this.parsed;
+    this.engineSpan = EngineSpan.start(operation, parsed.model, parsed.stream, parsed.body);
+    return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, parsed.body, this.signal));
+  }
+
+  /** The status line is about to go out: the verdict (the record's action by default), policy and timing headers. */
+  sendHeaders(verdict: VerdictHeader = this.record.action): void {
+    setSafetyHeaders(this.res, verdict, this.runtime.ref);
+  }
+
+  /** Completes the record and hands it to the recorder (durable before the answer goes out, for the audit log). */
+  finish(status: number, error?: { type: string; message: string }): Promise<void> {
+    const record = this.record;
+    record.status = status;
+    record.durationMs = this.ctx.timing.elapsedMs();
+    if (error) record.error = error;
+    record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
+    this.sink.onFinished?.(record, this.ctx);
+    this.engineSpan?.end(record);
+    return this.sink.recorder.record(record);
+  }
+
+  /** A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such. */
+  private failOnGuardFault(phase: GuardPhase, direction: 'input' | 'output'): void {
+    const fault = guardFault(phase.decision);
+    if (!fault) return;
+    this.record.guardFault = fault;
+    throw new GuardUnavailableError(fault, direction, this.record.policy, this.ctx.requestId);
+  }
+}
+
+/** The request's texts as content capture may keep them: each once (the joined copies are the same texts again). */
+function inputContent(parsed: ParsedCompletion): string[] {
+  const out: string[] = [];
+  for (const t of parsed.inputTexts) if (!isJoinedText(t)) out.push(t.text);
+  return out;
+}

@@ -1,0 +1,73 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Engine } from '../../engine/client';
+import { EngineError } from '../../engine/errors';
+import { ApiError, sendError } from '../errors';
+import type { PolicyHolder } from '../policyRuntime';
+import { contextOf, type RequestContext } from '../requestContext';
+import type { ValidatedRequest } from '../requestSchemas';
+import { inputBlockedError } from './blockResponse';
+import { engineApiError, upstreamClientError } from './engineErrors';
+import { GuardedCall, type CallSink } from './guardedCall';
+import type { GuardedEndpoint } from './guardedEndpoint';
+import type { ParsedCompletion } from './parsedCompletion';
+
+export interface PipelineDeps extends CallSink {
+  policies: PolicyHolder;
+  engine: Engine;
+  /** The access layer's checks of a validated request (message and part counts, context length, tokens); absent: none. */
+  admit?: (validated: ValidatedRequest, ctx: RequestContext, res: Response) => Promise<void>;
+}
+
+/**
+ * The request path of DESIGN.md for one guarded route, after authentication and the body read:
+ * the body validated once (zod), that typed request counted by the access layer, the policy
+ * resolved, the texts extracted, then input guards, engine, output guard and record. Errors before
+ * the call starts (400, 429, 503 policy_unavailable) go to the app's error handler.
+ */
+export function guardedRoute<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const ctx = contextOf(res);
+    const validated = endpoint.validate(req.body);
+    if (deps.admit) await deps.admit(validated, ctx, res);
+    // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
+    const runtime = deps.policies.current(ctx.policyId);
+    res.setHeader('x-safety-policy', runtime.ref);
+    const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
+    await runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
+  };
+}
+
+/** Input guards, the engine call, the endpoint's answer path; every way out is recorded once. */
+async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endpoint: GuardedEndpoint<ValidatedRequest, P>, engine: Engine): Promise<void> {
+  try {
+    const input = await call.checkInput();
+    if (input.decision.action === 'block') {
+      const error = inputBlockedError(input.decision, input.verdicts, call.ctx.requestId, endpoint.inputParam);
+      await call.finish(400);
+      call.sendHeaders('block');
+      return sendError(call.res, error);
+    }
+    const upstream = await call.callEngine(engine, endpoint.operation, endpoint.enginePath);
+    if (upstream.status >= 400) {
+      const error = await upstreamClientError(upstream);
+      call.ctx.timing.engineAnswered();
+      await call.finish(error.status, { type: 'engine_rejected', message: error.message });
+      call.sendHeaders();
+      return sendError(call.res, error);
+    }
+    await endpoint.respond(call, upstream);
+  } catch (err) {
+    if (err instanceof EngineError && err.failure === 'aborted') {
+      await call.finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);
+      return;
+    }
+    const apiError = err instanceof ApiError ? err : engineApiError(err);
+    try {
+      await call.finish(apiError.status, { type: apiError.code ?? 'error', message: apiError.message });
+    } catch {
+      /* the recorder's own failure is reported by the error below */
+    }
+    call.sendHeaders(call.record.guardFault ? 'error' : call.record.action);
+    sendError(call.res, apiError);
+  }
+}

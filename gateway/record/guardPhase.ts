@@ -1,0 +1,16 @@
+import type { Verdict } from '../../guards/types';
+import type { Decision } from '../../policies/evaluate';
+
+/** One rule's guard verdict. */
+export interface RuleVerdict {
+  ruleId: string;
+  verdict: Verdict;
+}
+
+/** One guard phase (the input, or one check of an answer): every rule's verdict and the decision they led to. */
+export interface GuardPhase {
+  decision: Decision;
+  verdicts: RuleVerdict[];
+  /** Wall-clock time of the phase (guards run in parallel). */
+  durationMs: number;
+}

@@ -1,0 +1,8 @@
+import type { Engine } from '../../engine/client';
+import type { PolicyHolder } from '../policyRuntime';
+
+/** What the engine-facing routes need: the policy in force (for its headers and passthrough list) and the engine. */
+export interface RouteDeps {
+  policies: PolicyHolder;
+  engine: Engine;
+}

@@ -1,0 +1,56 @@
+import type { EngineResponse } from '../../engine/client';
+import { EngineError, classifyEngineError } from '../../engine/errors';
+import type { CompletionAdapter } from '../pipeline/adapters';
+import type { AnswerAccumulator, StreamChunk } from './answerAccumulator';
+import { SseParser, type SseEvent } from './sseParser';
+
+export type EngineEvent = SseEvent & { chunk?: StreamChunk; done?: boolean; keepAlive?: boolean };
+
+/**
+ * Parses the engine's SSE body into events, feeding the accumulator, up to `[DONE]`. An event the
+ * gateway cannot read as a completion chunk (not JSON, `null`, a number, no `choices`, an `error`
+ * member, members of the wrong type) is an engine failure (EngineError, 502): it is never relayed,
+ * because its text could not be checked. Data events are relayed as received when they hold only
+ * `data:` lines, else rewritten as one; comments and other fields become a bare keep-alive (their
+ * text is nothing a client reads, and is not checked).
+ */
+export async function* engineEvents(upstream: EngineResponse, accumulator: AnswerAccumulator, adapter: Pick<CompletionAdapter, 'chunkLanes'>): AsyncGenerator<EngineEvent> {
+  const parser = new SseParser();
+  const annotate = (event: SseEvent): EngineEvent => {
+    if (event.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
+    if (event.data.trim() === '[DONE]') return { raw: onlyData(event.raw) ? event.raw : 'data: [DONE]\n\n', data: event.data, done: true };
+    let json: unknown;
+    try {
+      json = JSON.parse(event.data);
+    } catch {
+      throw new EngineError('bad_gateway', 'the engine sent a stream event that is not JSON');
+    }
+    const { chunk, lanes } = adapter.chunkLanes(json);
+    accumulator.add(chunk, lanes);
+    return { raw: onlyData(event.raw) ? event.raw : `data: ${event.data}\n\n`, data: event.data, chunk };
+  };
+  try {
+    for await (const bytes of upstream.body) {
+      for (const event of parser.push(bytes as Uint8Array)) {
+        const annotated = annotate(event);
+        yield annotated;
+        // Nothing after [DONE] is read, let alone relayed.
+        if (annotated.done) return;
+      }
+    }
+    for (const event of parser.end()) {
+      const annotated = annotate(event);
+      yield annotated;
+      if (annotated.done) return;
+    }
+  } catch (err) {
+    throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
+  }
+}
+
+const KEEP_ALIVE = ':\n\n';
+
+/** True when every line of the event is a `data:` line (what can be relayed byte for byte). */
+function onlyData(raw: string): boolean {
+  return raw.split(/\r\n|\r|\n/).every((line) => line === '' || line.startsWith('data:'));
+}

@@ -1,0 +1,26 @@
+import type { Response } from 'express';
+import type { GuardedCall } from '../pipeline/guardedCall';
+
+export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+
+/** Sends the status line and headers of a stream, once (the verdict headers carry what is known at this time). */
+export function openSse(call: GuardedCall): void {
+  if (call.res.headersSent) return;
+  call.sendHeaders();
+  call.res.writeHead(200, SSE_HEADERS);
+}
+
+/** Writes with backpressure: a slow reader pauses the relay instead of growing a buffer. */
+export function write(res: Response, text: string): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
+  if (res.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
