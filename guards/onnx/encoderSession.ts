@@ -4,7 +4,8 @@
  * into one Int32Array, moves it to the worker, and gets back float32 outputs split per row.
  * Padding, the int64 tensors, the run and float16 widening all happen in the worker, so a run
  * never holds the event loop, except a lone segment short enough to run inline (inlineEncoder.ts:
- * measured at load to fit a budget of 2 ms), where the thread hops would cost more than the hold.
+ * measured at load to fit a budget of 2 ms) when no other run is under way, where the thread
+ * hops would cost more than the hold.
  */
 import * as os from 'node:os';
 import { packRows } from './batchLayout';
@@ -12,6 +13,9 @@ import { widenFloat16 } from './float16';
 import { INLINE_BUDGET_MS, InlineEncoder } from './inlineEncoder';
 import type { WireTensor } from './ortProtocol';
 import { type HostedSession, ortHost } from './ortHost';
+
+/** Encoder runs under way in this process, inline or in a worker (inline runs go only when there are none). */
+let runsUnderWay = 0;
 
 export { padBatch } from './batchLayout';
 
@@ -148,13 +152,26 @@ export class EncoderSession {
   async run(rows: readonly number[][], placement: 'auto' | 'worker' = 'auto'): Promise<EncoderOutputs> {
     if (rows.length === 0) return { logits: [] };
     let outputs: Record<string, WireTensor>;
-    if (placement === 'auto' && this.inline && rows.length === 1 && rows[0]!.length <= this.inline.maxTokens) {
+    // Inline only when no other encoder run is under way anywhere in the process: under
+    // concurrent load the event loop is the scarce core (a CPU profile of bench:load at 16 clients
+    // had inline runs take 38% of it while the ONNX workers idled), the pool's workers are not.
+    if (placement === 'auto' && this.inline && rows.length === 1 && rows[0]!.length <= this.inline.maxTokens && runsUnderWay === 0) {
       this.counts.inlineRuns++;
-      outputs = await this.inline.run(rows);
+      runsUnderWay++;
+      try {
+        outputs = await this.inline.run(rows);
+      } finally {
+        runsUnderWay--;
+      }
     } else {
       this.counts.workerRuns++;
       const packed = packRows(rows);
-      outputs = (await this.session.call('encode', packed, [packed.ids.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer])).outputs;
+      runsUnderWay++;
+      try {
+        outputs = (await this.session.call('encode', packed, [packed.ids.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer])).outputs;
+      } finally {
+        runsUnderWay--;
+      }
     }
     const out: EncoderOutputs = {};
     for (const name of ['logits', ...this.signature.outputs]) {

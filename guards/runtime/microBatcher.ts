@@ -97,11 +97,11 @@ export class MicroBatcher<I, O> {
     if (pending === 0) return;
     if (pending >= this.options.maxBatchSize) {
       this.clearTimer();
-      void this.flush();
+      this.flush();
     } else if (!this.timer) {
       const go = () => {
         this.timer = undefined;
-        void this.flush();
+        this.flush();
       };
       this.timer = this.options.maxWaitMs === 0 ? setImmediate(go) : setTimeout(go, this.options.maxWaitMs);
     }
@@ -134,25 +134,23 @@ export class MicroBatcher<I, O> {
     return batch;
   }
 
-  private async flush(): Promise<void> {
+  /** Starts one batch; with a runner still free, more waiting goes now when it fills a batch, else at its timer. */
+  private flush(): void {
     if (this.running >= this.concurrency || this.closed) return;
     const batch = this.takeBatch();
     if (batch.length === 0) return;
+    void this.runBatch(batch);
+    if (this.running < this.concurrency && this.pendingCount() > 0) this.schedule();
+  }
+
+  private async runBatch(batch: { job: Job<I, O>; index: number; input: I }[]): Promise<void> {
     this.running++;
     this.stats.batches++;
     this.stats.inputs += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     reportQueueWaits(batch);
-    let run: Promise<O[]>;
     try {
-      run = this.runner(batch.map((b) => b.input));
-    } catch (err) {
-      run = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    // A free runner and more waiting: start the next batch now, not after this one.
-    if (this.running < this.concurrency && this.pendingCount() > 0) this.schedule();
-    try {
-      const outputs = await run;
+      const outputs = await this.runner(batch.map((b) => b.input));
       if (outputs.length !== batch.length) throw new Error(`batch runner returned ${outputs.length} outputs for ${batch.length} inputs`);
       batch.forEach((b, i) => {
         if (b.job.done) return;
@@ -169,7 +167,7 @@ export class MicroBatcher<I, O> {
       // go now. Inputs that arrived beside a free runner wait for their timer, as on an idle guard.
       if (wasFull && this.pendingCount() > 0) {
         this.clearTimer();
-        void this.flush();
+        this.flush();
       } else {
         this.schedule();
       }

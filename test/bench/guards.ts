@@ -17,6 +17,8 @@ import { createPromptGuard, type PromptGuard } from '../../guards/promptGuard';
 import type { ContentEncoderGuard } from '../../guards/contentEncoder';
 import { TextTokenizer } from '../../guards/tokenizer/textTokenizer';
 import type { GuardRequest, Verdict } from '../../guards/types';
+import { growingChatSection } from './growingChat';
+import { longInputSection } from './longInputs';
 import { machine, summarize, table } from './stats';
 
 /**
@@ -28,8 +30,13 @@ import { machine, summarize, table } from './stats';
  *  (b) Llama Guard on the local ONNX backend: P(unsafe) latency by prompt length, decode
  *      tokens/s with and without the KV cache;
  *  (c) the bundled models' median latency at 128 tokens against the 10 ms target;
- *  (d) what the fine-grained windows cost on documents of 128-8192 tokens (bundled models).
+ *  (d) what the fine-grained windows cost on documents of 128-8192 tokens (bundled models);
+ *  (e) whole inputs of 8K / 32K / 128K tokens through both bundled guards at once, the pool of
+ *      ONNX workers against one worker, and transformers.js on the same text (longInputs.ts);
+ *  (f) a growing 20-turn chat through the gateway: guard time per turn with verdicts reused
+ *      (growingChat.ts).
  * (a)-(c) run with fine windows off (transformers.js has none); (d) compares off and on.
+ * BENCH_SECTIONS (default a,b,c,d,e,f) picks sections, e.g. BENCH_SECTIONS=e,f.
  * Models: the fixture prompt-guard-v1-tiny always; guards/models/prompt-guard-small and
  * content-guard-small when they are there. No result is asserted: this prints what it measures.
  *
@@ -37,6 +44,7 @@ import { machine, summarize, table } from './stats';
  * latency cell, default 4000; the cells of one model are measured together, round by round), BENCH_LOAD_MS (duration of each throughput / delay run, 2500),
  * BENCH_THEIR_DEFAULTS=1 (transformers.js with onnxruntime's default session options instead of ours).
  */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e,f').split(',').map((x) => x.trim()));
 const REPS = Number(process.env.BENCH_REPS ?? 200);
 const CELL_MS = Number(process.env.BENCH_CELL_MS ?? 4000);
 const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2500);
@@ -142,7 +150,7 @@ function request(model: EncoderModel, text: string): GuardRequest {
 }
 
 interface TextClassifier {
-  (text: string, options?: Record<string, unknown>): Promise<unknown>;
+  (text: string | string[], options?: Record<string, unknown>): Promise<unknown>;
   dispose(): Promise<void>;
 }
 
@@ -167,7 +175,7 @@ function transformersVersion(): string | undefined {
 }
 
 /** The same model directory through transformers.js's text-classification pipeline, local files only. */
-async function loadTheirs(model: EncoderModel, directory: ModelDirectory): Promise<Theirs> {
+async function loadTheirs(model: EncoderModel, directory: ModelDirectory, theirDefaults = THEIR_DEFAULTS): Promise<Theirs> {
   let t: {
     env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string };
     pipeline: (task: string, model: string, options: Record<string, unknown>) => Promise<TextClassifier>;
@@ -188,9 +196,9 @@ async function loadTheirs(model: EncoderModel, directory: ModelDirectory): Promi
       subfolder,
       model_file_name: path.basename(rel, '.onnx'),
       dtype: 'fp32',
-      ...(THEIR_DEFAULTS ? {} : { session_options: OUR_SESSION_OPTIONS }),
+      ...(theirDefaults ? {} : { session_options: OUR_SESSION_OPTIONS }),
     });
-    const how = THEIR_DEFAULTS
+    const how = theirDefaults
       ? "onnxruntime's default session options (all cores)"
       : `the same session options as ours (${JSON.stringify(OUR_SESSION_OPTIONS)}; BENCH_THEIR_DEFAULTS=1 for theirs)`;
     return { pipe, note: `transformers.js ${transformersVersion()} text-classification pipeline, ${rel}, on the main thread, ${how}` };
@@ -591,7 +599,7 @@ async function main(): Promise<void> {
   const ortVersion = packageVersion('onnxruntime-node');
   console.log('# Guard benchmarks (npm run bench:guards)\n');
   console.log(`- machine: ${cpuLine()}`);
-  console.log(`- onnxruntime-node ${ortVersion} (ours: one worker thread); transformers.js ${transformersVersion() ?? 'not installed'} (on the main thread)`);
+  console.log(`- onnxruntime-node ${ortVersion} (ours: a pool of ${ortHost().poolSize} worker thread(s)); transformers.js ${transformersVersion() ?? 'not installed'} (on the main thread)`);
   console.log(`- settings: up to ${REPS} samples per latency cell (at least 30; a model's cells stop after ${CELL_MS} ms each), ${LOAD_MS} ms per load run`);
 
   const models: EncoderModel[] = [
@@ -608,9 +616,9 @@ async function main(): Promise<void> {
   }
   for (const m of missing) console.log(`- not benchmarked (absent): ${m}`);
 
-  console.log('\n# (a) Prompt Guard path vs transformers.js');
   const results: ModelResult[] = [];
-  for (const model of models) {
+  if (SECTIONS.has('a')) console.log('\n# (a) Prompt Guard path vs transformers.js');
+  for (const model of SECTIONS.has('a') ? models : []) {
     try {
       results.push(await benchEncoder(model));
     } catch (err) {
@@ -619,8 +627,35 @@ async function main(): Promise<void> {
     }
   }
 
-  await benchLlamaGuard();
+  if (SECTIONS.has('b')) await benchLlamaGuard();
+  if (SECTIONS.has('c')) await bundledSection(models, results);
+  if (SECTIONS.has('d')) await windowSection(models);
+  const prompt = models.find((m) => m.bundled && m.kind === 'prompt');
+  const content = models.find((m) => m.bundled && m.kind === 'content');
+  if (SECTIONS.has('e') && prompt && content) {
+    await longInputSection(
+      { prompt: prompt.dir, content: content.dir },
+      {
+        // transformers.js with its own session options here: all cores on the main thread, its best use of the machine for one long input.
+        async loadTheirs(dir, kind) {
+          const model = kind === 'prompt' ? prompt : content;
+          const theirs = await loadTheirs(model, readModelDirectory(dir), true);
+          return {
+            pipe: theirs.pipe,
+            note: theirs.note,
+            dispose: async () => {
+              await theirs.pipe?.dispose();
+            },
+          };
+        },
+      },
+    );
+  }
+  if (SECTIONS.has('f')) await growingChatSection();
+  console.log(`\n- workers: ${JSON.stringify(ortHost().stats)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
+}
 
+async function bundledSection(models: EncoderModel[], results: ModelResult[]): Promise<void> {
   console.log(`\n# (c) bundled models: latency of one 128-token input (target <= ${TARGET_MS} ms on this machine)\n`);
   console.log('- guard.check() alone in the process (no transformers.js calls in between), result cache off; "model run" is the');
   console.log('  same input already tokenized, through the batcher to the ONNX worker and back (the run plus the thread hops; 128 tokens');
@@ -643,7 +678,9 @@ async function main(): Promise<void> {
     bundledRows.push([name, String(r.check.n), ms(r.check.p50), ms(r.check.p99), ms(r.model.p50), r.check.p50 <= TARGET_MS ? 'yes' : 'NO', inA === undefined ? '-' : ms(inA)]);
   }
   console.log(table(['model', 'n', 'check p50 ms', 'check p99 ms', 'model run p50 ms', `p50 <= ${TARGET_MS} ms`, 'p50 in (a), interleaved'], bundledRows));
+}
 
+async function windowSection(models: EncoderModel[]): Promise<void> {
   console.log('\n# (d) fine-grained windows: cost of scoring a document in small windows besides its segments\n');
   console.log("- one prose document per length (sentences, line breaks), as a document for Prompt Guard and a user turn for the content guard; result cache off; p50 ms per check, windows off vs the model's config.json fine_windows.max_tokens; alternating calls\n");
   const windowRows: (string | number)[][] = [];
@@ -652,7 +689,6 @@ async function main(): Promise<void> {
     if (model) windowRows.push(...(await fineWindowCost(model)));
   }
   console.log(table(['model', 'tokens', 'segments + windows', 'segments only p50 ms', 'with windows p50 ms', 'ratio', 'n'], windowRows));
-  console.log(`\n- worker: ${JSON.stringify(ortHost().stats)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
 }
 
 main().then(

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { BENCH_KEY } from './loadServer';
 import { machine, summarize, table } from './stats';
@@ -10,10 +11,21 @@ import { machine, summarize, table } from './stats';
  * log holds one record per answered request. Exits 1 on any error or a record mismatch.
  *
  * LOAD_CLIENTS (32), LOAD_DURATION_S (20), LOAD_WARMUP_S (3), LOAD_TOKEN_DELAY_MS (2, dev engine).
+ * LOAD_VARIED=1: every request a different prompt (no guard verdict can come from the cache, so
+ * this measures the models); otherwise four prompts repeat, as a cache-friendly workload.
+ * LOAD_PROMPT_WORDS (varied prompts only): words of context per prompt (default 12-31; a few
+ * hundred make each request a document, where the models' share of the work dominates).
+ * LOAD_COMPARE_WORKERS=1,2: the same run once per ONNX worker pool size, each in a fresh gateway
+ * process, and their throughput side by side (LOAD_WORKERS sets one size for a single run). An
+ * entry `1@/other/build/dist/test/bench/loadServer.js` runs another build's server instead (the
+ * code before a change, for a baseline in the same run).
  */
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 32);
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 20);
 const WARMUP_S = Number(process.env.LOAD_WARMUP_S ?? 3);
+const VARIED = process.env.LOAD_VARIED === '1';
+const PROMPT_WORDS = Number(process.env.LOAD_PROMPT_WORDS ?? 0);
+const FILLER = 'garden river morning ticket museum coffee bridge weather market family evening north quiet route history'.split(' ');
 const PROMPTS = [
   'Summarize the plot of a heist movie in two sentences, keeping it light.',
   'Write a haiku about the sea at dawn.',
@@ -27,6 +39,9 @@ interface Sample {
   attempts: number;
   written: number;
   engineCompleted: number;
+  /** Process CPU time (all threads) and event-loop busy time so far (ms); absent from older servers. */
+  cpuMs?: number;
+  loopBusyMs?: number;
 }
 
 interface ClientStats {
@@ -54,7 +69,7 @@ async function oneRequest(url: string, stream: boolean, i: number, stats: Client
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` },
-      body: JSON.stringify({ model: 'dev', stream, max_tokens: 64, messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length] }] }),
+      body: JSON.stringify({ model: 'dev', stream, max_tokens: 64, messages: [{ role: 'user', content: prompt(i) }] }),
     });
     if (stream) stats.ttfb.push(performance.now() - t0);
     const text = await res.text();
@@ -66,6 +81,16 @@ async function oneRequest(url: string, stream: boolean, i: number, stats: Client
     stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
   }
   stats.done++;
+}
+
+let sent = 0;
+/** The i-th client's prompt: one of four, or (LOAD_VARIED=1) one never sent before, of 20-40 words. */
+function prompt(i: number): string {
+  const base = PROMPTS[i % PROMPTS.length]!;
+  if (!VARIED) return base;
+  let state = (++sent * 2654435761) >>> 0;
+  const words = Array.from({ length: PROMPT_WORDS || 12 + (sent % 20) }, () => FILLER[(state = (Math.imul(state, 1103515245) + 12345) >>> 0) % FILLER.length]);
+  return `${base} Context ${sent}: ${words.join(' ')}.`;
 }
 
 /** Every client sends one request after another until the deadline; odd clients stream. */
@@ -80,8 +105,58 @@ async function drive(url: string, seconds: number): Promise<ClientStats> {
   return stats;
 }
 
+interface RunSummary {
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Per request: CPU of the gateway process (all its threads, the dev engine included) and event-loop busy time, ms. */
+  cpuPerRequest: number;
+  loopPerRequest: number;
+  /** What a dedicated machine with this many cores could serve: the event loop is one core, everything shares them all. */
+  capacity: number;
+}
+
 async function main(): Promise<void> {
-  const child = fork(path.join(__dirname, 'loadServer.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const compare = process.env.LOAD_COMPARE_WORKERS?.split(',');
+  if (!compare) {
+    const run = await runOnce(process.env.LOAD_WORKERS);
+    if (run.errors > 0) process.exit(1);
+    return;
+  }
+  const rows: (string | number)[][] = [];
+  const runs: RunSummary[] = [];
+  for (const entry of compare) {
+    const [workers, server] = entry.split('@');
+    const run = await runOnce(workers, server);
+    runs.push(run);
+    rows.push([
+      server ? `${workers} (${server})` : workers!,
+      String(run.requests),
+      run.perSecond,
+      run.p50,
+      run.p99,
+      String(run.errors),
+      (run.perSecond / runs[0]!.perSecond).toFixed(2),
+      run.cpuPerRequest,
+      run.loopPerRequest,
+      run.capacity,
+      (run.capacity / runs[0]!.capacity).toFixed(2),
+    ]);
+  }
+  console.log(`\nONNX worker pool sizes compared (${CLIENTS} clients, ${VARIED ? `every prompt different${PROMPT_WORDS ? `, ${PROMPT_WORDS} words each` : ''}` : 'four prompts repeating'}), ${machine()}\n`);
+  console.log(table(['workers', 'requests', 'throughput req/s', 'p50 ms', 'p99 ms', 'errors', 'throughput / first', 'CPU ms / req', 'event loop ms / req', `capacity on ${os.availableParallelism()} cores, req/s`, 'capacity / first'], rows));
+  console.log(`\ncapacity = min(1000 / event-loop ms per request, ${os.availableParallelism()} x 1000 / CPU ms per request): what a machine with nothing else running could serve; wall-clock throughput on a shared machine moves with its other load.`);
+  if (runs.some((r) => r.errors > 0)) process.exit(1);
+}
+
+async function runOnce(workers: string | undefined, server = path.join(__dirname, 'loadServer.js')): Promise<RunSummary> {
+  const child = fork(server, [], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...(workers ? { LOAD_WORKERS: workers } : {}) },
+  });
   const ready = await new Promise<{ url: string; policy: string; auditDir: string }>((resolve, reject) => {
     child.once('message', (m: { type: string; url: string; policy: string; auditDir: string }) => (m.type === 'ready' ? resolve(m) : reject(new Error('unexpected message'))));
     child.once('exit', (code) => reject(new Error(`load server exited with ${code}`)));
@@ -104,7 +179,7 @@ async function main(): Promise<void> {
   const tt = summarize(run.ttfb);
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 
-  console.log(`\nnpm run bench:load: ${CLIENTS} clients (half streaming), ${DURATION_S} s after ${WARMUP_S} s warm-up, ${machine()}`);
+  console.log(`\nnpm run bench:load: ${CLIENTS} clients (half streaming), ${DURATION_S} s after ${WARMUP_S} s warm-up, ${VARIED ? 'every prompt different, ' : ''}${workers ? `${workers} ONNX worker(s), ` : ''}${machine()}`);
   console.log(`policy ${ready.policy}; API key + rate limits on; audit log fsync always (${ready.auditDir})\n`);
   console.log(
     table(
@@ -121,10 +196,12 @@ async function main(): Promise<void> {
   child.send({ type: 'stop' });
   await new Promise((r) => child.once('exit', r));
   const recordsMatch = after.written === totalRequests && after.attempts === totalRequests;
-  if (errors > 0 || !recordsMatch) {
-    console.error(`\nFAILED: ${errors} errors; audit records ${recordsMatch ? 'match' : 'DO NOT match'} requests`);
-    process.exit(1);
-  }
+  if (errors > 0 || !recordsMatch) console.error(`\nFAILED: ${errors} errors; audit records ${recordsMatch ? 'match' : 'DO NOT match'} requests`);
+  const cpuPerRequest = ((after.cpuMs ?? 0) - (before.cpuMs ?? 0)) / Math.max(1, run.done);
+  const loopPerRequest = ((after.loopBusyMs ?? 0) - (before.loopBusyMs ?? 0)) / Math.max(1, run.done);
+  const capacity = Math.min(1000 / loopPerRequest, (os.availableParallelism() * 1000) / cpuPerRequest);
+  console.log(`per request: ${cpuPerRequest.toFixed(2)} ms CPU (gateway process, all threads), ${loopPerRequest.toFixed(2)} ms of event loop; capacity on ${os.availableParallelism()} idle cores ~${capacity.toFixed(0)} req/s`);
+  return { requests: run.done, perSecond: run.done / elapsed, p50: s.p50, p99: s.p99, errors: errors + (recordsMatch ? 0 : 1), cpuPerRequest, loopPerRequest, capacity };
 }
 
 main().catch((err) => {

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     port: 0,
     policy,
     engine: { url: engine.baseUrl },
+    // LOAD_WORKERS: the ONNX worker pool's size (default one per core), to compare pool sizes.
+    ...(process.env.LOAD_WORKERS ? { guards: { workers: Number(process.env.LOAD_WORKERS) } } : {}),
     keys: { inline: [{ app: 'bench', hash: hashApiKey(BENCH_KEY), limits: { requests_per_minute: 10_000_000, tokens_per_minute: 1_000_000_000, concurrent_requests: 100_000 } }] },
   });
   const gateway = await startGateway({ config, recorder });
@@ -50,7 +52,11 @@ async function main(): Promise<void> {
     if (message.type === 'sample') {
       global.gc?.();
       const m = process.memoryUsage();
-      send({ type: 'sample', heapUsed: m.heapUsed, rss: m.rss, attempts: recorder.attempts, written: recorder.written, engineCompleted: engine.stats.completed });
+      // CPU of the whole process (main thread, ONNX workers, the dev engine beside them) and the
+      // event loop's busy time: per request, they tell what a dedicated machine could serve even
+      // when a shared one makes wall-clock throughput noisy.
+      const cpu = process.cpuUsage();
+      send({ type: 'sample', heapUsed: m.heapUsed, rss: m.rss, attempts: recorder.attempts, written: recorder.written, engineCompleted: engine.stats.completed, cpuMs: (cpu.user + cpu.system) / 1000, loopBusyMs: performance.eventLoopUtilization().active });
     }
     if (message.type === 'stop') {
       void gateway

@@ -44,23 +44,32 @@ describe('micro-batcher with several batches in flight (one per ONNX worker)', (
     expect(await job).toEqual([10, 20, 30, 40]);
   });
 
-  test('inputs that arrive beside a free runner wait for their timer, not for the running batch', async () => {
+  test('inputs that arrive while every runner is busy go as soon as one frees; beside a free runner they wait for their timer', async () => {
     const { running, runner } = controlledRunner();
     const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 4, maxWaitMs: 10_000, maxConcurrentBatches: 2 });
-    const a = batcher.submit([1, 2, 3, 4]);
+    const first = batcher.submit(Array.from({ length: 8 }, (_, i) => i));
     await turn();
-    expect(running).toHaveLength(1);
-    const b = batcher.submit([5]);
+    expect(running).toHaveLength(2);
+    const queued = batcher.submit([8]);
     running[0]!.finish();
-    await a;
     await turn();
-    // A free runner and a 10 s wait: the lone input is still collecting company.
-    expect(running).toHaveLength(1);
-    batcher.submit([6, 7, 8]).catch(() => undefined);
-    await turn();
-    expect(running[1]!.inputs).toEqual([5, 6, 7, 8]);
+    // Both runners were busy when it came: it goes now, no 10 s wait.
+    expect(running.map((r) => r.inputs)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8]]);
     running[1]!.finish();
-    expect(await b).toEqual([50]);
+    running[2]!.finish();
+    await first;
+    expect(await queued).toEqual([80]);
+    const lone = batcher.submit([9]);
+    const other = batcher.submit([10]);
+    await turn();
+    // Runners free, a 10 s wait: the lone inputs are still collecting company.
+    expect(running).toHaveLength(3);
+    batcher.submit([11, 12]).catch(() => undefined);
+    await turn();
+    expect(running[3]!.inputs).toEqual([9, 10, 11, 12]);
+    running[3]!.finish();
+    expect(await lone).toEqual([90]);
+    expect(await other).toEqual([100]);
     batcher.close();
   });
 
