@@ -11,8 +11,14 @@ import type { GuardSettings } from './guardSettings';
 export const MAX_ROWS_PER_CHECK = 65_536;
 
 /** Policy defaults of the growing guard timeout (policies/README.md, "Guards"). */
-export const DEFAULT_TIMEOUT_MS_PER_1K_TOKENS = 250;
-export const DEFAULT_MAX_TIMEOUT_MS = 120_000;
+/**
+ * 500 ms per 1,000 tokens read, capped at 240 s: a 120K-token conversation is about 270K tokens
+ * read per guard (texts plus their joins; turns plus the whole), and both bundled guards took 60-104
+ * s on 115K tokens together on this project's 2-core machine while it was busy with other work;
+ * this gives them 140-145 s. A stuck guard on a short input still fails in seconds.
+ */
+export const DEFAULT_TIMEOUT_MS_PER_1K_TOKENS = 500;
+export const DEFAULT_MAX_TIMEOUT_MS = 240_000;
 
 /** A guard spec's timeout: base, per 1,000 tokens, cap (guards/runtime/timeoutBudget.ts). */
 export function timeoutBudgetOf(spec: GuardSpec): Required<TimeoutBudget> {

@@ -27,13 +27,13 @@ const timeoutPer1kTokens = z
   .min(0)
   .max(60_000)
   .optional()
-  .describe('Added to timeout_ms per 1,000 tokens the guard reads (estimated as characters / 4), so long inputs get the time they need. Default 250.');
+  .describe('Added to timeout_ms per 1,000 tokens the guard reads (estimated as characters / 4), so long inputs get the time they need. Default 500.');
 const maxTimeout = z
   .number()
   .int()
   .positive()
   .optional()
-  .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 120000.');
+  .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 240000.');
 const serverUrls = z.union([z.url(), z.array(z.url()).min(1)]);
 
 /** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */

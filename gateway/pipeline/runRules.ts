@@ -58,11 +58,11 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   return { decision, verdicts, durationMs: performance.now() - started };
 }
 
-/** The guard's own budget for what it reads (it reads the texts or the conversation: the larger counts). */
+/** At least the guard's own budget for what it reads: the texts, or each turn and then the whole conversation (the content guard). */
 function backstopMs(timeout: number | TimeoutBudget | undefined, texts: readonly ScanText[], conversation: readonly ChatTurn[]): number {
   if (timeout === undefined) return 10_000;
   if (typeof timeout === 'number') return timeout;
-  return timeoutFor(timeout, Math.max(textsChars(texts), conversationChars(conversation)));
+  return timeoutFor(timeout, Math.max(textsChars(texts), 2 * conversationChars(conversation)));
 }
 
 async function checkWithDeadline(guard: Guard | undefined, name: string, timeoutMs: number, request: Parameters<Guard['check']>[0]): Promise<Verdict> {

@@ -18,7 +18,7 @@ import { LruCache } from '../runtime/lruCache';
 import { prepareTexts } from '../text/prepareTexts';
 import type { SegmentLayout } from '../text/segments';
 import { errorVerdict, type CacheHits, type Guard, type GuardRequest, type Verdict } from '../types';
-import { conversationChars, textsChars, timeoutFor } from '../runtime/timeoutBudget';
+import { timeoutFor } from '../runtime/timeoutBudget';
 import { combineSegments, decideSegment, type CategorySettings, type SegmentDecision } from './decision';
 import { splitTemplate } from './template';
 import { selectTurns, type TemplateRole, type UserTurnScope } from './turns';
@@ -107,13 +107,13 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
     const elapsed = () => performance.now() - started;
     const l = loaded;
     if (!l) return errorVerdict(options.name, model, { type: 'unavailable', message: 'content encoder model is not loaded (load() was not called or failed)' }, elapsed());
-    // The budget grows with the text read (runtime/timeoutBudget.ts).
-    const chars = request.conversation?.length ? conversationChars(request.conversation) : textsChars(request.texts);
+    const turns = selectTurns(request, settings.userTurns);
+    // The budget grows with the text read (runtime/timeoutBudget.ts): every turn, and the whole conversation again.
+    const chars = turns.reduce((n, t) => n + t.text.length, 0);
     const timeoutMs = timeoutFor({ baseMs: settings.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, chars);
     const hits: CacheHits = { texts: 0, segments: 0 };
     try {
       return await withDeadline(timeoutMs, request.signal, async (signal) => {
-        const turns = selectTurns(request, settings.userTurns);
         // Same preparation as Prompt Guard (findings included); the role rides in `source` to pick the template.
         const { items, findings } = await prepareTexts(
           turns.map((t) => ({ source: t.role, path: t.path, text: t.text })),
