@@ -37,8 +37,9 @@ function list(args: string[]): number {
   const loaded = loadPolicyFile(file);
   process.stdout.write(`policy ${loaded.id}@${loaded.version} (${file})\n`);
   for (const [name, spec] of Object.entries(loaded.policy.guards)) {
-    const where = spec.type === 'llama_guard' && spec.backend === 'openai' ? `${spec.base_url} model ${spec.model}` : `${spec.model}${existsSync(spec.model) ? '' : '  (MISSING)'}`;
-    const kind = spec.type === 'prompt_guard' ? 'prompt_guard/onnx' : `llama_guard/${spec.backend}`;
+    const server = spec.type === 'llama_guard' ? (spec.backend === 'openai' ? spec.base_url : undefined) : spec.backend !== 'onnx' ? spec.url : undefined;
+    const where = server !== undefined ? `${[server].flat().join(', ')} model ${spec.model}` : `${spec.model}${existsSync(spec.model) ? '' : '  (MISSING)'}`;
+    const kind = `${spec.type}/${spec.backend}`;
     process.stdout.write(`  ${name.padEnd(16)} ${kind.padEnd(20)} ${where}${spec.variant ? `  variant ${spec.variant}` : ''}\n`);
   }
   return 0;
