@@ -2,13 +2,44 @@
  * JSON with object keys sorted at every level and undefined members left out: one byte string per
  * value, whatever order its keys were built or parsed in, so a hash over it can be recomputed by
  * anyone from the stored line (jq, Python, this code) and only a change of content changes it.
+ * Written as plain loops (an insertion sort of each object's few keys, no callbacks): it runs over
+ * every audit record, on the request path.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (i > 0) out += ',';
+      out += item === undefined ? 'null' : canonicalJson(item);
+    }
+    return `${out}]`;
+  }
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object)
-    .filter((k) => object[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
+  const keys = sortInPlace(Object.keys(object));
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const member = object[keys[i]];
+    if (member === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(keys[i])}:${canonicalJson(member)}`;
+  }
+  return `${out}}`;
+}
+
+/** The order of Array.prototype.sort() (UTF-16 code units), by insertion: objects here have a handful of keys. */
+function sortInPlace(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

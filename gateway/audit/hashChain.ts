@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { canonicalJson } from './canonicalJson';
 
 /**
@@ -23,14 +23,18 @@ export type Sealed<T extends object> = T & ChainFields;
 
 export function recordHash(record: object): string {
   const { hash: _ignored, ...rest } = record as Record<string, unknown>;
-  return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+  return digest('sha256', canonicalJson(rest), 'hex');
 }
 
 /** Pure: the record as it goes into the file, chained to `prev`; `line` ends with a newline. */
 export function seal<T extends object>(entry: T, seq: number, prev: string, ts: string): { record: Sealed<T>; line: string } {
-  const unsealed = { seq, ts, ...entry, prev };
-  const hash = recordHash(unsealed);
+  const unsealed: Record<string, unknown> = { seq, ts, ...entry, prev };
+  // What recordHash reads: the record without any `hash` (an entry never carries one of its own).
+  if ('hash' in unsealed) delete unsealed.hash;
+  const hash = digest('sha256', canonicalJson(unsealed), 'hex');
   // seq and ts lead the line for people reading it; the hash never depends on key order.
-  const record = { ...unsealed, hash } as Sealed<T>;
-  return { record, line: `${JSON.stringify(record)}\n` };
+  const json = JSON.stringify(unsealed);
+  const line = `${json.slice(0, -1)},"hash":"${hash}"}\n`;
+  unsealed.hash = hash;
+  return { record: unsealed as Sealed<T>, line };
 }
