@@ -1,23 +1,26 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Engine } from '../engine/client';
 import type { AccessLayer } from './access/accessLayer';
-import { rejectionOf, reportRejection } from './access/rejections';
+import { clientAddressResolver } from './access/clientAddress';
 import { metricsAuth } from './auth/metricsAccess';
-import { ApiError, badRequest, notFound, sendError } from './errors';
+import { errorAnswerer } from './errorAnswer';
+import { ApiError, notFound } from './errors';
+import { handlerChain, type NodeHandler } from './handlerChain';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
 import { completionEndpoint } from './pipeline/completionEndpoint';
 import { guardedRoute, type PipelineDeps } from './pipeline/guardedRoute';
 import { ConversationMemory, DEFAULT_MEMORY_LIMITS } from './pipeline/responses/conversationMemory';
 import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './policyRuntime';
-import { contextOf, requestContextMiddleware, setSafetyHeaders } from './requestContext';
+import { guardedRouteKey } from './guardedRouteKey';
+import { headerValue } from './requestContext';
+import { arrive, onRequest } from './requestLifecycle';
 import type { DecisionRecorder } from './requestRecord';
 import { healthRoutes } from './routes/health';
 import { modelRoute, modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
 import { metricsRoute } from './telemetry/metricsRoute';
-import { requestMetricsMiddleware } from './telemetry/requestMetrics';
-import { serverSpanMiddleware } from './telemetry/spans';
 
 export interface AppDeps {
   policies: PolicyHolder;
@@ -36,21 +39,43 @@ export interface AppDeps {
   review?: RequestHandler;
 }
 
-export function createApp(deps: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('trust proxy', deps.access?.trustProxy ?? false);
-  app.use(requestContextMiddleware);
-  if (deps.telemetry) app.use(serverSpanMiddleware(), requestMetricsMiddleware());
+/**
+ * The gateway's request listener. The guarded routes (POST /v1/chat/completions, /v1/completions,
+ * /v1/responses) run on node's own request and response, each as one chain of steps in order
+ * (Fastify's lifecycle as the model): arrival (context, metrics, span), the access gate before
+ * any body is read (slow-reader watchdog, authentication, request and concurrency limits), the
+ * JSON body read once, then the guarded path (pipeline/guardedRoute.ts: validate once, access
+ * checks on the typed request, extract, guards, engine, record). Express serves everything else
+ * (health, metrics, review, models, passthrough, 404s): it costs a guarded request more than the
+ * gateway's own work, and those routes do not need it to be cheap.
+ */
+export function createApp(deps: AppDeps): RequestListener {
+  const clientOf = deps.access?.clientOf ?? clientAddressResolver(false);
+  const answerError = errorAnswerer({ policies: deps.policies, recorder: deps.recorder, bodyLimitBytes: deps.bodyLimitBytes, clientOf });
+  const guarded = guardedRoutes(deps, answerError);
+  const app = expressApp(deps, answerError, guarded);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST') {
+      const route = guarded.get(guardedRouteKey(req.url ?? '/'));
+      if (route) return route.listener(req, res);
+    }
+    app(req, res);
+  };
+}
 
-  app.use(healthRoutes(deps));
-  if (deps.review) app.use('/review', deps.review);
-  if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());
-  if (deps.access) app.use('/v1', ...deps.access.beforeBody);
+interface GuardedRoute {
+  /** The route pattern, as metrics and spans name it. */
+  path: string;
+  handler: NodeHandler;
+  listener: RequestListener;
+}
 
-  // Guarded routes: the body is read and parsed once here, then validated once by the route (guardedRoute.ts).
-  const json = [requireJson, express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson })];
+type AnswerError = (err: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The three guarded routes, each one chain from arrival to answer, by the key their paths match under. */
+function guardedRoutes(deps: AppDeps, answerError: AnswerError): Map<string, GuardedRoute> {
+  const telemetry = deps.telemetry ?? false;
+  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
   const pipeline: PipelineDeps = {
     policies: deps.policies,
     engine: deps.engine,
@@ -58,69 +83,61 @@ export function createApp(deps: AppDeps): Express {
     admit: deps.access?.admit,
     onFinished: deps.access?.onFinished,
   };
-  app.post('/v1/chat/completions', ...json, guardedRoute(completionEndpoint(chatAdapter), pipeline));
-  app.post('/v1/completions', ...json, guardedRoute(completionEndpoint(textAdapter), pipeline));
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
-  app.post('/v1/responses', ...json, guardedRoute(responsesEndpoint(memory), pipeline));
+  const routes = new Map<string, GuardedRoute>();
+  const add = (path: string, handler: NodeHandler) => {
+    const chain = handlerChain(...(deps.access?.beforeBody ?? []), requireJson, readJson, handler);
+    const listener: RequestListener = (req, res) => {
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const facts = { path: query === -1 ? url : url.slice(0, query), route: () => path, stream: () => (req as { body?: { stream?: unknown } }).body?.stream === true };
+      arrive(req, res, facts, telemetry, () =>
+        chain(req, res, (err) => void answerError(err ?? notFound(`Unknown route: ${req.method} ${path}`), req, res).catch(() => res.destroy())),
+      );
+    };
+    routes.set(guardedRouteKey(path), { path, handler, listener });
+  };
+  add('/v1/chat/completions', guardedRoute(completionEndpoint(chatAdapter), pipeline));
+  add('/v1/completions', guardedRoute(completionEndpoint(textAdapter), pipeline));
+  add('/v1/responses', guardedRoute(responsesEndpoint(memory), pipeline));
+  return routes;
+}
+
+/** Everything but the guarded path: health, metrics, review, models, passthrough, 404s, errors. */
+function expressApp(deps: AppDeps, answerError: AnswerError, guarded: Map<string, GuardedRoute>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', deps.access?.trustProxy ?? false);
+  app.use(onRequest(deps.telemetry ?? false));
+
+  const health = healthRoutes(deps);
+  app.get('/healthz', health.healthz);
+  app.get('/readyz', health.readyz);
+  if (deps.review) app.use('/review', deps.review);
+  if (!deps.metrics?.servedElsewhere) app.get('/metrics', metricsAuth({ keysEnabled: deps.access?.keysEnabled ?? false, metricsKey: deps.metrics?.apiKey }), metricsRoute());
+  if (deps.access) app.use('/v1', handlerChain(...deps.access.beforeBody));
+
+  // A guarded route the listener did not take (a request target in absolute form): the same chain, under express.
+  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
+  for (const route of guarded.values()) app.post(route.path, handlerChain(requireJson, readJson, route.handler));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound(`Unknown route: ${req.method} ${req.path.slice(0, 200)}`)));
-  app.use(errorHandler(deps));
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => answerError(err, req, res);
+  app.use(onError);
   return app;
 }
 
 /** Guarded routes read JSON only; anything else is a 415 before the body is read. */
-function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  const type = req.header('content-type');
+function requireJson(req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void): void {
+  const type = headerValue(req, 'content-type');
   if (!type || !/^application\/(.+\+)?json\b/i.test(type)) {
     next(new ApiError(415, `Unsupported content type ${type ? `\`${type.slice(0, 100)}\`` : '(none)'}: send application/json.`, 'invalid_request_error', 'unsupported_media_type'));
     return;
   }
   next();
-}
-
-function errorHandler(deps: AppDeps): ErrorRequestHandler {
-  return async (err: unknown, req, res, _next) => {
-    const apiError = toApiError(err, deps.bodyLimitBytes);
-    // A 401 or 429 is recorded (audit log, metrics) before it goes out, like any decision.
-    const rejection = rejectionOf(apiError, req, res);
-    if (rejection) await reportRejection(deps.recorder, rejection);
-    let ref: string | undefined;
-    try {
-      ref = deps.policies.current(contextOf(res)?.policyId).ref;
-    } catch {
-      ref = undefined;
-    }
-    setSafetyHeaders(res, 'allow', ref);
-    sendError(res, apiError);
-  };
-}
-
-/** Maps anything thrown on the way to an OpenAI-shaped error; never exposes a stack or internals. */
-function toApiError(err: unknown, limit: number): ApiError {
-  if (err instanceof ApiError) return err;
-  // body-parser hooks (the JSON depth check) carry their ApiError on the error body-parser wraps.
-  const carried = (err as { apiError?: unknown } | undefined)?.apiError;
-  if (carried instanceof ApiError) return carried;
-  const e = err as { type?: string; status?: number; statusCode?: number };
-  switch (e?.type) {
-    case 'entity.parse.failed':
-      return badRequest('We could not parse the JSON body of your request. Send valid JSON.', null, 'invalid_json');
-    case 'entity.too.large':
-      return new ApiError(413, `The request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'request_too_large');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new ApiError(415, 'Unsupported body encoding: send UTF-8 JSON.', 'invalid_request_error', 'unsupported_media_type');
-    case 'request.aborted':
-      return new ApiError(400, 'The request body was not fully received.', 'invalid_request_error', 'request_aborted');
-    default:
-      break;
-  }
-  const status = e?.status ?? e?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, 'The request could not be processed.', 'invalid_request_error', 'bad_request');
-  process.emitWarning(`safety-gateway: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
-  return new ApiError(500, 'The gateway hit an internal error. The request was not forwarded.', 'api_error', 'internal_error');
 }

@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { sendJson } from './httpResponses';
 
 /** An error the client sees, in OpenAI's shape. Messages never carry user content, hostnames or keys. */
 export class ApiError extends Error {
@@ -25,11 +26,11 @@ export class ApiError extends Error {
 export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') => new ApiError(400, message, 'invalid_request_error', code, param);
 export const notFound = (message: string) => new ApiError(404, message, 'invalid_request_error', 'not_found');
 
-export function sendError(res: Response, error: ApiError): void {
+export function sendError(res: ServerResponse, error: ApiError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).json(error.body());
+  sendJson(res, error.status, error.body());
 }

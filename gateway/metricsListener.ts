@@ -24,7 +24,7 @@ export function createMetricsApp(deps: { recorder: DecisionRecorder; apiKey?: st
   app.use((req, _res, next) => next(notFound(`Unknown route: ${req.method} ${req.path.slice(0, 200)} (this port serves GET /metrics only)`)));
   const onError: ErrorRequestHandler = async (err: unknown, req, res, _next) => {
     const apiError = err instanceof ApiError ? err : new ApiError(500, 'The metrics endpoint hit an internal error.', 'api_error', 'internal_error');
-    const rejection = rejectionOf(apiError, req, res);
+    const rejection = rejectionOf(apiError, req, res, req.ip);
     if (rejection) await reportRejection(deps.recorder, rejection);
     sendError(res, apiError);
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction } from 'express';
 import type { KeyLimits } from './rateLimit/keyLimits';
 import { RequestTiming } from './requestTiming';
 
@@ -24,8 +25,9 @@ export interface AccessGrant {
 /**
  * The one per-request context (modelled on Hono's Context and Fastify's request): made when the
  * request arrives, filled in by each step of the path (authentication names the app, its policy
- * and limits; the pipeline reads them), and the one place that holds its timing. Kept on
- * `res.locals.ctx`; `contextOf(res)` reads it typed.
+ * and limits; the pipeline reads them), and the one place that holds its timing. Kept on the
+ * response (the guarded path runs on plain node objects, express routes on express's);
+ * `contextOf(res)` reads it typed.
  */
 export class RequestContext {
   /** The gateway's own id for this request (never taken from the client). */
@@ -52,25 +54,40 @@ export function clientRequestIdOf(header: string | undefined): string | undefine
   return header !== undefined && CLIENT_ID.test(header) ? header : undefined;
 }
 
-export function requestContextMiddleware(req: Request, res: Response, next: NextFunction): void {
+const CONTEXT = Symbol('safety-gateway.requestContext');
+type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
+
+/** Makes the request's context as it arrives: its own id and the first headers. */
+export function startContext(req: IncomingMessage, res: ServerResponse): RequestContext {
   // A client-chosen id could collide with another request's (or another app's) on purpose, so the
   // gateway always issues its own and keeps the client's apart.
-  const ctx = new RequestContext(clientRequestIdOf(req.header('x-client-request-id') ?? req.header('x-request-id')));
-  res.locals.ctx = ctx;
+  const ctx = new RequestContext(clientRequestIdOf(headerValue(req, 'x-client-request-id') ?? headerValue(req, 'x-request-id')));
+  (res as WithContext)[CONTEXT] = ctx;
   res.setHeader('x-request-id', ctx.requestId);
   res.setHeader('x-safety-verdict', 'allow');
+  return ctx;
+}
+
+export function requestContextMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+  startContext(req, res);
   next();
 }
 
-export function contextOf(res: Response): RequestContext {
-  return res.locals.ctx as RequestContext;
+export function contextOf(res: ServerResponse): RequestContext {
+  return (res as WithContext)[CONTEXT]!;
+}
+
+/** A request header as one string (node joins repeated ones), as express's req.header reads it. */
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** The x-safety-verdict values: a policy verdict, or `error` when a guard fault kept the gateway from reaching one. */
 export type VerdictHeader = 'allow' | 'flag' | 'block' | 'error';
 
 /** Sets the timing and verdict headers; call just before the status line goes out. */
-export function setSafetyHeaders(res: Response, verdict: VerdictHeader, policyRef?: string): void {
+export function setSafetyHeaders(res: ServerResponse, verdict: VerdictHeader, policyRef?: string): void {
   if (res.headersSent) return;
   const { timing } = contextOf(res);
   res.setHeader('x-safety-verdict', verdict);

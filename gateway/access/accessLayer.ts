@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler, Response } from 'express';
+import type { NodeHandler } from '../handlerChain';
 import type Redis from 'ioredis';
 import { authenticate } from '../auth/authenticate';
+import { clientAddressResolver } from './clientAddress';
 import { KeyStore } from '../auth/keyStore';
 import { openAccessProblem } from '../auth/loopback';
 import type { GatewayConfig } from '../config';
@@ -24,11 +25,13 @@ export interface AccessLayer {
   trustProxy: boolean | number | string;
   keysEnabled: boolean;
   /** On /v1 before any body is read: slow-reader watchdog, authentication, request and concurrency limits. */
-  beforeBody: RequestHandler[];
+  beforeBody: NodeHandler[];
+  /** The client's address under `trust_proxy` (as express's req.ip reads it). */
+  clientOf(req: IncomingMessage): string | undefined;
   /** express.json `verify`: refuses too-deep JSON before it is parsed. */
   verifyJson: (req: IncomingMessage, res: ServerResponse, buf: Buffer) => void;
   /** On a guarded route once its body is validated: message/part counts, context length, token limits. Throws the 400 or 429. */
-  admit(validated: ValidatedRequest, ctx: RequestContext, res: Response): Promise<void>;
+  admit(validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse): Promise<void>;
   /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
   onFinished(record: RequestRecord, ctx: RequestContext): void;
   close(): Promise<void>;
@@ -88,11 +91,13 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
   const shapeLimits = { messages: limits.messages, content_parts: limits.content_parts };
   const tokens = tokenLimits({ store, limits, defaultMaxTokens: rl.default_max_tokens });
   const settle = settleTokens(store);
+  const clientOf = clientAddressResolver(config.trust_proxy);
 
   return {
     trustProxy: config.trust_proxy,
     keysEnabled: keys.enabled,
-    beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults), requestLimits(store)],
+    beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults, clientOf), requestLimits(store)],
+    clientOf,
     verifyJson: jsonDepthVerifier(limits.json_depth),
     async admit(validated, ctx, res) {
       // Every message and part costs guard time, so a request with a million tiny parts is refused before anything reads them.

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from '../auth/authenticate';
 import type { ApiError } from '../errors';
 import { RateLimitError } from '../rateLimit/rateLimitError';
@@ -10,16 +10,16 @@ import { recordAuthRejection, recordRateLimitRejection } from '../telemetry/metr
  * 401s and 429s are decisions too: each one is audited as its own kind and counted in metrics.
  * `rejectionOf` says what to record (undefined for every other error).
  */
-export function rejectionOf(error: ApiError, req: Request, res: Response): RejectionRecord | undefined {
+export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerResponse, client: string | undefined): RejectionRecord | undefined {
   if (!(error instanceof UnauthenticatedError) && !(error instanceof RateLimitError)) return undefined;
   const ctx = contextOf(res);
   const base = {
     requestId: ctx.requestId,
     clientRequestId: ctx.clientRequestId,
     receivedAt: ctx.receivedAt.toISOString(),
-    client: req.ip,
-    method: req.method,
-    route: (req.originalUrl ?? req.url).split('?')[0].slice(0, 200),
+    client,
+    method: req.method ?? '',
+    route: ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?')[0].slice(0, 200),
   };
   if (error instanceof UnauthenticatedError) return { ...base, kind: 'unauthenticated', status: 401, reason: error.reason };
   return {

@@ -1,7 +1,7 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../errors';
 import { effectiveLimits, type KeyLimits } from '../rateLimit/keyLimits';
-import { contextOf } from '../requestContext';
+import { contextOf, headerValue } from '../requestContext';
 import { bearerToken } from './apiKey';
 import type { KeyStore } from './keyStore';
 
@@ -32,15 +32,15 @@ export function invalidApiKey(missing: boolean): UnauthenticatedError {
  * context) and its limits; anything else is a 401. Without keys (loopback only): every caller is
  * `anonymous`, rate-limited by client address under the default limits.
  */
-export function authenticate(store: KeyStore, defaults: KeyLimits) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+export function authenticate(store: KeyStore, defaults: KeyLimits, clientOf: (req: IncomingMessage) => string | undefined) {
+  return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
     const ctx = contextOf(res);
     if (!store.enabled) {
-      ctx.access = { subject: `ip:${req.ip ?? 'unknown'}`, limits: defaults };
+      ctx.access = { subject: `ip:${clientOf(req) ?? 'unknown'}`, limits: defaults };
       next();
       return;
     }
-    const token = bearerToken(req.header('authorization'));
+    const token = bearerToken(headerValue(req, 'authorization'));
     const identity = token ? store.lookup(token) : undefined;
     if (!identity) {
       next(invalidApiKey(token === undefined));

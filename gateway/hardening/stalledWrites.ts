@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Disconnects a client that stops reading its answer. The relays already wait for `drain` (a slow
@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
  * A client that reads slowly but steadily is never cut off: each drain restarts the clock.
  */
 export function stalledWriteWatchdog(timeoutMs: number) {
-  return (_req: Request, res: Response, next: NextFunction): void => {
+  return (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       timer ??= setTimeout(() => res.destroy(), timeoutMs).unref();
@@ -17,17 +17,17 @@ export function stalledWriteWatchdog(timeoutMs: number) {
       timer = undefined;
     };
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     res.write = ((...args: unknown[]) => {
       const ok = write(...args);
       if (!ok) arm();
       return ok;
-    }) as Response['write'];
+    }) as ServerResponse['write'];
     res.end = ((...args: unknown[]) => {
       const out = end(...args);
       if (!res.writableFinished) arm();
       return out;
-    }) as Response['end'];
+    }) as ServerResponse['end'];
     res.on('drain', disarm);
     res.on('close', disarm);
     next();

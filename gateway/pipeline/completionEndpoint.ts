@@ -1,4 +1,5 @@
 import type { EngineResponse } from '../../engine/client';
+import { sendJson, sendJsonBytes } from '../httpResponses';
 import type { ValidatedRequest } from '../requestSchemas';
 import { relayStream } from '../streaming/relayStream';
 import type { CompletionAdapter } from './adapters';
@@ -44,11 +45,11 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
   call.sendHeaders();
   if (blocked.size === 0) {
     // Passed answers go back exactly as the engine sent them.
-    call.res.status(200).type('application/json').send(raw);
+    sendJsonBytes(call.res, 200, raw);
     return;
   }
   adapter.blockChoices(json, blocked, call.policy.refusals.output);
-  call.res.status(200).json(json);
+  sendJson(call.res, 200, json);
 }
 
 function finishReasons(json: Record<string, unknown>): string[] {

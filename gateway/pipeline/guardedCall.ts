@@ -1,5 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Engine, EngineResponse } from '../../engine/client';
 import { combinedAction } from '../../policies/evaluate';
 import type { PolicyFile } from '../../policies/schema';
@@ -34,7 +34,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   constructor(
     readonly ctx: RequestContext,
-    readonly res: Response,
+    readonly res: ServerResponse,
     /** One policy version from start to end, even if a reload lands meanwhile. */
     readonly runtime: PolicyRuntime,
     readonly parsed: P,

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import { ApiError, sendError } from '../errors';
@@ -15,7 +15,7 @@ export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
   engine: Engine;
   /** The access layer's checks of a validated request (message and part counts, context length, tokens); absent: none. */
-  admit?: (validated: ValidatedRequest, ctx: RequestContext, res: Response) => Promise<void>;
+  admit?: (validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse) => Promise<void>;
 }
 
 /**
@@ -24,10 +24,11 @@ export interface PipelineDeps extends CallSink {
  * resolved, the texts extracted, then input guards, engine, output guard and record. Errors before
  * the call starts (400, 429, 503 policy_unavailable) go to the app's error handler.
  */
-export function guardedRoute<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps): RequestHandler {
-  return async (req: Request, res: Response) => {
+export function guardedRoute<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
     const ctx = contextOf(res);
-    const validated = endpoint.validate(req.body);
+    // The JSON body as the reader before this step parsed it.
+    const validated = endpoint.validate((req as { body?: unknown }).body);
     if (deps.admit) await deps.admit(validated, ctx, res);
     // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
     const runtime = deps.policies.current(ctx.policyId);

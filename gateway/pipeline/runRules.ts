@@ -26,6 +26,8 @@ export interface PhaseInput {
  */
 export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const started = performance.now();
+  // A direction without rules (an output check under an input-only policy, guards off) has nothing to run or trace.
+  if (input.rules.length === 0) return { decision: decide(input.direction, input.rules, new Map(), input.policy), verdicts: [], durationMs: performance.now() - started };
   const runs = new Map<string, Promise<Verdict>>();
   const spans = new GuardSpans(input.direction);
   const ruleRuns = input.rules.map((rule) => {

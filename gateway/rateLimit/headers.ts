@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 /** The two limit families OpenAI reports in headers. */
 export type HeaderKind = 'requests' | 'tokens';
 
@@ -33,4 +35,9 @@ export function rateLimitHeaders(kind: HeaderKind, state: LimitState): Record<st
 /** Retry-After in whole seconds (HTTP allows no fractions), at least 1 so clients never spin. */
 export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Sets each header (the rate-limit headers are strings already). */
+export function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
+  for (const name of Object.keys(headers)) res.setHeader(name, headers[name]);
 }

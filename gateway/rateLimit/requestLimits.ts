@@ -1,6 +1,6 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { contextOf } from '../requestContext';
-import { rateLimitHeaders, retryAfterSeconds } from './headers';
+import { rateLimitHeaders, retryAfterSeconds, setHeaders } from './headers';
 import type { LimiterStore } from './limiterStore';
 import { rateLimitError } from './rateLimitError';
 import { sameWindow } from './tokenReservation';
@@ -10,13 +10,13 @@ import { sameWindow } from './tokenReservation';
  * no parsing). A concurrency slot is held until the response closes, however it ends.
  */
 export function requestLimits(store: LimiterStore) {
-  return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
+  return async (_req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> => {
     const access = contextOf(res).access;
     if (!access) return next();
     const { requests_per_minute: rpm, concurrent_requests: concurrency } = access.limits;
     if (rpm) {
       const taken = await store.take('requests', access.subject, rpm, 1, false);
-      res.set(rateLimitHeaders('requests', { limit: rpm, remaining: taken.remaining, resetMs: taken.resetMs }));
+      setHeaders(res, rateLimitHeaders('requests', { limit: rpm, remaining: taken.remaining, resetMs: taken.resetMs }));
       if (!taken.allowed) {
         res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
         return next(rateLimitError('requests', rpm, 1, taken.resetMs));

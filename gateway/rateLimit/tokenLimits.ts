@@ -1,11 +1,11 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { HardeningLimits } from '../hardening/limitsConfig';
 import type { AccessGrant, RequestContext } from '../requestContext';
 import type { RequestRecord } from '../requestRecord';
 import { contextLengthError, contextWindow } from '../tokens/contextLength';
 import { countTokens } from '../tokens/llama3Tokens';
 import { countPromptTokens, type PromptShape } from '../tokens/promptTokens';
-import { rateLimitHeaders, retryAfterSeconds } from './headers';
+import { rateLimitHeaders, retryAfterSeconds, setHeaders } from './headers';
 import type { LimiterStore } from './limiterStore';
 import { rateLimitError } from './rateLimitError';
 import { actualTokens, reservation, sameWindow, settlement, type EngineUsage, type Outcome } from './tokenReservation';
@@ -30,7 +30,7 @@ export function couldExceedContext(shape: PromptShape, window: number): boolean 
  * without one. Throws the 400 or 429.
  */
 export function tokenLimits(options: TokenLimitOptions) {
-  return async (ctx: RequestContext, res: Response, shape: PromptShape, param: 'messages' | 'prompt' | 'input'): Promise<void> => {
+  return async (ctx: RequestContext, res: ServerResponse, shape: PromptShape, param: 'messages' | 'prompt' | 'input'): Promise<void> => {
     const access = ctx.access;
     const window = contextWindow(shape.model, options.limits.context_tokens_by_model, options.limits.context_tokens);
     const tpm = access?.limits.tokens_per_minute;
@@ -43,7 +43,7 @@ export function tokenLimits(options: TokenLimitOptions) {
 
     const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, options.defaultMaxTokens * shape.answers);
     const taken = await options.store.take('tokens', access.subject, tpm, reserved, true);
-    res.set(rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
+    setHeaders(res, rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
     if (!taken.allowed) {
       res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);

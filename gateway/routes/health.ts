@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { Engine } from '../../engine/client';
 import type { PolicyHolder } from '../policyRuntime';
 
@@ -10,12 +10,11 @@ export interface HealthDeps {
 }
 
 /** /healthz: the process is up. /readyz: policy and guards loaded, engine reachable, extra checks pass. */
-export function healthRoutes(deps: HealthDeps): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
+export function healthRoutes(deps: HealthDeps): { healthz: RequestHandler; readyz: RequestHandler } {
+  const healthz: RequestHandler = (_req, res) => {
     res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
+  };
+  const readyz: RequestHandler = async (_req, res) => {
     const problems: Record<string, string> = {};
     let policy: string | undefined;
     if (deps.policies.loaded) policy = deps.policies.current().ref;
@@ -37,6 +36,6 @@ export function healthRoutes(deps: HealthDeps): Router {
       problems,
       ...(reload.last?.status === 'rejected' ? { policy_reload: { status: 'rejected', at: reload.last.at, problems: reload.last.problems } } : {}),
     });
-  });
-  return router;
+  };
+  return { healthz, readyz };
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { GuardedCall } from '../pipeline/guardedCall';
 
 export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -11,7 +11,7 @@ export function openSse(call: GuardedCall): void {
 }
 
 /** Writes with backpressure: a slow reader pauses the relay instead of growing a buffer. */
-export function write(res: Response, text: string): Promise<void> {
+export function write(res: ServerResponse, text: string): Promise<void> {
   if (res.destroyed || res.writableEnded) return Promise.resolve();
   if (res.write(text)) return Promise.resolve();
   return new Promise((resolve) => {

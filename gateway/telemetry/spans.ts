@@ -1,9 +1,10 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineResponse } from '../../engine/client';
 import type { Direction, Verdict } from '../../guards/types';
 import type { Decision } from '../../policies/evaluate';
 import type { RequestRecord } from '../requestRecord';
+import type { RequestFacts } from './requestMetrics';
 import { GATEWAY, GEN_AI, leadingOutcome, outcomeAttributes, SECURITY, verdictAttributes } from './attributes';
 
 /**
@@ -26,46 +27,48 @@ export function setEngineProviderName(name: string): void {
 
 const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Express middleware: the request's SERVER span, active for everything the request does. */
-export function serverSpanMiddleware(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    // Probes and scrapes every few seconds would drown the requests that matter.
-    if (UNTRACED.has(req.path)) return next();
-    // A client's traceparent is honoured, so the gateway's spans join the app's own trace.
-    const parent = propagation.extract(context.active(), req.headers);
-    const span = tracer().startSpan(
-      req.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { [GATEWAY.HTTP_METHOD]: req.method, [GATEWAY.URL_PATH]: req.path.slice(0, 200), [GATEWAY.REQUEST_ID]: String(res.getHeader('x-request-id') ?? '') },
-      },
-      parent,
-    );
-    if (!span.isRecording()) {
-      // No trace exported here, but a client's trace context still passes on to the engine and the
-      // remote guards (W3C trace context for intermediaries), so their spans join the app's trace.
-      if (!trace.getSpanContext(parent)) return next();
-      context.bind(parent, req);
-      context.bind(parent, res);
-      return context.with(parent, next);
+/**
+ * Runs `next` inside the request's SERVER span, active for everything the request does (the
+ * lifecycle calls it as the request arrives). The matched route, once known, names the span.
+ */
+export function withServerSpan(req: IncomingMessage, res: ServerResponse, facts: Pick<RequestFacts, 'path' | 'route'>, next: () => void): void {
+  // Probes and scrapes every few seconds would drown the requests that matter.
+  const path = facts.path;
+  if (UNTRACED.has(path)) return next();
+  // A client's traceparent is honoured, so the gateway's spans join the app's own trace.
+  const parent = propagation.extract(context.active(), req.headers);
+  const span = tracer().startSpan(
+    req.method ?? '',
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [GATEWAY.HTTP_METHOD]: req.method ?? '', [GATEWAY.URL_PATH]: path.slice(0, 200), [GATEWAY.REQUEST_ID]: String(res.getHeader('x-request-id') ?? '') },
+    },
+    parent,
+  );
+  if (!span.isRecording()) {
+    // No trace exported here, but a client's trace context still passes on to the engine and the
+    // remote guards (W3C trace context for intermediaries), so their spans join the app's trace.
+    if (!trace.getSpanContext(parent)) return next();
+    context.bind(parent, req);
+    context.bind(parent, res);
+    return context.with(parent, next);
+  }
+  const ctx = trace.setSpan(parent, span);
+  // Body parsing resumes on the socket's events, outside this call: bind them to the span too.
+  context.bind(ctx, req);
+  context.bind(ctx, res);
+  res.once('close', () => {
+    const route = facts.route();
+    if (route) {
+      span.updateName(`${req.method ?? ''} ${route}`);
+      span.setAttribute(GATEWAY.HTTP_ROUTE, route);
     }
-    const ctx = trace.setSpan(parent, span);
-    // Body parsing resumes on the socket's events, outside this call: bind them to the span too.
-    context.bind(ctx, req);
-    context.bind(ctx, res);
-    res.once('close', () => {
-      const route = (req.route as { path?: string } | undefined)?.path;
-      if (route) {
-        span.updateName(`${req.method} ${route}`);
-        span.setAttribute(GATEWAY.HTTP_ROUTE, route);
-      }
-      span.setAttribute(GATEWAY.HTTP_STATUS, res.statusCode);
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      if (!res.writableFinished) span.setAttribute(GATEWAY.ERROR_TYPE, 'client_closed');
-      span.end();
-    });
-    context.with(ctx, next);
-  };
+    span.setAttribute(GATEWAY.HTTP_STATUS, res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    if (!res.writableFinished) span.setAttribute(GATEWAY.ERROR_TYPE, 'client_closed');
+    span.end();
+  });
+  context.with(ctx, next);
 }
 
 /** The request span, when this request has a recording one. */

@@ -1,5 +1,6 @@
 import { parseResponseObject } from '../../../engine/answerSchema';
 import type { EngineResponse } from '../../../engine/client';
+import { sendJson, sendJsonBytes } from '../../httpResponses';
 import { ResponsesRequest, type ValidatedRequest } from '../../requestSchemas';
 import { relayResponses } from '../../streaming/responsesRelay';
 import { engineAnswer, parseEngineJson, readEngineBody } from '../engineAnswer';
@@ -82,8 +83,8 @@ async function respondWhole(call: GuardedCall<ParsedResponses>, upstream: Engine
   if (phase.decision.action !== 'block') {
     parsed.remember(response);
     // Passed answers go back exactly as the engine sent them.
-    res.status(200).type('application/json').send(raw);
+    sendJsonBytes(res, 200, raw);
     return;
   }
-  res.status(200).json(blockedResponse(json, parsed.body, call.policy.refusals.output, refusalItemId()));
+  sendJson(res, 200, blockedResponse(json, parsed.body, call.policy.refusals.output, refusalItemId()));
 }

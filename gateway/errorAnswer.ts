@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rejectionOf, reportRejection } from './access/rejections';
+import { ApiError, badRequest, sendError } from './errors';
+import type { PolicyHolder } from './policyRuntime';
+import { contextOf, setSafetyHeaders } from './requestContext';
+import type { DecisionRecorder } from './requestRecord';
+
+export interface ErrorAnswerDeps {
+  policies: PolicyHolder;
+  recorder: DecisionRecorder;
+  bodyLimitBytes: number;
+  clientOf(req: IncomingMessage): string | undefined;
+}
+
+/**
+ * How any request that failed before its answer went out is answered, on either path (the guarded
+ * routes' own, express's for the rest): an OpenAI-shaped error, never a stack; a 401 or 429
+ * recorded (audit log, metrics) before it goes out, like any decision.
+ */
+export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (err, req, res) => {
+    const apiError = toApiError(err, deps.bodyLimitBytes);
+    const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
+    if (rejection) await reportRejection(deps.recorder, rejection);
+    let ref: string | undefined;
+    try {
+      ref = deps.policies.current(contextOf(res)?.policyId).ref;
+    } catch {
+      ref = undefined;
+    }
+    setSafetyHeaders(res, 'allow', ref);
+    sendError(res, apiError);
+  };
+}
+
+/** Maps anything thrown on the way to an OpenAI-shaped error; never exposes a stack or internals. */
+export function toApiError(err: unknown, limit: number): ApiError {
+  if (err instanceof ApiError) return err;
+  // body-parser hooks (the JSON depth check) carry their ApiError on the error body-parser wraps.
+  const carried = (err as { apiError?: unknown } | undefined)?.apiError;
+  if (carried instanceof ApiError) return carried;
+  const e = err as { type?: string; status?: number; statusCode?: number };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return badRequest('We could not parse the JSON body of your request. Send valid JSON.', null, 'invalid_json');
+    case 'entity.too.large':
+      return new ApiError(413, `The request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'request_too_large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'Unsupported body encoding: send UTF-8 JSON.', 'invalid_request_error', 'unsupported_media_type');
+    case 'request.aborted':
+      return new ApiError(400, 'The request body was not fully received.', 'invalid_request_error', 'request_aborted');
+    default:
+      break;
+  }
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, 'The request could not be processed.', 'invalid_request_error', 'bad_request');
+  process.emitWarning(`safety-gateway: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+  return new ApiError(500, 'The gateway hit an internal error. The request was not forwarded.', 'api_error', 'internal_error');
+}
