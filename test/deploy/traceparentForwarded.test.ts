@@ -24,11 +24,13 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
   let guard: FakeGuardServer;
   let gateway: RunningGateway;
 
+  let asked = 0;
+  // A prompt of its own per request: an identical one would be answered from the guards' verdict cache, without a guard call.
   const chat = (headers: Record<string, string>) =>
     fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ model: 'llama-3.1-405b', messages: [{ role: 'user', content: 'Name three rivers in Europe.' }] }),
+      body: JSON.stringify({ model: 'llama-3.1-405b', messages: [{ role: 'user', content: `Name three rivers in Europe (${++asked}).` }] }),
     });
   const engineCalls = () => proxy.exchanges.filter((e) => e.path === '/v1/chat/completions');
 
