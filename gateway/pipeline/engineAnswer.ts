@@ -12,12 +12,37 @@ export function engineAnswer<T>(parse: () => T): T {
   }
 }
 
-/** A whole (not streamed) engine answer as sent: relayed byte for byte when it passes. */
-export async function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of upstream.body) chunks.push(chunk as Uint8Array);
-  // Most answers arrive in one chunk: no copy then.
-  return chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks);
+/**
+ * A whole (not streamed) engine answer as sent: relayed byte for byte when it passes. Read with
+ * the stream's own events: an async iterator costs a request more than the read itself.
+ */
+export function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
+  const body = upstream.body;
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    const onData = (chunk: Uint8Array) => chunks.push(chunk);
+    const onEnd = () => {
+      done();
+      // Most answers arrive in one chunk: no copy then.
+      resolve(chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks));
+    };
+    const onError = (err: unknown) => {
+      done();
+      reject(err);
+    };
+    // Closed before its end without an error: what an async iterator reports as a premature close.
+    const onClose = () => onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const done = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
 }
 
 /** Its JSON; an answer that is not JSON is a 502. */
