@@ -204,7 +204,11 @@ async function runOnce(workers: string | undefined, server = path.join(__dirname
   return { requests: run.done, perSecond: run.done / elapsed, p50: s.p50, p99: s.p99, errors: errors + (recordsMatch ? 0 : 1), cpuPerRequest, loopPerRequest, capacity };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// An explicit exit: keep-alive sockets to the gateway processes that ended can hold the loop open.
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
