@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { runEval, type EvalIo } from '../../../gateway/cli/evalCommand';
-import { loadRecords } from '../../../gateway/eval/dataset';
-import { assignSplits } from '../../../gateway/eval/splits';
+import { loadRecords } from '../../../gateway/cli/eval/dataset';
+import { assignSplits } from '../../../gateway/cli/eval/splits';
 import { runCli } from '../../support/cliProcess';
 
 /**

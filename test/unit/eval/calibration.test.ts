@@ -1,4 +1,4 @@
-import { calibrate, nextUp, policyThreshold, thresholdForFprBudget } from '../../../gateway/eval/calibration';
+import { calibrate, nextUp, policyThreshold, thresholdForFprBudget } from '../../../gateway/cli/eval/calibration';
 
 describe('thresholds on a false-positive budget', () => {
   const benign = Array.from({ length: 200 }, (_, i) => i / 200); // 0, 0.005, ..., 0.995

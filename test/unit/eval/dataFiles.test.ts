@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { datasetFilesIn, defaultDataRoot, globSegmentRegExp, resolveDataFiles } from '../../../gateway/eval/dataFiles';
-import { datasetName, DataError, parseJsonl, parseRecord } from '../../../gateway/eval/records';
+import { datasetFilesIn, defaultDataRoot, globSegmentRegExp, resolveDataFiles } from '../../../gateway/cli/eval/dataFiles';
+import { datasetName, DataError, parseJsonl, parseRecord } from '../../../gateway/cli/eval/records';
 
 describe('reading records', () => {
   it('reads the shared format and names the dataset from the id', () => {

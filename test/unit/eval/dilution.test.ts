@@ -1,5 +1,5 @@
-import { dilutionCases, insertAtBoundary, PaddingSource, seededRandom, sentenceBoundaries, summarizeDilution } from '../../../gateway/eval/dilution';
-import { injectedDocCases, insertedText, stripFraming } from '../../../gateway/eval/injectedDocs';
+import { dilutionCases, insertAtBoundary, PaddingSource, seededRandom, sentenceBoundaries, summarizeDilution } from '../../../gateway/cli/eval/dilution';
+import { injectedDocCases, insertedText, stripFraming } from '../../../gateway/cli/eval/injectedDocs';
 
 const benign = ['The weather was mild. People walked in the park.', 'Bread needs flour, water and salt.\nBake it for forty minutes.'];
 const attacks = [

@@ -1,5 +1,5 @@
-import { buildGuardRequest } from '../../../gateway/eval/guardRequest';
-import { thresholdForRole, thresholdsByRole } from '../../../gateway/eval/thresholds';
+import { buildGuardRequest } from '../../../gateway/cli/eval/guardRequest';
+import { thresholdForRole, thresholdsByRole } from '../../../gateway/cli/eval/thresholds';
 import { PolicyFile } from '../../../policies/schema';
 
 describe('buildGuardRequest', () => {

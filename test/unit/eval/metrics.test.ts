@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { auroc, averagePrecision, confusionAt, prCurve, ratesOf, recallAtFpr, rocCurve, type ScoredExample } from '../../../gateway/eval/metrics';
+import { auroc, averagePrecision, confusionAt, prCurve, ratesOf, recallAtFpr, rocCurve, type ScoredExample } from '../../../gateway/cli/eval/metrics';
 
 const examples = (scores: number[], labels: number[]): ScoredExample[] => scores.map((score, i) => ({ score, positive: labels[i] === 1 }));
 const at = (items: ScoredExample[], threshold: number) => items.map((i) => ({ ...i, threshold }));

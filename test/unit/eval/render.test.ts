@@ -1,8 +1,8 @@
-import { createProgressBar, renderProgress } from '../../../gateway/eval/progress';
-import { dataText, fmtMetric, renderConsoleSummary, renderReport, thresholdText, type RunInfo } from '../../../gateway/eval/report';
-import { emptySkips } from '../../../gateway/eval/selection';
-import { summarize } from '../../../gateway/eval/summary';
-import { curvePath, escapeXml, prSvg, rocSvg, simplify } from '../../../gateway/eval/svgPlot';
+import { createProgressBar, renderProgress } from '../../../gateway/cli/eval/progress';
+import { dataText, fmtMetric, renderConsoleSummary, renderReport, thresholdText, type RunInfo } from '../../../gateway/cli/eval/report';
+import { emptySkips } from '../../../gateway/cli/eval/selection';
+import { summarize } from '../../../gateway/cli/eval/summary';
+import { curvePath, escapeXml, prSvg, rocSvg, simplify } from '../../../gateway/cli/eval/svgPlot';
 
 const run: RunInfo = {
   guard: 'prompt_guard',

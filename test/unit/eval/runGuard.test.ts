@@ -1,6 +1,6 @@
 import type { Guard, GuardRequest, Verdict } from '../../../guards/types';
-import { runGuard } from '../../../gateway/eval/runGuard';
-import type { EvalExample } from '../../../gateway/eval/selection';
+import { runGuard } from '../../../gateway/cli/eval/runGuard';
+import type { EvalExample } from '../../../gateway/cli/eval/selection';
 
 const example = (id: string, text: string): EvalExample => ({ id, dataset: 'd', role: 'user', text, label: 'benign', recordLabel: 'benign', positive: false, categories: [] });
 

@@ -1,6 +1,6 @@
-import type { DataRecord } from '../../../gateway/eval/records';
-import { sampleByIdHash, selectExamples } from '../../../gateway/eval/selection';
-import { isPositiveLabel, isSkilledPersona, labelFor, taskALabel, taskBLabel, taskCategories } from '../../../gateway/eval/tasks';
+import type { DataRecord } from '../../../gateway/cli/eval/records';
+import { sampleByIdHash, selectExamples } from '../../../gateway/cli/eval/selection';
+import { isPositiveLabel, isSkilledPersona, labelFor, taskALabel, taskBLabel, taskCategories } from '../../../gateway/cli/eval/tasks';
 
 let seq = 0;
 const rec = (over: Partial<DataRecord>): DataRecord => ({

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { datasetFilesIn } from '../../../gateway/eval/dataFiles';
-import { loadRecords } from '../../../gateway/eval/dataset';
-import type { DataRecord } from '../../../gateway/eval/records';
-import { assignSplits, type Split } from '../../../gateway/eval/splits';
-import { S_CODES, taskALabel, taskBLabel, taskCategories } from '../../../gateway/eval/tasks';
+import { datasetFilesIn } from '../../../gateway/cli/eval/dataFiles';
+import { loadRecords } from '../../../gateway/cli/eval/dataset';
+import type { DataRecord } from '../../../gateway/cli/eval/records';
+import { assignSplits, type Split } from '../../../gateway/cli/eval/splits';
+import { S_CODES, taskALabel, taskBLabel, taskCategories } from '../../../gateway/cli/eval/tasks';
 
 /**
  * The TypeScript split rule must reproduce SPLITS.md's count tables exactly: a model trained on

@@ -1,4 +1,4 @@
-import { assignSplits, bucketOf, isEvalOnly, normText, ownSplit, splitForBucket, splitKey, type SplitFields } from '../../../gateway/eval/splits';
+import { assignSplits, bucketOf, isEvalOnly, normText, ownSplit, splitForBucket, splitKey, type SplitFields } from '../../../gateway/cli/eval/splits';
 
 const rec = (text: string, extra: Partial<SplitFields> = {}): SplitFields => ({ text, dataset: 'ds', source: 'o/r@c:f', ...extra });
 

@@ -1,6 +1,6 @@
-import type { GuardOutcome } from '../../../gateway/eval/runGuard';
-import type { EvalExample } from '../../../gateway/eval/selection';
-import { categorySummaries, naturalCompare, summarize } from '../../../gateway/eval/summary';
+import type { GuardOutcome } from '../../../gateway/cli/eval/runGuard';
+import type { EvalExample } from '../../../gateway/cli/eval/selection';
+import { categorySummaries, naturalCompare, summarize } from '../../../gateway/cli/eval/summary';
 
 const ex = (id: string, dataset: string, label: string, categories: string[] = [], role: EvalExample['role'] = 'user'): EvalExample => ({
   id,

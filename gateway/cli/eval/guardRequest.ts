@@ -1,4 +1,4 @@
-import type { GuardRequest, TextSource } from '../../guards/types';
+import type { GuardRequest, TextSource } from '../../../guards/types';
 import type { RecordRole } from './records';
 
 /**

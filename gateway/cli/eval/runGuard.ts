@@ -1,4 +1,4 @@
-import type { Guard, GuardError } from '../../guards/types';
+import type { Guard, GuardError } from '../../../guards/types';
 import { buildGuardRequest, type RequestStyle } from './guardRequest';
 import type { EvalExample } from './selection';
 

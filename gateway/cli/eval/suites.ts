@@ -3,7 +3,7 @@
  * calibration on a false-positive budget (from the main run's scores), dilution and framed /
  * unframed document injections (each on cases built from the selection itself).
  */
-import type { Guard } from '../../guards/types';
+import type { Guard } from '../../../guards/types';
 import { calibrate, type Calibration } from './calibration';
 import { dilutionCases, summarizeDilution, DEFAULT_DILUTION, type DilutionResult } from './dilution';
 import type { RequestStyle } from './guardRequest';

@@ -1,4 +1,4 @@
-import type { PolicyFile, Rule } from '../../policies/schema';
+import type { PolicyFile, Rule } from '../../../policies/schema';
 import { textSourceFor, type RequestStyle } from './guardRequest';
 import type { RecordRole } from './records';
 
