@@ -3,7 +3,7 @@
  * ONNX decoder with a KV cache, and an OpenAI-compatible server (vLLM / Ollama / TGI).
  */
 import type { Guard } from '../types';
-import { createLlamaGuardOnnx } from './onnx';
+import { createLlamaGuardOnnx } from './onnx/onnxGuard';
 import type { LlamaGuardOptions } from './options';
 import { createLlamaGuardRemote } from './remote';
 
@@ -16,7 +16,7 @@ export function createLlamaGuard(options: LlamaGuardOptions): Guard {
   }
 }
 
-export { createLlamaGuardOnnx } from './onnx';
+export { createLlamaGuardOnnx } from './onnx/onnxGuard';
 export { createLlamaGuardRemote, resolveMode, buildRemoteCall, outcomeOf, httpErrorType, type RemoteCall } from './remote';
 export * from './options';
 export * from './categories';
@@ -27,8 +27,8 @@ export * from './turns';
 export { parseAssessment, type Assessment } from './parse';
 export { unsafeProbability, unsafeProbabilityFromTop, type TokenLogprob } from './score';
 export { readChatCompletion, readTextCompletion, readErrorBody, type GuardCompletion } from './openaiResponse';
-export { parseDecoderConfig, readDecoderModel, decoderOnnxCandidates, kvDtypeFor, type DecoderConfig } from './decoderModel';
-export { OnnxDecoder, argmax, type GenerateOptions, type GenerateResult, type DecoderClassification } from './onnxDecoder';
-export { resolveGuardTokens, type GuardTokenIds, type TokenLookup } from './guardTokens';
-export { classifyPromptIds, type Classification } from './onnxClassify';
-export { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from './onnxModel';
+export { parseDecoderConfig, readDecoderModel, decoderOnnxCandidates, kvDtypeFor, type DecoderConfig } from './onnx/modelFiles';
+export { OnnxDecoder, argmax, type GenerateOptions, type GenerateResult, type DecoderClassification } from './onnx/decoderClient';
+export { resolveGuardTokens, type GuardTokenIds, type TokenLookup } from './onnx/guardTokens';
+export { classifyPromptIds, type Classification } from './onnx/classify';
+export { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from './onnx/localModel';

@@ -53,7 +53,7 @@ export interface Ops {
     args: { ids: Int32Array; maxNewTokens: number; stopIds: number[]; useCache: boolean };
     result: { ids: Int32Array; stoppedBy: 'stop' | 'limit' };
   };
-  /** Decoder: the Llama Guard recipe (llamaGuard/onnxClassify.ts): P(unsafe) and the generated answer. */
+  /** Decoder: the Llama Guard recipe (llamaGuard/onnx/classify.ts): P(unsafe) and the generated answer. */
   classify: {
     args: { ids: Int32Array; tokens: RecipeTokens; maxNewTokens: number };
     result: { pUnsafe: number; generated: Int32Array; stoppedBy: 'stop' | 'limit' };

@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { DecoderRunner } from '../../llamaGuard/decoderLoop';
+import { DecoderRunner } from '../../llamaGuard/onnx/workerLoop';
 import type { OpName, Ops, SessionSpec, WorkerMessage, WorkerRequest } from '../ortProtocol';
 import { EncoderRunner } from '../encoderRunner';
 import { loadOnnxRuntime } from '../loadOnnxRuntime';

@@ -7,8 +7,8 @@
  */
 import * as path from 'node:path';
 import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
-import { readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
-import { OnnxDecoder } from '../../../guards/llamaGuard/onnxDecoder';
+import { readDecoderModel } from '../../../guards/llamaGuard/onnx/modelFiles';
+import { OnnxDecoder } from '../../../guards/llamaGuard/onnx/decoderClient';
 import { ortHost } from '../../../guards/onnx/ortHost';
 import { createPromptGuard } from '../../../guards/promptGuard';
 import { CONTENT, filler, input, PG_V1, text } from './helpers';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decoderOnnxCandidates, kvDtypeFor, parseDecoderConfig, readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
+import { decoderOnnxCandidates, kvDtypeFor, parseDecoderConfig, readDecoderModel } from '../../../guards/llamaGuard/onnx/modelFiles';
 
 const FIXTURE = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { resolveGuardTokens, type TokenLookup } from '../../../guards/llamaGuard/guardTokens';
+import { resolveGuardTokens, type TokenLookup } from '../../../guards/llamaGuard/onnx/guardTokens';
 
 const FIXTURE = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
 

@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readDecoderModel } from '../../../guards/llamaGuard/decoderModel';
-import { argmax, checkDecoderSignature, lastRow, OnnxDecoder, pastNames, presentNames } from '../../../guards/llamaGuard/onnxDecoder';
+import { readDecoderModel } from '../../../guards/llamaGuard/onnx/modelFiles';
+import { argmax, checkDecoderSignature, lastRow, OnnxDecoder, pastNames, presentNames } from '../../../guards/llamaGuard/onnx/decoderClient';
 
 const FIXTURE = path.join(__dirname, '../../fixtures/models/llama-guard-tiny');
 

@@ -5,8 +5,8 @@
  */
 import * as path from 'node:path';
 import { createLlamaGuard } from '../../../guards/llamaGuard';
-import { classifyPromptIds } from '../../../guards/llamaGuard/onnxClassify';
-import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel } from '../../../guards/llamaGuard/onnxModel';
+import { classifyPromptIds } from '../../../guards/llamaGuard/onnx/classify';
+import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel } from '../../../guards/llamaGuard/onnx/localModel';
 import { renderPrompt } from '../../../guards/llamaGuard/prompt';
 import { unsafeProbability } from '../../../guards/llamaGuard/score';
 import type { GuardRequest } from '../../../guards/types';

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { OnnxModelVariant } from './options';
+import type { OnnxModelVariant } from '../options';
 
 type Json = Record<string, unknown>;
 

@@ -1,14 +1,14 @@
 /** Llama Guard 3 on a local ONNX decoder, as a Guard. */
-import type { Guard, GuardRequest, Verdict } from '../types';
-import { errorVerdict } from '../types';
-import { nextTurn } from '../runtime/yield';
-import { classifyPromptIds } from './onnxClassify';
-import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel, modelNameOf } from './onnxModel';
-import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardOnnxOptions } from './options';
-import { parseAssessment } from './parse';
-import { renderPrompt } from './prompt';
-import { type CheckOutcome, runCheck } from './run';
-import type { GuardRole, GuardTurn } from './turns';
+import type { Guard, GuardRequest, Verdict } from '../../types';
+import { errorVerdict } from '../../types';
+import { nextTurn } from '../../runtime/yield';
+import { classifyPromptIds } from './classify';
+import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel, modelNameOf } from './localModel';
+import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardOnnxOptions } from '../options';
+import { parseAssessment } from '../parse';
+import { renderPrompt } from '../prompt';
+import { type CheckOutcome, runCheck } from '../run';
+import type { GuardRole, GuardTurn } from '../turns';
 
 export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
   const model = modelNameOf(options);

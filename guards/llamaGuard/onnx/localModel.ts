@@ -4,10 +4,10 @@
  */
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readDecoderModel, kvDtypeFor } from './decoderModel';
+import { readDecoderModel, kvDtypeFor } from './modelFiles';
 import { type GuardTokenIds, resolveGuardTokens } from './guardTokens';
-import { OnnxDecoder } from './onnxDecoder';
-import type { LlamaGuardOnnxOptions } from './options';
+import { OnnxDecoder } from './decoderClient';
+import type { LlamaGuardOnnxOptions } from '../options';
 
 export interface LlamaGuardOnnxModel {
   dir: string;

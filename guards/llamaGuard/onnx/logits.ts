@@ -1,5 +1,5 @@
 /** Pure helpers over decoder logits, shared by the worker's decoding loop and the tests. */
-import { widenFloat16 } from '../onnx/float16';
+import { widenFloat16 } from '../../onnx/float16';
 
 /** The parts of an onnxruntime Tensor these helpers read (so they run without the binding). */
 export interface TensorLike {

@@ -2,14 +2,14 @@
  * A causal-LM decoder exported by Optimum / transformers.js (input_ids, attention_mask,
  * position_ids, past_key_values.{i}.key/.value -> logits, present.{i}.key/.value), as the main
  * thread sees it. The session and its KV cache live in the ONNX worker thread
- * (../onnx/ortHost.ts); the decoding loops themselves are in decoderLoop.ts and run there, so
+ * (../../onnx/ortHost.ts); the decoding loops themselves are in workerLoop.ts and run there, so
  * the KV tensors never cross threads and no decoder step runs on the event loop. Each call
  * sends token ids and gets back logits, generated ids or P(unsafe).
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { type HostedSession, ortHost } from '../onnx/ortHost';
-import type { RecipeTokens } from '../onnx/ortProtocol';
-import type { DecoderConfig } from './decoderModel';
+import { type HostedSession, ortHost } from '../../onnx/ortHost';
+import type { RecipeTokens } from '../../onnx/ortProtocol';
+import type { DecoderConfig } from './modelFiles';
 
 export { argmax, lastRow, type TensorLike } from './logits';
 
@@ -112,7 +112,7 @@ export class OnnxDecoder {
     return { ids: Array.from(result.ids), stoppedBy: result.stoppedBy };
   }
 
-  /** The Llama Guard scoring recipe, run whole in the worker (see decoderLoop.ts `classify`). */
+  /** The Llama Guard scoring recipe, run whole in the worker (see workerLoop.ts `classify`). */
   async classify(tokens: RecipeTokens, promptIds: readonly number[], maxNewTokens: number, signal?: AbortSignal): Promise<DecoderClassification> {
     if (promptIds.length === 0) throw new Error('forward needs at least one token');
     const packed = Int32Array.from(promptIds);

@@ -9,9 +9,9 @@
  * One request at a time per cache, batch of one: a guard check is one conversation.
  */
 import type * as Ort from 'onnxruntime-node';
-import type { DecoderShape, Ops } from '../onnx/ortProtocol';
+import type { DecoderShape, Ops } from '../../onnx/ortProtocol';
 import { argmax, lastRow } from './logits';
-import { unsafeProbability } from './score';
+import { unsafeProbability } from '../score';
 
 /** The past key/value tensors after some tokens, keyed by input name (`past_key_values.0.key`, ...). */
 interface KvCache {

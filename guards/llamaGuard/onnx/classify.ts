@@ -3,10 +3,10 @@
  * run the prompt, append the template's first generated token `\n\n` through the KV cache, read
  * P(unsafe) from the `safe` / `unsafe` logits at the next position, then greedily decode the rest
  * of the answer (the category line) from that decision until a stop token or the token limit.
- * The loop itself runs in the ONNX worker thread (decoderLoop.ts); this is its entry point.
+ * The loop itself runs in the ONNX worker thread (workerLoop.ts); this is its entry point.
  */
 import type { GuardTokenIds } from './guardTokens';
-import type { OnnxDecoder } from './onnxDecoder';
+import type { OnnxDecoder } from './decoderClient';
 
 export interface Classification {
   /** softmax over the [safe, unsafe] logits after `\n\n`. */
