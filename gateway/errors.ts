@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { sendJson } from './httpResponses';
+import { sendJson } from './routes/httpResponses';
 
 /** An error the client sees, in OpenAI's shape. Messages never carry user content, hostnames or keys. */
 export class ApiError extends Error {

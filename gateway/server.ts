@@ -6,15 +6,15 @@ import { assertListenAllowed, createAccessLayer } from './access/accessLayer';
 import { createApp } from './app';
 import { startDecisionRecording } from './audit/decisionRecording';
 import type { GatewayConfig } from './config';
-import { onClientError } from './hardening/clientErrors';
-import { httpServerOptions } from './hardening/serverOptions';
+import { onClientError } from './access/hardening/clientErrors';
+import { httpServerOptions } from './access/hardening/serverOptions';
 import { defaultPolicyFile } from './paths';
-import { guardSettingsFrom } from './guardSettings';
-import { guardReadinessCheck } from './guardHealth';
-import { startMetricsListener } from './metricsListener';
-import { PolicyHolder } from './policyRuntime';
+import { guardSettingsFrom } from './pipeline/runtime/guardSettings';
+import { guardReadinessCheck } from './pipeline/runtime/guardHealth';
+import { startMetricsListener } from './routes/metricsListener';
+import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
-import type { DecisionRecorder } from './requestRecord';
+import type { DecisionRecorder } from './record/requestRecord';
 
 export interface RunningGateway {
   url: string;

@@ -1,4 +1,4 @@
-import { parseEnvKeys } from '../auth/envKeys';
+import { parseEnvKeys } from './auth/envKeys';
 
 /**
  * Environment variables for keys and rate limits, merged into the raw config before validation:

@@ -1,23 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NodeHandler } from '../handlerChain';
+import type { NodeHandler } from '../routes/handlerChain';
 import type Redis from 'ioredis';
-import { authenticate } from '../auth/authenticate';
+import { authenticate } from './auth/authenticate';
 import { clientAddressResolver } from './clientAddress';
-import { KeyStore } from '../auth/keyStore';
-import { openAccessProblem } from '../auth/loopback';
+import { KeyStore } from './auth/keyStore';
+import { openAccessProblem } from './auth/loopback';
 import type { GatewayConfig } from '../config';
-import { bodyShapeError } from '../hardening/bodyShape';
-import { jsonDepthVerifier } from '../hardening/jsonDepth';
-import { stalledWriteWatchdog } from '../hardening/stalledWrites';
-import { LimiterStore } from '../rateLimit/limiterStore';
-import { createRedisClient, redactRedisUrl } from '../rateLimit/redisClient';
-import { requestLimits } from '../rateLimit/requestLimits';
-import { settleTokens, tokenLimits } from '../rateLimit/tokenLimits';
-import type { RequestContext } from '../requestContext';
-import type { RequestRecord } from '../requestRecord';
-import type { ValidatedRequest } from '../requestSchemas';
-import { preloadTokenizer } from '../tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape, responsesPromptShape, type PromptShape } from '../tokens/promptTokens';
+import { bodyShapeError } from './hardening/bodyShape';
+import { jsonDepthVerifier } from './hardening/jsonDepth';
+import { stalledWriteWatchdog } from './hardening/stalledWrites';
+import { LimiterStore } from './rateLimit/limiterStore';
+import { createRedisClient, redactRedisUrl } from './rateLimit/redisClient';
+import { requestLimits } from './rateLimit/requestLimits';
+import { settleTokens, tokenLimits } from './rateLimit/tokenLimits';
+import type { RequestContext } from '../pipeline/requestContext';
+import type { RequestRecord } from '../record/requestRecord';
+import type { ValidatedRequest } from '../pipeline/requestSchemas';
+import { preloadTokenizer } from './tokens/llama3Tokens';
+import { chatPromptShape, completionPromptShape, responsesPromptShape, type PromptShape } from './tokens/promptTokens';
 
 /** Everything between a connection and the guarded pipeline: keys, rate limits, hostile-input limits. */
 export interface AccessLayer {

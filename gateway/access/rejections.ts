@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UnauthenticatedError } from '../auth/authenticate';
+import { UnauthenticatedError } from './auth/authenticate';
 import type { ApiError } from '../errors';
-import { RateLimitError } from '../rateLimit/rateLimitError';
-import { contextOf } from '../requestContext';
-import type { DecisionRecorder, RejectionRecord } from '../requestRecord';
+import { RateLimitError } from './rateLimit/rateLimitError';
+import { contextOf } from '../pipeline/requestContext';
+import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
 import { recordAuthRejection, recordRateLimitRejection } from '../telemetry/metrics';
 
 /**

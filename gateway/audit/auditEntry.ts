@@ -1,7 +1,7 @@
 import type { Action } from '../../policies/schema';
 import { guardFault } from '../pipeline/guardFault';
 import type { GuardPhase } from '../record/guardPhase';
-import type { RequestRecord } from '../requestRecord';
+import type { RequestRecord } from '../record/requestRecord';
 import { captureText, type CapturedContent } from '../telemetry/contentCapture';
 import { tokenCount } from '../telemetry/spans';
 

@@ -1,4 +1,4 @@
-import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record/requestRecord';
 import { captureContent } from '../telemetry/contentCapture';
 import { recordAuditOutcome, type TelemetryRecorder } from '../telemetry/telemetryRecorder';
 import { toAuditEntry } from './auditEntry';

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../config';
-import type { DecisionRecorder } from '../requestRecord';
+import type { DecisionRecorder } from '../record/requestRecord';
 import { contentSalt } from '../telemetry/contentCapture';
 import { setEngineProviderName } from '../telemetry/spans';
 import { acquireTelemetry, type TelemetryHandle } from '../telemetry/telemetrySdk';

@@ -1,4 +1,4 @@
-import type { RejectionRecord } from '../requestRecord';
+import type { RejectionRecord } from '../record/requestRecord';
 
 /**
  * A request refused before any policy ran, as the audit log keeps it: `unauthenticated` (401: no

@@ -25,7 +25,7 @@ import { dilutionSvg } from './eval/dilutionPlot';
 import { renderExtraSections, type ExtraSections } from './eval/reportSections';
 import { calibrateByRole, runDilution, runInjectedDocs, type SuiteContext } from './eval/suites';
 import { defaultPolicyFile } from '../paths';
-import { PolicyHolder } from '../policyRuntime';
+import { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 
 export interface EvalIo {
   out: (text: string) => void;

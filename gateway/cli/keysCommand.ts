@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { displayPrefix, generateApiKey, generateKeyId, hashApiKey } from '../auth/apiKey';
-import { APP_ID } from '../auth/keysConfig';
-import { addKey, readKeysFile, revokeKey, writeKeysFile, type KeyEntry } from '../auth/keysFile';
-import type { KeyLimits } from '../rateLimit/keyLimits';
+import { displayPrefix, generateApiKey, generateKeyId, hashApiKey } from '../access/auth/apiKey';
+import { APP_ID } from '../access/auth/keysConfig';
+import { addKey, readKeysFile, revokeKey, writeKeysFile, type KeyEntry } from '../access/auth/keysFile';
+import type { KeyLimits } from '../access/rateLimit/keyLimits';
 
 export interface KeysIo {
   out: (text: string) => void;

@@ -1,6 +1,6 @@
 import { parseChatChunk, parseChatCompletion, parseTextCompletion } from '../../engine/answerSchema';
 import type { RequestFields } from '../../policies/schema';
-import { ChatCompletionRequest, CompletionRequest, type ValidatedRequest } from '../requestSchemas';
+import { ChatCompletionRequest, CompletionRequest, type ValidatedRequest } from './requestSchemas';
 import type { ChunkMeta, StreamChunk } from '../streaming/answerAccumulator';
 import { engineAnswer } from './engineAnswer';
 import { chatChoiceLanes, ENVELOPE_STRUCTURE, envelopeLanes, textChoiceLanes, type LanePiece } from './extract/answerLanes';

@@ -1,6 +1,6 @@
 import type { EngineResponse } from '../../engine/client';
-import { sendJson, sendJsonBytes } from '../httpResponses';
-import type { ValidatedRequest } from '../requestSchemas';
+import { sendJson, sendJsonBytes } from '../routes/httpResponses';
+import type { ValidatedRequest } from './requestSchemas';
 import { relayStream } from '../streaming/relayStream';
 import type { CompletionAdapter } from './adapters';
 import { parseEngineJson, readEngineBody } from './engineAnswer';

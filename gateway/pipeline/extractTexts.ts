@@ -1,7 +1,7 @@
 import type { ChatTurn, ScanText } from '../../guards/types';
 import { RequestFields as RequestFieldsSchema, type RequestFields } from '../../policies/schema';
 import { ApiError } from '../errors';
-import type { ChatCompletionRequest, CompletionRequest } from '../requestSchemas';
+import type { ChatCompletionRequest, CompletionRequest } from './requestSchemas';
 import { chatConversation } from './extract/conversation';
 import { documentTexts } from './extract/documentTexts';
 import { joinedTexts } from './extract/joinedTexts';

@@ -1,5 +1,5 @@
 import type { GuardPhase } from '../record/guardPhase';
-import type { PolicyRuntime } from '../policyRuntime';
+import type { PolicyRuntime } from './runtime/policyRuntime';
 import { answerScanTexts, answerTurn, type AssistantAnswer } from './extractTexts';
 import type { ParsedCompletion } from './parsedCompletion';
 import { runGuardPhase } from './runRules';

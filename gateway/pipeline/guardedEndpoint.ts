@@ -1,6 +1,6 @@
 import type { EngineResponse } from '../../engine/client';
 import type { RequestFields } from '../../policies/schema';
-import type { ValidatedRequest } from '../requestSchemas';
+import type { ValidatedRequest } from './requestSchemas';
 import type { GuardedCall } from './guardedCall';
 import type { ParsedCompletion } from './parsedCompletion';
 

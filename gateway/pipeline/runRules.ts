@@ -3,7 +3,7 @@ import { errorVerdict, isThirdPartySource } from '../../guards/types';
 import { conversationChars, textsChars, timeoutFor, type TimeoutBudget } from '../../guards/runtime/timeoutBudget';
 import { decide } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
-import { observeGuard } from '../guardHealth';
+import { observeGuard } from './runtime/guardHealth';
 import type { GuardPhase } from '../record/guardPhase';
 import { GuardSpans } from '../telemetry/spans';
 

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Engine } from '../../engine/client';
-import type { PolicyHolder } from '../policyRuntime';
+import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 
 export interface HealthDeps {
   policies: PolicyHolder;

@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ApiError, sendError } from '../errors';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
-import { contextOf, setSafetyHeaders } from '../requestContext';
+import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 
 /** The engine's model list, as far as the gateway reads it: entries with an id (engines add members, kept as sent). */

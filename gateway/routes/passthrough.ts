@@ -2,7 +2,7 @@ import type { ClientRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ApiError } from '../errors';
-import { contextOf, setSafetyHeaders } from '../requestContext';
+import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
 

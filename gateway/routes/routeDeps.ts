@@ -1,5 +1,5 @@
 import type { Engine } from '../../engine/client';
-import type { PolicyHolder } from '../policyRuntime';
+import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 
 /** What the engine-facing routes need: the policy in force (for its headers and passthrough list) and the engine. */
 export interface RouteDeps {

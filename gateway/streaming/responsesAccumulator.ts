@@ -3,7 +3,7 @@ import type { AssistantAnswer } from '../pipeline/extractTexts';
 import { eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
 import { responseSummary } from '../pipeline/responses/engineSummary';
 import { answerFromSlots, SlotLedger } from '../pipeline/responses/slotAnswer';
-import type { RequestRecord } from '../requestRecord';
+import type { RequestRecord } from '../record/requestRecord';
 
 /**
  * Pure state machine of a Responses stream, as answerAccumulator.ts is for chat: every text the

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineResponse } from '../../engine/client';
 import type { Direction, Verdict } from '../../guards/types';
 import type { Decision } from '../../policies/evaluate';
-import type { RequestRecord } from '../requestRecord';
+import type { RequestRecord } from '../record/requestRecord';
 import type { RequestFacts } from './requestMetrics';
 import { GATEWAY, GEN_AI, leadingOutcome, outcomeAttributes, SECURITY, verdictAttributes } from './attributes';
 

@@ -1,7 +1,7 @@
 import { context, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { logs, SeverityNumber, type LogAttributes } from '@opentelemetry/api-logs';
 import type { Action } from '../../policies/schema';
-import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record/requestRecord';
 import { GATEWAY, GEN_AI, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
 import { captureContent, type CapturedContent } from './contentCapture';
 import { instruments } from './metrics';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { startDevEngine } from '../../engine/devEngine/server';
 import { GatewayConfig } from '../../gateway/config';
 import { packageRoot } from '../../gateway/paths';
-import type { DecisionRecorder, RequestRecord } from '../../gateway/requestRecord';
+import type { DecisionRecorder, RequestRecord } from '../../gateway/record/requestRecord';
 import { startGateway } from '../../gateway/server';
 import { summarize, table } from './stats';
 

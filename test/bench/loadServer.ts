@@ -4,10 +4,10 @@ import path from 'node:path';
 import { startDevEngine } from '../../engine/devEngine/server';
 import { AuditLog } from '../../gateway/audit/auditLog';
 import { AuditRecorder } from '../../gateway/audit/auditRecorder';
-import { hashApiKey } from '../../gateway/auth/apiKey';
+import { hashApiKey } from '../../gateway/access/auth/apiKey';
 import { GatewayConfig } from '../../gateway/config';
 import { packageRoot } from '../../gateway/paths';
-import type { DecisionRecorder, RequestRecord } from '../../gateway/requestRecord';
+import type { DecisionRecorder, RequestRecord } from '../../gateway/record/requestRecord';
 import { startGateway } from '../../gateway/server';
 
 /**

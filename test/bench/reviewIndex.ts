@@ -15,7 +15,7 @@ import { AuditIndex } from '../../gateway/review/auditIndex';
 import { parseReviewQuery } from '../../gateway/review/reviewFilter';
 import { chartResults, listResults, recordDetail } from '../../gateway/review/reviewQueries';
 import { captureContent } from '../../gateway/telemetry/contentCapture';
-import type { RequestRecord } from '../../gateway/requestRecord';
+import type { RequestRecord } from '../../gateway/record/requestRecord';
 import { decide } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
 import type { Verdict } from '../../guards/types';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
-import type { ReloadOutcome } from '../../gateway/policyRuntime';
+import type { ReloadOutcome } from '../../gateway/pipeline/runtime/policyRuntime';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
 import { FIXTURE_POLICY } from '../support/gatewayHarness';

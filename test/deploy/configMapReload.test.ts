@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ReloadOutcome } from '../../gateway/policyRuntime';
+import type { ReloadOutcome } from '../../gateway/pipeline/runtime/policyRuntime';
 import { FIXTURE_POLICY, startHarness, type Harness } from '../support/gatewayHarness';
 
 /**

@@ -8,9 +8,9 @@
 import OpenAI, { BadRequestError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { toAuditEntry } from '../../gateway/audit/auditEntry';
-import { countTokensSync } from '../../gateway/tokens/llama3Tokens';
+import { countTokensSync } from '../../gateway/access/tokens/llama3Tokens';
 import { captureContent } from '../../gateway/telemetry/contentCapture';
-import type { RequestRecord } from '../../gateway/requestRecord';
+import type { RequestRecord } from '../../gateway/record/requestRecord';
 import { PolicyDir } from '../integration/policies/policyDir';
 import { FIXTURE_POLICY, startHarness, type Harness } from '../support/gatewayHarness';
 

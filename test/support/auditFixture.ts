@@ -5,7 +5,7 @@ import { toAuditEntry } from '../../gateway/audit/auditEntry';
 import { AuditLog } from '../../gateway/audit/auditLog';
 import type { CheckpointSigner } from '../../gateway/audit/checkpoint';
 import { toRejectionEntry } from '../../gateway/audit/rejectionEntry';
-import type { RequestRecord } from '../../gateway/requestRecord';
+import type { RequestRecord } from '../../gateway/record/requestRecord';
 import { captureContent } from '../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from '../unit/audit/requestRecords';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
 import { GatewayConfig } from '../../gateway/config';
-import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../../gateway/requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../../gateway/record/requestRecord';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');

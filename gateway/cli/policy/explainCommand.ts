@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { TestMessage } from '../../../policies/schema';
-import { UnknownPolicyError } from '../../policyRuntime';
+import { UnknownPolicyError } from '../../pipeline/runtime/policyRuntime';
 import { explainReport } from './explainReport';
 import { displayPath, type CliIo } from './io';
 import { openHolder } from './openHolder';

@@ -1,5 +1,5 @@
 import { formatProblem, PolicyError } from '../../../policies/problems';
-import { PolicyHolder } from '../../policyRuntime';
+import { PolicyHolder } from '../../pipeline/runtime/policyRuntime';
 import { displayPath, type CliIo } from './io';
 
 /**

@@ -3,7 +3,7 @@ import type { Action, TestMessage } from '../../../policies/schema';
 import { chatAdapter } from '../../pipeline/adapters';
 import { checkAnswer, checkInput } from '../../pipeline/guardChecks';
 import type { GuardPhase } from '../../record/guardPhase';
-import type { PolicyRuntime } from '../../policyRuntime';
+import type { PolicyRuntime } from '../../pipeline/runtime/policyRuntime';
 
 export interface ConversationInput {
   messages: TestMessage[];

@@ -1,5 +1,5 @@
 import type { ChatRole, ChatTurn, ScanText } from '../../../guards/types';
-import type { ChatMessage } from '../../requestSchemas';
+import type { ChatMessage } from '../requestSchemas';
 
 /**
  * The conversation as a Llama Guard style guard reads it: one turn per message, whatever its

@@ -1,7 +1,7 @@
 import type { ScanText, TextSource } from '../../../guards/types';
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
-import type { ChatMessage, ContentPart } from '../../requestSchemas';
+import type { ChatMessage, ContentPart } from '../requestSchemas';
 import { isTypeName, stringLeaves } from './stringLeaves';
 
 /**

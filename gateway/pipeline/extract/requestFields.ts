@@ -1,6 +1,6 @@
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
-import type { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../requestSchemas';
+import type { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../requestSchemas';
 
 /**
  * What the gateway does with each top-level request field, by construction: `scanned` fields are

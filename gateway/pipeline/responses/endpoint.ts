@@ -1,7 +1,7 @@
 import { parseResponseObject } from '../../../engine/answerSchema';
 import type { EngineResponse } from '../../../engine/client';
-import { sendJson, sendJsonBytes } from '../../httpResponses';
-import { ResponsesRequest, type ValidatedRequest } from '../../requestSchemas';
+import { sendJson, sendJsonBytes } from '../../routes/httpResponses';
+import { ResponsesRequest, type ValidatedRequest } from '../requestSchemas';
 import { relayResponses } from '../../streaming/responsesRelay';
 import { engineAnswer, parseEngineJson, readEngineBody } from '../engineAnswer';
 import type { GuardedCall } from '../guardedCall';

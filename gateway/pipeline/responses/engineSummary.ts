@@ -1,5 +1,5 @@
 import type { ResponseObject } from '../../../engine/answerSchema';
-import type { RequestRecord } from '../../requestRecord';
+import type { RequestRecord } from '../../record/requestRecord';
 
 /**
  * What the request record keeps of a Responses answer. The record speaks one usage vocabulary

@@ -1,7 +1,7 @@
 import type { ScanText } from '../../../guards/types';
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
-import type { ResponsesInputItem, ResponsesRequest } from '../../requestSchemas';
+import type { ResponsesInputItem, ResponsesRequest } from '../requestSchemas';
 import type { ExtractedRequest } from '../extractTexts';
 import { DEFAULT_REQUEST_FIELDS } from '../extractTexts';
 import { joinedTexts } from '../extract/joinedTexts';

@@ -10,7 +10,7 @@ import {
   ResponsesMessageItem,
   ResponsesReasoningItem,
   type ResponsesInputItem,
-} from '../../requestSchemas';
+} from '../requestSchemas';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves } from '../extract/stringLeaves';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { AuditUnavailableError } from '../../../gateway/audit/auditErrors';
 import { GatewayConfig } from '../../../gateway/config';
-import type { DecisionRecorder, RequestRecord } from '../../../gateway/requestRecord';
+import type { DecisionRecorder, RequestRecord } from '../../../gateway/record/requestRecord';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
 import { FIXTURES, readSse } from '../../support/gatewayHarness';
 

@@ -93,7 +93,7 @@ describe('API keys', () => {
 
 describe('SAFETY_API_KEYS style inline keys', () => {
   test('an inline key hash authenticates', async () => {
-    const { hashApiKey } = await import('../../../gateway/auth/apiKey');
+    const { hashApiKey } = await import('../../../gateway/access/auth/apiKey');
     const key = 'sk-sg-inline-test-key-0123456789';
     const h = await startHarness({ config: { keys: { inline: [{ app: 'inline-app', hash: hashApiKey(key) }] } } });
     try {

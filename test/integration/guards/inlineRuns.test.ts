@@ -10,8 +10,8 @@ import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GatewayConfig } from '../../../gateway/config';
-import { createGuardFromSpec } from '../../../gateway/guardFactory';
-import { guardSettingsFrom } from '../../../gateway/guardSettings';
+import { createGuardFromSpec } from '../../../gateway/pipeline/runtime/guardFactory';
+import { guardSettingsFrom } from '../../../gateway/pipeline/runtime/guardSettings';
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
 import type { GuardSpec } from '../../../policies/schema';
 import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';

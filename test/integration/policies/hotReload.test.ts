@@ -1,4 +1,4 @@
-import type { ReloadOutcome } from '../../../gateway/policyRuntime';
+import type { ReloadOutcome } from '../../../gateway/pipeline/runtime/policyRuntime';
 import { FIXTURE_POLICY, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startLoad } from './loadClients';
 import { PolicyDir } from './policyDir';

@@ -1,4 +1,4 @@
-import { hashApiKey } from '../../../gateway/auth/apiKey';
+import { hashApiKey } from '../../../gateway/access/auth/apiKey';
 import { FIXTURE_POLICY, startHarness, type Harness } from '../../support/gatewayHarness';
 import { PolicyDir } from './policyDir';
 

@@ -1,6 +1,6 @@
 import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { addKey, eventually, keysCli, tempKeysFile } from '../../support/keys';
-import { countTokensSync } from '../../../gateway/tokens/llama3Tokens';
+import { countTokensSync } from '../../../gateway/access/tokens/llama3Tokens';
 
 type Json = Record<string, any>;
 const post = (h: Harness, key: string | undefined, body: Json, headers: Record<string, string> = {}) =>

@@ -3,7 +3,7 @@ import { formatEntries, formatStats, toRow } from '../../../gateway/audit/auditF
 import { auditStats, matches, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
 import { toRejectionEntry } from '../../../gateway/audit/rejectionEntry';
 import { guardFault } from '../../../gateway/pipeline/guardFault';
-import type { RejectionRecord } from '../../../gateway/requestRecord';
+import type { RejectionRecord } from '../../../gateway/record/requestRecord';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from './requestRecords';
 

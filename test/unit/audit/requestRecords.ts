@@ -2,7 +2,7 @@ import type { Verdict } from '../../../guards/types';
 import { decide } from '../../../policies/evaluate';
 import type { Rule } from '../../../policies/schema';
 import type { GuardPhase } from '../../../gateway/record/guardPhase';
-import type { RequestRecord } from '../../../gateway/requestRecord';
+import type { RequestRecord } from '../../../gateway/record/requestRecord';
 
 /** Request records as guardedCompletion builds them, for the pure shaping functions. */
 const POLICY = { id: 'fixture', version: 'abc123' };

@@ -1,4 +1,4 @@
-import { bearerToken, displayPrefix, generateApiKey, generateKeyId, hashApiKey, hashesEqual, KEY_PREFIX } from '../../../gateway/auth/apiKey';
+import { bearerToken, displayPrefix, generateApiKey, generateKeyId, hashApiKey, hashesEqual, KEY_PREFIX } from '../../../gateway/access/auth/apiKey';
 
 describe('API key format and hashing', () => {
   test('a generated key is sk-sg- plus 32 random bytes, and two keys differ', () => {

@@ -1,5 +1,5 @@
-import { hashApiKey } from '../../../gateway/auth/apiKey';
-import { parseEnvKeys } from '../../../gateway/auth/envKeys';
+import { hashApiKey } from '../../../gateway/access/auth/apiKey';
+import { parseEnvKeys } from '../../../gateway/access/auth/envKeys';
 import { loadConfig } from '../../../gateway/config';
 
 describe('SAFETY_API_KEYS', () => {

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateApiKey, hashApiKey } from '../../../gateway/auth/apiKey';
-import { KeysConfig } from '../../../gateway/auth/keysConfig';
-import { writeKeysFile } from '../../../gateway/auth/keysFile';
-import { indexKeys, KeyStore } from '../../../gateway/auth/keyStore';
+import { generateApiKey, hashApiKey } from '../../../gateway/access/auth/apiKey';
+import { KeysConfig } from '../../../gateway/access/auth/keysConfig';
+import { writeKeysFile } from '../../../gateway/access/auth/keysFile';
+import { indexKeys, KeyStore } from '../../../gateway/access/auth/keyStore';
 
 describe('key store', () => {
   const live = generateApiKey();

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hashApiKey } from '../../../gateway/auth/apiKey';
-import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/auth/keysFile';
+import { hashApiKey } from '../../../gateway/access/auth/apiKey';
+import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/access/auth/keysFile';
 
 const entry = (id: string, extra: Partial<KeyEntry> = {}): KeyEntry => ({ id, hash: hashApiKey(id), prefix: `sk-sg-${id.slice(4, 8)}...`, app: 'app-1', created_at: '2025-01-01T00:00:00.000Z', ...extra });
 

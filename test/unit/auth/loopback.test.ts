@@ -1,4 +1,4 @@
-import { isLoopbackHost, openAccessProblem } from '../../../gateway/auth/loopback';
+import { isLoopbackHost, openAccessProblem } from '../../../gateway/access/auth/loopback';
 
 describe('loopback-only open access', () => {
   test.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('%s is loopback', (host) => {

@@ -1,4 +1,4 @@
-import { isFailing, nextHealth, type GuardHealthState } from '../../../gateway/guardHealth';
+import { isFailing, nextHealth, type GuardHealthState } from '../../../gateway/pipeline/runtime/guardHealth';
 
 describe('guard health (pure)', () => {
   const at = '2025-06-01T00:00:00.000Z';

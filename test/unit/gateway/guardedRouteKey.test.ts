@@ -1,4 +1,4 @@
-import { guardedRouteKey } from '../../../gateway/guardedRouteKey';
+import { guardedRouteKey } from '../../../gateway/routes/guardedRouteKey';
 
 describe('the key a guarded route is matched under (what express matches for a route path)', () => {
   test('case, one trailing slash and the query string do not change it', () => {

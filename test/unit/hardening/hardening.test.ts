@@ -1,7 +1,7 @@
-import { bodyShapeError } from '../../../gateway/hardening/bodyShape';
-import { clientErrorResponse } from '../../../gateway/hardening/clientErrors';
-import { exceedsJsonDepth, jsonDepthVerifier } from '../../../gateway/hardening/jsonDepth';
-import { httpServerOptions } from '../../../gateway/hardening/serverOptions';
+import { bodyShapeError } from '../../../gateway/access/hardening/bodyShape';
+import { clientErrorResponse } from '../../../gateway/access/hardening/clientErrors';
+import { exceedsJsonDepth, jsonDepthVerifier } from '../../../gateway/access/hardening/jsonDepth';
+import { httpServerOptions } from '../../../gateway/access/hardening/serverOptions';
 
 const depth = (text: string, limit: number) => exceedsJsonDepth(Buffer.from(text), limit);
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PolicyHolder, UnknownPolicyError } from '../../../gateway/policyRuntime';
+import { PolicyHolder, UnknownPolicyError } from '../../../gateway/pipeline/runtime/policyRuntime';
 import { PolicyError } from '../../../policies/problems';
 
 // Policies without guards: the holder's set handling is tested here without loading models.

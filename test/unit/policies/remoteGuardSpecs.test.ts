@@ -1,4 +1,4 @@
-import { createGuardFromSpec, DEFAULT_MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS_PER_1K_TOKENS, timeoutBudgetOf } from '../../../gateway/guardFactory';
+import { createGuardFromSpec, DEFAULT_MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS_PER_1K_TOKENS, timeoutBudgetOf } from '../../../gateway/pipeline/runtime/guardFactory';
 import { parsePolicySource, PolicyError } from '../../../policies/loader';
 
 const policy = (guard: string) => `id: t

@@ -1,5 +1,5 @@
-import { formatReset, rateLimitHeaders, retryAfterSeconds } from '../../../gateway/rateLimit/headers';
-import { rateLimitError } from '../../../gateway/rateLimit/rateLimitError';
+import { formatReset, rateLimitHeaders, retryAfterSeconds } from '../../../gateway/access/rateLimit/headers';
+import { rateLimitError } from '../../../gateway/access/rateLimit/rateLimitError';
 
 describe('rate limit headers', () => {
   test.each([

@@ -1,5 +1,5 @@
-import { effectiveLimits } from '../../../gateway/rateLimit/keyLimits';
-import { LimiterStore } from '../../../gateway/rateLimit/limiterStore';
+import { effectiveLimits } from '../../../gateway/access/rateLimit/keyLimits';
+import { LimiterStore } from '../../../gateway/access/rateLimit/limiterStore';
 
 const durations = { requests: 60, tokens: 60, concurrency: 60 };
 

@@ -1,7 +1,7 @@
-import { couldExceedContext } from '../../../gateway/rateLimit/tokenLimits';
-import { contextLengthError, contextWindow } from '../../../gateway/tokens/contextLength';
-import { countTokens, countTokensSync, splitForCounting } from '../../../gateway/tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape, countPromptTokens } from '../../../gateway/tokens/promptTokens';
+import { couldExceedContext } from '../../../gateway/access/rateLimit/tokenLimits';
+import { contextLengthError, contextWindow } from '../../../gateway/access/tokens/contextLength';
+import { countTokens, countTokensSync, splitForCounting } from '../../../gateway/access/tokens/llama3Tokens';
+import { chatPromptShape, completionPromptShape, countPromptTokens } from '../../../gateway/access/tokens/promptTokens';
 
 describe('Llama 3 token counting', () => {
   test('counts with the Llama 3 vocabulary', () => {

@@ -1,4 +1,4 @@
-import { actualTokens, reservation, sameWindow, settlement, usageTotal } from '../../../gateway/rateLimit/tokenReservation';
+import { actualTokens, reservation, sameWindow, settlement, usageTotal } from '../../../gateway/access/rateLimit/tokenReservation';
 
 describe('token reservation arithmetic', () => {
   test('reserves prompt plus max_tokens, or the default when unset', () => {

@@ -8,12 +8,12 @@ import { chatAdapter, textAdapter, type CompletionAdapter } from '../../../../ga
 import { engineAnswer } from '../../../../gateway/pipeline/engineAnswer';
 import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
 import { checkAnswer, checkInput } from '../../../../gateway/pipeline/guardChecks';
-import type { PolicyRuntime } from '../../../../gateway/policyRuntime';
+import type { PolicyRuntime } from '../../../../gateway/pipeline/runtime/policyRuntime';
 import { responsePieces } from '../../../../gateway/pipeline/responses/answerSlots';
 import { ConversationMemory } from '../../../../gateway/pipeline/responses/conversationMemory';
 import { responsesEndpoint } from '../../../../gateway/pipeline/responses/endpoint';
 import { answerFromSlots, SlotLedger } from '../../../../gateway/pipeline/responses/slotAnswer';
-import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/requestSchemas';
+import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/pipeline/requestSchemas';
 import { ResponsesAccumulator } from '../../../../gateway/streaming/responsesAccumulator';
 import { responseEvents } from '../../../../gateway/streaming/responsesEvents';
 import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulator';

@@ -2,7 +2,7 @@ import { ChatChunk, ChatCompletion, ResponseObject, TextCompletion } from '../..
 import { ENVELOPE_STRUCTURE } from '../../../../gateway/pipeline/extract/answerLanes';
 import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from '../../../../gateway/pipeline/extract/requestFields';
 import { RESPONSE_STRUCTURE } from '../../../../gateway/pipeline/responses/answerSlots';
-import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/requestSchemas';
+import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../../../../gateway/pipeline/requestSchemas';
 import { DEFAULT_REFUSED_FIELDS } from '../../../../policies/schema';
 import { membersOf } from '../../../support/zodSlots';
 

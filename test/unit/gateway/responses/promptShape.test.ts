@@ -1,5 +1,5 @@
 import { modelEntry, modelNotFound } from '../../../../gateway/routes/models';
-import { chatPromptShape, responsesPromptShape } from '../../../../gateway/tokens/promptTokens';
+import { chatPromptShape, responsesPromptShape } from '../../../../gateway/access/tokens/promptTokens';
 
 /** Token counting of Responses requests reads every text the engine renders, as chat's does. */
 test('instructions, every item kind, tools and the output format are counted; each item is a turn', () => {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { HardeningLimits } from '../hardening/limitsConfig';
-import type { AccessGrant, RequestContext } from '../requestContext';
-import type { RequestRecord } from '../requestRecord';
+import type { AccessGrant, RequestContext } from '../../pipeline/requestContext';
+import type { RequestRecord } from '../../record/requestRecord';
 import { contextLengthError, contextWindow } from '../tokens/contextLength';
 import { countTokens } from '../tokens/llama3Tokens';
 import { countPromptTokens, type PromptShape } from '../tokens/promptTokens';

@@ -1,15 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { rejectionOf, reportRejection } from './access/rejections';
-import { StartupError } from './access/accessLayer';
-import { isLoopbackHost } from './auth/loopback';
-import { metricsAuth } from './auth/metricsAccess';
-import type { GatewayConfig } from './config';
-import { ApiError, notFound, sendError } from './errors';
-import { requestContextMiddleware } from './requestContext';
-import type { DecisionRecorder } from './requestRecord';
-import { metricsRoute } from './telemetry/metricsRoute';
+import { rejectionOf, reportRejection } from '../access/rejections';
+import { StartupError } from '../access/accessLayer';
+import { isLoopbackHost } from '../access/auth/loopback';
+import { metricsAuth } from '../access/auth/metricsAccess';
+import type { GatewayConfig } from '../config';
+import { ApiError, notFound, sendError } from '../errors';
+import { requestContextMiddleware } from '../pipeline/requestContext';
+import type { DecisionRecorder } from '../record/requestRecord';
+import { metricsRoute } from '../telemetry/metricsRoute';
 
 /**
  * GET /metrics on a port of its own (config `metrics.port`), for scrapers on the same host or a

@@ -1,15 +1,15 @@
-import type { Guard } from '../guards/types';
-import type { LoadedPolicy } from '../policies/loader';
-import { loadPolicySet, PolicySetError, type PolicySet } from '../policies/policySet';
-import { formatProblem, PolicyError } from '../policies/problems';
-import type { GuardSpec } from '../policies/schema';
-import { createPolicyWatcher, type PolicyWatcher } from '../policies/watcher';
-import { ApiError } from './errors';
+import type { Guard } from '../../../guards/types';
+import type { LoadedPolicy } from '../../../policies/loader';
+import { loadPolicySet, PolicySetError, type PolicySet } from '../../../policies/policySet';
+import { formatProblem, PolicyError } from '../../../policies/problems';
+import type { GuardSpec } from '../../../policies/schema';
+import { createPolicyWatcher, type PolicyWatcher } from '../../../policies/watcher';
+import { ApiError } from '../../errors';
 import { createGuardFromSpec, timeoutBudgetOf } from './guardFactory';
 import type { GuardSettings } from './guardSettings';
-import { ortHost } from '../guards/onnx/ortHost';
-import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
-import { recordPolicyReload } from './telemetry/metrics';
+import { ortHost } from '../../../guards/onnx/ortHost';
+import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
+import { recordPolicyReload } from '../../telemetry/metrics';
 
 /** A policy together with its loaded guards: what one request uses from start to end. */
 export interface PolicyRuntime {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction } from 'express';
-import type { KeyLimits } from './rateLimit/keyLimits';
+import type { KeyLimits } from '../access/rateLimit/keyLimits';
 import { RequestTiming } from './requestTiming';
 
 /** A token reservation awaiting settlement from the engine's usage. */

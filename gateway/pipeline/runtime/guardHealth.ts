@@ -1,4 +1,4 @@
-import type { Guard, GuardError, Verdict } from '../guards/types';
+import type { Guard, GuardError, Verdict } from '../../../guards/types';
 import type { PolicyHolder } from './policyRuntime';
 
 /**

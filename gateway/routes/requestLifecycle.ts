@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { startContext } from './requestContext';
-import { observeRequest, type RequestFacts } from './telemetry/requestMetrics';
-import { withServerSpan } from './telemetry/spans';
+import { startContext } from '../pipeline/requestContext';
+import { observeRequest, type RequestFacts } from '../telemetry/requestMetrics';
+import { withServerSpan } from '../telemetry/spans';
 
 /**
  * What happens as every request arrives (Fastify's onRequest hook): its context, and with

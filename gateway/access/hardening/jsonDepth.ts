@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 
 /**
  * Deepest array/object nesting in raw JSON bytes, stopping as soon as it passes `limit`. One pass,

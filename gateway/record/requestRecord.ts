@@ -1,5 +1,5 @@
-import type { Action } from '../policies/schema';
-import type { GuardPhase } from './record/guardPhase';
+import type { Action } from '../../policies/schema';
+import type { GuardPhase } from './guardPhase';
 
 /** Everything a compliance reviewer needs about one request, without its content. */
 export interface RequestRecord {

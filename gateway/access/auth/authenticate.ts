@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 import { effectiveLimits, type KeyLimits } from '../rateLimit/keyLimits';
-import { contextOf, headerValue } from '../requestContext';
+import { contextOf, headerValue } from '../../pipeline/requestContext';
 import { bearerToken } from './apiKey';
 import type { KeyStore } from './keyStore';
 

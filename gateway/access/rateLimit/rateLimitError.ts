@@ -1,4 +1,4 @@
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 import { formatReset } from './headers';
 
 export type LimitKind = 'requests' | 'tokens' | 'concurrency';

@@ -1,10 +1,10 @@
-import { createContentEncoderGuard } from '../guards/contentEncoder';
-import { createLlamaGuard, createLlamaGuardRemote } from '../guards/llamaGuard';
-import { createPromptGuard } from '../guards/promptGuard';
-import { createRemotePromptGuard } from '../guards/promptGuard/remote';
-import type { TimeoutBudget } from '../guards/runtime/timeoutBudget';
-import type { Guard } from '../guards/types';
-import type { GuardSpec } from '../policies/schema';
+import { createContentEncoderGuard } from '../../../guards/contentEncoder';
+import { createLlamaGuard, createLlamaGuardRemote } from '../../../guards/llamaGuard';
+import { createPromptGuard } from '../../../guards/promptGuard';
+import { createRemotePromptGuard } from '../../../guards/promptGuard/remote';
+import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
+import type { Guard } from '../../../guards/types';
+import type { GuardSpec } from '../../../policies/schema';
 import type { GuardSettings } from './guardSettings';
 
 /** Segments and fine windows one check of an encoder guard may score before it refuses the request (bad_input). */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { rejectionOf, reportRejection } from './access/rejections';
-import { ApiError, badRequest, sendError } from './errors';
-import type { PolicyHolder } from './policyRuntime';
-import { contextOf, setSafetyHeaders } from './requestContext';
-import type { DecisionRecorder } from './requestRecord';
+import { rejectionOf, reportRejection } from '../access/rejections';
+import { ApiError, badRequest, sendError } from '../errors';
+import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
+import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
+import type { DecisionRecorder } from '../record/requestRecord';
 
 export interface ErrorAnswerDeps {
   policies: PolicyHolder;

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from './config';
+import type { GatewayConfig } from '../../config';
 
 /** How the gateway builds its guards: the config's `guards` section, as the guard factory and the policy holder take it. */
 export interface GuardSettings {

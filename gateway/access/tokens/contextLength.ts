@@ -1,4 +1,4 @@
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 
 /** Context window of a model: its own entry, else the default (128K for Llama 3.1). */
 export function contextWindow(model: string | undefined, byModel: Record<string, number>, fallback: number): number {

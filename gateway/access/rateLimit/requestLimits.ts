@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { contextOf } from '../requestContext';
+import { contextOf } from '../../pipeline/requestContext';
 import { rateLimitHeaders, retryAfterSeconds, setHeaders } from './headers';
 import type { LimiterStore } from './limiterStore';
 import { rateLimitError } from './rateLimitError';

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 
 export interface ShapeLimits {
   messages: number;
