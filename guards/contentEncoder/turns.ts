@@ -5,12 +5,14 @@
  * turns, tool results (template role `user`: words the model did not write) and earlier assistant
  * turns (template role `assistant`). Clients resend (and can rewrite) the whole history with each
  * call, so every turn is as much the client's text as the last one; the per-text cache makes
- * re-checking unchanged turns nearly free. When there is more than one turn, the whole
- * conversation is also classified as one text (turns joined by a space, as Llama Guard reads the
- * conversation together): a request split one word per message is harmless turn by turn and
- * harmful whole. A space, not a newline: the bundled encoder scores a sentence split by newlines
- * as safe. `userTurns: 'last'` restores Llama Guard's "last user message" scope instead. Without a
- * conversation, the request's texts are used (every source).
+ * re-checking unchanged turns nearly free. Each run of consecutive short turns (at most
+ * SHORT_TURN_WORDS words each, any role) is also classified as one text, joined by a space: a
+ * request split one word per message is harmless turn by turn and harmful whole. Only short turns:
+ * a turn long enough to say something is classified on its own, and joining every turn of a
+ * growing chat would rescan its tail on every request. A space, not a newline: the bundled encoder
+ * scores a sentence split by newlines as safe. `userTurns: 'last'` restores Llama Guard's "last
+ * user message" scope instead. Without a conversation, the request's texts are used (every
+ * source).
  * Output: the last assistant turn (the answer), its tool calls appended on their own lines.
  */
 import type { ChatTurn, GuardRequest } from '../types';
@@ -45,19 +47,33 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
   }
   if (conversation.length === 0) {
     const texts: TurnText[] = (request.texts ?? []).map((t) => ({ role: t.source === 'assistant' ? 'assistant' : 'user', path: t.path, text: t.text }));
-    return withWhole(texts, 'texts');
+    return withWhole(texts);
   }
   if (scope === 'last') {
     const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
     return users.slice(-1).map(({ turn, i }) => ({ role: 'user', path: `conversation[${i}]`, text: turnText(turn) }));
   }
   const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) }));
-  return withWhole(turns, 'conversation');
+  return withWhole(turns);
 }
 
-/** The turns, plus all of them as one text when there are several. */
-function withWhole(turns: TurnText[], path: string): TurnText[] {
+export const SHORT_TURN_WORDS = 16;
+
+const wordCount = (text: string) => text.trim().split(/\s+/).filter(Boolean).length;
+
+/** The turns, plus each run of two or more consecutive short turns as one text. */
+function withWhole(turns: TurnText[]): TurnText[] {
   const nonEmpty = turns.filter((t) => t.text.trim() !== '');
-  if (nonEmpty.length < 2) return nonEmpty;
-  return [...nonEmpty, { role: 'user', path, text: nonEmpty.map((t) => t.text).join(' ') }];
+  const joined: TurnText[] = [];
+  let run: TurnText[] = [];
+  const close = () => {
+    if (run.length > 1) joined.push({ role: 'user', path: `joined@${run[0].path}`, text: run.map((t) => t.text.trim()).join(' ') });
+    run = [];
+  };
+  for (const t of nonEmpty) {
+    if (wordCount(t.text) <= SHORT_TURN_WORDS) run.push(t);
+    else close();
+  }
+  close();
+  return [...nonEmpty, ...joined];
 }

@@ -6,8 +6,8 @@ import { DEFAULT_POLICY } from './support';
 /**
  * Issue 13: a payload split one word per message or per content part reads as harmless piece by
  * piece (the bundled prompt guard scores no single word of the jailbreak below over 0.5), but the
- * engine reads it whole. The gateway scans each source's texts joined, and the content guard the
- * whole conversation, so the split payload is whole somewhere. The shipped default policy with
+ * engine reads it whole. The gateway scans each run of short pieces of one source joined, and
+ * the content guard each run of short turns, so the split payload is whole somewhere. The shipped default policy with
  * the bundled models: the fixture models' markers are single words and cannot be split.
  */
 const JAILBREAK =
@@ -40,17 +40,17 @@ describe('bypass: split payloads under the shipped default policy (bundled model
   const words = (text: string) => text.split(' ');
 
   test('a jailbreak split one word per user message', async () => {
-    expect(await blocked(words(JAILBREAK).map((content) => ({ role: 'user' as const, content })))).toMatch(/^joined:user|^conversation$/);
+    expect(await blocked(words(JAILBREAK).map((content) => ({ role: 'user' as const, content })))).toMatch(/^joined:user|^joined@/);
   });
 
   test('a jailbreak split one word per content part', async () => {
-    expect(await blocked([{ role: 'user', content: words(JAILBREAK).map((text) => ({ type: 'text' as const, text })) }])).toMatch(/^joined:user|^conversation$/);
+    expect(await blocked([{ role: 'user', content: words(JAILBREAK).map((text) => ({ type: 'text' as const, text })) }])).toMatch(/^joined:user|^joined@/);
   });
 
   test('a harmful request split one word per message, user and assistant turns alternating (content guard)', async () => {
     const messages = words(HARMFUL).map((content, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), content }));
     if (messages[messages.length - 1].role !== 'user') messages.push({ role: 'user', content: 'go on' });
-    expect(await blocked(messages)).toMatch(/^joined:|^conversation$/);
+    expect(await blocked(messages)).toMatch(/^joined[:@]/);
   });
 
   test('the same words in an everyday question pass', async () => {

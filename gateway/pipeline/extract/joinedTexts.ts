@@ -2,23 +2,39 @@ import type { ScanText, TextSource } from '../../../guards/types';
 
 /**
  * A payload split one word per message or per content part reads as benign piece by piece, but
- * the engine reads it whole. So each source's texts are also scanned joined (request order, a
- * space between pieces: the bundled content guard scores a sentence split by newlines as safe),
- * as one extra text per source that has more than one. Per source, not across sources, so each
- * rule keeps scoring only the sources it names.
+ * the engine reads it whole. So each run of consecutive short pieces of one source (request
+ * order, at most SHORT_PIECE_WORDS words each) is also scanned joined, with a space between
+ * pieces (the bundled content guard scores a sentence split by newlines as safe). Per source,
+ * not across sources, so each rule keeps scoring only the sources it names.
+ *
+ * Only short pieces: a piece long enough to say something is scanned on its own already, and
+ * joining every turn of a growing chat would rescan its tail on every request (the verdict
+ * caches hold each unchanged text, not a join that grows).
  */
 export const JOINED_PREFIX = 'joined:';
+export const SHORT_PIECE_WORDS = 16;
+
+export function isShortPiece(text: string): boolean {
+  const words = text.trim().split(/\s+/).filter(Boolean).length;
+  return words > 0 && words <= SHORT_PIECE_WORDS;
+}
 
 export function joinedTexts(texts: readonly ScanText[]): ScanText[] {
-  const bySource = new Map<TextSource, string[]>();
-  for (const t of texts) {
-    if (t.text.trim() === '') continue;
-    const list = bySource.get(t.source) ?? [];
-    list.push(t.text);
-    bySource.set(t.source, list);
-  }
+  const runs = new Map<TextSource, { start: number; pieces: string[] }>();
   const joined: ScanText[] = [];
-  for (const [source, list] of bySource) if (list.length > 1) joined.push({ source, path: `${JOINED_PREFIX}${source}`, text: list.join(' ') });
+  const close = (source: TextSource) => {
+    const run = runs.get(source);
+    if (run && run.pieces.length > 1) joined.push({ source, path: `${JOINED_PREFIX}${source}@${run.start}`, text: run.pieces.join(' ') });
+    runs.delete(source);
+  };
+  texts.forEach((t, i) => {
+    if (t.text.trim() === '') return;
+    if (!isShortPiece(t.text)) return close(t.source);
+    const run = runs.get(t.source) ?? { start: i, pieces: [] };
+    run.pieces.push(t.text.trim());
+    runs.set(t.source, run);
+  });
+  for (const source of [...runs.keys()]) close(source);
   return joined;
 }
 

@@ -53,7 +53,7 @@ describe('turns', () => {
     { role: 'user' as const, content: 'u2' },
   ];
 
-  it('input: every turn of every role, then the whole conversation as one text; or only the last user turn', () => {
+  it('input: every turn of every role, then each run of short turns as one text; or only the last user turn', () => {
     const request = { direction: 'input' as const, texts: [], conversation: [...conversation.slice(0, 3), { role: 'tool' as const, content: 't' }, conversation[3]] };
     expect(selectTurns(request)).toEqual([
       { role: 'user', path: 'conversation[0]', text: 's' },
@@ -61,8 +61,12 @@ describe('turns', () => {
       { role: 'assistant', path: 'conversation[2]', text: 'a1\nf(x)' },
       { role: 'user', path: 'conversation[3]', text: 't' },
       { role: 'user', path: 'conversation[4]', text: 'u2' },
-      { role: 'user', path: 'conversation', text: 's u1 a1\nf(x) t u2' },
+      { role: 'user', path: 'joined@conversation[0]', text: 's u1 a1\nf(x) t u2' },
     ]);
+    // a turn long enough to say something breaks the run: it is classified on its own
+    const long = 'This turn says quite a lot, with far more than sixteen words in it, so it is not joined to the others.';
+    const split = { direction: 'input' as const, texts: [], conversation: [{ role: 'user' as const, content: 'a' }, { role: 'user' as const, content: 'b' }, { role: 'user' as const, content: long }, { role: 'user' as const, content: 'c' }] };
+    expect(selectTurns(split).map((t) => t.path)).toEqual(['conversation[0]', 'conversation[1]', 'conversation[2]', 'conversation[3]', 'joined@conversation[0]']);
     expect(selectTurns(request, 'last')).toEqual([{ role: 'user', path: 'conversation[4]', text: 'u2' }]);
   });
 
@@ -76,7 +80,7 @@ describe('turns', () => {
     expect(turnText({ role: 'assistant', content: '', toolCalls: ['g()'] })).toBe('g()');
   });
 
-  it('input without a conversation: every text, and all of them together', () => {
+  it('input without a conversation: every text, and a run of short ones together', () => {
     const texts = [
       { source: 'user' as const, path: 'p', text: 't' },
       { source: 'tool' as const, path: 'q', text: 'x' },
@@ -84,7 +88,7 @@ describe('turns', () => {
     expect(selectTurns({ direction: 'input', texts, conversation: [] })).toEqual([
       { role: 'user', path: 'p', text: 't' },
       { role: 'user', path: 'q', text: 'x' },
-      { role: 'user', path: 'texts', text: 't x' },
+      { role: 'user', path: 'joined@p', text: 't x' },
     ]);
   });
 });
