@@ -53,9 +53,9 @@ def parse():
     ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "prompt-guard-small"))
     ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
     ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--steps", type=int, default=1650,
+    ap.add_argument("--steps", type=int, default=7000,
                     help="optimizer steps; the cosine schedule spans exactly these (about 3.5 epochs)")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=7e-4)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--hidden", type=int, default=192)
     ap.add_argument("--layers", type=int, default=4)
@@ -69,18 +69,18 @@ def parse():
                     help="share of training windows taken from the whitespace-mitigated text")
     ap.add_argument("--window-tokens", type=int, default=64,
                     help="fine-window size the runtime uses for this model (config.json fine_windows.max_tokens)")
-    ap.add_argument("--synth-docs", type=int, default=1800,
-                    help="injected documents built per epoch from train carriers and payloads (half unframed)")
+    ap.add_argument("--synth-docs", type=int, default=2200,
+                    help="injected documents built per epoch from train carriers and payloads")
     ap.add_argument("--synth-clean", type=int, default=900, help="clean carriers of the same shapes per epoch")
     ap.add_argument("--pair-rate", type=float, default=1.0,
                     help="share of injected documents whose own clean carrier is trained alongside them (contrast pairs)")
-    ap.add_argument("--unframed-rate", type=float, default=0.5, help="share of injected documents whose payload has no framing")
-    ap.add_argument("--benign-windows", type=int, default=1, help="fine windows a long benign row contributes when it does")
+    ap.add_argument("--unframed-rate", type=float, default=0.65, help="share of injected documents whose payload has no framing")
+    ap.add_argument("--benign-windows", type=int, default=2, help="fine windows a long benign row contributes when it does")
     ap.add_argument("--pad-rate", type=float, default=0.5,
                     help="share of jailbreak rows also trained with 0-500 words of benign padding around them")
-    ap.add_argument("--benign-window-rate", type=float, default=0.35,
+    ap.add_argument("--benign-window-rate", type=float, default=0.5,
                     help="per-epoch chance that a long benign row also contributes one of its fine windows")
-    ap.add_argument("--mlm-steps", type=int, default=0,
+    ap.add_argument("--mlm-steps", type=int, default=1500,
                     help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)
@@ -392,7 +392,7 @@ def main():
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
-        args.steps, args.vocab = 40, 2000
+        args.steps, args.vocab, args.mlm_steps = 40, 2000, min(args.mlm_steps, 20)
     work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
     os.makedirs(work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
