@@ -731,12 +731,13 @@ positions (512); pooling concat(CLS, mean, max) -> dense + tanh -> linear(3). {r
   search results, ordinary answers) with a train-split payload (the shared rows' payloads with
   their framing removed, harmful requests, out-of-place tasks, prompt-extraction attacks, agent
   actions) inserted at a random place that fits the carrier (between lines or sentences, in a
-  table cell or row, a code comment or docstring, a JSON string): half unframed, half with a
-  framing drawn from {len(synth.FRAMINGS)} (the ten known ones among them); plus {a['synth_clean']} clean carriers of
-  the same shapes.
+  table cell or row, a code comment or docstring, a JSON string): {int(100 * a['unframed_rate'])}% unframed, the rest with a
+  framing drawn from {len(synth.FRAMINGS)} (the ten known ones among them). Each injected document's own clean
+  carrier is trained beside it ({int(100 * a['pair_rate'])}% of them), so the payload is the only difference to learn;
+  plus {a['synth_clean']} other clean carriers of the same shapes.
 * **Windows as the runtime scores them**: each injected document also gives the fine window that
   holds its payload (INJECTION) and one that does not (BENIGN); {int(100 * a['benign_window_rate'])}% of the long benign
-  rows give one of their windows (BENIGN).
+  rows give {a['benign_windows']} of their windows (BENIGN).
 * **Padded jailbreaks**: {int(100 * a['pad_rate'])}% of the jailbreaks each epoch inside 0-500 words of ordinary text before
   and/or after (the training window holds the jailbreak).
 * Half of the windows come from the text after the whitespace-attack fix (the runtime's default).
