@@ -52,8 +52,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): RequestListener {
   const clientOf = deps.access?.clientOf ?? clientAddressResolver(false);
   const answerError = errorAnswerer({ policies: deps.policies, recorder: deps.recorder, bodyLimitBytes: deps.bodyLimitBytes, clientOf });
-  const guarded = guardedRoutes(deps, answerError);
-  const app = expressApp(deps, answerError, guarded);
+  // The JSON body, read and parsed once (the depth check runs on its bytes first).
+  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
+  const guarded = guardedRoutes(deps, readJson, answerError);
+  const app = expressApp(deps, readJson, answerError, guarded);
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST') {
       const route = guarded.get(guardedRouteKey(req.url ?? '/'));
@@ -73,9 +75,8 @@ interface GuardedRoute {
 type AnswerError = (err: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** The three guarded routes, each one chain from arrival to answer, by the key their paths match under. */
-function guardedRoutes(deps: AppDeps, answerError: AnswerError): Map<string, GuardedRoute> {
+function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: AnswerError): Map<string, GuardedRoute> {
   const telemetry = deps.telemetry ?? false;
-  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
   const pipeline: PipelineDeps = {
     policies: deps.policies,
     engine: deps.engine,
@@ -105,7 +106,7 @@ function guardedRoutes(deps: AppDeps, answerError: AnswerError): Map<string, Gua
 }
 
 /** Everything but the guarded path: health, metrics, review, models, passthrough, 404s, errors. */
-function expressApp(deps: AppDeps, answerError: AnswerError, guarded: Map<string, GuardedRoute>): Express {
+function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerError, guarded: Map<string, GuardedRoute>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -120,7 +121,6 @@ function expressApp(deps: AppDeps, answerError: AnswerError, guarded: Map<string
   if (deps.access) app.use('/v1', handlerChain(...deps.access.beforeBody));
 
   // A guarded route the listener did not take (a request target in absolute form): the same chain, under express.
-  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
   for (const route of guarded.values()) app.post(route.path, handlerChain(requireJson, readJson, route.handler));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
