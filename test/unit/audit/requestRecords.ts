@@ -4,7 +4,7 @@ import type { Rule } from '../../../policies/schema';
 import type { GuardPhase } from '../../../gateway/record/guardPhase';
 import type { RequestRecord } from '../../../gateway/record/requestRecord';
 
-/** Request records as guardedCompletion builds them, for the pure shaping functions. */
+/** Request records as the guarded path (GuardedCall) builds them, for the pure shaping functions. */
 const POLICY = { id: 'fixture', version: 'abc123' };
 
 export function rule(id: string, guard: string, extra: Partial<Rule> = {}): Rule {
