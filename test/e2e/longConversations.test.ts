@@ -105,8 +105,9 @@ describe('long conversations and cached verdicts through the gateway', () => {
     expect(verdicts.map((v) => v.guard).sort()).toEqual(['llama_guard', 'prompt_guard']);
     for (const v of verdicts) {
       expect(v.error).toBeUndefined();
-      // 118K words: hundreds of half-overlapping segments and thousands of 64-token windows per guard.
-      expect(v.segmentsScanned).toBeGreaterThan(400);
+      // 118K words in 59 long turns, each scanned on its own (long turns are not joined): hundreds
+      // of half-overlapping segments and thousands of fine windows per guard.
+      expect(v.segmentsScanned).toBeGreaterThan(200);
       expect(v.windowsScanned).toBeGreaterThan(2000);
     }
   });
@@ -126,7 +127,7 @@ describe('long conversations and cached verdicts through the gateway', () => {
     expect(err.code).toBe('content_policy_violation');
     expect((err.error as { safety: Record<string, unknown> }).safety).toMatchObject({ guard: 'prompt_guard', label: 'JAILBREAK', rule_id: 'jailbreak' });
     const pg = inputVerdicts(lastRecord()).find((v) => v.guard === 'prompt_guard')!;
-    expect([`messages[${at}].content`, 'joined:user']).toContain(pg.worstPath);
+    expect(pg.worstPath).toBe(`messages[${at}].content`);
     expect(pg.score).toBeGreaterThan(0.9);
   });
 
@@ -161,7 +162,7 @@ describe('long conversations and cached verdicts through the gateway', () => {
     const before = response.headers.get('x-safety-policy');
     const repeated = inputVerdicts(lastRecord());
     // The same request again: every text, so every segment and window, from the cache.
-    for (const v of repeated) expect(v.cacheHits).toEqual({ texts: v.guard === 'prompt_guard' ? 3 : 4, segments: v.segmentsScanned + (v.windowsScanned ?? 0) });
+    for (const v of repeated) expect(v.cacheHits).toEqual({ texts: v.guard === 'prompt_guard' ? 2 : 3, segments: v.segmentsScanned + (v.windowsScanned ?? 0) });
 
     files.save('long.yaml', policyText(0.91));
     expect((await h.gateway.policies.reload()).status).toBe('reloaded');
