@@ -3,7 +3,7 @@ import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { envDetector, hostDetector, osDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -73,6 +73,9 @@ function start(env: NodeJS.ProcessEnv): SdkState {
   const sdk = new NodeSDK({
     // Environment (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) is detected on top and wins.
     resource: resourceFromAttributes({ 'service.version': packageVersion() }),
+    // Not the process detector: its process.command_args (the engine URL, file paths given on the
+    // command line) would be published on /metrics as target_info and on every span.
+    resourceDetectors: [envDetector, hostDetector, osDetector],
     serviceName: serviceNameSet ? undefined : 'safety-gateway',
     metricReaders: [prometheus, ...pushReaders],
     // No processors: the SDK then registers no tracer provider, and log records go nowhere.

@@ -24,6 +24,9 @@ describe('GET /metrics without a collector', () => {
     expect(text).toMatch(/^safety_guard_verdicts_total\{.*gen_ai_security_rule_id="jailbreak",gen_ai_security_action="block".*\} 1$/m);
     expect(text).toMatch(/^safety_audit_records_total\{safety_outcome="written".*\} 1$/m);
     expect(text).not.toContain('zzjailbreak');
+    // The process's command line (engine URL, paths) is not published as a resource attribute.
+    expect(text).toMatch(/^target_info\{.*service_name="safety-gateway"/m);
+    expect(text).not.toMatch(/process_command|process_executable/);
   });
 
   test('readyz is green with a writable audit log', async () => {
