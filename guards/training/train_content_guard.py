@@ -71,8 +71,8 @@ def parse():
     ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "content-guard-small"))
     ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
     ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--steps", type=int, default=6000,
-                    help="optimizer steps; the cosine schedule spans exactly these (about 3.5 epochs)")
+    ap.add_argument("--steps", type=int, default=3600,
+                    help="optimizer steps; the cosine schedule spans exactly these (about 3 epochs)")
     ap.add_argument("--lr", type=float, default=7e-4)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--hidden", type=int, default=192)
@@ -102,7 +102,7 @@ def parse():
                     help="share of ordinary answers also trained with a compliance opener ('Sure! Here is ...') in front")
     ap.add_argument("--swap-rate", type=float, default=0.3,
                     help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
-    ap.add_argument("--mlm-steps", type=int, default=2000,
+    ap.add_argument("--mlm-steps", type=int, default=1500,
                     help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)

@@ -53,8 +53,8 @@ def parse():
     ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "prompt-guard-small"))
     ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
     ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--steps", type=int, default=7000,
-                    help="optimizer steps; the cosine schedule spans exactly these (about 3.5 epochs)")
+    ap.add_argument("--steps", type=int, default=4400,
+                    help="optimizer steps; the cosine schedule spans exactly these (about 2.2 epochs)")
     ap.add_argument("--lr", type=float, default=7e-4)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--hidden", type=int, default=192)
