@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """ONNX vs PyTorch check, run in node with onnxruntime-node (check_onnx.js).
 
-usage: /usr/bin/python3 guards/training/check_onnx.py <model_dir> <checkpoint.pt> <spm.model>
+usage: python guards/training/check_onnx.py <model_dir> <checkpoint.pt> <spm.model>
 (the training scripts call ``run_check`` right after export).  Builds batches with
 padding (batch 1, 4 and 6, lengths from 3 to 512 tokens), computes fp32 PyTorch logits,
 checks that padding does not change a row's logits, and asks check_onnx.js to tokenize the

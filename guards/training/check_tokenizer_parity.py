@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Prove that tokenizer.json in node (@huggingface/tokenizers) == python sentencepiece.
 
-usage: /usr/bin/python3 guards/training/check_tokenizer_parity.py <model_dir> --spm <spm.model>
+usage: python guards/training/check_tokenizer_parity.py <model_dir> --spm <spm.model>
            [--data ../shared/data] [--big]
 
 <model_dir> must hold tokenizer.json and tokenizer_config.json; --spm is the SentencePiece

@@ -1,11 +1,11 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Export an EncoderClassifier checkpoint to ONNX (Hugging Face Optimum-style names).
 
 inputs : input_ids [batch, sequence] int64, attention_mask [batch, sequence] int64
 outputs: logits [batch, num_labels]; and category_logits [batch, num_categories] for a
          model with a category head.  Opset 14, dynamic batch and sequence axes.
 
-usage: /usr/bin/python3 guards/training/export_onnx.py <checkpoint.pt> <model.onnx>
+usage: python guards/training/export_onnx.py <checkpoint.pt> <model.onnx>
 (the training scripts call ``export`` themselves; this CLI re-exports a saved checkpoint).
 """
 import argparse

@@ -6,9 +6,10 @@
  * windows, the policy's thresholds) on the shared data, so the card's figures are what a user of
  * the default policy gets, and each row names the command that reproduces it.
  *
- * usage: npm run build && node guards/training/harness_cards.js [--model NAME] [--data DIR] [--policy FILE]
+ * usage: npm run build && node guards/training/harness_cards.js [--model NAME] [--data DIR] [--policy FILE] [--calibrate-only]
  * writes guards/models/<name>/MODEL_CARD.md (the harness section only) and harness_report.json
- * (every run's full --json output).
+ * (every run's full --json output). --calibrate-only runs just the validation calibrations and
+ * prints the thresholds for the policy, writing nothing: set them, then run without it.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,7 +21,12 @@ const BEGIN = '<!-- harness:begin (written by guards/training/harness_cards.js; 
 const END = '<!-- harness:end -->';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string' }, data: { type: 'string', default: '../shared/data' }, policy: { type: 'string', default: 'policies/default.yaml' } },
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string', default: '../shared/data' },
+    policy: { type: 'string', default: 'policies/default.yaml' },
+    'calibrate-only': { type: 'boolean', default: false },
+  },
 });
 const D = values.data;
 const ds = (...names) => names.flatMap((n) => ['--data', `${D}/${n}`]);
@@ -146,11 +152,21 @@ for (const [name, spec] of Object.entries(RUNS)) {
   if (values.model && values.model !== name) continue;
   const dir = path.join(REPO, 'guards', 'models', name);
   const results = {};
-  for (const run of spec.runs) results[run.id] = runEval(spec.guard, run.args, path.join(REPO, 'eval', name, run.id));
+  const calibrateOnly = values['calibrate-only'];
+  const runs = calibrateOnly ? spec.runs.filter((r) => r.args.includes('--calibrate-fpr')) : spec.runs;
+  for (const run of runs) results[run.id] = runEval(spec.guard, run.args, path.join(REPO, 'eval', name, run.id));
+  if (calibrateOnly) {
+    printThresholds(name, runs, results);
+    continue;
+  }
   fs.writeFileSync(path.join(dir, 'harness_report.json'), `${JSON.stringify({ policy: values.policy, data: D, runs: spec.runs.map((r) => ({ ...r, command: command(spec.guard, r.args), result: results[r.id] })) }, null, 1)}\n`);
   writeSection(path.join(dir, 'MODEL_CARD.md'), section(name, spec, results));
   process.stderr.write(`wrote ${path.join(dir, 'MODEL_CARD.md')} and harness_report.json\n`);
-  for (const run of spec.runs) {
+  printThresholds(name, spec.runs, results);
+}
+
+function printThresholds(name, runs, results) {
+  for (const run of runs) {
     for (const [role, c] of Object.entries(results[run.id].calibration ?? {})) {
       process.stdout.write(`${name} ${run.id} ${role}: threshold at 1% of ${c.negatives} benign = ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4})\n`);
     }

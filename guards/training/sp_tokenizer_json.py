@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """SentencePiece unigram model -> Hugging Face ``tokenizer.json`` (+ ``tokenizer_config.json``).
 
 The produced tokenizer reproduces ``SentencePieceProcessor.encode(text)`` exactly in the

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Fixed train/validation/test/eval_only splits of the shared guard data.
 
 Implements ../shared/data/SPLITS.md exactly:

@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Train the bundled content-safety slot model (Task B: safe / unsafe + S1..S14).
 
-usage: /usr/bin/python3 guards/training/train_content_guard.py [--data ../shared/data]
+usage: python guards/training/train_content_guard.py [--data ../shared/data]
            [--out guards/models/content-guard-small] [--smoke]
 
 Each text is framed with the template of its role exactly as the runtime does

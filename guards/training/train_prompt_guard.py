@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Train the bundled Prompt Guard slot model (Task A: BENIGN / INJECTION / JAILBREAK).
 
-usage: /usr/bin/python3 guards/training/train_prompt_guard.py [--data ../shared/data]
+usage: python guards/training/train_prompt_guard.py [--data ../shared/data]
            [--out guards/models/prompt-guard-small] [--smoke]
 
 Steps: fixed splits (splits.py) -> SentencePiece unigram tokenizer on the Task A train texts
