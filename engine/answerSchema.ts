@@ -5,7 +5,7 @@ import { z } from 'zod';
  * completions, and their stream chunks. Loose objects (engines add members; the gateway's
  * answer extraction scans the strings of members it does not know), but the members it does know
  * must have their documented types: `tool_calls: {}` or `[null]` is a broken answer (502), not
- * something to guess about. Every member is classified in gateway/pipeline/extract/answerFields.ts.
+ * something to guess about. Every member is classified in gateway/pipeline/extract/answerLanes.ts.
  */
 
 const str = z.string().nullable().optional();
