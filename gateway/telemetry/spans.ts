@@ -194,8 +194,8 @@ export class EngineSpan {
 export function requestParameterAttributes(body: Record<string, unknown> | undefined): Record<string, number> {
   const attributes: Record<string, number> = {};
   const number = (key: string) => (typeof body?.[key] === 'number' && Number.isFinite(body[key]) ? (body[key] as number) : undefined);
-  // Chat clients may send the newer max_completion_tokens instead of max_tokens.
-  const maxTokens = number('max_tokens') ?? number('max_completion_tokens');
+  // Chat clients may send the newer max_completion_tokens instead of max_tokens; the Responses API names it max_output_tokens.
+  const maxTokens = number('max_tokens') ?? number('max_completion_tokens') ?? number('max_output_tokens');
   if (maxTokens !== undefined) attributes[GEN_AI.REQUEST_MAX_TOKENS] = maxTokens;
   const temperature = number('temperature');
   if (temperature !== undefined) attributes[GEN_AI.REQUEST_TEMPERATURE] = temperature;
