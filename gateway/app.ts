@@ -14,7 +14,7 @@ import { ConversationMemory, DEFAULT_MEMORY_LIMITS } from './pipeline/responses/
 import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { guardedRouteKey } from './routes/guardedRouteKey';
-import { headerValue } from './pipeline/requestContext';
+import { contextOf, headerValue } from './pipeline/requestContext';
 import { arrive, onRequest } from './routes/requestLifecycle';
 import type { DecisionRecorder } from './record/requestRecord';
 import { healthRoutes } from './routes/health';
@@ -88,7 +88,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
   const routes = new Map<string, GuardedRoute>();
   const add = (path: string, handler: NodeHandler) => {
-    const chain = handlerChain(...(deps.access?.beforeBody ?? []), requireJson, readJson, handler);
+    const chain = handlerChain(onGuardedRoute(path), ...(deps.access?.beforeBody ?? []), requireJson, readJson, handler);
     const listener: RequestListener = (req, res) => {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
@@ -121,7 +121,7 @@ function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerErr
   if (deps.access) app.use('/v1', handlerChain(...deps.access.beforeBody));
 
   // A guarded route the listener did not take (a request target in absolute form): the same chain, under express.
-  for (const route of guarded.values()) app.post(route.path, handlerChain(requireJson, readJson, route.handler));
+  for (const route of guarded.values()) app.post(route.path, handlerChain(onGuardedRoute(route.path), requireJson, readJson, route.handler));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));
@@ -130,6 +130,14 @@ function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerErr
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => answerError(err, req, res);
   app.use(onError);
   return app;
+}
+
+/** Marks the request as on a guarded route: until its guarded call starts, a 400, 413 or 415 is audited (access/rejections.ts). */
+function onGuardedRoute(path: string): NodeHandler {
+  return (_req, res, next) => {
+    contextOf(res).guardedRoute = path;
+    next();
+  };
 }
 
 /** Guarded routes read JSON only; anything else is a 415 before the body is read. */

@@ -1,4 +1,5 @@
 import { isDecision, type AuditStats, type StoredAuditEntry } from './auditQuery';
+import { refusalSummary } from './rejectionEntry';
 
 /** How `audit query` prints: an aligned table for people, JSON lines for jq, CSV for spreadsheets. */
 export type OutputFormat = 'table' | 'jsonl' | 'csv';
@@ -8,7 +9,7 @@ type Row = Record<(typeof COLUMNS)[number], string>;
 
 /**
  * Pure: the flat row of an entry. `rules` are the deciding rules; `guards` every verdict as
- * guard=label score [categories]. A refusal shows its kind as the action and its reason (and limit) as the rule.
+ * guard=label score [categories]. A refusal shows its kind as the action and its reason (and limit, or the member an invalid request names) as the rule.
  */
 export function toRow(entry: StoredAuditEntry): Row {
   if (!isDecision(entry)) {
@@ -19,7 +20,7 @@ export function toRow(entry: StoredAuditEntry): Row {
       route: entry.route,
       action: entry.kind,
       status: String(entry.status),
-      rules: entry.limit ? `${entry.reason} (limit ${entry.limit.limit}, requested ${entry.limit.requested})` : entry.reason,
+      rules: refusalSummary(entry),
       guards: '',
       policy: '',
       seq: String(entry.seq),
@@ -74,10 +75,10 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   sections.push(counts('category', stats.byCategory));
   sections.push(
     table(
-      ['app', 'allow', 'flag', 'block', 'error', 'rate_limited', 'unauthenticated'],
+      ['app', 'allow', 'flag', 'block', 'error', 'rate_limited', 'unauthenticated', 'invalid_request'],
       Object.entries(stats.byApp)
         .sort()
-        .map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0), String(s.error ?? 0), String(s.rate_limited ?? 0), String(s.unauthenticated ?? 0)]),
+        .map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0), String(s.error ?? 0), String(s.rate_limited ?? 0), String(s.unauthenticated ?? 0), String(s.invalid_request ?? 0)]),
     ),
   );
   if (format === 'csv') {

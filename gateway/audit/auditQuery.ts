@@ -3,13 +3,15 @@ import { auditLines } from './auditFiles';
 import type { ChainFields } from './hashChain';
 import type { RejectionEntry } from './rejectionEntry';
 
-/** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429). */
+/** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429, invalid request). */
 export type StoredAuditEntry = (AuditEntry | RejectionEntry) & ChainFields;
 export type StoredDecision = AuditEntry & ChainFields;
 
 /** The decision types the log holds. */
-export const ENTRY_KINDS = ['decision', 'unauthenticated', 'rate_limited'] as const;
+export const ENTRY_KINDS = ['decision', 'unauthenticated', 'rate_limited', 'invalid_request'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+const REFUSAL_KINDS: ReadonlySet<string> = new Set(ENTRY_KINDS.filter((k) => k !== 'decision'));
 
 export function isDecision(entry: StoredAuditEntry): entry is StoredDecision {
   return entry.kind === 'decision';
@@ -67,7 +69,7 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
     try {
       const parsed = JSON.parse(line.text) as StoredAuditEntry | null;
       if (parsed && parsed.kind === 'decision' && Array.isArray(parsed.phases)) entries.push(parsed);
-      else if (parsed && (parsed.kind === 'unauthenticated' || parsed.kind === 'rate_limited') && typeof parsed.reason === 'string') entries.push(parsed);
+      else if (parsed && REFUSAL_KINDS.has(parsed.kind) && typeof (parsed as { reason?: unknown }).reason === 'string') entries.push(parsed);
       // Signed checkpoints belong to the chain, not to the decisions: `audit verify` reads them.
       else if (parsed && (parsed as { kind?: unknown }).kind === 'checkpoint') continue;
       else unreadable++;
@@ -88,11 +90,11 @@ export interface AuditStats {
   records: number;
   from?: string;
   to?: string;
-  /** decision, unauthenticated, rate_limited. */
+  /** decision, unauthenticated, rate_limited, invalid_request. */
   byKind: Record<string, number>;
   /** Decisions by final action (allow, flag, block, error). */
   byAction: Record<string, number>;
-  /** Refusals by `<kind>:<reason>`, e.g. `rate_limited:tokens_per_minute`. */
+  /** Refusals by `<kind>:<reason>`, e.g. `rate_limited:tokens_per_minute`, `invalid_request:unsupported_parameter`. */
   byReason: Record<string, number>;
   /** Per guard: runs, and how many of them made their rule ask for flag or block. */
   byGuard: Record<string, { runs: number; flagged: number; blocked: number; errors: number }>;

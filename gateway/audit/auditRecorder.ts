@@ -33,7 +33,7 @@ export class AuditRecorder implements DecisionRecorder {
     this.telemetry?.emit(record, content, position);
   }
 
-  /** A 401 or 429, its own kind in the log. Throws AuditUnavailableError when it cannot be written. */
+  /** A 401, 429 or invalid request, its own kind in the log. Throws AuditUnavailableError when it cannot be written. */
   async recordRejection(rejection: RejectionRecord): Promise<void> {
     let position: { seq: number; hash: string } | undefined;
     if (this.audit) {

@@ -1,25 +1,29 @@
-import type { RejectionRecord } from '../record/requestRecord';
+import type { RejectionKind, RejectionRecord, RejectionStatus } from '../record/requestRecord';
 
 /**
  * A request refused before any policy ran, as the audit log keeps it: `unauthenticated` (401: no
- * key, or a key the gateway does not know) or `rate_limited` (429: which limit, its size, what was
- * asked). Its own kind, next to `decision`, so `audit query --kind` and `audit stats` count refusals
- * apart from content decisions. Never holds the presented key, not even part of it.
+ * key, or a key the gateway does not know), `rate_limited` (429: which limit, its size, what was
+ * asked) or `invalid_request` (400, 413, 415 on a guarded route before its guarded call: the error
+ * code as `reason`, the member it names as `param`). Its own kind, next to `decision`, so `audit
+ * query --kind` and `audit stats` count refusals apart from content decisions. Never holds the
+ * presented key, not even part of it, nor any of the request's content.
  */
 export interface RejectionEntry {
   v: 1;
-  kind: 'unauthenticated' | 'rate_limited';
+  kind: RejectionKind;
   request_id: string;
   client_request_id?: string;
   received_at: string;
-  /** Known for a 429 (the key named it); absent for a 401. */
+  /** Known for a 429 and an invalid_request (the key named it, or `anonymous` without keys); absent for a 401. */
   app?: string;
   key_id?: string;
   client?: string;
   method: string;
   route: string;
-  status: 401 | 429;
+  status: RejectionStatus;
   reason: string;
+  /** invalid_request: the request member the error names (a member path, never a value). */
+  param?: string;
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
 }
 
@@ -39,6 +43,15 @@ export function toRejectionEntry(rejection: RejectionRecord): RejectionEntry {
   if (rejection.app) entry.app = rejection.app;
   if (rejection.keyId) entry.key_id = rejection.keyId;
   if (rejection.client) entry.client = rejection.client;
+  if (rejection.param) entry.param = rejection.param;
   if (rejection.limit) entry.limit = { ...rejection.limit };
   return entry;
+}
+
+/** Pure: a refusal in one line for tables and lists: its reason, with the limit (429) or the member named (400). */
+export function refusalSummary(entry: { reason?: unknown; param?: unknown; limit?: { limit?: unknown; requested?: unknown } }): string {
+  const reason = typeof entry.reason === 'string' ? entry.reason : '?';
+  if (entry.limit) return `${reason} (limit ${String(entry.limit.limit)}, requested ${String(entry.limit.requested)})`;
+  if (typeof entry.param === 'string' && entry.param) return `${reason} (${entry.param})`;
+  return reason;
 }

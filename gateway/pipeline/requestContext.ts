@@ -42,6 +42,12 @@ export class RequestContext {
   policyId: string | undefined;
   /** Rate-limit identity and limits; absent where no access layer runs (tests of other parts). */
   access: AccessGrant | undefined;
+  /**
+   * The guarded route's pattern (`/v1/chat/completions`, ...) from the request's arrival on it until
+   * its guarded call starts (which records its own decision): a 400, 413 or 415 in between is
+   * audited as an `invalid_request` refusal. Undefined on every other route.
+   */
+  guardedRoute: string | undefined;
 
   /** `clientRequestId`: the id the client sent (`x-client-request-id` or `x-request-id`), kept only as a labelled field for correlation. */
   constructor(readonly clientRequestId: string | undefined) {}

@@ -37,33 +37,45 @@ export interface RequestRecord {
 }
 
 /**
- * A request refused before any policy ran: a 401 (no or unknown key) or a 429 (a rate limit). Its
- * own decision type in the audit log, so refusals are never silent.
+ * A request refused before any policy ran: a 401 (no or unknown key), a 429 (a rate limit), or,
+ * on a guarded route, a request the gateway would not start a guarded call for (400, 413, 415:
+ * invalid JSON, a body that fails its schema, a field the gateway cannot check, a body over a
+ * hardening limit). Its own decision type in the audit log, so refusals are never silent.
  */
 export interface RejectionRecord {
-  kind: 'unauthenticated' | 'rate_limited';
+  kind: RejectionKind;
   requestId: string;
   clientRequestId?: string;
   receivedAt: string;
-  /** The app, when a valid key named it (429); absent for a 401. */
+  /** The app, when a valid key named it (429, invalid_request); absent for a 401. */
   app?: string;
   keyId?: string;
   /** Client address as the gateway sees it (trust_proxy applies). */
   client?: string;
   method: string;
-  /** The path asked for, without its query string (bounded). */
+  /** The path asked for, without its query string (bounded); an invalid_request names the guarded route's pattern. */
   route: string;
-  status: 401 | 429;
-  /** missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests | request_exceeds_tpm (429). */
+  status: RejectionStatus;
+  /**
+   * missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests |
+   * request_exceeds_tpm (429); the error code the client got (invalid_request: invalid_json,
+   * invalid_request, unsupported_parameter, json_too_deep, request_too_large, ...).
+   */
   reason: string;
+  /** invalid_request only: the request member the error names (`chat_template`, `messages.0.role`), never a value. */
+  param?: string;
   /** 429 only: which limit, its size, and what the request asked for. */
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
 }
 
+export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request';
+/** 401 unauthenticated, 429 rate_limited; 400, 413 (body too large) or 415 (not JSON) invalid_request. */
+export type RejectionStatus = 401 | 429 | 400 | 413 | 415;
+
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */
 export interface DecisionRecorder {
   record(record: RequestRecord): Promise<void>;
-  /** 401s and 429s; optional for recorders that only take guarded decisions. */
+  /** 401s, 429s and invalid requests on the guarded routes; optional for recorders that only take guarded decisions. */
   recordRejection?(rejection: RejectionRecord): Promise<void>;
 }
 

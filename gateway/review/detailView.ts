@@ -156,6 +156,7 @@ function refusalFacts(r: Obj): Html {
     ['Kind', html`<span class="badge ${badgeClass(text(r.kind))}">${text(r.kind)}</span>`],
     ['HTTP status', text(r.status)],
     ['Reason', text(r.reason)],
+    ['Request member', text(r.param) ? html`<span class="mono">${text(r.param)}</span>` : ''],
     ['Limit', limit ? `${text(limit.kind)}: ${text(limit.limit)}, requested ${text(limit.requested)}` : ''],
     ['Request id', html`<span class="mono">${text(r.request_id)}</span>`],
     ['Client request id', text(r.client_request_id)],

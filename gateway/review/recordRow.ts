@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../audit/auditEntry';
-import type { RejectionEntry } from '../audit/rejectionEntry';
+import { refusalSummary, type RejectionEntry } from '../audit/rejectionEntry';
 import type { Facet } from './indexSchema';
 
 /** The indexed fields of one log line (the rest is read back from the file when needed). */
@@ -46,6 +46,10 @@ export interface IndexedLine {
   facets: [Facet, string][];
 }
 
+/** The refusal kinds (401, 429, a guarded route's invalid request): indexed with their reason as the summary. */
+const REFUSAL_KINDS: ReadonlySet<string> = new Set(['unauthenticated', 'rate_limited', 'invalid_request']);
+const KNOWN_KINDS: ReadonlySet<string> = new Set(['decision', 'checkpoint', ...REFUSAL_KINDS]);
+
 const str = (v: unknown): string | null => (typeof v === 'string' ? v.slice(0, 500) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -64,7 +68,7 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
   const receivedMs = received ? Date.parse(received) : NaN;
   const row: RecordRow = {
     ...empty,
-    kind: kind === 'decision' || kind === 'unauthenticated' || kind === 'rate_limited' || kind === 'checkpoint' ? kind : 'unreadable',
+    kind: kind !== null && KNOWN_KINDS.has(kind) ? kind : 'unreadable',
     seq: Number.isSafeInteger(record.seq) ? (record.seq as number) : null,
     hash: str(record.hash),
     ts: str(record.ts),
@@ -84,10 +88,10 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
   facet('app', row.app);
   facet('key_id', row.key_id);
   facet('route', row.route);
-  if (row.kind === 'unauthenticated' || row.kind === 'rate_limited') {
+  if (REFUSAL_KINDS.has(row.kind)) {
     const r = record as Partial<RejectionEntry>;
     row.action = row.kind;
-    row.summary = typeof r.reason === 'string' ? (r.limit ? `${r.reason} (limit ${r.limit.limit}, requested ${r.limit.requested})` : r.reason).slice(0, 500) : null;
+    row.summary = typeof r.reason === 'string' ? refusalSummary({ reason: r.reason, param: str(r.param), limit: r.limit && typeof r.limit === 'object' ? r.limit : undefined }).slice(0, 500) : null;
     return { row, verdicts: [], facets };
   }
   if (row.kind === 'checkpoint') {

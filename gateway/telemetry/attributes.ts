@@ -75,10 +75,12 @@ export const GATEWAY = {
   AUDIT_SEQ: 'safety.audit.seq',
   AUDIT_HASH: 'safety.audit.hash',
   RATE_LIMIT_KIND: 'safety.rate_limit.kind',
-  /** Why a request was refused before any policy ran (401 missing_key / invalid_key; 429 requests_per_minute, ...). */
+  /** Why a request was refused before any policy ran (401 missing_key / invalid_key; 429 requests_per_minute, ...; 400 the error code: invalid_json, unsupported_parameter, ...). */
   REJECTION_REASON: 'safety.rejection.reason',
-  /** The decision type of a refusal: unauthenticated or rate_limited. */
+  /** The decision type of a refusal: unauthenticated, rate_limited or invalid_request. */
   REJECTION_KIND: 'safety.rejection.kind',
+  /** An invalid_request's offending member (`chat_template`, `messages.0.role`): a path, never a value. */
+  REJECTION_PARAM: 'safety.rejection.param',
   OUTCOME: 'safety.outcome',
   LATENCY_MS: 'safety.latency_ms',
   STATUS: 'safety.status',

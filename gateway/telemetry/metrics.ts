@@ -17,6 +17,7 @@ export interface Instruments {
   tokenUsage: Histogram;
   rateLimitRejections: Counter;
   authRejections: Counter;
+  invalidRequestRejections: Counter;
   policyReloads: Counter;
   auditRecords: Counter;
   requestDuration: Histogram;
@@ -46,6 +47,10 @@ export function instruments(): Instruments {
     tokenUsage: meter.createHistogram('gen_ai.client.token.usage', { description: 'Tokens per engine call, input and output', unit: '{token}', advice: { explicitBucketBoundaries: TOKENS } }),
     rateLimitRejections: meter.createCounter('safety.rate_limit.rejections', { description: 'Requests refused by a rate limit (429), by app, limit kind and reason', unit: '{request}' }),
     authRejections: meter.createCounter('safety.auth.rejections', { description: 'Requests refused for a missing or unknown API key (401), by reason', unit: '{request}' }),
+    invalidRequestRejections: meter.createCounter('safety.invalid_request.rejections', {
+      description: 'Requests on the guarded routes refused before their guarded call (400, 413, 415: invalid JSON or schema, a field the gateway cannot check, a hardening limit), by route, app and reason',
+      unit: '{request}',
+    }),
     policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),
     auditRecords: meter.createCounter('safety.audit.records', { description: 'Audit log appends by outcome (written, failed)', unit: '{record}' }),
     // The unit is in these names because GET /metrics (the JS Prometheus exporter) adds no unit
@@ -75,6 +80,11 @@ export function recordRateLimitRejection(app: string, kind: 'requests' | 'tokens
 /** One call per request refused for its API key (401). No app: the key named none. */
 export function recordAuthRejection(reason: string): void {
   instruments().authRejections.add(1, { [GATEWAY.REJECTION_REASON]: reason });
+}
+
+/** One call per request a guarded route refuses before its guarded call (400, 413, 415); `reason` is the error code. */
+export function recordInvalidRequestRejection(route: string, app: string, reason: string): void {
+  instruments().invalidRequestRejections.add(1, { [GATEWAY.HTTP_ROUTE]: route, [GATEWAY.APP]: app, [GATEWAY.REJECTION_REASON]: reason });
 }
 
 /** For the policy watcher: one call per reload attempt; a failure keeps the last good policy. */

@@ -1,9 +1,10 @@
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
-import { auditStats, matches, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
+import { auditStats, ENTRY_KINDS, matches, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
 import { toRejectionEntry } from '../../../gateway/audit/rejectionEntry';
 import { guardFault } from '../../../gateway/pipeline/guardFault';
 import type { RejectionRecord } from '../../../gateway/record/requestRecord';
+import { toIndexedLine } from '../../../gateway/review/recordRow';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from './requestRecords';
 
@@ -101,5 +102,48 @@ describe('audit entries: guard faults, client ids, refusals', () => {
       byApp: { 'app-a': { block: 1, rate_limited: 1 }, '(none)': { unauthenticated: 1 } },
     });
     expect(formatStats(stats, 'table')).toMatch(/rate_limited:tokens_per_minute\s+1/);
+  });
+
+  test('an invalid request (400 before the guarded call): its own kind, the error code as reason, the member named, no limit', () => {
+    const invalid = toRejectionEntry(rejection({ kind: 'invalid_request', status: 400, reason: 'unsupported_parameter', param: 'chat_template', limit: undefined, requestId: 'req_11' }));
+    expect(invalid).toEqual({
+      v: 1,
+      kind: 'invalid_request',
+      request_id: 'req_11',
+      client_request_id: 'client-7',
+      received_at: '2025-06-03T00:00:00.000Z',
+      app: 'app-a',
+      key_id: 'k_123',
+      client: '127.0.0.1',
+      method: 'POST',
+      route: '/v1/chat/completions',
+      status: 400,
+      reason: 'unsupported_parameter',
+      param: 'chat_template',
+    });
+    expect(toRejectionEntry(rejection({ kind: 'invalid_request', status: 400, reason: 'invalid_json', limit: undefined }))).not.toHaveProperty('param');
+    expect(ENTRY_KINDS).toContain('invalid_request');
+
+    const stored: StoredAuditEntry = { ...invalid, seq: 4, ...chain };
+    const tooLarge: StoredAuditEntry = { ...toRejectionEntry(rejection({ kind: 'invalid_request', status: 413, reason: 'request_too_large', limit: undefined, requestId: 'req_12' })), seq: 5, ...chain };
+    const limited: StoredAuditEntry = { ...toRejectionEntry(rejection()), seq: 6, ...chain };
+    const all = [stored, tooLarge, limited];
+    expect(all.filter((e) => matches(e, { kind: 'invalid_request' })).map((e) => e.request_id)).toEqual(['req_11', 'req_12']);
+    expect(all.filter((e) => matches(e, { action: 'block' }))).toEqual([]);
+    expect(toRow(stored)).toMatchObject({ action: 'invalid_request', status: '400', rules: 'unsupported_parameter (chat_template)', route: '/v1/chat/completions' });
+    expect(toRow(tooLarge)).toMatchObject({ status: '413', rules: 'request_too_large' });
+    const stats = auditStats(all);
+    expect(stats).toMatchObject({
+      byKind: { invalid_request: 2, rate_limited: 1 },
+      byReason: { 'invalid_request:unsupported_parameter': 1, 'invalid_request:request_too_large': 1 },
+      byApp: { 'app-a': { invalid_request: 2, rate_limited: 1 } },
+    });
+    const table = formatStats(stats, 'table');
+    expect(table).toMatch(/invalid_request:unsupported_parameter\s+1/);
+    expect(table).toMatch(/app\s+allow\s+flag\s+block\s+error\s+rate_limited\s+unauthenticated\s+invalid_request\n[- ]+\napp-a\s+0\s+0\s+0\s+0\s+1\s+0\s+2/);
+
+    // The review index: its own kind, the reason and member as the summary.
+    const { row } = toIndexedLine(stored as unknown as Record<string, unknown>);
+    expect(row).toMatchObject({ kind: 'invalid_request', action: 'invalid_request', status: 400, summary: 'unsupported_parameter (chat_template)', request_id: 'req_11', route: '/v1/chat/completions' });
   });
 });
