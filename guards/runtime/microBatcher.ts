@@ -43,6 +43,8 @@ interface Job<I, O> {
   reject: (err: Error) => void;
   done: boolean;
   submittedAt: number;
+  /** Takes the job's abort listener off the caller's signal once the job settles. */
+  detach?: () => void;
 }
 
 export class MicroBatcher<I, O> {
@@ -74,7 +76,13 @@ export class MicroBatcher<I, O> {
     return new Promise<O[]>((resolve, reject) => {
       const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false, submittedAt: performance.now() };
       this.jobs.push(job);
-      signal?.addEventListener('abort', () => this.fail(job, abortError(signal)), { once: true });
+      if (signal) {
+        // Removed when the job settles: one check submits a job per text on one signal, and
+        // listeners of finished jobs would pile up on it (MaxListenersExceededWarning past 10).
+        const onAbort = () => this.fail(job, abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
+      }
       this.schedule();
     });
   }
@@ -176,6 +184,7 @@ export class MicroBatcher<I, O> {
 
   private finish(job: Job<I, O>): void {
     job.done = true;
+    job.detach?.();
     this.remove(job);
     job.resolve(job.outputs);
   }
@@ -183,6 +192,7 @@ export class MicroBatcher<I, O> {
   private fail(job: Job<I, O>, err: Error): void {
     if (job.done) return;
     job.done = true;
+    job.detach?.();
     this.remove(job);
     job.reject(err);
   }

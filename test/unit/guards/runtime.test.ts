@@ -4,8 +4,16 @@ import { InputRefused, toGuardError } from '../../../guards/runtime/errors';
 import { LruCache } from '../../../guards/runtime/lruCache';
 import { MicroBatcher } from '../../../guards/runtime/microBatcher';
 import { nextTurn } from '../../../guards/runtime/yield';
+import { getEventListeners } from 'node:events';
 
 describe('MicroBatcher', () => {
+  it('takes its abort listener off the signal once a job settles (a check scanning many texts shares one signal)', async () => {
+    const batcher = new MicroBatcher(async (xs: number[]) => xs, { maxBatchSize: 4, maxWaitMs: 0 });
+    const controller = new AbortController();
+    for (let i = 0; i < 3; i++) await batcher.submit([i], controller.signal);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   function echo(delayMs = 0) {
     const batches: number[][] = [];
     const batcher = new MicroBatcher<number, number>(
