@@ -43,8 +43,8 @@ interface Job<I, O> {
   reject: (err: Error) => void;
   done: boolean;
   submittedAt: number;
-  /** Takes the job's abort listener off the caller's signal once the job settles. */
-  detach?: () => void;
+  /** The caller's signal, while the job waits on it. */
+  signal?: AbortSignal;
 }
 
 export class MicroBatcher<I, O> {
@@ -55,6 +55,12 @@ export class MicroBatcher<I, O> {
   private readonly concurrency: number;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closed = false;
+  /**
+   * Jobs waiting per caller signal, with one abort listener per signal: one check submits a job
+   * per text on the same signal, often more than ten at once (MaxListenersExceededWarning), and
+   * the listener goes when the signal's last job settles.
+   */
+  private readonly bySignal = new Map<AbortSignal, { jobs: Set<Job<I, O>>; onAbort: () => void }>();
   /** Counts batches and their sizes, for tests and the benchmark. */
   readonly stats = { batches: 0, inputs: 0, largestBatch: 0 };
 
@@ -76,15 +82,37 @@ export class MicroBatcher<I, O> {
     return new Promise<O[]>((resolve, reject) => {
       const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false, submittedAt: performance.now() };
       this.jobs.push(job);
-      if (signal) {
-        // Removed when the job settles: one check submits a job per text on one signal, and
-        // listeners of finished jobs would pile up on it (MaxListenersExceededWarning past 10).
-        const onAbort = () => this.fail(job, abortError(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        job.detach = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (signal) this.watch(job, signal);
       this.schedule();
     });
+  }
+
+  private watch(job: Job<I, O>, signal: AbortSignal): void {
+    job.signal = signal;
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const jobs = new Set<Job<I, O>>();
+      const onAbort = () => {
+        for (const waiting of [...jobs]) this.fail(waiting, abortError(signal));
+      };
+      entry = { jobs, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.jobs.add(job);
+  }
+
+  private unwatch(job: Job<I, O>): void {
+    const signal = job.signal;
+    if (!signal) return;
+    job.signal = undefined;
+    const entry = this.bySignal.get(signal);
+    if (!entry) return;
+    entry.jobs.delete(job);
+    if (entry.jobs.size === 0) {
+      this.bySignal.delete(signal);
+      signal.removeEventListener('abort', entry.onAbort);
+    }
   }
 
   close(): void {
@@ -184,7 +212,7 @@ export class MicroBatcher<I, O> {
 
   private finish(job: Job<I, O>): void {
     job.done = true;
-    job.detach?.();
+    this.unwatch(job);
     this.remove(job);
     job.resolve(job.outputs);
   }
@@ -192,7 +220,7 @@ export class MicroBatcher<I, O> {
   private fail(job: Job<I, O>, err: Error): void {
     if (job.done) return;
     job.done = true;
-    job.detach?.();
+    this.unwatch(job);
     this.remove(job);
     job.reject(err);
   }

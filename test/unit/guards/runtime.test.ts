@@ -7,11 +7,34 @@ import { nextTurn } from '../../../guards/runtime/yield';
 import { getEventListeners } from 'node:events';
 
 describe('MicroBatcher', () => {
-  it('takes its abort listener off the signal once a job settles (a check scanning many texts shares one signal)', async () => {
+  it('one abort listener per signal however many jobs wait on it, removed once they settle', async () => {
     const batcher = new MicroBatcher(async (xs: number[]) => xs, { maxBatchSize: 4, maxWaitMs: 0 });
     const controller = new AbortController();
-    for (let i = 0; i < 3; i++) await batcher.submit([i], controller.signal);
+    // A check scanning 20 texts submits 20 jobs on its one signal at once.
+    const pending = Array.from({ length: 20 }, (_, i) => batcher.submit([i], controller.signal));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    expect((await Promise.all(pending)).flat()).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an abort fails every job still waiting on that signal, and only those', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batcher = new MicroBatcher(async (xs: number[]) => {
+      await gate;
+      return xs;
+    }, { maxBatchSize: 1, maxWaitMs: 0 });
+    const aborted = new AbortController();
+    const other = new AbortController();
+    const first = batcher.submit([1], other.signal);
+    const doomed = [batcher.submit([2], aborted.signal), batcher.submit([3], aborted.signal)];
+    const kept = batcher.submit([4], other.signal);
+    aborted.abort();
+    for (const p of doomed) await expect(p).rejects.toThrow();
+    expect(getEventListeners(aborted.signal, 'abort')).toHaveLength(0);
+    release();
+    expect(await first).toEqual([1]);
+    expect(await kept).toEqual([4]);
   });
 
   function echo(delayMs = 0) {
