@@ -89,6 +89,8 @@ describe('obfuscations against the bundled models', () => {
 
   const targets: [string, () => Guard, (text: string) => GuardRequest, string, 'input' | 'output', string][] = [
     ['jailbreak (prompt_guard)', () => promptGuard, (t) => ({ direction: 'input', texts: [{ source: 'user', path: 'messages[0].content', text: t }], conversation: [] }), JAILBREAK, 'input', 'jailbreak'],
+    // The same attack through rule pasted-injection: a user turn scored for injection, as the gateway sends it (source document).
+    ['jailbreak as pasted injection (prompt_guard)', () => promptGuard, (t) => ({ direction: 'input', texts: [{ source: 'document', path: 'messages[0].content', text: t }], conversation: [] }), JAILBREAK, 'input', 'pasted-injection'],
     ['harmful request (llama_guard)', () => contentGuard, (t) => ({ direction: 'input', texts: [], conversation: [{ role: 'user', content: t }] }), HARMFUL, 'input', 'unsafe-prompt'],
     [
       'harmful answer (llama_guard)',

@@ -34,12 +34,15 @@ describe('policies/examples', () => {
     expect(set.main.id).toBe('company-default');
     expect([...set.byId.keys()].sort()).toEqual(['company-default', 'default', 'internal-tools', 'kids']);
     const kids = set.byId.get('kids')?.policy;
+    const inherited = (id: string) => [id, set.byId.get('default')?.policy.input.find((r) => r.id === id)?.threshold];
     expect(kids?.input.map((r) => [r.id, r.threshold])).toEqual([
       ['jailbreak', 0.5],
       // Not overridden by the app: inherited from policies/default.yaml.
-      ['system-prompt', set.byId.get('default')?.policy.input.find((r) => r.id === 'system-prompt')?.threshold],
-      ['indirect-injection', set.byId.get('default')?.policy.input.find((r) => r.id === 'indirect-injection')?.threshold],
+      inherited('pasted-injection'),
+      inherited('system-prompt'),
+      inherited('indirect-injection'),
       ['unsafe-prompt', 0.2],
+      inherited('obfuscated-text'),
     ]);
     // Inherited from the company default, which inherited the rest from default.yaml.
     expect(kids?.refusals.input).toBe(set.main.policy.refusals.input);
