@@ -58,7 +58,7 @@ describe('traceparent from the client to the engine and the remote guard (traces
         method: 'POST',
         headers: { 'content-type': 'application/json', traceparent: `00-${trace}-${APP_SPAN}-01` },
         // A prompt of its own per request: an identical one would be answered from the guards' verdict cache, without a guard call.
-        body: JSON.stringify({ model: 'llama-3.1-405b', messages: [{ role: 'user', content: `Write a haiku about autumn leaves (${trace.slice(0, 4)}).` }], ...body }),
+        body: JSON.stringify({ model: 'llama-3.1-405b', messages: [{ role: 'user', content: `Plan a birthday party for a 6 year old (trace ${trace.slice(0, 4)}).` }], ...body }),
       });
     const res = await chat(TRACE, { max_tokens: 48, temperature: 0.2, top_p: 0.9 });
     whole = { status: res.status, id: ((await res.json()) as { id: string }).id };
