@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadPolicySet } from '../../policies/policySet';
 import { composeEnv, composeVolume, DEPLOY, interpolate, interpolateAll, readYaml, ROOT, type Json } from './deployFiles';
-import { localDeployPolicy, repoPathOf } from './deployedPolicy';
+import { localDeployPolicy } from './deployedPolicy';
 import { configFrom, gatewayReads, namesTheGatewayReads } from './gatewayEnv';
 import { composeValidator } from './schemas';
 
@@ -145,9 +145,8 @@ describe('deploy/compose.yaml', () => {
     expect(url.port).toBe(flag('llama-guard', '--port'));
     expect(guard.model).toBe(flag('llama-guard', '--model'));
     expect(gatewayEnv('gateway-1')[String(guard.api_key_env)]).toBe(flag('llama-guard', '--api-key'));
-    // The local Prompt Guard's model is one the image holds, and the whole policy loads.
-    expect(existsSync(path.join(repoPathOf(String(policy.guards.prompt_guard.model))!, 'model.onnx'))).toBe(true);
-    expect(loadPolicySet(localDeployPolicy('http://llama-guard.test:8000/v1')).main.id).toBe('gateway');
+    // The whole policy loads (its guard servers moved to test hostnames).
+    expect(loadPolicySet(localDeployPolicy({ llamaGuard: 'http://llama-guard.test:8000/v1', promptGuard: 'http://prompt-guard.test:80' })).main.id).toBe('gateway');
   });
 
   test('the Collector exports metrics to Prometheus and every signal to files; Prometheus scrapes it and loads the rules', () => {
@@ -182,9 +181,26 @@ describe('deploy/compose.yaml', () => {
     expect(hostPath('prometheus', '/etc/prometheus/prometheus.yml')).toBe(path.join(DEPLOY, 'compose', 'prometheus.yml'));
   });
 
-  test('Prompt Guard on text-embeddings-inference: present, started only with its profile until the gateway has a remote backend', () => {
-    expect(services['prompt-guard'].profiles).toEqual(['remote-prompt-guard']);
-    expect(flag('prompt-guard', '--model-id')).toMatch(/^meta-llama\/.*Prompt-Guard/);
-    expect(readFileSync(path.join(DEPLOY, 'policies', 'policy.yaml'), 'utf8')).toContain('http://prompt-guard:80');
+  test('the policy asks the prompt-guard service (text-embeddings-inference) for Prompt Guard 2, which starts with the gateways', () => {
+    const guard = policy.guards.prompt_guard;
+    expect(guard.backend).toBe('tei');
+    // Recorded with every verdict: the model the service serves.
+    expect(guard.model).toBe(flag('prompt-guard', '--model-id'));
+    expect(guard.model).toBe('meta-llama/Llama-Prompt-Guard-2-86M');
+    const url = new URL(String(guard.url));
+    expect(url.hostname).toBe('prompt-guard');
+    expect(url.port || (url.protocol === 'http:' ? '80' : '443')).toBe(flag('prompt-guard', '--port'));
+    expect(url.pathname).toBe('/');
+    // A key, if the policy names one, is one the replicas have and the server checks.
+    if (guard.api_key_env !== undefined) expect(gatewayEnv('gateway-1')[String(guard.api_key_env)]).toBe(flag('prompt-guard', '--api-key'));
+    else expect(flag('prompt-guard', '--api-key')).toBeUndefined();
+    // The gateway splits over-long segments itself; TEI must refuse them, not cut them.
+    expect(command('prompt-guard')).not.toContain('--auto-truncate');
+    // Up by default (no profile), with a health check on TEI's /health at its port, and started with the gateways.
+    expect(services['prompt-guard'].profiles).toBeUndefined();
+    const check = (services['prompt-guard'].healthcheck as { test: string[] }).test.join(' ');
+    expect(check).toContain(`/dev/tcp/127.0.0.1/${flag('prompt-guard', '--port')}`);
+    expect(check).toContain('GET /health');
+    for (const g of GATEWAYS) expect((services[g].depends_on as Json)['prompt-guard']).toEqual({ condition: 'service_started' });
   });
 });

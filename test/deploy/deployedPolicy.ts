@@ -37,19 +37,39 @@ export function repoPathOf(imagePath: string, copies = imageCopies()): string | 
 
 export const DEPLOY_POLICY = path.join(DEPLOY, 'policies', 'policy.yaml');
 
+/** Where the kit's guard servers are for a run on this machine (loopback fakes, or test hostnames). */
+export interface LocalGuardUrls {
+  /** Replaces the Llama Guard server's `base_url` (OpenAI-compatible, `/v1` included). */
+  llamaGuard: string;
+  /** Replaces the remote Prompt Guard server's `url` (text-embeddings-inference root URL). */
+  promptGuard: string;
+}
+
 /**
  * The deployment kit's policy made runnable on this machine: each absolute image path it names
- * (the bundled models under /app) becomes the repository path the image copied it from, and the
- * Llama Guard server's URL becomes `llamaGuardUrl`. Everything else is the file as shipped.
+ * (bundled models under /app) becomes the repository path the image copied it from, the Llama
+ * Guard server's `base_url` becomes `urls.llamaGuard` and the Prompt Guard server's `url` becomes
+ * `urls.promptGuard`. Everything else is the file as shipped. Throws when the file has no such
+ * URL to replace, so a test never runs a policy that still points at the compose hostnames.
  */
-export function localDeployPolicy(llamaGuardUrl: string): string {
+export function localDeployPolicy(urls: LocalGuardUrls): string {
+  let baseUrls = 0;
+  let serverUrls = 0;
   const text = readFileSync(DEPLOY_POLICY, 'utf8')
     .replace(/^(\s*model:\s*)(\/\S+)$/gm, (_m, key: string, imagePath: string) => {
       const repo = repoPathOf(imagePath);
       if (!repo) throw new Error(`the image has no ${imagePath} (policy ${DEPLOY_POLICY})`);
       return `${key}${repo}`;
     })
-    .replace(/^(\s*base_url:\s*)(\S+)$/gm, (_m, key: string) => `${key}${llamaGuardUrl}`);
+    .replace(/^(\s*base_url:\s*)(\S+)$/gm, (_m, key: string) => {
+      baseUrls++;
+      return `${key}${urls.llamaGuard}`;
+    })
+    .replace(/^(\s*url:\s*)(\S+)$/gm, (_m, key: string) => {
+      serverUrls++;
+      return `${key}${urls.promptGuard}`;
+    });
+  if (baseUrls !== 1 || serverUrls !== 1) throw new Error(`expected one Llama Guard base_url and one Prompt Guard url in ${DEPLOY_POLICY}, found ${baseUrls} and ${serverUrls}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-deploy-policy-'));
   const file = path.join(dir, 'policy.yaml');
   writeFileSync(file, text);

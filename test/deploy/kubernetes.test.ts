@@ -172,4 +172,22 @@ describe('Kubernetes manifests', () => {
     expect(container.resources.requests.cpu).toBeDefined();
     expect(hpa.spec.minReplicas).toBeGreaterThan(pdb.spec.minAvailable);
   });
+
+  test('the guard servers the policy ConfigMap points at are the Services the runbook tells operators to create', () => {
+    // The kit has no manifests for the GPU servers: the same policy file as in compose names them by
+    // Service name, and deploy/README.md's Kubernetes section lists each with its port.
+    const policy = readYaml(path.join(DEPLOY, 'policies', 'policy.yaml')) as { guards: Record<string, Json> };
+    const servers = Object.values(policy.guards)
+      .flatMap((g) => [g.url, g.base_url])
+      .flat()
+      .filter((u): u is string => typeof u === 'string')
+      .map((u) => new URL(u));
+    expect(servers.map((u) => u.hostname).sort()).toEqual(['llama-guard', 'prompt-guard']);
+    const readme = readFileSync(path.join(DEPLOY, 'README.md'), 'utf8');
+    const section = /^## Kubernetes\n([\s\S]*?)^## /m.exec(readme)![1].replace(/\s+/g, ' ');
+    for (const u of servers) {
+      const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+      expect(section).toMatch(new RegExp(`\`${u.hostname}\`[^.]*? on port ${port}\\b`));
+    }
+  });
 });

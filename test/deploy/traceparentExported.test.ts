@@ -5,6 +5,7 @@ import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
 import { GatewayConfig } from '../../gateway/config';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { flushTelemetry, shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
+import { startFakeClassifier, type FakeClassifierServer } from '../support/fakeClassifierServers';
 import { startFakeGuardServer, type FakeGuardServer } from '../support/fakeGuardServers';
 import { readSse } from '../support/gatewayHarness';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver';
@@ -12,10 +13,11 @@ import { localDeployPolicy } from './deployedPolicy';
 import { startRecordingProxy, type RecordingProxy } from './recordingProxy';
 
 /**
- * One trace from the client to the engine and the guard server, with traces exported: the
- * deployment kit's policy (Llama Guard on an OpenAI-compatible server, Prompt Guard local) in a
- * real gateway; the dev engine behind a recording proxy, and a vLLM-like Llama Guard server, both
- * real loopback servers that keep the headers they got; a real OTLP receiver for the spans.
+ * One trace from the client to the engine and the guard servers, with traces exported: the
+ * deployment kit's policy (Llama Guard on an OpenAI-compatible server, Prompt Guard 2 on
+ * text-embeddings-inference) in a real gateway; the dev engine behind a recording proxy, a
+ * vLLM-like Llama Guard server and a TEI-like Prompt Guard server, all real loopback servers that
+ * keep the headers they got; a real OTLP receiver for the spans.
  */
 const SERVER = 2;
 const CLIENT = 3;
@@ -24,11 +26,12 @@ const TRACE_STREAM = '0af7651916cd43dd8448eb211c80319c';
 const APP_SPAN = '00f067aa0ba902b7';
 const LLAMA_GUARD_KEY = 'lg-test-key-0123456789';
 
-describe('traceparent from the client to the engine and the remote guard (traces exported)', () => {
+describe('traceparent from the client to the engine and the remote guards (traces exported)', () => {
   let receiver: OtlpReceiver;
   let engine: DevEngine;
   let proxy: RecordingProxy;
   let guard: FakeGuardServer;
+  let promptGuard: FakeClassifierServer;
   let gateway: RunningGateway;
   let whole: { id: string; status: number };
   let streamed: { id: string; status: number };
@@ -44,9 +47,11 @@ describe('traceparent from the client to the engine and the remote guard (traces
     proxy = await startRecordingProxy(engine.url);
     // The model name the kit's policy asks for: the vLLM flavor's default.
     guard = await startFakeGuardServer('vllm', { apiKey: LLAMA_GUARD_KEY });
+    // The model the kit's `prompt-guard` service serves: two labels, scored on the malicious one.
+    promptGuard = await startFakeClassifier('tei', { labels: ['BENIGN', 'MALICIOUS'], model: 'meta-llama/Llama-Prompt-Guard-2-86M' });
     const config = GatewayConfig.parse({
       port: 0,
-      policy: localDeployPolicy(guard.baseUrl),
+      policy: localDeployPolicy({ llamaGuard: guard.baseUrl, promptGuard: promptGuard.url }),
       engine: { url: `${proxy.url}/v1` },
       audit: { dir: mkdtempSync(path.join(tmpdir(), 'sg-audit-')) },
       telemetry: { provider_name: 'vllm' },
@@ -73,7 +78,7 @@ describe('traceparent from the client to the engine and the remote guard (traces
   afterAll(async () => {
     await gateway?.shutdown(1000);
     await shutdownTelemetry();
-    await Promise.all([proxy?.close(), guard?.close(), engine?.close(), receiver?.close()]);
+    await Promise.all([proxy?.close(), guard?.close(), promptGuard?.close(), engine?.close(), receiver?.close()]);
     delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     delete process.env.LLAMA_GUARD_API_KEY;
   });
@@ -82,11 +87,14 @@ describe('traceparent from the client to the engine and the remote guard (traces
   const engineSpan = (trace: string) => spansOf(trace).find((s) => s.kind === CLIENT) as ReceivedSpan;
   const engineCalls = (trace: string) => proxy.exchanges.filter((e) => e.path === '/v1/chat/completions' && parentOf(e.headers.traceparent)?.[1] === trace);
   const guardCalls = (trace: string) => guard.requests.filter((r) => parentOf(r.headers.traceparent)?.[1] === trace);
+  const promptGuardCalls = (trace: string) => promptGuard.requests.filter((r) => parentOf(r.headers.traceparent)?.[1] === trace);
 
-  test('both requests were answered through the kit policy (Llama Guard asked on input and output)', () => {
+  test('both requests were answered through the kit policy (Llama Guard asked on input and output, Prompt Guard on input)', () => {
     expect(whole.status).toBe(200);
     expect(streamed.status).toBe(200);
     expect(guard.requests.length).toBeGreaterThanOrEqual(4);
+    expect(promptGuard.requests.length).toBeGreaterThanOrEqual(2);
+    expect(promptGuard.requests.every((r) => r.path === '/predict')).toBe(true);
   });
 
   test("the engine request carries the client's trace id, with the gateway's engine span as parent", () => {
@@ -115,6 +123,19 @@ describe('traceparent from the client to the engine and the remote guard (traces
       for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${LLAMA_GUARD_KEY}`);
     }
     expect(guardCalls(TRACE).length + guardCalls(TRACE_STREAM).length).toBe(guard.requests.length);
+  });
+
+  test("each Prompt Guard request carries the client's trace id, with its guard span as parent", () => {
+    for (const trace of [TRACE, TRACE_STREAM]) {
+      const calls = promptGuardCalls(trace);
+      const guardSpans = spansOf(trace).filter((s) => s.name === 'apply_guardrail prompt_guard');
+      expect(guardSpans.length).toBeGreaterThanOrEqual(1);
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      for (const call of calls) expect(guardSpans.map((s) => s.spanId)).toContain(parentOf(call.headers.traceparent)?.[2]);
+      // The user's prompt is what it scanned.
+      expect(calls.flatMap((c) => c.inputs).some((t) => t.includes(`trace ${trace.slice(0, 4)}`))).toBe(true);
+    }
+    expect(promptGuardCalls(TRACE).length + promptGuardCalls(TRACE_STREAM).length).toBe(promptGuard.requests.length);
   });
 
   test('the engine span has the recommended GenAI attributes: response id, request settings, server address and port', () => {

@@ -5,13 +5,14 @@ import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
 import { GatewayConfig } from '../../gateway/config';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
+import { startFakeClassifier, type FakeClassifierServer } from '../support/fakeClassifierServers';
 import { startFakeGuardServer, type FakeGuardServer } from '../support/fakeGuardServers';
 import { localDeployPolicy } from './deployedPolicy';
 import { startRecordingProxy, type RecordingProxy } from './recordingProxy';
 
 /**
  * A gateway that exports no traces (no collector named) still passes the client's W3C trace
- * context on, unchanged, to the engine and the Llama Guard server, so their spans join the app's
+ * context on, unchanged, to the engine and the guard servers (Llama Guard, Prompt Guard), so their spans join the app's
  * trace; and it invents none for a client that sent none. Real loopback servers throughout.
  */
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -22,6 +23,7 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
   let engine: DevEngine;
   let proxy: RecordingProxy;
   let guard: FakeGuardServer;
+  let promptGuard: FakeClassifierServer;
   let gateway: RunningGateway;
 
   let asked = 0;
@@ -40,9 +42,10 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
     engine = await startDevEngine({ tokenDelayMs: 0 });
     proxy = await startRecordingProxy(engine.url);
     guard = await startFakeGuardServer('vllm', { apiKey: LLAMA_GUARD_KEY });
+    promptGuard = await startFakeClassifier('tei', { labels: ['BENIGN', 'MALICIOUS'], model: 'meta-llama/Llama-Prompt-Guard-2-86M' });
     const config = GatewayConfig.parse({
       port: 0,
-      policy: localDeployPolicy(guard.baseUrl),
+      policy: localDeployPolicy({ llamaGuard: guard.baseUrl, promptGuard: promptGuard.url }),
       engine: { url: `${proxy.url}/v1` },
       audit: { dir: mkdtempSync(path.join(tmpdir(), 'sg-audit-')) },
     });
@@ -51,7 +54,7 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
   afterAll(async () => {
     await gateway?.shutdown(1000);
     await shutdownTelemetry();
-    await Promise.all([proxy?.close(), guard?.close(), engine?.close()]);
+    await Promise.all([proxy?.close(), guard?.close(), promptGuard?.close(), engine?.close()]);
     delete process.env.LLAMA_GUARD_API_KEY;
   });
 
@@ -63,11 +66,14 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
     expect(engineCalls()[0].headers).toMatchObject({ traceparent: TRACEPARENT, tracestate: TRACESTATE });
     expect(guard.requests.length).toBeGreaterThanOrEqual(2);
     for (const r of guard.requests) expect(r.headers).toMatchObject({ traceparent: TRACEPARENT, tracestate: TRACESTATE });
+    expect(promptGuard.requests.length).toBeGreaterThanOrEqual(1);
+    for (const r of promptGuard.requests) expect(r.headers).toMatchObject({ traceparent: TRACEPARENT, tracestate: TRACESTATE });
   });
 
   test('a request without one sends none on', async () => {
     const seenEngine = engineCalls().length;
     const seenGuard = guard.requests.length;
+    const seenPromptGuard = promptGuard.requests.length;
     const res = await chat({});
     expect(res.status).toBe(200);
     await res.arrayBuffer();
@@ -76,5 +82,8 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
     const later = guard.requests.slice(seenGuard);
     expect(later.length).toBeGreaterThanOrEqual(2);
     for (const r of later) expect(r.headers.traceparent).toBeUndefined();
+    const laterPromptGuard = promptGuard.requests.slice(seenPromptGuard);
+    expect(laterPromptGuard.length).toBeGreaterThanOrEqual(1);
+    for (const r of laterPromptGuard) expect(r.headers.traceparent).toBeUndefined();
   });
 });
