@@ -63,63 +63,60 @@ export interface ScanContext<R extends ItemResult> {
 export async function scanItems<R extends ItemResult>(items: readonly ScanItem[], ctx: ScanContext<R>): Promise<R[]> {
   const results: Promise<R>[] = [];
   let segmentCount = 0;
-  try {
-    for (const item of items) {
-      // Each text's CPU work (hash, tokenize) in a loop turn of its own, in turn with other
-      // checks, even a short one: when a batch returns, the 16 checks it answers would otherwise
-      // all scan their next texts in one go (measured: event-loop delay p99 9.4 ms instead of 1.8).
-      await pause(ctx.signal);
-      // No cache, no key: hashing every text would be wasted work.
-      const kind = item.windowTokens ? `${item.kind}|w${item.windowTokens}` : item.kind;
-      const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(scopedNamespace(ctx), kind, item.text, ctx.signal) : undefined;
-      const cached = key === undefined ? undefined : ctx.cache.get(key);
-      if (cached && ctx.counters) ctx.counters.cacheHits++;
-      else if (ctx.counters) ctx.counters.cacheMisses++;
-      if (cached) {
-        segmentCount += cached.segments + (cached.windows ?? 0);
-        if (ctx.hits) {
-          ctx.hits.texts++;
-          ctx.hits.segments += cached.segments + (cached.windows ?? 0);
-        }
-        results.push(Promise.resolve(cached));
-        continue;
+  for (const item of items) {
+    // Each text's CPU work (hash, tokenize) in a loop turn of its own, in turn with other
+    // checks, even a short one: when a batch returns, the 16 checks it answers would otherwise
+    // all scan their next texts in one go (measured: event-loop delay p99 9.4 ms instead of 1.8).
+    await pause(ctx.signal);
+    // No cache, no key: hashing every text would be wasted work.
+    const kind = item.windowTokens ? `${item.kind}|w${item.windowTokens}` : item.kind;
+    const key = ctx.cache.capacity > 0 ? await textCacheKeyAsync(scopedNamespace(ctx), kind, item.text, ctx.signal) : undefined;
+    const cached = key === undefined ? undefined : ctx.cache.get(key);
+    if (cached && ctx.counters) ctx.counters.cacheHits++;
+    else if (ctx.counters) ctx.counters.cacheMisses++;
+    if (cached) {
+      segmentCount += cached.segments + (cached.windows ?? 0);
+      if (ctx.hits) {
+        ctx.hits.texts++;
+        ctx.hits.segments += cached.segments + (cached.windows ?? 0);
       }
-      const text = ctx.whitespaceMitigation ? await ctx.classifier.removeTokenSplittingSpaces(item.text, ctx.signal) : item.text;
-      const ids = await ctx.classifier.encode(text, ctx.signal);
-      const segments = ctx.classifier.segments(ids, item.layout);
-      const views: ScanView[] = segments.map(() => undefined);
-      if (item.windowTokens && ids.length > item.windowTokens) {
-        // Units come from the text before the whitespace fix (which removes newlines); each
-        // unit gets the fix on its own, as the bundled models were trained.
-        const units = textUnits(item.text);
-        const unitIds = await ctx.classifier.encodeUnits(
-          units.map((u) => item.text.slice(u.start, u.end)),
-          ctx.whitespaceMitigation,
-          ctx.signal,
-        );
-        for (const w of assembleWindows(units, unitIds, item.windowTokens)) {
-          segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
-          views.push({ start: w.start, end: w.end });
-        }
+      results.push(Promise.resolve(cached));
+      continue;
+    }
+    const text = ctx.whitespaceMitigation ? await ctx.classifier.removeTokenSplittingSpaces(item.text, ctx.signal) : item.text;
+    const ids = await ctx.classifier.encode(text, ctx.signal);
+    const segments = ctx.classifier.segments(ids, item.layout);
+    const views: ScanView[] = segments.map(() => undefined);
+    if (item.windowTokens && ids.length > item.windowTokens) {
+      // Units come from the text before the whitespace fix (which removes newlines); each
+      // unit gets the fix on its own, as the bundled models were trained.
+      const units = textUnits(item.text);
+      const unitIds = await ctx.classifier.encodeUnits(
+        units.map((u) => item.text.slice(u.start, u.end)),
+        ctx.whitespaceMitigation,
+        ctx.signal,
+      );
+      for (const w of assembleWindows(units, unitIds, item.windowTokens)) {
+        segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
+        views.push({ start: w.start, end: w.end });
       }
-      segmentCount += segments.length;
-      if (segmentCount > ctx.maxSegments) {
-        throw new InputRefused(
-          `the texts need more than ${ctx.maxSegments} segments of ${item.layout.maxLength} tokens; raise maxSegments or lower the request size limit`,
-        );
-      }
-      results.push(
-        classifyRows(ctx, segments).then((outputs) => {
-          const result = ctx.score(outputs, item, views);
-          if (key !== undefined) ctx.cache.set(key, result);
-          return result;
-        }),
+    }
+    segmentCount += segments.length;
+    if (segmentCount > ctx.maxSegments) {
+      throw new InputRefused(
+        `the texts need more than ${ctx.maxSegments} segments of ${item.layout.maxLength} tokens; raise maxSegments or lower the request size limit`,
       );
     }
-  } catch (err) {
-    // Already-submitted work settles on its own; keep its rejections from going unhandled.
-    for (const p of results) p.catch(() => undefined);
-    throw err;
+    const scored = classifyRows(ctx, segments).then((outputs) => {
+      const result = ctx.score(outputs, item, views);
+      if (key !== undefined) ctx.cache.set(key, result);
+      return result;
+    });
+    // Handled from the start: a deadline can reject this while the loop still awaits the next
+    // text's tokens, before Promise.all below attaches, and an unhandled rejection ends the
+    // process. Promise.all still sees the rejection.
+    scored.catch(() => undefined);
+    results.push(scored);
   }
   return Promise.all(results);
 }
