@@ -23,6 +23,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A passthrough path that needed normalising and then reaches a guarded route or leaves /v1/ (400
+ * invalid_path): a probe for a way around the guards, audited as an invalid_request refusal
+ * (access/rejections.ts). A passthrough's 404 for an unlisted route is a plain ApiError, not audited.
+ */
+export class InvalidPathError extends ApiError {
+  constructor(message: string) {
+    super(400, message, 'invalid_request_error', 'invalid_path');
+    this.name = 'InvalidPathError';
+  }
+}
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') => new ApiError(400, message, 'invalid_request_error', code, param);
 export const notFound = (message: string) => new ApiError(404, message, 'invalid_request_error', 'not_found');
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from './auth/authenticate';
-import type { ApiError } from '../errors';
+import { InvalidPathError, type ApiError } from '../errors';
 import { RateLimitError } from './rateLimit/rateLimitError';
 import { contextOf } from '../pipeline/requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
@@ -16,24 +16,42 @@ const INVALID_REQUEST_STATUSES: ReadonlySet<number> = new Set([400, 413, 415]);
  */
 const MEMBER_PATH = /^[\w.[\]$:@/-]{1,200}$/;
 
+/** The metrics route label of a passthrough's invalid_path refusal: the audit record keeps the path itself, a label must not (unbounded, client-chosen). */
+const PASSTHROUGH_ROUTE_LABEL = '/v1/*';
+
+/**
+ * The path of a request target as the client sent it (not decoded), bounded to 200 characters:
+ * no query string or fragment, and for a target in absolute form (`http://user:pass@host/...`) no
+ * scheme or authority, so the record carries the path and nothing else of the request.
+ */
+export function requestPathOf(target: string): string {
+  let path = target.split(/[?#]/, 1)[0];
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(path);
+  if (authority) path = path.slice(authority[0].length) || '/';
+  return path.slice(0, 200);
+}
+
 /**
  * 401s and 429s are decisions too, and so is a guarded route's refusal of a request before its
  * guarded call starts (invalid JSON, a schema failure, a field the gateway cannot check, a body
  * over a hardening limit): each one is audited as its own kind and counted in metrics.
- * `rejectionOf` says what to record (undefined for every other error, and for a 4xx on any route
- * but the guarded ones: a 404, a passthrough's own error).
+ * So is a passthrough path refused as invalid_path (400: it needed normalising and then reached a
+ * guarded route or left /v1/), a probe for a way around the guards.
+ * `rejectionOf` says what to record (undefined for every other error, and for a 4xx on any other
+ * route: a 404, a passthrough's 404 for an unlisted route, the engine's own error).
  */
 export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerResponse, client: string | undefined): RejectionRecord | undefined {
   const ctx = contextOf(res);
   const invalid = ctx.guardedRoute !== undefined && error.type === 'invalid_request_error' && INVALID_REQUEST_STATUSES.has(error.status);
-  if (!(error instanceof UnauthenticatedError) && !(error instanceof RateLimitError) && !invalid) return undefined;
+  const probe = error instanceof InvalidPathError;
+  if (!(error instanceof UnauthenticatedError) && !(error instanceof RateLimitError) && !invalid && !probe) return undefined;
   const base = {
     requestId: ctx.requestId,
     clientRequestId: ctx.clientRequestId,
     receivedAt: ctx.receivedAt.toISOString(),
     client,
     method: req.method ?? '',
-    route: ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?')[0].slice(0, 200),
+    route: requestPathOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''),
   };
   if (error instanceof UnauthenticatedError) return { ...base, kind: 'unauthenticated', status: 401, reason: error.reason };
   if (error instanceof RateLimitError) {
@@ -47,7 +65,9 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
       limit: { ...error.limit },
     };
   }
-  // Authentication ran before the body was read, so the app (and key) are known here.
+  // A passthrough's invalid_path: no route pattern matched, so the route is the path as sent (base.route).
+  // Authentication ran before the passthrough route (and before a guarded route's body read), so the app (and key) are known here.
+  if (probe) return { ...base, kind: 'invalid_request', status: 400, reason: 'invalid_path', app: ctx.app, keyId: ctx.keyId };
   return {
     ...base,
     route: ctx.guardedRoute!,
@@ -67,7 +87,7 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
 export async function reportRejection(recorder: DecisionRecorder, rejection: RejectionRecord): Promise<void> {
   try {
     if (rejection.kind === 'rate_limited') recordRateLimitRejection(rejection.app ?? 'unknown', rejection.limit?.kind ?? 'requests', rejection.reason);
-    else if (rejection.kind === 'invalid_request') recordInvalidRequestRejection(rejection.route, rejection.app ?? 'unknown', rejection.reason);
+    else if (rejection.kind === 'invalid_request') recordInvalidRequestRejection(rejection.reason === 'invalid_path' ? PASSTHROUGH_ROUTE_LABEL : rejection.route, rejection.app ?? 'unknown', rejection.reason);
     else recordAuthRejection(rejection.reason);
   } catch {
     /* metrics are best effort */

@@ -4,8 +4,9 @@ import type { RejectionKind, RejectionRecord, RejectionStatus } from '../record/
  * A request refused before any policy ran, as the audit log keeps it: `unauthenticated` (401: no
  * key, or a key the gateway does not know), `rate_limited` (429: which limit, its size, what was
  * asked) or `invalid_request` (400, 413, 415 on a guarded route before its guarded call: the error
- * code as `reason`, the member it names as `param`). Its own kind, next to `decision`, so `audit
- * query --kind` and `audit stats` count refusals apart from content decisions. Never holds the
+ * code as `reason`, the member it names as `param`; or a passthrough path refused 400
+ * invalid_path). Its own kind, next to `decision`, so `audit query --kind` and `audit stats`
+ * count refusals apart from content decisions. Never holds the
  * presented key, not even part of it, nor any of the request's content.
  */
 export interface RejectionEntry {

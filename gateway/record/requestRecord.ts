@@ -40,7 +40,9 @@ export interface RequestRecord {
  * A request refused before any policy ran: a 401 (no or unknown key), a 429 (a rate limit), or,
  * on a guarded route, a request the gateway would not start a guarded call for (400, 413, 415:
  * invalid JSON, a body that fails its schema, a field the gateway cannot check, a body over a
- * hardening limit). Its own decision type in the audit log, so refusals are never silent.
+ * hardening limit), or a passthrough path refused as invalid_path (400: it needed normalising and
+ * then reached a guarded route or left /v1/). Its own decision type in the audit log, so refusals
+ * are never silent.
  */
 export interface RejectionRecord {
   kind: RejectionKind;
@@ -53,13 +55,17 @@ export interface RejectionRecord {
   /** Client address as the gateway sees it (trust_proxy applies). */
   client?: string;
   method: string;
-  /** The path asked for, without its query string (bounded); an invalid_request names the guarded route's pattern. */
+  /**
+   * The path asked for, as sent, without its query string or an absolute-form target's scheme and
+   * authority (bounded to 200); an invalid_request on a guarded route names the route's pattern.
+   */
   route: string;
   status: RejectionStatus;
   /**
    * missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests |
    * request_exceeds_tpm (429); the error code the client got (invalid_request: invalid_json,
-   * invalid_request, unsupported_parameter, json_too_deep, request_too_large, ...).
+   * invalid_request, unsupported_parameter, json_too_deep, request_too_large, ...; invalid_path for
+   * a passthrough path that needed normalising and reached a guarded route or left /v1/).
    */
   reason: string;
   /** invalid_request only: the request member the error names (`chat_template`, `messages.0.role`), never a value. */

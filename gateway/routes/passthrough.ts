@@ -1,7 +1,7 @@
 import type { ClientRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ApiError } from '../errors';
+import { ApiError, InvalidPathError } from '../errors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
@@ -51,7 +51,10 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     const queryAt = raw.indexOf('?');
     const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt);
     const decision = passthroughDecision(rawPath, runtime?.loaded.policy.routes.passthrough ?? []);
-    if (decision.kind === 'refuse') return next(new ApiError(decision.status, decision.message, 'invalid_request_error', decision.code));
+    if (decision.kind === 'refuse') {
+      // A 400 invalid_path is a probe around the guards and is audited (access/rejections.ts); a 404 is not.
+      return next(decision.code === 'invalid_path' ? new InvalidPathError(decision.message) : new ApiError(decision.status, decision.message, 'invalid_request_error', decision.code));
+    }
     forwardPaths.set(req, `${basePath}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');

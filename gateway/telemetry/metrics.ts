@@ -48,7 +48,7 @@ export function instruments(): Instruments {
     rateLimitRejections: meter.createCounter('safety.rate_limit.rejections', { description: 'Requests refused by a rate limit (429), by app, limit kind and reason', unit: '{request}' }),
     authRejections: meter.createCounter('safety.auth.rejections', { description: 'Requests refused for a missing or unknown API key (401), by reason', unit: '{request}' }),
     invalidRequestRejections: meter.createCounter('safety.invalid_request.rejections', {
-      description: 'Requests on the guarded routes refused before their guarded call (400, 413, 415: invalid JSON or schema, a field the gateway cannot check, a hardening limit), by route, app and reason',
+      description: 'Requests on the guarded routes refused before their guarded call (400, 413, 415: invalid JSON or schema, a field the gateway cannot check, a hardening limit) and passthrough paths refused 400 invalid_path (route label /v1/*), by route, app and reason',
       unit: '{request}',
     }),
     policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),

@@ -11,6 +11,8 @@ import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { startReviewServer } from '../../../gateway/review/reviewServer';
 import { FIXTURE_POLICY } from '../../support/gatewayHarness';
 import { addKey, tempKeysFile } from '../../support/keys';
+import { fixturePolicyVariant } from '../../support/policyFiles';
+import { rawRequest } from '../../support/recordingUpstream';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
 
 /**
@@ -18,7 +20,9 @@ import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
  * the gateway cannot check, a hardening limit; 413; 415) is a decision too: it leaves one audit
  * record of kind invalid_request (the error code as reason, the member it names as param, never
  * the request's text) before the error goes out, and the error goes out even when the log cannot
- * take the record.
+ * take the record. So is a passthrough path refused 400 invalid_path (a traversal to a guarded
+ * route or out of /v1/): the path as sent, bounded, without its query string; a forwarded path and
+ * a 404 leave nothing.
  */
 const METRICS_KEY = 'metrics-scraper-key-invalid-0123456789';
 /** In every refused body: it must never reach the audit log. */
@@ -31,6 +35,95 @@ const ROUTES: { route: string; valid: Json; schemaInvalid: Json; param: string }
   { route: '/v1/completions', valid: { model: 'dev', prompt: SECRET }, schemaInvalid: { model: 'dev', prompt: { text: SECRET } }, param: 'prompt' },
   { route: '/v1/responses', valid: { model: 'dev', input: SECRET }, schemaInvalid: { model: 'dev', input: { text: SECRET } }, param: 'input' },
 ];
+
+describe('passthrough: a path refused as invalid_path is audited as invalid_request; a forwarded path and a 404 are not', () => {
+  let gw: RealGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
+    const file = tempKeysFile();
+    key = await addKey(file, 'files-app');
+    const policy = fixturePolicyVariant((y) => y.replace('passthrough: [/v1/embeddings]', 'passthrough: [/v1/embeddings, /v1/files/*]'));
+    gw = await startRealGateway({ policy, config: { keys: { file }, metrics: { api_key: METRICS_KEY } } });
+  });
+  // Telemetry stays up for the next block (it shuts it down).
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  const all = (): StoredAuditEntry[] => readAllEntries(gw.auditDir).entries;
+  const send = (target: string, method = 'POST') =>
+    rawRequest(gw.gateway.url, method, target, { authorization: `Bearer ${key}` }, method === 'POST' ? JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: SECRET }] }) : undefined);
+
+  /** One request refused 400 invalid_path, and exactly one new record under its x-request-id, which it returns. */
+  async function probeAudited(target: string): Promise<Json> {
+    const before = all().length;
+    const res = await send(target);
+    expect(res.status).toBe(400);
+    expect((JSON.parse(res.text) as { error: Json }).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_path', param: null });
+    const after = all();
+    expect(after).toHaveLength(before + 1);
+    const entry = after.at(-1) as unknown as Json;
+    expect(entry.request_id).toBe(res.headers['x-request-id']);
+    expect(entry).not.toHaveProperty('param');
+    expect(JSON.stringify(entry)).not.toContain(SECRET);
+    return entry;
+  }
+  const expected = (route: string): Json => ({ v: 1, kind: 'invalid_request', method: 'POST', route, status: 400, reason: 'invalid_path', app: 'files-app', key_id: expect.stringMatching(/^key_/), client: expect.any(String) });
+
+  test('a traversal to a guarded route: one record, reason invalid_path, the path as sent without its query string', async () => {
+    const entry = await probeAudited(`/v1/files/..%2fchat/completions?q=${SECRET}`);
+    expect(entry).toEqual({ ...expected('/v1/files/..%2fchat/completions'), request_id: expect.stringMatching(/^req_[0-9a-f]{32}$/), received_at: expect.any(String), seq: expect.any(Number), ts: expect.any(String), prev: expect.any(String), hash: expect.any(String) });
+  });
+
+  test('a path leaving /v1/ is recorded bounded to 200 characters; an absolute-form target keeps only its path', async () => {
+    const long = `/v1/files/../../${'x'.repeat(400)}`;
+    const bounded = await probeAudited(long);
+    expect(bounded).toMatchObject(expected(long.slice(0, 200)));
+    expect(bounded.route).toHaveLength(200);
+
+    const absolute = await probeAudited(`http://probe:${SECRET}@127.0.0.1/v1/files/../chat/completions?x=${SECRET}`);
+    expect(absolute).toMatchObject(expected('/v1/files/../chat/completions'));
+  });
+
+  test('not audited: a listed path forwarded, an unlisted 404, a normalised path that stays inside /v1/ but is unlisted', async () => {
+    const before = all().length;
+    const forwarded = await send('/v1/files/file-abc', 'GET');
+    expect(forwarded.headers['x-safety-passthrough']).toBe('true');
+    const embeddings = await send('/v1/embeddings');
+    expect(embeddings.headers['x-safety-passthrough']).toBe('true');
+    const unlisted = await send('/v1/not-passed-through');
+    expect(unlisted.status).toBe(404);
+    expect(JSON.parse(unlisted.text)).toMatchObject({ error: { code: 'not_found' } });
+    const inside = await send('/v1/files/../audio/speech');
+    expect(inside.status).toBe(404);
+    expect(all()).toHaveLength(before);
+  });
+
+  test('the chain verifies and audit query lists the probes', async () => {
+    expect(verifyChain(auditLines(gw.auditDir))).toMatchObject({ ok: true });
+    let out = '';
+    const io = { out: (t: string) => (out += t), err: () => undefined, env: {} };
+    expect(await runAudit(['query', '--dir', gw.auditDir, '--kind', 'invalid_request', '--format', 'jsonl'], io)).toBe(0);
+    const probes = out.trim().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(probes).toHaveLength(3);
+    expect(probes.every((p) => p.reason === 'invalid_path')).toBe(true);
+    const log = [...auditLines(gw.auditDir)].map((l) => l.text).join('\n');
+    expect(log).not.toContain(SECRET);
+    expect(log).not.toContain(key);
+  });
+
+  test('metrics count the probes under one fixed route label, never the path the client chose', async () => {
+    const res = await fetch(`${gw.gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^safety_invalid_request_rejections_total\{(?=.*http_route="\/v1\/\*")(?=.*safety_app="files-app")(?=.*safety_rejection_reason="invalid_path").*\} 3$/m);
+    expect(text).not.toContain('..%2f');
+    expect(text).not.toContain('xxxxxxxx');
+    expect(text).not.toContain(SECRET);
+  });
+});
 
 describe('guarded routes: requests refused before the guarded call are audited as invalid_request', () => {
   let gw: RealGateway;
