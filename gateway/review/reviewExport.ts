@@ -5,6 +5,7 @@ import type { AuditIndex } from './auditIndex';
 import { csvHeader, csvRow } from './exportFormat';
 import { exportIdsQuery } from './queryBuilder';
 import type { ReviewFilter } from './reviewFilter';
+import { writeWithBackpressure as write } from '../responseWrite';
 
 const SLICE = 2000;
 
@@ -59,17 +60,4 @@ export async function streamExport(index: AuditIndex, auditDir: string, filter: 
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
-}
-
-function write(res: Response, text: string): Promise<void> {
-  if (res.write(text)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { GuardedCall } from '../pipeline/guardedCall';
 
 export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -11,16 +10,4 @@ export function openSse(call: GuardedCall): void {
 }
 
 /** Writes with backpressure: a slow reader pauses the relay instead of growing a buffer. */
-export function write(res: ServerResponse, text: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve();
-  if (res.write(text)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
+export { writeWithBackpressure as write } from '../responseWrite';
