@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import answer_synthesis
 import splits  # noqa: E402
 import sp_tokenizer_json  # noqa: E402
 import train_common as tc  # noqa: E402
@@ -102,6 +103,10 @@ def parse():
                     help="share of ordinary answers also trained with a compliance opener ('Sure! Here is ...') in front")
     ap.add_argument("--swap-rate", type=float, default=0.3,
                     help="share of hateful / abusive statements also trained as an answer (Agent: ...)")
+    ap.add_argument("--topic-rate", type=float, default=3.0,
+                    help="at least this many per-epoch copies of safe prompts with sensitive topic words (medicine, weapons, drugs)")
+    ap.add_argument("--harm-answer-rate", type=float, default=0.5,
+                    help="share of train harmful requests also trained as a complying answer (unsafe) and a refusal (safe)")
     ap.add_argument("--mlm-steps", type=int, default=1500,
                     help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
@@ -322,7 +327,15 @@ CONTRAST_SETS = {"coconot", "wildguard-benign", "notinject", "toxigen-seeds"}
 
 
 def base_rate(r, args):
-    """Per-epoch expected copies of a train row (above 1: duplicated)."""
+    """Per-epoch expected copies of a train row (above 1: duplicated); safe prompts about
+    sensitive topics at least --topic-rate."""
+    rate = _source_rate(r, args)
+    if r["label"] == "safe" and r["role"] == "user" and answer_synthesis.is_sensitive_topic(r["text"]):
+        return max(rate, args.topic_rate)
+    return rate
+
+
+def _source_rate(r, args):
     ds, safe, role = r["dataset"], r["label"] == "safe", r["role"]
     if ds == "davidson-hate":
         return args.tweet_rate
@@ -473,6 +486,9 @@ def main():
     padded_prompts = [r for r in train_rows if r["role"] == "user" and (r["y"] == 1 or r["dataset"] != "benign-chat")]
     # hateful / abusive statements are unsafe whoever says them: also trained as answers
     statements = [r for r in train_rows if r["y"] == 1 and r["dataset"] in ("davidson-hate", "toxigen-seeds")]
+    harm_requests = [r for r in train_rows if r["y"] == 1 and r["role"] == "user" and r["dataset"] in answer_synthesis.HARM_REQUEST_SETS]
+    harm_lines = answer_synthesis.answer_lines([r["text"] for r in train_rows if r["y"] == 1 and r["dataset"] == "plain-answers"])
+    tc.log("harmful requests for answer synthesis: %d; unsafe answer lines: %d" % (len(harm_requests), len(harm_lines)))
     ordinary_answers = [r for r in train_rows if r["y"] == 0 and r["role"] == "assistant" and r["dataset"] in ("benign-chat", "coconot")]
 
     def example(seq, r, y=None):
@@ -515,6 +531,14 @@ def main():
                 opener = COMPLIANCE_OPENERS[int(erng.integers(len(COMPLIANCE_OPENERS)))]
                 ids = np.concatenate([np.asarray(sp.encode(opener), dtype=np.int32), r["ids"]])
                 examples.append(example(tc.window(ids, erng, prefix=r["pre"]), r))
+        # a complying answer to a harmful request is unsafe, a refusal of it safe (same topic words)
+        pick = lambda n: int(erng.integers(n))
+        for r in harm_requests:
+            if erng.random() < args.harm_answer_rate:
+                ids = np.asarray(sp.encode(answer_synthesis.compliance(r["text"], harm_lines, pick)), dtype=np.int32)
+                examples.append(example(tc.window(ids, erng, prefix=prefix_ids["assistant"]), r))
+                ids = np.asarray(sp.encode(answer_synthesis.refusal(r["text"], pick)), dtype=np.int32)
+                examples.append({"seq": tc.window(ids, erng, prefix=prefix_ids["assistant"]), "y": 0, "cat": no_cats, "cmask": 1.0})
         for r in statements:
             if erng.random() < args.swap_rate:
                 examples.append(example(tc.window(r["ids"], erng, prefix=prefix_ids["assistant"]), r))
@@ -764,7 +788,11 @@ category head. {rep['params']:,} parameters.
   other than ordinary chat) inside 0-300 words of ordinary text, keeping their label (with the window
   holding them); {int(100 * a['swap_rate'])}% of hateful statements as answers (`Agent:`), since hate is unsafe whoever
   says it; {int(100 * a.get('opener_rate', 0))}% of ordinary answers with a compliance opener in front ("Sure! Here's ..."), which
-  jailbroken answers in the data start with, so the opener alone is not read as harm.
+  jailbroken answers in the data start with, so the opener alone is not read as harm; safe prompts
+  with sensitive topic words (medicine, weapons, drugs, violence) at least x{a.get('topic_rate', 1)}; {int(100 * a.get('harm_answer_rate', 0))}% of the
+  harmful requests (HarmBench, AdvBench, StrongREJECT, CatQA, HarmfulQA) turned into a complying answer
+  (the request restated, then steps from the unsafe plain answers: unsafe) and a refusal naming the
+  request (safe), so complying is told from refusing, not the topic (`answer_synthesis.py`).
 {mlm_line}
 * Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
   codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, bf16 autocast,
