@@ -35,6 +35,17 @@ export class InvalidPathError extends ApiError {
   }
 }
 
+/**
+ * An app assigned a policy the gateway has not loaded (503 policy_unavailable): fail closed, never
+ * fall back to another policy. Audited as a policy_unavailable refusal (access/rejections.ts).
+ */
+export class UnknownPolicyError extends ApiError {
+  constructor(readonly policyId: string) {
+    super(503, `This app is assigned the policy \`${policyId.slice(0, 100)}\`, which this gateway has not loaded. The request was not forwarded; ask the gateway operator to check the policy set.`, 'api_error', 'policy_unavailable');
+    this.name = 'UnknownPolicyError';
+  }
+}
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') => new ApiError(400, message, 'invalid_request_error', code, param);
 export const notFound = (message: string) => new ApiError(404, message, 'invalid_request_error', 'not_found');
 

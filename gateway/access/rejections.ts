@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from './auth/authenticate';
-import { InvalidPathError, type ApiError } from '../errors';
+import { InvalidPathError, UnknownPolicyError, type ApiError } from '../errors';
 import { RateLimitError } from './rateLimit/rateLimitError';
 import { contextOf } from '../pipeline/requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
-import { recordAuthRejection, recordInvalidRequestRejection, recordRateLimitRejection } from '../telemetry/metrics';
+import { recordAuthRejection, recordInvalidRequestRejection, recordPolicyUnavailableRejection, recordRateLimitRejection } from '../telemetry/metrics';
 
 /** What a guarded route answers a request it will not start a guarded call for: 400, 413 (body too large), 415 (not JSON). */
 const INVALID_REQUEST_STATUSES: ReadonlySet<number> = new Set([400, 413, 415]);
@@ -36,7 +36,9 @@ export function requestPathOf(target: string): string {
  * guarded call starts (invalid JSON, a schema failure, a field the gateway cannot check, a body
  * over a hardening limit): each one is audited as its own kind and counted in metrics.
  * So is a passthrough path refused as invalid_path (400: it needed normalising and then reached a
- * guarded route or left /v1/), a probe for a way around the guards.
+ * guarded route or left /v1/), a probe for a way around the guards. So is a guarded route's 503
+ * policy_unavailable (the key assigns a policy id the gateway has not loaded): a configuration
+ * fault rather than the client's doing, hence its own kind, but still a refusal a reviewer must see.
  * `rejectionOf` says what to record (undefined for every other error, and for a 4xx on any other
  * route: a 404, a passthrough's 404 for an unlisted route, the engine's own error).
  */
@@ -44,7 +46,8 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
   const ctx = contextOf(res);
   const invalid = ctx.guardedRoute !== undefined && error.type === 'invalid_request_error' && INVALID_REQUEST_STATUSES.has(error.status);
   const probe = error instanceof InvalidPathError;
-  if (!(error instanceof UnauthenticatedError) && !(error instanceof RateLimitError) && !invalid && !probe) return undefined;
+  const unknownPolicy = error instanceof UnknownPolicyError;
+  if (!(error instanceof UnauthenticatedError) && !(error instanceof RateLimitError) && !invalid && !probe && !unknownPolicy) return undefined;
   const base = {
     requestId: ctx.requestId,
     clientRequestId: ctx.clientRequestId,
@@ -65,6 +68,10 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
       limit: { ...error.limit },
     };
   }
+  if (unknownPolicy) {
+    // The id comes from the key's config, not the request; bounded like the error message that names it.
+    return { ...base, route: ctx.guardedRoute ?? base.route, kind: 'policy_unavailable', status: 503, reason: 'policy_unavailable', app: ctx.app, keyId: ctx.keyId, policyId: error.policyId.slice(0, 100) };
+  }
   // A passthrough's invalid_path: no route pattern matched, so the route is the path as sent (base.route).
   // Authentication ran before the passthrough route (and before a guarded route's body read), so the app (and key) are known here.
   if (probe) return { ...base, kind: 'invalid_request', status: 400, reason: 'invalid_path', app: ctx.app, keyId: ctx.keyId };
@@ -81,12 +88,13 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
 }
 
 /**
- * Counts the refusal and records it (durably, before the 401/429/400 goes out). A refusal stands
+ * Counts the refusal and records it (durably, before the 401/429/400/503 goes out). A refusal stands
  * even when the audit log cannot take it: nothing was served, and /readyz already reports the log's problem.
  */
 export async function reportRejection(recorder: DecisionRecorder, rejection: RejectionRecord): Promise<void> {
   try {
     if (rejection.kind === 'rate_limited') recordRateLimitRejection(rejection.app ?? 'unknown', rejection.limit?.kind ?? 'requests', rejection.reason);
+    else if (rejection.kind === 'policy_unavailable') recordPolicyUnavailableRejection(rejection.route, rejection.app ?? 'unknown', rejection.policyId ?? 'unknown');
     else if (rejection.kind === 'invalid_request') recordInvalidRequestRejection(rejection.reason === 'invalid_path' ? PASSTHROUGH_ROUTE_LABEL : rejection.route, rejection.app ?? 'unknown', rejection.reason);
     else recordAuthRejection(rejection.reason);
   } catch {

@@ -9,7 +9,8 @@ type Row = Record<(typeof COLUMNS)[number], string>;
 
 /**
  * Pure: the flat row of an entry. `rules` are the deciding rules; `guards` every verdict as
- * guard=label score [categories]. A refusal shows its kind as the action and its reason (and limit, or the member an invalid request names) as the rule.
+ * guard=label score [categories]. A refusal shows its kind as the action and its reason (and limit, or the member an invalid request names) as the rule;
+ * a policy_unavailable shows the policy id its key assigns as the policy.
  */
 export function toRow(entry: StoredAuditEntry): Row {
   if (!isDecision(entry)) {
@@ -22,7 +23,7 @@ export function toRow(entry: StoredAuditEntry): Row {
       status: String(entry.status),
       rules: refusalSummary(entry),
       guards: '',
-      policy: '',
+      policy: entry.policy_id ?? '',
       seq: String(entry.seq),
     };
   }
@@ -75,10 +76,10 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   sections.push(counts('category', stats.byCategory));
   sections.push(
     table(
-      ['app', 'allow', 'flag', 'block', 'error', 'rate_limited', 'unauthenticated', 'invalid_request'],
+      ['app', 'allow', 'flag', 'block', 'error', 'rate_limited', 'unauthenticated', 'invalid_request', 'policy_unavailable'],
       Object.entries(stats.byApp)
         .sort()
-        .map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0), String(s.error ?? 0), String(s.rate_limited ?? 0), String(s.unauthenticated ?? 0), String(s.invalid_request ?? 0)]),
+        .map(([a, s]) => [a, String(s.allow ?? 0), String(s.flag ?? 0), String(s.block ?? 0), String(s.error ?? 0), String(s.rate_limited ?? 0), String(s.unauthenticated ?? 0), String(s.invalid_request ?? 0), String(s.policy_unavailable ?? 0)]),
     ),
   );
   if (format === 'csv') {

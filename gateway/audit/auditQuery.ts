@@ -3,12 +3,12 @@ import { auditLines } from './auditFiles';
 import type { ChainFields } from './hashChain';
 import type { RejectionEntry } from './rejectionEntry';
 
-/** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429, invalid request). */
+/** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429, invalid request, 503 policy_unavailable). */
 export type StoredAuditEntry = (AuditEntry | RejectionEntry) & ChainFields;
 export type StoredDecision = AuditEntry & ChainFields;
 
 /** The decision types the log holds. */
-export const ENTRY_KINDS = ['decision', 'unauthenticated', 'rate_limited', 'invalid_request'] as const;
+export const ENTRY_KINDS = ['decision', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 const REFUSAL_KINDS: ReadonlySet<string> = new Set(ENTRY_KINDS.filter((k) => k !== 'decision'));
@@ -90,7 +90,7 @@ export interface AuditStats {
   records: number;
   from?: string;
   to?: string;
-  /** decision, unauthenticated, rate_limited, invalid_request. */
+  /** decision, unauthenticated, rate_limited, invalid_request, policy_unavailable. */
   byKind: Record<string, number>;
   /** Decisions by final action (allow, flag, block, error). */
   byAction: Record<string, number>;

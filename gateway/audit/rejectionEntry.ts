@@ -3,9 +3,10 @@ import type { RejectionKind, RejectionRecord, RejectionStatus } from '../record/
 /**
  * A request refused before any policy ran, as the audit log keeps it: `unauthenticated` (401: no
  * key, or a key the gateway does not know), `rate_limited` (429: which limit, its size, what was
- * asked) or `invalid_request` (400, 413, 415 on a guarded route before its guarded call: the error
+ * asked), `invalid_request` (400, 413, 415 on a guarded route before its guarded call: the error
  * code as `reason`, the member it names as `param`; or a passthrough path refused 400
- * invalid_path). Its own kind, next to `decision`, so `audit query --kind` and `audit stats`
+ * invalid_path) or `policy_unavailable` (503 on a guarded route: the key assigns a policy the
+ * gateway has not loaded; that id as `policy_id`). Its own kind, next to `decision`, so `audit query --kind` and `audit stats`
  * count refusals apart from content decisions. Never holds the
  * presented key, not even part of it, nor any of the request's content.
  */
@@ -15,7 +16,7 @@ export interface RejectionEntry {
   request_id: string;
   client_request_id?: string;
   received_at: string;
-  /** Known for a 429 and an invalid_request (the key named it, or `anonymous` without keys); absent for a 401. */
+  /** Known for a 429, an invalid_request and a policy_unavailable (the key named it, or `anonymous` without keys); absent for a 401. */
   app?: string;
   key_id?: string;
   client?: string;
@@ -25,6 +26,8 @@ export interface RejectionEntry {
   reason: string;
   /** invalid_request: the request member the error names (a member path, never a value). */
   param?: string;
+  /** policy_unavailable: the policy id the key assigns, which the gateway has not loaded (operator config, bounded to 100). */
+  policy_id?: string;
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
 }
 
@@ -45,13 +48,15 @@ export function toRejectionEntry(rejection: RejectionRecord): RejectionEntry {
   if (rejection.keyId) entry.key_id = rejection.keyId;
   if (rejection.client) entry.client = rejection.client;
   if (rejection.param) entry.param = rejection.param;
+  if (rejection.policyId) entry.policy_id = rejection.policyId;
   if (rejection.limit) entry.limit = { ...rejection.limit };
   return entry;
 }
 
-/** Pure: a refusal in one line for tables and lists: its reason, with the limit (429) or the member named (400). */
-export function refusalSummary(entry: { reason?: unknown; param?: unknown; limit?: { limit?: unknown; requested?: unknown } }): string {
+/** Pure: a refusal in one line for tables and lists: its reason, with the limit (429), the member named (400) or the policy not loaded (503). */
+export function refusalSummary(entry: { reason?: unknown; param?: unknown; policy_id?: unknown; limit?: { limit?: unknown; requested?: unknown } }): string {
   const reason = typeof entry.reason === 'string' ? entry.reason : '?';
+  if (typeof entry.policy_id === 'string' && entry.policy_id) return `${reason} (policy ${entry.policy_id})`;
   if (entry.limit) return `${reason} (limit ${String(entry.limit.limit)}, requested ${String(entry.limit.requested)})`;
   if (typeof entry.param === 'string' && entry.param) return `${reason} (${entry.param})`;
   return reason;

@@ -15,7 +15,7 @@ import type { CommandIo } from './commandIo';
 const USAGE = `usage: safety-gateway audit <command> [options]
 
 commands:
-  query   decisions matching the filters   [--since T] [--until T] [--app A] [--kind decision|unauthenticated|rate_limited|invalid_request]
+  query   decisions matching the filters   [--since T] [--until T] [--app A] [--kind decision|unauthenticated|rate_limited|invalid_request|policy_unavailable]
                                            [--action allow|flag|block|error] [--guard G] [--category C] [--rule R]
                                            [--format table|jsonl|csv] [--limit N]
   verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is

@@ -23,7 +23,7 @@ export interface PipelineDeps extends CallSink {
  * the body validated once (zod), that typed request counted by the access layer, the policy
  * resolved, the texts extracted, then input guards, engine, output guard and record. Errors before
  * the call starts (400, 429, 503 policy_unavailable) go to the app's error handler, which audits
- * the 400s and 429s as refusals (access/rejections.ts).
+ * each as a refusal (access/rejections.ts).
  */
 export function guardedRoute<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
@@ -35,7 +35,7 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
     const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
     const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
-    // From here the call records its own decision; only a refusal before it is an invalid_request record.
+    // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;
     await runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
   };

@@ -45,7 +45,8 @@ export class RequestContext {
   /**
    * The guarded route's pattern (`/v1/chat/completions`, ...) from the request's arrival on it until
    * its guarded call starts (which records its own decision): a 400, 413 or 415 in between is
-   * audited as an `invalid_request` refusal. Undefined on every other route.
+   * audited as an `invalid_request` refusal, a 503 policy_unavailable as `policy_unavailable`.
+   * Undefined on every other route.
    */
   guardedRoute: string | undefined;
 

@@ -41,15 +41,16 @@ export interface RequestRecord {
  * on a guarded route, a request the gateway would not start a guarded call for (400, 413, 415:
  * invalid JSON, a body that fails its schema, a field the gateway cannot check, a body over a
  * hardening limit), or a passthrough path refused as invalid_path (400: it needed normalising and
- * then reached a guarded route or left /v1/). Its own decision type in the audit log, so refusals
- * are never silent.
+ * then reached a guarded route or left /v1/), or a guarded route's 503 policy_unavailable (the
+ * key assigns a policy id the gateway has not loaded). Its own decision type in the audit log, so
+ * refusals are never silent.
  */
 export interface RejectionRecord {
   kind: RejectionKind;
   requestId: string;
   clientRequestId?: string;
   receivedAt: string;
-  /** The app, when a valid key named it (429, invalid_request); absent for a 401. */
+  /** The app, when a valid key named it (429, invalid_request, policy_unavailable); absent for a 401. */
   app?: string;
   keyId?: string;
   /** Client address as the gateway sees it (trust_proxy applies). */
@@ -57,7 +58,7 @@ export interface RejectionRecord {
   method: string;
   /**
    * The path asked for, as sent, without its query string or an absolute-form target's scheme and
-   * authority (bounded to 200); an invalid_request on a guarded route names the route's pattern.
+   * authority (bounded to 200); an invalid_request or policy_unavailable on a guarded route names the route's pattern.
    */
   route: string;
   status: RejectionStatus;
@@ -65,23 +66,26 @@ export interface RejectionRecord {
    * missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests |
    * request_exceeds_tpm (429); the error code the client got (invalid_request: invalid_json,
    * invalid_request, unsupported_parameter, json_too_deep, request_too_large, ...; invalid_path for
-   * a passthrough path that needed normalising and reached a guarded route or left /v1/).
+   * a passthrough path that needed normalising and reached a guarded route or left /v1/);
+   * policy_unavailable (503).
    */
   reason: string;
   /** invalid_request only: the request member the error names (`chat_template`, `messages.0.role`), never a value. */
   param?: string;
+  /** policy_unavailable only: the policy id the key assigns (operator config, not request content), bounded to 100. */
+  policyId?: string;
   /** 429 only: which limit, its size, and what the request asked for. */
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
 }
 
-export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request';
-/** 401 unauthenticated, 429 rate_limited; 400, 413 (body too large) or 415 (not JSON) invalid_request. */
-export type RejectionStatus = 401 | 429 | 400 | 413 | 415;
+export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request' | 'policy_unavailable';
+/** 401 unauthenticated, 429 rate_limited; 400, 413 (body too large) or 415 (not JSON) invalid_request; 503 policy_unavailable. */
+export type RejectionStatus = 401 | 429 | 400 | 413 | 415 | 503;
 
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */
 export interface DecisionRecorder {
   record(record: RequestRecord): Promise<void>;
-  /** 401s, 429s and invalid requests on the guarded routes; optional for recorders that only take guarded decisions. */
+  /** 401s, 429s, invalid requests and policy_unavailable on the guarded routes; optional for recorders that only take guarded decisions. */
   recordRejection?(rejection: RejectionRecord): Promise<void>;
 }
 

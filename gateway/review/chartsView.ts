@@ -34,7 +34,7 @@ export function renderCharts(ctx: PageContext, params: Partial<Record<FilterPara
       'Guard latency in ms: p95 (p50, max; runs)',
       model.latency.map((l) => ({ label: l.guard, value: l.p95, text: `${l.p95.toFixed(1)} (p50 ${l.p50.toFixed(1)}, max ${l.max.toFixed(1)}; ${l.n})` })),
     ),
-    stackedBars('chart-errors', `Errors and refusals over time (of ${requests} requests: guard faults ${rate('guard fault')}%, other 5xx ${rate('other 5xx')}%, 401 ${rate('unauthenticated')}%, 429 ${rate('rate_limited')}%, invalid ${rate('invalid_request')}%)`, { points: failures, buckets: model.buckets, keys: keysOf(failures) }, model.bucketMs),
+    stackedBars('chart-errors', `Errors and refusals over time (of ${requests} requests: guard faults ${rate('guard fault')}%, other 5xx ${rate('other 5xx')}%, 401 ${rate('unauthenticated')}%, 429 ${rate('rate_limited')}%, invalid ${rate('invalid_request')}%, 503 policy unavailable ${rate('policy_unavailable')}%)`, { points: failures, buckets: model.buckets, keys: keysOf(failures) }, model.bucketMs),
   ];
   return layout(ctx, 'charts', 'Charts', html`${head}<div class="charts">${charts}</div>`);
 }

@@ -157,6 +157,7 @@ function refusalFacts(r: Obj): Html {
     ['HTTP status', text(r.status)],
     ['Reason', text(r.reason)],
     ['Request member', text(r.param) ? html`<span class="mono">${text(r.param)}</span>` : ''],
+    ['Policy (not loaded)', text(r.policy_id) ? html`<span class="mono">${text(r.policy_id)}</span>` : ''],
     ['Limit', limit ? `${text(limit.kind)}: ${text(limit.limit)}, requested ${text(limit.requested)}` : ''],
     ['Request id', html`<span class="mono">${text(r.request_id)}</span>`],
     ['Client request id', text(r.client_request_id)],

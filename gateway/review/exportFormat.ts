@@ -36,7 +36,7 @@ export function csvRow(record: Obj | undefined, at: { file: string; line: number
     route: text(r.route),
     action: kind === 'decision' ? text(r.action) : kind === 'checkpoint' ? text(r.reason) : text(r.reason),
     status: text(r.status),
-    policy: policy ? `${text(policy.id)}@${text(policy.version)}` : '',
+    policy: policy ? `${text(policy.id)}@${text(policy.version)}` : text(r.policy_id),
     rules: [...new Set(phases.map((p) => text(p.deciding_rule)).filter(Boolean))].join(' '),
     verdicts: verdicts
       .map(({ p, v }) => `${text(p.direction) === 'output' ? 'out:' : ''}${text(v.guard)}=${v.error_type ? 'error' : text(v.label)} ${typeof v.score === 'number' ? v.score.toFixed(4) : ''}${text(v.mode) === 'shadow' ? ' (shadow)' : ''}`)

@@ -131,9 +131,9 @@ function row(ctx: PageContext, r: ListRow): Html {
   const name = r.kind === 'checkpoint' ? 'checkpoint' : r.kind === 'unreadable' ? `line ${r.line}` : (r.request_id ?? `line ${r.line}`);
   const action = r.kind === 'decision' ? (r.action ?? '?') : r.kind;
   const problem = r.problem ? html` <span class="badge problem">chain problem</span>` : '';
-  return html`<tr${r.problem ? html` data-problem="1"` : ''}><td class="mono">${when}</td><th scope="row"><a href="${recordHref(ctx.base, r.file, r.line)}" class="mono">${name}</a>${problem}</th><td><span class="badge ${badgeClass(action)}">${action}</span></td><td>${r.app ?? ''}</td><td class="mono">${r.key_id ?? ''}</td><td class="mono">${r.route ?? ''}</td><td class="num">${r.status ?? ''}</td><td>${r.summary ?? ''}</td><td>${r.rules ?? ''}</td><td class="mono">${r.policy_id ? `${r.policy_id}@${(r.policy_version ?? '').slice(0, 12)}` : ''}</td><td class="num">${r.seq ?? ''}</td></tr>`;
+  return html`<tr${r.problem ? html` data-problem="1"` : ''}><td class="mono">${when}</td><th scope="row"><a href="${recordHref(ctx.base, r.file, r.line)}" class="mono">${name}</a>${problem}</th><td><span class="badge ${badgeClass(action)}">${action}</span></td><td>${r.app ?? ''}</td><td class="mono">${r.key_id ?? ''}</td><td class="mono">${r.route ?? ''}</td><td class="num">${r.status ?? ''}</td><td>${r.summary ?? ''}</td><td>${r.rules ?? ''}</td><td class="mono">${r.policy_id ? (r.policy_version ? `${r.policy_id}@${r.policy_version.slice(0, 12)}` : r.policy_id) : ''}</td><td class="num">${r.seq ?? ''}</td></tr>`;
 }
 
 export function badgeClass(action: string): string {
-  return ['allow', 'flag', 'block', 'error', 'unauthenticated', 'rate_limited', 'invalid_request', 'checkpoint', 'unreadable'].includes(action) ? action : 'unreadable';
+  return ['allow', 'flag', 'block', 'error', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable', 'checkpoint', 'unreadable'].includes(action) ? action : 'unreadable';
 }

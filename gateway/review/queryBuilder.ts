@@ -121,7 +121,7 @@ export function chartQueries(filter: ReviewFilter, bucketMs: number): Record<'by
       return { sql: `SELECT v.rule_id AS key, COUNT(DISTINCT r.id) AS n FROM records r JOIN verdicts v ON v.record_id = r.id ${deciding.sql} GROUP BY key ORDER BY n DESC LIMIT 10`, params: deciding.params };
     })(),
     errors: (() => {
-      const requests = and(where, "r.kind IN ('decision', 'unauthenticated', 'rate_limited', 'invalid_request')");
+      const requests = and(where, "r.kind IN ('decision', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable')");
       const key = "CASE WHEN r.kind = 'decision' AND r.action = 'error' THEN 'guard fault' WHEN r.kind = 'decision' AND r.status >= 500 THEN 'other 5xx' WHEN r.kind = 'decision' THEN 'ok' ELSE r.kind END";
       return { sql: `SELECT ${bucket} AS bucket, ${key} AS key, COUNT(*) AS n FROM records r ${requests.sql} GROUP BY bucket, key`, params: requests.params };
     })(),

@@ -46,8 +46,8 @@ export interface IndexedLine {
   facets: [Facet, string][];
 }
 
-/** The refusal kinds (401, 429, a guarded route's invalid request): indexed with their reason as the summary. */
-const REFUSAL_KINDS: ReadonlySet<string> = new Set(['unauthenticated', 'rate_limited', 'invalid_request']);
+/** The refusal kinds (401, 429, a guarded route's invalid request, 503 policy_unavailable): indexed with their reason as the summary. */
+const REFUSAL_KINDS: ReadonlySet<string> = new Set(['unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable']);
 const KNOWN_KINDS: ReadonlySet<string> = new Set(['decision', 'checkpoint', ...REFUSAL_KINDS]);
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v.slice(0, 500) : null);
@@ -91,7 +91,10 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
   if (REFUSAL_KINDS.has(row.kind)) {
     const r = record as Partial<RejectionEntry>;
     row.action = row.kind;
-    row.summary = typeof r.reason === 'string' ? refusalSummary({ reason: r.reason, param: str(r.param), limit: r.limit && typeof r.limit === 'object' ? r.limit : undefined }).slice(0, 500) : null;
+    row.summary = typeof r.reason === 'string' ? refusalSummary({ reason: r.reason, param: str(r.param), policy_id: str(r.policy_id), limit: r.limit && typeof r.limit === 'object' ? r.limit : undefined }).slice(0, 500) : null;
+    // A policy_unavailable names the policy its key assigns: the policy filter finds it (no version: none was loaded).
+    row.policy_id = str(r.policy_id);
+    facet('policy_id', row.policy_id);
     return { row, verdicts: [], facets };
   }
   if (row.kind === 'checkpoint') {

@@ -46,7 +46,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.mono, th.mono { white-space: nowrap; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
 .badge.allow { color: var(--ok); } .badge.flag { color: var(--warn); } .badge.block { color: var(--bad); } .badge.error { color: #6f42c1; }
-.badge.unauthenticated, .badge.rate_limited, .badge.invalid_request { color: var(--muted); } .badge.checkpoint { color: var(--accent); } .badge.unreadable, .badge.problem { color: #fff; background: var(--bad); border-color: var(--bad); }
+.badge.unauthenticated, .badge.rate_limited, .badge.invalid_request, .badge.policy_unavailable { color: var(--muted); } .badge.checkpoint { color: var(--accent); } .badge.unreadable, .badge.problem { color: #fff; background: var(--bad); border-color: var(--bad); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; }

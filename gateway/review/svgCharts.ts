@@ -2,7 +2,7 @@ import { html, type Html } from './html';
 
 /** Pure: small server-rendered SVG charts, each with a legend and its numbers as a table (for screen readers and keyboards). */
 const PALETTE = ['#0550ae', '#b42318', '#1a7f37', '#9a6700', '#6f42c1', '#bf3989', '#0a7f86', '#953800', '#57606a', '#1f6feb', '#8250df', '#cf222e', '#2da44e', '#d4a72c'];
-const FIXED: Record<string, string> = { allow: '#1a7f37', flag: '#d4a72c', block: '#b42318', error: '#6f42c1', ok: '#1a7f37', 'guard fault': '#6f42c1', 'other 5xx': '#b42318', unauthenticated: '#57606a', rate_limited: '#953800', invalid_request: '#9a6700' };
+const FIXED: Record<string, string> = { allow: '#1a7f37', flag: '#d4a72c', block: '#b42318', error: '#6f42c1', ok: '#1a7f37', 'guard fault': '#6f42c1', 'other 5xx': '#b42318', unauthenticated: '#57606a', rate_limited: '#953800', invalid_request: '#9a6700', policy_unavailable: '#0a7f86' };
 
 export function colorOf(key: string, index: number): string {
   return FIXED[key] ?? PALETTE[index % PALETTE.length];

@@ -15,8 +15,8 @@ export interface ErrorAnswerDeps {
 /**
  * How any request that failed before its answer went out is answered, on either path (the guarded
  * routes' own, express's for the rest): an OpenAI-shaped error, never a stack; a 401 or 429, and
- * a guarded route's 400, 413 or 415 before its guarded call, recorded (audit log, metrics) before
- * it goes out, like any decision.
+ * a guarded route's 400, 413, 415 or 503 policy_unavailable before its guarded call, recorded
+ * (audit log, metrics) before it goes out, like any decision.
  */
 export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (err, req, res) => {

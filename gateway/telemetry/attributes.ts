@@ -77,7 +77,7 @@ export const GATEWAY = {
   RATE_LIMIT_KIND: 'safety.rate_limit.kind',
   /** Why a request was refused before any policy ran (401 missing_key / invalid_key; 429 requests_per_minute, ...; 400 the error code: invalid_json, unsupported_parameter, ...). */
   REJECTION_REASON: 'safety.rejection.reason',
-  /** The decision type of a refusal: unauthenticated, rate_limited or invalid_request. */
+  /** The decision type of a refusal: unauthenticated, rate_limited, invalid_request or policy_unavailable. */
   REJECTION_KIND: 'safety.rejection.kind',
   /** An invalid_request's offending member (`chat_template`, `messages.0.role`): a path, never a value. */
   REJECTION_PARAM: 'safety.rejection.param',

@@ -18,6 +18,7 @@ export interface Instruments {
   rateLimitRejections: Counter;
   authRejections: Counter;
   invalidRequestRejections: Counter;
+  policyUnavailableRejections: Counter;
   policyReloads: Counter;
   auditRecords: Counter;
   requestDuration: Histogram;
@@ -49,6 +50,10 @@ export function instruments(): Instruments {
     authRejections: meter.createCounter('safety.auth.rejections', { description: 'Requests refused for a missing or unknown API key (401), by reason', unit: '{request}' }),
     invalidRequestRejections: meter.createCounter('safety.invalid_request.rejections', {
       description: 'Requests on the guarded routes refused before their guarded call (400, 413, 415: invalid JSON or schema, a field the gateway cannot check, a hardening limit) and passthrough paths refused 400 invalid_path (route label /v1/*), by route, app and reason',
+      unit: '{request}',
+    }),
+    policyUnavailableRejections: meter.createCounter('safety.policy_unavailable.rejections', {
+      description: 'Requests on the guarded routes refused 503 policy_unavailable (the key assigns a policy id the gateway has not loaded), by route, app and that policy id',
       unit: '{request}',
     }),
     policyReloads: meter.createCounter('safety.policy.reloads', { description: 'Policy reloads by outcome (success, failure)', unit: '{reload}' }),
@@ -85,6 +90,11 @@ export function recordAuthRejection(reason: string): void {
 /** One call per request a guarded route refuses before its guarded call (400, 413, 415); `reason` is the error code. */
 export function recordInvalidRequestRejection(route: string, app: string, reason: string): void {
   instruments().invalidRequestRejections.add(1, { [GATEWAY.HTTP_ROUTE]: route, [GATEWAY.APP]: app, [GATEWAY.REJECTION_REASON]: reason });
+}
+
+/** One call per guarded request refused 503 policy_unavailable; the policy id is operator config (one value per key), so a bounded label. */
+export function recordPolicyUnavailableRejection(route: string, app: string, policyId: string): void {
+  instruments().policyUnavailableRejections.add(1, { [GATEWAY.HTTP_ROUTE]: route, [GATEWAY.APP]: app, [SECURITY.POLICY_ID]: policyId });
 }
 
 /** For the policy watcher: one call per reload attempt; a failure keeps the last good policy. */

@@ -37,7 +37,7 @@ export class TelemetryRecorder implements DecisionRecorder {
     this.emit(record, captureContent(record.content, record.contentCapture, this.salt));
   }
 
-  /** A 401, 429 or invalid request (400, 413, 415): one log record (metrics are counted where the refusal is reported). Never throws. */
+  /** A 401, 429, invalid request (400, 413, 415) or policy_unavailable (503): one log record (metrics are counted where the refusal is reported). Never throws. */
   emitRejection(rejection: RejectionRecord, audit?: AuditPosition): void {
     if (!this.options.logs) return;
     try {
@@ -50,6 +50,7 @@ export class TelemetryRecorder implements DecisionRecorder {
         [GATEWAY.REJECTION_KIND]: rejection.kind,
         [GATEWAY.REJECTION_REASON]: rejection.reason,
         ...(rejection.param ? { [GATEWAY.REJECTION_PARAM]: rejection.param } : {}),
+        ...(rejection.policyId ? { [SECURITY.POLICY_ID]: rejection.policyId } : {}),
         ...(rejection.limit ? { [GATEWAY.RATE_LIMIT_KIND]: rejection.limit.kind } : {}),
         ...(audit ? { [GATEWAY.AUDIT_SEQ]: audit.seq, [GATEWAY.AUDIT_HASH]: audit.hash } : {}),
       };
@@ -57,7 +58,7 @@ export class TelemetryRecorder implements DecisionRecorder {
         eventName: 'safety.rejection',
         severityNumber: SeverityNumber.WARN,
         severityText: 'WARN',
-        body: `${rejection.kind} (HTTP ${rejection.status}): ${rejection.reason}${rejection.param ? ` at ${rejection.param}` : ''}${rejection.app ? ` for app ${rejection.app}` : ''}`,
+        body: `${rejection.kind} (HTTP ${rejection.status}): ${rejection.reason}${rejection.param ? ` at ${rejection.param}` : ''}${rejection.policyId ? ` (policy ${rejection.policyId} not loaded)` : ''}${rejection.app ? ` for app ${rejection.app}` : ''}`,
         attributes,
         context: context.active(),
       });

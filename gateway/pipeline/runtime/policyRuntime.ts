@@ -4,12 +4,15 @@ import { loadPolicySet, PolicySetError, type PolicySet } from '../../../policies
 import { formatProblem, PolicyError } from '../../../policies/problems';
 import type { GuardSpec } from '../../../policies/schema';
 import { createPolicyWatcher, type PolicyWatcher } from '../../../policies/watcher';
-import { ApiError } from '../../errors';
+import { UnknownPolicyError } from '../../errors';
 import { createGuardFromSpec, timeoutBudgetOf } from './guardFactory';
 import type { GuardSettings } from './guardSettings';
 import { ortHost } from '../../../guards/onnx/ortHost';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
 import { recordPolicyReload } from '../../telemetry/metrics';
+
+// Lives in errors.ts so the access layer can audit it without importing the runtime.
+export { UnknownPolicyError };
 
 /** A policy together with its loaded guards: what one request uses from start to end. */
 export interface PolicyRuntime {
@@ -38,14 +41,6 @@ export interface ReloadOutcome {
 
 /** Reload counters, for a metric (e.g. safety_policy_reloads_total{outcome}). */
 export type ReloadCounts = Record<ReloadOutcome['status'], number>;
-
-/** An app assigned a policy the gateway has not loaded: fail closed, never fall back to another policy. */
-export class UnknownPolicyError extends ApiError {
-  constructor(readonly policyId: string) {
-    super(503, `This app is assigned the policy \`${policyId.slice(0, 100)}\`, which this gateway has not loaded. The request was not forwarded; ask the gateway operator to check the policy set.`, 'api_error', 'policy_unavailable');
-    this.name = 'UnknownPolicyError';
-  }
-}
 
 interface RuntimeSet {
   main: PolicyRuntime;

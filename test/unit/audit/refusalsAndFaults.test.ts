@@ -140,10 +140,45 @@ describe('audit entries: guard faults, client ids, refusals', () => {
     });
     const table = formatStats(stats, 'table');
     expect(table).toMatch(/invalid_request:unsupported_parameter\s+1/);
-    expect(table).toMatch(/app\s+allow\s+flag\s+block\s+error\s+rate_limited\s+unauthenticated\s+invalid_request\n[- ]+\napp-a\s+0\s+0\s+0\s+0\s+1\s+0\s+2/);
+    expect(table).toMatch(/app\s+allow\s+flag\s+block\s+error\s+rate_limited\s+unauthenticated\s+invalid_request\s+policy_unavailable\n[- ]+\napp-a\s+0\s+0\s+0\s+0\s+1\s+0\s+2\s+0\n/);
 
     // The review index: its own kind, the reason and member as the summary.
     const { row } = toIndexedLine(stored as unknown as Record<string, unknown>);
     expect(row).toMatchObject({ kind: 'invalid_request', action: 'invalid_request', status: 400, summary: 'unsupported_parameter (chat_template)', request_id: 'req_11', route: '/v1/chat/completions' });
+  });
+
+  test('a policy_unavailable (503: the key assigns a policy not loaded): its own kind, the policy id kept, no limit or member', () => {
+    const record = rejection({ kind: 'policy_unavailable', status: 503, reason: 'policy_unavailable', policyId: 'kids', limit: undefined, requestId: 'req_13' });
+    const entry = toRejectionEntry(record);
+    expect(entry).toEqual({
+      v: 1,
+      kind: 'policy_unavailable',
+      request_id: 'req_13',
+      client_request_id: 'client-7',
+      received_at: '2025-06-03T00:00:00.000Z',
+      app: 'app-a',
+      key_id: 'k_123',
+      client: '127.0.0.1',
+      method: 'POST',
+      route: '/v1/chat/completions',
+      status: 503,
+      reason: 'policy_unavailable',
+      policy_id: 'kids',
+    });
+    expect(ENTRY_KINDS).toContain('policy_unavailable');
+
+    const stored: StoredAuditEntry = { ...entry, seq: 7, ...chain };
+    const limited: StoredAuditEntry = { ...toRejectionEntry(rejection()), seq: 8, ...chain };
+    expect([stored, limited].filter((e) => matches(e, { kind: 'policy_unavailable' })).map((e) => e.request_id)).toEqual(['req_13']);
+    expect(matches(stored, { action: 'error' })).toBe(false);
+    expect(toRow(stored)).toMatchObject({ action: 'policy_unavailable', status: '503', rules: 'policy_unavailable (policy kids)', policy: 'kids', app: 'app-a' });
+    const stats = auditStats([stored, limited]);
+    expect(stats).toMatchObject({ byKind: { policy_unavailable: 1, rate_limited: 1 }, byReason: { 'policy_unavailable:policy_unavailable': 1 }, byApp: { 'app-a': { policy_unavailable: 1, rate_limited: 1 } } });
+    expect(formatStats(stats, 'table')).toMatch(/invalid_request\s+policy_unavailable\n[- ]+\napp-a\s+0\s+0\s+0\s+0\s+1\s+0\s+0\s+1\n/);
+
+    // The review index: its own kind, the policy named in the summary and as the policy id (filterable), no version.
+    const { row, facets } = toIndexedLine(stored as unknown as Record<string, unknown>);
+    expect(row).toMatchObject({ kind: 'policy_unavailable', action: 'policy_unavailable', status: 503, summary: 'policy_unavailable (policy kids)', policy_id: 'kids', policy_version: null });
+    expect(facets).toContainEqual(['policy_id', 'kids']);
   });
 });

@@ -160,6 +160,11 @@ describe('CSV rows and time buckets', () => {
     expect(row).toContain('g=unsafe 0.5000');
     expect(row).not.toContain('secret text');
   });
+  test('a policy_unavailable refusal: its reason as the action, the policy id it named as the policy; the kind is a filter value', () => {
+    const row = csvRow({ kind: 'policy_unavailable', seq: 2, request_id: 'req_2', app: 'kids-app', status: 503, reason: 'policy_unavailable', policy_id: 'kids' }, { file: 'f', line: 2 });
+    expect(row).toBe('2,,policy_unavailable,req_2,,,kids-app,,,policy_unavailable,503,kids,,,,,,,f,2\r\n');
+    expect(parseReviewQuery({ kind: 'policy_unavailable' }, NOW)).toMatchObject({ ok: true, query: { filter: { kind: 'policy_unavailable' } } });
+  });
   test('bucket sizes and histogram percentiles', () => {
     expect(bucketSize(3_600_000)).toBe(5 * 60_000);
     expect(bucketSize(2 * 86_400_000)).toBe(3_600_000);

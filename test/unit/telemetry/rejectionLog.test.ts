@@ -55,4 +55,12 @@ describe('safety.rejection log records', () => {
     expect(invalid.body).toBe('invalid_request (HTTP 400): invalid_json for app shop');
     expect(unauthenticated.body).toBe('unauthenticated (HTTP 401): missing_key');
   });
+
+  test('a policy_unavailable: the policy id the key assigns, as the policy id attribute and in the body', () => {
+    new TelemetryRecorder('salt').emitRejection({ ...base, kind: 'policy_unavailable', status: 503, reason: 'policy_unavailable', param: undefined, policyId: 'kids' }, { seq: 8, hash: 'def' });
+    const [record] = exporter.getFinishedLogRecords();
+    expect(record.body).toBe('policy_unavailable (HTTP 503): policy_unavailable (policy kids not loaded) for app shop');
+    expect(record.attributes).toMatchObject({ 'safety.rejection.kind': 'policy_unavailable', 'safety.status': 503, 'gen_ai.security.policy.id': 'kids', 'safety.audit.seq': 8 });
+    expect(record.attributes).not.toHaveProperty('safety.rejection.param');
+  });
 });
