@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
 import { classifyEngineError, EngineError } from './errors';
+import { RequestDeadline } from './requestDeadline';
 
 export interface EngineClientOptions {
   /** OpenAI base URL including /v1, e.g. http://127.0.0.1:8000/v1 (as vLLM documents it). */
@@ -85,8 +86,7 @@ export class EngineClient implements Engine {
   }
 
   private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: AbortSignal): Promise<EngineResponse> {
-    const total = AbortSignal.timeout(this.options.totalTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, total]) : total;
+    const deadline = new RequestDeadline(this.options.totalTimeoutMs, signal);
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
@@ -95,16 +95,20 @@ export class EngineClient implements Engine {
     propagation.inject(context.active(), headers);
     let res;
     try {
-      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: combined, dispatcher: this.agent });
+      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: deadline.signal, dispatcher: this.agent });
     } catch (err) {
-      if (total.aborted && !signal?.aborted) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
+      deadline.done();
+      if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
       throw classifyEngineError(err, 'request');
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (res.statusCode >= 500) {
       const text = await res.body.text().catch(() => '');
+      deadline.done();
       throw new EngineError('bad_gateway', `the engine answered ${res.statusCode}${summarizeUpstream(text)}`, res.statusCode);
     }
+    // The total timeout runs until the body is over: read to its end, failed, or destroyed.
+    res.body.once('close', deadline.done);
     // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
     res.body.on('error', () => undefined);
     return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES), server: this.server };

@@ -1,0 +1,44 @@
+import { RequestDeadline } from '../../../engine/requestDeadline';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RequestDeadline: the caller signal or the total timeout, as AbortSignal.any + AbortSignal.timeout', () => {
+  test('the total timeout aborts with a TimeoutError and counts as timed out', async () => {
+    const deadline = new RequestDeadline(10);
+    await wait(30);
+    expect(deadline.signal.aborted).toBe(true);
+    expect((deadline.signal.reason as DOMException).name).toBe('TimeoutError');
+    expect(deadline.timedOut).toBe(true);
+  });
+
+  test("the caller's abort passes on with its reason; not a timeout", async () => {
+    const caller = new AbortController();
+    const deadline = new RequestDeadline(10, caller.signal);
+    const reason = new Error('client gone');
+    caller.abort(reason);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(reason);
+    await wait(30);
+    expect(deadline.signal.reason).toBe(reason);
+    expect(deadline.timedOut).toBe(false);
+  });
+
+  test('a caller signal aborted already: aborted at once, with its reason', () => {
+    const caller = new AbortController();
+    caller.abort();
+    const deadline = new RequestDeadline(1000, caller.signal);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(caller.signal.reason);
+    deadline.done();
+  });
+
+  test('done() stops both: nothing aborts afterwards', async () => {
+    const caller = new AbortController();
+    const deadline = new RequestDeadline(10, caller.signal);
+    deadline.done();
+    caller.abort();
+    await wait(30);
+    expect(deadline.signal.aborted).toBe(false);
+    expect(deadline.timedOut).toBe(false);
+  });
+});
