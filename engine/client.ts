@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
+import { CappedBody } from './cappedBody';
 import { classifyEngineError, EngineError } from './errors';
 import { RequestDeadline } from './requestDeadline';
 
@@ -115,24 +116,10 @@ export class EngineClient implements Engine {
   }
 }
 
-/**
- * The body, failing with EngineError (bad_gateway) once more than `max` bytes arrived: a huge
- * answer is an engine fault, not something to buffer. Stopping early destroys the upstream body.
- */
+/** The body under the answer cap; consumers see its error where they read. */
 function capped(body: Readable, max: number): Readable {
-  async function* limit(): AsyncGenerator<Buffer> {
-    let size = 0;
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > max) {
-        body.destroy();
-        throw new EngineError('bad_gateway', `the engine answer is larger than the limit of ${max} bytes (engine.max_answer_bytes)`);
-      }
-      yield chunk as Buffer;
-    }
-  }
-  const stream = Readable.from(limit(), { objectMode: false });
-  // Consumers see the error where they read; an unread body must not crash the process with it.
+  const stream = new CappedBody(body, max);
+  // An unread body must not crash the process with its error.
   stream.on('error', () => undefined);
   return stream;
 }

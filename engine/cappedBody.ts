@@ -1,0 +1,69 @@
+import { Readable } from 'node:stream';
+import { EngineError } from './errors';
+
+/**
+ * An engine answer's body that fails with EngineError (bad_gateway) once more than `max` bytes
+ * arrived: a huge answer is an engine fault, not something to buffer. It reads the body only once
+ * its own reader asks (as an async generator under Readable.from would, without that one's
+ * promises per chunk), passes the body's error on, and reports a body closed before its end as
+ * a premature close. Destroying it (a reader stopping early) destroys the body.
+ */
+export class CappedBody extends Readable {
+  private size = 0;
+  private started = false;
+
+  constructor(
+    private readonly body: Readable,
+    private readonly max: number,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.started) {
+      this.body.resume();
+      return;
+    }
+    this.started = true;
+    const body = this.body;
+    // What happened to the body before anyone read it.
+    if (body.errored) return void this.destroy(body.errored);
+    if (body.destroyed) return void this.destroy(prematureClose());
+    body.on('data', this.onData);
+    body.once('end', this.onEnd);
+    body.once('error', this.onError);
+    body.once('close', this.onClose);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.body.destroy();
+    callback(err);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.size += chunk.length;
+    if (this.size > this.max) {
+      this.destroy(new EngineError('bad_gateway', `the engine answer is larger than the limit of ${this.max} bytes (engine.max_answer_bytes)`));
+      return;
+    }
+    // The reader is behind: the body waits until it asks again (_read).
+    if (!this.push(chunk)) this.body.pause();
+  };
+
+  private readonly onEnd = (): void => {
+    this.push(null);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.destroy(err);
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.body.readableEnded) this.destroy(prematureClose());
+  };
+}
+
+/** What a reader of a stream that closed before its end gets (as node's async iterator reports it). */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
