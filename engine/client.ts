@@ -96,7 +96,7 @@ export class EngineClient implements Engine {
     propagation.inject(context.active(), headers);
     let res;
     try {
-      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: deadline.signal, dispatcher: this.agent });
+      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: deadline, dispatcher: this.agent });
     } catch (err) {
       deadline.done();
       if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
