@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
+import type { EngineSignal } from './abortEmitter';
 import { CappedBody } from './cappedBody';
 import { classifyEngineError, EngineError } from './errors';
 import { RequestDeadline } from './requestDeadline';
@@ -34,8 +35,8 @@ export interface EngineResponse {
 export interface Engine {
   /** The (first) upstream's settings; passthrough routes forward there. */
   readonly options: EngineClientOptions;
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse>;
-  get(path: string, signal?: AbortSignal): Promise<EngineResponse>;
+  post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse>;
+  get(path: string, signal?: EngineSignal): Promise<EngineResponse>;
   ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -63,11 +64,11 @@ export class EngineClient implements Engine {
    * (a Readable with backpressure). Engine 5xx and network failures reject with EngineError;
    * 4xx answers resolve so their OpenAI-shaped bodies can reach the client.
    */
-  async post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+  async post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
     return this.send('POST', path, JSON.stringify(body), signal);
   }
 
-  async get(path: string, signal?: AbortSignal): Promise<EngineResponse> {
+  async get(path: string, signal?: EngineSignal): Promise<EngineResponse> {
     return this.send('GET', path, undefined, signal);
   }
 
@@ -86,7 +87,7 @@ export class EngineClient implements Engine {
     await this.agent.close();
   }
 
-  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: AbortSignal): Promise<EngineResponse> {
+  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: EngineSignal): Promise<EngineResponse> {
     const deadline = new RequestDeadline(this.options.totalTimeoutMs, signal);
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (payload !== undefined) headers['content-type'] = 'application/json';

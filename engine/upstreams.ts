@@ -1,3 +1,4 @@
+import type { EngineSignal } from './abortEmitter';
 import { EngineClient, type Engine, type EngineClientOptions, type EngineResponse } from './client';
 import { failoverOrder, isRetryable } from './failover';
 import { UpstreamHealth } from './health';
@@ -47,11 +48,11 @@ export class UpstreamPool implements Engine {
     return this.health.isUp(index);
   }
 
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+  post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
     return this.attempt((c) => c.post(path, body, signal), signal);
   }
 
-  get(path: string, signal?: AbortSignal): Promise<EngineResponse> {
+  get(path: string, signal?: EngineSignal): Promise<EngineResponse> {
     return this.attempt((c) => c.get(path, signal), signal);
   }
 
@@ -68,7 +69,7 @@ export class UpstreamPool implements Engine {
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
   }
 
-  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: AbortSignal): Promise<EngineResponse> {
+  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: EngineSignal): Promise<EngineResponse> {
     const order = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++).slice(0, this.settings.retries + 1);
     let lastError: unknown;
     for (const index of order) {

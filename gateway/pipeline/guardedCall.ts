@@ -1,5 +1,6 @@
 import { context, trace } from '@opentelemetry/api';
 import type { ServerResponse } from 'node:http';
+import { AbortEmitter } from '../../engine/abortEmitter';
 import type { Engine, EngineResponse } from '../../engine/client';
 import { combinedAction } from '../../policies/evaluate';
 import type { PolicyFile } from '../../policies/schema';
@@ -29,7 +30,10 @@ export interface CallSink {
  */
 export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   readonly record: RequestRecord;
-  private readonly abort = new AbortController();
+  /** Stops the engine call and the guard runs: the client went away, or a relay stopped the engine. */
+  private readonly stop = new AbortEmitter();
+  /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
+  private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
 
   constructor(
@@ -43,7 +47,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   ) {
     // A client that goes away stops the guards and the engine call it was waiting for.
     res.on('close', () => {
-      if (!res.writableFinished) this.abort.abort();
+      if (!res.writableFinished) this.stop.abort();
     });
     const loaded = runtime.loaded;
     this.record = {
@@ -71,17 +75,22 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /** Aborted when the client goes away, or when a relay stops the engine (window mode on unsafe). */
   get signal(): AbortSignal {
-    return this.abort.signal;
+    if (!this.guardAbort) {
+      const controller = (this.guardAbort = new AbortController());
+      if (this.stop.aborted) controller.abort(this.stop.reason);
+      else this.stop.once('abort', () => controller.abort(this.stop.reason));
+    }
+    return this.guardAbort.signal;
   }
 
   /** Cancels the engine request (window mode stops generation on unsafe). */
   abortUpstream(): void {
-    this.abort.abort();
+    this.stop.abort();
   }
 
   /** The input guard phase, recorded and timed; a guard fault throws the 503. */
   async checkInput(): Promise<GuardPhase> {
-    const phase = await checkInput(this.runtime, this.parsed, this.signal);
+    const phase = await checkInput(this.runtime, this.parsed, this.phaseSignal(this.policy.input));
     this.record.input = phase;
     this.ctx.timing.guards(phase.durationMs);
     this.failOnGuardFault(phase, 'input');
@@ -93,7 +102,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    * back with `answersChecked`; a guard fault is recorded here and throws the 503.
    */
   async checkAnswer(answer: AssistantAnswer, choice: number): Promise<GuardPhase & { choice: number }> {
-    const phase = await checkAnswer(this.runtime, this.parsed, answer, choice, this.signal);
+    const phase = await checkAnswer(this.runtime, this.parsed, answer, choice, this.phaseSignal(this.policy.output));
     if (guardFault(phase.decision)) this.record.outputs.push(phase);
     this.failOnGuardFault(phase, 'output');
     return phase;
@@ -115,7 +124,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     this.ctx.timing.engineStart();
     const parsed = this.parsed;
     this.engineSpan = EngineSpan.start(operation, parsed.model, parsed.stream, parsed.body);
-    return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, parsed.body, this.signal));
+    return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, parsed.body, this.stop));
   }
 
   /** The status line is about to go out: the verdict (the record's action by default), policy and timing headers. */
@@ -133,6 +142,11 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     this.sink.onFinished?.(record, this.ctx);
     this.engineSpan?.end(record);
     return this.sink.recorder.record(record);
+  }
+
+  /** A phase's signal: none without rules, where runGuardPhase runs no guard (guards off: no AbortSignal made). */
+  private phaseSignal(rules: readonly unknown[]): AbortSignal | undefined {
+    return rules.length > 0 ? this.signal : undefined;
   }
 
   /** A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such. */

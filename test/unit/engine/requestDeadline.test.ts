@@ -1,3 +1,4 @@
+import { AbortEmitter, onAbort } from '../../../engine/abortEmitter';
 import { RequestDeadline } from '../../../engine/requestDeadline';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,5 +52,35 @@ describe('RequestDeadline: the caller signal or the total timeout, as AbortSigna
     await wait(30);
     expect(deadline.aborted).toBe(false);
     expect(deadline.timedOut).toBe(false);
+  });
+});
+
+describe('AbortEmitter: the per-request stop switch an engine call takes instead of an AbortSignal', () => {
+  test("aborts once, with AbortController's default reason; a deadline follows it", () => {
+    const stop = new AbortEmitter();
+    const deadline = new RequestDeadline(1000, stop);
+    stop.abort();
+    stop.abort(new Error('later'));
+    expect(stop.aborted).toBe(true);
+    expect(stop.reason).toMatchObject({ name: 'AbortError', message: 'This operation was aborted' });
+    expect(deadline.aborted).toBe(true);
+    expect(deadline.reason).toBe(stop.reason);
+    expect(deadline.timedOut).toBe(false);
+    deadline.done();
+  });
+
+  test('onAbort listens to either kind once, and can stop listening', () => {
+    for (const make of [() => new AbortController(), () => new AbortEmitter()]) {
+      const source = make();
+      const signal = source instanceof AbortController ? source.signal : source;
+      const heard = jest.fn();
+      const stop = onAbort(signal, heard);
+      const ignored = jest.fn();
+      onAbort(signal, ignored)();
+      source.abort();
+      expect(heard).toHaveBeenCalledTimes(1);
+      expect(ignored).not.toHaveBeenCalled();
+      stop();
+    }
   });
 });
