@@ -6,7 +6,20 @@
  * every audit record, on the request path.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // Strings, numbers and booleans without a JSON.stringify call each (a finite number's JSON is its ToString).
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? `${value}` : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      if (value === null) return 'null';
+      break;
+    default:
+      return JSON.stringify(value) ?? 'null';
+  }
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -25,9 +38,21 @@ export function canonicalJson(value: unknown): string {
     if (member === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(keys[i])}:${canonicalJson(member)}`;
+    out += `${quotedKey(keys[i])}:${canonicalJson(member)}`;
   }
   return `${out}}`;
+}
+
+/** Keys as JSON strings, kept: records repeat the same few dozen (bounded, as engines may send keys of their own). */
+const QUOTED_KEYS = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED_KEYS.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (QUOTED_KEYS.size < 1024) QUOTED_KEYS.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** The order of Array.prototype.sort() (UTF-16 code units), by insertion: objects here have a handful of keys. */

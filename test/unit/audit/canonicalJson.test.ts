@@ -27,6 +27,20 @@ describe('canonical JSON', () => {
     fc.assert(fc.property(value, (v) => canonicalJson(v) === reference(v)), { numRuns: 2000 });
   });
 
+  test('numbers, booleans and odd values as JSON.stringify writes them (NaN and infinities as null, -0 as 0, exponents)', () => {
+    const odd = [NaN, Infinity, -Infinity, -0, 0, 1e21, 1.5e-7, 5e-324, Number.MAX_SAFE_INTEGER + 2, -1.25, true, false, null, undefined, () => 1, Symbol('s'), 'é"\\\u0001\u2028'];
+    for (const v of odd) {
+      expect(canonicalJson(v)).toBe(reference(v));
+      expect(canonicalJson([v])).toBe(reference([v]));
+      expect(canonicalJson({ [String(typeof v)]: v, k: v })).toBe(reference({ [String(typeof v)]: v, k: v }));
+    }
+    expect(() => canonicalJson(1n)).toThrow(TypeError);
+    // Keys seen many times (a cache of quoted keys) and keys seen once give the same bytes.
+    const many = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}\n"`, i]));
+    expect(canonicalJson(many)).toBe(reference(many));
+    expect(canonicalJson(many)).toBe(reference(many));
+  });
+
   test('a sealed record hashes to SHA-256 of the canonical JSON of everything but its hash, and its line is the record as JSON, seq and ts first', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string().filter((k) => !['seq', 'ts', 'prev', 'hash'].includes(k)), value, { maxKeys: 6 }), (entry) => {
