@@ -37,11 +37,10 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse, facts:
 export function requestAttributes(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): Attributes {
   const route = facts.route();
   const verdict = res.getHeader('x-safety-verdict');
-  return {
-    [GATEWAY.HTTP_METHOD]: req.method ?? '',
-    [GATEWAY.HTTP_STATUS]: res.statusCode,
-    ...(route !== undefined ? { [GATEWAY.HTTP_ROUTE]: route } : {}),
-    [GATEWAY.STREAM]: facts.stream(),
-    ...(typeof verdict === 'string' ? { [SECURITY.ACTION]: verdict } : {}),
-  };
+  // Set one by one in this order, not spread from conditional objects: that cost a request about a microsecond.
+  const attributes: Attributes = { [GATEWAY.HTTP_METHOD]: req.method ?? '', [GATEWAY.HTTP_STATUS]: res.statusCode };
+  if (route !== undefined) attributes[GATEWAY.HTTP_ROUTE] = route;
+  attributes[GATEWAY.STREAM] = facts.stream();
+  if (typeof verdict === 'string') attributes[SECURITY.ACTION] = verdict;
+  return attributes;
 }

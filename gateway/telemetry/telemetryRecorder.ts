@@ -184,13 +184,37 @@ function recordMetrics(record: RequestRecord): void {
   if (!engine) return;
   // Chat and the Responses API are `chat` in the GenAI conventions; only legacy completions are `text_completion`.
   const operation = record.route.endsWith('/v1/completions') ? 'text_completion' : 'chat';
-  const attrs: Attributes = { [GEN_AI.OPERATION_NAME]: operation, ...(record.model ? { [GEN_AI.REQUEST_MODEL]: record.model } : {}), ...(engine.model ? { [GEN_AI.RESPONSE_MODEL]: engine.model } : {}) };
-  m.engineDuration.record(engine.durationMs / 1000, attrs);
-  if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs);
+  const attrs = engineAttributes(operation, record.model, engine.model);
+  m.engineDuration.record(engine.durationMs / 1000, attrs.call);
+  if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs.call);
   const input = tokenCount(engine.usage, 'prompt_tokens');
   const output = tokenCount(engine.usage, 'completion_tokens');
-  if (input !== undefined) m.tokenUsage.record(input, { ...attrs, [GEN_AI.TOKEN_TYPE]: 'input' });
-  if (output !== undefined) m.tokenUsage.record(output, { ...attrs, [GEN_AI.TOKEN_TYPE]: 'output' });
+  if (input !== undefined) m.tokenUsage.record(input, attrs.input);
+  if (output !== undefined) m.tokenUsage.record(output, attrs.output);
+}
+
+interface EngineAttributes {
+  call: Attributes;
+  input: Attributes;
+  output: Attributes;
+}
+
+/** Made once per operation and models, not per request (spread copies cost about a microsecond a request); bounded, as clients name the model. */
+const ENGINE_ATTRIBUTES = new Map<string, EngineAttributes>();
+
+function engineAttributes(operation: string, model: string | undefined, responseModel: string | undefined): EngineAttributes {
+  // The model's length keeps any two (model, response model) pairs apart, whatever characters they hold.
+  const requested = model ?? '';
+  const key = `${operation}:${requested.length}:${requested}${responseModel ?? ''}`;
+  let attrs = ENGINE_ATTRIBUTES.get(key);
+  if (!attrs) {
+    const call: Attributes = { [GEN_AI.OPERATION_NAME]: operation, ...(model ? { [GEN_AI.REQUEST_MODEL]: model } : {}), ...(responseModel ? { [GEN_AI.RESPONSE_MODEL]: responseModel } : {}) };
+    // Shared by every later request with these values: frozen, so no reader can change another's.
+    attrs = { call: Object.freeze(call), input: Object.freeze({ ...call, [GEN_AI.TOKEN_TYPE]: 'input' }), output: Object.freeze({ ...call, [GEN_AI.TOKEN_TYPE]: 'output' }) };
+    if (ENGINE_ATTRIBUTES.size >= 256) ENGINE_ATTRIBUTES.clear();
+    ENGINE_ATTRIBUTES.set(key, attrs);
+  }
+  return attrs;
 }
 
 function annotateRequestSpan(record: RequestRecord, audit: AuditPosition | undefined): void {
