@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { context, propagation } from '@opentelemetry/api';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { EngineSignal } from './abortEmitter';
 import { CappedBody } from './cappedBody';
 import { classifyEngineError, EngineError } from './errors';
@@ -46,6 +46,8 @@ export class EngineClient implements Engine {
   private readonly agent: Agent;
   private readonly base: string;
   private readonly server: { address: string; port: number };
+  /** Per engine path, `${base}${path}` as undici's request(url) splits it (see dispatch()); null: a scheme undici refuses. */
+  private readonly targets = new Map<string, { origin: string; path: string } | null>();
 
   constructor(readonly options: EngineClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
@@ -97,7 +99,7 @@ export class EngineClient implements Engine {
     propagation.inject(context.active(), headers);
     let res;
     try {
-      res = await request(`${this.base}${path}`, { method, headers, body: payload, signal: deadline, dispatcher: this.agent });
+      res = await this.dispatch(method, path, headers, payload, deadline);
     } catch (err) {
       deadline.done();
       if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
@@ -114,6 +116,23 @@ export class EngineClient implements Engine {
     // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
     res.body.on('error', () => undefined);
     return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES), server: this.server };
+  }
+
+  /**
+   * undici's request to `${base}${path}`, made on the agent with the origin and path that
+   * request(url) would split the URL into, found once per path (the gateway's own few): the
+   * top-level request(url) parses the URL and copies the options on every call. A scheme undici
+   * refuses goes through request(url), which throws its own error as before.
+   */
+  private dispatch(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: string | undefined, signal: RequestDeadline): Promise<Dispatcher.ResponseData> {
+    let target = this.targets.get(path);
+    if (target === undefined) {
+      const url = new URL(`${this.base}${path}`);
+      target = /^https?:$/.test(url.protocol) ? { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname } : null;
+      if (this.targets.size < 64) this.targets.set(path, target);
+    }
+    if (target === null) return request(`${this.base}${path}`, { method, headers, body, signal, dispatcher: this.agent });
+    return this.agent.request({ origin: target.origin, path: target.path, method, headers, body, signal });
   }
 }
 
