@@ -16,7 +16,9 @@ export class CappedBody extends Readable {
     private readonly body: Readable,
     private readonly max: number,
   ) {
-    super();
+    // One chunk held at a time, as the generator under Readable.from held (its highWaterMark was 1):
+    // a reader that falls behind leaves the rest in the body and the socket.
+    super({ highWaterMark: 1 });
   }
 
   override _read(): void {
