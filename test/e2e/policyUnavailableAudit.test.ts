@@ -7,13 +7,13 @@ import { AuditRecorder } from '../../gateway/audit/auditRecorder';
 import { verifyChain } from '../../gateway/audit/chainVerifier';
 import { runAudit } from '../../gateway/cli/auditCommand';
 import { GatewayConfig } from '../../gateway/config';
-import { startReviewServer } from '../../gateway/review/reviewServer';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
 import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
 import { FIXTURE_POLICY } from '../support/gatewayHarness';
 import { addKey, tempKeysFile } from '../support/keys';
 import { startRealGateway, type RealGateway } from '../integration/telemetry/realGateway';
+import { withReviewPages } from '../support/reviewPages';
 
 /**
  * A key that assigns a policy id the gateway has not loaded gets 503 policy_unavailable (fail
@@ -183,32 +183,23 @@ describe('503 policy_unavailable is audited as its own refusal kind', () => {
   });
 
   test('the review page filters by the kind and by the policy id, and shows reason and policy', async () => {
-    const admin = 'review-admin-key-policy-0123456789';
-    const review = await startReviewServer({ auditDir: gw.auditDir, host: '127.0.0.1', port: 0, adminKey: admin, publicKeyFiles: [], log: () => undefined });
-    try {
-      const get = async (url: string) => {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
-        expect(res.status).toBe(200);
-        return res.text();
-      };
-      const list = await get(`${review.url}?kind=policy_unavailable`);
+    await withReviewPages(gw.auditDir, async (get) => {
+      const list = await get('?kind=policy_unavailable');
       expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(5);
       expect(list).toContain('<span class="badge policy_unavailable">policy_unavailable</span>');
       expect(list).toContain('policy_unavailable (policy no-such-policy)');
       expect(list).toMatch(/<select[^>]*name="kind"[\s\S]*?<option value="policy_unavailable" selected/);
-      const byPolicy = await get(`${review.url}?policy_id=${GHOST_POLICY}`);
+      const byPolicy = await get(`?policy_id=${GHOST_POLICY}`);
       expect(Number(/id="result-count">(\d+) matching/.exec(byPolicy)?.[1])).toBe(4);
       const row = list.split('<tr').find((r) => r.includes('/review/record?') && r.includes('/v1/responses'))!;
       const href = /href="(\/review\/record\?file=[^"]+)"/.exec(row)![1].replace(/&amp;/g, '&');
-      const detail = await get(new URL(href, review.url).toString());
+      const detail = await get(href);
       expect(detail).toContain('Refusal req_');
       expect(detail).toMatch(/<dt>Reason<\/dt><dd>policy_unavailable<\/dd><dt>Policy \(not loaded\)<\/dt><dd><span class="mono">no-such-policy<\/span><\/dd>/);
-      const charts = await get(`${review.url}charts`);
+      const charts = await get('charts');
       expect(charts).toMatch(/503 policy unavailable \d+\.\d+%/);
       for (const page of [list, byPolicy, detail, charts]) expect(page).not.toContain(SECRET);
-    } finally {
-      await review.close();
-    }
+    });
   });
 });
 

@@ -8,12 +8,12 @@ import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
 import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
-import { startReviewServer } from '../../../gateway/review/reviewServer';
 import { FIXTURE_POLICY } from '../../support/gatewayHarness';
 import { addKey, tempKeysFile } from '../../support/keys';
 import { fixturePolicyVariant } from '../../support/policyFiles';
 import { rawRequest } from '../../support/recordingUpstream';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
+import { withReviewPages } from '../../support/reviewPages';
 
 /**
  * A guarded route's refusal before its guarded call (400 invalid JSON, a schema failure, a field
@@ -262,15 +262,8 @@ describe('guarded routes: requests refused before the guarded call are audited a
   });
 
   test('the review page filters by the kind and shows reason, member and route', async () => {
-    const admin = 'review-admin-key-invalid-0123456789';
-    const review = await startReviewServer({ auditDir: gw.auditDir, host: '127.0.0.1', port: 0, adminKey: admin, publicKeyFiles: [], log: () => undefined });
-    try {
-      const get = async (url: string) => {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
-        expect(res.status).toBe(200);
-        return res.text();
-      };
-      const list = await get(`${review.url}?kind=invalid_request`);
+    await withReviewPages(gw.auditDir, async (get) => {
+      const list = await get('?kind=invalid_request');
       expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(16);
       expect(list).toContain('<span class="badge invalid_request">invalid_request</span>');
       expect(list).toContain('unsupported_parameter (chat_template)');
@@ -279,15 +272,13 @@ describe('guarded routes: requests refused before the guarded call are audited a
       expect(list).toMatch(/<select[^>]*name="kind"[\s\S]*?<option value="invalid_request" selected/);
       const row = list.split('<tr').find((r) => r.includes('input[0].encrypted_content'))!;
       const href = /href="(\/review\/record\?file=[^"]+)"/.exec(row)![1].replace(/&amp;/g, '&');
-      const detail = await get(new URL(href, review.url).toString());
+      const detail = await get(href);
       expect(detail).toContain('Refusal req_');
       expect(detail).toMatch(/<dt>Reason<\/dt><dd>unsupported_value<\/dd><dt>Request member<\/dt><dd><span class="mono">input\[0\]\.encrypted_content<\/span><\/dd>/);
-      const charts = await get(`${review.url}charts`);
+      const charts = await get('charts');
       expect(charts).toMatch(/invalid \d+\.\d+%/);
       for (const page of [list, detail, charts]) expect(page).not.toContain(SECRET);
-    } finally {
-      await review.close();
-    }
+    });
   });
 });
 
