@@ -7,7 +7,8 @@ export async function withReviewPages(auditDir: string, use: (get: (target: stri
   try {
     await use(async (target) => {
       const res = await fetch(new URL(target, review.url), { headers: { authorization: `Bearer ${admin}` } });
-      expect(res.status).toBe(200);
+      // test/support is compiled by the build (tsconfig.build.json) without jest's globals: no expect here.
+      if (res.status !== 200) throw new Error(`review page ${target}: HTTP ${res.status}, expected 200`);
       return res.text();
     });
   } finally {
