@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../engine/devEngine/server';
+import { hashApiKey } from '../../gateway/access/auth/apiKey';
 import type { ReloadOutcome } from '../../gateway/pipeline/runtime/policyRuntime';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { shutdownTelemetry } from '../../gateway/telemetry/telemetrySdk';
@@ -13,9 +14,10 @@ import { parseSamples, type Sample } from './prometheusText';
 /**
  * The alert rules (deploy/alerts/*.rules.yml) refer to metrics and labels that exist: a real
  * gateway with API keys and a rate limit gets allowed, blocked, unauthenticated (401) and
- * rate-limited (429) requests and a rejected policy edit, and every safety_* metric and every
- * label the rules select or group by is then on its GET /metrics. Each rule has a severity, a
- * summary and a runbook section that exists.
+ * rate-limited (429) requests, a request whose key assigns a policy id the gateway has not loaded
+ * (503 policy_unavailable) and a rejected policy edit, and every safety_* metric and every label
+ * the rules select or group by is then on its GET /metrics. Each rule has a severity, a summary
+ * and a runbook section that exists.
  */
 interface Rule {
   alert: string;
@@ -28,6 +30,9 @@ const RULES = path.join(DEPLOY, 'alerts', 'safety-gateway.rules.yml');
 const rules = (readYaml(RULES) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
 const APP_KEY = 'sk-alerts-app-key-0123456789abcdef';
 const METRICS_KEY = 'sk-alerts-metrics-key-0123456789ab';
+/** A key (of its own app) that assigns a policy id the gateway never loads: 503 policy_unavailable. */
+const ORPHAN_KEY = 'sk-alerts-orphan-key-0123456789abc';
+const GHOST_POLICY = 'alerts-ghost-policy';
 
 /** Labels Prometheus (or a histogram's buckets, or the Collector's own metrics) adds, not the gateway. */
 const NOT_FROM_THE_GATEWAY = new Set(['le', 'instance', 'job', 'exporter']);
@@ -56,7 +61,8 @@ describe('alert rules', () => {
     const configFile = path.join(dir, 'gateway.yaml');
     writeFileSync(
       configFile,
-      `port: 0\nhost: 127.0.0.1\npolicy: ${policyFile}\nengine:\n  url: ${engine.baseUrl}\nrate_limits:\n  defaults:\n    requests_per_minute: 3\naudit:\n  dir: ${path.join(dir, 'audit')}\n`,
+      `port: 0\nhost: 127.0.0.1\npolicy: ${policyFile}\nengine:\n  url: ${engine.baseUrl}\nrate_limits:\n  defaults:\n    requests_per_minute: 3\naudit:\n  dir: ${path.join(dir, 'audit')}\n` +
+        `keys:\n  inline:\n    - app: alerts-orphan\n      hash: ${hashApiKey(ORPHAN_KEY)}\n      policy: ${GHOST_POLICY}\n`,
     );
     const config = configFrom({ SAFETY_CONFIG: configFile, SAFETY_API_KEYS: `alerts=${APP_KEY}`, SAFETY_METRICS_KEY: METRICS_KEY });
     gateway = await startGateway({ config });
@@ -75,6 +81,7 @@ describe('alert rules', () => {
     expect(await chat('hello again', null)).toBe(401);
     expect(await chat('one more')).toBe(200);
     expect(await chat('over the limit')).toBe(429);
+    expect(await chat('no policy for me', ORPHAN_KEY)).toBe(503);
 
     const rejected = new Promise<ReloadOutcome>((resolve) => {
       const stop = gateway.policies.onReload((o) => {
@@ -113,15 +120,36 @@ describe('alert rules', () => {
   test('every safety_* metric a rule reads is on GET /metrics, with every label the rule uses', () => {
     const names = new Set(samples.map((s) => s.name));
     const used = rules.map((r) => ({ alert: r.alert, ...referenced(r.expr) }));
-    // The 401 and 429 counters, the latency histogram, the queue and in-flight gauges are all used.
+    // The 401, 429 and 503 policy_unavailable counters, the latency histogram, the queue and in-flight gauges are all used.
     const all = new Set(used.flatMap((u) => u.metrics));
-    for (const m of ['safety_auth_rejections_total', 'safety_rate_limit_rejections_total', 'safety_request_duration_seconds_bucket', 'safety_guard_queue_wait_seconds_bucket', 'safety_requests_in_flight']) expect(all).toContain(m);
+    for (const m of ['safety_auth_rejections_total', 'safety_rate_limit_rejections_total', 'safety_policy_unavailable_rejections_total', 'safety_request_duration_seconds_bucket', 'safety_guard_queue_wait_seconds_bucket', 'safety_requests_in_flight']) expect(all).toContain(m);
     for (const { alert, metrics, labels } of used) {
       for (const metric of metrics) expect({ alert, metric, exposed: names.has(metric) }).toEqual({ alert, metric, exposed: true });
       if (metrics.length === 0) continue;
       const carried = new Set(samples.filter((s) => metrics.includes(s.name)).flatMap((s) => Object.keys(s.labels)));
       for (const label of labels) expect({ alert, label, carried: carried.has(label) }).toEqual({ alert, label, carried: true });
     }
+  });
+
+  test("every label a rule's summary names survives its aggregation", () => {
+    for (const rule of rules) {
+      const kept = [...rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((s) => s.trim()));
+      if (kept.length === 0) continue;
+      for (const label of [...rule.annotations.summary.matchAll(/\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)/g)].map((m) => m[1])) {
+        expect({ alert: rule.alert, label, kept: kept.includes(label) }).toEqual({ alert: rule.alert, label, kept: true });
+      }
+    }
+  });
+
+  test('the policy_unavailable refusal is counted under the app and the policy id its key assigns, which the alert names', () => {
+    const rule = rules.find((r) => r.alert === 'SafetyGatewayPolicyUnavailable');
+    expect(rule?.labels.severity).toBe('critical');
+    expect(rule?.annotations.summary).toContain('{{ $labels.safety_app }}');
+    expect(rule?.annotations.summary).toContain('{{ $labels.gen_ai_security_policy_id }}');
+    const counted = samples.filter((s) => s.name === 'safety_policy_unavailable_rejections_total');
+    expect(counted).toEqual([
+      expect.objectContaining({ labels: expect.objectContaining({ safety_app: 'alerts-orphan', gen_ai_security_policy_id: GHOST_POLICY, http_route: '/v1/chat/completions' }), value: 1 }),
+    ]);
   });
 
   test('the metric check can fail: a misspelt metric or label is found out', () => {
