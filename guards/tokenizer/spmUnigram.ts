@@ -12,8 +12,12 @@
  *   [UNK] merge into one, as SentencePieceProcessor::Encode does;
  * - control and unknown pieces (the special tokens) are never matched in text.
  *
- * The vocabulary is held as a trie in one Map keyed by (node, UTF-16 unit): lighter than a Map
- * per node for the 128k-251k-piece DeBERTa vocabularies.
+ * The vocabulary is held as a trie whose edges, (node, UTF-16 unit) -> child, sit in one
+ * open-addressing hash table of typed arrays: lighter than a Map per node for the 128k-251k-piece
+ * DeBERTa vocabularies, and faster to probe than one Map keyed by node * 65536 + unit (segment()
+ * went from about 53 to 37 ns per character on the bundled 8k vocabularies; a large vocabulary's
+ * keys also leave the small-integer range). Built through a Map while the vocabulary is inserted,
+ * then frozen into the table.
  */
 
 export interface SpmSegment {
@@ -27,7 +31,13 @@ const UNK_PENALTY = 10;
 const UNITS = 0x10000;
 
 export class SpmUnigram {
-  private readonly children = new Map<number, number>();
+  /** Edges while building; emptied once frozen into the table below. */
+  private children = new Map<number, number>();
+  /** Edge table: parent node + 1 (0: empty slot), the unit, and the child; size a power of two. */
+  private edgeParent: Int32Array = new Int32Array(0);
+  private edgeUnit: Uint16Array = new Uint16Array(0);
+  private edgeChild: Int32Array = new Int32Array(0);
+  private edgeShift = 32;
   /** Piece index ending at each trie node, -1 for none. */
   private pieceAt: Int32Array;
   private readonly scores: Float32Array;
@@ -49,6 +59,41 @@ export class SpmUnigram {
       min = Math.min(min, Math.fround(score));
     });
     this.unkScore = Math.fround((Number.isFinite(min) ? min : 0) - UNK_PENALTY);
+    this.freeze();
+  }
+
+  /** Moves the edges into the hash table (load factor at most 1/2, linear probing). */
+  private freeze(): void {
+    let bits = 4;
+    while (1 << bits < this.children.size * 2) bits++;
+    const size = 1 << bits;
+    this.edgeParent = new Int32Array(size);
+    this.edgeUnit = new Uint16Array(size);
+    this.edgeChild = new Int32Array(size);
+    this.edgeShift = 32 - bits;
+    const mask = size - 1;
+    for (const [key, child] of this.children) {
+      const node = Math.floor(key / UNITS);
+      const unit = key - node * UNITS;
+      let slot = edgeHash(node, unit) >>> this.edgeShift;
+      while (this.edgeParent[slot] !== 0) slot = (slot + 1) & mask;
+      this.edgeParent[slot] = node + 1;
+      this.edgeUnit[slot] = unit;
+      this.edgeChild[slot] = child;
+    }
+    this.children = new Map();
+  }
+
+  /** The child of `node` along `unit`, or -1. */
+  private child(node: number, unit: number): number {
+    const parents = this.edgeParent;
+    const mask = parents.length - 1;
+    const tag = node + 1;
+    for (let slot = edgeHash(node, unit) >>> this.edgeShift; ; slot = (slot + 1) & mask) {
+      const p = parents[slot];
+      if (p === 0) return -1;
+      if (p === tag && this.edgeUnit[slot] === unit) return this.edgeChild[slot];
+    }
   }
 
   private insert(piece: string, id: number): void {
@@ -85,8 +130,8 @@ export class SpmUnigram {
       let coversChar = false;
       let node = 0;
       for (let end = start; end < n; end++) {
-        const child = this.children.get(node * UNITS + text.charCodeAt(end));
-        if (child === undefined) break;
+        const child = this.child(node, text.charCodeAt(end));
+        if (child < 0) break;
         node = child;
         const id = this.pieceAt[node];
         if (id < 0) continue;
@@ -122,6 +167,11 @@ export class SpmUnigram {
     }
     return path.reverse();
   }
+}
+
+/** Multiplicative hash of an edge; its top bits pick the slot. */
+function edgeHash(node: number, unit: number): number {
+  return Math.imul(node, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b);
 }
 
 function nextCodePoint(text: string, at: number): number {

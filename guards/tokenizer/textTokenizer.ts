@@ -98,7 +98,10 @@ export class TextTokenizer {
 
   /** What a token covers in whitespace-free text: the piece without its word-start marker. */
   surface(token: string): string {
-    return this.replacement ? token.split(this.replacement).join('') : token;
+    // replaceAll, not split/join (the same string, without the array): this runs for every token
+    // of the whitespace-attack fix.
+    const replacement = this.replacement;
+    return replacement && token.includes(replacement) ? token.replaceAll(replacement, '') : token;
   }
 
   /** The tokenizer's own normalizer (e.g. Precompiled / lowercasing), or identity when it has none. */
