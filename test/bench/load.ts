@@ -7,8 +7,9 @@ import { machine, summarize, table } from './stats';
 /**
  * npm run bench:load: N concurrent clients (half streaming) for a fixed time against the gateway
  * (guards on, API key, rate limits, real audit log) in front of the dev engine, in a separate
- * process. Reports throughput, latency, errors, the gateway's memory growth, and whether the audit
- * log holds one record per answered request. Exits 1 on any error or a record mismatch.
+ * process. Reports throughput, latency, guard blocks (a 400 content_policy_violation: a verdict,
+ * not an error), errors, the gateway's memory growth, and whether the audit log holds one record
+ * per answered request. Exits 1 on any error or a record mismatch.
  *
  * LOAD_CLIENTS (32), LOAD_DURATION_S (20), LOAD_WARMUP_S (3), LOAD_TOKEN_DELAY_MS (2, dev engine).
  * LOAD_VARIED=1: every request a different prompt (no guard verdict can come from the cache, so
@@ -48,6 +49,8 @@ interface ClientStats {
   latencies: { stream: number[]; whole: number[] };
   ttfb: number[];
   errors: Map<string, number>;
+  /** Answered 400 content_policy_violation (a guard blocked the generated prompt). */
+  blocked: number;
   done: number;
 }
 
@@ -74,7 +77,9 @@ async function oneRequest(url: string, stream: boolean, i: number, stats: Client
     if (stream) stats.ttfb.push(performance.now() - t0);
     const text = await res.text();
     const ok = res.status === 200 && (!stream || text.trimEnd().endsWith('data: [DONE]'));
-    if (!ok) stats.errors.set(`HTTP ${res.status}`, (stats.errors.get(`HTTP ${res.status}`) ?? 0) + 1);
+    // A guard's block is a verdict, not a fault: counted and reported apart from errors.
+    if (res.status === 400 && text.includes('"content_policy_violation"')) stats.blocked++;
+    else if (!ok) stats.errors.set(`HTTP ${res.status}`, (stats.errors.get(`HTTP ${res.status}`) ?? 0) + 1);
     else (stream ? stats.latencies.stream : stats.latencies.whole).push(performance.now() - t0);
   } catch (err) {
     const key = (err as Error).message.slice(0, 60);
@@ -95,7 +100,7 @@ function prompt(i: number): string {
 
 /** Every client sends one request after another until the deadline; odd clients stream. */
 async function drive(url: string, seconds: number): Promise<ClientStats> {
-  const stats: ClientStats = { latencies: { stream: [], whole: [] }, ttfb: [], errors: new Map(), done: 0 };
+  const stats: ClientStats = { latencies: { stream: [], whole: [] }, ttfb: [], errors: new Map(), blocked: 0, done: 0 };
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, client) => {
@@ -183,8 +188,8 @@ async function runOnce(workers: string | undefined, server = path.join(__dirname
   console.log(`policy ${ready.policy}; API key + rate limits on; audit log fsync always (${ready.auditDir})\n`);
   console.log(
     table(
-      ['requests', 'throughput req/s', 'p50 ms', 'p99 ms', 'stream p50/p99 ms', 'stream TTFB p50 ms', 'whole p50/p99 ms', 'errors'],
-      [[String(run.done), run.done / elapsed, s.p50, s.p99, `${st.p50.toFixed(1)} / ${st.p99.toFixed(1)}`, tt.p50, `${wh.p50.toFixed(1)} / ${wh.p99.toFixed(1)}`, String(errors)]],
+      ['requests', 'throughput req/s', 'p50 ms', 'p99 ms', 'stream p50/p99 ms', 'stream TTFB p50 ms', 'whole p50/p99 ms', 'blocked', 'errors'],
+      [[String(run.done), run.done / elapsed, s.p50, s.p99, `${st.p50.toFixed(1)} / ${st.p99.toFixed(1)}`, tt.p50, `${wh.p50.toFixed(1)} / ${wh.p99.toFixed(1)}`, String(warm.blocked + run.blocked), String(errors)]],
     ),
   );
   console.log(
