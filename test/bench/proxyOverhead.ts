@@ -37,9 +37,10 @@ interface Target {
 
 interface Result {
   micros: number[];
+  blocked: number;
   errors: number;
-  /** Per connection count: completed requests and seconds, summed over rounds. */
-  throughput: Map<number, { completed: number; seconds: number; errors: number; cpuMicros?: number }>;
+  /** Per connection count: completed (200) requests, guard blocks, errors and seconds, summed over rounds. */
+  throughput: Map<number, { completed: number; blocked: number; seconds: number; errors: number; cpuMicros?: number }>;
 }
 
 function gatewayTarget(key: string, name: string, options: { policy: string; auditDir: string; fsync: 'always' | 'interval'; telemetry: boolean; root?: string }): Target {
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       if (child) started.push(child);
       servers.set(t.key, { origin: child?.url ?? upstream.url, pid: child?.process.pid });
     }
-    const results = new Map<string, Result>(list.map((t) => [t.key, { micros: [], errors: 0, throughput: new Map() }]));
+    const results = new Map<string, Result>(list.map((t) => [t.key, { micros: [], blocked: 0, errors: 0, throughput: new Map() }]));
 
     // Warm-up: JIT, ONNX sessions, keep-alive pools, the audit files.
     for (const t of list) {
@@ -131,14 +132,16 @@ async function main(): Promise<void> {
         const result = results.get(t.key)!;
         const seq = await sequential(origin, REQUESTS);
         result.micros.push(...seq.micros);
+        result.blocked += seq.blocked;
         result.errors += seq.errors;
         for (const connections of CONNECTIONS) {
           const cpuBefore = cpuMicros(pid);
           const cell = await throughput(origin, connections, SECONDS * 1000);
           const cpuAfter = cpuMicros(pid);
-          const sum = result.throughput.get(connections) ?? { completed: 0, seconds: 0, errors: 0, cpuMicros: undefined };
+          const sum = result.throughput.get(connections) ?? { completed: 0, blocked: 0, seconds: 0, errors: 0, cpuMicros: undefined };
           sum.completed += cell.completed;
           sum.seconds += cell.seconds;
+          sum.blocked += cell.blocked;
           sum.errors += cell.errors;
           if (cpuBefore !== undefined && cpuAfter !== undefined) sum.cpuMicros = (sum.cpuMicros ?? 0) + (cpuAfter - cpuBefore);
           result.throughput.set(connections, sum);
@@ -168,28 +171,29 @@ function report(list: Target[], results: Map<string, Result>, run: { startedAt: 
   console.log('Sequential latency, one connection (microseconds; added = p50 minus the upstream\'s own p50)\n');
   console.log(
     table(
-      ['target', 'p50 µs', 'p90 µs', 'p99 µs', 'added p50 µs', 'added / bare proxy\'s', 'errors'],
+      ['target', 'p50 µs', 'p90 µs', 'p99 µs', 'added p50 µs', 'added / bare proxy\'s', 'blocked / errors'],
       list.map((t) => {
         const s = stats.get(t.key)!;
         const added = s.p50 - direct.p50;
-        return [t.name, s.p50.toFixed(0), s.p90.toFixed(0), s.p99.toFixed(0), t.key === 'direct' ? '-' : added.toFixed(0), t.key === 'direct' ? '-' : `${(added / bareAdded).toFixed(2)}x`, results.get(t.key)!.errors];
+        return [t.name, s.p50.toFixed(0), s.p90.toFixed(0), s.p99.toFixed(0), t.key === 'direct' ? '-' : added.toFixed(0), t.key === 'direct' ? '-' : `${(added / bareAdded).toFixed(2)}x`, `${results.get(t.key)!.blocked} / ${results.get(t.key)!.errors}`];
       }),
     ),
   );
   console.log('\nThroughput (requests per second; ratio to the bare proxy at the same connection count; CPU µs per request of the proxy process)\n');
   console.log(
     table(
-      ['target', ...CONNECTIONS.map((c) => `${c} conn req/s`), ...CONNECTIONS.map((c) => `${c} / bare`), `CPU µs/req at ${Math.max(...CONNECTIONS)}`, 'errors'],
+      ['target', ...CONNECTIONS.map((c) => `${c} conn req/s`), ...CONNECTIONS.map((c) => `${c} / bare`), `CPU µs/req at ${Math.max(...CONNECTIONS)}`, 'blocked / errors'],
       list.map((t) => {
         const r = results.get(t.key)!;
         const top = r.throughput.get(Math.max(...CONNECTIONS))!;
         const errors = [...r.throughput.values()].reduce((n, c) => n + c.errors, 0);
+        const blocked = [...r.throughput.values()].reduce((n, c) => n + c.blocked, 0);
         return [
           t.name,
           ...CONNECTIONS.map((c) => rate(t.key, c).toFixed(0)),
           ...CONNECTIONS.map((c) => `${(rate(t.key, c) / rate('bare', c)).toFixed(2)}x`),
           top.cpuMicros === undefined ? '-' : (top.cpuMicros / Math.max(1, top.completed)).toFixed(0),
-          errors,
+          `${blocked} / ${errors}`,
         ];
       }),
     ),
