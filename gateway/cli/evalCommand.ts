@@ -60,6 +60,7 @@ label and category. Positive = any label except benign / safe; unclear rows are 
   --json                print one JSON object (n, auroc, auprc, recall_at_1pct_fpr,
                         threshold, precision, recall, f1, fpr, breakdowns) on stdout
   --out DIR             write report.md, roc.svg, pr.svg, metrics.json, scores.jsonl
+                        (and injected_docs.jsonl with --injected-docs)
   --progress            draw the progress bar on stderr even when it is not a terminal
   --concurrency N       checks in flight (default 16; the guards batch them)
   --threads N           onnxruntime threads per model (default: CPU cores, at most 8)
@@ -196,11 +197,11 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       skipped,
       seconds: (performance.now() - started) / 1000,
     };
-    const { dilutionPlot: _plot, ...extraJson } = extra;
+    const { dilutionPlot: _plot, injectedDocScores: _perCase, ...extraJson } = extra;
     const result = { ...summary, ...extraJson, run };
     if (options.out) {
       writeOutputs(options.out, run, summary, extra, curves, examples, outcomes, thresholdOf);
-      io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg${extra.dilution ? ', dilution.svg' : ''}, metrics.json, scores.jsonl)\n`);
+      io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg${extra.dilution ? ', dilution.svg' : ''}, metrics.json, scores.jsonl${extra.injectedDocScores ? ', injected_docs.jsonl' : ''})\n`);
     }
     if (options.json) io.out(`${JSON.stringify(result)}\n`);
     else {
@@ -345,7 +346,9 @@ async function runExtraSuites(options: EvalOptions, examples: EvalExample[], out
   if (options.calibrateFpr !== undefined) extra.calibration = calibrateByRole(examples, outcomes, options.calibrateFpr);
   if (options.injectedDocs) {
     io.err('injected documents: framed, and unframed payloads moved into other benign documents\n');
-    extra.injectedDocs = await runInjectedDocs(ctx, examples);
+    const { summary, scores } = await runInjectedDocs(ctx, examples);
+    extra.injectedDocs = summary;
+    extra.injectedDocScores = scores;
   }
   if (options.dilution) {
     io.err(`dilution: ${options.dilutionAttacks} attacks padded with benign text\n`);
@@ -372,7 +375,7 @@ function writeOutputs(
   writeFileSync(path.join(dir, 'pr.svg'), prSvg(curves.pr, summary.auprc, prevalence, { recall: summary.recall, precision: summary.precision, label }));
   if (extra.dilution) writeFileSync(path.join(dir, 'dilution.svg'), dilutionSvg(extra.dilution));
   writeFileSync(path.join(dir, 'report.md'), `${renderReport(run, summary, { roc: 'roc.svg', pr: 'pr.svg' })}\n${renderExtraSections(summary, extra)}`);
-  const { dilutionPlot: _plot, ...extraJson } = extra;
+  const { dilutionPlot: _plot, injectedDocScores: _perCase, ...extraJson } = extra;
   writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...summary, ...extraJson, run }, null, 2)}\n`);
   // Per-record scores for error analysis; ids only, no texts (the data stays where it is).
   const lines = examples.map((e, i) => {
@@ -381,4 +384,5 @@ function writeOutputs(
     return JSON.stringify('error' in o ? { ...base, error: o.error.type } : { ...base, score: o.score, flagged: o.score >= thresholdOf(e), guard_label: o.label, guard_categories: o.categories });
   });
   writeFileSync(path.join(dir, 'scores.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
+  if (extra.injectedDocScores) writeFileSync(path.join(dir, 'injected_docs.jsonl'), extra.injectedDocScores.map((c) => `${JSON.stringify(c)}\n`).join(''));
 }

@@ -18,11 +18,26 @@ export interface InjectedDocsResult {
   errors: number;
 }
 
+/** One injected-documents case as written to injected_docs.jsonl: ids and scores, never text. */
+export interface InjectedDocScore {
+  /** The record's id; a moved payload is `<injection id>+<host carrier id>`. */
+  id: string;
+  kind: 'framed' | 'unframed' | 'carrier';
+  role: string;
+  positive: boolean;
+  threshold: number;
+  score?: number;
+  flagged?: boolean;
+  error?: string;
+}
+
 export interface ExtraSections {
   calibration?: Record<string, Calibration>;
   dilution?: DilutionResult;
   dilutionPlot?: string;
   injectedDocs?: InjectedDocsResult;
+  /** Per case, for error analysis (which payloads and carriers); kept out of metrics.json. */
+  injectedDocScores?: InjectedDocScore[];
 }
 
 function table(header: string[], rows: string[][]): string {

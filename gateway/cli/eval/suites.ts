@@ -10,7 +10,7 @@ import type { RequestStyle } from './guardRequest';
 import { injectedDocCases } from './injectedDocs';
 import { recallAtFpr } from './metrics';
 import type { RecordRole } from './records';
-import type { InjectedDocsResult } from './reportSections';
+import type { InjectedDocScore, InjectedDocsResult } from './reportSections';
 import { runGuard, type GuardOutcome } from './runGuard';
 import { sampleByIdHash, type EvalExample } from './selection';
 import { FPR_BUDGET } from './summary';
@@ -70,12 +70,21 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
   return summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
 }
 
-export async function runInjectedDocs(ctx: SuiteContext, examples: readonly EvalExample[]): Promise<InjectedDocsResult> {
+export async function runInjectedDocs(
+  ctx: SuiteContext,
+  examples: readonly EvalExample[],
+): Promise<{ summary: InjectedDocsResult; scores: InjectedDocScore[] }> {
   const cases = injectedDocCases(examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role })));
   if (!cases.some((c) => c.positive) || !cases.some((c) => !c.positive)) {
     throw new Error('--injected-docs needs injected documents with their clean carriers (e.g. synth-indirect) and benign documents in the selection');
   }
   const outcomes = await runGuard(ctx.guard, asExamples(cases, 'injected-docs'), { style: ctx.style, concurrency: ctx.concurrency });
+  const scores: InjectedDocScore[] = cases.map((c, i) => {
+    const o = outcomes[i];
+    const threshold = ctx.thresholdOf(c.role as RecordRole);
+    const base = { id: c.id, kind: c.kind, role: c.role, positive: c.positive, threshold };
+    return 'error' in o ? { ...base, error: o.error.type } : { ...base, score: o.score, flagged: o.score >= threshold };
+  });
   const scored = cases
     .map((c, i) => ({ c, score: scoreOf(outcomes[i]) }))
     .filter((x): x is { c: (typeof cases)[number]; score: number } => x.score !== null);
@@ -95,10 +104,11 @@ export async function runInjectedDocs(ctx: SuiteContext, examples: readonly Eval
       recall_at_1pct_fpr: items.length && t1 !== null ? items.filter((x) => x.score >= t1).length / items.length : null,
     };
   }
-  return {
+  const summary: InjectedDocsResult = {
     carriers: { n: carriers.length, flagged_at_threshold: carriers.length ? carriers.filter((x) => x.score >= ctx.thresholdOf(x.c.role as RecordRole)).length / carriers.length : null },
     kinds,
     threshold_at_1pct_fpr: t1,
     errors: cases.length - scored.length,
   };
+  return { summary, scores };
 }

@@ -69,6 +69,21 @@ describe('safety-gateway eval suites', () => {
     expect(r.injectedDocs.kinds.framed).toMatchObject({ n: 1, recall_at_threshold: 1 });
     expect(r.injectedDocs.kinds.unframed).toMatchObject({ n: 3, recall_at_threshold: 1 });
     expect(r.injectedDocs.carriers).toMatchObject({ n: 3, flagged_at_threshold: 0 });
+    expect(r.injectedDocScores).toBeUndefined(); // per case only in the file, not in the summary
+
+    // per case, for error analysis: ids (a moved payload names its host carrier), kind, verdict; no text
+    const perCase = readFileSync(path.join(out, 'injected_docs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(perCase.filter((c) => c.kind === 'carrier').map((c) => c.id).sort()).toEqual(['suite-000102', 'suite-000104', 'suite-000106']);
+    const moved = perCase.filter((c) => c.id.includes('+'));
+    expect(moved).toHaveLength(2);
+    for (const c of moved) {
+      expect(c).toMatchObject({ kind: 'unframed', positive: true, flagged: true });
+      expect(c.id).toMatch(/^suite-00010[35]\+suite-0001(02|04|06)$/);
+    }
+    for (const c of perCase) {
+      expect(c.flagged).toBe(c.positive);
+      expect(Object.keys(c).sort()).toEqual(['flagged', 'id', 'kind', 'positive', 'role', 'score', 'threshold']);
+    }
 
     const report = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toContain('## Over-blocking (benign rows flagged at the threshold)');
