@@ -40,6 +40,8 @@ function wholeAnswers<C>(json: { choices: C[] } & Record<string, unknown>, lanes
   const shared = envelopeLanes(json);
   const out = new Map<number, AssistantAnswer>();
   json.choices.forEach((choice, i) => out.set(i, answerFromPieces([...lanesOf(choice), ...shared])));
+  // No choices: what the engine put beside them still reaches the client, so it is checked alone.
+  if (json.choices.length === 0) out.set(0, answerFromPieces(shared));
   return out;
 }
 

@@ -50,7 +50,8 @@ const harmlessParameters = {
   presence_penalty: harmless,
   temperature: harmless,
   top_p: harmless,
-  n: harmless,
+  // How many answers: a number the gateway can count (window mode streams exactly one), never a string.
+  n: z.number().int().min(1).nullable().optional(),
   seed: harmless,
   stop: harmless,
   logit_bias: harmless,

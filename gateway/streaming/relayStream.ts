@@ -5,6 +5,7 @@ import { ENVELOPE_STRUCTURE } from '../pipeline/extract/answerLanes';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator, type StreamChunk } from './answerAccumulator';
 import { engineEvents, type EngineEvent } from './engineEvents';
+import { expectedChoices } from './expectedChoices';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
 import { relayWindowed } from './windowedRelay';
@@ -13,8 +14,8 @@ import { relayWindowed } from './windowedRelay';
 export async function relayStream(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const mode = call.policy.output.length === 0 ? 'off' : call.policy.streaming.mode;
   if (mode === 'buffer') return relayBuffered(call, upstream, adapter);
-  // Several choices are checked whole (buffer): windows track one answer.
-  if (mode === 'window' && !(Number(call.parsed.body.n) > 1)) return relayWindowed(call, upstream, adapter);
+  // Several answers (n > 1, or a list of prompts) are checked whole (buffer): windows track one answer.
+  if (mode === 'window' && expectedChoices(call.parsed.body) === 1) return relayWindowed(call, upstream, adapter);
   if (mode === 'window') return relayBuffered(call, upstream, adapter);
   return relayPassthrough(call, upstream, adapter);
 }

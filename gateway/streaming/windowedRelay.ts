@@ -51,6 +51,12 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     let sawDone = false;
     for await (const event of engineEvents(upstream, accumulator, adapter)) {
       timing.engineAnswered();
+      // Windows read one answer: a second choice the request did not ask for would be checked
+      // mixed with the first, so the stream stops before any of it is released.
+      if (accumulator.choiceIndexes().some((i) => i !== 0)) {
+        call.abortUpstream();
+        throw new EngineError('bad_gateway', 'the engine streamed more than the one answer the request asked for');
+      }
       if (event.done) sawDone = true;
       pending.push({ event, tokenEnd: accumulator.textEvents });
       if (accumulator.textEvents - checkedTokens >= windowTokens) {
