@@ -209,7 +209,7 @@ export const Routes = z.strictObject({
   passthrough: z
     .array(z.string().regex(/^\/v1\//, 'passthrough routes start with /v1/'))
     .default([])
-    .describe('Other /v1/* paths forwarded to the engine unguarded (e.g. /v1/embeddings; a trailing /* matches a prefix). Every other path is refused with 404.'),
+    .describe('Other /v1/* paths forwarded to the engine unguarded (e.g. /v1/embeddings; a trailing /* matches a prefix, but never an endpoint that answers with generated text: /v1/messages, /v1/audio/transcriptions, /v1/audio/translations, /v1/realtime, /v1/batches must be listed exactly). Every other path is refused with 404.'),
 });
 
 /**

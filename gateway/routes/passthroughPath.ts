@@ -65,9 +65,21 @@ export function guardedRouteOf(path: string): string | undefined {
   return GUARDED_ROUTES.find((route) => lower === route || (route !== '/v1/models' && lower.startsWith(`${route}/`)));
 }
 
-/** Whether a policy's `routes.passthrough` lists the path (`/v1/files/*` matches a prefix). */
+/**
+ * Engine endpoints that answer with model-written text the gateway does not check (vLLM's
+ * Anthropic-style /v1/messages, speech to text, realtime sessions, batches of completions). A
+ * wildcard such as `/v1/*` never reaches them: forwarding one unguarded takes listing it exactly.
+ */
+export const GENERATING_ROUTES = ['/v1/messages', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/realtime', '/v1/batches'] as const;
+
+function generating(path: string): boolean {
+  const lower = path.toLowerCase().replace(/\/+$/, '');
+  return GENERATING_ROUTES.some((route) => lower === route || lower.startsWith(`${route}/`));
+}
+
+/** Whether a policy's `routes.passthrough` lists the path (`/v1/files/*` matches a prefix, never a generating route). */
 export function listed(path: string, passthrough: readonly string[]): boolean {
-  return passthrough.some((p) => p === path || (p.endsWith('/*') && path.startsWith(p.slice(0, -1))));
+  return passthrough.some((p) => p === path || (p.endsWith('/*') && path.startsWith(p.slice(0, -1)) && !generating(path)));
 }
 
 /**
@@ -87,6 +99,9 @@ export function passthroughDecision(rawPath: string, passthrough: readonly strin
     if (changed) return { kind: 'refuse', status: 400, code: 'invalid_path', message: `Refused path ${shown}: it resolves to the guarded route ${guarded}, which is never passed through. Call ${guarded} directly.` };
     return { kind: 'refuse', status: 404, code: 'not_found', message: `Unknown route: ${shown} (the guarded route ${guarded} takes only the methods it documents).` };
   }
-  if (!listed(path, passthrough)) return { kind: 'refuse', status: 404, code: 'not_found', message: `Unknown or disabled route: ${path.slice(0, 200)}` };
+  if (!listed(path, passthrough)) {
+    const why = generating(path) ? ' (it answers with generated text the gateway does not check; a wildcard in routes.passthrough never forwards it)' : '';
+    return { kind: 'refuse', status: 404, code: 'not_found', message: `Unknown or disabled route: ${path.slice(0, 200)}${why}` };
+  }
   return { kind: 'forward', path };
 }

@@ -68,6 +68,15 @@ describe('passthroughDecision', () => {
     expect(passthroughDecision('/v1/audio/speech', listed)).toMatchObject({ kind: 'refuse', status: 404, code: 'not_found' });
     expect(passthroughDecision('/v1/files', listed)).toMatchObject({ kind: 'refuse', status: 404 });
   });
+  test('a wildcard never forwards an endpoint that answers with generated text; listing it exactly does', () => {
+    const everything = ['/v1/*'];
+    expect(passthroughDecision('/v1/embeddings', everything)).toEqual({ kind: 'forward', path: '/v1/embeddings' });
+    for (const route of ['/v1/messages', '/v1/Messages/', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/realtime/sessions', '/v1/batches']) {
+      expect(passthroughDecision(route, everything)).toMatchObject({ kind: 'refuse', status: 404, code: 'not_found', message: expect.stringContaining('generated text') });
+    }
+    expect(passthroughDecision('/v1/audio/speech', everything)).toEqual({ kind: 'forward', path: '/v1/audio/speech' });
+    expect(passthroughDecision('/v1/messages', ['/v1/*', '/v1/messages'])).toEqual({ kind: 'forward', path: '/v1/messages' });
+  });
   test('a listed prefix is matched on the normal form, so a traversal out of it is unlisted', () => {
     expect(passthroughDecision('/v1/files/../audio/speech', listed)).toMatchObject({ kind: 'refuse', status: 404 });
   });
