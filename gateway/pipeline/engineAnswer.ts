@@ -1,6 +1,6 @@
 import { MalformedAnswerError } from '../../engine/answerSchema';
 import type { EngineResponse } from '../../engine/client';
-import { EngineError } from '../../engine/errors';
+import { classifyEngineError, EngineError } from '../../engine/errors';
 
 /** A malformed engine answer is the engine's failure: 502 engine_error, never a 500. */
 export function engineAnswer<T>(parse: () => T): T {
@@ -26,9 +26,10 @@ export function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
       // Most answers arrive in one chunk: no copy then.
       resolve(chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks));
     };
+    // A stalled, reset or abandoned body is the engine's failure (504, 502) or the client's (499), never a 500.
     const onError = (err: unknown) => {
       done();
-      reject(err);
+      reject(classifyEngineError(err, 'stream'));
     };
     // Closed before its end without an error: what an async iterator reports as a premature close.
     const onClose = () => onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));

@@ -1,5 +1,5 @@
 import type { EngineResponse } from '../../engine/client';
-import { EngineError } from '../../engine/errors';
+import { classifyEngineError, EngineError } from '../../engine/errors';
 import { ApiError } from '../errors';
 
 /** Maps an engine failure to the OpenAI-shaped error the client sees (502 / 503 / 504). */
@@ -47,9 +47,13 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Api
 async function readText(upstream: EngineResponse): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of upstream.body) {
-    size += (chunk as Buffer).length;
-    if (size <= 64 * 1024) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of upstream.body) {
+      size += (chunk as Buffer).length;
+      if (size <= 64 * 1024) chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw classifyEngineError(err, 'stream');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ApiError, sendError } from '../errors';
+import { readEngineBody } from '../pipeline/engineAnswer';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
@@ -19,9 +20,7 @@ function policyRef(deps: RouteDeps, res: Response): string | undefined {
 async function readBody(deps: RouteDeps): Promise<{ status: number; body: Buffer } | ApiError> {
   const upstream = await deps.engine.get('/models');
   if (upstream.status >= 400) return upstreamClientError(upstream);
-  const chunks: Buffer[] = [];
-  for await (const c of upstream.body) chunks.push(c as Buffer);
-  return { status: upstream.status, body: Buffer.concat(chunks) };
+  return { status: upstream.status, body: await readEngineBody(upstream) };
 }
 
 /** GET /v1/models: the engine's model list, as it sent it. */

@@ -94,3 +94,46 @@ describe('engine down', () => {
     }
   });
 });
+
+describe('engine failing in the middle of a whole (not streamed) answer', () => {
+  let mode: 'stall' | 'reset' = 'stall';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"partial');
+      if (mode === 'reset') setTimeout(() => res.socket?.destroy(), 20);
+    });
+  });
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, config: { engine: { idle_timeout_ms: 300, total_timeout_ms: 5000 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('a body that stalls is a 504 engine_timeout, recorded as such; nothing of it reaches the client', async () => {
+    mode = 'stall';
+    const res = await chat(h, {});
+    expect(res.status).toBe(504);
+    const body = await res.text();
+    expect(JSON.parse(body).error.code).toBe('engine_timeout');
+    expect(body).not.toContain('partial');
+    expect(h.recorder.records[h.recorder.records.length - 1].status).toBe(504);
+  });
+
+  test('a connection reset mid-body is a 502 engine_error (chat and the model list alike)', async () => {
+    mode = 'reset';
+    const res = await chat(h, {});
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+    expect(h.recorder.records[h.recorder.records.length - 1].status).toBe(502);
+    const models = await fetch(`${h.gateway.url}/v1/models`);
+    expect(models.status).toBe(502);
+    expect(((await models.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+  });
+});
