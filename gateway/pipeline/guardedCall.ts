@@ -2,6 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import type { ServerResponse } from 'node:http';
 import { AbortEmitter } from '../../engine/abortEmitter';
 import type { Engine, EngineResponse } from '../../engine/client';
+import { EngineError } from '../../engine/errors';
 import { combinedAction } from '../../policies/evaluate';
 import type { PolicyFile } from '../../policies/schema';
 import type { PolicyRuntime } from './runtime/policyRuntime';
@@ -32,6 +33,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   readonly record: RequestRecord;
   /** Stops the engine call and the guard runs: the client went away, or a relay stopped the engine. */
   private readonly stop = new AbortEmitter();
+  /** The client went away (not a relay stopping the engine): a guard cut short is then no fault. */
+  private clientGone = false;
   /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
   private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
@@ -45,10 +48,12 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     route: string,
     private readonly sink: CallSink,
   ) {
-    // A client that goes away stops the guards and the engine call it was waiting for.
+    // A client that goes away stops the guards and the engine call it was waiting for; one that
+    // left while the request was admitted (token counting, a Redis limit) is stopped at once.
     res.on('close', () => {
-      if (!res.writableFinished) this.stop.abort();
+      if (!res.writableFinished) this.clientLeft();
     });
+    if (res.req?.socket?.destroyed) this.clientLeft();
     const loaded = runtime.loaded;
     this.record = {
       requestId: ctx.requestId,
@@ -149,10 +154,23 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     return rules.length > 0 ? this.signal : undefined;
   }
 
-  /** A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such. */
+  private clientLeft(): void {
+    this.clientGone = true;
+    this.stop.abort();
+  }
+
+  /**
+   * A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such.
+   * A check the client's leaving cut short is recorded as 499 client_closed: no guard outage.
+   */
   private failOnGuardFault(phase: GuardPhase, direction: 'input' | 'output'): void {
     const fault = guardFault(phase.decision);
     if (!fault) return;
+    if (this.clientGone) {
+      // No verdict was reached (action error), and no guard failed: the client's leaving stopped it.
+      this.record.guardFault = { ...fault, errorTypes: ['client_closed'] };
+      throw new EngineError('aborted', 'the client closed the connection during the guard check');
+    }
     this.record.guardFault = fault;
     throw new GuardUnavailableError(fault, direction, this.record.policy, this.ctx.requestId);
   }

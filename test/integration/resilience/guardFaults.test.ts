@@ -142,6 +142,28 @@ describe('a remote guard that hangs, then recovers', () => {
     expect((await readyz(gw)).status).toBe(503);
   });
 
+  test('a client that leaves while the guard hangs: recorded as 499 client_closed, not as a guard outage', async () => {
+    fake.behave({ kind: 'hang' });
+    const before = readEntries(gw.auditDir).entries.length;
+    const controller = new AbortController();
+    const request = fetch(`${gw.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'leaving soon' }] }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    setTimeout(() => controller.abort(), 100); // well inside the guard's 400 ms timeout
+    await request;
+    let entries = readEntries(gw.auditDir).entries;
+    for (let i = 0; i < 40 && entries.length === before; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      entries = readEntries(gw.auditDir).entries;
+    }
+    const entry = entries[entries.length - 1];
+    // no verdict was reached (action error), and no guard failed: status and error name the client
+    expect([entry.status, entry.error?.type, entry.action]).toEqual([499, 'client_closed', 'error']);
+  });
+
   test('the guard works again: /readyz probes it and the replica is ready without any traffic', async () => {
     fake.behave({ kind: 'answer', text: 'safe' });
     const ready = await readyz(gw);
