@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 
 const chat = (h: Harness, body: Record<string, unknown>) =>
@@ -59,6 +59,26 @@ describe('engine faults', () => {
     await request;
     for (let i = 0; i < 50 && h.engine.stats.aborted === before; i++) await new Promise((r) => setTimeout(r, 50));
     expect(h.engine.stats.aborted).toBeGreaterThan(before);
+  });
+
+  test('a client that is gone by the time its request is admitted: recorded 499, the engine answer not awaited', async () => {
+    // A long prompt makes the gateway count tokens in slices (yielding), so the close can land
+    // while the request is admitted, before the guarded call listens for it.
+    const before = h.recorder.records.length;
+    const body = JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'word '.repeat(40_000) }] });
+    const url = new URL(h.gateway.url);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => {
+          socket.destroy();
+          resolve();
+        });
+      });
+    });
+    for (let i = 0; i < 80 && h.recorder.records.length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    const record = h.recorder.records[h.recorder.records.length - 1];
+    // without the check, the engine's answer was awaited and recorded as a 200 allow
+    expect([record.status, record.error?.type]).toEqual([499, 'client_closed']);
   });
 
   test('the gateway serves normally afterwards', async () => {
