@@ -55,7 +55,7 @@ async function startParts(
   { config, recorder, log, watchPolicies }: Required<Omit<StartOptions, 'recorder'>> & Pick<StartOptions, 'recorder'>,
   started: (() => Promise<void>)[],
 ): Promise<RunningGateway> {
-  const policies = new PolicyHolder({ ...guardSettingsFrom(config.guards), log });
+  const policies = new PolicyHolder({ ...guardSettingsFrom(config.guards), log, longestRequestMs: config.engine.total_timeout_ms });
   started.push(() => policies.close());
   const policyFile = config.policy ?? defaultPolicyFile();
   // An invalid policy set stops the start here (PolicyError lists every problem with its location).

@@ -27,7 +27,15 @@ export interface PolicyRuntime {
 export interface PolicyHolderOptions extends GuardSettings {
   /** Where reload outcomes are logged (one line each, problems indented below). */
   log?: (line: string) => void;
+  /**
+   * How long a request may still run on the policy version it started with (the engine's total
+   * timeout): guards a reload replaced are closed only after that, plus a minute.
+   */
+  longestRequestMs?: number;
 }
+
+/** The least time a replaced guard stays open after a reload (requests of the old version finish). */
+const RETIRE_GRACE_MS = 60_000;
 
 /** What one reload did. `rejected` leaves the previous set in force. */
 export interface ReloadOutcome {
@@ -233,8 +241,9 @@ export class PolicyHolder {
     for (const [key, guard] of this.guardCache) {
       if (!inUse.has(guard)) {
         this.guardCache.delete(key);
-        // In-flight requests of the old version may still hold it: close after they had time to finish.
-        setTimeout(() => void guard.close().catch(() => undefined), 60_000).unref();
+        // In-flight requests of the old version may still hold it (a stream checks its windows for as
+        // long as the engine answers): close after the longest of them had time to finish.
+        setTimeout(() => void guard.close().catch(() => undefined), RETIRE_GRACE_MS + (this.settings.longestRequestMs ?? 0)).unref();
       }
     }
   }

@@ -118,3 +118,31 @@ describe('PolicyHolder', () => {
     await fresh.close();
   });
 });
+
+describe('PolicyHolder: guards a reload replaced', () => {
+  const tei = (url: string) => `id: main\nguards:\n  pg:\n    type: prompt_guard\n    backend: tei\n    model: meta-llama/Prompt-Guard-86M\n    url: ${url}\ninput:\n  - id: jb\n    guard: pg\n    threshold: 0.9\n`;
+
+  test('stay open as long as a request of the old version may still run (the engine total timeout), then close', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'policy-retire-'));
+    const file = path.join(dir, 'main.yaml');
+    writeFileSync(file, tei('http://tei-a:8080'));
+    const holder = new PolicyHolder({ threads: 1, longestRequestMs: 600_000 });
+    try {
+      await holder.loadFile(file);
+      const old = holder.current().guards.get('pg')!;
+      const closed = jest.spyOn(old, 'close');
+      jest.useFakeTimers();
+      writeFileSync(file, tei('http://tei-b:8080'));
+      expect((await holder.reload()).status).toBe('reloaded');
+      expect(holder.current().guards.get('pg')).not.toBe(old);
+      jest.advanceTimersByTime(60_000 + 599_000); // a 10-minute stream that started just before the reload still checks windows
+      expect(closed).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(1_000);
+      expect(closed).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.useRealTimers();
+      await holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
