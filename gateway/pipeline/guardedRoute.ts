@@ -65,11 +65,12 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
       await call.finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);
       return;
     }
-    const apiError = err instanceof ApiError ? err : engineApiError(err);
+    let apiError = err instanceof ApiError ? err : engineApiError(err);
     try {
       await call.finish(apiError.status, { type: apiError.code ?? 'error', message: apiError.message });
-    } catch {
-      /* the recorder's own failure is reported by the error below */
+    } catch (recordErr) {
+      // The record could not be written (503 audit_unavailable): that is what the client is told.
+      if (recordErr instanceof ApiError) apiError = recordErr;
     }
     call.sendHeaders(call.record.guardFault ? 'error' : call.record.action);
     sendError(call.res, apiError);

@@ -6,12 +6,17 @@ import { write } from './sseWrite';
 /** After bytes reached the client, a failure ends a chat stream cleanly with an OpenAI error event and `[DONE]`. */
 export async function endStreamWithError(call: GuardedCall, err: unknown): Promise<void> {
   // A gateway error (e.g. the audit log failing: 503 audit_unavailable) keeps its own status and code.
-  const apiError = err instanceof ApiError ? err : engineApiError(err);
+  let apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
     await call.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
     return;
   }
-  await call.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message }).catch(() => undefined);
+  try {
+    await call.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message });
+  } catch (recordErr) {
+    // The record could not be written: the stream ends with that error (503 audit_unavailable).
+    if (recordErr instanceof ApiError) apiError = recordErr;
+  }
   if (call.res.writableEnded || call.res.destroyed) return;
   await write(call.res, `data: ${JSON.stringify(apiError.body())}\n\n`);
   call.res.end('data: [DONE]\n\n');

@@ -76,6 +76,13 @@ describe('audit log unwritable mid-run: fail closed, then recover', () => {
     expect(await streamed.text()).not.toContain('UNAUDITED');
   });
 
+  test('disk full and the engine failing too: the client is told the record could not be written (503 audit_unavailable), not 502', async () => {
+    await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 500 }) });
+    const res = await chat(h);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audit_unavailable');
+  });
+
   test('disk freed: the gateway serves normally again', async () => {
     disk.state.full = false;
     await ok(await chat(h), false);
