@@ -1,4 +1,4 @@
-import type { ClientRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ApiError, InvalidPathError } from '../errors';
@@ -31,10 +31,19 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
         for (const name of STRIPPED) proxyReq.removeHeader(name);
         if (engineKey) proxyReq.setHeader('authorization', `Bearer ${engineKey}`);
       },
+      // The engine breaking off after its status line: the client sees the break (its connection
+      // closed), never a response that stays open until the total timeout.
+      proxyRes: (proxyRes: IncomingMessage, _req, res) => {
+        proxyRes.once('close', () => {
+          if (!proxyRes.complete) (res as Response).destroy();
+        });
+      },
       error: (_err, _req, res) => {
         const out = res as Response;
         if ('headersSent' in out && !out.headersSent) {
           out.status(502).json({ error: { message: 'The engine could not be reached for this route.', type: 'api_error', param: null, code: 'engine_unavailable' } });
+        } else if ('destroy' in out) {
+          out.destroy();
         }
       },
     },

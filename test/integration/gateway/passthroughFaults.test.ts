@@ -1,0 +1,41 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startHarness, type Harness } from '../../support/gatewayHarness';
+
+/** A passthrough route (the fixture policy lists /v1/embeddings) whose engine breaks off mid-answer. */
+describe('passthrough: the engine resets after its status line', () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"object":"list","data":[{"embedding":[0.1,');
+      setTimeout(() => res.socket?.destroy(), 30);
+    });
+  });
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('the client sees the break at once, not a response that stays open (or one that looks complete)', async () => {
+    // node:http, which reports an incomplete chunked body (undici's fetch takes a close under `connection: close` as the end)
+    const outcome = await new Promise<string>((resolve) => {
+      const url = new URL(`${h.baseUrl}/embeddings`);
+      const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.on('aborted', () => resolve('aborted'));
+        res.on('error', () => resolve('aborted'));
+        res.on('end', () => resolve(res.complete ? 'complete' : 'aborted'));
+        res.resume();
+      });
+      req.on('error', () => resolve('aborted'));
+      req.end('{"model":"dev","input":"x"}');
+      setTimeout(() => resolve('still open'), 3000); // without the fix: open until the engine's total timeout (10 min)
+    });
+    expect(outcome).toBe('aborted');
+  });
+});
