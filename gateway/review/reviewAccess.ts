@@ -4,7 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 /**
  * Who may read the review page. With an admin key (separate from app keys): HTTP Basic with the key
  * as password (browsers ask for it), or `Authorization: Bearer <key>` for scripts. Without one:
- * loopback clients only.
+ * loopback clients only, asking for a loopback host name, not through a proxy, not from another site.
  */
 export const REALM = 'safety-gateway audit review';
 
@@ -32,6 +32,27 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return address === '::1' || /^127\./.test(address) || /^::ffff:127\./i.test(address);
 }
 
+/** Pure: does a Host header name this machine (localhost, 127.x.x.x or [::1], any port)? */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return /^localhost$/i.test(name) || /^127(?:\.\d{1,3}){3}$/.test(name) || name === '[::1]';
+}
+
+/**
+ * Pure: why a keyless (loopback-only) request is refused, or undefined. A loopback socket is not
+ * enough: a page on another site can reach 127.0.0.1 by re-pointing its own name there (DNS
+ * rebinding: the Host header then names that site), and a reverse proxy on this machine makes
+ * every client look local (it adds Forwarded / X-Forwarded-For / Via).
+ */
+export function keylessRefusal(req: Pick<Request, 'header'> & { socket: { remoteAddress?: string } }): string | undefined {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return 'No admin key is configured, so the review page is served to this machine only.';
+  if (!isLoopbackHostHeader(req.header('host'))) return 'No admin key is configured: the page answers only to localhost, 127.0.0.1 or [::1] as the host name.';
+  if (req.header('forwarded') || req.header('x-forwarded-for') || req.header('via')) return 'No admin key is configured: requests through a proxy are refused (set review.admin_key to serve the page behind one).';
+  if (req.header('sec-fetch-site') === 'cross-site') return 'No admin key is configured: requests from other sites are refused.';
+  return undefined;
+}
+
 export function reviewAccess(adminKey: string | undefined, deny: (res: Response, status: 401 | 403, message: string) => void): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (adminKey) {
@@ -40,7 +61,8 @@ export function reviewAccess(adminKey: string | undefined, deny: (res: Response,
       return deny(res, 401, 'The review page needs the admin key: give it as the password (any user name), or as Authorization: Bearer <key>. App API keys do not open it.');
     }
     // The socket's own address, never X-Forwarded-For: a header cannot make a remote client local.
-    if (isLoopbackAddress(req.socket.remoteAddress)) return next();
-    return deny(res, 403, 'No admin key is configured, so the review page is served to this machine only.');
+    const refusal = keylessRefusal(req);
+    if (refusal === undefined) return next();
+    return deny(res, 403, refusal);
   };
 }

@@ -11,6 +11,9 @@ export function startReviewMount(config: GatewayConfig, log: (line: string) => v
   if (!adminKey && !isLoopbackHost(config.host)) {
     throw new Error(`review.enabled needs review.admin_key (or SAFETY_REVIEW_ADMIN_KEY) when the gateway listens on ${config.host}: without one the review page is for loopback only`);
   }
+  if (!adminKey && config.trust_proxy !== false) {
+    throw new Error('review.enabled needs review.admin_key (or SAFETY_REVIEW_ADMIN_KEY) when trust_proxy is set: behind a proxy every client looks local');
+  }
   const service = createReviewService({
     auditDir: config.audit.dir,
     indexFile: config.review.index_file,

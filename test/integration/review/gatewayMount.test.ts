@@ -48,4 +48,11 @@ describe('review.enabled without an admin key', () => {
     const config = GatewayConfig.parse({ port: 0, host: '0.0.0.0', policy: FIXTURE_POLICY, engine: { url: 'http://127.0.0.1:9/v1' }, keys: { file }, review: { enabled: true } });
     await expect(startGateway({ config, recorder: { record: async () => undefined } })).rejects.toThrow(/review\.enabled needs review\.admin_key/);
   });
+
+  test('a gateway on loopback that trusts a proxy refuses to start too: behind the proxy every client looks local', async () => {
+    const file = tempKeysFile();
+    await addKey(file, 'shop');
+    const config = GatewayConfig.parse({ port: 0, host: '127.0.0.1', trust_proxy: true, policy: FIXTURE_POLICY, engine: { url: 'http://127.0.0.1:9/v1' }, keys: { file }, review: { enabled: true } });
+    await expect(startGateway({ config, recorder: { record: async () => undefined } })).rejects.toThrow(/when trust_proxy is set/);
+  });
 });

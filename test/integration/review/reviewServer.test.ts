@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listAuditFiles } from '../../../gateway/audit/auditFiles';
@@ -140,6 +141,20 @@ describe('review server: access rules and signatures', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('served to this machine (loopback) only');
       expect(logs.join('\n')).toMatch(/no admin key: loopback only/);
+      // a page on another site whose name was re-pointed at 127.0.0.1 (DNS rebinding), or a proxy on this machine: refused
+      const status = (headers: Record<string, string>) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.get(`${open.url}export.jsonl`, { headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+        });
+      const port = new URL(open.url).port;
+      expect(await status({ host: `localhost:${port}` })).toBe(200);
+      expect(await status({ host: `rebound.evil.example:${port}` })).toBe(403);
+      expect(await status({ host: `127.0.0.1:${port}`, 'x-forwarded-for': '203.0.113.9' })).toBe(403);
+      expect(await status({ host: `127.0.0.1:${port}`, 'sec-fetch-site': 'cross-site' })).toBe(403);
     } finally {
       await open.close();
     }

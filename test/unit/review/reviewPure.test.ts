@@ -6,7 +6,7 @@ import { escapeHtml, html, raw } from '../../../gateway/review/html';
 import type { PageContext } from '../../../gateway/review/layout';
 import { renderList } from '../../../gateway/review/listView';
 import { countQuery, listQuery, whereClause } from '../../../gateway/review/queryBuilder';
-import { isLoopbackAddress, presentsAdminKey } from '../../../gateway/review/reviewAccess';
+import { isLoopbackAddress, isLoopbackHostHeader, keylessRefusal, presentsAdminKey } from '../../../gateway/review/reviewAccess';
 import { parseReviewQuery, queryString } from '../../../gateway/review/reviewFilter';
 import { isLoopbackHost } from '../../../gateway/review/reviewService';
 import { bucketSize, percentile } from '../../../gateway/review/timeBuckets';
@@ -98,6 +98,18 @@ describe('access', () => {
     expect(['127.0.0.1', '::1', '::ffff:127.0.0.1'].map(isLoopbackAddress)).toEqual([true, true, true]);
     expect(['10.0.0.1', '::ffff:10.0.0.1', undefined].map(isLoopbackAddress)).toEqual([false, false, false]);
     expect(['127.0.0.1', 'localhost', '::1', '0.0.0.0', '192.168.1.2'].map(isLoopbackHost)).toEqual([true, true, true, false, false]);
+    expect(['localhost:8090', '127.0.0.1:8090', '127.1.2.3', '[::1]:8090', 'LOCALHOST'].map(isLoopbackHostHeader)).toEqual([true, true, true, true, true]);
+    expect(['evil.example:8090', 'localhost.evil.example', '127.0.0.1.evil.example', '[::2]:80', '', undefined].map(isLoopbackHostHeader)).toEqual([false, false, false, false, false, false]);
+  });
+  test('keyless mode: a loopback socket alone is not enough', () => {
+    const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => ({ header: (name: string) => headers[name.toLowerCase()], socket: { remoteAddress } }) as Parameters<typeof keylessRefusal>[0];
+    expect(keylessRefusal(req({ host: 'localhost:8090' }))).toBeUndefined();
+    expect(keylessRefusal(req({ host: 'localhost:8090' }, '10.0.0.5'))).toMatch(/this machine only/);
+    expect(keylessRefusal(req({ host: 'rebound.evil.example:8090' }))).toMatch(/host name/); // DNS rebinding
+    expect(keylessRefusal(req({ host: 'localhost', 'x-forwarded-for': '203.0.113.9' }))).toMatch(/through a proxy/);
+    expect(keylessRefusal(req({ host: 'localhost', via: '1.1 nginx' }))).toMatch(/through a proxy/);
+    expect(keylessRefusal(req({ host: 'localhost', 'sec-fetch-site': 'cross-site' }))).toMatch(/other sites/);
+    expect(keylessRefusal(req({ host: 'localhost', 'sec-fetch-site': 'same-origin' }))).toBeUndefined();
   });
 });
 
