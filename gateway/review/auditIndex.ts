@@ -63,6 +63,8 @@ interface FileRow {
 }
 
 const CHUNK = 4 << 20;
+/** The longest line read whole: a record with captured content can pass CHUNK (a 4 MiB body plus its answer). */
+const MAX_LINE = 64 << 20;
 const MAX_PROBLEM_ROWS = 10_000;
 const MAX_INVALID_KEPT = 50;
 
@@ -331,17 +333,20 @@ export class AuditIndex {
       const hash = (from && this.prefixHashes.get(name)) ?? (from ? await this.hashPrefix(name, from.indexed_bytes) : createHash('sha256'));
       this.prefixHashes.set(name, hash);
       if (offset >= size && from) return;
-      const buf = Buffer.alloc(CHUNK);
+      let buf = Buffer.alloc(CHUNK);
       let sliceStart = performance.now();
       while (offset < size && !this.closed) {
-        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - offset), offset);
+        const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
         if (n <= 0) break;
         const chunk = buf.subarray(0, n);
         // Whole lines only: a line still being written (or torn by a crash) waits for its newline.
         let end = chunk.lastIndexOf(10);
         if (end < 0) {
-          if (n === CHUNK) throw new Error(`${name}: a line longer than ${CHUNK} bytes at offset ${offset}`);
-          break;
+          if (n < buf.length) break;
+          // One line longer than the buffer: read it again with room for all of it.
+          if (buf.length >= MAX_LINE) throw new Error(`${name}: a line longer than ${MAX_LINE} bytes at offset ${offset}`);
+          buf = Buffer.alloc(buf.length * 2);
+          continue;
         }
         end += 1;
         const ids = this.db.transaction(() => this.indexLines(name, chunk.subarray(0, end), offset, lineNo))();

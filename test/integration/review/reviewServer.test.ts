@@ -1,13 +1,17 @@
 import http from 'node:http';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { AuditLog } from '../../../gateway/audit/auditLog';
 import { recordHash } from '../../../gateway/audit/hashChain';
 import { generateSigningKeyPair, loadSigningKey } from '../../../gateway/audit/signingKey';
 import { startReviewServer, type RunningReview } from '../../../gateway/review/reviewServer';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { SECRET_PROMPT, writeFixtureLog } from '../../support/auditFixture';
+import { requestRecord } from '../../unit/audit/requestRecords';
 
 /**
  * `safety-gateway review` as a real server on a loopback port over a real audit log and a real
@@ -127,6 +131,28 @@ describe('review server over a real audit log', () => {
     expect(page.text).toContain(`${path.basename(first)}:1`);
     const chain = await get(`${review.url}chain`);
     expect(chain.text).toMatch(/edited/);
+  });
+});
+
+describe('review server: a record longer than the index read buffer', () => {
+  test('a 5 MiB captured prompt is indexed, and so is every record after it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-review-long-'));
+    const log = new AuditLog({ dir, fsync: 'interval', fsyncIntervalMs: 1000, maxFileBytes: 64 << 20, maxFileAgeMs: 3600_000 });
+    const at = new Date(Date.UTC(2026, 11, 3, 9)).toISOString();
+    const big = requestRecord({ requestId: 'req_long_prompt', receivedAt: at, app: 'tools', action: 'allow', outputs: [], content: { input: ['x'.repeat(5 << 20)], output: [] } });
+    const after = requestRecord({ requestId: 'req_after_long', receivedAt: at, app: 'tools', action: 'allow', outputs: [] });
+    await log.append(toAuditEntry(big, captureContent(big.content, 'full', 'salt'), 'salt'));
+    await log.append(toAuditEntry(after, captureContent(after.content, 'none', 'salt'), 'salt'));
+    await log.close();
+    const review = await startReviewServer({ auditDir: dir, host: '127.0.0.1', port: 0, publicKeyFiles: [], log: () => undefined });
+    try {
+      for (const id of ['req_long_prompt', 'req_after_long']) {
+        const page = await get(`${review.url}?request_id=${id}`, {});
+        expect([page.status, count(page.text)]).toEqual([200, 1]);
+      }
+    } finally {
+      await review.close();
+    }
   });
 });
 
