@@ -8,6 +8,8 @@ import type { ReviewFilter } from './reviewFilter';
 import { writeWithBackpressure as write } from '../responseWrite';
 
 const SLICE = 2000;
+/** A chunk is written once it holds this much: records with captured content can be megabytes each. */
+const FLUSH_CHARS = 1 << 20;
 
 /**
  * Streams the filtered records, in chain order, read back from the log files: JSONL is each line as
@@ -52,9 +54,13 @@ export async function streamExport(index: AuditIndex, auditDir: string, filter: 
           }
           chunk += csvRow(record, { file: row.file, line: row.line });
         }
+        if (chunk.length >= FLUSH_CHARS) {
+          await write(res, chunk);
+          chunk = '';
+        }
       }
       after = rows[rows.length - 1].id;
-      await write(res, chunk);
+      if (chunk) await write(res, chunk);
     }
     res.end();
   } finally {

@@ -150,6 +150,10 @@ describe('review server: a record longer than the index read buffer', () => {
         const page = await get(`${review.url}?request_id=${id}`, {});
         expect([page.status, count(page.text)]).toEqual([200, 1]);
       }
+      // the export writes the long record in its own chunk and the lines stay exactly as logged
+      const exported = await get(`${review.url}export.jsonl`, {});
+      const logged = readFileSync(listAuditFiles(dir)[0], 'utf8');
+      expect(exported.text).toBe(logged);
     } finally {
       await review.close();
     }
