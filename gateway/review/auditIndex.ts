@@ -66,6 +66,12 @@ const CHUNK = 4 << 20;
 /** The longest line read whole: a record with captured content can pass CHUNK (a 4 MiB body plus its answer). */
 const MAX_LINE = 64 << 20;
 const MAX_PROBLEM_ROWS = 10_000;
+/**
+ * Values kept per filter dropdown (app, key, route, ...): a refused request to a made-up path
+ * records that path as its route, so an unauthenticated client could otherwise grow the set (and
+ * this process's memory) without bound. Records past the cap are still indexed and searchable.
+ */
+export const MAX_FACET_VALUES = 5_000;
 const MAX_INVALID_KEPT = 50;
 
 function initialState(): WalkState {
@@ -86,6 +92,7 @@ export class AuditIndex {
   private readonly now: () => Date;
   private state: WalkState = initialState();
   private readonly facets = new Set<string>();
+  private readonly facetCounts = new Map<string, number>();
   private readonly prefixHashes = new Map<string, Hash>();
   private prefixesChecked = false;
   private refreshing: Promise<void> | undefined;
@@ -141,7 +148,10 @@ export class AuditIndex {
     };
     this.insert.meta.run('schema', String(SCHEMA_VERSION));
     this.insert.meta.run('keys', keys);
-    for (const row of this.db.prepare('SELECT dimension, value FROM facets').all() as { dimension: string; value: string }[]) this.facets.add(`${row.dimension}\u0000${row.value}`);
+    for (const row of this.db.prepare('SELECT dimension, value FROM facets').all() as { dimension: string; value: string }[]) {
+      this.facets.add(`${row.dimension}\u0000${row.value}`);
+      this.facetCounts.set(row.dimension, (this.facetCounts.get(row.dimension) ?? 0) + 1);
+    }
     const last = this.db.prepare('SELECT state_after FROM files ORDER BY name DESC LIMIT 1').get() as { state_after: string } | undefined;
     if (last) this.state = JSON.parse(last.state_after) as WalkState;
   }
@@ -421,6 +431,9 @@ export class AuditIndex {
     for (const [dimension, value] of indexed.facets) {
       const key = `${dimension}\u0000${value}`;
       if (this.facets.has(key) || !FACETS.includes(dimension)) continue;
+      const count = this.facetCounts.get(dimension) ?? 0;
+      if (count >= MAX_FACET_VALUES) continue;
+      this.facetCounts.set(dimension, count + 1);
       this.facets.add(key);
       this.insert.facet.run(dimension, value);
     }
