@@ -24,6 +24,17 @@ export class ApiError extends Error {
 }
 
 /**
+ * A refused member the gateway does not know: its name is the client's own text (it could hold a
+ * prompt or a secret), so the client is told it but the audit log and telemetry never keep it.
+ */
+export class UnknownFieldError extends ApiError {
+  constructor(error: ApiError) {
+    super(error.status, error.message, error.type, error.code, error.param);
+    this.name = 'UnknownFieldError';
+  }
+}
+
+/**
  * A passthrough path that needed normalising and then reaches a guarded route or leaves /v1/ (400
  * invalid_path): a probe for a way around the guards, audited as an invalid_request refusal
  * (access/rejections.ts). A passthrough's 404 for an unlisted route is a plain ApiError, not audited.

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from './auth/authenticate';
-import { InvalidPathError, UnknownPolicyError, type ApiError } from '../errors';
+import { InvalidPathError, UnknownFieldError, UnknownPolicyError, type ApiError } from '../errors';
 import { RateLimitError } from './rateLimit/rateLimitError';
 import { contextOf } from '../pipeline/requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
@@ -81,7 +81,7 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
     kind: 'invalid_request',
     status: error.status as 400 | 413 | 415,
     reason: (error.code ?? 'invalid_request').slice(0, 100),
-    ...(error.param !== null && MEMBER_PATH.test(error.param) ? { param: error.param } : {}),
+    ...(error.param !== null && !(error instanceof UnknownFieldError) && MEMBER_PATH.test(error.param) ? { param: error.param } : {}),
     app: ctx.app,
     keyId: ctx.keyId,
   };

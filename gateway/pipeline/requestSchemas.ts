@@ -10,6 +10,13 @@ import { z } from 'zod';
 
 const harmless = z.unknown().optional();
 
+/**
+ * A model id as engines name them (`meta-llama/Llama-3.1-405B-Instruct`, `llama3.1:405b`): it goes
+ * into the audit log, span names and metric attributes whatever the content capture mode, so free
+ * text (a prompt, a secret) is refused here rather than recorded.
+ */
+const ModelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/, 'a model id: letters, digits and . _ : / @ + -, at most 256 characters');
+
 /** A content part: text-bearing parts are scanned whole (every string member), media parts follow the policy. */
 export const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
 
@@ -51,7 +58,7 @@ const harmlessParameters = {
   temperature: harmless,
   top_p: harmless,
   // How many answers: a number the gateway can count (window mode streams exactly one), never a string.
-  n: z.number().int().min(1).nullable().optional(),
+  n: z.number().int().min(1).max(128).nullable().optional(),
   seed: harmless,
   stop: harmless,
   logit_bias: harmless,
@@ -85,7 +92,7 @@ const harmlessParameters = {
 };
 
 export const ChatCompletionRequest = z.looseObject({
-  model: z.string().min(1).optional(),
+  model: ModelId.optional(),
   messages: z.array(ChatMessage).min(1, '`messages` must hold at least one message'),
   stream: z.boolean().nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
@@ -104,7 +111,7 @@ export const ChatCompletionRequest = z.looseObject({
 /** Token-id prompts (`[1, 2, 3]` or `[[1, 2], [3]]`) are accepted by the schema and refused with a clear message by the extraction. */
 const TokenIds = z.array(z.number());
 export const CompletionRequest = z.looseObject({
-  model: z.string().min(1).optional(),
+  model: ModelId.optional(),
   prompt: z.union([z.string(), z.array(z.string()).min(1), TokenIds.min(1), z.array(TokenIds).min(1)]),
   suffix: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
@@ -196,7 +203,7 @@ export const ResponsesTool = z.looseObject({
 });
 
 export const ResponsesRequest = z.looseObject({
-  model: z.string().min(1).optional(),
+  model: ModelId.optional(),
   input: z.union([z.string(), z.array(ResponsesInputItem)]),
   instructions: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),

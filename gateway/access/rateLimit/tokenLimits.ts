@@ -42,6 +42,9 @@ export function tokenLimits(options: TokenLimitOptions) {
     if (!tpm || !access) return;
 
     const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, options.defaultMaxTokens * shape.answers);
+    // Never handed to the store: a reservation past 2^53 was stored as parseInt("1e+21") = 1,
+    // which reset the count instead of exceeding it (n is bounded now; this stays as the backstop).
+    if (!Number.isSafeInteger(reserved)) throw rateLimitError('tokens', tpm, reserved, 0);
     const taken = await options.store.take('tokens', access.subject, tpm, reserved, true);
     setHeaders(res, rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
     if (!taken.allowed) {

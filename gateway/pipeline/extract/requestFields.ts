@@ -1,5 +1,5 @@
 import type { RequestFields } from '../../../policies/schema';
-import { ApiError } from '../../errors';
+import { ApiError, UnknownFieldError } from '../../errors';
 import type { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../requestSchemas';
 
 /**
@@ -121,7 +121,7 @@ export function screenTopLevelFields(body: Record<string, unknown>, table: Reado
       delete forward[field];
       continue;
     }
-    throw refusedField(field, 'the gateway does not know it, so it cannot check what the engine does with it');
+    throw new UnknownFieldError(refusedField(field, 'the gateway does not know it, so it cannot check what the engine does with it'));
   }
   return forward;
 }

@@ -201,6 +201,14 @@ describe('guarded routes: requests refused before the guarded call are audited a
     const { entry } = await refusedAndAudited(() => post('/v1/chat/completions', JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }], [textKey]: 1 })), 400, 'unsupported_parameter', textKey);
     expect(entry).toMatchObject(expected('/v1/chat/completions', 400, 'unsupported_parameter'));
     expect(entry).not.toHaveProperty('param');
+    // nor an unknown key that looks like a member name (a secret, an e-mail address): the client is told, the log is not
+    const secretKey = 'sk-proj-4f9a0c2e.alice@example.com';
+    const quiet = await refusedAndAudited(() => post('/v1/chat/completions', JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }], [secretKey]: 1 })), 400, 'unsupported_parameter', secretKey);
+    expect(quiet.entry).not.toHaveProperty('param');
+    expect(JSON.stringify(quiet.entry)).not.toContain('alice');
+    // a field the policy refuses by name is the operator's word, and is recorded
+    const named = await refusedAndAudited(() => post('/v1/chat/completions', JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }], chat_template: 'x' })), 400, 'unsupported_parameter', 'chat_template');
+    expect(named.entry).toMatchObject({ param: 'chat_template' });
   });
 
   test('not recorded as invalid_request: a 401 (already its own kind), 404s, passthrough refusals; a good request is one decision', async () => {
@@ -231,7 +239,7 @@ describe('guarded routes: requests refused before the guarded call are audited a
     for (const route of ['/v1/chat/completions', '/v1/completions', '/v1/responses']) {
       expect(text).toMatch(new RegExp(`^safety_invalid_request_rejections_total\\{(?=.*http_route="${route}")(?=.*safety_app="tools")(?=.*safety_rejection_reason="invalid_json").*\\} 1$`, 'm'));
     }
-    expect(text).toMatch(/^safety_invalid_request_rejections_total\{(?=.*http_route="\/v1\/chat\/completions")(?=.*safety_rejection_reason="unsupported_parameter").*\} 2$/m);
+    expect(text).toMatch(/^safety_invalid_request_rejections_total\{(?=.*http_route="\/v1\/chat\/completions")(?=.*safety_rejection_reason="unsupported_parameter").*\} 4$/m);
     expect(text).not.toContain(SECRET);
   });
 
@@ -245,16 +253,16 @@ describe('guarded routes: requests refused before the guarded call are audited a
     expect(await runAudit(['query', '--dir', gw.auditDir, '--kind', 'invalid_request', '--format', 'jsonl'], io)).toBe(0);
     const invalid = out.trim().split('\n').map((l) => JSON.parse(l) as Json);
     expect(invalid).toHaveLength(entries.filter((e) => e.kind === 'invalid_request').length);
-    expect(invalid).toHaveLength(16);
+    expect(invalid).toHaveLength(18);
     out = '';
     expect(await runAudit(['query', '--dir', gw.auditDir, '--kind', 'invalid_request'], io)).toBe(0);
     expect(out).toMatch(/invalid_request\s+400\s+unsupported_parameter \(chat_template\)/);
     out = '';
     expect(await runAudit(['stats', '--dir', gw.auditDir, '--format', 'jsonl'], io)).toBe(0);
     expect(JSON.parse(out)).toMatchObject({
-      byKind: { invalid_request: 16, unauthenticated: 1, decision: 1 },
-      byReason: { 'invalid_request:invalid_json': 3, 'invalid_request:unsupported_parameter': 4, 'invalid_request:request_too_large': 1 },
-      byApp: { tools: { invalid_request: 16, allow: 1 } },
+      byKind: { invalid_request: 18, unauthenticated: 1, decision: 1 },
+      byReason: { 'invalid_request:invalid_json': 3, 'invalid_request:unsupported_parameter': 6, 'invalid_request:request_too_large': 1 },
+      byApp: { tools: { invalid_request: 18, allow: 1 } },
     });
     const log = [...auditLines(gw.auditDir)].map((l) => l.text).join('\n');
     expect(log).not.toContain(SECRET);
@@ -264,7 +272,7 @@ describe('guarded routes: requests refused before the guarded call are audited a
   test('the review page filters by the kind and shows reason, member and route', async () => {
     await withReviewPages(gw.auditDir, async (get) => {
       const list = await get('?kind=invalid_request');
-      expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(16);
+      expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(18);
       expect(list).toContain('<span class="badge invalid_request">invalid_request</span>');
       expect(list).toContain('unsupported_parameter (chat_template)');
       expect(list).toContain('unsupported_value (input[0].encrypted_content)');

@@ -27,6 +27,16 @@ describe('bad input', () => {
     await expectError(await post('/v1/chat/completions', '{"messages": [}'), 400, 'invalid_json');
   });
 
+  test('a model that is not a model id is a 400 naming model: free text there would reach the audit log, spans and metric labels', async () => {
+    for (const model of ['my card number is 4111 1111 1111 1111', 'x'.repeat(300), '-rm -rf', '']) {
+      const refused = await expectError(await post('/v1/chat/completions', JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })), 400, 'invalid_request');
+      expect(refused.error.param).toBe('model');
+    }
+    for (const model of ['meta-llama/Llama-3.1-405B-Instruct', 'llama3.1:405b', 'dev']) {
+      expect((await post('/v1/chat/completions', JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }))).status).toBe(200);
+    }
+  });
+
   test('wrong content type is a 415', async () => {
     await expectError(await post('/v1/chat/completions', 'messages=hi', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
     await expectError(await post('/v1/chat/completions', '{}', null), 415, 'unsupported_media_type');

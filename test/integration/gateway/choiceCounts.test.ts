@@ -102,6 +102,11 @@ describe('window mode with several answers in one stream', () => {
     const body = (await res.json()) as { error: { type: string; param: string | null } };
     expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'n' });
     expect(engine.posts.length).toBe(before);
+    // at most 128 answers (OpenAI's own bound): a huge n reserved more than 2^53 tokens, which reset the TPM count
+    const huge = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }], n: 9007199254740991 }) });
+    expect(huge.status).toBe(400);
+    expect(((await huge.json()) as { error: { param: string | null } }).error.param).toBe('n');
+    expect(engine.posts.length).toBe(before);
   });
 });
 

@@ -75,6 +75,11 @@ describe('rate limits per key (memory store)', () => {
     expect(((await never.json()) as Json).error.message).toMatch(/Request too large for tokens per minute/);
     // Refused reservations were not kept: a small request still fits.
     expect((await post(h, keys.tpm, { max_tokens: 10 })).status).toBe(200);
+    // 128 answers of 4,096 default tokens each: refused as too large before the count is touched
+    const many = await post(h, keys.tpm, { n: 128 });
+    expect(many.status).toBe(429);
+    expect(((await many.json()) as Json).error.message).toMatch(/Request too large for tokens per minute/);
+    expect((await post(h, keys.tpm, { max_tokens: 10 })).status).toBe(200);
   });
 
   test('a stream without a usage block is settled from the answer counted with the Llama 3 tokenizer', async () => {
