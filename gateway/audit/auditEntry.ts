@@ -1,5 +1,6 @@
 import type { Action } from '../../policies/schema';
 import { guardFault } from '../pipeline/guardFault';
+import { recordedPath } from './recordedPath';
 import type { GuardPhase } from '../record/guardPhase';
 import type { RequestRecord } from '../record/requestRecord';
 import { captureText, type CapturedContent } from '../telemetry/contentCapture';
@@ -147,7 +148,7 @@ function toPhase(phase: GuardPhase): AuditPhase {
         latency_ms: ms(verdict.latencyMs),
         segments_scanned: verdict.segmentsScanned,
         windows_scanned: verdict.windowsScanned,
-        worst_path: verdict.worstPath,
+        worst_path: recordedPath(verdict.worstPath),
         worst_span: verdict.worstSpan,
         cache_hits: verdict.cacheHits,
         error_type: verdict.error?.type,

@@ -30,7 +30,7 @@ describe('bad input', () => {
   test('a model that is not a model id is a 400 naming model: free text there would reach the audit log, spans and metric labels', async () => {
     for (const model of ['my card number is 4111 1111 1111 1111', 'x'.repeat(300), '-rm -rf', '']) {
       const refused = await expectError(await post('/v1/chat/completions', JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })), 400, 'invalid_request');
-      expect(refused.error.param).toBe('model');
+      expect((refused.error as { param?: string | null }).param).toBe('model');
     }
     for (const model of ['meta-llama/Llama-3.1-405B-Instruct', 'llama3.1:405b', 'dev']) {
       expect((await post('/v1/chat/completions', JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }))).status).toBe(200);

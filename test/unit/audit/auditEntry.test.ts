@@ -1,6 +1,6 @@
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
-import { requestRecord } from './requestRecords';
+import { phase, requestRecord, rule, verdict } from './requestRecords';
 
 describe('audit entry shaping', () => {
   test('who, when, which guards with which scores, which rule and policy version, what was done', () => {
@@ -36,6 +36,15 @@ describe('audit entry shaping', () => {
       worst_path: undefined,
       error_type: undefined,
     });
+  });
+
+  test('worst_path keeps the API member names and indexes, never a member name the client chose', () => {
+    const record = requestRecord({
+      input: phase('input', [[rule('jailbreak', 'prompt_guard'), verdict('prompt_guard', 0.99, { worstPath: 'messages[0].content[0].my_ssn_is_078-05-1120#key', worstSpan: { start: 0, end: 10 } })]]),
+    });
+    const entry = toAuditEntry(record, captureContent(record.content, 'none', 'salt'), 'salt');
+    expect(entry.phases[0].verdicts[0].worst_path).toBe('messages[0].content[0].*#key');
+    expect(JSON.stringify(entry)).not.toContain('078-05-1120');
   });
 
   test('capture none: no raw text anywhere in the entry', () => {
