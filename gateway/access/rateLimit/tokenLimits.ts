@@ -53,7 +53,12 @@ export function tokenLimits(options: TokenLimitOptions) {
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
-    res.once('close', () => void settle(options.store, access, () => ({ answered: false })));
+    res.once('close', () => {
+      const hold = access.tokens;
+      // The client left while the engine generated: the whole reservation stands (see settleTokens).
+      if (hold && !res.writableFinished && ctx.timing.engineStartedAt !== undefined) hold.settled = true;
+      void settle(options.store, access, () => ({ answered: false }));
+    });
   };
 }
 
@@ -63,6 +68,12 @@ export function settleTokens(store: LimiterStore) {
     const access = ctx.access;
     if (!access?.tokens || access.tokens.settled) return;
     const usage = record.engine?.usage as EngineUsage | undefined;
+    // A client that left while the engine generated: how much it read is not known here, so the
+    // whole reservation stands (a refund let a client read nearly all of an answer and pay its prompt).
+    if (record.status === 499 && ctx.timing.engineStartedAt !== undefined && !usage) {
+      access.tokens.settled = true;
+      return;
+    }
     const answered = record.status === 200 && record.engine !== undefined;
     const output = record.content?.output.join('\n') ?? '';
     void settle(store, access, async () => ({ usage, answered, countedCompletionTokens: answered && !usage ? await countTokens(output) : undefined }));

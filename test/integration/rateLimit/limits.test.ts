@@ -1,3 +1,4 @@
+import { fixturePolicyVariant } from '../../support/policyFiles';
 import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { addKey, eventually, keysCli, tempKeysFile } from '../../support/keys';
 import { countTokensSync } from '../../../gateway/access/tokens/llama3Tokens';
@@ -155,5 +156,30 @@ describe('rate limits without keys: per client address, trust proxy', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('a client that leaves mid-stream (window mode: text reaches it as it is checked)', () => {
+  let h: Harness;
+  let key: string;
+  beforeAll(async () => {
+    const file = tempKeysFile();
+    key = await addKey(file, 'leaver-app', ['--tpm', '5000']);
+    const policy = fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', 'streaming:\n  mode: window\n  window_tokens: 4\n  overlap_tokens: 1'));
+    h = await startHarness({ policy, config: { keys: { file } } });
+  });
+  afterAll(async () => h.close());
+
+  test('keeps its whole reservation: reading most of an answer and closing is no refund', async () => {
+    await h.script({ reply: 'slow answer '.repeat(40), token_delay_ms: 20 });
+    const first = await post(h, key, { stream: true, max_tokens: 1000 });
+    const reserved = 5000 - num(first, 'x-ratelimit-remaining-tokens');
+    const reader = first.body!.getReader();
+    await reader.read(); // checked text arrived while the engine still generates
+    await reader.cancel();
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await post(h, key, { max_tokens: 10 });
+    expect(5000 - num(second, 'x-ratelimit-remaining-tokens')).toBeGreaterThanOrEqual(reserved + 10);
+    await second.arrayBuffer();
   });
 });
