@@ -48,9 +48,26 @@ export function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
 
 /** Its JSON; an answer that is not JSON is a 502. */
 export function parseEngineJson(raw: Buffer): Record<string, unknown> {
+  return parseEngineText(raw.toString('utf8'), 'an answer') as Record<string, unknown>;
+}
+
+/**
+ * JSON from the engine (a whole answer or one stream event). A `__proto__` member is refused (502):
+ * the schemas drop it, so its text would go to the client unread, while a client's own parser
+ * keeps it as an ordinary member. The reviver runs only when the text could spell the name.
+ */
+export function parseEngineText(text: string, what: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new EngineError('bad_gateway', 'the engine sent an answer that is not valid JSON');
+    value = /proto|\\u/.test(text) ? JSON.parse(text, refuseProtoMember) : JSON.parse(text);
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    throw new EngineError('bad_gateway', `the engine sent ${what} that is not valid JSON`);
   }
+  return value;
+}
+
+function refuseProtoMember(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new EngineError('bad_gateway', 'the engine sent a __proto__ member, which the gateway cannot check');
+  return value;
 }

@@ -1,6 +1,7 @@
 import type { EngineResponse } from '../../engine/client';
 import { EngineError, classifyEngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
+import { parseEngineText } from '../pipeline/engineAnswer';
 import type { AnswerAccumulator, StreamChunk } from './answerAccumulator';
 import { SseParser, type SseEvent } from './sseParser';
 
@@ -19,12 +20,7 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
   const annotate = (event: SseEvent): EngineEvent => {
     if (event.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
     if (event.data.trim() === '[DONE]') return { raw: onlyData(event.raw) ? event.raw : 'data: [DONE]\n\n', data: event.data, done: true };
-    let json: unknown;
-    try {
-      json = JSON.parse(event.data);
-    } catch {
-      throw new EngineError('bad_gateway', 'the engine sent a stream event that is not JSON');
-    }
+    const json = parseEngineText(event.data, 'a stream event');
     const { chunk, lanes } = adapter.chunkLanes(json);
     accumulator.add(chunk, lanes);
     return { raw: onlyData(event.raw) ? event.raw : `data: ${event.data}\n\n`, data: event.data, chunk };

@@ -1,7 +1,7 @@
 import type { EngineResponse } from '../../engine/client';
 import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent } from '../../engine/answerSchema';
 import { classifyEngineError, EngineError } from '../../engine/errors';
-import { engineAnswer } from '../pipeline/engineAnswer';
+import { engineAnswer, parseEngineText } from '../pipeline/engineAnswer';
 import type { ResponsesAccumulator } from './responsesAccumulator';
 import { SseParser, type SseEvent } from './sseParser';
 
@@ -28,12 +28,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
   const annotate = (sse: SseEvent): ResponseEngineEvent => {
     if (sse.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
     if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
-    let json: unknown;
-    try {
-      json = JSON.parse(sse.data);
-    } catch {
-      throw new EngineError('bad_gateway', 'the engine sent a stream event that is not JSON');
-    }
+    const json = parseEngineText(sse.data, 'a stream event');
     const event = engineAnswer(() => parseResponseEvent(json));
     accumulator.add(event);
     return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\ndata: ${sse.data}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };

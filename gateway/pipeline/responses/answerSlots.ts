@@ -28,6 +28,20 @@ const ITEM_STRUCTURE: ReadonlySet<string> = new Set(['type', 'status', 'role']);
 /** Event members that are structure: the event's kind, order and where its text goes. */
 const EVENT_STRUCTURE: ReadonlySet<string> = new Set(['type', 'sequence_number', 'output_index', 'content_index', 'summary_index', 'annotation_index']);
 const CALL_TYPES: ReadonlySet<string> = new Set(['function_call', 'custom_tool_call']);
+/**
+ * Member names the API documents on responses, items, parts, events and logprobs. Any other name
+ * is the engine's own word and reaches the client with the bytes: it is text (even with a null
+ * value), as on the chat routes.
+ */
+const DOCUMENTED_MEMBERS: ReadonlySet<string> = new Set([
+  ...RESPONSE_STRUCTURE, ...ITEM_STRUCTURE, ...EVENT_STRUCTURE,
+  'type', 'id', 'item_id', 'text', 'refusal', 'logprobs', 'annotations', 'content', 'summary', 'name', 'arguments', 'input', 'call_id',
+  'encrypted_content', 'delta', 'part', 'item', 'response', 'annotation', 'token', 'bytes', 'logprob', 'top_logprobs', 'obfuscation',
+  'instructions', 'tools', 'tool_choice', 'text', 'reasoning', 'temperature', 'top_p', 'max_output_tokens', 'truncation', 'metadata',
+  'parallel_tool_calls', 'previous_response_id', 'store', 'user', 'service_tier', 'background', 'prompt_cache_key', 'safety_identifier',
+  'max_tool_calls', 'top_logprobs', 'conversation', 'prompt', 'output_text', 'code', 'message', 'param', 'url', 'title', 'start_index', 'end_index',
+]);
+const memberName = (at: string, key: string): SlotPiece[] => (DOCUMENTED_MEMBERS.has(key) ? [] : [set(`${at}.${key}#key`, key)]);
 
 /**
  * Words of the API's own vocabulary an engine echoes back as settings (`tool_choice: "auto"`,
@@ -52,6 +66,7 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
   const extra: SlotPiece[] = [];
   for (const entry of logprobs) {
     for (const [key, value] of Object.entries(entry)) {
+      extra.push(...memberName(at, key));
       if (key === 'logprob' || value == null) continue;
       if (key === 'token' && typeof value === 'string') add(`${at}.token`, value);
       else if (key === 'bytes' && Array.isArray(value)) {
@@ -60,7 +75,10 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
       } else if (key === 'top_logprobs' && Array.isArray(value)) {
         value.forEach((alt: Record<string, unknown>, rank) => {
           if (typeof alt?.token === 'string') add(`${at}.top_logprobs[${rank}].token`, alt.token);
-          const { token: _t, logprob: _l, bytes: _b, ...rest } = alt ?? {};
+          const { token: _t, logprob: _l, bytes, ...rest } = alt ?? {};
+          // The alternative's bytes when they spell something else than its token, as for the chosen one.
+          const decoded = Array.isArray(bytes) ? decodeBytes(bytes) : undefined;
+          if (decoded !== undefined && decoded !== alt?.token) add(`${at}.top_logprobs[${rank}].bytes`, decoded);
           extra.push(...leaves(rest, `${at}.top_logprobs[${rank}]`));
         });
       } else extra.push(...leaves(value, `${at}.${key}`));
@@ -80,6 +98,7 @@ function decodeBytes(bytes: unknown[]): string | undefined {
 export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): SlotPiece[] {
   const pieces: SlotPiece[] = [];
   for (const [key, value] of Object.entries(part)) {
+    pieces.push(...memberName(at, key));
     if (key === 'type' || value == null) continue;
     if (key === 'text' && typeof value === 'string') pieces.push(set(`${at}.text`, value, textKind));
     else if (key === 'refusal' && typeof value === 'string') pieces.push(set(`${at}.refusal`, value, 'refusal'));
@@ -99,6 +118,7 @@ export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
   const isCall = CALL_TYPES.has(item.type);
   const pieces: SlotPiece[] = [];
   for (const [key, value] of Object.entries(item)) {
+    pieces.push(...memberName(at, key));
     if (ITEM_STRUCTURE.has(key) || value == null) continue;
     if ((key === 'content' || key === 'summary') && Array.isArray(value)) {
       const kind = key === 'summary' ? 'reasoning' : textKindOf(item);
@@ -126,6 +146,7 @@ function envelopePieces(key: string, value: unknown, sent: unknown): SlotPiece[]
 export function responsePieces(response: ResponseObject, sent: Readonly<Record<string, unknown>>): SlotPiece[] {
   const pieces: SlotPiece[] = [];
   for (const [key, value] of Object.entries(response)) {
+    pieces.push(...memberName('response', key));
     if (value == null) continue;
     if (key === 'output') (value as ResponseOutputItem[]).forEach((item, i) => pieces.push(...itemPieces(item, i)));
     else if (!RESPONSE_STRUCTURE.has(key)) pieces.push(...envelopePieces(key, value, sent[key]));
@@ -135,7 +156,7 @@ export function responsePieces(response: ResponseObject, sent: Readonly<Record<s
 
 /** Whether a response member is bookkeeping, or an echo holding only what the client sent: what a blocked answer may keep of it. */
 export function keepsInBlockedAnswer(key: string, value: unknown, sent: Readonly<Record<string, unknown>>): boolean {
-  return key !== 'output' && (RESPONSE_STRUCTURE.has(key) || value == null || envelopePieces(key, value, sent[key]).length === 0);
+  return key !== 'output' && memberName('response', key).length === 0 && (RESPONSE_STRUCTURE.has(key) || value == null || envelopePieces(key, value, sent[key]).length === 0);
 }
 
 type Reader = (event: ResponseStreamEvent, at: { item: string; part: string; summary: string }) => SlotPiece[];
@@ -207,6 +228,7 @@ export function eventPieces(event: ResponseStreamEvent, sent: Readonly<Record<st
   const handled = new Set([...EVENT_STRUCTURE, ...(reader?.members ?? [])]);
   const append = event.type.endsWith('.delta');
   for (const [key, value] of Object.entries(event)) {
+    pieces.push(...memberName(`event.${event.type}`, key));
     if (handled.has(key) || value == null) continue;
     if (key === 'item_id' && typeof value === 'string') pieces.push(set(`${item}.id`, value));
     else pieces.push(...leaves(value, `event.${event.type}.${key}`).map((p) => ({ ...p, slot: append ? lanePath(p.slot) : p.slot, append })));

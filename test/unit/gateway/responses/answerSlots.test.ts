@@ -1,4 +1,5 @@
 import { parseResponseEvent, parseResponseObject, MalformedAnswerError } from '../../../../engine/answerSchema';
+import { parseEngineText } from '../../../../gateway/pipeline/engineAnswer';
 import { answerScanTexts } from '../../../../gateway/pipeline/extractTexts';
 import { responsePieces } from '../../../../gateway/pipeline/responses/answerSlots';
 import { answerFromSlots, SlotLedger } from '../../../../gateway/pipeline/responses/slotAnswer';
@@ -44,6 +45,25 @@ describe('whole answers', () => {
   test('unknown members and item kinds are read, member names too', () => {
     const all = texts(whole({ ...base, audio: { transcript: 'SPOKEN' }, output: [{ id: 'x_1', type: 'web_search_call', status: 'completed', action: { query: 'QUERY' } }] })).join(' ');
     for (const word of ['SPOKEN', 'transcript', 'QUERY', 'web_search_call']) expect(all).toContain(word);
+  });
+
+  test('a member name the API does not document is text at every level, whatever its value (null included)', () => {
+    const item = { ...message('Hi', { NAME_IN_PART: 1 }), NAME_IN_ITEM: null };
+    const all = texts(whole({ ...base, NAME_AT_TOP: true, output: [item] })).join(' ');
+    for (const word of ['NAME_IN_PART', 'NAME_IN_ITEM', 'NAME_AT_TOP']) expect(all).toContain(word);
+    // documented members with null values are structure, not words to check
+    expect(texts(whole({ ...base, output: [message('Hi')] })).sort()).toEqual(['Hi', 'msg_1']);
+  });
+
+  test("an alternative token's bytes are read when they spell something else", () => {
+    const logprobs = [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [{ token: 'Yo', logprob: -2, bytes: [...Buffer.from('HIDDEN')] }] }];
+    expect(texts(whole({ ...base, output: [message('Hi', { logprobs })] })).join(' ')).toContain('HIDDEN');
+  });
+
+  test('a __proto__ member is refused as the engine\'s failure: the schema would drop it unread', () => {
+    expect(() => parseEngineText('{"output":[],"__proto__":{"note":"unread"}}', 'an answer')).toThrow(/__proto__/);
+    expect(() => parseEngineText('{"output":[],"\\u005f_proto__":{"note":"unread"}}', 'an answer')).toThrow(/__proto__/);
+    expect(parseEngineText('{"text":"a prototype"}', 'an answer')).toEqual({ text: 'a prototype' });
   });
 
   test.each([
