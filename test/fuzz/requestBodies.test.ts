@@ -80,8 +80,10 @@ describe('fuzz: request bodies', () => {
       { numRuns: RUNS },
     );
     expect(unrecorded).toEqual([]);
-    // The property means little unless many requests got through to the engine.
-    expect(statuses.get(200) ?? 0).toBeGreaterThan(RUNS / 5);
+    // The property means little unless many requests got through to the engine: about a quarter
+    // do (374 of 1,500 measured), so an eighth is a bound random draws never miss (RUNS / 5 was two
+    // standard deviations from the mean at 300 runs, and failed a CI run with 57).
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(RUNS / 8);
     expect(sent).toBeGreaterThanOrEqual(RUNS);
     expect((await fetch(`${h.gateway.url}/healthz`)).status).toBe(200);
   }, Math.max(120_000, RUNS * 100));
