@@ -1,3 +1,4 @@
+import { deliveredText } from './extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { sendJson, sendJsonBytes } from '../routes/httpResponses';
 import type { ValidatedRequest } from './requestSchemas';
@@ -37,7 +38,7 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
     usage: json.usage as Record<string, unknown> | undefined,
     finishReasons: finishReasons(json),
   };
-  call.delivered([...answers.values()].map((a) => a.content));
+  call.delivered([...answers.values()].map((a) => deliveredText(a)));
   const phases = await Promise.all([...answers.entries()].map(([i, a]) => call.checkAnswer(a, i)));
   call.answersChecked(phases);
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));

@@ -1,3 +1,4 @@
+import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
@@ -36,7 +37,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
   if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const indexes = accumulator.choiceIndexes();
-  call.delivered(indexes.map((i) => accumulator.answer(i).content));
+  call.delivered(indexes.map((i) => deliveredText(accumulator.answer(i))));
   const phases = await Promise.all(indexes.map((i) => call.checkAnswer(accumulator.answer(i), i)));
   call.answersChecked(phases);
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
@@ -114,7 +115,7 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
       }
       if (event.done) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-        call.delivered(accumulator.choiceIndexes().map((i) => accumulator.answer(i).content));
+        call.delivered(accumulator.choiceIndexes().map((i) => deliveredText(accumulator.answer(i))));
         await call.finish(200);
       }
       await write(res, event.raw);

@@ -1,3 +1,4 @@
+import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { ApiError } from '../errors';
 import { engineApiError } from '../pipeline/engineErrors';
@@ -71,7 +72,7 @@ async function relayBuffered(call: Call, upstream: EngineResponse): Promise<void
   timing.engineAnswered();
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const answer = accumulator.answer();
-  call.delivered([answer.content]);
+  call.delivered([deliveredText(answer)]);
   const phase = await call.checkAnswer(answer, 0);
   call.answersChecked([phase]);
   await call.finish(200);
@@ -110,7 +111,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const block = async () => {
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([accumulator.answer().content]);
+    call.delivered([deliveredText(accumulator.answer())]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     openSse(call);
@@ -130,7 +131,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
       if (!(await check(accumulator.textEvents))) return await block();
     }
-    call.delivered([accumulator.answer().content]);
+    call.delivered([deliveredText(accumulator.answer())]);
     await call.finish(200);
     call.parsed.remember(accumulator.final);
     await release(Number.POSITIVE_INFINITY);
@@ -155,7 +156,7 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
       }
       if (event.terminal) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-        call.delivered([accumulator.answer().content]);
+        call.delivered([deliveredText(accumulator.answer())]);
         await call.finish(200);
         call.parsed.remember(accumulator.final);
       }

@@ -1,3 +1,4 @@
+import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
@@ -39,7 +40,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
 
   const block = async () => {
     call.abortUpstream();
-    call.delivered([accumulator.answer(0).content]);
+    call.delivered([deliveredText(accumulator.answer(0))]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     openSse(call);
@@ -69,7 +70,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
       if (!(await check(accumulator.textEvents))) return await block();
     }
-    call.delivered([accumulator.answer(0).content]);
+    call.delivered([deliveredText(accumulator.answer(0))]);
     await call.finish(200);
     await release(Number.POSITIVE_INFINITY);
     res.end();

@@ -45,6 +45,15 @@ function answerText(answer: AssistantAnswer): string {
   return [...reasoning, answer.content, ...rest].filter((s) => s !== '').join('\n');
 }
 
+/**
+ * Everything the client received with one choice, as one text (reasoning, content, the rest, then
+ * each tool call as `name(arguments)`): what content capture keeps and what a stream without a
+ * usage block is charged for (tool-call arguments cost tokens too).
+ */
+export function deliveredText(answer: AssistantAnswer): string {
+  return [answerText(answer), ...answer.toolCalls.map((c) => `${c.name}(${c.arguments})`)].filter((s) => s !== '').join('\n');
+}
+
 export function answerScanTexts(answer: AssistantAnswer, choicePath: string): ScanText[] {
   const texts: ScanText[] = [{ source: 'assistant', path: `${choicePath}.content`, text: answer.content }];
   for (const extra of answer.extras ?? []) texts.push({ source: 'assistant', path: `${choicePath}.${extra.lane}`, text: extra.text });

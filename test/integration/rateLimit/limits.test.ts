@@ -96,6 +96,21 @@ describe('rate limits per key (memory store)', () => {
     await second.arrayBuffer();
   });
 
+  test('a streamed tool call without a usage block is charged for its arguments too', async () => {
+    const args = JSON.stringify({ text: 'word '.repeat(120).trim() });
+    await h.script({ tool_calls: [{ name: 'post', arguments: args }] });
+    const first = await post(h, keys.stream, { stream: true, max_tokens: 1000 });
+    const usedWithFirst = 5000 - num(first, 'x-ratelimit-remaining-tokens'); // earlier use + the first's reservation
+    await readSse(first);
+    await new Promise((r) => setTimeout(r, 200)); // the settlement counts the answer's tokens after the response ended
+    const second = await post(h, keys.stream, { max_tokens: 1000 });
+    // the second reserves what the first did (same prompt, same max_tokens): what is left over is the first's cost
+    const firstCost = 5000 - num(second, 'x-ratelimit-remaining-tokens') - usedWithFirst;
+    await second.arrayBuffer();
+    // without the arguments the first would have cost its prompt alone (under 40 tokens here)
+    expect(firstCost).toBeGreaterThanOrEqual(countTokensSync(`post(${args})`));
+  });
+
   test('concurrent requests: a second one while the first streams is a 429; the slot comes back after', async () => {
     await h.script({ reply: 'slow answer '.repeat(10), token_delay_ms: 30 });
     const before = h.engine.stats.requests;
