@@ -47,9 +47,17 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
         if (typeof fn?.arguments === 'string') texts.push(fn.arguments);
       }
     }
+    // The legacy function call and an assistant turn's reasoning and refusal are read back too.
+    const legacy = m.function_call as { name?: unknown; arguments?: unknown } | undefined;
+    for (const value of [legacy?.name, legacy?.arguments, m.reasoning_content, m.reasoning, m.refusal]) if (typeof value === 'string') texts.push(value);
   }
-  // Tool definitions go into the prompt as JSON (Llama 3.1's tool-calling template).
-  if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
+  // Tool definitions go into the prompt as JSON (Llama 3.1's tool-calling template); so do the
+  // legacy functions, a structured-output schema and vLLM's documents.
+  for (const key of ['tools', 'functions', 'documents'] as const) {
+    const value = body[key];
+    if (Array.isArray(value) && value.length > 0) texts.push(JSON.stringify(value));
+  }
+  if (body.response_format && typeof body.response_format === 'object') texts.push(JSON.stringify(body.response_format));
   return {
     texts,
     fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * messages.length,
@@ -108,8 +116,10 @@ export function responsesPromptShape(body: Record<string, unknown>): PromptShape
 
 export function completionPromptShape(body: Record<string, unknown>): PromptShape {
   const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) ? body.prompt.filter((p): p is string => typeof p === 'string') : [];
+  // The suffix is read with every prompt (fill-in-the-middle).
+  const suffix = str(body.suffix);
   return {
-    texts: prompts,
+    texts: suffix ? prompts.map((p) => `${p}${suffix}`) : prompts,
     fixedTokens: prompts.length, // <|begin_of_text|> each
     answers: Math.max(1, prompts.length) * (posInt(body.n) ?? 1),
     separateSequences: true,

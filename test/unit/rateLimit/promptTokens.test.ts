@@ -62,6 +62,21 @@ describe('prompt size of a request', () => {
     expect(chatPromptShape({ messages: [null, 3, { role: 7, content: {} }] }).texts).toEqual([]);
   });
 
+  test('chat: legacy functions and function calls, reasoning, refusals, a response schema and documents are prompt too', () => {
+    const shape = chatPromptShape({
+      messages: [{ role: 'assistant', content: null, function_call: { name: 'lookup', arguments: '{"q":"ARGS"}' }, reasoning_content: 'THOUGHT', refusal: 'NO' }],
+      functions: [{ name: 'lookup', description: 'FUNCDESC' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'r', schema: { description: 'SCHEMADESC' } } },
+      documents: [{ title: 'T', text: 'DOCTEXT' }],
+    });
+    const all = shape.texts.join(' ');
+    for (const word of ['lookup', 'ARGS', 'THOUGHT', 'NO', 'FUNCDESC', 'SCHEMADESC', 'DOCTEXT']) expect(all).toContain(word);
+  });
+
+  test('completions: a suffix is read with every prompt', () => {
+    expect(completionPromptShape({ prompt: ['def f(', 'class A:'], suffix: '    return 1' }).texts).toEqual(['def f(    return 1', 'class A:    return 1']);
+  });
+
   test('completions: each prompt is its own sequence', async () => {
     const shape = completionPromptShape({ prompt: ['one two three', 'four'], n: 3, max_tokens: 10 });
     expect(shape).toMatchObject({ answers: 6, separateSequences: true, maxTokens: 10 });
