@@ -35,11 +35,14 @@ const CALL_TYPES: ReadonlySet<string> = new Set(['function_call', 'custom_tool_c
  */
 const DOCUMENTED_MEMBERS: ReadonlySet<string> = new Set([
   ...RESPONSE_STRUCTURE, ...ITEM_STRUCTURE, ...EVENT_STRUCTURE,
-  'type', 'id', 'item_id', 'text', 'refusal', 'logprobs', 'annotations', 'content', 'summary', 'name', 'arguments', 'input', 'call_id',
+  // items, parts, events and logprobs
+  'item_id', 'text', 'refusal', 'logprobs', 'annotations', 'content', 'summary', 'name', 'arguments', 'input', 'call_id',
   'encrypted_content', 'delta', 'part', 'item', 'response', 'annotation', 'token', 'bytes', 'logprob', 'top_logprobs', 'obfuscation',
-  'instructions', 'tools', 'tool_choice', 'text', 'reasoning', 'temperature', 'top_p', 'max_output_tokens', 'truncation', 'metadata',
+  'output_text', 'code', 'message', 'param', 'url', 'title', 'start_index', 'end_index',
+  // request settings a response echoes
+  'instructions', 'tools', 'tool_choice', 'reasoning', 'temperature', 'top_p', 'max_output_tokens', 'truncation', 'metadata',
   'parallel_tool_calls', 'previous_response_id', 'store', 'user', 'service_tier', 'background', 'prompt_cache_key', 'safety_identifier',
-  'max_tool_calls', 'top_logprobs', 'conversation', 'prompt', 'output_text', 'code', 'message', 'param', 'url', 'title', 'start_index', 'end_index',
+  'max_tool_calls', 'conversation', 'prompt',
 ]);
 const memberName = (at: string, key: string): SlotPiece[] => (DOCUMENTED_MEMBERS.has(key) ? [] : [set(`${at}.${key}#key`, key)]);
 
