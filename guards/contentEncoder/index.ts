@@ -20,13 +20,12 @@ import type { SegmentLayout } from '../text/segments';
 import { errorVerdict, type CacheHits, type Guard, type GuardRequest, type Verdict } from '../types';
 import { timeoutFor } from '../runtime/timeoutBudget';
 import { combineSegments, decideSegment, type CategorySettings, type SegmentDecision } from './decision';
-import { splitTemplate } from './template';
 import { selectTurns, type TemplateRole, type UserTurnScope } from './turns';
 
 import type { EncoderGuardOptions } from '../encoder/encoderGuardOptions';
 export { decideSegment, combineSegments } from './decision';
 export { selectTurns } from './turns';
-export { splitTemplate } from './template';
+export { splitTemplate } from '../encoder/template';
 
 /** The content-safety encoder: the shared encoder options plus category handling; whitespace mitigation defaults off (not part of this model's recipe). */
 export interface ContentEncoderGuardOptions extends EncoderGuardOptions {
@@ -86,8 +85,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         const unsafeIndex = findUnsafeIndex(classifier.labels, path.join(classifier.directory.dir, 'config.json'));
         const layouts = {} as Record<TemplateRole, SegmentLayout>;
         for (const role of ['user', 'assistant'] as const) {
-          const parts = splitTemplate(classifier.directory.config.textTemplate?.[role]);
-          layouts[role] = classifier.layout(classifier.tokenizer.encodeIds(parts.prefix), classifier.tokenizer.encodeIds(parts.suffix));
+          layouts[role] = classifier.templateLayout(classifier.directory.config.textTemplate?.[role]);
         }
         loaded = { classifier, unsafeIndex, layouts };
       } catch (err) {

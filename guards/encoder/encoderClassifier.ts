@@ -12,6 +12,7 @@ import { buildSegments, type SegmentLayout } from '../text/segments';
 import { DEFAULT_SLICE_CHARS, encodeLongText, removeTokenSplittingSpaces } from '../tokenizer/longText';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
 import { pause } from '../runtime/yield';
+import { splitTemplate } from './template';
 
 export interface EncoderClassifierOptions {
   modelDir: string;
@@ -116,6 +117,12 @@ export class EncoderClassifier {
       prefix: [...this.tokenizer.frame.prefix, ...templatePrefix],
       suffix: [...templateSuffix, ...this.tokenizer.frame.suffix],
     };
+  }
+
+  /** Layout for one config.json `text_template` entry (none: the bare frame). */
+  templateLayout(template: string | undefined): SegmentLayout {
+    const parts = splitTemplate(template);
+    return this.layout(this.tokenizer.encodeIds(parts.prefix), this.tokenizer.encodeIds(parts.suffix));
   }
 
   encode(text: string, signal?: AbortSignal): Promise<number[]> {

@@ -41,7 +41,7 @@ export interface ItemResult {
   span?: CharSpan;
 }
 
-export interface ScanContext<R extends ItemResult> {
+export interface ScanContext<R extends ItemResult, I extends ScanItem = ScanItem> {
   classifier: EncoderClassifier;
   cache: LruCache<string, R>;
   /** Model identity plus every setting that changes results (temperature, mitigation). */
@@ -51,7 +51,7 @@ export interface ScanContext<R extends ItemResult> {
   maxSegments: number;
   signal: AbortSignal;
   /** Turns one text's outputs (segments, then fine windows: see `views`) into its result. */
-  score(outputs: SegmentOutput[], item: ScanItem, views: readonly ScanView[]): R;
+  score(outputs: SegmentOutput[], item: I, views: readonly ScanView[]): R;
   /** Counters for metrics and tests; updated in place. */
   counters?: { cacheHits: number; cacheMisses: number };
   /** The request's cache scope (GuardRequest.cacheScope): part of every key. */
@@ -60,7 +60,7 @@ export interface ScanContext<R extends ItemResult> {
   hits?: CacheHits;
 }
 
-export async function scanItems<R extends ItemResult>(items: readonly ScanItem[], ctx: ScanContext<R>): Promise<R[]> {
+export async function scanItems<R extends ItemResult, I extends ScanItem = ScanItem>(items: readonly I[], ctx: ScanContext<R, I>): Promise<R[]> {
   const results: Promise<R>[] = [];
   let segmentCount = 0;
   for (const item of items) {
@@ -130,7 +130,7 @@ function scopedNamespace(ctx: { cacheNamespace: string; cacheScope?: string }): 
  * Scores rows through the row cache (when this scan caches at all): hits are reused, identical
  * rows within the call run once, and only the rest go to the batcher.
  */
-async function classifyRows<R extends ItemResult>(ctx: ScanContext<R>, rows: number[][]): Promise<SegmentOutput[]> {
+async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][]): Promise<SegmentOutput[]> {
   const cache = ctx.classifier.rowCache;
   if (ctx.cache.capacity === 0 || cache.capacity === 0 || rows.length === 0) return ctx.classifier.classify(rows, ctx.signal);
   const keys = await cache.keys(scopedNamespace(ctx), rows, ctx.signal);

@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
-import { scanItems, type ScanItem, type ScanView } from '../encoder/scanTexts';
+import { scanItems, type ScanView } from '../encoder/scanTexts';
+import { layoutFor, roleLayouts, type RoleLayouts } from './roleLayouts';
 import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
 import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
@@ -48,6 +49,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
   const cacheNamespace = `${model}|T=${settings.temperature}|ws=${settings.whitespaceMitigation ? 1 : 0}`;
   let classifier: EncoderClassifier | undefined;
   let variant: PromptGuardVariant | undefined;
+  let layouts: RoleLayouts | undefined;
   let loading: Promise<void> | undefined;
   const counters = { cacheHits: 0, cacheMisses: 0 };
 
@@ -67,6 +69,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
       });
       try {
         variant = detectVariant(loaded.labels, path.join(loaded.directory.dir, 'config.json'));
+        layouts = roleLayouts(loaded);
       } catch (err) {
         await loaded.close();
         throw err;
@@ -83,20 +86,25 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
   async function check(request: GuardRequest): Promise<Verdict> {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    if (!classifier || !variant) {
+    if (!classifier || !variant || !layouts) {
       return errorVerdict(options.name, model, { type: 'unavailable', message: 'Prompt Guard model is not loaded (load() was not called or failed)' }, elapsed());
     }
     const c = classifier;
     const v = variant;
+    const l = layouts;
     const timeoutMs = timeoutFor({ baseMs: settings.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, textsChars(request.texts));
     const hits: CacheHits = { texts: 0, segments: 0 };
     try {
       return await withDeadline(timeoutMs, request.signal, async (signal) => {
         const { items, findings } = await prepareTexts(request.texts ?? [], signal);
-        const layout = c.layout();
         const windowTokens = c.fineWindowTokens(settings.fineWindowTokens);
-        const scanItemsList = items.map((item) => ({ ...item, kind: scoreKindFor(v, item.source), layout, windowTokens }));
-        const results = await scanItems<TextResult>(scanItemsList, {
+        const scanItemsList = items.map((item) => {
+          const scoreKind = scoreKindFor(v, item.source);
+          const { layout, marked } = layoutFor(l, item.source);
+          // The marker changes the rows, so a marked text is cached apart from the same text bare.
+          return { ...item, scoreKind, kind: marked ? `${scoreKind}|third_party` : scoreKind, layout, windowTokens };
+        });
+        const results = await scanItems<TextResult, (typeof scanItemsList)[number]>(scanItemsList, {
           classifier: c,
           cache,
           cacheNamespace,
@@ -106,7 +114,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
           counters,
           cacheScope: request.cacheScope,
           hits,
-          score: (outputs, item, views) => scoreText(v, item, outputs, views, settings.temperature),
+          score: (outputs, item, views) => scoreText(v, item.scoreKind, outputs, views, settings.temperature),
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
         const worst = pickWorst(scored);
@@ -142,8 +150,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
 }
 
 /** A text's score is the max over its segments (Meta's reference for long inputs) and fine windows. */
-function scoreText(variant: PromptGuardVariant, item: ScanItem, outputs: SegmentOutput[], views: readonly ScanView[], temperature: number): TextResult {
-  const kind = item.kind as ScoreKind;
+function scoreText(variant: PromptGuardVariant, kind: ScoreKind, outputs: SegmentOutput[], views: readonly ScanView[], temperature: number): TextResult {
   const scores = outputs.map((out) => scoreFromProbabilities(variant, kind, softmax(out.logits, temperature)));
   const worst = worstView(scores, views);
   return { score: worst.score, label: labelFor(kind, worst.score), ...countViews(views), ...(worst.span ? { span: worst.span } : {}) };

@@ -44,6 +44,8 @@ import injection_synthesis as synth  # noqa: E402
 
 LABELS = ["BENIGN", "INJECTION", "JAILBREAK"]
 LAB = {"benign": 0, "injection": 1, "jailbreak": 2}
+# Roles whose text is third-party (the runtime's isThirdPartySource: tool, document, ...).
+THIRD_PARTY_ROLES = ("document", "tool")
 SEED = 20240601
 
 
@@ -85,6 +87,10 @@ def parse():
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--doc-marker", default="",
+                    help="role marker put in front of every segment and fine window of third-party text "
+                         "(documents, tool results), e.g. 'Document:'; empty = no marker. Without one, a bare "
+                         "instruction inside a document reads exactly like an ordinary user prompt.")
     return ap.parse_args()
 
 
@@ -157,7 +163,8 @@ def score_rows(pred, rows, key):
     """Per-text probabilities at the runtime's max over segments and fine windows (the view
     with max p1+p2), and the jailbreak score (max p[JAILBREAK])."""
     win_key = "win_ws" if key == "ids_ws" else "win_raw"
-    seqs, owner = tc.segment_all([r[key] for r in rows], windows=[r.get(win_key, []) for r in rows])
+    seqs, owner = tc.segment_all([r[key] for r in rows], prefixes=[r.get("pre") for r in rows],
+                                 windows=[r.get(win_key, []) for r in rows])
     logits, _ = pred(seqs)
     probs = tc.softmax(logits)
     (pt,) = tc.per_text(owner, len(rows), [probs], mal_score(probs))
@@ -278,19 +285,19 @@ def encode_text(sp, text, mitigate):
     return np.asarray(sp.encode(remove_token_splitting_spaces(sp, text) if mitigate else text), dtype=np.int32)
 
 
-def doc_example(sp, text, span, y, mitigate, erng, W):
+def doc_example(sp, text, span, y, mitigate, erng, W, pre=None):
     """Training examples of one document: the whole-text window (focused on the payload) and
-    one positive and one benign fine window."""
+    one positive and one benign fine window, each behind the role marker ``pre`` (ids)."""
     ids = encode_text(sp, text, mitigate)
     focus = payload_token_focus(sp, text, span, mitigate) if span is not None else None
-    out = [{"seq": tc.window(ids, erng, focus), "y": y}]
+    out = [{"seq": tc.window(ids, erng, focus, prefix=pre), "y": y}]
     wins = label_windows(fw.fine_windows(text, unit_encoder(sp, mitigate), W), span, y)
     pos = [w for w in wins if w[0] == y and y != 0]
     neg = [w for w in wins if w[0] == 0]
     for group in (pos, neg):
         if group:
             lab, w = group[int(erng.integers(len(group)))]
-            out.append({"seq": tc._frame(None, np.asarray(w, dtype=np.int32)), "y": lab})
+            out.append({"seq": tc._frame(pre, np.asarray(w, dtype=np.int32)), "y": lab})
     return out
 
 
@@ -316,9 +323,9 @@ def padded(text, pads, erng, max_words=500):
     return before + sep_b + text + sep_a + after, (start, start + len(text))
 
 
-def score_views(pred, id_lists, windows):
+def score_views(pred, id_lists, windows, prefixes=None):
     """Per text: max over its segments and fine windows of the malicious and jailbreak scores."""
-    seqs, owner = tc.segment_all(id_lists, windows=windows)
+    seqs, owner = tc.segment_all(id_lists, prefixes=prefixes, windows=windows)
     logits, _ = pred(seqs)
     probs = tc.softmax(logits)
     (pt,) = tc.per_text(owner, len(id_lists), [probs], mal_score(probs))
@@ -328,7 +335,7 @@ def score_views(pred, id_lists, windows):
     return pt, jb, len(seqs)
 
 
-def synthetic_eval_docs(sp, split_rows, b_rows, seed, n, W):
+def synthetic_eval_docs(sp, split_rows, b_rows, seed, n, W, pre=None):
     """Fixed injected / clean documents from one split's carriers and payloads (for selection
     and for the card): [{"ids", "windows", "y", "framed", "kind"}]."""
     rng = np.random.default_rng(seed)
@@ -342,6 +349,7 @@ def synthetic_eval_docs(sp, split_rows, b_rows, seed, n, W):
     for d in docs:
         d["ids"] = encode_text(sp, d["text"], True)
         d["windows"] = fw.fine_windows(d["text"], enc, W)
+        d["pre"] = pre
     return docs
 
 
@@ -359,13 +367,13 @@ def padded_eval_rows(sp, jb_rows, pad_texts, seed, W, words_each_side):
 
 
 
-def robustness_metrics(pred, sp, by_split, b_by_split, thr, W):
+def robustness_metrics(pred, sp, by_split, b_by_split, thr, W, doc_pre=None):
     """Test-split figures the shared rows cannot give: injected documents of every shape,
     framed and unframed (built from test carriers and test payloads), and jailbreaks padded
     with benign text."""
     out = {}
-    docs = synthetic_eval_docs(sp, by_split["test"], b_by_split["test"], SEED + 13, 400, W)
-    p, _, _ = score_views(pred, [d["ids"] for d in docs], [d["windows"] for d in docs])
+    docs = synthetic_eval_docs(sp, by_split["test"], b_by_split["test"], SEED + 13, 400, W, doc_pre)
+    p, _, _ = score_views(pred, [d["ids"] for d in docs], [d["windows"] for d in docs], [d["pre"] for d in docs])
     s = mal_score(p)
     y = np.array([d["y"] == 1 for d in docs])
     t1 = tc.threshold_at_fpr(s[~y], 0.01)
@@ -421,6 +429,9 @@ def main():
     vocab_size = sp.get_piece_size()
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
     W = args.window_tokens
+    doc_pre = np.asarray(sp.encode(args.doc_marker), dtype=np.int32) if args.doc_marker else None
+    if doc_pre is not None:
+        tc.log("third-party role marker: %s" % sp.encode(args.doc_marker, out_type=str))
     t0 = time.time()
     enc_ws, enc_raw = unit_encoder(sp, True), unit_encoder(sp, False)
     for s, rs in by_split.items():
@@ -434,6 +445,7 @@ def main():
             r["ids"] = x
             r["ids_ws"] = w
             r["y"] = LAB[r["label"]]
+            r["pre"] = doc_pre if r.get("role") in THIRD_PARTY_ROLES else None
     crops = benign_prefix_crops(by_split["train"], sp, np.random.default_rng(SEED + 1))
     nf = payload_focus(by_split["train"], sp)
     payload_focus(by_split["train"], sp, "ws_text", "focus_ws")
@@ -485,8 +497,8 @@ def main():
     def build_epoch(ep, erng):
         keep = erng.random(len(train_rows)) < rates
         use_ws = erng.random(len(train_rows)) < args.ws_rate
-        examples = [{"seq": tc.window(r["ids_ws"], erng, r.get("focus_ws")) if w else tc.window(r["ids"], erng, r.get("focus")),
-                     "y": r["y"]}
+        examples = [{"seq": tc.window(r["ids_ws"], erng, r.get("focus_ws"), prefix=r["pre"]) if w
+                     else tc.window(r["ids"], erng, r.get("focus"), prefix=r["pre"]), "y": r["y"]}
                     for r, k, w in zip(train_rows, keep, use_ws) if k]
         # fine windows of the rows themselves: benign windows of long benign texts, and the
         # payload / non-payload windows of the shared injections
@@ -498,19 +510,19 @@ def main():
                 continue
             for k in erng.choice(len(labs), size=min(args.benign_windows if r["label"] == "benign" else 1, len(labs)), replace=False):
                 lab, ids = labs[k]
-                examples.append({"seq": tc._frame(None, np.asarray(ids, dtype=np.int32)), "y": lab})
+                examples.append({"seq": tc._frame(r["pre"], np.asarray(ids, dtype=np.int32)), "y": lab})
         take = erng.random(len(crops)) < args.short_rate
         crop_ws = erng.random(len(crops)) < args.ws_rate
         examples += [{"seq": tc.window(c["ids_ws"] if w else c["ids"], erng), "y": c["y"]}
                      for c, t, w in zip(crops, take, crop_ws) if t]
         # injected documents of every shape (half unframed) and clean carriers of the same shapes
         for d in synth.injected_documents(kinds, pool, erng, args.synth_docs, p_unframed=args.unframed_rate):
-            examples += doc_example(sp, d["text"], d["span"], LAB["injection"], erng.random() < args.ws_rate, erng, W)
+            examples += doc_example(sp, d["text"], d["span"], LAB["injection"], erng.random() < args.ws_rate, erng, W, doc_pre)
             # the same carrier without its payload: the payload is the only difference to learn
             if erng.random() < args.pair_rate:
-                examples += doc_example(sp, d["carrier"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W)
+                examples += doc_example(sp, d["carrier"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W, doc_pre)
         for d in synth.clean_documents(kinds, erng, args.synth_clean):
-            examples += doc_example(sp, d["text"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W)
+            examples += doc_example(sp, d["text"], None, LAB["benign"], erng.random() < args.ws_rate, erng, W, doc_pre)
         # jailbreaks padded with benign text on either side
         for r in jb_rows:
             if erng.random() < args.pad_rate:
@@ -529,11 +541,12 @@ def main():
         return F.cross_entropy(out, y, weight=weights)
 
     val_rows = by_split["validation"]
-    val_docs = synthetic_eval_docs(sp, val_rows, b_by_split["validation"], SEED + 11, 300, W)
+    val_docs = synthetic_eval_docs(sp, val_rows, b_by_split["validation"], SEED + 11, 300, W, doc_pre)
     val_ids = [r["ids_ws"] for r in val_rows] + [d["ids"] for d in val_docs]
     val_win = [r["win_ws"] for r in val_rows] + [d["windows"] for d in val_docs]
     yv = np.array([r["label"] != "benign" for r in val_rows] + [d["y"] == 1 for d in val_docs])
-    val_seqs, val_owner = tc.segment_all(val_ids, windows=val_win)
+    val_pre = [r["pre"] for r in val_rows] + [d["pre"] for d in val_docs]
+    val_seqs, val_owner = tc.segment_all(val_ids, prefixes=val_pre, windows=val_win)
     tc.log("validation: %d texts (%d synthetic documents), %d scored sequences" % (len(val_ids), len(val_docs), len(val_seqs)))
 
     def validate(m):
@@ -555,7 +568,7 @@ def main():
     # ---- export + checks
     onnx_path = os.path.join(args.out, "model.onnx")
     export(model, onnx_path)
-    write_config(args.out, cfg, fit_info, W)
+    write_config(args.out, cfg, fit_info, W, args.doc_marker)
     check = run_check(args.out, model, sp)
     tc.log("ONNX check: " + json.dumps(check))
     parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
@@ -567,7 +580,7 @@ def main():
     pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
     metrics, _ = evaluate(pred, by_split, "ids_ws")
     metrics_raw, _ = evaluate(pred, by_split, "ids", thr_val=metrics["chosen_threshold"]["value"])
-    robustness = robustness_metrics(pred, sp, by_split, b_by_split, metrics["chosen_threshold"]["value"], W)
+    robustness = robustness_metrics(pred, sp, by_split, b_by_split, metrics["chosen_threshold"]["value"], W, doc_pre)
     tc.log("robustness: " + json.dumps(robustness))
     short_rows = [{"ids_ws": sp.encode(remove_token_splitting_spaces(sp, t))} for t in SHORT_BENIGN_PROMPTS]
     _, short_jb, _ = score_rows(pred, short_rows, "ids_ws")
@@ -611,7 +624,7 @@ def main():
         tc.log("smoke run OK: %s" % args.out)
 
 
-def write_config(out, cfg, fit_info, window_tokens):
+def write_config(out, cfg, fit_info, window_tokens, doc_marker=""):
     conf = {
         "architectures": ["DebertaV2ForSequenceClassification"],
         "model_type": "deberta-v2",
@@ -652,6 +665,10 @@ def write_config(out, cfg, fit_info, window_tokens):
         "training": {"script": "guards/training/train_prompt_guard.py", "task": "A (SPLITS.md)",
                      "best": fit_info.get("best")},
     }
+    if doc_marker:
+        # guards/promptGuard reads this: third-party text (tool, document, tool_schema, tool_call)
+        # gets the marker in every segment and fine window; other text is scored bare.
+        conf["text_template"] = {"third_party": doc_marker + " {text}"}
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(conf, f, indent=2)
         f.write("\n")

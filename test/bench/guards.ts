@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { packageRoot } from '../../gateway/paths';
 import { createContentEncoderGuard } from '../../guards/contentEncoder';
-import { splitTemplate } from '../../guards/contentEncoder/template';
+import { splitTemplate } from '../../guards/encoder/template';
 import { EncoderClassifier } from '../../guards/encoder/encoderClassifier';
 import { classifyPromptIds } from '../../guards/llamaGuard/onnx/classify';
 import { loadLlamaGuardOnnxModel, type LlamaGuardOnnxModel } from '../../guards/llamaGuard/onnx/localModel';

@@ -1,5 +1,5 @@
 import { combineSegments, decideSegment, sortCategories } from '../../../guards/contentEncoder/decision';
-import { splitTemplate } from '../../../guards/contentEncoder/template';
+import { splitTemplate } from '../../../guards/encoder/template';
 import { selectTurns, turnText } from '../../../guards/contentEncoder/turns';
 
 const CODES = Array.from({ length: 14 }, (_, i) => `S${i + 1}`);
