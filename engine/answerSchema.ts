@@ -11,6 +11,18 @@ import { z } from 'zod';
 const str = z.string().nullable().optional();
 const int = z.number().int().nonnegative().optional();
 
+/**
+ * Bookkeeping the gateway relays without a guard check (ids, model, object, finish_reason, role,
+ * status, type tags): the model does not write these, so they must look like identifiers. Words
+ * in one would be text no guard read: a broken or hostile engine's answer, refused (502).
+ */
+const IDENTIFIER = /^[A-Za-z0-9._:/@+-]{0,256}$/;
+const identifier = z.string().regex(IDENTIFIER, 'is not an identifier');
+const tag = identifier.nullable().optional();
+/** Token counts: member names that are identifiers, numbers (or null) one level deep (`prompt_tokens_details`). */
+const Count = z.number().nullable();
+const Usage = z.record(identifier, z.union([Count, z.record(identifier, Count)])).nullable().optional();
+
 const TopLogprob = z.looseObject({ token: z.string(), logprob: z.number().nullable().optional(), bytes: z.array(z.number()).nullable().optional() });
 export const LogprobToken = z.looseObject({
   token: z.string(),
@@ -27,13 +39,13 @@ export const TextLogprobs = z.looseObject({
   text_offset: z.array(z.number()).nullable().optional(),
 });
 
-export const AnswerPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+export const AnswerPart = z.looseObject({ type: identifier, text: z.string().optional() });
 export const AnswerFunction = z.looseObject({ name: str, arguments: str });
-export const AnswerToolCall = z.looseObject({ index: int, id: str, type: str, function: AnswerFunction.nullable().optional() });
+export const AnswerToolCall = z.looseObject({ index: int, id: str, type: tag, function: AnswerFunction.nullable().optional() });
 
 /** `message` of a chat completion and `delta` of a chunk share their members. */
 export const AnswerMessage = z.looseObject({
-  role: str,
+  role: tag,
   content: z.union([z.string(), z.array(AnswerPart), z.null()]).optional(),
   refusal: str,
   reasoning_content: str,
@@ -42,19 +54,19 @@ export const AnswerMessage = z.looseObject({
   function_call: AnswerFunction.nullable().optional(),
 });
 
-const choiceCommon = { index: int, logprobs: ChatLogprobs.nullable().optional(), finish_reason: str };
+const choiceCommon = { index: int, logprobs: ChatLogprobs.nullable().optional(), finish_reason: tag };
 export const ChatChoice = z.looseObject({ ...choiceCommon, message: AnswerMessage.nullable().optional() });
 export const ChatChunkChoice = z.looseObject({ ...choiceCommon, delta: AnswerMessage.nullable().optional() });
-export const TextChoice = z.looseObject({ index: int, text: str, logprobs: TextLogprobs.nullable().optional(), finish_reason: str });
+export const TextChoice = z.looseObject({ index: int, text: str, logprobs: TextLogprobs.nullable().optional(), finish_reason: tag });
 
 const envelope = {
-  id: str,
-  object: str,
+  id: tag,
+  object: tag,
   created: z.number().nullable().optional(),
-  model: str,
-  system_fingerprint: str,
-  service_tier: str,
-  usage: z.looseObject({}).nullable().optional(),
+  model: tag,
+  system_fingerprint: tag,
+  service_tier: tag,
+  usage: Usage,
 };
 export const ChatCompletion = z.looseObject({ ...envelope, choices: z.array(ChatChoice) });
 export const ChatChunk = z.looseObject({ ...envelope, choices: z.array(ChatChunkChoice) });
@@ -107,7 +119,7 @@ function describe(json: unknown): string {
  * `response.failed`, `status: "failed"`) is the engine's failure: 502, its text never relayed.
  */
 export const ResponsePart = z.looseObject({
-  type: z.string(),
+  type: identifier,
   text: z.string().optional(),
   refusal: z.string().optional(),
   annotations: z.array(z.looseObject({})).nullable().optional(),
@@ -115,10 +127,10 @@ export const ResponsePart = z.looseObject({
 });
 
 export const ResponseOutputItem = z.looseObject({
-  type: z.string(),
-  id: str,
-  status: str,
-  role: str,
+  type: identifier,
+  id: tag,
+  status: tag,
+  role: tag,
   /** Message parts (output_text, refusal) or a reasoning item's reasoning_text parts. */
   content: z.array(ResponsePart).nullable().optional(),
   /** Function and custom tool calls. */
@@ -132,14 +144,15 @@ export const ResponseOutputItem = z.looseObject({
 });
 
 export const ResponseObject = z.looseObject({
-  id: str,
-  object: str,
+  id: tag,
+  object: tag,
   created_at: z.number().nullable().optional(),
-  status: str,
-  model: str,
+  status: tag,
+  model: tag,
   output: z.array(ResponseOutputItem),
-  usage: z.looseObject({}).nullable().optional(),
-  incomplete_details: z.looseObject({ reason: str }).nullable().optional(),
+  usage: Usage,
+  // Strict: the whole member is bookkeeping (RESPONSE_STRUCTURE), so nothing else may ride in it.
+  incomplete_details: z.strictObject({ reason: tag }).nullable().optional(),
   /** Must be null: a response with an error is the engine's failure (502). */
   error: z.unknown().optional(),
   /** Echoes of the request: compared with what the client sent, anything new in them is checked. */
@@ -154,13 +167,13 @@ export const ResponseObject = z.looseObject({
 });
 
 export const ResponseStreamEvent = z.looseObject({
-  type: z.string(),
+  type: identifier,
   sequence_number: int,
   output_index: int,
   content_index: int,
   summary_index: int,
   annotation_index: int,
-  item_id: str,
+  item_id: tag,
   delta: z.string().optional(),
   text: z.string().optional(),
   refusal: z.string().optional(),

@@ -7,7 +7,8 @@ import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, off
  * choices, `data: null`, `data: 42`, an `error` member or invalid JSON ends the stream with an
  * OpenAI error event and `[DONE]` once bytes went out (window and off modes), or fails the request
  * with 502 engine_error before that (buffer mode). A malformed whole answer is a 502, as is one
- * over the size cap. The unsafe text they carry (zzs11) never reaches the client, and every
+ * over the size cap, and so is bookkeeping (finish_reason, role, model, usage) that is not an
+ * identifier or a count. The unsafe text they carry (zzs11) never reaches the client, and every
  * request leaves one record.
  */
 const UNSAFE = 'zzs11';
@@ -19,6 +20,11 @@ const BAD_EVENTS: [string, string][] = [
   ['invalid JSON', `data: {"choices":[{"delta":{"content":"${UNSAFE}`],
   ['choices of the wrong type', `data: {"choices":{"0":{"delta":{"content":"${UNSAFE}"}}}}`],
   ['a delta of the wrong type', `data: {"choices":[{"index":0,"delta":"${UNSAFE}"}]}`],
+  // Bookkeeping is relayed unchecked, so it must be identifiers and counts, never words.
+  ['words as finish_reason', `data: {"choices":[{"index":0,"delta":{},"finish_reason":"${UNSAFE} said so"}]}`],
+  ['words as the role', `data: {"choices":[{"index":0,"delta":{"role":"${UNSAFE} said so"}}]}`],
+  ['words as the model', `data: {"model":"${UNSAFE} said so","choices":[{"index":0,"delta":{"content":"x"}}]}`],
+  ['words in usage', `data: {"choices":[],"usage":{"prompt_tokens":1,"note":"${UNSAFE} said so"}}`],
 ];
 const streamBody = JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
 
@@ -92,6 +98,8 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     ['content: 42', chatAnswer({ content: 42, refusal: UNSAFE })],
     ['arguments an object', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: { text: UNSAFE } } }] })],
     ['choices missing', { id: 'x', object: 'chat.completion', note: UNSAFE }],
+    ['words as finish_reason', { ...chatAnswer({ content: 'Fine.' }), choices: [{ index: 0, finish_reason: `${UNSAFE} said so`, message: { role: 'assistant', content: 'Fine.' } }] }],
+    ['words in usage', { ...chatAnswer({ content: 'Fine.' }), usage: { prompt_tokens: 1, [`${UNSAFE} said so`]: 2 } }],
     ['an error body with status 200', { error: { message: UNSAFE } }],
     ['null', null],
   ])('not streamed, %s: 502 engine_error, never a 500', async (_name, answer) => {
