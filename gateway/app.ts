@@ -17,6 +17,7 @@ import { guardedRouteKey } from './routes/guardedRouteKey';
 import { contextOf, headerValue } from './pipeline/requestContext';
 import { arrive, onRequest } from './routes/requestLifecycle';
 import type { DecisionRecorder } from './record/requestRecord';
+import type { InFlightCalls } from './pipeline/inFlightCalls';
 import { healthRoutes } from './routes/health';
 import { modelRoute, modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
@@ -37,6 +38,8 @@ export interface AppDeps {
   metrics?: { apiKey?: string; servedElsewhere?: boolean };
   /** The read-only review page (gateway/review), mounted at /review when `review.enabled`. */
   review?: RequestHandler;
+  /** Guarded calls and refusals on their way to a record (shutdown waits for them). */
+  inFlight?: InFlightCalls;
 }
 
 /**
@@ -51,7 +54,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): RequestListener {
   const clientOf = deps.access?.clientOf ?? clientAddressResolver(false);
-  const answerError = errorAnswerer({ policies: deps.policies, recorder: deps.recorder, bodyLimitBytes: deps.bodyLimitBytes, clientOf });
+  const answerError = errorAnswerer({ policies: deps.policies, recorder: deps.recorder, bodyLimitBytes: deps.bodyLimitBytes, clientOf, inFlight: deps.inFlight });
   // The JSON body, read and parsed once (the depth check runs on its bytes first).
   const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
   const guarded = guardedRoutes(deps, readJson, answerError);
@@ -83,6 +86,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
     recorder: deps.recorder,
     admit: deps.access?.admit,
     onFinished: deps.access?.onFinished,
+    inFlight: deps.inFlight,
   };
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });

@@ -15,6 +15,10 @@ import { startMetricsListener } from './routes/metricsListener';
 import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
 import type { DecisionRecorder } from './record/requestRecord';
+import { InFlightCalls } from './pipeline/inFlightCalls';
+
+/** How long shutdown waits, after the last socket closed, for calls to write their records. */
+const RECORD_DRAIN_MS = 5000;
 
 export interface RunningGateway {
   url: string;
@@ -103,7 +107,9 @@ async function startParts(
   const metricsListener = config.metrics.port === undefined ? undefined : await startMetricsListener(config, decisionRecorder);
   if (metricsListener) started.push(() => metricsListener.close());
   log(metricsLine(config, access.keysEnabled, metricsListener?.url));
+  const inFlight = new InFlightCalls();
   const app = createApp({
+    inFlight,
     policies,
     engine,
     recorder: decisionRecorder,
@@ -149,6 +155,9 @@ async function startParts(
       await closed;
       clearTimeout(timer);
       await engine.close().catch(() => undefined);
+      // Calls whose sockets were just destroyed record their 499 now: the audit log must still be open.
+      const left = await inFlight.drain(RECORD_DRAIN_MS);
+      if (left > 0) log(`shutdown: ${left} requests had not recorded their outcome after ${RECORD_DRAIN_MS} ms; their records may be missing`);
       await access.close();
       await devEngine?.close();
       await policies.close();

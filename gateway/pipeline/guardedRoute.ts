@@ -9,6 +9,7 @@ import { inputBlockedError } from './blockResponse';
 import { engineApiError, upstreamClientError } from './engineErrors';
 import { GuardedCall, type CallSink } from './guardedCall';
 import type { GuardedEndpoint } from './guardedEndpoint';
+import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
 
 export interface PipelineDeps extends CallSink {
@@ -16,6 +17,8 @@ export interface PipelineDeps extends CallSink {
   engine: Engine;
   /** The access layer's checks of a validated request (message and part counts, context length, tokens); absent: none. */
   admit?: (validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse) => Promise<void>;
+  /** Calls on their way to a record, for shutdown to wait on; absent: not tracked. */
+  inFlight?: InFlightCalls;
 }
 
 /**
@@ -37,7 +40,8 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
     const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;
-    await runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
+    const run = runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
+    await (deps.inFlight ? deps.inFlight.track(run) : run);
   };
 }
 

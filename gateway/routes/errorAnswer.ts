@@ -3,6 +3,7 @@ import { rejectionOf, reportRejection } from '../access/rejections';
 import { ApiError, badRequest, sendError } from '../errors';
 import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
+import type { InFlightCalls } from '../pipeline/inFlightCalls';
 import type { DecisionRecorder } from '../record/requestRecord';
 
 export interface ErrorAnswerDeps {
@@ -10,6 +11,8 @@ export interface ErrorAnswerDeps {
   recorder: DecisionRecorder;
   bodyLimitBytes: number;
   clientOf(req: IncomingMessage): string | undefined;
+  /** Refusals on their way to a record, for shutdown to wait on. */
+  inFlight?: InFlightCalls;
 }
 
 /**
@@ -22,7 +25,10 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
   return async (err, req, res) => {
     const apiError = toApiError(err, deps.bodyLimitBytes);
     const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
-    if (rejection) await reportRejection(deps.recorder, rejection);
+    if (rejection) {
+      const report = reportRejection(deps.recorder, rejection);
+      await (deps.inFlight ? deps.inFlight.track(report) : report);
+    }
     let ref: string | undefined;
     try {
       ref = deps.policies.current(contextOf(res)?.policyId).ref;
