@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config';
 import { bodyShapeError } from './hardening/bodyShape';
 import { jsonDepthVerifier } from './hardening/jsonDepth';
 import { stalledWriteWatchdog } from './hardening/stalledWrites';
+import { ConcurrencySlots } from './rateLimit/concurrencySlots';
 import { LimiterStore } from './rateLimit/limiterStore';
 import { createRedisClient, redactRedisUrl } from './rateLimit/redisClient';
 import { requestLimits } from './rateLimit/requestLimits';
@@ -68,19 +69,26 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
     log(`rate limits: shared in Redis at ${redactRedisUrl(rl.redis_url)} (in-memory insurance while it is unreachable)`);
   }
   let storeErrorLogged = false;
+  let slotErrorLogged = false;
+  const onStoreError = (err: Error) => {
+    if (!storeErrorLogged) log(`rate limits: store error, requests allowed meanwhile: ${err.message.slice(0, 200)}`);
+    storeErrorLogged = true;
+  };
   const store = new LimiterStore({
     redis,
     keyPrefix: rl.key_prefix,
-    durations: {
-      requests: 60,
-      tokens: 60,
-      // A slot is released when its response closes; the window only bounds how long a slot lost
-      // with a crashed replica stays taken, so it must outlast the longest request.
-      concurrency: Math.ceil(config.engine.total_timeout_ms / 1000) + 60,
-    },
+    durations: { requests: 60, tokens: 60 },
+    onStoreError,
+  });
+  const slots = new ConcurrencySlots({
+    redis,
+    keyPrefix: rl.key_prefix,
+    // A slot is released when its response closes; its ttl only bounds how long a slot lost with
+    // a crashed replica stays taken, so it must outlast the longest request.
+    slotTtlMs: config.engine.total_timeout_ms + 60_000,
     onStoreError: (err) => {
-      if (!storeErrorLogged) log(`rate limits: store error, requests allowed meanwhile: ${err.message.slice(0, 200)}`);
-      storeErrorLogged = true;
+      if (!slotErrorLogged) log(`rate limits: concurrency slots held in this process's memory (Redis: ${err.message.slice(0, 200)})`);
+      slotErrorLogged = true;
     },
   });
 
@@ -96,7 +104,7 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
   return {
     trustProxy: config.trust_proxy,
     keysEnabled: keys.enabled,
-    beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults, clientOf), requestLimits(store)],
+    beforeBody: [stalledWriteWatchdog(limits.stalled_write_timeout_ms), authenticate(keys, rl.defaults, clientOf), requestLimits(store, slots)],
     clientOf,
     verifyJson: jsonDepthVerifier(limits.json_depth),
     async admit(validated, ctx, res) {

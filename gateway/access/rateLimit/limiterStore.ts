@@ -1,7 +1,8 @@
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-export type LimitKind = 'requests' | 'tokens' | 'concurrency';
+/** Counted per window here; concurrency slots are concurrencySlots.ts. */
+export type LimitKind = 'requests' | 'tokens';
 
 export interface Taken {
   allowed: boolean;

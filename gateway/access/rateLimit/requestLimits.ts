@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { contextOf } from '../../pipeline/requestContext';
 import { rateLimitHeaders, retryAfterSeconds, setHeaders } from './headers';
+import type { ConcurrencySlots } from './concurrencySlots';
 import type { LimiterStore } from './limiterStore';
 import { rateLimitError } from './rateLimitError';
-import { sameWindow } from './tokenReservation';
 
 /**
  * Requests per minute and concurrent requests, before the body is read (a refused client costs
  * no parsing). A concurrency slot is held until the response closes, however it ends.
  */
-export function requestLimits(store: LimiterStore) {
+export function requestLimits(store: LimiterStore, slots: ConcurrencySlots) {
   return async (_req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> => {
     const access = contextOf(res).access;
     if (!access) return next();
@@ -23,15 +23,12 @@ export function requestLimits(store: LimiterStore) {
       }
     }
     if (concurrency) {
-      const slot = await store.take('concurrency', access.subject, concurrency, 1, true);
+      const slot = await slots.take(access.subject, concurrency);
       if (!slot.allowed) {
         res.setHeader('retry-after', '1');
         return next(rateLimitError('concurrency', concurrency, 1, 1000));
       }
-      res.once('close', () => {
-        // The slot's window outlives any request (see accessLayer); if it expired anyway, the count already restarted without it.
-        if (sameWindow(slot.takenAt, slot.resetMs, Date.now())) void store.give('concurrency', access.subject, concurrency, 1);
-      });
+      res.once('close', () => void slot.release());
     }
     next();
   };

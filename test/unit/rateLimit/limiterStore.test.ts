@@ -1,7 +1,7 @@
 import { effectiveLimits } from '../../../gateway/access/rateLimit/keyLimits';
 import { LimiterStore } from '../../../gateway/access/rateLimit/limiterStore';
 
-const durations = { requests: 60, tokens: 60, concurrency: 60 };
+const durations = { requests: 60, tokens: 60 };
 
 describe('limiter store (memory)', () => {
   test('requests: refused past the limit, and refusals keep counting', async () => {
@@ -24,14 +24,6 @@ describe('limiter store (memory)', () => {
     expect((await store.take('tokens', 'a', 100, 60, true)).allowed).toBe(true);
     await store.charge('tokens', 'a', 100, 40);
     expect((await store.take('tokens', 'a', 100, 1, true)).allowed).toBe(false);
-  });
-
-  test('concurrency: slots come back when given back', async () => {
-    const store = new LimiterStore({ keyPrefix: 't', durations });
-    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(true);
-    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(false);
-    await store.give('concurrency', 'a', 1, 1);
-    expect((await store.take('concurrency', 'a', 1, 1, true)).allowed).toBe(true);
   });
 
   test("a key's own limits override the defaults one by one", () => {

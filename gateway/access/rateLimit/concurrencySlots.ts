@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+
+/**
+ * Concurrent-request slots per key. Each slot is held by one request and expires on its own
+ * (`slotTtlMs` after it was taken: a slot lost with a crashed replica does not stay taken for
+ * ever). A fixed window counter cannot do this: when its window ends the count restarts at zero
+ * while requests are still in flight, and the key briefly gets twice its limit.
+ *
+ * With Redis, slots are a sorted set per key (member = slot id, score = its expiry, Redis's own
+ * clock), taken and pruned in one script so replicas never race. While Redis is unreachable,
+ * slots are taken in this process's memory (each replica enforces the limit on its own), as the
+ * other limits' insurance does.
+ */
+export interface SlotGrant {
+  allowed: boolean;
+  /** Gives the slot back (a no-op for a refused take); never throws. */
+  release(): Promise<void>;
+}
+
+export interface ConcurrencySlotsOptions {
+  redis?: Redis;
+  keyPrefix: string;
+  slotTtlMs: number;
+  onStoreError?: (err: Error) => void;
+}
+
+const TAKE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1`;
+
+const REFUSED: SlotGrant = { allowed: false, release: async () => undefined };
+
+export class ConcurrencySlots {
+  private readonly memory = new Map<string, Map<string, number>>();
+
+  constructor(private readonly options: ConcurrencySlotsOptions) {}
+
+  async take(id: string, limit: number): Promise<SlotGrant> {
+    const slot = randomUUID();
+    const key = `${this.options.keyPrefix}:slots:${id}`;
+    const redis = this.options.redis;
+    if (redis) {
+      try {
+        const taken = await redis.eval(TAKE_SCRIPT, 1, key, String(limit), String(this.options.slotTtlMs), slot);
+        if (taken !== 1) return REFUSED;
+        return { allowed: true, release: () => this.releaseShared(redis, key, slot) };
+      } catch (err) {
+        this.options.onStoreError?.(err as Error);
+      }
+    }
+    return this.takeInMemory(key, limit, slot);
+  }
+
+  private async releaseShared(redis: Redis, key: string, slot: string): Promise<void> {
+    try {
+      await redis.zrem(key, slot);
+    } catch (err) {
+      // The slot expires on its own at its ttl.
+      this.options.onStoreError?.(err as Error);
+    }
+  }
+
+  private takeInMemory(key: string, limit: number, slot: string): SlotGrant {
+    const now = Date.now();
+    let slots = this.memory.get(key);
+    if (!slots) this.memory.set(key, (slots = new Map()));
+    for (const [held, expiry] of slots) if (expiry <= now) slots.delete(held);
+    if (slots.size >= limit) return REFUSED;
+    slots.set(slot, now + this.options.slotTtlMs);
+    const own = slots;
+    return {
+      allowed: true,
+      release: async () => {
+        own.delete(slot);
+        if (own.size === 0 && this.memory.get(key) === own) this.memory.delete(key);
+      },
+    };
+  }
+}
