@@ -16,11 +16,28 @@ interface IndexedKey extends KeyIdentity {
   hash: string;
 }
 
+/**
+ * Audit and rate-limit ids of inline keys: `inline_<id>` when given, else `inline_<app>_<n>` (the
+ * app's n-th inline key). Never derived from the key: anything computed from the key alone (its
+ * hash's first digits, say) lets whoever reads an audit record test guesses of a weak key offline.
+ */
+export function inlineKeyIds(inline: KeysConfig['inline']): string[] {
+  const perApp = new Map<string, number>();
+  return inline.map((k) => {
+    const n = (perApp.get(k.app) ?? 0) + 1;
+    perApp.set(k.app, n);
+    return k.id ? `inline_${k.id}` : `inline_${k.app}_${n}`;
+  });
+}
+
 /** Builds the lookup index from the file's keys and the inline (config / environment) keys. Revoked keys are left out. */
 export function indexKeys(file: KeysFile, inline: KeysConfig['inline']): Map<string, IndexedKey> {
   const index = new Map<string, IndexedKey>();
   for (const k of file.keys) if (!k.revoked_at) index.set(k.hash, { keyId: k.id, app: k.app, policy: k.policy, limits: k.limits, hash: k.hash });
-  for (const k of inline) index.set(k.hash, { keyId: `inline_${k.hash.slice(7, 15)}`, app: k.app, policy: k.policy, limits: k.limits, hash: k.hash });
+  inlineKeyIds(inline).forEach((keyId, i) => {
+    const k = inline[i];
+    index.set(k.hash, { keyId, app: k.app, policy: k.policy, limits: k.limits, hash: k.hash });
+  });
   return index;
 }
 

@@ -8,6 +8,8 @@ export const KEY_HASH = /^sha256:[0-9a-f]{64}$/;
 export const InlineKey = z.strictObject({
   app: z.string().regex(APP_ID, 'app ids are letters, digits, . _ -'),
   hash: z.string().regex(KEY_HASH, 'a key hash looks like sha256:<64 hex digits>'),
+  /** Its id in audit records and rate limits (`inline_<id>`); default `inline_<app>_<n>`, the app's n-th inline key. */
+  id: z.string().regex(APP_ID, 'key ids are letters, digits, . _ -').optional(),
   policy: z.string().optional(),
   limits: KeyLimits.optional(),
 });
@@ -17,7 +19,10 @@ export type InlineKey = z.infer<typeof InlineKey>;
 export const KeysConfig = z.strictObject({
   /** The keys file `safety-gateway keys add|list|revoke` manages; also SAFETY_KEYS_FILE. */
   file: z.string().optional(),
-  inline: z.array(InlineKey).default([]),
+  inline: z
+    .array(InlineKey)
+    .default([])
+    .refine((keys) => new Set(keys.map((k) => k.id).filter(Boolean)).size === keys.filter((k) => k.id).length, 'inline key ids must be unique'),
   /** How often the keys file is checked for changes (revocations apply without a restart). */
   reload_interval_ms: z.number().int().min(50).default(1000),
 });

@@ -100,6 +100,7 @@ describe('SAFETY_API_KEYS style inline keys', () => {
       expect((await chat(h, { authorization: `Bearer ${key}` })).status).toBe(200);
       expect((await chat(h, { authorization: 'Bearer sk-sg-other-key-0123456789' })).status).toBe(401);
       expect(h.recorder.records.map((r) => r.app)).toEqual(['inline-app']);
+      expect(h.recorder.records[0].keyId).toBe('inline_inline-app_1');
     } finally {
       await h.close();
     }

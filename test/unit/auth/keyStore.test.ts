@@ -4,7 +4,7 @@ import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../../gateway/access/auth/apiKey';
 import { KeysConfig } from '../../../gateway/access/auth/keysConfig';
 import { writeKeysFile } from '../../../gateway/access/auth/keysFile';
-import { indexKeys, KeyStore } from '../../../gateway/access/auth/keyStore';
+import { indexKeys, inlineKeyIds, KeyStore } from '../../../gateway/access/auth/keyStore';
 
 describe('key store', () => {
   const live = generateApiKey();
@@ -19,6 +19,18 @@ describe('key store', () => {
   test('revoked keys are not indexed; inline keys are', () => {
     const index = indexKeys(fileKeys, [{ app: 'cli', hash: hashApiKey('inline-key-123456') }]);
     expect([...index.values()].map((k) => k.app).sort()).toEqual(['cli', 'web']);
+  });
+
+  test('inline key ids say which key, never anything computed from the key', () => {
+    const inline = [
+      { app: 'cli', hash: hashApiKey('inline-key-123456') },
+      { app: 'web', hash: hashApiKey('inline-key-abcdef'), id: 'web-rotation-2026' },
+      { app: 'cli', hash: hashApiKey('inline-key-654321') },
+    ];
+    expect(inlineKeyIds(inline)).toEqual(['inline_cli_1', 'inline_web-rotation-2026', 'inline_cli_2']);
+    const ids = [...indexKeys({ keys: [] }, inline).values()].map((k) => k.keyId);
+    for (const k of inline) expect(ids.some((id) => id.includes(k.hash.slice(7, 15)))).toBe(false);
+    expect(KeysConfig.safeParse({ inline: [inline[1], { ...inline[0], id: 'web-rotation-2026' }] }).success).toBe(false);
   });
 
   test('lookup answers the identity of a valid key and nothing for others', () => {
