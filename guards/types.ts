@@ -56,6 +56,13 @@ export interface GuardRequest {
    * so a new policy version scans every text again. Unset: one shared scope.
    */
   cacheScope?: string;
+  /**
+   * Prompt Guard: `injection` scores every text for injection (p[INJECTION] + p[JAILBREAK]) as
+   * untrusted content, whatever its source (a policy rule's `score: injection`, e.g. instructions
+   * pasted into a user turn). Texts keep their source: a role marker (roleLayouts.ts) still goes
+   * only in front of true third-party text. Unset: by source.
+   */
+  score?: 'injection';
 }
 
 /** What of a check was answered from the guard's caches instead of the model. */

@@ -69,6 +69,8 @@ label and category. Positive = any label except benign / safe; unclear rows are 
                         timeout it caused says nothing about the guard)
   --as-role R           check every selected record as a text of this role (e.g. score
                         ordinary answers as documents: --role assistant --as-role document)
+  --score injection     score every text for injection as written, as a Prompt Guard rule with
+                        \`score: injection\` does (the pasted-injection rule on user turns)
   --calibrate-fpr F     also report, per role, the lowest threshold flagging at most F (e.g.
                         0.01) of the selection's benign rows: how the default policy's
                         thresholds are chosen (run it on the validation split's benign pool)
@@ -99,6 +101,7 @@ interface EvalOptions {
   threads: number;
   timeoutMs: number;
   asRole?: RecordRole;
+  score?: 'injection';
   calibrateFpr?: number;
   dilution: boolean;
   dilutionAttacks: number;
@@ -165,13 +168,13 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
   try {
     let thresholds: Map<RecordRole, number>;
     try {
-      thresholds = thresholdsByRole(loaded.policy, options.guard, style, new Set(examples.map((e) => e.role)), options.threshold);
+      thresholds = thresholdsByRole(loaded.policy, options.guard, style, new Set(examples.map((e) => e.role)), options.threshold, options.score);
     } catch (err) {
       io.err(`safety-gateway eval: ${(err as Error).message}\n`);
       return 1;
     }
     const bar = options.progress || io.errIsTty ? createProgressBar(examples.length, io.err) : noProgress;
-    const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done) });
+    const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done), score: options.score });
     bar.finish();
     const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
     const { summary, curves } = summarize(examples, outcomes, thresholdOf);
@@ -240,6 +243,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
       threads: { type: 'string' },
       'timeout-ms': { type: 'string' },
       'as-role': { type: 'string' },
+      score: { type: 'string' },
       'calibrate-fpr': { type: 'string' },
       dilution: { type: 'boolean', default: false },
       'dilution-attacks': { type: 'string' },
@@ -259,6 +263,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
   const asRole = values['as-role'];
   if (asRole !== undefined && !RECORD_ROLES.includes(asRole as RecordRole)) throw new UsageError(`--as-role must be one of ${RECORD_ROLES.join(', ')}`);
   if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new UsageError('--threshold must be a number between 0 and 1');
+  if (values.score !== undefined && values.score !== 'injection') throw new UsageError('--score must be injection');
   return {
     guard: values.guard,
     data,
@@ -278,6 +283,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     threads: values.threads === undefined ? Math.min(8, os.availableParallelism()) : positiveInt('--threads', values.threads),
     timeoutMs: values['timeout-ms'] === undefined ? EVAL_TIMEOUT_MS : positiveInt('--timeout-ms', values['timeout-ms']),
     asRole: asRole as RecordRole | undefined,
+    score: values.score as 'injection' | undefined,
     calibrateFpr,
     dilution: values.dilution ?? false,
     dilutionAttacks: values['dilution-attacks'] === undefined ? DEFAULT_DILUTION.attacks : positiveInt('--dilution-attacks', values['dilution-attacks']),

@@ -1,5 +1,5 @@
 import type { ChatTurn, Direction, Guard, ScanText, Verdict } from '../../guards/types';
-import { errorVerdict, isThirdPartySource } from '../../guards/types';
+import { errorVerdict } from '../../guards/types';
 import { conversationChars, textsChars, timeoutFor, type TimeoutBudget } from '../../guards/runtime/timeoutBudget';
 import { decide } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
@@ -35,9 +35,7 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
     const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}`;
     let run = runs.get(key);
     if (!run) {
-      const selected = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
-      // score: injection reads every selected text as untrusted third-party content (Prompt Guard's injection score).
-      const texts = rule.score === 'injection' ? selected.map((t) => (isThirdPartySource(t.source) ? t : { ...t, source: 'document' as const })) : selected;
+      const texts = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
       // Started inside its guard span, so a remote guard's traceparent names that span.
       run = spans.run(key, rule.guard, () =>
         checkWithDeadline(input.guards.get(rule.guard), rule.guard, backstopMs(input.timeouts.get(rule.guard), texts, input.conversation), {
@@ -47,6 +45,8 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
           signal: input.signal,
           // Cached verdicts are reused within one policy version only.
           cacheScope: `${input.policy.id}@${input.policy.version}`,
+          // score: injection reads every selected text as untrusted content (Prompt Guard's injection score).
+          ...(rule.score === 'injection' ? { score: 'injection' as const } : {}),
         }),
       );
       runs.set(key, run);

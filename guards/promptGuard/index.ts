@@ -99,7 +99,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
         const { items, findings } = await prepareTexts(request.texts ?? [], signal);
         const windowTokens = c.fineWindowTokens(settings.fineWindowTokens);
         const scanItemsList = items.map((item) => {
-          const scoreKind = scoreKindFor(v, item.source);
+          const scoreKind = scoreKindFor(v, item.source, request.score);
           const { layout, marked } = layoutFor(l, item.source);
           // The marker changes the rows, so a marked text is cached apart from the same text bare.
           return { ...item, scoreKind, kind: marked ? `${scoreKind}|third_party` : scoreKind, layout, windowTokens };

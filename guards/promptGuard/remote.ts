@@ -198,7 +198,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         let rows = 0;
         for (const item of items) {
           await pause(signal);
-          const third = isThirdPartySource(item.source);
+          const third = request.score === 'injection' || isThirdPartySource(item.source);
           const key = textCache.capacity > 0 ? await textCacheKeyAsync(scope, third ? 'injection' : 'jailbreak', item.text, signal) : undefined;
           const cached = key === undefined ? undefined : textCache.get(key);
           if (cached) {

@@ -44,9 +44,9 @@ export function detectVariant(labels: readonly string[], file = 'config.json'): 
  * A user (or the app's own system prompt, or an earlier answer) writing instructions is normal;
  * the same instructions inside a tool result, document or tool schema are an injection.
  */
-export function scoreKindFor(variant: PromptGuardVariant, source: TextSource): ScoreKind {
+export function scoreKindFor(variant: PromptGuardVariant, source: TextSource, score?: 'injection'): ScoreKind {
   if (variant.version === 2) return 'malicious';
-  return isThirdPartySource(source) ? 'injection' : 'jailbreak';
+  return score === 'injection' || isThirdPartySource(source) ? 'injection' : 'jailbreak';
 }
 
 export function scoreFromProbabilities(variant: PromptGuardVariant, kind: ScoreKind, p: readonly number[]): number {

@@ -20,9 +20,10 @@ export interface RequestInput {
   text: string;
 }
 
-export function buildGuardRequest(style: RequestStyle, record: RequestInput): GuardRequest {
+/** `score`: a rule's `score: injection` (Prompt Guard style only): every text scored for injection as written. */
+export function buildGuardRequest(style: RequestStyle, record: RequestInput, score?: 'injection'): GuardRequest {
   if (style === 'texts') {
-    return { direction: 'input', texts: [{ source: textSourceFor(record.role), path: record.id, text: record.text }], conversation: [] };
+    return { direction: 'input', texts: [{ source: textSourceFor(record.role), path: record.id, text: record.text }], conversation: [], ...(score ? { score } : {}) };
   }
   if (record.role === 'assistant') {
     // An answer is judged as the output check judges it: the last assistant turn after a user

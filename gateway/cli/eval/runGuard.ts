@@ -11,6 +11,8 @@ export interface RunOptions {
   concurrency: number;
   /** Called after each example with how many are done. */
   onProgress?: (done: number) => void;
+  /** As a rule's `score: injection` asks (GuardRequest.score). */
+  score?: 'injection';
 }
 
 /**
@@ -25,7 +27,7 @@ export async function runGuard(guard: Guard, examples: readonly EvalExample[], o
   async function worker(): Promise<void> {
     while (next < examples.length) {
       const i = next++;
-      outcomes[i] = await checkOne(guard, options.style, examples[i]);
+      outcomes[i] = await checkOne(guard, options.style, examples[i], options.score);
       done += 1;
       options.onProgress?.(done);
     }
@@ -35,9 +37,9 @@ export async function runGuard(guard: Guard, examples: readonly EvalExample[], o
   return outcomes;
 }
 
-async function checkOne(guard: Guard, style: RequestStyle, example: EvalExample): Promise<GuardOutcome> {
+async function checkOne(guard: Guard, style: RequestStyle, example: EvalExample, score: 'injection' | undefined): Promise<GuardOutcome> {
   try {
-    const verdict = await guard.check(buildGuardRequest(style, example));
+    const verdict = await guard.check(buildGuardRequest(style, example, score));
     if (verdict.error) return { error: verdict.error };
     // A score outside [0, 1] would corrupt every curve; treat it as the guard's failure.
     if (!Number.isFinite(verdict.score) || verdict.score < 0 || verdict.score > 1) {

@@ -16,13 +16,15 @@ function ruleCovers(rule: Rule, role: RecordRole): boolean {
  * Prompt Guard style: the first input rule of this guard whose `sources` include the record's
  * source (user rows -> the jailbreak rule, documents -> the injection rule). Content-safety
  * style: answers -> the first output rule, everything else -> the first input rule. Either way,
- * failing that, the first rule that uses the guard at all.
+ * failing that, the first rule that uses the guard at all. With `score` (eval --score injection),
+ * a rule that scores the same way comes first (user rows -> the pasted-injection rule).
  */
-export function thresholdForRole(policy: PolicyFile, guard: string, style: RequestStyle, role: RecordRole): number | undefined {
+export function thresholdForRole(policy: PolicyFile, guard: string, style: RequestStyle, role: RecordRole, score?: 'injection'): number | undefined {
   const input = policy.input.filter((r) => r.guard === guard);
   const output = policy.output.filter((r) => r.guard === guard);
   let rule: Rule | undefined;
-  if (style === 'texts') rule = input.find((r) => ruleCovers(r, role));
+  const sameScore = (r: Rule) => (r.score === 'injection') === (score === 'injection');
+  if (style === 'texts') rule = input.find((r) => ruleCovers(r, role) && sameScore(r)) ?? input.find((r) => ruleCovers(r, role));
   else rule = role === 'assistant' ? output[0] : input[0];
   return (rule ?? input[0] ?? output[0])?.threshold;
 }
@@ -34,10 +36,11 @@ export function thresholdsByRole(
   style: RequestStyle,
   roles: Iterable<RecordRole>,
   override?: number,
+  score?: 'injection',
 ): Map<RecordRole, number> {
   const out = new Map<RecordRole, number>();
   for (const role of roles) {
-    const t = override ?? thresholdForRole(policy, guard, style, role);
+    const t = override ?? thresholdForRole(policy, guard, style, role, score);
     if (t === undefined) throw new Error(`no rule of the policy uses guard "${guard}", so there is no threshold to evaluate at: pass --threshold`);
     out.set(role, t);
   }

@@ -61,6 +61,15 @@ describe('Prompt Guard with a third-party role marker', () => {
     expect(v.label).toBe(b.label);
   });
 
+  it('scores a user turn for injection as written under score: injection (pasted content), no marker', async () => {
+    const v = await marked.check({ ...input(text('user', SAMPLE)), score: 'injection' });
+    const asDocumentOnBare = await bare.check(input(text('document', SAMPLE)));
+    const asDocumentOnMarked = await marked.check(input(text('document', SAMPLE)));
+    expect(v.label === 'INJECTION' || v.label === 'BENIGN').toBe(true);
+    expect(v.score).toBeCloseTo(asDocumentOnBare.score, 6);
+    expect(Math.abs(v.score - asDocumentOnMarked.score)).toBeGreaterThan(1e-4);
+  });
+
   it('keeps the marker in every segment of a long document', async () => {
     const c = await EncoderClassifier.load({ modelDir: dir });
     try {

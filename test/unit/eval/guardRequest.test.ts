@@ -14,6 +14,12 @@ describe('buildGuardRequest', () => {
     expect(buildGuardRequest('texts', { id: 'r', role: 'assistant', text: 'x' }).texts[0].source).toBe('assistant');
   });
 
+  it('asks for the injection score as a score: injection rule does, keeping the source', () => {
+    const req = buildGuardRequest('texts', { id: 'u', role: 'user', text: 'x' }, 'injection');
+    expect(req).toMatchObject({ score: 'injection', texts: [{ source: 'user' }] });
+    expect(buildGuardRequest('texts', { id: 'u', role: 'user', text: 'x' }).score).toBeUndefined();
+  });
+
   it('gives content-safety guards a user turn, or an answer after an empty user turn on output', () => {
     expect(buildGuardRequest('conversation', { id: 'u', role: 'user', text: 'q' })).toEqual({
       direction: 'input',
@@ -42,6 +48,7 @@ describe('default thresholds from the policy', () => {
     input: [
       { id: 'jb', guard: 'prompt_guard', sources: ['user'], threshold: 0.8 },
       { id: 'inj', guard: 'prompt_guard', sources: ['tool', 'document'], threshold: 0.7 },
+      { id: 'pasted', guard: 'prompt_guard', sources: ['user'], score: 'injection', threshold: 0.99 },
       { id: 'unsafe-in', guard: 'llama_guard', threshold: 0.4 },
     ],
     output: [{ id: 'unsafe-out', guard: 'llama_guard', threshold: 0.6 }],
@@ -53,6 +60,12 @@ describe('default thresholds from the policy', () => {
     expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'tool')).toBe(0.7);
     // no input rule scans assistant text: the first rule of the guard
     expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'assistant')).toBe(0.8);
+  });
+
+  it('with --score injection, the rule that scores user turns that way', () => {
+    expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'user', 'injection')).toBe(0.99);
+    // no such rule for documents: the one that judges them
+    expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'document', 'injection')).toBe(0.7);
   });
 
   it('uses the input rule for prompts and the output rule for answers', () => {
