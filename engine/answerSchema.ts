@@ -19,9 +19,14 @@ const int = z.number().int().nonnegative().optional();
 const IDENTIFIER = /^[A-Za-z0-9._:/@+-]{0,256}$/;
 const identifier = z.string().regex(IDENTIFIER, 'is not an identifier');
 const tag = identifier.nullable().optional();
-/** Token counts: member names that are identifiers, numbers (or null) one level deep (`prompt_tokens_details`). */
-const Count = z.number().nullable();
-const Usage = z.record(identifier, z.union([Count, z.record(identifier, Count)])).nullable().optional();
+/**
+ * Token counts: numbers, flags and lists of numbers under identifier member names, at any depth
+ * (`prompt_tokens_details.cached_tokens`, vLLM's `input_tokens_per_turn` lists, OpenRouter's
+ * `is_byok`). No strings: a usage block carries no text.
+ */
+type UsageValue = number | boolean | null | number[] | { [member: string]: UsageValue };
+const UsageValue: z.ZodType<UsageValue> = z.lazy(() => z.union([z.number(), z.boolean(), z.null(), z.array(z.number()), z.record(identifier, UsageValue)]));
+const Usage = z.record(identifier, UsageValue).nullable().optional();
 
 const TopLogprob = z.looseObject({ token: z.string(), logprob: z.number().nullable().optional(), bytes: z.array(z.number()).nullable().optional() });
 export const LogprobToken = z.looseObject({

@@ -87,7 +87,9 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
     const ids = await ctx.classifier.encode(text, ctx.signal);
     const segments = ctx.classifier.segments(ids, item.layout);
     const views: ScanView[] = segments.map(() => undefined);
-    if (item.windowTokens && ids.length > item.windowTokens) {
+    // A window shares its row with the frame and any template tokens, like a segment.
+    const windowTokens = Math.min(item.windowTokens ?? 0, item.layout.maxLength - item.layout.prefix.length - item.layout.suffix.length);
+    if (windowTokens > 0 && ids.length > windowTokens) {
       // Units come from the text before the whitespace fix (which removes newlines); each
       // unit gets the fix on its own, as the bundled models were trained.
       const units = textUnits(item.text);
@@ -96,7 +98,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
         ctx.whitespaceMitigation,
         ctx.signal,
       );
-      for (const w of assembleWindows(units, unitIds, item.windowTokens)) {
+      for (const w of assembleWindows(units, unitIds, windowTokens)) {
         segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
         views.push({ start: w.start, end: w.end });
       }

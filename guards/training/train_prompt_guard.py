@@ -429,6 +429,8 @@ def main():
     vocab_size = sp.get_piece_size()
     tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
     W = args.window_tokens
+    # The runtime trims whitespace around the template's prefix (guards/encoder/template.ts).
+    args.doc_marker = args.doc_marker.strip()
     doc_pre = np.asarray(sp.encode(args.doc_marker), dtype=np.int32) if args.doc_marker else None
     if doc_pre is not None:
         tc.log("third-party role marker: %s" % sp.encode(args.doc_marker, out_type=str))

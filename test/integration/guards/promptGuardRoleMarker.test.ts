@@ -70,6 +70,19 @@ describe('Prompt Guard with a third-party role marker', () => {
     expect(Math.abs(v.score - asDocumentOnMarked.score)).toBeGreaterThan(1e-4);
   });
 
+  it('keeps fine windows within a segment when the marker takes room', async () => {
+    const wide = createPromptGuard({ name: 'pg', modelDir: dir, fineWindowTokens: 510 });
+    await wide.load();
+    try {
+      const doc = Array.from({ length: 300 }, (_, i) => `Line ${i}: the shipment left the warehouse on time and arrived intact.`).join('\n');
+      const v = await wide.check(input(text('document', doc)));
+      expect(v.error).toBeUndefined();
+      expect(v.windowsScanned).toBeGreaterThan(0);
+    } finally {
+      await wide.close();
+    }
+  });
+
   it('keeps the marker in every segment of a long document', async () => {
     const c = await EncoderClassifier.load({ modelDir: dir });
     try {

@@ -43,6 +43,10 @@ describe('bookkeeping members of an engine answer', () => {
     expect(parseChatChunk({ ...chat(), object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage: null }).choices).toHaveLength(1);
     expect(parseTextCompletion({ id: 'cmpl-1', object: 'text_completion', model: '/models/llama-405b', choices: [{ index: 0, text: 'x', finish_reason: 'length' }] }, false).choices[0].finish_reason).toBe('length');
     expect(parseResponseObject(response()).status).toBe('incomplete');
+    // vLLM's Responses usage lists per-turn counts; OpenRouter adds flags.
+    const vllmUsage = { input_tokens: 3, input_tokens_details: { cached_tokens: 0, input_tokens_per_turn: [3], cached_tokens_per_turn: [] }, output_tokens: 4, output_tokens_details: { reasoning_tokens: 0, tool_output_tokens: 0, output_tokens_per_turn: [4], tool_output_tokens_per_turn: [] }, total_tokens: 7 };
+    expect(parseResponseObject(response({ usage: vllmUsage })).usage).toEqual(vllmUsage);
+    expect(parseChatCompletion(chat({ usage: { prompt_tokens: 1, is_byok: false, cost: 0.0001 } })).usage).toMatchObject({ is_byok: false });
     expect(parseResponseEvent({ type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: WORDS }).delta).toBe(WORDS);
   });
 
@@ -59,7 +63,7 @@ describe('bookkeeping members of an engine answer', () => {
     ['a usage string', chat({ usage: { prompt_tokens: 9, note: WORDS } })],
     ['a usage member name', chat({ usage: { [WORDS]: 1 } })],
     ['a nested usage string', chat({ usage: { prompt_tokens_details: { cached_tokens: WORDS } } })],
-    ['usage nested twice', chat({ usage: { prompt_tokens_details: { cached: { tokens: 1 } } } })],
+    ['a string in a usage list', chat({ usage: { prompt_tokens_details: { per_turn: [1, WORDS] } } })],
   ])('a chat completion with words in it (%s) is refused', (_name, json) => {
     expect(() => parseChatCompletion(json)).toThrow(MalformedAnswerError);
   });
