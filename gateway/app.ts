@@ -38,7 +38,7 @@ export interface AppDeps {
   metrics?: { apiKey?: string; servedElsewhere?: boolean };
   /** The read-only review page (gateway/review), mounted at /review when `review.enabled`. */
   review?: RequestHandler;
-  /** Guarded calls and refusals on their way to a record (shutdown waits for them). */
+  /** Requests on their way to a record, from arrival (shutdown waits for them). */
   inFlight?: InFlightCalls;
 }
 
@@ -62,8 +62,13 @@ export function createApp(deps: AppDeps): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST') {
       const route = guarded.get(guardedRouteKey(req.url ?? '/'));
-      if (route) return route.listener(req, res);
+      if (route) {
+        // A guarded request records its outcome, possibly after its client is gone: held until then.
+        deps.inFlight?.begin(res, true);
+        return route.listener(req, res);
+      }
     }
+    deps.inFlight?.begin(res);
     app(req, res);
   };
 }

@@ -17,7 +17,7 @@ import { startReviewMount } from './review/reviewMount';
 import type { DecisionRecorder } from './record/requestRecord';
 import { InFlightCalls } from './pipeline/inFlightCalls';
 
-/** How long shutdown waits, after the last socket closed, for calls to write their records. */
+/** The last part of the grace period (at most a quarter of it) that cut-off requests get to write their records. */
 const RECORD_DRAIN_MS = 5000;
 
 export interface RunningGateway {
@@ -145,19 +145,22 @@ async function startParts(
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs = config.shutdown_grace_s * 1000) => {
     stopping ??= (async () => {
+      const deadline = Date.now() + graceMs;
+      // The end of the grace period is for requests cut off then to record their outcome.
+      const recordMs = Math.min(RECORD_DRAIN_MS, graceMs / 4);
       // Idle keep-alive connections close now; busy ones close once their response ends.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) if (!busy.get(socket)) socket.end();
       server.on('request', (_req, res) => res.setHeader('connection', 'close'));
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
-      }, graceMs);
+      }, graceMs - recordMs);
       await closed;
       clearTimeout(timer);
       await engine.close().catch(() => undefined);
-      // Calls whose sockets were just destroyed record their 499 now: the audit log must still be open.
-      const left = await inFlight.drain(RECORD_DRAIN_MS);
-      if (left > 0) log(`shutdown: ${left} requests had not recorded their outcome after ${RECORD_DRAIN_MS} ms; their records may be missing`);
+      // Requests whose sockets were just destroyed record their outcome now: the audit log must still be open.
+      const left = await inFlight.drain(Math.max(0, deadline - Date.now()));
+      if (left > 0) log(`shutdown: ${left} requests had not recorded their outcome by the end of the grace period; their records may be missing`);
       await access.close();
       await devEngine?.close();
       await policies.close();

@@ -17,7 +17,7 @@ export interface PipelineDeps extends CallSink {
   engine: Engine;
   /** The access layer's checks of a validated request (message and part counts, context length, tokens); absent: none. */
   admit?: (validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse) => Promise<void>;
-  /** Calls on their way to a record, for shutdown to wait on; absent: not tracked. */
+  /** Requests on their way to a record, for shutdown to wait on; absent: not tracked. */
   inFlight?: InFlightCalls;
 }
 
@@ -40,8 +40,12 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
     const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;
-    const run = runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
-    await (deps.inFlight ? deps.inFlight.track(run) : run);
+    try {
+      await runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
+    } finally {
+      // Recorded (every way out of runGuarded records once): shutdown need not wait for it any more.
+      deps.inFlight?.end(res);
+    }
   };
 }
 

@@ -25,9 +25,11 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
   return async (err, req, res) => {
     const apiError = toApiError(err, deps.bodyLimitBytes);
     const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
-    if (rejection) {
-      const report = reportRejection(deps.recorder, rejection);
-      await (deps.inFlight ? deps.inFlight.track(report) : report);
+    deps.inFlight?.hold(res);
+    try {
+      if (rejection) await reportRejection(deps.recorder, rejection);
+    } finally {
+      deps.inFlight?.end(res);
     }
     let ref: string | undefined;
     try {

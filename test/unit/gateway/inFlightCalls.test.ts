@@ -1,21 +1,59 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { InFlightCalls } from '../../../gateway/pipeline/inFlightCalls';
 
+/** Only 'close' matters here: an emitter stands in for node's response object. */
+const response = () => new EventEmitter() as unknown as ServerResponse;
+
 describe('InFlightCalls', () => {
-  test('drain waits for tracked calls, failed ones included, and for calls that start meanwhile', async () => {
+  test('a request counts until its response closes; a held one until it is recorded', async () => {
     const calls = new InFlightCalls();
-    const order: string[] = [];
-    const later = (ms: number, name: string, fail = false) =>
-      new Promise<void>((resolve, reject) => setTimeout(() => (order.push(name), fail ? reject(new Error(name)) : resolve()), ms));
-    void calls.track(later(20, 'a')).then(() => void calls.track(later(20, 'c')));
-    await expect(calls.track(later(10, 'b', true))).rejects.toThrow('b');
+    const plain = response();
+    const guarded = response();
+    calls.begin(plain);
+    calls.begin(guarded, true);
+    expect(calls.size).toBe(2);
+    plain.emit('close');
+    guarded.emit('close'); // the client left; the 499 is still being written
     expect(calls.size).toBe(1);
-    expect(await calls.drain(1000)).toBe(0);
-    expect(order).toEqual(['b', 'a', 'c']);
+    const draining = calls.drain(5000);
+    setTimeout(() => calls.end(guarded), 30);
+    const started = Date.now();
+    expect(await draining).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  test('a refusal recorded after its response closed is held too', async () => {
+    const calls = new InFlightCalls();
+    const res = response();
+    calls.begin(res);
+    res.emit('close');
+    expect(calls.size).toBe(0);
+    calls.hold(res);
+    expect(calls.size).toBe(1);
+    calls.end(res);
+    expect(await calls.drain(10)).toBe(0);
   });
 
   test('drain gives up at its timeout and says how many are left', async () => {
     const calls = new InFlightCalls();
-    void calls.track(new Promise(() => undefined));
+    calls.begin(response(), true);
     expect(await calls.drain(30)).toBe(1);
+  });
+
+  test('a held request whose call never ends stops counting a while after it closed', () => {
+    jest.useFakeTimers();
+    try {
+      const calls = new InFlightCalls();
+      const res = response();
+      calls.begin(res, true);
+      res.emit('close');
+      jest.advanceTimersByTime(4999);
+      expect(calls.size).toBe(1);
+      jest.advanceTimersByTime(2);
+      expect(calls.size).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
