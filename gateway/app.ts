@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type NextFunction, typ
 import type { Engine } from '../engine/client';
 import type { AccessLayer } from './access/accessLayer';
 import { clientAddressResolver } from './access/clientAddress';
+import { noteProtoCandidate, refuseProtoMembers } from './access/hardening/protoMembers';
 import { metricsAuth } from './access/auth/metricsAccess';
 import { errorAnswerer } from './routes/errorAnswer';
 import { ApiError, notFound } from './errors';
@@ -56,7 +57,17 @@ export function createApp(deps: AppDeps): RequestListener {
   const clientOf = deps.access?.clientOf ?? clientAddressResolver(false);
   const answerError = errorAnswerer({ policies: deps.policies, recorder: deps.recorder, bodyLimitBytes: deps.bodyLimitBytes, clientOf, inFlight: deps.inFlight });
   // The JSON body, read and parsed once (the depth check runs on its bytes first).
-  const readJson = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true, verify: deps.access?.verifyJson }) as NodeHandler;
+  const verifyJson = deps.access?.verifyJson;
+  const parseJson = express.json({
+    limit: deps.bodyLimitBytes,
+    strict: true,
+    type: () => true,
+    verify: (req, res, buf) => {
+      verifyJson?.(req, res, buf);
+      noteProtoCandidate(req, buf);
+    },
+  }) as NodeHandler;
+  const readJson = handlerChain(parseJson, refuseProtoMembers);
   const guarded = guardedRoutes(deps, readJson, answerError);
   const app = expressApp(deps, readJson, answerError, guarded);
   return (req: IncomingMessage, res: ServerResponse) => {
