@@ -246,6 +246,10 @@ export const RequestFields = z.strictObject({
     .enum(['refuse', 'strip'])
     .default('refuse')
     .describe('Top-level fields the gateway does not know (neither scanned, nor a known harmless parameter, nor in allow): refuse (HTTP 400) or strip (removed before forwarding).'),
+  control_tokens: z
+    .enum(['refuse', 'allow'])
+    .default('refuse')
+    .describe("Llama 3 control tokens written as text (<|eot_id|>, <|start_header_id|>, ...) in any text the engine reads: its tokenizer turns them into turn boundaries, so a document or user turn could forge a system or assistant turn: refuse (HTTP 400 control_token) or allow."),
   media_parts: z
     .enum(['refuse', 'allow'])
     .default('refuse')

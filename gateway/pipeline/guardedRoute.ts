@@ -11,6 +11,7 @@ import { GuardedCall, type CallSink } from './guardedCall';
 import type { GuardedEndpoint } from './guardedEndpoint';
 import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
+import { controlTokenError } from './extract/controlTokens';
 
 export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
@@ -38,6 +39,10 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
     const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
     const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
+    if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
+      const forged = controlTokenError(parsed.inputTexts);
+      if (forged) throw forged;
+    }
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;
     try {
