@@ -1,7 +1,7 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { KeyLimits } from '../rateLimit/keyLimits';
 import { hashApiKey, hashesEqual } from './apiKey';
-import type { KeysConfig } from './keysConfig';
+import { inlineKeyIds, type KeysConfig } from './keysConfig';
 import { readKeysFile, type KeysFile } from './keysFile';
 
 /** Who a valid key belongs to: what auth puts in the request context. */
@@ -14,20 +14,6 @@ export interface KeyIdentity {
 
 interface IndexedKey extends KeyIdentity {
   hash: string;
-}
-
-/**
- * Audit and rate-limit ids of inline keys: `inline_<id>` when given, else `inline_<app>_<n>` (the
- * app's n-th inline key). Never derived from the key: anything computed from the key alone (its
- * hash's first digits, say) lets whoever reads an audit record test guesses of a weak key offline.
- */
-export function inlineKeyIds(inline: KeysConfig['inline']): string[] {
-  const perApp = new Map<string, number>();
-  return inline.map((k) => {
-    const n = (perApp.get(k.app) ?? 0) + 1;
-    perApp.set(k.app, n);
-    return k.id ? `inline_${k.id}` : `inline_${k.app}_${n}`;
-  });
 }
 
 /** Builds the lookup index from the file's keys and the inline (config / environment) keys. Revoked keys are left out. */

@@ -15,6 +15,20 @@ export const InlineKey = z.strictObject({
 });
 export type InlineKey = z.infer<typeof InlineKey>;
 
+/**
+ * Audit and rate-limit ids of inline keys: `inline_<id>` when given, else `inline_<app>_<n>` (the
+ * app's n-th inline key). Never derived from the key: anything computed from the key alone (its
+ * hash's first digits, say) lets whoever reads an audit record test guesses of a weak key offline.
+ */
+export function inlineKeyIds(inline: readonly InlineKey[]): string[] {
+  const perApp = new Map<string, number>();
+  return inline.map((k) => {
+    const n = (perApp.get(k.app) ?? 0) + 1;
+    perApp.set(k.app, n);
+    return k.id ? `inline_${k.id}` : `inline_${k.app}_${n}`;
+  });
+}
+
 /** `keys:` in the gateway config. No file and no inline keys: open access, loopback only. */
 export const KeysConfig = z.strictObject({
   /** The keys file `safety-gateway keys add|list|revoke` manages; also SAFETY_KEYS_FILE. */
@@ -22,7 +36,8 @@ export const KeysConfig = z.strictObject({
   inline: z
     .array(InlineKey)
     .default([])
-    .refine((keys) => new Set(keys.map((k) => k.id).filter(Boolean)).size === keys.filter((k) => k.id).length, 'inline key ids must be unique'),
+    // Unique as recorded: an explicit id `cli_1` would otherwise share `inline_cli_1` with app cli's first key.
+    .refine((keys) => new Set(inlineKeyIds(keys)).size === keys.length, 'inline key ids must be unique (an explicit id may not repeat another, nor equal <app>_<n> of an app\'s n-th key without one)'),
   /** How often the keys file is checked for changes (revocations apply without a restart). */
   reload_interval_ms: z.number().int().min(50).default(1000),
 });

@@ -52,6 +52,8 @@ export class ConcurrencySlots {
         return { allowed: true, release: () => this.releaseShared(redis, key, slot) };
       } catch (err) {
         this.options.onStoreError?.(err as Error);
+        // A timeout can come after Redis ran the script: take back a slot it may hold.
+        void redis.zrem(key, slot).catch(() => undefined);
       }
     }
     return this.takeInMemory(key, limit, slot);

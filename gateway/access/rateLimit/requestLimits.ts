@@ -28,7 +28,9 @@ export function requestLimits(store: LimiterStore, slots: ConcurrencySlots) {
         res.setHeader('retry-after', '1');
         return next(rateLimitError('concurrency', concurrency, 1, 1000));
       }
-      res.once('close', () => void slot.release());
+      // A client that left while the slot was being taken already closed: give it back now.
+      if (res.closed || res.destroyed) void slot.release();
+      else res.once('close', () => void slot.release());
     }
     next();
   };

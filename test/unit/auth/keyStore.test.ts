@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../../gateway/access/auth/apiKey';
-import { KeysConfig } from '../../../gateway/access/auth/keysConfig';
+import { inlineKeyIds, KeysConfig } from '../../../gateway/access/auth/keysConfig';
 import { writeKeysFile } from '../../../gateway/access/auth/keysFile';
-import { indexKeys, inlineKeyIds, KeyStore } from '../../../gateway/access/auth/keyStore';
+import { indexKeys, KeyStore } from '../../../gateway/access/auth/keyStore';
 
 describe('key store', () => {
   const live = generateApiKey();
@@ -31,6 +31,9 @@ describe('key store', () => {
     const ids = [...indexKeys({ keys: [] }, inline).values()].map((k) => k.keyId);
     for (const k of inline) expect(ids.some((id) => id.includes(k.hash.slice(7, 15)))).toBe(false);
     expect(KeysConfig.safeParse({ inline: [inline[1], { ...inline[0], id: 'web-rotation-2026' }] }).success).toBe(false);
+    // An explicit id may not take the automatic id of another key.
+    expect(KeysConfig.safeParse({ inline: [inline[0], { ...inline[1], id: 'cli_1' }] }).success).toBe(false);
+    expect(KeysConfig.safeParse({ inline }).success).toBe(true);
   });
 
   test('lookup answers the identity of a valid key and nothing for others', () => {
