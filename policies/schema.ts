@@ -228,6 +228,8 @@ export const DEFAULT_REFUSED_FIELDS = [
   'vllm_xargs',
   'kv_transfer_params',
   'return_tokens_as_token_ids',
+  // vLLM keeps only the prompt's last k tokens: the model would read a conversation cut mid-message, without its system prompt or tools.
+  'truncate_prompt_tokens',
 ] as const;
 
 const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'field names are JSON member names such as chat_template');

@@ -84,7 +84,8 @@ const harmlessParameters = {
   skip_special_tokens: harmless,
   spaces_between_special_tokens: harmless,
   include_stop_str_in_output: harmless,
-  best_of: harmless,
+  // Sequences generated per prompt (vLLM): bounded like n and counted in the token reservation.
+  best_of: z.number().int().min(1).max(128).nullable().optional(),
   use_beam_search: harmless,
   truncate_prompt_tokens: harmless,
   priority: harmless,

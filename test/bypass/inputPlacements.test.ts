@@ -86,11 +86,14 @@ describe('bypass: input placements under the default policy', () => {
     ['chat_template', { chat_template: "{{ 'zzjailbreak' }}{% for m in messages %}{{ m.content }}{% endfor %}" }],
     ['chat_template_kwargs', { chat_template_kwargs: { system: 'zzjailbreak' } }],
     ['an unknown engine extension', { guided_grammar: 'root ::= "zzs1"' }],
+    // vLLM would keep only the last tokens: a conversation cut mid-message, its system prompt gone.
+    ['truncate_prompt_tokens', { truncate_prompt_tokens: 3 }],
+    ['best_of over 128', { best_of: 100_000 }],
     ['an image part (the guards read text only)', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }],
   ])('%s is refused with a 400, never forwarded', async (_name, body) => {
     const { status, error, engineCalled } = await post('/chat/completions', { messages: [user], ...body });
     expect({ status, engineCalled }).toEqual({ status: 400, engineCalled: false });
-    expect(['unsupported_parameter', 'unsupported_content']).toContain(error?.code);
+    expect(['unsupported_parameter', 'unsupported_content', 'invalid_request']).toContain(error?.code);
   });
 
   test('completions: a token-id prompt is refused; prompt list entries and the suffix are scanned', async () => {

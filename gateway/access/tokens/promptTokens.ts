@@ -61,11 +61,16 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
   return {
     texts,
     fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * messages.length,
-    answers: posInt(body.n) ?? 1,
+    answers: sequences(body),
     separateSequences: false,
     maxTokens: posInt(body.max_completion_tokens) ?? posInt(body.max_tokens),
     model: str(body.model),
   };
+}
+
+/** Sequences the engine generates per prompt: `n`, or vLLM's `best_of` when larger (it generates them all, returns n). */
+function sequences(body: Record<string, unknown>): number {
+  return Math.max(posInt(body.n) ?? 1, posInt(body.best_of) ?? 1);
 }
 
 /** The strings of a content value: a string, or parts' `text` / `refusal` (media parts carry none). */
@@ -121,7 +126,7 @@ export function completionPromptShape(body: Record<string, unknown>): PromptShap
   return {
     texts: suffix ? prompts.map((p) => `${p}${suffix}`) : prompts,
     fixedTokens: prompts.length, // <|begin_of_text|> each
-    answers: Math.max(1, prompts.length) * (posInt(body.n) ?? 1),
+    answers: Math.max(1, prompts.length) * sequences(body),
     separateSequences: true,
     maxTokens: posInt(body.max_tokens),
     model: str(body.model),

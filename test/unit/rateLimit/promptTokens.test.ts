@@ -85,6 +85,12 @@ describe('prompt size of a request', () => {
     expect(count.total).toBe(3 + 1 + 2);
   });
 
+  test("vLLM's best_of: every sequence it generates is reserved, not only the n returned", () => {
+    expect(completionPromptShape({ prompt: 'x', n: 2, best_of: 5 }).answers).toBe(5);
+    expect(completionPromptShape({ prompt: ['a', 'b'], n: 3, best_of: 2 }).answers).toBe(6);
+    expect(chatPromptShape({ messages: [{ role: 'user', content: 'x' }], best_of: 4 }).answers).toBe(4);
+  });
+
   test('the byte bound skips exact counting only when the prompt surely fits', () => {
     const shape = chatPromptShape({ messages: [{ role: 'user', content: 'x'.repeat(1000) }], max_tokens: 100 });
     expect(couldExceedContext(shape, 100_000)).toBe(false);
