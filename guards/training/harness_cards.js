@@ -42,6 +42,9 @@ const RUNS = {
     runs: [
       { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
+      // The pasted-injection rule (score: injection on user turns) shares the 1% budget with the jailbreak rule: see combinedThreshold.
+      { id: 'pasted_val', title: 'benign pool, validation (user prompts, injection score)', args: [...POOL_USER, '--split', 'validation', '--score', 'injection'], calibrate: true },
+      { id: 'pasted_test', title: 'Task A test, user turns (injection score, pasted-injection rule)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--score', 'injection'] },
       { id: 'docs_val', title: 'benign documents and tool results, validation', args: [...ALL, '--split', 'validation', '--task', 'A', '--role', 'document', '--role', 'tool', '--calibrate-fpr', '0.01'] },
       { id: 'system_val', title: 'persona prompts as system messages, validation', args: [...PERSONAS_AS_SYSTEM, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
@@ -110,6 +113,8 @@ function section(name, spec, results) {
       }
     }
   }
+  const pasted = pastedCalibration(name, results);
+  if (pasted) lines.push(`Calibration (pasted-injection rule, the injection score on user turns): with the jailbreak rule at ${pasted.jb}, the lowest threshold keeping both user-turn rules within 1% of ${pasted.n} benign validation prompts is ${pasted.threshold.toFixed(4)} (${pasted.flagged} flagged together, ${pasted.flaggedByJailbreak} by the jailbreak rule alone).`);
   lines.push('');
   for (const run of spec.runs) {
     const r = results[run.id];
@@ -153,7 +158,7 @@ for (const [name, spec] of Object.entries(RUNS)) {
   const dir = path.join(REPO, 'guards', 'models', name);
   const results = {};
   const calibrateOnly = values['calibrate-only'];
-  const runs = calibrateOnly ? spec.runs.filter((r) => r.args.includes('--calibrate-fpr')) : spec.runs;
+  const runs = calibrateOnly ? spec.runs.filter((r) => r.args.includes('--calibrate-fpr') || r.calibrate) : spec.runs;
   for (const run of runs) results[run.id] = runEval(spec.guard, run.args, path.join(REPO, 'eval', name, run.id));
   if (calibrateOnly) {
     printThresholds(name, runs, results);
@@ -171,4 +176,32 @@ function printThresholds(name, runs, results) {
       process.stdout.write(`${name} ${run.id} ${role}: threshold at 1% of ${c.negatives} benign = ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4})\n`);
     }
   }
+  const c = pastedCalibration(name, results);
+  if (c) process.stdout.write(`${name} pasted-injection: with jailbreak at ${c.jb}, the lowest injection threshold keeping both user-turn rules within 1% of ${c.n} benign is ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4}; ${c.flagged} flagged together, ${c.flaggedByJailbreak} by the jailbreak rule alone)\n`);
+}
+
+/** The pasted-injection rule's threshold, from the pool_val (jailbreak score) and pasted_val (injection score) runs. */
+function pastedCalibration(name, results) {
+  if (!results.pool_val?.calibration || !results.pasted_val) return undefined;
+  const jb = Math.ceil(results.pool_val.calibration.user.threshold * 1e4) / 1e4;
+  return { jb, ...combinedThreshold(path.join(REPO, 'eval', name, 'pool_val'), path.join(REPO, 'eval', name, 'pasted_val'), jb, 0.01) };
+}
+
+/**
+ * The pasted-injection threshold: the lowest injection-score threshold such that the benign rows
+ * flagged by either user-turn rule (jailbreak score >= jb, or injection score >= it) stay within
+ * the budget. Reads the two runs' scores.jsonl (same rows, matched by id).
+ */
+function combinedThreshold(jailbreakDir, injectionDir, jb, fpr) {
+  const read = (dir) => new Map(fs.readFileSync(path.join(dir, 'scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.positive).map((r) => [r.id, r.score]));
+  const jbScores = read(jailbreakDir);
+  const injScores = read(injectionDir);
+  const n = jbScores.size;
+  const budget = Math.floor(fpr * n);
+  const byJailbreak = [...jbScores.values()].filter((s) => s >= jb).length;
+  // Rows the jailbreak rule lets through, by injection score, highest first: the threshold sits just above the first one over budget.
+  const rest = [...injScores].filter(([id]) => (jbScores.get(id) ?? 0) < jb).map(([, s]) => s).sort((a, b) => b - a);
+  const room = Math.max(0, budget - byJailbreak);
+  const threshold = room < rest.length ? Math.min(1, rest[room] + 1e-6) : 0;
+  return { n, threshold, flagged: byJailbreak + rest.filter((s) => s >= threshold).length, flaggedByJailbreak: byJailbreak };
 }
