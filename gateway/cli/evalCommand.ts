@@ -180,7 +180,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     const { summary, curves } = summarize(examples, outcomes, thresholdOf);
     let extra: ExtraSections;
     try {
-      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io);
+      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io);
     } catch (err) {
       io.err(`safety-gateway eval: ${(err as Error).message}\n`);
       return 1;

@@ -17,6 +17,8 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 
 const REPO = path.resolve(__dirname, '..', '..');
+// The eval's own rounding (built by `npm run build`): the smallest double above a score.
+const { nextUp } = require(path.join(REPO, 'dist', 'gateway', 'cli', 'eval', 'calibration.js'));
 const BEGIN = '<!-- harness:begin (written by guards/training/harness_cards.js; do not edit by hand) -->';
 const END = '<!-- harness:end -->';
 
@@ -100,7 +102,8 @@ function section(name, spec, results) {
   lines.push('');
   const over = {};
   for (const run of spec.runs) {
-    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b|system/.test(run.id)) over[`${src}${run.id.startsWith('system') ? ' personas as system' : ''} (${run.id.includes('val') ? 'validation' : 'test'})`] = g;
+    // One row per run and source: the user-prompt pool and the all-roles test run share source names.
+    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b|system/.test(run.id)) over[`${src}, ${run.title}`] = g;
   }
   lines.push('Over-blocking at the policy thresholds, benign rows per source:', '', '| source | benign rows | flagged | FPR |', '|---|---|---|---|');
   for (const [k, g] of Object.entries(over)) lines.push(`| ${k} | ${g.negatives} | ${g.fp} | ${pct(g.fpr)} |`);
@@ -109,12 +112,13 @@ function section(name, spec, results) {
     const r = results[run.id];
     if (r.calibration) {
       for (const [role, c] of Object.entries(r.calibration)) {
-        lines.push(`Calibration (${run.title}, role ${role}): the threshold flagging at most 1% of ${c.negatives} benign rows is ${c.threshold.toFixed(4)} (${c.flagged} flagged).`);
+        // Rounded up, as the policy takes it: rounding down could flag one row more than the budget.
+        lines.push(`Calibration (${run.title}, role ${role}): the threshold flagging at most 1% of ${c.negatives} benign rows is ${(Math.ceil(c.threshold * 1e4) / 1e4).toFixed(4)} (${c.flagged} flagged).`);
       }
     }
   }
   const pasted = pastedCalibration(name, results);
-  if (pasted) lines.push(`Calibration (pasted-injection rule, the injection score on user turns): with the jailbreak rule at ${pasted.jb}, the lowest threshold keeping both user-turn rules within 1% of ${pasted.n} benign validation prompts is ${pasted.threshold.toFixed(4)} (${pasted.flagged} flagged together, ${pasted.flaggedByJailbreak} by the jailbreak rule alone).`);
+  if (pasted) lines.push(`Calibration (pasted-injection rule, the injection score on user turns): with the jailbreak rule at ${pasted.jb}, the lowest threshold keeping both user-turn rules within 1% of ${pasted.n} benign validation prompts is ${(Math.ceil(pasted.threshold * 1e4) / 1e4).toFixed(4)} (${pasted.flagged} flagged together, ${pasted.flaggedByJailbreak} by the jailbreak rule alone).`);
   lines.push('');
   for (const run of spec.runs) {
     const r = results[run.id];
@@ -127,8 +131,9 @@ function section(name, spec, results) {
       const placements = Object.keys(d.padding);
       const words = [...new Set(placements.flatMap((p) => d.padding[p].map((x) => x.words)))].sort((a, b) => a - b);
       lines.push(`Dilution (${run.title}; ${d.attacks} attacks, detection at the policy threshold):`, '');
-      lines.push(`| words per side | ${placements.map((p) => `padding ${p}`).join(' | ')} |`, `|---|${placements.map(() => '---').join('|')}|`);
-      for (const w of words) lines.push(`| ${w} | ${placements.map((p) => pct(d.padding[p].find((x) => x.words === w)?.detected)).join(' | ')} |`);
+      lines.push(`| words per side | ${placements.map((p) => `padding ${p}: detected | ${p} padding alone: flagged`).join(' | ')} |`, `|---|${placements.map(() => '---|---').join('|')}|`);
+      const at = (p, w) => d.padding[p].find((x) => x.words === w);
+      for (const w of words) lines.push(`| ${w} | ${placements.map((p) => `${pct(at(p, w)?.detected)} | ${w === 0 ? '' : pct(at(p, w)?.benign_flagged)}`).join(' | ')} |`);
       lines.push('', '| document words | attack inside detected | document alone flagged |', '|---|---|---|');
       for (const x of d.documents) lines.push(`| ${x.words} | ${pct(x.detected)} | ${pct(x.benign_flagged)} |`);
       lines.push('');
@@ -193,7 +198,8 @@ function pastedCalibration(name, results) {
  * the budget. Reads the two runs' scores.jsonl (same rows, matched by id).
  */
 function combinedThreshold(jailbreakDir, injectionDir, jb, fpr) {
-  const read = (dir) => new Map(fs.readFileSync(path.join(dir, 'scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.positive).map((r) => [r.id, r.score]));
+  // Rows a guard could not score have no score: left out, as the eval's own metrics leave them out.
+  const read = (dir) => new Map(fs.readFileSync(path.join(dir, 'scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.positive && typeof r.score === 'number').map((r) => [r.id, r.score]));
   const jbScores = read(jailbreakDir);
   const injScores = read(injectionDir);
   const n = jbScores.size;
@@ -202,6 +208,7 @@ function combinedThreshold(jailbreakDir, injectionDir, jb, fpr) {
   // Rows the jailbreak rule lets through, by injection score, highest first: the threshold sits just above the first one over budget.
   const rest = [...injScores].filter(([id]) => (jbScores.get(id) ?? 0) < jb).map(([, s]) => s).sort((a, b) => b - a);
   const room = Math.max(0, budget - byJailbreak);
-  const threshold = room < rest.length ? Math.min(1, rest[room] + 1e-6) : 0;
+  // Just above the first row over budget (no cap at 1: a score of exactly 1 must stay unflagged).
+  const threshold = room < rest.length ? nextUp(rest[room]) : 0;
   return { n, threshold, flagged: byJailbreak + rest.filter((s) => s >= threshold).length, flaggedByJailbreak: byJailbreak };
 }

@@ -2,7 +2,9 @@
  * Dilution: does an attack stay detected when benign text surrounds it? Two families of cases,
  * built from the evaluated records themselves (attacks = the selection's positives, padding =
  * its benign texts), so a test-split run pads test attacks with test text only:
- * - padding: N words of benign text before the attack, after it, or both (N per side);
+ * - padding: N words of benign text before the attack, after it, or both (N per side), beside
+ *   the same padding alone (how often the padding itself is flagged: without this control a
+ *   rising curve could be the padding's own false positives);
  * - documents: the attack at a random sentence boundary inside a benign document of N words,
  *   beside the same document without it (how often the document alone is flagged).
  * Pure and seeded: the same records give the same cases on every run.
@@ -17,7 +19,7 @@ export interface DilutionCase {
   /** The attack's role: the case is checked (and thresholded) as a text of that role. */
   role: string;
   text: string;
-  /** True for the attack cases, false for the benign documents alone. */
+  /** True for the attack cases, false for the benign padding or documents alone. */
   positive: boolean;
 }
 
@@ -129,7 +131,9 @@ export function dilutionCases(
       for (const a of chosen) {
         const before = placement === 'after' ? '' : pad.take(words);
         const after = placement === 'before' ? '' : pad.take(words);
-        cases.push({ group: `padding:${words === 0 ? 'none' : placement}:${words}`, attackId: a.id, role: a.role, text: padAttack(a.text, before, after), positive: true });
+        const group = `padding:${words === 0 ? 'none' : placement}:${words}`;
+        cases.push({ group, attackId: a.id, role: a.role, text: padAttack(a.text, before, after), positive: true });
+        if (words > 0) cases.push({ group, attackId: null, role: a.role, text: padAttack('', before, after), positive: false });
       }
     }
   }
@@ -148,7 +152,7 @@ export interface DilutionPoint {
   n: number;
   /** Attacks caught at the threshold. */
   detected: number | null;
-  /** Benign documents of this length flagged (documents only). */
+  /** The benign text alone flagged: the padding without the attack, or the document without it. */
   benign_flagged?: number | null;
 }
 
@@ -186,8 +190,8 @@ export function summarizeDilution(cases: readonly DilutionCase[], scores: readon
   for (const [group, g] of groups) {
     const parts = group.split(':');
     const words = Number(parts[parts.length - 1]);
-    const point: DilutionPoint = { words, n: g.pos, detected: g.pos ? g.hit / g.pos : null };
-    if (parts[0] === 'document') documents.push({ ...point, benign_flagged: g.neg ? g.flagged / g.neg : null });
+    const point: DilutionPoint = { words, n: g.pos, detected: g.pos ? g.hit / g.pos : null, benign_flagged: g.neg ? g.flagged / g.neg : null };
+    if (parts[0] === 'document') documents.push(point);
     else (padding[parts[1]] ??= []).push(point);
   }
   // The unpadded baseline starts every placement's curve.

@@ -31,6 +31,9 @@ export function dilutionSvg(result: DilutionResult, title = 'Detection under dil
       points: points.filter((p) => p.detected !== null).map((p) => ({ x: p.words, y: p.detected as number })),
     });
   }
+  // The padding of both sides alone, flagged: the control for the padding curves.
+  const control = (result.padding.both ?? []).filter((p) => p.benign_flagged != null && p.words > 0);
+  if (control.length) series.push({ name: 'padding alone (both)', color: COLORS.benign, dashed: true, points: control.map((p) => ({ x: p.words, y: p.benign_flagged as number })) });
   if (result.documents.length) {
     series.push({ name: 'inside document', color: COLORS.document, points: result.documents.filter((p) => p.detected !== null).map((p) => ({ x: p.words, y: p.detected as number })) });
     series.push({

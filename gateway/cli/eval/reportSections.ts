@@ -78,12 +78,13 @@ export function calibrationSection(calibration: Record<string, Calibration>): st
 
 export function dilutionSection(d: DilutionResult, plotFile?: string): string {
   const lines = ['## Dilution', ''];
-  lines.push(`${d.attacks} attacks of this selection, padded with its own benign texts (N words before, after, or both sides), and inserted at a random sentence boundary of benign documents of N words (beside the same documents alone). Detection at the policy threshold.${d.errors ? ` ${d.errors} check(s) failed and are left out.` : ''}`, '');
+  lines.push(`${d.attacks} attacks of this selection, padded with its own benign texts (N words before, after, or both sides; each beside the same padding alone), and inserted at a random sentence boundary of benign documents of N words (beside the same documents alone). Detection at the policy threshold; a detection rate is only as good as the benign text alone stays unflagged.${d.errors ? ` ${d.errors} check(s) failed and are left out.` : ''}`, '');
   const words = [...new Set(Object.values(d.padding).flatMap((ps) => ps.map((p) => p.words)))].sort((a, b) => a - b);
   const placements = Object.keys(d.padding);
   if (placements.length) {
-    const rows = words.map((w) => [String(w), ...placements.map((pl) => pct(d.padding[pl].find((p) => p.words === w)?.detected))]);
-    lines.push(table(['words per side', ...placements.map((p) => `padding ${p}`)], rows), '');
+    const at = (pl: string, w: number) => d.padding[pl].find((p) => p.words === w);
+    const rows = words.map((w) => [String(w), ...placements.flatMap((pl) => [pct(at(pl, w)?.detected), w === 0 ? '' : pct(at(pl, w)?.benign_flagged)])]);
+    lines.push(table(['words per side', ...placements.flatMap((p) => [`padding ${p}: detected`, `padding ${p} alone: flagged`])], rows), '');
   }
   if (d.documents.length) {
     lines.push(table(['document words', 'attack inside: detected', 'document alone: flagged'], d.documents.map((p) => [String(p.words), pct(p.detected), pct(p.benign_flagged)])), '');

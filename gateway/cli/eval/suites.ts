@@ -20,6 +20,8 @@ export interface SuiteContext {
   style: RequestStyle;
   concurrency: number;
   thresholdOf: (role: RecordRole) => number;
+  /** As the main run scores (eval --score injection). */
+  score?: 'injection';
 }
 
 const scoreOf = (o: GuardOutcome): number | null => ('error' in o ? null : o.score);
@@ -66,7 +68,7 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
     benign,
     { ...DEFAULT_DILUTION, attacks },
   );
-  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'dilution'), { style: ctx.style, concurrency: ctx.concurrency });
+  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'dilution'), { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
   return summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
 }
 
@@ -78,7 +80,7 @@ export async function runInjectedDocs(
   if (!cases.some((c) => c.positive) || !cases.some((c) => !c.positive)) {
     throw new Error('--injected-docs needs injected documents with their clean carriers (e.g. synth-indirect) and benign documents in the selection');
   }
-  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'injected-docs'), { style: ctx.style, concurrency: ctx.concurrency });
+  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'injected-docs'), { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
   const scores: InjectedDocScore[] = cases.map((c, i) => {
     const o = outcomes[i];
     const threshold = ctx.thresholdOf(c.role as RecordRole);

@@ -13,7 +13,7 @@ describe('dilution cases', () => {
   const cases = dilutionCases(attacks, benign, plan);
 
   it('pads every attack with the asked number of benign words on the asked side', () => {
-    const before = cases.filter((c) => c.group === 'padding:before:30');
+    const before = cases.filter((c) => c.group === 'padding:before:30' && c.positive);
     expect(before).toHaveLength(2);
     for (const c of before) {
       const [pad, attack] = c.text.split('\n\n');
@@ -23,6 +23,14 @@ describe('dilution cases', () => {
     const both = cases.find((c) => c.group === 'padding:both:10' && c.attackId === 'a2');
     expect(both?.text.split('\n\n').map(words)).toEqual([10, 2, 10]);
     expect(cases.filter((c) => c.group === 'padding:none:0').map((c) => c.text)).toEqual(['ATTACK ONE', 'ATTACK TWO']);
+  });
+
+  it('sets each padded attack beside its padding alone (the control), except the unpadded baseline', () => {
+    for (const c of cases.filter((x) => x.group.startsWith('padding:') && x.positive && !x.group.startsWith('padding:none'))) {
+      const i = cases.indexOf(c);
+      expect(cases[i + 1]).toMatchObject({ group: c.group, attackId: null, positive: false, text: c.text.split('\n\n').filter((part) => !part.startsWith('ATTACK')).join('\n\n') });
+    }
+    expect(cases.filter((c) => c.group === 'padding:none:0' && !c.positive)).toHaveLength(0);
   });
 
   it('puts each attack inside a benign document of the asked length, beside that document alone', () => {
@@ -42,10 +50,10 @@ describe('dilution cases', () => {
     const scores = cases.map((c) => (c.text.includes('ATTACK ONE') ? 0.9 : c.positive ? 0.2 : 0.6));
     const r = summarizeDilution(cases, scores, () => 0.5);
     expect(r.attacks).toBe(2);
-    expect(r.padding.before.map((p) => [p.words, p.detected])).toEqual([
-      [0, 0.5],
-      [10, 0.5],
-      [30, 0.5],
+    expect(r.padding.before.map((p) => [p.words, p.detected, p.benign_flagged])).toEqual([
+      [0, 0.5, null],
+      [10, 0.5, 1],
+      [30, 0.5, 1],
     ]);
     expect(r.documents).toEqual([{ words: 40, n: 2, detected: 0.5, benign_flagged: 1 }]);
     // a failed check is left out and counted
