@@ -78,7 +78,8 @@ export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
     // The most severe action among the verdict's categories wins; unlisted categories use the rule's action.
     let worst: { code: string; action: Action } | undefined;
     for (const code of hazards) {
-      const categoryAction = rule.categories[code] ?? rule.action;
+      // Own members only: a code the model wrote (`toString`, `__proto__`) must not find an inherited property.
+      const categoryAction = Object.hasOwn(rule.categories, code) ? rule.categories[code] : rule.action;
       if (!worst || SEVERITY[categoryAction] > SEVERITY[worst.action]) worst = { code, action: categoryAction };
     }
     if (worst) {
@@ -90,7 +91,9 @@ export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
 }
 
 function finish(outcome: Omit<RuleOutcome, 'effective'>): RuleOutcome {
-  return { ...outcome, effective: outcome.mode === 'shadow' ? 'allow' : outcome.action };
+  // Anything that is not an action (a bug upstream) fails closed.
+  const action: Action = Object.hasOwn(SEVERITY, outcome.action) ? outcome.action : 'block';
+  return { ...outcome, action, effective: outcome.mode === 'shadow' ? 'allow' : action };
 }
 
 /** Pure: all rules of one direction against their verdicts (keyed by rule id) -> one decision. */

@@ -75,7 +75,7 @@ function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
 
 function ruleProblems(policy: PolicyFile, rule: Rule, direction: Direction, at: PathSegment[]): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
-  const spec = policy.guards[rule.guard];
+  const spec = Object.hasOwn(policy.guards, rule.guard) ? policy.guards[rule.guard] : undefined;
   if (!spec) {
     const known = Object.keys(policy.guards);
     problems.push({ path: [...at, 'guard'], message: `unknown guard \`${rule.guard}\`${didYouMean(rule.guard, known)}; defined guards: ${known.length ? known.join(', ') : '(none)'}` });

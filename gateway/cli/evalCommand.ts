@@ -314,7 +314,7 @@ async function openGuard(
     io.err(`safety-gateway eval: cannot load the policy ${options.policy}${err instanceof PolicyError ? '' : `: ${(err as Error).message}`}\n`);
     return undefined;
   }
-  const spec = loaded.policy.guards[options.guard];
+  const spec = Object.hasOwn(loaded.policy.guards, options.guard) ? loaded.policy.guards[options.guard] : undefined;
   if (!spec) {
     const names = Object.keys(loaded.policy.guards);
     const hint = closest(options.guard, names);

@@ -12,10 +12,18 @@ export interface ScoredText {
   span?: { start: number; end: number };
 }
 
+/**
+ * A score that is not a number (a model that overflowed) counts as the worst possible, 1: NaN
+ * compares false with everything, so it would hide every later score or vanish behind an earlier one.
+ */
+export function comparable(score: number): number {
+  return Number.isNaN(score) ? 1 : score;
+}
+
 export function pickWorst<T extends ScoredText>(scored: readonly T[]): T | undefined {
   let worst: T | undefined;
-  for (const s of scored) if (!worst || s.score > worst.score) worst = s;
-  return worst;
+  for (const s of scored) if (!worst || comparable(s.score) > comparable(worst.score)) worst = s;
+  return worst && Number.isNaN(worst.score) ? { ...worst, score: 1 } : worst;
 }
 
 export function totalSegments(scored: readonly { segments: number }[]): number {
@@ -29,9 +37,9 @@ export function totalWindows(scored: readonly { windows?: number }[]): number {
 /** The index of the highest of `scores` (first on ties) and whether it was a fine window. */
 export function worstView(scores: readonly number[], views: readonly ({ start: number; end: number } | undefined)[]): { score: number; span?: { start: number; end: number } } {
   let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  for (let i = 1; i < scores.length; i++) if (comparable(scores[i]) > comparable(scores[best])) best = i;
   const span = views[best];
-  return { score: scores.length ? scores[best] : 0, ...(span ? { span: { start: span.start, end: span.end } } : {}) };
+  return { score: scores.length ? comparable(scores[best]) : 0, ...(span ? { span: { start: span.start, end: span.end } } : {}) };
 }
 
 /** How many of the views were segments and how many fine windows. */

@@ -28,6 +28,14 @@ describe('evaluateRule', () => {
     expect(evaluateRule(r, verdict({ score: 0.8, categories: ['S6', 'S1'] })).action).toBe('block');
   });
 
+  test("a category code that names a built-in object member (the model wrote it) gets the rule's action", () => {
+    const r = rule({ id: 'r', threshold: 0.5, categories: { S6: 'allow', S7: 'flag' } });
+    for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(evaluateRule(r, verdict({ score: 0.99, categories: [code] }))).toMatchObject({ action: 'block', effective: 'block' });
+      expect(decide('input', [r], new Map([['r', verdict({ score: 0.99, categories: [code, 'S6'] })]]), { id: 'p', version: 'v' }).action).toBe('block');
+    }
+  });
+
   test('shadow mode records the would-be action but changes nothing', () => {
     const outcome = evaluateRule(rule({ id: 'r', mode: 'shadow' }), verdict({ score: 0.99 }));
     expect(outcome).toMatchObject({ action: 'block', effective: 'allow' });

@@ -37,6 +37,14 @@ describe('judgeCase', () => {
     });
   });
 
+  test('a guard that failed fails the case, whatever its on_error decided', () => {
+    const failed = { ...verdict(0), error: { type: 'unavailable' as const, message: 'connection refused' } };
+    const input = decide('input', [Rule.parse({ id: 'jb', guard: 'g', threshold: 0.9 })], new Map([['jb', failed]]), policy);
+    const broken: ConversationResult = { input: { decision: input, verdicts: [], durationMs: 0 }, action: input.action, deciding: input };
+    expect(input.action).toBe('block'); // on_error: block
+    expect(judgeCase(TestCase.parse({ name: 't', prompt: 'x', expect: 'block' }), broken)).toMatchObject({ passed: false, detail: 'guard g failed (unavailable) in rule jb: no verdict' });
+  });
+
   test('an output block decides when the input allowed', () => {
     const test = TestCase.parse({ name: 't', prompt: 'x', answer: 'y', expect: 'block', rule: 'ans' });
     expect(judgeCase(test, result(0.1, 0.9))).toMatchObject({ passed: true, rule: 'ans' });

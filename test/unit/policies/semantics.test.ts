@@ -19,6 +19,12 @@ describe('semantic checks', () => {
     ]);
   });
 
+  test('a guard name that is a built-in object member (constructor) is unknown too', () => {
+    for (const name of ['constructor']) {
+      expect(messages({ input: [{ id: 'r', guard: name, threshold: 0.5 }] })[0]).toMatch(new RegExp(`unknown guard \`${name}\``));
+    }
+  });
+
   test('an enforced rule that another enforced rule always pre-empts is unreachable', () => {
     const jb = { guard: 'prompt_guard', sources: ['user'] };
     const [p] = messages({ input: [{ id: 'a', ...jb, threshold: 0.8 }, { id: 'b', ...jb, threshold: 0.9, action: 'flag' }] });
