@@ -96,6 +96,8 @@ function readChain(source: string, file: string, read: ReadSource): Layer[] {
     if (typeof parent !== 'string' || parent === '') {
       throw new PolicyError([{ ...at, message: '`extends` takes the relative path of the policy file to inherit from, e.g. `extends: ./base.yaml`' }]);
     }
+    // Hot reload watches .yaml and .yml files only (watcher.ts): a base named otherwise would never reload.
+    if (!/\.ya?ml$/i.test(parent)) throw new PolicyError([{ ...at, message: `\`extends: ${parent}\` is not a .yaml or .yml file; hot reload watches only those, so edits to it would never apply` }]);
     const absolute = path.resolve(path.dirname(current.absolute), parent);
     const seen = chain.map((l) => l.absolute);
     if (seen.includes(absolute)) {

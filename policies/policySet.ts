@@ -102,6 +102,8 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
       if (kind === 'directory') {
         directories.add(target);
         queue.push(...policyFilesIn(fs.list(target)).map((name) => path.join(target, name)));
+      } else if (kind === 'file' && !YAML_FILE.test(target)) {
+        problems.push({ ...at, message: `\`${entry}\` is not a .yaml or .yml file; hot reload watches only those, so edits to it would never apply` });
       } else if (kind === 'file') {
         queue.push(target);
       } else {
@@ -116,5 +118,8 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
 
 /** Pure: the entries of a listed directory that are policy files, in a stable order. Editor droppings (.x.swp, #x#, x~) are skipped. */
 export function policyFilesIn(names: readonly string[]): string[] {
-  return names.filter((name) => /\.ya?ml$/i.test(name) && !/^[.#]/.test(name)).sort();
+  return names.filter((name) => YAML_FILE.test(name) && !/^[.#]/.test(name)).sort();
 }
+
+/** Policy files end in .yaml or .yml: the watcher (watcher.ts isPolicyFileEvent) reloads on changes to those only. */
+const YAML_FILE = /\.ya?ml$/i;

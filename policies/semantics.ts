@@ -58,6 +58,10 @@ function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
   const at = ['guards', name];
   if (spec.backend === 'openai') {
     if (!spec.base_url) problems.push({ path: [...at, 'base_url'], message: `guard \`${name}\` uses backend openai and needs \`base_url\` (the server's URL including /v1)` });
+    // The gateway refuses this at load (guards/llamaGuard/remote.ts resolveMode): say so here, where CI checks.
+    if (spec.mode === 'chat' && (spec.categories !== undefined || spec.excluded_categories.length > 0)) {
+      problems.push({ path: [...at, 'mode'], message: `mode chat cannot carry custom categories or exclusions (the server applies its own template); use mode completions or leave mode unset` });
+    }
   } else {
     for (const field of ['base_url', 'api_key_env', 'mode'] as const) {
       if (spec[field] !== undefined) problems.push({ path: [...at, field], message: `\`${field}\` applies to backend openai only; guard \`${name}\` uses backend ${spec.backend}` });

@@ -138,6 +138,12 @@ describe('extends', () => {
     expect(p.message).toContain('unknown guard `pgg`; did you mean `pg`?');
   });
 
+  test('a base that is not a .yaml or .yml file is refused: hot reload would never see its edits', () => {
+    const [p] = problemsOf({ '/p/a.yaml': 'id: a\nextends: ./base.policy\n', '/p/base.policy': 'id: base\n' }, '/p/a.yaml');
+    expect(p).toMatchObject({ path: 'extends' });
+    expect(p.message).toContain('is not a .yaml or .yml file');
+  });
+
   test('cyclic extends is rejected at the extends line that closes the cycle', () => {
     const cyclic = { '/p/a.yaml': 'id: a\nextends: ./b.yaml\n', '/p/b.yaml': 'id: b\n\nextends: ./a.yaml\n' };
     const [p] = problemsOf(cyclic, '/p/a.yaml');

@@ -25,6 +25,11 @@ function setProblems(files: Record<string, string>, main = '/s/main.yaml') {
   throw new Error('expected a PolicySetError');
 }
 
+test('a listed policy file that is not .yaml or .yml is refused: hot reload would never see its edits', () => {
+  const err = setProblems({ '/s/main.yaml': 'id: main\npolicies: [./app.policy]\n', '/s/app.policy': 'id: app\n' });
+  expect(err.problems.map((p) => p.message).join('\n')).toContain('`./app.policy` is not a .yaml or .yml file');
+});
+
 describe('policy set', () => {
   const files = {
     '/s/main.yaml': MAIN,

@@ -69,6 +69,9 @@ describe('semantic checks', () => {
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'encoder', model: '/m', categories: { X: 'x' } } } })[0]).toContain('custom categories need a Llama Guard 3 prompt');
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'onnx', model: '/m', base_url: 'http://x/v1' } } })[0]).toContain('`base_url` applies to backend openai only');
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', model: 'm' } } })[0]).toContain('needs `base_url`');
+    // What the gateway itself refuses at load is refused by the check too.
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', base_url: 'http://x/v1', model: 'm', mode: 'chat', excluded_categories: ['S6'] } } })[0]).toMatch(/mode chat cannot carry custom categories/);
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', base_url: 'http://x/v1', model: 'm', mode: 'completions', excluded_categories: ['S6'] } } })).toEqual([]);
     expect(messages({ input: [{ id: 'r', guard: 'llama_guard', sources: ['user'], threshold: 0.5 }] })[0]).toContain('`sources` applies to prompt_guard rules');
     expect(messages({ input: [{ id: 'r', guard: 'prompt_guard', threshold: 0.5, categories: { S1: 'flag' } }] })[0]).toContain('per-category actions apply to llama_guard rules only');
     expect(messages({ output: [{ id: 'r', guard: 'prompt_guard', threshold: 0.5 }] })[0]).toContain('prompt_guard checks inputs');
