@@ -14,6 +14,7 @@ import { RECORD_ROLES, type DataRecord, type RecordRole } from './eval/records';
 import { renderConsoleSummary, renderReport, type RunInfo } from './eval/report';
 import { runGuard, type GuardOutcome } from './eval/runGuard';
 import { selectExamples, type EvalExample } from './eval/selection';
+import { injectionPayloads } from './eval/injectedDocs';
 import { SPLITS, type Split } from './eval/splits';
 import { summarize, type EvalSummary } from './eval/summary';
 import { prSvg, rocSvg } from './eval/svgPlot';
@@ -180,7 +181,8 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     const { summary, curves } = summarize(examples, outcomes, thresholdOf);
     let extra: ExtraSections;
     try {
-      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io);
+      const train = options.injectedDocs ? trainPayloads(options, records, splitOf) : undefined;
+      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io, train);
     } catch (err) {
       io.err(`safety-gateway eval: ${(err as Error).message}\n`);
       return 1;
@@ -347,12 +349,12 @@ function thresholdFor(loaded: LoadedPolicy, options: EvalOptions, style: Request
   return t;
 }
 
-async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo): Promise<ExtraSections> {
+async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo, train?: ReadonlySet<string>): Promise<ExtraSections> {
   const extra: ExtraSections = {};
   if (options.calibrateFpr !== undefined) extra.calibration = calibrateByRole(examples, outcomes, options.calibrateFpr);
   if (options.injectedDocs) {
     io.err('injected documents: framed, and unframed payloads moved into other benign documents\n');
-    const { summary, scores } = await runInjectedDocs(ctx, examples);
+    const { summary, scores } = await runInjectedDocs(ctx, examples, train);
     extra.injectedDocs = summary;
     extra.injectedDocScores = scores;
   }
@@ -362,6 +364,13 @@ async function runExtraSuites(options: EvalOptions, examples: EvalExample[], out
     extra.dilutionPlot = 'dilution.svg';
   }
   return extra;
+}
+
+/** The train split's injection payloads, when the run measures another split (see injectionPayloads). */
+function trainPayloads(options: EvalOptions, records: readonly DataRecord[], splitOf: ((r: DataRecord) => Split) | undefined): Set<string> | undefined {
+  if (!splitOf || !options.split || options.split === 'train') return undefined;
+  const { examples } = selectExamples(records, { task: options.task, split: 'train', splitOf, roles: new Set(['document', 'tool']) });
+  return injectionPayloads(examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role })));
 }
 
 function writeOutputs(

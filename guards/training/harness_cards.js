@@ -125,6 +125,10 @@ function section(name, spec, results) {
     if (r.injectedDocs) {
       const k = r.injectedDocs.kinds;
       lines.push(`Document injections (${run.title}): framed ${k.framed.n} documents, recall ${pct(k.framed.recall_at_threshold)} at the policy threshold, ${pct(k.framed.recall_at_1pct_fpr)} at 1% FPR on the ${r.injectedDocs.carriers.n} benign carriers; unframed ${k.unframed.n}, ${pct(k.unframed.recall_at_threshold)} / ${pct(k.unframed.recall_at_1pct_fpr)}; carriers flagged at the policy threshold ${pct(r.injectedDocs.carriers.flagged_at_threshold)}.`, '');
+      const fu = k['framed, payload not in train'];
+      const uu = k['unframed, payload not in train'];
+      // The shared injections reuse payloads across carriers, and a split follows the carrier: most test payloads also occur in train.
+      if (fu && uu) lines.push(`Of these, payloads no train injection carries (the instruction itself unseen in training): framed ${fu.n}, ${pct(fu.recall_at_threshold)} / ${pct(fu.recall_at_1pct_fpr)}; unframed ${uu.n}, ${pct(uu.recall_at_threshold)} / ${pct(uu.recall_at_1pct_fpr)}.`, '');
     }
     if (r.dilution) {
       const d = r.dilution;

@@ -50,11 +50,35 @@ export interface InjectionRecord {
   role: string;
 }
 
+/** A payload as compared across splits: its framing removed, case and spacing ignored. */
+export function payloadKey(payload: string): string {
+  return stripFraming(payload).text.toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The payloads of the injections with a clean twin among `records` (e.g. the train split's):
+ * the shared synthetic injections reuse payloads across carriers, and their split follows the
+ * carrier, so many test payloads also occur in train. Recall on the others measures detection
+ * of an instruction the model never saw.
+ */
+export function injectionPayloads(records: readonly InjectionRecord[]): Set<string> {
+  const clean = new Map<string, string>();
+  for (const r of records) if (!r.positive && r.group) clean.set(r.group, r.text);
+  const keys = new Set<string>();
+  for (const r of records) {
+    const twin = r.positive && r.group ? clean.get(r.group) : undefined;
+    if (twin !== undefined) keys.add(payloadKey(insertedText(twin, r.text)));
+  }
+  return keys;
+}
+
 export interface InjectedDocCase {
   id: string;
   text: string;
   role: string;
   positive: boolean;
+  /** Injected cases: the payload as payloadKey gives it. */
+  payload?: string;
   /** `framed` / `unframed`: an injected document by how its payload is dressed; `carrier`: a benign document. */
   kind: 'framed' | 'unframed' | 'carrier';
 }
@@ -75,11 +99,12 @@ export function injectedDocCases(records: readonly InjectionRecord[], seed = 202
     const clean = r.positive && r.group ? cleanByGroup.get(r.group) : undefined;
     if (!clean) continue;
     const payload = stripFraming(insertedText(clean.text, r.text));
-    cases.push({ id: r.id, text: r.text, role: r.role, positive: true, kind: payload.framed ? 'framed' : 'unframed' });
+    const key = payloadKey(payload.text);
+    cases.push({ id: r.id, text: r.text, role: r.role, positive: true, kind: payload.framed ? 'framed' : 'unframed', payload: key });
     const others = carriers.filter((c) => c.group !== r.group);
     if (!payload.text || others.length === 0) continue;
     const host = others[Math.floor(random() * others.length)];
-    cases.push({ id: `${r.id}+${host.id}`, text: insertAtBoundary(host.text, payload.text, random), role: host.role, positive: true, kind: 'unframed' });
+    cases.push({ id: `${r.id}+${host.id}`, text: insertAtBoundary(host.text, payload.text, random), role: host.role, positive: true, kind: 'unframed', payload: key });
   }
   return cases;
 }

@@ -72,9 +72,11 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
   return summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
 }
 
+/** `trainPayloads`: payloads of the train split's injections; cases whose payload is not among them are also reported apart. */
 export async function runInjectedDocs(
   ctx: SuiteContext,
   examples: readonly EvalExample[],
+  trainPayloads?: ReadonlySet<string>,
 ): Promise<{ summary: InjectedDocsResult; scores: InjectedDocScore[] }> {
   const cases = injectedDocCases(examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role })));
   if (!cases.some((c) => c.positive) || !cases.some((c) => !c.positive)) {
@@ -97,8 +99,16 @@ export async function runInjectedDocs(
   );
   const t1 = at1 && Number.isFinite(at1.threshold) ? at1.threshold : null;
   const kinds: InjectedDocsResult['kinds'] = {};
-  for (const kind of ['framed', 'unframed'] as const) {
-    const items = scored.filter((x) => x.c.kind === kind);
+  const groups: [string, (x: (typeof scored)[number]) => boolean][] = [
+    ['framed', (x) => x.c.kind === 'framed'],
+    ['unframed', (x) => x.c.kind === 'unframed'],
+  ];
+  if (trainPayloads) {
+    const unseen = (x: (typeof scored)[number]) => x.c.payload !== undefined && !trainPayloads.has(x.c.payload);
+    groups.push(['framed, payload not in train', (x) => x.c.kind === 'framed' && unseen(x)], ['unframed, payload not in train', (x) => x.c.kind === 'unframed' && unseen(x)]);
+  }
+  for (const [kind, member] of groups) {
+    const items = scored.filter(member);
     kinds[kind] = {
       n: items.length,
       recall_at_threshold: items.length ? items.filter((x) => x.score >= ctx.thresholdOf(x.c.role as RecordRole)).length / items.length : null,
