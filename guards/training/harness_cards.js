@@ -135,11 +135,11 @@ function section(name, spec, results) {
       const placements = Object.keys(d.padding);
       const words = [...new Set(placements.flatMap((p) => d.padding[p].map((x) => x.words)))].sort((a, b) => a - b);
       lines.push(`Dilution (${run.title}; ${d.attacks} attacks, detection at the policy threshold):`, '');
-      lines.push(`| words per side | ${placements.map((p) => `padding ${p}: detected | ${p} padding alone: flagged`).join(' | ')} |`, `|---|${placements.map(() => '---|---').join('|')}|`);
+      lines.push(`| words per side | ${placements.map((p) => `padding ${p}: detected | ${p} padding alone: flagged | ${p}: AUROC vs alone`).join(' | ')} |`, `|---|${placements.map(() => '---|---|---').join('|')}|`);
       const at = (p, w) => d.padding[p].find((x) => x.words === w);
-      for (const w of words) lines.push(`| ${w} | ${placements.map((p) => `${pct(at(p, w)?.detected)} | ${w === 0 ? '' : pct(at(p, w)?.benign_flagged)}`).join(' | ')} |`);
-      lines.push('', '| document words | attack inside detected | document alone flagged |', '|---|---|---|');
-      for (const x of d.documents) lines.push(`| ${x.words} | ${pct(x.detected)} | ${pct(x.benign_flagged)} |`);
+      for (const w of words) lines.push(`| ${w} | ${placements.map((p) => `${pct(at(p, w)?.detected)} | ${w === 0 ? '' : pct(at(p, w)?.benign_flagged)} | ${w === 0 ? '' : f3(at(p, w)?.auroc_vs_alone)}`).join(' | ')} |`);
+      lines.push('', '| document words | attack inside detected | document alone flagged | AUROC vs alone |', '|---|---|---|---|');
+      for (const x of d.documents) lines.push(`| ${x.words} | ${pct(x.detected)} | ${pct(x.benign_flagged)} | ${f3(x.auroc_vs_alone)} |`);
       lines.push('');
     }
   }

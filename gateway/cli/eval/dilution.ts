@@ -9,6 +9,7 @@
  *   beside the same document without it (how often the document alone is flagged).
  * Pure and seeded: the same records give the same cases on every run.
  */
+import { auroc } from './metrics';
 
 export type Placement = 'before' | 'after' | 'both';
 
@@ -154,6 +155,12 @@ export interface DilutionPoint {
   detected: number | null;
   /** The benign text alone flagged: the padding without the attack, or the document without it. */
   benign_flagged?: number | null;
+  /**
+   * How well scores tell the attack with its benign text from the same benign text alone
+   * (AUROC, threshold-free): detection that rises only because long benign text is flagged too
+   * shows up here as no gain.
+   */
+  auroc_vs_alone?: number | null;
 }
 
 export interface DilutionResult {
@@ -166,7 +173,7 @@ export interface DilutionResult {
 
 /** Rates per group from each case's score (null for a case whose check failed) at its role's threshold. */
 export function summarizeDilution(cases: readonly DilutionCase[], scores: readonly (number | null)[], thresholdOf: (role: string) => number): DilutionResult {
-  const groups = new Map<string, { pos: number; hit: number; neg: number; flagged: number }>();
+  const groups = new Map<string, { pos: number; hit: number; neg: number; flagged: number; scored: { score: number; positive: boolean }[] }>();
   let errors = 0;
   cases.forEach((c, i) => {
     const s = scores[i];
@@ -174,7 +181,8 @@ export function summarizeDilution(cases: readonly DilutionCase[], scores: readon
       errors++;
       return;
     }
-    const g = groups.get(c.group) ?? { pos: 0, hit: 0, neg: 0, flagged: 0 };
+    const g = groups.get(c.group) ?? { pos: 0, hit: 0, neg: 0, flagged: 0, scored: [] };
+    g.scored.push({ score: s, positive: c.positive });
     const threshold = thresholdOf(c.role);
     if (c.positive) {
       g.pos++;
@@ -190,7 +198,7 @@ export function summarizeDilution(cases: readonly DilutionCase[], scores: readon
   for (const [group, g] of groups) {
     const parts = group.split(':');
     const words = Number(parts[parts.length - 1]);
-    const point: DilutionPoint = { words, n: g.pos, detected: g.pos ? g.hit / g.pos : null, benign_flagged: g.neg ? g.flagged / g.neg : null };
+    const point: DilutionPoint = { words, n: g.pos, detected: g.pos ? g.hit / g.pos : null, benign_flagged: g.neg ? g.flagged / g.neg : null, auroc_vs_alone: g.neg ? auroc(g.scored) : null };
     if (parts[0] === 'document') documents.push(point);
     else (padding[parts[1]] ??= []).push(point);
   }

@@ -86,11 +86,11 @@ export function dilutionSection(d: DilutionResult, plotFile?: string): string {
   const placements = Object.keys(d.padding);
   if (placements.length) {
     const at = (pl: string, w: number) => d.padding[pl].find((p) => p.words === w);
-    const rows = words.map((w) => [String(w), ...placements.flatMap((pl) => [pct(at(pl, w)?.detected), w === 0 ? '' : pct(at(pl, w)?.benign_flagged)])]);
-    lines.push(table(['words per side', ...placements.flatMap((p) => [`padding ${p}: detected`, `padding ${p} alone: flagged`])], rows), '');
+    const rows = words.map((w) => [String(w), ...placements.flatMap((pl) => [pct(at(pl, w)?.detected), w === 0 ? '' : pct(at(pl, w)?.benign_flagged), w === 0 ? '' : fmtMetric(at(pl, w)?.auroc_vs_alone ?? null)])]);
+    lines.push(table(['words per side', ...placements.flatMap((p) => [`padding ${p}: detected`, `${p} alone: flagged`, `${p}: AUROC vs alone`])], rows), '');
   }
   if (d.documents.length) {
-    lines.push(table(['document words', 'attack inside: detected', 'document alone: flagged'], d.documents.map((p) => [String(p.words), pct(p.detected), pct(p.benign_flagged)])), '');
+    lines.push(table(['document words', 'attack inside: detected', 'document alone: flagged', 'AUROC vs alone'], d.documents.map((p) => [String(p.words), pct(p.detected), pct(p.benign_flagged), fmtMetric(p.auroc_vs_alone ?? null)])), '');
   }
   if (plotFile) lines.push(`![Dilution curves](${plotFile})`, '');
   return lines.join('\n');

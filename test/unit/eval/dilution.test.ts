@@ -55,7 +55,10 @@ describe('dilution cases', () => {
       [10, 0.5, 1],
       [30, 0.5, 1],
     ]);
-    expect(r.documents).toEqual([{ words: 40, n: 2, detected: 0.5, benign_flagged: 1 }]);
+    // ATTACK ONE scores above its benign text alone, ATTACK TWO below it: the scores tell them apart half the time.
+    expect(r.documents).toEqual([{ words: 40, n: 2, detected: 0.5, benign_flagged: 1, auroc_vs_alone: 0.5 }]);
+    expect(r.padding.both.find((p) => p.words === 10)?.auroc_vs_alone).toBe(0.5);
+    expect(r.padding.both.find((p) => p.words === 0)?.auroc_vs_alone).toBeNull();
     // a failed check is left out and counted
     const withError = summarizeDilution(cases, scores.map((s, i) => (i === 0 ? null : s)), () => 0.5);
     expect(withError.errors).toBe(1);
