@@ -183,6 +183,8 @@ export const ResponseStreamEvent = z.looseObject({
   text: z.string().optional(),
   refusal: z.string().optional(),
   arguments: z.string().optional(),
+  /** A custom tool call's input (`response.custom_tool_call_input.done`): text, never an object. */
+  input: z.string().optional(),
   name: str,
   item: ResponseOutputItem.optional(),
   part: ResponsePart.optional(),
@@ -213,6 +215,8 @@ const EVENT_MEMBERS: Readonly<Record<string, readonly (keyof ResponseStreamEvent
   'response.refusal.done': ['output_index', 'content_index', 'refusal'],
   'response.function_call_arguments.delta': ['output_index', 'delta'],
   'response.function_call_arguments.done': ['output_index', 'arguments'],
+  'response.custom_tool_call_input.delta': ['output_index', 'delta'],
+  'response.custom_tool_call_input.done': ['output_index', 'input'],
   'response.reasoning_summary_part.added': ['output_index', 'summary_index', 'part'],
   'response.reasoning_summary_part.done': ['output_index', 'summary_index', 'part'],
   'response.reasoning_summary_text.delta': ['output_index', 'summary_index', 'delta'],

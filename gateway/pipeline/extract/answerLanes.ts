@@ -14,6 +14,17 @@ export interface LanePiece {
   text: string;
 }
 
+/** Members the schemas know, by where they sit: a null one is simply absent; any other name is text. */
+const CHOICE_MEMBERS: ReadonlySet<string> = new Set(['message', 'delta', 'logprobs', 'stop_reason']);
+const TEXT_CHOICE_MEMBERS: ReadonlySet<string> = new Set(['text', 'logprobs', 'stop_reason']);
+const MESSAGE_MEMBERS: ReadonlySet<string> = new Set(['content', 'tool_calls', 'refusal', 'reasoning_content', 'reasoning', 'function_call']);
+const TEXT_LOGPROB_MEMBERS: ReadonlySet<string> = new Set(['tokens', 'token_logprobs', 'top_logprobs', 'text_offset']);
+
+/** The lane of a member's name: a client that renders the JSON shows it. */
+function memberNameLane(lane: string, name = lane): LanePiece {
+  return { lane: `${lane}#key`, text: name };
+}
+
 /** Choice members that are structure or bookkeeping, not text a reader sees. */
 const CHOICE_STRUCTURE = new Set(['index', 'finish_reason']);
 /** Message / delta members that are structure. */
@@ -24,7 +35,12 @@ const MESSAGE_TEXT = new Set(['refusal', 'reasoning_content', 'reasoning', 'func
 export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(choice)) {
-    if (CHOICE_STRUCTURE.has(key) || value == null) continue;
+    if (CHOICE_STRUCTURE.has(key)) continue;
+    if (value == null) {
+      // A member the gateway does not know is text by its name alone, whatever its value.
+      if (!CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
+      continue;
+    }
     if (key === 'message' || key === 'delta') pieces.push(...messageLanes(value as AnswerMessage));
     else if (key === 'logprobs') pieces.push(...chatLogprobLanes(value as NonNullable<ChatChoice['logprobs']>));
     else pieces.push(...unknownMember(key, value));
@@ -35,7 +51,11 @@ export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice): LanePiece
 export function textChoiceLanes(choice: TextChoice): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(choice)) {
-    if (CHOICE_STRUCTURE.has(key) || value == null) continue;
+    if (CHOICE_STRUCTURE.has(key)) continue;
+    if (value == null) {
+      if (!TEXT_CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
+      continue;
+    }
     if (key === 'text') pieces.push({ lane: 'content', text: value as string });
     else if (key === 'logprobs') pieces.push(...textLogprobLanes(value as NonNullable<TextChoice['logprobs']>));
     else pieces.push(...unknownMember(key, value));
@@ -46,7 +66,11 @@ export function textChoiceLanes(choice: TextChoice): LanePiece[] {
 function messageLanes(message: AnswerMessage): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(message)) {
-    if (MESSAGE_STRUCTURE.has(key) || value == null) continue;
+    if (MESSAGE_STRUCTURE.has(key)) continue;
+    if (value == null) {
+      if (!MESSAGE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
+      continue;
+    }
     if (key === 'content') {
       if (typeof value === 'string') pieces.push({ lane: 'content', text: value });
       // Parts: their text is the content; their other strings are lanes of their own.
@@ -70,8 +94,10 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
 function chatLogprobLanes(logprobs: NonNullable<ChatChoice['logprobs']>): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(logprobs)) {
+    const known = key === 'content' || key === 'refusal';
+    if (!known) pieces.push(memberNameLane(`logprobs.${key}`, key));
     if (value == null) continue;
-    if ((key === 'content' || key === 'refusal') && Array.isArray(value)) {
+    if (known && Array.isArray(value)) {
       pieces.push(...tokenLanes(value as { token: string; bytes?: number[] | null; top_logprobs?: { token: string; bytes?: number[] | null }[] | null }[], `logprobs.${key}`));
     } else pieces.push(...unknownLanes(value, `logprobs.${key}`));
   }
@@ -87,9 +113,12 @@ function tokenLanes(entries: { token: string; bytes?: number[] | null; top_logpr
     const decoded = decodeBytes(bytes);
     if (decoded !== undefined && decoded !== token) pieces.push({ lane: `${at}.bytes`, text: decoded });
     (top ?? []).forEach((alt, rank) => {
-      pieces.push({ lane: `${at}.top_logprobs[${rank}].token`, text: alt.token });
-      const altBytes = decodeBytes(alt.bytes);
-      if (altBytes !== undefined && altBytes !== alt.token) pieces.push({ lane: `${at}.top_logprobs[${rank}].bytes`, text: altBytes });
+      const { token: altToken, bytes: altRaw, logprob: _altLogprob, ...altRest } = alt as { token: string; bytes?: number[] | null; logprob?: unknown; [k: string]: unknown };
+      pieces.push({ lane: `${at}.top_logprobs[${rank}].token`, text: altToken });
+      const altBytes = decodeBytes(altRaw);
+      if (altBytes !== undefined && altBytes !== altToken) pieces.push({ lane: `${at}.top_logprobs[${rank}].bytes`, text: altBytes });
+      // Anything else an alternative carries is text too (Responses does the same).
+      pieces.push(...unknownLanes(altRest, `${at}.top_logprobs[${rank}]`));
     });
     pieces.push(...unknownLanes(rest, `${at}[]`));
   }
@@ -99,6 +128,7 @@ function tokenLanes(entries: { token: string; bytes?: number[] | null; top_logpr
 function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(logprobs)) {
+    if (!TEXT_LOGPROB_MEMBERS.has(key)) pieces.push(memberNameLane(`logprobs.${key}`, key));
     if (value == null || key === 'token_logprobs' || key === 'text_offset') continue;
     if (key === 'tokens') for (const token of value as string[]) pieces.push({ lane: 'logprobs.tokens', text: token });
     else if (key === 'top_logprobs') {
@@ -142,7 +172,9 @@ export const ENVELOPE_STRUCTURE: ReadonlySet<string> = new Set(['id', 'object', 
 export function envelopeLanes(json: Record<string, unknown>): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(json)) {
-    if (!ENVELOPE_STRUCTURE.has(key) && value != null) pieces.push(...unknownMember(key, value));
+    if (ENVELOPE_STRUCTURE.has(key)) continue;
+    if (value == null) pieces.push(memberNameLane(key));
+    else pieces.push(...unknownMember(key, value));
   }
   return pieces;
 }

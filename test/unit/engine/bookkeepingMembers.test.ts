@@ -90,4 +90,12 @@ describe('bookkeeping members of an engine answer', () => {
     expect(() => parseResponseEvent({ type: WORDS })).toThrow(MalformedAnswerError);
     expect(() => parseResponseEvent({ type: 'response.output_text.delta', item_id: WORDS, output_index: 0, content_index: 0, delta: 'x' })).toThrow(MalformedAnswerError);
   });
+
+  test("a custom tool call's input is text: an object (read as [object Object]) or a missing one is refused", () => {
+    const done = { type: 'response.custom_tool_call_input.done', output_index: 0, item_id: 'ctc_1' };
+    expect(parseResponseEvent({ ...done, input: 'ls -la' }).input).toBe('ls -la');
+    expect(() => parseResponseEvent({ ...done, input: { cmd: WORDS } })).toThrow(MalformedAnswerError);
+    expect(() => parseResponseEvent(done)).toThrow(MalformedAnswerError);
+    expect(() => parseResponseEvent({ type: 'response.custom_tool_call_input.delta', output_index: 0 })).toThrow(MalformedAnswerError);
+  });
 });

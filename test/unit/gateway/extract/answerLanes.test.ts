@@ -24,6 +24,11 @@ describe('answers: every text the client receives', () => {
     ['top_logprobs tokens', { content: 'ok' }, { logprobs: { content: [{ token: 'o', logprob: -1, top_logprobs: [{ token: 'o', logprob: -1 }, { token: 'MA', logprob: -2 }] }, { token: 'k', logprob: -1, top_logprobs: [{ token: 'k', logprob: -1 }, { token: 'RK', logprob: -2 }] }] } }],
     ['logprob bytes', { content: 'ok' }, { logprobs: { content: [{ token: 'ok', logprob: -1, bytes: [...Buffer.from('MARK')] }] } }],
     ['an unknown choice member', { content: 'ok' }, { stop_reason: 'MARK' }],
+    // A member's name is text the client sees, even with a null value (the value check came first).
+    ['an unknown message member named by its text, null', { content: 'ok', 'MARK the words': null }, {}],
+    ['an unknown choice member named by its text, null', { content: 'ok' }, { 'MARK the words': null }],
+    ['an unknown logprobs member', { content: 'ok' }, { logprobs: { content: null, 'MARK the words': 1 } }],
+    ['an unknown member of a top_logprobs alternative', { content: 'ok' }, { logprobs: { content: [{ token: 'ok', logprob: -1, top_logprobs: [{ token: 'ok', logprob: -1, note: 'MARK' }] }] } }],
   ])('%s', (_name, message, choice) => {
     const turn = turnOf(chatAnswer(message, choice));
     expect([turn.content, ...(turn.toolCalls ?? [])].join('\n')).toContain('MARK');
@@ -32,6 +37,11 @@ describe('answers: every text the client receives', () => {
   test('an unknown top-level member is checked with every choice', () => {
     const json = { ...chatAnswer({ content: 'a' }), choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }], note: 'MARK' };
     expect([...chatAdapter.answers(json).values()].map((a) => answerTurn(a).content)).toEqual(['a\nnote\nMARK', 'b\nnote\nMARK']);
+  });
+
+  test('an unknown top-level member named by its text is checked even when null; a null stop_reason is no text', () => {
+    const json = { ...chatAnswer({ content: 'a' }, { stop_reason: null }), 'MARK the words': null };
+    expect(answerTurn(chatAdapter.answers(json).get(0)!).content).toBe('a\nMARK the words');
   });
 
   test('logprob tokens that only repeat the content are read once', () => {
