@@ -87,7 +87,6 @@ const harmlessParameters = {
   // Sequences generated per prompt (vLLM): bounded like n and counted in the token reservation.
   best_of: z.number().int().min(1).max(128).nullable().optional(),
   use_beam_search: harmless,
-  truncate_prompt_tokens: harmless,
   priority: harmless,
   echo: harmless,
 };

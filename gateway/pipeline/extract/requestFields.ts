@@ -46,7 +46,6 @@ const harmlessParameters = {
   include_stop_str_in_output: 'harmless',
   best_of: 'harmless',
   use_beam_search: 'harmless',
-  truncate_prompt_tokens: 'harmless',
   priority: 'harmless',
   echo: 'harmless',
 } as const;
