@@ -316,9 +316,13 @@ export class OrtHost {
 
   /** Test hook: makes the busiest worker throw an uncaught exception, as a crash would; resolves once it is gone. */
   async crashWorkerForTesting(): Promise<void> {
-    const running = this.slots.filter((s) => s.conn && !s.conn.exited);
-    if (running.length === 0) return;
-    const conn = running.reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
+    const running = () => this.slots.filter((s) => s.conn && !s.conn.exited);
+    if (running().length === 0) return;
+    // A worker with a call in flight, when there is one within a second: between two batches
+    // every load is 0, and crashing an idle worker fails nothing (a test waiting for a failed
+    // call then saw its check finish on the other worker).
+    for (let waited = 0; waited < 1000 && !running().some((s) => s.conn!.load > 0); waited++) await new Promise((r) => setTimeout(r, 1));
+    const conn = running().reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
     const gone = new Promise<void>((resolve) => conn.worker.once('exit', () => resolve()));
     conn.post({ id: 0, op: 'crash' });
     await gone;
