@@ -80,6 +80,9 @@ def parse():
     ap.add_argument("--benign-windows", type=int, default=2, help="fine windows a long benign row contributes when it does")
     ap.add_argument("--pad-rate", type=float, default=0.5,
                     help="share of jailbreak rows also trained with 0-500 words of benign padding around them")
+    ap.add_argument("--pad-control-rate", type=float, default=0.0,
+                    help="share of padded jailbreaks whose padding alone is also trained, as benign: without it the only "
+                         "long runs of benign chat the model sees surround a jailbreak, and it flags such runs on their own")
     ap.add_argument("--benign-window-rate", type=float, default=0.5,
                     help="per-epoch chance that a long benign row also contributes one of its fine windows")
     ap.add_argument("--mlm-steps", type=int, default=1500,
@@ -530,6 +533,11 @@ def main():
             if erng.random() < args.pad_rate:
                 t, span = padded(r["text"], pad_texts, erng)
                 examples += doc_example(sp, t, span, LAB["jailbreak"], erng.random() < args.ws_rate, erng, W)[:1]
+                # (no draw at rate 0, so the default recipe's random stream is unchanged)
+                if args.pad_control_rate > 0 and erng.random() < args.pad_control_rate:
+                    alone = (t[:span[0]] + t[span[1]:]).strip()
+                    if alone:
+                        examples += doc_example(sp, alone, None, LAB["benign"], erng.random() < args.ws_rate, erng, W)[:1]
         return examples
 
     probe = build_epoch(0, np.random.default_rng(SEED + 7))
