@@ -16,6 +16,7 @@ import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
 import type { DecisionRecorder } from './record/requestRecord';
 import { InFlightCalls } from './pipeline/inFlightCalls';
+import { unloadedAssignments } from './access/auth/policyAssignments';
 
 /** The last part of the grace period (at most a quarter of it) that cut-off requests get to write their records. */
 const RECORD_DRAIN_MS = 5000;
@@ -100,6 +101,18 @@ async function startParts(
   const recording = recorder ? undefined : await startDecisionRecording(config, log);
   if (recording) started.push(() => recording.close());
   const access = createAccessLayer(config, log);
+  // Keys assigned a policy no loaded file defines fail closed; say so now and after every reload.
+  const checkAssignments = () => {
+    for (const line of unloadedAssignments(access.assignedPolicies(), new Set(policies.all().map((p) => p.loaded.id)))) log(`WARNING: ${line}`);
+  };
+  checkAssignments();
+  access.onKeysReload(checkAssignments);
+  const stopWatchingAssignments = policies.onReload((outcome) => {
+    if (outcome.status === 'reloaded') checkAssignments();
+  });
+  started.push(async () => {
+    stopWatchingAssignments();
+  });
   started.push(() => access.close());
   const review = config.review.enabled ? startReviewMount(config, log) : undefined;
   if (review) started.push(async () => review.close());

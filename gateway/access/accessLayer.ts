@@ -36,6 +36,10 @@ export interface AccessLayer {
   /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
   onFinished(record: RequestRecord, ctx: RequestContext): void;
   close(): Promise<void>;
+  /** Policy id -> the apps whose keys are assigned it. */
+  assignedPolicies(): Map<string, string[]>;
+  /** Called after every successful reload of the keys file. */
+  onKeysReload(listener: () => void): void;
 }
 
 export class StartupError extends Error {
@@ -114,6 +118,10 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
       await tokens(ctx, res, promptShapeOf(validated), INPUT_PARAM[validated.kind]);
     },
     onFinished: (record, ctx) => settle(record, ctx),
+    assignedPolicies: () => keys.assignedPolicies(),
+    onKeysReload(listener) {
+      keys.onReload = listener;
+    },
     async close() {
       keys.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());

@@ -56,10 +56,21 @@ export class KeyStore {
     this.index = indexKeys(file, this.config.inline);
   }
 
+  /** The policy ids keys are assigned (an app's requests run under its key's policy). */
+  assignedPolicies(): Map<string, string[]> {
+    const byPolicy = new Map<string, string[]>();
+    for (const k of this.index.values()) if (k.policy) byPolicy.set(k.policy, [...(byPolicy.get(k.policy) ?? []), k.app]);
+    return byPolicy;
+  }
+
+  /** Called after every successful reload of the keys file. */
+  onReload?: () => void;
+
   /** Re-reads the file; keeps the current keys if the new file is invalid. */
   reload(): void {
     try {
       this.load();
+      this.onReload?.();
     } catch (err) {
       this.log(`keys: ${this.config.file} not reloaded, the previous keys stay in force: ${(err as Error).message}`);
     }
