@@ -176,12 +176,17 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
  * `openai` clients raise an APIError on, and what the API itself sends).
  */
 async function endWithErrorEvent(call: Call, err: unknown, released: Released): Promise<void> {
-  const apiError = err instanceof ApiError ? err : engineApiError(err);
+  let apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
     await call.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
     return;
   }
-  await call.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message }).catch(() => undefined);
+  try {
+    await call.finish(apiError.status, { type: apiError.code ?? 'engine_error', message: apiError.message });
+  } catch (recordErr) {
+    // The record could not be written: the stream ends with that error (503 audit_unavailable), as chat streams do.
+    if (recordErr instanceof ApiError) apiError = recordErr;
+  }
   const res = call.res;
   if (res.writableEnded || res.destroyed) return;
   const sequence = released.lastSequence === undefined ? 0 : released.lastSequence + 1;

@@ -10,6 +10,7 @@ import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
 import { FIXTURE_POLICY, readSse } from '../../support/gatewayHarness';
+import { defaultPolicyWithFixtureModels, windowMode } from '../../bypass/support';
 
 /** node:fs/promises whose file writes fail with ENOSPC while `full` is set: a disk that fills up, then frees. */
 function fillableDisk() {
@@ -99,5 +100,39 @@ describe('audit log unwritable mid-run: fail closed, then recover', () => {
     );
     expect(verifyChain(lines).ok).toBe(true);
     expect(lines.map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(answered);
+  });
+});
+
+describe('audit log unwritable when a streamed answer breaks after bytes went out (window mode)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-audit-fault-stream-'));
+  const disk = fillableDisk();
+  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxFileBytes: 1024 * 1024, maxFileAgeMs: 3_600_000, fs: disk.fs });
+  let engine: DevEngine;
+  let h: RunningGateway;
+  beforeAll(async () => {
+    engine = await startDevEngine();
+    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(windowMode(2)), engine: { url: engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
+  });
+  afterAll(async () => {
+    await h.shutdown(1000);
+    await engine.close();
+    await log.close();
+  });
+
+  test.each([
+    ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
+    ['Responses', '/v1/responses', { input: 'hello' }],
+  ])('%s: the stream ends with audit_unavailable, not the engine error', async (_name, route, body) => {
+    disk.state.full = true;
+    try {
+      await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten', drop_after_chunks: 6 }) });
+      const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
+      expect(res.status).toBe(200); // the first windows went out before the engine broke off
+      const text = await res.text();
+      expect(text).toContain('audit_unavailable');
+      expect(text).not.toContain('engine_error');
+    } finally {
+      disk.state.full = false;
+    }
   });
 });
