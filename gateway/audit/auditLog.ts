@@ -165,6 +165,8 @@ export class AuditLog {
       // A clean stop ends the log on a shutdown checkpoint: a verifier then knows nothing is missing after it.
       try {
         await this.writeLines(this.current, [this.sealCheckpoint('shutdown')], true);
+        // Kept outside the log (the operator's log), this head tells a log cut back to an earlier shutdown from this one.
+        this.options.warn?.(`audit: stopped on a signed shutdown checkpoint, seq ${this.head.seq}, hash ${this.head.hash}: \`audit verify\` should end here`);
       } catch (err) {
         this.options.warn?.(`audit: could not write the shutdown checkpoint: ${describe(err)}`);
       }

@@ -62,7 +62,17 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
   if (!last) {
     if (summary.records > 0) {
       problems.push({ kind: 'no_checkpoint', message: `no valid signed checkpoint in ${summary.records} records: nothing vouches that the chain was not rewritten (a gateway without audit.signing_key_file writes none)` });
+    } else if (summary.checkpoints === 0) {
+      // A gateway with a signing key signs a start checkpoint as it opens the log.
+      problems.push({ kind: 'no_checkpoint', message: 'the log is empty: a gateway with a signing key writes a start checkpoint as soon as it opens the log, so this log was never written or was removed' });
     }
+  } else if (last.reason === 'shutdown' && tail.records > 0) {
+    // A gateway that starts again signs a start checkpoint before its first record.
+    problems.push({
+      kind: 'unsigned_tail',
+      seq: tail.fromSeq,
+      message: `${tail.records} record(s) (seq ${tail.fromSeq}-${tail.toSeq}) follow the shutdown checkpoint (seq ${last.seq}) without a start checkpoint: the gateway did not write them`,
+    });
   } else {
     const range = tail.fromSeq !== undefined ? ` (seq ${tail.fromSeq}-${tail.toSeq})` : '';
     if (tail.records > last.every.records) {
@@ -81,6 +91,8 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
         seq: last.seq,
         message: `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
       });
+    } else if (last.reason === 'shutdown') {
+      notes.push(`the log ends at a shutdown checkpoint (seq ${last.seq}, signed ${last.signedAt}): a log cut back to an earlier shutdown looks the same from inside, so compare this head with one kept outside the log (the gateway logs it as it stops)`);
     } else if (tail.records > 0) {
       notes.push(`${tail.records} record(s)${range} after the last checkpoint are not signed yet (the writer signs every ${last.every.records} records or ${last.every.seconds}s): until then, their removal would not show`);
     }

@@ -180,6 +180,26 @@ describe('signed checkpoints', () => {
     expect(run.out).toMatch(/stale_checkpoint/);
   });
 
+  test('records after a shutdown checkpoint without a start checkpoint are not the gateway\'s; an empty log is reported', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-after-shutdown-');
+    await writeSignedLog(dir, keys.privateFile, 3);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true, notes: [expect.stringMatching(/ends at a shutdown checkpoint/)] });
+    // Append a made-up record after the shutdown checkpoint, chained and hashed as the writer would.
+    const file = listAuditFiles(dir).at(-1)!;
+    const last = records(dir).at(-1)!;
+    const forged: Record<string, unknown> = { ...entry(99), seq: (last.seq as number) + 1, ts: new Date().toISOString(), prev: last.hash };
+    forged.hash = recordHash(forged);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${JSON.stringify(forged)}\n`);
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    const report = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'unsigned_tail', message: expect.stringMatching(/follow the shutdown checkpoint .* without a start checkpoint/) })]);
+    // A directory emptied of its logs.
+    const empty = tmp('sg-empty-');
+    expect(verifyCheckpoints(auditLines(empty), keysOf(keys.publicFile)).problems).toEqual([expect.objectContaining({ kind: 'no_checkpoint', message: expect.stringMatching(/the log is empty/) })]);
+  });
+
   test('the unsigned tail of a running gateway is a note, not a failure; more than N unsigned records is', async () => {
     const keys = keyDir();
     const dir = tmp('sg-tail-');
