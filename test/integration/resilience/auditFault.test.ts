@@ -28,13 +28,19 @@ function fillableDisk() {
   return { state, fs };
 }
 
+/** An audit log (fsync always) in a fresh directory, on a disk the test can fill. */
+function logOnFillableDisk(prefix: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const disk = fillableDisk();
+  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxFileBytes: 1024 * 1024, maxFileAgeMs: 3_600_000, fs: disk.fs });
+  return { dir, disk, log };
+}
+
 const chat = (g: RunningGateway, extra: Record<string, unknown> = {}) =>
   fetch(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }], ...extra }) });
 
 describe('audit log unwritable mid-run: fail closed, then recover', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-audit-fault-'));
-  const disk = fillableDisk();
-  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxFileBytes: 1024 * 1024, maxFileAgeMs: 3_600_000, fs: disk.fs });
+  const { dir, disk, log } = logOnFillableDisk('sg-audit-fault-');
   let engine: DevEngine;
   let h: RunningGateway;
   const answered: string[] = [];
@@ -104,9 +110,7 @@ describe('audit log unwritable mid-run: fail closed, then recover', () => {
 });
 
 describe('audit log unwritable when a streamed answer breaks after bytes went out (window mode)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-audit-fault-stream-'));
-  const disk = fillableDisk();
-  const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxFileBytes: 1024 * 1024, maxFileAgeMs: 3_600_000, fs: disk.fs });
+  const { disk, log } = logOnFillableDisk('sg-audit-fault-stream-');
   let engine: DevEngine;
   let h: RunningGateway;
   beforeAll(async () => {
