@@ -37,7 +37,8 @@ test('and again when a reloaded keys file assigns one', async () => {
   try {
     expect(lines.some((l) => l.startsWith('WARNING: keys: policy'))).toBe(false);
     await addKey(file, 'late-app', ['--policy', 'not-there']);
-    await eventually(async () => lines.some((l) => l.startsWith('WARNING: keys: policy `not-there` (assigned to late-app)')), 'the reload warning');
+    // Up to 20 s: the file is polled every 50 ms, but a loaded CI machine can take seconds.
+    await eventually(async () => lines.some((l) => l.startsWith('WARNING: keys: policy `not-there` (assigned to late-app)')), 'the reload warning', 400);
   } finally {
     await gateway.shutdown(1000);
     await engine.close();
