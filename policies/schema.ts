@@ -198,6 +198,10 @@ export const Streaming = z.strictObject({
     .describe('window (default): check every window_tokens, holding back unchecked text, so the answer streams yet nothing unchecked reaches the client; buffer: release nothing until the whole answer is checked; off: no output check on streams.'),
   window_tokens: z.number().int().min(1).max(4096).default(64).describe('window mode: check every N tokens of new text.'),
   overlap_tokens: z.number().int().min(0).max(1024).default(16).describe('window mode: tokens of already-checked text included again in each check.'),
+  whole_answer: z
+    .boolean()
+    .default(true)
+    .describe('window mode: once the stream ends, also check the whole answer (as buffer mode and non-streamed answers are checked) before the last window is released; a block then withholds that window and ends with content_filter. false: windows only (one check less per stream).'),
 });
 
 export const Refusals = z.strictObject({

@@ -8,12 +8,13 @@ import type { ParsedResponses } from '../pipeline/responses/parsedResponses';
 import { openSse, write } from './sseWrite';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
+import { windowSettings, WindowChecks } from './windowChecks';
 
 /**
  * Streams a Responses answer to the client in the policy's streaming mode, as relayStream.ts does
  * for chat: `buffer` releases nothing until the whole answer passed; `window` releases events as
- * the text they carry passes (every `window_tokens` text events, re-reading `overlap_tokens`),
- * never an unchecked one; `off` relays as it comes. A blocked answer ends with the refusal as a
+ * the text they carry passes (every `window_tokens` text events, re-reading `overlap_tokens`,
+ * and the whole answer at the end: windowChecks.ts), never an unchecked one; `off` relays as it comes. A blocked answer ends with the refusal as a
  * message of its own and `response.incomplete` (reason `content_filter`); an engine failure after
  * bytes went out ends with an `error` event. Passed events go out exactly as the engine sent them.
  */
@@ -87,11 +88,14 @@ async function relayBuffered(call: Call, upstream: EngineResponse): Promise<void
 async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void> {
   const { res, record } = call;
   const timing = call.ctx.timing;
-  const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = call.policy.streaming;
   const accumulator = new ResponsesAccumulator(call.parsed.body);
   const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
   const released: Released = { outputItems: 0, opened: false };
-  let checkedTokens = 0;
+  const checks = new WindowChecks(
+    { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer() },
+    { check: (answer) => call.checkAnswer(answer, 0), record: (phases) => call.answersChecked(phases) },
+    windowSettings(call.policy.streaming),
+  );
 
   const release = async (upTo: number) => {
     openSse(call);
@@ -100,13 +104,6 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
       await write(res, event.raw);
       noteReleased(released, event);
     }
-  };
-  /** Checks text events (checkedTokens - overlap, upTo]; true when they passed. */
-  const check = async (upTo: number): Promise<boolean> => {
-    const phase = await call.checkAnswer(accumulator.window(Math.max(0, checkedTokens - overlapTokens), upTo), 0);
-    call.answersChecked([phase]);
-    checkedTokens = upTo;
-    return phase.decision.action !== 'block';
   };
   const block = async () => {
     call.abortUpstream();
@@ -122,15 +119,13 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     for await (const event of responseEvents(upstream, accumulator)) {
       timing.engineAnswered();
       pending.push({ event, tokenEnd: accumulator.textEvents });
-      if (accumulator.textEvents - checkedTokens >= windowTokens) {
-        if (!(await check(accumulator.textEvents))) return await block();
-        await release(checkedTokens);
+      if (checks.due()) {
+        if (!(await checks.checkWindow())) return await block();
+        await release(checks.checked);
       }
     }
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
-      if (!(await check(accumulator.textEvents))) return await block();
-    }
+    if (!(await checks.checkEnd())) return await block();
     call.delivered([deliveredText(accumulator.answer())]);
     await call.finish(200);
     call.parsed.remember(accumulator.final);

@@ -7,6 +7,7 @@ import { AnswerAccumulator } from './answerAccumulator';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
+import { windowSettings, WindowChecks } from './windowChecks';
 
 /**
  * window: the answer is checked every `window_tokens` engine tokens (one chunk that carries text
@@ -14,28 +15,22 @@ import { endStreamWithError } from './streamError';
  * tokens so an unsafe phrase split across windows is still seen whole. A token is any text the
  * chunk carries (content, reasoning, refusal, tool-call names and arguments, logprob tokens,
  * unknown members), so none of it is released unchecked. Only events whose text passed a check
- * are released. On unsafe: a content_filter chunk, [DONE], and the upstream request is aborted.
+ * are released; at the end the whole answer is checked too (windowChecks.ts). On unsafe: a content_filter chunk, [DONE], and the upstream request is aborted.
  */
 export async function relayWindowed(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const { res, record } = call;
   const timing = call.ctx.timing;
-  const { window_tokens: windowTokens, overlap_tokens: overlapTokens } = call.policy.streaming;
   const accumulator = new AnswerAccumulator();
   const pending: { event: EngineEvent; tokenEnd: number }[] = [];
-  let checkedTokens = 0;
+  const checks = new WindowChecks(
+    { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer(0) },
+    { check: (answer) => call.checkAnswer(answer, 0), record: (phases) => call.answersChecked(phases) },
+    windowSettings(call.policy.streaming),
+  );
 
   const release = async (upTo: number) => {
     openSse(call);
     while (pending.length && pending[0].tokenEnd <= upTo) await write(res, pending.shift()!.event.raw);
-  };
-
-  /** Checks tokens (checkedTokens - overlap, upTo]; true when they passed. */
-  const check = async (upTo: number): Promise<boolean> => {
-    const from = Math.max(0, checkedTokens - overlapTokens);
-    const phase = await call.checkAnswer(accumulator.window(from, upTo), 0);
-    call.answersChecked([phase]);
-    checkedTokens = upTo;
-    return phase.decision.action !== 'block';
   };
 
   const block = async () => {
@@ -60,16 +55,14 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
       }
       if (event.done) sawDone = true;
       pending.push({ event, tokenEnd: accumulator.textEvents });
-      if (accumulator.textEvents - checkedTokens >= windowTokens) {
-        if (!(await check(accumulator.textEvents))) return await block();
-        await release(checkedTokens);
+      if (checks.due()) {
+        if (!(await checks.checkWindow())) return await block();
+        await release(checks.checked);
       }
     }
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    if (accumulator.textEvents > checkedTokens || checkedTokens === 0) {
-      if (!(await check(accumulator.textEvents))) return await block();
-    }
+    if (!(await checks.checkEnd())) return await block();
     call.delivered([deliveredText(accumulator.answer(0))]);
     await call.finish(200);
     await release(Number.POSITIVE_INFINITY);

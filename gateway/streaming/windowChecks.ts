@@ -1,0 +1,86 @@
+import type { AssistantAnswer } from '../pipeline/extractTexts';
+import type { GuardPhase } from '../record/guardPhase';
+
+/** What window mode reads an answer through: any range of its text-bearing events, or all of it. */
+export interface WindowSource {
+  readonly textEvents: number;
+  window(from: number, to: number): AssistantAnswer;
+  whole(): AssistantAnswer;
+}
+
+export interface WindowSettings {
+  windowTokens: number;
+  overlapTokens: number;
+  /** Also check the whole answer once the stream ends. */
+  wholeAnswer: boolean;
+}
+
+export interface WindowCheckDeps {
+  check(answer: AssistantAnswer): Promise<GuardPhase & { choice: number }>;
+  /** Phases that ran side by side: recorded, timed as the longest. */
+  record(phases: (GuardPhase & { choice: number })[]): void;
+}
+
+/**
+ * The checks of window mode, shared by the chat and Responses relays. While the answer streams,
+ * every `windowTokens` new text events are checked with `overlapTokens` already-checked ones
+ * before them. When it ends, the rest is checked, and (with `wholeAnswer`) the whole answer too,
+ * side by side: a guard judges an answer in context, and a harm no single window shows (steps
+ * spread over the answer, an abusive reply whose target is named windows earlier) must not pass
+ * streamed when the same answer would be blocked unstreamed (buffer mode, non-streaming calls).
+ * Only what passed is released, so a failing end check withholds the last window.
+ */
+export class WindowChecks {
+  /** Text events checked so far: everything up to here may be released. */
+  checked = 0;
+  /** Where the last check started: 0 means it read the whole answer so far. */
+  private lastFrom = 0;
+
+  constructor(
+    private readonly source: WindowSource,
+    private readonly deps: WindowCheckDeps,
+    private readonly settings: WindowSettings,
+  ) {}
+
+  /** True when enough unchecked text has arrived for a window. */
+  due(): boolean {
+    return this.source.textEvents - this.checked >= this.settings.windowTokens;
+  }
+
+  /** Checks the text events since the last check (with the overlap); true when they passed. */
+  async checkWindow(): Promise<boolean> {
+    const upTo = this.source.textEvents;
+    const from = Math.max(0, this.checked - this.settings.overlapTokens);
+    const phase = await this.deps.check(this.source.window(from, upTo));
+    this.deps.record([phase]);
+    this.checked = upTo;
+    this.lastFrom = from;
+    return passed(phase);
+  }
+
+  /** At the end of the stream: the unchecked rest and, unless a window already read it all, the whole answer; true when all passed. */
+  async checkEnd(): Promise<boolean> {
+    const total = this.source.textEvents;
+    const restPending = total > this.checked || this.checked === 0;
+    const from = Math.max(0, this.checked - this.settings.overlapTokens);
+    const restIsWhole = restPending ? from === 0 : this.lastFrom === 0;
+    const checks: Promise<GuardPhase & { choice: number }>[] = [];
+    if (restPending) checks.push(this.deps.check(this.source.window(from, total)));
+    if (this.settings.wholeAnswer && !restIsWhole) checks.push(this.deps.check(this.source.whole()));
+    if (checks.length === 0) return true;
+    const phases = await Promise.all(checks);
+    this.deps.record(phases);
+    this.checked = total;
+    this.lastFrom = restPending ? from : this.lastFrom;
+    return phases.every(passed);
+  }
+}
+
+/** The policy's streaming settings as window mode reads them. */
+export function windowSettings(streaming: { window_tokens: number; overlap_tokens: number; whole_answer: boolean }): WindowSettings {
+  return { windowTokens: streaming.window_tokens, overlapTokens: streaming.overlap_tokens, wholeAnswer: streaming.whole_answer };
+}
+
+function passed(phase: GuardPhase): boolean {
+  return phase.decision.action !== 'block';
+}

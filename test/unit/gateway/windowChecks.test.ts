@@ -1,0 +1,97 @@
+import type { AssistantAnswer } from '../../../gateway/pipeline/extractTexts';
+import type { GuardPhase } from '../../../gateway/record/guardPhase';
+import { WindowChecks, type WindowSource } from '../../../gateway/streaming/windowChecks';
+
+/** Tokens t1..tN; a check passes unless its text holds every word of `unsafeTogether`. */
+function run(tokens: number, settings: { windowTokens: number; overlapTokens: number; wholeAnswer: boolean }, unsafeTogether: string[] = []) {
+  const words = Array.from({ length: tokens }, (_, i) => `t${i + 1}`);
+  let arrived = 0;
+  const read = (from: number, to: number): AssistantAnswer => ({ content: words.slice(from, to).join(' '), toolCalls: [] });
+  const source: WindowSource = {
+    get textEvents() {
+      return arrived;
+    },
+    window: read,
+    whole: () => read(0, arrived),
+  };
+  const checked: string[] = [];
+  const recorded: number[] = [];
+  const checks = new WindowChecks(
+    source,
+    {
+      async check(answer) {
+        checked.push(answer.content);
+        const parts = answer.content.split(' ');
+        const block = unsafeTogether.length > 0 && unsafeTogether.every((w) => parts.includes(w));
+        return { decision: { action: block ? 'block' : 'allow' }, verdicts: [], durationMs: 1, choice: 0 } as unknown as GuardPhase & { choice: number };
+      },
+      record: (phases) => recorded.push(phases.length),
+    },
+    settings,
+  );
+  return {
+    checked,
+    recorded,
+    async stream(): Promise<{ released: number; passed: boolean }> {
+      let released = 0;
+      while (arrived < tokens) {
+        arrived++;
+        if (checks.due()) {
+          if (!(await checks.checkWindow())) return { released, passed: false };
+          released = checks.checked;
+        }
+      }
+      const passed = await checks.checkEnd();
+      return { released: passed ? arrived : released, passed };
+    },
+  };
+}
+
+const WINDOW = { windowTokens: 4, overlapTokens: 1, wholeAnswer: true };
+
+test('windows re-read the overlap; the end checks the rest and the whole answer side by side', async () => {
+  const r = run(10, WINDOW);
+  expect(await r.stream()).toEqual({ released: 10, passed: true });
+  expect(r.checked).toEqual(['t1 t2 t3 t4', 't4 t5 t6 t7 t8', 't8 t9 t10', 't1 t2 t3 t4 t5 t6 t7 t8 t9 t10']);
+  expect(r.recorded).toEqual([1, 1, 2]);
+});
+
+test('an answer within one window is checked once: that check read it whole', async () => {
+  const r = run(3, WINDOW);
+  await r.stream();
+  expect(r.checked).toEqual(['t1 t2 t3']);
+});
+
+test('an empty answer is still checked once', async () => {
+  const r = run(0, WINDOW);
+  expect(await r.stream()).toEqual({ released: 0, passed: true });
+  expect(r.checked).toEqual(['']);
+});
+
+test('an answer that ends on a window boundary: no rest to check, the whole answer still is', async () => {
+  const r = run(8, WINDOW);
+  await r.stream();
+  expect(r.checked).toEqual(['t1 t2 t3 t4', 't4 t5 t6 t7 t8', 't1 t2 t3 t4 t5 t6 t7 t8']);
+});
+
+test('one window that read everything is not repeated at the end', async () => {
+  const r = run(4, WINDOW);
+  await r.stream();
+  expect(r.checked).toEqual(['t1 t2 t3 t4']);
+});
+
+test('harm only the whole answer shows fails the end check; what passed before stays released', async () => {
+  const r = run(10, WINDOW, ['t1', 't10']);
+  expect(await r.stream()).toEqual({ released: 8, passed: false });
+});
+
+test('whole_answer off: windows only, the same harm passes', async () => {
+  const r = run(10, { ...WINDOW, wholeAnswer: false }, ['t1', 't10']);
+  expect(await r.stream()).toEqual({ released: 10, passed: true });
+  expect(r.checked).toEqual(['t1 t2 t3 t4', 't4 t5 t6 t7 t8', 't8 t9 t10']);
+});
+
+test('a failing window stops the stream before its text is released', async () => {
+  const r = run(10, WINDOW, ['t6']);
+  expect(await r.stream()).toEqual({ released: 4, passed: false });
+});
