@@ -11,6 +11,8 @@ export class RequestTiming {
   private engineMs = 0;
   private engineAnsweredAt: number | undefined;
   private guardTotalMs = 0;
+  /** performance.now() when the answer's status line went out (streams: before the answer is whole); undefined before. */
+  answerStartedAt: number | undefined;
 
   /** The engine call starts now. */
   engineStart(): void {
@@ -25,6 +27,11 @@ export class RequestTiming {
     if (this.engineStartedAt === undefined || this.engineAnsweredAt !== undefined) return;
     this.engineAnsweredAt = performance.now();
     this.engineMs = this.engineAnsweredAt - this.engineStartedAt;
+  }
+
+  /** The status line of the answer goes out now (a stream opens): from here the client may hold part of an answer. */
+  answerStarted(): void {
+    this.answerStartedAt ??= performance.now();
   }
 
   /** A guard phase took `ms` (phases run side by side are passed as their longest). */

@@ -7,6 +7,7 @@ export function openSse(call: GuardedCall): void {
   if (call.res.headersSent) return;
   call.sendHeaders();
   call.res.writeHead(200, SSE_HEADERS);
+  call.ctx.timing.answerStarted();
 }
 
 /** Writes with backpressure: a slow reader pauses the relay instead of growing a buffer. */

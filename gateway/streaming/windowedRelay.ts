@@ -35,6 +35,8 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
 
   const block = async () => {
     call.abortUpstream();
+    // The checked windows reached the client: the record (and the token settlement) counts an answer.
+    record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     call.delivered([deliveredText(accumulator.answer(0))]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.

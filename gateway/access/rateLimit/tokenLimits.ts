@@ -68,9 +68,11 @@ export function settleTokens(store: LimiterStore) {
     const access = ctx.access;
     if (!access?.tokens || access.tokens.settled) return;
     const usage = record.engine?.usage as EngineUsage | undefined;
-    // A client that left while the engine generated: how much it read is not known here, so the
-    // whole reservation stands (a refund let a client read nearly all of an answer and pay its prompt).
-    if (record.status === 499 && ctx.timing.engineStartedAt !== undefined && !usage) {
+    // A client that left while the engine generated, or a stream that failed after it opened (engine
+    // timeout, answer cap, guard fault): how much the client read is not known here, so the whole
+    // reservation stands (a refund let a client read nearly all of an answer and pay its prompt).
+    const cutShort = record.status === 499 || (record.status !== 200 && ctx.timing.answerStartedAt !== undefined);
+    if (cutShort && ctx.timing.engineStartedAt !== undefined && !usage) {
       access.tokens.settled = true;
       return;
     }

@@ -119,6 +119,9 @@ export function responsesPromptShape(body: Record<string, unknown>): PromptShape
   };
 }
 
+/** `max_tokens` of /v1/completions when the request leaves it out (OpenAI's and vLLM's default). */
+export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
 export function completionPromptShape(body: Record<string, unknown>): PromptShape {
   const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) ? body.prompt.filter((p): p is string => typeof p === 'string') : [];
   // The suffix is read with every prompt (fill-in-the-middle).
@@ -128,7 +131,9 @@ export function completionPromptShape(body: Record<string, unknown>): PromptShap
     fixedTokens: prompts.length, // <|begin_of_text|> each
     answers: Math.max(1, prompts.length) * sequences(body),
     separateSequences: true,
-    maxTokens: posInt(body.max_tokens),
+    // Absent, the legacy endpoint answers at most 16 tokens (OpenAI's and vLLM's default); an
+    // explicit null lifts the cap on vLLM, so only absence means 16.
+    maxTokens: posInt(body.max_tokens) ?? (body.max_tokens === undefined ? COMPLETIONS_DEFAULT_MAX_TOKENS : undefined),
     model: str(body.model),
   };
 }

@@ -197,4 +197,42 @@ describe('a client that leaves mid-stream (window mode: text reaches it as it is
     expect(5000 - num(second, 'x-ratelimit-remaining-tokens')).toBeGreaterThanOrEqual(reserved + 10);
     await second.arrayBuffer();
   });
+  /** What the key was charged for `first` (reserved up front as prompt + 1000), read from the next request's headers. */
+  async function chargedFor(first: Response, reserved: number, before: number): Promise<number> {
+    await first.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await post(h, key, { max_tokens: 10 });
+    const prompt = reserved - 1000;
+    const charged = before - num(next, 'x-ratelimit-remaining-tokens') - (prompt + 10);
+    await next.arrayBuffer();
+    return charged;
+  }
+
+  test('an answer blocked mid-stream is charged the text the engine generated, not only its prompt', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // let the earlier reservation settle
+    const remaining = num(await post(h, key, { max_tokens: 1 }), 'x-ratelimit-remaining-tokens');
+    await h.script({ reply: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 zzs1 w11 w12 w13 w14 w15 w16' });
+    const first = await post(h, key, { stream: true, max_tokens: 1000 });
+    const before = num(first, 'x-ratelimit-remaining-tokens');
+    const reserved = remaining - before;
+    const prompt = reserved - 1000;
+    const charged = await chargedFor(first, reserved, before + reserved);
+    // The windows the client read (w1..w8) at least; before the fix the block refunded all but the prompt.
+    expect(charged).toBeGreaterThanOrEqual(prompt + countTokensSync('w1 w2 w3 w4 w5 w6 w7 w8'));
+    expect(charged).toBeLessThan(reserved);
+  });
+
+  test('a stream that fails after it opened keeps its whole reservation', async () => {
+    await h.script({ reply: 'part '.repeat(30), drop_after_chunks: 10 });
+    const first = await post(h, key, { stream: true, max_tokens: 1000 });
+    expect(first.status).toBe(200);
+    const remainingBefore = num(first, 'x-ratelimit-remaining-tokens');
+    const events = await readSse(first);
+    expect(events.join('\n')).toContain('part');
+    expect(events.at(-1)).toBe('[DONE]');
+    const next = await post(h, key, { max_tokens: 10 });
+    // Nothing was given back: the next request's reservation comes off what was left after the first's.
+    expect(remainingBefore - num(next, 'x-ratelimit-remaining-tokens')).toBeGreaterThanOrEqual(10);
+    await next.arrayBuffer();
+  });
 });

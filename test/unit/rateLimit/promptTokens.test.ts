@@ -85,6 +85,12 @@ describe('prompt size of a request', () => {
     expect(count.total).toBe(3 + 1 + 2);
   });
 
+  test('completions without max_tokens reserve the endpoint default of 16 per answer; an explicit null lifts the cap', () => {
+    expect(completionPromptShape({ prompt: ['a', 'b'] }).maxTokens).toBe(16);
+    expect(completionPromptShape({ prompt: 'a', max_tokens: 300 }).maxTokens).toBe(300);
+    expect(completionPromptShape({ prompt: 'a', max_tokens: null }).maxTokens).toBeUndefined();
+  });
+
   test("vLLM's best_of: every sequence it generates is reserved, not only the n returned", () => {
     expect(completionPromptShape({ prompt: 'x', n: 2, best_of: 5 }).answers).toBe(5);
     expect(completionPromptShape({ prompt: ['a', 'b'], n: 3, best_of: 2 }).answers).toBe(6);
