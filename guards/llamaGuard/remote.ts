@@ -23,11 +23,15 @@ import { promptBosPrefix, renderPrompt } from './prompt';
 import { type CheckOutcome, errorMessage, runCheck } from './run';
 import { unsafeProbabilityFromTop } from './score';
 import type { GuardRole, GuardTurn } from './turns';
+import { AnswerTooLarge, readCappedText } from '../runtime/cappedText';
+import { redactUrl } from '../runtime/redactUrl';
 
 /** How many alternatives to ask for at each position: enough to usually hold both `safe` and `unsafe`. */
 const TOP_LOGPROBS = 5;
 /** Longest server error text kept in a verdict (server messages carry no conversation text, but can be long). */
 const MAX_ERROR_CHARS = 300;
+/** A verdict is a few tokens with their logprobs: a megabyte is far past any real answer. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** Picks the mode: `completions` whenever the prompt differs from the server's own template. */
 export function resolveMode(options: Pick<LlamaGuardRemoteOptions, 'mode' | 'categories' | 'excludedCategories'>): RemoteMode {
@@ -142,8 +146,9 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
       propagation.inject(context.active(), traced);
       const res = await httpRequest(base + path, { method: 'POST', headers: traced, body: payload, signal, dispatcher });
       status = res.statusCode;
-      text = await res.body.text();
+      text = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: false, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // runCheck reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${errorMessage(err)}` } };
     }
@@ -164,7 +169,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     return { ok: true, value: outcomeOf(read.completion, options.excludedCategories) };
   }
 
-  async function call(turns: GuardTurn[], role: GuardRole, signal: AbortSignal, scope: string | undefined, hits: CacheHits): Promise<CheckOutcome> {
+  async function call(turns: GuardTurn[], role: GuardRole, signal: AbortSignal, scope: string | undefined, hits: CacheHits, tryTimeoutMs: number): Promise<CheckOutcome> {
     const { path, body } = buildRemoteCall(options, mode, turns, role);
     const payload = JSON.stringify(body);
     const key = cache.capacity > 0 ? textCacheKey(`${options.model}\u0000${scope ?? ''}`, path, payload) : undefined;
@@ -173,7 +178,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
       hits.texts = 1;
       return cached;
     }
-    const result = await servers.run((base) => post(base, path, payload, turns, signal), signal);
+    const result = await servers.run((base, trySignal) => post(base, path, payload, turns, trySignal), signal, tryTimeoutMs);
     if (!result.ok) return { kind: 'error', error: result.error };
     // Only readable answers: an unreadable one is an error verdict, and the next check should ask again.
     if (key !== undefined && result.value.kind === 'assessed' && result.value.assessment.ok) cache.set(key, result.value);
@@ -191,7 +196,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     async check(request: GuardRequest): Promise<Verdict> {
       const hits: CacheHits = { texts: 0, segments: 0 };
       const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation));
-      const verdict = await runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => call(turns, role, signal, request.cacheScope, hits));
+      const verdict = await runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => call(turns, role, signal, request.cacheScope, hits, timeoutMs / 2));
       return cache.capacity > 0 && !verdict.error ? { ...verdict, cacheHits: hits } : verdict;
     },
     describeRuntime(): string {
@@ -203,16 +208,6 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
       await dispatcher.close();
     },
   };
-}
-
-/** Base URLs may carry credentials; messages get scheme, host and path only. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 /** Parses the answer; scores it from logprobs when the server sent usable ones, else from the label. */

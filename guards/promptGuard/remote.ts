@@ -38,9 +38,13 @@ import { detectVariant, labelFor, type PromptGuardVariant, type ScoreKind, score
 import { labelOrder, orderedLogits, type ServerRow, type ServerScores } from './serverScores';
 import { readTeiError, readTeiPredict, teiPredictBody, teiSaysTooLong } from './teiApi';
 import { readVllmClassify, readVllmError, vllmClassifyBody, vllmSaysTooLong } from './vllmApi';
+import { AnswerTooLarge, readCappedText } from '../runtime/cappedText';
+import { redactUrl } from '../runtime/redactUrl';
 
 /** How often a segment the server calls too long is split again before the check gives up. */
 const MAX_SPLITS = 3;
+/** Scores for a batch of segments are a few kilobytes; anything near this is not a classification answer. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_CHARS = 300;
 
 interface TextResult {
@@ -107,8 +111,9 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       counters.requests++;
       const res = await httpRequest(base + path, { method: 'POST', headers: traced, body: JSON.stringify(body), signal, dispatcher });
       status = res.statusCode;
-      raw = await res.body.text();
+      raw = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: false, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // withDeadline reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${(err as Error).message}` } };
     }
@@ -125,7 +130,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
   }
 
   /** Logit vectors (in label order) for each segment text: one each, more for a segment the server made us split. */
-  async function scoreSegments(texts: readonly string[], signal: AbortSignal, depth = 0): Promise<number[][][]> {
+  async function scoreSegments(texts: readonly string[], signal: AbortSignal, tryTimeoutMs: number, depth = 0): Promise<number[][][]> {
     const out: number[][][] = new Array(texts.length);
     const batches: number[][] = [];
     for (let i = 0; i < texts.length; i += maxBatch) batches.push(Array.from({ length: Math.min(maxBatch, texts.length - i) }, (_, k) => i + k));
@@ -135,7 +140,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         const batch = batches[next++]!;
         const batchTexts = batch.map((i) => texts[i]!);
         counters.segmentsSent += batch.length;
-        const result = await servers.run((base) => post(base, batchTexts, signal), signal);
+        const result = await servers.run((base, trySignal) => post(base, batchTexts, trySignal), signal, tryTimeoutMs);
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
         if (!result.ok) throw new ServerFailure(result.error);
         if (result.value.kind === 'too_long') {
@@ -146,7 +151,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
           }
           counters.splits++;
           const halves = batchTexts.map(splitInTwo);
-          const scored = await scoreSegments(halves.flat(), signal, depth + 1);
+          const scored = await scoreSegments(halves.flat(), signal, tryTimeoutMs, depth + 1);
           let at = 0;
           batch.forEach((i, k) => {
             const parts = scored.slice(at, at + halves[k]!.length);
@@ -228,7 +233,8 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         }
         if (missing.size > 0) {
           const keys = [...missing.keys()];
-          const scored = await scoreSegments([...missing.values()], signal);
+          // Half the budget per try: a replica that never answers leaves time for another (endpointPool.ts).
+          const scored = await scoreSegments([...missing.values()], signal, timeoutMs / 2);
           keys.forEach((k, i) => {
             known.set(k, scored[i]!);
             rowCache.set(k, scored[i]!);
@@ -307,15 +313,6 @@ export function normalizeRootUrl(raw: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Prompt Guard remote backend: URL must be http(s), got ${url.protocol}`);
   return url.toString().replace(/\/+$/, '');
-}
-
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 function parseJson(text: string): unknown {

@@ -4,7 +4,8 @@
  *  - v1 (labels BENIGN, INJECTION, JAILBREAK): a user's own text is scored for jailbreaks,
  *    p[JAILBREAK]; third-party text (tool results, documents, ...) for indirect injection,
  *    p[INJECTION] + p[JAILBREAK];
- *  - v2 (two labels): p[1], the malicious label, whatever the source.
+ *  - v2 (two labels): p[malicious], whatever the source: index 1 as Meta's id2label has it, or the
+ *    label that is not BENIGN (or is MALICIOUS) where the model names its classes.
  * The variant comes from config.json's id2label, never from an operator flag.
  *
  * Labels (a choice of this project; Meta defines scores, not labels): a text is labelled with
@@ -34,7 +35,14 @@ export function detectVariant(labels: readonly string[], file = 'config.json'): 
       `${file} id2label has 3 labels (${labels.join(', ')}) but Prompt Guard 1 needs BENIGN, INJECTION and JAILBREAK. Is this a Prompt Guard model?`,
     );
   }
-  if (labels.length === 2) return { version: 2, malicious: 1 };
+  if (labels.length === 2) {
+    // Meta's Prompt Guard 2 puts the malicious class at index 1 (LABEL_1); a model that names its
+    // classes is read by name, so id2label {0: MALICIOUS, 1: BENIGN} is not scored backwards.
+    const benign = upper.indexOf('BENIGN');
+    if (benign >= 0) return { version: 2, malicious: 1 - benign };
+    const malicious = upper.indexOf('MALICIOUS');
+    return { version: 2, malicious: malicious >= 0 ? malicious : 1 };
+  }
   throw new Error(
     `${file} id2label has ${labels.length} labels (${labels.join(', ')}); Prompt Guard 1 has 3 (BENIGN, INJECTION, JAILBREAK) and Prompt Guard 2 has 2 (index 1 malicious).`,
   );

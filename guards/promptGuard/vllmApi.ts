@@ -36,9 +36,18 @@ export function readVllmClassify(json: unknown, count: number): ServerScores {
   for (const d of data) {
     const probs = d.probs ?? d.probabilities;
     if (!probs || probs.length < 2) return { ok: false, error: 'vLLM /classify answer has no class probabilities' };
+    // Probabilities or nothing: a server with its activation off sends logits, whose log would be
+    // scored as if softmaxed (a jailbreak at 0.98 read as 0.83), and all-zero rows mean nothing.
+    if (!isDistribution(probs)) return { ok: false, error: `vLLM /classify answer's probs [${probs.slice(0, 4).join(', ')}${probs.length > 4 ? ', ...' : ''}] are not probabilities (each in [0, 1], summing to 1); is the server's softmax activation off?` };
     rows.push({ byIndex: probs.map((p) => Math.log(Math.max(p, 1e-45))), topLabel: d.label ?? undefined });
   }
   return { ok: true, rows };
+}
+
+/** Each value a probability and the row summing to 1 (within float32 rounding of a few classes). */
+export function isDistribution(values: readonly number[]): boolean {
+  if (!values.every((p) => Number.isFinite(p) && p >= 0 && p <= 1)) return false;
+  return Math.abs(values.reduce((a, b) => a + b, 0) - 1) <= 1e-3;
 }
 
 const vllmError = z.union([

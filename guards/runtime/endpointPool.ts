@@ -13,6 +13,7 @@
  */
 import { type Dispatcher, request as httpRequest } from 'undici';
 import type { GuardError } from '../types';
+import { redactUrl } from './redactUrl';
 
 /** What one try at one replica came to. */
 export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; error: GuardError };
@@ -95,16 +96,21 @@ export class EndpointPool {
   /**
    * Tries `attempt` at each replica in order until one succeeds or fails in a way no other replica
    * would fix; returns the last failure otherwise. Stops when `signal` aborts (the caller reports it).
+   * With several replicas each try gets at most `tryTimeoutMs` (the caller passes half its
+   * budget): a replica that accepts a call and never answers (an engine hung behind a server whose
+   * health route still answers) is then left for another one and marked down, instead of taking
+   * the whole check with it.
    */
-  async run<T>(attempt: (base: string) => Promise<AttemptResult<T>>, signal: AbortSignal): Promise<AttemptResult<T>> {
+  async run<T>(attempt: (base: string, signal: AbortSignal) => Promise<AttemptResult<T>>, signal: AbortSignal, tryTimeoutMs?: number): Promise<AttemptResult<T>> {
     const order = this.order();
     if (order.length === 1) order.push(order[0]!);
+    const perTry = this.options.urls.length > 1 && tryTimeoutMs !== undefined && Number.isFinite(tryTimeoutMs) && tryTimeoutMs > 0 ? tryTimeoutMs : undefined;
     let last: AttemptResult<T> | undefined;
     for (let k = 0; k < order.length; k++) {
       if (signal.aborted) break;
       if (k > 0 && order[k] === order[k - 1]) await pauseFor(this.options.retryPauseMs ?? 100, signal);
       const index = order[k]!;
-      const result = await attempt(this.options.urls[index]!);
+      const result = await this.tryOne(attempt, this.options.urls[index]!, signal, perTry);
       if (result.ok) return result;
       last = result;
       if (!result.retryable) return result;
@@ -112,6 +118,22 @@ export class EndpointPool {
       if (this.options.urls.length > 1) this.set(index, false, result.error.message);
     }
     return last ?? { ok: false, retryable: false, error: { type: 'unavailable', message: 'aborted before any guard server was tried' } };
+  }
+
+  private async tryOne<T>(attempt: (base: string, signal: AbortSignal) => Promise<AttemptResult<T>>, base: string, signal: AbortSignal, perTry: number | undefined): Promise<AttemptResult<T>> {
+    if (perTry === undefined) return attempt(base, signal);
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new Error(`no answer within ${perTry} ms`)), perTry);
+    const trySignal = AbortSignal.any([signal, timer.signal]);
+    try {
+      return await attempt(base, trySignal);
+    } catch (err) {
+      // The caller's own deadline or abort is the caller's to report.
+      if (signal.aborted || !timer.signal.aborted) throw err;
+      return { ok: false, retryable: true, error: { type: 'timeout', message: `${redactUrl(base)} gave no answer within ${perTry} ms` } };
+    } finally {
+      clearTimeout(timeout);
+    }
   }
 
   close(): void {

@@ -72,7 +72,14 @@ export async function startFakeClassifier(flavor: ClassifierFlavor, options: Fak
     const inject = text.includes('zzinject');
     // A little variation with the text, never enough to cross a threshold (as in the ONNX fixtures).
     const noise = ((text.length * 7919) % 100) / 1000;
-    if (labels.length === 2) return jailbreak || inject ? [-2, 3 + noise] : [3 + noise, -2];
+    if (labels.length === 2) {
+      // The malicious class is the one not named BENIGN (index 1 in Meta's id2label).
+      const bad = labels[1]!.toUpperCase() === 'BENIGN' ? 0 : 1;
+      const z = [0, 0];
+      z[bad] = jailbreak || inject ? 3 + noise : -2;
+      z[1 - bad] = jailbreak || inject ? -2 : 3 + noise;
+      return z;
+    }
     return jailbreak ? [0, -5, 6 + noise] : inject ? [0, 6 + noise, -5] : [5 + noise, 0, 0];
   };
   const tokens = (text: string) => Math.ceil(text.length / charsPerToken) + 2;

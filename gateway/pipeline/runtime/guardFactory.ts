@@ -49,7 +49,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         backend: spec.backend,
         url: spec.url ?? [],
         model: spec.model,
-        apiKey: spec.api_key_env ? process.env[spec.api_key_env] : undefined,
+        apiKey: apiKeyFrom(name, spec.api_key_env),
         labels: spec.labels,
         temperature: spec.temperature,
         maxBatchSize: spec.max_batch_size,
@@ -79,7 +79,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         backend: 'openai',
         name,
         baseUrl: spec.base_url ?? '',
-        apiKey: spec.api_key_env ? process.env[spec.api_key_env] : undefined,
+        apiKey: apiKeyFrom(name, spec.api_key_env),
         model: spec.model,
         mode: spec.mode ?? (spec.categories || spec.excluded_categories.length ? 'completions' : 'chat'),
         variant: spec.prompt_variant,
@@ -90,4 +90,16 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         ...timeouts,
       });
   }
+}
+
+/**
+ * The key a guard server wants, from the environment variable the policy names. A variable that
+ * is named but unset (or empty) fails the policy load: sent without its key, every check would be
+ * a 401, and with fail-closed rules every request blocked, with nothing at startup saying why.
+ */
+export function apiKeyFrom(guard: string, envName: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!envName) return undefined;
+  const value = env[envName];
+  if (!value) throw new Error(`guard ${guard}: api_key_env names ${envName}, which is not set in the environment (or is empty)`);
+  return value;
 }

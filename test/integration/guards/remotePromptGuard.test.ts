@@ -189,6 +189,19 @@ describe.each<ClassifierFlavor>(['tei', 'vllm'])('Prompt Guard on %s', (flavor) 
     }
   });
 
+  test('an answer far larger than any classification is a model_error, read no further', async () => {
+    const guard = guardFor(server, { cacheSize: 0 });
+    await guard.load();
+    try {
+      server.fail({ kind: 'raw', status: 200, body: `{"data":[${'0,'.repeat(3_000_000)}0]}` });
+      const v = await guard.check(request(user('hello')));
+      expect(v.error).toMatchObject({ type: 'model_error' });
+      expect(v.error!.message).toMatch(/larger than 4194304 bytes/);
+    } finally {
+      await guard.close();
+    }
+  });
+
   test('a server message that quotes the request is not recorded', async () => {
     const guard = guardFor(server, { cacheSize: 0 });
     await guard.load();
@@ -246,6 +259,38 @@ describe('labels', () => {
     }
   });
 
+  test('vLLM: probs that are not probabilities (a server with its softmax off sends logits) are a model_error, not a score', async () => {
+    const server = await startFakeClassifier('vllm');
+    const guard = guardFor(server, { cacheSize: 0 });
+    try {
+      for (const probs of [[-3, 1, 5], [0, 0, 0], [0.2, 0.2, 0.2], [0.5, 0.5, 1e9]]) {
+        server.fail({ kind: 'raw', status: 200, body: JSON.stringify({ data: [{ index: 0, label: 'JAILBREAK', probs, num_classes: 3 }] }) });
+        const v = await guard.check(request(user('zzjailbreak')));
+        expect(v.error?.type).toBe('model_error');
+        expect(v.error?.message).toMatch(/not probabilities/);
+      }
+    } finally {
+      await guard.close();
+      await server.close();
+    }
+  });
+
+  test('two labels named in the other order (MALICIOUS first) are read by name, not scored backwards', async () => {
+    for (const flavor of ['tei', 'vllm'] as const) {
+      const server = await startFakeClassifier(flavor, { labels: ['MALICIOUS', 'BENIGN'] });
+      const guard = guardFor(server, { labels: ['MALICIOUS', 'BENIGN'] });
+      try {
+        const attack = await guard.check(request(user('zzjailbreak please')));
+        expect(attack.label).toBe('MALICIOUS');
+        expect(attack.score).toBeGreaterThan(0.9);
+        expect((await guard.check(request(user('hello there')))).score).toBeLessThan(0.1);
+      } finally {
+        await guard.close();
+        await server.close();
+      }
+    }
+  });
+
   test("vLLM: a top label that contradicts the assumed id2label is an error, not a wrong score", async () => {
     const server = await startFakeClassifier('vllm', { labels: ['JAILBREAK', 'INJECTION', 'BENIGN'] });
     const guard = guardFor(server);
@@ -299,6 +344,30 @@ describe('several servers', () => {
       expect(b.requests.length).toBe(3);
     } finally {
       await guard.close();
+      await b.close();
+    }
+  });
+
+  test('a replica that accepts calls and never answers is left after half the budget and marked down', async () => {
+    const a = await startFakeClassifier('vllm');
+    const b = await startFakeClassifier('vllm');
+    const log: string[] = [];
+    // Health checks pass on a: its engine hangs behind a server whose health route still answers.
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
+    await guard.load();
+    try {
+      a.fail({ kind: 'hang' });
+      for (let i = 0; i < 4; i++) {
+        const v = await guard.check(request(user(`hello ${i} zzjailbreak`)));
+        expect(v.error).toBeUndefined();
+        expect(v.label).toBe('JAILBREAK');
+      }
+      expect(log.some((l) => /DOWN: .*gave no answer within 500 ms/.test(l))).toBe(true);
+      // Down, it is tried last: only the first check waited for it.
+      expect(a.requests.length).toBe(1);
+    } finally {
+      await guard.close();
+      await a.close();
       await b.close();
     }
   });

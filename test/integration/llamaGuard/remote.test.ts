@@ -133,6 +133,9 @@ describe('remote Llama Guard 3 against a vLLM-like server', () => {
     expect((await guard.check(input)).error).toEqual({ type: 'model_error', message: 'response is not JSON' });
     server.behave({ kind: 'raw', status: 200, body: '{"choices":[]}' });
     expect((await guard.check(input)).error?.type).toBe('model_error');
+    // Far past any verdict: read no further than a megabyte.
+    server.behave({ kind: 'raw', status: 200, body: `{"choices":[${' '.repeat(2 * 1024 * 1024)}]}` });
+    expect((await guard.check(input)).error).toMatchObject({ type: 'model_error', message: expect.stringMatching(/larger than 1048576 bytes/) });
     server.behave({ kind: 'answer', text: 'I cannot help with that.' });
     expect(await guard.check(input)).toMatchObject({ label: 'error', error: { type: 'parse_error' } });
     const short = guardFor(server, { apiKey: 'sk-test', maxTokens: 4 });

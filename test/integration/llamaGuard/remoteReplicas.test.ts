@@ -72,6 +72,20 @@ describe('remote Llama Guard over several servers', () => {
     }
   });
 
+  test('a server that accepts the call and never answers (its health route still up): the other answers within the budget, it goes down', async () => {
+    const log: string[] = [];
+    const guard = guardOver([a, b], { timeoutMs: 1000, timeoutPer1kTokensMs: 0, log: (l) => log.push(l) });
+    await guard.load();
+    try {
+      a.behave({ kind: 'hang' });
+      for (let i = 0; i < 3; i++) expect((await guard.check(input(`hung ${i}`))).error).toBeUndefined();
+      expect(log.some((l) => /DOWN: .*gave no answer within 500 ms/.test(l))).toBe(true);
+      expect(posts(a)).toBe(1);
+    } finally {
+      await guard.close();
+    }
+  });
+
   test('a 400 is the request\'s own fault: no other server is tried', async () => {
     const guard = guardOver([a, b]);
     await guard.load();

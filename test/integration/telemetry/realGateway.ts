@@ -26,7 +26,13 @@ export async function startRealGateway(options: { policy?: string; config?: Reco
   const engine = await startDevEngine({ tokenDelayMs: 0 });
   const auditDir = mkdtempSync(path.join(tmpdir(), 'sg-audit-'));
   const config = GatewayConfig.parse({ port: 0, policy: options.policy ?? FIXTURE_POLICY, engine: { url: engine.baseUrl }, audit: { dir: auditDir }, ...options.config });
-  const gateway = await startGateway({ config });
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway({ config });
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
   const baseUrl = `${gateway.url}/v1`;
   return {
     engine,
