@@ -21,9 +21,15 @@ export interface GuardedEndpoint<V extends ValidatedRequest = ValidatedRequest, 
   inputParam: 'messages' | 'prompt' | 'input';
   /** Zod at the edge, once: the body as its schema types it, or a 400. */
   validate(body: unknown): V;
+  /**
+   * What the request stands for, before the access layer counts it: the Responses API's history a
+   * `previous_response_id` or `item_reference` names, put back into the body, so its tokens are
+   * reserved and its length checked like any other input. Absent: the request is what it says.
+   */
+  resolve?(validated: V, caller: { app: string }): V;
   /** The extraction: texts and conversation for the guards, the body to forward; throws a 400 for a field the gateway will not forward. */
   extract(validated: V, fields: RequestFields | undefined, caller: { app: string }): P;
-  /** `extract(validate(body))`, for callers that start from a body (the policy CLI, tests). */
+  /** `extract(resolve(validate(body)))`, for callers that start from a body (the policy CLI, tests). */
   parse(body: unknown, fields: RequestFields | undefined, caller: { app: string }): P;
   /** Reads the engine's answer (whole or streamed), checks it, answers the client and finishes the call. */
   respond(call: GuardedCall<P>, upstream: EngineResponse): Promise<void>;

@@ -33,7 +33,9 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
   return async (req, res) => {
     const ctx = contextOf(res);
     // The JSON body as the reader before this step parsed it.
-    const validated = endpoint.validate((req as { body?: unknown }).body);
+    const sent = endpoint.validate((req as { body?: unknown }).body);
+    // History the request names is counted (tokens, context length) as if it had been sent.
+    const validated = endpoint.resolve ? endpoint.resolve(sent, { app: ctx.app }) : sent;
     if (deps.admit) await deps.admit(validated, ctx, res);
     // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
     const runtime = deps.policies.current(ctx.policyId);

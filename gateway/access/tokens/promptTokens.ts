@@ -89,7 +89,8 @@ function contentStrings(content: unknown): string[] {
  * Responses API: the instructions, every input item the engine renders (messages of every role,
  * function and custom tool calls with their arguments, tool outputs, reasoning summaries), the tool
  * definitions and the output format's schema, each item a turn of the chat template. History a
- * `previous_response_id` stands for is not in the body yet: the engine's usage settles it.
+ * `previous_response_id` or `item_reference` stands for is in the body already (the endpoint's
+ * resolve step puts it there before the access layer counts).
  */
 export function responsesPromptShape(body: Record<string, unknown>): PromptShape {
   const texts: string[] = [];

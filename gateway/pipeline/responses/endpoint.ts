@@ -35,14 +35,16 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<R
       if (body !== null && typeof body === 'object') checkItems((body as { input?: unknown }).input);
       return { kind: 'responses', body: body as Record<string, unknown>, request: validation(ResponsesRequest, body, 'responses') };
     },
-    extract({ body, request: sent }, fields, caller) {
-      // History a previous_response_id or item_reference stands for goes back into `input`, checked as the rest.
-      const expanded = expandHistory(body, memory, caller.app);
-      let request = sent;
-      if (expanded !== body) {
-        checkItems(expanded.input);
-        request = validation(ResponsesRequest, expanded, 'responses');
-      }
+    resolve(validated, caller) {
+      // History a previous_response_id or item_reference stands for goes back into `input`, counted and checked as the rest.
+      const expanded = expandHistory(validated.body, memory, caller.app);
+      if (expanded === validated.body) return validated;
+      checkItems(expanded.input);
+      return { kind: 'responses', body: expanded, request: validation(ResponsesRequest, expanded, 'responses') };
+    },
+    extract(validated, fields, caller) {
+      // Resolved already on the gateway's path; callers that skip resolve() get it here.
+      const { body: expanded, request } = endpoint.resolve!(validated, caller);
       const extracted = extractResponsesRequest(expanded, request, fields);
       // The engine keeps nothing: every continuation comes back through the gateway, whole.
       const forward: Record<string, unknown> = { ...extracted.body, store: false };
@@ -60,7 +62,7 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<R
         },
       };
     },
-    parse: (body, fields, caller) => endpoint.extract(endpoint.validate(body), fields, caller),
+    parse: (body, fields, caller) => endpoint.extract(endpoint.resolve!(endpoint.validate(body), caller), fields, caller),
     respond: (call, upstream) => (call.parsed.stream ? relayResponses(call, upstream) : respondWhole(call, upstream)),
   };
   return endpoint;

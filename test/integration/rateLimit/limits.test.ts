@@ -236,3 +236,41 @@ describe('a client that leaves mid-stream (window mode: text reaches it as it is
     await next.arrayBuffer();
   });
 });
+
+describe('Responses continuations: the history previous_response_id names is counted before the engine', () => {
+  let h: Harness;
+  let key: string;
+  beforeAll(async () => {
+    const file = tempKeysFile();
+    key = await addKey(file, 'history-app', ['--tpm', '20000']);
+    h = await startHarness({ config: { keys: { file }, limits: { context_tokens_by_model: { 'short-model': 600 } } } });
+  });
+  afterAll(async () => h.close());
+
+  const respond = (body: Json) =>
+    fetch(`${h.gateway.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+
+  test('its tokens are reserved up front, and a history past the context window is a 400 before the engine', async () => {
+    const history = 'The committee reviewed the quarterly figures in detail. '.repeat(60);
+    const historyTokens = countTokensSync(history);
+    await h.script({ reply: 'Noted.' });
+    const first = await respond({ model: 'dev', input: history, max_output_tokens: 50 });
+    expect(first.status).toBe(200);
+    const firstId = ((await first.json()) as Json).id as string;
+
+    await h.script({ reply: 'Done.' });
+    const before = num(await respond({ model: 'dev', input: 'hi', max_output_tokens: 1 }), 'x-ratelimit-remaining-tokens');
+    const next = await respond({ model: 'dev', input: 'go on', previous_response_id: firstId, max_output_tokens: 10 });
+    expect(next.status).toBe(200);
+    // Reserved: the history's tokens as well as the new turn's (before: only "go on" and 10).
+    expect(historyTokens).toBeGreaterThan(500);
+    expect(before - num(next, 'x-ratelimit-remaining-tokens')).toBeGreaterThan(historyTokens);
+    await next.arrayBuffer();
+
+    const engineCalls = h.engine.requests.length;
+    const tooLong = await respond({ model: 'short-model', input: 'and again', previous_response_id: firstId, max_output_tokens: 10 });
+    expect(tooLong.status).toBe(400);
+    expect(((await tooLong.json()) as Json).error).toMatchObject({ code: 'context_length_exceeded' });
+    expect(h.engine.requests.length).toBe(engineCalls);
+  });
+});
