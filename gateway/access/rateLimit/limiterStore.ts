@@ -74,6 +74,11 @@ export class LimiterStore {
     }
   }
 
+  /**
+   * One limiter per kind and limit value. Redis keys are shared by every limiter of a kind, so a
+   * changed limit keeps the count; each memory limiter has storage of its own, so in memory (no
+   * Redis, or its insurance limiter) a changed limit starts the window afresh (README, limits).
+   */
   private limiter(kind: LimitKind, limit: number): RateLimiterAbstract {
     const cacheKey = `${kind}:${limit}`;
     let limiter = this.limiters.get(cacheKey);
