@@ -17,6 +17,8 @@ const WHOLE: [string, Record<string, unknown>][] = [
   ['content as a list of parts', chatAnswer({ content: [{ type: 'text', text: 'Fine. ' }, { type: 'text', text: UNSAFE }] })],
   ['legacy function_call.arguments', chatAnswer({ content: null, function_call: { name: 'post', arguments: `{"text":"${UNSAFE}"}` } }, { finish_reason: 'function_call' })],
   ['tool_calls function.name', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: UNSAFE, arguments: '{}' } }] }, { finish_reason: 'tool_calls' })],
+  // The client decodes the arguments' JSON escapes: \u007a is a `z` to it.
+  ['tool_calls arguments in JSON escapes', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'post', arguments: `{"text":"${[...UNSAFE].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}` } }] }, { finish_reason: 'tool_calls' })],
   ['logprobs.content tokens', chatAnswer({ content: 'Fine.' }, { logprobs: { content: [{ token: 'Fine', logprob: -0.1, bytes: null, top_logprobs: [] }, { token: ` ${UNSAFE}`, logprob: -0.1, bytes: null, top_logprobs: [] }] } })],
   ['logprobs top_logprobs tokens', chatAnswer({ content: 'Fine.' }, { logprobs: { content: [{ token: 'Fine.', logprob: -0.1, bytes: null, top_logprobs: [{ token: 'Fine.', logprob: -0.1 }, { token: UNSAFE, logprob: -3 }] }] } })],
   ['an unknown member', chatAnswer({ content: 'Fine.', audio: { transcript: UNSAFE } })],

@@ -1,5 +1,6 @@
 import type { ChatTurn, ScanText } from '../../../guards/types';
 import type { LanePiece } from './answerLanes';
+import { readableArguments } from './toolArguments';
 
 /** An answer as the output guard reads it: every text the client receives with one choice. */
 export interface AssistantAnswer {
@@ -59,13 +60,14 @@ export function answerScanTexts(answer: AssistantAnswer, choicePath: string): Sc
   for (const extra of answer.extras ?? []) texts.push({ source: 'assistant', path: `${choicePath}.${extra.lane}`, text: extra.text });
   answer.toolCalls.forEach((call, j) => {
     texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.name`, text: call.name });
-    texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.arguments`, text: call.arguments });
+    // As the client reads them: JSON escapes decoded (toolArguments.ts).
+    texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.arguments`, text: readableArguments(call.arguments) });
   });
   return texts.filter((t) => t.text !== '' || t.path.endsWith('.content'));
 }
 
 export function answerTurn(answer: AssistantAnswer): ChatTurn {
   const turn: ChatTurn = { role: 'assistant', content: answerText(answer) };
-  if (answer.toolCalls.length) turn.toolCalls = answer.toolCalls.map((c) => `${c.name}(${c.arguments})`);
+  if (answer.toolCalls.length) turn.toolCalls = answer.toolCalls.map((c) => `${c.name}(${readableArguments(c.arguments)})`);
   return turn;
 }

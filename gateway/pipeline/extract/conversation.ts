@@ -1,5 +1,6 @@
 import type { ChatRole, ChatTurn, ScanText } from '../../../guards/types';
 import type { ChatMessage } from '../requestSchemas';
+import { readableArguments } from './toolArguments';
 
 /**
  * The conversation as a Llama Guard style guard reads it: one turn per message, whatever its
@@ -27,7 +28,7 @@ export function chatConversation(messages: readonly ChatMessage[], messageTexts:
 /** `name(arguments)` per tool call and legacy function call; other strings of the calls (not their ids) follow as they are. */
 function toolCallLines(message: ChatMessage, texts: readonly ScanText[]): string[] {
   const calls = [...(message.tool_calls ?? []).map((c) => c.function), ...(message.function_call ? [message.function_call] : [])];
-  const lines = calls.filter((f) => f !== undefined).map((f) => `${f.name ?? 'tool'}(${f.arguments ?? ''})`);
+  const lines = calls.filter((f) => f !== undefined).map((f) => `${f.name ?? 'tool'}(${readableArguments(f.arguments ?? '')})`);
   const others = texts.filter((t) => t.source === 'tool_call' && !/\.(function\.(name|arguments)|function_call\.(name|arguments)|id)$/.test(t.path)).map((t) => t.text);
   return [...lines, ...others];
 }

@@ -3,6 +3,7 @@ import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
 import type { ChatMessage, ContentPart } from '../requestSchemas';
 import { isTypeName, stringLeaves } from './stringLeaves';
+import { readableArguments } from './toolArguments';
 
 /**
  * Every text of every message, whatever its role: content (a string or parts of any text-bearing
@@ -28,6 +29,13 @@ export const MEDIA_PART_TYPES: ReadonlySet<string> = new Set([
   'file',
   'input_file',
 ]);
+
+/**
+ * Part types that carry embeddings (vLLM's `prompt_embeds`, `image_embeds`, `audio_embeds`,
+ * `video_embeds`): vectors that can stand for any text, which no guard reads. Refused whatever
+ * `media_parts` says, as the top-level `prompt_embeds` is.
+ */
+const EMBEDDING_PART = /embed/i;
 
 /** Part types whose strings are text the engine reads. Other types count as text when they carry a string `text`. */
 export const TEXT_PART_TYPES: ReadonlySet<string> = new Set(['text', 'input_text', 'output_text', 'refusal', 'document', 'input_document']);
@@ -58,7 +66,7 @@ export function messageTexts(message: ChatMessage, i: number, fields: Pick<Reque
   for (const [key, value] of Object.entries(message)) {
     if (STRUCTURE.has(key) || value === undefined || value === null) continue;
     if (key === 'content') texts.push(...contentTexts(message.content, source, `${at}.content`, fields));
-    else if (key === 'tool_calls' || key === 'function_call') texts.push(...leavesAs('tool_call', value, `${at}.${key}`));
+    else if (key === 'tool_calls' || key === 'function_call') texts.push(...leavesAs('tool_call', value, `${at}.${key}`).map(decodedArguments));
     else texts.push(...leavesAs(source, value, `${at}.${key}`));
   }
   return texts;
@@ -71,6 +79,9 @@ export function contentTexts(content: ChatMessage['content'], source: TextSource
 }
 
 function partTexts(part: ContentPart, source: TextSource, at: string, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+  if (EMBEDDING_PART.test(part.type)) {
+    throw new ApiError(400, `Content parts of type \`${part.type.slice(0, 40)}\` are not accepted: embeddings can stand for any text, and no guard can read them.`, 'invalid_request_error', 'unsupported_content', at);
+  }
   if (MEDIA_PART_TYPES.has(part.type)) {
     if (fields.media_parts === 'allow') return [];
     throw new ApiError(400, `Content parts of type \`${part.type}\` are not accepted: the gateway's guards read text only.`, 'invalid_request_error', 'unsupported_content', at);
@@ -85,6 +96,11 @@ function partTexts(part: ContentPart, source: TextSource, at: string, fields: Pi
   // A kind the gateway does not know is a word the engine may read too.
   if (!TEXT_PART_TYPES.has(type)) texts.push({ source: partSource, path: `${at}.type`, text: type });
   return [...texts, ...leavesAs(partSource, rest, at)];
+}
+
+/** A call's `arguments` as the engine reads them (toolArguments.ts). */
+function decodedArguments(t: ScanText): ScanText {
+  return t.path.endsWith('.arguments') ? { ...t, text: readableArguments(t.text) } : t;
 }
 
 function leavesAs(source: TextSource, value: unknown, at: string): ScanText[] {

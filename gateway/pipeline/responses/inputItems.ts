@@ -13,6 +13,7 @@ import {
 } from '../requestSchemas';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves } from '../extract/stringLeaves';
+import { readableArguments } from '../extract/toolArguments';
 
 /**
  * Every text of the Responses API's input items, whatever their kind, tagged with its source as
@@ -105,7 +106,8 @@ export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<Requ
     }
     case 'function_call':
     case 'custom_tool_call':
-      return memberTexts(record, at, 'tool_call', {});
+      // Arguments as the engine reads them: JSON escapes decoded (extract/toolArguments.ts).
+      return memberTexts(record, at, 'tool_call', { arguments: (value, path) => leavesAs('tool_call', value, path).map((t) => ({ ...t, text: readableArguments(t.text) })) });
     case 'function_call_output':
     case 'custom_tool_call_output':
       return memberTexts(record, at, 'tool', { output: () => contentTexts(item.output, 'tool', `${at}.output`, fields) });
@@ -136,7 +138,7 @@ export function itemsConversation(items: readonly ResponsesInputItem[], perItem:
     const at = `input[${i}]`;
     const words = (perItem[i] ?? []).filter((t) => !ID_PATH.test(t.path));
     if (item.type === 'function_call' || item.type === 'custom_tool_call') {
-      const call = `${item.name}(${item.type === 'function_call' ? item.arguments : item.input})`;
+      const call = `${item.name}(${item.type === 'function_call' ? readableArguments(item.arguments) : item.input})`;
       const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);
       turns.push({ role: 'assistant', content: '', toolCalls: [call, ...others] });
       return;
