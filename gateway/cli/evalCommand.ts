@@ -27,6 +27,7 @@ import { renderExtraSections, type ExtraSections } from './eval/reportSections';
 import { calibrateByRole, runDilution, runInjectedDocs, type SuiteContext } from './eval/suites';
 import { defaultPolicyFile } from '../paths';
 import { PolicyHolder } from '../pipeline/runtime/policyRuntime';
+import { windowSettings } from '../streaming/windowChecks';
 
 export interface EvalIo {
   out: (text: string) => void;
@@ -81,6 +82,9 @@ label and category. Positive = any label except benign / safe; unclear rows are 
   --dilution-attacks N  attacks used by --dilution (default 100, a fixed sample)
   --injected-docs       also measure recall on document injections with and without their
                         framing (payloads moved, unframed, into other benign documents)
+  --streamed            score answers (assistant rows, content-safety guards) as window mode
+                        checks a stream: Llama 3 tokens as engine chunks, every window of the
+                        policy's streaming settings and the whole answer, the highest score
 `;
 
 interface EvalOptions {
@@ -107,6 +111,7 @@ interface EvalOptions {
   dilution: boolean;
   dilutionAttacks: number;
   injectedDocs: boolean;
+  streamed: boolean;
 }
 
 /** Per-check deadline during an evaluation (see --timeout-ms in USAGE). */
@@ -175,7 +180,8 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       return 1;
     }
     const bar = options.progress || io.errIsTty ? createProgressBar(examples.length, io.err) : noProgress;
-    const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done), score: options.score });
+    const streamed = options.streamed ? windowSettings(loaded.policy.streaming) : undefined;
+    const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done), score: options.score, streamed });
     bar.finish();
     const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
     const { summary, curves } = summarize(examples, outcomes, thresholdOf);
@@ -198,6 +204,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       limit: options.limit ?? null,
       threshold_source: options.threshold === undefined ? 'policy' : 'option',
       timeout_ms: options.timeoutMs,
+      ...(streamed && style === 'conversation' ? { streamed: { window_tokens: streamed.windowTokens, overlap_tokens: streamed.overlapTokens, whole_answer: streamed.wholeAnswer } } : {}),
       records_read: records.length,
       skipped,
       seconds: (performance.now() - started) / 1000,
@@ -250,6 +257,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
       dilution: { type: 'boolean', default: false },
       'dilution-attacks': { type: 'string' },
       'injected-docs': { type: 'boolean', default: false },
+      streamed: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -290,6 +298,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     dilution: values.dilution ?? false,
     dilutionAttacks: values['dilution-attacks'] === undefined ? DEFAULT_DILUTION.attacks : positiveInt('--dilution-attacks', values['dilution-attacks']),
     injectedDocs: values['injected-docs'] ?? false,
+    streamed: values.streamed ?? false,
   };
 }
 

@@ -76,6 +76,29 @@ export class WindowChecks {
   }
 }
 
+/**
+ * The text-event ranges [from, to) window mode checks for an answer of `total` text events that
+ * nothing blocks: what WindowChecks runs, as a list (the eval's streamed mode scores answers
+ * through it; test/unit/gateway/windowChecks.test.ts holds the two together).
+ */
+export function plannedWindows(total: number, settings: WindowSettings): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  let checked = 0;
+  let lastFrom = 0;
+  while (total - checked >= settings.windowTokens) {
+    const upTo = checked + settings.windowTokens;
+    lastFrom = Math.max(0, checked - settings.overlapTokens);
+    out.push({ from: lastFrom, to: upTo });
+    checked = upTo;
+  }
+  const restPending = total > checked || checked === 0;
+  const from = Math.max(0, checked - settings.overlapTokens);
+  if (restPending) out.push({ from, to: total });
+  const restIsWhole = restPending ? from === 0 : lastFrom === 0;
+  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total });
+  return out;
+}
+
 /** The policy's streaming settings as window mode reads them. */
 export function windowSettings(streaming: { window_tokens: number; overlap_tokens: number; whole_answer: boolean }): WindowSettings {
   return { windowTokens: streaming.window_tokens, overlapTokens: streaming.overlap_tokens, wholeAnswer: streaming.whole_answer };

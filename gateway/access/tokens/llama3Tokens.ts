@@ -54,6 +54,30 @@ export function countTokensSync(text: string): number {
   return llama3().encode(text, { bos: false, eos: false }).length;
 }
 
+/**
+ * The text as an engine streams it, one piece per Llama 3 token (a character that spans several
+ * byte tokens comes whole with the last of them, as vLLM's detokenizer sends it). For the eval's
+ * streamed mode: window mode counts one engine chunk as one token.
+ */
+export function tokenPieces(text: string): string[] {
+  if (text.length === 0) return [];
+  const t = llama3();
+  const pieces: string[] = [];
+  for (const part of splitForCounting(text)) {
+    let pending: number[] = [];
+    for (const id of t.encode(part, { bos: false, eos: false })) {
+      pending.push(id);
+      const piece = t.decode(pending);
+      // An incomplete UTF-8 sequence decodes to U+FFFD: wait for the bytes that complete it (at most 4).
+      if (piece.endsWith('\uFFFD') && pending.length < 4) continue;
+      pieces.push(piece);
+      pending = [];
+    }
+    if (pending.length) pieces.push(t.decode(pending));
+  }
+  return pieces;
+}
+
 export async function countTokens(text: string): Promise<number> {
   if (text.length <= PIECE) return countTokensSync(text);
   let total = 0;

@@ -17,6 +17,8 @@ export interface RunInfo {
   threshold_source: 'policy' | 'option';
   /** The per-check deadline the guard ran with. */
   timeout_ms: number;
+  /** Answers scored as window mode checks a stream (--streamed), with these settings. */
+  streamed?: { window_tokens: number; overlap_tokens: number; whole_answer: boolean };
   records_read: number;
   skipped: SkipCounts;
   seconds: number;
@@ -83,6 +85,10 @@ export function renderReport(run: RunInfo, s: EvalSummary, plots: PlotFiles): st
   lines.push(`- records read: ${run.records_read}; left out: ${skippedText(run.skipped)}`);
   lines.push(`- scored: ${s.n} (${s.positives} positive, ${s.negatives} negative); guard errors: ${s.errors.count}${s.errors.count ? ' (excluded from every figure)' : ''}`);
   lines.push(`- threshold: ${thresholdText(s)} (${run.threshold_source === 'option' ? '--threshold' : "the policy's rules"}); a score >= threshold is a positive call`);
+  if (run.streamed) {
+    const w = run.streamed;
+    lines.push(`- answers scored streamed, as window mode checks them: every ${w.window_tokens} Llama 3 tokens with ${w.overlap_tokens} re-read${w.whole_answer ? ', and the whole answer at the end' : ''}; an answer's score is its highest`);
+  }
   lines.push(`- time: ${run.seconds.toFixed(1)} s; per-check deadline ${run.timeout_ms} ms`, '');
 
   lines.push('## Summary', '');

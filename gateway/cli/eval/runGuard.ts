@@ -1,4 +1,6 @@
 import type { Guard, GuardError } from '../../../guards/types';
+import { tokenPieces } from '../../access/tokens/llama3Tokens';
+import { plannedWindows, type WindowSettings } from '../../streaming/windowChecks';
 import { buildGuardRequest, type RequestStyle } from './guardRequest';
 import type { EvalExample } from './selection';
 
@@ -13,6 +15,12 @@ export interface RunOptions {
   onProgress?: (done: number) => void;
   /** As a rule's `score: injection` asks (GuardRequest.score). */
   score?: 'injection';
+  /**
+   * Answers as window mode checks a stream (content-safety guards): the answer cut into Llama 3
+   * tokens, one per engine chunk, each window of the policy's streaming settings checked, and the
+   * whole answer at the end; the score is the highest (any check over the threshold blocks).
+   */
+  streamed?: WindowSettings;
 }
 
 /**
@@ -27,7 +35,8 @@ export async function runGuard(guard: Guard, examples: readonly EvalExample[], o
   async function worker(): Promise<void> {
     while (next < examples.length) {
       const i = next++;
-      outcomes[i] = await checkOne(guard, options.style, examples[i], options.score);
+      const example = examples[i];
+      outcomes[i] = options.streamed && options.style === 'conversation' && example.role === 'assistant' ? await checkStreamed(guard, example, options.streamed) : await checkOne(guard, options.style, example, options.score);
       done += 1;
       options.onProgress?.(done);
     }
@@ -49,4 +58,16 @@ async function checkOne(guard: Guard, style: RequestStyle, example: EvalExample,
   } catch (err) {
     return { error: { type: 'model_error', message: (err as Error)?.message ?? String(err) } };
   }
+}
+
+/** One answer as window mode would check it streamed: the worst of its checks, or the first error. */
+async function checkStreamed(guard: Guard, example: EvalExample, settings: WindowSettings): Promise<GuardOutcome> {
+  const pieces = tokenPieces(example.text);
+  let worst: GuardOutcome | undefined;
+  for (const { from, to } of plannedWindows(pieces.length, settings)) {
+    const outcome = await checkOne(guard, 'conversation', { ...example, text: pieces.slice(from, to).join('') }, undefined);
+    if ('error' in outcome) return outcome;
+    if (!worst || ('score' in worst && outcome.score > worst.score)) worst = outcome;
+  }
+  return worst ?? checkOne(guard, 'conversation', example, undefined);
 }

@@ -5,6 +5,7 @@ import { runEval, type EvalIo } from '../../../gateway/cli/evalCommand';
 import { loadRecords } from '../../../gateway/cli/eval/dataset';
 import { assignSplits } from '../../../gateway/cli/eval/splits';
 import { runCli } from '../../support/cliProcess';
+import { fixturePolicyVariant } from '../../support/policyFiles';
 
 /**
  * `safety-gateway eval` end to end on the fixture policy's real guards (tiny ONNX models whose
@@ -171,6 +172,33 @@ describe('safety-gateway eval (in process)', () => {
     expect(io.stderr()).toContain('no data files at');
     io = captureIo();
     expect(await runEval(['--guard', 'prompt_guard', '--data', dataFile, '--split', 'dev'], io)).toBe(2);
+  });
+});
+
+describe('safety-gateway eval --streamed', () => {
+  /** The fixture policy with window mode of 2 tokens, nothing re-read: the marker of row 9 (` zz` `s` `2`) falls across two windows. */
+  function windowPolicy(wholeAnswer: boolean): string {
+    return fixturePolicyVariant((y) => y.replace('streaming:\n  mode: buffer', `streaming:\n  mode: window\n  window_tokens: 2\n  overlap_tokens: 0\n  whole_answer: ${wholeAnswer}`));
+  }
+  const answers = async (policy: string, streamed: boolean) => {
+    const io = captureIo();
+    const code = await runEval(['--guard', 'llama_guard', '--data', dataFile, '--policy', policy, '--task', 'B', '--role', 'assistant', '--json', ...(streamed ? ['--streamed'] : [])], io);
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(0);
+    return JSON.parse(io.stdout().trim());
+  };
+
+  it('scores answers through the windows window mode checks: windows alone miss a marker split across them, the whole-answer check does not', async () => {
+    const whole = await answers(windowPolicy(false), false);
+    expect(whole.confusion).toEqual({ tp: 1, fp: 0, tn: 1, fn: 0 });
+    expect(whole.run.streamed).toBeUndefined();
+
+    const windowsOnly = await answers(windowPolicy(false), true);
+    expect(windowsOnly.confusion).toEqual({ tp: 0, fp: 0, tn: 1, fn: 1 });
+    expect(windowsOnly.run.streamed).toEqual({ window_tokens: 2, overlap_tokens: 0, whole_answer: false });
+
+    const withWhole = await answers(windowPolicy(true), true);
+    expect(withWhole.confusion).toEqual({ tp: 1, fp: 0, tn: 1, fn: 0 });
   });
 });
 

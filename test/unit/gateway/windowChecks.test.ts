@@ -1,6 +1,6 @@
 import type { AssistantAnswer } from '../../../gateway/pipeline/extractTexts';
 import type { GuardPhase } from '../../../gateway/record/guardPhase';
-import { WindowChecks, type WindowSource } from '../../../gateway/streaming/windowChecks';
+import { plannedWindows, WindowChecks, type WindowSettings, type WindowSource } from '../../../gateway/streaming/windowChecks';
 
 /** Tokens t1..tN; a check passes unless its text holds every word of `unsafeTogether`. */
 function run(tokens: number, settings: { windowTokens: number; overlapTokens: number; wholeAnswer: boolean }, unsafeTogether: string[] = []) {
@@ -94,4 +94,36 @@ test('whole_answer off: windows only, the same harm passes', async () => {
 test('a failing window stops the stream before its text is released', async () => {
   const r = run(10, WINDOW, ['t6']);
   expect(await r.stream()).toEqual({ released: 4, passed: false });
+});
+
+/** The ranges WindowChecks reads for a stream of `total` text events that nothing blocks. */
+async function rangesRead(total: number, settings: WindowSettings): Promise<{ from: number; to: number }[]> {
+  let arrived = 0;
+  const read: { from: number; to: number }[] = [];
+  const source: WindowSource = {
+    get textEvents() {
+      return arrived;
+    },
+    window: (from, to) => (read.push({ from, to }), { content: '', toolCalls: [] }),
+    whole: () => (read.push({ from: 0, to: arrived }), { content: '', toolCalls: [] }),
+  };
+  const allow = { decision: { action: 'allow' }, verdicts: [], durationMs: 0, choice: 0 } as unknown as GuardPhase & { choice: number };
+  const checks = new WindowChecks(source, { check: async () => allow, record: () => undefined }, settings);
+  while (arrived < total) {
+    arrived++;
+    if (checks.due()) await checks.checkWindow();
+  }
+  await checks.checkEnd();
+  return read;
+}
+
+test('plannedWindows lists exactly what WindowChecks reads, for every answer length and setting', async () => {
+  for (const settings of [WINDOW, { windowTokens: 64, overlapTokens: 16, wholeAnswer: true }, { windowTokens: 3, overlapTokens: 0, wholeAnswer: false }, { windowTokens: 1, overlapTokens: 5, wholeAnswer: true }]) {
+    for (let total = 0; total <= 140; total++) {
+      const planned = plannedWindows(total, settings);
+      // Whole-answer and rest checks run side by side: compare as sets.
+      const key = (r: { from: number; to: number }) => `${r.from}-${r.to}`;
+      expect(planned.map(key).sort()).toEqual((await rangesRead(total, settings)).map(key).sort());
+    }
+  }
 });

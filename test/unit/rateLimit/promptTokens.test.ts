@@ -1,7 +1,21 @@
 import { couldExceedContext } from '../../../gateway/access/rateLimit/tokenLimits';
 import { contextLengthError, contextWindow } from '../../../gateway/access/tokens/contextLength';
-import { countTokens, countTokensSync, splitForCounting } from '../../../gateway/access/tokens/llama3Tokens';
+import { countTokens, countTokensSync, splitForCounting, tokenPieces } from '../../../gateway/access/tokens/llama3Tokens';
 import { chatPromptShape, completionPromptShape, countPromptTokens } from '../../../gateway/access/tokens/promptTokens';
+
+describe('Llama 3 token pieces (the eval streams answers as the engine would)', () => {
+  test('one piece per token, every character kept, a character split over byte tokens whole in one piece', () => {
+    for (const text of ['Hello wörld — naïve 😀 test.', '日本語のテキスト🧑‍🚀 done', 'word '.repeat(5000)]) {
+      const pieces = tokenPieces(text);
+      expect(pieces.join('')).toBe(text);
+      expect(pieces.some((p) => p.includes('\uFFFD'))).toBe(false);
+      // Byte tokens of one character come together, as vLLM's detokenizer sends them.
+      expect(pieces.length).toBeLessThanOrEqual(countTokensSync(text));
+    }
+    expect(tokenPieces('word '.repeat(100)).length).toBe(countTokensSync('word '.repeat(100)));
+    expect(tokenPieces('')).toEqual([]);
+  });
+});
 
 describe('Llama 3 token counting', () => {
   test('counts with the Llama 3 vocabulary', () => {
