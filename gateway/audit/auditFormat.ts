@@ -52,10 +52,15 @@ export function formatEntries(entries: readonly StoredAuditEntry[], format: Outp
   return table([...COLUMNS], rows.map((r) => COLUMNS.map((c) => r[c])));
 }
 
-/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+/**
+ * RFC 4180 quoting, `;` included: a spreadsheet that splits on `;` (locales with a decimal comma)
+ * must not cut a value into new cells, one of which could start with `=`. A leading quote on
+ * cells a spreadsheet would run as a formula. Values come from clients (the route of an
+ * unauthenticated request is its raw path).
+ */
 export function csvCell(value: string): string {
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return /[",;\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function table(header: string[], rows: string[][]): string {

@@ -37,7 +37,9 @@ export function parseTime(value: string, now: Date = new Date()): Date {
   const relative = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(value.trim());
   if (relative) {
     const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[relative[2] as 's' | 'm' | 'h' | 'd' | 'w'];
-    return new Date(now.getTime() - Number(relative[1]) * unit * 1000);
+    const at = new Date(now.getTime() - Number(relative[1]) * unit * 1000);
+    // An age past the Date range is no time at all: an Invalid Date would disable the filter silently.
+    if (!Number.isNaN(at.getTime())) return at;
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new Error(`"${value}" is not a time: use ISO 8601 (2025-06-01T12:00:00Z) or an age (30m, 24h, 7d)`);
@@ -68,7 +70,7 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
   for (const line of auditLines(dir)) {
     try {
       const parsed = JSON.parse(line.text) as StoredAuditEntry | null;
-      if (parsed && parsed.kind === 'decision' && Array.isArray(parsed.phases)) entries.push(parsed);
+      if (parsed && parsed.kind === 'decision' && isReadableDecision(parsed)) entries.push(parsed);
       else if (parsed && REFUSAL_KINDS.has(parsed.kind) && typeof (parsed as { reason?: unknown }).reason === 'string') entries.push(parsed);
       // Signed checkpoints belong to the chain, not to the decisions: `audit verify` reads them.
       else if (parsed && (parsed as { kind?: unknown }).kind === 'checkpoint') continue;
@@ -78,6 +80,26 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
     }
   }
   return { entries, unreadable };
+}
+
+/**
+ * The members every reader of a decision relies on (queries, stats, the review page): a line
+ * without them is counted unreadable, so one malformed line cannot make a reviewer's query fail.
+ */
+function isReadableDecision(entry: object): boolean {
+  const e = entry as Record<string, unknown>;
+  const policy = e.policy as Record<string, unknown> | null | undefined;
+  if (typeof e.received_at !== 'string' || typeof e.request_id !== 'string' || typeof e.route !== 'string' || typeof e.status !== 'number') return false;
+  if (!policy || typeof policy !== 'object' || typeof policy.id !== 'string') return false;
+  if (!Array.isArray(e.phases)) return false;
+  return e.phases.every((p: unknown) => {
+    const phase = p as Record<string, unknown> | null;
+    if (!phase || typeof phase.direction !== 'string' || !Array.isArray(phase.verdicts)) return false;
+    return phase.verdicts.every((v: unknown) => {
+      const verdict = v as Record<string, unknown> | null;
+      return !!verdict && typeof verdict.guard === 'string' && typeof verdict.label === 'string' && typeof verdict.score === 'number' && Array.isArray(verdict.categories);
+    });
+  });
 }
 
 /** The guarded requests' decisions only (no refusals), in chain order. */

@@ -320,3 +320,21 @@ describe('an invalid request still gets its 400 when the audit log cannot take t
     expect(appends).toBe(2);
   });
 });
+
+describe('a malformed decision line', () => {
+  test('is counted unreadable, so queries and stats over the rest still work', async () => {
+    const { writeFixtureLog } = await import('../../support/auditFixture');
+    const { appendFileSync, readdirSync } = await import('node:fs');
+    const { auditStats } = await import('../../../gateway/audit/auditQuery');
+    const { formatEntries } = await import('../../../gateway/audit/auditFormat');
+    const dir = await writeFixtureLog();
+    const before = readAllEntries(dir);
+    const last = readdirSync(dir).filter((f) => /^audit-.*\.jsonl$/.test(f)).sort().pop()!;
+    appendFileSync(`${dir}/${last}`, `${JSON.stringify({ kind: 'decision', phases: [{ direction: 'input' }] })}\n`);
+    const after = readAllEntries(dir);
+    expect(after.entries).toHaveLength(before.entries.length);
+    expect(after.unreadable).toBe(before.unreadable + 1);
+    expect(() => formatEntries(after.entries, 'csv')).not.toThrow();
+    expect(() => auditStats(after.entries as StoredAuditEntry[])).not.toThrow();
+  });
+});

@@ -19,6 +19,8 @@ describe('audit query', () => {
     expect(parseTime('24h', now).toISOString()).toBe('2025-06-09T00:00:00.000Z');
     expect(parseTime('7d', now).toISOString()).toBe('2025-06-03T00:00:00.000Z');
     expect(() => parseTime('yesterday')).toThrow(/ISO 8601/);
+    // An age past the Date range would be an Invalid Date, silently matching everything.
+    expect(() => parseTime('99999999999999d', now)).toThrow(/ISO 8601/);
   });
 
   test.each([
@@ -69,5 +71,7 @@ describe('audit query', () => {
     expect(csvCell('say "hi"')).toBe('"say ""hi"""');
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     expect(csvCell('plain')).toBe('plain');
+    // Locales that split on `;`: the value stays one cell, and what follows `;` cannot start a formula cell.
+    expect(csvCell("/v1/x;=cmd|' /C calc'!A0")).toBe(`"/v1/x;=cmd|' /C calc'!A0"`);
   });
 });
