@@ -45,10 +45,17 @@ export function isLoopbackHostHeader(host: string | undefined): boolean {
  * rebinding: the Host header then names that site), and a reverse proxy on this machine makes
  * every client look local (it adds Forwarded / X-Forwarded-For / Via).
  */
+/**
+ * Headers a reverse proxy or CDN adds (the standard one, the de-facto ones, nginx's and common
+ * CDNs'). A proxy configured to add none cannot be told from a local client: that is why a proxied
+ * page needs review.admin_key (README).
+ */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'x-original-uri', 'x-original-url', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'via'];
+
 export function keylessRefusal(req: Pick<Request, 'header'> & { socket: { remoteAddress?: string } }): string | undefined {
   if (!isLoopbackAddress(req.socket.remoteAddress)) return 'No admin key is configured, so the review page is served to this machine only.';
   if (!isLoopbackHostHeader(req.header('host'))) return 'No admin key is configured: the page answers only to localhost, 127.0.0.1 or [::1] as the host name.';
-  if (req.header('forwarded') || req.header('x-forwarded-for') || req.header('via')) return 'No admin key is configured: requests through a proxy are refused (set review.admin_key to serve the page behind one).';
+  if (PROXY_HEADERS.some((h) => req.header(h) !== undefined)) return 'No admin key is configured: requests through a proxy are refused (set review.admin_key to serve the page behind one).';
   if (req.header('sec-fetch-site') === 'cross-site') return 'No admin key is configured: requests from other sites are refused.';
   return undefined;
 }

@@ -108,6 +108,8 @@ describe('access', () => {
     expect(keylessRefusal(req({ host: 'rebound.evil.example:8090' }))).toMatch(/host name/); // DNS rebinding
     expect(keylessRefusal(req({ host: 'localhost', 'x-forwarded-for': '203.0.113.9' }))).toMatch(/through a proxy/);
     expect(keylessRefusal(req({ host: 'localhost', via: '1.1 nginx' }))).toMatch(/through a proxy/);
+    // nginx's usual proxy_set_header lines, and CDNs' client-IP headers.
+    for (const header of ['x-real-ip', 'x-forwarded-host', 'x-forwarded-proto', 'cf-connecting-ip', 'true-client-ip']) expect(keylessRefusal(req({ host: '127.0.0.1:8090', [header]: 'x' }))).toMatch(/through a proxy/);
     expect(keylessRefusal(req({ host: 'localhost', 'sec-fetch-site': 'cross-site' }))).toMatch(/other sites/);
     expect(keylessRefusal(req({ host: 'localhost', 'sec-fetch-site': 'same-origin' }))).toBeUndefined();
   });
