@@ -287,7 +287,7 @@ export class AuditIndex {
       if (this.closed) return;
       if (lastKept && name < lastKept.name) continue;
       const from = lastKept && name === lastKept.name ? lastKept : undefined;
-      await this.indexFile(name, from);
+      await this.indexFile(name, from, name === names[names.length - 1]);
     }
   }
 
@@ -330,8 +330,12 @@ export class AuditIndex {
     return hash;
   }
 
-  /** Indexes `name` from where `from` stopped (or from its start), in slices. */
-  private async indexFile(name: string, from: FileRow | undefined): Promise<void> {
+  /**
+   * Indexes `name` from where `from` stopped (or from its start), in slices. In the last file a tail
+   * without its newline is a record still being written and waits; in an earlier file nothing more
+   * will be written, so such a tail is its final line (indexed, and judged by the chain check).
+   */
+  private async indexFile(name: string, from: FileRow | undefined, isLast: boolean): Promise<void> {
     const full = path.join(this.options.auditDir, name);
     if (!existsSync(full)) return;
     const fd = openSync(full, 'r');
@@ -351,6 +355,7 @@ export class AuditIndex {
         const chunk = buf.subarray(0, n);
         // Whole lines only: a line still being written (or torn by a crash) waits for its newline.
         let end = chunk.lastIndexOf(10);
+        if (end < 0 && n === size - offset && !isLast) end = n - 1;
         if (end < 0) {
           if (n < buf.length) break;
           // One line longer than the buffer: read it again with room for all of it.

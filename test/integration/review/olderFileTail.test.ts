@@ -1,0 +1,36 @@
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AuditLog } from '../../../gateway/audit/auditLog';
+import { listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { toRejectionEntry } from '../../../gateway/audit/rejectionEntry';
+import { AuditIndex } from '../../../gateway/review/auditIndex';
+
+/**
+ * Bytes after the last newline of a file that is not the last one are never completed (the log
+ * writes to the newest file only): the index reads them as that file's final line, so the chain
+ * check reports them, as `audit verify` does, and the file is not indexed again at every refresh.
+ */
+test('a tail without a newline in an older file is a broken record, indexed once', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-tail-'));
+  const log = new AuditLog({ dir, fsync: 'interval', fsyncIntervalMs: 1000, maxFileBytes: 2_000, maxFileAgeMs: 3600_000 });
+  for (let i = 0; i < 30; i++) {
+    await log.append(toRejectionEntry({ kind: 'unauthenticated', requestId: `req_${i}`, receivedAt: new Date(Date.UTC(2026, 11, 3, 9, 0, i)).toISOString(), method: 'POST', route: '/v1/chat/completions', status: 401, reason: 'missing_key', client: '203.0.113.9' }));
+  }
+  await log.close();
+  const files = listAuditFiles(dir);
+  expect(files.length).toBeGreaterThan(1);
+  appendFileSync(files[0], 'x');
+
+  const logged: string[] = [];
+  const index = new AuditIndex({ auditDir: dir, publicKeys: new Map(), log: (line) => logged.push(line) });
+  try {
+    expect(await index.catchUp(60_000)).toBe(true);
+    expect(index.chainStatus().problems).toBeGreaterThan(0);
+    expect(index.chainStatus().first).toMatchObject({ file: path.basename(files[0]) });
+    for (let i = 0; i < 3; i++) expect(await index.catchUp(60_000)).toBe(true);
+    expect(logged.filter((l) => /changed since it was indexed/.test(l))).toHaveLength(0);
+  } finally {
+    index.close();
+  }
+}, 60_000);
