@@ -52,6 +52,8 @@ const RUNS = {
       { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
       { id: 'jailbreak_test', title: 'Task A test, jailbreaks vs benign user prompts', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--label', 'jailbreak', '--label', 'benign', '--label', 'safe', '--label', 'unsafe'] },
       { id: 'user_test', title: 'Task A test, user turns (jailbreaks vs every benign user prompt)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution'] },
+      // The same padded jailbreaks with harmless prose around them (benign documents of the same split) instead of other users' requests.
+      { id: 'user_test_docpad', title: 'Task A test, user turns, jailbreaks padded with benign documents', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution', '--dilution-padding', `${D}/doc-carriers`] },
       { id: 'docs_test', title: 'Task A test, documents and tool results (injections)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'document', '--role', 'tool', '--injected-docs', '--dilution'] },
       { id: 'test_all', title: 'Task A test, all rows', args: [...ALL, '--split', 'test', '--task', 'A'] },
       { id: 'notinject_test', title: 'NotInject test (benign prompts with trigger words)', args: [...ds('notinject'), '--data-root', D, '--split', 'test'] },
@@ -62,7 +64,10 @@ const RUNS = {
     guard: 'llama_guard',
     runs: [
       { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
-      { id: 'pool_answers_val', title: 'benign answers, validation (benign-chat, CoCoNot)', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'validation', '--calibrate-fpr', '0.01'] },
+      // Calibrated as the default window mode checks answers streamed (windows, then the whole answer): the stricter of the two.
+      { id: 'pool_answers_val', title: 'benign answers, validation (benign-chat, CoCoNot), streamed as window mode checks them', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'validation', '--streamed', '--calibrate-fpr', '0.01'] },
+      { id: 'pool_answers_test', title: 'benign answers, test (benign-chat, CoCoNot), whole', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'test'] },
+      { id: 'pool_answers_test_streamed', title: 'benign answers, test (benign-chat, CoCoNot), streamed (window mode)', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'test', '--streamed'] },
       { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
       { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
       { id: 'test_b', title: 'Task B test, all rows', args: [...ALL, '--split', 'test', '--task', 'B'] },
@@ -72,6 +77,8 @@ const RUNS = {
       { id: 'xstest', title: 'XSTest prompts (eval-only)', args: [...ds('xstest'), '--data-root', D, '--split', 'eval_only', '--task', 'B', '--role', 'user'] },
       { id: 'plain_answers_test', title: 'plain-answers test (answers)', args: [...ds('plain-answers'), '--data-root', D, '--split', 'test', '--task', 'B'] },
       { id: 'gptfuzz_test', title: 'GPTFuzz test answers', args: [...ds('gptfuzz'), '--data-root', D, '--split', 'test', '--task', 'B', '--role', 'assistant'] },
+      { id: 'plain_answers_test_streamed', title: 'plain-answers test (answers), streamed (window mode)', args: [...ds('plain-answers'), '--data-root', D, '--split', 'test', '--task', 'B', '--streamed'] },
+      { id: 'gptfuzz_test_streamed', title: 'GPTFuzz test answers, streamed (window mode)', args: [...ds('gptfuzz'), '--data-root', D, '--split', 'test', '--task', 'B', '--role', 'assistant', '--streamed'] },
       { id: 'moderation', title: 'OpenAI moderation (eval-only, zero-shot)', args: [...ds('openai-moderation'), '--data-root', D, '--split', 'eval_only', '--task', 'B'] },
       { id: 'dices', title: 'DICES answers (eval-only; last turn only)', args: [...ds('dices'), '--data-root', D, '--split', 'eval_only', '--task', 'B'] },
     ],
