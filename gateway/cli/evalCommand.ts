@@ -80,6 +80,9 @@ label and category. Positive = any label except benign / safe; unclear rows are 
                         own benign text (0-500 words before / after / both) and inside benign
                         documents of 250-2500 words; adds a table and dilution.svg
   --dilution-attacks N  attacks used by --dilution (default 100, a fixed sample)
+  --dilution-padding P  pad with the benign / safe records of this data (same split) instead
+                        of the selection's own benign texts, e.g. documents as harmless prose;
+                        repeatable
   --injected-docs       also measure recall on document injections with and without their
                         framing (payloads moved, unframed, into other benign documents)
   --streamed            score answers (assistant rows, content-safety guards) as window mode
@@ -110,6 +113,7 @@ interface EvalOptions {
   calibrateFpr?: number;
   dilution: boolean;
   dilutionAttacks: number;
+  dilutionPadding?: string[];
   injectedDocs: boolean;
   streamed: boolean;
 }
@@ -159,6 +163,21 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     io.err(`safety-gateway eval: ${(err as Error).message}\n`);
     return 2;
   }
+  let padding: { texts: string[]; from: string } | undefined;
+  if (options.dilutionPadding) {
+    try {
+      const paddingFiles = resolveDataFiles(options.dilutionPadding, io.cwd());
+      // The benign rows of the same split: a test run pads with test text only.
+      const texts = loadRecords(paddingFiles)
+        .filter((r) => (r.label === 'benign' || r.label === 'safe') && (!splitOf || splitOf(r) === options.split))
+        .map((r) => r.text);
+      if (texts.length === 0) throw new Error(`--dilution-padding: no benign records${options.split ? ` in the ${options.split} split` : ''} in ${options.dilutionPadding.join(', ')}`);
+      padding = { texts, from: options.dilutionPadding.map((p) => path.relative(io.cwd(), p) || p).join(', ') };
+    } catch (err) {
+      io.err(`safety-gateway eval: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   const selected = selectExamples(records, { task: options.task, split: options.split, splitOf, roles: options.roles, labels: options.labels, origLabelPrefixes: options.origLabels, limit: options.limit });
   const { skipped } = selected;
   const asRole = options.asRole;
@@ -188,7 +207,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     let extra: ExtraSections;
     try {
       const train = options.injectedDocs ? trainPayloads(options, records, splitOf) : undefined;
-      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io, train);
+      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io, train, padding);
     } catch (err) {
       io.err(`safety-gateway eval: ${(err as Error).message}\n`);
       return 1;
@@ -256,6 +275,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
       'calibrate-fpr': { type: 'string' },
       dilution: { type: 'boolean', default: false },
       'dilution-attacks': { type: 'string' },
+      'dilution-padding': { type: 'string', multiple: true },
       'injected-docs': { type: 'boolean', default: false },
       streamed: { type: 'boolean', default: false },
     },
@@ -297,6 +317,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     calibrateFpr,
     dilution: values.dilution ?? false,
     dilutionAttacks: values['dilution-attacks'] === undefined ? DEFAULT_DILUTION.attacks : positiveInt('--dilution-attacks', values['dilution-attacks']),
+    dilutionPadding: values['dilution-padding'],
     injectedDocs: values['injected-docs'] ?? false,
     streamed: values.streamed ?? false,
   };
@@ -358,7 +379,7 @@ function thresholdFor(loaded: LoadedPolicy, options: EvalOptions, style: Request
   return t;
 }
 
-async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo, train?: ReadonlySet<string>): Promise<ExtraSections> {
+async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo, train?: ReadonlySet<string>, padding?: { texts: string[]; from: string }): Promise<ExtraSections> {
   const extra: ExtraSections = {};
   if (options.calibrateFpr !== undefined) extra.calibration = calibrateByRole(examples, outcomes, options.calibrateFpr);
   if (options.injectedDocs) {
@@ -369,7 +390,7 @@ async function runExtraSuites(options: EvalOptions, examples: EvalExample[], out
   }
   if (options.dilution) {
     io.err(`dilution: ${options.dilutionAttacks} attacks padded with benign text\n`);
-    extra.dilution = await runDilution(ctx, examples, options.dilutionAttacks);
+    extra.dilution = await runDilution(ctx, examples, options.dilutionAttacks, padding);
     extra.dilutionPlot = 'dilution.svg';
   }
   return extra;

@@ -169,6 +169,8 @@ export interface DilutionResult {
   padding: Record<string, DilutionPoint[]>;
   documents: DilutionPoint[];
   errors: number;
+  /** Where the benign text came from: the selection's own benign rows, or other data (--dilution-padding). */
+  padding_from?: string;
 }
 
 /** Rates per group from each case's score (null for a case whose check failed) at its role's threshold. */

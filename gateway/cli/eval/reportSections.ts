@@ -81,7 +81,7 @@ export function calibrationSection(calibration: Record<string, Calibration>): st
 
 export function dilutionSection(d: DilutionResult, plotFile?: string): string {
   const lines = ['## Dilution', ''];
-  lines.push(`${d.attacks} attacks of this selection, padded with its own benign texts (N words before, after, or both sides; each beside the same padding alone), and inserted at a random sentence boundary of benign documents of N words (beside the same documents alone). Detection at the policy threshold; a detection rate is only as good as the benign text alone stays unflagged.${d.errors ? ` ${d.errors} check(s) failed and are left out.` : ''}`, '');
+  lines.push(`${d.attacks} attacks of this selection, padded with ${d.padding_from ? `benign texts of ${d.padding_from}` : 'its own benign texts'} (N words before, after, or both sides; each beside the same padding alone), and inserted at a random sentence boundary of benign documents of N words (beside the same documents alone). Detection at the policy threshold; a detection rate is only as good as the benign text alone stays unflagged.${d.errors ? ` ${d.errors} check(s) failed and are left out.` : ''}`, '');
   const words = [...new Set(Object.values(d.padding).flatMap((ps) => ps.map((p) => p.words)))].sort((a, b) => a - b);
   const placements = Object.keys(d.padding);
   if (placements.length) {

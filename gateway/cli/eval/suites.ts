@@ -56,12 +56,13 @@ function asExamples(cases: readonly { text: string; role: string; positive: bool
   }));
 }
 
-export async function runDilution(ctx: SuiteContext, examples: readonly EvalExample[], attacks = DEFAULT_DILUTION.attacks): Promise<DilutionResult> {
+/** `padding`: benign texts to pad with instead of the selection's own (--dilution-padding), and where they came from. */
+export async function runDilution(ctx: SuiteContext, examples: readonly EvalExample[], attacks = DEFAULT_DILUTION.attacks, padding?: { texts: readonly string[]; from: string }): Promise<DilutionResult> {
   const positives = sampleByIdHash(
     examples.filter((e) => e.positive),
     attacks,
   );
-  const benign = examples.filter((e) => !e.positive).map((e) => e.text);
+  const benign = padding ? [...padding.texts] : examples.filter((e) => !e.positive).map((e) => e.text);
   if (positives.length === 0 || benign.length === 0) throw new Error('--dilution needs both attacks (positives) and benign texts in the selection');
   const cases = dilutionCases(
     positives.map((e) => ({ id: e.id, text: e.text, role: e.role })),
@@ -69,7 +70,8 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
     { ...DEFAULT_DILUTION, attacks },
   );
   const outcomes = await runGuard(ctx.guard, asExamples(cases, 'dilution'), { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
-  return summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
+  const result = summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
+  return padding ? { ...result, padding_from: padding.from } : result;
 }
 
 /** `trainPayloads`: payloads of the train split's injections; cases whose payload is not among them are also reported apart. */

@@ -94,6 +94,27 @@ describe('safety-gateway eval suites', () => {
     expect(readFileSync(path.join(out, 'dilution.svg'), 'utf8')).toMatch(/^<svg[\s\S]*padding before[\s\S]*<\/svg>\n$/);
   });
 
+  it('pads with another dataset\'s benign rows with --dilution-padding (its padding alone flagged where the marker is in it)', async () => {
+    mkdirSync(path.join(dir, 'pad'), { recursive: true });
+    const padFile = path.join(dir, 'pad', 'pad.jsonl');
+    // Benign-labelled padding that the fixture model flags: a run padded with it must show it flagged alone.
+    const pad = Array.from({ length: 5 }, (_, i) => JSON.stringify({ categories: [], source: 'test/repo@0:pad.jsonl', id: `pad-${String(i).padStart(6, '0')}`, task: 'A', text: `A padding page ${i} that mentions zzjailbreak in passing. More words follow here.`, label: 'benign', role: 'document' }));
+    writeFileSync(padFile, `${pad.join('\n')}\n`);
+    const run = async (extra: string[]) => {
+      const io = captureIo();
+      const code = await runEval(['--guard', 'prompt_guard', '--data', dataFile, '--policy', FIXTURE_POLICY, '--task', 'A', '--role', 'user', '--dilution', '--dilution-attacks', '2', '--json', ...extra], io);
+      expect(io.stderr()).not.toMatch(/safety-gateway eval:/);
+      expect(code).toBe(0);
+      return JSON.parse(io.stdout().trim()).dilution;
+    };
+    const own = await run([]);
+    expect(own.padding_from).toBeUndefined();
+    expect(own.padding.both.filter((p: { words: number }) => p.words > 0).every((p: { benign_flagged: number }) => p.benign_flagged === 0)).toBe(true);
+    const other = await run(['--dilution-padding', padFile]);
+    expect(other.padding_from).toBe(path.join('pad', 'pad.jsonl'));
+    expect(other.padding.both.filter((p: { words: number }) => p.words > 0).every((p: { benign_flagged: number }) => p.benign_flagged === 1)).toBe(true);
+  });
+
   it('scores records as another role with --as-role and rejects bad suite options', async () => {
     const io = captureIo();
     const code = await runEval(['--guard', 'prompt_guard', '--data', dataFile, '--policy', FIXTURE_POLICY, '--task', 'A', '--role', 'user', '--as-role', 'document', '--json'], io);
