@@ -128,7 +128,12 @@ async function startParts(
     recorder: decisionRecorder,
     bodyLimitBytes: config.limits.body_bytes,
     access,
-    readinessChecks: [...(recording?.readinessChecks ?? []), guardReadinessCheck(policies, { failures: config.guards.unready_after_failures, probeTimeoutMs: config.guards.probe_timeout_ms })],
+    readinessChecks: [
+      // A draining replica leaves the load balancer's rotation at once, whatever else is fine.
+      () => (stopping ? 'draining: the gateway is shutting down' : undefined),
+      ...(recording?.readinessChecks ?? []),
+      guardReadinessCheck(policies, { failures: config.guards.unready_after_failures, probeTimeoutMs: config.guards.probe_timeout_ms }),
+    ],
     telemetry: recording?.telemetry,
     metrics: { apiKey: config.metrics.api_key, servedElsewhere: !!metricsListener },
     review: review?.router,
@@ -164,7 +169,9 @@ async function startParts(
       // Idle keep-alive connections close now; busy ones close once their response ends.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) if (!busy.get(socket)) socket.end();
-      server.on('request', (_req, res) => res.setHeader('connection', 'close'));
+      // Before the app's own listener: a route that answers at once (/healthz, a 404) has sent its
+      // headers by the time a later listener runs, and setHeader would throw out of the parser.
+      server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, graceMs - recordMs);

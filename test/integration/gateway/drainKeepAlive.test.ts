@@ -1,0 +1,72 @@
+import http from 'node:http';
+import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
+import { GatewayConfig } from '../../../gateway/config';
+import { startGateway } from '../../../gateway/server';
+import { MemoryRecorder } from '../../support/gatewayHarness';
+import { defaultPolicyWithFixtureModels } from '../../bypass/support';
+
+/** One request on `agent`'s single keep-alive socket: status, headers and body. */
+function get(agent: http.Agent, url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * While the gateway drains (SIGTERM), a client that reuses a keep-alive connection opened before
+ * it started still gets answers, each with `connection: close`; /readyz says not ready so the
+ * load balancer takes the replica out; nothing throws out of the HTTP parser (a route answering
+ * at once used to meet a late setHeader and take the process down).
+ */
+describe('draining with a reused keep-alive connection', () => {
+  let engine: DevEngine;
+  beforeAll(async () => {
+    engine = await startDevEngine({ tokenDelayMs: 20 });
+  });
+  afterAll(() => engine.close());
+
+  test('/healthz and /readyz answer on the old socket: connection close, readyz 503 draining', async () => {
+    const config = GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(), engine: { url: engine.baseUrl } });
+    const gateway = await startGateway({ config, recorder: new MemoryRecorder() });
+    // Two clients, each with a request in flight when shutdown starts (a busy socket is not closed as idle).
+    const agents = [new http.Agent({ keepAlive: true, maxSockets: 1 }), new http.Agent({ keepAlive: true, maxSockets: 1 })];
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await fetch(`${engine.baseUrl.replace(/\/v1$/, '')}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'slow words '.repeat(30), times: 2 }) });
+      const inFlight = agents.map(
+        (agent) =>
+          new Promise<number>((resolve, reject) => {
+            const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            });
+            req.on('error', reject);
+            req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'a story please' }] }));
+          }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const stopping = gateway.shutdown(5000);
+      expect(await Promise.all(inFlight)).toEqual([200, 200]);
+      const healthz = await get(agents[0]!, `${gateway.url}/healthz`);
+      expect(healthz.status).toBe(200);
+      expect(healthz.headers.connection).toBe('close');
+      const readyz = await get(agents[1]!, `${gateway.url}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(JSON.parse(readyz.body)).toMatchObject({ status: 'not_ready', problems: { draining: expect.stringMatching(/shutting down/) } });
+      await stopping;
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const agent of agents) agent.destroy();
+    }
+  });
+});
