@@ -102,10 +102,16 @@ export class EngineClient implements Engine {
       res = await this.dispatch(method, path, headers, payload, deadline);
     } catch (err) {
       deadline.done();
-      if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)');
+      if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)', undefined, 'total');
       throw classifyEngineError(err, 'request');
     }
     const contentType = String(res.headers['content-type'] ?? '');
+    if (res.statusCode === 429) {
+      // Overloaded (TGI's full queue): nothing was generated, so another replica may take it.
+      await res.body.dump().catch(() => undefined);
+      deadline.done();
+      throw new EngineError('unreachable', 'the engine is overloaded (HTTP 429)', 429);
+    }
     if (res.statusCode >= 500) {
       const text = await res.body.text().catch(() => '');
       deadline.done();

@@ -11,11 +11,15 @@ export class EngineError extends Error {
     message: string,
     /** The engine's own status, when it answered. */
     readonly upstreamStatus?: number,
+    /** For a timeout, when it struck: before a connection (`connect`, nothing sent) or after the request went out. */
+    readonly stage?: TimeoutStage,
   ) {
     super(message);
     this.name = 'EngineError';
   }
 }
+
+export type TimeoutStage = 'connect' | 'first_byte' | 'idle' | 'total';
 
 /** Classifies a low-level error from undici / node:net without leaking hostnames into messages. */
 export function classifyEngineError(err: unknown, phase: string): EngineError {
@@ -25,12 +29,19 @@ export function classifyEngineError(err: unknown, phase: string): EngineError {
   const name = e?.name ?? e?.cause?.name;
   if (name === 'AbortError' && code !== 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
   if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new EngineError('timeout', `the engine did not answer in time (${timeoutKind(code, phase)})`);
+    return new EngineError('timeout', `the engine did not answer in time (${timeoutKind(code, phase)})`, undefined, timeoutStage(code));
   }
   if (code === 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
   // Once the engine has answered, a broken connection is a failed answer (502), not an unreachable engine.
   if (phase === 'stream') return new EngineError('bad_gateway', `the engine connection broke mid-answer (${code ?? 'reset'})`);
   return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`);
+}
+
+function timeoutStage(code: string | undefined): TimeoutStage {
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'first_byte';
+  if (code === 'UND_ERR_BODY_TIMEOUT') return 'idle';
+  return 'total';
 }
 
 function timeoutKind(code: string | undefined, phase: string): string {

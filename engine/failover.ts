@@ -1,13 +1,20 @@
 import { EngineError } from './errors';
 
 /**
- * Which failures another upstream may fix. All of them happen before the engine's first byte
- * (EngineClient.post resolves on the response head), so nothing has reached the client yet:
- * unreachable, timed out before answering, or answered 5xx. A 4xx is the request's own fault and
- * is never retried; an abort is the client's choice.
+ * Which failures another upstream may fix, without the engine doing the work twice. All happen
+ * before the engine's first byte (EngineClient.post resolves on the response head), so nothing
+ * has reached the client yet: unreachable, a connect timeout (nothing was sent), an answered 5xx
+ * or 429 (refused, nothing generated), and for a streamed request a first-byte timeout (its
+ * headers come as generation starts). A non-streamed request's first-byte timeout and any total
+ * timeout are not retried: a non-streamed answer's headers come only once it is whole, so the
+ * engine may be generating it still (another replica would generate it again, and the client
+ * would wait the timeout once per replica). A 4xx is the request's own fault; an abort is the client's choice.
  */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof EngineError && (err.failure === 'unreachable' || err.failure === 'timeout' || err.failure === 'bad_gateway');
+export function isRetryable(err: unknown, streamed = false): boolean {
+  if (!(err instanceof EngineError)) return false;
+  // A streamed answer's headers come as generation starts: no first byte means nothing was generated yet.
+  if (err.failure === 'timeout') return err.stage === 'connect' || (streamed && err.stage === 'first_byte');
+  return err.failure === 'unreachable' || err.failure === 'bad_gateway';
 }
 
 /**

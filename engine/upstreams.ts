@@ -49,7 +49,8 @@ export class UpstreamPool implements Engine {
   }
 
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
-    return this.attempt((c) => c.post(path, body, signal), signal);
+    const streamed = (body as { stream?: unknown } | null)?.stream === true;
+    return this.attempt((c) => c.post(path, body, signal), signal, streamed);
   }
 
   get(path: string, signal?: EngineSignal): Promise<EngineResponse> {
@@ -69,14 +70,14 @@ export class UpstreamPool implements Engine {
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
   }
 
-  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: EngineSignal): Promise<EngineResponse> {
+  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: EngineSignal, streamed = false): Promise<EngineResponse> {
     const order = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++).slice(0, this.settings.retries + 1);
     let lastError: unknown;
     for (const index of order) {
       try {
         return await call(this.clients[index]);
       } catch (err) {
-        if (signal?.aborted || !isRetryable(err)) throw err;
+        if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         this.health.failed(index, (err as Error).message);
         lastError = err;
       }

@@ -53,10 +53,41 @@ describe('several upstreams: health checks and failover before the first byte', 
     expect(h.recorder.records.length - before).toBe(statuses.length);
   });
 
-  test('an upstream that hangs times out before its first byte, and the other answers', async () => {
-    await script(h.engine, { hang: true });
+  test('an upstream answering 429 (overloaded, nothing generated) is retried on the other', async () => {
+    await script(h.engine, { status: 429 });
     const statuses = await untilFirstTook(1);
     expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  test("the engine refusing the gateway's credentials (401) is a 502 engine_error, never a 401 the app would blame on its own key", async () => {
+    await script(h.engine, { status: 401, times: 5 });
+    await script(second, { status: 401, times: 5 });
+    const res = await chat(h);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+  });
+
+  test('a stream whose upstream hangs times out before its first byte, and the other answers', async () => {
+    await script(h.engine, { hang: true });
+    const target = h.engine.stats.requests + 1;
+    const statuses: number[] = [];
+    while (h.engine.stats.requests < target && statuses.length < 20) {
+      const res = await chat(h, { stream: true });
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  test('a non-streamed request is not sent again after its first-byte timeout (the engine may be generating it): 504, one upstream asked', async () => {
+    // A whole answer's headers come once it is generated: a replica still generating must not be doubled.
+    await script(h.engine, { hang: true });
+    await script(second, { hang: true });
+    const before = total();
+    const res = await chat(h);
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_timeout');
+    expect(total() - before).toBe(1);
   });
 
   test('an upstream killed is failed over, marked down, and back in rotation once it returns', async () => {

@@ -5,7 +5,13 @@ import { UpstreamHealth } from '../../../engine/health';
 describe('failover', () => {
   test('failures before the first byte are retryable; aborts and other errors are not', () => {
     expect(isRetryable(new EngineError('unreachable', 'x'))).toBe(true);
-    expect(isRetryable(new EngineError('timeout', 'x'))).toBe(true);
+    // Only a connect timeout: after the request went out the engine may be generating the answer still.
+    expect(isRetryable(new EngineError('timeout', 'x', undefined, 'connect'))).toBe(true);
+    for (const stage of ['first_byte', 'idle', 'total'] as const) expect(isRetryable(new EngineError('timeout', 'x', undefined, stage))).toBe(false);
+    // A stream's headers come as generation starts: no first byte, nothing generated yet.
+    expect(isRetryable(new EngineError('timeout', 'x', undefined, 'first_byte'), true)).toBe(true);
+    expect(isRetryable(new EngineError('timeout', 'x', undefined, 'total'), true)).toBe(false);
+    expect(isRetryable(new EngineError('unreachable', 'overloaded', 429))).toBe(true);
     expect(isRetryable(new EngineError('bad_gateway', 'x', 503))).toBe(true);
     expect(isRetryable(new EngineError('aborted', 'x'))).toBe(false);
     expect(isRetryable(new Error('x'))).toBe(false);
