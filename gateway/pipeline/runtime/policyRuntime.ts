@@ -10,6 +10,7 @@ import type { GuardSettings } from './guardSettings';
 import { ortHost } from '../../../guards/onnx/ortHost';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
 import { recordPolicyReload } from '../../telemetry/metrics';
+import { localModelIdentity } from '../../../policies/version';
 
 // Lives in errors.ts so the access layer can audit it without importing the runtime.
 export { UnknownPolicyError };
@@ -65,6 +66,11 @@ interface RuntimeSet {
 export class PolicyHolder {
   private set: RuntimeSet | undefined;
   private readonly guardCache = new Map<string, Guard>();
+
+  /** Guards built and not yet retired (the sets in force hold them; a retired one closes after a grace period). */
+  get guardsOpen(): number {
+    return this.guardCache.size;
+  }
   private mainFile: string | undefined;
   private directories: string[] = [];
   private watcher: PolicyWatcher | undefined;
@@ -121,8 +127,15 @@ export class PolicyHolder {
 
   async installSet(set: PolicySet): Promise<PolicyRuntime> {
     const byId = new Map<string, PolicyRuntime>();
-    for (const loaded of set.byId.values()) byId.set(loaded.id, await this.runtimeFor(loaded));
-    const main = byId.get(set.main.id) ?? (await this.runtimeFor(set.main));
+    let main: PolicyRuntime;
+    try {
+      for (const loaded of set.byId.values()) byId.set(loaded.id, await this.runtimeFor(loaded));
+      main = byId.get(set.main.id) ?? (await this.runtimeFor(set.main));
+    } catch (err) {
+      // Guards this attempt built before one failed are in no set: retire them, or every rejected reload would keep more open.
+      await this.releaseUnused();
+      throw err;
+    }
     this.set = { main, byId, signature: signatureOf(set) };
     await this.releaseUnused();
     return main;
@@ -217,7 +230,12 @@ export class PolicyHolder {
     const guards = new Map<string, Guard>();
     const timeouts = new Map<string, TimeoutBudget>();
     for (const [name, spec] of Object.entries(loaded.policy.guards)) {
-      guards.set(name, await this.guardFor(name, spec));
+      try {
+        guards.set(name, await this.guardFor(name, spec));
+      } catch (err) {
+        // Say which file and policy: a set has several, and a reload's log line is all an operator sees.
+        throw new Error(`${loaded.file} (policy ${loaded.id}): ${(err as Error).message}`);
+      }
       // Each guard enforces this budget for the text it reads; the pipeline's backstop for a guard
       // that never settles computes the same (gateway/pipeline/runRules.ts).
       timeouts.set(name, timeoutBudgetOf(spec));
@@ -227,7 +245,8 @@ export class PolicyHolder {
 
   private async guardFor(name: string, spec: GuardSpec): Promise<Guard> {
     const { threads, inlineBudgetMs, batchSize, batchWaitMs } = this.settings;
-    const key = `${name}|${JSON.stringify(spec)}|${JSON.stringify([threads, inlineBudgetMs, batchSize, batchWaitMs])}`;
+    // A model replaced on disk is a new guard: the old session would score with the old weights.
+    const key = `${name}|${JSON.stringify(spec)}|${localModelIdentity(spec) ?? ''}|${JSON.stringify([threads, inlineBudgetMs, batchSize, batchWaitMs])}`;
     const cached = this.guardCache.get(key);
     if (cached) return cached;
     const guard = createGuardFromSpec(name, spec, this.settings);

@@ -86,7 +86,7 @@ describe('extends', () => {
   test('mappings merge one level deep; guards are replaced whole; lists are replaced', () => {
     const { policy } = load(files, '/p/apps/child.yaml');
     // streaming: the child's overlap, the base's mode and window (defaults apply once, after merging).
-    expect(policy.streaming).toEqual({ mode: 'window', window_tokens: 32, overlap_tokens: 8 });
+    expect(policy.streaming).toEqual({ mode: 'window', window_tokens: 32, overlap_tokens: 8, whole_answer: true });
     expect(policy.guards.pg.model).toBe(path.resolve('/p/models/pg'));
     // Model paths resolve from the folder of the file that names them.
     expect(policy.guards.lg.model).toBe(path.resolve('/p/apps/own-lg'));
