@@ -107,6 +107,9 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
       } else if (kind === 'file') {
         queue.push(target);
       } else {
+        // Watched from the nearest folder that exists, so the fix (creating it) is picked up.
+        const watchable = nearestExisting(fs, path.dirname(target));
+        if (watchable) directories.add(watchable);
         problems.push({ ...at, message: `\`${entry}\` (${target}) does not exist; list policy files or directories relative to this file` });
       }
     });
@@ -123,3 +126,12 @@ export function policyFilesIn(names: readonly string[]): string[] {
 
 /** Policy files end in .yaml or .yml: the watcher (watcher.ts isPolicyFileEvent) reloads on changes to those only. */
 const YAML_FILE = /\.ya?ml$/i;
+
+/** The folder itself or, when it does not exist yet, its parent (never a root: too wide to watch). */
+function nearestExisting(fs: { kind(p: string): string | undefined }, dir: string): string | undefined {
+  for (const at of [dir, path.dirname(dir)]) {
+    if (path.dirname(at) === at) return undefined;
+    if (fs.kind(at) === 'directory') return at;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@ import { didYouMean } from './didYouMean';
 import { expandFindings } from './evaluate';
 import type { PathSegment } from './problems';
 import type { Action, GuardSpec, LlamaGuardSpec, PolicyFile, Rule } from './schema';
+import { GUARDED_ROUTES, guardedRouteCoveredBy } from './guardedRoutes';
 
 /** Problems the schema alone cannot see: references between parts of the file. Pure. */
 export interface SemanticProblem {
@@ -14,8 +15,6 @@ export interface SemanticProblem {
 type Direction = 'input' | 'output';
 
 const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
-/** Routes the gateway always guards; listing them as passthrough would promise something that never happens. */
-const GUARDED_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/models'];
 
 /** The categories a Llama Guard spec knows: its custom ones, else the standard set of its prompt. */
 export function knownCategories(spec: LlamaGuardSpec): string[] {
@@ -39,8 +38,10 @@ export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
     problems.push(...unreachableRules(policy[direction], direction));
   }
   policy.routes.passthrough.forEach((route, i) => {
-    if (GUARDED_ROUTES.includes(route) || (route.endsWith('/*') && GUARDED_ROUTES.some((g) => g.startsWith(route.slice(0, -1))))) {
-      problems.push({ path: ['routes', 'passthrough', i], message: `\`${route}\` covers a guarded route (${GUARDED_ROUTES.join(', ')}), which always goes through the guards; list other routes only` });
+    // Listing one would promise something that never happens: the gateway never forwards them.
+    const guarded = guardedRouteCoveredBy(route);
+    if (guarded) {
+      problems.push({ path: ['routes', 'passthrough', i], message: `\`${route}\` covers the guarded route ${guarded} (guarded: ${GUARDED_ROUTES.join(', ')}, any case, and their sub-paths), which always goes through the guards; list other routes only` });
     }
   });
   policy.request_fields.allow.forEach((field, i) => {

@@ -5,8 +5,9 @@
  * leaves /v1/) once an upstream has interpreted it can ever be passed through.
  */
 
-/** Routes that always go through the guards (or the gateway's own handler). Compared case-insensitively. */
-export const GUARDED_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/models'] as const;
+// Routes that always go through the guards (or the gateway's own handler): one list, shared with `policy check`.
+import { GUARDED_ROUTES, guardedRouteOf } from '../../policies/guardedRoutes';
+export { GUARDED_ROUTES, guardedRouteOf };
 
 /** How many layers of percent-encoding are undone (`%252e` is two). More is refused, not guessed at. */
 const MAX_DECODE_ROUNDS = 3;
@@ -55,15 +56,6 @@ export function normalisePath(raw: string): NormalisedPath {
 export type PassthroughDecision =
   | { kind: 'forward'; path: string }
   | { kind: 'refuse'; status: 400 | 404; code: 'invalid_path' | 'not_found'; message: string };
-
-/**
- * The guarded route a normalised path reaches, if any: exactly, with a trailing slash, or (for the
- * completion routes) anything below it, which some servers route to the same handler.
- */
-export function guardedRouteOf(path: string): string | undefined {
-  const lower = path.toLowerCase().replace(/\/+$/, '');
-  return GUARDED_ROUTES.find((route) => lower === route || (route !== '/v1/models' && lower.startsWith(`${route}/`)));
-}
 
 /**
  * Engine endpoints that answer with model-written text the gateway does not check (vLLM's

@@ -64,6 +64,13 @@ describe('policy set', () => {
     expect(err.problems[0].message).toContain('`./extra.yml`');
   });
 
+  test('a listed path that does not exist yet is watched from its nearest folder, so creating it is picked up', () => {
+    // The folder exists (it holds another file), the listed file does not yet.
+    const err = setProblems({ ...files, '/s/later/readme.yaml': app('later'), '/s/main.yaml': MAIN.replace('./extra.yaml', './later/new.yaml') });
+    expect(err.problems[0].message).toContain('`./later/new.yaml`');
+    expect(err.directories).toContain(path.resolve('/s/later'));
+  });
+
   test('problems in several files are all reported, and the directories looked at are kept for the watcher', () => {
     const err = setProblems({ ...files, '/s/apps/kids.yaml': app('kids', 3), '/s/extra.yaml': 'id: extra\nguards: 1\n' });
     expect(err.problems.map((p) => path.basename(p.file)).sort()).toEqual(['extra.yaml', 'kids.yaml']);

@@ -85,9 +85,12 @@ describe('semantic checks', () => {
 
   test('guarded routes cannot pass through', () => {
     expect(messages({ routes: { passthrough: ['/v1/embeddings', '/v1/chat/completions', '/v1/*'] } })).toEqual([
-      expect.stringMatching(/^routes\.passthrough\.1: `\/v1\/chat\/completions` covers a guarded route/),
-      expect.stringMatching(/^routes\.passthrough\.2: `\/v1\/\*` covers a guarded route/),
+      expect.stringMatching(/^routes\.passthrough\.1: `\/v1\/chat\/completions` covers the guarded route/),
+      expect.stringMatching(/^routes\.passthrough\.2: `\/v1\/\*` covers the guarded route/),
     ]);
+    // As the gateway matches them: /v1/responses too, any case, and sub-paths (never forwarded).
+    const listed = ['/v1/responses', '/v1/responses/*', '/v1/chat/completions/*', '/v1/Chat/Completions', '/v1/responses/abc', '/v1/embeddings/*', '/v1/models/*'];
+    expect(messages({ routes: { passthrough: listed } }).map((m) => m.match(/^routes\.passthrough\.(\d+)/)?.[1])).toEqual(['0', '1', '2', '3', '4', '6']);
   });
 
   test('test cases: exactly one of prompt or conversation, known rules, shadow rules only', () => {
