@@ -1,9 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import OpenAI from 'openai';
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { startFakeGuardServer, type FakeGuardServer, type RecordedRequest } from '../../support/fakeGuardServers';
+import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
 
 /**
@@ -18,31 +16,8 @@ const SECOND_HALF = 'PARTOMEGA';
 const REPLY = `${FIRST_HALF} w2 w3 w4 w5 w6 w7 w8 w9 w10 ${SECOND_HALF} w12 TAILTEXT`;
 
 function policyFile(baseUrl: string, model: string, wholeAnswer: boolean | undefined): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-whole-policy-')), 'whole.yaml');
-  writeFileSync(
-    file,
-    `id: whole-answer
-guards:
-  llama_guard:
-    type: llama_guard
-    backend: openai
-    model: ${model}
-    base_url: ${baseUrl}
-input:
-  - id: unsafe-prompt
-    guard: llama_guard
-    threshold: 0.5
-output:
-  - id: unsafe-answer
-    guard: llama_guard
-    threshold: 0.5
-streaming:
-  mode: window
-  window_tokens: 4
-  overlap_tokens: 1
-${wholeAnswer === undefined ? '' : `  whole_answer: ${wholeAnswer}\n`}`,
-  );
-  return file;
+  const streaming = ['mode: window', 'window_tokens: 4', 'overlap_tokens: 1', ...(wholeAnswer === undefined ? [] : [`whole_answer: ${wholeAnswer}`])];
+  return remoteLlamaGuardPolicy(baseUrl, model, { streaming });
 }
 
 /** The answer under check (the last, assistant, turn), or '' for an input check. */

@@ -1,7 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startFakeGuardServer, type FakeGuardServer } from '../../support/fakeGuardServers';
+import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 import { startRealGateway } from '../telemetry/realGateway';
 
 /**
@@ -9,26 +7,7 @@ import { startRealGateway } from '../telemetry/realGateway';
  * refuses to start and says which variable (sent without its key, every check would be a 401 and
  * every request blocked, with nothing at startup saying why).
  */
-function policyFile(baseUrl: string, model: string, envName: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-keyenv-')), 'policy.yaml');
-  writeFileSync(
-    file,
-    `id: keyed
-guards:
-  llama_guard:
-    type: llama_guard
-    backend: openai
-    model: ${model}
-    base_url: ${baseUrl}
-    api_key_env: ${envName}
-input:
-  - id: unsafe-prompt
-    guard: llama_guard
-    threshold: 0.5
-`,
-  );
-  return file;
-}
+const policyFile = (baseUrl: string, model: string, envName: string) => remoteLlamaGuardPolicy(baseUrl, model, { guard: { api_key_env: envName }, output: false });
 
 describe('api_key_env', () => {
   let fake: FakeGuardServer;

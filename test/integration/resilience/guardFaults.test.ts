@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { BadRequestError, InternalServerError } from 'openai';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { startFakeGuardServer, type FakeGuardServer, type RecordedRequest } from '../../support/fakeGuardServers';
+import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 import { readSse } from '../../support/gatewayHarness';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
 
@@ -17,31 +15,7 @@ import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
 type Json = { error: { code: string; type: string; message: string; safety?: Record<string, unknown> } };
 
 function remotePolicy(baseUrl: string, model: string, streaming = 'mode: buffer'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-remote-policy-'));
-  const file = path.join(dir, 'remote.yaml');
-  writeFileSync(
-    file,
-    `id: remote-guarded
-guards:
-  llama_guard:
-    type: llama_guard
-    backend: openai
-    model: ${model}
-    base_url: ${baseUrl}
-    timeout_ms: 400
-input:
-  - id: unsafe-prompt
-    guard: llama_guard
-    threshold: 0.5
-output:
-  - id: unsafe-answer
-    guard: llama_guard
-    threshold: 0.5
-streaming:
-  ${streaming}
-`,
-  );
-  return file;
+  return remoteLlamaGuardPolicy(baseUrl, model, { guard: { timeout_ms: 400 }, streaming: streaming.split('\n').map((l) => l.trim()) });
 }
 
 async function closedPort(): Promise<number> {

@@ -1,9 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import OpenAI, { InternalServerError } from 'openai';
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { startFakeGuardServer, type FakeGuardServer, type RecordedRequest } from '../../support/fakeGuardServers';
+import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
 import { responsePayloads } from '../../bypass/support';
 
@@ -14,30 +12,7 @@ import { responsePayloads } from '../../bypass/support';
  * text, nothing unchecked.
  */
 function remotePolicy(baseUrl: string, model: string, streaming: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-remote-policy-')), 'remote.yaml');
-  writeFileSync(
-    file,
-    `id: remote-guarded
-guards:
-  llama_guard:
-    type: llama_guard
-    backend: openai
-    model: ${model}
-    base_url: ${baseUrl}
-    timeout_ms: 400
-input:
-  - id: unsafe-prompt
-    guard: llama_guard
-    threshold: 0.5
-output:
-  - id: unsafe-answer
-    guard: llama_guard
-    threshold: 0.5
-streaming:
-  ${streaming}
-`,
-  );
-  return file;
+  return remoteLlamaGuardPolicy(baseUrl, model, { guard: { timeout_ms: 400 }, streaming: streaming.split('\n').map((l) => l.trim()) });
 }
 
 /** Output checks carry the answer as the last (assistant) turn. */
