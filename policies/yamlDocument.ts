@@ -31,9 +31,16 @@ export function parsePolicyYaml(source: string, file: string): PolicyDocument {
   if (doc.errors.length > 0) {
     throw new PolicyError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) })));
   }
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The yaml library's guard against alias bombs ("Excessive alias count ...") throws here: name the file.
+    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
+  }
   return {
     file,
-    data: doc.toJS() as unknown,
+    data,
     positionOf: (path) => at(valueOffset(doc, path)),
     keyPositionOf: (path) => at(keyOffset(doc, path)),
   };

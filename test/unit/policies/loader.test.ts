@@ -59,6 +59,13 @@ describe('policy loader', () => {
     expect(problems('id: [unclosed\n')[0].message).toMatch(/not valid YAML/);
   });
 
+  test('an alias bomb is a located problem of its file, not a bare error', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdef'[i]}`).join(',')}]`)];
+    const [p] = problems(`id: bomb\n${levels.join('\n')}\n`);
+    expect(p).toMatchObject({ file: 'p.yaml', line: 1 });
+    expect(p.message).toMatch(/cannot read the YAML: Excessive alias count/);
+  });
+
   test('prompt_guard on output is rejected', () => {
     const src = base + 'output:\n  - id: o\n    guard: pg\n    threshold: 0.5\n';
     expect(problems(src)[0].message).toContain('prompt_guard checks inputs');
