@@ -19,6 +19,11 @@ export interface EngineClientOptions {
   totalTimeoutMs: number;
   /** Largest answer body read (streamed or not); past it the answer fails as a bad gateway (502). Default 16 MiB. */
   maxAnswerBytes?: number;
+  /**
+   * Path on the engine's origin that says whether it can generate (vLLM, SGLang and TGI: `/health`).
+   * Unset: GET {baseUrl}/models, which vLLM's API server keeps answering while its engine hangs.
+   */
+  healthPath?: string;
 }
 
 export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -74,10 +79,11 @@ export class EngineClient implements Engine {
     return this.send('GET', path, undefined, signal);
   }
 
-  /** True when GET /models answers 200 within the connect + first-byte budget. */
+  /** True when the health path (default GET /models) answers 200 within `timeoutMs`. */
   async ping(timeoutMs = 2000): Promise<boolean> {
     try {
-      const res = await this.send('GET', '/models', undefined, AbortSignal.timeout(timeoutMs));
+      const path = this.options.healthPath ? `${healthPrefix(this.base)}${this.options.healthPath}` : '/models';
+      const res = await this.send('GET', path, undefined, AbortSignal.timeout(timeoutMs));
       res.body.resume();
       return res.status === 200;
     } catch {
@@ -140,6 +146,15 @@ export class EngineClient implements Engine {
     if (target === null) return request(`${this.base}${path}`, { method, headers, body, signal, dispatcher: this.agent });
     return this.agent.request({ origin: target.origin, path: target.path, method, headers, body, signal });
   }
+}
+
+/**
+ * What turns an origin path into a path under `base` (which ends in `/v1` or the like): `..`
+ * segments up to the origin, so `${base}${prefix}/health` is `{origin}/health`.
+ */
+function healthPrefix(base: string): string {
+  const depth = new URL(base).pathname.split('/').filter(Boolean).length;
+  return '/..'.repeat(depth);
 }
 
 /** The body under the answer cap; consumers see its error where they read. */

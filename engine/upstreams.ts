@@ -7,6 +7,8 @@ export interface UpstreamPoolOptions {
   /** Further upstreams tried after a retryable failure (so at most retries + 1 attempts). */
   retries: number;
   healthIntervalMs: number;
+  /** EngineClientOptions.healthPath. */
+  healthPath?: string;
   log?: (line: string) => void;
 }
 
@@ -106,6 +108,8 @@ export interface EngineSettings {
   maxAnswerBytes?: number;
   retries: number;
   healthIntervalMs: number;
+  /** EngineClientOptions.healthPath. */
+  healthPath?: string;
   log?: (line: string) => void;
 }
 
@@ -119,6 +123,7 @@ export function createEngine(settings: EngineSettings): Engine {
     idleTimeoutMs: settings.idleTimeoutMs,
     totalTimeoutMs: settings.totalTimeoutMs,
     maxAnswerBytes: settings.maxAnswerBytes,
+    healthPath: settings.healthPath,
   }));
   if (options.length === 1) return new EngineClient(options[0]);
   return new UpstreamPool(options, { retries: settings.retries, healthIntervalMs: settings.healthIntervalMs, log: settings.log }).start();

@@ -28,8 +28,13 @@ export const GatewayConfig = z.strictObject({
       upstreams: z.array(z.strictObject({ url: z.url(), api_key: z.string().optional() })).default([]),
       /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
       retries: z.number().int().min(0).max(5).default(1),
-      /** How often each upstream's GET /models is checked when there are several. */
+      /** How often each upstream's health is checked when there are several. */
       health_interval_ms: z.number().int().positive().default(5_000),
+      /**
+       * Path on the engine's origin that says whether it can generate, e.g. `/health` (vLLM, SGLang,
+       * TGI). Unset: GET {url}/models, which vLLM keeps answering while its engine hangs.
+       */
+      health_path: z.string().regex(/^\/[^?#\s]*$/, 'a path on the engine origin, starting with /, e.g. /health').optional(),
       /** Largest engine answer read, streamed or not: a bigger one is a 502 engine_error, never buffered whole. */
       max_answer_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     })

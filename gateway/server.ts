@@ -93,6 +93,7 @@ async function startParts(
     maxAnswerBytes: config.engine.max_answer_bytes,
     retries: config.engine.retries,
     healthIntervalMs: config.engine.health_interval_ms,
+    healthPath: config.engine.health_path,
     log,
   });
   started.push(() => engine.close());

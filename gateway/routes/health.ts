@@ -19,7 +19,7 @@ export function healthRoutes(deps: HealthDeps): { healthz: RequestHandler; ready
     let policy: string | undefined;
     if (deps.policies.loaded) policy = deps.policies.current().ref;
     else problems.policy = 'no policy loaded';
-    if (!(await deps.engine.ping(2000))) problems.engine = 'engine not reachable (GET /models failed)';
+    if (!(await deps.engine.ping(2000))) problems.engine = 'engine not reachable (its health check failed: GET /models, or engine.health_path)';
     for (const check of deps.readinessChecks ?? []) {
       const problem = await check();
       if (problem) problems[problem.split(':')[0]] = problem;
