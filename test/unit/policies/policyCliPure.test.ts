@@ -61,3 +61,20 @@ test('parseConversation takes a JSON list of messages and says what is wrong oth
   expect(parseConversation('[{"role":"wizard","content":"x"}]')).toMatch(/^0\.role: /);
   expect(parseConversation('[]')).toMatch(/the list/);
 });
+
+describe('policy check: what would keep the gateway from starting here', () => {
+  const { deploymentWarnings } = require('../../../gateway/cli/policy/checkCommand') as typeof import('../../../gateway/cli/policy/checkCommand');
+  const fixture = require('node:path').join(__dirname, '../../fixtures/models/prompt-guard-v1-tiny') as string;
+  test('a local model without its config.json, and an unset api_key_env, are warned about; a present model and a set key are not', () => {
+    const guards = {
+      here: { type: 'prompt_guard', model: fixture },
+      missing: { type: 'prompt_guard', model: '/nonexistent/model' },
+      keyed: { type: 'llama_guard', backend: 'openai', model: 'm', base_url: 'http://x/v1', api_key_env: 'SG_CHECK_KEY' },
+    } as unknown as Parameters<typeof deploymentWarnings>[0];
+    expect(deploymentWarnings(guards, {})).toEqual([
+      expect.stringMatching(/^guard missing: no model at \/nonexistent\/model/),
+      expect.stringMatching(/^guard keyed: api_key_env SG_CHECK_KEY is not set here/),
+    ]);
+    expect(deploymentWarnings(guards, { SG_CHECK_KEY: 'k' })).toHaveLength(1);
+  });
+});
