@@ -1,6 +1,8 @@
 import { combinedAction, type Decision } from '../../../policies/evaluate';
 import type { Action, TestMessage } from '../../../policies/schema';
+import { ApiError } from '../../errors';
 import { chatAdapter } from '../../pipeline/adapters';
+import { controlTokenError } from '../../pipeline/extract/controlTokens';
 import { checkAnswer, checkInput } from '../../pipeline/guardChecks';
 import type { GuardPhase } from '../../record/guardPhase';
 import type { PolicyRuntime } from '../../pipeline/runtime/policyRuntime';
@@ -28,7 +30,19 @@ export interface ConversationResult {
  * therefore what the gateway would do.
  */
 export async function runConversation(runtime: PolicyRuntime, conversation: ConversationInput): Promise<ConversationResult> {
-  const parsed = chatAdapter.parse({ model: 'policy-cli', messages: conversation.messages });
+  const fields = runtime.loaded.policy.request_fields;
+  let parsed;
+  try {
+    // As guardedRoute.ts: the policy's request_fields, then its control-token refusal, before any guard.
+    parsed = chatAdapter.parse({ model: 'policy-cli', messages: conversation.messages }, fields);
+    if (fields.control_tokens === 'refuse') {
+      const forged = controlTokenError(parsed.inputTexts);
+      if (forged) throw forged;
+    }
+  } catch (err) {
+    if (err instanceof ApiError) return refused(runtime, err);
+    throw err;
+  }
   const input = await checkInput(runtime, parsed);
   let output: GuardPhase | undefined;
   if (conversation.answer !== undefined && input.decision.action !== 'block') {
@@ -37,6 +51,20 @@ export async function runConversation(runtime: PolicyRuntime, conversation: Conv
   const action = combinedAction(input.decision, output?.decision);
   const deciding = output && output.decision.action === action && input.decision.action !== action ? output.decision : input.decision;
   return { input, output, action, deciding };
+}
+
+/** The gateway would answer 400 before any guard ran: what the client experiences is a block. */
+function refused(runtime: PolicyRuntime, err: ApiError): ConversationResult {
+  const decision: Decision = {
+    direction: 'input',
+    action: 'block',
+    decidingRule: `refused:${err.code ?? 'invalid_request'}`,
+    reason: `the gateway refuses the request (400 ${err.code ?? 'invalid_request'}): ${err.message}`,
+    outcomes: [],
+    shadow: [],
+    policy: { id: runtime.loaded.id, version: runtime.loaded.version },
+  };
+  return { input: { decision, verdicts: [], durationMs: 0 }, action: 'block', deciding: decision };
 }
 
 /** A test case's or the explain command's messages: a bare prompt is one user message. */
