@@ -318,9 +318,10 @@ export class OrtHost {
   async crashWorkerForTesting(): Promise<void> {
     const running = () => this.slots.filter((s) => s.conn && !s.conn.exited);
     if (running().length === 0) return;
-    // A worker with a call in flight, when there is one within a second: between two batches
-    // every load is 0, and crashing an idle worker fails nothing (a test waiting for a failed
-    // call then saw its check finish on the other worker).
+    // A worker with a call in flight, when there is one within a second. The worker crashes inside
+    // a call (the one running, or the next to arrive), so a call is always lost, as in a real
+    // crash: crashing between two calls failed nothing, and a test waiting for a failed call saw
+    // its check finish on the other worker.
     for (let waited = 0; waited < 1000 && !running().some((s) => s.conn!.load > 0); waited++) await new Promise((r) => setTimeout(r, 1));
     const conn = running().reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
     const gone = new Promise<void>((resolve) => conn.worker.once('exit', () => resolve()));

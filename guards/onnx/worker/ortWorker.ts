@@ -46,14 +46,28 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.op === 'crash') {
-    setImmediate(() => {
-      throw new Error('simulated crash of the ONNX worker (test hook)');
-    });
+    // Inside a call, so a call is lost as a real crash loses it: now if one is running, else as the next one starts.
+    if (active.size > 0) crashSoon();
+    else crashOnNextCall = true;
+    return;
+  }
+  if (crashOnNextCall) {
+    active.add(msg.id);
+    crashSoon();
     return;
   }
   void handle(msg);
 });
 post({ type: 'ready', binding });
+
+/** Test hook state: crash as the next call starts (see the `crash` op). */
+let crashOnNextCall = false;
+
+function crashSoon(): void {
+  setImmediate(() => {
+    throw new Error('simulated crash of the ONNX worker (test hook)');
+  });
+}
 
 function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   try {

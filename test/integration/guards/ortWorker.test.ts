@@ -155,9 +155,10 @@ describe('ONNX inference runs in the worker thread', () => {
 
 describe('a worker crash', () => {
   it('turns the pending Prompt Guard checks into model_error verdicts; the next check works', async () => {
-    // One segment per batch, so many batches are still to come when the worker dies.
-    // Inline runs off: every segment must go through the worker that is about to die.
-    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, maxBatchSize: 1, cacheSize: 0, timeoutMs: 60_000, inlineBudgetMs: 0 });
+    // Batches of 8 segments: many still to come when the worker dies, and each long enough that the
+    // crash lands inside one (with one segment per batch a loaded machine could crash the worker
+    // between two calls, failing nothing). Inline runs off: every segment goes through a worker.
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, maxBatchSize: 8, cacheSize: 0, timeoutMs: 60_000, inlineBudgetMs: 0 });
     await guard.load();
     const crashes = ortHost().stats.crashes;
     try {
