@@ -314,18 +314,21 @@ export class OrtHost {
     if (this.sessions.size === 0) await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
   }
 
-  /** Test hook: makes the busiest worker throw an uncaught exception, as a crash would; resolves once it is gone. */
-  async crashWorkerForTesting(): Promise<void> {
+  /**
+   * Test hook: makes the busiest worker throw an uncaught exception, as a crash would; resolves
+   * once it is gone. `duringCall`: the worker crashes inside a call (the one running, or the next
+   * to start), so a call is always lost; otherwise at once, busy or not.
+   */
+  async crashWorkerForTesting(options: { duringCall?: boolean } = {}): Promise<void> {
     const running = () => this.slots.filter((s) => s.conn && !s.conn.exited);
     if (running().length === 0) return;
-    // A worker with a call in flight, when there is one within a second. The worker crashes inside
-    // a call (the one running, or the next to arrive), so a call is always lost, as in a real
-    // crash: crashing between two calls failed nothing, and a test waiting for a failed call saw
-    // its check finish on the other worker.
+    // A worker with a call in flight, when there is one within a second: crashing one between two
+    // calls failed nothing, and a test waiting for a failed call saw its check finish on the
+    // other worker (hence `duringCall`).
     for (let waited = 0; waited < 1000 && !running().some((s) => s.conn!.load > 0); waited++) await new Promise((r) => setTimeout(r, 1));
     const conn = running().reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
     const gone = new Promise<void>((resolve) => conn.worker.once('exit', () => resolve()));
-    conn.post({ id: 0, op: 'crash' });
+    conn.post({ id: 0, op: 'crash', ...(options.duringCall ? { duringCall: true } : {}) });
     await gone;
   }
 

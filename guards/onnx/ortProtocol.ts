@@ -69,8 +69,8 @@ export type WorkerRequest =
   | { id: number; op: 'cancel'; target: number }
   /** Releases every session still open, then lets the thread end on its own (never mid-run); no reply. */
   | { id: number; op: 'shutdown' }
-  /** Test hook: throws an uncaught exception in the worker, as a crash would. */
-  | { id: number; op: 'crash' };
+  /** Test hook: throws an uncaught exception in the worker, as a crash would; `duringCall`: inside a call (the running one, or the next). */
+  | { id: number; op: 'crash'; duringCall?: boolean };
 
 export interface WireError {
   name: string;

@@ -46,8 +46,8 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.op === 'crash') {
-    // Inside a call, so a call is lost as a real crash loses it: now if one is running, else as the next one starts.
-    if (active.size > 0) crashSoon();
+    // `duringCall`: inside a call, so a call is lost as a real crash loses it: now if one is running, else as the next one starts.
+    if (!msg.duringCall || active.size > 0) crashSoon();
     else crashOnNextCall = true;
     return;
   }

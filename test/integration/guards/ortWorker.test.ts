@@ -164,7 +164,7 @@ describe('a worker crash', () => {
     try {
       const pending = guard.check(input(text('document', filler(30_000))));
       await until(() => guard.stats().batches > 0);
-      await ortHost().crashWorkerForTesting();
+      await ortHost().crashWorkerForTesting({ duringCall: true });
       const failed = await pending;
       expect(failed).toMatchObject({ label: 'error', error: { type: 'model_error' } });
       expect(failed.error?.message).toMatch(/ONNX worker thread stopped/);
