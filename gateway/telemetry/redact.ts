@@ -15,17 +15,19 @@ interface Rule {
 const RULES: Rule[] = [
   { label: 'KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
   { label: 'KEY', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
-  // Provider key formats: OpenAI / Anthropic style, AWS, GitHub, Slack, Google.
+  // Provider key formats: OpenAI / Anthropic style, AWS, GitHub, Slack, GitLab, Google.
   { label: 'KEY', pattern: /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}/g },
   { label: 'KEY', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
   { label: 'KEY', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/g },
   { label: 'KEY', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
+  { label: 'KEY', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
   { label: 'KEY', pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
   { label: 'KEY', pattern: /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{12,}/gi, replace: (_m, scheme: string) => `${scheme} [KEY]` },
   // `api_key = ...`, `password: ...`: keep the name (it says what was there), mask the value.
   {
     label: 'KEY',
-    pattern: /\b((?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token|passw(?:or)?d)["']?\s*[:=]\s*)["']?[^\s"',;]{6,}["']?/gi,
+    // Prefixed names too (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, GITLAB_TOKEN): `\b` fails after `_`.
+    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]?access)?(?:[_-]?key)?|token|passw(?:or)?d)["']?\s*[:=]\s*)["']?[^\s"',;]{6,}["']?/gi,
     replace: (_m, name: string) => `${name}[KEY]`,
   },
   { label: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g },

@@ -12,6 +12,10 @@ describe('redact (content capture "redacted")', () => {
     ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'token [KEY]'],
     ['Authorization: Bearer abc.def-123456789xyz', 'Authorization: Bearer [KEY]'],
     ['api_key=s3cr3tvalue123 and password: hunter22', 'api_key=[KEY] and password: [KEY]'],
+    // Prefixed names, as environment variables spell them; GitLab tokens.
+    ['DB_PASSWORD=hunter2hunter2 AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCY', 'DB_PASSWORD=[KEY] AWS_SECRET_ACCESS_KEY=[KEY]'],
+    ['GITLAB_TOKEN: glpat-abcdefghijklmnopqrstuv', 'GITLAB_TOKEN: [KEY]'],
+    ['deploy with glpat-abcdefghijklmnopqrstuv', 'deploy with [KEY]'],
     ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.abcdefghijk', 'jwt [KEY]'],
   ])('%s', (input, expected) => {
     expect(redact(input)).toBe(expected);
