@@ -66,6 +66,12 @@ export class AuditLog {
   private head: { seq: number; hash: string } | undefined;
   private opening: Promise<void> | undefined;
   private lastError: string | undefined;
+  /**
+   * `fsync: interval`: a failed fdatasync, sticky until one succeeds. Until then records already
+   * acknowledged may not be on disk (Linux can drop the pages a failed sync left), so appends are
+   * refused (503) and readiness fails: a later successful write must not hide it.
+   */
+  private syncError: string | undefined;
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -118,6 +124,13 @@ export class AuditLog {
 
   /** For /readyz: why the log cannot be written, or undefined. After a failure it probes the disk again. */
   async problem(): Promise<string | undefined> {
+    if (this.syncError) {
+      try {
+        await this.retrySync();
+      } catch {
+        return this.problemText();
+      }
+    }
     if (!this.lastError) return undefined;
     try {
       await this.ensureOpen();
@@ -172,7 +185,7 @@ export class AuditLog {
       }
     }
     if (this.current) {
-      await this.current.handle.datasync().catch(() => undefined);
+      await this.current.handle.datasync().catch((err: unknown) => this.options.warn?.(`audit: the last fdatasync of ${this.current?.name} failed as the log closed (${describe(err)}): its last records may not be on disk`));
       await this.current.handle.close().catch(() => undefined);
       this.current = undefined;
     }
@@ -180,7 +193,28 @@ export class AuditLog {
   }
 
   private problemText(): string {
-    return `audit: the audit log in ${this.options.dir} cannot be written (${this.lastError}); guarded requests are refused with 503 audit_unavailable`;
+    return `audit: the audit log in ${this.options.dir} cannot be written (${this.syncError ?? this.lastError}); guarded requests are refused with 503 audit_unavailable`;
+  }
+
+  /** A failed sync is remembered (and said once) until a sync of the current file succeeds. */
+  private syncFailed(err: unknown, what: string): void {
+    const first = this.syncError === undefined;
+    this.syncError = `${what}: ${describe(err)}`;
+    this.dirty = true;
+    if (first) this.options.warn?.(`audit: ${this.syncError}; records already acknowledged may not be on disk; guarded requests are refused with 503 until a sync succeeds`);
+  }
+
+  /** Syncs the current file now; clears the sticky sync error when it succeeds, throws when it does not. */
+  private async retrySync(): Promise<void> {
+    try {
+      if (this.current) await this.current.handle.datasync();
+    } catch (err) {
+      this.syncFailed(err, 'fdatasync of the audit log failed');
+      throw new Error(this.syncError);
+    }
+    if (this.syncError) this.options.warn?.('audit: a sync of the audit log succeeded again; writing resumes');
+    this.syncError = undefined;
+    this.dirty = false;
   }
 
   private async drain(): Promise<void> {
@@ -190,6 +224,7 @@ export class AuditLog {
         const batch = this.queue;
         this.queue = [];
         try {
+          if (this.syncError) await this.retrySync();
           const fields = await this.writeBatch(batch.map((p) => p.entry));
           this.lastError = undefined;
           batch.forEach((p, i) => p.resolve(fields[i]));
@@ -376,7 +411,8 @@ export class AuditLog {
       // Each file ends signed: an archived file can be checked on its own up to its last record.
       if (this.options.signer && !this.lastIsCheckpoint) await this.writeLines(old, [this.sealCheckpoint('rotation')], true);
       this.current = undefined;
-      await old.handle.datasync().catch(() => undefined);
+      // A failed sync of the file being closed cannot be retried: its records may be lost. Say so, and refuse until a sync succeeds.
+      await old.handle.datasync().catch((err: unknown) => this.syncFailed(err, `fdatasync of ${old.name} at rotation failed`));
       await old.handle.close().catch(() => undefined);
     }
     if (!this.current) await this.startFile();
@@ -416,9 +452,13 @@ export class AuditLog {
     this.syncTimer = setInterval(() => {
       if (!this.dirty || !this.current) return;
       this.dirty = false;
-      this.current.handle.datasync().catch((err: unknown) => {
-        this.lastError = describe(err);
-      });
+      const syncing = this.current;
+      syncing.handle.datasync().then(
+        () => {
+          if (this.syncError && this.current === syncing) void this.retrySync().catch(() => undefined);
+        },
+        (err: unknown) => this.syncFailed(err, 'fdatasync of the audit log failed'),
+      );
     }, this.options.fsyncIntervalMs);
     this.syncTimer.unref();
   }
