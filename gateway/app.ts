@@ -160,11 +160,20 @@ function onGuardedRoute(path: string): NodeHandler {
   };
 }
 
-/** Guarded routes read JSON only; anything else is a 415 before the body is read. */
+/**
+ * Guarded routes read UTF-8 JSON only; anything else is a 415 before the body is read. The checks
+ * on the raw bytes (JSON depth, `__proto__` members) read UTF-8: a body in UTF-16 or UTF-7, which
+ * the JSON parser would decode, passed them unread.
+ */
 function requireJson(req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void): void {
   const type = headerValue(req, 'content-type');
   if (!type || !/^application\/(.+\+)?json\b/i.test(type)) {
     next(new ApiError(415, `Unsupported content type ${type ? `\`${type.slice(0, 100)}\`` : '(none)'}: send application/json.`, 'invalid_request_error', 'unsupported_media_type'));
+    return;
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1];
+  if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset)) {
+    next(new ApiError(415, `Unsupported charset \`${charset.slice(0, 40)}\`: send UTF-8 JSON.`, 'invalid_request_error', 'unsupported_media_type'));
     return;
   }
   next();

@@ -131,10 +131,23 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
     const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(top level)'}: ${issue.message}${hint(issue.path.join('.'))}`);
     throw new ConfigError(`invalid configuration${file ? ` (file ${file})` : ''}:\n${lines.join('\n')}`);
   }
-  if (result.data.engine.url && !/\/v1\/?$/.test(new URL(result.data.engine.url).pathname)) {
-    throw new ConfigError(`invalid configuration:\n- engine.url: ${result.data.engine.url} should be the engine's OpenAI base URL ending in /v1 (e.g. http://127.0.0.1:8000/v1)`);
+  // Every engine URL, replicas too: one without /v1 answered every other request with the engine's 404.
+  const engineUrls = [
+    ...(result.data.engine.url ? [{ at: 'engine.url', url: result.data.engine.url }] : []),
+    ...result.data.engine.upstreams.map((u, i) => ({ at: `engine.upstreams[${i}].url`, url: u.url })),
+  ];
+  const withoutV1 = engineUrls.filter(({ url }) => !/\/v1\/?$/.test(new URL(url).pathname));
+  if (withoutV1.length) {
+    // Never the URL as given: it may carry credentials (user:password@, ?api-key=).
+    throw new ConfigError(`invalid configuration:\n${withoutV1.map(({ at, url }) => `- ${at}: ${shownUrl(url)} should be the engine's OpenAI base URL ending in /v1 (e.g. http://127.0.0.1:8000/v1)`).join('\n')}`);
   }
   return result.data;
+}
+
+/** A URL for messages: scheme, host and path, without credentials or query. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

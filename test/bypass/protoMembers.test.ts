@@ -40,6 +40,25 @@ describe('bypass: __proto__ members in the request', () => {
     expect(h.recorder.rejections.length).toBe(rejections + 1);
   });
 
+  test('a body in another charset (UTF-16, UTF-7), whose bytes the checks cannot read, is refused before it is read', async () => {
+    const raw = `{"model":"dev","messages":[{"role":"user","content":"hi"}],"tools":[${tool(`,"__proto__":{"note":"${INJECTION}"}`)}]}`;
+    for (const [charset, body] of [
+      ['utf-16le', Buffer.from(raw, 'utf16le')],
+      ['UTF-7', Buffer.from(raw.replace('__proto__', '+AF8AXwBwAHIAbwB0AG8AXwBf-'), 'latin1')],
+    ] as const) {
+      const engineCalls = h.engine.stats.requests;
+      const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body });
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/UTF-8/) });
+      expect(h.engine.stats.requests).toBe(engineCalls);
+    }
+    // UTF-8 spelled either way still works.
+    for (const charset of ['utf-8', 'UTF-8']) {
+      const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(res.status).toBe(200);
+    }
+  });
+
   test('the openai client sees a BadRequestError; an ordinary tool still works', async () => {
     const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', description: 'Weather.', parameters: { type: 'object' } } }];
