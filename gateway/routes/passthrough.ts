@@ -6,8 +6,14 @@ import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
 
-/** Client headers that never reach the engine: the gateway key (the engine gets its own) and proxy credentials. */
-const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'];
+/**
+ * Client headers that never reach the engine: the gateway key (the engine gets its own), proxy
+ * credentials, cookies, hop-by-hop headers (RFC 9110 7.6.1: they belong to one connection), and
+ * the client's own forwarding and request-id headers (the engine hears the gateway's).
+ */
+const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
+/** Engine answer headers that stay between the engine and the gateway. */
+const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
 
 /**
  * Other /v1/* routes: forwarded unguarded when the policy lists them under routes.passthrough,
@@ -19,6 +25,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
   const base = new URL(deps.engine.options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
   const engineKey = deps.engine.options.apiKey;
+  const bodyLimit = deps.bodyLimitBytes ?? Number.POSITIVE_INFINITY;
   const forwardPaths = new WeakMap<Request, string>();
   const proxy = createProxyMiddleware<Request, Response>({
     target: base.origin,
@@ -27,13 +34,19 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     pathRewrite: (_path, req) => forwardPaths.get(req) ?? '/',
     proxyTimeout: deps.engine.options.totalTimeoutMs,
     on: {
-      proxyReq: (proxyReq: ClientRequest) => {
+      proxyReq: (proxyReq: ClientRequest, req: Request) => {
+        // Headers the client named in Connection are hop-by-hop too.
+        for (const name of String(req.headers.connection ?? '').split(',')) if (name.trim()) proxyReq.removeHeader(name.trim());
         for (const name of STRIPPED) proxyReq.removeHeader(name);
         if (engineKey) proxyReq.setHeader('authorization', `Bearer ${engineKey}`);
+        proxyReq.setHeader('x-request-id', contextOf(req.res as Response).requestId);
+        limitBody(req, proxyReq, bodyLimit);
       },
       // The engine breaking off after its status line: the client sees the break (its connection
       // closed), never a response that stays open until the total timeout.
       proxyRes: (proxyRes: IncomingMessage, _req, res) => {
+        for (const name of String(proxyRes.headers.connection ?? '').split(',')) if (name.trim()) delete proxyRes.headers[name.trim().toLowerCase()];
+        for (const name of STRIPPED_FROM_ANSWER) delete proxyRes.headers[name];
         proxyRes.once('close', () => {
           if (!proxyRes.complete) (res as Response).destroy();
         });
@@ -64,9 +77,39 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
       // A 400 invalid_path is a probe around the guards and is audited (access/rejections.ts); a 404 is not.
       return next(decision.code === 'invalid_path' ? new InvalidPathError(decision.message) : new ApiError(decision.status, decision.message, 'invalid_request_error', decision.code));
     }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > bodyLimit) return next(tooLarge(bodyLimit));
     forwardPaths.set(req, `${basePath}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');
     return proxy(req, res, next);
   };
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, `The request body is larger than the gateway's limit of ${limit} bytes (limits.body_bytes).`, 'invalid_request_error', 'request_too_large');
+}
+
+/**
+ * A chunked body has no length to refuse up front: its bytes are counted as they are forwarded,
+ * and past the limit the engine request is aborted and the client answered 413 (or cut off, if
+ * the engine's answer had already begun).
+ */
+function limitBody(req: Request, proxyReq: ClientRequest, limit: number): void {
+  if (!Number.isFinite(limit)) return;
+  let seen = 0;
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= limit) return;
+    req.off('data', onData);
+    req.unpipe();
+    proxyReq.destroy();
+    const res = req.res as Response;
+    if (!res.headersSent) {
+      const err = tooLarge(limit);
+      res.status(413).json(err.body());
+    } else res.destroy();
+    req.resume();
+  };
+  req.on('data', onData);
 }

@@ -5,4 +5,6 @@ import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 export interface RouteDeps {
   policies: PolicyHolder;
   engine: Engine;
+  /** limits.body_bytes: the largest request body forwarded (passthrough routes too). */
+  bodyLimitBytes?: number;
 }
