@@ -53,3 +53,12 @@ export function resolveCategories(
 export function hasCustomCategories(custom?: CategoryMap, excluded?: readonly string[]): boolean {
   return custom !== undefined || (excluded !== undefined && excluded.length > 0);
 }
+
+/**
+ * Every code the prompt can list (custom keys, or the variant's defaults), excluded ones included:
+ * an answer naming anything else did not come from reading this prompt, and the code would be
+ * model-written text in records whatever content capture says.
+ */
+export function knownCategoryCodes(variant: LlamaGuardVariant, custom?: CategoryMap): ReadonlySet<string> {
+  return new Set(custom ? Object.keys(custom) : defaultCategories(variant).map(([key]) => key));
+}

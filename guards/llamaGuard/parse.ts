@@ -15,8 +15,9 @@ const CODE = /^\S+$/;
 /**
  * @param excluded codes the policy excludes: dropped from the list; `unsafe` whose codes are all
  *   excluded counts as safe (`excludedOnly` says so), as Llama Stack does.
+ * @param known every code the prompt lists (categories.ts knownCategoryCodes): another is a parse error.
  */
-export function parseAssessment(output: string, excluded: readonly string[] = []): Assessment {
+export function parseAssessment(output: string, excluded: readonly string[] = [], known?: ReadonlySet<string>): Assessment {
   const text = pythonStrip(output);
   if (text === 'safe') return { ok: true, label: 'safe', categories: [], excludedOnly: false };
   const lines = text.split(/\r?\n/);
@@ -27,6 +28,9 @@ export function parseAssessment(output: string, excluded: readonly string[] = []
   if (codes.some((c) => !CODE.test(c))) {
     return { ok: false, error: `malformed category list ${describe(lines[1]!)}` };
   }
+  // Only codes the prompt listed: anything else is model-written text, which records must not carry.
+  const unknown = known ? codes.filter((c) => !known.has(c)).length : 0;
+  if (unknown > 0) return { ok: false, error: `${unknown} category code${unknown === 1 ? '' : 's'} the prompt does not list` };
   const skip = new Set(excluded);
   const kept = [...new Set(codes)].filter((c) => !skip.has(c));
   if (kept.length === 0) return { ok: true, label: 'safe', categories: [], excludedOnly: true };

@@ -138,6 +138,11 @@ describe('remote Llama Guard 3 against a vLLM-like server', () => {
     expect((await guard.check(input)).error).toMatchObject({ type: 'model_error', message: expect.stringMatching(/larger than 1048576 bytes/) });
     server.behave({ kind: 'answer', text: 'I cannot help with that.' });
     expect(await guard.check(input)).toMatchObject({ label: 'error', error: { type: 'parse_error' } });
+    // A code the prompt never listed (here, echoed text) is unreadable, and its text goes nowhere.
+    server.behave({ kind: 'answer', text: 'unsafe\nalice@example.com' });
+    const echoed = await guard.check(input);
+    expect(echoed).toMatchObject({ label: 'error', error: { type: 'parse_error' }, categories: [] });
+    expect(JSON.stringify(echoed)).not.toContain('alice');
     const short = guardFor(server, { apiKey: 'sk-test', maxTokens: 4 });
     server.behave({ kind: 'answer', text: 'unsafe\nS1,S2,S3' });
     expect((await short.check(input)).error).toEqual({ type: 'parse_error', message: 'answer cut off at max_tokens' });

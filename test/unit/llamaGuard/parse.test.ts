@@ -1,3 +1,4 @@
+import { knownCategoryCodes } from '../../../guards/llamaGuard/categories';
 import { parseAssessment } from '../../../guards/llamaGuard/parse';
 
 describe('parseAssessment', () => {
@@ -40,5 +41,14 @@ describe('parseAssessment', () => {
     const result = parseAssessment('My secret plan is to rob the bank at noon');
     expect(result).toEqual({ ok: false, error: expect.stringMatching(/41 characters in 1 line$/) });
     expect(JSON.stringify(result)).not.toContain('bank');
+  });
+
+  test('codes the prompt does not list are a parse error that quotes nothing (model-written text must not reach records)', () => {
+    const known = knownCategoryCodes('8b');
+    expect(parseAssessment('unsafe\nS1,S14', [], known)).toMatchObject({ ok: true, categories: ['S1', 'S14'] });
+    const echoed = parseAssessment('unsafe\nalice@example.com,sk-live-abc123', [], known);
+    expect(echoed).toEqual({ ok: false, error: '2 category codes the prompt does not list' });
+    expect(parseAssessment('unsafe\nS14', [], knownCategoryCodes('1b'))).toMatchObject({ ok: false });
+    expect(parseAssessment('unsafe\nC1', [], knownCategoryCodes('8b', { C1: 'Custom.' }))).toMatchObject({ ok: true, categories: ['C1'] });
   });
 });
