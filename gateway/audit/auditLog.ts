@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { auditFileCreated, auditFileName } from './auditFiles';
 import { signCheckpoint, type CheckpointReason, type CheckpointSigner } from './checkpoint';
@@ -23,7 +25,7 @@ export interface AuditLogOptions {
   signer?: CheckpointSigner;
 }
 
-export type AuditFs = Pick<typeof fsp, 'mkdir' | 'open' | 'readdir' | 'readFile' | 'writeFile' | 'unlink' | 'stat'>;
+export type AuditFs = Pick<typeof fsp, 'mkdir' | 'open' | 'readdir' | 'readFile' | 'writeFile' | 'unlink' | 'stat' | 'rename' | 'utimes'>;
 
 /** Queued in place of an entry: a checkpoint signed over the head at the moment it is written. */
 class CheckpointRequest {
@@ -46,6 +48,9 @@ interface Current {
 
 const FILE = /^audit-\d{12}-\d{8}T\d{6}Z\.jsonl$/;
 const LOCK = '.lock';
+/** How often the lock's holder touches it, and how long a lock left untouched still counts as held. */
+const LOCK_HEARTBEAT_MS = 10_000;
+const LOCK_STALE_MS = 60_000;
 
 /**
  * The durable, append-only, hash-chained audit log: JSON lines in `dir`, rotated by size and age,
@@ -72,6 +77,8 @@ export class AuditLog {
    * refused (503) and readiness fails: a later successful write must not hide it.
    */
   private syncError: string | undefined;
+  private readonly lockToken = randomBytes(8).toString('hex');
+  private lockTimer: NodeJS.Timeout | undefined;
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -189,7 +196,7 @@ export class AuditLog {
       await this.current.handle.close().catch(() => undefined);
       this.current = undefined;
     }
-    if (this.head !== undefined) await this.fs.unlink(path.join(this.options.dir, LOCK)).catch(() => undefined);
+    if (this.head !== undefined) await this.unlock();
   }
 
   private problemText(): string {
@@ -463,21 +470,49 @@ export class AuditLog {
     this.syncTimer.unref();
   }
 
-  /** One writer per directory across processes: a second gateway on the same dir would fork the chain. */
+  /**
+   * One writer per directory across processes: a second gateway on the same dir would fork the
+   * chain. The lock names its holder (host, pid, a token of this instance) and the holder touches it
+   * every LOCK_HEARTBEAT_MS: pids alone cannot tell containers apart (each runs node as pid 1 in its
+   * own pid namespace, where the other's pid never looks alive), so a lock from another host, or
+   * one whose process cannot be seen, counts as held while its heartbeat is fresh.
+   */
   private async lock(): Promise<void> {
     const file = path.join(this.options.dir, LOCK);
+    const mine = `${JSON.stringify({ host: hostname(), pid: process.pid, token: this.lockToken })}\n`;
     try {
-      await this.fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return;
+      await this.fs.writeFile(file, mine, { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = parseLock(await this.fs.readFile(file, 'utf8').catch(() => ''));
+      const age = Date.now() - ((await this.fs.stat(file).catch(() => undefined))?.mtimeMs ?? 0);
+      const sameHost = holder.host === undefined || holder.host === hostname();
+      // Left by this process (a test that did not close), or by a process of this host that is gone, or silent too long.
+      const stale = (sameHost && holder.pid === process.pid) || (sameHost && holder.pid !== undefined && !alive(holder.pid)) || age > LOCK_STALE_MS;
+      if (!stale) {
+        const who = holder.pid === undefined ? 'another gateway' : `another gateway process (pid ${holder.pid}${holder.host && !sameHost ? ` on ${holder.host}` : ''}`;
+        throw new Error(`the audit directory is in use by ${who}${holder.pid === undefined ? '' : ')'}, ${file}; give each replica its own audit.dir (a lock whose holder stopped touching it is taken over after ${LOCK_STALE_MS / 1000} s)`);
+      }
+      // Replaced in one rename, then read back: of two processes taking over at once, one keeps it.
+      const temp = `${file}.${process.pid}.${this.lockToken}`;
+      await this.fs.writeFile(temp, mine);
+      await this.fs.rename(temp, file);
+      await new Promise((r) => setTimeout(r, 20));
+      if ((await this.fs.readFile(file, 'utf8').catch(() => '')) !== mine) throw new Error(`the audit directory was locked by another gateway as this one took it over (${file}); give each replica its own audit.dir`);
     }
-    const pid = Number((await this.fs.readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new Error(`the audit directory is in use by another gateway process (pid ${pid}, ${file}); give each replica its own audit.dir`);
-    }
-    // A lock left by a process that is gone (or by this one, e.g. a test that did not close).
-    await this.fs.writeFile(file, `${process.pid}\n`);
+    this.lockTimer = setInterval(() => {
+      const now = new Date();
+      void this.fs.utimes(file, now, now).catch(() => undefined);
+    }, LOCK_HEARTBEAT_MS);
+    this.lockTimer.unref();
+  }
+
+  /** Removes the lock if it is still this instance's. */
+  private async unlock(): Promise<void> {
+    clearInterval(this.lockTimer);
+    const file = path.join(this.options.dir, LOCK);
+    const holder = parseLock(await this.fs.readFile(file, 'utf8').catch(() => ''));
+    if (holder.token === this.lockToken) await this.fs.unlink(file).catch(() => undefined);
   }
 
   private async probeWrite(): Promise<void> {
@@ -501,6 +536,20 @@ interface Sealed {
 function sealLine(entry: object, head: { seq: number; hash: string }, ts: string): Sealed {
   const sealed = seal(entry, head.seq + 1, head.hash, ts);
   return { line: sealed.line, fields: { seq: sealed.record.seq, ts, prev: sealed.record.prev, hash: sealed.record.hash } };
+}
+
+/** What a lock file says about its holder: JSON, or an older lock's bare pid. */
+function parseLock(text: string): { host?: string; pid?: number; token?: string } {
+  try {
+    const parsed = JSON.parse(text) as { host?: unknown; pid?: unknown; token?: unknown };
+    if (parsed && typeof parsed === 'object') {
+      return { host: typeof parsed.host === 'string' ? parsed.host : undefined, pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : undefined, token: typeof parsed.token === 'string' ? parsed.token : undefined };
+    }
+  } catch {
+    /* an older lock: the pid alone */
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? { pid } : {};
 }
 
 function alive(pid: number): boolean {

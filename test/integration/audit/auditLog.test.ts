@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
@@ -154,5 +154,25 @@ describe('AuditLog', () => {
     const next = new AuditLog(options(dir));
     expect(await next.check()).toBeUndefined();
     await next.close();
+  });
+
+  test('a lock from another host (another container: its pid means nothing here) holds while its holder touches it', async () => {
+    const dir = tmp();
+    const lock = path.join(dir, '.lock');
+    // pid 1 on another host: what a second container on a shared volume writes.
+    writeFileSync(lock, `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+    const blocked = new AuditLog(options(dir));
+    expect(await blocked.check()).toMatch(/in use by another gateway process \(pid 1 on other-pod\)/);
+    await blocked.close();
+    expect(readFileSync(lock, 'utf8')).toContain('other-pod'); // closing did not remove someone else's lock
+
+    // Its holder stopped touching it a while ago (crashed, or the pod is gone): taken over.
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(lock, old, old);
+    const next = new AuditLog(options(dir));
+    expect(await next.check()).toBeUndefined();
+    expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+    await next.close();
+    expect(readdirSync(dir)).not.toContain('.lock');
   });
 });
