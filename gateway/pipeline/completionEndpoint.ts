@@ -39,8 +39,7 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
     finishReasons: finishReasons(json),
   };
   call.delivered([...answers.values()].map((a) => deliveredText(a)));
-  const phases = await Promise.all([...answers.entries()].map(([i, a]) => call.checkAnswer(a, i)));
-  call.answersChecked(phases);
+  const phases = await call.checkAnswers([...answers.entries()].map(([i, a]) => [a, i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
   await call.finish(200);
   call.sendHeaders();

@@ -113,6 +113,19 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     return phase;
   }
 
+  /**
+   * Output guard phases that run side by side (the choices of one answer; a stream's last window
+   * and its whole answer): every phase is recorded before a guard fault among them throws the 503,
+   * so a fault in one never drops the others' verdicts, shadow ones included.
+   */
+  async checkAnswers(items: readonly (readonly [AssistantAnswer, number])[]): Promise<(GuardPhase & { choice: number })[]> {
+    const signal = this.phaseSignal(this.policy.output);
+    const phases = await Promise.all(items.map(([answer, choice]) => checkAnswer(this.runtime, this.parsed, answer, choice, signal)));
+    this.answersChecked(phases);
+    for (const phase of phases) this.failOnGuardFault(phase, 'output');
+    return phases;
+  }
+
   /** Output phases that ran side by side (the choices of one answer, or one window): recorded, timed as the longest. */
   answersChecked(phases: (GuardPhase & { choice: number })[]): void {
     this.record.outputs.push(...phases);

@@ -38,8 +38,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const indexes = accumulator.choiceIndexes();
   call.delivered(indexes.map((i) => deliveredText(accumulator.answer(i))));
-  const phases = await Promise.all(indexes.map((i) => call.checkAnswer(accumulator.answer(i), i)));
-  call.answersChecked(phases);
+  const phases = await call.checkAnswers(indexes.map((i) => [accumulator.answer(i), i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
   await call.finish(200);
   openSse(call);

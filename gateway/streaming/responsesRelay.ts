@@ -93,7 +93,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const released: Released = { outputItems: 0, opened: false };
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer() },
-    { check: (answer) => call.checkAnswer(answer, 0), record: (phases) => call.answersChecked(phases) },
+    { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },
     windowSettings(call.policy.streaming),
   );
 

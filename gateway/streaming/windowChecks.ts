@@ -16,9 +16,8 @@ export interface WindowSettings {
 }
 
 export interface WindowCheckDeps {
-  check(answer: AssistantAnswer): Promise<GuardPhase & { choice: number }>;
-  /** Phases that ran side by side: recorded, timed as the longest. */
-  record(phases: (GuardPhase & { choice: number })[]): void;
+  /** Checks answers side by side; records every phase (then throws on a guard fault: GuardedCall.checkAnswers). */
+  check(answers: readonly AssistantAnswer[]): Promise<(GuardPhase & { choice: number })[]>;
 }
 
 /**
@@ -51,8 +50,7 @@ export class WindowChecks {
   async checkWindow(): Promise<boolean> {
     const upTo = this.source.textEvents;
     const from = Math.max(0, this.checked - this.settings.overlapTokens);
-    const phase = await this.deps.check(this.source.window(from, upTo));
-    this.deps.record([phase]);
+    const [phase] = await this.deps.check([this.source.window(from, upTo)]);
     this.checked = upTo;
     this.lastFrom = from;
     return passed(phase);
@@ -64,12 +62,11 @@ export class WindowChecks {
     const restPending = total > this.checked || this.checked === 0;
     const from = Math.max(0, this.checked - this.settings.overlapTokens);
     const restIsWhole = restPending ? from === 0 : this.lastFrom === 0;
-    const checks: Promise<GuardPhase & { choice: number }>[] = [];
-    if (restPending) checks.push(this.deps.check(this.source.window(from, total)));
-    if (this.settings.wholeAnswer && !restIsWhole) checks.push(this.deps.check(this.source.whole()));
-    if (checks.length === 0) return true;
-    const phases = await Promise.all(checks);
-    this.deps.record(phases);
+    const answers: AssistantAnswer[] = [];
+    if (restPending) answers.push(this.source.window(from, total));
+    if (this.settings.wholeAnswer && !restIsWhole) answers.push(this.source.whole());
+    if (answers.length === 0) return true;
+    const phases = await this.deps.check(answers);
     this.checked = total;
     this.lastFrom = restPending ? from : this.lastFrom;
     return phases.every(passed);

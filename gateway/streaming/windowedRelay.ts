@@ -24,7 +24,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   const pending: { event: EngineEvent; tokenEnd: number }[] = [];
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer(0) },
-    { check: (answer) => call.checkAnswer(answer, 0), record: (phases) => call.answersChecked(phases) },
+    { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },
     windowSettings(call.policy.streaming),
   );
 

@@ -203,3 +203,32 @@ describe('a remote output guard that fails mid-stream (window mode)', () => {
     expect(entry.phases.at(-1)).toMatchObject({ direction: 'output', action: 'error' });
   });
 });
+
+describe('several answers, one output check faulting', () => {
+  let fake: FakeGuardServer;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    fake = await startFakeGuardServer('vllm');
+    gw = await startRealGateway({ policy: remotePolicy(fake.baseUrl, fake.model) });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  test("every choice's verdict is recorded, the faulting one's and the others' (the 503 waits for all)", async () => {
+    const answer = (i: number, content: string) => ({ index: i, message: { role: 'assistant', content }, finish_reason: 'stop' });
+    await gw.script({ raw_json: { id: 'chatcmpl-two', object: 'chat.completion', created: 1, model: 'dev', choices: [answer(0, 'ANSWER-ZERO'), answer(1, 'ANSWER-ONE')] } });
+    fake.behave((req) => {
+      const messages = req.body.messages as { role: string; content: string }[];
+      const last = messages[messages.length - 1]!;
+      if (last.role !== 'assistant') return { kind: 'answer', text: 'safe' };
+      return last.content.includes('ZERO') ? { kind: 'error', status: 503, message: 'overloaded' } : { kind: 'answer', text: 'unsafe\nS1' };
+    });
+    const res = await gw.chat({ n: 2, messages: [{ role: 'user', content: 'two answers please' }] });
+    expect(res.status).toBe(503);
+    const entry = readEntries(gw.auditDir).entries.at(-1)!;
+    const outputs = entry.phases.filter((p) => p.direction === 'output').map((p) => p.action).sort();
+    expect(outputs).toEqual(['block', 'error']);
+  });
+});

@@ -19,13 +19,15 @@ function run(tokens: number, settings: { windowTokens: number; overlapTokens: nu
   const checks = new WindowChecks(
     source,
     {
-      async check(answer) {
-        checked.push(answer.content);
-        const parts = answer.content.split(' ');
-        const block = unsafeTogether.length > 0 && unsafeTogether.every((w) => parts.includes(w));
-        return { decision: { action: block ? 'block' : 'allow' }, verdicts: [], durationMs: 1, choice: 0 } as unknown as GuardPhase & { choice: number };
+      async check(answers) {
+        recorded.push(answers.length);
+        return answers.map((answer) => {
+          checked.push(answer.content);
+          const parts = answer.content.split(' ');
+          const block = unsafeTogether.length > 0 && unsafeTogether.every((w) => parts.includes(w));
+          return { decision: { action: block ? 'block' : 'allow' }, verdicts: [], durationMs: 1, choice: 0 } as unknown as GuardPhase & { choice: number };
+        });
       },
-      record: (phases) => recorded.push(phases.length),
     },
     settings,
   );
@@ -108,7 +110,7 @@ async function rangesRead(total: number, settings: WindowSettings): Promise<{ fr
     whole: () => (read.push({ from: 0, to: arrived }), { content: '', toolCalls: [] }),
   };
   const allow = { decision: { action: 'allow' }, verdicts: [], durationMs: 0, choice: 0 } as unknown as GuardPhase & { choice: number };
-  const checks = new WindowChecks(source, { check: async () => allow, record: () => undefined }, settings);
+  const checks = new WindowChecks(source, { check: async (answers) => answers.map(() => allow) }, settings);
   while (arrived < total) {
     arrived++;
     if (checks.due()) await checks.checkWindow();
