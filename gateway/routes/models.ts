@@ -23,7 +23,11 @@ async function readBody(deps: RouteDeps): Promise<{ status: number; body: Buffer
   return { status: upstream.status, body: await readEngineBody(upstream) };
 }
 
-/** GET /v1/models: the engine's model list, as it sent it. */
+/**
+ * GET /v1/models: the engine's models, each as OpenAI describes one (id, object, created,
+ * owned_by). Nothing else of the engine's answer reaches clients: vLLM adds the weights' path on
+ * its disk (`root`), its context length and permissions.
+ */
 export function modelsRoute(deps: RouteDeps): RequestHandler {
   return async (_req, res) => {
     const ref = policyRef(deps, res);
@@ -31,7 +35,15 @@ export function modelsRoute(deps: RouteDeps): RequestHandler {
       const answer = await readBody(deps);
       setSafetyHeaders(res, 'allow', ref);
       if (answer instanceof ApiError) return sendError(res, answer);
-      res.status(200).type('application/json').send(answer.body);
+      let list: unknown;
+      try {
+        list = JSON.parse(answer.body.toString('utf8'));
+      } catch {
+        return sendError(res, new ApiError(502, 'The engine failed (its model list is not JSON).', 'api_error', 'engine_error'));
+      }
+      const parsed = ModelList.safeParse(list);
+      if (!parsed.success) return sendError(res, new ApiError(502, 'The engine failed (its model list has no data).', 'api_error', 'engine_error'));
+      res.status(200).json({ object: 'list', data: parsed.data.data.map((m) => publicEntry(m)) });
     } catch (err) {
       setSafetyHeaders(res, 'allow', ref);
       sendError(res, engineApiError(err));
@@ -44,13 +56,18 @@ export function modelNotFound(id: string): ApiError {
   return new ApiError(404, `The model \`${id.slice(0, 200)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
 }
 
-/** Pure: one model of the engine's list (`object: "model"`, id, created, owned_by, as OpenAI answers), or undefined. */
+/** Pure: one model of the engine's list (`object: "model"`, id, created, owned_by, as OpenAI answers; nothing else), or undefined. */
 export function modelEntry(list: unknown, id: string): Record<string, unknown> | undefined {
   const parsed = ModelList.safeParse(list);
   if (!parsed.success) return undefined;
   const entry = parsed.data.data.find((m) => m.id === id);
   if (!entry) return undefined;
-  return { ...entry, id: entry.id, object: 'model', created: typeof entry.created === 'number' ? entry.created : 0, owned_by: typeof entry.owned_by === 'string' ? entry.owned_by : 'system' };
+  return publicEntry(entry);
+}
+
+/** What clients see of a model: OpenAI's four members, nothing the engine adds. */
+function publicEntry(entry: { id: string; [member: string]: unknown }): Record<string, unknown> {
+  return { id: entry.id, object: 'model', created: typeof entry.created === 'number' ? entry.created : 0, owned_by: typeof entry.owned_by === 'string' ? entry.owned_by : 'system' };
 }
 
 /**

@@ -27,8 +27,9 @@ test('instructions, every item kind, tools and the output format are counted; ea
 });
 
 test('models by id: the entry as OpenAI shapes it, or undefined; the 404 in its shape', () => {
-  const list = { object: 'list', data: [{ id: 'meta-llama/Llama-3.1-405B', object: 'model', created: 5, owned_by: 'vllm', max_model_len: 131072 }, { id: 'bare' }] };
-  expect(modelEntry(list, 'meta-llama/Llama-3.1-405B')).toEqual({ id: 'meta-llama/Llama-3.1-405B', object: 'model', created: 5, owned_by: 'vllm', max_model_len: 131072 });
+  // vLLM adds the weights' path on its disk, the context length, permissions: none of it reaches clients.
+  const list = { object: 'list', data: [{ id: 'meta-llama/Llama-3.1-405B', object: 'model', created: 5, owned_by: 'vllm', max_model_len: 131072, root: '/mnt/secret-models/llama-405b-fp8', permission: [{ id: 'p' }] }, { id: 'bare' }] };
+  expect(modelEntry(list, 'meta-llama/Llama-3.1-405B')).toEqual({ id: 'meta-llama/Llama-3.1-405B', object: 'model', created: 5, owned_by: 'vllm' });
   expect(modelEntry(list, 'bare')).toEqual({ id: 'bare', object: 'model', created: 0, owned_by: 'system' });
   expect(modelEntry(list, 'other')).toBeUndefined();
   expect(modelEntry({ nope: 1 }, 'bare')).toBeUndefined();
