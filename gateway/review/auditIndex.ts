@@ -9,6 +9,7 @@ import { recordHash } from '../audit/hashChain';
 import { checkLine, type CursorState } from './chainCursor';
 import { FACETS, SCHEMA, SCHEMA_VERSION, type Facet } from './indexSchema';
 import { toIndexedLine } from './recordRow';
+import { canonicalJson } from '../audit/canonicalJson';
 
 export interface AuditIndexOptions {
   auditDir: string;
@@ -95,6 +96,8 @@ export class AuditIndex {
   private readonly facetCounts = new Map<string, number>();
   private readonly prefixHashes = new Map<string, Hash>();
   private prefixesChecked = false;
+  /** recheckPrefix runs: the checks update the state, nothing is written. */
+  private rechecking = false;
   private refreshing: Promise<void> | undefined;
   private progress = { bytesIndexed: 0, bytesTotal: 0 };
   private lastError: string | undefined;
@@ -268,10 +271,17 @@ export class AuditIndex {
       else if (names.indexOf(row.name) !== i) redoFrom = i;
     }
     if (!this.prefixesChecked && redoFrom === undefined) {
+      // The first pass of a process trusts nothing the index stored: each indexed prefix is read
+      // again and its chain and signatures checked again. Whoever can rewrite the log beside the
+      // index can rewrite the stored prefix hashes and states too (the page then said "intact" of
+      // a rewritten log), but not make re-hashed records carry valid checkpoint signatures.
+      let state = initialState();
       for (let i = 0; i < known.length && redoFrom === undefined; i++) {
-        const hash = await this.hashPrefix(known[i].name, known[i].indexed_bytes);
-        if (hash.copy().digest('hex') !== known[i].prefix_sha256) redoFrom = i;
-        else this.prefixHashes.set(known[i].name, hash);
+        const checked = await this.recheckPrefix(known[i].name, known[i].indexed_bytes, state);
+        state = checked.state;
+        // Compared key-order-free: a state read back from the index lists its members in another order.
+        if (checked.hash.copy().digest('hex') !== known[i].prefix_sha256 || canonicalJson(state) !== canonicalJson(JSON.parse(known[i].state_after))) redoFrom = i;
+        else this.prefixHashes.set(known[i].name, checked.hash);
       }
     }
     this.prefixesChecked = true;
@@ -305,6 +315,62 @@ export class AuditIndex {
     })();
     for (const key of [...this.prefixHashes.keys()]) if (key >= name) this.prefixHashes.delete(key);
     this.state = before ? (JSON.parse(before.state_after) as WalkState) : initialState();
+  }
+
+  /**
+   * The first `bytes` of `name` hashed, and its lines checked again from `state` (the chain and the
+   * signatures, as indexing checks them, without writing anything): what the index should have
+   * stored after this file.
+   */
+  private async recheckPrefix(name: string, bytes: number, state: WalkState): Promise<{ hash: Hash; state: WalkState }> {
+    const hash = createHash('sha256');
+    const saved = this.state;
+    this.state = structuredClone(state);
+    this.rechecking = true;
+    const fd = openSync(path.join(this.options.auditDir, name), 'r');
+    try {
+      const buf = Buffer.alloc(CHUNK);
+      let carry = Buffer.alloc(0);
+      let done = 0;
+      let line = 0;
+      let sliceStart = performance.now();
+      while (done < bytes) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, bytes - done), done);
+        if (n <= 0) break;
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        done += n;
+        let bytesOfLines = Buffer.concat([carry, chunk]);
+        let start = 0;
+        for (let nl = bytesOfLines.indexOf(10); nl >= 0; nl = bytesOfLines.indexOf(10, start)) {
+          this.checkOnly(name, ++line, bytesOfLines.toString('utf8', start, nl));
+          start = nl + 1;
+        }
+        carry = Buffer.from(bytesOfLines.subarray(start));
+        bytesOfLines = Buffer.alloc(0);
+        if (performance.now() - sliceStart > this.sliceMs) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+      // An older file's tail without its newline was indexed as its final line.
+      if (carry.length > 0) this.checkOnly(name, ++line, carry.toString('utf8'));
+      return { hash, state: this.state };
+    } finally {
+      closeSync(fd);
+      this.rechecking = false;
+      this.state = saved;
+    }
+  }
+
+  /** indexLine's chain and signature checks, writing nothing. */
+  private checkOnly(file: string, line: number, text: string): void {
+    const raw = parseRecordLine(text);
+    const chained = chainedFields(raw);
+    const checked = checkLine(this.state.cursor, chained);
+    this.state.cursor = checked.state;
+    this.state.problems += checked.problems.length;
+    this.trackSignatures(0, file, line, raw, chained);
   }
 
   private async hashPrefix(name: string, bytes: number): Promise<Hash> {
@@ -410,17 +476,8 @@ export class AuditIndex {
   }
 
   private indexLine(file: string, line: number, offset: number, length: number, text: string): number {
-    let raw: Record<string, unknown> | undefined;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Record<string, unknown>;
-    } catch {
-      raw = undefined;
-    }
-    const chained =
-      raw && Number.isSafeInteger(raw.seq) && typeof raw.prev === 'string' && typeof raw.hash === 'string'
-        ? { seq: raw.seq as number, prev: raw.prev, hash: raw.hash, recomputed: recordHash(raw) }
-        : undefined;
+    const raw = parseRecordLine(text);
+    const chained = chainedFields(raw);
     const checked = checkLine(this.state.cursor, chained);
     this.state.cursor = checked.state;
     const indexed = toIndexedLine(chained ? raw : undefined);
@@ -456,7 +513,7 @@ export class AuditIndex {
       signed.checkpoints++;
       const check = checkCheckpoint(raw, this.state.previous, this.options.publicKeys);
       const entry = asCheckpoint(raw);
-      this.insert.checkpoint.run(id, chained.seq, check.status, check.message, this.state.previous?.seq ?? null, this.state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
+      if (!this.rechecking) this.insert.checkpoint.run(id, chained.seq, check.status, check.message, this.state.previous?.seq ?? null, this.state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
       if (check.status === 'valid' && entry) {
         signed.valid++;
         signed.last = { file, line, seq: chained.seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
@@ -472,6 +529,23 @@ export class AuditIndex {
     }
     this.state.previous = { seq: chained.seq, hash: chained.recomputed };
   }
+}
+
+/** A log line as a JSON object, or undefined. */
+function parseRecordLine(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the chain check reads of a record, its hash recomputed; undefined for a line that is not one. */
+function chainedFields(raw: Record<string, unknown> | undefined): { seq: number; prev: string; hash: string; recomputed: string } | undefined {
+  return raw && Number.isSafeInteger(raw.seq) && typeof raw.prev === 'string' && typeof raw.hash === 'string'
+    ? { seq: raw.seq as number, prev: raw.prev, hash: raw.hash, recomputed: recordHash(raw) }
+    : undefined;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -34,3 +34,28 @@ test('a tail without a newline in an older file is a broken record, indexed once
     index.close();
   }
 }, 60_000);
+
+test('a new process over an untouched log checks it again and re-indexes nothing', async () => {
+  const { writeFixtureLog } = await import('../../support/auditFixture');
+  const { generateSigningKeyPair, loadSigningKey } = await import('../../../gateway/audit/signingKey');
+  const { writeFileSync } = await import('node:fs');
+  const keyDir = mkdtempSync(path.join(tmpdir(), 'sg-keys-'));
+  const pair = generateSigningKeyPair();
+  writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem);
+  const dir = await writeFixtureLog({ signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 5, everySeconds: 3600 }, maxFileBytes: 4096 });
+  const signing = loadSigningKey(path.join(keyDir, 'k.pem'));
+  const keys = new Map([[signing.keyId, signing.publicKey]]);
+  const first = new AuditIndex({ auditDir: dir, publicKeys: keys });
+  expect(await first.catchUp(60_000)).toBe(true);
+  const before = first.chainStatus();
+  first.close();
+  const logged: string[] = [];
+  const again = new AuditIndex({ auditDir: dir, publicKeys: keys, log: (l) => logged.push(l) });
+  try {
+    expect(await again.catchUp(60_000)).toBe(true);
+    expect(logged.filter((l) => /indexing again/.test(l))).toEqual([]);
+    expect(again.chainStatus()).toEqual(before);
+  } finally {
+    again.close();
+  }
+}, 60_000);

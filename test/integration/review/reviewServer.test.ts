@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { listAuditFiles } from '../../../gateway/audit/auditFiles';
@@ -224,6 +226,50 @@ describe('review server: access rules and signatures', () => {
       expect(page.text).toMatch(/data-chain="intact"/);
       expect(page.text).toMatch(/data-signed="failed"/);
       expect(page.text).toMatch(/the records up to there were rewritten/);
+    } finally {
+      await review.close();
+    }
+  });
+
+  test('a rewrite that also fixes up the index beside the log (its prefix hashes and times) is caught at the next start', async () => {
+    const keyDir = mkdtempSync(path.join(tmpdir(), 'sg-review-keys-'));
+    const pair = generateSigningKeyPair();
+    writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem);
+    writeFileSync(path.join(keyDir, 'k.pub.pem'), pair.publicPem);
+    const dir = await writeFixtureLog({ signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 10, everySeconds: 3600 } });
+    const start = () => startReviewServer({ auditDir: dir, host: '127.0.0.1', port: 0, publicKeyFiles: [path.join(keyDir, 'k.pub.pem')], log: () => undefined });
+    let review = await start();
+    try {
+      expect((await get(review.url, {})).text).toMatch(/data-signed="valid"/);
+    } finally {
+      await review.close();
+    }
+    // Whoever can write the audit directory rewrites the chain, then the index's own record of it.
+    let prev: string | undefined;
+    const hashes = new Map<number, string>();
+    for (const file of listAuditFiles(dir)) {
+      const out = readFileSync(file, 'utf8').trim().split('\n').map((t) => {
+        const r = JSON.parse(t) as Record<string, unknown>;
+        if (r.request_id === 'req_fixture_00') r.action = 'allow';
+        if (prev) r.prev = prev;
+        r.hash = recordHash(r);
+        prev = r.hash as string;
+        hashes.set(r.seq as number, r.hash as string);
+        return `${JSON.stringify(r)}\n`;
+      });
+      writeFileSync(file, out.join(''));
+    }
+    const db = new Database(path.join(dir, '.review-index.sqlite'));
+    for (const row of db.prepare('SELECT name, indexed_bytes FROM files').all() as { name: string; indexed_bytes: number }[]) {
+      const bytes = readFileSync(path.join(dir, row.name)).subarray(0, row.indexed_bytes);
+      db.prepare('UPDATE files SET prefix_sha256 = ?, mtime_ms = ? WHERE name = ?').run(createHash('sha256').update(bytes).digest('hex'), statSync(path.join(dir, row.name)).mtimeMs, row.name);
+    }
+    for (const [seq, hash] of hashes) db.prepare('UPDATE records SET hash = ? WHERE seq = ?').run(hash, seq);
+    db.close();
+    review = await start();
+    try {
+      const page = await get(review.url, {});
+      expect(page.text).toMatch(/data-signed="failed"/);
     } finally {
       await review.close();
     }
