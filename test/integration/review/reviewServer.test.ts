@@ -193,11 +193,7 @@ describe('review server: access rules and signatures', () => {
   });
 
   test('signed checkpoints: valid with the public key; a whole-chain rewrite fails them on the page', async () => {
-    const keyDir = mkdtempSync(path.join(tmpdir(), 'sg-review-keys-'));
-    const pair = generateSigningKeyPair();
-    writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem);
-    writeFileSync(path.join(keyDir, 'k.pub.pem'), pair.publicPem);
-    const dir = await writeFixtureLog({ signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 10, everySeconds: 3600 } });
+    const { dir, keyDir } = await signedFixtureLog();
     const start = () => startReviewServer({ auditDir: dir, host: '127.0.0.1', port: 0, publicKeyFiles: [path.join(keyDir, 'k.pub.pem')], log: () => undefined, rebuild: true });
     let review = await start();
     try {
@@ -208,18 +204,7 @@ describe('review server: access rules and signatures', () => {
       await review.close();
     }
     // Rewrite every file consistently (action changed, every hash recomputed): the chain check passes, signatures fail.
-    let prev: string | undefined;
-    for (const file of listAuditFiles(dir)) {
-      const out = readFileSync(file, 'utf8').trim().split('\n').map((t) => {
-        const r = JSON.parse(t) as Record<string, unknown>;
-        if (r.request_id === 'req_fixture_00') r.action = 'allow';
-        if (prev) r.prev = prev;
-        r.hash = recordHash(r);
-        prev = r.hash as string;
-        return `${JSON.stringify(r)}\n`;
-      });
-      writeFileSync(file, out.join(''));
-    }
+    rewriteChain(dir);
     review = await start();
     try {
       const page = await get(review.url, {});
@@ -232,11 +217,7 @@ describe('review server: access rules and signatures', () => {
   });
 
   test('a rewrite that also fixes up the index beside the log (its prefix hashes and times) is caught at the next start', async () => {
-    const keyDir = mkdtempSync(path.join(tmpdir(), 'sg-review-keys-'));
-    const pair = generateSigningKeyPair();
-    writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem);
-    writeFileSync(path.join(keyDir, 'k.pub.pem'), pair.publicPem);
-    const dir = await writeFixtureLog({ signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 10, everySeconds: 3600 } });
+    const { dir, keyDir } = await signedFixtureLog();
     const start = () => startReviewServer({ auditDir: dir, host: '127.0.0.1', port: 0, publicKeyFiles: [path.join(keyDir, 'k.pub.pem')], log: () => undefined });
     let review = await start();
     try {
@@ -245,20 +226,7 @@ describe('review server: access rules and signatures', () => {
       await review.close();
     }
     // Whoever can write the audit directory rewrites the chain, then the index's own record of it.
-    let prev: string | undefined;
-    const hashes = new Map<number, string>();
-    for (const file of listAuditFiles(dir)) {
-      const out = readFileSync(file, 'utf8').trim().split('\n').map((t) => {
-        const r = JSON.parse(t) as Record<string, unknown>;
-        if (r.request_id === 'req_fixture_00') r.action = 'allow';
-        if (prev) r.prev = prev;
-        r.hash = recordHash(r);
-        prev = r.hash as string;
-        hashes.set(r.seq as number, r.hash as string);
-        return `${JSON.stringify(r)}\n`;
-      });
-      writeFileSync(file, out.join(''));
-    }
+    const hashes = rewriteChain(dir);
     const db = new Database(path.join(dir, '.review-index.sqlite'));
     for (const row of db.prepare('SELECT name, indexed_bytes FROM files').all() as { name: string; indexed_bytes: number }[]) {
       const bytes = readFileSync(path.join(dir, row.name)).subarray(0, row.indexed_bytes);
@@ -275,3 +243,32 @@ describe('review server: access rules and signatures', () => {
     }
   });
 });
+
+/** A fixture log signed every 10 records, and the folder holding its key pair (k.pem, k.pub.pem). */
+async function signedFixtureLog(): Promise<{ dir: string; keyDir: string }> {
+  const keyDir = mkdtempSync(path.join(tmpdir(), 'sg-review-keys-'));
+  const pair = generateSigningKeyPair();
+  writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem);
+  writeFileSync(path.join(keyDir, 'k.pub.pem'), pair.publicPem);
+  const dir = await writeFixtureLog({ signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 10, everySeconds: 3600 } });
+  return { dir, keyDir };
+}
+
+/** Rewrites the whole chain as a writer of the directory could: one block made an allow, every hash recomputed; returns the new hashes by seq. */
+function rewriteChain(dir: string): Map<number, string> {
+  let prev: string | undefined;
+  const hashes = new Map<number, string>();
+  for (const file of listAuditFiles(dir)) {
+    const out = readFileSync(file, 'utf8').trim().split('\n').map((t) => {
+      const r = JSON.parse(t) as Record<string, unknown>;
+      if (r.request_id === 'req_fixture_00') r.action = 'allow';
+      if (prev) r.prev = prev;
+      r.hash = recordHash(r);
+      prev = r.hash as string;
+      hashes.set(r.seq as number, r.hash as string);
+      return `${JSON.stringify(r)}\n`;
+    });
+    writeFileSync(file, out.join(''));
+  }
+  return hashes;
+}
