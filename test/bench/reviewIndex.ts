@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       await again.refresh();
       return again;
     });
-    rows.push(['restart: reopen and re-hash every indexed file', `${(reopen.ms / 1000).toFixed(1)} s`]);
+    rows.push(['restart: reopen, re-check every indexed record', `${(reopen.ms / 1000).toFixed(1)} s`]);
     const chain = reopen.value.chainStatus();
     rows.push(['chain after all that', `${chain.problems} problem(s) in ${chain.lines} lines`]);
     reopen.value.close();
