@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health';
 import { modelRoute, modelsRoute } from './routes/models';
 import { passthroughRoute } from './routes/passthrough';
 import { metricsRoute } from './telemetry/metricsRoute';
+import { parse as parseContentType } from 'content-type';
 
 export interface AppDeps {
   policies: PolicyHolder;
@@ -171,8 +172,16 @@ function requireJson(req: IncomingMessage, _res: ServerResponse, next: (err?: un
     next(new ApiError(415, `Unsupported content type ${type ? `\`${type.slice(0, 100)}\`` : '(none)'}: send application/json.`, 'invalid_request_error', 'unsupported_media_type'));
     return;
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1];
-  if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset)) {
+  // Read with the parser the JSON reader uses (content-type, as body-parser does): a regex of our
+  // own read `x=";charset=utf-8"; charset=utf-16le` as UTF-8 while the body was decoded as UTF-16.
+  let charset: string | undefined;
+  try {
+    charset = parseContentType(type).parameters.charset;
+  } catch {
+    next(new ApiError(415, `Unsupported content type \`${type.slice(0, 100)}\`: its parameters cannot be read; send application/json.`, 'invalid_request_error', 'unsupported_media_type'));
+    return;
+  }
+  if (charset !== undefined && !/^(utf-8|us-ascii)$/i.test(charset)) {
     next(new ApiError(415, `Unsupported charset \`${charset.slice(0, 40)}\`: send UTF-8 JSON.`, 'invalid_request_error', 'unsupported_media_type'));
     return;
   }

@@ -42,12 +42,14 @@ describe('bypass: __proto__ members in the request', () => {
 
   test('a body in another charset (UTF-16, UTF-7), whose bytes the checks cannot read, is refused before it is read', async () => {
     const raw = `{"model":"dev","messages":[{"role":"user","content":"hi"}],"tools":[${tool(`,"__proto__":{"note":"${INJECTION}"}`)}]}`;
-    for (const [charset, body] of [
-      ['utf-16le', Buffer.from(raw, 'utf16le')],
-      ['UTF-7', Buffer.from(raw.replace('__proto__', '+AF8AXwBwAHIAbwB0AG8AXwBf-'), 'latin1')],
+    for (const [contentType, body] of [
+      ['application/json; charset=utf-16le', Buffer.from(raw, 'utf16le')],
+      ['application/json; charset=UTF-7', Buffer.from(raw.replace('__proto__', '+AF8AXwBwAHIAbwB0AG8AXwBf-'), 'latin1')],
+      // A quoted parameter that looks like a charset: what the JSON reader decodes by is the second.
+      ['application/json; x=";charset=utf-8"; charset=utf-16le', Buffer.from(raw, 'utf16le')],
     ] as const) {
       const engineCalls = h.engine.stats.requests;
-      const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body });
+      const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': contentType }, body });
       expect(res.status).toBe(415);
       expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/UTF-8/) });
       expect(h.engine.stats.requests).toBe(engineCalls);
