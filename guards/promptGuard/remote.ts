@@ -233,7 +233,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         }
         if (missing.size > 0) {
           const keys = [...missing.keys()];
-          // Half the budget per try: a replica that never answers leaves time for another (endpointPool.ts).
+          // After half the budget another replica is asked too: one that never answers leaves time for it (endpointPool.ts).
           const scored = await scoreSegments([...missing.values()], signal, timeoutMs / 2);
           keys.forEach((k, i) => {
             known.set(k, scored[i]!);

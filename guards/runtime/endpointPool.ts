@@ -96,44 +96,76 @@ export class EndpointPool {
   /**
    * Tries `attempt` at each replica in order until one succeeds or fails in a way no other replica
    * would fix; returns the last failure otherwise. Stops when `signal` aborts (the caller reports it).
-   * With several replicas each try gets at most `tryTimeoutMs` (the caller passes half its
-   * budget): a replica that accepts a call and never answers (an engine hung behind a server whose
-   * health route still answers) is then left for another one and marked down, instead of taking
-   * the whole check with it.
+   * With several replicas, a try still unanswered after `hedgeAfterMs` (the caller passes half its
+   * budget) gets company: the next healthy replica is asked too, and the first answer wins. A
+   * replica that accepts a call and never answers (an engine hung behind a server whose health route
+   * still answers) is overtaken and marked down, instead of taking the whole check with it; a pool
+   * whose replicas are all slow but working still answers within the budget.
    */
-  async run<T>(attempt: (base: string, signal: AbortSignal) => Promise<AttemptResult<T>>, signal: AbortSignal, tryTimeoutMs?: number): Promise<AttemptResult<T>> {
+  async run<T>(attempt: (base: string, signal: AbortSignal) => Promise<AttemptResult<T>>, signal: AbortSignal, hedgeAfterMs?: number): Promise<AttemptResult<T>> {
     const order = this.order();
     if (order.length === 1) order.push(order[0]!);
-    const perTry = this.options.urls.length > 1 && tryTimeoutMs !== undefined && Number.isFinite(tryTimeoutMs) && tryTimeoutMs > 0 ? tryTimeoutMs : undefined;
+    const hedge = this.options.urls.length > 1 && hedgeAfterMs !== undefined && Number.isFinite(hedgeAfterMs) && hedgeAfterMs > 0 ? hedgeAfterMs : undefined;
+    type Settled = { try: Try; result?: AttemptResult<T>; thrown?: unknown };
+    type Try = { index: number; controller: AbortController; settled: Promise<Settled> };
+    const running: Try[] = [];
+    let next = 0;
     let last: AttemptResult<T> | undefined;
-    for (let k = 0; k < order.length; k++) {
-      if (signal.aborted) break;
-      if (k > 0 && order[k] === order[k - 1]) await pauseFor(this.options.retryPauseMs ?? 100, signal);
-      const index = order[k]!;
-      const result = await this.tryOne(attempt, this.options.urls[index]!, signal, perTry);
-      if (result.ok) return result;
+    const start = async () => {
+      const index = order[next]!;
+      if (next > 0 && index === order[next - 1]) await pauseFor(this.options.retryPauseMs ?? 100, signal);
+      next++;
+      const controller = new AbortController();
+      const trySignal = AbortSignal.any([signal, controller.signal]);
+      const t: Try = { index, controller, settled: undefined as unknown as Promise<Settled> };
+      t.settled = attempt(this.options.urls[index]!, trySignal).then(
+        (result) => ({ try: t, result }),
+        (thrown: unknown) => ({ try: t, thrown }),
+      );
+      running.push(t);
+    };
+    const stopAll = () => {
+      for (const t of running) t.controller.abort();
+    };
+    while (!signal.aborted) {
+      if (running.length === 0) {
+        if (next >= order.length) break;
+        await start();
+        continue;
+      }
+      // A healthy replica not yet asked, for a hedge.
+      const canHedge = hedge !== undefined && next < order.length && this.up[order[next]!] && !running.some((t) => t.index === order[next]);
+      let timer: NodeJS.Timeout | undefined;
+      const hedged = canHedge ? new Promise<'hedge'>((resolve) => (timer = setTimeout(() => resolve('hedge'), hedge))) : undefined;
+      const first = await Promise.race([...running.map((t) => t.settled), ...(hedged ? [hedged] : [])]);
+      clearTimeout(timer);
+      if (first === 'hedge') {
+        await start();
+        continue;
+      }
+      running.splice(running.indexOf(first.try), 1);
+      if (first.thrown !== undefined) {
+        // The caller's deadline or abort (reported by the caller), or a failure that is not a server's.
+        stopAll();
+        throw first.thrown;
+      }
+      const result = first.result!;
+      if (result.ok) {
+        // Those still running were overtaken: asked earlier, no answer yet.
+        for (const t of running) if (this.options.urls.length > 1 && t.index !== first.try.index) this.set(t.index, false, `${redactUrl(this.options.urls[t.index]!)} gave no answer within ${hedge} ms; another replica answered`);
+        stopAll();
+        return result;
+      }
       last = result;
-      if (!result.retryable) return result;
+      if (!result.retryable) {
+        stopAll();
+        return result;
+      }
       // A lone replica has no health checks to bring it back: only replicas of a pool go down.
-      if (this.options.urls.length > 1) this.set(index, false, result.error.message);
+      if (this.options.urls.length > 1) this.set(first.try.index, false, result.error.message);
     }
+    stopAll();
     return last ?? { ok: false, retryable: false, error: { type: 'unavailable', message: 'aborted before any guard server was tried' } };
-  }
-
-  private async tryOne<T>(attempt: (base: string, signal: AbortSignal) => Promise<AttemptResult<T>>, base: string, signal: AbortSignal, perTry: number | undefined): Promise<AttemptResult<T>> {
-    if (perTry === undefined) return attempt(base, signal);
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(new Error(`no answer within ${perTry} ms`)), perTry);
-    const trySignal = AbortSignal.any([signal, timer.signal]);
-    try {
-      return await attempt(base, trySignal);
-    } catch (err) {
-      // The caller's own deadline or abort is the caller's to report.
-      if (signal.aborted || !timer.signal.aborted) throw err;
-      return { ok: false, retryable: true, error: { type: 'timeout', message: `${redactUrl(base)} gave no answer within ${perTry} ms` } };
-    } finally {
-      clearTimeout(timeout);
-    }
   }
 
   close(): void {

@@ -27,7 +27,9 @@ export type ClassifierFault =
   /** Any status and body, verbatim. */
   | { kind: 'raw'; status: number; body: string }
   | { kind: 'hang' }
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Answers normally, after `ms`: a slow but working server. */
+  | { kind: 'slow'; ms: number };
 
 export interface FakeClassifierOptions {
   /** id2label in index order; default Prompt Guard 1's. */
@@ -120,6 +122,10 @@ export async function startFakeClassifier(flavor: ClassifierFlavor, options: Fak
       requests.push(recorded);
       if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) return send(res, 401, { error: 'Unauthorized' });
       const f = fault(recorded);
+      if (f?.kind === 'slow') {
+        setTimeout(answer, f.ms);
+        return;
+      }
       if (f) {
         switch (f.kind) {
           case 'error':
@@ -133,6 +139,9 @@ export async function startFakeClassifier(flavor: ClassifierFlavor, options: Fak
             return req.socket.destroy();
         }
       }
+      answer();
+
+      function answer(): void {
       if (!inputs) return send(res, 422, errorBody(422, 'inputs must be a string, a pair or a batch of [string] lists'));
       if (flavor === 'tei') {
         if (inputs.length > maxClientBatch) return send(res, 413, errorBody(413, `batch size ${inputs.length} > maximum allowed batch size ${maxClientBatch}`));
@@ -155,6 +164,7 @@ export async function startFakeClassifier(flavor: ClassifierFlavor, options: Fak
         return { index, label: labels[top], probs, num_classes: labels.length };
       });
       return send(res, 200, { id: 'classify-1', object: 'list', created: 0, model, data, usage: { prompt_tokens: 1, total_tokens: 1 } });
+      }
     });
   });
   server.on('connection', (s) => {

@@ -263,6 +263,9 @@ describe('labels', () => {
     const server = await startFakeClassifier('vllm');
     const guard = guardFor(server, { cacheSize: 0 });
     try {
+      // bfloat16 rounding of a real softmax is fine; logits, zeros, a third of a distribution are not.
+      server.fail({ kind: 'raw', status: 200, body: JSON.stringify({ data: [{ index: 0, label: 'JAILBREAK', probs: [0.0029296875, 0.0029296875, 0.99609375], num_classes: 3 }] }) });
+      expect((await guard.check(request(user('zzjailbreak')))).score).toBeCloseTo(0.994, 2);
       for (const probs of [[-3, 1, 5], [0, 0, 0], [0.2, 0.2, 0.2], [0.5, 0.5, 1e9]]) {
         server.fail({ kind: 'raw', status: 200, body: JSON.stringify({ data: [{ index: 0, label: 'JAILBREAK', probs, num_classes: 3 }] }) });
         const v = await guard.check(request(user('zzjailbreak')));
@@ -365,6 +368,23 @@ describe('several servers', () => {
       expect(log.some((l) => /DOWN: .*gave no answer within 500 ms/.test(l))).toBe(true);
       // Down, it is tried last: only the first check waited for it.
       expect(a.requests.length).toBe(1);
+    } finally {
+      await guard.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('every replica slow but answering within the budget: answered, not cut at half of it', async () => {
+    const a = await startFakeClassifier('vllm');
+    const b = await startFakeClassifier('vllm');
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1200, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000 });
+    await guard.load();
+    try {
+      for (const s of [a, b]) s.fail({ kind: 'slow', ms: 800 });
+      const v = await guard.check(request(user('hello zzjailbreak')));
+      expect(v.error).toBeUndefined();
+      expect(v.label).toBe('JAILBREAK');
     } finally {
       await guard.close();
       await a.close();
