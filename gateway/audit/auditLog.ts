@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -51,6 +51,14 @@ const LOCK = '.lock';
 /** How often the lock's holder touches it, and how long a lock left untouched still counts as held. */
 const LOCK_HEARTBEAT_MS = 10_000;
 const LOCK_STALE_MS = 60_000;
+/** This process's pid namespace (Linux), so a lock's pid is compared only where it means the same process. */
+const PID_NAMESPACE: string | undefined = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+})();
 
 /**
  * The durable, append-only, hash-chained audit log: JSON lines in `dir`, rotated by size and age,
@@ -79,6 +87,9 @@ export class AuditLog {
   private syncError: string | undefined;
   private readonly lockToken = randomBytes(8).toString('hex');
   private lockTimer: NodeJS.Timeout | undefined;
+  private lockHeld = false;
+  /** A file whose last fdatasync failed at rotation: kept open until a sync of it succeeds. */
+  private unsynced: Current | undefined;
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -191,12 +202,18 @@ export class AuditLog {
         this.options.warn?.(`audit: could not write the shutdown checkpoint: ${describe(err)}`);
       }
     }
+    if (this.unsynced) {
+      const left = this.unsynced;
+      this.unsynced = undefined;
+      await left.handle.datasync().catch((err: unknown) => this.options.warn?.(`audit: ${left.name} could still not be synced as the log closed (${describe(err)}): its last records may not be on disk`));
+      await left.handle.close().catch(() => undefined);
+    }
     if (this.current) {
       await this.current.handle.datasync().catch((err: unknown) => this.options.warn?.(`audit: the last fdatasync of ${this.current?.name} failed as the log closed (${describe(err)}): its last records may not be on disk`));
       await this.current.handle.close().catch(() => undefined);
       this.current = undefined;
     }
-    if (this.head !== undefined) await this.unlock();
+    await this.unlock();
   }
 
   private problemText(): string {
@@ -214,6 +231,11 @@ export class AuditLog {
   /** Syncs the current file now; clears the sticky sync error when it succeeds, throws when it does not. */
   private async retrySync(): Promise<void> {
     try {
+      if (this.unsynced) {
+        await this.unsynced.handle.datasync();
+        await this.unsynced.handle.close().catch(() => undefined);
+        this.unsynced = undefined;
+      }
       if (this.current) await this.current.handle.datasync();
     } catch (err) {
       this.syncFailed(err, 'fdatasync of the audit log failed');
@@ -249,6 +271,8 @@ export class AuditLog {
   private async writeBatch(entries: object[]): Promise<ChainFields[]> {
     await this.ensureOpen();
     await this.rotateIfDue();
+    // The file rotation just closed did not sync: nothing more is acknowledged until it does.
+    if (this.syncError) throw new Error(this.syncError);
     const file = this.current!;
     const head = { ...this.head! };
     const counts = { since: this.sinceCheckpoint, lastIsCheckpoint: this.lastIsCheckpoint };
@@ -418,9 +442,17 @@ export class AuditLog {
       // Each file ends signed: an archived file can be checked on its own up to its last record.
       if (this.options.signer && !this.lastIsCheckpoint) await this.writeLines(old, [this.sealCheckpoint('rotation')], true);
       this.current = undefined;
-      // A failed sync of the file being closed cannot be retried: its records may be lost. Say so, and refuse until a sync succeeds.
-      await old.handle.datasync().catch((err: unknown) => this.syncFailed(err, `fdatasync of ${old.name} at rotation failed`));
-      await old.handle.close().catch(() => undefined);
+      // A file whose last sync failed stays open until a sync of it succeeds (retrySync): until then its
+      // acknowledged records may not be on disk, and appends are refused.
+      const synced = await old.handle.datasync().then(
+        () => true,
+        (err: unknown) => (this.syncFailed(err, `fdatasync of ${old.name} at rotation failed`), false),
+      );
+      if (synced) await old.handle.close().catch(() => undefined);
+      else {
+        await this.unsynced?.handle.close().catch(() => undefined);
+        this.unsynced = old;
+      }
     }
     if (!this.current) await this.startFile();
   }
@@ -479,14 +511,16 @@ export class AuditLog {
    */
   private async lock(): Promise<void> {
     const file = path.join(this.options.dir, LOCK);
-    const mine = `${JSON.stringify({ host: hostname(), pid: process.pid, token: this.lockToken })}\n`;
+    const mine = `${JSON.stringify({ host: hostname(), ns: PID_NAMESPACE, pid: process.pid, token: this.lockToken })}\n`;
     try {
       await this.fs.writeFile(file, mine, { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = parseLock(await this.fs.readFile(file, 'utf8').catch(() => ''));
       const age = Date.now() - ((await this.fs.stat(file).catch(() => undefined))?.mtimeMs ?? 0);
-      const sameHost = holder.host === undefined || holder.host === hostname();
+      // Pids compare only within one pid namespace: containers sharing a host name (host networking)
+      // each run node as pid 1 in their own.
+      const sameHost = (holder.host === undefined || holder.host === hostname()) && holder.ns === PID_NAMESPACE;
       // Left by this process (a test that did not close), or by a process of this host that is gone, or silent too long.
       const stale = (sameHost && holder.pid === process.pid) || (sameHost && holder.pid !== undefined && !alive(holder.pid)) || age > LOCK_STALE_MS;
       if (!stale) {
@@ -500,6 +534,8 @@ export class AuditLog {
       await new Promise((r) => setTimeout(r, 20));
       if ((await this.fs.readFile(file, 'utf8').catch(() => '')) !== mine) throw new Error(`the audit directory was locked by another gateway as this one took it over (${file}); give each replica its own audit.dir`);
     }
+    this.lockHeld = true;
+    clearInterval(this.lockTimer);
     this.lockTimer = setInterval(() => {
       const now = new Date();
       void this.fs.utimes(file, now, now).catch(() => undefined);
@@ -510,6 +546,9 @@ export class AuditLog {
   /** Removes the lock if it is still this instance's. */
   private async unlock(): Promise<void> {
     clearInterval(this.lockTimer);
+    this.lockTimer = undefined;
+    if (!this.lockHeld) return;
+    this.lockHeld = false;
     const file = path.join(this.options.dir, LOCK);
     const holder = parseLock(await this.fs.readFile(file, 'utf8').catch(() => ''));
     if (holder.token === this.lockToken) await this.fs.unlink(file).catch(() => undefined);
@@ -539,17 +578,19 @@ function sealLine(entry: object, head: { seq: number; hash: string }, ts: string
 }
 
 /** What a lock file says about its holder: JSON, or an older lock's bare pid. */
-function parseLock(text: string): { host?: string; pid?: number; token?: string } {
+function parseLock(text: string): { host?: string; ns?: string; pid?: number; token?: string } {
   try {
     const parsed = JSON.parse(text) as { host?: unknown; pid?: unknown; token?: unknown };
     if (parsed && typeof parsed === 'object') {
-      return { host: typeof parsed.host === 'string' ? parsed.host : undefined, pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : undefined, token: typeof parsed.token === 'string' ? parsed.token : undefined };
+      const ns = (parsed as { ns?: unknown }).ns;
+      return { host: typeof parsed.host === 'string' ? parsed.host : undefined, ns: typeof ns === 'string' ? ns : undefined, pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : undefined, token: typeof parsed.token === 'string' ? parsed.token : undefined };
     }
   } catch {
     /* an older lock: the pid alone */
   }
   const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? { pid } : {};
+  // An older lock said only its pid: written by a gateway of this host and namespace.
+  return Number.isInteger(pid) && pid > 0 ? { pid, ns: PID_NAMESPACE } : {};
 }
 
 function alive(pid: number): boolean {

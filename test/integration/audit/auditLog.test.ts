@@ -1,6 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
 import { AuditLog, type AuditFs, type AuditLogOptions } from '../../../gateway/audit/auditLog';
@@ -165,6 +166,12 @@ describe('AuditLog', () => {
     expect(await blocked.check()).toMatch(/in use by another gateway process \(pid 1 on other-pod\)/);
     await blocked.close();
     expect(readFileSync(lock, 'utf8')).toContain('other-pod'); // closing did not remove someone else's lock
+
+    // Our host name but another pid namespace (host networking): its pid 1 says nothing here either.
+    writeFileSync(lock, `${JSON.stringify({ host: hostname(), ns: 'pid:[1]', pid: process.pid, token: 'theirs' })}\n`);
+    const sameName = new AuditLog(options(dir));
+    expect(await sameName.check()).toMatch(/in use by another gateway process/);
+    await sameName.close();
 
     // Its holder stopped touching it a while ago (crashed, or the pod is gone): taken over.
     const old = new Date(Date.now() - 5 * 60_000);

@@ -44,4 +44,41 @@ describe('a failed fdatasync under fsync: interval', () => {
       await log.close();
     }
   });
+
+  test('a failed sync of a file closed by rotation keeps refusing until that file syncs, not until the new one does', async () => {
+    // Only the first file's handle fails to sync, while `oldFileBroken`.
+    let oldFileBroken = false;
+    let opened = 0;
+    const fs = {
+      ...fsp,
+      open: async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await fsp.open(...args);
+        const isFirstLogFile = /audit-.*\.jsonl$/.test(String(args[0])) && ++opened === 1;
+        const datasync = handle.datasync.bind(handle);
+        handle.datasync = async () => {
+          if (isFirstLogFile && oldFileBroken) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          return datasync();
+        };
+        return handle;
+      },
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-sync-rot-'));
+    // Tiny files: the second append rotates.
+    const log = new AuditLog({ dir, fsync: 'interval', fsyncIntervalMs: 60_000, maxFileBytes: 200, maxFileAgeMs: 1e9, fs: fs as never, warn: () => undefined });
+    try {
+      expect(await log.check()).toBeUndefined();
+      await log.append({ kind: 'decision', pad: 'x'.repeat(300) });
+      oldFileBroken = true;
+      // Rotation: the old file's last sync fails, so the batch that rotated is refused.
+      await expect(log.append({ kind: 'decision', n: 2 })).rejects.toThrow(/at rotation failed/);
+      // The new file syncs fine, but the old one's records may be lost: still refused.
+      expect(await log.problem()).toMatch(/cannot be written \(fdatasync/);
+      await expect(log.append({ kind: 'decision', n: 3 })).rejects.toThrow(/fdatasync/);
+      oldFileBroken = false;
+      expect(await log.problem()).toBeUndefined();
+      expect((await log.append({ kind: 'decision', n: 4 })).seq).toBe(2);
+    } finally {
+      await log.close();
+    }
+  });
 });
