@@ -1,5 +1,6 @@
 import type { EngineSignal } from './abortEmitter';
 import { EngineClient, type Engine, type EngineClientOptions, type EngineResponse } from './client';
+import type { EngineError } from './errors';
 import { failoverOrder, isRetryable } from './failover';
 import { UpstreamHealth } from './health';
 
@@ -80,7 +81,8 @@ export class UpstreamPool implements Engine {
         return await call(this.clients[index]);
       } catch (err) {
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
-        this.health.failed(index, (err as Error).message);
+        // Overloaded (429) is busy, not broken: tried on another replica, not marked down.
+        if ((err as EngineError).upstreamStatus !== 429) this.health.failed(index, (err as Error).message);
         lastError = err;
       }
     }

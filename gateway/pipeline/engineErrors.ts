@@ -22,6 +22,8 @@ export function engineApiError(err: unknown): ApiError {
   }
 }
 
+let credentialsWarned = false;
+
 /**
  * A 4xx from the engine (bad model name, context too long, ...) reaches the client with the same
  * status, in OpenAI's error shape whatever the engine's own shape was (vLLM, Ollama, TGI differ);
@@ -32,7 +34,9 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Api
   // The engine refusing the gateway's own credentials is the gateway's fault, not the app's key:
   // passed on as 401, the app's SDK would raise an AuthenticationError about its own key.
   if (upstream.status === 401 || upstream.status === 403) {
-    process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
+    // Once per process: every request would say it again.
+    if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
+    credentialsWarned = true;
     return new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error');
   }
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;

@@ -96,8 +96,6 @@ export class AuditIndex {
   private readonly facetCounts = new Map<string, number>();
   private readonly prefixHashes = new Map<string, Hash>();
   private prefixesChecked = false;
-  /** recheckPrefix runs: the checks update the state, nothing is written. */
-  private rechecking = false;
   private refreshing: Promise<void> | undefined;
   private progress = { bytesIndexed: 0, bytesTotal: 0 };
   private lastError: string | undefined;
@@ -322,11 +320,10 @@ export class AuditIndex {
    * signatures, as indexing checks them, without writing anything): what the index should have
    * stored after this file.
    */
-  private async recheckPrefix(name: string, bytes: number, state: WalkState): Promise<{ hash: Hash; state: WalkState }> {
+  private async recheckPrefix(name: string, bytes: number, from: WalkState): Promise<{ hash: Hash; state: WalkState }> {
     const hash = createHash('sha256');
-    const saved = this.state;
-    this.state = structuredClone(state);
-    this.rechecking = true;
+    // A state of its own: the pages read this.state meanwhile, and must not see a half-checked one.
+    const state = structuredClone(from);
     const fd = openSync(path.join(this.options.auditDir, name), 'r');
     try {
       const buf = Buffer.alloc(CHUNK);
@@ -340,37 +337,34 @@ export class AuditIndex {
         const chunk = buf.subarray(0, n);
         hash.update(chunk);
         done += n;
-        let bytesOfLines = Buffer.concat([carry, chunk]);
+        const bytesOfLines = Buffer.concat([carry, chunk]);
         let start = 0;
         for (let nl = bytesOfLines.indexOf(10); nl >= 0; nl = bytesOfLines.indexOf(10, start)) {
-          this.checkOnly(name, ++line, bytesOfLines.toString('utf8', start, nl));
+          this.checkOnly(state, name, ++line, bytesOfLines.toString('utf8', start, nl));
           start = nl + 1;
         }
         carry = Buffer.from(bytesOfLines.subarray(start));
-        bytesOfLines = Buffer.alloc(0);
         if (performance.now() - sliceStart > this.sliceMs) {
           await yieldToEventLoop();
           sliceStart = performance.now();
         }
       }
       // An older file's tail without its newline was indexed as its final line.
-      if (carry.length > 0) this.checkOnly(name, ++line, carry.toString('utf8'));
-      return { hash, state: this.state };
+      if (carry.length > 0) this.checkOnly(state, name, ++line, carry.toString('utf8'));
+      return { hash, state };
     } finally {
       closeSync(fd);
-      this.rechecking = false;
-      this.state = saved;
     }
   }
 
-  /** indexLine's chain and signature checks, writing nothing. */
-  private checkOnly(file: string, line: number, text: string): void {
+  /** indexLine's chain and signature checks on `state`, writing nothing. */
+  private checkOnly(state: WalkState, file: string, line: number, text: string): void {
     const raw = parseRecordLine(text);
     const chained = chainedFields(raw);
-    const checked = checkLine(this.state.cursor, chained);
-    this.state.cursor = checked.state;
-    this.state.problems += checked.problems.length;
-    this.trackSignatures(0, file, line, raw, chained);
+    const checked = checkLine(state.cursor, chained);
+    state.cursor = checked.state;
+    state.problems += checked.problems.length;
+    this.trackSignatures(0, file, line, raw, chained, state, false);
   }
 
   private async hashPrefix(name: string, bytes: number): Promise<Hash> {
@@ -503,17 +497,17 @@ export class AuditIndex {
     return id;
   }
 
-  private trackSignatures(id: number, file: string, line: number, raw: Record<string, unknown> | undefined, chained: { seq: number; recomputed: string } | undefined): void {
-    const signed = this.state.signed;
+  private trackSignatures(id: number, file: string, line: number, raw: Record<string, unknown> | undefined, chained: { seq: number; recomputed: string } | undefined, state: WalkState = this.state, write = true): void {
+    const signed = state.signed;
     if (!raw || !chained) {
-      this.state.previous = undefined;
+      state.previous = undefined;
       return;
     }
     if (raw.kind === 'checkpoint') {
       signed.checkpoints++;
-      const check = checkCheckpoint(raw, this.state.previous, this.options.publicKeys);
+      const check = checkCheckpoint(raw, state.previous, this.options.publicKeys);
       const entry = asCheckpoint(raw);
-      if (!this.rechecking) this.insert.checkpoint.run(id, chained.seq, check.status, check.message, this.state.previous?.seq ?? null, this.state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
+      if (write) this.insert.checkpoint.run(id, chained.seq, check.status, check.message, state.previous?.seq ?? null, state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
       if (check.status === 'valid' && entry) {
         signed.valid++;
         signed.last = { file, line, seq: chained.seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
@@ -527,7 +521,7 @@ export class AuditIndex {
       signed.tail.fromSeq ??= chained.seq;
       signed.tail.toSeq = chained.seq;
     }
-    this.state.previous = { seq: chained.seq, hash: chained.recomputed };
+    state.previous = { seq: chained.seq, hash: chained.recomputed };
   }
 }
 

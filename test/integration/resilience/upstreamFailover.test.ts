@@ -53,10 +53,14 @@ describe('several upstreams: health checks and failover before the first byte', 
     expect(h.recorder.records.length - before).toBe(statuses.length);
   });
 
-  test('an upstream answering 429 (overloaded, nothing generated) is retried on the other', async () => {
+  test('an upstream answering 429 (overloaded, nothing generated) is retried on the other, and not marked down', async () => {
     await script(h.engine, { status: 429 });
     const statuses = await untilFirstTook(1);
     expect(statuses.every((s) => s === 200)).toBe(true);
+    // Busy is not broken: it keeps its turn in the rotation.
+    const before = h.engine.stats.requests;
+    for (let i = 0; i < 4; i++) expect((await chat(h)).status).toBe(200);
+    expect(h.engine.stats.requests - before).toBe(2);
   });
 
   test("the engine refusing the gateway's credentials (401) is a 502 engine_error, never a 401 the app would blame on its own key", async () => {
