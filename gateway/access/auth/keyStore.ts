@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { KeyLimits } from '../rateLimit/keyLimits';
 import { hashApiKey, hashesEqual } from './apiKey';
 import { inlineKeyIds, type KeysConfig } from './keysConfig';
@@ -27,6 +27,16 @@ export function indexKeys(file: KeysFile, inline: KeysConfig['inline']): Map<str
   return index;
 }
 
+/** What identifies one version of a file cheaply (inode, size, mtime); undefined when it cannot be read. */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The API keys in force. The keys file is re-read when it changes (polled with stat, which also
  * sees the rename that `keys` CLI writes use), so `keys revoke` applies without a restart. A file
@@ -35,6 +45,8 @@ export function indexKeys(file: KeysFile, inline: KeysConfig['inline']): Map<str
 export class KeyStore {
   private index = new Map<string, IndexedKey>();
   private listener: ((curr: Stats, prev: Stats) => void) | undefined;
+  /** The keys file as last read (inode, size, mtime), to tell whether it changed since. */
+  private loaded: string | undefined;
 
   constructor(
     private readonly config: KeysConfig,
@@ -52,8 +64,10 @@ export class KeyStore {
 
   /** First load: a broken keys file stops the start (there is no last good version yet). */
   load(): void {
+    const seen = this.config.file ? fileIdentity(this.config.file) : undefined;
     const file = this.config.file ? readKeysFile(this.config.file) : { keys: [] };
     this.index = indexKeys(file, this.config.inline);
+    this.loaded = seen;
   }
 
   /** The policy ids keys are assigned (an app's requests run under its key's policy). */
@@ -83,6 +97,11 @@ export class KeyStore {
       if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) this.reload();
     };
     watchFile(file, { interval: this.config.reload_interval_ms, persistent: false }, this.listener);
+    // The poller's first stat is its baseline, taken a moment later: a file replaced in between (a
+    // `keys add` right after start) would never count as a change. Compare once with what was loaded.
+    setTimeout(() => {
+      if (this.listener && fileIdentity(file) !== this.loaded) this.reload();
+    }, this.config.reload_interval_ms).unref();
   }
 
   /**

@@ -62,6 +62,23 @@ describe('key store', () => {
     expect(lines.join('\n')).toMatch(/not reloaded, the previous keys stay in force/);
   });
 
+  test('a file replaced between the first read and the first poll is still picked up', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, { keys: [fileKeys.keys[1]!] });
+    const store = new KeyStore(KeysConfig.parse({ file, reload_interval_ms: 50 }));
+    store.load();
+    // Replaced before the watcher takes its baseline: what `keys add` right after start does.
+    writeKeysFile(file, fileKeys);
+    store.watch();
+    try {
+      for (let i = 0; i < 40 && !store.lookup(live); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(store.lookup(live)?.app).toBe('web');
+    } finally {
+      store.close();
+    }
+  });
+
   test('no file and no inline keys: not enabled', () => {
     expect(new KeyStore(KeysConfig.parse({})).enabled).toBe(false);
   });
