@@ -316,8 +316,8 @@ export class OrtHost {
 
   /**
    * Test hook: makes the busiest worker throw an uncaught exception, as a crash would; resolves
-   * once it is gone. `duringCall`: the worker crashes inside a call (the one running, or the next
-   * to start), so a call is always lost; otherwise at once, busy or not.
+   * once it is gone. `duringCall`: the worker crashes as its next call starts, so that call is
+   * lost (within 5 s; after that, at once); otherwise at once, busy or not.
    */
   async crashWorkerForTesting(options: { duringCall?: boolean } = {}): Promise<void> {
     const running = () => this.slots.filter((s) => s.conn && !s.conn.exited);
@@ -329,7 +329,12 @@ export class OrtHost {
     const conn = running().reduce((a, b) => (b.conn!.load > a.conn!.load ? b : a)).conn!;
     const gone = new Promise<void>((resolve) => conn.worker.once('exit', () => resolve()));
     conn.post({ id: 0, op: 'crash', ...(options.duringCall ? { duringCall: true } : {}) });
-    await gone;
+    if (options.duringCall) {
+      // No further call may come to this worker: then crash it as it is, after a while.
+      const timer = setTimeout(() => conn.post({ id: 0, op: 'crash' }), 5000);
+      await gone;
+      clearTimeout(timer);
+    } else await gone;
   }
 
   private async stopSlot(slot: Slot): Promise<void> {

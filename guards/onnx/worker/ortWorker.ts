@@ -46,9 +46,10 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.op === 'crash') {
-    // `duringCall`: inside a call, so a call is lost as a real crash loses it: now if one is running, else as the next one starts.
-    if (!msg.duringCall || active.size > 0) crashSoon();
-    else crashOnNextCall = true;
+    // `duringCall`: as the next call starts, so that call is surely lost, as a real crash loses one
+    // (a call running now may still post its result before a crash scheduled now).
+    if (msg.duringCall) crashOnNextCall = true;
+    else crashSoon();
     return;
   }
   if (crashOnNextCall) {
