@@ -5,7 +5,7 @@ import type { AccessLayer } from './access/accessLayer';
 import { clientAddressResolver } from './access/clientAddress';
 import { noteProtoCandidate, refuseProtoMembers } from './access/hardening/protoMembers';
 import { metricsAuth } from './access/auth/metricsAccess';
-import { errorAnswerer } from './routes/errorAnswer';
+import { bodyTooLarge, errorAnswerer } from './routes/errorAnswer';
 import { ApiError, notFound } from './errors';
 import { handlerChain, type NodeHandler } from './routes/handlerChain';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
@@ -109,7 +109,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
   const routes = new Map<string, GuardedRoute>();
   const add = (path: string, handler: NodeHandler) => {
-    const chain = handlerChain(onGuardedRoute(path), ...(deps.access?.beforeBody ?? []), requireJson, readJson, handler);
+    const chain = handlerChain(onGuardedRoute(path), ...(deps.access?.beforeBody ?? []), requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, handler);
     const listener: RequestListener = (req, res) => {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
@@ -142,7 +142,7 @@ function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerErr
   if (deps.access) app.use('/v1', handlerChain(...deps.access.beforeBody));
 
   // A guarded route the listener did not take (a request target in absolute form): the same chain, under express.
-  for (const route of guarded.values()) app.post(route.path, handlerChain(onGuardedRoute(route.path), requireJson, readJson, route.handler));
+  for (const route of guarded.values()) app.post(route.path, handlerChain(onGuardedRoute(route.path), requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, route.handler));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));
@@ -158,6 +158,18 @@ function onGuardedRoute(path: string): NodeHandler {
   return (_req, res, next) => {
     contextOf(res).guardedRoute = path;
     next();
+  };
+}
+
+/**
+ * A body whose declared length is over the limit is refused before any of it is read. The JSON
+ * reader would refuse it too, but only after reading (and so inviting, under `Expect:
+ * 100-continue`) the whole upload, to keep the connection open.
+ */
+function refuseDeclaredOversize(limit: number): NodeHandler {
+  return (req, _res, next) => {
+    const declared = Number(req.headers['content-length']);
+    next(declared > limit ? bodyTooLarge(limit) : undefined);
   };
 }
 

@@ -8,6 +8,8 @@ import { startDecisionRecording } from './audit/decisionRecording';
 import type { GatewayConfig } from './config';
 import { onClientError } from './access/hardening/clientErrors';
 import { httpServerOptions } from './access/hardening/serverOptions';
+import { continueOnFirstRead } from './access/hardening/expectContinue';
+import { refuseMissingHost } from './access/hardening/hostHeader';
 import { defaultPolicyFile } from './paths';
 import { guardSettingsFrom } from './pipeline/runtime/guardSettings';
 import { guardReadinessCheck } from './pipeline/runtime/guardHealth';
@@ -139,8 +141,11 @@ async function startParts(
     metrics: { apiKey: config.metrics.api_key, servedElsewhere: !!metricsListener },
     review: review?.router,
   });
-  const server = http.createServer(httpServerOptions(config.limits), app);
+  const server = http.createServer(httpServerOptions(config.limits), (req, res) => {
+    if (!refuseMissingHost(req, res)) app(req, res);
+  });
   server.on('clientError', onClientError);
+  continueOnFirstRead(server);
   const sockets = new Set<Socket>();
   const busy = new WeakMap<Socket, number>();
   server.on('connection', (socket) => {

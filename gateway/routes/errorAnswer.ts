@@ -42,6 +42,11 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
   };
 }
 
+/** 413 for a body over the gateway's limit, whether read or only declared. */
+export function bodyTooLarge(limit: number): ApiError {
+  return new ApiError(413, `The request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'request_too_large');
+}
+
 /** Maps anything thrown on the way to an OpenAI-shaped error; never exposes a stack or internals. */
 export function toApiError(err: unknown, limit: number): ApiError {
   if (err instanceof ApiError) return err;
@@ -53,7 +58,7 @@ export function toApiError(err: unknown, limit: number): ApiError {
     case 'entity.parse.failed':
       return badRequest('We could not parse the JSON body of your request. Send valid JSON.', null, 'invalid_json');
     case 'entity.too.large':
-      return new ApiError(413, `The request body is larger than the limit of ${limit} bytes.`, 'invalid_request_error', 'request_too_large');
+      return bodyTooLarge(limit);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError(415, 'Unsupported body encoding: send UTF-8 JSON.', 'invalid_request_error', 'unsupported_media_type');

@@ -16,5 +16,7 @@ export function httpServerOptions(limits: Pick<HardeningLimits, 'header_bytes' |
     headersTimeout,
     requestTimeout,
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    // A missing Host is refused in OpenAI's shape by hostHeader.ts, not with node's bare 400.
+    requireHostHeader: false,
   };
 }

@@ -51,7 +51,7 @@ describe('client errors and server timeouts', () => {
     expect(JSON.parse(bad.body)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'bad_request' } });
   });
   test('headersTimeout never exceeds requestTimeout, and timers are checked several times per timeout', () => {
-    expect(httpServerOptions({ header_bytes: 8192, headers_timeout_ms: 30_000, request_timeout_ms: 10_000 })).toEqual({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 });
+    expect(httpServerOptions({ header_bytes: 8192, headers_timeout_ms: 30_000, request_timeout_ms: 10_000 })).toEqual({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000, requireHostHeader: false });
     expect(httpServerOptions({ header_bytes: 8192, headers_timeout_ms: 400, request_timeout_ms: 1000 }).connectionsCheckingInterval).toBe(100);
   });
 });
