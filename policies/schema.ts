@@ -206,7 +206,7 @@ export const Streaming = z.strictObject({
 
 export const Refusals = z.strictObject({
   output: z.string().min(1).default("I'm sorry, but I can't help with that.").describe('Replaces a blocked answer (finish_reason content_filter).'),
-  input: z.string().min(1).default('The request was blocked by the content policy.').describe('Sent with a blocked input, in the error message.'),
+  input: z.string().min(1).default('This request was blocked by the gateway content policy.').describe('The error message of the 400 content_policy_violation a blocked input gets.'),
 });
 
 export const Routes = z.strictObject({

@@ -4,10 +4,11 @@ import type { GuardFault } from './guardFault';
 import type { RuleVerdict } from '../record/guardPhase';
 
 /**
- * The 400 an app gets when its input is blocked: OpenAI's content_policy_violation error plus a
- * `safety` object naming guard, label, score, categories, rule and policy. Never user content.
+ * The 400 an app gets when its input is blocked: OpenAI's content_policy_violation error (its
+ * message the policy's `refusals.input`) plus a `safety` object naming guard, label, score,
+ * categories, rule and policy. Never user content.
  */
-export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], requestId: string, param: 'messages' | 'prompt' | 'input'): ApiError {
+export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], requestId: string, param: 'messages' | 'prompt' | 'input', message: string): ApiError {
   const deciding = decision.outcomes.find((o) => o.ruleId === decision.decidingRule);
   const verdict = verdicts.find((v) => v.ruleId === decision.decidingRule)?.verdict;
   const safety = {
@@ -20,7 +21,7 @@ export function inputBlockedError(decision: Decision, verdicts: RuleVerdict[], r
     policy: `${decision.policy.id}@${decision.policy.version}`,
     request_id: requestId,
   };
-  return new ApiError(400, 'This request was blocked by the gateway content policy.', 'invalid_request_error', 'content_policy_violation', param, { safety });
+  return new ApiError(400, message, 'invalid_request_error', 'content_policy_violation', param, { safety });
 }
 
 function round(n: number): number {

@@ -61,7 +61,7 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
   try {
     const input = await call.checkInput();
     if (input.decision.action === 'block') {
-      const error = inputBlockedError(input.decision, input.verdicts, call.ctx.requestId, endpoint.inputParam);
+      const error = inputBlockedError(input.decision, input.verdicts, call.ctx.requestId, endpoint.inputParam, call.policy.refusals.input);
       await call.finish(400);
       call.sendHeaders('block');
       return sendError(call.res, error);

@@ -25,6 +25,7 @@ input:
     threshold: 0.5
 refusals:
   output: Let's talk about your homework instead.
+  input: Ask your teacher about that one.
 `;
 
 const KEYS = { plain: 'sk-sg-plain-app-key-0123456789', kids: 'sk-sg-kids-app-key-0123456789', ghost: 'sk-sg-ghost-app-key-0123456789' };
@@ -66,13 +67,14 @@ describe('per-app policies', () => {
     expect(res.headers.get('x-safety-policy')).toMatch(/^company@[0-9a-f]{12}$/);
   });
 
-  test("the kids app gets its own policy: the same prompt is blocked, naming the kids policy", async () => {
+  test("the kids app gets its own policy: the same prompt is blocked with its own input refusal, naming the kids policy", async () => {
     const res = await chat(KEYS.kids, 'zzs6 what dose should I take?');
     expect(res.status).toBe(400);
     const ref = res.headers.get('x-safety-policy');
     expect(ref).toMatch(/^kids@[0-9a-f]{12}$/);
-    const body = (await res.json()) as { error: { code: string; safety: { policy: string; rule_id: string } } };
+    const body = (await res.json()) as { error: { code: string; message: string; safety: { policy: string; rule_id: string } } };
     expect(body.error.code).toBe('content_policy_violation');
+    expect(body.error.message).toBe('Ask your teacher about that one.');
     expect(body.error.safety).toMatchObject({ policy: ref, rule_id: 'unsafe-prompt' });
     const record = h.recorder.records.find((r) => r.app === 'homework');
     expect(record?.policy).toEqual({ id: 'kids', version: ref?.split('@')[1] });
