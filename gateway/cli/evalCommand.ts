@@ -12,6 +12,7 @@ import type { RequestStyle } from './eval/guardRequest';
 import { createProgressBar, noProgress } from './eval/progress';
 import { RECORD_ROLES, type DataRecord, type RecordRole } from './eval/records';
 import { renderConsoleSummary, renderReport, type RunInfo } from './eval/report';
+import { blockPoint, streamRelease } from './eval/streamRelease';
 import { runGuard, type GuardOutcome } from './eval/runGuard';
 import { selectExamples, type EvalExample } from './eval/selection';
 import { injectionPayloads } from './eval/injectedDocs';
@@ -382,6 +383,7 @@ function thresholdFor(loaded: LoadedPolicy, options: EvalOptions, style: Request
 async function runExtraSuites(options: EvalOptions, examples: EvalExample[], outcomes: GuardOutcome[], ctx: SuiteContext, io: EvalIo, train?: ReadonlySet<string>, padding?: { texts: string[]; from: string }): Promise<ExtraSections> {
   const extra: ExtraSections = {};
   if (options.calibrateFpr !== undefined) extra.calibration = calibrateByRole(examples, outcomes, options.calibrateFpr);
+  if (options.streamed) extra.streamRelease = streamRelease(examples, outcomes, (e) => ctx.thresholdOf(e.role));
   if (options.injectedDocs) {
     io.err('injected documents: framed, and unframed payloads moved into other benign documents\n');
     const { summary, scores } = await runInjectedDocs(ctx, examples, train);
@@ -426,7 +428,10 @@ function writeOutputs(
   const lines = examples.map((e, i) => {
     const o = outcomes[i];
     const base = { id: e.id, source: e.dataset, role: e.role, label: e.label, positive: e.positive, threshold: thresholdOf(e) };
-    return JSON.stringify('error' in o ? { ...base, error: o.error.type } : { ...base, score: o.score, flagged: o.score >= thresholdOf(e), guard_label: o.label, guard_categories: o.categories });
+    if ('error' in o) return JSON.stringify({ ...base, error: o.error.type });
+    // Streamed: the share of the answer already sent when window mode would block it.
+    const block = o.stream ? blockPoint(o.stream, thresholdOf(e)) : undefined;
+    return JSON.stringify({ ...base, score: o.score, flagged: o.score >= thresholdOf(e), guard_label: o.label, guard_categories: o.categories, ...(block ? { released_before_block: Number(block.releasedShare.toFixed(4)) } : {}) });
   });
   writeFileSync(path.join(dir, 'scores.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
   if (extra.injectedDocScores) writeFileSync(path.join(dir, 'injected_docs.jsonl'), extra.injectedDocScores.map((c) => `${JSON.stringify(c)}\n`).join(''));

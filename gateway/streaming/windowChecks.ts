@@ -76,24 +76,32 @@ export class WindowChecks {
 /**
  * The text-event ranges [from, to) window mode checks for an answer of `total` text events that
  * nothing blocks: what WindowChecks runs, as a list (the eval's streamed mode scores answers
- * through it; test/unit/gateway/windowChecks.test.ts holds the two together).
+ * through it; test/unit/gateway/windowChecks.test.ts holds the two together). `released` is how
+ * many text events had gone to the client when the check ran: had it blocked, that much of the
+ * answer was already out (the end checks run side by side, after every full window passed).
  */
-export function plannedWindows(total: number, settings: WindowSettings): { from: number; to: number }[] {
-  const out: { from: number; to: number }[] = [];
+export function plannedWindows(total: number, settings: WindowSettings): PlannedCheck[] {
+  const out: PlannedCheck[] = [];
   let checked = 0;
   let lastFrom = 0;
   while (total - checked >= settings.windowTokens) {
     const upTo = checked + settings.windowTokens;
     lastFrom = Math.max(0, checked - settings.overlapTokens);
-    out.push({ from: lastFrom, to: upTo });
+    out.push({ from: lastFrom, to: upTo, released: checked });
     checked = upTo;
   }
   const restPending = total > checked || checked === 0;
   const from = Math.max(0, checked - settings.overlapTokens);
-  if (restPending) out.push({ from, to: total });
+  if (restPending) out.push({ from, to: total, released: checked });
   const restIsWhole = restPending ? from === 0 : lastFrom === 0;
-  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total });
+  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total, released: checked });
   return out;
+}
+
+export interface PlannedCheck {
+  from: number;
+  to: number;
+  released: number;
 }
 
 /** The policy's streaming settings as window mode reads them. */

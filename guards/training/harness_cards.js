@@ -137,6 +137,11 @@ function section(name, spec, results) {
       // The shared injections reuse payloads across carriers, and a split follows the carrier: most test payloads also occur in train.
       if (fu && uu) lines.push(`Of these, payloads no train injection carries (the instruction itself unseen in training): framed ${fu.n}, ${pct(fu.recall_at_threshold)} / ${pct(fu.recall_at_1pct_fpr)}; unframed ${uu.n}, ${pct(uu.recall_at_threshold)} / ${pct(uu.recall_at_1pct_fpr)}.`, '');
     }
+    if (r.streamRelease) {
+      const x = r.streamRelease;
+      const of = (n) => `${n} (${pct(n / x.unsafe_answers)})`;
+      lines.push(`Streamed, where the blocks land (${run.title}): of ${x.unsafe_answers} unsafe answers, ${of(x.caught)} caught; ${of(x.caught_before_any_text)} before any text went out, ${of(x.caught_by_half)} with at most half out, ${of(x.caught_at_end)} only by the end checks (after every full window had gone out); median share out when caught ${pct(x.median_released_share)}.`, '');
+    }
     if (r.dilution) {
       const d = r.dilution;
       const placements = Object.keys(d.padding);

@@ -6,6 +6,7 @@ import type { Calibration } from './calibration';
 import { policyThreshold } from './calibration';
 import type { DilutionResult } from './dilution';
 import { fmtMetric } from './report';
+import type { StreamRelease } from './streamRelease';
 import type { EvalSummary } from './summary';
 
 export interface InjectedDocsResult {
@@ -41,6 +42,8 @@ export interface ExtraSections {
   injectedDocs?: InjectedDocsResult;
   /** Per case, for error analysis (which payloads and carriers); kept out of metrics.json. */
   injectedDocScores?: InjectedDocScore[];
+  /** --streamed: how much of each caught unsafe answer had gone out before its block. */
+  streamRelease?: StreamRelease;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -108,8 +111,25 @@ export function injectedDocsSection(r: InjectedDocsResult): string {
   ].join('\n');
 }
 
+/** --streamed: when the blocks land, for a reader who would otherwise take "caught" as "never seen". */
+export function streamReleaseSection(r: StreamRelease): string {
+  const share = (n: number) => `${n} (${pct(r.unsafe_answers ? n / r.unsafe_answers : null)})`;
+  return [
+    '## Streamed: how much of an unsafe answer went out before its block',
+    '',
+    'Window mode releases each window once it passed, so a block lands after what came before it reached the client.',
+    '',
+    table(
+      ['unsafe answers', 'caught', 'before any text', 'with at most half out', 'only by the end checks', 'median share out when caught'],
+      [[String(r.unsafe_answers), share(r.caught), share(r.caught_before_any_text), share(r.caught_by_half), share(r.caught_at_end), pct(r.median_released_share)]],
+    ),
+    '',
+  ].join('\n');
+}
+
 export function renderExtraSections(s: EvalSummary, extra: ExtraSections): string {
   const parts = [overBlockingSection(s)];
+  if (extra.streamRelease) parts.push(streamReleaseSection(extra.streamRelease));
   if (extra.calibration) parts.push(calibrationSection(extra.calibration));
   if (extra.injectedDocs) parts.push(injectedDocsSection(extra.injectedDocs));
   if (extra.dilution) parts.push(dilutionSection(extra.dilution, extra.dilutionPlot));

@@ -5,7 +5,15 @@ import { buildGuardRequest, type RequestStyle } from './guardRequest';
 import type { EvalExample } from './selection';
 
 /** What the guard said about one example: a score, or the error that kept it from scoring. */
-export type GuardOutcome = { score: number; label: string; categories: string[] } | { error: GuardError };
+export type GuardOutcome = { score: number; label: string; categories: string[]; stream?: StreamedChecks } | { error: GuardError };
+
+/** An answer scored streamed (--streamed): its length and each check with what had gone out before it. */
+export interface StreamedChecks {
+  /** Text events (Llama 3 tokens) in the answer. */
+  tokens: number;
+  /** In the order window mode runs them; `released`: text events already sent when the check ran. */
+  checks: { released: number; score: number }[];
+}
 
 export interface RunOptions {
   style: RequestStyle;
@@ -60,14 +68,17 @@ async function checkOne(guard: Guard, style: RequestStyle, example: EvalExample,
   }
 }
 
-/** One answer as window mode would check it streamed: the worst of its checks, or the first error. */
+/** One answer as window mode would check it streamed: the worst of its checks (each kept, with what was released before it), or the first error. */
 async function checkStreamed(guard: Guard, example: EvalExample, settings: WindowSettings): Promise<GuardOutcome> {
   const pieces = tokenPieces(example.text);
   let worst: GuardOutcome | undefined;
-  for (const { from, to } of plannedWindows(pieces.length, settings)) {
+  const checks: StreamedChecks['checks'] = [];
+  for (const { from, to, released } of plannedWindows(pieces.length, settings)) {
     const outcome = await checkOne(guard, 'conversation', { ...example, text: pieces.slice(from, to).join('') }, undefined);
     if ('error' in outcome) return outcome;
+    checks.push({ released, score: outcome.score });
     if (!worst || ('score' in worst && outcome.score > worst.score)) worst = outcome;
   }
-  return worst ?? checkOne(guard, 'conversation', example, undefined);
+  if (!worst) return checkOne(guard, 'conversation', example, undefined);
+  return { ...worst, stream: { tokens: pieces.length, checks } };
 }

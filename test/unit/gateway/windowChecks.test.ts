@@ -99,18 +99,20 @@ test('a failing window stops the stream before its text is released', async () =
 });
 
 /** The ranges WindowChecks reads for a stream of `total` text events that nothing blocks. */
-async function rangesRead(total: number, settings: WindowSettings): Promise<{ from: number; to: number }[]> {
+async function rangesRead(total: number, settings: WindowSettings): Promise<{ from: number; to: number; released: number }[]> {
   let arrived = 0;
-  const read: { from: number; to: number }[] = [];
+  const read: { from: number; to: number; released: number }[] = [];
+  // What may have gone to the client when a check reads: everything checked before it.
+  const released = () => checks.checked;
   const source: WindowSource = {
     get textEvents() {
       return arrived;
     },
-    window: (from, to) => (read.push({ from, to }), { content: '', toolCalls: [] }),
-    whole: () => (read.push({ from: 0, to: arrived }), { content: '', toolCalls: [] }),
+    window: (from, to) => (read.push({ from, to, released: released() }), { content: '', toolCalls: [] }),
+    whole: () => (read.push({ from: 0, to: arrived, released: released() }), { content: '', toolCalls: [] }),
   };
   const allow = { decision: { action: 'allow' }, verdicts: [], durationMs: 0, choice: 0 } as unknown as GuardPhase & { choice: number };
-  const checks = new WindowChecks(source, { check: async (answers) => answers.map(() => allow) }, settings);
+  const checks: WindowChecks = new WindowChecks(source, { check: async (answers) => answers.map(() => allow) }, settings);
   while (arrived < total) {
     arrived++;
     if (checks.due()) await checks.checkWindow();
@@ -119,12 +121,12 @@ async function rangesRead(total: number, settings: WindowSettings): Promise<{ fr
   return read;
 }
 
-test('plannedWindows lists exactly what WindowChecks reads, for every answer length and setting', async () => {
+test('plannedWindows lists exactly what WindowChecks reads, and how much was released before each check, for every answer length and setting', async () => {
   for (const settings of [WINDOW, { windowTokens: 64, overlapTokens: 16, wholeAnswer: true }, { windowTokens: 3, overlapTokens: 0, wholeAnswer: false }, { windowTokens: 1, overlapTokens: 5, wholeAnswer: true }]) {
     for (let total = 0; total <= 140; total++) {
       const planned = plannedWindows(total, settings);
       // Whole-answer and rest checks run side by side: compare as sets.
-      const key = (r: { from: number; to: number }) => `${r.from}-${r.to}`;
+      const key = (r: { from: number; to: number; released: number }) => `${r.from}-${r.to}@${r.released}`;
       expect(planned.map(key).sort()).toEqual((await rangesRead(total, settings)).map(key).sort());
     }
   }
