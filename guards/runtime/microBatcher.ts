@@ -118,7 +118,8 @@ export class MicroBatcher<I, O> {
   close(): void {
     this.closed = true;
     this.clearTimer();
-    for (const job of this.jobs) this.fail(job, new Error('batcher is closed'));
+    // fail() removes the job from the list: walk a copy, or every second job is skipped and hangs.
+    for (const job of [...this.jobs]) this.fail(job, new Error('batcher is closed'));
   }
 
   private pendingCount(): number {

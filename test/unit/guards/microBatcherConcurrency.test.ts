@@ -77,3 +77,16 @@ describe('micro-batcher with several batches in flight (one per ONNX worker)', (
     expect(() => new MicroBatcher<number, number>(async (x) => x, { maxBatchSize: 1, maxWaitMs: 0, maxConcurrentBatches: 0 })).toThrow(/maxConcurrentBatches/);
   });
 });
+
+test('close() fails every waiting job at once, none left hanging', async () => {
+  const { running, runner } = controlledRunner();
+  const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 1, maxWaitMs: 0 });
+  const jobs = Array.from({ length: 6 }, (_, i) => batcher.submit([i]).then(() => 'resolved', (err: Error) => err.message));
+  await turn();
+  expect(running).toHaveLength(1);
+  batcher.close();
+  running[0]!.finish();
+  const settled = await Promise.race([Promise.all(jobs), new Promise((r) => setTimeout(() => r('some job still pending'), 1000))]);
+  expect(settled).toEqual(expect.arrayContaining(['batcher is closed']));
+  expect((settled as string[]).filter((s) => s === 'batcher is closed').length).toBeGreaterThanOrEqual(5);
+});
