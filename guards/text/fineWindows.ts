@@ -13,6 +13,7 @@
  *   starting at the first unit past half of the previous one; a unit longer than `maxTokens` is
  *   cut into token chunks every `maxTokens / 2` tokens;
  * - a text whose units hold at most `maxTokens` tokens in all has no windows.
+ * A chunk's offsets are estimated (chunkSpan); a window of whole units names exactly them.
  */
 
 export interface CharSpan {
@@ -95,7 +96,22 @@ export function assembleWindows(units: readonly CharSpan[], unitIds: readonly (r
   const lengths = unitIds.map((ids) => ids.length);
   if (lengths.reduce((a, b) => a + b, 0) <= maxTokens) return [];
   return packWindows(lengths, maxTokens).map((w) => {
-    const ids = w.chunk ? unitIds[w.firstUnit].slice(w.chunk.start, w.chunk.end) : unitIds.slice(w.firstUnit, w.endUnit).flat();
-    return { start: units[w.firstUnit].start, end: units[w.endUnit - 1].end, ids };
+    if (w.chunk) return { ...chunkSpan(units[w.firstUnit], lengths[w.firstUnit], w.chunk), ids: unitIds[w.firstUnit].slice(w.chunk.start, w.chunk.end) };
+    return { start: units[w.firstUnit].start, end: units[w.endUnit - 1].end, ids: unitIds.slice(w.firstUnit, w.endUnit).flat() };
   });
+}
+
+/**
+ * The characters of a token chunk of one over-long unit (a minified JSON tool result, a long
+ * line): in proportion to its tokens, widened by one token's share of characters on each side,
+ * within the unit. Estimated, since the tokenizer gives no offsets, but a reviewer is pointed at
+ * the part of a 4,000-character line that scored, not at the whole line.
+ */
+export function chunkSpan(unit: CharSpan, unitTokens: number, chunk: { start: number; end: number }): CharSpan {
+  const chars = unit.end - unit.start;
+  const perToken = chars / unitTokens;
+  return {
+    start: unit.start + Math.max(0, Math.floor((chunk.start - 1) * perToken)),
+    end: unit.start + Math.min(chars, Math.ceil((chunk.end + 1) * perToken)),
+  };
 }

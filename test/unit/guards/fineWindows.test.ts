@@ -71,6 +71,18 @@ describe('packWindows / assembleWindows', () => {
     ]);
   });
 
+  it('names a chunk of one over-long line by its share of the line, not the whole line', () => {
+    // One 40-character line of 20 tokens, windows of 8: chunks at tokens 0-8, 4-12, 8-16, 12-20.
+    const text = 'a'.repeat(40);
+    const windows = assembleWindows(textUnits(text), [Array.from({ length: 20 }, (_, i) => i)], 8);
+    expect(windows.map((w) => [w.start, w.end, w.ids.length])).toEqual([
+      [0, 18, 8],
+      [6, 26, 8],
+      [14, 34, 8],
+      [22, 40, 8],
+    ]);
+  });
+
   it('gives a text that fits one window no windows (its segment is already that small)', () => {
     const units = textUnits('one. two.');
     expect(assembleWindows(units, [[1], [2]], 4)).toEqual([]);
