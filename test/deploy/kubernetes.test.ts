@@ -127,7 +127,7 @@ describe('Kubernetes manifests', () => {
     expect(kustomization.generatorOptions?.disableNameSuffixHash).toBe(true);
   });
 
-  test('keys from the Secret; the audit log on the claimed volume, one directory per pod', () => {
+  test('keys and the audit signing key from the Secret; the audit log on the claimed volume, one directory per pod', () => {
     const config = podConfig();
     const keysMount = mountOf(config.keys.file!);
     const secretVolume = volume(keysMount.name).secret;
@@ -135,6 +135,12 @@ describe('Kubernetes manifests', () => {
     const key = path.posix.relative(keysMount.mountPath, config.keys.file!);
     expect(secretVolume.items.map((i: { path: string }) => i.path)).toContain(key);
     expect(Object.keys(secretExample.stringData as Json)).toContain(key);
+    // The audit checkpoints' signing key comes from the same Secret, as the config names it.
+    const signingMount = mountOf(config.audit.signing_key_file!);
+    expect(signingMount.name).toBe(keysMount.name);
+    const signingKey = path.posix.relative(signingMount.mountPath, config.audit.signing_key_file!);
+    expect(secretVolume.items.map((i: { path: string }) => i.path)).toContain(signingKey);
+    expect(Object.keys(secretExample.stringData as Json)).toContain(signingKey);
     const auditMount = mountOf(config.audit.dir);
     expect(volume(auditMount.name).persistentVolumeClaim.claimName).toBe((find('PersistentVolumeClaim').metadata as Json).name);
     expect(env.find((e) => e.name === 'SAFETY_AUDIT_DIR')?.value).toMatch(/\$\(POD_NAME\)$/);
