@@ -55,6 +55,8 @@ const RUNS = {
       // The same padded jailbreaks with harmless prose around them (benign documents of the same split) instead of other users' requests.
       { id: 'user_test_docpad', title: 'Task A test, user turns, jailbreaks padded with benign documents', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution', '--dilution-padding', `${D}/doc-carriers`] },
       { id: 'docs_test', title: 'Task A test, documents and tool results (injections)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'document', '--role', 'tool', '--injected-docs', '--dilution'] },
+      // Ordinary long text in a user turn (tables, code, e-mails, web pages pasted in): what the jailbreak rule does with it.
+      { id: 'docs_as_user_test', title: 'benign documents (doc-carriers test) pasted into user turns', args: [...ds('doc-carriers'), '--data-root', D, '--split', 'test', '--label', 'benign', '--as-role', 'user'] },
       { id: 'test_all', title: 'Task A test, all rows', args: [...ALL, '--split', 'test', '--task', 'A'] },
       { id: 'notinject_test', title: 'NotInject test (benign prompts with trigger words)', args: [...ds('notinject'), '--data-root', D, '--split', 'test'] },
       { id: 'xstest', title: 'XSTest prompts (eval-only; all benign for Task A)', args: [...ds('xstest'), '--data-root', D, '--split', 'eval_only', '--task', 'A', '--role', 'user'] },
@@ -110,7 +112,7 @@ function section(name, spec, results) {
   const over = {};
   for (const run of spec.runs) {
     // One row per run and source: the user-prompt pool and the all-roles test run share source names.
-    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b|system/.test(run.id)) over[`${src}, ${run.title}`] = g;
+    for (const [src, g] of Object.entries(results[run.id].by_source ?? {})) if (g.negatives > 0 && /pool|test_all|test_b|system|as_user/.test(run.id)) over[`${src}, ${run.title}`] = g;
   }
   lines.push('Over-blocking at the policy thresholds, benign rows per source:', '', '| source | benign rows | flagged | FPR |', '|---|---|---|---|');
   for (const [k, g] of Object.entries(over)) lines.push(`| ${k} | ${g.negatives} | ${g.fp} | ${pct(g.fpr)} |`);
