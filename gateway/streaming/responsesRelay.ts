@@ -1,3 +1,4 @@
+import type { ResponseObject } from '../../engine/answerSchema';
 import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { ApiError } from '../errors';
@@ -6,6 +7,7 @@ import type { GuardedCall } from '../pipeline/guardedCall';
 import { blockedResponse, blockedTailEvents, cleanEnvelope, minimalResponse, refusalItemId, sseEvent } from '../pipeline/responses/blockedResponse';
 import type { ParsedResponses } from '../pipeline/responses/parsedResponses';
 import { openSse, write } from './sseWrite';
+import { ReleasedItems } from './releasedItems';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 import { windowSettings, WindowChecks } from './windowChecks';
@@ -35,6 +37,8 @@ interface Released {
   outputItems: number;
   /** Whether `response.created` went out. */
   opened: boolean;
+  /** The message items the client was shown, as far as it got them (window mode). */
+  items?: ReleasedItems;
 }
 
 function noteReleased(released: Released, event: ResponseEngineEvent): void {
@@ -43,6 +47,7 @@ function noteReleased(released: Released, event: ResponseEngineEvent): void {
   if (typeof e.sequence_number === 'number') released.lastSequence = e.sequence_number;
   if (e.type === 'response.output_item.added') released.outputItems += 1;
   if (e.type === 'response.created') released.opened = true;
+  released.items?.note(e);
 }
 
 /** The refusal and `response.incomplete`, numbered after what went out; ends the response. */
@@ -51,15 +56,19 @@ async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, r
   const base = (accumulator.final ?? accumulator.opening ?? minimalResponse(undefined, call.parsed.model)) as Record<string, unknown>;
   const itemId = refusalItemId();
   const refusal = call.policy.refusals.output;
+  const incomplete = blockedResponse(base, sent, refusal, itemId);
   const events = blockedTailEvents({
     sequence: released.lastSequence === undefined ? 0 : released.lastSequence + 1,
     outputIndex: released.outputItems,
     itemId,
     refusal,
-    incomplete: blockedResponse(base, sent, refusal, itemId),
+    incomplete,
     opening: released.opened ? undefined : cleanEnvelope((accumulator.opening ?? base) as Record<string, unknown>, sent),
   });
   for (const event of events) await write(call.res, sseEvent(event));
+  // What the client now holds of this response (what was released of it, and the refusal) can be referred back to.
+  const output = [...(released.items?.output() ?? []), ...(incomplete.output as unknown[])];
+  call.parsed.remember({ ...incomplete, output } as Pick<ResponseObject, 'id' | 'output'>);
   call.res.end();
 }
 
@@ -90,7 +99,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const timing = call.ctx.timing;
   const accumulator = new ResponsesAccumulator(call.parsed.body);
   const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
-  const released: Released = { outputItems: 0, opened: false };
+  const released: Released = { outputItems: 0, opened: false, items: new ReleasedItems() };
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer() },
     { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },

@@ -13,7 +13,7 @@ export function refusalItem(id: string, refusal: string, status: 'in_progress' |
   return { id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [outputText(refusal)] };
 }
 
-function outputText(text: string): Record<string, unknown> {
+export function outputText(text: string): Record<string, unknown> {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
 

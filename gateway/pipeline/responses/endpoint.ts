@@ -1,4 +1,4 @@
-import { parseResponseObject } from '../../../engine/answerSchema';
+import { parseResponseObject, type ResponseObject } from '../../../engine/answerSchema';
 import type { EngineResponse } from '../../../engine/client';
 import { sendJson, sendJsonBytes } from '../../routes/httpResponses';
 import { ResponsesRequest, type ValidatedRequest } from '../requestSchemas';
@@ -9,6 +9,7 @@ import type { GuardedEndpoint } from '../guardedEndpoint';
 import { validation } from '../validation';
 import { responsePieces } from './answerSlots';
 import { blockedResponse, refusalItemId } from './blockedResponse';
+import { deliveredText } from '../extractTexts';
 import { expandHistory, inputItems, type ConversationMemory } from './conversationMemory';
 import { responseSummary } from './engineSummary';
 import { extractResponsesRequest } from './extractRequest';
@@ -77,7 +78,7 @@ async function respondWhole(call: GuardedCall<ParsedResponses>, upstream: Engine
   const response = engineAnswer(() => parseResponseObject(json));
   const answer = answerFromSlots(new SlotLedger().admit(responsePieces(response, parsed.body)));
   call.record.engine = responseSummary(response, call.ctx.timing.sinceEngineStart());
-  call.delivered([answer.content]);
+  call.delivered([deliveredText(answer)]);
   const phase = await call.checkAnswer(answer, 0);
   call.answersChecked([phase]);
   await call.finish(200);
@@ -88,5 +89,7 @@ async function respondWhole(call: GuardedCall<ParsedResponses>, upstream: Engine
     sendJsonBytes(res, 200, raw);
     return;
   }
-  sendJson(res, 200, blockedResponse(json, parsed.body, call.policy.refusals.output, refusalItemId()));
+  const blocked = blockedResponse(json, parsed.body, call.policy.refusals.output, refusalItemId());
+  parsed.remember(blocked as Pick<ResponseObject, 'id' | 'output'>);
+  sendJson(res, 200, blocked);
 }
