@@ -121,6 +121,11 @@ function verify(dir: string, publicKeyFiles: string[], io: CommandIo): number {
     return 2;
   }
   const report = verifyChain(auditLines(dir));
+  // An empty or wrong directory is not an intact log: a check pointed at it must not pass.
+  if (report.files === 0) {
+    io.out(`FAILED: no audit log files in ${dir}\n`);
+    return 1;
+  }
   for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
   const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash}` : '';
   if (report.ok) io.out(`ok: ${report.records} records in ${report.files} file(s), hash chain intact${head}\n`);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { displayPrefix, generateApiKey, generateKeyId, hashApiKey } from '../access/auth/apiKey';
 import { APP_ID } from '../access/auth/keysConfig';
-import { addKey, readKeysFile, revokeKey, writeKeysFile, type KeyEntry } from '../access/auth/keysFile';
+import { addKey, readKeysFile, revokeKey, updateKeysFile, type KeyEntry } from '../access/auth/keysFile';
 import type { KeyLimits } from '../access/rateLimit/keyLimits';
 
 export interface KeysIo {
@@ -86,7 +86,6 @@ function add(file: string, values: Record<string, string | boolean | undefined>,
   count('rpm', 'requests_per_minute');
   count('tpm', 'tokens_per_minute');
   count('concurrency', 'concurrent_requests');
-  const doc = readKeysFile(file);
   const key = generateApiKey();
   const entry: KeyEntry = {
     id: generateKeyId(),
@@ -97,7 +96,7 @@ function add(file: string, values: Record<string, string | boolean | undefined>,
     ...(Object.keys(limits).length ? { limits } : {}),
     created_at: io.now().toISOString(),
   };
-  writeKeysFile(file, addKey(doc, entry));
+  updateKeysFile(file, (doc) => ({ doc: addKey(doc, entry), result: undefined }));
   // The key alone on stdout (scripts capture it); everything else on stderr.
   io.out(`${key}\n`);
   io.err(`added ${entry.id} for app ${app} to ${file}\nThis is the only time the key is shown: store it now. The file keeps only its hash.\n`);
@@ -130,8 +129,10 @@ function list(file: string, json: boolean, io: KeysIo): number {
 }
 
 function revoke(file: string, id: string, io: KeysIo): number {
-  const { doc, revoked } = revokeKey(readKeysFile(file), id, io.now());
-  writeKeysFile(file, doc);
+  const revoked = updateKeysFile(file, (current) => {
+    const { doc, revoked: entry } = revokeKey(current, id, io.now());
+    return { doc, result: entry };
+  });
   io.err(`revoked ${revoked.id} (app ${revoked.app}) in ${file}; running gateways refuse it once they see the change\n`);
   return 0;
 }

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
@@ -60,12 +60,76 @@ export function readKeysFile(file: string): KeysFile {
   return parseKeysFile(text);
 }
 
-/** Writes the whole file to a temporary sibling, then renames it over: readers never see half a file. */
+/**
+ * Writes the whole file to a temporary sibling, then renames it over: readers never see half a
+ * file, and only its owner may read it (0600). A file that exists keeps its owner: written as
+ * another user (`sudo keys revoke`) it would otherwise end up unreadable to the gateway, which
+ * then keeps the old keys in force.
+ */
 export function writeKeysFile(file: string, doc: KeysFile): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const existing = statIfExists(file);
   writeFileSync(tmp, serializeKeysFile(doc), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  try {
+    chmodSync(tmp, 0o600);
+    if (existing && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) {
+      try {
+        chownSync(tmp, existing.uid, existing.gid);
+      } catch (err) {
+        throw new Error(`${file} belongs to uid ${existing.uid}; written as uid ${process.getuid?.()} it could become unreadable to the gateway (${(err as NodeJS.ErrnoException).code}): run this as the file's owner`);
+      }
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or gone
+    }
+    throw err;
+  }
+}
+
+/**
+ * Read, change and write the keys file under an exclusive lock (`FILE.lock`), so two `keys add`
+ * run at once both land: without it the second rename dropped the first key, after both had
+ * printed theirs. A lock older than 30 s is taken as left by a crashed run.
+ */
+export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc: KeysFile; result: T }): T {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 10_000;
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = statIfExists(lock);
+      if (held && Date.now() - held.mtimeMs > 30_000) {
+        unlinkSync(lock);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command; remove it if none is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    const { doc, result } = change(readKeysFile(file));
+    writeKeysFile(file, doc);
+    return result;
+  } finally {
+    closeSync(fd);
+    unlinkSync(lock);
+  }
+}
+
+function statIfExists(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 export function addKey(doc: KeysFile, entry: KeyEntry): KeysFile {

@@ -99,6 +99,13 @@ describe('safety-gateway audit', () => {
     expect(res.out).toMatch(/^ok: 12 records in \d+ file\(s\), hash chain intact; last record seq 12, hash [0-9a-f]{64}/);
   });
 
+  test('verify: a directory without audit files fails (a wrong --dir, or a log removed whole)', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'audit-empty-'));
+    const res = await cli(['verify', '--dir', empty]);
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(/^FAILED: no audit log files in /);
+  });
+
   const tamperings: [string, (files: string[]) => void, RegExp][] = [
     ['an edited record', (files) => editLines(files[1], (l) => [l[0].replace('"action":"allow"', '"action":"block"').replace('"action":"block","status"', '"action":"allow","status"'), ...l.slice(1)]), /:1 \(seq \d+\): edited: record seq \d+ does not match its hash/],
     [

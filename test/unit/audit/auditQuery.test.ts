@@ -19,6 +19,11 @@ describe('audit query', () => {
     expect(parseTime('24h', now).toISOString()).toBe('2025-06-09T00:00:00.000Z');
     expect(parseTime('7d', now).toISOString()).toBe('2025-06-03T00:00:00.000Z');
     expect(() => parseTime('yesterday')).toThrow(/ISO 8601/);
+    expect(parseTime('2025-06-01').toISOString()).toBe('2025-06-01T00:00:00.000Z');
+    expect(parseTime('2025-06-01T12:00:00+02:00').toISOString()).toBe('2025-06-01T10:00:00.000Z');
+    // An age without its unit, or a loose date, is refused rather than read as another time (48 -> 2048).
+    expect(() => parseTime('48', now)).toThrow(/ISO 8601/);
+    expect(() => parseTime('June 1', now)).toThrow(/ISO 8601/);
     // An age past the Date range would be an Invalid Date, silently matching everything.
     expect(() => parseTime('99999999999999d', now)).toThrow(/ISO 8601/);
   });

@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashApiKey } from '../../../gateway/access/auth/apiKey';
+import { runCli } from '../../support/cliProcess';
+import { tempKeysFile } from '../../support/keys';
 import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/access/auth/keysFile';
 
 const entry = (id: string, extra: Partial<KeyEntry> = {}): KeyEntry => ({ id, hash: hashApiKey(id), prefix: `sk-sg-${id.slice(4, 8)}...`, app: 'app-1', created_at: '2025-01-01T00:00:00.000Z', ...extra });
@@ -46,5 +48,25 @@ describe('keys file', () => {
     expect(readKeysFile(file).keys[0].id).toBe('key_aaaa01');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toMatch(/^# safety-gateway API keys/);
+  });
+
+  const asRoot = process.getuid?.() === 0;
+  (asRoot ? test : test.skip)('a file written by root for a gateway running as another user keeps that owner (run as root)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-keys-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, { keys: [entry('key_aaaa01')] });
+    chownSync(file, 1000, 1000);
+    writeKeysFile(file, { keys: [entry('key_aaaa01'), entry('key_bbbb02')] });
+    expect(statSync(file)).toMatchObject({ uid: 1000, gid: 1000 });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test('keys added at once all land (the file is locked around each change)', async () => {
+    const file = tempKeysFile();
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => runCli(['keys', 'add', '--file', file, '--app', `app-${i}`])));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const printed = runs.map((r) => hashApiKey(r.stdout.trim())).sort();
+    expect(readKeysFile(file).keys.map((k) => k.hash).sort()).toEqual(printed);
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 });
