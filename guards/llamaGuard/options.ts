@@ -40,6 +40,10 @@ export interface LlamaGuardOnnxOptions extends LlamaGuardCommonOptions {
   stopTokenIds?: number[];
   /** onnxruntime intra-op threads (ignored when sessionOptions sets its own). */
   intraOpThreads?: number;
+  /** Added to timeoutMs per 1,000 tokens of conversation (characters / 4; runtime/timeoutBudget.ts); default 0: a long prompt takes the decoder longer to read. */
+  timeoutPer1kTokensMs?: number;
+  /** Cap on the grown budget; default none. */
+  maxTimeoutMs?: number;
   /** Passed to onnxruntime as is. */
   sessionOptions?: InferenceSession.SessionOptions;
 }

@@ -72,7 +72,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         ...encoder,
       });
     case 'onnx':
-      return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant, onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, timeoutMs: spec.timeout_ms, intraOpThreads: settings.threads });
+      return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant, onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, intraOpThreads: settings.threads, ...timeouts });
     case 'openai':
       // Several base URLs: replicas with health checks and failover (guards/runtime/endpointPool.ts).
       return createLlamaGuardRemote({

@@ -9,6 +9,7 @@ import { knownCategoryCodes } from '../categories';
 import { parseAssessment } from '../parse';
 import { renderPrompt } from '../prompt';
 import { type CheckOutcome, runCheck } from '../run';
+import { conversationChars, timeoutFor } from '../../runtime/timeoutBudget';
 import type { GuardRole, GuardTurn } from '../turns';
 
 export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
@@ -65,7 +66,8 @@ export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
     check(request: GuardRequest): Promise<Verdict> {
       const m = loaded;
       if (!m) return Promise.resolve(errorVerdict(options.name, model, { type: 'unavailable', message: 'model not loaded (call load() first)' }, 0));
-      return runCheck(ctx, request, (turns, role, signal) => classify(m, turns, role, signal));
+      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation));
+      return runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => classify(m, turns, role, signal));
     },
     async close(): Promise<void> {
       const m = loaded;

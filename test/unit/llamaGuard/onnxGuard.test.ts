@@ -163,6 +163,22 @@ describe('createLlamaGuard({ backend: "onnx" })', () => {
     }
   });
 
+  it('the deadline grows with the conversation (timeout_ms_per_1k_tokens), as on the other backends', async () => {
+    const request: GuardRequest = { ...inputRequest, conversation: [{ role: 'user', content: 'word '.repeat(80) }] };
+    const fixed = createLlamaGuard({ backend: 'onnx', name: 'lg', variant: '1b', modelDir: FIXTURE, maxNewTokens: 4, timeoutMs: 1 });
+    const grown = createLlamaGuard({ backend: 'onnx', name: 'lg', variant: '1b', modelDir: FIXTURE, maxNewTokens: 4, timeoutMs: 1, timeoutPer1kTokensMs: 600_000, maxTimeoutMs: 120_000 });
+    await fixed.load();
+    await grown.load();
+    try {
+      // 400 characters: 100 tokens, so 1 ms + 60 s, under the 120 s cap.
+      expect((await fixed.check(request)).error).toMatchObject({ type: 'timeout', message: 'no answer within 1 ms' });
+      expect((await grown.check(request)).error?.type).not.toBe('timeout');
+    } finally {
+      await fixed.close();
+      await grown.close();
+    }
+  });
+
   it('load() fails with an actionable message for a wrong directory', async () => {
     const guard = createLlamaGuard({ backend: 'onnx', name: 'lg', variant: '1b', modelDir: path.join(FIXTURE, 'nope') });
     await expect(guard.load()).rejects.toThrow(/does not exist/);
