@@ -13,6 +13,9 @@ import type { DecoderShape, Ops } from '../../onnx/ortProtocol';
 import { argmax, lastRow } from './logits';
 import { unsafeProbability } from '../score';
 
+/** Prompt tokens per decoder run when reading a prompt (see prefill). */
+export const PREFILL_CHUNK = 512;
+
 /** The past key/value tensors after some tokens, keyed by input name (`past_key_values.0.key`, ...). */
 interface KvCache {
   length: number;
@@ -77,6 +80,24 @@ export class DecoderRunner {
     return new this.ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [1, values.length]);
   }
 
+  /**
+   * Reads a prompt in chunks through the cache: one pass over a long prompt would hold logits for
+   * every position (128K x a 128K vocabulary) and, in exports without fused attention, an n x n
+   * attention matrix per head: tens of gigabytes, a crash. Chunks keep it to PREFILL_CHUNK rows,
+   * and a deadline is noticed between them.
+   */
+  private async prefill(ids: readonly number[], cancel: CancelCheck): Promise<StepResult> {
+    let step: StepResult | undefined;
+    let cache = this.emptyCache();
+    for (let at = 0; at < ids.length; at += PREFILL_CHUNK) {
+      if (at > 0) cancel();
+      step = await this.forward(ids.slice(at, at + PREFILL_CHUNK), cache);
+      cache = step.cache;
+    }
+    if (!step) throw new Error('forward needs at least one token');
+    return step;
+  }
+
   /** Feeds the chunks one after another through one cache; the next-token logits after each. */
   async forwardChunks({ chunks }: Ops['forward']['args'], cancel: CancelCheck): Promise<Ops['forward']['result']> {
     const logits: Float32Array[] = [];
@@ -96,7 +117,7 @@ export class DecoderRunner {
     const seq = Array.from(args.ids);
     const out: number[] = [];
     const done = (stoppedBy: 'stop' | 'limit') => ({ ids: Int32Array.from(out), stoppedBy });
-    let step = await this.forward(seq, this.emptyCache());
+    let step = args.useCache ? await this.prefill(seq, cancel) : await this.forward(seq, this.emptyCache());
     while (out.length < args.maxNewTokens) {
       const next = argmax(step.lastLogits);
       if (stop.has(next)) return done('stop');
@@ -117,7 +138,7 @@ export class DecoderRunner {
    */
   async classify({ ids, tokens, maxNewTokens }: Ops['classify']['args'], cancel: CancelCheck): Promise<Ops['classify']['result']> {
     const stop = new Set(tokens.stopIds);
-    let step = await this.forward(ids, this.emptyCache());
+    let step = await this.prefill(Array.from(ids), cancel);
     cancel();
     step = await this.forward([tokens.newlines], step.cache);
     const pUnsafe = unsafeProbability(step.lastLogits[tokens.safe]!, step.lastLogits[tokens.unsafe]!);

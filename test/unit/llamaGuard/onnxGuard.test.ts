@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { createLlamaGuard } from '../../../guards/llamaGuard';
 import { classifyPromptIds } from '../../../guards/llamaGuard/onnx/classify';
 import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel } from '../../../guards/llamaGuard/onnx/localModel';
+import { PREFILL_CHUNK } from '../../../guards/llamaGuard/onnx/workerLoop';
 import { renderPrompt } from '../../../guards/llamaGuard/prompt';
 import { unsafeProbability } from '../../../guards/llamaGuard/score';
 import type { GuardRequest } from '../../../guards/types';
@@ -40,6 +41,14 @@ describe('classifyPromptIds', () => {
     const full = await m.decoder.forwardFull([...promptIds, m.tokens.newlines]);
     expect(result.pUnsafe).toBeCloseTo(unsafeProbability(full[m.tokens.safe]!, full[m.tokens.unsafe]!), 5);
     expect(result.generated[0]).toBe(result.pUnsafe >= 0.5 ? m.tokens.unsafe : m.tokens.safe);
+  });
+
+  it('reads a prompt longer than one prefill chunk in chunks, scoring as one full forward would', async () => {
+    const long = [...promptIds.slice(0, -8), ...Array.from({ length: PREFILL_CHUNK + 300 }, (_, i) => 10 + (i % 400)), ...promptIds.slice(-8)];
+    expect(long.length).toBeGreaterThan(PREFILL_CHUNK);
+    const result = await classifyPromptIds(m.decoder, m.tokens, long, 4);
+    const full = await m.decoder.forwardFull([...long, m.tokens.newlines]);
+    expect(result.pUnsafe).toBeCloseTo(unsafeProbability(full[m.tokens.safe]!, full[m.tokens.unsafe]!), 4);
   });
 
   it('continues greedily from the decision with the cache, as a full forward would', async () => {
