@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { displayPrefix, generateApiKey, generateKeyId, hashApiKey } from '../access/auth/apiKey';
@@ -29,6 +30,10 @@ The file is --file, else SAFETY_KEYS_FILE, else ./keys.yaml. A running gateway p
 /** `safety-gateway keys add|list|revoke`: manages the keys file (hashes only; `add` prints the new key once). */
 export async function keysCommand(args: string[], io: KeysIo = defaultIo): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'help' || args.includes('--help') || args.includes('-h')) {
+    io.out(USAGE);
+    return 0;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -56,6 +61,8 @@ export async function keysCommand(args: string[], io: KeysIo = defaultIo): Promi
       case 'add':
         return add(file, values, io);
       case 'list':
+        // A file that is not there is a typo more often than an empty key list: say which file was read.
+        if (!existsSync(file)) throw new Error(`${file} does not exist (no keys yet: keys add creates it)`);
         return list(file, values.json === true, io);
       case 'revoke':
         if (positionals.length !== 1) throw new UsageError('revoke takes one key id (see keys list)');

@@ -10,15 +10,16 @@ import { serveCommand } from './serveCommand';
 /** One small dispatcher: `safety-gateway <command> [args]`. Each command lives in its own file. */
 export type Command = (args: string[]) => Promise<number>;
 
-const commands: Record<string, { run: Command; summary: string }> = {
+/** `help: true`: the command prints its own usage for --help. */
+const commands: Record<string, { run: Command; summary: string; help?: boolean }> = {
   serve: { run: serveCommand, summary: 'run the gateway [--port N] [--engine-url URL] [--policy FILE] [--config FILE]' },
   'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
-  keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)' },
-  policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)' },
+  keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)', help: true },
+  policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)', help: true },
   models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR' },
-  audit: { run: auditCommand, summary: 'read the audit log: query | verify [--public-key FILE] | stats [--dir DIR] | keygen --out DIR (audit --help)' },
-  review: { run: reviewCommand, summary: 'serve a read-only web page over the audit log: --audit-dir DIR [--port N] [--host H] [--public-key FILE] (review --help)' },
-  eval: { run: evalCommand, summary: 'measure a guard on labelled JSONL: --guard NAME --data FILE [--split S] [--task A|B] [--json] [--out DIR] (eval --help)' },
+  audit: { run: auditCommand, summary: 'read the audit log: query | verify [--public-key FILE] | stats [--dir DIR] | keygen --out DIR (audit --help)', help: true },
+  review: { run: reviewCommand, summary: 'serve a read-only web page over the audit log: --audit-dir DIR [--port N] [--host H] [--public-key FILE] (review --help)', help: true },
+  eval: { run: evalCommand, summary: 'measure a guard on labelled JSONL: --guard NAME --data FILE [--split S] [--task A|B] [--json] [--out DIR] (eval --help)', help: true },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,7 +33,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`safety-gateway: unknown command "${name}"\n\n${usage()}`);
     return 1;
   }
-  return command.run(rest);
+  if (!command.help && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(commandUsage(name, command.summary));
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // parseArgs refuses an unknown or malformed option: a usage error (2), with the usage.
+    if (!(err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    process.stderr.write(`safety-gateway ${name}: ${(err as Error).message}\n${commandUsage(name, command.summary)}`);
+    return 2;
+  }
+}
+
+function commandUsage(name: string, summary: string): string {
+  return `usage: safety-gateway ${name} ...: ${summary}\n`;
 }
 
 function usage(): string {

@@ -7,7 +7,7 @@ import { parseRepoId } from '../../guards/hub/hubFiles';
 import { createLlamaGuard } from '../../guards/llamaGuard';
 import { createPromptGuard } from '../../guards/promptGuard';
 import type { Guard } from '../../guards/types';
-import { loadPolicyFile } from '../../policies/loader';
+import { loadPolicySet } from '../../policies/policySet';
 import { defaultPolicyFile } from '../paths';
 
 const USAGE = `usage:
@@ -25,22 +25,31 @@ export async function modelsCommand(args: string[]): Promise<number> {
       return verify(rest);
     case 'fetch':
       return fetchCommand(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return sub === undefined ? 2 : 0;
     default:
-      process.stderr.write(USAGE);
-      return 1;
+      process.stderr.write(`safety-gateway models: unknown subcommand \`${sub}\`\n${USAGE}`);
+      return 2;
   }
 }
 
+/** Every policy of the set the gateway would load (the main file and its `policies:`), each with its guards. */
 function list(args: string[]): number {
   const { values } = parseArgs({ args, options: { policy: { type: 'string' } }, strict: true });
   const file = values.policy ?? process.env.SAFETY_POLICY ?? defaultPolicyFile();
-  const loaded = loadPolicyFile(file);
-  process.stdout.write(`policy ${loaded.id}@${loaded.version} (${file})\n`);
-  for (const [name, spec] of Object.entries(loaded.policy.guards)) {
-    const server = spec.type === 'llama_guard' ? (spec.backend === 'openai' ? spec.base_url : undefined) : spec.backend !== 'onnx' ? spec.url : undefined;
-    const where = server !== undefined ? `${[server].flat().join(', ')} model ${spec.model}` : `${spec.model}${existsSync(spec.model) ? '' : '  (MISSING)'}`;
-    const kind = `${spec.type}/${spec.backend}`;
-    process.stdout.write(`  ${name.padEnd(16)} ${kind.padEnd(20)} ${where}${spec.variant ? `  variant ${spec.variant}` : ''}\n`);
+  const set = loadPolicySet(file);
+  for (const loaded of set.byId.values()) {
+    process.stdout.write(`policy ${loaded.id}@${loaded.version} (${path.relative(process.cwd(), loaded.file) || loaded.file})\n`);
+    for (const [name, spec] of Object.entries(loaded.policy.guards)) {
+      const server = spec.type === 'llama_guard' ? (spec.backend === 'openai' ? spec.base_url : undefined) : spec.backend !== 'onnx' ? spec.url : undefined;
+      const where = server !== undefined ? `${[server].flat().join(', ')} model ${spec.model}` : `${spec.model}${existsSync(spec.model) ? '' : '  (MISSING)'}`;
+      const kind = `${spec.type}/${spec.backend}`;
+      process.stdout.write(`  ${name.padEnd(16)} ${kind.padEnd(20)} ${where}${spec.variant ? `  variant ${spec.variant}` : ''}\n`);
+    }
   }
   return 0;
 }
@@ -65,7 +74,13 @@ async function verify(args: string[]): Promise<number> {
     process.stderr.write(`FAIL ${dir}: no config.json (a model directory in Hugging Face layout has config.json, tokenizer.json, tokenizer_config.json and an ONNX file)\n`);
     return 1;
   }
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    process.stderr.write(`FAIL ${dir}: config.json cannot be read as JSON (${(err as Error).message})\n`);
+    return 1;
+  }
   const kind = guardKindOf(config);
   let guard: Guard;
   if (kind === 'decoder') guard = createLlamaGuard({ backend: 'onnx', name: 'verify', modelDir: dir, variant: '8b', onnxVariant: values.variant });

@@ -20,6 +20,11 @@ Exit status: 0 ok, 1 problems or failed tests, 2 usage errors. Guide: policies/R
 /** `safety-gateway policy ...`: the policy authors' tools. Each subcommand lives in cli/policy/. */
 export async function policyCommand(args: string[], io: CliIo = processIo): Promise<number> {
   const [sub, ...rest] = args;
+  // `policy check --help` and the like: the usage, not a file named --help.
+  if (sub !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out(USAGE);
+    return 0;
+  }
   try {
     switch (sub) {
       case 'check':

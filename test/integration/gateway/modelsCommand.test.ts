@@ -10,6 +10,21 @@ describe('safety-gateway models', () => {
     expect(run.stdout).toMatch(/llama_guard\s+llama_guard\/encoder\s+\S+content-guard-tiny/);
   });
 
+  test('list shows every policy of a per-app set with its guards, not only the main file', async () => {
+    const run = await runCli(['models', 'list', '--policy', path.join(__dirname, '../../../policies/examples/per-app/gateway.yaml')]);
+    expect(run.code).toBe(0);
+    const policies = [...run.stdout.matchAll(/^policy ([\w.-]+)@/gm)].map((m) => m[1]);
+    expect(policies.length).toBeGreaterThan(1);
+    expect(policies).toEqual(expect.arrayContaining(['company-default']));
+  });
+
+  test('usage: no subcommand exits 2 with the usage, an unknown one names itself', async () => {
+    expect(await runCli(['models'])).toMatchObject({ code: 2, stdout: expect.stringContaining('models list') });
+    const unknown = await runCli(['models', 'lsit']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown subcommand `lsit`');
+  });
+
   test('verify accepts each fixture kind and names what is wrong otherwise', async () => {
     for (const dir of ['prompt-guard-v1-tiny', 'prompt-guard-v2-tiny', 'content-guard-tiny', 'llama-guard-tiny']) {
       const run = await runCli(['models', 'verify', path.join(FIXTURES, 'models', dir)]);

@@ -1,0 +1,37 @@
+import { main } from '../../../gateway/cli/main';
+import { keysCli, tempKeysFile } from '../../support/keys';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(args);
+    return { code, out: out.mock.calls.map((c) => String(c[0])).join(''), err: err.mock.calls.map((c) => String(c[0])).join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('CLI usage', () => {
+  test.each(['serve', 'dev-engine', 'models', 'keys', 'policy check', 'policy test'])('%s --help prints the usage and exits 0, never runs', async (command) => {
+    const run = await cli([...command.split(' '), '--help']);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/usage/);
+    expect(run.err).toBe('');
+  });
+
+  test('an unknown option is a usage error (2) naming the command and its usage', async () => {
+    const run = await cli(['serve', '--prot', '8080']);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/^safety-gateway serve: Unknown option '--prot'/);
+    expect(run.err).toContain('usage: safety-gateway serve');
+  });
+
+  test('keys list on a file that is not there says so instead of "no keys"', async () => {
+    const run = await keysCli(['list', '--file', tempKeysFile()]);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/keys\.yaml does not exist/);
+  });
+});
