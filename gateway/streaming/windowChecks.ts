@@ -78,7 +78,7 @@ export class WindowChecks {
  * nothing blocks: what WindowChecks runs, as a list (the eval's streamed mode scores answers
  * through it; test/unit/gateway/windowChecks.test.ts holds the two together). `released` is how
  * many text events had gone to the client when the check ran: had it blocked, that much of the
- * answer was already out (the end checks run side by side, after every full window passed).
+ * answer was already out (the end checks, `end`, run side by side after every full window passed).
  */
 export function plannedWindows(total: number, settings: WindowSettings): PlannedCheck[] {
   const out: PlannedCheck[] = [];
@@ -87,14 +87,14 @@ export function plannedWindows(total: number, settings: WindowSettings): Planned
   while (total - checked >= settings.windowTokens) {
     const upTo = checked + settings.windowTokens;
     lastFrom = Math.max(0, checked - settings.overlapTokens);
-    out.push({ from: lastFrom, to: upTo, released: checked });
+    out.push({ from: lastFrom, to: upTo, released: checked, end: false });
     checked = upTo;
   }
   const restPending = total > checked || checked === 0;
   const from = Math.max(0, checked - settings.overlapTokens);
-  if (restPending) out.push({ from, to: total, released: checked });
+  if (restPending) out.push({ from, to: total, released: checked, end: true });
   const restIsWhole = restPending ? from === 0 : lastFrom === 0;
-  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total, released: checked });
+  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total, released: checked, end: true });
   return out;
 }
 
@@ -102,6 +102,8 @@ export interface PlannedCheck {
   from: number;
   to: number;
   released: number;
+  /** Run once the stream ended (the rest, the whole answer), not as a window became due. */
+  end: boolean;
 }
 
 /** The policy's streaming settings as window mode reads them. */

@@ -11,8 +11,8 @@ export type GuardOutcome = { score: number; label: string; categories: string[];
 export interface StreamedChecks {
   /** Text events (Llama 3 tokens) in the answer. */
   tokens: number;
-  /** In the order window mode runs them; `released`: text events already sent when the check ran. */
-  checks: { released: number; score: number }[];
+  /** In the order window mode runs them; `released`: text events already sent when the check ran; `end`: run when the stream ended. */
+  checks: { released: number; score: number; end: boolean }[];
 }
 
 export interface RunOptions {
@@ -73,10 +73,10 @@ async function checkStreamed(guard: Guard, example: EvalExample, settings: Windo
   const pieces = tokenPieces(example.text);
   let worst: GuardOutcome | undefined;
   const checks: StreamedChecks['checks'] = [];
-  for (const { from, to, released } of plannedWindows(pieces.length, settings)) {
+  for (const { from, to, released, end } of plannedWindows(pieces.length, settings)) {
     const outcome = await checkOne(guard, 'conversation', { ...example, text: pieces.slice(from, to).join('') }, undefined);
     if ('error' in outcome) return outcome;
-    checks.push({ released, score: outcome.score });
+    checks.push({ released, score: outcome.score, end });
     if (!worst || ('score' in worst && outcome.score > worst.score)) worst = outcome;
   }
   if (!worst) return checkOne(guard, 'conversation', example, undefined);

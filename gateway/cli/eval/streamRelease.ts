@@ -50,11 +50,10 @@ export function streamRelease(examples: readonly EvalExample[], outcomes: readon
 export function blockPoint({ tokens, checks }: StreamedChecks, threshold: number): { releasedShare: number; atEnd: boolean } | undefined {
   const first = checks.findIndex((c) => c.score >= threshold);
   if (first === -1) return undefined;
-  // `released` grows window by window; the end checks run side by side after the last full
-  // window and share the largest. With no full window, the one check comes before any text.
-  const endReleased = checks[checks.length - 1].released;
+  // An end check with nothing released before it (an answer shorter than one window) still
+  // comes before any text: the client saw nothing.
   const released = checks[first].released;
-  return { releasedShare: tokens === 0 ? 0 : released / tokens, atEnd: endReleased > 0 && released === endReleased };
+  return { releasedShare: tokens === 0 ? 0 : released / tokens, atEnd: checks[first].end && released > 0 };
 }
 
 function median(sorted: readonly number[]): number {

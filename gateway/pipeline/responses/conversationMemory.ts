@@ -7,8 +7,8 @@ import { ApiError } from '../../errors';
  * read checked: the gateway puts the items back in `input` and scans them with the rest. The engine
  * is never asked to recall anything (the gateway forwards `store: false`), so no history reaches it
  * unseen. Kept per app (one app never reaches another's), in memory, bounded (least recently used
- * out first), only for answers the gateway delivered whole (a blocked or failed answer is not
- * kept). A response this process did not relay (another replica, a restart, evicted) is refused
+ * out first), for answers that went out: delivered whole, or blocked (the refusal, and what
+ * window mode released before the block), never a failed stream. A response this process did not relay (another replica, a restart, evicted) is refused
  * with a 400 saying to send the items themselves.
  */
 export interface MemoryLimits {

@@ -6,10 +6,10 @@ import type { EvalExample } from '../../../gateway/cli/eval/selection';
 const checks = (scores: [number, number, number, number]): StreamedChecks => ({
   tokens: 200,
   checks: [
-    { released: 0, score: scores[0] },
-    { released: 80, score: scores[1] },
-    { released: 160, score: scores[2] },
-    { released: 160, score: scores[3] },
+    { released: 0, score: scores[0], end: false },
+    { released: 80, score: scores[1], end: false },
+    { released: 160, score: scores[2], end: true },
+    { released: 160, score: scores[3], end: true },
   ],
 });
 
@@ -24,7 +24,12 @@ test('blockPoint: the first check over the threshold says how much had gone out'
 });
 
 test('blockPoint: an answer shorter than one window has one check, before any text', () => {
-  expect(blockPoint({ tokens: 30, checks: [{ released: 0, score: 0.99 }] }, 0.5)).toEqual({ releasedShare: 0, atEnd: false });
+  expect(blockPoint({ tokens: 30, checks: [{ released: 0, score: 0.99, end: true }] }, 0.5)).toEqual({ releasedShare: 0, atEnd: false });
+});
+
+test('blockPoint: with no end checks (whole_answer off, an exact multiple of the window), a block at the last window is mid-stream', () => {
+  const windowsOnly: StreamedChecks = { tokens: 160, checks: [{ released: 0, score: 0.1, end: false }, { released: 80, score: 0.9, end: false }] };
+  expect(blockPoint(windowsOnly, 0.5)).toEqual({ releasedShare: 0.5, atEnd: false });
 });
 
 test('streamRelease counts unsafe answers only, by where their block lands', () => {

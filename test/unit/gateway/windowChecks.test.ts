@@ -128,6 +128,10 @@ test('plannedWindows lists exactly what WindowChecks reads, and how much was rel
       // Whole-answer and rest checks run side by side: compare as sets.
       const key = (r: { from: number; to: number; released: number }) => `${r.from}-${r.to}@${r.released}`;
       expect(planned.map(key).sort()).toEqual((await rangesRead(total, settings)).map(key).sort());
+      // The end checks come last, after every window that became due.
+      const firstEnd = planned.findIndex((c) => c.end);
+      if (firstEnd >= 0) expect(planned.slice(firstEnd).every((c) => c.end)).toBe(true);
+      expect(planned.filter((c) => !c.end)).toHaveLength(Math.floor(total / settings.windowTokens));
     }
   }
 });
