@@ -11,7 +11,7 @@ import { passthroughDecision } from './passthroughPath';
  * credentials, cookies, hop-by-hop headers (RFC 9110 7.6.1: they belong to one connection), and
  * the client's own forwarding and request-id headers (the engine hears the gateway's).
  */
-const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
+const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
 /** Engine answer headers that stay between the engine and the gateway. */
 const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
 
@@ -82,6 +82,10 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     forwardPaths.set(req, `${basePath}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');
+    // The gateway answers `Expect` itself (access/hardening/expectContinue.ts). Left on the
+    // request, http-proxy skips the proxyReq hook above for it: the client's key and cookies
+    // would reach the engine, and the body limit would not be counted.
+    delete req.headers.expect;
     return proxy(req, res, next);
   };
 }

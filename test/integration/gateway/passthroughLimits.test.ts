@@ -51,6 +51,30 @@ describe('passthrough: body limit and headers', () => {
     expect(upstream.received.length).toBe(before + 1);
   });
 
+  test('Expect: 100-continue changes nothing the engine hears: no client key, no cookie, the gateway request id', async () => {
+    const answer = await new Promise<{ status: number; continued: boolean; requestId: string }>((resolve, reject) => {
+      let continued = false;
+      const body = '{"model":"dev","input":"x"}';
+      const req = http.request(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue', authorization: 'Bearer client-gateway-key', cookie: 'session=abc' } });
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, requestId: String(res.headers['x-request-id']) }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(answer).toMatchObject({ status: 200, continued: true });
+    const got = upstream.received.at(-1)!.headers;
+    expect(got.authorization).toBeUndefined();
+    expect(got.cookie).toBeUndefined();
+    expect(got.expect).toBeUndefined();
+    expect(got['x-request-id']).toBe(answer.requestId);
+  });
+
   test('hop-by-hop and client forwarding headers are not forwarded; the engine gets the gateway request id', async () => {
     // node:http (fetch refuses to send a Connection header).
     const res = await rawRequest(h.gateway.url, 'POST', '/v1/embeddings', { connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'a', 'x-forwarded-for': '1.2.3.4', 'x-request-id': 'client-rid', 'proxy-connection': 'keep-alive' }, '{"model":"dev","input":"x"}');
