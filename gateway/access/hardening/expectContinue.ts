@@ -8,19 +8,38 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * the first read of the body (the JSON reader, a passthrough's pipe), which comes after the
  * access gate. A request refused before that gets its final status instead, and node closes the
  * connection rather than read a body the client was told not to send.
+ *
+ * A client that sends its body without waiting (allowed: the 100 is only an invitation) gets the
+ * interim answer as the body arrives, so node keeps its connection open as before; so does a
+ * request that declares no body.
  */
 export function continueOnFirstRead(server: Server): void {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const read = req._read;
     let sent = false;
-    req._read = function readAfterContinue(this: IncomingMessage, size: number) {
-      if (!sent) {
-        sent = true;
-        // A response already begun (a refusal on its way) must not get an interim answer after it.
-        if (!res.headersSent && !res.writableEnded) res.writeContinue();
-      }
-      return read.call(this, size);
+    const sendContinue = () => {
+      if (sent) return;
+      sent = true;
+      // A response already begun (a refusal on its way) must not get an interim answer after it.
+      if (!res.headersSent && !res.writableEnded) res.writeContinue();
     };
+    if (!declaresBody(req)) sendContinue();
+    else {
+      const read = req._read;
+      req._read = function readAfterContinue(this: IncomingMessage, size: number) {
+        sendContinue();
+        return read.call(this, size);
+      };
+      const push = req.push;
+      req.push = function pushAfterContinue(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
+        if (chunk !== null) sendContinue();
+        return push.call(this, chunk, encoding);
+      };
+    }
     server.emit('request', req, res);
   });
+}
+
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

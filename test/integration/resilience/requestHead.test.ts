@@ -81,6 +81,28 @@ describe('the request head: Expect 100-continue and Host', () => {
     expect(h.recorder.records.slice(before).map((r) => r.app)).toEqual(['uploader']);
   });
 
+  test('a client that sends its body without waiting for 100 (and is refused) keeps its connection for the next request', async () => {
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('utf8')));
+    const head = (extra: string) => `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n${extra}\r\n`;
+    const answers = () => (text.match(/HTTP\/1\.1 200 OK/g) ?? []).length;
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // Refused (no key) after its body was already sent, then a second request on the same connection.
+    socket.write(head('expect: 100-continue\r\n').replace(`authorization: Bearer ${key}\r\n`, '') + chat);
+    await until(() => text.includes('invalid_api_key'));
+    socket.write(head('') + chat);
+    await until(() => answers() === 1);
+    socket.destroy();
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue/);
+    expect(text).toMatch(/HTTP\/1\.1 401/);
+    expect(answers()).toBe(1);
+    expect(text).not.toMatch(/connection: close/i);
+  });
+
   test('a passthrough route reads its body after the gate too', async () => {
     const refused = await postExpecting(h.gateway.port, '/v1/embeddings', JSON.stringify({ model: 'dev', input: 'hi' }), {});
     expect(refused).toMatchObject({ status: 401, continued: false });
