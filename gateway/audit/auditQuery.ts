@@ -44,7 +44,10 @@ export function parseTime(value: string, now: Date = new Date()): Date {
   // ISO 8601 only: Date's own parser reads "48" (an age without its unit) as the year 2048 and
   // "June 1" as 2001-06-01, and the query then filters silently on the wrong time.
   const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim());
-  const date = iso ? new Date(value.trim()) : new Date(Number.NaN);
+  // And a real day: Date rolls 2025-02-30 over to March 2 without a word.
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value.trim());
+  const real = day !== null && new Date(Date.UTC(+day[1], +day[2] - 1, +day[3])).getUTCDate() === +day[3];
+  const date = iso && real ? new Date(value.trim()) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) throw new Error(`"${value}" is not a time: use ISO 8601 (2025-06-01T12:00:00Z) or an age (30m, 24h, 7d)`);
   return date;
 }

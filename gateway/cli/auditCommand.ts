@@ -35,7 +35,7 @@ export function auditCommand(args: string[]): Promise<number> {
 
 export async function runAudit(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h')) {
     io.out(USAGE);
     return sub ? 0 : 2;
   }

@@ -16,7 +16,7 @@ const commands: Record<string, { run: Command; summary: string; help?: boolean }
   'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
   keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)', help: true },
   policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)', help: true },
-  models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR' },
+  models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR', help: true },
   audit: { run: auditCommand, summary: 'read the audit log: query | verify [--public-key FILE] | stats [--dir DIR] | keygen --out DIR (audit --help)', help: true },
   review: { run: reviewCommand, summary: 'serve a read-only web page over the audit log: --audit-dir DIR [--port N] [--host H] [--public-key FILE] (review --help)', help: true },
   eval: { run: evalCommand, summary: 'measure a guard on labelled JSONL: --guard NAME --data FILE [--split S] [--task A|B] [--json] [--out DIR] (eval --help)', help: true },

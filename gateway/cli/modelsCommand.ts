@@ -18,6 +18,10 @@ const USAGE = `usage:
 
 export async function modelsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (sub) {
     case 'list':
       return list(rest);

@@ -72,11 +72,18 @@ export function writeKeysFile(file: string, doc: KeysFile): void {
   writeFileSync(tmp, serializeKeysFile(doc), { mode: 0o600 });
   try {
     chmodSync(tmp, 0o600);
-    if (existing && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) {
+    if (existing && existing.uid !== process.getuid?.()) {
       try {
         chownSync(tmp, existing.uid, existing.gid);
       } catch (err) {
         throw new Error(`${file} belongs to uid ${existing.uid}; written as uid ${process.getuid?.()} it could become unreadable to the gateway (${(err as NodeJS.ErrnoException).code}): run this as the file's owner`);
+      }
+    } else if (existing && existing.gid !== process.getgid?.()) {
+      // The owner writing: keep the group where it may (a member of it), else the owner alone reads it, as before.
+      try {
+        chownSync(tmp, existing.uid, existing.gid);
+      } catch {
+        // not a member of that group
       }
     }
     renameSync(tmp, file);
@@ -93,11 +100,13 @@ export function writeKeysFile(file: string, doc: KeysFile): void {
 /**
  * Read, change and write the keys file under an exclusive lock (`FILE.lock`), so two `keys add`
  * run at once both land: without it the second rename dropped the first key, after both had
- * printed theirs. A lock older than 30 s is taken as left by a crashed run.
+ * printed theirs. A change takes milliseconds, so a lock older than 5 s was left by a run that
+ * died, and is taken over.
  */
 export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc: KeysFile; result: T }): T {
   const lock = `${file}.lock`;
   const deadline = Date.now() + 10_000;
+  const staleMs = 5_000;
   let fd: number | undefined;
   while (fd === undefined) {
     try {
@@ -105,8 +114,10 @@ export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const held = statIfExists(lock);
-      if (held && Date.now() - held.mtimeMs > 30_000) {
-        unlinkSync(lock);
+      if (held && Date.now() - held.mtimeMs > staleMs) {
+        // Another waiter may take it over first: its lock is then newer, and is left alone.
+        const again = statIfExists(lock);
+        if (again && again.mtimeMs === held.mtimeMs && again.ino === held.ino) unlinkIfExists(lock);
         continue;
       }
       if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command; remove it if none is running`);
@@ -119,7 +130,15 @@ export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc
     return result;
   } finally {
     closeSync(fd);
-    unlinkSync(lock);
+    unlinkIfExists(lock);
+  }
+}
+
+function unlinkIfExists(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

@@ -15,7 +15,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('CLI usage', () => {
-  test.each(['serve', 'dev-engine', 'models', 'keys', 'policy check', 'policy test'])('%s --help prints the usage and exits 0, never runs', async (command) => {
+  test.each(['serve', 'dev-engine', 'models', 'models verify', 'keys', 'keys add', 'policy check', 'policy test', 'audit query', 'audit verify'])('%s --help prints the usage and exits 0, never runs', async (command) => {
     const run = await cli([...command.split(' '), '--help']);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/usage/);

@@ -24,6 +24,7 @@ describe('audit query', () => {
     // An age without its unit, or a loose date, is refused rather than read as another time (48 -> 2048).
     expect(() => parseTime('48', now)).toThrow(/ISO 8601/);
     expect(() => parseTime('June 1', now)).toThrow(/ISO 8601/);
+    expect(() => parseTime('2025-02-30', now)).toThrow(/ISO 8601/);
     // An age past the Date range would be an Invalid Date, silently matching everything.
     expect(() => parseTime('99999999999999d', now)).toThrow(/ISO 8601/);
   });
