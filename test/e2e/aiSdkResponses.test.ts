@@ -109,27 +109,26 @@ describe.each([
     await h.script({ reply: UNSAFE });
     const first = await generateText({ model: openai('dev'), prompt: 'Tell me a story', maxRetries: 0 });
     expect(first.finishReason).toBe('content-filter');
-    const messages: ModelMessage[] = [{ role: 'user', content: 'Tell me a story' }, ...first.response.messages, { role: 'user', content: 'Then a poem about the sea.' }];
+    await expectNextTurnAfter(first.response.messages);
+    expect(sent[sent.length - 1]).toContain('"item_reference"');
+  });
+
+  /** The turn after a blocked one: answered, and the engine reads the refusal, never the blocked text. */
+  async function expectNextTurnAfter(blockedTurn: ModelMessage[]): Promise<void> {
+    const messages: ModelMessage[] = [{ role: 'user', content: 'Tell me a story' }, ...blockedTurn, { role: 'user', content: 'Then a poem about the sea.' }];
     await h.script({ reply: 'Waves fold into foam.' });
     const second = await generateText({ model: openai('dev'), messages, maxRetries: 0 });
     expect(second.text).toBe('Waves fold into foam.');
-    expect(sent[sent.length - 1]).toContain('"item_reference"');
     const forwarded = JSON.stringify((h.engine.requests[h.engine.requests.length - 1] as { input: unknown }).input);
     expect(forwarded).toContain(REFUSAL);
     expect(forwarded).not.toContain('violent');
-  });
+  }
 
   test('the conversation goes on after a blocked stream too', async () => {
     await h.script({ reply: UNSAFE });
     const first = streamText({ model: openai('dev'), prompt: 'Tell me a story', maxRetries: 0 });
     expect(await first.finishReason).toBe('content-filter');
-    const messages: ModelMessage[] = [{ role: 'user', content: 'Tell me a story' }, ...(await first.response).messages, { role: 'user', content: 'Then a poem about the sea.' }];
-    await h.script({ reply: 'Waves fold into foam.' });
-    const second = await generateText({ model: openai('dev'), messages, maxRetries: 0 });
-    expect(second.text).toBe('Waves fold into foam.');
-    const forwarded = JSON.stringify((h.engine.requests[h.engine.requests.length - 1] as { input: unknown }).input);
-    expect(forwarded).toContain(REFUSAL);
-    expect(forwarded).not.toContain('violent');
+    await expectNextTurnAfter((await first.response).messages);
   });
 
   test('a blocked answer: streamText finishes with content-filter, no unsafe text streamed', async () => {
