@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
@@ -62,16 +62,17 @@ export function readKeysFile(file: string): KeysFile {
 
 /**
  * Writes the whole file to a temporary sibling, then renames it over: readers never see half a
- * file, and only its owner may read it (0600). A file that exists keeps its owner: written as
- * another user (`sudo keys revoke`) it would otherwise end up unreadable to the gateway, which
- * then keeps the old keys in force.
+ * file. A new file is readable by its owner only (0600); one that exists keeps its owner, group
+ * and group read (0640 at most): written as another user (`sudo keys revoke`), or without the
+ * group a gateway reads it through, it would end up unreadable to the gateway, which then keeps
+ * the old keys in force.
  */
 export function writeKeysFile(file: string, doc: KeysFile): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const existing = statIfExists(file);
   writeFileSync(tmp, serializeKeysFile(doc), { mode: 0o600 });
   try {
-    chmodSync(tmp, 0o600);
+    chmodSync(tmp, existing ? existing.mode & 0o640 : 0o600);
     if (existing && existing.uid !== process.getuid?.()) {
       try {
         chownSync(tmp, existing.uid, existing.gid);
@@ -100,37 +101,54 @@ export function writeKeysFile(file: string, doc: KeysFile): void {
 /**
  * Read, change and write the keys file under an exclusive lock (`FILE.lock`), so two `keys add`
  * run at once both land: without it the second rename dropped the first key, after both had
- * printed theirs. A change takes milliseconds, so a lock older than 5 s was left by a run that
- * died, and is taken over.
+ * printed theirs. The lock holds its writer's pid: one whose process is gone (on this host) is
+ * taken over; so is one past 30 s whose pid cannot be read.
  */
 export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc: KeysFile; result: T }): T {
   const lock = `${file}.lock`;
   const deadline = Date.now() + 10_000;
-  const staleMs = 5_000;
   let fd: number | undefined;
   while (fd === undefined) {
     try {
       fd = openSync(lock, 'wx', 0o600);
+      writeFileSync(fd, String(process.pid));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = statIfExists(lock);
-      if (held && Date.now() - held.mtimeMs > staleMs) {
-        // Another waiter may take it over first: its lock is then newer, and is left alone.
-        const again = statIfExists(lock);
-        if (again && again.mtimeMs === held.mtimeMs && again.ino === held.ino) unlinkIfExists(lock);
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command; remove it if none is running`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      // Read just before removing: a waiter that took a dead lock over first wrote its own live pid.
+      if (lockIsStale(lock)) unlinkIfExists(lock);
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command (pid ${readLockPid(lock) ?? 'unknown'}); remove it if none is running`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }
+  const mine = fstatSync(fd).ino;
   try {
     const { doc, result } = change(readKeysFile(file));
     writeKeysFile(file, doc);
     return result;
   } finally {
     closeSync(fd);
-    unlinkIfExists(lock);
+    // Only our own lock: never one another waiter made after taking ours over.
+    if (statIfExists(lock)?.ino === mine) unlinkIfExists(lock);
+  }
+}
+
+function readLockPid(lock: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lockIsStale(lock: string): boolean {
+  const pid = readLockPid(lock);
+  if (pid === undefined) return Date.now() - (statIfExists(lock)?.mtimeMs ?? Date.now()) > 30_000;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -16,9 +16,16 @@ export function readableArguments(raw: string): string {
   // Without a backslash there is no escape, and the text is already what the engine reads.
   if (!raw.includes('\\')) return raw;
   const parsed = parseAsPython(raw);
-  // Re-serialised as json.dumps(ensure_ascii=False) writes it: non-ASCII and `<` literal,
-  // quotes, backslashes and control characters escaped (separators aside).
-  if (parsed.ok) return JSON.stringify(parsed.value);
+  // Re-serialised as json.dumps(ensure_ascii=False) writes its strings: non-ASCII and `<`
+  // literal, quotes, backslashes and control characters escaped (separators, key order and
+  // non-finite numbers aside, none of which can join two strings into one token).
+  if (parsed.ok) {
+    try {
+      return JSON.stringify(parsed.value);
+    } catch {
+      // nested past the stack (vLLM's json.loads refuses it too): read the escapes in place
+    }
+  }
   return decodeEscapes(raw);
 }
 

@@ -1,10 +1,10 @@
-import { chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashApiKey } from '../../../gateway/access/auth/apiKey';
 import { runCli } from '../../support/cliProcess';
 import { tempKeysFile } from '../../support/keys';
-import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/access/auth/keysFile';
+import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, updateKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/access/auth/keysFile';
 
 const entry = (id: string, extra: Partial<KeyEntry> = {}): KeyEntry => ({ id, hash: hashApiKey(id), prefix: `sk-sg-${id.slice(4, 8)}...`, app: 'app-1', created_at: '2025-01-01T00:00:00.000Z', ...extra });
 
@@ -40,14 +40,26 @@ describe('keys file', () => {
     expect(() => revokeKey(doc, 'key_cccc03', now)).toThrow(/no key/);
   });
 
-  test('writes are atomic renames, readable only by the owner', () => {
+  test('writes are atomic renames; a new file is readable by its owner only, an existing one keeps group read and never others', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sg-keys-'));
     const file = path.join(dir, 'keys.yaml');
-    writeFileSync(file, 'old');
     writeKeysFile(file, { keys: [entry('key_aaaa01')] });
     expect(readKeysFile(file).keys[0].id).toBe('key_aaaa01');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toMatch(/^# safety-gateway API keys/);
+    writeFileSync(file, 'old', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    writeKeysFile(file, { keys: [entry('key_aaaa01')] });
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  test('a lock left by a process that is gone is taken over; the lock is removed after the change', () => {
+    const file = tempKeysFile();
+    writeFileSync(`${file}.lock`, '2147483646');
+    const result = updateKeysFile(file, (doc) => ({ doc: addKey(doc, entry('key_aaaa01')), result: 'done' }));
+    expect(result).toBe('done');
+    expect(readKeysFile(file).keys.map((k) => k.id)).toEqual(['key_aaaa01']);
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
   const asRoot = process.getuid?.() === 0;
