@@ -24,7 +24,7 @@ export const GatewayConfig = z.strictObject({
       first_byte_timeout_ms: z.number().int().positive().default(120_000),
       idle_timeout_ms: z.number().int().positive().default(60_000),
       total_timeout_ms: z.number().int().positive().default(600_000),
-      /** More replicas of the same engine, besides `url`: health-checked, and tried in turn when one fails before answering. */
+      /** More replicas of the same engine, besides `url` (or instead of it): health-checked, and tried in turn when one fails before answering; one without `api_key` gets the engine's. */
       upstreams: z.array(z.strictObject({ url: z.url(), api_key: z.string().optional() })).default([]),
       /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
       retries: z.number().int().min(0).max(5).default(1),

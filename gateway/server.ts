@@ -77,7 +77,11 @@ async function startParts(
   if (watchPolicies) policies.watch();
 
   let devEngine: DevEngine | undefined;
-  let engineUrl = config.engine.url;
+  // Every replica listed under `upstreams` with no `url` is the same pool: never the dev engine
+  // beside real replicas. A replica without a key of its own uses the engine's (ENGINE_API_KEY).
+  const replicas = config.engine.upstreams.map((u) => ({ url: u.url, apiKey: u.api_key ?? config.engine.api_key }));
+  const primary = config.engine.url ? { url: config.engine.url, apiKey: config.engine.api_key } : replicas.shift();
+  let engineUrl = primary?.url;
   if (!engineUrl) {
     const dev = await startDevEngine({ tokenDelayMs: 5 });
     started.push(() => dev.close());
@@ -87,7 +91,7 @@ async function startParts(
     log(`         dev engine listening on ${devEngine.baseUrl}; set ENGINE_URL=http://<vllm-host>:8000/v1 for a real engine.`);
   }
   const engine = createEngine({
-    upstreams: [{ url: engineUrl, apiKey: config.engine.api_key }, ...config.engine.upstreams.map((u) => ({ url: u.url, apiKey: u.api_key }))],
+    upstreams: [{ url: engineUrl, apiKey: primary?.apiKey }, ...replicas],
     connectTimeoutMs: config.engine.connect_timeout_ms,
     firstByteTimeoutMs: config.engine.first_byte_timeout_ms,
     idleTimeoutMs: config.engine.idle_timeout_ms,
@@ -99,7 +103,7 @@ async function startParts(
     log,
   });
   started.push(() => engine.close());
-  if (config.engine.upstreams.length) log(`engine: ${config.engine.upstreams.length + 1} upstreams, round-robin with failover before the first byte`);
+  if (replicas.length) log(`engine: ${replicas.length + 1} upstreams, round-robin with failover before the first byte`);
 
   const recording = recorder ? undefined : await startDecisionRecording(config, log);
   if (recording) started.push(() => recording.close());

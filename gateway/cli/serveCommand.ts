@@ -33,8 +33,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     signalled ??= signal;
   };
   const handlers = { SIGTERM: () => onSignal('SIGTERM'), SIGINT: () => onSignal('SIGINT') };
-  process.once('SIGTERM', handlers.SIGTERM);
-  process.once('SIGINT', handlers.SIGINT);
+  // Kept for the whole run (not once): a second Ctrl-C or SIGTERM during the drain would otherwise
+  // get node's default and end the process at once, losing in-flight records and leaving the audit lock.
+  process.on('SIGTERM', handlers.SIGTERM);
+  process.on('SIGINT', handlers.SIGINT);
   let gateway;
   try {
     gateway = await startGateway({ config, log });
@@ -47,7 +49,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   const running = gateway;
   const graceMs = config.shutdown_grace_s * 1000;
   await new Promise<void>((resolve) => {
+    let draining = false;
     onSignal = (signal: string) => {
+      if (draining) {
+        log(`${signal}: already draining (up to ${config.shutdown_grace_s}s); the process exits when it is done`);
+        return;
+      }
+      draining = true;
       log(`${signal}: draining in-flight requests (up to ${config.shutdown_grace_s}s)...`);
       const deadline = Date.now() + graceMs;
       let stopped = false;

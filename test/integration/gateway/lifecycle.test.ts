@@ -29,6 +29,22 @@ describe('safety-gateway serve (the real binary)', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 
+  test('a second signal during the drain does not cut it short: the stream finishes and the process exits 0', async () => {
+    const { child, url, stderr } = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl]);
+    await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten' }) });
+    const inFlight = fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'count' }] }) });
+    await new Promise((r) => setTimeout(r, 150));
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const events = await readSse(await inFlight);
+    expect(events[events.length - 1]).toBe('[DONE]');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stderr()).toContain('SIGINT: already draining');
+  });
+
   test('without ENGINE_URL it runs the dev engine and says so loudly', async () => {
     const { child, url, stderr } = await startServeProcess(['--policy', FIXTURE_POLICY], { ENGINE_URL: '' });
     try {

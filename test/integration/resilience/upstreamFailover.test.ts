@@ -1,5 +1,8 @@
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
-import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+import { GatewayConfig } from '../../../gateway/config';
+import { startGateway } from '../../../gateway/server';
+import { FIXTURE_POLICY, MemoryRecorder, readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+import { startRecordingUpstream } from '../../support/recordingUpstream';
 import { eventually } from '../../support/keys';
 
 const script = (engine: DevEngine, entry: Record<string, unknown>) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
@@ -131,5 +134,35 @@ describe('several upstreams: health checks and failover before the first byte', 
     await reset(h.engine);
     await reset(second);
     expect((await readSse(await chat(h, { stream: true }))).pop()).toBe('[DONE]');
+  });
+});
+
+describe('replicas listed only under engine.upstreams', () => {
+  test('are the whole pool (no dev engine beside them), and each gets the engine key when it has none of its own', async () => {
+    const a = await startRecordingUpstream();
+    const b = await startRecordingUpstream();
+    const log: string[] = [];
+    const gateway = await startGateway({
+      config: GatewayConfig.parse({ port: 0, policy: FIXTURE_POLICY, engine: { api_key: 'engine-key', upstreams: [{ url: a.baseUrl }, { url: b.baseUrl, api_key: 'own-key' }] } }),
+      recorder: new MemoryRecorder(),
+      log: (line) => log.push(line),
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }] }) });
+        expect(res.status).toBe(200);
+      }
+      expect(gateway.devEngine).toBeUndefined();
+      expect(log.join('\n')).not.toMatch(/DEV ENGINE|DEV STAND-IN/);
+      expect(a.completionsServed().length + b.completionsServed().length).toBe(4);
+      expect(a.completionsServed().map((r) => r.headers.authorization)).toEqual(a.completionsServed().map(() => 'Bearer engine-key'));
+      expect(b.completionsServed().map((r) => r.headers.authorization)).toEqual(b.completionsServed().map(() => 'Bearer own-key'));
+      expect(a.completionsServed().length).toBeGreaterThan(0);
+      expect(b.completionsServed().length).toBeGreaterThan(0);
+    } finally {
+      await gateway.shutdown(1000);
+      await a.close();
+      await b.close();
+    }
   });
 });
