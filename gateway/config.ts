@@ -10,20 +10,23 @@ import { AuditConfig } from './audit/auditConfig';
 import { ReviewConfig } from './review/reviewConfig';
 import { TelemetryConfig } from './telemetry/telemetryConfig';
 
-/** Gateway configuration: one schema for the config file, environment variables and CLI flags. */
+/** Node cannot wait longer than this in one timer (a longer one fires after 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** A timeout in ms that node's timers can hold. */
+export const timerMs = () => z.number().int().positive().max(MAX_TIMER_MS, 'at most 2147483647 ms (about 24.8 days): longer timers fire at once');
 export const GatewayConfig = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Interface to listen on. Without API keys the gateway refuses to listen beyond loopback. */
-  host: z.string().default('127.0.0.1'),
+  host: z.string().trim().min(1, 'an interface address, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   engine: z
     .strictObject({
       /** OpenAI base URL including /v1. Unset: the in-process dev engine (a stand-in, not a model). */
       url: z.url().optional(),
       api_key: z.string().optional(),
-      connect_timeout_ms: z.number().int().positive().default(5_000),
-      first_byte_timeout_ms: z.number().int().positive().default(120_000),
-      idle_timeout_ms: z.number().int().positive().default(60_000),
-      total_timeout_ms: z.number().int().positive().default(600_000),
+      connect_timeout_ms: timerMs().default(5_000),
+      first_byte_timeout_ms: timerMs().default(120_000),
+      idle_timeout_ms: timerMs().default(60_000),
+      total_timeout_ms: timerMs().default(600_000),
       /** More replicas of the same engine, besides `url` (or instead of it): health-checked, and tried in turn when one fails before answering; one without `api_key` gets the engine's. */
       upstreams: z.array(z.strictObject({ url: z.url(), api_key: z.string().optional() })).default([]),
       /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
@@ -74,7 +77,7 @@ export const GatewayConfig = z.strictObject({
   /** express `trust proxy`: which proxies' X-Forwarded-For names the client (false: the socket address). */
   trust_proxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1)]).default(false),
   /** Seconds to wait for in-flight requests and streams on SIGTERM. */
-  shutdown_grace_s: z.number().positive().default(30),
+  shutdown_grace_s: z.number().positive().max(MAX_TIMER_MS / 1000).default(30),
   /** The durable, hash-chained audit log of every decision. */
   audit: AuditConfig.prefault({}),
   /** OpenTelemetry (configured by the OTEL_* variables) besides these two settings. */
@@ -114,7 +117,8 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
   const port = flags.port ?? env.PORT;
   if (port !== undefined) merged.port = toNumber(port, flags.port !== undefined ? '--port' : 'PORT');
   const host = flags.host ?? env.HOST;
-  if (host !== undefined) merged.host = host;
+  // An empty HOST is unset, like an empty ENGINE_URL (node would read "" as every interface).
+  if (host !== undefined && host.trim() !== '') merged.host = host;
   const engineUrl = flags['engine-url'] ?? env.ENGINE_URL;
   if (engineUrl !== undefined && engineUrl !== '') engine.url = engineUrl;
   if (env.ENGINE_API_KEY) engine.api_key = env.ENGINE_API_KEY;
@@ -161,11 +165,22 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${syntaxErrorWhere(err as Error)}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file} must hold a mapping of settings`);
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Where a config file's syntax error is, never what is there: V8's JSON messages quote the text
+ * around the error (`..."api_key": sk-live-SU"...`), and a config file holds secrets.
+ */
+function syntaxErrorWhere(err: Error): string {
+  const yamlAt = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+  if (yamlAt) return `line ${yamlAt.line}, column ${yamlAt.col}`;
+  const position = /position (\d+)/.exec(err.message)?.[1];
+  return position ? `at character ${position}` : 'a syntax error (its text is not shown: the file may hold secrets)';
 }
 
 function toNumber(value: string, name: string): number {

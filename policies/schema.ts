@@ -32,6 +32,7 @@ const maxTimeout = z
   .number()
   .int()
   .positive()
+  .max(2_147_483_647)
   .optional()
   .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 240000.');
 const serverUrls = z.union([z.url(), z.array(z.url()).min(1)]);
@@ -54,7 +55,7 @@ export const PromptGuardSpec = z
       .describe("backend onnx: model directory in Hugging Face layout (config.json, tokenizer.json, onnx/; relative paths resolve from this file's folder). tei, vllm: the served model's name (sent to vLLM, recorded with verdicts)."),
     variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
     temperature: z.number().positive().max(100).default(1).describe('Softmax temperature applied to the logits (1 = the model as trained).'),
-    timeout_ms: z.number().int().positive().default(5000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
+    timeout_ms: z.number().int().positive().max(2_147_483_647).default(5000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
     timeout_ms_per_1k_tokens: timeoutPer1kTokens,
     max_timeout_ms: maxTimeout,
     fine_window_tokens: fineWindowTokens,
@@ -102,7 +103,7 @@ export const LlamaGuardSpec = z.strictObject({
     .optional()
     .describe('Custom categories (code -> description) replacing the default S1..S14 in the prompt (backends onnx and openai).'),
   excluded_categories: z.array(categoryCode).default([]).describe('Category codes left out of the prompt and never blocking.'),
-  timeout_ms: z.number().int().positive().default(10000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
+  timeout_ms: z.number().int().positive().max(2_147_483_647).default(10000).describe("A check slower than this (plus timeout_ms_per_1k_tokens) is a guard error, handled by the rule's on_error."),
   timeout_ms_per_1k_tokens: timeoutPer1kTokens,
   max_timeout_ms: maxTimeout,
   fine_window_tokens: fineWindowTokens.describe('backend encoder: as for prompt_guard (fine-grained windows of lines and sentences).'),

@@ -10,7 +10,7 @@ export const AuditConfig = z.strictObject({
   /** A new file when the current one reaches this size... */
   max_file_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
   /** ...or this age. The hash chain runs on across files. */
-  max_file_age_s: z.number().positive().default(24 * 3600),
+  max_file_age_s: z.number().positive().max(2_147_483).default(24 * 3600),
   /**
    * Ed25519 private key (PKCS#8 PEM, from `safety-gateway audit keygen`) that signs checkpoints of
    * the chain, so a rewrite of the whole chain shows. Env: SAFETY_AUDIT_SIGNING_KEY_FILE.

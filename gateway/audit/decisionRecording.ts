@@ -47,7 +47,14 @@ export async function startDecisionRecording(config: GatewayConfig, log: (line: 
 
   let telemetry: TelemetryHandle | undefined;
   if (config.telemetry.enabled) {
-    telemetry = acquireTelemetry(env);
+    try {
+      telemetry = acquireTelemetry(env);
+    } catch (err) {
+      // The audit log already holds its directory's lock: a failed start must give it back, or
+      // the next start (a container restart) waits for a lock nobody holds.
+      await audit.release();
+      throw new Error(`telemetry (OTEL_* variables): ${(err as Error).message}`);
+    }
     setEngineProviderName(config.telemetry.provider_name);
     log(telemetry.summary);
   }

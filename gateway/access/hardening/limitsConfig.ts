@@ -11,11 +11,11 @@ export const HardeningLimits = z.strictObject({
   /** Largest request head (request line plus headers); bigger is a 431. */
   header_bytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   /** Time a client has to send its request head. */
-  headers_timeout_ms: z.number().int().positive().default(30_000),
+  headers_timeout_ms: z.number().int().positive().max(2_147_483_647).default(30_000),
   /** Time a client has to send its whole request, body included (slow-loris bodies get a 408). */
-  request_timeout_ms: z.number().int().positive().default(60_000),
+  request_timeout_ms: z.number().int().positive().max(2_147_483_647).default(60_000),
   /** A client that takes nothing of its response for this long is disconnected (the engine call is aborted). */
-  stalled_write_timeout_ms: z.number().int().positive().default(60_000),
+  stalled_write_timeout_ms: z.number().int().positive().max(2_147_483_647).default(60_000),
   /** Context window in tokens for models not named below (Llama 3.1: 128K). */
   context_tokens: z.number().int().positive().default(131_072),
   /** Context window per model name, as clients send `model`. */

@@ -4,7 +4,10 @@ import Redis from 'ioredis';
 export function redactRedisUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+    // Host, port and a database number only: a password with an unencoded `/` parses as a path
+    // (`redis://default:/Xk9+secret@host` has host "default" and the secret in the path).
+    const db = /^\/\d{1,2}$/.test(u.pathname) ? u.pathname : '';
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${db}`;
   } catch {
     return '(unparseable Redis URL)';
   }

@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { runCli, startServeProcess } from '../../support/cliProcess';
 import { FIXTURE_POLICY, readSse } from '../../support/gatewayHarness';
@@ -88,6 +91,14 @@ describe('safety-gateway serve (the real binary)', () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
+  });
+
+  test('a telemetry setting that cannot work stops the start, names the OTEL variables, and leaves the audit directory unlocked', async () => {
+    const auditDir = mkdtempSync(path.join(tmpdir(), 'sg-otel-bad-'));
+    const run = await runCli(['serve', '--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl, '--port', '0'], { SAFETY_AUDIT_DIR: auditDir, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, 30_000);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot start: telemetry \(OTEL_\* variables\)/);
+    expect(existsSync(path.join(auditDir, '.lock'))).toBe(false);
   });
 
   test('unknown command prints usage', async () => {
