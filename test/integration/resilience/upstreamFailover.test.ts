@@ -24,6 +24,8 @@ describe('several upstreams: health checks and failover before the first byte', 
       statuses.push(res.status);
       await res.arrayBuffer();
     }
+    // Otherwise the scripted fault never ran, and the "retried" tests would pass on upstream 2 alone.
+    expect(h.engine.stats.requests).toBeGreaterThanOrEqual(target);
     return statuses;
   };
 
@@ -83,6 +85,7 @@ describe('several upstreams: health checks and failover before the first byte', 
       statuses.push(res.status);
       await res.arrayBuffer();
     }
+    expect(h.engine.stats.requests).toBeGreaterThanOrEqual(target);
     expect(statuses.every((s) => s === 200)).toBe(true);
   });
 

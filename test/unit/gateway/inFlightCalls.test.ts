@@ -16,11 +16,10 @@ describe('InFlightCalls', () => {
     plain.emit('close');
     guarded.emit('close'); // the client left; the 499 is still being written
     expect(calls.size).toBe(1);
-    const draining = calls.drain(5000);
+    // A drain that missed the wake-up would wait out its ten minutes: the test's timeout fails it.
+    const draining = calls.drain(10 * 60_000);
     setTimeout(() => calls.end(guarded), 30);
-    const started = Date.now();
     expect(await draining).toBe(0);
-    expect(Date.now() - started).toBeLessThan(4000);
   });
 
   test('a refusal recorded after its response closed is held too', async () => {

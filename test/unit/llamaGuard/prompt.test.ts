@@ -130,9 +130,8 @@ describe('pythonStrip', () => {
   });
 
   it('is linear on hostile whitespace runs', () => {
+    // A quadratic strip would take minutes on this and fail by the test's timeout, not by a timed assertion.
     const hostile = `${' '.repeat(200_000)}x${' \t'.repeat(200_000)}y`;
-    const t0 = Date.now();
     expect(pythonStrip(hostile)).toBe(hostile.slice(200_000));
-    expect(Date.now() - t0).toBeLessThan(500);
   });
 });

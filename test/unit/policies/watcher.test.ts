@@ -1,3 +1,4 @@
+import { eventually } from '../../support/keys';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,15 +31,21 @@ describe('policy watcher', () => {
   });
 
   test("an editor's rename-on-save is noticed, and the next save too (the directory watch survives the inode swap)", async () => {
-    const first = watchOnce();
-    writeFileSync(path.join(dir, '.p.yaml.tmp'), 'id: c\n');
-    renameSync(path.join(dir, '.p.yaml.tmp'), path.join(dir, 'p.yaml'));
-    await first;
-    watcher?.close();
-    const second = watchOnce();
-    writeFileSync(path.join(dir, '.p.yaml.tmp'), 'id: d\n');
-    renameSync(path.join(dir, '.p.yaml.tmp'), path.join(dir, 'p.yaml'));
-    await second;
+    let calls = 0;
+    watcher = createPolicyWatcher({ debounceMs: 10, onChange: () => (calls += 1) });
+    watcher.watch([dir]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(0);
+    const save = (text: string) => {
+      writeFileSync(path.join(dir, '.p.yaml.tmp'), text);
+      renameSync(path.join(dir, '.p.yaml.tmp'), path.join(dir, 'p.yaml'));
+    };
+    save('id: c\n');
+    await eventually(async () => calls >= 1, 'the first save is noticed');
+    const afterFirst = calls;
+    save('id: d\n');
+    // The same watcher, after its file was replaced by a rename.
+    await eventually(async () => calls > afterFirst, 'the second save is noticed by the same watcher');
   });
 
   test('a watch on a directory that does not exist is reported, not thrown', () => {
