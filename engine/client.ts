@@ -71,12 +71,12 @@ export class EngineClient implements Engine {
    * (a Readable with backpressure). Engine 5xx and network failures reject with EngineError;
    * 4xx answers resolve so their OpenAI-shaped bodies can reach the client.
    */
-  async post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
-    return this.send('POST', path, JSON.stringify(body), signal);
+  async post(path: string, body: unknown, signal?: EngineSignal, totalMs?: number): Promise<EngineResponse> {
+    return this.send('POST', path, JSON.stringify(body), signal, totalMs);
   }
 
-  async get(path: string, signal?: EngineSignal): Promise<EngineResponse> {
-    return this.send('GET', path, undefined, signal);
+  async get(path: string, signal?: EngineSignal, totalMs?: number): Promise<EngineResponse> {
+    return this.send('GET', path, undefined, signal, totalMs);
   }
 
   /** True when the health path (default GET /models) answers 200 within `timeoutMs`. */
@@ -95,8 +95,9 @@ export class EngineClient implements Engine {
     await this.agent.close();
   }
 
-  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: EngineSignal): Promise<EngineResponse> {
-    const deadline = new RequestDeadline(this.options.totalTimeoutMs, signal);
+  /** `totalMs`: what is left of the call's total timeout (a failover attempt gets the rest of it, not a fresh one). */
+  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: EngineSignal, totalMs = this.options.totalTimeoutMs): Promise<EngineResponse> {
+    const deadline = new RequestDeadline(totalMs, signal);
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;

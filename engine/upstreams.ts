@@ -53,11 +53,11 @@ export class UpstreamPool implements Engine {
 
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
     const streamed = (body as { stream?: unknown } | null)?.stream === true;
-    return this.attempt((c) => c.post(path, body, signal), signal, streamed);
+    return this.attempt((c, left) => c.post(path, body, signal, left), signal, streamed);
   }
 
   get(path: string, signal?: EngineSignal): Promise<EngineResponse> {
-    return this.attempt((c) => c.get(path, signal), signal);
+    return this.attempt((c, left) => c.get(path, signal, left), signal);
   }
 
   /** Ready when any upstream answers. */
@@ -73,12 +73,20 @@ export class UpstreamPool implements Engine {
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
   }
 
-  private async attempt(call: (client: EngineClient) => Promise<EngineResponse>, signal?: EngineSignal, streamed = false): Promise<EngineResponse> {
+  /**
+   * Tries the upstreams in failover order under one total timeout: each attempt gets what is left
+   * of it (a stream's first-byte timeout on one replica then a whole fresh total on the next
+   * would let one request run past `total_timeout_ms`), and none starts once it is spent.
+   */
+  private async attempt(call: (client: EngineClient, totalMs: number) => Promise<EngineResponse>, signal?: EngineSignal, streamed = false): Promise<EngineResponse> {
     const order = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++).slice(0, this.settings.retries + 1);
+    const endsAt = performance.now() + this.options.totalTimeoutMs;
     let lastError: unknown;
     for (const index of order) {
+      const left = Math.floor(endsAt - performance.now());
+      if (left <= 0 && lastError) break;
       try {
-        return await call(this.clients[index]);
+        return await call(this.clients[index], Math.max(1, left));
       } catch (err) {
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         // Overloaded (429) is busy, not broken: tried on another replica, not marked down.
