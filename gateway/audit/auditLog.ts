@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { constants, readlinkSync } from 'node:fs';
+import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { auditFileCreated, auditFileName } from './auditFiles';
 import { signCheckpoint, type CheckpointReason, type CheckpointSigner } from './checkpoint';
 import { GENESIS, seal, type ChainFields } from './hashChain';
+import { holderGone, lockContent, parseLock, sameHostAs } from '../lockHolder';
 
 export type FsyncPolicy = 'always' | 'interval';
 
@@ -51,14 +51,6 @@ const LOCK = '.lock';
 /** How often the lock's holder touches it, and how long a lock left untouched still counts as held. */
 const LOCK_HEARTBEAT_MS = 10_000;
 const LOCK_STALE_MS = 60_000;
-/** This process's pid namespace (Linux), so a lock's pid is compared only where it means the same process. */
-const PID_NAMESPACE: string | undefined = (() => {
-  try {
-    return readlinkSync('/proc/self/ns/pid');
-  } catch {
-    return undefined;
-  }
-})();
 
 /**
  * The durable, append-only, hash-chained audit log: JSON lines in `dir`, rotated by size and age,
@@ -511,7 +503,7 @@ export class AuditLog {
    */
   private async lock(): Promise<void> {
     const file = path.join(this.options.dir, LOCK);
-    const mine = `${JSON.stringify({ host: hostname(), ns: PID_NAMESPACE, pid: process.pid, token: this.lockToken })}\n`;
+    const mine = lockContent(this.lockToken);
     try {
       await this.fs.writeFile(file, mine, { flag: 'wx' });
     } catch (err) {
@@ -520,9 +512,9 @@ export class AuditLog {
       const age = Date.now() - ((await this.fs.stat(file).catch(() => undefined))?.mtimeMs ?? 0);
       // Pids compare only within one pid namespace: containers sharing a host name (host networking)
       // each run node as pid 1 in their own.
-      const sameHost = (holder.host === undefined || holder.host === hostname()) && holder.ns === PID_NAMESPACE;
+      const sameHost = sameHostAs(holder);
       // Left by this process (a test that did not close), or by a process of this host that is gone, or silent too long.
-      const stale = (sameHost && holder.pid === process.pid) || (sameHost && holder.pid !== undefined && !alive(holder.pid)) || age > LOCK_STALE_MS;
+      const stale = holderGone(holder, age, LOCK_STALE_MS);
       if (!stale) {
         const who = holder.pid === undefined ? 'another gateway' : `another gateway process (pid ${holder.pid}${holder.host && !sameHost ? ` on ${holder.host}` : ''}`;
         throw new Error(`the audit directory is in use by ${who}${holder.pid === undefined ? '' : ')'}, ${file}; give each replica its own audit.dir (a lock whose holder stopped touching it is taken over after ${LOCK_STALE_MS / 1000} s)`);
@@ -575,31 +567,6 @@ interface Sealed {
 function sealLine(entry: object, head: { seq: number; hash: string }, ts: string): Sealed {
   const sealed = seal(entry, head.seq + 1, head.hash, ts);
   return { line: sealed.line, fields: { seq: sealed.record.seq, ts, prev: sealed.record.prev, hash: sealed.record.hash } };
-}
-
-/** What a lock file says about its holder: JSON, or an older lock's bare pid. */
-function parseLock(text: string): { host?: string; ns?: string; pid?: number; token?: string } {
-  try {
-    const parsed = JSON.parse(text) as { host?: unknown; pid?: unknown; token?: unknown };
-    if (parsed && typeof parsed === 'object') {
-      const ns = (parsed as { ns?: unknown }).ns;
-      return { host: typeof parsed.host === 'string' ? parsed.host : undefined, ns: typeof ns === 'string' ? ns : undefined, pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : undefined, token: typeof parsed.token === 'string' ? parsed.token : undefined };
-    }
-  } catch {
-    /* an older lock: the pid alone */
-  }
-  const pid = Number(text.trim());
-  // An older lock said only its pid: written by a gateway of this host and namespace.
-  return Number.isInteger(pid) && pid > 0 ? { pid, ns: PID_NAMESPACE } : {};
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function describe(err: unknown): string {

@@ -1,4 +1,6 @@
-import { chmodSync, chownSync, closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { holderGone, lockContent, parseLock } from '../../lockHolder';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
@@ -101,54 +103,58 @@ export function writeKeysFile(file: string, doc: KeysFile): void {
 /**
  * Read, change and write the keys file under an exclusive lock (`FILE.lock`), so two `keys add`
  * run at once both land: without it the second rename dropped the first key, after both had
- * printed theirs. The lock holds its writer's pid: one whose process is gone (on this host) is
- * taken over; so is one past 30 s whose pid cannot be read.
+ * printed theirs. The lock names its holder (gateway/lockHolder.ts): one whose process is gone
+ * (on this host and pid namespace) is taken over at once, one from elsewhere (another container:
+ * `docker run ... keys add` is pid 1 in each) after LOCK_STALE_MS untouched. A takeover is one
+ * rename, read back, so of two waiters taking over at once one keeps it; the lock is removed only
+ * by the holder that wrote it.
  */
 export function updateKeysFile<T>(file: string, change: (doc: KeysFile) => { doc: KeysFile; result: T }): T {
   const lock = `${file}.lock`;
-  const deadline = Date.now() + 10_000;
-  let fd: number | undefined;
-  while (fd === undefined) {
+  const token = randomBytes(8).toString('hex');
+  const mine = lockContent(token);
+  const deadline = Date.now() + LOCK_STALE_MS + 5_000;
+  for (;;) {
     try {
-      fd = openSync(lock, 'wx', 0o600);
-      writeFileSync(fd, String(process.pid));
+      writeFileSync(lock, mine, { flag: 'wx', mode: 0o600 });
+      break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // Read just before removing: a waiter that took a dead lock over first wrote its own live pid.
-      if (lockIsStale(lock)) unlinkIfExists(lock);
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command (pid ${readLockPid(lock) ?? 'unknown'}); remove it if none is running`);
-      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
+    const holder = parseLock(readIfExists(lock) ?? '');
+    const age = Date.now() - (statIfExists(lock)?.mtimeMs ?? Date.now());
+    if (holderGone(holder, age, LOCK_STALE_MS) && takeOver(lock, mine, token)) break;
+    if (Date.now() > deadline) throw new Error(`${lock} is held by another keys command (pid ${holder.pid ?? 'unknown'}${holder.host ? ` on ${holder.host}` : ''}); remove it if none is running`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  const mine = fstatSync(fd).ino;
   try {
     const { doc, result } = change(readKeysFile(file));
     writeKeysFile(file, doc);
     return result;
   } finally {
-    closeSync(fd);
-    // Only our own lock: never one another waiter made after taking ours over.
-    if (statIfExists(lock)?.ino === mine) unlinkIfExists(lock);
+    // Only our own lock: never one another command wrote after taking ours over.
+    if (parseLock(readIfExists(lock) ?? '').token === token) unlinkIfExists(lock);
   }
 }
 
-function readLockPid(lock: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+/** Keys commands take milliseconds: a lock untouched this long was left by one that died. */
+const LOCK_STALE_MS = 30_000;
+
+/** Replaces a dead holder's lock in one rename and reads it back: true when this command now holds it. */
+function takeOver(lock: string, mine: string, token: string): boolean {
+  const temp = `${lock}.${process.pid}.${token}`;
+  writeFileSync(temp, mine, { mode: 0o600 });
+  renameSync(temp, lock);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  return parseLock(readIfExists(lock) ?? '').token === token;
 }
 
-function lockIsStale(lock: string): boolean {
-  const pid = readLockPid(lock);
-  if (pid === undefined) return Date.now() - (statIfExists(lock)?.mtimeMs ?? Date.now()) > 30_000;
+function readIfExists(file: string): string | undefined {
   try {
-    process.kill(pid, 0);
-    return false;
+    return readFileSync(file, 'utf8');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

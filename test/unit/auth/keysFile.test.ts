@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, utimesSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashApiKey } from '../../../gateway/access/auth/apiKey';
@@ -51,6 +51,15 @@ describe('keys file', () => {
     chmodSync(file, 0o644);
     writeKeysFile(file, { keys: [entry('key_aaaa01')] });
     expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  test('a lock from another host or container is waited on while fresh, and taken over once untouched for 30 s', () => {
+    const file = tempKeysFile();
+    writeFileSync(`${file}.lock`, JSON.stringify({ host: 'another-container', ns: 'pid:[1]', pid: 1, token: 'theirs' }));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, old, old);
+    expect(updateKeysFile(file, (doc) => ({ doc: addKey(doc, entry('key_aaaa02')), result: 'taken over' }))).toBe('taken over');
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
   test('a lock left by a process that is gone is taken over; the lock is removed after the change', () => {

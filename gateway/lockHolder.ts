@@ -1,0 +1,73 @@
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/**
+ * Who holds a lock file, and whether they are gone: shared by the audit directory's lock and the
+ * keys file's. Pids alone cannot tell processes apart across containers (each runs node as pid 1
+ * in its own pid namespace, where another's pid never looks alive) or hosts (a shared volume), so
+ * a lock names its holder's host, pid namespace, pid and a token of its own, and a pid is only
+ * checked where it means the same process.
+ */
+export interface LockHolder {
+  host?: string;
+  ns?: string;
+  pid?: number;
+  token?: string;
+}
+
+/** This process's pid namespace (Linux). */
+export const PID_NAMESPACE: string | undefined = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+})();
+
+/** What this process writes into a lock it takes. */
+export function lockContent(token: string): string {
+  return `${JSON.stringify({ host: hostname(), ns: PID_NAMESPACE, pid: process.pid, token })}\n`;
+}
+
+/** What a lock file says about its holder: JSON, or an older lock's bare pid (written on this host). */
+export function parseLock(text: string): LockHolder {
+  try {
+    const parsed = JSON.parse(text) as { host?: unknown; ns?: unknown; pid?: unknown; token?: unknown };
+    if (parsed && typeof parsed === 'object') {
+      return {
+        host: typeof parsed.host === 'string' ? parsed.host : undefined,
+        ns: typeof parsed.ns === 'string' ? parsed.ns : undefined,
+        pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : undefined,
+        token: typeof parsed.token === 'string' ? parsed.token : undefined,
+      };
+    }
+  } catch {
+    /* an older lock: the pid alone */
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? { pid, ns: PID_NAMESPACE } : {};
+}
+
+/** Whether the holder's pid means a process of this host and pid namespace. */
+export function sameHostAs(holder: LockHolder): boolean {
+  return (holder.host === undefined || holder.host === hostname()) && holder.ns === PID_NAMESPACE;
+}
+
+/**
+ * Whether a lock can be taken over: left by this very process (a run that did not clean up, or a
+ * container's earlier pid 1), by a process of this host that is gone, or untouched for `staleMs`
+ * (a holder elsewhere whose process cannot be seen).
+ */
+export function holderGone(holder: LockHolder, ageMs: number, staleMs: number): boolean {
+  const same = sameHostAs(holder);
+  return (same && holder.pid === process.pid) || (same && holder.pid !== undefined && !alive(holder.pid)) || ageMs > staleMs;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
