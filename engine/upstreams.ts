@@ -84,9 +84,11 @@ export class UpstreamPool implements Engine {
     let lastError: unknown;
     for (const index of order) {
       const left = Math.floor(endsAt - performance.now());
-      if (left <= 0 && lastError) break;
+      // Too little left to be worth a replica (under a second, or its connect timeout): the failure
+      // already seen is the answer, not a timeout on a fresh replica.
+      if (lastError && left < Math.min(this.options.connectTimeoutMs, 1000)) break;
       try {
-        return await call(this.clients[index], Math.max(1, left));
+        return await call(this.clients[index], left);
       } catch (err) {
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         // Overloaded (429) is busy, not broken: tried on another replica, not marked down.

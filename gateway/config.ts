@@ -32,7 +32,7 @@ export const GatewayConfig = z.strictObject({
       /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
       retries: z.number().int().min(0).max(5).default(1),
       /** How often each upstream's health is checked when there are several. */
-      health_interval_ms: z.number().int().positive().default(5_000),
+      health_interval_ms: timerMs().default(5_000),
       /**
        * Path on the engine's origin that says whether it can generate, e.g. `/health` (vLLM, SGLang,
        * TGI). Unset: GET {url}/models, which vLLM keeps answering while its engine hangs.

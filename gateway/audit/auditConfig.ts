@@ -6,7 +6,7 @@ export const AuditConfig = z.strictObject({
   dir: z.string().min(1).default('.audit'),
   /** always: fdatasync before each response (group-committed); interval: written before the response, fdatasync every fsync_interval_ms. */
   fsync: z.enum(['always', 'interval']).default('always'),
-  fsync_interval_ms: z.number().int().positive().default(1000),
+  fsync_interval_ms: z.number().int().positive().max(2_147_483_647).default(1000),
   /** A new file when the current one reaches this size... */
   max_file_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
   /** ...or this age. The hash chain runs on across files. */

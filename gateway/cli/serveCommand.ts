@@ -30,7 +30,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   // (or right after it logged that it listens) stops it cleanly once it is up.
   let signalled: string | undefined;
   let onSignal: (signal: string) => void = (signal) => {
-    signalled ??= signal;
+    // A second signal while still starting (models loading): the operator wants out now.
+    if (signalled) process.exit(130);
+    signalled = signal;
   };
   const handlers = { SIGTERM: () => onSignal('SIGTERM'), SIGINT: () => onSignal('SIGINT') };
   // Kept for the whole run (not once): a second Ctrl-C or SIGTERM during the drain would otherwise
@@ -50,9 +52,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   const graceMs = config.shutdown_grace_s * 1000;
   await new Promise<void>((resolve) => {
     let draining = false;
+    let repeats = 0;
     onSignal = (signal: string) => {
       if (draining) {
-        log(`${signal}: already draining (up to ${config.shutdown_grace_s}s); the process exits when it is done`);
+        // A third one: the operator means it (records of requests still in flight may be lost).
+        if (++repeats >= 2) process.exit(130);
+        log(`${signal}: already draining (up to ${config.shutdown_grace_s}s); the process exits when it is done (once more to exit now)`);
         return;
       }
       draining = true;
@@ -81,6 +86,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     };
     if (signalled) onSignal(signalled);
   });
+  process.off('SIGTERM', handlers.SIGTERM);
+  process.off('SIGINT', handlers.SIGINT);
   return 0;
 }
 

@@ -39,6 +39,6 @@ export const KeysConfig = z.strictObject({
     // Unique as recorded: an explicit id `cli_1` would otherwise share `inline_cli_1` with app cli's first key.
     .refine((keys) => new Set(inlineKeyIds(keys)).size === keys.length, 'inline key ids must be unique (an explicit id may not repeat another, nor equal <app>_<n> of an app\'s n-th key without one)'),
   /** How often the keys file is checked for changes (revocations apply without a restart). */
-  reload_interval_ms: z.number().int().min(50).default(1000),
+  reload_interval_ms: z.number().int().min(50).max(2_147_483_647).default(1000),
 });
 export type KeysConfig = z.infer<typeof KeysConfig>;

@@ -3,9 +3,11 @@ import Redis from 'ioredis';
 /** Host and port of a Redis URL, for logs: never the password. */
 export function redactRedisUrl(url: string): string {
   try {
-    const u = new URL(url);
-    // Host, port and a database number only: a password with an unencoded `/` parses as a path
-    // (`redis://default:/Xk9+secret@host` has host "default" and the secret in the path).
+    // Host, port and a database number only, read after the last `@`: a password with an
+    // unencoded `/` parses as a path (`redis://default:/Xk9+secret@host` has host "default" and
+    // the secret in the path), one starting with digits as a port.
+    const scheme = url.slice(0, url.indexOf('//') + 2);
+    const u = new URL(`${scheme}${url.slice(url.lastIndexOf('@') + 1 || scheme.length)}`);
     const db = /^\/\d{1,2}$/.test(u.pathname) ? u.pathname : '';
     return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${db}`;
   } catch {

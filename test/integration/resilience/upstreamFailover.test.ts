@@ -172,22 +172,30 @@ describe('replicas listed only under engine.upstreams', () => {
 
 describe('one total timeout across failover attempts', () => {
   test('a stream failed over after a first-byte timeout gets what is left of the total, not a fresh one', async () => {
-    const slow = await startDevEngine({ tokenDelayMs: 100 });
+    const other = await startDevEngine({ tokenDelayMs: 100 });
     // undici checks the first-byte timeout on a coarse clock: it fires 1.5-2.5 s in.
-    const h = await startHarness({ config: { engine: { upstreams: [{ url: slow.baseUrl }], first_byte_timeout_ms: 1500, idle_timeout_ms: 1500, total_timeout_ms: 4000, health_interval_ms: 60_000, retries: 1 } } });
+    const h = await startHarness({ tokenDelayMs: 100, config: { engine: { upstreams: [{ url: other.baseUrl }], first_byte_timeout_ms: 1500, idle_timeout_ms: 1500, total_timeout_ms: 4000, health_interval_ms: 60_000, retries: 1 } } });
     try {
-      await script(h.engine, { hang: true });
+      // Round-robin: the upstream that did not take this one takes the next request first.
+      await script(h.engine, { reply: 'ok' });
+      await script(other, { reply: 'ok' });
+      expect((await chat(h)).status).toBe(200);
+      const [first, second] = h.engine.stats.requests === 1 ? [other, h.engine] : [h.engine, other];
+      await reset(h.engine);
+      await reset(other);
+      await script(first, { hang: true });
       // Alone, this answer takes about 3 s, within the 4 s total; after the first upstream's 1.5 s or more it cannot finish.
       const words = Array.from({ length: 30 }, (_, i) => `w${i}`);
-      await script(slow, { reply: words.join(' ') });
+      await script(second, { reply: words.join(' ') });
+      const [firstBefore, secondBefore] = [first.stats.requests, second.stats.requests];
       const res = await chat(h, { stream: true });
       const text = res.status === 200 ? (await readSse(res)).join('') : await res.text();
-      expect(h.engine.stats.requests).toBe(1);
-      expect(slow.stats.requests).toBe(1);
+      expect(first.stats.requests - firstBefore).toBe(1);
+      expect(second.stats.requests - secondBefore).toBe(1);
       expect(text).not.toContain('w29');
     } finally {
       await h.close();
-      await slow.close();
+      await other.close();
     }
   });
 });

@@ -6,5 +6,8 @@ test('a Redis URL in logs shows host, port and database only, never credentials'
   // An unencoded `/` in the password: the URL parser reads the secret as a path.
   const shown = redactRedisUrl('redis://default:/Xk9+abcSECRET@127.0.0.1:9');
   expect(shown).not.toContain('SECRET');
+  expect(shown).toBe('redis://127.0.0.1:9');
+  // A password starting with digits parsed as a port.
+  expect(redactRedisUrl('redis://default:4711/kX9+secret@redis:6379/0')).toBe('redis://redis:6379/0');
   expect(redactRedisUrl('not a url')).toBe('(unparseable Redis URL)');
 });
