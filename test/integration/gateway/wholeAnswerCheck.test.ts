@@ -46,18 +46,30 @@ async function streamedChat(gw: RealGateway): Promise<{ text: string; finish: (s
   return { text, finish };
 }
 
-describe('window mode, the whole answer checked at the end (default)', () => {
-  let fake: FakeGuardServer;
-  let gw: RealGateway;
+/**
+ * A real gateway whose output guard is a fake vLLM judge that flags only the two halves together,
+ * started before the describe's tests and closed after them; call inside a describe.
+ */
+function gatewayWithJudge(wholeAnswer: boolean | undefined): () => { fake: FakeGuardServer; gw: RealGateway } {
+  let fake: FakeGuardServer | undefined;
+  let gw: RealGateway | undefined;
   beforeAll(async () => {
     fake = await startFakeGuardServer('vllm');
     fake.behave(judgeTogether);
-    gw = await startRealGateway({ policy: policyFile(fake.baseUrl, fake.model, undefined) });
+    gw = await startRealGateway({ policy: policyFile(fake.baseUrl, fake.model, wholeAnswer) });
   });
   afterAll(async () => {
     await gw?.close();
     await fake?.close();
   });
+  return () => ({ fake: fake!, gw: gw! });
+}
+
+describe('window mode, the whole answer checked at the end (default)', () => {
+  const setup = gatewayWithJudge(undefined);
+  let fake: FakeGuardServer;
+  let gw: RealGateway;
+  beforeAll(() => ({ fake, gw } = setup()));
 
   test('chat: every window passes, the whole answer does not: the last window is withheld, content_filter, audited as a block', async () => {
     await gw.script({ reply: REPLY });
@@ -110,17 +122,10 @@ describe('window mode, the whole answer checked at the end (default)', () => {
 });
 
 describe('window mode with whole_answer: false', () => {
+  const setup = gatewayWithJudge(false);
   let fake: FakeGuardServer;
   let gw: RealGateway;
-  beforeAll(async () => {
-    fake = await startFakeGuardServer('vllm');
-    fake.behave(judgeTogether);
-    gw = await startRealGateway({ policy: policyFile(fake.baseUrl, fake.model, false) });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await fake?.close();
-  });
+  beforeAll(() => ({ fake, gw } = setup()));
 
   test('only windows are checked: an answer no window shows as unsafe goes out whole', async () => {
     await gw.script({ reply: REPLY });
