@@ -59,9 +59,17 @@ export const AnswerMessage = z.looseObject({
   function_call: AnswerFunction.nullable().optional(),
 });
 
-const choiceCommon = { index: int, logprobs: ChatLogprobs.nullable().optional(), finish_reason: tag };
-export const ChatChoice = z.looseObject({ ...choiceCommon, message: AnswerMessage.nullable().optional() });
-export const ChatChunkChoice = z.looseObject({ ...choiceCommon, delta: AnswerMessage.nullable().optional() });
+// Both kinds type both `message` and `delta`: the lanes read either as a message wherever it
+// appears, so an untyped one (a string `delta` in a whole answer) must not reach them.
+const choiceCommon = {
+  index: int,
+  logprobs: ChatLogprobs.nullable().optional(),
+  finish_reason: tag,
+  message: AnswerMessage.nullable().optional(),
+  delta: AnswerMessage.nullable().optional(),
+};
+export const ChatChoice = z.looseObject(choiceCommon);
+export const ChatChunkChoice = z.looseObject(choiceCommon);
 export const TextChoice = z.looseObject({ index: int, text: str, logprobs: TextLogprobs.nullable().optional(), finish_reason: tag });
 
 const envelope = {

@@ -110,6 +110,12 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       stats.completed += 1;
       return sendJson(res, 200, entry.raw_json);
     }
+    if (entry?.raw_body !== undefined && body.stream !== true) {
+      stats.completed += 1;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(entry.raw_body) });
+      res.end(entry.raw_body);
+      return;
+    }
     if (entry?.raw_events && body.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const sent = entry.raw_events.map((e) => `${e}\n\n`).join('');

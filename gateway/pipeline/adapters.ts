@@ -98,7 +98,8 @@ export const chatAdapter: CompletionAdapter<ChatRequest> = {
     dropUnknownMembers(json);
   },
   contentFilterChunk(meta, index, refusal) {
-    return { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [{ index, delta: { content: refusal }, finish_reason: 'content_filter' }] };
+    // With its role: the engine's role chunk may be among those withheld, and the openai SDK's stream helper needs one.
+    return { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [{ index, delta: { role: 'assistant', content: refusal }, finish_reason: 'content_filter' }] };
   },
 };
 

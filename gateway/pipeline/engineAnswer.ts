@@ -1,6 +1,7 @@
 import { MalformedAnswerError } from '../../engine/answerSchema';
 import type { EngineResponse } from '../../engine/client';
 import { classifyEngineError, EngineError } from '../../engine/errors';
+import { hasDuplicateMembers } from './duplicateMembers';
 
 /** A malformed engine answer is the engine's failure: 502 engine_error, never a 500. */
 export function engineAnswer<T>(parse: () => T): T {
@@ -52,9 +53,12 @@ export function parseEngineJson(raw: Buffer): Record<string, unknown> {
 }
 
 /**
- * JSON from the engine (a whole answer or one stream event). A `__proto__` member is refused (502):
- * the schemas drop it, so its text would go to the client unread, while a client's own parser
- * keeps it as an ordinary member. The reviver runs only when the text could spell the name.
+ * JSON from the engine (a whole answer or one stream event). Refused (502), since the client gets
+ * the bytes as sent while the guards read the parsed value:
+ * - a `__proto__` member: the schemas drop it, so its text would go to the client unread, while a
+ *   client's own parser keeps it as an ordinary member (the reviver runs only when the text could
+ *   spell the name);
+ * - a member named twice in one object: the guards read the last, a client may show the first.
  */
 export function parseEngineText(text: string, what: string): unknown {
   let value: unknown;
@@ -64,6 +68,7 @@ export function parseEngineText(text: string, what: string): unknown {
     if (err instanceof EngineError) throw err;
     throw new EngineError('bad_gateway', `the engine sent ${what} that is not valid JSON`);
   }
+  if (hasDuplicateMembers(text, value)) throw new EngineError('bad_gateway', `the engine sent ${what} that names a member twice, which the gateway cannot check`);
   return value;
 }
 

@@ -126,6 +126,9 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
     res.end();
   } catch (err) {
     if (!started) throw err;
+    // Text went out before the failure: the record keeps what the engine sent.
+    record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+    call.delivered(accumulator.choiceIndexes().map((i) => deliveredText(accumulator.answer(i))));
     await endStreamWithError(call, err);
   }
 }

@@ -142,6 +142,9 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     res.end();
   } catch (err) {
     if (!res.headersSent) throw err;
+    // Text went out before the failure: the record keeps what the engine sent, as a block's does.
+    record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+    call.delivered([deliveredText(accumulator.answer())]);
     await endWithErrorEvent(call, err, released);
   }
 }
@@ -170,6 +173,9 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
     res.end();
   } catch (err) {
     if (!res.headersSent) throw err;
+    // Text went out before the failure: the record keeps what the engine sent, as a block's does.
+    record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+    call.delivered([deliveredText(accumulator.answer())]);
     await endWithErrorEvent(call, err, released);
   }
 }

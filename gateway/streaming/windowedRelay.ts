@@ -71,6 +71,9 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     res.end();
   } catch (err) {
     if (!res.headersSent) throw err;
+    // Text went out before the failure: the record keeps what the engine sent, as a block's does.
+    record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
+    call.delivered([deliveredText(accumulator.answer(0))]);
     await endStreamWithError(call, err);
   }
 }

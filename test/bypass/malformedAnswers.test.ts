@@ -20,6 +20,10 @@ const BAD_EVENTS: [string, string][] = [
   ['invalid JSON', `data: {"choices":[{"delta":{"content":"${UNSAFE}`],
   ['choices of the wrong type', `data: {"choices":{"0":{"delta":{"content":"${UNSAFE}"}}}}`],
   ['a delta of the wrong type', `data: {"choices":[{"index":0,"delta":"${UNSAFE}"}]}`],
+  // A string `message` beside the delta: read as a message, it was checked a character at a time.
+  ['a message string in a chunk', `data: {"choices":[{"index":0,"delta":{"content":" ok"},"message":"Here: ${UNSAFE}"}]}`],
+  // The guards read the last of two members; a client whose parser keeps the first would show the other.
+  ['a member named twice', `data: {"choices":[{"index":0,"delta":{"content":" ${UNSAFE}","content":" ok"}}]}`],
   // Bookkeeping is relayed unchecked, so it must be identifiers and counts, never words.
   ['words as finish_reason', `data: {"choices":[{"index":0,"delta":{},"finish_reason":"${UNSAFE} said so"}]}`],
   ['words as the role', `data: {"choices":[{"index":0,"delta":{"role":"${UNSAFE} said so"}}]}`],
@@ -58,6 +62,9 @@ describe.each([
     expect(text).not.toContain(' four');
     expect(h.recorder.records.length).toBe(before + 1);
     expect(h.recorder.records[before]).toMatchObject({ status: 502, error: { type: 'engine_error' } });
+    // What the engine sent before the failure (some of it already with the client) is on the record.
+    expect(h.recorder.records[before].content?.output.join('')).toContain('One two');
+    expect(h.recorder.records[before].engine).toBeDefined();
   });
 
   test('the openai client raises an APIError on the error event', async () => {
@@ -104,6 +111,16 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     ['null', null],
   ])('not streamed, %s: 502 engine_error, never a 500', async (_name, answer) => {
     await h.script({ raw_json: answer });
+    const before = h.recorder.records.length;
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
+    expect(h.recorder.records.length).toBe(before + 1);
+  });
+
+  test.each([
+    ['a member named twice', `{"id":"x","object":"chat.completion","created":1,"model":"dev","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"${UNSAFE}","content":"Fine."}}]}`],
+    ['a string delta in a whole answer', `{"id":"x","object":"chat.completion","created":1,"model":"dev","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Fine."},"delta":"${UNSAFE} here"}]}`],
+  ])('not streamed, %s: 502 engine_error', async (_name, body) => {
+    await h.script({ raw_body: body });
     const before = h.recorder.records.length;
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
     expect(h.recorder.records.length).toBe(before + 1);

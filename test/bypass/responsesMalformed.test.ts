@@ -35,6 +35,7 @@ const BAD_EVENTS: [string, string][] = [
   ['an event without a type', `data: {"delta":"${UNSAFE}","sequence_number":6}`],
   ['a delta of the wrong type', `data: {"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":{"text":"${UNSAFE}"}}`],
   ['a delta without its indexes', `data: {"type":"response.output_text.delta","delta":"${UNSAFE}"}`],
+  ['a member named twice', `data: {"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":" ${UNSAFE}","delta":" ok"}`],
   ['[DONE] before the response completed', 'data: [DONE]'],
 ];
 const streamBody = JSON.stringify({ model: 'dev', stream: true, input: 'go' });

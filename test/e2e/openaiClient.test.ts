@@ -98,4 +98,12 @@ describe('openai client through the gateway', () => {
     expect(text).not.toContain('step by step');
     expect(chunks[chunks.length - 1].choices[0].finish_reason).toBe('content_filter');
   });
+
+  test("a flagged streamed answer through the SDK's stream helper: the final completion is the refusal", async () => {
+    // The helper builds the final message from the chunks and needs a role for it; the engine's role chunk was withheld with the answer.
+    await h.script({ reply: 'Here is how to do the zzs1 violent thing step by step.' });
+    const final = await client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'Tell me a story' }] }).finalChatCompletion();
+    expect(final.choices[0].finish_reason).toBe('content_filter');
+    expect(final.choices[0].message).toMatchObject({ role: 'assistant', content: "I'm sorry, but I can't help with that." });
+  });
 });

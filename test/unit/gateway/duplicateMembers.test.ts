@@ -1,0 +1,24 @@
+import { hasDuplicateMembers } from '../../../gateway/pipeline/duplicateMembers';
+
+const check = (text: string) => hasDuplicateMembers(text, JSON.parse(text));
+
+describe('hasDuplicateMembers', () => {
+  test.each([
+    ['a member named twice at the top', '{"a":1,"a":2}'],
+    ['twice inside a nested object', '{"choices":[{"delta":{"content":"x","content":"y"}}]}'],
+    ['twice, once spelled with an escape', '{"content":"x","\\u0063ontent":"y"}'],
+    ['twice, each holding an object', '{"m":{"a":1},"m":{"b":2}}'],
+  ])('finds %s', (_name, text) => {
+    expect(check(text)).toBe(true);
+  });
+
+  test.each([
+    ['distinct members', '{"a":1,"b":{"c":[1,{"d":"e"}]}}'],
+    ['colons, quotes and backslashes inside strings', '{"a":"x: \\"y\\": z \\\\","b":"\\\\\\":"}'],
+    ['the same name in sibling objects', '[{"a":1},{"a":2}]'],
+    ['scalars and arrays', '[1,"a:b",null,true]'],
+    ['an empty object', '{}'],
+  ])('passes %s', (_name, text) => {
+    expect(check(text)).toBe(false);
+  });
+});
