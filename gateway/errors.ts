@@ -57,6 +57,13 @@ export class UnknownPolicyError extends ApiError {
   }
 }
 
+/**
+ * `x-should-retry: false`: the openai SDKs retry 408, 409, 429 and every 5xx twice on their own
+ * unless told not to. A retry that cannot succeed soon, or that only runs a whole generation of
+ * the engine again (a timeout, a failure after the engine answered), is left to the app.
+ */
+export const NO_AUTOMATIC_RETRY: Readonly<Record<string, string>> = Object.freeze({ 'x-should-retry': 'false' });
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') => new ApiError(400, message, 'invalid_request_error', code, param);
 export const notFound = (message: string) => new ApiError(404, message, 'invalid_request_error', 'not_found');
 

@@ -1,5 +1,5 @@
 import type { Decision } from '../../policies/evaluate';
-import { ApiError } from '../errors';
+import { ApiError, NO_AUTOMATIC_RETRY } from '../errors';
 import type { GuardFault } from './guardFault';
 import type { RuleVerdict } from '../record/guardPhase';
 
@@ -50,7 +50,8 @@ export class GuardUnavailableError extends ApiError {
       'guard_unavailable',
       null,
       { safety: { guards: fault.guards, rule_ids: fault.rules, error_types: fault.errorTypes, direction, policy: `${policy.id}@${policy.version}`, request_id: requestId } },
-      { 'retry-after': String(GUARD_RETRY_AFTER_S) },
+      // After the engine answered, a retry runs the whole generation again: left to the app.
+      { 'retry-after': String(GUARD_RETRY_AFTER_S), ...(direction === 'output' ? NO_AUTOMATIC_RETRY : {}) },
     );
     this.name = 'GuardUnavailableError';
   }

@@ -1,6 +1,6 @@
 import type { EngineResponse } from '../../engine/client';
 import { classifyEngineError, EngineError } from '../../engine/errors';
-import { ApiError } from '../errors';
+import { ApiError, NO_AUTOMATIC_RETRY } from '../errors';
 
 /** Maps an engine failure to the OpenAI-shaped error the client sees (502 / 503 / 504). */
 export function engineApiError(err: unknown): ApiError {
@@ -12,7 +12,7 @@ export function engineApiError(err: unknown): ApiError {
   const e = err;
   switch (e.failure) {
     case 'timeout':
-      return new ApiError(504, `The engine did not answer in time: ${e.message.replace(/^the engine did not answer in time \(|\)$/g, '')}.`, 'api_error', 'engine_timeout');
+      return new ApiError(504, `The engine did not answer in time: ${e.message.replace(/^the engine did not answer in time \(|\)$/g, '')}.`, 'api_error', 'engine_timeout', null, {}, NO_AUTOMATIC_RETRY);
     case 'unreachable':
       return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable');
     case 'bad_gateway':

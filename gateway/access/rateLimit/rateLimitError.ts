@@ -1,4 +1,4 @@
-import { ApiError } from '../../errors';
+import { ApiError, NO_AUTOMATIC_RETRY } from '../../errors';
 import { formatReset } from './headers';
 
 export type LimitKind = 'requests' | 'tokens' | 'concurrency';
@@ -13,7 +13,8 @@ export class RateLimitError extends ApiError {
     readonly limit: { kind: LimitKind; limit: number; requested: number },
     readonly reason: RateLimitReason,
   ) {
-    super(429, message, limit.kind === 'concurrency' ? 'requests' : limit.kind, 'rate_limit_exceeded');
+    // A request larger than the whole per-minute budget never fits: no automatic retry.
+    super(429, message, limit.kind === 'concurrency' ? 'requests' : limit.kind, 'rate_limit_exceeded', null, {}, reason === 'request_exceeds_tpm' ? NO_AUTOMATIC_RETRY : {});
     this.name = 'RateLimitError';
   }
 }

@@ -48,7 +48,8 @@ export function tokenLimits(options: TokenLimitOptions) {
     const taken = await options.store.take('tokens', access.subject, tpm, reserved, true);
     setHeaders(res, rateLimitHeaders('tokens', { limit: tpm, remaining: taken.remaining, resetMs: taken.resetMs }));
     if (!taken.allowed) {
-      res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
+      // No wait helps a request larger than the whole budget (its 429 says not to retry).
+      if (reserved <= tpm) res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };

@@ -33,6 +33,8 @@ describe('engine faults', () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('engine_timeout');
     expect(body.error.message).toContain('first-byte');
+    // The openai SDKs would otherwise retry twice, each waiting out the timeout again.
+    expect(res.headers.get('x-should-retry')).toBe('false');
   });
 
   test('engine dropping a stream midway: buffer mode answers 502, nothing of the answer leaks', async () => {

@@ -66,13 +66,18 @@ describe('rate limits per key (memory store)', () => {
   });
 
   test('tokens: a reservation over what is left is a 429 of type tokens; one over the whole limit says so', async () => {
-    const tooMuchNow = await post(h, keys.tpm, { max_tokens: 1990 });
+    // Fits the 2,000-token limit (prompt + 1,960) but not what the two answers above left of it.
+    const tooMuchNow = await post(h, keys.tpm, { max_tokens: 1960 });
     expect(tooMuchNow.status).toBe(429);
     expect(tooMuchNow.headers.get('retry-after')).toBeTruthy();
+    expect(tooMuchNow.headers.get('x-should-retry')).toBeNull();
     const body = (await tooMuchNow.json()) as Json;
     expect(body.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
     const never = await post(h, keys.tpm, { max_tokens: 5000 });
     expect(never.status).toBe(429);
+    // It never fits: no wait is offered, and the openai SDKs are told not to retry it (they would wait out retry-after twice).
+    expect(never.headers.get('retry-after')).toBeNull();
+    expect(never.headers.get('x-should-retry')).toBe('false');
     expect(((await never.json()) as Json).error.message).toMatch(/Request too large for tokens per minute/);
     // Refused reservations were not kept: a small request still fits.
     expect((await post(h, keys.tpm, { max_tokens: 10 })).status).toBe(200);

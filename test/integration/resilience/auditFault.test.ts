@@ -74,6 +74,8 @@ describe('audit log unwritable mid-run: fail closed, then recover', () => {
     await script('UNAUDITED answer text');
     const whole = await chat(h);
     expect(whole.status).toBe(503);
+    // The engine already answered; a full disk does not clear in the SDKs' retry backoff.
+    expect(whole.headers.get('x-should-retry')).toBe('false');
     const text = await whole.text();
     expect(JSON.parse(text).error.code).toBe('audit_unavailable');
     expect(text).not.toContain('UNAUDITED');

@@ -50,6 +50,8 @@ describe('a remote guard that is down (nothing listens on its port)', () => {
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(res.headers.get('x-safety-verdict')).toBe('error');
+    // Before the engine ran, a retry costs little: the SDKs may retry on their own.
+    expect(res.headers.get('x-should-retry')).toBeNull();
     const body = (await res.json()) as Json;
     expect(body.error).toMatchObject({ type: 'api_error', code: 'guard_unavailable' });
     expect(body.error.safety).toMatchObject({ guards: ['llama_guard'], error_types: ['unavailable'], direction: 'input' });
@@ -152,6 +154,8 @@ describe('a remote guard that hangs, then recovers', () => {
     const res = await gw.chat({ messages: [{ role: 'user', content: 'cakes?' }] });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBeTruthy();
+    // After the engine answered, an automatic retry would run the whole generation again.
+    expect(res.headers.get('x-should-retry')).toBe('false');
     const text = await res.text();
     expect(text).not.toContain('SECRET-ANSWER-TEXT');
     expect(JSON.parse(text).error).toMatchObject({ code: 'guard_unavailable', safety: { direction: 'output' } });
