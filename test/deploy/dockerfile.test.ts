@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,27 @@ const one = (keyword: string): DockerInstruction => {
   return found[0];
 };
 const imageEnv = envOf(runtime);
+const dockerIgnored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+/** What COPY takes from the build context (not from another stage). */
+const copiedSources = instructions.filter((i) => i.keyword === 'COPY' && !i.flags.from).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+
+function typeScriptFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : typeScriptFiles(full);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+/** The file a relative import names, as TypeScript resolves it (undefined: not a file of this repository). */
+function resolveImport(dir: string, spec: string): string | undefined {
+  const base = path.resolve(dir, spec);
+  return [`${base}.ts`, path.join(base, 'index.ts'), base, `${base}.json`].find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
+}
 
 describe('Dockerfile', () => {
   test('multi-stage on Node 20 (Debian bookworm slim), as package.json engines asks', () => {
@@ -58,18 +79,29 @@ describe('Dockerfile', () => {
   });
 
   test('copies only what exists and .dockerignore lets through; leaves out what is built, local or secret', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-    for (const must of ['.git', 'node_modules', 'dist', '.audit', 'deploy']) expect(ignored).toContain(must);
-    const sources = instructions.filter((i) => i.keyword === 'COPY' && !i.flags.from).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
-    expect(sources.length).toBeGreaterThan(5);
-    for (const source of sources) {
+    for (const must of ['.git', 'node_modules', 'dist', '.audit', 'deploy']) expect(dockerIgnored).toContain(must);
+    expect(copiedSources.length).toBeGreaterThan(5);
+    for (const source of copiedSources) {
       expect({ source, exists: existsSync(path.join(ROOT, source)) }).toEqual({ source, exists: true });
-      const excludedBy = ignored.filter((p) => !p.includes('*') && (source === p || source.startsWith(`${p}/`)));
+      const excludedBy = dockerIgnored.filter((p) => !p.includes('*') && (source === p || source.startsWith(`${p}/`)));
       expect({ source, excludedBy }).toEqual({ source, excludedBy: [] });
     }
+  });
+
+  test('the build stage holds every file its sources import (docker build ran tsc on what it copied, and failed)', () => {
+    const inImage = (rel: string) =>
+      copiedSources.some((s) => rel === s || rel.startsWith(`${s}/`)) && !dockerIgnored.some((p) => !p.includes('*') && (rel === p || rel.startsWith(`${p}/`)));
+    const include = (JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include;
+    const missing: string[] = [];
+    for (const file of include.flatMap((dir) => typeScriptFiles(path.join(ROOT, dir)))) {
+      const from = path.relative(ROOT, file);
+      if (!inImage(from)) continue; // left out of the image, so not compiled there
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import\(|require\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const target = resolveImport(path.dirname(file), spec);
+        if (target && !inImage(path.relative(ROOT, target))) missing.push(`${from} imports ${spec}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   test('the image holds the bundled models the default policy loads', () => {

@@ -7,7 +7,7 @@ import type { CheckpointSigner } from '../../gateway/audit/checkpoint';
 import { toRejectionEntry } from '../../gateway/audit/rejectionEntry';
 import type { RequestRecord } from '../../gateway/record/requestRecord';
 import { captureContent } from '../../gateway/telemetry/contentCapture';
-import { phase, requestRecord, rule, verdict } from '../unit/audit/requestRecords';
+import { phase, requestRecord, rule, verdict } from './requestRecords';
 
 /**
  * A small audit log written by the real writer (hash chain, rotation, optional signed checkpoints):

@@ -8,7 +8,7 @@ import { recordHash } from '../../../gateway/audit/hashChain';
 import { runAudit } from '../../../gateway/cli/auditCommand';
 import { main } from '../../../gateway/cli/main';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
-import { phase, requestRecord, rule, verdict } from '../../unit/audit/requestRecords';
+import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
 
 /** `safety-gateway audit query | verify | stats` over a real, rotated audit directory. */
 async function writeLog(dir: string, count: number, maxFileBytes = 1 << 20): Promise<void> {

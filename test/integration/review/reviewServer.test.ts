@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { SECRET_PROMPT, writeFixtureLog } from '../../support/auditFixture';
-import { requestRecord } from '../../unit/audit/requestRecords';
+import { requestRecord } from '../../support/requestRecords';
 
 /**
  * `safety-gateway review` as a real server on a loopback port over a real audit log and a real

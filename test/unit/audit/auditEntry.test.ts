@@ -1,6 +1,6 @@
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
-import { phase, requestRecord, rule, verdict } from './requestRecords';
+import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
 
 describe('audit entry shaping', () => {
   test('who, when, which guards with which scores, which rule and policy version, what was done', () => {

@@ -2,7 +2,7 @@ import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { csvCell, formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
 import { auditStats, matches, parseTime, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
-import { phase, requestRecord, rule, verdict } from './requestRecords';
+import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
 
 function stored(overrides: Parameters<typeof requestRecord>[0] = {}, seq = 1): StoredAuditEntry {
   const record = requestRecord(overrides);

@@ -6,7 +6,7 @@ import { guardFault } from '../../../gateway/pipeline/guardFault';
 import type { RejectionRecord } from '../../../gateway/record/requestRecord';
 import { toIndexedLine } from '../../../gateway/review/recordRow';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
-import { phase, requestRecord, rule, verdict } from './requestRecords';
+import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
 
 const chain = { ts: '2025-06-01T12:00:00.000Z', prev: '0', hash: 'h' };
 const down = verdict('llama_guard', 0, { label: 'error', error: { type: 'unavailable', message: 'http://10.0.0.5:8000/v1: connect ECONNREFUSED' } });

@@ -1,6 +1,6 @@
 import { leadingOutcome, outcomeAttributes, SECURITY, verdictAttributes } from '../../../gateway/telemetry/attributes';
 import { evaluateRule } from '../../../policies/evaluate';
-import { rule, verdict } from '../audit/requestRecords';
+import { rule, verdict } from '../../support/requestRecords';
 
 describe('gen_ai.security attributes', () => {
   test('a verdict maps to the guardrail and verdict attributes', () => {

@@ -1,8 +1,8 @@
-import type { Verdict } from '../../../guards/types';
-import { decide } from '../../../policies/evaluate';
-import type { Rule } from '../../../policies/schema';
-import type { GuardPhase } from '../../../gateway/record/guardPhase';
-import type { RequestRecord } from '../../../gateway/record/requestRecord';
+import type { Verdict } from '../../guards/types';
+import { decide } from '../../policies/evaluate';
+import type { Rule } from '../../policies/schema';
+import type { GuardPhase } from '../../gateway/record/guardPhase';
+import type { RequestRecord } from '../../gateway/record/requestRecord';
 
 /** Request records as the guarded path (GuardedCall) builds them, for the pure shaping functions. */
 const POLICY = { id: 'fixture', version: 'abc123' };
