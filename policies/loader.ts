@@ -135,8 +135,13 @@ function readOrProblem(read: ReadSource, file: string, shown: string): string {
   }
 }
 
+/** What went wrong in words, with the system's code for searching (`no such file (ENOENT)`). */
+const READ_FAILURES: Readonly<Record<string, string>> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder, not a file', ENOTDIR: 'a part of the path is not a folder' };
+
 function errorCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException)?.code ?? String(err);
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (!code) return String(err);
+  return READ_FAILURES[code] ? `${READ_FAILURES[code]} (${code})` : code;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../../gateway/cli/main';
 import { policyCommand } from '../../../gateway/cli/policyCommand';
@@ -118,6 +119,18 @@ streaming:
     expect(rows[3]).toMatch(/^pass +injection in a tool result is blocked .* indirect-injection +indirect-injection: score/);
     expect(rows[4]).toMatch(/^pass +an unsafe answer is refused .* unsafe-answer +unsafe-answer: score 0\.\d+ >= threshold 0\.5$/);
     expect(r.stdout).toMatch(/4 passed, 0 failed \(tested@[0-9a-f]{12}\)/);
+  });
+
+  test("the authors' guide: its Start-here policy checks, and its tests pass with the bundled models", async () => {
+    const guide = readFileSync(path.join(__dirname, '..', '..', '..', 'policies', 'README.md'), 'utf8');
+    const policy = guide.split('## Start here')[1].split('```yaml')[1].split('```')[0];
+    // Its model paths are relative to policies/; the scratch folder is elsewhere.
+    const models = `${path.join(__dirname, '..', '..', '..', 'guards', 'models')}/`;
+    const file = files.write('my-app.yaml', policy.replaceAll('../guards/models/', models));
+    expect((await run(files, 'check', file)).code).toBe(0);
+    const r = await run(files, 'test', file);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/2 passed, 0 failed \(my-app@[0-9a-f]{12}\)/);
   });
 
   test('test: a failing case is marked, says why, and exits 1', async () => {
