@@ -6,11 +6,13 @@ fp32 master weights and fp32 softmax/LayerNorm/loss), which is ~15x faster here.
 Checkpoint selection uses bf16 inference; the final metrics are measured on the exported
 fp32 ONNX model with onnxruntime-node (ort_infer.js), i.e. exactly what the gateway runs.
 """
+import argparse
 import copy
 import json
 import math
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -495,3 +497,214 @@ def mlm_pretrain(model, id_lists, steps, seed, lr=1e-3, seq_len=128, batch=64, m
             log("mlm step %d/%d loss %.3f lr %.2e elapsed %.1f min" % (step + 1, steps, run, lr_now, (time.time() - t0) / 60))
     return {"steps": steps, "final_loss": round(run, 4), "minutes": round((time.time() - t0) / 60, 2), "seq_len": seq_len,
             "batch": batch, "mask_rate": mask_rate}
+
+
+# ---- the run skeleton both training scripts share: start, rows, tokenizer, export and checks, report
+
+SPLIT_NAMES = ("train", "validation", "test", "eval_only")
+
+
+def run_arguments(doc, model_name, steps, epochs):
+    """The options both training scripts open with (data, out, work, smoke, schedule, size);
+    each script adds its own, then fit_arguments()."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=splits_data_default())
+    ap.add_argument("--out", default=os.path.join(REPO, "guards", "models", model_name))
+    ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
+    ap.add_argument("--steps", type=int, default=steps,
+                    help="optimizer steps; the cosine schedule spans exactly these (%s)" % epochs)
+    ap.add_argument("--lr", type=float, default=7e-4)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--hidden", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=768)
+    return ap
+
+
+def fit_arguments(ap):
+    """Pre-training, batching and threads, after each script's own options."""
+    ap.add_argument("--mlm-steps", type=int, default=1500,
+                    help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
+    ap.add_argument("--mlm-lr", type=float, default=1e-3)
+    ap.add_argument("--token-budget", type=int, default=6144)
+    ap.add_argument("--threads", type=int, default=2)
+
+
+def splits_data_default():
+    import splits
+    return splits.DEFAULT_DATA
+
+
+def start_run(args, name, seed):
+    """Seeds and threads; --smoke caps (a temp --out, 40 steps, vocab 2000, at most 20 MLM steps);
+    the work and out dirs. Returns (work dir, start time)."""
+    setup(seed, args.threads)
+    t_start = time.time()
+    if args.smoke:
+        args.out = tempfile.mkdtemp(prefix=name + "-smoke-")
+        args.steps, args.vocab, args.mlm_steps = 40, 2000, min(args.mlm_steps, 20)
+    work = args.work or tempfile.mkdtemp(prefix=name + "-work-")
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    log("out=%s work=%s" % (args.out, work))
+    return work, t_start
+
+
+def smoke_subset(rows, rng, per_label, labels):
+    """At most per_label rows of each label, kept in their order."""
+    out = []
+    for lab in labels:
+        pool = [r for r in rows if r["label"] == lab]
+        idx = rng.permutation(len(pool))[:per_label]
+        out += [pool[i] for i in sorted(idx)]
+    return out
+
+
+def rows_by_split(rows, rng, smoke, labels, per_train, per_eval, eval_only):
+    """The task's rows by split; with --smoke, a few per label (train, validation, test) and a
+    random eval_only sample."""
+    by_split = {s: [r for r in rows if r["split"] == s] for s in SPLIT_NAMES}
+    if smoke:
+        by_split["train"] = smoke_subset(by_split["train"], rng, per_train, labels)
+        for s in ("validation", "test"):
+            by_split[s] = smoke_subset(by_split[s], rng, per_eval, labels)
+        by_split["eval_only"] = [by_split["eval_only"][i] for i in rng.permutation(len(by_split["eval_only"]))[:eval_only]]
+    log("rows: " + ", ".join("%s=%d" % (k, len(v)) for k, v in by_split.items()))
+    return by_split
+
+
+def train_tokenizer(texts, work, out, vocab, smoke):
+    """SentencePiece on the train texts -> tokenizer.json in out, spm.model beside it (the parity
+    tests' reference). Returns (processor, path of the trained spm.model)."""
+    import sentencepiece as spm
+    import sp_tokenizer_json
+    t0 = time.time()
+    spm_path = sp_tokenizer_json.train_sentencepiece(texts, os.path.join(work, "spm"), vocab_size=vocab,
+                                                     hard_vocab_limit=not smoke)
+    sp_tokenizer_json.write(spm_path, out)
+    shutil.copyfile(spm_path, os.path.join(out, "spm.model"))
+    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    log("tokenizer: vocab %d, %.0f s" % (sp.get_piece_size(), time.time() - t0))
+    return sp, spm_path
+
+
+def export_and_check(model, cfg, meta, sp, spm_path, args, work, write_config):
+    """Checkpoint to work, model.onnx + config.json (write_config()) to args.out, then the checks
+    in node: ONNX against PyTorch, tokenizer.json against SentencePiece. Returns (onnx path,
+    ONNX check result, parity line)."""
+    from check_onnx import run_check
+    from export_onnx import export
+    save_checkpoint(os.path.join(work, "checkpoint.pt"), model, cfg, meta)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export(model, onnx_path)
+    write_config()
+    check = run_check(args.out, model, sp)
+    log("ONNX check: " + json.dumps(check))
+    parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
+                             "--spm", spm_path, "--data", args.data], capture_output=True, text=True)
+    parity_res = parity.stdout.strip().splitlines()[-1] if parity.stdout.strip() else parity.stderr[-500:]
+    log("tokenizer parity: " + parity_res)
+    return onnx_path, check, parity_res
+
+
+def report_head(name, args, seed, model, by_split, fit_info, mlm_info, check, parity_res, t_start):
+    """The first members of training_report.json, the same for both models: run, data, timings,
+    checks, size and latency at 128 tokens (measured now, on the exported model)."""
+    from encoder_model import count_params
+    sizes = {f: file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
+    vocab_size = model.cfg.vocab_size
+    lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), os.path.join(args.out, "model.onnx"), "128", "1",
+                          "100", "0", str(vocab_size)], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return {
+        "model": name, "smoke": args.smoke, "seed": seed,
+        "params": count_params(model), "encoder": dict(model.cfg), "vocab_size": vocab_size,
+        "rows": {k: len(v) for k, v in by_split.items()},
+        "train_minutes": fit_info["train_minutes"], "total_minutes": round((time.time() - t_start) / 60, 2),
+        "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
+        "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
+        "latency_128_tokens_ort_node": lat,
+    }
+
+
+def write_report(out, report):
+    with open(os.path.join(out, "training_report.json"), "w") as f:
+        json.dump(rnd(report), f, indent=1)
+
+
+def finish_run(report, args, t_start):
+    """The last log lines; exit 2 when the ONNX check failed."""
+    log("sizes %s latency %s total %.1f min" % (report["sizes_bytes"], report["latency_128_tokens_ort_node"],
+                                                (time.time() - t_start) / 60))
+    if not report["onnx_check"].get("ok"):
+        log("WARNING: ONNX check failed")
+        sys.exit(2)
+    if args.smoke:
+        log("smoke run OK: %s" % args.out)
+
+
+def model_config(cfg, description, labels, onnx_outputs, window_tokens, segmenting, scores, training):
+    """config.json: the fields the gateway reads (Hugging Face names, as Meta's exports carry them),
+    with the model's own labels, segmenting, scores and training in their places."""
+    from export_onnx import OPSET
+    return {
+        "architectures": ["DebertaV2ForSequenceClassification"],
+        "model_type": "deberta-v2",
+        "gateway_architecture": {
+            "name": "PreLNEncoderClassifier",
+            "description": description,
+            "source": "guards/training/encoder_model.py",
+            "pooling": "cls+mean+max",
+            "layer_norm": "pre-LN",
+        },
+        **labels,
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_layers,
+        "num_attention_heads": cfg.num_heads,
+        "intermediate_size": cfg.intermediate_size,
+        "hidden_act": "gelu",
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "type_vocab_size": 0,
+        "position_biased_input": True,
+        "relative_attention": False,
+        "layer_norm_eps": cfg.layer_norm_eps,
+        "pad_token_id": PAD, "cls_token_id": CLS, "sep_token_id": SEP, "unk_token_id": UNK,
+        "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
+                 "outputs": onnx_outputs, "dtype": "float32"},
+        "fine_windows": {"max_tokens": window_tokens,
+                         "rule": "a text longer than max_tokens is also scored in windows of whole lines and sentences "
+                                 "(guards/text/fineWindows.ts, guards/training/fine_windows.py)"},
+        "segmenting": segmenting,
+        "scores": scores,
+        "training": training,
+    }
+
+
+def write_config(out, conf):
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(conf, f, indent=2)
+        f.write("\n")
+
+
+def padding_words(texts, rng, n_words):
+    """n_words words of texts drawn at random, in order (empty for n_words <= 0)."""
+    out = []
+    while len(out) < n_words:
+        out += texts[int(rng.integers(len(texts)))].split()
+    return " ".join(out[:n_words])
+
+
+def pct(x):
+    return "n/a" if x is None else "%.1f%%" % (100 * x)
+
+
+def mlm_line(mlm, masking_note=""):
+    """The model card's line on masked-LM pre-training."""
+    if not mlm:
+        return "* No pre-training: the encoder starts from random weights."
+    return ("* Before fine-tuning, the encoder is pre-trained as a masked language model for %d steps on every "
+            "train-split text of both tasks, unlabelled (sequences of %d tokens, %d%% masked%s): %.1f min, final "
+            "loss %.3f." % (mlm["steps"], mlm["seq_len"], int(100 * mlm["mask_rate"]), masking_note, mlm["minutes"],
+                            mlm["final_loss"]))

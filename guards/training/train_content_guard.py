@@ -22,12 +22,8 @@ import os
 # competes with other processes and training slows 2-4x. Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -38,13 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import answer_synthesis
 import splits  # noqa: E402
-import sp_tokenizer_json  # noqa: E402
 import train_common as tc  # noqa: E402
 import fine_windows as fw  # noqa: E402
 import re  # noqa: E402
 from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
-from export_onnx import export, OPSET  # noqa: E402
-from check_onnx import run_check  # noqa: E402
+from export_onnx import OPSET  # noqa: E402
 
 LABELS = ["safe", "unsafe"]
 CATS = splits.S_CODES
@@ -67,19 +61,7 @@ def template_prefix(role):
 
 
 def parse():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=splits.DEFAULT_DATA)
-    ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "content-guard-small"))
-    ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
-    ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--steps", type=int, default=3600,
-                    help="optimizer steps; the cosine schedule spans exactly these (about 3 epochs)")
-    ap.add_argument("--lr", type=float, default=7e-4)
-    ap.add_argument("--vocab", type=int, default=8000)
-    ap.add_argument("--hidden", type=int, default=192)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ffn", type=int, default=768)
+    ap = tc.run_arguments(__doc__, "content-guard-small", 3600, "about 3 epochs")
     ap.add_argument("--chat-rate", type=float, default=0.5, help="per-epoch share of benign-chat user prompts")
     ap.add_argument("--chat-answer-rate", type=float, default=0.3, help="per-epoch share of benign-chat answers")
     ap.add_argument("--tweet-rate", type=float, default=0.25, help="per-epoch share of Davidson tweets (noisy labels)")
@@ -107,21 +89,8 @@ def parse():
                     help="at least this many per-epoch copies of safe prompts with sensitive topic words (medicine, weapons, drugs)")
     ap.add_argument("--harm-answer-rate", type=float, default=0.5,
                     help="share of train harmful requests also trained as a complying answer (unsafe) and a refusal (safe)")
-    ap.add_argument("--mlm-steps", type=int, default=1500,
-                    help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
-    ap.add_argument("--mlm-lr", type=float, default=1e-3)
-    ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--threads", type=int, default=2)
+    tc.fit_arguments(ap)
     return ap.parse_args()
-
-
-def smoke_subset(rows, rng, per_label):
-    out = []
-    for lab in LABELS:
-        pool = [r for r in rows if r["label"] == lab]
-        idx = rng.permutation(len(pool))[:per_label]
-        out += [pool[i] for i in sorted(idx)]
-    return out
 
 
 def score_rows(pred, rows):
@@ -379,13 +348,6 @@ def copies(rate, erng):
     return whole + (1 if erng.random() < rate - whole else 0)
 
 
-def padding_words(texts, erng, n_words):
-    out = []
-    while len(out) < n_words:
-        out += texts[int(erng.integers(len(texts)))].split()
-    return " ".join(out[:n_words])
-
-
 
 def notinject_rows(recs):
     """NotInject's benign prompts with trigger words ("ignore", "bypass") as safe user prompts:
@@ -411,37 +373,13 @@ def is_benign_pool(r, role):
 
 def main():
     args = parse()
-    tc.setup(SEED, args.threads)
-    t_start = time.time()
-    if args.smoke:
-        args.out = tempfile.mkdtemp(prefix="content-guard-smoke-")
-        args.steps, args.vocab, args.mlm_steps = 40, 2000, min(args.mlm_steps, 20)
-    work = args.work or tempfile.mkdtemp(prefix="content-guard-work-")
-    os.makedirs(work, exist_ok=True)
-    os.makedirs(args.out, exist_ok=True)
-    tc.log("out=%s work=%s" % (args.out, work))
-
+    work, t_start = tc.start_run(args, "content-guard", SEED)
     recs = splits.load_all(args.data)
-    rows = splits.task_b(recs) + notinject_rows(recs)
-    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test", "eval_only")}
-    rng = np.random.default_rng(SEED)
-    if args.smoke:
-        by_split["train"] = smoke_subset(by_split["train"], rng, 180)
-        for s in ("validation", "test"):
-            by_split[s] = smoke_subset(by_split[s], rng, 60)
-        by_split["eval_only"] = [by_split["eval_only"][i] for i in rng.permutation(len(by_split["eval_only"]))[:200]]
-    tc.log("rows: " + ", ".join("%s=%d" % (k, len(v)) for k, v in by_split.items()))
+    by_split = tc.rows_by_split(splits.task_b(recs) + notinject_rows(recs), np.random.default_rng(SEED), args.smoke,
+                                LABELS, 180, 60, 200)
 
-    t0 = time.time()
-    spm_path = sp_tokenizer_json.train_sentencepiece([frame(r) for r in by_split["train"]],
-                                                     os.path.join(work, "spm"), vocab_size=args.vocab,
-                                                     hard_vocab_limit=not args.smoke)
-    sp_tokenizer_json.write(spm_path, args.out)
-    shutil.copyfile(spm_path, os.path.join(args.out, "spm.model"))  # reference for parity tests
-    import sentencepiece as spm
-    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    sp, spm_path = tc.train_tokenizer([frame(r) for r in by_split["train"]], work, args.out, args.vocab, args.smoke)
     vocab_size = sp.get_piece_size()
-    tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
     prefix_ids = {role: np.asarray(sp.encode(template_prefix(role)), dtype=np.int32) for role in TEMPLATE}
     tc.log("template prefixes: %s" % {k: sp.encode(template_prefix(k), out_type=str) for k in TEMPLATE})
     W = args.window_tokens
@@ -511,7 +449,7 @@ def main():
         for r in padded_prompts:
             if erng.random() < args.pad_rate:
                 nb, na = int(erng.integers(0, 301)), int(erng.integers(0, 301))
-                t = padding_words(pad_texts, erng, nb) + "\n\n" + r["text"] + "\n\n" + padding_words(pad_texts, erng, na)
+                t = tc.padding_words(pad_texts, erng, nb) + "\n\n" + r["text"] + "\n\n" + tc.padding_words(pad_texts, erng, na)
                 ids = np.asarray(sp.encode(t), dtype=np.int32)
                 a = len(sp.encode(t[:t.index(r["text"])]))
                 examples.append(example(tc.window(ids, erng, focus=(a, a + len(r["ids"])), prefix=r["pre"]), r))
@@ -597,18 +535,8 @@ def main():
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
-    ck = os.path.join(work, "checkpoint.pt")
-    tc.save_checkpoint(ck, model, cfg, {"labels": LABELS, "categories": CATS})
-
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export(model, onnx_path)
-    write_config(args.out, cfg, fit_info, W)
-    check = run_check(args.out, model, sp)
-    tc.log("ONNX check: " + json.dumps(check))
-    parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
-                             "--spm", spm_path, "--data", args.data], capture_output=True, text=True)
-    parity_res = parity.stdout.strip().splitlines()[-1] if parity.stdout.strip() else parity.stderr[-500:]
-    tc.log("tokenizer parity: " + parity_res)
+    onnx_path, check, parity_res = tc.export_and_check(model, cfg, {"labels": LABELS, "categories": CATS}, sp, spm_path,
+                                                       args, work, lambda: write_config(args.out, cfg, fit_info, W))
 
     pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
     metrics = evaluate(pred, by_split)
@@ -619,22 +547,13 @@ def main():
                       "flagged": [t for t, p in zip(EVERYDAY_PROMPTS, everyday_pu) if p >= thr["user"]],
                       "max_p_unsafe": float(everyday_pu.max())}
     tc.log("everyday prompts: " + json.dumps(everyday_check))
-    sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
-    lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), onnx_path, "128", "1", "100", "0",
-                          str(vocab_size)], cwd=tc.REPO, capture_output=True, text=True).stdout.strip()
     report = {
-        "model": "content-guard-small", "smoke": args.smoke, "seed": SEED,
-        "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
-        "rows": {k: len(v) for k, v in by_split.items()},
-        "train_minutes": fit_info["train_minutes"], "total_minutes": round((time.time() - t_start) / 60, 2),
-        "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
-        "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
-        "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics, "everyday_prompts": everyday_check,
+        **tc.report_head("content-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, t_start),
+        "metrics_onnx_fp32": metrics, "everyday_prompts": everyday_check,
         "window_tokens": W, "language_factors": {"%s/%s" % k: round(v, 3) for k, v in lang_k.items()},
         "args": vars(args),
     }
-    with open(os.path.join(args.out, "training_report.json"), "w") as f:
-        json.dump(tc.rnd(report), f, indent=1)
+    tc.write_report(args.out, report)
     write_card(args.out, report)
     tc.log("chosen threshold %s" % metrics["chosen_threshold"])
     for s in ("validation", "test"):
@@ -644,70 +563,35 @@ def main():
     for k, m in metrics["eval_only"].items():
         tc.log("%s: auprc %s f1@thr %.4f recall %.4f fpr %.4f" % (k, m.get("auprc"), m["at_chosen_threshold"]["f1"],
                m["at_chosen_threshold"]["recall"], m["at_chosen_threshold"]["fpr"]))
-    tc.log("sizes %s latency %s total %.1f min" % (sizes, lat, (time.time() - t_start) / 60))
-    if not check.get("ok"):
-        tc.log("WARNING: ONNX check failed")
-        sys.exit(2)
-    if args.smoke:
-        tc.log("smoke run OK: %s" % args.out)
+    tc.finish_run(report, args, t_start)
 
 
 def write_config(out, cfg, fit_info, window_tokens):
-    conf = {
-        "architectures": ["DebertaV2ForSequenceClassification"],
-        "model_type": "deberta-v2",
-        "gateway_architecture": {
-            "name": "PreLNEncoderClassifier",
-            "description": "safety-gateway's own small pre-LN transformer encoder trained from scratch "
-                           "(not DeBERTa weights, not Llama Guard): learned absolute positions, pooling = "
-                           "concat(CLS, masked mean, masked max) -> dense+tanh -> safe/unsafe head and a "
-                           "14-way multi-label category head",
-            "source": "guards/training/encoder_model.py",
-            "pooling": "cls+mean+max",
-            "layer_norm": "pre-LN",
-        },
-        "id2label": {"0": "safe", "1": "unsafe"},
-        "label2id": {"safe": 0, "unsafe": 1},
-        "num_labels": 2,
-        "problem_type": "single_label_classification",
-        "category_id2label": {str(i): c for i, c in enumerate(CATS)},
-        "category_label2id": {c: i for i, c in enumerate(CATS)},
-        "category_names": {c: n for c, n in zip(CATS, CAT_NAMES)},
-        "category_activation": "sigmoid",
-        "text_template": dict(TEMPLATE),
-        "vocab_size": cfg.vocab_size,
-        "hidden_size": cfg.hidden_size,
-        "num_hidden_layers": cfg.num_layers,
-        "num_attention_heads": cfg.num_heads,
-        "intermediate_size": cfg.intermediate_size,
-        "hidden_act": "gelu",
-        "max_position_embeddings": cfg.max_position_embeddings,
-        "type_vocab_size": 0,
-        "position_biased_input": True,
-        "relative_attention": False,
-        "layer_norm_eps": cfg.layer_norm_eps,
-        "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
-        "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
-                 "outputs": ["logits", "category_logits"], "dtype": "float32"},
-        "fine_windows": {"max_tokens": window_tokens,
-                         "rule": "a text longer than max_tokens is also scored in windows of whole lines and sentences "
-                                 "(guards/text/fineWindows.ts, guards/training/fine_windows.py)"},
-        "segmenting": {"max_length": 512,
-                       "rule": "tokenize the template prefix (text before {text}, right-trimmed) and the text "
-                               "separately; every segment = [CLS] + prefix ids + (510 - len(prefix)) text ids, "
-                               "starting every half of that, + [SEP]; fine windows framed the same way; "
-                               "p(unsafe) = max over segments and windows; categories = max over them"},
-        "scores": {"unsafe": "softmax(logits)[1]", "categories": "sigmoid(category_logits)"},
-        "training": {"script": "guards/training/train_content_guard.py", "task": "B (SPLITS.md)",
-                     "best": fit_info.get("best")},
-    }
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(conf, f, indent=2)
-        f.write("\n")
-
-
-def _pct(x):
-    return "n/a" if x is None else "%.1f%%" % (100 * x)
+    tc.write_config(out, tc.model_config(
+        cfg,
+        description="safety-gateway's own small pre-LN transformer encoder trained from scratch "
+                    "(not DeBERTa weights, not Llama Guard): learned absolute positions, pooling = "
+                    "concat(CLS, masked mean, masked max) -> dense+tanh -> safe/unsafe head and a "
+                    "14-way multi-label category head",
+        labels={"id2label": {"0": "safe", "1": "unsafe"},
+                "label2id": {"safe": 0, "unsafe": 1},
+                "num_labels": 2,
+                "problem_type": "single_label_classification",
+                "category_id2label": {str(i): c for i, c in enumerate(CATS)},
+                "category_label2id": {c: i for i, c in enumerate(CATS)},
+                "category_names": {c: n for c, n in zip(CATS, CAT_NAMES)},
+                "category_activation": "sigmoid",
+                "text_template": dict(TEMPLATE)},
+        onnx_outputs=["logits", "category_logits"],
+        window_tokens=window_tokens,
+        segmenting={"max_length": 512,
+                    "rule": "tokenize the template prefix (text before {text}, right-trimmed) and the text "
+                            "separately; every segment = [CLS] + prefix ids + (510 - len(prefix)) text ids, "
+                            "starting every half of that, + [SEP]; fine windows framed the same way; "
+                            "p(unsafe) = max over segments and windows; categories = max over them"},
+        scores={"unsafe": "softmax(logits)[1]", "categories": "sigmoid(category_logits)"},
+        training={"script": "guards/training/train_content_guard.py", "task": "B (SPLITS.md)",
+                  "best": fit_info.get("best")}))
 
 
 def _f(x):
@@ -725,21 +609,16 @@ def write_card(out, rep):
     target_rows = []
     for name, v in t.items():
         if "blocked" in v:
-            target_rows.append("| %s | %d | blocked %s |" % (name, v["n"], _pct(v["blocked"])))
+            target_rows.append("| %s | %d | blocked %s |" % (name, v["n"], tc.pct(v["blocked"])))
         else:
             target_rows.append("| %s | %d | AUROC %s, AUPRC %s, recall at the rule's threshold %s |" % (
-                name, v["n"], _f(v.get("auroc")), _f(v.get("auprc")), _pct(v.get("recall_at_chosen"))))
+                name, v["n"], _f(v.get("auroc")), _f(v.get("auprc")), tc.pct(v.get("recall_at_chosen"))))
     cat = m["test"]["category_auroc"]
     catl = ["| %s %s | %d | %s | %s |" % (k, CAT_NAMES[CATS.index(k)], v.get("n_pos", 0), _f(v.get("auroc")),
                                          _f(v.get("given_unsafe_auroc"))) for k, v in cat.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
-    srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
-    mlm = rep.get("mlm_pretraining")
-    mlm_line = ("* Before fine-tuning, the encoder is pre-trained as a masked language model for %d steps on every "
-                "train-split text of both tasks, unlabelled (sequences of %d tokens, %d%% masked; [UNK] stands in for "
-                "[MASK]): %.1f min, final loss %.3f." % (mlm["steps"], mlm["seq_len"], int(100 * mlm["mask_rate"]),
-                                                         mlm["minutes"], mlm["final_loss"])) if mlm else \
-        "* No pre-training: the encoder starts from random weights."
+    srcl = ["| %s | %d | %s |" % (k, v["n"], tc.pct(v["rate"])) for k, v in src.items()]
+    mlm_line = tc.mlm_line(rep.get("mlm_pretraining"), "; [UNK] stands in for [MASK]")
     card = f"""# content-guard-small
 
 The safety gateway's bundled **content-safety slot** model, the embedded stand-in for Llama Guard 3:

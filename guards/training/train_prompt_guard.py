@@ -18,12 +18,8 @@ import os
 # competes with other processes and training slows 2-4x. Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -33,11 +29,9 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import splits  # noqa: E402
-import sp_tokenizer_json  # noqa: E402
 import train_common as tc  # noqa: E402
 from encoder_model import EncoderClassifier, EncoderConfig, count_params  # noqa: E402
-from export_onnx import export, OPSET  # noqa: E402
-from check_onnx import run_check  # noqa: E402
+from export_onnx import OPSET  # noqa: E402
 from whitespace_attack import remove_token_splitting_spaces  # noqa: E402
 import fine_windows as fw  # noqa: E402
 import injection_synthesis as synth  # noqa: E402
@@ -50,19 +44,7 @@ SEED = 20240601
 
 
 def parse():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=splits.DEFAULT_DATA)
-    ap.add_argument("--out", default=os.path.join(tc.REPO, "guards", "models", "prompt-guard-small"))
-    ap.add_argument("--work", default=None, help="scratch dir for spm.model / checkpoint (default: temp)")
-    ap.add_argument("--smoke", action="store_true", help="a few hundred rows, ~1 minute, into a temp dir")
-    ap.add_argument("--steps", type=int, default=4400,
-                    help="optimizer steps; the cosine schedule spans exactly these (about 2.2 epochs)")
-    ap.add_argument("--lr", type=float, default=7e-4)
-    ap.add_argument("--vocab", type=int, default=8000)
-    ap.add_argument("--hidden", type=int, default=192)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ffn", type=int, default=768)
+    ap = tc.run_arguments(__doc__, "prompt-guard-small", 4400, "about 2.2 epochs")
     ap.add_argument("--chat-rate", type=float, default=0.35, help="per-epoch share of ordinary benign-chat rows")
     ap.add_argument("--davidson-rate", type=float, default=0.3)
     ap.add_argument("--short-rate", type=float, default=0.25,
@@ -85,25 +67,12 @@ def parse():
                          "long runs of benign chat the model sees surround a jailbreak, and it flags such runs on their own")
     ap.add_argument("--benign-window-rate", type=float, default=0.5,
                     help="per-epoch chance that a long benign row also contributes one of its fine windows")
-    ap.add_argument("--mlm-steps", type=int, default=1500,
-                    help="masked-language-model pre-training steps on unlabelled train-split texts before fine-tuning")
-    ap.add_argument("--mlm-lr", type=float, default=1e-3)
-    ap.add_argument("--token-budget", type=int, default=6144)
-    ap.add_argument("--threads", type=int, default=2)
+    tc.fit_arguments(ap)
     ap.add_argument("--doc-marker", default="",
                     help="role marker put in front of every segment and fine window of third-party text "
                          "(documents, tool results), e.g. 'Document:'; empty = no marker. Without one, a bare "
                          "instruction inside a document reads exactly like an ordinary user prompt.")
     return ap.parse_args()
-
-
-def smoke_subset(rows, rng, per_label):
-    out = []
-    for lab in LAB:
-        pool = [r for r in rows if r["label"] == lab]
-        idx = rng.permutation(len(pool))[:per_label]
-        out += [pool[i] for i in sorted(idx)]
-    return out
 
 
 def payload_focus(rows, sp, text_key="text", focus_key="focus"):
@@ -114,14 +83,8 @@ def payload_focus(rows, sp, text_key="text", focus_key="focus"):
     for r in rows:
         if r["dataset"] != "synth-indirect" or r["label"] != "injection" or r["group"] not in clean:
             continue
-        a, b = clean[r["group"]], r[text_key]
-        p = 0
-        while p < min(len(a), len(b)) and a[p] == b[p]:
-            p += 1
-        q = 0
-        while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
-            q += 1
-        s, e = p, len(b) - q
+        b = r[text_key]
+        s, e = synth.diff_span(clean[r["group"]], b)
         r[focus_key] = (len(sp.encode(b[:s])), len(sp.encode(b[:e])) + 1)
         n += 1
     return n
@@ -304,22 +267,13 @@ def doc_example(sp, text, span, y, mitigate, erng, W, pre=None):
     return out
 
 
-def padding_words(texts, erng, n_words):
-    if n_words <= 0:
-        return ""
-    out = []
-    while len(out) < n_words:
-        out += texts[int(erng.integers(len(texts)))].split()
-    return " ".join(out[:n_words])
-
-
 def padded(text, pads, erng, max_words=500):
     """The text with 0-max_words words of benign text before and/or after it; returns
     (padded text, span of the original)."""
     side = erng.random()
     nb = int(erng.integers(0, max_words + 1)) if side < 0.7 else 0
     na = int(erng.integers(0, max_words + 1)) if side > 0.3 else 0
-    before, after = padding_words(pads, erng, nb), padding_words(pads, erng, na)
+    before, after = tc.padding_words(pads, erng, nb), tc.padding_words(pads, erng, na)
     sep_b = "\n\n" if before else ""
     sep_a = "\n\n" if after else ""
     start = len(before) + len(sep_b)
@@ -362,8 +316,8 @@ def padded_eval_rows(sp, jb_rows, pad_texts, seed, W, words_each_side):
     enc = unit_encoder(sp, True)
     out = []
     for r in jb_rows:
-        before = padding_words(pad_texts, rng, words_each_side)
-        after = padding_words(pad_texts, rng, words_each_side)
+        before = tc.padding_words(pad_texts, rng, words_each_side)
+        after = tc.padding_words(pad_texts, rng, words_each_side)
         t = (before + "\n\n" if before else "") + r["text"] + ("\n\n" + after if after else "")
         out.append({"ids": encode_text(sp, t, True), "windows": fw.fine_windows(t, enc, W)})
     return out
@@ -399,38 +353,13 @@ def robustness_metrics(pred, sp, by_split, b_by_split, thr, W, doc_pre=None):
 
 def main():
     args = parse()
-    tc.setup(SEED, args.threads)
-    t_start = time.time()
-    if args.smoke:
-        args.out = tempfile.mkdtemp(prefix="prompt-guard-smoke-")
-        args.steps, args.vocab, args.mlm_steps = 40, 2000, min(args.mlm_steps, 20)
-    work = args.work or tempfile.mkdtemp(prefix="prompt-guard-work-")
-    os.makedirs(work, exist_ok=True)
-    os.makedirs(args.out, exist_ok=True)
-    tc.log("out=%s work=%s" % (args.out, work))
-
+    work, t_start = tc.start_run(args, "prompt-guard", SEED)
     recs = splits.load_all(args.data)
-    rows = splits.task_a(recs)
-    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test", "eval_only")}
-    rng = np.random.default_rng(SEED)
-    if args.smoke:
-        by_split["train"] = smoke_subset(by_split["train"], rng, 120)
-        for s in ("validation", "test"):
-            by_split[s] = smoke_subset(by_split[s], rng, 40)
-        by_split["eval_only"] = [by_split["eval_only"][i] for i in rng.permutation(len(by_split["eval_only"]))[:100]]
-    tc.log("rows: " + ", ".join("%s=%d" % (k, len(v)) for k, v in by_split.items()))
+    by_split = tc.rows_by_split(splits.task_a(recs), np.random.default_rng(SEED), args.smoke, LAB, 120, 40, 100)
 
     # ---- tokenizer
-    t0 = time.time()
-    spm_path = sp_tokenizer_json.train_sentencepiece([r["text"] for r in by_split["train"]],
-                                                     os.path.join(work, "spm"), vocab_size=args.vocab,
-                                                     hard_vocab_limit=not args.smoke)
-    sp_tokenizer_json.write(spm_path, args.out)
-    shutil.copyfile(spm_path, os.path.join(args.out, "spm.model"))  # reference for parity tests
-    import sentencepiece as spm
-    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    sp, spm_path = tc.train_tokenizer([r["text"] for r in by_split["train"]], work, args.out, args.vocab, args.smoke)
     vocab_size = sp.get_piece_size()
-    tc.log("tokenizer: vocab %d, %.0f s" % (vocab_size, time.time() - t0))
     W = args.window_tokens
     # The runtime trims whitespace around the template's prefix (guards/encoder/template.ts).
     args.doc_marker = args.doc_marker.strip()
@@ -571,20 +500,9 @@ def main():
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
-    train_minutes = fit_info["train_minutes"]
-    ck = os.path.join(work, "checkpoint.pt")
-    tc.save_checkpoint(ck, model, cfg, {"labels": LABELS})
-
     # ---- export + checks
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export(model, onnx_path)
-    write_config(args.out, cfg, fit_info, W, args.doc_marker)
-    check = run_check(args.out, model, sp)
-    tc.log("ONNX check: " + json.dumps(check))
-    parity = subprocess.run([sys.executable, os.path.join(HERE, "check_tokenizer_parity.py"), args.out,
-                             "--spm", spm_path, "--data", args.data], capture_output=True, text=True)
-    parity_res = parity.stdout.strip().splitlines()[-1] if parity.stdout.strip() else parity.stderr[-500:]
-    tc.log("tokenizer parity: " + parity_res)
+    onnx_path, check, parity_res = tc.export_and_check(model, cfg, {"labels": LABELS}, sp, spm_path, args, work,
+                                                       lambda: write_config(args.out, cfg, fit_info, W, args.doc_marker))
 
     # ---- final metrics with the shipped ONNX model (onnxruntime-node)
     pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
@@ -598,23 +516,13 @@ def main():
                    "flagged": [t for t, j in zip(SHORT_BENIGN_PROMPTS, short_jb) if j >= metrics["chosen_threshold"]["value"]],
                    "max_jailbreak_score": float(short_jb.max())}
     tc.log("short benign prompts: " + json.dumps(short_check))
-    sizes = {f: tc.file_size(os.path.join(args.out, f)) for f in ("model.onnx", "tokenizer.json")}
-    lat = subprocess.run(["node", os.path.join(HERE, "bench_onnx.js"), onnx_path, "128", "1", "100", "0", str(vocab_size)],
-                         cwd=tc.REPO, capture_output=True, text=True).stdout.strip()
     report = {
-        "model": "prompt-guard-small", "smoke": args.smoke, "seed": SEED,
-        "params": count_params(model), "encoder": dict(cfg), "vocab_size": vocab_size,
-        "rows": {k: len(v) for k, v in by_split.items()},
-        "train_minutes": train_minutes, "total_minutes": round((time.time() - t_start) / 60, 2),
-        "fit": fit_info, "mlm_pretraining": mlm_info, "onnx_check": check, "tokenizer_parity": parity_res,
-        "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
-        "latency_128_tokens_ort_node": lat, "metrics_onnx_fp32": metrics,
-        "metrics_onnx_fp32_raw_text": metrics_raw, "short_benign_prompts": short_check,
+        **tc.report_head("prompt-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, t_start),
+        "metrics_onnx_fp32": metrics, "metrics_onnx_fp32_raw_text": metrics_raw, "short_benign_prompts": short_check,
         "robustness_test": robustness, "window_tokens": W,
         "args": vars(args),
     }
-    with open(os.path.join(args.out, "training_report.json"), "w") as f:
-        json.dump(tc.rnd(report), f, indent=1)
+    tc.write_report(args.out, report)
     write_card(args.out, report)
     tc.log("metrics: " + json.dumps({k: metrics[k] for k in ("chosen_threshold",)}))
     for name, mm in (("mitigation on", metrics), ("raw text", metrics_raw)):
@@ -626,66 +534,32 @@ def main():
         xs = mm["eval_only_benign"].get("XSTEST_SAFE_PROMPTS")
         if xs:
             tc.log("%s XSTest safe prompts FPR at chosen threshold: %.4f" % (name, xs["fpr_at_chosen_threshold"]))
-    tc.log("sizes %s latency %s total %.1f min" % (sizes, lat, (time.time() - t_start) / 60))
-    if not check.get("ok"):
-        tc.log("WARNING: ONNX check failed")
-        sys.exit(2)
-    if args.smoke:
-        tc.log("smoke run OK: %s" % args.out)
+    tc.finish_run(report, args, t_start)
 
 
 def write_config(out, cfg, fit_info, window_tokens, doc_marker=""):
-    conf = {
-        "architectures": ["DebertaV2ForSequenceClassification"],
-        "model_type": "deberta-v2",
-        "gateway_architecture": {
-            "name": "PreLNEncoderClassifier",
-            "description": "safety-gateway's own small pre-LN transformer encoder trained from scratch "
-                           "(not DeBERTa weights): learned absolute positions, no relative attention, "
-                           "pooling = concat(CLS, masked mean, masked max) -> dense+tanh -> classifier",
-            "source": "guards/training/encoder_model.py",
-            "pooling": "cls+mean+max",
-            "layer_norm": "pre-LN",
-        },
-        "id2label": {str(i): l for i, l in enumerate(LABELS)},
-        "label2id": {l: i for i, l in enumerate(LABELS)},
-        "num_labels": 3,
-        "problem_type": "single_label_classification",
-        "vocab_size": cfg.vocab_size,
-        "hidden_size": cfg.hidden_size,
-        "num_hidden_layers": cfg.num_layers,
-        "num_attention_heads": cfg.num_heads,
-        "intermediate_size": cfg.intermediate_size,
-        "hidden_act": "gelu",
-        "max_position_embeddings": cfg.max_position_embeddings,
-        "type_vocab_size": 0,
-        "position_biased_input": True,
-        "relative_attention": False,
-        "layer_norm_eps": cfg.layer_norm_eps,
-        "pad_token_id": tc.PAD, "cls_token_id": tc.CLS, "sep_token_id": tc.SEP, "unk_token_id": tc.UNK,
-        "onnx": {"file": "model.onnx", "opset": OPSET, "inputs": ["input_ids", "attention_mask"],
-                 "outputs": ["logits"], "dtype": "float32"},
-        "fine_windows": {"max_tokens": window_tokens,
-                         "rule": "a text longer than max_tokens is also scored in windows of whole lines and sentences "
-                                 "(guards/text/fineWindows.ts, guards/training/fine_windows.py)"},
-        "segmenting": {"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
-                       "rule": "[CLS] + 510-token slices starting every 255 tokens + [SEP]; score every segment and fine window, take the max"},
-        "scores": {"jailbreak": "p[JAILBREAK]", "injection": "p[INJECTION] + p[JAILBREAK]",
-                   "probabilities": "softmax(logits / temperature), temperature 1.0"},
-        "training": {"script": "guards/training/train_prompt_guard.py", "task": "A (SPLITS.md)",
-                     "best": fit_info.get("best")},
-    }
+    conf = tc.model_config(
+        cfg,
+        description="safety-gateway's own small pre-LN transformer encoder trained from scratch "
+                    "(not DeBERTa weights): learned absolute positions, no relative attention, "
+                    "pooling = concat(CLS, masked mean, masked max) -> dense+tanh -> classifier",
+        labels={"id2label": {str(i): l for i, l in enumerate(LABELS)},
+                "label2id": {l: i for i, l in enumerate(LABELS)},
+                "num_labels": 3,
+                "problem_type": "single_label_classification"},
+        onnx_outputs=["logits"],
+        window_tokens=window_tokens,
+        segmenting={"max_length": 512, "content_tokens_per_segment": tc.MAX_CONTENT,
+                    "rule": "[CLS] + 510-token slices starting every 255 tokens + [SEP]; score every segment and fine window, take the max"},
+        scores={"jailbreak": "p[JAILBREAK]", "injection": "p[INJECTION] + p[JAILBREAK]",
+                "probabilities": "softmax(logits / temperature), temperature 1.0"},
+        training={"script": "guards/training/train_prompt_guard.py", "task": "A (SPLITS.md)",
+                  "best": fit_info.get("best")})
     if doc_marker:
         # guards/promptGuard reads this: third-party text (tool, document, tool_schema, tool_call)
         # gets the marker in every segment and fine window; other text is scored bare.
         conf["text_template"] = {"third_party": doc_marker + " {text}"}
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(conf, f, indent=2)
-        f.write("\n")
-
-
-def _pct(x):
-    return "n/a" if x is None else "%.1f%%" % (100 * x)
+    tc.write_config(out, conf)
 
 
 def write_card(out, rep):
@@ -700,21 +574,17 @@ def write_card(out, rep):
         for s_ in ("validation", "test"):
             x = mm[s_]
             lines.append("| %s, %s | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
-                s_, name, x["n"], x["n_malicious"], x["auroc_malicious"], _pct(x.get("recall_at_1pct_fpr")),
-                _pct(x["at_chosen_threshold"]["recall"]), _pct(x["at_chosen_threshold"]["fpr"]),
+                s_, name, x["n"], x["n_malicious"], x["auroc_malicious"], tc.pct(x.get("recall_at_1pct_fpr")),
+                tc.pct(x["at_chosen_threshold"]["recall"]), tc.pct(x["at_chosen_threshold"]["fpr"]),
                 x["jailbreak_score_auroc_vs_benign"]))
     eo = m["eval_only_benign"]
-    eol = ["| %s | %d | %s |" % (k, v["n"], _pct(v["fpr_at_chosen_threshold"])) for k, v in eo.items()]
+    eol = ["| %s | %d | %s |" % (k, v["n"], tc.pct(v["fpr_at_chosen_threshold"])) for k, v in eo.items()]
     src = m["test"]["flag_rate_by_source_at_chosen_threshold"]
-    srcl = ["| %s | %d | %s |" % (k, v["n"], _pct(v["rate"])) for k, v in src.items()]
+    srcl = ["| %s | %d | %s |" % (k, v["n"], tc.pct(v["rate"])) for k, v in src.items()]
     rob = rep["robustness_test"]
-    robl = ["| %s | %s | %s |" % (k, v.get("n", ""), " / ".join("%s %s" % (kk, _pct(vv)) for kk, vv in v.items() if kk != "n"))
-            if isinstance(v, dict) else "| %s | | %s |" % (k, _pct(v)) for k, v in rob.items()]
-    mlm = rep.get("mlm_pretraining")
-    mlm_line = ("* Before fine-tuning, the encoder is pre-trained as a masked language model for %d steps on every "
-                "train-split text of both tasks, unlabelled (sequences of %d tokens, %d%% masked): %.1f min, final "
-                "loss %.3f." % (mlm["steps"], mlm["seq_len"], int(100 * mlm["mask_rate"]), mlm["minutes"], mlm["final_loss"])) \
-        if mlm else "* No pre-training: the encoder starts from random weights."
+    robl = ["| %s | %s | %s |" % (k, v.get("n", ""), " / ".join("%s %s" % (kk, tc.pct(vv)) for kk, vv in v.items() if kk != "n"))
+            if isinstance(v, dict) else "| %s | | %s |" % (k, tc.pct(v)) for k, v in rob.items()]
+    mlm_line = tc.mlm_line(rep.get("mlm_pretraining"))
     card = f"""# prompt-guard-small
 
 The safety gateway's bundled **Prompt Guard slot** model: a small transformer encoder trained from
