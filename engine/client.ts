@@ -117,7 +117,7 @@ export class EngineClient implements Engine {
       // Overloaded (TGI's full queue): nothing was generated, so another replica may take it.
       await res.body.dump().catch(() => undefined);
       deadline.done();
-      throw new EngineError('unreachable', 'the engine is overloaded (HTTP 429)', 429);
+      throw new EngineError('unreachable', 'the engine is overloaded (HTTP 429)', 429, undefined, retryAfterSeconds(res.headers['retry-after']));
     }
     if (res.statusCode >= 500) {
       const text = await res.body.text().catch(() => '');
@@ -176,4 +176,12 @@ function summarizeUpstream(text: string): string {
     /* not JSON */
   }
   return '';
+}
+
+/** A `Retry-After` in seconds (a date, as HTTP also allows, is counted from now); undefined when absent or unreadable. */
+export function retryAfterSeconds(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Math.ceil((Date.parse(value) - now) / 1000);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 3600) : undefined;
 }

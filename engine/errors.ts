@@ -13,6 +13,8 @@ export class EngineError extends Error {
     readonly upstreamStatus?: number,
     /** For a timeout, when it struck: before a connection (`connect`, nothing sent) or after the request went out. */
     readonly stage?: TimeoutStage,
+    /** An overloaded engine's own `Retry-After` (seconds), passed on to the client. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'EngineError';

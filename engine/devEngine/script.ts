@@ -22,6 +22,8 @@ export const ScriptEntry = z.strictObject({
   token_delay_ms: z.number().int().min(0).max(10_000).optional(),
   /** Not streamed: answer with exactly this JSON value (any shape: tests of what engines get wrong, or of fields the dev engine never writes). */
   raw_json: z.unknown().optional(),
+  /** With `status`: a Retry-After header (seconds), as an overloaded server sends with 429 or 503. */
+  retry_after: z.number().int().min(0).optional(),
   /** Not streamed: answer with exactly this text as an application/json body (JSON no object can spell: a member named twice). */
   raw_body: z.string().optional(),
   /** Streamed: write exactly these SSE events, each followed by a blank line (write `data: [DONE]` yourself, or leave it out). */

@@ -14,7 +14,8 @@ export function engineApiError(err: unknown): ApiError {
     case 'timeout':
       return new ApiError(504, `The engine did not answer in time: ${e.message.replace(/^the engine did not answer in time \(|\)$/g, '')}.`, 'api_error', 'engine_timeout', null, {}, NO_AUTOMATIC_RETRY);
     case 'unreachable':
-      return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable');
+      // An overloaded engine's own Retry-After goes on (the openai SDKs wait that long before retrying).
+      return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable', null, {}, e.retryAfterSeconds === undefined ? {} : { 'retry-after': String(e.retryAfterSeconds) });
     case 'bad_gateway':
       return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error');
     case 'aborted':

@@ -19,6 +19,15 @@ describe('engine faults', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
   });
 
+  test("an overloaded engine (429): 503 engine_unavailable carrying the engine's Retry-After", async () => {
+    await h.script({ status: 429, retry_after: 7 });
+    const res = await chat(h, {});
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(res.headers.get('x-should-retry')).toBeNull();
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
+  });
+
   test('engine answering 400 reaches the client with its status and message', async () => {
     await h.script({ status: 400 });
     const res = await chat(h, {});
