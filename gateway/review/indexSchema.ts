@@ -4,7 +4,8 @@
  * problems found while indexing, and the distinct values offered in the filters. The log stays the
  * record: the detail view and exports read each line back from its file.
  */
-export const SCHEMA_VERSION = 1;
+/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id). */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -5,6 +5,7 @@ import { csvRow } from '../../../gateway/review/exportFormat';
 import { escapeHtml, html, raw } from '../../../gateway/review/html';
 import type { PageContext } from '../../../gateway/review/layout';
 import { renderList } from '../../../gateway/review/listView';
+import { toIndexedLine } from '../../../gateway/review/recordRow';
 import { countQuery, listQuery, whereClause } from '../../../gateway/review/queryBuilder';
 import { isLoopbackAddress, isLoopbackHostHeader, keylessRefusal, presentsAdminKey } from '../../../gateway/review/reviewAccess';
 import { parseReviewQuery, queryString } from '../../../gateway/review/reviewFilter';
@@ -127,6 +128,18 @@ describe('incremental chain check', () => {
     expect(checkLine(state, rec(2, 'h1')).problems.map((p) => p.kind)).toEqual(['inserted']);
     expect(checkLine(state, undefined).problems.map((p) => p.kind)).toEqual(['corrupt']);
     expect(checkLine({ lines: 0 }, rec(5, 'h4')).problems.map((p) => p.kind)).toEqual(['truncated_start']);
+  });
+});
+
+describe('indexing a record', () => {
+  test("a signed checkpoint's key_id (the signing key) is not listed or filtered as an API key id", () => {
+    const checkpoint = { kind: 'checkpoint', seq: 9, key_id: 'ed25519:c6bd1ea67adaa36e', reason: 'shutdown', covers: { seq: 8, hash: 'ab' }, signed_at: '2026-12-06T12:00:00Z' };
+    const { row, facets } = toIndexedLine(checkpoint);
+    expect(row.kind).toBe('checkpoint');
+    expect(row.key_id).toBeNull();
+    expect(facets.filter(([name]) => name === 'key_id')).toEqual([]);
+    // A decision's key id still is.
+    expect(toIndexedLine({ kind: 'decision', seq: 10, key_id: 'key_abc', app: 'a' }).facets).toContainEqual(['key_id', 'key_abc']);
   });
 });
 
