@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { didYouMean } from '../policies/didYouMean';
+import { knownKeysAt } from '../policies/schemaKeys';
 import { applyAccessEnv } from './access/accessEnv';
 import { KeysConfig } from './access/auth/keysConfig';
 import { HardeningLimits } from './access/hardening/limitsConfig';
@@ -132,7 +134,7 @@ export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
   if (envProblems.length) throw new ConfigError(`invalid configuration:\n${envProblems.map((p) => `- ${p}`).join('\n')}`);
   const result = GatewayConfig.safeParse(merged);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(top level)'}: ${issue.message}${hint(issue.path.join('.'))}`);
+    const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(top level)'}: ${issueMessage(issue, merged)}${hint(issue.path.join('.'))}`);
     throw new ConfigError(`invalid configuration${file ? ` (file ${file})` : ''}:\n${lines.join('\n')}`);
   }
   // Every engine URL, replicas too: one without /v1 answered every other request with the engine's 404.
@@ -187,6 +189,14 @@ function toNumber(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || value.trim() === '') throw new ConfigError(`invalid configuration:\n- ${name}: "${value}" is not a number`);
   return n;
+}
+
+/** Zod's message; an unknown key names the likely one it misspells (`engin`: did you mean `engine`?). */
+function issueMessage(issue: z.core.$ZodIssue, merged: Record<string, unknown>): string {
+  if (issue.code !== 'unrecognized_keys') return issue.message;
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const known = knownKeysAt(path, merged, GatewayConfig);
+  return issue.keys.map((key) => `unknown key "${key}"${didYouMean(key, known)}`).join('; ');
 }
 
 function hint(key: string): string {

@@ -6,9 +6,10 @@ import { PolicyFile } from './schema';
  * Pure: the field names the schema allows at a path of a policy document (for did-you-mean
  * hints), read from the zod schema itself so the hints never drift from what is accepted.
  * `data` is the document, used to pick the branch of a discriminated union (a guard's `type`).
+ * `root`: another zod schema read the same way (the gateway's config file).
  */
-export function knownKeysAt(path: readonly PathSegment[], data: unknown): string[] {
-  let schema: z.core.$ZodType | undefined = PolicyFile;
+export function knownKeysAt(path: readonly PathSegment[], data: unknown, root: z.core.$ZodType = PolicyFile): string[] {
+  let schema: z.core.$ZodType | undefined = root;
   let value: unknown = data;
   for (const segment of path) {
     schema = step(unwrap(schema), segment, value);

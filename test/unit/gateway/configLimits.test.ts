@@ -37,3 +37,11 @@ test("a config file's syntax error says where, never the text around it (it may 
     expect((err as Error).message).not.toContain('sk-live');
   }
 });
+
+test('an unknown key names the one it likely misspells, at any depth', () => {
+  const file = configFile('g.yaml', 'engin:\n  url: http://127.0.0.1:8000/v1\naudit:\n  fsnyc: always\n');
+  expect(() => loadConfig({ flags: { config: file }, env: {} })).toThrow(/\(top level\): unknown key "engin"; did you mean `engine`\?/);
+  expect(() => loadConfig({ flags: { config: file }, env: {} })).toThrow(/audit: unknown key "fsnyc"; did you mean `fsync`\?/);
+  // Nothing close: no guess.
+  expect(() => loadConfig({ flags: { config: configFile('g.yaml', 'zzzzzzzz: 1\n') }, env: {} })).toThrow(/unknown key "zzzzzzzz"$/m);
+});
