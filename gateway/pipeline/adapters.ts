@@ -83,11 +83,11 @@ export const chatAdapter: CompletionAdapter<ChatRequest> = {
     };
   },
   answers(json) {
-    return wholeAnswers(engineAnswer(() => parseChatCompletion(json)), chatChoiceLanes);
+    return wholeAnswers(engineAnswer(() => parseChatCompletion(json)), (choice) => chatChoiceLanes(choice, 'message'));
   },
   chunkLanes(json) {
     const chunk = engineAnswer(() => parseChatChunk(json));
-    return { chunk, lanes: chunkLanesBy(chunk, chatChoiceLanes) };
+    return { chunk, lanes: chunkLanesBy(chunk, (choice) => chatChoiceLanes(choice, 'delta')) };
   },
   blockChoices(json, blocked, refusal) {
     const choices = json.choices as { index?: number }[];

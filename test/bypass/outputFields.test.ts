@@ -33,6 +33,8 @@ const STREAMED: [string, Record<string, unknown>[], Record<string, unknown>[]][]
   ['tool_calls arguments', [{ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'post', arguments: '{"text":"' } }] }, { tool_calls: [{ index: 0, function: { arguments: `${UNSAFE}"}` } }] }], []],
   ['logprobs tokens', [{ content: 'Fine' }, { content: '.' }], [{ logprobs: { content: [{ token: 'Fine', logprob: -1, top_logprobs: [] }] } }, { logprobs: { content: [{ token: UNSAFE, logprob: -1, top_logprobs: [] }] } }]],
   ['content parts', [{ content: [{ type: 'text', text: UNSAFE }] }], []],
+  // A `message` beside each delta (no engine should send one in a stream; it reaches the client all the same): read as a lane of its own, so the deltas do not split its text.
+  ['a message member beside the deltas, its text split over two chunks', [{ content: 'a' }, { content: 'b' }], [{ message: { content: UNSAFE.slice(0, 2) } }, { message: { content: UNSAFE.slice(2) } }]],
 ];
 
 function expectBlockedStream(body: string): void {

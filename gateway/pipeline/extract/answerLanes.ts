@@ -32,7 +32,12 @@ const MESSAGE_STRUCTURE = new Set(['role']);
 /** Message / delta members the schema knows, each a lane of text. */
 const MESSAGE_TEXT = new Set(['refusal', 'reasoning_content', 'reasoning', 'function_call']);
 
-export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice): LanePiece[] {
+/**
+ * `primary`: the member that carries this kind's answer (`message` in a whole choice, `delta` in a
+ * chunk). The other one, when an engine sends it too, is read into lanes of its own: in one lane
+ * with the primary's text, a stream's chunks would interleave the two and split a phrase of either.
+ */
+export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice, primary: 'message' | 'delta'): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(choice)) {
     if (CHOICE_STRUCTURE.has(key)) continue;
@@ -41,7 +46,8 @@ export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice): LanePiece
       if (!CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
       continue;
     }
-    if (key === 'message' || key === 'delta') pieces.push(...messageLanes(value as AnswerMessage));
+    if (key === primary) pieces.push(...messageLanes(value as AnswerMessage));
+    else if (key === 'message' || key === 'delta') for (const piece of messageLanes(value as AnswerMessage)) pieces.push({ lane: `${key}.${piece.lane}`, text: piece.text });
     else if (key === 'logprobs') pieces.push(...chatLogprobLanes(value as NonNullable<ChatChoice['logprobs']>));
     else pieces.push(...unknownMember(key, value));
   }
