@@ -24,16 +24,21 @@ function writtenMembers(text: string): number {
   return count;
 }
 
+/** Own members of every object in the value. Iterative: JSON.parse takes nesting far deeper than the stack. */
 function parsedMembers(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
   let count = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) count += parsedMembers(item);
-    return count;
-  }
-  for (const key in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-    count += 1 + parsedMembers((value as Record<string, unknown>)[key]);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (current === null || typeof current !== 'object') continue;
+    if (Array.isArray(current)) {
+      for (const item of current) pending.push(item);
+      continue;
+    }
+    for (const key of Object.keys(current)) {
+      count++;
+      pending.push((current as Record<string, unknown>)[key]);
+    }
   }
   return count;
 }

@@ -132,9 +132,13 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     this.ctx.timing.guards(Math.max(0, ...phases.map((p) => p.durationMs)));
   }
 
-  /** The texts the client received (or would have), for content capture and token settlement. */
+  /**
+   * The texts the client received (or would have), for content capture and token settlement: every
+   * answer of the request at once, so a later call (a stream failing after its record was tried)
+   * replaces an earlier one instead of adding the same answers again.
+   */
   delivered(texts: string[]): void {
-    this.record.content?.output.push(...texts);
+    if (this.record.content) this.record.content.output = texts;
   }
 
   /** Calls the engine inside its CLIENT span; the timing starts here. */

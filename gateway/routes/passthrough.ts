@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ApiError, InvalidPathError } from '../errors';
+import { ApiError, InvalidPathError, NO_AUTOMATIC_RETRY } from '../errors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
@@ -13,6 +13,8 @@ import { passthroughDecision } from './passthroughPath';
  */
 const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
 /** Engine answer headers that stay between the engine and the gateway. */
+/** Errors of a connection that was never made: nothing reached the engine. */
+const NOT_CONNECTED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
 
 /**
@@ -51,9 +53,12 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
           if (!proxyRes.complete) (res as Response).destroy();
         });
       },
-      error: (_err, _req, res) => {
+      error: (err, _req, res) => {
         const out = res as Response;
         if ('headersSent' in out && !out.headersSent) {
+          // Only a connection never made is cheap to retry; after a timeout or a reset mid-request the
+          // openai SDKs' automatic retries would wait out the whole timeout again (x-should-retry).
+          if (!NOT_CONNECTED.has((err as NodeJS.ErrnoException).code ?? '')) out.set(NO_AUTOMATIC_RETRY);
           out.status(502).json({ error: { message: 'The engine could not be reached for this route.', type: 'api_error', param: null, code: 'engine_unavailable' } });
         } else if ('destroy' in out) {
           out.destroy();

@@ -39,3 +39,42 @@ describe('passthrough: the engine resets after its status line', () => {
     expect(outcome).toBe('aborted');
   });
 });
+
+/** A passthrough route whose engine never answers, or is not there at all. */
+describe('passthrough: an engine that times out, or that nothing listens for', () => {
+  const server = http.createServer((req) => req.resume()); // never answers
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, config: { engine: { total_timeout_ms: 500 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const embeddings = (base: string) => fetch(`${base}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
+
+  test('a timeout: 502, and the openai SDKs are told not to retry (each retry would wait the timeout out again)', async () => {
+    const res = await embeddings(h.baseUrl);
+    expect(res.status).toBe(502);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
+  });
+
+  test('nothing listening: 502, retryable (nothing reached the engine)', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const other = await startHarness({ engineUrl: `http://127.0.0.1:${port}/v1` });
+    try {
+      const res = await embeddings(other.baseUrl);
+      expect(res.status).toBe(502);
+      expect(res.headers.get('x-should-retry')).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -9,8 +9,10 @@ import { verifyChain } from '../../../gateway/audit/chainVerifier';
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
-import { FIXTURE_POLICY, readSse } from '../../support/gatewayHarness';
-import { defaultPolicyWithFixtureModels, windowMode } from '../../bypass/support';
+import { AuditUnavailableError } from '../../../gateway/audit/auditErrors';
+import { FIXTURE_POLICY, MemoryRecorder, readSse } from '../../support/gatewayHarness';
+import type { RequestRecord } from '../../../gateway/record/requestRecord';
+import { defaultPolicyWithFixtureModels, offMode, windowMode } from '../../bypass/support';
 
 /** node:fs/promises whose file writes fail with ENOSPC while `full` is set: a disk that fills up, then frees. */
 function fillableDisk() {
@@ -140,5 +142,51 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
     } finally {
       disk.state.full = false;
     }
+  });
+});
+
+/** Refuses the next `failures` records as a full disk would, then keeps the rest. */
+class FailingOnceRecorder extends MemoryRecorder {
+  failures = 0;
+  override async record(record: RequestRecord): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new AuditUnavailableError('test: the disk is full');
+    }
+    await super.record(record);
+  }
+}
+
+describe.each([
+  ['off', offMode],
+  ['window', windowMode(2)],
+])('a stream whose 200 record fails (%s mode): the 503 record holds the answer once', (_mode, edit) => {
+  let engine: DevEngine;
+  let h: RunningGateway;
+  const recorder = new FailingOnceRecorder();
+  beforeAll(async () => {
+    engine = await startDevEngine();
+    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(edit), engine: { url: engine.baseUrl } }), recorder });
+  });
+  afterAll(async () => {
+    await h.shutdown(1000);
+    await engine.close();
+  });
+
+  test.each([
+    ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
+    ['Responses', '/v1/responses', { input: 'hello' }],
+  ])('%s', async (_name, route, body) => {
+    await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'Hello there friend' }) });
+    recorder.failures = 1;
+    const before = recorder.records.length;
+    const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
+    expect(await res.text()).toContain('audit_unavailable');
+    for (let i = 0; i < 40 && recorder.records.length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    const record = recorder.records[before];
+    expect(record).toMatchObject({ status: 503, error: { type: 'audit_unavailable' } });
+    // One answer, once (Responses also names the item ids the client received).
+    expect(record.content?.output).toHaveLength(1);
+    expect(record.content?.output[0]).toMatch(/^Hello there friend/);
   });
 });

@@ -21,4 +21,10 @@ describe('hasDuplicateMembers', () => {
   ])('passes %s', (_name, text) => {
     expect(check(text)).toBe(false);
   });
+
+  test('nesting as deep as JSON.parse takes does not overflow the stack (a RangeError was a 500)', () => {
+    const deep = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)},"b":{"c":1}}`;
+    expect(check(deep)).toBe(false);
+    expect(check(deep.replace('"c":1', '"c":1,"c":2'))).toBe(true);
+  });
 });
