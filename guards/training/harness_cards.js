@@ -176,8 +176,10 @@ function writeSection(card, body) {
   }
 }
 
+const ran = new Set();
 for (const [name, spec] of Object.entries(RUNS)) {
   if (values.model && values.model !== name) continue;
+  ran.add(name);
   const dir = path.join(REPO, 'guards', 'models', name);
   const results = {};
   const calibrateOnly = values['calibrate-only'];
@@ -192,6 +194,10 @@ for (const [name, spec] of Object.entries(RUNS)) {
   process.stderr.write(`wrote ${path.join(dir, 'MODEL_CARD.md')} and harness_report.json\n`);
   printThresholds(name, spec.runs, results);
 }
+
+// The input rules of both guards read the same user prompts, and a prompt is blocked when any of
+// them fires: their thresholds share the one 1% budget (printed when both models' runs are here).
+if (ran.size === Object.keys(RUNS).length || fs.existsSync(path.join(REPO, 'eval', 'content-guard-small', 'pool_val', 'scores.jsonl'))) printInputBudget();
 
 function printThresholds(name, runs, results) {
   for (const run of runs) {
@@ -229,4 +235,68 @@ function combinedThreshold(jailbreakDir, injectionDir, jb, fpr) {
   // Just above the first row over budget (no cap at 1: a score of exactly 1 must stay unflagged).
   const threshold = room < rest.length ? nextUp(rest[room]) : 0;
   return { n, threshold, flagged: byJailbreak + rest.filter((s) => s >= threshold).length, flaggedByJailbreak: byJailbreak };
+}
+
+/** Benign rows' scores of one run by id (rows a guard could not score are left out, as the eval leaves them out). */
+function benignScores(dir) {
+  return new Map(fs.readFileSync(path.join(dir, 'scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.positive && typeof r.score === 'number').map((r) => [r.id, r.score]));
+}
+
+/** The lowest threshold (the eval's rounding: just above a score) that flags at most `budget` of `scores`. */
+function thresholdFlagging(scores, budget) {
+  const sorted = [...scores].sort((a, b) => b - a);
+  return budget < sorted.length ? nextUp(sorted[budget]) : 0;
+}
+
+/** Four decimals for the policy, rounded up: a threshold only rises, so nothing more is flagged. */
+function forPolicy(t) {
+  return Math.ceil(t * 1e4) / 1e4;
+}
+
+/**
+ * What a user meets: a benign prompt is blocked when any input rule on user prompts fires
+ * (jailbreak, pasted-injection, unsafe-prompt). Each rule is calibrated to 1% of the validation
+ * pool on its own, so together they block more; this prints the share blocked by any of them at
+ * the policy's thresholds, on validation and on test (by source), from the runs' scores by id.
+ * It also prints the best one shared 1% budget can do: the split of it between the two guards
+ * (Prompt Guard's rules first) and the thresholds each split needs.
+ */
+function printInputBudget() {
+  const { parse } = require('yaml');
+  const policy = parse(fs.readFileSync(path.resolve(REPO, values.policy), 'utf8'));
+  const ruleThreshold = (id) => policy.input.find((r) => r.id === id)?.threshold;
+  const [tJb, tInj, tCg] = ['jailbreak', 'pasted-injection', 'unsafe-prompt'].map(ruleThreshold);
+  if ([tJb, tInj, tCg].some((t) => typeof t !== 'number')) return;
+  const pgDir = path.join(REPO, 'eval', 'prompt-guard-small');
+  const cgDir = path.join(REPO, 'eval', 'content-guard-small');
+  const blockedBy = (jbS, injS, cgS, t) => (id) => (jbS.get(id) ?? 0) >= t.jb || (injS.get(id) ?? 0) >= t.inj || (cgS.get(id) ?? 0) >= t.cg;
+  for (const [split, dirs] of [
+    ['validation', [path.join(pgDir, 'pool_val'), path.join(pgDir, 'pasted_val'), path.join(cgDir, 'pool_val')]],
+    // Prompt Guard's injection scores of the test pool come from the Task A user-turn run.
+    ['test', [path.join(pgDir, 'pool_test'), path.join(pgDir, 'pasted_test'), path.join(cgDir, 'pool_test')]],
+  ]) {
+    if (!dirs.every((d) => fs.existsSync(path.join(d, 'scores.jsonl')))) continue;
+    const [jb, inj, cg] = dirs.map(benignScores);
+    const ids = [...jb.keys()];
+    const blocked = blockedBy(jb, inj, cg, { jb: tJb, inj: tInj, cg: tCg });
+    const bySource = {};
+    for (const id of ids) {
+      const counts = (bySource[id.replace(/-\d+$/, '')] ??= { n: 0, blocked: 0 });
+      counts.n++;
+      if (blocked(id)) counts.blocked++;
+    }
+    const total = ids.filter(blocked).length;
+    const sources = Object.entries(bySource).map(([k, v]) => `${k} ${v.blocked}/${v.n}`).join(', ');
+    process.stdout.write(`input rules together at the policy's thresholds (jailbreak ${tJb}, pasted-injection ${tInj}, unsafe-prompt ${tCg}), ${split} benign pool: ${total} of ${ids.length} blocked (${((100 * total) / ids.length).toFixed(2)}%; ${sources})\n`);
+    if (split !== 'validation') continue;
+    const budget = Math.floor(0.01 * ids.length);
+    for (let k = 0; k <= budget; k++) {
+      const jbK = forPolicy(thresholdFlagging(jb.values(), k));
+      const pasted = combinedThreshold(dirs[0], dirs[1], jbK, k / ids.length);
+      const injK = forPolicy(pasted.threshold);
+      const byPromptGuard = new Set(ids.filter((id) => jb.get(id) >= jbK || (inj.get(id) ?? 0) >= injK));
+      const cgK = forPolicy(thresholdFlagging(ids.filter((id) => !byPromptGuard.has(id)).map((id) => cg.get(id) ?? 0), Math.max(0, budget - byPromptGuard.size)));
+      process.stdout.write(`  one shared 1% budget (${budget}), ${byPromptGuard.size} to Prompt Guard's rules: jailbreak ${jbK}, pasted-injection ${injK}, unsafe-prompt ${cgK}\n`);
+    }
+  }
 }
