@@ -15,7 +15,7 @@ import { renderConsoleSummary, renderReport, type RunInfo } from './eval/report'
 import { blockPoint, streamRelease } from './eval/streamRelease';
 import { runGuard, type GuardOutcome } from './eval/runGuard';
 import { selectExamples, type EvalExample } from './eval/selection';
-import { injectionPayloads } from './eval/injectedDocs';
+import { trainPayloadKeys } from './eval/injectedDocs';
 import { SPLITS, type Split } from './eval/splits';
 import { summarize, type EvalSummary } from './eval/summary';
 import { prSvg, rocSvg } from './eval/svgPlot';
@@ -398,11 +398,12 @@ async function runExtraSuites(options: EvalOptions, examples: EvalExample[], out
   return extra;
 }
 
-/** The train split's injection payloads, when the run measures another split (see injectionPayloads). */
+/** What training could have seen as a payload, when the run measures another split (see trainPayloadKeys). */
 function trainPayloads(options: EvalOptions, records: readonly DataRecord[], splitOf: ((r: DataRecord) => Split) | undefined): Set<string> | undefined {
   if (!splitOf || !options.split || options.split === 'train') return undefined;
   const { examples } = selectExamples(records, { task: options.task, split: 'train', splitOf, roles: new Set(['document', 'tool']) });
-  return injectionPayloads(examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role })));
+  const injections = examples.map((e) => ({ id: e.id, text: e.text, group: e.group, positive: e.positive, role: e.role }));
+  return trainPayloadKeys(injections, records.filter((r) => splitOf(r) === 'train').map((r) => r.text));
 }
 
 function writeOutputs(

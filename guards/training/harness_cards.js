@@ -18,7 +18,7 @@ const { parseArgs } = require('node:util');
 
 const REPO = path.resolve(__dirname, '..', '..');
 // The eval's own rounding (built by `npm run build`): the smallest double above a score.
-const { nextUp } = require(path.join(REPO, 'dist', 'gateway', 'cli', 'eval', 'calibration.js'));
+const { nextUp, policyThreshold } = require(path.join(REPO, 'dist', 'gateway', 'cli', 'eval', 'calibration.js'));
 const BEGIN = '<!-- harness:begin (written by guards/training/harness_cards.js; do not edit by hand) -->';
 const END = '<!-- harness:end -->';
 
@@ -122,12 +122,12 @@ function section(name, spec, results) {
     if (r.calibration) {
       for (const [role, c] of Object.entries(r.calibration)) {
         // Rounded up, as the policy takes it: rounding down could flag one row more than the budget.
-        lines.push(`Calibration (${run.title}, role ${role}): the threshold flagging at most 1% of ${c.negatives} benign rows is ${(Math.ceil(c.threshold * 1e4) / 1e4).toFixed(4)} (${c.flagged} flagged).`);
+        lines.push(`Calibration (${run.title}, role ${role}): the threshold flagging at most 1% of ${c.negatives} benign rows is ${(forPolicy(c.threshold)).toFixed(4)} (${c.flagged} flagged).`);
       }
     }
   }
   const pasted = pastedCalibration(name, results);
-  if (pasted) lines.push(`Calibration (pasted-injection rule, the injection score on user turns): with the jailbreak rule at ${pasted.jb}, the lowest threshold keeping both user-turn rules within 1% of ${pasted.n} benign validation prompts is ${(Math.ceil(pasted.threshold * 1e4) / 1e4).toFixed(4)} (${pasted.flagged} flagged together, ${pasted.flaggedByJailbreak} by the jailbreak rule alone).`);
+  if (pasted) lines.push(`Calibration (pasted-injection rule, the injection score on user turns): with the jailbreak rule at ${pasted.jb}, the lowest threshold keeping both user-turn rules within 1% of ${pasted.n} benign validation prompts is ${forPolicy(pasted.threshold).toFixed(4)} (${pasted.flagged} flagged together, ${pasted.flaggedByJailbreak} by the jailbreak rule alone).`);
   lines.push('');
   for (const run of spec.runs) {
     const r = results[run.id];
@@ -137,7 +137,7 @@ function section(name, spec, results) {
       const fu = k['framed, payload not in train'];
       const uu = k['unframed, payload not in train'];
       // The shared injections reuse payloads across carriers, and a split follows the carrier: most test payloads also occur in train.
-      if (fu && uu) lines.push(`Of these, payloads no train injection carries (the instruction itself unseen in training): framed ${fu.n}, ${pct(fu.recall_at_threshold)} / ${pct(fu.recall_at_1pct_fpr)}; unframed ${uu.n}, ${pct(uu.recall_at_threshold)} / ${pct(uu.recall_at_1pct_fpr)}.`, '');
+      if (fu && uu) lines.push(`Of these, payloads training never read (no train injection carries them, and no train row is one): framed ${fu.n}, ${pct(fu.recall_at_threshold)} / ${pct(fu.recall_at_1pct_fpr)}; unframed ${uu.n}, ${pct(uu.recall_at_threshold)} / ${pct(uu.recall_at_1pct_fpr)}.`, '');
     }
     if (r.streamRelease) {
       const x = r.streamRelease;
@@ -202,17 +202,17 @@ if (ran.size === Object.keys(RUNS).length || fs.existsSync(path.join(REPO, 'eval
 function printThresholds(name, runs, results) {
   for (const run of runs) {
     for (const [role, c] of Object.entries(results[run.id].calibration ?? {})) {
-      process.stdout.write(`${name} ${run.id} ${role}: threshold at 1% of ${c.negatives} benign = ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4})\n`);
+      process.stdout.write(`${name} ${run.id} ${role}: threshold at 1% of ${c.negatives} benign = ${c.threshold.toFixed(6)} (for the policy: ${forPolicy(c.threshold)})\n`);
     }
   }
   const c = pastedCalibration(name, results);
-  if (c) process.stdout.write(`${name} pasted-injection: with jailbreak at ${c.jb}, the lowest injection threshold keeping both user-turn rules within 1% of ${c.n} benign is ${c.threshold.toFixed(6)} (for the policy: ${Math.ceil(c.threshold * 1e4) / 1e4}; ${c.flagged} flagged together, ${c.flaggedByJailbreak} by the jailbreak rule alone)\n`);
+  if (c) process.stdout.write(`${name} pasted-injection: with jailbreak at ${c.jb}, the lowest injection threshold keeping both user-turn rules within 1% of ${c.n} benign is ${c.threshold.toFixed(6)} (for the policy: ${forPolicy(c.threshold)}; ${c.flagged} flagged together, ${c.flaggedByJailbreak} by the jailbreak rule alone)\n`);
 }
 
 /** The pasted-injection rule's threshold, from the pool_val (jailbreak score) and pasted_val (injection score) runs. */
 function pastedCalibration(name, results) {
   if (!results.pool_val?.calibration || !results.pasted_val) return undefined;
-  const jb = Math.ceil(results.pool_val.calibration.user.threshold * 1e4) / 1e4;
+  const jb = forPolicy(results.pool_val.calibration.user.threshold);
   return { jb, ...combinedThreshold(path.join(REPO, 'eval', name, 'pool_val'), path.join(REPO, 'eval', name, 'pasted_val'), jb, 0.01) };
 }
 
@@ -250,7 +250,9 @@ function thresholdFlagging(scores, budget) {
 
 /** Four decimals for the policy, rounded up: a threshold only rises, so nothing more is flagged. */
 function forPolicy(t) {
-  return Math.ceil(t * 1e4) / 1e4;
+  // A cut at a score of exactly 1 needs a threshold above 1, which no policy can hold: say so.
+  if (t > 1) process.stderr.write(`warning: a threshold of ${t} is needed, above 1: the policy's 1 also flags benign rows scoring exactly 1\n`);
+  return policyThreshold(t);
 }
 
 /**

@@ -72,6 +72,20 @@ export function injectionPayloads(records: readonly InjectionRecord[]): Set<stri
   return keys;
 }
 
+/** Longest train text read as a possible payload: payloads are instructions, not documents. */
+const MAX_PAYLOAD_CHARS = 2000;
+
+/**
+ * Every payload training could have seen verbatim: the train injections' payloads, and each train
+ * row's whole text (the Prompt Guard recipe also inserts train jailbreaks, harmful requests and
+ * prompt-extraction attacks into documents as payloads), each as payloadKey gives it.
+ */
+export function trainPayloadKeys(injections: readonly InjectionRecord[], trainTexts: Iterable<string>): Set<string> {
+  const keys = injectionPayloads(injections);
+  for (const text of trainTexts) if (text.length <= MAX_PAYLOAD_CHARS) keys.add(payloadKey(text));
+  return keys;
+}
+
 export interface InjectedDocCase {
   id: string;
   text: string;

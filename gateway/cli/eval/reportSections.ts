@@ -14,7 +14,7 @@ export interface InjectedDocsResult {
   carriers: { n: number; flagged_at_threshold: number | null };
   /**
    * Per kind (framed, unframed; with a split other than train, also each restricted to payloads
-   * that no train injection carries): recall at the policy threshold and at the 1%-FPR point on the carriers.
+   * training never read: no train injection carries them, no train row is one): recall at the policy threshold and at the 1%-FPR point on the carriers.
    */
   kinds: Record<string, { n: number; recall_at_threshold: number | null; recall_at_1pct_fpr: number | null }>;
   /** The threshold flagging at most 1% of the carriers. */
