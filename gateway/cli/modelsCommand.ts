@@ -16,6 +16,10 @@ const USAGE = `usage:
   safety-gateway models fetch REPO_ID --to DIR [--variant V]   download an ONNX export from the Hugging Face hub (HF_TOKEN for gated models)
 `;
 
+
+/** The text `models verify` runs a model on. */
+const SAMPLE = 'Hello, can you help me plan a birthday party?';
+
 export async function modelsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub && (rest.includes('--help') || rest.includes('-h'))) {
@@ -94,12 +98,13 @@ async function verify(args: string[]): Promise<number> {
     await guard.load();
     const verdict = await guard.check({
       direction: 'input',
-      texts: [{ source: 'user', path: 'verify', text: 'Hello, can you help me plan a birthday party?' }],
-      conversation: [{ role: 'user', content: 'Hello, can you help me plan a birthday party?' }],
+      texts: [{ source: 'user', path: 'verify', text: SAMPLE }],
+      conversation: [{ role: 'user', content: SAMPLE }],
     });
     // A decoder with random or foreign weights may not answer in Llama Guard's format: loading and running is what verify checks.
     if (verdict.error && verdict.error.type !== 'parse_error') throw new Error(verdict.error.message);
-    process.stdout.write(`OK ${dir}: ${kind}, model ${guard.model}; test run: label ${verdict.label}, score ${verdict.score.toFixed(4)}, ${verdict.latencyMs.toFixed(1)} ms\n`);
+    // The top label of an ordinary request can be a threat label under 0.5-ish scores: say that a policy's threshold decides.
+    process.stdout.write(`OK ${dir}: ${kind}, model ${guard.model}; test run on an ordinary request ("${SAMPLE}"): top label ${verdict.label}, score ${verdict.score.toFixed(4)} (a policy blocks only at its rule's threshold), ${verdict.latencyMs.toFixed(1)} ms\n`);
     return 0;
   } catch (err) {
     process.stderr.write(`FAIL ${dir}: ${(err as Error).message}\n`);

@@ -29,6 +29,8 @@ describe('safety-gateway models', () => {
     for (const dir of ['prompt-guard-v1-tiny', 'prompt-guard-v2-tiny', 'content-guard-tiny', 'llama-guard-tiny']) {
       const run = await runCli(['models', 'verify', path.join(FIXTURES, 'models', dir)]);
       expect(run.stdout + run.stderr).toContain(`OK`);
+      // The top label of the sample is not a verdict: the output says a threshold decides.
+      expect(run.stdout).toMatch(/test run on an ordinary request \("Hello, can you help me plan a birthday party\?"\): top label \S+, score [01]\.\d{4} \(a policy blocks only at its rule's threshold\)/);
       expect(run.code).toBe(0);
     }
     const missing = await runCli(['models', 'verify', FIXTURES]);
