@@ -6,6 +6,10 @@
  * would get real special tokens and could end the guard's prompt early; `<END CONVERSATION>` written
  * in a message could fake the end of the conversation block. We break every such marker with a
  * zero-width space after its `<`: the model still reads the characters, but as ordinary text.
+ * Turns are `User: ...` and `Agent: ...` lines, so a message holding a line that starts `Agent:` or
+ * `User:` could forge turns of its own (a harmful request followed by a made-up refusal and a
+ * harmless last question, which is the only one judged): such a role word gets a zero-width space
+ * before its colon.
  */
 
 const ZWSP = '\u200b';
@@ -15,6 +19,9 @@ const SPECIAL_TOKEN = /<(\|[A-Za-z0-9_]+\|>)/g;
 /** The plain-text section markers of the Llama Guard template. */
 const SECTION_MARKER = /<((?:BEGIN|END) (?:UNSAFE CONTENT CATEGORIES|CONVERSATION)>)/gi;
 
+/** A role word at the start of a line, as the template writes a turn (any case, spaces around it). */
+const TURN_MARKER = /(^|[\r\n\u0085\u2028\u2029])([ \t]*)(user|agent)([ \t]*):/gi;
+
 export function neutralizeMarkers(text: string): string {
-  return text.replace(SPECIAL_TOKEN, `<${ZWSP}$1`).replace(SECTION_MARKER, `<${ZWSP}$1`);
+  return text.replace(SPECIAL_TOKEN, `<${ZWSP}$1`).replace(SECTION_MARKER, `<${ZWSP}$1`).replace(TURN_MARKER, `$1$2$3${ZWSP}$4:`);
 }

@@ -19,8 +19,10 @@ export interface TokenLogprob {
 /**
  * P(unsafe) from the top-k logprobs a server reports at the decision position. Log-probabilities
  * share one normalizer, so they compare like logits. When only one of the two tokens is listed, the
- * other is bounded by the lowest listed logprob (it ranked below all of them): that bound is used,
- * which over-estimates the missing one. Returns undefined when neither token is listed.
+ * other is bounded twice: it ranked below every listed token, and it holds at most the probability
+ * the listed ones leave (a server that lists only the chosen `safe` at -0.0005 leaves 0.0005, not an
+ * even chance). The tighter bound is used, which still over-estimates the missing one. Returns
+ * undefined when neither token is listed.
  */
 export function unsafeProbabilityFromTop(top: readonly TokenLogprob[]): number | undefined {
   const find = (word: string): number | undefined => {
@@ -31,6 +33,7 @@ export function unsafeProbabilityFromTop(top: readonly TokenLogprob[]): number |
   const unsafe = find('unsafe');
   if (safe === undefined && unsafe === undefined) return undefined;
   const finite = top.map((t) => t.logprob).filter(Number.isFinite);
-  const floor = Math.min(...finite);
-  return unsafeProbability(safe ?? floor, unsafe ?? floor);
+  const left = 1 - finite.reduce((sum, logprob) => sum + Math.exp(logprob), 0);
+  const bound = Math.min(...finite, left > 0 ? Math.log(left) : Number.NEGATIVE_INFINITY);
+  return unsafeProbability(safe ?? bound, unsafe ?? bound);
 }

@@ -35,6 +35,15 @@ describe('unsafeProbabilityFromTop', () => {
     expect(p).toBeCloseTo(0.01 / 0.91, 10);
   });
 
+  it('bounds it by what the listed tokens leave when that is tighter (a server listing only the chosen token)', () => {
+    // safe alone at -0.0005: the rest of the distribution holds 0.0005, so unsafe cannot be an even chance.
+    const p = unsafeProbabilityFromTop([{ token: 'safe', logprob: -0.0005 }]);
+    expect(p).toBeCloseTo((1 - Math.exp(-0.0005)) / 1, 6);
+    expect(p!).toBeLessThan(0.001);
+    // Everything listed: nothing is left, the missing token has no mass.
+    expect(unsafeProbabilityFromTop([{ token: 'safe', logprob: 0 }])).toBe(0);
+  });
+
   it('returns undefined when neither token is listed', () => {
     expect(unsafeProbabilityFromTop([{ token: 'The', logprob: -0.1 }])).toBeUndefined();
     expect(unsafeProbabilityFromTop([])).toBeUndefined();
