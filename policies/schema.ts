@@ -92,7 +92,10 @@ export const LlamaGuardSpec = z.strictObject({
     .describe('encoder: a safe/unsafe + categories classifier (the bundled model); onnx: a Llama Guard 3 decoder; openai: a remote OpenAI-compatible server.'),
   model: z.string().min(1).describe("Model directory (encoder, onnx; relative to this file's folder) or the served model name (openai)."),
   variant: z.string().optional().describe('ONNX file variant, e.g. `quantized` loads onnx/model_quantized.onnx.'),
-  prompt_variant: z.enum(['1b', '8b']).default('8b').describe('Which Llama Guard 3 prompt: 1b (categories S1-S13) or 8b (S1-S14).'),
+  prompt_variant: z
+    .enum(['1b', '8b'])
+    .optional()
+    .describe("Which Llama Guard 3 prompt: 1b (categories S1-S13) or 8b (S1-S14). Default: the model's own (backend onnx: config.json's hidden_size, 2048 for the 1B; backend openai: a name with 1B in it), else 8b."),
   base_url: serverUrls
     .optional()
     .describe("backend openai: the server's base URL including /v1, or a list of replicas: checks go round-robin over the healthy ones, fail over on errors, and a periodic GET /models brings failed ones back."),

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { createContentEncoderGuard } from '../../guards/contentEncoder';
 import { fetchModel } from '../../guards/hub/hubFetch';
 import { parseRepoId } from '../../guards/hub/hubFiles';
-import { createLlamaGuard } from '../../guards/llamaGuard';
+import { createLlamaGuard, promptVariantOf } from '../../guards/llamaGuard';
 import { createPromptGuard } from '../../guards/promptGuard';
 import type { Guard } from '../../guards/types';
 import { loadPolicySet } from '../../policies/policySet';
@@ -91,7 +91,7 @@ async function verify(args: string[]): Promise<number> {
   }
   const kind = guardKindOf(config);
   let guard: Guard;
-  if (kind === 'decoder') guard = createLlamaGuard({ backend: 'onnx', name: 'verify', modelDir: dir, variant: '8b', onnxVariant: values.variant });
+  if (kind === 'decoder') guard = createLlamaGuard({ backend: 'onnx', name: 'verify', modelDir: dir, variant: promptVariantOf({ config, name: path.basename(dir) }), onnxVariant: values.variant });
   else if (kind === 'content_encoder') guard = createContentEncoderGuard({ name: 'verify', modelDir: dir, variant: values.variant });
   else guard = createPromptGuard({ name: 'verify', modelDir: dir, variant: values.variant });
   try {

@@ -1,5 +1,5 @@
 import { createContentEncoderGuard } from '../../../guards/contentEncoder';
-import { createLlamaGuard, createLlamaGuardRemote } from '../../../guards/llamaGuard';
+import { createLlamaGuard, createLlamaGuardRemote, promptVariantOf, promptVariantOfDirectory } from '../../../guards/llamaGuard';
 import { createPromptGuard } from '../../../guards/promptGuard';
 import { createRemotePromptGuard } from '../../../guards/promptGuard/remote';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
@@ -72,7 +72,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         ...encoder,
       });
     case 'onnx':
-      return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant, onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, intraOpThreads: settings.threads, ...timeouts });
+      return createLlamaGuard({ backend: 'onnx', name, modelDir: spec.model, variant: spec.prompt_variant ?? promptVariantOfDirectory(spec.model), onnxVariant: spec.variant, categories: spec.categories, excludedCategories: spec.excluded_categories, intraOpThreads: settings.threads, ...timeouts });
     case 'openai':
       // Several base URLs: replicas with health checks and failover (guards/runtime/endpointPool.ts).
       return createLlamaGuardRemote({
@@ -82,7 +82,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         apiKey: apiKeyFrom(name, spec.api_key_env),
         model: spec.model,
         mode: spec.mode ?? (spec.categories || spec.excluded_categories.length ? 'completions' : 'chat'),
-        variant: spec.prompt_variant,
+        variant: spec.prompt_variant ?? promptVariantOf({ name: spec.model }),
         categories: spec.categories,
         excludedCategories: spec.excluded_categories,
         cacheSize: 1024,
