@@ -48,6 +48,15 @@ export class SpmNormalizer {
     if (unknown.length > 0) {
       throw new Error(`tokenizer.json: a Precompiled (SentencePiece) normalizer combined with ${unknown.map((s) => String(s.type)).join(', ')} is not supported`);
     }
+    // The DeBERTa converter's one Replace folds runs of spaces (remove_extra_whitespaces). Any other
+    // (Prompt Guard 2's tokenizer is said to carry more) would change the text before the model
+    // reads it: scoring without it would give Meta's model input it was never trained on.
+    const otherReplace = steps.find((s) => s.type === 'Replace' && !isSpaceFolding(s));
+    if (otherReplace) {
+      throw new Error(
+        `tokenizer.json: its normalizer replaces ${JSON.stringify(otherReplace.pattern)} with ${JSON.stringify(otherReplace.content)}, which the gateway's SentencePiece normalizer does not reproduce; serve this model on text-embeddings-inference (prompt_guard backend: tei), which tokenizes with the model's own tokenizer`,
+      );
+    }
     return new SpmNormalizer({
       charsmap: PrecompiledCharsmap.fromBase64(precompiled.precompiled_charsmap),
       // The converter writes Strip and Replace(" {2,}", " ") exactly when the model removes extra whitespace.
@@ -129,4 +138,10 @@ function metaspacePrepends(node: unknown): boolean {
     return metaspace ? metaspacePrepends(metaspace) : true;
   }
   return true;
+}
+
+/** The Replace step transformers' DebertaV2Converter writes: a run of two or more spaces becomes one. */
+function isSpaceFolding(step: Json): boolean {
+  const pattern = step.pattern as { Regex?: unknown; String?: unknown } | undefined;
+  return step.content === ' ' && pattern?.Regex === ' {2,}';
 }

@@ -70,6 +70,14 @@ describe('SentencePiece normalization', () => {
     const odd = { ...tokenizerJson, normalizer: { type: 'Sequence', normalizers: [...steps, { type: 'NFD' }] } };
     expect(() => SpmNormalizer.fromTokenizerJson(odd)).toThrow('Precompiled (SentencePiece) normalizer combined with NFD');
   });
+
+  test("a Replace other than the converter's space folding is refused (it would change what the model reads), naming the way out", () => {
+    const removesSpaces = { ...tokenizerJson, normalizer: { type: 'Sequence', normalizers: [...steps, { type: 'Replace', pattern: { String: ' ' }, content: '' }] } };
+    expect(() => SpmNormalizer.fromTokenizerJson(removesSpaces)).toThrow(/replaces \{"String":" "\} with "".*backend: tei/);
+    // The converter's own step still loads.
+    expect(steps.some((s: { type?: string }) => s.type === 'Replace')).toBe(true);
+    expect(SpmNormalizer.fromTokenizerJson(tokenizerJson)).toBeDefined();
+  });
 });
 
 describe('SentencePiece segmentation', () => {
