@@ -49,6 +49,23 @@ export function resolveCategories(
   return base.filter(([key]) => !skip.has(key));
 }
 
+/**
+ * The category lines as the prompt writes them, code and text, and the policy key behind each code.
+ * Custom categories keyed other than S1, S2, ... are numbered S1..Sn in prompt order, as Meta's
+ * `build_custom_prompt` does: Llama Guard 3 was trained to answer with S-codes, and an answer
+ * naming `S2` must still read as the policy's second category.
+ */
+export function promptCategories(
+  variant: LlamaGuardVariant,
+  custom?: CategoryMap,
+  excluded?: readonly string[],
+): { lines: Array<[string, string]>; keyOf: ReadonlyMap<string, string> } {
+  const kept = resolveCategories(variant, custom, excluded);
+  const renumber = custom !== undefined && kept.some(([key]) => !/^S\d+$/.test(key));
+  const lines = kept.map(([key, text], i): [string, string] => [renumber ? `S${i + 1}` : key, text]);
+  return { lines, keyOf: new Map(kept.map(([key], i) => [lines[i]![0], key])) };
+}
+
 /** True when the prompt differs from the one the server's own chat template would render. */
 export function hasCustomCategories(custom?: CategoryMap, excluded?: readonly string[]): boolean {
   return custom !== undefined || (excluded !== undefined && excluded.length > 0);

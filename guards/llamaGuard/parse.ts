@@ -17,17 +17,19 @@ const CODE = /^\S+$/;
  *   excluded counts as safe (`excludedOnly` says so), as Llama Stack does.
  * @param known every code the prompt lists (categories.ts knownCategoryCodes): another is a parse error.
  */
-export function parseAssessment(output: string, excluded: readonly string[] = [], known?: ReadonlySet<string>): Assessment {
+export function parseAssessment(output: string, excluded: readonly string[] = [], known?: ReadonlySet<string>, keyOf?: ReadonlyMap<string, string>): Assessment {
   const text = pythonStrip(output);
   if (text === 'safe') return { ok: true, label: 'safe', categories: [], excludedOnly: false };
   const lines = text.split(/\r?\n/);
   if (lines.length !== 2 || pythonStrip(lines[0]!) !== 'unsafe') {
     return { ok: false, error: `expected 'safe' or 'unsafe' + newline + categories, got ${describe(text)}` };
   }
-  const codes = lines[1]!.split(',').map(pythonStrip);
-  if (codes.some((c) => !CODE.test(c))) {
+  const written = lines[1]!.split(',').map(pythonStrip);
+  if (written.some((c) => !CODE.test(c))) {
     return { ok: false, error: `malformed category list ${describe(lines[1]!)}` };
   }
+  // Codes the prompt numbered (custom categories as S1..Sn) name the policy's keys.
+  const codes = written.map((c) => keyOf?.get(c) ?? c);
   // Only codes the prompt listed: anything else is model-written text, which records must not carry.
   const unknown = known ? codes.filter((c) => !known.has(c)).length : 0;
   if (unknown > 0) return { ok: false, error: `${unknown} category code${unknown === 1 ? '' : 's'} the prompt does not list` };

@@ -3,7 +3,7 @@
  * A classifier prompted with anything else is a different classifier, so this file reproduces the
  * template text literally rather than paraphrasing it. See ../../../shared/GUARD-MODELS.md.
  */
-import { type CategoryMap, type LlamaGuardVariant, resolveCategories } from './categories';
+import { type CategoryMap, type LlamaGuardVariant, promptCategories } from './categories';
 import { pythonStrip } from './strip';
 import type { GuardRole, GuardTurn } from './turns';
 
@@ -39,8 +39,8 @@ const EDGES: Record<LlamaGuardVariant, TemplateEdges> = {
 export function renderPrompt(input: PromptInput): string {
   const { role } = input;
   const edges = EDGES[input.variant];
-  const categoryLines = resolveCategories(input.variant, input.categories, input.excludedCategories)
-    .map(([key, text]) => `${key}: ${text}\n`)
+  const categoryLines = promptCategories(input.variant, input.categories, input.excludedCategories)
+    .lines.map(([code, text]) => `${code}: ${text}\n`)
     .join('');
   const conversation = input.turns.map((t) => `${t.role}: ${pythonStrip(t.text)}\n\n`).join('');
   return (

@@ -15,7 +15,7 @@ import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/
 import { LruCache } from '../runtime/lruCache';
 import { conversationChars, timeoutFor } from '../runtime/timeoutBudget';
 import type { CacheHits, Guard, GuardRequest, Verdict } from '../types';
-import { hasCustomCategories, knownCategoryCodes } from './categories';
+import { hasCustomCategories, knownCategoryCodes, promptCategories } from './categories';
 import { type GuardCompletion, readChatCompletion, readErrorBody, readTextCompletion, type ReadResult } from './openaiResponse';
 import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardRemoteOptions, type RemoteMode } from './options';
 import { parseAssessment } from './parse';
@@ -138,6 +138,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
   };
 
   const knownCodes = knownCategoryCodes(options.variant, options.categories);
+  const codeKeys = promptCategories(options.variant, options.categories, options.excludedCategories).keyOf;
 
   async function post(base: string, path: string, payload: string, turns: readonly GuardTurn[], signal: AbortSignal): Promise<AttemptResult<CheckOutcome>> {
     let status: number;
@@ -168,7 +169,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
           ? readChatCompletion(json)
           : readTextCompletion(json);
     if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };
-    return { ok: true, value: outcomeOf(read.completion, options.excludedCategories, knownCodes) };
+    return { ok: true, value: outcomeOf(read.completion, options.excludedCategories, knownCodes, codeKeys) };
   }
 
   async function call(turns: GuardTurn[], role: GuardRole, signal: AbortSignal, scope: string | undefined, hits: CacheHits, tryTimeoutMs: number): Promise<CheckOutcome> {
@@ -213,13 +214,13 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
 }
 
 /** Parses the answer; scores it from logprobs when the server sent usable ones, else from the label. */
-export function outcomeOf(completion: GuardCompletion, excluded: readonly string[] | undefined, known?: ReadonlySet<string>): CheckOutcome {
+export function outcomeOf(completion: GuardCompletion, excluded: readonly string[] | undefined, known?: ReadonlySet<string>, keyOf?: ReadonlyMap<string, string>): CheckOutcome {
   const pUnsafe = completion.decisionTop ? unsafeProbabilityFromTop(completion.decisionTop) : undefined;
   if (completion.truncated) {
     // A cut-off category list would read as a valid, wrong one (`unsafe\nS1,S` -> S1 and S).
     return { kind: 'assessed', assessment: { ok: false, error: 'answer cut off at max_tokens' }, pUnsafe };
   }
-  const assessment = parseAssessment(completion.text, excluded, known);
+  const assessment = parseAssessment(completion.text, excluded, known, keyOf);
   return { kind: 'assessed', assessment, pUnsafe };
 }
 

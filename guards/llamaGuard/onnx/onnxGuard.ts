@@ -5,7 +5,7 @@ import { nextTurn } from '../../runtime/yield';
 import { classifyPromptIds } from './classify';
 import { type LlamaGuardOnnxModel, loadLlamaGuardOnnxModel, modelNameOf } from './localModel';
 import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardOnnxOptions } from '../options';
-import { knownCategoryCodes } from '../categories';
+import { knownCategoryCodes, promptCategories } from '../categories';
 import { parseAssessment } from '../parse';
 import { renderPrompt } from '../prompt';
 import { type CheckOutcome, runCheck } from '../run';
@@ -45,7 +45,7 @@ export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
         pUnsafe: result.pUnsafe,
       };
     }
-    const assessment = parseAssessment(m.decode(result.generated), options.excludedCategories, knownCategoryCodes(options.variant, options.categories));
+    const assessment = parseAssessment(m.decode(result.generated), options.excludedCategories, knownCategoryCodes(options.variant, options.categories), promptCategories(options.variant, options.categories, options.excludedCategories).keyOf);
     return { kind: 'assessed', assessment, pUnsafe: result.pUnsafe };
   }
 

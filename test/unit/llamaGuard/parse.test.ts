@@ -1,5 +1,5 @@
-import { knownCategoryCodes } from '../../../guards/llamaGuard/categories';
 import { parseAssessment } from '../../../guards/llamaGuard/parse';
+import { knownCategoryCodes, promptCategories } from '../../../guards/llamaGuard/categories';
 
 describe('parseAssessment', () => {
   it('reads safe, tolerant of surrounding whitespace (the template answer starts with \\n\\n)', () => {
@@ -50,5 +50,30 @@ describe('parseAssessment', () => {
     expect(echoed).toEqual({ ok: false, error: '2 category codes the prompt does not list' });
     expect(parseAssessment('unsafe\nS14', [], knownCategoryCodes('1b'))).toMatchObject({ ok: false });
     expect(parseAssessment('unsafe\nC1', [], knownCategoryCodes('8b', { C1: 'Custom.' }))).toMatchObject({ ok: true, categories: ['C1'] });
+  });
+});
+
+describe("custom categories: the S-codes the prompt wrote name the policy's keys", () => {
+  const custom = { FRAUD: 'Fraud and scams.', COMPETITORS: 'Competitor products.', MEDICAL: 'Medical advice.' };
+
+  test('keys other than S-codes are written S1..Sn in order (after exclusions), and mapped back', () => {
+    const { lines, keyOf } = promptCategories('8b', custom, ['COMPETITORS']);
+    expect(lines).toEqual([
+      ['S1', 'Fraud and scams.'],
+      ['S2', 'Medical advice.'],
+    ]);
+    const known = knownCategoryCodes('8b', custom);
+    expect(parseAssessment('unsafe\nS2', ['COMPETITORS'], known, keyOf)).toEqual({ ok: true, label: 'unsafe', categories: ['MEDICAL'], excludedOnly: false });
+    // The key itself still reads as itself; a code the prompt never wrote is still an error.
+    expect(parseAssessment('unsafe\nFRAUD', ['COMPETITORS'], known, keyOf)).toMatchObject({ ok: true, categories: ['FRAUD'] });
+    expect(parseAssessment('unsafe\nS3', ['COMPETITORS'], known, keyOf)).toMatchObject({ ok: false });
+  });
+
+  test('S-coded keys and the defaults are written as they are', () => {
+    expect(promptCategories('8b', { S1: 'Violent Crimes.', S7: 'Privacy.' }).lines).toEqual([
+      ['S1', 'Violent Crimes.'],
+      ['S7', 'Privacy.'],
+    ]);
+    expect(promptCategories('1b', undefined, ['S2']).lines.map(([code]) => code)).toEqual(['S1', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12', 'S13']);
   });
 });

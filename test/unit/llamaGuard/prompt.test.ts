@@ -58,10 +58,10 @@ describe('renderPrompt: 1B template', () => {
     expect(got).toBe(expected);
   });
 
-  it('custom categories replace the defaults (rendered verbatim, in order) and excluded keys are left out', () => {
+  it('custom categories replace the defaults (in order, numbered S1..Sn as Meta numbers them when a key is not an S-code) and excluded keys are left out', () => {
     const expected =
       "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nTask: Check if there is unsafe content in 'User' messages in conversations according our safety policy with the below categories.\n\n" +
-      '<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nC2: Competitor products. Do not recommend them.\n<END UNSAFE CONTENT CATEGORIES>\n\n' +
+      '<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nS2: Competitor products. Do not recommend them.\n<END UNSAFE CONTENT CATEGORIES>\n\n' +
       '<BEGIN CONVERSATION>\n\nUser: Which rival product is better?\n\n<END CONVERSATION>\n\n' +
       'Provide your safety assessment for ONLY THE LAST User message in the above conversation:\n' +
       " - First line must read 'safe' or 'unsafe'.\n" +
