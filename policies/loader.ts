@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { didYouMean } from './didYouMean';
+import { promptVariantOf, promptVariantOfDirectory } from './llamaGuardVariant';
 import { mergeLayers, type MergedLayers } from './merge';
 import { dotted, PolicyError, type PathSegment, type PolicyProblem } from './problems';
 import { PolicyFile } from './schema';
@@ -70,6 +71,7 @@ function resolvePolicy(source: string, file: string, read: ReadSource): LoadedPo
   if (!parsed.success) {
     throw new PolicyError(parsed.error.issues.map((issue) => zodProblem(issue, merged, chain)));
   }
+  withPromptVariants(parsed.data);
   const semantic = semanticProblems(parsed.data);
   if (semantic.length > 0) {
     throw new PolicyError(semantic.map((s) => locate(merged, chain, s.path, s.message, s.at === 'key')));
@@ -161,6 +163,14 @@ function resolveModelPaths(data: Record<string, unknown>, baseDir: string): Reco
     }),
   );
   return { ...data, guards };
+}
+
+/** A Llama Guard decoder's prompt, when the policy does not name it: the model's own (llamaGuardVariant.ts), decided here so checks and the running guard agree. */
+function withPromptVariants(policy: PolicyFile): void {
+  for (const spec of Object.values(policy.guards)) {
+    if (spec.type !== 'llama_guard' || spec.backend === 'encoder' || spec.prompt_variant !== undefined) continue;
+    spec.prompt_variant = spec.backend === 'onnx' ? promptVariantOfDirectory(spec.model) : promptVariantOf({ name: spec.model });
+  }
 }
 
 function locate(merged: MergedLayers, chain: Layer[], docPath: readonly PathSegment[], message: string, key?: boolean): PolicyProblem {

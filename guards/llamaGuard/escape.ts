@@ -20,7 +20,8 @@ const SPECIAL_TOKEN = /<(\|[A-Za-z0-9_]+\|>)/g;
 const SECTION_MARKER = /<((?:BEGIN|END) (?:UNSAFE CONTENT CATEGORIES|CONVERSATION)>)/gi;
 
 /** A role word at the start of a line, as the template writes a turn (any case, spaces around it). */
-const TURN_MARKER = /(^|[\r\n\u0085\u2028\u2029])([ \t]*)(user|agent)([ \t]*):/gi;
+// Line breaks as Python's str.splitlines counts them (the model's tokenizer sees them all as breaks).
+const TURN_MARKER = /(^|[\n\v\f\r\x1c-\x1e\u0085\u2028\u2029])([ \t]*)(user|agent)([ \t]*):/gi;
 
 export function neutralizeMarkers(text: string): string {
   return text.replace(SPECIAL_TOKEN, `<${ZWSP}$1`).replace(SECTION_MARKER, `<${ZWSP}$1`).replace(TURN_MARKER, `$1$2$3${ZWSP}$4:`);

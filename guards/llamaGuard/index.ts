@@ -23,7 +23,6 @@ export * from './categories';
 export { renderPrompt, promptBosPrefix, type PromptInput } from './prompt';
 export { pythonStrip } from './strip';
 export { neutralizeMarkers } from './escape';
-export { promptVariantOf, promptVariantOfDirectory } from './promptVariant';
 export * from './turns';
 export { parseAssessment, type Assessment } from './parse';
 export { unsafeProbability, unsafeProbabilityFromTop, type TokenLogprob } from './score';

@@ -1,5 +1,6 @@
 import { createContentEncoderGuard } from '../../../guards/contentEncoder';
-import { createLlamaGuard, createLlamaGuardRemote, promptVariantOf, promptVariantOfDirectory } from '../../../guards/llamaGuard';
+import { createLlamaGuard, createLlamaGuardRemote } from '../../../guards/llamaGuard';
+import { promptVariantOf, promptVariantOfDirectory } from '../../../policies/llamaGuardVariant';
 import { createPromptGuard } from '../../../guards/promptGuard';
 import { createRemotePromptGuard } from '../../../guards/promptGuard/remote';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
