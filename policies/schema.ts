@@ -101,6 +101,10 @@ export const LlamaGuardSpec = z.strictObject({
     .describe("backend openai: the server's base URL including /v1, or a list of replicas: checks go round-robin over the healthy ones, fail over on errors, and a periodic GET /models brings failed ones back."),
   api_key_env: z.string().optional().describe('backend openai: name of the environment variable holding the key (never the key itself).'),
   mode: z.enum(['chat', 'completions']).optional().describe('backend openai: chat lets the server apply the template; completions sends our rendered prompt (needed for custom categories).'),
+  server_adds_bos: z
+    .boolean()
+    .optional()
+    .describe("backend openai, completions mode: the server puts its own <|begin_of_text|> in front of every prompt (llama.cpp, TGI), so the gateway's is left out; default false (vLLM, which the gateway tells add_special_tokens: false)."),
   categories: z
     .record(categoryCode, z.string().min(1))
     .optional()

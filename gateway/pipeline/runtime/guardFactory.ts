@@ -84,6 +84,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         model: spec.model,
         mode: spec.mode ?? (spec.categories || spec.excluded_categories.length ? 'completions' : 'chat'),
         variant: spec.prompt_variant ?? promptVariantOf({ name: spec.model }),
+        serverAddsBos: spec.server_adds_bos,
         categories: spec.categories,
         excludedCategories: spec.excluded_categories,
         cacheSize: 1024,

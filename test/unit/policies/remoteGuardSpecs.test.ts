@@ -71,3 +71,24 @@ input:
     void guard.close();
   });
 });
+
+describe('Llama Guard on a completions server that adds its own BOS, in a policy', () => {
+  test('server_adds_bos: the prompt goes without its <|begin_of_text|> (llama.cpp, TGI); unset, with it and add_special_tokens: false (vLLM)', async () => {
+    const { startFakeGuardServer } = await import('../../support/fakeGuardServers');
+    const server = await startFakeGuardServer('vllm');
+    try {
+      const sent: string[] = [];
+      for (const flag of ['\nserver_adds_bos: true', '']) {
+        const loaded = parsePolicySource(policy(`type: llama_guard\nbackend: openai\nmodel: meta-llama/Llama-Guard-3-1B\nbase_url: ${server.baseUrl}\nmode: completions${flag}`).replace('threshold: 0.9', 'threshold: 0.5'), '/etc/sg/p.yaml');
+        const guard = createGuardFromSpec('lg', loaded.policy.guards.pg!, { threads: 1 });
+        await guard.check({ direction: 'input', texts: [], conversation: [{ role: 'user', content: 'How do I bake bread?' }] });
+        void guard.close();
+        const body = server.requests.at(-1)!.body;
+        sent.push(`${String(body.prompt).slice(0, 17)}|${String(body.add_special_tokens)}`);
+      }
+      expect(sent).toEqual(["<|start_header_id|undefined", '<|begin_of_text|>|false']);
+    } finally {
+      await server.close();
+    }
+  });
+});
