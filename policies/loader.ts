@@ -159,7 +159,9 @@ function resolveModelPaths(data: Record<string, unknown>, baseDir: string): Reco
       const isUrlLike = /^[a-z]+:\/\//i.test(spec.model);
       // Remote backends name a served model, not a directory.
       const isDirectory = spec.type === 'prompt_guard' ? spec.backend === undefined || spec.backend === 'onnx' : spec.backend !== 'openai';
-      return [name, isDirectory && !isUrlLike ? { ...spec, model: path.resolve(baseDir, spec.model) } : spec];
+      // A remote Prompt Guard's local tokenizer folder resolves like a model directory.
+      const withTokenizer = typeof spec.tokenizer === 'string' && spec.tokenizer !== '' ? { ...spec, tokenizer: path.resolve(baseDir, spec.tokenizer) } : spec;
+      return [name, isDirectory && !isUrlLike ? { ...withTokenizer, model: path.resolve(baseDir, spec.model) } : withTokenizer];
     }),
   );
   return { ...data, guards };

@@ -72,13 +72,20 @@ export const PromptGuardSpec = z
         "backends tei, vllm: the model's id2label in index order, when it is not Meta's (tei: by default read from the server's label names; vllm: by default BENIGN, INJECTION, JAILBREAK for 3 classes, BENIGN, MALICIOUS for 2).",
       ),
     max_batch_size: z.number().int().min(1).max(1024).optional().describe("backends tei, vllm: segments per request (TEI's --max-client-batch-size, 32 by default). Default 32."),
+    tokenizer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "backends tei, vllm: a folder holding the served model's tokenizer.json (and tokenizer_config.json; relative paths resolve from this file's folder). With it, each text is also scored after Meta's whitespace-attack fix (`i g n o r e` read as `ignore`), as the local backend does; without it, remote scores skip the fix.",
+      ),
   })
   .superRefine((spec, ctx) => {
     const remote = spec.backend !== 'onnx';
     if (remote && spec.url === undefined) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: `backend ${spec.backend} needs \`url\` (the classification server's root URL)` });
     }
-    for (const field of remote ? (['variant'] as const) : (['url', 'api_key_env', 'labels', 'max_batch_size'] as const)) {
+    for (const field of remote ? (['variant'] as const) : (['url', 'api_key_env', 'labels', 'max_batch_size', 'tokenizer'] as const)) {
       if (spec[field] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [field], message: `\`${field}\` applies to backend ${remote ? 'onnx' : 'tei or vllm'} only; this guard uses backend ${spec.backend}` });
       }

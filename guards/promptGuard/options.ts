@@ -42,6 +42,8 @@ export interface RemotePromptGuardOptions {
   fineWindowTokens?: number;
   /** A check needing more segments and windows is refused (`bad_input`); default 16384. */
   maxSegments?: number;
+  /** A folder with the served model's tokenizer.json: each text is also scored after Meta's whitespace-attack fix. */
+  tokenizerDir?: string;
   healthIntervalMs?: number;
   log?: (line: string) => void;
 }

@@ -10,7 +10,8 @@
  *   p[JAILBREAK] for what users write, injection p[INJECTION] + p[JAILBREAK] for third-party
  *   text; v2 p[MALICIOUS]), labels in id2label order (serverScores.ts), max over segments;
  * - caches of texts and segments, within the request's cache scope (the policy version).
- * Not done remotely: Meta's whitespace-attack fix, which needs the model's tokenizer.
+ * - Meta's whitespace-attack fix (text/whitespaceAttack.ts) when `tokenizerDir` holds the served
+ *   model's tokenizer.json: each text that the fix changes is also scored fixed (`#whitespace`).
  *
  * Segments go to the server in batches (`maxBatchSize` per request, a few requests in flight).
  * A failed request is tried at another replica (runtime/endpointPool.ts) where that can help;
@@ -18,6 +19,8 @@
  * failure is a verdict with `error` (unavailable, timeout, model_error, bad_input): check()
  * never throws.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import nodePath from 'node:path';
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request as httpRequest } from 'undici';
 import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
@@ -31,6 +34,8 @@ import { textsChars, timeoutFor } from '../runtime/timeoutBudget';
 import { pause } from '../runtime/yield';
 import type { CharSpan } from '../text/fineWindows';
 import { prepareTexts } from '../text/prepareTexts';
+import { removeTokenSplittingSpaces } from '../tokenizer/longText';
+import { TextTokenizer } from '../tokenizer/textTokenizer';
 import { type CacheHits, errorVerdict, type Guard, type GuardError, type GuardRequest, isThirdPartySource, type Verdict } from '../types';
 import { charSegments, charWindows, estimateTokens, offsetAtTokens } from './charSegments';
 import type { RemotePromptGuardOptions } from './options';
@@ -95,7 +100,8 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
   });
   const textCache = new LruCache<string, TextResult>(options.cacheSize ?? 4096);
   const rowCache = new LruCache<string, number[][]>(textCache.capacity === 0 ? 0 : (options.rowCacheSize ?? 16384));
-  const namespace = `${options.backend}|${model}|T=${temperature}|w=${windowTokens}|labels=${options.labels?.join(',') ?? ''}`;
+  const namespace = `${options.backend}|${model}|T=${temperature}|w=${windowTokens}|labels=${options.labels?.join(',') ?? ''}|ws=${options.tokenizerDir ? 1 : 0}`;
+  let tokenizer: TextTokenizer | undefined;
   const counters = { cacheHits: 0, cacheMisses: 0, requests: 0, segmentsSent: 0, splits: 0 };
   let resolved: { labels: string[]; variant: PromptGuardVariant } | undefined;
 
@@ -186,7 +192,9 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
     const scope = `${namespace}\u0000${request.cacheScope ?? ''}`;
     try {
       return await withDeadline(timeoutMs, request.signal, async (signal) => {
-        const { items, findings } = await prepareTexts(request.texts ?? [], signal);
+        const prepared = await prepareTexts(request.texts ?? [], signal);
+        const findings = prepared.findings;
+        const items = tokenizer ? await withWhitespaceFixed(tokenizer, prepared.items, signal) : prepared.items;
         interface Plan {
           path: string;
           third: boolean;
@@ -270,8 +278,9 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       return resolved?.variant.version;
     },
     async load(): Promise<void> {
-      // Nothing to load here: the server holds the model. Start-up must not wait for it; an
-      // unreachable server shows up as `unavailable` verdicts (and /readyz) instead.
+      // The server holds the model. Start-up must not wait for it; an unreachable server shows up
+      // as `unavailable` verdicts (and /readyz) instead. Only the tokenizer, when named, is read here.
+      if (options.tokenizerDir && !tokenizer) tokenizer = loadTokenizer(options.tokenizerDir);
       servers.start();
     },
     check,
@@ -334,4 +343,26 @@ function withoutTexts(message: string, texts: readonly string[]): string {
     return probe.length >= 8 && (message.includes(probe) || message.includes(JSON.stringify(probe).slice(1, -1)));
   });
   return quotes ? '(server message withheld: it quotes the request)' : message;
+}
+
+/** The served model's tokenizer, from a folder with its tokenizer.json (tokenizer_config.json when there). */
+function loadTokenizer(dir: string): TextTokenizer {
+  const read = (file: string): Record<string, unknown> | undefined => {
+    const at = nodePath.join(dir, file);
+    return existsSync(at) ? (JSON.parse(readFileSync(at, 'utf8')) as Record<string, unknown>) : undefined;
+  };
+  const json = read('tokenizer.json');
+  if (!json) throw new Error(`${dir}: no tokenizer.json (the served model's tokenizer, for the whitespace-attack fix)`);
+  return new TextTokenizer(json, read('tokenizer_config.json') ?? {});
+}
+
+/** Each text, and beside it the text after Meta's whitespace-attack fix when the fix changes it. */
+async function withWhitespaceFixed<T extends { text: string; path: string }>(tokenizer: TextTokenizer, items: readonly T[], signal: AbortSignal): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) {
+    out.push(item);
+    const fixed = await removeTokenSplittingSpaces(tokenizer, item.text, { signal });
+    if (fixed !== item.text) out.push({ ...item, path: `${item.path}#whitespace`, text: fixed });
+  }
+  return out;
 }

@@ -55,6 +55,7 @@ export function createGuardFromSpec(name: string, spec: GuardSpec, settings: Gua
         temperature: spec.temperature,
         maxBatchSize: spec.max_batch_size,
         fineWindowTokens: spec.fine_window_tokens,
+        tokenizerDir: spec.tokenizer,
         log: settings.log,
         ...timeouts,
       });

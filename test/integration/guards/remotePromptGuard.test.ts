@@ -426,3 +426,37 @@ async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe("Meta's whitespace-attack fix on a remote server, with the served model's tokenizer", () => {
+  const FIXTURE_TOKENIZER = `${__dirname}/../../fixtures/models/prompt-guard-v1-tiny`;
+  let server: FakeClassifierServer;
+  beforeAll(async () => {
+    server = await startFakeClassifier('tei');
+  });
+  afterAll(async () => server.close());
+
+  test('a spaced-out attack is also scored with the spaces that split its tokens removed, and caught', async () => {
+    const spaced = user('please z z j a i l b r e a k now');
+    const bare = guardFor(server);
+    await bare.load();
+    expect((await bare.check(request(spaced))).score).toBeLessThan(0.5); // the classic bypass, without the fix
+    await bare.close();
+    const fixed = guardFor(server, { tokenizerDir: FIXTURE_TOKENIZER });
+    await fixed.load();
+    server.requests.length = 0;
+    const verdict = await fixed.check(request(spaced));
+    expect(verdict.score).toBeGreaterThan(0.9);
+    expect(server.requests.flatMap((r) => r.inputs)).toEqual(expect.arrayContaining(['please z z j a i l b r e a k now', 'please zzjailbreak now']));
+    // An ordinary text the fix leaves alone is sent once.
+    server.requests.length = 0;
+    await fixed.check(request(user('What is the weather tomorrow?')));
+    expect(server.requests.flatMap((r) => r.inputs)).toEqual(['What is the weather tomorrow?']);
+    await fixed.close();
+  });
+
+  test('a folder without tokenizer.json is refused at load, naming it', async () => {
+    const guard = guardFor(server, { tokenizerDir: __dirname });
+    await expect(guard.load()).rejects.toThrow(/no tokenizer\.json/);
+    await guard.close();
+  });
+});

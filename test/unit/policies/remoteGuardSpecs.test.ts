@@ -38,6 +38,9 @@ describe('Prompt Guard on a classification server, in a policy', () => {
     expect(problems(policy('type: prompt_guard\nbackend: vllm\nmodel: m'))).toEqual([expect.stringMatching(/backend vllm needs `url`/)]);
     expect(problems(policy('type: prompt_guard\nmodel: ./pg\nurl: http://tei:80'))).toEqual([expect.stringMatching(/`url` applies to backend tei or vllm only/)]);
     expect(problems(policy('type: prompt_guard\nbackend: tei\nmodel: m\nurl: http://tei:80\nvariant: quantized'))).toEqual([expect.stringMatching(/`variant` applies to backend onnx only/)]);
+    expect(problems(policy('type: prompt_guard\nmodel: ./pg\ntokenizer: ./tok'))).toEqual([expect.stringMatching(/`tokenizer` applies to backend tei or vllm only/)]);
+    // The served model's tokenizer folder (whitespace-attack fix) resolves from the policy's folder, like a model directory.
+    expect(parsePolicySource(policy('type: prompt_guard\nbackend: tei\nmodel: m\nurl: http://tei:80\ntokenizer: ./pg-tokenizer'), '/etc/sg/p.yaml').policy.guards.pg).toMatchObject({ tokenizer: '/etc/sg/pg-tokenizer' });
     expect(problems(policy('type: prompt_guard\nbackend: tgi\nmodel: m'))[0]).toMatch(/`tgi` is not allowed here; did you mean `tei`\?/);
   });
 
