@@ -63,8 +63,13 @@ function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
     if (spec.mode === 'chat' && (spec.categories !== undefined || spec.excluded_categories.length > 0)) {
       problems.push({ path: [...at, 'mode'], message: `mode chat cannot carry custom categories or exclusions (the server applies its own template); use mode completions or leave mode unset` });
     }
+    // The gateway sends its own rendered prompt only in completions mode (set, or implied by custom categories or exclusions).
+    const completions = spec.mode === 'completions' || (spec.mode === undefined && (spec.categories !== undefined || spec.excluded_categories.length > 0));
+    if (spec.server_adds_bos !== undefined && !completions) {
+      problems.push({ path: [...at, 'server_adds_bos'], message: '`server_adds_bos` applies to mode completions only (in chat mode the server renders the prompt, BOS included); add `mode: completions`' });
+    }
   } else {
-    for (const field of ['base_url', 'api_key_env', 'mode'] as const) {
+    for (const field of ['base_url', 'api_key_env', 'mode', 'server_adds_bos'] as const) {
       if (spec[field] !== undefined) problems.push({ path: [...at, field], message: `\`${field}\` applies to backend openai only; guard \`${name}\` uses backend ${spec.backend}` });
     }
   }

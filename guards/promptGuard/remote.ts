@@ -192,9 +192,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
     const scope = `${namespace}\u0000${request.cacheScope ?? ''}`;
     try {
       return await withDeadline(timeoutMs, request.signal, async (signal) => {
-        const prepared = await prepareTexts(request.texts ?? [], signal);
-        const findings = prepared.findings;
-        const items = tokenizer ? await withWhitespaceFixed(tokenizer, prepared.items, signal) : prepared.items;
+        const { items, findings } = await prepareTexts(request.texts ?? [], signal);
         interface Plan {
           path: string;
           third: boolean;
@@ -209,26 +207,25 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         // Scores of cached segments, taken now: the LRU may evict them before the scoring below.
         const known = new Map<string, number[][]>();
         let rows = 0;
-        for (const item of items) {
-          await pause(signal);
-          const third = request.score === 'injection' || isThirdPartySource(item.source);
-          const key = textCache.capacity > 0 ? await textCacheKeyAsync(scope, third ? 'injection' : 'jailbreak', item.text, signal) : undefined;
+        /** A text's result from the cache (true), or its segments planned for scoring (false). */
+        const plan = (path: string, third: boolean, text: string, key: string | undefined): boolean => {
           const cached = key === undefined ? undefined : textCache.get(key);
           if (cached) {
             counters.cacheHits++;
             hits.texts++;
             hits.segments += cached.segments + cached.windows;
-            plans.push({ path: item.path, third, cached, spans: [], views: [], rowKeys: [] });
-            continue;
+            if (cached !== UNCHANGED_BY_FIX) plans.push({ path, third, cached, spans: [], views: [], rowKeys: [] });
+            return true;
           }
+          if (text === '') return false;
           counters.cacheMisses++;
-          const segments = charSegments(item.text);
-          const windows = windowTokens > 0 ? charWindows(item.text, windowTokens) : [];
+          const segments = charSegments(text);
+          const windows = windowTokens > 0 ? charWindows(text, windowTokens) : [];
           const spans = [...segments, ...windows];
           rows += spans.length;
           if (rows > maxSegments) throw new InputRefused(`the texts need more than ${maxSegments} segments and windows; raise maxSegments or lower the request size limit`);
           const rowKeys = spans.map((s) => {
-            const segment = item.text.slice(s.start, s.end);
+            const segment = text.slice(s.start, s.end);
             const rowKey = textCacheKey(scope, 'segment', segment);
             const cachedRow = known.get(rowKey) ?? rowCache.get(rowKey);
             if (cachedRow) {
@@ -237,7 +234,24 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
             } else missing.set(rowKey, segment);
             return rowKey;
           });
-          plans.push({ path: item.path, third, key, spans, views: [...segments.map(() => undefined), ...windows], rowKeys });
+          plans.push({ path, third, key, spans, views: [...segments.map(() => undefined), ...windows], rowKeys });
+          return false;
+        };
+        for (const item of items) {
+          await pause(signal);
+          const third = request.score === 'injection' || isThirdPartySource(item.source);
+          const kind = third ? 'injection' : 'jailbreak';
+          const cacheable = textCache.capacity > 0;
+          plan(item.path, third, item.text, cacheable ? await textCacheKeyAsync(scope, kind, item.text, signal) : undefined);
+          if (!tokenizer) continue;
+          // Meta's whitespace-attack fix: the fixed text's result is kept under the original text
+          // (it depends on nothing else), so a cached text is not tokenized again.
+          const fixedKey = cacheable ? await textCacheKeyAsync(scope, `${kind}|whitespace`, item.text, signal) : undefined;
+          if (plan(`${item.path}#whitespace`, third, '', fixedKey)) continue;
+          const fixed = await removeTokenSplittingSpaces(tokenizer, item.text, { signal });
+          if (fixed === item.text) {
+            if (fixedKey !== undefined) textCache.set(fixedKey, UNCHANGED_BY_FIX);
+          } else plan(`${item.path}#whitespace`, third, fixed, fixedKey);
         }
         if (missing.size > 0) {
           const keys = [...missing.keys()];
@@ -351,18 +365,14 @@ function loadTokenizer(dir: string): TextTokenizer {
     const at = nodePath.join(dir, file);
     return existsSync(at) ? (JSON.parse(readFileSync(at, 'utf8')) as Record<string, unknown>) : undefined;
   };
-  const json = read('tokenizer.json');
-  if (!json) throw new Error(`${dir}: no tokenizer.json (the served model's tokenizer, for the whitespace-attack fix)`);
-  return new TextTokenizer(json, read('tokenizer_config.json') ?? {});
+  try {
+    const json = read('tokenizer.json');
+    if (!json) throw new Error('no tokenizer.json (the served model\'s tokenizer)');
+    return new TextTokenizer(json, read('tokenizer_config.json') ?? {});
+  } catch (err) {
+    throw new Error(`tokenizer ${dir}: ${(err as Error).message} (it is for the whitespace-attack fix: remove \`tokenizer:\` from the guard to run without it)`);
+  }
 }
 
-/** Each text, and beside it the text after Meta's whitespace-attack fix when the fix changes it. */
-async function withWhitespaceFixed<T extends { text: string; path: string }>(tokenizer: TextTokenizer, items: readonly T[], signal: AbortSignal): Promise<T[]> {
-  const out: T[] = [];
-  for (const item of items) {
-    out.push(item);
-    const fixed = await removeTokenSplittingSpaces(tokenizer, item.text, { signal });
-    if (fixed !== item.text) out.push({ ...item, path: `${item.path}#whitespace`, text: fixed });
-  }
-  return out;
-}
+/** Kept for a text the whitespace-attack fix leaves as it is: nothing more to score for it. */
+const UNCHANGED_BY_FIX: TextResult = Object.freeze({ score: 0, label: 'BENIGN', segments: 0, windows: 0 });

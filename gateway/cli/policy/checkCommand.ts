@@ -16,6 +16,7 @@ export function deploymentWarnings(guards: Record<string, GuardSpec>, env: NodeJ
   for (const [name, spec] of Object.entries(guards)) {
     if (hasLocalModel(spec) && !existsSync(path.join(spec.model, 'config.json'))) out.push(`guard ${name}: no model at ${spec.model} (config.json missing): the gateway would not start with it here`);
     if (spec.api_key_env && !env[spec.api_key_env]) out.push(`guard ${name}: api_key_env ${spec.api_key_env} is not set here: the gateway would not start without it`);
+    if (spec.type === 'prompt_guard' && spec.tokenizer && !existsSync(path.join(spec.tokenizer, 'tokenizer.json'))) out.push(`guard ${name}: no tokenizer.json in ${spec.tokenizer}: the gateway would not start with it here`);
   }
   return out;
 }

@@ -447,6 +447,11 @@ describe("Meta's whitespace-attack fix on a remote server, with the served model
     const verdict = await fixed.check(request(spaced));
     expect(verdict.score).toBeGreaterThan(0.9);
     expect(server.requests.flatMap((r) => r.inputs)).toEqual(expect.arrayContaining(['please z z j a i l b r e a k now', 'please zzjailbreak now']));
+    expect(verdict.worstPath).toBe('messages[0].content#whitespace');
+    // Asked again: both results come from the cache, nothing is sent (and the fix is not run again).
+    server.requests.length = 0;
+    expect((await fixed.check(request(spaced))).score).toBe(verdict.score);
+    expect(server.requests).toHaveLength(0);
     // An ordinary text the fix leaves alone is sent once.
     server.requests.length = 0;
     await fixed.check(request(user('What is the weather tomorrow?')));

@@ -77,4 +77,10 @@ describe('policy check: what would keep the gateway from starting here', () => {
     ]);
     expect(deploymentWarnings(guards, { SG_CHECK_KEY: 'k' })).toHaveLength(1);
   });
+
+  test("a remote Prompt Guard's tokenizer folder without tokenizer.json is warned about; one with it is not", () => {
+    const remote = (tokenizer: string) => ({ pg: { type: 'prompt_guard', backend: 'tei', model: 'm', url: 'http://tei:80', tokenizer } }) as unknown as Parameters<typeof deploymentWarnings>[0];
+    expect(deploymentWarnings(remote('/nonexistent/tok'), {})).toEqual([expect.stringMatching(/^guard pg: no tokenizer\.json in \/nonexistent\/tok/)]);
+    expect(deploymentWarnings(remote(fixture), {})).toEqual([]);
+  });
 });

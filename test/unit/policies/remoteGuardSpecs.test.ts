@@ -90,6 +90,11 @@ describe('Llama Guard on a completions server that adds its own BOS, in a policy
         sent.push(`${String(body.prompt).slice(0, 17)}|${String(body.add_special_tokens)}`);
       }
       expect(sent).toEqual(["<|start_header_id|undefined", '<|begin_of_text|>|false']);
+      // Where it would do nothing, it is refused rather than ignored.
+      const lg = (extra: string) => policy(`type: llama_guard\nbackend: openai\nmodel: m\nbase_url: ${server.baseUrl}${extra}`).replace('threshold: 0.9', 'threshold: 0.5');
+      expect(problems(lg('\nserver_adds_bos: true'))).toEqual([expect.stringMatching(/`server_adds_bos` applies to mode completions only/)]);
+      expect(problems(lg('\nmode: chat\nserver_adds_bos: true'))).toEqual([expect.stringMatching(/applies to mode completions only/)]);
+      expect(problems(policy('type: llama_guard\nbackend: encoder\nmodel: ./cg\nserver_adds_bos: true').replace('threshold: 0.9', 'threshold: 0.5'))).toEqual([expect.stringMatching(/`server_adds_bos` applies to backend openai only/)]);
     } finally {
       await server.close();
     }
