@@ -12,7 +12,7 @@ import type { GuardSpec, PolicyFile } from './schema';
 export function policyVersion(policy: Omit<PolicyFile, 'extends' | 'policies'>, modelOf: (spec: GuardSpec) => string | undefined = localModelIdentity): string {
   const { tests: _tests, ...enforced } = policy;
   // A local model counts by what is in its directory, not by where it is (modelFingerprint.ts).
-  const guards = Object.fromEntries(Object.entries(enforced.guards).map(([name, spec]) => [name, { ...spec, model: modelOf(spec) ?? spec.model }]));
+  const guards = Object.fromEntries(Object.entries(enforced.guards).map(([name, spec]) => [name, { ...spec, model: modelOf(spec) ?? spec.model, ...tokenizerIdentity(spec) }]));
   return createHash('sha256').update(canonicalJson({ ...enforced, guards })).digest('hex').slice(0, 12);
 }
 
@@ -21,6 +21,13 @@ export function localModelIdentity(spec: GuardSpec): string | undefined {
   if (!hasLocalModel(spec)) return undefined;
   const fingerprint = modelFingerprint(spec.model);
   return fingerprint === undefined ? undefined : `files:${fingerprint}`;
+}
+
+/** A remote Prompt Guard's local tokenizer folder counts by its files too (`{ tokenizer: 'files:<hash>' }`), or nothing. */
+export function tokenizerIdentity(spec: GuardSpec): { tokenizer?: string } {
+  if (spec.type !== 'prompt_guard' || !spec.tokenizer) return {};
+  const fingerprint = modelFingerprint(spec.tokenizer);
+  return fingerprint === undefined ? {} : { tokenizer: `files:${fingerprint}` };
 }
 
 /** JSON with sorted keys and no undefined members: equal data, equal text. */

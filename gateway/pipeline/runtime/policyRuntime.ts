@@ -10,7 +10,7 @@ import type { GuardSettings } from './guardSettings';
 import { ortHost } from '../../../guards/onnx/ortHost';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
 import { recordPolicyReload } from '../../telemetry/metrics';
-import { localModelIdentity } from '../../../policies/version';
+import { localModelIdentity, tokenizerIdentity } from '../../../policies/version';
 
 // Lives in errors.ts so the access layer can audit it without importing the runtime.
 export { UnknownPolicyError };
@@ -246,7 +246,7 @@ export class PolicyHolder {
   private async guardFor(name: string, spec: GuardSpec): Promise<Guard> {
     const { threads, inlineBudgetMs, batchSize, batchWaitMs } = this.settings;
     // A model replaced on disk is a new guard: the old session would score with the old weights.
-    const key = `${name}|${JSON.stringify(spec)}|${localModelIdentity(spec) ?? ''}|${JSON.stringify([threads, inlineBudgetMs, batchSize, batchWaitMs])}`;
+    const key = `${name}|${JSON.stringify(spec)}|${localModelIdentity(spec) ?? ''}|${tokenizerIdentity(spec).tokenizer ?? ''}|${JSON.stringify([threads, inlineBudgetMs, batchSize, batchWaitMs])}`;
     const cached = this.guardCache.get(key);
     if (cached) return cached;
     const guard = createGuardFromSpec(name, spec, this.settings);

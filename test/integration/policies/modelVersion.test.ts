@@ -44,6 +44,19 @@ describe('policy version and local model files', () => {
     expect(versionOf('a')).not.toBe(before);
   });
 
+  test("a remote Prompt Guard's tokenizer folder counts by its files too: at another path the same version, replaced a new one", () => {
+    const remoteVersionOf = (tokenizer: string) => {
+      const file = path.join(dir, `remote-${tokenizer}.yaml`);
+      writeFileSync(file, `id: remote\nguards:\n  prompt_guard:\n    type: prompt_guard\n    backend: tei\n    model: meta-llama/Prompt-Guard-86M\n    url: http://tei:80\n    tokenizer: ./${tokenizer}\ninput:\n  - id: jailbreak\n    guard: prompt_guard\n    threshold: 0.9\n`);
+      return loadPolicyFile(file).version;
+    };
+    expect(remoteVersionOf('a')).toBe(remoteVersionOf('b'));
+    const before = remoteVersionOf('a');
+    const tokenizer = path.join(dir, 'a', 'tokenizer.json');
+    utimesSync(tokenizer, new Date(), new Date(Date.now() + 5000));
+    expect(remoteVersionOf('a')).not.toBe(before);
+  });
+
   test('a reload after the model was replaced builds a new guard instead of reusing the old session', async () => {
     const file = path.join(dir, 'policy.yaml');
     writeFileSync(file, policy('./a'));
