@@ -13,9 +13,9 @@ import { passthroughDecision } from './passthroughPath';
  */
 const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
 /** Engine answer headers that stay between the engine and the gateway. */
+const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
 /** Errors of a connection that was never made: nothing reached the engine. */
 const NOT_CONNECTED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
 
 /**
  * Other /v1/* routes: forwarded unguarded when the policy lists them under routes.passthrough,

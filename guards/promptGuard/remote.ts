@@ -207,17 +207,20 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         // Scores of cached segments, taken now: the LRU may evict them before the scoring below.
         const known = new Map<string, number[][]>();
         let rows = 0;
-        /** A text's result from the cache (true), or its segments planned for scoring (false). */
-        const plan = (path: string, third: boolean, text: string, key: string | undefined): boolean => {
+        /** Takes a text's result from the cache when it is there (true). */
+        const fromCache = (path: string, third: boolean, key: string | undefined): boolean => {
           const cached = key === undefined ? undefined : textCache.get(key);
-          if (cached) {
-            counters.cacheHits++;
-            hits.texts++;
-            hits.segments += cached.segments + cached.windows;
-            if (cached !== UNCHANGED_BY_FIX) plans.push({ path, third, cached, spans: [], views: [], rowKeys: [] });
-            return true;
-          }
-          if (text === '') return false;
+          if (!cached) return false;
+          counters.cacheHits++;
+          // A text the whitespace fix leaves alone has nothing of its own to report.
+          if (cached === UNCHANGED_BY_FIX) return true;
+          hits.texts++;
+          hits.segments += cached.segments + cached.windows;
+          plans.push({ path, third, cached, spans: [], views: [], rowKeys: [] });
+          return true;
+        };
+        /** Plans a text's segments and windows for scoring (the result goes to the cache under `key`). */
+        const planScoring = (path: string, third: boolean, text: string, key: string | undefined): void => {
           counters.cacheMisses++;
           const segments = charSegments(text);
           const windows = windowTokens > 0 ? charWindows(text, windowTokens) : [];
@@ -235,23 +238,23 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
             return rowKey;
           });
           plans.push({ path, third, key, spans, views: [...segments.map(() => undefined), ...windows], rowKeys });
-          return false;
         };
         for (const item of items) {
           await pause(signal);
           const third = request.score === 'injection' || isThirdPartySource(item.source);
           const kind = third ? 'injection' : 'jailbreak';
           const cacheable = textCache.capacity > 0;
-          plan(item.path, third, item.text, cacheable ? await textCacheKeyAsync(scope, kind, item.text, signal) : undefined);
+          const key = cacheable ? await textCacheKeyAsync(scope, kind, item.text, signal) : undefined;
+          if (!fromCache(item.path, third, key)) planScoring(item.path, third, item.text, key);
           if (!tokenizer) continue;
           // Meta's whitespace-attack fix: the fixed text's result is kept under the original text
           // (it depends on nothing else), so a cached text is not tokenized again.
+          const fixedPath = `${item.path}#whitespace`;
           const fixedKey = cacheable ? await textCacheKeyAsync(scope, `${kind}|whitespace`, item.text, signal) : undefined;
-          if (plan(`${item.path}#whitespace`, third, '', fixedKey)) continue;
+          if (fromCache(fixedPath, third, fixedKey)) continue;
           const fixed = await removeTokenSplittingSpaces(tokenizer, item.text, { signal });
-          if (fixed === item.text) {
-            if (fixedKey !== undefined) textCache.set(fixedKey, UNCHANGED_BY_FIX);
-          } else plan(`${item.path}#whitespace`, third, fixed, fixedKey);
+          if (fixed !== item.text) planScoring(fixedPath, third, fixed, fixedKey);
+          else if (fixedKey !== undefined) textCache.set(fixedKey, UNCHANGED_BY_FIX);
         }
         if (missing.size > 0) {
           const keys = [...missing.keys()];
