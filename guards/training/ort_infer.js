@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Batch inference with onnxruntime-node, used by the Python evaluation (train_common.predict_onnx)
-// so that reported metrics come from the shipped fp32 ONNX model in the gateway's runtime.
+// so that reported metrics come from the shipped ONNX model in the gateway's runtime.
 // usage: node ort_infer.js <model.onnx> <in.bin> <out.bin> [token_budget=16384]
 //   in.bin : int32 n, int32 lengths[n], then the int32 ids of every sequence (already [CLS] ... [SEP])
 //   out.bin: float32 [n, sum(widths)] = logits (+ category_logits), in input order

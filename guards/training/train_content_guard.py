@@ -535,7 +535,7 @@ def main():
     fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
                       token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
-    onnx_path, check, parity_res = tc.export_and_check(model, cfg, {"labels": LABELS, "categories": CATS}, sp, spm_path,
+    onnx_path, check, parity_res, quant = tc.export_and_check(model, cfg, {"labels": LABELS, "categories": CATS}, sp, spm_path,
                                                        args, work, lambda: write_config(args.out, cfg, fit_info, W))
 
     pred = lambda seqs: tc.predict_onnx(onnx_path, seqs)  # noqa: E731
@@ -548,8 +548,8 @@ def main():
                       "max_p_unsafe": float(everyday_pu.max())}
     tc.log("everyday prompts: " + json.dumps(everyday_check))
     report = {
-        **tc.report_head("content-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, t_start),
-        "metrics_onnx_fp32": metrics, "everyday_prompts": everyday_check,
+        **tc.report_head("content-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
+        "metrics_onnx": metrics, "everyday_prompts": everyday_check,
         "window_tokens": W, "language_factors": {"%s/%s" % k: round(v, 3) for k, v in lang_k.items()},
         "args": vars(args),
     }
@@ -601,7 +601,7 @@ def _f(x):
 def write_card(out, rep):
     """MODEL_CARD.md from this run's measurements (Python, with the shipped ONNX model in
     onnxruntime-node); the harness section is filled by guards/training/harness_cards.js."""
-    m = rep["metrics_onnx_fp32"]
+    m = rep["metrics_onnx"]
     thr = m["chosen_threshold"]["value"]
     a = rep["args"]
     enc = rep["encoder"]
@@ -632,7 +632,7 @@ protects out of the box, offline. Point the policy at Llama Guard 3 (`backend: o
 ## Files
 | file | what |
 |---|---|
-| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask`; outputs `logits` [batch, 2] (softmax; 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). |
+| `model.onnx` | {tc.onnx_kind(rep)}, opset {OPSET}: inputs `input_ids`, `attention_mask`; outputs `logits` [batch, 2] (softmax; 1 = unsafe) and `category_logits` [batch, 14] (sigmoid; S1..S14). |
 | `tokenizer.json`, `tokenizer_config.json`, `spm.model` | SentencePiece unigram, vocab {rep['vocab_size']}, converted for the gateway (`spm.model` is the reference for the parity tests). |
 | `config.json` | labels, categories, `text_template` (`User: {{text}}` / `Agent: {{text}}`), `fine_windows.max_tokens` = {rep['window_tokens']}; the true architecture is under `gateway_architecture`. |
 | `training_report.json` | the whole run: history, every metric below, timings. |

@@ -501,7 +501,7 @@ def main():
                       token_budget=args.token_budget, seed=SEED,
                       evals_per_epoch=1)
     # ---- export + checks
-    onnx_path, check, parity_res = tc.export_and_check(model, cfg, {"labels": LABELS}, sp, spm_path, args, work,
+    onnx_path, check, parity_res, quant = tc.export_and_check(model, cfg, {"labels": LABELS}, sp, spm_path, args, work,
                                                        lambda: write_config(args.out, cfg, fit_info, W, args.doc_marker))
 
     # ---- final metrics with the shipped ONNX model (onnxruntime-node)
@@ -517,8 +517,8 @@ def main():
                    "max_jailbreak_score": float(short_jb.max())}
     tc.log("short benign prompts: " + json.dumps(short_check))
     report = {
-        **tc.report_head("prompt-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, t_start),
-        "metrics_onnx_fp32": metrics, "metrics_onnx_fp32_raw_text": metrics_raw, "short_benign_prompts": short_check,
+        **tc.report_head("prompt-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
+        "metrics_onnx": metrics, "metrics_onnx_raw_text": metrics_raw, "short_benign_prompts": short_check,
         "robustness_test": robustness, "window_tokens": W,
         "args": vars(args),
     }
@@ -565,12 +565,12 @@ def write_config(out, cfg, fit_info, window_tokens, doc_marker=""):
 def write_card(out, rep):
     """MODEL_CARD.md from this run's measurements (Python, with the shipped ONNX model in
     onnxruntime-node); the harness section is filled by guards/training/harness_cards.js."""
-    m = rep["metrics_onnx_fp32"]
+    m = rep["metrics_onnx"]
     thr = m["chosen_threshold"]["value"]
     a = rep["args"]
     enc = rep["encoder"]
     lines = []
-    for name, mm in (("mitigation on (default)", m), ("raw text", rep["metrics_onnx_fp32_raw_text"])):
+    for name, mm in (("mitigation on (default)", m), ("raw text", rep["metrics_onnx_raw_text"])):
         for s_ in ("validation", "test"):
             x = mm[s_]
             lines.append("| %s, %s | %d | %d | %.4f | %s | %s | %s | %.4f |" % (
@@ -597,7 +597,7 @@ figure below was measured; none is copied from elsewhere.
 ## Files
 | file | what |
 |---|---|
-| `model.onnx` | fp32 ONNX, opset {OPSET}: inputs `input_ids`, `attention_mask`; output `logits` [batch, 3]. |
+| `model.onnx` | {tc.onnx_kind(rep)}, opset {OPSET}: inputs `input_ids`, `attention_mask`; output `logits` [batch, 3]. |
 | `tokenizer.json`, `tokenizer_config.json`, `spm.model` | SentencePiece unigram, vocab {rep['vocab_size']}, converted for the gateway (`spm.model` is the reference for the parity tests). |
 | `config.json` | `id2label` 0 BENIGN, 1 INJECTION, 2 JAILBREAK; `fine_windows.max_tokens` = {rep['window_tokens']}; the true architecture under `gateway_architecture`. |
 | `training_report.json` | the whole run: history, every metric below, timings. |
