@@ -3,17 +3,18 @@
 
 usage: python guards/training/quantize_onnx.py <model_dir> [--fp32 <model.onnx>] [--data ../shared/data]
 
-Rewrites <model_dir>/model.onnx with every weight matrix (the 6 per-layer MatMuls and the two
-heads' Gemms) stored as int8, one scale per output channel, and the activations entering them
+Rewrites <model_dir>/model.onnx with every weight matrix (4 MatMuls per layer, and the pooling
+and head Gemms) stored as int8, one scale per output channel, and the activations entering them
 quantized to uint8 with scales fixed here, from the float model's ranges on a seeded sample of
-train-split texts (MinMax). Attention's activation-by-activation products, softmax, LayerNorm
-and the embeddings stay float32.
+train-split texts (MinMax). Their outputs, attention's activation-by-activation products,
+softmax, LayerNorm and the embeddings stay float32.
 
 Why static, and why only the weight products: dynamic quantization (a scale per batch) made the
 same text score differently beside different texts (up to 0.018), so an audited score could not
 be reproduced; fixed scales make every row's score independent of its batch (checked here: every
 check segment alone and batched give equal scores). Quantizing attention's products too gained
-little speed and moved single scores by up to 0.41.
+little speed and moved single scores by up to 0.41. Run it on a float model only: it refuses one
+that is already quantized.
 
 The float model goes to --fp32 (the recipes keep it in their work folder; without the option it
 is deleted). Writes "quantization" into training_report.json when the folder has one, and prints it.
@@ -38,12 +39,21 @@ CALIBRATION_ROWS = 400
 CHECK_ROWS = 600
 
 
+def is_content_model(conf):
+    return "category_logits" in conf.get("onnx", {}).get("outputs", [])
+
+
 def _prefix(sp, conf, role):
-    """The content model's template prefix ids for a role (None for Prompt Guard)."""
-    tmpl = conf.get("text_template")
-    if not tmpl:
+    """The template prefix ids the runtime puts before a row's text: the content model's by role
+    (user / assistant), a Prompt Guard's third-party marker (--doc-marker) before documents and
+    tool results; None when there is none."""
+    tmpl = conf.get("text_template") or {}
+    if is_content_model(conf):
+        t = tmpl.get("assistant" if role == "assistant" else "user")
+    else:
+        t = tmpl.get("third_party") if role in ("document", "tool") else None
+    if not t:
         return None
-    t = tmpl["assistant" if role == "assistant" else "user"]
     return np.asarray(sp.encode(t.split("{text}")[0].rstrip()), dtype=np.int32)
 
 
@@ -53,7 +63,7 @@ def sample_segments(model_dir, data, split, n, seed):
     conf = json.load(open(os.path.join(model_dir, "config.json")))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spm.model"))
     recs = splits.load_all(data)
-    rows = splits.task_b(recs) if conf.get("text_template") else splits.task_a(recs)
+    rows = splits.task_b(recs) if is_content_model(conf) else splits.task_a(recs)
     rows = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
     rng = np.random.default_rng(seed)
     seqs = []
@@ -61,20 +71,22 @@ def sample_segments(model_dir, data, split, n, seed):
         r = rows[k]
         ids = np.asarray(sp.encode(r["text"]), dtype=np.int32)
         seqs += tc.segments(ids, prefix=_prefix(sp, conf, r["role"]))[:2]
-    return seqs, conf
+    return seqs
 
 
-def weight_matmuls_only(onnx_path):
-    """Names of MatMul nodes with no constant input (attention's products), to leave in float."""
-    import onnx
-    g = onnx.load(onnx_path).graph
-    consts = {i.name for i in g.initializer} | {n.output[0] for n in g.node if n.op_type == "Constant"}
-    return [n.name for n in g.node if n.op_type == "MatMul" and not set(n.input) & consts]
+def activation_matmuls(graph):
+    """MatMul nodes with no constant input (attention's two products): left in float."""
+    consts = {i.name for i in graph.initializer} | {n.output[0] for n in graph.node if n.op_type == "Constant"}
+    return [n.name for n in graph.node if n.op_type == "MatMul" and not set(n.input) & consts]
 
 
 def quantize(fp32_path, out_path, seqs):
+    import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
+    graph = onnx.load(fp32_path).graph
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node):
+        raise SystemExit("%s is already quantized: quantize the float model (--no-quantize training, or git history)" % fp32_path)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -87,12 +99,21 @@ def quantize(fp32_path, out_path, seqs):
             ids, mask = tc.pad_batch([seqs[k] for k in self.batches.pop(0)])
             return {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
 
-    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's advice to pre-process, which these graphs do not need
-    quantize_static(fp32_path, out_path, Reader(), quant_format=QuantFormat.QDQ,
-                    op_types_to_quantize=["MatMul", "Gemm"], nodes_to_exclude=weight_matmuls_only(fp32_path),
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax,
-                    extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    # onnxruntime logs its advice to pre-process the graph (not needed here) on the root logger.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        # Outputs of the quantized products stay float: quantizing them too would put the logits
+        # (and attention's q, k, v) on an 8-bit grid with a fixed range, capping every score.
+        quantize_static(fp32_path, out_path, Reader(), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=["MatMul", "Gemm"], nodes_to_exclude=activation_matmuls(graph),
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
+                                       "OpTypesToExcludeOutputQuantization": ["MatMul", "Gemm"]})
+    finally:
+        root.setLevel(level)
 
 
 def probabilities(onnx_path, seqs, token_budget=16384):
@@ -111,33 +132,34 @@ def drift(fp32_path, int8_path, seqs):
             "mean_abs_diff": float(d.mean()), "alone_vs_batched_max_diff": float(np.abs(alone - b).max())}
 
 
-def quantize_dir(model_dir, data, fp32_keep, note=None):
-    """Quantizes model_dir/model.onnx in place, the float file moved to fp32_keep."""
+def quantize_dir(model_dir, data, fp32_keep, note=None, update_report=True):
+    """Quantizes model_dir/model.onnx, a copy of the float file kept at fp32_keep. The folder's
+    model.onnx is replaced only once the quantized model has passed its checks."""
     src = os.path.join(model_dir, "model.onnx")
-    shutil.move(src, fp32_keep)
-    calib, _ = sample_segments(model_dir, data, "train", CALIBRATION_ROWS, SEED)
+    shutil.copyfile(src, fp32_keep)
+    calib = sample_segments(model_dir, data, "train", CALIBRATION_ROWS, SEED)
+    check = sample_segments(model_dir, data, "validation", CHECK_ROWS, SEED + 1)
     with tempfile.TemporaryDirectory() as td:
-        quantize(fp32_keep, os.path.join(td, "model.onnx"), calib)
-        shutil.move(os.path.join(td, "model.onnx"), src)
-    check, _ = sample_segments(model_dir, data, "validation", CHECK_ROWS, SEED + 1)
-    info = {"method": "onnxruntime quantize_static, QDQ: int8 weights per output channel, uint8 activations "
-                      "with MinMax scales, MatMul/Gemm with a weight only; attention products, softmax, "
-                      "LayerNorm and embeddings float32",
-            "calibration": "%d train-split rows (seed %d), their first two segments: %d" % (CALIBRATION_ROWS, SEED, len(calib)),
-            "check": "%d validation-split rows (seed %d), int8 vs float32 probabilities in onnxruntime-node" % (CHECK_ROWS, SEED + 1),
-            **drift(fp32_keep, src, check),
-            "bytes": {"float32": tc.file_size(fp32_keep), "int8": tc.file_size(src)}}
-    if note:
-        info["note"] = note
-    info = tc.rnd(info, 6)
-    if info["alone_vs_batched_max_diff"] > 1e-5:
-        raise SystemExit("quantized model scores depend on the batch: %s" % json.dumps(info))
-    conf_path = os.path.join(model_dir, "config.json")
-    conf = json.load(open(conf_path))
+        candidate = os.path.join(td, "model.onnx")
+        quantize(fp32_keep, candidate, calib)
+        info = {"method": "onnxruntime quantize_static, QDQ: the MatMuls and Gemms that hold a weight get int8 "
+                          "weights (per output channel) and uint8 inputs (MinMax scales); their outputs, "
+                          "attention's products, softmax, LayerNorm and the embeddings stay float32",
+                "calibration": "%d train-split rows (seed %d), their first two segments: %d" % (CALIBRATION_ROWS, SEED, len(calib)),
+                "check": "%d validation-split rows (seed %d), int8 vs float32 probabilities in onnxruntime-node" % (CHECK_ROWS, SEED + 1),
+                **drift(fp32_keep, candidate, check),
+                "bytes": {"float32": tc.file_size(fp32_keep), "int8": tc.file_size(candidate)}}
+        if note:
+            info["note"] = note
+        info = tc.rnd(info, 6)
+        if info["alone_vs_batched_max_diff"] > 1e-5:
+            raise SystemExit("quantized model scores depend on the batch: %s" % json.dumps(info))
+        shutil.move(candidate, src)
+    conf = json.load(open(os.path.join(model_dir, "config.json")))
     conf.setdefault("onnx", {})["weights"] = "int8 per output channel, static activation scales (guards/training/quantize_onnx.py)"
     tc.write_config(model_dir, conf)
     report = os.path.join(model_dir, "training_report.json")
-    if os.path.exists(report):
+    if update_report and os.path.exists(report):
         rep = json.load(open(report))
         rep["quantization"] = info
         tc.write_report(model_dir, rep)

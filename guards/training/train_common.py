@@ -613,7 +613,7 @@ def export_and_check(model, cfg, meta, sp, spm_path, args, work, write_config):
     quant = None
     if not args.no_quantize:
         from quantize_onnx import quantize_dir
-        quant = quantize_dir(args.out, args.data, os.path.join(work, "model.fp32.onnx"))
+        quant = quantize_dir(args.out, args.data, os.path.join(work, "model.fp32.onnx"), update_report=False)
         log("quantization: " + json.dumps(quant))
     return onnx_path, check, parity_res, quant
 
@@ -643,9 +643,9 @@ def onnx_kind(rep):
     q = rep.get("quantization")
     if not q:
         return "fp32 ONNX"
-    return ("ONNX with int8 weights (static, per output channel; float32 in and out; against the float model, "
-            "probabilities moved by at most %.3f on %d validation segments, p99 %.3f; scores do not depend on "
-            "the batch)" % (q["max_abs_diff"], q["segments"], q["p99_abs_diff"]))
+    return ("ONNX with int8 weights (static, per output channel, float32 logits; against the float model, "
+            "probabilities moved by at most %.3f on %d validation segments, p99 %.3f; a segment's score does not "
+            "depend on its batch)" % (q["max_abs_diff"], q["segments"], q["p99_abs_diff"]))
 
 
 def write_report(out, report):
