@@ -80,13 +80,23 @@ def activation_matmuls(graph):
     return [n.name for n in graph.node if n.op_type == "MatMul" and not set(n.input) & consts]
 
 
+QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul",
+                 "MatMulIntegerToFloat", "QGemm", "DynamicQuantizeMatMul", "MatMulNBits"}
+
+
+def refuse_quantized(onnx_path):
+    """Quantizing a quantized model again would quantize its float heads twice and report int8
+    against int8 as the drift: only a float model is accepted."""
+    import onnx
+    if any(n.op_type in QUANTIZED_OPS for n in onnx.load(onnx_path).graph.node):
+        raise SystemExit("%s is already quantized: quantize the float model (--no-quantize training, or git history)" % onnx_path)
+
+
 def quantize(fp32_path, out_path, seqs):
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     graph = onnx.load(fp32_path).graph
-    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node):
-        raise SystemExit("%s is already quantized: quantize the float model (--no-quantize training, or git history)" % fp32_path)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -136,6 +146,7 @@ def quantize_dir(model_dir, data, fp32_keep, note=None, update_report=True):
     """Quantizes model_dir/model.onnx, a copy of the float file kept at fp32_keep. The folder's
     model.onnx is replaced only once the quantized model has passed its checks."""
     src = os.path.join(model_dir, "model.onnx")
+    refuse_quantized(src)  # before the copy, so an earlier float copy at fp32_keep is not overwritten
     shutil.copyfile(src, fp32_keep)
     calib = sample_segments(model_dir, data, "train", CALIBRATION_ROWS, SEED)
     check = sample_segments(model_dir, data, "validation", CHECK_ROWS, SEED + 1)
@@ -154,7 +165,10 @@ def quantize_dir(model_dir, data, fp32_keep, note=None, update_report=True):
         info = tc.rnd(info, 6)
         if info["alone_vs_batched_max_diff"] > 1e-5:
             raise SystemExit("quantized model scores depend on the batch: %s" % json.dumps(info))
-        shutil.move(candidate, src)
+        # Copied next to the model, then renamed over it: model.onnx is never half written.
+        staged = os.path.join(model_dir, ".model.onnx.quantized")
+        shutil.copyfile(candidate, staged)
+        os.replace(staged, src)
     conf = json.load(open(os.path.join(model_dir, "config.json")))
     conf.setdefault("onnx", {})["weights"] = "int8 per output channel, static activation scales (guards/training/quantize_onnx.py)"
     tc.write_config(model_dir, conf)

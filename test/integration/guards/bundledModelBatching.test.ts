@@ -34,8 +34,8 @@ async function scoresAloneAndTogether(guard: Guard, request: (t: string) => Guar
 }
 
 describe.each([
-  ['prompt-guard-small', () => createPromptGuard({ name: 'prompt_guard', modelDir: path.join(MODELS, 'prompt-guard-small'), cacheSize: 0, rowCacheSize: 0, batchWaitMs: 20, inlineMaxTokens: 0 }), (t: string) => input(text('user', t))],
-  ['content-guard-small', () => createContentEncoderGuard({ name: 'llama_guard', modelDir: path.join(MODELS, 'content-guard-small'), cacheSize: 0, rowCacheSize: 0, batchWaitMs: 20, inlineMaxTokens: 0 }), (t: string): GuardRequest => ({ direction: 'input', texts: [], conversation: [{ role: 'user', content: t }] })],
+  ['prompt-guard-small', () => createPromptGuard({ name: 'prompt_guard', modelDir: path.join(MODELS, 'prompt-guard-small'), cacheSize: 0, rowCacheSize: 0, batchWaitMs: 150, inlineMaxTokens: 0 }), (t: string) => input(text('user', t))],
+  ['content-guard-small', () => createContentEncoderGuard({ name: 'llama_guard', modelDir: path.join(MODELS, 'content-guard-small'), cacheSize: 0, rowCacheSize: 0, batchWaitMs: 150, inlineMaxTokens: 0 }), (t: string): GuardRequest => ({ direction: 'input', texts: [], conversation: [{ role: 'user', content: t }] })],
 ] as const)('bundled %s', (_name, create, request) => {
   let guard: Guard;
   beforeAll(async () => {
