@@ -11,6 +11,7 @@ import { handlerChain, type NodeHandler } from './routes/handlerChain';
 import { chatAdapter, textAdapter } from './pipeline/adapters';
 import { completionEndpoint } from './pipeline/completionEndpoint';
 import { guardedRoute, type PipelineDeps } from './pipeline/guardedRoute';
+import { DeliveredAnswers } from './pipeline/deliveredAnswers';
 import { ConversationMemory, DEFAULT_MEMORY_LIMITS } from './pipeline/responses/conversationMemory';
 import { responsesEndpoint } from './pipeline/responses/endpoint';
 import type { PolicyHolder } from './pipeline/runtime/policyRuntime';
@@ -104,6 +105,8 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
     admit: deps.access?.admit,
     onFinished: deps.access?.onFinished,
     inFlight: deps.inFlight,
+    // Answers delivered on any guarded route, known when a client resends one as history.
+    answers: new DeliveredAnswers(),
   };
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });

@@ -54,6 +54,8 @@ export interface AuditPhase {
   reason: string;
   duration_ms: number;
   verdicts: AuditVerdict[];
+  /** Input only: earlier assistant turns recognized as answers this gateway delivered (their paths), which the rules on sources did not scan. */
+  delivered_answers?: string[];
 }
 
 export interface AuditVerdict {
@@ -98,7 +100,7 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     policy: { id: record.policy.id, version: record.policy.version },
     action: record.guardFault ? 'error' : record.action,
     status: record.status,
-    phases: [...(record.input ? [toPhase(record.input)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
+    phases: [...(record.input ? [inputPhase(record.input, record.deliveredAnswers)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
     content,
   };
   if (record.durationMs !== undefined) {
@@ -122,6 +124,10 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     };
   }
   return entry;
+}
+
+function inputPhase(phase: GuardPhase, deliveredAnswers: readonly string[] | undefined): AuditPhase {
+  return deliveredAnswers?.length ? { ...toPhase(phase), delivered_answers: [...deliveredAnswers] } : toPhase(phase);
 }
 
 function toPhase(phase: GuardPhase): AuditPhase {

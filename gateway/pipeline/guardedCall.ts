@@ -12,6 +12,7 @@ import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
 import { EngineSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { isJoinedText, type AssistantAnswer } from './extractTexts';
+import type { DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
 import type { ParsedCompletion } from './parsedCompletion';
@@ -19,6 +20,8 @@ import type { ParsedCompletion } from './parsedCompletion';
 /** Where a finished call's record goes. */
 export interface CallSink {
   recorder: DecisionRecorder;
+  /** Answers delivered after the output rules passed them, so a resent one is known (absent: none remembered). */
+  answers?: DeliveredAnswers;
   /** Called with each finished record (token refunds from the engine's usage); must not throw. */
   onFinished?: (record: RequestRecord, ctx: RequestContext) => void;
 }
@@ -38,6 +41,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
   private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
+  /** What delivered() was last told: the answers as the client received them. */
+  private deliveredTexts: string[] = [];
 
   constructor(
     readonly ctx: RequestContext,
@@ -138,6 +143,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    * replaces an earlier one instead of adding the same answers again.
    */
   delivered(texts: string[]): void {
+    this.deliveredTexts = texts;
     if (this.record.content) this.record.content.output = texts;
   }
 
@@ -161,6 +167,9 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     record.durationMs = this.ctx.timing.elapsedMs();
     if (error) record.error = error;
     record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
+    // Only a whole answer that output rules checked and passed: a block, an unchecked stream or a
+    // failure is never taken for the gateway's own answer later.
+    if (status === 200 && !error && record.action !== 'block' && record.outputs.length > 0) for (const text of this.deliveredTexts) this.sink.answers?.remember(text);
     this.sink.onFinished?.(record, this.ctx);
     this.engineSpan?.end(record);
     return this.sink.recorder.record(record);

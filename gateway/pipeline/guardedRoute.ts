@@ -12,6 +12,7 @@ import type { GuardedEndpoint } from './guardedEndpoint';
 import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
 import { controlTokenError } from './extract/controlTokens';
+import { withoutDeliveredAnswers } from './deliveredAnswers';
 
 export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
@@ -40,15 +41,20 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
     // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
     const runtime = deps.policies.current(ctx.policyId);
     res.setHeader('x-safety-policy', runtime.ref);
-    const parsed = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
+    const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
     if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
-      const forged = controlTokenError(parsed.inputTexts);
+      const forged = controlTokenError(extracted.inputTexts);
       if (forged) throw forged;
     }
+    // Earlier answers this gateway delivered are not read as possible forgeries (deliveredAnswers.ts).
+    const delivered = deps.answers ? withoutDeliveredAnswers(extracted.inputTexts, deps.answers) : undefined;
+    const parsed: P = delivered?.recognized.length ? { ...extracted, inputTexts: delivered.texts } : extracted;
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;
     try {
-      await runGuarded(new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps), endpoint, deps.engine);
+      const call = new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps);
+      if (delivered?.recognized.length) call.record.deliveredAnswers = delivered.recognized;
+      await runGuarded(call, endpoint, deps.engine);
     } finally {
       // Recorded (every way out of runGuarded records once): shutdown need not wait for it any more.
       deps.inFlight?.end(res);

@@ -20,6 +20,8 @@ export interface RequestRecord {
   stream: boolean;
   policy: { id: string; version: string };
   input?: GuardPhase;
+  /** Earlier assistant turns recognized as answers this gateway delivered (paths): left out of the input rules on sources (pipeline/deliveredAnswers.ts). */
+  deliveredAnswers?: string[];
   /** One output phase per checked choice. */
   outputs: (GuardPhase & { choice: number })[];
   /** Final action of the request: the most severe enforced decision. */
