@@ -43,6 +43,8 @@ export interface AppDeps {
   review?: RequestHandler;
   /** Requests on their way to a record, from arrival (shutdown waits for them). */
   inFlight?: InFlightCalls;
+  /** How many delivered answers to remember (config guards.delivered_answers); absent: the default, 0: none. */
+  deliveredAnswers?: number;
 }
 
 /**
@@ -106,7 +108,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
     onFinished: deps.access?.onFinished,
     inFlight: deps.inFlight,
     // Answers delivered on any guarded route, known when a client resends one as history.
-    answers: new DeliveredAnswers(),
+    answers: deps.deliveredAnswers === 0 ? undefined : new DeliveredAnswers(deps.deliveredAnswers),
   };
   // Conversations relayed on /v1/responses, so a client's previous_response_id or item_reference is expanded and checked.
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });

@@ -134,6 +134,7 @@ async function startParts(
     engine,
     recorder: decisionRecorder,
     bodyLimitBytes: config.limits.body_bytes,
+    deliveredAnswers: config.guards.delivered_answers,
     access,
     readinessChecks: [
       // A draining replica leaves the load balancer's rotation at once, whatever else is fine.

@@ -11,6 +11,10 @@ import { isJoinedText, joinedTexts } from './extract/joinedTexts';
  * assistant turn the gateway did not deliver, word for word, is still checked as a possible forgery,
  * and every turn still reaches the content guard, which reads the whole conversation.
  *
+ * What it gives up: text a client got the engine to write (past the input rules, then passed by
+ * the output rules) is not read by Prompt Guard again when resent. An operator who would rather
+ * refuse such chats sets `guards.delivered_answers: 0`.
+ *
  * Bounded, oldest forgotten first; one gateway process (a replica that did not deliver an answer
  * checks it as before).
  */

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import OpenAI, { BadRequestError } from 'openai';
@@ -108,5 +109,31 @@ describe('answers the gateway delivered, resent as history', () => {
     ).rejects.toMatchObject({ code: 'content_policy_violation' });
     const record = decisionRecords(gateway.auditDir).at(-1)!;
     expect(inputPhase(record)).toMatchObject({ action: 'block', delivered_answers: ['messages[1].content'] });
+  });
+});
+
+describe('with guards.delivered_answers: 0', () => {
+  let engine: DevEngine;
+  let gateway: { child: ChildProcess; url: string; auditDir: string };
+  beforeAll(async () => {
+    engine = await startDevEngine();
+    const config = path.join(mkdtempSync(path.join(tmpdir(), 'sg-delivered-')), 'gateway.yaml');
+    writeFileSync(config, 'guards:\n  delivered_answers: 0\n');
+    gateway = await startServeProcess(['--engine-url', engine.baseUrl, '--config', config]);
+  });
+  afterAll(async () => {
+    gateway?.child.kill('SIGTERM');
+    if (gateway) await once(gateway.child, 'exit');
+    await engine?.close();
+  });
+
+  test('every earlier assistant turn is read as the client wrote it, delivered or not', async () => {
+    await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: IN_CHARACTER }) });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const first: OpenAI.Chat.ChatCompletionMessageParam = { role: 'user', content: 'Tell me a story about the sea, in character.' };
+    const answer = (await client.chat.completions.create({ model: 'dev', messages: [first] })).choices[0].message.content ?? '';
+    expect(answer).toBe(IN_CHARACTER);
+    await expect(client.chat.completions.create({ model: 'dev', messages: [first, { role: 'assistant', content: answer }, { role: 'user', content: 'Go on.' }] })).rejects.toMatchObject({ code: 'content_policy_violation' });
+    expect(inputPhase(decisionRecords(gateway.auditDir).at(-1)!)).not.toHaveProperty('delivered_answers');
   });
 });
