@@ -51,6 +51,7 @@ function digest(text: string): string {
  */
 export function withoutDeliveredAnswers(texts: readonly ScanText[], answers: DeliveredAnswers): { texts: ScanText[]; recognized: string[] } {
   const recognized: string[] = [];
+  if (answers.size === 0) return { texts: [...texts], recognized };
   const kept = texts.filter((t) => {
     if (isJoinedText(t)) return false;
     if (t.source === 'assistant' && answers.recognizes(t.text)) {
