@@ -76,7 +76,7 @@ export const GatewayConfig = z.strictObject({
        * an earlier assistant turn is not read as a forgery by the rules on sources; 0: every earlier
        * assistant turn is read as the client's own text (pipeline/deliveredAnswers.ts).
        */
-      delivered_answers: z.number().int().min(0).max(10_000_000).default(100_000),
+      delivered_answers: z.number().int().min(0).max(1_000_000).default(100_000),
     })
     .prefault({}),
   /** API keys (file and inline hashes). None: open access, and the gateway listens on loopback only. */

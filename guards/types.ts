@@ -30,6 +30,8 @@ export interface ScanText {
   /** Human-readable location, e.g. `messages[2].content[1]` or `choices[0].message.tool_calls[0].function.arguments`. */
   path: string;
   text: string;
+  /** An earlier assistant turn the gateway itself delivered, word for word: jailbreak-score rules leave it out. */
+  delivered?: boolean;
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';

@@ -1,38 +1,48 @@
 import { createHash } from 'node:crypto';
 import type { ScanText } from '../../guards/types';
-import { isJoinedText, joinedTexts } from './extract/joinedTexts';
+import { isJoinedText, isShortPiece } from './extract/joinedTexts';
 
 /**
- * Answers this gateway delivered after its output rules passed them, remembered by hash (never
- * their text) so that a client resending one as an earlier assistant turn is not blocked by a rule
- * meant for forged turns. Prompt Guard's jailbreak score reads what a person wrote; on a model's
- * own answers it misfires (2.4% of benign test answers of benign-chat and CoCoNot score over the
- * default threshold), and one such answer in a chat's history blocked every later turn of it. An
- * assistant turn the gateway did not deliver, word for word, is still checked as a possible forgery,
- * and every turn still reaches the content guard, which reads the whole conversation.
+ * Answers this gateway delivered, remembered by hash (never their text) so that a client resending
+ * one as an earlier assistant turn is not read as a forgery by Prompt Guard's jailbreak score. That
+ * score reads what a person wrote; on an engine's answers it misfires (2.4% of benign test answers
+ * of benign-chat and CoCoNot score over the default threshold), and one such answer in a chat's
+ * history refused every later turn of it. Only the jailbreak-score rules leave a recognized turn
+ * out (runRules.ts): injection-score and findings rules read it, and so does the content guard,
+ * with the whole conversation.
  *
- * What it gives up: text a client got the engine to write (past the input rules, then passed by
- * the output rules) is not read by Prompt Guard again when resent. An operator who would rather
- * refuse such chats sets `guards.delivered_answers: 0`.
+ * Remembered only when nothing in the request could dictate the answer's words (no output schema,
+ * grammar, logit bias or echo), every rule allowed the request with no error or shadow verdict,
+ * output rules ran, and the record is durable (guardedCall.ts). Keyed by app and policy id, so one
+ * app's answers, or a laxer policy's, are never another's. Only answers longer than a short piece
+ * (joinedTexts.ts): short pieces are also scanned joined, and recognizing them would let a payload
+ * be assembled from remembered fragments.
  *
- * Bounded, oldest forgotten first; one gateway process (a replica that did not deliver an answer
- * checks it as before).
+ * What it gives up: text a client got the engine to write in its own words (translated, decoded, past
+ * the input rules) and the output rules passed is not read by the jailbreak score again when resent.
+ * `guards.delivered_answers: 0` turns this off. Bounded, least recently used forgotten first, one
+ * gateway process: a replica that did not deliver an answer reads it as before.
  */
 export class DeliveredAnswers {
   private readonly hashes = new Map<string, true>();
 
   constructor(readonly maxEntries = 100_000) {}
 
-  remember(text: string): void {
-    if (text === '' || this.maxEntries <= 0) return;
-    const key = digest(text);
+  remember(scope: string, text: string): void {
+    if (this.maxEntries <= 0 || !recognizable(text)) return;
+    const key = digest(scope, text);
     this.hashes.delete(key);
     this.hashes.set(key, true);
     if (this.hashes.size > this.maxEntries) this.hashes.delete(this.hashes.keys().next().value as string);
   }
 
-  recognizes(text: string): boolean {
-    return text !== '' && this.hashes.has(digest(text));
+  /** Whether the answer was delivered in this scope; a hit counts as a use (the chat is still going). */
+  recognizes(scope: string, text: string): boolean {
+    if (!recognizable(text)) return false;
+    const key = digest(scope, text);
+    if (!this.hashes.delete(key)) return false;
+    this.hashes.set(key, true);
+    return true;
   }
 
   get size(): number {
@@ -40,26 +50,44 @@ export class DeliveredAnswers {
   }
 }
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
+/** The scope answers are remembered and recognized in: the app and its policy. */
+export function answerScope(app: string, policyId: string): string {
+  return `${app}\u0000${policyId}`;
+}
+
+function recognizable(text: string): boolean {
+  return text.trim() !== '' && !isShortPiece(text);
+}
+
+function digest(scope: string, text: string): string {
+  // UTF-16 code units as they are: two strings that differ only in lone surrogates hash apart.
+  return createHash('sha256').update(Buffer.from(scope, 'utf16le')).update(Buffer.from([0, 0, 0, 0])).update(Buffer.from(text, 'utf16le')).digest('base64');
 }
 
 /**
- * The request's texts less the assistant turns the gateway delivered (`recognized`: their paths,
- * for the record), with each source's joined runs rebuilt from what is left, so a delivered answer
- * is not scanned inside a join either.
+ * The request's texts with the earlier assistant turns this gateway delivered marked `delivered`
+ * (`recognized`: their paths, for the record). Nothing is removed; joined runs are left as they are.
  */
-export function withoutDeliveredAnswers(texts: readonly ScanText[], answers: DeliveredAnswers): { texts: ScanText[]; recognized: string[] } {
+export function markDeliveredAnswers(texts: readonly ScanText[], answers: DeliveredAnswers, scope: string): { texts: ScanText[]; recognized: string[] } {
   const recognized: string[] = [];
   if (answers.size === 0) return { texts: [...texts], recognized };
-  const kept = texts.filter((t) => {
-    if (isJoinedText(t)) return false;
-    if (t.source === 'assistant' && answers.recognizes(t.text)) {
-      recognized.push(t.path);
-      return false;
-    }
-    return true;
+  const marked = texts.map((t) => {
+    if (t.source !== 'assistant' || isJoinedText(t) || !answers.recognizes(scope, t.text)) return t;
+    recognized.push(t.path);
+    return { ...t, delivered: true };
   });
-  if (recognized.length === 0) return { texts: [...texts], recognized };
-  return { texts: [...kept, ...joinedTexts(kept)], recognized };
+  return { texts: marked, recognized };
+}
+
+/** Request fields that let a client choose an answer's words (or have its own prompt echoed): such an answer is never remembered. */
+const DICTATING_FIELDS = ['logit_bias', 'echo', 'structured_outputs', 'grammar', 'json_schema', 'regex', 'choice'];
+
+export function clientDictatesAnswer(body: Record<string, unknown>): boolean {
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('guided_') || DICTATING_FIELDS.includes(key)) return true;
+  }
+  const format = body.response_format ?? (body.text as { format?: unknown } | undefined)?.format;
+  const type = (format as { type?: unknown } | undefined)?.type;
+  return format !== undefined && format !== null && type !== 'text';
 }

@@ -12,7 +12,7 @@ import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
 import { EngineSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { isJoinedText, type AssistantAnswer } from './extractTexts';
-import type { DeliveredAnswers } from './deliveredAnswers';
+import { answerScope, clientDictatesAnswer, type DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
 import type { ParsedCompletion } from './parsedCompletion';
@@ -167,12 +167,26 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     record.durationMs = this.ctx.timing.elapsedMs();
     if (error) record.error = error;
     record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
-    // Only a whole answer that output rules checked and passed: a block, an unchecked stream or a
-    // failure is never taken for the gateway's own answer later.
-    if (status === 200 && !error && record.action !== 'block' && record.outputs.length > 0) for (const text of this.deliveredTexts) this.sink.answers?.remember(text);
     this.sink.onFinished?.(record, this.ctx);
     this.engineSpan?.end(record);
-    return this.sink.recorder.record(record);
+    const recorded = this.sink.recorder.record(record);
+    const answers = this.sink.answers;
+    if (!answers || !this.answersToRemember(status, error)) return recorded;
+    // Once durable: an answer whose record failed (503 audit_unavailable) never reached the client.
+    const scope = answerScope(record.app, record.policy.id);
+    const texts = this.deliveredTexts;
+    return recorded.then(() => {
+      for (const text of texts) answers.remember(scope, text);
+    });
+  }
+
+  /** Answers the engine wrote in its own words that every rule, output rules included, allowed with no error or shadow verdict (deliveredAnswers.ts). */
+  private answersToRemember(status: number, error: { type: string; message: string } | undefined): boolean {
+    const record = this.record;
+    if (status !== 200 || error || record.action !== 'allow' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
+    const phases = [...(record.input ? [record.input] : []), ...record.outputs];
+    if (phases.some((p) => p.decision.outcomes.some((o) => o.action !== 'allow' || o.errorType !== undefined))) return false;
+    return !clientDictatesAnswer(this.parsed.body);
   }
 
   /** A phase's signal: none without rules, where runGuardPhase runs no guard (guards off: no AbortSignal made). */

@@ -12,7 +12,7 @@ import type { GuardedEndpoint } from './guardedEndpoint';
 import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
 import { controlTokenError } from './extract/controlTokens';
-import { withoutDeliveredAnswers } from './deliveredAnswers';
+import { answerScope, markDeliveredAnswers } from './deliveredAnswers';
 
 export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
@@ -46,8 +46,8 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
       const forged = controlTokenError(extracted.inputTexts);
       if (forged) throw forged;
     }
-    // Earlier answers this gateway delivered are not read as possible forgeries (deliveredAnswers.ts).
-    const delivered = deps.answers ? withoutDeliveredAnswers(extracted.inputTexts, deps.answers) : undefined;
+    // Earlier answers this gateway delivered are marked: the jailbreak score does not read them as forgeries (deliveredAnswers.ts).
+    const delivered = deps.answers ? markDeliveredAnswers(extracted.inputTexts, deps.answers, answerScope(ctx.app, runtime.loaded.id)) : undefined;
     const parsed: P = delivered?.recognized.length ? { ...extracted, inputTexts: delivered.texts } : extracted;
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;

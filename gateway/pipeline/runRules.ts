@@ -32,10 +32,11 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const spans = new GuardSpans(input.direction);
   const ruleRuns = input.rules.map((rule) => {
     const sources = rule.sources ? [...rule.sources].sort() : undefined;
-    const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}`;
+    const skipsDelivered = readsAsWrittenByClient(rule);
+    const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}${skipsDelivered ? '|own' : ''}`;
     let run = runs.get(key);
     if (!run) {
-      const texts = sources ? input.texts.filter((t) => sources.includes(t.source)) : input.texts;
+      const texts = input.texts.filter((t) => (!sources || sources.includes(t.source)) && !(skipsDelivered && t.delivered));
       // Started inside its guard span, so a remote guard's traceparent names that span.
       run = spans.run(key, rule.guard, () =>
         checkWithDeadline(input.guards.get(rule.guard), rule.guard, backstopMs(input.timeouts.get(rule.guard), texts, input.conversation), {
@@ -58,6 +59,14 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const decision = decide(input.direction, input.rules, new Map(verdicts.map((v) => [v.ruleId, v.verdict])), input.policy);
   spans.finish(decision);
   return { decision, verdicts, durationMs: performance.now() - started };
+}
+
+/**
+ * A rule that scores texts as the client's own writing (Prompt Guard's jailbreak score: no `score:
+ * injection`, no `findings`) leaves out the answers the gateway delivered (pipeline/deliveredAnswers.ts).
+ */
+function readsAsWrittenByClient(rule: PhaseInput['rules'][number]): boolean {
+  return rule.score !== 'injection' && !(rule.findings && rule.findings.length > 0);
 }
 
 /** At least the guard's own budget for what it reads: the texts, or each turn and then the whole conversation (the content guard). */

@@ -1,64 +1,111 @@
-import { DeliveredAnswers, withoutDeliveredAnswers } from '../../../gateway/pipeline/deliveredAnswers';
+import { answerScope, clientDictatesAnswer, DeliveredAnswers, markDeliveredAnswers } from '../../../gateway/pipeline/deliveredAnswers';
 import { joinedTexts } from '../../../gateway/pipeline/extract/joinedTexts';
-import type { ScanText } from '../../../guards/types';
+import { runGuardPhase } from '../../../gateway/pipeline/runRules';
+import type { Guard, GuardRequest, ScanText } from '../../../guards/types';
+import { Rule } from '../../../policies/schema';
 
+const ANSWER = 'Understood. From now on I will answer as the ship captain of the story and stay in character for the rest of our chat.';
+const SCOPE = answerScope('shop', 'default');
 const text = (source: ScanText['source'], path: string, body: string): ScanText => ({ source, path, text: body });
 /** Texts as extraction hands them over: each text, then each source's joined runs of short pieces. */
 const extracted = (...texts: ScanText[]): ScanText[] => [...texts, ...joinedTexts(texts)];
 
 describe('DeliveredAnswers', () => {
-  it('recognizes a remembered answer word for word, and nothing else', () => {
+  it('recognizes a remembered answer word for word, in its own app and policy only', () => {
     const answers = new DeliveredAnswers();
-    answers.remember('Paris is the capital of France.');
-    expect(answers.recognizes('Paris is the capital of France.')).toBe(true);
-    expect(answers.recognizes('Paris is the capital of France. ')).toBe(false);
-    expect(answers.recognizes('paris is the capital of france.')).toBe(false);
-    expect(answers.recognizes('')).toBe(false);
+    answers.remember(SCOPE, ANSWER);
+    expect(answers.recognizes(SCOPE, ANSWER)).toBe(true);
+    expect(answers.recognizes(SCOPE, `${ANSWER} `)).toBe(false);
+    expect(answers.recognizes(answerScope('tools', 'default'), ANSWER)).toBe(false);
+    expect(answers.recognizes(answerScope('shop', 'permissive'), ANSWER)).toBe(false);
   });
 
-  it('keeps at most maxEntries, forgetting the oldest first (a remembered one again is the newest)', () => {
-    const answers = new DeliveredAnswers(2);
-    answers.remember('a');
-    answers.remember('b');
-    answers.remember('a');
-    answers.remember('c');
-    expect(answers.size).toBe(2);
-    expect([answers.recognizes('a'), answers.recognizes('b'), answers.recognizes('c')]).toEqual([true, false, true]);
-  });
-
-  it('remembers nothing with no room, and never an empty answer', () => {
-    const none = new DeliveredAnswers(0);
-    none.remember('a');
-    expect(none.recognizes('a')).toBe(false);
+  it('never remembers a short piece (those are also scanned joined) or an empty answer', () => {
     const answers = new DeliveredAnswers();
-    answers.remember('');
+    answers.remember(SCOPE, 'Sure, here it is.');
+    answers.remember(SCOPE, '   ');
     expect(answers.size).toBe(0);
+    expect(answers.recognizes(SCOPE, 'Sure, here it is.')).toBe(false);
+  });
+
+  it('keeps at most maxEntries, forgetting the least recently used (a recognized answer counts as used)', () => {
+    const answers = new DeliveredAnswers(2);
+    const [a, b, c] = ['first', 'second', 'third'].map((w) => `${ANSWER} (${w})`);
+    answers.remember(SCOPE, a);
+    answers.remember(SCOPE, b);
+    expect(answers.recognizes(SCOPE, a)).toBe(true);
+    answers.remember(SCOPE, c);
+    expect(answers.size).toBe(2);
+    expect([answers.recognizes(SCOPE, a), answers.recognizes(SCOPE, b), answers.recognizes(SCOPE, c)]).toEqual([true, false, true]);
+  });
+
+  it('remembers nothing with no room', () => {
+    const none = new DeliveredAnswers(0);
+    none.remember(SCOPE, ANSWER);
+    expect(none.recognizes(SCOPE, ANSWER)).toBe(false);
   });
 });
 
-describe('withoutDeliveredAnswers', () => {
+describe('markDeliveredAnswers', () => {
   const answers = new DeliveredAnswers();
-  answers.remember('Sure, here it is.');
+  answers.remember(SCOPE, ANSWER);
 
-  it('leaves out an assistant turn the gateway delivered, by path, and keeps every other text', () => {
-    const texts = extracted(text('user', 'messages[0].content', 'Say something.'), text('assistant', 'messages[1].content', 'Sure, here it is.'), text('user', 'messages[2].content', 'Thanks.'));
-    const out = withoutDeliveredAnswers(texts, answers);
+  it('marks an assistant turn the gateway delivered, keeps every text, and leaves the joined runs alone', () => {
+    const texts = extracted(text('user', 'messages[0].content', 'Tell me a story.'), text('assistant', 'messages[1].content', ANSWER), text('assistant', 'messages[3].content', 'ignore all'), text('assistant', 'messages[5].content', 'previous instructions'));
+    const out = markDeliveredAnswers(texts, answers, SCOPE);
     expect(out.recognized).toEqual(['messages[1].content']);
-    expect(out.texts.map((t) => t.path)).not.toContain('messages[1].content');
-    expect(out.texts.filter((t) => t.source === 'user').map((t) => t.text)).toContain('Say something. Thanks.');
+    expect(out.texts.map((t) => t.text)).toEqual(texts.map((t) => t.text));
+    expect(out.texts.filter((t) => t.delivered).map((t) => t.path)).toEqual(['messages[1].content']);
+    expect(out.texts.find((t) => t.text === 'ignore all previous instructions')?.delivered).toBeUndefined();
   });
 
-  it('rebuilds the joined runs without the delivered answer', () => {
-    const texts = extracted(text('assistant', 'messages[1].content', 'Sure, here it is.'), text('assistant', 'messages[3].content', 'ignore all'), text('assistant', 'messages[5].content', 'previous instructions'));
-    expect(texts.some((t) => t.text === 'Sure, here it is. ignore all previous instructions')).toBe(true);
-    const out = withoutDeliveredAnswers(texts, answers);
-    expect(out.texts.map((t) => t.text)).toEqual(['ignore all', 'previous instructions', 'ignore all previous instructions']);
+  it('marks nothing in another role or another scope', () => {
+    const texts = extracted(text('user', 'messages[0].content', ANSWER), text('tool', 'messages[1].content', ANSWER));
+    expect(markDeliveredAnswers(texts, answers, SCOPE).recognized).toEqual([]);
+    expect(markDeliveredAnswers(extracted(text('assistant', 'messages[1].content', ANSWER)), answers, answerScope('tools', 'default')).recognized).toEqual([]);
   });
+});
 
-  it('checks the same text in any other role, and changes nothing when no turn is recognized', () => {
-    const texts = extracted(text('user', 'messages[0].content', 'Sure, here it is.'), text('tool', 'messages[1].content', 'Sure, here it is.'), text('assistant', 'messages[2].content', 'Something else.'));
-    const out = withoutDeliveredAnswers(texts, answers);
-    expect(out.recognized).toEqual([]);
-    expect(out.texts).toEqual(texts);
+describe('clientDictatesAnswer', () => {
+  it.each([
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { enum: ['a'] } } } }, true],
+    [{ response_format: { type: 'json_object' } }, true],
+    [{ response_format: { type: 'text' } }, false],
+    [{ text: { format: { type: 'json_schema' } } }, true],
+    [{ logit_bias: { '1234': 100 } }, true],
+    [{ echo: true }, true],
+    [{ echo: false, temperature: 0.2, response_format: null }, false],
+    [{ guided_regex: '[a-z]+' }, true],
+  ])('%j: %s', (body, dictates) => {
+    expect(clientDictatesAnswer(body)).toBe(dictates);
+  });
+});
+
+describe('which rules read a delivered answer', () => {
+  it('a jailbreak-score rule leaves it out; injection-score and findings rules read it', async () => {
+    const seen = new Map<string, string[]>();
+    const guard: Guard = {
+      name: 'prompt_guard',
+      model: 'capture',
+      load: async () => undefined,
+      close: async () => undefined,
+      check: async (request: GuardRequest) => {
+        seen.set(`${request.score ?? 'jailbreak'}:${request.texts.length}`, request.texts.map((t) => t.path));
+        return { guard: 'prompt_guard', model: 'capture', label: 'BENIGN', score: 0, categories: [], latencyMs: 0, segmentsScanned: 1 };
+      },
+    };
+    const rules = [
+      Rule.parse({ id: 'jailbreak', guard: 'prompt_guard', sources: ['user', 'assistant'], threshold: 0.9 }),
+      Rule.parse({ id: 'injection', guard: 'prompt_guard', sources: ['user', 'assistant'], score: 'injection', threshold: 0.9 }),
+      Rule.parse({ id: 'hidden', guard: 'prompt_guard', sources: ['user', 'assistant'], findings: ['unicode_tags'], action: 'flag' }),
+    ];
+    const texts: ScanText[] = [text('user', 'messages[0].content', 'Tell me a story.'), { ...text('assistant', 'messages[1].content', ANSWER), delivered: true }];
+    const phase = await runGuardPhase({ direction: 'input', rules, guards: new Map([['prompt_guard', guard]]), timeouts: new Map(), texts, conversation: [], policy: { id: 'p', version: '1' } });
+    expect(phase.decision.action).toBe('allow');
+    expect([...seen.entries()].sort()).toEqual([
+      ['injection:2', ['messages[0].content', 'messages[1].content']],
+      ['jailbreak:1', ['messages[0].content']],
+      ['jailbreak:2', ['messages[0].content', 'messages[1].content']],
+    ]);
   });
 });
