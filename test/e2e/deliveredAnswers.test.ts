@@ -55,6 +55,15 @@ describe('answers the gateway delivered, resent as history', () => {
     expect(inputPhase(record)).toMatchObject({ action: 'allow', delivered_answers: ['messages[1].content'] });
   });
 
+  test('a whole (not streamed) answer is remembered too', async () => {
+    const holmes = 'Understood. From now on I will respond as Sherlock Holmes, the detective of Baker Street, and stay in character no matter what you ask.';
+    await script({ reply: holmes });
+    const first: OpenAI.Chat.ChatCompletionMessageParam = { role: 'user', content: 'Tell me a detective story, in character.' };
+    expect((await ask([first])).choices[0].message.content).toBe(holmes);
+    await expect(ask([first, { role: 'assistant', content: holmes }, { role: 'user', content: 'Go on.' }])).resolves.toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+    expect(inputPhase(lastRecord())).toMatchObject({ action: 'allow', delivered_answers: ['messages[1].content'] });
+  });
+
   test('a delivered answer changed by one character is read as written by the client again', async () => {
     await expect(
       ask([
