@@ -72,8 +72,8 @@ export const GatewayConfig = z.strictObject({
       /** /readyz: how long the probe of a failing guard (so it can recover while drained) may take. */
       probe_timeout_ms: z.number().int().min(100).max(60_000).default(2_000),
       /**
-       * Answers remembered (by hash) once the output rules passed them, so a client resending one as
-       * an earlier assistant turn is not read as a forgery by the rules on sources; 0: every earlier
+       * Answers remembered (by hash) once every rule allowed them, so a client resending one as an
+       * earlier assistant turn is not read as a forgery by jailbreak-score rules; 0: every earlier
        * assistant turn is read as the client's own text (pipeline/deliveredAnswers.ts).
        */
       delivered_answers: z.number().int().min(0).max(1_000_000).default(100_000),

@@ -54,7 +54,7 @@ export interface AuditPhase {
   reason: string;
   duration_ms: number;
   verdicts: AuditVerdict[];
-  /** Input only: earlier assistant turns recognized as answers this gateway delivered (their paths), which the rules on sources did not scan. */
+  /** Input only: earlier assistant turns recognized as answers this gateway delivered (their paths), which jailbreak-score rules did not scan. */
   delivered_answers?: string[];
 }
 

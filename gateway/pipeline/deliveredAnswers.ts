@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ScanText } from '../../guards/types';
 import { isJoinedText, isShortPiece } from './extract/joinedTexts';
+import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
 
 /**
  * Answers this gateway delivered, remembered by hash (never their text) so that a client resending
@@ -11,10 +12,10 @@ import { isJoinedText, isShortPiece } from './extract/joinedTexts';
  * out (runRules.ts): injection-score and findings rules read it, and so does the content guard,
  * with the whole conversation.
  *
- * Remembered only when nothing in the request could dictate the answer's words (no output schema,
- * grammar, logit bias or echo), every rule allowed the request with no error or shadow verdict,
- * output rules ran, and the record is durable (guardedCall.ts). Keyed by app and policy id, so one
- * app's answers, or a laxer policy's, are never another's. Only answers longer than a short piece
+ * Remembered only when nothing in the request could dictate the answer's words (clientDictatesAnswer),
+ * every rule allowed the request with no error or shadow verdict, output rules ran, and the record
+ * is durable (guardedCall.ts). Keyed by app and policy version, so one app's answers, or a laxer
+ * policy's, are never another's; the bound is shared by every app. Only answers longer than a short piece
  * (joinedTexts.ts): short pieces are also scanned joined, and recognizing them would let a payload
  * be assembled from remembered fragments.
  *
@@ -50,18 +51,23 @@ export class DeliveredAnswers {
   }
 }
 
-/** The scope answers are remembered and recognized in: the app and its policy. */
-export function answerScope(app: string, policyId: string): string {
-  return `${app}\u0000${policyId}`;
+/** The scope answers are remembered and recognized in: the app and its policy version (a reload starts afresh). */
+export function answerScope(app: string, policy: { id: string; version: string }): string {
+  return `${app}\u0000${policy.id}@${policy.version}`;
 }
 
 function recognizable(text: string): boolean {
   return text.trim() !== '' && !isShortPiece(text);
 }
 
+/** UTF-16 characters hashed per step: long answers are hashed in slices, never copied whole. */
+const HASH_SLICE_CHARS = 256 * 1024;
+
 function digest(scope: string, text: string): string {
   // UTF-16 code units as they are: two strings that differ only in lone surrogates hash apart.
-  return createHash('sha256').update(Buffer.from(scope, 'utf16le')).update(Buffer.from([0, 0, 0, 0])).update(Buffer.from(text, 'utf16le')).digest('base64');
+  const hash = createHash('sha256').update(Buffer.from(scope, 'utf16le')).update(Buffer.from([0, 0, 0, 0]));
+  for (let from = 0; from < text.length; from += HASH_SLICE_CHARS) hash.update(Buffer.from(text.slice(from, from + HASH_SLICE_CHARS), 'utf16le'));
+  return hash.digest('base64');
 }
 
 /**
@@ -79,15 +85,21 @@ export function markDeliveredAnswers(texts: readonly ScanText[], answers: Delive
   return { texts: marked, recognized };
 }
 
-/** Request fields that let a client choose an answer's words (or have its own prompt echoed): such an answer is never remembered. */
-const DICTATING_FIELDS = ['logit_bias', 'echo', 'structured_outputs', 'grammar', 'json_schema', 'regex', 'choice'];
+/** Fields the gateway itself knows (its three routes); anything else reached the body through an operator's `request_fields.allow`. */
+const KNOWN_FIELDS = new Set([...Object.keys(CHAT_FIELDS), ...Object.keys(COMPLETION_FIELDS), ...Object.keys(RESPONSES_FIELDS)]);
+/** Known fields that let a client choose an answer's words, or have its own text come back in it. */
+const DICTATING_FIELDS = ['logit_bias', 'echo', 'tools', 'tool_choice', 'functions', 'function_call'];
 
+/**
+ * Whether the request could dictate the answer's words: an output schema or format other than
+ * text, a logit bias, echo, tools (a forced or strict tool call's arguments follow the client's
+ * schema, and the answer as received then holds them), or any field the gateway does not know.
+ */
 export function clientDictatesAnswer(body: Record<string, unknown>): boolean {
   for (const [key, value] of Object.entries(body)) {
     if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('guided_') || DICTATING_FIELDS.includes(key)) return true;
+    if (!KNOWN_FIELDS.has(key) || DICTATING_FIELDS.includes(key)) return true;
   }
-  const format = body.response_format ?? (body.text as { format?: unknown } | undefined)?.format;
-  const type = (format as { type?: unknown } | undefined)?.type;
-  return format !== undefined && format !== null && type !== 'text';
+  const formats = [body.response_format, (body.text as { format?: unknown } | null | undefined)?.format];
+  return formats.some((f) => f !== undefined && f !== null && (f as { type?: unknown }).type !== 'text');
 }

@@ -173,10 +173,15 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     const answers = this.sink.answers;
     if (!answers || !this.answersToRemember(status, error)) return recorded;
     // Once durable: an answer whose record failed (503 audit_unavailable) never reached the client.
-    const scope = answerScope(record.app, record.policy.id);
+    const scope = answerScope(record.app, record.policy);
     const texts = this.deliveredTexts;
     return recorded.then(() => {
-      for (const text of texts) answers.remember(scope, text);
+      // The record is durable and the answer allowed: nothing here may turn that into a failure.
+      try {
+        for (const text of texts) answers.remember(scope, text);
+      } catch {
+        // A remembered answer only spares a later false block.
+      }
     });
   }
 

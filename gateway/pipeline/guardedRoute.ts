@@ -47,7 +47,7 @@ export function guardedRoute<V extends ValidatedRequest, P extends ParsedComplet
       if (forged) throw forged;
     }
     // Earlier answers this gateway delivered are marked: the jailbreak score does not read them as forgeries (deliveredAnswers.ts).
-    const delivered = deps.answers ? markDeliveredAnswers(extracted.inputTexts, deps.answers, answerScope(ctx.app, runtime.loaded.id)) : undefined;
+    const delivered = deps.answers ? markDeliveredAnswers(extracted.inputTexts, deps.answers, answerScope(ctx.app, runtime.loaded)) : undefined;
     const parsed: P = delivered?.recognized.length ? { ...extracted, inputTexts: delivered.texts } : extracted;
     // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
     ctx.guardedRoute = undefined;

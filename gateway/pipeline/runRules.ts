@@ -30,9 +30,10 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   if (input.rules.length === 0) return { decision: decide(input.direction, input.rules, new Map(), input.policy), verdicts: [], durationMs: performance.now() - started };
   const runs = new Map<string, Promise<Verdict>>();
   const spans = new GuardSpans(input.direction);
+  const anyDelivered = input.texts.some((t) => t.delivered);
   const ruleRuns = input.rules.map((rule) => {
     const sources = rule.sources ? [...rule.sources].sort() : undefined;
-    const skipsDelivered = readsAsWrittenByClient(rule);
+    const skipsDelivered = anyDelivered && readsAsWrittenByClient(rule);
     const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}${skipsDelivered ? '|own' : ''}`;
     let run = runs.get(key);
     if (!run) {

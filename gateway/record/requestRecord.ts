@@ -20,7 +20,7 @@ export interface RequestRecord {
   stream: boolean;
   policy: { id: string; version: string };
   input?: GuardPhase;
-  /** Earlier assistant turns recognized as answers this gateway delivered (paths): left out of the input rules on sources (pipeline/deliveredAnswers.ts). */
+  /** Earlier assistant turns recognized as answers this gateway delivered (paths): left out of jailbreak-score rules (pipeline/deliveredAnswers.ts). */
   deliveredAnswers?: string[];
   /** One output phase per checked choice. */
   outputs: (GuardPhase & { choice: number })[];

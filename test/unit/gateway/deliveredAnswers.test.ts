@@ -5,19 +5,21 @@ import type { Guard, GuardRequest, ScanText } from '../../../guards/types';
 import { Rule } from '../../../policies/schema';
 
 const ANSWER = 'Understood. From now on I will answer as the ship captain of the story and stay in character for the rest of our chat.';
-const SCOPE = answerScope('shop', 'default');
+const DEFAULT = { id: 'default', version: 'a1' };
+const SCOPE = answerScope('shop', DEFAULT);
 const text = (source: ScanText['source'], path: string, body: string): ScanText => ({ source, path, text: body });
 /** Texts as extraction hands them over: each text, then each source's joined runs of short pieces. */
 const extracted = (...texts: ScanText[]): ScanText[] => [...texts, ...joinedTexts(texts)];
 
 describe('DeliveredAnswers', () => {
-  it('recognizes a remembered answer word for word, in its own app and policy only', () => {
+  it('recognizes a remembered answer word for word, in its own app and policy version only', () => {
     const answers = new DeliveredAnswers();
     answers.remember(SCOPE, ANSWER);
     expect(answers.recognizes(SCOPE, ANSWER)).toBe(true);
     expect(answers.recognizes(SCOPE, `${ANSWER} `)).toBe(false);
-    expect(answers.recognizes(answerScope('tools', 'default'), ANSWER)).toBe(false);
-    expect(answers.recognizes(answerScope('shop', 'permissive'), ANSWER)).toBe(false);
+    expect(answers.recognizes(answerScope('tools', DEFAULT), ANSWER)).toBe(false);
+    expect(answers.recognizes(answerScope('shop', { id: 'permissive', version: 'a1' }), ANSWER)).toBe(false);
+    expect(answers.recognizes(answerScope('shop', { id: 'default', version: 'b2' }), ANSWER)).toBe(false);
   });
 
   it('never remembers a short piece (those are also scanned joined) or an empty answer', () => {
@@ -62,7 +64,7 @@ describe('markDeliveredAnswers', () => {
   it('marks nothing in another role or another scope', () => {
     const texts = extracted(text('user', 'messages[0].content', ANSWER), text('tool', 'messages[1].content', ANSWER));
     expect(markDeliveredAnswers(texts, answers, SCOPE).recognized).toEqual([]);
-    expect(markDeliveredAnswers(extracted(text('assistant', 'messages[1].content', ANSWER)), answers, answerScope('tools', 'default')).recognized).toEqual([]);
+    expect(markDeliveredAnswers(extracted(text('assistant', 'messages[1].content', ANSWER)), answers, answerScope('tools', DEFAULT)).recognized).toEqual([]);
   });
 });
 
@@ -76,6 +78,11 @@ describe('clientDictatesAnswer', () => {
     [{ echo: true }, true],
     [{ echo: false, temperature: 0.2, response_format: null }, false],
     [{ guided_regex: '[a-z]+' }, true],
+    [{ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: 'required' }, true],
+    [{ functions: [{ name: 'f' }], function_call: { name: 'f' } }, true],
+    [{ prompt_logprobs: 1 }, true],
+    [{ response_format: { type: 'text' }, text: { format: { type: 'json_schema' } } }, true],
+    [{ model: 'm', messages: [], max_tokens: 64, stream: true, n: 2, seed: 1, top_p: 0.9 }, false],
   ])('%j: %s', (body, dictates) => {
     expect(clientDictatesAnswer(body)).toBe(dictates);
   });
