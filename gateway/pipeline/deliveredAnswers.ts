@@ -85,21 +85,37 @@ export function markDeliveredAnswers(texts: readonly ScanText[], answers: Delive
   return { texts: marked, recognized };
 }
 
-/** Fields the gateway itself knows (its three routes); anything else reached the body through an operator's `request_fields.allow`. */
-const KNOWN_FIELDS = new Set([...Object.keys(CHAT_FIELDS), ...Object.keys(COMPLETION_FIELDS), ...Object.keys(RESPONSES_FIELDS)]);
-/** Known fields that let a client choose an answer's words, or have its own text come back in it. */
-const DICTATING_FIELDS = ['logit_bias', 'echo', 'tools', 'tool_choice', 'functions', 'function_call'];
+/** Each guarded route's own fields; anything else reached the body through an operator's `request_fields.allow`. */
+const KNOWN_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  '/v1/chat/completions': new Set(Object.keys(CHAT_FIELDS)),
+  '/v1/completions': new Set(Object.keys(COMPLETION_FIELDS)),
+  '/v1/responses': new Set(Object.keys(RESPONSES_FIELDS)),
+};
+
+const isEmpty = (value: unknown): boolean =>
+  value === undefined || value === null || value === false || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && Object.keys(value as object).length === 0);
+
+/** A tool call whose arguments must follow the client's schema: a named or required choice, or a strict tool. */
+function forcesToolCall(body: Record<string, unknown>): boolean {
+  const choice = body.tool_choice;
+  if (choice === 'required' || (typeof choice === 'object' && !isEmpty(choice)) || (typeof body.function_call === 'object' && !isEmpty(body.function_call))) return true;
+  const tools = [...(Array.isArray(body.tools) ? body.tools : []), ...(Array.isArray(body.functions) ? body.functions : [])] as { strict?: unknown; function?: { strict?: unknown } }[];
+  return tools.some((t) => t?.strict === true || t?.function?.strict === true);
+}
 
 /**
  * Whether the request could dictate the answer's words: an output schema or format other than
- * text, a logit bias, echo, tools (a forced or strict tool call's arguments follow the client's
- * schema, and the answer as received then holds them), or any field the gateway does not know.
+ * text, a logit bias, echo, a forced or strict tool call (its arguments follow the client's
+ * schema, and the answer as received holds them), or a field the route does not know.
  */
-export function clientDictatesAnswer(body: Record<string, unknown>): boolean {
+export function clientDictatesAnswer(route: string, body: Record<string, unknown>): boolean {
+  const known = KNOWN_FIELDS[route];
+  if (!known) return true;
   for (const [key, value] of Object.entries(body)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (!KNOWN_FIELDS.has(key) || DICTATING_FIELDS.includes(key)) return true;
+    if (isEmpty(value)) continue;
+    if (!known.has(key) || key === 'logit_bias' || key === 'echo') return true;
   }
+  if (forcesToolCall(body)) return true;
   const formats = [body.response_format, (body.text as { format?: unknown } | null | undefined)?.format];
-  return formats.some((f) => f !== undefined && f !== null && (f as { type?: unknown }).type !== 'text');
+  return formats.some((f) => !isEmpty(f) && (f as { type?: unknown }).type !== 'text');
 }

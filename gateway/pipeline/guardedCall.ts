@@ -20,7 +20,7 @@ import type { ParsedCompletion } from './parsedCompletion';
 /** Where a finished call's record goes. */
 export interface CallSink {
   recorder: DecisionRecorder;
-  /** Answers delivered after the output rules passed them, so a resent one is known (absent: none remembered). */
+  /** Answers delivered with every rule allowing them, so a resent one is known (absent: none remembered). */
   answers?: DeliveredAnswers;
   /** Called with each finished record (token refunds from the engine's usage); must not throw. */
   onFinished?: (record: RequestRecord, ctx: RequestContext) => void;
@@ -191,7 +191,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     if (status !== 200 || error || record.action !== 'allow' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
     if (phases.some((p) => p.decision.outcomes.some((o) => o.action !== 'allow' || o.errorType !== undefined))) return false;
-    return !clientDictatesAnswer(this.parsed.body);
+    return !clientDictatesAnswer(record.route, this.parsed.body);
   }
 
   /** A phase's signal: none without rules, where runGuardPhase runs no guard (guards off: no AbortSignal made). */

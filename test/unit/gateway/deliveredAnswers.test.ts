@@ -69,22 +69,31 @@ describe('markDeliveredAnswers', () => {
 });
 
 describe('clientDictatesAnswer', () => {
+  const CHAT = '/v1/chat/completions';
+  const tool = (strict?: boolean) => ({ type: 'function', function: { name: 'f', parameters: { type: 'object' }, ...(strict === undefined ? {} : { strict }) } });
   it.each([
-    [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { enum: ['a'] } } } }, true],
-    [{ response_format: { type: 'json_object' } }, true],
-    [{ response_format: { type: 'text' } }, false],
-    [{ text: { format: { type: 'json_schema' } } }, true],
-    [{ logit_bias: { '1234': 100 } }, true],
-    [{ echo: true }, true],
-    [{ echo: false, temperature: 0.2, response_format: null }, false],
-    [{ guided_regex: '[a-z]+' }, true],
-    [{ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: 'required' }, true],
-    [{ functions: [{ name: 'f' }], function_call: { name: 'f' } }, true],
-    [{ prompt_logprobs: 1 }, true],
-    [{ response_format: { type: 'text' }, text: { format: { type: 'json_schema' } } }, true],
-    [{ model: 'm', messages: [], max_tokens: 64, stream: true, n: 2, seed: 1, top_p: 0.9 }, false],
-  ])('%j: %s', (body, dictates) => {
-    expect(clientDictatesAnswer(body)).toBe(dictates);
+    [CHAT, { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { enum: ['a'] } } } }, true],
+    [CHAT, { response_format: { type: 'json_object' } }, true],
+    [CHAT, { response_format: { type: 'text' } }, false],
+    ['/v1/responses', { text: { format: { type: 'json_schema' } } }, true],
+    ['/v1/responses', { text: { format: { type: 'text' } }, store: false, instructions: 'Be brief.' }, false],
+    [CHAT, { logit_bias: { '1234': 100 } }, true],
+    [CHAT, { logit_bias: {} }, false],
+    ['/v1/completions', { echo: true }, true],
+    [CHAT, { echo: false, temperature: 0.2, response_format: null }, false],
+    [CHAT, { guided_regex: '[a-z]+' }, true],
+    [CHAT, { prompt_logprobs: 1 }, true],
+    [CHAT, { instructions: 'a field of another route' }, true],
+    [CHAT, { tools: [tool()], tool_choice: 'required' }, true],
+    [CHAT, { tools: [tool()], tool_choice: { type: 'function', function: { name: 'f' } } }, true],
+    [CHAT, { tools: [tool(true)] }, true],
+    [CHAT, { functions: [{ name: 'f' }], function_call: { name: 'f' } }, true],
+    [CHAT, { tools: [tool(false)], tool_choice: 'auto', parallel_tool_calls: true }, false],
+    [CHAT, { tools: [], tool_choice: 'none' }, false],
+    [CHAT, { model: 'm', messages: [], max_tokens: 64, stream: true, stream_options: { include_usage: true }, n: 2, seed: 1, top_p: 0.9, store: true, metadata: { a: 'b' } }, false],
+    ['/v1/unknown', {}, true],
+  ])('%s %j: %s', (route, body, dictates) => {
+    expect(clientDictatesAnswer(route, body)).toBe(dictates);
   });
 });
 
