@@ -51,7 +51,7 @@ export class DeliveredAnswers {
   }
 }
 
-/** The scope answers are remembered and recognized in: the app and its policy version (a reload starts afresh). */
+/** The scope answers are remembered and recognized in: the app and its policy version (a new version starts afresh). */
 export function answerScope(app: string, policy: { id: string; version: string }): string {
   return `${app}\u0000${policy.id}@${policy.version}`;
 }
