@@ -1,4 +1,3 @@
-import { deliveredText } from './extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { sendJson, sendJsonBytes } from '../routes/httpResponses';
 import type { ValidatedRequest } from './requestSchemas';
@@ -38,7 +37,7 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
     usage: json.usage as Record<string, unknown> | undefined,
     finishReasons: finishReasons(json),
   };
-  call.delivered([...answers.values()].map((a) => deliveredText(a)));
+  call.delivered([...answers.values()]);
   const phases = await call.checkAnswers([...answers.entries()].map(([i, a]) => [a, i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
   await call.finish(200);

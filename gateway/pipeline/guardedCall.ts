@@ -11,7 +11,7 @@ import { setSafetyHeaders, type RequestContext, type VerdictHeader } from './req
 import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
 import { EngineSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
-import { isJoinedText, type AssistantAnswer } from './extractTexts';
+import { deliveredText, isJoinedText, type AssistantAnswer } from './extractTexts';
 import { answerScope, clientDictatesAnswer, type DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
@@ -41,8 +41,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
   private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
-  /** What delivered() was last told: the answers as the client received them. */
-  private deliveredTexts: string[] = [];
+  /** The content of each answer delivered() was last told of. */
+  private answerContents: string[] = [];
 
   constructor(
     readonly ctx: RequestContext,
@@ -142,9 +142,10 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    * answer of the request at once, so a later call (a stream failing after its record was tried)
    * replaces an earlier one instead of adding the same answers again.
    */
-  delivered(texts: string[]): void {
-    this.deliveredTexts = texts;
-    if (this.record.content) this.record.content.output = texts;
+  delivered(answers: readonly AssistantAnswer[]): void {
+    // What a client resends as the assistant turn's content: the answer's text, without reasoning, tool calls or item ids.
+    this.answerContents = answers.map((a) => a.content);
+    if (this.record.content) this.record.content.output = answers.map(deliveredText);
   }
 
   /** Calls the engine inside its CLIENT span; the timing starts here. */
@@ -174,7 +175,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     if (!answers || !this.answersToRemember(status, error)) return recorded;
     // Once durable: an answer whose record failed (503 audit_unavailable) never reached the client.
     const scope = answerScope(record.app, record.policy);
-    const texts = this.deliveredTexts;
+    const texts = this.answerContents;
     return recorded.then(() => {
       // The record is durable and the answer allowed: nothing here may turn that into a failure.
       try {

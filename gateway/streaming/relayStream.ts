@@ -1,4 +1,3 @@
-import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
@@ -37,7 +36,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
   if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const indexes = accumulator.choiceIndexes();
-  call.delivered(indexes.map((i) => deliveredText(accumulator.answer(i))));
+  call.delivered(indexes.map((i) => accumulator.answer(i)));
   const phases = await call.checkAnswers(indexes.map((i) => [accumulator.answer(i), i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
   await call.finish(200);
@@ -114,7 +113,7 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
       }
       if (event.done) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-        call.delivered(accumulator.choiceIndexes().map((i) => deliveredText(accumulator.answer(i))));
+        call.delivered(accumulator.choiceIndexes().map((i) => accumulator.answer(i)));
         await call.finish(200);
       }
       await write(res, event.raw);
@@ -128,7 +127,7 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
     if (!started) throw err;
     // Text went out before the failure: the record keeps what the engine sent.
     record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered(accumulator.choiceIndexes().map((i) => deliveredText(accumulator.answer(i))));
+    call.delivered(accumulator.choiceIndexes().map((i) => accumulator.answer(i)));
     await endStreamWithError(call, err);
   }
 }

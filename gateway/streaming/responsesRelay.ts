@@ -1,5 +1,4 @@
 import type { ResponseObject } from '../../engine/answerSchema';
-import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { ApiError } from '../errors';
 import { engineApiError } from '../pipeline/engineErrors';
@@ -82,7 +81,7 @@ async function relayBuffered(call: Call, upstream: EngineResponse): Promise<void
   timing.engineAnswered();
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const answer = accumulator.answer();
-  call.delivered([deliveredText(answer)]);
+  call.delivered([answer]);
   const phase = await call.checkAnswer(answer, 0);
   call.answersChecked([phase]);
   await call.finish(200);
@@ -117,7 +116,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const block = async () => {
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([deliveredText(accumulator.answer())]);
+    call.delivered([accumulator.answer()]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     openSse(call);
@@ -135,7 +134,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     }
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     if (!(await checks.checkEnd())) return await block();
-    call.delivered([deliveredText(accumulator.answer())]);
+    call.delivered([accumulator.answer()]);
     await call.finish(200);
     call.parsed.remember(accumulator.final);
     await release(Number.POSITIVE_INFINITY);
@@ -144,7 +143,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     if (!res.headersSent) throw err;
     // Text went out before the failure: the record keeps what the engine sent, as a block's does.
     record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([deliveredText(accumulator.answer())]);
+    call.delivered([accumulator.answer()]);
     await endWithErrorEvent(call, err, released);
   }
 }
@@ -163,7 +162,7 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
       }
       if (event.terminal) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-        call.delivered([deliveredText(accumulator.answer())]);
+        call.delivered([accumulator.answer()]);
         await call.finish(200);
         call.parsed.remember(accumulator.final);
       }
@@ -175,7 +174,7 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
     if (!res.headersSent) throw err;
     // Text went out before the failure: the record keeps what the engine sent, as a block's does.
     record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([deliveredText(accumulator.answer())]);
+    call.delivered([accumulator.answer()]);
     await endWithErrorEvent(call, err, released);
   }
 }

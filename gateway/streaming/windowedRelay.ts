@@ -1,4 +1,3 @@
-import { deliveredText } from '../pipeline/extractTexts';
 import type { EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
@@ -37,7 +36,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     call.abortUpstream();
     // The checked windows reached the client: the record (and the token settlement) counts an answer.
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([deliveredText(accumulator.answer(0))]);
+    call.delivered([accumulator.answer(0)]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     openSse(call);
@@ -65,7 +64,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     if (!(await checks.checkEnd())) return await block();
-    call.delivered([deliveredText(accumulator.answer(0))]);
+    call.delivered([accumulator.answer(0)]);
     await call.finish(200);
     await release(Number.POSITIVE_INFINITY);
     res.end();
@@ -73,7 +72,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     if (!res.headersSent) throw err;
     // Text went out before the failure: the record keeps what the engine sent, as a block's does.
     record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
-    call.delivered([deliveredText(accumulator.answer(0))]);
+    call.delivered([accumulator.answer(0)]);
     await endStreamWithError(call, err);
   }
 }

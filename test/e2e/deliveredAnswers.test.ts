@@ -64,6 +64,19 @@ describe('answers the gateway delivered, resent as history', () => {
     expect(inputPhase(lastRecord())).toMatchObject({ action: 'allow', delivered_answers: ['messages[1].content'] });
   });
 
+  test('on the Responses API, an answer resent as an assistant input item is recognized too', async () => {
+    const poirot = 'Understood. From now on I will respond as Hercule Poirot, the Belgian detective of the stories, and stay in character no matter what you ask.';
+    await script({ reply: poirot });
+    const first = { role: 'user' as const, content: 'Tell me a mystery, in character.' };
+    const answer = await served.client.responses.create({ model: 'dev', input: [first] });
+    expect(answer.output_text).toBe(poirot);
+    const next = await served.client.responses.create({ model: 'dev', input: [first, { role: 'assistant', content: answer.output_text }, { role: 'user', content: 'Go on.' }] });
+    expect(next.status).toBe('completed');
+    const record = lastRecord();
+    expect(record).toMatchObject({ route: '/v1/responses', status: 200 });
+    expect(inputPhase(record).delivered_answers).toHaveLength(1);
+  });
+
   test('a delivered answer changed by one character is read as written by the client again', async () => {
     await expect(
       ask([

@@ -9,7 +9,6 @@ import type { GuardedEndpoint } from '../guardedEndpoint';
 import { validation } from '../validation';
 import { responsePieces } from './answerSlots';
 import { blockedResponse, refusalItemId } from './blockedResponse';
-import { deliveredText } from '../extractTexts';
 import { expandHistory, inputItems, type ConversationMemory } from './conversationMemory';
 import { responseSummary } from './engineSummary';
 import { extractResponsesRequest } from './extractRequest';
@@ -78,7 +77,7 @@ async function respondWhole(call: GuardedCall<ParsedResponses>, upstream: Engine
   const response = engineAnswer(() => parseResponseObject(json));
   const answer = answerFromSlots(new SlotLedger().admit(responsePieces(response, parsed.body)));
   call.record.engine = responseSummary(response, call.ctx.timing.sinceEngineStart());
-  call.delivered([deliveredText(answer)]);
+  call.delivered([answer]);
   const phase = await call.checkAnswer(answer, 0);
   call.answersChecked([phase]);
   await call.finish(200);
