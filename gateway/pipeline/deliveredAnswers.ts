@@ -105,8 +105,9 @@ function forcesToolCall(body: Record<string, unknown>): boolean {
 
 /**
  * Whether the request could dictate the answer's words: an output schema or format other than
- * text, a logit bias, echo, a forced or strict tool call (its arguments follow the client's
- * schema, and the answer as received holds them), or a field the route does not know.
+ * text, a logit bias, echo, a forced or strict tool call (its arguments follow the client's schema,
+ * and an engine whose tool parser does not pick them out leaves them in the content), or a field
+ * the route does not know.
  */
 export function clientDictatesAnswer(route: string, body: Record<string, unknown>): boolean {
   const known = KNOWN_FIELDS[route];

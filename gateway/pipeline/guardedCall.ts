@@ -138,9 +138,10 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   }
 
   /**
-   * The texts the client received (or would have), for content capture and token settlement: every
-   * answer of the request at once, so a later call (a stream failing after its record was tried)
-   * replaces an earlier one instead of adding the same answers again.
+   * The answers the client received (or would have), for content capture and token settlement (as
+   * delivered texts) and for the delivered-answers memory (their content): every answer of the request
+   * at once, so a later call (a stream failing after its record was tried) replaces an earlier one
+   * instead of adding the same answers again.
    */
   delivered(answers: readonly AssistantAnswer[]): void {
     // What a client resends as the assistant turn's content: the answer's text, without reasoning, tool calls or item ids.
@@ -190,6 +191,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   private answersToRemember(status: number, error: { type: string; message: string } | undefined): boolean {
     const record = this.record;
     if (status !== 200 || error || record.action !== 'allow' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
+    // A raw prompt steers the engine into repeating text word for word, and no chat resends it: never remembered.
+    if (record.route === '/v1/completions') return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
     if (phases.some((p) => p.decision.outcomes.some((o) => o.action !== 'allow' || o.errorType !== undefined))) return false;
     return !clientDictatesAnswer(record.route, this.parsed.body);
