@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ScanText } from '../../guards/types';
 import { isJoinedText, isShortPiece } from './extract/joinedTexts';
-import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
+import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
 
 /**
  * Answers this gateway delivered, remembered by hash (never their text) so that a client resending
@@ -85,10 +85,13 @@ export function markDeliveredAnswers(texts: readonly ScanText[], answers: Delive
   return { texts: marked, recognized };
 }
 
-/** Each guarded route's own fields; anything else reached the body through an operator's `request_fields.allow`. */
+/**
+ * The fields of each route whose answers may be remembered; anything else reached the body through
+ * an operator's `request_fields.allow`. /v1/completions is not among them: a raw prompt steers the
+ * engine into repeating text word for word, and no chat resends its answers.
+ */
 const KNOWN_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   '/v1/chat/completions': new Set(Object.keys(CHAT_FIELDS)),
-  '/v1/completions': new Set(Object.keys(COMPLETION_FIELDS)),
   '/v1/responses': new Set(Object.keys(RESPONSES_FIELDS)),
 };
 
@@ -106,8 +109,8 @@ function forcesToolCall(body: Record<string, unknown>): boolean {
 /**
  * Whether the request could dictate the answer's words: an output schema or format other than
  * text, a logit bias, echo, a forced or strict tool call (its arguments follow the client's schema,
- * and an engine whose tool parser does not pick them out leaves them in the content), or a field
- * the route does not know.
+ * and an engine whose tool parser does not pick them out leaves them in the content), a field the
+ * route does not know, or a route whose answers are never remembered (KNOWN_FIELDS).
  */
 export function clientDictatesAnswer(route: string, body: Record<string, unknown>): boolean {
   const known = KNOWN_FIELDS[route];

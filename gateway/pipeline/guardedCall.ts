@@ -191,8 +191,6 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   private answersToRemember(status: number, error: { type: string; message: string } | undefined): boolean {
     const record = this.record;
     if (status !== 200 || error || record.action !== 'allow' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
-    // A raw prompt steers the engine into repeating text word for word, and no chat resends it: never remembered.
-    if (record.route === '/v1/completions') return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
     if (phases.some((p) => p.decision.outcomes.some((o) => o.action !== 'allow' || o.errorType !== undefined))) return false;
     return !clientDictatesAnswer(record.route, this.parsed.body);

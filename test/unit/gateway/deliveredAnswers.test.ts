@@ -80,6 +80,7 @@ describe('clientDictatesAnswer', () => {
     [CHAT, { logit_bias: { '1234': 100 } }, true],
     [CHAT, { logit_bias: {} }, false],
     ['/v1/completions', { echo: true }, true],
+    ['/v1/completions', { prompt: 'Say hello.', max_tokens: 16 }, true],
     [CHAT, { echo: false, temperature: 0.2, response_format: null }, false],
     [CHAT, { guided_regex: '[a-z]+' }, true],
     [CHAT, { prompt_logprobs: 1 }, true],
