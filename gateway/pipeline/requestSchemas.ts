@@ -105,6 +105,11 @@ export const ChatCompletionRequest = z.looseObject({
   response_format: z.unknown().optional(),
   /** vLLM: documents the chat template renders into the prompt (RAG templates). */
   documents: z.array(z.unknown()).nullable().optional(),
+  // OpenAI's output types. Text is what every answer is and all the output guard reads: audio could not be checked.
+  modalities: z
+    .array(z.literal('text', { error: 'the gateway checks text answers only: `modalities` may hold only "text" (audio cannot be checked)' }))
+    .nullable()
+    .optional(),
   ...harmlessParameters,
 });
 

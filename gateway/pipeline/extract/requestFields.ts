@@ -63,6 +63,7 @@ export const CHAT_FIELDS: ClassTable<ChatCompletionRequest> = {
   function_call: 'scanned',
   response_format: 'scanned',
   documents: 'scanned',
+  modalities: 'harmless',
   ...harmlessParameters,
 };
 

@@ -130,6 +130,17 @@ describe('fields the gateway cannot check', () => {
     expect(chatAdapter.parse(body).body).toBe(body);
   });
 
+  test('modalities: text only (what every answer is) passes; audio output, which no guard reads, is refused', () => {
+    const body = { model: 'm', messages, modalities: ['text'] };
+    expect(chatAdapter.parse(body).body).toBe(body);
+    for (const modalities of [['text', 'audio'], ['audio']]) {
+      const error = refusal(() => chat({ messages, modalities }));
+      expect(error.status).toBe(400);
+      expect(error.body().error).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/^modalities/) });
+      expect(error.body().error.message).toMatch(/text answers only/);
+    }
+  });
+
   test('media parts are refused unless the policy allows them; unknown part kinds without text are refused', () => {
     const image = [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'data:,' } }] }];
     expect(refusal(() => chat({ messages: image })).body().error).toMatchObject({ code: 'unsupported_content', param: 'messages[0].content[1]' });
