@@ -66,3 +66,52 @@ export function policyThreshold(threshold: number): number {
   if (t < threshold) t = (Math.ceil(threshold * 1e4) + 1) / 1e4;
   return Math.min(1, t);
 }
+
+/** How two rules that read the same texts split one false-positive budget (splitBudgetBetweenRules). */
+export interface BudgetSplit {
+  /** Thresholds of the primary rule (first score) and of the second rule (second score). */
+  first: number;
+  second: number;
+  /** Benign texts flagged by the first rule, and by either (<= the budget's count). */
+  flaggedByFirst: number;
+  flagged: number;
+  /** Attacks caught by either rule. */
+  caught: number;
+}
+
+/**
+ * Two rules reading the same texts (Prompt Guard's jailbreak and injection scores of a user turn)
+ * block a text when either fires, so they share one false-positive budget. Each split gives the
+ * first rule its k highest benign texts (k = 0 ... the budget's count) and the second rule the
+ * lowest threshold that keeps the union within the budget; the split that catches the most
+ * attacks (by either rule) wins, ties going to the first rule. `round` maps a threshold to what a
+ * policy can hold (policyThreshold: rounded up, never flagging more); a split that rounding pushes
+ * over the budget is skipped. Pure: scores are [first, second] per text.
+ */
+export function splitBudgetBetweenRules(
+  benign: readonly (readonly [number, number])[],
+  attacks: readonly (readonly [number, number])[],
+  budget: number,
+  round: (threshold: number) => number = (t) => t,
+): { best: BudgetSplit; splits: BudgetSplit[] } {
+  if (!(budget >= 0 && budget < 1)) throw new Error(`the false-positive budget must be in [0, 1), got ${budget}`);
+  if (benign.length === 0) throw new Error('no benign records to calibrate on');
+  const allowed = Math.floor(budget * benign.length + 1e-9);
+  const firstScores = benign.map(([a]) => a).sort((x, y) => y - x);
+  const splits: BudgetSplit[] = [];
+  for (let k = 0; k <= allowed && k < benign.length; k++) {
+    const first = round(nextUp(firstScores[k]));
+    const flaggedByFirst = benign.filter(([a]) => a >= first).length;
+    const rest = benign.filter(([a]) => a < first).map(([, b]) => b).sort((x, y) => y - x);
+    const room = allowed - flaggedByFirst;
+    if (room < 0) continue;
+    const second = room < rest.length ? round(nextUp(rest[room])) : round(0);
+    const flagged = flaggedByFirst + rest.filter((b) => b >= second).length;
+    if (flagged > allowed) continue;
+    const caught = attacks.filter(([a, b]) => a >= first || b >= second).length;
+    splits.push({ first, second, flaggedByFirst, flagged, caught });
+  }
+  if (splits.length === 0) throw new Error('no split of the budget keeps both rules within it');
+  const best = splits.reduce((b, s) => (s.caught > b.caught || (s.caught === b.caught && s.flaggedByFirst > b.flaggedByFirst) ? s : b));
+  return { best, splits };
+}

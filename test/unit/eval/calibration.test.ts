@@ -1,4 +1,4 @@
-import { calibrate, nextUp, policyThreshold, thresholdForFprBudget } from '../../../gateway/cli/eval/calibration';
+import { calibrate, nextUp, policyThreshold, splitBudgetBetweenRules, thresholdForFprBudget } from '../../../gateway/cli/eval/calibration';
 
 describe('thresholds on a false-positive budget', () => {
   const benign = Array.from({ length: 200 }, (_, i) => i / 200); // 0, 0.005, ..., 0.995
@@ -39,5 +39,35 @@ describe('thresholds on a false-positive budget', () => {
     expect(policyThreshold(0.91234)).toBe(0.9124);
     expect(policyThreshold(0.5)).toBe(0.5);
     expect(policyThreshold(nextUp(0.9999))).toBe(1);
+  });
+});
+
+describe('two rules sharing one false-positive budget', () => {
+  // 100 benign texts: scores [first rule, second rule]; the budget (2%) allows 2 flagged in all.
+  const benign: [number, number][] = Array.from({ length: 96 }, (_, i) => [i / 200, i / 200] as [number, number]);
+  benign.push([0.99, 0.1], [0.98, 0.1], [0.97, 0.1], [0.1, 0.98]);
+
+  test('the split that catches the most attacks wins, and the union stays within the budget', () => {
+    // Three attacks only the second rule sees (0.9-0.97, under its highest benign text); one the first rule sees at 0.985.
+    const attacks: [number, number][] = [[0.2, 0.97], [0.2, 0.96], [0.2, 0.9], [0.985, 0.2]];
+    const { best, splits } = splitBudgetBetweenRules(benign, attacks, 0.02);
+    expect(splits.map((s) => s.flaggedByFirst)).toEqual([0, 1, 2]);
+    for (const s of splits) expect(s.flagged).toBeLessThanOrEqual(2);
+    // All of the budget to the first rule: the second sits above its highest benign text (0.98) and catches none.
+    expect(splits[2]).toMatchObject({ flaggedByFirst: 2, caught: 1 });
+    // None to the first: it sits above 0.99 and misses its attack at 0.985.
+    expect(splits[0]).toMatchObject({ flaggedByFirst: 0, caught: 3 });
+    // Giving the second rule one flag lets it catch all three of its attacks; the first still catches its own at 0.985.
+    expect(best).toMatchObject({ flaggedByFirst: 1, flagged: 2, caught: 4 });
+    expect(best.first).toBe(nextUp(0.98));
+    expect(best.second).toBe(nextUp(0.475));
+  });
+
+  test('ties go to the first rule; rounding never takes a split over the budget', () => {
+    const { best } = splitBudgetBetweenRules(benign, [[0.995, 0.2]], 0.02, policyThreshold);
+    expect(best.flaggedByFirst).toBe(2);
+    expect(best.first).toBe(0.9701);
+    expect(best.flagged).toBeLessThanOrEqual(2);
+    expect(() => splitBudgetBetweenRules([], [], 0.01)).toThrow(/no benign/);
   });
 });
