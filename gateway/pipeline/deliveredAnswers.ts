@@ -13,7 +13,7 @@ import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
  * with the whole conversation.
  *
  * Remembered only when nothing in the request could dictate the answer's words (clientDictatesAnswer),
- * every rule allowed the request with no error or shadow verdict, output rules ran, and the record
+ * every rule let the request through (allow or flag) with no error or block (shadow blocks included), output rules ran, and the record
  * is durable (guardedCall.ts). Keyed by app and policy version, so one app's answers, or a laxer
  * policy's, are never another's; the bound is shared by every app. Only answers longer than a short piece
  * (joinedTexts.ts): short pieces are also scanned joined, and recognizing them would let a payload

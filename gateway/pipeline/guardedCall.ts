@@ -187,12 +187,18 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     });
   }
 
-  /** Answers the engine wrote in its own words that every rule, output rules included, allowed with no error or shadow verdict (deliveredAnswers.ts). */
+  /**
+   * Answers the engine wrote in its own words that every rule, output rules included, let through
+   * (allow or flag) with no error and no block, shadow blocks included (deliveredAnswers.ts). A flag
+   * lets the request through by the policy's own word; and a flagged text earlier in a chat (mixed
+   * scripts in a pasted document) is flagged again on every later turn, so refusing to remember
+   * flagged requests left such a chat no memory at all.
+   */
   private answersToRemember(status: number, error: { type: string; message: string } | undefined): boolean {
     const record = this.record;
-    if (status !== 200 || error || record.action !== 'allow' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
+    if (status !== 200 || error || record.action === 'block' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
-    if (phases.some((p) => p.decision.outcomes.some((o) => o.action !== 'allow' || o.errorType !== undefined))) return false;
+    if (phases.some((p) => p.decision.outcomes.some((o) => o.action === 'block' || o.errorType !== undefined))) return false;
     return !clientDictatesAnswer(record.route, this.parsed.body);
   }
 

@@ -122,6 +122,19 @@ describe('answers the gateway delivered, resent as history', () => {
     });
   });
 
+  test('a chat whose history holds a flagged text (a look-alike letter) keeps its memory', async () => {
+    // obfuscated-text flags the Cyrillic "а" in the first turn, on this request and on every later one of the chat.
+    const first: OpenAI.Chat.ChatCompletionMessageParam = { role: 'user', content: 'Tell me a story about the pаrk in autumn, in character.' };
+    const watson = 'Understood. From now on I will respond as Doctor Watson, the loyal friend of Sherlock Holmes, and stay in character no matter what you ask.';
+    await script({ reply: watson });
+    const answer = await served.client.chat.completions.create({ model: 'dev', messages: [first] }).withResponse();
+    expect(answer.response.headers.get('x-safety-verdict')).toBe('flag');
+    const next = await ask([first, { role: 'assistant', content: watson }, { role: 'user', content: 'Go on.' }]);
+    expect(next.choices[0].finish_reason).toBe('stop');
+    expect(lastRecord().action).toBe('flag');
+    expect(inputPhase(lastRecord()).delivered_answers).toEqual(['messages[1].content']);
+  });
+
   test('a delivered answer changed by one character is read as written by the client again', async () => {
     await expect(
       ask([
