@@ -232,10 +232,10 @@ function pastedCalibration(name, results) {
   const [jbAttacks, injAttacks] = [attackScores(dir('attacks_val')), attackScores(dir('attacks_val_injection'))];
   const attacks = [...jbAttacks].filter(([id]) => injAttacks.has(id)).map(([id, s]) => [s, injAttacks.get(id)]);
   const { best, splits } = splitBudgetBetweenRules(benign, attacks, 0.01, policyThreshold);
-  const own = splits.find((s) => s.first === ownOnePercent) ?? splits[splits.length - 1];
+  const own = splits.find((s) => s.first === ownOnePercent);
   return {
     jb: best.first, threshold: best.second, n: benign.length, flagged: best.flagged, flaggedByJailbreak: best.flaggedByFirst,
-    split: { attacks: attacks.length, caught: best.caught, caughtWithJailbreakAlone: own.caught, splits: splits.length },
+    split: { attacks: attacks.length, caught: best.caught, caughtWithJailbreakAlone: own ? own.caught : "n/a", splits: splits.length },
   };
 }
 

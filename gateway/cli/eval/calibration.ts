@@ -84,9 +84,13 @@ export interface BudgetSplit {
  * block a text when either fires, so they share one false-positive budget. Each split gives the
  * first rule its k highest benign texts (k = 0 ... the budget's count) and the second rule the
  * lowest threshold that keeps the union within the budget; the split that catches the most
- * attacks (by either rule) wins, ties going to the first rule. `round` maps a threshold to what a
- * policy can hold (policyThreshold: rounded up, never flagging more); a split that rounding pushes
- * over the budget is skipped. Pure: scores are [first, second] per text.
+ * attacks (by either rule) wins. Ties go to the split that leaves the second rule the most room:
+ * the second rule is there for what the first misses (Prompt Guard reads a jailbreak that opens
+ * with "ignore all previous instructions" as an injection), and validation cannot tell the tied
+ * splits apart. `round` maps a threshold to what a policy can hold (policyThreshold: rounded up,
+ * never flagging more, but capped at 1, so a benign score of exactly 1 stays flagged); a split
+ * that rounding pushes over the budget is skipped, and one that repeats the previous thresholds
+ * is not listed again. Pure: scores are [first, second] per text.
  */
 export function splitBudgetBetweenRules(
   benign: readonly (readonly [number, number])[],
@@ -108,10 +112,12 @@ export function splitBudgetBetweenRules(
     const second = room < rest.length ? round(nextUp(rest[room])) : round(0);
     const flagged = flaggedByFirst + rest.filter((b) => b >= second).length;
     if (flagged > allowed) continue;
+    const last = splits[splits.length - 1];
+    if (last && last.first === first && last.second === second) continue;
     const caught = attacks.filter(([a, b]) => a >= first || b >= second).length;
     splits.push({ first, second, flaggedByFirst, flagged, caught });
   }
   if (splits.length === 0) throw new Error('no split of the budget keeps both rules within it');
-  const best = splits.reduce((b, s) => (s.caught > b.caught || (s.caught === b.caught && s.flaggedByFirst > b.flaggedByFirst) ? s : b));
+  const best = splits.reduce((b, s) => (s.caught > b.caught || (s.caught === b.caught && s.second < b.second) ? s : b));
   return { best, splits };
 }

@@ -63,11 +63,23 @@ describe('two rules sharing one false-positive budget', () => {
     expect(best.second).toBe(nextUp(0.475));
   });
 
-  test('ties go to the first rule; rounding never takes a split over the budget', () => {
-    const { best } = splitBudgetBetweenRules(benign, [[0.995, 0.2]], 0.02, policyThreshold);
-    expect(best.flaggedByFirst).toBe(2);
-    expect(best.first).toBe(0.9701);
-    expect(best.flagged).toBeLessThanOrEqual(2);
+  test('ties go to the split that leaves the second rule the most room', () => {
+    // Every split catches the one attack (0.999 on the first score): the one with the lowest second threshold wins.
+    const { best, splits } = splitBudgetBetweenRules(benign, [[0.999, 0.2]], 0.02, policyThreshold);
+    expect(splits.every((s) => s.caught === 1)).toBe(true);
+    expect(best).toMatchObject({ flaggedByFirst: 0, first: 0.9901, second: 0.4701 });
     expect(() => splitBudgetBetweenRules([], [], 0.01)).toThrow(/no benign/);
+  });
+
+  test('a split that rounding takes over the budget is skipped, and repeated thresholds are listed once', () => {
+    // Benign first scores of exactly 1: policyThreshold caps a threshold at 1, which flags them all.
+    const ones: [number, number][] = [[1, 0], [1, 0], [1, 0], ...Array.from({ length: 97 }, (_, i) => [i / 200, i / 200] as [number, number])];
+    // Every k puts the first rule at 1 or below and flags all three ones (3 > 2): none is left.
+    expect(() => splitBudgetBetweenRules(ones, [[0.2, 0.9]], 0.02, policyThreshold)).toThrow(/no split/);
+    // Without rounding, the thresholds sit just above 1 and flag nothing.
+    expect(splitBudgetBetweenRules(ones, [[0.2, 0.9]], 0.02).splits.every((s) => s.flagged <= 2)).toBe(true);
+    // Tied benign scores give the same thresholds for several k: listed once.
+    const tied: [number, number][] = [[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], ...Array.from({ length: 97 }, () => [0.1, 0.1] as [number, number])];
+    expect(splitBudgetBetweenRules(tied, [], 0.02).splits).toHaveLength(1);
   });
 });
