@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ScanText } from '../../guards/types';
+import type { Rule } from '../../policies/schema';
 import { isJoinedText, isShortPiece } from './extract/joinedTexts';
 import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
 
@@ -13,7 +14,7 @@ import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
  * with the whole conversation.
  *
  * Remembered only when nothing in the request could dictate the answer's words (clientDictatesAnswer),
- * every rule let the request through (allow or flag) with no error or block (shadow blocks included), output rules ran, and the record
+ * every rule let the request through with no error or block (shadow blocks included; a flag only from a rule that still reads delivered answers), output rules ran, and the record
  * is durable (guardedCall.ts). Keyed by app and policy version, so one app's answers, or a laxer
  * policy's, are never another's; the bound is shared by every app. Only answers longer than a short piece
  * (joinedTexts.ts): short pieces are also scanned joined, and recognizing them would let a payload
@@ -49,6 +50,16 @@ export class DeliveredAnswers {
   get size(): number {
     return this.hashes.size;
   }
+}
+
+/**
+ * Whether a rule leaves a delivered answer out when it comes back (runRules.ts): every rule but
+ * those that read it for injection (`score: injection`) or for findings. Such a rule's own flag
+ * also keeps an answer from being remembered (guardedCall.ts): a rule that only flagged what made
+ * the answer would otherwise never read the answer again.
+ */
+export function skipsDeliveredAnswers(rule: Pick<Rule, 'score' | 'findings'>): boolean {
+  return rule.score !== 'injection' && !(rule.findings && rule.findings.length > 0);
 }
 
 /** The scope answers are remembered and recognized in: the app and its policy version (a new version starts afresh). */

@@ -12,7 +12,7 @@ import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
 import { EngineSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { deliveredText, isJoinedText, type AssistantAnswer } from './extractTexts';
-import { answerScope, clientDictatesAnswer, type DeliveredAnswers } from './deliveredAnswers';
+import { answerScope, clientDictatesAnswer, skipsDeliveredAnswers, type DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
 import type { ParsedCompletion } from './parsedCompletion';
@@ -189,16 +189,24 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /**
    * Answers the engine wrote in its own words that every rule, output rules included, let through
-   * (allow or flag) with no error and no block, shadow blocks included (deliveredAnswers.ts). A flag
-   * lets the request through by the policy's own word; and a flagged text earlier in a chat (mixed
-   * scripts in a pasted document) is flagged again on every later turn, so refusing to remember
-   * flagged requests left such a chat no memory at all.
+   * with no error and no block, shadow blocks included (deliveredAnswers.ts). A flag counts as
+   * letting through when its rule still reads delivered answers (findings, injection score): a
+   * flagged text earlier in a chat (mixed scripts in a pasted document) is flagged again on every
+   * later turn, and refusing to remember such requests left the chat no memory at all. A flag of a
+   * rule that skips delivered answers (a jailbreak score in flag mode) keeps the answer out: that
+   * rule would never read the answer again.
    */
   private answersToRemember(status: number, error: { type: string; message: string } | undefined): boolean {
     const record = this.record;
     if (status !== 200 || error || record.action === 'block' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
-    if (phases.some((p) => p.decision.outcomes.some((o) => o.action === 'block' || o.errorType !== undefined))) return false;
+    const rules = new Map([...this.policy.input, ...this.policy.output].map((r) => [r.id, r]));
+    const keepsOut = (o: (typeof phases)[number]['decision']['outcomes'][number]) => {
+      if (o.action === 'block' || o.errorType !== undefined) return true;
+      const rule = rules.get(o.ruleId);
+      return o.action === 'flag' && (!rule || skipsDeliveredAnswers(rule));
+    };
+    if (phases.some((p) => p.decision.outcomes.some(keepsOut))) return false;
     return !clientDictatesAnswer(record.route, this.parsed.body);
   }
 

@@ -4,6 +4,7 @@ import { conversationChars, textsChars, timeoutFor, type TimeoutBudget } from '.
 import { decide } from '../../policies/evaluate';
 import type { Rule } from '../../policies/schema';
 import { observeGuard } from './runtime/guardHealth';
+import { skipsDeliveredAnswers } from './deliveredAnswers';
 import type { GuardPhase } from '../record/guardPhase';
 import { GuardSpans } from '../telemetry/spans';
 
@@ -33,7 +34,7 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
   const anyDelivered = input.texts.some((t) => t.delivered);
   const ruleRuns = input.rules.map((rule) => {
     const sources = rule.sources ? [...rule.sources].sort() : undefined;
-    const skipsDelivered = anyDelivered && readsAsWrittenByClient(rule);
+    const skipsDelivered = anyDelivered && skipsDeliveredAnswers(rule);
     const key = `${rule.guard}|${sources?.join(',') ?? '*'}|${rule.score}${skipsDelivered ? '|own' : ''}`;
     let run = runs.get(key);
     if (!run) {
@@ -66,10 +67,6 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
  * A rule that scores texts as the client's own writing (Prompt Guard's jailbreak score: no `score:
  * injection`, no `findings`) leaves out the answers the gateway delivered (pipeline/deliveredAnswers.ts).
  */
-function readsAsWrittenByClient(rule: PhaseInput['rules'][number]): boolean {
-  return rule.score !== 'injection' && !(rule.findings && rule.findings.length > 0);
-}
-
 /** At least the guard's own budget for what it reads: the texts, or each turn and then the whole conversation (the content guard). */
 function backstopMs(timeout: number | TimeoutBudget | undefined, texts: readonly ScanText[], conversation: readonly ChatTurn[]): number {
   if (timeout === undefined) return 10_000;
