@@ -60,6 +60,8 @@ const RUNS = {
       { id: 'docs_test', title: 'Task A test, documents and tool results (injections)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'document', '--role', 'tool', '--injected-docs', '--dilution'] },
       // Ordinary long text in a user turn (tables, code, e-mails, web pages pasted in): what the jailbreak rule does with it.
       { id: 'docs_as_user_test', title: 'benign documents (doc-carriers test) pasted into user turns', args: [...ds('doc-carriers'), '--data-root', D, '--split', 'test', '--label', 'benign', '--as-role', 'user'] },
+      // The same documents under the pasted-injection rule (the injection score of user turns).
+      { id: 'docs_as_user_injection_test', title: 'benign documents (doc-carriers test) pasted into user turns (injection score, pasted-injection rule)', args: [...ds('doc-carriers'), '--data-root', D, '--split', 'test', '--label', 'benign', '--as-role', 'user', '--score', 'injection'] },
       { id: 'test_all', title: 'Task A test, all rows', args: [...ALL, '--split', 'test', '--task', 'A'] },
       { id: 'notinject_test', title: 'NotInject test (benign prompts with trigger words)', args: [...ds('notinject'), '--data-root', D, '--split', 'test'] },
       { id: 'xstest', title: 'XSTest prompts (eval-only; all benign for Task A)', args: [...ds('xstest'), '--data-root', D, '--split', 'eval_only', '--task', 'A', '--role', 'user'] },
