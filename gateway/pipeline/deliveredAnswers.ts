@@ -54,9 +54,10 @@ export class DeliveredAnswers {
 
 /**
  * Whether a rule leaves a delivered answer out when it comes back (runRules.ts): every rule but
- * those that read it for injection (`score: injection`) or for findings. Such a rule's own flag
- * also keeps an answer from being remembered (guardedCall.ts): a rule that only flagged what made
- * the answer would otherwise never read the answer again.
+ * those that read it for injection (`score: injection`) or for findings. A flag from a rule that
+ * leaves it out also keeps the answer from being remembered (guardedCall.ts): that rule flagged
+ * what made the answer and would otherwise never read the answer itself. (A content-guard rule
+ * reads the whole conversation either way; its flags keep answers out too, erring on the safe side.)
  */
 export function skipsDeliveredAnswers(rule: Pick<Rule, 'score' | 'findings'>): boolean {
   return rule.score !== 'injection' && !(rule.findings && rule.findings.length > 0);

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { AbortEmitter } from '../../engine/abortEmitter';
 import type { Engine, EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
-import { combinedAction } from '../../policies/evaluate';
+import { combinedAction, type RuleOutcome } from '../../policies/evaluate';
 import type { PolicyFile } from '../../policies/schema';
 import type { PolicyRuntime } from './runtime/policyRuntime';
 import type { GuardPhase } from '../record/guardPhase';
@@ -201,7 +201,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     if (status !== 200 || error || record.action === 'block' || this.policy.output.length === 0 || record.outputs.length === 0) return false;
     const phases = [...(record.input ? [record.input] : []), ...record.outputs];
     const rules = new Map([...this.policy.input, ...this.policy.output].map((r) => [r.id, r]));
-    const keepsOut = (o: (typeof phases)[number]['decision']['outcomes'][number]) => {
+    const keepsOut = (o: RuleOutcome) => {
       if (o.action === 'block' || o.errorType !== undefined) return true;
       const rule = rules.get(o.ruleId);
       return o.action === 'flag' && (!rule || skipsDeliveredAnswers(rule));
