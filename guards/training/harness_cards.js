@@ -18,7 +18,7 @@ const { parseArgs } = require('node:util');
 
 const REPO = path.resolve(__dirname, '..', '..');
 // The eval's own rounding (built by `npm run build`): the smallest double above a score.
-const { nextUp, policyThreshold, splitBudgetBetweenRules } = require(path.join(REPO, 'dist', 'gateway', 'cli', 'eval', 'calibration.js'));
+const { nextUp, policyThreshold, shareBudgetBetweenGuards, splitBudgetBetweenRules } = require(path.join(REPO, 'dist', 'gateway', 'cli', 'eval', 'calibration.js'));
 const BEGIN = '<!-- harness:begin (written by guards/training/harness_cards.js; do not edit by hand) -->';
 const END = '<!-- harness:end -->';
 
@@ -73,6 +73,8 @@ const RUNS = {
       { id: 'pool_val', title: 'benign pool, validation (user prompts)', args: [...POOL_USER, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       // Calibrated as the default window mode checks answers streamed (windows, then the whole answer): the stricter of the two.
       { id: 'pool_answers_val', title: 'benign answers, validation (benign-chat, CoCoNot), streamed as window mode checks them', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'validation', '--streamed', '--calibrate-fpr', '0.01'] },
+      // Unsafe requests of validation: what the content guard's share of the input rules' one budget is weighed by (printInputBudget).
+      { id: 'attacks_val', title: 'Task B validation, user prompts', args: [...ALL, '--split', 'validation', '--task', 'B', '--role', 'user'], calibrate: true },
       { id: 'pool_answers_test', title: 'benign answers, test (benign-chat, CoCoNot), whole', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'test'] },
       { id: 'pool_answers_test_streamed', title: 'benign answers, test (benign-chat, CoCoNot), streamed (window mode)', args: [...ds('benign-chat', 'coconot'), '--data-root', D, '--role', 'assistant', '--label', 'safe', '--split', 'test', '--streamed'] },
       { id: 'pool_test', title: 'benign pool, test (user prompts)', args: [...POOL_USER, '--split', 'test'] },
@@ -321,14 +323,29 @@ function printInputBudget() {
     const sources = Object.entries(bySource).map(([k, v]) => `${k} ${v.blocked}/${v.n}`).join(', ');
     process.stdout.write(`input rules together at the policy's thresholds (jailbreak ${tJb}, pasted-injection ${tInj}, unsafe-prompt ${tCg}), ${split} benign pool: ${total} of ${ids.length} blocked (${((100 * total) / ids.length).toFixed(2)}%; ${sources})\n`);
     if (split !== 'validation') continue;
-    const budget = Math.floor(0.01 * ids.length);
-    for (let k = 0; k <= budget; k++) {
-      const jbK = forPolicy(thresholdFlagging(jb.values(), k));
-      const pasted = combinedThreshold(dirs[0], dirs[1], jbK, k / ids.length);
-      const injK = forPolicy(pasted.threshold);
-      const byPromptGuard = new Set(ids.filter((id) => jb.get(id) >= jbK || (inj.get(id) ?? 0) >= injK));
-      const cgK = forPolicy(thresholdFlagging(ids.filter((id) => !byPromptGuard.has(id)).map((id) => cg.get(id) ?? 0), Math.max(0, budget - byPromptGuard.size)));
-      process.stdout.write(`  one shared 1% budget (${budget}), ${byPromptGuard.size} to Prompt Guard's rules: jailbreak ${jbK}, pasted-injection ${injK}, unsafe-prompt ${cgK}\n`);
-    }
+    printSharedBudget(ids, jb, inj, cg);
   }
+}
+
+/**
+ * One 1% budget for all three input rules on user prompts (calibration.ts,
+ * shareBudgetBetweenGuards): every share of it between the guards, with the attacks each
+ * guard's rules catch on validation (Prompt Guard: Task A attacks in user turns; content guard:
+ * Task B unsafe user prompts), and the best. Needs both models' attacks_val runs.
+ */
+function printSharedBudget(ids, jb, inj, cg) {
+  const pgDir = path.join(REPO, 'eval', 'prompt-guard-small');
+  const cgDir = path.join(REPO, 'eval', 'content-guard-small');
+  const runs = [path.join(pgDir, 'attacks_val'), path.join(pgDir, 'attacks_val_injection'), path.join(cgDir, 'attacks_val')];
+  if (!runs.every((d) => fs.existsSync(path.join(d, 'scores.jsonl')))) {
+    process.stdout.write('  (one shared budget: run both models\' attacks_val first)\n');
+    return;
+  }
+  const [jbAttacks, injAttacks, cgAttacks] = runs.map(attackScores);
+  const benign = ids.filter((id) => inj.has(id) && cg.has(id)).map((id) => [jb.get(id), inj.get(id), cg.get(id)]);
+  const promptGuard = [...jbAttacks].filter(([id]) => injAttacks.has(id)).map(([id, s]) => [s, injAttacks.get(id)]);
+  const { best, shares } = shareBudgetBetweenGuards(benign, { promptGuard, contentGuard: [...cgAttacks.values()] }, 0.01, policyThreshold);
+  const line = (s) => `jailbreak ${s.promptGuard.first}, pasted-injection ${s.promptGuard.second}, unsafe-prompt ${s.contentGuard}: ${s.flagged} of ${benign.length} benign flagged (${s.flaggedByPromptGuard} by Prompt Guard's rules); attacks caught: Prompt Guard ${s.promptGuardCaught} of ${s.promptGuardAttacks}, content guard ${s.contentGuardCaught} of ${s.contentGuardAttacks}`;
+  for (const s of shares) process.stdout.write(`  one shared 1% budget: ${line(s)}\n`);
+  process.stdout.write(`one shared 1% budget, the share catching the most (sum of the two recalls): ${line(best)}\n`);
 }

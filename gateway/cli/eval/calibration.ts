@@ -100,7 +100,16 @@ export function splitBudgetBetweenRules(
 ): { best: BudgetSplit; splits: BudgetSplit[] } {
   if (!(budget >= 0 && budget < 1)) throw new Error(`the false-positive budget must be in [0, 1), got ${budget}`);
   if (benign.length === 0) throw new Error('no benign records to calibrate on');
-  const allowed = Math.floor(budget * benign.length + 1e-9);
+  return splitFlagsBetweenRules(benign, attacks, Math.floor(budget * benign.length + 1e-9), round);
+}
+
+/** splitBudgetBetweenRules with the budget as a count of benign texts allowed to be flagged. */
+function splitFlagsBetweenRules(
+  benign: readonly (readonly [number, number])[],
+  attacks: readonly (readonly [number, number])[],
+  allowed: number,
+  round: (threshold: number) => number,
+): { best: BudgetSplit; splits: BudgetSplit[] } {
   const firstScores = benign.map(([a]) => a).sort((x, y) => y - x);
   const splits: BudgetSplit[] = [];
   for (let k = 0; k <= allowed && k < benign.length; k++) {
@@ -120,4 +129,76 @@ export function splitBudgetBetweenRules(
   if (splits.length === 0) throw new Error('no split of the budget keeps both rules within it');
   const best = splits.reduce((b, s) => (s.caught > b.caught || (s.caught === b.caught && s.second < b.second) ? s : b));
   return { best, splits };
+}
+
+/** One share of a budget between two guards' input rules (shareBudgetBetweenGuards). */
+export interface GuardShare {
+  /** Prompt Guard's two user-turn rules (jailbreak, pasted-injection) as they split their share. */
+  promptGuard: BudgetSplit;
+  /** The content guard's threshold on the same prompts. */
+  contentGuard: number;
+  /** Benign texts flagged by Prompt Guard's rules, and by any rule (<= the budget's count). */
+  flaggedByPromptGuard: number;
+  flagged: number;
+  /** Each guard's attacks caught by its own rules, out of how many. */
+  promptGuardCaught: number;
+  promptGuardAttacks: number;
+  contentGuardCaught: number;
+  contentGuardAttacks: number;
+}
+
+/**
+ * All input rules on user prompts (Prompt Guard's jailbreak and injection scores, the content
+ * guard's unsafe score) block a prompt when any fires, so what a user meets is their union: this
+ * keeps the union within one false-positive budget. Each share gives Prompt Guard's rules k of
+ * the allowed benign flags (k = 0 ... the budget's count; split between its two rules as
+ * splitBudgetBetweenRules does) and the content guard the lowest threshold keeping the union
+ * within the budget. Each guard is judged on the attacks it exists for (jailbreaks and
+ * injections, unsafe requests), and the share with the highest sum of the two recalls wins, so
+ * neither kind of attack counts more for having more rows. Ties go to the larger share for
+ * Prompt Guard (it has two rules to feed). Pure: benign scores are [jailbreak, injection, unsafe]
+ * per text, attacks each guard's own scores.
+ */
+export function shareBudgetBetweenGuards(
+  benign: readonly (readonly [number, number, number])[],
+  attacks: { promptGuard: readonly (readonly [number, number])[]; contentGuard: readonly number[] },
+  budget: number,
+  round: (threshold: number) => number = (t) => t,
+): { best: GuardShare; shares: GuardShare[] } {
+  if (!(budget >= 0 && budget < 1)) throw new Error(`the false-positive budget must be in [0, 1), got ${budget}`);
+  if (benign.length === 0) throw new Error('no benign records to calibrate on');
+  if (attacks.promptGuard.length === 0 || attacks.contentGuard.length === 0) throw new Error('each guard needs attacks to weigh a share by');
+  const allowed = Math.floor(budget * benign.length + 1e-9);
+  const pairs = benign.map(([jb, inj]) => [jb, inj] as const);
+  const shares: GuardShare[] = [];
+  for (let k = 0; k <= allowed; k++) {
+    let promptGuard: BudgetSplit;
+    try {
+      promptGuard = splitFlagsBetweenRules(pairs, attacks.promptGuard, k, round).best;
+    } catch {
+      continue; // no split of k flags fits (ties at the cut): a larger k may
+    }
+    const byPromptGuard = (t: readonly [number, number, number]) => t[0] >= promptGuard.first || t[1] >= promptGuard.second;
+    const rest = benign.filter((t) => !byPromptGuard(t)).map((t) => t[2]).sort((x, y) => y - x);
+    const room = allowed - promptGuard.flagged;
+    const contentGuard = room < rest.length ? round(nextUp(rest[room])) : round(0);
+    const flagged = promptGuard.flagged + rest.filter((s) => s >= contentGuard).length;
+    if (flagged > allowed) continue;
+    const last = shares[shares.length - 1];
+    if (last && last.promptGuard.first === promptGuard.first && last.promptGuard.second === promptGuard.second && last.contentGuard === contentGuard) continue;
+    shares.push({
+      promptGuard,
+      contentGuard,
+      flaggedByPromptGuard: promptGuard.flagged,
+      flagged,
+      promptGuardCaught: promptGuard.caught,
+      promptGuardAttacks: attacks.promptGuard.length,
+      contentGuardCaught: attacks.contentGuard.filter((s) => s >= contentGuard).length,
+      contentGuardAttacks: attacks.contentGuard.length,
+    });
+  }
+  if (shares.length === 0) throw new Error('no share of the budget keeps the rules within it');
+  const worth = (s: GuardShare) => s.promptGuardCaught / s.promptGuardAttacks + s.contentGuardCaught / s.contentGuardAttacks;
+  const best = shares.reduce((b, s) => (worth(s) > worth(b) + 1e-12 || (Math.abs(worth(s) - worth(b)) <= 1e-12 && s.flaggedByPromptGuard > b.flaggedByPromptGuard) ? s : b));
+  return { best, shares };
 }

@@ -1,4 +1,4 @@
-import { calibrate, nextUp, policyThreshold, splitBudgetBetweenRules, thresholdForFprBudget } from '../../../gateway/cli/eval/calibration';
+import { calibrate, nextUp, policyThreshold, shareBudgetBetweenGuards, splitBudgetBetweenRules, thresholdForFprBudget } from '../../../gateway/cli/eval/calibration';
 
 describe('thresholds on a false-positive budget', () => {
   const benign = Array.from({ length: 200 }, (_, i) => i / 200); // 0, 0.005, ..., 0.995
@@ -81,5 +81,43 @@ describe('two rules sharing one false-positive budget', () => {
     // Tied benign scores give the same thresholds for several k: listed once.
     const tied: [number, number][] = [[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], ...Array.from({ length: 97 }, () => [0.1, 0.1] as [number, number])];
     expect(splitBudgetBetweenRules(tied, [], 0.02).splits).toHaveLength(1);
+  });
+});
+
+describe('all input rules sharing one false-positive budget across two guards', () => {
+  // 100 benign prompts: [jailbreak, injection, unsafe]; the budget (3%) allows 3 flagged by any rule.
+  const benign: [number, number, number][] = Array.from({ length: 95 }, (_, i) => [i / 200, i / 200, i / 200] as [number, number, number]);
+  benign.push([0.99, 0.1, 0.1], [0.98, 0.1, 0.1], [0.1, 0.1, 0.99], [0.1, 0.1, 0.98], [0.97, 0.1, 0.97]);
+
+  test('the share with the highest sum of recalls wins, and the union of all three rules stays within the budget', () => {
+    // Prompt Guard's attacks: two at 0.975 (caught once its 0.99 and 0.98 benign prompts are flagged), one at 0.995.
+    const promptGuard: [number, number][] = [[0.975, 0.1], [0.975, 0.1], [0.995, 0.1]];
+    // The content guard's: 0.995 and 0.985, and two at 0.975 (caught once its 0.99 and 0.98 are flagged, and the 0.97 prompt both guards score high).
+    const contentGuard = [0.995, 0.985, 0.975, 0.975];
+    const { best, shares } = shareBudgetBetweenGuards(benign, { promptGuard, contentGuard }, 0.03);
+    for (const s of shares) expect(s.flagged).toBeLessThanOrEqual(3);
+    expect(shares.map((s) => s.flaggedByPromptGuard)).toEqual([0, 1, 2, 3]);
+    // No flag to Prompt Guard: it sits above 0.99 and catches 1 of 3; the content guard flags its top three and catches all 4.
+    expect(shares[0]).toMatchObject({ promptGuardCaught: 1, contentGuardCaught: 4, contentGuard: nextUp(0.47) });
+    expect(shares[1]).toMatchObject({ promptGuardCaught: 1, contentGuardCaught: 4, contentGuard: nextUp(0.97) });
+    // Two to Prompt Guard (just above 0.97): it catches all 3; the content guard keeps one flag (just above 0.98) and catches 2 of 4.
+    expect(shares[2]).toMatchObject({ promptGuardCaught: 3, contentGuardCaught: 2, contentGuard: nextUp(0.98), flagged: 3 });
+    expect(shares[2].promptGuard.first).toBe(nextUp(0.97));
+    // 1/3 + 4/4 = 1.33 against 3/3 + 2/4 = 1.5: the second wins; counting attacks (5 against 5) could not tell them apart.
+    expect(best).toBe(shares[2]);
+    // All three to Prompt Guard: the content guard has no room left and sits above its 0.99.
+    expect(shares[3]).toMatchObject({ flagged: 3, contentGuard: nextUp(0.99), contentGuardCaught: 1 });
+  });
+
+  test('ties go to the larger share for Prompt Guard', () => {
+    // Attacks every share catches: each share's recalls are 1 + 1.
+    const { best, shares } = shareBudgetBetweenGuards(benign, { promptGuard: [[0.999, 0.999]], contentGuard: [0.999] }, 0.03);
+    expect(shares.length).toBeGreaterThan(1);
+    expect(best.flaggedByPromptGuard).toBe(Math.max(...shares.map((s) => s.flaggedByPromptGuard)));
+  });
+
+  test('refuses without benign prompts or without attacks for a guard', () => {
+    expect(() => shareBudgetBetweenGuards([], { promptGuard: [[1, 1]], contentGuard: [1] }, 0.01)).toThrow(/no benign/);
+    expect(() => shareBudgetBetweenGuards(benign, { promptGuard: [], contentGuard: [1] }, 0.01)).toThrow(/attacks/);
   });
 });
