@@ -120,7 +120,7 @@ export class EngineClient implements Engine {
       throw new EngineError('unreachable', 'the engine is overloaded (HTTP 429)', 429, undefined, retryAfterSeconds(res.headers['retry-after']));
     }
     if (res.statusCode >= 500) {
-      const text = await res.body.text().catch(() => '');
+      const text = await readErrorHead(res.body);
       deadline.done();
       throw new EngineError('bad_gateway', `the engine answered ${res.statusCode}${summarizeUpstream(text)}`, res.statusCode);
     }
@@ -167,6 +167,24 @@ function capped(body: Readable, max: number): Readable {
 }
 
 /** The engine's own error message, kept short, for operators; never includes our request content. */
+/** What an engine's error body can say fits in its first 64 KiB: read that much, then drop the rest (an engine can stream any amount). */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+async function readErrorHead(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= ERROR_BODY_BYTES) break; // leaving the loop destroys the body
+    }
+  } catch {
+    /* a broken error body still gets its status reported */
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+}
+
 function summarizeUpstream(text: string): string {
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };

@@ -8,7 +8,7 @@ import { startDecisionRecording } from './audit/decisionRecording';
 import type { GatewayConfig } from './config';
 import { onClientError } from './access/hardening/clientErrors';
 import { httpServerOptions } from './access/hardening/serverOptions';
-import { continueOnFirstRead } from './access/hardening/expectContinue';
+import { continueOnFirstRead, refuseUnknownExpectations } from './access/hardening/expectContinue';
 import { refuseMissingHost } from './access/hardening/hostHeader';
 import { defaultPolicyFile } from './paths';
 import { guardSettingsFrom } from './pipeline/runtime/guardSettings';
@@ -151,6 +151,7 @@ async function startParts(
   });
   server.on('clientError', onClientError);
   continueOnFirstRead(server);
+  refuseUnknownExpectations(server);
   const sockets = new Set<Socket>();
   const busy = new WeakMap<Socket, number>();
   server.on('connection', (socket) => {

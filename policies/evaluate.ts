@@ -131,6 +131,11 @@ export function decide(
 
 /** Combines the input and output decisions of one request into the answer's verdict header value. */
 export function combinedAction(...decisions: (Decision | undefined)[]): Action {
+  return combinedActionOf(decisions);
+}
+
+/** combinedAction over a list of any length (a text completion can have 131,072 choices: more than a call's arguments take). */
+export function combinedActionOf(decisions: Iterable<Decision | undefined>): Action {
   let action: Action = 'allow';
   for (const d of decisions) if (d && SEVERITY[d.action] > SEVERITY[action]) action = d.action;
   return action;

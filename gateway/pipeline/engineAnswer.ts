@@ -61,6 +61,7 @@ export function parseEngineJson(raw: Buffer): Record<string, unknown> {
  * - a member named twice in one object: the guards read the last, a client may show the first.
  */
 export function parseEngineText(text: string, what: string): unknown {
+  if (nestsDeeperThan(text, ENGINE_JSON_DEPTH)) throw new EngineError('bad_gateway', `the engine sent ${what} nesting arrays and objects deeper than ${ENGINE_JSON_DEPTH} levels, which the gateway cannot check`);
   let value: unknown;
   try {
     value = /proto|\\u/.test(text) ? JSON.parse(text, refuseProtoMember) : JSON.parse(text);
@@ -70,6 +71,31 @@ export function parseEngineText(text: string, what: string): unknown {
   }
   if (hasDuplicateMembers(text, value)) throw new EngineError('bad_gateway', `the engine sent ${what} that names a member twice, which the gateway cannot check`);
   return value;
+}
+
+/**
+ * Deeper than any answer of the OpenAI shapes (about 8 levels; tool arguments and structured
+ * output are strings). JSON.parse takes far deeper nesting than the recursive code after it
+ * (schemas, the answer memory, JSON.stringify of a kept choice), which would then throw a
+ * RangeError after the record was written: refused before parsing instead, as a 502.
+ */
+export const ENGINE_JSON_DEPTH = 64;
+
+/** Whether JSON text nests arrays and objects deeper than `limit` (the request side's exceedsJsonDepth, on text). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function refuseProtoMember(key: string, value: unknown): unknown {

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { AbortEmitter } from '../../engine/abortEmitter';
 import type { Engine, EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
-import { combinedAction, type RuleOutcome } from '../../policies/evaluate';
+import { combinedActionOf, type RuleOutcome } from '../../policies/evaluate';
 import type { PolicyFile } from '../../policies/schema';
 import type { PolicyRuntime } from './runtime/policyRuntime';
 import type { GuardPhase } from '../record/guardPhase';
@@ -38,6 +38,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   private readonly stop = new AbortEmitter();
   /** The client went away (not a relay stopping the engine): a guard cut short is then no fault. */
   private clientGone = false;
+  /** The record was written (finish succeeded once). */
+  private recorded = false;
   /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
   private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
@@ -133,8 +135,13 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /** Output phases that ran side by side (the choices of one answer, or one window): recorded, timed as the longest. */
   answersChecked(phases: (GuardPhase & { choice: number })[]): void {
-    this.record.outputs.push(...phases);
-    this.ctx.timing.guards(Math.max(0, ...phases.map((p) => p.durationMs)));
+    // A loop, not push(...phases): a text completion can have 2,048 prompts x 64 choices, past what a spread takes.
+    let longest = 0;
+    for (const phase of phases) {
+      this.record.outputs.push(phase);
+      longest = Math.max(longest, phase.durationMs);
+    }
+    this.ctx.timing.guards(longest);
   }
 
   /**
@@ -164,14 +171,21 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /** Completes the record and hands it to the recorder (durable before the answer goes out, for the audit log). */
   finish(status: number, error?: { type: string; message: string }): Promise<void> {
+    // One record per request: a failure after the record was written (the answer could not be
+    // sent) must not write a second one. A record that failed to be written may be tried again
+    // (the error path records the 503 audit_unavailable the client is then told).
+    if (this.recorded) return Promise.resolve();
     const record = this.record;
     record.status = status;
     record.durationMs = this.ctx.timing.elapsedMs();
     if (error) record.error = error;
-    record.action = combinedAction(record.input?.decision, ...record.outputs.map((o) => o.decision));
+    // An array, not arguments: a text completion can carry more choices than a call's arguments take.
+    record.action = combinedActionOf([record.input?.decision, ...record.outputs.map((o) => o.decision)]);
     this.sink.onFinished?.(record, this.ctx);
     this.engineSpan?.end(record);
-    const recorded = this.sink.recorder.record(record);
+    const recorded = this.sink.recorder.record(record).then(() => {
+      this.recorded = true;
+    });
     const answers = this.sink.answers;
     if (!answers || !this.answersToRemember(status, error)) return recorded;
     // Once durable: an answer whose record failed (503 audit_unavailable) never reached the client.

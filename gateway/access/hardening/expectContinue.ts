@@ -39,6 +39,20 @@ export function continueOnFirstRead(server: Server): void {
   });
 }
 
+/**
+ * An `Expect` other than 100-continue: node would answer a bare 417 with no body. Refused as every
+ * other malformed request head is, with an OpenAI-shaped error, before the app sees it.
+ */
+export function refuseUnknownExpectations(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify({
+      error: { message: `The request's Expect header (${String(req.headers.expect).slice(0, 64)}) is not supported; only 100-continue is.`, type: 'invalid_request_error', param: null, code: 'expectation_failed' },
+    });
+    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
+}
+
 function declaresBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

@@ -168,3 +168,77 @@ describe('engine failing in the middle of a whole (not streamed) answer', () => 
     expect(((await models.json()) as { error: { code: string } }).error.code).toBe('engine_error');
   });
 });
+
+describe('engine answers the gateway will not read: nested too deep, or an endless error body', () => {
+  let mode: 'deep' | 'deep-stream' | 'endless-500' = 'deep';
+  let errorBodyClosed: Promise<number> = Promise.resolve(0);
+  // Deeper than any OpenAI-shaped answer (the gateway refuses past 64 levels), well under the answer cap.
+  const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const answer = (extra: string) =>
+    `{"id":"c1","object":"chat.completion","created":1,"model":"dev","choices":[{"index":0,"message":{"role":"assistant","content":"hello","x":${extra}},"finish_reason":"stop"}]}`;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (mode === 'deep') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(answer(deep(100_000)));
+      } else if (mode === 'deep-stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"dev","choices":[{"index":0,"delta":{"content":"hello","x":${deep(1000)}},"finish_reason":null}]}`;
+        res.end(`data: ${chunk}\n\ndata: [DONE]\n\n`);
+      } else {
+        // A 500 whose body never ends: the gateway must stop reading it, not buffer it until a timeout.
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        const block = 'x'.repeat(64 * 1024);
+        let written = 0;
+        const timer = setInterval(() => {
+          written += block.length;
+          res.write(block);
+        }, 5);
+        errorBodyClosed = new Promise((resolve) =>
+          res.once('close', () => {
+            clearInterval(timer);
+            resolve(written);
+          }),
+        );
+      }
+    });
+  });
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, config: { engine: { idle_timeout_ms: 2000, total_timeout_ms: 60_000 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test.each([
+    ['a whole answer', 'deep', false],
+    ['a stream event', 'deep-stream', true],
+  ] as const)('%s nested 1,000+ levels deep: 502 engine_error and exactly one record', async (_what, m, stream) => {
+    mode = m;
+    const before = h.recorder.records.length;
+    const res = await chat(h, { stream });
+    expect(res.status).toBe(502);
+    const body = await res.text();
+    expect(JSON.parse(body).error.code).toBe('engine_error');
+    expect(body).not.toContain('hello');
+    const records = h.recorder.records.slice(before);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 502 });
+  });
+
+  test('a 500 whose body never ends: 502 at once, the body dropped after its first 64 KiB', async () => {
+    mode = 'endless-500';
+    const res = await chat(h, {});
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+    // The gateway closed the engine's connection while the body was still coming (no timeout fired: the idle timeout never applies to a body that keeps flowing).
+    const written = await errorBodyClosed;
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(h.recorder.records[h.recorder.records.length - 1]).toMatchObject({ status: 502 });
+  });
+});

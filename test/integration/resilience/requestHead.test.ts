@@ -114,6 +114,14 @@ describe('the request head: Expect 100-continue and Host', () => {
     expect(JSON.parse(out.body)).toEqual({ error: { message: expect.stringContaining('Host'), type: 'invalid_request_error', param: null, code: 'missing_host' } });
   });
 
+  test('an Expect other than 100-continue: an OpenAI-shaped 417, and the engine never called', async () => {
+    const before = h.engine.stats.requests;
+    const out = await raw(h.gateway.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: foo\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}`);
+    expect(out.status).toBe(417);
+    expect(JSON.parse(out.body)).toEqual({ error: { message: expect.stringContaining('foo'), type: 'invalid_request_error', param: null, code: 'expectation_failed' } });
+    expect(h.engine.stats.requests).toBe(before);
+  });
+
   test('HTTP/1.0 may leave Host out', async () => {
     const out = await raw(h.gateway.port, 'GET /healthz HTTP/1.0\r\n\r\n');
     expect(out.status).toBe(200);

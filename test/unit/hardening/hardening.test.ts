@@ -2,6 +2,7 @@ import { bodyShapeError } from '../../../gateway/access/hardening/bodyShape';
 import { clientErrorResponse } from '../../../gateway/access/hardening/clientErrors';
 import { exceedsJsonDepth, jsonDepthVerifier } from '../../../gateway/access/hardening/jsonDepth';
 import { httpServerOptions } from '../../../gateway/access/hardening/serverOptions';
+import { nestsDeeperThan } from '../../../gateway/pipeline/engineAnswer';
 
 const depth = (text: string, limit: number) => exceedsJsonDepth(Buffer.from(text), limit);
 
@@ -13,6 +14,20 @@ describe('JSON depth, before parsing', () => {
     expect(depth('{"a":"\\"[[[[[[[[["}', 2)).toBe(false);
     expect(depth('[[[[[[', 5)).toBe(true);
     expect(depth('['.repeat(1_000_000), 64)).toBe(true);
+  });
+
+  test("an engine answer's text is measured the same way as a request's bytes", () => {
+    const cases: [string, number][] = [
+      ['{"a":[{"b":[1]}]}', 4],
+      ['{"a":[{"b":[1]}]}', 3],
+      ['{"a":"[[[[[[[[[[[["}', 2],
+      ['{"a":"\\"[[[[[[[[["}', 2],
+      ['{"é":["ü",{"日本":[["x"]]}]}', 4],
+      ['{"é":["ü",{"日本":[["x"]]}]}', 5],
+      ['['.repeat(100_000), 64],
+    ];
+    for (const [text, limit] of cases) expect(nestsDeeperThan(text, limit)).toBe(depth(text, limit));
+    expect(nestsDeeperThan('{"a":[{"b":[1]}]}', 3)).toBe(true);
   });
 
   test('the verify hook throws an error that carries the OpenAI-shaped 400', () => {

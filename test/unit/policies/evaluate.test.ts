@@ -1,5 +1,5 @@
 import type { Verdict } from '../../../guards/types';
-import { decide, evaluateRule } from '../../../policies/evaluate';
+import { combinedAction, combinedActionOf, decide, evaluateRule, type Decision } from '../../../policies/evaluate';
 import { Rule } from '../../../policies/schema';
 
 const policy = { id: 'p', version: 'abc123abc123' };
@@ -61,5 +61,21 @@ describe('decide', () => {
   test('nothing over threshold allows', () => {
     const d = decide('output', [rule({ id: 'a' })], new Map([['a', verdict({ score: 0.1 })]]), policy);
     expect(d).toMatchObject({ action: 'allow', decidingRule: undefined, reason: 'all rules allowed' });
+  });
+});
+
+describe('the action of several decisions', () => {
+  const decision = (action: Decision['action']): Decision => ({ direction: 'output', action, reason: '', outcomes: [], shadow: [], policy: { id: 'p', version: '1' } });
+
+  test('the strictest wins, whatever the order; none is an allow', () => {
+    expect(combinedAction(decision('flag'), undefined, decision('block'), decision('allow'))).toBe('block');
+    expect(combinedAction(decision('allow'), decision('flag'))).toBe('flag');
+    expect(combinedAction()).toBe('allow');
+  });
+
+  test('a list longer than a call takes as arguments (a text completion of 2,048 prompts x 64 choices)', () => {
+    const many = Array.from({ length: 131_072 }, () => decision('allow'));
+    many[100_000] = decision('block');
+    expect(combinedActionOf(many)).toBe('block');
   });
 });
