@@ -23,6 +23,7 @@
  * sources (jest through ts-jest), a small eval'd bootstrap registers a `.ts` loader built on
  * `typescript.transpileModule` (a devDependency) and requires `worker/ortWorker.ts`.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -191,6 +192,8 @@ interface Slot {
 
 interface SessionState {
   spec: SessionSpec;
+  /** The model file as first opened (fileIdentity): a restarted worker must reopen the same weights. */
+  identity: string;
   /** Per connection: the open call (a restarted worker is a new connection and reopens the session). */
   opened: Map<Connection, Promise<Ops['open']['result']>>;
 }
@@ -263,7 +266,7 @@ export class OrtHost {
   /** Opens a session in the worker(s) it runs in (starting them if needed); returns the handle and the model's input / output names. */
   async openSession(spec: SessionSpec): Promise<HostedSession> {
     const id = this.nextId++;
-    const state: SessionState = { spec, opened: new Map() };
+    const state: SessionState = { spec, identity: fileIdentity(spec.file), opened: new Map() };
     this.sessions.set(id, state);
     try {
       // Opened everywhere up front: a bad file fails here, and no first call pays for an open.
@@ -383,7 +386,14 @@ export class OrtHost {
   private ensureOpen(id: number, state: SessionState, conn: Connection): Promise<Ops['open']['result']> {
     let opening = state.opened.get(conn);
     if (!opening) {
-      opening = conn.request(this.nextId++, 'open', id, { spec: state.spec }, []);
+      // A worker that restarted reopens the file by its path. Replaced on disk since the policy
+      // loaded it, it would score with other weights than the tokenizer, labels, the other workers
+      // and the audited model fingerprint: refused until a reload loads it as a new guard.
+      const now = fileIdentity(state.spec.file);
+      opening =
+        now === state.identity
+          ? conn.request(this.nextId++, 'open', id, { spec: state.spec }, [])
+          : Promise.reject(new OrtCallError({ name: 'Error', message: `${state.spec.file} changed on disk since it was loaded; reload the policy to use the new model` }));
       state.opened.set(conn, opening);
       // A failed open is retried by the next call (the file may be back, the worker restarted).
       const failed = opening;
@@ -392,6 +402,16 @@ export class OrtHost {
       });
     }
     return opening;
+  }
+}
+
+/** Size, modification time and inode of a file ('' when it cannot be read: the open reports why). */
+function fileIdentity(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return '';
   }
 }
 

@@ -18,6 +18,8 @@ const FAULTS: ReadonlySet<GuardError['type']> = new Set(['timeout', 'unavailable
 
 const states = new WeakMap<Guard, GuardHealthState>();
 const probes = new WeakMap<Guard, Promise<void>>();
+/** Each probe's own cache scope: a verdict cached by an earlier probe must never answer this one. */
+let probeCount = 0;
 
 export function guardHealth(guard: Guard): GuardHealthState {
   let state = states.get(guard);
@@ -57,7 +59,15 @@ export function probeGuard(guard: Guard, timeoutMs: number): Promise<void> {
     let verdict: Pick<Verdict, 'error'>;
     try {
       verdict = await Promise.race([
-        guard.check({ direction: 'input', texts: [{ source: 'user', path: 'readyz.probe', text: 'Hello' }], conversation: [{ role: 'user', content: 'Hello' }], signal }),
+        // A scope of its own: the probe's fixed text, cached from the last time the guard worked,
+        // would otherwise answer it without reaching the model or server, and report a broken guard healthy.
+        guard.check({
+          direction: 'input',
+          texts: [{ source: 'user', path: 'readyz.probe', text: 'Hello' }],
+          conversation: [{ role: 'user', content: 'Hello' }],
+          signal,
+          cacheScope: `readyz-probe-${++probeCount}`,
+        }),
         new Promise<Pick<Verdict, 'error'>>((resolve) => signal.addEventListener('abort', () => resolve({ error: { type: 'timeout', message: 'readiness probe timed out' } }), { once: true })),
       ]);
     } catch (err) {

@@ -29,8 +29,9 @@ export interface PolicyHolderOptions extends GuardSettings {
   /** Where reload outcomes are logged (one line each, problems indented below). */
   log?: (line: string) => void;
   /**
-   * How long a request may still run on the policy version it started with (the engine's total
-   * timeout): guards a reload replaced are closed only after that, plus a minute.
+   * How long a request's engine call may take (the engine's total timeout): guards a reload
+   * replaced are closed only after that, twice the longest guard budget (input checks before it,
+   * answer checks after) and a minute have passed.
    */
   longestRequestMs?: number;
 }
@@ -66,6 +67,8 @@ interface RuntimeSet {
 export class PolicyHolder {
   private set: RuntimeSet | undefined;
   private readonly guardCache = new Map<string, Guard>();
+  /** The longest guard time budget (its cap) of any policy loaded so far: a request can spend it before and after the engine. */
+  private longestGuardBudgetMs = 0;
 
   /** Guards built and not yet retired (the sets in force hold them; a retired one closes after a grace period). */
   get guardsOpen(): number {
@@ -238,7 +241,9 @@ export class PolicyHolder {
       }
       // Each guard enforces this budget for the text it reads; the pipeline's backstop for a guard
       // that never settles computes the same (gateway/pipeline/runRules.ts).
-      timeouts.set(name, timeoutBudgetOf(spec));
+      const budget = timeoutBudgetOf(spec);
+      timeouts.set(name, budget);
+      this.longestGuardBudgetMs = Math.max(this.longestGuardBudgetMs, budget.maxMs);
     }
     return { loaded, guards, timeouts, ref: `${loaded.id}@${loaded.version}` };
   }
@@ -261,8 +266,10 @@ export class PolicyHolder {
       if (!inUse.has(guard)) {
         this.guardCache.delete(key);
         // In-flight requests of the old version may still hold it (a stream checks its windows for as
-        // long as the engine answers): close after the longest of them had time to finish.
-        setTimeout(() => void guard.close().catch(() => undefined), RETIRE_GRACE_MS + (this.settings.longestRequestMs ?? 0)).unref();
+        // long as the engine answers, and the whole answer after): close after the longest of them
+        // had time to finish: its input checks, the engine, its answer checks.
+        const longestRequestMs = (this.settings.longestRequestMs ?? 0) + 2 * this.longestGuardBudgetMs;
+        setTimeout(() => void guard.close().catch(() => undefined), RETIRE_GRACE_MS + longestRequestMs).unref();
       }
     }
   }

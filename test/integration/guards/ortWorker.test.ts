@@ -5,7 +5,9 @@
  * and a crashed worker costs the pending checks an error
  * verdict, not the process. No timing thresholds: responsiveness is shown structurally.
  */
+import * as fs from 'node:fs';
 import Module from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createContentEncoderGuard } from '../../../guards/contentEncoder';
 import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
@@ -175,6 +177,26 @@ describe('a worker crash', () => {
       expect(next.label).toBe('JAILBREAK');
     } finally {
       await guard.close();
+    }
+  });
+
+  it('a restarted worker does not reopen a model file replaced since it was loaded: an error verdict until a reload', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-replaced-'));
+    fs.cpSync(PG_V1, dir, { recursive: true });
+    const guard = createPromptGuard({ name: 'pg', modelDir: dir, cacheSize: 0, rowCacheSize: 0, timeoutMs: 60_000, inlineBudgetMs: 0 });
+    await guard.load();
+    try {
+      expect((await guard.check(input(text('user', 'hello zzjailbreak world')))).label).toBe('JAILBREAK');
+      // Other weights under the same name (the content guard's tiny fixture), then the workers restart
+      // (every one of the pool: a worker still running keeps the weights it loaded, and may take the call).
+      fs.copyFileSync(path.join(CONTENT, 'model.onnx'), path.join(dir, 'model.onnx'));
+      for (let i = 0; i < ortHost().poolSize; i++) await ortHost().crashWorkerForTesting();
+      const after = await guard.check(input(text('user', 'hello zzjailbreak world')));
+      expect(after).toMatchObject({ label: 'error', error: { type: 'model_error' } });
+      expect(after.error?.message).toMatch(/changed on disk since it was loaded/);
+    } finally {
+      await guard.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -148,6 +148,17 @@ describe('a remote guard that hangs, then recovers', () => {
     expect((await gw.chat({ messages: [{ role: 'user', content: 'hello again' }] })).status).toBe(200);
   });
 
+  test('it fails again: the probe reaches the server, never a verdict cached by the last probe, so the replica is not ready', async () => {
+    // The previous test's probe of "Hello" succeeded: a verdict cache keeps it.
+    fake.behave({ kind: 'hang' });
+    for (let i = 0; i < 2; i++) expect((await gw.chat({ messages: [{ role: 'user', content: `question again ${i}` }] })).status).toBe(503);
+    const ready = await readyz(gw);
+    expect(ready.status).toBe(503);
+    expect(ready.body.problems.guards).toBeDefined();
+    fake.behave({ kind: 'answer', text: 'safe' });
+    expect((await readyz(gw)).status).toBe(200);
+  });
+
   test('output check fails on a non-streamed answer: 503, the answer withheld, audited with the output phase', async () => {
     fake.behave((req) => (isOutputCheck(req) ? { kind: 'error', status: 503, message: 'overloaded' } : { kind: 'answer', text: 'safe' }));
     await gw.script({ reply: 'SECRET-ANSWER-TEXT about cakes' });

@@ -122,7 +122,7 @@ describe('PolicyHolder', () => {
 describe('PolicyHolder: guards a reload replaced', () => {
   const tei = (url: string) => `id: main\nguards:\n  pg:\n    type: prompt_guard\n    backend: tei\n    model: meta-llama/Prompt-Guard-86M\n    url: ${url}\ninput:\n  - id: jb\n    guard: pg\n    threshold: 0.9\n`;
 
-  test('stay open as long as a request of the old version may still run (the engine total timeout), then close', async () => {
+  test('stay open as long as a request of the old version may still run (its input checks, the engine total timeout, its answer checks), then close', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'policy-retire-'));
     const file = path.join(dir, 'main.yaml');
     writeFileSync(file, tei('http://tei-a:8080'));
@@ -135,7 +135,9 @@ describe('PolicyHolder: guards a reload replaced', () => {
       writeFileSync(file, tei('http://tei-b:8080'));
       expect((await holder.reload()).status).toBe('reloaded');
       expect(holder.current().guards.get('pg')).not.toBe(old);
-      jest.advanceTimersByTime(60_000 + 599_000); // a 10-minute stream that started just before the reload still checks windows
+      // A request that started just before the reload: up to 240 s of input checks (the guard's
+      // budget cap), a 10-minute stream whose windows are checked, 240 s for the whole answer.
+      jest.advanceTimersByTime(60_000 + 240_000 + 600_000 + 239_000);
       expect(closed).not.toHaveBeenCalled();
       jest.advanceTimersByTime(1_000);
       expect(closed).toHaveBeenCalledTimes(1);
