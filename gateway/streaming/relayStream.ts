@@ -1,9 +1,9 @@
 import type { EngineResponse } from '../../engine/client';
 import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
-import { ENVELOPE_STRUCTURE } from '../pipeline/extract/answerLanes';
 import type { GuardedCall } from '../pipeline/guardedCall';
-import { AnswerAccumulator, type StreamChunk } from './answerAccumulator';
+import { AnswerAccumulator } from './answerAccumulator';
+import { knownEnvelope } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { expectedChoices } from './expectedChoices';
 import { openSse, write } from './sseWrite';
@@ -91,11 +91,6 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
   res.end();
 }
 
-function knownEnvelope(chunk: StreamChunk): StreamChunk {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(chunk)) if (ENVELOPE_STRUCTURE.has(key)) out[key] = value;
-  return out as StreamChunk;
-}
 
 /** off: events go straight through as they arrive (no output check on streams). */
 async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {

@@ -113,6 +113,15 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
       noteReleased(released, event);
     }
   };
+  // A window that passed goes out once text after it arrives (WindowChecks.releasable).
+  let releasedUpTo = 0;
+  const releaseChecked = async () => {
+    const upTo = checks.releasable();
+    if (upTo > releasedUpTo) {
+      releasedUpTo = upTo;
+      await release(upTo);
+    }
+  };
   const block = async () => {
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
@@ -127,10 +136,8 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     for await (const event of responseEvents(upstream, accumulator)) {
       timing.engineAnswered();
       pending.push({ event, tokenEnd: accumulator.textEvents });
-      if (checks.due()) {
-        if (!(await checks.checkWindow())) return await block();
-        await release(checks.checked);
-      }
+      await releaseChecked();
+      if (checks.due() && !(await checks.checkWindow())) return await block();
     }
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     if (!(await checks.checkEnd())) return await block();

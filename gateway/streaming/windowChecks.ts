@@ -34,12 +34,24 @@ export class WindowChecks {
   checked = 0;
   /** Where the last check started: 0 means it read the whole answer so far. */
   private lastFrom = 0;
+  /** Checked text events known not to end the answer (releasable). */
+  private released = 0;
 
   constructor(
     private readonly source: WindowSource,
     private readonly deps: WindowCheckDeps,
     private readonly settings: WindowSettings,
   ) {}
+
+  /**
+   * Text events that may go to the client now: everything checked, once text after it has arrived.
+   * Until then the last window checked may be the answer's last, which waits for the end checks
+   * (the whole answer) and is withheld when they block. After the end checks pass, all of it may.
+   */
+  releasable(): number {
+    if (this.source.textEvents > this.checked) this.released = this.checked;
+    return this.released;
+  }
 
   /** True when enough unchecked text has arrived for a window. */
   due(): boolean {
@@ -83,18 +95,22 @@ export class WindowChecks {
 export function plannedWindows(total: number, settings: WindowSettings): PlannedCheck[] {
   const out: PlannedCheck[] = [];
   let checked = 0;
+  let before = 0;
   let lastFrom = 0;
   while (total - checked >= settings.windowTokens) {
     const upTo = checked + settings.windowTokens;
     lastFrom = Math.max(0, checked - settings.overlapTokens);
     out.push({ from: lastFrom, to: upTo, released: checked, end: false });
+    before = checked;
     checked = upTo;
   }
   const restPending = total > checked || checked === 0;
   const from = Math.max(0, checked - settings.overlapTokens);
-  if (restPending) out.push({ from, to: total, released: checked, end: true });
+  // A window goes out once text after it arrived: with no rest, the last full window is still held.
+  const released = restPending ? checked : before;
+  if (restPending) out.push({ from, to: total, released, end: true });
   const restIsWhole = restPending ? from === 0 : lastFrom === 0;
-  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total, released: checked, end: true });
+  if (settings.wholeAnswer && !restIsWhole) out.push({ from: 0, to: total, released, end: true });
   return out;
 }
 

@@ -3,6 +3,7 @@ import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
+import { usageAfterBlock } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
@@ -32,6 +33,15 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     while (pending.length && pending[0].tokenEnd <= upTo) await write(res, pending.shift()!.event.raw);
   };
 
+  // A window that passed goes out once text after it arrives (WindowChecks.releasable).
+  let releasedUpTo = 0;
+  const releaseChecked = async () => {
+    const upTo = checks.releasable();
+    if (upTo > releasedUpTo) {
+      releasedUpTo = upTo;
+      await release(upTo);
+    }
+  };
   const block = async () => {
     call.abortUpstream();
     // The checked windows reached the client: the record (and the token settlement) counts an answer.
@@ -41,6 +51,11 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     openSse(call);
     await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, 0, call.policy.refusals.output))}\n\n`);
+    // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
+    for (const { event } of pending) {
+      const usage = usageAfterBlock(event.chunk);
+      if (usage) await write(res, usage);
+    }
     res.end('data: [DONE]\n\n');
   };
 
@@ -56,10 +71,8 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
       }
       if (event.done) sawDone = true;
       pending.push({ event, tokenEnd: accumulator.textEvents });
-      if (checks.due()) {
-        if (!(await checks.checkWindow())) return await block();
-        await release(checks.checked);
-      }
+      await releaseChecked();
+      if (checks.due() && !(await checks.checkWindow())) return await block();
     }
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);

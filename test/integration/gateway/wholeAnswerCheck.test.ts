@@ -109,6 +109,36 @@ describe('window mode, the whole answer checked at the end (default)', () => {
     expect(readEntries(gw.auditDir).entries.at(-1)).toMatchObject({ route: '/v1/responses', action: 'block' });
   });
 
+  // 12 words: the last word completes the third window, so no rest is left to check at the end.
+  const REPLY_ON_BOUNDARY = `${FIRST_HALF} w2 w3 w4 w5 w6 w7 w8 w9 w10 ${SECOND_HALF} TAILTEXT`;
+
+  test('an answer that ends on a window boundary: its last window waits for the whole-answer check, which withholds it', async () => {
+    await gw.script({ reply: REPLY_ON_BOUNDARY });
+    const { text, finish } = await streamedChat(gw);
+    expect(text).toContain(FIRST_HALF);
+    expect(text).not.toContain(SECOND_HALF);
+    expect(text).not.toContain('TAILTEXT');
+    // One finish reason for the one choice: the refusal's, not a stop before it.
+    expect(finish).toEqual(['content_filter']);
+    expect(readEntries(gw.auditDir).entries.at(-1)).toMatchObject({ route: '/v1/chat/completions', action: 'block', status: 200 });
+
+    // Asked for usage: the engine's usage chunk still follows the refusal.
+    await gw.script({ reply: REPLY_ON_BOUNDARY });
+    const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'local', maxRetries: 0 });
+    const withUsage = await client.chat.completions.create({ model: 'dev', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'tell me' }] });
+    const chunks = [];
+    for await (const chunk of withUsage) chunks.push(chunk);
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('content_filter');
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: expect.any(Number) } });
+
+    await gw.script({ reply: REPLY_ON_BOUNDARY });
+    const stream = await client.responses.create({ model: 'dev', input: 'tell me', stream: true });
+    let deltas = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') deltas += event.delta;
+    expect(deltas).toContain(FIRST_HALF);
+    expect(deltas).not.toContain('TAILTEXT');
+  });
+
   test('a safe answer streams whole, checked in windows and once whole', async () => {
     await gw.script({ reply: 'one two three four five six seven eight nine' });
     const before = fake.requests.length;

@@ -38,10 +38,9 @@ function run(tokens: number, settings: { windowTokens: number; overlapTokens: nu
       let released = 0;
       while (arrived < tokens) {
         arrived++;
-        if (checks.due()) {
-          if (!(await checks.checkWindow())) return { released, passed: false };
-          released = checks.checked;
-        }
+        // As the relays do: what passed goes out once text after it has arrived.
+        released = checks.releasable();
+        if (checks.due() && !(await checks.checkWindow())) return { released, passed: false };
       }
       const passed = await checks.checkEnd();
       return { released: passed ? arrived : released, passed };
@@ -87,6 +86,13 @@ test('harm only the whole answer shows fails the end check; what passed before s
   expect(await r.stream()).toEqual({ released: 8, passed: false });
 });
 
+test('an answer that ends on a window boundary: its last window waits for the whole-answer check, which withholds it', async () => {
+  // Both windows pass; nothing arrives after the second, so it may be the last: held until the end checks.
+  const r = run(8, WINDOW, ['t1', 't8']);
+  expect(await r.stream()).toEqual({ released: 4, passed: false });
+  expect(r.checked).toEqual(['t1 t2 t3 t4', 't4 t5 t6 t7 t8', 't1 t2 t3 t4 t5 t6 t7 t8']);
+});
+
 test('whole_answer off: windows only, the same harm passes', async () => {
   const r = run(10, { ...WINDOW, wholeAnswer: false }, ['t1', 't10']);
   expect(await r.stream()).toEqual({ released: 10, passed: true });
@@ -102,8 +108,9 @@ test('a failing window stops the stream before its text is released', async () =
 async function rangesRead(total: number, settings: WindowSettings): Promise<{ from: number; to: number; released: number }[]> {
   let arrived = 0;
   const read: { from: number; to: number; released: number }[] = [];
-  // What may have gone to the client when a check reads: everything checked before it.
-  const released = () => checks.checked;
+  // What may have gone to the client when a check reads (the relays release it as each event arrives).
+  let out = 0;
+  const released = () => out;
   const source: WindowSource = {
     get textEvents() {
       return arrived;
@@ -115,6 +122,7 @@ async function rangesRead(total: number, settings: WindowSettings): Promise<{ fr
   const checks: WindowChecks = new WindowChecks(source, { check: async (answers) => answers.map(() => allow) }, settings);
   while (arrived < total) {
     arrived++;
+    out = checks.releasable();
     if (checks.due()) await checks.checkWindow();
   }
   await checks.checkEnd();
