@@ -9,7 +9,7 @@ import { openSse, write } from './sseWrite';
 import { ReleasedItems } from './releasedItems';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
-import { windowSettings, WindowChecks } from './windowChecks';
+import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
 
 /**
  * Streams a Responses answer to the client in the policy's streaming mode, as relayStream.ts does
@@ -114,14 +114,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     }
   };
   // A window that passed goes out once text after it arrives (WindowChecks.releasable).
-  let releasedUpTo = 0;
-  const releaseChecked = async () => {
-    const upTo = checks.releasable();
-    if (upTo > releasedUpTo) {
-      releasedUpTo = upTo;
-      await release(upTo);
-    }
-  };
+  const releaseChecked = checkedReleaser(checks, release);
   const block = async () => {
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);

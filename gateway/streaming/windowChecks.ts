@@ -90,7 +90,8 @@ export class WindowChecks {
  * nothing blocks: what WindowChecks runs, as a list (the eval's streamed mode scores answers
  * through it; test/unit/gateway/windowChecks.test.ts holds the two together). `released` is how
  * many text events had gone to the client when the check ran: had it blocked, that much of the
- * answer was already out (the end checks, `end`, run side by side after every full window passed).
+ * answer was already out (the end checks, `end`, run side by side after every full window passed;
+ * a window goes out once text after it arrived, so an answer ending on a boundary keeps its last).
  */
 export function plannedWindows(total: number, settings: WindowSettings): PlannedCheck[] {
   const out: PlannedCheck[] = [];
@@ -120,6 +121,21 @@ export interface PlannedCheck {
   released: number;
   /** Run once the stream ended (the rest, the whole answer), not as a window became due. */
   end: boolean;
+}
+
+/**
+ * A relay's release step as each engine event arrives: what `releasable` allows goes out, once.
+ * `release(upTo)` writes the held events whose text ends at or before `upTo`.
+ */
+export function checkedReleaser(checks: WindowChecks, release: (upTo: number) => Promise<void>): () => Promise<void> {
+  let releasedUpTo = 0;
+  return async () => {
+    const upTo = checks.releasable();
+    if (upTo > releasedUpTo) {
+      releasedUpTo = upTo;
+      await release(upTo);
+    }
+  };
 }
 
 /** The policy's streaming settings as window mode reads them. */

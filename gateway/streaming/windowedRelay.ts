@@ -7,7 +7,7 @@ import { usageAfterBlock } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
-import { windowSettings, WindowChecks } from './windowChecks';
+import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
 
 /**
  * window: the answer is checked every `window_tokens` engine tokens (one chunk that carries text
@@ -34,14 +34,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   };
 
   // A window that passed goes out once text after it arrives (WindowChecks.releasable).
-  let releasedUpTo = 0;
-  const releaseChecked = async () => {
-    const upTo = checks.releasable();
-    if (upTo > releasedUpTo) {
-      releasedUpTo = upTo;
-      await release(upTo);
-    }
-  };
+  const releaseChecked = checkedReleaser(checks, release);
   const block = async () => {
     call.abortUpstream();
     // The checked windows reached the client: the record (and the token settlement) counts an answer.

@@ -15,7 +15,7 @@ export interface StreamRelease {
   caught_before_any_text: number;
   /** Caught while at most half of the answer had gone out. */
   caught_by_half: number;
-  /** Caught only by the checks at the end of the stream, after every full window had passed and gone out. */
+  /** Caught only by the checks at the end of the stream, after every full window had passed (and gone out, but for the last when the answer ends on a window boundary). */
   caught_at_end: number;
   /** Of the caught answers, the median share of their tokens released before the block. */
   median_released_share: number | null;

@@ -199,7 +199,7 @@ describe('safety-gateway eval --streamed', () => {
 
     const withWhole = await answers(windowPolicy(true), true);
     expect(withWhole.confusion).toEqual({ tp: 1, fp: 0, tn: 1, fn: 0 });
-    // Caught, but only by the whole-answer check at the end: every full window had gone out by then.
+    // Caught, but only by the whole-answer check at the end: every full window but the last had gone out by then.
     expect(withWhole.streamRelease).toMatchObject({ unsafe_answers: 1, caught: 1, caught_before_any_text: 0, caught_at_end: 1 });
     expect(withWhole.streamRelease.median_released_share).toBeGreaterThan(0.5);
     expect(windowsOnly.streamRelease).toMatchObject({ unsafe_answers: 1, caught: 0, caught_at_end: 0, median_released_share: null });
