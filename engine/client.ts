@@ -166,7 +166,6 @@ function capped(body: Readable, max: number): Readable {
   return stream;
 }
 
-/** The engine's own error message, kept short, for operators; never includes our request content. */
 /** What an engine's error body can say fits in its first 64 KiB: read that much, then drop the rest (an engine can stream any amount). */
 const ERROR_BODY_BYTES = 64 * 1024;
 
@@ -185,6 +184,7 @@ async function readErrorHead(body: Dispatcher.ResponseData['body']): Promise<str
   return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
 }
 
+/** The engine's own error message, kept short, for operators; never includes our request content. */
 function summarizeUpstream(text: string): string {
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };

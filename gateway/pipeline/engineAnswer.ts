@@ -74,12 +74,14 @@ export function parseEngineText(text: string, what: string): unknown {
 }
 
 /**
- * Deeper than any answer of the OpenAI shapes (about 8 levels; tool arguments and structured
- * output are strings). JSON.parse takes far deeper nesting than the recursive code after it
- * (schemas, the answer memory, JSON.stringify of a kept choice), which would then throw a
- * RangeError after the record was written: refused before parsing instead, as a 502.
+ * Chat answers nest about 8 levels (tool arguments and structured output are strings), but a
+ * Responses object echoes the request's tool and format schemas, which `limits.json_depth` lets a
+ * client nest up to 1,000 levels, one or two levels deeper in a stream event: so the limit sits
+ * above that. JSON.parse takes far deeper nesting than the recursive code after it (the usage
+ * schema overflowed at about 5,000 levels; the answer memory, JSON.stringify of a kept choice),
+ * which then threw a RangeError after the record was written: refused before parsing, as a 502.
  */
-export const ENGINE_JSON_DEPTH = 64;
+export const ENGINE_JSON_DEPTH = 1_100;
 
 /** Whether JSON text nests arrays and objects deeper than `limit` (the request side's exceedsJsonDepth, on text). */
 export function nestsDeeperThan(text: string, limit: number): boolean {

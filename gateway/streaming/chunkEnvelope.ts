@@ -12,8 +12,15 @@ export function knownEnvelope(chunk: StreamChunk): StreamChunk {
   return out as StreamChunk;
 }
 
-/** The usage-only chunk of a blocked stream as it may still go out (`include_usage`), or undefined. */
-export function usageAfterBlock(chunk: StreamChunk | undefined): string | undefined {
-  if (!chunk || chunk.choices.length > 0 || !chunk.usage) return undefined;
-  return `data: ${JSON.stringify({ ...knownEnvelope(chunk), choices: [] })}\n\n`;
+/**
+ * The engine's usage as a blocked stream may still send it (`include_usage`): the last held chunk
+ * that carries usage (a usage-only chunk, or usage riding on a choice's chunk, as with vLLM's
+ * continuous usage stats), without its choices; undefined when none does.
+ */
+export function usageAfterBlock(chunks: readonly (StreamChunk | undefined)[]): string | undefined {
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const chunk = chunks[i];
+    if (chunk?.usage) return `data: ${JSON.stringify({ ...knownEnvelope(chunk), choices: [] })}\n\n`;
+  }
+  return undefined;
 }

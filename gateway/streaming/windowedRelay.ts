@@ -45,10 +45,8 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     openSse(call);
     await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, 0, call.policy.refusals.output))}\n\n`);
     // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
-    for (const { event } of pending) {
-      const usage = usageAfterBlock(event.chunk);
-      if (usage) await write(res, usage);
-    }
+    const usage = usageAfterBlock(pending.map(({ event }) => event.chunk));
+    if (usage) await write(res, usage);
     res.end('data: [DONE]\n\n');
   };
 

@@ -405,14 +405,18 @@ export class OrtHost {
   }
 }
 
-/** Size, modification time and inode of a file ('' when it cannot be read: the open reports why). */
+/** Size, modification time and inode of the model file and of any external-data file beside it ('-' for one that cannot be read). */
 function fileIdentity(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.size}:${st.mtimeMs}:${st.ino}`;
-  } catch {
-    return '';
-  }
+  return [file, `${file}_data`, `${file}.data`]
+    .map((f) => {
+      try {
+        const st = fs.statSync(f);
+        return `${st.size}:${st.mtimeMs}:${st.ino}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
 }
 
 /** A session open in the worker, as the main thread holds it. */

@@ -38,6 +38,8 @@ export interface PolicyHolderOptions extends GuardSettings {
 
 /** The least time a replaced guard stays open after a reload (requests of the old version finish). */
 const RETIRE_GRACE_MS = 60_000;
+/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** What one reload did. `rejected` leaves the previous set in force. */
 export interface ReloadOutcome {
@@ -269,7 +271,8 @@ export class PolicyHolder {
         // long as the engine answers, and the whole answer after): close after the longest of them
         // had time to finish: its input checks, the engine, its answer checks.
         const longestRequestMs = (this.settings.longestRequestMs ?? 0) + 2 * this.longestGuardBudgetMs;
-        setTimeout(() => void guard.close().catch(() => undefined), RETIRE_GRACE_MS + longestRequestMs).unref();
+        // Capped: node fires a longer timer at once (a timeout set to 2^31 - 1 ms as "none" would close it now).
+        setTimeout(() => void guard.close().catch(() => undefined), Math.min(MAX_TIMER_MS, RETIRE_GRACE_MS + longestRequestMs)).unref();
       }
     }
   }

@@ -172,7 +172,7 @@ describe('engine failing in the middle of a whole (not streamed) answer', () => 
 describe('engine answers the gateway will not read: nested too deep, or an endless error body', () => {
   let mode: 'deep' | 'deep-stream' | 'endless-500' = 'deep';
   let errorBodyClosed: Promise<number> = Promise.resolve(0);
-  // Deeper than any OpenAI-shaped answer (the gateway refuses past 64 levels), well under the answer cap.
+  // Deeper than any answer the gateway reads (it refuses past 1,100 levels), well under the answer cap.
   const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
   const answer = (extra: string) =>
     `{"id":"c1","object":"chat.completion","created":1,"model":"dev","choices":[{"index":0,"message":{"role":"assistant","content":"hello","x":${extra}},"finish_reason":"stop"}]}`;
@@ -184,7 +184,7 @@ describe('engine answers the gateway will not read: nested too deep, or an endle
         res.end(answer(deep(100_000)));
       } else if (mode === 'deep-stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"dev","choices":[{"index":0,"delta":{"content":"hello","x":${deep(1000)}},"finish_reason":null}]}`;
+        const chunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"dev","choices":[{"index":0,"delta":{"content":"hello","x":${deep(6000)}},"finish_reason":null}]}`;
         res.end(`data: ${chunk}\n\ndata: [DONE]\n\n`);
       } else {
         // A 500 whose body never ends: the gateway must stop reading it, not buffer it until a timeout.
@@ -218,7 +218,7 @@ describe('engine answers the gateway will not read: nested too deep, or an endle
   test.each([
     ['a whole answer', 'deep', false],
     ['a stream event', 'deep-stream', true],
-  ] as const)('%s nested 1,000+ levels deep: 502 engine_error and exactly one record', async (_what, m, stream) => {
+  ] as const)('%s nested thousands of levels deep: 502 engine_error and exactly one record', async (_what, m, stream) => {
     mode = m;
     const before = h.recorder.records.length;
     const res = await chat(h, { stream });

@@ -4,7 +4,7 @@
  * machine (and an audited score) would not hold on another. onnxruntime fuses the int8 graph into
  * integer kernels; on x86 CPUs without VNNI (AVX2 only) its u8 x s8 kernel adds pairs of products
  * in 16 bits with saturation, so 8-bit weights (up to 127) overflowed it and moved probabilities
- * by up to 0.035 (mean 0.008) on such a CPU, while a VNNI CPU computes them exactly. The weights
+ * by up to 0.046 (mean 0.008) on such a CPU, while a VNNI CPU computes them exactly. The weights
  * are 7-bit (guards/training/quantize_onnx.py: 255 x 64 x 2 fits in 16 bits), so the fused kernels
  * must agree with the same graph computed without fusion (each DequantizeLinear in float: the
  * model's own definition) on whatever CPU runs this test. What remains is float rounding that
@@ -17,9 +17,12 @@ import * as ort from 'onnxruntime-node';
 const REPO = path.join(__dirname, '../../..');
 // Measured on these texts on an AVX2 machine (AMD EPYC), largest / mean gap: prompt-guard-small
 // 0.046 / 0.0081 with 8-bit weights, 0.017 / 0.0027 with 7-bit; content-guard-small 0.019 / 0.0014
-// and 0.0014 / 0.0001.
-const MAX_PROBABILITY_GAP = 0.03;
-const MEAN_PROBABILITY_GAP = 0.004;
+// and 0.0014 / 0.0001. Limits per model, each between the two. On a CPU with VNNI (or ARM) nothing
+// saturates and both weight widths pass: this test guards the weights only where it matters.
+const LIMITS: Record<string, { largest: number; mean: number }> = {
+  'prompt-guard-small': { largest: 0.03, mean: 0.004 },
+  'content-guard-small': { largest: 0.006, mean: 0.0005 },
+};
 
 function parityTexts(model: string): number[][] {
   const file = path.join(REPO, 'test/fixtures/tokenizer-parity', `${model}.json`);
@@ -73,8 +76,8 @@ describe.each(['prompt-guard-small', 'content-guard-small'])('bundled %s', (mode
     }
     const mean = gaps.reduce((x, y) => x + y, 0) / gaps.length;
     if (process.env.KERNEL_GAP_REPORT) process.stdout.write(`${model}: probability gap largest ${Math.max(...gaps).toFixed(4)}, mean ${mean.toFixed(5)}\n`);
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(MAX_PROBABILITY_GAP);
-    expect(mean).toBeLessThanOrEqual(MEAN_PROBABILITY_GAP);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(LIMITS[model]!.largest);
+    expect(mean).toBeLessThanOrEqual(LIMITS[model]!.mean);
     // Not a constant model: the texts score differently.
     expect(Math.max(...benign) - Math.min(...benign)).toBeGreaterThan(0.5);
   }, 120_000);
