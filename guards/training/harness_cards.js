@@ -151,7 +151,7 @@ function section(name, spec, results) {
     if (r.streamRelease) {
       const x = r.streamRelease;
       const of = (n) => `${n} (${pct(n / x.unsafe_answers)})`;
-      lines.push(`Streamed, where the blocks land (${run.title}): of ${x.unsafe_answers} unsafe answers, ${of(x.caught)} caught; ${of(x.caught_before_any_text)} before any text went out, ${of(x.caught_by_half)} with at most half out, ${of(x.caught_at_end)} only by the end checks (after every full window had gone out); median share out when caught ${pct(x.median_released_share)}.`, '');
+      lines.push(`Streamed, where the blocks land (${run.title}): of ${x.unsafe_answers} unsafe answers, ${of(x.caught)} caught; ${of(x.caught_before_any_text)} before any text went out, ${of(x.caught_by_half)} with at most half out, ${of(x.caught_at_end)} only by the end checks (after every full window had passed); median share out when caught ${pct(x.median_released_share)}.`, '');
     }
     if (r.dilution) {
       const d = r.dilution;
