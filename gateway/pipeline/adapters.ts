@@ -78,6 +78,8 @@ export const chatAdapter: CompletionAdapter<ChatRequest> = {
       model: request.model,
       includeUsage: (request.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
       maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+      // Both engines read max_tokens on chat (vLLM also max_completion_tokens, TGI only max_tokens).
+      answerTokenField: 'max_tokens',
       inputTexts: extracted.texts,
       conversation: extracted.conversation,
     };
@@ -119,6 +121,7 @@ export const textAdapter: CompletionAdapter<TextRequest> = {
       model: request.model,
       includeUsage: (request.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
       maxTokens: request.max_tokens ?? undefined,
+      answerTokenField: 'max_tokens',
       inputTexts: extracted.texts,
       conversation: extracted.conversation,
     };

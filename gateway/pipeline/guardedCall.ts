@@ -15,6 +15,7 @@ import { deliveredText, isJoinedText, type AssistantAnswer } from './extractText
 import { answerScope, clientDictatesAnswer, skipsDeliveredAnswers, type DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
+import { withAnswerTokenCap } from './answerTokenCap';
 import type { ParsedCompletion } from './parsedCompletion';
 
 /** Where a finished call's record goes. */
@@ -160,8 +161,9 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   callEngine(engine: Engine, operation: string, enginePath: string): Promise<EngineResponse> {
     this.ctx.timing.engineStart();
     const parsed = this.parsed;
-    this.engineSpan = EngineSpan.start(operation, parsed.model, parsed.stream, parsed.body);
-    return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, parsed.body, this.stop));
+    const body = withAnswerTokenCap(parsed.body, parsed.answerTokenField, parsed.maxTokens, this.ctx.access?.tokens?.answerCap);
+    this.engineSpan = EngineSpan.start(operation, parsed.model, parsed.stream, body);
+    return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, body, this.stop));
   }
 
   /** The status line is about to go out: the verdict (the record's action by default), policy and timing headers. */

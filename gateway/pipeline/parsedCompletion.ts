@@ -8,6 +8,8 @@ export interface ParsedCompletion {
   model?: string;
   includeUsage: boolean;
   maxTokens?: number;
+  /** The field that caps each answer's tokens on this route (where the gateway sets one the client left out: answerTokenCap.ts). */
+  answerTokenField: 'max_tokens' | 'max_output_tokens';
   inputTexts: ScanText[];
   conversation: ChatTurn[];
 }

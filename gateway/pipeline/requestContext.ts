@@ -12,6 +12,11 @@ export interface TokenHold {
   takenAt: number;
   resetMs: number;
   settled: boolean;
+  /**
+   * The request set no limit on its answers' tokens, so each was reserved this many: the engine is
+   * sent it as the limit, or it could generate far past the reservation, charged only at the end.
+   */
+  answerCap?: number;
 }
 
 /** Who is calling and under which limits: set by authentication, read by the rate limiters. */

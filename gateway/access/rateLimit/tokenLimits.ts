@@ -53,6 +53,7 @@ export function tokenLimits(options: TokenLimitOptions) {
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
+    if (shape.maxTokens === undefined) access.tokens.answerCap = options.defaultMaxTokens;
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
     res.once('close', () => {
       const hold = access.tokens;

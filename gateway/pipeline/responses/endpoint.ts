@@ -54,6 +54,7 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<R
         model: request.model,
         includeUsage: true,
         maxTokens: request.max_output_tokens ?? undefined,
+        answerTokenField: 'max_output_tokens',
         inputTexts: extracted.texts,
         conversation: extracted.conversation,
         remember(response) {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fixturePolicyVariant } from '../../support/policyFiles';
 import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { addKey, eventually, keysCli, tempKeysFile } from '../../support/keys';
@@ -277,5 +279,52 @@ describe('Responses continuations: the history previous_response_id names is cou
     expect(tooLong.status).toBe(400);
     expect(((await tooLong.json()) as Json).error).toMatchObject({ code: 'context_length_exceeded' });
     expect(h.engine.requests.length).toBe(engineCalls);
+  });
+});
+
+describe('a token budget limits the answers of a request that sets no limit', () => {
+  // An engine on loopback that records what it is sent and answers briefly.
+  const sent: Json[] = [];
+  const engine = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString('utf8')));
+    req.on('end', () => {
+      sent.push(JSON.parse(raw) as Json);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'dev', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } }));
+    });
+  });
+  let h: Harness;
+  const keys: Record<string, string> = {};
+  beforeAll(async () => {
+    await new Promise<void>((r) => engine.listen(0, '127.0.0.1', () => r()));
+    const file = tempKeysFile();
+    keys.tpm = await addKey(file, 'budgeted', ['--tpm', '100000']);
+    keys.none = await addKey(file, 'unbudgeted');
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(engine.address() as AddressInfo).port}/v1`, config: { keys: { file }, rate_limits: { default_max_tokens: 300 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+    engine.closeAllConnections();
+    await new Promise<void>((r) => engine.close(() => r()));
+  });
+
+  test('no max_tokens (or null) under a tokens-per-minute limit: the engine is sent the reserved 300', async () => {
+    for (const body of [{}, { max_tokens: null }, { max_completion_tokens: null }]) {
+      const res = await post(h, keys.tpm, body);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      expect(sent.at(-1)).toMatchObject({ max_tokens: 300 });
+    }
+  });
+
+  test("the client's own limit is sent as it is, and a key without a token budget gets none added", async () => {
+    await (await post(h, keys.tpm, { max_tokens: 7 })).arrayBuffer();
+    expect(sent.at(-1)).toMatchObject({ max_tokens: 7 });
+    await (await post(h, keys.tpm, { max_completion_tokens: 9 })).arrayBuffer();
+    expect(sent.at(-1)).toMatchObject({ max_completion_tokens: 9 });
+    expect(sent.at(-1)).not.toHaveProperty('max_tokens');
+    await (await post(h, keys.none, {})).arrayBuffer();
+    expect(sent.at(-1)).not.toHaveProperty('max_tokens');
   });
 });
