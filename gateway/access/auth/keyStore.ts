@@ -2,7 +2,7 @@ import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { KeyLimits } from '../rateLimit/keyLimits';
 import { hashApiKey, hashesEqual } from './apiKey';
 import { inlineKeyIds, type KeysConfig } from './keysConfig';
-import { readKeysFile, type KeysFile } from './keysFile';
+import { readKeysFile, rereadKeysFile, type KeysFile } from './keysFile';
 
 /** Who a valid key belongs to: what auth puts in the request context. */
 export interface KeyIdentity {
@@ -62,10 +62,10 @@ export class KeyStore {
     return this.index.size;
   }
 
-  /** First load: a broken keys file stops the start (there is no last good version yet). */
-  load(): void {
+  /** First load: a broken keys file stops the start (there is no last good version yet); a missing one is no keys yet. */
+  load(reloading = false): void {
     const seen = this.config.file ? fileIdentity(this.config.file) : undefined;
-    const file = this.config.file ? readKeysFile(this.config.file) : { keys: [] };
+    const file = this.config.file ? (reloading ? rereadKeysFile : readKeysFile)(this.config.file) : { keys: [] };
     this.index = indexKeys(file, this.config.inline);
     this.loaded = seen;
   }
@@ -83,7 +83,7 @@ export class KeyStore {
   /** Re-reads the file; keeps the current keys if the new file is invalid. */
   reload(): void {
     try {
-      this.load();
+      this.load(true);
       this.onReload?.();
     } catch (err) {
       this.log(`keys: ${this.config.file} not reloaded, the previous keys stay in force: ${(err as Error).message}`);

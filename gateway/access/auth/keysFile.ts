@@ -63,6 +63,24 @@ export function readKeysFile(file: string): KeysFile {
 }
 
 /**
+ * A keys file read again while the gateway runs: one that went missing or empty (a deploy that
+ * lost it, an editor that truncates before writing) is refused rather than read as "no keys",
+ * which would answer every request 401 with nothing in the log; the last good keys stay in force.
+ * `keys: []` removes every key on purpose.
+ */
+export function rereadKeysFile(file: string): KeysFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the file is gone (to remove every key, write `keys: []`)');
+    throw err;
+  }
+  if (parseYaml(text) == null) throw new Error('the file is empty (to remove every key, write `keys: []`)');
+  return parseKeysFile(text);
+}
+
+/**
  * Writes the whole file to a temporary sibling, then renames it over: readers never see half a
  * file. A new file is readable by its owner only (0600); one that exists keeps its owner, group
  * and group read (0640 at most): written as another user (`sudo keys revoke`), or without the

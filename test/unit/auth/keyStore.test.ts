@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../../gateway/access/auth/apiKey';
@@ -60,6 +60,32 @@ describe('key store', () => {
     store.reload();
     expect(store.lookup(live)?.app).toBe('web');
     expect(lines.join('\n')).toMatch(/not reloaded, the previous keys stay in force/);
+  });
+
+  test('a file gone or emptied on reload keeps the last good keys and says so; `keys: []` removes them on purpose', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, fileKeys);
+    const lines: string[] = [];
+    const store = new KeyStore(KeysConfig.parse({ file }), (l) => lines.push(l));
+    store.load();
+    for (const emptied of ['', '# nothing here\n', '  \n']) {
+      writeFileSync(file, emptied);
+      store.reload();
+      expect(store.lookup(live)?.app).toBe('web');
+    }
+    expect(lines.at(-1)).toMatch(/not reloaded, the previous keys stay in force: the file is empty/);
+    rmSync(file);
+    store.reload();
+    expect(store.lookup(live)?.app).toBe('web');
+    expect(lines.at(-1)).toMatch(/the file is gone/);
+    writeFileSync(file, 'keys: []\n');
+    store.reload();
+    expect(store.lookup(live)).toBeUndefined();
+    // At start, a missing file is no keys yet (the first `keys add` creates it).
+    const fresh = new KeyStore(KeysConfig.parse({ file: path.join(dir, 'none.yaml') }));
+    fresh.load();
+    expect(fresh.size).toBe(0);
   });
 
   test('a file replaced between the first read and the first poll is still picked up', async () => {
