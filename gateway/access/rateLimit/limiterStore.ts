@@ -54,11 +54,18 @@ export class LimiterStore {
     }
   }
 
-  /** Gives points back (a refund or a released slot). Failures are reported, never thrown. */
+  /**
+   * Gives points back (a refund, or a refused take undone), never more than the window now counts:
+   * points taken from the in-memory insurance limiter while Redis was down, refunded once it is
+   * back, would otherwise drive Redis's count below zero, a budget nobody was charged for.
+   * Failures are reported, never thrown.
+   */
   async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
     try {
-      await this.limiter(kind, limit).reward(id, points);
+      const limiter = this.limiter(kind, limit);
+      const refund = Math.min(points, (await limiter.get(id))?.consumedPoints ?? 0);
+      if (refund > 0) await limiter.reward(id, refund);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
     }

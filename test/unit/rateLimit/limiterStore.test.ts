@@ -26,6 +26,18 @@ describe('limiter store (memory)', () => {
     expect((await store.take('tokens', 'a', 100, 1, true)).allowed).toBe(false);
   });
 
+  test('a refund never gives back more than the window counts (a count below zero would be budget nobody paid for)', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    // Nothing counted (the points came from another store, or the window reset): nothing to give back.
+    await store.give('tokens', 'fresh', 100, 50);
+    expect((await store.take('tokens', 'fresh', 100, 120, true)).allowed).toBe(false);
+    // 30 counted: a refund of 80 gives back those 30 only.
+    expect((await store.take('tokens', 'b', 100, 30, true)).allowed).toBe(true);
+    await store.give('tokens', 'b', 100, 80);
+    expect((await store.take('tokens', 'b', 100, 101, true)).allowed).toBe(false);
+    expect((await store.take('tokens', 'b', 100, 100, true)).allowed).toBe(true);
+  });
+
   test("a key's own limits override the defaults one by one", () => {
     expect(effectiveLimits({ requests_per_minute: 5 }, { requests_per_minute: 60, tokens_per_minute: 1000 })).toEqual({ requests_per_minute: 5, tokens_per_minute: 1000, concurrent_requests: undefined });
     expect(effectiveLimits(undefined, {})).toEqual({ requests_per_minute: undefined, tokens_per_minute: undefined, concurrent_requests: undefined });
