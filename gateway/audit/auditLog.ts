@@ -90,6 +90,8 @@ export class AuditLog {
   /** Records appended since the last checkpoint, and whether the last line is one. */
   private sinceCheckpoint = 0;
   private lastIsCheckpoint = false;
+  /** The log as found at open ended with a shutdown checkpoint (the last run signed its end). */
+  private endedWithShutdown = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
@@ -158,7 +160,11 @@ export class AuditLog {
     try {
       await this.ensureOpen();
       // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart.
-      if (this.options.signer && this.head && this.head.seq > 0) await this.checkpoint('start');
+      if (this.options.signer && this.head && this.head.seq > 0) {
+        // The start checkpoint will sign this head: say now if the last run did not sign its end.
+        if (!this.endedWithShutdown) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
+        await this.checkpoint('start');
+      }
       return undefined;
     } catch (err) {
       this.lastError = describe(err);
@@ -405,6 +411,7 @@ export class AuditLog {
       if (lines.length === 0) continue;
       const lastLine = lines[lines.length - 1];
       this.countSinceCheckpoint(lines);
+      this.endedWithShutdown = this.lastIsCheckpoint && lastLine.includes('"reason":"shutdown"');
       try {
         const record = JSON.parse(lastLine) as { seq?: unknown; hash?: unknown };
         if (Number.isSafeInteger(record.seq) && typeof record.hash === 'string') return { seq: record.seq as number, hash: record.hash };

@@ -35,6 +35,19 @@ export interface CheckpointSummary {
   last?: LastCheckpoint;
   /** Records (not checkpoints) after the last valid checkpoint. */
   tail: { records: number; fromSeq?: number; toSeq?: number };
+  /** Start checkpoints that followed a run which did not sign its end (noteStart). */
+  uncleanStarts?: { count: number; lastSeq: number };
+}
+
+/**
+ * At a valid start checkpoint, before `last` moves to it: the run before ended cleanly only if its
+ * shutdown checkpoint is the last thing before this start. Otherwise that run crashed, or records
+ * (or a whole newest file) were removed while the gateway was stopped: the start checkpoint then
+ * signs the shortened head, and nothing else in the log would show the loss.
+ */
+export function noteStart(summary: CheckpointSummary, seq: number): void {
+  if (!summary.last || (summary.last.reason === 'shutdown' && summary.tail.records === 0)) return;
+  summary.uncleanStarts = { count: (summary.uncleanStarts?.count ?? 0) + 1, lastSeq: seq };
 }
 
 export interface SignedReport extends CheckpointSummary {
@@ -97,6 +110,10 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
       notes.push(`${tail.records} record(s)${range} after the last checkpoint are not signed yet (the writer signs every ${last.every.records} records or ${last.every.seconds}s): until then, their removal would not show`);
     }
   }
+  if (summary.uncleanStarts) {
+    const { count, lastSeq } = summary.uncleanStarts;
+    notes.push(`${count} restart(s) followed a run that did not sign its end (the last start checkpoint at seq ${lastSeq}): a crash, or records or a newest file removed while the gateway was stopped; the gateway logs its head as it stops, to compare with`);
+  }
   return { ...summary, ok: problems.length === 0, problems, notes };
 }
 
@@ -126,6 +143,7 @@ export function verifyCheckpoints(lines: Iterable<AuditLine>, keys: PublicKeys, 
       const entry = asCheckpoint(raw);
       if (check.status === 'valid' && entry) {
         summary.valid++;
+        if (entry.reason === 'start') noteStart(summary, seq);
         summary.last = { file: at.file, line: at.line, seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
         summary.tail = { records: 0 };
       } else {

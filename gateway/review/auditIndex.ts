@@ -4,7 +4,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSy
 import path from 'node:path';
 import { listAuditFiles } from '../audit/auditFiles';
 import { asCheckpoint, checkCheckpoint, type CheckpointStatus, type PublicKeys } from '../audit/checkpoint';
-import { judgeCheckpoints, type CheckpointSummary, type SignedReport } from '../audit/checkpointVerifier';
+import { judgeCheckpoints, noteStart, type CheckpointSummary, type SignedReport } from '../audit/checkpointVerifier';
 import { recordHash } from '../audit/hashChain';
 import { checkLine, type CursorState } from './chainCursor';
 import { FACETS, SCHEMA, SCHEMA_VERSION, type Facet } from './indexSchema';
@@ -510,6 +510,7 @@ export class AuditIndex {
       if (write) this.insert.checkpoint.run(id, chained.seq, check.status, check.message, state.previous?.seq ?? null, state.previous?.hash ?? null, JSON.stringify(entry ?? {}));
       if (check.status === 'valid' && entry) {
         signed.valid++;
+        if (entry.reason === 'start') noteStart(signed, chained.seq);
         signed.last = { file, line, seq: chained.seq, covers: entry.covers.seq, signedAt: entry.signed_at, reason: entry.reason, keyId: entry.key_id, every: entry.every };
         signed.tail = { records: 0 };
       } else if (this.options.publicKeys.size > 0 && signed.invalid.length < MAX_INVALID_KEPT) {

@@ -180,6 +180,36 @@ describe('signed checkpoints', () => {
     expect(run.out).toMatch(/stale_checkpoint/);
   });
 
+  test('a tail removed while the gateway was stopped, then a restart: the start checkpoint signs the shortened head, and verify and the gateway say so', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-trunc-restart-');
+    await writeSignedLog(dir, keys.privateFile, 12);
+    const reopen = async () => {
+      const warnings: string[] = [];
+      const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 5, everySeconds: 3600 }, warn: (w) => warnings.push(w) });
+      expect(await log.check()).toBeUndefined();
+      await log.append(entry(100));
+      await log.close();
+      // Its other line is the head it signed as it stopped.
+      return warnings.filter((w) => /without a shutdown checkpoint/.test(w));
+    };
+    // A clean stop and start: nothing to note.
+    expect(await reopen()).toEqual([]);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile)).notes.join('\n')).not.toMatch(/restart/);
+    // Cut the end off (the shutdown checkpoint and the records before it), then start again.
+    const file = listAuditFiles(dir)[0];
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(file, lines.slice(0, lines.length - 4).map((l) => `${l}\n`).join(''));
+    const warnings = await reopen();
+    expect(warnings).toEqual([expect.stringMatching(/without a shutdown checkpoint/)]);
+    const report = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    expect(report.uncleanStarts).toMatchObject({ count: 1 });
+    expect(report.notes.join('\n')).toMatch(/1 restart\(s\) followed a run that did not sign its end/);
+    const run = await cli(['verify', '--dir', dir, '--public-key', keys.publicFile]);
+    expect(run.out).toMatch(/did not sign its end/);
+  });
+
   test('records after a shutdown checkpoint without a start checkpoint are not the gateway\'s; an empty log is reported', async () => {
     const keys = keyDir();
     const dir = tmp('sg-after-shutdown-');
