@@ -23,6 +23,8 @@ export interface ConcurrencySlotsOptions {
   keyPrefix: string;
   slotTtlMs: number;
   onStoreError?: (err: Error) => void;
+  /** How often slots whose release failed (Redis unreachable) are released again; default 5 s. */
+  releaseRetryMs?: number;
 }
 
 const TAKE_SCRIPT = `
@@ -38,6 +40,13 @@ const REFUSED: SlotGrant = { allowed: false, release: async () => undefined };
 
 export class ConcurrencySlots {
   private readonly memory = new Map<string, Map<string, number>>();
+  /**
+   * Slots a failed release left in Redis (key -> slot -> its expiry). Without another try, a slot
+   * stays taken until its ttl (the engine's total timeout plus a minute): with a small limit, a few
+   * Redis hiccups lock an app out for that long.
+   */
+  private readonly unreleased = new Map<string, Map<string, number>>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConcurrencySlotsOptions) {}
 
@@ -53,7 +62,7 @@ export class ConcurrencySlots {
       } catch (err) {
         this.options.onStoreError?.(err as Error);
         // A timeout can come after Redis ran the script: take back a slot it may hold.
-        void redis.zrem(key, slot).catch(() => undefined);
+        void redis.zrem(key, slot).catch(() => this.releaseLater(redis, key, slot));
       }
     }
     return this.takeInMemory(key, limit, slot);
@@ -63,8 +72,39 @@ export class ConcurrencySlots {
     try {
       await redis.zrem(key, slot);
     } catch (err) {
-      // The slot expires on its own at its ttl.
       this.options.onStoreError?.(err as Error);
+      this.releaseLater(redis, key, slot);
+    }
+  }
+
+  /** Tries the release again every `releaseRetryMs` until it lands or the slot would have expired anyway. */
+  private releaseLater(redis: Redis, key: string, slot: string): void {
+    let slots = this.unreleased.get(key);
+    if (!slots) this.unreleased.set(key, (slots = new Map()));
+    slots.set(slot, Date.now() + this.options.slotTtlMs);
+    if (this.retryTimer) return;
+    this.retryTimer = setInterval(() => void this.retryReleases(redis), this.options.releaseRetryMs ?? 5000);
+    this.retryTimer.unref();
+  }
+
+  private async retryReleases(redis: Redis): Promise<void> {
+    const now = Date.now();
+    for (const [key, slots] of this.unreleased) {
+      for (const [slot, expiry] of slots) if (expiry <= now) slots.delete(slot);
+      if (slots.size > 0) {
+        const batch = [...slots.keys()];
+        try {
+          await redis.zrem(key, ...batch);
+          for (const slot of batch) slots.delete(slot);
+        } catch {
+          // Still unreachable: next time (the failure was reported when the release first failed).
+        }
+      }
+      if (slots.size === 0) this.unreleased.delete(key);
+    }
+    if (this.unreleased.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = undefined;
     }
   }
 

@@ -60,6 +60,32 @@ describe('concurrency slots in memory', () => {
     return { take: (id: string, limit: number) => (turn++ % 2 ? two : one).take(id, limit) } as ConcurrencySlots;
   });
 
+  test('a release that fails while Redis is unreachable is tried again, so the slot does not stay taken until its ttl', async () => {
+    const flaky = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const other = new Redis(server.url);
+    clients.push(flaky, other);
+    await flaky.connect();
+    const errors: string[] = [];
+    const slots = new ConcurrencySlots({ redis: flaky, keyPrefix: 'flap', slotTtlMs: 600_000, releaseRetryMs: 50, onStoreError: (e) => errors.push(e.message) });
+    const seen = new ConcurrencySlots({ redis: other, keyPrefix: 'flap', slotTtlMs: 600_000 });
+    const held = await slots.take('app', 1);
+    expect(held.allowed).toBe(true);
+    flaky.disconnect();
+    await held.release(); // fails: the connection is gone
+    for (let i = 0; i < 100 && flaky.status !== 'end'; i++) await sleep(10);
+    expect(errors.length).toBeGreaterThan(0);
+    expect((await seen.take('app', 1)).allowed).toBe(false); // still taken in Redis
+    await flaky.connect();
+    let freed = false;
+    for (let i = 0; i < 40 && !freed; i++) {
+      await sleep(50);
+      const probe = await seen.take('app', 1);
+      freed = probe.allowed;
+      await probe.release();
+    }
+    expect(freed).toBe(true);
+  });
+
   test('Redis unreachable: slots are held in memory and the limit still holds', async () => {
     const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
     const errors: string[] = [];
