@@ -55,12 +55,15 @@ export function tokenLimits(options: TokenLimitOptions) {
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
     if (shape.maxTokens === undefined) access.tokens.answerCap = options.defaultMaxTokens;
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
-    res.once('close', () => {
+    const onClose = () => {
       const hold = access.tokens;
       // The client left while the engine generated: the whole reservation stands (see settleTokens).
       if (hold && !res.writableFinished && ctx.timing.engineStartedAt !== undefined) hold.settled = true;
       void settle(options.store, access, () => ({ answered: false }));
-    });
+    };
+    // A client that left while the tokens were being taken already closed: settle now, as requestLimits gives back its slot.
+    if (res.closed || res.destroyed) onClose();
+    else res.once('close', onClose);
   };
 }
 

@@ -3,6 +3,8 @@ import { Socket } from 'node:net';
 import { ConcurrencySlots } from '../../../gateway/access/rateLimit/concurrencySlots';
 import { LimiterStore } from '../../../gateway/access/rateLimit/limiterStore';
 import { requestLimits } from '../../../gateway/access/rateLimit/requestLimits';
+import { tokenLimits } from '../../../gateway/access/rateLimit/tokenLimits';
+import { contextOf } from '../../../gateway/pipeline/requestContext';
 import { startContext } from '../../../gateway/pipeline/requestContext';
 
 /** Node's own request and response objects, on a socket that is never connected. */
@@ -49,5 +51,23 @@ describe('concurrency slots in the request limits', () => {
     const after = exchange();
     await limit(after.req, after.res, next);
     expect(next).toHaveBeenCalledWith();
+  });
+});
+
+describe('token reservations in the request limits', () => {
+  test('a client gone while its tokens were being taken is settled at once (charged its prompt), not held for the window', async () => {
+    const store = new LimiterStore({ keyPrefix: 'tok', durations: { requests: 60, tokens: 60 } });
+    const limit = tokenLimits({ store, limits: { context_tokens: 131_072, context_tokens_by_model: {} }, defaultMaxTokens: 4096 });
+    const shape = { texts: ['hello there'], fixedTokens: 8, answers: 1, separateSequences: false, maxTokens: 500 };
+    const gone = exchange();
+    contextOf(gone.res).access = { subject: 'key:tok', limits: { tokens_per_minute: 1000 } } as NonNullable<ReturnType<typeof contextOf>['access']>;
+    gone.res.destroy(); // closed while the take was in flight
+    await new Promise((r) => setImmediate(r));
+    await limit(contextOf(gone.res), gone.res, shape, 'messages');
+    await new Promise((r) => setImmediate(r));
+    // Its 500 answer tokens came back: another request reserving 900 fits the 1,000.
+    const next = exchange();
+    contextOf(next.res).access = { subject: 'key:tok', limits: { tokens_per_minute: 1000 } } as NonNullable<ReturnType<typeof contextOf>['access']>;
+    await expect(limit(contextOf(next.res), next.res, { ...shape, maxTokens: 880 }, 'messages')).resolves.toBeUndefined();
   });
 });
