@@ -49,13 +49,19 @@ describe('key store', () => {
     expect(store.lookup('')).toBeUndefined();
   });
 
-  test('a broken file on reload keeps the last good keys', () => {
+  /** A store loaded from a keys file holding fileKeys, and the lines it logs. */
+  function loadedStore(): { dir: string; file: string; store: KeyStore; lines: string[] } {
     const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
     const file = path.join(dir, 'keys.yaml');
     writeKeysFile(file, fileKeys);
     const lines: string[] = [];
     const store = new KeyStore(KeysConfig.parse({ file }), (l) => lines.push(l));
     store.load();
+    return { dir, file, store, lines };
+  }
+
+  test('a broken file on reload keeps the last good keys', () => {
+    const { file, store, lines } = loadedStore();
     writeFileSync(file, 'keys: [ {');
     store.reload();
     expect(store.lookup(live)?.app).toBe('web');
@@ -63,12 +69,7 @@ describe('key store', () => {
   });
 
   test('a file gone or emptied on reload keeps the last good keys and says so; `keys: []` removes them on purpose', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
-    const file = path.join(dir, 'keys.yaml');
-    writeKeysFile(file, fileKeys);
-    const lines: string[] = [];
-    const store = new KeyStore(KeysConfig.parse({ file }), (l) => lines.push(l));
-    store.load();
+    const { dir, file, store, lines } = loadedStore();
     for (const emptied of ['', '# nothing here\n', '  \n']) {
       writeFileSync(file, emptied);
       store.reload();
