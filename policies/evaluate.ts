@@ -115,7 +115,11 @@ export function decide(
   }
   let deciding: RuleOutcome | undefined;
   for (const outcome of outcomes) {
-    if (SEVERITY[outcome.effective] > SEVERITY[deciding?.effective ?? 'allow']) deciding = outcome;
+    const severity = SEVERITY[outcome.effective];
+    const current = SEVERITY[deciding?.effective ?? 'allow'];
+    // The strictest wins, the first of equals; but a verdict beats a guard error's on_error at the
+    // same severity: a block that content earned is a content block, not a failed guard's.
+    if (severity > current || (severity === current && severity > 0 && deciding?.errorType && !outcome.errorType)) deciding = outcome;
   }
   const shadow = outcomes.filter((o) => o.mode === 'shadow' && o.action !== 'allow');
   return {

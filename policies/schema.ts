@@ -35,7 +35,9 @@ const maxTimeout = z
   .max(2_147_483_647)
   .optional()
   .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 240000.');
-const serverUrls = z.union([z.url(), z.array(z.url()).min(1)]);
+// http(s) only: the remote backends speak HTTP, and `tei-0:80` (a scheme-less host) parses as a URL with scheme `tei-0`.
+const serverUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const serverUrls = z.union([serverUrl, z.array(serverUrl).min(1)]);
 
 /** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */
 export const REMOTE_PROMPT_GUARD_BACKENDS = ['tei', 'vllm'] as const;

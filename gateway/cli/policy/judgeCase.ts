@@ -17,7 +17,8 @@ export function judgeCase(test: TestCase, result: ConversationResult): CaseOutco
   const failures: string[] = [];
   // A guard that failed reached no verdict: its rule's on_error decided, which says nothing about
   // the policy (the gateway would answer 503 guard_unavailable, or let it through unjudged).
-  const faults = [...result.input.decision.outcomes, ...(result.output?.decision.outcomes ?? [])].filter((o) => o.mode === 'enforce' && o.errorType);
+  // Shadow rules too: a shadow rule whose guard failed "fires" through on_error, and a shadow expectation would pass for that.
+  const faults = [...result.input.decision.outcomes, ...(result.output?.decision.outcomes ?? [])].filter((o) => o.errorType);
   for (const o of faults) failures.push(`guard ${o.guard} failed (${o.errorType}) in rule ${o.ruleId}: no verdict`);
   const rule = result.action === 'allow' ? undefined : result.deciding.decidingRule;
   if (result.action !== test.expect) failures.push(`expected ${test.expect}, got ${result.action}`);

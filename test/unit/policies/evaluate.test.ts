@@ -36,6 +36,21 @@ describe('evaluateRule', () => {
     }
   });
 
+  test("a block a verdict earned decides over an earlier rule's guard error at the same severity (a content block, not a failed guard)", () => {
+    const rules = [rule({ id: 'a', guard: 'pg' }), rule({ id: 'b', guard: 'lg' })];
+    const verdicts = new Map([
+      ['a', verdict({ guard: 'pg', error: { type: 'timeout', message: 't' } })],
+      ['b', verdict({ guard: 'lg', score: 0.99 })],
+    ]);
+    expect(decide('input', rules, verdicts, policy)).toMatchObject({ action: 'block', decidingRule: 'b' });
+    // Errors alone: the first still decides (the pipeline turns that into a 503 guard fault).
+    const bothFail = new Map([...verdicts, ['b', verdict({ guard: 'lg', error: { type: 'timeout', message: 't' } })]]);
+    expect(decide('input', rules, bothFail, policy)).toMatchObject({ action: 'block', decidingRule: 'a' });
+    // A stricter action still wins over order and origin: a flag by content does not hide an error's block.
+    const flagged = [rule({ id: 'a', guard: 'pg' }), rule({ id: 'b', guard: 'lg', action: 'flag' })];
+    expect(decide('input', flagged, verdicts, policy)).toMatchObject({ action: 'block', decidingRule: 'a' });
+  });
+
   test('shadow mode records the would-be action but changes nothing', () => {
     const outcome = evaluateRule(rule({ id: 'r', mode: 'shadow' }), verdict({ score: 0.99 }));
     expect(outcome).toMatchObject({ action: 'block', effective: 'allow' });

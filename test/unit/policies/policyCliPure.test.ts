@@ -45,6 +45,15 @@ describe('judgeCase', () => {
     expect(judgeCase(TestCase.parse({ name: 't', prompt: 'x', expect: 'block' }), broken)).toMatchObject({ passed: false, detail: 'guard g failed (unavailable) in rule jb: no verdict' });
   });
 
+  test("a shadow rule whose guard failed fails the case: its on_error 'firing' says nothing about the rule", () => {
+    const failed = { ...verdict(0), error: { type: 'timeout' as const, message: 'slow' } };
+    const input = decide('input', rules, new Map([['jb', verdict(0.1)], ['new', failed]]), policy);
+    const run: ConversationResult = { input: { decision: input, verdicts: [], durationMs: 0 }, action: input.action, deciding: input };
+    const outcome = judgeCase(TestCase.parse({ name: 't', prompt: 'x', expect: 'allow', shadow: ['new'] }), run);
+    expect(outcome).toMatchObject({ passed: false });
+    expect(outcome.detail).toContain('guard g failed (timeout) in rule new: no verdict');
+  });
+
   test('an output block decides when the input allowed', () => {
     const test = TestCase.parse({ name: 't', prompt: 'x', answer: 'y', expect: 'block', rule: 'ans' });
     expect(judgeCase(test, result(0.1, 0.9))).toMatchObject({ passed: true, rule: 'ans' });

@@ -44,6 +44,13 @@ describe('Prompt Guard on a classification server, in a policy', () => {
     expect(problems(policy('type: prompt_guard\nbackend: tgi\nmodel: m'))[0]).toMatch(/`tgi` is not allowed here; did you mean `tei`\?/);
   });
 
+  test('a server URL must be http(s): `tei-0:80` parses as a URL of scheme tei-0, and failed only when the guard loaded', () => {
+    for (const url of ['tei-0:80', '[http://tei-0:80, "vllm:8000/v1"]', 'ftp://tei:80']) {
+      expect(problems(policy(`type: prompt_guard\nbackend: tei\nmodel: m\nurl: ${url}`)).join('\n')).toMatch(/must be an http:\/\/ or https:\/\/ URL/);
+    }
+    expect(problems(policy('type: prompt_guard\nbackend: tei\nmodel: m\nurl: https://tei.internal:8443'))).toEqual([]);
+  });
+
   test('timeouts: base, per 1K tokens and cap, with defaults', () => {
     const loaded = parsePolicySource(policy('type: prompt_guard\nmodel: ./pg\ntimeout_ms: 2000\ntimeout_ms_per_1k_tokens: 100\nmax_timeout_ms: 30000'), '/etc/sg/p.yaml');
     expect(timeoutBudgetOf(loaded.policy.guards.pg!)).toEqual({ baseMs: 2000, per1kTokensMs: 100, maxMs: 30_000 });
