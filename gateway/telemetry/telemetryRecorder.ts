@@ -123,10 +123,11 @@ function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditP
   const shadow = phases(record).flatMap(({ phase }) => phase.decision.shadow.map((s) => s.ruleId));
   const attributes: LogAttributes = {
     ...base,
-    [SECURITY.ACTION]: record.action,
+    [SECURITY.ACTION]: reportedAction(record),
     [SECURITY.MODE]: 'enforce',
     [GATEWAY.STATUS]: record.status,
-    [GATEWAY.LATENCY_MS]: round(Date.now() - Date.parse(record.receivedAt)),
+    // The record's own total (the audit's timings.total_ms), not the time until this line was emitted after the audit write.
+    [GATEWAY.LATENCY_MS]: round(record.durationMs ?? Date.now() - Date.parse(record.receivedAt)),
     [SECURITY.CONTENT_CAPTURE]: content.capture,
     [SECURITY.CONTENT_INPUT]: content.input,
     [SECURITY.CONTENT_OUTPUT]: content.output,
@@ -151,7 +152,7 @@ function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditP
     eventName: 'safety.decision',
     severityNumber: record.status >= 500 ? SeverityNumber.ERROR : SEVERITY[record.action].number,
     severityText: record.status >= 500 ? 'ERROR' : SEVERITY[record.action].text,
-    body: `decision ${record.action} (HTTP ${record.status})${deciding?.decision.decidingRule ? ` by rule ${deciding.decision.decidingRule}` : ''} under policy ${record.policy.id}@${record.policy.version}`,
+    body: `decision ${reportedAction(record)} (HTTP ${record.status})${deciding?.decision.decidingRule ? ` by rule ${deciding.decision.decidingRule}` : ''} under policy ${record.policy.id}@${record.policy.version}`,
     attributes,
     context: ctx,
   });
@@ -167,7 +168,7 @@ function decidingPhase(record: RequestRecord) {
 function recordMetrics(record: RequestRecord): void {
   const m = instruments();
   // A guard fault is counted as an error, not as a block: no verdict was reached.
-  m.requests.add(1, { [SECURITY.ACTION]: record.guardFault ? 'error' : record.action, [GATEWAY.HTTP_STATUS]: record.status, [GATEWAY.HTTP_ROUTE]: record.route, [GATEWAY.APP]: record.app });
+  m.requests.add(1, { [SECURITY.ACTION]: reportedAction(record), [GATEWAY.HTTP_STATUS]: record.status, [GATEWAY.HTTP_ROUTE]: record.route, [GATEWAY.APP]: record.app });
   for (const { phase } of phases(record)) {
     // Rules asking the same guard the same question share one run (one verdict object): one latency sample.
     const timed = new Set<object>();
@@ -220,7 +221,7 @@ function engineAttributes(operation: string, model: string | undefined, response
 function annotateRequestSpan(record: RequestRecord, audit: AuditPosition | undefined): void {
   const span = requestSpan();
   if (!span) return;
-  span.setAttributes({ ...requestAttributes(record), [SECURITY.ACTION]: record.action, [GATEWAY.STATUS]: record.status });
+  span.setAttributes({ ...requestAttributes(record), [SECURITY.ACTION]: reportedAction(record), [GATEWAY.STATUS]: record.status });
   const deciding = decidingPhase(record);
   if (deciding?.decision.decidingRule) span.setAttribute(SECURITY.RULE_ID, deciding.decision.decidingRule);
   if (audit) span.setAttributes({ [GATEWAY.AUDIT_SEQ]: audit.seq, [GATEWAY.AUDIT_HASH]: audit.hash });
@@ -238,4 +239,12 @@ export function recordAuditOutcome(outcome: 'written' | 'failed'): void {
   } catch {
     /* metrics are best effort */
   }
+}
+
+/**
+ * The action as the audit, the metrics and x-safety-verdict report it: `error` when guard faults
+ * alone stopped the request (a 503, not a content block), so outages are not counted as blocks.
+ */
+function reportedAction(record: RequestRecord): string {
+  return record.guardFault ? 'error' : record.action;
 }

@@ -1,3 +1,4 @@
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
@@ -78,6 +79,10 @@ function start(env: NodeJS.ProcessEnv): SdkState {
     resourceDetectors: [envDetector, hostDetector, osDetector],
     serviceName: serviceNameSet ? undefined : 'safety-gateway',
     metricReaders: [prometheus, ...pushReaders],
+    // W3C trace context only, unless OTEL_PROPAGATORS says otherwise: the SDK's default adds
+    // baggage, and a client's `baggage` header (any key=value it likes: e-mail addresses, tokens)
+    // would go on to the engine and the remote guards with every call, whatever the capture setting.
+    ...(env.OTEL_PROPAGATORS?.trim() ? {} : { textMapPropagator: new W3CTraceContextPropagator() }),
     // No processors: the SDK then registers no tracer provider, and log records go nowhere.
     ...(plan.push.traces ? {} : { spanProcessors: [] }),
     ...(plan.push.logs ? {} : { logRecordProcessors: [] }),

@@ -70,6 +70,21 @@ describe('traceparent passed through by a gateway that exports no traces', () =>
     for (const r of promptGuard.requests) expect(r.headers).toMatchObject({ traceparent: TRACEPARENT, tracestate: TRACESTATE });
   });
 
+  test("the client's baggage header goes no further: it can carry anything (an e-mail address, a token)", async () => {
+    const seenEngine = engineCalls().length;
+    const seenGuard = guard.requests.length;
+    const seenPromptGuard = promptGuard.requests.length;
+    const res = await chat({ traceparent: TRACEPARENT, baggage: 'user.email=alice%40corp.com,secret=sk-abc' });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const sent = [...engineCalls().slice(seenEngine), ...guard.requests.slice(seenGuard), ...promptGuard.requests.slice(seenPromptGuard)];
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    for (const r of sent) {
+      expect(r.headers.traceparent).toBe(TRACEPARENT);
+      expect(r.headers.baggage).toBeUndefined();
+    }
+  });
+
   test('a request without one sends none on', async () => {
     const seenEngine = engineCalls().length;
     const seenGuard = guard.requests.length;

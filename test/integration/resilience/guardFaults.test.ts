@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI, { BadRequestError, InternalServerError } from 'openai';
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { startFakeGuardServer, type FakeGuardServer, type RecordedRequest } from '../../support/fakeGuardServers';
 import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 import { readSse } from '../../support/gatewayHarness';
 import { startRealGateway, type RealGateway } from '../telemetry/realGateway';
+import { closedPort } from '../../support/closedPort';
 
 /**
  * Faults are faults: a remote Llama Guard (backend `openai`) that is down or hangs must give the
@@ -18,13 +17,6 @@ function remotePolicy(baseUrl: string, model: string, streaming = 'mode: buffer'
   return remoteLlamaGuardPolicy(baseUrl, model, { guard: { timeout_ms: 400 }, streaming: streaming.split('\n').map((l) => l.trim()) });
 }
 
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const readyz = async (gw: RealGateway) => {
   const res = await fetch(`${gw.gateway.url}/readyz`);

@@ -1,23 +1,15 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { auditLines } from '../../../gateway/audit/auditFiles';
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { verifyChain } from '../../../gateway/audit/chainVerifier';
 import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { readSse } from '../../support/gatewayHarness';
 import { startRealGateway, type RealGateway } from './realGateway';
+import { closedPort } from '../../support/closedPort';
 
 /**
  * The collector is down for the whole test: the OTLP exporters fail (and may drop), but every
  * request still has exactly one decision in the audit log, before its response completed.
  */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('collector down', () => {
   let gw: RealGateway;
