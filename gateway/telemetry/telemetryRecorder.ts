@@ -6,6 +6,7 @@ import { GATEWAY, GEN_AI, outcomeAttributes, round, SECURITY, verdictAttributes 
 import { captureContent, type CapturedContent } from './contentCapture';
 import { instruments } from './metrics';
 import { requestSpan, tokenCount } from './spans';
+import { BoundedLabels } from './boundedLabels';
 
 /** Where a decision sits in the durable audit log, so the collector's copy can be matched to it. */
 export interface AuditPosition {
@@ -185,7 +186,7 @@ function recordMetrics(record: RequestRecord): void {
   if (!engine) return;
   // Chat and the Responses API are `chat` in the GenAI conventions; only legacy completions are `text_completion`.
   const operation = record.route.endsWith('/v1/completions') ? 'text_completion' : 'chat';
-  const attrs = engineAttributes(operation, record.model, engine.model);
+  const attrs = engineAttributes(operation, MODEL_LABELS.label(record.model), MODEL_LABELS.label(engine.model));
   m.engineDuration.record(engine.durationMs / 1000, attrs.call);
   if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs.call);
   const input = tokenCount(engine.usage, 'prompt_tokens');
@@ -199,6 +200,9 @@ interface EngineAttributes {
   input: Attributes;
   output: Attributes;
 }
+
+/** Model names as metric labels: at most 50 distinct ones per process (BoundedLabels). */
+const MODEL_LABELS = new BoundedLabels(50);
 
 /** Made once per operation and models, not per request (spread copies cost about a microsecond a request); bounded, as clients name the model. */
 const ENGINE_ATTRIBUTES = new Map<string, EngineAttributes>();
