@@ -92,6 +92,8 @@ export class AuditLog {
   private lastIsCheckpoint = false;
   /** The log as found at open ended with a shutdown checkpoint (the last run signed its end). */
   private endedWithShutdown = false;
+  /** The newest file holds no checkpoint at all (the log was written without a signing key). */
+  private neverSigned = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
@@ -162,7 +164,7 @@ export class AuditLog {
       // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart.
       if (this.options.signer && this.head && this.head.seq > 0) {
         // The start checkpoint will sign this head: say now if the last run did not sign its end.
-        if (!this.endedWithShutdown) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
+        if (!this.endedWithShutdown && !this.neverSigned) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
         await this.checkpoint('start');
       }
       return undefined;
@@ -412,6 +414,8 @@ export class AuditLog {
       const lastLine = lines[lines.length - 1];
       this.countSinceCheckpoint(lines);
       this.endedWithShutdown = this.lastIsCheckpoint && lastLine.includes('"reason":"shutdown"');
+      // A log never signed before (a signing key added now) has no shutdown checkpoint to miss.
+      this.neverSigned = !lines.some((l) => l.includes('"kind":"checkpoint"'));
       try {
         const record = JSON.parse(lastLine) as { seq?: unknown; hash?: unknown };
         if (Number.isSafeInteger(record.seq) && typeof record.hash === 'string') return { seq: record.seq as number, hash: record.hash };

@@ -55,10 +55,11 @@ export class LimiterStore {
   }
 
   /**
-   * Gives points back (a refund, or a refused take undone), never more than the window now counts:
-   * points taken from the in-memory insurance limiter while Redis was down, refunded once it is
-   * back, would otherwise drive Redis's count below zero, a budget nobody was charged for.
-   * Failures are reported, never thrown.
+   * Gives points back (a refund, or a refused take undone), at most what the window counted when
+   * read: points taken from the in-memory insurance limiter while Redis was down, refunded once it
+   * is back, drove Redis's count below zero, a budget nobody was charged for. The read and the
+   * reward are two steps, so refunds of one key at the same instant can still overlap. Failures are
+   * reported, never thrown.
    */
   async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;

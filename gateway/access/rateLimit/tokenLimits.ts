@@ -41,7 +41,11 @@ export function tokenLimits(options: TokenLimitOptions) {
     if (tooLong) throw tooLong;
     if (!tpm || !access) return;
 
-    const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, options.defaultMaxTokens * shape.answers);
+    // Without a client limit, each answer gets default_max_tokens, or what the context window leaves
+    // after the longest prompt if that is less: the engine is sent it as the limit (answerCap), and
+    // prompt + max_tokens past the window is a 400 at vLLM, where no limit would have used the room left.
+    const answerCap = shape.maxTokens === undefined ? Math.max(1, Math.min(options.defaultMaxTokens, window - prompt.longest)) : undefined;
+    const reserved = reservation(prompt.total, shape.maxTokens !== undefined ? shape.maxTokens * shape.answers : undefined, (answerCap ?? options.defaultMaxTokens) * shape.answers);
     // Never handed to the store: a reservation past 2^53 was stored as parseInt("1e+21") = 1,
     // which reset the count instead of exceeding it (n is bounded now; this stays as the backstop).
     if (!Number.isSafeInteger(reserved)) throw rateLimitError('tokens', tpm, reserved, 0);
@@ -53,7 +57,7 @@ export function tokenLimits(options: TokenLimitOptions) {
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
-    if (shape.maxTokens === undefined) access.tokens.answerCap = options.defaultMaxTokens;
+    if (answerCap !== undefined) access.tokens.answerCap = answerCap;
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
     const onClose = () => {
       const hold = access.tokens;

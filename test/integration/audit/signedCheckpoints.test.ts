@@ -195,6 +195,16 @@ describe('signed checkpoints', () => {
     };
     // A clean stop and start: nothing to note.
     expect(await reopen()).toEqual([]);
+    // Nor a signing key added to a log written without one: there was no shutdown checkpoint to miss.
+    const unsigned = tmp('sg-unsigned-then-signed-');
+    const plain = new AuditLog({ dir: unsigned, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000 });
+    for (let i = 0; i < 3; i++) await plain.append(entry(i));
+    await plain.close();
+    const firstSigned: string[] = [];
+    const signedNow = new AuditLog({ dir: unsigned, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 5, everySeconds: 3600 }, warn: (w) => firstSigned.push(w) });
+    expect(await signedNow.check()).toBeUndefined();
+    await signedNow.close();
+    expect(firstSigned.filter((w) => /without a shutdown checkpoint/.test(w))).toEqual([]);
     expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile)).notes.join('\n')).not.toMatch(/restart/);
     // Cut the end off (the shutdown checkpoint and the records before it), then start again.
     const file = listAuditFiles(dir)[0];

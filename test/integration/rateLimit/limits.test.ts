@@ -301,7 +301,7 @@ describe('a token budget limits the answers of a request that sets no limit', ()
     const file = tempKeysFile();
     keys.tpm = await addKey(file, 'budgeted', ['--tpm', '100000']);
     keys.none = await addKey(file, 'unbudgeted');
-    h = await startHarness({ engineUrl: `http://127.0.0.1:${(engine.address() as AddressInfo).port}/v1`, config: { keys: { file }, rate_limits: { default_max_tokens: 300 } } });
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(engine.address() as AddressInfo).port}/v1`, config: { keys: { file }, rate_limits: { default_max_tokens: 300 }, limits: { context_tokens_by_model: { 'small-window': 320 } } } });
   });
   afterAll(async () => {
     await h.close();
@@ -316,6 +316,16 @@ describe('a token budget limits the answers of a request that sets no limit', ()
       await res.arrayBuffer();
       expect(sent.at(-1)).toMatchObject({ max_tokens: 300 });
     }
+  });
+
+  test('a prompt that leaves less room in the context window than 300 is sent what is left: prompt + max_tokens never exceeds the window', async () => {
+    const prompt = 'word '.repeat(150).trim();
+    const res = await post(h, keys.tpm, { model: 'small-window', messages: [{ role: 'user', content: prompt }] });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const cap = sent.at(-1)!.max_tokens as number;
+    expect(cap).toBeGreaterThan(0);
+    expect(cap).toBeLessThan(320 - 150);
   });
 
   test("the client's own limit is sent as it is, and a key without a token budget gets none added", async () => {
