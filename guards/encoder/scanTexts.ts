@@ -129,8 +129,9 @@ function scopedNamespace(ctx: { cacheNamespace: string; cacheScope?: string }): 
 }
 
 /**
- * Scores rows through the row cache (when this scan caches at all): hits are reused, identical
- * rows within the call run once, and only the rest go to the batcher.
+ * Scores rows through the row cache (when this scan caches at all): hits are reused, rows another
+ * scan is scoring now are awaited rather than run again, identical rows within the call run once,
+ * and only the rest go to the batcher.
  */
 async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][]): Promise<SegmentOutput[]> {
   const cache = ctx.classifier.rowCache;
@@ -138,6 +139,7 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
   const keys = await cache.keys(scopedNamespace(ctx), rows, ctx.signal);
   const outputs = new Array<SegmentOutput>(rows.length);
   const missing = new Map<string, number[]>();
+  const shared = new Map<string, { output: Promise<SegmentOutput>; at: number[] }>();
   keys.forEach((key, i) => {
     const hit = cache.get(key);
     if (hit) {
@@ -145,22 +147,65 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
       if (ctx.hits) ctx.hits.segments++;
       return;
     }
-    const same = missing.get(key);
-    if (same) same.push(i);
+    const waiting = shared.get(key)?.at ?? missing.get(key);
+    if (waiting) {
+      waiting.push(i);
+      return;
+    }
+    const running = cache.running(key);
+    if (running) shared.set(key, { output: running, at: [i] });
     else missing.set(key, [i]);
   });
-  if (missing.size === 0) return outputs;
-  const misses = [...missing.entries()];
-  const fresh = await ctx.classifier.classify(
-    misses.map(([, at]) => rows[at[0]!]!),
-    ctx.signal,
-  );
-  fresh.forEach((out, k) => {
-    const [key, at] = misses[k]!;
-    // A copy: the output is a view into its batch's buffer, which the cache must not keep alive.
-    const kept: SegmentOutput = { logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) };
-    cache.set(key, kept);
-    for (const i of at) outputs[i] = kept;
+  const own = scoreMissing(ctx, rows, missing);
+  const borrowed = [...shared.entries()].map(async ([key, { output, at }]) => {
+    let out: SegmentOutput | undefined;
+    try {
+      out = await untilAborted(output, ctx.signal);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      // The scan that started it failed (its deadline, its client gone): score the row here.
+      out = (await scoreMissing(ctx, rows, new Map([[key, at]])))[0];
+    }
+    for (const i of at) outputs[i] = out!;
+  });
+  const [fresh] = await Promise.all([own, ...borrowed]);
+  [...missing.values()].forEach((at, k) => {
+    for (const i of at) outputs[i] = fresh[k]!;
   });
   return outputs;
+}
+
+/** Runs the rows no one has (one per key, in `missing`'s order) and marks them running until they return. */
+function scoreMissing<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][], missing: Map<string, number[]>): Promise<SegmentOutput[]> {
+  if (missing.size === 0) return Promise.resolve([]);
+  const cache = ctx.classifier.rowCache;
+  const misses = [...missing.entries()];
+  const run = ctx.classifier
+    .classify(
+      misses.map(([, at]) => rows[at[0]!]!),
+      ctx.signal,
+    )
+    // Copies: an output is a view into its batch's buffer, which the cache must not keep alive.
+    .then((fresh) => fresh.map((out): SegmentOutput => ({ logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) })));
+  misses.forEach(([key], k) => cache.track(key, run.then((kept) => kept[k]!)));
+  return run;
+}
+
+/** `output`, or a rejection as soon as this scan's own signal aborts (another scan's run may take longer). */
+function untilAborted<T>(output: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    output.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

@@ -7,6 +7,10 @@
  *
  * Keys are sha256 over the scope (model and policy version, see cacheKey.ts) and the row's ids,
  * never a weaker hash: a crafted row colliding with a cached benign one would be a bypass.
+ *
+ * A row being scored now is shared too (`running`): the rules of one guard check the same text at
+ * the same moment (the default policy's jailbreak, pasted-injection and obfuscated-text rules all
+ * read each user turn), and without sharing each ran the model on it, three runs for one row.
  */
 import { createHash } from 'node:crypto';
 import { LruCache } from './lruCache';
@@ -17,6 +21,8 @@ const ROWS_PER_STEP = 512;
 
 export class RowCache<O> {
   private readonly lru: LruCache<string, O>;
+  /** Rows some scan sent to the model and that have not come back yet. */
+  private readonly inFlight = new Map<string, Promise<O>>();
   /** One reusable buffer for a row's bytes. */
   private scratch = new Int32Array(512);
 
@@ -57,7 +63,33 @@ export class RowCache<O> {
     this.lru.set(key, value);
   }
 
+  /** The output of a row another scan is scoring now, if any. */
+  running(key: string): Promise<O> | undefined {
+    return this.inFlight.get(key);
+  }
+
+  /** Marks `key` as being scored by `output`: later scans share it, and it is cached once it resolves. */
+  track(key: string, output: Promise<O>): void {
+    this.inFlight.set(key, output);
+    const done = () => {
+      if (this.inFlight.get(key) === output) this.inFlight.delete(key);
+    };
+    output.then(
+      (value) => {
+        this.lru.set(key, value);
+        done();
+      },
+      // The scan that started it sees the failure; a scan sharing it scores the row itself.
+      done,
+    );
+  }
+
+  get runningCount(): number {
+    return this.inFlight.size;
+  }
+
   clear(): void {
     this.lru.clear();
+    this.inFlight.clear();
   }
 }

@@ -228,6 +228,44 @@ describe('settings and failures', () => {
     }
   });
 
+  it('runs the model once for a text that several checks read at the same moment', async () => {
+    // The default policy's jailbreak, pasted-injection and obfuscated-text rules all read each
+    // user turn with this one guard, at once: none of them is cached yet when the others start.
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, batchWaitMs: 50 });
+    await guard.load();
+    try {
+      const same = 'hello 5 zzjailbreak';
+      const verdicts = await Promise.all([guard.check(input(text('user', same))), guard.check(input(text('tool', same))), guard.check(input(text('user', same)))]);
+      expect(verdicts.map((v) => v.label)).toEqual(['JAILBREAK', 'INJECTION', 'JAILBREAK']);
+      expect(verdicts.every((v) => v.score > 0.98 && v.error === undefined)).toBe(true);
+      expect(guard.stats().segmentsRun).toBe(1);
+    } finally {
+      await guard.close();
+    }
+  });
+
+  it('scores a shared row itself when the check that started it is abandoned', async () => {
+    const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, batchWaitMs: 300, cacheSize: 1000 });
+    await guard.load();
+    try {
+      const same = 'hello 6 zzjailbreak';
+      const first = new AbortController();
+      const abandoned = guard.check({ ...input(text('user', same)), signal: first.signal });
+      // The first check's row now waits in the batcher; the second finds it running and waits on it.
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      const kept = guard.check(input(text('tool', same)));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      first.abort();
+      const [a, b] = await Promise.all([abandoned, kept]);
+      expect(a.error?.type).toBe('timeout');
+      expect(b.error).toBeUndefined();
+      expect(b.label).toBe('INJECTION');
+      expect(b.score).toBeGreaterThan(0.98);
+    } finally {
+      await guard.close();
+    }
+  });
+
   it('returns a timeout verdict instead of throwing', async () => {
     const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, timeoutMs: 5, cacheSize: 0 });
     await guard.load();

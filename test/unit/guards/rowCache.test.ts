@@ -36,4 +36,27 @@ describe('per-row output cache', () => {
     expect(new Set(keys).size).toBe(rows.length);
     expect(ticks).toBeGreaterThan(0);
   });
+
+  test('a row being scored is shared until it returns, then cached; a failed run is forgotten', async () => {
+    const cache = new RowCache<number>(16);
+    let finish!: (value: number) => void;
+    const run = new Promise<number>((resolve) => (finish = resolve));
+    cache.track('a', run);
+    expect(cache.running('a')).toBe(run);
+    expect(cache.get('a')).toBeUndefined();
+    finish(7);
+    await run;
+    await Promise.resolve();
+    expect(cache.running('a')).toBeUndefined();
+    expect(cache.get('a')).toBe(7);
+
+    const failed = Promise.reject(new Error('worker gone'));
+    cache.track('b', failed);
+    expect(cache.running('b')).toBe(failed);
+    await failed.catch(() => undefined);
+    await Promise.resolve();
+    expect(cache.running('b')).toBeUndefined();
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.runningCount).toBe(0);
+  });
 });
