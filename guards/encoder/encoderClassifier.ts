@@ -8,6 +8,8 @@ import { ortHost } from '../onnx/ortHost';
 import { readModelDirectory, type ModelDirectory } from '../modelDirectory';
 import { MicroBatcher } from '../runtime/microBatcher';
 import { RowCache } from '../runtime/rowCache';
+import { SharedWork } from '../runtime/sharedWork';
+import type { CharSpan } from '../text/fineWindows';
 import { buildSegments, type SegmentLayout } from '../text/segments';
 import { DEFAULT_SLICE_CHARS, encodeLongText, removeTokenSplittingSpaces } from '../tokenizer/longText';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
@@ -35,6 +37,14 @@ export interface EncoderClassifierOptions {
   rowCacheSize?: number;
 }
 
+/**
+ * Token ids of recently scanned texts, kept for the other rules reading the same text: entries,
+ * and the longest text kept after its run (16K characters: at most about 4 MB in all); longer
+ * texts are shared only while they are being tokenized.
+ */
+const RECENT_TOKENIZATIONS = 64;
+const RECENT_TOKENIZATION_MAX_CHARS = 16 * 1024;
+
 /** Rows whose outputs are kept by default: a 128K-token text with fine windows is about 5,000. */
 export const DEFAULT_ROW_CACHE_SIZE = 16384;
 
@@ -54,6 +64,10 @@ export class EncoderClassifier {
     /** Outputs per row, used by scans that cache (guards/encoder/scanTexts.ts). */
     readonly rowCache: RowCache<SegmentOutput>,
   ) {}
+
+  /** Tokenizations shared between the scans reading the same text (runtime/sharedWork.ts): whole texts, and their fine-window units. */
+  private readonly textTokenizations = new SharedWork<readonly number[]>(RECENT_TOKENIZATIONS, RECENT_TOKENIZATION_MAX_CHARS);
+  private readonly unitTokenizations = new SharedWork<readonly (readonly number[])[]>(RECENT_TOKENIZATIONS, RECENT_TOKENIZATION_MAX_CHARS);
 
   static async load(options: EncoderClassifierOptions): Promise<EncoderClassifier> {
     const directory = readModelDirectory(options.modelDir, { variant: options.variant, maxLength: options.maxLength });
@@ -153,6 +167,23 @@ export class EncoderClassifier {
     return out;
   }
 
+  /** A text's token ids as scans read it (after the whitespace-attack fix when `mitigate`), shared by the scans reading it at the same time. */
+  textIds(text: string, mitigate: boolean, signal?: AbortSignal): Promise<readonly number[]> {
+    const run = async () => this.encode(mitigate ? await this.removeTokenSplittingSpaces(text, signal) : text, signal);
+    return this.textTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal);
+  }
+
+  /** The token ids of a text's fine-window units (encodeUnits), shared like textIds. */
+  unitIds(text: string, units: readonly CharSpan[], mitigate: boolean, signal?: AbortSignal): Promise<readonly (readonly number[])[]> {
+    const run = () =>
+      this.encodeUnits(
+        units.map((u) => text.slice(u.start, u.end)),
+        mitigate,
+        signal,
+      );
+    return this.unitTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal);
+  }
+
   segments(ids: readonly number[], layout: SegmentLayout = this.layout()): number[][] {
     return buildSegments(ids, layout);
   }
@@ -164,6 +195,8 @@ export class EncoderClassifier {
 
   async close(): Promise<void> {
     this.rowCache.clear();
+    this.textTokenizations.clear();
+    this.unitTokenizations.clear();
     this.batcher.close();
     await this.session.close();
   }

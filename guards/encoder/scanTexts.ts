@@ -13,6 +13,7 @@
  */
 import { textCacheKeyAsync } from '../runtime/cacheKey';
 import { InputRefused } from '../runtime/errors';
+import { untilAborted } from '../runtime/sharedWork';
 import { pause } from '../runtime/yield';
 import type { LruCache } from '../runtime/lruCache';
 import type { SegmentLayout } from '../text/segments';
@@ -83,8 +84,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       results.push(Promise.resolve(cached));
       continue;
     }
-    const text = ctx.whitespaceMitigation ? await ctx.classifier.removeTokenSplittingSpaces(item.text, ctx.signal) : item.text;
-    const ids = await ctx.classifier.encode(text, ctx.signal);
+    const ids = await ctx.classifier.textIds(item.text, ctx.whitespaceMitigation, ctx.signal);
     const segments = ctx.classifier.segments(ids, item.layout);
     const views: ScanView[] = segments.map(() => undefined);
     // A window shares its row with the frame and any template tokens, like a segment.
@@ -93,11 +93,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       // Units come from the text before the whitespace fix (which removes newlines); each
       // unit gets the fix on its own, as the bundled models were trained.
       const units = textUnits(item.text);
-      const unitIds = await ctx.classifier.encodeUnits(
-        units.map((u) => item.text.slice(u.start, u.end)),
-        ctx.whitespaceMitigation,
-        ctx.signal,
-      );
+      const unitIds = await ctx.classifier.unitIds(item.text, units, ctx.whitespaceMitigation, ctx.signal);
       for (const w of assembleWindows(units, unitIds, windowTokens)) {
         segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
         views.push({ start: w.start, end: w.end });
@@ -189,23 +185,4 @@ function scoreMissing<R extends ItemResult, I extends ScanItem>(ctx: ScanContext
     .then((fresh) => fresh.map((out): SegmentOutput => ({ logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) })));
   misses.forEach(([key], k) => cache.track(key, run.then((kept) => kept[k]!)));
   return run;
-}
-
-/** `output`, or a rejection as soon as this scan's own signal aborts (another scan's run may take longer). */
-function untilAborted<T>(output: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    output.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }

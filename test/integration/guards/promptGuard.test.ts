@@ -1,5 +1,6 @@
 /** @jest-environment ./test/integration/guards/support/onnxEnvironment.js */
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
+import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
 import { EncoderSession } from '../../../guards/onnx/encoderSession';
 import { segmentStarts } from '../../../guards/text/segments';
 import { isThirdPartySource } from '../../../guards/types';
@@ -233,13 +234,17 @@ describe('settings and failures', () => {
     // user turn with this one guard, at once: none of them is cached yet when the others start.
     const guard = createPromptGuard({ name: 'pg', modelDir: PG_V1, batchWaitMs: 50 });
     await guard.load();
+    const tokenized = jest.spyOn(EncoderClassifier.prototype, 'encode');
     try {
       const same = 'hello 5 zzjailbreak';
       const verdicts = await Promise.all([guard.check(input(text('user', same))), guard.check(input(text('tool', same))), guard.check(input(text('user', same)))]);
       expect(verdicts.map((v) => v.label)).toEqual(['JAILBREAK', 'INJECTION', 'JAILBREAK']);
       expect(verdicts.every((v) => v.score > 0.98 && v.error === undefined)).toBe(true);
       expect(guard.stats().segmentsRun).toBe(1);
+      // ... and tokenizes it once.
+      expect(tokenized).toHaveBeenCalledTimes(1);
     } finally {
+      tokenized.mockRestore();
       await guard.close();
     }
   });

@@ -1,0 +1,81 @@
+import { LruCache } from './lruCache';
+
+/**
+ * Work keyed by its input, shared by the callers that ask for the same key while it runs, and
+ * for small results a while after (a short LRU): the rules of one guard read the same text one
+ * event-loop turn apart (the default policy's jailbreak, pasted-injection and obfuscated-text
+ * rules all read each user turn), and each tokenized it again. A run that fails (its starter's
+ * deadline, its client gone) is not kept: a caller that was waiting on it runs the work itself.
+ */
+export class SharedWork<V> {
+  private readonly running = new Map<string, Promise<V>>();
+  private readonly recent: LruCache<string, V>;
+
+  /** `keepUpTo`: keys of at most this many characters stay in the LRU after their run (longer ones are shared only while running). */
+  constructor(
+    capacity: number,
+    private readonly keepUpTo: number,
+  ) {
+    this.recent = new LruCache<string, V>(capacity);
+  }
+
+  async get(key: string, run: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+    const kept = this.recent.get(key);
+    if (kept !== undefined) return kept;
+    const shared = this.running.get(key);
+    if (shared) {
+      try {
+        return await untilAborted(shared, signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+      }
+    }
+    return this.start(key, run);
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  clear(): void {
+    this.recent.clear();
+    this.running.clear();
+  }
+
+  private start(key: string, run: () => Promise<V>): Promise<V> {
+    const output = run();
+    this.running.set(key, output);
+    const done = () => {
+      if (this.running.get(key) === output) this.running.delete(key);
+    };
+    output.then((value) => {
+      if (key.length <= this.keepUpTo) this.recent.set(key, value);
+      done();
+    }, done);
+    return output;
+  }
+}
+
+/** `output`, or a rejection as soon as `signal` aborts (work another caller started may take longer than this caller may wait). */
+export function untilAborted<T>(output: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return output;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    output.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}

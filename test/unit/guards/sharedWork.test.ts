@@ -1,0 +1,61 @@
+import { SharedWork, untilAborted } from '../../../guards/runtime/sharedWork';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('work shared by callers asking for the same key', () => {
+  test('callers during a run share it; a short key is kept after it, a long one is not', async () => {
+    const work = new SharedWork<number>(8, 5);
+    let runs = 0;
+    const gate = deferred<number>();
+    const run = () => {
+      runs++;
+      return gate.promise;
+    };
+    const a = work.get('short', run);
+    const b = work.get('short', run);
+    gate.resolve(42);
+    expect(await Promise.all([a, b])).toEqual([42, 42]);
+    expect(await work.get('short', run)).toBe(42);
+    expect(runs).toBe(1);
+
+    let longRuns = 0;
+    const long = 'x'.repeat(6);
+    await work.get(long, async () => ++longRuns);
+    await work.get(long, async () => ++longRuns);
+    expect(longRuns).toBe(2);
+    expect(work.runningCount).toBe(0);
+  });
+
+  test("a caller waiting on a run that fails does the work itself; the starter sees the failure", async () => {
+    const work = new SharedWork<string>(8, 100);
+    const gate = deferred<string>();
+    const starter = work.get('k', () => gate.promise);
+    const waiter = work.get('k', async () => 'done by the waiter');
+    gate.reject(new Error('starter abandoned'));
+    await expect(starter).rejects.toThrow('starter abandoned');
+    await expect(waiter).resolves.toBe('done by the waiter');
+    // The failure was not kept; the waiter's result was.
+    expect(await work.get('k', async () => 'again')).toBe('done by the waiter');
+  });
+
+  test('a waiter whose own signal aborts stops waiting at once', async () => {
+    const work = new SharedWork<number>(8, 100);
+    const gate = deferred<number>();
+    const starter = work.get('k', () => gate.promise);
+    const controller = new AbortController();
+    const waiter = work.get('k', async () => 1, controller.signal);
+    controller.abort(new Error('deadline'));
+    await expect(waiter).rejects.toThrow('deadline');
+    gate.resolve(7);
+    await expect(starter).resolves.toBe(7);
+    await expect(untilAborted(Promise.resolve(3), controller.signal)).rejects.toThrow('deadline');
+  });
+});
