@@ -22,6 +22,8 @@ export const ScriptEntry = z.strictObject({
   token_delay_ms: z.number().int().min(0).max(10_000).optional(),
   /** Not streamed: answer with exactly this JSON value (any shape: tests of what engines get wrong, or of fields the dev engine never writes). */
   raw_json: z.unknown().optional(),
+  /** With `status`: the error body's message (default `scripted failure <status>`), as engines quote a request back in theirs. */
+  error_message: z.string().max(10_000).optional(),
   /** With `status`: a Retry-After header (seconds), as an overloaded server sends with 429 or 503. */
   retry_after: z.number().int().min(0).optional(),
   /** Not streamed: answer with exactly this text as an application/json body (JSON no object can spell: a member named twice). */

@@ -106,7 +106,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     if (entry?.delay_ms) await sleep(entry.delay_ms);
     if (clientGone) return;
     if (entry?.status && entry.retry_after !== undefined) res.setHeader('retry-after', String(entry.retry_after));
-    if (entry?.status) return sendJson(res, entry.status, errorBody(`scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error'));
+    if (entry?.status) return sendJson(res, entry.status, errorBody(entry.error_message ?? `scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error'));
     if (entry && 'raw_json' in entry && body.stream !== true) {
       stats.completed += 1;
       return sendJson(res, 200, entry.raw_json);

@@ -56,6 +56,11 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Api
   return new ApiError(upstream.status, message, 'invalid_request_error', code, param);
 }
 
+/** What the client is told instead of an engine's message the output rules withheld (engineMessageMayPass). */
+export function withheldEngineMessage(error: ApiError): ApiError {
+  return new ApiError(error.status, `The engine rejected the request (HTTP ${error.status}); its message was withheld by the safety policy.`, error.type, error.code, error.param);
+}
+
 async function readText(upstream: EngineResponse): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -134,6 +134,19 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     return phases;
   }
 
+  /**
+   * Whether an engine's own error message (a 4xx) may reach the client: the output rules read it
+   * like an answer first, since engines quote the request back (a validation error's
+   * `input_value=...`, a model name) and the client would otherwise receive text nothing checked.
+   * Recorded like an answer's phase. A block, or a guard fault, withholds the message (the status,
+   * code and param still go out): never a 503 for an error the engine already gave.
+   */
+  async engineMessageMayPass(message: string): Promise<boolean> {
+    const phase = await checkAnswer(this.runtime, this.parsed, { content: message, toolCalls: [] }, 0, this.phaseSignal(this.policy.output));
+    this.answersChecked([phase]);
+    return phase.decision.action !== 'block';
+  }
+
   /** Output phases that ran side by side (the choices of one answer, or one window): recorded, timed as the longest. */
   answersChecked(phases: (GuardPhase & { choice: number })[]): void {
     // A loop, not push(...phases): a text completion can have 2,048 prompts x 64 choices, past what a spread takes.

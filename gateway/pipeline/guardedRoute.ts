@@ -6,7 +6,7 @@ import type { PolicyHolder } from './runtime/policyRuntime';
 import { contextOf, type RequestContext } from './requestContext';
 import type { ValidatedRequest } from './requestSchemas';
 import { inputBlockedError } from './blockResponse';
-import { engineApiError, upstreamClientError } from './engineErrors';
+import { engineApiError, upstreamClientError, withheldEngineMessage } from './engineErrors';
 import { GuardedCall, type CallSink } from './guardedCall';
 import type { GuardedEndpoint } from './guardedEndpoint';
 import type { InFlightCalls } from './inFlightCalls';
@@ -74,8 +74,9 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     }
     const upstream = await call.callEngine(engine, endpoint.operation, endpoint.enginePath);
     if (upstream.status >= 400) {
-      const error = await upstreamClientError(upstream);
+      const rejected = await upstreamClientError(upstream);
       call.ctx.timing.engineAnswered();
+      const error = (await call.engineMessageMayPass(rejected.message)) ? rejected : withheldEngineMessage(rejected);
       await call.finish(error.status, { type: 'engine_rejected', message: error.message });
       call.sendHeaders();
       return sendError(call.res, error);

@@ -35,6 +35,27 @@ describe('engine faults', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('scripted failure 400');
   });
 
+  test("an engine's 4xx message is read by the output rules: one that quotes unsafe text is withheld, status and code kept", async () => {
+    // Engines quote the request back in their errors (a validation error's input_value=...).
+    await h.script({ status: 400, error_message: "1 validation error: input_value='zzs11 here is how'" });
+    const res = await chat(h, {});
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { message: string; type: string } };
+    expect(body.error.message).not.toContain('zzs11');
+    expect(body.error.message).toContain('withheld');
+    expect(body.error.type).toBe('invalid_request_error');
+    const record = h.recorder.records[h.recorder.records.length - 1];
+    expect(record.status).toBe(400);
+    expect(record.outputs.flatMap((p) => p.decision.outcomes.map((o) => [o.ruleId, o.action]))).toContainEqual(['unsafe-answer', 'block']);
+
+    // An ordinary one passes, read the same way.
+    await h.script({ status: 400, error_message: "This model's maximum context length is 131072 tokens." });
+    const ok = await chat(h, {});
+    expect(((await ok.json()) as { error: { message: string } }).error.message).toBe("This model's maximum context length is 131072 tokens.");
+    const passed = h.recorder.records[h.recorder.records.length - 1];
+    expect(passed.outputs.map((p) => p.decision.action)).toEqual(['allow']);
+  });
+
   test('engine slower than the first-byte timeout is a 504', async () => {
     await h.script({ hang: true });
     const res = await chat(h, {});
