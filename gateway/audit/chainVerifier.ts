@@ -34,11 +34,25 @@ interface Parsed {
   hash: string;
 }
 
+/** The last record of an archived (removed) older part of the log: where what is left must continue. */
+export interface ChainAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** `SEQ:HASH` as `audit verify` prints the last record (`--after`), or undefined when it is not that shape. */
+export function parseAnchor(text: string): ChainAnchor | undefined {
+  const m = /^(\d{1,15}):(\S+)$/.exec(text.trim());
+  return m ? { seq: Number(m[1]), hash: m[2] } : undefined;
+}
+
 /**
  * Pure: checks the chain over the lines of every file, in order, and says where each problem is.
  * Every kind of tampering shows as at least one problem at or next to the place it happened.
+ * With `after` (the last record of files archived and removed, as verify printed it then), the
+ * log must start right after it and link to its hash, instead of at seq 1.
  */
-export function verifyChain(lines: Iterable<AuditLine>): VerifyReport {
+export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): VerifyReport {
   const problems: ChainProblem[] = [];
   const parsed: Parsed[] = [];
   const files = new Set<string>();
@@ -64,8 +78,15 @@ export function verifyChain(lines: Iterable<AuditLine>): VerifyReport {
   for (const current of parsed) {
     const where = { file: current.at.file, line: current.at.line, seq: current.seq };
     if (seen.size === 0) {
-      if (current.seq !== 1 || current.prev !== GENESIS) {
-        problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq 1: earlier records were removed (or archived elsewhere)` });
+      if (!after) {
+        if (current.seq !== 1 || current.prev !== GENESIS) {
+          problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq 1: earlier records were removed (or archived: give the last record they ended with as --after SEQ:HASH)` });
+        }
+      } else if (current.seq !== after.seq + 1) {
+        const what = current.seq > after.seq + 1 ? 'records after the archived part were removed' : 'the archived part does not end where this log begins';
+        problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq ${after.seq + 1} right after the archived part (--after): ${what}` });
+      } else if (current.prev !== after.hash) {
+        problems.push({ kind: 'edited', ...where, message: `seq ${current.seq} does not link to the archived part's last hash (--after): it was altered, or the archive is not this log's` });
       }
     } else if (seen.has(current.seq)) {
       const first = seen.get(current.seq)!;
@@ -78,7 +99,7 @@ export function verifyChain(lines: Iterable<AuditLine>): VerifyReport {
       if (missing.length === 0) problems.push({ kind: 'reordered', ...where, message: `seq ${current.seq} comes before seq ${spans(gap)}: records were reordered` });
       else problems.push({ kind: 'removed', ...where, message: `seq ${spans(missing)} missing before seq ${current.seq}: ${missing.length === 1 ? 'a record was' : 'records were'} removed` });
     }
-    const predecessors = current.seq === 1 ? new Set([GENESIS]) : hashes.get(current.seq - 1);
+    const predecessors = current.seq === 1 ? new Set([GENESIS]) : after && current.seq === after.seq + 1 ? new Set([after.hash]) : hashes.get(current.seq - 1);
     if (seen.size > 0 && predecessors && !predecessors.has(current.prev) && !seen.has(current.seq)) {
       problems.push({ kind: 'edited', ...where, message: `seq ${current.seq} does not link to seq ${current.seq - 1}: that record was altered and re-hashed, or replaced` });
     }

@@ -5,7 +5,7 @@ import { auditLines, listAuditFiles } from '../audit/auditFiles';
 import { formatEntries, formatStats, type OutputFormat } from '../audit/auditFormat';
 import type { AuditAction } from '../audit/auditEntry';
 import { auditStats, ENTRY_KINDS, matches, parseTime, readAllEntries, type AuditFilter, type EntryKind } from '../audit/auditQuery';
-import { verifyChain } from '../audit/chainVerifier';
+import { parseAnchor, verifyChain, type ChainAnchor } from '../audit/chainVerifier';
 import { verifyCheckpoints } from '../audit/checkpointVerifier';
 import { loadPublicKey, SigningKeyError } from '../audit/signingKey';
 import { ConfigError, loadConfig } from '../config';
@@ -20,6 +20,8 @@ commands:
                                            [--format table|jsonl|csv] [--limit N]
   verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is
                                            [--public-key FILE]... also check every signed checkpoint
+                                           [--after SEQ:HASH] older files were archived and removed: the log must
+                                           continue from their last record (as verify printed it before archiving)
   keygen  write a new Ed25519 key pair for signed checkpoints  --out DIR
   stats   counts by kind, action, refusal reason, guard, category and app
                                            [--since T] [--until T] [--app A] [--kind K] [--format table|jsonl|csv]
@@ -63,6 +65,7 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
         format: { type: 'string' },
         limit: { type: 'string' },
         'public-key': { type: 'string', multiple: true },
+        after: { type: 'string' },
       },
       strict: true,
     });
@@ -89,7 +92,14 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
     return 2;
   }
 
-  if (sub === 'verify') return verify(dir, publicKeyFiles, io);
+  if (sub === 'verify') {
+    const after = values.after === undefined ? undefined : parseAnchor(values.after);
+    if (values.after !== undefined && !after) {
+      io.err(`safety-gateway audit verify: --after must be SEQ:HASH, the last record as verify printed it (got "${values.after}")\n`);
+      return 2;
+    }
+    return verify(dir, publicKeyFiles, io, after);
+  }
 
   const { entries, unreadable } = readAllEntries(dir);
   const selected = entries.filter((e) => matches(e, filter));
@@ -109,7 +119,7 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
   return 0;
 }
 
-function verify(dir: string, publicKeyFiles: string[], io: CommandIo): number {
+function verify(dir: string, publicKeyFiles: string[], io: CommandIo, after: ChainAnchor | undefined): number {
   const keys = new Map<string, KeyObject>();
   try {
     for (const file of publicKeyFiles) {
@@ -120,14 +130,16 @@ function verify(dir: string, publicKeyFiles: string[], io: CommandIo): number {
     io.err(`safety-gateway audit verify: ${err instanceof SigningKeyError ? err.message : String(err)}\n`);
     return 2;
   }
-  const report = verifyChain(auditLines(dir));
+  const report = verifyChain(auditLines(dir), after);
   // An empty or wrong directory is not an intact log: a check pointed at it must not pass.
   if (report.files === 0) {
     io.out(`FAILED: no audit log files in ${dir}\n`);
     return 1;
   }
   for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
-  const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash}` : '';
+  // SEQ:HASH is what --after takes: note it before archiving these files.
+  const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash} (--after ${report.head.seq}:${report.head.hash})` : '';
+  if (after && report.records > 0) io.out(`continues from the archived part's last record, seq ${after.seq}\n`);
   if (report.ok) io.out(`ok: ${report.records} records in ${report.files} file(s), hash chain intact${head}\n`);
   else io.out(`FAILED: ${report.problems.length} problem(s) in ${report.records} records, ${report.files} file(s)${head}\n`);
   if (keys.size === 0) {

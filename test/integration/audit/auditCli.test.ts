@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
@@ -131,5 +131,35 @@ describe('safety-gateway audit', () => {
     expect(res.code).toBe(1);
     expect(res.out).toMatch(where);
     expect(res.out).toMatch(/FAILED: \d+ problem/);
+  });
+
+  test('verify --after: a log whose older files were archived continues from their last record', async () => {
+    // The runbook: move old rotated files out, verify them there (it prints their last record as
+    // --after SEQ:HASH), then verify what is left from that record on.
+    const files = listAuditFiles(dir);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const archive = mkdtempSync(path.join(tmpdir(), 'sg-audit-archive-'));
+    for (const file of files.slice(0, 2)) renameSync(file, path.join(archive, path.basename(file)));
+    const archived = await cli(['verify', '--dir', archive]);
+    expect(archived.code).toBe(0);
+    const anchor = /\(--after (\d+:\S+)\)/.exec(archived.out)![1];
+
+    const alone = await cli(['verify', '--dir', dir]);
+    expect(alone.code).toBe(1);
+    expect(alone.out).toMatch(/truncated_start: the log starts at seq \d+, not at seq 1: .*--after SEQ:HASH/);
+
+    const continued = await cli(['verify', '--dir', dir, '--after', anchor]);
+    expect(continued.code).toBe(0);
+    expect(continued.out).toMatch(/^continues from the archived part's last record, seq \d+\nok: \d+ records/);
+
+    const [seq, hash] = [Number(anchor.split(':')[0]), anchor.slice(anchor.indexOf(':') + 1)];
+    const wrongHash = await cli(['verify', '--dir', dir, '--after', `${seq}:${hash.slice(0, -4)}0000`]);
+    expect(wrongHash.code).toBe(1);
+    expect(wrongHash.out).toMatch(/edited: seq \d+ does not link to the archived part's last hash/);
+    // A record of the live part removed right after the archive boundary.
+    const earlier = await cli(['verify', '--dir', dir, '--after', `${seq - 1}:${hash}`]);
+    expect(earlier.code).toBe(1);
+    expect(earlier.out).toMatch(/truncated_start: .*records after the archived part were removed/);
+    expect((await cli(['verify', '--dir', dir, '--after', 'nonsense'])).code).toBe(2);
   });
 });
