@@ -73,6 +73,15 @@ function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
       if (spec[field] !== undefined) problems.push({ path: [...at, field], message: `\`${field}\` applies to backend openai only; guard \`${name}\` uses backend ${spec.backend}` });
     }
   }
+  // Fields a backend would ignore: a policy that sets one thinks it changed something it did not.
+  const ignored: [keyof typeof spec, boolean, string][] = [
+    ['variant', spec.backend === 'openai', 'backend encoder or onnx (an ONNX file variant)'],
+    ['fine_window_tokens', spec.backend !== 'encoder', 'backend encoder (the Llama Guard 3 decoder reads each text whole)'],
+    ['prompt_variant', spec.backend === 'encoder', 'backend onnx or openai (the encoder has no prompt)'],
+  ];
+  for (const [field, ignoredHere, where] of ignored) {
+    if (ignoredHere && spec[field] !== undefined) problems.push({ path: [...at, field], message: `\`${field}\` applies to ${where}; guard \`${name}\` uses backend ${spec.backend}` });
+  }
   if (spec.backend === 'encoder' && spec.categories) {
     problems.push({ path: [...at, 'categories'], message: 'custom categories need a Llama Guard 3 prompt (backend onnx or openai); the encoder backend is trained on the fixed S1..S14' });
   }

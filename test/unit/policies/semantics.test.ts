@@ -69,6 +69,10 @@ describe('semantic checks', () => {
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'encoder', model: '/m', categories: { X: 'x' } } } })[0]).toContain('custom categories need a Llama Guard 3 prompt');
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'onnx', model: '/m', base_url: 'http://x/v1' } } })[0]).toContain('`base_url` applies to backend openai only');
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', model: 'm' } } })[0]).toContain('needs `base_url`');
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', base_url: 'http://x/v1', model: 'm', variant: 'quantized' } } })).toEqual([expect.stringContaining('`variant` applies to backend encoder or onnx')]);
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'onnx', model: '/m', fine_window_tokens: 64 } } })).toEqual([expect.stringContaining('`fine_window_tokens` applies to backend encoder')]);
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'encoder', model: '/m', prompt_variant: '1b' } } })).toEqual([expect.stringContaining('`prompt_variant` applies to backend onnx or openai')]);
+    expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'encoder', model: '/m', variant: 'quantized', fine_window_tokens: 64 } } })).toEqual([]);
     // What the gateway itself refuses at load is refused by the check too.
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', base_url: 'http://x/v1', model: 'm', mode: 'chat', excluded_categories: ['S6'] } } })[0]).toMatch(/mode chat cannot carry custom categories/);
     expect(messages({ guards: { lg: { type: 'llama_guard', backend: 'openai', base_url: 'http://x/v1', model: 'm', mode: 'completions', excluded_categories: ['S6'] } } })).toEqual([]);
