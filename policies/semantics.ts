@@ -1,3 +1,4 @@
+import { skipsDeliveredAnswers } from './deliveredAnswerRules';
 import { didYouMean } from './didYouMean';
 import { expandFindings } from './evaluate';
 import type { PathSegment } from './problems';
@@ -35,7 +36,7 @@ export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
       ruleIds.add(rule.id);
       problems.push(...ruleProblems(policy, rule, direction, at));
     });
-    problems.push(...unreachableRules(policy[direction], direction));
+    problems.push(...unreachableRules(policy[direction], direction, policy.guards));
   }
   policy.routes.passthrough.forEach((route, i) => {
     // Listing one would promise something that never happens: the gateway never forwards them.
@@ -132,7 +133,7 @@ function ruleProblems(policy: PolicyFile, rule: Rule, direction: Direction, at: 
  * per-category exceptions, and an on_error at least as strict. Such a rule can never decide, which
  * is almost always a mistake in the thresholds. Shadow rules are exempt: they exist to be recorded.
  */
-function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[] {
+function unreachableRules(rules: Rule[], direction: Direction, guards: PolicyFile['guards']): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
   rules.forEach((rule, index) => {
     if (rule.mode !== 'enforce') return;
@@ -141,6 +142,7 @@ function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[
       if (j === index || other.mode !== 'enforce' || other.categories || other.guard !== rule.guard || other.score !== rule.score) return false;
       if (!coversSources(other.sources, rule.sources) || !coversFindings(other, rule)) return false;
       if (SEVERITY[other.on_error] < SEVERITY[rule.on_error]) return false;
+      if (direction === 'input' && readsDeliveredAnswersOnly(other, rule, guards)) return false;
       const severity = SEVERITY[other.action];
       // Equal severity: the earlier rule is named as the deciding one, so only an earlier rule covers.
       return severity > worst || (severity === worst && j < index);
@@ -153,6 +155,18 @@ function unreachableRules(rules: Rule[], direction: Direction): SemanticProblem[
     }
   });
   return problems;
+}
+
+/**
+ * Whether `inner` reads assistant turns that `outer` leaves out: a Prompt Guard rule scoring
+ * jailbreaks without findings skips the answers this gateway delivered when a client sends them
+ * back (deliveredAnswerRules.ts), while a findings or injection-score rule reads them; on those
+ * turns the inner rule still decides.
+ */
+function readsDeliveredAnswersOnly(outer: Rule, inner: Rule, guards: PolicyFile['guards']): boolean {
+  const skips = skipsDeliveredAnswers;
+  const isPromptGuard = Object.hasOwn(guards, outer.guard) && guards[outer.guard]!.type === 'prompt_guard';
+  return isPromptGuard && skips(outer) && !skips(inner) && (!inner.sources || inner.sources.includes('assistant'));
 }
 
 /**

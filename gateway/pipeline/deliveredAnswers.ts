@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { ScanText } from '../../guards/types';
-import type { Rule } from '../../policies/schema';
 import { isJoinedText, isShortPiece } from './extract/joinedTexts';
 import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
 
@@ -53,15 +52,13 @@ export class DeliveredAnswers {
 }
 
 /**
- * Whether a rule leaves a delivered answer out when it comes back (runRules.ts): every rule but
- * those that read it for injection (`score: injection`) or for findings. A flag from a rule that
- * leaves it out also keeps the answer from being remembered (guardedCall.ts): that rule flagged
- * what made the answer and would otherwise never read the answer itself. (A content-guard rule
- * reads the whole conversation either way; its flags keep answers out too, erring on the safe side.)
+ * Whether a rule leaves a delivered answer out when it comes back (policies/deliveredAnswerRules.ts).
+ * A flag from a rule that leaves it out also keeps the answer from being remembered
+ * (guardedCall.ts): that rule flagged what made the answer and would otherwise never read the
+ * answer itself. (A content-guard rule reads the whole conversation either way; its flags keep
+ * answers out too, erring on the safe side.)
  */
-export function skipsDeliveredAnswers(rule: Pick<Rule, 'score' | 'findings'>): boolean {
-  return rule.score !== 'injection' && !(rule.findings && rule.findings.length > 0);
-}
+export { skipsDeliveredAnswers } from '../../policies/deliveredAnswerRules';
 
 /** The scope answers are remembered and recognized in: the app and its policy version (a new version starts afresh). */
 export function answerScope(app: string, policy: { id: string; version: string }): string {

@@ -45,6 +45,10 @@ describe('semantic checks', () => {
     expect(messages({ input: [{ id: 'a', ...jb, sources: ['user'], on_error: 'allow' }, { id: 'b', ...jb, sources: ['user'] }] })).toEqual([]);
     const lg = { guard: 'llama_guard', threshold: 0.5 };
     expect(messages({ output: [{ id: 'a', ...lg, categories: { S6: 'allow' } }, { id: 'b', ...lg, threshold: 0.7 }] })).toEqual([]);
+    // A findings rule reads the answers the gateway delivered, which a jailbreak-score rule leaves out when they come back.
+    const plain = { id: 'a', guard: 'prompt_guard', sources: ['user', 'assistant'], threshold: 0.5 };
+    expect(messages({ input: [plain, { id: 'b', guard: 'prompt_guard', sources: ['assistant'], findings: ['homoglyphs'], threshold: 0.9 }] })).toEqual([]);
+    expect(messages({ input: [plain, { id: 'b', guard: 'prompt_guard', sources: ['user'], findings: ['homoglyphs'], threshold: 0.9 }] })[0]).toMatch(/unreachable rule `b`/);
   });
 
   test('unknown categories are named with the guard\'s own list; excluded ones cannot have actions', () => {
