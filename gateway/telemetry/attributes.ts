@@ -85,6 +85,8 @@ export const GATEWAY = {
   LATENCY_MS: 'safety.latency_ms',
   STATUS: 'safety.status',
   CHOICE: 'safety.choice',
+  /** safety.guard.verdicts_omitted: verdicts of the request past the per-request bound of verdict log records. */
+  VERDICTS_OMITTED: 'safety.verdicts.omitted',
   /** Whether the client asked for a streamed answer. */
   STREAM: 'safety.stream',
 } as const;

@@ -97,29 +97,59 @@ function phases(record: RequestRecord) {
   return [...(record.input ? [{ phase: record.input, choice: undefined as number | undefined }] : []), ...record.outputs.map((o) => ({ phase: o, choice: o.choice }))];
 }
 
+/**
+ * Verdict log records per request at most: a stream checked window by window has a phase per
+ * window, and a completion of many prompts and choices has thousands; without a bound one request
+ * filled the log exporter's queue and pushed out decision records, its own among them. The
+ * decision record goes first; then verdicts that flagged, blocked or failed (shadow rules' too)
+ * before those that allowed, each group in its order; the rest are counted in one `safety.guard.verdicts_omitted`
+ * record (the audit record keeps every verdict).
+ */
+export const MAX_VERDICT_LOG_RECORDS = 64;
+
 function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditPosition | undefined): void {
   const logger = logs.getLogger(LOGGER);
   const ctx = context.active();
   const base = requestAttributes(record);
-  for (const { phase, choice } of phases(record)) {
-    for (const { ruleId, verdict } of phase.verdicts) {
+  emitDecisionLog(logger, ctx, base, record, content, audit);
+  const entries = phases(record).flatMap(({ phase, choice }) =>
+    phase.verdicts.map(({ ruleId, verdict }) => {
       const outcome = phase.decision.outcomes.find((o) => o.ruleId === ruleId);
-      const action = outcome?.effective ?? 'allow';
-      logger.emit({
-        eventName: 'safety.guard.verdict',
-        severityNumber: SEVERITY[action].number,
-        severityText: SEVERITY[action].text,
-        body: `${phase.decision.direction} guard ${verdict.guard} (${verdict.model}): ${verdict.label} ${verdict.score.toFixed(4)}; rule ${ruleId} -> ${action}${outcome?.mode === 'shadow' ? ' (shadow)' : ''}`,
-        attributes: {
-          ...base,
-          ...verdictAttributes(verdict, phase.decision.direction),
-          ...(outcome ? outcomeAttributes(outcome, phase.decision.policy) : { [SECURITY.RULE_ID]: ruleId }),
-          ...(choice !== undefined ? { [GATEWAY.CHOICE]: choice } : {}),
-        } as LogAttributes,
-        context: ctx,
-      });
-    }
+      return { phase, choice, ruleId, verdict, outcome, action: outcome?.effective ?? 'allow' };
+    }),
+  );
+  // Shadow rules' would-be blocks count as notable too: they are what a policy author reads the log for.
+  const notable = (e: (typeof entries)[number]) => e.action !== 'allow' || (e.outcome?.action ?? 'allow') !== 'allow' || e.verdict.error !== undefined;
+  const shown = entries.length <= MAX_VERDICT_LOG_RECORDS ? entries : [...entries.filter(notable), ...entries.filter((e) => !notable(e))].slice(0, MAX_VERDICT_LOG_RECORDS);
+  for (const { phase, choice, ruleId, verdict, outcome, action } of shown) {
+    logger.emit({
+      eventName: 'safety.guard.verdict',
+      severityNumber: SEVERITY[action].number,
+      severityText: SEVERITY[action].text,
+      body: `${phase.decision.direction} guard ${verdict.guard} (${verdict.model}): ${verdict.label} ${verdict.score.toFixed(4)}; rule ${ruleId} -> ${action}${outcome?.mode === 'shadow' ? ' (shadow)' : ''}`,
+      attributes: {
+        ...base,
+        ...verdictAttributes(verdict, phase.decision.direction),
+        ...(outcome ? outcomeAttributes(outcome, phase.decision.policy) : { [SECURITY.RULE_ID]: ruleId }),
+        ...(choice !== undefined ? { [GATEWAY.CHOICE]: choice } : {}),
+      } as LogAttributes,
+      context: ctx,
+    });
   }
+  const omitted = entries.length - shown.length;
+  if (omitted > 0) {
+    logger.emit({
+      eventName: 'safety.guard.verdicts_omitted',
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body: `${omitted} more guard verdicts of this request are not logged one by one (at most ${MAX_VERDICT_LOG_RECORDS}); the audit record has them all`,
+      attributes: { ...base, [GATEWAY.VERDICTS_OMITTED]: omitted } as LogAttributes,
+      context: ctx,
+    });
+  }
+}
+
+function emitDecisionLog(logger: ReturnType<typeof logs.getLogger>, ctx: ReturnType<typeof context.active>, base: Attributes, record: RequestRecord, content: CapturedContent, audit: AuditPosition | undefined): void {
   const deciding = decidingPhase(record);
   const shadow = phases(record).flatMap(({ phase }) => phase.decision.shadow.map((s) => s.ruleId));
   const attributes: LogAttributes = {
