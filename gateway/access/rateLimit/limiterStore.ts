@@ -54,15 +54,30 @@ export class LimiterStore {
     }
   }
 
+  /** The refund of each kind and id under way in this process, so the next waits for it (give). */
+  private readonly refunds = new Map<string, Promise<void>>();
+
   /**
    * Gives points back (a refund, or a refused take undone), at most what the window counted when
    * read: points taken from the in-memory insurance limiter while Redis was down, refunded once it
    * is back, drove Redis's count below zero, a budget nobody was charged for. The read and the
-   * reward are two steps, so refunds of one key at the same instant can still overlap. Failures are
-   * reported, never thrown.
+   * reward are two steps, so this process's refunds of one key run one after another (two at once
+   * both read the same count and gave it back twice); refunds of one key by two replicas at the
+   * same instant can still overlap. Failures are reported, never thrown.
    */
   async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
+    const key = `${kind}\u0000${id}`;
+    const mine = (this.refunds.get(key) ?? Promise.resolve()).then(() => this.giveNow(kind, id, limit, points));
+    this.refunds.set(key, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.refunds.get(key) === mine) this.refunds.delete(key);
+    }
+  }
+
+  private async giveNow(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     try {
       const limiter = this.limiter(kind, limit);
       const refund = Math.min(points, (await limiter.get(id))?.consumedPoints ?? 0);

@@ -38,6 +38,16 @@ describe('limiter store (memory)', () => {
     expect((await store.take('tokens', 'b', 100, 100, true)).allowed).toBe(true);
   });
 
+  test('refunds of one key at the same moment give back no more than the window counted', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    // 30 counted (say, taken from the insurance store while Redis was down); two refunds of 30 at once.
+    expect((await store.take('tokens', 'c', 100, 30, true)).allowed).toBe(true);
+    await Promise.all([store.give('tokens', 'c', 100, 30), store.give('tokens', 'c', 100, 30)]);
+    // The count is 0, not -30: 101 is still more than the window holds.
+    expect((await store.take('tokens', 'c', 100, 101, true)).allowed).toBe(false);
+    expect((await store.take('tokens', 'c', 100, 100, true)).allowed).toBe(true);
+  });
+
   test("a key's own limits override the defaults one by one", () => {
     expect(effectiveLimits({ requests_per_minute: 5 }, { requests_per_minute: 60, tokens_per_minute: 1000 })).toEqual({ requests_per_minute: 5, tokens_per_minute: 1000, concurrent_requests: undefined });
     expect(effectiveLimits(undefined, {})).toEqual({ requests_per_minute: undefined, tokens_per_minute: undefined, concurrent_requests: undefined });
