@@ -39,8 +39,9 @@ export interface EncoderClassifierOptions {
 
 /**
  * Token ids of recently scanned texts, kept for the other rules reading the same text: entries,
- * and the longest text kept after its run (16K characters: at most about 4 MB in all); longer
- * texts are shared only while they are being tokenized.
+ * and the longest text kept after its run (16K characters); longer texts are shared only while
+ * they are being tokenized. Each entry holds its text (the key) and its ids: a few MB at most in
+ * all for Latin text, tens of MB in the worst case.
  */
 const RECENT_TOKENIZATIONS = 64;
 const RECENT_TOKENIZATION_MAX_CHARS = 16 * 1024;
@@ -66,8 +67,8 @@ export class EncoderClassifier {
   ) {}
 
   /** Tokenizations shared between the scans reading the same text (runtime/sharedWork.ts): whole texts, and their fine-window units. */
-  private readonly textTokenizations = new SharedWork<readonly number[]>(RECENT_TOKENIZATIONS, RECENT_TOKENIZATION_MAX_CHARS);
-  private readonly unitTokenizations = new SharedWork<readonly (readonly number[])[]>(RECENT_TOKENIZATIONS, RECENT_TOKENIZATION_MAX_CHARS);
+  private readonly textTokenizations = new SharedWork<readonly number[]>(RECENT_TOKENIZATIONS);
+  private readonly unitTokenizations = new SharedWork<readonly (readonly number[])[]>(RECENT_TOKENIZATIONS);
 
   static async load(options: EncoderClassifierOptions): Promise<EncoderClassifier> {
     const directory = readModelDirectory(options.modelDir, { variant: options.variant, maxLength: options.maxLength });
@@ -167,30 +168,34 @@ export class EncoderClassifier {
     return out;
   }
 
-  /** A text's token ids as scans read it (after the whitespace-attack fix when `mitigate`), shared by the scans reading it at the same time. */
-  textIds(text: string, mitigate: boolean, signal?: AbortSignal): Promise<readonly number[]> {
+  /**
+   * A text's token ids as scans read it (after the whitespace-attack fix when `mitigate`), shared
+   * by the scans reading it at the same time; kept a while after when `keep` (a guard without a
+   * result cache keeps no texts).
+   */
+  textIds(text: string, mitigate: boolean, signal?: AbortSignal, keep = true): Promise<readonly number[]> {
     const run = async () => this.encode(mitigate ? await this.removeTokenSplittingSpaces(text, signal) : text, signal);
-    return this.textTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal);
+    return this.textTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
   }
 
   /** The token ids of a text's fine-window units (encodeUnits), shared like textIds. */
-  unitIds(text: string, units: readonly CharSpan[], mitigate: boolean, signal?: AbortSignal): Promise<readonly (readonly number[])[]> {
+  unitIds(text: string, units: readonly CharSpan[], mitigate: boolean, signal?: AbortSignal, keep = true): Promise<readonly (readonly number[])[]> {
     const run = () =>
       this.encodeUnits(
         units.map((u) => text.slice(u.start, u.end)),
         mitigate,
         signal,
       );
-    return this.unitTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal);
+    return this.unitTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
   }
 
   segments(ids: readonly number[], layout: SegmentLayout = this.layout()): number[][] {
     return buildSegments(ids, layout);
   }
 
-  /** Scores segments through the shared batcher (batched with other concurrent checks). */
-  classify(segments: number[][], signal?: AbortSignal): Promise<SegmentOutput[]> {
-    return this.batcher.submit(segments, signal);
+  /** Scores segments through the shared batcher (batched with other concurrent checks); `onOutput` hears each as its batch returns. */
+  classify(segments: number[][], signal?: AbortSignal, onOutput?: (index: number, output: SegmentOutput) => void): Promise<SegmentOutput[]> {
+    return this.batcher.submit(segments, signal, onOutput);
   }
 
   async close(): Promise<void> {

@@ -84,7 +84,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       results.push(Promise.resolve(cached));
       continue;
     }
-    const ids = await ctx.classifier.textIds(item.text, ctx.whitespaceMitigation, ctx.signal);
+    const ids = await ctx.classifier.textIds(item.text, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0);
     const segments = ctx.classifier.segments(ids, item.layout);
     const views: ScanView[] = segments.map(() => undefined);
     // A window shares its row with the frame and any template tokens, like a segment.
@@ -93,7 +93,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       // Units come from the text before the whitespace fix (which removes newlines); each
       // unit gets the fix on its own, as the bundled models were trained.
       const units = textUnits(item.text);
-      const unitIds = await ctx.classifier.unitIds(item.text, units, ctx.whitespaceMitigation, ctx.signal);
+      const unitIds = await ctx.classifier.unitIds(item.text, units, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0);
       for (const w of assembleWindows(units, unitIds, windowTokens)) {
         segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
         views.push({ start: w.start, end: w.end });
@@ -125,9 +125,18 @@ function scopedNamespace(ctx: { cacheNamespace: string; cacheScope?: string }): 
 }
 
 /**
+ * Rows near the front of another scan's submission that a scan waits for instead of running them
+ * (four batches of 16). A row further back is shared only by a scan that has at least as many rows
+ * itself: a one-line check must not wait behind a 128K-token document that happens to hold the
+ * same sentence late in its submission.
+ */
+const SHARE_FRONT_ROWS = 64;
+
+/**
  * Scores rows through the row cache (when this scan caches at all): hits are reused, rows another
- * scan is scoring now are awaited rather than run again, identical rows within the call run once,
- * and only the rest go to the batcher.
+ * scan is scoring now are awaited rather than run again (when near enough the front of its
+ * submission, SHARE_FRONT_ROWS), identical rows within the call run once, and only the rest go to
+ * the batcher.
  */
 async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][]): Promise<SegmentOutput[]> {
   const cache = ctx.classifier.rowCache;
@@ -136,6 +145,7 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
   const outputs = new Array<SegmentOutput>(rows.length);
   const missing = new Map<string, number[]>();
   const shared = new Map<string, { output: Promise<SegmentOutput>; at: number[] }>();
+  const waitsUpTo = Math.max(SHARE_FRONT_ROWS, rows.length);
   keys.forEach((key, i) => {
     const hit = cache.get(key);
     if (hit) {
@@ -149,40 +159,62 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
       return;
     }
     const running = cache.running(key);
-    if (running) shared.set(key, { output: running, at: [i] });
+    if (running && running.position < waitsUpTo) shared.set(key, { output: running.output, at: [i] });
     else missing.set(key, [i]);
   });
-  const own = scoreMissing(ctx, rows, missing);
-  const borrowed = [...shared.entries()].map(async ([key, { output, at }]) => {
-    let out: SegmentOutput | undefined;
-    try {
-      out = await untilAborted(output, ctx.signal);
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      // The scan that started it failed (its deadline, its client gone): score the row here.
-      out = (await scoreMissing(ctx, rows, new Map([[key, at]])))[0];
-    }
-    for (const i of at) outputs[i] = out!;
-  });
-  const [fresh] = await Promise.all([own, ...borrowed]);
+  const borrowed = [...shared.entries()];
+  // One wait (one abort listener) for every shared row, beside this scan's own run.
+  const settledShares = borrowed.length === 0 ? Promise.resolve([]) : untilAborted(Promise.allSettled(borrowed.map(([, s]) => s.output)), ctx.signal);
+  const [fresh, settled] = await Promise.all([scoreMissing(ctx, rows, missing), settledShares]);
   [...missing.values()].forEach((at, k) => {
     for (const i of at) outputs[i] = fresh[k]!;
   });
+  // A shared run that failed (its scan's deadline, its client gone): this scan scores those rows itself.
+  const failed = new Map<string, number[]>();
+  settled.forEach((result, j) => {
+    const [key, { at }] = borrowed[j]!;
+    const out = result.status === 'fulfilled' ? result.value : cache.get(key);
+    if (out) for (const i of at) outputs[i] = out;
+    else failed.set(key, at);
+  });
+  if (failed.size > 0) {
+    const again = await scoreMissing(ctx, rows, failed);
+    [...failed.values()].forEach((at, k) => {
+      for (const i of at) outputs[i] = again[k]!;
+    });
+  }
   return outputs;
 }
 
-/** Runs the rows no one has (one per key, in `missing`'s order) and marks them running until they return. */
+/**
+ * Runs the rows no one has (one per key, in `missing`'s order), each marked running until its own
+ * batch returns, so a scan sharing one row of a long submission waits for that row only.
+ */
 function scoreMissing<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][], missing: Map<string, number[]>): Promise<SegmentOutput[]> {
   if (missing.size === 0) return Promise.resolve([]);
   const cache = ctx.classifier.rowCache;
   const misses = [...missing.entries()];
+  // Copies: an output is a view into its batch's buffer, which the cache must not keep alive.
+  const copy = (out: SegmentOutput): SegmentOutput => ({ logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) });
+  const kept = new Array<SegmentOutput | undefined>(misses.length);
+  const settlers = misses.map(([key], k) => {
+    let settle!: { resolve: (out: SegmentOutput) => void; reject: (err: Error) => void };
+    cache.track(key, new Promise<SegmentOutput>((resolve, reject) => (settle = { resolve, reject })), k);
+    return settle;
+  });
   const run = ctx.classifier
     .classify(
       misses.map(([, at]) => rows[at[0]!]!),
       ctx.signal,
+      (k, out) => {
+        kept[k] = copy(out);
+        settlers[k]!.resolve(kept[k]);
+      },
     )
-    // Copies: an output is a view into its batch's buffer, which the cache must not keep alive.
-    .then((fresh) => fresh.map((out): SegmentOutput => ({ logits: out.logits.slice(), ...(out.categoryLogits ? { categoryLogits: out.categoryLogits.slice() } : {}) })));
-  misses.forEach(([key], k) => cache.track(key, run.then((kept) => kept[k]!)));
+    .then((all) => all.map((out, k) => kept[k] ?? copy(out)));
+  // Rows whose batch never returned fail with the run (a settled row ignores this).
+  run.catch((err: unknown) => {
+    for (const s of settlers) s.reject(err instanceof Error ? err : new Error(String(err)));
+  });
   return run;
 }

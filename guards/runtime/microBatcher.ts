@@ -45,6 +45,8 @@ interface Job<I, O> {
   submittedAt: number;
   /** The caller's signal, while the job waits on it. */
   signal?: AbortSignal;
+  /** Told each input's output as its batch returns, before the whole job resolves. */
+  onOutput?: (index: number, output: O) => void;
 }
 
 export class MicroBatcher<I, O> {
@@ -74,13 +76,17 @@ export class MicroBatcher<I, O> {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error('maxConcurrentBatches must be a positive integer');
   }
 
-  /** Resolves with one output per input once all of them ran; rejects when `signal` aborts first. */
-  submit(inputs: I[], signal?: AbortSignal): Promise<O[]> {
+  /**
+   * Resolves with one output per input once all of them ran; rejects when `signal` aborts first.
+   * `onOutput` hears each input's output as soon as its batch returns (a scan sharing one row of a
+   * long job waits for that row, not the job).
+   */
+  submit(inputs: I[], signal?: AbortSignal, onOutput?: (index: number, output: O) => void): Promise<O[]> {
     if (this.closed) return Promise.reject(new Error('batcher is closed'));
     if (inputs.length === 0) return Promise.resolve([]);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<O[]>((resolve, reject) => {
-      const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false, submittedAt: performance.now() };
+      const job: Job<I, O> = { inputs, next: 0, outputs: new Array<O>(inputs.length), remaining: inputs.length, resolve, reject, done: false, submittedAt: performance.now(), onOutput };
       this.jobs.push(job);
       if (signal) this.watch(job, signal);
       this.schedule();
@@ -192,6 +198,11 @@ export class MicroBatcher<I, O> {
       batch.forEach((b, i) => {
         if (b.job.done) return;
         b.job.outputs[b.index] = outputs[i];
+        try {
+          b.job.onOutput?.(b.index, outputs[i]);
+        } catch {
+          /* a listener's failure must not fail the batch */
+        }
         if (--b.job.remaining === 0) this.finish(b.job);
       });
     } catch (err) {

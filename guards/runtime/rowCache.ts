@@ -21,8 +21,8 @@ const ROWS_PER_STEP = 512;
 
 export class RowCache<O> {
   private readonly lru: LruCache<string, O>;
-  /** Rows some scan sent to the model and that have not come back yet. */
-  private readonly inFlight = new Map<string, Promise<O>>();
+  /** Rows some scan sent to the model and that have not come back yet, with their place in its submission. */
+  private readonly inFlight = new Map<string, RunningRow<O>>();
   /** One reusable buffer for a row's bytes. */
   private scratch = new Int32Array(512);
 
@@ -63,16 +63,21 @@ export class RowCache<O> {
     this.lru.set(key, value);
   }
 
-  /** The output of a row another scan is scoring now, if any. */
-  running(key: string): Promise<O> | undefined {
+  /** A row another scan is scoring now, if any. */
+  running(key: string): RunningRow<O> | undefined {
     return this.inFlight.get(key);
   }
 
-  /** Marks `key` as being scored by `output`: later scans share it, and it is cached once it resolves. */
-  track(key: string, output: Promise<O>): void {
-    this.inFlight.set(key, output);
+  /**
+   * Marks `key` as being scored: `output` settles when its row's batch returns, `position` is
+   * the row's place in its scan's submission (how many of that scan's rows go before it). Later
+   * scans may share it; it is cached once it resolves.
+   */
+  track(key: string, output: Promise<O>, position = 0): void {
+    const entry = { output, position };
+    this.inFlight.set(key, entry);
     const done = () => {
-      if (this.inFlight.get(key) === output) this.inFlight.delete(key);
+      if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
     };
     output.then(
       (value) => {
@@ -92,4 +97,10 @@ export class RowCache<O> {
     this.lru.clear();
     this.inFlight.clear();
   }
+}
+
+/** A row being scored: its output when its batch returns, and how many rows of its scan's submission go before it. */
+export interface RunningRow<O> {
+  output: Promise<O>;
+  position: number;
 }

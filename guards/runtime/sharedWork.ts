@@ -2,7 +2,7 @@ import { LruCache } from './lruCache';
 
 /**
  * Work keyed by its input, shared by the callers that ask for the same key while it runs, and
- * for small results a while after (a short LRU): the rules of one guard read the same text one
+ * (when the caller says so) a while after, in a short LRU: the rules of one guard read the same text one
  * event-loop turn apart (the default policy's jailbreak, pasted-injection and obfuscated-text
  * rules all read each user turn), and each tokenized it again. A run that fails (its starter's
  * deadline, its client gone) is not kept: a caller that was waiting on it runs the work itself.
@@ -11,15 +11,12 @@ export class SharedWork<V> {
   private readonly running = new Map<string, Promise<V>>();
   private readonly recent: LruCache<string, V>;
 
-  /** `keepUpTo`: keys of at most this many characters stay in the LRU after their run (longer ones are shared only while running). */
-  constructor(
-    capacity: number,
-    private readonly keepUpTo: number,
-  ) {
+  constructor(capacity: number) {
     this.recent = new LruCache<string, V>(capacity);
   }
 
-  async get(key: string, run: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+  /** `keep`: the result stays in the LRU after its run (else it is shared only while running). */
+  async get(key: string, run: () => Promise<V>, signal?: AbortSignal, keep = true): Promise<V> {
     const kept = this.recent.get(key);
     if (kept !== undefined) return kept;
     const shared = this.running.get(key);
@@ -30,7 +27,7 @@ export class SharedWork<V> {
         if (signal?.aborted) throw err;
       }
     }
-    return this.start(key, run);
+    return this.start(key, run, keep);
   }
 
   get runningCount(): number {
@@ -42,14 +39,14 @@ export class SharedWork<V> {
     this.running.clear();
   }
 
-  private start(key: string, run: () => Promise<V>): Promise<V> {
+  private start(key: string, run: () => Promise<V>, keep: boolean): Promise<V> {
     const output = run();
     this.running.set(key, output);
     const done = () => {
       if (this.running.get(key) === output) this.running.delete(key);
     };
     output.then((value) => {
-      if (key.length <= this.keepUpTo) this.recent.set(key, value);
+      if (keep) this.recent.set(key, value);
       done();
     }, done);
     return output;

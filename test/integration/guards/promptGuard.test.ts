@@ -2,6 +2,7 @@
 import { createPromptGuard, type PromptGuard } from '../../../guards/promptGuard';
 import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
 import { EncoderSession } from '../../../guards/onnx/encoderSession';
+import { RowCache } from '../../../guards/runtime/rowCache';
 import { segmentStarts } from '../../../guards/text/segments';
 import { isThirdPartySource } from '../../../guards/types';
 import { ALL_SOURCES, filler, input, PG_V1, PG_V2, text, toTags } from './helpers';
@@ -254,6 +255,7 @@ describe('settings and failures', () => {
     await guard.load();
     try {
       const same = 'hello 6 zzjailbreak';
+      const lookups = jest.spyOn(RowCache.prototype, 'running');
       const first = new AbortController();
       const abandoned = guard.check({ ...input(text('user', same)), signal: first.signal });
       // The first check's row now waits in the batcher; the second finds it running and waits on it.
@@ -262,6 +264,9 @@ describe('settings and failures', () => {
       await new Promise((resolve) => setTimeout(resolve, 40));
       first.abort();
       const [a, b] = await Promise.all([abandoned, kept]);
+      // The second check did find the first one's row running (and waited on it).
+      expect(lookups.mock.results.some((r) => r.value !== undefined)).toBe(true);
+      lookups.mockRestore();
       expect(a.error?.type).toBe('timeout');
       expect(b.error).toBeUndefined();
       expect(b.label).toBe('INJECTION');

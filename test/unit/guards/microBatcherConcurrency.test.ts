@@ -90,3 +90,26 @@ test('close() fails every waiting job at once, none left hanging', async () => {
   expect(settled).toEqual(expect.arrayContaining(['batcher is closed']));
   expect((settled as string[]).filter((s) => s === 'batcher is closed').length).toBeGreaterThanOrEqual(5);
 });
+
+describe('micro-batcher outputs per input', () => {
+  test("a job's inputs are told their outputs as each batch returns, before the job resolves", async () => {
+    const { running, runner } = controlledRunner();
+    const batcher = new MicroBatcher<number, number>(runner, { maxBatchSize: 2, maxWaitMs: 0 });
+    const heard: [number, number][] = [];
+    let resolved = false;
+    const job = batcher.submit([1, 2, 3, 4], undefined, (index, output) => heard.push([index, output]));
+    void job.then(() => (resolved = true));
+    await turn();
+    running[0]!.finish();
+    await turn();
+    // The first batch's two inputs are known while the second batch still runs.
+    expect(heard).toEqual([
+      [0, 10],
+      [1, 20],
+    ]);
+    expect(resolved).toBe(false);
+    running[1]!.finish();
+    expect(await job).toEqual([10, 20, 30, 40]);
+    expect(heard).toHaveLength(4);
+  });
+});

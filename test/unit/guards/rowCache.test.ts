@@ -41,8 +41,8 @@ describe('per-row output cache', () => {
     const cache = new RowCache<number>(16);
     let finish!: (value: number) => void;
     const run = new Promise<number>((resolve) => (finish = resolve));
-    cache.track('a', run);
-    expect(cache.running('a')).toBe(run);
+    cache.track('a', run, 3);
+    expect(cache.running('a')).toEqual({ output: run, position: 3 });
     expect(cache.get('a')).toBeUndefined();
     finish(7);
     await run;
@@ -52,7 +52,7 @@ describe('per-row output cache', () => {
 
     const failed = Promise.reject(new Error('worker gone'));
     cache.track('b', failed);
-    expect(cache.running('b')).toBe(failed);
+    expect(cache.running('b')?.output).toBe(failed);
     await failed.catch(() => undefined);
     await Promise.resolve();
     expect(cache.running('b')).toBeUndefined();

@@ -11,8 +11,8 @@ function deferred<T>() {
 }
 
 describe('work shared by callers asking for the same key', () => {
-  test('callers during a run share it; a short key is kept after it, a long one is not', async () => {
-    const work = new SharedWork<number>(8, 5);
+  test('callers during a run share it; a kept result stays after it, one not kept does not', async () => {
+    const work = new SharedWork<number>(8);
     let runs = 0;
     const gate = deferred<number>();
     const run = () => {
@@ -26,16 +26,15 @@ describe('work shared by callers asking for the same key', () => {
     expect(await work.get('short', run)).toBe(42);
     expect(runs).toBe(1);
 
-    let longRuns = 0;
-    const long = 'x'.repeat(6);
-    await work.get(long, async () => ++longRuns);
-    await work.get(long, async () => ++longRuns);
-    expect(longRuns).toBe(2);
+    let unkeptRuns = 0;
+    await work.get('unkept', async () => ++unkeptRuns, undefined, false);
+    await work.get('unkept', async () => ++unkeptRuns, undefined, false);
+    expect(unkeptRuns).toBe(2);
     expect(work.runningCount).toBe(0);
   });
 
   test("a caller waiting on a run that fails does the work itself; the starter sees the failure", async () => {
-    const work = new SharedWork<string>(8, 100);
+    const work = new SharedWork<string>(8);
     const gate = deferred<string>();
     const starter = work.get('k', () => gate.promise);
     const waiter = work.get('k', async () => 'done by the waiter');
@@ -47,7 +46,7 @@ describe('work shared by callers asking for the same key', () => {
   });
 
   test('a waiter whose own signal aborts stops waiting at once', async () => {
-    const work = new SharedWork<number>(8, 100);
+    const work = new SharedWork<number>(8);
     const gate = deferred<number>();
     const starter = work.get('k', () => gate.promise);
     const controller = new AbortController();
