@@ -122,9 +122,10 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
  * signed by one of them over exactly the record before it, as found in the files (its hash
  * recomputed), so a chain rewritten before a checkpoint fails here even when its hashes agree.
  */
-export function verifyCheckpoints(lines: Iterable<AuditLine>, keys: PublicKeys, now: Date = new Date()): SignedReport {
+export function verifyCheckpoints(lines: Iterable<AuditLine>, keys: PublicKeys, now: Date = new Date(), after?: { seq: number; hash: string }): SignedReport {
   const summary: CheckpointSummary = { records: 0, checkpoints: 0, valid: 0, invalid: [], tail: { records: 0 } };
-  let previous: { seq: number; hash: string } | undefined;
+  // With older files archived (audit verify --after), the record before the first line is the archive's last.
+  let previous: { seq: number; hash: string } | undefined = after;
   for (const at of lines) {
     let raw: Record<string, unknown>;
     try {

@@ -146,7 +146,7 @@ function verify(dir: string, publicKeyFiles: string[], io: CommandIo, after: Cha
     if (report.ok && report.head) io.out('(unkeyed check only: a rewrite of the whole chain would pass it; give --public-key to check the signed checkpoints. A removed tail shows only against an outside copy: compare the last hash with safety.audit.hash in the exported decision logs)\n');
     return report.ok ? 0 : 1;
   }
-  const signed = verifyCheckpoints(auditLines(dir), keys);
+  const signed = verifyCheckpoints(auditLines(dir), keys, new Date(), after);
   for (const p of signed.problems) io.out(`${p.file ? `${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ` : ''}${p.kind}: ${p.message}\n`);
   for (const note of signed.notes) io.out(`note: ${note}\n`);
   const last = signed.last ? `; last checkpoint seq ${signed.last.seq} (${signed.last.reason}, ${signed.last.signedAt}, key ${signed.last.keyId})` : '';

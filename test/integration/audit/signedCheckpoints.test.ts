@@ -317,4 +317,24 @@ describe('signed checkpoints', () => {
     expect(run.err).toMatch(/not-a-key.pem is not a PEM public key/);
     expect(run.err).not.toMatch(/\n\s+at /);
   });
+
+  test('verify --after --public-key: the signed checkpoints of a log whose older part was archived still verify, one first in the live part included', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-signed-archived-');
+    await writeSignedLog(dir, keys.privateFile, 12, { maxFileBytes: 600 });
+    // Archive the records of the first file up to its closing checkpoint, so the live part starts
+    // with a checkpoint that covers a record no longer here (as a start checkpoint does after a crash).
+    const [first] = listAuditFiles(dir);
+    const lines = readFileSync(first!, 'utf8').split('\n').filter(Boolean);
+    const checkpointAt = lines.findIndex((l) => (JSON.parse(l) as { kind: string }).kind === 'checkpoint');
+    expect(checkpointAt).toBeGreaterThan(0);
+    const archive = tmp('sg-signed-archive-');
+    writeFileSync(path.join(archive, path.basename(first!)), lines.slice(0, checkpointAt).map((l) => `${l}\n`).join(''));
+    writeFileSync(first!, lines.slice(checkpointAt).map((l) => `${l}\n`).join(''));
+    const archived = await cli(['verify', '--dir', archive]);
+    const anchor = /\(--after (\d+:\S+)\)/.exec(archived.out)![1]!;
+    const run = await cli(['verify', '--dir', dir, '--after', anchor, '--public-key', keys.publicFile]);
+    expect(run.out).not.toMatch(/FAILED/);
+    expect(run.code).toBe(0);
+  });
 });
