@@ -30,7 +30,7 @@ let credentialsWarned = false;
  * status, in OpenAI's error shape whatever the engine's own shape was (vLLM, Ollama, TGI differ);
  * a 401 or 403 is the gateway's own credentials, a 502 (a 429 never gets here: another replica is tried).
  */
-export async function upstreamClientError(upstream: EngineResponse): Promise<ApiError> {
+export async function upstreamClientError(upstream: EngineResponse): Promise<{ error: ApiError; engineWords: boolean }> {
   const text = await readText(upstream);
   // The engine refusing the gateway's own credentials is the gateway's fault, not the app's key:
   // passed on as 401, the app's SDK would raise an AuthenticationError about its own key.
@@ -38,22 +38,27 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Api
     // Once per process: every request would say it again.
     if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
     credentialsWarned = true;
-    return new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error');
+    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: false };
   }
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;
+  let engineWords = false;
   let code: string | null = null;
   let param: string | null = null;
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown; code?: unknown; param?: unknown };
     const inner = typeof body.error === 'object' && body.error !== null ? (body.error as Record<string, unknown>) : body;
     const m = typeof body.error === 'string' ? body.error : inner.message;
-    if (typeof m === 'string' && m) message = m.slice(0, 500);
+    if (typeof m === 'string' && m) {
+      message = m.slice(0, 500);
+      engineWords = true;
+    }
     if (typeof inner.code === 'string') code = inner.code;
     if (typeof inner.param === 'string') param = inner.param;
   } catch {
     /* not JSON: keep the generic message */
   }
-  return new ApiError(upstream.status, message, 'invalid_request_error', code, param);
+  // `engineWords`: the message is the engine's own text (it may quote the request), not the gateway's.
+  return { error: new ApiError(upstream.status, message, 'invalid_request_error', code, param), engineWords };
 }
 
 /** What the client is told instead of an engine's message the output rules withheld (engineMessageMayPass). */

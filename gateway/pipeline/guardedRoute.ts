@@ -74,10 +74,12 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     }
     const upstream = await call.callEngine(engine, endpoint.operation, endpoint.enginePath);
     if (upstream.status >= 400) {
-      const rejected = await upstreamClientError(upstream);
+      const { error: rejected, engineWords } = await upstreamClientError(upstream);
       call.ctx.timing.engineAnswered();
-      const error = (await call.engineMessageMayPass(rejected.message)) ? rejected : withheldEngineMessage(rejected);
-      await call.finish(error.status, { type: 'engine_rejected', message: error.message });
+      // Only the engine's own words are read: a message the gateway wrote needs no check.
+      const error = !engineWords || (await call.engineMessageMayPass(rejected.message)) ? rejected : withheldEngineMessage(rejected);
+      // The record keeps what the engine said, withheld or not (the audit hashes it unless content capture says otherwise).
+      await call.finish(error.status, { type: 'engine_rejected', message: rejected.message });
       call.sendHeaders();
       return sendError(call.res, error);
     }

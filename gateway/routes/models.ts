@@ -19,7 +19,8 @@ function policyRef(deps: RouteDeps, res: Response): string | undefined {
 
 async function readBody(deps: RouteDeps): Promise<{ status: number; body: Buffer } | ApiError> {
   const upstream = await deps.engine.get('/models');
-  if (upstream.status >= 400) return upstreamClientError(upstream);
+  // A GET carries nothing of the client's for the engine to quote back: its error message goes out as it is.
+  if (upstream.status >= 400) return (await upstreamClientError(upstream)).error;
   return { status: upstream.status, body: await readEngineBody(upstream) };
 }
 

@@ -47,6 +47,8 @@ describe('engine faults', () => {
     const record = h.recorder.records[h.recorder.records.length - 1];
     expect(record.status).toBe(400);
     expect(record.outputs.flatMap((p) => p.decision.outcomes.map((o) => [o.ruleId, o.action]))).toContainEqual(['unsafe-answer', 'block']);
+    // The record keeps what the engine said (the audit hashes it unless content capture says otherwise).
+    expect(record.error).toEqual({ type: 'engine_rejected', message: "1 validation error: input_value='zzs11 here is how'" });
 
     // An ordinary one passes, read the same way.
     await h.script({ status: 400, error_message: "This model's maximum context length is 131072 tokens." });
