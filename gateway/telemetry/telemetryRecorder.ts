@@ -101,8 +101,8 @@ function phases(record: RequestRecord) {
  * Verdict log records per request at most: a stream checked window by window has a phase per
  * window, and a completion of many prompts and choices has thousands; without a bound one request
  * filled the log exporter's queue and pushed out decision records, its own among them. The
- * decision record goes first; then verdicts that flagged, blocked or failed (shadow rules' too)
- * before those that allowed, each group in its order; the rest are counted in one `safety.guard.verdicts_omitted`
+ * decision record goes first; then the verdicts that blocked, failed, would have blocked (shadow)
+ * or flagged, in that order of preference, before those that allowed; the rest are counted in one `safety.guard.verdicts_omitted`
  * record (the audit record keeps every verdict).
  */
 export const MAX_VERDICT_LOG_RECORDS = 64;
@@ -118,9 +118,19 @@ function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditP
       return { phase, choice, ruleId, verdict, outcome, action: outcome?.effective ?? 'allow' };
     }),
   );
-  // Shadow rules' would-be blocks count as notable too: they are what a policy author reads the log for.
-  const notable = (e: (typeof entries)[number]) => e.action !== 'allow' || (e.outcome?.action ?? 'allow') !== 'allow' || e.verdict.error !== undefined;
-  const shown = entries.length <= MAX_VERDICT_LOG_RECORDS ? entries : [...entries.filter(notable), ...entries.filter((e) => !notable(e))].slice(0, MAX_VERDICT_LOG_RECORDS);
+  // Kept first: blocks, then guard errors, then shadow rules' would-be blocks (what a policy author
+  // reads the log for), then flags, then the rest; each group in its order.
+  const rank = (e: (typeof entries)[number]) =>
+    e.action === 'block' ? 0 : e.verdict.error !== undefined ? 1 : (e.outcome?.action ?? 'allow') === 'block' ? 2 : e.action === 'flag' || e.outcome?.action === 'flag' ? 3 : 4;
+  const shown =
+    entries.length <= MAX_VERDICT_LOG_RECORDS
+      ? entries
+      : entries
+          .map((e, i) => ({ e, i, r: rank(e) }))
+          .sort((a, b) => a.r - b.r || a.i - b.i)
+          .slice(0, MAX_VERDICT_LOG_RECORDS)
+          .sort((a, b) => a.i - b.i)
+          .map(({ e }) => e);
   for (const { phase, choice, ruleId, verdict, outcome, action } of shown) {
     logger.emit({
       eventName: 'safety.guard.verdict',

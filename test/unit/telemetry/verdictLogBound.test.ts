@@ -36,6 +36,19 @@ describe('verdict log records per request', () => {
     expect(omitted[0].attributes['safety.verdicts.omitted']).toBe(2 + windows - MAX_VERDICT_LOG_RECORDS);
   });
 
+  test('a block comes before flags when more flagged than the bound holds', () => {
+    const windows = 200;
+    const outputs = Array.from({ length: windows }, (_, i) => ({
+      ...phase('output', [[rule('unsafe-answer', 'llama_guard', { action: i === windows - 1 ? 'block' : 'flag' }), verdict('llama_guard', 0.97)]]),
+      choice: 0,
+    }));
+    const record = requestRecord({ outputs, action: 'block' });
+    new TelemetryRecorder('salt').emit(record, captureContent(record.content, 'none', 'salt'));
+    const bodies = exporter.getFinishedLogRecords().filter((r) => r.eventName === 'safety.guard.verdict').map((r) => String(r.body));
+    expect(bodies).toHaveLength(MAX_VERDICT_LOG_RECORDS);
+    expect(bodies.filter((b) => b.endsWith('-> block'))).toHaveLength(1);
+  });
+
   test('an ordinary request logs every verdict and no count', () => {
     const record = requestRecord();
     new TelemetryRecorder('salt').emit(record, captureContent(record.content, 'none', 'salt'));
