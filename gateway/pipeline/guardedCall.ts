@@ -9,7 +9,7 @@ import type { PolicyRuntime } from './runtime/policyRuntime';
 import type { GuardPhase } from '../record/guardPhase';
 import { setSafetyHeaders, type RequestContext, type VerdictHeader } from './requestContext';
 import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
-import { EngineSpan } from '../telemetry/spans';
+import { EngineSpan, holdRequestSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { deliveredText, isJoinedText, type AssistantAnswer } from './extractTexts';
 import { answerScope, clientDictatesAnswer, skipsDeliveredAnswers, type DeliveredAnswers } from './deliveredAnswers';
@@ -46,6 +46,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   private engineSpan: EngineSpan | undefined;
   /** The content of each answer delivered() was last told of. */
   private answerContents: string[] = [];
+  /** Lets the request span end (holdRequestSpan) once the decision is recorded. */
+  private readonly releaseSpan: () => void;
 
   constructor(
     readonly ctx: RequestContext,
@@ -62,6 +64,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
       if (!res.writableFinished) this.clientLeft();
     });
     if (res.req?.socket?.destroyed) this.clientLeft();
+    // The request span stays open until the decision is recorded on it, even if the client leaves first.
+    this.releaseSpan = holdRequestSpan();
     const loaded = runtime.loaded;
     this.record = {
       requestId: ctx.requestId,
@@ -201,6 +205,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     const recorded = this.sink.recorder.record(record).then(() => {
       this.recorded = true;
     });
+    recorded.then(this.releaseSpan, this.releaseSpan);
     const answers = this.sink.answers;
     if (!answers || !this.answersToRemember(status, error)) return recorded;
     // Once durable: an answer whose record failed (503 audit_unavailable) never reached the client.

@@ -66,9 +66,47 @@ export function withServerSpan(req: IncomingMessage, res: ServerResponse, facts:
     span.setAttribute(GATEWAY.HTTP_STATUS, res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     if (!res.writableFinished) span.setAttribute(GATEWAY.ERROR_TYPE, 'client_closed');
-    span.end();
+    endWhenReleased(span);
   });
   context.with(ctx, next);
+}
+
+/** The longest a held request span stays open after its response closed (a decision never recorded). */
+const HOLD_LIMIT_MS = 30_000;
+
+/** Request spans some part of the request still has to annotate (holdRequestSpan), and their end once released. */
+const holds = new WeakMap<Span, { count: number; end?: () => void }>();
+
+/**
+ * Keeps this request's span open past its response's close until the returned release is called:
+ * a client that disconnects closes the response at once, while the decision (the 499, the verdicts)
+ * is recorded and annotated on the span a moment later, on a span already ended. Released at most
+ * once; a span held past HOLD_LIMIT_MS after its close ends anyway.
+ */
+export function holdRequestSpan(): () => void {
+  const span = requestSpan();
+  if (!span) return () => undefined;
+  const state = holds.get(span) ?? { count: 0 };
+  holds.set(span, state);
+  state.count++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    state.count--;
+    if (state.count === 0 && state.end) state.end();
+  };
+}
+
+function endWhenReleased(span: Span): void {
+  const state = holds.get(span);
+  if (!state || state.count === 0) return span.end();
+  const timer = setTimeout(() => state.end?.(), HOLD_LIMIT_MS).unref();
+  state.end = () => {
+    state.end = undefined;
+    clearTimeout(timer);
+    span.end();
+  };
 }
 
 /** The request span, when this request has a recording one. */

@@ -1,0 +1,55 @@
+import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
+import { startRealGateway, type RealGateway } from './realGateway';
+
+/**
+ * A client that disconnects mid-stream: the response closes at once, the decision (a 499) is
+ * recorded a moment later, and the request span must still carry it, not end before it.
+ */
+const SERVER = 2;
+
+describe('request span of a client that left', () => {
+  let receiver: OtlpReceiver;
+  let gw: RealGateway;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    process.env.OTEL_SERVICE_NAME = 'safety-gateway-test';
+    delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    gw = await startRealGateway();
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await shutdownTelemetry();
+    await receiver?.close();
+  });
+
+  test('the span ends after the decision is recorded on it', async () => {
+    await gw.script({ reply: 'slow answer '.repeat(60), token_delay_ms: 40 });
+    const controller = new AbortController();
+    // The fixture policy buffers streams: nothing, not even headers, comes before the whole answer is checked.
+    const request = fetch(`${gw.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'tell me a long story' }] }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 400));
+    controller.abort();
+    await request;
+    // The only request of this gateway: its server span.
+    const span = () => receiver.spans.find((s) => s.kind === SERVER && String(s.attributes['url.path'] ?? '').endsWith('/chat/completions'));
+    for (let i = 0; i < 50 && !span(); i++) {
+      await flushTelemetry(2000);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const server = span()!;
+    expect(server).toBeDefined();
+    expect(server.attributes['error.type']).toBe('client_closed');
+    // Set by the decision record, after the client had gone.
+    expect(server.attributes['safety.status']).toBe(499);
+    expect(server.attributes['gen_ai.security.action']).toBeDefined();
+  });
+});
