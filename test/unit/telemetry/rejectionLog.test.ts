@@ -1,18 +1,10 @@
-import { logs } from '@opentelemetry/api-logs';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import type { RejectionRecord } from '../../../gateway/record/requestRecord';
 import { TelemetryRecorder } from '../../../gateway/telemetry/telemetryRecorder';
+import { memoryLogs } from '../../support/memoryLogs';
 
 /** A refusal's telemetry log record: kind, status, reason, and for an invalid request the member it names (never a value). */
 describe('safety.rejection log records', () => {
-  const exporter = new InMemoryLogRecordExporter();
-  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
-  beforeAll(() => logs.setGlobalLoggerProvider(provider));
-  afterAll(async () => {
-    logs.disable();
-    await provider.shutdown();
-  });
-  beforeEach(() => exporter.reset());
+  const exporter = memoryLogs();
 
   const base: RejectionRecord = {
     kind: 'invalid_request',

@@ -1,19 +1,11 @@
-import { logs } from '@opentelemetry/api-logs';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MAX_VERDICT_LOG_RECORDS, TelemetryRecorder } from '../../../gateway/telemetry/telemetryRecorder';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
+import { memoryLogs } from '../../support/memoryLogs';
 
 /** A request with more verdicts than the log takes one by one: its decision record is never crowded out. */
 describe('verdict log records per request', () => {
-  const exporter = new InMemoryLogRecordExporter();
-  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
-  beforeAll(() => logs.setGlobalLoggerProvider(provider));
-  afterAll(async () => {
-    logs.disable();
-    await provider.shutdown();
-  });
-  beforeEach(() => exporter.reset());
+  const exporter = memoryLogs();
 
   test('the decision first, then at most the bound of verdicts (the blocking ones kept), then one count of the rest', () => {
     // A stream checked window by window: one output phase per window; the last window blocked.
