@@ -75,7 +75,7 @@ export function withServerSpan(req: IncomingMessage, res: ServerResponse, facts:
 const HOLD_LIMIT_MS = 30_000;
 
 /** Request spans some part of the request still has to annotate (holdRequestSpan), and their end once released. */
-const holds = new WeakMap<Span, { count: number; end?: () => void }>();
+const holds = new WeakMap<Span, { count: number; end?: (at?: number) => void }>();
 
 /**
  * Keeps this request's span open past its response's close until the returned release is called:
@@ -101,11 +101,13 @@ export function holdRequestSpan(): () => void {
 function endWhenReleased(span: Span): void {
   const state = holds.get(span);
   if (!state || state.count === 0) return span.end();
-  const timer = setTimeout(() => state.end?.(), HOLD_LIMIT_MS).unref();
-  state.end = () => {
+  const closedAt = Date.now();
+  // Never released (a record that stalls): ended anyway, at the response's close, not 30 s later.
+  const timer = setTimeout(() => state.end?.(closedAt), HOLD_LIMIT_MS).unref();
+  state.end = (at?: number) => {
     state.end = undefined;
     clearTimeout(timer);
-    span.end();
+    span.end(at);
   };
 }
 

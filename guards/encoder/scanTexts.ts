@@ -125,18 +125,19 @@ function scopedNamespace(ctx: { cacheNamespace: string; cacheScope?: string }): 
 }
 
 /**
- * Rows near the front of another scan's submission that a scan waits for instead of running them
- * (four batches of 16). A row further back is shared only by a scan that has at least as many rows
- * itself: a one-line check must not wait behind a 128K-token document that happens to hold the
- * same sentence late in its submission.
+ * How much further back in another scan's submission than in its own a scan accepts a shared row
+ * (one batch). The batcher serves submissions in turn, so a row's wait grows with its place in its
+ * submission: a scan shares a row only where it would have run it about as soon itself. The rules
+ * reading one text at once share all of it (same rows, same places); a one-line check does not
+ * wait behind a 128K-token document that happens to hold the same sentence late in its submission.
  */
-const SHARE_FRONT_ROWS = 64;
+const SHARE_SLACK_ROWS = 16;
 
 /**
  * Scores rows through the row cache (when this scan caches at all): hits are reused, rows another
- * scan is scoring now are awaited rather than run again (when near enough the front of its
- * submission, SHARE_FRONT_ROWS), identical rows within the call run once, and only the rest go to
- * the batcher.
+ * scan is scoring now are awaited rather than run again (where it would not have run them sooner
+ * itself, SHARE_SLACK_ROWS), identical rows within the call run once, and only the rest go to the
+ * batcher.
  */
 async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanContext<R, I>, rows: number[][]): Promise<SegmentOutput[]> {
   const cache = ctx.classifier.rowCache;
@@ -145,7 +146,6 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
   const outputs = new Array<SegmentOutput>(rows.length);
   const missing = new Map<string, number[]>();
   const shared = new Map<string, { output: Promise<SegmentOutput>; at: number[] }>();
-  const waitsUpTo = Math.max(SHARE_FRONT_ROWS, rows.length);
   keys.forEach((key, i) => {
     const hit = cache.get(key);
     if (hit) {
@@ -159,11 +159,13 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
       return;
     }
     const running = cache.running(key);
-    if (running && running.position < waitsUpTo) shared.set(key, { output: running.output, at: [i] });
+    // Where this scan would run the row itself: after the rows it has not found elsewhere so far.
+    const ownPlace = missing.size + shared.size;
+    if (running && running.position <= ownPlace + SHARE_SLACK_ROWS) shared.set(key, { output: running.output, at: [i] });
     else missing.set(key, [i]);
   });
   const borrowed = [...shared.entries()];
-  // One wait (one abort listener) for every shared row, beside this scan's own run.
+  // One wait for every shared row, beside this scan's own run.
   const settledShares = borrowed.length === 0 ? Promise.resolve([]) : untilAborted(Promise.allSettled(borrowed.map(([, s]) => s.output)), ctx.signal);
   const [fresh, settled] = await Promise.all([scoreMissing(ctx, rows, missing), settledShares]);
   [...missing.values()].forEach((at, k) => {

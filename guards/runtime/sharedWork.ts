@@ -53,24 +53,32 @@ export class SharedWork<V> {
   }
 }
 
-/** `output`, or a rejection as soon as `signal` aborts (work another caller started may take longer than this caller may wait). */
+/** One promise per signal that rejects when it aborts: every wait on the signal races it, one abort listener in all. */
+const abortions = new WeakMap<AbortSignal, Promise<never>>();
+
+function aborted(signal: AbortSignal): Promise<never> {
+  let abortion = abortions.get(signal);
+  if (!abortion) {
+    abortion = new Promise<never>((_resolve, reject) => {
+      if (signal.aborted) reject(abortReason(signal));
+      else signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
+    });
+    // Nothing may be left unhandled when no wait is racing it.
+    abortion.catch(() => undefined);
+    abortions.set(signal, abortion);
+  }
+  return abortion;
+}
+
+/**
+ * `output`, or a rejection as soon as `signal` aborts (work another caller started may take longer
+ * than this caller may wait). All waits on one signal share one abort listener: a check waits on
+ * shared work for each of its texts at once, and a listener each raised MaxListenersExceededWarning.
+ */
 export function untilAborted<T>(output: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return output;
   if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    output.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
+  return Promise.race([output, aborted(signal)]);
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { SharedWork, untilAborted } from '../../../guards/runtime/sharedWork';
 
 function deferred<T>() {
@@ -56,5 +57,17 @@ describe('work shared by callers asking for the same key', () => {
     gate.resolve(7);
     await expect(starter).resolves.toBe(7);
     await expect(untilAborted(Promise.resolve(3), controller.signal)).rejects.toThrow('deadline');
+  });
+
+  test('every wait on one signal shares one abort listener (a check waits on shared work for each of its texts)', async () => {
+    const controller = new AbortController();
+    const gates = Array.from({ length: 20 }, () => deferred<number>());
+    const waits = gates.map((g) => untilAborted(g.promise, controller.signal));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    gates.forEach((g, i) => i < 10 && g.resolve(i));
+    expect(await Promise.all(waits.slice(0, 10))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const rest = waits.slice(10).map((w) => w.catch((err: Error) => err.message));
+    controller.abort(new Error('deadline'));
+    expect(await Promise.all(rest)).toEqual(Array(10).fill('deadline'));
   });
 });
