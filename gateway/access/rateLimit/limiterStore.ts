@@ -54,26 +54,46 @@ export class LimiterStore {
     }
   }
 
-  /** The refund of each kind and id under way in this process, so the next waits for it (give). */
-  private readonly refunds = new Map<string, Promise<void>>();
+  /**
+   * Per kind and id, the refunds under way in this process: the one running (`tail`) and at most one
+   * waiting for it, into which later refunds are merged (a busy key's refunds never queue up).
+   */
+  private readonly refunds = new Map<string, { tail: Promise<void>; waiting?: { points: number; done: Promise<void> } }>();
 
   /**
    * Gives points back (a refund, or a refused take undone), at most what the window counted when
    * read: points taken from the in-memory insurance limiter while Redis was down, refunded once it
    * is back, drove Redis's count below zero, a budget nobody was charged for. The read and the
    * reward are two steps, so this process's refunds of one key run one after another (two at once
-   * both read the same count and gave it back twice); refunds of one key by two replicas at the
-   * same instant can still overlap. Failures are reported, never thrown.
+   * both read the same count and gave it back twice), those that arrive meanwhile merged into one;
+   * refunds of one key by two replicas at the same instant can still overlap. Failures are
+   * reported, never thrown.
    */
   async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
     const key = `${kind}\u0000${id}`;
-    const mine = (this.refunds.get(key) ?? Promise.resolve()).then(() => this.giveNow(kind, id, limit, points));
-    this.refunds.set(key, mine);
+    let entry = this.refunds.get(key);
+    if (!entry) {
+      entry = { tail: Promise.resolve() };
+      this.refunds.set(key, entry);
+    }
+    if (entry.waiting) {
+      entry.waiting.points += points;
+      return entry.waiting.done;
+    }
+    const state = entry;
+    const waiting = { points, done: Promise.resolve() };
+    const run = () => {
+      if (state.waiting === waiting) state.waiting = undefined;
+      return this.giveNow(kind, id, limit, waiting.points);
+    };
+    waiting.done = state.tail.then(run, run);
+    state.waiting = waiting;
+    state.tail = waiting.done;
     try {
-      await mine;
+      await waiting.done;
     } finally {
-      if (this.refunds.get(key) === mine) this.refunds.delete(key);
+      if (this.refunds.get(key) === state && state.tail === waiting.done) this.refunds.delete(key);
     }
   }
 
@@ -83,7 +103,11 @@ export class LimiterStore {
       const refund = Math.min(points, (await limiter.get(id))?.consumedPoints ?? 0);
       if (refund > 0) await limiter.reward(id, refund);
     } catch (err) {
-      if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
+      try {
+        if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
+      } catch {
+        /* a failing report must not fail the refund, nor the refunds queued behind it */
+      }
     }
   }
 

@@ -46,6 +46,11 @@ describe('limiter store (memory)', () => {
     // The count is 0, not -30: 101 is still more than the window holds.
     expect((await store.take('tokens', 'c', 100, 101, true)).allowed).toBe(false);
     expect((await store.take('tokens', 'c', 100, 100, true)).allowed).toBe(true);
+    // Many at once (a busy key): merged behind the running one, never more than the count.
+    expect((await store.take('tokens', 'd', 100, 90, true)).allowed).toBe(true);
+    await Promise.all(Array.from({ length: 5 }, () => store.give('tokens', 'd', 100, 30)));
+    expect((await store.take('tokens', 'd', 100, 101, true)).allowed).toBe(false);
+    expect((await store.take('tokens', 'd', 100, 100, true)).allowed).toBe(true);
   });
 
   test("a key's own limits override the defaults one by one", () => {
