@@ -1,9 +1,12 @@
 """Shared training / evaluation machinery for the bundled guard models.
 
-CPU only (torch 1.13 from Debian).  That torch build links the reference BLAS, so fp32
-matmuls run at a few GFLOPS; training therefore runs under bf16 autocast (oneDNN kernels,
-fp32 master weights and fp32 softmax/LayerNorm/loss), which is ~15x faster here.
-Checkpoint selection uses bf16 inference; the final metrics are measured on the shipped ONNX
+CPU only. Precision follows the CPU (--precision auto): where it computes bf16 in hardware
+(AVX512-BF16, AMX), training runs under bf16 autocast (oneDNN kernels, fp32 master weights and
+fp32 softmax/LayerNorm/loss), ~15x faster than fp32 on the first build machine (torch 1.13 with
+the reference BLAS); on a CPU without it (AVX2 only, such as the AMD EPYC build machine) PyTorch
+emulates bf16 at about 1 GFLOPS, over 100x slower than its fp32 matmuls there, so it trains in
+fp32. The two paths give different weights: a recipe reproduces a model on the same CPU type and
+thread count. Checkpoint selection uses the same precision for inference; the final metrics are measured on the shipped ONNX
 model (int8 weights, quantize_onnx.py) with onnxruntime-node (ort_infer.js), i.e. exactly what
 the gateway runs.
 """
@@ -31,6 +34,20 @@ sys.path.insert(0, HERE)
 PAD, CLS, SEP, UNK = 0, 1, 2, 3
 MAX_LEN = 512
 MAX_CONTENT = MAX_LEN - 2
+
+
+# Whether matmuls run under bf16 autocast: set once per run by start_run from --precision.
+BF16 = False
+
+
+def native_bf16():
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def log(*a):
@@ -140,7 +157,7 @@ def make_batches(lengths, rng, token_budget, max_batch, pool=4096):
 
 # ----------------------------------------------------------------------------- inference
 @torch.no_grad()
-def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=True):
+def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=None):
     """Raw head outputs for wrapped sequences: (logits [n, C], category_logits [n, K] or None)."""
     model.eval()
     order = np.argsort([len(s) for s in seqs], kind="stable")
@@ -157,7 +174,7 @@ def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=True):
         j = max(j, i + 1)
         idx = order[i:j]
         ids, mask = pad_batch([seqs[k] for k in idx])
-        with torch.autocast("cpu", enabled=bf16, dtype=torch.bfloat16):
+        with torch.autocast("cpu", enabled=BF16 if bf16 is None else bf16, dtype=torch.bfloat16):
             out = model(ids, mask)
         if isinstance(out, tuple):
             lo, co = out[0].float().numpy(), out[1].float().numpy()
@@ -366,7 +383,7 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
             ids, mask = pad_batch([e["seq"] for e in items])
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", enabled=BF16, dtype=torch.bfloat16):
                 out = model(ids, mask)
             out = tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
             loss = loss_fn(out, items)
@@ -486,7 +503,7 @@ def mlm_pretrain(model, id_lists, steps, seed, lr=1e-3, seq_len=128, batch=64, m
         inp[rows[r < 0.8], cols[r < 0.8]] = UNK
         rnd_sel = (r >= 0.8) & (r < 0.9)
         inp[rows[rnd_sel], cols[rnd_sel]] = torch.from_numpy(rng.integers(4, vocab, int(rnd_sel.sum())))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", enabled=BF16, dtype=torch.bfloat16):
             logits = head(inp, mask, pos)
         loss = F.cross_entropy(logits.float(), target[rows, cols])
         opt.zero_grad(set_to_none=True)
@@ -531,6 +548,9 @@ def fit_arguments(ap):
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
     ap.add_argument("--token-budget", type=int, default=6144)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                    help="bf16 autocast or fp32; auto: bf16 where the CPU computes it in hardware (AVX512-BF16, AMX), "
+                         "else fp32 (emulated bf16 is over 100x slower on an AVX2-only CPU)")
     ap.add_argument("--no-quantize", action="store_true",
                     help="ship the float32 model.onnx (default: int8 weights, quantize_onnx.py)")
 
@@ -544,6 +564,11 @@ def start_run(args, name, seed):
     """Seeds and threads; --smoke caps (a temp --out, 40 steps, vocab 2000, at most 20 MLM steps);
     the work and out dirs. Returns (work dir, start time)."""
     setup(seed, args.threads)
+    global BF16
+    BF16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16())
+    # The report's args say which precision ran, not just "auto".
+    args.precision = "bf16" if BF16 else "fp32"
+    log("precision %s (CPU bf16 in hardware: %s)" % (args.precision, native_bf16()))
     t_start = time.time()
     if args.smoke:
         args.out = tempfile.mkdtemp(prefix=name + "-smoke-")

@@ -674,7 +674,7 @@ category head. {rep['params']:,} parameters.
   request (safe), so complying is told from refusing, not the topic (`answer_synthesis.py`).
 {mlm_line}
 * Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
-  codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, bf16 autocast,
+  codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, {'bf16 autocast' if a.get('precision', 'bf16') == 'bf16' else 'fp32'},
   seed {rep['seed']}, {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation by AUROC +
   recall at 1% of the benign pool blocked (prompts and answers).
 * Time: {rep['train_minutes']} min fine-tuning, {rep['total_minutes']} min end to end on 2 CPU cores ({rep.get('machine_note', 'see training_report.json')}).
