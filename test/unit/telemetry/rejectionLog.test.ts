@@ -1,6 +1,6 @@
 import type { RejectionRecord } from '../../../gateway/record/requestRecord';
 import { TelemetryRecorder } from '../../../gateway/telemetry/telemetryRecorder';
-import { memoryLogs } from '../../support/memoryLogs';
+import { memoryLogs } from './memoryLogs';
 
 /** A refusal's telemetry log record: kind, status, reason, and for an invalid request the member it names (never a value). */
 describe('safety.rejection log records', () => {

@@ -1,7 +1,7 @@
 import { MAX_VERDICT_LOG_RECORDS, TelemetryRecorder } from '../../../gateway/telemetry/telemetryRecorder';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
-import { memoryLogs } from '../../support/memoryLogs';
+import { memoryLogs } from './memoryLogs';
 
 /** A request with more verdicts than the log takes one by one: its decision record is never crowded out. */
 describe('verdict log records per request', () => {
