@@ -23,12 +23,36 @@ export interface LimiterStoreOptions {
 }
 
 /**
+ * A refund in Redis, in one step: lowers the window's count (the key RateLimiterRedis keeps, an
+ * integer set and raised with INCRBY, expiring with the window) by at most what it holds, and
+ * returns what it gave back. A key that is gone (the window ended) is not created again, and the
+ * key's expiry is left as it is (DECRBY keeps it). ARGV[1]: the points asked, a positive integer.
+ */
+const REFUND_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+local count = current and tonumber(current)
+if not count or count <= 0 then return 0 end
+local asked = tonumber(ARGV[1])
+if asked < count then
+  redis.call('DECRBY', KEYS[1], ARGV[1])
+  return asked
+end
+redis.call('DECRBY', KEYS[1], current)
+return count`;
+
+interface Limiter {
+  limiter: RateLimiterAbstract;
+  /** The limiter itself without Redis; with Redis, its insurance limiter. */
+  memory: RateLimiterMemory;
+}
+
+/**
  * rate-limiter-flexible limiters, one per kind and limit value (keys can carry their own limits;
  * the count itself lives under the kind's key prefix, so a changed limit keeps the count in Redis).
  * With Redis, each limiter has an in-memory insurance limiter that answers while Redis is down.
  */
 export class LimiterStore {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly limiters = new Map<string, Limiter>();
 
   constructor(private readonly options: LimiterStoreOptions) {}
 
@@ -38,7 +62,7 @@ export class LimiterStore {
    * the window resets.
    */
   async take(kind: LimitKind, id: string, limit: number, points: number, undoOnRefusal: boolean): Promise<Taken> {
-    const limiter = this.limiter(kind, limit);
+    const { limiter } = this.limiter(kind, limit);
     const takenAt = Date.now();
     try {
       const res = await limiter.consume(id, points);
@@ -55,34 +79,65 @@ export class LimiterStore {
   }
 
   /**
-   * Per kind and id, the refunds under way in this process: the one running (`tail`) and at most one
-   * waiting for it, into which later refunds are merged (a busy key's refunds never queue up).
+   * Per kind and id, the in-memory refunds under way in this process: the one running (`tail`) and
+   * at most one waiting for it, into which later refunds are merged (a busy key's refunds never
+   * queue up).
    */
-  private readonly refunds = new Map<string, { tail: Promise<void>; waiting?: { points: number; done: Promise<void> } }>();
+  private readonly refunds = new Map<string, { tail: Promise<number>; waiting?: { points: number; done: Promise<number> } }>();
 
   /**
-   * Gives points back (a refund, or a refused take undone), at most what the window counted when
-   * read: points taken from the in-memory insurance limiter while Redis was down, refunded once it
-   * is back, drove Redis's count below zero, a budget nobody was charged for. The read and the
-   * reward are two steps, so this process's refunds of one key run one after another (two at once
-   * both read the same count and gave it back twice), those that arrive meanwhile merged into one;
-   * refunds of one key by two replicas at the same instant can still overlap. Failures are
-   * reported, never thrown.
+   * Gives points back (a refund, or a refused take undone), at most what the window counts:
+   * points taken from the in-memory insurance limiter while Redis was down, refunded once it is
+   * back, drove Redis's count below zero, a budget nobody was charged for. Resolves to the points
+   * this call gave back. Failures are reported, never thrown.
+   *
+   * In Redis the count is read and lowered in one script (REFUND_SCRIPT), so refunds of one key
+   * by any number of replicas at the same instant together give back at most what the window
+   * counted. In memory (no Redis, or the insurance limiter while Redis is unreachable) the read and
+   * the reward are two steps, so this process's refunds of one key still run one after another
+   * (two at once both read the same count and gave it back twice), those that arrive meanwhile
+   * merged into one; each replica's memory is its own, so no other process can overlap them.
    */
-  async give(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
-    if (points <= 0) return;
+  async give(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
+    if (!(points > 0)) return 0;
+    const redis = this.options.redis;
+    // Not ready: rate-limiter-flexible (rejectIfRedisNotReady) counted in the insurance limiter meanwhile.
+    if (redis?.status === 'ready') {
+      try {
+        return await this.giveShared(redis, this.limiter(kind, limit).limiter, id, points);
+      } catch {
+        // As rate-limiter-flexible does with a command that fails: the insurance limiter answers.
+      }
+    }
+    return this.giveInMemory(kind, id, limit, points);
+  }
+
+  private async giveShared(redis: Redis, limiter: RateLimiterAbstract, id: string, points: number): Promise<number> {
+    // The limiter's own key (rate-limiter-flexible's getKey: `<keyPrefix>:<kind>:<id>`). The points
+    // go as plain decimal digits (String(1e21) is "1e+21", which DECRBY refuses): no refund exceeds
+    // 2^53 anyway, and the script caps it at the count.
+    const asked = Math.min(Math.floor(points), Number.MAX_SAFE_INTEGER);
+    if (asked <= 0) return 0;
+    const given = await redis.eval(REFUND_SCRIPT, 1, limiter.getKey(id), String(asked));
+    return Number(given);
+  }
+
+  private async giveInMemory(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
     const key = `${kind}\u0000${id}`;
     let entry = this.refunds.get(key);
     if (!entry) {
-      entry = { tail: Promise.resolve() };
+      entry = { tail: Promise.resolve(0) };
       this.refunds.set(key, entry);
     }
     if (entry.waiting) {
-      entry.waiting.points += points;
-      return entry.waiting.done;
+      // Merged: this call's share of what the merged refund gives back comes after the earlier callers'.
+      const waiting = entry.waiting;
+      const before = waiting.points;
+      waiting.points += points;
+      return Math.max(0, Math.min(points, (await waiting.done) - before));
     }
     const state = entry;
-    const waiting = { points, done: Promise.resolve() };
+    const waiting = { points, done: Promise.resolve(0) };
     const run = () => {
       if (state.waiting === waiting) state.waiting = undefined;
       return this.giveNow(kind, id, limit, waiting.points);
@@ -91,23 +146,26 @@ export class LimiterStore {
     state.waiting = waiting;
     state.tail = waiting.done;
     try {
-      await waiting.done;
+      return Math.min(points, await waiting.done);
     } finally {
       if (this.refunds.get(key) === state && state.tail === waiting.done) this.refunds.delete(key);
     }
   }
 
-  private async giveNow(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
+  /** One in-memory refund: the memory limiter itself, or the insurance limiter of a Redis one. */
+  private async giveNow(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
     try {
-      const limiter = this.limiter(kind, limit);
-      const refund = Math.min(points, (await limiter.get(id))?.consumedPoints ?? 0);
-      if (refund > 0) await limiter.reward(id, refund);
+      const memory = this.limiter(kind, limit).memory;
+      const refund = Math.min(points, (await memory.get(id))?.consumedPoints ?? 0);
+      if (refund > 0) await memory.reward(id, refund);
+      return Math.max(0, refund);
     } catch (err) {
       try {
         if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
       } catch {
         /* a failing report must not fail the refund, nor the refunds queued behind it */
       }
+      return 0;
     }
   }
 
@@ -115,7 +173,7 @@ export class LimiterStore {
   async charge(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
     try {
-      await this.limiter(kind, limit).penalty(id, points);
+      await this.limiter(kind, limit).limiter.penalty(id, points);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
     }
@@ -126,15 +184,17 @@ export class LimiterStore {
    * changed limit keeps the count; each memory limiter has storage of its own, so in memory (no
    * Redis, or its insurance limiter) a changed limit starts the window afresh (README, limits).
    */
-  private limiter(kind: LimitKind, limit: number): RateLimiterAbstract {
+  private limiter(kind: LimitKind, limit: number): Limiter {
     const cacheKey = `${kind}:${limit}`;
-    let limiter = this.limiters.get(cacheKey);
-    if (limiter) return limiter;
+    let entry = this.limiters.get(cacheKey);
+    if (entry) return entry;
     const common = { points: limit, duration: this.options.durations[kind], keyPrefix: `${this.options.keyPrefix}:${kind}` };
-    limiter = this.options.redis
-      ? new RateLimiterRedis({ ...common, storeClient: this.options.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(common) })
-      : new RateLimiterMemory(common);
-    this.limiters.set(cacheKey, limiter);
-    return limiter;
+    const memory = new RateLimiterMemory(common);
+    entry = {
+      limiter: this.options.redis ? new RateLimiterRedis({ ...common, storeClient: this.options.redis, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory,
+      memory,
+    };
+    this.limiters.set(cacheKey, entry);
+    return entry;
   }
 }

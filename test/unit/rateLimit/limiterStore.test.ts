@@ -29,11 +29,11 @@ describe('limiter store (memory)', () => {
   test('a refund never gives back more than the window counts (a count below zero would be budget nobody paid for)', async () => {
     const store = new LimiterStore({ keyPrefix: 't', durations });
     // Nothing counted (the points came from another store, or the window reset): nothing to give back.
-    await store.give('tokens', 'fresh', 100, 50);
+    expect(await store.give('tokens', 'fresh', 100, 50)).toBe(0);
     expect((await store.take('tokens', 'fresh', 100, 120, true)).allowed).toBe(false);
     // 30 counted: a refund of 80 gives back those 30 only.
     expect((await store.take('tokens', 'b', 100, 30, true)).allowed).toBe(true);
-    await store.give('tokens', 'b', 100, 80);
+    expect(await store.give('tokens', 'b', 100, 80)).toBe(30);
     expect((await store.take('tokens', 'b', 100, 101, true)).allowed).toBe(false);
     expect((await store.take('tokens', 'b', 100, 100, true)).allowed).toBe(true);
   });
@@ -42,13 +42,14 @@ describe('limiter store (memory)', () => {
     const store = new LimiterStore({ keyPrefix: 't', durations });
     // 30 counted (say, taken from the insurance store while Redis was down); two refunds of 30 at once.
     expect((await store.take('tokens', 'c', 100, 30, true)).allowed).toBe(true);
-    await Promise.all([store.give('tokens', 'c', 100, 30), store.give('tokens', 'c', 100, 30)]);
+    expect(await Promise.all([store.give('tokens', 'c', 100, 30), store.give('tokens', 'c', 100, 30)])).toEqual([30, 0]);
     // The count is 0, not -30: 101 is still more than the window holds.
     expect((await store.take('tokens', 'c', 100, 101, true)).allowed).toBe(false);
     expect((await store.take('tokens', 'c', 100, 100, true)).allowed).toBe(true);
     // Many at once (a busy key): merged behind the running one, never more than the count.
     expect((await store.take('tokens', 'd', 100, 90, true)).allowed).toBe(true);
-    await Promise.all(Array.from({ length: 5 }, () => store.give('tokens', 'd', 100, 30)));
+    // Each call is told its own share of what the merged refund gave back, in the order they came.
+    expect(await Promise.all(Array.from({ length: 5 }, () => store.give('tokens', 'd', 100, 30)))).toEqual([30, 30, 30, 0, 0]);
     expect((await store.take('tokens', 'd', 100, 101, true)).allowed).toBe(false);
     expect((await store.take('tokens', 'd', 100, 100, true)).allowed).toBe(true);
   });
