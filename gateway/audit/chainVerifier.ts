@@ -78,16 +78,8 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
   for (const current of parsed) {
     const where = { file: current.at.file, line: current.at.line, seq: current.seq };
     if (seen.size === 0) {
-      if (!after) {
-        if (current.seq !== 1 || current.prev !== GENESIS) {
-          problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq 1: earlier records were removed (or archived: give the last record they ended with as --after SEQ:HASH)` });
-        }
-      } else if (current.seq !== after.seq + 1) {
-        const what = current.seq > after.seq + 1 ? 'records after the archived part were removed' : 'the archived part does not end where this log begins';
-        problems.push({ kind: 'truncated_start', ...where, message: `the log starts at seq ${current.seq}, not at seq ${after.seq + 1} right after the archived part (--after): ${what}` });
-      } else if (current.prev !== after.hash) {
-        problems.push({ kind: 'edited', ...where, message: `seq ${current.seq} does not link to the archived part's last hash (--after): it was altered, or the archive is not this log's` });
-      }
+      const start = checkStart(current, after);
+      if (start) problems.push({ kind: start.kind, ...where, message: start.message });
     } else if (seen.has(current.seq)) {
       const first = seen.get(current.seq)!;
       problems.push({ kind: 'inserted', ...where, message: `seq ${current.seq} appears twice (also at ${first.file}:${first.line}): a record was inserted` });
@@ -108,6 +100,26 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
   }
   const last = parsed[parsed.length - 1];
   return { ok: problems.length === 0, records: parsed.length, files: files.size, problems, head: last ? { seq: last.seq, hash: last.hash } : undefined };
+}
+
+/**
+ * Pure: what is wrong with the log's first record, if anything: it must be seq 1 linked to GENESIS,
+ * or, with `after`, the record right after the archived part, linked to its hash. Shared with the
+ * review page's line-by-line check (gateway/review/chainCursor.ts), so both judge a start alike.
+ */
+export function checkStart(first: { seq: number; prev: string }, after?: ChainAnchor): { kind: ProblemKind; message: string } | undefined {
+  if (!after) {
+    if (first.seq === 1 && first.prev === GENESIS) return undefined;
+    return { kind: 'truncated_start', message: `the log starts at seq ${first.seq}, not at seq 1: earlier records were removed (or archived: give the last record they ended with as --after SEQ:HASH)` };
+  }
+  if (first.seq !== after.seq + 1) {
+    const what = first.seq > after.seq + 1 ? 'records after the archived part were removed' : 'the archived part does not end where this log begins';
+    return { kind: 'truncated_start', message: `the log starts at seq ${first.seq}, not at seq ${after.seq + 1} right after the archived part (--after): ${what}` };
+  }
+  if (first.prev !== after.hash) {
+    return { kind: 'edited', message: `seq ${first.seq} does not link to the archived part's last hash (--after): it was altered, or the archive is not this log's` };
+  }
+  return undefined;
 }
 
 function parse(text: string): { raw: Record<string, unknown>; seq: number; prev: string; hash: string } | undefined {

@@ -2,14 +2,17 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SigningKeyError } from '../audit/signingKey';
 import { ConfigError, loadConfig } from '../config';
+import { ChainAnchorText } from '../review/reviewConfig';
 import { startReviewServer, type RunningReview } from '../review/reviewServer';
 
-const USAGE = `usage: safety-gateway review --audit-dir DIR [--port N] [--host H] [--public-key FILE]... [--index FILE] [--rebuild] [--config FILE]
+const USAGE = `usage: safety-gateway review --audit-dir DIR [--port N] [--host H] [--public-key FILE]... [--index FILE] [--rebuild] [--after SEQ:HASH] [--config FILE]
 
 Serves a read-only web page over the audit log at http://HOST:PORT/review/ (default 127.0.0.1:8090).
 The admin key comes from SAFETY_REVIEW_ADMIN_KEY or review.admin_key of --config; without one the
 page listens on loopback only. --public-key checks the signed checkpoints (repeat for several keys).
 The index is kept in DIR/.review-index.sqlite unless --index says where.
+--after SEQ:HASH (or review.after): older files were archived and removed, so the log must continue
+from their last record, as \`audit verify --after\` takes it; without it such a log shows as truncated.
 `;
 
 export interface ReviewIo {
@@ -44,6 +47,7 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
         'public-key': { type: 'string', multiple: true },
         index: { type: 'string' },
         rebuild: { type: 'boolean' },
+        after: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -74,6 +78,16 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
     io.err(`safety-gateway review: --port must be a port number 0-65535 (got "${values.port}")\n`);
     return 2;
   }
+  let after = config.review.after;
+  if (values.after !== undefined) {
+    // Read by the config's own schema: one syntax and one message for the flag and review.after.
+    const parsed = ChainAnchorText.safeParse(values.after);
+    if (!parsed.success) {
+      io.err(`safety-gateway review: --after ${parsed.error.issues[0]?.message ?? 'must be SEQ:HASH'}\n`);
+      return 2;
+    }
+    after = parsed.data;
+  }
   const log = (line: string) => io.err(`${line}\n`);
   let running: RunningReview;
   try {
@@ -85,6 +99,7 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
       publicKeyFiles: values['public-key'] ?? config.review.public_key_files,
       indexFile: values.index ?? config.review.index_file,
       rebuild: values.rebuild ?? false,
+      after,
       log,
     });
   } catch (err) {

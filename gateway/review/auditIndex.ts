@@ -3,6 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listAuditFiles } from '../audit/auditFiles';
+import type { ChainAnchor } from '../audit/chainVerifier';
 import { asCheckpoint, checkCheckpoint, type CheckpointStatus, type PublicKeys } from '../audit/checkpoint';
 import { judgeCheckpoints, noteStart, type CheckpointSummary, type SignedReport } from '../audit/checkpointVerifier';
 import { recordHash } from '../audit/hashChain';
@@ -17,6 +18,8 @@ export interface AuditIndexOptions {
   indexFile?: string;
   /** Keys that checkpoints are checked against (none: checkpoints are listed, not trusted). */
   publicKeys: PublicKeys;
+  /** The last record of older files archived and removed: the log must continue from it (`--after SEQ:HASH`). */
+  after?: ChainAnchor;
   log?: (line: string) => void;
   /** How long one slice of indexing may hold the event loop before it yields (the gateway keeps serving). */
   sliceMs?: number;
@@ -42,6 +45,8 @@ export interface ChainStatus {
   signed?: SignedReport;
   keysGiven: number;
   checkpoints: { total: number; invalid: number };
+  /** The archived part's last record the log was checked to continue from, when one was given. */
+  after?: ChainAnchor;
 }
 
 /** Everything the chain check carries from one line to the next, stored after each file. */
@@ -75,8 +80,14 @@ const MAX_PROBLEM_ROWS = 10_000;
 export const MAX_FACET_VALUES = 5_000;
 const MAX_INVALID_KEPT = 50;
 
-function initialState(): WalkState {
-  return { cursor: { lines: 0 }, signed: { records: 0, checkpoints: 0, valid: 0, invalid: [], tail: { records: 0 } }, problems: 0 };
+/** Before the first line: with older files archived, the record before it is their last (what a first checkpoint signs). */
+function initialState(after: ChainAnchor | undefined): WalkState {
+  return { cursor: { lines: 0 }, ...(after ? { previous: { ...after } } : {}), signed: { records: 0, checkpoints: 0, valid: 0, invalid: [], tail: { records: 0 } }, problems: 0 };
+}
+
+/** How the index remembers which anchor its chain check ran against ('' for none). */
+function anchorKey(after: ChainAnchor | undefined): string {
+  return after ? `${after.seq}:${after.hash}` : '';
 }
 
 /**
@@ -91,7 +102,7 @@ export class AuditIndex {
   readonly file: string;
   private readonly sliceMs: number;
   private readonly now: () => Date;
-  private state: WalkState = initialState();
+  private state: WalkState;
   private readonly facets = new Set<string>();
   private readonly facetCounts = new Map<string, number>();
   private readonly prefixHashes = new Map<string, Hash>();
@@ -125,9 +136,13 @@ export class AuditIndex {
     // The index can always be rebuilt from the log: durability of its last writes does not matter.
     this.db.pragma('synchronous = OFF');
     this.db.pragma('busy_timeout = 5000');
+    this.state = initialState(options.after);
     const keys = [...options.publicKeys.keys()].sort().join(',');
     const version = this.metaValue('schema');
-    if (options.rebuild || version !== String(SCHEMA_VERSION) || this.metaValue('keys') !== keys) this.dropAll();
+    // Problems found against another anchor (or none) are not this check's: build again. An index
+    // from before anchors has no `after`, which is none.
+    const anchorChanged = (this.metaValue('after') ?? '') !== anchorKey(options.after);
+    if (options.rebuild || version !== String(SCHEMA_VERSION) || this.metaValue('keys') !== keys || anchorChanged) this.dropAll();
     this.db.exec(SCHEMA);
     this.insert = {
       record: this.db.prepare(
@@ -149,6 +164,7 @@ export class AuditIndex {
     };
     this.insert.meta.run('schema', String(SCHEMA_VERSION));
     this.insert.meta.run('keys', keys);
+    this.insert.meta.run('after', anchorKey(options.after));
     for (const row of this.db.prepare('SELECT dimension, value FROM facets').all() as { dimension: string; value: string }[]) {
       this.facets.add(`${row.dimension}\u0000${row.value}`);
       this.facetCounts.set(row.dimension, (this.facetCounts.get(row.dimension) ?? 0) + 1);
@@ -199,6 +215,7 @@ export class AuditIndex {
       signed: keysGiven > 0 ? judgeCheckpoints(this.state.signed, this.now()) : undefined,
       keysGiven,
       checkpoints: { total: cps.total, invalid: cps.invalid ?? 0 },
+      after: this.options.after,
     };
   }
 
@@ -273,7 +290,7 @@ export class AuditIndex {
       // again and its chain and signatures checked again. Whoever can rewrite the log beside the
       // index can rewrite the stored prefix hashes and states too (the page then said "intact" of
       // a rewritten log), but not make re-hashed records carry valid checkpoint signatures.
-      let state = initialState();
+      let state = initialState(this.options.after);
       for (let i = 0; i < known.length && redoFrom === undefined; i++) {
         const checked = await this.recheckPrefix(known[i].name, known[i].indexed_bytes, state);
         state = checked.state;
@@ -312,7 +329,7 @@ export class AuditIndex {
       this.db.prepare('DELETE FROM files WHERE name >= ?').run(name);
     })();
     for (const key of [...this.prefixHashes.keys()]) if (key >= name) this.prefixHashes.delete(key);
-    this.state = before ? (JSON.parse(before.state_after) as WalkState) : initialState();
+    this.state = before ? (JSON.parse(before.state_after) as WalkState) : initialState(this.options.after);
   }
 
   /**
@@ -361,7 +378,7 @@ export class AuditIndex {
   private checkOnly(state: WalkState, file: string, line: number, text: string): void {
     const raw = parseRecordLine(text);
     const chained = chainedFields(raw);
-    const checked = checkLine(state.cursor, chained);
+    const checked = checkLine(state.cursor, chained, this.options.after);
     state.cursor = checked.state;
     state.problems += checked.problems.length;
     this.trackSignatures(0, file, line, raw, chained, state, false);
@@ -472,7 +489,7 @@ export class AuditIndex {
   private indexLine(file: string, line: number, offset: number, length: number, text: string): number {
     const raw = parseRecordLine(text);
     const chained = chainedFields(raw);
-    const checked = checkLine(this.state.cursor, chained);
+    const checked = checkLine(this.state.cursor, chained, this.options.after);
     this.state.cursor = checked.state;
     const indexed = toIndexedLine(chained ? raw : undefined);
     const id = Number(this.insert.record.run({ ...indexed.row, file, line, offset, length, problem: checked.problems.length ? 1 : 0 }).lastInsertRowid);

@@ -1,5 +1,4 @@
-import type { ProblemKind } from '../audit/chainVerifier';
-import { GENESIS } from '../audit/hashChain';
+import { checkStart, type ChainAnchor, type ProblemKind } from '../audit/chainVerifier';
 
 /** Where the chain check stands after the last indexed line: kept in the index, so a restart goes on from there. */
 export interface CursorState {
@@ -17,9 +16,11 @@ export interface CursorProblem {
 /**
  * Pure: the chain check one line at a time, for an index that grows with the log. It reports the
  * same kinds of problem as `audit verify` (chainVerifier.ts) at the line where each shows, without
- * holding the whole log; `audit verify` stays the full, order-independent check.
+ * holding the whole log; `audit verify` stays the full, order-independent check. `after` is the
+ * last record of older files archived and removed (`--after SEQ:HASH`, `review.after`): the first
+ * line must continue from it, as `audit verify --after` requires.
  */
-export function checkLine(state: CursorState, record: { seq: number; prev: string; hash: string; recomputed: string } | undefined): { state: CursorState; problems: CursorProblem[] } {
+export function checkLine(state: CursorState, record: { seq: number; prev: string; hash: string; recomputed: string } | undefined, after?: ChainAnchor): { state: CursorState; problems: CursorProblem[] } {
   const problems: CursorProblem[] = [];
   if (!record) {
     problems.push({ kind: 'corrupt', message: 'not a valid audit record (edited or corrupted)' });
@@ -27,9 +28,8 @@ export function checkLine(state: CursorState, record: { seq: number; prev: strin
   }
   if (record.recomputed !== record.hash) problems.push({ kind: 'edited', message: `record seq ${record.seq} does not match its hash: its content was edited` });
   if (state.seq === undefined) {
-    if (state.lines === 0 && (record.seq !== 1 || record.prev !== GENESIS)) {
-      problems.push({ kind: 'truncated_start', message: `the log starts at seq ${record.seq}, not at seq 1: earlier records were removed (or archived elsewhere)` });
-    }
+    const start = state.lines === 0 ? checkStart(record, after) : undefined;
+    if (start) problems.push(start);
   } else if (record.seq === state.seq) {
     problems.push({ kind: 'inserted', message: `seq ${record.seq} appears twice in a row: a record was inserted` });
   } else if (record.seq < state.seq) {

@@ -54,7 +54,9 @@ export function statusBanners(ctx: PageContext): Html {
     const link = first ? html` First: <a href="${recordHref(ctx.base, first.file, first.line)}">${first.file}:${first.line}${first.seq !== null ? ` (seq ${first.seq})` : ''}</a>, ${first.kind}: ${first.message}.` : '';
     out.push(html`<div class="banner bad" role="alert" data-chain="broken"><p><strong>Chain broken:</strong> ${chain.problems} problem(s) in ${chain.lines} lines.${link} <a href="${ctx.base}/chain">All problems</a></p></div>`);
   } else {
-    out.push(html`<div class="banner ok" data-chain="intact"><p><strong>Hash chain intact</strong> over ${chain.lines} indexed lines (checked as each line was indexed).</p></div>`);
+    // Say what "intact" rests on: an archived start is only as good as the anchor the operator gave.
+    const after = chain.after ? `, continuing from the archived part's last record (seq ${chain.after.seq}, --after)` : '';
+    out.push(html`<div class="banner ok" data-chain="intact"><p><strong>Hash chain intact</strong> over ${chain.lines} indexed lines${after} (checked as each line was indexed).</p></div>`);
   }
   out.push(signedBanner(ctx));
   if (index.error) out.push(html`<div class="banner bad" role="alert"><p>Indexing failed: ${index.error}. The page shows what was indexed before.</p></div>`);

@@ -1,4 +1,16 @@
 import { z } from 'zod';
+import { parseAnchor } from '../audit/chainVerifier';
+
+/**
+ * `SEQ:HASH`, the last record of older files archived and removed, as `audit verify` printed it
+ * (its `--after`): parsed by the same helper, so the page and verify accept exactly the same text.
+ */
+export const ChainAnchorText = z.string().transform((text, ctx) => {
+  const anchor = parseAnchor(text);
+  if (anchor) return anchor;
+  ctx.issues.push({ code: 'custom', input: text, message: `must be SEQ:HASH, the last record as \`audit verify\` printed it (--after ...), got "${text}"` });
+  return z.NEVER;
+});
 
 /** Config `review:` the read-only review page at /review on the gateway (gateway/review/README.md). */
 export const ReviewConfig = z.strictObject({
@@ -14,5 +26,11 @@ export const ReviewConfig = z.strictObject({
   public_key_files: z.array(z.string().min(1)).default([]),
   /** The SQLite index; default: `.review-index.sqlite` in the audit directory. */
   index_file: z.string().min(1).optional(),
+  /**
+   * Older files were archived and removed: the log must continue from their last record (`SEQ:HASH`,
+   * as for `audit verify --after`) instead of starting at seq 1. Unset: a log that does not start at
+   * seq 1 is reported broken (truncated_start).
+   */
+  after: ChainAnchorText.optional(),
 });
 export type ReviewConfig = z.infer<typeof ReviewConfig>;

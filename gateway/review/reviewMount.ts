@@ -20,6 +20,7 @@ export function startReviewMount(config: GatewayConfig, log: (line: string) => v
     adminKey,
     publicKeyFiles: config.review.public_key_files,
     signingKeyFile: config.audit.signing_key_file,
+    after: config.review.after,
     log,
   });
   log(`review: GET /review serves the audit log of ${config.audit.dir}${adminKey ? ' (admin key required)' : ' (no admin key: loopback clients only)'}`);

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
+import type { ChainAnchor } from '../audit/chainVerifier';
 import { loadPublicKey, loadSigningKey } from '../audit/signingKey';
 import { AuditIndex } from './auditIndex';
 import { reviewRouter } from './reviewRouter';
@@ -15,6 +16,8 @@ export interface ReviewServiceOptions {
   log: (line: string) => void;
   /** Start over: drop the index and build it again from the log. */
   rebuild?: boolean;
+  /** Older files were archived and removed: the log must continue from their last record (`--after SEQ:HASH`, `review.after`). */
+  after?: ChainAnchor;
 }
 
 export interface ReviewService {
@@ -41,7 +44,8 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
     options.log(`review: checking checkpoints with the public half of audit.signing_key_file (${key.keyId}); give verifiers' own copy with review.public_key_files`);
   }
   if (keys.size === 0) options.log('review: no public key given: signed checkpoints are listed but not checked (--public-key FILE)');
-  const index = new AuditIndex({ auditDir: options.auditDir, indexFile: options.indexFile, publicKeys: keys, log: options.log, rebuild: options.rebuild });
+  if (options.after) options.log(`review: older files were archived: the log must continue from their last record, seq ${options.after.seq} (--after)`);
+  const index = new AuditIndex({ auditDir: options.auditDir, indexFile: options.indexFile, publicKeys: keys, log: options.log, rebuild: options.rebuild, after: options.after });
   void index.refresh();
   return {
     router: reviewRouter({ index, auditDir: options.auditDir, adminKey: options.adminKey, log: options.log }),

@@ -8,6 +8,7 @@ import { renderList } from '../../../gateway/review/listView';
 import { toIndexedLine } from '../../../gateway/review/recordRow';
 import { countQuery, listQuery, whereClause } from '../../../gateway/review/queryBuilder';
 import { isLoopbackAddress, isLoopbackHostHeader, keylessRefusal, presentsAdminKey } from '../../../gateway/review/reviewAccess';
+import { ReviewConfig } from '../../../gateway/review/reviewConfig';
 import { parseReviewQuery, queryString } from '../../../gateway/review/reviewFilter';
 import { isLoopbackHost } from '../../../gateway/review/reviewService';
 import { bucketSize, percentile } from '../../../gateway/review/timeBuckets';
@@ -128,6 +129,26 @@ describe('incremental chain check', () => {
     expect(checkLine(state, rec(2, 'h1')).problems.map((p) => p.kind)).toEqual(['inserted']);
     expect(checkLine(state, undefined).problems.map((p) => p.kind)).toEqual(['corrupt']);
     expect(checkLine({ lines: 0 }, rec(5, 'h4')).problems.map((p) => p.kind)).toEqual(['truncated_start']);
+  });
+
+  test('with older files archived, the first line must continue from their last record (as audit verify --after)', () => {
+    const rec = (seq: number, prev: string, hash = `h${seq}`) => ({ seq, prev, hash, recomputed: hash });
+    const after = { seq: 4, hash: 'h4' };
+    expect(checkLine({ lines: 0 }, rec(5, 'h4'), after).problems).toEqual([]);
+    expect(checkLine({ lines: 0 }, rec(5, 'hX'), after).problems[0]).toMatchObject({ kind: 'edited', message: expect.stringMatching(/does not link to the archived part's last hash/) });
+    expect(checkLine({ lines: 0 }, rec(6, 'h5'), after).problems[0]).toMatchObject({ kind: 'truncated_start', message: expect.stringMatching(/records after the archived part were removed/) });
+    expect(checkLine({ lines: 0 }, rec(1, GENESIS), after).problems.map((p) => p.kind)).toEqual(['truncated_start']);
+    // Only the first line is held to the anchor; later ones link to the line before them.
+    const state = checkLine({ lines: 0 }, rec(5, 'h4'), after).state;
+    expect(checkLine(state, rec(6, 'h5'), after).problems).toEqual([]);
+  });
+
+  test('review.after takes what audit verify prints (SEQ:HASH), with its parser, and refuses anything else', () => {
+    expect(ReviewConfig.parse({ after: '41:9f2c' }).after).toEqual({ seq: 41, hash: '9f2c' });
+    expect(ReviewConfig.parse({}).after).toBeUndefined();
+    const bad = ReviewConfig.safeParse({ after: 'seq 41' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['after'], message: expect.stringMatching(/must be SEQ:HASH/) });
   });
 });
 
