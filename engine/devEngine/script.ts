@@ -24,6 +24,9 @@ export const ScriptEntry = z.strictObject({
   raw_json: z.unknown().optional(),
   /** With `status`: the error body's message (default `scripted failure <status>`), as engines quote a request back in theirs. */
   error_message: z.string().max(10_000).optional(),
+  /** With `status`: the error body's `code` and `param` (default null), which engines fill as they like. */
+  error_code: z.string().max(10_000).optional(),
+  error_param: z.string().max(10_000).optional(),
   /** With `status`: a Retry-After header (seconds), as an overloaded server sends with 429 or 503. */
   retry_after: z.number().int().min(0).optional(),
   /** Not streamed: answer with exactly this text as an application/json body (JSON no object can spell: a member named twice). */

@@ -106,7 +106,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     if (entry?.delay_ms) await sleep(entry.delay_ms);
     if (clientGone) return;
     if (entry?.status && entry.retry_after !== undefined) res.setHeader('retry-after', String(entry.retry_after));
-    if (entry?.status) return sendJson(res, entry.status, errorBody(entry.error_message ?? `scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error'));
+    if (entry?.status) return sendJson(res, entry.status, errorBody(entry.error_message ?? `scripted failure ${entry.status}`, entry.status >= 500 ? 'server_error' : 'invalid_request_error', entry.error_code, entry.error_param));
     if (entry && 'raw_json' in entry && body.stream !== true) {
       stats.completed += 1;
       return sendJson(res, 200, entry.raw_json);
@@ -242,8 +242,8 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
   };
 }
 
-function errorBody(message: string, type: string) {
-  return { error: { message, type, param: null, code: null } };
+function errorBody(message: string, type: string, code?: string, param?: string) {
+  return { error: { message, type, param: param ?? null, code: code ?? null } };
 }
 
 function sendJson(res: http.ServerResponse, status: number, payload: unknown): void {

@@ -25,12 +25,29 @@ export function engineApiError(err: unknown): ApiError {
 
 let credentialsWarned = false;
 
+/** An engine error's `code` as clients may see it: an identifier (`context_length_exceeded`), short. */
+const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** An engine error's `param`: a member path (`messages.0.content`, `input[2]`), as the gateway's own errors name one. */
+const ERROR_PARAM = /^[\w.[\]$:@/-]{1,200}$/;
+
+/** A 4xx from the engine as the client will see it, and the engine's own words in it (for the output rules). */
+export interface EngineRejection {
+  error: ApiError;
+  /**
+   * The engine's text the client would read (message, code and param, one per line), or undefined
+   * when the error carries none of it: engines quote the request back, so it is checked like an answer.
+   */
+  engineWords: string | undefined;
+}
+
 /**
  * A 4xx from the engine (bad model name, context too long, ...) reaches the client with the same
  * status, in OpenAI's error shape whatever the engine's own shape was (vLLM, Ollama, TGI differ);
  * a 401 or 403 is the gateway's own credentials, a 502 (a 429 never gets here: another replica is tried).
+ * A `code` or `param` that is not an identifier or a member path is dropped (null): free text there
+ * would reach the client beside a withheld message.
  */
-export async function upstreamClientError(upstream: EngineResponse): Promise<{ error: ApiError; engineWords: boolean }> {
+export async function upstreamClientError(upstream: EngineResponse): Promise<EngineRejection> {
   const text = await readText(upstream);
   // The engine refusing the gateway's own credentials is the gateway's fault, not the app's key:
   // passed on as 401, the app's SDK would raise an AuthenticationError about its own key.
@@ -38,10 +55,10 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<{ e
     // Once per process: every request would say it again.
     if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
     credentialsWarned = true;
-    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: false };
+    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: undefined };
   }
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;
-  let engineWords = false;
+  const words: string[] = [];
   let code: string | null = null;
   let param: string | null = null;
   try {
@@ -50,20 +67,19 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<{ e
     const m = typeof body.error === 'string' ? body.error : inner.message;
     if (typeof m === 'string' && m) {
       message = m.slice(0, 500);
-      engineWords = true;
+      words.push(message);
     }
-    if (typeof inner.code === 'string') code = inner.code;
-    if (typeof inner.param === 'string') param = inner.param;
+    if (typeof inner.code === 'string' && ERROR_CODE.test(inner.code)) words.push((code = inner.code));
+    if (typeof inner.param === 'string' && ERROR_PARAM.test(inner.param)) words.push((param = inner.param));
   } catch {
     /* not JSON: keep the generic message */
   }
-  // `engineWords`: the message is the engine's own text (it may quote the request), not the gateway's.
-  return { error: new ApiError(upstream.status, message, 'invalid_request_error', code, param), engineWords };
+  return { error: new ApiError(upstream.status, message, 'invalid_request_error', code, param), engineWords: words.length ? words.join('\n') : undefined };
 }
 
-/** What the client is told instead of an engine's message the output rules withheld (engineMessageMayPass). */
+/** What the client is told instead of an engine's words the output rules withheld (engineMessageMayPass): none of them. */
 export function withheldEngineMessage(error: ApiError): ApiError {
-  return new ApiError(error.status, `The engine rejected the request (HTTP ${error.status}); its message was withheld by the safety policy.`, error.type, error.code, error.param);
+  return new ApiError(error.status, `The engine rejected the request (HTTP ${error.status}); its message was withheld by the safety policy.`, error.type, null, null);
 }
 
 async function readText(upstream: EngineResponse): Promise<string> {

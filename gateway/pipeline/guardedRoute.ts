@@ -77,9 +77,9 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
       const { error: rejected, engineWords } = await upstreamClientError(upstream);
       call.ctx.timing.engineAnswered();
       // Only the engine's own words are read: a message the gateway wrote needs no check.
-      const error = !engineWords || (await call.engineMessageMayPass(rejected.message)) ? rejected : withheldEngineMessage(rejected);
-      // The record keeps what the engine said, withheld or not (the audit hashes it unless content capture says otherwise).
-      await call.finish(error.status, { type: 'engine_rejected', message: rejected.message });
+      const error = !engineWords || (await call.engineMessageMayPass(engineWords)) ? rejected : withheldEngineMessage(rejected);
+      // The record keeps what the engine said (message, code, param), withheld or not (the audit hashes it unless content capture says otherwise).
+      await call.finish(error.status, { type: 'engine_rejected', message: engineWords ?? rejected.message });
       call.sendHeaders();
       return sendError(call.res, error);
     }

@@ -35,7 +35,7 @@ describe('engine faults', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('scripted failure 400');
   });
 
-  test("an engine's 4xx message is read by the output rules: one that quotes unsafe text is withheld, status and code kept", async () => {
+  test("an engine's 4xx message is read by the output rules: one that quotes unsafe text is withheld, its status kept", async () => {
     // Engines quote the request back in their errors (a validation error's input_value=...).
     await h.script({ status: 400, error_message: "1 validation error: input_value='zzs11 here is how'" });
     const res = await chat(h, {});
@@ -56,6 +56,32 @@ describe('engine faults', () => {
     expect(((await ok.json()) as { error: { message: string } }).error.message).toBe("This model's maximum context length is 131072 tokens.");
     const passed = h.recorder.records[h.recorder.records.length - 1];
     expect(passed.outputs.map((p) => p.decision.action)).toEqual(['allow']);
+  });
+
+  test("an engine's 4xx code and param are read with its message: free text there is dropped, unsafe words withhold all three", async () => {
+    // An identifier and a member path pass, read by the output rules with the message.
+    await h.script({ status: 400, error_message: 'prompt too long', error_code: 'context_length_exceeded', error_param: 'messages.0.content' });
+    const ok = (await (await chat(h, {})).json()) as { error: { message: string; code: string | null; param: string | null } };
+    expect(ok.error).toMatchObject({ message: 'prompt too long', code: 'context_length_exceeded', param: 'messages.0.content' });
+    expect(h.recorder.records[h.recorder.records.length - 1].error).toEqual({ type: 'engine_rejected', message: 'prompt too long\ncontext_length_exceeded\nmessages.0.content' });
+
+    // Free text in code or param never reaches the client, whatever the rules say of it.
+    await h.script({ status: 400, error_message: 'bad request', error_code: 'you are worthless', error_param: 'kill yourself, nobody would miss you' });
+    const prose = (await (await chat(h, {})).json()) as { error: { message: string; code: string | null; param: string | null } };
+    expect(prose.error).toMatchObject({ message: 'bad request', code: null, param: null });
+
+    // Unsafe words in an identifier-shaped code withhold the message, the code and the param.
+    await h.script({ status: 400, error_message: 'bad request', error_code: 'zzs11-here-is-how', error_param: 'messages.0' });
+    const res = await chat(h, {});
+    expect(res.status).toBe(400);
+    const blocked = (await res.json()) as { error: { message: string; code: string | null; param: string | null } };
+    expect(blocked.error.message).toContain('withheld');
+    expect(blocked.error.code).toBeNull();
+    expect(blocked.error.param).toBeNull();
+    expect(JSON.stringify(blocked)).not.toContain('zzs11');
+    const record = h.recorder.records[h.recorder.records.length - 1];
+    expect(record.outputs.flatMap((p) => p.decision.outcomes.map((o) => [o.ruleId, o.action]))).toContainEqual(['unsafe-answer', 'block']);
+    expect(record.error).toEqual({ type: 'engine_rejected', message: 'bad request\nzzs11-here-is-how\nmessages.0' });
   });
 
   test('engine slower than the first-byte timeout is a 504', async () => {
