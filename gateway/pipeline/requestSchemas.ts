@@ -15,7 +15,8 @@ const harmless = z.unknown().optional();
  * into the audit log, span names and metric attributes whatever the content capture mode, so free
  * text (a prompt, a secret) is refused here rather than recorded.
  */
-const ModelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/, 'a model id: letters, digits and . _ : / @ + -, at most 256 characters');
+export const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/;
+const ModelId = z.string().regex(MODEL_ID, 'a model id: letters, digits and . _ : / @ + -, at most 256 characters');
 
 /** A content part: text-bearing parts are scanned whole (every string member), media parts follow the policy. */
 export const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });

@@ -4,6 +4,7 @@ import { ApiError, sendError } from '../errors';
 import { readEngineBody } from '../pipeline/engineAnswer';
 import { engineApiError, upstreamClientError } from '../pipeline/engineErrors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
+import { MODEL_ID } from '../pipeline/requestSchemas';
 import type { RouteDeps } from './routeDeps';
 
 /** The engine's model list, as far as the gateway reads it: entries with an id (engines add members, kept as sent). */
@@ -19,8 +20,11 @@ function policyRef(deps: RouteDeps, res: Response): string | undefined {
 
 async function readBody(deps: RouteDeps): Promise<{ status: number; body: Buffer } | ApiError> {
   const upstream = await deps.engine.get('/models');
-  // A GET carries nothing of the client's for the engine to quote back: its error message goes out as it is.
-  if (upstream.status >= 400) return (await upstreamClientError(upstream)).error;
+  // No output rule reads this route, so the engine's words (message, code, param) stay out: its status goes on.
+  if (upstream.status >= 400) {
+    const { error, engineWords } = await upstreamClientError(upstream);
+    return engineWords ? new ApiError(error.status, `The engine refused the model list (HTTP ${error.status}).`, error.type, null, null) : error;
+  }
   return { status: upstream.status, body: await readEngineBody(upstream) };
 }
 
@@ -44,7 +48,7 @@ export function modelsRoute(deps: RouteDeps): RequestHandler {
       }
       const parsed = ModelList.safeParse(list);
       if (!parsed.success) return sendError(res, new ApiError(502, 'The engine failed (its model list has no data).', 'api_error', 'engine_error'));
-      res.status(200).json({ object: 'list', data: parsed.data.data.map((m) => publicEntry(m)) });
+      res.status(200).json({ object: 'list', data: parsed.data.data.filter(isModelId).map((m) => publicEntry(m)) });
     } catch (err) {
       setSafetyHeaders(res, 'allow', ref);
       sendError(res, engineApiError(err));
@@ -61,14 +65,24 @@ export function modelNotFound(id: string): ApiError {
 export function modelEntry(list: unknown, id: string): Record<string, unknown> | undefined {
   const parsed = ModelList.safeParse(list);
   if (!parsed.success) return undefined;
-  const entry = parsed.data.data.find((m) => m.id === id);
+  const entry = parsed.data.data.find((m) => m.id === id && isModelId(m));
   if (!entry) return undefined;
   return publicEntry(entry);
 }
 
-/** What clients see of a model: OpenAI's four members, nothing the engine adds. */
+/**
+ * An entry whose id a request could name (the request schema's model id: no spaces, at most 256
+ * characters). No output rule reads this route: the list carries names, never text, and an
+ * entry that is not one is left out.
+ */
+function isModelId(entry: { id: string }): boolean {
+  return MODEL_ID.test(entry.id);
+}
+
+/** What clients see of a model: OpenAI's four members, nothing the engine adds; an owner that is not a name reads `system`. */
 function publicEntry(entry: { id: string; [member: string]: unknown }): Record<string, unknown> {
-  return { id: entry.id, object: 'model', created: typeof entry.created === 'number' ? entry.created : 0, owned_by: typeof entry.owned_by === 'string' ? entry.owned_by : 'system' };
+  const owner = typeof entry.owned_by === 'string' && MODEL_ID.test(entry.owned_by) ? entry.owned_by : 'system';
+  return { id: entry.id, object: 'model', created: typeof entry.created === 'number' ? entry.created : 0, owned_by: owner };
 }
 
 /**

@@ -33,5 +33,9 @@ test('models by id: the entry as OpenAI shapes it, or undefined; the 404 in its 
   expect(modelEntry(list, 'bare')).toEqual({ id: 'bare', object: 'model', created: 0, owned_by: 'system' });
   expect(modelEntry(list, 'other')).toBeUndefined();
   expect(modelEntry({ nope: 1 }, 'bare')).toBeUndefined();
+  // No output rule reads the list: an id that is no model name is left out, an owner that is none reads `system`.
+  const prose = { data: [{ id: 'you are worthless', owned_by: 'x' }, { id: 'm1', owned_by: 'kill yourself, nobody would miss you' }] };
+  expect(modelEntry(prose, 'you are worthless')).toBeUndefined();
+  expect(modelEntry(prose, 'm1')).toEqual({ id: 'm1', object: 'model', created: 0, owned_by: 'system' });
   expect(modelNotFound('x').body()).toEqual({ error: { message: expect.stringContaining('`x` does not exist'), type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
 });
