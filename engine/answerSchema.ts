@@ -12,9 +12,11 @@ const str = z.string().nullable().optional();
 const int = z.number().int().nonnegative().optional();
 
 /**
- * Bookkeeping the gateway relays without a guard check (ids, model, object, finish_reason, role,
- * status, type tags): the model does not write these, so they must look like identifiers. Words
- * in one would be text no guard read: a broken or hostile engine's answer, refused (502).
+ * Bookkeeping the gateway relays without a guard check (ids, model, object, status; in chat and
+ * text answers finish_reason, role and the part and tool-call types only within the values engines
+ * send, any other is read as text: gateway/pipeline/extract/answerLanes.ts): the model does not
+ * write these, so they must look like identifiers. Words in one would be text no guard read: a
+ * broken or hostile engine's answer, refused (502).
  */
 const IDENTIFIER = /^[A-Za-z0-9._:/@+-]{0,256}$/;
 const identifier = z.string().regex(IDENTIFIER, 'is not an identifier');

@@ -134,3 +134,51 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
   });
 });
+
+/**
+ * Bookkeeping with a closed vocabulary (finish_reason, role, part and tool-call types): an
+ * identifier the engines never send is read as text, so hyphen-joined words are checked like an
+ * answer's (the schema refuses only what is no identifier at all).
+ */
+describe('bypass: words joined by hyphens in bookkeeping are read (window mode)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(windowMode(2)) });
+  });
+  afterAll(async () => h.close());
+
+  const WORDS = `${UNSAFE}-said-so`;
+  test.each([
+    ['finish_reason', { finish_reason: WORDS }],
+    ['role', { message: { role: WORDS, content: 'Fine.' } }],
+    ['a content part type', { message: { role: 'assistant', content: [{ type: WORDS, text: 'Fine.' }] } }],
+    ['a tool call type', { message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: WORDS, function: { name: 'f', arguments: '{}' } }] } }],
+  ])('a whole answer with them in %s is blocked; with the usual values it passes', async (_name, patch) => {
+    const answer = (extra: Record<string, unknown>) => ({
+      id: 'chatcmpl-b',
+      object: 'chat.completion',
+      created: 1,
+      model: 'dev',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Fine.' }, finish_reason: 'stop', ...extra }],
+    });
+    await h.script({ raw_json: answer(patch) });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    const text = await res.text();
+    expect(text).not.toContain(UNSAFE);
+    expect(res.headers.get('x-safety-verdict')).toBe('block');
+    await h.script({ raw_json: answer({}) });
+    const ok = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-safety-verdict')).toBe('allow');
+  });
+
+  test('a stream whose last chunk says it in finish_reason never sends it', async () => {
+    const events = chatEvents([{ content: 'One' }, { content: ' two' }]);
+    const last = `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"dev","choices":[{"index":0,"delta":{},"finish_reason":"${WORDS}"}]}`;
+    await h.script({ raw_events: [...events.filter((e) => !e.includes('[DONE]') && !e.includes('"finish_reason":"stop"')), last, 'data: [DONE]'] });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody });
+    const text = await res.text();
+    expect(text).not.toContain(UNSAFE);
+    expect(text).toContain('content_filter');
+  });
+});

@@ -25,10 +25,25 @@ function memberNameLane(lane: string, name = lane): LanePiece {
   return { lane: `${lane}#key`, text: name };
 }
 
-/** Choice members that are structure or bookkeeping, not text a reader sees. */
-const CHOICE_STRUCTURE = new Set(['index', 'finish_reason']);
-/** Message / delta members that are structure. */
-const MESSAGE_STRUCTURE = new Set(['role']);
+/** Choice members that are structure or bookkeeping, not text a reader sees (finish_reason: see VOCABULARY). */
+const CHOICE_STRUCTURE = new Set(['index']);
+
+/**
+ * Bookkeeping with a closed vocabulary: the values engines send (OpenAI's, vLLM's, TGI's, Ollama's)
+ * are structure; any other value is read as text. The schema already refuses one that is not an
+ * identifier (a space), but `you-are-worthless` is one.
+ */
+const VOCABULARY = {
+  finish_reason: new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call', 'eos_token', 'stop_sequence', 'abort', 'error']),
+  role: new Set(['assistant', 'tool', 'user', 'system', 'developer', 'function']),
+  'content[].type': new Set(['text', 'output_text', 'refusal', 'reasoning', 'reasoning_text', 'thinking']),
+  'tool_calls[].type': new Set(['function', 'custom']),
+} as const;
+
+/** The lane of a vocabulary member whose value is not in it (nothing for a known value, null or absent). */
+function vocabularyLane(member: keyof typeof VOCABULARY, value: unknown, lane: string = member): LanePiece[] {
+  return typeof value === 'string' && !VOCABULARY[member].has(value) ? [{ lane, text: value }] : [];
+}
 /** Message / delta members the schema knows, each a lane of text. */
 const MESSAGE_TEXT = new Set(['refusal', 'reasoning_content', 'reasoning', 'function_call']);
 
@@ -41,6 +56,10 @@ export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice, primary: '
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(choice)) {
     if (CHOICE_STRUCTURE.has(key)) continue;
+    if (key === 'finish_reason') {
+      pieces.push(...vocabularyLane('finish_reason', value));
+      continue;
+    }
     if (value == null) {
       // A member the gateway does not know is text by its name alone, whatever its value.
       if (!CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
@@ -58,6 +77,10 @@ export function textChoiceLanes(choice: TextChoice): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(choice)) {
     if (CHOICE_STRUCTURE.has(key)) continue;
+    if (key === 'finish_reason') {
+      pieces.push(...vocabularyLane('finish_reason', value));
+      continue;
+    }
     if (value == null) {
       if (!TEXT_CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
       continue;
@@ -72,7 +95,10 @@ export function textChoiceLanes(choice: TextChoice): LanePiece[] {
 function messageLanes(message: AnswerMessage): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(message)) {
-    if (MESSAGE_STRUCTURE.has(key)) continue;
+    if (key === 'role') {
+      pieces.push(...vocabularyLane('role', value));
+      continue;
+    }
     if (value == null) {
       if (!MESSAGE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
       continue;
@@ -81,14 +107,16 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
       if (typeof value === 'string') pieces.push({ lane: 'content', text: value });
       // Parts: their text is the content; their other strings are lanes of their own.
       else for (const part of value as { type: string; text?: string }[]) {
-        const { type: _type, text, ...rest } = part;
+        const { type, text, ...rest } = part;
+        pieces.push(...vocabularyLane('content[].type', type));
         if (typeof text === 'string') pieces.push({ lane: 'content', text });
         pieces.push(...unknownLanes(rest, 'content[]'));
       }
     } else if (key === 'tool_calls') {
       (value as NonNullable<AnswerMessage['tool_calls']>).forEach((call, position) => {
-        const { index, type: _type, ...rest } = call;
+        const { index, type, ...rest } = call;
         // Streams key a call's fragments by `index`; whole answers by position.
+        pieces.push(...vocabularyLane('tool_calls[].type', type, `tool_calls[${index ?? position}].type`));
         pieces.push(...unknownLanes(rest, `tool_calls[${index ?? position}]`));
       });
     } else if (MESSAGE_TEXT.has(key)) pieces.push(...unknownLanes(value, key));
