@@ -13,6 +13,7 @@ import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
 import { controlTokenError } from './extract/controlTokens';
 import { answerScope, markDeliveredAnswers } from './deliveredAnswers';
+import { holdRequestSpan } from '../telemetry/spans';
 
 export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
@@ -32,34 +33,45 @@ export interface PipelineDeps extends CallSink {
  */
 export function guardedRoute<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const ctx = contextOf(res);
-    // The JSON body as the reader before this step parsed it.
-    const sent = endpoint.validate((req as { body?: unknown }).body);
-    // History the request names is counted (tokens, context length) as if it had been sent.
-    const validated = endpoint.resolve ? endpoint.resolve(sent, { app: ctx.app }) : sent;
-    if (deps.admit) await deps.admit(validated, ctx, res);
-    // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
-    const runtime = deps.policies.current(ctx.policyId);
-    res.setHeader('x-safety-policy', runtime.ref);
-    const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
-    if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
-      const forged = controlTokenError(extracted.inputTexts);
-      if (forged) throw forged;
-    }
-    // Earlier answers this gateway delivered are marked: the jailbreak score does not read them as forgeries (deliveredAnswers.ts).
-    const delivered = deps.answers ? markDeliveredAnswers(extracted.inputTexts, deps.answers, answerScope(ctx.app, runtime.loaded)) : undefined;
-    const parsed: P = delivered?.recognized.length ? { ...extracted, inputTexts: delivered.texts } : extracted;
-    // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
-    ctx.guardedRoute = undefined;
+    // A client can leave while its request is admitted (token counting yields): the span waits for
+    // the guarded call's own hold, so the 499 it records is annotated on a span not yet ended.
+    const releaseSpan = holdRequestSpan();
     try {
-      const call = new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps);
-      if (delivered?.recognized.length) call.record.deliveredAnswers = delivered.recognized;
-      await runGuarded(call, endpoint, deps.engine);
+      await guardedRequest(endpoint, deps, req, res);
     } finally {
-      // Recorded (every way out of runGuarded records once): shutdown need not wait for it any more.
-      deps.inFlight?.end(res);
+      releaseSpan();
     }
   };
+}
+
+async function guardedRequest<V extends ValidatedRequest, P extends ParsedCompletion>(endpoint: GuardedEndpoint<V, P>, deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ctx = contextOf(res);
+  // The JSON body as the reader before this step parsed it.
+  const sent = endpoint.validate((req as { body?: unknown }).body);
+  // History the request names is counted (tokens, context length) as if it had been sent.
+  const validated = endpoint.resolve ? endpoint.resolve(sent, { app: ctx.app }) : sent;
+  if (deps.admit) await deps.admit(validated, ctx, res);
+  // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
+  const runtime = deps.policies.current(ctx.policyId);
+  res.setHeader('x-safety-policy', runtime.ref);
+  const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
+  if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
+    const forged = controlTokenError(extracted.inputTexts);
+    if (forged) throw forged;
+  }
+  // Earlier answers this gateway delivered are marked: the jailbreak score does not read them as forgeries (deliveredAnswers.ts).
+  const delivered = deps.answers ? markDeliveredAnswers(extracted.inputTexts, deps.answers, answerScope(ctx.app, runtime.loaded)) : undefined;
+  const parsed: P = delivered?.recognized.length ? { ...extracted, inputTexts: delivered.texts } : extracted;
+  // From here the call records its own decision; only a refusal before it is an invalid_request (or policy_unavailable) record.
+  ctx.guardedRoute = undefined;
+  try {
+    const call = new GuardedCall(ctx, res, runtime, parsed, endpoint.route, deps);
+    if (delivered?.recognized.length) call.record.deliveredAnswers = delivered.recognized;
+    await runGuarded(call, endpoint, deps.engine);
+  } finally {
+    // Recorded (every way out of runGuarded records once): shutdown need not wait for it any more.
+    deps.inFlight?.end(res);
+  }
 }
 
 /** Input guards, the engine call, the endpoint's answer path; every way out is recorded once. */

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
 import { startRealGateway, type RealGateway } from './realGateway';
@@ -51,5 +52,29 @@ describe('request span of a client that left', () => {
     // Set by the decision record, after the client had gone.
     expect(server.attributes['safety.status']).toBe(499);
     expect(server.attributes['gen_ai.security.action']).toBeDefined();
+  });
+
+  test('a client gone while its request is admitted: the span still carries the 499', async () => {
+    // A long prompt is counted in slices (yielding), so the close lands during admission, before
+    // the guarded call holds the span.
+    const body = JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'word '.repeat(40_000) }] });
+    const url = new URL(gw.baseUrl);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => {
+          socket.destroy();
+          resolve();
+        });
+      });
+    });
+    const spans = () => receiver.spans.filter((s) => s.kind === SERVER && String(s.attributes['url.path'] ?? '').endsWith('/chat/completions'));
+    for (let i = 0; i < 50 && spans().length < 2; i++) {
+      await flushTelemetry(2000);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const server = spans()[1];
+    expect(server).toBeDefined();
+    expect(server.attributes['error.type']).toBe('client_closed');
+    expect(server.attributes['safety.status']).toBe(499);
   });
 });
