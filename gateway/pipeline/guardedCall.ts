@@ -139,11 +139,11 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   }
 
   /**
-   * Whether an engine's own error message (a 4xx) may reach the client: the output rules read it
-   * like an answer first, since engines quote the request back (a validation error's
-   * `input_value=...`, a model name) and the client would otherwise receive text nothing checked.
-   * Recorded like an answer's phase. A block, or a guard fault, withholds the message (the status,
-   * code and param still go out): never a 503 for an error the engine already gave.
+   * Whether an engine's own words in a 4xx (message, code and param, one text) may reach the
+   * client: the output rules read them like an answer first, since engines quote the request back
+   * (a validation error's `input_value=...`, a model name) and the client would otherwise receive
+   * text nothing checked. Recorded like an answer's phase. A block, or a guard fault, withholds all
+   * three (the status still goes out): never a 503 for an error the engine already gave.
    */
   async engineMessageMayPass(message: string): Promise<boolean> {
     const phase = await checkAnswer(this.runtime, this.parsed, { content: message, toolCalls: [] }, 0, this.phaseSignal(this.policy.output));

@@ -105,8 +105,9 @@ export class LimiterStore {
     if (redis?.status === 'ready') {
       try {
         return await this.giveShared(redis, this.limiter(kind, limit).limiter, id, points);
-      } catch {
-        // As rate-limiter-flexible does with a command that fails: the insurance limiter answers.
+      } catch (err) {
+        // Reported (Redis kept the points), then, as rate-limiter-flexible does with a command that fails, the insurance limiter answers.
+        this.report(err);
       }
     }
     return this.giveInMemory(kind, id, limit, points);
@@ -152,6 +153,14 @@ export class LimiterStore {
     }
   }
 
+  private report(err: unknown): void {
+    try {
+      this.options.onStoreError?.(err as Error);
+    } catch {
+      /* a failing report must not fail the refund, nor the refunds queued behind it */
+    }
+  }
+
   /** One in-memory refund: the memory limiter itself, or the insurance limiter of a Redis one. */
   private async giveNow(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
     try {
@@ -160,11 +169,7 @@ export class LimiterStore {
       if (refund > 0) await memory.reward(id, refund);
       return Math.max(0, refund);
     } catch (err) {
-      try {
-        if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
-      } catch {
-        /* a failing report must not fail the refund, nor the refunds queued behind it */
-      }
+      if (!(err instanceof RateLimiterRes)) this.report(err);
       return 0;
     }
   }
