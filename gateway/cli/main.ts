@@ -24,6 +24,7 @@ const commands: Record<string, { run: Command; summary: string; help?: boolean }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name !== 'serve' && name !== 'dev-engine' && name !== 'review') quietWhenReaderLeaves();
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 1;
@@ -44,6 +45,21 @@ export async function main(argv: string[]): Promise<number> {
     if (!(err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw err;
     process.stderr.write(`safety-gateway ${name}: ${(err as Error).message}\n${commandUsage(name, command.summary)}`);
     return 2;
+  }
+}
+
+/**
+ * A reader that stops early (`audit query --format jsonl | head -1`) closes the pipe: the rest of
+ * the output goes nowhere, without the stack trace of an unhandled EPIPE. Not for the servers,
+ * whose log lines must never be what ends them.
+ */
+function quietWhenReaderLeaves(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      // Nothing more can be read of it: stop as `head` expects, with the exit code the command has set so far.
+      process.exit(process.exitCode ?? 0);
+    });
   }
 }
 
