@@ -7,12 +7,16 @@ import type { KeyStore } from './keyStore';
 
 /** OpenAI's 401, carrying why (for the audit record and metrics). The message never repeats the presented key, not even part of it. */
 export class UnauthenticatedError extends ApiError {
-  constructor(readonly reason: 'missing_key' | 'invalid_key') {
+  constructor(
+    readonly reason: 'missing_key' | 'invalid_key',
+    message?: string,
+  ) {
     super(
       401,
-      reason === 'missing_key'
-        ? "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
-        : 'Incorrect API key provided, or the key was revoked.',
+      message ??
+        (reason === 'missing_key'
+          ? "You didn't provide an API key. Send it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
+          : 'Incorrect API key provided, or the key was revoked.'),
       'invalid_request_error',
       'invalid_api_key',
       null,

@@ -19,6 +19,14 @@ export function metricsKeyRequired(access: MetricsAccess): boolean {
   return access.keysEnabled || !!access.metricsKey;
 }
 
+/** Pure: what a refused scraper is told: an app's key is not wrong, it is the wrong kind of key. */
+export function metricsRefusal(keySent: boolean, metricsKeySet: boolean): string {
+  if (!metricsKeySet) return 'GET /metrics is closed: API keys are in use and no metrics key is set (config metrics.api_key, env SAFETY_METRICS_KEY). App keys never open it.';
+  return keySent
+    ? 'That is not the metrics key: GET /metrics takes the metrics key (config metrics.api_key, env SAFETY_METRICS_KEY), not an app\'s API key.'
+    : 'GET /metrics needs the metrics key (config metrics.api_key, env SAFETY_METRICS_KEY) as Authorization: Bearer <key>.';
+}
+
 export function metricsAuth(access: MetricsAccess) {
   const expected = access.metricsKey ? hashApiKey(access.metricsKey) : undefined;
   return (req: Request, _res: Response, next: NextFunction): void => {
@@ -26,6 +34,6 @@ export function metricsAuth(access: MetricsAccess) {
     const token = bearerToken(req.header('authorization'));
     // Without a metrics key configured, nothing opens it: keys alone never expose it.
     if (token !== undefined && expected && hashesEqual(hashApiKey(token), expected)) return next();
-    next(new UnauthenticatedError(token === undefined ? 'missing_key' : 'invalid_key'));
+    next(new UnauthenticatedError(token === undefined ? 'missing_key' : 'invalid_key', metricsRefusal(token !== undefined, !!expected)));
   };
 }

@@ -82,12 +82,17 @@ describe('401s, 429s and request ids in the real audit log; /metrics behind a ke
   test('GET /metrics: 401 without the metrics key (an app key is not enough), audited; nothing leaks', async () => {
     const anonymous = await fetch(`${gw.gateway.url}/metrics`);
     const withAppKey = await fetch(`${gw.gateway.url}/metrics`, { headers: { authorization: `Bearer ${keys.tools}` } });
+    const told: string[] = [];
     for (const res of [anonymous, withAppKey]) {
       expect(res.status).toBe(401);
       const text = await res.text();
       expect(JSON.parse(text).error.code).toBe('invalid_api_key');
       expect(text).not.toMatch(/shop|tools|safety_|127\.0\.0\.1/);
+      told.push(JSON.parse(text).error.message);
     }
+    // A scraper is told which key /metrics takes; an app's key is not called wrong, only the wrong kind.
+    expect(told[0]).toContain('needs the metrics key');
+    expect(told[1]).toContain('not the metrics key');
     expect(all().slice(-2).map((e) => [e.kind, e.route, 'reason' in e ? e.reason : undefined])).toEqual([
       ['unauthenticated', '/metrics', 'missing_key'],
       ['unauthenticated', '/metrics', 'invalid_key'],
