@@ -22,6 +22,8 @@ import { unloadedAssignments } from './access/auth/policyAssignments';
 
 /** The last part of the grace period (at most a quarter of it) that cut-off requests get to write their records. */
 const RECORD_DRAIN_MS = 5000;
+/** How long the start's one look at the engine waits (as /readyz's does). */
+const ENGINE_PROBE_MS = 2000;
 
 export interface RunningGateway {
   url: string;
@@ -171,6 +173,12 @@ async function startParts(
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log(`safety-gateway listening on ${url} (engine ${devEngine ? 'DEV STAND-IN' : redactUrl(engineUrl)})`);
+  // A mistyped ENGINE_URL otherwise shows only as 503s to clients and in /readyz: say it here once, without delaying the start.
+  if (!devEngine) {
+    void engine.ping(ENGINE_PROBE_MS).then((ok) => {
+      if (!ok && !stopping) log(`WARNING: the engine at ${redactUrl(engineUrl)} did not answer its health check within ${ENGINE_PROBE_MS / 1000} s (GET /models, or engine.health_path): guarded requests get 503 engine_unavailable until it does; /readyz reports it`);
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs = config.shutdown_grace_s * 1000) => {

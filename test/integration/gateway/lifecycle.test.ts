@@ -48,6 +48,23 @@ describe('safety-gateway serve (the real binary)', () => {
     expect(stderr()).toContain('SIGINT: already draining');
   });
 
+  test('an engine that does not answer at start is named in the log (a mistyped ENGINE_URL); a reachable one is not', async () => {
+    const down = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', 'http://127.0.0.1:1/v1']);
+    const up = await startServeProcess(['--policy', FIXTURE_POLICY, '--engine-url', engine.baseUrl]);
+    try {
+      for (let i = 0; i < 60 && !/did not answer its health check/.test(down.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(down.stderr()).toMatch(/WARNING: the engine at http:\/\/127\.0\.0\.1:1\/v1 did not answer its health check .*503 engine_unavailable/);
+      // The same look at a live engine says nothing (it is answered by then).
+      await new Promise((r) => setTimeout(r, 500));
+      expect(up.stderr()).not.toContain('did not answer its health check');
+    } finally {
+      for (const { child } of [down, up]) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    }
+  });
+
   test('without ENGINE_URL it runs the dev engine and says so loudly', async () => {
     const { child, url, stderr } = await startServeProcess(['--policy', FIXTURE_POLICY], { ENGINE_URL: '' });
     try {
