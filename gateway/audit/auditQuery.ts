@@ -27,6 +27,18 @@ export interface AuditFilter {
   guard?: string;
   category?: string;
   rule?: string;
+  /**
+   * What a verdict's rule did: allow, flag, block (asked for, shadow mode included) or error (its
+   * guard failed). With --rule or --guard, one verdict must meet them together: `--rule jailbreak
+   * --outcome block` is the requests that rule blocked, where --rule alone is every request it read.
+   */
+  outcome?: AuditAction;
+}
+
+/** Pure: a stored verdict's outcome as the filters and the review page name it: error when its guard failed, else what its rule asked for. */
+export function verdictOutcome(verdict: { error_type?: unknown; rule_action?: unknown }): string | undefined {
+  if (typeof verdict.error_type === 'string') return 'error';
+  return typeof verdict.rule_action === 'string' ? verdict.rule_action : undefined;
 }
 
 /**
@@ -52,20 +64,24 @@ export function parseTime(value: string, now: Date = new Date()): Date {
   return date;
 }
 
-/** Pure: does the entry pass every filter that is set? guard, category and rule match any verdict of the request. */
+/** Pure: does the entry pass every filter that is set? guard, category and rule match any verdict of the request; outcome one verdict with them. */
 export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
   const received = Date.parse(entry.received_at);
   if (filter.since && received < filter.since.getTime()) return false;
   if (filter.until && received >= filter.until.getTime()) return false;
   if (filter.app && entry.app !== filter.app) return false;
   if (filter.kind && entry.kind !== filter.kind) return false;
-  const narrowsToDecisions = filter.action || filter.guard || filter.category || filter.rule;
+  const narrowsToDecisions = filter.action || filter.guard || filter.category || filter.rule || filter.outcome;
   if (!isDecision(entry)) return !narrowsToDecisions;
   if (filter.action && entry.action !== filter.action) return false;
   const verdicts = entry.phases.flatMap((p) => p.verdicts);
   if (filter.guard && !verdicts.some((v) => v.guard === filter.guard)) return false;
   if (filter.category && !verdicts.some((v) => v.categories.includes(filter.category!))) return false;
   if (filter.rule && !verdicts.some((v) => v.rule_id === filter.rule) && !entry.phases.some((p) => p.deciding_rule === filter.rule)) return false;
+  if (filter.outcome) {
+    const acted = (v: (typeof verdicts)[number]) => verdictOutcome(v) === filter.outcome && (!filter.rule || v.rule_id === filter.rule) && (!filter.guard || v.guard === filter.guard);
+    if (!verdicts.some(acted)) return false;
+  }
   return true;
 }
 

@@ -17,6 +17,8 @@ const USAGE = `usage: safety-gateway audit <command> [options]
 commands:
   query   decisions matching the filters   [--since T] [--until T] [--app A] [--kind decision|unauthenticated|rate_limited|invalid_request|policy_unavailable]
                                            [--action allow|flag|block|error] [--guard G] [--category C] [--rule R]
+                                           [--outcome allow|flag|block|error] what a verdict's rule did (with --rule:
+                                           the requests that rule blocked, flagged...; --rule alone: every request it read)
                                            [--format table|jsonl|csv] [--limit N]
   verify  check the hash chain: exit 0 when intact, 1 with each problem and where it is
                                            [--public-key FILE]... also check every signed checkpoint
@@ -62,6 +64,7 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
         guard: { type: 'string' },
         category: { type: 'string' },
         rule: { type: 'string' },
+        outcome: { type: 'string' },
         format: { type: 'string' },
         limit: { type: 'string' },
         'public-key': { type: 'string', multiple: true },
@@ -173,6 +176,8 @@ const ACTIONS: readonly AuditAction[] = ['allow', 'flag', 'block', 'error'];
 function toFilter(values: Record<string, string | undefined>): AuditFilter {
   const action = values.action as AuditAction | undefined;
   if (action !== undefined && !ACTIONS.includes(action)) throw new Error(`--action must be allow, flag, block or error (got "${values.action}")`);
+  const outcome = values.outcome as AuditAction | undefined;
+  if (outcome !== undefined && !ACTIONS.includes(outcome)) throw new Error(`--outcome must be allow, flag, block or error (got "${values.outcome}")`);
   const kind = values.kind as EntryKind | undefined;
   if (kind !== undefined && !ENTRY_KINDS.includes(kind)) throw new Error(`--kind must be ${ENTRY_KINDS.join(', ')} (got "${values.kind}")`);
   return {
@@ -184,6 +189,7 @@ function toFilter(values: Record<string, string | undefined>): AuditFilter {
     guard: values.guard,
     category: values.category,
     rule: values.rule,
+    outcome,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../audit/auditEntry';
+import { verdictOutcome } from '../audit/auditQuery';
 import { refusalSummary, type RejectionEntry } from '../audit/rejectionEntry';
 import type { Facet } from './indexSchema';
 
@@ -121,7 +122,7 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
     if (typeof phase?.deciding_rule === 'string') deciding.add(phase.deciding_rule);
     for (const v of Array.isArray(phase?.verdicts) ? phase.verdicts : []) {
       const categories = Array.isArray(v?.categories) ? v.categories.filter((c): c is string => typeof c === 'string').map((c) => c.slice(0, 100)) : [];
-      const outcome = typeof v?.error_type === 'string' ? 'error' : str(v?.rule_action);
+      const outcome = v ? (verdictOutcome(v) ?? null) : null;
       verdicts.push({
         direction: phase.direction === 'output' ? 'output' : 'input',
         guard: str(v?.guard),

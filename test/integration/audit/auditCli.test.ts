@@ -73,6 +73,13 @@ describe('safety-gateway audit', () => {
     expect(csv.out).toContain(',req_5,app-b,');
 
     expect((await cli(['query', '--dir', dir, '--limit', '2', '--format', 'jsonl'])).out.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([11, 12]);
+    // --rule alone is every request the rule read; --outcome narrows to those it acted on.
+    // Here jailbreak allows every request and unsafe-answer blocks every third.
+    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak'])).err).toContain('12 of 12 decisions');
+    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak', '--outcome', 'block'])).err).toContain('0 of 12 decisions');
+    const blockedBy = await cli(['query', '--dir', dir, '--format', 'jsonl', '--rule', 'unsafe-answer', '--outcome', 'block']);
+    expect(blockedBy.out.trim().split('\n').map((l) => JSON.parse(l).request_id)).toEqual(['req_0', 'req_3', 'req_6', 'req_9']);
+    expect((await cli(['query', '--dir', dir, '--outcome', 'maybe'])).code).toBe(2);
     expect((await cli(['query', '--dir', dir, '--action', 'maybe'])).code).toBe(2);
     expect((await cli(['query', '--dir', path.join(dir, 'nope')])).err).toContain('no audit directory');
   });

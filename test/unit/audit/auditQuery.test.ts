@@ -36,6 +36,12 @@ describe('audit query', () => {
     [{ category: 'S1' }, ['req_1']],
     [{ rule: 'unsafe-answer' }, ['req_1']],
     [{ rule: 'jailbreak' }, ['req_1', 'req_2']],
+    // --rule alone is every request the rule read; with --outcome, the ones it acted on.
+    [{ rule: 'unsafe-answer', outcome: 'block' as const }, ['req_1']],
+    [{ rule: 'jailbreak', outcome: 'block' as const }, []],
+    [{ rule: 'jailbreak', outcome: 'allow' as const }, ['req_1', 'req_2']],
+    [{ guard: 'prompt_guard', outcome: 'block' as const }, []],
+    [{ outcome: 'block' as const }, ['req_1']],
     [{ since: new Date('2025-06-02T00:00:00Z') }, ['req_2']],
     [{ until: new Date('2025-06-02T00:00:00Z') }, ['req_1']],
     [{}, ['req_1', 'req_2']],
