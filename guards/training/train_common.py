@@ -1,6 +1,10 @@
 """Shared training / evaluation machinery for the bundled guard models.
 
-CPU only. Precision follows the CPU (--precision auto): where it computes bf16 in hardware
+Trains on the CPU by default (--device cpu); --device cuda (or auto) runs pre-training and
+fine-tuning on a GPU under bf16 autocast, everything else (data, tokenizer, export, checks,
+evaluation) stays on the CPU. --stop-after-fit and --from-fit split a run in two, so the fit can
+run on a GPU machine that has no node (the checks and the evaluation need onnxruntime-node) and
+the rest where the repo is built. On the CPU, precision follows the CPU (--precision auto): where it computes bf16 in hardware
 (AVX512-BF16, AMX), training runs under bf16 autocast (oneDNN kernels, fp32 master weights and
 fp32 softmax/LayerNorm/loss), ~15x faster than fp32 on the first build machine (torch 1.13 with
 the reference BLAS); on a CPU without it (AVX2 only, such as the AMD EPYC build machine) PyTorch
@@ -36,8 +40,10 @@ MAX_LEN = 512
 MAX_CONTENT = MAX_LEN - 2
 
 
-# Whether matmuls run under bf16 autocast: set once per run by start_run from --precision.
+# Whether matmuls run under bf16 autocast, and where pre-training and fine-tuning run: set once per
+# run by start_run from --precision and --device.
 BF16 = False
+DEVICE = torch.device("cpu")
 
 
 def native_bf16():
@@ -160,6 +166,7 @@ def make_batches(lengths, rng, token_budget, max_batch, pool=4096):
 def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=None):
     """Raw head outputs for wrapped sequences: (logits [n, C], category_logits [n, K] or None)."""
     model.eval()
+    dev = next(model.parameters()).device
     order = np.argsort([len(s) for s in seqs], kind="stable")
     n = len(seqs)
     logits = None
@@ -174,12 +181,12 @@ def predict_torch(model, seqs, token_budget=16384, max_batch=256, bf16=None):
         j = max(j, i + 1)
         idx = order[i:j]
         ids, mask = pad_batch([seqs[k] for k in idx])
-        with torch.autocast("cpu", enabled=BF16 if bf16 is None else bf16, dtype=torch.bfloat16):
-            out = model(ids, mask)
+        with torch.autocast(dev.type, enabled=BF16 if bf16 is None else bf16, dtype=torch.bfloat16):
+            out = model(ids.to(dev), mask.to(dev))
         if isinstance(out, tuple):
-            lo, co = out[0].float().numpy(), out[1].float().numpy()
+            lo, co = out[0].float().cpu().numpy(), out[1].float().cpu().numpy()
         else:
-            lo, co = out.float().numpy(), None
+            lo, co = out.float().cpu().numpy(), None
         if logits is None:
             logits = np.zeros((n, lo.shape[1]), dtype=np.float32)
             if co is not None:
@@ -351,6 +358,7 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
     weights: the same command reproduces the same model on any machine with the same threads.
     """
     rng = np.random.default_rng(seed)
+    model.to(DEVICE)
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "ln" in n or n.startswith("pos") else decay).append(p)
@@ -383,8 +391,8 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
             ids, mask = pad_batch([e["seq"] for e in items])
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            with torch.autocast("cpu", enabled=BF16, dtype=torch.bfloat16):
-                out = model(ids, mask)
+            with torch.autocast(DEVICE.type, enabled=BF16, dtype=torch.bfloat16):
+                out = model(ids.to(DEVICE), mask.to(DEVICE))
             out = tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
             loss = loss_fn(out, items)
             opt.zero_grad(set_to_none=True)
@@ -415,9 +423,11 @@ def fit(model, build_epoch, loss_fn, validate, steps, lr=1e-3, warmup_frac=0.06,
                 break
         ep += 1
     model.load_state_dict(best[1])
+    # Export, checks and evaluation run on the CPU whatever trained the model.
+    model.cpu()
     log("best checkpoint: epoch %d step %d val_score %.4f" % (best[2]["epoch"], best[2]["step"], best[0]))
     return {"history": history, "best": rnd(best[2]), "train_minutes": round((time.time() - t0) / 60, 2),
-            "steps": step, "epochs_done": round(ep - 1 + (step - sum(epoch_batches[:-1])) / max(1, epoch_batches[-1]), 2)}
+            "device": DEVICE.type, "precision": "bf16" if BF16 else "fp32", "steps": step, "epochs_done": round(ep - 1 + (step - sum(epoch_batches[:-1])) / max(1, epoch_batches[-1]), 2)}
 
 
 def schedule_text(fit_info):
@@ -463,7 +473,7 @@ def mlm_pretrain(model, id_lists, steps, seed, lr=1e-3, seq_len=128, batch=64, m
     used in context from the texts themselves (the [UNK] id stands in for [MASK], which these
     tokenizers do not have). Fixed steps and a seeded sampler, like fit()."""
     from encoder_model import MaskedLMHead
-    head = MaskedLMHead(model)
+    head = MaskedLMHead(model).to(DEVICE)
     rng = np.random.default_rng(seed)
     lengths = np.array([len(x) for x in id_lists], dtype=np.float64)
     keep = np.nonzero(lengths >= 4)[0]
@@ -503,9 +513,9 @@ def mlm_pretrain(model, id_lists, steps, seed, lr=1e-3, seq_len=128, batch=64, m
         inp[rows[r < 0.8], cols[r < 0.8]] = UNK
         rnd_sel = (r >= 0.8) & (r < 0.9)
         inp[rows[rnd_sel], cols[rnd_sel]] = torch.from_numpy(rng.integers(4, vocab, int(rnd_sel.sum())))
-        with torch.autocast("cpu", enabled=BF16, dtype=torch.bfloat16):
-            logits = head(inp, mask, pos)
-        loss = F.cross_entropy(logits.float(), target[rows, cols])
+        with torch.autocast(DEVICE.type, enabled=BF16, dtype=torch.bfloat16):
+            logits = head(inp.to(DEVICE), mask.to(DEVICE), pos.to(DEVICE))
+        loss = F.cross_entropy(logits.float(), target[rows, cols].to(DEVICE))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
@@ -553,6 +563,18 @@ def fit_arguments(ap):
                          "else fp32 (emulated bf16 is over 100x slower on an AVX2-only CPU)")
     ap.add_argument("--no-quantize", action="store_true",
                     help="ship the float32 model.onnx (default: int8 weights, quantize_onnx.py)")
+    ap.add_argument("--train-seed", type=int, default=None,
+                    help="seed of the training draws (initial weights, crops, pre-training, batches; default: the recipe's); "
+                         "the evaluation's synthetic documents and padding keep theirs, so two seeds are compared on the same cases")
+    ap.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
+                    help="where pre-training and fine-tuning run (auto: cuda when PyTorch sees a GPU); "
+                         "on cuda under bf16 autocast unless --precision fp32. The rest of the run stays on the CPU")
+    ap.add_argument("--stop-after-fit", action="store_true",
+                    help="save the fitted model and its tokenizer to --work (fit.pt, spm.model) and stop: for a GPU "
+                         "machine without node; finish elsewhere with --from-fit")
+    ap.add_argument("--from-fit", metavar="DIR",
+                    help="a --stop-after-fit run's --work folder: its tokenizer and weights instead of training them; "
+                         "the export, checks, evaluation and card as usual (same data and arguments)")
 
 
 def splits_data_default():
@@ -564,8 +586,16 @@ def start_run(args, name, seed):
     """Seeds and threads; --smoke caps (a temp --out, 40 steps, vocab 2000, at most 20 MLM steps);
     the work and out dirs. Returns (work dir, start time)."""
     setup(seed, args.threads)
-    global BF16
-    BF16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16())
+    global BF16, DEVICE
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda":
+        # Seeded like the CPU, but GPU kernels give other weights than the CPU's, and are not
+        # bitwise deterministic either (atomic adds in the embedding and gather backward passes).
+        torch.cuda.manual_seed_all(seed)
+        log("device cuda: %s" % torch.cuda.get_device_name(0))
+    BF16 = args.precision == "bf16" or (args.precision == "auto" and (DEVICE.type == "cuda" or native_bf16()))
     # The report's args say which precision ran, not just "auto".
     args.precision = "bf16" if BF16 else "fp32"
     log("precision %s (CPU bf16 in hardware: %s)" % (args.precision, native_bf16()))
@@ -575,9 +605,76 @@ def start_run(args, name, seed):
         args.steps, args.vocab, args.mlm_steps = 40, 2000, min(args.mlm_steps, 20)
     work = args.work or tempfile.mkdtemp(prefix=name + "-work-")
     os.makedirs(work, exist_ok=True)
+    if args.stop_after_fit:
+        # Nothing of a fit goes into --out (by default the shipped model's folder): its tokenizer
+        # beside the old model.onnx would no longer match it.
+        args.out = os.path.join(work, "out")
     os.makedirs(args.out, exist_ok=True)
     log("out=%s work=%s" % (args.out, work))
     return work, t_start
+
+
+FIT_FILE = "fit.pt"
+# Arguments that say where and how a run ran, not what it trains on: free to differ between --stop-after-fit and --from-fit.
+RUN_PLACE_ARGS = {"device", "threads", "precision", "work", "out", "data", "from_fit", "stop_after_fit", "no_quantize"}
+
+
+def rows_digest(by_split):
+    """SHA-256 over every split's rows (split, label, text), so --from-fit knows it reads the fit's data."""
+    import hashlib
+    h = hashlib.sha256()
+    for name in sorted(by_split):
+        for r in by_split[name]:
+            h.update(("%s\x00%s\x00%s\x01" % (name, r.get("label"), r["text"])).encode("utf-8"))
+    return h.hexdigest()
+
+
+def save_fit(work, model, fit_info, mlm_info, args, by_split):
+    """--stop-after-fit: the fitted weights and what the report needs of the fit, in work beside
+    the tokenizer that train_tokenizer left there (spm.model), for --from-fit."""
+    path = os.path.join(work, FIT_FILE)
+    torch.save({"encoder": dict(model.cfg), "state_dict": model.state_dict(), "fit": fit_info, "mlm": mlm_info,
+                "device": args.device, "precision": args.precision, "args": vars(args), "rows": rows_digest(by_split)}, path)
+    # The device tool brings back files of at most 16 MiB.
+    if os.path.getsize(path) > 16 * 1024 * 1024:
+        log("WARNING: %s is %.1f MiB, over the 16 MiB a device machine returns per file" % (path, os.path.getsize(path) / 2 ** 20))
+    log("fit saved to %s; finish with --from-fit %s" % (os.path.join(work, FIT_FILE), work))
+
+
+def fit_step(args, work, model, cfg, by_split, mlm_info, seed, build_epoch, loss_fn, validate):
+    """The fit (or --from-fit's saved one); with --stop-after-fit, saved to work. Returns
+    (fit_info, mlm_info), or None when the run stops here."""
+    if args.from_fit:
+        fit_info, mlm_info = fitted_model(args, cfg, model, by_split)
+    else:
+        fit_info = fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
+                       token_budget=args.token_budget, seed=seed, evals_per_epoch=1)
+    if args.stop_after_fit:
+        save_fit(work, model, fit_info, mlm_info, args, by_split)
+        return None
+    return fit_info, mlm_info
+
+
+def load_fit(work):
+    return torch.load(os.path.join(work, FIT_FILE), map_location="cpu", weights_only=False)
+
+
+def fitted_model(args, cfg, model, by_split):
+    """--from-fit: the saved weights into `model` (built from the same arguments and data: the
+    encoder config and the rows must match); returns (fit_info, mlm_info)."""
+    fitted = load_fit(args.from_fit)
+    if fitted.get("rows") != rows_digest(by_split):
+        raise SystemExit("--from-fit: the rows differ from the fit's (another ../shared/data, or other data arguments)")
+    if fitted["encoder"] != dict(cfg):
+        raise SystemExit("--from-fit: the saved encoder %s differs from these arguments' %s" % (fitted["encoder"], dict(cfg)))
+    # The data, windows and evaluation must be the fit's: every recipe argument the same, except where and how it ran.
+    here, saved = vars(args), fitted["args"]
+    differ = sorted(k for k in set(here) | set(saved) if k not in RUN_PLACE_ARGS and here.get(k) != saved.get(k))
+    if differ:
+        raise SystemExit("--from-fit: arguments differ from the fit's: " + ", ".join("%s %r (fit: %r)" % (k, here.get(k), saved.get(k)) for k in differ))
+    model.load_state_dict(fitted["state_dict"])
+    log("weights from %s (fitted on %s, %s)" % (args.from_fit, fitted["device"], fitted["precision"]))
+    return fitted["fit"], fitted["mlm"]
 
 
 def smoke_subset(rows, rng, per_label, labels):
@@ -603,14 +700,20 @@ def rows_by_split(rows, rng, smoke, labels, per_train, per_eval, eval_only):
     return by_split
 
 
-def train_tokenizer(texts, work, out, vocab, smoke):
+def train_tokenizer(texts, work, out, vocab, smoke, from_fit=None):
     """SentencePiece on the train texts -> tokenizer.json in out, spm.model beside it (the parity
-    tests' reference). Returns (processor, path of the trained spm.model)."""
+    tests' reference); with from_fit, that run's spm.model instead of a new one (its weights index
+    that vocabulary). Returns (processor, path of the spm.model)."""
     import sentencepiece as spm
     import sp_tokenizer_json
     t0 = time.time()
-    spm_path = sp_tokenizer_json.train_sentencepiece(texts, os.path.join(work, "spm"), vocab_size=vocab,
-                                                     hard_vocab_limit=not smoke)
+    if from_fit:
+        spm_path = os.path.join(work, "spm.model")
+        if os.path.abspath(os.path.join(from_fit, "spm.model")) != os.path.abspath(spm_path):
+            shutil.copyfile(os.path.join(from_fit, "spm.model"), spm_path)
+    else:
+        spm_path = sp_tokenizer_json.train_sentencepiece(texts, os.path.join(work, "spm"), vocab_size=vocab,
+                                                         hard_vocab_limit=not smoke)
     sp_tokenizer_json.write(spm_path, out)
     shutil.copyfile(spm_path, os.path.join(out, "spm.model"))
     sp = spm.SentencePieceProcessor(model_file=spm_path)
@@ -661,6 +764,23 @@ def report_head(name, args, seed, model, by_split, fit_info, mlm_info, check, pa
         "sizes_bytes": sizes, "size_mb_total": round(sum(sizes.values()) / 1e6, 2),
         "latency_128_tokens_ort_node": lat,
     }
+
+
+def precision_text(rep):
+    """The card's words for the precision the weights were fitted in."""
+    fitted = rep["fit"].get("precision", rep["args"].get("precision", "bf16"))
+    return "bf16 autocast" if fitted == "bf16" else "fp32"
+
+
+def time_text(rep):
+    """The card's words for how long the run took, and where its fit ran."""
+    a = rep["args"]
+    device = rep["fit"].get("device", "cpu")
+    if a.get("from_fit"):
+        return ("%s min fine-tuning on %s (--stop-after-fit), then %s min for the rest on %s CPU cores (--from-fit)"
+                % (rep["train_minutes"], device, rep["total_minutes"], a.get("threads", 2)))
+    where = "%s CPU cores" % a.get("threads", 2) if device == "cpu" else "%s CPU cores and %s" % (a.get("threads", 2), device)
+    return "%s min fine-tuning, %s min end to end on %s" % (rep["train_minutes"], rep["total_minutes"], where)
 
 
 def onnx_kind(rep):

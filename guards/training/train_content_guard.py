@@ -373,12 +373,14 @@ def is_benign_pool(r, role):
 
 def main():
     args = parse()
-    work, t_start = tc.start_run(args, "content-guard", SEED)
+    # Training draws (initial weights, crops, pre-training, batches) follow --train-seed; the evaluation's own draws never do.
+    seed = SEED if args.train_seed is None else args.train_seed
+    work, t_start = tc.start_run(args, "content-guard", seed)
     recs = splits.load_all(args.data)
     by_split = tc.rows_by_split(splits.task_b(recs) + notinject_rows(recs), np.random.default_rng(SEED), args.smoke,
                                 LABELS, 180, 60, 200)
 
-    sp, spm_path = tc.train_tokenizer([frame(r) for r in by_split["train"]], work, args.out, args.vocab, args.smoke)
+    sp, spm_path = tc.train_tokenizer([frame(r) for r in by_split["train"]], work, args.out, args.vocab, args.smoke, args.from_fit)
     vocab_size = sp.get_piece_size()
     prefix_ids = {role: np.asarray(sp.encode(template_prefix(role)), dtype=np.int32) for role in TEMPLATE}
     tc.log("template prefixes: %s" % {k: sp.encode(template_prefix(k), out_type=str) for k in TEMPLATE})
@@ -405,19 +407,19 @@ def main():
     model = EncoderClassifier(cfg)
     tc.log("model params: %d" % count_params(model))
     mlm_info = None
-    if args.mlm_steps:
+    if args.mlm_steps and not args.from_fit:
         # every train-split text of both tasks, unlabelled (validation and test texts are never read)
         a_texts = [r["text"] for r in splits.task_a(recs) if r["split"] == "train"]
         corpus = [r["ids"] for r in by_split["train"]] + tc.encode_texts(sp, a_texts)
         tc.log("MLM pre-training on %d train-split texts" % len(corpus))
-        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, SEED + 3, lr=args.mlm_lr)
+        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, seed + 3, lr=args.mlm_lr)
 
     train_rows = by_split["train"]
     rates = np.array([base_rate(r, args) for r in train_rows])
     lang_k = language_factors(train_rows, rates)
     rates = np.array([w * lang_k.get((r["lang"], r["y"]), 1.0) for r, w in zip(train_rows, rates)])
     tc.log("language factors %s; French rows %d" % (lang_k, sum(r["lang"] == "fr" for r in train_rows)))
-    crops = safe_prefix_crops(train_rows, sp, np.random.default_rng(SEED + 1))
+    crops = safe_prefix_crops(train_rows, sp, np.random.default_rng(seed + 1))
     no_cats = np.zeros(len(CATS), dtype=np.float32)
     pad_texts = [r["text"] for r in train_rows if r["dataset"] == "benign-chat" and len(r["text"].split()) >= 20]
     # padded prompts of both labels: padding alone must not read as unsafe
@@ -502,11 +504,12 @@ def main():
 
     def loss_fn(out, items):
         logits, clog = out
-        y = torch.tensor([e["y"] for e in items])
-        ct = torch.from_numpy(np.stack([e["cat"] for e in items]))
-        cm = torch.tensor([e["cmask"] for e in items], dtype=torch.float32)
-        ce = F.cross_entropy(logits, y, weight=weights)
-        bce = F.binary_cross_entropy_with_logits(clog, ct, reduction="none", pos_weight=pos_weight).sum(1)
+        dev = logits.device
+        y = torch.tensor([e["y"] for e in items], device=dev)
+        ct = torch.from_numpy(np.stack([e["cat"] for e in items])).to(dev)
+        cm = torch.tensor([e["cmask"] for e in items], dtype=torch.float32, device=dev)
+        ce = F.cross_entropy(logits, y, weight=weights.to(dev))
+        bce = F.binary_cross_entropy_with_logits(clog, ct, reduction="none", pos_weight=pos_weight.to(dev)).sum(1)
         bce = (bce * cm).sum() / cm.sum().clamp(min=1.0)
         return ce + args.cat_weight * bce
 
@@ -532,9 +535,10 @@ def main():
         return au + 0.5 * (ru + ra), {"val_auroc": au, "val_auprc": tc.auprc(yv, pu),
                                       "val_user_recall_at_1pct_pool_fpr": ru, "val_answer_recall_at_1pct_pool_fpr": ra}
 
-    fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
-                      token_budget=args.token_budget, seed=SEED,
-                      evals_per_epoch=1)
+    fitted = tc.fit_step(args, work, model, cfg, by_split, mlm_info, seed, build_epoch, loss_fn, validate)
+    if fitted is None:
+        return
+    fit_info, mlm_info = fitted
     onnx_path, check, parity_res, quant = tc.export_and_check(model, cfg, {"labels": LABELS, "categories": CATS}, sp, spm_path,
                                                        args, work, lambda: write_config(args.out, cfg, fit_info, W))
 
@@ -548,7 +552,7 @@ def main():
                       "max_p_unsafe": float(everyday_pu.max())}
     tc.log("everyday prompts: " + json.dumps(everyday_check))
     report = {
-        **tc.report_head("content-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
+        **tc.report_head("content-guard-small", args, seed, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
         "metrics_onnx": metrics, "everyday_prompts": everyday_check,
         "window_tokens": W, "language_factors": {"%s/%s" % k: round(v, 3) for k, v in lang_k.items()},
         "args": vars(args),
@@ -674,10 +678,10 @@ category head. {rep['params']:,} parameters.
   request (safe), so complying is told from refusing, not the topic (`answer_synthesis.py`).
 {mlm_line}
 * Loss: class-weighted cross-entropy + {a['cat_weight']} x category BCE (masked for unsafe rows without
-  codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, {'bf16 autocast' if a.get('precision', 'bf16') == 'bf16' else 'fp32'},
+  codes; the category gradient reaches the encoder scaled by {a['cat_grad_scale']}). AdamW, lr {a['lr']}, {tc.precision_text(rep)},
   seed {rep['seed']}, {tc.schedule_text(rep['fit'])}; checkpoint chosen on validation by AUROC +
   recall at 1% of the benign pool blocked (prompts and answers).
-* Time: {rep['train_minutes']} min fine-tuning, {rep['total_minutes']} min end to end on 2 CPU cores ({rep.get('machine_note', 'see training_report.json')}).
+* Time: {tc.time_text(rep)} ({rep.get('machine_note', 'see training_report.json')}).
 
 ## Thresholds (the default policy's)
 Chosen on validation, never on test: the lowest p(unsafe) that blocks at most 1% of the benign

@@ -416,7 +416,9 @@ def robustness_metrics(pred, sp, by_split, b_by_split, thr, W, doc_pre=None):
 
 def main():
     args = parse()
-    work, t_start = tc.start_run(args, "prompt-guard", SEED)
+    # Training draws (initial weights, crops, pre-training, batches) follow --train-seed; the evaluation's own draws never do.
+    seed = SEED if args.train_seed is None else args.train_seed
+    work, t_start = tc.start_run(args, "prompt-guard", seed)
     recs = splits.load_all(args.data)
     by_split = tc.rows_by_split(splits.task_a(recs), np.random.default_rng(SEED), args.smoke, LAB, 120, 40, 100)
     if not args.keep_system_relative:
@@ -426,7 +428,7 @@ def main():
                % (len(dropped), dropped[0]["text"][:60] if dropped else ""))
 
     # ---- tokenizer
-    sp, spm_path = tc.train_tokenizer([r["text"] for r in by_split["train"]], work, args.out, args.vocab, args.smoke)
+    sp, spm_path = tc.train_tokenizer([r["text"] for r in by_split["train"]], work, args.out, args.vocab, args.smoke, args.from_fit)
     vocab_size = sp.get_piece_size()
     W = args.window_tokens
     # The runtime trims whitespace around the template's prefix (guards/encoder/template.ts).
@@ -448,7 +450,7 @@ def main():
             r["ids_ws"] = w
             r["y"] = LAB[r["label"]]
             r["pre"] = doc_pre if r.get("role") in THIRD_PARTY_ROLES else None
-    crops = benign_prefix_crops(by_split["train"], sp, np.random.default_rng(SEED + 1))
+    crops = benign_prefix_crops(by_split["train"], sp, np.random.default_rng(seed + 1))
     nf = payload_focus(by_split["train"], sp)
     payload_focus(by_split["train"], sp, "ws_text", "focus_ws")
     # char spans of the shared injections' payloads (diff against the clean copy of the group)
@@ -476,12 +478,12 @@ def main():
     model = EncoderClassifier(cfg)
     tc.log("model params: %d" % count_params(model))
     mlm_info = None
-    if args.mlm_steps:
+    if args.mlm_steps and not args.from_fit:
         # every train-split text of both tasks, unlabelled (validation and test texts are never read)
         b_texts = [r["text"] for r in b_by_split["train"]]
         corpus = [r["ids"] for r in by_split["train"]] + tc.encode_texts(sp, b_texts)
         tc.log("MLM pre-training on %d train-split texts" % len(corpus))
-        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, SEED + 3, lr=args.mlm_lr)
+        mlm_info = tc.mlm_pretrain(model, corpus, args.mlm_steps, seed + 3, lr=args.mlm_lr)
 
     def rate(r):
         if r["label"] != "benign":
@@ -554,8 +556,8 @@ def main():
     tc.log("per-epoch counts %s, class weights %s" % (exp_counts.round().tolist(), weights.tolist()))
 
     def loss_fn(out, items):
-        y = torch.tensor([e["y"] for e in items])
-        return F.cross_entropy(out, y, weight=weights)
+        y = torch.tensor([e["y"] for e in items], device=out.device)
+        return F.cross_entropy(out, y, weight=weights.to(out.device))
 
     val_rows = by_split["validation"]
     val_docs = synthetic_eval_docs(sp, val_rows, b_by_split["validation"], SEED + 11, 300, W, doc_pre)
@@ -575,9 +577,10 @@ def main():
         r1 = tc.rates(yv, s, tc.threshold_at_fpr(s[~yv], 0.01))["recall"]
         return r1 + au, {"val_auroc": au, "val_recall_at_1pct_fpr": r1}
 
-    fit_info = tc.fit(model, build_epoch, loss_fn, validate, steps=args.steps, lr=args.lr,
-                      token_budget=args.token_budget, seed=SEED,
-                      evals_per_epoch=1)
+    fitted = tc.fit_step(args, work, model, cfg, by_split, mlm_info, seed, build_epoch, loss_fn, validate)
+    if fitted is None:
+        return
+    fit_info, mlm_info = fitted
     # ---- export + checks
     onnx_path, check, parity_res, quant = tc.export_and_check(model, cfg, {"labels": LABELS}, sp, spm_path, args, work,
                                                        lambda: write_config(args.out, cfg, fit_info, W, args.doc_marker))
@@ -595,7 +598,7 @@ def main():
                    "max_jailbreak_score": float(short_jb.max())}
     tc.log("short benign prompts: " + json.dumps(short_check))
     report = {
-        **tc.report_head("prompt-guard-small", args, SEED, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
+        **tc.report_head("prompt-guard-small", args, seed, model, by_split, fit_info, mlm_info, check, parity_res, quant, t_start),
         "metrics_onnx": metrics, "metrics_onnx_raw_text": metrics_raw, "short_benign_prompts": short_check,
         "robustness_test": robustness, "window_tokens": W,
         "args": vars(args),
@@ -733,10 +736,10 @@ positions (512); pooling concat(CLS, mean, max) -> dense + tanh -> linear(3). {r
 {system_relative_line}
 {twins_line}
 {mlm_line}
-* Class-weighted cross-entropy, AdamW, lr {a['lr']}, {'bf16 autocast' if a.get('precision', 'bf16') == 'bf16' else 'fp32'}, seed {rep['seed']}, {tc.schedule_text(rep['fit'])};
+* Class-weighted cross-entropy, AdamW, lr {a['lr']}, {tc.precision_text(rep)}, seed {rep['seed']}, {tc.schedule_text(rep['fit'])};
   checkpoint chosen on validation (the shared rows plus 300 injected and 300 clean documents built
   from validation carriers and payloads) by recall at 1% FPR + AUROC.
-* Time: {rep['train_minutes']} min fine-tuning, {rep['total_minutes']} min end to end on 2 CPU cores.
+* Time: {tc.time_text(rep)}.
 
 ## Results measured in Python (shipped ONNX model, same views as the runtime)
 Malicious = INJECTION or JAILBREAK vs BENIGN, score p[INJECTION] + p[JAILBREAK]; "chosen
