@@ -12,7 +12,19 @@ export function validation<T>(schema: RequestSchema<T>, body: unknown, what: str
   if (!result.success) {
     const issue = result.error.issues[0];
     const param = issue.path.map(String).join('.') || null;
+    // OpenAI's words for a member left out, rather than zod's "expected array, received undefined".
+    if (param && isAbsent(body, issue.path)) throw badRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
     throw badRequest(`invalid ${what} request: ${param ? `\`${param}\`: ` : ''}${issue.message}`, param);
   }
   return result.data;
+}
+
+/** Pure: whether the member at `path` is missing from the body (its parent is there, it is not). */
+function isAbsent(body: unknown, path: readonly PropertyKey[]): boolean {
+  let parent: unknown = body;
+  for (const key of path.slice(0, -1)) {
+    if (parent === null || typeof parent !== 'object') return false;
+    parent = (parent as Record<PropertyKey, unknown>)[key as string];
+  }
+  return parent !== null && typeof parent === 'object' && !Object.prototype.hasOwnProperty.call(parent, path[path.length - 1] as string);
 }

@@ -43,8 +43,14 @@ describe('bad input', () => {
   });
 
   test('missing or mistyped messages / prompt is a 400 naming the field', async () => {
-    const missing = await expectError(await post('/v1/chat/completions', JSON.stringify({ model: 'x' })), 400, 'invalid_request');
-    expect(missing.error.message).toContain('messages');
+    // A member left out is told in OpenAI's words (not the schema's "expected array, received undefined").
+    const missing = await expectError(await post('/v1/chat/completions', JSON.stringify({ model: 'x' })), 400, 'missing_required_parameter');
+    expect(missing.error).toMatchObject({ message: "Missing required parameter: 'messages'.", param: 'messages' });
+    const missingPrompt = await expectError(await post('/v1/completions', JSON.stringify({ model: 'x' })), 400, 'missing_required_parameter');
+    expect(missingPrompt.error.param).toBe('prompt');
+    // A nested member left out names its path.
+    const missingRole = await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [{ content: 'x' }] })), 400, 'missing_required_parameter');
+    expect(missingRole.error.param).toBe('messages.0.role');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: 'hello' })), 400, 'invalid_request');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [] })), 400, 'invalid_request');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [{ role: 'wizard', content: 'x' }] })), 400, 'invalid_request');
