@@ -71,7 +71,8 @@ export function table(header: string[], rows: string[][]): string {
 
 export function formatStats(stats: AuditStats, format: OutputFormat): string {
   if (format === 'jsonl') return `${JSON.stringify(stats)}\n`;
-  const sections: string[] = [`${stats.records} decisions${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}\n`];
+  // Records of every kind (decisions and refusals: the kind table below splits them).
+  const sections: string[] = [`${stats.records} records${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}\n`];
   const counts = (title: string, record: Record<string, number>) =>
     table([title, 'requests'], Object.entries(record).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, String(v)]));
   sections.push(counts('kind', stats.byKind));

@@ -117,8 +117,11 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
     return 2;
   }
   // --limit keeps the most recent matches.
-  io.out(formatEntries(limit ? selected.slice(-limit) : selected, format));
-  if (format === 'table') io.err(`${selected.length} of ${entries.length} decisions in ${listAuditFiles(dir).length} file(s)\n`);
+  const shown = limit ? selected.slice(-limit) : selected;
+  io.out(formatEntries(shown, format));
+  // Records: decisions and refusals alike (--kind tells them apart).
+  const cut = shown.length < selected.length ? `; the last ${shown.length} shown (--limit)` : '';
+  if (format === 'table') io.err(`${selected.length} of ${entries.length} records in ${listAuditFiles(dir).length} file(s)${cut}\n`);
   return 0;
 }
 

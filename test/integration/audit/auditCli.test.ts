@@ -63,7 +63,7 @@ describe('safety-gateway audit', () => {
     expect(table.code).toBe(0);
     expect(table.out.split('\n')[0]).toMatch(/^received_at\s+request_id/);
     expect(table.out.match(/req_\d+/g)).toEqual(['req_0', 'req_3', 'req_6', 'req_9']);
-    expect(table.err).toContain('4 of 12 decisions');
+    expect(table.err).toContain('4 of 12 records');
 
     const jsonl = await cli(['query', '--dir', dir, '--format', 'jsonl', '--app', 'app-b', '--category', 'S1']);
     expect(jsonl.out.trim().split('\n').map((l) => JSON.parse(l).request_id)).toEqual(['req_3', 'req_9']);
@@ -73,10 +73,12 @@ describe('safety-gateway audit', () => {
     expect(csv.out).toContain(',req_5,app-b,');
 
     expect((await cli(['query', '--dir', dir, '--limit', '2', '--format', 'jsonl'])).out.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([11, 12]);
+    // The footer says when --limit cut the list.
+    expect((await cli(['query', '--dir', dir, '--action', 'block', '--limit', '2'])).err).toMatch(/4 of 12 records in \d+ file\(s\); the last 2 shown \(--limit\)/);
     // --rule alone is every request the rule read; --outcome narrows to those it acted on.
     // Here jailbreak allows every request and unsafe-answer blocks every third.
-    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak'])).err).toContain('12 of 12 decisions');
-    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak', '--outcome', 'block'])).err).toContain('0 of 12 decisions');
+    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak'])).err).toContain('12 of 12 records');
+    expect((await cli(['query', '--dir', dir, '--rule', 'jailbreak', '--outcome', 'block'])).err).toContain('0 of 12 records');
     const blockedBy = await cli(['query', '--dir', dir, '--format', 'jsonl', '--rule', 'unsafe-answer', '--outcome', 'block']);
     expect(blockedBy.out.trim().split('\n').map((l) => JSON.parse(l).request_id)).toEqual(['req_0', 'req_3', 'req_6', 'req_9']);
     expect((await cli(['query', '--dir', dir, '--outcome', 'maybe'])).code).toBe(2);
@@ -87,7 +89,7 @@ describe('safety-gateway audit', () => {
   test('the directory comes from SAFETY_AUDIT_DIR when --dir is absent', async () => {
     const res = await cli(['stats'], { SAFETY_AUDIT_DIR: dir });
     expect(res.code).toBe(0);
-    expect(res.out).toContain('12 decisions');
+    expect(res.out).toContain('12 records');
   });
 
   test('stats: counts by action, guard, category and app', async () => {
@@ -96,7 +98,7 @@ describe('safety-gateway audit', () => {
     expect(stats).toMatchObject({ records: 12, byAction: { block: 4, allow: 8 }, byCategory: { S1: 4 }, byApp: { 'app-a': { block: 2, allow: 4 }, 'app-b': { block: 2, allow: 4 } } });
     expect(stats.byGuard.llama_guard).toEqual({ runs: 4, flagged: 0, blocked: 4, errors: 0 });
     const table = await cli(['stats', '--dir', dir, '--since', '2025-06-01T00:06:00Z']);
-    expect(table.out).toContain('6 decisions');
+    expect(table.out).toContain('6 records');
   });
 
   test('verify: an intact, rotated log passes', async () => {
