@@ -23,6 +23,8 @@ export interface RecordingUpstream {
   received: Received[];
   /** Requests (other than readiness pings) it answered as a chat or text completion. */
   completionsServed(): Received[];
+  /** Every request but the gateway's own look at the model list (its health check at start and /readyz). */
+  forwarded(): Received[];
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     received,
     completionsServed: () => received.filter((r) => COMPLETIONS.has(r.resolvedPath)),
+    forwarded: () => received.filter((r) => !(r.method === 'GET' && r.resolvedPath === '/v1/models')),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

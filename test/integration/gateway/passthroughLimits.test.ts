@@ -40,15 +40,15 @@ describe('passthrough: body limit and headers', () => {
   }
 
   test('a body over limits.body_bytes is refused with 413, declared or chunked; one within it is forwarded', async () => {
-    const before = upstream.received.length;
+    const before = upstream.forwarded().length;
     expect(await post(200 * 1024, true)).toEqual({ status: 413, code: 'request_too_large' });
-    expect(upstream.received.length).toBe(before);
+    expect(upstream.forwarded().length).toBe(before);
     const chunked = await post(1024 * 1024, false);
     expect([413, 0]).toContain(chunked.status);
     // Whatever reached the engine was cut off: it never received a whole request past the limit.
-    expect(upstream.received.length).toBe(before);
+    expect(upstream.forwarded().length).toBe(before);
     expect((await post(1024, true)).status).toBe(200);
-    expect(upstream.received.length).toBe(before + 1);
+    expect(upstream.forwarded().length).toBe(before + 1);
   });
 
   test('Expect: 100-continue changes nothing the engine hears: no client key, no cookie, the gateway request id', async () => {
@@ -68,7 +68,7 @@ describe('passthrough: body limit and headers', () => {
       req.flushHeaders();
     });
     expect(answer).toMatchObject({ status: 200, continued: true });
-    const got = upstream.received.at(-1)!.headers;
+    const got = upstream.forwarded().at(-1)!.headers;
     expect(got.authorization).toBeUndefined();
     expect(got.cookie).toBeUndefined();
     expect(got.expect).toBeUndefined();
@@ -79,7 +79,7 @@ describe('passthrough: body limit and headers', () => {
     // node:http (fetch refuses to send a Connection header).
     const res = await rawRequest(h.gateway.url, 'POST', '/v1/embeddings', { connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'a', 'x-forwarded-for': '1.2.3.4', 'x-request-id': 'client-rid', 'proxy-connection': 'keep-alive' }, '{"model":"dev","input":"x"}');
     expect(res.status).toBe(200);
-    const got = upstream.received.at(-1)!.headers;
+    const got = upstream.forwarded().at(-1)!.headers;
     for (const name of ['x-secret-hop', 'x-forwarded-for', 'proxy-connection']) expect(got[name]).toBeUndefined();
     expect(got['x-request-id']).toBe(res.headers['x-request-id']);
     expect(got['x-request-id']).not.toBe('client-rid');

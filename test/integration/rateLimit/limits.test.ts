@@ -289,6 +289,8 @@ describe('a token budget limits the answers of a request that sets no limit', ()
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString('utf8')));
     req.on('end', () => {
+      // The gateway's health check (GET /models at start and for /readyz), as an engine answers it.
+      if (req.method === 'GET') return res.end(JSON.stringify({ object: 'list', data: [{ id: 'dev', object: 'model' }] }));
       sent.push(JSON.parse(raw) as Json);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'dev', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } }));

@@ -14,6 +14,8 @@ async function startFloodEngine(totalBytes: number) {
     for await (const _ of req) {
       /* read the request */
     }
+    // The gateway's health check (GET /models at start and for /readyz), as an engine answers it.
+    if (req.method === 'GET') return res.end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }));
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.on('close', () => {
       if (!res.writableFinished) state.abandoned = true;

@@ -93,7 +93,7 @@ describe('Responses extraction: what the gateway will not forward', () => {
     ['an unknown top-level field', { input: 'hi', previous_input_messages: [] }, 'unsupported_parameter', 'previous_input_messages'],
     ['a previous response this gateway did not relay', { input: 'hi', previous_response_id: 'resp_x' }, 'previous_response_not_found', 'previous_response_id'],
     ['a reference to an item this gateway did not relay', { input: [{ type: 'item_reference', id: 'msg_x' }] }, 'item_not_found', 'input[0].id'],
-    ['a missing input', {}, 'invalid_request', 'input'],
+    ['a missing input', {}, 'missing_required_parameter', 'input'],
     ['an item without a role', { input: [{ content: 'hi' }] }, 'invalid_request', 'input[0].role'],
     ['a function call without call_id', { input: [user, { type: 'function_call', name: 'f', arguments: '{}' }] }, 'invalid_request', 'input[1].call_id'],
     ['an item status that is not a status', { input: [{ role: 'user', content: 'hi', status: 'MARK' }] }, 'invalid_request', 'input[0].status'],
