@@ -1,5 +1,5 @@
 import type { AnswerMessage, ChatChoice, ChatChunkChoice, TextChoice } from '../../../engine/answerSchema';
-import { lanePath, stringLeaves } from './stringLeaves';
+import { lanePath, pathKey, stringLeaves } from './stringLeaves';
 
 /**
  * Every text a client receives with one choice of an engine answer (a whole choice, or one stream
@@ -175,10 +175,14 @@ function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePi
   return pieces;
 }
 
-/** All strings (and member names) of a value the gateway does not model, each in the lane of its path. */
-/** A member the gateway does not model: its name is text the client receives too. */
+/**
+ * A member the gateway does not model: its name is text the client receives too, and its strings
+ * have lanes of their own (`unknown:` and the name as a path writes it), never a known field's:
+ * a member named `content` beside the delta would otherwise slip text into the content lane and
+ * split a phrase there that the client, which ignores the member, shows whole.
+ */
 function unknownMember(key: string, value: unknown): LanePiece[] {
-  return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, key)];
+  return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, `unknown:${pathKey(key).replace(/^\./, '')}`)];
 }
 
 export function unknownLanes(value: unknown, at: string): LanePiece[] {

@@ -32,13 +32,18 @@ export function stringLeaves(value: unknown, path: string, options: LeafOptions 
       // Pushed in reverse so leaves come out in document order; a key comes before its value.
       for (let i = entries.length - 1; i >= 0; i--) {
         const [k, child] = entries[i];
-        const childPath = p ? `${p}.${k}` : k;
+        const childPath = p ? `${p}${pathKey(k)}` : pathKey(k).replace(/^\./, '');
         stack.push({ value: child, path: childPath, key: k });
         if (options.keys && k.length > 0 && !options.skipKeys?.has(k)) stack.push({ value: k, path: `${childPath}#key` });
       }
     }
   }
   return leaves;
+}
+
+/** A member name as written in a path: `.name`, or `["a.b"]` when the name holds what a path uses itself, so no two members share a path. */
+export function pathKey(key: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 /** Array indexes dropped from a path, so the same field of successive stream chunks is one text. */
