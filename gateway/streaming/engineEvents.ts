@@ -3,7 +3,7 @@ import { EngineError, classifyEngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import { parseEngineText } from '../pipeline/engineAnswer';
 import type { AnswerAccumulator, StreamChunk } from './answerAccumulator';
-import { SseParser, type SseEvent } from './sseParser';
+import { dataLines, KEEP_ALIVE, SseParser, type SseEvent } from './sseParser';
 
 export type EngineEvent = SseEvent & { chunk?: StreamChunk; done?: boolean; keepAlive?: boolean };
 
@@ -23,7 +23,7 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
     const json = parseEngineText(event.data, 'a stream event');
     const { chunk, lanes } = adapter.chunkLanes(json);
     accumulator.add(chunk, lanes);
-    return { raw: onlyData(event.raw) ? event.raw : `data: ${event.data}\n\n`, data: event.data, chunk };
+    return { raw: onlyData(event.raw) ? event.raw : `${dataLines(event.data)}\n\n`, data: event.data, chunk };
   };
   try {
     for await (const bytes of upstream.body) {
@@ -43,8 +43,6 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
     throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
   }
 }
-
-const KEEP_ALIVE = ':\n\n';
 
 /** True when every line of the event is a `data:` line (what can be relayed byte for byte). */
 function onlyData(raw: string): boolean {

@@ -3,7 +3,7 @@ import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent 
 import { classifyEngineError, EngineError } from '../../engine/errors';
 import { engineAnswer, parseEngineText } from '../pipeline/engineAnswer';
 import type { ResponsesAccumulator } from './responsesAccumulator';
-import { SseParser, type SseEvent } from './sseParser';
+import { dataLines, KEEP_ALIVE, SseParser, type SseEvent } from './sseParser';
 
 export interface ResponseEngineEvent {
   /** What is relayed if the event is released: the event as received, or rewritten as `event:` + `data:`. */
@@ -14,7 +14,6 @@ export interface ResponseEngineEvent {
   terminal?: boolean;
 }
 
-const KEEP_ALIVE = ':\n\n';
 
 /**
  * Parses the engine's Responses SSE body into typed events, feeding the accumulator, up to the
@@ -31,7 +30,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
     const json = parseEngineText(sse.data, 'a stream event');
     const event = engineAnswer(() => parseResponseEvent(json));
     accumulator.add(event);
-    return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\ndata: ${sse.data}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
+    return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\n${dataLines(sse.data)}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
   };
   try {
     for await (const bytes of upstream.body) {

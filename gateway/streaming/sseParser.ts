@@ -68,3 +68,18 @@ function parseEvent(raw: string): SseEvent {
   }
   return { raw, data: dataLines.length ? dataLines.join('\n') : undefined, event };
 }
+
+/** A comment event: what the relays send for an engine event no client reads (keeps the connection alive). */
+export const KEEP_ALIVE = ':\n\n';
+
+/**
+ * Pure: an event's data as SSE writes it, one `data:` line per line of it: an engine event spread
+ * over several `data:` lines, joined by the parser, must go out spread the same way (a second line
+ * without its prefix is no data, and clients then read half a JSON document).
+ */
+export function dataLines(data: string): string {
+  return data
+    .split('\n')
+    .map((line) => `data: ${line}`)
+    .join('\n');
+}

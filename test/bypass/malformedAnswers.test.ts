@@ -1,6 +1,6 @@
 import OpenAI, { APIError } from 'openai';
 import { startHarness, type Harness } from '../support/gatewayHarness';
-import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, offMode, ssePayloads, windowMode } from './support';
+import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, offMode, responseStream, ssePayloads, windowMode } from './support';
 
 /**
  * Issue 13: engine answers the gateway cannot read are never relayed. A stream event without
@@ -180,5 +180,55 @@ describe('bypass: words joined by hyphens in bookkeeping are read (window mode)'
     const text = await res.text();
     expect(text).not.toContain(UNSAFE);
     expect(text).toContain('content_filter');
+  });
+});
+
+/**
+ * An engine event spread over several `data:` lines beside another field (`event:`, `id:`) is not
+ * relayed byte for byte but rewritten: every line of its data keeps its `data:` prefix, so the
+ * client reads the whole JSON document (the openai SDK failed on the half it got).
+ */
+describe.each([
+  ['window', windowMode(2)],
+  ['buffer', bufferMode],
+])('an event over several data lines (%s mode)', (_mode, edit) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+  });
+  afterAll(async () => h.close());
+
+  /** The event with `field` added and its JSON over two `data:` lines (cut before `"delta"`). */
+  const split = (event: string, field: string) => {
+    const lines = event.split('\n');
+    const json = lines.pop()!.replace(/^data: /, '');
+    const cut = json.indexOf('"delta"');
+    return [...lines, field, `data: ${json.slice(0, cut)}`, `data: ${json.slice(cut)}`].join('\n');
+  };
+
+  test('chat: the openai client reads every chunk', async () => {
+    const events = chatEvents([{ content: 'Hello' }, { content: ' world' }]);
+    await h.script({ raw_events: events.map((e, i) => (i === 1 || i === 2 ? split(e, 'event: message') : e)) });
+    const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Hello world');
+  });
+
+  test('responses: the openai client reads every event', async () => {
+    const events = responseStream(
+      [
+        { type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hello' },
+        { type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: ' world' },
+      ],
+      [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello world', annotations: [] }] }],
+    );
+    await h.script({ raw_events: events.map((e, i) => (i === 1 || i === 2 ? split(e, `id: ${i}`) : e)) });
+    const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.responses.create({ model: 'dev', stream: true, input: 'go' });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(text).toBe('Hello world');
   });
 });

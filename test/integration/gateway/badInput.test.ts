@@ -47,10 +47,10 @@ describe('bad input', () => {
     const missing = await expectError(await post('/v1/chat/completions', JSON.stringify({ model: 'x' })), 400, 'missing_required_parameter');
     expect(missing.error).toMatchObject({ message: "Missing required parameter: 'messages'.", param: 'messages' });
     const missingPrompt = await expectError(await post('/v1/completions', JSON.stringify({ model: 'x' })), 400, 'missing_required_parameter');
-    expect(missingPrompt.error.param).toBe('prompt');
+    expect((missingPrompt.error as { param?: string }).param).toBe('prompt');
     // A nested member left out names its path.
     const missingRole = await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [{ content: 'x' }] })), 400, 'missing_required_parameter');
-    expect(missingRole.error.param).toBe('messages.0.role');
+    expect((missingRole.error as { param?: string }).param).toBe('messages.0.role');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: 'hello' })), 400, 'invalid_request');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [] })), 400, 'invalid_request');
     await expectError(await post('/v1/chat/completions', JSON.stringify({ messages: [{ role: 'wizard', content: 'x' }] })), 400, 'invalid_request');
