@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadPolicyWithSource, type LoadedPolicy } from './loader';
 import { PolicyError, type PolicyProblem } from './problems';
@@ -23,10 +23,19 @@ export interface PolicySetFs {
   /** 'directory', 'file', or undefined when nothing is there. */
   kind(p: string): 'directory' | 'file' | undefined;
   list(dir: string): string[];
+  /** The file a path names once every symbolic link is followed (the path itself when it cannot be). */
+  realpath?(file: string): string;
 }
 
 export const nodePolicySetFs: PolicySetFs = {
   read: (file) => readFileSync(file, 'utf8'),
+  realpath: (file) => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return file;
+    }
+  },
   kind: (p) => {
     try {
       return statSync(p).isDirectory() ? 'directory' : 'file';
@@ -56,6 +65,9 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
   const read = (file: string) => {
     const absolute = path.resolve(file);
     directories.add(path.dirname(absolute));
+    // A link to a file in another folder: edits land there, so that folder is watched too.
+    const real = fs.realpath?.(absolute);
+    if (real && real !== absolute) directories.add(path.dirname(real));
     let text = contents.get(absolute);
     if (text === undefined) {
       text = fs.read(absolute);
