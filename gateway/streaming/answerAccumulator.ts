@@ -1,5 +1,6 @@
 import type { LanePiece } from '../pipeline/extract/answerLanes';
 import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
+import { EventPieces } from './eventPieces';
 
 /** A stream chunk as the engine sent it, already checked against engine/answerSchema.ts (only what the relay reads is typed). */
 export interface StreamChunk {
@@ -33,7 +34,8 @@ interface Piece extends LanePiece {
  * mode can check whole answers and window mode any range of events.
  */
 export class AnswerAccumulator {
-  private readonly pieces: Piece[] = [];
+  // A lane is one field of one choice (text outside the choices, choice -1, a lane of its own).
+  private readonly pieces = new EventPieces<Piece>((p) => `${p.choice}\u0000${p.lane}`);
   private readonly finish = new Map<number, string>();
   private readonly indexes = new Set<number>();
   /** Events that carried text so far. */
@@ -75,26 +77,12 @@ export class AnswerAccumulator {
 
   /** One choice's whole answer, with the text outside the choices. */
   answer(index: number): AssistantAnswer {
-    return answerFromPieces(this.pieces.filter((p) => p.choice === index || p.choice === -1));
+    return answerFromPieces(this.pieces.all().filter((p) => p.choice === index || p.choice === -1));
   }
 
-  /** Everything the text-bearing events (from, to] brought, every choice together (window mode). */
-  window(from: number, to: number): AssistantAnswer {
-    // Pieces are in event order: find the range, do not scan the whole answer at every window.
-    const start = this.firstAfter(from);
-    const end = this.firstAfter(to);
-    return answerFromPieces(this.pieces.slice(start, end));
-  }
-
-  private firstAfter(event: number): number {
-    let lo = 0;
-    let hi = this.pieces.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.pieces[mid].event <= event) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /** Everything the text-bearing events (checked, to] brought, every choice together, each lane led by its last `overlap` events (window mode). */
+  window(checked: number, to: number, overlap: number): AssistantAnswer {
+    return answerFromPieces(this.pieces.window(checked, to, overlap));
   }
 
   /** What the request record keeps of the engine call (timings from `engineStarted`, a performance.now()). */

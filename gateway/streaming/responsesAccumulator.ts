@@ -3,6 +3,7 @@ import type { AssistantAnswer } from '../pipeline/extractTexts';
 import { eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
 import { responseSummary } from '../pipeline/responses/engineSummary';
 import { answerFromSlots, SlotLedger } from '../pipeline/responses/slotAnswer';
+import { EventPieces } from './eventPieces';
 import type { RequestRecord } from '../record/requestRecord';
 
 /**
@@ -13,7 +14,7 @@ import type { RequestRecord } from '../record/requestRecord';
  */
 export class ResponsesAccumulator {
   private readonly ledger = new SlotLedger();
-  private readonly pieces: (SlotPiece & { event: number })[] = [];
+  private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => p.slot);
   /** Events that carried new text so far (window mode counts these as tokens). */
   textEvents = 0;
   /** The first lifecycle event's response (`response.created`). */
@@ -43,23 +44,12 @@ export class ResponsesAccumulator {
   }
 
   answer(): AssistantAnswer {
-    return answerFromSlots(this.pieces);
+    return answerFromSlots(this.pieces.all());
   }
 
-  /** Everything the text-bearing events (from, to] brought (window mode). */
-  window(from: number, to: number): AssistantAnswer {
-    return answerFromSlots(this.pieces.slice(this.firstAfter(from), this.firstAfter(to)));
-  }
-
-  private firstAfter(event: number): number {
-    let lo = 0;
-    let hi = this.pieces.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.pieces[mid].event <= event) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /** Everything the text-bearing events (checked, to] brought, each slot led by its last `overlap` events (window mode). */
+  window(checked: number, to: number, overlap: number): AssistantAnswer {
+    return answerFromSlots(this.pieces.window(checked, to, overlap));
   }
 
   engineSummary(engineStarted: number, now: number = performance.now()): NonNullable<RequestRecord['engine']> {

@@ -100,7 +100,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
   const released: Released = { outputItems: 0, opened: false, items: new ReleasedItems() };
   const checks = new WindowChecks(
-    { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer() },
+    { get textEvents() { return accumulator.textEvents; }, window: (checked, to, overlap) => accumulator.window(checked, to, overlap), whole: () => accumulator.answer() },
     { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },
     windowSettings(call.policy.streaming),
   );

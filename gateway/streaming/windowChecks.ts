@@ -4,7 +4,8 @@ import type { GuardPhase } from '../record/guardPhase';
 /** What window mode reads an answer through: any range of its text-bearing events, or all of it. */
 export interface WindowSource {
   readonly textEvents: number;
-  window(from: number, to: number): AssistantAnswer;
+  /** The events (checked, to], each lane led by its last `overlap` events up to `checked`. */
+  window(checked: number, to: number, overlap: number): AssistantAnswer;
   whole(): AssistantAnswer;
 }
 
@@ -22,8 +23,8 @@ export interface WindowCheckDeps {
 
 /**
  * The checks of window mode, shared by the chat and Responses relays. While the answer streams,
- * every `windowTokens` new text events are checked with `overlapTokens` already-checked ones
- * before them. When it ends, the rest is checked, and (with `wholeAnswer`) the whole answer too,
+ * every `windowTokens` new text events are checked with, lane by lane (content, reasoning, each
+ * tool call's arguments...), the last `overlapTokens` already-checked events of that lane before them. When it ends, the rest is checked, and (with `wholeAnswer`) the whole answer too,
  * side by side: a guard judges an answer in context, and a harm no single window shows (steps
  * spread over the answer, an abusive reply whose target is named windows earlier) must not pass
  * streamed when the same answer would be blocked unstreamed (buffer mode, non-streaming calls).
@@ -62,7 +63,7 @@ export class WindowChecks {
   async checkWindow(): Promise<boolean> {
     const upTo = this.source.textEvents;
     const from = Math.max(0, this.checked - this.settings.overlapTokens);
-    const [phase] = await this.deps.check([this.source.window(from, upTo)]);
+    const [phase] = await this.deps.check([this.source.window(this.checked, upTo, this.settings.overlapTokens)]);
     this.checked = upTo;
     this.lastFrom = from;
     return passed(phase);
@@ -75,7 +76,7 @@ export class WindowChecks {
     const from = Math.max(0, this.checked - this.settings.overlapTokens);
     const restIsWhole = restPending ? from === 0 : this.lastFrom === 0;
     const answers: AssistantAnswer[] = [];
-    if (restPending) answers.push(this.source.window(from, total));
+    if (restPending) answers.push(this.source.window(this.checked, total, this.settings.overlapTokens));
     if (this.settings.wholeAnswer && !restIsWhole) answers.push(this.source.whole());
     if (answers.length === 0) return true;
     const phases = await this.deps.check(answers);
@@ -87,7 +88,8 @@ export class WindowChecks {
 
 /**
  * The text-event ranges [from, to) window mode checks for an answer of `total` text events that
- * nothing blocks: what WindowChecks runs, as a list (the eval's streamed mode scores answers
+ * nothing blocks, all in one lane (the eval's answers: the overlap is then the last events before
+ * the window): what WindowChecks runs, as a list (the eval's streamed mode scores answers
  * through it; test/unit/gateway/windowChecks.test.ts holds the two together). `released` is how
  * many text events had gone to the client when the check ran: had it blocked, that much of the
  * answer was already out (the end checks, `end`, run side by side after every full window passed;

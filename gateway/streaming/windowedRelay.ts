@@ -23,7 +23,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   const accumulator = new AnswerAccumulator();
   const pending: { event: EngineEvent; tokenEnd: number }[] = [];
   const checks = new WindowChecks(
-    { get textEvents() { return accumulator.textEvents; }, window: (from, to) => accumulator.window(from, to), whole: () => accumulator.answer(0) },
+    { get textEvents() { return accumulator.textEvents; }, window: (checked, to, overlap) => accumulator.window(checked, to, overlap), whole: () => accumulator.answer(0) },
     { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },
     windowSettings(call.policy.streaming),
   );

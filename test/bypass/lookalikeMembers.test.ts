@@ -74,3 +74,37 @@ describe.each([
     expect(h.recorder.records[h.recorder.records.length - 1].action).toBe('block');
   });
 });
+
+/**
+ * Window mode re-reads the end of the text a window continues: counted in that field's own events,
+ * so deltas of another field between two pieces of a phrase (reasoning between content) cannot
+ * push the first piece out of the overlap and release the phrase in two passing windows.
+ */
+describe('bypass: other fields\' deltas between two pieces of a phrase (window mode)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(windowMode(2)) });
+  });
+  afterAll(async () => h.close());
+
+  test.each([1, 3])('%i reasoning delta(s) between zz and s11: the client never gets both', async (between) => {
+    const events = [
+      chunk({ delta: { role: 'assistant', content: '' } }),
+      chunk({ delta: { content: 'One' } }),
+      chunk({ delta: { content: ' two' } }),
+      chunk({ delta: { content: ' zz' } }),
+      ...Array.from({ length: between }, () => chunk({ delta: { reasoning_content: ' ' } })),
+      chunk({ delta: { content: 's11' } }),
+      chunk({ delta: { content: ' three' } }),
+      chunk({ delta: { content: ' four' } }),
+      stop,
+      'data: [DONE]',
+    ];
+    await h.script({ raw_events: events });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] }) });
+    const payloads = ssePayloads(await res.text()).filter((p) => p !== '[DONE]' && !p.includes('"error"'));
+    const content = payloads.map((p) => (JSON.parse(p) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content ?? '').join('');
+    expect(content).not.toContain(UNSAFE);
+    expect(h.recorder.records[h.recorder.records.length - 1].action).toBe('block');
+  });
+});

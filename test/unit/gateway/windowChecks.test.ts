@@ -11,7 +11,8 @@ function run(tokens: number, settings: { windowTokens: number; overlapTokens: nu
     get textEvents() {
       return arrived;
     },
-    window: read,
+    // One lane: its overlap is the last `overlap` events before the window.
+    window: (checked, to, overlap) => read(Math.max(0, checked - overlap), to),
     whole: () => read(0, arrived),
   };
   const checked: string[] = [];
@@ -115,7 +116,8 @@ async function rangesRead(total: number, settings: WindowSettings): Promise<{ fr
     get textEvents() {
       return arrived;
     },
-    window: (from, to) => (read.push({ from, to, released: released() }), { content: '', toolCalls: [] }),
+    // One lane, as eval's plan assumes: the window starts `overlap` events before the checked ones.
+    window: (checked, to, overlap) => (read.push({ from: Math.max(0, checked - overlap), to, released: released() }), { content: '', toolCalls: [] }),
     whole: () => (read.push({ from: 0, to: arrived, released: released() }), { content: '', toolCalls: [] }),
   };
   const allow = { decision: { action: 'allow' }, verdicts: [], durationMs: 0, choice: 0 } as unknown as GuardPhase & { choice: number };

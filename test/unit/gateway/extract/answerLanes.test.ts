@@ -119,8 +119,8 @@ describe('streams: the same texts in deltas', () => {
     );
     expect(answerTurn(answer).content.startsWith('thinking\nhello')).toBe(true);
     // Window mode reads any range of text-bearing events.
-    expect(accumulator.window(3, 4).content).toBe('llo');
-    expect(accumulator.window(0, 2).extras).toEqual([{ lane: 'reasoning_content', text: 'thinking' }]);
+    expect(accumulator.window(3, 4, 0).content).toBe('llo');
+    expect(accumulator.window(0, 2, 0).extras).toEqual([{ lane: 'reasoning_content', text: 'thinking' }]);
   });
 
   test('nothing after [DONE] is read; keep-alives are kept as bare comments, other lines rewritten', async () => {

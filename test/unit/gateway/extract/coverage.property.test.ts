@@ -226,7 +226,7 @@ describe('coverage: a marker in any answer field reaches the output guard or the
             /* read to the end */
           }
           // buffer mode checks each choice whole; window mode checks ranges of events.
-          const answers = window ? new Map([[0, accumulator.window(0, accumulator.textEvents)]]) : new Map(accumulator.choiceIndexes().map((i) => [i, accumulator.answer(i)]));
+          const answers = window ? new Map([[0, accumulator.window(0, accumulator.textEvents, 0)]]) : new Map(accumulator.choiceIndexes().map((i) => [i, accumulator.answer(i)]));
           await checkAll(adapter, answers, reached, runtime, parsed, placed.where, chunks);
         }, EngineError);
         outcomes[result]++;
@@ -379,7 +379,7 @@ describe('coverage, Responses API: a marker in any answer field or event member 
           for await (const _ of responseEvents({ status: 200, contentType: 'text/event-stream', body: Readable.from([Buffer.from(bytes)]) }, accumulator)) {
             /* read to the end */
           }
-          await checkAnswer(runtime, parsed, window ? accumulator.window(0, accumulator.textEvents) : accumulator.answer(), 0);
+          await checkAnswer(runtime, parsed, window ? accumulator.window(0, accumulator.textEvents, 0) : accumulator.answer(), 0);
           if (!reached()) throw new Error(`marker in ${String(event.type)} ${placed.where} reached no guard: ${JSON.stringify(middle).slice(0, 400)}`);
         }, EngineError);
         outcomes[result]++;

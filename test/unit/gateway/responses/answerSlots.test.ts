@@ -119,8 +119,8 @@ describe('streamed answers', () => {
     const accumulator = accumulate(streamOf(['a', 'b', 'c', 'd']));
     // item id, then the four deltas: five text events; the repeats after them carry nothing new.
     expect(accumulator.textEvents).toBe(5);
-    expect(accumulator.window(1, 3).content).toBe('ab');
-    expect(accumulator.window(3, 5).content).toBe('cd');
+    expect(accumulator.window(1, 3, 0).content).toBe('ab');
+    expect(accumulator.window(3, 5, 0).content).toBe('cd');
   });
 
   test('streamed function call arguments, reasoning summaries and refusals', () => {
