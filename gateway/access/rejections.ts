@@ -82,6 +82,7 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
     status: error.status as 400 | 413 | 415,
     reason: (error.code ?? 'invalid_request').slice(0, 100),
     ...(error.param !== null && !(error instanceof UnknownFieldError) && MEMBER_PATH.test(error.param) ? { param: error.param } : {}),
+    ...(ctx.policy ? { policy: { ...ctx.policy } } : {}),
     app: ctx.app,
     keyId: ctx.keyId,
   };

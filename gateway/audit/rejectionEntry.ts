@@ -28,6 +28,8 @@ export interface RejectionEntry {
   param?: string;
   /** policy_unavailable: the policy id the key assigns, which the gateway has not loaded (operator config, bounded to 100). */
   policy_id?: string;
+  /** invalid_request refused by the resolved policy's own settings (control tokens): the policy that refused it. */
+  policy?: { id: string; version: string };
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
 }
 
@@ -49,6 +51,7 @@ export function toRejectionEntry(rejection: RejectionRecord): RejectionEntry {
   if (rejection.client) entry.client = rejection.client;
   if (rejection.param) entry.param = rejection.param;
   if (rejection.policyId) entry.policy_id = rejection.policyId;
+  if (rejection.policy) entry.policy = { ...rejection.policy };
   if (rejection.limit) entry.limit = { ...rejection.limit };
   return entry;
 }

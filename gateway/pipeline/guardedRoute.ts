@@ -54,6 +54,7 @@ async function guardedRequest<V extends ValidatedRequest, P extends ParsedComple
   // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
   const runtime = deps.policies.current(ctx.policyId);
   res.setHeader('x-safety-policy', runtime.ref);
+  ctx.policy = { id: runtime.loaded.id, version: runtime.loaded.version };
   const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
   if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
     const forged = controlTokenError(extracted.inputTexts);

@@ -54,6 +54,11 @@ export class RequestContext {
    * Undefined on every other route.
    */
   guardedRoute: string | undefined;
+  /**
+   * The policy a guarded route resolved for this request, once it has: a refusal its settings make
+   * before the guarded call (control tokens written as text) is audited with the version that made it.
+   */
+  policy: { id: string; version: string } | undefined;
 
   /** `clientRequestId`: the id the client sent (`x-client-request-id` or `x-request-id`), kept only as a labelled field for correlation. */
   constructor(readonly clientRequestId: string | undefined) {}

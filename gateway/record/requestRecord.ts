@@ -64,6 +64,8 @@ export interface RejectionRecord {
    */
   route: string;
   status: RejectionStatus;
+  /** invalid_request after the guarded route resolved its policy (control tokens refused by its settings): that policy's id and version. */
+  policy?: { id: string; version: string };
   /**
    * missing_key | invalid_key (401); requests_per_minute | tokens_per_minute | concurrent_requests |
    * request_exceeds_tpm (429); the error code the client got (invalid_request: invalid_json,
