@@ -214,7 +214,7 @@ export const Streaming = z.strictObject({
     .default('window')
     .describe('window (default): check every window_tokens, holding back unchecked text, so the answer streams yet nothing unchecked reaches the client; buffer: release nothing until the whole answer is checked; off: no output check on streams.'),
   window_tokens: z.number().int().min(1).max(4096).default(64).describe('window mode: check every N tokens of new text.'),
-  overlap_tokens: z.number().int().min(0).max(1024).default(16).describe('window mode: tokens of already-checked text included again in each check, counted per field (content, reasoning, each tool call) in that field\'s own stream events.'),
+  overlap_tokens: z.number().int().min(0).max(1024).default(16).describe('window mode: tokens of already-checked text included again in each check; each field the check continues (content, reasoning, a tool call) also brings its own last ones.'),
   whole_answer: z
     .boolean()
     .default(true)

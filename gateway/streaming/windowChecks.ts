@@ -23,8 +23,9 @@ export interface WindowCheckDeps {
 
 /**
  * The checks of window mode, shared by the chat and Responses relays. While the answer streams,
- * every `windowTokens` new text events are checked with, lane by lane (content, reasoning, each
- * tool call's arguments...), the last `overlapTokens` already-checked events of that lane before them. When it ends, the rest is checked, and (with `wholeAnswer`) the whole answer too,
+ * every `windowTokens` new text events are checked with the last `overlapTokens` already-checked
+ * events before them and, for each lane they continue (content, reasoning, a tool call's
+ * arguments...), that lane's own last `overlapTokens` events (eventPieces.ts). When it ends, the rest is checked, and (with `wholeAnswer`) the whole answer too,
  * side by side: a guard judges an answer in context, and a harm no single window shows (steps
  * spread over the answer, an abusive reply whose target is named windows earlier) must not pass
  * streamed when the same answer would be blocked unstreamed (buffer mode, non-streaming calls).
