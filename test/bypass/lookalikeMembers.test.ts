@@ -13,7 +13,22 @@ const chunk = (choice: Record<string, unknown>, top: Record<string, unknown> = {
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }], ...top })}`;
 const stop = chunk({ delta: {}, finish_reason: 'stop' });
 
+const logprobTokens = (events: string[]) =>
+  events.map((e) => ((JSON.parse(e) as { choices?: { logprobs?: { content?: { token: string }[] } | null }[] }).choices?.[0]?.logprobs?.content ?? []).map((t) => t.token).join('')).join('');
+const withToken = (token: string) => chunk({ delta: { content: 'x' }, logprobs: { content: [{ token, logprob: -0.1, top_logprobs: [] }] } });
+
 const STREAMS: [string, string[], (events: string[]) => string][] = [
+  [
+    'a logprobs member spelled like the chosen tokens\' lane',
+    [chunk({ delta: { role: 'assistant', content: '' } }), withToken('zz'), chunk({ delta: {}, logprobs: { content: [], 'content.token': ' ' } }), withToken('s11'), stop, 'data: [DONE]'],
+    logprobTokens,
+  ],
+  [
+    // One member, a[1], continued over chunks; a[2] between them is another member, not part of its text.
+    'a member whose quoted name holds an index',
+    [chunk({ delta: { role: 'assistant', content: '' } }, { note: { 'a[1]': 'zz' } }), chunk({ delta: {} }, { note: { 'a[2]': ' ' } }), chunk({ delta: {} }, { note: { 'a[1]': 's11' } }), stop, 'data: [DONE]'],
+    (events) => events.map((e) => (JSON.parse(e) as { note?: Record<string, string> }).note?.['a[1]'] ?? '').join(''),
+  ],
   [
     'a `content` member beside the delta',
     [chunk({ delta: { role: 'assistant', content: '' } }), chunk({ delta: { content: 'Here: zz' } }), chunk({ delta: {}, content: ' ' }), chunk({ delta: { content: 's11 done' } }), stop, 'data: [DONE]'],

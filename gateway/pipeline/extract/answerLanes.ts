@@ -133,7 +133,7 @@ function chatLogprobLanes(logprobs: NonNullable<ChatChoice['logprobs']>): LanePi
     if (value == null) continue;
     if (known && Array.isArray(value)) {
       pieces.push(...tokenLanes(value as { token: string; bytes?: number[] | null; top_logprobs?: { token: string; bytes?: number[] | null }[] | null }[], `logprobs.${key}`));
-    } else pieces.push(...unknownLanes(value, `logprobs.${key}`));
+    } else pieces.push(...unknownLanes(value, known ? `logprobs.${key}` : unknownAt('logprobs', key)));
   }
   return pieces;
 }
@@ -170,7 +170,7 @@ function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePi
       for (const alternatives of value as (Record<string, number> | null)[]) {
         Object.keys(alternatives ?? {}).forEach((token, rank) => pieces.push({ lane: `logprobs.top_logprobs[${rank}]`, text: token }));
       }
-    } else pieces.push(...unknownLanes(value, `logprobs.${key}`));
+    } else pieces.push(...unknownLanes(value, TEXT_LOGPROB_MEMBERS.has(key) ? `logprobs.${key}` : unknownAt('logprobs', key)));
   }
   return pieces;
 }
@@ -182,7 +182,12 @@ function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePi
  * split a phrase there that the client, which ignores the member, shows whole.
  */
 function unknownMember(key: string, value: unknown): LanePiece[] {
-  return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, `unknown:${pathKey(key).replace(/^\./, '')}`)];
+  return [{ lane: `${key}#key`, text: key }, ...unknownLanes(value, unknownAt('', key))];
+}
+
+/** The lane of a member the gateway does not model, under `at`: `unknown:` first, its name quoted when it holds a path's own characters. */
+function unknownAt(at: string, key: string): string {
+  return `unknown:${at}${at ? pathKey(key) : pathKey(key).replace(/^\./, '')}`;
 }
 
 export function unknownLanes(value: unknown, at: string): LanePiece[] {

@@ -48,7 +48,8 @@ export function pathKey(key: string): string {
 
 /** Array indexes dropped from a path, so the same field of successive stream chunks is one text. */
 export function lanePath(path: string): string {
-  return path.replace(/\[\d+\]/g, '[]');
+  // A quoted member name (`["a[1]"]`) is kept as it is: its brackets are the name's own.
+  return path.replace(/\["(?:[^"\\]|\\.)*"\]|\[\d+\]/g, (m) => (m.startsWith('["') ? m : '[]'));
 }
 
 /** JSON type names and the API's own discriminators: `type: "object"` or `type: "function"` is structure. */
