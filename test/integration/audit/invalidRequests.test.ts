@@ -268,16 +268,16 @@ describe('guarded routes: requests refused before the guarded call are audited a
     expect(await runAudit(['query', '--dir', gw.auditDir, '--kind', 'invalid_request', '--format', 'jsonl'], io)).toBe(0);
     const invalid = out.trim().split('\n').map((l) => JSON.parse(l) as Json);
     expect(invalid).toHaveLength(entries.filter((e) => e.kind === 'invalid_request').length);
-    expect(invalid).toHaveLength(18);
+    expect(invalid).toHaveLength(19);
     out = '';
     expect(await runAudit(['query', '--dir', gw.auditDir, '--kind', 'invalid_request'], io)).toBe(0);
     expect(out).toMatch(/invalid_request\s+400\s+unsupported_parameter \(chat_template\)/);
     out = '';
     expect(await runAudit(['stats', '--dir', gw.auditDir, '--format', 'jsonl'], io)).toBe(0);
     expect(JSON.parse(out)).toMatchObject({
-      byKind: { invalid_request: 18, unauthenticated: 1, decision: 1 },
+      byKind: { invalid_request: 19, unauthenticated: 1, decision: 1 },
       byReason: { 'invalid_request:invalid_json': 3, 'invalid_request:unsupported_parameter': 6, 'invalid_request:request_too_large': 1 },
-      byApp: { tools: { invalid_request: 18, allow: 1 } },
+      byApp: { tools: { invalid_request: 19, allow: 1 } },
     });
     const log = [...auditLines(gw.auditDir)].map((l) => l.text).join('\n');
     expect(log).not.toContain(SECRET);
@@ -287,7 +287,7 @@ describe('guarded routes: requests refused before the guarded call are audited a
   test('the review page filters by the kind and shows reason, member and route', async () => {
     await withReviewPages(gw.auditDir, async (get) => {
       const list = await get('?kind=invalid_request');
-      expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(18);
+      expect(Number(/id="result-count">(\d+) matching/.exec(list)?.[1])).toBe(19);
       expect(list).toContain('<span class="badge invalid_request">invalid_request</span>');
       expect(list).toContain('unsupported_parameter (chat_template)');
       expect(list).toContain('unsupported_value (input[0].encrypted_content)');
