@@ -45,6 +45,9 @@ const STREAMED: [string, Record<string, unknown>[], Record<string, unknown>[]][]
   ['an annotation event', [added, partAdded, delta('Fine.'), { type: 'response.output_text.annotation.added', ...at, annotation_index: 0, annotation: { type: 'url_citation', url: 'https://example.com', title: UNSAFE, start_index: 0, end_index: 4 } }], []],
   ['an event kind the gateway does not know', [added, partAdded, delta('Fine.'), { type: 'response.audio.transcript.delta', output_index: 0, delta: UNSAFE }], []],
   ['only the completed response', [], [message([text(UNSAFE)])]],
+  // An unknown member continued over deltas (a[1]), with another (a[2], or b nesting c beside "b.c") between: never one slot.
+  ['an unknown delta member whose name holds an index', [added, partAdded, { ...delta('Hi'), 'a[1]': 'zz' }, { ...delta(' there'), 'a[2]': ' ' }, { ...delta('!'), 'a[1]': 's11' }], []],
+  ['an unknown delta member whose name holds a dot', [added, partAdded, { ...delta('Hi'), 'b.c': 'zz' }, { ...delta(' there'), b: { c: ' ' } }, { ...delta('!'), 'b.c': 's11' }], []],
 ];
 
 function expectBlockedStream(body: string): void {

@@ -1,5 +1,5 @@
 import type { ResponseObject, ResponseOutputItem, ResponsePart, ResponseStreamEvent } from '../../../engine/answerSchema';
-import { isTypeName, lanePath, stringLeaves } from '../extract/stringLeaves';
+import { isTypeName, lanePath, pathKey, stringLeaves } from '../extract/stringLeaves';
 
 /**
  * Every text a client receives from a Responses answer, whole or streamed, placed in the slot it
@@ -44,7 +44,7 @@ const DOCUMENTED_MEMBERS: ReadonlySet<string> = new Set([
   'parallel_tool_calls', 'previous_response_id', 'store', 'user', 'service_tier', 'background', 'prompt_cache_key', 'safety_identifier',
   'max_tool_calls', 'conversation', 'prompt',
 ]);
-const memberName = (at: string, key: string): SlotPiece[] => (DOCUMENTED_MEMBERS.has(key) ? [] : [set(`${at}.${key}#key`, key)]);
+const memberName = (at: string, key: string): SlotPiece[] => (DOCUMENTED_MEMBERS.has(key) ? [] : [set(`${at}${pathKey(key)}#key`, key)]);
 
 /**
  * Words of the API's own vocabulary an engine echoes back as settings (`tool_choice: "auto"`,
@@ -84,7 +84,7 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
           if (decoded !== undefined && decoded !== alt?.token) add(`${at}.top_logprobs[${rank}].bytes`, decoded);
           extra.push(...leaves(rest, `${at}.top_logprobs[${rank}]`));
         });
-      } else extra.push(...leaves(value, `${at}.${key}`));
+      } else extra.push(...leaves(value, `${at}${pathKey(key)}`));
     }
   }
   const joined = [...lanes].map(([slot, texts]) => ({ ...set(slot, texts.join('')), append }));
@@ -106,7 +106,7 @@ export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): 
     if (key === 'text' && typeof value === 'string') pieces.push(set(`${at}.text`, value, textKind));
     else if (key === 'refusal' && typeof value === 'string') pieces.push(set(`${at}.refusal`, value, 'refusal'));
     else if (key === 'logprobs' && Array.isArray(value)) pieces.push(...tokenPieces(value as Record<string, unknown>[], `${at}.logprobs`, false));
-    else pieces.push(...leaves(value, `${at}.${key}`));
+    else pieces.push(...leaves(value, `${at}${pathKey(key)}`));
   }
   // A part kind the gateway does not know is a word the client receives too.
   if (!['output_text', 'refusal', 'reasoning_text', 'summary_text', 'input_text'].includes(part.type)) pieces.push(set(`${at}.type`, part.type));
@@ -128,7 +128,7 @@ export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
       (value as ResponsePart[]).forEach((part, j) => pieces.push(...partPieces(part, `${at}.${key}[${j}]`, kind)));
     } else if (isCall && key === 'name' && typeof value === 'string') pieces.push(set(`${at}.name`, value, 'call_name', i));
     else if (isCall && (key === 'arguments' || key === 'input') && typeof value === 'string') pieces.push(set(`${at}.arguments`, value, 'call_arguments', i));
-    else pieces.push(...leaves(value, `${at}.${key}`));
+    else pieces.push(...leaves(value, `${at}${pathKey(key)}`));
   }
   if (!['message', 'function_call', 'custom_tool_call', 'reasoning'].includes(item.type)) pieces.push(set(`${at}.type`, item.type));
   return pieces;
@@ -140,7 +140,7 @@ export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
  */
 function envelopePieces(key: string, value: unknown, sent: unknown): SlotPiece[] {
   const known = new Set(stringLeaves(sent, '', { keys: true }).map((l) => l.text));
-  return stringLeaves(value, `response.${key}`, { keys: true, skipKeys: ECHO_KEYS, skipValue: isTypeName })
+  return stringLeaves(value, `response${pathKey(key)}`, { keys: true, skipKeys: ECHO_KEYS, skipValue: isTypeName })
     .filter((l) => !known.has(l.text) && !API_WORDS.has(l.text))
     .map((l) => set(l.path, l.text));
 }
@@ -234,7 +234,7 @@ export function eventPieces(event: ResponseStreamEvent, sent: Readonly<Record<st
     pieces.push(...memberName(`event.${event.type}`, key));
     if (handled.has(key) || value == null) continue;
     if (key === 'item_id' && typeof value === 'string') pieces.push(set(`${item}.id`, value));
-    else pieces.push(...leaves(value, `event.${event.type}.${key}`).map((p) => ({ ...p, slot: append ? lanePath(p.slot) : p.slot, append })));
+    else pieces.push(...leaves(value, `event.${event.type}${pathKey(key)}`).map((p) => ({ ...p, slot: append ? lanePath(p.slot) : p.slot, append })));
   }
   // An event kind the gateway does not know is a word the client receives too.
   if (!reader && !['keepalive', 'response.output_text.annotation.added'].includes(event.type)) pieces.push(set(`event.${event.type}#type`, event.type));
