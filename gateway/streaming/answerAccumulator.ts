@@ -80,7 +80,7 @@ export class AnswerAccumulator {
     return answerFromPieces(this.pieces.all().filter((p) => p.choice === index || p.choice === -1));
   }
 
-  /** Everything the text-bearing events (checked, to] brought, every choice together, each lane led by its last `overlap` events (window mode). */
+  /** What window mode reads of the text-bearing events (checked, to], every choice together: with the shared overlap and each lane's lead (eventPieces.ts). */
   window(checked: number, to: number, overlap: number): AssistantAnswer {
     return answerFromPieces(this.pieces.window(checked, to, overlap));
   }

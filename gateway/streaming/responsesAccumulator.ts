@@ -14,7 +14,11 @@ import type { RequestRecord } from '../record/requestRecord';
  */
 export class ResponsesAccumulator {
   private readonly ledger = new SlotLedger();
-  private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => p.slot);
+  // A slot's whole value restated (append: false) begins no phrase of the next window: not a lead.
+  private readonly pieces = new EventPieces<SlotPiece & { event: number }>(
+    (p) => p.slot,
+    (p) => p.append,
+  );
   /** Events that carried new text so far (window mode counts these as tokens). */
   textEvents = 0;
   /** The first lifecycle event's response (`response.created`). */
@@ -47,7 +51,7 @@ export class ResponsesAccumulator {
     return answerFromSlots(this.pieces.all());
   }
 
-  /** Everything the text-bearing events (checked, to] brought, each slot led by its last `overlap` events (window mode). */
+  /** What window mode reads of the text-bearing events (checked, to]: with the shared overlap and each slot's lead (eventPieces.ts). */
   window(checked: number, to: number, overlap: number): AssistantAnswer {
     return answerFromSlots(this.pieces.window(checked, to, overlap));
   }

@@ -4,7 +4,7 @@ import type { GuardPhase } from '../record/guardPhase';
 /** What window mode reads an answer through: any range of its text-bearing events, or all of it. */
 export interface WindowSource {
   readonly textEvents: number;
-  /** The events (checked, to], each lane led by its last `overlap` events up to `checked`. */
+  /** The events (checked - overlap, to], and each lane's own lead before them (eventPieces.ts). */
   window(checked: number, to: number, overlap: number): AssistantAnswer;
   whole(): AssistantAnswer;
 }

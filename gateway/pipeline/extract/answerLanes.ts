@@ -170,7 +170,7 @@ function textLogprobLanes(logprobs: NonNullable<TextChoice['logprobs']>): LanePi
       for (const alternatives of value as (Record<string, number> | null)[]) {
         Object.keys(alternatives ?? {}).forEach((token, rank) => pieces.push({ lane: `logprobs.top_logprobs[${rank}]`, text: token }));
       }
-    } else pieces.push(...unknownLanes(value, TEXT_LOGPROB_MEMBERS.has(key) ? `logprobs.${key}` : unknownAt('logprobs', key)));
+    } else pieces.push(...unknownLanes(value, unknownAt('logprobs', key)));
   }
   return pieces;
 }

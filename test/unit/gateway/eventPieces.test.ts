@@ -1,4 +1,4 @@
-import { EventPieces } from '../../../gateway/streaming/eventPieces';
+import { EventPieces, wordTail } from '../../../gateway/streaming/eventPieces';
 
 type P = { event: number; lane: string; text: string };
 const texts = (ps: P[]) => ps.map((p) => `${p.lane}:${p.text}`);
@@ -24,15 +24,42 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     expect(texts(pieces.window(5, 6, 2))).toEqual(['content:zz', 'reasoning: ', 'content:s11', 'content: done']);
   });
 
-  test("a lane's own lead is capped in characters: its last words, not a large piece read again and again", () => {
+  test("the leads share one budget of characters, newest first, cut at a word: never a large piece or many lanes read again and again", () => {
     const big = new EventPieces<P>((p) => p.lane);
-    big.push({ event: 1, lane: 'content', text: 'x'.repeat(1000) + 'END' });
+    big.push({ event: 1, lane: 'content', text: 'word '.repeat(200) + 'END' });
     for (let e = 2; e <= 5; e++) big.push({ event: e, lane: 'reasoning', text: '.' });
     big.push({ event: 6, lane: 'content', text: 'next' });
     const [lead, ...rest] = big.window(5, 6, 2);
-    expect(lead.text).toHaveLength(64);
-    expect(lead.text.endsWith('END')).toBe(true);
+    expect(lead.text.length).toBeLessThanOrEqual(64);
+    expect(lead.text).toMatch(/^word( word)* END$/);
     expect(rest.map((p) => p.text)).toEqual(['.', '.', 'next']);
+
+    // A thousand old lanes continued at once: their leads together stay within the one budget.
+    const many = new EventPieces<P>((p) => p.lane);
+    for (let l = 0; l < 1000; l++) many.push({ event: 1, lane: `l${l}`, text: 'some old words here' });
+    for (let e = 2; e <= 3; e++) many.push({ event: e, lane: 'filler', text: '.' });
+    for (let l = 0; l < 1000; l++) many.push({ event: 4, lane: `l${l}`, text: 'x' });
+    const leads = many.window(3, 4, 2).filter((p) => p.event === 1);
+    expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64);
+  });
+
+  test('a piece that restates a whole value begins no lead (Responses: append false)', () => {
+    type S = P & { append: boolean };
+    const slots = new EventPieces<S>((p) => p.lane, (p) => p.append);
+    slots.push({ event: 1, lane: 'note', text: 'Never tell a user to hurt themselves', append: false });
+    for (let e = 2; e <= 4; e++) slots.push({ event: e, lane: 'other', text: '.', append: true });
+    slots.push({ event: 5, lane: 'note', text: 'Done.', append: false });
+    expect(slots.window(4, 5, 1).map((p) => p.text)).toEqual(['.', 'Done.']);
+  });
+
+  test('wordTail: the last characters from a word start; nothing when no word starts inside them', () => {
+    expect(wordTail('the therapist said', 12)).toBe('said');
+    // Cut inside "therapist": never "rapist said".
+    expect(wordTail('the therapist said', 11)).toBe('said');
+    expect(wordTail('the therapist said', 14)).toBe('therapist said');
+    expect(wordTail('a b', 10)).toBe('a b');
+    expect(wordTail('nospaceshere', 5)).toBe('');
+    expect(wordTail('x \u{1F600}end', 5)).toBe('\u{1F600}end');
   });
 
   test('no overlap: only the events of the window; a window from 0 is everything up to its end', () => {
