@@ -20,5 +20,21 @@ export const AuditConfig = z.strictObject({
   checkpoint_every_records: z.number().int().min(1).max(1_000_000).default(1000),
   /** ...and every this many seconds (idle or not), before each rotation, at start and at shutdown. */
   checkpoint_every_s: z.number().min(1).max(86_400).default(60),
+  /**
+   * Refusals (401, 429, invalid requests, policy_unavailable) recorded one by one per window; past
+   * these, a source's refusals are counted into one summary record per kind, status and reason,
+   * written when the window ends, so a flood cannot fill the disk. 0: no bound.
+   */
+  refusals: z
+    .strictObject({
+      /** Per source (its API key, else its client address) per window. */
+      per_source: z.number().int().min(0).max(1_000_000).default(20),
+      /** All sources together per window. */
+      total: z.number().int().min(0).max(10_000_000).default(600),
+      window_s: z.number().min(1).max(3600).default(60),
+      /** Sources told apart per window; refusals from further ones are summarized together, naming none. */
+      max_sources: z.number().int().min(1).max(1_000_000).default(1000),
+    })
+    .prefault({}),
 });
 export type AuditConfig = z.infer<typeof AuditConfig>;

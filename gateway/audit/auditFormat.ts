@@ -72,7 +72,8 @@ export function table(header: string[], rows: string[][]): string {
 export function formatStats(stats: AuditStats, format: OutputFormat): string {
   if (format === 'jsonl') return `${JSON.stringify(stats)}\n`;
   // Records of every kind (decisions and refusals: the kind table below splits them).
-  const sections: string[] = [`${stats.records} records${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}\n`];
+  const summarized = stats.summaries.records ? `; ${stats.summaries.records} of them summarize a flood of ${stats.summaries.refusals} refusals (audit.refusals), counted below as requests` : '';
+  const sections: string[] = [`${stats.records} records${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}${summarized}\n`];
   const counts = (title: string, record: Record<string, number>) =>
     table([title, 'requests'], Object.entries(record).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, String(v)]));
   sections.push(counts('kind', stats.byKind));
@@ -91,6 +92,7 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   if (format === 'csv') {
     const rows: string[] = ['dimension,key,count'];
     for (const [k, v] of Object.entries(stats.byKind)) rows.push(`kind,${csvCell(k)},${v}`);
+    if (stats.summaries.records) rows.push(`summary_records,refusals,${stats.summaries.records}`, `summarized,refusals,${stats.summaries.refusals}`);
     for (const [k, v] of Object.entries(stats.byReason)) rows.push(`reason,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byAction)) rows.push(`action,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byGuard)) rows.push(`guard_runs,${csvCell(k)},${v.runs}`, `guard_flagged,${csvCell(k)},${v.flagged}`, `guard_blocked,${csvCell(k)},${v.blocked}`, `guard_errors,${csvCell(k)},${v.errors}`);

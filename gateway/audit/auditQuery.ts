@@ -1,7 +1,7 @@
 import type { AuditAction, AuditEntry } from './auditEntry';
 import { auditLines } from './auditFiles';
 import type { ChainFields } from './hashChain';
-import type { RejectionEntry } from './rejectionEntry';
+import { refusalsIn, type RejectionEntry } from './rejectionEntry';
 
 /** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429, invalid request, 503 policy_unavailable). */
 export type StoredAuditEntry = (AuditEntry | RejectionEntry) & ChainFields;
@@ -134,8 +134,10 @@ export interface AuditStats {
   records: number;
   from?: string;
   to?: string;
-  /** decision, unauthenticated, rate_limited, invalid_request, policy_unavailable. */
+  /** Requests by kind (decision, unauthenticated, rate_limited, invalid_request, policy_unavailable): a refusal summary record counts as the refusals it stands for. */
   byKind: Record<string, number>;
+  /** Refusal summary records (a flood past audit.refusals' bounds) and how many refusals they stand for. */
+  summaries: { records: number; refusals: number };
   /** Decisions by final action (allow, flag, block, error). */
   byAction: Record<string, number>;
   /** Refusals by `<kind>:<reason>`, e.g. `rate_limited:tokens_per_minute`, `invalid_request:unsupported_parameter`. */
@@ -150,19 +152,27 @@ export interface AuditStats {
 
 /** Pure: counts over entries (already filtered). */
 export function auditStats(entries: readonly StoredAuditEntry[]): AuditStats {
-  const stats: AuditStats = { records: 0, byKind: {}, byAction: {}, byReason: {}, byGuard: {}, byCategory: {}, byApp: {} };
+  const stats: AuditStats = { records: 0, byKind: {}, byAction: {}, byReason: {}, byGuard: {}, byCategory: {}, byApp: {}, summaries: { records: 0, refusals: 0 } };
   for (const entry of entries) {
     stats.records++;
     if (!stats.from || entry.received_at < stats.from) stats.from = entry.received_at;
     if (!stats.to || entry.received_at > stats.to) stats.to = entry.received_at;
-    stats.byKind[entry.kind] = (stats.byKind[entry.kind] ?? 0) + 1;
     if (!isDecision(entry)) {
+      const n = refusalsIn(entry);
+      if (entry.repeats) {
+        stats.summaries.records++;
+        stats.summaries.refusals += n;
+      }
+      const to = entry.repeats?.last_at;
+      if (typeof to === 'string' && (!stats.to || to > stats.to)) stats.to = to;
+      stats.byKind[entry.kind] = (stats.byKind[entry.kind] ?? 0) + n;
       const reason = `${entry.kind}:${entry.reason}`;
-      stats.byReason[reason] = (stats.byReason[reason] ?? 0) + 1;
+      stats.byReason[reason] = (stats.byReason[reason] ?? 0) + n;
       const app = (stats.byApp[entry.app ?? '(none)'] ??= {});
-      app[entry.kind] = (app[entry.kind] ?? 0) + 1;
+      app[entry.kind] = (app[entry.kind] ?? 0) + n;
       continue;
     }
+    stats.byKind[entry.kind] = (stats.byKind[entry.kind] ?? 0) + 1;
     stats.byAction[entry.action] = (stats.byAction[entry.action] ?? 0) + 1;
     const app = (stats.byApp[entry.app] ??= {});
     app[entry.action] = (app[entry.action] ?? 0) + 1;

@@ -6,6 +6,7 @@ import { acquireTelemetry, type TelemetryHandle } from '../telemetry/telemetrySd
 import { TelemetryRecorder } from '../telemetry/telemetryRecorder';
 import { AuditLog } from './auditLog';
 import { AuditRecorder } from './auditRecorder';
+import { BoundedRefusalRecorder } from './boundedRefusalRecorder';
 import type { CheckpointSigner } from './checkpoint';
 import { loadSigningKey } from './signingKey';
 
@@ -59,11 +60,15 @@ export async function startDecisionRecording(config: GatewayConfig, log: (line: 
     log(telemetry.summary);
   }
   const telemetryRecorder = telemetry?.enabled ? new TelemetryRecorder(salt, { logs: telemetry.logs }) : undefined;
+  const { per_source, total, max_sources, window_s } = config.audit.refusals;
+  const recorder = new BoundedRefusalRecorder(new AuditRecorder(audit, telemetryRecorder, salt), { perSource: per_source, total, maxSources: max_sources }, window_s * 1000, log);
   return {
-    recorder: new AuditRecorder(audit, telemetryRecorder, salt),
+    recorder,
     readinessChecks: [() => audit.problem()],
     telemetry: !!telemetry?.enabled,
     async close() {
+      // The open window's summaries go in before the shutdown checkpoint.
+      await recorder.close();
       await audit.release();
       await telemetry?.release();
     },

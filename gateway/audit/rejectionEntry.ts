@@ -31,6 +31,18 @@ export interface RejectionEntry {
   /** invalid_request refused by the resolved policy's own settings (control tokens): the policy that refused it. */
   policy?: { id: string; version: string };
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
+  /**
+   * A summary of a flood (`audit.refusals`): this record stands for `count` refusals of its kind,
+   * status and reason from one source (its key, else its client address), the first described by
+   * the fields above, the last at `last_at`; `other_sources`: from sources past `max_sources`, no client, key or app named.
+   */
+  repeats?: { count: number; last_at: string; last_request_id: string; other_sources?: true };
+}
+
+/** How many refusals one log line stands for: 1, or a summary's count (tolerant of an edited line). */
+export function refusalsIn(entry: { repeats?: { count?: unknown } }): number {
+  const count = entry.repeats?.count;
+  return typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 1;
 }
 
 /** Pure: the audit entry of a refusal. */
@@ -53,11 +65,22 @@ export function toRejectionEntry(rejection: RejectionRecord): RejectionEntry {
   if (rejection.policyId) entry.policy_id = rejection.policyId;
   if (rejection.policy) entry.policy = { ...rejection.policy };
   if (rejection.limit) entry.limit = { ...rejection.limit };
+  if (rejection.repeats) {
+    const { count, lastAt, lastRequestId, otherSources } = rejection.repeats;
+    entry.repeats = { count, last_at: lastAt, last_request_id: lastRequestId, ...(otherSources ? { other_sources: true as const } : {}) };
+  }
   return entry;
 }
 
 /** Pure: a refusal in one line for tables and lists: its reason, with the limit (429), the member named (400) or the policy not loaded (503). */
-export function refusalSummary(entry: { reason?: unknown; param?: unknown; policy_id?: unknown; limit?: { limit?: unknown; requested?: unknown } }): string {
+export function refusalSummary(entry: { reason?: unknown; param?: unknown; policy_id?: unknown; limit?: { limit?: unknown; requested?: unknown }; repeats?: { count?: unknown; last_at?: unknown } }): string {
+  const detail = refusalDetail(entry);
+  if (!entry.repeats) return detail;
+  const lastAt = typeof entry.repeats.last_at === 'string' ? ` until ${entry.repeats.last_at.slice(0, 40)}` : '';
+  return `${detail} x${refusalsIn(entry)} (summary${lastAt})`;
+}
+
+function refusalDetail(entry: { reason?: unknown; param?: unknown; policy_id?: unknown; limit?: { limit?: unknown; requested?: unknown } }): string {
   const reason = typeof entry.reason === 'string' ? entry.reason : '?';
   if (typeof entry.policy_id === 'string' && entry.policy_id) return `${reason} (policy ${entry.policy_id})`;
   if (entry.limit) return `${reason} (limit ${String(entry.limit.limit)}, requested ${String(entry.limit.requested)})`;

@@ -80,6 +80,12 @@ export interface RejectionRecord {
   policyId?: string;
   /** 429 only: which limit, its size, and what the request asked for. */
   limit?: { kind: 'requests' | 'tokens' | 'concurrency'; limit: number; requested: number };
+  /**
+   * A summary record (a flood of refusals past `audit.refusals`' bounds): it stands for `count`
+   * refusals of this kind, status and reason from one source, the first of which its other fields
+   * describe, up to `lastAt` / `lastRequestId`; `otherSources`: from sources past `max_sources`, none named.
+   */
+  repeats?: { count: number; lastAt: string; lastRequestId: string; otherSources?: true };
 }
 
 export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request' | 'policy_unavailable';

@@ -146,8 +146,8 @@ export class AuditIndex {
     this.db.exec(SCHEMA);
     this.insert = {
       record: this.db.prepare(
-        `INSERT INTO records (file, line, offset, length, seq, hash, ts, kind, received_ms, request_id, client_request_id, trace_id, app, key_id, route, action, status, policy_id, policy_version, rules, summary, error_type, total_ms, capture, problem)
-         VALUES (@file, @line, @offset, @length, @seq, @hash, @ts, @kind, @received_ms, @request_id, @client_request_id, @trace_id, @app, @key_id, @route, @action, @status, @policy_id, @policy_version, @rules, @summary, @error_type, @total_ms, @capture, @problem)`,
+        `INSERT INTO records (file, line, offset, length, seq, hash, ts, kind, received_ms, request_id, client_request_id, trace_id, app, key_id, route, action, status, policy_id, policy_version, rules, summary, error_type, total_ms, capture, requests, problem)
+         VALUES (@file, @line, @offset, @length, @seq, @hash, @ts, @kind, @received_ms, @request_id, @client_request_id, @trace_id, @app, @key_id, @route, @action, @status, @policy_id, @policy_version, @rules, @summary, @error_type, @total_ms, @capture, @requests, @problem)`,
       ),
       verdict: this.db.prepare(
         'INSERT INTO verdicts (record_id, received_ms, direction, guard, label, rule_id, mode, outcome, score, latency_ms, deciding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',

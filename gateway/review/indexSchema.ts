@@ -4,8 +4,8 @@
  * problems found while indexing, and the distinct values offered in the filters. The log stays the
  * record: the detail view and exports read each line back from its file.
  */
-/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id). */
-export const SCHEMA_VERSION = 2;
+/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id; 3: `requests`, what a refusal summary stands for). */
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS records (
   error_type TEXT,
   total_ms REAL,
   capture TEXT,
+  -- The requests a line stands for: 1, or a refusal summary's count (audit.refusals).
+  requests INTEGER NOT NULL DEFAULT 1,
   problem INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS records_received ON records(received_ms);

@@ -123,7 +123,8 @@ export function chartQueries(filter: ReviewFilter, bucketMs: number): Record<'by
     errors: (() => {
       const requests = and(where, "r.kind IN ('decision', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable')");
       const key = "CASE WHEN r.kind = 'decision' AND r.action = 'error' THEN 'guard fault' WHEN r.kind = 'decision' AND r.status >= 500 THEN 'other 5xx' WHEN r.kind = 'decision' THEN 'ok' ELSE r.kind END";
-      return { sql: `SELECT ${bucket} AS bucket, ${key} AS key, COUNT(*) AS n FROM records r ${requests.sql} GROUP BY bucket, key`, params: requests.params };
+      // A refusal summary counts as the refusals it stands for.
+      return { sql: `SELECT ${bucket} AS bucket, ${key} AS key, SUM(r.requests) AS n FROM records r ${requests.sql} GROUP BY bucket, key`, params: requests.params };
     })(),
     // A histogram at 0.1 ms: percentiles from one grouped pass instead of sorting every verdict.
     guardLatency: (() => {

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../audit/auditEntry';
 import { verdictOutcome } from '../audit/auditQuery';
-import { refusalSummary, type RejectionEntry } from '../audit/rejectionEntry';
+import { refusalsIn, refusalSummary, type RejectionEntry } from '../audit/rejectionEntry';
 import type { Facet } from './indexSchema';
 
 /** The indexed fields of one log line (the rest is read back from the file when needed). */
@@ -26,6 +26,8 @@ export interface RecordRow {
   error_type: string | null;
   total_ms: number | null;
   capture: string | null;
+  /** The requests the line stands for: 1, or a refusal summary's count. */
+  requests: number;
 }
 
 export interface VerdictRow {
@@ -61,7 +63,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 export function toIndexedLine(record: Record<string, unknown> | undefined): IndexedLine {
   const empty: RecordRow = {
     kind: 'unreadable', seq: null, hash: null, ts: null, received_ms: null, request_id: null, client_request_id: null, trace_id: null, app: null, key_id: null,
-    route: null, action: null, status: null, policy_id: null, policy_version: null, rules: null, summary: null, error_type: null, total_ms: null, capture: null,
+    route: null, action: null, status: null, policy_id: null, policy_version: null, rules: null, summary: null, error_type: null, total_ms: null, capture: null, requests: 1,
   };
   if (!record) return { row: empty, verdicts: [], facets: [] };
   const kind = str(record.kind);
@@ -93,7 +95,12 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
   if (REFUSAL_KINDS.has(row.kind)) {
     const r = record as Partial<RejectionEntry>;
     row.action = row.kind;
-    row.summary = typeof r.reason === 'string' ? refusalSummary({ reason: r.reason, param: str(r.param), policy_id: str(r.policy_id), limit: r.limit && typeof r.limit === 'object' ? r.limit : undefined }).slice(0, 500) : null;
+    const repeats = r.repeats && typeof r.repeats === 'object' ? r.repeats : undefined;
+    row.summary =
+      typeof r.reason === 'string'
+        ? refusalSummary({ reason: r.reason, param: str(r.param), policy_id: str(r.policy_id), limit: r.limit && typeof r.limit === 'object' ? r.limit : undefined, repeats }).slice(0, 500)
+        : null;
+    row.requests = repeats ? refusalsIn({ repeats }) : 1;
     // A policy_unavailable names the policy its key assigns: the policy filter finds it (no version: none was loaded).
     row.policy_id = str(r.policy_id);
     facet('policy_id', row.policy_id);

@@ -81,6 +81,8 @@ export const GATEWAY = {
   REJECTION_KIND: 'safety.rejection.kind',
   /** An invalid_request's offending member (`chat_template`, `messages.0.role`): a path, never a value. */
   REJECTION_PARAM: 'safety.rejection.param',
+  /** A summary record of a refusal flood (audit.refusals): how many refusals it stands for. */
+  REJECTION_REPEATS: 'safety.rejection.repeats',
   OUTCOME: 'safety.outcome',
   LATENCY_MS: 'safety.latency_ms',
   STATUS: 'safety.status',

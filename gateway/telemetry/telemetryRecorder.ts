@@ -53,13 +53,14 @@ export class TelemetryRecorder implements DecisionRecorder {
         ...(rejection.param ? { [GATEWAY.REJECTION_PARAM]: rejection.param } : {}),
         ...(rejection.policyId ? { [SECURITY.POLICY_ID]: rejection.policyId } : {}),
         ...(rejection.limit ? { [GATEWAY.RATE_LIMIT_KIND]: rejection.limit.kind } : {}),
+        ...(rejection.repeats ? { [GATEWAY.REJECTION_REPEATS]: rejection.repeats.count } : {}),
         ...(audit ? { [GATEWAY.AUDIT_SEQ]: audit.seq, [GATEWAY.AUDIT_HASH]: audit.hash } : {}),
       };
       logs.getLogger(LOGGER).emit({
         eventName: 'safety.rejection',
         severityNumber: SeverityNumber.WARN,
         severityText: 'WARN',
-        body: `${rejection.kind} (HTTP ${rejection.status}): ${rejection.reason}${rejection.param ? ` at ${rejection.param}` : ''}${rejection.policyId ? ` (policy ${rejection.policyId} not loaded)` : ''}${rejection.app ? ` for app ${rejection.app}` : ''}`,
+        body: `${rejection.repeats ? `${rejection.repeats.count} x ` : ''}${rejection.kind} (HTTP ${rejection.status}): ${rejection.reason}${rejection.param ? ` at ${rejection.param}` : ''}${rejection.policyId ? ` (policy ${rejection.policyId} not loaded)` : ''}${rejection.app ? ` for app ${rejection.app}` : ''}`,
         attributes,
         context: context.active(),
       });

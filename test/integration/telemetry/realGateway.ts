@@ -25,7 +25,8 @@ export interface RealGateway {
 export async function startRealGateway(options: { policy?: string; config?: Record<string, unknown> } = {}): Promise<RealGateway> {
   const engine = await startDevEngine({ tokenDelayMs: 0 });
   const auditDir = mkdtempSync(path.join(tmpdir(), 'sg-audit-'));
-  const config = GatewayConfig.parse({ port: 0, policy: options.policy ?? FIXTURE_POLICY, engine: { url: engine.baseUrl }, audit: { dir: auditDir }, ...options.config });
+  const { audit, ...rest } = options.config ?? {};
+  const config = GatewayConfig.parse({ port: 0, policy: options.policy ?? FIXTURE_POLICY, engine: { url: engine.baseUrl }, audit: { dir: auditDir, ...(audit as object | undefined) }, ...rest });
   let gateway: RunningGateway;
   try {
     gateway = await startGateway({ config });
