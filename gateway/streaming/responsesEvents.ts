@@ -51,7 +51,16 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
   throw new EngineError('bad_gateway', 'the engine stream ended without response.completed');
 }
 
-/** Relayed byte for byte only when it holds `data:` lines and an `event:` line naming its own type (clients may dispatch on either). */
+/**
+ * Relayed byte for byte only when it holds `data:` lines and at most one `event:` line, naming its
+ * own type (clients may dispatch on either; an earlier `event:` line, which the parser overrides,
+ * would reach the client unread).
+ */
 function relayable(sse: SseEvent, type: string): boolean {
-  return sse.raw.split(/\r\n|\r|\n/).every((line) => line === '' || line.startsWith('data:') || /^event: ?/.test(line)) && (sse.event === undefined || sse.event === type);
+  let events = 0;
+  for (const line of sse.raw.split(/\r\n|\r|\n/)) {
+    if (/^event: ?/.test(line)) events += 1;
+    else if (line !== '' && !line.startsWith('data:')) return false;
+  }
+  return events <= 1 && (sse.event === undefined || sse.event === type);
 }

@@ -66,6 +66,15 @@ describe.each([
     expect(h.recorder.records[before]).toMatchObject({ route: '/v1/responses', status: 502, error: { type: 'engine_error' } });
   });
 
+  test('an event with an earlier event: line (text no parser shows) is rewritten, never relayed as sent', async () => {
+    const events = responseStream([...harmless, delta(' four')]);
+    const doubled = `event: you are ${UNSAFE} here\n${events[6].startsWith('event:') ? events[6] : `event: response.output_text.delta\n${events[6]}`}`;
+    await h.script({ raw_events: [...events.slice(0, 6), doubled, ...events.slice(7)] });
+    const text = await (await post(h, streamBody)).text();
+    expect(text).not.toContain(UNSAFE);
+    expect(responsePayloads(text).map((e) => e.type)).toContain('response.completed');
+  });
+
   test('a stream cut before response.completed ends with an error event too', async () => {
     await h.script({ raw_events: responseStream([...harmless, delta(' four')]).slice(0, -1) });
     const events = responsePayloads(await (await post(h, streamBody)).text());
