@@ -47,12 +47,12 @@ interface Limiter {
 }
 
 /**
- * rate-limiter-flexible limiters, one per kind and limit value (keys can carry their own limits;
- * the count itself lives under the kind's key prefix, so a changed limit keeps the count in Redis).
- * With Redis, each limiter has an in-memory insurance limiter that answers while Redis is down.
+ * rate-limiter-flexible counters, one per kind (keys carry their own limits, compared with the
+ * count at each take, so a changed limit keeps the window's count). With Redis, each counter has an
+ * in-memory insurance counter that answers while Redis is down.
  */
 export class LimiterStore {
-  private readonly limiters = new Map<string, Limiter>();
+  private readonly limiters = new Map<LimitKind, Limiter>();
 
   constructor(private readonly options: LimiterStoreOptions) {}
 
@@ -62,20 +62,20 @@ export class LimiterStore {
    * the window resets.
    */
   async take(kind: LimitKind, id: string, limit: number, points: number, undoOnRefusal: boolean): Promise<Taken> {
-    const { limiter } = this.limiter(kind, limit);
+    const { limiter } = this.limiter(kind);
     const takenAt = Date.now();
+    let res: RateLimiterRes;
     try {
-      const res = await limiter.consume(id, points);
-      return { allowed: true, limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext, takenAt };
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        if (undoOnRefusal) await this.give(kind, id, limit, points);
-        return { allowed: false, limit, remaining: Math.max(0, limit - (rejection.consumedPoints - (undoOnRefusal ? points : 0))), resetMs: rejection.msBeforeNext, takenAt };
-      }
+      res = await limiter.consume(id, points);
+    } catch (err) {
       // A store failure with no insurance left: the limit is not a safety control, so fail open and say so.
-      this.options.onStoreError?.(rejection as Error);
+      this.options.onStoreError?.(err as Error);
       return { allowed: true, limit, remaining: limit, resetMs: this.options.durations[kind] * 1000, takenAt };
     }
+    // The limiter only counts; the key's limit of the moment decides (so a changed limit keeps the count).
+    if (res.consumedPoints <= limit) return { allowed: true, limit, remaining: limit - res.consumedPoints, resetMs: res.msBeforeNext, takenAt };
+    if (undoOnRefusal) await this.give(kind, id, limit, points);
+    return { allowed: false, limit, remaining: Math.max(0, limit - (res.consumedPoints - (undoOnRefusal ? points : 0))), resetMs: res.msBeforeNext, takenAt };
   }
 
   /**
@@ -104,7 +104,7 @@ export class LimiterStore {
     // Not ready: rate-limiter-flexible (rejectIfRedisNotReady) counted in the insurance limiter meanwhile.
     if (redis?.status === 'ready') {
       try {
-        return await this.giveShared(redis, this.limiter(kind, limit).limiter, id, points);
+        return await this.giveShared(redis, this.limiter(kind).limiter, id, points);
       } catch (err) {
         // Reported (Redis kept the points), then, as rate-limiter-flexible does with a command that fails, the insurance limiter answers.
         this.report(err);
@@ -164,7 +164,7 @@ export class LimiterStore {
   /** One in-memory refund: the memory limiter itself, or the insurance limiter of a Redis one. */
   private async giveNow(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
     try {
-      const memory = this.limiter(kind, limit).memory;
+      const memory = this.limiter(kind).memory;
       const refund = Math.min(points, (await memory.get(id))?.consumedPoints ?? 0);
       if (refund > 0) await memory.reward(id, refund);
       return Math.max(0, refund);
@@ -178,28 +178,31 @@ export class LimiterStore {
   async charge(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
     try {
-      await this.limiter(kind, limit).limiter.penalty(id, points);
+      await this.limiter(kind).limiter.penalty(id, points);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
     }
   }
 
   /**
-   * One limiter per kind and limit value. Redis keys are shared by every limiter of a kind, so a
-   * changed limit keeps the count; each memory limiter has storage of its own, so in memory (no
-   * Redis, or its insurance limiter) a changed limit starts the window afresh (README, limits).
+   * One counter per kind, whatever the limit: it counts points per window and never refuses by
+   * itself (its ceiling is out of reach); `take` compares the count with the key's limit of the
+   * moment. So a limit changed in the keys file keeps the window's count, in Redis and in memory
+   * (no Redis, or its insurance limiter) alike.
    */
-  private limiter(kind: LimitKind, limit: number): Limiter {
-    const cacheKey = `${kind}:${limit}`;
-    let entry = this.limiters.get(cacheKey);
+  private limiter(kind: LimitKind): Limiter {
+    let entry = this.limiters.get(kind);
     if (entry) return entry;
-    const common = { points: limit, duration: this.options.durations[kind], keyPrefix: `${this.options.keyPrefix}:${kind}` };
+    const common = { points: COUNT_CEILING, duration: this.options.durations[kind], keyPrefix: `${this.options.keyPrefix}:${kind}` };
     const memory = new RateLimiterMemory(common);
     entry = {
       limiter: this.options.redis ? new RateLimiterRedis({ ...common, storeClient: this.options.redis, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory,
       memory,
     };
-    this.limiters.set(cacheKey, entry);
+    this.limiters.set(kind, entry);
     return entry;
   }
 }
+
+/** A window's count never reaches it (2^50 tokens): the counters count, the caller refuses. */
+const COUNT_CEILING = 2 ** 50;

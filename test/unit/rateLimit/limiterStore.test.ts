@@ -14,6 +14,21 @@ describe('limiter store (memory)', () => {
     expect((await store.take('requests', 'b', 3, 1, false)).allowed).toBe(true); // other subject
   });
 
+  test('a limit changed in the keys file keeps the window count: lowering it does not hand out a fresh minute', async () => {
+    const store = new LimiterStore({ keyPrefix: 't', durations });
+    for (let i = 0; i < 8; i++) expect((await store.take('requests', 'k', 10, 1, false)).allowed).toBe(true);
+    // The operator lowers the key to 5 a minute: 8 were already taken this window.
+    expect(await store.take('requests', 'k', 5, 1, false)).toMatchObject({ allowed: false, limit: 5, remaining: 0 });
+    // Raised to 12: 9 counted so far (the refusal counts for requests), so three more.
+    const raised = [];
+    for (let i = 0; i < 4; i++) raised.push((await store.take('requests', 'k', 12, 1, false)).allowed);
+    expect(raised).toEqual([true, true, true, false]);
+    // Tokens likewise, with refused reservations undone.
+    expect((await store.take('tokens', 'k', 1000, 700, true)).allowed).toBe(true);
+    expect(await store.take('tokens', 'k', 500, 1, true)).toMatchObject({ allowed: false, remaining: 0 });
+    expect(await store.take('tokens', 'k', 800, 100, true)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
   test('tokens: a refused reservation is undone; a refund makes room again', async () => {
     const store = new LimiterStore({ keyPrefix: 't', durations });
     expect((await store.take('tokens', 'a', 100, 70, true)).remaining).toBe(30);
