@@ -59,7 +59,11 @@ export function parseTime(value: string, now: Date = new Date()): Date {
   // And a real day: Date rolls 2025-02-30 over to March 2 without a word.
   const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value.trim());
   const real = day !== null && new Date(Date.UTC(+day[1], +day[2] - 1, +day[3])).getUTCDate() === +day[3];
-  const date = iso && real ? new Date(value.trim()) : new Date(Number.NaN);
+  // A time without an offset is UTC, as every time the log and the review page show: read as the
+  // machine's local time, the same query found other records on a machine in another zone.
+  const trimmed = value.trim().replace(' ', 'T');
+  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(trimmed) ? `${trimmed}Z` : trimmed;
+  const date = iso && real ? new Date(zoned) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) throw new Error(`"${value}" is not a time: use ISO 8601 (2025-06-01T12:00:00Z) or an age (30m, 24h, 7d)`);
   return date;
 }
@@ -180,10 +184,12 @@ export function auditStats(entries: readonly StoredAuditEntry[]): AuditStats {
     for (const verdict of entry.phases.flatMap((p) => p.verdicts)) {
       const guard = (stats.byGuard[verdict.guard] ??= { runs: 0, flagged: 0, blocked: 0, errors: 0 });
       guard.runs++;
-      if (verdict.rule_action === 'flag') guard.flagged++;
-      if (verdict.rule_action === 'block') guard.blocked++;
-      if (verdict.error_type) guard.errors++;
-      if (verdict.rule_action && verdict.rule_action !== 'allow') for (const c of verdict.categories) categories.add(c);
+      // A guard fault carries its rule's action (block under on_error: block) but is no verdict: counted as an error only, as `--outcome` and the review page do.
+      const outcome = verdictOutcome(verdict);
+      if (outcome === 'flag') guard.flagged++;
+      if (outcome === 'block') guard.blocked++;
+      if (outcome === 'error') guard.errors++;
+      if (outcome === 'flag' || outcome === 'block') for (const c of verdict.categories) categories.add(c);
     }
     for (const c of categories) stats.byCategory[c] = (stats.byCategory[c] ?? 0) + 1;
   }

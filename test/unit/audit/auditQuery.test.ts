@@ -21,6 +21,9 @@ describe('audit query', () => {
     expect(() => parseTime('yesterday')).toThrow(/ISO 8601/);
     expect(parseTime('2025-06-01').toISOString()).toBe('2025-06-01T00:00:00.000Z');
     expect(parseTime('2025-06-01T12:00:00+02:00').toISOString()).toBe('2025-06-01T10:00:00.000Z');
+    // Without an offset: UTC, as the log and the review page show times, whatever the machine's zone.
+    expect(parseTime('2025-06-01T12:00').toISOString()).toBe('2025-06-01T12:00:00.000Z');
+    expect(parseTime('2025-06-01 12:00:30.5').toISOString()).toBe('2025-06-01T12:00:30.500Z');
     // An age without its unit, or a loose date, is refused rather than read as another time (48 -> 2048).
     expect(() => parseTime('48', now)).toThrow(/ISO 8601/);
     expect(() => parseTime('June 1', now)).toThrow(/ISO 8601/);

@@ -61,6 +61,18 @@ describe('audit entries: guard faults, client ids, refusals', () => {
     expect(JSON.stringify(entry)).not.toContain('10.0.0.5');
   });
 
+  test('audit stats count a guard fault as an error, never as a block or a category, as --outcome and the review page do', () => {
+    const faulted = phase('input', [[rule('unsafe-prompt', 'llama_guard'), down]]);
+    const blocked = phase('input', [[rule('unsafe-prompt', 'llama_guard'), verdict('llama_guard', 0.97, { label: 'unsafe', categories: ['S1'] })]]);
+    const fault = requestRecord({ input: faulted, outputs: [], status: 503, guardFault: guardFault(faulted.decision), error: { type: 'guard_unavailable', message: 'llama_guard: unavailable' } });
+    const block = requestRecord({ requestId: 'req_2', input: blocked, outputs: [] });
+    const entries = [fault, block].map((r, i): StoredAuditEntry => ({ ...toAuditEntry(r, captureContent(r.content, 'none', 's'), 's'), seq: i + 1, ...chain }));
+    expect(entries[0].phases[0].verdicts[0]).toMatchObject({ rule_action: 'block', error_type: 'unavailable' });
+    const stats = auditStats(entries);
+    expect(stats.byGuard.llama_guard).toEqual({ runs: 2, flagged: 0, blocked: 1, errors: 1 });
+    expect(stats.byCategory).toEqual({ S1: 1 });
+  });
+
   test('a refusal is its own kind, with app, key id, reason and limit; never a key', () => {
     expect(toRejectionEntry(rejection())).toEqual({
       v: 1,
