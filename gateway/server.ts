@@ -16,6 +16,8 @@ import { guardReadinessCheck } from './pipeline/runtime/guardHealth';
 import { startMetricsListener } from './routes/metricsListener';
 import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
+import { rejectionOf, reportRejection } from './access/rejections';
+import { UnauthenticatedError } from './access/auth/authenticate';
 import type { DecisionRecorder } from './record/requestRecord';
 import { InFlightCalls } from './pipeline/inFlightCalls';
 import { unloadedAssignments } from './access/auth/policyAssignments';
@@ -123,9 +125,15 @@ async function startParts(
     stopWatchingAssignments();
   });
   started.push(() => access.close());
-  const review = config.review.enabled ? startReviewMount(config, log) : undefined;
-  if (review) started.push(async () => review.close());
   const decisionRecorder = recorder ?? recording!.recorder;
+  // A refused admin key on /review is a 401 like the API's: audited as unauthenticated.
+  const review = config.review.enabled
+    ? startReviewMount(config, log, async (req, res, reason) => {
+        const rejection = rejectionOf(new UnauthenticatedError(reason), req, res, access.clientOf(req));
+        if (rejection) await reportRejection(decisionRecorder, rejection);
+      })
+    : undefined;
+  if (review) started.push(async () => review.close());
   const metricsListener = config.metrics.port === undefined ? undefined : await startMetricsListener(config, decisionRecorder);
   if (metricsListener) started.push(() => metricsListener.close());
   log(metricsLine(config, access.keysEnabled, metricsListener?.url));

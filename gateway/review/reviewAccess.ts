@@ -60,12 +60,22 @@ export function keylessRefusal(req: Pick<Request, 'header'> & { socket: { remote
   return undefined;
 }
 
-export function reviewAccess(adminKey: string | undefined, deny: (res: Response, status: 401 | 403, message: string) => void): RequestHandler {
+/** Who is told of a refused admin key (the gateway that mounts the page audits it); awaited before the 401 goes out. */
+export type AdminKeyRefused = (req: Request, res: Response, reason: 'missing_key' | 'invalid_key') => Promise<void>;
+
+export function reviewAccess(adminKey: string | undefined, deny: (res: Response, status: 401 | 403, message: string) => void, onRefused?: AdminKeyRefused): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (adminKey) {
-      if (presentsAdminKey(req.header('authorization'), adminKey)) return next();
+      const authorization = req.header('authorization');
+      if (presentsAdminKey(authorization, adminKey)) return next();
       res.setHeader('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-      return deny(res, 401, 'The review page needs the admin key: give it as the password (any user name), or as Authorization: Bearer <key>. App API keys do not open it.');
+      const refuse = () => deny(res, 401, 'The review page needs the admin key: give it as the password (any user name), or as Authorization: Bearer <key>. App API keys do not open it.');
+      if (!onRefused) return refuse();
+      // A guess at the reviewers' key is a 401 like any other: recorded before it is answered.
+      void onRefused(req, res, authorization ? 'invalid_key' : 'missing_key')
+        .catch(() => undefined)
+        .then(refuse);
+      return;
     }
     // The socket's own address, never X-Forwarded-For: a header cannot make a remote client local.
     const refusal = keylessRefusal(req);

@@ -7,7 +7,7 @@ import { renderDetail } from './detailView';
 import type { Html } from './html';
 import { messagePage, type PageContext } from './layout';
 import { renderList } from './listView';
-import { reviewAccess } from './reviewAccess';
+import { reviewAccess, type AdminKeyRefused } from './reviewAccess';
 import { streamExport } from './reviewExport';
 import { parseReviewQuery } from './reviewFilter';
 import { chainDetails, chartResults, facetLists, listResults, recordDetail } from './reviewQueries';
@@ -22,6 +22,8 @@ export interface ReviewDeps {
   now?: () => Date;
   /** How long a page waits for the index to catch up with the log before it shows what it has. */
   catchUpMs?: number;
+  /** A refused admin key: the gateway's mount audits it (the standalone `review` command only reads the log). */
+  onRefused?: AdminKeyRefused;
 }
 
 const RecordQuery = z.object({
@@ -52,7 +54,7 @@ export function reviewRouter(deps: ReviewDeps): Router {
     }
     next();
   });
-  router.use(reviewAccess(deps.adminKey, (res, status, message) => send(res, status, messagePage(undefined, status === 401 ? 'Admin key required' : 'Not served here', message))));
+  router.use(reviewAccess(deps.adminKey, (res, status, message) => send(res, status, messagePage(undefined, status === 401 ? 'Admin key required' : 'Not served here', message)), deps.onRefused));
 
   router.get('/assets/review.css', (_req, res) => {
     res.type('text/css').send(STYLESHEET);

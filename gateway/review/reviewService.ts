@@ -1,3 +1,4 @@
+import type { AdminKeyRefused } from './reviewAccess';
 import type { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import type { ChainAnchor } from '../audit/chainVerifier';
@@ -18,6 +19,8 @@ export interface ReviewServiceOptions {
   rebuild?: boolean;
   /** Older files were archived and removed: the log must continue from their last record (`--after SEQ:HASH`, `review.after`). */
   after?: ChainAnchor;
+  /** A refused admin key (the gateway's mount audits it). */
+  onRefused?: AdminKeyRefused;
 }
 
 export interface ReviewService {
@@ -48,7 +51,7 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
   const index = new AuditIndex({ auditDir: options.auditDir, indexFile: options.indexFile, publicKeys: keys, log: options.log, rebuild: options.rebuild, after: options.after });
   void index.refresh();
   return {
-    router: reviewRouter({ index, auditDir: options.auditDir, adminKey: options.adminKey, log: options.log }),
+    router: reviewRouter({ index, auditDir: options.auditDir, adminKey: options.adminKey, log: options.log, onRefused: options.onRefused }),
     index,
     close: () => index.close(),
   };

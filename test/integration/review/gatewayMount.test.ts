@@ -1,3 +1,4 @@
+import { readAllEntries } from '../../../gateway/audit/auditQuery';
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway } from '../../../gateway/server';
 import { shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
@@ -38,6 +39,20 @@ describe('/review on the gateway', () => {
     expect(text).toContain(requestId);
     expect(text).toMatch(/<td>shop<\/td><td class="mono">key_[A-Za-z0-9]+<\/td>/);
     expect(text).not.toContain('hello there');
+  });
+
+  test('a missing or wrong admin key is a 401 audited as unauthenticated, like the API\'s; the key tried is not kept', async () => {
+    const missing = await fetch(`${gw.gateway.url}/review/`);
+    const wrong = await fetch(`${gw.gateway.url}/review/export.jsonl`, { headers: { authorization: `Basic ${Buffer.from('x:guess-number-one').toString('base64')}` } });
+    expect([missing.status, wrong.status]).toEqual([401, 401]);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    expect(await wrong.text()).toContain('Admin key required');
+    const refusals = readAllEntries(gw.auditDir).entries.filter((e) => e.kind === 'unauthenticated' && e.route.startsWith('/review')).slice(-2);
+    expect(refusals.map((e) => [e.route, e.status, (e as { reason?: string }).reason, e.request_id])).toEqual([
+      ['/review/', 401, 'missing_key', missing.headers.get('x-request-id')],
+      ['/review/export.jsonl', 401, 'invalid_key', wrong.headers.get('x-request-id')],
+    ]);
+    expect(JSON.stringify(readAllEntries(gw.auditDir).entries)).not.toContain('guess-number-one');
   });
 });
 

@@ -1,4 +1,4 @@
-import { toAuditEntry } from '../../../gateway/audit/auditEntry';
+import { toAuditEntry, type AuditEntry } from '../../../gateway/audit/auditEntry';
 import { formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
 import { auditStats, ENTRY_KINDS, matches, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
 import { toRejectionEntry } from '../../../gateway/audit/rejectionEntry';
@@ -67,7 +67,7 @@ describe('audit entries: guard faults, client ids, refusals', () => {
     const fault = requestRecord({ input: faulted, outputs: [], status: 503, guardFault: guardFault(faulted.decision), error: { type: 'guard_unavailable', message: 'llama_guard: unavailable' } });
     const block = requestRecord({ requestId: 'req_2', input: blocked, outputs: [] });
     const entries = [fault, block].map((r, i): StoredAuditEntry => ({ ...toAuditEntry(r, captureContent(r.content, 'none', 's'), 's'), seq: i + 1, ...chain }));
-    expect(entries[0].phases[0].verdicts[0]).toMatchObject({ rule_action: 'block', error_type: 'unavailable' });
+    expect((entries[0] as AuditEntry & { seq: number }).phases[0].verdicts[0]).toMatchObject({ rule_action: 'block', error_type: 'unavailable' });
     const stats = auditStats(entries);
     expect(stats.byGuard.llama_guard).toEqual({ runs: 2, flagged: 0, blocked: 1, errors: 1 });
     expect(stats.byCategory).toEqual({ S1: 1 });
