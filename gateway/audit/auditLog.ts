@@ -161,10 +161,11 @@ export class AuditLog {
   async check(): Promise<string | undefined> {
     try {
       await this.ensureOpen();
-      // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart.
-      if (this.options.signer && this.head && this.head.seq > 0) {
+      // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart; on a
+      // new log it signs the empty chain, so the first records are a running gateway's tail at once.
+      if (this.options.signer && this.head) {
         // The start checkpoint will sign this head: say now if the last run did not sign its end.
-        if (!this.endedWithShutdown && !this.neverSigned) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
+        if (this.head.seq > 0 && !this.endedWithShutdown && !this.neverSigned) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
         await this.checkpoint('start');
       }
       return undefined;

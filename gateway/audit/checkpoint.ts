@@ -1,5 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonicalJson';
+import { GENESIS } from './hashChain';
 import type { SigningKey } from './signingKey';
 
 /**
@@ -81,7 +82,9 @@ export function checkCheckpoint(record: Record<string, unknown>, previous: { seq
     ok = false;
   }
   if (!ok) return { status: 'bad_signature', message: `the signature does not match the checkpoint's content: it was altered or forged (the chain up to seq ${entry.covers.seq} was rewritten)` };
-  if (!previous || previous.seq !== entry.covers.seq || previous.hash !== entry.covers.hash) {
+  // A new log's start checkpoint signs the empty chain: the first line, over seq 0 and GENESIS.
+  const signsNewLog = previous === undefined && record.seq === 1 && entry.covers.seq === 0 && entry.covers.hash === GENESIS;
+  if (!signsNewLog && (!previous || previous.seq !== entry.covers.seq || previous.hash !== entry.covers.hash)) {
     const found = previous ? `seq ${previous.seq} with hash ${previous.hash.slice(0, 12)}...` : 'no record';
     return { status: 'mismatch', message: `signs seq ${entry.covers.seq} with hash ${entry.covers.hash.slice(0, 12)}..., but the log holds ${found} before it: the records up to there were rewritten` };
   }

@@ -240,6 +240,28 @@ describe('signed checkpoints', () => {
     expect(verifyCheckpoints(auditLines(empty), keysOf(keys.publicFile)).problems).toEqual([expect.objectContaining({ kind: 'no_checkpoint', message: expect.stringMatching(/the log is empty/) })]);
   });
 
+  test('a new log is signed as it opens: its first records verify as a running gateway\'s tail, not as an unsigned log', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-new-');
+    const log = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 1000, everySeconds: 60 } });
+    expect(await log.check()).toBeUndefined();
+    expect(records(dir)).toEqual([expect.objectContaining({ seq: 1, kind: 'checkpoint', reason: 'start', covers: { seq: 0, hash: '0'.repeat(64) } })]);
+    // An empty log of a running gateway: one valid checkpoint, nothing unsigned.
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true, valid: 1, problems: [] });
+    await log.append(entry(1));
+    const running = verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile));
+    expect(running).toMatchObject({ ok: true, valid: 1, tail: { records: 1 } });
+    expect(running.notes[0]).toMatch(/1 record\(s\) \(seq 2-2\) after the last checkpoint are not signed yet/);
+    await log.close();
+    expect(verifyChain(auditLines(dir)).ok).toBe(true);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true, valid: 2 });
+    // The signature over the empty chain holds only as the log's first line: moved after another record, it is a mismatch.
+    const [start, first] = readFileSync(listAuditFiles(dir)[0], 'utf8').split('\n');
+    const other = tmp('sg-moved-');
+    writeFileSync(path.join(other, path.basename(listAuditFiles(dir)[0])), `${first}\n${start}\n`);
+    expect(verifyCheckpoints(auditLines(other), keysOf(keys.publicFile)).invalid).toEqual([expect.objectContaining({ status: 'mismatch' })]);
+  });
+
   test('the unsigned tail of a running gateway is a note, not a failure; more than N unsigned records is', async () => {
     const keys = keyDir();
     const dir = tmp('sg-tail-');
