@@ -260,7 +260,7 @@ export const RequestFields = z.strictObject({
   refuse: z
     .array(fieldName)
     .default([...DEFAULT_REFUSED_FIELDS])
-    .describe('Top-level request fields always refused with HTTP 400 unsupported_parameter (default: engine extensions such as chat_template and chat_template_kwargs).'),
+    .describe('Top-level request fields always refused with HTTP 400 unsupported_parameter (default: engine extensions such as chat_template and chat_template_kwargs); fields the gateway scans (tools, response_format, ...) may be listed to turn them off, but not model, messages, prompt or input.'),
   allow: z
     .array(fieldName)
     .default([])

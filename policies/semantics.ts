@@ -17,6 +17,14 @@ type Direction = 'input' | 'output';
 
 const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
 
+/** Top-level members every request of a guarded route carries, by the route(s) that need them. */
+const REQUIRED_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['model', 'every guarded route'],
+  ['messages', '/v1/chat/completions'],
+  ['prompt', '/v1/completions'],
+  ['input', '/v1/responses'],
+]);
+
 /** The categories a Llama Guard spec knows: its custom ones, else the standard set of its prompt. */
 export function knownCategories(spec: LlamaGuardSpec): string[] {
   if (spec.categories) return Object.keys(spec.categories);
@@ -43,6 +51,12 @@ export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
     const guarded = guardedRouteCoveredBy(route);
     if (guarded) {
       problems.push({ path: ['routes', 'passthrough', i], message: `\`${route}\` covers the guarded route ${guarded} (guarded: ${GUARDED_ROUTES.join(', ')}, any case, and their sub-paths), which always goes through the guards; list other routes only` });
+    }
+  });
+  policy.request_fields.refuse.forEach((field, i) => {
+    // Refusing what a request is made of would refuse every request of its route.
+    if (REQUIRED_FIELDS.has(field)) {
+      problems.push({ path: ['request_fields', 'refuse', i], message: `\`${field}\` is part of every request of its route (${REQUIRED_FIELDS.get(field)}): refusing it refuses them all; to turn a route off, give its apps another policy or no key` });
     }
   });
   policy.request_fields.allow.forEach((field, i) => {

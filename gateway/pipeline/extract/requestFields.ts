@@ -113,8 +113,9 @@ export function screenTopLevelFields(body: Record<string, unknown>, table: Reado
   let forward = body;
   for (const field of Object.keys(body)) {
     const known = Object.hasOwn(table, field) ? table[field] : undefined;
+    // A field the gateway scans is still refused when the policy says so ("no tools for this app").
+    if (fields.refuse.includes(field)) throw refusedField(field, known === 'scanned' ? 'this app\'s policy refuses it' : 'the engine would read the request differently from what the guards checked');
     if (known === 'scanned') continue;
-    if (fields.refuse.includes(field)) throw refusedField(field, 'the engine would read the request differently from what the guards checked');
     if (known === 'harmless' || fields.allow.includes(field)) continue;
     if (fields.unknown === 'strip') {
       if (forward === body) forward = { ...body };

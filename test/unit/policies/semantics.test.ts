@@ -91,6 +91,13 @@ describe('semantic checks', () => {
     ]);
   });
 
+  test('refusing what every request of a route is made of is a problem, not a silent outage', () => {
+    expect(messages({ request_fields: { refuse: ['tools', 'messages', 'model'] } })).toEqual([
+      expect.stringMatching(/^request_fields\.refuse\.1: `messages` is part of every request of its route \(\/v1\/chat\/completions\)/),
+      expect.stringMatching(/^request_fields\.refuse\.2: `model` is part of every request/),
+    ]);
+  });
+
   test('guarded routes cannot pass through', () => {
     expect(messages({ routes: { passthrough: ['/v1/embeddings', '/v1/chat/completions', '/v1/*'] } })).toEqual([
       expect.stringMatching(/^routes\.passthrough\.1: `\/v1\/chat\/completions` covers the guarded route/),

@@ -125,6 +125,18 @@ describe('fields the gateway cannot check', () => {
     expect(refusal(() => chat({ messages, chat_template: 'x' }, { ...DEFAULT_REQUEST_FIELDS, unknown: 'strip' })).body().error.param).toBe('chat_template');
   });
 
+  test('a field the gateway scans is still refused when the policy lists it ("no tools for this app"); unlisted, it is read', () => {
+    const noTools = { ...DEFAULT_REQUEST_FIELDS, refuse: [...DEFAULT_REQUEST_FIELDS.refuse, 'tools', 'response_format'] };
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
+    for (const [field, value] of [['tools', tools], ['response_format', { type: 'json_object' }]] as const) {
+      const error = refusal(() => chat({ messages, [field]: value }, noTools));
+      expect(error.body().error).toMatchObject({ code: 'unsupported_parameter', param: field });
+      expect(error.body().error.message).toContain("this app's policy refuses it");
+    }
+    expect(chat({ messages, tools }).body).toHaveProperty('tools');
+    expect(chat({ messages }, noTools).body).toEqual({ model: 'm', messages });
+  });
+
   test('known harmless parameters pass untouched', () => {
     const body = { model: 'm', messages, temperature: 0.1, top_p: 0.9, seed: 1, stop: ['x'], n: 2, logprobs: true, top_logprobs: 2, max_tokens: 5, stream: false, stream_options: null, user: 'u', top_k: 4 };
     expect(chatAdapter.parse(body).body).toBe(body);
