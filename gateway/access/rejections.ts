@@ -36,7 +36,7 @@ export function requestPathOf(target: string): string {
  * guarded call starts (invalid JSON, a schema failure, a field the gateway cannot check, a body
  * over a hardening limit): each one is audited as its own kind and counted in metrics.
  * So is a passthrough path refused as invalid_path (400: it needed normalising and then reached a
- * guarded route or left /v1/), a probe for a way around the guards. So is a guarded route's 503
+ * guarded route or left /v1/), a probe for a way around the guards. So is a guarded or passthrough route's 503
  * policy_unavailable (the key assigns a policy id the gateway has not loaded): a configuration
  * fault rather than the client's doing, hence its own kind, but still a refusal a reviewer must see.
  * `rejectionOf` says what to record (undefined for every other error, and for a 4xx on any other

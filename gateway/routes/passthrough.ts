@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ApiError, InvalidPathError, NO_AUTOMATIC_RETRY } from '../errors';
+import { ApiError, InvalidPathError, NO_AUTOMATIC_RETRY, UnknownPolicyError } from '../errors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
@@ -70,8 +70,11 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     let runtime;
     try {
       runtime = deps.policies.current(contextOf(res).policyId);
-    } catch {
-      runtime = undefined; // no policy (or an unknown one): nothing passes through
+    } catch (err) {
+      // The key names a policy this gateway has not loaded: a 503 policy_unavailable (audited), as
+      // on the guarded routes, not a 404 that sends the operator looking for a disabled route.
+      if (err instanceof UnknownPolicyError) return next(err);
+      runtime = undefined; // no policy loaded yet: nothing passes through
     }
     // The raw request target, before express or any upstream decodes it.
     const raw = req.originalUrl;

@@ -98,6 +98,13 @@ describe('per-app policies', () => {
     expect(h.engine.stats.requests).toBe(before);
   });
 
+  test('on a passthrough route too: 503 policy_unavailable, audited, not a 404 for a disabled route', async () => {
+    const res = await fetch(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.ghost}` }, body: JSON.stringify({ model: 'dev', input: 'hello' }) });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('policy_unavailable');
+    expect(h.recorder.rejections.at(-1)).toMatchObject({ kind: 'policy_unavailable', status: 503, route: '/v1/embeddings', policyId: 'no-such-policy', requestId: res.headers.get('x-request-id') });
+  });
+
   test('readyz lists every policy in force', async () => {
     const ready = (await (await fetch(`${h.gateway.url}/readyz`)).json()) as { policy: string; policies: string[] };
     expect(ready.policy).toMatch(/^company@/);
