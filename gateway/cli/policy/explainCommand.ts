@@ -49,7 +49,8 @@ export async function explainCommand(args: string[], io: CliIo): Promise<number>
     }
     const result = await runConversation(runtime, { messages, answer: values.answer });
     if (values.json) {
-      io.out(`${JSON.stringify({ policy: runtime.ref, action: result.action, input: result.input, output: result.output ?? null }, null, 2)}\n`);
+      // A guard fault is `error` here as in the gateway's answer (503) and audit record.
+      io.out(`${JSON.stringify({ policy: runtime.ref, action: result.fault ? 'error' : result.action, ...(result.fault ? { fault: result.fault } : {}), input: result.input, output: result.output ?? null }, null, 2)}\n`);
     } else {
       io.out(explainReport(runtime.ref, displayPath(io, runtime.loaded.file), runtime.loaded.policy, result, values.answer !== undefined));
     }

@@ -10,7 +10,12 @@ export function explainReport(ref: string, file: string, policy: Pick<PolicyFile
   parts.push(phaseReport('input', policy, result.input));
   if (result.output) parts.push(phaseReport('output', policy, result.output));
   else parts.push(`\noutput: not checked (${answerGiven ? 'the input was blocked, so the engine would not be called' : 'give --answer TEXT to check an answer'})\n`);
-  parts.push(`\nfinal: ${result.action}${result.action === 'allow' ? '' : ` (${result.deciding.reason})`}\n`);
+  if (result.fault) {
+    const { direction, guards, rules, errorTypes } = result.fault;
+    parts.push(`\nfinal: error (503 guard_unavailable: ${guards.join(', ')} failed on ${direction} (${errorTypes.join(', ')}) for rule ${rules.join(', ')}; a guard fault, not a verdict: the gateway answers 503 and records action error)\n`);
+  } else {
+    parts.push(`\nfinal: ${result.action}${result.action === 'allow' ? '' : ` (${result.deciding.reason})`}\n`);
+  }
   return parts.join('');
 }
 

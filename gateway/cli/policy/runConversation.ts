@@ -4,6 +4,7 @@ import { ApiError } from '../../errors';
 import { chatAdapter } from '../../pipeline/adapters';
 import { controlTokenError } from '../../pipeline/extract/controlTokens';
 import { checkAnswer, checkInput } from '../../pipeline/guardChecks';
+import { guardFault, type GuardFault } from '../../pipeline/guardFault';
 import type { GuardPhase } from '../../record/guardPhase';
 import type { PolicyRuntime } from '../../pipeline/runtime/policyRuntime';
 
@@ -21,6 +22,11 @@ export interface ConversationResult {
   action: Action;
   /** The decision that set `action` (the input's on a tie, as the input is decided first). */
   deciding: Decision;
+  /**
+   * Set when the block came from guard errors alone (on_error: block): a fault, not a verdict.
+   * The gateway answers it 503 guard_unavailable and records action `error`, never `block`.
+   */
+  fault?: GuardFault & { direction: 'input' | 'output' };
 }
 
 /**
@@ -50,7 +56,8 @@ export async function runConversation(runtime: PolicyRuntime, conversation: Conv
   }
   const action = combinedAction(input.decision, output?.decision);
   const deciding = output && output.decision.action === action && input.decision.action !== action ? output.decision : input.decision;
-  return { input, output, action, deciding };
+  const fault = guardFault(input.decision) ?? (output ? guardFault(output.decision) : undefined);
+  return { input, output, action, deciding, ...(fault ? { fault: { ...fault, direction: guardFault(input.decision) ? 'input' : 'output' } } : {}) };
 }
 
 /** The gateway would answer 400 before any guard ran: what the client experiences is a block. */

@@ -181,6 +181,28 @@ streaming:
     expect(json.output.decision.outcomes[0].categories).toEqual(['S9']);
   });
 
+  test('explain: a block made by guard errors alone is a fault (503 guard_unavailable, action error), as the gateway answers it', async () => {
+    const down = `id: down
+extends: ${FIXTURE_POLICY}
+guards:
+  remote:
+    type: llama_guard
+    backend: openai
+    model: m
+    base_url: http://127.0.0.1:9/v1
+    timeout_ms: 2000
+input:
+  - id: remote-check
+    guard: remote
+    threshold: 0.5
+`;
+    const r = await run(files, 'explain', files.write('down.yaml', down), '--prompt', 'hello');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^final: error \(503 guard_unavailable: remote failed on input \(\w+\) for rule remote-check; a guard fault, not a verdict/m);
+    const json = JSON.parse((await run(files, 'explain', files.path('down.yaml'), '--prompt', 'hello', '--json')).stdout) as { action: string; fault: { guards: string[]; direction: string } };
+    expect(json).toMatchObject({ action: 'error', fault: { guards: ['remote'], direction: 'input' } });
+  });
+
   test('usage errors exit 2 and say how to call it', async () => {
     expect((await run(files, 'explain', files.path('tested.yaml'))).code).toBe(2);
     expect((await run(files, 'explain', files.path('tested.yaml'), '--conversation', '{nope')).stderr).toContain('--conversation: not valid JSON');
