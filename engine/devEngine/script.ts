@@ -31,6 +31,8 @@ export const ScriptEntry = z.strictObject({
   retry_after: z.number().int().min(0).optional(),
   /** Not streamed: answer with exactly this text as an application/json body (JSON no object can spell: a member named twice). */
   raw_body: z.string().optional(),
+  /** As raw_body, given as base64: bytes no JSON string can carry (invalid UTF-8). */
+  raw_body_base64: z.string().optional(),
   /** Streamed: write exactly these SSE events, each followed by a blank line (write `data: [DONE]` yourself, or leave it out). */
   raw_events: z.array(z.string()).optional(),
 });

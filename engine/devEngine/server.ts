@@ -111,10 +111,11 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       stats.completed += 1;
       return sendJson(res, 200, entry.raw_json);
     }
-    if (entry?.raw_body !== undefined && body.stream !== true) {
+    if ((entry?.raw_body !== undefined || entry?.raw_body_base64 !== undefined) && body.stream !== true) {
       stats.completed += 1;
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(entry.raw_body) });
-      res.end(entry.raw_body);
+      const bytes = entry.raw_body_base64 !== undefined ? Buffer.from(entry.raw_body_base64, 'base64') : Buffer.from(entry.raw_body!, 'utf8');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+      res.end(bytes);
       return;
     }
     if (entry?.raw_events && body.stream === true) {

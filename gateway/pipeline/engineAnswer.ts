@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MalformedAnswerError } from '../../engine/answerSchema';
 import type { EngineResponse } from '../../engine/client';
 import { classifyEngineError, EngineError } from '../../engine/errors';
@@ -15,7 +16,10 @@ export function engineAnswer<T>(parse: () => T): T {
 
 /**
  * A whole (not streamed) engine answer as sent: relayed byte for byte when it passes. Read with
- * the stream's own events: an async iterator costs a request more than the read itself.
+ * the stream's own events: an async iterator costs a request more than the read itself. Bytes that
+ * are not UTF-8 (an overlong `/`, an encoded surrogate) are replaced as the guards' decoding
+ * replaces them (U+FFFD, as the stream path relays them): a lenient client could otherwise read a
+ * text no guard read.
  */
 export function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
   const body = upstream.body;
@@ -25,7 +29,8 @@ export function readEngineBody(upstream: EngineResponse): Promise<Buffer> {
     const onEnd = () => {
       done();
       // Most answers arrive in one chunk: no copy then.
-      resolve(chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks));
+      const raw = chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks);
+      resolve(isUtf8(raw) ? raw : Buffer.from(raw.toString('utf8'), 'utf8'));
     };
     // A stalled, reset or abandoned body is the engine's failure (504, 502) or the client's (499), never a 500.
     const onError = (err: unknown) => {

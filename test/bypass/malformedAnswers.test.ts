@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import OpenAI, { APIError } from 'openai';
 import { startHarness, type Harness } from '../support/gatewayHarness';
 import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, offMode, responseStream, ssePayloads, windowMode } from './support';
@@ -124,6 +125,22 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     const before = h.recorder.records.length;
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
     expect(h.recorder.records.length).toBe(before + 1);
+  });
+
+  test('not streamed, bytes that are not UTF-8: the client gets what the guards read (U+FFFD), never the raw bytes', async () => {
+    const head = Buffer.from('{"id":"x","object":"chat.completion","created":1,"model":"dev","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Fine');
+    const tail = Buffer.from('."}}]}');
+    // An overlong "/" (c0 af), a stray ff and an encoded surrogate (ed a0 80): decoders differ on them.
+    const body = Buffer.concat([head, Buffer.from([0xc0, 0xaf, 0xff, 0xed, 0xa0, 0x80]), tail]);
+    await h.script({ raw_body_base64: body.toString('base64') });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(isUtf8(bytes)).toBe(true);
+    expect(bytes.includes(Buffer.from([0xc0, 0xaf]))).toBe(false);
+    const content = (JSON.parse(bytes.toString('utf8')) as { choices: { message: { content: string } }[] }).choices[0].message.content;
+    expect(content).toBe(`Fine${Buffer.from([0xc0, 0xaf, 0xff, 0xed, 0xa0, 0x80]).toString('utf8')}.`);
+    expect(content).toMatch(/^Fine\uFFFD+\.$/);
   });
 
   test('an answer over engine.max_answer_bytes is a 502, streamed or not', async () => {
