@@ -1,6 +1,7 @@
 import type { GuardedCall } from '../pipeline/guardedCall';
 
-export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+/** No `connection` header of its own: node keeps the connection alive, or closes it when the client (or a draining gateway) asked for that. */
+export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
 
 /** Sends the status line and headers of a stream, once (the verdict headers carry what is known at this time). */
 export function openSse(call: GuardedCall): void {

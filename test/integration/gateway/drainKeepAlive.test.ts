@@ -69,4 +69,26 @@ describe('draining with a reused keep-alive connection', () => {
       for (const agent of agents) agent.destroy();
     }
   });
+
+  test("a streamed answer honours the client's Connection: close (the stream's headers used to say keep-alive and hold the socket)", async () => {
+    const config = GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(), engine: { url: engine.baseUrl } });
+    const gateway = await startGateway({ config, recorder: new MemoryRecorder() });
+    try {
+      const { connection, closedByServer } = await new Promise<{ connection: string | undefined; closedByServer: boolean }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+          let ended = false;
+          res.resume();
+          res.on('end', () => (ended = true));
+          // The server ends the connection once the answer is done: the socket closes with no client action.
+          res.socket.once('close', () => resolve({ connection: res.headers.connection, closedByServer: ended }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'hello' }] }));
+      });
+      expect(connection).toBe('close');
+      expect(closedByServer).toBe(true);
+    } finally {
+      await gateway.shutdown(1000);
+    }
+  });
 });
