@@ -85,6 +85,13 @@ export interface Verdict {
   score: number;
   /** Hazard categories (S1..S14 or custom codes), or finding kinds (e.g. `unicode_tags`). */
   categories: string[];
+  /**
+   * A content guard whose model points at categories at any score (the bundled encoder): the
+   * categories of texts it judged safe, each with the highest score of a text pointing at it. A
+   * rule whose threshold lies under the guard's own unsafe cut (0.5) reads those at or above its
+   * threshold as categories, so its per-category actions apply there too.
+   */
+  leanings?: Record<string, number>;
   latencyMs: number;
   segmentsScanned: number;
   /** Where the highest score was found, e.g. `messages[3].content` (no content). */

@@ -74,6 +74,14 @@ export function evaluateRule(rule: Rule, verdict: Verdict): RuleOutcome {
   reason = reasons.join('; ');
   // Hazard categories only: text findings share Verdict.categories but have no per-category action.
   const hazards = verdict.categories.filter((c) => !TEXT_FINDINGS.has(c));
+  // Under the guard's unsafe cut (a threshold below 0.5): the categories safe texts pointed at, from
+  // the rule's threshold up, get the same per-category actions as above the cut.
+  const threshold = rule.threshold;
+  const leaning = threshold === undefined ? [] : Object.entries(verdict.leanings ?? {}).filter(([code, at]) => at >= threshold && !hazards.includes(code)).map(([code]) => code);
+  if (leaning.length) {
+    hazards.push(...leaning);
+    base.categories = [...verdict.categories, ...leaning];
+  }
   if (rule.categories && hazards.length > 0) {
     // The most severe action among the verdict's categories wins; unlisted categories use the rule's action.
     let worst: { code: string; action: Action } | undefined;

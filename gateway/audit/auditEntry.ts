@@ -146,7 +146,8 @@ function toPhase(phase: GuardPhase): AuditPhase {
         model: verdict.model,
         label: verdict.label,
         score: verdict.score,
-        categories: verdict.categories,
+        // What the rule acted on: a rule under the guard's unsafe cut also reads the categories safe texts leaned to.
+        categories: outcome?.categories ?? verdict.categories,
         threshold: outcome?.threshold,
         mode: outcome?.mode,
         rule_action: outcome?.action,

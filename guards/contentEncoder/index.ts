@@ -136,7 +136,10 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         const unsafe = scored.filter((d) => d.unsafe);
         const worst = pickWorst(unsafe.length ? unsafe : scored);
         const combined = combineSegments(scored, categoryLabels);
-        const verdict = worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst);
+        const verdict: Verdict = {
+          ...worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst),
+          ...(combined.leanings ? { leanings: combined.leanings } : {}),
+        };
         return cache.capacity > 0 ? { ...verdict, cacheHits: hits } : verdict;
       });
     } catch (err) {

@@ -7,8 +7,14 @@ const probs = (hot: Record<string, number>) => CODES.map((c) => hot[c] ?? 0.01);
 const settings = (excluded: string[] = [], categoryThreshold = 0.5) => ({ excluded: new Set(excluded), categoryThreshold });
 
 describe('decideSegment', () => {
-  it('safe below p(unsafe) 0.5, whatever the categories say', () => {
-    expect(decideSegment(0.4, probs({ S1: 0.9 }), CODES, settings())).toEqual({ unsafe: false, score: 0.4, categories: [] });
+  it('safe below p(unsafe) 0.5, naming no category; what it points at is kept as a leaning with its score', () => {
+    expect(decideSegment(0.4, probs({ S1: 0.9 }), CODES, settings())).toEqual({ unsafe: false, score: 0.4, categories: [], leanings: { S1: 0.4 } });
+    expect(decideSegment(0.3, probs({ S2: 0.2, S6: 0.1 }), CODES, settings())).toEqual({ unsafe: false, score: 0.3, categories: [], leanings: { S2: 0.3 } });
+  });
+
+  it('below 0.5 too, a segment pointing only at excluded categories has its score lowered (a rule under 0.5 must not act on it)', () => {
+    expect(decideSegment(0.243, probs({ S2: 0.6 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [], leanings: { S1: 0.01 } });
+    expect(decideSegment(0.3, probs({ S2: 0.6, S1: 0.55 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.3, categories: [], leanings: { S1: 0.3 } });
   });
 
   it('unsafe with every category over the threshold', () => {
@@ -21,8 +27,8 @@ describe('decideSegment', () => {
 
   it('drops excluded categories; only-excluded means safe with a lowered score', () => {
     expect(decideSegment(0.9, probs({ S2: 0.8, S10: 0.6 }), CODES, settings(['S2']))).toMatchObject({ unsafe: true, categories: ['S10'] });
-    expect(decideSegment(0.9, probs({ S2: 0.8 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [] });
-    expect(decideSegment(0.9, probs({ S2: 0.3 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [] });
+    expect(decideSegment(0.9, probs({ S2: 0.8 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.01, categories: [], leanings: { S1: 0.01 } });
+    expect(decideSegment(0.9, probs({ S2: 0.3, S7: 0.2 }), CODES, settings(['S2']))).toEqual({ unsafe: false, score: 0.2, categories: [], leanings: { S7: 0.2 } });
   });
 
   it('unsafe without a category head', () => {
@@ -31,6 +37,15 @@ describe('decideSegment', () => {
 });
 
 describe('combineSegments', () => {
+  it('leanings: each category with the highest score of a safe segment pointing at it', () => {
+    const combined = combineSegments([
+      { unsafe: false, score: 0.3, categories: [], leanings: { S2: 0.3 } },
+      { unsafe: false, score: 0.25, categories: [], leanings: { S1: 0.25, S2: 0.25 } },
+      { unsafe: false, score: 0.1, categories: [] },
+    ]);
+    expect(combined).toEqual({ unsafe: false, score: 0.3, categories: [], leanings: { S2: 0.3, S1: 0.25 } });
+  });
+
   it('max score, union of the unsafe segments\' categories in code order', () => {
     const combined = combineSegments(
       [

@@ -28,6 +28,20 @@ describe('evaluateRule', () => {
     expect(evaluateRule(r, verdict({ score: 0.8, categories: ['S6', 'S1'] })).action).toBe('block');
   });
 
+  test('a threshold under the guard\'s unsafe cut: the leanings from the threshold up take their categories\' actions', () => {
+    const r = rule({ id: 'r', threshold: 0.2, categories: { S2: 'allow', S6: 'flag' } });
+    // "How do lock picks work?" at 0.238, pointing at S2: allowed like the worse phrasing above 0.5.
+    expect(evaluateRule(r, verdict({ score: 0.238, leanings: { S2: 0.238 } }))).toMatchObject({ action: 'allow', categories: ['S2'] });
+    // A second text pointing at S1 from 0.21 up: S1 has no exception, so the rule's action.
+    expect(evaluateRule(r, verdict({ score: 0.3, leanings: { S2: 0.3, S1: 0.21 } })).action).toBe('block');
+    // One pointing at S1 under the threshold does not count.
+    expect(evaluateRule(r, verdict({ score: 0.3, leanings: { S2: 0.3, S1: 0.15 } })).action).toBe('allow');
+    // Without leanings (a guard that names categories only when unsafe), the rule's action.
+    expect(evaluateRule(r, verdict({ score: 0.3 })).action).toBe('block');
+    // A rule at 0.5 and up never reads them: the verdict's own categories decide.
+    expect(evaluateRule(rule({ id: 'hi', threshold: 0.5, categories: { S2: 'allow' } }), verdict({ score: 0.6, categories: ['S1'], leanings: { S2: 0.4 } })).action).toBe('block');
+  });
+
   test("a category code that names a built-in object member (the model wrote it) gets the rule's action", () => {
     const r = rule({ id: 'r', threshold: 0.5, categories: { S6: 'allow', S7: 'flag' } });
     for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
