@@ -4,6 +4,7 @@ import { ChatCompletionRequest, CompletionRequest, type ValidatedRequest } from 
 import type { ChunkMeta, StreamChunk } from '../streaming/answerAccumulator';
 import { engineAnswer } from './engineAnswer';
 import { chatChoiceLanes, ENVELOPE_STRUCTURE, envelopeLanes, textChoiceLanes, type LanePiece } from './extract/answerLanes';
+import { plainEnvelope, type AnswerContext } from './extract/bookkeeping';
 import { answerFromPieces, extractChatRequest, extractCompletionRequest, type AssistantAnswer } from './extractTexts';
 import type { ParsedCompletion } from './parsedCompletion';
 import { validation } from './validation';
@@ -26,18 +27,18 @@ export interface CompletionAdapter<V extends ChatRequest | TextRequest = ChatReq
    * Answers of a non-streamed response, by position in `choices` (a repeated or missing `index`
    * must not hide a choice). Throws EngineError (502) for a malformed answer.
    */
-  answers(json: unknown): Map<number, AssistantAnswer>;
+  answers(json: unknown, context: AnswerContext): Map<number, AssistantAnswer>;
   /** Text lanes of one stream chunk, by choice index (-1: the chunk's envelope, shared by every choice). Throws EngineError for a malformed chunk. */
-  chunkLanes(json: unknown): { chunk: StreamChunk; lanes: Map<number, LanePiece[]> };
+  chunkLanes(json: unknown, context: AnswerContext): { chunk: StreamChunk; lanes: Map<number, LanePiece[]> };
   /** Rewrites a non-streamed response so the blocked choices (positions) carry the refusal instead. */
-  blockChoices(json: Record<string, unknown>, blocked: Set<number>, refusal: string): void;
+  blockChoices(json: Record<string, unknown>, blocked: Set<number>, refusal: string, context: AnswerContext): void;
   /** The final chunk of a stream whose answer was blocked. */
   contentFilterChunk(meta: ChunkMeta, index: number, refusal: string): StreamChunk;
 }
 
 /** Whole answers by position; members outside the choices are read with every choice. */
-function wholeAnswers<C>(json: { choices: C[] } & Record<string, unknown>, lanesOf: (choice: C) => LanePiece[]): Map<number, AssistantAnswer> {
-  const shared = envelopeLanes(json);
+function wholeAnswers<C>(json: { choices: C[] } & Record<string, unknown>, context: AnswerContext, lanesOf: (choice: C) => LanePiece[]): Map<number, AssistantAnswer> {
+  const shared = envelopeLanes(json, context);
   const out = new Map<number, AssistantAnswer>();
   json.choices.forEach((choice, i) => out.set(i, answerFromPieces([...lanesOf(choice), ...shared])));
   // No choices: what the engine put beside them still reaches the client, so it is checked alone.
@@ -46,9 +47,9 @@ function wholeAnswers<C>(json: { choices: C[] } & Record<string, unknown>, lanes
 }
 
 /** One chunk's lanes by choice index; -1 holds the members outside the choices. */
-function chunkLanesBy<C extends { index?: number }>(json: { choices: C[] } & Record<string, unknown>, lanesOf: (choice: C) => LanePiece[]): Map<number, LanePiece[]> {
+function chunkLanesBy<C extends { index?: number }>(json: { choices: C[] } & Record<string, unknown>, context: AnswerContext, lanesOf: (choice: C) => LanePiece[]): Map<number, LanePiece[]> {
   const lanes = new Map<number, LanePiece[]>();
-  const shared = envelopeLanes(json);
+  const shared = envelopeLanes(json, context);
   if (shared.length) lanes.set(-1, shared);
   for (const choice of json.choices) {
     const index = choice.index ?? 0;
@@ -57,9 +58,10 @@ function chunkLanesBy<C extends { index?: number }>(json: { choices: C[] } & Rec
   return lanes;
 }
 
-/** A blocked response keeps only its bookkeeping besides the choices: unknown members were checked with the answers. */
-function dropUnknownMembers(json: Record<string, unknown>): void {
+/** A blocked response keeps only its plain bookkeeping besides the choices: anything else was read with the answers, and may be what was blocked. */
+function dropUnknownMembers(json: Record<string, unknown>, context: AnswerContext, object: string): void {
   for (const key of Object.keys(json)) if (!ENVELOPE_STRUCTURE.has(key)) delete json[key];
+  plainEnvelope(json, context, object);
 }
 
 export const chatAdapter: CompletionAdapter<ChatRequest> = {
@@ -84,20 +86,20 @@ export const chatAdapter: CompletionAdapter<ChatRequest> = {
       conversation: extracted.conversation,
     };
   },
-  answers(json) {
-    return wholeAnswers(engineAnswer(() => parseChatCompletion(json)), (choice) => chatChoiceLanes(choice, 'message'));
+  answers(json, context) {
+    return wholeAnswers(engineAnswer(() => parseChatCompletion(json)), context, (choice) => chatChoiceLanes(choice, 'message'));
   },
-  chunkLanes(json) {
+  chunkLanes(json, context) {
     const chunk = engineAnswer(() => parseChatChunk(json));
-    return { chunk, lanes: chunkLanesBy(chunk, (choice) => chatChoiceLanes(choice, 'delta')) };
+    return { chunk, lanes: chunkLanesBy(chunk, context, (choice) => chatChoiceLanes(choice, 'delta')) };
   },
-  blockChoices(json, blocked, refusal) {
+  blockChoices(json, blocked, refusal, context) {
     const choices = json.choices as { index?: number }[];
     choices.forEach((choice, i) => {
       if (!blocked.has(i)) return;
       choices[i] = { index: choice.index ?? i, message: { role: 'assistant', content: refusal }, logprobs: null, finish_reason: 'content_filter' } as { index: number };
     });
-    dropUnknownMembers(json);
+    dropUnknownMembers(json, context, 'chat.completion');
   },
   contentFilterChunk(meta, index, refusal) {
     // With its role: the engine's role chunk may be among those withheld, and the openai SDK's stream helper needs one.
@@ -126,20 +128,20 @@ export const textAdapter: CompletionAdapter<TextRequest> = {
       conversation: extracted.conversation,
     };
   },
-  answers(json) {
-    return wholeAnswers(engineAnswer(() => parseTextCompletion(json, false)), textChoiceLanes);
+  answers(json, context) {
+    return wholeAnswers(engineAnswer(() => parseTextCompletion(json, false)), context, textChoiceLanes);
   },
-  chunkLanes(json) {
+  chunkLanes(json, context) {
     const chunk = engineAnswer(() => parseTextCompletion(json, true));
-    return { chunk, lanes: chunkLanesBy(chunk, textChoiceLanes) };
+    return { chunk, lanes: chunkLanesBy(chunk, context, textChoiceLanes) };
   },
-  blockChoices(json, blocked, refusal) {
+  blockChoices(json, blocked, refusal, context) {
     const choices = json.choices as { index?: number }[];
     choices.forEach((choice, i) => {
       if (!blocked.has(i)) return;
       choices[i] = { index: choice.index ?? i, text: refusal, logprobs: null, finish_reason: 'content_filter' } as { index: number };
     });
-    dropUnknownMembers(json);
+    dropUnknownMembers(json, context, 'text_completion');
   },
   contentFilterChunk(meta, index, refusal) {
     return { id: meta.id, object: 'text_completion', created: meta.created, model: meta.model, choices: [{ index, text: refusal, finish_reason: 'content_filter' }] };

@@ -29,7 +29,8 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
   call.ctx.timing.engineAnswered();
   const json = parseEngineJson(raw);
   // Not a completion (`null`, an array, `tool_calls: {}`, ...): adapter.answers throws EngineError (502).
-  const answers = adapter.answers(json);
+  const context = { model: call.parsed.model };
+  const answers = adapter.answers(json, context);
   call.record.engine = {
     durationMs: call.ctx.timing.sinceEngineStart(),
     id: typeof json.id === 'string' ? json.id : undefined,
@@ -47,7 +48,7 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
     sendJsonBytes(call.res, 200, raw);
     return;
   }
-  adapter.blockChoices(json, blocked, call.policy.refusals.output);
+  adapter.blockChoices(json, blocked, call.policy.refusals.output, context);
   sendJson(call.res, 200, json);
 }
 

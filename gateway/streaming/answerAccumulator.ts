@@ -1,4 +1,5 @@
 import type { LanePiece } from '../pipeline/extract/answerLanes';
+import { BOOKKEEPING_LANE, plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
 import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
 import { EventPieces } from './eventPieces';
 
@@ -38,10 +39,15 @@ export class AnswerAccumulator {
   private readonly pieces = new EventPieces<Piece>((p) => `${p.choice}\u0000${p.lane}`);
   private readonly finish = new Map<number, string>();
   private readonly indexes = new Set<number>();
+  /** The last value of each bookkeeping lane read as text, per choice. */
+  private readonly bookkeeping = new Map<string, string>();
   /** Events that carried text so far. */
   textEvents = 0;
-  /** The first chunk's identity, reused for chunks the gateway writes itself. */
+  /** The first chunk's identity, reused for chunks the gateway writes itself (plain bookkeeping only: bookkeeping.ts). */
   meta: ChunkMeta = {};
+
+  /** `context`: what the gateway knows of the request (its model), for reading the chunks' bookkeeping. */
+  constructor(readonly context: AnswerContext = {}) {}
   usage: Record<string, unknown> | undefined;
   /** performance.now() of the first chunk: the engine's time to first chunk, for telemetry. */
   firstChunkAt: number | undefined;
@@ -49,7 +55,11 @@ export class AnswerAccumulator {
   /** Adds one chunk and its lanes (adapter.chunkLanes); true when it carried text. */
   add(chunk: StreamChunk, lanes: ReadonlyMap<number, readonly LanePiece[]>, now: number = performance.now()): boolean {
     this.firstChunkAt ??= now;
-    if (!this.meta.id && chunk.id) this.meta = { id: chunk.id, object: chunk.object ?? undefined, created: chunk.created ?? undefined, model: chunk.model ?? undefined };
+    if (!this.meta.id && chunk.id) {
+      // Bookkeeping that was read as text (and may be what gets blocked) is not written again.
+      const plain = plainEnvelope({ id: chunk.id, object: chunk.object ?? undefined, created: chunk.created ?? undefined, model: chunk.model ?? undefined }, this.context, chunk.object === 'text_completion' ? 'text_completion' : 'chat.completion.chunk');
+      this.meta = { id: plain.id, object: plain.object, created: plain.created, model: plain.model };
+    }
     if (chunk.usage) this.usage = chunk.usage;
     for (const choice of chunk.choices) {
       const index = choice.index ?? 0;
@@ -60,6 +70,12 @@ export class AnswerAccumulator {
     for (const [choice, list] of lanes) {
       for (const piece of list) {
         if (piece.text.length === 0) continue;
+        if (piece.lane.startsWith(BOOKKEEPING_LANE)) {
+          // Restated by every chunk: only a new value is new text (and makes the event one that carries text).
+          const key = `${choice}\u0000${piece.lane}`;
+          if (this.bookkeeping.get(key) === piece.text) continue;
+          this.bookkeeping.set(key, piece.text);
+        }
         if (!carried) {
           carried = true;
           this.textEvents += 1;

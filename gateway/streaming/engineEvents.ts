@@ -21,7 +21,7 @@ export async function* engineEvents(upstream: EngineResponse, accumulator: Answe
     if (event.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
     if (event.data.trim() === '[DONE]') return { raw: onlyData(event.raw) ? event.raw : 'data: [DONE]\n\n', data: event.data, done: true };
     const json = parseEngineText(event.data, 'a stream event');
-    const { chunk, lanes } = adapter.chunkLanes(json);
+    const { chunk, lanes } = adapter.chunkLanes(json, accumulator.context);
     accumulator.add(chunk, lanes);
     return { raw: onlyData(event.raw) ? event.raw : `${dataLines(event.data)}\n\n`, data: event.data, chunk };
   };

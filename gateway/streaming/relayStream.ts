@@ -24,7 +24,7 @@ export async function relayStream(call: GuardedCall, upstream: EngineResponse, a
 async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const { res, record } = call;
   const timing = call.ctx.timing;
-  const accumulator = new AnswerAccumulator();
+  const accumulator = new AnswerAccumulator({ model: call.parsed.model });
   const events: EngineEvent[] = [];
   let sawDone = false;
   for await (const event of engineEvents(upstream, accumulator, adapter)) {
@@ -71,8 +71,9 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
       continue;
     }
     if (!chunk) continue;
-    const envelope = knownEnvelope(chunk);
-    const clean = Object.keys(envelope).length === Object.keys(chunk).length;
+    const envelope = knownEnvelope(chunk, accumulator.context);
+    // As sent only when nothing was left out or replaced (an unplain model may be what was blocked).
+    const clean = Object.keys(chunk).every((key) => key === 'choices' || (Object.hasOwn(envelope, key) && envelope[key] === chunk[key]));
     if (chunk.choices.length === 0) {
       // Usage-only chunks come after the choices' final chunks: the content_filter chunk goes first.
       if (chunk.usage) await writeFilter();
@@ -96,7 +97,7 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
 async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const { res, record } = call;
   const timing = call.ctx.timing;
-  const accumulator = new AnswerAccumulator();
+  const accumulator = new AnswerAccumulator({ model: call.parsed.model });
   let started = false;
   let sawDone = false;
   try {

@@ -20,7 +20,7 @@ import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
 export async function relayWindowed(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const { res, record } = call;
   const timing = call.ctx.timing;
-  const accumulator = new AnswerAccumulator();
+  const accumulator = new AnswerAccumulator({ model: call.parsed.model });
   const pending: { event: EngineEvent; tokenEnd: number }[] = [];
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (checked, to, overlap) => accumulator.window(checked, to, overlap), whole: () => accumulator.answer(0) },
@@ -45,7 +45,10 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     openSse(call);
     await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, 0, call.policy.refusals.output))}\n\n`);
     // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
-    const usage = usageAfterBlock(pending.map(({ event }) => event.chunk));
+    const usage = usageAfterBlock(
+      pending.map(({ event }) => event.chunk),
+      accumulator.context,
+    );
     if (usage) await write(res, usage);
     res.end('data: [DONE]\n\n');
   };

@@ -189,6 +189,39 @@ describe('bypass: words joined by hyphens in bookkeeping are read (window mode)'
     expect(ok.headers.get('x-safety-verdict')).toBe('allow');
   });
 
+  // An id keeps up to two words after its prefix unread (vLLM's chatcmpl-<request id>): a phrase of more is read.
+  const PHRASE = `you-are-${UNSAFE}-said-so`;
+  test.each([
+    ['id', { id: PHRASE }],
+    ['model', { model: WORDS }],
+    ['system_fingerprint', { system_fingerprint: PHRASE }],
+    ['service_tier', { service_tier: WORDS }],
+    ['object', { object: WORDS }],
+    ['a usage member name', { usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, [WORDS]: 0 } }],
+  ])('a whole answer with them in its %s is blocked, and its refusal does not repeat them', async (_name, patch) => {
+    const answer = { id: 'chatcmpl-b1', object: 'chat.completion', created: 1, model: 'dev', choices: [{ index: 0, message: { role: 'assistant', content: 'Fine.' }, finish_reason: 'stop' }], ...patch };
+    await h.script({ raw_json: answer });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    const text = await res.text();
+    expect(res.headers.get('x-safety-verdict')).toBe('block');
+    expect(text).not.toContain(UNSAFE);
+    expect(JSON.parse(text)).toMatchObject({ object: 'chat.completion', model: 'dev', choices: [{ finish_reason: 'content_filter' }] });
+  });
+
+  test.each([
+    ['model', { model: WORDS }],
+    ['id', { id: PHRASE }],
+    ['system_fingerprint', { system_fingerprint: PHRASE }],
+  ])('a stream whose every chunk carries them in its %s sends none of them; its usage chunk neither', async (_name, patch) => {
+    const events = chatEvents([{ content: 'One' }, { content: ' two' }]).map((e) => (e.startsWith('data: {') ? `data: ${JSON.stringify({ ...JSON.parse(e.slice(6)), ...patch })}` : e));
+    const usage = `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, ...patch })}`;
+    await h.script({ raw_events: [...events.slice(0, -1), usage, 'data: [DONE]'] });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] }) });
+    const text = await res.text();
+    expect(text).not.toContain(UNSAFE);
+    expect(text).toContain('content_filter');
+  });
+
   test('a stream whose last chunk says it in finish_reason never sends it', async () => {
     const events = chatEvents([{ content: 'One' }, { content: ' two' }]);
     const last = `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"dev","choices":[{"index":0,"delta":{},"finish_reason":"${WORDS}"}]}`;

@@ -28,6 +28,13 @@ const WHOLE: [string, Record<string, unknown>][] = [
   ['an output item of a kind the gateway does not know', responseAnswer([fine, { id: 'x_1', type: 'mcp_call', status: 'completed', output: UNSAFE }])],
   ['an unknown member of the response', responseAnswer([fine], { audio: { transcript: UNSAFE } })],
   ['echoed instructions the engine changed', responseAnswer([fine], { instructions: `Be brief. ${UNSAFE}` })],
+  // Bookkeeping engines never send: hyphen-joined words where an identifier goes.
+  ['the response id', responseAnswer([fine], { id: `you-are-${UNSAFE}-said-so` })],
+  ['the model, other than the one asked for', responseAnswer([fine], { model: `you-${UNSAFE}` })],
+  ['the response status', responseAnswer([fine], { status: `you-${UNSAFE}` })],
+  ['a usage member name', responseAnswer([fine], { usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2, [`you-${UNSAFE}`]: 0 } })],
+  ['an item status', responseAnswer([message([text('Fine.')], { status: `you-${UNSAFE}` })])],
+  ['an item role', responseAnswer([message([text('Fine.')], { role: `you-${UNSAFE}` })])],
 ];
 
 const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
@@ -45,6 +52,7 @@ const STREAMED: [string, Record<string, unknown>[], Record<string, unknown>[]][]
   ['an annotation event', [added, partAdded, delta('Fine.'), { type: 'response.output_text.annotation.added', ...at, annotation_index: 0, annotation: { type: 'url_citation', url: 'https://example.com', title: UNSAFE, start_index: 0, end_index: 4 } }], []],
   ['an event kind the gateway does not know', [added, partAdded, delta('Fine.'), { type: 'response.audio.transcript.delta', output_index: 0, delta: UNSAFE }], []],
   ['only the completed response', [], [message([text(UNSAFE)])]],
+  ['an added item\'s role', [{ ...added, item: { ...added.item, role: `you-${UNSAFE}` } }, partAdded, delta('Fine.')], []],
   // An unknown member continued over deltas (a[1]), with another (a[2], or b nesting c beside "b.c") between: never one slot.
   ['an unknown delta member whose name holds an index', [added, partAdded, { ...delta('Hi'), 'a[1]': 'zz' }, { ...delta(' there'), 'a[2]': ' ' }, { ...delta('!'), 'a[1]': 's11' }], []],
   ['an unknown delta member whose name holds a dot', [added, partAdded, { ...delta('Hi'), 'b.c': 'zz' }, { ...delta(' there'), b: { c: ' ' } }, { ...delta('!'), 'b.c': 's11' }], []],

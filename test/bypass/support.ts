@@ -41,7 +41,7 @@ export function chatAnswer(message: Record<string, unknown>, choice: Record<stri
 /** SSE events of a streamed chat answer: a role chunk, one chunk per delta, a finish chunk, [DONE]. */
 export function chatEvents(deltas: Record<string, unknown>[], choiceExtras: Record<string, unknown>[] = []): string[] {
   const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}, finish: string | null = null) =>
-    `data: ${JSON.stringify({ id: 'chatcmpl-s', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }] })}`;
+    `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }] })}`;
   return [chunk({ role: 'assistant', content: '' }), ...deltas.map((d, i) => chunk(d, choiceExtras[i])), chunk({}, {}, 'stop'), 'data: [DONE]'];
 }
 

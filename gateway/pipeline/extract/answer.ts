@@ -1,5 +1,6 @@
 import type { ChatTurn, ScanText } from '../../../guards/types';
 import type { LanePiece } from './answerLanes';
+import { BOOKKEEPING_LANE } from './bookkeeping';
 import { readableArguments } from './toolArguments';
 
 /** An answer as the output guard reads it: every text the client receives with one choice. */
@@ -20,8 +21,17 @@ const CALL_LANE = /^(tool_calls\[(\d+)\]|function_call)\.(function\.)?(name|argu
  */
 export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer {
   const lanes = new Map<string, string>();
-  // A member name (`#key` lanes) comes with every chunk that has the member: once is enough.
-  for (const p of pieces) lanes.set(p.lane, p.lane.endsWith('#key') ? p.text : (lanes.get(p.lane) ?? '') + p.text);
+  const restated = new Map<string, string>();
+  for (const p of pieces) {
+    // A member name (`#key` lanes) comes with every chunk that has the member: once is enough.
+    if (p.lane.endsWith('#key')) lanes.set(p.lane, p.text);
+    else if (p.lane.startsWith(BOOKKEEPING_LANE)) {
+      // Every chunk restates its bookkeeping: each new value is read once, apart from the last.
+      if (restated.get(p.lane) === p.text) continue;
+      restated.set(p.lane, p.text);
+      lanes.set(p.lane, lanes.has(p.lane) ? `${lanes.get(p.lane)} ${p.text}` : p.text);
+    } else lanes.set(p.lane, (lanes.get(p.lane) ?? '') + p.text);
+  }
   const content = lanes.get('content') ?? '';
   lanes.delete('content');
   const calls = new Map<string, { name: string; arguments: string }>();

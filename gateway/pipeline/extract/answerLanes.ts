@@ -1,4 +1,5 @@
 import type { AnswerMessage, ChatChoice, ChatChunkChoice, TextChoice } from '../../../engine/answerSchema';
+import { bookkeepingLanes, type AnswerContext } from './bookkeeping';
 import { lanePath, pathKey, stringLeaves } from './stringLeaves';
 
 /**
@@ -208,12 +209,12 @@ function decodeBytes(bytes: number[] | null | undefined): string | undefined {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Envelope members that are bookkeeping (ids, model name, token counts), not text a reader sees. */
+/** Envelope members that are bookkeeping (ids, model name, token counts): read only when not plain (bookkeeping.ts). */
 export const ENVELOPE_STRUCTURE: ReadonlySet<string> = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'usage', 'choices']);
 
-/** Strings outside the choices (members the gateway does not know): checked with every choice. */
-export function envelopeLanes(json: Record<string, unknown>): LanePiece[] {
-  const pieces: LanePiece[] = [];
+/** Strings outside the choices (members the gateway does not know, bookkeeping engines never send): checked with every choice. */
+export function envelopeLanes(json: Record<string, unknown>, context: AnswerContext): LanePiece[] {
+  const pieces: LanePiece[] = bookkeepingLanes(json, context);
   for (const [key, value] of Object.entries(json)) {
     if (ENVELOPE_STRUCTURE.has(key)) continue;
     if (value == null) pieces.push(memberNameLane(key));

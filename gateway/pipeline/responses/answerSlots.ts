@@ -1,4 +1,5 @@
 import type { ResponseObject, ResponseOutputItem, ResponsePart, ResponseStreamEvent } from '../../../engine/answerSchema';
+import { itemBookkeeping, responseBookkeeping } from '../extract/bookkeeping';
 import { isTypeName, lanePath, pathKey, stringLeaves } from '../extract/stringLeaves';
 
 /**
@@ -131,6 +132,7 @@ export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
     else pieces.push(...leaves(value, `${at}${pathKey(key)}`));
   }
   if (!['message', 'function_call', 'custom_tool_call', 'reasoning'].includes(item.type)) pieces.push(set(`${at}.type`, item.type));
+  for (const { slot, text } of itemBookkeeping(item, at)) pieces.push(set(slot, text));
   return pieces;
 }
 
@@ -147,7 +149,8 @@ function envelopePieces(key: string, value: unknown, sent: unknown): SlotPiece[]
 
 /** A whole response (a non-streamed answer, or the `response` of a lifecycle event). `sent`: the request as forwarded. */
 export function responsePieces(response: ResponseObject, sent: Readonly<Record<string, unknown>>): SlotPiece[] {
-  const pieces: SlotPiece[] = [];
+  // Bookkeeping engines never send (hyphen-joined words in an id, a model other than the one asked for) is text.
+  const pieces: SlotPiece[] = responseBookkeeping(response, { model: typeof sent.model === 'string' ? sent.model : undefined }).map(({ slot, text }) => set(slot, text));
   for (const [key, value] of Object.entries(response)) {
     pieces.push(...memberName('response', key));
     if (value == null) continue;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { plainResponseEnvelope } from '../extract/bookkeeping';
 import { keepsInBlockedAnswer } from './answerSlots';
 
 /**
@@ -25,7 +26,8 @@ export function refusalItemId(): string {
 export function cleanEnvelope(response: Readonly<Record<string, unknown>>, sent: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(response)) if (keepsInBlockedAnswer(key, value, sent)) out[key] = value;
-  return { ...out, output: [] };
+  // Bookkeeping that was read as text (it may be what was blocked) is replaced, never written again.
+  return { ...plainResponseEnvelope(out, { model: typeof sent.model === 'string' ? sent.model : undefined }), output: [] };
 }
 
 export function blockedResponse(response: Readonly<Record<string, unknown>>, sent: Readonly<Record<string, unknown>>, refusal: string, itemId: string): Record<string, unknown> {

@@ -6,8 +6,8 @@ import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulat
 import { engineEvents } from '../../../../gateway/streaming/engineEvents';
 
 /** Every text a client receives with an answer, streamed or not, and what makes an answer malformed. */
-const chatAnswer = (message: Record<string, unknown>, choice: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop', ...choice }] });
-const turnOf = (json: unknown) => answerTurn(chatAdapter.answers(json).get(0)!);
+const chatAnswer = (message: Record<string, unknown>, choice: Record<string, unknown> = {}) => ({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop', ...choice }] });
+const turnOf = (json: unknown) => answerTurn(chatAdapter.answers(json, { model: 'm' }).get(0)!);
 
 describe('answers: every text the client receives', () => {
   test.each([
@@ -36,12 +36,32 @@ describe('answers: every text the client receives', () => {
 
   test('an unknown top-level member is checked with every choice', () => {
     const json = { ...chatAnswer({ content: 'a' }), choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }], note: 'MARK' };
-    expect([...chatAdapter.answers(json).values()].map((a) => answerTurn(a).content)).toEqual(['a\nnote\nMARK', 'b\nnote\nMARK']);
+    expect([...chatAdapter.answers(json, { model: 'm' }).values()].map((a) => answerTurn(a).content)).toEqual(['a\nnote\nMARK', 'b\nnote\nMARK']);
+  });
+
+  test.each([
+    ['a hyphen-joined id', { id: 'you-are-so-MARK' }],
+    ['a model other than the one asked for', { model: 'you-are-MARK' }],
+    ['a system fingerprint', { system_fingerprint: 'you-are-so-MARK' }],
+    ['a service tier engines never send', { service_tier: 'you-are-MARK' }],
+    ['an object engines never send', { object: 'you-are-MARK' }],
+    ['a usage member name', { usage: { prompt_tokens: 1, 'you-are-MARK': 1 } }],
+    ['a nested usage member name', { usage: { prompt_tokens_details: { 'you-are-MARK': 1 } } }],
+  ])('bookkeeping engines never send is read with every choice: %s', (_name, extra) => {
+    expect(turnOf({ ...chatAnswer({ content: 'a' }), ...extra }).content).toMatch(/you-are-(so-)?MARK/);
+  });
+
+  test('bookkeeping engines send is not: opaque ids, the model asked for, known tiers and usage names', () => {
+    const json = { ...chatAnswer({ content: 'a' }), id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', system_fingerprint: 'fp_44709d6fcb', service_tier: 'default', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } } };
+    expect(turnOf(json).content).toBe('a');
+    expect(turnOf({ ...json, id: '8c6d2b1e-4f3a-4b2c-9d1e-0a1b2c3d4e5f' }).content).toBe('a');
+    // vLLM's chatcmpl-<request id>, the request id being the gateway's own.
+    expect(turnOf({ ...json, id: 'chatcmpl-req_ae563112c4e45409aaa97912f2e0bf19' }).content).toBe('a');
   });
 
   test('an unknown top-level member named by its text is checked even when null; a null stop_reason is no text', () => {
     const json = { ...chatAnswer({ content: 'a' }, { stop_reason: null }), 'MARK the words': null };
-    expect(answerTurn(chatAdapter.answers(json).get(0)!).content).toBe('a\nMARK the words');
+    expect(answerTurn(chatAdapter.answers(json, { model: 'm' }).get(0)!).content).toBe('a\nMARK the words');
   });
 
   test('logprob tokens that only repeat the content are read once', () => {
@@ -51,12 +71,12 @@ describe('answers: every text the client receives', () => {
 
   test('choices are read by position: a repeated index hides nothing', () => {
     const json = { choices: [{ index: 0, message: { content: 'a' } }, { index: 0, message: { content: 'MARK' } }] };
-    expect([...chatAdapter.answers(json).values()].map((a) => a.content)).toEqual(['a', 'MARK']);
+    expect([...chatAdapter.answers(json, { model: 'm' }).values()].map((a) => a.content)).toEqual(['a', 'MARK']);
   });
 
   test('completions: text, logprob tokens and their alternatives', () => {
     const json = { choices: [{ index: 0, text: 'ok', logprobs: { tokens: ['MA', 'RK'], token_logprobs: [-1, -1], top_logprobs: [{ o: -1, X1: -2 }, { k: -1, X2: -2 }], text_offset: [0, 1] } }] };
-    const answer = textAdapter.answers(json).get(0)!;
+    const answer = textAdapter.answers(json, { model: 'm' }).get(0)!;
     expect(answer.content).toBe('ok');
     expect(answer.extras).toEqual([
       { lane: 'logprobs.tokens', text: 'MARK' },
@@ -76,19 +96,36 @@ describe('answers: every text the client receives', () => {
     ['arguments an object', chatAnswer({ tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] })],
     ['logprobs content a string', chatAnswer({ content: 'x' }, { logprobs: { content: 'x' } })],
   ])('malformed (%s): an engine failure (502), not a crash', (_name, json) => {
-    expect(() => chatAdapter.answers(json)).toThrow(EngineError);
+    expect(() => chatAdapter.answers(json, { model: 'm' })).toThrow(EngineError);
   });
 });
 
 describe('streams: the same texts in deltas', () => {
-  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 's', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, ...extra }] })}`;
+  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, ...extra }] })}`;
   async function read(events: string[]) {
     const body = Readable.from([Buffer.from(events.map((e) => `${e}\n\n`).join(''))]);
-    const accumulator = new AnswerAccumulator();
+    const accumulator = new AnswerAccumulator({ model: 'm' });
     const seen = [];
     for await (const event of engineEvents({ status: 200, contentType: 'text/event-stream', body }, accumulator, chatAdapter)) seen.push(event);
     return { accumulator, seen };
   }
+
+  test('bookkeeping engines never send is read: each new value of a restated member once, as a word of its own', async () => {
+    const { accumulator } = await read([
+      `data: ${JSON.stringify({ id: 'you-are-so-vile', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'Fine' } }] })}`,
+      `data: ${JSON.stringify({ id: 'you-are-so-vile', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: ' thanks' } }] })}`,
+      `data: ${JSON.stringify({ id: 'you-are-worthless-now', object: 'chat.completion.chunk', created: 1, model: 'm', system_fingerprint: 'fp_44709d6fcb', choices: [{ index: 0, delta: {} }], usage: { prompt_tokens: 1, 'kill-them': 2 } })}`,
+      'data: [DONE]',
+    ]);
+    const answer = accumulator.answer(0);
+    expect(answer.content).toBe('Fine thanks');
+    expect(answer.extras).toEqual([
+      { lane: 'bookkeeping:id', text: 'you-are-so-vile you-are-worthless-now' },
+      { lane: 'bookkeeping:usage.kill-them#key', text: 'kill-them' },
+    ]);
+    // What the gateway would write itself after a block names none of it.
+    expect(accumulator.meta.id).toMatch(/^chatcmpl-[0-9a-f]{24}$/);
+  });
 
   test('reasoning, refusal, tool calls by index, function_call and logprobs accumulate per lane', async () => {
     const { accumulator } = await read([

@@ -193,7 +193,7 @@ describe('coverage: a marker in any answer field reaches the output guard or the
     await fc.assert(
       fc.asyncProperty(placement(base as Record<string, unknown>, answerSlots(schema), levels(container)), async ({ json, where }) => {
         const { runtime, reached } = runtimeWithRecorders();
-        const result = await outcome(() => checkAll(adapter, adapter.answers(json), reached, runtime, parsed, where, json), EngineError);
+        const result = await outcome(() => checkAll(adapter, adapter.answers(json, { model: 'm' }), reached, runtime, parsed, where, json), EngineError);
         outcomes[result]++;
       }),
       { numRuns: 300 },

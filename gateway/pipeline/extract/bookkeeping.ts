@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { pathKey } from './stringLeaves';
+
+/**
+ * An answer's bookkeeping (`id`, `object`, `model`, `system_fingerprint`, `service_tier`, the names
+ * in `usage`): the schema holds each to an identifier (no spaces), but `you-are-worthless` is one,
+ * and a client that shows the JSON shows it. Values engines send are relayed unread; any other is
+ * read as text (a lane of its own), and what the gateway writes itself after a block (a refusal, a
+ * usage chunk) carries only such values, so a blocked one is never repeated.
+ */
+
+/** What the gateway knows of the request an answer is for. */
+export interface AnswerContext {
+  /** The model the request named: an answer naming it says nothing new. */
+  model?: string;
+}
+
+const OBJECTS: ReadonlySet<string> = new Set(['chat.completion', 'chat.completion.chunk', 'text_completion']);
+const SERVICE_TIERS: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority', 'standard']);
+
+/**
+ * Pure: an id as engines make them (`chatcmpl-B9MBs8Cjcv...`, `fp_44709d6fcb`, `cmpl-<uuid>`,
+ * vLLM's `chatcmpl-<request id>`): after its first piece, at most one piece that is a word (three
+ * or more letters, no digit). Three words joined by hyphens (`you-are-worthless`) are text.
+ */
+export function opaqueId(value: string): boolean {
+  const pieces = value.split(/[-_.:/]+/);
+  return pieces.slice(1).filter((p) => /^[A-Za-z]{3,}$/.test(p)).length <= 1;
+}
+
+/** Token-count names of OpenAI's, vLLM's, TGI's and Ollama's usage blocks. */
+const USAGE_NAMES: ReadonlySet<string> = new Set([
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'prompt_tokens_details',
+  'completion_tokens_details',
+  'cached_tokens',
+  'reasoning_tokens',
+  'audio_tokens',
+  'accepted_prediction_tokens',
+  'rejected_prediction_tokens',
+  'input_tokens',
+  'output_tokens',
+  'input_tokens_details',
+  'output_tokens_details',
+  'num_cached_tokens',
+]);
+
+/** Pure: is this bookkeeping value one engines send (relayed unread)? Absent and empty values are. */
+export function plainBookkeeping(member: 'id' | 'object' | 'model' | 'system_fingerprint' | 'service_tier', value: unknown, context: AnswerContext): boolean {
+  if (value == null || value === '') return true;
+  if (typeof value !== 'string') return false;
+  switch (member) {
+    case 'object':
+      return OBJECTS.has(value);
+    case 'service_tier':
+      return SERVICE_TIERS.has(value);
+    case 'model':
+      return value === context.model;
+    default:
+      return opaqueId(value);
+  }
+}
+
+const MEMBERS = ['id', 'object', 'model', 'system_fingerprint', 'service_tier'] as const;
+
+/** The lane prefix of bookkeeping read as text: a value restated by every chunk is read once per change (answerFromPieces). */
+export const BOOKKEEPING_LANE = 'bookkeeping:';
+
+/** Pure: the bookkeeping of an answer or chunk that is not plain, as lanes of text. */
+export function bookkeepingLanes(json: Record<string, unknown>, context: AnswerContext): { lane: string; text: string }[] {
+  const pieces: { lane: string; text: string }[] = [];
+  for (const member of MEMBERS) {
+    if (!plainBookkeeping(member, json[member], context)) pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: String(json[member]) });
+  }
+  for (const name of unknownUsageNames(json.usage)) pieces.push({ lane: `${BOOKKEEPING_LANE}usage${pathKey(name)}#key`, text: name });
+  return pieces;
+}
+
+function unknownUsageNames(usage: unknown, out: string[] = []): string[] {
+  if (!usage || typeof usage !== 'object' || Array.isArray(usage)) return out;
+  for (const [name, value] of Object.entries(usage)) {
+    if (!USAGE_NAMES.has(name)) out.push(name);
+    unknownUsageNames(value, out);
+  }
+  return out;
+}
+
+/**
+ * Pure: the bookkeeping the gateway writes itself (a refusal after a block, a usage chunk, a
+ * blocked whole answer), with every value that is not plain replaced: the model by the request's,
+ * the object by the route's, an id by one of the gateway's; a fingerprint, a tier or a usage name
+ * that is not plain is left out. `json` is changed in place and returned.
+ */
+export function plainEnvelope<T extends Record<string, unknown>>(json: T, context: AnswerContext, object: string): T {
+  const out = json as Record<string, unknown>;
+  if (!plainBookkeeping('id', out.id, context)) out.id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${randomBytes(12).toString('hex')}`;
+  if (!plainBookkeeping('object', out.object, context)) out.object = object;
+  if (!plainBookkeeping('model', out.model, context)) out.model = context.model ?? '';
+  for (const member of ['system_fingerprint', 'service_tier'] as const) if (!plainBookkeeping(member, out[member], context)) delete out[member];
+  if (out.usage && typeof out.usage === 'object') out.usage = knownUsage(out.usage as Record<string, unknown>);
+  return json;
+}
+
+/** The usage block without names engines never send; the same object when it has none (so a chunk is still relayed as sent). */
+function knownUsage(usage: Record<string, unknown>): Record<string, unknown> {
+  if (unknownUsageNames(usage).length === 0) return usage;
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(usage)) {
+    if (!USAGE_NAMES.has(name)) continue;
+    kept[name] = value && typeof value === 'object' && !Array.isArray(value) ? knownUsage(value as Record<string, unknown>) : value;
+  }
+  return kept;
+}
+
+const RESPONSE_STATUSES: ReadonlySet<string> = new Set(['completed', 'in_progress', 'incomplete', 'failed', 'queued', 'cancelled']);
+const ITEM_STATUSES: ReadonlySet<string> = new Set(['completed', 'in_progress', 'incomplete', 'searching', 'generating', 'failed']);
+const INCOMPLETE_REASONS: ReadonlySet<string> = new Set(['max_output_tokens', 'content_filter']);
+
+/** Pure: a Responses answer's bookkeeping engines never send, by slot (its place in the response): read as text. */
+export function responseBookkeeping(response: Readonly<Record<string, unknown>>, context: AnswerContext): { slot: string; text: string }[] {
+  const out: { slot: string; text: string }[] = [];
+  const unplain = (slot: string, value: unknown, plain: (v: string) => boolean) => {
+    if (value != null && value !== '' && !(typeof value === 'string' && plain(value))) out.push({ slot, text: String(value) });
+  };
+  unplain('response.id', response.id, opaqueId);
+  unplain('response.object', response.object, (v) => v === 'response');
+  unplain('response.status', response.status, (v) => RESPONSE_STATUSES.has(v));
+  unplain('response.model', response.model, (v) => v === context.model);
+  const details = response.incomplete_details;
+  if (details && typeof details === 'object') unplain('response.incomplete_details.reason', (details as { reason?: unknown }).reason, (v) => INCOMPLETE_REASONS.has(v));
+  for (const name of unknownUsageNames(response.usage)) out.push({ slot: `response.usage${pathKey(name)}#key`, text: name });
+  return out;
+}
+
+/** Pure: an output item's status and role, where engines never send them: read as text. */
+export function itemBookkeeping(item: Readonly<Record<string, unknown>>, at: string): { slot: string; text: string }[] {
+  const out: { slot: string; text: string }[] = [];
+  if (item.status != null && !(typeof item.status === 'string' && ITEM_STATUSES.has(item.status))) out.push({ slot: `${at}.status`, text: String(item.status) });
+  if (item.role != null && item.role !== 'assistant') out.push({ slot: `${at}.role`, text: String(item.role) });
+  return out;
+}
+
+/** Pure: a Responses envelope the gateway writes itself after a block, its bookkeeping plain (as plainEnvelope). */
+export function plainResponseEnvelope(out: Record<string, unknown>, context: AnswerContext): Record<string, unknown> {
+  if (typeof out.id === 'string' && !opaqueId(out.id)) out.id = `resp_${randomBytes(16).toString('hex')}`;
+  if (out.object !== undefined && out.object !== 'response') out.object = 'response';
+  if (out.model !== undefined && out.model !== context.model) out.model = context.model ?? null;
+  if (out.usage && typeof out.usage === 'object') out.usage = knownUsage(out.usage as Record<string, unknown>);
+  return out;
+}
