@@ -89,8 +89,8 @@ export interface RejectionRecord {
 }
 
 export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request' | 'policy_unavailable';
-/** 401 unauthenticated, 429 rate_limited; 400, 413 (body too large) or 415 (not JSON) invalid_request; 503 policy_unavailable. */
-export type RejectionStatus = 401 | 429 | 400 | 413 | 415 | 503;
+/** 401 unauthenticated, 429 rate_limited; 400, 408 (body too slow), 413 (body too large) or 415 (not JSON) invalid_request; 503 policy_unavailable. */
+export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 503;
 
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */
 export interface DecisionRecorder {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parserAnswer } from '../access/hardening/clientErrors';
 import { rejectionOf, reportRejection } from '../access/rejections';
 import { ApiError, badRequest, sendError } from '../errors';
 import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
@@ -23,7 +24,9 @@ export interface ErrorAnswerDeps {
  */
 export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (err, req, res) => {
-    const apiError = toApiError(err, deps.bodyLimitBytes);
+    // The parser already answered a slow body 408 (clientErrors.ts): the record says so, not "aborted".
+    const answered = parserAnswer(res);
+    const apiError = answered ? new ApiError(answered.status, 'The request was not received in time.', 'invalid_request_error', answered.code) : toApiError(err, deps.bodyLimitBytes);
     const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
     deps.inFlight?.hold(res);
     try {

@@ -1,11 +1,24 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { contextOf } from '../../pipeline/requestContext';
+
+/**
+ * Requests node's parser answered itself while their body was still being read (a slow body's
+ * 408): the body read then fails as aborted, and the record must say what the client got.
+ */
+const answeredByParser = new WeakMap<ServerResponse, { status: number; code: string }>();
+
+/** What the parser answered this request, when it did (see answeredByParser). */
+export function parserAnswer(res: ServerResponse): { status: number; code: string } | undefined {
+  return answeredByParser.get(res);
+}
 
 /**
  * Errors node's HTTP parser raises before express sees a request (oversized head, slow-loris
  * timeouts, garbage) answered in OpenAI's error shape instead of node's bare status line. Nothing
  * of the request is echoed.
  */
-export function clientErrorResponse(code: string | undefined): { status: number; reason: string; body: string } {
+export function clientErrorResponse(code: string | undefined): { status: number; reason: string; errorCode: string; body: string } {
   const [status, reason, errorCode, message] =
     code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'The request headers are larger than the gateway accepts.']
@@ -13,7 +26,7 @@ export function clientErrorResponse(code: string | undefined): { status: number;
         ? [408, 'Request Timeout', 'request_timeout', 'The request was not received in time.']
         : [400, 'Bad Request', 'bad_request', 'The request is not valid HTTP.'];
   const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: errorCode } });
-  return { status: status as number, reason: reason as string, body };
+  return { status: status as number, reason: reason as string, errorCode: errorCode as string, body };
 }
 
 /** Handler for the server's `clientError` event. */
@@ -24,6 +37,11 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
     socket.destroy();
     return;
   }
-  const { status, reason, body } = clientErrorResponse(err.code);
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const { status, reason, errorCode, body } = clientErrorResponse(err.code);
+  // A request whose head was read (a slow body): its id goes out with the answer, and its record says the same status.
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  const requestId = pending ? contextOf(pending)?.requestId : undefined;
+  if (pending && requestId) answeredByParser.set(pending, { status, code: errorCode });
+  const idHeader = requestId ? `x-request-id: ${requestId}\r\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${idHeader}connection: close\r\n\r\n${body}`);
 }

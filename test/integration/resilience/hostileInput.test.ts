@@ -4,7 +4,7 @@ import { startHarness, type Harness } from '../../support/gatewayHarness';
 type Json = Record<string, any>;
 
 /** Sends raw bytes and reads the whole answer until the gateway closes the connection. */
-async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]): Promise<{ status: number; body: string; closed: boolean }> {
+async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]): Promise<{ status: number; head: string; body: string; closed: boolean }> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise((r) => socket.once('connect', r));
   let text = '';
@@ -18,7 +18,7 @@ async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]
   const didClose = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
   socket.destroy();
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-  return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4), closed: didClose };
+  return { status, head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4), closed: didClose };
 }
 
 describe('hostile input limits', () => {
@@ -71,10 +71,16 @@ describe('hostile input limits', () => {
     expect(JSON.parse(res.body).error.code).toBe('request_timeout');
   });
 
-  test('a slow-loris body is answered 408 and disconnected', async () => {
+  test('a slow-loris body is answered 408 and disconnected, with its request id; its record says 408 request_timeout too', async () => {
     const res = await raw(h.gateway.port, ['POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mess', { waitForCloseMs: 5000 }]);
     expect(res.closed).toBe(true);
     expect(res.status).toBe(408);
+    const requestId = /^x-request-id: (\S+)$/im.exec(res.head)?.[1];
+    expect(requestId).toMatch(/^req_/);
+    // The record follows once the body read fails: as the client was answered, not "aborted".
+    const deadline = Date.now() + 5000;
+    while (!h.recorder.rejections.some((r) => r.requestId === requestId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(h.recorder.rejections.find((r) => r.requestId === requestId)).toMatchObject({ kind: 'invalid_request', status: 408, reason: 'request_timeout', route: '/v1/chat/completions' });
   });
 
   test('a streamed answer may take longer than the request timeout (it bounds receiving the request only)', async () => {
