@@ -16,6 +16,7 @@ import { guardReadinessCheck } from './pipeline/runtime/guardHealth';
 import { startMetricsListener } from './routes/metricsListener';
 import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
+import { markCutByShutdown } from './pipeline/connectionCut';
 import { rejectionOf, reportRejection } from './access/rejections';
 import { UnauthenticatedError } from './access/auth/authenticate';
 import type { DecisionRecorder } from './record/requestRecord';
@@ -201,7 +202,11 @@ async function startParts(
       // headers by the time a later listener runs, and setHeader would throw out of the parser.
       server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
       const timer = setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
+        for (const socket of sockets) {
+          // Their requests' records say the gateway cut them, not the client.
+          markCutByShutdown(socket);
+          socket.destroy();
+        }
       }, graceMs - recordMs);
       await closed;
       clearTimeout(timer);

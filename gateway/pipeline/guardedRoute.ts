@@ -14,6 +14,7 @@ import type { ParsedCompletion } from './parsedCompletion';
 import { controlTokenError } from './extract/controlTokens';
 import { answerScope, markDeliveredAnswers } from './deliveredAnswers';
 import { holdRequestSpan } from '../telemetry/spans';
+import { connectionClosedOutcome } from './connectionCut';
 
 export interface PipelineDeps extends CallSink {
   policies: PolicyHolder;
@@ -99,7 +100,8 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     await endpoint.respond(call, upstream);
   } catch (err) {
     if (err instanceof EngineError && err.failure === 'aborted') {
-      await call.finish(499, { type: 'client_closed', message: 'the client closed the connection' }).catch(() => undefined);
+      const closed = connectionClosedOutcome(call.res);
+      await call.finish(closed.status, closed.error).catch(() => undefined);
       return;
     }
     let apiError = err instanceof ApiError ? err : engineApiError(err);

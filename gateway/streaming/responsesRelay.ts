@@ -10,6 +10,7 @@ import { ReleasedItems } from './releasedItems';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
+import { connectionClosedOutcome } from '../pipeline/connectionCut';
 
 /**
  * Streams a Responses answer to the client in the policy's streaming mode, as relayStream.ts does
@@ -187,7 +188,8 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
 async function endWithErrorEvent(call: Call, err: unknown, released: Released): Promise<void> {
   let apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
-    await call.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
+    const closed = connectionClosedOutcome(call.res);
+    await call.finish(closed.status, closed.error).catch(() => undefined);
     return;
   }
   try {

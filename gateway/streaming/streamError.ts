@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { connectionClosedOutcome } from '../pipeline/connectionCut';
 import { engineApiError } from '../pipeline/engineErrors';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { write } from './sseWrite';
@@ -8,7 +9,8 @@ export async function endStreamWithError(call: GuardedCall, err: unknown): Promi
   // A gateway error (e.g. the audit log failing: 503 audit_unavailable) keeps its own status and code.
   let apiError = err instanceof ApiError ? err : engineApiError(err);
   if (apiError.status === 499) {
-    await call.finish(499, { type: 'client_closed', message: apiError.message }).catch(() => undefined);
+    const closed = connectionClosedOutcome(call.res);
+    await call.finish(closed.status, closed.error).catch(() => undefined);
     return;
   }
   try {

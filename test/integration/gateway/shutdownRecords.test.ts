@@ -15,8 +15,8 @@ class SlowRecorder extends MemoryRecorder {
 
 /**
  * Shutdown destroys the connections still open after its grace period. Their calls notice and
- * record a 499; shutdown waits for those records before it closes the audit log, so a request
- * cut off by a restart still leaves its record.
+ * record it (503 gateway_shutdown: the gateway cut them, not the client); shutdown waits for those
+ * records before it closes the audit log, so a request cut off by a restart still leaves its record.
  */
 describe('shutdown and the records of cut-off requests', () => {
   let engine: DevEngine;
@@ -50,6 +50,6 @@ describe('shutdown and the records of cut-off requests', () => {
     await gateway.shutdown(2000);
     await reading;
     expect(recorder.records).toHaveLength(1);
-    expect(recorder.records[0]).toMatchObject({ status: 499, error: { type: 'client_closed' } });
+    expect(recorder.records[0]).toMatchObject({ status: 503, error: { type: 'gateway_shutdown', message: expect.stringMatching(/shut down before the answer was complete/) } });
   });
 });
