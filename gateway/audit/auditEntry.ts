@@ -36,6 +36,8 @@ export interface AuditEntry {
    */
   action: AuditAction;
   status: number;
+  /** Set when the client had already received a 200 and part of the checked answer before `status` ended it (a stream that failed midway). */
+  partial?: true;
   error?: { type: string; message: string };
   phases: AuditPhase[];
   engine?: { duration_ms: number; first_chunk_ms?: number; model?: string; finish_reasons: string[]; input_tokens?: number; output_tokens?: number };
@@ -100,6 +102,7 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     policy: { id: record.policy.id, version: record.policy.version },
     action: record.guardFault ? 'error' : record.action,
     status: record.status,
+    ...(record.partial ? { partial: true as const } : {}),
     phases: [...(record.input ? [inputPhase(record.input, record.deliveredAnswers)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
     content,
   };

@@ -196,6 +196,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
     if (this.recorded) return Promise.resolve();
     const record = this.record;
     record.status = status;
+    // A stream that failed after its 200 and some checked text went out: the client saw both.
+    if (status !== 200 && this.res.headersSent) record.partial = true;
     record.durationMs = this.ctx.timing.elapsedMs();
     if (error) record.error = error;
     // An array, not arguments: a text completion can carry more choices than a call's arguments take.

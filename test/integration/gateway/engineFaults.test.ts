@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { readSse, startHarness, type Harness } from '../../support/gatewayHarness';
+import { defaultPolicyWithFixtureModels, windowMode } from '../../bypass/support';
 
 const chat = (h: Harness, body: Record<string, unknown>) =>
   fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hello' }], ...body }) });
@@ -103,6 +104,8 @@ describe('engine faults', () => {
     expect(text).not.toContain('alpha');
     const last = h.recorder.records[h.recorder.records.length - 1];
     expect(last.status).toBe(502);
+    // Nothing went out before the 502: not a partial answer.
+    expect(last.partial).toBeUndefined();
   });
 
   test('a client that disconnects aborts the upstream request', async () => {
@@ -289,5 +292,22 @@ describe('engine answers the gateway will not read: nested too deep, or an endle
     const written = await errorBodyClosed;
     expect(written).toBeLessThan(16 * 1024 * 1024);
     expect(h.recorder.records[h.recorder.records.length - 1]).toMatchObject({ status: 502 });
+  });
+});
+
+describe('a stream that fails after its first checked windows went out (window mode)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(windowMode(2)) });
+  });
+  afterAll(async () => h.close());
+
+  test('the client got a 200 and part of the answer: the record says 502 and that it was partial', async () => {
+    await h.script({ reply: 'one two three four five six seven eight nine ten', drop_after_chunks: 6 });
+    const res = await chat(h, { stream: true });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('engine_error');
+    expect(h.recorder.records.at(-1)).toMatchObject({ status: 502, partial: true, error: { type: 'engine_error' } });
   });
 });
