@@ -228,9 +228,15 @@ export const Refusals = z.strictObject({
 
 export const Routes = z.strictObject({
   passthrough: z
-    .array(z.string().regex(/^\/v1\//, 'passthrough routes start with /v1/'))
+    .array(
+      z
+        .string()
+        .regex(/^\/v1\//, 'passthrough routes start with /v1/')
+        // What the matcher can match: whole segments, `*` only as a last `/*` (a prefix), no trailing slash.
+        .regex(/^\/v1(\/[^/*?#\s]+)+(\/\*)?$/, 'a path of whole segments under /v1/ (`/v1/embeddings`), or a prefix ending in `/*` (`/v1/files/*`, which also matches `/v1/files`); `*` elsewhere and a trailing `/` never match anything'),
+    )
     .default([])
-    .describe('Other /v1/* paths forwarded to the engine unguarded (e.g. /v1/embeddings; a trailing /* matches a prefix, but never an endpoint that answers with generated text: /v1/messages, /v1/audio/transcriptions, /v1/audio/translations, /v1/realtime, /v1/batches must be listed exactly). Every other path is refused with 404.'),
+    .describe('Other /v1/* paths forwarded to the engine unguarded (e.g. /v1/embeddings; a trailing /* matches a prefix and the path itself, /v1/files/* also /v1/files, but never an endpoint that answers with generated text: /v1/messages, /v1/audio/transcriptions, /v1/audio/translations, /v1/realtime, /v1/batches must be listed exactly). Every other path is refused with 404.'),
 });
 
 /**

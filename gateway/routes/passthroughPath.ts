@@ -69,9 +69,9 @@ function generating(path: string): boolean {
   return GENERATING_ROUTES.some((route) => lower === route || lower.startsWith(`${route}/`));
 }
 
-/** Whether a policy's `routes.passthrough` lists the path (`/v1/files/*` matches a prefix, never a generating route). */
+/** Whether a policy's `routes.passthrough` lists the path (`/v1/files/*` matches a prefix and `/v1/files` itself, never a generating route). */
 export function listed(path: string, passthrough: readonly string[]): boolean {
-  return passthrough.some((p) => p === path || (p.endsWith('/*') && path.startsWith(p.slice(0, -1)) && !generating(path)));
+  return passthrough.some((p) => p === path || (p.endsWith('/*') && (path === p.slice(0, -2) || path.startsWith(p.slice(0, -1))) && !generating(path)));
 }
 
 /**

@@ -66,7 +66,11 @@ describe('passthroughDecision', () => {
   });
   test('not listed: 404 as before', () => {
     expect(passthroughDecision('/v1/audio/speech', listed)).toMatchObject({ kind: 'refuse', status: 404, code: 'not_found' });
-    expect(passthroughDecision('/v1/files', listed)).toMatchObject({ kind: 'refuse', status: 404 });
+    expect(passthroughDecision('/v1/filesystem', listed)).toMatchObject({ kind: 'refuse', status: 404 });
+  });
+  test('a prefix matches the path itself too: /v1/files/* lists the Files API\'s own /v1/files (upload, list)', () => {
+    expect(passthroughDecision('/v1/files', listed)).toEqual({ kind: 'forward', path: '/v1/files' });
+    expect(passthroughDecision('/v1/files/file-abc/content', listed)).toEqual({ kind: 'forward', path: '/v1/files/file-abc/content' });
   });
   test('a wildcard never forwards an endpoint that answers with generated text; listing it exactly does', () => {
     const everything = ['/v1/*'];

@@ -99,10 +99,14 @@ describe('semantic checks', () => {
   });
 
   test('guarded routes cannot pass through', () => {
-    expect(messages({ routes: { passthrough: ['/v1/embeddings', '/v1/chat/completions', '/v1/*'] } })).toEqual([
+    expect(messages({ routes: { passthrough: ['/v1/embeddings', '/v1/chat/completions', '/v1/chat/*'] } })).toEqual([
       expect.stringMatching(/^routes\.passthrough\.1: `\/v1\/chat\/completions` covers the guarded route/),
-      expect.stringMatching(/^routes\.passthrough\.2: `\/v1\/\*` covers the guarded route/),
+      expect.stringMatching(/^routes\.passthrough\.2: `\/v1\/chat\/\*` covers the guarded route/),
     ]);
+    // Entries the matcher can never match are refused by the schema, saying why.
+    for (const entry of ['/v1/*', '/v1/e*', '/v1/files/*/content', '/v1/embeddings/']) {
+      expect(PolicyFile.safeParse({ id: 'p', routes: { passthrough: [entry] } }).error?.issues[0].message).toMatch(/whole segments under \/v1\/.*`\*` elsewhere and a trailing `\/` never match/);
+    }
     // As the gateway matches them: /v1/responses too, any case, and sub-paths (never forwarded).
     const listed = ['/v1/responses', '/v1/responses/*', '/v1/chat/completions/*', '/v1/Chat/Completions', '/v1/responses/abc', '/v1/embeddings/*', '/v1/models/*'];
     expect(messages({ routes: { passthrough: listed } }).map((m) => m.match(/^routes\.passthrough\.(\d+)/)?.[1])).toEqual(['0', '1', '2', '3', '4', '6']);
