@@ -101,7 +101,8 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
 }
 
 /** The x-safety-verdict values: a policy verdict, or `error` when a guard fault kept the gateway from reaching one. */
-export type VerdictHeader = 'allow' | 'flag' | 'block' | 'error';
+/** `none`: nothing was judged (a refusal before any guard ran: 400, 401, 404, 413, 415, 429, 503 policy_unavailable). */
+export type VerdictHeader = 'allow' | 'flag' | 'block' | 'error' | 'none';
 
 /** Sets the timing and verdict headers; call just before the status line goes out. */
 export function setSafetyHeaders(res: ServerResponse, verdict: VerdictHeader, policyRef?: string): void {

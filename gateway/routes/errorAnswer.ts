@@ -40,7 +40,8 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
     } catch {
       ref = undefined;
     }
-    setSafetyHeaders(res, 'allow', ref);
+    // No guard ran on a request refused before its guarded call (or on a route that has none): nothing was allowed.
+    setSafetyHeaders(res, 'none', ref);
     sendError(res, apiError);
   };
 }

@@ -34,9 +34,10 @@ describe('routes and headers', () => {
       await fetch(`${h.baseUrl}/models`),
       await fetch(`${h.baseUrl}/unknown`),
     ];
+    // A refusal before any guard ran (invalid JSON, an unknown route) was judged by none: `none`, not `allow`.
+    expect(answers.map((res) => res.headers.get('x-safety-verdict'))).toEqual(['allow', 'none', 'allow', 'none']);
     for (const res of answers) {
       expect(res.headers.get('x-request-id')).toBeTruthy();
-      expect(res.headers.get('x-safety-verdict')).toBe('allow');
       expect(res.headers.get('x-safety-policy')).toMatch(/^fixture@/);
       expect(res.headers.get('x-gateway-overhead-ms')).toMatch(/^\d+(\.\d+)?$/);
       expect(res.headers.get('x-guard-duration-ms')).toMatch(/^\d+(\.\d+)?$/);
