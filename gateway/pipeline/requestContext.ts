@@ -100,8 +100,11 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The x-safety-verdict values: a policy verdict, or `error` when a guard fault kept the gateway from reaching one. */
-/** `none`: nothing was judged (a refusal before any guard ran: 400, 401, 404, 413, 415, 429, 503 policy_unavailable). */
+/**
+ * The x-safety-verdict values: a policy verdict, `error` when a guard fault kept the gateway from
+ * reaching one, or `none` when nothing was judged (a refusal before any guard ran: 400, 401, 404,
+ * 413, 415, 429, 503 policy_unavailable).
+ */
 export type VerdictHeader = 'allow' | 'flag' | 'block' | 'error' | 'none';
 
 /** Sets the timing and verdict headers; call just before the status line goes out. */
