@@ -74,6 +74,13 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   // Records of every kind (decisions and refusals: the kind table below splits them).
   const summarized = stats.summaries.records ? `; ${stats.summaries.records} of them summarize a flood of ${stats.summaries.refusals} refusals (audit.refusals), counted below as requests` : '';
   const sections: string[] = [`${stats.records} records${stats.from ? ` from ${stats.from} to ${stats.to}` : ''}${summarized}\n`];
+  if (stats.unfinishedStreams) {
+    const { count, first } = stats.unfinishedStreams;
+    sections.push(
+      `${count} stream(s) started with no decision record after them: the gateway stopped mid-stream (a crash or a kill), after the client had part of an answer${count > first.length ? `; the first ${first.length}` : ''}:\n` +
+        first.map((s) => `  ${s.received_at}  ${s.request_id}  ${s.app}  ${s.route}\n`).join(''),
+    );
+  }
   const counts = (title: string, record: Record<string, number>) =>
     table([title, 'requests'], Object.entries(record).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, String(v)]));
   sections.push(counts('kind', stats.byKind));
@@ -93,6 +100,7 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
     const rows: string[] = ['dimension,key,count'];
     for (const [k, v] of Object.entries(stats.byKind)) rows.push(`kind,${csvCell(k)},${v}`);
     if (stats.summaries.records) rows.push(`summary_records,refusals,${stats.summaries.records}`, `summarized,refusals,${stats.summaries.refusals}`);
+    if (stats.unfinishedStreams) rows.push(`unfinished_streams,streams,${stats.unfinishedStreams.count}`);
     for (const [k, v] of Object.entries(stats.byReason)) rows.push(`reason,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byAction)) rows.push(`action,${csvCell(k)},${v}`);
     for (const [k, v] of Object.entries(stats.byGuard)) rows.push(`guard_runs,${csvCell(k)},${v.runs}`, `guard_flagged,${csvCell(k)},${v.flagged}`, `guard_blocked,${csvCell(k)},${v.blocked}`, `guard_errors,${csvCell(k)},${v.errors}`);

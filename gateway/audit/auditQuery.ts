@@ -2,6 +2,7 @@ import type { AuditAction, AuditEntry } from './auditEntry';
 import { auditLines } from './auditFiles';
 import type { ChainFields } from './hashChain';
 import { refusalsIn, type RejectionEntry } from './rejectionEntry';
+import type { StreamStartEntry } from './streamStartEntry';
 
 /** An entry as read back from the log: a guarded request's decision, or a refusal (401, 429, invalid request, 503 policy_unavailable). */
 export type StoredAuditEntry = (AuditEntry | RejectionEntry) & ChainFields;
@@ -89,9 +90,14 @@ export function matches(entry: StoredAuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-/** Every entry of an audit directory (decisions and refusals, not checkpoints), in chain order; lines that do not parse are counted, not thrown (verify reports them). */
-export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number } {
+/**
+ * Every entry of an audit directory (decisions and refusals, not checkpoints), in chain order,
+ * and apart from them the streams' starts (`stream_started`); lines that do not parse are counted,
+ * not thrown (verify reports them).
+ */
+export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unreadable: number; streamStarts: (StreamStartEntry & ChainFields)[] } {
   const entries: StoredAuditEntry[] = [];
+  const streamStarts: (StreamStartEntry & ChainFields)[] = [];
   let unreadable = 0;
   for (const line of auditLines(dir)) {
     try {
@@ -100,12 +106,29 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
       else if (parsed && REFUSAL_KINDS.has(parsed.kind) && typeof (parsed as { reason?: unknown }).reason === 'string') entries.push(parsed);
       // Signed checkpoints belong to the chain, not to the decisions: `audit verify` reads them.
       else if (parsed && (parsed as { kind?: unknown }).kind === 'checkpoint') continue;
+      // A stream's start is no decision: its decision record follows when the stream ends.
+      else if (parsed && (parsed as { kind?: unknown }).kind === 'stream_started' && typeof (parsed as { request_id?: unknown }).request_id === 'string') streamStarts.push(parsed as unknown as StreamStartEntry & ChainFields);
       else unreadable++;
     } catch {
       unreadable++;
     }
   }
-  return { entries, unreadable };
+  return { entries, unreadable, streamStarts };
+}
+
+/**
+ * Pure: the streams whose start was recorded and whose decision never was (the gateway stopped
+ * mid-stream: a crash, a kill), among the starts the filter's time and app select.
+ */
+export function unfinishedStreams(streamStarts: readonly (StreamStartEntry & ChainFields)[], entries: readonly StoredAuditEntry[], filter: Pick<AuditFilter, 'since' | 'until' | 'app'> = {}): (StreamStartEntry & ChainFields)[] {
+  const decided = new Set(entries.filter(isDecision).map((e) => e.request_id));
+  return streamStarts.filter((s) => {
+    const received = Date.parse(s.received_at);
+    if (filter.since && received < filter.since.getTime()) return false;
+    if (filter.until && received >= filter.until.getTime()) return false;
+    if (filter.app && s.app !== filter.app) return false;
+    return !decided.has(s.request_id);
+  });
 }
 
 /**
@@ -142,6 +165,8 @@ export interface AuditStats {
   byKind: Record<string, number>;
   /** Refusal summary records (a flood past audit.refusals' bounds) and how many refusals they stand for. */
   summaries: { records: number; refusals: number };
+  /** Streams whose start was recorded but never their decision (the gateway stopped mid-stream): up to 20, oldest first, and how many. */
+  unfinishedStreams?: { count: number; first: { request_id: string; received_at: string; app: string; route: string }[] };
   /** Decisions by final action (allow, flag, block, error). */
   byAction: Record<string, number>;
   /** Refusals by `<kind>:<reason>`, e.g. `rate_limited:tokens_per_minute`, `invalid_request:unsupported_parameter`. */

@@ -1,9 +1,10 @@
-import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record/requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord, StreamStart } from '../record/requestRecord';
 import { captureContent } from '../telemetry/contentCapture';
 import { recordAuditOutcome, type TelemetryRecorder } from '../telemetry/telemetryRecorder';
 import { toAuditEntry } from './auditEntry';
 import { AuditUnavailableError } from './auditErrors';
 import { toRejectionEntry } from './rejectionEntry';
+import { toStreamStartEntry } from './streamStartEntry';
 import type { AuditLog } from './auditLog';
 
 /**
@@ -31,6 +32,18 @@ export class AuditRecorder implements DecisionRecorder {
       recordAuditOutcome('written');
     }
     this.telemetry?.emit(record, content, position);
+  }
+
+  /** A stream about to send its first byte (its decision record comes when it ends). Throws AuditUnavailableError when it cannot be written. */
+  async recordStreamStart(start: StreamStart): Promise<void> {
+    if (!this.audit) return;
+    try {
+      await this.audit.append(toStreamStartEntry(start));
+    } catch (err) {
+      recordAuditOutcome('failed');
+      throw new AuditUnavailableError((err as Error)?.message ?? String(err));
+    }
+    recordAuditOutcome('written');
   }
 
   /** A 401, 429 or invalid request, its own kind in the log. Throws AuditUnavailableError when it cannot be written. */

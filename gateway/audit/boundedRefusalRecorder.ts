@@ -1,4 +1,4 @@
-import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record/requestRecord';
+import type { DecisionRecorder, RejectionRecord, RequestRecord, StreamStart } from '../record/requestRecord';
 import { RefusalWindow, type RefusalBounds } from './refusalWindow';
 
 /**
@@ -25,6 +25,10 @@ export class BoundedRefusalRecorder implements DecisionRecorder {
 
   record(record: RequestRecord): Promise<void> {
     return this.inner.record(record);
+  }
+
+  async recordStreamStart(start: StreamStart): Promise<void> {
+    await this.inner.recordStreamStart?.(start);
   }
 
   async recordRejection(rejection: RejectionRecord): Promise<void> {

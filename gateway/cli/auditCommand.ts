@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { auditLines, listAuditFiles } from '../audit/auditFiles';
 import { formatEntries, formatStats, type OutputFormat } from '../audit/auditFormat';
 import type { AuditAction } from '../audit/auditEntry';
-import { auditStats, ENTRY_KINDS, matches, parseTime, readAllEntries, type AuditFilter, type EntryKind } from '../audit/auditQuery';
+import { auditStats, ENTRY_KINDS, matches, parseTime, readAllEntries, unfinishedStreams, type AuditFilter, type EntryKind } from '../audit/auditQuery';
 import { parseAnchor, verifyChain, type ChainAnchor } from '../audit/chainVerifier';
 import { verifyCheckpoints } from '../audit/checkpointVerifier';
 import { loadPublicKey, SigningKeyError } from '../audit/signingKey';
@@ -104,11 +104,14 @@ export async function runAudit(args: string[], io: CommandIo): Promise<number> {
     return verify(dir, publicKeyFiles, io, after);
   }
 
-  const { entries, unreadable } = readAllEntries(dir);
+  const { entries, unreadable, streamStarts } = readAllEntries(dir);
   const selected = entries.filter((e) => matches(e, filter));
   if (unreadable > 0) io.err(`warning: ${unreadable} unreadable line(s) skipped; run \`safety-gateway audit verify\`\n`);
   if (sub === 'stats') {
-    io.out(formatStats(auditStats(selected), format));
+    const stats = auditStats(selected);
+    const cut = unfinishedStreams(streamStarts, entries, filter);
+    if (cut.length) stats.unfinishedStreams = { count: cut.length, first: cut.slice(0, 20).map((s) => ({ request_id: s.request_id, received_at: s.received_at, app: s.app, route: s.route })) };
+    io.out(formatStats(stats, format));
     return 0;
   }
   const limit = values.limit === undefined ? undefined : Number(values.limit);

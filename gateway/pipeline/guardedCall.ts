@@ -8,7 +8,7 @@ import type { PolicyFile } from '../../policies/schema';
 import type { PolicyRuntime } from './runtime/policyRuntime';
 import type { GuardPhase } from '../record/guardPhase';
 import { setSafetyHeaders, type RequestContext, type VerdictHeader } from './requestContext';
-import type { DecisionRecorder, RequestRecord } from '../record/requestRecord';
+import type { DecisionRecorder, RequestRecord, StreamStart } from '../record/requestRecord';
 import { EngineSpan, holdRequestSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { deliveredText, isJoinedText, type AssistantAnswer } from './extractTexts';
@@ -41,6 +41,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   private clientGone = false;
   /** The record was written (finish succeeded once). */
   private recorded = false;
+  /** A stream's start was recorded (recordStreamStart), or found not to be needed. */
+  private streamStartRecorded = false;
   /** The guard runs' AbortSignal, made on first use (a phase without rules never asks for it). */
   private guardAbort: AbortController | undefined;
   private engineSpan: EngineSpan | undefined;
@@ -186,6 +188,35 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   /** The status line is about to go out: the verdict (the record's action by default), policy and timing headers. */
   sendHeaders(verdict: VerdictHeader = this.record.action): void {
     setSafetyHeaders(this.res, verdict, this.runtime.ref);
+  }
+
+  /**
+   * Before a stream's first byte when its decision is not recorded yet (window and off modes record
+   * it when the stream ends): a durable `stream_started` record, so a crash mid-stream leaves a
+   * trace. Throws (503 audit_unavailable) when the log cannot take it: nothing has gone out yet.
+   */
+  async recordStreamStart(): Promise<void> {
+    if (this.recorded || this.streamStartRecorded) return;
+    this.streamStartRecorded = true;
+    const r = this.record;
+    const start: StreamStart = {
+      requestId: r.requestId,
+      ...(r.clientRequestId ? { clientRequestId: r.clientRequestId } : {}),
+      receivedAt: r.receivedAt,
+      app: r.app,
+      ...(r.keyId ? { keyId: r.keyId } : {}),
+      ...(r.traceId ? { traceId: r.traceId } : {}),
+      route: r.route,
+      ...(r.model ? { model: r.model } : {}),
+      policy: { ...r.policy },
+      inputAction: r.input?.decision.action ?? 'allow',
+    };
+    try {
+      await this.sink.recorder.recordStreamStart?.(start);
+    } catch (err) {
+      this.streamStartRecorded = false;
+      throw err;
+    }
   }
 
   /** Completes the record and hands it to the recorder (durable before the answer goes out, for the audit log). */

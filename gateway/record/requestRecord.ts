@@ -94,9 +94,30 @@ export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_reques
 /** 401 unauthenticated, 429 rate_limited; 400, 408 (body too slow), 413 (body too large) or 415 (not JSON) invalid_request; 503 policy_unavailable. */
 export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 503;
 
+/**
+ * A streamed answer about to send its first byte before its decision record exists (window and
+ * off modes write that record when the stream ends): who asked, under which policy, what the input
+ * check decided. A stream whose start has no decision record after it was cut by a crash.
+ */
+export interface StreamStart {
+  requestId: string;
+  clientRequestId?: string;
+  receivedAt: string;
+  app: string;
+  keyId?: string;
+  traceId?: string;
+  route: string;
+  model?: string;
+  policy: { id: string; version: string };
+  /** The input phase's action (allow or flag: a blocked input sends no stream). */
+  inputAction: Action;
+}
+
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */
 export interface DecisionRecorder {
   record(record: RequestRecord): Promise<void>;
+  /** Durable before a stream's first byte (fails closed like a decision); optional for recorders that only take decisions. */
+  recordStreamStart?(start: StreamStart): Promise<void>;
   /** 401s, 429s, invalid requests and policy_unavailable on the guarded routes; optional for recorders that only take guarded decisions. */
   recordRejection?(rejection: RejectionRecord): Promise<void>;
 }

@@ -135,5 +135,5 @@ function row(ctx: PageContext, r: ListRow): Html {
 }
 
 export function badgeClass(action: string): string {
-  return ['allow', 'flag', 'block', 'error', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable', 'checkpoint', 'unreadable'].includes(action) ? action : 'unreadable';
+  return ['allow', 'flag', 'block', 'error', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable', 'checkpoint', 'unreadable'].includes(action) ? action : action === 'stream_started' ? 'checkpoint' : 'unreadable';
 }

@@ -51,7 +51,7 @@ export interface IndexedLine {
 
 /** The refusal kinds (401, 429, a guarded route's invalid request, 503 policy_unavailable): indexed with their reason as the summary. */
 const REFUSAL_KINDS: ReadonlySet<string> = new Set(['unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable']);
-const KNOWN_KINDS: ReadonlySet<string> = new Set(['decision', 'checkpoint', ...REFUSAL_KINDS]);
+const KNOWN_KINDS: ReadonlySet<string> = new Set(['decision', 'checkpoint', 'stream_started', ...REFUSAL_KINDS]);
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v.slice(0, 500) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -103,6 +103,15 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
     row.requests = repeats ? refusalsIn({ repeats }) : 1;
     // A policy_unavailable names the policy its key assigns: the policy filter finds it (no version: none was loaded).
     row.policy_id = str(r.policy_id);
+    facet('policy_id', row.policy_id);
+    return { row, verdicts: [], facets };
+  }
+  if (row.kind === 'stream_started') {
+    // A stream's first byte was about to go out; its decision record follows (when none does, a crash cut it).
+    const policy = record.policy as { id?: unknown; version?: unknown } | undefined;
+    row.policy_id = str(policy?.id);
+    row.policy_version = str(policy?.version);
+    row.summary = `stream started (input ${str(record.input_action) ?? '?'}); its decision follows when it ends`;
     facet('policy_id', row.policy_id);
     return { row, verdicts: [], facets };
   }

@@ -27,7 +27,7 @@ export interface ReviewFilter {
   mode?: 'enforce' | 'shadow';
 }
 
-export const RECORD_KINDS = ['decision', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable', 'checkpoint', 'unreadable'] as const;
+export const RECORD_KINDS = ['decision', 'unauthenticated', 'rate_limited', 'invalid_request', 'policy_unavailable', 'stream_started', 'checkpoint', 'unreadable'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 export const ACTIONS = ['allow', 'flag', 'block', 'error'] as const;
 export const MODES = ['enforce', 'shadow'] as const;

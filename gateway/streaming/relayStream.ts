@@ -40,7 +40,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
   const phases = await call.checkAnswers(indexes.map((i) => [accumulator.answer(i), i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));
   await call.finish(200);
-  openSse(call);
+  await openSse(call);
   if (blocked.size === 0) {
     for (const event of events) await write(res, event.raw);
     res.end();
@@ -105,7 +105,7 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
       if (!started) {
         started = true;
         timing.engineAnswered();
-        openSse(call);
+        await openSse(call);
       }
       if (event.done) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);

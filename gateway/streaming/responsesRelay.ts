@@ -86,7 +86,7 @@ async function relayBuffered(call: Call, upstream: EngineResponse): Promise<void
   const phase = await call.checkAnswer(answer, 0);
   call.answersChecked([phase]);
   await call.finish(200);
-  openSse(call);
+  await openSse(call);
   if (phase.decision.action === 'block') return writeBlockedTail(call, accumulator, { outputItems: 0, opened: false });
   call.parsed.remember(accumulator.final);
   for (const event of events) await write(res, event.raw);
@@ -107,7 +107,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   );
 
   const release = async (upTo: number) => {
-    openSse(call);
+    await openSse(call);
     while (pending.length && pending[0].tokenEnd <= upTo) {
       const { event } = pending.shift()!;
       await write(res, event.raw);
@@ -122,7 +122,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     call.delivered([accumulator.answer()]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
-    openSse(call);
+    await openSse(call);
     await writeBlockedTail(call, accumulator, released);
   };
 
@@ -159,7 +159,7 @@ async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<v
     for await (const event of responseEvents(upstream, accumulator)) {
       if (!res.headersSent) {
         timing.engineAnswered();
-        openSse(call);
+        await openSse(call);
       }
       if (event.terminal) {
         record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);

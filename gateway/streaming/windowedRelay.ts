@@ -29,7 +29,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   );
 
   const release = async (upTo: number) => {
-    openSse(call);
+    await openSse(call);
     while (pending.length && pending[0].tokenEnd <= upTo) await write(res, pending.shift()!.event.raw);
   };
 
@@ -42,7 +42,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     call.delivered([accumulator.answer(0)]);
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
-    openSse(call);
+    await openSse(call);
     await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, 0, call.policy.refusals.output))}\n\n`);
     // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
     const usage = usageAfterBlock(

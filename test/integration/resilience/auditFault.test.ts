@@ -118,7 +118,7 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
   let engine: DevEngine;
   let h: RunningGateway;
   beforeAll(async () => {
-    engine = await startDevEngine();
+    engine = await startDevEngine({ tokenDelayMs: 30 });
     h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(windowMode(2)), engine: { url: engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
   });
   afterAll(async () => {
@@ -131,14 +131,31 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
     ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
     ['Responses', '/v1/responses', { input: 'hello' }],
   ])('%s: the stream ends with audit_unavailable, not the engine error', async (_name, route, body) => {
-    disk.state.full = true;
     try {
       await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten', drop_after_chunks: 6 }) });
       const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
-      expect(res.status).toBe(200); // the first windows went out before the engine broke off
-      const text = await res.text();
+      expect(res.status).toBe(200); // the first windows went out (the stream's start was recorded) before the engine broke off
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      disk.state.full = true;
+      let text = Buffer.from(first.value ?? []).toString('utf8');
+      for (let next = await reader.read(); !next.done; next = await reader.read()) text += Buffer.from(next.value).toString('utf8');
       expect(text).toContain('audit_unavailable');
       expect(text).not.toContain('engine_error');
+    } finally {
+      disk.state.full = false;
+    }
+  });
+
+  test('a full disk before the first byte: 503 audit_unavailable, nothing streamed (the stream\'s start is recorded first)', async () => {
+    disk.state.full = true;
+    try {
+      const before = engine.stats.requests;
+      await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six' }) });
+      const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'hello' }] }) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audit_unavailable');
+      expect(engine.stats.requests).toBe(before + 1);
     } finally {
       disk.state.full = false;
     }

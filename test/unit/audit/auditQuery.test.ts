@@ -1,6 +1,7 @@
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { csvCell, formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
-import { auditStats, matches, parseTime, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
+import { auditStats, matches, parseTime, unfinishedStreams, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
+import { toStreamStartEntry } from '../../../gateway/audit/streamStartEntry';
 import { captureContent } from '../../../gateway/telemetry/contentCapture';
 import { phase, requestRecord, rule, verdict } from '../../support/requestRecords';
 
@@ -12,6 +13,16 @@ function stored(overrides: Parameters<typeof requestRecord>[0] = {}, seq = 1): S
 describe('audit query', () => {
   const blocked = stored();
   const allowed = stored({ requestId: 'req_2', app: 'app-b', receivedAt: '2025-06-02T12:00:00.000Z', action: 'allow', outputs: [], input: phase('input', [[rule('jailbreak', 'prompt_guard'), verdict('prompt_guard', 0.1)]]) }, 2);
+
+  test('unfinishedStreams: the starts with no decision record, within the time and app selected', () => {
+    const start = (id: string, app: string, at: string) => ({ ...toStreamStartEntry({ requestId: id, receivedAt: at, app, route: '/v1/chat/completions', policy: { id: 'p', version: 'v' }, inputAction: 'allow' }), seq: 1, ts: at, prev: '0', hash: 'h' });
+    const starts = [start('req_1', 'app-a', '2025-06-01T12:00:00.000Z'), start('req_x', 'app-a', '2025-06-02T12:00:00.000Z'), start('req_y', 'app-b', '2025-06-03T12:00:00.000Z')];
+    // req_1 has its decision (the stream ended); req_x and req_y do not (cut by a crash).
+    expect(unfinishedStreams(starts, [blocked, allowed]).map((s) => s.request_id)).toEqual(['req_x', 'req_y']);
+    expect(unfinishedStreams(starts, [blocked, allowed], { app: 'app-b' }).map((s) => s.request_id)).toEqual(['req_y']);
+    expect(unfinishedStreams(starts, [blocked, allowed], { until: new Date('2025-06-03T00:00:00Z') }).map((s) => s.request_id)).toEqual(['req_x']);
+    expect(toStreamStartEntry({ requestId: 'r', receivedAt: 't', app: 'a', route: '/v1/responses', policy: { id: 'p', version: 'v' }, inputAction: 'flag' })).toEqual({ v: 1, kind: 'stream_started', request_id: 'r', received_at: 't', app: 'a', route: '/v1/responses', policy: { id: 'p', version: 'v' }, input_action: 'flag' });
+  });
 
   test('parseTime: ISO or an age before now', () => {
     const now = new Date('2025-06-10T00:00:00Z');
