@@ -17,6 +17,7 @@ import { startMetricsListener } from './routes/metricsListener';
 import { PolicyHolder } from './pipeline/runtime/policyRuntime';
 import { startReviewMount } from './review/reviewMount';
 import { markCutByShutdown } from './pipeline/connectionCut';
+import { refuseConnect } from './access/hardening/connectMethod';
 import { rejectionOf, reportRejection } from './access/rejections';
 import { UnauthenticatedError } from './access/auth/authenticate';
 import type { DecisionRecorder } from './record/requestRecord';
@@ -163,6 +164,7 @@ async function startParts(
   server.on('clientError', onClientError);
   continueOnFirstRead(server);
   refuseUnknownExpectations(server);
+  refuseConnect(server);
   const sockets = new Set<Socket>();
   const busy = new WeakMap<Socket, number>();
   server.on('connection', (socket) => {

@@ -71,6 +71,8 @@ export function toApiError(err: unknown, limit: number): ApiError {
     default:
       break;
   }
+  // Express could not decode a route parameter (`/v1/models/%E0%A4%A`): a path problem, said so.
+  if (err instanceof URIError) return new ApiError(400, 'The request path holds a malformed percent-encoding.', 'invalid_request_error', 'invalid_path');
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, 'The request could not be processed.', 'invalid_request_error', 'bad_request');
   process.emitWarning(`safety-gateway: unexpected error: ${(err as Error)?.stack ?? String(err)}`);

@@ -96,6 +96,18 @@ describe('hostile input limits', () => {
     expect(JSON.parse(res.body).error.code).toBe('bad_request');
   });
 
+  test('CONNECT (a proxy tunnel) gets a 405 in OpenAI shape, not a silently closed socket', async () => {
+    const res = await raw(h.gateway.port, ['CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n', { waitForCloseMs: 2000 }]);
+    expect(res.status).toBe(405);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'method_not_allowed', type: 'invalid_request_error' } });
+  });
+
+  test('a malformed percent-encoding in a model id: 400 invalid_path, saying so', async () => {
+    const res = await fetch(`${h.baseUrl}/models/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error).toMatchObject({ code: 'invalid_path', message: expect.stringMatching(/percent-encoding/) });
+  });
+
   test('still healthy and serving', async () => {
     expect((await fetch(`${h.gateway.url}/healthz`)).status).toBe(200);
     expect((await post(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }))).status).toBe(200);
