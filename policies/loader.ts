@@ -190,7 +190,10 @@ function zodProblem(issue: z.core.$ZodIssue, merged: MergedLayers, chain: Layer[
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeysAt(docPath, merged.data);
-      const message = issue.keys.map((key) => `unknown field \`${key}\`${didYouMean(key, known)}`).join('; ');
+      // A YAML merge key (`<<: *anchor`) reaches the schema as a field named `<<`: say what it is.
+      const message = issue.keys
+        .map((key) => (key === '<<' ? 'YAML merge keys (`<<: *anchor`) are not supported here: repeat the fields, or share them with `extends`' : `unknown field \`${key}\`${didYouMean(key, known)}`))
+        .join('; ');
       return locate(merged, chain, [...docPath, issue.keys[0]], message, true);
     }
     case 'invalid_type':

@@ -98,6 +98,11 @@ describe('policy loader: every kind of bad input is a clear error at its locatio
     expect(unrelated.message).toBe('unknown field `colour`');
   });
 
+  test('a YAML merge key is named as what it is, not answered with a did-you-mean', () => {
+    const [merge] = problems(base.replace('threshold: 0.9', 'threshold: 0.9\n    <<: {action: flag}'));
+    expect(merge.message).toBe('YAML merge keys (`<<: *anchor`) are not supported here: repeat the fields, or share them with `extends`');
+  });
+
   test('a value outside its set gets a did-you-mean and the allowed values', () => {
     const [p] = problems(base.replace('threshold: 0.9', 'threshold: 0.9\n    action: blok'));
     expect(p).toMatchObject({ line: 11, path: 'input.0.action' });
