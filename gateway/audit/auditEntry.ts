@@ -37,6 +37,8 @@ export interface AuditEntry {
   action: AuditAction;
   status: number;
   /** Set when the client had already received a 200 and part of the checked answer before `status` ended it (a stream that failed midway). */
+  /** The answer reached the client unchecked although the policy has output rules (`streaming_off`: a stream under `streaming.mode: off`). */
+  output_unchecked?: 'streaming_off';
   partial?: true;
   error?: { type: string; message: string };
   phases: AuditPhase[];
@@ -103,6 +105,7 @@ export function toAuditEntry(record: RequestRecord, content: CapturedContent, sa
     action: record.guardFault ? 'error' : record.action,
     status: record.status,
     ...(record.partial ? { partial: true as const } : {}),
+    ...(record.outputUnchecked ? { output_unchecked: record.outputUnchecked } : {}),
     phases: [...(record.input ? [inputPhase(record.input, record.deliveredAnswers)] : []), ...record.outputs.map((o) => ({ ...toPhase(o), choice: o.choice }))],
     content,
   };

@@ -24,6 +24,8 @@ export interface RequestRecord {
   deliveredAnswers?: string[];
   /** One output phase per checked choice. */
   outputs: (GuardPhase & { choice: number })[];
+  /** The answer reached the client unchecked although the policy has output rules: a stream under `streaming.mode: off`. */
+  outputUnchecked?: 'streaming_off';
   /** Final action of the request: the most severe enforced decision. */
   action: Action;
   /** Set when a guard error or timeout (under on_error: block) stopped the request: a fault, not a verdict (503 guard_unavailable). */

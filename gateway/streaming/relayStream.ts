@@ -96,6 +96,8 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
 /** off: events go straight through as they arrive (no output check on streams). */
 async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, adapter: CompletionAdapter): Promise<void> {
   const { res, record } = call;
+  // The policy has output rules but streams unchecked (streaming.mode off): the record says so.
+  if (call.policy.output.length > 0) record.outputUnchecked = 'streaming_off';
   const timing = call.ctx.timing;
   const accumulator = new AnswerAccumulator({ model: call.parsed.model });
   let started = false;

@@ -152,6 +152,8 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
 /** off: events go straight through as they arrive (no output check on streams); still only readable ones. */
 async function relayPassthrough(call: Call, upstream: EngineResponse): Promise<void> {
   const { res, record } = call;
+  // The policy has output rules but streams unchecked (streaming.mode off): the record says so.
+  if (call.policy.output.length > 0) record.outputUnchecked = 'streaming_off';
   const timing = call.ctx.timing;
   const accumulator = new ResponsesAccumulator(call.parsed.body);
   const released: Released = { outputItems: 0, opened: false };

@@ -99,6 +99,12 @@ describe('streaming off', () => {
       const res = await streamChat(h);
       expect(await res.text()).toBe(h.engine.streams[h.engine.streams.length - 1]);
       expect(h.recorder.records[h.recorder.records.length - 1].outputs).toEqual([]);
+      // The policy has output rules: the record says the answer went out unchecked, and why.
+      expect(h.recorder.records.at(-1)).toMatchObject({ outputUnchecked: 'streaming_off' });
+      // Not streamed, the same policy checks the answer: no such mark.
+      await h.script({ reply: 'a checked answer' });
+      await (await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }] }) })).text();
+      expect(h.recorder.records.at(-1)).not.toHaveProperty('outputUnchecked');
     } finally {
       await h.close();
     }
