@@ -135,7 +135,8 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
     const promptTokens = estimateTokens(promptText);
     const completionTokens = estimateTokens(answer);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-dev-${randomUUID()}`;
+    // One opaque run after the prefix, as engines make ids (a hyphen-joined `dev-` and UUID read as words: gateway/pipeline/extract/bookkeeping.ts).
+    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-dev${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const toolCalls = entry?.tool_calls?.map((t, i) => ({ id: `call_${i}`, type: 'function' as const, function: { name: t.name, arguments: t.arguments } }));
     const finishReason = toolCalls?.length ? 'tool_calls' : 'stop';

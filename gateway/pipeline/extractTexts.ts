@@ -9,7 +9,7 @@ import { messageTexts } from './extract/messageTexts';
 import { CHAT_FIELDS, COMPLETION_FIELDS, screenTopLevelFields } from './extract/requestFields';
 import { choiceText, definitionsText, definitionText } from './extract/toolTexts';
 
-export { answerFromPieces, answerScanTexts, answerTurn, deliveredText, type AssistantAnswer } from './extract/answer';
+export { answerFromPieces, answerScanTexts, answerTurn, bookkeepingText, deliveredText, type AssistantAnswer } from './extract/answer';
 export { isJoinedText } from './extract/joinedTexts';
 
 /**

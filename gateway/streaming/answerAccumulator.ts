@@ -43,8 +43,13 @@ export class AnswerAccumulator {
   private readonly bookkeeping = new Map<string, string>();
   /** Events that carried text so far. */
   textEvents = 0;
-  /** The first chunk's identity, reused for chunks the gateway writes itself (plain bookkeeping only: bookkeeping.ts). */
+  /** The first chunk's identity as the engine sent it (what the record keeps). */
   meta: ChunkMeta = {};
+  /** The same for chunks the gateway writes itself: plain bookkeeping only (bookkeeping.ts), never a value that was read as text. */
+  writableMeta: ChunkMeta = {};
+  /** The first chunk's id, fingerprint and model: a later chunk that changes one is read as text, plain or not. */
+  private readonly first = new Map<string, string>();
+  private readonly changed = new Set<string>();
 
   /** `context`: what the gateway knows of the request (its model), for reading the chunks' bookkeeping. */
   constructor(readonly context: AnswerContext = {}) {}
@@ -56,10 +61,13 @@ export class AnswerAccumulator {
   add(chunk: StreamChunk, lanes: ReadonlyMap<number, readonly LanePiece[]>, now: number = performance.now()): boolean {
     this.firstChunkAt ??= now;
     if (!this.meta.id && chunk.id) {
+      this.meta = { id: chunk.id, object: chunk.object ?? undefined, created: chunk.created ?? undefined, model: chunk.model ?? undefined };
       // Bookkeeping that was read as text (and may be what gets blocked) is not written again.
-      const plain = plainEnvelope({ id: chunk.id, object: chunk.object ?? undefined, created: chunk.created ?? undefined, model: chunk.model ?? undefined }, this.context, chunk.object === 'text_completion' ? 'text_completion' : 'chat.completion.chunk');
-      this.meta = { id: plain.id, object: plain.object, created: plain.created, model: plain.model };
+      this.writableMeta = plainEnvelope({ ...this.meta }, this.context, chunk.object === 'text_completion' ? 'text_completion' : 'chat.completion.chunk');
     }
+    const changed = this.changedBookkeeping(chunk);
+    // Before the chunk's own bookkeeping pieces, so a value read both ways is read once.
+    if (changed.length) lanes = new Map([...lanes, [-1, [...changed, ...(lanes.get(-1) ?? [])]]]);
     if (chunk.usage) this.usage = chunk.usage;
     for (const choice of chunk.choices) {
       const index = choice.index ?? 0;
@@ -84,6 +92,27 @@ export class AnswerAccumulator {
       }
     }
     return carried;
+  }
+
+  /**
+   * Every engine keeps a stream's id, fingerprint and model: a chunk that changes one could spell a
+   * phrase across chunks out of values each plain on its own, so each new value is read as text.
+   */
+  private changedBookkeeping(chunk: StreamChunk): LanePiece[] {
+    const pieces: LanePiece[] = [];
+    for (const member of ['id', 'system_fingerprint', 'model'] as const) {
+      const value = chunk[member];
+      if (typeof value !== 'string' || value === '') continue;
+      const first = this.first.get(member);
+      if (first === undefined) this.first.set(member, value);
+      else if (value !== first) {
+        // The first change reads the first value too: the phrase starts there.
+        if (!this.changed.has(member)) pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: first });
+        this.changed.add(member);
+        pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: value });
+      }
+    }
+    return pieces;
   }
 
   choiceIndexes(): number[] {

@@ -61,7 +61,7 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
   const writeFilter = async () => {
     if (filterWritten) return;
     filterWritten = true;
-    for (const index of [...blocked].sort((a, b) => a - b)) await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, index, refusal))}\n\n`);
+    for (const index of [...blocked].sort((a, b) => a - b)) await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.writableMeta, index, refusal))}\n\n`);
   };
   for (const event of events) {
     const chunk = event.chunk;
@@ -122,7 +122,8 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     res.end();
   } catch (err) {
-    if (!started) throw err;
+    // Nothing went out (the engine sent nothing, or the stream's start could not be recorded): an error answer, not a 200.
+    if (!res.headersSent) throw err;
     // Text went out before the failure: the record keeps what the engine sent.
     record.engine ??= accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     call.delivered(accumulator.choiceIndexes().map((i) => accumulator.answer(i)));

@@ -43,7 +43,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     await openSse(call);
-    await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.meta, 0, call.policy.refusals.output))}\n\n`);
+    await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.writableMeta, 0, call.policy.refusals.output))}\n\n`);
     // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
     const usage = usageAfterBlock(
       pending.map(({ event }) => event.chunk),

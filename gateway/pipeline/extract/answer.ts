@@ -48,9 +48,18 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   return { content, toolCalls: [...calls.values()], extras };
 }
 
+/** Bookkeeping read as text (bookkeeping.ts) is checked on its own (bookkeepingText), never joined to the answer: an id appended to a short harmful answer diluted its score under the threshold. */
+const isBookkeeping = (lane: string) => lane.startsWith(BOOKKEEPING_LANE);
+
+/** The answer's bookkeeping read as text, as one text of its own, or undefined when there is none. */
+export function bookkeepingText(answer: AssistantAnswer): string | undefined {
+  const texts = (answer.extras ?? []).filter((e) => isBookkeeping(e.lane)).map((e) => e.text);
+  return texts.length ? texts.join('\n') : undefined;
+}
+
 /** Reasoning first (the client shows it before the answer), then the content, then the rest. */
 function answerText(answer: AssistantAnswer): string {
-  const extras = answer.extras ?? [];
+  const extras = (answer.extras ?? []).filter((e) => !isBookkeeping(e.lane));
   const reasoning = extras.filter((e) => /^reasoning/.test(e.lane)).map((e) => e.text);
   const rest = extras.filter((e) => !/^reasoning/.test(e.lane)).map((e) => e.text);
   return [...reasoning, answer.content, ...rest].filter((s) => s !== '').join('\n');
@@ -67,7 +76,7 @@ export function deliveredText(answer: AssistantAnswer): string {
 
 export function answerScanTexts(answer: AssistantAnswer, choicePath: string): ScanText[] {
   const texts: ScanText[] = [{ source: 'assistant', path: `${choicePath}.content`, text: answer.content }];
-  for (const extra of answer.extras ?? []) texts.push({ source: 'assistant', path: `${choicePath}.${extra.lane}`, text: extra.text });
+  for (const extra of (answer.extras ?? []).filter((e) => !isBookkeeping(e.lane))) texts.push({ source: 'assistant', path: `${choicePath}.${extra.lane}`, text: extra.text });
   answer.toolCalls.forEach((call, j) => {
     texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.name`, text: call.name });
     // As the client reads them: JSON escapes decoded (toolArguments.ts).

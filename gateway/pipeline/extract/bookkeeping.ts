@@ -16,16 +16,26 @@ export interface AnswerContext {
 }
 
 const OBJECTS: ReadonlySet<string> = new Set(['chat.completion', 'chat.completion.chunk', 'text_completion']);
-const SERVICE_TIERS: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority', 'standard']);
+const SERVICE_TIERS: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority', 'standard', 'on_demand']);
 
 /**
  * Pure: an id as engines make them (`chatcmpl-B9MBs8Cjcv...`, `fp_44709d6fcb`, `cmpl-<uuid>`,
- * vLLM's `chatcmpl-<request id>`): after its first piece, at most one piece that is a word (three
- * or more letters, no digit). Three words joined by hyphens (`you-are-worthless`) are text.
+ * vLLM's `chatcmpl-<request id>`, `req_...`): at most two words in it. A word is a piece between
+ * punctuation of three or more letters where letters are at least three quarters of it (so
+ * `y0urself` is one, a hex group is not), and a piece without digits counts each of its camelCase
+ * words (`YouAreWorthless` is three). `you-are-worthless` is text; two words pass (a bound, not a
+ * proof: the schema already refuses spaces).
  */
 export function opaqueId(value: string): boolean {
-  const pieces = value.split(/[-_.:/]+/);
-  return pieces.slice(1).filter((p) => /^[A-Za-z]{3,}$/.test(p)).length <= 1;
+  let words = 0;
+  for (const piece of value.split(/[-_.:/@+]+/)) {
+    const camel = /\d/.test(piece) ? [piece] : piece.split(/(?<=[a-z])(?=[A-Z])/);
+    for (const part of camel) {
+      const letters = (part.match(/[A-Za-z]/g) ?? []).length;
+      if (letters >= 3 && letters * 4 >= part.length * 3) words += 1;
+    }
+  }
+  return words <= 2;
 }
 
 /** Token-count names of OpenAI's, vLLM's, TGI's and Ollama's usage blocks. */
@@ -45,6 +55,15 @@ const USAGE_NAMES: ReadonlySet<string> = new Set([
   'input_tokens_details',
   'output_tokens_details',
   'num_cached_tokens',
+  // Groq, DeepSeek, OpenRouter, vLLM extensions.
+  'queue_time',
+  'prompt_time',
+  'completion_time',
+  'total_time',
+  'prompt_cache_hit_tokens',
+  'prompt_cache_miss_tokens',
+  'cost',
+  'input_tokens_per_turn',
 ]);
 
 /** Pure: is this bookkeeping value one engines send (relayed unread)? Absent and empty values are. */
@@ -115,7 +134,7 @@ function knownUsage(usage: Record<string, unknown>): Record<string, unknown> {
 }
 
 const RESPONSE_STATUSES: ReadonlySet<string> = new Set(['completed', 'in_progress', 'incomplete', 'failed', 'queued', 'cancelled']);
-const ITEM_STATUSES: ReadonlySet<string> = new Set(['completed', 'in_progress', 'incomplete', 'searching', 'generating', 'failed']);
+const ITEM_STATUSES: ReadonlySet<string> = new Set(['completed', 'in_progress', 'incomplete', 'searching', 'generating', 'interpreting', 'failed']);
 const INCOMPLETE_REASONS: ReadonlySet<string> = new Set(['max_output_tokens', 'content_filter']);
 
 /** Pure: a Responses answer's bookkeeping engines never send, by slot (its place in the response): read as text. */
@@ -124,27 +143,31 @@ export function responseBookkeeping(response: Readonly<Record<string, unknown>>,
   const unplain = (slot: string, value: unknown, plain: (v: string) => boolean) => {
     if (value != null && value !== '' && !(typeof value === 'string' && plain(value))) out.push({ slot, text: String(value) });
   };
-  unplain('response.id', response.id, opaqueId);
-  unplain('response.object', response.object, (v) => v === 'response');
-  unplain('response.status', response.status, (v) => RESPONSE_STATUSES.has(v));
-  unplain('response.model', response.model, (v) => v === context.model);
+  // Slots under BOOKKEEPING_LANE: checked apart from the answer (answer.ts), never diluting it.
+  unplain(`${BOOKKEEPING_LANE}response.id`, response.id, opaqueId);
+  unplain(`${BOOKKEEPING_LANE}response.object`, response.object, (v) => v === 'response');
+  unplain(`${BOOKKEEPING_LANE}response.status`, response.status, (v) => RESPONSE_STATUSES.has(v));
+  unplain(`${BOOKKEEPING_LANE}response.model`, response.model, (v) => v === context.model);
   const details = response.incomplete_details;
-  if (details && typeof details === 'object') unplain('response.incomplete_details.reason', (details as { reason?: unknown }).reason, (v) => INCOMPLETE_REASONS.has(v));
-  for (const name of unknownUsageNames(response.usage)) out.push({ slot: `response.usage${pathKey(name)}#key`, text: name });
+  if (details && typeof details === 'object') unplain(`${BOOKKEEPING_LANE}response.incomplete_details.reason`, (details as { reason?: unknown }).reason, (v) => INCOMPLETE_REASONS.has(v));
+  for (const name of unknownUsageNames(response.usage)) out.push({ slot: `${BOOKKEEPING_LANE}response.usage${pathKey(name)}#key`, text: name });
   return out;
 }
 
 /** Pure: an output item's status and role, where engines never send them: read as text. */
 export function itemBookkeeping(item: Readonly<Record<string, unknown>>, at: string): { slot: string; text: string }[] {
   const out: { slot: string; text: string }[] = [];
-  if (item.status != null && !(typeof item.status === 'string' && ITEM_STATUSES.has(item.status))) out.push({ slot: `${at}.status`, text: String(item.status) });
-  if (item.role != null && item.role !== 'assistant') out.push({ slot: `${at}.role`, text: String(item.role) });
+  if (item.status != null && !(typeof item.status === 'string' && ITEM_STATUSES.has(item.status))) out.push({ slot: `${BOOKKEEPING_LANE}${at}.status`, text: String(item.status) });
+  if (item.role != null && item.role !== 'assistant') out.push({ slot: `${BOOKKEEPING_LANE}${at}.role`, text: String(item.role) });
   return out;
 }
 
 /** Pure: a Responses envelope the gateway writes itself after a block, its bookkeeping plain (as plainEnvelope). */
 export function plainResponseEnvelope(out: Record<string, unknown>, context: AnswerContext): Record<string, unknown> {
   if (typeof out.id === 'string' && !opaqueId(out.id)) out.id = `resp_${randomBytes(16).toString('hex')}`;
+  if (typeof out.status === 'string' && !RESPONSE_STATUSES.has(out.status)) out.status = 'in_progress';
+  const reason = (out.incomplete_details as { reason?: unknown } | null | undefined)?.reason;
+  if (reason != null && !(typeof reason === 'string' && INCOMPLETE_REASONS.has(reason))) out.incomplete_details = null;
   if (out.object !== undefined && out.object !== 'response') out.object = 'response';
   if (out.model !== undefined && out.model !== context.model) out.model = context.model ?? null;
   if (out.usage && typeof out.usage === 'object') out.usage = knownUsage(out.usage as Record<string, unknown>);

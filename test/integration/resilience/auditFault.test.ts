@@ -162,6 +162,36 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
   });
 });
 
+describe('audit log unwritable before a stream starts (off mode: no output rules checked on streams)', () => {
+  const { disk, log } = logOnFillableDisk('sg-audit-fault-off-');
+  let engine: DevEngine;
+  let h: RunningGateway;
+  beforeAll(async () => {
+    engine = await startDevEngine();
+    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(offMode), engine: { url: engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
+  });
+  afterAll(async () => {
+    await h.shutdown(1000);
+    await engine.close();
+    await log.close();
+  });
+
+  test.each([
+    ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
+    ['Responses', '/v1/responses', { input: 'hello' }],
+  ])('%s: 503 audit_unavailable with its headers, never a 200 carrying an error event', async (_name, route, body) => {
+    disk.state.full = true;
+    try {
+      const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audit_unavailable');
+    } finally {
+      disk.state.full = false;
+    }
+  });
+});
+
 /** Refuses the next `failures` records as a full disk would, then keeps the rest. */
 class FailingOnceRecorder extends MemoryRecorder {
   failures = 0;

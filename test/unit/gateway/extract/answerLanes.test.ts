@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { EngineError } from '../../../../engine/errors';
 import { chatAdapter, textAdapter } from '../../../../gateway/pipeline/adapters';
-import { answerTurn } from '../../../../gateway/pipeline/extractTexts';
+import { answerTurn, bookkeepingText } from '../../../../gateway/pipeline/extractTexts';
 import { AnswerAccumulator } from '../../../../gateway/streaming/answerAccumulator';
 import { engineEvents } from '../../../../gateway/streaming/engineEvents';
 
@@ -47,16 +47,22 @@ describe('answers: every text the client receives', () => {
     ['an object engines never send', { object: 'you-are-MARK' }],
     ['a usage member name', { usage: { prompt_tokens: 1, 'you-are-MARK': 1 } }],
     ['a nested usage member name', { usage: { prompt_tokens_details: { 'you-are-MARK': 1 } } }],
-  ])('bookkeeping engines never send is read with every choice: %s', (_name, extra) => {
-    expect(turnOf({ ...chatAnswer({ content: 'a' }), ...extra }).content).toMatch(/you-are-(so-)?MARK/);
+  ])('bookkeeping engines never send is read with every choice, apart from the answer: %s', (_name, extra) => {
+    const answer = chatAdapter.answers({ ...chatAnswer({ content: 'a' }), ...extra }, { model: 'm' }).get(0)!;
+    expect(bookkeepingText(answer)).toMatch(/you-are-(so-)?MARK/);
+    // Never joined to the answer the guard reads: an id appended to a short harmful answer diluted its score.
+    expect(answerTurn(answer).content).toBe('a');
   });
 
   test('bookkeeping engines send is not: opaque ids, the model asked for, known tiers and usage names', () => {
     const json = { ...chatAnswer({ content: 'a' }), id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', system_fingerprint: 'fp_44709d6fcb', service_tier: 'default', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } } };
-    expect(turnOf(json).content).toBe('a');
-    expect(turnOf({ ...json, id: '8c6d2b1e-4f3a-4b2c-9d1e-0a1b2c3d4e5f' }).content).toBe('a');
+    const bookkeepingOf = (j: Record<string, unknown>) => bookkeepingText(chatAdapter.answers(j, { model: 'm' }).get(0)!);
+    expect(bookkeepingOf(json)).toBeUndefined();
+    expect(bookkeepingOf({ ...json, id: '8c6d2b1e-4f3a-4b2c-9d1e-0a1b2c3d4e5f' })).toBeUndefined();
     // vLLM's chatcmpl-<request id>, the request id being the gateway's own.
-    expect(turnOf({ ...json, id: 'chatcmpl-req_ae563112c4e45409aaa97912f2e0bf19' }).content).toBe('a');
+    expect(bookkeepingOf({ ...json, id: 'chatcmpl-req_ae563112c4e45409aaa97912f2e0bf19' })).toBeUndefined();
+    // Words however they are joined: +, @, camelCase, letters for vowels.
+    for (const id of ['you+are+MARK', 'you@are@MARK', 'YouAreWorthlessMARK', 'k1ll-y0urself-n0w-pl3ase']) expect(bookkeepingOf({ ...json, id })).toBe(id);
   });
 
   test('an unknown top-level member named by its text is checked even when null; a null stop_reason is no text', () => {
@@ -123,8 +129,18 @@ describe('streams: the same texts in deltas', () => {
       { lane: 'bookkeeping:id', text: 'you-are-so-vile you-are-worthless-now' },
       { lane: 'bookkeeping:usage.kill-them#key', text: 'kill-them' },
     ]);
-    // What the gateway would write itself after a block names none of it.
-    expect(accumulator.meta.id).toMatch(/^chatcmpl-[0-9a-f]{24}$/);
+    // What the gateway would write itself after a block names none of it; the record keeps what the engine sent.
+    expect(accumulator.writableMeta.id).toMatch(/^chatcmpl-[0-9a-f]{24}$/);
+    expect(accumulator.meta.id).toBe('you-are-so-vile');
+  });
+
+  test('an id, fingerprint or model that changes within a stream is read, each value plain or not: no phrase spread over chunks', async () => {
+    const chunkWith = (id: string, content: string) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content } }] })}`;
+    const { accumulator } = await read([chunkWith('x-you-are', 'A'), chunkWith('x-you-are', 'b'), chunkWith('x-so-vile', 'c'), chunkWith('x-MARK', 'd'), 'data: [DONE]']);
+    expect(bookkeepingText(accumulator.answer(0))).toBe('x-you-are x-so-vile x-MARK');
+    // A steady plain id is never read.
+    const steady = await read([chunkWith('chatcmpl-1a2b', 'A'), chunkWith('chatcmpl-1a2b', 'b'), 'data: [DONE]']);
+    expect(bookkeepingText(steady.accumulator.answer(0))).toBeUndefined();
   });
 
   test('reasoning, refusal, tool calls by index, function_call and logprobs accumulate per lane', async () => {
