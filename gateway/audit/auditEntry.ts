@@ -36,10 +36,10 @@ export interface AuditEntry {
    */
   action: AuditAction;
   status: number;
-  /** Set when the client had already received a 200 and part of the checked answer before `status` ended it (a stream that failed midway). */
+  /** Set when the client had already received a 200 and part of the answer before `status` ended it (a stream that failed midway). */
+  partial?: true;
   /** The answer reached the client unchecked although the policy has output rules (`streaming_off`: a stream under `streaming.mode: off`). */
   output_unchecked?: 'streaming_off';
-  partial?: true;
   error?: { type: string; message: string };
   phases: AuditPhase[];
   engine?: { duration_ms: number; first_chunk_ms?: number; model?: string; finish_reasons: string[]; input_tokens?: number; output_tokens?: number };

@@ -77,7 +77,7 @@ export function formatStats(stats: AuditStats, format: OutputFormat): string {
   if (stats.unfinishedStreams) {
     const { count, first } = stats.unfinishedStreams;
     sections.push(
-      `${count} stream(s) started with no decision record after them: the gateway stopped mid-stream (a crash or a kill), after the client had part of an answer${count > first.length ? `; the first ${first.length}` : ''}:\n` +
+      `${count} stream(s) started with no decision record after them: still streaming, or cut when the gateway stopped mid-stream (a crash or a kill) after the client had part of an answer${count > first.length ? `; the first ${first.length}` : ''}:\n` +
         first.map((s) => `  ${s.received_at}  ${s.request_id}  ${s.app}  ${s.route}\n`).join(''),
     );
   }

@@ -117,8 +117,9 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
 }
 
 /**
- * Pure: the streams whose start was recorded and whose decision never was (the gateway stopped
- * mid-stream: a crash, a kill), among the starts the filter's time and app select.
+ * Pure: the streams whose start was recorded and whose decision is not (yet): still streaming, or
+ * cut when the gateway stopped mid-stream (a crash, a kill), among the starts the filter's time and
+ * app select.
  */
 export function unfinishedStreams(streamStarts: readonly (StreamStartEntry & ChainFields)[], entries: readonly StoredAuditEntry[], filter: Pick<AuditFilter, 'since' | 'until' | 'app'> = {}): (StreamStartEntry & ChainFields)[] {
   const decided = new Set(entries.filter(isDecision).map((e) => e.request_id));

@@ -35,6 +35,8 @@ export class RefusalWindow {
 
   /** `record`: write this refusal as it is; `summarized`: it was counted into a summary (`close` returns it). */
   admit(rejection: RejectionRecord): 'record' | 'summarized' {
+    // Both bounds off: every refusal is recorded, from however many sources (max_sources bounds only what is counted).
+    if (this.bounds.perSource === 0 && this.bounds.total === 0) return 'record';
     const source = refusalSource(rejection);
     const known = this.perSource.get(source);
     const tracked = known !== undefined || this.perSource.size < this.bounds.maxSources;

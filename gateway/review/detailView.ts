@@ -29,7 +29,16 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === '
 export function renderDetail(ctx: PageContext, model: DetailModel): Html {
   const r = model.record;
   const kind = text(r?.kind) || 'unreadable';
-  const title = kind === 'decision' ? `Decision ${text(r?.request_id)}` : kind === 'checkpoint' ? `Checkpoint seq ${text(r?.seq)}` : kind === 'unreadable' ? `Unreadable line ${model.file}:${model.line}` : `Refusal ${text(r?.request_id)}`;
+  const title =
+    kind === 'decision'
+      ? `Decision ${text(r?.request_id)}`
+      : kind === 'checkpoint'
+        ? `Checkpoint seq ${text(r?.seq)}`
+        : kind === 'unreadable'
+          ? `Unreadable line ${model.file}:${model.line}`
+          : kind === 'stream_started'
+            ? `Stream started ${text(r?.request_id)}`
+            : `Refusal ${text(r?.request_id)}`;
   const warnings: Html[] = [];
   if (model.changed) warnings.push(html`<div class="banner bad" role="alert"><p>This line changed in its file since it was indexed: what is shown is the file as it is now. The index is brought up to date on the next refresh.</p></div>`);
   if (model.problems.length) {
@@ -42,6 +51,8 @@ export function renderDetail(ctx: PageContext, model: DetailModel): Html {
     sections.push(decisionSummary(r), timings(r), phases(r), content(r));
   } else if (kind === 'checkpoint') {
     sections.push(checkpointFacts(r, model.checkpoint));
+  } else if (kind === 'stream_started') {
+    sections.push(streamStartFacts(r));
   } else {
     sections.push(refusalFacts(r));
   }
@@ -71,6 +82,8 @@ function decisionSummary(r: Obj): Html {
     ['Route', html`<span class="mono">${text(r.route)}</span>`],
     ['Model', text(r.model)],
     ['Streamed', r.stream === true ? 'yes' : r.stream === false ? 'no' : ''],
+    ['Delivered', r.partial === true ? 'partly: the client had the 200 and some checked text before this status ended the stream' : ''],
+    ['Answer checked', r.output_unchecked === 'streaming_off' ? 'no: streamed under streaming.mode off, unchecked although the policy has output rules' : ''],
     ['Policy', policy ? html`<span class="mono">${text(policy.id)}@${text(policy.version)}</span>` : ''],
     ['Error', error ? html`${text(error.type)}: ${errorMessage(r, error)}` : ''],
     ['Engine', engine ? `${text(engine.model) || '?'}; finish ${list(engine.finish_reasons).map(text).join(', ') || '-'}; tokens in ${text(engine.input_tokens) || '-'}, out ${text(engine.output_tokens) || '-'}` : ''],
@@ -150,9 +163,30 @@ function content(r: Obj): Html {
   return html`<h2>Content (captured: none)</h2><p>The policy captured no text: only salted hashes of each text, which a reviewer holding the salt can compare with a given text.</p>${hashes('Input', texts('input'))}${hashes('Answer', texts('output'))}`;
 }
 
+function streamStartFacts(r: Obj): Html {
+  const policy = obj(r.policy);
+  return html`<h2>Stream started</h2><p>Written before the stream's first byte. Its decision record follows when the stream ends; none after it means the stream is still open, or the gateway stopped mid-stream (a crash or a kill) after the client had part of an answer.</p>${facts([
+    ['Request id', html`<span class="mono">${text(r.request_id)}</span>`],
+    ['Client request id', text(r.client_request_id) ? html`<span class="mono">${text(r.client_request_id)}</span>` : ''],
+    ['Trace id', text(r.trace_id) ? html`<span class="mono">${text(r.trace_id)}</span>` : ''],
+    ['Received (UTC)', text(r.received_at)],
+    ['App', text(r.app)],
+    ['API key id', text(r.key_id) ? html`<span class="mono">${text(r.key_id)}</span>` : ''],
+    ['Route', html`<span class="mono">${text(r.route)}</span>`],
+    ['Model', text(r.model)],
+    ['Policy', policy ? html`<span class="mono">${text(policy.id)}@${text(policy.version)}</span>` : ''],
+    ['Input check', text(r.input_action)],
+  ])}`;
+}
+
 function refusalFacts(r: Obj): Html {
   const limit = obj(r.limit);
-  return html`<h2>Refusal</h2>${facts([
+  const repeats = obj(r.repeats);
+  return html`<h2>${repeats ? 'Refusals summarized' : 'Refusal'}</h2>${
+    repeats
+      ? html`<p>A flood past <span class="mono">audit.refusals</span>' bounds: this record stands for ${text(repeats.count)} refusals of this kind, status and reason from ${repeats.other_sources === true ? 'sources past max_sources (none named)' : 'one source'}, from the first (described below) to the last at ${text(repeats.last_at)}, request id <span class="mono">${text(repeats.last_request_id)}</span>.</p>`
+      : ''
+  }${facts([
     ['Kind', html`<span class="badge ${badgeClass(text(r.kind))}">${text(r.kind)}</span>`],
     ['HTTP status', text(r.status)],
     ['Reason', text(r.reason)],

@@ -4,7 +4,7 @@
  * problems found while indexing, and the distinct values offered in the filters. The log stays the
  * record: the detail view and exports read each line back from its file.
  */
-/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id; 3: `requests`, what a refusal summary stands for). */
+/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id; 3: `requests`, what a refusal summary stands for; stream starts; partial and unchecked answers in the summary). */
 export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `

@@ -158,7 +158,10 @@ export function toIndexedLine(record: Record<string, unknown> | undefined): Inde
     }
   }
   row.rules = deciding.size ? [...deciding].join(' ').slice(0, 500) : null;
-  row.summary = summarize(verdicts, row.error_type);
+  // What the list must not hide: a stream cut after some text went out, an answer sent unchecked.
+  const marks = [d.partial === true ? 'partly delivered' : '', d.output_unchecked === 'streaming_off' ? 'answer unchecked (streaming off)' : ''].filter(Boolean);
+  const summary = summarize(verdicts, row.error_type);
+  row.summary = marks.length ? [summary, ...marks].filter(Boolean).join('; ').slice(0, 500) : summary;
   return { row, verdicts, facets };
 }
 

@@ -70,9 +70,10 @@ describe('RefusalWindow (pure): a flood of refusals is bounded, never uncounted'
     expect(other).not.toHaveProperty('app');
   });
 
-  test('0 means no bound: every refusal is recorded', () => {
+  test('0 means no bound: every refusal is recorded, from any number of sources', () => {
     const window = new RefusalWindow({ perSource: 0, total: 0, maxSources: 1 });
     expect(Array.from({ length: 50 }, () => window.admit(refusal())).every((v) => v === 'record')).toBe(true);
+    expect(Array.from({ length: 5 }, (_, i) => window.admit(refusal({ client: `10.0.0.${i}` }))).every((v) => v === 'record')).toBe(true);
     expect(window.close()).toEqual([]);
   });
 });

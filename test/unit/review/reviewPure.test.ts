@@ -190,6 +190,19 @@ describe('views', () => {
     expect(out).toContain('Its text is not shown');
     expect(out).toContain('data-record-problem');
   });
+  test('detail: a stream start is its own kind; a refusal summary says how many it stands for; a partial or unchecked answer says so', () => {
+    const start = renderDetail(ctx, { file: 'f', line: 3, changed: false, problems: [], record: { v: 1, kind: 'stream_started', request_id: 'req_s', received_at: 't', app: 'shop', route: '/v1/chat/completions', policy: { id: 'p', version: 'v' }, input_action: 'allow', seq: 3, hash: 'h', prev: '0', ts: 't' } }).value;
+    expect(start).toContain('Stream started req_s');
+    expect(start).not.toContain('Refusal');
+    expect(start).toMatch(/Input check<\/dt><dd>allow/);
+    const summary = renderDetail(ctx, { file: 'f', line: 4, changed: false, problems: [], record: { v: 1, kind: 'unauthenticated', request_id: 'req_1', received_at: 't', method: 'POST', route: '/v1/chat/completions', status: 401, reason: 'invalid_key', repeats: { count: 9, last_at: 't2', last_request_id: 'req_9' }, seq: 4, hash: 'h', prev: '0', ts: 't' } }).value;
+    expect(summary).toContain('Refusals summarized');
+    expect(summary).toMatch(/stands for 9 refusals/);
+    expect(summary).toContain('req_9');
+    const partial = renderDetail(ctx, { file: 'f', line: 5, changed: false, problems: [], record: { ...decision({ capture: 'none', input: [], output: [] }), status: 502, partial: true, output_unchecked: 'streaming_off' } }).value;
+    expect(partial).toMatch(/Delivered<\/dt><dd>partly/);
+    expect(partial).toMatch(/Answer checked<\/dt><dd>no: streamed under streaming.mode off/);
+  });
   test('list: labelled fields, hostile facet values escaped, a broken chain linked in the banner', () => {
     const broken: PageContext = { ...ctx, chain: { ...ctx.chain, problems: 2, first: { recordId: 4, file: 'audit-1.jsonl', line: 4, seq: 4, kind: 'edited', message: 'edited' } } };
     const out = renderList(broken, { params: { app: '"><script>x</script>' }, errors: [], facets: { app: ['<b>evil</b>'], key_id: [], route: [], guard: [], label: [], rule: [], policy_id: [], policy_version: [], category: [] }, rows: [], total: 0 }).value;
