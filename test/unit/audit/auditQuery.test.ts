@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
 import { csvCell, formatEntries, formatStats, toRow } from '../../../gateway/audit/auditFormat';
 import { auditStats, matches, parseTime, unfinishedStreams, type StoredAuditEntry } from '../../../gateway/audit/auditQuery';
@@ -35,12 +37,20 @@ describe('audit query', () => {
     // Without an offset: UTC, as the log and the review page show times, whatever the machine's zone.
     expect(parseTime('2025-06-01T12:00').toISOString()).toBe('2025-06-01T12:00:00.000Z');
     expect(parseTime('2025-06-01 12:00:30.5').toISOString()).toBe('2025-06-01T12:00:30.500Z');
+
     // An age without its unit, or a loose date, is refused rather than read as another time (48 -> 2048).
     expect(() => parseTime('48', now)).toThrow(/ISO 8601/);
     expect(() => parseTime('June 1', now)).toThrow(/ISO 8601/);
     expect(() => parseTime('2025-02-30', now)).toThrow(/ISO 8601/);
     // An age past the Date range would be an Invalid Date, silently matching everything.
     expect(() => parseTime('99999999999999d', now)).toThrow(/ISO 8601/);
+  });
+
+  test('parseTime in a process whose zone is not UTC (the built CLI, as a reviewer runs it)', () => {
+    const script = `const { parseTime } = require(${JSON.stringify(path.join(__dirname, '../../../dist/gateway/audit/auditQuery.js'))}); console.log(new Date('2025-06-01T12:00').toISOString(), parseTime('2025-06-01T12:00').toISOString())`;
+    const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, TZ: 'America/New_York' }, encoding: 'utf8' }).trim();
+    // The machine's own reading differs; the query's does not.
+    expect(out).toBe('2025-06-01T16:00:00.000Z 2025-06-01T12:00:00.000Z');
   });
 
   test.each([
