@@ -232,8 +232,13 @@ export const Routes = z.strictObject({
       z
         .string()
         .regex(/^\/v1\//, 'passthrough routes start with /v1/')
-        // What the matcher can match: whole segments, `*` only as a last `/*` (a prefix), no trailing slash.
-        .regex(/^\/v1(\/[^/*?#\s]+)+(\/\*)?$/, 'a path of whole segments under /v1/ (`/v1/embeddings`), or a prefix ending in `/*` (`/v1/files/*`, which also matches `/v1/files`); `*` elsewhere and a trailing `/` never match anything'),
+        // What the matcher can match: a normal-form path (segments of URL path characters, no `.`
+        // or `..`, no `%`, `;` or non-ASCII: the gateway refuses those in a request path), `*`
+        // only as a last `/*` (a prefix); a trailing `/` matches a request with one.
+        .regex(
+          /^\/v1(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._~!$&'()+,=:@-]+)+(\/\*|\/)?$/,
+          'a path in normal form under /v1/ (`/v1/embeddings`: letters, digits and `. _ ~ - : @ ! $ & \' ( ) + , =`, no `.` or `..` segment, no `%`, `;` or other characters the gateway refuses in a request path), or a prefix ending in `/*` (`/v1/files/*`, which also matches `/v1/files`); `*` anywhere else never matches',
+        ),
     )
     .default([])
     .describe('Other /v1/* paths forwarded to the engine unguarded (e.g. /v1/embeddings; a trailing /* matches a prefix and the path itself, /v1/files/* also /v1/files, but never an endpoint that answers with generated text: /v1/messages, /v1/audio/transcriptions, /v1/audio/translations, /v1/realtime, /v1/batches must be listed exactly). Every other path is refused with 404.'),

@@ -107,7 +107,8 @@ export const RESPONSES_FIELDS: ClassTable<ResponsesRequest> = {
 
 /**
  * Pure: the body to forward, or the 400 for a field the gateway will not forward. Policy
- * `request_fields.refuse` wins over everything except the fields the gateway scans itself.
+ * `request_fields.refuse` wins over everything, the fields the gateway scans included (a policy
+ * turning tools off for its apps); `policy check` refuses listing what every request carries.
  */
 export function screenTopLevelFields(body: Record<string, unknown>, table: Readonly<Record<string, FieldClass>>, fields: RequestFields): Record<string, unknown> {
   let forward = body;

@@ -104,9 +104,11 @@ describe('semantic checks', () => {
       expect.stringMatching(/^routes\.passthrough\.2: `\/v1\/chat\/\*` covers the guarded route/),
     ]);
     // Entries the matcher can never match are refused by the schema, saying why.
-    for (const entry of ['/v1/*', '/v1/e*', '/v1/files/*/content', '/v1/embeddings/']) {
-      expect(PolicyFile.safeParse({ id: 'p', routes: { passthrough: [entry] } }).error?.issues[0].message).toMatch(/whole segments under \/v1\/.*`\*` elsewhere and a trailing `\/` never match/);
+    for (const entry of ['/v1/*', '/v1/e*', '/v1/files/*/content', '/v1/a%20b', '/v1/x/../y', '/v1/a;b', '/v1/é', '/v1/./x']) {
+      expect(PolicyFile.safeParse({ id: 'p', routes: { passthrough: [entry] } }).error?.issues[0].message).toMatch(/a path in normal form under \/v1\/.*`\*` anywhere else never matches/);
     }
+    // What the gateway forwards in normal form stays listable: dots, colons, tildes, a trailing slash.
+    for (const entry of ['/v1/embeddings/', '/v1/models:predict', '/v1/files/~user', '/v1/a.b/c', '/v1/files/*']) expect(PolicyFile.safeParse({ id: 'p', routes: { passthrough: [entry] } }).success).toBe(true);
     // As the gateway matches them: /v1/responses too, any case, and sub-paths (never forwarded).
     const listed = ['/v1/responses', '/v1/responses/*', '/v1/chat/completions/*', '/v1/Chat/Completions', '/v1/responses/abc', '/v1/embeddings/*', '/v1/models/*'];
     expect(messages({ routes: { passthrough: listed } }).map((m) => m.match(/^routes\.passthrough\.(\d+)/)?.[1])).toEqual(['0', '1', '2', '3', '4', '6']);
