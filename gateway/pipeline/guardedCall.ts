@@ -8,7 +8,7 @@ import type { PolicyFile } from '../../policies/schema';
 import type { PolicyRuntime } from './runtime/policyRuntime';
 import type { GuardPhase } from '../record/guardPhase';
 import { setSafetyHeaders, type RequestContext, type VerdictHeader } from './requestContext';
-import type { DecisionRecorder, RequestRecord, StreamStart } from '../record/requestRecord';
+import { streamStartOf, type DecisionRecorder, type RequestRecord } from '../record/requestRecord';
 import { EngineSpan, holdRequestSpan } from '../telemetry/spans';
 import { GuardUnavailableError } from './blockResponse';
 import { deliveredText, isJoinedText, type AssistantAnswer } from './extractTexts';
@@ -198,21 +198,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   async recordStreamStart(): Promise<void> {
     if (this.recorded || this.streamStartRecorded) return;
     this.streamStartRecorded = true;
-    const r = this.record;
-    const start: StreamStart = {
-      requestId: r.requestId,
-      ...(r.clientRequestId ? { clientRequestId: r.clientRequestId } : {}),
-      receivedAt: r.receivedAt,
-      app: r.app,
-      ...(r.keyId ? { keyId: r.keyId } : {}),
-      ...(r.traceId ? { traceId: r.traceId } : {}),
-      route: r.route,
-      ...(r.model ? { model: r.model } : {}),
-      policy: { ...r.policy },
-      inputAction: r.input?.decision.action ?? 'allow',
-    };
     try {
-      await this.sink.recorder.recordStreamStart?.(start);
+      await this.sink.recorder.recordStreamStart?.(streamStartOf(this.record));
     } catch (err) {
       this.streamStartRecorded = false;
       throw err;

@@ -101,18 +101,25 @@ export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 503;
  * off modes write that record when the stream ends): who asked, under which policy, what the input
  * check decided. A stream whose start has no decision record after it was cut by a crash.
  */
-export interface StreamStart {
-  requestId: string;
-  clientRequestId?: string;
-  receivedAt: string;
-  app: string;
-  keyId?: string;
-  traceId?: string;
-  route: string;
-  model?: string;
-  policy: { id: string; version: string };
+export type StreamStart = Pick<RequestRecord, 'requestId' | 'clientRequestId' | 'receivedAt' | 'app' | 'keyId' | 'traceId' | 'route' | 'model' | 'policy'> & {
   /** The input phase's action (allow or flag: a blocked input sends no stream). */
   inputAction: Action;
+};
+
+/** Pure: a request's stream start, from its record so far. */
+export function streamStartOf(r: RequestRecord): StreamStart {
+  return {
+    requestId: r.requestId,
+    ...(r.clientRequestId ? { clientRequestId: r.clientRequestId } : {}),
+    receivedAt: r.receivedAt,
+    app: r.app,
+    ...(r.keyId ? { keyId: r.keyId } : {}),
+    ...(r.traceId ? { traceId: r.traceId } : {}),
+    route: r.route,
+    ...(r.model ? { model: r.model } : {}),
+    policy: { ...r.policy },
+    inputAction: r.input?.decision.action ?? 'allow',
+  };
 }
 
 /** Where decisions go: the audit log, telemetry. `record` resolves once the record is durable. */

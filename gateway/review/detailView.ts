@@ -73,14 +73,7 @@ function decisionSummary(r: Obj): Html {
   return html`<h2>Decision</h2>${facts([
     ['Action', html`<span class="badge ${badgeClass(action)}" data-action="${action}">${action}</span>`],
     ['HTTP status', text(r.status)],
-    ['Request id', html`<span class="mono">${text(r.request_id)}</span>`],
-    ['Client request id', text(r.client_request_id) ? html`<span class="mono">${text(r.client_request_id)}</span>` : ''],
-    ['Trace id', text(r.trace_id) ? html`<span class="mono">${text(r.trace_id)}</span>` : ''],
-    ['Received (UTC)', text(r.received_at)],
-    ['App', text(r.app)],
-    ['API key id', text(r.key_id) ? html`<span class="mono">${text(r.key_id)}</span>` : ''],
-    ['Route', html`<span class="mono">${text(r.route)}</span>`],
-    ['Model', text(r.model)],
+    ...requestFacts(r),
     ['Streamed', r.stream === true ? 'yes' : r.stream === false ? 'no' : ''],
     ['Delivered', r.partial === true ? 'partly: the client had the 200 and some checked text before this status ended the stream' : ''],
     ['Answer checked', r.output_unchecked === 'streaming_off' ? 'no: streamed under streaming.mode off, unchecked although the policy has output rules' : ''],
@@ -163,9 +156,9 @@ function content(r: Obj): Html {
   return html`<h2>Content (captured: none)</h2><p>The policy captured no text: only salted hashes of each text, which a reviewer holding the salt can compare with a given text.</p>${hashes('Input', texts('input'))}${hashes('Answer', texts('output'))}`;
 }
 
-function streamStartFacts(r: Obj): Html {
-  const policy = obj(r.policy);
-  return html`<h2>Stream started</h2><p>Written before the stream's first byte. Its decision record follows when the stream ends; none after it means the stream is still open, or the gateway stopped mid-stream (a crash or a kill) after the client had part of an answer.</p>${facts([
+/** Who asked, when, on which route and model: the same rows for a decision and a stream's start. */
+function requestFacts(r: Obj): [string, HtmlValue][] {
+  return [
     ['Request id', html`<span class="mono">${text(r.request_id)}</span>`],
     ['Client request id', text(r.client_request_id) ? html`<span class="mono">${text(r.client_request_id)}</span>` : ''],
     ['Trace id', text(r.trace_id) ? html`<span class="mono">${text(r.trace_id)}</span>` : ''],
@@ -174,6 +167,13 @@ function streamStartFacts(r: Obj): Html {
     ['API key id', text(r.key_id) ? html`<span class="mono">${text(r.key_id)}</span>` : ''],
     ['Route', html`<span class="mono">${text(r.route)}</span>`],
     ['Model', text(r.model)],
+  ];
+}
+
+function streamStartFacts(r: Obj): Html {
+  const policy = obj(r.policy);
+  return html`<h2>Stream started</h2><p>Written before the stream's first byte. Its decision record follows when the stream ends; none after it means the stream is still open, or the gateway stopped mid-stream (a crash or a kill) after the client had part of an answer.</p>${facts([
+    ...requestFacts(r),
     ['Policy', policy ? html`<span class="mono">${text(policy.id)}@${text(policy.version)}</span>` : ''],
     ['Input check', text(r.input_action)],
   ])}`;
