@@ -32,7 +32,7 @@ export interface Decision {
   policy: { id: string; version: string };
 }
 
-const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
+export const SEVERITY: Record<Action, number> = { allow: 0, flag: 1, block: 2 };
 
 const TEXT_FINDINGS: ReadonlySet<string> = new Set(TEXT_FINDING_NAMES);
 

@@ -1,7 +1,8 @@
-import type { GuardPhase } from '../record/guardPhase';
+import type { GuardPhase, RuleVerdict } from '../record/guardPhase';
 import type { PolicyRuntime } from './runtime/policyRuntime';
-import type { ChatTurn, ScanText } from '../../guards/types';
-import { combinedActionOf } from '../../policies/evaluate';
+import type { ChatTurn, ScanText, Verdict } from '../../guards/types';
+import { decide, evaluateRule, SEVERITY } from '../../policies/evaluate';
+import type { Rule } from '../../policies/schema';
 import { bookkeepingText } from './extract/answer';
 import { answerScanTexts, answerTurn, type AssistantAnswer } from './extractTexts';
 import type { ParsedCompletion } from './parsedCompletion';
@@ -46,6 +47,27 @@ export async function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompleti
     run(answerScanTexts(answer, `choices[${choice}].message`), answerTurn(answer)),
     bookkeeping === undefined ? undefined : run([{ source: 'assistant', path: `choices[${choice}].bookkeeping`, text: bookkeeping }], { role: 'assistant', content: bookkeeping }),
   ]);
-  const worse = side && combinedActionOf([main.decision, side.decision]) !== main.decision.action ? side : main;
-  return { ...worse, choice };
+  const phase = side ? mergeAnswerPhases(runtime.loaded.policy.output, main, side, { id: runtime.loaded.id, version: runtime.loaded.version }) : main;
+  return { ...phase, choice };
+}
+
+/**
+ * Pure: one phase from the answer's and its bookkeeping's, rule by rule: each rule keeps the
+ * verdict whose outcome is the more severe (what it asks for, shadow rules included), a verdict
+ * before a guard error at the same severity (decide's own rule), the answer's on a tie; then the
+ * policy decides on those verdicts as on any others. A rule's other verdict is not recorded.
+ */
+export function mergeAnswerPhases(rules: Rule[], main: GuardPhase, side: GuardPhase, policy: { id: string; version: string }): GuardPhase {
+  const mainVerdicts = new Map(main.verdicts.map((v) => [v.ruleId, v.verdict]));
+  const sideVerdicts = new Map(side.verdicts.map((v) => [v.ruleId, v.verdict]));
+  const rank = (rule: Rule, verdict: Verdict) => SEVERITY[evaluateRule(rule, verdict).action] * 2 + (verdict.error ? 0 : 1);
+  const merged: RuleVerdict[] = [];
+  for (const rule of rules) {
+    const a = mainVerdicts.get(rule.id);
+    const b = sideVerdicts.get(rule.id);
+    const verdict = a && b ? (rank(rule, b) > rank(rule, a) ? b : a) : (a ?? b);
+    if (verdict) merged.push({ ruleId: rule.id, verdict });
+  }
+  const decision = decide('output', rules, new Map(merged.map((v) => [v.ruleId, v.verdict])), policy);
+  return { decision, verdicts: merged, durationMs: Math.max(main.durationMs, side.durationMs) };
 }

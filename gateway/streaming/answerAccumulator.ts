@@ -1,5 +1,5 @@
 import type { LanePiece } from '../pipeline/extract/answerLanes';
-import { BOOKKEEPING_LANE, plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
+import { BOOKKEEPING_LANE, gatewayId, plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
 import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
 import { EventPieces } from './eventPieces';
 
@@ -106,8 +106,12 @@ export class AnswerAccumulator {
       const first = this.first.get(member);
       if (first === undefined) this.first.set(member, value);
       else if (value !== first) {
-        // The first change reads the first value too: the phrase starts there.
-        if (!this.changed.has(member)) pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: first });
+        // The first change reads the first value too: the phrase starts there, so the gateway's own chunks no longer repeat it.
+        if (!this.changed.has(member)) {
+          pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: first });
+          if (member === 'id') this.writableMeta = { ...this.writableMeta, id: gatewayId(this.writableMeta.object === 'text_completion' ? 'text_completion' : 'chat.completion.chunk') };
+          if (member === 'model') this.writableMeta = { ...this.writableMeta, model: this.context.model ?? '' };
+        }
         this.changed.add(member);
         pieces.push({ lane: `${BOOKKEEPING_LANE}${member}`, text: value });
       }

@@ -48,8 +48,13 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   return { content, toolCalls: [...calls.values()], extras };
 }
 
-/** Bookkeeping read as text (bookkeeping.ts) is checked on its own (bookkeepingText), never joined to the answer: an id appended to a short harmful answer diluted its score under the threshold. */
-const isBookkeeping = (lane: string) => lane.startsWith(BOOKKEEPING_LANE);
+/**
+ * Bookkeeping read as text (bookkeeping.ts), ids (a tool call's, a Responses item's `id` and
+ * `call_id`) and the names of members the gateway does not know (`#key` lanes) are checked on their
+ * own (bookkeepingText), never joined to the answer: an id appended to a short harmful answer
+ * diluted its score under the threshold.
+ */
+export const isBookkeeping = (lane: string): boolean => lane.startsWith(BOOKKEEPING_LANE) || lane.endsWith('#key') || /(^|[.\]])(id|call_id|item_id)$/.test(lane);
 
 /** The answer's bookkeeping read as text, as one text of its own, or undefined when there is none. */
 export function bookkeepingText(answer: AssistantAnswer): string | undefined {
@@ -71,7 +76,7 @@ function answerText(answer: AssistantAnswer): string {
  * usage block is charged for (tool-call arguments cost tokens too).
  */
 export function deliveredText(answer: AssistantAnswer): string {
-  return [answerText(answer), ...answer.toolCalls.map((c) => `${c.name}(${c.arguments})`)].filter((s) => s !== '').join('\n');
+  return [answerText(answer), ...answer.toolCalls.map((c) => `${c.name}(${c.arguments})`), bookkeepingText(answer) ?? ''].filter((s) => s !== '').join('\n');
 }
 
 export function answerScanTexts(answer: AssistantAnswer, choicePath: string): ScanText[] {

@@ -106,6 +106,11 @@ function unknownUsageNames(usage: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** An id of the gateway's own, for a chunk or answer it writes in place of one that was read as text. */
+export function gatewayId(object: string): string {
+  return `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${randomBytes(12).toString('hex')}`;
+}
+
 /**
  * Pure: the bookkeeping the gateway writes itself (a refusal after a block, a usage chunk, a
  * blocked whole answer), with every value that is not plain replaced: the model by the request's,
@@ -114,7 +119,7 @@ function unknownUsageNames(usage: unknown, out: string[] = []): string[] {
  */
 export function plainEnvelope<T extends Record<string, unknown>>(json: T, context: AnswerContext, object: string): T {
   const out = json as Record<string, unknown>;
-  if (!plainBookkeeping('id', out.id, context)) out.id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${randomBytes(12).toString('hex')}`;
+  if (!plainBookkeeping('id', out.id, context)) out.id = gatewayId(object);
   if (!plainBookkeeping('object', out.object, context)) out.object = object;
   if (!plainBookkeeping('model', out.model, context)) out.model = context.model ?? '';
   for (const member of ['system_fingerprint', 'service_tier'] as const) if (!plainBookkeeping(member, out[member], context)) delete out[member];

@@ -71,7 +71,7 @@ describe('Prompt Guard with a third-party role marker', () => {
   });
 
   it('keeps fine windows within a segment when the marker takes room', async () => {
-    const wide = createPromptGuard({ name: 'pg', modelDir: dir, fineWindowTokens: 510 });
+    const wide = createPromptGuard({ name: 'pg', modelDir: dir, fineWindowTokens: 510, timeoutMs: 60_000 });
     await wide.load();
     try {
       const doc = Array.from({ length: 300 }, (_, i) => `Line ${i}: the shipment left the warehouse on time and arrived intact.`).join('\n');

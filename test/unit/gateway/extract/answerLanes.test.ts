@@ -7,7 +7,13 @@ import { engineEvents } from '../../../../gateway/streaming/engineEvents';
 
 /** Every text a client receives with an answer, streamed or not, and what makes an answer malformed. */
 const chatAnswer = (message: Record<string, unknown>, choice: Record<string, unknown> = {}) => ({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop', ...choice }] });
-const turnOf = (json: unknown) => answerTurn(chatAdapter.answers(json, { model: 'm' }).get(0)!);
+/** What the output rules read of an answer: its turn, then what is checked on its own (ids, member names, bookkeeping). */
+const turnOf = (json: unknown) => {
+  const answer = chatAdapter.answers(json, { model: 'm' }).get(0)!;
+  const turn = answerTurn(answer);
+  const apart = bookkeepingText(answer);
+  return { ...turn, content: apart === undefined ? turn.content : `${turn.content}\n${apart}` };
+};
 
 describe('answers: every text the client receives', () => {
   test.each([
@@ -36,7 +42,11 @@ describe('answers: every text the client receives', () => {
 
   test('an unknown top-level member is checked with every choice', () => {
     const json = { ...chatAnswer({ content: 'a' }), choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }], note: 'MARK' };
-    expect([...chatAdapter.answers(json, { model: 'm' }).values()].map((a) => answerTurn(a).content)).toEqual(['a\nnote\nMARK', 'b\nnote\nMARK']);
+    // The value with the answer; the member's name (a word of the engine's, not prose) checked on its own.
+    expect([...chatAdapter.answers(json, { model: 'm' }).values()].map((a) => [answerTurn(a).content, bookkeepingText(a)])).toEqual([
+      ['a\nMARK', 'note'],
+      ['b\nMARK', 'note'],
+    ]);
   });
 
   test.each([
@@ -67,7 +77,7 @@ describe('answers: every text the client receives', () => {
 
   test('an unknown top-level member named by its text is checked even when null; a null stop_reason is no text', () => {
     const json = { ...chatAnswer({ content: 'a' }, { stop_reason: null }), 'MARK the words': null };
-    expect(answerTurn(chatAdapter.answers(json, { model: 'm' }).get(0)!).content).toBe('a\nMARK the words');
+    expect(turnOf(json).content).toBe('a\nMARK the words');
   });
 
   test('logprob tokens that only repeat the content are read once', () => {

@@ -1,5 +1,6 @@
 import { parseResponseEvent, parseResponseObject, MalformedAnswerError } from '../../../../engine/answerSchema';
 import { parseEngineText } from '../../../../gateway/pipeline/engineAnswer';
+import { isBookkeeping } from '../../../../gateway/pipeline/extract/answer';
 import { answerScanTexts } from '../../../../gateway/pipeline/extractTexts';
 import { responsePieces } from '../../../../gateway/pipeline/responses/answerSlots';
 import { answerFromSlots, SlotLedger } from '../../../../gateway/pipeline/responses/slotAnswer';
@@ -10,7 +11,8 @@ const sent = { model: 'm', input: 'hi', instructions: 'Be brief.', tools: [{ typ
 const base = { id: 'resp_1', object: 'response', created_at: 1, status: 'completed', model: 'm', error: null, incomplete_details: null, usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } };
 const message = (text: string, extra: Record<string, unknown> = {}) => ({ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [], ...extra }] });
 const whole = (json: unknown) => answerFromSlots(new SlotLedger().admit(responsePieces(parseResponseObject(json), sent)));
-const texts = (answer: ReturnType<typeof whole>) => answerScanTexts(answer, 'output').map((t) => t.text);
+/** Every text the output rules read: the answer's, then what is checked on its own (ids, member names, bookkeeping). */
+const texts = (answer: ReturnType<typeof whole>) => [...answerScanTexts(answer, 'output').map((t) => t.text), ...(answer.extras ?? []).filter((e) => isBookkeeping(e.lane)).map((e) => e.text)];
 
 describe('whole answers', () => {
   test('the message text is the content; the id is read once, bookkeeping is not', () => {
