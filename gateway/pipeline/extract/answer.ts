@@ -49,12 +49,12 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
 }
 
 /**
- * Bookkeeping read as text (bookkeeping.ts), ids (a tool call's, a Responses item's `id` and
- * `call_id`) and the names of members the gateway does not know (`#key` lanes) are checked on their
- * own (bookkeepingText), never joined to the answer: an id appended to a short harmful answer
- * diluted its score under the threshold.
+ * Bookkeeping read as text (bookkeeping.ts) is checked on its own (bookkeepingText), never joined
+ * to the answer: an id appended to a short harmful answer diluted its score under the threshold.
+ * (Item and tool-call ids and unknown members' names are still read with the answer, as before:
+ * moving them apart made every Responses and vLLM answer run its output rules twice.)
  */
-export const isBookkeeping = (lane: string): boolean => lane.startsWith(BOOKKEEPING_LANE) || lane.endsWith('#key') || /(^|[.\]])(id|call_id|item_id)$/.test(lane);
+export const isBookkeeping = (lane: string): boolean => lane.startsWith(BOOKKEEPING_LANE);
 
 /** The answer's bookkeeping read as text, as one text of its own, or undefined when there is none. */
 export function bookkeepingText(answer: AssistantAnswer): string | undefined {
