@@ -1,25 +1,17 @@
 import type { Action } from '../../policies/schema';
 import type { StreamStart } from '../record/requestRecord';
+import type { AuditEntry } from './auditEntry';
 
 /**
  * A stream's start as the audit log keeps it (kind `stream_started`), written before its first
  * byte: the decision record follows when the stream ends, so a start without one is a stream a
  * crash cut (`audit stats` lists them). No content, as in every capture mode.
  */
-export interface StreamStartEntry {
-  v: 1;
+export type StreamStartEntry = Pick<AuditEntry, 'v' | 'request_id' | 'client_request_id' | 'received_at' | 'app' | 'key_id' | 'trace_id' | 'route' | 'model' | 'policy'> & {
   kind: 'stream_started';
-  request_id: string;
-  client_request_id?: string;
-  received_at: string;
-  app: string;
-  key_id?: string;
-  trace_id?: string;
-  route: string;
-  model?: string;
-  policy: { id: string; version: string };
+  /** The input phase's action (allow or flag: a blocked input sends no stream). */
   input_action: Action;
-}
+};
 
 /** Pure: the audit entry of a stream's start. */
 export function toStreamStartEntry(start: StreamStart): StreamStartEntry {
