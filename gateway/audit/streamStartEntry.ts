@@ -4,8 +4,8 @@ import type { AuditEntry } from './auditEntry';
 
 /**
  * A stream's start as the audit log keeps it (kind `stream_started`), written before its first
- * byte: the decision record follows when the stream ends, so a start without one is a stream a
- * crash cut (`audit stats` lists them). No content, as in every capture mode.
+ * byte: the decision record follows when the stream ends, so a start without one is a stream still
+ * open, or one a crash cut (`audit stats` lists them). No content, as in every capture mode.
  */
 export type StreamStartEntry = Pick<AuditEntry, 'v' | 'request_id' | 'client_request_id' | 'received_at' | 'app' | 'key_id' | 'trace_id' | 'route' | 'model' | 'policy'> & {
   kind: 'stream_started';

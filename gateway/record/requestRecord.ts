@@ -99,7 +99,7 @@ export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 503;
 /**
  * A streamed answer about to send its first byte before its decision record exists (window and
  * off modes write that record when the stream ends): who asked, under which policy, what the input
- * check decided. A stream whose start has no decision record after it was cut by a crash.
+ * check decided. A start with no decision record after it is a stream still open, or one a crash cut.
  */
 export type StreamStart = Pick<RequestRecord, 'requestId' | 'clientRequestId' | 'receivedAt' | 'app' | 'keyId' | 'traceId' | 'route' | 'model' | 'policy'> & {
   /** The input phase's action (allow or flag: a blocked input sends no stream). */

@@ -113,27 +113,32 @@ describe('audit log unwritable mid-run: fail closed, then recover', () => {
   });
 });
 
-describe('audit log unwritable when a streamed answer breaks after bytes went out (window mode)', () => {
-  const { disk, log } = logOnFillableDisk('sg-audit-fault-stream-');
-  let engine: DevEngine;
-  let h: RunningGateway;
+/** A dev engine and a gateway recording to a log on a disk the test can fill, started and stopped around one describe. */
+function gatewayOnFillableDisk(prefix: string, edit: (yaml: string) => string, tokenDelayMs = 0) {
+  const { disk, log } = logOnFillableDisk(prefix);
+  const parts = {} as { engine: DevEngine; h: RunningGateway };
   beforeAll(async () => {
-    engine = await startDevEngine({ tokenDelayMs: 30 });
-    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(windowMode(2)), engine: { url: engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
+    parts.engine = await startDevEngine({ tokenDelayMs });
+    parts.h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(edit), engine: { url: parts.engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
   });
   afterAll(async () => {
-    await h.shutdown(1000);
-    await engine.close();
+    await parts.h.shutdown(1000);
+    await parts.engine.close();
     await log.close();
   });
+  return { disk, parts };
+}
+
+describe('audit log unwritable when a streamed answer breaks after bytes went out (window mode)', () => {
+  const { disk, parts } = gatewayOnFillableDisk('sg-audit-fault-stream-', windowMode(2), 30);
 
   test.each([
     ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
     ['Responses', '/v1/responses', { input: 'hello' }],
   ])('%s: the stream ends with audit_unavailable, not the engine error', async (_name, route, body) => {
     try {
-      await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten', drop_after_chunks: 6 }) });
-      const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
+      await fetch(`${parts.engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six seven eight nine ten', drop_after_chunks: 6 }) });
+      const res = await fetch(`${parts.h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
       expect(res.status).toBe(200); // the first windows went out (the stream's start was recorded) before the engine broke off
       const reader = res.body!.getReader();
       const first = await reader.read();
@@ -150,12 +155,12 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
   test('a full disk before the first byte: 503 audit_unavailable, nothing streamed (the stream\'s start is recorded first)', async () => {
     disk.state.full = true;
     try {
-      const before = engine.stats.requests;
-      await fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six' }) });
-      const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'hello' }] }) });
+      const before = parts.engine.stats.requests;
+      await fetch(`${parts.engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'one two three four five six' }) });
+      const res = await fetch(`${parts.h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'hello' }] }) });
       expect(res.status).toBe(503);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audit_unavailable');
-      expect(engine.stats.requests).toBe(before + 1);
+      expect(parts.engine.stats.requests).toBe(before + 1);
     } finally {
       disk.state.full = false;
     }
@@ -163,18 +168,7 @@ describe('audit log unwritable when a streamed answer breaks after bytes went ou
 });
 
 describe('audit log unwritable before a stream starts (off mode: no output rules checked on streams)', () => {
-  const { disk, log } = logOnFillableDisk('sg-audit-fault-off-');
-  let engine: DevEngine;
-  let h: RunningGateway;
-  beforeAll(async () => {
-    engine = await startDevEngine();
-    h = await startGateway({ config: GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(offMode), engine: { url: engine.baseUrl } }), recorder: new AuditRecorder(log, undefined, 'test-salt') });
-  });
-  afterAll(async () => {
-    await h.shutdown(1000);
-    await engine.close();
-    await log.close();
-  });
+  const { disk, parts } = gatewayOnFillableDisk('sg-audit-fault-off-', offMode);
 
   test.each([
     ['chat', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] }],
@@ -182,7 +176,7 @@ describe('audit log unwritable before a stream starts (off mode: no output rules
   ])('%s: 503 audit_unavailable with its headers, never a 200 carrying an error event', async (_name, route, body) => {
     disk.state.full = true;
     try {
-      const res = await fetch(`${h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
+      const res = await fetch(`${parts.h.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, ...body }) });
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audit_unavailable');
