@@ -15,6 +15,7 @@ import { deliveredText, isJoinedText, type AssistantAnswer } from './extractText
 import { answerScope, clientDictatesAnswer, skipsDeliveredAnswers, type DeliveredAnswers } from './deliveredAnswers';
 import { checkAnswer, checkInput } from './guardChecks';
 import { guardFault } from './guardFault';
+import { connectionClosedOutcome } from './connectionCut';
 import { withAnswerTokenCap } from './answerTokenCap';
 import type { ParsedCompletion } from './parsedCompletion';
 
@@ -276,14 +277,15 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /**
    * A guard that failed (not one that judged) stops the request as a fault: 503, recorded as such.
-   * A check the client's leaving cut short is recorded as 499 client_closed: no guard outage.
+   * A check the client's leaving cut short is recorded as 499 client_closed (503 gateway_shutdown
+   * when shutdown cut the connection): no guard outage.
    */
   private failOnGuardFault(phase: GuardPhase, direction: 'input' | 'output'): void {
     const fault = guardFault(phase.decision);
     if (!fault) return;
     if (this.clientGone) {
-      // No verdict was reached (action error), and no guard failed: the client's leaving stopped it.
-      this.record.guardFault = { ...fault, errorTypes: ['client_closed'] };
+      // No verdict was reached (action error), and no guard failed: the closed connection stopped it.
+      this.record.guardFault = { ...fault, errorTypes: [connectionClosedOutcome(this.res).error.type] };
       throw new EngineError('aborted', 'the client closed the connection during the guard check');
     }
     this.record.guardFault = fault;

@@ -4,6 +4,8 @@ import type { RequestRecord } from '../../../gateway/record/requestRecord';
 import { startGateway } from '../../../gateway/server';
 import { MemoryRecorder } from '../../support/gatewayHarness';
 import { defaultPolicyWithFixtureModels } from '../../bypass/support';
+import { startFakeGuardServer } from '../../support/fakeGuardServers';
+import { remoteLlamaGuardPolicy } from '../../support/remoteGuardPolicy';
 
 /** A recorder on a slow disk: each record is durable only after a while (fsync always, under load). */
 class SlowRecorder extends MemoryRecorder {
@@ -51,5 +53,32 @@ describe('shutdown and the records of cut-off requests', () => {
     await reading;
     expect(recorder.records).toHaveLength(1);
     expect(recorder.records[0]).toMatchObject({ status: 503, error: { type: 'gateway_shutdown', message: expect.stringMatching(/shut down before the answer was complete/) } });
+  });
+
+  test('a request cut off while its guard check still runs: the record blames the shutdown, guard fault included', async () => {
+    const fake = await startFakeGuardServer('vllm');
+    try {
+      fake.behave({ kind: 'hang' });
+      const recorder = new MemoryRecorder();
+      // The guard's own timeout (5 s) is far past the grace period: only the shutdown ends the check.
+      const policy = remoteLlamaGuardPolicy(fake.baseUrl, fake.model, { guard: { timeout_ms: 5000 } });
+      const config = GatewayConfig.parse({ port: 0, policy, engine: { url: engine.baseUrl }, guards: { probe_timeout_ms: 200 } });
+      const gateway = await startGateway({ config, recorder });
+      const answer = fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'a question the guard never answers' }] }),
+      }).then(
+        (r) => r.status,
+        () => 'cut',
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      await gateway.shutdown(800);
+      expect(await answer).toBe('cut');
+      expect(recorder.records).toHaveLength(1);
+      expect(recorder.records[0]).toMatchObject({ status: 503, error: { type: 'gateway_shutdown' }, guardFault: { errorTypes: ['gateway_shutdown'] } });
+    } finally {
+      await fake.close();
+    }
   });
 });
