@@ -94,6 +94,8 @@ export class AuditLog {
   private endedWithShutdown = false;
   /** The newest file holds no checkpoint at all (the log was written without a signing key). */
   private neverSigned = false;
+  /** The start checkpoint `check()` asked for is not written yet: the next batch begins with it. */
+  private startOwed = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
@@ -159,15 +161,13 @@ export class AuditLog {
 
   /** Opens the log now (startup), so a bad directory is reported before the first request. */
   async check(): Promise<string | undefined> {
+    // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart; on a
+    // new log it signs the empty chain, so the first records are a running gateway's tail at once.
+    // Owed until written: a log opened later (a lock taken over once its holder went) signs its start first.
+    this.startOwed = this.options.signer !== undefined;
     try {
       await this.ensureOpen();
-      // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart; on a
-      // new log it signs the empty chain, so the first records are a running gateway's tail at once.
-      if (this.options.signer && this.head) {
-        // The start checkpoint will sign this head: say now if the last run did not sign its end.
-        if (this.head.seq > 0 && !this.endedWithShutdown && !this.neverSigned) this.options.warn?.(`audit: the log ends at seq ${this.head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
-        await this.checkpoint('start');
-      }
+      if (this.startOwed) await this.checkpoint('start');
       return undefined;
     } catch (err) {
       this.lastError = describe(err);
@@ -287,7 +287,18 @@ export class AuditLog {
       return line.fields;
     };
     const signer = this.options.signer;
+    let startSealed = false;
     for (const entry of entries) {
+      if (this.startOwed && !startSealed) {
+        startSealed = true;
+        const start = push(this.sealStartCheckpoint(head, ts));
+        counts.since = 0;
+        counts.lastIsCheckpoint = true;
+        if (entry instanceof CheckpointRequest && entry.reason === 'start') {
+          fields.push(start);
+          continue;
+        }
+      }
       if (entry instanceof CheckpointRequest) {
         fields.push(push(this.sealCheckpoint(entry.reason, head, ts)));
         counts.since = 0;
@@ -305,9 +316,16 @@ export class AuditLog {
       }
     }
     await this.writeLines(file, lines, false);
+    if (startSealed) this.startOwed = false;
     this.sinceCheckpoint = counts.since;
     this.lastIsCheckpoint = counts.lastIsCheckpoint;
     return fields;
+  }
+
+  /** The restart's checkpoint over the head as found; says first if the last run did not sign its end. */
+  private sealStartCheckpoint(head: { seq: number; hash: string }, ts: string): Sealed {
+    if (head.seq > 0 && !this.endedWithShutdown && !this.neverSigned) this.options.warn?.(`audit: the log ends at seq ${head.seq} without a shutdown checkpoint: the last run stopped without signing its end (a crash), or records were removed while the gateway was stopped; \`audit verify\` counts such restarts`);
+    return this.sealCheckpoint('start', head, ts);
   }
 
   /** A signed checkpoint over `head` (default: the log's head), sealed as the next record. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
@@ -238,6 +238,38 @@ describe('signed checkpoints', () => {
     // A directory emptied of its logs.
     const empty = tmp('sg-empty-');
     expect(verifyCheckpoints(auditLines(empty), keysOf(keys.publicFile)).problems).toEqual([expect.objectContaining({ kind: 'no_checkpoint', message: expect.stringMatching(/the log is empty/) })]);
+  });
+
+  test('a log another gateway held at start, taken over later: its first line is the start checkpoint, after a warning about the unsigned end', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-takeover-');
+    await writeSignedLog(dir, keys.privateFile, 3); // a run that signed its end
+    // Two more records the last run never signed (as a crash leaves them: no shutdown checkpoint after them).
+    const unsigned = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000 });
+    await unsigned.append(entry(10));
+    await unsigned.append(entry(11));
+    await unsigned.close();
+    const before = records(dir).length;
+    const warnings: string[] = [];
+    const next = new AuditLog({ dir, fsync: 'always', fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 1000, everySeconds: 3600 }, warn: (m) => warnings.push(m) });
+    // At start another container holds the directory (pid 1 on another host) and touches its lock: nothing is written.
+    const lock = path.join(dir, '.lock');
+    writeFileSync(lock, `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+    expect(await next.check()).toMatch(/in use by/);
+    expect(records(dir)).toHaveLength(before);
+    // Its holder stopped touching it: the next record takes the directory over, and signs the start first.
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(lock, old, old);
+    await next.append(entry(12));
+    expect(records(dir).slice(before)).toEqual([
+      expect.objectContaining({ kind: 'checkpoint', reason: 'start', covers: expect.objectContaining({ seq: before }) }),
+      expect.objectContaining({ kind: 'decision', request_id: 'req_12' }),
+    ]);
+    expect(warnings.join('\n')).toMatch(new RegExp(`the log ends at seq ${before} without a shutdown checkpoint`));
+    await next.close();
+    // The unsigned records are signed by the start checkpoint (verify counts the restart); the new run ends signed.
+    expect(records(dir).map((r) => r.reason).filter(Boolean)).toEqual(['shutdown', 'start', 'shutdown']);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true });
   });
 
   test('a new log is signed as it opens: its first records verify as a running gateway\'s tail, not as an unsigned log', async () => {
