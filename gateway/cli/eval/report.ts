@@ -123,6 +123,9 @@ export function renderReport(run: RunInfo, s: EvalSummary, plots: PlotFiles): st
   lines.push(groupTable('role', s.by_role));
   lines.push('## By label', '');
   lines.push(groupTable('label', s.by_label));
+  lines.push('## By language (a guess)', '');
+  lines.push('The language is guessed from the text (writing system, then common words of English, Spanish, French, German, Italian and Portuguese), not labelled in the data: a reading aid for over-blocking by language.', '');
+  lines.push(groupTable('language', s.by_language));
 
   lines.push('## Recall by category (positives only)', '');
   if (s.by_category.length === 0) lines.push('No positives.', '');

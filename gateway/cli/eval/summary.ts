@@ -1,6 +1,7 @@
 import { auroc, averagePrecision, confusionAt, prCurve, ratesOf, recallAtFpr, rocCurve, type Confusion, type PrPoint, type RocPoint, type ScoredExample } from './metrics';
 import type { GuardOutcome } from './runGuard';
 import type { EvalExample } from './selection';
+import { guessLanguage, LANGUAGE_GUESSES } from './language';
 
 /**
  * Turns examples, the guard's outcomes and per-example thresholds into every figure the report
@@ -58,6 +59,8 @@ export interface EvalSummary {
   by_source: Record<string, GroupSummary>;
   by_role: Record<string, GroupSummary>;
   by_label: Record<string, GroupSummary>;
+  /** By a guess at each text's language (language.ts: script, then common words); guesses in LANGUAGE_GUESSES order. */
+  by_language: Record<string, GroupSummary>;
   by_category: CategorySummary[];
   errors: ErrorSummary;
 }
@@ -98,6 +101,14 @@ function groupBy(items: readonly Scored[], key: (s: Scored) => string): Record<s
   }
   const out: Record<string, GroupSummary> = {};
   for (const k of [...groups.keys()].sort(naturalCompare)) out[k] = groupSummary(groups.get(k) ?? []);
+  return out;
+}
+
+/** Groups by language guess, in the guesses' own order (English first), not alphabetically. */
+function byLanguage(items: readonly Scored[]): Record<string, GroupSummary> {
+  const groups = groupBy(items, (s) => guessLanguage(s.example.text));
+  const out: Record<string, GroupSummary> = {};
+  for (const language of LANGUAGE_GUESSES) if (groups[language]) out[language] = groups[language];
   return out;
 }
 
@@ -171,6 +182,7 @@ export function summarize(
     by_source: groupBy(scored, (s) => s.example.dataset),
     by_role: groupBy(scored, (s) => s.example.role),
     by_label: groupBy(scored, (s) => s.example.label),
+    by_language: byLanguage(scored),
     by_category: categorySummaries(scored),
     errors: errorSummary(examples, outcomes),
   };

@@ -46,6 +46,16 @@ describe('summarize', () => {
     expect(curves.roc?.[0]).toEqual({ threshold: Infinity, fpr: 0, tpr: 0 });
   });
 
+  it('breaks down by a guess at the language, English first, with over-blocking per language', () => {
+    const texts = ['How do I bake bread?', '¿Cuál es la capital de Francia?', 'What is the capital of France?', 'Какая столица Австралии?'];
+    const langExamples = texts.map((text, i) => ({ ...ex(`l-${i}`, 'l', 'safe'), text }));
+    const { summary: bl } = summarize(langExamples, [ok(0.1), ok(0.9), ok(0.2), ok(0.95)], () => 0.5);
+    expect(Object.keys(bl.by_language)).toEqual(['English', 'Spanish', 'Cyrillic']);
+    expect(bl.by_language.English).toMatchObject({ n: 2, negatives: 2, fp: 0, fpr: 0 });
+    expect(bl.by_language.Spanish).toMatchObject({ n: 1, fp: 1, fpr: 1 });
+    expect(bl.by_language.Cyrillic).toMatchObject({ n: 1, fp: 1, fpr: 1 });
+  });
+
   it('breaks down by source, role, label and category', () => {
     expect(Object.keys(summary.by_source)).toEqual(['a', 'b']);
     expect(summary.by_source.a).toMatchObject({ n: 2, positives: 0, negatives: 2, recall: null, fpr: 0.5, auroc: null, auprc: null });
