@@ -12,14 +12,16 @@ export type EngineEvent = SseEvent & { chunk?: StreamChunk; done?: boolean; keep
  * gateway cannot read as a completion chunk (not JSON, `null`, a number, no `choices`, an `error`
  * member, members of the wrong type) is an engine failure (EngineError, 502): it is never relayed,
  * because its text could not be checked. Data events are relayed as received when they hold only
- * `data:` lines, else rewritten as one; comments and other fields become a bare keep-alive (their
+ * `data:` lines, else rewritten as one (`[DONE]` always as `data: [DONE]`); comments and other fields become a bare keep-alive (their
  * text is nothing a client reads, and is not checked).
  */
 export async function* engineEvents(upstream: EngineResponse, accumulator: AnswerAccumulator, adapter: Pick<CompletionAdapter, 'chunkLanes'>): AsyncGenerator<EngineEvent> {
   const parser = new SseParser();
   const annotate = (event: SseEvent): EngineEvent => {
     if (event.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
-    if (event.data.trim() === '[DONE]') return { raw: onlyData(event.raw) ? event.raw : 'data: [DONE]\n\n', data: event.data, done: true };
+    // Always the canonical line: clients test for `[DONE]` right after `data: ` (the openai SDK reads
+    // `data:  [DONE]` with two spaces as JSON, and fails).
+    if (event.data.trim() === '[DONE]') return { raw: 'data: [DONE]\n\n', data: '[DONE]', done: true };
     const json = parseEngineText(event.data, 'a stream event');
     const { chunk, lanes } = adapter.chunkLanes(json, accumulator.context);
     accumulator.add(chunk, lanes);

@@ -282,3 +282,26 @@ describe.each([
     expect(text).toBe('Hello world');
   });
 });
+
+describe.each([
+  ['buffer', bufferMode],
+  ['window', windowMode(2)],
+  ['off', offMode],
+])('an engine writing [DONE] with more than one space or a tab after `data:` (%s mode)', (_mode, edit) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+  });
+  afterAll(async () => h.close());
+
+  test.each([['two spaces', 'data:  [DONE]'], ['a tab', 'data:\t[DONE]']])('%s: relayed as `data: [DONE]`, so the openai client ends the stream instead of failing on it', async (_name, done) => {
+    const events = chatEvents([{ content: 'Hello' }, { content: ' world' }]);
+    await h.script({ raw_events: [...events.slice(0, -1), done] });
+    const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Hello world');
+    expect(h.recorder.records[h.recorder.records.length - 1]).toMatchObject({ status: 200, action: 'allow' });
+  });
+});
