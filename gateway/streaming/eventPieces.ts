@@ -5,19 +5,18 @@
  * reads them together), and, for each lane the window continues, by that lane's own last
  * `overlap` events too: events of other lanes (a reasoning delta between two content deltas) no
  * longer push the start of a phrase out of the overlap. Those leads share one budget of characters
- * per window, newest first, so small events of many lanes cannot make old text be read again and
- * again; a lead cut short starts at a word.
+ * per window (past it by at most one word), so small events of many lanes cannot make old text be
+ * read again and again: first each lane's newest piece gets an equal share, then the rest goes
+ * newest first. A lead cut short
+ * starts at a word, unless no word starts inside it (one long run without spaces): then it is the
+ * run's end, so what the window continues is still read with it.
  */
 export class EventPieces<P extends { event: number; text: string }> {
   private readonly pieces: P[] = [];
   /** Per lane, the positions of its pieces in `pieces`, ascending. */
   private readonly byLane = new Map<string, number[]>();
 
-  /** `leadable`: pieces that continue a text (not a whole value restated, which begins none). */
-  constructor(
-    private readonly laneOf: (piece: P) => string,
-    private readonly leadable: (piece: P) => boolean = () => true,
-  ) {}
+  constructor(private readonly laneOf: (piece: P) => string) {}
 
   push(piece: P): void {
     const lane = this.laneOf(piece);
@@ -40,15 +39,17 @@ export class EventPieces<P extends { event: number; text: string }> {
     return [...this.leads(start, shared, end, overlap), ...this.pieces.slice(shared, end)];
   }
 
-  /** For each lane of pieces [start, end): its pieces of its last `overlap` events before `start` that precede `shared`, within one budget, newest first. */
+  /** For each lane of pieces [start, end): its pieces of its last `overlap` events before `start` that precede `shared`, within one budget (above). */
   private leads(start: number, shared: number, end: number, overlap: number): P[] {
     if (overlap <= 0 || start === shared) return [];
     const lanes = new Set<string>();
     for (let i = start; i < end; i++) lanes.add(this.laneOf(this.pieces[i]));
     const candidates: number[] = [];
+    const newest: number[] = [];
     for (const lane of lanes) {
       const at = this.byLane.get(lane)!;
       const events = new Set<number>();
+      let first = true;
       for (let k = firstAfter(at.length, (j) => at[j], start - 1) - 1; k >= 0; k--) {
         const event = this.pieces[at[k]].event;
         if (!events.has(event)) {
@@ -56,34 +57,64 @@ export class EventPieces<P extends { event: number; text: string }> {
           events.add(event);
         }
         // Those in the shared overlap are read anyway; they count towards the lane's events.
-        if (at[k] < shared && this.leadable(this.pieces[at[k]])) candidates.push(at[k]);
+        if (at[k] < shared) {
+          candidates.push(at[k]);
+          if (first) newest.push(at[k]);
+          first = false;
+        } else first = false;
       }
     }
-    candidates.sort((a, b) => b - a);
     let room = overlap * LEAD_CHARS_PER_EVENT;
-    const kept: { at: number; piece: P }[] = [];
+    const taken = new Map<number, string>();
+    const take = (at: number, allowance: number) => {
+      const have = taken.get(at) ?? '';
+      const text = wordTail(this.pieces[at].text, have.length + allowance);
+      if (text.length <= have.length) return;
+      room -= text.length - have.length;
+      taken.set(at, text);
+    };
+    // Each lane's newest piece first, an equal share each: another lane's newer events cannot take it
+    // all. Not when so many lanes go on that the share is smaller than a short word: then newest first.
+    const share = newest.length ? Math.floor(room / newest.length) : 0;
+    if (share >= MIN_SHARE) for (const at of newest) take(at, share);
+    candidates.sort((a, b) => b - a);
     for (const at of candidates) {
       if (room <= 0) break;
-      const piece = this.pieces[at];
-      const text = piece.text.length <= room ? piece.text : wordTail(piece.text, room);
-      room -= piece.text.length <= room ? text.length : room;
-      if (text) kept.push({ at, piece: text === piece.text ? piece : { ...piece, text } });
+      take(at, room);
     }
-    return kept.sort((a, b) => a.at - b.at).map((k) => k.piece);
+    return [...taken.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([at, text]) => (text === this.pieces[at].text ? this.pieces[at] : { ...this.pieces[at], text }));
   }
 }
 
 /** Characters of the leads of one window per overlap event: the last words of what it continues. */
 const LEAD_CHARS_PER_EVENT = 32;
+/** The smallest equal share of the lead budget worth giving each lane. */
+const MIN_SHARE = 8;
 
-/** Pure: the last `room` characters of `text`, from the first word that starts inside them (never half a word or a lone surrogate). */
+/** Longer than any word of a language: a run of letters this long is cut, never taken whole. */
+const LONGEST_WORD = 40;
+
+/**
+ * Pure: the last `room` characters of `text`, from the first word that starts inside them (never
+ * half a word: "rapist said" of "the therapist said"). When no word starts inside them, the last
+ * word whole if it is word-sized (up to LONGEST_WORD characters, past `room`), else the end of
+ * that run (one long run without spaces): what the next window continues is read with it either
+ * way. Never a lone surrogate.
+ */
 export function wordTail(text: string, room: number): string {
   if (room <= 0) return '';
   if (text.length <= room) return text;
-  const cut = text.length - room;
+  let cut = text.length - room;
   if (/\s/.test(text[cut - 1])) return text.slice(cut);
   const space = text.slice(cut).search(/\s/);
-  return space < 0 ? '' : text.slice(cut + space + 1);
+  if (space >= 0) return text.slice(cut + space + 1);
+  const wordStart = text.slice(0, cut).search(/\S*$/);
+  if (text.length - wordStart <= Math.max(room, LONGEST_WORD)) return text.slice(wordStart);
+  const code = text.charCodeAt(cut);
+  if (code >= 0xdc00 && code <= 0xdfff) cut--;
+  return text.slice(cut);
 }
 
 /** Pure: the first index in [0, length) whose key is above `bound` (keys ascending), or `length`. */

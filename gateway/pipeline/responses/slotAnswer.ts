@@ -2,30 +2,31 @@ import type { AssistantAnswer } from '../extract/answer';
 import type { SlotPiece } from './answerSlots';
 
 /**
- * Pure bookkeeping of a Responses answer's slots (answerSlots.ts): which pieces bring text the
- * output guard has not read yet. A delta always does. A whole value does unless it says what the
- * slot's deltas already said, or what an earlier whole value said: a stream states its text up to
- * four times (deltas, `*.done`, `output_item.done`, `response.completed`) and is checked once,
- * while a repeat that differs (an engine changing its story at the end) is checked too.
+ * Pure bookkeeping of a Responses answer's slots (answerSlots.ts), as a client keeps them (the
+ * openai SDK's ResponseAccumulator, OpenAI's own stream): a slot's value is the last whole value
+ * set (`*.added`, `*.done`, a lifecycle `response`) with the deltas that came after it appended.
+ * A delta always brings text the output guard has not read; a whole value does unless it is the
+ * slot's value already: a stream states its text up to four times (deltas, `*.done`,
+ * `output_item.done`, `response.completed`) and is checked once, while one that differs (an
+ * engine changing its story) starts a value of its own, which the deltas after it continue.
  */
 export class SlotLedger {
-  private readonly streamed = new Map<string, string>();
-  private readonly stated = new Map<string, Set<string>>();
+  private readonly values = new Map<string, string>();
 
   /** The pieces that carry new text, in order; records them. */
   admit(pieces: readonly SlotPiece[]): SlotPiece[] {
     const kept: SlotPiece[] = [];
     for (const piece of pieces) {
-      if (piece.text === '') continue;
+      const value = this.values.get(piece.slot) ?? '';
       if (piece.append) {
-        this.streamed.set(piece.slot, (this.streamed.get(piece.slot) ?? '') + piece.text);
+        if (piece.text === '') continue;
+        this.values.set(piece.slot, value + piece.text);
         kept.push(piece);
         continue;
       }
-      const seen = this.stated.get(piece.slot) ?? new Set<string>();
-      if (piece.text === this.streamed.get(piece.slot) || seen.has(piece.text)) continue;
-      seen.add(piece.text);
-      this.stated.set(piece.slot, seen);
+      if (piece.text === value) continue;
+      // An emptied slot is kept too: the deltas after it begin a new value, not the old one's end.
+      this.values.set(piece.slot, piece.text);
       kept.push(piece);
     }
     return kept;
@@ -34,24 +35,28 @@ export class SlotLedger {
 
 /**
  * Pure: admitted pieces (all of an answer, or a window of a stream) -> the answer as the output
- * guard reads it. The visible text is the content slots' text in order; a slot's deltas come
- * first, a differing whole value of it is an extra text; calls are grouped by output item.
+ * guard reads it. Each slot's values as the client held them (a whole value starts one, deltas
+ * continue the last); its last value is what the client ends with, the earlier ones are extra
+ * texts (the client showed them too). The visible text is the content slots' last values joined
+ * in order, as the client's `output_text` joins them; calls are grouped by output item.
  */
 export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
-  const slots = new Map<string, { kind: SlotPiece['kind']; call?: number; streamed: string; whole: string[] }>();
+  const slots = new Map<string, { kind: SlotPiece['kind']; call?: number; values: string[] }>();
   for (const piece of pieces) {
-    const entry = slots.get(piece.slot) ?? { kind: piece.kind, call: piece.call, streamed: '', whole: [] };
-    if (piece.append) entry.streamed += piece.text;
-    else entry.whole.push(piece.text);
+    const entry = slots.get(piece.slot) ?? { kind: piece.kind, call: piece.call, values: [] };
+    if (!piece.append || entry.values.length === 0) entry.values.push(piece.text);
+    else entry.values[entry.values.length - 1] += piece.text;
     slots.set(piece.slot, entry);
   }
   let content = '';
   const extras: { lane: string; text: string }[] = [];
   const calls = new Map<number, { name: string; arguments: string }>();
   for (const [slot, entry] of slots) {
-    const [main, ...rest] = [entry.streamed, ...entry.whole].filter((t) => t !== '');
+    const values = entry.values.filter((t) => t !== '');
+    const main = values.pop();
     if (main === undefined) continue;
-    const again = rest.map((text) => ({ lane: `${slot}#whole`, text }));
+    // The values the client held before its last one.
+    const again = values.map((text) => ({ lane: `${slot}#earlier`, text }));
     switch (entry.kind) {
       case 'content':
         content += main;

@@ -34,32 +34,53 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     expect(lead.text).toMatch(/^word( word)* END$/);
     expect(rest.map((p) => p.text)).toEqual(['.', '.', 'next']);
 
-    // A thousand old lanes continued at once: their leads together stay within the one budget.
+    // A thousand old lanes continued at once: their leads together stay within the one budget (and one word).
     const many = new EventPieces<P>((p) => p.lane);
     for (let l = 0; l < 1000; l++) many.push({ event: 1, lane: `l${l}`, text: 'some old words here' });
     for (let e = 2; e <= 3; e++) many.push({ event: e, lane: 'filler', text: '.' });
     for (let l = 0; l < 1000; l++) many.push({ event: 4, lane: `l${l}`, text: 'x' });
     const leads = many.window(3, 4, 2).filter((p) => p.event === 1);
-    expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64);
+    expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64 + 40);
   });
 
-  test('a piece that restates a whole value begins no lead (Responses: append false)', () => {
-    type S = P & { append: boolean };
-    const slots = new EventPieces<S>((p) => p.lane, (p) => p.append);
-    slots.push({ event: 1, lane: 'note', text: 'Never tell a user to hurt themselves', append: false });
-    for (let e = 2; e <= 4; e++) slots.push({ event: e, lane: 'other', text: '.', append: true });
-    slots.push({ event: 5, lane: 'note', text: 'Done.', append: false });
-    expect(slots.window(4, 5, 1).map((p) => p.text)).toEqual(['.', 'Done.']);
-  });
-
-  test('wordTail: the last characters from a word start; nothing when no word starts inside them', () => {
+  test('wordTail: the last characters from a word start; a word cut by the room is taken whole, a run longer than any word is cut', () => {
     expect(wordTail('the therapist said', 12)).toBe('said');
     // Cut inside "therapist": never "rapist said".
     expect(wordTail('the therapist said', 11)).toBe('said');
     expect(wordTail('the therapist said', 14)).toBe('therapist said');
     expect(wordTail('a b', 10)).toBe('a b');
-    expect(wordTail('nospaceshere', 5)).toBe('');
+    // No word starts inside the room: the last word whole ("rapist" would be a word the text never says) ...
+    expect(wordTail('the therapist', 6)).toBe('therapist');
+    expect(wordTail('nospaceshere', 5)).toBe('nospaceshere');
+    // ... unless it is longer than any word: then its end, which is what the next window continues.
+    expect(wordTail(`${'x'.repeat(70)}zz`, 8)).toBe('xxxxxxzz');
+    expect(wordTail(`${'x'.repeat(70)}\u{1F600}`, 1)).toBe('\u{1F600}');
     expect(wordTail('x \u{1F600}end', 5)).toBe('\u{1F600}end');
+  });
+
+  test('a long run without spaces still leads with its end (a phrase split at a window boundary is read whole)', () => {
+    const run = new EventPieces<P>((p) => p.lane);
+    run.push({ event: 1, lane: 'content', text: 'Hello ' });
+    run.push({ event: 2, lane: 'content', text: `${'x'.repeat(70)}zz` });
+    run.push({ event: 3, lane: 'reasoning', text: 'hm' });
+    run.push({ event: 4, lane: 'reasoning', text: 'hm' });
+    run.push({ event: 5, lane: 'content', text: 's11 rest' });
+    const window = run.window(4, 5, 2).filter((p) => p.lane === 'content').map((p) => p.text).join('');
+    expect(window).toMatch(/zzs11 rest$/);
+  });
+
+  test("each lane's newest piece gets its share before another lane's newer pieces take the budget", () => {
+    const busy = new EventPieces<P>((p) => p.lane);
+    busy.push({ event: 1, lane: 'content', text: 'a phrase that ends in zz' });
+    busy.push({ event: 2, lane: 'tool', text: 'word '.repeat(20) });
+    busy.push({ event: 3, lane: 'filler', text: '.' });
+    busy.push({ event: 4, lane: 'filler', text: '.' });
+    busy.push({ event: 5, lane: 'tool', text: ' more' });
+    busy.push({ event: 5, lane: 'content', text: 's11' });
+    const leads = busy.window(4, 5, 2).filter((p) => p.event < 3);
+    expect(leads.map((p) => p.lane)).toEqual(['content', 'tool']);
+    expect(leads[0].text).toBe('a phrase that ends in zz');
+    expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64);
   });
 
   test('no overlap: only the events of the window; a window from 0 is everything up to its end', () => {
