@@ -20,7 +20,8 @@ import { SPLITS, type Split } from './eval/splits';
 import { summarize, type EvalSummary } from './eval/summary';
 import { prSvg, rocSvg } from './eval/svgPlot';
 import type { EvalTask } from './eval/tasks';
-import { thresholdForRole, thresholdsByRole } from './eval/thresholds';
+import { thresholdForRole, thresholdsByRole, type OtherScoreRule } from './eval/thresholds';
+import { flagsOfOtherRules, otherRulesByRole } from './eval/otherRuleFlags';
 import { policyThreshold } from './eval/calibration';
 import { DEFAULT_DILUTION } from './eval/dilution';
 import { dilutionSvg } from './eval/dilutionPlot';
@@ -204,7 +205,11 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     const outcomes = await runGuard(guard, examples, { style, concurrency: options.concurrency, onProgress: (done) => bar.update(done), score: options.score, streamed });
     bar.finish();
     const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
-    const { summary, curves } = summarize(examples, outcomes, thresholdOf);
+    // At the policy's thresholds a text is flagged when any rule reading it fires: user turns are
+    // read for jailbreaks and for injection (pasted-injection), so they are scored both ways.
+    const others = options.threshold === undefined && !streamed ? otherRulesByRole(loaded.policy, options.guard, style, examples, options.score) : new Map<RecordRole, OtherScoreRule>();
+    const alsoFlagged = await flagsOfOtherRules(guard, style, options.concurrency, examples, others);
+    const { summary, curves } = summarize(examples, outcomes, thresholdOf, (i) => alsoFlagged[i] ?? false);
     let extra: ExtraSections;
     try {
       const train = options.injectedDocs ? trainPayloads(options, records, splitOf) : undefined;
@@ -223,6 +228,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       task: options.task ?? null,
       limit: options.limit ?? null,
       threshold_source: options.threshold === undefined ? 'policy' : 'option',
+      ...(others.size ? { also_flagged_by: [...others].map(([role, o]) => ({ role, ...o })) } : {}),
       timeout_ms: options.timeoutMs,
       ...(streamed && style === 'conversation' ? { streamed: { window_tokens: streamed.windowTokens, overlap_tokens: streamed.overlapTokens, whole_answer: streamed.wholeAnswer } } : {}),
       records_read: records.length,
@@ -232,7 +238,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     const { dilutionPlot: _plot, injectedDocScores: _perCase, ...extraJson } = extra;
     const result = { ...summary, ...extraJson, run };
     if (options.out) {
-      writeOutputs(options.out, run, summary, extra, curves, examples, outcomes, thresholdOf);
+      writeOutputs(options.out, run, summary, extra, curves, examples, outcomes, thresholdOf, alsoFlagged);
       io.err(`wrote ${path.join(options.out, 'report.md')} (+ roc.svg, pr.svg${extra.dilution ? ', dilution.svg' : ''}, metrics.json, scores.jsonl${extra.injectedDocScores ? ', injected_docs.jsonl' : ''})\n`);
     }
     if (options.json) io.out(`${JSON.stringify(result)}\n`);
@@ -415,6 +421,7 @@ function writeOutputs(
   examples: readonly EvalExample[],
   outcomes: readonly GuardOutcome[],
   thresholdOf: (e: EvalExample) => number,
+  alsoFlagged: readonly (boolean | undefined)[],
 ): void {
   mkdirSync(dir, { recursive: true });
   const label = `threshold ${summary.threshold ?? 'per role'}`;
@@ -432,7 +439,7 @@ function writeOutputs(
     if ('error' in o) return JSON.stringify({ ...base, error: o.error.type });
     // Streamed: the share of the answer already sent when window mode would block it.
     const block = o.stream ? blockPoint(o.stream, thresholdOf(e)) : undefined;
-    return JSON.stringify({ ...base, score: o.score, flagged: o.score >= thresholdOf(e), guard_label: o.label, guard_categories: o.categories, ...(block ? { released_before_block: Number(block.releasedShare.toFixed(4)) } : {}) });
+    return JSON.stringify({ ...base, score: o.score, flagged: o.score >= thresholdOf(e) || alsoFlagged[i] === true, guard_label: o.label, guard_categories: o.categories, ...(block ? { released_before_block: Number(block.releasedShare.toFixed(4)) } : {}) });
   });
   writeFileSync(path.join(dir, 'scores.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
   if (extra.injectedDocScores) writeFileSync(path.join(dir, 'injected_docs.jsonl'), extra.injectedDocScores.map((c) => `${JSON.stringify(c)}\n`).join(''));

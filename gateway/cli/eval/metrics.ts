@@ -121,11 +121,11 @@ export function recallAtFpr(items: readonly ScoredExample[], maxFpr: number): Re
   return best;
 }
 
-/** Counts with `score >= threshold` as a positive call; the threshold may differ per example. */
-export function confusionAt(items: readonly (ScoredExample & { threshold: number })[]): Confusion {
+/** Counts with `score >= threshold` as a positive call (the threshold may differ per example), or the item's own `flagged` (a call made by more than its score). */
+export function confusionAt(items: readonly (ScoredExample & { threshold: number; flagged?: boolean })[]): Confusion {
   const c: Confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (const item of items) {
-    const flagged = item.score >= item.threshold;
+    const flagged = item.flagged ?? item.score >= item.threshold;
     if (item.positive) {
       if (flagged) c.tp += 1;
       else c.fn += 1;

@@ -73,6 +73,8 @@ export interface EvalCurves {
 
 interface Scored extends ScoredExample {
   threshold: number;
+  /** A positive call at the policy: score >= threshold, or another rule reading the record fired. */
+  flagged: boolean;
   example: EvalExample;
 }
 
@@ -122,7 +124,7 @@ export function categorySummaries(items: readonly Scored[]): CategorySummary[] {
   const counts = new Map<string, { positives: number; detected: number }>();
   for (const item of items) {
     if (!item.positive) continue;
-    const flagged = item.score >= item.threshold;
+    const flagged = item.flagged;
     for (const category of item.example.categories.length ? item.example.categories : ['none']) {
       const c = counts.get(category) ?? { positives: 0, detected: 0 };
       c.positives += 1;
@@ -146,18 +148,25 @@ export function errorSummary(examples: readonly EvalExample[], outcomes: readonl
   return summary;
 }
 
-/** `thresholdOf` gives each example its threshold (per role by default, or one `--threshold`). */
+/**
+ * `thresholdOf` gives each example its threshold (per role by default, or one `--threshold`);
+ * `alsoFlagged` says an example was flagged by another rule too (thresholds.ts otherScoreRule):
+ * the calls at the threshold count it flagged, the ranking figures (AUROC, AUPRC, recall at 1%
+ * FPR) stay on the run's own score.
+ */
 export function summarize(
   examples: readonly EvalExample[],
   outcomes: readonly GuardOutcome[],
   thresholdOf: (example: EvalExample) => number,
+  alsoFlagged: (index: number) => boolean = () => false,
 ): { summary: EvalSummary; curves: EvalCurves } {
   const scored: Scored[] = [];
   examples.forEach((example, i) => {
     const outcome = outcomes[i];
     // Errors are excluded from every figure (and counted): a failed check is neither a catch nor a miss.
     if ('error' in outcome) return;
-    scored.push({ score: outcome.score, positive: example.positive, threshold: thresholdOf(example), example });
+    const threshold = thresholdOf(example);
+    scored.push({ score: outcome.score, positive: example.positive, threshold, flagged: outcome.score >= threshold || alsoFlagged(i), example });
   });
   const overall = groupSummary(scored);
   const atBudget = recallAtFpr(scored, FPR_BUDGET);

@@ -29,6 +29,26 @@ export function thresholdForRole(policy: PolicyFile, guard: string, style: Reque
   return (rule ?? input[0] ?? output[0])?.threshold;
 }
 
+/** A rule of another score than the run's that also reads a role: the gateway flags a text when any of its rules fires. */
+export interface OtherScoreRule {
+  rule: string;
+  score: 'injection' | 'default';
+  threshold: number;
+}
+
+/**
+ * Prompt Guard style: the input rule of this guard that reads `role` with the other score than
+ * the run's (`pasted-injection` for user rows of a jailbreak-score run), the lowest threshold of
+ * them; undefined when there is none. Its flags count too at the policy's thresholds.
+ */
+export function otherScoreRule(policy: PolicyFile, guard: string, style: RequestStyle, role: RecordRole, score?: 'injection'): OtherScoreRule | undefined {
+  if (style !== 'texts') return undefined;
+  // Rules that fire on findings alone, or only with them, are not score rules.
+  const others = policy.input.filter((r) => r.guard === guard && r.threshold !== undefined && r.findings === undefined && ruleCovers(r, role) && (r.score === 'injection') !== (score === 'injection'));
+  const lowest = others.sort((a, b) => (a.threshold as number) - (b.threshold as number))[0];
+  return lowest ? { rule: lowest.id, score: lowest.score === 'injection' ? 'injection' : 'default', threshold: lowest.threshold as number } : undefined;
+}
+
 /** One threshold per role present; throws when the policy has no rule for this guard and none was given. */
 export function thresholdsByRole(
   policy: PolicyFile,

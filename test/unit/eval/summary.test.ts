@@ -46,6 +46,18 @@ describe('summarize', () => {
     expect(curves.roc?.[0]).toEqual({ threshold: Infinity, fpr: 0, tpr: 0 });
   });
 
+  it("counts a record another rule flagged as flagged at the threshold; the ranking figures stay on the run's score", () => {
+    const two = [ex('u-1', 'u', 'safe'), ex('u-2', 'u', 'safe'), ex('u-3', 'u', 'jailbreak'), ex('u-4', 'u', 'jailbreak')];
+    // u-2 and u-4 score under 0.5 but the other rule fires on them.
+    const { summary: alone } = summarize(two, [ok(0.1), ok(0.2), ok(0.9), ok(0.3)], () => 0.5);
+    const { summary: both } = summarize(two, [ok(0.1), ok(0.2), ok(0.9), ok(0.3)], () => 0.5, (i) => i === 1 || i === 3);
+    expect(alone).toMatchObject({ recall: 0.5, fpr: 0, confusion: { tp: 1, fp: 0, tn: 2, fn: 1 } });
+    expect(both).toMatchObject({ recall: 1, fpr: 0.5, confusion: { tp: 2, fp: 1, tn: 1, fn: 0 } });
+    expect(both.by_source.u).toMatchObject({ tp: 2, fp: 1 });
+    expect(both.auroc).toBe(alone.auroc);
+    expect(both.recall_at_1pct_fpr).toBe(alone.recall_at_1pct_fpr);
+  });
+
   it('breaks down by a guess at the language, English first, with over-blocking per language', () => {
     const texts = ['How do I bake bread?', '¿Cuál es la capital de Francia?', 'What is the capital of France?', 'Какая столица Австралии?'];
     const langExamples = texts.map((text, i) => ({ ...ex(`l-${i}`, 'l', 'safe'), text }));
@@ -86,9 +98,9 @@ describe('summarize', () => {
 describe('category breakdown', () => {
   it('counts positives without categories under none, last', () => {
     const items = [
-      { score: 0.9, positive: true, threshold: 0.5, example: ex('1', 'x', 'jailbreak') },
-      { score: 0.1, positive: true, threshold: 0.5, example: ex('2', 'x', 'jailbreak', ['pos:start']) },
-      { score: 0.9, positive: false, threshold: 0.5, example: ex('3', 'x', 'benign', ['S1']) },
+      { score: 0.9, positive: true, threshold: 0.5, flagged: true, example: ex('1', 'x', 'jailbreak') },
+      { score: 0.1, positive: true, threshold: 0.5, flagged: false, example: ex('2', 'x', 'jailbreak', ['pos:start']) },
+      { score: 0.9, positive: false, threshold: 0.5, flagged: true, example: ex('3', 'x', 'benign', ['S1']) },
     ];
     expect(categorySummaries(items)).toEqual([
       { category: 'pos:start', positives: 1, detected: 0, recall: 0 },
