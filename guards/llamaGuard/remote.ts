@@ -160,7 +160,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     if (status < 200 || status >= 300 || serverMessage !== undefined) {
       const detail = withoutConversation(clip(serverMessage ?? (text || 'empty body')), turns);
       const type = status >= 200 && status < 300 ? 'model_error' : httpErrorType(status);
-      return { ok: false, retryable: isRetryableStatus(status), error: { type, message: `${path} HTTP ${status}: ${detail}` } };
+      return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${detail}` } };
     }
     const read: ReadResult =
       json === undefined

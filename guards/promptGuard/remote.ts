@@ -128,7 +128,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       const message = (options.backend === 'tei' ? readTeiError(json) : readVllmError(json))?.message ?? (raw || 'empty body');
       if (options.backend === 'tei' ? teiSaysTooLong(status, message) : vllmSaysTooLong(status, message)) return { ok: true, value: { kind: 'too_long' } };
       const type = status === 408 || status === 429 || status >= 500 ? 'unavailable' : 'model_error';
-      return { ok: false, retryable: isRetryableStatus(status), error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
+      return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
     }
     const read: ServerScores = json === undefined ? { ok: false, error: `${path} answer is not JSON` } : options.backend === 'tei' ? readTeiPredict(json, texts.length) : readVllmClassify(json, texts.length);
     if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };

@@ -4,8 +4,9 @@
  * guards import nothing from engine/): calls go round-robin over the healthy replicas; a call
  * that fails in a way another replica may not (unreachable, 408, 429, 502, 503, 504, TEI's 424)
  * moves on to the next; a failed replica is marked down at once and only a passing health check
- * brings it back, so one lucky call does not send traffic back to a flapping replica. Down
- * replicas are still tried last: a stale health state must not refuse a check that could work.
+ * brings it back, so one lucky call does not send traffic back to a flapping replica. A busy one
+ * (429) is not down: it is asked once more at the end, after a pause. Down replicas are still
+ * tried last: a stale health state must not refuse a check that could work.
  *
  * Guard calls only read (a classification, a temperature-0 completion), so trying another
  * replica after a failure repeats no side effect; it only costs time, and the caller's deadline
@@ -15,8 +16,8 @@ import { type Dispatcher, request as httpRequest } from 'undici';
 import type { GuardError } from '../types';
 import { redactUrl } from './redactUrl';
 
-/** What one try at one replica came to. */
-export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; error: GuardError };
+/** What one try at one replica came to; `busy`: the server said so (429), it is not broken. */
+export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; busy?: boolean; error: GuardError };
 
 export interface EndpointPoolOptions {
   /** Base URLs of the replicas (already normalized). */
@@ -107,17 +108,19 @@ export class EndpointPool {
     if (order.length === 1) order.push(order[0]!);
     const hedge = this.options.urls.length > 1 && hedgeAfterMs !== undefined && Number.isFinite(hedgeAfterMs) && hedgeAfterMs > 0 ? hedgeAfterMs : undefined;
     type Settled = { try: Try; result?: AttemptResult<T>; thrown?: unknown };
-    type Try = { index: number; controller: AbortController; settled: Promise<Settled> };
+    type Try = { index: number; startedAt: number; controller: AbortController; settled: Promise<Settled> };
     const running: Try[] = [];
+    const askedAgain = new Set<number>();
     let next = 0;
     let last: AttemptResult<T> | undefined;
     const start = async () => {
       const index = order[next]!;
-      if (next > 0 && index === order[next - 1]) await pauseFor(this.options.retryPauseMs ?? 100, signal);
+      // A replica asked again (the lone one, or a busy one) gets a moment first.
+      if (order.slice(0, next).includes(index)) await pauseFor(this.options.retryPauseMs ?? 100, signal);
       next++;
       const controller = new AbortController();
       const trySignal = AbortSignal.any([signal, controller.signal]);
-      const t: Try = { index, controller, settled: undefined as unknown as Promise<Settled> };
+      const t: Try = { index, startedAt: performance.now(), controller, settled: undefined as unknown as Promise<Settled> };
       t.settled = attempt(this.options.urls[index]!, trySignal).then(
         (result) => ({ try: t, result }),
         (thrown: unknown) => ({ try: t, thrown }),
@@ -151,8 +154,14 @@ export class EndpointPool {
       }
       const result = first.result!;
       if (result.ok) {
-        // Those still running were overtaken: asked earlier, no answer yet.
-        for (const t of running) if (this.options.urls.length > 1 && t.index !== first.try.index) this.set(t.index, false, `${redactUrl(this.options.urls[t.index]!)} gave no answer within ${hedge} ms; another replica answered`);
+        // Overtaken: asked before the replica that answered, and silent for the whole hedge delay.
+        // One asked later (the hedge itself, or a retry) had less time than the winner: not down.
+        const now = performance.now();
+        for (const t of running) {
+          if (this.options.urls.length > 1 && t.index !== first.try.index && t.startedAt < first.try.startedAt && hedge !== undefined && now - t.startedAt >= hedge) {
+            this.set(t.index, false, `${redactUrl(this.options.urls[t.index]!)} gave no answer within ${Math.round(now - t.startedAt)} ms; a replica asked after it answered`);
+          }
+        }
         stopAll();
         return result;
       }
@@ -161,8 +170,16 @@ export class EndpointPool {
         stopAll();
         return result;
       }
-      // A lone replica has no health checks to bring it back: only replicas of a pool go down.
-      if (this.options.urls.length > 1) this.set(first.try.index, false, result.error.message);
+      if (result.busy) {
+        // Busy, not broken: ask it once more at the end, within the caller's deadline.
+        if (!askedAgain.has(first.try.index) && !order.slice(next).includes(first.try.index)) {
+          askedAgain.add(first.try.index);
+          order.push(first.try.index);
+        }
+      } else if (this.options.urls.length > 1) {
+        // A lone replica has no health checks to bring it back: only replicas of a pool go down.
+        this.set(first.try.index, false, result.error.message);
+      }
     }
     stopAll();
     return last ?? { ok: false, retryable: false, error: { type: 'unavailable', message: 'aborted before any guard server was tried' } };

@@ -365,7 +365,7 @@ describe('several servers', () => {
         expect(v.error).toBeUndefined();
         expect(v.label).toBe('JAILBREAK');
       }
-      expect(log.some((l) => /DOWN: .*gave no answer within 500 ms/.test(l))).toBe(true);
+      expect(log.some((l) => /DOWN: .*gave no answer within \d+ ms; a replica asked after it answered/.test(l))).toBe(true);
       // Down, it is tried last: only the first check waited for it.
       expect(a.requests.length).toBe(1);
     } finally {
@@ -375,16 +375,44 @@ describe('several servers', () => {
     }
   });
 
-  test('every replica slow but answering within the budget: answered, not cut at half of it', async () => {
+  test('every replica slow but answering within the budget: answered, not cut at half of it, and the replica the hedge asked is not marked down', async () => {
     const a = await startFakeClassifier('vllm');
     const b = await startFakeClassifier('vllm');
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1200, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000 });
+    const log: string[] = [];
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1200, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
     await guard.load();
     try {
       for (const s of [a, b]) s.fail({ kind: 'slow', ms: 800 });
       const v = await guard.check(request(user('hello zzjailbreak')));
       expect(v.error).toBeUndefined();
       expect(v.label).toBe('JAILBREAK');
+      // The hedge asked the second replica 600 ms in; the first answered 200 ms later: the second had
+      // less time than the winner, and is as healthy as it.
+      expect(a.requests.length + b.requests.length).toBe(2);
+      expect(log.filter((l) => /DOWN/.test(l))).toEqual([]);
+    } finally {
+      await guard.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('a busy replica (429) is not marked down: every replica busy once, the check is answered by asking again', async () => {
+    const a = await startFakeClassifier('tei');
+    const b = await startFakeClassifier('tei');
+    const log: string[] = [];
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 2000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
+    await guard.load();
+    try {
+      for (const s of [a, b]) {
+        let calls = 0;
+        s.fail(() => (calls++ === 0 ? { kind: 'error', status: 429, message: 'Model is overloaded', errorType: 'overloaded' } : undefined));
+      }
+      const v = await guard.check(request(user('hello zzjailbreak')));
+      expect(v.error).toBeUndefined();
+      expect(v.label).toBe('JAILBREAK');
+      expect(a.requests.length + b.requests.length).toBe(3);
+      expect(log.filter((l) => /DOWN/.test(l))).toEqual([]);
     } finally {
       await guard.close();
       await a.close();

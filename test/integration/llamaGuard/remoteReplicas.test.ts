@@ -79,7 +79,7 @@ describe('remote Llama Guard over several servers', () => {
     try {
       a.behave({ kind: 'hang' });
       for (let i = 0; i < 3; i++) expect((await guard.check(input(`hung ${i}`))).error).toBeUndefined();
-      expect(log.some((l) => /DOWN: .*gave no answer within 500 ms/.test(l))).toBe(true);
+      expect(log.some((l) => /DOWN: .*gave no answer within \d+ ms; a replica asked after it answered/.test(l))).toBe(true);
       expect(posts(a)).toBe(1);
     } finally {
       await guard.close();
