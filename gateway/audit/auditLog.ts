@@ -96,6 +96,8 @@ export class AuditLog {
   private neverSigned = false;
   /** The start checkpoint `check()` asked for is not written yet: the next batch begins with it. */
   private startOwed = false;
+  /** Where this run's start checkpoint went, once written: a later `check()` (a second gateway sharing the log) asks for none. */
+  private startWritten: ChainFields | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
@@ -164,7 +166,7 @@ export class AuditLog {
     // Signs what an earlier run left (a crash leaves an unsigned tail) and marks the restart; on a
     // new log it signs the empty chain, so the first records are a running gateway's tail at once.
     // Owed until written: a log opened later (a lock taken over once its holder went) signs its start first.
-    this.startOwed = this.options.signer !== undefined;
+    this.startOwed = this.options.signer !== undefined && this.startWritten === undefined;
     try {
       await this.ensureOpen();
       if (this.startOwed) await this.checkpoint('start');
@@ -287,17 +289,18 @@ export class AuditLog {
       return line.fields;
     };
     const signer = this.options.signer;
-    let startSealed = false;
+    let start: ChainFields | undefined;
     for (const entry of entries) {
-      if (this.startOwed && !startSealed) {
-        startSealed = true;
-        const start = push(this.sealStartCheckpoint(head, ts));
+      if (this.startOwed && !start) {
+        start = push(this.sealStartCheckpoint(head, ts));
         counts.since = 0;
         counts.lastIsCheckpoint = true;
-        if (entry instanceof CheckpointRequest && entry.reason === 'start') {
-          fields.push(start);
-          continue;
-        }
+      }
+      // One start per run: a second request for it (two gateways sharing this log) is answered with it.
+      const startMet = start ?? this.startWritten;
+      if (entry instanceof CheckpointRequest && entry.reason === 'start' && startMet) {
+        fields.push(startMet);
+        continue;
       }
       if (entry instanceof CheckpointRequest) {
         fields.push(push(this.sealCheckpoint(entry.reason, head, ts)));
@@ -316,7 +319,10 @@ export class AuditLog {
       }
     }
     await this.writeLines(file, lines, false);
-    if (startSealed) this.startOwed = false;
+    if (start) {
+      this.startOwed = false;
+      this.startWritten = start;
+    }
     this.sinceCheckpoint = counts.since;
     this.lastIsCheckpoint = counts.lastIsCheckpoint;
     return fields;

@@ -207,8 +207,8 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     const thresholdOf = (e: EvalExample) => thresholds.get(e.role) as number;
     // At the policy's thresholds a text is flagged when any rule reading it fires: user turns are
     // read for jailbreaks and for injection (pasted-injection), so they are scored both ways.
-    const others = options.threshold === undefined && !streamed ? otherRulesByRole(loaded.policy, options.guard, style, examples, options.score) : new Map<RecordRole, OtherScoreRule>();
-    const alsoFlagged = await flagsOfOtherRules(guard, style, options.concurrency, examples, others);
+    const others = options.threshold === undefined ? otherRulesByRole(loaded.policy, options.guard, style, examples, options.score) : new Map<RecordRole, OtherScoreRule>();
+    const { flags: alsoFlagged, errors: otherErrors } = await flagsOfOtherRules(guard, style, options.concurrency, examples, others);
     const { summary, curves } = summarize(examples, outcomes, thresholdOf, (i) => alsoFlagged[i] ?? false);
     let extra: ExtraSections;
     try {
@@ -228,7 +228,7 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
       task: options.task ?? null,
       limit: options.limit ?? null,
       threshold_source: options.threshold === undefined ? 'policy' : 'option',
-      ...(others.size ? { also_flagged_by: [...others].map(([role, o]) => ({ role, ...o })) } : {}),
+      ...(others.size ? { also_flagged_by: [...others].map(([role, o]) => ({ role, ...o })), also_flagged_errors: otherErrors } : {}),
       timeout_ms: options.timeoutMs,
       ...(streamed && style === 'conversation' ? { streamed: { window_tokens: streamed.windowTokens, overlap_tokens: streamed.overlapTokens, whole_answer: streamed.wholeAnswer } } : {}),
       records_read: records.length,

@@ -1,28 +1,34 @@
 /**
  * The text pieces of a stream in arrival order, each with the text-bearing event that brought it
- * and its lane (chat: choice and field; Responses: slot), for window mode. A window is the events
- * since the last check, led by the last `overlap` events before them (every lane, as a client
- * reads them together), and, for each lane the window continues, by that lane's own last
- * `overlap` events too: events of other lanes (a reasoning delta between two content deltas) no
- * longer push the start of a phrase out of the overlap. Those leads share one budget of characters
- * per window (past it by at most one word), so small events of many lanes cannot make old text be
- * read again and again: first each lane's newest piece gets an equal share, then the rest goes
- * newest first. A lead cut short
- * starts at a word, unless no word starts inside it (one long run without spaces): then it is the
- * run's end, so what the window continues is still read with it.
+ * and its lanes (chat: choice and field; Responses: slot, and the message text all items share),
+ * for window mode. A window is the events since the last check, led by the last `overlap` events
+ * before them (every lane, as a client reads them together), and, for each lane the window
+ * continues, by that lane's own last `overlap` events too: events of other lanes (a reasoning delta
+ * between two content deltas) no longer push the start of a phrase out of the overlap. Those leads
+ * share one budget of characters per window (past it by at most one word), so small events of many
+ * lanes cannot make old text be read again and again: first each lane gets an equal share, walking
+ * back from its newest piece, then the rest goes newest first. A lead cut short starts at a word
+ * (a word the cut would halve is taken whole), unless the cut falls in a run without spaces longer
+ * than any word: then it is that run's end, so what the window continues is still read with it.
  */
 export class EventPieces<P extends { event: number; text: string }> {
   private readonly pieces: P[] = [];
   /** Per lane, the positions of its pieces in `pieces`, ascending. */
   private readonly byLane = new Map<string, number[]>();
 
-  constructor(private readonly laneOf: (piece: P) => string) {}
+  constructor(private readonly lanesOf: (piece: P) => string | readonly string[]) {}
+
+  private lanes(piece: P): readonly string[] {
+    const lanes = this.lanesOf(piece);
+    return typeof lanes === 'string' ? [lanes] : lanes;
+  }
 
   push(piece: P): void {
-    const lane = this.laneOf(piece);
-    let at = this.byLane.get(lane);
-    if (!at) this.byLane.set(lane, (at = []));
-    at.push(this.pieces.length);
+    for (const lane of this.lanes(piece)) {
+      let at = this.byLane.get(lane);
+      if (!at) this.byLane.set(lane, (at = []));
+      at.push(this.pieces.length);
+    }
     this.pieces.push(piece);
   }
 
@@ -43,13 +49,13 @@ export class EventPieces<P extends { event: number; text: string }> {
   private leads(start: number, shared: number, end: number, overlap: number): P[] {
     if (overlap <= 0 || start === shared) return [];
     const lanes = new Set<string>();
-    for (let i = start; i < end; i++) lanes.add(this.laneOf(this.pieces[i]));
-    const candidates: number[] = [];
-    const newest: number[] = [];
+    for (let i = start; i < end; i++) for (const lane of this.lanes(this.pieces[i])) lanes.add(lane);
+    // Per lane, its candidate pieces, newest first.
+    const byLane: number[][] = [];
     for (const lane of lanes) {
       const at = this.byLane.get(lane)!;
       const events = new Set<number>();
-      let first = true;
+      const mine: number[] = [];
       for (let k = firstAfter(at.length, (j) => at[j], start - 1) - 1; k >= 0; k--) {
         const event = this.pieces[at[k]].event;
         if (!events.has(event)) {
@@ -57,30 +63,40 @@ export class EventPieces<P extends { event: number; text: string }> {
           events.add(event);
         }
         // Those in the shared overlap are read anyway; they count towards the lane's events.
-        if (at[k] < shared) {
-          candidates.push(at[k]);
-          if (first) newest.push(at[k]);
-          first = false;
-        } else first = false;
+        if (at[k] < shared) mine.push(at[k]);
       }
+      if (mine.length) byLane.push(mine);
     }
     let room = overlap * LEAD_CHARS_PER_EVENT;
     const taken = new Map<number, string>();
-    const take = (at: number, allowance: number) => {
+    /** Takes more of a piece, up to `allowance` more characters; `strict`: never past it (no whole word beyond). */
+    const take = (at: number, allowance: number, strict: boolean): number => {
       const have = taken.get(at) ?? '';
       const text = wordTail(this.pieces[at].text, have.length + allowance);
-      if (text.length <= have.length) return;
-      room -= text.length - have.length;
+      const more = text.length - have.length;
+      if (more <= 0 || (strict && more > allowance)) return 0;
+      room -= more;
       taken.set(at, text);
+      return more;
     };
-    // Each lane's newest piece first, an equal share each: another lane's newer events cannot take it
-    // all. Not when so many lanes go on that the share is smaller than a short word: then newest first.
-    const share = newest.length ? Math.floor(room / newest.length) : 0;
-    if (share >= MIN_SHARE) for (const at of newest) take(at, share);
-    candidates.sort((a, b) => b - a);
+    // An equal share for each lane, walking back from its newest piece: another lane's newer events cannot take it all.
+    const share = Math.floor(room / Math.max(1, byLane.length));
+    if (share >= MIN_SHARE) {
+      for (const mine of byLane) {
+        let left = share;
+        for (const at of mine) {
+          if (left <= 0) break;
+          const whole = this.pieces[at].text.length - (taken.get(at)?.length ?? 0);
+          left -= take(at, left, true);
+          // A piece not taken whole ends this lane's walk: what precedes it would not join.
+          if ((taken.get(at)?.length ?? 0) < this.pieces[at].text.length && whole > 0) break;
+        }
+      }
+    }
+    const candidates = [...new Set(byLane.flat())].sort((a, b) => b - a);
     for (const at of candidates) {
       if (room <= 0) break;
-      take(at, room);
+      take(at, room, false);
     }
     return [...taken.entries()]
       .sort((a, b) => a[0] - b[0])
@@ -92,7 +108,6 @@ export class EventPieces<P extends { event: number; text: string }> {
 const LEAD_CHARS_PER_EVENT = 32;
 /** The smallest equal share of the lead budget worth giving each lane. */
 const MIN_SHARE = 8;
-
 /** Longer than any word of a language: a run of letters this long is cut, never taken whole. */
 const LONGEST_WORD = 40;
 
@@ -101,17 +116,24 @@ const LONGEST_WORD = 40;
  * half a word: "rapist said" of "the therapist said"). When no word starts inside them, the last
  * word whole if it is word-sized (up to LONGEST_WORD characters, past `room`), else the end of
  * that run (one long run without spaces): what the next window continues is read with it either
- * way. Never a lone surrogate.
+ * way. Whitespace the text ends with is kept and costs no room. Never a lone surrogate. Linear in
+ * `room` and LONGEST_WORD, whatever the text's length.
  */
 export function wordTail(text: string, room: number): string {
   if (room <= 0) return '';
   if (text.length <= room) return text;
-  let cut = text.length - room;
+  let body = text.length;
+  while (body > 0 && /\s/.test(text[body - 1])) body--;
+  const trailing = text.slice(body);
+  if (body === 0) return trailing;
+  let cut = Math.max(0, body - room);
+  if (cut === 0) return text;
   if (/\s/.test(text[cut - 1])) return text.slice(cut);
-  const space = text.slice(cut).search(/\s/);
-  if (space >= 0) return text.slice(cut + space + 1);
-  const wordStart = text.slice(0, cut).search(/\S*$/);
-  if (text.length - wordStart <= Math.max(room, LONGEST_WORD)) return text.slice(wordStart);
+  for (let i = cut; i < body; i++) if (/\s/.test(text[i])) return text.slice(i + 1);
+  // No word starts inside: the word the cut falls in, whole when word-sized.
+  let wordStart = cut;
+  while (wordStart > 0 && body - wordStart <= LONGEST_WORD && !/\s/.test(text[wordStart - 1])) wordStart--;
+  if (body - wordStart <= LONGEST_WORD && (wordStart === 0 || /\s/.test(text[wordStart - 1]))) return text.slice(wordStart);
   const code = text.charCodeAt(cut);
   if (code >= 0xdc00 && code <= 0xdfff) cut--;
   return text.slice(cut);

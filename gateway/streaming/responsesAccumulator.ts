@@ -14,9 +14,9 @@ import type { RequestRecord } from '../record/requestRecord';
  */
 export class ResponsesAccumulator {
   private readonly ledger = new SlotLedger();
-  // Leads by lane: the message text of every item is one lane, as the client's `output_text` joins
-  // it without a separator (a phrase may start in one item and end in the next); other slots lead themselves.
-  private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => (p.kind === 'content' ? 'output_text' : p.slot));
+  // Leads by lane: each slot leads itself, and message text also leads as one lane, as the client's
+  // `output_text` joins every item's text without a separator (a phrase may start in one item and end in the next).
+  private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => (p.kind === 'content' ? [p.slot, 'output_text'] : p.slot));
   /** Events that carried new text so far (window mode counts these as tokens). */
   textEvents = 0;
   /** The first lifecycle event's response (`response.created`). */

@@ -30,12 +30,12 @@ type LatinLanguage = 'English' | 'Spanish' | 'French' | 'German' | 'Italian' | '
 
 /** Frequent short words, with those the languages share left out (so `la`, `de`, `a`, `e` decide nothing). */
 const WORDS: Record<LatinLanguage, ReadonlySet<string>> = {
-  English: new Set('the and is are of to you what how for with this that it be can my please write does your an which who why'.split(' ')),
-  Spanish: new Set('el los las y por cómo qué cuál cuáles está muy pero dónde cuándo hay puedo puedes también'.split(' ')),
-  French: new Set('les des et est une pour dans pas sur avec vous je elle ce au mon quel quelle comment où qui sont ou'.split(' ')),
+  English: new Set('the and is are of to you what how for with this that it be can my please write does your an which who why all not from have will would should about they we our were has had if or but at by'.split(' ')),
+  Spanish: new Set('el los las y por cómo qué cuál cuáles muy pero dónde cuándo hay puedo puedes también'.split(' ')),
+  French: new Set('les des et est une pour dans pas sur avec vous je elle ce au mon quel quelle comment où qui sont'.split(' ')),
   German: new Set('der die das und ist ein eine nicht mit ich sie zu den dem von wie wer für auf bitte wo kann sind'.split(' ')),
   Italian: new Set('gli di che è per della delle quale perché dove chi ho hai questo sono'.split(' ')),
-  Portuguese: new Set('os um uma não com dos das em na você qual quais onde são isso muito'.split(' ')),
+  Portuguese: new Set('os uma não com dos em na você quais onde são isso muito'.split(' ')),
 };
 
 /** Letters only one of these languages writes (of the six): a tie-breaker worth one word each. */

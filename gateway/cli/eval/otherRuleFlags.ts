@@ -23,16 +23,22 @@ export function otherRulesByRole(policy: PolicyFile, guard: string, style: Reque
   return out;
 }
 
-/** Scores the examples those rules read with their score; per example, whether such a rule fired (undefined: none reads it, or its check failed). */
-export async function flagsOfOtherRules(guard: Guard, style: RequestStyle, concurrency: number, examples: readonly EvalExample[], others: ReadonlyMap<RecordRole, OtherScoreRule>): Promise<(boolean | undefined)[]> {
+/**
+ * Scores the examples those rules read with their score: per example, whether such a rule fired
+ * (undefined: none reads it, or its check failed), and how many of those checks failed (reported:
+ * a failed check flags nothing).
+ */
+export async function flagsOfOtherRules(guard: Guard, style: RequestStyle, concurrency: number, examples: readonly EvalExample[], others: ReadonlyMap<RecordRole, OtherScoreRule>): Promise<{ flags: (boolean | undefined)[]; errors: number }> {
   const flags: (boolean | undefined)[] = new Array(examples.length).fill(undefined);
+  let errors = 0;
   for (const mode of ['injection', 'default'] as const) {
     const at = examples.flatMap((e, i) => (others.get(e.role)?.score === mode ? [i] : []));
     if (at.length === 0) continue;
     const outcomes = await runGuard(guard, at.map((i) => examples[i]), { style, concurrency, ...(mode === 'injection' ? { score: 'injection' as const } : {}) });
     outcomes.forEach((o, k) => {
       if ('score' in o) flags[at[k]] = o.score >= others.get(examples[at[k]].role)!.threshold;
+      else errors++;
     });
   }
-  return flags;
+  return { flags, errors };
 }

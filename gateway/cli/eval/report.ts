@@ -17,6 +17,8 @@ export interface RunInfo {
   threshold_source: 'policy' | 'option';
   /** Rules of the other score that read these roles too: their flags count in the calls at the threshold. */
   also_flagged_by?: { role: string; rule: string; score: 'injection' | 'default'; threshold: number }[];
+  /** Checks of those other rules that failed (their rows count as not flagged by them). */
+  also_flagged_errors?: number;
   /** The per-check deadline the guard ran with. */
   timeout_ms: number;
   /** Answers scored as window mode checks a stream (--streamed), with these settings. */
@@ -90,6 +92,7 @@ export function renderReport(run: RunInfo, s: EvalSummary, plots: PlotFiles): st
   for (const o of run.also_flagged_by ?? []) {
     lines.push(`- ${o.role} rows are also read by rule \`${o.rule}\` (${o.score === 'injection' ? 'injection' : 'its default'} score >= ${o.threshold}): a row it flags counts as a positive call at the threshold, as the gateway blocks on any rule; AUROC, AUPRC and recall at 1% FPR are on this run's score alone`);
   }
+  if (run.also_flagged_errors) lines.push(`- ${run.also_flagged_errors} check(s) of those other rules failed: their rows count as not flagged by them`);
   if (run.streamed) {
     const w = run.streamed;
     lines.push(`- answers scored streamed, as window mode checks them: every ${w.window_tokens} Llama 3 tokens with ${w.overlap_tokens} re-read${w.whole_answer ? ', and the whole answer at the end' : ''}; an answer's score is its highest`);

@@ -1,6 +1,7 @@
 import type { PolicyFile, Rule } from '../../../policies/schema';
 import { textSourceFor, type RequestStyle } from './guardRequest';
 import type { RecordRole } from './records';
+import { isThirdPartySource } from '../../../guards/types';
 
 /**
  * The decision threshold an evaluated record gets by default: that of the policy rule which would
@@ -43,8 +44,10 @@ export interface OtherScoreRule {
  */
 export function otherScoreRule(policy: PolicyFile, guard: string, style: RequestStyle, role: RecordRole, score?: 'injection'): OtherScoreRule | undefined {
   if (style !== 'texts') return undefined;
+  // Third-party text is scored for injection either way (guards/promptGuard/scoring.ts): only a different kind counts.
+  const kind = (s: 'injection' | 'auto' | undefined) => (s === 'injection' || isThirdPartySource(textSourceFor(role)) ? 'injection' : 'jailbreak');
   // Rules that fire on findings alone, or only with them, are not score rules.
-  const others = policy.input.filter((r) => r.guard === guard && r.threshold !== undefined && r.findings === undefined && ruleCovers(r, role) && (r.score === 'injection') !== (score === 'injection'));
+  const others = policy.input.filter((r) => r.guard === guard && r.threshold !== undefined && r.findings === undefined && ruleCovers(r, role) && kind(r.score) !== kind(score));
   const lowest = others.sort((a, b) => (a.threshold as number) - (b.threshold as number))[0];
   return lowest ? { rule: lowest.id, score: lowest.score === 'injection' ? 'injection' : 'default', threshold: lowest.threshold as number } : undefined;
 }

@@ -272,6 +272,25 @@ describe('signed checkpoints', () => {
     expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true });
   });
 
+  test('two gateways in one process sharing the log: one start checkpoint, however their checks and records interleave', async () => {
+    const keys = keyDir();
+    const dir = tmp('sg-shared-');
+    const options = { dir, fsync: 'always' as const, fsyncIntervalMs: 100, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000, signer: { key: loadSigningKey(keys.privateFile), everyRecords: 1000, everySeconds: 3600 } };
+    const a = AuditLog.shared(options);
+    const b = AuditLog.shared(options);
+    try {
+      // A's check and first record queued, B's check while they are in flight, then a record each.
+      await Promise.all([a.check(), a.append(entry(1)), b.check(), b.append(entry(2))]);
+      expect(await b.check()).toBeUndefined();
+      await a.append(entry(3));
+    } finally {
+      await a.release();
+      await b.release();
+    }
+    expect(records(dir).map((r) => r.reason ?? r.request_id)).toEqual(['start', 'req_1', 'req_2', 'req_3', 'shutdown']);
+    expect(verifyCheckpoints(auditLines(dir), keysOf(keys.publicFile))).toMatchObject({ ok: true });
+  });
+
   test('a new log is signed as it opens: its first records verify as a running gateway\'s tail, not as an unsigned log', async () => {
     const keys = keyDir();
     const dir = tmp('sg-new-');

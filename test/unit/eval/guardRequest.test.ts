@@ -1,5 +1,5 @@
 import { buildGuardRequest } from '../../../gateway/cli/eval/guardRequest';
-import { thresholdForRole, thresholdsByRole } from '../../../gateway/cli/eval/thresholds';
+import { otherScoreRule, thresholdForRole, thresholdsByRole } from '../../../gateway/cli/eval/thresholds';
 import { PolicyFile } from '../../../policies/schema';
 
 describe('buildGuardRequest', () => {
@@ -66,6 +66,15 @@ describe('default thresholds from the policy', () => {
     expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'user', 'injection')).toBe(0.99);
     // no such rule for documents: the one that judges them
     expect(thresholdForRole(policy, 'prompt_guard', 'texts', 'document', 'injection')).toBe(0.7);
+  });
+
+  it('names the rule of the other score kind that reads the same rows: user turns are read both ways, third-party text one way only', () => {
+    expect(otherScoreRule(policy, 'prompt_guard', 'texts', 'user')).toEqual({ rule: 'pasted', score: 'injection', threshold: 0.99 });
+    expect(otherScoreRule(policy, 'prompt_guard', 'texts', 'user', 'injection')).toEqual({ rule: 'jb', score: 'default', threshold: 0.8 });
+    // Documents are scored for injection by every rule: nothing else to ask, with or without --score injection.
+    expect(otherScoreRule(policy, 'prompt_guard', 'texts', 'document')).toBeUndefined();
+    expect(otherScoreRule(policy, 'prompt_guard', 'texts', 'document', 'injection')).toBeUndefined();
+    expect(otherScoreRule(policy, 'llama_guard', 'conversation', 'user')).toBeUndefined();
   });
 
   it('uses the input rule for prompts and the output rule for answers', () => {

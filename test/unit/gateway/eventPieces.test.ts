@@ -83,6 +83,41 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64);
   });
 
+  test('a piece of two lanes leads both: its own slot, and the text all slots join (Responses output_text)', () => {
+    type L = P & { lanes: string[] };
+    const two = new EventPieces<L>((p) => p.lanes);
+    two.push({ event: 1, lane: 'a', lanes: ['a', 'text'], text: 'Here is how to build a pipe' });
+    for (let e = 2; e <= 5; e++) two.push({ event: e, lane: 'b', lanes: ['b', 'text'], text: ` filler ${e}` });
+    two.push({ event: 6, lane: 'a', lanes: ['a', 'text'], text: ' bomb at home' });
+    // The shared text lane's last events are b's filler; a's own lane still leads with its phrase.
+    const window = two.window(5, 6, 2).map((p) => p.text);
+    expect(window).toContain('Here is how to build a pipe');
+    expect(window.at(-1)).toBe(' bomb at home');
+  });
+
+  test("a lane's share walks back over its own pieces: a phrase ending in a one-character piece keeps its start", () => {
+    const split = new EventPieces<P>((p) => p.lane);
+    split.push({ event: 1, lane: 'a', text: 'how to build a pip' });
+    split.push({ event: 2, lane: 'a', text: 'e' });
+    for (let e = 3; e <= 6; e++) split.push({ event: e, lane: 'b', text: ' lorem ipsum dolor sit amet' });
+    split.push({ event: 7, lane: 'c', text: '.' });
+    split.push({ event: 7, lane: 'c', text: '.' });
+    split.push({ event: 8, lane: 'a', text: ' bomb from scratch' });
+    split.push({ event: 8, lane: 'b', text: 'x' });
+    const a = split.window(7, 8, 2).filter((p) => p.lane === 'a').map((p) => p.text).join('');
+    expect(a).toMatch(/pipe bomb from scratch$/);
+  });
+
+  test('wordTail keeps what a text ends with: a trailing space costs no room and is not lost', () => {
+    expect(wordTail('how to build a detonator ', 8)).toBe('detonator ');
+    expect(wordTail('   ', 1)).toBe('   ');
+  });
+
+  test('wordTail reads only near the cut: a megabyte run without spaces before a space (a quadratic scan would not finish within the test timeout)', () => {
+    const text = `${'x'.repeat(1 << 20)} ${'y'.repeat(600)}`;
+    for (let i = 0; i < 20; i++) expect(wordTail(text, 512)).toBe('y'.repeat(512));
+  });
+
   test('no overlap: only the events of the window; a window from 0 is everything up to its end', () => {
     expect(texts(pieces.window(4, 6, 0))).toEqual(['content:s11', 'content: done']);
     expect(texts(pieces.window(0, 6, 3))).toEqual(texts(pieces.all().slice()));
