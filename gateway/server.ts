@@ -161,6 +161,7 @@ async function startParts(
   const server = http.createServer(httpServerOptions(config.limits), (req, res) => {
     if (!refuseMissingHost(req, res)) app(req, res);
   });
+  server.keepAliveTimeout = config.limits.keep_alive_timeout_ms;
   server.on('clientError', onClientError);
   continueOnFirstRead(server);
   refuseUnknownExpectations(server);

@@ -14,6 +14,12 @@ export const HardeningLimits = z.strictObject({
   headers_timeout_ms: z.number().int().positive().max(2_147_483_647).default(30_000),
   /** Time a client has to send its whole request, body included (slow-loris bodies get a 408). */
   request_timeout_ms: z.number().int().positive().max(2_147_483_647).default(60_000),
+  /**
+   * How long an idle keep-alive connection is held for the client's next request. Above the idle
+   * timeout of the load balancer in front (nginx and ingress-nginx keep upstream connections 60 s):
+   * a gateway that closed first would race the proxy's next request on that socket, a 502.
+   */
+  keep_alive_timeout_ms: z.number().int().positive().max(2_147_483_647).default(65_000),
   /** A client that takes nothing of its response for this long is disconnected (the engine call is aborted). */
   stalled_write_timeout_ms: z.number().int().positive().max(2_147_483_647).default(60_000),
   /** Context window in tokens for models not named below (Llama 3.1: 128K). */
