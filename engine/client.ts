@@ -119,6 +119,13 @@ export class EngineClient implements Engine {
       deadline.done();
       throw new EngineError('unreachable', 'the engine is overloaded (HTTP 429)', 429, undefined, retryAfterSeconds(res.headers['retry-after']));
     }
+    if (res.statusCode === 503) {
+      // Unavailable (vLLM while its engine is down or starting, a proxy with no backend): nothing
+      // was generated; the client is told 503 engine_unavailable, with the engine's Retry-After.
+      const text = await readErrorHead(res.body);
+      deadline.done();
+      throw new EngineError('unreachable', `the engine is unavailable (HTTP 503)${summarizeUpstream(text)}`, 503, undefined, retryAfterSeconds(res.headers['retry-after']));
+    }
     if (res.statusCode >= 500) {
       const text = await readErrorHead(res.body);
       deadline.done();

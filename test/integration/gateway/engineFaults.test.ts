@@ -29,6 +29,15 @@ describe('engine faults', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
   });
 
+  test("an unavailable engine (503): 503 engine_unavailable carrying the engine's Retry-After, not a 502", async () => {
+    await h.script({ status: 503, retry_after: 9 });
+    const res = await chat(h, {});
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('9');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
+    expect(h.recorder.records.at(-1)).toMatchObject({ status: 503, error: { type: 'engine_unavailable' } });
+  });
+
   test('engine answering 400 reaches the client with its status and message', async () => {
     await h.script({ status: 400 });
     const res = await chat(h, {});

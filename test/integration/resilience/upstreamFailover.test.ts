@@ -114,12 +114,22 @@ describe('several upstreams: health checks and failover before the first byte', 
   });
 
   test('both upstreams failing is the usual 502, after one attempt on each', async () => {
-    await script(h.engine, { status: 503 });
-    await script(second, { status: 503 });
+    await script(h.engine, { status: 500 });
+    await script(second, { status: 500 });
     const before = total();
     const res = await chat(h);
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
+    expect(total() - before).toBe(2);
+  });
+
+  test('both upstreams unavailable (503) is a 503 engine_unavailable, after one attempt on each', async () => {
+    await script(h.engine, { status: 503 });
+    await script(second, { status: 503 });
+    const before = total();
+    const res = await chat(h);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
     expect(total() - before).toBe(2);
   });
 
