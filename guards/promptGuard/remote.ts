@@ -153,7 +153,9 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
           // Which input was too long the server does not say: split each of this batch's in two
           // (overlapping by a third, so nothing is only at a cut), score the halves, keep them all.
           if (depth >= MAX_SPLITS) {
-            throw new ServerFailure({ type: 'bad_input', message: `a segment is still longer than the server's window after ${MAX_SPLITS} splits` });
+            // An eighth of a segment the gateway sized for the model's window: the server's window
+            // is not the model's (a wrong --max-input-length, another model): a fault, not the request's.
+            throw new ServerFailure({ type: 'model_error', message: `the server still says a segment is too long after ${MAX_SPLITS} splits (an eighth of the model's window); is its maximum input length set below the model's?` });
           }
           counters.splits++;
           const halves = batchTexts.map(splitInTwo);

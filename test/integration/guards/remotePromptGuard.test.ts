@@ -130,6 +130,21 @@ describe.each<ClassifierFlavor>(['tei', 'vllm'])('Prompt Guard on %s', (flavor) 
     }
   });
 
+  test('a server that says "too long" whatever it is sent: a guard fault (model_error), not the request\'s bad input', async () => {
+    const server = await startFakeClassifier(flavor);
+    const guard = guardFor(server);
+    await guard.load();
+    try {
+      server.fail(() => (flavor === 'tei' ? { kind: 'error', status: 413, message: '`inputs` must have less than 512 tokens. Given: 600', errorType: 'validation' } : { kind: 'error', status: 400, message: "This model's maximum context length is 512 tokens. However, you requested 600 tokens." }));
+      const v = await guard.check(request(user('a short question')));
+      expect(v.error?.type).toBe('model_error');
+      expect(v.error?.message).toMatch(/too long after 3 splits/);
+    } finally {
+      await guard.close();
+      await server.close();
+    }
+  });
+
   test('verdicts are reused within a cache scope, and only there', async () => {
     const guard = guardFor(server);
     await guard.load();
