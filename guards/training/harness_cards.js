@@ -53,7 +53,8 @@ const RUNS = {
       { id: 'docs_val', title: 'benign documents and tool results, validation', args: [...ALL, '--split', 'validation', '--task', 'A', '--role', 'document', '--role', 'tool', '--calibrate-fpr', '0.01'] },
       { id: 'system_val', title: 'persona prompts as system messages, validation', args: [...PERSONAS_AS_SYSTEM, '--split', 'validation', '--calibrate-fpr', '0.01'] },
       { id: 'system_test', title: 'persona prompts as system messages, test', args: [...PERSONAS_AS_SYSTEM, '--split', 'test'] },
-      { id: 'jailbreak_test', title: 'Task A test, jailbreaks vs benign user prompts', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--label', 'jailbreak', '--label', 'benign', '--label', 'safe', '--label', 'unsafe'] },
+      // Record labels: every Task A user row but the injections (Task B's unclear rows are benign in Task A).
+      { id: 'jailbreak_test', title: 'Task A test, jailbreaks vs benign user prompts', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--label', 'jailbreak', '--label', 'benign', '--label', 'safe', '--label', 'unsafe', '--label', 'unclear'] },
       { id: 'user_test', title: 'Task A test, user turns (jailbreaks vs every benign user prompt)', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution'] },
       // The same padded jailbreaks with harmless prose around them (benign documents of the same split) instead of other users' requests.
       { id: 'user_test_docpad', title: 'Task A test, user turns, jailbreaks padded with benign documents', args: [...ALL, '--split', 'test', '--task', 'A', '--role', 'user', '--dilution', '--dilution-padding', `${D}/doc-carriers`] },
@@ -107,7 +108,7 @@ const command = (guard, args) => `safety-gateway eval --guard ${guard} ${args.ma
 
 function section(name, spec, results) {
   const lines = [];
-  lines.push(`Measured with the gateway's own guard runtime (${values.policy}, its thresholds; sanitizing, half-overlapping segments and fine windows as in production) by \`node guards/training/harness_cards.js --model ${name}\`; every run's full output is in \`harness_report.json\`. Positive = ${spec.guard === 'prompt_guard' ? 'jailbreak or injection' : 'unsafe'}.`, '');
+  lines.push(`Measured with the gateway's own guard runtime (${values.policy}, its thresholds; sanitizing, half-overlapping segments and fine windows as in production) by \`node guards/training/harness_cards.js --model ${name}\`; every run's full output is in \`harness_report.json\`. Positive = ${spec.guard === 'prompt_guard' ? 'jailbreak or injection' : 'unsafe'}. At the policy's thresholds a row is flagged when any rule of this guard that reads it fires, as the gateway blocks${spec.guard === 'prompt_guard' ? ' (user turns: `jailbreak` on the jailbreak score and `pasted-injection` on the injection score)' : ''}; AUROC, AUPRC and recall at 1% FPR are on each run's own score.`, '');
   lines.push('| set | n | pos | AUROC | AUPRC | recall @ 1% FPR | recall @ policy | FPR @ policy |', '|---|---|---|---|---|---|---|---|');
   for (const run of spec.runs) {
     const r = results[run.id];
