@@ -1,5 +1,6 @@
 import type { Guard, GuardError, Verdict } from '../../../guards/types';
 import type { PolicyHolder } from './policyRuntime';
+import { noteGuardFault, oneLine } from './guardFaultLog';
 
 /**
  * Guard health, for /readyz: a guard whose last N checks all failed (error or timeout) is failing,
@@ -9,7 +10,8 @@ import type { PolicyHolder } from './policyRuntime';
  */
 export interface GuardHealthState {
   consecutiveFailures: number;
-  lastError?: { type: GuardError['type']; at: string };
+  /** The last failure, with the guard's own message (guards keep request text out of theirs). */
+  lastError?: { type: GuardError['type']; at: string; message?: string };
   lastOkAt?: string;
 }
 
@@ -34,7 +36,7 @@ export function guardHealth(guard: Guard): GuardHealthState {
 export function nextHealth(state: GuardHealthState, verdict: Pick<Verdict, 'error'>, at: string): GuardHealthState {
   if (!verdict.error) return { consecutiveFailures: 0, lastError: state.lastError, lastOkAt: at };
   if (!FAULTS.has(verdict.error.type)) return state;
-  return { consecutiveFailures: state.consecutiveFailures + 1, lastError: { type: verdict.error.type, at }, lastOkAt: state.lastOkAt };
+  return { consecutiveFailures: state.consecutiveFailures + 1, lastError: { type: verdict.error.type, at, message: oneLine(verdict.error.message) }, lastOkAt: state.lastOkAt };
 }
 
 /** Pure: failing once the last `threshold` checks all failed. */
@@ -43,9 +45,11 @@ export function isFailing(state: GuardHealthState, threshold: number): boolean {
 }
 
 /** Called with every verdict a request's check produced (not for checks the client's disconnect cut short). */
-export function observeGuard(guard: Guard, verdict: Pick<Verdict, 'error'>): void {
-  states.set(guard, nextHealth(guardHealth(guard), verdict, new Date().toISOString()));
+export function observeGuard(guard: Guard, verdict: Pick<Verdict, 'error'>, now: number = Date.now()): void {
+  states.set(guard, nextHealth(guardHealth(guard), verdict, new Date(now).toISOString()));
+  if (verdict.error && FAULTS.has(verdict.error.type)) noteGuardFault(guard, verdict.error, now);
 }
+
 
 /**
  * One small check of a failing guard, so it can recover while the replica is drained (no traffic
@@ -107,7 +111,8 @@ export function guardReadinessCheck(policies: PolicyHolder, options: GuardReadin
     if (still.length === 0) return undefined;
     const described = still.map(([guard, name]) => {
       const state = guardHealth(guard);
-      return `${name} (${state.consecutiveFailures} checks failed in a row, last ${state.lastError?.type ?? 'error'} at ${state.lastError?.at ?? '?'})`;
+      const why = state.lastError?.message ? `: ${state.lastError.message}` : '';
+      return `${name} (${state.consecutiveFailures} checks failed in a row, last ${state.lastError?.type ?? 'error'} at ${state.lastError?.at ?? '?'}${why})`;
     });
     return `guards: required guard failing: ${described.join('; ')}`;
   };

@@ -6,6 +6,7 @@ import type { GuardSpec } from '../../../policies/schema';
 import { createPolicyWatcher, type PolicyWatcher } from '../../../policies/watcher';
 import { UnknownPolicyError } from '../../errors';
 import { createGuardFromSpec, timeoutBudgetOf } from './guardFactory';
+import { logGuardFaults } from './guardFaultLog';
 import type { GuardSettings } from './guardSettings';
 import { ortHost } from '../../../guards/onnx/ortHost';
 import type { TimeoutBudget } from '../../../guards/runtime/timeoutBudget';
@@ -257,6 +258,7 @@ export class PolicyHolder {
     const cached = this.guardCache.get(key);
     if (cached) return cached;
     const guard = createGuardFromSpec(name, spec, this.settings);
+    if (this.settings.log) logGuardFaults(guard, name, this.settings.log);
     await guard.load();
     this.guardCache.set(key, guard);
     return guard;

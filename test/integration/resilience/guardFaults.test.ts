@@ -31,9 +31,10 @@ const isOutputCheck = (req: RecordedRequest) => {
 
 describe('a remote guard that is down (nothing listens on its port)', () => {
   let gw: RealGateway;
+  const log: string[] = [];
   beforeAll(async () => {
     const policy = remotePolicy(`http://127.0.0.1:${await closedPort()}/v1`, 'meta-llama/Llama-Guard-3-8B');
-    gw = await startRealGateway({ policy, config: { guards: { unready_after_failures: 2, probe_timeout_ms: 500 } } });
+    gw = await startRealGateway({ policy, config: { guards: { unready_after_failures: 2, probe_timeout_ms: 500 } }, log: (line) => log.push(line) });
   });
   afterAll(async () => gw?.close());
 
@@ -68,11 +69,18 @@ describe('a remote guard that is down (nothing listens on its port)', () => {
     expect(entry.phases[0].verdicts[0]).toMatchObject({ guard: 'llama_guard', error_type: 'unavailable' });
   });
 
-  test('/readyz: not ready once the required guard failed its last checks, and it says which', async () => {
+  test('/readyz: not ready once the required guard failed its last checks, and it says which, and why', async () => {
     await (await gw.chat({ messages: [{ role: 'user', content: 'again' }] })).arrayBuffer();
     const ready = await readyz(gw);
     expect(ready.status).toBe(503);
-    expect(ready.body.problems.guards).toMatch(/llama_guard/);
+    expect(ready.body.problems.guards).toMatch(/llama_guard \(\d+ checks failed in a row, last unavailable at .*: http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: .*ECONNREFUSED/);
+  });
+
+  test("the operator's log says why, once a minute per kind of failure, not once per request", () => {
+    const lines = log.filter((l) => l.startsWith('guard llama_guard'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^guard llama_guard \(meta-llama\/Llama-Guard-3-8B\) failed: unavailable: http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: .*ECONNREFUSED/);
+    expect(lines[0]).not.toMatch(/Plan a birthday party|again/);
   });
 });
 

@@ -22,14 +22,14 @@ export interface RealGateway {
   close(): Promise<void>;
 }
 
-export async function startRealGateway(options: { policy?: string; config?: Record<string, unknown> } = {}): Promise<RealGateway> {
+export async function startRealGateway(options: { policy?: string; config?: Record<string, unknown>; log?: (line: string) => void } = {}): Promise<RealGateway> {
   const engine = await startDevEngine({ tokenDelayMs: 0 });
   const auditDir = mkdtempSync(path.join(tmpdir(), 'sg-audit-'));
   const { audit, ...rest } = options.config ?? {};
   const config = GatewayConfig.parse({ port: 0, policy: options.policy ?? FIXTURE_POLICY, engine: { url: engine.baseUrl }, audit: { dir: auditDir, ...(audit as object | undefined) }, ...rest });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway({ config });
+    gateway = await startGateway({ config, ...(options.log ? { log: options.log } : {}) });
   } catch (err) {
     await engine.close();
     throw err;

@@ -1,4 +1,6 @@
-import { isFailing, nextHealth, type GuardHealthState } from '../../../gateway/pipeline/runtime/guardHealth';
+import { isFailing, nextHealth, observeGuard, type GuardHealthState } from '../../../gateway/pipeline/runtime/guardHealth';
+import { logGuardFaults } from '../../../gateway/pipeline/runtime/guardFaultLog';
+import type { Guard } from '../../../guards/types';
 
 describe('guard health (pure)', () => {
   const at = '2025-06-01T00:00:00.000Z';
@@ -17,6 +19,27 @@ describe('guard health (pure)', () => {
   });
 
   test('the last error is remembered with its type and time', () => {
-    expect(run([fail('parse_error')]).lastError).toEqual({ type: 'parse_error', at });
+    expect(run([fail('parse_error')]).lastError).toEqual({ type: 'parse_error', at, message: 'x' });
+  });
+});
+
+describe("a guard's failures in the operator's log", () => {
+  test('the first of each kind, then one a minute with how many were left out; successes and bad input say nothing', () => {
+    const guard = { name: 'pg', model: 'm' } as unknown as Guard;
+    const lines: string[] = [];
+    logGuardFaults(guard, 'prompt_guard', (l) => lines.push(l));
+    const t0 = Date.parse('2025-06-01T00:00:00Z');
+    observeGuard(guard, { error: { type: 'unavailable', message: 'http://h/predict: connect ECONNREFUSED\n  at x' } }, t0);
+    observeGuard(guard, { error: { type: 'unavailable', message: 'again' } }, t0 + 1_000);
+    observeGuard(guard, { error: { type: 'timeout', message: 'no answer within 400 ms' } }, t0 + 2_000);
+    observeGuard(guard, {}, t0 + 3_000);
+    observeGuard(guard, { error: { type: 'bad_input', message: 'the request' } }, t0 + 4_000);
+    observeGuard(guard, { error: { type: 'unavailable', message: 'still down' } }, t0 + 30_000);
+    observeGuard(guard, { error: { type: 'unavailable', message: 'down a minute later' } }, t0 + 61_000);
+    expect(lines).toEqual([
+      'guard prompt_guard (m) failed: unavailable: http://h/predict: connect ECONNREFUSED at x',
+      'guard prompt_guard (m) failed: timeout: no answer within 400 ms',
+      'guard prompt_guard (m) failed: unavailable: down a minute later (2 more like it in the last 61 s)',
+    ]);
   });
 });
