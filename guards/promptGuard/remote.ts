@@ -307,7 +307,9 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       return { ...counters };
     },
     describeRuntime() {
-      return `${options.backend} ${path} at ${urls.map(redactUrl).join(', ')}${urls.length > 1 ? ' (round-robin over healthy servers, failover)' : ''}; segments cut by characters, ${maxBatch} per request`;
+      // Said at every start: without the served model's tokenizer, spaced-out attacks ("i g n o r e") are scored as sent.
+      const whitespace = options.tokenizerDir ? "Meta's whitespace-attack fix on" : "WITHOUT Meta's whitespace-attack fix (set `tokenizer:` to the served model's tokenizer folder; the local backend applies it)";
+      return `${options.backend} ${path} at ${urls.map(redactUrl).join(', ')}${urls.length > 1 ? ' (round-robin over healthy servers, failover)' : ''}; segments cut by characters, ${maxBatch} per request; ${whitespace}`;
     },
     async close(): Promise<void> {
       servers.close();

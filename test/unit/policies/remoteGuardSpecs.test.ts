@@ -31,6 +31,8 @@ describe('Prompt Guard on a classification server, in a policy', () => {
     expect(loaded.policy.guards.pg).toMatchObject({ backend: 'tei', model: 'meta-llama/Prompt-Guard-86M', url: ['http://tei-0:8080', 'http://tei-1:8080'] });
     const guard = createGuardFromSpec('pg', loaded.policy.guards.pg!, { threads: 1 });
     expect(guard.describeRuntime?.()).toMatch(/^tei \/predict at http:\/\/tei-0:8080, http:\/\/tei-1:8080 \(round-robin/);
+    // No tokenizer: the start-up line says the whitespace-attack fix is off, and how to turn it on.
+    expect(guard.describeRuntime?.()).toMatch(/WITHOUT Meta's whitespace-attack fix \(set `tokenizer:`/);
     void guard.close();
   });
 
