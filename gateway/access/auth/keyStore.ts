@@ -65,6 +65,8 @@ export class KeyStore {
   /** First load: a broken keys file stops the start (there is no last good version yet); a missing one is no keys yet. */
   load(reloading = false): void {
     const seen = this.config.file ? fileIdentity(this.config.file) : undefined;
+    // Said at start: every request is answered 401 until the file appears (it is read as soon as it does).
+    if (this.config.file && !reloading && seen === undefined && this.config.inline.length === 0) this.log(`keys: ${this.config.file} does not exist yet: no keys, every /v1 request is refused 401 until it is written (\`safety-gateway keys add --file ${this.config.file} ...\`)`);
     const file = this.config.file ? (reloading ? rereadKeysFile : readKeysFile)(this.config.file) : { keys: [] };
     this.index = indexKeys(file, this.config.inline);
     this.loaded = seen;

@@ -83,10 +83,12 @@ describe('key store', () => {
     writeFileSync(file, 'keys: []\n');
     store.reload();
     expect(store.lookup(live)).toBeUndefined();
-    // At start, a missing file is no keys yet (the first `keys add` creates it).
-    const fresh = new KeyStore(KeysConfig.parse({ file: path.join(dir, 'none.yaml') }));
+    // At start, a missing file is no keys yet (the first `keys add` creates it), and the log says every request is refused until then.
+    const said: string[] = [];
+    const fresh = new KeyStore(KeysConfig.parse({ file: path.join(dir, 'none.yaml') }), (l) => said.push(l));
     fresh.load();
     expect(fresh.size).toBe(0);
+    expect(said).toEqual([expect.stringMatching(/none\.yaml does not exist yet: no keys, every \/v1 request is refused 401 until it is written/)]);
   });
 
   test('a file replaced between the first read and the first poll is still picked up', async () => {
