@@ -31,4 +31,8 @@ describe('SAFETY_API_KEYS', () => {
     expect(config.rate_limits).toMatchObject({ store: 'redis', redis_url: 'redis://127.0.0.1:6390' });
     expect(JSON.stringify(config)).not.toContain(keyA);
   });
+
+  test('a REDIS_URL without its scheme is refused at start, saying what a Redis URL looks like', () => {
+    expect(() => loadConfig({ flags: {}, env: { REDIS_URL: 'localhost:6379' } })).toThrow(/a Redis URL: redis:\/\/host:6379/);
+  });
 });
