@@ -2,6 +2,8 @@ import { otlpProtocol } from './metricReaders';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 
+const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set(['grpc', 'http/protobuf', 'http/json']);
+
 export interface ExportPlan {
   /** Signals pushed by their OTEL_*_EXPORTER (OTLP by default) to a collector. */
   push: Record<Signal, boolean>;
@@ -25,8 +27,11 @@ export function exportPlan(env: NodeJS.ProcessEnv): ExportPlan {
   const push = { traces: wanted('traces'), logs: wanted('logs'), metrics: wanted('metrics') };
   const pushed = (Object.keys(push) as Signal[]).filter((s) => push[s]);
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  // A protocol the exporters do not know falls back to http/protobuf: say so, naming the variable.
+  const unknown = ['OTEL_EXPORTER_OTLP_PROTOCOL', ...pushed.map((sig) => `OTEL_EXPORTER_OTLP_${sig.toUpperCase()}_PROTOCOL`)].filter((name) => set(name) && !KNOWN_PROTOCOLS.has(env[name]!.trim()));
+  const fallback = unknown.length ? `; ${unknown.map((name) => `${name}=${env[name]!.trim()}`).join(', ')} is not grpc, http/protobuf or http/json: http/protobuf used` : '';
   const summary = pushed.length
-    ? `telemetry: pushing ${pushed.join(', ')} (OTLP ${otlpProtocol(env, 'TRACES')}${endpoint ? ` to ${redactEndpoint(endpoint)}` : ''}); metrics also on GET /metrics`
+    ? `telemetry: pushing ${pushed.join(', ')} (OTLP ${otlpProtocol(env, 'TRACES')}${endpoint ? ` to ${redactEndpoint(endpoint)}` : ''}${fallback}); metrics also on GET /metrics`
     : 'telemetry: no collector configured (set OTEL_EXPORTER_OTLP_ENDPOINT): metrics on GET /metrics only';
   return { push, summary };
 }

@@ -46,4 +46,11 @@ describe('what the OTEL_* variables export', () => {
     expect(exporter).toBeInstanceOf(OTLPMetricExporter);
     await reader.shutdown();
   });
+
+  test('a protocol the exporters do not know is said in the start-up line, with the one used instead', () => {
+    expect(exportPlan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuff' }).summary).toBe(
+      'telemetry: pushing traces, logs, metrics (OTLP http/protobuf to http://c:4318; OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuff is not grpc, http/protobuf or http/json: http/protobuf used); metrics also on GET /metrics',
+    );
+    expect(exportPlan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).summary).not.toMatch(/is not/);
+  });
 });
