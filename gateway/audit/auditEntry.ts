@@ -1,3 +1,5 @@
+import type { Verdict } from '../../guards/types';
+import type { RuleOutcome } from '../../policies/evaluate';
 import type { Action } from '../../policies/schema';
 import { guardFault } from '../pipeline/guardFault';
 import { recordedPath } from './recordedPath';
@@ -60,6 +62,8 @@ export interface AuditPhase {
   verdicts: AuditVerdict[];
   /** Input only: earlier assistant turns recognized as answers this gateway delivered (their paths), which jailbreak-score rules did not scan. */
   delivered_answers?: string[];
+  /** Output: the same rules' verdicts on the answer's bookkeeping read apart (or on the answer, when the bookkeeping's decided); they did not decide. */
+  other_readings?: AuditVerdict[];
 }
 
 export interface AuditVerdict {
@@ -144,29 +148,33 @@ function toPhase(phase: GuardPhase): AuditPhase {
     deciding_rule: phase.decision.decidingRule,
     reason: phase.decision.reason,
     duration_ms: ms(phase.durationMs),
-    verdicts: phase.verdicts.map(({ ruleId, verdict }) => {
-      const outcome = outcomes.get(ruleId);
-      return {
-        rule_id: ruleId,
-        guard: verdict.guard,
-        model: verdict.model,
-        label: verdict.label,
-        score: verdict.score,
-        // What the rule acted on: a rule under the guard's unsafe cut also reads the categories safe texts leaned to.
-        categories: outcome?.categories ?? verdict.categories,
-        threshold: outcome?.threshold,
-        mode: outcome?.mode,
-        rule_action: outcome?.action,
-        action: outcome?.effective,
-        latency_ms: ms(verdict.latencyMs),
-        segments_scanned: verdict.segmentsScanned,
-        windows_scanned: verdict.windowsScanned,
-        worst_path: recordedPath(verdict.worstPath),
-        worst_span: verdict.worstSpan,
-        cache_hits: verdict.cacheHits,
-        error_type: verdict.error?.type,
-      };
-    }),
+    verdicts: phase.verdicts.map(({ ruleId, verdict }) => auditVerdict(ruleId, verdict, outcomes.get(ruleId))),
+    // Their outcome is the rule's on another verdict: only what the guard said is kept.
+    ...(phase.otherReadings?.length ? { other_readings: phase.otherReadings.map(({ ruleId, verdict }) => auditVerdict(ruleId, verdict, undefined)) } : {}),
+  };
+}
+
+/** One verdict as recorded; `outcome`: what its rule did with it (none for an other reading). */
+function auditVerdict(ruleId: string, verdict: Verdict, outcome: RuleOutcome | undefined): AuditVerdict {
+  return {
+    rule_id: ruleId,
+    guard: verdict.guard,
+    model: verdict.model,
+    label: verdict.label,
+    score: verdict.score,
+    // What the rule acted on: a rule under the guard's unsafe cut also reads the categories safe texts leaned to.
+    categories: outcome?.categories ?? verdict.categories,
+    threshold: outcome?.threshold,
+    mode: outcome?.mode,
+    rule_action: outcome?.action,
+    action: outcome?.effective,
+    latency_ms: ms(verdict.latencyMs),
+    segments_scanned: verdict.segmentsScanned,
+    windows_scanned: verdict.windowsScanned,
+    worst_path: recordedPath(verdict.worstPath),
+    worst_span: verdict.worstSpan,
+    cache_hits: verdict.cacheHits,
+    error_type: verdict.error?.type,
   };
 }
 

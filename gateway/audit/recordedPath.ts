@@ -11,6 +11,9 @@ const API_MEMBERS: ReadonlySet<string> = new Set([
   'reasoning_content', 'reasoning', 'tools', 'functions', 'tool_choice', 'parameters', 'properties', 'items', 'description', 'title',
   'enum', 'const', 'default', 'examples', 'pattern', 'format', 'response_format', 'json_schema', 'schema', 'prompt', 'suffix',
   'documents', 'image_url', 'input_audio', 'file', 'url', 'detail', 'data', 'metadata', 'guided_json', 'guided_regex', 'guided_choice', 'guided_grammar',
+  // answers as the gateway names their places (choices[0].message.content, choices[0].bookkeeping)
+  'choices', 'message', 'delta', 'bookkeeping', 'logprobs', 'top_logprobs', 'token', 'bytes', 'finish_reason', 'usage', 'model',
+  'system_fingerprint', 'service_tier', 'object', 'error', 'param', 'code',
   // Responses
   'input', 'instructions', 'output', 'summary', 'output_text', 'input_text', 'annotations', 'call_id', 'strict', 'type', 'id', 'status',
   // JSON Schema vocabulary read inside tool parameters

@@ -55,19 +55,22 @@ export async function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompleti
  * Pure: one phase from the answer's and its bookkeeping's, rule by rule: each rule keeps the
  * verdict whose outcome is the more severe (what it asks for, shadow rules included), a verdict
  * before a guard error at the same severity (decide's own rule), the answer's on a tie; then the
- * policy decides on those verdicts as on any others. A rule's other verdict is not recorded.
+ * policy decides on those verdicts as on any others. A rule's other verdict is kept as an other reading.
  */
 export function mergeAnswerPhases(rules: Rule[], main: GuardPhase, side: GuardPhase, policy: { id: string; version: string }): GuardPhase {
   const mainVerdicts = new Map(main.verdicts.map((v) => [v.ruleId, v.verdict]));
   const sideVerdicts = new Map(side.verdicts.map((v) => [v.ruleId, v.verdict]));
   const rank = (rule: Rule, verdict: Verdict) => SEVERITY[evaluateRule(rule, verdict).action] * 2 + (verdict.error ? 0 : 1);
   const merged: RuleVerdict[] = [];
+  const others: RuleVerdict[] = [];
   for (const rule of rules) {
     const a = mainVerdicts.get(rule.id);
     const b = sideVerdicts.get(rule.id);
     const verdict = a && b ? (rank(rule, b) > rank(rule, a) ? b : a) : (a ?? b);
     if (verdict) merged.push({ ruleId: rule.id, verdict });
+    const other = verdict === a ? b : a;
+    if (other) others.push({ ruleId: rule.id, verdict: other });
   }
   const decision = decide('output', rules, new Map(merged.map((v) => [v.ruleId, v.verdict])), policy);
-  return { decision, verdicts: merged, durationMs: Math.max(main.durationMs, side.durationMs) };
+  return { decision, verdicts: merged, ...(others.length ? { otherReadings: others } : {}), durationMs: Math.max(main.durationMs, side.durationMs) };
 }

@@ -11,6 +11,11 @@ export interface RuleVerdict {
 export interface GuardPhase {
   decision: Decision;
   verdicts: RuleVerdict[];
+  /**
+   * The same rules' verdicts on a text read apart from the answer (its bookkeeping) where the
+   * answer's own verdict decided, or the other way round: kept, so no verdict is lost.
+   */
+  otherReadings?: RuleVerdict[];
   /** Wall-clock time of the phase (guards run in parallel). */
   durationMs: number;
 }

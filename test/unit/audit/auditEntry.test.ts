@@ -47,6 +47,18 @@ describe('audit entry shaping', () => {
     expect(JSON.stringify(entry)).not.toContain('078-05-1120');
   });
 
+  test("an answer's bookkeeping read apart: the verdicts that did not decide are recorded as other readings, with what the guard said only", () => {
+    const unsafe = rule('unsafe-answer', 'llama_guard');
+    const output = { ...phase('output', [[unsafe, verdict('llama_guard', 0.97, { worstPath: 'choices[0].bookkeeping' })]]), otherReadings: [{ ruleId: 'unsafe-answer', verdict: verdict('llama_guard', 0.04, { worstPath: 'choices[0].message.content' }) }], choice: 0 };
+    const entry = toAuditEntry(requestRecord({ outputs: [output] }), captureContent(undefined, 'none', 's'), 's');
+    expect(entry.phases[1]).toMatchObject({
+      verdicts: [{ rule_id: 'unsafe-answer', score: 0.97, action: 'block', worst_path: 'choices[0].bookkeeping' }],
+      other_readings: [{ rule_id: 'unsafe-answer', score: 0.04, worst_path: 'choices[0].message.content' }],
+    });
+    expect(entry.phases[1].other_readings![0].action).toBeUndefined();
+    expect(entry.phases[0].other_readings).toBeUndefined();
+  });
+
   test('capture none: no raw text anywhere in the entry', () => {
     const record = requestRecord({ error: { type: 'engine_rejected', message: 'prompt "tell me a secret" is too long' } });
     const text = JSON.stringify(toAuditEntry(record, captureContent(record.content, 'none', 'salt'), 'salt'));

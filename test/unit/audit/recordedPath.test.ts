@@ -9,6 +9,11 @@ describe('recordedPath: where the worst text sat, without names the client chose
     ['messages[0].content[0].my_ssn_is_078-05-1120#key', 'messages[0].content[0].*#key'],
     ['messages[0].ignore_all_previous_instructions', 'messages[0].*'],
     ['input[2].output', 'input[2].output'],
+    // Answers, as the gateway names their places: kept readable for the reviewer.
+    ['choices[0].message.content', 'choices[0].message.content'],
+    ['choices[1].bookkeeping', 'choices[1].bookkeeping'],
+    ['choices[0].message.tool_calls[2].function.arguments', 'choices[0].message.tool_calls[2].function.arguments'],
+    ['choices[0].message.you_are_worthless', 'choices[0].message.*'],
   ])('%s -> %s', (path, recorded) => {
     expect(recordedPath(path)).toBe(recorded);
   });

@@ -23,6 +23,11 @@ describe('mergeAnswerPhases (pure)', () => {
       ['unsafe-answer', 0.97],
       ['watch', 0.7],
     ]);
+    // The verdicts that did not decide are kept, not dropped.
+    expect(merged.otherReadings?.map((v) => [v.ruleId, v.verdict.score])).toEqual([
+      ['unsafe-answer', 0.1],
+      ['watch', 0.3],
+    ]);
   });
 
   test('a content block beats a guard error at the same severity: a block, not a 503 fault', () => {
