@@ -4,7 +4,6 @@ import { eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
 import { responseSummary } from '../pipeline/responses/engineSummary';
 import { answerFromSlots, SlotLedger } from '../pipeline/responses/slotAnswer';
 import { EventPieces } from './eventPieces';
-import { ResponsesStreamStructure } from './responsesStructure';
 import type { RequestRecord } from '../record/requestRecord';
 
 /**
@@ -15,7 +14,6 @@ import type { RequestRecord } from '../record/requestRecord';
  */
 export class ResponsesAccumulator {
   private readonly ledger = new SlotLedger();
-  private readonly structure = new ResponsesStreamStructure();
   // Leads by lane: each slot leads itself, and message text also leads as one lane, as the client's
   // `output_text` joins every item's text without a separator (a phrase may start in one item and end in the next).
   private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => (p.kind === 'content' ? [p.slot, 'output_text'] : p.slot));
@@ -32,9 +30,8 @@ export class ResponsesAccumulator {
   /** `sent`: the request as forwarded (echoed members are compared with it). */
   constructor(private readonly sent: Readonly<Record<string, unknown>>) {}
 
-  /** Adds one parsed event; true when it carried text not read before. Throws MalformedAnswerError for an event out of the client's order (responsesStructure.ts). */
+  /** Adds one parsed event; true when it carried text not read before. */
   add(event: ResponseStreamEvent, now: number = performance.now()): boolean {
-    this.structure.check(event);
     this.firstEventAt ??= now;
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number;
     if (event.response) {

@@ -29,7 +29,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
     if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
     const json = parseEngineText(sse.data, 'a stream event');
     const event = engineAnswer(() => parseResponseEvent(json));
-    engineAnswer(() => accumulator.add(event));
+    accumulator.add(event);
     return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\n${dataLines(sse.data)}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
   };
   try {
