@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { startHarness, type Harness } from '../support/gatewayHarness';
-import { bufferMode, chatEvents, defaultPolicyWithFixtureModels, responseStream, windowMode } from './support';
+import { bufferMode, chatAnswer, chatEvents, defaultPolicyWithFixtureModels, responseAnswer, responseStream, windowMode } from './support';
 
 /**
  * Text the client joins that the gateway must read joined. The unsafe marker (zzs11 for the
@@ -106,5 +106,69 @@ describe('bypass: chat window mode, a long run without spaces at a window bounda
     expect(content).not.toContain(UNSAFE);
     expect(content).not.toContain('s11 rest');
     expect(finish).toBe('content_filter');
+  });
+});
+
+describe.each([
+  ['buffer', bufferMode],
+  ['window', windowMode(2)],
+])('bypass: chat text a client assembles from pieces the engine sent apart (%s mode)', (_mode, edit) => {
+  let h: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+    client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => h.close());
+
+  /** The final message as the openai stream helper builds it, and whether the answer ended blocked. */
+  async function assembled(): Promise<string> {
+    const stream = client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true, top_logprobs: 1 });
+    for await (const _chunk of stream);
+    const final = await stream.finalChatCompletion();
+    return JSON.stringify(final);
+  }
+
+  test("a chunk's message, which the client copies over its own and continues with the deltas after it", async () => {
+    const chunk = (choice: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}`;
+    await h.script({ raw_events: [chunk({ message: { role: 'assistant', content: 'I say zz' }, delta: { role: 'assistant', content: '' } }), chunk({ delta: { content: 's11 now' } }), chunk({ delta: {}, finish_reason: 'stop' }), 'data: [DONE]'] });
+    expect(await assembled()).not.toContain(UNSAFE);
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
+  });
+
+  test("logprob bytes spelled across entries (each entry's own bytes say nothing, together they do)", async () => {
+    const entry = (token: string, bytes: number[]) => ({ logprobs: { content: [{ token, logprob: -0.1, bytes, top_logprobs: [] }] } });
+    await h.script({ raw_events: chatEvents([{ content: 'zz' }, { content: 'xx' }], [entry('zz', [122, 122]), entry('xx', [115, 49, 49])]) });
+    expect(await assembled()).not.toMatch(/"bytes":\[122,122\].*"bytes":\[115,49,49\]/);
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
+  });
+});
+
+describe('bypass: logprob bytes spelled across entries, whole answers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(bufferMode) });
+  });
+  afterAll(async () => h.close());
+
+  test('chat and Responses: read joined and decoded once, blocked; bytes that say what the tokens say add nothing', async () => {
+    const entries = [
+      { token: 'zz', logprob: -0.1, bytes: [122, 122], top_logprobs: [] },
+      { token: 'xx', logprob: -0.1, bytes: [115, 49, 49], top_logprobs: [] },
+    ];
+    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'zzxx' }, { logprobs: { content: entries } }) });
+    const chat = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
+    expect(JSON.stringify(await chat.json())).not.toContain('[115,49,49]');
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    await h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'zzxx', annotations: [], logprobs: entries }] }]) });
+    const responses = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
+    expect(JSON.stringify(await responses.json())).not.toContain('[115,49,49]');
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    // UTF-8 split across entries, as byte-level tokenizers do: the bytes say what the text says, and pass.
+    const e = Buffer.from('é', 'utf8');
+    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'café' }, { logprobs: { content: [{ token: 'caf', logprob: -0.1, bytes: [99, 97, 102], top_logprobs: [] }, { token: 'bytes:\\xc3', logprob: -0.1, bytes: [e[0]], top_logprobs: [] }, { token: 'bytes:\\xa9', logprob: -0.1, bytes: [e[1]], top_logprobs: [] }] } }) });
+    const ok = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
+    expect(ok.status).toBe(200);
+    expect(h.recorder.records.at(-1)!.action).toBe('allow');
   });
 });

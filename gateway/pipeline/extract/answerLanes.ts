@@ -67,7 +67,13 @@ export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice, primary: '
       continue;
     }
     if (key === primary) pieces.push(...messageLanes(value as AnswerMessage));
-    else if (key === 'message' || key === 'delta') for (const piece of messageLanes(value as AnswerMessage)) pieces.push({ lane: `${key}.${piece.lane}`, text: piece.text });
+    else if (key === 'message' || key === 'delta') {
+      const own = messageLanes(value as AnswerMessage);
+      for (const piece of own) pieces.push({ lane: `${key}.${piece.lane}`, text: piece.text });
+      // A `message` in a stream chunk is also read in the deltas' own lanes, where it arrived: the
+      // openai client copies it over the message it builds and appends later deltas to it.
+      if (primary === 'delta') pieces.push(...own);
+    }
     else if (key === 'logprobs') pieces.push(...chatLogprobLanes(value as NonNullable<ChatChoice['logprobs']>));
     else pieces.push(...unknownMember(key, value));
   }
@@ -139,19 +145,20 @@ function chatLogprobLanes(logprobs: NonNullable<ChatChoice['logprobs']>): LanePi
   return pieces;
 }
 
-/** The chosen tokens as one text, their bytes when they say something else, and each rank of alternatives as one text. */
+/**
+ * The chosen tokens as one text, their bytes as one (every entry's, each byte as one character:
+ * answer.ts decodes the lane's joined bytes as UTF-8, so a word or a character spelled across
+ * entries is read whole, and drops it where it says what the tokens say), and each rank of
+ * alternatives likewise.
+ */
 function tokenLanes(entries: { token: string; bytes?: number[] | null; top_logprobs?: { token: string; bytes?: number[] | null }[] | null; [k: string]: unknown }[], at: string): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const entry of entries) {
     const { token, bytes, top_logprobs: top, logprob: _logprob, ...rest } = entry;
-    pieces.push({ lane: `${at}.token`, text: token });
-    const decoded = decodeBytes(bytes);
-    if (decoded !== undefined && decoded !== token) pieces.push({ lane: `${at}.bytes`, text: decoded });
+    pieces.push({ lane: `${at}.token`, text: token }, ...bytesLane(`${at}.bytes`, bytes));
     (top ?? []).forEach((alt, rank) => {
       const { token: altToken, bytes: altRaw, logprob: _altLogprob, ...altRest } = alt as { token: string; bytes?: number[] | null; logprob?: unknown; [k: string]: unknown };
-      pieces.push({ lane: `${at}.top_logprobs[${rank}].token`, text: altToken });
-      const altBytes = decodeBytes(altRaw);
-      if (altBytes !== undefined && altBytes !== altToken) pieces.push({ lane: `${at}.top_logprobs[${rank}].bytes`, text: altBytes });
+      pieces.push({ lane: `${at}.top_logprobs[${rank}].token`, text: altToken }, ...bytesLane(`${at}.top_logprobs[${rank}].bytes`, altRaw));
       // Anything else an alternative carries is text too (Responses does the same).
       pieces.push(...unknownLanes(altRest, `${at}.top_logprobs[${rank}]`));
     });
@@ -203,11 +210,15 @@ function joinPath(at: string, rel: string): string {
   return rel.startsWith('[') || !at ? `${at}${rel}` : `${at}.${rel}`;
 }
 
-function decodeBytes(bytes: number[] | null | undefined): string | undefined {
-  if (!bytes || bytes.length === 0) return undefined;
-  if (!bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return bytes.join(' ');
-  return Buffer.from(bytes).toString('utf8');
+/** A token's bytes as a piece of its bytes lane (one character per byte, BYTES_LANE), or, when they are not bytes, as numbers in a lane of their own. */
+function bytesLane(lane: string, bytes: number[] | null | undefined): LanePiece[] {
+  if (!bytes || bytes.length === 0) return [];
+  if (!bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return [{ lane: `${lane}.values`, text: bytes.join(' ') }];
+  return [{ lane, text: Buffer.from(bytes).toString('latin1') }];
 }
+
+/** Lanes whose pieces are bytes, one character each: decoded as UTF-8 once joined. */
+export const BYTES_LANE = /\.bytes$/;
 
 /** Envelope members that are bookkeeping (ids, model name, token counts): read only when not plain (bookkeeping.ts). */
 export const ENVELOPE_STRUCTURE: ReadonlySet<string> = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'usage', 'choices']);

@@ -63,26 +63,29 @@ function leaves(value: unknown, at: string): SlotPiece[] {
   return stringLeaves(value, at, { keys: true, skipValue: isTypeName }).map((l) => set(l.path, l.text));
 }
 
-/** Chosen tokens as one text, each rank of alternatives as one text, bytes when they say something else. */
+/** Chosen tokens as one text, each rank of alternatives as one text, and their bytes (BYTES_SLOT). */
 function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, append: boolean): SlotPiece[] {
   const lanes = new Map<string, string[]>();
   const add = (slot: string, text: string) => lanes.set(slot, [...(lanes.get(slot) ?? []), text]);
+  // Every entry's bytes, one character per byte: slotAnswer.ts decodes a slot's joined bytes once.
+  const addBytes = (slot: string, bytes: unknown[]) => {
+    if (bytes.length === 0) return;
+    if (bytes.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255)) add(slot, Buffer.from(bytes as number[]).toString('latin1'));
+    else add(`${slot}.values`, bytes.join(' '));
+  };
   const extra: SlotPiece[] = [];
   for (const entry of logprobs) {
     for (const [key, value] of Object.entries(entry)) {
       extra.push(...memberName(at, key));
       if (key === 'logprob' || value == null) continue;
       if (key === 'token' && typeof value === 'string') add(`${at}.token`, value);
-      else if (key === 'bytes' && Array.isArray(value)) {
-        const decoded = decodeBytes(value);
-        if (decoded !== undefined && decoded !== entry.token) add(`${at}.bytes`, decoded);
-      } else if (key === 'top_logprobs' && Array.isArray(value)) {
+      else if (key === 'bytes' && Array.isArray(value)) addBytes(`${at}.bytes`, value);
+      else if (key === 'top_logprobs' && Array.isArray(value)) {
         value.forEach((alt: Record<string, unknown>, rank) => {
           if (typeof alt?.token === 'string') add(`${at}.top_logprobs[${rank}].token`, alt.token);
           const { token: _t, logprob: _l, bytes, ...rest } = alt ?? {};
-          // The alternative's bytes when they spell something else than its token, as for the chosen one.
-          const decoded = Array.isArray(bytes) ? decodeBytes(bytes) : undefined;
-          if (decoded !== undefined && decoded !== alt?.token) add(`${at}.top_logprobs[${rank}].bytes`, decoded);
+          // The alternative's bytes, as for the chosen one.
+          if (Array.isArray(bytes)) addBytes(`${at}.top_logprobs[${rank}].bytes`, bytes);
           extra.push(...leaves(rest, `${at}.top_logprobs[${rank}]`));
         });
       } else extra.push(...leaves(value, `${at}${pathKey(key)}`));
@@ -92,11 +95,8 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
   return [...joined, ...extra.map((p) => ({ ...p, slot: lanePath(p.slot), append }))];
 }
 
-function decodeBytes(bytes: unknown[]): string | undefined {
-  if (bytes.length === 0) return undefined;
-  if (!bytes.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255)) return bytes.join(' ');
-  return Buffer.from(bytes as number[]).toString('utf8');
-}
+/** Slots whose text is bytes, one character each: decoded as UTF-8 once a slot's value is whole. */
+export const BYTES_SLOT = /\.bytes$/;
 
 /** A content, summary or reasoning part at `at`: its text in the slot of that kind, every other string as other slots. */
 export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): SlotPiece[] {

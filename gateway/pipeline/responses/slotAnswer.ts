@@ -1,5 +1,5 @@
 import type { AssistantAnswer } from '../extract/answer';
-import type { SlotPiece } from './answerSlots';
+import { BYTES_SLOT, type SlotPiece } from './answerSlots';
 
 /**
  * Pure bookkeeping of a Responses answer's slots (answerSlots.ts), as a client keeps them (the
@@ -47,6 +47,13 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
     if (!piece.append || entry.values.length === 0) entry.values.push(piece.text);
     else entry.values[entry.values.length - 1] += piece.text;
     slots.set(piece.slot, entry);
+  }
+  for (const [slot, entry] of slots) {
+    if (!BYTES_SLOT.test(slot)) continue;
+    // Joined bytes decoded once; read only where they say something else than their tokens.
+    const tokens = slots.get(slot.replace(BYTES_SLOT, '.token'))?.values.at(-1);
+    entry.values = entry.values.map((v) => Buffer.from(v, 'latin1').toString('utf8'));
+    if (entry.values.length === 1 && entry.values[0] === tokens) slots.delete(slot);
   }
   let content = '';
   const extras: { lane: string; text: string }[] = [];
