@@ -26,6 +26,8 @@ import { unloadedAssignments } from './access/auth/policyAssignments';
 
 /** The last part of the grace period (at most a quarter of it) that cut-off requests get to write their records. */
 const RECORD_DRAIN_MS = 5000;
+/** While draining, how long a connection whose answer ended waits for a last request before it closes. */
+const DRAIN_KEEP_ALIVE_MS = 2000;
 /** How long the start's one look at the engine waits (as /readyz's does). */
 const ENGINE_PROBE_MS = 2000;
 
@@ -204,6 +206,10 @@ async function startParts(
       // Before the app's own listener: a route that answers at once (/healthz, a 404) has sent its
       // headers by the time a later listener runs, and setHeader would throw out of the parser.
       server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
+      // Answers under way leave their connection idle when they end: it closes after
+      // DRAIN_KEEP_ALIVE_MS, time for a client already sending on it to be answered (with
+      // connection: close), not after the 65 s that would hold the shutdown to its grace period.
+      server.keepAliveTimeout = Math.min(server.keepAliveTimeout, DRAIN_KEEP_ALIVE_MS);
       const timer = setTimeout(() => {
         for (const socket of sockets) {
           // Their requests' records say the gateway cut them, not the client.

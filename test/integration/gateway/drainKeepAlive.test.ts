@@ -70,6 +70,32 @@ describe('draining with a reused keep-alive connection', () => {
     }
   });
 
+  test('a connection whose answer ends during the drain closes within seconds, not after the 65 s keep-alive: shutdown does not wait out its grace period', async () => {
+    const config = GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(), engine: { url: engine.baseUrl } });
+    const gateway = await startGateway({ config, recorder: new MemoryRecorder() });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await fetch(`${engine.baseUrl.replace(/\/v1$/, '')}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'slow words '.repeat(20) }) });
+      const answered = new Promise<number>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'a story please' }] }));
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const stopping = gateway.shutdown(30_000);
+      expect(await answered).toBe(200);
+      await stopping;
+      // The idle connection closed about 2 s after its answer; the grace period was 30 s.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      agent.destroy();
+    }
+  }, 40_000);
+
   test("a streamed answer honours the client's Connection: close (the stream's headers used to say keep-alive and hold the socket)", async () => {
     const config = GatewayConfig.parse({ port: 0, policy: defaultPolicyWithFixtureModels(), engine: { url: engine.baseUrl } });
     const gateway = await startGateway({ config, recorder: new MemoryRecorder() });
