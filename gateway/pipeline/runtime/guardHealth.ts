@@ -111,8 +111,8 @@ export function guardReadinessCheck(policies: PolicyHolder, options: GuardReadin
     if (still.length === 0) return undefined;
     const described = still.map(([guard, name]) => {
       const state = guardHealth(guard);
-      const why = state.lastError?.message ? `: ${state.lastError.message}` : '';
-      return `${name} (${state.consecutiveFailures} checks failed in a row, last ${state.lastError?.type ?? 'error'} at ${state.lastError?.at ?? '?'}${why})`;
+      // The guard's own message (server URLs, what a server said) goes to the operator's log only: /readyz answers anyone.
+      return `${name} (${state.consecutiveFailures} checks failed in a row, last ${state.lastError?.type ?? 'error'} at ${state.lastError?.at ?? '?'}; the reason is in the gateway's log)`;
     });
     return `guards: required guard failing: ${described.join('; ')}`;
   };

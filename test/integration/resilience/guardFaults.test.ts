@@ -69,11 +69,12 @@ describe('a remote guard that is down (nothing listens on its port)', () => {
     expect(entry.phases[0].verdicts[0]).toMatchObject({ guard: 'llama_guard', error_type: 'unavailable' });
   });
 
-  test('/readyz: not ready once the required guard failed its last checks, and it says which, and why', async () => {
+  test('/readyz: not ready once the required guard failed its last checks, and it says which (the reason only in the log: /readyz answers anyone)', async () => {
     await (await gw.chat({ messages: [{ role: 'user', content: 'again' }] })).arrayBuffer();
     const ready = await readyz(gw);
     expect(ready.status).toBe(503);
-    expect(ready.body.problems.guards).toMatch(/llama_guard \(\d+ checks failed in a row, last unavailable at .*: http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: .*ECONNREFUSED/);
+    expect(ready.body.problems.guards).toMatch(/llama_guard \(\d+ checks failed in a row, last unavailable at .*; the reason is in the gateway's log\)/);
+    expect(ready.body.problems.guards).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
   });
 
   test("the operator's log says why, once a minute per kind of failure, not once per request", () => {
