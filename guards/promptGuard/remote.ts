@@ -37,7 +37,7 @@ import { prepareTexts } from '../text/prepareTexts';
 import { removeTokenSplittingSpaces } from '../tokenizer/longText';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
 import { type CacheHits, errorVerdict, type Guard, type GuardError, type GuardRequest, isThirdPartySource, type Verdict } from '../types';
-import { charSegments, charWindows, estimateTokens, offsetAtTokens } from './charSegments';
+import { charSegments, charWindows, estimateTokens, offsetAtTokens, SEGMENT_TOKENS } from './charSegments';
 import type { RemotePromptGuardOptions } from './options';
 import { detectVariant, labelFor, type PromptGuardVariant, type ScoreKind, scoreFromProbabilities } from './scoring';
 import { labelOrder, orderedLogits, type ServerRow, type ServerScores } from './serverScores';
@@ -153,9 +153,13 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
           // Which input was too long the server does not say: split each of this batch's in two
           // (overlapping by a third, so nothing is only at a cut), score the halves, keep them all.
           if (depth >= MAX_SPLITS) {
-            // An eighth of a segment the gateway sized for the model's window: the server's window
-            // is not the model's (a wrong --max-input-length, another model): a fault, not the request's.
-            throw new ServerFailure({ type: 'model_error', message: `the server still says a segment is too long after ${MAX_SPLITS} splits (an eighth of the model's window); is its maximum input length set below the model's?` });
+            // Each split keeps two thirds: about 30% of a segment sized for the model's window. Text
+            // that short, at most one token a character, cannot fill the window: the server's window
+            // is not the model's (a wrong --max-input-length, another model), a fault. Longer text
+            // may just be that dense (a tokenizer's worst case): the request's bad input, as before.
+            const longest = Math.max(...batchTexts.map((t) => t.length));
+            if (longest + 2 <= SEGMENT_TOKENS) throw new ServerFailure({ type: 'model_error', message: `the server says texts of at most ${longest} characters are too long after ${MAX_SPLITS} splits: is its maximum input length set below the model's?` });
+            throw new ServerFailure({ type: 'bad_input', message: `a segment is still longer than the server's window after ${MAX_SPLITS} splits` });
           }
           counters.splits++;
           const halves = batchTexts.map(splitInTwo);

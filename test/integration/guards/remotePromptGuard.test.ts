@@ -138,10 +138,23 @@ describe.each<ClassifierFlavor>(['tei', 'vllm'])('Prompt Guard on %s', (flavor) 
       server.fail(() => (flavor === 'tei' ? { kind: 'error', status: 413, message: '`inputs` must have less than 512 tokens. Given: 600', errorType: 'validation' } : { kind: 'error', status: 400, message: "This model's maximum context length is 512 tokens. However, you requested 600 tokens." }));
       const v = await guard.check(request(user('a short question')));
       expect(v.error?.type).toBe('model_error');
-      expect(v.error?.message).toMatch(/too long after 3 splits/);
+      expect(v.error?.message).toMatch(/too long after 3 splits: is its maximum input length set below the model's/);
     } finally {
       await guard.close();
       await server.close();
+    }
+  });
+
+  test('text denser than any split can bring under the window (two tokens a character) stays the request\'s bad input', async () => {
+    const dense = await startFakeClassifier(flavor, { charsPerToken: 0.5 });
+    const guard = guardFor(dense);
+    await guard.load();
+    try {
+      const v = await guard.check(request(user(prose(3_000))));
+      expect(v.error?.type).toBe('bad_input');
+    } finally {
+      await guard.close();
+      await dense.close();
     }
   });
 
