@@ -180,6 +180,8 @@ export class EndpointPool {
         // A lone replica has no health checks to bring it back: only replicas of a pool go down.
         this.set(first.try.index, false, result.error.message);
       }
+      // A try still running (the one the hedge overtook): the next replica takes the failed one's place now, not a hedge delay later.
+      if (running.length > 0 && next < order.length) await start();
     }
     stopAll();
     return last ?? { ok: false, retryable: false, error: { type: 'unavailable', message: 'aborted before any guard server was tried' } };

@@ -425,6 +425,26 @@ describe('several servers', () => {
     }
   });
 
+  test('a hedge that fails while the first try still hangs: the next replica is asked at once, within the budget', async () => {
+    const a = await startFakeClassifier('vllm');
+    const b = await startFakeClassifier('vllm');
+    const c = await startFakeClassifier('vllm');
+    const guard = guardFor([a, b, c], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000 });
+    await guard.load();
+    try {
+      a.fail({ kind: 'hang' });
+      b.fail({ kind: 'error', status: 503, message: 'down' });
+      // Round-robin starts at a: a hangs, the hedge asks b at 500 ms, b fails at once, c answers.
+      const v = await guard.check(request(user('hello zzjailbreak')));
+      expect(v.error).toBeUndefined();
+      expect(v.label).toBe('JAILBREAK');
+      expect(c.requests.length).toBe(1);
+    } finally {
+      await guard.close();
+      for (const s of [a, b, c]) await s.close();
+    }
+  });
+
   test('a busy replica (429) is not marked down: every replica busy once, the check is answered by asking again', async () => {
     const a = await startFakeClassifier('tei');
     const b = await startFakeClassifier('tei');
