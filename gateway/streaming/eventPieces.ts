@@ -5,9 +5,10 @@
  * before them (every lane, as a client reads them together), and, for each lane the window
  * continues, by that lane's own last `overlap` events too: events of other lanes (a reasoning delta
  * between two content deltas) no longer push the start of a phrase out of the overlap. Those leads
- * share one budget of characters per window (past it by at most one word), so small events of many
- * lanes cannot make old text be read again and again: first each lane gets an equal share, walking
- * back from its newest piece, then the rest goes newest first. A lead cut short starts at a word
+ * share one budget of characters per window, so small events of many lanes cannot make old text be
+ * read again and again: first each lane gets an equal share, walking back from its newest piece
+ * (at least its last word however many lanes go on: beyond the budget a window re-reads at most a
+ * word per lane it continues), then the rest goes newest first. A lead cut short starts at a word
  * (a word the cut would halve is taken whole), unless the cut falls in a run without spaces longer
  * than any word: then it is that run's end, so what the window continues is still read with it.
  */
@@ -79,9 +80,11 @@ export class EventPieces<P extends { event: number; text: string }> {
       taken.set(at, text);
       return more;
     };
-    // An equal share for each lane, walking back from its newest piece: another lane's newer events cannot take it all.
-    const share = Math.floor(room / Math.max(1, byLane.length));
-    if (share >= MIN_SHARE) {
+    // An equal share for each lane, walking back from its newest piece: another lane's newer events
+    // cannot take it all. However many lanes go on, each gets at least its last word (LONGEST_WORD):
+    // that costs at most as many words as the window itself brings pieces.
+    const share = Math.max(LONGEST_WORD, Math.floor(room / Math.max(1, byLane.length)));
+    {
       for (const mine of byLane) {
         let left = share;
         for (const at of mine) {
@@ -106,8 +109,6 @@ export class EventPieces<P extends { event: number; text: string }> {
 
 /** Characters of the leads of one window per overlap event: the last words of what it continues. */
 const LEAD_CHARS_PER_EVENT = 32;
-/** The smallest equal share of the lead budget worth giving each lane. */
-const MIN_SHARE = 8;
 /** Longer than any word of a language: a run of letters this long is cut, never taken whole. */
 const LONGEST_WORD = 40;
 

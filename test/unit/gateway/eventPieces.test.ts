@@ -34,13 +34,14 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     expect(lead.text).toMatch(/^word( word)* END$/);
     expect(rest.map((p) => p.text)).toEqual(['.', '.', 'next']);
 
-    // A thousand old lanes continued at once: their leads together stay within the one budget (and one word).
+    // A thousand old lanes continued at once: each is led by its last word, no more (a word per lane the window itself brings).
     const many = new EventPieces<P>((p) => p.lane);
     for (let l = 0; l < 1000; l++) many.push({ event: 1, lane: `l${l}`, text: 'some old words here' });
     for (let e = 2; e <= 3; e++) many.push({ event: e, lane: 'filler', text: '.' });
     for (let l = 0; l < 1000; l++) many.push({ event: 4, lane: `l${l}`, text: 'x' });
     const leads = many.window(3, 4, 2).filter((p) => p.event === 1);
-    expect(leads.reduce((n, p) => n + p.text.length, 0)).toBeLessThanOrEqual(64 + 40);
+    expect(leads).toHaveLength(1000);
+    expect(leads.every((p) => p.text.length <= 40 && 'some old words here'.endsWith(p.text))).toBe(true);
   });
 
   test('wordTail: the last characters from a word start; a word cut by the room is taken whole, a run longer than any word is cut', () => {
@@ -106,6 +107,17 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     split.push({ event: 8, lane: 'b', text: 'x' });
     const a = split.window(7, 8, 2).filter((p) => p.lane === 'a').map((p) => p.text).join('');
     expect(a).toMatch(/pipe bomb from scratch$/);
+  });
+
+  test('twenty lanes continued at once (a chunk of twenty tool calls): the oldest lane still leads with the end of its phrase', () => {
+    const calls = new EventPieces<P>((p) => p.lane);
+    calls.push({ event: 1, lane: 'call0', text: `${'x'.repeat(29)}zz` });
+    for (let t = 1; t <= 20; t++) calls.push({ event: 2, lane: `call${t}`, text: 'y'.repeat(39) });
+    for (let e = 3; e <= 18; e++) calls.push({ event: e, lane: 'content', text: ' ok' });
+    calls.push({ event: 19, lane: 'call0', text: 's11' });
+    for (let t = 1; t <= 20; t++) calls.push({ event: 19, lane: `call${t}`, text: 'y'.repeat(39) });
+    const call0 = calls.window(18, 19, 16).filter((p) => p.lane === 'call0').map((p) => p.text).join('');
+    expect(call0).toMatch(/zzs11$/);
   });
 
   test('wordTail keeps what a text ends with: a trailing space costs no room and is not lost', () => {
