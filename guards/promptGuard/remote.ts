@@ -69,7 +69,8 @@ class ServerFailure extends Error {
 }
 
 /** What one request to the server came to. */
-type BatchAnswer = { kind: 'rows'; rows: ServerRow[] } | { kind: 'too_long' };
+/** `limit`: the window the server says it has, in tokens, when its message names one. */
+type BatchAnswer = { kind: 'rows'; rows: ServerRow[] } | { kind: 'too_long'; limit?: number };
 
 export interface RemotePromptGuard extends Guard {
   /** Known after the first answer: 1 or 2, from the labels. */
@@ -126,7 +127,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
     const json = parseJson(raw);
     if (status < 200 || status >= 300) {
       const message = (options.backend === 'tei' ? readTeiError(json) : readVllmError(json))?.message ?? (raw || 'empty body');
-      if (options.backend === 'tei' ? teiSaysTooLong(status, message) : vllmSaysTooLong(status, message)) return { ok: true, value: { kind: 'too_long' } };
+      if (options.backend === 'tei' ? teiSaysTooLong(status, message) : vllmSaysTooLong(status, message)) return { ok: true, value: { kind: 'too_long', ...statedLimit(message) } };
       const type = status === 408 || status === 429 || status >= 500 ? 'unavailable' : 'model_error';
       return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
     }
@@ -157,6 +158,10 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
             // that short, at most one token a character, cannot fill the window: the server's window
             // is not the model's (a wrong --max-input-length, another model), a fault. Longer text
             // may just be that dense (a tokenizer's worst case): the request's bad input, as before.
+            // A server that says its window is smaller than the segments it is sent (TEI's "less than N
+            // tokens", vLLM's "maximum context length is N tokens") is set below the model's window.
+            const limit = result.value.limit;
+            if (limit !== undefined && limit < SEGMENT_TOKENS + 2) throw new ServerFailure({ type: 'model_error', message: `the server's window is ${limit} tokens, under the ${SEGMENT_TOKENS}-token segments the gateway sizes for the model: is its maximum input length set below the model's?` });
             const longest = Math.max(...batchTexts.map((t) => t.length));
             if (longest + 2 <= SEGMENT_TOKENS) throw new ServerFailure({ type: 'model_error', message: `the server says texts of at most ${longest} characters are too long after ${MAX_SPLITS} splits: is its maximum input length set below the model's?` });
             throw new ServerFailure({ type: 'bad_input', message: `a segment is still longer than the server's window after ${MAX_SPLITS} splits` });
@@ -387,3 +392,9 @@ function loadTokenizer(dir: string): TextTokenizer {
 
 /** Kept for a text the whitespace-attack fix leaves as it is: nothing more to score for it. */
 const UNCHANGED_BY_FIX: TextResult = Object.freeze({ score: 0, label: 'BENIGN', segments: 0, windows: 0 });
+
+/** Pure: the window a server's too-long message names (TEI: "must have less than 512 tokens"; vLLM: "maximum context length is 512 tokens"), if any. */
+export function statedLimit(message: string): { limit?: number } {
+  const m = /(?:less than|maximum (?:context|model) length is|max_model_len(?: is|=| of)?)\s*(\d{1,7})\s*tokens?/i.exec(message);
+  return m ? { limit: Number(m[1]) } : {};
+}

@@ -164,6 +164,15 @@ describe('bypass: logprob bytes spelled across entries, whole answers', () => {
     const responses = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
     expect(JSON.stringify(await responses.json())).not.toContain('[115,49,49]');
     expect(h.recorder.records.at(-1)!.action).toBe('block');
+    // A member an engine named `bytes` holds text, not bytes: read as sent (full-width letters, which decoding them as bytes would garble).
+    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'Fine.' }, { extra: { bytes: 'ｚｚｓ１１' } }) });
+    const named = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    expect(JSON.stringify(await named.json())).not.toContain('ｚｚｓ１１');
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    await h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Fine.', annotations: [{ type: 'url_citation', url: 'https://example.com', title: 'x', start_index: 0, end_index: 1, bytes: 'ｚｚｓ１１' }] }] }]) });
+    const namedResponses = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
+    expect(JSON.stringify(await namedResponses.json())).not.toContain('ｚｚｓ１１');
+    expect(h.recorder.records.at(-1)!.action).toBe('block');
     // UTF-8 split across entries, as byte-level tokenizers do: the bytes say what the text says, and pass.
     const e = Buffer.from('é', 'utf8');
     await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'café' }, { logprobs: { content: [{ token: 'caf', logprob: -0.1, bytes: [99, 97, 102], top_logprobs: [] }, { token: 'bytes:\\xc3', logprob: -0.1, bytes: [e[0]], top_logprobs: [] }, { token: 'bytes:\\xa9', logprob: -0.1, bytes: [e[1]], top_logprobs: [] }] } }) });

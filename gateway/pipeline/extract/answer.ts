@@ -1,5 +1,5 @@
 import type { ChatTurn, ScanText } from '../../../guards/types';
-import { BYTES_LANE, type LanePiece } from './answerLanes';
+import { BYTES_MARK, type LanePiece } from './answerLanes';
 import { BOOKKEEPING_LANE } from './bookkeeping';
 import { readableArguments } from './toolArguments';
 
@@ -34,12 +34,13 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   }
   const content = lanes.get('content') ?? '';
   lanes.delete('content');
-  for (const [lane, text] of lanes) {
-    if (!BYTES_LANE.test(lane)) continue;
+  for (const [lane, text] of [...lanes]) {
+    if (!lane.endsWith(BYTES_MARK)) continue;
     // Joined bytes, decoded once; read only where they say something else than the tokens they belong to.
+    lanes.delete(lane);
+    const named = lane.slice(0, -BYTES_MARK.length);
     const decoded = Buffer.from(text, 'latin1').toString('utf8');
-    if (decoded === lanes.get(lane.replace(BYTES_LANE, '.token')) || decoded === content) lanes.delete(lane);
-    else lanes.set(lane, decoded);
+    if (decoded !== lanes.get(named.replace(/\.bytes$/, '.token')) && decoded !== content) lanes.set(named, (lanes.get(named) ?? '') + decoded);
   }
   const calls = new Map<string, { name: string; arguments: string }>();
   const extras: { lane: string; text: string }[] = [];

@@ -214,11 +214,15 @@ function joinPath(at: string, rel: string): string {
 function bytesLane(lane: string, bytes: number[] | null | undefined): LanePiece[] {
   if (!bytes || bytes.length === 0) return [];
   if (!bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return [{ lane: `${lane}.values`, text: bytes.join(' ') }];
-  return [{ lane, text: Buffer.from(bytes).toString('latin1') }];
+  return [{ lane: `${lane}${BYTES_MARK}`, text: Buffer.from(bytes).toString('latin1') }];
 }
 
-/** Lanes whose pieces are bytes, one character each: decoded as UTF-8 once joined. */
-export const BYTES_LANE = /\.bytes$/;
+/**
+ * Lanes whose pieces are bytes, one character each, decoded as UTF-8 once joined: marked by a
+ * character no member path holds (paths quote control characters), never by a member's name (an
+ * engine's own member named `bytes` holds text, which decoding would garble).
+ */
+export const BYTES_MARK = '\u0000';
 
 /** Envelope members that are bookkeeping (ids, model name, token counts): read only when not plain (bookkeeping.ts). */
 export const ENVELOPE_STRUCTURE: ReadonlySet<string> = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'usage', 'choices']);

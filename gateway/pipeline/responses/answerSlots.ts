@@ -70,7 +70,7 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
   // Every entry's bytes, one character per byte: slotAnswer.ts decodes a slot's joined bytes once.
   const addBytes = (slot: string, bytes: unknown[]) => {
     if (bytes.length === 0) return;
-    if (bytes.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255)) add(slot, Buffer.from(bytes as number[]).toString('latin1'));
+    if (bytes.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255)) add(`${slot}${BYTES_SLOT_MARK}`, Buffer.from(bytes as number[]).toString('latin1'));
     else add(`${slot}.values`, bytes.join(' '));
   };
   const extra: SlotPiece[] = [];
@@ -95,8 +95,8 @@ function tokenPieces(logprobs: readonly Record<string, unknown>[], at: string, a
   return [...joined, ...extra.map((p) => ({ ...p, slot: lanePath(p.slot), append }))];
 }
 
-/** Slots whose text is bytes, one character each: decoded as UTF-8 once a slot's value is whole. */
-export const BYTES_SLOT = /\.bytes$/;
+/** Slots whose text is bytes, one character each, decoded as UTF-8 once a slot's value is whole: marked by a character no path holds, never by a member's name. */
+export const BYTES_SLOT_MARK = '\u0000';
 
 /** A content, summary or reasoning part at `at`: its text in the slot of that kind, every other string as other slots. */
 export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): SlotPiece[] {

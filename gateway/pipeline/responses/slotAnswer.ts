@@ -1,5 +1,5 @@
 import type { AssistantAnswer } from '../extract/answer';
-import { BYTES_SLOT, type SlotPiece } from './answerSlots';
+import { BYTES_SLOT_MARK, type SlotPiece } from './answerSlots';
 
 /**
  * Pure bookkeeping of a Responses answer's slots (answerSlots.ts), as a client keeps them (the
@@ -48,12 +48,14 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
     else entry.values[entry.values.length - 1] += piece.text;
     slots.set(piece.slot, entry);
   }
-  for (const [slot, entry] of slots) {
-    if (!BYTES_SLOT.test(slot)) continue;
+  for (const [slot, entry] of [...slots]) {
+    if (!slot.endsWith(BYTES_SLOT_MARK)) continue;
     // Joined bytes decoded once; read only where they say something else than their tokens.
-    const tokens = slots.get(slot.replace(BYTES_SLOT, '.token'))?.values.at(-1);
-    entry.values = entry.values.map((v) => Buffer.from(v, 'latin1').toString('utf8'));
-    if (entry.values.length === 1 && entry.values[0] === tokens) slots.delete(slot);
+    slots.delete(slot);
+    const named = slot.slice(0, -BYTES_SLOT_MARK.length);
+    const tokens = slots.get(named.replace(/\.bytes$/, '.token'))?.values.at(-1);
+    const values = entry.values.map((v) => Buffer.from(v, 'latin1').toString('utf8'));
+    if (!(values.length === 1 && values[0] === tokens)) slots.set(named, { ...entry, values });
   }
   let content = '';
   const extras: { lane: string; text: string }[] = [];

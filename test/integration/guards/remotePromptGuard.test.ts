@@ -145,6 +145,21 @@ describe.each<ClassifierFlavor>(['tei', 'vllm'])('Prompt Guard on %s', (flavor) 
     }
   });
 
+  test('a server whose stated window is under the model\'s says "too long" to a long ordinary prompt: a guard fault naming its window, not the request\'s bad input', async () => {
+    const server = await startFakeClassifier(flavor);
+    const guard = guardFor(server);
+    await guard.load();
+    try {
+      server.fail(() => (flavor === 'tei' ? { kind: 'error', status: 413, message: '`inputs` must have less than 128 tokens. Given: 480', errorType: 'validation' } : { kind: 'error', status: 400, message: "This model's maximum context length is 128 tokens. However, you requested 480 tokens." }));
+      const v = await guard.check(request(user(prose(6_000))));
+      expect(v.error?.type).toBe('model_error');
+      expect(v.error?.message).toMatch(/the server's window is 128 tokens/);
+    } finally {
+      await guard.close();
+      await server.close();
+    }
+  });
+
   test('text denser than any split can bring under the window (two tokens a character) stays the request\'s bad input', async () => {
     const dense = await startFakeClassifier(flavor, { charsPerToken: 0.5 });
     const guard = guardFor(dense);
