@@ -1,4 +1,4 @@
-import type { LanePiece } from '../pipeline/extract/answerLanes';
+import { BYTES_MARK, type LanePiece } from '../pipeline/extract/answerLanes';
 import { BOOKKEEPING_LANE, gatewayId, plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
 import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
 import { EventPieces } from './eventPieces';
@@ -36,7 +36,10 @@ interface Piece extends LanePiece {
  */
 export class AnswerAccumulator {
   // A lane is one field of one choice (text outside the choices, choice -1, a lane of its own).
-  private readonly pieces = new EventPieces<Piece>((p) => `${p.choice}\u0000${p.lane}`);
+  private readonly pieces = new EventPieces<Piece>(
+    (p) => `${p.choice}\u0000${p.lane}`,
+    (p) => p.lane.endsWith(BYTES_MARK),
+  );
   private readonly finish = new Map<number, string>();
   private readonly indexes = new Set<number>();
   /** The last value of each bookkeeping lane read as text, per choice. */

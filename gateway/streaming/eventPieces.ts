@@ -17,7 +17,11 @@ export class EventPieces<P extends { event: number; text: string }> {
   /** Per lane, the positions of its pieces in `pieces`, ascending. */
   private readonly byLane = new Map<string, number[]>();
 
-  constructor(private readonly lanesOf: (piece: P) => string | readonly string[]) {}
+  /** `isBytes`: pieces whose text is bytes, one character each (logprob bytes lanes), cut as UTF-8 (bytesTail). */
+  constructor(
+    private readonly lanesOf: (piece: P) => string | readonly string[],
+    private readonly isBytes: (piece: P) => boolean = () => false,
+  ) {}
 
   private lanes(piece: P): readonly string[] {
     const lanes = this.lanesOf(piece);
@@ -73,7 +77,8 @@ export class EventPieces<P extends { event: number; text: string }> {
     /** Takes more of a piece, up to `allowance` more characters; `strict`: never past it (no whole word beyond). */
     const take = (at: number, allowance: number, strict: boolean): number => {
       const have = taken.get(at) ?? '';
-      const text = wordTail(this.pieces[at].text, have.length + allowance);
+      const piece = this.pieces[at];
+      const text = (this.isBytes(piece) ? bytesTail : wordTail)(piece.text, have.length + allowance);
       const more = text.length - have.length;
       if (more <= 0 || (strict && more > allowance)) return 0;
       room -= more;
@@ -139,6 +144,34 @@ export function wordTail(text: string, room: number): string {
   if (code >= 0xdc00 && code <= 0xdfff) cut--;
   return text.slice(cut);
 }
+
+/**
+ * Pure: wordTail for text that is bytes, one character each (UTF-8 read as latin1): only ASCII
+ * whitespace separates words (0xA0 is a continuation byte, not a space), a cut never starts inside
+ * a character (on a continuation byte), and a word counts up to four bytes a character.
+ */
+export function bytesTail(text: string, room: number): string {
+  if (room <= 0) return '';
+  if (text.length <= room) return text;
+  const space = (i: number) => ASCII_SPACE.test(text[i]);
+  const continuation = (i: number) => i < text.length && (text.charCodeAt(i) & 0xc0) === 0x80;
+  let body = text.length;
+  while (body > 0 && space(body - 1)) body--;
+  const trailing = text.slice(body);
+  if (body === 0) return trailing;
+  let cut = Math.max(0, body - room);
+  if (cut === 0) return text;
+  if (space(cut - 1)) return text.slice(cut);
+  for (let i = cut; i < body; i++) if (space(i)) return text.slice(i + 1);
+  let wordStart = cut;
+  const longest = 4 * LONGEST_WORD;
+  while (wordStart > 0 && body - wordStart <= longest && !space(wordStart - 1)) wordStart--;
+  if (body - wordStart <= longest && (wordStart === 0 || space(wordStart - 1))) return text.slice(wordStart);
+  while (continuation(cut)) cut++;
+  return text.slice(cut);
+}
+
+const ASCII_SPACE = /[ \t\n\r\f\v]/;
 
 /** Pure: the first index in [0, length) whose key is above `bound` (keys ascending), or `length`. */
 function firstAfter(length: number, keyAt: (i: number) => number, bound: number): number {

@@ -1,6 +1,6 @@
 import { TERMINAL_RESPONSE_EVENTS, type ResponseObject, type ResponseStreamEvent } from '../../engine/answerSchema';
 import type { AssistantAnswer } from '../pipeline/extractTexts';
-import { eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
+import { BYTES_SLOT_MARK, eventPieces, type SlotPiece } from '../pipeline/responses/answerSlots';
 import { responseSummary } from '../pipeline/responses/engineSummary';
 import { answerFromSlots, SlotLedger } from '../pipeline/responses/slotAnswer';
 import { EventPieces } from './eventPieces';
@@ -16,7 +16,10 @@ export class ResponsesAccumulator {
   private readonly ledger = new SlotLedger();
   // Leads by lane: each slot leads itself, and message text also leads as one lane, as the client's
   // `output_text` joins every item's text without a separator (a phrase may start in one item and end in the next).
-  private readonly pieces = new EventPieces<SlotPiece & { event: number }>((p) => (p.kind === 'content' ? [p.slot, 'output_text'] : p.slot));
+  private readonly pieces = new EventPieces<SlotPiece & { event: number }>(
+    (p) => (p.kind === 'content' ? [p.slot, 'output_text'] : p.slot),
+    (p) => p.slot.endsWith(BYTES_SLOT_MARK),
+  );
   /** Events that carried new text so far (window mode counts these as tokens). */
   textEvents = 0;
   /** The first lifecycle event's response (`response.created`). */

@@ -1,4 +1,4 @@
-import { EventPieces, wordTail } from '../../../gateway/streaming/eventPieces';
+import { bytesTail, EventPieces, wordTail } from '../../../gateway/streaming/eventPieces';
 
 type P = { event: number; lane: string; text: string };
 const texts = (ps: P[]) => ps.map((p) => `${p.lane}:${p.text}`);
@@ -118,6 +118,18 @@ describe('window pieces: the shared overlap, and each lane led by its own', () =
     for (let t = 1; t <= 20; t++) calls.push({ event: 19, lane: `call${t}`, text: 'y'.repeat(39) });
     const call0 = calls.window(18, 19, 16).filter((p) => p.lane === 'call0').map((p) => p.text).join('');
     expect(call0).toMatch(/zzs11$/);
+  });
+
+  test('bytesTail cuts UTF-8 bytes (one character each) at whole characters and whole words, never at byte 0xA0', () => {
+    const bytes = (t: string) => Buffer.from(t, 'utf8').toString('latin1');
+    const text = (b: string) => Buffer.from(b, 'latin1').toString('utf8');
+    // Р is D0 A0: read as characters, 0xA0 is a no-break space and the cut would start inside the word.
+    expect(text(bytesTail(bytes('взорвать ПРЕДПРИЯТИЕ'), 12))).toBe('ПРЕДПРИЯТИЕ');
+    expect(text(bytesTail(bytes('bomb the Рынок'), 6))).toBe('Рынок');
+    // A run longer than any word (80 CJK characters, 240 bytes) is cut at a character, never inside one.
+    const run = bytesTail(bytes('你'.repeat(80)), 20);
+    expect(text(run)).toMatch(/^你+$/);
+    expect(run.length).toBeLessThanOrEqual(20);
   });
 
   test('wordTail keeps what a text ends with: a trailing space costs no room and is not lost', () => {
