@@ -33,6 +33,17 @@ const SET_THEN_CONTINUED: [string, Record<string, unknown>[]][] = [
   ['a done text that differs from the deltas, continued by more deltas', [added(), partAdded(), delta('Fine.'), { type: 'response.output_text.done', ...at, text: 'zz' }, ...words()]],
 ];
 
+/** A gateway under the fixture policy as `edit` makes it, and the openai client on it, for one describe block. */
+function gatewayWithClient(edit: (yaml: string) => string): { h: Harness; client: OpenAI } {
+  const gw = {} as { h: Harness; client: OpenAI };
+  beforeAll(async () => {
+    gw.h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+    gw.client = new OpenAI({ baseURL: gw.h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => gw.h.close());
+  return gw;
+}
+
 /**
  * What a client holds: every event the openai SDK emitted, its final response, and the message
  * text as its `output_text` grew while streaming (parts' and deltas' text in order, joined).
@@ -54,49 +65,37 @@ describe.each([
   ['buffer', bufferMode],
   ['window', windowMode(2)],
 ])('bypass: Responses text the client joins (%s mode)', (_mode, edit) => {
-  let h: Harness;
-  let client: OpenAI;
-  beforeAll(async () => {
-    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
-    client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  const gw = gatewayWithClient(edit);
 
   test.each(SET_THEN_CONTINUED)('%s: read joined, blocked', async (_name, events) => {
-    await h.script({ raw_events: responseStream(events) });
-    expect(await clientView(client)).not.toContain(UNSAFE);
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    await gw.h.script({ raw_events: responseStream(events) });
+    expect(await clientView(gw.client)).not.toContain(UNSAFE);
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
   });
 
   test("one message item's text continued in a later item (empty items between): read joined, as output_text joins them", async () => {
     const events = [added(0, 'msg_a'), partAdded('', 0, 'msg_a'), delta('Hello zz', 0, 'msg_a'), added(1, 'msg_b'), partAdded('', 1, 'msg_b'), added(2, 'msg_c'), partAdded('', 2, 'msg_c'), added(3, 'msg_d'), partAdded('', 3, 'msg_d'), ...words(3, 'msg_d')];
-    await h.script({ raw_events: responseStream(events) });
-    expect(await clientView(client)).not.toContain(UNSAFE);
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    await gw.h.script({ raw_events: responseStream(events) });
+    expect(await clientView(gw.client)).not.toContain(UNSAFE);
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
   });
 
   test('the same pieces that never join pass (a part set, then deltas of another item after a separator)', async () => {
-    await h.script({ raw_events: responseStream([added(), partAdded('zz'), delta(' and so on.'), added(1, 'msg_b'), partAdded('', 1, 'msg_b'), delta('\ns11 is a part number.', 1, 'msg_b')]) });
-    const view = await clientView(client);
+    await gw.h.script({ raw_events: responseStream([added(), partAdded('zz'), delta(' and so on.'), added(1, 'msg_b'), partAdded('', 1, 'msg_b'), delta('\ns11 is a part number.', 1, 'msg_b')]) });
+    const view = await clientView(gw.client);
     expect(view).toContain('s11 is a part number.');
-    expect(h.recorder.records.at(-1)!.action).toBe('allow');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('allow');
   });
 });
 
 describe('bypass: chat window mode, a long run without spaces at a window boundary', () => {
-  let h: Harness;
-  let client: OpenAI;
-  beforeAll(async () => {
-    // Windows of 2 events re-reading 1: the reasoning events between push 'zz' out of the shared overlap.
-    h = await startHarness({ policy: defaultPolicyWithFixtureModels(windowMode(2)) });
-    client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  // Windows of 2 events re-reading 1: the reasoning events between push 'zz' out of the shared overlap.
+  const gw = gatewayWithClient(windowMode(2));
 
   test("its end leads the window that continues it: 'zz' and 's11' are read together before anything goes out", async () => {
     const deltas = [{ content: 'Hello ' }, { content: `${'x'.repeat(70)}zz` }, { reasoning_content: 'thinking ' }, { reasoning_content: 'more ' }, ...['s11 rest ', 'more ', 'words ', 'here ', 'and ', 'so ', 'on ', 'end.'].map((content) => ({ content }))];
-    await h.script({ raw_events: chatEvents(deltas) });
-    const stream = await client.chat.completions.create({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    await gw.h.script({ raw_events: chatEvents(deltas) });
+    const stream = await gw.client.chat.completions.create({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
     let content = '';
     let finish: string | null | undefined;
     for await (const chunk of stream) {
@@ -113,17 +112,11 @@ describe.each([
   ['buffer', bufferMode],
   ['window', windowMode(2)],
 ])('bypass: chat text a client assembles from pieces the engine sent apart (%s mode)', (_mode, edit) => {
-  let h: Harness;
-  let client: OpenAI;
-  beforeAll(async () => {
-    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
-    client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  const gw = gatewayWithClient(edit);
 
   /** The final message as the openai stream helper builds it, and whether the answer ended blocked. */
   async function assembled(): Promise<string> {
-    const stream = client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true, top_logprobs: 1 });
+    const stream = gw.client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true, top_logprobs: 1 });
     for await (const _chunk of stream);
     const final = await stream.finalChatCompletion();
     return JSON.stringify(final);
@@ -131,53 +124,49 @@ describe.each([
 
   test("a chunk's message, which the client copies over its own and continues with the deltas after it", async () => {
     const chunk = (choice: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}`;
-    await h.script({ raw_events: [chunk({ message: { role: 'assistant', content: 'I say zz' }, delta: { role: 'assistant', content: '' } }), chunk({ delta: { content: 's11 now' } }), chunk({ delta: {}, finish_reason: 'stop' }), 'data: [DONE]'] });
+    await gw.h.script({ raw_events: [chunk({ message: { role: 'assistant', content: 'I say zz' }, delta: { role: 'assistant', content: '' } }), chunk({ delta: { content: 's11 now' } }), chunk({ delta: {}, finish_reason: 'stop' }), 'data: [DONE]'] });
     expect(await assembled()).not.toContain(UNSAFE);
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
   });
 
   test("logprob bytes spelled across entries (each entry's own bytes say nothing, together they do)", async () => {
     const entry = (token: string, bytes: number[]) => ({ logprobs: { content: [{ token, logprob: -0.1, bytes, top_logprobs: [] }] } });
-    await h.script({ raw_events: chatEvents([{ content: 'zz' }, { content: 'xx' }], [entry('zz', [122, 122]), entry('xx', [115, 49, 49])]) });
+    await gw.h.script({ raw_events: chatEvents([{ content: 'zz' }, { content: 'xx' }], [entry('zz', [122, 122]), entry('xx', [115, 49, 49])]) });
     expect(await assembled()).not.toMatch(/"bytes":\[122,122\].*"bytes":\[115,49,49\]/);
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
   });
 });
 
 describe('bypass: logprob bytes spelled across entries, whole answers', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ policy: defaultPolicyWithFixtureModels(bufferMode) });
-  });
-  afterAll(async () => h.close());
+  const gw = gatewayWithClient(bufferMode);
 
   test('chat and Responses: read joined and decoded once, blocked; bytes that say what the tokens say add nothing', async () => {
     const entries = [
       { token: 'zz', logprob: -0.1, bytes: [122, 122], top_logprobs: [] },
       { token: 'xx', logprob: -0.1, bytes: [115, 49, 49], top_logprobs: [] },
     ];
-    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'zzxx' }, { logprobs: { content: entries } }) });
-    const chat = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
+    await gw.h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'zzxx' }, { logprobs: { content: entries } }) });
+    const chat = await fetch(`${gw.h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
     expect(JSON.stringify(await chat.json())).not.toContain('[115,49,49]');
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
-    await h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'zzxx', annotations: [], logprobs: entries }] }]) });
-    const responses = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
+    await gw.h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'zzxx', annotations: [], logprobs: entries }] }]) });
+    const responses = await fetch(`${gw.h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
     expect(JSON.stringify(await responses.json())).not.toContain('[115,49,49]');
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
     // A member an engine named `bytes` holds text, not bytes: read as sent (full-width letters, which decoding them as bytes would garble).
-    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'Fine.' }, { extra: { bytes: 'ｚｚｓ１１' } }) });
-    const named = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
+    await gw.h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'Fine.' }, { extra: { bytes: 'ｚｚｓ１１' } }) });
+    const named = await fetch(`${gw.h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) });
     expect(JSON.stringify(await named.json())).not.toContain('ｚｚｓ１１');
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
-    await h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Fine.', annotations: [{ type: 'url_citation', url: 'https://example.com', title: 'x', start_index: 0, end_index: 1, bytes: 'ｚｚｓ１１' }] }] }]) });
-    const namedResponses = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
+    await gw.h.script({ raw_json: responseAnswer([{ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Fine.', annotations: [{ type: 'url_citation', url: 'https://example.com', title: 'x', start_index: 0, end_index: 1, bytes: 'ｚｚｓ１１' }] }] }]) });
+    const namedResponses = await fetch(`${gw.h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', input: 'go' }) });
     expect(JSON.stringify(await namedResponses.json())).not.toContain('ｚｚｓ１１');
-    expect(h.recorder.records.at(-1)!.action).toBe('block');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('block');
     // UTF-8 split across entries, as byte-level tokenizers do: the bytes say what the text says, and pass.
     const e = Buffer.from('é', 'utf8');
-    await h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'café' }, { logprobs: { content: [{ token: 'caf', logprob: -0.1, bytes: [99, 97, 102], top_logprobs: [] }, { token: 'bytes:\\xc3', logprob: -0.1, bytes: [e[0]], top_logprobs: [] }, { token: 'bytes:\\xa9', logprob: -0.1, bytes: [e[1]], top_logprobs: [] }] } }) });
-    const ok = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
+    await gw.h.script({ raw_json: chatAnswer({ role: 'assistant', content: 'café' }, { logprobs: { content: [{ token: 'caf', logprob: -0.1, bytes: [99, 97, 102], top_logprobs: [] }, { token: 'bytes:\\xc3', logprob: -0.1, bytes: [e[0]], top_logprobs: [] }, { token: 'bytes:\\xa9', logprob: -0.1, bytes: [e[1]], top_logprobs: [] }] } }) });
+    const ok = await fetch(`${gw.h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }], logprobs: true }) });
     expect(ok.status).toBe(200);
-    expect(h.recorder.records.at(-1)!.action).toBe('allow');
+    expect(gw.h.recorder.records.at(-1)!.action).toBe('allow');
   });
 });
