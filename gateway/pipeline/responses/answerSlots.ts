@@ -114,7 +114,8 @@ export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): 
   return pieces;
 }
 
-const textKindOf = (item: ResponseOutputItem): SlotKind => (item.type === 'reasoning' ? 'reasoning' : 'content');
+// Only a message's text is what the client's output_text joins; other items' text is read apart.
+const textKindOf = (item: ResponseOutputItem): SlotKind => (item.type === 'reasoning' ? 'reasoning' : item.type === 'message' ? 'content' : 'other');
 
 /** One output item at index `i`, as a whole. */
 export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
