@@ -41,28 +41,11 @@ export class ResponsesAccumulator {
       this.opening ??= event.response;
       if (TERMINAL_RESPONSE_EVENTS.has(event.type)) this.final = event.response;
     }
-    this.noteItemTypes(event);
-    const kept = this.ledger.admit(eventPieces(event, this.sent).map((p) => this.placed(p)));
+    const kept = this.ledger.admit(eventPieces(event, this.sent));
     if (kept.length === 0) return false;
     this.textEvents += 1;
     for (const piece of kept) this.pieces.push({ ...piece, event: this.textEvents });
     return true;
-  }
-
-  /** Item types by output index, as the events state them: the client joins only message items' text. */
-  private readonly itemTypes = new Map<number, string>();
-
-  private noteItemTypes(event: ResponseStreamEvent): void {
-    if (event.response) event.response.output.forEach((item, i) => this.itemTypes.set(i, item.type));
-    if (event.item && typeof event.output_index === 'number') this.itemTypes.set(event.output_index, event.item.type);
-  }
-
-  /** Message text of an item that is not a message (an output_text delta on a call) is read apart, never joined with the messages' text. */
-  private placed(piece: SlotPiece): SlotPiece {
-    if (piece.kind !== 'content') return piece;
-    const index = /^output\[(\d+)\]/.exec(piece.slot)?.[1];
-    const type = index === undefined ? undefined : this.itemTypes.get(Number(index));
-    return type !== undefined && type !== 'message' ? { ...piece, kind: 'other' } : piece;
   }
 
   answer(): AssistantAnswer {

@@ -114,8 +114,7 @@ export function partPieces(part: ResponsePart, at: string, textKind: SlotKind): 
   return pieces;
 }
 
-// Only a message's text is what the client's output_text joins; other items' text is read apart.
-const textKindOf = (item: ResponseOutputItem): SlotKind => (item.type === 'reasoning' ? 'reasoning' : item.type === 'message' ? 'content' : 'other');
+const textKindOf = (item: ResponseOutputItem): SlotKind => (item.type === 'reasoning' ? 'reasoning' : 'content');
 
 /** One output item at index `i`, as a whole. */
 export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {

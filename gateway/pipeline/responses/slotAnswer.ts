@@ -59,21 +59,8 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
   }
   let content = '';
   const extras: { lane: string; text: string }[] = [];
-  // Message text in the order of the items and parts, as the client's output_text joins it, whatever
-  // order their first text came in (a later part set whole before an earlier part's deltas).
-  const place = (slot: string): [number, number] => {
-    const m = /^output\[(\d+)\]\.content\[(\d+)\]/.exec(slot);
-    return m ? [Number(m[1]), Number(m[2])] : [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-  };
-  const messages = [...slots].filter(([, e]) => e.kind === 'content');
-  messages.sort(([a], [b]) => {
-    const [ai, aj] = place(a);
-    const [bi, bj] = place(b);
-    return ai - bi || aj - bj;
-  });
-  const ordered = [...messages, ...[...slots].filter(([, e]) => e.kind !== 'content')];
   const calls = new Map<number, { name: string; arguments: string }>();
-  for (const [slot, entry] of ordered) {
+  for (const [slot, entry] of slots) {
     const values = entry.values.filter((t) => t !== '');
     const main = values.pop();
     if (main === undefined) continue;
