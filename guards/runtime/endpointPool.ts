@@ -136,8 +136,9 @@ export class EndpointPool {
         await start();
         continue;
       }
-      // A healthy replica not yet asked, for a hedge.
-      const canHedge = hedge !== undefined && next < order.length && this.up[order[next]!] && !running.some((t) => t.index === order[next]);
+      // A replica not yet asked, for a hedge (healthy ones come first in the order).
+      // A replica marked down is asked too: its health state may be stale, and the try it would join hangs.
+      const canHedge = hedge !== undefined && next < order.length && !running.some((t) => t.index === order[next]);
       let timer: NodeJS.Timeout | undefined;
       const hedged = canHedge ? new Promise<'hedge'>((resolve) => (timer = setTimeout(() => resolve('hedge'), hedge))) : undefined;
       const first = await Promise.race([...running.map((t) => t.settled), ...(hedged ? [hedged] : [])]);

@@ -460,6 +460,28 @@ describe('several servers', () => {
     }
   });
 
+  test('the replica left to hedge with is marked down (a stale state): a hanging first try is still overtaken within the budget', async () => {
+    const a = await startFakeClassifier('vllm');
+    const b = await startFakeClassifier('vllm');
+    const log: string[] = [];
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 50, log: (line) => log.push(line) });
+    await guard.load();
+    try {
+      // b's health route fails (its classifications still work): it is marked down and ordered last.
+      b.setHealthy(false);
+      await waitFor(() => log.some((l) => /DOWN/.test(l)));
+      a.fail({ kind: 'hang' });
+      const v = await guard.check(request(user('hello zzjailbreak')));
+      expect(v.error).toBeUndefined();
+      expect(v.label).toBe('JAILBREAK');
+      expect(b.requests.length).toBe(1);
+    } finally {
+      await guard.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('a busy replica (429) is not marked down: every replica busy once, the check is answered by asking again', async () => {
     const a = await startFakeClassifier('tei');
     const b = await startFakeClassifier('tei');
