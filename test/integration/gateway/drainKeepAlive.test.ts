@@ -19,6 +19,18 @@ function get(agent: http.Agent, url: string): Promise<{ status: number; headers:
   });
 }
 
+/** A streamed chat request on `agent`'s keep-alive socket, read to its end: its status. */
+function streamedStory(agent: http.Agent, gatewayUrl: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request(`${gatewayUrl}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'a story please' }] }));
+  });
+}
+
 /**
  * While the gateway drains (SIGTERM), a client that reuses a keep-alive connection opened before
  * it started still gets answers, each with `connection: close`; /readyz says not ready so the
@@ -42,17 +54,7 @@ describe('draining with a reused keep-alive connection', () => {
     process.on('uncaughtException', onUncaught);
     try {
       await fetch(`${engine.baseUrl.replace(/\/v1$/, '')}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'slow words '.repeat(30), times: 2 }) });
-      const inFlight = agents.map(
-        (agent) =>
-          new Promise<number>((resolve, reject) => {
-            const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
-            });
-            req.on('error', reject);
-            req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'a story please' }] }));
-          }),
-      );
+      const inFlight = agents.map((agent) => streamedStory(agent, gateway.url));
       await new Promise((r) => setTimeout(r, 100));
       const stopping = gateway.shutdown(5000);
       expect(await Promise.all(inFlight)).toEqual([200, 200]);
@@ -76,14 +78,7 @@ describe('draining with a reused keep-alive connection', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       await fetch(`${engine.baseUrl.replace(/\/v1$/, '')}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reply: 'slow words '.repeat(20) }) });
-      const answered = new Promise<number>((resolve, reject) => {
-        const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end(JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'a story please' }] }));
-      });
+      const answered = streamedStory(agent, gateway.url);
       await new Promise((r) => setTimeout(r, 100));
       const started = Date.now();
       const stopping = gateway.shutdown(30_000);
