@@ -30,7 +30,7 @@ import { withDeadline } from '../runtime/deadline';
 import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/endpointPool';
 import { InputRefused, toGuardError } from '../runtime/errors';
 import { LruCache } from '../runtime/lruCache';
-import { textsChars, timeoutFor } from '../runtime/timeoutBudget';
+import { textsChars, timeoutFor, type TimeoutBudget } from '../runtime/timeoutBudget';
 import { pause } from '../runtime/yield';
 import type { CharSpan } from '../text/fineWindows';
 import { prepareTexts } from '../text/prepareTexts';
@@ -137,7 +137,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
   }
 
   /** Logit vectors (in label order) for each segment text: one each, more for a segment the server made us split. */
-  async function scoreSegments(texts: readonly string[], signal: AbortSignal, tryTimeoutMs: number, depth = 0): Promise<number[][][]> {
+  async function scoreSegments(texts: readonly string[], signal: AbortSignal, hedgeAfterMs: (batch: readonly string[]) => number, depth = 0): Promise<number[][][]> {
     const out: number[][][] = new Array(texts.length);
     const batches: number[][] = [];
     for (let i = 0; i < texts.length; i += maxBatch) batches.push(Array.from({ length: Math.min(maxBatch, texts.length - i) }, (_, k) => i + k));
@@ -147,7 +147,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         const batch = batches[next++]!;
         const batchTexts = batch.map((i) => texts[i]!);
         counters.segmentsSent += batch.length;
-        const result = await servers.run((base, trySignal) => post(base, batchTexts, trySignal), signal, tryTimeoutMs);
+        const result = await servers.run((base, trySignal) => post(base, batchTexts, trySignal), signal, hedgeAfterMs(batchTexts));
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
         if (!result.ok) throw new ServerFailure(result.error);
         if (result.value.kind === 'too_long') {
@@ -168,7 +168,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
           }
           counters.splits++;
           const halves = batchTexts.map(splitInTwo);
-          const scored = await scoreSegments(halves.flat(), signal, tryTimeoutMs, depth + 1);
+          const scored = await scoreSegments(halves.flat(), signal, hedgeAfterMs, depth + 1);
           let at = 0;
           batch.forEach((i, k) => {
             const parts = scored.slice(at, at + halves[k]!.length);
@@ -198,7 +198,8 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
   async function check(request: GuardRequest): Promise<Verdict> {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    const timeoutMs = timeoutFor({ baseMs: options.timeoutMs ?? 5000, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, textsChars(request.texts));
+    const budget = { baseMs: options.timeoutMs ?? 5000, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs };
+    const timeoutMs = timeoutFor(budget, textsChars(request.texts));
     const hits: CacheHits = { texts: 0, segments: 0 };
     const scope = `${namespace}\u0000${request.cacheScope ?? ''}`;
     try {
@@ -269,8 +270,10 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
         }
         if (missing.size > 0) {
           const keys = [...missing.keys()];
-          // After half the budget another replica is asked too: one that never answers leaves time for it (endpointPool.ts).
-          const scored = await scoreSegments([...missing.values()], signal, timeoutMs / 2);
+          // After half its budget another replica is asked too: one that never answers leaves time for it (endpointPool.ts).
+          // A batch's budget is what a check of its texts alone would get: with half the whole check's
+          // as each batch's delay, a long input's first batches at a hung replica cost half of minutes.
+          const scored = await scoreSegments([...missing.values()], signal, (batch) => batchHedgeMs(budget, timeoutMs, batch));
           keys.forEach((k, i) => {
             known.set(k, scored[i]!);
             rowCache.set(k, scored[i]!);
@@ -327,6 +330,13 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       await dispatcher.close();
     },
   };
+}
+
+/** When a batch's try gets company (a hedge): after half the budget a check of the batch's texts alone would have, never later than half the whole check's. */
+export function batchHedgeMs(budget: TimeoutBudget, checkTimeoutMs: number, batch: readonly string[]): number {
+  let chars = 0;
+  for (const text of batch) chars += text.length;
+  return Math.min(checkTimeoutMs, timeoutFor(budget, chars)) / 2;
 }
 
 /** Two halves of a segment, each about two thirds of it, overlapping by the middle third (cut at whitespace where one is near). */

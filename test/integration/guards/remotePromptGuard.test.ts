@@ -6,7 +6,7 @@
  * can help, timeouts, every failure a verdict.
  */
 import { softmax } from '../../../guards/onnx/probabilities';
-import { createRemotePromptGuard, splitInTwo } from '../../../guards/promptGuard/remote';
+import { batchHedgeMs, createRemotePromptGuard, splitInTwo } from '../../../guards/promptGuard/remote';
 import type { RemotePromptGuardOptions } from '../../../guards/promptGuard/options';
 import { estimateTokens } from '../../../guards/promptGuard/charSegments';
 import type { GuardRequest, ScanText } from '../../../guards/types';
@@ -418,6 +418,29 @@ describe('several servers', () => {
     }
   });
 
+  test("a long input's batches at a hung replica get company after their own share of the budget, not half the whole check's", async () => {
+    const a = await startFakeClassifier('vllm');
+    const b = await startFakeClassifier('vllm');
+    const log: string[] = [];
+    // About 120K tokens at 2 s per 1K: a budget of about 4 minutes, so half of it per batch would
+    // leave this check waiting two minutes on a. One segment per batch: a batch's own budget is about 2 s.
+    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 2000, maxBatchSize: 1, healthIntervalMs: 60_000, log: (line) => log.push(line) });
+    await guard.load();
+    try {
+      a.fail({ kind: 'hang' });
+      const v = await guard.check(request(tool(prose(480_000))));
+      expect(v.error).toBeUndefined();
+      expect(v.label).toBe('BENIGN');
+      const down = log.map((l) => /DOWN: .*gave no answer within (\d+) ms/.exec(l)).find(Boolean);
+      expect(down).toBeTruthy();
+      expect(Number(down![1])).toBeLessThan(60_000);
+    } finally {
+      await guard.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('every replica slow but answering within the budget: answered, not cut at half of it, and the replica the hedge asked is not marked down', async () => {
     const a = await startFakeClassifier('vllm');
     const b = await startFakeClassifier('vllm');
@@ -518,6 +541,16 @@ describe('several servers', () => {
       await withKey.close();
       await server.close();
     }
+  });
+});
+
+describe('batch hedge delay', () => {
+  test("half of what a check of the batch's texts alone would get, never more than half the whole check's", () => {
+    const budget = { baseMs: 1000, per1kTokensMs: 2000, maxMs: 240_000 };
+    // 8,000 characters: 2,000 tokens, 1 s + 4 s.
+    expect(batchHedgeMs(budget, 60_000, ['x'.repeat(4000), 'y'.repeat(4000)])).toBe(2500);
+    expect(batchHedgeMs(budget, 3000, ['x'.repeat(8000)])).toBe(1500);
+    expect(batchHedgeMs({ baseMs: 5000 }, 5000, ['x'.repeat(100_000)])).toBe(2500);
   });
 });
 
