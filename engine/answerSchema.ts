@@ -208,32 +208,36 @@ export type ResponseOutputItem = z.infer<typeof ResponseOutputItem>;
 export type ResponseObject = z.infer<typeof ResponseObject>;
 export type ResponseStreamEvent = z.infer<typeof ResponseStreamEvent>;
 
-/** The members each known event type must carry (the documented ones the gateway reads). */
+/**
+ * The members each known event type must carry (the documented ones the gateway reads). Not the
+ * indexes: some engines leave them out (llama.cpp's server sends only `item_id`), and the stream
+ * reader places such an event by its item (gateway/streaming/eventPlacement.ts).
+ */
 const EVENT_MEMBERS: Readonly<Record<string, readonly (keyof ResponseStreamEvent)[]>> = {
   'response.created': ['response'],
   'response.queued': ['response'],
   'response.in_progress': ['response'],
   'response.completed': ['response'],
   'response.incomplete': ['response'],
-  'response.output_item.added': ['output_index', 'item'],
-  'response.output_item.done': ['output_index', 'item'],
-  'response.content_part.added': ['output_index', 'content_index', 'part'],
-  'response.content_part.done': ['output_index', 'content_index', 'part'],
-  'response.output_text.delta': ['output_index', 'content_index', 'delta'],
-  'response.output_text.done': ['output_index', 'content_index', 'text'],
-  'response.refusal.delta': ['output_index', 'content_index', 'delta'],
-  'response.refusal.done': ['output_index', 'content_index', 'refusal'],
-  'response.function_call_arguments.delta': ['output_index', 'delta'],
-  'response.function_call_arguments.done': ['output_index', 'arguments'],
-  'response.custom_tool_call_input.delta': ['output_index', 'delta'],
-  'response.custom_tool_call_input.done': ['output_index', 'input'],
-  'response.reasoning_summary_part.added': ['output_index', 'summary_index', 'part'],
-  'response.reasoning_summary_part.done': ['output_index', 'summary_index', 'part'],
-  'response.reasoning_summary_text.delta': ['output_index', 'summary_index', 'delta'],
-  'response.reasoning_summary_text.done': ['output_index', 'summary_index', 'text'],
-  'response.reasoning_text.delta': ['output_index', 'content_index', 'delta'],
-  'response.reasoning_text.done': ['output_index', 'content_index', 'text'],
-  'response.output_text.annotation.added': ['output_index', 'content_index', 'annotation'],
+  'response.output_item.added': ['item'],
+  'response.output_item.done': ['item'],
+  'response.content_part.added': ['part'],
+  'response.content_part.done': ['part'],
+  'response.output_text.delta': ['delta'],
+  'response.output_text.done': ['text'],
+  'response.refusal.delta': ['delta'],
+  'response.refusal.done': ['refusal'],
+  'response.function_call_arguments.delta': ['delta'],
+  'response.function_call_arguments.done': ['arguments'],
+  'response.custom_tool_call_input.delta': ['delta'],
+  'response.custom_tool_call_input.done': ['input'],
+  'response.reasoning_summary_part.added': ['part'],
+  'response.reasoning_summary_part.done': ['part'],
+  'response.reasoning_summary_text.delta': ['delta'],
+  'response.reasoning_summary_text.done': ['text'],
+  'response.reasoning_text.delta': ['delta'],
+  'response.reasoning_text.done': ['text'],
+  'response.output_text.annotation.added': ['annotation'],
 };
 
 /** Pure: a whole Responses answer, or a MalformedAnswerError (a failed response is the engine's failure too). */
@@ -249,12 +253,24 @@ export function parseResponseEvent(json: unknown): ResponseStreamEvent {
     const type = (json as { type?: unknown }).type;
     if (type === 'error' || type === 'response.failed') throw new MalformedAnswerError(`the engine reported an error (${type})`);
   }
-  const event = parseWith(ResponseStreamEvent, json, 'response event');
+  const event = parseWith(ResponseStreamEvent, withOpeningOutput(json), 'response event');
   for (const member of EVENT_MEMBERS[event.type] ?? []) {
     if (event[member] === undefined || event[member] === null) throw new MalformedAnswerError(`the engine sent a malformed response event: \`${event.type}\` without \`${member}\``);
   }
   if (event.response && (event.response.error != null || event.response.status === 'failed')) throw new MalformedAnswerError('the engine reported a failed response');
   return event;
+}
+
+/**
+ * A response that is still opening (`response.created`, `queued`, `in_progress`) may come without
+ * `output` (llama.cpp's server sends only id, object and status): no item yet, so `[]`. A terminal
+ * event's response must state its output.
+ */
+function withOpeningOutput(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
+  const { type, response } = json as { type?: unknown; response?: unknown };
+  if (typeof type !== 'string' || TERMINAL_RESPONSE_EVENTS.has(type) || response === null || typeof response !== 'object' || Array.isArray(response)) return json;
+  return 'output' in response ? json : { ...json, response: { ...response, output: [] } };
 }
 
 /** Events that end a Responses stream (the engine's last word; `response.failed` is refused as an error above). */

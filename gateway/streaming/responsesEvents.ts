@@ -3,6 +3,7 @@ import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent 
 import { classifyEngineError, EngineError } from '../../engine/errors';
 import { engineAnswer, parseEngineText } from '../pipeline/engineAnswer';
 import type { ResponsesAccumulator } from './responsesAccumulator';
+import { EventPlacement } from './eventPlacement';
 import { dataLines, KEEP_ALIVE, SseParser, type SseEvent } from './sseParser';
 
 export interface ResponseEngineEvent {
@@ -18,17 +19,20 @@ export interface ResponseEngineEvent {
 /**
  * Parses the engine's Responses SSE body into typed events, feeding the accumulator, up to the
  * terminal event (nothing after it is read). An event the gateway cannot read (not JSON, no
- * `type`, documented members of the wrong type or missing, `error`, `response.failed`) is an
+ * `type`, documented members of the wrong type or missing (the indexes excepted: an event without
+ * them is placed by its item, eventPlacement.ts), `error`, `response.failed`) is an
  * engine failure (EngineError, 502): never relayed, its text could not be checked. So is a stream
  * that ends, or says `[DONE]`, before its terminal event: a cut answer must not look complete.
  */
 export async function* responseEvents(upstream: EngineResponse, accumulator: ResponsesAccumulator): AsyncGenerator<ResponseEngineEvent> {
   const parser = new SseParser();
+  const placement = new EventPlacement();
   const annotate = (sse: SseEvent): ResponseEngineEvent => {
     if (sse.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
     if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
     const json = parseEngineText(sse.data, 'a stream event');
-    const event = engineAnswer(() => parseResponseEvent(json));
+    // Read (and remembered for a block's kept items) where the client places it; relayed as sent.
+    const event = placement.place(engineAnswer(() => parseResponseEvent(json)));
     accumulator.add(event);
     return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\n${dataLines(sse.data)}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
   };

@@ -149,7 +149,14 @@ describe('streamed answers', () => {
     ['a delta that is not text', { type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 5 }],
     ['an event without a type', { delta: 'x' }],
     ['an item that is not one', { type: 'response.output_item.added', output_index: 0, item: 'x' }],
+    ['an index that is not a number', { type: 'response.output_text.delta', output_index: '0', content_index: 0, delta: 'x' }],
+    ['a completed response without its output', { type: 'response.completed', response: { id: 'r', object: 'response', status: 'completed' } }],
   ])('a malformed event (%s) is the engine\'s failure', (_name, json) => {
     expect(() => parseResponseEvent(json)).toThrow(MalformedAnswerError);
+  });
+
+  test("an opening response without output (llama.cpp's server) has none yet; events without indexes are read", () => {
+    expect(parseResponseEvent({ type: 'response.created', response: { id: 'r', object: 'response', status: 'in_progress' } }).response?.output).toEqual([]);
+    expect(parseResponseEvent({ type: 'response.output_text.delta', item_id: 'msg_1', delta: 'x' }).delta).toBe('x');
   });
 });
