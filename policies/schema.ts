@@ -36,11 +36,14 @@ const maxTimeout = z
   .optional()
   .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 240000.');
 // http(s) only: the remote backends speak HTTP, and `tei-0:80` (a scheme-less host) parses as a URL with scheme `tei-0`.
-const serverUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+// The pattern tells editors what the check below refuses (JSON Schema's `uri` format takes any scheme).
+const serverUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+' });
 const serverUrls = z.union([serverUrl, z.array(serverUrl).min(1)]);
 
 /** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */
 export const REMOTE_PROMPT_GUARD_BACKENDS = ['tei', 'vllm'] as const;
+/** Prompt Guard fields for a classification server only. */
+const REMOTE_ONLY_FIELDS = ['url', 'api_key_env', 'labels', 'max_batch_size', 'tokenizer'] as const;
 
 export const PromptGuardSpec = z
   .strictObject({
@@ -83,15 +86,22 @@ export const PromptGuardSpec = z
       ),
   })
   .superRefine((spec, ctx) => {
+    // Mirrored for editors in the JSON Schema (REMOTE_ONLY_FIELDS below).
     const remote = spec.backend !== 'onnx';
     if (remote && spec.url === undefined) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: `backend ${spec.backend} needs \`url\` (the classification server's root URL)` });
     }
-    for (const field of remote ? (['variant'] as const) : (['url', 'api_key_env', 'labels', 'max_batch_size', 'tokenizer'] as const)) {
+    for (const field of remote ? (['variant'] as const) : REMOTE_ONLY_FIELDS) {
       if (spec[field] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [field], message: `\`${field}\` applies to backend ${remote ? 'onnx' : 'tei or vllm'} only; this guard uses backend ${spec.backend}` });
       }
     }
+  })
+  .meta({
+    // The checks above, for editors: a remote backend needs `url` and has no ONNX variant; onnx (the default) takes no server fields.
+    if: { required: ['backend'], properties: { backend: { enum: [...REMOTE_PROMPT_GUARD_BACKENDS] } } },
+    then: { required: ['url'], properties: { variant: false } },
+    else: { properties: Object.fromEntries(REMOTE_ONLY_FIELDS.map((f) => [f, false])) },
   });
 
 export const LlamaGuardSpec = z.strictObject({
@@ -123,6 +133,21 @@ export const LlamaGuardSpec = z.strictObject({
   timeout_ms_per_1k_tokens: timeoutPer1kTokens,
   max_timeout_ms: maxTimeout,
   fine_window_tokens: fineWindowTokens.describe('backend encoder: as for prompt_guard (fine-grained windows of lines and sentences).'),
+}).meta({
+  // What policies/semantics.ts (guardProblems) refuses of a backend's fields, for editors.
+  allOf: [
+    {
+      if: { properties: { backend: { const: 'openai' } } },
+      then: { required: ['base_url'], properties: { variant: false, fine_window_tokens: false } },
+      else: { properties: { base_url: false, api_key_env: false, mode: false, server_adds_bos: false } },
+    },
+    {
+      if: { properties: { backend: { const: 'encoder' } } },
+      then: { properties: { prompt_variant: false, categories: false } },
+      else: { properties: { fine_window_tokens: false } },
+    },
+    { if: { required: ['mode'], properties: { mode: { const: 'chat' } } }, then: { properties: { categories: false, excluded_categories: { maxItems: 0 } } } },
+  ],
 });
 
 export const GuardSpec = z.discriminatedUnion('type', [PromptGuardSpec, LlamaGuardSpec]);
@@ -271,6 +296,8 @@ export const RequestFields = z.strictObject({
   refuse: z
     .array(fieldName)
     .default([...DEFAULT_REFUSED_FIELDS])
+    // policies/semantics.ts refuses these (every request of a route carries one), for editors too.
+    .meta({ not: { contains: { enum: ['model', 'messages', 'prompt', 'input'] } } })
     .describe('Top-level request fields always refused with HTTP 400 unsupported_parameter (default: engine extensions such as chat_template and chat_template_kwargs); fields the gateway scans (tools, response_format, ...) may be listed to turn them off, but not model, messages, prompt or input.'),
   allow: z
     .array(fieldName)
@@ -315,12 +342,17 @@ export const TestCase = z.strictObject({
   expect: Action.describe('The final action the client experiences: allow, flag or block.'),
   rule: z.string().optional().describe('The rule id expected to decide (optional).'),
   shadow: z.array(z.string()).optional().describe('Rule ids expected to fire in shadow mode, exactly (optional).'),
-});
+}).meta({ oneOf: [{ required: ['prompt'] }, { required: ['conversation'] }] }); // policies/semantics.ts checks the same
 
 export const PolicyFile = z.strictObject({
   id: identifier.describe('Policy id: what `x-safety-policy` and audit records carry, and what an app is assigned.'),
   description: z.string().optional(),
-  extends: z.string().min(1).optional().describe('Relative path of a policy file to inherit from; this file overrides parts of it.'),
+  extends: z
+    .string()
+    .min(1)
+    .meta({ pattern: '\\.[Yy][Aa]?[Mm][Ll]$' }) // the loader's check, for editors: hot reload watches only YAML files
+    .optional()
+    .describe('Relative path of a policy file to inherit from; this file overrides parts of it.'),
   policies: z
     .array(z.string().min(1))
     .optional()

@@ -68,6 +68,7 @@ export function semanticProblems(policy: PolicyFile): SemanticProblem[] {
   return problems;
 }
 
+/** A Llama Guard's fields its backend would refuse or ignore (mirrored for editors by LlamaGuardSpec's JSON Schema `allOf`). */
 function guardProblems(name: string, spec: GuardSpec): SemanticProblem[] {
   if (spec.type !== 'llama_guard') return [];
   const problems: SemanticProblem[] = [];

@@ -1,5 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import YAML from 'yaml';
+import { loadPolicySet } from '../../../policies/policySet';
 import { policyJsonSchema, policyJsonSchemaText } from '../../../policies/schema';
 
 const POLICIES = path.join(__dirname, '..', '..', '..', 'policies');
@@ -35,5 +39,36 @@ describe('the published JSON Schema', () => {
 
   test('the shipped policies point editors at the schema', () => {
     expect(readFileSync(path.join(POLICIES, 'default.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/policy\.schema\.json/);
+  });
+
+  // Mistakes an author makes that the gateway refuses at load: an editor using the schema flags them too.
+  const REFUSED: [string, string][] = [
+    ['a remote Prompt Guard without url', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x}'],
+    ['url on the onnx backend', 'guards:\n  pg: {type: prompt_guard, model: ./m, url: http://tei:80}'],
+    ['a variant on a remote backend', 'guards:\n  pg: {type: prompt_guard, backend: vllm, model: x, url: http://v:8000, variant: quantized}'],
+    ['a url without its scheme', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "tei-0:80"}'],
+    ['an ftp url', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "ftp://tei"}'],
+    ['a url without a host', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "http://"}'],
+    ['backend openai without base_url', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x}'],
+    ['base_url on the encoder', 'guards:\n  lg: {type: llama_guard, backend: encoder, model: ./m, base_url: http://v/v1}'],
+    ['custom categories on the encoder', 'guards:\n  lg: {type: llama_guard, backend: encoder, model: ./m, categories: {S1: x}}'],
+    ['fine windows on a decoder', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: http://v/v1, fine_window_tokens: 64}'],
+    ['categories in mode chat', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: http://v/v1, mode: chat, categories: {S1: x}}'],
+    ['a test with neither prompt nor conversation', 'tests:\n  - {name: t, expect: allow}'],
+    ['a test with both', 'tests:\n  - {name: t, expect: allow, prompt: hi, conversation: [{role: user, content: hi}]}'],
+    ['extends a JSON file', 'extends: ./base.json'],
+    ['refusing model', 'request_fields: {refuse: [model]}'],
+  ];
+  const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(policyJsonSchema());
+  test.each(REFUSED)('%s: refused by the loader and by the schema', (_name, body) => {
+    const yaml = `id: a\n${body}\n`;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-schema-')), 'p.yaml');
+    writeFileSync(file, yaml);
+    expect(() => loadPolicySet(file)).toThrow();
+    expect(validate(YAML.parse(yaml))).toBe(false);
+  });
+
+  test('the shipped policy passes the schema', () => {
+    expect(validate(YAML.parse(readFileSync(path.join(POLICIES, 'default.yaml'), 'utf8')))).toBe(true);
   });
 });
