@@ -111,7 +111,8 @@ export interface Verdict {
 }
 
 export interface GuardError {
-  type: 'timeout' | 'model_error' | 'parse_error' | 'unavailable' | 'bad_input';
+  /** `cancelled`: the request ended before the guard finished (the client left, or shutdown cut it): not the guard's failure. */
+  type: 'timeout' | 'model_error' | 'parse_error' | 'unavailable' | 'bad_input' | 'cancelled';
   message: string;
 }
 
@@ -130,5 +131,6 @@ export interface Guard {
 }
 
 export function errorVerdict(guard: string, model: string, error: GuardError, latencyMs: number): Verdict {
-  return { guard, model, label: 'error', score: 0, categories: [], latencyMs, segmentsScanned: 0, error };
+  // A cancelled check is labelled apart: dashboards and the guard-error alert count `error` verdicts as failures.
+  return { guard, model, label: error.type === 'cancelled' ? 'cancelled' : 'error', score: 0, categories: [], latencyMs, segmentsScanned: 0, error };
 }

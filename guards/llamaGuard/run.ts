@@ -75,7 +75,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
 function abortOutcome(byDeadline: boolean, timeoutMs: number): CheckOutcome {
   return byDeadline
     ? { kind: 'error', error: { type: 'timeout', message: `no answer within ${timeoutMs} ms` } }
-    : { kind: 'error', error: { type: 'unavailable', message: 'aborted by caller' } };
+    : { kind: 'error', error: { type: 'cancelled', message: 'the request was aborted before the guard finished' } };
 }
 
 export function errorMessage(err: unknown): string {

@@ -12,7 +12,7 @@ export class InputRefused extends Error {
 
 export function toGuardError(err: unknown): GuardError {
   if (err instanceof DeadlineExceeded) return { type: 'timeout', message: err.message };
-  if (err instanceof CallerAborted) return { type: 'timeout', message: err.message };
+  if (err instanceof CallerAborted) return { type: 'cancelled', message: err.message };
   if (err instanceof InputRefused) return { type: 'bad_input', message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   return { type: 'model_error', message: `model run failed: ${message}` };

@@ -139,6 +139,10 @@ describe('a remote guard that hangs, then recovers', () => {
     const entry = entries[entries.length - 1];
     // no verdict was reached (action error), and no guard failed: status and error name the client
     expect([entry.status, entry.error?.type, entry.action]).toEqual([499, 'client_closed', 'error']);
+    // The check the client cut short is cancelled, not a guard timeout (which dashboards and the guard-error alert count).
+    const verdicts = entry.phases.filter((p) => p.direction === 'input').flatMap((p) => p.verdicts);
+    expect(verdicts.length).toBeGreaterThan(0);
+    for (const v of verdicts) expect([v.label, v.error_type]).toEqual(['cancelled', 'cancelled']);
   });
 
   test('the guard works again: /readyz probes it and the replica is ready without any traffic', async () => {

@@ -1,6 +1,7 @@
 import { textCacheKey, textCacheKeyAsync } from '../../../guards/runtime/cacheKey';
 import { CallerAborted, DeadlineExceeded, withDeadline } from '../../../guards/runtime/deadline';
 import { InputRefused, toGuardError } from '../../../guards/runtime/errors';
+import { errorVerdict } from '../../../guards/types';
 import { LruCache } from '../../../guards/runtime/lruCache';
 import { MicroBatcher } from '../../../guards/runtime/microBatcher';
 import { nextTurn } from '../../../guards/runtime/yield';
@@ -208,6 +209,13 @@ describe('toGuardError', () => {
     expect(toGuardError(new DeadlineExceeded(5)).type).toBe('timeout');
     expect(toGuardError(new InputRefused('too big'))).toEqual({ type: 'bad_input', message: 'too big' });
     expect(toGuardError(new Error('onnx'))).toEqual({ type: 'model_error', message: 'model run failed: onnx' });
+  });
+
+  it("a check the request's end cut short is cancelled, labelled apart from a guard's failures", () => {
+    const error = toGuardError(new CallerAborted());
+    expect(error.type).toBe('cancelled');
+    expect(errorVerdict('prompt_guard', 'm', error, 1).label).toBe('cancelled');
+    expect(errorVerdict('prompt_guard', 'm', toGuardError(new DeadlineExceeded(5)), 1).label).toBe('error');
   });
 });
 
