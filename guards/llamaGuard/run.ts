@@ -35,7 +35,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
     prepared = await prepareConversation(request.conversation ?? [], request.signal);
   } catch (err) {
     // Preparation only throws when the caller aborts between its slices.
-    return fail({ type: 'unavailable', message: request.signal?.aborted ? 'aborted by caller before the check' : errorMessage(err) });
+    return fail(request.signal?.aborted ? { type: 'cancelled', message: 'the request was aborted before the check' } : { type: 'unavailable', message: errorMessage(err) });
   }
 
   let turns: GuardTurn[];
@@ -46,7 +46,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
     throw err;
   }
 
-  if (request.signal?.aborted) return fail({ type: 'unavailable', message: 'aborted by caller before the check' });
+  if (request.signal?.aborted) return fail({ type: 'cancelled', message: 'the request was aborted before the check' });
   const deadline = new AbortController();
   const signal = request.signal ? AbortSignal.any([deadline.signal, request.signal]) : deadline.signal;
   let timer: NodeJS.Timeout | undefined;

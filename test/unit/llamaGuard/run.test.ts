@@ -45,18 +45,18 @@ describe('runCheck', () => {
     expect(seen?.aborted).toBe(true);
   });
 
-  it('reports a caller abort as unavailable, before or during the check', async () => {
+  it('reports a caller abort as cancelled (not a guard failure), before or during the check', async () => {
     const before = new AbortController();
     before.abort();
     expect((await runCheck(ctx, { ...request, signal: before.signal }, never)).error).toEqual({
-      type: 'unavailable',
-      message: 'aborted by caller before the check',
+      type: 'cancelled',
+      message: 'the request was aborted before the check',
     });
     const during = new AbortController();
     setTimeout(() => during.abort(), 5);
     expect((await runCheck({ ...ctx, timeoutMs: 5000 }, { ...request, signal: during.signal }, never)).error).toEqual({
-      type: 'unavailable',
-      message: 'aborted by caller',
+      type: 'cancelled',
+      message: 'the request was aborted before the guard finished',
     });
   });
 
