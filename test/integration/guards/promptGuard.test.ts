@@ -267,7 +267,7 @@ describe('settings and failures', () => {
       // The second check did find the first one's row running (and waited on it).
       expect(lookups.mock.results.some((r) => r.value !== undefined)).toBe(true);
       lookups.mockRestore();
-      expect(a.error?.type).toBe('timeout');
+      expect(a.error?.type).toBe('cancelled');
       expect(b.error).toBeUndefined();
       expect(b.label).toBe('INJECTION');
       expect(b.score).toBeGreaterThan(0.98);
@@ -294,7 +294,7 @@ describe('settings and failures', () => {
       const controller = new AbortController();
       controller.abort();
       const v = await guard.check({ ...input(text('user', 'hi')), signal: controller.signal });
-      expect(v.error?.type).toBe('timeout');
+      expect(v.error?.type).toBe('cancelled');
     } finally {
       await guard.close();
     }

@@ -167,7 +167,7 @@ describe('remote Llama Guard 3 against a vLLM-like server', () => {
     server.behave({ kind: 'hang' });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);
-    expect((await guard.check({ ...input, signal: ac.signal })).error).toEqual({ type: 'unavailable', message: 'aborted by caller' });
+    expect((await guard.check({ ...input, signal: ac.signal })).error).toEqual({ type: 'cancelled', message: 'the request was aborted before the guard finished' });
   });
 
   it('a conversation that cannot be classified is bad_input and sends nothing', async () => {
