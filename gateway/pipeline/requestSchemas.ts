@@ -4,11 +4,18 @@ import { z } from 'zod';
  * The request bodies the gateway reads. Every field listed here is classified in
  * pipeline/extract/requestFields.ts (scanned, or a known harmless parameter); a test walks these
  * shapes and fails on a field nobody classified. Fields not listed are refused or stripped by the
- * policy's `request_fields`, never forwarded unchecked. Harmless parameters are typed loosely
- * (`unknown`): the engine checks their values, and none of them is read as prompt text.
+ * policy's `request_fields`, never forwarded unchecked. Harmless parameters are typed as the API
+ * documents them (numbers, flags, identifiers): none is read as prompt text, and free text where a
+ * number or a setting goes would reach the engine unread, so it is refused (400) instead. Strings
+ * the engine keeps apart from the prompt (`user`, `metadata`, stop sequences) stay strings.
  */
 
-const harmless = z.unknown().optional();
+const number = z.number().nullable().optional();
+const integer = z.number().int().nullable().optional();
+const flag = z.boolean().nullable().optional();
+/** A setting's name (`low`, `auto`, `flex`, `message.output_text.logprobs`): one word, never free text. */
+const setting = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'a setting: one word of letters, digits and . _ : -').nullable().optional();
+const text = z.string().nullable().optional();
 
 /**
  * A model id as engines name them (`meta-llama/Llama-3.1-405B-Instruct`, `llama3.1:405b`): it goes
@@ -46,50 +53,53 @@ export const FunctionDefinition = z.looseObject({
   name: z.string().optional(),
   description: z.string().nullable().optional(),
   parameters: z.unknown().optional(),
-  strict: harmless,
+  strict: flag,
 });
 export const Tool = z.looseObject({ type: z.string().optional(), function: FunctionDefinition.optional() });
 
-const StreamOptions = z.looseObject({ include_usage: z.boolean().optional(), continuous_usage_stats: z.boolean().optional() }).nullable().optional();
+// Strict: flags only; a member the gateway does not know would reach the engine unread.
+const StreamOptions = z.strictObject({ include_usage: z.boolean().nullable().optional(), continuous_usage_stats: z.boolean().nullable().optional(), include_obfuscation: z.boolean().nullable().optional() }).nullable().optional();
 
 /** Sampling and bookkeeping parameters of OpenAI's API and the common engine extensions (vLLM), none read as text. */
 const harmlessParameters = {
-  frequency_penalty: harmless,
-  presence_penalty: harmless,
-  temperature: harmless,
-  top_p: harmless,
+  frequency_penalty: number,
+  presence_penalty: number,
+  temperature: number,
+  top_p: number,
   // How many answers: a number the gateway can count (window mode streams exactly one), never a string.
   n: z.number().int().min(1).max(128).nullable().optional(),
-  seed: harmless,
-  stop: harmless,
-  logit_bias: harmless,
-  logprobs: harmless,
-  top_logprobs: harmless,
-  user: harmless,
-  metadata: harmless,
-  store: harmless,
-  service_tier: harmless,
-  parallel_tool_calls: harmless,
-  reasoning_effort: harmless,
-  verbosity: harmless,
-  prompt_cache_key: harmless,
-  safety_identifier: harmless,
+  seed: integer,
+  stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+  // Token ids (as JSON member names) to biases.
+  logit_bias: z.record(z.string().regex(/^\d{1,10}$/, 'a token id'), z.number()).nullable().optional(),
+  // A flag on chat, a count on completions.
+  logprobs: z.union([z.boolean(), z.number().int()]).nullable().optional(),
+  top_logprobs: integer,
+  user: text,
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+  store: flag,
+  service_tier: setting,
+  parallel_tool_calls: flag,
+  reasoning_effort: setting,
+  verbosity: setting,
+  prompt_cache_key: text,
+  safety_identifier: text,
   // vLLM sampling extensions.
-  top_k: harmless,
-  min_p: harmless,
-  repetition_penalty: harmless,
-  length_penalty: harmless,
-  min_tokens: harmless,
-  ignore_eos: harmless,
-  stop_token_ids: harmless,
-  skip_special_tokens: harmless,
-  spaces_between_special_tokens: harmless,
-  include_stop_str_in_output: harmless,
+  top_k: number,
+  min_p: number,
+  repetition_penalty: number,
+  length_penalty: number,
+  min_tokens: integer,
+  ignore_eos: flag,
+  stop_token_ids: z.array(z.number().int()).nullable().optional(),
+  skip_special_tokens: flag,
+  spaces_between_special_tokens: flag,
+  include_stop_str_in_output: flag,
   // Sequences generated per prompt (vLLM): bounded like n and counted in the token reservation.
   best_of: z.number().int().min(1).max(128).nullable().optional(),
-  use_beam_search: harmless,
-  priority: harmless,
-  echo: harmless,
+  use_beam_search: flag,
+  priority: integer,
+  echo: flag,
 };
 
 export const ChatCompletionRequest = z.looseObject({
@@ -205,7 +215,7 @@ export const ResponsesTool = z.looseObject({
   name: z.string().optional(),
   description: z.string().nullable().optional(),
   parameters: z.unknown().optional(),
-  strict: harmless,
+  strict: flag,
 });
 
 export const ResponsesRequest = z.looseObject({
@@ -214,7 +224,7 @@ export const ResponsesRequest = z.looseObject({
   instructions: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   max_output_tokens: z.number().int().positive().nullable().optional(),
-  stream_options: z.looseObject({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
+  stream_options: StreamOptions,
   tools: z.array(ResponsesTool).nullable().optional(),
   tool_choice: z.unknown().optional(),
   /** Output format (a JSON schema the engine reads) and verbosity. */
@@ -226,10 +236,10 @@ export const ResponsesRequest = z.looseObject({
   conversation: z.unknown().optional(),
   prompt: z.unknown().optional(),
   background: z.boolean().nullable().optional(),
-  include: harmless,
-  truncation: harmless,
-  max_tool_calls: harmless,
-  prompt_cache_retention: harmless,
+  include: z.array(setting.unwrap().unwrap()).nullable().optional(),
+  truncation: setting,
+  max_tool_calls: integer,
+  prompt_cache_retention: setting,
   ...harmlessParameters,
 });
 

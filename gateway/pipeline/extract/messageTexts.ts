@@ -1,14 +1,14 @@
 import type { ScanText, TextSource } from '../../../guards/types';
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
-import type { ChatMessage, ContentPart } from '../requestSchemas';
-import { isTypeName, stringLeaves } from './stringLeaves';
+import { ChatMessage, type ContentPart } from '../requestSchemas';
+import { isTypeName, stringLeaves, unknownMemberName } from './stringLeaves';
 import { readableArguments } from './toolArguments';
 
 /**
  * Every text of every message, whatever its role: content (a string or parts of any text-bearing
  * kind), `name`, tool calls (names, arguments, ids), legacy `function_call`, `refusal`, reasoning,
- * and any member the gateway does not know (all its strings). Only `role` and parts' `type` are
+ * and any member the gateway does not know (its name and all its strings). Only `role` and parts' `type` are
  * structure. Media parts (images, audio, files) carry nothing the guards can read: refused unless
  * the policy allows them.
  */
@@ -42,6 +42,8 @@ export const TEXT_PART_TYPES: ReadonlySet<string> = new Set(['text', 'input_text
 
 /** Message members handled by name below; every other member is scanned whole. */
 const STRUCTURE = new Set(['role']);
+/** The members the API documents on a message: any other member's name is scanned too. */
+const MESSAGE_MEMBERS: ReadonlySet<string> = new Set(Object.keys(ChatMessage.shape));
 
 export function sourceOfRole(role: ChatMessage['role']): TextSource {
   switch (role) {
@@ -64,6 +66,8 @@ export function messageTexts(message: ChatMessage, i: number, fields: Pick<Reque
   const at = `messages[${i}]`;
   const texts: ScanText[] = [];
   for (const [key, value] of Object.entries(message)) {
+    const name = unknownMemberName(key, at, MESSAGE_MEMBERS);
+    if (name) texts.push({ source, ...name });
     if (STRUCTURE.has(key) || value === undefined || value === null) continue;
     if (key === 'content') texts.push(...contentTexts(message.content, source, `${at}.content`, fields));
     else if (key === 'tool_calls' || key === 'function_call') texts.push(...leavesAs('tool_call', value, `${at}.${key}`).map(decodedArguments));

@@ -12,7 +12,7 @@ import {
   type ResponsesInputItem,
 } from '../requestSchemas';
 import { contentTexts } from '../extract/messageTexts';
-import { isTypeName, stringLeaves } from '../extract/stringLeaves';
+import { isTypeName, stringLeaves, unknownMemberName } from '../extract/stringLeaves';
 import { readableArguments } from '../extract/toolArguments';
 
 /**
@@ -20,7 +20,7 @@ import { readableArguments } from '../extract/toolArguments';
  * for chat: a message by its role (developer and system included), function and custom tool calls
  * as `tool_call`, their outputs as `tool` (third-party content), reasoning as `assistant` (clients
  * resend it and can forge it). Only `type`, `role`, `status` and `phase` are structure (the schema
- * holds them to enumerations); ids and unknown members are scanned like any text.
+ * holds them to enumerations); ids and unknown members (their names too) are scanned like any text.
  */
 
 /** The schema of each item type the gateway reads. Others feed the engine results of tools it runs itself (web search, files, computer use, MCP, ...), which the gateway cannot check. */
@@ -35,6 +35,8 @@ const ITEM_SCHEMAS = {
 } as const;
 
 export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set(Object.keys(ITEM_SCHEMAS));
+/** The members each item type documents: any other member's name is scanned too (the engine receives it). */
+const ITEM_MEMBERS: ReadonlyMap<string, ReadonlySet<string>> = new Map(Object.entries(ITEM_SCHEMAS).map(([type, schema]) => [type, new Set(Object.keys(schema.shape))]));
 
 /**
  * Pure, before the request schema runs: each item checked against the schema of its own type
@@ -80,7 +82,10 @@ function leavesAs(source: TextSource, value: unknown, at: string): ScanText[] {
 /** Every member but the structure ones, with `special` members read by their own rule. */
 function memberTexts(item: Record<string, unknown>, at: string, source: TextSource, special: Record<string, (value: unknown, path: string) => ScanText[]>): ScanText[] {
   const texts: ScanText[] = [];
+  const documented = ITEM_MEMBERS.get(typeof item.type === 'string' ? item.type : 'message') ?? new Set<string>();
   for (const [key, value] of Object.entries(item)) {
+    const name = unknownMemberName(key, at, documented);
+    if (name) texts.push({ source, ...name });
     if (STRUCTURE.has(key) || value === undefined || value === null) continue;
     const path = `${at}.${key}`;
     texts.push(...(special[key] ? special[key](value, path) : leavesAs(source, value, path)));
