@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type NextFunction, typ
 import type { Engine } from '../engine/client';
 import type { AccessLayer } from './access/accessLayer';
 import { clientAddressResolver } from './access/clientAddress';
+import { requireHost } from './access/hardening/hostHeader';
 import { noteProtoCandidate, refuseProtoMembers } from './access/hardening/protoMembers';
 import { metricsAuth } from './access/auth/metricsAccess';
 import { bodyTooLarge, errorAnswerer } from './routes/errorAnswer';
@@ -114,7 +115,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
   const memory = new ConversationMemory({ ...DEFAULT_MEMORY_LIMITS, maxConversationBytes: deps.bodyLimitBytes });
   const routes = new Map<string, GuardedRoute>();
   const add = (path: string, handler: NodeHandler) => {
-    const chain = handlerChain(onGuardedRoute(path), ...(deps.access?.beforeBody ?? []), requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, handler);
+    const chain = handlerChain(onGuardedRoute(path), ...(deps.access?.beforeBody ?? []), requireHost, requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, handler);
     const listener: RequestListener = (req, res) => {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
@@ -138,6 +139,8 @@ function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerErr
   app.set('etag', false);
   app.set('trust proxy', deps.access?.trustProxy ?? false);
   app.use(onRequest(deps.telemetry ?? false));
+  // Before any route: every answer but the guarded routes' (whose chains check it after the access gate, to audit it).
+  app.use((req: Request, res: Response, next: NextFunction) => (req.method === 'POST' && guarded.has(guardedRouteKey(req.path)) ? next() : requireHost(req, res, next)));
 
   const health = healthRoutes(deps);
   app.get('/healthz', health.healthz);
@@ -147,7 +150,7 @@ function expressApp(deps: AppDeps, readJson: NodeHandler, answerError: AnswerErr
   if (deps.access) app.use('/v1', handlerChain(...deps.access.beforeBody));
 
   // A guarded route the listener did not take (a request target in absolute form): the same chain, under express.
-  for (const route of guarded.values()) app.post(route.path, handlerChain(onGuardedRoute(route.path), requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, route.handler));
+  for (const route of guarded.values()) app.post(route.path, handlerChain(onGuardedRoute(route.path), requireHost, requireJson, refuseDeclaredOversize(deps.bodyLimitBytes), readJson, route.handler));
   app.get('/v1/models', modelsRoute(deps));
   app.get('/v1/models/*id', modelRoute(deps));
   app.use('/v1', passthroughRoute(deps));

@@ -9,7 +9,6 @@ import type { GatewayConfig } from './config';
 import { onClientError } from './access/hardening/clientErrors';
 import { httpServerOptions } from './access/hardening/serverOptions';
 import { continueOnFirstRead, refuseUnknownExpectations } from './access/hardening/expectContinue';
-import { refuseMissingHost } from './access/hardening/hostHeader';
 import { defaultPolicyFile } from './paths';
 import { guardSettingsFrom } from './pipeline/runtime/guardSettings';
 import { guardReadinessCheck } from './pipeline/runtime/guardHealth';
@@ -160,9 +159,7 @@ async function startParts(
     metrics: { apiKey: config.metrics.api_key, servedElsewhere: !!metricsListener },
     review: review?.router,
   });
-  const server = http.createServer(httpServerOptions(config.limits), (req, res) => {
-    if (!refuseMissingHost(req, res)) app(req, res);
-  });
+  const server = http.createServer(httpServerOptions(config.limits), app);
   server.keepAliveTimeout = config.limits.keep_alive_timeout_ms;
   server.on('clientError', onClientError);
   continueOnFirstRead(server);

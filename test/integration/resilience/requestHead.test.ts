@@ -33,7 +33,7 @@ function postExpecting(port: number, path: string, body: string, headers: Record
 }
 
 /** Raw bytes in, the whole answer out (the gateway closes the connection). */
-async function raw(port: number, request: string): Promise<{ status: number; body: string }> {
+async function raw(port: number, request: string): Promise<{ status: number; head: string; body: string }> {
   const socket = net.connect(port, '127.0.0.1');
   let text = '';
   socket.on('data', (d) => (text += d.toString('utf8')));
@@ -42,7 +42,7 @@ async function raw(port: number, request: string): Promise<{ status: number; bod
   socket.write(request);
   await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
   socket.destroy();
-  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
 }
 
 describe('the request head: Expect 100-continue and Host', () => {
@@ -112,6 +112,17 @@ describe('the request head: Expect 100-continue and Host', () => {
     const out = await raw(h.gateway.port, 'GET /healthz HTTP/1.1\r\n\r\n');
     expect(out.status).toBe(400);
     expect(JSON.parse(out.body)).toEqual({ error: { message: expect.stringContaining('Host'), type: 'invalid_request_error', param: null, code: 'missing_host' } });
+  });
+
+  test('without Host on a guarded route: the same 400, with its request id, audited as an invalid request', async () => {
+    const rejections = h.recorder.rejections.length;
+    const before = h.engine.stats.requests;
+    const out = await raw(h.gateway.port, `POST /v1/chat/completions HTTP/1.1\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}`);
+    expect(out.status).toBe(400);
+    expect(JSON.parse(out.body).error.code).toBe('missing_host');
+    expect(out.head).toMatch(/^x-request-id: \S+/im);
+    expect(h.recorder.rejections.slice(rejections)).toEqual([expect.objectContaining({ kind: 'invalid_request', status: 400, reason: 'missing_host', app: 'uploader' })]);
+    expect(h.engine.stats.requests).toBe(before);
   });
 
   test('an Expect other than 100-continue: an OpenAI-shaped 417, and the engine never called', async () => {
