@@ -201,6 +201,7 @@ function zodProblem(issue: z.core.$ZodIssue, merged: MergedLayers, chain: Layer[
       return locate(merged, chain, docPath, issue.message);
     case 'invalid_value': {
       const options = issue.values.map(String);
+      if (value === undefined) return locate(merged, chain, docPath, `missing required field \`${String(docPath[docPath.length - 1])}\`; use one of: ${options.join(', ')}`);
       return locate(merged, chain, docPath, `\`${String(value)}\` is not allowed here${didYouMean(String(value), options)}; use one of: ${options.join(', ')}`);
     }
     case 'invalid_union': {

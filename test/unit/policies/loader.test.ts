@@ -126,6 +126,12 @@ describe('policy loader: every kind of bad input is a clear error at its locatio
     expect(rule.message).toBe('missing required field `threshold` (or `findings`, to act on text findings alone)');
   });
 
+  test('a missing field that takes one of a set of values says it is missing, with the values', () => {
+    const [p] = problems(`${base}tests:\n  - name: hello\n    prompt: hi\n`);
+    expect(p).toMatchObject({ path: 'tests.0.expect' });
+    expect(p.message).toBe('missing required field `expect`; use one of: allow, flag, block');
+  });
+
   test('a badly named guard is reported at its name', () => {
     const [p] = problems(base.replace('  pg:', '  Prompt-Guard:').replace('guard: pg', 'guard: Prompt-Guard'));
     expect(p).toMatchObject({ line: 3, column: 3 });
