@@ -202,6 +202,8 @@ export class PolicyHolder {
       this.directories = set.directories;
       if (this.set && signatureOf(set) === this.set.signature) {
         outcome = this.outcome('unchanged');
+        // The operator read the rejection in the log: say that the files are fine again (back as loaded).
+        if (this.last?.status === 'rejected') this.log(`policy files valid again, unchanged from the set in force: ${outcome.policies.join(', ')}`);
       } else {
         await this.installSet(set);
         outcome = this.outcome('reloaded');

@@ -78,6 +78,26 @@ describe('policy version and local model files', () => {
 });
 
 describe('a rejected reload', () => {
+  test('the log says so, and says so again when the files are valid again, though nothing changed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-reload-fixed-'));
+    const file = path.join(dir, 'policy.yaml');
+    const lines: string[] = [];
+    const holder = new PolicyHolder({ threads: 1, log: (line) => lines.push(line) });
+    try {
+      writeFileSync(file, policy(FIXTURE_MODEL));
+      await holder.loadFile(file);
+      writeFileSync(file, policy(FIXTURE_MODEL).replace('input:', 'inptu:'));
+      expect((await holder.reload()).status).toBe('rejected');
+      writeFileSync(file, policy(FIXTURE_MODEL));
+      expect((await holder.reload()).status).toBe('unchanged');
+      expect((await holder.reload()).status).toBe('unchanged');
+      expect(lines.filter((l) => /^policy /.test(l)).map((l) => l.split(':')[0])).toEqual(['policy reload rejected; still in force', 'policy files valid again, unchanged from the set in force']);
+    } finally {
+      await holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('retires the guards it built before failing, and names the file and policy that failed', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-reload-leak-'));
     const file = path.join(dir, 'policy.yaml');
