@@ -26,8 +26,10 @@ export function deploymentWarnings(guards: Record<string, GuardSpec>, env: NodeJ
  * (`extends`, `policies`), without loading any model. Exit 1 when anything is wrong.
  */
 export async function checkCommand(files: string[], io: CliIo): Promise<number> {
-  if (files.length === 0) {
-    io.err('usage: safety-gateway policy check FILE...\n');
+  // It takes no options: one read as a file name would be reported as an unreadable policy file.
+  const option = files.find((f) => f.startsWith('-'));
+  if (files.length === 0 || option !== undefined) {
+    io.err(`${option !== undefined ? `unknown option ${option}\n` : ''}usage: safety-gateway policy check FILE...\n`);
     return 2;
   }
   let failed = 0;

@@ -29,6 +29,13 @@ describe('CLI usage', () => {
     expect(run.err).toContain('usage: safety-gateway serve');
   });
 
+  test('policy check takes no options: one is a usage error (2), not a policy file it cannot read', async () => {
+    const run = await cli(['policy', 'check', '--json', 'policies/default.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('unknown option --json');
+    expect(run.out).toBe('');
+  });
+
   test('keys list on a file that is not there says so instead of "no keys"', async () => {
     const run = await keysCli(['list', '--file', tempKeysFile()]);
     expect(run.code).toBe(1);
