@@ -50,7 +50,7 @@ export function readModelDirectory(dir: string, options: ModelDirectoryOptions =
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
     throw new Error(
-      `Model directory ${abs} does not exist. Point the guard's `model` at a directory in Hugging Face ` +
+      `Model directory ${abs} does not exist. Point the guard's \`model\` at a directory in Hugging Face ` +
         `layout (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx).`,
     );
   }

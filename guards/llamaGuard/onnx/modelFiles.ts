@@ -86,7 +86,7 @@ export function readDecoderModel(dir: string, variant?: OnnxModelVariant): Decod
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
     throw new Error(
-      `Llama Guard model directory ${abs} does not exist. Point the guard's `model` at an ONNX export in the ` +
+      `Llama Guard model directory ${abs} does not exist. Point the guard's \`model\` at an ONNX export in the ` +
         'transformers.js layout (config.json, tokenizer.json, onnx/model.onnx), e.g. onnx-community/Llama-Guard-3-1B.',
     );
   }
