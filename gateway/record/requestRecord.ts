@@ -94,7 +94,8 @@ export interface RejectionRecord {
 
 export type RejectionKind = 'unauthenticated' | 'rate_limited' | 'invalid_request' | 'policy_unavailable';
 /** 401 unauthenticated, 429 rate_limited; 400, 408 (body too slow), 413 (body too large) or 415 (not JSON) invalid_request; 503 policy_unavailable. */
-export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 503;
+/** 499: the client hung up while its body was being read (503 when shutdown cut it): nothing reached a guard. */
+export type RejectionStatus = 401 | 429 | 400 | 408 | 413 | 415 | 499 | 503;
 
 /**
  * A streamed answer about to send its first byte before its decision record exists (window and

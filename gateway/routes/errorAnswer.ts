@@ -5,6 +5,7 @@ import { ApiError, badRequest, sendError } from '../errors';
 import type { PolicyHolder } from '../pipeline/runtime/policyRuntime';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { InFlightCalls } from '../pipeline/inFlightCalls';
+import { connectionClosedOutcome } from '../pipeline/connectionCut';
 import type { DecisionRecorder } from '../record/requestRecord';
 
 export interface ErrorAnswerDeps {
@@ -26,7 +27,11 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
   return async (err, req, res) => {
     // The parser already answered a slow body 408 (clientErrors.ts): the record says so, not "aborted".
     const answered = parserAnswer(res);
-    const apiError = answered ? new ApiError(answered.status, 'The request was not received in time.', 'invalid_request_error', answered.code) : toApiError(err, deps.bodyLimitBytes);
+    const apiError = answered
+      ? new ApiError(answered.status, 'The request was not received in time.', 'invalid_request_error', answered.code)
+      : bodyCutShort(req)
+        ? closedDuringBody(res)
+        : toApiError(err, deps.bodyLimitBytes);
     const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
     deps.inFlight?.hold(res);
     try {
@@ -44,6 +49,17 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
     setSafetyHeaders(res, 'none', ref);
     sendError(res, apiError);
   };
+}
+
+/** The connection closed before the whole body arrived: the client hung up (or shutdown cut it), nobody is there for a 400. */
+function bodyCutShort(req: IncomingMessage): boolean {
+  return !req.complete && (req.destroyed || req.socket?.destroyed === true);
+}
+
+/** Recorded as the client's leaving (499 client_closed), or the gateway's shutdown (503), never as a bad request. */
+function closedDuringBody(res: ServerResponse): ApiError {
+  const { status, error } = connectionClosedOutcome(res);
+  return new ApiError(status, 'The connection closed before the request body was received.', 'invalid_request_error', error.type);
 }
 
 /** 413 for a body over the gateway's limit, whether read or only declared. */

@@ -32,8 +32,10 @@ export function clientErrorResponse(code: string | undefined): { status: number;
 /** Handler for the server's `clientError` event. */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   // A connection reset has nobody to answer; a response already under way must not get a second one.
+  // Nor does a client that closed its side halfway through a request (EOF in its body): it hung up,
+  // and the body read records it so (499 client_closed), not as a 400 nobody received.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable || inFlight) {
     socket.destroy();
     return;
   }

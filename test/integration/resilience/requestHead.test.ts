@@ -125,6 +125,18 @@ describe('the request head: Expect 100-continue and Host', () => {
     expect(h.engine.stats.requests).toBe(before);
   });
 
+  test('a client that hangs up halfway through its body: recorded as 499 client_closed, not as a 400 nobody received', async () => {
+    const rejections = h.recorder.rejections.length;
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat.slice(0, 20)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    socket.destroy();
+    for (let i = 0; i < 40 && h.recorder.rejections.length === rejections; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(h.recorder.rejections.slice(rejections)).toEqual([expect.objectContaining({ kind: 'invalid_request', status: 499, reason: 'client_closed' })]);
+  });
+
   test('an Expect other than 100-continue: an OpenAI-shaped 417, and the engine never called', async () => {
     const before = h.engine.stats.requests;
     const out = await raw(h.gateway.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: foo\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}`);
