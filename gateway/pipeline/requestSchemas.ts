@@ -68,7 +68,8 @@ const harmlessParameters = {
   top_p: number,
   // How many answers: a number the gateway can count (window mode streams exactly one), never a string.
   n: z.number().int().min(1).max(128).nullable().optional(),
-  seed: integer,
+  // Any number: engines take seeds up to 2^63, past JavaScript's safe integers.
+  seed: number,
   stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
   // Token ids (as JSON member names) to biases.
   logit_bias: z.record(z.string().regex(/^\d{1,10}$/, 'a token id'), z.number()).nullable().optional(),

@@ -32,7 +32,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
     if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
     const json = parseEngineText(sse.data, 'a stream event');
     // Read (and remembered for a block's kept items) where the client places it; relayed as sent.
-    const event = placement.place(engineAnswer(() => parseResponseEvent(json)));
+    const event = engineAnswer(() => placement.place(parseResponseEvent(json)));
     accumulator.add(event);
     return { raw: relayable(sse, event.type) ? sse.raw : `event: ${event.type}\n${dataLines(sse.data)}\n\n`, event, terminal: TERMINAL_RESPONSE_EVENTS.has(event.type) };
   };

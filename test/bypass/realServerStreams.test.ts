@@ -60,6 +60,47 @@ describe.each([
     expect(h.recorder.records[before]!.outputs.map((o) => o.decision)).toContainEqual(expect.objectContaining({ action: 'block', decidingRule: 'unsafe-answer' }));
   });
 
+  test.each([true, false])('a phrase split over two parts of a message (indexes sent: %s) is read joined, as clients join it', async (indexed) => {
+    const item = { id: 'msg_1', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+    const at = (c: number) => (indexed ? { output_index: 0, content_index: c } : {});
+    const events = [
+      { type: 'response.created', response: { id: 'resp_1', object: 'response', status: 'in_progress' } },
+      { type: 'response.output_item.added', ...(indexed ? { output_index: 0 } : {}), item },
+      { type: 'response.content_part.added', item_id: 'msg_1', ...at(0), part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'msg_1', ...at(0), delta: 'One two zz' },
+      { type: 'response.content_part.added', item_id: 'msg_1', ...at(1), part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'msg_1', ...at(1), delta: 's11 three' },
+      { type: 'response.output_text.delta', item_id: 'msg_1', ...at(1), delta: ' four' },
+      { type: 'response.output_text.delta', item_id: 'msg_1', ...at(1), delta: ' five' },
+      // No output_item.done, and a completed response without output: the deltas are all the text there is.
+      { type: 'response.completed', response: { id: 'resp_1', object: 'response', status: 'completed', model: 'dev', output: [] } },
+    ].map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}`);
+    await h.script({ raw_events: events });
+    const text = await (await post(h)).text();
+    expect(text).not.toContain('s11');
+    expect(responsePayloads(text).at(-1)).toMatchObject({ type: 'response.incomplete', response: { incomplete_details: { reason: 'content_filter' } } });
+  });
+
+  test("an event whose item_id names an item opened at another output_index is refused: clients keyed by id and by index would join it differently", async () => {
+    const item = (id: string) => ({ id, type: 'message', status: 'in_progress', role: 'assistant', content: [] });
+    const delta = (output_index: number, item_id: string, d: string) => ({ type: 'response.output_text.delta', output_index, content_index: 0, item_id, delta: d });
+    await h.script({
+      raw_events: responseStream([
+        { type: 'response.output_item.added', output_index: 0, item: item('A') },
+        { type: 'response.output_item.added', output_index: 1, item: item('B') },
+        delta(0, 'A', 'How to zz'),
+        delta(1, 'B', 'hello '),
+        delta(1, 'A', 's11'),
+      ]),
+    });
+    const res = await post(h);
+    const text = await res.text();
+    expect(text).not.toContain('s11');
+    // Buffer mode had sent nothing: a 502. Window mode had: the stream ends with an error event.
+    if (mode === 'buffer') expect([res.status, JSON.parse(text).error.code]).toEqual([502, 'engine_error']);
+    else expect(responsePayloads(text).at(-1)).toMatchObject({ type: 'error', code: 'engine_error' });
+  });
+
   test('a delta without its indexes after indexed events is read in the item it continues', async () => {
     const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
     const events = responseStream([

@@ -41,7 +41,6 @@ export function stringLeaves(value: unknown, path: string, options: LeafOptions 
   return leaves;
 }
 
-/** A member name as written in a path: `.name`, or `["a.b"]` when the name holds what a path uses itself, so no two members share a path. */
 /**
  * A member name the API does not document (`documented`: the schema's own members), as a text
  * of its own: the engine receives the name with the body, so a name can carry words a value would.
@@ -50,6 +49,7 @@ export function unknownMemberName(key: string, at: string, documented: ReadonlyS
   return documented.has(key) ? undefined : { path: `${at}${pathKey(key)}#key`, text: key };
 }
 
+/** A member name as written in a path: `.name`, or `["a.b"]` when the name holds what a path uses itself, so no two members share a path. */
 export function pathKey(key: string): string {
   return /^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }

@@ -1,4 +1,4 @@
-import type { ResponseStreamEvent } from '../../../engine/answerSchema';
+import { MalformedAnswerError, type ResponseStreamEvent } from '../../../engine/answerSchema';
 import { EventPlacement } from '../../../gateway/streaming/eventPlacement';
 
 const place = (events: Record<string, unknown>[]) => {
@@ -55,5 +55,36 @@ describe('where a Responses event goes when the engine leaves the indexes out', 
     expect(a).toBe(indexed);
     expect(b).toBe(lifecycle);
     expect(b!.output_index).toBeUndefined();
+  });
+
+  test("a part opened without its index is the item's next part; part events without one go in its latest", () => {
+    const placed = place([
+      { type: 'response.output_item.added', item: { id: 'm', type: 'message', content: [] } },
+      { type: 'response.output_text.delta', item_id: 'm', delta: 'before any part' },
+      { type: 'response.content_part.added', item_id: 'm', part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'm', delta: 'a' },
+      { type: 'response.content_part.added', item_id: 'm', part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'm', delta: 'b' },
+      { type: 'response.content_part.added', item_id: 'm', output_index: 0, content_index: 5, part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'm', delta: 'c' },
+      { type: 'response.reasoning_summary_part.added', item_id: 'm', part: { type: 'summary_text', text: '' } },
+      { type: 'response.reasoning_summary_text.delta', item_id: 'm', delta: 's' },
+    ]);
+    expect(placed.map(where)).toEqual([[0, undefined], [0, 0], [0, 0], [0, 0], [0, 1], [0, 1], [0, 5], [0, 5], [0, 0], [0, 0]]);
+  });
+
+  test('an event whose item_id names an item opened at another index is refused; an id opened again names its latest item', () => {
+    const opened = [
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'A', type: 'message', content: [] } },
+      { type: 'response.output_item.added', output_index: 1, item: { id: 'B', type: 'message', content: [] } },
+    ];
+    expect(() => place([...opened, { type: 'response.output_text.delta', output_index: 1, content_index: 0, item_id: 'A', delta: 'x' }])).toThrow(MalformedAnswerError);
+    // SGLang gives every item one id: the id names the item opened last.
+    const shared = place([
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'X', type: 'message', content: [] } },
+      { type: 'response.output_item.added', output_index: 1, item: { id: 'X', type: 'message', content: [] } },
+      { type: 'response.output_text.delta', output_index: 1, content_index: 0, item_id: 'X', delta: 'y' },
+    ]);
+    expect(shared.map(where).at(-1)).toEqual([1, 0]);
   });
 });
