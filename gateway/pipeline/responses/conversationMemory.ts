@@ -37,6 +37,12 @@ export class ConversationMemory {
   private readonly responses = new Map<string, Stored>();
   /** Items by `app\0itemId`, with the response that holds them. */
   private readonly items = new Map<string, { owner: string; item: unknown }>();
+  /**
+   * Response and item ids the engine gave out more than once (an engine that repeats ids, or
+   * reuses one item id for every item): a reference to one could mean either conversation, so it
+   * resolves to none (the client is told to send the conversation), never to someone else's.
+   */
+  private readonly ambiguous = new Set<string>();
   private bytes = 0;
 
   constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
@@ -48,18 +54,31 @@ export class ConversationMemory {
   /** Keeps a delivered response: the input items as forwarded, then its output items. */
   remember(app: string, responseId: string, input: readonly unknown[], output: readonly unknown[]): void {
     const key = scoped(app, responseId);
-    this.drop(key);
+    if (this.responses.has(key) || this.ambiguous.has(key)) {
+      this.drop(key);
+      this.markAmbiguous(key);
+      return;
+    }
     const items = [...input, ...output];
     const bytes = Buffer.byteLength(JSON.stringify(items), 'utf8');
     if (bytes > Math.min(this.limits.maxBytes, this.limits.maxConversationBytes)) return;
     const itemKeys: string[] = [];
-    for (const item of items) {
+    items.forEach((item, i) => {
       const id = (item as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string' || id === '') continue;
+      if (typeof id !== 'string' || id === '') return;
       const itemKey = scoped(app, id);
+      // An id the engine gives an output item that another item already has (in this response or an
+      // earlier one): which one a reference means is unknown. Input items are the client's copies of
+      // earlier items: the latest copy stands for the id, as before.
+      const repeated = i >= input.length && (this.items.has(itemKey) || itemKeys.includes(itemKey));
+      if (this.ambiguous.has(itemKey) || repeated) {
+        this.items.delete(itemKey);
+        this.markAmbiguous(itemKey);
+        return;
+      }
       this.items.set(itemKey, { owner: key, item });
       itemKeys.push(itemKey);
-    }
+    });
     this.responses.set(key, { items, bytes, itemKeys });
     this.bytes += bytes;
     for (const [oldest] of this.responses) {
@@ -81,6 +100,16 @@ export class ConversationMemory {
 
   item(app: string, itemId: string): unknown {
     return this.items.get(scoped(app, itemId))?.item;
+  }
+
+  /** Bounded like the responses (four ids a response): the oldest marks go first. */
+  private markAmbiguous(key: string): void {
+    this.ambiguous.delete(key);
+    this.ambiguous.add(key);
+    for (const oldest of this.ambiguous) {
+      if (this.ambiguous.size <= 4 * this.limits.maxResponses) break;
+      this.ambiguous.delete(oldest);
+    }
   }
 
   private drop(key: string): void {

@@ -63,3 +63,29 @@ test('a conversation larger than one request may be is not kept: continuing it c
   expect(memory.conversation('app', 'resp_big')).toBeUndefined();
   expect(() => expandHistory({ input: 'more', previous_response_id: 'resp_big' }, memory, 'app')).toThrow(/up to the size of one request/);
 });
+
+test("an engine that gives out a response id twice: the id resolves to neither conversation, never to the other's", () => {
+  const memory = new ConversationMemory();
+  memory.remember('app', 'resp_same', [{ role: 'user', content: 'I am Ada.' }], [{ id: 'msg_a', type: 'message', role: 'assistant', content: [] }]);
+  memory.remember('app', 'resp_same', [{ role: 'user', content: 'I am Bob.' }], [{ id: 'msg_b', type: 'message', role: 'assistant', content: [] }]);
+  expect(memory.conversation('app', 'resp_same')).toBeUndefined();
+  expect(() => expandHistory({ input: 'x', previous_response_id: 'resp_same' }, memory, 'app')).toThrow(/not found/);
+  // Again later: still neither.
+  memory.remember('app', 'resp_same', input, output);
+  expect(memory.conversation('app', 'resp_same')).toBeUndefined();
+});
+
+test('an item id the engine gives two output items resolves to neither; a client resending an item keeps it resolvable', () => {
+  const memory = new ConversationMemory();
+  const reply = (text: string) => ({ id: 'msg_shared', type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] });
+  memory.remember('app', 'resp_1', [{ role: 'user', content: 'Ada here.' }], [reply('Hi Ada.')]);
+  // The client's copy of msg_shared as input, then the engine's own new item: the latter repeats the id.
+  memory.remember('app', 'resp_2', [reply('Hi Ada.')], [{ id: 'msg_2', type: 'message', role: 'assistant', content: [] }]);
+  expect(memory.item('app', 'msg_shared')).toEqual(reply('Hi Ada.'));
+  memory.remember('app', 'resp_3', [{ role: 'user', content: 'Bob here.' }], [reply('Hi Bob.')]);
+  expect(memory.item('app', 'msg_shared')).toBeUndefined();
+  expect(memory.item('app', 'msg_2')).toBeDefined();
+  // Two output items of one response with one id (SGLang reuses one id): neither.
+  memory.remember('app', 'resp_4', [], [{ id: 'item_x', type: 'reasoning', summary: [] }, { id: 'item_x', type: 'message', role: 'assistant', content: [] }]);
+  expect(memory.item('app', 'item_x')).toBeUndefined();
+});
