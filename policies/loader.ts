@@ -210,6 +210,9 @@ function zodProblem(issue: z.core.$ZodIssue, merged: MergedLayers, chain: Layer[
         const shown = value === undefined ? 'missing `type`' : `unknown type \`${String(value)}\`${didYouMean(String(value), options)}`;
         return locate(merged, chain, value === undefined ? docPath.slice(0, -1) : docPath, `${shown}; use one of: ${options.join(', ')}`);
       }
+      // Say what each alternative wanted (zod's own message is only "Invalid input").
+      const wanted = [...new Set(((issue as { errors?: z.core.$ZodIssue[][] }).errors ?? []).flatMap((alt) => alt.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => (i as { expected: string }).expected)))];
+      if (wanted.length > 0) return locate(merged, chain, docPath, `\`${JSON.stringify(value)?.slice(0, 60)}\` is not allowed here: expected ${wanted.map((w) => (w === 'array' ? 'a list' : `a ${w}`)).join(' or ')}`);
       return locate(merged, chain, docPath, issue.message);
     }
     case 'invalid_key': {

@@ -29,7 +29,7 @@ export function parsePolicyYaml(source: string, file: string): PolicyDocument {
     return { line: pos.line, column: pos.col };
   };
   if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) })));
+    throw new PolicyError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.code, e.message, source.slice(e.pos[0])) })));
   }
   let data: unknown;
   try {
@@ -64,8 +64,14 @@ function keyOffset(doc: Document, path: readonly PathSegment[]): number {
   return valueOffset(doc, path);
 }
 
-function yamlMessage(message: string): string {
+/** The parser's message, said for a policy author: `from` is the source from where the error starts. */
+function yamlMessage(code: string, message: string, from: string): string {
   const firstLine = message.split('\n')[0];
-  if (/duplicate|unique/i.test(firstLine)) return `duplicate key: ${firstLine}`;
+  if (code === 'DUPLICATE_KEY' || /duplicate|unique/i.test(firstLine)) {
+    // The key as written (plain, or quoted), so the author knows which of the two to remove.
+    const key = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:\n#]+?)\s*:/.exec(from)?.[1];
+    return `duplicate key${key ? ` \`${key.slice(0, 60)}\`` : ''}: each key may appear once in a mapping (a parser that kept the last would silently drop the first)`;
+  }
+  if (code === 'MULTIPLE_DOCS') return 'a policy file holds one YAML document: remove the `---` separator and what follows it, or put that policy in a file of its own';
   return `not valid YAML: ${firstLine}`;
 }

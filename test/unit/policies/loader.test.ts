@@ -141,7 +141,17 @@ describe('policy loader: every kind of bad input is a clear error at its locatio
   test('duplicate keys are located at the second key', () => {
     const [p] = problems(base.replace('    threshold: 0.9\n', '    threshold: 0.9\n    threshold: 0.5\n'));
     expect(p).toMatchObject({ line: 11, column: 5 });
-    expect(p.message).toMatch(/^duplicate key/);
+    expect(p.message).toMatch(/^duplicate key `threshold`: /);
+    expect(problems(`${base}"quoted key": 1\n"quoted key": 2\n`)[0].message).toMatch(/^duplicate key `"quoted key"`/);
+  });
+
+  test('a value of a type no alternative takes says which types they take', () => {
+    const [p] = problems(base.replace('    type: prompt_guard\n', '    type: prompt_guard\n    backend: tei\n    url: 5\n'));
+    expect(p.message).toBe('`5` is not allowed here: expected a string or a list');
+  });
+
+  test('a second YAML document is named as such, with what to do', () => {
+    expect(problems(`${base}---\nid: other\n`)[0].message).toBe('a policy file holds one YAML document: remove the `---` separator and what follows it, or put that policy in a file of its own');
   });
 
   test('a file of only comments is empty; a list or a scalar is not a policy; binary junk is not YAML', () => {
