@@ -81,6 +81,14 @@ describe.each([
     expect(responsePayloads(text).at(-1)).toMatchObject({ type: 'response.incomplete', response: { incomplete_details: { reason: 'content_filter' } } });
   });
 
+  test("message text sent out of item order is read in item order too, as the SDKs' output_text joins it", async () => {
+    const item = (id: string) => ({ id, type: 'message', status: 'in_progress', role: 'assistant', content: [] });
+    const delta = (output_index: number, d: string) => ({ type: 'response.output_text.delta', output_index, content_index: 0, item_id: `m${output_index}`, delta: d });
+    await h.script({ raw_events: responseStream([{ type: 'response.output_item.added', output_index: 0, item: item('m0') }, { type: 'response.output_item.added', output_index: 1, item: item('m1') }, delta(1, 's11 three four'), delta(0, 'One two zz')]) });
+    const text = await (await post(h)).text();
+    expect(responsePayloads(text).at(-1)).toMatchObject({ type: 'response.incomplete', response: { incomplete_details: { reason: 'content_filter' } } });
+  });
+
   test("an event whose item_id names an item opened at another output_index is refused: clients keyed by id and by index would join it differently", async () => {
     const item = (id: string) => ({ id, type: 'message', status: 'in_progress', role: 'assistant', content: [] });
     const delta = (output_index: number, item_id: string, d: string) => ({ type: 'response.output_text.delta', output_index, content_index: 0, item_id, delta: d });

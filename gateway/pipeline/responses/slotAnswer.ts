@@ -60,6 +60,7 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
   let content = '';
   const extras: { lane: string; text: string }[] = [];
   const calls = new Map<number, { name: string; arguments: string }>();
+  const messageText: { slot: string; text: string }[] = [];
   for (const [slot, entry] of slots) {
     const values = entry.values.filter((t) => t !== '');
     const main = values.pop();
@@ -69,6 +70,7 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
     switch (entry.kind) {
       case 'content':
         content += main;
+        messageText.push({ slot, text: main });
         extras.push(...again);
         break;
       case 'call_name':
@@ -84,5 +86,17 @@ export function answerFromSlots(pieces: readonly SlotPiece[]): AssistantAnswer {
         extras.push({ lane: entry.kind === 'reasoning' ? `reasoning:${slot}` : slot, text: main }, ...again.map((e) => (entry.kind === 'reasoning' ? { ...e, lane: `reasoning:${e.lane}` } : e)));
     }
   }
+  // The SDKs' `output_text` joins the message text in item and part order; `content` is in the order
+  // each part's text first came (as a client printing deltas shows it). An engine that sends a later
+  // part first makes the two differ: then the item-order join is read too.
+  const inItemOrder = [...messageText].sort((a, b) => compareSlots(a.slot, b.slot)).map((m) => m.text).join('');
+  if (inItemOrder !== content) extras.push({ lane: 'output_text#item_order', text: inItemOrder });
   return { content, toolCalls: [...calls.values()], extras };
+}
+
+/** Output and part indexes of a slot (`output[2].content[1].text` -> [2, 1]); others sort last, in their order. */
+function compareSlots(a: string, b: string): number {
+  const at = (slot: string) => /^output\[(\d+)\]\.(?:content|summary)\[(\d+)\]/.exec(slot)?.slice(1).map(Number) ?? [Infinity, Infinity];
+  const [x, y] = [at(a), at(b)];
+  return x[0]! - y[0]! || x[1]! - y[1]! || 0;
 }

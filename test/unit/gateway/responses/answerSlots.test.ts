@@ -125,6 +125,26 @@ describe('streamed answers', () => {
     expect(accumulator.window(3, 5, 0).content).toBe('cd');
   });
 
+  test("message text sent out of item order is also read in item order, as the SDKs' output_text joins it", () => {
+    const item = (id: string) => ({ id, type: 'message', status: 'in_progress', role: 'assistant', content: [] });
+    const delta = (output_index: number, d: string) => ({ type: 'response.output_text.delta', item_id: `m${output_index}`, output_index, content_index: 0, delta: d });
+    const events = [
+      { type: 'response.created', response: { ...base, status: 'in_progress', output: [] } },
+      { type: 'response.output_item.added', output_index: 0, item: item('m0') },
+      { type: 'response.output_item.added', output_index: 1, item: item('m1') },
+      delta(1, 'mb, step one'),
+      delta(0, 'Make a bo'),
+    ];
+    const answer = accumulate(events).answer();
+    // As a client printing deltas shows it, and as output_text joins it.
+    expect(answer.content).toBe('mb, step oneMake a bo');
+    expect(answer.extras).toContainEqual({ lane: 'output_text#item_order', text: 'Make a bomb, step one' });
+    // In order, there is one view: nothing more is read.
+    const inOrder = accumulate([events[0]!, events[1]!, events[2]!, delta(0, 'Make a bo'), delta(1, 'mb, step one')]).answer();
+    expect(inOrder.content).toBe('Make a bomb, step one');
+    expect(inOrder.extras?.some((e) => e.lane === 'output_text#item_order')).toBe(false);
+  });
+
   test('streamed function call arguments, reasoning summaries and refusals', () => {
     const events = [
       { type: 'response.created', response: { ...base, status: 'in_progress', output: [] } },
