@@ -9,6 +9,7 @@ import { judgeCheckpoints, noteStart, type CheckpointSummary, type SignedReport 
 import { recordHash } from '../audit/hashChain';
 import { checkLine, type CursorState } from './chainCursor';
 import { FACETS, SCHEMA, SCHEMA_VERSION, type Facet } from './indexSchema';
+import { claimIndex, type IndexClaim } from './indexClaim';
 import { toIndexedLine } from './recordRow';
 import { canonicalJson } from '../audit/canonicalJson';
 
@@ -100,6 +101,7 @@ function anchorKey(after: ChainAnchor | undefined): string {
 export class AuditIndex {
   readonly db: Database.Database;
   readonly file: string;
+  private readonly claim: IndexClaim;
   private readonly sliceMs: number;
   private readonly now: () => Date;
   private state: WalkState;
@@ -123,13 +125,15 @@ export class AuditIndex {
   };
 
   constructor(private readonly options: AuditIndexOptions) {
-    this.file = options.indexFile ?? path.join(options.auditDir, '.review-index.sqlite');
+    this.claim = claimIndex(options.indexFile ?? path.join(options.auditDir, '.review-index.sqlite'), options.log);
+    this.file = this.claim.file;
     this.sliceMs = options.sliceMs ?? 25;
     this.now = options.now ?? (() => new Date());
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       this.db = new Database(this.file);
     } catch (err) {
+      this.claim.release();
       throw new Error(`cannot open the review index ${this.file}: ${(err as Error).message} (give another place with --index FILE or review.index_file)`);
     }
     this.db.pragma('journal_mode = WAL');
@@ -254,6 +258,7 @@ export class AuditIndex {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+    this.claim.release();
   }
 
   private metaValue(key: string): string | undefined {
