@@ -48,6 +48,12 @@ export interface ChainStatus {
   checkpoints: { total: number; invalid: number };
   /** The archived part's last record the log was checked to continue from, when one was given. */
   after?: ChainAnchor;
+  /**
+   * Bytes after the newest file's last newline, not indexed: a record being written, or, when the
+   * file has not changed for a while (records are written whole), one cut off (`audit verify`
+   * reports it as corrupt).
+   */
+  unfinished?: { file: string; bytes: number; unchangedMs: number };
 }
 
 /** Everything the chain check carries from one line to the next, stored after each file. */
@@ -109,6 +115,8 @@ export class AuditIndex {
   private readonly facetCounts = new Map<string, number>();
   private readonly prefixHashes = new Map<string, Hash>();
   private prefixesChecked = false;
+  /** The newest file's bytes after its last newline, at the last refresh. */
+  private unfinished: { file: string; bytes: number; mtimeMs: number } | undefined;
   private refreshing: Promise<void> | undefined;
   private progress = { bytesIndexed: 0, bytesTotal: 0 };
   private lastError: string | undefined;
@@ -220,6 +228,7 @@ export class AuditIndex {
       keysGiven,
       checkpoints: { total: cps.total, invalid: cps.invalid ?? 0 },
       after: this.options.after,
+      ...(this.unfinished ? { unfinished: { file: this.unfinished.file, bytes: this.unfinished.bytes, unchangedMs: Math.max(0, this.now().getTime() - this.unfinished.mtimeMs) } } : {}),
     };
   }
 
@@ -428,6 +437,7 @@ export class AuditIndex {
       let firstId = from?.first_id ?? null;
       const hash = (from && this.prefixHashes.get(name)) ?? (from ? await this.hashPrefix(name, from.indexed_bytes) : createHash('sha256'));
       this.prefixHashes.set(name, hash);
+      if (isLast) this.unfinished = undefined;
       if (offset >= size && from) return;
       let buf = Buffer.alloc(CHUNK);
       let sliceStart = performance.now();
@@ -466,6 +476,8 @@ export class AuditIndex {
           sliceStart = performance.now();
         }
       }
+      // Bytes after the newest file's last newline: a record being written, or, left so, one cut off.
+      if (isLast && offset < size) this.unfinished = { file: name, bytes: size - offset, mtimeMs: statSync(full).mtimeMs };
       if (!from && offset === 0) {
         this.insert.file.run({ name, indexed_bytes: 0, lines: 0, mtime_ms: statSync(full).mtimeMs, prefix_sha256: hash.copy().digest('hex'), first_id: null, state_after: JSON.stringify(this.state) });
       }

@@ -42,6 +42,9 @@ ${body}
 `;
 }
 
+/** How long the newest file may end without a newline before its tail is a cut-off record (a write takes far less). */
+export const TORN_AFTER_MS = 10_000;
+
 /** Pure: chain integrity, signatures, indexing progress and access mode, as short banners. */
 export function statusBanners(ctx: PageContext): Html {
   const { chain, index } = ctx;
@@ -57,6 +60,12 @@ export function statusBanners(ctx: PageContext): Html {
     // Say what "intact" rests on: an archived start is only as good as the anchor the operator gave.
     const after = chain.after ? `, continuing from the archived part's last record (seq ${chain.after.seq}, --after)` : '';
     out.push(html`<div class="banner ok" data-chain="intact"><p><strong>Hash chain intact</strong> over ${chain.lines} indexed lines${after} (checked as each line was indexed).</p></div>`);
+  }
+  const torn = chain.unfinished;
+  if (torn && torn.unchangedMs >= TORN_AFTER_MS) {
+    out.push(
+      html`<div class="banner bad" role="alert" data-chain="torn-tail"><p><strong>Cut-off record:</strong> ${torn.file} ends with ${torn.bytes} byte(s) after its last complete line, unchanged for ${Math.round(torn.unchangedMs / 1000)} s. The gateway writes each record whole, so this is a record cut off (a crash, a full disk, an edit), not one being written; it is not listed, and <code>audit verify</code> reports it as corrupt.</p></div>`,
+    );
   }
   out.push(signedBanner(ctx));
   if (index.error) out.push(html`<div class="banner bad" role="alert"><p>Indexing failed: ${index.error}. The page shows what was indexed before.</p></div>`);

@@ -59,3 +59,44 @@ test('a new process over an untouched log checks it again and re-indexes nothing
     again.close();
   }
 }, 60_000);
+
+/**
+ * The newest file's bytes after its last newline wait for their newline (a record being written);
+ * left unchanged past TORN_AFTER_MS they are a cut-off record: the page says so, as `audit verify`
+ * reports it corrupt, instead of showing an intact chain over it.
+ */
+test("a tail without a newline in the newest file, left unchanged, is shown as a cut-off record; a fresh one is not", async () => {
+  const { utimesSync } = await import('node:fs');
+  const { statusBanners, TORN_AFTER_MS } = await import('../../../gateway/review/layout');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-torn-'));
+  const log = new AuditLog({ dir, fsync: 'interval', fsyncIntervalMs: 1000, maxFileBytes: 1 << 20, maxFileAgeMs: 3600_000 });
+  for (let i = 0; i < 5; i++) {
+    await log.append(toRejectionEntry({ kind: 'unauthenticated', requestId: `req_${i}`, receivedAt: new Date(Date.UTC(2026, 11, 3, 9, 0, i)).toISOString(), method: 'POST', route: '/v1/chat/completions', status: 401, reason: 'missing_key', client: '203.0.113.9' }));
+  }
+  await log.close();
+  const newest = listAuditFiles(dir).at(-1)!;
+  appendFileSync(newest, '{"seq":6,"kind":"decis');
+  const banners = (index: AuditIndex) => statusBanners({ base: '/review', access: 'key', chain: index.chainStatus(), index: index.status() }).toString();
+  const fresh = new AuditIndex({ auditDir: dir, publicKeys: new Map() });
+  try {
+    expect(await fresh.catchUp(60_000)).toBe(true);
+    expect(fresh.chainStatus().unfinished).toMatchObject({ file: path.basename(newest), bytes: 22 });
+    expect(banners(fresh)).not.toContain('torn-tail');
+  } finally {
+    fresh.close();
+  }
+  const old = (Date.now() - TORN_AFTER_MS - 5_000) / 1000;
+  utimesSync(newest, old, old);
+  const later = new AuditIndex({ auditDir: dir, publicKeys: new Map() });
+  try {
+    expect(await later.catchUp(60_000)).toBe(true);
+    expect(banners(later)).toMatch(/data-chain="torn-tail".*ends with 22 byte\(s\) after its last complete line/s);
+    // A newline completes it: then it is a line, judged by the chain check, and the banner goes.
+    appendFileSync(newest, 'x"}\n');
+    expect(await later.catchUp(60_000)).toBe(true);
+    expect(later.chainStatus().unfinished).toBeUndefined();
+    expect(later.chainStatus().problems).toBeGreaterThan(0);
+  } finally {
+    later.close();
+  }
+});
