@@ -17,6 +17,8 @@ interface Entry {
   reasoning: string[];
   /** The item as its `output_item.done` said, once that went out. */
   done?: Record<string, unknown>;
+  /** The item as its `output_item.added` said. */
+  added: Record<string, unknown>;
 }
 
 /**
@@ -35,7 +37,7 @@ export class ReleasedItems {
     const at = event.output_index;
     if (event.type === 'response.output_item.added') {
       if (at !== undefined && typeof event.item?.id === 'string') {
-        this.byIndex.set(at, { id: event.item.id, type: event.item.type, role: event.item.role ?? 'assistant', parts: [], summary: [], reasoning: [] });
+        this.byIndex.set(at, { id: event.item.id, type: event.item.type, role: event.item.role ?? 'assistant', parts: [], summary: [], reasoning: [], added: event.item as Record<string, unknown> });
       }
       return;
     }
@@ -66,11 +68,31 @@ export class ReleasedItems {
     }
   }
 
-  /** The items as the client holds them, in output order. */
+  /** Whether message text (or a refusal part) went out. */
+  showedText(): boolean {
+    for (const entry of this.byIndex.values()) if (entry.parts.some((p) => p && p.text !== '')) return true;
+    return false;
+  }
+
+  /** The items as the client holds them, in output order (an unfinished call left out: see above). */
   output(): Record<string, unknown>[] {
+    return this.items(false);
+  }
+
+  /**
+   * Every item the client was told of, in output order, as far as it went: what a blocked stream's
+   * `response.incomplete` lists before the refusal, so its `output` is indexed as the events were
+   * (an unfinished call as it was announced, status incomplete).
+   */
+  announced(): Record<string, unknown>[] {
+    return this.items(true);
+  }
+
+  private items(withUnfinishedCalls: boolean): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
     for (const [, entry] of [...this.byIndex].sort(([a], [b]) => a - b)) {
       if (entry.done) out.push(entry.done);
+      else if (withUnfinishedCalls && entry.type !== 'message' && entry.type !== 'reasoning') out.push({ ...entry.added, status: 'incomplete' });
       else if (entry.type === 'message') {
         const content = [...entry.parts].map((p) => (p?.type === 'refusal' ? { type: 'refusal', refusal: p.text } : outputText(p?.text ?? '')));
         out.push({ id: entry.id, type: 'message', status: 'incomplete', role: entry.role, content });

@@ -7,6 +7,7 @@ import { blockedResponse, blockedTailEvents, cleanEnvelope, minimalResponse, ref
 import type { ParsedResponses } from '../pipeline/responses/parsedResponses';
 import { openSse, write } from './sseWrite';
 import { ReleasedItems } from './releasedItems';
+import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
@@ -55,8 +56,11 @@ async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, r
   const sent = call.parsed.body;
   const base = (accumulator.final ?? accumulator.opening ?? minimalResponse(undefined, call.parsed.model)) as Record<string, unknown>;
   const itemId = refusalItemId();
-  const refusal = call.policy.refusals.output;
-  const incomplete = blockedResponse(base, sent, refusal, itemId);
+  // After text the client already shows, the refusal starts a paragraph of its own (the SDKs' output_text joins items without one).
+  const refusal = released.items?.showedText() ? `${REFUSAL_SEPARATOR}${call.policy.refusals.output}` : call.policy.refusals.output;
+  const blocked = blockedResponse(base, sent, refusal, itemId);
+  // Listed as the events indexed them: what went out of each item the client was told of, then the refusal.
+  const incomplete = { ...blocked, output: [...(released.items?.announced() ?? []), ...(blocked.output as unknown[])] };
   const events = blockedTailEvents({
     sequence: released.lastSequence === undefined ? 0 : released.lastSequence + 1,
     outputIndex: released.outputItems,
@@ -67,7 +71,7 @@ async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, r
   });
   for (const event of events) await write(call.res, sseEvent(event));
   // What the client now holds of this response (what was released of it, and the refusal) can be referred back to.
-  const output = [...(released.items?.output() ?? []), ...(incomplete.output as unknown[])];
+  const output = [...(released.items?.output() ?? []), ...(blocked.output as unknown[])];
   call.parsed.remember({ ...incomplete, output } as Pick<ResponseObject, 'id' | 'output'>);
   call.res.end();
 }

@@ -5,6 +5,7 @@ import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
 import { usageAfterBlock } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
+import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
 import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
@@ -28,9 +29,15 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     windowSettings(call.policy.streaming),
   );
 
+  /** Text events released so far (the refusal after a block starts a paragraph of its own when any were). */
+  let releasedTo = 0;
   const release = async (upTo: number) => {
     await openSse(call);
-    while (pending.length && pending[0].tokenEnd <= upTo) await write(res, pending.shift()!.event.raw);
+    while (pending.length && pending[0].tokenEnd <= upTo) {
+      const { event, tokenEnd } = pending.shift()!;
+      await write(res, event.raw);
+      releasedTo = Math.max(releasedTo, tokenEnd);
+    }
   };
 
   // A window that passed goes out once text after it arrives (WindowChecks.releasable).
@@ -43,7 +50,8 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     await openSse(call);
-    await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.writableMeta, 0, call.policy.refusals.output))}\n\n`);
+    const refusal = releasedTo > 0 ? `${REFUSAL_SEPARATOR}${call.policy.refusals.output}` : call.policy.refusals.output;
+    await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.writableMeta, 0, refusal))}\n\n`);
     // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
     const usage = usageAfterBlock(
       pending.map(({ event }) => event.chunk),

@@ -133,7 +133,7 @@ describe('bypass: Responses answer fields in window mode (text released as it is
     const events = responsePayloads(await res.text());
     const deltas = events.filter((e) => e.type === 'response.output_text.delta');
     expect(deltas[0]).toMatchObject({ delta: 'One', output_index: 0 });
-    expect(deltas.at(-1)).toMatchObject({ delta: "I'm sorry, but I can't help with that.", output_index: 1 });
+    expect(deltas.at(-1)).toMatchObject({ delta: "\n\nI'm sorry, but I can't help with that.", output_index: 1 });
     expect(JSON.stringify(events)).not.toContain(' six');
   });
 });

@@ -94,7 +94,13 @@ describe.each([
     expect(events[events.length - 1].type).toBe('response.incomplete');
     expect(final.status).toBe('incomplete');
     expect(final.incomplete_details).toEqual({ reason: 'content_filter' });
-    expect(final.output_text).toBe(REFUSAL);
+    // The final response lists what the client was shown, as the events indexed it: the released part
+    // of the answer (incomplete), then the refusal, a paragraph of its own.
+    const shown = events.filter((e) => e.type === 'response.output_text.delta').map((e) => (e as { delta: string }).delta).join('');
+    expect(final.output_text).toBe(shown);
+    expect(shown.endsWith(`\n\n${REFUSAL}`) || shown === REFUSAL).toBe(true);
+    const added = events.filter((e) => e.type === 'response.output_item.added') as { output_index: number; item: { id?: string } }[];
+    expect(added.map((e) => final.output[e.output_index]?.id)).toEqual(added.map((e) => e.item.id));
     const numbers = events.map((e) => e.sequence_number);
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
   });

@@ -72,7 +72,8 @@ describe('window mode', () => {
     await h.script({ reply: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 zzs1 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20', token_delay_ms: 5 });
     const abortedBefore = h.engine.stats.aborted;
     const events = await readSse(await streamChat(h));
-    expect(contentOf(events)).toBe("w1 w2 w3 w4 w5 w6 w7 w8I'm sorry, but I can't help with that.");
+    // The refusal after released text is a paragraph of its own, not glued to a cut-off sentence.
+    expect(contentOf(events)).toBe("w1 w2 w3 w4 w5 w6 w7 w8\n\nI'm sorry, but I can't help with that.");
     expect(events.join('\n')).not.toContain('w9');
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Chunk);
     expect(chunks[chunks.length - 1].choices[0].finish_reason).toBe('content_filter');
