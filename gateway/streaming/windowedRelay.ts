@@ -3,7 +3,9 @@ import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
+import { countedUsageChunk } from './blockUsage';
 import { usageAfterBlock } from './chunkEnvelope';
+import { deliveredText } from '../pipeline/extractTexts';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { openSse, write } from './sseWrite';
@@ -52,11 +54,13 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     await openSse(call);
     const refusal = releasedTo > 0 ? `${REFUSAL_SEPARATOR}${call.policy.refusals.output}` : call.policy.refusals.output;
     await write(res, `data: ${JSON.stringify(adapter.contentFilterChunk(accumulator.writableMeta, 0, refusal))}\n\n`);
-    // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows.
-    const usage = usageAfterBlock(
-      pending.map(({ event }) => event.chunk),
-      accumulator.context,
-    );
+    // The engine's usage chunk (stream_options.include_usage), already here when the end checks block, still follows;
+    // without it (the engine was stopped first) the gateway's count of it.
+    const usage =
+      usageAfterBlock(
+        pending.map(({ event }) => event.chunk),
+        accumulator.context,
+      ) ?? (call.parsed.includeUsage ? await countedUsageChunk(accumulator.writableMeta, adapter.route, call.parsed.body, deliveredText(accumulator.answer(0)), call.ctx.access?.tokens) : undefined);
     if (usage) await write(res, usage);
     res.end('data: [DONE]\n\n');
   };

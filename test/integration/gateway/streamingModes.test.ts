@@ -84,6 +84,22 @@ describe('window mode', () => {
     expect(record.outputs.map((o) => o.decision.action)).toEqual(['allow', 'allow', 'block']);
   });
 
+  test('blocked before the engine sent its usage, a client that asked for it still gets a usage chunk, counted by the gateway', async () => {
+    await h.script({ reply: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 zzs1 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20', token_delay_ms: 5 });
+    const events = await readSse(await streamChat(h, { stream_options: { include_usage: true } }));
+    expect(events.at(-1)).toBe('[DONE]');
+    const last = JSON.parse(events.at(-2)!) as Chunk & { usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
+    expect(last.choices).toEqual([]);
+    // "go" with the chat template's tokens; at least the ten words the engine generated before the block.
+    expect(last.usage!.prompt_tokens).toBeGreaterThan(1);
+    expect(last.usage!.completion_tokens).toBeGreaterThanOrEqual(10);
+    expect(last.usage!.total_tokens).toBe(last.usage!.prompt_tokens + last.usage!.completion_tokens);
+    // Without include_usage, none.
+    await h.script({ reply: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 zzs1 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20', token_delay_ms: 5 });
+    const plain = await readSse(await streamChat(h));
+    expect(plain.some((e) => e !== '[DONE]' && (JSON.parse(e) as { usage?: unknown }).usage)).toBe(false);
+  });
+
   test('a safe answer streams through complete, byte-identical', async () => {
     await h.script({ reply: 'one two three four five six seven eight nine ten eleven' });
     const res = await streamChat(h);
