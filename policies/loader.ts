@@ -74,7 +74,7 @@ function resolvePolicy(source: string, file: string, read: ReadSource): LoadedPo
   withPromptVariants(parsed.data);
   const semantic = semanticProblems(parsed.data);
   if (semantic.length > 0) {
-    throw new PolicyError(semantic.map((s) => locate(merged, chain, s.path, s.message, s.at === 'key')));
+    throw new PolicyError(semantic.map((s) => withGuardOrigin(locate(merged, chain, s.path, s.message, s.at === 'key'), s.path, parsed.data, merged, chain)));
   }
   const { extends: _extends, policies, ...policy } = parsed.data;
   return {
@@ -173,6 +173,22 @@ function withPromptVariants(policy: PolicyFile): void {
     if (spec.type !== 'llama_guard' || spec.backend === 'encoder' || spec.prompt_variant !== undefined) continue;
     spec.prompt_variant = spec.backend === 'onnx' ? promptVariantOfDirectory(spec.model) : promptVariantOf({ name: spec.model });
   }
+}
+
+/**
+ * A rule's problem that comes from its guard (`sources` on a guard that is not Prompt Guard, ...)
+ * when the guard is defined in another file than the rule (a child redefining a base's guard):
+ * says where, so the author is pointed at the line that changed, not only at the base's rule.
+ */
+function withGuardOrigin(problem: PolicyProblem, docPath: readonly PathSegment[], policy: PolicyFile, merged: MergedLayers, chain: Layer[]): PolicyProblem {
+  const [direction, index] = docPath;
+  if ((direction !== 'input' && direction !== 'output') || typeof index !== 'number') return problem;
+  const guard = policy[direction][index]?.guard;
+  const spec = guard === undefined ? undefined : policy.guards[guard];
+  if (!spec) return problem;
+  const defined = locate(merged, chain, ['guards', guard!], '');
+  if (defined.file === problem.file) return problem;
+  return { ...problem, message: `${problem.message} (guard \`${guard}\` is a ${spec.type} as defined at ${defined.file}:${defined.line})` };
 }
 
 function locate(merged: MergedLayers, chain: Layer[], docPath: readonly PathSegment[], message: string, key?: boolean): PolicyProblem {

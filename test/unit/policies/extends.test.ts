@@ -73,6 +73,14 @@ function problemsOf(files: Record<string, string>, file: string) {
 }
 
 describe('extends', () => {
+  test("a child that redefines a base's guard: the base's rule it breaks is named with where the guard now comes from", () => {
+    const child = 'id: child\nextends: ../base.yaml\nguards:\n  pg:\n    type: llama_guard\n    backend: encoder\n    model: ./m\n';
+    const [p] = problemsOf({ '/p/base.yaml': BASE, '/p/apps/child.yaml': child }, '/p/apps/child.yaml');
+    expect(p).toMatchObject({ file: '/p/base.yaml', path: 'input.0.sources' });
+    expect(p!.message).toBe('`sources` applies to prompt_guard rules; llama_guard reads the whole conversation (guard `pg` is a llama_guard as defined at /p/apps/child.yaml:5)');
+  });
+
+
   const files = { '/p/base.yaml': BASE, '/p/apps/child.yaml': CHILD };
 
   test('rules merge by id: a same-id rule replaces the inherited one in place, new rules follow', () => {
