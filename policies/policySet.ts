@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadPolicyWithSource, type LoadedPolicy } from './loader';
 import { PolicyError, type PolicyProblem } from './problems';
+import { parsePolicyYaml, type PolicyDocument } from './yamlDocument';
 
 /**
  * The policies one gateway serves. The main file (the one the gateway starts with) is the default;
@@ -57,6 +58,18 @@ export class PolicySetError extends PolicyError {
   }
 }
 
+/** A file that failed to load: its `policies:` entries as written, when the YAML itself reads and they are a list of names. */
+function listedDespiteProblems(file: string, read: (file: string) => string): { entries: string[]; document: PolicyDocument } | undefined {
+  try {
+    const document = parsePolicyYaml(read(file), file);
+    const listed = (document.data as { policies?: unknown } | null)?.policies;
+    if (!Array.isArray(listed) || !listed.every((e) => typeof e === 'string' && e !== '')) return undefined;
+    return { entries: listed as string[], document };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Loads the whole set; any problem anywhere fails the whole set, so a set is swapped in whole or not at all. */
 export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetFs): PolicySet {
   const directories = new Set<string>();
@@ -94,6 +107,9 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       problems.push(...err.problems);
+      // The files it lists are checked too, so one run reports every file's problems, not one file's at a time.
+      const listed = listedDespiteProblems(file === path.resolve(mainFile) ? mainFile : file, read);
+      if (listed) queueListed(listed.entries, path.dirname(path.resolve(file)), listed.document);
       continue;
     }
     const { loaded: policy, document, policies } = result;
@@ -107,8 +123,13 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
     } else {
       ids.set(policy.id, idAt);
     }
-    policies.forEach((entry, i) => {
-      const target = path.resolve(path.dirname(policy.file), entry);
+    queueListed(policies, path.dirname(policy.file), document);
+  }
+
+  /** The files and folders a policy's `policies:` names, queued; a missing one or one that is not YAML is a problem at its entry. */
+  function queueListed(entries: readonly string[], dir: string, document: Pick<PolicyDocument, 'file' | 'positionOf'>): void {
+    entries.forEach((entry, i) => {
+      const target = path.resolve(dir, entry);
       const at = { file: document.file, ...document.positionOf(['policies', i]), path: `policies.${i}` };
       const kind = fs.kind(target);
       if (kind === 'directory') {
@@ -127,7 +148,9 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
     });
   }
 
-  if (problems.length > 0 || !main) throw new PolicySetError(problems, [...directories]);
+  // A base's problem reaches every file that extends it: said once.
+  const unique = [...new Map(problems.map((p) => [`${p.file}:${p.line}:${p.column}:${p.message}`, p])).values()];
+  if (unique.length > 0 || !main) throw new PolicySetError(unique, [...directories]);
   return { main, byId: new Map(loaded.map((p) => [p.id, p])), directories: [...directories] };
 }
 

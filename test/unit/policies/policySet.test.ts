@@ -77,6 +77,16 @@ describe('policy set', () => {
     expect(err.directories).toContain(path.resolve('/s/apps'));
   });
 
+  test("a main file with a problem still has its listed files checked: one run reports them all", () => {
+    const err = setProblems({ ...files, '/s/main.yaml': MAIN.replace('threshold: 0.9', 'threshold: 9'), '/s/apps/kids.yaml': app('kids', 3) });
+    expect(err.problems.map((p) => path.basename(p.file)).sort()).toEqual(['kids.yaml', 'main.yaml']);
+  });
+
+  test("a base's problem is said once, though every file that extends it meets it", () => {
+    const err = setProblems({ ...files, '/s/main.yaml': MAIN.replace('    threshold: 0.9\n', '    threshold: 0.9\n    bogus: 1\n') });
+    expect(err.problems.filter((p) => /bogus/.test(p.message))).toHaveLength(1);
+  });
+
   test('an invalid main file fails the set', () => {
     const err = setProblems({ '/s/main.yaml': '' });
     expect(err.problems[0].message).toContain('empty');
