@@ -102,7 +102,10 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
         file: last.file,
         line: last.line,
         seq: last.seq,
-        message: `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
+        // Later checkpoints that are there but fail (a rewrite after seq N) are not a truncation: say which it is.
+        message: summary.invalid.some((i) => (i.seq ?? -1) > last.seq)
+          ? `the last valid checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, and the checkpoints after it fail (above): the records after seq ${last.seq} were changed since they were signed`
+          : `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
       });
     } else if (last.reason === 'shutdown') {
       notes.push(`the log ends at a shutdown checkpoint (seq ${last.seq}, signed ${last.signedAt}): a log cut back to an earlier shutdown looks the same from inside, so compare this head with one kept outside the log (the gateway logs it as it stops)`);

@@ -142,7 +142,8 @@ function verify(dir: string, publicKeyFiles: string[], io: CommandIo, after: Cha
   const report = verifyChain(auditLines(dir), after);
   // An empty or wrong directory is not an intact log: a check pointed at it must not pass.
   if (report.files === 0) {
-    io.out(`FAILED: no audit log files in ${dir}\n`);
+    const present = listAuditFiles(dir).length;
+    io.out(present > 0 ? `FAILED: the audit log files in ${dir} (${present}) are empty: no records\n` : `FAILED: no audit log files in ${dir}\n`);
     return 1;
   }
   for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);

@@ -113,6 +113,11 @@ describe('safety-gateway audit', () => {
     const res = await cli(['verify', '--dir', empty]);
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/^FAILED: no audit log files in /);
+    // A log file that is there but empty is said so, not as a missing log.
+    writeFileSync(path.join(empty, 'audit-000000000001-20261207T100000Z.jsonl'), '');
+    const emptyFile = await cli(['verify', '--dir', empty]);
+    expect(emptyFile.code).toBe(1);
+    expect(emptyFile.out).toMatch(/^FAILED: the audit log files in .* \(1\) are empty: no records/);
   });
 
   const tamperings: [string, (files: string[]) => void, RegExp][] = [
