@@ -6,6 +6,9 @@ export interface CursorState {
   /** The last record's seq and the hash it claims (links are checked against claimed hashes, like `audit verify`). */
   seq?: number;
   hash?: string;
+  /** The highest seq so far and its hash: a record moved back is reported once, where it shows, not again at the next (as `audit verify` reports it). */
+  highest?: number;
+  highestHash?: string;
 }
 
 export interface CursorProblem {
@@ -27,18 +30,22 @@ export function checkLine(state: CursorState, record: { seq: number; prev: strin
     return { state: { ...state, lines: state.lines + 1 }, problems };
   }
   if (record.recomputed !== record.hash) problems.push({ kind: 'edited', message: `record seq ${record.seq} does not match its hash: its content was edited` });
-  if (state.seq === undefined) {
+  // The chain goes on from the highest record so far (an index from before kept only the last).
+  const top = state.highest ?? state.seq;
+  const topHash = state.highestHash ?? state.hash;
+  if (state.seq === undefined || top === undefined) {
     const start = state.lines === 0 ? checkStart(record, after) : undefined;
     if (start) problems.push(start);
   } else if (record.seq === state.seq) {
     problems.push({ kind: 'inserted', message: `seq ${record.seq} appears twice in a row: a record was inserted` });
-  } else if (record.seq < state.seq) {
-    problems.push({ kind: 'reordered', message: `seq ${record.seq} comes after seq ${state.seq}: records were reordered or inserted` });
-  } else if (record.seq > state.seq + 1) {
-    const gap = record.seq - state.seq - 1;
-    problems.push({ kind: 'removed', message: `seq ${state.seq + 1}${gap > 1 ? `-${record.seq - 1}` : ''} missing before seq ${record.seq}: ${gap === 1 ? 'a record was' : 'records were'} removed (or moved)` });
-  } else if (record.prev !== state.hash) {
-    problems.push({ kind: 'edited', message: `seq ${record.seq} does not link to seq ${state.seq}: that record was altered and re-hashed, or replaced` });
+  } else if (record.seq < top) {
+    problems.push({ kind: 'reordered', message: `seq ${record.seq} comes after seq ${top}: records were reordered or inserted` });
+  } else if (record.seq > top + 1) {
+    const gap = record.seq - top - 1;
+    problems.push({ kind: 'removed', message: `seq ${top + 1}${gap > 1 ? `-${record.seq - 1}` : ''} missing before seq ${record.seq}: ${gap === 1 ? 'a record was' : 'records were'} removed (or moved later in the log)` });
+  } else if (record.prev !== topHash) {
+    problems.push({ kind: 'edited', message: `seq ${record.seq} does not link to seq ${top}: that record was altered and re-hashed, or replaced` });
   }
-  return { state: { lines: state.lines + 1, seq: record.seq, hash: record.hash }, problems };
+  const higher = top === undefined || record.seq >= top;
+  return { state: { lines: state.lines + 1, seq: record.seq, hash: record.hash, highest: higher ? record.seq : top, highestHash: higher ? record.hash : topHash }, problems };
 }

@@ -124,11 +124,24 @@ describe('incremental chain check', () => {
     expect(checkLine(state, rec(2, 'h1')).problems).toEqual([]);
     expect(checkLine(state, rec(2, 'h1', 'h2', 'other')).problems.map((p) => p.kind)).toEqual(['edited']);
     expect(checkLine(state, rec(2, 'hX')).problems.map((p) => p.kind)).toEqual(['edited']);
-    expect(checkLine(state, rec(4, 'h3')).problems[0]).toMatchObject({ kind: 'removed', message: 'seq 2-3 missing before seq 4: records were removed (or moved)' });
+    expect(checkLine(state, rec(4, 'h3')).problems[0]).toMatchObject({ kind: 'removed', message: 'seq 2-3 missing before seq 4: records were removed (or moved later in the log)' });
     state = checkLine(state, rec(2, 'h1')).state;
     expect(checkLine(state, rec(2, 'h1')).problems.map((p) => p.kind)).toEqual(['inserted']);
     expect(checkLine(state, undefined).problems.map((p) => p.kind)).toEqual(['corrupt']);
     expect(checkLine({ lines: 0 }, rec(5, 'h4')).problems.map((p) => p.kind)).toEqual(['truncated_start']);
+  });
+
+  test('two swapped records: reported where they show, once, and the record after them links on (as audit verify reports it)', () => {
+    const rec = (seq: number, prev: string) => ({ seq, prev, hash: `h${seq}`, recomputed: `h${seq}` });
+    let state = checkLine({ lines: 0 }, rec(1, GENESIS)).state;
+    const kinds: string[] = [];
+    for (const r of [rec(2, 'h1'), rec(4, 'h3'), rec(3, 'h2'), rec(5, 'h4')]) {
+      const checked = checkLine(state, r);
+      kinds.push(...checked.problems.map((p) => p.kind));
+      state = checked.state;
+    }
+    // Seq 3 is missing where 4 shows, and comes late: not "removed" again before seq 5, which links to 4.
+    expect(kinds).toEqual(['removed', 'reordered']);
   });
 
   test('with older files archived, the first line must continue from their last record (as audit verify --after)', () => {
