@@ -17,8 +17,6 @@ interface Entry {
   reasoning: string[];
   /** The item as its `output_item.done` said, once that went out. */
   done?: Record<string, unknown>;
-  /** The item as its `output_item.added` said. */
-  added: Record<string, unknown>;
 }
 
 /**
@@ -37,7 +35,7 @@ export class ReleasedItems {
     const at = event.output_index;
     if (event.type === 'response.output_item.added') {
       if (at !== undefined && typeof event.item?.id === 'string') {
-        this.byIndex.set(at, { id: event.item.id, type: event.item.type, role: event.item.role ?? 'assistant', parts: [], summary: [], reasoning: [], added: event.item as Record<string, unknown> });
+        this.byIndex.set(at, { id: event.item.id, type: event.item.type, role: event.item.role ?? 'assistant', parts: [], summary: [], reasoning: [] });
       }
       return;
     }
@@ -74,25 +72,22 @@ export class ReleasedItems {
     return false;
   }
 
-  /** The items as the client holds them, in output order (an unfinished call left out: see above). */
-  output(): Record<string, unknown>[] {
-    return this.items(false);
-  }
-
   /**
-   * Every item the client was told of, in output order, as far as it went: what a blocked stream's
-   * `response.incomplete` lists before the refusal, so its `output` is indexed as the events were
-   * (an unfinished call as it was announced, status incomplete).
+   * The messages and reasoning the client was shown, in output order, as far as they went: what a
+   * blocked stream's `response.incomplete` lists before the refusal, so `output_text` is what the
+   * client printed. Never a call, finished or not: agent SDKs run every call in the final
+   * response's output, and a blocked turn's calls must not run (its output is then indexed as the
+   * events were only when no call came before the refusal).
    */
   announced(): Record<string, unknown>[] {
-    return this.items(true);
+    return this.output().filter((item) => item.type === 'message' || item.type === 'reasoning');
   }
 
-  private items(withUnfinishedCalls: boolean): Record<string, unknown>[] {
+  /** The items as the client holds them, in output order (an unfinished call left out: see above). */
+  output(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
     for (const [, entry] of [...this.byIndex].sort(([a], [b]) => a - b)) {
       if (entry.done) out.push(entry.done);
-      else if (withUnfinishedCalls && entry.type !== 'message' && entry.type !== 'reasoning') out.push({ ...entry.added, status: 'incomplete' });
       else if (entry.type === 'message') {
         const content = [...entry.parts].map((p) => (p?.type === 'refusal' ? { type: 'refusal', refusal: p.text } : outputText(p?.text ?? '')));
         out.push({ id: entry.id, type: 'message', status: 'incomplete', role: entry.role, content });

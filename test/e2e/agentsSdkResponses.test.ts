@@ -91,3 +91,60 @@ describe.each([
     expect(h.engine.stats.requests).toBe(before);
   });
 });
+
+/**
+ * A stream blocked after a function call was announced (finished, or cut mid-arguments): the
+ * blocked turn's calls never run. The Agents SDK runs every call listed in the final response's
+ * output, whatever its status, so `response.incomplete` lists messages and reasoning only.
+ */
+describe('OpenAI Agents SDK, window mode: a turn blocked after its function call', () => {
+  const sse = (e: Record<string, unknown>) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}`;
+  function stream(callDone: boolean): string[] {
+    const call = { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'wipe_disk', arguments: '', status: 'in_progress' };
+    const msg = { id: 'msg_1', type: 'message', role: 'assistant', status: 'in_progress', content: [] };
+    const words = UNSAFE.split(' ');
+    const at = (i: number) => ({ output_index: i });
+    const body = callDone
+      ? [
+          { type: 'response.function_call_arguments.delta', ...at(0), item_id: 'fc_1', delta: '{}' },
+          { type: 'response.function_call_arguments.done', ...at(0), item_id: 'fc_1', arguments: '{}' },
+          { type: 'response.output_item.done', ...at(0), item: { ...call, arguments: '{}', status: 'completed' } },
+          { type: 'response.output_item.added', ...at(1), item: msg },
+          ...words.map((w, i) => ({ type: 'response.output_text.delta', ...at(1), content_index: 0, item_id: 'msg_1', delta: (i ? ' ' : '') + w })),
+        ]
+      : words.map((w, i) => ({ type: 'response.function_call_arguments.delta', ...at(0), item_id: 'fc_1', delta: (i ? ' ' : '') + w }));
+    const events = [
+      { type: 'response.created', response: { id: 'resp_x', object: 'response', status: 'in_progress', model: 'dev', output: [] } },
+      { type: 'response.output_item.added', ...at(0), item: call },
+      ...body,
+      { type: 'response.completed', response: { id: 'resp_x', object: 'response', status: 'completed', model: 'dev', output: [] } },
+    ];
+    return events.map((e, i) => sse({ ...e, sequence_number: i }));
+  }
+
+  let h: Harness;
+  let runner: Runner;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(windowMode(3)) });
+    runner = new Runner({ modelProvider: new OpenAIProvider({ openAIClient: new OpenAI({ baseURL: h.baseUrl, apiKey: 'test-key', maxRetries: 0 }) }), tracingDisabled: true });
+  });
+  afterAll(async () => h.close());
+
+  test.each([true, false])('the call finished before the block: %s; it never runs, and the run ends on the refusal', async (callDone) => {
+    let ran = 0;
+    const wipe = tool({ name: 'wipe_disk', description: 'Wipes the disk.', parameters: z.object({}), execute: async () => {
+      ran++;
+      return 'wiped';
+    } });
+    await h.script({ raw_events: stream(callDone) });
+    const before = h.engine.requests.length;
+    const result = await runner.run(new Agent({ name: 'A', instructions: 'x', model: 'dev', tools: [wipe] }), 'go', { stream: true });
+    for await (const _ of result.toTextStream()) {
+      /* read */
+    }
+    await result.completed;
+    expect(ran).toBe(0);
+    expect(h.engine.requests.length - before).toBe(1);
+    expect([REFUSAL, `\n\n${REFUSAL}`]).toContain(result.finalOutput);
+  });
+});
