@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listAuditFiles } from '../audit/auditFiles';
 import type { ChainAnchor } from '../audit/chainVerifier';
@@ -138,7 +138,6 @@ export class AuditIndex {
     this.sliceMs = options.sliceMs ?? 25;
     this.now = options.now ?? (() => new Date());
     try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
       this.db = new Database(this.file);
     } catch (err) {
       this.claim.release();
