@@ -7,7 +7,8 @@ import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord'
 import { recordAuthRejection, recordInvalidRequestRejection, recordPolicyUnavailableRejection, recordRateLimitRejection } from '../telemetry/metrics';
 
 /** What a guarded route answers a request it will not start a guarded call for: 400, 408 (its body too slow), 413 (body too large), 415 (not JSON). */
-const INVALID_REQUEST_STATUSES: ReadonlySet<number> = new Set([400, 408, 413, 415, 499]);
+// 499 and 503: a body the client's leaving (or shutdown) cut short (routes/errorAnswer.ts).
+const INVALID_REQUEST_STATUSES: ReadonlySet<number> = new Set([400, 408, 413, 415, 499, 503]);
 
 /**
  * A member path as the gateway's errors name one (`chat_template`, `messages.0.role`,
@@ -79,7 +80,7 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
     ...base,
     route: ctx.guardedRoute!,
     kind: 'invalid_request',
-    status: error.status as 400 | 408 | 413 | 415 | 499,
+    status: error.status as 400 | 408 | 413 | 415 | 499 | 503,
     reason: (error.code ?? 'invalid_request').slice(0, 100),
     ...(error.param !== null && !(error instanceof UnknownFieldError) && MEMBER_PATH.test(error.param) ? { param: error.param } : {}),
     ...(ctx.policy ? { policy: { ...ctx.policy } } : {}),

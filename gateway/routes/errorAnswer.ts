@@ -29,7 +29,7 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
     const answered = parserAnswer(res);
     const apiError = answered
       ? new ApiError(answered.status, 'The request was not received in time.', 'invalid_request_error', answered.code)
-      : bodyCutShort(req)
+      : bodyCutShort(req, err)
         ? closedDuringBody(res)
         : toApiError(err, deps.bodyLimitBytes);
     const rejection = rejectionOf(apiError, req, res, deps.clientOf(req));
@@ -51,9 +51,15 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
   };
 }
 
-/** The connection closed before the whole body arrived: the client hung up (or shutdown cut it), nobody is there for a 400. */
-function bodyCutShort(req: IncomingMessage): boolean {
-  return !req.complete && (req.destroyed || req.socket?.destroyed === true);
+/**
+ * The body read failed because the connection closed before the whole body arrived: the client
+ * hung up (or shutdown cut it), nobody is there for a 400. Only the body read's own failure: a
+ * refusal decided meanwhile (a 429 from a rate limit the gateway waited on) stays what it is.
+ */
+function bodyCutShort(req: IncomingMessage, err: unknown): boolean {
+  const e = err as { type?: string; code?: string } | undefined;
+  const readFailed = e?.type === 'request.aborted' || e?.code === 'ECONNRESET' || e?.code === 'ECONNABORTED';
+  return readFailed && !req.complete && (req.destroyed || req.socket?.destroyed === true);
 }
 
 /** Recorded as the client's leaving (499 client_closed), or the gateway's shutdown (503), never as a bad request. */

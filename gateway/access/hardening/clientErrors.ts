@@ -32,10 +32,12 @@ export function clientErrorResponse(code: string | undefined): { status: number;
 /** Handler for the server's `clientError` event. */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   // A connection reset has nobody to answer; a response already under way must not get a second one.
-  // Nor does a client that closed its side halfway through a request (EOF in its body): it hung up,
-  // and the body read records it so (499 client_closed), not as a 400 nobody received.
+  // Nor does a client that closed its side halfway through a request's body (EOF after its head was
+  // read): it hung up, and the body read records it so (499 client_closed), not as a 400 nobody
+  // received. EOF inside the head still gets its 400 (no request to record).
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable || inFlight) {
+  const midBody = err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage !== undefined;
+  if (err.code === 'ECONNRESET' || midBody || !socket.writable || inFlight) {
     socket.destroy();
     return;
   }
