@@ -38,6 +38,8 @@ export function checkLine(state: CursorState, record: { seq: number; prev: strin
     if (start) problems.push(start);
   } else if (record.seq === state.seq) {
     problems.push({ kind: 'inserted', message: `seq ${record.seq} appears twice in a row: a record was inserted` });
+  } else if (record.seq === top) {
+    problems.push({ kind: 'inserted', message: `seq ${record.seq} appears again: a record was inserted` });
   } else if (record.seq < top) {
     problems.push({ kind: 'reordered', message: `seq ${record.seq} comes after seq ${top}: records were reordered or inserted` });
   } else if (record.seq > top + 1) {

@@ -4,8 +4,8 @@
  * problems found while indexing, and the distinct values offered in the filters. The log stays the
  * record: the detail view and exports read each line back from its file.
  */
-/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id; 3: `requests`, what a refusal summary stands for; stream starts; partial and unchecked answers in the summary). */
-export const SCHEMA_VERSION = 3;
+/** Bumped when what a line indexes as changes, so an older index is rebuilt (2: checkpoints carry no API key id; 3: `requests`, what a refusal summary stands for; stream starts; partial and unchecked answers in the summary; 4: the chain check's state carries the highest seq, so an index from before is rebuilt rather than read as a changed file). */
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -144,6 +144,18 @@ describe('incremental chain check', () => {
     expect(kinds).toEqual(['removed', 'reordered']);
   });
 
+  test('two records pasted again after themselves: inserted, and the next record still links on (as audit verify reports it)', () => {
+    const rec = (seq: number, prev: string) => ({ seq, prev, hash: `h${seq}`, recomputed: `h${seq}` });
+    let state = checkLine({ lines: 0 }, rec(1, GENESIS)).state;
+    const kinds: string[] = [];
+    for (const r of [rec(2, 'h1'), rec(3, 'h2'), rec(2, 'h1'), rec(3, 'h2'), rec(4, 'h3')]) {
+      const checked = checkLine(state, r);
+      kinds.push(...checked.problems.map((p) => p.kind));
+      state = checked.state;
+    }
+    expect(kinds).toEqual(['reordered', 'inserted']);
+  });
+
   test('with older files archived, the first line must continue from their last record (as audit verify --after)', () => {
     const rec = (seq: number, prev: string, hash = `h${seq}`) => ({ seq, prev, hash, recomputed: hash });
     const after = { seq: 4, hash: 'h4' };
