@@ -1,14 +1,9 @@
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { holderGone, lockContent, parseLock, PID_NAMESPACE } from '../lockHolder';
-
-/** How often the holder touches the lock, and how long an untouched lock still counts as held (as the audit directory's). */
-const HEARTBEAT_MS = 10_000;
-const STALE_MS = 60_000;
-/** Private copies are named so a later process can tell whose they were. */
-const COPY = /^safety-gateway-review-index-(\d+)-[0-9a-f]{16}\.sqlite(-wal|-shm)?$/;
+import { holderGone, PID_NAMESPACE } from '../lockHolder';
 
 /** The index file a review process uses, and what to do when it is done with it. */
 export interface IndexClaim {
@@ -18,56 +13,41 @@ export interface IndexClaim {
   release(): void;
 }
 
+/** This pid namespace as a name part (`4026531836`), so a copy left in a shared temp dir is only judged by its own namespace. */
+const NAMESPACE = /\d+/.exec(PID_NAMESPACE ?? '')?.[0] ?? 'none';
+const COPY = /^safety-gateway-review-index-(\w+)-(\d+)-[0-9a-f]{16}\.sqlite(-wal|-shm)?$/;
+
 /**
  * One review process per index file. The index carries the chain check's state from line to line
  * in the process that builds it: a second process on the same file (the gateway's `/review` and a
  * standalone `safety-gateway review` on one directory) would list the lines the first one indexed
  * without checking them, and show an intact chain over a tampered log, or a broken one over an
- * intact log. So the file is claimed with a lock beside it, touched every 10 s and taken over when
- * its holder is gone (a process of this host that ended) or has not touched it for 60 s (a crashed
- * container, another host); a process that finds it held indexes into a private copy of its own
- * (built from the log, removed when it stops; copies a killed process left are removed too).
+ * intact log. So the file is claimed by an exclusive lock the kernel holds for this process (an
+ * SQLite database beside the index, opened in exclusive locking mode and kept open): it ends with
+ * the process however it ends, so no heartbeat, staleness or takeover is needed, and no stalled
+ * holder can lose it unawares. A process that finds it held indexes into a private copy of its own
+ * (built from the log, removed when it stops; copies a killed process of this pid namespace left
+ * are removed too). So does one that cannot write beside the log (a read-only mount).
  */
 export function claimIndex(file: string, log?: (line: string) => void): IndexClaim {
-  const lock = `${file}.lock`;
-  const token = randomBytes(8).toString('hex');
-  const mine = lockContent(token);
-  let unwritable: string | undefined;
-  const create = (): boolean => {
-    try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(lock, mine, { flag: 'wx' });
-      return true;
-    } catch (err) {
-      // A directory this process cannot write (a read-only mount of the log): a private copy serves.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') unwritable = (err as Error).message;
-      return false;
-    }
-  };
-  let claimed = create();
-  if (!claimed && unwritable === undefined && lockIsFree(lock)) claimed = takeOver(lock, mine, token);
-  if (claimed) {
-    const heartbeat = setInterval(() => {
-      const now = new Date();
-      try {
-        utimesSync(lock, now, now);
-      } catch {
-        /* removed meanwhile: the next claim creates it again */
-      }
-    }, HEARTBEAT_MS);
-    heartbeat.unref();
-    return {
-      file,
-      private: false,
-      release: () => {
-        clearInterval(heartbeat);
-        if (holds(lock, token)) rmSync(lock, { force: true });
-      },
-    };
+  const lockFile = `${file}.claim`;
+  let held: Database.Database | undefined;
+  let why: string;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    held = new Database(lockFile, { timeout: 0 });
+    held.pragma('locking_mode = EXCLUSIVE');
+    // Taken now and kept until the connection closes (exclusive locking mode never lets it go).
+    held.exec('BEGIN EXCLUSIVE');
+    const lock = held;
+    return { file, private: false, release: () => lock.close() };
+  } catch (err) {
+    held?.close();
+    const code = (err as { code?: string }).code;
+    why = code === 'SQLITE_BUSY' ? `is in use by another review process (${lockFile})` : `cannot be claimed (${(err as Error).message})`;
   }
   removeLeftCopies();
-  const copy = path.join(tmpdir(), `safety-gateway-review-index-${process.pid}-${token}.sqlite`);
-  const why = unwritable !== undefined ? `cannot be claimed (${unwritable})` : `is in use by another review process (${lock})`;
+  const copy = path.join(tmpdir(), `safety-gateway-review-index-${NAMESPACE}-${process.pid}-${randomBytes(8).toString('hex')}.sqlite`);
   log?.(`review: the index ${file} ${why}; this one indexes the log into ${copy}, removed when it stops`);
   return {
     file: copy,
@@ -78,39 +58,7 @@ export function claimIndex(file: string, log?: (line: string) => void): IndexCla
   };
 }
 
-/** A lock whose holder is gone (this host, process ended; or this very process) or silent past STALE_MS. */
-function lockIsFree(lock: string): boolean {
-  try {
-    const holder = parseLock(readFileSync(lock, 'utf8'));
-    return holderGone(holder, Date.now() - statSync(lock).mtimeMs, STALE_MS);
-  } catch {
-    return true; // gone meanwhile
-  }
-}
-
-/** Replaced in one rename, then read back after a moment: of two processes taking over at once, one keeps it. */
-function takeOver(lock: string, mine: string, token: string): boolean {
-  const temp = `${lock}.${process.pid}.${token}`;
-  try {
-    writeFileSync(temp, mine);
-    renameSync(temp, lock);
-  } catch {
-    rmSync(temp, { force: true });
-    return false;
-  }
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  return holds(lock, token);
-}
-
-function holds(lock: string, token: string): boolean {
-  try {
-    return parseLock(readFileSync(lock, 'utf8')).token === token;
-  } catch {
-    return false;
-  }
-}
-
-/** Private copies of processes of this host (and pid namespace) that ended without removing theirs (killed). */
+/** Private copies of processes of this pid namespace that ended without removing theirs (killed). */
 function removeLeftCopies(): void {
   let names: string[];
   try {
@@ -119,9 +67,9 @@ function removeLeftCopies(): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(COPY.exec(name)?.[1]);
-    if (!pid || pid === process.pid) continue;
-    // The temp directory is this host's (a container's own): its pids are this pid namespace's.
-    if (holderGone({ pid, ns: PID_NAMESPACE }, 0, Infinity)) rmSync(path.join(tmpdir(), name), { force: true });
+    const match = COPY.exec(name);
+    if (!match || match[1] !== NAMESPACE) continue;
+    const pid = Number(match[2]);
+    if (pid !== process.pid && holderGone({ pid, ns: PID_NAMESPACE }, 0, Infinity)) rmSync(path.join(tmpdir(), name), { force: true });
   }
 }

@@ -1,54 +1,63 @@
-import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { claimIndex } from '../../../gateway/review/indexClaim';
 
-/** One review process per index file: a lock beside it, touched while held, taken over once its holder is gone or silent. */
+/** One review process per index file: an exclusive lock the kernel holds for the claiming process, gone with it however it ends. */
 const fresh = () => path.join(mkdtempSync(path.join(tmpdir(), 'sg-claim-')), '.review-index.sqlite');
-const lockOf = (holder: Record<string, unknown>) => `${JSON.stringify(holder)}\n`;
+const BETTER_SQLITE = require.resolve('better-sqlite3');
+
+/** Another process holding the claim on `file` the way claimIndex takes it; resolves once it holds it. */
+async function otherHolder(file: string) {
+  const script = `
+    const D = require(${JSON.stringify(BETTER_SQLITE)});
+    const db = new D(${JSON.stringify(`${file}.claim`)}, { timeout: 0 });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    console.log('held');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await (createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next());
+  return child;
+}
 
 test('an index in a folder that does not exist yet: the folder is made and the index claimed', () => {
   const file = path.join(path.dirname(fresh()), 'review', 'index.sqlite');
   const claim = claimIndex(file);
   try {
     expect(claim).toMatchObject({ file, private: false });
-    expect(existsSync(`${file}.lock`)).toBe(true);
   } finally {
     claim.release();
   }
-  expect(existsSync(`${file}.lock`)).toBe(false);
 });
 
-test('a lock held by a live process of this host: a private copy; once that process ended, the index is taken over', async () => {
+test('held by a live process: a private copy (removed on release); the moment that process is killed, the index is free', async () => {
   const file = fresh();
-  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
-  try {
-    // A pid of this host and pid namespace.
-    const ns = (await import('../../../gateway/lockHolder')).PID_NAMESPACE;
-    writeFileSync(`${file}.lock`, lockOf({ host: hostname(), ns, pid: other.pid, token: 'other' }));
-    const copy = claimIndex(file);
-    expect(copy.private).toBe(true);
-    expect(copy.file).not.toBe(file);
-    copy.release();
-  } finally {
-    other.kill('SIGKILL');
-    await new Promise((r) => other.once('exit', r));
-  }
-  const taken = claimIndex(file);
-  expect(taken).toMatchObject({ file, private: false });
-  taken.release();
-});
-
-test('a lock of another pid namespace or host (a crashed container): held while fresh, taken over after 60 s untouched', () => {
-  const file = fresh();
-  writeFileSync(`${file}.lock`, lockOf({ host: 'old-pod-abc', ns: 'pid:[1]', pid: 1, token: 'dead' }));
-  const copy = claimIndex(file);
+  const other = await otherHolder(file);
+  const logged: string[] = [];
+  const copy = claimIndex(file, (l) => logged.push(l));
   expect(copy.private).toBe(true);
+  expect(copy.file).not.toBe(file);
+  expect(logged.join('\n')).toMatch(/in use by another review process/);
   copy.release();
-  const old = (Date.now() - 120_000) / 1000;
-  utimesSync(`${file}.lock`, old, old);
+  expect(existsSync(copy.file)).toBe(false);
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
   const taken = claimIndex(file);
   expect(taken).toMatchObject({ file, private: false });
   taken.release();
+});
+
+test('in one process too, a second claim gets a private copy until the first is released', () => {
+  const file = fresh();
+  const first = claimIndex(file);
+  const second = claimIndex(file);
+  expect([first.private, second.private]).toEqual([false, true]);
+  second.release();
+  first.release();
+  const third = claimIndex(file);
+  expect(third.private).toBe(false);
+  third.release();
 });
