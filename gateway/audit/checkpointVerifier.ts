@@ -96,6 +96,8 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
       });
     }
     const age = now.getTime() - Date.parse(last.signedAt);
+    // Checkpoints after the last valid one that failed: changed records, or a key the check was not given.
+    const later = summary.invalid.filter((i) => (i.seq ?? -1) > last.seq);
     if (last.reason !== 'shutdown' && age > staleAfterMs(last.every)) {
       problems.push({
         kind: 'stale_checkpoint',
@@ -103,9 +105,11 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
         line: last.line,
         seq: last.seq,
         // Later checkpoints that are there but fail (a rewrite after seq N) are not a truncation: say which it is.
-        message: summary.invalid.some((i) => (i.seq ?? -1) > last.seq)
+        message: later.some((i) => i.status !== 'unknown_key')
           ? `the last valid checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, and the checkpoints after it fail (above): the records after seq ${last.seq} were changed since they were signed`
-          : `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
+          : later.length > 0
+            ? `the last checkpoint signed with a key given (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is ${Math.round(age / 1000)}s old, and the checkpoints after it are signed with a key not given (above): give its public key too (a key rotation), and check again`
+            : `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
       });
     } else if (last.reason === 'shutdown') {
       notes.push(`the log ends at a shutdown checkpoint (seq ${last.seq}, signed ${last.signedAt}): a log cut back to an earlier shutdown looks the same from inside, so compare this head with one kept outside the log (the gateway logs it as it stops)`);

@@ -36,7 +36,7 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
   // read): it hung up, and the body read records it so (499 client_closed), not as a 400 nobody
   // received. EOF inside the head still gets its 400 (no request to record).
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  const midBody = err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage !== undefined;
+  const midBody = err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage != null; // null between keep-alive requests
   if (err.code === 'ECONNRESET' || midBody || !socket.writable || inFlight) {
     socket.destroy();
     return;

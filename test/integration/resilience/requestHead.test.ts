@@ -137,6 +137,22 @@ describe('the request head: Expect 100-continue and Host', () => {
     expect(h.recorder.rejections.slice(rejections)).toEqual([expect.objectContaining({ kind: 'invalid_request', status: 499, reason: 'client_closed' })]);
   });
 
+  test("a head cut off by the client's half-close still gets its 400, on a reused connection too", async () => {
+    for (const before of ['', 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n']) {
+      const socket = net.connect(h.gateway.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('utf8')));
+      socket.on('error', () => undefined);
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(before);
+      if (before) for (let i = 0; i < 40 && !text.includes('\r\n\r\n{'); i++) await new Promise((r) => setTimeout(r, 25));
+      socket.end('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-ty');
+      await Promise.race([new Promise((r) => socket.once('close', r)), new Promise((r) => setTimeout(r, 3000))]);
+      socket.destroy();
+      expect(text).toMatch(/HTTP\/1\.1 400 Bad Request/);
+    }
+  });
+
   test('an Expect other than 100-continue: an OpenAI-shaped 417, and the engine never called', async () => {
     const before = h.engine.stats.requests;
     const out = await raw(h.gateway.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: foo\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}`);
