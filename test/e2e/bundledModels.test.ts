@@ -124,6 +124,22 @@ describe('the embedded default policy with the bundled models', () => {
     expect(data.choices[0].message.content ?? '').not.toMatch(/worthless/);
   });
 
+  test('the same abuse through the Responses API, with the ids engines give items and calls, never reaches the app', async () => {
+    const abuse = 'You are worthless and should kill yourself, nobody would miss you.';
+    const openaiStyleId = `msg_${'67ccd3acc8a48190a9f5e1d2c3b4a5968'.repeat(2)}`;
+    await script({ raw_json: { id: 'resp_1', object: 'response', created_at: 1, status: 'completed', model: 'dev', output: [{ id: openaiStyleId, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: abuse, annotations: [] }] }] } });
+    const data = await client.responses.create({ model: 'dev', input: 'How was my essay?' });
+    expect(data.status).toBe('incomplete');
+    expect(data.output_text).not.toMatch(/worthless/);
+    // Streamed, as the dev engine writes it (a vLLM-like item id).
+    await script({ reply: abuse });
+    const stream = client.responses.stream({ model: 'dev', input: 'How was my essay?' });
+    let shown = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') shown += event.delta;
+    expect((await stream.finalResponse()).status).toBe('incomplete');
+    expect(shown).not.toMatch(/kill yourself/);
+  });
+
   test('answers stream by default: checked text reaches the app while the engine is still generating', async () => {
     const words = Array.from({ length: 160 }, (_, i) => `word${i % 20}`).join(' ');
     // ~160 chunks, 25 ms apart: the engine needs about 4 s for the whole answer

@@ -59,8 +59,9 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
 /**
  * Bookkeeping read as text (bookkeeping.ts) is checked on its own (bookkeepingText), never joined
  * to the answer: an id appended to a short harmful answer diluted its score under the threshold.
- * (Item and tool-call ids and unknown members' names are still read with the answer, as before:
- * moving them apart made every Responses and vLLM answer run its output rules twice.)
+ * Item and tool-call ids are not read at all when opaque (bookkeeping.ts idPieces), and apart when
+ * they hold words; unknown members' names are still read with the answer (moving every id apart
+ * made every Responses and vLLM answer run its output rules twice).
  */
 export const isBookkeeping = (lane: string): boolean => lane.startsWith(BOOKKEEPING_LANE);
 

@@ -1,5 +1,5 @@
 import type { AnswerMessage, ChatChoice, ChatChunkChoice, TextChoice } from '../../../engine/answerSchema';
-import { bookkeepingLanes, type AnswerContext } from './bookkeeping';
+import { bookkeepingLanes, idPieces, type AnswerContext } from './bookkeeping';
 import { lanePath, pathKey, stringLeaves } from './stringLeaves';
 
 /**
@@ -121,10 +121,13 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
       }
     } else if (key === 'tool_calls') {
       (value as NonNullable<AnswerMessage['tool_calls']>).forEach((call, position) => {
-        const { index, type, ...rest } = call;
+        const { index, type, id, ...rest } = call;
         // Streams key a call's fragments by `index`; whole answers by position.
-        pieces.push(...vocabularyLane('tool_calls[].type', type, `tool_calls[${index ?? position}].type`));
-        pieces.push(...unknownLanes(rest, `tool_calls[${index ?? position}]`));
+        const at = `tool_calls[${index ?? position}]`;
+        pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
+        if (typeof id === 'string') pieces.push(...idPieces(id, `${at}.id`).map(({ slot, text }) => ({ lane: slot, text })));
+        else if (id != null) pieces.push(...unknownLanes({ id }, at));
+        pieces.push(...unknownLanes(rest, at));
       });
     } else if (MESSAGE_TEXT.has(key)) pieces.push(...unknownLanes(value, key));
     else pieces.push(...unknownMember(key, value));

@@ -87,6 +87,16 @@ const MEMBERS = ['id', 'object', 'model', 'system_fingerprint', 'service_tier'] 
 /** The lane prefix of bookkeeping read as text: a value restated by every chunk is read once per change (answerFromPieces). */
 export const BOOKKEEPING_LANE = 'bookkeeping:';
 
+/**
+ * An id an engine gives an item or a tool call (`msg_67cc...`, `call_abc123`, a uuid): an opaque one
+ * carries no words and is not read (read with the answer, a long one diluted a harmful answer's
+ * score under the threshold: 0.94 -> 0.14 for an OpenAI-style item id); one with words in it is
+ * bookkeeping, read on its own. `slot`: where it goes, under BOOKKEEPING_LANE.
+ */
+export function idPieces(value: string, slot: string): { slot: string; text: string }[] {
+  return opaqueId(value) ? [] : [{ slot: `${BOOKKEEPING_LANE}${slot}`, text: value }];
+}
+
 /** Pure: the bookkeeping of an answer or chunk that is not plain, as lanes of text. */
 export function bookkeepingLanes(json: Record<string, unknown>, context: AnswerContext): { lane: string; text: string }[] {
   const pieces: { lane: string; text: string }[] = [];

@@ -1,5 +1,5 @@
 import type { ResponseObject, ResponseOutputItem, ResponsePart, ResponseStreamEvent } from '../../../engine/answerSchema';
-import { itemBookkeeping, responseBookkeeping } from '../extract/bookkeeping';
+import { idPieces, itemBookkeeping, responseBookkeeping } from '../extract/bookkeeping';
 import { isTypeName, lanePath, pathKey, stringLeaves } from '../extract/stringLeaves';
 
 /**
@@ -124,7 +124,8 @@ export function itemPieces(item: ResponseOutputItem, i: number): SlotPiece[] {
   for (const [key, value] of Object.entries(item)) {
     pieces.push(...memberName(at, key));
     if (ITEM_STRUCTURE.has(key) || value == null) continue;
-    if ((key === 'content' || key === 'summary') && Array.isArray(value)) {
+    if ((key === 'id' || key === 'call_id') && typeof value === 'string') pieces.push(...idPieces(value, `${at}.${key}`).map(({ slot, text }) => set(slot, text)));
+    else if ((key === 'content' || key === 'summary') && Array.isArray(value)) {
       const kind = key === 'summary' ? 'reasoning' : textKindOf(item);
       (value as ResponsePart[]).forEach((part, j) => pieces.push(...partPieces(part, `${at}.${key}[${j}]`, kind)));
     } else if (isCall && key === 'name' && typeof value === 'string') pieces.push(set(`${at}.name`, value, 'call_name', i));
@@ -236,7 +237,7 @@ export function eventPieces(event: ResponseStreamEvent, sent: Readonly<Record<st
   for (const [key, value] of Object.entries(event)) {
     pieces.push(...memberName(`event.${event.type}`, key));
     if (handled.has(key) || value == null) continue;
-    if (key === 'item_id' && typeof value === 'string') pieces.push(set(`${item}.id`, value));
+    if (key === 'item_id' && typeof value === 'string') pieces.push(...idPieces(value, `${item}.id`).map(({ slot, text }) => set(slot, text)));
     else pieces.push(...leaves(value, `event.${event.type}${pathKey(key)}`).map((p) => ({ ...p, slot: append ? lanePath(p.slot) : p.slot, append })));
   }
   // An event kind the gateway does not know is a word the client receives too.

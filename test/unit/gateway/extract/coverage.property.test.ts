@@ -151,7 +151,8 @@ describe('coverage: a marker in any request field reaches a guard or the request
 });
 
 /** Answer members that are structure (ids, names of the model, finish reasons, roles, type tags): listed here, so adding one is a decision. */
-const ANSWER_STRUCTURE = new Set(['id', 'object', 'model', 'system_fingerprint', 'service_tier', 'choices.0.finish_reason', 'choices.0.message.role', 'choices.0.delta.role', 'choices.0.message.content.0.type', 'choices.0.delta.content.0.type', 'choices.0.message.tool_calls.0.type', 'choices.0.delta.tool_calls.0.type']);
+// Ids (the answer's, a tool call's) are read only when they hold words (the marker is one word): test/unit/gateway/extract/idBookkeeping.test.ts.
+const ANSWER_STRUCTURE = new Set(['id', 'object', 'model', 'system_fingerprint', 'service_tier', 'choices.0.finish_reason', 'choices.0.message.role', 'choices.0.delta.role', 'choices.0.message.content.0.type', 'choices.0.delta.content.0.type', 'choices.0.message.tool_calls.0.type', 'choices.0.delta.tool_calls.0.type', 'choices.0.message.tool_calls.0.id', 'choices.0.delta.tool_calls.0.id']);
 
 function repairAnswer(json: Record<string, unknown>): Record<string, unknown> {
   for (const choice of (json.choices as Record<string, unknown>[]) ?? []) {
@@ -302,7 +303,9 @@ describe('coverage, Responses API: a marker in any request field reaches a guard
 describe('coverage, Responses API: a marker in any answer field or event member reaches the output guard or the answer is rejected', () => {
   const parsed = responsesEndpoint(new ConversationMemory()).parse({ model: 'm', input: 'hi' }, undefined, { app: 'test' });
   /** Bookkeeping and enumerations: listed here, so adding one is a decision. */
-  const STRUCTURE = new Set(['id', 'object', 'status', 'model', 'incomplete_details.reason', 'output.0.status', 'output.0.role', 'response.id', 'response.object', 'response.status', 'response.model', 'response.incomplete_details.reason', 'response.output.0.status', 'response.output.0.role', 'item.status', 'item.role']);
+  // Item and call ids (and events' item_id) are read only when they hold words: test/unit/gateway/extract/idBookkeeping.test.ts.
+  const ids = ['output.0.id', 'output.0.call_id', 'response.output.0.id', 'response.output.0.call_id', 'item.id', 'item.call_id', 'item_id'];
+  const STRUCTURE = new Set(['id', 'object', 'status', 'model', 'incomplete_details.reason', 'output.0.status', 'output.0.role', 'response.id', 'response.object', 'response.status', 'response.model', 'response.incomplete_details.reason', 'response.output.0.status', 'response.output.0.role', 'item.status', 'item.role', ...ids]);
   const slotsOf = (schema: Parameters<typeof stringSlots>[0]) => stringSlots(schema).filter((s) => !STRUCTURE.has(s.path.join('.')));
   const message = { id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'ok', annotations: [] }] };
   const response = { id: 'resp_1', object: 'response', created_at: 1, status: 'completed', model: 'm', error: null, output: [message] };

@@ -18,7 +18,8 @@ describe('whole answers', () => {
   test('the message text is the content; the id is read once, bookkeeping is not', () => {
     const answer = whole({ ...base, output: [message('Fine.')] });
     expect(answer.content).toBe('Fine.');
-    expect(texts(answer)).toEqual(['Fine.', 'msg_1']);
+    // An opaque item id carries no words: not read (bookkeeping.ts idPieces).
+    expect(texts(answer)).toEqual(['Fine.']);
   });
 
   test('function calls are tool calls; reasoning, refusals, annotations and logprob tokens are read too', () => {
@@ -32,14 +33,14 @@ describe('whole answers', () => {
     });
     expect(answer.toolCalls).toEqual([{ name: 'get_weather', arguments: '{"city":"ARGS"}' }]);
     const all = texts(answer).join(' | ');
-    for (const word of ['PLAN', 'REFUSED', 'TITLE', 'https://x', 'Fine.', 'ALT', 'call_1']) expect(all).toContain(word);
+    for (const word of ['PLAN', 'REFUSED', 'TITLE', 'https://x', 'Fine.', 'ALT']) expect(all).toContain(word);
     // Chosen tokens repeat the content: one text of their own, not one per token.
     expect(texts(answer).filter((t) => t === 'Fine.')).toHaveLength(2);
   });
 
   test('echoed request members are text only where the engine added something the client did not send', () => {
     const echo = { ...base, instructions: 'Be brief.', tools: [{ type: 'function', name: 'get_weather', description: 'Weather.', strict: true, parameters: null }], tool_choice: 'auto', truncation: 'disabled', text: { format: { type: 'text' } }, output: [message('ok')] };
-    expect(texts(whole(echo))).toEqual(['ok', 'msg_1']);
+    expect(texts(whole(echo))).toEqual(['ok']);
     const changed = whole({ ...echo, instructions: 'Be brief. INJECTED', metadata: { note: 'NOTE' } });
     expect(texts(changed)).toEqual(expect.arrayContaining(['Be brief. INJECTED', 'NOTE', 'note']));
   });
@@ -54,7 +55,7 @@ describe('whole answers', () => {
     const all = texts(whole({ ...base, NAME_AT_TOP: true, output: [item] })).join(' ');
     for (const word of ['NAME_IN_PART', 'NAME_IN_ITEM', 'NAME_AT_TOP']) expect(all).toContain(word);
     // documented members with null values are structure, not words to check
-    expect(texts(whole({ ...base, output: [message('Hi')] })).sort()).toEqual(['Hi', 'msg_1']);
+    expect(texts(whole({ ...base, output: [message('Hi')] })).sort()).toEqual(['Hi']);
   });
 
   test("an alternative token's bytes are read when they spell something else", () => {
@@ -107,7 +108,7 @@ describe('streamed answers', () => {
   test('a stream states its text four times; the guard reads it once', () => {
     const accumulator = accumulate(streamOf(['Hello', ' world']));
     expect(accumulator.answer().content).toBe('Hello world');
-    expect(texts(accumulator.answer())).toEqual(['Hello world', 'msg_1']);
+    expect(texts(accumulator.answer())).toEqual(['Hello world']);
     expect(accumulator.final?.id).toBe('resp_1');
     expect(accumulator.lastSequence).toBe(9);
   });
@@ -119,10 +120,10 @@ describe('streamed answers', () => {
 
   test('windows: each range of text events, a later whole repeat adds nothing new', () => {
     const accumulator = accumulate(streamOf(['a', 'b', 'c', 'd']));
-    // item id, then the four deltas: five text events; the repeats after them carry nothing new.
-    expect(accumulator.textEvents).toBe(5);
-    expect(accumulator.window(1, 3, 0).content).toBe('ab');
-    expect(accumulator.window(3, 5, 0).content).toBe('cd');
+    // The four deltas: four text events (an opaque item id is no text); the repeats after them carry nothing new.
+    expect(accumulator.textEvents).toBe(4);
+    expect(accumulator.window(0, 2, 0).content).toBe('ab');
+    expect(accumulator.window(2, 4, 0).content).toBe('cd');
   });
 
   test("message text sent out of item order is also read in item order, as the SDKs' output_text joins it", () => {
