@@ -108,7 +108,7 @@ export function judgeCheckpoints(summary: CheckpointSummary, now: Date): SignedR
         message: later.some((i) => i.status !== 'unknown_key')
           ? `the last valid checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, and the checkpoints after it fail (above): the records after seq ${last.seq} were changed since they were signed`
           : later.length > 0
-            ? `the last checkpoint signed with a key given (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is ${Math.round(age / 1000)}s old, and the checkpoints after it are signed with a key not given (above): give its public key too (a key rotation), and check again`
+            ? `the last checkpoint signed with a key given (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is ${Math.round(age / 1000)}s old, and the checkpoints after it are signed with a key not given (above): give its public key too (a key rotation) and check again; if no key was rotated, the log was cut after seq ${last.seq} and signed again by someone else`
             : `the last checkpoint (seq ${last.seq}, ${last.reason}, signed ${last.signedAt}) is not a shutdown checkpoint and is ${Math.round(age / 1000)}s old, while a running gateway signs every ${last.every.seconds}s: the log was truncated after seq ${last.seq} (later records and checkpoints removed), or the gateway stopped without signing its end (a crash)`,
       });
     } else if (last.reason === 'shutdown') {

@@ -87,14 +87,34 @@ const MEMBERS = ['id', 'object', 'model', 'system_fingerprint', 'service_tier'] 
 /** The lane prefix of bookkeeping read as text: a value restated by every chunk is read once per change (answerFromPieces). */
 export const BOOKKEEPING_LANE = 'bookkeeping:';
 
+/** Words engines put in front of the random part of an item's or a call's id. */
+const ID_PREFIXES: ReadonlySet<string> = new Set(['msg', 'call', 'fc', 'rs', 'ctc', 'chatcmpl', 'cmpl', 'tool', 'toolu', 'resp', 'item', 'func', 'function', 'reasoning', 'message']);
+
 /**
- * An id an engine gives an item or a tool call (`msg_67cc...`, `call_abc123`, a uuid): an opaque one
- * carries no words and is not read (read with the answer, a long one diluted a harmful answer's
- * score under the threshold: 0.94 -> 0.14 for an OpenAI-style item id); one with words in it is
- * bookkeeping, read on its own. `slot`: where it goes, under BOOKKEEPING_LANE.
+ * Whether an item's or a call's id is random characters only: identifier characters, and no piece
+ * (between `-_.:`) that reads as a word (3+ letters, three quarters of it letters) but the prefixes
+ * engines use (`msg_67cc...`, `call_abc123`, `chatcmpl-tool-<hex>`, a uuid). Stricter than the
+ * answer's own id (opaqueId: up to two words), whose schema already holds it to identifier
+ * characters: these members take any string, and apps show them (the Agents SDK's call ids).
+ */
+export function randomId(value: string): boolean {
+  if (!/^[A-Za-z0-9_.:-]{1,256}$/.test(value)) return false;
+  for (const piece of value.split(/[-_.:]+/)) {
+    if (piece === '' || ID_PREFIXES.has(piece.toLowerCase())) continue;
+    const letters = (piece.match(/[A-Za-z]/g) ?? []).length;
+    if (letters >= 3 && letters * 4 >= piece.length * 3) return false;
+  }
+  return true;
+}
+
+/**
+ * An id an engine gives an item or a tool call: a random one is not read (read with the answer, a
+ * long one diluted a harmful answer's score under the threshold: 0.94 -> 0.14 for an OpenAI-style
+ * item id); any other is bookkeeping, read on its own, never joined to the answer. `slot`: where it
+ * goes, under BOOKKEEPING_LANE.
  */
 export function idPieces(value: string, slot: string): { slot: string; text: string }[] {
-  return opaqueId(value) ? [] : [{ slot: `${BOOKKEEPING_LANE}${slot}`, text: value }];
+  return randomId(value) ? [] : [{ slot: `${BOOKKEEPING_LANE}${slot}`, text: value }];
 }
 
 /** Pure: the bookkeeping of an answer or chunk that is not plain, as lanes of text. */

@@ -40,3 +40,10 @@ test('Responses: opaque item and call ids are not read; worded ones are read apa
   expect(worded.turn).not.toContain(WORDED);
   expect(worded.apart?.split('\n').sort()).toEqual(['call-kill-them-all-now', WORDED]);
 });
+
+test('random ids only are left unread: words (two or glued), spaces, other scripts and emoji are read apart', async () => {
+  const { randomId } = await import('../../../../gateway/pipeline/extract/bookkeeping');
+  for (const id of [OPAQUE, 'call_abc123', 'chatcmpl-tool-8b4d579ce8c04fe2a461e6ed', 'fc_123456', '6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', 'rs_68af4030592c81938ec0a5fbab4a3e9f', 'call_8sj2kAd9f3mP0qLz1']) expect([id, randomId(id)]).toEqual([id, true]);
+  for (const id of ['kill_yourself', 'you-idiot', 'killyourselfnobodywouldmissyou', 'YouAreWorthless2KillYourself9', 'You are zzs1', 'Убей себя', 'call_🔪', 'zzs1-zzs1']) expect([id, randomId(id)]).toEqual([id, false]);
+  expect(chat('call-kill_yourself').apart).toBe('call-kill_yourself');
+});
