@@ -51,8 +51,10 @@ export function planResponse(body: Record<string, unknown>, model: string, text:
   return { id: `resp_dev_${randomUUID().replace(/-/g, '')}`, model, createdAt: Math.floor(Date.now() / 1000), text, calls, promptTokens: estimateTokens(responsesPromptText(body)), body };
 }
 
-const messageId = (plan: ResponsesPlan) => `msg_${plan.id.slice('resp_'.length)}`;
-const callId = (plan: ResponsesPlan, i: number) => ({ id: `fc_${plan.id.slice('resp_'.length)}_${i}`, call_id: `call_dev_${i}` });
+// Random characters after the prefix, as engines give them (an id with words in it is read as text by the output rules).
+const randomPart = (plan: ResponsesPlan) => plan.id.slice('resp_dev_'.length);
+const messageId = (plan: ResponsesPlan) => `msg_${randomPart(plan)}`;
+const callId = (plan: ResponsesPlan, i: number) => ({ id: `fc_${randomPart(plan)}_${i}`, call_id: `call_${randomPart(plan).slice(0, 12)}_${i}` });
 
 function textPart(text: string): Record<string, unknown> {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
