@@ -43,6 +43,15 @@ describe.each([['buffer', bufferMode], ['window', windowMode(2)]] as const)('byp
     expect(text).not.toContain('zzs1');
   });
 
+  test('chat, streamed: a tool-call id sent in pieces is judged joined, as the openai SDKs join them', async () => {
+    await h.script({ raw_events: chatEvents([{ tool_calls: [{ index: 0, id: 'zz', type: 'function', function: { name: 'lookup', arguments: '' } }] }, { tool_calls: [{ index: 0, id: 's1', function: { arguments: '{}' } }] }]) });
+    const text = await (await post(h, 'chat/completions', { model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] })).text();
+    // What a client joining the pieces would hold: never the marker.
+    const ids = text.split('\n').filter((l) => l.startsWith('data: {')).flatMap((l) => (JSON.parse(l.slice(6)) as { choices: { delta?: { tool_calls?: { id?: string }[] } }[] }).choices.flatMap((c) => c.delta?.tool_calls ?? []).map((t) => t.id ?? ''));
+    expect(ids.join('')).not.toContain('zzs1');
+    expect(text).toContain('content_filter');
+  });
+
   test('responses, whole: function_call call_id (any string) and message item id (two words)', async () => {
     await h.script({ raw_json: responseAnswer([{ id: 'fc_1', type: 'function_call', status: 'completed', call_id: SENTENCE, name: 'lookup', arguments: '{}' }]) });
     const a = await client.responses.create({ model: 'dev', input: 'go' });

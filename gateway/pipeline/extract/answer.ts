@@ -1,6 +1,6 @@
 import type { ChatTurn, ScanText } from '../../../guards/types';
 import { BYTES_MARK, type LanePiece } from './answerLanes';
-import { BOOKKEEPING_LANE } from './bookkeeping';
+import { BOOKKEEPING_LANE, ID_LANE, idPieces } from './bookkeeping';
 import { readableArguments } from './toolArguments';
 
 /** An answer as the output guard reads it: every text the client receives with one choice. */
@@ -25,6 +25,8 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   for (const p of pieces) {
     // A member name (`#key` lanes) comes with every chunk that has the member: once is enough.
     if (p.lane.endsWith('#key')) lanes.set(p.lane, p.text);
+    // A tool call's id: its pieces joined as clients join them; a chunk that restates the whole id adds nothing.
+    else if (p.lane.endsWith(ID_LANE)) lanes.set(p.lane, lanes.get(p.lane) === p.text ? p.text : (lanes.get(p.lane) ?? '') + p.text);
     else if (p.lane.startsWith(BOOKKEEPING_LANE)) {
       // Every chunk restates its bookkeeping: each new value is read once, apart from the last.
       if (restated.get(p.lane) === p.text) continue;
@@ -45,6 +47,11 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   const calls = new Map<string, { name: string; arguments: string }>();
   const extras: { lane: string; text: string }[] = [];
   for (const [lane, text] of lanes) {
+    if (lane.endsWith(ID_LANE)) {
+      // Random characters are not read; any other id is bookkeeping, read apart (bookkeeping.ts idPieces).
+      extras.push(...idPieces(text, lane.slice(0, -ID_LANE.length)).map(({ slot, text: t }) => ({ lane: slot, text: t })));
+      continue;
+    }
     const call = CALL_LANE.exec(lane);
     if (call) {
       const key = call[1];

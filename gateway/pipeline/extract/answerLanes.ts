@@ -1,5 +1,5 @@
 import type { AnswerMessage, ChatChoice, ChatChunkChoice, TextChoice } from '../../../engine/answerSchema';
-import { bookkeepingLanes, idPieces, type AnswerContext } from './bookkeeping';
+import { bookkeepingLanes, ID_LANE, type AnswerContext } from './bookkeeping';
 import { lanePath, pathKey, stringLeaves } from './stringLeaves';
 
 /**
@@ -125,7 +125,8 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
         // Streams key a call's fragments by `index`; whole answers by position.
         const at = `tool_calls[${index ?? position}]`;
         pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
-        if (typeof id === 'string') pieces.push(...idPieces(id, `${at}.id`).map(({ slot, text }) => ({ lane: slot, text })));
+        // Judged once joined, as clients join a streamed id's pieces (answer.ts, ID_LANE).
+        if (typeof id === 'string') pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
         else if (id != null) pieces.push(...unknownLanes({ id }, at));
         pieces.push(...unknownLanes(rest, at));
       });

@@ -99,13 +99,19 @@ const ID_PREFIXES: ReadonlySet<string> = new Set(['msg', 'call', 'fc', 'rs', 'ct
  */
 export function randomId(value: string): boolean {
   if (!/^[A-Za-z0-9_.:-]{1,256}$/.test(value)) return false;
-  for (const piece of value.split(/[-_.:]+/)) {
-    if (piece === '' || ID_PREFIXES.has(piece.toLowerCase())) continue;
+  const pieces = value.split(/[-_.:]+/).filter((piece) => piece !== '' && !ID_PREFIXES.has(piece.toLowerCase()));
+  // Hex (a uuid's groups, `msg_67cc...`) is random whatever letters it happens to hold; each piece,
+  // and the pieces run together (`ki-ll-yo-ur-se-lf` is one word split up), must not read as a word.
+  const wordLike = (piece: string) => {
+    if (/^(?:[0-9a-f]+|[0-9A-F]+)$/.test(piece)) return false;
     const letters = (piece.match(/[A-Za-z]/g) ?? []).length;
-    if (letters >= 3 && letters * 4 >= piece.length * 3) return false;
-  }
-  return true;
+    return letters >= 3 && letters * 4 >= piece.length * 3;
+  };
+  return !pieces.some(wordLike) && !(pieces.length > 1 && wordLike(pieces.join('')));
 }
+
+/** The lane of a chat tool call's id: its streamed pieces are judged joined (answer.ts), as clients join them. */
+export const ID_LANE = '#id';
 
 /**
  * An id an engine gives an item or a tool call: a random one is not read (read with the answer, a

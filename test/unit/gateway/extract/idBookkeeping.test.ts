@@ -44,6 +44,8 @@ test('Responses: opaque item and call ids are not read; worded ones are read apa
 test('random ids only are left unread: words (two or glued), spaces, other scripts and emoji are read apart', async () => {
   const { randomId } = await import('../../../../gateway/pipeline/extract/bookkeeping');
   for (const id of [OPAQUE, 'call_abc123', 'chatcmpl-tool-8b4d579ce8c04fe2a461e6ed', 'fc_123456', '6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', 'rs_68af4030592c81938ec0a5fbab4a3e9f', 'call_8sj2kAd9f3mP0qLz1']) expect([id, randomId(id)]).toEqual([id, true]);
-  for (const id of ['kill_yourself', 'you-idiot', 'killyourselfnobodywouldmissyou', 'YouAreWorthless2KillYourself9', 'You are zzs1', 'Убей себя', 'call_🔪', 'zzs1-zzs1']) expect([id, randomId(id)]).toEqual([id, false]);
+  for (const id of ['kill_yourself', 'you-idiot', 'killyourselfnobodywouldmissyou', 'YouAreWorthless2KillYourself9', 'You are zzs1', 'Убей себя', 'call_🔪', 'zzs1-zzs1', 'ki-ll-yo-ur-se-lf']) expect([id, randomId(id)]).toEqual([id, false]);
+  // Hex is random whatever letters it happens to hold (a uuid's `abcd` group; LiteLLM's call_<uuid4>).
+  for (const id of ['call_abcd1234-abcd-4bcd-8bcd-abcdefabcdef', 'deadbeefcafe', 'msg_ABCDEF0123456789']) expect([id, randomId(id)]).toEqual([id, true]);
   expect(chat('call-kill_yourself').apart).toBe('call-kill_yourself');
 });
