@@ -11,6 +11,12 @@ import type { ParsedCompletion } from './parsedCompletion';
  * `[DONE]`) wrapped by completionEndpoint.ts; the Responses API is one of its own (output items,
  * typed events).
  */
+/** Who sends the request: its app, and the key it came with (none without keys). */
+export interface Caller {
+  app: string;
+  keyId?: string;
+}
+
 export interface GuardedEndpoint<V extends ValidatedRequest = ValidatedRequest, P extends ParsedCompletion = ParsedCompletion> {
   route: string;
   /** Path under the engine's base URL. */
@@ -26,11 +32,11 @@ export interface GuardedEndpoint<V extends ValidatedRequest = ValidatedRequest, 
    * `previous_response_id` or `item_reference` names, put back into the body, so its tokens are
    * reserved and its length checked like any other input. Absent: the request is what it says.
    */
-  resolve?(validated: V, caller: { app: string }): V;
+  resolve?(validated: V, caller: Caller): V;
   /** The extraction: texts and conversation for the guards, the body to forward; throws a 400 for a field the gateway will not forward. */
-  extract(validated: V, fields: RequestFields | undefined, caller: { app: string }): P;
+  extract(validated: V, fields: RequestFields | undefined, caller: Caller): P;
   /** `extract(resolve(validate(body)))`, for callers that start from a body (the policy CLI, tests). */
-  parse(body: unknown, fields: RequestFields | undefined, caller: { app: string }): P;
+  parse(body: unknown, fields: RequestFields | undefined, caller: Caller): P;
   /** Reads the engine's answer (whole or streamed), checks it, answers the client and finishes the call. */
   respond(call: GuardedCall<P>, upstream: EngineResponse): Promise<void>;
 }

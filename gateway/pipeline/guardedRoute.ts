@@ -50,13 +50,14 @@ async function guardedRequest<V extends ValidatedRequest, P extends ParsedComple
   // The JSON body as the reader before this step parsed it.
   const sent = endpoint.validate((req as { body?: unknown }).body);
   // History the request names is counted (tokens, context length) as if it had been sent.
-  const validated = endpoint.resolve ? endpoint.resolve(sent, { app: ctx.app }) : sent;
+  const caller = { app: ctx.app, keyId: ctx.keyId };
+  const validated = endpoint.resolve ? endpoint.resolve(sent, caller) : sent;
   if (deps.admit) await deps.admit(validated, ctx, res);
   // The app's own policy when its key assigned one; an id the gateway has not loaded fails closed (503 policy_unavailable).
   const runtime = deps.policies.current(ctx.policyId);
   res.setHeader('x-safety-policy', runtime.ref);
   ctx.policy = { id: runtime.loaded.id, version: runtime.loaded.version };
-  const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, { app: ctx.app });
+  const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, caller);
   if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
     const forged = controlTokenError(extracted.inputTexts);
     if (forged) throw forged;

@@ -71,7 +71,8 @@ async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, r
   });
   for (const event of events) await write(call.res, sseEvent(event));
   // What the client now holds of this response (what was released of it, and the refusal) can be referred back to.
-  const output = [...(released.items?.output() ?? []), ...(blocked.output as unknown[])];
+  // As response.incomplete lists it: a blocked turn's calls are not continued from.
+  const output = [...(released.items?.announced() ?? []), ...(blocked.output as unknown[])];
   call.parsed.remember({ ...incomplete, output } as Pick<ResponseObject, 'id' | 'output'>);
   call.res.end();
 }

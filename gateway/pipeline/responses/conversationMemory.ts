@@ -43,6 +43,12 @@ export class ConversationMemory {
    * resolves to none (the client is told to send the conversation), never to someone else's.
    */
   private readonly ambiguous = new Set<string>();
+  /**
+   * Every response and output item id given out, kept after its conversation is evicted (or was too
+   * large to keep), bounded: an engine that gives one out again later (Ollama draws six-digit ids)
+   * makes it ambiguous, so a client still holding the first is never handed the second.
+   */
+  private readonly given = new Set<string>();
   private bytes = 0;
 
   constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
@@ -54,31 +60,52 @@ export class ConversationMemory {
   /** Keeps a delivered response: the input items as forwarded, then its output items. */
   remember(app: string, responseId: string, input: readonly unknown[], output: readonly unknown[]): void {
     const key = scoped(app, responseId);
-    if (this.responses.has(key) || this.ambiguous.has(key)) {
+    if (this.responses.has(key) || this.ambiguous.has(key) || this.given.has(key)) {
       this.drop(key);
       this.markAmbiguous(key);
       return;
     }
+    this.markGiven(key);
     const items = [...input, ...output];
     const bytes = Buffer.byteLength(JSON.stringify(items), 'utf8');
-    if (bytes > Math.min(this.limits.maxBytes, this.limits.maxConversationBytes)) return;
-    const itemKeys: string[] = [];
-    items.forEach((item, i) => {
+    const outputIds = output.map((item) => (item as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string' && id !== '');
+    if (bytes > Math.min(this.limits.maxBytes, this.limits.maxConversationBytes)) {
+      for (const id of outputIds) this.markGiven(scoped(app, id));
+      return;
+    }
+    let carried: string[] = [];
+    const given: string[] = [];
+    // An input item is the client's word: it never creates or replaces an item under its id (a
+    // client could plant text under an id another conversation refers to). One that is the held item
+    // itself (a reference the gateway expanded, or an exact copy) moves to this response, so an item
+    // a chat refers to on every turn outlives the response that first gave it.
+    for (const item of input) {
+      const id = (item as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' || id === '') continue;
+      const itemKey = scoped(app, id);
+      const held = this.items.get(itemKey);
+      if (held && (held.item === item || JSON.stringify(held.item) === JSON.stringify(item))) {
+        this.items.set(itemKey, { owner: key, item: held.item });
+        carried.push(itemKey);
+      }
+    }
+    // The engine's own output items are found by id. An id given to another item before (in this
+    // response, an earlier one, or one since evicted) is ambiguous: neither.
+    output.forEach((item) => {
       const id = (item as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || id === '') return;
       const itemKey = scoped(app, id);
-      // An id the engine gives an output item that another item already has (in this response or an
-      // earlier one): which one a reference means is unknown. Input items are the client's copies of
-      // earlier items: the latest copy stands for the id, as before.
-      const repeated = i >= input.length && (this.items.has(itemKey) || itemKeys.includes(itemKey));
-      if (this.ambiguous.has(itemKey) || repeated) {
+      if (this.ambiguous.has(itemKey) || this.given.has(itemKey) || given.includes(itemKey)) {
+        carried = carried.filter((k) => k !== itemKey);
         this.items.delete(itemKey);
         this.markAmbiguous(itemKey);
         return;
       }
       this.items.set(itemKey, { owner: key, item });
-      itemKeys.push(itemKey);
+      given.push(itemKey);
     });
+    for (const itemKey of given) this.markGiven(itemKey);
+    const itemKeys = [...carried, ...given];
     this.responses.set(key, { items, bytes, itemKeys });
     this.bytes += bytes;
     for (const [oldest] of this.responses) {
@@ -100,6 +127,15 @@ export class ConversationMemory {
 
   item(app: string, itemId: string): unknown {
     return this.items.get(scoped(app, itemId))?.item;
+  }
+
+  /** Bounded at eight ids a remembered response: the oldest go first. */
+  private markGiven(key: string): void {
+    this.given.add(key);
+    for (const oldest of this.given) {
+      if (this.given.size <= 8 * this.limits.maxResponses) break;
+      this.given.delete(oldest);
+    }
   }
 
   /** Bounded like the responses (four ids a response): the oldest marks go first. */

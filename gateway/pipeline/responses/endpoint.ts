@@ -5,7 +5,7 @@ import { ResponsesRequest, type ValidatedRequest } from '../requestSchemas';
 import { relayResponses } from '../../streaming/responsesRelay';
 import { engineAnswer, parseEngineJson, readEngineBody } from '../engineAnswer';
 import type { GuardedCall } from '../guardedCall';
-import type { GuardedEndpoint } from '../guardedEndpoint';
+import type { Caller, GuardedEndpoint } from '../guardedEndpoint';
 import { validation } from '../validation';
 import { responsePieces } from './answerSlots';
 import { blockedResponse, refusalItemId } from './blockedResponse';
@@ -37,7 +37,7 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<R
     },
     resolve(validated, caller) {
       // History a previous_response_id or item_reference stands for goes back into `input`, counted and checked as the rest.
-      const expanded = expandHistory(validated.body, memory, caller.app);
+      const expanded = expandHistory(validated.body, memory, memoryScope(caller));
       if (expanded === validated.body) return validated;
       checkItems(expanded.input);
       return { kind: 'responses', body: expanded, request: validation(ResponsesRequest, expanded, 'responses') };
@@ -59,7 +59,7 @@ export function responsesEndpoint(memory: ConversationMemory): GuardedEndpoint<R
         conversation: extracted.conversation,
         remember(response) {
           if (typeof response?.id !== 'string' || !response.id) return;
-          memory.remember(caller.app, response.id, inputItems(forward.input), response.output);
+          memory.remember(memoryScope(caller), response.id, inputItems(forward.input), response.output);
         },
       };
     },
@@ -92,4 +92,13 @@ async function respondWhole(call: GuardedCall<ParsedResponses>, upstream: Engine
   const blocked = blockedResponse(json, parsed.body, call.policy.refusals.output, refusalItemId());
   parsed.remember(blocked as Pick<ResponseObject, 'id' | 'output'>);
   sendJson(res, 200, blocked);
+}
+
+/**
+ * Whose conversations a request may continue: its app's, and within it its key's. Apps that give
+ * each tenant a key of its own keep one tenant from reading or continuing another's conversation by
+ * its ids; a conversation does not carry over a key rotation (the client sends it whole instead).
+ */
+function memoryScope(caller: Caller): string {
+  return caller.keyId ? `${caller.app}\u0001${caller.keyId}` : caller.app;
 }

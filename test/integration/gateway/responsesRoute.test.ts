@@ -20,9 +20,23 @@ describe('responses route: keys, limits and errors as for chat', () => {
     const file = tempKeysFile();
     keys.tpm = await addKey(file, 'tpm-app', ['--tpm', '100000']);
     keys.rpm = await addKey(file, 'rpm-app', ['--rpm', '1']);
+    keys.tenantA = await addKey(file, 'shop');
+    keys.tenantB = await addKey(file, 'shop');
     h = await startHarness({ config: { keys: { file }, limits: { messages: 4, context_tokens_by_model: { 'tiny-model': 64 } } } });
   });
   afterAll(async () => h.close());
+
+  test("one key of an app cannot continue another key's conversation by its ids (each tenant its own key)", async () => {
+    await h.script({ reply: 'Noted, Ada: your IBAN is on file.' });
+    const first = (await (await responses(h.baseUrl, { input: 'I am Ada, IBAN DE44 5001 0517 5407 3249 31' }, keys.tenantA)).json()) as { id: string; output: { id: string }[] };
+    const other = await responses(h.baseUrl, { input: 'and?', previous_response_id: first.id }, keys.tenantB);
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as Json).error.code).toBe('previous_response_not_found');
+    const reference = await responses(h.baseUrl, { input: [{ type: 'item_reference', id: first.output[0]!.id }, { role: 'user', content: 'go on' }] }, keys.tenantB);
+    expect(reference.status).toBe(400);
+    // The key that started it continues it.
+    expect((await responses(h.baseUrl, { input: 'and?', previous_response_id: first.id }, keys.tenantA)).status).toBe(200);
+  });
 
   test('without a key: 401 invalid_api_key', async () => {
     const res = await responses(h.baseUrl, { input: 'hi' });
