@@ -84,9 +84,11 @@ export class ConversationMemory {
       if (typeof id !== 'string' || id === '') continue;
       const itemKey = scoped(app, id);
       const held = this.items.get(itemKey);
-      if (held && (held.item === item || JSON.stringify(held.item) === JSON.stringify(item))) {
+      if (held && (held.item === item || sortedJson(held.item) === sortedJson(item))) {
         this.items.set(itemKey, { owner: key, item: held.item });
         carried.push(itemKey);
+        // Still in use: its id stays known as given out, however long the chat goes on.
+        this.markGiven(itemKey);
       }
     }
     // The engine's own output items are found by id. An id given to another item before (in this
@@ -95,7 +97,7 @@ export class ConversationMemory {
       const id = (item as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || id === '') return;
       const itemKey = scoped(app, id);
-      if (this.ambiguous.has(itemKey) || this.given.has(itemKey) || given.includes(itemKey)) {
+      if (this.ambiguous.has(itemKey) || this.given.has(itemKey) || this.items.has(itemKey) || given.includes(itemKey)) {
         carried = carried.filter((k) => k !== itemKey);
         this.items.delete(itemKey);
         this.markAmbiguous(itemKey);
@@ -131,6 +133,7 @@ export class ConversationMemory {
 
   /** Bounded at eight ids a remembered response: the oldest go first. */
   private markGiven(key: string): void {
+    this.given.delete(key);
     this.given.add(key);
     for (const oldest of this.given) {
       if (this.given.size <= 8 * this.limits.maxResponses) break;
@@ -219,4 +222,9 @@ function isReference(item: unknown): item is { type: 'item_reference'; id: strin
 export function inputItems(input: unknown): unknown[] {
   if (Array.isArray(input)) return input;
   return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : [];
+}
+
+/** JSON with every object's members in name order: a client's copy of an item need not keep the order the gateway's parse gave it. */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }

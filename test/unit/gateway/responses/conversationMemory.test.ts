@@ -114,3 +114,18 @@ test('an id given out again after its conversation was evicted (or was too large
   small.remember('app', 'resp_big', input, output);
   expect(small.conversation('app', 'resp_big')).toBeUndefined();
 });
+
+test('an item a chat refers to on every turn stays its own, however many ids come after it; a copy in another member order keeps it alive too', () => {
+  const memory = new ConversationMemory({ maxResponses: 2, maxBytes: 100_000, maxConversationBytes: 100_000 });
+  const held = { id: 'a', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'A-text' }] };
+  memory.remember('app', 'r1', [], [held]);
+  for (let turn = 0; turn < 5; turn++) {
+    const resent = turn % 2 === 0 ? held : { content: held.content, status: 'completed', role: 'assistant', type: 'message', id: 'a' };
+    memory.remember('app', `t${turn}`, [resent], Array.from({ length: 10 }, (_, i) => ({ id: `x${turn}_${i}`, type: 'message', content: [] })));
+  }
+  // Carried by every turn (the copy in another order too): still found, though its first response is long gone.
+  expect(memory.item('app', 'a')).toEqual(held);
+  // The engine gives the id out again: it names neither, never the new text.
+  memory.remember('app', 'rY', [], [{ id: 'a', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Y-text' }] }]);
+  expect(memory.item('app', 'a')).toBeUndefined();
+});
