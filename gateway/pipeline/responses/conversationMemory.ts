@@ -133,22 +133,12 @@ export class ConversationMemory {
 
   /** Bounded at eight ids a remembered response: the oldest go first. */
   private markGiven(key: string): void {
-    this.given.delete(key);
-    this.given.add(key);
-    for (const oldest of this.given) {
-      if (this.given.size <= 8 * this.limits.maxResponses) break;
-      this.given.delete(oldest);
-    }
+    addBounded(this.given, key, 8 * this.limits.maxResponses);
   }
 
   /** Bounded like the responses (four ids a response): the oldest marks go first. */
   private markAmbiguous(key: string): void {
-    this.ambiguous.delete(key);
-    this.ambiguous.add(key);
-    for (const oldest of this.ambiguous) {
-      if (this.ambiguous.size <= 4 * this.limits.maxResponses) break;
-      this.ambiguous.delete(oldest);
-    }
+    addBounded(this.ambiguous, key, 4 * this.limits.maxResponses);
   }
 
   private drop(key: string): void {
@@ -222,6 +212,16 @@ function isReference(item: unknown): item is { type: 'item_reference'; id: strin
 export function inputItems(input: unknown): unknown[] {
   if (Array.isArray(input)) return input;
   return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : [];
+}
+
+/** Adds (or renews) `key` as the newest of `set`, dropping the oldest past `max`. */
+function addBounded(set: Set<string>, key: string, max: number): void {
+  set.delete(key);
+  set.add(key);
+  for (const oldest of set) {
+    if (set.size <= max) break;
+    set.delete(oldest);
+  }
 }
 
 /** JSON with every object's members in name order: a client's copy of an item need not keep the order the gateway's parse gave it. */
