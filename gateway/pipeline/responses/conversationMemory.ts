@@ -27,6 +27,8 @@ export interface MemoryLimits {
 export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxResponses: 2000, maxBytes: 64 * 1024 * 1024, maxConversationBytes: 4 * 1024 * 1024 };
 
 interface Stored {
+  /** Whose it is (app, and key): eviction takes from the largest first. */
+  scope: string;
   items: readonly unknown[];
   bytes: number;
   itemKeys: string[];
@@ -50,6 +52,8 @@ export class ConversationMemory {
    */
   private readonly given = new Set<string>();
   private bytes = 0;
+  /** Bytes held per scope, for eviction by share. */
+  private readonly scopeBytes = new Map<string, number>();
 
   constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
 
@@ -108,12 +112,25 @@ export class ConversationMemory {
     });
     for (const itemKey of given) this.markGiven(itemKey);
     const itemKeys = [...carried, ...given];
-    this.responses.set(key, { items, bytes, itemKeys });
+    this.responses.set(key, { scope: app, items, bytes, itemKeys });
     this.bytes += bytes;
-    for (const [oldest] of this.responses) {
-      if (this.responses.size <= this.limits.maxResponses && this.bytes <= this.limits.maxBytes) break;
-      this.drop(oldest);
+    this.scopeBytes.set(app, (this.scopeBytes.get(app) ?? 0) + bytes);
+    while (this.responses.size > this.limits.maxResponses || this.bytes > this.limits.maxBytes) {
+      const victim = this.evictionVictim();
+      if (victim === undefined) break;
+      this.drop(victim);
     }
+  }
+
+  /**
+   * What goes when the memory is full: the least recently used response of the scope (app, key)
+   * holding the most bytes, so one app's traffic evicts its own conversations first, not others'.
+   */
+  private evictionVictim(): string | undefined {
+    let largest: string | undefined;
+    for (const [scope, bytes] of this.scopeBytes) if (largest === undefined || bytes > (this.scopeBytes.get(largest) ?? 0)) largest = scope;
+    for (const [key, stored] of this.responses) if (stored.scope === largest) return key;
+    return this.responses.keys().next().value;
   }
 
   /** The whole conversation of a response (its input, then its output), or undefined. */
@@ -146,6 +163,9 @@ export class ConversationMemory {
     if (!stored) return;
     this.responses.delete(key);
     this.bytes -= stored.bytes;
+    const left = (this.scopeBytes.get(stored.scope) ?? 0) - stored.bytes;
+    if (left > 0) this.scopeBytes.set(stored.scope, left);
+    else this.scopeBytes.delete(stored.scope);
     // An id a later response also holds now points there: leave it.
     for (const itemKey of stored.itemKeys) if (this.items.get(itemKey)?.owner === key) this.items.delete(itemKey);
   }

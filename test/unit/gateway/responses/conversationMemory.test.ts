@@ -129,3 +129,13 @@ test('an item a chat refers to on every turn stays its own, however many ids com
   memory.remember('app', 'rY', [], [{ id: 'a', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Y-text' }] }]);
   expect(memory.item('app', 'a')).toBeUndefined();
 });
+
+test("one app's traffic evicts its own conversations first, not another app's", () => {
+  const memory = new ConversationMemory({ maxResponses: 5, maxBytes: 100_000, maxConversationBytes: 100_000 });
+  memory.remember('quiet-app', 'resp_q', input, output);
+  for (let i = 0; i < 20; i++) memory.remember('busy-app', `resp_b${i}`, [{ role: 'user', content: `n${i}` }], []);
+  expect(memory.conversation('quiet-app', 'resp_q')).toBeDefined();
+  expect(memory.conversation('busy-app', 'resp_b19')).toBeDefined();
+  expect(memory.conversation('busy-app', 'resp_b0')).toBeUndefined();
+  expect(memory.size).toBe(5);
+});
