@@ -394,15 +394,30 @@ describe('several servers', () => {
     }
   });
 
-  test('a replica that accepts calls and never answers is left after half the budget and marked down', async () => {
-    const a = await startFakeClassifier('vllm');
-    const b = await startFakeClassifier('vllm');
+  /** `n` replicas (vLLM by default) and a guard over them with its log kept; everything closed after `body`. */
+  async function withReplicas(
+    n: number,
+    options: Partial<RemotePromptGuardOptions>,
+    body: (servers: FakeClassifierServer[], guard: ReturnType<typeof guardFor>, log: string[]) => Promise<void>,
+    flavor: ClassifierFlavor = 'vllm',
+  ): Promise<void> {
+    const servers: FakeClassifierServer[] = [];
+    for (let i = 0; i < n; i++) servers.push(await startFakeClassifier(flavor));
     const log: string[] = [];
-    // Health checks pass on a: its engine hangs behind a server whose health route still answers.
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
+    const guard = guardFor(servers, { cacheSize: 0, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line), ...options });
     await guard.load();
     try {
-      a.fail({ kind: 'hang' });
+      await body(servers, guard, log);
+    } finally {
+      await guard.close();
+      for (const server of servers) await server.close();
+    }
+  }
+
+  test('a replica that accepts calls and never answers is left after half the budget and marked down', async () => {
+    // Health checks pass on a: its engine hangs behind a server whose health route still answers.
+    await withReplicas(2, { timeoutMs: 1000 }, async ([a], guard, log) => {
+      a!.fail({ kind: 'hang' });
       for (let i = 0; i < 4; i++) {
         const v = await guard.check(request(user(`hello ${i} zzjailbreak`)));
         expect(v.error).toBeUndefined();
@@ -410,122 +425,79 @@ describe('several servers', () => {
       }
       expect(log.some((l) => /DOWN: .*gave no answer within \d+ ms; a replica asked after it answered/.test(l))).toBe(true);
       // Down, it is tried last: only the first check waited for it.
-      expect(a.requests.length).toBe(1);
-    } finally {
-      await guard.close();
-      await a.close();
-      await b.close();
-    }
+      expect(a!.requests.length).toBe(1);
+    });
   });
 
   test("a long input's batches at a hung replica get company after their own share of the budget, not half the whole check's", async () => {
-    const a = await startFakeClassifier('vllm');
-    const b = await startFakeClassifier('vllm');
-    const log: string[] = [];
     // About 120K tokens at 2 s per 1K: a budget of about 4 minutes, so half of it per batch would
     // leave this check waiting two minutes on a. One segment per batch: a batch's own budget is about 2 s.
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 2000, maxBatchSize: 1, healthIntervalMs: 60_000, log: (line) => log.push(line) });
-    await guard.load();
-    try {
-      a.fail({ kind: 'hang' });
+    await withReplicas(2, { timeoutMs: 1000, timeoutPer1kTokensMs: 2000, maxBatchSize: 1 }, async ([a], guard, log) => {
+      a!.fail({ kind: 'hang' });
       const v = await guard.check(request(tool(prose(480_000))));
       expect(v.error).toBeUndefined();
       expect(v.label).toBe('BENIGN');
       const down = log.map((l) => /DOWN: .*gave no answer within (\d+) ms/.exec(l)).find(Boolean);
       expect(down).toBeTruthy();
       expect(Number(down![1])).toBeLessThan(60_000);
-    } finally {
-      await guard.close();
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   test('every replica slow but answering within the budget: answered, not cut at half of it, and the replica the hedge asked is not marked down', async () => {
-    const a = await startFakeClassifier('vllm');
-    const b = await startFakeClassifier('vllm');
-    const log: string[] = [];
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1200, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
-    await guard.load();
-    try {
-      for (const s of [a, b]) s.fail({ kind: 'slow', ms: 800 });
+    await withReplicas(2, { timeoutMs: 1200 }, async ([a, b], guard, log) => {
+      for (const s of [a!, b!]) s.fail({ kind: 'slow', ms: 800 });
       const v = await guard.check(request(user('hello zzjailbreak')));
       expect(v.error).toBeUndefined();
       expect(v.label).toBe('JAILBREAK');
       // The hedge asked the second replica 600 ms in; the first answered 200 ms later: the second had
       // less time than the winner, and is as healthy as it.
-      expect(a.requests.length + b.requests.length).toBe(2);
+      expect(a!.requests.length + b!.requests.length).toBe(2);
       expect(log.filter((l) => /DOWN/.test(l))).toEqual([]);
-    } finally {
-      await guard.close();
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   test('a hedge that fails while the first try still hangs: the next replica is asked at once, within the budget', async () => {
-    const a = await startFakeClassifier('vllm');
-    const b = await startFakeClassifier('vllm');
-    const c = await startFakeClassifier('vllm');
-    const guard = guardFor([a, b, c], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000 });
-    await guard.load();
-    try {
-      a.fail({ kind: 'hang' });
-      b.fail({ kind: 'error', status: 503, message: 'down' });
+    await withReplicas(3, { timeoutMs: 1000 }, async ([a, b, c], guard) => {
+      a!.fail({ kind: 'hang' });
+      b!.fail({ kind: 'error', status: 503, message: 'down' });
       // Round-robin starts at a: a hangs, the hedge asks b at 500 ms, b fails at once, c answers.
       const v = await guard.check(request(user('hello zzjailbreak')));
       expect(v.error).toBeUndefined();
       expect(v.label).toBe('JAILBREAK');
-      expect(c.requests.length).toBe(1);
-    } finally {
-      await guard.close();
-      for (const s of [a, b, c]) await s.close();
-    }
+      expect(c!.requests.length).toBe(1);
+    });
   });
 
   test('the replica left to hedge with is marked down (a stale state): a hanging first try is still overtaken within the budget', async () => {
-    const a = await startFakeClassifier('vllm');
-    const b = await startFakeClassifier('vllm');
-    const log: string[] = [];
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 1000, timeoutPer1kTokensMs: 0, healthIntervalMs: 50, log: (line) => log.push(line) });
-    await guard.load();
-    try {
+    await withReplicas(2, { timeoutMs: 1000, healthIntervalMs: 50 }, async ([a, b], guard, log) => {
       // b's health route fails (its classifications still work): it is marked down and ordered last.
-      b.setHealthy(false);
+      b!.setHealthy(false);
       await waitFor(() => log.some((l) => /DOWN/.test(l)));
-      a.fail({ kind: 'hang' });
+      a!.fail({ kind: 'hang' });
       const v = await guard.check(request(user('hello zzjailbreak')));
       expect(v.error).toBeUndefined();
       expect(v.label).toBe('JAILBREAK');
-      expect(b.requests.length).toBe(1);
-    } finally {
-      await guard.close();
-      await a.close();
-      await b.close();
-    }
+      expect(b!.requests.length).toBe(1);
+    });
   });
 
   test('a busy replica (429) is not marked down: every replica busy once, the check is answered by asking again', async () => {
-    const a = await startFakeClassifier('tei');
-    const b = await startFakeClassifier('tei');
-    const log: string[] = [];
-    const guard = guardFor([a, b], { cacheSize: 0, timeoutMs: 2000, timeoutPer1kTokensMs: 0, healthIntervalMs: 60_000, log: (line) => log.push(line) });
-    await guard.load();
-    try {
-      for (const s of [a, b]) {
-        let calls = 0;
-        s.fail(() => (calls++ === 0 ? { kind: 'error', status: 429, message: 'Model is overloaded', errorType: 'overloaded' } : undefined));
-      }
-      const v = await guard.check(request(user('hello zzjailbreak')));
-      expect(v.error).toBeUndefined();
-      expect(v.label).toBe('JAILBREAK');
-      expect(a.requests.length + b.requests.length).toBe(3);
-      expect(log.filter((l) => /DOWN/.test(l))).toEqual([]);
-    } finally {
-      await guard.close();
-      await a.close();
-      await b.close();
-    }
+    await withReplicas(
+      2,
+      { timeoutMs: 2000 },
+      async ([a, b], guard, log) => {
+        for (const s of [a!, b!]) {
+          let calls = 0;
+          s.fail(() => (calls++ === 0 ? { kind: 'error', status: 429, message: 'Model is overloaded', errorType: 'overloaded' } : undefined));
+        }
+        const v = await guard.check(request(user('hello zzjailbreak')));
+        expect(v.error).toBeUndefined();
+        expect(v.label).toBe('JAILBREAK');
+        expect(a!.requests.length + b!.requests.length).toBe(3);
+        expect(log.filter((l) => /DOWN/.test(l))).toEqual([]);
+      },
+      'tei',
+    );
   });
 
   test('sends the bearer key from the environment variable the policy names', async () => {
