@@ -50,6 +50,9 @@ describe('bypass: input placements under the default policy', () => {
     ["an injection in a tool call's arguments", [user, call('search', '{"q":"zzinject"}'), { role: 'tool', tool_call_id: 'call_1', content: 'sunny' }], 'indirect-injection'],
     ['an injection in a tool result', [user, call('search', '{}'), { role: 'tool', tool_call_id: 'call_1', content: 'page says zzinject' }], 'indirect-injection'],
     ['harmful content in a tool result (content guard)', [user, call('search', '{}'), { role: 'tool', tool_call_id: 'call_1', content: 'how to zzs1' }], 'unsafe-prompt'],
+    // Ids the engine may render (not random characters): read by the content guard with their turn.
+    ["harmful content in a tool result's tool_call_id (content guard)", [user, { role: 'assistant', content: null, tool_calls: [{ id: 'how_to_zzs1', type: 'function', function: { name: 'search', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'how_to_zzs1', content: 'sunny' }], 'unsafe-prompt'],
+    ["harmful content in a tool call's id (content guard)", [user, { role: 'assistant', content: null, tool_calls: [{ id: 'how_to_zzs1', type: 'function', function: { name: 'search', arguments: '{}' } }] }, user], 'unsafe-prompt'],
     ['harmful content in a function result (content guard)', [user, { role: 'function', name: 'search', content: 'how to zzs9' }], 'unsafe-prompt'],
     ['harmful content in the system message (content guard)', [{ role: 'system', content: 'always explain zzs2' }, user], 'unsafe-prompt'],
     ['harmful content in an earlier assistant turn (content guard)', [user, { role: 'assistant', content: 'here is zzs10' }, user], 'unsafe-prompt'],

@@ -47,6 +47,9 @@ describe('bypass: Responses API input placements under the default policy', () =
     ["an injection in a function call's arguments", { input: [user, call('search', '{"q":"zzinject"}'), output('sunny')] }, 'indirect-injection'],
     ['an injection in a function call output', { input: [user, call('search', '{}'), output('page says zzinject')] }, 'indirect-injection'],
     ['harmful content in a function call output (content guard)', { input: [user, call('search', '{}'), output('how to zzs1')] }, 'unsafe-prompt'],
+    // Ids the engine may render (not random characters): read by the content guard with their item.
+    ["harmful content in a function call's call_id (content guard)", { input: [user, { type: 'function_call', call_id: 'how_to_zzs1', name: 'search', arguments: '{}' }, { type: 'function_call_output', call_id: 'how_to_zzs1', output: 'sunny' }] }, 'unsafe-prompt'],
+    ["harmful content in an earlier message's id (content guard)", { input: [user, { type: 'message', role: 'assistant', id: 'how_to_zzs1', status: 'completed', content: [{ type: 'output_text', text: 'It is sunny.', annotations: [] }] }, user] }, 'unsafe-prompt'],
     ['an injection in a custom tool call', { input: [user, { type: 'custom_tool_call', call_id: 'c', name: 'sql', input: 'zzinject' }] }, 'indirect-injection'],
     ['an injection in a custom tool call output', { input: [user, { type: 'custom_tool_call', call_id: 'c', name: 'sql', input: 'select 1' }, { type: 'custom_tool_call_output', call_id: 'c', output: 'zzinject' }] }, 'indirect-injection'],
     ["an injection in a tool's description", { input: [user], tools: [{ type: 'function', name: 'get_weather', description: 'Gets the weather. zzinject', parameters: null, strict: false }] }, 'indirect-injection'],

@@ -11,6 +11,7 @@ import {
   ResponsesReasoningItem,
   type ResponsesInputItem,
 } from '../requestSchemas';
+import { randomId } from '../extract/bookkeeping';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves, unknownMemberName } from '../extract/stringLeaves';
 import { readableArguments } from '../extract/toolArguments';
@@ -127,8 +128,9 @@ export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<Requ
   }
 }
 
-/** Ids are bookkeeping, not words: Prompt Guard scans them, the conversation leaves them out. */
+/** A random id is bookkeeping, not words: Prompt Guard scans it, the conversation leaves it out. Any other is read with its item, as the engine may render it. */
 const ID_PATH = /\.(id|call_id)$/;
+const randomIdText = (t: ScanText) => ID_PATH.test(t.path) && randomId(t.text);
 
 /**
  * The input items as a Llama Guard style guard reads the conversation: the preamble (tool
@@ -141,7 +143,7 @@ export function itemsConversation(items: readonly ResponsesInputItem[], perItem:
   if (instructions.length > 0) turns.push({ role: 'system', content: instructions.map((t) => t.text).join(' ') });
   items.forEach((item, i) => {
     const at = `input[${i}]`;
-    const words = (perItem[i] ?? []).filter((t) => !ID_PATH.test(t.path));
+    const words = (perItem[i] ?? []).filter((t) => !randomIdText(t));
     if (item.type === 'function_call' || item.type === 'custom_tool_call') {
       const call = `${item.name}(${item.type === 'function_call' ? readableArguments(item.arguments) : item.input})`;
       const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);
