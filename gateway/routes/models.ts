@@ -106,7 +106,11 @@ export function modelRoute(deps: RouteDeps): RequestHandler {
         return sendError(res, new ApiError(502, 'The engine failed (its model list is not JSON).', 'api_error', 'engine_error'));
       }
       const entry = modelEntry(list, id);
-      if (!entry) return sendError(res, modelNotFound(id));
+      // A 404 judged nothing (the README's `none`), whatever the engine's list said.
+      if (!entry) {
+        setSafetyHeaders(res, 'none', ref);
+        return sendError(res, modelNotFound(id));
+      }
       res.status(200).json(entry);
     } catch (err) {
       setSafetyHeaders(res, 'allow', ref);

@@ -123,6 +123,7 @@ describe('responses route: keys, limits and errors as for chat', () => {
     const missing = await fetch(`${h.baseUrl}/models/meta-llama/Nope`, { headers: auth });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { message: expect.stringContaining('meta-llama/Nope'), type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
+    expect(missing.headers.get('x-safety-verdict')).toBe('none');
     expect((await fetch(`${h.baseUrl}/models/dev-llama-3.1-405b-stand-in`)).status).toBe(401);
   });
 });
