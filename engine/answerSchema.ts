@@ -49,6 +49,12 @@ export const TextLogprobs = z.looseObject({
 export const AnswerPart = z.looseObject({ type: identifier, text: z.string().optional() });
 export const AnswerFunction = z.looseObject({ name: str, arguments: str });
 export const AnswerToolCall = z.looseObject({ index: int, id: str, type: tag, function: AnswerFunction.nullable().optional() });
+/**
+ * In a stream a tool call's pieces are joined by `index` (the openai SDKs file pieces without one
+ * under a key of their own, `undefined`, and join them all): the index is required there, so the
+ * pieces the guards join are the ones clients join.
+ */
+export const DeltaToolCall = AnswerToolCall.extend({ index: z.number().int().nonnegative() });
 
 /** `message` of a chat completion and `delta` of a chunk share their members. */
 export const AnswerMessage = z.looseObject({
@@ -60,6 +66,7 @@ export const AnswerMessage = z.looseObject({
   tool_calls: z.array(AnswerToolCall).nullable().optional(),
   function_call: AnswerFunction.nullable().optional(),
 });
+export const DeltaMessage = AnswerMessage.extend({ tool_calls: z.array(DeltaToolCall).nullable().optional() });
 
 // Both kinds type both `message` and `delta`: the lanes read either as a message wherever it
 // appears, so an untyped one (a string `delta` in a whole answer) must not reach them.
@@ -71,8 +78,15 @@ const choiceCommon = {
   delta: AnswerMessage.nullable().optional(),
 };
 export const ChatChoice = z.looseObject(choiceCommon);
-export const ChatChunkChoice = z.looseObject(choiceCommon);
+/**
+ * A stream's choices are told apart by `index` alone (the openai SDKs file a choice without one
+ * under `undefined`, apart from choice 0, where the gateway would read it): required in chunks,
+ * as OpenAI documents it. Whole answers' choices go by position.
+ */
+const chunkIndex = z.number().int().nonnegative();
+export const ChatChunkChoice = z.looseObject({ ...choiceCommon, index: chunkIndex, delta: DeltaMessage.nullable().optional() });
 export const TextChoice = z.looseObject({ index: int, text: str, logprobs: TextLogprobs.nullable().optional(), finish_reason: tag });
+const TextChunkChoice = TextChoice.extend({ index: chunkIndex });
 
 const envelope = {
   id: tag,
@@ -86,8 +100,8 @@ const envelope = {
 export const ChatCompletion = z.looseObject({ ...envelope, choices: z.array(ChatChoice) });
 export const ChatChunk = z.looseObject({ ...envelope, choices: z.array(ChatChunkChoice) });
 export const TextCompletion = z.looseObject({ ...envelope, choices: z.array(TextChoice) });
-/** Stream chunks and whole answers of /v1/completions have the same shape. */
-export const TextChunk = TextCompletion;
+/** Stream chunks of /v1/completions: a whole answer's shape, each choice with its `index`. */
+export const TextChunk = z.looseObject({ ...envelope, choices: z.array(TextChunkChoice) });
 
 export type ChatCompletion = z.infer<typeof ChatCompletion>;
 export type ChatChunk = z.infer<typeof ChatChunk>;
@@ -118,7 +132,7 @@ function parseWith<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
 
 export const parseChatCompletion = (json: unknown): ChatCompletion => parseWith(ChatCompletion, json, 'completion');
 export const parseChatChunk = (json: unknown): ChatChunk => parseWith(ChatChunk, json, 'completion chunk');
-export const parseTextCompletion = (json: unknown, stream: boolean): TextCompletion => parseWith(TextCompletion, json, stream ? 'completion chunk' : 'completion');
+export const parseTextCompletion = (json: unknown, stream: boolean): TextCompletion => (stream ? parseWith(TextChunk, json, 'completion chunk') : parseWith(TextCompletion, json, 'completion'));
 
 function describe(json: unknown): string {
   if (json === null) return 'null';
