@@ -13,36 +13,56 @@ export interface SseEvent {
 
 export class SseParser {
   private readonly decoder = new TextDecoder('utf-8');
-  private buffer = '';
+  /** Text after the last complete event, in the pieces it came in: joined only once it completes an event. */
+  private pending: string[] = [];
+  /** The last characters of the pending text: a blank line may start in them and end in the next piece. */
+  private tail = '';
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array): SseEvent[] {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
+    const text = this.decoder.decode(chunk, { stream: true });
+    if (text === '') return [];
+    // Only the new text (and the few characters before it) can complete a blank line: an engine that
+    // sends one long event in small pieces must not make every piece rescan all of it.
+    const window = this.tail + text;
+    if (!findBoundary(window)) {
+      this.pending.push(text);
+      this.tail = window.slice(-(MAX_BOUNDARY - 1));
+      return [];
+    }
+    this.pending.push(text);
     return this.drain();
   }
 
   /** End of stream: returns a final event that lacked its blank line, if any. */
   end(): SseEvent[] {
-    this.buffer += this.decoder.decode();
+    this.pending.push(this.decoder.decode());
     const events = this.drain();
+    const rest = this.pending.join('');
     // The last event lacked its blank line: terminate it, so a relayed copy is a complete event.
-    if (this.buffer.trim().length > 0) events.push(parseEvent(this.buffer.replace(/(\r\n|\r|\n)?$/, '\n\n')));
-    this.buffer = '';
+    if (rest.trim().length > 0) events.push(parseEvent(rest.replace(/(\r\n|\r|\n)?$/, '\n\n')));
+    this.pending = [];
+    this.tail = '';
     return events;
   }
 
   private drain(): SseEvent[] {
+    let buffer = this.pending.join('');
     const events: SseEvent[] = [];
     for (;;) {
-      const boundary = findBoundary(this.buffer);
+      const boundary = findBoundary(buffer);
       if (!boundary) break;
-      const raw = this.buffer.slice(0, boundary.end);
-      this.buffer = this.buffer.slice(boundary.end);
-      events.push(parseEvent(raw));
+      events.push(parseEvent(buffer.slice(0, boundary.end)));
+      buffer = buffer.slice(boundary.end);
     }
+    this.pending = buffer === '' ? [] : [buffer];
+    this.tail = buffer.slice(-(MAX_BOUNDARY - 1));
     return events;
   }
 }
+
+/** The longest blank line: `\r\n\r\n`. */
+const MAX_BOUNDARY = 4;
 
 /** Finds the first blank line (event terminator) in any of the three SSE line-ending styles. */
 function findBoundary(text: string): { end: number } | undefined {

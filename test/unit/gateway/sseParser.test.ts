@@ -21,6 +21,29 @@ describe('SseParser', () => {
     }
   });
 
+  test('fed one byte at a time, in every line-ending style (a blank line split over pieces): the same events', () => {
+    const styles = [stream, stream.replace(/\r\n/g, '\n').replace(/\n/g, '\r'), stream.replace(/\r\n/g, '\n').replace(/\n/g, '\r\n'), 'data: a\r\r\ndata: b\n\r\n: c\r\n\ndata: d\r\n\r\r\n'];
+    for (const text of styles) {
+      const whole = new SseParser();
+      const expected = [...whole.push(Buffer.from(text)), ...whole.end()];
+      const p = new SseParser();
+      const events = [...Buffer.from(text)].flatMap((byte) => p.push(Uint8Array.of(byte)));
+      events.push(...p.end());
+      expect(events).toEqual(expected);
+      expect(events.length).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  test('one long event sent in small pieces is one event, and the next follows', () => {
+    const data = 'x'.repeat(300_000);
+    const text = `data: ${data}\n\ndata: next\n\n`;
+    const p = new SseParser();
+    const events = [];
+    for (let at = 0; at < text.length; at += 1000) events.push(...p.push(Buffer.from(text.slice(at, at + 1000))));
+    events.push(...p.end());
+    expect(events.map((e) => e.data)).toEqual([data, 'next']);
+  });
+
   test('a final event without its blank line is still delivered at end', () => {
     const p = new SseParser();
     expect(p.push(Buffer.from('data: tail'))).toEqual([]);
