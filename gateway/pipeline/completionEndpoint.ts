@@ -1,6 +1,8 @@
 import type { EngineResponse } from '../../engine/client';
 import { sendJson, sendJsonBytes } from '../routes/httpResponses';
 import type { ValidatedRequest } from './requestSchemas';
+import { EngineError } from '../../engine/errors';
+import { unaskedChoice } from '../streaming/expectedChoices';
 import { relayStream } from '../streaming/relayStream';
 import type { CompletionAdapter } from './adapters';
 import { parseEngineJson, readEngineBody } from './engineAnswer';
@@ -38,6 +40,7 @@ async function respondWhole(call: GuardedCall, upstream: EngineResponse, adapter
     usage: json.usage as Record<string, unknown> | undefined,
     finishReasons: finishReasons(json),
   };
+  if (unaskedChoice(answers.keys(), call.parsed.body) !== undefined) throw new EngineError('bad_gateway', 'the engine sent more answers than the request asked for');
   call.delivered([...answers.values()]);
   const phases = await call.checkAnswers([...answers.entries()].map(([i, a]) => [a, i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));

@@ -1,4 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
+import { setMaxListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { AbortEmitter } from '../../engine/abortEmitter';
 import type { Engine, EngineResponse } from '../../engine/client';
@@ -97,6 +98,8 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   get signal(): AbortSignal {
     if (!this.guardAbort) {
       const controller = (this.guardAbort = new AbortController());
+      // Every guard run of the request listens on it at once (rules times choices, n up to 128): not a leak.
+      setMaxListeners(0, controller.signal);
       if (this.stop.aborted) controller.abort(this.stop.reason);
       else this.stop.once('abort', () => controller.abort(this.stop.reason));
     }

@@ -9,3 +9,14 @@ export function expectedChoices(body: Readonly<Record<string, unknown>>): number
   const prompts = Array.isArray(body.prompt) ? Math.max(1, body.prompt.length) : 1;
   return prompts * perPrompt;
 }
+
+/**
+ * Pure: the first answer index beyond what the request asked for, if the engine sent one. Every
+ * answer is checked (one guard run each) and relayed, so an engine answering `n: 1` with hundreds
+ * of choices would multiply the guards' work and the client's reading: a broken answer (502).
+ */
+export function unaskedChoice(indexes: Iterable<number>, body: Readonly<Record<string, unknown>>): number | undefined {
+  const expected = expectedChoices(body);
+  for (const index of indexes) if (index >= expected) return index;
+  return undefined;
+}

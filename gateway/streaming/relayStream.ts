@@ -5,7 +5,7 @@ import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
 import { knownEnvelope } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
-import { expectedChoices } from './expectedChoices';
+import { expectedChoices, unaskedChoice } from './expectedChoices';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
 import { relayWindowed } from './windowedRelay';
@@ -36,6 +36,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
   if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const indexes = accumulator.choiceIndexes();
+  if (unaskedChoice(indexes, call.parsed.body) !== undefined) throw new EngineError('bad_gateway', 'the engine sent more answers than the request asked for');
   call.delivered(indexes.map((i) => accumulator.answer(i)));
   const phases = await call.checkAnswers(indexes.map((i) => [accumulator.answer(i), i] as const));
   const blocked = new Set(phases.filter((p) => p.decision.action === 'block').map((p) => p.choice));

@@ -103,6 +103,17 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
   });
 
+  test('streamed, answers beyond the n asked for: 502 engine_error; as many as asked: relayed', async () => {
+    const chunk = (index: number, content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index, delta: { role: 'assistant', content }, finish_reason: 'stop' }] })}`;
+    const three = [chunk(0, 'One.'), chunk(1, 'Two.'), chunk(2, 'Three.'), 'data: [DONE]'];
+    await h.script({ raw_events: three });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, n: 2, messages: [{ role: 'user', content: 'go' }] }) }));
+    await h.script({ raw_events: three });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, n: 3, messages: [{ role: 'user', content: 'go' }] }) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Three.');
+  });
+
   test.each([
     ['tool_calls: {}', chatAnswer({ content: UNSAFE, tool_calls: {} })],
     ['tool_calls: [null]', chatAnswer({ content: UNSAFE, tool_calls: [null] })],
@@ -113,6 +124,8 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     ['words in usage', { ...chatAnswer({ content: 'Fine.' }), usage: { prompt_tokens: 1, [`${UNSAFE} said so`]: 2 } }],
     ['an error body with status 200', { error: { message: UNSAFE } }],
     ['null', null],
+    // Each answer costs a guard run and reaches the client: only those asked for (n unset: one).
+    ['a second answer nobody asked for', { ...chatAnswer({ content: 'Fine.' }), choices: [0, 1].map((index) => ({ index, message: { role: 'assistant', content: index ? UNSAFE.slice(0, 2) : 'Fine.' }, finish_reason: 'stop' })) }],
   ])('not streamed, %s: 502 engine_error, never a 500', async (_name, answer) => {
     await h.script({ raw_json: answer });
     const before = h.recorder.records.length;
