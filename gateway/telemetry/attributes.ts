@@ -118,13 +118,22 @@ export function outcomeAttributes(outcome: RuleOutcome, policy: { id: string; ve
     [SECURITY.RULE_ID]: outcome.ruleId,
     [SECURITY.RULE_ACTION]: outcome.action,
     [SECURITY.RULE_THRESHOLD]: outcome.threshold,
-    [SECURITY.ACTION]: outcome.effective,
+    [SECURITY.ACTION]: guardRunAction(outcome),
     [SECURITY.MODE]: outcome.mode,
     [SECURITY.POLICY_ID]: policy.id,
     [SECURITY.POLICY_VERSION]: policy.version,
   };
   if (outcome.errorType) attributes[SECURITY.ERROR_TYPE] = outcome.errorType;
   return attributes;
+}
+
+/**
+ * Pure: a rule's action as a guard run's span and the guard verdict metric report it: `error` when
+ * the guard reached no verdict (whatever its `on_error` made of it), as the request's own action
+ * reads `error` when guard faults stopped it; so a dashboard of blocks by rule counts no outage.
+ */
+export function guardRunAction(outcome: RuleOutcome): string {
+  return outcome.errorType ? 'error' : outcome.effective;
 }
 
 const SEVERITY = { allow: 0, flag: 1, block: 2 } as const;

@@ -2,7 +2,7 @@ import { context, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { logs, SeverityNumber, type LogAttributes } from '@opentelemetry/api-logs';
 import type { Action } from '../../policies/schema';
 import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record/requestRecord';
-import { GATEWAY, GEN_AI, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
+import { GATEWAY, GEN_AI, guardRunAction, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
 import { captureContent, type CapturedContent } from './contentCapture';
 import { instruments } from './metrics';
 import { requestSpan, tokenCount } from './spans';
@@ -217,7 +217,7 @@ function recordMetrics(record: RequestRecord): void {
     for (const { ruleId, verdict } of phase.verdicts) {
       const outcome = phase.decision.outcomes.find((o) => o.ruleId === ruleId);
       const guard = { [SECURITY.GUARDRAIL_NAME]: verdict.guard, [SECURITY.GUARDRAIL_MODEL]: verdict.model, [SECURITY.DIRECTION]: phase.decision.direction };
-      m.guardVerdicts.add(1, { ...guard, [SECURITY.VERDICT_LABEL]: verdict.label, [SECURITY.RULE_ID]: ruleId, [SECURITY.ACTION]: outcome?.effective ?? 'allow', [SECURITY.MODE]: outcome?.mode ?? 'enforce' });
+      m.guardVerdicts.add(1, { ...guard, [SECURITY.VERDICT_LABEL]: verdict.label, [SECURITY.RULE_ID]: ruleId, [SECURITY.ACTION]: outcome ? guardRunAction(outcome) : 'allow', [SECURITY.MODE]: outcome?.mode ?? 'enforce' });
       if (timed.has(verdict)) continue;
       timed.add(verdict);
       m.guardDuration.record(verdict.latencyMs / 1000, verdict.error ? { ...guard, [GATEWAY.ERROR_TYPE]: verdict.error.type } : guard);

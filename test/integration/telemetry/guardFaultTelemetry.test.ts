@@ -45,4 +45,14 @@ describe('a guard fault in telemetry', () => {
     const requests = latestMetric(receiver, 'safety.requests')!;
     expect(requests.points.map((p) => p.attributes['gen_ai.security.action'])).toEqual(['error']);
   });
+
+  test('the guard run: its span, its verdict log record and the guard verdicts metric say error too (a dashboard of blocks by rule counts no outage)', async () => {
+    await receiver.waitFor(() => !!latestMetric(receiver, 'safety.guard.verdicts'), 10_000, 'guard verdicts metric');
+    const run = receiver.spans.find((s) => s.name.startsWith('apply_guardrail') && s.attributes['gen_ai.security.rule.id'] !== undefined)!;
+    expect(run.attributes).toMatchObject({ 'gen_ai.security.action': 'error', 'gen_ai.security.rule.action': 'block' });
+    const verdicts = latestMetric(receiver, 'safety.guard.verdicts')!;
+    expect(verdicts.points.map((p) => p.attributes['gen_ai.security.action'])).toEqual(['error']);
+    const verdictLog = receiver.logs.find((l) => l.eventName === 'safety.guard.verdict' && l.attributes['safety.request.id'] === requestId)!;
+    expect(verdictLog.attributes['gen_ai.security.action']).toBe('error');
+  });
 });
