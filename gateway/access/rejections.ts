@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from './auth/authenticate';
 import { InvalidPathError, UnknownFieldError, UnknownPolicyError, type ApiError } from '../errors';
 import { RateLimitError } from './rateLimit/rateLimitError';
+import { GUARDED_ROUTES } from '../../policies/guardedRoutes';
 import { contextOf } from '../pipeline/requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
 import { recordAuthRejection, recordInvalidRequestRejection, recordPolicyUnavailableRejection, recordRateLimitRejection } from '../telemetry/metrics';
@@ -33,6 +34,21 @@ export function requestPathOf(target: string): string {
 }
 
 /**
+ * Pure: a refusal's route as records and metrics name it: a guarded route by its pattern however
+ * the client spelled it (express serves `/V1/Chat/Completions/` as `/v1/chat/completions`, and a
+ * reviewer filtering by route must find its 401s and 429s), any other path as sent.
+ */
+export function recordedRoute(path: string): string {
+  const key = path.length > 1 && path.endsWith('/') ? path.slice(0, -1).toLowerCase() : path.toLowerCase();
+  return (GUARDED_ROUTES as readonly string[]).includes(key) ? key : path;
+}
+
+/** Pure: a route as a metric label: a guarded route's pattern, else one label for every other path (client-chosen, unbounded). */
+function routeLabel(route: string): string {
+  return (GUARDED_ROUTES as readonly string[]).includes(route) ? route : PASSTHROUGH_ROUTE_LABEL;
+}
+
+/**
  * 401s and 429s are decisions too, and so is a guarded route's refusal of a request before its
  * guarded call starts (invalid JSON, a schema failure, a field the gateway cannot check, a body
  * over a hardening limit): each one is audited as its own kind and counted in metrics.
@@ -55,7 +71,7 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
     receivedAt: ctx.receivedAt.toISOString(),
     client,
     method: req.method ?? '',
-    route: requestPathOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''),
+    route: recordedRoute(requestPathOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? '')),
   };
   if (error instanceof UnauthenticatedError) return { ...base, kind: 'unauthenticated', status: 401, reason: error.reason };
   if (error instanceof RateLimitError) {
@@ -96,8 +112,8 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
 export async function reportRejection(recorder: DecisionRecorder, rejection: RejectionRecord): Promise<void> {
   try {
     if (rejection.kind === 'rate_limited') recordRateLimitRejection(rejection.app ?? 'unknown', rejection.limit?.kind ?? 'requests', rejection.reason);
-    else if (rejection.kind === 'policy_unavailable') recordPolicyUnavailableRejection(rejection.route, rejection.app ?? 'unknown', rejection.policyId ?? 'unknown');
-    else if (rejection.kind === 'invalid_request') recordInvalidRequestRejection(rejection.reason === 'invalid_path' ? PASSTHROUGH_ROUTE_LABEL : rejection.route, rejection.app ?? 'unknown', rejection.reason);
+    else if (rejection.kind === 'policy_unavailable') recordPolicyUnavailableRejection(routeLabel(rejection.route), rejection.app ?? 'unknown', rejection.policyId ?? 'unknown');
+    else if (rejection.kind === 'invalid_request') recordInvalidRequestRejection(routeLabel(rejection.route), rejection.app ?? 'unknown', rejection.reason);
     else recordAuthRejection(rejection.reason);
   } catch {
     /* metrics are best effort */

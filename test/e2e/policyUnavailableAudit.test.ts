@@ -201,6 +201,22 @@ describe('503 policy_unavailable is audited as its own refusal kind', () => {
       for (const page of [list, byPolicy, detail, charts]) expect(page).not.toContain(SECRET);
     });
   });
+
+  test('on other /v1 paths (passthrough or not), the record keeps the path as sent and the metric one label for all of them; 401 and 429 records name a guarded route by its pattern', async () => {
+    for (const i of [1, 2, 3]) {
+      const res = await fetch(`${gw.baseUrl}/${SECRET}-${i}/files`, { headers: { authorization: `Bearer ${keys.ghost}` } });
+      expect(res.status).toBe(503);
+      await res.arrayBuffer();
+    }
+    expect(ofKind('policy_unavailable').slice(-3).map((e) => e.route)).toEqual([1, 2, 3].map((i) => `/v1/${SECRET}-${i}/files`));
+    const text = await (await fetch(`${gw.gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } })).text();
+    expect(text).toMatch(/^safety_policy_unavailable_rejections_total\{(?=.*http_route="\/v1\/\*")(?=.*safety_app="ghost-app").*\} 3$/m);
+    expect(text).not.toContain(SECRET);
+    // The client's spelling of a guarded route (express serves it the same): the record names the pattern.
+    const unauth = await fetch(`${gw.gateway.url}/V1/Chat/Completions/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(unauth.status).toBe(401);
+    expect(all().at(-1)).toMatchObject({ kind: 'unauthenticated', request_id: unauth.headers.get('x-request-id'), route: '/v1/chat/completions' });
+  });
 });
 
 describe('a policy_unavailable still gets its 503 when the audit log cannot take the record', () => {
