@@ -35,6 +35,17 @@ export class UnknownFieldError extends ApiError {
 }
 
 /**
+ * A field the policy refuses by name (`request_fields.refuse`): its name is the operator's word, so
+ * the record keeps it (access/recordedParam.ts keeps only names the request schemas declare).
+ */
+export class PolicyRefusedFieldError extends ApiError {
+  constructor(error: ApiError) {
+    super(error.status, error.message, error.type, error.code, error.param);
+    this.name = 'PolicyRefusedFieldError';
+  }
+}
+
+/**
  * A passthrough path that needed normalising and then reaches a guarded route or leaves /v1/ (400
  * invalid_path): a probe for a way around the guards, audited as an invalid_request refusal
  * (access/rejections.ts). A passthrough's 404 for an unlisted route is a plain ApiError, not audited.

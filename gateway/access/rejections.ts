@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthenticatedError } from './auth/authenticate';
-import { InvalidPathError, UnknownFieldError, UnknownPolicyError, type ApiError } from '../errors';
+import { InvalidPathError, PolicyRefusedFieldError, UnknownFieldError, UnknownPolicyError, type ApiError } from '../errors';
 import { RateLimitError } from './rateLimit/rateLimitError';
+import { recordedParam } from './recordedParam';
 import { GUARDED_ROUTES } from '../../policies/guardedRoutes';
 import { contextOf } from '../pipeline/requestContext';
 import type { DecisionRecorder, RejectionRecord } from '../record/requestRecord';
@@ -98,11 +99,18 @@ export function rejectionOf(error: ApiError, req: IncomingMessage, res: ServerRe
     kind: 'invalid_request',
     status: error.status as 400 | 408 | 413 | 415 | 499 | 503,
     reason: (error.code ?? 'invalid_request').slice(0, 100),
-    ...(error.param !== null && !(error instanceof UnknownFieldError) && MEMBER_PATH.test(error.param) ? { param: error.param } : {}),
+    ...paramOf(error),
     ...(ctx.policy ? { policy: { ...ctx.policy } } : {}),
     app: ctx.app,
     keyId: ctx.keyId,
   };
+}
+
+/** The member the error names, as far as the record may keep it (recordedParam: no client-chosen names). */
+function paramOf(error: ApiError): { param?: string } {
+  if (error.param === null || error instanceof UnknownFieldError || !MEMBER_PATH.test(error.param)) return {};
+  const param = error instanceof PolicyRefusedFieldError ? error.param : recordedParam(error.param);
+  return param === undefined ? {} : { param };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RequestFields } from '../../../policies/schema';
-import { ApiError, UnknownFieldError } from '../../errors';
+import { ApiError, PolicyRefusedFieldError, UnknownFieldError } from '../../errors';
 import type { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../requestSchemas';
 
 /**
@@ -115,7 +115,7 @@ export function screenTopLevelFields(body: Record<string, unknown>, table: Reado
   for (const field of Object.keys(body)) {
     const known = Object.hasOwn(table, field) ? table[field] : undefined;
     // A field the gateway scans is still refused when the policy says so ("no tools for this app").
-    if (fields.refuse.includes(field)) throw refusedField(field, known === 'scanned' ? 'this app\'s policy refuses it' : 'the engine would read the request differently from what the guards checked');
+    if (fields.refuse.includes(field)) throw new PolicyRefusedFieldError(refusedField(field, known === 'scanned' ? 'this app\'s policy refuses it' : 'the engine would read the request differently from what the guards checked'));
     if (known === 'scanned') continue;
     if (known === 'harmless' || fields.allow.includes(field)) continue;
     if (fields.unknown === 'strip') {
