@@ -25,6 +25,7 @@ import { unsafeProbabilityFromTop } from './score';
 import type { GuardRole, GuardTurn } from './turns';
 import { AnswerTooLarge, readCappedText } from '../runtime/cappedText';
 import { redactUrl } from '../runtime/redactUrl';
+import { quotesAny } from '../runtime/quotedText';
 
 /** How many alternatives to ask for at each position: enough to usually hold both `safe` and `unsafe`. */
 const TOP_LOGPROBS = 5;
@@ -249,11 +250,7 @@ function parseJson(text: string): unknown {
  * (pydantic's `input` field): such a message is withheld rather than recorded.
  */
 export function withoutConversation(message: string, turns: readonly GuardTurn[]): string {
-  const quotes = turns.some((t) => {
-    const probe = t.text.slice(0, 24);
-    return probe.length >= 8 && (message.includes(probe) || message.includes(JSON.stringify(probe).slice(1, -1)));
-  });
-  return quotes ? '(server message withheld: it quotes the conversation)' : message;
+  return quotesAny(message, turns.map((t) => t.text)) ? '(server message withheld: it quotes the conversation)' : message;
 }
 
 function clip(text: string): string {

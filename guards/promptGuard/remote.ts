@@ -45,6 +45,7 @@ import { readTeiError, readTeiPredict, teiPredictBody, teiSaysTooLong } from './
 import { readVllmClassify, readVllmError, vllmClassifyBody, vllmSaysTooLong } from './vllmApi';
 import { AnswerTooLarge, readCappedText } from '../runtime/cappedText';
 import { redactUrl } from '../runtime/redactUrl';
+import { quotesAny } from '../runtime/quotedText';
 
 /** How often a segment the server calls too long is split again before the check gives up. */
 const MAX_SPLITS = 3;
@@ -378,11 +379,7 @@ function clip(text: string): string {
 
 /** A verdict holds no content: a server message that quotes what was sent is withheld. */
 function withoutTexts(message: string, texts: readonly string[]): string {
-  const quotes = texts.some((t) => {
-    const probe = t.slice(0, 24);
-    return probe.length >= 8 && (message.includes(probe) || message.includes(JSON.stringify(probe).slice(1, -1)));
-  });
-  return quotes ? '(server message withheld: it quotes the request)' : message;
+  return quotesAny(message, texts) ? '(server message withheld: it quotes the request)' : message;
 }
 
 /** The served model's tokenizer, from a folder with its tokenizer.json (tokenizer_config.json when there). */
