@@ -7,6 +7,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { envDetector, hostDetector, osDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { packageRoot } from '../paths';
 import { exportPlan } from './exportPlan';
@@ -83,6 +84,10 @@ function start(env: NodeJS.ProcessEnv): SdkState {
     // baggage, and a client's `baggage` header (any key=value it likes: e-mail addresses, tokens)
     // would go on to the engine and the remote guards with every call, whatever the capture setting.
     ...(env.OTEL_PROPAGATORS?.trim() ? {} : { textMapPropagator: new W3CTraceContextPropagator() }),
+    // A client's traceparent joins its trace, but its sampled flag does not decide the gateway's own
+    // spans: with the SDK's default (parent-based), `-00` from any client turned off the spans of
+    // its requests, blocked ones included. OTEL_TRACES_SAMPLER, when set, is the operator's choice.
+    ...(env.OTEL_TRACES_SAMPLER?.trim() ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOnSampler(), remoteParentNotSampled: new AlwaysOnSampler() }) }),
     // No processors: the SDK then registers no tracer provider, and log records go nowhere.
     ...(plan.push.traces ? {} : { spanProcessors: [] }),
     ...(plan.push.logs ? {} : { logRecordProcessors: [] }),
