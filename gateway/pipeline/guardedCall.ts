@@ -184,7 +184,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
   callEngine(engine: Engine, operation: string, enginePath: string): Promise<EngineResponse> {
     this.ctx.timing.engineStart();
     const parsed = this.parsed;
-    const body = withAnswerTokenCap(parsed.body, parsed.answerTokenField, parsed.maxTokens, this.ctx.access?.tokens?.answerCap);
+    const body = withAnswerTokenCap(parsed.body, parsed.answerTokenField, this.ctx.access?.tokens?.answerCap);
     this.engineSpan = EngineSpan.start(operation, parsed.model, parsed.stream, body);
     return EngineSpan.call(this.engineSpan, () => engine.post(enginePath, body, this.stop));
   }

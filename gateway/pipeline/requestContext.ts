@@ -13,8 +13,8 @@ export interface TokenHold {
   resetMs: number;
   settled: boolean;
   /**
-   * The request set no limit on its answers' tokens, so each was reserved this many: the engine is
-   * sent it as the limit, or it could generate far past the reservation, charged only at the end.
+   * Each answer was reserved this many tokens (the client's limit, or the default where it set none):
+   * the engine is sent it as the limit, or it could generate far past the reservation, charged only at the end.
    */
   answerCap?: number;
 }

@@ -57,7 +57,8 @@ export function tokenLimits(options: TokenLimitOptions) {
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
     access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
-    if (answerCap !== undefined) access.tokens.answerCap = answerCap;
+    // Each answer's reserved limit (the client's, else answerCap): the engine is held to it.
+    access.tokens.answerCap = shape.maxTokens ?? answerCap;
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
     const onClose = () => {
       const hold = access.tokens;

@@ -330,13 +330,17 @@ describe('a token budget limits the answers of a request that sets no limit', ()
     expect(cap).toBeLessThan(320 - 150);
   });
 
-  test("the client's own limit is sent as it is, and a key without a token budget gets none added", async () => {
+  test("the client's own limit is sent, in max_tokens too (TGI and Ollama read only that one), and a key without a token budget gets none added", async () => {
     await (await post(h, keys.tpm, { max_tokens: 7 })).arrayBuffer();
     expect(sent.at(-1)).toMatchObject({ max_tokens: 7 });
     await (await post(h, keys.tpm, { max_completion_tokens: 9 })).arrayBuffer();
-    expect(sent.at(-1)).toMatchObject({ max_completion_tokens: 9 });
-    expect(sent.at(-1)).not.toHaveProperty('max_tokens');
+    expect(sent.at(-1)).toMatchObject({ max_completion_tokens: 9, max_tokens: 9 });
+    // The reservation is max_completion_tokens (what OpenAI and vLLM read first): a larger max_tokens beside it is held to it.
+    await (await post(h, keys.tpm, { max_completion_tokens: 1, max_tokens: 100000 })).arrayBuffer();
+    expect(sent.at(-1)).toMatchObject({ max_completion_tokens: 1, max_tokens: 1 });
     await (await post(h, keys.none, {})).arrayBuffer();
+    expect(sent.at(-1)).not.toHaveProperty('max_tokens');
+    await (await post(h, keys.none, { max_completion_tokens: 9 })).arrayBuffer();
     expect(sent.at(-1)).not.toHaveProperty('max_tokens');
   });
 });
