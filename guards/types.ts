@@ -42,6 +42,12 @@ export interface ChatTurn {
   content: string;
   /** Tool calls made by an assistant turn, as `name(arguments)` strings. */
   toolCalls?: string[];
+  /**
+   * Bookkeeping of the turn an engine's template may render (ids of tool calls and items that are
+   * not random characters): read on its own by the guards that score texts, never joined to the
+   * turn's words (a long id diluted a harmful tool result under the threshold).
+   */
+  apart?: string[];
 }
 
 export type Direction = 'input' | 'output';

@@ -53,7 +53,11 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
     const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
     return users.slice(-1).map(({ turn, i }) => ({ role: 'user', path: `conversation[${i}]`, text: turnText(turn) }));
   }
-  const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) }));
+  const turns: TurnText[] = conversation.flatMap((turn, i) => [
+    { role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) },
+    // Read apart, never joined to the turn's words (ChatTurn.apart).
+    ...(turn.apart ?? []).map((text, j) => ({ role: templateRole(turn.role), path: `conversation[${i}].apart[${j}]`, text })),
+  ]);
   return withWhole(turns);
 }
 

@@ -80,7 +80,9 @@ export function normalizeTurns(
   conversation.forEach((turn, i) => {
     if (turn.role === 'system' && systemRule === 'drop') return;
     const isAgent = turn.role === 'assistant' && i < prefillStart;
-    const text = turn.role === 'assistant' ? assistantText(turn) : pythonStrip(turn.content);
+    // A decoder reads the turn whole, as the template renders it: its ids on lines of their own.
+    const words = turn.role === 'assistant' ? assistantText(turn) : pythonStrip(turn.content);
+    const text = [words, ...(turn.apart ?? []).map(pythonStrip)].filter((s) => s !== '').join('\n');
     const isLast = i === conversation.length - 1;
     if (text === '' && !isLast) return;
     mapped.push({ role: isAgent ? 'Agent' : 'User', text: neutralizeMarkers(text) });

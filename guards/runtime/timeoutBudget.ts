@@ -44,6 +44,7 @@ export function conversationChars(turns: readonly ChatTurn[] | undefined): numbe
   for (const t of turns ?? []) {
     n += t.content.length;
     for (const call of t.toolCalls ?? []) n += call.length;
+    for (const id of t.apart ?? []) n += id.length;
   }
   return n;
 }

@@ -41,7 +41,12 @@ export async function prepareConversation(conversation: readonly ChatTurn[], sig
       toolCalls = [];
       for (const call of turn.toolCalls) toolCalls.push(await prepare(call));
     }
-    out.push({ ...turn, content, ...(toolCalls ? { toolCalls } : {}) });
+    let apart: string[] | undefined;
+    if (turn.apart) {
+      apart = [];
+      for (const id of turn.apart) apart.push(await prepare(id));
+    }
+    out.push({ ...turn, content, ...(toolCalls ? { toolCalls } : {}), ...(apart ? { apart } : {}) });
   }
   return { conversation: out, findings: [...findings] };
 }

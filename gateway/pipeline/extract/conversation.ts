@@ -16,23 +16,25 @@ export function chatConversation(messages: readonly ChatMessage[], messageTexts:
     const texts = messageTexts[i] ?? [];
     const at = `messages[${i}]`;
     const name = texts.find((t) => t.path === `${at}.name`)?.text;
-    // A random id is bookkeeping, not words (Prompt Guard still scans it); any other is read with its turn.
-    const body = texts.filter((t) => t.source !== 'tool_call' && t.path !== `${at}.name` && !(t.path === `${at}.tool_call_id` && randomId(t.text))).map((t) => t.text);
+    // Ids are bookkeeping, not words (Prompt Guard scans them all): a random one is left out, any
+    // other is read apart (an engine's template may render it; joined, a long one diluted the turn).
+    const isId = (t: ScanText) => t.path === `${at}.tool_call_id` || (t.source === 'tool_call' && /\.id$/.test(t.path));
+    const body = texts.filter((t) => t.source !== 'tool_call' && t.path !== `${at}.name` && !isId(t)).map((t) => t.text);
     const turn: ChatTurn = { role: turnRole(message.role), content: [name ? `${name}:` : '', ...body].filter((s) => s !== '').join(' ') };
     const calls = toolCallLines(message, texts);
     if (calls.length) turn.toolCalls = calls;
+    const apart = texts.filter((t) => isId(t) && !randomId(t.text)).map((t) => t.text);
+    if (apart.length) turn.apart = apart;
     turns.push(turn);
   });
   return turns;
 }
 
-/** `name(arguments)` per tool call and legacy function call; other strings of the calls (ids unless random) follow as they are. */
+/** `name(arguments)` per tool call and legacy function call; other strings of the calls (not their ids) follow as they are. */
 function toolCallLines(message: ChatMessage, texts: readonly ScanText[]): string[] {
   const calls = [...(message.tool_calls ?? []).map((c) => c.function), ...(message.function_call ? [message.function_call] : [])];
   const lines = calls.filter((f) => f !== undefined).map((f) => `${f.name ?? 'tool'}(${readableArguments(f.arguments ?? '')})`);
-  const others = texts
-    .filter((t) => t.source === 'tool_call' && !/\.(function\.(name|arguments)|function_call\.(name|arguments))$/.test(t.path) && !(/\.id$/.test(t.path) && randomId(t.text)))
-    .map((t) => t.text);
+  const others = texts.filter((t) => t.source === 'tool_call' && !/\.(function\.(name|arguments)|function_call\.(name|arguments)|id)$/.test(t.path)).map((t) => t.text);
   return [...lines, ...others];
 }
 

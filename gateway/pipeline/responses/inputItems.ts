@@ -128,9 +128,12 @@ export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<Requ
   }
 }
 
-/** A random id is bookkeeping, not words: Prompt Guard scans it, the conversation leaves it out. Any other is read with its item, as the engine may render it. */
+/**
+ * Ids are bookkeeping, not words (Prompt Guard scans them all): a random one is left out of the
+ * conversation, any other is read apart (an engine's template may render it; joined to its item, a
+ * long one diluted the item's words).
+ */
 const ID_PATH = /\.(id|call_id)$/;
-const randomIdText = (t: ScanText) => ID_PATH.test(t.path) && randomId(t.text);
 
 /**
  * The input items as a Llama Guard style guard reads the conversation: the preamble (tool
@@ -143,14 +146,17 @@ export function itemsConversation(items: readonly ResponsesInputItem[], perItem:
   if (instructions.length > 0) turns.push({ role: 'system', content: instructions.map((t) => t.text).join(' ') });
   items.forEach((item, i) => {
     const at = `input[${i}]`;
-    const words = (perItem[i] ?? []).filter((t) => !randomIdText(t));
+    const texts = perItem[i] ?? [];
+    const words = texts.filter((t) => !ID_PATH.test(t.path));
+    const apart = texts.filter((t) => ID_PATH.test(t.path) && !randomId(t.text)).map((t) => t.text);
+    const withApart = (turn: ChatTurn): ChatTurn => (apart.length ? { ...turn, apart } : turn);
     if (item.type === 'function_call' || item.type === 'custom_tool_call') {
       const call = `${item.name}(${item.type === 'function_call' ? readableArguments(item.arguments) : item.input})`;
       const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);
-      turns.push({ role: 'assistant', content: '', toolCalls: [call, ...others] });
+      turns.push(withApart({ role: 'assistant', content: '', toolCalls: [call, ...others] }));
       return;
     }
-    turns.push({ role: turnRole(item), content: words.map((t) => t.text).join(' ') });
+    turns.push(withApart({ role: turnRole(item), content: words.map((t) => t.text).join(' ') }));
   });
   return turns;
 }
