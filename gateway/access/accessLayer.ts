@@ -12,6 +12,7 @@ import { stalledWriteWatchdog } from './hardening/stalledWrites';
 import { ConcurrencySlots } from './rateLimit/concurrencySlots';
 import { LimiterStore } from './rateLimit/limiterStore';
 import { createRedisClient, redactRedisUrl } from './rateLimit/redisClient';
+import { RedisBreaker } from './rateLimit/redisBreaker';
 import { requestLimits } from './rateLimit/requestLimits';
 import { settleTokens, tokenLimits } from './rateLimit/tokenLimits';
 import type { RequestContext } from '../pipeline/requestContext';
@@ -72,28 +73,25 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
     redis = createRedisClient(rl.redis_url, log);
     log(`rate limits: shared in Redis at ${redactRedisUrl(rl.redis_url)} (in-memory insurance while it is unreachable)`);
   }
-  let storeErrorLogged = false;
-  let slotErrorLogged = false;
-  const onStoreError = (err: Error) => {
-    if (!storeErrorLogged) log(`rate limits: store error, requests allowed meanwhile: ${err.message.slice(0, 200)}`);
-    storeErrorLogged = true;
-  };
+  // One breaker for every limit: once a Redis command fails, each answers from memory for a while
+  // instead of each request waiting out one command timeout per limit.
+  const breaker = new RedisBreaker(redis);
+  const onStoreError = storeErrorLog(log);
   const store = new LimiterStore({
     redis,
+    breaker,
     keyPrefix: rl.key_prefix,
     durations: { requests: 60, tokens: 60 },
     onStoreError,
   });
   const slots = new ConcurrencySlots({
     redis,
+    breaker,
     keyPrefix: rl.key_prefix,
     // A slot is released when its response closes; its ttl only bounds how long a slot lost with
     // a crashed replica stays taken, so it must outlast the longest request.
     slotTtlMs: config.engine.total_timeout_ms + 60_000,
-    onStoreError: (err) => {
-      if (!slotErrorLogged) log(`rate limits: concurrency slots held in this process's memory (Redis: ${err.message.slice(0, 200)})`);
-      slotErrorLogged = true;
-    },
+    onStoreError,
   });
 
   // Keys may carry token limits (and gain them on reload), so with keys the tokenizer is loaded up front.
@@ -142,4 +140,25 @@ function promptShapeOf(validated: ValidatedRequest): PromptShape {
     case 'responses':
       return responsesPromptShape(validated.request);
   }
+}
+
+/**
+ * The log line for a rate-limit store failure: the first of each minute, then a count of the rest
+ * (a line per failure would flood the log in an outage; one per process hid every later outage).
+ * Limits are still enforced meanwhile, in this process's memory.
+ */
+function storeErrorLog(log: (line: string) => void): (err: Error) => void {
+  let windowStart = 0;
+  let unlogged = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - windowStart < 60_000) {
+      unlogged += 1;
+      return;
+    }
+    const earlier = unlogged > 0 ? ` (${unlogged} more failures in the minute before)` : '';
+    windowStart = now;
+    unlogged = 0;
+    log(`rate limits: a Redis command failed (${err.message.slice(0, 200)}): limits counted in this process's memory until Redis answers again${earlier}`);
+  };
 }

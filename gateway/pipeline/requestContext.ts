@@ -11,6 +11,8 @@ export interface TokenHold {
   limit: number;
   takenAt: number;
   resetMs: number;
+  /** Where the reservation was counted: its refund goes back there. */
+  store: 'shared' | 'memory';
   settled: boolean;
   /**
    * Each answer was reserved this many tokens (the client's limit, or the default where it set none):

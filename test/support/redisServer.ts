@@ -10,6 +10,9 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts again on the same port (empty: nothing was persisted). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a stalled server, its connections open and nothing answered (commands run once it goes on). */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -69,5 +72,9 @@ export async function startRedis(): Promise<RedisServer> {
     await exited;
   };
   await launch();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: launch, stop: kill };
+  const stop = async () => {
+    child?.kill('SIGCONT');
+    await kill();
+  };
+  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: launch, stop, pause: () => child?.kill('SIGSTOP'), resume: () => child?.kill('SIGCONT') };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import { RedisBreaker } from './redisBreaker';
 
 /**
  * Concurrent-request slots per key. Each slot is held by one request and expires on its own
@@ -20,6 +21,8 @@ export interface SlotGrant {
 
 export interface ConcurrencySlotsOptions {
   redis?: Redis;
+  /** When Redis may be asked (shared with the gateway's other limiters); default: one of its own over `redis`. */
+  breaker?: RedisBreaker;
   keyPrefix: string;
   slotTtlMs: number;
   onStoreError?: (err: Error) => void;
@@ -48,18 +51,24 @@ export class ConcurrencySlots {
   private readonly unreleased = new Map<string, Map<string, number>>();
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ConcurrencySlotsOptions) {}
+  private readonly breaker: RedisBreaker | undefined;
+
+  constructor(private readonly options: ConcurrencySlotsOptions) {
+    this.breaker = options.breaker ?? (options.redis ? new RedisBreaker(options.redis) : undefined);
+  }
 
   async take(id: string, limit: number): Promise<SlotGrant> {
     const slot = randomUUID();
     const key = `${this.options.keyPrefix}:slots:${id}`;
-    const redis = this.options.redis;
+    // Not connected, or a command failed within the breaker's cool-down: memory at once.
+    const redis = this.breaker?.usable;
     if (redis) {
       try {
         const taken = await redis.eval(TAKE_SCRIPT, 1, key, String(limit), String(this.options.slotTtlMs), slot);
         if (taken !== 1) return REFUSED;
         return { allowed: true, release: () => this.releaseShared(redis, key, slot) };
       } catch (err) {
+        this.breaker?.failed();
         this.options.onStoreError?.(err as Error);
         // A timeout can come after Redis ran the script: take back a slot it may hold.
         void redis.zrem(key, slot).catch(() => this.releaseLater(redis, key, slot));

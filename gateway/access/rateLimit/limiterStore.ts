@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RedisBreaker } from './redisBreaker';
 
 /** Counted per window here; concurrency slots are concurrencySlots.ts. */
 export type LimitKind = 'requests' | 'tokens';
@@ -11,11 +12,18 @@ export interface Taken {
   resetMs: number;
   /** When the points were taken (Date.now()), to tell later whether a refund still lands in the same window. */
   takenAt: number;
+  /** Where they were counted: a refund goes back there (memory while Redis failed; Redis otherwise). */
+  store: CountStore;
 }
+
+/** Redis (`shared`) or this process's memory. */
+export type CountStore = 'shared' | 'memory';
 
 export interface LimiterStoreOptions {
   /** Shared store; absent: this process's memory. */
   redis?: Redis;
+  /** When Redis may be asked (shared with the gateway's other limiters); default: one of its own over `redis`. */
+  breaker?: RedisBreaker;
   keyPrefix: string;
   /** Window length in seconds per kind. */
   durations: Record<LimitKind, number>;
@@ -41,20 +49,26 @@ redis.call('DECRBY', KEYS[1], current)
 return count`;
 
 interface Limiter {
-  limiter: RateLimiterAbstract;
-  /** The limiter itself without Redis; with Redis, its insurance limiter. */
+  /** With Redis: its counter. */
+  shared?: RateLimiterRedis;
+  /** This process's counter: the only one without Redis; with it, what answers while Redis cannot. */
   memory: RateLimiterMemory;
 }
 
 /**
  * rate-limiter-flexible counters, one per kind (keys carry their own limits, compared with the
  * count at each take, so a changed limit keeps the window's count). With Redis, each counter has an
- * in-memory insurance counter that answers while Redis is down.
+ * in-memory one that answers while Redis is down or failing (RedisBreaker), and each take says
+ * where it counted, so its refund goes back there: a refund of points counted in memory during an
+ * outage, given to Redis once it was back, wiped out what other replicas had counted there meanwhile.
  */
 export class LimiterStore {
   private readonly limiters = new Map<LimitKind, Limiter>();
+  private readonly breaker: RedisBreaker | undefined;
 
-  constructor(private readonly options: LimiterStoreOptions) {}
+  constructor(private readonly options: LimiterStoreOptions) {
+    this.breaker = options.breaker ?? (options.redis ? new RedisBreaker(options.redis) : undefined);
+  }
 
   /**
    * Takes `points` for `id`. A refused take is undone when `undoOnRefusal` (tokens and concurrency
@@ -62,20 +76,32 @@ export class LimiterStore {
    * the window resets.
    */
   async take(kind: LimitKind, id: string, limit: number, points: number, undoOnRefusal: boolean): Promise<Taken> {
-    const { limiter } = this.limiter(kind);
+    const { shared, memory } = this.limiter(kind);
     const takenAt = Date.now();
-    let res: RateLimiterRes;
-    try {
-      res = await limiter.consume(id, points);
-    } catch (err) {
-      // A store failure with no insurance left: the limit is not a safety control, so fail open and say so.
-      this.options.onStoreError?.(err as Error);
-      return { allowed: true, limit, remaining: limit, resetMs: this.options.durations[kind] * 1000, takenAt };
+    let res: RateLimiterRes | undefined;
+    let store: CountStore = 'memory';
+    if (shared && this.breaker?.usable) {
+      try {
+        res = await shared.consume(id, points);
+        store = 'shared';
+      } catch (err) {
+        // Redis failed (or stalled to the command timeout): memory answers, now and for the cool-down.
+        if (this.breaker.failed()) this.report(err);
+      }
+    }
+    if (!res) {
+      try {
+        res = await memory.consume(id, points);
+      } catch (err) {
+        // The memory counter failed too: the limit is not a safety control, so fail open and say so.
+        this.report(err);
+        return { allowed: true, limit, remaining: limit, resetMs: this.options.durations[kind] * 1000, takenAt, store };
+      }
     }
     // The limiter only counts; the key's limit of the moment decides (so a changed limit keeps the count).
-    if (res.consumedPoints <= limit) return { allowed: true, limit, remaining: limit - res.consumedPoints, resetMs: res.msBeforeNext, takenAt };
-    if (undoOnRefusal) await this.give(kind, id, limit, points);
-    return { allowed: false, limit, remaining: Math.max(0, limit - (res.consumedPoints - (undoOnRefusal ? points : 0))), resetMs: res.msBeforeNext, takenAt };
+    if (res.consumedPoints <= limit) return { allowed: true, limit, remaining: limit - res.consumedPoints, resetMs: res.msBeforeNext, takenAt, store };
+    if (undoOnRefusal) await this.give(kind, id, limit, points, store);
+    return { allowed: false, limit, remaining: Math.max(0, limit - (res.consumedPoints - (undoOnRefusal ? points : 0))), resetMs: res.msBeforeNext, takenAt, store };
   }
 
   /**
@@ -98,22 +124,22 @@ export class LimiterStore {
    * (two at once both read the same count and gave it back twice), those that arrive meanwhile
    * merged into one; each replica's memory is its own, so no other process can overlap them.
    */
-  async give(kind: LimitKind, id: string, limit: number, points: number): Promise<number> {
+  async give(kind: LimitKind, id: string, limit: number, points: number, store: CountStore = this.breaker?.usable?.status === 'ready' ? 'shared' : 'memory'): Promise<number> {
     if (!(points > 0)) return 0;
-    const redis = this.options.redis;
-    // Not ready: rate-limiter-flexible (rejectIfRedisNotReady) counted in the insurance limiter meanwhile.
-    if (redis?.status === 'ready') {
-      try {
-        return await this.giveShared(redis, this.limiter(kind).limiter, id, points);
-      } catch (err) {
-        // Reported (Redis kept the points), then, as rate-limiter-flexible does with a command that fails, the insurance limiter answers.
-        this.report(err);
-      }
+    if (store === 'memory') return this.giveInMemory(kind, id, limit, points);
+    const { shared } = this.limiter(kind);
+    const redis = this.options.breaker?.redis ?? this.options.redis;
+    if (!shared || !redis) return 0;
+    try {
+      return await this.giveShared(redis, shared, id, points);
+    } catch (err) {
+      // Redis keeps the points: the key is charged them until the window ends (never given to a count that did not take them).
+      if (this.breaker?.failed() !== false) this.report(err);
+      return 0;
     }
-    return this.giveInMemory(kind, id, limit, points);
   }
 
-  private async giveShared(redis: Redis, limiter: RateLimiterAbstract, id: string, points: number): Promise<number> {
+  private async giveShared(redis: Redis, limiter: RateLimiterRedis, id: string, points: number): Promise<number> {
     // The limiter's own key (rate-limiter-flexible's getKey: `<keyPrefix>:<kind>:<id>`). The points
     // go as plain decimal digits (String(1e21) is "1e+21", which DECRBY refuses): no refund exceeds
     // 2^53 anyway, and the script caps it at the count.
@@ -177,10 +203,19 @@ export class LimiterStore {
   /** Takes extra points without refusing (the engine used more than was reserved). */
   async charge(kind: LimitKind, id: string, limit: number, points: number): Promise<void> {
     if (points <= 0) return;
+    const { shared, memory } = this.limiter(kind);
+    if (shared && this.breaker?.usable) {
+      try {
+        await shared.penalty(id, points);
+        return;
+      } catch (err) {
+        if (this.breaker.failed()) this.report(err);
+      }
+    }
     try {
-      await this.limiter(kind).limiter.penalty(id, points);
+      await memory.penalty(id, points);
     } catch (err) {
-      if (!(err instanceof RateLimiterRes)) this.options.onStoreError?.(err as Error);
+      if (!(err instanceof RateLimiterRes)) this.report(err);
     }
   }
 
@@ -195,10 +230,9 @@ export class LimiterStore {
     if (entry) return entry;
     const common = { points: COUNT_CEILING, duration: this.options.durations[kind], keyPrefix: `${this.options.keyPrefix}:${kind}` };
     const memory = new RateLimiterMemory(common);
-    entry = {
-      limiter: this.options.redis ? new RateLimiterRedis({ ...common, storeClient: this.options.redis, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory,
-      memory,
-    };
+    const redis = this.breaker?.redis;
+    // No insurance limiter of its own: take() falls back to `memory` itself, so it knows where it counted.
+    entry = { shared: redis ? new RateLimiterRedis({ ...common, storeClient: redis, rejectIfRedisNotReady: true }) : undefined, memory };
     this.limiters.set(kind, entry);
     return entry;
   }

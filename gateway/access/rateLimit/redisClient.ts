@@ -17,8 +17,9 @@ export function redactRedisUrl(url: string): string {
 
 /**
  * The Redis connection of the shared rate limiter. Commands fail at once while the connection is
- * down (no offline queue, short command timeout) so rate-limiter-flexible hands them to the
- * in-memory insurance limiter instead of holding requests; ioredis keeps reconnecting meanwhile.
+ * down (no offline queue, short command timeout) so the limiters answer from memory instead of
+ * holding requests (a stalled server fails them at the timeout: redisBreaker.ts then keeps the
+ * limiters off it for a while); ioredis keeps reconnecting meanwhile.
  * One log line per outage and per recovery.
  */
 export function createRedisClient(url: string, log: (line: string) => void): Redis {

@@ -56,7 +56,7 @@ export function tokenLimits(options: TokenLimitOptions) {
       if (reserved <= tpm) res.setHeader('retry-after', String(retryAfterSeconds(taken.resetMs)));
       throw rateLimitError('tokens', tpm, reserved, taken.resetMs);
     }
-    access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, settled: false };
+    access.tokens = { reserved, promptTokens: prompt.total, limit: tpm, takenAt: taken.takenAt, resetMs: taken.resetMs, store: taken.store, settled: false };
     // Each answer's reserved limit (the client's, else answerCap): the engine is held to it.
     access.tokens.answerCap = shape.maxTokens ?? answerCap;
     // A request that ends before the pipeline records it (a refused field, a crash) still settles: it never got an answer.
@@ -99,6 +99,6 @@ async function settle(store: LimiterStore, access: AccessGrant, outcomeOf: () =>
   hold.settled = true;
   const outcome = await outcomeOf();
   const delta = settlement(hold.reserved, actualTokens(hold.promptTokens, outcome));
-  if (delta > 0 && sameWindow(hold.takenAt, hold.resetMs, Date.now())) await store.give('tokens', access.subject, hold.limit, delta);
+  if (delta > 0 && sameWindow(hold.takenAt, hold.resetMs, Date.now())) await store.give('tokens', access.subject, hold.limit, delta, hold.store);
   else if (delta < 0) await store.charge('tokens', access.subject, hold.limit, -delta);
 }

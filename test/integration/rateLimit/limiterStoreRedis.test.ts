@@ -111,3 +111,63 @@ const durations = { requests: 60, tokens: 60 };
     expect(await inspect.exists('four:tokens:key:k')).toBe(0);
   });
 });
+
+(redisServerPath() ? describe : describe.skip)('limiter store through a Redis outage and a stall', () => {
+  let server: RedisServer;
+  let inspect: Redis;
+  const clients: Redis[] = [];
+  const connected = async (): Promise<Redis> => {
+    const client = createRedisClient(server.url, () => undefined);
+    clients.push(client);
+    if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
+    return client;
+  };
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    inspect?.disconnect();
+    await server?.stop();
+  });
+
+  test('a refund goes back where its take counted: points taken in memory during an outage never lower what other replicas counted in Redis after it', async () => {
+    const a = await connected();
+    const b = await connected();
+    const storeA = new LimiterStore({ redis: a, keyPrefix: 'out', durations });
+    const storeB = new LimiterStore({ redis: b, keyPrefix: 'out', durations });
+    await server.kill();
+    // Replica A reserves 4,000 of a 5,000 budget while Redis is down: counted in its memory.
+    const taken = await storeA.take('tokens', 'key:k', 5000, 4000, true);
+    expect(taken).toMatchObject({ allowed: true, store: 'memory' });
+    await server.restart();
+    for (const c of [a, b]) if (c.status !== 'ready') await new Promise((r) => c.once('ready', r));
+    await new Promise((r) => setTimeout(r, 5100)); // the breaker's cool-down, if a command failed on a live connection
+    // Replica B spends 4,000 in Redis; A's request used 10 and refunds 3,990 where it took them.
+    expect(await storeB.take('tokens', 'key:k', 5000, 4000, true)).toMatchObject({ allowed: true, store: 'shared' });
+    expect(await storeA.give('tokens', 'key:k', 5000, 3990, taken.store)).toBe(3990);
+    inspect = new Redis(server.url);
+    expect(Number(await inspect.get('out:tokens:key:k'))).toBe(4000);
+    // B's count stands: another 4,000 does not fit the 5,000 budget.
+    expect((await storeB.take('tokens', 'key:k', 5000, 4000, true)).allowed).toBe(false);
+  }, 20_000);
+
+  test('a stalled Redis (connected, answering nothing): after the first command times out, limits answer from memory without asking it until the cool-down ends', async () => {
+    const client = await connected();
+    const errors: Error[] = [];
+    const store = new LimiterStore({ redis: client, keyPrefix: 'stall', durations, onStoreError: (err) => errors.push(err) });
+    server.pause();
+    try {
+      // The first take waits out the command timeout and counts in memory; the next ones do not ask Redis at all.
+      expect(await store.take('requests', 'key:k', 100, 1, false)).toMatchObject({ allowed: true, store: 'memory' });
+      for (let i = 0; i < 5; i++) expect(await store.take('requests', 'key:k', 100, 1, false)).toMatchObject({ allowed: true, store: 'memory', remaining: 100 - (i + 2) });
+    } finally {
+      server.resume();
+    }
+    expect(errors).toHaveLength(1);
+    // Redis ran only what was sent before the stall was noticed: the first take (its reply came too late).
+    inspect ??= new Redis(server.url);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Number(await inspect.get('stall:requests:key:k'))).toBe(1);
+  }, 20_000);
+});
