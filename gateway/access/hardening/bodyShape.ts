@@ -8,44 +8,29 @@ export interface ShapeLimits {
 /**
  * Message and content-part counts of a parsed body, checked before the guards see it: every
  * message and part costs guard time, so a request with a million tiny parts is refused up front.
- * Every other list of scanned pieces counts as parts too: tool calls, tool and function
- * definitions, documents, reasoning summaries (13,000 tool calls in one message were 39,000 texts
- * to scan, under a limit of 4,096 parts).
  */
 export function bodyShapeError(body: unknown, limits: ShapeLimits): ApiError | undefined {
   if (!body || typeof body !== 'object') return undefined;
-  const { messages, prompt, input, tools, functions, documents } = body as Record<string, unknown>;
-  // Top-level lists of scanned pieces, by member name.
-  const pieces = new Map<string, number>();
-  const add = (param: string, list: unknown) => {
-    if (Array.isArray(list)) pieces.set(param, (pieces.get(param) ?? 0) + list.length);
-  };
-  add('tools', tools);
-  add('functions', functions);
-  add('documents', documents);
+  const { messages, prompt, input } = body as { messages?: unknown; prompt?: unknown; input?: unknown };
   if (Array.isArray(messages)) {
     if (messages.length > limits.messages) return tooMany(`${messages.length} messages; the limit is ${limits.messages}`, 'messages', 'too_many_messages');
+    let parts = 0;
     for (const m of messages) {
-      const { content, tool_calls: calls } = (m ?? {}) as { content?: unknown; tool_calls?: unknown };
-      add('messages', content);
-      add('messages', calls);
+      const content = (m as { content?: unknown } | null)?.content;
+      if (Array.isArray(content)) parts += content.length;
     }
+    if (parts > limits.content_parts) return tooMany(`${parts} content parts; the limit is ${limits.content_parts}`, 'messages', 'too_many_content_parts');
   }
-  // Responses API input items count as messages, their content parts (tool outputs' and reasoning summaries' too) as parts.
+  // Responses API input items count as messages, their content parts (and tool outputs' parts) as parts.
   if (Array.isArray(input)) {
     if (input.length > limits.messages) return tooMany(`${input.length} input items; the limit is ${limits.messages}`, 'input', 'too_many_messages');
+    let parts = 0;
     for (const item of input) {
-      const { content, output, summary } = (item ?? {}) as { content?: unknown; output?: unknown; summary?: unknown };
-      add('input', content);
-      add('input', output);
-      add('input', summary);
+      const { content, output } = (item ?? {}) as { content?: unknown; output?: unknown };
+      if (Array.isArray(content)) parts += content.length;
+      if (Array.isArray(output)) parts += output.length;
     }
-  }
-  const parts = [...pieces.values()].reduce((a, b) => a + b, 0);
-  if (parts > limits.content_parts) {
-    // The member holding the most of them is the one to name.
-    const [param] = [...pieces.entries()].sort((a, b) => b[1] - a[1])[0];
-    return tooMany(`${parts} content parts; the limit is ${limits.content_parts} (tool calls, tool and function definitions, documents and reasoning summaries count as parts)`, param, 'too_many_content_parts');
+    if (parts > limits.content_parts) return tooMany(`${parts} content parts; the limit is ${limits.content_parts}`, 'input', 'too_many_content_parts');
   }
   if (Array.isArray(prompt) && prompt.length > limits.messages) return tooMany(`${prompt.length} prompts; the limit is ${limits.messages}`, 'prompt', 'too_many_prompts');
   return undefined;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const HardeningLimits = z.strictObject({
   /** Most chat messages in one request. */
   messages: z.number().int().positive().default(2048),
-  /** Most content parts in one request, all messages together; tool calls, tool and function definitions, documents and reasoning summaries count as parts. */
+  /** Most content parts in one request, all messages together. */
   content_parts: z.number().int().positive().default(4096),
   /** Deepest nesting of arrays and objects in a JSON body (tool schemas nest; attackers nest more). */
   json_depth: z.number().int().min(4).max(1000).default(64),

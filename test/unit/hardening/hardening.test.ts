@@ -55,14 +55,6 @@ describe('message and content-part counts', () => {
     expect(bodyShapeError({ messages: [{ content: [1, 2, 3] }, { content: [4, 5] }] }, limits)?.message).toContain('5 content parts; the limit is 4');
     expect(bodyShapeError({ prompt: ['a', 'b', 'c', 'd'] }, limits)?.body().error.code).toBe('too_many_prompts');
   });
-  test('tool calls, tool and function definitions, documents and reasoning summaries count as parts; the error names the member holding most', () => {
-    const call = { id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } };
-    expect(bodyShapeError({ messages: [{ role: 'assistant', tool_calls: [call, call, call, call, call] }] }, limits)?.body().error).toMatchObject({ code: 'too_many_content_parts', param: 'messages' });
-    expect(bodyShapeError({ messages: [{ role: 'user', content: 'hi' }], tools: [1, 2, 3, 4, 5] }, limits)?.body().error).toMatchObject({ code: 'too_many_content_parts', param: 'tools' });
-    expect(bodyShapeError({ messages: [{ role: 'user', content: [1, 2] }], functions: [1, 2], documents: [1] }, limits)?.message).toContain('5 content parts; the limit is 4');
-    expect(bodyShapeError({ input: [{ type: 'reasoning', summary: [1, 2, 3] }, { role: 'user', content: [1, 2] }] }, limits)?.body().error).toMatchObject({ code: 'too_many_content_parts', param: 'input' });
-    expect(bodyShapeError({ messages: [{ role: 'assistant', tool_calls: [call, call] }, { role: 'user', content: [1, 2] }] }, limits)).toBeUndefined();
-  });
 });
 
 describe('client errors and server timeouts', () => {
