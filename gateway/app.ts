@@ -106,6 +106,7 @@ function guardedRoutes(deps: AppDeps, readJson: NodeHandler, answerError: Answer
     engine: deps.engine,
     recorder: deps.recorder,
     admit: deps.access?.admit,
+    admitTexts: deps.access?.admitTexts,
     onFinished: deps.access?.onFinished,
     inFlight: deps.inFlight,
     // Answers delivered on any guarded route, known when a client resends one as history.

@@ -6,7 +6,7 @@ import { clientAddressResolver } from './clientAddress';
 import { KeyStore } from './auth/keyStore';
 import { openAccessProblem } from './auth/loopback';
 import type { GatewayConfig } from '../config';
-import { bodyShapeError } from './hardening/bodyShape';
+import { bodyShapeError, textCountError } from './hardening/bodyShape';
 import { jsonDepthVerifier } from './hardening/jsonDepth';
 import { stalledWriteWatchdog } from './hardening/stalledWrites';
 import { ConcurrencySlots } from './rateLimit/concurrencySlots';
@@ -34,6 +34,8 @@ export interface AccessLayer {
   verifyJson: (req: IncomingMessage, res: ServerResponse, buf: Buffer) => void;
   /** On a guarded route once its body is validated: message/part counts, context length, token limits. Throws the 400 or 429. */
   admit(validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse): Promise<void>;
+  /** Once its texts are extracted: how many the guards would read (limits.texts). Throws the 400. */
+  admitTexts(count: number): void;
   /** The pipeline's hook once a request's record is complete (token refunds from the engine's usage). */
   onFinished(record: RequestRecord, ctx: RequestContext): void;
   close(): Promise<void>;
@@ -114,6 +116,11 @@ export function createAccessLayer(config: GatewayConfig, log: (line: string) => 
       const tooMany = bodyShapeError(validated.request, shapeLimits);
       if (tooMany) throw tooMany;
       await tokens(ctx, res, promptShapeOf(validated), INPUT_PARAM[validated.kind]);
+    },
+    admitTexts(count) {
+      // What the guards would read, counted where it is known: every string the extraction found.
+      const tooMany = textCountError(count, limits.texts);
+      if (tooMany) throw tooMany;
     },
     onFinished: (record, ctx) => settle(record, ctx),
     assignedPolicies: () => keys.assignedPolicies(),

@@ -12,6 +12,7 @@ import type { GuardedEndpoint } from './guardedEndpoint';
 import type { InFlightCalls } from './inFlightCalls';
 import type { ParsedCompletion } from './parsedCompletion';
 import { controlTokenError } from './extract/controlTokens';
+import { isJoinedText } from './extract/joinedTexts';
 import { answerScope, markDeliveredAnswers } from './deliveredAnswers';
 import { holdRequestSpan } from '../telemetry/spans';
 import { connectionClosedOutcome } from './connectionCut';
@@ -21,6 +22,8 @@ export interface PipelineDeps extends CallSink {
   engine: Engine;
   /** The access layer's checks of a validated request (message and part counts, context length, tokens); absent: none. */
   admit?: (validated: ValidatedRequest, ctx: RequestContext, res: ServerResponse) => Promise<void>;
+  /** The access layer's check of how many texts the extraction found (limits.texts); absent: none. */
+  admitTexts?: (count: number) => void;
   /** Requests on their way to a record, for shutdown to wait on; absent: not tracked. */
   inFlight?: InFlightCalls;
 }
@@ -58,6 +61,7 @@ async function guardedRequest<V extends ValidatedRequest, P extends ParsedComple
   res.setHeader('x-safety-policy', runtime.ref);
   ctx.policy = { id: runtime.loaded.id, version: runtime.loaded.version };
   const extracted = endpoint.extract(validated, runtime.loaded.policy.request_fields, caller);
+  deps.admitTexts?.(extracted.inputTexts.reduce((n, t) => (isJoinedText(t) ? n : n + 1), 0));
   if (runtime.loaded.policy.request_fields.control_tokens === 'refuse') {
     const forged = controlTokenError(extracted.inputTexts);
     if (forged) throw forged;

@@ -36,6 +36,11 @@ export function bodyShapeError(body: unknown, limits: ShapeLimits): ApiError | u
   return undefined;
 }
 
-function tooMany(what: string, param: string, code: string): ApiError {
+/** Pure: the 400 for a request whose extraction found more texts than `limit` (limits.texts), or undefined. */
+export function textCountError(count: number, limit: number): ApiError | undefined {
+  return count > limit ? tooMany(`${count} texts to check (contents, names, tool calls and definitions, documents, members the gateway does not know); the limit is ${limit}`, null, 'too_many_texts') : undefined;
+}
+
+function tooMany(what: string, param: string | null, code: string): ApiError {
   return new ApiError(400, `The request has ${what}.`, 'invalid_request_error', code, param);
 }

@@ -6,6 +6,13 @@ export const HardeningLimits = z.strictObject({
   messages: z.number().int().positive().default(2048),
   /** Most content parts in one request, all messages together. */
   content_parts: z.number().int().positive().default(4096),
+  /**
+   * Most texts one request hands the guards: every string the extraction finds (contents, names,
+   * tool calls and definitions, documents, members the gateway does not know and their names),
+   * each scanned on its own. Message and part counts alone let 39,000 strings through in tool
+   * calls or an unknown member (18 s of guard time).
+   */
+  texts: z.number().int().positive().default(8192),
   /** Deepest nesting of arrays and objects in a JSON body (tool schemas nest; attackers nest more). */
   json_depth: z.number().int().min(4).max(1000).default(64),
   /** Largest request head (request line plus headers); bigger is a 431. */

@@ -24,7 +24,7 @@ async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]
 describe('hostile input limits', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ config: { limits: { messages: 5, content_parts: 6, json_depth: 16, header_bytes: 2048, headers_timeout_ms: 400, request_timeout_ms: 400 } } });
+    h = await startHarness({ config: { limits: { messages: 5, content_parts: 6, texts: 40, json_depth: 16, header_bytes: 2048, headers_timeout_ms: 400, request_timeout_ms: 400 } } });
   });
   afterAll(async () => h.close());
 
@@ -56,6 +56,28 @@ describe('hostile input limits', () => {
     await expectError(await post(JSON.stringify({ messages: [{ role: 'user', content: parts }] })), 400, 'too_many_content_parts');
     expect(h.engine.stats.requests).toBe(before);
     expect(h.recorder.records.length).toBe(records);
+  });
+
+  test('more texts than limits.texts, wherever they are (tool calls, tool definitions, a member the gateway does not know): 400 too_many_texts, audited, guards and engine never run', async () => {
+    const before = h.engine.stats.requests;
+    const records = h.recorder.records.length;
+    const call = (i: number) => ({ id: `call_${i}`, type: 'function', function: { name: 'f', arguments: `{"i":${i}}` } });
+    const bodies = [
+      { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null, tool_calls: Array.from({ length: 20 }, (_, i) => call(i)) }, { role: 'user', content: 'go on' }] },
+      { messages: [{ role: 'user', content: 'hi' }], tools: Array.from({ length: 41 }, (_, i) => ({ type: 'function', function: { name: `t${i}` } })) },
+      { messages: [{ role: 'user', content: 'hi', notes: Array.from({ length: 41 }, (_, i) => `note ${i}`) }] },
+    ];
+    for (const body of bodies) {
+      const rejections = h.recorder.rejections.length;
+      const error = await expectError(await post(JSON.stringify({ model: 'dev', ...body })), 400, 'too_many_texts');
+      expect(error.error.message).toMatch(/texts to check .*; the limit is 40/);
+      expect(h.recorder.rejections.slice(rejections)).toEqual([expect.objectContaining({ kind: 'invalid_request', reason: 'too_many_texts', route: '/v1/chat/completions' })]);
+    }
+    expect(h.engine.stats.requests).toBe(before);
+    expect(h.recorder.records.length).toBe(records);
+    // Under the limit: answered.
+    const ok = await post(JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null, tool_calls: [call(1), call(2)] }, { role: 'tool', tool_call_id: 'call_1', content: 'x' }, { role: 'tool', tool_call_id: 'call_2', content: 'y' }] }));
+    expect(ok.status).toBe(200);
   });
 
   test('oversized request headers: 431 in OpenAI shape', async () => {
