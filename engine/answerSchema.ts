@@ -49,12 +49,6 @@ export const TextLogprobs = z.looseObject({
 export const AnswerPart = z.looseObject({ type: identifier, text: z.string().optional() });
 export const AnswerFunction = z.looseObject({ name: str, arguments: str });
 export const AnswerToolCall = z.looseObject({ index: int, id: str, type: tag, function: AnswerFunction.nullable().optional() });
-/**
- * In a stream a tool call's pieces are joined by `index` (the openai SDKs file pieces without one
- * under a key of their own, `undefined`, and join them all): the index is required there, so the
- * pieces the guards join are the ones clients join.
- */
-export const DeltaToolCall = AnswerToolCall.extend({ index: z.number().int().nonnegative() });
 
 /** `message` of a chat completion and `delta` of a chunk share their members. */
 export const AnswerMessage = z.looseObject({
@@ -66,7 +60,6 @@ export const AnswerMessage = z.looseObject({
   tool_calls: z.array(AnswerToolCall).nullable().optional(),
   function_call: AnswerFunction.nullable().optional(),
 });
-export const DeltaMessage = AnswerMessage.extend({ tool_calls: z.array(DeltaToolCall).nullable().optional() });
 
 // Both kinds type both `message` and `delta`: the lanes read either as a message wherever it
 // appears, so an untyped one (a string `delta` in a whole answer) must not reach them.
@@ -84,7 +77,7 @@ export const ChatChoice = z.looseObject(choiceCommon);
  * as OpenAI documents it. Whole answers' choices go by position.
  */
 const chunkIndex = z.number().int().nonnegative();
-export const ChatChunkChoice = z.looseObject({ ...choiceCommon, index: chunkIndex, delta: DeltaMessage.nullable().optional() });
+export const ChatChunkChoice = z.looseObject({ ...choiceCommon, index: chunkIndex });
 export const TextChoice = z.looseObject({ index: int, text: str, logprobs: TextLogprobs.nullable().optional(), finish_reason: tag });
 const TextChunkChoice = TextChoice.extend({ index: chunkIndex });
 

@@ -1,6 +1,7 @@
 import { BYTES_MARK, type LanePiece } from '../pipeline/extract/answerLanes';
 import { BOOKKEEPING_LANE, gatewayId, plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
 import { answerFromPieces, type AssistantAnswer } from '../pipeline/extractTexts';
+import { EngineError } from '../../engine/errors';
 import { EventPieces } from './eventPieces';
 
 /** A stream chunk as the engine sent it, already checked against engine/answerSchema.ts (only what the relay reads is typed). */
@@ -76,6 +77,7 @@ export class AnswerAccumulator {
       const index = choice.index ?? 0;
       this.indexes.add(index);
       if (typeof choice.finish_reason === 'string') this.finish.set(index, choice.finish_reason);
+      this.noteCallIndexes(index, (choice.delta as { tool_calls?: { index?: number | null }[] | null } | null | undefined)?.tool_calls);
     }
     let carried = false;
     for (const [choice, list] of lanes) {
@@ -95,6 +97,23 @@ export class AnswerAccumulator {
       }
     }
     return carried;
+  }
+
+  /** Per choice, whether its tool-call pieces came with an `index` (true) or without (false). */
+  private readonly callIndexing = new Map<number, boolean>();
+
+  /**
+   * A choice's tool-call pieces with an index and without: clients differ on where the latter go
+   * (the openai SDKs join them apart, others by position or as call 0), so no one reading of the
+   * stream is the client's: an engine failure.
+   */
+  private noteCallIndexes(choice: number, calls: readonly { index?: number | null }[] | null | undefined): void {
+    for (const call of calls ?? []) {
+      const indexed = call.index != null;
+      const seen = this.callIndexing.get(choice);
+      if (seen === undefined) this.callIndexing.set(choice, indexed);
+      else if (seen !== indexed) throw new EngineError('bad_gateway', 'the engine sent tool-call pieces with and without an index in one answer');
+    }
   }
 
   /**

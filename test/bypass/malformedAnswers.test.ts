@@ -30,9 +30,9 @@ const BAD_EVENTS: [string, string][] = [
   ['words as the role', `data: {"choices":[{"index":0,"delta":{"role":"${UNSAFE} said so"}}]}`],
   ['words as the model', `data: {"model":"${UNSAFE} said so","choices":[{"index":0,"delta":{"content":"x"}}]}`],
   ['words in usage', `data: {"choices":[],"usage":{"prompt_tokens":1,"note":"${UNSAFE} said so"}}`],
-  // Clients file a choice or a tool-call piece without its index apart (the openai SDKs under `undefined`) and join those pieces.
+  // Clients file a choice without its index apart (the openai SDKs under `undefined`); tool-call pieces with and without one, each client its own way.
   ['a choice without its index', `data: {"choices":[{"delta":{"content":"${UNSAFE}"}}]}`],
-  ['a tool-call piece without its index', `data: {"choices":[{"index":0,"delta":{"tool_calls":[{"type":"function","function":{"arguments":"${UNSAFE}"}}]}}]}`],
+  ['tool-call pieces with and without an index', `data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"type":"function","function":{"name":"f","arguments":"{}"}},{"type":"function","function":{"arguments":"${UNSAFE}"}}]}}]}`],
 ];
 const streamBody = JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
 

@@ -170,3 +170,44 @@ describe('bypass: logprob bytes spelled across entries, whole answers', () => {
     expect(gw.h.recorder.records.at(-1)!.action).toBe('allow');
   });
 });
+
+describe.each([
+  ['buffer', bufferMode],
+  ['window', windowMode(2)],
+])('bypass: streamed tool-call pieces without an index (older Ollama and SGLang sent them), %s mode', (_mode, edit) => {
+  let h: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    h = await startHarness({ policy: defaultPolicyWithFixtureModels(edit) });
+    client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => h.close());
+
+  const chunk = (tool_calls: unknown[] | undefined, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-t', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, delta: tool_calls ? { tool_calls } : {}, logprobs: null, finish_reason: finish }] })}`;
+  const role = `data: ${JSON.stringify({ id: 'chatcmpl-t', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index: 0, delta: { role: 'assistant', content: null }, logprobs: null, finish_reason: null }] })}`;
+  const stream = (pieces: unknown[][]) => [role, ...pieces.map((p) => chunk(p)), chunk(undefined, 'tool_calls'), 'data: [DONE]'];
+
+  test("pieces are read joined, as the openai SDK joins them all: 'q' and 'zz' at positions 0 and 1, then 's1' at 0, is blocked (by position alone: 'qs1' and 'zz')", async () => {
+    await h.script({ raw_events: stream([[{ type: 'function', id: 'call_a1', function: { name: 'f', arguments: 'q' } }, { function: { arguments: 'zz' } }], [{ function: { arguments: 's1' } }]]) });
+    const seen: string[] = [];
+    const run = client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] });
+    run.on('chunk', (_c, snapshot) => {
+      const calls = snapshot.choices[0]?.message.tool_calls as unknown as Record<string, { function?: { arguments?: string } }> | undefined;
+      for (const k of Object.keys(calls ?? {})) if (calls![k]?.function?.arguments) seen.push(calls![k]!.function!.arguments!);
+    });
+    await run.done().catch(() => undefined);
+    expect(seen.join(' ')).not.toContain('zzs1');
+    expect(h.recorder.records.at(-1)?.action).toBe('block');
+  });
+
+  test('a whole call in one piece without an index passes, as such engines send it', async () => {
+    await h.script({ raw_events: stream([[{ type: 'function', id: 'call_a1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]]) });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'weather?' }] }) });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('get_weather');
+    expect(text).not.toContain('engine_error');
+    expect(h.recorder.records.at(-1)?.action).toBe('allow');
+  });
+});

@@ -13,7 +13,7 @@ export interface AssistantAnswer {
   extras?: { lane: string; text: string }[];
 }
 
-const CALL_LANE = /^(tool_calls\[(\d+)\]|function_call)\.(function\.)?(name|arguments)$/;
+const CALL_LANE = /^(tool_calls\[(\d+|-)\]|function_call)\.(function\.)?(name|arguments)$/;
 
 /**
  * Pure: lane pieces (in the order received) -> the answer. A lane's pieces are concatenated; a

@@ -66,7 +66,7 @@ export function chatChoiceLanes(choice: ChatChoice | ChatChunkChoice, primary: '
       if (!CHOICE_MEMBERS.has(key)) pieces.push(memberNameLane(key));
       continue;
     }
-    if (key === primary) pieces.push(...messageLanes(value as AnswerMessage));
+    if (key === primary) pieces.push(...messageLanes(value as AnswerMessage, primary === 'delta'));
     else if (key === 'message' || key === 'delta') {
       const own = messageLanes(value as AnswerMessage);
       for (const piece of own) pieces.push({ lane: `${key}.${piece.lane}`, text: piece.text });
@@ -99,7 +99,10 @@ export function textChoiceLanes(choice: TextChoice): LanePiece[] {
   return pieces;
 }
 
-function messageLanes(message: AnswerMessage): LanePiece[] {
+/** Where a streamed tool-call piece without an `index` also goes: the openai SDKs file every such piece under one key (`undefined`) and join them. */
+export const INDEXLESS_CALL = 'tool_calls[-]';
+
+function messageLanes(message: AnswerMessage, streamed = false): LanePiece[] {
   const pieces: LanePiece[] = [];
   for (const [key, value] of Object.entries(message)) {
     if (key === 'role') {
@@ -122,13 +125,18 @@ function messageLanes(message: AnswerMessage): LanePiece[] {
     } else if (key === 'tool_calls') {
       (value as NonNullable<AnswerMessage['tool_calls']>).forEach((call, position) => {
         const { index, type, id, ...rest } = call;
-        // Streams key a call's fragments by `index`; whole answers by position.
-        const at = `tool_calls[${index ?? position}]`;
-        pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
-        // Judged once joined, as clients join a streamed id's pieces (answer.ts, ID_LANE).
-        if (typeof id === 'string') pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
-        else if (id != null) pieces.push(...unknownLanes({ id }, at));
-        pieces.push(...unknownLanes(rest, at));
+        // Streams key a call's fragments by `index`; whole answers by position. A streamed piece
+        // without one (older Ollama and SGLang sent them) is read both ways: by its position, and
+        // joined with every other such piece, as the openai SDKs join them (a stream that mixes
+        // pieces with and without an index is refused: answerAccumulator.ts).
+        const places = index !== undefined ? [`tool_calls[${index}]`] : streamed ? [`tool_calls[${position}]`, INDEXLESS_CALL] : [`tool_calls[${position}]`];
+        for (const at of places) {
+          pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
+          // Judged once joined, as clients join a streamed id's pieces (answer.ts, ID_LANE).
+          if (typeof id === 'string') pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
+          else if (id != null) pieces.push(...unknownLanes({ id }, at));
+          pieces.push(...unknownLanes(rest, at));
+        }
       });
     } else if (MESSAGE_TEXT.has(key)) pieces.push(...unknownLanes(value, key));
     else pieces.push(...unknownMember(key, value));
