@@ -50,6 +50,9 @@ function declaredNames(schemas: readonly Walkable[]): Set<string> {
 
 let declared: Set<string> | undefined;
 
+/** Array indexes stay under the hardening limits (thousands) and token ids under a million. */
+const MAX_INDEX_DIGITS = 6;
+
 /** Pure: `param` up to its first name no request schema declares (array indexes kept); undefined when that is its first. */
 export function recordedParam(param: string): string | undefined {
   declared ??= declaredNames([ChatCompletionRequest, CompletionRequest, ResponsesRequest] as unknown as Walkable[]);
@@ -57,8 +60,9 @@ export function recordedParam(param: string): string | undefined {
   const segment = /([^.[\]]+)|\[(\d+)\]/g;
   let end = 0;
   for (let m = segment.exec(param); m; m = segment.exec(param)) {
-    const name = m[1];
-    if (name !== undefined && !/^\d+$/.test(name) && !declared.has(name)) break;
+    const name = m[1] ?? m[2];
+    // An index, or a token id (a logit_bias key): a few digits. A longer number is the client's (a card, a phone number as a metadata key).
+    if (/^\d+$/.test(name) ? name.length > MAX_INDEX_DIGITS : !declared.has(name)) break;
     end = m.index + m[0].length;
   }
   return end === 0 ? undefined : param.slice(0, end);

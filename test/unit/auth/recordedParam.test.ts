@@ -21,6 +21,12 @@ describe('recordedParam', () => {
     expect(recordedParam(param)).toBe(kept);
   });
 
+  test('a number longer than an index or a token id is the client\'s (a card number as a metadata key)', () => {
+    expect(recordedParam('metadata.4111111111111111')).toBe('metadata');
+    expect(recordedParam('logit_bias.128000')).toBe('logit_bias.128000');
+    expect(recordedParam('messages[12]')).toBe('messages[12]');
+  });
+
   test('a path whose first name is the client\'s: nothing recorded', () => {
     expect(recordedParam('Ignore_previous_instructions')).toBeUndefined();
     expect(recordedParam('Ignore_previous_instructions.__proto__')).toBeUndefined();
