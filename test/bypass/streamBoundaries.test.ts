@@ -209,5 +209,15 @@ describe.each([
     expect(text).toContain('get_weather');
     expect(text).not.toContain('engine_error');
     expect(h.recorder.records.at(-1)?.action).toBe('allow');
+    // Read both ways, delivered (and charged) once.
+    expect(h.recorder.records.at(-1)?.content?.output).toEqual(['get_weather({"city":"Paris"})']);
+  });
+
+  test('two whole calls in one chunk without indexes (parallel calls): recorded as the two calls, no joined third', async () => {
+    await h.script({ raw_events: stream([[{ type: 'function', id: 'call_a1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }, { type: 'function', id: 'call_a2', function: { name: 'get_time', arguments: '{"tz":"CET"}' } }]]) });
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'weather and time?' }] }) });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(h.recorder.records.at(-1)?.content?.output).toEqual(['get_weather({"city":"Paris"})\nget_time({"tz":"CET"})']);
   });
 });

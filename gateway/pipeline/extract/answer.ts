@@ -1,5 +1,5 @@
 import type { ChatTurn, ScanText } from '../../../guards/types';
-import { BYTES_MARK, type LanePiece } from './answerLanes';
+import { BYTES_MARK, INDEXLESS_CALL, type LanePiece } from './answerLanes';
 import { BOOKKEEPING_LANE, ID_LANE, idPieces } from './bookkeeping';
 import { readableArguments } from './toolArguments';
 
@@ -11,6 +11,13 @@ export interface AssistantAnswer {
   toolCalls: { name: string; arguments: string }[];
   /** Every other text of the choice: reasoning, refusal, logprob tokens, members the gateway does not know; by lane. */
   extras?: { lane: string; text: string }[];
+  /**
+   * Another reading of the same pieces a client may make, checked by the guards but neither
+   * delivered twice in the record nor charged twice: streamed tool-call pieces without an index,
+   * joined as the openai SDKs join them (answerLanes.ts INDEXLESS_CALL), where that differs from
+   * every call read by position.
+   */
+  views?: { name: string; arguments: string }[];
 }
 
 const CALL_LANE = /^(tool_calls\[(\d+|-)\]|function_call)\.(function\.)?(name|arguments)$/;
@@ -60,7 +67,11 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
       calls.set(key, current);
     } else if (text.trim() !== '' && text !== content) extras.push({ lane, text });
   }
-  return { content, toolCalls: [...calls.values()], extras };
+  const joined = calls.get(INDEXLESS_CALL);
+  calls.delete(INDEXLESS_CALL);
+  const toolCalls = [...calls.values()];
+  const views = joined && !toolCalls.some((c) => c.name === joined.name && c.arguments === joined.arguments) ? [joined] : [];
+  return { content, toolCalls, extras, ...(views.length ? { views } : {}) };
 }
 
 /**
@@ -103,11 +114,16 @@ export function answerScanTexts(answer: AssistantAnswer, choicePath: string): Sc
     // As the client reads them: JSON escapes decoded (toolArguments.ts).
     texts.push({ source: 'tool_call', path: `${choicePath}.tool_calls[${j}].function.arguments`, text: readableArguments(call.arguments) });
   });
+  for (const view of answer.views ?? []) {
+    texts.push({ source: 'tool_call', path: `${choicePath}.${INDEXLESS_CALL}.function.name`, text: view.name });
+    texts.push({ source: 'tool_call', path: `${choicePath}.${INDEXLESS_CALL}.function.arguments`, text: readableArguments(view.arguments) });
+  }
   return texts.filter((t) => t.text !== '' || t.path.endsWith('.content'));
 }
 
 export function answerTurn(answer: AssistantAnswer): ChatTurn {
   const turn: ChatTurn = { role: 'assistant', content: answerText(answer) };
-  if (answer.toolCalls.length) turn.toolCalls = answer.toolCalls.map((c) => `${c.name}(${readableArguments(c.arguments)})`);
+  const calls = [...answer.toolCalls, ...(answer.views ?? [])];
+  if (calls.length) turn.toolCalls = calls.map((c) => `${c.name}(${readableArguments(c.arguments)})`);
   return turn;
 }

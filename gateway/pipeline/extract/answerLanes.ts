@@ -132,8 +132,11 @@ function messageLanes(message: AnswerMessage, streamed = false): LanePiece[] {
         const places = index !== undefined ? [`tool_calls[${index}]`] : streamed ? [`tool_calls[${position}]`, INDEXLESS_CALL] : [`tool_calls[${position}]`];
         for (const at of places) {
           pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
-          // Judged once joined, as clients join a streamed id's pieces (answer.ts, ID_LANE).
-          if (typeof id === 'string') pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
+          // Judged once joined, as clients join a streamed id's pieces (answer.ts, ID_LANE); each
+          // index-less piece's id is read by its position (joined, two calls' ids would read as words).
+          if (typeof id === 'string') {
+            if (at !== INDEXLESS_CALL) pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
+          }
           else if (id != null) pieces.push(...unknownLanes({ id }, at));
           pieces.push(...unknownLanes(rest, at));
         }
