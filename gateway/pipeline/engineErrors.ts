@@ -17,7 +17,9 @@ export function engineApiError(err: unknown): ApiError {
       // An overloaded engine's own Retry-After goes on (the openai SDKs wait that long before retrying).
       return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable', null, {}, e.retryAfterSeconds === undefined ? {} : { 'retry-after': String(e.retryAfterSeconds) });
     case 'bad_gateway':
-      return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error');
+      // Without an error status of the engine's own, it answered (and so generated): a broken, cut or
+      // oversized answer. The SDKs' two automatic retries would run the whole generation twice more.
+      return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error', null, {}, e.upstreamStatus ? {} : NO_AUTOMATIC_RETRY);
     case 'aborted':
       return new ApiError(499, 'The client closed the request.', 'api_error', 'client_closed');
   }
@@ -55,7 +57,8 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Eng
     // Once per process: every request would say it again.
     if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
     credentialsWarned = true;
-    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: undefined };
+    // No retry helps until the operator fixes the key.
+    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error', null, {}, NO_AUTOMATIC_RETRY), engineWords: undefined };
   }
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;
   const words: string[] = [];

@@ -93,6 +93,8 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
 
   async function expect502(res: Response) {
     expect(res.status).toBe(502);
+    // The engine answered (and generated): the openai SDKs must not run the generation again on their own.
+    expect(res.headers.get('x-should-retry')).toBe('false');
     const text = await res.text();
     expect(text).not.toContain(UNSAFE);
     expect(JSON.parse(text)).toMatchObject({ error: { type: 'api_error', code: 'engine_error' } });
