@@ -150,9 +150,10 @@ function promptShapeOf(validated: ValidatedRequest): PromptShape {
 }
 
 /**
- * The log line for a rate-limit store failure: the first of each minute, then a count of the rest
- * (a line per failure would flood the log in an outage; one per process hid every later outage).
- * Limits are still enforced meanwhile, in this process's memory.
+ * The log line for a rate-limit store failure: at most one a minute, saying how many it left out
+ * since the last (a line per failure would flood the log in an outage; one per process hid every
+ * later outage). Takes answer from this process's memory meanwhile (redisBreaker.ts); a release or
+ * refund that failed is tried again or stays charged.
  */
 function storeErrorLog(log: (line: string) => void): (err: Error) => void {
   let windowStart = 0;
@@ -163,9 +164,9 @@ function storeErrorLog(log: (line: string) => void): (err: Error) => void {
       unlogged += 1;
       return;
     }
-    const earlier = unlogged > 0 ? ` (${unlogged} more failures in the minute before)` : '';
+    const earlier = unlogged > 0 ? ` (and ${unlogged} more since the last such line)` : '';
     windowStart = now;
     unlogged = 0;
-    log(`rate limits: a Redis command failed (${err.message.slice(0, 200)}): limits counted in this process's memory until Redis answers again${earlier}`);
+    log(`rate limits: a Redis command failed: ${err.message.slice(0, 200)}${earlier}`);
   };
 }

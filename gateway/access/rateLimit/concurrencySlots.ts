@@ -65,6 +65,7 @@ export class ConcurrencySlots {
     if (redis) {
       try {
         const taken = await redis.eval(TAKE_SCRIPT, 1, key, String(limit), String(this.options.slotTtlMs), slot);
+        this.breaker?.succeeded();
         if (taken !== 1) return REFUSED;
         return { allowed: true, release: () => this.releaseShared(redis, key, slot) };
       } catch (err) {

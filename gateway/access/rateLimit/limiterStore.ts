@@ -84,6 +84,7 @@ export class LimiterStore {
       try {
         res = await shared.consume(id, points);
         store = 'shared';
+        this.breaker.succeeded();
       } catch (err) {
         // Redis failed (or stalled to the command timeout): memory answers, now and for the cool-down.
         if (this.breaker.failed()) this.report(err);
@@ -124,7 +125,7 @@ export class LimiterStore {
    * (two at once both read the same count and gave it back twice), those that arrive meanwhile
    * merged into one; each replica's memory is its own, so no other process can overlap them.
    */
-  async give(kind: LimitKind, id: string, limit: number, points: number, store: CountStore = this.breaker?.usable?.status === 'ready' ? 'shared' : 'memory'): Promise<number> {
+  async give(kind: LimitKind, id: string, limit: number, points: number, store: CountStore = this.breaker?.closed && this.breaker.redis?.status === 'ready' ? 'shared' : 'memory'): Promise<number> {
     if (!(points > 0)) return 0;
     if (store === 'memory') return this.giveInMemory(kind, id, limit, points);
     const { shared } = this.limiter(kind);
@@ -207,6 +208,7 @@ export class LimiterStore {
     if (shared && this.breaker?.usable) {
       try {
         await shared.penalty(id, points);
+        this.breaker.succeeded();
         return;
       } catch (err) {
         if (this.breaker.failed()) this.report(err);
