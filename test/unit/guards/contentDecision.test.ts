@@ -97,6 +97,14 @@ describe('turns', () => {
       { role: 'user', path: 'conversation[0]', text: long },
       { role: 'user', path: 'conversation[0].apart[0]', text: 'call_DdmO9pD3xa9XTPNJ32zg2hcA' },
     ]);
+    // Not in a run of short turns either.
+    const short = { direction: 'input' as const, texts: [], conversation: [{ role: 'user' as const, content: 'weather?' }, { role: 'tool' as const, content: 'sunny', apart: ['functions.get_weather:0'] }] };
+    expect(selectTurns(short)).toEqual([
+      { role: 'user', path: 'conversation[0]', text: 'weather?' },
+      { role: 'user', path: 'conversation[1]', text: 'sunny' },
+      { role: 'user', path: 'joined@conversation[0]', text: 'weather? sunny' },
+      { role: 'user', path: 'conversation[1].apart[0]', text: 'functions.get_weather:0' },
+    ]);
   });
 
   it('output: the last assistant turn with its tool calls', () => {
