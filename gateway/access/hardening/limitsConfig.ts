@@ -10,9 +10,10 @@ export const HardeningLimits = z.strictObject({
    * Most texts one request hands the guards: every string the extraction finds (contents, names,
    * tool calls and definitions, documents, members the gateway does not know and their names),
    * each scanned on its own. Message and part counts alone let 39,000 strings through in tool
-   * calls or an unknown member (18 s of guard time).
+   * calls or an unknown member (18 s of guard time). Eight per message at the default message
+   * limit: an agent chat of 2,046 messages with three parallel calls a step has about 7,700.
    */
-  texts: z.number().int().positive().default(8192),
+  texts: z.number().int().positive().default(16384),
   /** Deepest nesting of arrays and objects in a JSON body (tool schemas nest; attackers nest more). */
   json_depth: z.number().int().min(4).max(1000).default(64),
   /** Largest request head (request line plus headers); bigger is a 431. */
