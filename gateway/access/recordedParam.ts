@@ -11,9 +11,16 @@ import { ChatCompletionRequest, CompletionRequest, ResponsesRequest } from '../p
 
 type Walkable = { _zod: { def: Record<string, unknown> & { type: string } } };
 
-/** Every member name the request schemas declare, at any depth (record keys are the client's, never collected). */
-function declaredNames(schemas: readonly Walkable[]): Set<string> {
+/** Every member name the request schemas declare, at any depth (record keys are the client's, never collected), and those whose value is a record. */
+function declaredNames(schemas: readonly Walkable[]): { names: Set<string>; records: Set<string> } {
   const names = new Set<string>();
+  const records = new Set<string>();
+  const isRecord = (schema: unknown): boolean => {
+    const def = (schema as Walkable | undefined)?._zod?.def;
+    if (!def) return false;
+    if (def.type === 'record') return true;
+    return ['optional', 'nullable', 'default', 'readonly', 'catch'].includes(def.type) && isRecord(def.innerType);
+  };
   const seen = new Set<unknown>();
   const walk = (schema: unknown): void => {
     if (!schema || typeof schema !== 'object' || seen.has(schema) || !('_zod' in schema)) return;
@@ -23,6 +30,7 @@ function declaredNames(schemas: readonly Walkable[]): Set<string> {
       case 'object':
         for (const [name, member] of Object.entries(def.shape as Record<string, unknown>)) {
           names.add(name);
+          if (isRecord(member)) records.add(name);
           walk(member);
         }
         return;
@@ -45,10 +53,13 @@ function declaredNames(schemas: readonly Walkable[]): Set<string> {
     }
   };
   schemas.forEach(walk);
-  return names;
+  return { names, records };
 }
 
-let declared: Set<string> | undefined;
+let declared: { names: Set<string>; records: Set<string> } | undefined;
+
+/** A record whose keys are token ids (numbers the API defines), kept: every other record's keys are the client's. */
+const TOKEN_ID_RECORDS: ReadonlySet<string> = new Set(['logit_bias']);
 
 /** Array indexes stay under the hardening limits (thousands) and token ids under a million. */
 const MAX_INDEX_DIGITS = 6;
@@ -59,11 +70,15 @@ export function recordedParam(param: string): string | undefined {
   // Segments: names between `.` and indexes in `[n]` (or `.n`, zod's form).
   const segment = /([^.[\]]+)|\[(\d+)\]/g;
   let end = 0;
+  let previous: string | undefined;
   for (let m = segment.exec(param); m; m = segment.exec(param)) {
     const name = m[1] ?? m[2];
-    // An index, or a token id (a logit_bias key): a few digits. A longer number is the client's (a card, a phone number as a metadata key).
-    if (/^\d+$/.test(name) ? name.length > MAX_INDEX_DIGITS : !declared.has(name)) break;
+    // A key of a record (metadata) is the client's, digits or not (a PIN, a date); a token id is not.
+    if (previous !== undefined && declared.records.has(previous) && !TOKEN_ID_RECORDS.has(previous)) break;
+    // An index, or a token id: a few digits. A longer number is the client's (a card number).
+    if (/^\d+$/.test(name) ? name.length > MAX_INDEX_DIGITS : !declared.names.has(name)) break;
     end = m.index + m[0].length;
+    previous = name;
   }
   return end === 0 ? undefined : param.slice(0, end);
 }

@@ -23,6 +23,9 @@ describe('recordedParam', () => {
 
   test('a number longer than an index or a token id is the client\'s (a card number as a metadata key)', () => {
     expect(recordedParam('metadata.4111111111111111')).toBe('metadata');
+    // A record's keys are the client's whatever they look like (a PIN, a date).
+    expect(recordedParam('metadata.240101')).toBe('metadata');
+    expect(recordedParam('metadata.model')).toBe('metadata');
     expect(recordedParam('logit_bias.128000')).toBe('logit_bias.128000');
     expect(recordedParam('messages[12]')).toBe('messages[12]');
   });
