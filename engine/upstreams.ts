@@ -82,6 +82,8 @@ export class UpstreamPool implements Engine {
     const order = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++).slice(0, this.settings.retries + 1);
     const endsAt = performance.now() + this.options.totalTimeoutMs;
     let lastError: unknown;
+    // An overloaded replica's answer, with its Retry-After: what the client is told if no replica answers (a refused connection after it says nothing of when to come back).
+    let busy: EngineError | undefined;
     for (const index of order) {
       const left = Math.floor(endsAt - performance.now());
       // Too little left to be worth a replica (under a second, or its connect timeout): the failure
@@ -93,10 +95,11 @@ export class UpstreamPool implements Engine {
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         // Overloaded (429) is busy, not broken: tried on another replica, not marked down.
         if ((err as EngineError).upstreamStatus !== 429) this.health.failed(index, (err as Error).message);
+        if ((err as EngineError).retryAfterSeconds !== undefined) busy = err as EngineError;
         lastError = err;
       }
     }
-    throw lastError;
+    throw busy ?? lastError;
   }
 }
 

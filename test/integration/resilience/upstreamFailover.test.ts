@@ -4,6 +4,7 @@ import { startGateway } from '../../../gateway/server';
 import { FIXTURE_POLICY, MemoryRecorder, readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startRecordingUpstream } from '../../support/recordingUpstream';
 import { eventually } from '../../support/keys';
+import { closedPort } from '../../support/closedPort';
 
 const script = (engine: DevEngine, entry: Record<string, unknown>) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
 const reset = (engine: DevEngine) => fetch(`${engine.url}/dev/reset`, { method: 'POST' });
@@ -176,6 +177,22 @@ describe('replicas listed only under engine.upstreams', () => {
       await gateway.shutdown(1000);
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe("an overloaded replica's Retry-After", () => {
+  test('reaches the client when the other replica is unreachable: the overloaded one says when to come back, the refused one says nothing', async () => {
+    const h = await startHarness({ config: { engine: { upstreams: [{ url: `http://127.0.0.1:${await closedPort()}/v1` }], health_interval_ms: 60_000, retries: 1 } } });
+    try {
+      for (let i = 0; i < 4; i++) {
+        await script(h.engine, { status: 429, retry_after: 30 });
+        const res = await chat(h);
+        await res.arrayBuffer();
+        expect([res.status, res.headers.get('retry-after')]).toEqual([503, '30']);
+      }
+    } finally {
+      await h.close();
     }
   });
 });
