@@ -38,8 +38,10 @@ export interface EngineResponse {
 
 /** What the gateway needs of an engine: one upstream (EngineClient) or several with failover (UpstreamPool). */
 export interface Engine {
-  /** The (first) upstream's settings; passthrough routes forward there. */
+  /** The (first) upstream's settings. */
   readonly options: EngineClientOptions;
+  /** The upstream a passthrough request goes to: with several, the next healthy one in turn. */
+  nextUpstream(): EngineClientOptions;
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse>;
   get(path: string, signal?: EngineSignal): Promise<EngineResponse>;
   ping(timeoutMs?: number): Promise<boolean>;
@@ -53,6 +55,10 @@ export class EngineClient implements Engine {
   private readonly server: { address: string; port: number };
   /** Per engine path, `${base}${path}` as undici's request(url) splits it (see dispatch()); null: a scheme undici refuses. */
   private readonly targets = new Map<string, { origin: string; path: string } | null>();
+
+  nextUpstream(): EngineClientOptions {
+    return this.options;
+  }
 
   constructor(readonly options: EngineClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');

@@ -51,6 +51,12 @@ export class UpstreamPool implements Engine {
     return this.health.isUp(index);
   }
 
+  /** Round-robin over the healthy upstreams (all of them when none is), as the guarded routes' first try. */
+  nextUpstream(): EngineClientOptions {
+    const [index] = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++);
+    return this.clients[index ?? 0].options;
+  }
+
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
     const streamed = (body as { stream?: unknown } | null)?.stream === true;
     return this.attempt((c, left) => c.post(path, body, signal, left), signal, streamed);

@@ -24,13 +24,13 @@ const NOT_CONNECTED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND',
  * or closes a route without a restart.
  */
 export function passthroughRoute(deps: RouteDeps): RequestHandler {
-  const base = new URL(deps.engine.options.baseUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const engineKey = deps.engine.options.apiKey;
   const bodyLimit = deps.bodyLimitBytes ?? Number.POSITIVE_INFINITY;
   const forwardPaths = new WeakMap<Request, string>();
+  // Per request, the upstream it goes to: with several, the next healthy one (upstream 1 took them all, down or not).
+  const upstreams = new WeakMap<Request, { origin: string; key: string | undefined }>();
   const proxy = createProxyMiddleware<Request, Response>({
-    target: base.origin,
+    target: new URL(deps.engine.options.baseUrl).origin,
+    router: (req: Request) => upstreams.get(req)?.origin ?? new URL(deps.engine.options.baseUrl).origin,
     changeOrigin: true,
     // The decided normal form, never the client's spelling: `/v1/<rest>` becomes `<engine base path>/<rest>`.
     pathRewrite: (_path, req) => forwardPaths.get(req) ?? '/',
@@ -40,6 +40,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
         // Headers the client named in Connection are hop-by-hop too.
         for (const name of String(req.headers.connection ?? '').split(',')) if (name.trim()) proxyReq.removeHeader(name.trim());
         for (const name of STRIPPED) proxyReq.removeHeader(name);
+        const engineKey = upstreams.get(req)?.key;
         if (engineKey) proxyReq.setHeader('authorization', `Bearer ${engineKey}`);
         proxyReq.setHeader('x-request-id', contextOf(req.res as Response).requestId);
         limitBody(req, proxyReq, bodyLimit);
@@ -87,7 +88,10 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) return next(tooLarge(bodyLimit));
-    forwardPaths.set(req, `${basePath}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
+    const upstream = deps.engine.nextUpstream();
+    const base = new URL(upstream.baseUrl);
+    upstreams.set(req, { origin: base.origin, key: upstream.apiKey });
+    forwardPaths.set(req, `${base.pathname.replace(/\/+$/, '')}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');
     // The gateway answers `Expect` itself (access/hardening/expectContinue.ts). Left on the

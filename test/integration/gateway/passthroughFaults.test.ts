@@ -78,3 +78,43 @@ describe('passthrough: an engine that times out, or that nothing listens for', (
     }
   });
 });
+
+/** Several engine upstreams: a passthrough request goes to the next healthy one, as a guarded request's first try does. */
+describe('passthrough: upstream 1 down, upstream 2 up', () => {
+  const served: string[] = [];
+  const up = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      served.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/models') return res.end(JSON.stringify({ object: 'list', data: [{ id: 'dev', object: 'model' }] }));
+      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1] }] }));
+    });
+  });
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const down = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${down}/v1`, config: { engine: { upstreams: [{ url: `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`, api_key: 'key-of-upstream-2' }], health_interval_ms: 100 } } });
+    // The health checks mark upstream 1 down.
+    for (let i = 0; i < 50 && !served.some((s) => s.startsWith('GET /v1/models')); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+  });
+  afterAll(async () => {
+    await h.close();
+    up.closeAllConnections();
+    await new Promise<void>((r) => up.close(() => r()));
+  });
+
+  test('every passthrough request is served by the healthy upstream, with that upstream\'s own key', async () => {
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(served.filter((s) => s.startsWith('POST /v1/embeddings'))).toEqual(Array(4).fill('POST /v1/embeddings Bearer key-of-upstream-2'));
+  });
+});
