@@ -15,6 +15,8 @@ export class EngineError extends Error {
     readonly stage?: TimeoutStage,
     /** An overloaded engine's own `Retry-After` (seconds), passed on to the client. */
     readonly retryAfterSeconds?: number,
+    /** A `bad_gateway` answer cut short (the connection broke, the stream ended early or empty): a pod restart, an OOM kill, a proxy's idle cut; unlike a malformed answer, not bound to happen again. */
+    readonly cut?: boolean,
   ) {
     super(message);
     this.name = 'EngineError';
@@ -22,6 +24,11 @@ export class EngineError extends Error {
 }
 
 export type TimeoutStage = 'connect' | 'first_byte' | 'idle' | 'total';
+
+/** An answer the engine cut short (EngineError.cut). */
+export function answerCut(message: string): EngineError {
+  return new EngineError('bad_gateway', message, undefined, undefined, undefined, true);
+}
 
 /** Classifies a low-level error from undici / node:net without leaking hostnames into messages. */
 export function classifyEngineError(err: unknown, phase: string): EngineError {
@@ -35,7 +42,7 @@ export function classifyEngineError(err: unknown, phase: string): EngineError {
   }
   if (code === 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
   // Once the engine has answered, a broken connection is a failed answer (502), not an unreachable engine.
-  if (phase === 'stream') return new EngineError('bad_gateway', `the engine connection broke mid-answer (${code ?? 'reset'})`);
+  if (phase === 'stream') return answerCut(`the engine connection broke mid-answer (${code ?? 'reset'})`);
   return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`);
 }
 

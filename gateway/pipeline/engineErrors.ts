@@ -17,9 +17,10 @@ export function engineApiError(err: unknown): ApiError {
       // An overloaded engine's own Retry-After goes on (the openai SDKs wait that long before retrying).
       return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable', null, {}, e.retryAfterSeconds === undefined ? {} : { 'retry-after': String(e.retryAfterSeconds) });
     case 'bad_gateway':
-      // Without an error status of the engine's own, it answered (and so generated): a broken, cut or
-      // oversized answer. The SDKs' two automatic retries would run the whole generation twice more.
-      return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error', null, {}, e.upstreamStatus ? {} : NO_AUTOMATIC_RETRY);
+      // Without an error status of the engine's own, it answered (and so generated). A malformed or
+      // oversized answer would come again: the SDKs' two automatic retries would only run the whole
+      // generation twice more. An answer cut short (a pod restart, a proxy's idle cut) stays retryable.
+      return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error', null, {}, e.upstreamStatus || e.cut ? {} : NO_AUTOMATIC_RETRY);
     case 'aborted':
       return new ApiError(499, 'The client closed the request.', 'api_error', 'client_closed');
   }

@@ -17,6 +17,8 @@ describe('engine faults', () => {
     await h.script({ status: 500 });
     const res = await chat(h, {});
     expect(res.status).toBe(502);
+    // The engine's own error status: a retry may well succeed, so the openai SDKs may retry it.
+    expect(res.headers.get('x-should-retry')).toBeNull();
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
   });
 
@@ -109,6 +111,8 @@ describe('engine faults', () => {
     await h.script({ reply: 'alpha beta gamma delta epsilon', drop_after_chunks: 2 });
     const res = await chat(h, { stream: true });
     expect(res.status).toBe(502);
+    // Cut short (a restart, a proxy's idle cut), not malformed: the client got nothing, a retry is how it recovers.
+    expect(res.headers.get('x-should-retry')).toBeNull();
     const text = await res.text();
     expect(text).not.toContain('alpha');
     const last = h.recorder.records[h.recorder.records.length - 1];
@@ -222,6 +226,7 @@ describe('engine failing in the middle of a whole (not streamed) answer', () => 
     mode = 'reset';
     const res = await chat(h, {});
     expect(res.status).toBe(502);
+    expect(res.headers.get('x-should-retry')).toBeNull();
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
     expect(h.recorder.records[h.recorder.records.length - 1].status).toBe(502);
     const models = await fetch(`${h.gateway.url}/v1/models`);
