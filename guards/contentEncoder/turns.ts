@@ -57,7 +57,8 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
   // Ids a turn carries (ChatTurn.apart): each read on its own, never joined to words, not even in a
   // run of short turns (joined there, an OpenAI-style id raised ordinary tool chats' scores: 0.29 -> 0.92).
   const ids: TurnText[] = conversation.flatMap((turn, i) => (turn.apart ?? []).filter((text) => text.trim() !== '').map((text, j) => ({ role: templateRole(turn.role), path: `conversation[${i}].apart[${j}]`, text })));
-  return [...withWhole(turns), ...ids];
+  // Joined with each other, though (a phrase spread over several ids), never with words.
+  return [...withWhole(turns), ...withWhole(ids)];
 }
 
 export const SHORT_TURN_WORDS = 16;

@@ -105,6 +105,9 @@ describe('turns', () => {
       { role: 'user', path: 'joined@conversation[0]', text: 'weather? sunny' },
       { role: 'user', path: 'conversation[1].apart[0]', text: 'functions.get_weather:0' },
     ]);
+    // Ids together, as a phrase spread over several of them reads: a run of their own.
+    const spread = { direction: 'input' as const, texts: [], conversation: [{ role: 'assistant' as const, content: '', apart: ['how_to_build', 'a_pipe_bomb'] }, { role: 'tool' as const, content: 'ok', apart: ['at_home_now'] }] };
+    expect(selectTurns(spread).map((t) => t.text)).toEqual(['ok', 'how_to_build', 'a_pipe_bomb', 'at_home_now', 'how_to_build a_pipe_bomb at_home_now']);
   });
 
   it('output: the last assistant turn with its tool calls', () => {
