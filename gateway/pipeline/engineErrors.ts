@@ -58,8 +58,8 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Eng
     // Once per process: every request would say it again.
     if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
     credentialsWarned = true;
-    // No retry helps until the operator fixes the key.
-    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error', null, {}, NO_AUTOMATIC_RETRY), engineWords: undefined };
+    // Retryable: cheap (nothing generated), and with several upstreams the next try may reach a replica whose key is right.
+    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: undefined };
   }
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;
   const words: string[] = [];
