@@ -13,6 +13,9 @@ export interface UpstreamPoolOptions {
   log?: (line: string) => void;
 }
 
+/** Health checks an upstream that timed out sits out, whatever they say (30 s at the default 5 s interval). */
+const TIMEOUT_HOLD_CHECKS = 6;
+
 /**
  * Several replicas of one engine behind one Engine: requests go round-robin over the healthy
  * ones, a failure before the first byte moves on to the next (never after: by then the client may
@@ -98,6 +101,10 @@ export class UpstreamPool implements Engine {
       try {
         return await call(this.clients[index], left);
       } catch (err) {
+        // A timeout after the request went out: the replica may be hung behind a health route that still passes.
+        if (!signal?.aborted && (err as EngineError).failure === 'timeout' && (err as EngineError).stage !== 'connect') {
+          this.health.failed(index, (err as Error).message, this.settings.healthIntervalMs * TIMEOUT_HOLD_CHECKS);
+        }
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         // Overloaded (429) is busy, not broken: tried on another replica, not marked down.
         if ((err as EngineError).upstreamStatus !== 429) this.health.failed(index, (err as Error).message);

@@ -181,6 +181,42 @@ describe('replicas listed only under engine.upstreams', () => {
   });
 });
 
+describe('a replica that times out', () => {
+  test('sits out its health checks for a while (it may be hung behind a health route that still answers): the next requests go to the other', async () => {
+    const other = await startDevEngine();
+    const h = await startHarness({ config: { engine: { upstreams: [{ url: other.baseUrl }], first_byte_timeout_ms: 400, health_interval_ms: 100 } } });
+    try {
+      // Round-robin: find which replica takes the next request, and make that one hang.
+      await script(h.engine, { hang: true });
+      await script(other, { hang: true });
+      const res = await chat(h);
+      expect(res.status).toBe(504);
+      await res.arrayBuffer();
+      const hung = h.engine.stats.requests === 1 ? h.engine : other;
+      const healthy = hung === h.engine ? other : h.engine;
+      await reset(hung);
+      await reset(healthy);
+      const before = [hung.stats.requests, healthy.stats.requests];
+      // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these.
+      for (let i = 0; i < 4; i++) {
+        const ok = await chat(h);
+        expect(ok.status).toBe(200);
+        await ok.arrayBuffer();
+      }
+      expect([hung.stats.requests - before[0], healthy.stats.requests - before[1]]).toEqual([0, 4]);
+      // Then back in the rotation.
+      await eventually(async () => {
+        const again = await chat(h);
+        await again.arrayBuffer();
+        return hung.stats.requests > before[0];
+      }, 'the held replica back');
+    } finally {
+      await h.close();
+      await other.close();
+    }
+  });
+});
+
 describe("an overloaded replica's Retry-After", () => {
   test('reaches the client when the other replica is unreachable: the overloaded one says when to come back, the refused one says nothing', async () => {
     const h = await startHarness({ config: { engine: { upstreams: [{ url: `http://127.0.0.1:${await closedPort()}/v1` }], health_interval_ms: 60_000, retries: 1 } } });

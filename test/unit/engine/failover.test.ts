@@ -36,4 +36,17 @@ describe('failover', () => {
     expect(health.isUp(1)).toBe(true);
     expect(changes).toEqual(['1:false', '1:true']);
   });
+
+  test('an upstream held down (it timed out) stays down through passing health checks until the hold ends; a failing check still counts', async () => {
+    const health = new UpstreamHealth(2);
+    health.failed(0, 'first byte timeout', 60);
+    health.checked(0, true);
+    expect(health.isUp(0)).toBe(false);
+    health.failed(0, 'refused'); // no hold: the longer one stands
+    health.checked(0, true);
+    expect(health.isUp(0)).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    health.checked(0, true);
+    expect(health.isUp(0)).toBe(true);
+  });
 });
