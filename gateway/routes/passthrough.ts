@@ -28,13 +28,18 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
   const forwardPaths = new WeakMap<Request, string>();
   // Per request, the upstream it goes to: with several, the next healthy one (upstream 1 took them all, down or not).
   const upstreams = new WeakMap<Request, { origin: string; key: string | undefined }>();
+  // Requests whose engine went quiet past the timeout (told apart from a connection that broke).
+  const timedOut = new WeakSet<Request>();
   const proxy = createProxyMiddleware<Request, Response>({
     target: new URL(deps.engine.options.baseUrl).origin,
     router: (req: Request) => upstreams.get(req)?.origin ?? new URL(deps.engine.options.baseUrl).origin,
     changeOrigin: true,
     // The decided normal form, never the client's spelling: `/v1/<rest>` becomes `<engine base path>/<rest>`.
     pathRewrite: (_path, req) => forwardPaths.get(req) ?? '/',
-    proxyTimeout: deps.engine.options.totalTimeoutMs,
+    // As the guarded routes: the engine silent longer than its first-byte timeout (a whole answer's
+    // headers) or, once it answered, its idle timeout, is a 504; a route's whole answer takes no
+    // longer on an engine that works.
+    proxyTimeout: Math.min(deps.engine.options.totalTimeoutMs, Math.max(deps.engine.options.firstByteTimeoutMs, deps.engine.options.idleTimeoutMs)),
     on: {
       proxyReq: (proxyReq: ClientRequest, req: Request) => {
         // Headers the client named in Connection are hop-by-hop too.
@@ -43,6 +48,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
         const engineKey = upstreams.get(req)?.key;
         if (engineKey) proxyReq.setHeader('authorization', `Bearer ${engineKey}`);
         proxyReq.setHeader('x-request-id', contextOf(req.res as Response).requestId);
+        proxyReq.once('timeout', () => timedOut.add(req));
         limitBody(req, proxyReq, bodyLimit);
       },
       // The engine breaking off after its status line: the client sees the break (its connection
@@ -54,13 +60,17 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
           if (!proxyRes.complete) (res as Response).destroy();
         });
       },
-      error: (err, _req, res) => {
+      error: (err, req, res) => {
         const out = res as Response;
         if ('headersSent' in out && !out.headersSent) {
-          // Only a connection never made is cheap to retry; after a timeout or a reset mid-request the
-          // openai SDKs' automatic retries would wait out the whole timeout again (x-should-retry).
-          if (!NOT_CONNECTED.has((err as NodeJS.ErrnoException).code ?? '')) out.set(NO_AUTOMATIC_RETRY);
-          out.status(502).json({ error: { message: 'The engine could not be reached for this route.', type: 'api_error', param: null, code: 'engine_unavailable' } });
+          // As the guarded routes answer: a connection never made is a 503 (retryable: nothing reached
+          // the engine); a timeout a 504 and a connection broken mid-request a 502, which the openai
+          // SDKs' automatic retries would only wait out again (x-should-retry).
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          if (NOT_CONNECTED.has(code)) return void out.status(503).json({ error: { message: 'The engine is unavailable. Try again later.', type: 'api_error', param: null, code: 'engine_unavailable' } });
+          out.set(NO_AUTOMATIC_RETRY);
+          if (timedOut.has(req as Request)) return void out.status(504).json({ error: { message: 'The engine did not answer in time.', type: 'api_error', param: null, code: 'engine_timeout' } });
+          out.status(502).json({ error: { message: 'The engine failed on this route.', type: 'api_error', param: null, code: 'engine_error' } });
         } else if ('destroy' in out) {
           out.destroy();
         }

@@ -56,14 +56,25 @@ describe('passthrough: an engine that times out, or that nothing listens for', (
 
   const embeddings = (base: string) => fetch(`${base}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
 
-  test('a timeout: 502, and the openai SDKs are told not to retry (each retry would wait the timeout out again)', async () => {
+  test('a timeout: 504 engine_timeout, as on the guarded routes, and the openai SDKs are told not to retry (each retry would wait the timeout out again)', async () => {
     const res = await embeddings(h.baseUrl);
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(504);
     expect(res.headers.get('x-should-retry')).toBe('false');
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_timeout');
   });
 
-  test('nothing listening: 502, retryable (nothing reached the engine)', async () => {
+  test("the engine's first-byte timeout bounds a passthrough request too, not only the total (600 s by default)", async () => {
+    const quick = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, config: { engine: { first_byte_timeout_ms: 300, idle_timeout_ms: 300, total_timeout_ms: 20_000 } } });
+    try {
+      const res = await embeddings(quick.baseUrl);
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_timeout');
+    } finally {
+      await quick.close();
+    }
+  });
+
+  test('nothing listening: 503 engine_unavailable, as on the guarded routes, retryable (nothing reached the engine)', async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const port = (closed.address() as AddressInfo).port;
@@ -71,8 +82,9 @@ describe('passthrough: an engine that times out, or that nothing listens for', (
     const other = await startHarness({ engineUrl: `http://127.0.0.1:${port}/v1` });
     try {
       const res = await embeddings(other.baseUrl);
-      expect(res.status).toBe(502);
+      expect(res.status).toBe(503);
       expect(res.headers.get('x-should-retry')).toBeNull();
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
     } finally {
       await other.close();
     }
