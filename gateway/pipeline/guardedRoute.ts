@@ -111,7 +111,8 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     }
     let apiError = err instanceof ApiError ? err : engineApiError(err);
     try {
-      await call.finish(apiError.status, { type: apiError.code ?? 'error', message: apiError.message });
+      const cause = engineCause(err);
+      await call.finish(apiError.status, { type: apiError.code ?? 'error', message: cause ? `${apiError.message} (${cause})` : apiError.message });
     } catch (recordErr) {
       // The record could not be written (503 audit_unavailable): that is what the client is told.
       if (recordErr instanceof ApiError) apiError = recordErr;
@@ -119,4 +120,17 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     call.sendHeaders(call.record.guardFault ? 'error' : call.record.action);
     sendError(call.res, apiError);
   }
+}
+
+/**
+ * Pure: what the record adds to an engine failure's client message, so an operator can tell an
+ * overloaded engine (its HTTP 429), the engine's own 503 and a refused connection apart (all three
+ * are 503 engine_unavailable to the client). The engine's status, or the gateway's own words for
+ * the failure (a connection code, a timeout's stage, which member was malformed); never the
+ * engine's error text, which may quote the request.
+ */
+export function engineCause(err: unknown): string | undefined {
+  if (!(err instanceof EngineError)) return undefined;
+  if (err.upstreamStatus !== undefined) return `engine HTTP ${err.upstreamStatus}`;
+  return err.message.slice(0, 300);
 }

@@ -29,6 +29,8 @@ describe('engine faults', () => {
     expect(res.headers.get('retry-after')).toBe('7');
     expect(res.headers.get('x-should-retry')).toBeNull();
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
+    // The client hears engine_unavailable for all three causes; the record says which.
+    expect(h.recorder.records.at(-1)?.error?.message).toContain('(engine HTTP 429)');
   });
 
   test("an unavailable engine (503): 503 engine_unavailable carrying the engine's Retry-After, not a 502", async () => {
@@ -37,7 +39,7 @@ describe('engine faults', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('9');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_unavailable');
-    expect(h.recorder.records.at(-1)).toMatchObject({ status: 503, error: { type: 'engine_unavailable' } });
+    expect(h.recorder.records.at(-1)).toMatchObject({ status: 503, error: { type: 'engine_unavailable', message: expect.stringContaining('(engine HTTP 503)') } });
   });
 
   test('engine answering 400 reaches the client with its status and message', async () => {
@@ -181,6 +183,8 @@ describe('engine down', () => {
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe('engine_unavailable');
       expect(body.error.message).not.toContain('127.0.0.1');
+      expect(h.recorder.records.at(-1)?.error?.message).toMatch(/unreachable \(ECONNREFUSED\)/);
+      expect(h.recorder.records.at(-1)?.error?.message).not.toContain('127.0.0.1');
       const ready = await fetch(`${h.gateway.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { problems: Record<string, string> }).problems.engine).toBeTruthy();
