@@ -93,13 +93,22 @@ export class UpstreamPool implements Engine {
     let lastError: unknown;
     // An overloaded replica's answer, with its Retry-After: what the client is told if no replica answers (a refused connection after it says nothing of when to come back).
     let busy: EngineError | undefined;
-    for (const index of order) {
+    for (const [position, index] of order.entries()) {
       const left = Math.floor(endsAt - performance.now());
       // Too little left to be worth a replica (under a second, or its connect timeout): the failure
       // already seen is the answer, not a timeout on a fresh replica.
       if (lastError && left < Math.min(this.options.connectTimeoutMs, 1000)) break;
       try {
-        return await call(this.clients[index], left);
+        const res = await call(this.clients[index], left);
+        // A replica refusing the gateway's own key (a wrong or rotated engine.upstreams[].api_key)
+        // started nothing: marked down (its health check, made with the same key, keeps it down) and
+        // the next replica tried; the last one's refusal is the answer (a 502 about the key).
+        if ((res.status === 401 || res.status === 403) && position < order.length - 1) {
+          res.body.resume();
+          this.health.failed(index, `HTTP ${res.status}: the engine refused the gateway's key`);
+          continue;
+        }
+        return res;
       } catch (err) {
         // A timeout after the request went out: the replica may be hung behind a health route that still passes.
         if (!signal?.aborted && (err as EngineError).failure === 'timeout' && (err as EngineError).stage !== 'connect') {

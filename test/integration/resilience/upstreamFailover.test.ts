@@ -77,6 +77,12 @@ describe('several upstreams: health checks and failover before the first byte', 
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('engine_error');
   });
 
+  test("one replica refusing the gateway's key (a wrong engine.upstreams[].api_key) is failed over and marked down: the client never sees it", async () => {
+    await script(h.engine, { status: 401, times: 5 });
+    const statuses = await untilFirstTook(1);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
   test('a stream whose upstream hangs times out before its first byte, and the other answers', async () => {
     await script(h.engine, { hang: true });
     const target = h.engine.stats.requests + 1;
