@@ -15,7 +15,11 @@ export class EngineError extends Error {
     readonly stage?: TimeoutStage,
     /** An overloaded engine's own `Retry-After` (seconds), passed on to the client. */
     readonly retryAfterSeconds?: number,
-    /** A `bad_gateway` answer cut short (the connection broke, the stream ended early or empty): a pod restart, an OOM kill, a proxy's idle cut; unlike a malformed answer, not bound to happen again. */
+    /**
+     * A `bad_gateway` answer whose connection broke mid-answer: a pod restart, an OOM kill, a proxy's
+     * cut; unlike a malformed answer (or a stream that ended cleanly without its end, which an
+     * engine ignoring `stream: true` does every time), not bound to happen again.
+     */
     readonly cut?: boolean,
   ) {
     super(message);

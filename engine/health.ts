@@ -1,8 +1,8 @@
 /**
  * Up/down state of each upstream. A failed request marks an upstream down at once (the next
  * requests go elsewhere first); only a passing health check brings it back, so one lucky request
- * does not send traffic back to a flapping replica. An upstream that timed out is held down for a
- * while whatever its health checks say: a replica that accepts requests and never answers often
+ * does not send traffic back to a flapping replica. An upstream whose stream sent no headers in
+ * time is held down for a while whatever its health checks say: a replica that accepts requests and never answers often
  * still answers its health route, and was back in the rotation (and its share of requests timing
  * out) at the next check.
  */

@@ -13,7 +13,7 @@ export interface UpstreamPoolOptions {
   log?: (line: string) => void;
 }
 
-/** Health checks an upstream that timed out sits out, whatever they say (30 s at the default 5 s interval). */
+/** Health checks an upstream whose stream sent no headers in time sits out, whatever they say (30 s at the default 5 s interval). */
 const TIMEOUT_HOLD_CHECKS = 6;
 
 /**
@@ -110,8 +110,10 @@ export class UpstreamPool implements Engine {
         }
         return res;
       } catch (err) {
-        // A timeout after the request went out: the replica may be hung behind a health route that still passes.
-        if (!signal?.aborted && (err as EngineError).failure === 'timeout' && (err as EngineError).stage !== 'connect') {
+        // A stream's headers come as generation starts: none by its first-byte timeout, and the replica
+        // may be hung behind a health route that still passes. (A whole answer's first-byte timeout can
+        // be a long generation, which says nothing about the replica.)
+        if (!signal?.aborted && streamed && (err as EngineError).failure === 'timeout' && (err as EngineError).stage === 'first_byte') {
           this.health.failed(index, (err as Error).message, this.settings.healthIntervalMs * TIMEOUT_HOLD_CHECKS);
         }
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;

@@ -18,8 +18,9 @@ export function engineApiError(err: unknown): ApiError {
       return new ApiError(503, 'The engine is unavailable. Try again later.', 'api_error', 'engine_unavailable', null, {}, e.retryAfterSeconds === undefined ? {} : { 'retry-after': String(e.retryAfterSeconds) });
     case 'bad_gateway':
       // Without an error status of the engine's own, it answered (and so generated). A malformed or
-      // oversized answer would come again: the SDKs' two automatic retries would only run the whole
-      // generation twice more. An answer cut short (a pod restart, a proxy's idle cut) stays retryable.
+      // oversized answer, or a stream that ended cleanly without its end, would come again: the SDKs'
+      // two automatic retries would only run the whole generation twice more. A connection broken
+      // mid-answer (a pod restart, a proxy's cut) stays retryable.
       return new ApiError(502, `The engine failed${e.upstreamStatus ? ` (HTTP ${e.upstreamStatus})` : ''}.`, 'api_error', 'engine_error', null, {}, e.upstreamStatus || e.cut ? {} : NO_AUTOMATIC_RETRY);
     case 'aborted':
       return new ApiError(499, 'The client closed the request.', 'api_error', 'client_closed');

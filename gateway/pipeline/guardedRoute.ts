@@ -125,12 +125,22 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
 /**
  * Pure: what the record adds to an engine failure's client message, so an operator can tell an
  * overloaded engine (its HTTP 429), the engine's own 503 and a refused connection apart (all three
- * are 503 engine_unavailable to the client). The engine's status, or the gateway's own words for
- * the failure (a connection code, a timeout's stage, which member was malformed); never the
- * engine's error text, which may quote the request.
+ * are 503 engine_unavailable to the client). Words from a fixed vocabulary only (the engine's
+ * status, a connection error code, a timeout's stage): never the failure's own message, which can
+ * quote what the engine sent (a malformed answer's member names, which an engine chooses).
  */
 export function engineCause(err: unknown): string | undefined {
   if (!(err instanceof EngineError)) return undefined;
   if (err.upstreamStatus !== undefined) return `engine HTTP ${err.upstreamStatus}`;
-  return err.message.slice(0, 300);
+  const code = /\(([A-Z][A-Z0-9_]{1,40})\)$/.exec(err.message)?.[1];
+  switch (err.failure) {
+    case 'unreachable':
+      return `unreachable${code ? `: ${code}` : ''}`;
+    case 'timeout':
+      return `timeout${err.stage ? `: ${err.stage}` : ''}`;
+    case 'bad_gateway':
+      return err.cut ? `connection broken mid-answer${code ? `: ${code}` : ''}` : 'an answer the gateway cannot read';
+    default:
+      return undefined;
+  }
 }

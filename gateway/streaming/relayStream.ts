@@ -1,5 +1,5 @@
 import type { EngineResponse } from '../../engine/client';
-import { answerCut, EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
@@ -33,7 +33,7 @@ async function relayBuffered(call: GuardedCall, upstream: EngineResponse, adapte
     if (event.done) sawDone = true;
   }
   timing.engineAnswered();
-  if (!sawDone) throw answerCut('the engine stream ended without [DONE]');
+  if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
   record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
   const indexes = accumulator.choiceIndexes();
   if (unaskedChoice(indexes, call.parsed.body) !== undefined) throw new EngineError('bad_gateway', 'the engine sent more answers than the request asked for');
@@ -118,9 +118,9 @@ async function relayPassthrough(call: GuardedCall, upstream: EngineResponse, ada
       await write(res, event.raw);
       if (event.done) sawDone = true;
     }
-    if (!started) throw answerCut('the engine sent an empty stream');
+    if (!started) throw new EngineError('bad_gateway', 'the engine sent an empty stream');
     // A stream cut short must not look complete: the client gets an error event and [DONE], the record a failure.
-    if (!sawDone) throw answerCut('the engine stream ended without [DONE]');
+    if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     res.end();
   } catch (err) {
     // Nothing went out (the engine sent nothing, or the stream's start could not be recorded): an error answer, not a 200.

@@ -1,6 +1,6 @@
 import type { EngineResponse } from '../../engine/client';
 import { parseResponseEvent, TERMINAL_RESPONSE_EVENTS, type ResponseStreamEvent } from '../../engine/answerSchema';
-import { answerCut, classifyEngineError, EngineError } from '../../engine/errors';
+import { classifyEngineError, EngineError } from '../../engine/errors';
 import { engineAnswer, parseEngineText } from '../pipeline/engineAnswer';
 import type { ResponsesAccumulator } from './responsesAccumulator';
 import { EventPlacement } from './eventPlacement';
@@ -29,7 +29,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
   const placement = new EventPlacement();
   const annotate = (sse: SseEvent): ResponseEngineEvent => {
     if (sse.data === undefined) return { raw: KEEP_ALIVE, keepAlive: true };
-    if (sse.data.trim() === '[DONE]') throw answerCut('the engine stream ended before its response was complete');
+    if (sse.data.trim() === '[DONE]') throw new EngineError('bad_gateway', 'the engine stream ended before its response was complete');
     const json = parseEngineText(sse.data, 'a stream event');
     // Read (and remembered for a block's kept items) where the client places it; relayed as sent.
     const event = engineAnswer(() => placement.place(parseResponseEvent(json)));
@@ -52,7 +52,7 @@ export async function* responseEvents(upstream: EngineResponse, accumulator: Res
   } catch (err) {
     throw err instanceof EngineError ? err : classifyEngineError(err, 'stream');
   }
-  throw answerCut('the engine stream ended without response.completed');
+  throw new EngineError('bad_gateway', 'the engine stream ended without response.completed');
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { EngineResponse } from '../../engine/client';
-import { answerCut, EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
@@ -80,7 +80,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
       await releaseChecked();
       if (checks.due() && !(await checks.checkWindow())) return await block();
     }
-    if (!sawDone) throw answerCut('the engine stream ended without [DONE]');
+    if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     if (!(await checks.checkEnd())) return await block();
     call.delivered([accumulator.answer(0)]);

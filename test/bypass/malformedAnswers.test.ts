@@ -105,6 +105,11 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
   });
 
+  test('streamed, a stream that ends cleanly without [DONE] (as an engine ignoring stream: true does every time): 502, not retried by the SDKs', async () => {
+    await h.script({ raw_events: chatEvents([{ content: 'One' }, { content: ' two' }]).slice(0, -1) });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
+  });
+
   test('streamed, answers beyond the n asked for: 502 engine_error; as many as asked: relayed', async () => {
     const chunk = (index: number, content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'dev', choices: [{ index, delta: { role: 'assistant', content }, finish_reason: 'stop' }] })}`;
     const three = [chunk(0, 'One.'), chunk(1, 'Two.'), chunk(2, 'Three.'), 'data: [DONE]'];

@@ -183,7 +183,7 @@ describe('engine down', () => {
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe('engine_unavailable');
       expect(body.error.message).not.toContain('127.0.0.1');
-      expect(h.recorder.records.at(-1)?.error?.message).toMatch(/unreachable \(ECONNREFUSED\)/);
+      expect(h.recorder.records.at(-1)?.error?.message).toContain('(unreachable: ECONNREFUSED)');
       expect(h.recorder.records.at(-1)?.error?.message).not.toContain('127.0.0.1');
       const ready = await fetch(`${h.gateway.url}/readyz`);
       expect(ready.status).toBe(503);

@@ -192,16 +192,17 @@ describe('a replica that times out', () => {
     const other = await startDevEngine();
     const h = await startHarness({ config: { engine: { upstreams: [{ url: other.baseUrl }], first_byte_timeout_ms: 400, health_interval_ms: 100 } } });
     try {
-      // Round-robin: find which replica takes the next request, and make that one hang.
-      await script(h.engine, { hang: true });
-      await script(other, { hang: true });
-      const res = await chat(h);
-      expect(res.status).toBe(504);
+      // Round-robin: the replica that did not take this request takes the next one first; that one hangs.
+      const first = await chat(h);
+      expect(first.status).toBe(200);
+      await first.arrayBuffer();
+      const [healthy, hung] = h.engine.stats.requests === 1 ? [h.engine, other] : [other, h.engine];
+      await script(hung, { hang: true });
+      // Streamed: its headers come as generation starts, so none by the first-byte timeout says the replica is hung; the other answers.
+      const res = await chat(h, { stream: true });
+      expect(res.status).toBe(200);
       await res.arrayBuffer();
-      const hung = h.engine.stats.requests === 1 ? h.engine : other;
-      const healthy = hung === h.engine ? other : h.engine;
       await reset(hung);
-      await reset(healthy);
       const before = [hung.stats.requests, healthy.stats.requests];
       // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these.
       for (let i = 0; i < 4; i++) {
