@@ -21,6 +21,8 @@ export class EngineError extends Error {
      * engine ignoring `stream: true` does every time), not bound to happen again.
      */
     readonly cut?: boolean,
+    /** The connection's own error code (node's or undici's: `ECONNREFUSED`, `UND_ERR_SOCKET`), never the engine's words. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'EngineError';
@@ -30,8 +32,31 @@ export class EngineError extends Error {
 export type TimeoutStage = 'connect' | 'first_byte' | 'idle' | 'total';
 
 /** An answer the engine cut short (EngineError.cut). */
-export function answerCut(message: string): EngineError {
-  return new EngineError('bad_gateway', message, undefined, undefined, undefined, true);
+export function answerCut(message: string, code?: string): EngineError {
+  return new EngineError('bad_gateway', message, undefined, undefined, undefined, true, code);
+}
+
+/** Error codes as node and undici name them: an identifier, nothing an engine writes. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
+
+/**
+ * Pure: a failure in words from a fixed vocabulary (the engine's HTTP status, a connection's error
+ * code, a timeout's stage), for records and the operator log: never the failure's message, which
+ * can carry the engine's own error text or member names an engine chose.
+ */
+export function failureCause(err: EngineError): string {
+  if (err.upstreamStatus !== undefined) return `engine HTTP ${err.upstreamStatus}`;
+  const code = err.code !== undefined && ERROR_CODE.test(err.code) ? `: ${err.code}` : '';
+  switch (err.failure) {
+    case 'unreachable':
+      return `unreachable${code}`;
+    case 'timeout':
+      return `timeout${err.stage ? `: ${err.stage}` : ''}`;
+    case 'bad_gateway':
+      return err.cut ? `connection broken mid-answer${code}` : 'an answer the gateway cannot read';
+    case 'aborted':
+      return 'aborted';
+  }
 }
 
 /** Classifies a low-level error from undici / node:net without leaking hostnames into messages. */
@@ -46,8 +71,8 @@ export function classifyEngineError(err: unknown, phase: string): EngineError {
   }
   if (code === 'UND_ERR_ABORTED') return new EngineError('aborted', 'request aborted');
   // Once the engine has answered, a broken connection is a failed answer (502), not an unreachable engine.
-  if (phase === 'stream') return answerCut(`the engine connection broke mid-answer (${code ?? 'reset'})`);
-  return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`);
+  if (phase === 'stream') return answerCut(`the engine connection broke mid-answer (${code ?? 'reset'})`, code);
+  return new EngineError('unreachable', `the engine is unreachable (${code ?? 'connection failed'})`, undefined, undefined, undefined, undefined, code);
 }
 
 function timeoutStage(code: string | undefined): TimeoutStage {

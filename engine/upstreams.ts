@@ -1,6 +1,6 @@
 import type { EngineSignal } from './abortEmitter';
 import { EngineClient, type Engine, type EngineClientOptions, type EngineResponse } from './client';
-import type { EngineError } from './errors';
+import { failureCause, type EngineError } from './errors';
 import { failoverOrder, isRetryable } from './failover';
 import { UpstreamHealth } from './health';
 
@@ -114,11 +114,12 @@ export class UpstreamPool implements Engine {
         // may be hung behind a health route that still passes. (A whole answer's first-byte timeout can
         // be a long generation, which says nothing about the replica.)
         if (!signal?.aborted && streamed && (err as EngineError).failure === 'timeout' && (err as EngineError).stage === 'first_byte') {
-          this.health.failed(index, (err as Error).message, this.settings.healthIntervalMs * TIMEOUT_HOLD_CHECKS);
+          this.health.failed(index, failureCause(err as EngineError), this.settings.healthIntervalMs * TIMEOUT_HOLD_CHECKS);
         }
         if (signal?.aborted || !isRetryable(err, streamed)) throw err;
         // Overloaded (429) is busy, not broken: tried on another replica, not marked down.
-        if ((err as EngineError).upstreamStatus !== 429) this.health.failed(index, (err as Error).message);
+        // The log line gets the cause in fixed words: the error's message can carry the engine's own text (newlines included).
+        if ((err as EngineError).upstreamStatus !== 429) this.health.failed(index, failureCause(err as EngineError));
         if ((err as EngineError).retryAfterSeconds !== undefined) busy = err as EngineError;
         lastError = err;
       }

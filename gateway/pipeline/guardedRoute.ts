@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../../engine/client';
-import { EngineError } from '../../engine/errors';
+import { EngineError, failureCause } from '../../engine/errors';
 import { ApiError, sendError } from '../errors';
 import type { PolicyHolder } from './runtime/policyRuntime';
 import { contextOf, type RequestContext } from './requestContext';
@@ -130,17 +130,5 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
  * quote what the engine sent (a malformed answer's member names, which an engine chooses).
  */
 export function engineCause(err: unknown): string | undefined {
-  if (!(err instanceof EngineError)) return undefined;
-  if (err.upstreamStatus !== undefined) return `engine HTTP ${err.upstreamStatus}`;
-  const code = /\(([A-Z][A-Z0-9_]{1,40})\)$/.exec(err.message)?.[1];
-  switch (err.failure) {
-    case 'unreachable':
-      return `unreachable${code ? `: ${code}` : ''}`;
-    case 'timeout':
-      return `timeout${err.stage ? `: ${err.stage}` : ''}`;
-    case 'bad_gateway':
-      return err.cut ? `connection broken mid-answer${code ? `: ${code}` : ''}` : 'an answer the gateway cannot read';
-    default:
-      return undefined;
-  }
+  return err instanceof EngineError ? failureCause(err) : undefined;
 }

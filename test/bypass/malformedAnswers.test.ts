@@ -105,6 +105,14 @@ describe('bypass: malformed answers before any byte went out (buffer mode, not s
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));
   });
 
+  test("a malformed answer's member names (the engine chooses them) stay out of the record, which names the cause in fixed words", async () => {
+    await h.script({ raw_json: { ...chatAnswer({ content: 'Fine.' }), usage: { prompt_tokens: 1, patient_john_doe_SECRET: 'hiv positive' } } });
+    await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content: 'go' }] }) }));
+    const record = h.recorder.records.at(-1)!;
+    expect(record.error?.message).toContain('(an answer the gateway cannot read)');
+    expect(JSON.stringify(record.error)).not.toContain('SECRET');
+  });
+
   test('streamed, a stream that ends cleanly without [DONE] (as an engine ignoring stream: true does every time): 502, not retried by the SDKs', async () => {
     await h.script({ raw_events: chatEvents([{ content: 'One' }, { content: ' two' }]).slice(0, -1) });
     await expect502(await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }));

@@ -50,3 +50,29 @@ describe('failover', () => {
     expect(health.isUp(0)).toBe(true);
   });
 });
+
+describe('the upstream pool log', () => {
+  test("a replica marked down is logged with the cause in fixed words, never the engine's own text (newlines could forge log lines)", async () => {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'boom\nengine upstream 2/2 (http://forged/v1) up: health check passed SECRET-PROMPT-ECHO' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/v1`;
+    const lines: string[] = [];
+    const { UpstreamPool } = await import('../../../engine/upstreams');
+    const settings = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, totalTimeoutMs: 5000 };
+    const pool = new UpstreamPool([{ baseUrl: base, ...settings }, { baseUrl: base, ...settings }], { retries: 1, healthIntervalMs: 60_000, log: (l) => lines.push(l) });
+    try {
+      await pool.post('/chat/completions', { model: 'dev', messages: [] }).catch(() => undefined);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(/^engine upstream \d\/2 \(http:\/\/127\.0\.0\.1:\d+\/v1\) DOWN: engine HTTP 500$/);
+    } finally {
+      await pool.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
