@@ -13,6 +13,7 @@ import { ConcurrencySlots } from './rateLimit/concurrencySlots';
 import { LimiterStore } from './rateLimit/limiterStore';
 import { createRedisClient, redactRedisUrl } from './rateLimit/redisClient';
 import { RedisBreaker } from './rateLimit/redisBreaker';
+import { storeErrorLog } from './rateLimit/storeErrorLog';
 import { requestLimits } from './rateLimit/requestLimits';
 import { settleTokens, tokenLimits } from './rateLimit/tokenLimits';
 import type { RequestContext } from '../pipeline/requestContext';
@@ -149,24 +150,3 @@ function promptShapeOf(validated: ValidatedRequest): PromptShape {
   }
 }
 
-/**
- * The log line for a rate-limit store failure: at most one a minute, saying how many it left out
- * since the last (a line per failure would flood the log in an outage; one per process hid every
- * later outage). Takes answer from this process's memory meanwhile (redisBreaker.ts); a release or
- * refund that failed is tried again or stays charged.
- */
-function storeErrorLog(log: (line: string) => void): (err: Error) => void {
-  let windowStart = 0;
-  let unlogged = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - windowStart < 60_000) {
-      unlogged += 1;
-      return;
-    }
-    const earlier = unlogged > 0 ? ` (and ${unlogged} more since the last such line)` : '';
-    windowStart = now;
-    unlogged = 0;
-    log(`rate limits: a Redis command failed: ${err.message.slice(0, 200)}${earlier}`);
-  };
-}

@@ -111,7 +111,9 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
     }
     let apiError = err instanceof ApiError ? err : engineApiError(err);
     try {
-      const cause = engineCause(err);
+      // The record says which failure (an overloaded engine, its own 503, a refused connection are all 503
+      // engine_unavailable to the client), in fixed words: never the failure's message (failureCause).
+      const cause = err instanceof EngineError ? failureCause(err) : undefined;
       await call.finish(apiError.status, { type: apiError.code ?? 'error', message: cause ? `${apiError.message} (${cause})` : apiError.message });
     } catch (recordErr) {
       // The record could not be written (503 audit_unavailable): that is what the client is told.
@@ -122,13 +124,3 @@ async function runGuarded<P extends ParsedCompletion>(call: GuardedCall<P>, endp
   }
 }
 
-/**
- * Pure: what the record adds to an engine failure's client message, so an operator can tell an
- * overloaded engine (its HTTP 429), the engine's own 503 and a refused connection apart (all three
- * are 503 engine_unavailable to the client). Words from a fixed vocabulary only (the engine's
- * status, a connection error code, a timeout's stage): never the failure's own message, which can
- * quote what the engine sent (a malformed answer's member names, which an engine chooses).
- */
-export function engineCause(err: unknown): string | undefined {
-  return err instanceof EngineError ? failureCause(err) : undefined;
-}

@@ -1,6 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EngineError } from '../../../engine/errors';
 import { failoverOrder, isRetryable } from '../../../engine/failover';
 import { UpstreamHealth } from '../../../engine/health';
+import { UpstreamPool } from '../../../engine/upstreams';
 
 describe('failover', () => {
   test('failures before the first byte are retryable; aborts and other errors are not', () => {
@@ -53,16 +56,14 @@ describe('failover', () => {
 
 describe('the upstream pool log', () => {
   test("a replica marked down is logged with the cause in fixed words, never the engine's own text (newlines could forge log lines)", async () => {
-    const http = await import('node:http');
     const server = http.createServer((req, res) => {
       req.resume();
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'boom\nengine upstream 2/2 (http://forged/v1) up: health check passed SECRET-PROMPT-ECHO' } }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/v1`;
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
     const lines: string[] = [];
-    const { UpstreamPool } = await import('../../../engine/upstreams');
     const settings = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, totalTimeoutMs: 5000 };
     const pool = new UpstreamPool([{ baseUrl: base, ...settings }, { baseUrl: base, ...settings }], { retries: 1, healthIntervalMs: 60_000, log: (l) => lines.push(l) });
     try {
