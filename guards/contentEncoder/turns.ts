@@ -13,6 +13,8 @@
  * scores a sentence split by newlines as safe. `userTurns: 'last'` restores Llama Guard's "last
  * user message" scope instead. Without a conversation, the request's texts are used (every
  * source).
+ * A turn's ids (ChatTurn.apart: tool-call and item ids that are not random characters) are read
+ * on their own and in a run of their own, never joined with words.
  * Output: the last assistant turn (the answer), its tool calls appended on their own lines.
  */
 import type { ChatTurn, GuardRequest } from '../types';
