@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { EngineError } from './errors';
+import { classifyEngineError, EngineError } from './errors';
+import type { StreamPace } from './streamPace';
 
 /**
  * An engine answer's body that fails with EngineError (bad_gateway) once more than `max` bytes
@@ -11,6 +12,11 @@ import { EngineError } from './errors';
 export class CappedBody extends Readable {
   private size = 0;
   private started = false;
+  private pace: StreamPace | undefined;
+  private firstChunkWait: Promise<void> | undefined;
+  /** A chunk came, or the body ended: what firstChunk() waits for. */
+  private sawChunk = false;
+  private onFirstChunk: (() => void) | undefined;
 
   constructor(
     private readonly body: Readable,
@@ -21,8 +27,47 @@ export class CappedBody extends Readable {
     super({ highWaterMark: 1 });
   }
 
+  /** A streamed answer's pace (first chunk, then no long silence): a breach fails the body. */
+  keepPace(pace: StreamPace): this {
+    this.pace = pace;
+    this.once('close', () => pace.stop());
+    return this;
+  }
+
+  /**
+   * Resolves once the engine's first chunk came (or the body ended empty), without taking it: the
+   * reader still gets every byte. Rejects with the EngineError the body failed with first, so a
+   * replica that sent a stream's headers and then nothing can be failed over like one that sent
+   * no headers (nothing has gone anywhere yet).
+   */
+  firstChunk(): Promise<void> {
+    this.firstChunkWait ??= new Promise<void>((resolve, reject) => {
+      if (this.sawChunk) return resolve();
+      if (this.errored) return reject(classifyEngineError(this.errored, 'stream'));
+      if (this.destroyed) return reject(classifyEngineError(prematureClose(), 'stream'));
+      const onFailure = (err?: Error) => {
+        this.onFirstChunk = undefined;
+        this.off('error', onFailure);
+        this.off('close', onFailure);
+        reject(classifyEngineError(err ?? this.errored ?? prematureClose(), 'stream'));
+      };
+      this.once('error', onFailure);
+      this.once('close', onFailure);
+      this.onFirstChunk = () => {
+        this.onFirstChunk = undefined;
+        this.off('error', onFailure);
+        this.off('close', onFailure);
+        resolve();
+      };
+      // Starts reading (as a reader's first read would), leaving what comes in the buffer.
+      this.read(0);
+    });
+    return this.firstChunkWait;
+  }
+
   override _read(): void {
     if (this.started) {
+      this.pace?.caughtUp();
       this.body.resume();
       return;
     }
@@ -48,12 +93,22 @@ export class CappedBody extends Readable {
       this.destroy(new EngineError('bad_gateway', `the engine answer is larger than the limit of ${this.max} bytes (engine.max_answer_bytes)`));
       return;
     }
+    this.pace?.chunk();
+    const more = this.push(chunk);
+    this.sawChunk = true;
+    this.onFirstChunk?.();
     // The reader is behind: the body waits until it asks again (_read).
-    if (!this.push(chunk)) this.body.pause();
+    if (!more) {
+      this.pace?.behind();
+      this.body.pause();
+    }
   };
 
   private readonly onEnd = (): void => {
+    this.pace?.stop();
     this.push(null);
+    this.sawChunk = true;
+    this.onFirstChunk?.();
   };
 
   private readonly onError = (err: Error): void => {

@@ -5,6 +5,7 @@ import type { EngineSignal } from './abortEmitter';
 import { CappedBody } from './cappedBody';
 import { classifyEngineError, EngineError } from './errors';
 import { RequestDeadline } from './requestDeadline';
+import { StreamPace } from './streamPace';
 
 export interface EngineClientOptions {
   /** OpenAI base URL including /v1, e.g. http://127.0.0.1:8000/v1 (as vLLM documents it). */
@@ -78,7 +79,7 @@ export class EngineClient implements Engine {
    * 4xx answers resolve so their OpenAI-shaped bodies can reach the client.
    */
   async post(path: string, body: unknown, signal?: EngineSignal, totalMs?: number): Promise<EngineResponse> {
-    return this.send('POST', path, JSON.stringify(body), signal, totalMs);
+    return this.send('POST', path, JSON.stringify(body), signal, totalMs, (body as { stream?: unknown } | null)?.stream === true);
   }
 
   async get(path: string, signal?: EngineSignal, totalMs?: number): Promise<EngineResponse> {
@@ -101,8 +102,12 @@ export class EngineClient implements Engine {
     await this.agent.close();
   }
 
-  /** `totalMs`: what is left of the call's total timeout (a failover attempt gets the rest of it, not a fresh one). */
-  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: EngineSignal, totalMs = this.options.totalTimeoutMs): Promise<EngineResponse> {
+  /**
+   * `totalMs`: what is left of the call's total timeout (a failover attempt gets the rest of it, not a fresh one).
+   * `streamed`: the first-byte timeout runs until the stream's first chunk, not its headers (StreamPace).
+   */
+  private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, signal?: EngineSignal, totalMs = this.options.totalTimeoutMs, streamed = false): Promise<EngineResponse> {
+    const startedAt = performance.now();
     const deadline = new RequestDeadline(totalMs, signal);
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -112,7 +117,7 @@ export class EngineClient implements Engine {
     propagation.inject(context.active(), headers);
     let res;
     try {
-      res = await this.dispatch(method, path, headers, payload, deadline);
+      res = await this.dispatch(method, path, headers, payload, deadline, streamed);
     } catch (err) {
       deadline.done();
       if (deadline.timedOut) throw new EngineError('timeout', 'the engine did not answer in time (total timeout)', undefined, 'total');
@@ -141,7 +146,9 @@ export class EngineClient implements Engine {
     res.body.once('close', deadline.done);
     // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
     res.body.on('error', () => undefined);
-    return { status: res.statusCode, contentType, body: capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES), server: this.server };
+    const body = capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
+    if (streamed) body.keepPace(new StreamPace(this.options.firstByteTimeoutMs - (performance.now() - startedAt), this.options.idleTimeoutMs, (err) => body.destroy(err)));
+    return { status: res.statusCode, contentType, body, server: this.server };
   }
 
   /**
@@ -150,15 +157,17 @@ export class EngineClient implements Engine {
    * top-level request(url) parses the URL and copies the options on every call. A scheme undici
    * refuses goes through request(url), which throws its own error as before.
    */
-  private dispatch(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: string | undefined, signal: RequestDeadline): Promise<Dispatcher.ResponseData> {
+  private dispatch(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: string | undefined, signal: RequestDeadline, streamed: boolean): Promise<Dispatcher.ResponseData> {
     let target = this.targets.get(path);
     if (target === undefined) {
       const url = new URL(`${this.base}${path}`);
       target = /^https?:$/.test(url.protocol) ? { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname } : null;
       if (this.targets.size < 64) this.targets.set(path, target);
     }
-    if (target === null) return request(`${this.base}${path}`, { method, headers, body, signal, dispatcher: this.agent });
-    return this.agent.request({ origin: target.origin, path: target.path, method, headers, body, signal });
+    // A stream's silences are timed by StreamPace (its first chunk may take the whole first-byte timeout).
+    const bodyTimeout = streamed ? 0 : undefined;
+    if (target === null) return request(`${this.base}${path}`, { method, headers, body, signal, dispatcher: this.agent, bodyTimeout });
+    return this.agent.request({ origin: target.origin, path: target.path, method, headers, body, signal, bodyTimeout });
   }
 }
 
@@ -172,7 +181,7 @@ function healthPrefix(base: string): string {
 }
 
 /** The body under the answer cap; consumers see its error where they read. */
-function capped(body: Readable, max: number): Readable {
+function capped(body: Readable, max: number): CappedBody {
   const stream = new CappedBody(body, max);
   // An unread body must not crash the process with its error.
   stream.on('error', () => undefined);

@@ -1,4 +1,5 @@
 import type { EngineSignal } from './abortEmitter';
+import { CappedBody } from './cappedBody';
 import { EngineClient, type Engine, type EngineClientOptions, type EngineResponse } from './client';
 import { failureCause, type EngineError } from './errors';
 import { failoverOrder, isRetryable } from './failover';
@@ -108,6 +109,9 @@ export class UpstreamPool implements Engine {
           this.health.failed(index, `HTTP ${res.status}: the engine refused the gateway's key`);
           continue;
         }
+        // vLLM sends a stream's headers before it schedules the request: a replica that hangs after
+        // them has still sent nothing anyone read, so the wait for its first chunk fails over too.
+        if (streamed && res.status === 200 && res.body instanceof CappedBody) await res.body.firstChunk();
         return res;
       } catch (err) {
         // A stream's headers come as generation starts: none by its first-byte timeout, and the replica

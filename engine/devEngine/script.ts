@@ -14,6 +14,8 @@ export const ScriptEntry = z.strictObject({
   delay_ms: z.number().int().min(0).max(600_000).optional(),
   /** Never answer (until the client gives up). */
   hang: z.boolean().optional(),
+  /** Streamed: send the headers at once, as vLLM does, and only then wait `delay_ms` (or `hang`) before the first event. */
+  headers_first: z.boolean().optional(),
   /** Streaming: destroy the connection after this many content chunks. */
   drop_after_chunks: z.number().int().min(0).optional(),
   /** Tool calls the assistant answers with (name + JSON arguments string). */

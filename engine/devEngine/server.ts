@@ -102,6 +102,11 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
         stats.aborted += 1;
       }
     });
+    // As vLLM does (a Starlette StreamingResponse): a stream's headers at once, then the wait (queue, prefill) before its first event.
+    if (entry?.headers_first && body.stream === true) {
+      startStream(res);
+      res.flushHeaders();
+    }
     if (entry?.hang) return; // never answer; the socket closes when the client gives up
     if (entry?.delay_ms) await sleep(entry.delay_ms);
     if (clientGone) return;
@@ -119,7 +124,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       return;
     }
     if (entry?.raw_events && body.stream === true) {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      startStream(res);
       const sent = entry.raw_events.map((e) => `${e}\n\n`).join('');
       res.end(sent);
       streams.push(sent);
@@ -150,7 +155,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       return sendJson(res, 200, { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created, model, choices: [choice], usage });
     }
 
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    startStream(res);
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     let sent = '';
     const send = (payload: unknown) => {
@@ -194,7 +199,7 @@ export async function startDevEngine(options: DevEngineOptions = {}): Promise<De
       stats.completed += 1;
       return sendJson(res, 200, responseObject(plan, 'completed'));
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    startStream(res);
     const delay = entry?.token_delay_ms ?? tokenDelayMs;
     let sent = '';
     let deltas = 0;
@@ -260,6 +265,12 @@ function safeJson(raw: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A stream's headers, sent now unless they already went (a `headers_first` script). */
+function startStream(res: http.ServerResponse): void {
+  if (res.headersSent) return;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { CappedBody } from '../../../engine/cappedBody';
 import { EngineError } from '../../../engine/errors';
+import { StreamPace } from '../../../engine/streamPace';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -65,5 +66,101 @@ describe('CappedBody: the engine body under engine.max_answer_bytes', () => {
     expect(body.isPaused()).toBe(true);
     capped.removeAllListeners('readable');
     expect((await readAll(capped)).length).toBe(8 * chunk.length);
+  });
+});
+
+describe('CappedBody.firstChunk: waiting for a stream to begin without taking anything from its reader', () => {
+  test('resolves on the first chunk, and the reader still gets every byte', async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 100);
+    const waited = capped.firstChunk();
+    setTimeout(() => {
+      body.write('data: 1\n\n');
+      body.end('data: [DONE]\n\n');
+    }, 20);
+    await waited;
+    expect((await readAll(capped)).toString()).toBe('data: 1\n\ndata: [DONE]\n\n');
+  });
+
+  test('resolves on a body that ends empty (what is wrong with it is the reader\'s to say)', async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 100);
+    setImmediate(() => body.end());
+    await capped.firstChunk();
+    expect((await readAll(capped)).length).toBe(0);
+  });
+
+  test("rejects with the body's failure before the first chunk, as an EngineError (a cut: nothing was read)", async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 100);
+    setImmediate(() => body.destroy(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })));
+    const err = await capped.firstChunk().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err).toMatchObject({ failure: 'bad_gateway', cut: true, code: 'UND_ERR_SOCKET' });
+  });
+
+  test("rejects with the pace's timeout when nothing comes", async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 100);
+    capped.keepPace(new StreamPace(30, 1000, (err) => capped.destroy(err)));
+    await expect(capped.firstChunk()).rejects.toMatchObject({ failure: 'timeout', stage: 'first_byte' });
+    expect(body.destroyed).toBe(true);
+  });
+});
+
+describe('StreamPace through CappedBody: the first chunk within its budget, then no long silence', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('a silence after the first chunk longer than the idle timeout fails the body with an idle timeout', async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 1000);
+    // The first chunk's budget (60 s) is far longer than the idle timeout: from the first chunk on, the idle timeout counts.
+    capped.keepPace(new StreamPace(60_000, 60, (err) => capped.destroy(err)));
+    body.write('a');
+    const read = readAll(capped).catch((e: unknown) => e);
+    expect(await Promise.race([read, sleep(3000).then(() => 'still open')])).toMatchObject({ failure: 'timeout', stage: 'idle' });
+  });
+
+  test('chunks that keep coming within the idle timeout pass, however long the whole takes', async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 1000);
+    capped.keepPace(new StreamPace(1000, 80, (err) => capped.destroy(err)));
+    const read = readAll(capped);
+    for (let i = 0; i < 8; i++) {
+      body.write(String(i));
+      await sleep(25);
+    }
+    body.end();
+    expect((await read).toString()).toBe('01234567');
+  });
+
+  test("time the reader spends behind (backpressure) is not the engine's silence", async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 10 * 1024 * 1024);
+    let failed: unknown;
+    capped.keepPace(new StreamPace(1000, 40, (err) => {
+      failed = err;
+      capped.destroy(err);
+    }));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    capped.once('readable', () => undefined);
+    for (let i = 0; i < 4; i++) body.write(chunk);
+    body.end();
+    // The reader reads nothing for far longer than the idle timeout: the body sits paused behind it.
+    await sleep(200);
+    expect(failed).toBeUndefined();
+    capped.removeAllListeners('readable');
+    expect((await readAll(capped)).length).toBe(4 * chunk.length);
+  });
+
+  test('the timer stops with the body: nothing fires after it ended', async () => {
+    const body = new PassThrough();
+    const capped = new CappedBody(body, 100);
+    let failed: unknown;
+    capped.keepPace(new StreamPace(30, 30, (err) => (failed = err)));
+    body.end('x');
+    await readAll(capped);
+    await sleep(80);
+    expect(failed).toBeUndefined();
   });
 });
