@@ -152,7 +152,8 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
       status = res.statusCode;
       text = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
-      if (err instanceof AnswerTooLarge) return { ok: false, retryable: false, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
+      // An answer the gateway cannot read (too large, an error object in a 200, not JSON, the wrong shape) is this replica's fault, not the conversation's: the next one is asked.
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // runCheck reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${errorMessage(err)}` } };
     }
@@ -161,7 +162,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     if (status < 200 || status >= 300 || serverMessage !== undefined) {
       const detail = withoutConversation(clip(serverMessage ?? (text || 'empty body')), turns);
       const type = status >= 200 && status < 300 ? 'model_error' : httpErrorType(status);
-      return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${detail}` } };
+      return { ok: false, retryable: (status >= 200 && status < 300) || isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${detail}` } };
     }
     const read: ReadResult =
       json === undefined
@@ -169,7 +170,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
         : mode === 'chat'
           ? readChatCompletion(json)
           : readTextCompletion(json);
-    if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };
+    if (!read.ok) return { ok: false, retryable: true, error: { type: 'model_error', message: read.error } };
     return { ok: true, value: outcomeOf(read.completion, options.excludedCategories, knownCodes, codeKeys) };
   }
 

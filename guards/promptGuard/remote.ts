@@ -121,7 +121,8 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       status = res.statusCode;
       raw = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
-      if (err instanceof AnswerTooLarge) return { ok: false, retryable: false, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
+      // An answer the gateway cannot read (too large, not JSON, the wrong shape) is this replica's fault, not the text's: the next one is asked.
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // withDeadline reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${(err as Error).message}` } };
     }
@@ -133,7 +134,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
     }
     const read: ServerScores = json === undefined ? { ok: false, error: `${path} answer is not JSON` } : options.backend === 'tei' ? readTeiPredict(json, texts.length) : readVllmClassify(json, texts.length);
-    if (!read.ok) return { ok: false, retryable: false, error: { type: 'model_error', message: read.error } };
+    if (!read.ok) return { ok: false, retryable: true, error: { type: 'model_error', message: read.error } };
     return { ok: true, value: { kind: 'rows', rows: read.rows } };
   }
 

@@ -15,6 +15,16 @@ export interface ServerRow {
 
 export type ServerScores = { ok: true; rows: ServerRow[] } | { ok: false; error: string };
 
+/**
+ * Each value a probability and the row summing to 1 within the rounding of the model's dtype: vLLM
+ * takes the softmax in float32 and casts it back, and bfloat16 keeps 8 bits of mantissa (each value
+ * off by up to 2^-8 of itself), so [0.6, 0.4] arrives as [0.6015625, 0.400390625].
+ */
+export function isDistribution(values: readonly number[]): boolean {
+  if (!values.every((p) => Number.isFinite(p) && p >= 0 && p <= 1)) return false;
+  return Math.abs(values.reduce((a, b) => a + b, 0) - 1) <= 0.01;
+}
+
 const V1 = ['BENIGN', 'INJECTION', 'JAILBREAK'];
 const V2 = ['BENIGN', 'MALICIOUS'];
 

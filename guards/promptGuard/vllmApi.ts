@@ -13,7 +13,7 @@
  * logits / T, so the temperature means what it means locally).
  */
 import { z } from 'zod';
-import type { ServerScores } from './serverScores';
+import { isDistribution, type ServerScores } from './serverScores';
 
 export function vllmClassifyBody(model: string, texts: readonly string[]): Record<string, unknown> {
   return { model, input: [...texts] };
@@ -42,16 +42,6 @@ export function readVllmClassify(json: unknown, count: number): ServerScores {
     rows.push({ byIndex: probs.map((p) => Math.log(Math.max(p, 1e-45))), topLabel: d.label ?? undefined });
   }
   return { ok: true, rows };
-}
-
-/**
- * Each value a probability and the row summing to 1 within the rounding of the model's dtype: vLLM
- * takes the softmax in float32 and casts it back, and bfloat16 keeps 8 bits of mantissa (each value
- * off by up to 2^-8 of itself), so [0.6, 0.4] arrives as [0.6015625, 0.400390625].
- */
-export function isDistribution(values: readonly number[]): boolean {
-  if (!values.every((p) => Number.isFinite(p) && p >= 0 && p <= 1)) return false;
-  return Math.abs(values.reduce((a, b) => a + b, 0) - 1) <= 0.01;
 }
 
 const vllmError = z.union([

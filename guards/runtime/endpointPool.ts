@@ -2,8 +2,8 @@
  * Several replicas of one guard server (a Llama Guard on vLLM, a Prompt Guard on TEI) behind one
  * guard, the way engine/upstreams.ts spreads the engine over its replicas (the idea, not the code:
  * guards import nothing from engine/): calls go round-robin over the healthy replicas; a call
- * that fails in a way another replica may not (unreachable, 408, 429, 502, 503, 504, TEI's 424)
- * moves on to the next; a failed replica is marked down at once and only a passing health check
+ * that fails in a way another replica may not (unreachable, 408, 429, any 5xx, TEI's 424, an
+ * answer the gateway cannot read) moves on to the next; a failed replica is marked down at once and only a passing health check
  * brings it back, so one lucky call does not send traffic back to a flapping replica. A busy one
  * (429) is not down: it is asked once more at the end, after a pause. Down replicas are still
  * tried last: a stale health state must not refuse a check that could work.
@@ -35,9 +35,12 @@ export interface EndpointPoolOptions {
   onChange?: (url: string, up: boolean, reason: string) => void;
 }
 
-/** HTTP statuses another replica (or a moment later) may answer differently. */
+/**
+ * HTTP statuses another replica (or a moment later) may answer differently: every 5xx (a vLLM whose
+ * engine died answers 500 while its health route still passes), not only the gateway-ish ones.
+ */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 424 || status === 429 || status === 502 || status === 503 || status === 504;
+  return status === 408 || status === 424 || status === 429 || status >= 500;
 }
 
 export class EndpointPool {

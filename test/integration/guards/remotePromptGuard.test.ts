@@ -381,6 +381,27 @@ describe('several servers', () => {
     }
   });
 
+  test.each<[ClassifierFlavor, string, Parameters<FakeClassifierServer['fail']>[0]]>([
+    ['tei', 'a 500', { kind: 'error', status: 500, message: 'CUDA error: an illegal memory access was encountered' }],
+    ['vllm', 'a 500', { kind: 'error', status: 500, message: 'EngineCore encountered an issue.' }],
+    ['tei', 'a 200 HTML page', { kind: 'raw', status: 200, body: '<html>Default backend - 404</html>' }],
+    ['vllm', 'a 200 HTML page', { kind: 'raw', status: 200, body: '<html>Default backend - 404</html>' }],
+  ])('on %s, %s from one server: the other answers every check, and the broken one is marked down', async (flavor, _name, broken) => {
+    await withReplicas(
+      2,
+      {},
+      async ([a, b], guard, log) => {
+        a!.fail(broken);
+        const labels = [];
+        for (let i = 0; i < 4; i++) labels.push((await guard.check(request(user(`zzjailbreak number ${i}`)))).label);
+        expect(labels).toEqual(['JAILBREAK', 'JAILBREAK', 'JAILBREAK', 'JAILBREAK']);
+        expect(b!.requests.length).toBeGreaterThanOrEqual(4);
+        expect(log.some((l) => /DOWN/.test(l))).toBe(true);
+      },
+      flavor,
+    );
+  });
+
   test('an unreachable server fails over to the next one in the same check', async () => {
     const b = await startFakeClassifier('vllm');
     const guard = createRemotePromptGuard({ name: 'pg', backend: 'vllm', url: ['http://127.0.0.1:9', b.url], model: b.model, cacheSize: 0 });

@@ -100,6 +100,26 @@ describe('remote Llama Guard over several servers', () => {
     }
   });
 
+  test.each([
+    ['a 500 (a vLLM whose engine died, its /v1/models still answering)', { kind: 'error', status: 500, message: 'EngineCore encountered an issue.' }],
+    ['a 200 HTML page (a misrouted ingress)', { kind: 'raw', status: 200, body: '<html><body>Welcome to nginx!</body></html>', contentType: 'text/html' }],
+    ['a 200 holding an error object', { kind: 'raw', status: 200, body: JSON.stringify({ object: 'error', message: 'internal error', type: 'InternalServerError', code: 500 }), contentType: 'application/json' }],
+  ] as const)('%s from one server: the other answers every check, and the broken one is marked down', async (_name, broken) => {
+    const log: string[] = [];
+    const guard = guardOver([a, b], { log: (l) => log.push(l) });
+    await guard.load();
+    try {
+      a.behave(broken as Parameters<FakeGuardServer['behave']>[0]);
+      b.behave({ kind: 'answer', text: 'unsafe\nS2', pUnsafe: 0.97 });
+      const verdicts = [];
+      for (let i = 0; i < 4; i++) verdicts.push(await guard.check(input(`question ${i}`)));
+      expect(verdicts.map((v) => v.error?.type ?? v.label)).toEqual(['unsafe', 'unsafe', 'unsafe', 'unsafe']);
+      expect(log.some((l) => l.includes('DOWN'))).toBe(true);
+    } finally {
+      await guard.close();
+    }
+  });
+
   test('a server marked down is asked last, and comes back when its health check passes', async () => {
     const log: string[] = [];
     const guard = guardOver([a, b], { healthIntervalMs: 50, log: (l) => log.push(l) });

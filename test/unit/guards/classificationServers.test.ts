@@ -28,7 +28,7 @@ describe('TEI /predict', () => {
     const labels = labelOrder(batch.rows[0]!, undefined);
     expect(labels).toEqual(['BENIGN', 'INJECTION', 'JAILBREAK']);
     expect(orderedLogits(batch.rows[0]!, labels)).toEqual([1, -1, 4]);
-    const single = readTeiPredict([{ label: 'BENIGN', score: 0.9 }, { label: 'MALICIOUS', score: 0.1 }], 1);
+    const single = readTeiPredict([{ label: 'BENIGN', score: 2.1 }, { label: 'MALICIOUS', score: -1.3 }], 1);
     expect(single.ok && labelOrder(single.rows[0]!, undefined)).toEqual(['BENIGN', 'MALICIOUS']);
     expect(readTeiPredict([[{ label: 'BENIGN', score: 1 }]], 2)).toMatchObject({ ok: false });
     expect(readTeiPredict({ error: 'x' }, 1)).toMatchObject({ ok: false });
@@ -39,6 +39,21 @@ describe('TEI /predict', () => {
     expect(teiSaysTooLong(413, 'Input validation error: `inputs` must have less than 512 tokens. Given: 600')).toBe(true);
     expect(teiSaysTooLong(413, 'batch size 40 > maximum allowed batch size 32')).toBe(false);
     expect(teiSaysTooLong(503, 'must have less than 512 tokens')).toBe(false);
+  });
+});
+
+describe('TEI /predict answers that would read a jailbreak as benign', () => {
+  test('probabilities where raw scores were asked for (a server ignoring raw_scores): refused, never softmaxed a second time', () => {
+    const probs = [{ label: 'JAILBREAK', score: 0.998 }, { label: 'BENIGN', score: 0.001 }, { label: 'INJECTION', score: 0.001 }];
+    expect(readTeiPredict([probs, probs], 2)).toMatchObject({ ok: false, error: expect.stringContaining('raw_scores') });
+    // Logits: one row a distribution by chance is still read.
+    const logits = [{ label: 'JAILBREAK', score: 4.2 }, { label: 'BENIGN', score: -2 }, { label: 'INJECTION', score: -1.5 }];
+    expect(readTeiPredict([logits, [{ label: 'JAILBREAK', score: 0.2 }, { label: 'BENIGN', score: 0.5 }, { label: 'INJECTION', score: 0.3 }]], 2)).toMatchObject({ ok: true });
+  });
+
+  test('a row naming a label twice: refused, not read by its last entry', () => {
+    const row = [{ label: 'JAILBREAK', score: 9 }, { label: 'BENIGN', score: 0 }, { label: 'INJECTION', score: 0 }, { label: 'JAILBREAK', score: -9 }];
+    expect(readTeiPredict([row], 1)).toMatchObject({ ok: false, error: expect.stringContaining('twice') });
   });
 });
 
