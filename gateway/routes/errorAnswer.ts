@@ -39,11 +39,16 @@ export function errorAnswerer(deps: ErrorAnswerDeps): (err: unknown, req: Incomi
     } finally {
       deps.inFlight?.end(res);
     }
-    let ref: string | undefined;
-    try {
-      ref = deps.policies.current(contextOf(res)?.policyId).ref;
-    } catch {
-      ref = undefined;
+    // The policy that refused it, as its record names it: a reload during the record's write must
+    // not make the answer name a version that never saw the request.
+    const resolved = contextOf(res)?.policy;
+    let ref: string | undefined = resolved ? `${resolved.id}@${resolved.version}` : undefined;
+    if (!ref) {
+      try {
+        ref = deps.policies.current(contextOf(res)?.policyId).ref;
+      } catch {
+        ref = undefined;
+      }
     }
     // No guard ran on a request refused before its guarded call (or on a route that has none): nothing was allowed.
     setSafetyHeaders(res, 'none', ref);
