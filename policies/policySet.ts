@@ -16,6 +16,11 @@ export interface PolicySet {
   byId: ReadonlyMap<string, LoadedPolicy>;
   /** Directories holding the set's files (and listed directories): what a watcher watches. */
   directories: string[];
+  /**
+   * What `policies:` entries name as folders, or name and is missing: a watcher also reloads when
+   * one of these appears, is replaced or is re-pointed in its parent (no .yaml name in that event).
+   */
+  listed: string[];
 }
 
 /** The file system as the set loader sees it; injected so tests can run it on data. */
@@ -52,6 +57,7 @@ export class PolicySetError extends PolicyError {
   constructor(
     problems: PolicyProblem[],
     readonly directories: string[],
+    readonly listed: string[] = [],
   ) {
     super(problems);
     this.name = 'PolicySetError';
@@ -73,6 +79,7 @@ function listedDespiteProblems(file: string, read: (file: string) => string): { 
 /** Loads the whole set; any problem anywhere fails the whole set, so a set is swapped in whole or not at all. */
 export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetFs): PolicySet {
   const directories = new Set<string>();
+  const listed = new Set<string>();
   // One read per file and load: a file that changes mid-load is seen with one content throughout.
   const contents = new Map<string, string>();
   const read = (file: string) => {
@@ -134,6 +141,7 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
       const kind = fs.kind(target);
       if (kind === 'directory') {
         directories.add(target);
+        listed.add(target);
         queue.push(...policyFilesIn(fs.list(target)).map((name) => path.join(target, name)));
       } else if (kind === 'file' && !YAML_FILE.test(target)) {
         problems.push({ ...at, message: `\`${entry}\` is not a .yaml or .yml file; hot reload watches only those, so edits to it would never apply` });
@@ -143,6 +151,7 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
         // Watched from the nearest folder that exists, so the fix (creating it) is picked up.
         const watchable = nearestExisting(fs, path.dirname(target));
         if (watchable) directories.add(watchable);
+        listed.add(target);
         problems.push({ ...at, message: `\`${entry}\` (${target}) does not exist; list policy files or directories relative to this file` });
       }
     });
@@ -150,8 +159,8 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
 
   // A base's problem reaches every file that extends it: said once.
   const unique = [...new Map(problems.map((p) => [`${p.file}:${p.line}:${p.column}:${p.message}`, p])).values()];
-  if (unique.length > 0 || !main) throw new PolicySetError(unique, [...directories]);
-  return { main, byId: new Map(loaded.map((p) => [p.id, p])), directories: [...directories] };
+  if (unique.length > 0 || !main) throw new PolicySetError(unique, [...directories], [...listed]);
+  return { main, byId: new Map(loaded.map((p) => [p.id, p])), directories: [...directories], listed: [...listed] };
 }
 
 /** Pure: the entries of a listed directory that are policy files, in a stable order. Editor droppings (.x.swp, #x#, x~) are skipped. */

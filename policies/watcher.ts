@@ -1,4 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 
 export interface PolicyWatcherOptions {
   /** Quiet time after the last change before `onChange` runs: an editor's save is several events. */
@@ -9,18 +10,27 @@ export interface PolicyWatcherOptions {
 }
 
 export interface PolicyWatcher {
-  /** Watches exactly these directories from now on (adds new ones, drops the rest). */
-  watch(directories: readonly string[]): void;
+  /**
+   * Watches exactly these directories from now on (adds new ones, drops the rest, and watches again
+   * one that was replaced or re-pointed since). `listed`: folders the policies list by name (there
+   * or not): their appearance, replacement or re-pointing in their parent is a change too.
+   */
+  watch(directories: readonly string[], listed?: readonly string[]): void;
   close(): void;
 }
 
 /**
  * Watches the directories that hold policy files, not the files: editors save by writing a new
  * file and renaming it over the old one, which ends a watch on the old file's inode but shows up
- * as an event in its directory. Events are debounced into one `onChange`.
+ * as an event in its directory. Events are debounced into one `onChange`. A watch follows the
+ * folder it was made on, not its name: a folder replaced by a deploy (`rm -rf apps && mv apps.new
+ * apps`) or re-pointed by a link (`ln -sfn rel2 apps`) is watched again at the next reload, which
+ * the swap's own event in the parent starts.
  */
 export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
-  const watchers = new Map<string, FSWatcher>();
+  /** Per directory, its watch and the folder (inode) it watches. */
+  const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
+  let named: readonly string[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -36,26 +46,28 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
   };
 
   const drop = (directory: string) => {
-    watchers.get(directory)?.close();
+    watchers.get(directory)?.watcher.close();
     watchers.delete(directory);
   };
 
   return {
-    watch(directories) {
+    watch(directories, listed = []) {
       if (closed) return;
       const wanted = new Set(directories);
-      for (const directory of [...watchers.keys()]) if (!wanted.has(directory)) drop(directory);
+      named = [...new Set([...directories, ...listed])];
+      for (const directory of [...watchers.keys()]) if (!wanted.has(directory) || folderOf(directory) !== watchers.get(directory)?.ino) drop(directory);
       for (const directory of wanted) {
         if (watchers.has(directory)) continue;
         try {
+          const ino = folderOf(directory);
           const watcher = watch(directory, { persistent: false }, (_event, filename) => {
-            if (isPolicyFileEvent(filename)) schedule();
+            if (isPolicyFileEvent(filename) || leadsToNamed(directory, filename, named)) schedule();
           });
           watcher.on('error', (err) => {
             drop(directory);
             options.onError?.(directory, err);
           });
-          watchers.set(directory, watcher);
+          watchers.set(directory, { watcher, ino: ino ?? -1 });
         } catch (err) {
           options.onError?.(directory, err as Error);
         }
@@ -78,6 +90,22 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
  * renaming a `..data` symlink onto it; the `policy.yaml -> ..data/policy.yaml` links themselves
  * never change, so the `..data` swap is the only event a new policy version makes.
  */
+/** The folder a path names now (links followed), by inode; undefined when nothing is there. */
+function folderOf(directory: string): number | undefined {
+  try {
+    return statSync(directory).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pure: whether an event in `directory` names a watched or listed folder, or a folder on the way to one. */
+export function leadsToNamed(directory: string, filename: string | Buffer | null | undefined, named: readonly string[]): boolean {
+  if (filename === null || filename === undefined) return false;
+  const changed = path.join(directory, String(filename));
+  return named.some((p) => p === changed || p.startsWith(changed + path.sep));
+}
+
 export function isPolicyFileEvent(filename: string | Buffer | null | undefined): boolean {
   if (filename === null || filename === undefined) return true;
   const name = String(filename);

@@ -79,6 +79,7 @@ export class PolicyHolder {
   }
   private mainFile: string | undefined;
   private directories: string[] = [];
+  private listed: string[] = [];
   private watcher: PolicyWatcher | undefined;
   private running: Promise<void> = Promise.resolve();
   private queued: Promise<ReloadOutcome> | undefined;
@@ -119,16 +120,16 @@ export class PolicyHolder {
     try {
       set = loadPolicySet(file);
     } catch (err) {
-      if (err instanceof PolicySetError) this.directories = err.directories;
+      if (err instanceof PolicySetError) [this.directories, this.listed] = [err.directories, err.listed];
       throw err;
     }
-    this.directories = set.directories;
+    [this.directories, this.listed] = [set.directories, set.listed];
     return this.installSet(set);
   }
 
   /** Installs one policy as a set of its own. */
   async install(loaded: LoadedPolicy): Promise<PolicyRuntime> {
-    return this.installSet({ main: loaded, byId: new Map([[loaded.id, loaded]]), directories: [] });
+    return this.installSet({ main: loaded, byId: new Map([[loaded.id, loaded]]), directories: [], listed: [] });
   }
 
   async installSet(set: PolicySet): Promise<PolicyRuntime> {
@@ -171,7 +172,7 @@ export class PolicyHolder {
       onChange: () => void this.reload(),
       onError: (directory, error) => this.log(`policy watch: cannot watch ${directory} (${error.message}); changes there need a restart`),
     });
-    this.watcher.watch(this.directories);
+    this.watcher.watch(this.directories, this.listed);
   }
 
   /** For readiness and metrics: counts per outcome and the latest outcome. */
@@ -199,7 +200,7 @@ export class PolicyHolder {
     let outcome: ReloadOutcome;
     try {
       const set = loadPolicySet(this.mainFile);
-      this.directories = set.directories;
+      [this.directories, this.listed] = [set.directories, set.listed];
       if (this.set && signatureOf(set) === this.set.signature) {
         outcome = this.outcome('unchanged');
         // The operator read the rejection in the log: say that the files are fine again (back as loaded).
@@ -211,12 +212,15 @@ export class PolicyHolder {
       }
     } catch (err) {
       // Keep watching wherever the broken set looked: the fix may land in a new file there.
-      if (err instanceof PolicySetError) this.directories = [...new Set([...this.directories, ...err.directories])];
+      if (err instanceof PolicySetError) {
+        this.directories = [...new Set([...this.directories, ...err.directories])];
+        this.listed = [...new Set([...this.listed, ...err.listed])];
+      }
       const problems = err instanceof PolicyError ? err.problems.map((p) => formatProblem(p)) : [`cannot load the policy's guards: ${(err as Error).message}`];
       outcome = this.outcome('rejected', problems);
       this.log(`policy reload rejected; still in force: ${outcome.policies.join(', ')}\n${problems.map((p) => `  ${p}`).join('\n')}`);
     }
-    this.watcher?.watch(this.directories);
+    this.watcher?.watch(this.directories, this.listed);
     this.counts[outcome.status] += 1;
     this.last = outcome;
     recordPolicyReload(this.set?.main.loaded.id ?? 'none', outcome.status === 'rejected' ? 'failure' : 'success');

@@ -49,7 +49,7 @@ describe('a refusal the policy made, while a reload lands during its audit write
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], foo: 1 }),
     });
-    const body = await res.json();
+    const body = (await res.json()) as { error: { code: string } };
     expect(res.status).toBe(400);
     expect(body.error.code).toBe('unsupported_parameter');
     expect(gateway.policies.current().ref).not.toBe(before); // the reload happened

@@ -2,7 +2,7 @@ import { eventually } from '../../support/keys';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createPolicyWatcher, isPolicyFileEvent, type PolicyWatcher } from '../../../policies/watcher';
+import { createPolicyWatcher, isPolicyFileEvent, leadsToNamed, type PolicyWatcher } from '../../../policies/watcher';
 
 describe('policy watcher', () => {
   let dir: string;
@@ -62,4 +62,14 @@ test('only policy files (or unnamed events) count as changes', () => {
   expect(isPolicyFileEvent(null)).toBe(true);
   expect(isPolicyFileEvent('audit-2025-01-01.jsonl')).toBe(false);
   expect(isPolicyFileEvent('.p.yaml.swp')).toBe(false);
+});
+
+test('an event naming a listed folder, or a folder on the way to one, counts as a change (it was created, replaced or re-pointed)', () => {
+  const named = ['/p/apps', '/p/teams/eu'];
+  expect(leadsToNamed('/p', 'apps', named)).toBe(true);
+  expect(leadsToNamed('/p', 'teams', named)).toBe(true);
+  expect(leadsToNamed('/p/teams', 'eu', named)).toBe(true);
+  expect(leadsToNamed('/p', 'apps.new', named)).toBe(false);
+  expect(leadsToNamed('/p', 'audit', named)).toBe(false);
+  expect(leadsToNamed('/p', null, named)).toBe(false);
 });
