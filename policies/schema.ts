@@ -37,7 +37,10 @@ const maxTimeout = z
   .describe('Cap on the grown timeout (timeout_ms + timeout_ms_per_1k_tokens x tokens / 1000). Default 240000.');
 // http(s) only: the remote backends speak HTTP, and `tei-0:80` (a scheme-less host) parses as a URL with scheme `tei-0`.
 // The pattern tells editors what the check below refuses (JSON Schema's `uri` format takes any scheme).
-const serverUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+' });
+// A host (a name, or an IPv6 literal in brackets) and at most a 5-digit port, as the URL parser the loader uses requires (`http://:80`, `http://v:99999` it refuses).
+const serverUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([^/?#@\\s:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#]|$)' });
 const serverUrls = z.union([serverUrl, z.array(serverUrl).min(1)]);
 
 /** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */
@@ -147,6 +150,17 @@ export const LlamaGuardSpec = z.strictObject({
       else: { properties: { fine_window_tokens: false } },
     },
     { if: { required: ['mode'], properties: { mode: { const: 'chat' } } }, then: { properties: { categories: false, excluded_categories: { maxItems: 0 } } } },
+    // server_adds_bos in completions mode only: set, or implied by custom categories or exclusions.
+    {
+      if: { required: ['server_adds_bos'] },
+      then: {
+        anyOf: [
+          { required: ['mode'], properties: { mode: { const: 'completions' } } },
+          { required: ['categories'], not: { required: ['mode'] } },
+          { required: ['excluded_categories'], not: { required: ['mode'] }, properties: { excluded_categories: { minItems: 1 } } },
+        ],
+      },
+    },
   ],
 });
 

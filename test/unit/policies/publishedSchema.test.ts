@@ -58,6 +58,19 @@ describe('the published JSON Schema', () => {
     ['a test with both', 'tests:\n  - {name: t, expect: allow, prompt: hi, conversation: [{role: user, content: hi}]}'],
     ['extends a JSON file', 'extends: ./base.json'],
     ['refusing model', 'request_fields: {refuse: [model]}'],
+    ['server_adds_bos with mode unset and no custom categories (chat mode)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", server_adds_bos: true}'],
+    ['server_adds_bos in mode chat', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", mode: chat, server_adds_bos: true}'],
+    ['a base_url without a host', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://:80/v1"}'],
+    ['a base_url with a port out of range', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v:99999/v1"}'],
+  ];
+  // And what it accepts, the schema accepts.
+  const ACCEPTED: [string, string][] = [
+    ['server_adds_bos in mode completions', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", mode: completions, server_adds_bos: true}'],
+    ['server_adds_bos with custom categories (completions implied)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", categories: {S1: x}, server_adds_bos: true}'],
+    ['server_adds_bos with exclusions (completions implied)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", excluded_categories: [S2], server_adds_bos: true}'],
+    ['a base_url with a port and a path', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "https://lg.internal:65535/v1"}'],
+    ['an IPv6 base_url', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://[::1]:8000/v1"}'],
+    ['a url without a path', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "http://tei-0:80"}'],
   ];
   const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(policyJsonSchema());
   test.each(REFUSED)('%s: refused by the loader and by the schema', (_name, body) => {
@@ -66,6 +79,14 @@ describe('the published JSON Schema', () => {
     writeFileSync(file, yaml);
     expect(() => loadPolicySet(file)).toThrow();
     expect(validate(YAML.parse(yaml))).toBe(false);
+  });
+
+  test.each(ACCEPTED)('%s: accepted by the loader and by the schema', (_name, body) => {
+    const yaml = `id: a\n${body}\n`;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-schema-')), 'p.yaml');
+    writeFileSync(file, yaml);
+    expect(() => loadPolicySet(file)).not.toThrow();
+    expect(validate(YAML.parse(yaml))).toBe(true);
   });
 
   test('the shipped policy passes the schema', () => {
