@@ -13,8 +13,10 @@ export class CappedBody extends Readable {
   private size = 0;
   private started = false;
   private pace: StreamPace | undefined;
+  /** Whether a chunk begins the answer (a stream's opening events may come before the engine scheduled it); default: any chunk. */
+  private begins: ((chunk: Buffer) => boolean) | undefined;
   private firstChunkWait: Promise<void> | undefined;
-  /** A chunk came, or the body ended: what firstChunk() waits for. */
+  /** The answer began (a chunk that begins it came), or the body ended: what firstChunk() waits for. */
   private sawChunk = false;
   private onFirstChunk: (() => void) | undefined;
 
@@ -27,9 +29,13 @@ export class CappedBody extends Readable {
     super({ highWaterMark: 1 });
   }
 
-  /** A streamed answer's pace (first chunk, then no long silence): a breach fails the body. */
-  keepPace(pace: StreamPace): this {
+  /**
+   * A streamed answer's pace (first chunk, then no long silence): a breach fails the body. `begins`:
+   * which chunk counts as the first (chunks before it are held to the first-chunk budget, not the idle one).
+   */
+  keepPace(pace: StreamPace, begins?: (chunk: Buffer) => boolean): this {
     this.pace = pace;
+    this.begins = begins;
     this.once('close', () => pace.stop());
     return this;
   }
@@ -93,12 +99,15 @@ export class CappedBody extends Readable {
       this.destroy(new EngineError('bad_gateway', `the engine answer is larger than the limit of ${this.max} bytes (engine.max_answer_bytes)`));
       return;
     }
-    this.pace?.chunk();
+    if (!this.sawChunk && (this.begins === undefined || this.begins(chunk))) {
+      this.sawChunk = true;
+      this.onFirstChunk?.();
+    }
+    if (this.sawChunk) this.pace?.chunk();
     const more = this.push(chunk);
-    this.sawChunk = true;
-    this.onFirstChunk?.();
-    // The reader is behind: the body waits until it asks again (_read).
-    if (!more) {
+    // The reader is behind: the body waits until it asks again (_read). Not before the answer began:
+    // firstChunk() reads on through a stream's opening events (held here, under the answer cap).
+    if (!more && this.sawChunk) {
       this.pace?.behind();
       this.body.pause();
     }

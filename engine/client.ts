@@ -12,7 +12,10 @@ export interface EngineClientOptions {
   baseUrl: string;
   apiKey?: string;
   connectTimeoutMs: number;
-  /** Time allowed until the response headers arrive (vLLM sends them when generation starts). */
+  /**
+   * Time allowed until the answer begins: a whole answer's headers (vLLM sends them once it is
+   * generated), a stream's first event (its headers come before the engine schedules it: StreamPace).
+   */
   firstByteTimeoutMs: number;
   /** Longest silence allowed between body chunks. */
   idleTimeoutMs: number;
@@ -43,6 +46,12 @@ export interface Engine {
   readonly options: EngineClientOptions;
   /** The upstream a passthrough request goes to: with several, the next healthy one in turn. */
   nextUpstream(): EngineClientOptions;
+  /**
+   * A failure seen outside post/get (a passthrough request) on that upstream: with several, it is
+   * marked down until a health check passes. `keyRefused`: it refused the gateway's key, so only a
+   * check made with the key (GET /models) brings it back, never an open health route.
+   */
+  upstreamFailed(upstream: EngineClientOptions, reason: string, keyRefused?: boolean): void;
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse>;
   get(path: string, signal?: EngineSignal): Promise<EngineResponse>;
   ping(timeoutMs?: number): Promise<boolean>;
@@ -60,6 +69,9 @@ export class EngineClient implements Engine {
   nextUpstream(): EngineClientOptions {
     return this.options;
   }
+
+  /** One upstream has no other to send traffic to: nothing to mark. */
+  upstreamFailed(): void {}
 
   constructor(readonly options: EngineClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
@@ -86,10 +98,13 @@ export class EngineClient implements Engine {
     return this.send('GET', path, undefined, signal, totalMs);
   }
 
-  /** True when the health path (default GET /models) answers 200 within `timeoutMs`. */
-  async ping(timeoutMs = 2000): Promise<boolean> {
+  /**
+   * True when the health path (default GET /models) answers 200 within `timeoutMs`. `keyed`: GET
+   * /models whatever the health path (vLLM's /health is open to any caller, so it says nothing of the key).
+   */
+  async ping(timeoutMs = 2000, keyed = false): Promise<boolean> {
     try {
-      const path = this.options.healthPath ? `${healthPrefix(this.base)}${this.options.healthPath}` : '/models';
+      const path = this.options.healthPath && !keyed ? `${healthPrefix(this.base)}${this.options.healthPath}` : '/models';
       const res = await this.send('GET', path, undefined, AbortSignal.timeout(timeoutMs));
       res.body.resume();
       return res.status === 200;
@@ -124,6 +139,29 @@ export class EngineClient implements Engine {
       throw classifyEngineError(err, 'request');
     }
     const contentType = String(res.headers['content-type'] ?? '');
+    if (res.statusCode === 429 || res.statusCode >= 500) {
+      // A stream's error body is read under the idle timeout: undici's body timeout is off for
+      // streams (StreamPace times an answer, and there is none here), and a stalled error body held
+      // the request, and its failover, until the total timeout.
+      const stall = streamed ? setTimeout(() => res.body.destroy(), this.options.idleTimeoutMs) : undefined;
+      stall?.unref();
+      try {
+        return await this.failed(res, deadline);
+      } finally {
+        clearTimeout(stall);
+      }
+    }
+    // The total timeout runs until the body is over: read to its end, failed, or destroyed.
+    res.body.once('close', deadline.done);
+    // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
+    res.body.on('error', () => undefined);
+    const body = capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
+    if (streamed) body.keepPace(new StreamPace(this.options.firstByteTimeoutMs - (performance.now() - startedAt), this.options.idleTimeoutMs, (err) => body.destroy(err)), path === '/responses' ? beginsResponse : undefined);
+    return { status: res.statusCode, contentType, body, server: this.server };
+  }
+
+  /** An engine 429 or 5xx as the EngineError it is (nothing was generated), its error body read first. */
+  private async failed(res: Dispatcher.ResponseData, deadline: RequestDeadline): Promise<never> {
     if (res.statusCode === 429) {
       // Overloaded (TGI's full queue): nothing was generated, so another replica may take it.
       await res.body.dump().catch(() => undefined);
@@ -142,13 +180,7 @@ export class EngineClient implements Engine {
       deadline.done();
       throw new EngineError('bad_gateway', `the engine answered ${res.statusCode}${summarizeUpstream(text)}`, res.statusCode);
     }
-    // The total timeout runs until the body is over: read to its end, failed, or destroyed.
-    res.body.once('close', deadline.done);
-    // Surface total-timeout aborts during the body as timeouts, not as generic aborts.
-    res.body.on('error', () => undefined);
-    const body = capped(res.body, this.options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
-    if (streamed) body.keepPace(new StreamPace(this.options.firstByteTimeoutMs - (performance.now() - startedAt), this.options.idleTimeoutMs, (err) => body.destroy(err)));
-    return { status: res.statusCode, contentType, body, server: this.server };
+    throw new Error('failed() takes a 429 or 5xx');
   }
 
   /**
@@ -178,6 +210,20 @@ export class EngineClient implements Engine {
 function healthPrefix(base: string): string {
   const depth = new URL(base).pathname.split('/').filter(Boolean).length;
   return '/..'.repeat(depth);
+}
+
+/**
+ * Whether a Responses stream's chunk holds an event past its opening ones: vLLM sends
+ * `response.created` and `response.in_progress` before it schedules the request, so those say
+ * nothing of queueing and prefill. Read by data line, not by any `"type"` (the opening events'
+ * response object holds nested ones, and vLLM writes the event's own type last); a line split
+ * across chunks may count early, which only gives that stream the idle timeout as before.
+ */
+export function beginsResponse(chunk: Buffer): boolean {
+  for (const line of chunk.toString('latin1').split('\n')) {
+    if (line.startsWith('data:') && !line.includes('"response.created"') && !line.includes('"response.in_progress"')) return true;
+  }
+  return false;
 }
 
 /** The body under the answer cap; consumers see its error where they read. */

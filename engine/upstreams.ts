@@ -26,6 +26,8 @@ export class UpstreamPool implements Engine {
   readonly options: EngineClientOptions;
   private readonly clients: EngineClient[];
   private readonly health: UpstreamHealth;
+  /** Replicas that refused the gateway's key: their health check is made with the key (GET /models) until one passes. */
+  private readonly keyRefused = new Set<number>();
   private turn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -48,7 +50,16 @@ export class UpstreamPool implements Engine {
 
   async checkAll(): Promise<void> {
     const timeout = Math.min(2000, this.settings.healthIntervalMs);
-    await Promise.all(this.clients.map(async (c, i) => this.health.checked(i, await c.ping(timeout))));
+    await Promise.all(this.clients.map((_, i) => this.probe(i, timeout)));
+  }
+
+  /** One replica's health check, its state updated; a replica that refused the key is checked with it. */
+  private async probe(index: number, timeoutMs: number): Promise<boolean> {
+    const keyed = this.keyRefused.has(index);
+    const ok = await this.clients[index].ping(timeoutMs, keyed);
+    if (keyed && ok) this.keyRefused.delete(index);
+    this.health.checked(index, ok);
+    return ok;
   }
 
   isUp(index: number): boolean {
@@ -59,6 +70,13 @@ export class UpstreamPool implements Engine {
   nextUpstream(): EngineClientOptions {
     const [index] = failoverOrder(this.clients.length, (i) => this.health.isUp(i), this.turn++);
     return this.clients[index ?? 0].options;
+  }
+
+  upstreamFailed(upstream: EngineClientOptions, reason: string, keyRefused = false): void {
+    const index = this.clients.findIndex((c) => c.options === upstream);
+    if (index < 0) return;
+    if (keyRefused) this.keyRefused.add(index);
+    this.health.failed(index, reason);
   }
 
   post(path: string, body: unknown, signal?: EngineSignal): Promise<EngineResponse> {
@@ -72,8 +90,7 @@ export class UpstreamPool implements Engine {
 
   /** Ready when any upstream answers. */
   async ping(timeoutMs = 2000): Promise<boolean> {
-    const results = await Promise.all(this.clients.map((c) => c.ping(timeoutMs)));
-    results.forEach((ok, i) => this.health.checked(i, ok));
+    const results = await Promise.all(this.clients.map((_, i) => this.probe(i, timeoutMs)));
     return results.some(Boolean);
   }
 
@@ -106,7 +123,7 @@ export class UpstreamPool implements Engine {
         // the next replica tried; the last one's refusal is the answer (a 502 about the key).
         if ((res.status === 401 || res.status === 403) && position < order.length - 1) {
           res.body.resume();
-          this.health.failed(index, `HTTP ${res.status}: the engine refused the gateway's key`);
+          this.upstreamFailed(this.clients[index].options, `HTTP ${res.status}: the engine refused the gateway's key`, true);
           continue;
         }
         // vLLM sends a stream's headers before it schedules the request: a replica that hangs after

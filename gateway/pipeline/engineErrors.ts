@@ -29,6 +29,18 @@ export function engineApiError(err: unknown): ApiError {
 
 let credentialsWarned = false;
 
+/**
+ * The engine refusing the gateway's own credentials (401/403), on any route: the gateway's fault,
+ * not the app's key. Passed on as 401, the app's SDK would raise an AuthenticationError about its
+ * own key. A 502, retryable: cheap (nothing generated), and with several upstreams the next try may
+ * reach a replica whose key is right. The operator is told once per process.
+ */
+export function engineRefusedGateway(status: number): ApiError {
+  if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
+  credentialsWarned = true;
+  return new ApiError(502, `The engine refused the gateway (HTTP ${status}).`, 'api_error', 'engine_error');
+}
+
 /** An engine error's `code` as clients may see it: an identifier (`context_length_exceeded`), short. */
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** An engine error's `param`: a member path (`messages.0.content`, `input[2]`), as the gateway's own errors name one. */
@@ -55,13 +67,7 @@ export async function upstreamClientError(upstream: EngineResponse): Promise<Eng
   const text = await readText(upstream);
   // The engine refusing the gateway's own credentials is the gateway's fault, not the app's key:
   // passed on as 401, the app's SDK would raise an AuthenticationError about its own key.
-  if (upstream.status === 401 || upstream.status === 403) {
-    // Once per process: every request would say it again.
-    if (!credentialsWarned) process.emitWarning(`safety-gateway: the engine refused the gateway's credentials (HTTP ${upstream.status}): check ENGINE_API_KEY / engine.upstreams[].api_key`);
-    credentialsWarned = true;
-    // Retryable: cheap (nothing generated), and with several upstreams the next try may reach a replica whose key is right.
-    return { error: new ApiError(502, `The engine refused the gateway (HTTP ${upstream.status}).`, 'api_error', 'engine_error'), engineWords: undefined };
-  }
+  if (upstream.status === 401 || upstream.status === 403) return { error: engineRefusedGateway(upstream.status), engineWords: undefined };
   let message = `The engine rejected the request (HTTP ${upstream.status}).`;
   const words: string[] = [];
   let code: string | null = null;

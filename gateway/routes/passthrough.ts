@@ -2,6 +2,8 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ApiError, InvalidPathError, NO_AUTOMATIC_RETRY, UnknownPolicyError } from '../errors';
+import type { EngineClientOptions } from '../../engine/client';
+import { engineRefusedGateway } from '../pipeline/engineErrors';
 import { contextOf, setSafetyHeaders } from '../pipeline/requestContext';
 import type { RouteDeps } from './routeDeps';
 import { passthroughDecision } from './passthroughPath';
@@ -27,7 +29,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
   const bodyLimit = deps.bodyLimitBytes ?? Number.POSITIVE_INFINITY;
   const forwardPaths = new WeakMap<Request, string>();
   // Per request, the upstream it goes to: with several, the next healthy one (upstream 1 took them all, down or not).
-  const upstreams = new WeakMap<Request, { origin: string; key: string | undefined }>();
+  const upstreams = new WeakMap<Request, { origin: string; key: string | undefined; options: EngineClientOptions }>();
   // Requests whose engine went quiet past the timeout (told apart from a connection that broke).
   const timedOut = new WeakSet<Request>();
   const proxy = createProxyMiddleware<Request, Response>({
@@ -53,7 +55,19 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
       },
       // The engine breaking off after its status line: the client sees the break (its connection
       // closed), never a response that stays open until the total timeout.
-      proxyRes: (proxyRes: IncomingMessage, _req, res) => {
+      proxyRes: (proxyRes: IncomingMessage, req, res) => {
+        const status = proxyRes.statusCode ?? 0;
+        if (status === 401 || status === 403) {
+          // The engine refusing the gateway's key, as on the guarded routes: a 502 about the gateway
+          // (relayed as is, the app's SDK blamed its own key), and that replica marked down until a
+          // check made with the key passes. Answered here, http-proxy relays nothing of the engine's.
+          const upstream = upstreams.get(req as Request);
+          if (upstream) deps.engine.upstreamFailed(upstream.options, `HTTP ${status}: the engine refused the gateway's key`, true);
+          proxyRes.resume();
+          const refused = engineRefusedGateway(status);
+          (res as Response).status(refused.status).json(refused.body());
+          return;
+        }
         for (const name of String(proxyRes.headers.connection ?? '').split(',')) if (name.trim()) delete proxyRes.headers[name.trim().toLowerCase()];
         for (const name of STRIPPED_FROM_ANSWER) delete proxyRes.headers[name];
         proxyRes.once('close', () => {
@@ -67,6 +81,9 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
           // the engine); a timeout a 504 and a connection broken mid-request a 502, which the openai
           // SDKs' automatic retries would only wait out again (x-should-retry).
           const code = (err as NodeJS.ErrnoException).code ?? '';
+          const upstream = upstreams.get(req as Request);
+          // Nothing listening there: the next passthrough request (and the guarded routes) go elsewhere until its health check passes.
+          if (NOT_CONNECTED.has(code) && upstream) deps.engine.upstreamFailed(upstream.options, `unreachable: ${code}`);
           if (NOT_CONNECTED.has(code)) return void out.status(503).json({ error: { message: 'The engine is unavailable. Try again later.', type: 'api_error', param: null, code: 'engine_unavailable' } });
           out.set(NO_AUTOMATIC_RETRY);
           if (timedOut.has(req as Request)) return void out.status(504).json({ error: { message: 'The engine did not answer in time.', type: 'api_error', param: null, code: 'engine_timeout' } });
@@ -100,7 +117,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
     if (declared > bodyLimit) return next(tooLarge(bodyLimit));
     const upstream = deps.engine.nextUpstream();
     const base = new URL(upstream.baseUrl);
-    upstreams.set(req, { origin: base.origin, key: upstream.apiKey });
+    upstreams.set(req, { origin: base.origin, key: upstream.apiKey, options: upstream });
     forwardPaths.set(req, `${base.pathname.replace(/\/+$/, '')}${decision.path.slice('/v1'.length)}${queryAt === -1 ? '' : raw.slice(queryAt)}`);
     setSafetyHeaders(res, 'allow', runtime?.ref);
     res.setHeader('x-safety-passthrough', 'true');

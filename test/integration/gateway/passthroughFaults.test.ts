@@ -130,3 +130,76 @@ describe('passthrough: upstream 1 down, upstream 2 up', () => {
     expect(served.filter((s) => s.startsWith('POST /v1/embeddings'))).toEqual(Array(4).fill('POST /v1/embeddings Bearer key-of-upstream-2'));
   });
 });
+
+/** An engine refusing the gateway's key on a passthrough route: the gateway's fault, said as on the guarded routes. */
+describe("passthrough: the engine refuses the gateway's key", () => {
+  const served: string[] = [];
+  const refusing = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      served.push(`${req.method} ${req.url}`);
+      // Its open health route (vLLM's /health needs no key) passes; everything under /v1 refuses the gateway's key.
+      if (req.url === '/health') return res.end();
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'Invalid API key', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    });
+  });
+  const up = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      served.push(`ok ${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/models') return res.end(JSON.stringify({ object: 'list', data: [{ id: 'dev', object: 'model' }] }));
+      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1] }] }));
+    });
+  });
+  const embeddings = (base: string) => fetch(`${base}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
+  beforeAll(async () => {
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+  });
+  afterAll(async () => {
+    refusing.closeAllConnections();
+    up.closeAllConnections();
+    await new Promise<void>((r) => refusing.close(() => r()));
+    await new Promise<void>((r) => up.close(() => r()));
+  });
+
+  test('one engine: a 502 engine_error about the gateway, never the engine\'s 401 (the app\'s SDK would blame its own key)', async () => {
+    const h = await startHarness({ engineUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1` });
+    try {
+      const res = await embeddings(h.baseUrl);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status).toBe(502);
+      expect(body.error.code).toBe('engine_error');
+      expect(body.error.message).toBe('The engine refused the gateway (HTTP 401).');
+      expect(JSON.stringify(body)).not.toContain('invalid_api_key');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('several engines: the refusing replica is marked down, so the next passthrough requests go to the other, and its open health route does not bring it back', async () => {
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1`;
+    const upUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+    // A health route anyone may call (vLLM's /health): it passes for the refusing replica too.
+    const h = await startHarness({ engineUrl: refusingUrl, config: { engine: { upstreams: [{ url: upUrl }], health_path: '/health', health_interval_ms: 100 } } });
+    const before = served.filter((s) => s === 'POST /v1/embeddings').length;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await embeddings(h.baseUrl);
+        statuses.push(res.status);
+        await res.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 150)); // health checks run in between
+      }
+      // At most the first request met the refusing replica; every later one went to the other.
+      expect(statuses.slice(1)).toEqual([200, 200, 200, 200, 200]);
+      expect(served.filter((s) => s === 'POST /v1/embeddings').length - before).toBeLessThanOrEqual(1);
+      // Its open health route kept passing; the checks that kept it out were made with the key.
+      expect(served).toContain('GET /health');
+    } finally {
+      await h.close();
+    }
+  });
+});
