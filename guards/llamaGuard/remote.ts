@@ -11,7 +11,7 @@
 import { context, propagation } from '@opentelemetry/api';
 import { Agent, request as httpRequest } from 'undici';
 import { textCacheKey } from '../runtime/cacheKey';
-import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/endpointPool';
+import { type AttemptResult, EndpointPool, isRetryableStatus, statusMaybeTheCall } from '../runtime/endpointPool';
 import { LruCache } from '../runtime/lruCache';
 import { conversationChars, timeoutFor } from '../runtime/timeoutBudget';
 import type { CacheHits, Guard, GuardRequest, Verdict } from '../types';
@@ -153,7 +153,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
       text = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
       // An answer the gateway cannot read (too large, an error object in a 200, not JSON, the wrong shape) is this replica's fault, not the conversation's: the next one is asked.
-      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, maybeTheCall: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // runCheck reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${errorMessage(err)}` } };
     }
@@ -162,7 +162,8 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     if (status < 200 || status >= 300 || serverMessage !== undefined) {
       const detail = withoutConversation(clip(serverMessage ?? (text || 'empty body')), turns);
       const type = status >= 200 && status < 300 ? 'model_error' : httpErrorType(status);
-      return { ok: false, retryable: (status >= 200 && status < 300) || isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${detail}` } };
+      const answered = status >= 200 && status < 300;
+      return { ok: false, retryable: answered || isRetryableStatus(status), busy: status === 429, maybeTheCall: answered || statusMaybeTheCall(status), error: { type, message: `${path} HTTP ${status}: ${detail}` } };
     }
     const read: ReadResult =
       json === undefined
@@ -170,7 +171,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
         : mode === 'chat'
           ? readChatCompletion(json)
           : readTextCompletion(json);
-    if (!read.ok) return { ok: false, retryable: true, error: { type: 'model_error', message: read.error } };
+    if (!read.ok) return { ok: false, retryable: true, maybeTheCall: true, error: { type: 'model_error', message: read.error } };
     return { ok: true, value: outcomeOf(read.completion, options.excludedCategories, knownCodes, codeKeys) };
   }
 

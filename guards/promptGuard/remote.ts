@@ -27,7 +27,7 @@ import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/w
 import { softmax } from '../onnx/probabilities';
 import { textCacheKey, textCacheKeyAsync } from '../runtime/cacheKey';
 import { withDeadline } from '../runtime/deadline';
-import { type AttemptResult, EndpointPool, isRetryableStatus } from '../runtime/endpointPool';
+import { type AttemptResult, EndpointPool, isRetryableStatus, statusMaybeTheCall } from '../runtime/endpointPool';
 import { InputRefused, toGuardError } from '../runtime/errors';
 import { LruCache } from '../runtime/lruCache';
 import { textsChars, timeoutFor, type TimeoutBudget } from '../runtime/timeoutBudget';
@@ -122,7 +122,7 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       raw = await readCappedText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
       // An answer the gateway cannot read (too large, not JSON, the wrong shape) is this replica's fault, not the text's: the next one is asked.
-      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
+      if (err instanceof AnswerTooLarge) return { ok: false, retryable: true, maybeTheCall: true, error: { type: 'model_error', message: `${redactUrl(base)}${path}: ${err.message}` } };
       if (signal.aborted) throw err; // withDeadline reports the deadline or the caller's abort
       return { ok: false, retryable: true, error: { type: 'unavailable', message: `${redactUrl(base)}${path}: ${(err as Error).message}` } };
     }
@@ -131,10 +131,10 @@ export function createRemotePromptGuard(options: RemotePromptGuardOptions): Remo
       const message = (options.backend === 'tei' ? readTeiError(json) : readVllmError(json))?.message ?? (raw || 'empty body');
       if (options.backend === 'tei' ? teiSaysTooLong(status, message) : vllmSaysTooLong(status, message)) return { ok: true, value: { kind: 'too_long', ...statedLimit(message) } };
       const type = status === 408 || status === 429 || status >= 500 ? 'unavailable' : 'model_error';
-      return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
+      return { ok: false, retryable: isRetryableStatus(status), busy: status === 429, maybeTheCall: statusMaybeTheCall(status), error: { type, message: `${path} HTTP ${status}: ${withoutTexts(clip(message), texts)}` } };
     }
     const read: ServerScores = json === undefined ? { ok: false, error: `${path} answer is not JSON` } : options.backend === 'tei' ? readTeiPredict(json, texts.length) : readVllmClassify(json, texts.length);
-    if (!read.ok) return { ok: false, retryable: true, error: { type: 'model_error', message: read.error } };
+    if (!read.ok) return { ok: false, retryable: true, maybeTheCall: true, error: { type: 'model_error', message: read.error } };
     return { ok: true, value: { kind: 'rows', rows: read.rows } };
   }
 

@@ -12,7 +12,7 @@
  *   model's window is a 413 Validation error ("`inputs` must have less than 512 tokens").
  */
 import { z } from 'zod';
-import { isDistribution, type ServerScores } from './serverScores';
+import type { ServerScores } from './serverScores';
 
 export function teiPredictBody(texts: readonly string[]): Record<string, unknown> {
   return { inputs: texts.map((t) => [t]), truncate: false, raw_scores: true };
@@ -30,10 +30,6 @@ export function readTeiPredict(json: unknown, count: number): ServerScores {
   if (rows.length !== count) return { ok: false, error: `TEI /predict answered ${rows.length} results for ${count} inputs` };
   // A label named twice: which of its scores is meant cannot be known (the last one read would win).
   if (rows.some((r) => new Set(r.map((p) => p.label)).size !== r.length)) return { ok: false, error: 'TEI /predict answer names a label twice in one result' };
-  // Asked for raw scores (logits), which the gateway softmaxes: probabilities softmaxed again come
-  // out flattened (a jailbreak at 0.998 read as 0.58). Every row a distribution: a server that
-  // ignores raw_scores (Prompt Guard's logits are never all in [0, 1] summing to 1 across a batch).
-  if (rows.every((r) => isDistribution(r.map((p) => p.score)))) return { ok: false, error: 'TEI /predict answered probabilities, not raw scores: does the server honour raw_scores?' };
   return { ok: true, rows: rows.map((r) => ({ byLabel: new Map(r.map((p) => [p.label, p.score])) })) };
 }
 

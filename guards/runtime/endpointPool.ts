@@ -16,8 +16,13 @@ import { type Dispatcher, request as httpRequest } from 'undici';
 import type { GuardError } from '../types';
 import { redactUrl } from './redactUrl';
 
-/** What one try at one replica came to; `busy`: the server said so (429), it is not broken. */
-export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; busy?: boolean; error: GuardError };
+/**
+ * What one try at one replica came to; `busy`: the server said so (429), it is not broken.
+ * `maybeTheCall`: a failure the call's own input may cause on every replica (a 500, an answer the
+ * gateway cannot read): the replica is marked down only once another replica answered the same
+ * call, so one request cannot take a whole pool down.
+ */
+export type AttemptResult<T> = { ok: true; value: T } | { ok: false; retryable: boolean; busy?: boolean; maybeTheCall?: boolean; error: GuardError };
 
 export interface EndpointPoolOptions {
   /** Base URLs of the replicas (already normalized). */
@@ -41,6 +46,11 @@ export interface EndpointPoolOptions {
  */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 424 || status === 429 || status >= 500;
+}
+
+/** Statuses an input can cause (a server's internal error on one text), unlike a proxy's 502/503/504 or a timeout. */
+export function statusMaybeTheCall(status: number): boolean {
+  return status >= 500 && status !== 502 && status !== 503 && status !== 504;
 }
 
 export class EndpointPool {
@@ -114,6 +124,8 @@ export class EndpointPool {
     type Try = { index: number; startedAt: number; controller: AbortController; settled: Promise<Settled> };
     const running: Try[] = [];
     const askedAgain = new Set<number>();
+    // Failed in a way the call itself may cause: marked down once another replica answers it.
+    const suspects: { index: number; reason: string }[] = [];
     let next = 0;
     let last: AttemptResult<T> | undefined;
     const start = async () => {
@@ -166,6 +178,7 @@ export class EndpointPool {
             this.set(t.index, false, `${redactUrl(this.options.urls[t.index]!)} gave no answer within ${Math.round(now - t.startedAt)} ms; a replica asked after it answered`);
           }
         }
+        if (this.options.urls.length > 1) for (const s of suspects) this.set(s.index, false, s.reason);
         stopAll();
         return result;
       }
@@ -180,6 +193,8 @@ export class EndpointPool {
           askedAgain.add(first.try.index);
           order.push(first.try.index);
         }
+      } else if (result.maybeTheCall) {
+        suspects.push({ index: first.try.index, reason: `${result.error.message} (another replica answered the same call)` });
       } else if (this.options.urls.length > 1) {
         // A lone replica has no health checks to bring it back: only replicas of a pool go down.
         this.set(first.try.index, false, result.error.message);

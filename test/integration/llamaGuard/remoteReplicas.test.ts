@@ -120,6 +120,26 @@ describe('remote Llama Guard over several servers', () => {
     }
   });
 
+  test('a 500 or an unreadable answer from every server (an input that breaks them all) marks none down: one request cannot take the pool out', async () => {
+    const log: string[] = [];
+    const guard = guardOver([a, b], { log: (l) => log.push(l) });
+    await guard.load();
+    try {
+      a.behave({ kind: 'error', status: 500, message: 'tokenizer panicked' });
+      b.behave({ kind: 'raw', status: 200, body: 'not json', contentType: 'text/plain' });
+      const v = await guard.check(input('the text that breaks them'));
+      expect(v.error).toBeDefined();
+      expect(log.filter((l) => l.includes('DOWN'))).toEqual([]);
+      // A 503 is the server's own state: marked down as before.
+      a.behave({ kind: 'error', status: 503, message: 'Service Unavailable' });
+      b.behave({ kind: 'error', status: 503, message: 'Service Unavailable' });
+      await guard.check(input('another'));
+      expect(log.filter((l) => l.includes('DOWN')).length).toBe(2);
+    } finally {
+      await guard.close();
+    }
+  });
+
   test('a server marked down is asked last, and comes back when its health check passes', async () => {
     const log: string[] = [];
     const guard = guardOver([a, b], { healthIntervalMs: 50, log: (l) => log.push(l) });

@@ -42,15 +42,7 @@ describe('TEI /predict', () => {
   });
 });
 
-describe('TEI /predict answers that would read a jailbreak as benign', () => {
-  test('probabilities where raw scores were asked for (a server ignoring raw_scores): refused, never softmaxed a second time', () => {
-    const probs = [{ label: 'JAILBREAK', score: 0.998 }, { label: 'BENIGN', score: 0.001 }, { label: 'INJECTION', score: 0.001 }];
-    expect(readTeiPredict([probs, probs], 2)).toMatchObject({ ok: false, error: expect.stringContaining('raw_scores') });
-    // Logits: one row a distribution by chance is still read.
-    const logits = [{ label: 'JAILBREAK', score: 4.2 }, { label: 'BENIGN', score: -2 }, { label: 'INJECTION', score: -1.5 }];
-    expect(readTeiPredict([logits, [{ label: 'JAILBREAK', score: 0.2 }, { label: 'BENIGN', score: 0.5 }, { label: 'INJECTION', score: 0.3 }]], 2)).toMatchObject({ ok: true });
-  });
-
+describe('a TEI /predict answer that would read a jailbreak as benign', () => {
   test('a row naming a label twice: refused, not read by its last entry', () => {
     const row = [{ label: 'JAILBREAK', score: 9 }, { label: 'BENIGN', score: 0 }, { label: 'INJECTION', score: 0 }, { label: 'JAILBREAK', score: -9 }];
     expect(readTeiPredict([row], 1)).toMatchObject({ ok: false, error: expect.stringContaining('twice') });
