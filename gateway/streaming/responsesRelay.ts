@@ -11,6 +11,7 @@ import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
+import { HeldEvents } from './heldEvents';
 import { connectionClosedOutcome } from '../pipeline/connectionCut';
 
 /**
@@ -103,7 +104,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   const { res, record } = call;
   const timing = call.ctx.timing;
   const accumulator = new ResponsesAccumulator(call.parsed.body);
-  const pending: { event: ResponseEngineEvent; tokenEnd: number }[] = [];
+  const pending = new HeldEvents<ResponseEngineEvent>();
   const released: Released = { outputItems: 0, opened: false, items: new ReleasedItems() };
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (checked, to, overlap) => accumulator.window(checked, to, overlap), whole: () => accumulator.answer() },
@@ -113,8 +114,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
 
   const release = async (upTo: number) => {
     await openSse(call);
-    while (pending.length && pending[0].tokenEnd <= upTo) {
-      const { event } = pending.shift()!;
+    for (const { event } of pending.releaseUpTo(upTo)) {
       await write(res, event.raw);
       noteReleased(released, event);
     }
@@ -134,7 +134,7 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
   try {
     for await (const event of responseEvents(upstream, accumulator)) {
       timing.engineAnswered();
-      pending.push({ event, tokenEnd: accumulator.textEvents });
+      pending.push(event, accumulator.textEvents);
       await releaseChecked();
       if (checks.due() && !(await checks.checkWindow())) return await block();
     }

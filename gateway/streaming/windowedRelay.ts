@@ -7,6 +7,7 @@ import { countedUsageChunk } from './blockUsage';
 import { usageAfterBlock } from './chunkEnvelope';
 import { deliveredText } from '../pipeline/extractTexts';
 import { engineEvents, type EngineEvent } from './engineEvents';
+import { HeldEvents } from './heldEvents';
 import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { openSse, write } from './sseWrite';
 import { endStreamWithError } from './streamError';
@@ -24,7 +25,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   const { res, record } = call;
   const timing = call.ctx.timing;
   const accumulator = new AnswerAccumulator({ model: call.parsed.model });
-  const pending: { event: EngineEvent; tokenEnd: number }[] = [];
+  const pending = new HeldEvents<EngineEvent>();
   const checks = new WindowChecks(
     { get textEvents() { return accumulator.textEvents; }, window: (checked, to, overlap) => accumulator.window(checked, to, overlap), whole: () => accumulator.answer(0) },
     { check: (answers) => call.checkAnswers(answers.map((a) => [a, 0] as const)) },
@@ -35,8 +36,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
   let releasedTo = 0;
   const release = async (upTo: number) => {
     await openSse(call);
-    while (pending.length && pending[0].tokenEnd <= upTo) {
-      const { event, tokenEnd } = pending.shift()!;
+    for (const { event, tokenEnd } of pending.releaseUpTo(upTo)) {
       await write(res, event.raw);
       releasedTo = Math.max(releasedTo, tokenEnd);
     }
@@ -58,7 +58,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     // without it (the engine was stopped first) the gateway's count of it.
     const usage =
       usageAfterBlock(
-        pending.map(({ event }) => event.chunk),
+        pending.held().map((event) => event.chunk),
         accumulator.context,
       ) ?? (call.parsed.includeUsage ? await countedUsageChunk(accumulator.writableMeta, adapter.route, call.parsed.body, deliveredText(accumulator.answer(0)), call.ctx.access?.tokens) : undefined);
     if (usage) await write(res, usage);
@@ -76,7 +76,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
         throw new EngineError('bad_gateway', 'the engine streamed more than the one answer the request asked for');
       }
       if (event.done) sawDone = true;
-      pending.push({ event, tokenEnd: accumulator.textEvents });
+      pending.push(event, accumulator.textEvents);
       await releaseChecked();
       if (checks.due() && !(await checks.checkWindow())) return await block();
     }
