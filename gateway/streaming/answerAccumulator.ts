@@ -54,6 +54,10 @@ export class AnswerAccumulator {
   /** The first chunk's id, fingerprint and model: a later chunk that changes one is read as text, plain or not. */
   private readonly first = new Map<string, string>();
   private readonly changed = new Set<string>();
+  /** The bookkeeping members a later chunk changed (each value was read as text). */
+  get changedMembers(): ReadonlySet<string> {
+    return this.changed;
+  }
 
   /** `context`: what the gateway knows of the request (its model), for reading the chunks' bookkeeping. */
   constructor(readonly context: AnswerContext = {}) {}

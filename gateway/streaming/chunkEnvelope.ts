@@ -1,6 +1,15 @@
 import { ENVELOPE_STRUCTURE } from '../pipeline/extract/answerLanes';
 import { plainEnvelope, type AnswerContext } from '../pipeline/extract/bookkeeping';
-import type { StreamChunk } from './answerAccumulator';
+import type { ChunkMeta, StreamChunk } from './answerAccumulator';
+
+/** What reading a stream found of its bookkeeping (AnswerAccumulator): values read as text are never written again. */
+export interface StreamReading {
+  context: AnswerContext;
+  /** The members (id, system_fingerprint, model) a later chunk changed: each value was read as answer text. */
+  changedMembers: ReadonlySet<string>;
+  /** The plain id and model the gateway writes in their place. */
+  writableMeta: ChunkMeta;
+}
 
 /**
  * A stream chunk's bookkeeping (id, model, usage, choices ...) without members the gateway does
@@ -15,14 +24,29 @@ export function knownEnvelope(chunk: StreamChunk, context: AnswerContext): Strea
 }
 
 /**
+ * A chunk's envelope as the gateway may write it after a block: knownEnvelope, and for a member whose
+ * change was read as text (it may be what was blocked: `id: "zzs11"` on the usage chunk), the
+ * gateway's own value or nothing, never the engine's.
+ */
+export function writableEnvelope(chunk: StreamChunk, reading: StreamReading): StreamChunk {
+  const envelope = knownEnvelope(chunk, reading.context) as unknown as Record<string, unknown>;
+  for (const member of reading.changedMembers) {
+    const own = member === 'id' || member === 'model' ? reading.writableMeta[member] : undefined;
+    if (own) envelope[member] = own;
+    else delete envelope[member];
+  }
+  return envelope as unknown as StreamChunk;
+}
+
+/**
  * The engine's usage as a blocked stream may still send it (`include_usage`): the last held chunk
  * that carries usage (a usage-only chunk, or usage riding on a choice's chunk, as with vLLM's
  * continuous usage stats), without its choices; undefined when none does.
  */
-export function usageAfterBlock(chunks: readonly (StreamChunk | undefined)[], context: AnswerContext): string | undefined {
+export function usageAfterBlock(chunks: readonly (StreamChunk | undefined)[], reading: StreamReading): string | undefined {
   for (let i = chunks.length - 1; i >= 0; i--) {
     const chunk = chunks[i];
-    if (chunk?.usage) return `data: ${JSON.stringify({ ...knownEnvelope(chunk, context), choices: [] })}\n\n`;
+    if (chunk?.usage) return `data: ${JSON.stringify({ ...writableEnvelope(chunk, reading), choices: [] })}\n\n`;
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import { EngineError } from '../../engine/errors';
 import type { CompletionAdapter } from '../pipeline/adapters';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { AnswerAccumulator } from './answerAccumulator';
-import { knownEnvelope } from './chunkEnvelope';
+import { writableEnvelope } from './chunkEnvelope';
 import { engineEvents, type EngineEvent } from './engineEvents';
 import { expectedChoices, unaskedChoice } from './expectedChoices';
 import { openSse, write } from './sseWrite';
@@ -72,8 +72,8 @@ async function writeBlockedStream(call: GuardedCall, adapter: CompletionAdapter,
       continue;
     }
     if (!chunk) continue;
-    const envelope = knownEnvelope(chunk, accumulator.context);
-    // As sent only when nothing was left out or replaced (an unplain model may be what was blocked).
+    const envelope = writableEnvelope(chunk, accumulator);
+    // As sent only when nothing was left out or replaced (an unplain model, or a changed id, may be what was blocked).
     const clean = Object.keys(chunk).every((key) => key === 'choices' || (Object.hasOwn(envelope, key) && envelope[key] === chunk[key]));
     if (chunk.choices.length === 0) {
       // Usage-only chunks come after the choices' final chunks: the content_filter chunk goes first.

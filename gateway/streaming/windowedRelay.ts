@@ -59,7 +59,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     const usage =
       usageAfterBlock(
         pending.held().map((event) => event.chunk),
-        accumulator.context,
+        accumulator,
       ) ?? (call.parsed.includeUsage ? await countedUsageChunk(accumulator.writableMeta, adapter.route, call.parsed.body, deliveredText(accumulator.answer(0)), call.ctx.access?.tokens) : undefined);
     if (usage) await write(res, usage);
     res.end('data: [DONE]\n\n');

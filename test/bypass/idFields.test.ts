@@ -37,6 +37,23 @@ describe.each([['buffer', bufferMode], ['window', windowMode(2)]] as const)('byp
     expect(JSON.stringify(data)).not.toContain('zzs1');
   });
 
+  test("chat, streamed: a stream's id changed on its usage chunk is read as text, and after the block the usage chunk carries the gateway's id, not the blocked one (stream hunt)", async () => {
+    const chunk = (id: string, extra: Record<string, unknown>) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'dev', ...extra })}`;
+    await h.script({
+      raw_events: [
+        chunk('chatcmpl-s1', { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }] }),
+        chunk('chatcmpl-s1', { choices: [{ index: 0, delta: { content: ' there' }, finish_reason: 'stop' }] }),
+        chunk('zzs11', { choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }),
+        'data: [DONE]',
+      ],
+    });
+    const res = await post(h, 'chat/completions', { model: 'dev', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] });
+    const text = await res.text();
+    expect(h.recorder.records.at(-1)?.action).toBe('block');
+    expect(text).toContain('"usage"');
+    expect(text).not.toContain('zzs1');
+  });
+
   test('chat, streamed: tool_calls[].id', async () => {
     await h.script({ raw_events: chatEvents([{ tool_calls: [{ index: 0, id: SENTENCE, type: 'function', function: { name: 'lookup', arguments: '' } }] }, { tool_calls: [{ index: 0, function: { arguments: '{}' } }] }]) });
     const text = await (await post(h, 'chat/completions', { model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] })).text();
