@@ -19,6 +19,8 @@ const WHOLE: [string, Record<string, unknown>][] = [
   ['tool_calls function.name', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: UNSAFE, arguments: '{}' } }] }, { finish_reason: 'tool_calls' })],
   // The client decodes the arguments' JSON escapes: \u007a is a `z` to it.
   ['tool_calls arguments in JSON escapes', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'post', arguments: `{"text":"${[...UNSAFE].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}` } }] }, { finish_reason: 'tool_calls' })],
+  // A member named twice, with an escape elsewhere: the arguments' JSON parse kept the last, and the first went unread (stream hunt).
+  ['tool_calls arguments naming a member twice', chatAnswer({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'post', arguments: `{"text":"${UNSAFE}","text":"line one\\nline two"}` } }] }, { finish_reason: 'tool_calls' })],
   ['logprobs.content tokens', chatAnswer({ content: 'Fine.' }, { logprobs: { content: [{ token: 'Fine', logprob: -0.1, bytes: null, top_logprobs: [] }, { token: ` ${UNSAFE}`, logprob: -0.1, bytes: null, top_logprobs: [] }] } })],
   ['logprobs top_logprobs tokens', chatAnswer({ content: 'Fine.' }, { logprobs: { content: [{ token: 'Fine.', logprob: -0.1, bytes: null, top_logprobs: [{ token: 'Fine.', logprob: -0.1 }, { token: UNSAFE, logprob: -3 }] }] } })],
   ['an unknown member', chatAnswer({ content: 'Fine.', audio: { transcript: UNSAFE } })],
@@ -31,6 +33,7 @@ const STREAMED: [string, Record<string, unknown>[], Record<string, unknown>[]][]
   ['refusal', [{ refusal: 'No: ' }, { refusal: UNSAFE }], []],
   ['legacy function_call.arguments', [{ function_call: { name: 'post', arguments: '{"text":"' } }, { function_call: { arguments: `${UNSAFE}"}` } }], []],
   ['tool_calls arguments', [{ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'post', arguments: '{"text":"' } }] }, { tool_calls: [{ index: 0, function: { arguments: `${UNSAFE}"}` } }] }], []],
+  ['tool_calls arguments naming a member twice', [{ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'post', arguments: `{"text":"${UNSAFE}",` } }] }, { tool_calls: [{ index: 0, function: { arguments: '"text":"line one\\nline two"}' } }] }], []],
   ['logprobs tokens', [{ content: 'Fine' }, { content: '.' }], [{ logprobs: { content: [{ token: 'Fine', logprob: -1, top_logprobs: [] }] } }, { logprobs: { content: [{ token: UNSAFE, logprob: -1, top_logprobs: [] }] } }]],
   ['content parts', [{ content: [{ type: 'text', text: UNSAFE }] }], []],
   // A `message` beside each delta (no engine should send one in a stream; it reaches the client all the same): read as a lane of its own, so the deltas do not split its text.

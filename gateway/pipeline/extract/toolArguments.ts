@@ -10,6 +10,7 @@
  * and the control-token check while the engine decoded it. Those are read as Python reads them,
  * and arguments no parser takes are read with their escapes decoded one by one.
  */
+import { hasDuplicateMembers } from '../duplicateMembers';
 
 /** The arguments with their JSON escapes decoded (compact JSON), or as sent when there is nothing to decode. */
 export function readableArguments(raw: string): string {
@@ -18,8 +19,10 @@ export function readableArguments(raw: string): string {
   const parsed = parseAsPython(raw);
   // Re-serialised as json.dumps(ensure_ascii=False) writes its strings: non-ASCII and `<`
   // literal, quotes, backslashes and control characters escaped (separators, key order and
-  // non-finite numbers aside, none of which can join two strings into one token).
-  if (parsed.ok) {
+  // non-finite numbers aside, none of which can join two strings into one token). Not when a member
+  // is named twice: the parse keeps the last, and the first's text (which the client still gets,
+  // and may show) would go unread; the escapes are then decoded in place, every member kept.
+  if (parsed.ok && !hasDuplicateMembers(raw, parsed.value)) {
     try {
       return JSON.stringify(parsed.value);
     } catch {

@@ -6,6 +6,12 @@ describe('tool-call arguments as the engine reads them', () => {
     expect(readableArguments('{"a": 1}')).toBe('{"a": 1}');
   });
 
+  test('a member named twice: every member read (the parse keeps only the last, and the client gets both)', () => {
+    const read = readableArguments('{"text":"first words","text":"line one\\nline two"}');
+    expect(read).toContain('first words');
+    expect(read).toContain('line one\nline two');
+  });
+
   test("NaN, Infinity and -Infinity as Python's json.loads takes them, never inside strings", () => {
     expect(nonFiniteAsNull('{"NaN":NaN,"b":-Infinity,"c":[Infinity],"d":"NaN \\" Infinity"}')).toBe('{"NaN":null,"b":null,"c":[null],"d":"NaN \\" Infinity"}');
     expect(readableArguments('{"t":NaN,"n":"\\u003c|eot_id|\\u003e"}')).toBe('{"t":null,"n":"<|eot_id|>"}');
