@@ -69,6 +69,14 @@ describe.each([['buffer', bufferMode], ['window', windowMode(2)]] as const)('byp
     expect(text).toContain('content_filter');
   });
 
+  test("chat, streamed: a tool-call id whose joined pieces look random but whose last piece is words is read by that piece, as the Node SDK keeps it (it replaces the id with each piece)", async () => {
+    await h.script({ raw_events: chatEvents([{ tool_calls: [{ index: 0, id: 'call_1234567890123456789012', type: 'function', function: { name: 'lookup', arguments: '' } }] }, { tool_calls: [{ index: 0, id: 'zzs1', function: { arguments: '{}' } }] }]) });
+    const stream = await client.chat.completions.stream({ model: 'dev', messages: [{ role: 'user', content: 'go' }] });
+    const done = await stream.finalChatCompletion().catch((e: unknown) => e);
+    expect(JSON.stringify(done)).not.toContain('zzs1');
+    expect(h.recorder.records.at(-1)?.action).toBe('block');
+  });
+
   test('responses, whole: function_call call_id (any string) and message item id (two words)', async () => {
     await h.script({ raw_json: responseAnswer([{ id: 'fc_1', type: 'function_call', status: 'completed', call_id: SENTENCE, name: 'lookup', arguments: '{}' }]) });
     const a = await client.responses.create({ model: 'dev', input: 'go' });
