@@ -65,6 +65,7 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     res.end('data: [DONE]\n\n');
   };
 
+  let holdingCalls = false;
   try {
     let sawDone = false;
     for await (const event of engineEvents(upstream, accumulator, adapter)) {
@@ -77,7 +78,12 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
       }
       if (event.done) sawDone = true;
       pending.push(event, accumulator.textEvents);
-      await releaseChecked();
+      // From the first tool-call piece on, nothing goes out before the end checks: a call released
+      // whole is one a client runs (the SDK's runTools runs every call of the final message, a
+      // blocked one's too), and a later window can still block. Calls are run only once complete,
+      // so holding them costs no wait a client would see.
+      holdingCalls ||= carriesCall(event);
+      if (!holdingCalls) await releaseChecked();
       if (checks.due() && !(await checks.checkWindow())) return await block();
     }
     if (!sawDone) throw new EngineError('bad_gateway', 'the engine stream ended without [DONE]');
@@ -94,4 +100,12 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     call.delivered([accumulator.answer(0)]);
     await endStreamWithError(call, err);
   }
+}
+
+/** Whether a chunk carries a tool call's piece (or a legacy function call's). */
+function carriesCall(event: EngineEvent): boolean {
+  return event.chunk?.choices.some((c) => {
+    const delta = c.delta as { tool_calls?: unknown[] | null; function_call?: unknown } | null | undefined;
+    return (delta?.tool_calls?.length ?? 0) > 0 || (delta?.function_call !== undefined && delta?.function_call !== null);
+  }) ?? false;
 }
