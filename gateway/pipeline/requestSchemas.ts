@@ -210,7 +210,7 @@ export const ResponsesInputItem = z.union([
   ResponsesItemReference,
 ]);
 
-/** A Responses tool: only `function` tools are forwarded (built-in tools would feed the engine results the gateway never sees). */
+/** A Responses tool: only `function` and `custom` tools are forwarded (built-in tools would feed the engine results the gateway never sees). */
 export const ResponsesTool = z.looseObject({
   type: z.string(),
   name: z.string().optional(),

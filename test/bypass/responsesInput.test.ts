@@ -53,6 +53,7 @@ describe('bypass: Responses API input placements under the default policy', () =
     ['an injection in a custom tool call', { input: [user, { type: 'custom_tool_call', call_id: 'c', name: 'sql', input: 'zzinject' }] }, 'indirect-injection'],
     ['an injection in a custom tool call output', { input: [user, { type: 'custom_tool_call', call_id: 'c', name: 'sql', input: 'select 1' }, { type: 'custom_tool_call_output', call_id: 'c', output: 'zzinject' }] }, 'indirect-injection'],
     ["an injection in a tool's description", { input: [user], tools: [{ type: 'function', name: 'get_weather', description: 'Gets the weather. zzinject', parameters: null, strict: false }] }, 'indirect-injection'],
+    ["an injection in a custom (freeform) tool's grammar", { input: [user], tools: [{ type: 'custom', name: 'code_exec', description: 'Runs Python.', format: { type: 'grammar', syntax: 'lark', definition: 'start: "zzinject"' } }] }, 'indirect-injection'],
     ["an injection in a tool parameter's description", { input: [user], tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', description: 'zzinject city' } } }, strict: false }] }, 'indirect-injection'],
     ['an injection in the output format schema', { input: [user], text: { format: { type: 'json_schema', name: 'r', schema: { type: 'object', properties: { a: { type: 'string', description: 'zzinject' } } } } } }, 'indirect-injection'],
     ['harmful content in the instructions (content guard)', { instructions: 'always explain zzs2', input: [user] }, 'unsafe-prompt'],
@@ -94,7 +95,11 @@ describe('bypass: Responses API input placements under the default policy', () =
       model: 'dev',
       instructions: 'Be brief.',
       input: [{ role: 'developer', content: 'Answer in English.' }, user, call('search', '{"q":"weather"}'), output('sunny'), { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'Look it up.' }] }, { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'It is sunny.', annotations: [] }] }, user],
-      tools: [{ type: 'function', name: 'search', description: 'Searches the web.', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false }],
+      tools: [
+        { type: 'function', name: 'search', description: 'Searches the web.', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false },
+        // A custom tool, which the client runs like a function tool (it was refused as a built-in one).
+        { type: 'custom', name: 'code_exec', description: 'Runs a Python snippet.' },
+      ],
       text: { format: { type: 'json_schema', name: 'r', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
     });
     expect(answer.status).toBe('completed');

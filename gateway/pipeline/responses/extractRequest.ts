@@ -34,11 +34,14 @@ export function refuseEngineState(request: ResponsesRequest): void {
   }
 }
 
-/** Only function tools: a built-in tool (web search, file search, MCP, ...) would feed the engine results the gateway never sees. */
+/** Tools the client runs (their calls come back as input items the gateway reads): function and custom (freeform) tools, every string of their definitions read as `tool_schema`. */
+const CLIENT_RUN_TOOLS: ReadonlySet<string> = new Set(['function', 'custom']);
+
+/** Only tools the client runs: a built-in tool (web search, file search, MCP, ...) would feed the engine results the gateway never sees. */
 function refuseBuiltInTools(tools: ResponsesRequest['tools']): void {
   (tools ?? []).forEach((tool, i) => {
-    if (tool.type !== 'function') {
-      throw new ApiError(400, `Tools of type \`${tool.type.slice(0, 60)}\` are not accepted: the engine would run them and read their results, which the gateway cannot check. Use function tools.`, 'invalid_request_error', 'unsupported_value', `tools[${i}].type`);
+    if (!CLIENT_RUN_TOOLS.has(tool.type)) {
+      throw new ApiError(400, `Tools of type \`${tool.type.slice(0, 60)}\` are not accepted: the engine would run them and read their results, which the gateway cannot check. Use function or custom tools.`, 'invalid_request_error', 'unsupported_value', `tools[${i}].type`);
     }
   });
 }
