@@ -1,5 +1,5 @@
 import { countTokens } from '../access/tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape, countPromptTokens } from '../access/tokens/promptTokens';
+import { chatPromptShape, completionPromptShape, countPromptTokens, responsesPromptShape } from '../access/tokens/promptTokens';
 import type { ChunkMeta } from './answerAccumulator';
 
 /**
@@ -13,4 +13,15 @@ export async function countedUsageChunk(meta: ChunkMeta, route: string, body: Re
   const completion = generated === '' ? 0 : await countTokens(generated);
   const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   return `data: ${JSON.stringify({ id: meta.id, object: meta.object, created: meta.created, model: meta.model, choices: [], usage })}\n\n`;
+}
+
+/**
+ * The same for a Responses stream blocked before the engine's `response.completed`: the response
+ * the client is left with (`response.incomplete`) says what was used, as a non-streamed or buffered
+ * block's does, instead of the opening event's `usage: null`.
+ */
+export async function countedResponsesUsage(body: Record<string, unknown>, generated: string, tokenHold?: { promptTokens: number }): Promise<Record<string, unknown>> {
+  const input = tokenHold?.promptTokens ?? (await countPromptTokens(responsesPromptShape(body))).total;
+  const output = generated === '' ? 0 : await countTokens(generated);
+  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
 }

@@ -2,6 +2,7 @@ import type { ResponseObject } from '../../engine/answerSchema';
 import type { EngineResponse } from '../../engine/client';
 import { ApiError } from '../errors';
 import { engineApiError } from '../pipeline/engineErrors';
+import { deliveredText } from '../pipeline/extractTexts';
 import type { GuardedCall } from '../pipeline/guardedCall';
 import { blockedResponse, blockedTailEvents, cleanEnvelope, minimalResponse, refusalItemId, sseEvent } from '../pipeline/responses/blockedResponse';
 import type { ParsedResponses } from '../pipeline/responses/parsedResponses';
@@ -11,6 +12,7 @@ import { REFUSAL_SEPARATOR } from './refusalSeparator';
 import { ResponsesAccumulator } from './responsesAccumulator';
 import { responseEvents, type ResponseEngineEvent } from './responsesEvents';
 import { checkedReleaser, windowSettings, WindowChecks } from './windowChecks';
+import { countedResponsesUsage } from './blockUsage';
 import { HeldEvents } from './heldEvents';
 import { connectionClosedOutcome } from '../pipeline/connectionCut';
 
@@ -60,6 +62,8 @@ async function writeBlockedTail(call: Call, accumulator: ResponsesAccumulator, r
   // After text the client already shows, the refusal starts a paragraph of its own (the SDKs' output_text joins items without one).
   const refusal = released.items?.showedText() ? `${REFUSAL_SEPARATOR}${call.policy.refusals.output}` : call.policy.refusals.output;
   const blocked = blockedResponse(base, sent, refusal, itemId);
+  // Stopped before the engine's own count (its opening response says `usage: null`): the gateway's.
+  if (blocked.usage === null || blocked.usage === undefined) blocked.usage = await countedResponsesUsage(sent, deliveredText(accumulator.answer()), call.ctx.access?.tokens);
   // Listed as the events indexed them: what went out of each item the client was told of, then the refusal.
   const incomplete = { ...blocked, output: [...(released.items?.announced() ?? []), ...(blocked.output as unknown[])] };
   const events = blockedTailEvents({

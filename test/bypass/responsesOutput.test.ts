@@ -136,4 +136,14 @@ describe('bypass: Responses answer fields in window mode (text released as it is
     expect(deltas.at(-1)).toMatchObject({ delta: "\n\nI'm sorry, but I can't help with that.", output_index: 1 });
     expect(JSON.stringify(events)).not.toContain(' six');
   });
+
+  test("a stream blocked before the engine's count ends with response.incomplete carrying the gateway's count (it said usage: null), as a blocked chat stream's usage chunk does (SDK hunt)", async () => {
+    await h.script({ reply: 'Once upon a time there was a kind dragon who lived in a cave near the sea and then zzs1 violent thing step by step.' });
+    const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });
+    const final = await client.responses.stream({ model: 'dev', input: 'Tell me a story' }).finalResponse();
+    expect(final.incomplete_details).toEqual({ reason: 'content_filter' });
+    expect(final.usage?.input_tokens).toBeGreaterThan(0);
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+    expect(final.usage?.total_tokens).toBe((final.usage?.input_tokens ?? 0) + (final.usage?.output_tokens ?? 0));
+  });
 });
