@@ -38,7 +38,7 @@ export interface AuditEntry {
    */
   action: AuditAction;
   status: number;
-  /** Set when the client had already received a 200 and part of the answer before `status` ended it (a stream that failed midway). */
+  /** Set when the client had already received a 200 and part of the (checked) answer before `status` or a block ended it (a stream that failed, or was blocked in window mode, midway). */
   partial?: true;
   /** The answer reached the client unchecked although the policy has output rules (`streaming_off`: a stream under `streaming.mode: off`). */
   output_unchecked?: 'streaming_off';

@@ -31,7 +31,7 @@ export interface RequestRecord {
   /** Set when a guard error or timeout (under on_error: block) stopped the request: a fault, not a verdict (503 guard_unavailable). */
   guardFault?: { guards: string[]; rules: string[]; errorTypes: string[] };
   status: number;
-  /** The client had already received the 200 and part of the (checked) answer when `status` ended it: a stream that failed midway. */
+  /** The client had already received the 200 and part of the (checked) answer when `status` or a block ended it: a stream that failed, or was blocked (window mode), midway. */
   partial?: boolean;
   error?: { type: string; message: string };
   /** firstByteMs: to the first streamed chunk (streams only); model: the model the engine says answered; id: the engine's completion id. */

@@ -75,7 +75,7 @@ function decisionSummary(r: Obj): Html {
     ['HTTP status', text(r.status)],
     ...requestFacts(r),
     ['Streamed', r.stream === true ? 'yes' : r.stream === false ? 'no' : ''],
-    ['Delivered', r.partial === true ? 'partly: the client had the 200 and some checked text before this status ended the stream' : ''],
+    ['Delivered', r.partial === true ? 'partly: the client had the 200 and some checked text before this status (or the block) ended the stream' : ''],
     ['Answer checked', r.output_unchecked === 'streaming_off' ? 'no: streamed under streaming.mode off, unchecked although the policy has output rules' : ''],
     ['Policy', policy ? html`<span class="mono">${text(policy.id)}@${text(policy.version)}</span>` : ''],
     ['Error', error ? html`${text(error.type)}: ${errorMessage(r, error)}` : ''],

@@ -129,6 +129,8 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     call.delivered([accumulator.answer()]);
+    // Checked text reached the client before the block: the record says so.
+    if (released.items?.showedText()) record.partial = true;
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     await openSse(call);

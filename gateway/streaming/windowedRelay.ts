@@ -49,6 +49,8 @@ export async function relayWindowed(call: GuardedCall, upstream: EngineResponse,
     // The checked windows reached the client: the record (and the token settlement) counts an answer.
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     call.delivered([accumulator.answer(0)]);
+    // Checked text reached the client before the block: the record says so (a reviewer reading `block` would think none did).
+    if (releasedTo > 0) record.partial = true;
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     await openSse(call);

@@ -116,4 +116,15 @@ describe('bypass: answer fields in window mode (text released as it is checked)'
     const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] }) });
     expectBlockedStream(await res.text());
   });
+
+  test('a block after checked text went out is recorded as partly delivered; one before any is not', async () => {
+    const body = JSON.stringify({ model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    await h.script({ raw_events: chatEvents([{ content: 'One' }, { content: ' two' }, { content: ' three' }, { content: ' four' }, { content: ` ${UNSAFE}` }, { content: ' six' }]) });
+    expect(await (await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text()).toContain('One');
+    expect(h.recorder.records.at(-1)).toMatchObject({ action: 'block', status: 200, partial: true });
+    await h.script({ raw_events: chatEvents([{ content: UNSAFE }, { content: ' six' }]) });
+    await (await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
+    expect(h.recorder.records.at(-1)).toMatchObject({ action: 'block', status: 200 });
+    expect(h.recorder.records.at(-1)?.partial).toBeUndefined();
+  });
 });

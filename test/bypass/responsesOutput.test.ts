@@ -135,6 +135,8 @@ describe('bypass: Responses answer fields in window mode (text released as it is
     expect(deltas[0]).toMatchObject({ delta: 'One', output_index: 0 });
     expect(deltas.at(-1)).toMatchObject({ delta: "\n\nI'm sorry, but I can't help with that.", output_index: 1 });
     expect(JSON.stringify(events)).not.toContain(' six');
+    // Checked text reached the client before the block: the record says so.
+    expect(h.recorder.records.at(-1)).toMatchObject({ action: 'block', status: 200, partial: true });
   });
 
   test("a stream blocked before the engine's count ends with response.incomplete carrying the gateway's count (it said usage: null), as a blocked chat stream's usage chunk does (SDK hunt)", async () => {
