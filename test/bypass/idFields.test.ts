@@ -77,6 +77,16 @@ describe.each([['buffer', bufferMode], ['window', windowMode(2)]] as const)('byp
     expect(h.recorder.records.at(-1)?.action).toBe('block');
   });
 
+  test.each([
+    ['first, as the Vercel AI SDK keeps it', ['zzs1', '0000000000000000000000']],
+    ['in the middle', ['call_1234567890123456789012', 'zzs1', 'call_1234567890123456789012']],
+  ])('chat, streamed: a tool-call id piece that reads as words is read wherever it comes (%s)', async (_where, ids) => {
+    await h.script({ raw_events: chatEvents(ids.map((id, i) => ({ tool_calls: [{ index: 0, id, ...(i === 0 ? { type: 'function', function: { name: 'lookup', arguments: '' } } : { function: { arguments: i === ids.length - 1 ? '{}' : '' } }) }] }))) });
+    const text = await (await post(h, 'chat/completions', { model: 'dev', stream: true, messages: [{ role: 'user', content: 'go' }] })).text();
+    expect(text).not.toContain('zzs1');
+    expect(h.recorder.records.at(-1)?.action).toBe('block');
+  });
+
   test('responses, whole: function_call call_id (any string) and message item id (two words)', async () => {
     await h.script({ raw_json: responseAnswer([{ id: 'fc_1', type: 'function_call', status: 'completed', call_id: SENTENCE, name: 'lookup', arguments: '{}' }]) });
     const a = await client.responses.create({ model: 'dev', input: 'go' });

@@ -29,15 +29,18 @@ const CALL_LANE = /^(tool_calls\[(\d+|-)\]|function_call)\.(function\.)?(name|ar
 export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer {
   const lanes = new Map<string, string>();
   const restated = new Map<string, string>();
-  /** Per id lane, its last piece: what the Node SDK keeps of a streamed id (it replaces the id with each piece; Python's joins them). */
-  const lastIdPiece = new Map<string, string>();
+  /**
+   * Per id lane, its distinct pieces: clients keep different ones of a streamed id (Python's SDK
+   * joins them, Node's keeps the last, the Vercel AI SDK the first), so each is read as well as the join.
+   */
+  const idPieceSets = new Map<string, Set<string>>();
   for (const p of pieces) {
     // A member name (`#key` lanes) comes with every chunk that has the member: once is enough.
     if (p.lane.endsWith('#key')) lanes.set(p.lane, p.text);
     // A tool call's id: its pieces joined as clients join them; a chunk that restates the whole id adds nothing.
     else if (p.lane.endsWith(ID_LANE)) {
       lanes.set(p.lane, lanes.get(p.lane) === p.text ? p.text : (lanes.get(p.lane) ?? '') + p.text);
-      lastIdPiece.set(p.lane, p.text);
+      if (p.text !== '') idPieceSets.set(p.lane, (idPieceSets.get(p.lane) ?? new Set()).add(p.text));
     }
     else if (p.lane.startsWith(BOOKKEEPING_LANE)) {
       // Every chunk restates its bookkeeping: each new value is read once, apart from the last.
@@ -61,12 +64,12 @@ export function answerFromPieces(pieces: readonly LanePiece[]): AssistantAnswer 
   for (const [lane, text] of lanes) {
     if (lane.endsWith(ID_LANE)) {
       // Random characters are not read; any other id is bookkeeping, read apart (bookkeeping.ts idPieces).
-      // Joined (as Python's SDK keeps it) and its last piece (as Node's does): a random-looking join
-      // must not hide a last piece that reads as words.
+      // Joined, and each piece: a random-looking join must not hide a piece that reads as words.
       const slot = lane.slice(0, -ID_LANE.length);
       extras.push(...idPieces(text, slot).map(({ slot: at, text: t }) => ({ lane: at, text: t })));
-      const last = lastIdPiece.get(lane);
-      if (last !== undefined && last !== text) extras.push(...idPieces(last, `${slot}.last`).map(({ slot: at, text: t }) => ({ lane: at, text: t })));
+      for (const piece of idPieceSets.get(lane) ?? []) {
+        if (piece !== text) extras.push(...idPieces(piece, `${slot}.piece`).map(({ slot: at, text: t }) => ({ lane: at, text: t })));
+      }
       continue;
     }
     const call = CALL_LANE.exec(lane);

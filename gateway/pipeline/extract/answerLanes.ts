@@ -132,7 +132,7 @@ function messageLanes(message: AnswerMessage, streamed = false): LanePiece[] {
         const places = index !== undefined ? [`tool_calls[${index}]`] : streamed ? [`tool_calls[${position}]`, INDEXLESS_CALL] : [`tool_calls[${position}]`];
         for (const at of places) {
           pieces.push(...vocabularyLane('tool_calls[].type', type, `${at}.type`));
-          // Judged joined and by its last piece, as clients keep a streamed id (answer.ts, ID_LANE); each
+          // Judged joined and piece by piece, as clients keep a streamed id (answer.ts, ID_LANE); each
           // index-less piece's id is read by its position (joined, two calls' ids would read as words).
           if (typeof id === 'string') {
             if (at !== INDEXLESS_CALL) pieces.push({ lane: `${at}.id${ID_LANE}`, text: id });
