@@ -56,7 +56,9 @@ export class UpstreamPool implements Engine {
   /** One replica's health check, its state updated; a replica that refused the key is checked with it. */
   private async probe(index: number, timeoutMs: number): Promise<boolean> {
     const keyed = this.keyRefused.has(index);
-    const ok = await this.clients[index].ping(timeoutMs, keyed);
+    let ok = await this.clients[index].ping(timeoutMs, keyed);
+    // Refused the key while an open check was on its way: that check says nothing of the key.
+    if (!keyed && this.keyRefused.has(index)) ok = false;
     if (keyed && ok) this.keyRefused.delete(index);
     this.health.checked(index, ok);
     return ok;

@@ -40,6 +40,8 @@ const maxTimeout = z
 // A host (a name, or an IPv6 literal in brackets) and at most a 5-digit port, as the URL parser the loader uses requires (`http://:80`, `http://v:99999` it refuses).
 const serverUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  // Credentials in the URL are never sent (undici drops them): every check would be a 401, read as a guard fault.
+  .refine((url) => !/^[^/?#]*\/\/[^/?#]*@/.test(url), { error: 'must not carry credentials (user:password@): they are never sent; set api_key_env' })
   .meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([^/?#@\\s:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#]|$)' });
 const serverUrls = z.union([serverUrl, z.array(serverUrl).min(1)]);
 

@@ -28,8 +28,8 @@ export interface PolicyWatcher {
  * the swap's own event in the parent starts.
  */
 export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
-  /** Per directory, its watch and the folder (inode) it watches. */
-  const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
+  /** Per directory, its watch and the folder it watches (folderOf). */
+  const watchers = new Map<string, { watcher: FSWatcher; folder: string }>();
   let named: readonly string[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -55,19 +55,25 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
       if (closed) return;
       const wanted = new Set(directories);
       named = [...new Set([...directories, ...listed])];
-      for (const directory of [...watchers.keys()]) if (!wanted.has(directory) || folderOf(directory) !== watchers.get(directory)?.ino) drop(directory);
+      for (const directory of [...watchers.keys()]) if (!wanted.has(directory) || folderOf(directory) !== watchers.get(directory)?.folder) drop(directory);
       for (const directory of wanted) {
         if (watchers.has(directory)) continue;
         try {
-          const ino = folderOf(directory);
+          const folder = folderOf(directory);
           const watcher = watch(directory, { persistent: false }, (_event, filename) => {
-            if (isPolicyFileEvent(filename) || leadsToNamed(directory, filename, named)) schedule();
+            // An event naming the watched folder itself: it was moved or deleted (`mv apps apps.old`), and a
+            // folder may stand under its name now; the reload that follows watches that one.
+            const itself = filename !== null && filename !== undefined && String(filename) === path.basename(directory);
+            const toNamed = leadsToNamed(directory, filename, named);
+            // A watched folder named in its parent was replaced or re-pointed: its watch follows the old one, so it goes (the reload makes it again).
+            if (toNamed) drop(path.join(directory, String(filename)));
+            if (isPolicyFileEvent(filename) || itself || toNamed) schedule();
           });
           watcher.on('error', (err) => {
             drop(directory);
             options.onError?.(directory, err);
           });
-          watchers.set(directory, { watcher, ino: ino ?? -1 });
+          watchers.set(directory, { watcher, folder: folder ?? '' });
         } catch (err) {
           options.onError?.(directory, err as Error);
         }
@@ -82,18 +88,14 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
 }
 
 /**
- * Pure: whether a change event may concern a policy file. Other files in the same directory (an
- * audit log next to the policy, say) would otherwise reload the policy on every write. Some
- * platforms report no file name; then anything may have changed.
- *
- * A Kubernetes ConfigMap (or Secret) volume updates by writing a new `..<timestamp>` directory and
- * renaming a `..data` symlink onto it; the `policy.yaml -> ..data/policy.yaml` links themselves
- * never change, so the `..data` swap is the only event a new policy version makes.
+ * The folder a path names now (links followed): device, inode and birth time, since a file system
+ * hands a folder made right after a deletion the inode just freed (`rm -rf apps && mkdir apps`);
+ * undefined when nothing is there.
  */
-/** The folder a path names now (links followed), by inode; undefined when nothing is there. */
-function folderOf(directory: string): number | undefined {
+function folderOf(directory: string): string | undefined {
   try {
-    return statSync(directory).ino;
+    const st = statSync(directory);
+    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
   } catch {
     return undefined;
   }
@@ -106,6 +108,15 @@ export function leadsToNamed(directory: string, filename: string | Buffer | null
   return named.some((p) => p === changed || p.startsWith(changed + path.sep));
 }
 
+/**
+ * Pure: whether a change event may concern a policy file. Other files in the same directory (an
+ * audit log next to the policy, say) would otherwise reload the policy on every write. Some
+ * platforms report no file name; then anything may have changed.
+ *
+ * A Kubernetes ConfigMap (or Secret) volume updates by writing a new `..<timestamp>` directory and
+ * renaming a `..data` symlink onto it; the `policy.yaml -> ..data/policy.yaml` links themselves
+ * never change, so the `..data` swap is the only event a new policy version makes.
+ */
 export function isPolicyFileEvent(filename: string | Buffer | null | undefined): boolean {
   if (filename === null || filename === undefined) return true;
   const name = String(filename);

@@ -85,3 +85,98 @@ describe('hot reload of a listed policy directory', () => {
     expect(await waitFor(() => kidsRefusal() === 'rel2')).toBe(true);
   });
 });
+
+/** Swaps the watch itself must notice (a review of 4e7bb00): a folder's inode reused, a folder outside the main file's, the main file's own folder. */
+describe('hot reload when a watched folder itself is swapped', () => {
+  let dir: string;
+  let holder: PolicyHolder;
+  const kidsAt = (text: string, ext = '../main.yaml') => `id: kids\nextends: ${ext}\nrefusals:\n  output: ${text}\n`;
+  async function waitFor(pred: () => boolean, ms = 2000): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (pred()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return pred();
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+
+  const w = (name: string, text: string) => writeFileSync(path.join(dir, name), text);
+  const kidsRefusal = () => {
+    try {
+      return holder.current('kids').loaded.policy.refusals.output;
+    } catch {
+      return '(none)';
+    }
+  };
+  async function start(main: string) {
+    holder = new PolicyHolder({ threads: 1 });
+    await holder.loadFile(path.join(dir, main));
+    holder.watch({ debounceMs: 20 });
+  }
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'listed-swap-'));
+  });
+  afterEach(async () => {
+    await holder?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('A: rm -rf apps && mkdir apps (ext4 reuses the inode): later edits are reloaded', async () => {
+    mkdirSync(path.join(dir, 'apps'));
+    w('main.yaml', 'id: main\npolicies: [./apps]\n');
+    w('apps/kids.yaml', kidsAt('v1'));
+    await start('main.yaml');
+    rmSync(path.join(dir, 'apps'), { recursive: true });
+    mkdirSync(path.join(dir, 'apps'));
+    w('apps/kids.yaml', kidsAt('v2'));
+    expect(await waitFor(() => kidsRefusal() === 'v2')).toBe(true);
+    await sleep(300);
+    w('apps/kids.yaml', kidsAt('v3'));
+    expect(await waitFor(() => kidsRefusal() === 'v3')).toBe(true);
+  });
+
+  test('C: a listed folder outside the main file\'s folder (../shared/apps) swapped by mv: the new one is loaded', async () => {
+    mkdirSync(path.join(dir, 'conf'));
+    mkdirSync(path.join(dir, 'shared/apps'), { recursive: true });
+    mkdirSync(path.join(dir, 'shared/apps.new'));
+    w('conf/main.yaml', 'id: main\npolicies: [../shared/apps]\n');
+    w('shared/apps/kids.yaml', kidsAt('v1', '../../conf/main.yaml'));
+    w('shared/apps.new/kids.yaml', kidsAt('v2', '../../conf/main.yaml'));
+    await start('conf/main.yaml');
+    expect(kidsRefusal()).toBe('v1');
+    renameSync(path.join(dir, 'shared/apps'), path.join(dir, 'shared/apps.old'));
+    renameSync(path.join(dir, 'shared/apps.new'), path.join(dir, 'shared/apps'));
+    expect(await waitFor(() => kidsRefusal() === 'v2')).toBe(true);
+  });
+
+  test('D: the main file\'s own folder swapped by mv (conf -> conf.old, conf.new -> conf): the new set is loaded', async () => {
+    mkdirSync(path.join(dir, 'conf'));
+    mkdirSync(path.join(dir, 'conf.new'));
+    w('conf/main.yaml', 'id: main\npolicies: [./kids.yaml]\n');
+    w('conf/kids.yaml', kidsAt('v1', './main.yaml'));
+    w('conf.new/main.yaml', 'id: main\npolicies: [./kids.yaml]\n');
+    w('conf.new/kids.yaml', kidsAt('v2', './main.yaml'));
+    await start('conf/main.yaml');
+    renameSync(path.join(dir, 'conf'), path.join(dir, 'conf.old'));
+    renameSync(path.join(dir, 'conf.new'), path.join(dir, 'conf'));
+    expect(await waitFor(() => kidsRefusal() === 'v2')).toBe(true);
+  });
+
+  test('F: no reload storm: a swap settles into a bounded number of reloads', async () => {
+    mkdirSync(path.join(dir, 'apps'));
+    w('main.yaml', 'id: main\npolicies: [./apps]\n');
+    w('apps/kids.yaml', kidsAt('v1'));
+    await start('main.yaml');
+    mkdirSync(path.join(dir, 'apps.new'));
+    w('apps.new/kids.yaml', kidsAt('v2'));
+    rmSync(path.join(dir, 'apps'), { recursive: true });
+    renameSync(path.join(dir, 'apps.new'), path.join(dir, 'apps'));
+    await sleep(500);
+    const a = JSON.stringify(holder.reloadStatus());
+    await sleep(1000);
+    expect(JSON.stringify(holder.reloadStatus())).toBe(a);
+  });
+
+});

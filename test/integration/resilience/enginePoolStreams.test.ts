@@ -96,3 +96,40 @@ describe('beginsResponse: which Responses stream chunk begins the answer', () =>
     expect(beginsResponse(Buffer.from('data: [DONE]\n\n'))).toBe(true);
   });
 });
+
+/** A replica that refused the gateway's key comes back only by a check made with the key, also when an open one was on its way (a review of a68a92d). */
+describe('a key refusal during an open health check', () => {
+  // vLLM-like: /health open (slow under load), /v1/* refuses the key.
+  const engine = http.createServer((req, res) => {
+    if (req.url === '/health') return void setTimeout(() => res.end(), 150);
+    res.writeHead(401).end('{"error":"Invalid API key"}');
+  });
+  const other = http.createServer((_req, res) => res.end('{"object":"list","data":[]}'));
+  beforeAll(async () => {
+    await new Promise<void>((r) => engine.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+  });
+  afterAll(async () => {
+    engine.closeAllConnections();
+    other.closeAllConnections();
+    await new Promise<void>((r) => engine.close(() => r()));
+    await new Promise<void>((r) => other.close(() => r()));
+  });
+
+  test('a key refusal during an open-route health check in flight keeps the replica down', async () => {
+    const opts = (port: number) => ({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'wrong', connectTimeoutMs: 1000, firstByteTimeoutMs: 2000, idleTimeoutMs: 2000, totalTimeoutMs: 5000, healthPath: '/health' });
+    const pool = new UpstreamPool([opts((engine.address() as AddressInfo).port), opts((other.address() as AddressInfo).port)], { retries: 1, healthIntervalMs: 60_000, healthPath: '/health' });
+    try {
+      const first = pool.nextUpstream(); // replica 0
+      const check = pool.checkAll(); // a periodic check (or a readiness ping) on its way: GET /health
+      await new Promise((r) => setTimeout(r, 30));
+      pool.upstreamFailed(first, 'HTTP 401: the engine refused the gateway\'s key', true); // a passthrough 401 meanwhile
+      expect(pool.isUp(0)).toBe(false);
+      await check;
+      expect(pool.isUp(0)).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+
+});

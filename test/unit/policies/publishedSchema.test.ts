@@ -61,6 +61,7 @@ describe('the published JSON Schema', () => {
     ['server_adds_bos with mode unset and no custom categories (chat mode)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", server_adds_bos: true}'],
     ['server_adds_bos in mode chat', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v/v1", mode: chat, server_adds_bos: true}'],
     ['a base_url without a host', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://:80/v1"}'],
+    ['a base_url with credentials (never sent: undici drops them)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://user:secret@lg.internal:8000/v1"}'],
     ['a base_url with a port out of range', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v:99999/v1"}'],
   ];
   // And what it accepts, the schema accepts.
