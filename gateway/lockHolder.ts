@@ -55,12 +55,16 @@ export function sameHostAs(holder: LockHolder): boolean {
 
 /**
  * Whether a lock can be taken over: left by this very process (a run that did not clean up, or a
- * container's earlier pid 1), by a process of this host that is gone, or untouched for `staleMs`
- * (a holder elsewhere whose process cannot be seen).
+ * container's earlier pid 1), by a process of this host that is gone, or, for a holder whose process
+ * cannot be seen (another host or pid namespace), untouched for `staleMs`. A holder of this host
+ * that is alive keeps it however long it was silent: a paused process (docker pause, SIGSTOP, a VM
+ * frozen, the clock stepped) writes on when it resumes, and two writers fork an audit chain.
  */
 export function holderGone(holder: LockHolder, ageMs: number, staleMs: number): boolean {
   const same = sameHostAs(holder);
-  return (same && holder.pid === process.pid) || (same && holder.pid !== undefined && !alive(holder.pid)) || ageMs > staleMs;
+  if (same && holder.pid === process.pid) return true;
+  if (same && holder.pid !== undefined) return !alive(holder.pid);
+  return ageMs > staleMs;
 }
 
 function alive(pid: number): boolean {

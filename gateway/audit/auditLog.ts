@@ -80,6 +80,8 @@ export class AuditLog {
   private readonly lockToken = randomBytes(8).toString('hex');
   private lockTimer: NodeJS.Timeout | undefined;
   private lockHeld = false;
+  /** Sticky: the lock now names another writer (heartbeat). */
+  private lockLost: string | undefined;
   /** A file whose last fdatasync failed at rotation: kept open until a sync of it succeeds. */
   private unsynced: Current | undefined;
   private dirty = false;
@@ -142,6 +144,7 @@ export class AuditLog {
 
   /** For /readyz: why the log cannot be written, or undefined. After a failure it probes the disk again. */
   async problem(): Promise<string | undefined> {
+    if (this.lockLost) return this.problemText();
     if (this.syncError) {
       try {
         await this.retrySync();
@@ -220,7 +223,7 @@ export class AuditLog {
   }
 
   private problemText(): string {
-    return `audit: the audit log in ${this.options.dir} cannot be written (${this.syncError ?? this.lastError}); guarded requests are refused with 503 audit_unavailable`;
+    return `audit: the audit log in ${this.options.dir} cannot be written (${this.lockLost ?? this.syncError ?? this.lastError}); guarded requests are refused with 503 audit_unavailable`;
   }
 
   /** A failed sync is remembered (and said once) until a sync of the current file succeeds. */
@@ -272,6 +275,7 @@ export class AuditLog {
   }
 
   private async writeBatch(entries: object[]): Promise<ChainFields[]> {
+    if (this.lockLost) throw new Error(this.lockLost);
     await this.ensureOpen();
     await this.rotateIfDue();
     // The file rotation just closed did not sync: nothing more is acknowledged until it does.
@@ -553,7 +557,7 @@ export class AuditLog {
       const stale = holderGone(holder, age, LOCK_STALE_MS);
       if (!stale) {
         const who = holder.pid === undefined ? 'another gateway' : `another gateway process (pid ${holder.pid}${holder.host && !sameHost ? ` on ${holder.host}` : ''}`;
-        throw new Error(`the audit directory is in use by ${who}${holder.pid === undefined ? '' : ')'}, ${file}; give each replica its own audit.dir (a lock whose holder stopped touching it is taken over after ${LOCK_STALE_MS / 1000} s)`);
+        throw new Error(`the audit directory is in use by ${who}${holder.pid === undefined ? '' : ')'}, ${file}; give each replica its own audit.dir (a lock of a process that is gone is taken over at once; one from another host or container after ${LOCK_STALE_MS / 1000} s without its heartbeat)`);
       }
       // Replaced in one rename, then read back: of two processes taking over at once, one keeps it.
       const temp = `${file}.${process.pid}.${this.lockToken}`;
@@ -563,12 +567,25 @@ export class AuditLog {
       if ((await this.fs.readFile(file, 'utf8').catch(() => '')) !== mine) throw new Error(`the audit directory was locked by another gateway as this one took it over (${file}); give each replica its own audit.dir`);
     }
     this.lockHeld = true;
+    this.lockLost = undefined;
     clearInterval(this.lockTimer);
-    this.lockTimer = setInterval(() => {
-      const now = new Date();
-      void this.fs.utimes(file, now, now).catch(() => undefined);
-    }, LOCK_HEARTBEAT_MS);
+    this.lockTimer = setInterval(() => void this.heartbeat(file, mine), LOCK_HEARTBEAT_MS);
     this.lockTimer.unref();
+  }
+
+  /**
+   * Touches the lock, and reads it back: a lock that now names another writer (taken over while this
+   * process was paused past LOCK_STALE_MS on a shared volume) means two writers on one chain, so
+   * this one stops writing (503 audit_unavailable, readiness fails) until it is restarted.
+   */
+  private async heartbeat(file: string, mine: string): Promise<void> {
+    const now = new Date();
+    await this.fs.utimes(file, now, now).catch(() => undefined);
+    const seen = await this.fs.readFile(file, 'utf8').catch(() => undefined);
+    if (seen === undefined || seen === mine || this.lockLost) return;
+    const holder = parseLock(seen);
+    this.lockLost = `the audit directory's lock was taken over by another gateway${holder.pid === undefined ? '' : ` (pid ${holder.pid}${holder.host ? ` on ${holder.host}` : ''})`} while this one held it; this one writes no more, so the chain does not fork: restart it with its own audit.dir`;
+    this.options.warn?.(`audit: ${this.lockLost}`);
   }
 
   /** Removes the lock if it is still this instance's. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
+import { lockContent } from '../../../gateway/lockHolder';
 import { AuditLog, type AuditFs, type AuditLogOptions } from '../../../gateway/audit/auditLog';
 import { verifyChain } from '../../../gateway/audit/chainVerifier';
 
@@ -181,5 +182,40 @@ describe('AuditLog', () => {
     expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: process.pid });
     await next.close();
     expect(readdirSync(dir)).not.toContain('.lock');
+  });
+
+  test('a lock of a live process of this host holds however long its heartbeat was silent (a paused gateway writes on when it resumes: two writers would fork the chain)', async () => {
+    const dir = tmp();
+    const lock = path.join(dir, '.lock');
+    // The parent process: alive, of this host and pid namespace, not this one.
+    writeFileSync(lock, lockContent('theirs').replace(`"pid":${process.pid}`, `"pid":${process.ppid}`));
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(lock, old, old);
+    const second = new AuditLog(options(dir));
+    expect(await second.check()).toMatch(/in use by another gateway process/);
+    await second.close();
+    expect(readFileSync(lock, 'utf8')).toContain('theirs');
+  });
+
+  test('a writer whose lock was taken over (another host, after its heartbeat went silent) writes no more: 503 and readiness say why', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask', 'performance', 'Date'] });
+    try {
+      const dir = tmp();
+      const log = new AuditLog(options(dir));
+      expect(await log.check()).toBeUndefined();
+      await log.append(entry(1));
+      // Another replica on a shared volume took it over while this one was paused.
+      writeFileSync(path.join(dir, '.lock'), `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+      jest.advanceTimersByTime(10_000);
+      // The heartbeat's file reads run on real time: wait for them (up to 5 s on a busy machine).
+      const until = Date.now() + 5000;
+      while (!(await log.problem()) && Date.now() < until) await new Promise((r) => setImmediate(r));
+      expect(await log.problem()).toMatch(/lock was taken over by another gateway \(pid 1 on other-pod\)/);
+      await expect(log.append(entry(2))).rejects.toThrow(/taken over/);
+      await log.close();
+      expect(readFileSync(path.join(dir, '.lock'), 'utf8')).toContain('other-pod'); // never removed someone else's lock
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
