@@ -44,6 +44,8 @@ interface Current {
   name: string;
   size: number;
   created: number;
+  /** The file's inode when opened: a file moved or deleted under the writer no longer has its name. */
+  ino: number;
 }
 
 const FILE = /^audit-\d{12}-\d{8}T\d{6}Z\.jsonl$/;
@@ -89,6 +91,8 @@ export class AuditLog {
   private closed = false;
   /** Set when a failed write could not be taken back: the next write starts a new file. */
   private startFresh = false;
+  /** Set when the open file lost its name: the next open takes the lock again. */
+  private relock = false;
   /** Records appended since the last checkpoint, and whether the last line is one. */
   private sinceCheckpoint = 0;
   private lastIsCheckpoint = false;
@@ -347,6 +351,12 @@ export class AuditLog {
   private async writeLines(file: Current, sealed: Sealed[], isCheckpoint: boolean): Promise<void> {
     if (sealed.length === 0) return;
     const bytes = Buffer.from(sealed.map((l) => l.line).join(''), 'utf8');
+    // Whether the file still has its name, asked beside the write (no wait added): moved (logrotate's
+    // `mv`) or deleted under the writer, its records would go where no audit tool reads them.
+    const named = this.fs.stat(path.join(this.options.dir, file.name)).then(
+      (st) => st.ino,
+      () => undefined,
+    );
     try {
       let written = 0;
       while (written < bytes.length) written += (await file.handle.write(bytes, written, bytes.length - written)).bytesWritten;
@@ -360,7 +370,9 @@ export class AuditLog {
       // Nothing of this batch was acknowledged: take its bytes back out so the file ends on a whole
       // record; if even that fails, the next batch starts a new file after the torn one.
       try {
-        await file.handle.truncate(file.size);
+        const end = await this.endBefore(file, bytes);
+        await file.handle.truncate(end);
+        file.size = end;
       } catch {
         await file.handle.close().catch(() => undefined);
         this.current = undefined;
@@ -368,6 +380,9 @@ export class AuditLog {
       }
       throw err;
     }
+    const unnamed = (await named) !== file.ino;
+    // Deleted: these records are gone (not acknowledged; the chain goes on from the last one kept).
+    if (unnamed) await this.fileGone(file);
     file.size += bytes.length;
     const last = sealed[sealed.length - 1].fields;
     this.head = { seq: last.seq, hash: last.hash };
@@ -375,6 +390,55 @@ export class AuditLog {
       this.sinceCheckpoint = 0;
       this.lastIsCheckpoint = true;
     }
+  }
+
+  /**
+   * Where `file` ended before a failed write of `bytes` began. The remembered size, unless the file
+   * is shorter than that now: truncated under the writer (logrotate's copytruncate), truncating to
+   * the remembered size would pad it with zero bytes up to where it once ended. Then the batch's
+   * bytes that landed are found at the file's end (they start at a line start), and cut there.
+   */
+  private async endBefore(file: Current, bytes: Buffer): Promise<number> {
+    const size = (await file.handle.stat()).size;
+    if (size >= file.size) return file.size;
+    const tailLength = Math.min(size, bytes.length);
+    const tail = Buffer.alloc(tailLength);
+    const reader = await this.fs.open(path.join(this.options.dir, file.name), 'r');
+    try {
+      await reader.read(tail, 0, tailLength, size - tailLength);
+    } finally {
+      await reader.close();
+    }
+    for (let k = 1; k <= tailLength; k++) {
+      const at = tailLength - k;
+      const lineStart = size - k === 0 || (at > 0 && tail[at - 1] === 0x0a);
+      if (lineStart && tail.subarray(at).equals(bytes.subarray(0, k))) return size - k;
+    }
+    return size;
+  }
+
+  /**
+   * The open file lost its name: closed, and the next batch starts a new file (the lock taken again,
+   * the directory made again if it went). Deleted, it throws: the batch just written is lost with it.
+   * Moved, its records are durable under the new name, which audit tools do not read: said once.
+   */
+  private async fileGone(file: Current): Promise<void> {
+    const links = await file.handle.stat().then(
+      (st) => st.nlink,
+      () => 0,
+    );
+    await file.handle.datasync().catch(() => undefined);
+    await file.handle.close().catch(() => undefined);
+    if (this.current === file) this.current = undefined;
+    this.relock = true;
+    // A new file, never the newest one left (it would take records after the moved one's).
+    this.startFresh = true;
+    if (links === 0) {
+      const message = `${file.name} was deleted while the gateway wrote it; the records just written went with it, and a new file continues the chain`;
+      this.options.warn?.(`audit: ${message}`);
+      throw new Error(message);
+    }
+    this.options.warn?.(`audit: ${file.name} was moved or replaced while the gateway wrote it; its records up to seq ${this.head?.seq ?? 0} and the batch just written are in the moved file, which audit tools read only under its own name (move it back beside the others); a new file continues the chain`);
   }
 
   private ensureOpen(): Promise<void> {
@@ -388,10 +452,12 @@ export class AuditLog {
   private async openLog(): Promise<void> {
     const dir = this.options.dir;
     await this.fs.mkdir(dir, { recursive: true });
-    if (!this.head) {
+    if (!this.head || this.relock) {
+      // Again after the log's file went from under it (the directory deleted takes the lock with it).
       await this.lock();
-      this.head = await this.recoverHead();
+      this.relock = false;
     }
+    this.head ??= await this.recoverHead();
     const names = (await this.fs.readdir(dir)).filter((n) => FILE.test(n)).sort();
     const last = names[names.length - 1];
     this.startCheckpointTimer();
@@ -399,7 +465,8 @@ export class AuditLog {
       const size = (await this.fs.stat(path.join(dir, last))).size;
       const created = auditFileCreated(last) ?? 0;
       if (!this.due(size, created)) {
-        this.current = { handle: await this.fs.open(path.join(dir, last), this.appendFlags()), name: last, size, created };
+        const handle = await this.fs.open(path.join(dir, last), this.appendFlags());
+        this.current = { handle, name: last, size, created, ino: (await handle.stat()).ino };
         this.startSyncTimer();
         return;
       }
@@ -497,7 +564,8 @@ export class AuditLog {
     const name = auditFileName(this.head!.seq + 1, created);
     const handle = await this.fs.open(path.join(this.options.dir, name), this.appendFlags());
     this.startFresh = false;
-    this.current = { handle, name, size: (await handle.stat()).size, created: Math.floor(created.getTime() / 1000) * 1000 };
+    const st = await handle.stat();
+    this.current = { handle, name, size: st.size, created: Math.floor(created.getTime() / 1000) * 1000, ino: st.ino };
     // The new file's directory entry must survive a power loss too.
     if (this.options.fsync === 'always') await this.syncDir();
     this.startSyncTimer();

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync, renameSync, unlinkSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -127,6 +127,38 @@ describe('AuditLog', () => {
     expect([...auditLines(dir)].map((l) => JSON.parse(l.text).request_id)).toEqual(['req_1', 'req_3']);
   });
 
+  test("a failed write after the file was truncated under the writer (logrotate's copytruncate) takes back only its own bytes: no zero bytes padded in, the next record readable", async () => {
+    const dir = tmp();
+    let full = false;
+    const fs: AuditFs = {
+      ...fsp,
+      open: (async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await fsp.open(...args);
+        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+        (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
+          if (!full) return write(buffer, offset, length);
+          await write(buffer, offset, Math.floor(length / 2));
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        };
+        return handle;
+      }) as AuditFs['open'],
+    };
+    const log = new AuditLog(options(dir, { fs }));
+    await log.append(entry(1));
+    await log.append(entry(2));
+    const [file] = listAuditFiles(dir);
+    truncateSync(file, 0); // copytruncate: copied elsewhere, then emptied in place
+    full = true;
+    await expect(log.append(entry(3))).rejects.toThrow(/ENOSPC/);
+    full = false;
+    await log.append(entry(4));
+    await log.close();
+    const bytes = readFileSync(file);
+    expect(bytes.includes(0)).toBe(false);
+    expect([...auditLines(dir)].map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(['req_4']);
+    expect(verifyChain(auditLines(dir)).problems.map((p) => p.kind)).not.toContain('corrupt');
+  });
+
   test('an unwritable directory is reported, not thrown, by check()', async () => {
     const file = path.join(tmp(), 'not-a-dir');
     writeFileSync(file, 'x');
@@ -217,5 +249,47 @@ describe('AuditLog', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  test("the open file moved away under the writer (logrotate's mv): the batch written into it is kept there, said, and the next records start a new file that continues the chain, also across a restart", async () => {
+    const dir = tmp();
+    const warnings: string[] = [];
+    const log = new AuditLog(options(dir, { warn: (l) => warnings.push(l) }));
+    await log.append(entry(1));
+    const [file] = listAuditFiles(dir);
+    renameSync(file, `${file}.1`);
+    expect((await log.append(entry(2))).seq).toBe(2);
+    expect(warnings.join('\n')).toMatch(/was moved or replaced while the gateway wrote it/);
+    expect((await log.append(entry(3))).seq).toBe(3);
+    await log.close();
+    const restarted = new AuditLog(options(dir));
+    expect((await restarted.append(entry(4))).seq).toBe(4);
+    await restarted.close();
+    // What the tools read: the chain goes on (records 1-2 are in the moved file, under its own name), never a new chain at seq 1.
+    expect([...auditLines(dir)].map((l) => (JSON.parse(l.text) as { seq: number }).seq)).toEqual([3, 4]);
+  });
+
+  test('the open file deleted under the writer: the batch written into it is refused (it went with the file), and the next records start a new file', async () => {
+    const dir = tmp();
+    const log = new AuditLog(options(dir, { warn: () => undefined }));
+    await log.append(entry(1));
+    unlinkSync(listAuditFiles(dir)[0]);
+    await expect(log.append(entry(2))).rejects.toThrow(/was deleted while the gateway wrote it/);
+    const next = await log.append(entry(3));
+    expect(next.seq).toBe(2);
+    expect([...auditLines(dir)].map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(['req_3']);
+    await log.close();
+  });
+
+  test('the whole audit directory deleted under the writer: refused, then made again with its lock, and the records go on there', async () => {
+    const dir = tmp();
+    const log = new AuditLog(options(dir, { warn: () => undefined }));
+    await log.append(entry(1));
+    rmSync(dir, { recursive: true, force: true });
+    await expect(log.append(entry(2))).rejects.toThrow(/deleted/);
+    await log.append(entry(3));
+    expect(readdirSync(dir)).toContain('.lock');
+    expect([...auditLines(dir)].map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(['req_3']);
+    await log.close();
   });
 });
