@@ -7,8 +7,12 @@ export const AuditConfig = z.strictObject({
   /** always: fdatasync before each response (group-committed); interval: written before the response, fdatasync every fsync_interval_ms. */
   fsync: z.enum(['always', 'interval']).default('always'),
   fsync_interval_ms: z.number().int().positive().max(2_147_483_647).default(1000),
-  /** A new file when the current one reaches this size... */
-  max_file_bytes: z.number().int().min(4096).default(64 * 1024 * 1024),
+  /**
+   * A new file when the current one reaches this size... At most 256 MiB: a restart reads the newest
+   * file, and `audit verify|query|stats` each file, as one string (Node's limit is 512 MiB; a larger
+   * file stopped the gateway at its next start).
+   */
+  max_file_bytes: z.number().int().min(4096).max(256 * 1024 * 1024).default(64 * 1024 * 1024),
   /** ...or this age. The hash chain runs on across files. */
   max_file_age_s: z.number().positive().max(2_147_483).default(24 * 3600),
   /**

@@ -45,3 +45,8 @@ test('an unknown key names the one it likely misspells, at any depth', () => {
   // Nothing close: no guess.
   expect(() => loadConfig({ flags: { config: configFile('g.yaml', 'zzzzzzzz: 1\n') }, env: {} })).toThrow(/unknown key "zzzzzzzz"$/m);
 });
+
+test('an audit file size over 256 MiB is refused (a restart and audit verify read a file as one string; past 512 MiB the gateway could not start)', () => {
+  expect(() => loadConfig({ flags: { config: configFile('g.yaml', 'audit:\n  max_file_bytes: 1073741824\n') }, env: {} })).toThrow(/audit\.max_file_bytes/);
+  expect(loadConfig({ flags: { config: configFile('g.yaml', 'audit:\n  max_file_bytes: 268435456\n') }, env: {} }).audit.max_file_bytes).toBe(268_435_456);
+});
