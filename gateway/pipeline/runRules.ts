@@ -18,6 +18,11 @@ export interface PhaseInput {
   conversation: ChatTurn[];
   policy: { id: string; version: string };
   signal?: AbortSignal;
+  /**
+   * The app the request came from: verdicts are reused within one app only. Shared across apps, a
+   * cache hit (a faster answer, `x-guard-duration-ms`) told one app whether another had sent a text.
+   */
+  app?: string;
 }
 
 /**
@@ -46,8 +51,8 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
           texts,
           conversation: input.conversation,
           signal: input.signal,
-          // Cached verdicts are reused within one policy version only.
-          cacheScope: `${input.policy.id}@${input.policy.version}`,
+          // Cached verdicts are reused within one policy version and one app only.
+          cacheScope: `${input.policy.id}@${input.policy.version}${input.app === undefined ? '' : `\u0000${input.app}`}`,
           // score: injection reads every selected text as untrusted content (Prompt Guard's injection score).
           ...(rule.score === 'injection' ? { score: 'injection' as const } : {}),
         }),

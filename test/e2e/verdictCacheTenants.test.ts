@@ -1,0 +1,35 @@
+import { hashApiKey } from '../../gateway/access/auth/apiKey';
+import type { RequestRecord } from '../../gateway/record/requestRecord';
+import { startHarness, type Harness } from '../support/gatewayHarness';
+
+/**
+ * The verdict cache is kept per app (a tenant hunt): shared across apps, a hit (a faster answer,
+ * `x-guard-duration-ms`, 2-4 ms against 30-60 ms) told app beta whether app alpha had sent a
+ * text, a pasted contract or another app's system prompt.
+ */
+const KEYS = { alpha: 'sk-sg-alpha-app-key-0123456789', beta: 'sk-sg-beta-app-key-01234567890' };
+const TEXT = 'Confidential memo 7f3a: the quarterly revenue forecast for our northern region shows steady growth across retail and wholesale channels.';
+
+describe('verdicts reused within one app only', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { keys: { inline: [{ app: 'alpha', hash: hashApiKey(KEYS.alpha) }, { app: 'beta', hash: hashApiKey(KEYS.beta) }] } } });
+  });
+  afterAll(async () => h.close());
+
+  const chat = async (key: string, content: string): Promise<RequestRecord> => {
+    const res = await fetch(`${h.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'dev', messages: [{ role: 'user', content }] }) });
+    expect(res.status).toBe(200);
+    await res.text();
+    return h.recorder.records.at(-1)!;
+  };
+  const hits = (record: RequestRecord) => (record.input?.verdicts ?? []).reduce((n, v) => n + (v.verdict.cacheHits?.texts ?? 0), 0);
+
+  test("another app's request for the same text is scanned afresh; the same app's next one is answered from the cache", async () => {
+    expect(hits(await chat(KEYS.alpha, TEXT))).toBe(0);
+    const beta = await chat(KEYS.beta, TEXT);
+    expect(beta.app).toBe('beta');
+    expect(hits(beta)).toBe(0);
+    expect(hits(await chat(KEYS.alpha, TEXT))).toBeGreaterThan(0);
+  });
+});
