@@ -54,6 +54,8 @@ export class ConversationMemory {
   private bytes = 0;
   /** Bytes held per scope, for eviction by share. */
   private readonly scopeBytes = new Map<string, number>();
+  /** Responses held per scope: the count limit evicts from the scope holding the most. */
+  private readonly scopeCounts = new Map<string, number>();
 
   constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
 
@@ -115,8 +117,9 @@ export class ConversationMemory {
     this.responses.set(key, { scope: app, items, bytes, itemKeys });
     this.bytes += bytes;
     this.scopeBytes.set(app, (this.scopeBytes.get(app) ?? 0) + bytes);
+    this.scopeCounts.set(app, (this.scopeCounts.get(app) ?? 0) + 1);
     while (this.responses.size > this.limits.maxResponses || this.bytes > this.limits.maxBytes) {
-      const victim = this.evictionVictim();
+      const victim = this.evictionVictim(this.responses.size > this.limits.maxResponses ? this.scopeCounts : this.scopeBytes);
       if (victim === undefined) break;
       this.drop(victim);
     }
@@ -124,11 +127,13 @@ export class ConversationMemory {
 
   /**
    * What goes when the memory is full: the least recently used response of the scope (app, key)
-   * holding the most bytes, so one app's traffic evicts its own conversations first, not others'.
+   * holding the most of what is over its limit, responses or bytes, so one app's traffic evicts its
+   * own conversations first, not others': by bytes alone, a flood of tiny conversations (2,000
+   * one-word ones) evicted a quieter app's few large ones.
    */
-  private evictionVictim(): string | undefined {
+  private evictionVictim(held: ReadonlyMap<string, number>): string | undefined {
     let largest: string | undefined;
-    for (const [scope, bytes] of this.scopeBytes) if (largest === undefined || bytes > (this.scopeBytes.get(largest) ?? 0)) largest = scope;
+    for (const [scope, amount] of held) if (largest === undefined || amount > (held.get(largest) ?? 0)) largest = scope;
     for (const [key, stored] of this.responses) if (stored.scope === largest) return key;
     return this.responses.keys().next().value;
   }
@@ -166,6 +171,9 @@ export class ConversationMemory {
     const left = (this.scopeBytes.get(stored.scope) ?? 0) - stored.bytes;
     if (left > 0) this.scopeBytes.set(stored.scope, left);
     else this.scopeBytes.delete(stored.scope);
+    const count = (this.scopeCounts.get(stored.scope) ?? 0) - 1;
+    if (count > 0) this.scopeCounts.set(stored.scope, count);
+    else this.scopeCounts.delete(stored.scope);
     // An id a later response also holds now points there: leave it.
     for (const itemKey of stored.itemKeys) if (this.items.get(itemKey)?.owner === key) this.items.delete(itemKey);
   }

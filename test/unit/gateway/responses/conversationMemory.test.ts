@@ -139,3 +139,19 @@ test("one app's traffic evicts its own conversations first, not another app's", 
   expect(memory.conversation('busy-app', 'resp_b0')).toBeUndefined();
   expect(memory.size).toBe(5);
 });
+
+test("a flood of tiny conversations evicts its own, not a quieter app's larger ones (the count limit evicts by count, the byte limit by bytes)", () => {
+  const memory = new ConversationMemory({ maxResponses: 5, maxBytes: 1_000_000, maxConversationBytes: 1_000_000 });
+  // The quiet app: one real conversation (a pasted contract, about 2 KB), more bytes than the flood's.
+  memory.remember('quiet-app', 'resp_q', [{ role: 'user', content: `Summarise this contract: ${'clause '.repeat(300)}` }], output);
+  for (let i = 0; i < 5; i++) memory.remember('busy-app', `resp_b${i}`, [{ role: 'user', content: `n${i}` }], []);
+  expect(memory.conversation('quiet-app', 'resp_q')).toBeDefined();
+  expect(memory.conversation('busy-app', 'resp_b0')).toBeUndefined();
+
+  // Over the byte limit, the scope holding the most bytes gives way.
+  const bytes = new ConversationMemory({ maxResponses: 100, maxBytes: 6_000, maxConversationBytes: 6_000 });
+  bytes.remember('small-app', 'resp_s', [{ role: 'user', content: 'hi' }], []);
+  for (let i = 0; i < 3; i++) bytes.remember('big-app', `resp_g${i}`, [{ role: 'user', content: 'x'.repeat(2_500) }], []);
+  expect(bytes.conversation('small-app', 'resp_s')).toBeDefined();
+  expect(bytes.conversation('big-app', 'resp_g0')).toBeUndefined();
+});
