@@ -15,7 +15,7 @@ import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
  * Remembered only when nothing in the request could dictate the answer's words (clientDictatesAnswer),
  * every rule let the request through with no error or block (shadow blocks included; a flag only from a rule that still reads delivered answers), output rules ran, and the record
  * is durable (guardedCall.ts). Keyed by app and policy version, so one app's answers, or a laxer
- * policy's, are never another's; the bound is shared by every app. Only answers longer than a short piece
+ * policy's, are never another's; the bound is shared, the scope holding the most giving way first. Only answers longer than a short piece
  * (joinedTexts.ts): short pieces are also scanned joined, and recognizing them would let a payload
  * be assembled from remembered fragments.
  *
@@ -25,29 +25,51 @@ import { CHAT_FIELDS, RESPONSES_FIELDS } from './extract/requestFields';
  * gateway process: a replica that did not deliver an answer reads it as before.
  */
 export class DeliveredAnswers {
-  private readonly hashes = new Map<string, true>();
+  /** Per scope, its answers' hashes, least recently used first. */
+  private readonly scopes = new Map<string, Map<string, true>>();
+  private total = 0;
 
   constructor(readonly maxEntries = 100_000) {}
 
   remember(scope: string, text: string): void {
     if (this.maxEntries <= 0 || !recognizable(text)) return;
     const key = digest(scope, text);
-    this.hashes.delete(key);
-    this.hashes.set(key, true);
-    if (this.hashes.size > this.maxEntries) this.hashes.delete(this.hashes.keys().next().value as string);
+    let held = this.scopes.get(scope);
+    if (!held) this.scopes.set(scope, (held = new Map()));
+    if (!held.delete(key)) this.total++;
+    held.set(key, true);
+    if (this.total > this.maxEntries) this.evict();
   }
 
   /** Whether the answer was delivered in this scope; a hit counts as a use (the chat is still going). */
   recognizes(scope: string, text: string): boolean {
     if (!recognizable(text)) return false;
+    const held = this.scopes.get(scope);
     const key = digest(scope, text);
-    if (!this.hashes.delete(key)) return false;
-    this.hashes.set(key, true);
+    if (!held?.delete(key)) return false;
+    held.set(key, true);
     return true;
   }
 
   get size(): number {
-    return this.hashes.size;
+    return this.total;
+  }
+
+  /**
+   * Over the bound: the least recently used answer of the scope holding the most goes, so one app's
+   * traffic forgets its own answers first (one shared LRU let another app's ordinary traffic wipe
+   * an app's answers, whose resent turns the jailbreak score then misread).
+   */
+  private evict(): void {
+    let largest: Map<string, true> | undefined;
+    let largestScope: string | undefined;
+    for (const [scope, held] of this.scopes) {
+      if (!largest || held.size > largest.size) [largest, largestScope] = [held, scope];
+    }
+    if (!largest || largestScope === undefined) return;
+    largest.delete(largest.keys().next().value as string);
+    this.total--;
+    if (largest.size === 0) this.scopes.delete(largestScope);
   }
 }
 

@@ -41,6 +41,18 @@ describe('DeliveredAnswers', () => {
     expect([answers.recognizes(SCOPE, a), answers.recognizes(SCOPE, b), answers.recognizes(SCOPE, c)]).toEqual([true, false, true]);
   });
 
+  it("over the bound, the app holding the most forgets first: another app's ordinary traffic never wipes an app's answers", () => {
+    const answers = new DeliveredAnswers(4);
+    const quiet = answerScope('quiet', DEFAULT);
+    const busy = answerScope('busy', DEFAULT);
+    answers.remember(quiet, `${ANSWER} (quiet)`);
+    for (let i = 0; i < 10; i++) answers.remember(busy, `${ANSWER} (busy ${i})`);
+    expect(answers.size).toBe(4);
+    expect(answers.recognizes(quiet, `${ANSWER} (quiet)`)).toBe(true);
+    expect(answers.recognizes(busy, `${ANSWER} (busy 9)`)).toBe(true);
+    expect(answers.recognizes(busy, `${ANSWER} (busy 0)`)).toBe(false);
+  });
+
   it('remembers nothing with no room', () => {
     const none = new DeliveredAnswers(0);
     none.remember(SCOPE, ANSWER);
