@@ -1,5 +1,8 @@
 import type { ReviewFilter } from './reviewFilter';
 
+/** The ids the gateway issues (pipeline/requestContext.ts): `req_` and 32 hex digits. */
+const GATEWAY_REQUEST_ID = /^req_[0-9a-f]{32}$/;
+
 /**
  * Pure: SQL for the review page from a filter. Only column names written here reach the SQL text;
  * every value a reviewer typed is a bound parameter.
@@ -38,8 +41,12 @@ export function whereClause(filter: ReviewFilter): SqlQuery {
   eq('r.policy_id', filter.policyId);
   eq('r.policy_version', filter.policyVersion);
   if (filter.requestId !== undefined) {
-    conditions.push('(r.request_id = ? OR r.client_request_id = ?)');
-    params.push(filter.requestId, filter.requestId);
+    // An id of the gateway's own shape names one request: a client that sent it as its own id
+    // (another app's, on purpose) would otherwise be listed beside it.
+    if (GATEWAY_REQUEST_ID.test(filter.requestId)) conditions.push('r.request_id = ?');
+    else conditions.push('(r.request_id = ? OR r.client_request_id = ?)');
+    params.push(filter.requestId);
+    if (!GATEWAY_REQUEST_ID.test(filter.requestId)) params.push(filter.requestId);
   }
   eq('r.trace_id', filter.traceId);
 

@@ -70,6 +70,12 @@ describe('SQL from filters', () => {
     expect(q.params).toEqual([injection, injection, injection, injection, injection]);
   });
 
+  test("a request id of the gateway's own shape finds that request only; any other id also a client's own id (tenant hunt: another app naming a request's id as its own was listed beside it)", () => {
+    const gatewayId = `req_${'0123456789abcdef'.repeat(2)}`;
+    expect(whereClause({ requestId: gatewayId })).toEqual({ sql: 'WHERE r.request_id = ?', params: [gatewayId] });
+    expect(whereClause({ requestId: 'client-abc-5' })).toEqual({ sql: 'WHERE (r.request_id = ? OR r.client_request_id = ?)', params: ['client-abc-5', 'client-abc-5'] });
+  });
+
   test('verdict filters must hold for one verdict; record filters for the record', () => {
     const q = whereClause({ app: 'shop', guard: 'llama_guard', category: 'S2', mode: 'enforce', sinceMs: 5 });
     expect(q.sql).toBe(
