@@ -14,6 +14,23 @@ function options(dir: string, extra: Partial<AuditLogOptions> = {}): AuditLogOpt
 }
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'sg-auditlog-'));
+
+/** The real file system, but while `full()` only half of each write lands, then ENOSPC: what a full disk does. */
+function diskFillsWhen(full: () => boolean): AuditFs {
+  return {
+    ...fsp,
+    open: (async (...args: Parameters<typeof fsp.open>) => {
+      const handle = await fsp.open(...args);
+      const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+      (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
+        if (!full()) return write(buffer, offset, length);
+        await write(buffer, offset, Math.floor(length / 2));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      };
+      return handle;
+    }) as AuditFs['open'],
+  };
+}
 const entry = (i: number) => ({ kind: 'decision', request_id: `req_${i}`, action: 'allow', phases: [] });
 
 describe('AuditLog', () => {
@@ -101,20 +118,7 @@ describe('AuditLog', () => {
   test('a failed write (disk full) rejects, leaves no partial record, and the chain goes on once space is back', async () => {
     const dir = tmp();
     let full = false;
-    const fs: AuditFs = {
-      ...fsp,
-      open: (async (...args: Parameters<typeof fsp.open>) => {
-        const handle = await fsp.open(...args);
-        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
-        // Half the bytes land, then ENOSPC: what a full disk does.
-        (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
-          if (!full) return write(buffer, offset, length);
-          await write(buffer, offset, Math.floor(length / 2));
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        };
-        return handle;
-      }) as AuditFs['open'],
-    };
+    const fs = diskFillsWhen(() => full);
     const log = new AuditLog(options(dir, { fs }));
     await log.append(entry(1));
     full = true;
@@ -130,19 +134,7 @@ describe('AuditLog', () => {
   test("a failed write after the file was truncated under the writer (logrotate's copytruncate) takes back only its own bytes: no zero bytes padded in, the next record readable", async () => {
     const dir = tmp();
     let full = false;
-    const fs: AuditFs = {
-      ...fsp,
-      open: (async (...args: Parameters<typeof fsp.open>) => {
-        const handle = await fsp.open(...args);
-        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
-        (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
-          if (!full) return write(buffer, offset, length);
-          await write(buffer, offset, Math.floor(length / 2));
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        };
-        return handle;
-      }) as AuditFs['open'],
-    };
+    const fs = diskFillsWhen(() => full);
     const log = new AuditLog(options(dir, { fs }));
     await log.append(entry(1));
     await log.append(entry(2));

@@ -91,14 +91,6 @@ describe('hot reload when a watched folder itself is swapped', () => {
   let dir: string;
   let holder: PolicyHolder;
   const kidsAt = (text: string, ext = '../main.yaml') => `id: kids\nextends: ${ext}\nrefusals:\n  output: ${text}\n`;
-  async function waitFor(pred: () => boolean, ms = 2000): Promise<boolean> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (pred()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return pred();
-  }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
