@@ -47,10 +47,10 @@ export async function explainCommand(args: string[], io: CliIo): Promise<number>
       io.err(`no policy \`${values.policy}\` in ${positionals[0]}; policies: ${holder.all().map((r) => r.loaded.id).join(', ')}\n`);
       return 2;
     }
-    const result = await runConversation(runtime, { messages, answer: values.answer });
+    const result = await runConversation(runtime, { messages, answer: values.answer, streamed: true });
     if (values.json) {
       // A guard fault is `error` here as in the gateway's answer (503) and audit record.
-      io.out(`${JSON.stringify({ policy: runtime.ref, action: result.fault ? 'error' : result.action, ...(result.fault ? { fault: result.fault } : {}), input: result.input, output: result.output ?? null }, null, 2)}\n`);
+      io.out(`${JSON.stringify({ policy: runtime.ref, action: result.fault ? 'error' : result.action, ...(result.fault ? { fault: result.fault } : {}), input: result.input, output: result.output ?? null, ...(result.streamed ? { streamed: { action: result.streamed.phase.decision.action, window: result.streamed.window, tokens: result.streamed.tokens, output: result.streamed.phase } } : {}) }, null, 2)}\n`);
     } else {
       io.out(explainReport(runtime.ref, displayPath(io, runtime.loaded.file), runtime.loaded.policy, result, values.answer !== undefined));
     }

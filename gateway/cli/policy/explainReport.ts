@@ -16,6 +16,7 @@ export function explainReport(ref: string, file: string, policy: Pick<PolicyFile
   } else {
     parts.push(`\nfinal: ${result.action}${result.action === 'allow' ? '' : ` (${result.deciding.reason})`}\n`);
   }
+  if (result.streamed) parts.push(streamedLine(result.streamed));
   return parts.join('');
 }
 
@@ -53,4 +54,13 @@ function textsOf(rule: Rule | undefined, guardType: string | undefined, directio
   if (rule?.sources) return rule.sources.join(',');
   if (guardType === 'llama_guard') return direction === 'output' ? 'conversation+answer' : 'conversation';
   return 'all texts';
+}
+
+/** The answer as window mode checks a stream of it: a window can block what the whole answer passes. */
+function streamedLine(streamed: NonNullable<ConversationResult['streamed']>): string {
+  const { phase, window, tokens } = streamed;
+  const where = window.end ? `the end checks (tokens ${window.from}-${window.to} of ${tokens})` : `the window of tokens ${window.from}-${window.to} of ${tokens}`;
+  if (phase.decision.action === 'allow') return `streamed (window mode): allow (every window and the whole answer pass)\n`;
+  const released = phase.decision.action === 'block' ? `; ${window.released} tokens had reached the client` : '';
+  return `streamed (window mode): ${phase.decision.action} at ${where} (${phase.decision.reason})${released}\n`;
 }

@@ -7,19 +7,24 @@ import { checkAnswer, checkInput } from '../../pipeline/guardChecks';
 import { guardFault, type GuardFault } from '../../pipeline/guardFault';
 import type { GuardPhase } from '../../record/guardPhase';
 import type { PolicyRuntime } from '../../pipeline/runtime/policyRuntime';
+import { checkStreamedAnswer, type StreamedOutcome } from './streamedAnswer';
 
 export interface ConversationInput {
   messages: TestMessage[];
   /** A scripted assistant answer for the output rules; without it only the input rules run. */
   answer?: string;
+  /** Also check the answer as a stream of it is checked, when the policy streams in window mode (`policy explain`). */
+  streamed?: boolean;
 }
 
 export interface ConversationResult {
   input: GuardPhase;
   /** Present when an answer was given and the input was not blocked (the gateway would not call the engine). */
   output?: GuardPhase;
-  /** What the client would experience. */
+  /** What the client would experience (a whole answer; `streamed` for a streamed one). */
   action: Action;
+  /** With `streamed` and an answer under `streaming.mode: window`: the answer checked window by window, as a stream of it is. */
+  streamed?: StreamedOutcome;
   /** The decision that set `action` (the input's on a tie, as the input is decided first). */
   deciding: Decision;
   /**
@@ -51,13 +56,15 @@ export async function runConversation(runtime: PolicyRuntime, conversation: Conv
   }
   const input = await checkInput(runtime, parsed);
   let output: GuardPhase | undefined;
+  let streamed: StreamedOutcome | undefined;
   if (conversation.answer !== undefined && input.decision.action !== 'block') {
     output = await checkAnswer(runtime, parsed, { content: conversation.answer, toolCalls: [] }, 0);
+    if (conversation.streamed && runtime.loaded.policy.streaming.mode === 'window') streamed = await checkStreamedAnswer(runtime, parsed, conversation.answer);
   }
   const action = combinedAction(input.decision, output?.decision);
   const deciding = output && output.decision.action === action && input.decision.action !== action ? output.decision : input.decision;
   const fault = guardFault(input.decision) ?? (output ? guardFault(output.decision) : undefined);
-  return { input, output, action, deciding, ...(fault ? { fault: { ...fault, direction: guardFault(input.decision) ? 'input' : 'output' } } : {}) };
+  return { input, output, action, deciding, ...(streamed ? { streamed } : {}), ...(fault ? { fault: { ...fault, direction: guardFault(input.decision) ? 'input' : 'output' } } : {}) };
 }
 
 /** The gateway would answer 400 before any guard ran: what the client experiences is a block. */

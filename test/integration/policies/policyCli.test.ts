@@ -181,6 +181,22 @@ streaming:
     expect(json.output.decision.outcomes[0].categories).toEqual(['S9']);
   });
 
+  test('explain: an answer is also checked as window mode checks a stream of it, and says where a block lands and how much had gone out', async () => {
+    const windowed = files.write('windowed.yaml', `id: windowed\nextends: ${FIXTURE_POLICY}\nstreaming:\n  mode: window\n  window_tokens: 8\n  overlap_tokens: 2\n`);
+    const answer = `${'The weather is mild today. '.repeat(6)}sure zzs9`;
+    const r = await run(files, 'explain', windowed, '--prompt', 'hello', '--answer', answer);
+    expect(r.stdout).toMatch(/^final: block/m);
+    expect(r.stdout).toMatch(/^streamed \(window mode\): block at the (window of tokens|end checks \(tokens) \d+-\d+ of \d+.*; \d+ tokens had reached the client$/m);
+    const json = JSON.parse((await run(files, 'explain', windowed, '--prompt', 'hello', '--answer', answer, '--json')).stdout) as { streamed: { action: string; window: { released: number } } };
+    expect(json.streamed.action).toBe('block');
+    expect(json.streamed.window.released).toBeGreaterThan(0);
+    const clean = await run(files, 'explain', windowed, '--prompt', 'hello', '--answer', 'The weather is mild today.');
+    expect(clean.stdout).toContain('streamed (window mode): allow (every window and the whole answer pass)');
+    // Under buffer mode a stream is checked whole: no streamed line.
+    const buffered = files.write('buffered.yaml', `id: buffered\nextends: ${FIXTURE_POLICY}\nstreaming:\n  mode: buffer\n`);
+    expect((await run(files, 'explain', buffered, '--prompt', 'hello', '--answer', answer)).stdout).not.toContain('streamed (window mode)');
+  });
+
   test('explain: a block made by guard errors alone is a fault (503 guard_unavailable, action error), as the gateway answers it', async () => {
     const down = `id: down
 extends: ${FIXTURE_POLICY}
