@@ -116,11 +116,14 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     windowSettings(call.policy.streaming),
   );
 
+  /** Text events released so far (any text: message, reasoning, call arguments), as chat's relay counts them. */
+  let releasedTo = 0;
   const release = async (upTo: number) => {
     await openSse(call);
-    for (const { event } of pending.releaseUpTo(upTo)) {
+    for (const { event, tokenEnd } of pending.releaseUpTo(upTo)) {
       await write(res, event.raw);
       noteReleased(released, event);
+      releasedTo = Math.max(releasedTo, tokenEnd);
     }
   };
   // A window that passed goes out once text after it arrives (WindowChecks.releasable).
@@ -129,8 +132,8 @@ async function relayWindowed(call: Call, upstream: EngineResponse): Promise<void
     call.abortUpstream();
     record.engine = accumulator.engineSummary(timing.engineStartedAt ?? timing.startedAt);
     call.delivered([accumulator.answer()]);
-    // Checked text reached the client before the block: the record says so.
-    if (released.items?.showedText()) record.partial = true;
+    // Checked text reached the client before the block (message text, reasoning or call arguments): the record says so.
+    if (releasedTo > 0) record.partial = true;
     await call.finish(200);
     // Headers already sent carry the verdict at their time; the audit record carries the block.
     await openSse(call);

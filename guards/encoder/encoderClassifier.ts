@@ -171,22 +171,24 @@ export class EncoderClassifier {
   /**
    * A text's token ids as scans read it (after the whitespace-attack fix when `mitigate`), shared
    * by the scans reading it at the same time; kept a while after when `keep` (a guard without a
-   * result cache keeps no texts).
+   * result cache keeps no texts). `scope`: the request's cache scope (GuardRequest.cacheScope):
+   * shared within it only, since a tokenization another app's request left (a faster answer) told
+   * that app's text as a cached verdict would.
    */
-  textIds(text: string, mitigate: boolean, signal?: AbortSignal, keep = true): Promise<readonly number[]> {
+  textIds(text: string, mitigate: boolean, signal?: AbortSignal, keep = true, scope = ''): Promise<readonly number[]> {
     const run = async () => this.encode(mitigate ? await this.removeTokenSplittingSpaces(text, signal) : text, signal);
-    return this.textTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
+    return this.textTokenizations.get(`${scope}\u0000${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
   }
 
   /** The token ids of a text's fine-window units (encodeUnits), shared like textIds. */
-  unitIds(text: string, units: readonly CharSpan[], mitigate: boolean, signal?: AbortSignal, keep = true): Promise<readonly (readonly number[])[]> {
+  unitIds(text: string, units: readonly CharSpan[], mitigate: boolean, signal?: AbortSignal, keep = true, scope = ''): Promise<readonly (readonly number[])[]> {
     const run = () =>
       this.encodeUnits(
         units.map((u) => text.slice(u.start, u.end)),
         mitigate,
         signal,
       );
-    return this.unitTokenizations.get(`${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
+    return this.unitTokenizations.get(`${scope}\u0000${mitigate ? 'm' : 'r'}${text}`, run, signal, keep && text.length <= RECENT_TOKENIZATION_MAX_CHARS);
   }
 
   segments(ids: readonly number[], layout: SegmentLayout = this.layout()): number[][] {

@@ -84,7 +84,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       results.push(Promise.resolve(cached));
       continue;
     }
-    const ids = await ctx.classifier.textIds(item.text, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0);
+    const ids = await ctx.classifier.textIds(item.text, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0, ctx.cacheScope);
     const segments = ctx.classifier.segments(ids, item.layout);
     const views: ScanView[] = segments.map(() => undefined);
     // A window shares its row with the frame and any template tokens, like a segment.
@@ -93,7 +93,7 @@ export async function scanItems<R extends ItemResult, I extends ScanItem = ScanI
       // Units come from the text before the whitespace fix (which removes newlines); each
       // unit gets the fix on its own, as the bundled models were trained.
       const units = textUnits(item.text);
-      const unitIds = await ctx.classifier.unitIds(item.text, units, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0);
+      const unitIds = await ctx.classifier.unitIds(item.text, units, ctx.whitespaceMitigation, ctx.signal, ctx.cache.capacity > 0, ctx.cacheScope);
       for (const w of assembleWindows(units, unitIds, windowTokens)) {
         segments.push([...item.layout.prefix, ...w.ids, ...item.layout.suffix]);
         views.push({ start: w.start, end: w.end });

@@ -139,6 +139,15 @@ describe('bypass: Responses answer fields in window mode (text released as it is
     expect(h.recorder.records.at(-1)).toMatchObject({ action: 'block', status: 200, partial: true });
   });
 
+  test('a block after reasoning went out (no message text yet) is recorded as partly delivered too, as on chat', async () => {
+    const rs = { type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } };
+    const piece = (delta: string) => ({ type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', output_index: 0, summary_index: 0, delta });
+    await h.script({ raw_events: responseStream([rs, piece('One'), piece(' two'), piece(' three'), piece(' four'), piece(` ${UNSAFE}`), piece(' six')]) });
+    const res = await fetch(`${h.baseUrl}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody });
+    expect(await res.text()).toContain('"delta":"One"');
+    expect(h.recorder.records.at(-1)).toMatchObject({ action: 'block', status: 200, partial: true });
+  });
+
   test("a stream blocked before the engine's count ends with response.incomplete carrying the gateway's count (it said usage: null), as a blocked chat stream's usage chunk does (SDK hunt)", async () => {
     await h.script({ reply: 'Once upon a time there was a kind dragon who lived in a cave near the sea and then zzs1 violent thing step by step.' });
     const client = new OpenAI({ baseURL: h.baseUrl, apiKey: 'unused', maxRetries: 0 });

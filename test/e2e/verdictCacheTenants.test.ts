@@ -1,4 +1,5 @@
 import { hashApiKey } from '../../gateway/access/auth/apiKey';
+import { TextTokenizer } from '../../guards/tokenizer/textTokenizer';
 import type { RequestRecord } from '../../gateway/record/requestRecord';
 import { startHarness, type Harness } from '../support/gatewayHarness';
 
@@ -31,5 +32,19 @@ describe('verdicts reused within one app only', () => {
     expect(beta.app).toBe('beta');
     expect(hits(beta)).toBe(0);
     expect(hits(await chat(KEYS.alpha, TEXT))).toBeGreaterThan(0);
+  });
+
+  test("another app's request tokenizes the text afresh too (a tokenization left by the first app made the second's check faster: a review of f0e6592)", async () => {
+    const spy = jest.spyOn(TextTokenizer.prototype, 'encodeIds');
+    try {
+      const text = TEXT.replace('7f3a', '7f3c');
+      await chat(KEYS.alpha, text);
+      const alpha = spy.mock.calls.filter(([t]) => t.includes('7f3c')).length;
+      spy.mockClear();
+      await chat(KEYS.beta, text);
+      expect(spy.mock.calls.filter(([t]) => t.includes('7f3c')).length).toBe(alpha);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

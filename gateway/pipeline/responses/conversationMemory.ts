@@ -52,9 +52,9 @@ export class ConversationMemory {
    */
   private readonly given = new Set<string>();
   private bytes = 0;
-  /** Bytes held per scope, for eviction by share. */
+  /** Bytes held per app (a scope's app: its keys together), for eviction by share. */
   private readonly scopeBytes = new Map<string, number>();
-  /** Responses held per scope: the count limit evicts from the scope holding the most. */
+  /** Responses held per app: the count limit evicts from the app holding the most. */
   private readonly scopeCounts = new Map<string, number>();
 
   constructor(private readonly limits: MemoryLimits = DEFAULT_MEMORY_LIMITS) {}
@@ -116,8 +116,9 @@ export class ConversationMemory {
     const itemKeys = [...carried, ...given];
     this.responses.set(key, { scope: app, items, bytes, itemKeys });
     this.bytes += bytes;
-    this.scopeBytes.set(app, (this.scopeBytes.get(app) ?? 0) + bytes);
-    this.scopeCounts.set(app, (this.scopeCounts.get(app) ?? 0) + 1);
+    const share = shareOf(app);
+    this.scopeBytes.set(share, (this.scopeBytes.get(share) ?? 0) + bytes);
+    this.scopeCounts.set(share, (this.scopeCounts.get(share) ?? 0) + 1);
     while (this.responses.size > this.limits.maxResponses || this.bytes > this.limits.maxBytes) {
       const victim = this.evictionVictim(this.responses.size > this.limits.maxResponses ? this.scopeCounts : this.scopeBytes);
       if (victim === undefined) break;
@@ -126,15 +127,16 @@ export class ConversationMemory {
   }
 
   /**
-   * What goes when the memory is full: the least recently used response of the scope (app, key)
-   * holding the most of what is over its limit, responses or bytes, so one app's traffic evicts its
-   * own conversations first, not others': by bytes alone, a flood of tiny conversations (2,000
-   * one-word ones) evicted a quieter app's few large ones.
+   * What goes when the memory is full: the least recently used response of the app holding the
+   * most of what is over its limit, responses or bytes, so one app's traffic evicts its own
+   * conversations first, not others': by bytes alone, a flood of tiny conversations (2,000 one-word
+   * ones) evicted a quieter app's few large ones, and counted per key, an app giving each of its
+   * users a key never held the most.
    */
   private evictionVictim(held: ReadonlyMap<string, number>): string | undefined {
     let largest: string | undefined;
     for (const [scope, amount] of held) if (largest === undefined || amount > (held.get(largest) ?? 0)) largest = scope;
-    for (const [key, stored] of this.responses) if (stored.scope === largest) return key;
+    for (const [key, stored] of this.responses) if (shareOf(stored.scope) === largest) return key;
     return this.responses.keys().next().value;
   }
 
@@ -168,15 +170,22 @@ export class ConversationMemory {
     if (!stored) return;
     this.responses.delete(key);
     this.bytes -= stored.bytes;
-    const left = (this.scopeBytes.get(stored.scope) ?? 0) - stored.bytes;
-    if (left > 0) this.scopeBytes.set(stored.scope, left);
-    else this.scopeBytes.delete(stored.scope);
-    const count = (this.scopeCounts.get(stored.scope) ?? 0) - 1;
-    if (count > 0) this.scopeCounts.set(stored.scope, count);
-    else this.scopeCounts.delete(stored.scope);
+    const share = shareOf(stored.scope);
+    const left = (this.scopeBytes.get(share) ?? 0) - stored.bytes;
+    if (left > 0) this.scopeBytes.set(share, left);
+    else this.scopeBytes.delete(share);
+    const count = (this.scopeCounts.get(share) ?? 0) - 1;
+    if (count > 0) this.scopeCounts.set(share, count);
+    else this.scopeCounts.delete(share);
     // An id a later response also holds now points there: leave it.
     for (const itemKey of stored.itemKeys) if (this.items.get(itemKey)?.owner === key) this.items.delete(itemKey);
   }
+}
+
+/** The app of a scope (`app` or `app\u0001key`, endpoint.ts memoryScope): what eviction shares by. */
+function shareOf(scope: string): string {
+  const at = scope.indexOf('\u0001');
+  return at === -1 ? scope : scope.slice(0, at);
 }
 
 function scoped(app: string, id: string): string {

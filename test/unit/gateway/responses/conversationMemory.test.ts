@@ -155,3 +155,13 @@ test("a flood of tiny conversations evicts its own, not a quieter app's larger o
   expect(bytes.conversation('small-app', 'resp_s')).toBeDefined();
   expect(bytes.conversation('big-app', 'resp_g0')).toBeUndefined();
 });
+
+test('the app holding the most gives way, however many keys it spreads them over (an app with a key per user never held the most per key)', () => {
+  const memory = new ConversationMemory({ maxResponses: 6, maxBytes: 1_000_000, maxConversationBytes: 1_000_000 });
+  memory.remember('beta\u0001key-1', 'resp_b0', [{ role: 'user', content: 'b0' }], []);
+  memory.remember('beta\u0001key-1', 'resp_b1', [{ role: 'user', content: 'b1' }], []);
+  for (let i = 0; i < 6; i++) memory.remember(`alpha\u0001key-${i}`, `resp_a${i}`, [{ role: 'user', content: `a${i}` }], []);
+  expect(memory.conversation('beta\u0001key-1', 'resp_b0')).toBeDefined();
+  expect(memory.conversation('beta\u0001key-1', 'resp_b1')).toBeDefined();
+  expect(memory.conversation('alpha\u0001key-0', 'resp_a0')).toBeUndefined();
+});
