@@ -46,6 +46,8 @@ interface Current {
   created: number;
   /** The file's inode when opened: a file moved or deleted under the writer no longer has its name. */
   ino: number;
+  /** Closed by fileGone (it lost its name): nothing more to sync or close. */
+  gone?: boolean;
 }
 
 const FILE = /^audit-\d{12}-\d{8}T\d{6}Z\.jsonl$/;
@@ -82,8 +84,12 @@ export class AuditLog {
   private readonly lockToken = randomBytes(8).toString('hex');
   private lockTimer: NodeJS.Timeout | undefined;
   private lockHeld = false;
+  /** What this writer's lock says (lockContent), for the read-back. */
+  private lockMine: string | undefined;
   /** Sticky: the lock now names another writer (heartbeat). */
   private lockLost: string | undefined;
+  /** performance.now() of the last lock read-back (heartbeat). */
+  private lockCheckedAt = 0;
   /** A file whose last fdatasync failed at rotation: kept open until a sync of it succeeds. */
   private unsynced: Current | undefined;
   private dirty = false;
@@ -279,6 +285,9 @@ export class AuditLog {
   }
 
   private async writeBatch(entries: object[]): Promise<ChainFields[]> {
+    // The heartbeat is overdue (this process was paused, the clock stepped): the lock is read back
+    // before anything is written, not after the records a resumed process serves first.
+    if (this.lockHeld && this.lockMine && performance.now() - this.lockCheckedAt > LOCK_HEARTBEAT_MS * 1.5) await this.heartbeat(path.join(this.options.dir, LOCK), this.lockMine);
     if (this.lockLost) throw new Error(this.lockLost);
     await this.ensureOpen();
     await this.rotateIfDue();
@@ -355,7 +364,8 @@ export class AuditLog {
     // `mv`) or deleted under the writer, its records would go where no audit tool reads them.
     const named = this.fs.stat(path.join(this.options.dir, file.name)).then(
       (st) => st.ino,
-      () => undefined,
+      // Only a name that is not there says so: any other failure (a network file system's hiccup) is no news.
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : file.ino),
     );
     try {
       let written = 0;
@@ -393,15 +403,15 @@ export class AuditLog {
   }
 
   /**
-   * Where `file` ended before a failed write of `bytes` began. The remembered size, unless the file
-   * is shorter than that now: truncated under the writer (logrotate's copytruncate), truncating to
-   * the remembered size would pad it with zero bytes up to where it once ended. Then the batch's
-   * bytes that landed are found at the file's end (they start at a line start), and cut there.
+   * Where `file` ended before a failed write of `bytes` began: where the bytes of this batch that
+   * landed start. The remembered size when the bytes after it are the batch's; otherwise (the file
+   * truncated under the writer, logrotate's copytruncate: cutting at the remembered size padded it
+   * with zero bytes, or left a landed record) the longest run at the file's end that starts a line
+   * and is the batch's beginning. Nothing of the batch found: the file's end.
    */
   private async endBefore(file: Current, bytes: Buffer): Promise<number> {
     const size = (await file.handle.stat()).size;
-    if (size >= file.size) return file.size;
-    const tailLength = Math.min(size, bytes.length);
+    const tailLength = Math.min(size, bytes.length + 1);
     const tail = Buffer.alloc(tailLength);
     const reader = await this.fs.open(path.join(this.options.dir, file.name), 'r');
     try {
@@ -409,11 +419,16 @@ export class AuditLog {
     } finally {
       await reader.close();
     }
-    for (let k = 1; k <= tailLength; k++) {
+    // tail[i] is the file's byte at size - tailLength + i.
+    const landedFrom = (end: number) => {
+      const k = size - end;
+      if (k < 0 || k > bytes.length || k > tailLength) return false;
       const at = tailLength - k;
-      const lineStart = size - k === 0 || (at > 0 && tail[at - 1] === 0x0a);
-      if (lineStart && tail.subarray(at).equals(bytes.subarray(0, k))) return size - k;
-    }
+      const lineStart = end === 0 || (at > 0 && tail[at - 1] === 0x0a);
+      return lineStart && tail.subarray(at).equals(bytes.subarray(0, k));
+    };
+    if (landedFrom(file.size)) return file.size;
+    for (let k = Math.min(bytes.length, tailLength); k > 0; k--) if (landedFrom(size - k)) return size - k;
     return size;
   }
 
@@ -425,10 +440,21 @@ export class AuditLog {
   private async fileGone(file: Current): Promise<void> {
     const links = await file.handle.stat().then(
       (st) => st.nlink,
-      () => 0,
+      () => 1,
     );
-    await file.handle.datasync().catch(() => undefined);
-    await file.handle.close().catch(() => undefined);
+    // Its records must be on disk before the batch is acknowledged, as any other file's: a failed
+    // sync holds the log (syncFailed) until a sync succeeds.
+    let synced = true;
+    await file.handle.datasync().catch((err: unknown) => {
+      synced = false;
+      this.syncFailed(err, `fdatasync of ${file.name}, moved or deleted under the writer, failed`);
+    });
+    if (synced) await file.handle.close().catch(() => undefined);
+    else {
+      await this.unsynced?.handle.close().catch(() => undefined);
+      this.unsynced = file;
+    }
+    file.gone = true;
     if (this.current === file) this.current = undefined;
     this.relock = true;
     // A new file, never the newest one left (it would take records after the moved one's).
@@ -541,6 +567,8 @@ export class AuditLog {
       // Each file ends signed: an archived file can be checked on its own up to its last record.
       if (this.options.signer && !this.lastIsCheckpoint) await this.writeLines(old, [this.sealCheckpoint('rotation')], true);
       this.current = undefined;
+      // The file lost its name as the checkpoint went in: fileGone synced and closed it, and the next file is owed anyway.
+      if (old.gone) return this.startFile();
       // A file whose last sync failed stays open until a sync of it succeeds (retrySync): until then its
       // acknowledged records may not be on disk, and appends are refused.
       const synced = await old.handle.datasync().then(
@@ -636,6 +664,8 @@ export class AuditLog {
     }
     this.lockHeld = true;
     this.lockLost = undefined;
+    this.lockCheckedAt = performance.now();
+    this.lockMine = mine;
     clearInterval(this.lockTimer);
     this.lockTimer = setInterval(() => void this.heartbeat(file, mine), LOCK_HEARTBEAT_MS);
     this.lockTimer.unref();
@@ -647,10 +677,12 @@ export class AuditLog {
    * this one stops writing (503 audit_unavailable, readiness fails) until it is restarted.
    */
   private async heartbeat(file: string, mine: string): Promise<void> {
+    this.lockCheckedAt = performance.now();
     const now = new Date();
     await this.fs.utimes(file, now, now).catch(() => undefined);
     const seen = await this.fs.readFile(file, 'utf8').catch(() => undefined);
-    if (seen === undefined || seen === mine || this.lockLost) return;
+    // Not there, or being written (a relock's create): no news.
+    if (seen === undefined || seen.trim() === '' || seen === mine || this.lockLost) return;
     const holder = parseLock(seen);
     this.lockLost = `the audit directory's lock was taken over by another gateway${holder.pid === undefined ? '' : ` (pid ${holder.pid}${holder.host ? ` on ${holder.host}` : ''})`} while this one held it; this one writes no more, so the chain does not fork: restart it with its own audit.dir`;
     this.options.warn?.(`audit: ${this.lockLost}`);

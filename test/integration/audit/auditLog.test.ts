@@ -7,6 +7,7 @@ import { auditLines, listAuditFiles } from '../../../gateway/audit/auditFiles';
 import { lockContent } from '../../../gateway/lockHolder';
 import { AuditLog, type AuditFs, type AuditLogOptions } from '../../../gateway/audit/auditLog';
 import { verifyChain } from '../../../gateway/audit/chainVerifier';
+import { generateSigningKeyPair, loadSigningKey } from '../../../gateway/audit/signingKey';
 
 /** The audit log writer against a real directory: chain, rotation, restarts, crashes, failures. */
 function options(dir: string, extra: Partial<AuditLogOptions> = {}): AuditLogOptions {
@@ -283,5 +284,98 @@ describe('AuditLog', () => {
     expect(readdirSync(dir)).toContain('.lock');
     expect([...auditLines(dir)].map((l) => (JSON.parse(l.text) as { request_id: string }).request_id)).toEqual(['req_3']);
     await log.close();
+  });
+
+  describe('from a review of the storage-fault fixes', () => {
+    /** While full(): `land(buffer)` bytes of a write land (-1: all, no failure), then ENOSPC. */
+    function disk(full: () => boolean, land: (b: Buffer) => number): AuditFs {
+      return {
+        ...fsp,
+        open: (async (...args: Parameters<typeof fsp.open>) => {
+          const handle = await fsp.open(...args);
+          const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+          (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
+            if (!full()) return write(buffer, offset, length);
+            const n = land(buffer.subarray(offset, offset + length));
+            if (n < 0) return write(buffer, offset, length);
+            if (n > 0) await write(buffer, offset, n);
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          };
+          return handle;
+        }) as AuditFs['open'],
+      };
+    }
+    const seqs = (dir: string) => [...auditLines(dir)].map((l) => (JSON.parse(l.text) as { seq: number }).seq);
+
+    test('a file moved away just as rotation is due (a signing key: the rotation checkpoint goes in first) leaves the log writable', async () => {
+      const dir = tmp();
+      const keyDir = tmp();
+      const pair = generateSigningKeyPair();
+      writeFileSync(path.join(keyDir, 'k.pem'), pair.privatePem, { mode: 0o600 });
+      const log = new AuditLog(options(dir, { maxFileBytes: 4096, signer: { key: loadSigningKey(path.join(keyDir, 'k.pem')), everyRecords: 1000, everySeconds: 3600 }, warn: () => undefined }));
+      while (listAuditFiles(dir).length === 0 || readFileSync(listAuditFiles(dir)[0]).length < 4096) await log.append(entry(1));
+      const [file] = listAuditFiles(dir);
+      renameSync(file, `${file}.1`);
+      await log.append(entry(2));
+      await log.append(entry(3));
+      expect(await log.problem()).toBeUndefined();
+      await log.close();
+    });
+
+    test('copytruncate, then a failed batch larger than the file was: the batch is cut where it began, no seq written twice', async () => {
+      const dir = tmp();
+      const lines = (b: Buffer) => b.toString().split('\n').length - 1;
+      const log = new AuditLog(options(dir, { fs: disk(() => true, (b) => (lines(b) > 1 ? Math.floor(b.length / 2) : -1)) }));
+      await log.append(entry(1));
+      const [file] = listAuditFiles(dir);
+      truncateSync(file, 0);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(entry(2 + i)).catch(() => undefined)));
+      await log.append(entry(99));
+      await log.close();
+      expect(readFileSync(file).includes(0)).toBe(false);
+      expect(new Set(seqs(dir)).size).toBe(seqs(dir).length);
+    });
+
+    test('copytruncate, then a failed batch whose landed bytes end a few bytes into its second line: the whole batch is cut, not only the bytes that look like a line start', async () => {
+      const dir = tmp();
+      let full = false;
+      const log = new AuditLog(options(dir, { fs: disk(() => full, (b) => b.indexOf(0x0a) + 1 + 7) }));
+      for (let i = 1; i <= 5; i++) await log.append(entry(i));
+      const [file] = listAuditFiles(dir);
+      truncateSync(file, 0);
+      const a = log.append(entry(6));
+      const b = log.append(entry(7));
+      const c = log.append(entry(8));
+      await a;
+      full = true;
+      await b.catch(() => undefined);
+      await c.catch(() => undefined);
+      full = false;
+      await log.append(entry(9));
+      await log.close();
+      expect(seqs(dir)).toEqual([6, 7]);
+    });
+
+    test('a lock left by an earlier boot of this host is taken over, whatever process has its pid now', async () => {
+      const dir = tmp();
+      const lock = path.join(dir, '.lock');
+      // The parent process is alive, but the lock names another boot: it cannot be its holder.
+      writeFileSync(lock, `${JSON.stringify({ host: hostname(), ns: JSON.parse(lockContent('x')).ns, boot: 'an-earlier-boot', pid: process.ppid, token: 'old' })}\n`);
+      const log = new AuditLog(options(dir));
+      expect(await log.check()).toBeUndefined();
+      await log.close();
+    });
+
+    test('a writer whose heartbeat is overdue (paused, then resumed) reads the lock back before it writes', async () => {
+      const dir = tmp();
+      const log = new AuditLog(options(dir, { warn: () => undefined }));
+      await log.append(entry(1));
+      writeFileSync(path.join(dir, '.lock'), `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+      // What a pause past the heartbeat looks like from inside: the last read-back long ago.
+      (log as unknown as { lockCheckedAt: number }).lockCheckedAt = performance.now() - 60_000;
+      await expect(log.append(entry(2))).rejects.toThrow(/taken over/);
+      await log.close();
+      expect(seqs(dir)).toEqual([1]);
+    });
   });
 });
