@@ -678,11 +678,16 @@ export class AuditLog {
    */
   private async heartbeat(file: string, mine: string): Promise<void> {
     this.lockCheckedAt = performance.now();
-    const now = new Date();
-    await this.fs.utimes(file, now, now).catch(() => undefined);
     const seen = await this.fs.readFile(file, 'utf8').catch(() => undefined);
     // Not there, or being written (a relock's create): no news.
-    if (seen === undefined || seen.trim() === '' || seen === mine || this.lockLost) return;
+    if (seen === undefined || seen.trim() === '') return;
+    if (seen === mine) {
+      // Touched only while it is this writer's: never another writer's lock kept fresh by this one.
+      const now = new Date();
+      await this.fs.utimes(file, now, now).catch(() => undefined);
+      return;
+    }
+    if (this.lockLost) return;
     const holder = parseLock(seen);
     this.lockLost = `the audit directory's lock was taken over by another gateway${holder.pid === undefined ? '' : ` (pid ${holder.pid}${holder.host ? ` on ${holder.host}` : ''})`} while this one held it; this one writes no more, so the chain does not fork: restart it with its own audit.dir`;
     this.options.warn?.(`audit: ${this.lockLost}`);

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync, renameSync, unlinkSync, rmSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, utimesSync, renameSync, unlinkSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -231,6 +231,8 @@ describe('AuditLog', () => {
       await log.append(entry(1));
       // Another replica on a shared volume took it over while this one was paused.
       writeFileSync(path.join(dir, '.lock'), `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+      const old = new Date(Date.now() - 5 * 60_000);
+      utimesSync(path.join(dir, '.lock'), old, old);
       jest.advanceTimersByTime(10_000);
       // The heartbeat's file reads run on real time: wait for them (up to 5 s on a busy machine).
       const until = Date.now() + 5000;
@@ -239,6 +241,8 @@ describe('AuditLog', () => {
       await expect(log.append(entry(2))).rejects.toThrow(/taken over/);
       await log.close();
       expect(readFileSync(path.join(dir, '.lock'), 'utf8')).toContain('other-pod'); // never removed someone else's lock
+      // ...nor kept it fresh: its heartbeat touches only its own.
+      expect(Math.abs(statSync(path.join(dir, '.lock')).mtimeMs - old.getTime())).toBeLessThan(2000);
     } finally {
       jest.useRealTimers();
     }
