@@ -78,7 +78,8 @@ export function holderGone(holder: LockHolder, ageMs: number, staleMs: number): 
   // Left by an earlier boot (a power loss, a kill -9 before a reboot): its pid may be anyone's now.
   if (same && holder.boot !== undefined && BOOT_ID !== undefined && holder.boot !== BOOT_ID) return true;
   // A lock that does not say its boot (an older gateway's) is also taken over once untouched for `staleMs`.
-  if (same && holder.pid !== undefined) return !alive(holder.pid) || (holder.boot === undefined && ageMs > staleMs);
+  // Where this machine says its boot, a lock without one came from an older gateway; where it does not (not Linux), none has one.
+  if (same && holder.pid !== undefined) return !alive(holder.pid) || (holder.boot === undefined && BOOT_ID !== undefined && ageMs > staleMs);
   return ageMs > staleMs;
 }
 

@@ -41,7 +41,7 @@ export function forgetParsedPolicies(): void {
 export function parsePolicyYaml(source: string, file: string): PolicyDocument {
   const known = parsed.get(file);
   if (known?.source === source) {
-    // Used again: the last to go (a set of more files than the bound, reloaded in order, still hits).
+    // Used again: the last to go (a base every app extends stays; a set of more files than the bound misses on the rest).
     parsed.delete(file);
     parsed.set(file, known);
     return { ...known.document, data: structuredClone(known.document.data) };

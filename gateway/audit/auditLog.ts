@@ -88,8 +88,9 @@ export class AuditLog {
   private lockMine: string | undefined;
   /** Sticky: the lock now names another writer (heartbeat). */
   private lockLost: string | undefined;
-  /** performance.now() of the last lock read-back (heartbeat). */
+  /** performance.now() of the last lock read-back (heartbeat), and the one under way. */
   private lockCheckedAt = 0;
+  private heartbeating: Promise<void> | undefined;
   /** A file whose last fdatasync failed at rotation: kept open until a sync of it succeeds. */
   private unsynced: Current | undefined;
   private dirty = false;
@@ -287,6 +288,7 @@ export class AuditLog {
   private async writeBatch(entries: object[]): Promise<ChainFields[]> {
     // The heartbeat is overdue (this process was paused, the clock stepped): the lock is read back
     // before anything is written, not after the records a resumed process serves first.
+    if (this.heartbeating) await this.heartbeating;
     if (this.lockHeld && this.lockMine && performance.now() - this.lockCheckedAt > LOCK_HEARTBEAT_MS * 1.5) await this.heartbeat(path.join(this.options.dir, LOCK), this.lockMine);
     if (this.lockLost) throw new Error(this.lockLost);
     await this.ensureOpen();
@@ -413,7 +415,9 @@ export class AuditLog {
     const size = (await file.handle.stat()).size;
     const tailLength = Math.min(size, bytes.length + 1);
     const tail = Buffer.alloc(tailLength);
-    const reader = await this.fs.open(path.join(this.options.dir, file.name), 'r');
+    // The file the handle writes, moved or not (Linux: /proc/self/fd), else by its name if that is still it.
+    const reader = await this.readerOf(file);
+    if (!reader) return size >= file.size ? file.size : size;
     try {
       await reader.read(tail, 0, tailLength, size - tailLength);
     } finally {
@@ -430,6 +434,17 @@ export class AuditLog {
     if (landedFrom(file.size)) return file.size;
     for (let k = Math.min(bytes.length, tailLength); k > 0; k--) if (landedFrom(size - k)) return size - k;
     return size;
+  }
+
+  /** A read handle on the very file `file` writes (its handle is write-only), or undefined. */
+  private async readerOf(file: Current): Promise<FileHandle | undefined> {
+    for (const where of [`/proc/self/fd/${file.handle.fd}`, path.join(this.options.dir, file.name)]) {
+      const reader = await this.fs.open(where, 'r').catch(() => undefined);
+      if (!reader) continue;
+      if ((await reader.stat().catch(() => undefined))?.ino === file.ino) return reader;
+      await reader.close().catch(() => undefined);
+    }
+    return undefined;
   }
 
   /**
@@ -676,9 +691,17 @@ export class AuditLog {
    * process was paused past LOCK_STALE_MS on a shared volume) means two writers on one chain, so
    * this one stops writing (503 audit_unavailable, readiness fails) until it is restarted.
    */
-  private async heartbeat(file: string, mine: string): Promise<void> {
-    this.lockCheckedAt = performance.now();
+  private heartbeat(file: string, mine: string): Promise<void> {
+    // One read-back at a time: a write waits for the one under way (a resumed process's overdue timer).
+    this.heartbeating ??= this.readBack(file, mine).finally(() => {
+      this.heartbeating = undefined;
+    });
+    return this.heartbeating;
+  }
+
+  private async readBack(file: string, mine: string): Promise<void> {
     const seen = await this.fs.readFile(file, 'utf8').catch(() => undefined);
+    this.lockCheckedAt = performance.now();
     // Not there, or being written (a relock's create): no news.
     if (seen === undefined || seen.trim() === '') return;
     if (seen === mine) {

@@ -7,7 +7,7 @@ import { displayPath, type CliIo } from './io';
 import { openHolder } from './openHolder';
 import { runConversation } from './runConversation';
 
-const USAGE = 'usage: safety-gateway policy explain FILE (--prompt TEXT | --conversation JSON) [--answer TEXT] [--policy ID] [--json]\n';
+const USAGE = 'usage: safety-gateway policy explain FILE (--prompt TEXT | --conversation JSON) [--answer TEXT [--whole-only]] [--policy ID] [--json]\n';
 
 /**
  * `policy explain FILE --prompt TEXT`: runs one prompt or conversation (and optionally an answer)
@@ -17,7 +17,7 @@ const USAGE = 'usage: safety-gateway policy explain FILE (--prompt TEXT | --conv
 export async function explainCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { prompt: { type: 'string' }, conversation: { type: 'string' }, answer: { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' } },
+    options: { prompt: { type: 'string' }, conversation: { type: 'string' }, answer: { type: 'string' }, 'whole-only': { type: 'boolean' }, policy: { type: 'string' }, json: { type: 'boolean' } },
     allowPositionals: true,
     strict: true,
   });
@@ -47,7 +47,8 @@ export async function explainCommand(args: string[], io: CliIo): Promise<number>
       io.err(`no policy \`${values.policy}\` in ${positionals[0]}; policies: ${holder.all().map((r) => r.loaded.id).join(', ')}\n`);
       return 2;
     }
-    const result = await runConversation(runtime, { messages, answer: values.answer, streamed: true });
+    // --whole-only: the answer checked whole only (one check per window of a long answer takes a while).
+    const result = await runConversation(runtime, { messages, answer: values.answer, streamed: !values['whole-only'] });
     if (values.json) {
       // A guard fault is `error` here as in the gateway's answer (503) and audit record.
       io.out(`${JSON.stringify({ policy: runtime.ref, action: result.fault ? 'error' : result.action, ...(result.fault ? { fault: result.fault } : {}), input: result.input, output: result.output ?? null, ...(result.streamed ? { streamed: { action: result.streamed.phase.decision.action, window: result.streamed.window, tokens: result.streamed.tokens, output: result.streamed.phase } } : {}) }, null, 2)}\n`);

@@ -58,9 +58,9 @@ function textsOf(rule: Rule | undefined, guardType: string | undefined, directio
 
 /** The answer as window mode checks a stream of it: a window can block what the whole answer passes. */
 function streamedLine(streamed: NonNullable<ConversationResult['streamed']>): string {
-  const { phase, window, tokens } = streamed;
+  const { phase, window, tokens, wholeAnswer } = streamed;
   const where = window.end ? `the end checks (tokens ${window.from}-${window.to} of ${tokens})` : `the window of tokens ${window.from}-${window.to} of ${tokens}`;
-  if (phase.decision.action === 'allow') return `streamed (window mode): allow (every window and the whole answer pass)\n`;
+  if (phase.decision.action === 'allow') return `streamed (window mode): allow (every window${wholeAnswer ? ' and the whole answer' : ''} pass${wholeAnswer ? '' : 'es; whole_answer is off, so a stream is never checked whole'})\n`;
   const released = phase.decision.action === 'block' ? `; ${window.released} tokens had reached the client` : '';
   return `streamed (window mode): ${phase.decision.action} at ${where} (${phase.decision.reason})${released}\n`;
 }

@@ -59,7 +59,8 @@ export async function runConversation(runtime: PolicyRuntime, conversation: Conv
   let streamed: StreamedOutcome | undefined;
   if (conversation.answer !== undefined && input.decision.action !== 'block') {
     output = await checkAnswer(runtime, parsed, { content: conversation.answer, toolCalls: [] }, 0);
-    if (conversation.streamed && runtime.loaded.policy.streaming.mode === 'window') streamed = await checkStreamedAnswer(runtime, parsed, conversation.answer);
+    // A guard fault on the whole answer would only wait out its timeout again on every window.
+    if (conversation.streamed && runtime.loaded.policy.streaming.mode === 'window' && !guardFault(output.decision)) streamed = await checkStreamedAnswer(runtime, parsed, conversation.answer);
   }
   const action = combinedAction(input.decision, output?.decision);
   const deciding = output && output.decision.action === action && input.decision.action !== action ? output.decision : input.decision;

@@ -13,6 +13,8 @@ export interface StreamedOutcome {
   window: { from: number; to: number; released: number; end: boolean };
   /** The answer's length in tokens (one engine chunk each, as window mode counts them). */
   tokens: number;
+  /** Whether the policy's window mode also checks the whole answer at the end (`streaming.whole_answer`). */
+  wholeAnswer: boolean;
 }
 
 const SEVERITY = { allow: 0, flag: 1, block: 2 } as const;
@@ -20,15 +22,17 @@ const SEVERITY = { allow: 0, flag: 1, block: 2 } as const;
 /**
  * The answer checked as window mode checks a stream of it (streaming/windowChecks.ts plannedWindows,
  * one Llama 3 token per chunk, as the eval's `--streamed` reads answers): a window can block what
- * the whole answer, diluted, passes, so `policy explain` said allow where the gateway's default
- * streaming blocked. Stops at the first block, as the stream does.
+ * the whole answer, diluted, passes, and a block in the end checks comes after most of the answer
+ * went out. Stops at the first block, as the stream does. One guard check per window, one after
+ * another: a long answer takes a while (`policy explain --whole-only` skips this).
  */
 export async function checkStreamedAnswer(runtime: PolicyRuntime, parsed: ParsedCompletion, answer: string): Promise<StreamedOutcome | undefined> {
   const pieces = tokenPieces(answer);
+  const streaming = runtime.loaded.policy.streaming;
   let worst: StreamedOutcome | undefined;
-  for (const window of plannedWindows(pieces.length, windowSettings(runtime.loaded.policy.streaming))) {
+  for (const window of plannedWindows(pieces.length, windowSettings(streaming))) {
     const phase = await checkAnswer(runtime, parsed, { content: pieces.slice(window.from, window.to).join(''), toolCalls: [] }, 0);
-    if (!worst || SEVERITY[phase.decision.action] > SEVERITY[worst.phase.decision.action]) worst = { phase, window, tokens: pieces.length };
+    if (!worst || SEVERITY[phase.decision.action] > SEVERITY[worst.phase.decision.action]) worst = { phase, window, tokens: pieces.length, wholeAnswer: streaming.whole_answer };
     if (phase.decision.action === 'block') break;
   }
   return worst;

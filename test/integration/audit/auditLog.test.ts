@@ -360,6 +360,46 @@ describe('AuditLog', () => {
       expect(seqs(dir)).toEqual([6, 7]);
     });
 
+    test.each([
+      ['moved (mv)', (file: string) => renameSync(file, `${file}.1`)],
+      ['moved, a new file made at its name (logrotate create)', (file: string) => (renameSync(file, `${file}.1`), writeFileSync(file, ''))],
+    ])('%s, then a half-landed batch: the moved file keeps no torn record (its end is read through the open file, not by name)', async (_name, move) => {
+      const dir = tmp();
+      let full = false;
+      const log = new AuditLog(options(dir, { fs: diskFillsWhen(() => full), warn: () => undefined }));
+      for (let i = 1; i <= 3; i++) await log.append(entry(i));
+      const [file] = listAuditFiles(dir);
+      move(file);
+      full = true;
+      await expect(log.append(entry(4))).rejects.toThrow(/ENOSPC/);
+      full = false;
+      await log.append(entry(5));
+      await log.close();
+      for (const l of readFileSync(`${file}.1`, 'utf8').split('\n').filter(Boolean)) expect(() => JSON.parse(l)).not.toThrow();
+    });
+
+    test('a write waits for a lock read-back under way (a resumed process: its overdue heartbeat fires first)', async () => {
+      const dir = tmp();
+      let slow = false;
+      const fs: AuditFs = {
+        ...fsp,
+        readFile: (async (...args: Parameters<typeof fsp.readFile>) => {
+          if (slow && String(args[0]).endsWith('.lock')) await new Promise((r) => setTimeout(r, 300));
+          return fsp.readFile(...args);
+        }) as AuditFs['readFile'],
+      };
+      const log = new AuditLog(options(dir, { fs, warn: () => undefined }));
+      await log.append(entry(1));
+      writeFileSync(path.join(dir, '.lock'), `${JSON.stringify({ host: 'other-pod', pid: 1, token: 'theirs' })}\n`);
+      const inside = log as unknown as { lockCheckedAt: number; lockMine: string; heartbeat(file: string, mine: string): Promise<void> };
+      inside.lockCheckedAt = performance.now() - 60_000;
+      slow = true;
+      const beat = inside.heartbeat(path.join(dir, '.lock'), inside.lockMine);
+      await expect(log.append(entry(2))).rejects.toThrow(/taken over/);
+      await beat;
+      await log.close();
+    });
+
     test('a lock left by an earlier boot of this host is taken over, whatever process has its pid now', async () => {
       const dir = tmp();
       const lock = path.join(dir, '.lock');

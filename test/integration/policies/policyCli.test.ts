@@ -192,6 +192,9 @@ streaming:
     expect(json.streamed.window.released).toBeGreaterThan(0);
     const clean = await run(files, 'explain', windowed, '--prompt', 'hello', '--answer', 'The weather is mild today.');
     expect(clean.stdout).toContain('streamed (window mode): allow (every window and the whole answer pass)');
+    expect((await run(files, 'explain', windowed, '--prompt', 'hello', '--answer', answer, '--whole-only')).stdout).not.toContain('streamed (window mode)');
+    const noWhole = files.write('nowhole.yaml', `id: nowhole\nextends: ${FIXTURE_POLICY}\nstreaming:\n  mode: window\n  window_tokens: 8\n  overlap_tokens: 2\n  whole_answer: false\n`);
+    expect((await run(files, 'explain', noWhole, '--prompt', 'hello', '--answer', 'The weather is mild today.')).stdout).toContain('whole_answer is off, so a stream is never checked whole');
     // Under buffer mode a stream is checked whole: no streamed line.
     const buffered = files.write('buffered.yaml', `id: buffered\nextends: ${FIXTURE_POLICY}\nstreaming:\n  mode: buffer\n`);
     expect((await run(files, 'explain', buffered, '--prompt', 'hello', '--answer', answer)).stdout).not.toContain('streamed (window mode)');
