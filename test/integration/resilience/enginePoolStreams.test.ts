@@ -45,7 +45,14 @@ const responsesStream: Handler = (_req, res) => {
   res.end('event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"hi"}\n\n');
 };
 /** Settles first, or says it is still waiting (the total timeout, 20 s, is what bounded these before). */
-const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), ms))]);
+async function within<T>(p: Promise<T>, ms: number): Promise<T | 'still waiting'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<'still waiting'>((r) => (timer = setTimeout(() => r('still waiting'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('the engine pool and streamed requests', () => {
   test("a replica answering a stream 503 whose error body stalls is failed over at the idle timeout, not the total one", async () => {

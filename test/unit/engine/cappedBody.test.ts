@@ -118,7 +118,9 @@ describe('StreamPace through CappedBody: the first chunk within its budget, then
     capped.keepPace(new StreamPace(60_000, 60, (err) => capped.destroy(err)));
     body.write('a');
     const read = readAll(capped).catch((e: unknown) => e);
-    expect(await Promise.race([read, sleep(3000).then(() => 'still open')])).toMatchObject({ failure: 'timeout', stage: 'idle' });
+    // An unref'd timer: it must not keep the test worker alive once the read settled.
+    const stillOpen = new Promise((r) => setTimeout(r, 3000, 'still open').unref());
+    expect(await Promise.race([read, stillOpen])).toMatchObject({ failure: 'timeout', stage: 'idle' });
   });
 
   test('chunks that keep coming within the idle timeout pass, however long the whole takes', async () => {
