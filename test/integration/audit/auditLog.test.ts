@@ -16,8 +16,11 @@ function options(dir: string, extra: Partial<AuditLogOptions> = {}): AuditLogOpt
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'sg-auditlog-'));
 
-/** The real file system, but while `full()` only half of each write lands, then ENOSPC: what a full disk does. */
-function diskFillsWhen(full: () => boolean): AuditFs {
+/**
+ * The real file system, but while `full()` only `land(bytes)` of a write's bytes land (half by
+ * default; -1: all, no failure), then ENOSPC: what a full disk does.
+ */
+function diskFillsWhen(full: () => boolean, land: (bytes: Buffer) => number = (b) => Math.floor(b.length / 2)): AuditFs {
   return {
     ...fsp,
     open: (async (...args: Parameters<typeof fsp.open>) => {
@@ -25,7 +28,9 @@ function diskFillsWhen(full: () => boolean): AuditFs {
       const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
       (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
         if (!full()) return write(buffer, offset, length);
-        await write(buffer, offset, Math.floor(length / 2));
+        const n = land(buffer.subarray(offset, offset + length));
+        if (n < 0) return write(buffer, offset, length);
+        if (n > 0) await write(buffer, offset, n);
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       };
       return handle;
@@ -291,24 +296,6 @@ describe('AuditLog', () => {
   });
 
   describe('from a review of the storage-fault fixes', () => {
-    /** While full(): `land(buffer)` bytes of a write land (-1: all, no failure), then ENOSPC. */
-    function disk(full: () => boolean, land: (b: Buffer) => number): AuditFs {
-      return {
-        ...fsp,
-        open: (async (...args: Parameters<typeof fsp.open>) => {
-          const handle = await fsp.open(...args);
-          const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
-          (handle as unknown as { write: unknown }).write = async (buffer: Buffer, offset = 0, length = buffer.length) => {
-            if (!full()) return write(buffer, offset, length);
-            const n = land(buffer.subarray(offset, offset + length));
-            if (n < 0) return write(buffer, offset, length);
-            if (n > 0) await write(buffer, offset, n);
-            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-          };
-          return handle;
-        }) as AuditFs['open'],
-      };
-    }
     const seqs = (dir: string) => [...auditLines(dir)].map((l) => (JSON.parse(l.text) as { seq: number }).seq);
 
     test('a file moved away just as rotation is due (a signing key: the rotation checkpoint goes in first) leaves the log writable', async () => {
@@ -329,7 +316,7 @@ describe('AuditLog', () => {
     test('copytruncate, then a failed batch larger than the file was: the batch is cut where it began, no seq written twice', async () => {
       const dir = tmp();
       const lines = (b: Buffer) => b.toString().split('\n').length - 1;
-      const log = new AuditLog(options(dir, { fs: disk(() => true, (b) => (lines(b) > 1 ? Math.floor(b.length / 2) : -1)) }));
+      const log = new AuditLog(options(dir, { fs: diskFillsWhen(() => true, (b) => (lines(b) > 1 ? Math.floor(b.length / 2) : -1)) }));
       await log.append(entry(1));
       const [file] = listAuditFiles(dir);
       truncateSync(file, 0);
@@ -343,7 +330,7 @@ describe('AuditLog', () => {
     test('copytruncate, then a failed batch whose landed bytes end a few bytes into its second line: the whole batch is cut, not only the bytes that look like a line start', async () => {
       const dir = tmp();
       let full = false;
-      const log = new AuditLog(options(dir, { fs: disk(() => full, (b) => b.indexOf(0x0a) + 1 + 7) }));
+      const log = new AuditLog(options(dir, { fs: diskFillsWhen(() => full, (b) => b.indexOf(0x0a) + 1 + 7) }));
       for (let i = 1; i <= 5; i++) await log.append(entry(i));
       const [file] = listAuditFiles(dir);
       truncateSync(file, 0);

@@ -4,6 +4,7 @@ import { startGateway } from '../../../gateway/server';
 import { FIXTURE_POLICY, MemoryRecorder, readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startRecordingUpstream } from '../../support/recordingUpstream';
 import { eventually } from '../../support/keys';
+import { expectHeldThenBack } from '../../support/heldReplica';
 import { closedPort } from '../../support/closedPort';
 
 const script = (engine: DevEngine, entry: Record<string, unknown>) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
@@ -203,20 +204,8 @@ describe('a replica that times out', () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
       await reset(hung);
-      const before = [hung.stats.requests, healthy.stats.requests];
-      // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these.
-      for (let i = 0; i < 4; i++) {
-        const ok = await chat(h);
-        expect(ok.status).toBe(200);
-        await ok.arrayBuffer();
-      }
-      expect([hung.stats.requests - before[0], healthy.stats.requests - before[1]]).toEqual([0, 4]);
-      // Then back in the rotation.
-      await eventually(async () => {
-        const again = await chat(h);
-        await again.arrayBuffer();
-        return hung.stats.requests > before[0];
-      }, 'the held replica back');
+      // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these, then is back in the rotation.
+      await expectHeldThenBack(() => chat(h), hung, healthy);
     } finally {
       await h.close();
       await other.close();
