@@ -1,6 +1,6 @@
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { readSse, startHarness } from '../../support/gatewayHarness';
-import { expectHeldThenBack } from '../../support/heldReplica';
+import { heldThenBack } from '../../support/heldReplica';
 
 /**
  * vLLM answers a streamed request with its headers before it schedules it (a Starlette
@@ -82,7 +82,7 @@ describe('a replica silent after its stream headers (several engines)', () => {
       expect(h.recorder.records.at(-1)).toMatchObject({ status: 200 });
       await reset(hung);
       // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these, then is back in the rotation.
-      await expectHeldThenBack(() => chat(h.baseUrl), hung, healthy);
+      expect(await heldThenBack(() => chat(h.baseUrl), hung, healthy)).toEqual({ statuses: [200, 200, 200, 200], taken: [0, 4] });
     } finally {
       await h.close();
       await other.close();

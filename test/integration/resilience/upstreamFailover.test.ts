@@ -4,7 +4,7 @@ import { startGateway } from '../../../gateway/server';
 import { FIXTURE_POLICY, MemoryRecorder, readSse, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startRecordingUpstream } from '../../support/recordingUpstream';
 import { eventually } from '../../support/keys';
-import { expectHeldThenBack } from '../../support/heldReplica';
+import { heldThenBack } from '../../support/heldReplica';
 import { closedPort } from '../../support/closedPort';
 
 const script = (engine: DevEngine, entry: Record<string, unknown>) => fetch(`${engine.url}/dev/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
@@ -205,7 +205,7 @@ describe('a replica that times out', () => {
       await res.arrayBuffer();
       await reset(hung);
       // Its health route answers throughout (checks every 100 ms); held for 6 checks, it gets none of these, then is back in the rotation.
-      await expectHeldThenBack(() => chat(h), hung, healthy);
+      expect(await heldThenBack(() => chat(h), hung, healthy)).toEqual({ statuses: [200, 200, 200, 200], taken: [0, 4] });
     } finally {
       await h.close();
       await other.close();
