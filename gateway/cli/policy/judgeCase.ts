@@ -18,11 +18,20 @@ export function judgeCase(test: TestCase, result: ConversationResult): CaseOutco
   // A guard that failed reached no verdict: its rule's on_error decided, which says nothing about
   // the policy (the gateway would answer 503 guard_unavailable, or let it through unjudged).
   // Shadow rules too: a shadow rule whose guard failed "fires" through on_error, and a shadow expectation would pass for that.
-  const faults = [...result.input.decision.outcomes, ...(result.output?.decision.outcomes ?? [])].filter((o) => o.errorType);
+  const streamed = result.streamed?.phase.decision;
+  const faults = [...result.input.decision.outcomes, ...(result.output?.decision.outcomes ?? []), ...(streamed?.outcomes ?? [])].filter((o) => o.errorType);
   for (const o of faults) failures.push(`guard ${o.guard} failed (${o.errorType}) in rule ${o.ruleId}: no verdict`);
   const rule = result.action === 'allow' ? undefined : result.deciding.decidingRule;
   if (result.action !== test.expect) failures.push(`expected ${test.expect}, got ${result.action}`);
   if (test.rule !== undefined && rule !== test.rule) failures.push(`expected rule ${test.rule} to decide, got ${rule ?? 'none'}`);
+  // Under window mode a streamed answer is checked window by window: a window can block what the
+  // whole answer passes, and a harm split across windows passes when whole_answer is off. A client
+  // that streams meets that outcome, so the case holds only if it holds both ways.
+  if (streamed && result.streamed) {
+    const where = `tokens ${result.streamed.window.from}-${result.streamed.window.to} of ${result.streamed.tokens}`;
+    if (streamed.action !== test.expect) failures.push(`streamed (window mode): expected ${test.expect}, got ${streamed.action}${streamed.action === 'allow' ? '' : ` at ${where} (${streamed.reason})`}`);
+    else if (test.rule !== undefined && streamed.action !== 'allow' && streamed.decidingRule !== test.rule) failures.push(`streamed (window mode): expected rule ${test.rule} to decide, got ${streamed.decidingRule ?? 'none'} at ${where}`);
+  }
   if (test.shadow !== undefined) {
     const fired = [...result.input.decision.shadow, ...(result.output?.decision.shadow ?? [])].map((o) => o.ruleId);
     const want = [...test.shadow].sort();
@@ -34,7 +43,7 @@ export function judgeCase(test: TestCase, result: ConversationResult): CaseOutco
     name: test.name,
     passed: failures.length === 0,
     expected: test.expect + (test.rule ? ` (${test.rule})` : ''),
-    actual: result.action,
+    actual: result.action + (streamed && streamed.action !== result.action ? ` (streamed: ${streamed.action})` : ''),
     rule,
     detail: failures.length ? failures.join('; ') : why,
   };

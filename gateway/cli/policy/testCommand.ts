@@ -7,7 +7,8 @@ import { renderTable } from './table';
 
 /**
  * `policy test FILE [--policy ID]`: runs the `tests:` cases of every policy in the set (or of one)
- * against the real guards, prints a table, exits 1 on any failure.
+ * against the real guards, prints a table, exits 1 on any failure. A case with an answer, under
+ * `streaming.mode: window`, must hold whole and streamed (window by window, as the gateway checks a stream).
  */
 export async function testCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { policy: { type: 'string' } }, allowPositionals: true, strict: true });
@@ -26,7 +27,8 @@ export async function testCommand(args: string[], io: CliIo): Promise<number> {
     const rows: { policy: string; outcome: CaseOutcome }[] = [];
     for (const runtime of runtimes) {
       for (const test of runtime.loaded.policy.tests) {
-        const result = await runConversation(runtime, { messages: messagesOf(test), answer: test.answer });
+        // An answer is judged whole and, under window mode, as a stream of it is checked.
+        const result = await runConversation(runtime, { messages: messagesOf(test), answer: test.answer, streamed: true });
         rows.push({ policy: runtime.loaded.id, outcome: judgeCase(test, result) });
       }
     }
