@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditLine } from './chainVerifier';
 
@@ -30,12 +30,32 @@ export function listAuditFiles(dir: string): string[] {
     .map((n) => path.join(dir, n));
 }
 
-/** Every line of every audit file, in chain order. A final line without its newline is still read (verify flags it). */
-export function* auditLines(dir: string): Generator<AuditLine> {
-  for (const file of listAuditFiles(dir)) {
-    const text = readFileSync(file, 'utf8');
+/**
+ * Every line of every audit file, in chain order. A final line without its newline is still read;
+ * on the newest file it carries how long the file has been unchanged (`unfinished`), so a reader of
+ * a live log can tell a record being written from one cut off (chainVerifier.ts UNFINISHED_GRACE_MS).
+ */
+export function* auditLines(dir: string, now: () => number = Date.now): Generator<AuditLine> {
+  const files = listAuditFiles(dir);
+  for (const [n, file] of files.entries()) {
+    const { text, mtimeMs } = readWithMtime(file);
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
-    for (let i = 0; i < lines.length; i++) yield { file: path.basename(file), line: i + 1, text: lines[i] };
+    const unfinishedLast = n === files.length - 1 && text.length > 0 && !text.endsWith('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const unfinished = unfinishedLast && i === lines.length - 1 ? { unfinished: { unchangedMs: Math.max(0, now() - mtimeMs) } } : {};
+      yield { file: path.basename(file), line: i + 1, text: lines[i], ...unfinished };
+    }
+  }
+}
+
+/** The file's text and its modification time after the read (a write that lands meanwhile reads as recent). */
+function readWithMtime(file: string): { text: string; mtimeMs: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const text = readFileSync(fd, 'utf8');
+    return { text, mtimeMs: fstatSync(fd).mtimeMs };
+  } finally {
+    closeSync(fd);
   }
 }

@@ -6,7 +6,16 @@ export interface AuditLine {
   /** 1-based line number in the file. */
   line: number;
   text: string;
+  /** Set on the newest file's last line when it has no newline yet: how long the file has been unchanged. */
+  unfinished?: { unchangedMs: number };
 }
+
+/**
+ * The gateway writes each record whole, so a last line without its newline is either a record being
+ * written (the file changed moments ago) or one cut off (a crash, a full disk, an edit), which the
+ * gateway cuts off when it next starts. Past this long unchanged it is the second.
+ */
+export const UNFINISHED_GRACE_MS = 10_000;
 
 export type ProblemKind = 'corrupt' | 'edited' | 'removed' | 'inserted' | 'reordered' | 'truncated_start';
 
@@ -25,6 +34,8 @@ export interface VerifyReport {
   problems: ChainProblem[];
   /** The last record's seq and hash: compare with an outside copy to catch a removed tail. */
   head?: { seq: number; hash: string };
+  /** A last line still being written when the log was read (no newline yet, the file changed moments ago): not checked. */
+  writing?: { file: string; line: number; unchangedMs: number };
 }
 
 interface Parsed {
@@ -56,11 +67,20 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
   const problems: ChainProblem[] = [];
   const parsed: Parsed[] = [];
   const files = new Set<string>();
+  let writing: VerifyReport['writing'];
   for (const at of lines) {
     files.add(at.file);
+    // A record being written: checking it now would report a live log as corrupted.
+    if (at.unfinished && at.unfinished.unchangedMs < UNFINISHED_GRACE_MS) {
+      writing = { file: at.file, line: at.line, unchangedMs: at.unfinished.unchangedMs };
+      continue;
+    }
     const record = parse(at.text);
     if (!record) {
-      problems.push({ kind: 'corrupt', file: at.file, line: at.line, message: 'not a valid audit record (edited or corrupted)' });
+      const message = at.unfinished
+        ? `an unfinished last line (no newline), unchanged for ${Math.round(at.unfinished.unchangedMs / 1000)} s: a record cut off (a crash, a full disk) or edited; the gateway cuts it off when it next starts`
+        : 'not a valid audit record (edited or corrupted)';
+      problems.push({ kind: 'corrupt', file: at.file, line: at.line, message });
       continue;
     }
     if (recordHash(record.raw) !== record.hash) {
@@ -99,7 +119,7 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
     highest = Math.max(highest, current.seq);
   }
   const last = parsed[parsed.length - 1];
-  return { ok: problems.length === 0, records: parsed.length, files: files.size, problems, head: last ? { seq: last.seq, hash: last.hash } : undefined };
+  return { ok: problems.length === 0, records: parsed.length, files: files.size, problems, head: last ? { seq: last.seq, hash: last.hash } : undefined, ...(writing ? { writing } : {}) };
 }
 
 /**

@@ -147,6 +147,7 @@ function verify(dir: string, publicKeyFiles: string[], io: CommandIo, after: Cha
     return 1;
   }
   for (const p of report.problems) io.out(`${p.file}:${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}\n`);
+  if (report.writing) io.out(`note: ${report.writing.file}:${report.writing.line} is a record being written (no newline yet; the file changed ${Math.round(report.writing.unchangedMs)} ms ago): not checked, run verify again to include it\n`);
   // SEQ:HASH is what --after takes: note it before archiving these files.
   const head = report.head ? `; last record seq ${report.head.seq}, hash ${report.head.hash} (--after ${report.head.seq}:${report.head.hash})` : '';
   if (after && report.records > 0) io.out(`continues from the archived part's last record, seq ${after.seq}\n`);

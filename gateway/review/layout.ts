@@ -1,3 +1,4 @@
+import { UNFINISHED_GRACE_MS } from '../audit/chainVerifier';
 import type { ChainStatus, IndexStatus } from './auditIndex';
 import { html, type Html } from './html';
 
@@ -42,8 +43,8 @@ ${body}
 `;
 }
 
-/** How long the newest file may end without a newline before its tail is a cut-off record (a write takes far less). */
-export const TORN_AFTER_MS = 10_000;
+/** How long the newest file may end without a newline before its tail is a cut-off record (a write takes far less); `audit verify` gives the same grace. */
+export const TORN_AFTER_MS = UNFINISHED_GRACE_MS;
 
 /** Pure: chain integrity, signatures, indexing progress and access mode, as short banners. */
 export function statusBanners(ctx: PageContext): Html {

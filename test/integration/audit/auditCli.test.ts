@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toAuditEntry } from '../../../gateway/audit/auditEntry';
@@ -106,6 +106,27 @@ describe('safety-gateway audit', () => {
     const res = await cli(['verify', '--dir', dir]);
     expect(res.code).toBe(0);
     expect(res.out).toMatch(/^ok: 12 records in \d+ file\(s\), hash chain intact; last record seq 12, hash [0-9a-f]{64}/);
+  });
+
+  test('verify: a last line still being written on a live log is not checked (a note, exit 0); one left unchanged is a cut-off record (exit 1)', async () => {
+    const files = listAuditFiles(dir);
+    const newest = files[files.length - 1];
+    const lines = readFileSync(newest, 'utf8');
+    // A reader that catches a record half written: the file ends part way through a line.
+    writeFileSync(newest, `${lines}{"seq":13,"prev":"`);
+    const live = await cli(['verify', '--dir', dir]);
+    expect(live.out).toMatch(/^note: audit-\d{12}-\d{8}T\d{6}Z\.jsonl:\d+ is a record being written \(no newline yet; the file changed \d+ ms ago\): not checked/m);
+    expect(live.out).toMatch(/^ok: 12 records in \d+ file\(s\), hash chain intact; last record seq 12/m);
+    expect(live.code).toBe(0);
+    const query = await cli(['query', '--dir', dir]);
+    expect(query.err).not.toContain('unreadable');
+    // The same tail unchanged for a minute: no write takes that long, so it was cut off (a crash, a full disk, an edit).
+    const minuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(newest, minuteAgo, minuteAgo);
+    const stale = await cli(['verify', '--dir', dir]);
+    expect(stale.code).toBe(1);
+    expect(stale.out).toMatch(/:\d+: corrupt: an unfinished last line \(no newline\), unchanged for 60 s: a record cut off/);
+    expect((await cli(['query', '--dir', dir])).err).toContain('1 unreadable line(s) skipped');
   });
 
   test('verify: a directory without audit files fails (a wrong --dir, or a log removed whole)', async () => {
