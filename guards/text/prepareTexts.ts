@@ -9,7 +9,10 @@
  * - `#base64@N`, `#hex@N`, `#url@N`, `#quoted_printable@N`: a payload encoded at offset N of
  *   the scanned text that decodes to readable text (encodedPayloads.ts);
  * - `#rot13`: clauses that read as English once rotated (rot13.ts);
- * - `#joined`: the lines joined by spaces, for text written a word or two per line (splitLines.ts).
+ * - `#joined`: the lines joined by spaces, for text written a word or two per line (splitLines.ts);
+ * - `#spaced`: invisible, bidi or control characters that stand between two visible ones read as
+ *   spaces (the scanned text removes them, which glues words put apart with them: sanitize.ts
+ *   spacedSeparators).
  *
  * So a smuggled or encoded instruction is scored even though the text as sent hides it, and the
  * verdict (the max over texts) names where. Derived texts are prepared the same way (a base64
@@ -26,7 +29,7 @@ import { findEncodedPayloads } from './encodedPayloads';
 import type { TextFinding } from './findings';
 import { addSliceCounts, normalizeSlice, NO_COUNTS, planVariant, variantOf, type SliceCounts } from './normalize';
 import { decodeRot13Clauses, hintsAtRot13 } from './rot13';
-import { sanitizeText, type SanitizedText } from './sanitize';
+import { sanitizeText, spacedSeparators, type SanitizedText } from './sanitize';
 import { sliceForTokenization } from './slices';
 import { joinedShortLines } from './splitLines';
 
@@ -40,6 +43,7 @@ export const HIDDEN_TEXT_SUFFIX = '#unicode_tags';
 export const NORMALIZED_SUFFIX = '#normalized';
 export const ROT13_SUFFIX = '#rot13';
 export const JOINED_SUFFIX = '#joined';
+export const SPACED_SUFFIX = '#spaced';
 /** Characters sanitized between two event-loop turns (~1-2 ms of regex work). */
 export const SANITIZE_SLICE_CHARS = 32 * 1024;
 
@@ -100,11 +104,17 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
   const slices = raw.length <= sliceChars ? [raw] : sliceForTokenization(raw, sliceChars);
   const texts: string[] = [];
   const hidden: string[] = [];
+  const spaced: string[] = [];
+  let anySpaced = false;
   let counts: SliceCounts = NO_COUNTS;
   for (let i = 0; i < slices.length; i++) {
     if (i > 0) await pause(signal);
     const part = normalizeSlice(slices[i]);
     texts.push(part.text);
+    // Slices are cut before whitespace, so a separator between two visible characters is never at a cut.
+    const apart = spacedSeparators(slices[i]);
+    anySpaced ||= apart !== undefined;
+    spaced.push(apart ?? slices[i]);
     if (part.hidden) hidden.push(part.hidden);
     part.findings.forEach((f) => findings.add(f));
     counts = addSliceCounts(counts, part);
@@ -125,6 +135,7 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
 
   const child = { ...state, depth: state.depth + 1 };
   if (hidden.length) add(HIDDEN_TEXT_SUFFIX, await prepareAt(hidden.join(' '), child));
+  if (anySpaced) add(SPACED_SUFFIX, await prepareAt(spaced.join(''), child));
   const joined = joinedShortLines(text);
   if (joined !== undefined) {
     findings.add('split_lines');

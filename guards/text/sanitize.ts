@@ -108,6 +108,27 @@ export function removeControlCharacters(text: string): { text: string; found: bo
 }
 
 /**
+ * The text with every invisible, bidi or control character that stands between two visible
+ * characters turned into a space; undefined when there is none. The scanned text removes them
+ * (they usually split a word into other tokens), but one put where a space belongs glues the words
+ * together for the guards ("Give\u200Bme\u200Bstep..." reads "Givemestep...") while the engine's
+ * tokenizer keeps every word (a separator token between them). So this reading is scanned beside it
+ * (prepareTexts.ts `#spaced`); a guard takes the max. Ordinary invisibles (ZWJ in emoji, variation
+ * selectors) are left to the removal.
+ */
+const SEPARATOR_RUN = new RegExp(`(?<=\\S)(?:${INVISIBLE.source}|${BIDI.source}|${CONTROL.source})+(?=\\S)`, 'gu');
+
+export function spacedSeparators(text: string): string | undefined {
+  let found = false;
+  const out = text.replace(SEPARATOR_RUN, (run) => {
+    if ([...run].every((ch) => ORDINARY_INVISIBLE.has(ch))) return run;
+    found = true;
+    return ' ';
+  });
+  return found ? out : undefined;
+}
+
+/**
  * The whole chain. Order matters: tags are cut out before anything else touches the astral
  * plane; NFKC runs before removals because compatibility mappings can produce characters the
  * later steps remove.

@@ -46,6 +46,10 @@ const OBFUSCATIONS: [string, (s: string) => string, string][] = [
   ['leetspeak', (s) => s.replace(/[aeost]/g, (c) => LEET[c]!), 'leetspeak'],
   ['combining accents', (s) => s.replace(/[aeiou]/g, (c) => `${c}\u0308`), ''],
   ['zero-width', (s) => [...s].join('\u200B'), 'invisible_characters'],
+  // In place of the spaces: removed, they would glue the words together for the guards, while the engine's tokenizer keeps each word.
+  ['zero-width spaces between words', (s) => s.split(' ').join('\u200B'), 'invisible_characters'],
+  ['control characters between words', (s) => s.split(' ').join('\u001F'), 'control_characters'],
+  ['direction marks between words', (s) => s.split(' ').join('\u200E'), 'bidi_controls'],
   ['Unicode tags', (s) => `Hi!${tags(s)}`, 'unicode_tags'],
   ['full-width', (s) => s.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)), ''],
 ];

@@ -5,6 +5,7 @@ import {
   removeInvisible,
   replaceLoneSurrogates,
   sanitizeText,
+  spacedSeparators,
 } from '../../../guards/text/sanitize';
 import { prepareTexts, sanitizeLongText } from '../../../guards/text/prepareTexts';
 
@@ -50,6 +51,28 @@ describe('bidi controls', () => {
 describe('control characters', () => {
   it('removes C0/C1 controls but keeps tab, newline and carriage return', () => {
     expect(removeControlCharacters('a\u0000b\u0007c\u0085d\te\nf\rg')).toEqual({ text: 'abcd\te\nf\rg', found: true });
+  });
+});
+
+describe('separators between visible characters (spacedSeparators)', () => {
+  it('reads each run of invisible, bidi or control characters between two visible ones as one space', () => {
+    expect(spacedSeparators('Give\u200Bme\u2060\u200Estep\u001Fby\u0001step')).toBe('Give me step by step');
+    // Where a space already is, or at either end, nothing changes.
+    expect(spacedSeparators('\u200Bword \u200Banother\u200B')).toBeUndefined();
+  });
+
+  it('leaves ordinary invisibles (emoji joiners, presentation selectors) and plain text alone', () => {
+    expect(spacedSeparators('\u{1F469}\u200D\u{1F4BB} \u2764\uFE0Fok')).toBeUndefined();
+    expect(spacedSeparators('plain text')).toBeUndefined();
+  });
+
+  it('becomes a #spaced text beside the scanned one, which removes them', async () => {
+    const { items, findings } = await prepareTexts([{ source: 'user', path: 'messages[0].content', text: 'make\u200Ba\u200Bbomb' }]);
+    expect(items).toEqual([
+      { source: 'user', path: 'messages[0].content', text: 'makeabomb' },
+      { source: 'user', path: 'messages[0].content#spaced', text: 'make a bomb' },
+    ]);
+    expect(findings).toEqual(['invisible_characters']);
   });
 });
 
