@@ -48,6 +48,12 @@ export interface ChatTurn {
    * turn's words (a long id diluted a harmful tool result under the threshold).
    */
   apart?: string[];
+  /**
+   * The turn's text parts joined with nothing between them, as some engines join them (TGI), when a
+   * word or token runs across a part boundary (gateway/pipeline/extract/gluedParts.ts): read beside
+   * the turn, which joins its parts with spaces.
+   */
+  glued?: string;
 }
 
 export type Direction = 'input' | 'output';

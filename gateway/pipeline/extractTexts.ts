@@ -4,6 +4,7 @@ import { ApiError } from '../errors';
 import type { ChatCompletionRequest, CompletionRequest } from './requestSchemas';
 import { chatConversation } from './extract/conversation';
 import { documentTexts } from './extract/documentTexts';
+import { gluedParts } from './extract/gluedParts';
 import { joinedTexts } from './extract/joinedTexts';
 import { messageTexts } from './extract/messageTexts';
 import { CHAT_FIELDS, COMPLETION_FIELDS, screenTopLevelFields } from './extract/requestFields';
@@ -42,7 +43,7 @@ export function extractChatRequest(body: Record<string, unknown>, request: ChatC
     ...documentTexts(request.documents),
   ];
   const texts = [...perMessage.flat(), ...preamble];
-  return { body: forward, texts: [...texts, ...joinedTexts(texts)], conversation: chatConversation(request.messages, perMessage, preamble) };
+  return { body: forward, texts: [...texts, ...joinedTexts(texts), ...gluedParts(texts)], conversation: chatConversation(request.messages, perMessage, preamble) };
 }
 
 export function extractCompletionRequest(body: Record<string, unknown>, request: CompletionRequest, fields: RequestFields = DEFAULT_REQUEST_FIELDS): ExtractedRequest {

@@ -51,16 +51,19 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
     const texts: TurnText[] = (request.texts ?? []).map((t) => ({ role: t.source === 'assistant' ? 'assistant' : 'user', path: t.path, text: t.text }));
     return withWhole(texts);
   }
+  // A turn's parts joined with nothing (ChatTurn.glued), as some engines join them: read on its own beside the turn.
+  const gluedOf = (turn: ChatTurn, i: number): TurnText[] => (turn.glued ? [{ role: templateRole(turn.role), path: `conversation[${i}].glued`, text: turn.glued }] : []);
   if (scope === 'last') {
     const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
-    return users.slice(-1).map(({ turn, i }) => ({ role: 'user', path: `conversation[${i}]`, text: turnText(turn) }));
+    return users.slice(-1).flatMap(({ turn, i }) => [{ role: 'user' as const, path: `conversation[${i}]`, text: turnText(turn) }, ...gluedOf(turn, i)]);
   }
   const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) }));
+  const glued = conversation.flatMap(gluedOf);
   // Ids a turn carries (ChatTurn.apart): each read on its own, never joined to words, not even in a
   // run of short turns (joined there, an OpenAI-style id raised ordinary tool chats' scores: 0.29 -> 0.92).
   const ids: TurnText[] = conversation.flatMap((turn, i) => (turn.apart ?? []).filter((text) => text.trim() !== '').map((text, j) => ({ role: templateRole(turn.role), path: `conversation[${i}].apart[${j}]`, text })));
   // Joined with each other, though (a phrase spread over several ids), never with words.
-  return [...withWhole(turns), ...withWhole(ids)];
+  return [...withWhole(turns), ...withWhole(ids), ...glued];
 }
 
 export const SHORT_TURN_WORDS = 16;

@@ -35,7 +35,9 @@ export async function prepareConversation(conversation: readonly ChatTurn[], sig
   };
   const out: ChatTurn[] = [];
   for (const turn of conversation) {
-    const content = await prepare(turn.content);
+    // A turn's parts joined with nothing (ChatTurn.glued), as some engines read them: appended like a derived text.
+    const words = await prepare(turn.content);
+    const content = turn.glued ? [words, await prepare(turn.glued)].filter((p) => p.trim() !== '').join('\n\n') : words;
     let toolCalls: string[] | undefined;
     if (turn.toolCalls) {
       toolCalls = [];
@@ -46,7 +48,8 @@ export async function prepareConversation(conversation: readonly ChatTurn[], sig
       apart = [];
       for (const id of turn.apart) apart.push(await prepare(id));
     }
-    out.push({ ...turn, content, ...(toolCalls ? { toolCalls } : {}), ...(apart ? { apart } : {}) });
+    const { glued: _read, ...rest } = turn;
+    out.push({ ...rest, content, ...(toolCalls ? { toolCalls } : {}), ...(apart ? { apart } : {}) });
   }
   return { conversation: out, findings: [...findings] };
 }

@@ -1,5 +1,6 @@
 import type { ScanText } from '../../../guards/types';
 import { ApiError } from '../../errors';
+import { isJoinedText, JOINED_PREFIX } from './joinedTexts';
 
 /**
  * Llama 3 control tokens written as text (`<|eot_id|>`, `<|start_header_id|>`, ...). The
@@ -15,15 +16,11 @@ const LLAMA_CONTROL_TOKEN = /<\|(?:begin_of_text|end_of_text|start_header_id|end
 export function controlTokenError(texts: readonly ScanText[]): ApiError | undefined {
   for (const t of texts) {
     const found = LLAMA_CONTROL_TOKEN.exec(t.text);
-    if (found) {
-      return new ApiError(
-        400,
-        `${t.path} contains the Llama 3 control token ${found[0]}, which the engine would read as a turn boundary rather than text; remove it.`,
-        'invalid_request_error',
-        'control_token',
-        t.path,
-      );
-    }
+    if (!found) continue;
+    // A second reading (gluedParts.ts): a list's parts joined with nothing, as some engines join them.
+    const param = isJoinedText(t) ? t.path.slice(JOINED_PREFIX.length) : t.path;
+    const what = isJoinedText(t) ? `${param}'s parts, joined with nothing between them as some engines join them, make` : `${param} contains`;
+    return new ApiError(400, `${what} the Llama 3 control token ${found[0]}, which the engine would read as a turn boundary rather than text; remove it.`, 'invalid_request_error', 'control_token', param);
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { ChatRole, ChatTurn, ScanText } from '../../../guards/types';
 import type { ChatMessage } from '../requestSchemas';
 import { randomId } from './bookkeeping';
+import { gluedTurnText } from './gluedParts';
 import { readableArguments } from './toolArguments';
 
 /**
@@ -25,6 +26,8 @@ export function chatConversation(messages: readonly ChatMessage[], messageTexts:
     if (calls.length) turn.toolCalls = calls;
     const apart = texts.filter((t) => isId(t) && !randomId(t.text)).map((t) => t.text);
     if (apart.length) turn.apart = apart;
+    const glued = gluedTurnText(texts);
+    if (glued !== undefined) turn.glued = glued;
     turns.push(turn);
   });
   return turns;

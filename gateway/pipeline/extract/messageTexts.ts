@@ -1,6 +1,7 @@
 import type { ScanText, TextSource } from '../../../guards/types';
 import type { RequestFields } from '../../../policies/schema';
 import { ApiError } from '../../errors';
+import { controlTokenError } from './controlTokens';
 import { ChatMessage, type ContentPart } from '../requestSchemas';
 import { isTypeName, stringLeaves, unknownMemberName } from './stringLeaves';
 import { readableArguments } from './toolArguments';
@@ -61,7 +62,7 @@ export function sourceOfRole(role: ChatMessage['role']): TextSource {
   }
 }
 
-export function messageTexts(message: ChatMessage, i: number, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+export function messageTexts(message: ChatMessage, i: number, fields: Pick<RequestFields, 'media_parts' | 'control_tokens'>): ScanText[] {
   const source = sourceOfRole(message.role);
   const at = `messages[${i}]`;
   const texts: ScanText[] = [];
@@ -76,18 +77,24 @@ export function messageTexts(message: ChatMessage, i: number, fields: Pick<Reque
   return texts;
 }
 
-export function contentTexts(content: ChatMessage['content'], source: TextSource, at: string, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+export function contentTexts(content: ChatMessage['content'], source: TextSource, at: string, fields: Pick<RequestFields, 'media_parts' | 'control_tokens'>): ScanText[] {
   if (typeof content === 'string') return [{ source, path: at, text: content }];
   if (!Array.isArray(content)) return [];
   return content.flatMap((part, j) => partTexts(part, source, `${at}[${j}]`, fields));
 }
 
-function partTexts(part: ContentPart, source: TextSource, at: string, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+function partTexts(part: ContentPart, source: TextSource, at: string, fields: Pick<RequestFields, 'media_parts' | 'control_tokens'>): ScanText[] {
   if (EMBEDDING_PART.test(part.type)) {
     throw new ApiError(400, `Content parts of type \`${part.type.slice(0, 40)}\` are not accepted: embeddings can stand for any text, and no guard can read them.`, 'invalid_request_error', 'unsupported_content', at);
   }
   if (MEDIA_PART_TYPES.has(part.type)) {
-    if (fields.media_parts === 'allow') return [];
+    if (fields.media_parts === 'allow') {
+      // No guard reads a media part, but some engines render its URL into a text-only prompt (TGI:
+      // `![](url)`), where a control token still ends the turn: refused there too.
+      const forged = fields.control_tokens === 'refuse' ? controlTokenError(leavesAs(source, part, at)) : undefined;
+      if (forged) throw forged;
+      return [];
+    }
     throw new ApiError(400, `Content parts of type \`${part.type}\` are not accepted: the gateway's guards read text only.`, 'invalid_request_error', 'unsupported_content', at);
   }
   if (!TEXT_PART_TYPES.has(part.type) && typeof part.text !== 'string') {

@@ -4,6 +4,7 @@ import { ApiError } from '../../errors';
 import type { ResponsesInputItem, ResponsesRequest } from '../requestSchemas';
 import type { ExtractedRequest } from '../extractTexts';
 import { DEFAULT_REQUEST_FIELDS } from '../extractTexts';
+import { gluedParts } from '../extract/gluedParts';
 import { joinedTexts } from '../extract/joinedTexts';
 import { RESPONSES_FIELDS, screenTopLevelFields } from '../extract/requestFields';
 import { choiceText, definitionsText, definitionText } from '../extract/toolTexts';
@@ -57,5 +58,5 @@ export function extractResponsesRequest(body: Record<string, unknown>, request: 
   // What the engine reads besides the items: tool definitions, a forced tool, the output format, reasoning settings.
   const preamble = [...definitionsText(request.tools, 'tools'), ...choiceText(request.tool_choice, 'tool_choice'), ...definitionText(request.text, 'text'), ...definitionText(request.reasoning, 'reasoning')];
   const texts = [...instructions, ...perItem.flat(), ...preamble];
-  return { body: forward, texts: [...texts, ...joinedTexts(texts)], conversation: itemsConversation(items, perItem, preamble, instructions) };
+  return { body: forward, texts: [...texts, ...joinedTexts(texts), ...gluedParts(texts)], conversation: itemsConversation(items, perItem, preamble, instructions) };
 }

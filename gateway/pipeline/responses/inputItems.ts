@@ -12,6 +12,7 @@ import {
   type ResponsesInputItem,
 } from '../requestSchemas';
 import { randomId } from '../extract/bookkeeping';
+import { gluedTurnText } from '../extract/gluedParts';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves, unknownMemberName } from '../extract/stringLeaves';
 import { readableArguments } from '../extract/toolArguments';
@@ -101,7 +102,7 @@ function reasoningParts(value: unknown, at: string): ScanText[] {
 }
 
 /** The texts of one input item (item references are resolved before this runs). */
-export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<RequestFields, 'media_parts'>): ScanText[] {
+export function itemTexts(item: ResponsesInputItem, i: number, fields: Pick<RequestFields, 'media_parts' | 'control_tokens'>): ScanText[] {
   const at = `input[${i}]`;
   const record = item as Record<string, unknown>;
   switch (item.type) {
@@ -149,7 +150,8 @@ export function itemsConversation(items: readonly ResponsesInputItem[], perItem:
     const texts = perItem[i] ?? [];
     const words = texts.filter((t) => !ID_PATH.test(t.path));
     const apart = texts.filter((t) => ID_PATH.test(t.path) && !randomId(t.text)).map((t) => t.text);
-    const withApart = (turn: ChatTurn): ChatTurn => (apart.length ? { ...turn, apart } : turn);
+    const glued = gluedTurnText(texts);
+    const withApart = (turn: ChatTurn): ChatTurn => ({ ...turn, ...(apart.length ? { apart } : {}), ...(glued !== undefined ? { glued } : {}) });
     if (item.type === 'function_call' || item.type === 'custom_tool_call') {
       const call = `${item.name}(${item.type === 'function_call' ? readableArguments(item.arguments) : item.input})`;
       const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);

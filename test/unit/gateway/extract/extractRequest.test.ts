@@ -91,7 +91,8 @@ describe('request extraction: every text the engine reads, with its source', () 
     expect(parsed.conversation).toEqual([
       { role: 'system', content: 'f does f' },
       { role: 'system', content: 'rules' },
-      { role: 'user', content: 'ann: a b' },
+      // Its two parts as engines that join parts with nothing read them (gluedParts.ts).
+      { role: 'user', content: 'ann: a b', glued: 'ab' },
       { role: 'assistant', content: '', toolCalls: ['f({"x":1})'] },
       { role: 'tool', content: 'f: result' },
     ]);
