@@ -13,8 +13,11 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { label: 'KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
-  { label: 'KEY', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
+  // Every pattern runs in time linear in the text (redact runs on the event loop, on any client's
+  // text): no unbounded run a match can start inside of and fail at the end of. A key's body stops
+  // at the next `-----`; a token starts where its run of base64url characters starts.
+  { label: 'KEY', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----)[\s\S])*-----END [A-Z ]*PRIVATE KEY-----/g },
+  { label: 'KEY', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
   // Provider key formats: OpenAI / Anthropic style, AWS, GitHub, Slack, GitLab, Google.
   { label: 'KEY', pattern: /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}/g },
   { label: 'KEY', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
@@ -27,15 +30,18 @@ const RULES: Rule[] = [
   {
     label: 'KEY',
     // Prefixed names too (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, GITLAB_TOKEN): `\b` fails after `_`.
-    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]?access)?(?:[_-]?key)?|token|passw(?:or)?d)["']?\s*[:=]\s*)["']?[^\s"',;]{6,}["']?/gi,
+    // At most eight prefix words of at most 40 characters: bounded work wherever a match is tried.
+    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]{1,40}[_-]){0,8}(?:api[_-]?key|access[_-]?key|secret(?:[_-]?access)?(?:[_-]?key)?|token|passw(?:or)?d)["']?\s{0,16}[:=]\s{0,16})["']?[^\s"',;]{6,}["']?/gi,
     replace: (_m, name: string) => `${name}[KEY]`,
   },
-  { label: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g },
+  // RFC 5321's lengths: a local part of at most 64 characters, labels of at most 63.
+  { label: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g },
   { label: 'CARD', pattern: /\b\d(?:[ -]?\d){12,18}\b/g, accept: (m) => luhn(m.replace(/\D/g, '')) },
   { label: 'SSN', pattern: /\b\d{3}-\d{2}-\d{4}\b/g },
   {
     label: 'PHONE',
-    pattern: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,5}){1,4}\b/g,
+    // Not from inside a run of digits: tried at every digit of a long one, each try split the run every way.
+    pattern: /(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,5}){1,4}\b/g,
     // Ten digits or more, or an international prefix: plain numbers, years and dates stay.
     accept: (m) => {
       const digits = m.replace(/\D/g, '').length;

@@ -30,6 +30,29 @@ describe('redact (content capture "redacted")', () => {
     expect(redact('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----')).toBe('[KEY]');
   });
 
+  test('masks what the linear-time patterns must still find: flags, multi-line values, encrypted keys, long local parts cut at 64', () => {
+    expect(redact('run --api-key=abcdef123456 now')).toBe('run --api-key=[KEY] now');
+    expect(redact('password:\n  hunter22hunter')).toBe('password:\n  [KEY]');
+    expect(redact('-----BEGIN ENCRYPTED PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIE+/=\n-----END ENCRYPTED PRIVATE KEY-----')).toBe('[KEY]');
+    expect(redact('mail jane.doe+tag@mail.example.co.uk today')).toBe('mail [EMAIL] today');
+    expect(redact('call +1 (555) 123-4567 or 555.123.4567')).toBe('call [PHONE] or [PHONE]');
+  });
+
+  // A hang guard, not a speed claim: each of these took 20-40 s (quadratic backtracking on the
+  // event loop, every request stalled meanwhile); linear patterns take well under a second.
+  test.each([
+    ['dotted words (e-mail local part)', 'a.'.repeat(60_000)],
+    ['hyphenated words (key names)', 'a-'.repeat(60_000)],
+    ['hyphenated digits', '1-'.repeat(60_000)],
+    ['token-looking runs', 'eyJ-'.repeat(30_000)],
+    ['a long run of digits (phone numbers)', '1'.repeat(120_000)],
+    ['key headers without an end', '-----BEGIN PRIVATE KEY-----'.repeat(4_000)],
+  ])('redacts 120 KB of %s without backtracking for seconds', (_name, text) => {
+    const started = performance.now();
+    redact(text);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   test('luhn accepts real card numbers only', () => {
     expect(luhn('4111111111111111')).toBe(true);
     expect(luhn('5500005555555559')).toBe(true);
