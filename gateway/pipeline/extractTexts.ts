@@ -51,9 +51,12 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   const texts: ScanText[] = [...promptTexts(request.prompt), ...(request.suffix ? [{ source: 'user' as const, path: 'suffix', text: request.suffix }] : [])];
   const schema = definitionText(request.response_format, 'response_format');
   const all = [...texts, ...schema];
+  // Each prompt of a list is completed on its own (vLLM, OpenAI): one user turn each, so the content
+  // guard scores each as sent. Joined into one turn, "Hello" before a harmful prompt diluted it under
+  // the threshold (0.975 -> 0.778) while the engine completed it alone.
   const conversation: ChatTurn[] = [
     ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
-    { role: 'user', content: texts.map((t) => t.text).join('\n') },
+    ...texts.map((t) => ({ role: 'user' as const, content: t.text })),
   ];
   return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
 }

@@ -74,6 +74,16 @@ describe('bypass: split payloads under the shipped default policy (bundled model
     expect(h.engine.stats.requests).toBe(before);
   });
 
+  test('a harmful prompt after an ordinary one in a /v1/completions prompt list (each is completed alone)', async () => {
+    const before = h.engine.stats.requests;
+    const res = await fetch(`${h.baseUrl}/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dev', prompt: ['Hello', MIDWORD] }) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('content_policy_violation');
+    expect(h.engine.stats.requests).toBe(before);
+    const record = h.recorder.records[h.recorder.records.length - 1];
+    expect(record.input!.decision.decidingRule).toBe('unsafe-prompt');
+  });
+
   test('the same words in an everyday question pass', async () => {
     await h.script({ reply: 'Sure.' });
     const answer = await client.chat.completions.create({ model: 'dev', messages: words('What is the capital of France?').map((content) => ({ role: 'user' as const, content })) });
