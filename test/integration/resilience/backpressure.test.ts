@@ -102,6 +102,56 @@ describe('backpressure: a slow reader pauses the engine instead of growing a buf
   }, 120_000);
 });
 
+describe('a whole answer read slowly but steadily is never cut off', () => {
+  test('12 MB read at about 5 MB/s under a 1 s stall limit arrives in full (one end(), so no drain ever restarts the clock)', async () => {
+    // No output rule: this is about writing the answer, not checking 12 MB of it.
+    const h = await startHarness({ config: { limits: { stalled_write_timeout_ms: 1000 } }, policy: fixturePolicyVariant((y) => y.replace(/output:\n  - id: unsafe-answer\n    guard: llama_guard\n    threshold: 0.5\n/, 'output: []\n')) });
+    try {
+      await h.script({ reply: 'hello world '.repeat(1_000_000) });
+      const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+      const socket = net.connect(h.gateway.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.pause();
+      socket.on('error', () => undefined);
+      let closed = false;
+      socket.once('close', () => (closed = true));
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const chunks: Buffer[] = [];
+      const started = Date.now();
+      // A steady reader: up to 256 KiB every 50 ms, never pausing longer.
+      while (!closed && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 50));
+        const chunk = (socket.read(256 * 1024) ?? socket.read()) as Buffer | null;
+        if (chunk) chunks.push(chunk);
+      }
+      const received = Buffer.concat(chunks);
+      const headEnd = received.indexOf('\r\n\r\n');
+      const declared = Number(/content-length: (\d+)/i.exec(received.subarray(0, headEnd).toString('latin1'))?.[1]);
+      expect(declared).toBeGreaterThan(12_000_000);
+      expect(received.length - (headEnd + 4)).toBe(declared);
+      expect(h.recorder.records.map((r) => r.status)).toEqual([200]);
+
+      // The same answer to a client that reads nothing: no progress, so it is cut off once the limit passed.
+      await h.script({ reply: 'hello world '.repeat(1_000_000) });
+      const idle = net.connect(h.gateway.port, '127.0.0.1');
+      await new Promise((r) => idle.once('connect', r));
+      idle.pause();
+      idle.on('error', () => undefined);
+      const idleClosed = new Promise((r) => idle.once('close', r));
+      idle.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      await new Promise((r) => setTimeout(r, 3000));
+      let got = 0;
+      idle.on('data', (d: Buffer) => (got += d.length));
+      idle.resume();
+      await idleClosed;
+      expect(got).toBeGreaterThan(0);
+      expect(got).toBeLessThan(declared);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
+
 describe('a client that stops reading altogether is cut off after the stall limit', () => {
   test('the response is dropped, the engine request aborted, and the request recorded once', async () => {
     const engine = await startFloodEngine(128 * MB);
