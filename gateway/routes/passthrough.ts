@@ -14,8 +14,13 @@ import { passthroughDecision } from './passthroughPath';
  * the client's own forwarding and request-id headers (the engine hears the gateway's).
  */
 const STRIPPED = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'x-request-id', 'x-client-request-id'];
-/** Engine answer headers that stay between the engine and the gateway. */
-const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie'];
+/**
+ * Engine answer headers that stay between the engine and the gateway: hop-by-hop ones, cookies, and
+ * the ones the gateway sets itself (its request id, verdict, policy, timings), which http-proxy
+ * would otherwise overwrite with the engine's (or a proxy's in front of it: Envoy's x-request-id).
+ */
+const STRIPPED_FROM_ANSWER = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'set-cookie', 'x-request-id', 'x-gateway-overhead-ms', 'x-guard-duration-ms'];
+const GATEWAY_HEADER_PREFIX = 'x-safety-';
 /** Errors of a connection that was never made: nothing reached the engine. */
 const NOT_CONNECTED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -70,6 +75,7 @@ export function passthroughRoute(deps: RouteDeps): RequestHandler {
         }
         for (const name of String(proxyRes.headers.connection ?? '').split(',')) if (name.trim()) delete proxyRes.headers[name.trim().toLowerCase()];
         for (const name of STRIPPED_FROM_ANSWER) delete proxyRes.headers[name];
+        for (const name of Object.keys(proxyRes.headers)) if (name.toLowerCase().startsWith(GATEWAY_HEADER_PREFIX)) delete proxyRes.headers[name];
         proxyRes.once('close', () => {
           if (!proxyRes.complete) (res as Response).destroy();
         });

@@ -203,3 +203,37 @@ describe("passthrough: the engine refuses the gateway's key", () => {
     }
   });
 });
+
+/** An engine (or the proxy in front of it, which issues its own x-request-id) answering with headers the gateway sets itself. */
+describe("passthrough: the engine's answer headers never replace the gateway's own", () => {
+  const seen: (string | undefined)[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers['x-request-id'] as string | undefined);
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'envoy-0b4f2c', 'x-safety-passthrough': 'false', 'x-safety-verdict': 'block', 'x-safety-policy': 'other@1', 'x-guard-duration-ms': '999', 'x-engine-note': 'kept' });
+      res.end('{"object":"list","data":[]}');
+    });
+  });
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test("x-request-id is the id the gateway sent the engine (and logs); the safety headers are the gateway's; other engine headers pass", async () => {
+    const res = await fetch(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
+    expect(res.status).toBe(200);
+    expect(seen.at(-1)).toMatch(/^req_/);
+    expect(res.headers.get('x-request-id')).toBe(seen.at(-1));
+    expect(res.headers.get('x-safety-passthrough')).toBe('true');
+    expect(res.headers.get('x-safety-verdict')).toBe('allow');
+    expect(res.headers.get('x-safety-policy')).toMatch(/^fixture@/);
+    expect(res.headers.get('x-guard-duration-ms')).not.toBe('999');
+    expect(res.headers.get('x-engine-note')).toBe('kept');
+  });
+});
