@@ -83,7 +83,9 @@ export function startContext(req: IncomingMessage, res: ServerResponse): Request
   const ctx = new RequestContext(clientRequestIdOf(headerValue(req, 'x-client-request-id') ?? headerValue(req, 'x-request-id')));
   (res as WithContext)[CONTEXT] = ctx;
   res.setHeader('x-request-id', ctx.requestId);
-  res.setHeader('x-safety-verdict', 'allow');
+  // Until a guard decides (setSafetyHeaders), nothing was judged: a refusal before any guard, the
+  // review page's 401 or a client gone before its answer reads `none`, never `allow`.
+  res.setHeader('x-safety-verdict', 'none');
   return ctx;
 }
 

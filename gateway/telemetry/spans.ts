@@ -4,7 +4,7 @@ import type { EngineResponse } from '../../engine/client';
 import type { Direction, Verdict } from '../../guards/types';
 import type { Decision } from '../../policies/evaluate';
 import type { RequestRecord } from '../record/requestRecord';
-import type { RequestFacts } from './requestMetrics';
+import { sentStatus, type RequestFacts } from './requestMetrics';
 import { GATEWAY, GEN_AI, leadingOutcome, outcomeAttributes, SECURITY, verdictAttributes } from './attributes';
 
 /**
@@ -63,7 +63,7 @@ export function withServerSpan(req: IncomingMessage, res: ServerResponse, facts:
       span.updateName(`${req.method ?? ''} ${route}`);
       span.setAttribute(GATEWAY.HTTP_ROUTE, route);
     }
-    span.setAttribute(GATEWAY.HTTP_STATUS, res.statusCode);
+    span.setAttribute(GATEWAY.HTTP_STATUS, sentStatus(res));
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     if (!res.writableFinished) span.setAttribute(GATEWAY.ERROR_TYPE, 'client_closed');
     endWhenReleased(span);

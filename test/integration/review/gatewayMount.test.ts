@@ -45,6 +45,8 @@ describe('/review on the gateway', () => {
     const missing = await fetch(`${gw.gateway.url}/review/`);
     const wrong = await fetch(`${gw.gateway.url}/review/export.jsonl`, { headers: { authorization: `Basic ${Buffer.from('x:guess-number-one').toString('base64')}` } });
     expect([missing.status, wrong.status]).toEqual([401, 401]);
+    // Refused before any guard ran: `none`, as README's "every answer" row says, never `allow`.
+    expect([missing.headers.get('x-safety-verdict'), wrong.headers.get('x-safety-verdict')]).toEqual(['none', 'none']);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     expect(await wrong.text()).toContain('Admin key required');
     const refusals = readAllEntries(gw.auditDir).entries.filter((e) => e.kind === 'unauthenticated' && e.route.startsWith('/review')).slice(-2);

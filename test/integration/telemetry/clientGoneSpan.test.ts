@@ -52,6 +52,12 @@ describe('request span of a client that left', () => {
     // Set by the decision record, after the client had gone.
     expect(server.attributes['safety.status']).toBe(499);
     expect(server.attributes['gen_ai.security.action']).toBeDefined();
+    // No answer was sent: the span's HTTP status and the latency histogram say 499 and no verdict,
+    // not the unsent default 200 and a placeholder `allow` (the server-errors alert reads the histogram).
+    expect(server.attributes['http.response.status_code']).toBe(499);
+    const histogram = (await (await fetch(`${gw.gateway.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('safety_request_duration_seconds_count') && l.includes('/v1/chat/completions'));
+    expect(histogram).toEqual([expect.stringMatching(/http_response_status_code="499"/)]);
+    expect(histogram[0]).toMatch(/gen_ai_security_action="none"/);
   });
 
   test('a client gone while its request is admitted: the span still carries the 499', async () => {
