@@ -160,6 +160,21 @@ function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditP
   }
 }
 
+/**
+ * Captured text as the decision log exports it: at most this many characters per text, the rest
+ * said in a marker (the audit record keeps it whole). Prompts near the context limit made one OTLP
+ * batch larger than a collector takes (20 MiB over HTTP, 4 over gRPC by default: all of its records
+ * dropped, other apps' included) and, with the collector away, the export queue held gigabytes.
+ */
+export const EXPORTED_TEXT_CHARS = 8192;
+
+export function exportedText(text: string): string {
+  if (text.length <= EXPORTED_TEXT_CHARS) return text;
+  // Never half a surrogate pair (an exporter writes it as U+FFFD).
+  const cut = EXPORTED_TEXT_CHARS - (/[\uD800-\uDBFF]/.test(text[EXPORTED_TEXT_CHARS - 1]) ? 1 : 0);
+  return `${text.slice(0, cut)}[... ${text.length - cut} more characters in the audit record]`;
+}
+
 function emitDecisionLog(logger: ReturnType<typeof logs.getLogger>, ctx: ReturnType<typeof context.active>, base: Attributes, record: RequestRecord, content: CapturedContent, audit: AuditPosition | undefined): void {
   const deciding = decidingPhase(record);
   const shadow = phases(record).flatMap(({ phase }) => phase.decision.shadow.map((s) => s.ruleId));
@@ -171,8 +186,8 @@ function emitDecisionLog(logger: ReturnType<typeof logs.getLogger>, ctx: ReturnT
     // The record's own total (the audit's timings.total_ms), not the time until this line was emitted after the audit write.
     [GATEWAY.LATENCY_MS]: round(record.durationMs ?? Date.now() - Date.parse(record.receivedAt)),
     [SECURITY.CONTENT_CAPTURE]: content.capture,
-    [SECURITY.CONTENT_INPUT]: content.input,
-    [SECURITY.CONTENT_OUTPUT]: content.output,
+    [SECURITY.CONTENT_INPUT]: content.input.map(exportedText),
+    [SECURITY.CONTENT_OUTPUT]: content.output.map(exportedText),
   } as LogAttributes;
   if (deciding?.decision.decidingRule) {
     attributes[SECURITY.RULE_ID] = deciding.decision.decidingRule;

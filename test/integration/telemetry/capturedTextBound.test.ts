@@ -1,0 +1,53 @@
+import { readEntries } from '../../../gateway/audit/auditQuery';
+import { EXPORTED_TEXT_CHARS, exportedText } from '../../../gateway/telemetry/telemetryRecorder';
+import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
+import { fixturePolicyVariant } from '../../support/policyFiles';
+import { startRealGateway, type RealGateway } from './realGateway';
+
+/**
+ * content_capture full exports what was said in the decision log, each text bounded: a prompt near
+ * the context limit made one OTLP batch bigger than a collector takes (every record in it dropped,
+ * other apps' included) and, with the collector away, filled the export queue. The audit record
+ * keeps every text whole.
+ */
+test('exportedText: whole up to the bound, then the bound and how much more the audit record holds; never half a surrogate pair', () => {
+  expect(exportedText('short')).toBe('short');
+  const long = 'x'.repeat(EXPORTED_TEXT_CHARS + 500);
+  expect(exportedText(long)).toBe(`${'x'.repeat(EXPORTED_TEXT_CHARS)}[... 500 more characters in the audit record]`);
+  const pair = `${'x'.repeat(EXPORTED_TEXT_CHARS - 1)}\u{1F600}tail`;
+  expect(exportedText(pair)).toBe(`${'x'.repeat(EXPORTED_TEXT_CHARS - 1)}[... 6 more characters in the audit record]`);
+});
+
+describe('captured content in exported decision logs', () => {
+  let receiver: OtlpReceiver;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    gw = await startRealGateway({ policy: fixturePolicyVariant((y) => `${y}\ntelemetry:\n  content_capture: full\n`) });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await shutdownTelemetry();
+    await receiver?.close();
+  });
+
+  test('a 40,000-character prompt is exported bounded, and kept whole in the audit log', async () => {
+    const prompt = `${'ordinary words '.repeat(2_666)}end`;
+    const res = await gw.chat({ messages: [{ role: 'user', content: prompt }] });
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-request-id');
+    const decision = () => receiver.logs.find((l) => l.eventName === 'safety.decision' && l.attributes['safety.request.id'] === id);
+    for (let i = 0; i < 30 && !decision(); i++) {
+      await flushTelemetry(2000);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const exported = (decision()!.attributes['gen_ai.security.content.input'] as string[])[0];
+    expect(exported.length).toBeLessThan(EXPORTED_TEXT_CHARS + 100);
+    expect(exported).toMatch(/^ordinary words .*\[\.\.\. \d+ more characters in the audit record\]$/s);
+    const audited = readEntries(gw.auditDir).entries.find((e) => e.request_id === id) as unknown as { content: { input: string[] } };
+    expect(audited.content.input).toContain(prompt);
+  });
+});
