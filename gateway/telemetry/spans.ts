@@ -222,12 +222,20 @@ export class EngineSpan {
       if (output !== undefined) this.span.setAttribute(GEN_AI.OUTPUT_TOKENS, output);
       this.span.setAttribute(GEN_AI.FINISH_REASONS, engine.finishReasons);
     }
-    if (record.error && !engine) {
+    // No answer, or an engine that broke off after it began one (a stream cut mid-way: the record keeps what it sent).
+    if (record.error && (!engine || engineFailed(record))) {
       this.span.setAttribute(GATEWAY.ERROR_TYPE, record.error.type);
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: record.error.type });
     }
     this.span.end(engine ? this.startedAt + engine.durationMs : undefined);
   }
+}
+
+/** The engine's own failures (a break, a timeout, nothing listening), as against the gateway's or the client's. */
+const ENGINE_FAILURES: ReadonlySet<string> = new Set(['engine_error', 'engine_timeout', 'engine_unavailable']);
+
+export function engineFailed(record: RequestRecord): boolean {
+  return record.error !== undefined && ENGINE_FAILURES.has(record.error.type);
 }
 
 /** Pure: gen_ai.request.* attributes of the numeric sampling settings the client sent (absent ones are left out). */

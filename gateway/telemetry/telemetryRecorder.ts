@@ -5,7 +5,7 @@ import type { DecisionRecorder, RejectionRecord, RequestRecord } from '../record
 import { GATEWAY, GEN_AI, guardRunAction, outcomeAttributes, round, SECURITY, verdictAttributes } from './attributes';
 import { captureContent, type CapturedContent } from './contentCapture';
 import { instruments } from './metrics';
-import { requestSpan, tokenCount } from './spans';
+import { engineFailed, requestSpan, tokenCount } from './spans';
 import { BoundedLabels } from './boundedLabels';
 
 /** Where a decision sits in the durable audit log, so the collector's copy can be matched to it. */
@@ -243,7 +243,7 @@ function recordMetrics(record: RequestRecord): void {
   // Chat and the Responses API are `chat` in the GenAI conventions; only legacy completions are `text_completion`.
   const operation = record.route.endsWith('/v1/completions') ? 'text_completion' : 'chat';
   const attrs = engineAttributes(operation, MODEL_LABELS.label(record.model), MODEL_LABELS.label(engine.model));
-  m.engineDuration.record(engine.durationMs / 1000, attrs.call);
+  m.engineDuration.record(engine.durationMs / 1000, engineFailed(record) ? { ...attrs.call, [GATEWAY.ERROR_TYPE]: record.error!.type } : attrs.call);
   if (engine.firstByteMs !== undefined) m.timeToFirstChunk.record(engine.firstByteMs / 1000, attrs.call);
   const input = tokenCount(engine.usage, 'prompt_tokens');
   const output = tokenCount(engine.usage, 'completion_tokens');
