@@ -13,7 +13,7 @@ export type Command = (args: string[]) => Promise<number>;
 /** `help: true`: the command prints its own usage for --help. */
 const commands: Record<string, { run: Command; summary: string; help?: boolean }> = {
   serve: { run: serveCommand, summary: 'run the gateway [--port N] [--host H] [--engine-url URL] [--policy FILE] [--config FILE]' },
-  'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N]' },
+  'dev-engine': { run: devEngineCommand, summary: 'run the dev engine, a deterministic stand-in for the 405B model [--port N] [--host H] [--token-delay-ms MS]' },
   keys: { run: keysCommand, summary: 'manage API keys: add --app APP | list | revoke KEY_ID [--file FILE] (stored as hashes)', help: true },
   policy: { run: policyCommand, summary: 'for policy authors: check FILE | test FILE | explain FILE --prompt TEXT | schema (policy --help)', help: true },
   models: { run: modelsCommand, summary: 'guard models: list | verify DIR | fetch REPO_ID --to DIR', help: true },

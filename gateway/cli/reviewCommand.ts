@@ -97,6 +97,8 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
       port,
       adminKey: config.review.admin_key,
       publicKeyFiles: values['public-key'] ?? config.review.public_key_files,
+      // As /review on the gateway: without a public key, the public half of the gateway's own signing key.
+      signingKeyFile: config.audit.signing_key_file,
       indexFile: values.index ?? config.review.index_file,
       rebuild: values.rebuild ?? false,
       after,

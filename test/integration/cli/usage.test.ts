@@ -22,6 +22,17 @@ describe('CLI usage', () => {
     expect(run.err).toBe('');
   });
 
+  test('dev-engine: its usage names every flag; a port or delay that is not a number is a usage error (2), not a Node error', async () => {
+    expect((await cli(['dev-engine', '--help'])).out).toMatch(/--port N.*--host H.*--token-delay-ms MS/);
+    const port = await cli(['dev-engine', '--port', 'abc']);
+    expect(port.code).toBe(2);
+    expect(port.err).toBe('safety-gateway dev-engine: --port must be a port number 0-65535 (got "abc")\n');
+    expect((await cli(['dev-engine', '--port', '70000'])).code).toBe(2);
+    const delay = await cli(['dev-engine', '--token-delay-ms', 'fast']);
+    expect(delay.code).toBe(2);
+    expect(delay.err).toContain('--token-delay-ms must be a whole number');
+  });
+
   test('an unknown option is a usage error (2) naming the command and its usage', async () => {
     const run = await cli(['serve', '--prot', '8080']);
     expect(run.code).toBe(2);

@@ -111,6 +111,13 @@ describe('review page over a log whose older files were archived', () => {
     expect(fromConfig.code).toBe(0);
     expect(fromConfig.text).toMatch(/data-chain="intact"/);
 
+    // The gateway's config with its signing key: the standalone page checks checkpoints with its public half, as /review does.
+    writeFileSync(config, `audit:\n  signing_key_file: ${path.join(path.dirname(log.publicKeyFile), 'k.pem')}\nreview:\n  after: "${log.anchor}"\n`);
+    const signed = await page(['--config', config]);
+    expect(signed.code).toBe(0);
+    expect(signed.err).toContain('checking checkpoints with the public half of audit.signing_key_file');
+    expect(signed.err).not.toContain('no public key given');
+
     const bad = await page(['--after', 'nonsense']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--after must be SEQ:HASH/);
