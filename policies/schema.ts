@@ -38,11 +38,14 @@ const maxTimeout = z
 // http(s) only: the remote backends speak HTTP, and `tei-0:80` (a scheme-less host) parses as a URL with scheme `tei-0`.
 // The pattern tells editors what the check below refuses (JSON Schema's `uri` format takes any scheme).
 // A host (a name, or an IPv6 literal in brackets) and at most a 5-digit port, as the URL parser the loader uses requires (`http://:80`, `http://v:99999` it refuses).
+/** What the published JSON Schema says of a server URL; the loader holds URLs to it too, so an editor and `policy check` agree. */
+const SERVER_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://([^/?#@\\s:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#]|$)';
 const serverUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   // Credentials in the URL are never sent (undici drops them): every check would be a 401, read as a guard fault.
   .refine((url) => !/^[^/?#]*\/\/[^/?#]*@/.test(url), { error: 'must not carry credentials (user:password@): they are never sent; set api_key_env' })
-  .meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([^/?#@\\s:\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#]|$)' });
+  .refine((url) => new RegExp(SERVER_URL_PATTERN).test(url) && !/\s/.test(url), { error: 'must be http(s)://host[:port][/path]: a port of digits 0-65535, no spaces' })
+  .meta({ pattern: SERVER_URL_PATTERN });
 const serverUrls = z.union([serverUrl, z.array(serverUrl).min(1)]);
 
 /** Prompt Guard backends that run on a classification server: the gateway segments, the server scores. */

@@ -63,6 +63,9 @@ describe('the published JSON Schema', () => {
     ['a base_url without a host', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://:80/v1"}'],
     ['a base_url with credentials (never sent: undici drops them)', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://user:secret@lg.internal:8000/v1"}'],
     ['a base_url with a port out of range', 'guards:\n  lg: {type: llama_guard, backend: openai, model: x, base_url: "http://v:99999/v1"}'],
+    // The loader took these (WHATWG URL parsing), the schema did not: one rule for both now.
+    ['a url with a port of five digits led by a zero', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "http://tei-0:08080"}'],
+    ['a url with an empty port', 'guards:\n  pg: {type: prompt_guard, backend: tei, model: x, url: "http://tei-0:/"}'],
   ];
   // And what it accepts, the schema accepts.
   const ACCEPTED: [string, string][] = [
