@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { contextOf } from '../../pipeline/requestContext';
 
@@ -31,6 +31,19 @@ export function clientErrorResponse(code: string | undefined): { status: number;
 
 /** Handler for the server's `clientError` event. */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+  // Pipelining: the request before the bad one was read whole and is still being answered. The
+  // error is the next request's: that answer goes out first, then the error, under no request's id.
+  if (err.code !== 'ECONNRESET' && pending && (pending as ServerResponse & { req?: IncomingMessage }).req?.complete) {
+    const after = () => {
+      if (!socket.writable) return void socket.destroy();
+      const { status, reason, body } = clientErrorResponse(err.code);
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    if (pending.writableFinished) after();
+    else pending.once('finish', after);
+    return;
+  }
   // A connection reset has nobody to answer; a response already under way must not get a second one.
   // Nor does a client that closed its side halfway through a request's body (EOF after its head was
   // read): it hung up, and the body read records it so (499 client_closed), not as a 400 nobody
@@ -43,7 +56,6 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
   }
   const { status, reason, errorCode, body } = clientErrorResponse(err.code);
   // A request whose head was read (a slow body): its id goes out with the answer, and its record says the same status.
-  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   const requestId = pending ? contextOf(pending)?.requestId : undefined;
   if (pending && requestId) answeredByParser.set(pending, { status, code: errorCode });
   const idHeader = requestId ? `x-request-id: ${requestId}\r\n` : '';

@@ -118,6 +118,29 @@ describe('hostile input limits', () => {
     expect(JSON.parse(res.body).error.code).toBe('bad_request');
   });
 
+  test.each([
+    ['a head over the header limit', `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(4096)}\r\n\r\n`, 431],
+    ['garbage', 'NOT HTTP AT ALL\r\n\r\n', 400],
+  ])('pipelined after a valid request, %s is answered after that request, which gets its own 200 and record', async (_name, bad, status) => {
+    await h.script({ reply: 'the first answer', token_delay_ms: 20 });
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+    const before = h.recorder.records.length;
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}${bad}`);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    socket.destroy();
+    const answers = text.split(/(?=HTTP\/1\.1 \d{3} )/).filter((a) => a.startsWith('HTTP/1.1')).map((a) => ({ status: Number(a.slice(9, 12)), id: /^x-request-id: (\S+)$/im.exec(a)?.[1] }));
+    const record = h.recorder.records[before];
+    expect(answers).toEqual([{ status: 200, id: record.requestId }, { status, id: undefined }]);
+    expect(text).toContain('the first answer');
+    expect(record.status).toBe(200);
+  });
+
   test('CONNECT (a proxy tunnel) gets a 405 in OpenAI shape, not a silently closed socket', async () => {
     const res = await raw(h.gateway.port, ['CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n', { waitForCloseMs: 2000 }]);
     expect(res.status).toBe(405);
