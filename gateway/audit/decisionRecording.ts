@@ -49,7 +49,7 @@ export async function startDecisionRecording(config: GatewayConfig, log: (line: 
   let telemetry: TelemetryHandle | undefined;
   if (config.telemetry.enabled) {
     try {
-      telemetry = acquireTelemetry(env);
+      telemetry = acquireTelemetry(env, log);
     } catch (err) {
       // The audit log already holds its directory's lock: a failed start must give it back, or
       // the next start (a container restart) waits for a lock nobody holds.

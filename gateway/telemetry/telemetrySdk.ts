@@ -1,4 +1,4 @@
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
@@ -10,6 +10,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { packageRoot } from '../paths';
+import { exportErrorLogger } from './exportErrors';
 import { exportPlan } from './exportPlan';
 import { pushMetricReadersFromEnv } from './metricReaders';
 
@@ -42,8 +43,8 @@ export interface TelemetryHandle {
 
 let state: SdkState | undefined;
 
-export function acquireTelemetry(env: NodeJS.ProcessEnv = process.env): TelemetryHandle {
-  state ??= start(env);
+export function acquireTelemetry(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): TelemetryHandle {
+  state ??= start(env, log);
   state.users++;
   let released = false;
   const current = state;
@@ -65,7 +66,7 @@ export function telemetryRunning(): boolean {
   return !!state && !state.disabled;
 }
 
-function start(env: NodeJS.ProcessEnv): SdkState {
+function start(env: NodeJS.ProcessEnv, log: (line: string) => void): SdkState {
   if (/^\s*true\s*$/i.test(env.OTEL_SDK_DISABLED ?? '')) return { pushReaders: [], users: 0, disabled: true, logs: false, summary: 'telemetry: OTEL_SDK_DISABLED is set: no spans, log records or metrics' };
   const plan = exportPlan(env);
   // /metrics on the gateway's own port: the exporter never starts its own server.
@@ -93,6 +94,8 @@ function start(env: NodeJS.ProcessEnv): SdkState {
     ...(plan.push.logs ? {} : { logRecordProcessors: [] }),
   });
   sdk.start();
+  // After start: the SDK sets its own handler as it starts.
+  setGlobalErrorHandler(exportErrorLogger(log));
   return { sdk, prometheus, pushReaders, users: 0, disabled: false, logs: plan.push.logs, summary: plan.summary };
 }
 

@@ -13,11 +13,12 @@ import { closedPort } from '../../support/closedPort';
 
 describe('collector down', () => {
   let gw: RealGateway;
+  const logged: string[] = [];
 
   beforeAll(async () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${await closedPort()}`;
     process.env.OTEL_EXPORTER_OTLP_TIMEOUT = '500';
-    gw = await startRealGateway();
+    gw = await startRealGateway({ log: (line) => logged.push(line) });
   });
 
   afterAll(async () => {
@@ -54,5 +55,10 @@ describe('collector down', () => {
     expect(entries).toHaveLength(ids.length);
     expect(new Map(entries.map((e) => [e.request_id, e.action]))).toEqual(expected);
     expect(verifyChain(auditLines(gw.auditDir))).toMatchObject({ ok: true, records: 13 });
+    // The operator is told, once, in one line (no stack trace), without OTEL_LOG_LEVEL.
+    const failures = logged.filter((l) => l.startsWith('telemetry: an export to the collector failed'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/dropped; the audit log has every decision$/);
+    expect(failures[0]).not.toContain('\n');
   });
 });
