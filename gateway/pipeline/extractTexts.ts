@@ -54,9 +54,11 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   // Each prompt of a list is completed on its own (vLLM, OpenAI): one user turn each, so the content
   // guard scores each as sent. Joined into one turn, "Hello" before a harmful prompt diluted it under
   // the threshold (0.975 -> 0.778) while the engine completed it alone.
+  // A suffix is read with each prompt (fill-in-the-middle: the engine reads prompt, then suffix).
+  const prompts = promptTexts(request.prompt);
   const conversation: ChatTurn[] = [
     ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
-    ...texts.map((t) => ({ role: 'user' as const, content: t.text })),
+    ...prompts.map((t) => ({ role: 'user' as const, content: request.suffix ? `${t.text}\n${request.suffix}` : t.text })),
   ];
   return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
 }

@@ -30,12 +30,14 @@ const RULES: Rule[] = [
   {
     label: 'KEY',
     // Prefixed names too (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, GITLAB_TOKEN): `\b` fails after `_`.
-    // At most eight prefix words of at most 40 characters: bounded work wherever a match is tried.
-    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]{1,40}[_-]){0,8}(?:api[_-]?key|access[_-]?key|secret(?:[_-]?access)?(?:[_-]?key)?|token|passw(?:or)?d)["']?\s{0,16}[:=]\s{0,16})["']?[^\s"',;]{6,}["']?/gi,
+    // At most eight prefix words of at most 40 characters: bounded work wherever a match is tried
+    // (the whitespace around `:`/`=` follows a key name, so each run of it is read once or twice).
+    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]{1,40}[_-]){0,8}(?:api[_-]?key|access[_-]?key|secret(?:[_-]?access)?(?:[_-]?key)?|token|passw(?:or)?d)["']?\s*[:=]\s*)["']?[^\s"',;]{6,}["']?/gi,
     replace: (_m, name: string) => `${name}[KEY]`,
   },
-  // RFC 5321's lengths: a local part of at most 64 characters, labels of at most 63.
-  { label: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g },
+  // The local part from where its run of characters starts (tried inside a run, each try scanned
+  // to its end); labels of at most 63 characters (RFC 1035).
+  { label: 'EMAIL', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g },
   { label: 'CARD', pattern: /\b\d(?:[ -]?\d){12,18}\b/g, accept: (m) => luhn(m.replace(/\D/g, '')) },
   { label: 'SSN', pattern: /\b\d{3}-\d{2}-\d{4}\b/g },
   {

@@ -29,7 +29,7 @@ import { findEncodedPayloads } from './encodedPayloads';
 import type { TextFinding } from './findings';
 import { addSliceCounts, normalizeSlice, NO_COUNTS, planVariant, variantOf, type SliceCounts } from './normalize';
 import { decodeRot13Clauses, hintsAtRot13 } from './rot13';
-import { sanitizeText, spacedSeparators, type SanitizedText } from './sanitize';
+import { hasSeparators, sanitizeText, spacedSeparators, type SanitizedText } from './sanitize';
 import { sliceForTokenization } from './slices';
 import { joinedShortLines } from './splitLines';
 
@@ -104,17 +104,13 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
   const slices = raw.length <= sliceChars ? [raw] : sliceForTokenization(raw, sliceChars);
   const texts: string[] = [];
   const hidden: string[] = [];
-  const spaced: string[] = [];
-  let anySpaced = false;
+  let separators = false;
   let counts: SliceCounts = NO_COUNTS;
   for (let i = 0; i < slices.length; i++) {
     if (i > 0) await pause(signal);
     const part = normalizeSlice(slices[i]);
     texts.push(part.text);
-    // Slices are cut before whitespace, so a separator between two visible characters is never at a cut.
-    const apart = spacedSeparators(slices[i]);
-    anySpaced ||= apart !== undefined;
-    spaced.push(apart ?? slices[i]);
+    separators ||= hasSeparators(slices[i]);
     if (part.hidden) hidden.push(part.hidden);
     part.findings.forEach((f) => findings.add(f));
     counts = addSliceCounts(counts, part);
@@ -135,7 +131,9 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
 
   const child = { ...state, depth: state.depth + 1 };
   if (hidden.length) add(HIDDEN_TEXT_SUFFIX, await prepareAt(hidden.join(' '), child));
-  if (anySpaced) add(SPACED_SUFFIX, await prepareAt(spaced.join(''), child));
+  // On the whole text, not per slice: a text without spaces is cut anywhere, a separator at a cut included.
+  const spaced = separators ? spacedSeparators(raw) : undefined;
+  if (spaced !== undefined) add(SPACED_SUFFIX, await prepareAt(spaced, child));
   const joined = joinedShortLines(text);
   if (joined !== undefined) {
     findings.add('split_lines');

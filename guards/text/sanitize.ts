@@ -108,24 +108,56 @@ export function removeControlCharacters(text: string): { text: string; found: bo
 }
 
 /**
- * The text with every invisible, bidi or control character that stands between two visible
+ * The text with every invisible, bidi, control or tag character that stands between two visible
  * characters turned into a space; undefined when there is none. The scanned text removes them
  * (they usually split a word into other tokens), but one put where a space belongs glues the words
  * together for the guards ("Give\u200Bme\u200Bstep..." reads "Givemestep...") while the engine's
  * tokenizer keeps every word (a separator token between them). So this reading is scanned beside it
- * (prepareTexts.ts `#spaced`); a guard takes the max. Ordinary invisibles (ZWJ in emoji, variation
- * selectors) are left to the removal.
+ * (prepareTexts.ts `#spaced`); a guard takes the max. Left to the removal, where they are ordinary
+ * writing (ordinarySeparator): joiners and presentation selectors after an emoji, joiners inside a
+ * word of a script that uses them (Arabic, Indic), zero-width spaces between words of a script
+ * written without spaces (Thai, Khmer, Han, ...), where the glued reading is the natural one.
  */
-const SEPARATOR_RUN = new RegExp(`(?<=\\S)(?:${INVISIBLE.source}|${BIDI.source}|${CONTROL.source})+(?=\\S)`, 'gu');
+const SEPARATOR = `${INVISIBLE.source}|${BIDI.source}|${CONTROL.source}|[\\u{E0000}-\\u{E007F}]`;
+// Between two characters that are neither whitespace nor separators themselves (a run's end is not a visible character).
+const SEPARATOR_RUN = new RegExp(`(?<=[\\s\\S])(?<!\\s|${SEPARATOR})(?:${SEPARATOR})+(?=[\\s\\S])(?!\\s|${SEPARATOR})`, 'gu');
+
+/** Whether the text holds any character spacedSeparators may read as a space (a cheap test before the whole-text pass). */
+export function hasSeparators(text: string): boolean {
+  return SEPARATOR_CHAR.test(text);
+}
+const SEPARATOR_CHAR = new RegExp(SEPARATOR, 'u');
 
 export function spacedSeparators(text: string): string | undefined {
   let found = false;
-  const out = text.replace(SEPARATOR_RUN, (run) => {
-    if ([...run].every((ch) => ORDINARY_INVISIBLE.has(ch))) return run;
+  const out = text.replace(SEPARATOR_RUN, (run: string, offset: number, whole: string) => {
+    const before = String.fromCodePoint(whole.codePointAt(offset - 1 - (isLowSurrogate(whole, offset - 1) ? 1 : 0)) ?? 32);
+    const after = String.fromCodePoint(whole.codePointAt(offset + run.length) ?? 32);
+    if (ordinarySeparator(run, before, after)) return run;
     found = true;
     return ' ';
   });
   return found ? out : undefined;
+}
+
+const EMOJI = /\p{Extended_Pictographic}/u;
+/** Scripts whose words take ZWJ/ZWNJ inside them (conjuncts, Persian half-spaces). */
+const JOINING_SCRIPTS = ['Arabic', 'Syriac', 'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Hebrew'].map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
+/** Scripts written without spaces between words, where a zero-width space marks a word break. */
+const UNSPACED_SCRIPTS = ['Thai', 'Lao', 'Khmer', 'Myanmar', 'Tibetan', 'Han', 'Hiragana', 'Katakana'].map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
+const JOINERS = new Set(['\u200C', '\u200D']);
+
+function ordinarySeparator(run: string, before: string, after: string): boolean {
+  const chars = [...run];
+  if (chars.every((ch) => ORDINARY_INVISIBLE.has(ch)) && EMOJI.test(before)) return true;
+  const sameScript = (scripts: RegExp[]) => scripts.some((script) => script.test(before) && script.test(after));
+  if (chars.every((ch) => JOINERS.has(ch)) && sameScript(JOINING_SCRIPTS)) return true;
+  return chars.every((ch) => ch === '\u200B') && sameScript(UNSPACED_SCRIPTS);
+}
+
+function isLowSurrogate(text: string, at: number): boolean {
+  const code = text.charCodeAt(at);
+  return at > 0 && code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

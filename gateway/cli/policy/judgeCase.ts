@@ -1,3 +1,4 @@
+import { combinedAction } from '../../../policies/evaluate';
 import type { TestCase } from '../../../policies/schema';
 import type { ConversationResult } from './runConversation';
 
@@ -27,10 +28,13 @@ export function judgeCase(test: TestCase, result: ConversationResult): CaseOutco
   // Under window mode a streamed answer is checked window by window: a window can block what the
   // whole answer passes, and a harm split across windows passes when whole_answer is off. A client
   // that streams meets that outcome, so the case holds only if it holds both ways.
-  if (streamed && result.streamed) {
-    const where = `tokens ${result.streamed.window.from}-${result.streamed.window.to} of ${result.streamed.tokens}`;
-    if (streamed.action !== test.expect) failures.push(`streamed (window mode): expected ${test.expect}, got ${streamed.action}${streamed.action === 'allow' ? '' : ` at ${where} (${streamed.reason})`}`);
-    else if (test.rule !== undefined && streamed.action !== 'allow' && streamed.decidingRule !== test.rule) failures.push(`streamed (window mode): expected rule ${test.rule} to decide, got ${streamed.decidingRule ?? 'none'} at ${where}`);
+  // What a streaming client meets: the input's decision with the answer's as window mode checks it.
+  const streamedAction = streamed ? combinedAction(result.input.decision, streamed) : undefined;
+  if (streamed && streamedAction && result.streamed) {
+    const deciding = streamed.action === streamedAction && result.input.decision.action !== streamedAction ? streamed : result.input.decision;
+    const where = deciding === streamed ? ` at tokens ${result.streamed.window.from}-${result.streamed.window.to} of ${result.streamed.tokens}` : '';
+    if (streamedAction !== test.expect) failures.push(`streamed (window mode): expected ${test.expect}, got ${streamedAction}${streamedAction === 'allow' ? '' : `${where} (${deciding.reason})`}`);
+    else if (test.rule !== undefined && streamedAction !== 'allow' && deciding.decidingRule !== test.rule) failures.push(`streamed (window mode): expected rule ${test.rule} to decide, got ${deciding.decidingRule ?? 'none'}${where}`);
   }
   if (test.shadow !== undefined) {
     const fired = [...result.input.decision.shadow, ...(result.output?.decision.shadow ?? [])].map((o) => o.ruleId);
@@ -43,7 +47,7 @@ export function judgeCase(test: TestCase, result: ConversationResult): CaseOutco
     name: test.name,
     passed: failures.length === 0,
     expected: test.expect + (test.rule ? ` (${test.rule})` : ''),
-    actual: result.action + (streamed && streamed.action !== result.action ? ` (streamed: ${streamed.action})` : ''),
+    actual: result.action + (streamedAction && streamedAction !== result.action ? ` (streamed: ${streamedAction})` : ''),
     rule,
     detail: failures.length ? failures.join('; ') : why,
   };

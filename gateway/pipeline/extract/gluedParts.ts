@@ -7,23 +7,25 @@ import { JOINED_PREFIX } from './joinedTexts';
  * and `<|eot` + `_id|>` one control token. The guards read each part, and short ones joined with a
  * space (joinedTexts.ts); where a part ends and the next begins without whitespace, they also read
  * the parts joined with nothing, as one more text (a `joined:` path: a second reading, not a text of
- * its own). Per content list (`...content`, a tool result's `...output`) and source, in order.
+ * its own). Per list of parts (`...content`, a tool result's `...output`, a reasoning item's `...summary`), in order.
  */
-const PART_PATH = /^(.+\.(?:content|output))\[\d+\]$/;
+// A text part keeps the short path `...content[j]`; reasoning parts name their member (`...summary[j].text`).
+const PART_PATH = /^(.+\.(?:content|output|summary))\[\d+\](?:\.text)?$/;
 
 export function gluedParts(texts: readonly ScanText[]): ScanText[] {
+  // Per list whatever each part's source (a `document` part beside text parts is joined to them by the engine too).
   const lists = new Map<string, ScanText[]>();
   for (const t of texts) {
     const list = PART_PATH.exec(t.path)?.[1];
     if (list === undefined || t.text === '') continue;
-    const key = `${t.source} ${list}`;
-    (lists.get(key) ?? lists.set(key, []).get(key)!).push(t);
+    (lists.get(list) ?? lists.set(list, []).get(list)!).push(t);
   }
   const glued: ScanText[] = [];
-  for (const parts of lists.values()) {
+  for (const [list, parts] of lists) {
     if (parts.length < 2 || !partsTouch(parts)) continue;
-    const list = PART_PATH.exec(parts[0].path)![1];
-    glued.push({ source: parts[0].source, path: `${JOINED_PREFIX}${list}`, text: parts.map((p) => p.text).join('') });
+    // Read as the list's third-party source when it holds one (a document part), so injection rules read it too.
+    const source = parts.find((p) => p.source === 'document')?.source ?? parts[0].source;
+    glued.push({ source, path: `${JOINED_PREFIX}${list}`, text: parts.map((p) => p.text).join('') });
   }
   return glued;
 }

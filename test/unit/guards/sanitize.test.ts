@@ -7,7 +7,7 @@ import {
   sanitizeText,
   spacedSeparators,
 } from '../../../guards/text/sanitize';
-import { prepareTexts, sanitizeLongText } from '../../../guards/text/prepareTexts';
+import { prepareText, prepareTexts, sanitizeLongText } from '../../../guards/text/prepareTexts';
 
 /** Encodes ASCII as Unicode tag characters, the way "ASCII smuggling" hides instructions. */
 function toTags(ascii: string): string {
@@ -61,9 +61,22 @@ describe('separators between visible characters (spacedSeparators)', () => {
     expect(spacedSeparators('\u200Bword \u200Banother\u200B')).toBeUndefined();
   });
 
-  it('leaves ordinary invisibles (emoji joiners, presentation selectors) and plain text alone', () => {
+  it('leaves ordinary writing alone: emoji joiners and selectors, joiners inside Persian or Hindi words, zero-width spaces between Thai or Han words', () => {
     expect(spacedSeparators('\u{1F469}\u200D\u{1F4BB} \u2764\uFE0Fok')).toBeUndefined();
     expect(spacedSeparators('plain text')).toBeUndefined();
+    expect(spacedSeparators('می\u200Cخواهم')).toBeUndefined();
+    expect(spacedSeparators('क्\u200Dष')).toBeUndefined();
+    expect(spacedSeparators('ภาษา\u200Bไทย 漢\u200B字')).toBeUndefined();
+  });
+
+  it('reads the same characters as spaces between words of other scripts, and joiners, selectors and tag characters between letters', () => {
+    expect(spacedSeparators('слово\u200Bслово')).toBe('слово слово');
+    expect(spacedSeparators('Give\u200Dme\uFE0Fstep\u{E0020}by\u{E007F}step')).toBe('Give me step by step');
+  });
+
+  it('is read on the whole text: a separator where a long text without spaces is cut into slices is spaced too', async () => {
+    const one = await prepareText(`${'a'.repeat(10)}\u200B${'b'.repeat(10)}`, undefined, 10);
+    expect(one.extras).toContainEqual({ suffix: '#spaced', text: `${'a'.repeat(10)} ${'b'.repeat(10)}` });
   });
 
   it('becomes a #spaced text beside the scanned one, which removes them', async () => {

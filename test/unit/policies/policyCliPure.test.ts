@@ -54,6 +54,22 @@ describe('judgeCase', () => {
     expect(outcome.detail).toContain('guard g failed (timeout) in rule new: no verdict');
   });
 
+  test('streamed (window mode): the input decision counts with the windows, so an input flag holds streamed too; a window block decides over it', () => {
+    const flagRules = [Rule.parse({ id: 'jb', guard: 'g', threshold: 0.9, action: 'flag' })];
+    const input = decide('input', flagRules, new Map([['jb', verdict(0.95)]]), policy);
+    const windows = (score: number) => decide('output', [Rule.parse({ id: 'ans', guard: 'g', threshold: 0.5 })], new Map([['ans', verdict(score)]]), policy);
+    const run = (score: number): ConversationResult => ({
+      input: { decision: input, verdicts: [], durationMs: 0 },
+      output: { decision: windows(0.1), verdicts: [], durationMs: 0 },
+      action: 'flag',
+      deciding: input,
+      streamed: { phase: { decision: windows(score), verdicts: [], durationMs: 0 }, window: { from: 0, to: 4, released: 0, end: false }, tokens: 8, wholeAnswer: true },
+    });
+    const flagged = TestCase.parse({ name: 't', prompt: 'x', answer: 'y', expect: 'flag', rule: 'jb' });
+    expect(judgeCase(flagged, run(0.1))).toMatchObject({ passed: true, actual: 'flag' });
+    expect(judgeCase(flagged, run(0.9))).toMatchObject({ passed: false, actual: 'flag (streamed: block)', detail: expect.stringContaining('streamed (window mode): expected flag, got block at tokens 0-4 of 8') });
+  });
+
   test('an output block decides when the input allowed', () => {
     const test = TestCase.parse({ name: 't', prompt: 'x', answer: 'y', expect: 'block', rule: 'ans' });
     expect(judgeCase(test, result(0.1, 0.9))).toMatchObject({ passed: true, rule: 'ans' });

@@ -30,7 +30,10 @@ describe('redact (content capture "redacted")', () => {
     expect(redact('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----')).toBe('[KEY]');
   });
 
-  test('masks what the linear-time patterns must still find: flags, multi-line values, encrypted keys, long local parts cut at 64', () => {
+  test('masks what the linear-time patterns must still find: flags, values aligned far from their name, encrypted keys, long local parts', () => {
+    expect(redact(`DB_PASSWORD${' '.repeat(20)}= hunter2hunter2`)).toBe(`DB_PASSWORD${' '.repeat(20)}= [KEY]`);
+    expect(redact(`password:\n${' '.repeat(18)}hunter22hunter`)).toBe(`password:\n${' '.repeat(18)}[KEY]`);
+    expect(redact(`write to ${'x'.repeat(70)}@example.com now`)).toBe('write to [EMAIL] now');
     expect(redact('run --api-key=abcdef123456 now')).toBe('run --api-key=[KEY] now');
     expect(redact('password:\n  hunter22hunter')).toBe('password:\n  [KEY]');
     expect(redact('-----BEGIN ENCRYPTED PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\nMIIE+/=\n-----END ENCRYPTED PRIVATE KEY-----')).toBe('[KEY]');
@@ -42,6 +45,8 @@ describe('redact (content capture "redacted")', () => {
   // event loop, every request stalled meanwhile); linear patterns take well under a second.
   test.each([
     ['dotted words (e-mail local part)', 'a.'.repeat(60_000)],
+    ['key names followed by long runs of spaces', 'token     '.repeat(12_000)],
+    ['zero-width spaces between letters', 'a\u200B'.repeat(60_000)],
     ['hyphenated words (key names)', 'a-'.repeat(60_000)],
     ['hyphenated digits', '1-'.repeat(60_000)],
     ['token-looking runs', 'eyJ-'.repeat(30_000)],

@@ -11,14 +11,20 @@ describe('gluedParts: a list of content parts joined with nothing, as TGI and Ol
     expect(isJoinedText(glued[0])).toBe(true);
   });
 
-  test('tool results given as parts (`...output`) too; lists, and sources within a list, stay apart', () => {
+  test('tool results given as parts (`...output`), reasoning parts (`...summary[j].text`), a document part beside text parts; lists stay apart', () => {
     const glued = gluedParts([
       part('input[2].output[0]', '<|eot', 'tool'),
       part('input[2].output[1]', '_id|>', 'tool'),
       part('input[3].content[0]', 'a'),
       part('input[3].content[1]', 'b', 'document'),
+      part('input[4].summary[0].text', '<|start_header', 'assistant'),
+      part('input[4].summary[1].text', '_id|>', 'assistant'),
     ]);
-    expect(glued).toEqual([{ source: 'tool', path: 'joined:input[2].output', text: '<|eot_id|>' }]);
+    expect(glued).toEqual([
+      { source: 'tool', path: 'joined:input[2].output', text: '<|eot_id|>' },
+      { source: 'document', path: 'joined:input[3].content', text: 'ab' },
+      { source: 'assistant', path: 'joined:input[4].summary', text: '<|start_header_id|>' },
+    ]);
   });
 
   test('nothing when each boundary has whitespace on a side, a list has one part, or texts are not parts', () => {
