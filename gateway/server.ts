@@ -221,12 +221,15 @@ async function startParts(
       const left = await inFlight.drain(Math.max(0, deadline - Date.now()));
       if (left > 0) log(`shutdown: ${left} requests had not recorded their outcome by the end of the grace period; their records may be missing`);
       await access.close();
+      // The audit log writes its shutdown checkpoint and gives its lock back as it closes: before the
+      // guards stop, since a guard model run can outlast the grace period (a native call nothing
+      // interrupts) and a process ended meanwhile left no checkpoint and a held lock (a deploy
+      // read as a crash). Every request has recorded its outcome by now.
+      await recording?.close();
       await devEngine?.close();
       await policies.close();
       await metricsListener?.close();
       review?.close();
-      // Last: the audit log writes its shutdown checkpoint as it closes.
-      await recording?.close();
     })();
     return stopping;
   };

@@ -24,7 +24,8 @@ const commands: Record<string, { run: Command; summary: string; help?: boolean }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name !== 'serve' && name !== 'dev-engine' && name !== 'review') quietWhenReaderLeaves();
+  if (name === 'serve' || name === 'dev-engine' || name === 'review') logsNeverEndServer();
+  else quietWhenReaderLeaves();
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 1;
@@ -59,6 +60,19 @@ function quietWhenReaderLeaves(): void {
       if (err.code !== 'EPIPE') throw err;
       // Nothing more can be read of it: stop as `head` expects, with the exit code the command has set so far.
       process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
+/**
+ * A server's log has no reader any more (`serve | tee` after Ctrl-C, a log collector gone): its
+ * lines are dropped. Unhandled, the EPIPE of the next line (the "draining" one) ended the process
+ * mid-drain: streams cut, their records and the shutdown checkpoint lost.
+ */
+function logsNeverEndServer(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
     });
   }
 }

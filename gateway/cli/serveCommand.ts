@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { startGateway } from '../server';
+import { onnxWorkersBusy } from '../../guards/onnx/ortHost';
 import { shutdownTelemetry } from '../telemetry/telemetrySdk';
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -56,7 +57,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     onSignal = (signal: string) => {
       if (draining) {
         // A third one: the operator means it (records of requests still in flight may be lost).
-        if (++repeats >= 2) process.exit(130);
+        if (++repeats >= 2) forceExit(130, log);
         log(`${signal}: already draining (up to ${config.shutdown_grace_s}s); the process exits when it is done (once more to exit now)`);
         return;
       }
@@ -69,7 +70,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       // stop exits on its own, sooner.
       hardExit(graceMs, () => {
         log(stopped ? 'stopped; exiting with work still pending (telemetry exporters)' : `shutdown did not finish within ${config.shutdown_grace_s}s: exiting now`);
-        process.exit(stopped ? 0 : 1);
+        forceExit(stopped ? 0 : 1, log);
       });
       const plan = shutdownPlan(graceMs);
       void running
@@ -80,7 +81,7 @@ export async function serveCommand(args: string[]): Promise<number> {
           stopped = true;
           log('stopped');
           // Anything still holding the event loop now is an exporter's retry: do not wait for it.
-          hardExit(Math.min(1000, Math.max(0, deadline - Date.now())), () => process.exit(0));
+          hardExit(Math.min(1000, Math.max(0, deadline - Date.now())), () => forceExit(0, log));
           resolve();
         });
     };
@@ -99,6 +100,20 @@ export function shutdownPlan(graceMs: number): { drainMs: number; telemetryMs: n
   const reserve = Math.min(5000, graceMs / 4);
   // A collector that is down never answers a flush: waiting longer than a few seconds buys nothing.
   return { drainMs: Math.max(0, graceMs - reserve), telemetryMs: 5000, marginMs: Math.min(250, reserve / 4) };
+}
+
+/**
+ * Ends the process now. Under a guard model run still inside onnxruntime (a worker thread Node
+ * cannot stop mid-call), process.exit aborts the process (SIGABRT, a core dump, a C++ message):
+ * SIGKILL then, which ends it as cleanly as the situation allows (exit status 137).
+ */
+function forceExit(code: number, log: (line: string) => void): void {
+  if (onnxWorkersBusy() > 0) {
+    log('a guard model run is still inside onnxruntime, which an exit would abort in: ending with SIGKILL');
+    process.kill(process.pid, 'SIGKILL');
+    return;
+  }
+  process.exit(code);
 }
 
 function hardExit(afterMs: number, exit: () => void): void {

@@ -53,6 +53,20 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Every worker thread not yet ended, across all hosts of the process. */
+const liveConnections = new Set<Connection>();
+
+/**
+ * Worker threads that may be inside a native onnxruntime call now (a call pending, or asked to stop
+ * and still finishing one). A process that exits under one aborts (onnxruntime-node throws a C++
+ * Napi::Error that nothing catches): a forced exit ends with SIGKILL instead (gateway/cli/serveCommand.ts).
+ */
+export function onnxWorkersBusy(): number {
+  let busy = 0;
+  for (const conn of liveConnections) if (conn.pending.size > 0 || conn.stopping) busy++;
+  return busy;
+}
+
 /** One started worker and the calls waiting on it. */
 class Connection {
   readonly pending = new Map<number, Pending>();
@@ -69,12 +83,14 @@ class Connection {
     private readonly onExit: (conn: Connection) => void,
   ) {
     worker.unref();
+    liveConnections.add(this);
     worker.on('message', (msg: WorkerMessage) => this.onMessage(msg));
     worker.on('error', (err) => {
       this.lastError = err;
     });
     worker.on('exit', (code) => {
       this.exited = true;
+      liveConnections.delete(this);
       const reason = this.lastError ? this.lastError.message : this.stopping ? 'stopped' : `exit code ${code}`;
       const error = new OrtWorkerError(`the ONNX worker thread stopped (${reason}); it restarts on the next call`);
       for (const p of this.pending.values()) p.reject(error);
