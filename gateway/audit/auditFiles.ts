@@ -43,7 +43,8 @@ export function* auditLines(dir: string, now: () => number = Date.now): Generato
     if (lines[lines.length - 1] === '') lines.pop();
     const unfinishedLast = n === files.length - 1 && text.length > 0 && !text.endsWith('\n');
     for (let i = 0; i < lines.length; i++) {
-      const unfinished = unfinishedLast && i === lines.length - 1 ? { unfinished: { unchangedMs: Math.max(0, now() - mtimeMs) } } : {};
+      // Not clamped: a modification time in the future (set by hand) gives a negative age, which no grace accepts.
+      const unfinished = unfinishedLast && i === lines.length - 1 ? { unfinished: { unchangedMs: now() - mtimeMs } } : {};
       yield { file: path.basename(file), line: i + 1, text: lines[i], ...unfinished };
     }
   }

@@ -1,6 +1,6 @@
 import type { AuditAction, AuditEntry } from './auditEntry';
 import { auditLines } from './auditFiles';
-import { UNFINISHED_GRACE_MS } from './chainVerifier';
+import { beingWritten } from './chainVerifier';
 import type { ChainFields } from './hashChain';
 import { refusalsIn, type RejectionEntry } from './rejectionEntry';
 import type { StreamStartEntry } from './streamStartEntry';
@@ -102,7 +102,7 @@ export function readAllEntries(dir: string): { entries: StoredAuditEntry[]; unre
   let unreadable = 0;
   for (const line of auditLines(dir)) {
     // A record being written is neither read nor counted unreadable: it is read once whole.
-    if (line.unfinished && line.unfinished.unchangedMs < UNFINISHED_GRACE_MS) continue;
+    if (beingWritten(line)) continue;
     try {
       const parsed = JSON.parse(line.text) as StoredAuditEntry | null;
       if (parsed && parsed.kind === 'decision' && isReadableDecision(parsed)) entries.push(parsed);

@@ -70,15 +70,17 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
   let writing: VerifyReport['writing'];
   for (const at of lines) {
     files.add(at.file);
-    // A record being written: checking it now would report a live log as corrupted.
-    if (at.unfinished && at.unfinished.unchangedMs < UNFINISHED_GRACE_MS) {
-      writing = { file: at.file, line: at.line, unchangedMs: at.unfinished.unchangedMs };
+    // A record being written: checking it now would report a live log as corrupted. Only a line
+    // that is not yet a record, in a file changed moments ago (not "in the future"): a complete
+    // record without its newline, or a file dated ahead, is checked as any other line.
+    if (beingWritten(at)) {
+      writing = { file: at.file, line: at.line, unchangedMs: at.unfinished!.unchangedMs };
       continue;
     }
     const record = parse(at.text);
     if (!record) {
       const message = at.unfinished
-        ? `an unfinished last line (no newline), unchanged for ${Math.round(at.unfinished.unchangedMs / 1000)} s: a record cut off (a crash, a full disk) or edited; the gateway cuts it off when it next starts`
+        ? `an unfinished last line (no newline), ${at.unfinished.unchangedMs < 0 ? 'its file dated in the future' : `unchanged for ${Math.round(at.unfinished.unchangedMs / 1000)} s`}: a record cut off (a crash, a full disk) or edited; the gateway cuts it off when it next starts`
         : 'not a valid audit record (edited or corrupted)';
       problems.push({ kind: 'corrupt', file: at.file, line: at.line, message });
       continue;
@@ -127,6 +129,12 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
  * or, with `after`, the record right after the archived part, linked to its hash. Shared with the
  * review page's line-by-line check (gateway/review/chainCursor.ts), so both judge a start alike.
  */
+/** Pure: a newest file's last line that is still being written (see UNFINISHED_GRACE_MS), by its age and its text. */
+export function beingWritten(at: AuditLine): boolean {
+  const age = at.unfinished?.unchangedMs;
+  return age !== undefined && age >= 0 && age < UNFINISHED_GRACE_MS && parse(at.text) === undefined;
+}
+
 export function checkStart(first: { seq: number; prev: string }, after?: ChainAnchor): { kind: ProblemKind; message: string } | undefined {
   if (!after) {
     if (first.seq === 1 && first.prev === GENESIS) return undefined;

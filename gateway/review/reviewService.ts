@@ -42,9 +42,14 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
     keys.set(keyId, publicKey);
   }
   if (options.signingKeyFile && keys.size === 0) {
-    const key = loadSigningKey(options.signingKeyFile);
-    keys.set(key.keyId, key.publicKey);
-    options.log(`review: checking checkpoints with the public half of audit.signing_key_file (${key.keyId}); give verifiers' own copy with review.public_key_files`);
+    try {
+      const key = loadSigningKey(options.signingKeyFile);
+      keys.set(key.keyId, key.publicKey);
+      options.log(`review: checking checkpoints with the public half of audit.signing_key_file (${key.keyId}); give verifiers' own copy with review.public_key_files`);
+    } catch (err) {
+      // A reviewer on another host or user need not read the gateway's private key: the page still serves.
+      options.log(`review: audit.signing_key_file is not readable here (${(err as Error).message}); give the public key with --public-key or review.public_key_files`);
+    }
   }
   if (keys.size === 0) options.log('review: no public key given: signed checkpoints are listed but not checked (--public-key FILE)');
   if (options.after) options.log(`review: older files were archived: the log must continue from their last record, seq ${options.after.seq} (--after)`);

@@ -13,8 +13,8 @@ export function exportErrorLogger(write: (line: string) => void, now: () => numb
       since++;
       return;
     }
-    const more = since > 0 ? `; ${since} more failed since the last line` : '';
-    write(`telemetry: an export to the collector failed (${describe(err)}): those spans, log records or metrics are dropped${more}; the audit log has every decision`);
+    const more = since > 0 ? `; ${since} more errors since the last line` : '';
+    write(`telemetry: the OpenTelemetry SDK reported an error (${describe(err)}), most often an export to the collector that failed, whose spans, log records or metrics are dropped${more}; the audit log has every decision`);
     lastLogged = at;
     since = 0;
   };

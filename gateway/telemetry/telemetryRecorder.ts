@@ -167,12 +167,27 @@ function emitLogs(record: RequestRecord, content: CapturedContent, audit: AuditP
  * dropped, other apps' included) and, with the collector away, the export queue held gigabytes.
  */
 export const EXPORTED_TEXT_CHARS = 8192;
+/** And at most this many in all per record and direction (a long chat resends every turn; the answer keeps its own share). */
+export const EXPORTED_RECORD_CHARS = 32_768;
 
-export function exportedText(text: string): string {
-  if (text.length <= EXPORTED_TEXT_CHARS) return text;
+export function exportedText(text: string, limit = EXPORTED_TEXT_CHARS): string {
+  if (text.length <= limit) return text;
   // Never half a surrogate pair (an exporter writes it as U+FFFD).
-  const cut = EXPORTED_TEXT_CHARS - (/[\uD800-\uDBFF]/.test(text[EXPORTED_TEXT_CHARS - 1]) ? 1 : 0);
+  const cut = limit > 0 && /[\uD800-\uDBFF]/.test(text[limit - 1]) ? limit - 1 : limit;
   return `${text.slice(0, cut)}[... ${text.length - cut} more characters in the audit record]`;
+}
+
+/** The record's captured texts as exported: each bounded, and all of them together. */
+export function exportedContent(content: CapturedContent): Record<string, string[]> {
+  const bounded = (texts: string[]): string[] => {
+    let left = EXPORTED_RECORD_CHARS;
+    return texts.map((text) => {
+      const limit = Math.min(EXPORTED_TEXT_CHARS, left);
+      left -= Math.min(text.length, limit);
+      return exportedText(text, limit);
+    });
+  };
+  return { [SECURITY.CONTENT_INPUT]: bounded(content.input), [SECURITY.CONTENT_OUTPUT]: bounded(content.output) };
 }
 
 function emitDecisionLog(logger: ReturnType<typeof logs.getLogger>, ctx: ReturnType<typeof context.active>, base: Attributes, record: RequestRecord, content: CapturedContent, audit: AuditPosition | undefined): void {
@@ -186,8 +201,7 @@ function emitDecisionLog(logger: ReturnType<typeof logs.getLogger>, ctx: ReturnT
     // The record's own total (the audit's timings.total_ms), not the time until this line was emitted after the audit write.
     [GATEWAY.LATENCY_MS]: round(record.durationMs ?? Date.now() - Date.parse(record.receivedAt)),
     [SECURITY.CONTENT_CAPTURE]: content.capture,
-    [SECURITY.CONTENT_INPUT]: content.input.map(exportedText),
-    [SECURITY.CONTENT_OUTPUT]: content.output.map(exportedText),
+    ...exportedContent(content),
   } as LogAttributes;
   if (deciding?.decision.decidingRule) {
     attributes[SECURITY.RULE_ID] = deciding.decision.decidingRule;

@@ -29,12 +29,18 @@ export function clientErrorResponse(code: string | undefined): { status: number;
   return { status: status as number, reason: reason as string, errorCode: errorCode as string, body };
 }
 
+/** Connections whose bad pipelined request is answered once the answer before it went out. */
+const answeringAfterPending = new WeakSet<Socket>();
+
 /** Handler for the server's `clientError` event. */
 export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
   // Pipelining: the request before the bad one was read whole and is still being answered. The
   // error is the next request's: that answer goes out first, then the error, under no request's id.
   if (err.code !== 'ECONNRESET' && pending && (pending as ServerResponse & { req?: IncomingMessage }).req?.complete) {
+    // The parser stays in error and raises this again on every later chunk: one answer, once.
+    if (answeringAfterPending.has(socket)) return;
+    answeringAfterPending.add(socket);
     const after = () => {
       if (!socket.writable) return void socket.destroy();
       const { status, reason, body } = clientErrorResponse(err.code);

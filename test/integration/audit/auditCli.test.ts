@@ -129,6 +129,24 @@ describe('safety-gateway audit', () => {
     expect((await cli(['query', '--dir', dir])).err).toContain('1 unreadable line(s) skipped');
   });
 
+  test('verify: the grace hides nothing a hand could make: a complete record without its newline, or a torn line in a file dated ahead, is checked', async () => {
+    const files = listAuditFiles(dir);
+    const newest = files[files.length - 1];
+    // The last record edited, its newline dropped so it looks like a write under way: still an edit.
+    editLines(newest, (l) => [...l.slice(0, -1), l[l.length - 1].replace('"app":"app-', '"app":"xpp-')]);
+    writeFileSync(newest, readFileSync(newest, 'utf8').replace(/\n$/, ''));
+    const edited = await cli(['verify', '--dir', dir]);
+    expect(edited.code).toBe(1);
+    expect(edited.out).toMatch(/edited: record seq 12 does not match its hash/);
+    // A torn line whose file is dated in the future (its age never grows): corrupt, not "being written".
+    writeFileSync(newest, `${readFileSync(newest, 'utf8')}\n{"seq":13,"prev":"`);
+    const future = new Date(Date.now() + 3600_000);
+    utimesSync(newest, future, future);
+    const dated = await cli(['verify', '--dir', dir]);
+    expect(dated.code).toBe(1);
+    expect(dated.out).toMatch(/corrupt: an unfinished last line \(no newline\), its file dated in the future/);
+  });
+
   test('verify: a directory without audit files fails (a wrong --dir, or a log removed whole)', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'audit-empty-'));
     const res = await cli(['verify', '--dir', empty]);

@@ -117,6 +117,12 @@ describe('review page over a log whose older files were archived', () => {
     expect(signed.code).toBe(0);
     expect(signed.err).toContain('checking checkpoints with the public half of audit.signing_key_file');
     expect(signed.err).not.toContain('no public key given');
+    // A reviewer on another host or user, who cannot read the gateway's private key: the page still serves.
+    writeFileSync(config, `audit:\n  signing_key_file: ${path.join(path.dirname(log.publicKeyFile), 'missing.pem')}\nreview:\n  after: "${log.anchor}"\n`);
+    const unreadable = await page(['--config', config]);
+    expect(unreadable.code).toBe(0);
+    expect(unreadable.text).toMatch(/data-chain="intact"/);
+    expect(unreadable.err).toMatch(/audit\.signing_key_file is not readable here/);
 
     const bad = await page(['--after', 'nonsense']);
     expect(bad.code).toBe(2);

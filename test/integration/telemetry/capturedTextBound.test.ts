@@ -1,5 +1,5 @@
 import { readEntries } from '../../../gateway/audit/auditQuery';
-import { EXPORTED_TEXT_CHARS, exportedText } from '../../../gateway/telemetry/telemetryRecorder';
+import { EXPORTED_RECORD_CHARS, EXPORTED_TEXT_CHARS, exportedContent, exportedText } from '../../../gateway/telemetry/telemetryRecorder';
 import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
 import { fixturePolicyVariant } from '../../support/policyFiles';
@@ -17,6 +17,18 @@ test('exportedText: whole up to the bound, then the bound and how much more the 
   expect(exportedText(long)).toBe(`${'x'.repeat(EXPORTED_TEXT_CHARS)}[... 500 more characters in the audit record]`);
   const pair = `${'x'.repeat(EXPORTED_TEXT_CHARS - 1)}\u{1F600}tail`;
   expect(exportedText(pair)).toBe(`${'x'.repeat(EXPORTED_TEXT_CHARS - 1)}[... 6 more characters in the audit record]`);
+});
+
+test('exportedContent: a record exports at most EXPORTED_RECORD_CHARS of text per direction (a long chat resends every turn)', () => {
+  const turns = Array.from({ length: 50 }, (_, i) => `${i}`.padEnd(8_000, 'w'));
+  const exported = exportedContent({ capture: 'full', input: turns, output: ['the answer'] });
+  const input = exported['gen_ai.security.content.input'];
+  expect(input.slice(0, 4)).toEqual(turns.slice(0, 4));
+  expect(input[4]).toBe(`${turns[4].slice(0, EXPORTED_RECORD_CHARS - 4 * 8_000)}[... ${8_000 - (EXPORTED_RECORD_CHARS - 4 * 8_000)} more characters in the audit record]`);
+  expect(input[49]).toBe('[... 8000 more characters in the audit record]');
+  // The answer has a share of its own.
+  expect(exported['gen_ai.security.content.output']).toEqual(['the answer']);
+  expect(input.join('').length).toBeLessThan(EXPORTED_RECORD_CHARS + 50 * 60);
 });
 
 describe('captured content in exported decision logs', () => {

@@ -56,7 +56,7 @@ describe('collector down', () => {
     expect(new Map(entries.map((e) => [e.request_id, e.action]))).toEqual(expected);
     expect(verifyChain(auditLines(gw.auditDir))).toMatchObject({ ok: true, records: 13 });
     // The operator is told, once, in one line (no stack trace), without OTEL_LOG_LEVEL.
-    const failures = logged.filter((l) => l.startsWith('telemetry: an export to the collector failed'));
+    const failures = logged.filter((l) => l.startsWith('telemetry: the OpenTelemetry SDK reported an error'));
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatch(/dropped; the audit log has every decision$/);
     expect(failures[0]).not.toContain('\n');

@@ -13,7 +13,7 @@ describe('exportErrorLogger: collector failures in the operator log', () => {
     now = 61_000;
     onError(new Error('x'.repeat(500)));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toBe('telemetry: an export to the collector failed (connect ECONNREFUSED 127.0.0.1:4318 at TCPConnectWrap.afterConnect): those spans, log records or metrics are dropped; the audit log has every decision');
-    expect(lines[1]).toMatch(/^telemetry: an export to the collector failed \(x{200}\.\.\.\): .*dropped; 2 more failed since the last line; /);
+    expect(lines[0]).toBe('telemetry: the OpenTelemetry SDK reported an error (connect ECONNREFUSED 127.0.0.1:4318 at TCPConnectWrap.afterConnect), most often an export to the collector that failed, whose spans, log records or metrics are dropped; the audit log has every decision');
+    expect(lines[1]).toMatch(/^telemetry: the OpenTelemetry SDK reported an error \(x{200}\.\.\.\), .*dropped; 2 more errors since the last line; /);
   });
 });
