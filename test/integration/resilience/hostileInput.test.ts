@@ -140,7 +140,7 @@ describe('hostile input limits', () => {
       await new Promise((r) => setTimeout(r, 5));
       if (!socket.destroyed) socket.write('MORE GARBAGE\r\n');
     }
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
     process.off('warning', onWarning);
     expect(warnings).not.toContain('MaxListenersExceededWarning');
     socket.destroy();

@@ -33,7 +33,7 @@ test('garbage chunks after a pipelined bad request: one error answer after the f
     if (!client.destroyed) client.write('more garbage\r\n');
   }
   expect(pending!.listenerCount('finish')).toBe(listeners);
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 4000))]);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 4000).unref())]);
   client.destroy();
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
