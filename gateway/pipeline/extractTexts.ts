@@ -54,11 +54,16 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   // Each prompt of a list is completed on its own (vLLM, OpenAI): one user turn each, so the content
   // guard scores each as sent. Joined into one turn, "Hello" before a harmful prompt diluted it under
   // the threshold (0.975 -> 0.778) while the engine completed it alone.
-  // A suffix is read with each prompt (fill-in-the-middle: the engine reads prompt, then suffix).
+  // A suffix is read with its prompt (fill-in-the-middle: the engine reads prompt, then suffix);
+  // beside a list of prompts it is a turn of its own (copied into each, the text the guards read grew
+  // as prompts times suffix, past anything the body limit bounds).
   const prompts = promptTexts(request.prompt);
+  const suffix = request.suffix;
+  const withSuffix = suffix !== undefined && suffix !== '' && prompts.length === 1;
   const conversation: ChatTurn[] = [
     ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
-    ...prompts.map((t) => ({ role: 'user' as const, content: request.suffix ? `${t.text}\n${request.suffix}` : t.text })),
+    ...prompts.map((t) => ({ role: 'user' as const, content: withSuffix ? `${t.text}\n${suffix}` : t.text })),
+    ...(suffix && !withSuffix ? [{ role: 'user' as const, content: suffix }] : []),
   ];
   return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
 }

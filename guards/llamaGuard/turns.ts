@@ -89,15 +89,14 @@ export function normalizeTurns(
   });
   if (mapped.length === 0) throw new TurnNormalizationError('no turn left to classify');
 
-  const merged: GuardTurn[] = [];
+  // Each run of one role joined once (joining into a growing string took time squared in its turns).
+  const runs: { role: GuardRole; texts: string[] }[] = [];
   for (const turn of mapped) {
-    const prev = merged[merged.length - 1];
-    if (prev && prev.role === turn.role) {
-      prev.text = [prev.text, turn.text].filter((s) => s !== '').join('\n\n');
-    } else {
-      merged.push({ ...turn });
-    }
+    const prev = runs[runs.length - 1];
+    if (prev && prev.role === turn.role) prev.texts.push(turn.text);
+    else runs.push({ role: turn.role, texts: [turn.text] });
   }
+  const merged: GuardTurn[] = runs.map((run) => ({ role: run.role, text: run.texts.filter((s) => s !== '').join('\n\n') }));
   if (merged[0]!.role === 'Agent') merged.unshift({ role: 'User', text: '' });
 
   // Steps 1-5 guarantee this; checked so a future edit cannot silently send a malformed conversation.

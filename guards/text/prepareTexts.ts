@@ -131,8 +131,7 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
 
   const child = { ...state, depth: state.depth + 1 };
   if (hidden.length) add(HIDDEN_TEXT_SUFFIX, await prepareAt(hidden.join(' '), child));
-  // On the whole text, not per slice: a text without spaces is cut anywhere, a separator at a cut included.
-  const spaced = separators ? spacedSeparators(raw) : undefined;
+  const spaced = separators ? await spacedReading(raw, sliceChars, signal) : undefined;
   if (spaced !== undefined) add(SPACED_SUFFIX, await prepareAt(spaced, child));
   const joined = joinedShortLines(text);
   if (joined !== undefined) {
@@ -152,6 +151,30 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
     add(ROT13_SUFFIX, await prepareAt(rotated, child));
   }
   return { text, extras, findings: [...findings] };
+}
+
+/**
+ * The `#spaced` reading of a text (sanitize.ts spacedSeparators), in pieces with a pause between
+ * them. A piece ends only between two characters that are neither whitespace, separators nor halves
+ * of a surrogate pair, and is read with one such character of context on each side, so a separator
+ * run and both its neighbours are always in one reading (a text without spaces is cut anywhere).
+ */
+async function spacedReading(raw: string, sliceChars: number, signal?: AbortSignal): Promise<string | undefined> {
+  const plain = (i: number) => i >= 0 && i < raw.length && /[^\s\uD800-\uDFFF]/.test(raw[i]) && !hasSeparators(raw[i]);
+  const pieces: string[] = [];
+  let changed = false;
+  for (let from = 0; from < raw.length; ) {
+    if (from > 0) await pause(signal);
+    let to = Math.min(raw.length, from + sliceChars);
+    while (to < raw.length && !(plain(to - 1) && plain(to))) to++;
+    const before = from > 0 ? raw[from - 1] : '';
+    const after = to < raw.length ? raw[to] : '';
+    const read = spacedSeparators(before + raw.slice(from, to) + after);
+    changed ||= read !== undefined;
+    pieces.push(read === undefined ? raw.slice(from, to) : read.slice(before.length, read.length - after.length));
+    from = to;
+  }
+  return changed ? pieces.join('') : undefined;
 }
 
 /** ROT13 clauses of the slices (rot13.ts) as one decoded text within the budget; '' when none. */

@@ -131,33 +131,50 @@ const SEPARATOR_CHAR = new RegExp(SEPARATOR, 'u');
 export function spacedSeparators(text: string): string | undefined {
   let found = false;
   const out = text.replace(SEPARATOR_RUN, (run: string, offset: number, whole: string) => {
-    const before = String.fromCodePoint(whole.codePointAt(offset - 1 - (isLowSurrogate(whole, offset - 1) ? 1 : 0)) ?? 32);
     const after = String.fromCodePoint(whole.codePointAt(offset + run.length) ?? 32);
-    if (ordinarySeparator(run, before, after)) return run;
+    if (ordinarySeparator(run, charBefore(whole, offset, false), charBefore(whole, offset, true), after)) return run;
     found = true;
     return ' ';
   });
   return found ? out : undefined;
 }
 
-const EMOJI = /\p{Extended_Pictographic}/u;
+/** Emoji and their parts: a skin tone, a keycap's digit, a flag's black flag. */
+const EMOJI = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Emoji_Component}/u;
+const VARIATION_SELECTORS = /^[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]+$/u;
+const TAGS = /^[\u{E0020}-\u{E007F}]+$/u;
 /** Scripts whose words take ZWJ/ZWNJ inside them (conjuncts, Persian half-spaces). */
 const JOINING_SCRIPTS = ['Arabic', 'Syriac', 'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Hebrew'].map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
 /** Scripts written without spaces between words, where a zero-width space marks a word break. */
 const UNSPACED_SCRIPTS = ['Thai', 'Lao', 'Khmer', 'Myanmar', 'Tibetan', 'Han', 'Hiragana', 'Katakana'].map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
 const JOINERS = new Set(['\u200C', '\u200D']);
 
-function ordinarySeparator(run: string, before: string, after: string): boolean {
+/**
+ * Whether a run is ordinary writing, not a space put out of sight: `before` is the character right
+ * before it, `base` the letter under any marks there (a vowel sign before a Persian ZWNJ).
+ */
+function ordinarySeparator(run: string, before: string, base: string, after: string): boolean {
   const chars = [...run];
-  if (chars.every((ch) => ORDINARY_INVISIBLE.has(ch)) && EMOJI.test(before)) return true;
-  const sameScript = (scripts: RegExp[]) => scripts.some((script) => script.test(before) && script.test(after));
+  // Emoji sequences: joiners, presentation selectors, keycaps, skin tones, subdivision flags (tags after a black flag).
+  if (EMOJI.test(before) && (chars.every((ch) => ORDINARY_INVISIBLE.has(ch)) || TAGS.test(run))) return true;
+  const sameScript = (scripts: RegExp[]) => scripts.some((script) => script.test(base) && script.test(after));
+  // Ideographic variation selectors after a Han character (Japanese names).
+  if (VARIATION_SELECTORS.test(run) && sameScript(UNSPACED_SCRIPTS)) return true;
   if (chars.every((ch) => JOINERS.has(ch)) && sameScript(JOINING_SCRIPTS)) return true;
   return chars.every((ch) => ch === '\u200B') && sameScript(UNSPACED_SCRIPTS);
 }
 
-function isLowSurrogate(text: string, at: number): boolean {
-  const code = text.charCodeAt(at);
-  return at > 0 && code >= 0xdc00 && code <= 0xdfff;
+/** The code point before `offset`; with `skipMarks`, the first one that is not a combining mark. */
+function charBefore(text: string, offset: number, skipMarks: boolean): string {
+  let at = offset;
+  for (;;) {
+    if (at <= 0) return ' ';
+    const low = text.charCodeAt(at - 1);
+    const size = at >= 2 && low >= 0xdc00 && low <= 0xdfff ? 2 : 1;
+    const ch = text.slice(at - size, at);
+    if (!skipMarks || !/\p{M}/u.test(ch)) return ch;
+    at -= size;
+  }
 }
 
 /**

@@ -23,9 +23,9 @@ export function gluedParts(texts: readonly ScanText[]): ScanText[] {
   const glued: ScanText[] = [];
   for (const [list, parts] of lists) {
     if (parts.length < 2 || !partsTouch(parts)) continue;
-    // Read as the list's third-party source when it holds one (a document part), so injection rules read it too.
-    const source = parts.find((p) => p.source === 'document')?.source ?? parts[0].source;
-    glued.push({ source, path: `${JOINED_PREFIX}${list}`, text: parts.map((p) => p.text).join('') });
+    const text = parts.map((p) => p.text).join('');
+    // Once per source the list holds (a user's text part beside a document part): each source's rules read it.
+    for (const source of new Set(parts.map((p) => p.source))) glued.push({ source, path: `${JOINED_PREFIX}${list}`, text });
   }
   return glued;
 }
@@ -40,6 +40,6 @@ function partsTouch(parts: readonly ScanText[]): boolean {
 
 /** A turn's glued reading (ChatTurn.glued) from its texts, or undefined. */
 export function gluedTurnText(texts: readonly ScanText[]): string | undefined {
-  const glued = gluedParts(texts);
-  return glued.length ? glued.map((t) => t.text).join('\n') : undefined;
+  const glued = [...new Set(gluedParts(texts).map((t) => t.text))];
+  return glued.length ? glued.join('\n') : undefined;
 }

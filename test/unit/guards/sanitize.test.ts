@@ -67,6 +67,8 @@ describe('separators between visible characters (spacedSeparators)', () => {
     expect(spacedSeparators('می\u200Cخواهم')).toBeUndefined();
     expect(spacedSeparators('क्\u200Dष')).toBeUndefined();
     expect(spacedSeparators('ภาษา\u200Bไทย 漢\u200B字')).toBeUndefined();
+    // Skin tones, keycaps, subdivision flags, ideographic variation selectors, a vowel sign before a Persian ZWNJ.
+    expect(spacedSeparators('👩🏽\u200D💻 1\uFE0F\u20E3 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F} 葛\u{E0100}城 میَ\u200Cخواهم')).toBeUndefined();
   });
 
   it('reads the same characters as spaces between words of other scripts, and joiners, selectors and tag characters between letters', () => {

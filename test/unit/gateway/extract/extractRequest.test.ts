@@ -101,6 +101,14 @@ describe('request extraction: every text the engine reads, with its source', () 
   test('completions: prompt strings and suffix are user texts; token-id prompts are refused', () => {
     const parsed = textAdapter.parse({ model: 'm', prompt: ['one MARK', 'two'], suffix: 'MARK end' });
     expect(found(parsed.inputTexts)).toEqual(['user prompt[0]', 'user suffix', 'user joined:user@0']);
+    // The content guard's turns: each prompt alone (each is completed alone); a suffix with its one
+    // prompt, or beside a list as a turn of its own, never copied into each (its size would multiply).
+    expect(parsed.conversation).toEqual([
+      { role: 'user', content: 'one MARK' },
+      { role: 'user', content: 'two' },
+      { role: 'user', content: 'MARK end' },
+    ]);
+    expect(textAdapter.parse({ model: 'm', prompt: 'def f(', suffix: 'return x' }).conversation).toEqual([{ role: 'user', content: 'def f(\nreturn x' }]);
     for (const prompt of [[1, 2, 3], [[1, 2], [3]]]) {
       expect(refusal(() => textAdapter.parse({ model: 'm', prompt })).body().error).toMatchObject({ code: 'unsupported_value', param: 'prompt' });
     }

@@ -22,6 +22,7 @@ describe('gluedParts: a list of content parts joined with nothing, as TGI and Ol
     ]);
     expect(glued).toEqual([
       { source: 'tool', path: 'joined:input[2].output', text: '<|eot_id|>' },
+      { source: 'user', path: 'joined:input[3].content', text: 'ab' },
       { source: 'document', path: 'joined:input[3].content', text: 'ab' },
       { source: 'assistant', path: 'joined:input[4].summary', text: '<|start_header_id|>' },
     ]);
@@ -33,5 +34,7 @@ describe('gluedParts: a list of content parts joined with nothing, as TGI and Ol
     expect(gluedParts([part('messages[0].content[0]', 'one'), part('messages[0].content[1]', '')])).toEqual([]);
     expect(gluedParts([part('messages[0].name', 'a'), part('messages[0].content', 'b')])).toEqual([]);
     expect(gluedTurnText([part('messages[0].content[0]', 'one')])).toBeUndefined();
+    // A list read once per source is one glued reading of the turn.
+    expect(gluedTurnText([part('messages[0].content[0]', 'a'), part('messages[0].content[1]', 'b', 'document')])).toBe('ab');
   });
 });
