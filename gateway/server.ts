@@ -27,6 +27,8 @@ import { unloadedAssignments } from './access/auth/policyAssignments';
 const RECORD_DRAIN_MS = 5000;
 /** While draining, how long a connection whose answer ended waits for a last request before it closes. */
 const DRAIN_KEEP_ALIVE_MS = 2000;
+/** What the end of the grace period keeps for the audit log to close (its summaries, its shutdown checkpoint, its lock). */
+const AUDIT_CLOSE_MS = 1000;
 /** How long the start's one look at the engine waits (as /readyz's does). */
 const ENGINE_PROBE_MS = 2000;
 
@@ -192,6 +194,12 @@ async function startParts(
   }
 
   let stopping: Promise<void> | undefined;
+  /** Waits for `work` at most `ms` (never below zero); the timer never holds the process. */
+  const within = async (work: Promise<unknown>, ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)).unref()))]);
+    clearTimeout(timer);
+  };
   const shutdown = (graceMs = config.shutdown_grace_s * 1000) => {
     stopping ??= (async () => {
       const deadline = Date.now() + graceMs;
@@ -221,13 +229,16 @@ async function startParts(
       const left = await inFlight.drain(Math.max(0, deadline - Date.now()));
       if (left > 0) log(`shutdown: ${left} requests had not recorded their outcome by the end of the grace period; their records may be missing`);
       await access.close();
-      // The audit log writes its shutdown checkpoint and gives its lock back as it closes: before the
-      // guards stop, since a guard model run can outlast the grace period (a native call nothing
-      // interrupts) and a process ended meanwhile left no checkpoint and a held lock (a deploy
-      // read as a crash). Every request has recorded its outcome by now.
-      await recording?.close();
       await devEngine?.close();
-      await policies.close();
+      // The guards stop while the audit log is open (a call they end still records its outcome), but
+      // only for what the grace period leaves less a moment for the log: a guard model run can
+      // outlast it (a native call nothing interrupts), and a process ended meanwhile left no
+      // shutdown checkpoint and a held lock (a deploy read as a crash).
+      const guardsStopped = policies.close();
+      await within(guardsStopped, deadline - Date.now() - AUDIT_CLOSE_MS);
+      // The audit log writes its shutdown checkpoint and gives its lock back as it closes.
+      await recording?.close();
+      await within(guardsStopped, deadline - Date.now());
       await metricsListener?.close();
       review?.close();
     })();

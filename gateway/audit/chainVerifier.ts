@@ -16,6 +16,12 @@ export interface AuditLine {
  * gateway cuts off when it next starts. Past this long unchanged it is the second.
  */
 export const UNFINISHED_GRACE_MS = 10_000;
+/**
+ * How far a file's time may be ahead of the clock and still count as just written: file times are
+ * finer than Date.now()'s milliseconds, and a reader in the write's millisecond sees a small
+ * negative age. Further ahead, the file was dated by hand.
+ */
+export const CLOCK_SLACK_MS = 2_000;
 
 export type ProblemKind = 'corrupt' | 'edited' | 'removed' | 'inserted' | 'reordered' | 'truncated_start';
 
@@ -74,13 +80,13 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
     // that is not yet a record, in a file changed moments ago (not "in the future"): a complete
     // record without its newline, or a file dated ahead, is checked as any other line.
     if (beingWritten(at)) {
-      writing = { file: at.file, line: at.line, unchangedMs: at.unfinished!.unchangedMs };
+      writing = { file: at.file, line: at.line, unchangedMs: Math.max(0, at.unfinished!.unchangedMs) };
       continue;
     }
     const record = parse(at.text);
     if (!record) {
       const message = at.unfinished
-        ? `an unfinished last line (no newline), ${at.unfinished.unchangedMs < 0 ? 'its file dated in the future' : `unchanged for ${Math.round(at.unfinished.unchangedMs / 1000)} s`}: a record cut off (a crash, a full disk) or edited; the gateway cuts it off when it next starts`
+        ? `an unfinished last line (no newline), ${at.unfinished.unchangedMs < -CLOCK_SLACK_MS ? 'its file dated in the future' : `unchanged for ${Math.round(at.unfinished.unchangedMs / 1000)} s`}: a record cut off (a crash, a full disk) or edited; the gateway cuts it off when it next starts`
         : 'not a valid audit record (edited or corrupted)';
       problems.push({ kind: 'corrupt', file: at.file, line: at.line, message });
       continue;
@@ -132,7 +138,7 @@ export function verifyChain(lines: Iterable<AuditLine>, after?: ChainAnchor): Ve
 /** Pure: a newest file's last line that is still being written (see UNFINISHED_GRACE_MS), by its age and its text. */
 export function beingWritten(at: AuditLine): boolean {
   const age = at.unfinished?.unchangedMs;
-  return age !== undefined && age >= 0 && age < UNFINISHED_GRACE_MS && parse(at.text) === undefined;
+  return age !== undefined && age >= -CLOCK_SLACK_MS && age < UNFINISHED_GRACE_MS && parse(at.text) === undefined;
 }
 
 export function checkStart(first: { seq: number; prev: string }, after?: ChainAnchor): { kind: ProblemKind; message: string } | undefined {

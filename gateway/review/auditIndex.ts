@@ -227,7 +227,7 @@ export class AuditIndex {
       keysGiven,
       checkpoints: { total: cps.total, invalid: cps.invalid ?? 0 },
       after: this.options.after,
-      ...(this.unfinished ? { unfinished: { file: this.unfinished.file, bytes: this.unfinished.bytes, unchangedMs: Math.max(0, this.now().getTime() - this.unfinished.mtimeMs) } } : {}),
+      ...(this.unfinished ? { unfinished: { file: this.unfinished.file, bytes: this.unfinished.bytes, unchangedMs: this.now().getTime() - this.unfinished.mtimeMs } } : {}),
     };
   }
 

@@ -1,4 +1,4 @@
-import { UNFINISHED_GRACE_MS } from '../audit/chainVerifier';
+import { CLOCK_SLACK_MS, UNFINISHED_GRACE_MS } from '../audit/chainVerifier';
 import type { ChainStatus, IndexStatus } from './auditIndex';
 import { html, type Html } from './html';
 
@@ -63,9 +63,10 @@ export function statusBanners(ctx: PageContext): Html {
     out.push(html`<div class="banner ok" data-chain="intact"><p><strong>Hash chain intact</strong> over ${chain.lines} indexed lines${after} (checked as each line was indexed).</p></div>`);
   }
   const torn = chain.unfinished;
-  if (torn && torn.unchangedMs >= TORN_AFTER_MS) {
+  // Unchanged past the grace, or its file dated ahead of the clock (by hand): not a write under way.
+  if (torn && (torn.unchangedMs >= TORN_AFTER_MS || torn.unchangedMs < -CLOCK_SLACK_MS)) {
     out.push(
-      html`<div class="banner bad" role="alert" data-chain="torn-tail"><p><strong>Cut-off record:</strong> ${torn.file} ends with ${torn.bytes} byte(s) after its last complete line, unchanged for ${Math.round(torn.unchangedMs / 1000)} s. The gateway writes each record whole, so this is a record cut off (a crash, a full disk, an edit), not one being written; it is not listed, and <code>audit verify</code> reports it as corrupt.</p></div>`,
+      html`<div class="banner bad" role="alert" data-chain="torn-tail"><p><strong>Cut-off record:</strong> ${torn.file} ends with ${torn.bytes} byte(s) after its last complete line, ${torn.unchangedMs < 0 ? 'its file dated in the future' : `unchanged for ${Math.round(torn.unchangedMs / 1000)} s`}. The gateway writes each record whole, so this is a record cut off (a crash, a full disk, an edit), not one being written; it is not listed, and <code>audit verify</code> reports it as corrupt.</p></div>`,
     );
   }
   out.push(signedBanner(ctx));

@@ -181,11 +181,18 @@ export function exportedText(text: string, limit = EXPORTED_TEXT_CHARS): string 
 export function exportedContent(content: CapturedContent): Record<string, string[]> {
   const bounded = (texts: string[]): string[] => {
     let left = EXPORTED_RECORD_CHARS;
-    return texts.map((text) => {
+    const out: string[] = [];
+    for (const [i, text] of texts.entries()) {
+      // Once the share is spent, one line says how many more texts the audit record holds.
+      if (left <= 0) {
+        out.push(`[... ${texts.length - i} more texts in the audit record]`);
+        break;
+      }
       const limit = Math.min(EXPORTED_TEXT_CHARS, left);
       left -= Math.min(text.length, limit);
-      return exportedText(text, limit);
-    });
+      out.push(exportedText(text, limit));
+    }
+    return out;
   };
   return { [SECURITY.CONTENT_INPUT]: bounded(content.input), [SECURITY.CONTENT_OUTPUT]: bounded(content.output) };
 }

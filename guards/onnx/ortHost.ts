@@ -63,13 +63,15 @@ const liveConnections = new Set<Connection>();
  */
 export function onnxWorkersBusy(): number {
   let busy = 0;
-  for (const conn of liveConnections) if (conn.pending.size > 0 || conn.stopping) busy++;
+  for (const conn of liveConnections) if (conn.posted.size > 0 || conn.stopping) busy++;
   return busy;
 }
 
 /** One started worker and the calls waiting on it. */
 class Connection {
   readonly pending = new Map<number, Pending>();
+  /** Calls posted to the worker and not answered yet, cancelled ones included (a cancel lands between model steps). */
+  readonly posted = new Set<number>();
   /** How the worker loaded the native binding, from its `ready` message. */
   binding: string | undefined;
   exited = false;
@@ -95,6 +97,7 @@ class Connection {
       const error = new OrtWorkerError(`the ONNX worker thread stopped (${reason}); it restarts on the next call`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
+      this.posted.clear();
       this.onExit(this);
     });
   }
@@ -144,6 +147,7 @@ class Connection {
       }
       try {
         this.post({ id, op, session, args } as WorkerRequest, transfer);
+        this.posted.add(id);
       } catch (err) {
         // e.g. arguments that cannot be cloned: this call fails, the worker is fine.
         this.pending.get(id)?.reject(err instanceof Error ? err : new Error(String(err)));
@@ -185,6 +189,7 @@ class Connection {
       this.binding = msg.binding;
       return;
     }
+    this.posted.delete(msg.id);
     const p = this.pending.get(msg.id);
     if (!p) return; // abandoned (aborted) call
     if (msg.ok) p.resolve(msg.result);

@@ -14,7 +14,7 @@ import { EncoderClassifier } from '../../../guards/encoder/encoderClassifier';
 import { createLlamaGuard, type LlamaGuardOnnxOptions } from '../../../guards/llamaGuard';
 import { readDecoderModel } from '../../../guards/llamaGuard/onnx/modelFiles';
 import { OnnxDecoder } from '../../../guards/llamaGuard/onnx/decoderClient';
-import { ortHost } from '../../../guards/onnx/ortHost';
+import { onnxWorkersBusy, ortHost } from '../../../guards/onnx/ortHost';
 import { createPromptGuard } from '../../../guards/promptGuard';
 import type { GuardRequest } from '../../../guards/types';
 import { CONTENT, filler, input, PG_V1, text } from './helpers';
@@ -247,6 +247,10 @@ describe('a worker crash', () => {
       const long = decoder.generate([1, 2, 3], { maxNewTokens: 100_000, stopIds: [], signal: controller.signal });
       setTimeout(() => controller.abort(new Error('deadline')), 5);
       await expect(long).rejects.toThrow('deadline');
+      // Rejected at once, but the worker is still in the model until the cancel lands between steps:
+      // a forced exit now would abort the process (gateway/cli/serveCommand.ts reads this).
+      expect(onnxWorkersBusy()).toBeGreaterThan(0);
+      await until(() => onnxWorkersBusy() === 0);
       expect(await decoder.forwardFull([1, 2, 3])).toHaveLength(512);
     } finally {
       await decoder.close();

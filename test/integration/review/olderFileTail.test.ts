@@ -85,6 +85,16 @@ test("a tail without a newline in the newest file, left unchanged, is shown as a
   } finally {
     fresh.close();
   }
+  // Dated ahead of the clock (by hand): its age never grows, and it is no write under way either.
+  const ahead = (Date.now() + 3600_000) / 1000;
+  utimesSync(newest, ahead, ahead);
+  const future = new AuditIndex({ auditDir: dir, publicKeys: new Map() });
+  try {
+    expect(await future.catchUp(60_000)).toBe(true);
+    expect(banners(future)).toMatch(/data-chain="torn-tail".*its file dated in the future/s);
+  } finally {
+    future.close();
+  }
   const old = (Date.now() - TORN_AFTER_MS - 5_000) / 1000;
   utimesSync(newest, old, old);
   const later = new AuditIndex({ auditDir: dir, publicKeys: new Map() });

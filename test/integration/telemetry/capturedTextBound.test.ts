@@ -25,7 +25,11 @@ test('exportedContent: a record exports at most EXPORTED_RECORD_CHARS of text pe
   const input = exported['gen_ai.security.content.input'];
   expect(input.slice(0, 4)).toEqual(turns.slice(0, 4));
   expect(input[4]).toBe(`${turns[4].slice(0, EXPORTED_RECORD_CHARS - 4 * 8_000)}[... ${8_000 - (EXPORTED_RECORD_CHARS - 4 * 8_000)} more characters in the audit record]`);
-  expect(input[49]).toBe('[... 8000 more characters in the audit record]');
+  // Past the share: one line for the texts left, not a marker each (100,000 tiny texts exported more than they held).
+  expect(input).toHaveLength(6);
+  expect(input[5]).toBe('[... 45 more texts in the audit record]');
+  const tiny = exportedContent({ capture: 'full', input: Array.from({ length: 100_000 }, () => 'x'), output: [] })['gen_ai.security.content.input'];
+  expect(tiny.join('').length).toBeLessThan(EXPORTED_RECORD_CHARS + 100);
   // The answer has a share of its own.
   expect(exported['gen_ai.security.content.output']).toEqual(['the answer']);
   expect(input.join('').length).toBeLessThan(EXPORTED_RECORD_CHARS + 50 * 60);
