@@ -13,9 +13,9 @@ async function raw(port: number, chunks: (string | { waitForCloseMs: number })[]
   socket.on('error', () => undefined);
   for (const chunk of chunks) {
     if (typeof chunk === 'string') socket.write(chunk);
-    else await Promise.race([closed, new Promise((r) => setTimeout(r, chunk.waitForCloseMs))]);
+    else await Promise.race([closed, new Promise((r) => setTimeout(r, chunk.waitForCloseMs).unref())]);
   }
-  const didClose = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+  const didClose = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]);
   socket.destroy();
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
   return { status, head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4), closed: didClose };
