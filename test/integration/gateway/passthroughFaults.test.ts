@@ -2,6 +2,20 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startHarness, type Harness } from '../../support/gatewayHarness';
 
+/** For one describe: a gateway (the fixture policy) in front of `server`, started before its tests and closed after. */
+function gatewayInFrontOf(server: http.Server): () => Harness {
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+  });
+  afterAll(async () => {
+    await h.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return () => h;
+}
+
 /** A passthrough route (the fixture policy lists /v1/embeddings) whose engine breaks off mid-answer. */
 describe('passthrough: the engine resets after its status line', () => {
   const server = http.createServer((req, res) => {
@@ -12,20 +26,12 @@ describe('passthrough: the engine resets after its status line', () => {
       setTimeout(() => res.socket?.destroy(), 30);
     });
   });
-  let h: Harness;
-  beforeAll(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
-  });
-  afterAll(async () => {
-    await h.close();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const gw = gatewayInFrontOf(server);
 
   test('the client sees the break at once, not a response that stays open (or one that looks complete)', async () => {
     // node:http, which reports an incomplete chunked body (undici's fetch takes a close under `connection: close` as the end)
     const outcome = await new Promise<string>((resolve) => {
-      const url = new URL(`${h.baseUrl}/embeddings`);
+      const url = new URL(`${gw().baseUrl}/embeddings`);
       const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
         res.on('aborted', () => resolve('aborted'));
         res.on('error', () => resolve('aborted'));
@@ -215,18 +221,10 @@ describe("passthrough: the engine's answer headers never replace the gateway's o
       res.end('{"object":"list","data":[]}');
     });
   });
-  let h: Harness;
-  beforeAll(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    h = await startHarness({ engineUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
-  });
-  afterAll(async () => {
-    await h.close();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const gw = gatewayInFrontOf(server);
 
   test("x-request-id is the id the gateway sent the engine (and logs); the safety headers are the gateway's; other engine headers pass", async () => {
-    const res = await fetch(`${h.baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
+    const res = await fetch(`${gw().baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"dev","input":"x"}' });
     expect(res.status).toBe(200);
     expect(seen.at(-1)).toMatch(/^req_/);
     expect(res.headers.get('x-request-id')).toBe(seen.at(-1));

@@ -1,9 +1,8 @@
 import { readEntries } from '../../../gateway/audit/auditQuery';
 import { EXPORTED_RECORD_CHARS, EXPORTED_TEXT_CHARS, exportedContent, exportedText } from '../../../gateway/telemetry/telemetryRecorder';
-import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
-import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
+import { flushTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { fixturePolicyVariant } from '../../support/policyFiles';
-import { startRealGateway, type RealGateway } from './realGateway';
+import { exportingGateway } from './realGateway';
 
 /**
  * content_capture full exports what was said in the decision log, each text bounded: a prompt near
@@ -36,21 +35,11 @@ test('exportedContent: a record exports at most EXPORTED_RECORD_CHARS of text pe
 });
 
 describe('captured content in exported decision logs', () => {
-  let receiver: OtlpReceiver;
-  let gw: RealGateway;
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-    delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-    gw = await startRealGateway({ policy: fixturePolicyVariant((y) => `${y}\ntelemetry:\n  content_capture: full\n`) });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await shutdownTelemetry();
-    await receiver?.close();
-  });
+  const exporting = exportingGateway({ policy: fixturePolicyVariant((y) => `${y}\ntelemetry:\n  content_capture: full\n`) });
 
   test('a 40,000-character prompt is exported bounded, and kept whole in the audit log', async () => {
+    const receiver = exporting.receiver();
+    const gw = exporting.gateway();
     const prompt = `${'ordinary words '.repeat(2_666)}end`;
     const res = await gw.chat({ messages: [{ role: 'user', content: prompt }] });
     expect(res.status).toBe(200);

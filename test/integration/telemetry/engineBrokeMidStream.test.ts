@@ -1,8 +1,7 @@
 import { readEntries } from '../../../gateway/audit/auditQuery';
-import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
-import { startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
+import { flushTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { fixturePolicyVariant } from '../../support/policyFiles';
-import { startRealGateway, type RealGateway } from './realGateway';
+import { exportingGateway } from './realGateway';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -13,21 +12,11 @@ const CLIENT = 3;
  * duration metric must say the call failed too, not read as a success because part of an answer came.
  */
 describe('telemetry of an engine that broke off mid-stream', () => {
-  let receiver: OtlpReceiver;
-  let gw: RealGateway;
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-    delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-    gw = await startRealGateway({ policy: fixturePolicyVariant((y) => y.replace('mode: buffer', 'mode: window')) });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await shutdownTelemetry();
-    await receiver?.close();
-  });
+  const exporting = exportingGateway({ policy: fixturePolicyVariant((y) => y.replace('mode: buffer', 'mode: window')) });
 
   test('the engine span has ERROR and error.type, and the engine duration histogram counts the call as failed', async () => {
+    const receiver = exporting.receiver();
+    const gw = exporting.gateway();
     await gw.script({ reply: 'rivers flow to the sea and lakes are calm. '.repeat(40), drop_after_chunks: 200, token_delay_ms: 3 });
     const res = await gw.chat({ stream: true, messages: [{ role: 'user', content: 'tell me about rivers' }] });
     expect(res.status).toBe(200);

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { startDevEngine, type DevEngine } from '../../../engine/devEngine/server';
 import { GatewayConfig } from '../../../gateway/config';
 import { startGateway, type RunningGateway } from '../../../gateway/server';
-import { flushTelemetry } from '../../../gateway/telemetry/telemetrySdk';
+import { flushTelemetry, shutdownTelemetry } from '../../../gateway/telemetry/telemetrySdk';
 import { FIXTURE_POLICY } from '../../support/gatewayHarness';
-import { latestMetric, type OtlpReceiver } from '../../support/otlpReceiver';
+import { latestMetric, startOtlpReceiver, type OtlpReceiver } from '../../support/otlpReceiver';
 
 /**
  * A dev engine and a gateway wired as `npm start` wires them: no recorder passed, so decisions go
@@ -69,4 +69,25 @@ export async function exportOneChat(
   await flushTelemetry(5000);
   await receiver.waitFor(() => receiver.spans.length >= 5 && receiver.logs.length >= 5 && !!latestMetric(receiver, 'safety.requests'), timeoutMs, what);
   return requestId;
+}
+
+/**
+ * For one describe: an OTLP receiver on loopback, and a real gateway exporting to it (http/protobuf),
+ * started before the tests and closed after, telemetry shut down. The getters read them in tests.
+ */
+export function exportingGateway(options: Parameters<typeof startRealGateway>[0] = {}): { receiver: () => OtlpReceiver; gateway: () => RealGateway } {
+  let receiver: OtlpReceiver;
+  let gw: RealGateway;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    gw = await startRealGateway(options);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await shutdownTelemetry();
+    await receiver?.close();
+  });
+  return { receiver: () => receiver, gateway: () => gw };
 }
