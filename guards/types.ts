@@ -54,6 +54,12 @@ export interface ChatTurn {
    * the turn, which joins its parts with spaces.
    */
   glued?: string;
+  /**
+   * The engine reads this turn apart from the conversation's other turns (each prompt of a
+   * /v1/completions list is completed on its own): a guard that reads whole conversations
+   * (Llama Guard) reads it as a conversation of its own on an input check.
+   */
+  alone?: true;
 }
 
 export type Direction = 'input' | 'output';

@@ -60,10 +60,13 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   const prompts = promptTexts(request.prompt);
   const suffix = request.suffix;
   const withSuffix = suffix !== undefined && suffix !== '' && prompts.length === 1;
+  // A guard that reads whole conversations (Llama Guard) reads each prompt of a list alone too:
+  // merged into one User turn, the "Hello" dilution came back there (ChatTurn.alone).
+  const apart = prompts.length > 1 ? { alone: true as const } : {};
   const conversation: ChatTurn[] = [
     ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
-    ...prompts.map((t) => ({ role: 'user' as const, content: withSuffix ? `${t.text}\n${suffix}` : t.text })),
-    ...(suffix && !withSuffix ? [{ role: 'user' as const, content: suffix }] : []),
+    ...prompts.map((t) => ({ role: 'user' as const, content: withSuffix ? `${t.text}\n${suffix}` : t.text, ...apart })),
+    ...(suffix && !withSuffix ? [{ role: 'user' as const, content: suffix, ...apart }] : []),
   ];
   return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
 }

@@ -181,7 +181,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     const key = cache.capacity > 0 ? textCacheKey(`${options.model}\u0000${scope ?? ''}`, path, payload) : undefined;
     const cached = key === undefined ? undefined : cache.get(key);
     if (cached) {
-      hits.texts = 1;
+      hits.texts += 1;
       return cached;
     }
     const result = await servers.run((base, trySignal) => post(base, path, payload, turns, trySignal), signal, tryTimeoutMs);

@@ -10,6 +10,7 @@ import { prepareConversation } from '../text/prepareConversation';
 import { errorVerdict, type GuardError, type GuardRequest, type Verdict } from '../types';
 import type { Assessment } from './parse';
 import { type GuardRole, type GuardTurn, normalizeTurns, roleFor, type SystemTurnRule, TurnNormalizationError } from './turns';
+import { conversationsToRead, worstOutcome } from './readApart';
 import { assessmentVerdict } from './verdict';
 
 export type CheckOutcome =
@@ -38,9 +39,9 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
     return fail(request.signal?.aborted ? { type: 'cancelled', message: 'the request was aborted before the check' } : { type: 'unavailable', message: errorMessage(err) });
   }
 
-  let turns: GuardTurn[];
+  let conversations: GuardTurn[][];
   try {
-    turns = normalizeTurns(prepared.conversation, request.direction, { system: ctx.system });
+    conversations = conversationsToRead(prepared.conversation, request.direction).map((turns) => normalizeTurns(turns, request.direction, { system: ctx.system }));
   } catch (err) {
     if (err instanceof TurnNormalizationError) return fail({ type: 'bad_input', message: err.message });
     throw err;
@@ -59,7 +60,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
 
   let outcome: CheckOutcome;
   try {
-    outcome = await Promise.race([work(turns, roleFor(request.direction), signal), stopped]);
+    outcome = await Promise.race([readEach(conversations, roleFor(request.direction), signal, work), stopped]);
   } catch (err) {
     outcome = signal.aborted
       ? abortOutcome(deadline.signal.aborted, ctx.timeoutMs)
@@ -70,6 +71,26 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
   if (outcome.kind === 'error') return fail(outcome.error);
   const verdict = assessmentVerdict({ guard: ctx.guard, model: ctx.model, assessment: outcome.assessment, pUnsafe: outcome.pUnsafe, latencyMs: elapsed() });
   return verdict.error ? verdict : { ...verdict, categories: [...verdict.categories, ...prepared.findings] };
+}
+
+/** Parallel model calls for the readings of one check (conversationsToRead); more would only queue at the server. */
+const READINGS_AT_ONCE = 4;
+
+/** Every reading of one check, a few at a time; the first error stops the rest (it decides the verdict). */
+async function readEach(conversations: GuardTurn[][], role: GuardRole, signal: AbortSignal, work: CheckWork): Promise<CheckOutcome> {
+  if (conversations.length === 1) return work(conversations[0]!, role, signal);
+  const outcomes: CheckOutcome[] = [];
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && !signal.aborted && next < conversations.length) {
+      const outcome = await work(conversations[next++]!, role, signal);
+      outcomes.push(outcome);
+      if (outcome.kind === 'error' || !outcome.assessment.ok) failed = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READINGS_AT_ONCE, conversations.length) }, lane));
+  return worstOutcome(outcomes);
 }
 
 function abortOutcome(byDeadline: boolean, timeoutMs: number): CheckOutcome {

@@ -103,10 +103,11 @@ describe('request extraction: every text the engine reads, with its source', () 
     expect(found(parsed.inputTexts)).toEqual(['user prompt[0]', 'user suffix', 'user joined:user@0']);
     // The content guard's turns: each prompt alone (each is completed alone); a suffix with its one
     // prompt, or beside a list as a turn of its own, never copied into each (its size would multiply).
+    // Each marked alone: Llama Guard reads it as a conversation of its own, not merged with the others.
     expect(parsed.conversation).toEqual([
-      { role: 'user', content: 'one MARK' },
-      { role: 'user', content: 'two' },
-      { role: 'user', content: 'MARK end' },
+      { role: 'user', content: 'one MARK', alone: true },
+      { role: 'user', content: 'two', alone: true },
+      { role: 'user', content: 'MARK end', alone: true },
     ]);
     expect(textAdapter.parse({ model: 'm', prompt: 'def f(', suffix: 'return x' }).conversation).toEqual([{ role: 'user', content: 'def f(\nreturn x' }]);
     for (const prompt of [[1, 2, 3], [[1, 2], [3]]]) {
