@@ -8,8 +8,6 @@
  * Output checks read the conversation whole: the answer is judged in the context the request gave.
  */
 import type { ChatTurn, Direction } from '../types';
-import type { CheckOutcome } from './run';
-import { assessmentScore } from './verdict';
 
 export function conversationsToRead(conversation: readonly ChatTurn[], direction: Direction): ChatTurn[][] {
   if (direction !== 'input' || !conversation.some((turn) => turn.alone)) return [[...conversation]];
@@ -18,20 +16,4 @@ export function conversationsToRead(conversation: readonly ChatTurn[], direction
   const all = [...(together.length ? [together] : []), ...apart];
   // Every turn empty: still one conversation to classify (normalizeTurns keeps a last empty turn).
   return all.length ? all : [[conversation[conversation.length - 1]!]];
-}
-
-/**
- * Pure: the outcome that stands for several readings of one check. An error, or an answer that
- * could not be read, stands first (the policy's on_error decides, never a silent safe); otherwise
- * the highest score, `unsafe` before `safe` at the same score.
- */
-export function worstOutcome(outcomes: readonly CheckOutcome[]): CheckOutcome {
-  if (outcomes.length === 0) throw new Error('no outcome to choose from');
-  const failed = outcomes.find((o) => o.kind === 'error' || !o.assessment.ok);
-  if (failed) return failed;
-  const rank = (o: CheckOutcome): number => {
-    if (o.kind !== 'assessed' || !o.assessment.ok) return Infinity;
-    return assessmentScore(o.assessment, o.pUnsafe) * 2 + (o.assessment.label === 'unsafe' && !o.assessment.excludedOnly ? 1 : 0);
-  };
-  return outcomes.reduce((worst, o) => (rank(o) > rank(worst) ? o : worst));
 }

@@ -10,12 +10,11 @@ import { prepareConversation } from '../text/prepareConversation';
 import { errorVerdict, type GuardError, type GuardRequest, type Verdict } from '../types';
 import type { Assessment } from './parse';
 import { type GuardRole, type GuardTurn, normalizeTurns, roleFor, type SystemTurnRule, TurnNormalizationError } from './turns';
-import { conversationsToRead, worstOutcome } from './readApart';
+import { type CheckOutcome, worstOutcome } from './checkOutcome';
+import { conversationsToRead } from './readApart';
 import { assessmentVerdict } from './verdict';
 
-export type CheckOutcome =
-  | { kind: 'assessed'; assessment: Assessment; pUnsafe: number | undefined }
-  | { kind: 'error'; error: GuardError };
+export type { CheckOutcome } from './checkOutcome';
 
 export interface CheckContext {
   guard: string;

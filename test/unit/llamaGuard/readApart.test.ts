@@ -1,5 +1,5 @@
-import { conversationsToRead, worstOutcome } from '../../../guards/llamaGuard/readApart';
-import type { CheckOutcome } from '../../../guards/llamaGuard/run';
+import { type CheckOutcome, worstOutcome } from '../../../guards/llamaGuard/checkOutcome';
+import { conversationsToRead } from '../../../guards/llamaGuard/readApart';
 import type { ChatTurn } from '../../../guards/types';
 
 const user = (content: string, alone?: true): ChatTurn => ({ role: 'user', content, ...(alone ? { alone } : {}) });
