@@ -60,6 +60,12 @@ export interface ChatTurn {
    * (Llama Guard) reads it as a conversation of its own on an input check.
    */
   alone?: true;
+  /**
+   * Where the turn sits in the request or answer (`messages[3]`, `input[0]`, `prompt[1]`,
+   * `choices[0].message`; members read as one turn joined by `+`, `tools+documents`): the name a
+   * verdict gives the turn it scored. Unset: `conversation[i]`, its place in this list.
+   */
+  path?: string;
 }
 
 export type Direction = 'input' | 'output';

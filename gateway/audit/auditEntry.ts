@@ -2,7 +2,7 @@ import type { Verdict } from '../../guards/types';
 import type { RuleOutcome } from '../../policies/evaluate';
 import type { Action } from '../../policies/schema';
 import { guardFault } from '../pipeline/guardFault';
-import { recordedPath } from './recordedPath';
+import { recordedPath } from '../record/recordedPath';
 import type { GuardPhase } from '../record/guardPhase';
 import type { RequestRecord } from '../record/requestRecord';
 import { captureText, type CapturedContent } from '../telemetry/contentCapture';

@@ -2,7 +2,7 @@ import type { ChatTurn, ScanText } from '../../guards/types';
 import { RequestFields as RequestFieldsSchema, type RequestFields } from '../../policies/schema';
 import { ApiError } from '../errors';
 import type { ChatCompletionRequest, CompletionRequest } from './requestSchemas';
-import { chatConversation } from './extract/conversation';
+import { chatConversation, membersOf } from './extract/conversation';
 import { documentTexts } from './extract/documentTexts';
 import { gluedParts } from './extract/gluedParts';
 import { joinedTexts } from './extract/joinedTexts';
@@ -64,9 +64,9 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   // merged into one User turn, the "Hello" dilution came back there (ChatTurn.alone).
   const apart = prompts.length > 1 ? { alone: true as const } : {};
   const conversation: ChatTurn[] = [
-    ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' ') }] : []),
-    ...prompts.map((t) => ({ role: 'user' as const, content: withSuffix ? `${t.text}\n${suffix}` : t.text, ...apart })),
-    ...(suffix && !withSuffix ? [{ role: 'user' as const, content: suffix, ...apart }] : []),
+    ...(schema.length ? [{ role: 'system' as const, content: schema.map((t) => t.text).join(' '), path: membersOf(schema) }] : []),
+    ...prompts.map((t) => ({ role: 'user' as const, content: withSuffix ? `${t.text}\n${suffix}` : t.text, path: withSuffix ? `${t.path}+suffix` : t.path, ...apart })),
+    ...(suffix && !withSuffix ? [{ role: 'user' as const, content: suffix, path: 'suffix', ...apart }] : []),
   ];
   return { body: forward, texts: [...all, ...joinedTexts(all)], conversation };
 }

@@ -47,8 +47,8 @@ export async function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompleti
     });
   const bookkeeping = bookkeepingText(answer);
   const [main, side] = await Promise.all([
-    run(answerScanTexts(answer, `choices[${choice}].message`), answerTurn(answer)),
-    bookkeeping === undefined ? undefined : run([{ source: 'assistant', path: `choices[${choice}].bookkeeping`, text: bookkeeping }], { role: 'assistant', content: bookkeeping }),
+    run(answerScanTexts(answer, `choices[${choice}].message`), { ...answerTurn(answer), path: `choices[${choice}].message` }),
+    bookkeeping === undefined ? undefined : run([{ source: 'assistant', path: `choices[${choice}].bookkeeping`, text: bookkeeping }], { role: 'assistant', content: bookkeeping, path: `choices[${choice}].bookkeeping` }),
   ]);
   const phase = side ? mergeAnswerPhases(runtime.loaded.policy.output, main, side, { id: runtime.loaded.id, version: runtime.loaded.version }) : main;
   return { ...phase, choice };

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Verdict } from '../../guards/types';
 import type { RuleOutcome } from '../../policies/evaluate';
+import { recordedPath } from '../record/recordedPath';
 
 /**
  * Every attribute name the gateway puts on spans, log records and metrics, in one place, so a
@@ -40,6 +41,8 @@ export const SECURITY = {
   SEGMENTS_SCANNED: 'gen_ai.security.verdict.segments_scanned',
   WINDOWS_SCANNED: 'gen_ai.security.verdict.windows_scanned',
   WORST_SPAN: 'gen_ai.security.verdict.worst_span',
+  /** Where the worst-scored text sits (`messages[3].content#spaced`), names the client chose starred: ../record/recordedPath.ts. */
+  WORST_PATH: 'gen_ai.security.verdict.worst_path',
   LATENCY_MS: 'gen_ai.security.guardrail.latency_ms',
   /** What happened: the rule's action in enforce mode, `allow` in shadow mode. */
   ACTION: 'gen_ai.security.action',
@@ -108,6 +111,8 @@ export function verdictAttributes(verdict: Verdict, direction: string): Attribut
   if (verdict.windowsScanned) attributes[SECURITY.WINDOWS_SCANNED] = verdict.windowsScanned;
   // offsets only, never the text: [start, end) characters of the worst fine window
   if (verdict.worstSpan) attributes[SECURITY.WORST_SPAN] = [verdict.worstSpan.start, verdict.worstSpan.end];
+  const worstPath = recordedPath(verdict.worstPath);
+  if (worstPath !== undefined) attributes[SECURITY.WORST_PATH] = worstPath;
   if (verdict.error) attributes[SECURITY.ERROR_TYPE] = verdict.error.type;
   return attributes;
 }

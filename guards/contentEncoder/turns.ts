@@ -43,7 +43,7 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
   const conversation = request.conversation ?? [];
   if (request.direction === 'output') {
     for (let i = conversation.length - 1; i >= 0; i--) {
-      if (conversation[i].role === 'assistant') return [{ role: 'assistant', path: `conversation[${i}]`, text: turnText(conversation[i]) }];
+      if (conversation[i].role === 'assistant') return [{ role: 'assistant', path: turnPath(conversation[i], i), text: turnText(conversation[i]) }];
     }
     return [];
   }
@@ -52,18 +52,23 @@ export function selectTurns(request: GuardRequest, scope: UserTurnScope = 'all')
     return withWhole(texts);
   }
   // A turn's parts joined with nothing (ChatTurn.glued), as some engines join them: read on its own beside the turn.
-  const gluedOf = (turn: ChatTurn, i: number): TurnText[] => (turn.glued ? [{ role: templateRole(turn.role), path: `conversation[${i}].glued`, text: turn.glued }] : []);
+  const gluedOf = (turn: ChatTurn, i: number): TurnText[] => (turn.glued ? [{ role: templateRole(turn.role), path: `${turnPath(turn, i)}.glued`, text: turn.glued }] : []);
   if (scope === 'last') {
     const users = conversation.map((turn, i) => ({ turn, i })).filter(({ turn }) => turn.role === 'user');
-    return users.slice(-1).flatMap(({ turn, i }) => [{ role: 'user' as const, path: `conversation[${i}]`, text: turnText(turn) }, ...gluedOf(turn, i)]);
+    return users.slice(-1).flatMap(({ turn, i }) => [{ role: 'user' as const, path: turnPath(turn, i), text: turnText(turn) }, ...gluedOf(turn, i)]);
   }
-  const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: `conversation[${i}]`, text: turnText(turn) }));
+  const turns: TurnText[] = conversation.map((turn, i) => ({ role: templateRole(turn.role), path: turnPath(turn, i), text: turnText(turn) }));
   const glued = conversation.flatMap(gluedOf);
   // Ids a turn carries (ChatTurn.apart): each read on its own, never joined to words, not even in a
   // run of short turns (joined there, an OpenAI-style id raised ordinary tool chats' scores: 0.29 -> 0.92).
-  const ids: TurnText[] = conversation.flatMap((turn, i) => (turn.apart ?? []).filter((text) => text.trim() !== '').map((text, j) => ({ role: templateRole(turn.role), path: `conversation[${i}].apart[${j}]`, text })));
+  const ids: TurnText[] = conversation.flatMap((turn, i) => (turn.apart ?? []).filter((text) => text.trim() !== '').map((text, j) => ({ role: templateRole(turn.role), path: `${turnPath(turn, i)}.apart[${j}]`, text })));
   // Joined with each other, though (a phrase spread over several ids), never with words.
   return [...withWhole(turns), ...withWhole(ids), ...glued];
+}
+
+/** The turn's own name for verdicts (ChatTurn.path), else its place in the conversation. */
+function turnPath(turn: ChatTurn, i: number): string {
+  return turn.path ?? `conversation[${i}]`;
 }
 
 export const SHORT_TURN_WORDS = 16;
@@ -76,7 +81,7 @@ function withWhole(turns: TurnText[]): TurnText[] {
   const joined: TurnText[] = [];
   let run: TurnText[] = [];
   const close = () => {
-    if (run.length > 1) joined.push({ role: 'user', path: `joined@${run[0].path}`, text: run.map((t) => t.text.trim()).join(' ') });
+    if (run.length > 1) joined.push({ role: 'user', path: `joined@${run[0].path}..${run[run.length - 1].path}`, text: run.map((t) => t.text.trim()).join(' ') });
     run = [];
   };
   for (const t of nonEmpty) {

@@ -40,12 +40,12 @@ describe('bypass: split payloads under the shipped default policy (bundled model
   const words = (text: string) => text.split(' ');
 
   test('a jailbreak split one word per user message', async () => {
-    expect(await blocked(words(JAILBREAK).map((content) => ({ role: 'user' as const, content })))).toMatch(/^joined:user|^joined@/);
+    expect(await blocked(words(JAILBREAK).map((content) => ({ role: 'user' as const, content })))).toMatch(/^joined:messages\[0\]\.content\.\.messages\[\d+\]\.content$|^joined@/);
   });
 
   test('a jailbreak split one word per content part', async () => {
-    // Caught by a joined reading: the parts with spaces (joined:user@...) or, here the higher score, with nothing between them (joined:messages[0].content).
-    expect(await blocked([{ role: 'user', content: words(JAILBREAK).map((text) => ({ type: 'text' as const, text })) }])).toMatch(/^joined:user|^joined@|^joined:messages\[0\]\.content$/);
+    // Caught by a joined reading: the parts with spaces (joined:messages[0].content[0]..messages[0].content[N]) or, here the higher score, with nothing between them (joined:messages[0].content).
+    expect(await blocked([{ role: 'user', content: words(JAILBREAK).map((text) => ({ type: 'text' as const, text })) }])).toMatch(/^joined:messages\[0\]\.content\[0\]\.\.|^joined@|^joined:messages\[0\]\.content$/);
   });
 
   test('a harmful request split one word per message, user and assistant turns alternating (content guard)', async () => {

@@ -12,7 +12,7 @@ import { readableArguments } from './toolArguments';
  */
 export function chatConversation(messages: readonly ChatMessage[], messageTexts: readonly ScanText[][], preamble: readonly ScanText[]): ChatTurn[] {
   const turns: ChatTurn[] = [];
-  if (preamble.length > 0) turns.push({ role: 'system', content: preamble.map((t) => t.text).join(' ') });
+  if (preamble.length > 0) turns.push({ role: 'system', content: preamble.map((t) => t.text).join(' '), path: membersOf(preamble) });
   messages.forEach((message, i) => {
     const texts = messageTexts[i] ?? [];
     const at = `messages[${i}]`;
@@ -21,7 +21,7 @@ export function chatConversation(messages: readonly ChatMessage[], messageTexts:
     // other is read apart (an engine's template may render it; joined, a long one diluted the turn).
     const isId = (t: ScanText) => t.path === `${at}.tool_call_id` || (t.source === 'tool_call' && /\.id$/.test(t.path));
     const body = texts.filter((t) => t.source !== 'tool_call' && t.path !== `${at}.name` && !isId(t)).map((t) => t.text);
-    const turn: ChatTurn = { role: turnRole(message.role), content: [name ? `${name}:` : '', ...body].filter((s) => s !== '').join(' ') };
+    const turn: ChatTurn = { role: turnRole(message.role), content: [name ? `${name}:` : '', ...body].filter((s) => s !== '').join(' '), path: at };
     const calls = toolCallLines(message, texts);
     if (calls.length) turn.toolCalls = calls;
     const apart = texts.filter((t) => isId(t) && !randomId(t.text)).map((t) => t.text);
@@ -31,6 +31,11 @@ export function chatConversation(messages: readonly ChatMessage[], messageTexts:
     turns.push(turn);
   });
   return turns;
+}
+
+/** Pure: the top-level members a turn was read from (`tools+documents`), its path in verdicts (ChatTurn.path). */
+export function membersOf(texts: readonly ScanText[]): string {
+  return [...new Set(texts.map((t) => /^[^.[]*/.exec(t.path)![0]))].join('+');
 }
 
 /** `name(arguments)` per tool call and legacy function call; other strings of the calls (not their ids) follow as they are. */

@@ -20,18 +20,20 @@ export function isShortPiece(text: string): boolean {
 }
 
 export function joinedTexts(texts: readonly ScanText[]): ScanText[] {
-  const runs = new Map<TextSource, { start: number; pieces: string[] }>();
+  const runs = new Map<TextSource, { first: string; last: string; pieces: string[] }>();
   const joined: ScanText[] = [];
   const close = (source: TextSource) => {
     const run = runs.get(source);
-    if (run && run.pieces.length > 1) joined.push({ source, path: `${JOINED_PREFIX}${source}@${run.start}`, text: run.pieces.join(' ') });
+    // Named by its first and last pieces' paths, so a record says which texts the join read.
+    if (run && run.pieces.length > 1) joined.push({ source, path: `${JOINED_PREFIX}${run.first}..${run.last}`, text: run.pieces.join(' ') });
     runs.delete(source);
   };
-  texts.forEach((t, i) => {
+  texts.forEach((t) => {
     if (t.text.trim() === '') return;
     if (!isShortPiece(t.text)) return close(t.source);
-    const run = runs.get(t.source) ?? { start: i, pieces: [] };
+    const run = runs.get(t.source) ?? { first: t.path, last: t.path, pieces: [] };
     run.pieces.push(t.text.trim());
+    run.last = t.path;
     runs.set(t.source, run);
   });
   for (const source of [...runs.keys()]) close(source);

@@ -12,6 +12,7 @@ import {
   type ResponsesInputItem,
 } from '../requestSchemas';
 import { randomId } from '../extract/bookkeeping';
+import { membersOf } from '../extract/conversation';
 import { gluedTurnText } from '../extract/gluedParts';
 import { contentTexts } from '../extract/messageTexts';
 import { isTypeName, stringLeaves, unknownMemberName } from '../extract/stringLeaves';
@@ -143,15 +144,15 @@ const ID_PATH = /\.(id|call_id)$/;
  */
 export function itemsConversation(items: readonly ResponsesInputItem[], perItem: readonly ScanText[][], preamble: readonly ScanText[], instructions: readonly ScanText[]): ChatTurn[] {
   const turns: ChatTurn[] = [];
-  if (preamble.length > 0) turns.push({ role: 'system', content: preamble.map((t) => t.text).join(' ') });
-  if (instructions.length > 0) turns.push({ role: 'system', content: instructions.map((t) => t.text).join(' ') });
+  if (preamble.length > 0) turns.push({ role: 'system', content: preamble.map((t) => t.text).join(' '), path: membersOf(preamble) });
+  if (instructions.length > 0) turns.push({ role: 'system', content: instructions.map((t) => t.text).join(' '), path: membersOf(instructions) });
   items.forEach((item, i) => {
     const at = `input[${i}]`;
     const texts = perItem[i] ?? [];
     const words = texts.filter((t) => !ID_PATH.test(t.path));
     const apart = texts.filter((t) => ID_PATH.test(t.path) && !randomId(t.text)).map((t) => t.text);
     const glued = gluedTurnText(texts);
-    const withApart = (turn: ChatTurn): ChatTurn => ({ ...turn, ...(apart.length ? { apart } : {}), ...(glued !== undefined ? { glued } : {}) });
+    const withApart = (turn: ChatTurn): ChatTurn => ({ ...turn, path: at, ...(apart.length ? { apart } : {}), ...(glued !== undefined ? { glued } : {}) });
     if (item.type === 'function_call' || item.type === 'custom_tool_call') {
       const call = `${item.name}(${item.type === 'function_call' ? readableArguments(item.arguments) : item.input})`;
       const others = words.filter((t) => ![`${at}.name`, `${at}.arguments`, `${at}.input`].includes(t.path)).map((t) => t.text);

@@ -76,12 +76,12 @@ describe('turns', () => {
       { role: 'assistant', path: 'conversation[2]', text: 'a1\nf(x)' },
       { role: 'user', path: 'conversation[3]', text: 't' },
       { role: 'user', path: 'conversation[4]', text: 'u2' },
-      { role: 'user', path: 'joined@conversation[0]', text: 's u1 a1\nf(x) t u2' },
+      { role: 'user', path: 'joined@conversation[0]..conversation[4]', text: 's u1 a1\nf(x) t u2' },
     ]);
     // a turn long enough to say something breaks the run: it is classified on its own
     const long = 'This turn says quite a lot, with far more than sixteen words in it, so it is not joined to the others.';
     const split = { direction: 'input' as const, texts: [], conversation: [{ role: 'user' as const, content: 'a' }, { role: 'user' as const, content: 'b' }, { role: 'user' as const, content: long }, { role: 'user' as const, content: 'c' }] };
-    expect(selectTurns(split).map((t) => t.path)).toEqual(['conversation[0]', 'conversation[1]', 'conversation[2]', 'conversation[3]', 'joined@conversation[0]']);
+    expect(selectTurns(split).map((t) => t.path)).toEqual(['conversation[0]', 'conversation[1]', 'conversation[2]', 'conversation[3]', 'joined@conversation[0]..conversation[1]']);
     expect(selectTurns(request, 'last')).toEqual([{ role: 'user', path: 'conversation[4]', text: 'u2' }]);
   });
 
@@ -102,7 +102,7 @@ describe('turns', () => {
     expect(selectTurns(short)).toEqual([
       { role: 'user', path: 'conversation[0]', text: 'weather?' },
       { role: 'user', path: 'conversation[1]', text: 'sunny' },
-      { role: 'user', path: 'joined@conversation[0]', text: 'weather? sunny' },
+      { role: 'user', path: 'joined@conversation[0]..conversation[1]', text: 'weather? sunny' },
       { role: 'user', path: 'conversation[1].apart[0]', text: 'functions.get_weather:0' },
     ]);
     // Ids together, as a phrase spread over several of them reads: a run of their own.
@@ -112,6 +112,10 @@ describe('turns', () => {
 
   it('output: the last assistant turn with its tool calls', () => {
     expect(selectTurns({ direction: 'output', texts: [], conversation })).toEqual([{ role: 'assistant', path: 'conversation[2]', text: 'a1\nf(x)' }]);
+    // A turn that names its place (ChatTurn.path) is named so in the verdict.
+    const named = conversation.map((turn, i) => ({ ...turn, path: `messages[${i}]` }));
+    expect(selectTurns({ direction: 'output', texts: [], conversation: named })).toEqual([{ role: 'assistant', path: 'messages[2]', text: 'a1\nf(x)' }]);
+    expect(selectTurns({ direction: 'input', texts: [], conversation: named }).map((t) => t.path)).toEqual(['messages[0]', 'messages[1]', 'messages[2]', 'messages[3]', 'joined@messages[0]..messages[3]']);
     expect(turnText({ role: 'assistant', content: '', toolCalls: ['g()'] })).toBe('g()');
   });
 
@@ -123,7 +127,7 @@ describe('turns', () => {
     expect(selectTurns({ direction: 'input', texts, conversation: [] })).toEqual([
       { role: 'user', path: 'p', text: 't' },
       { role: 'user', path: 'q', text: 'x' },
-      { role: 'user', path: 'joined@p', text: 't x' },
+      { role: 'user', path: 'joined@p..q', text: 't x' },
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { recordedPath } from '../../../gateway/audit/recordedPath';
+import { recordedPath } from '../../../gateway/record/recordedPath';
 
 describe('recordedPath: where the worst text sat, without names the client chose', () => {
   test.each([
@@ -14,6 +14,20 @@ describe('recordedPath: where the worst text sat, without names the client chose
     ['choices[1].bookkeeping', 'choices[1].bookkeeping'],
     ['choices[0].message.tool_calls[2].function.arguments', 'choices[0].message.tool_calls[2].function.arguments'],
     ['choices[0].message.you_are_worthless', 'choices[0].message.*'],
+    // The gateway's readings keep their names, so a reviewer can tell which one scored.
+    ['messages[0].content#spaced', 'messages[0].content#spaced'],
+    ['messages[0].content[1].text#base64@12#normalized', 'messages[0].content[1].text#base64@12#normalized'],
+    ['messages[0].secret_key_here#rot13', 'messages[0].*#rot13'],
+    ['joined:messages[0].content..messages[3].content', 'joined:messages[0].content..messages[3].content'],
+    ['joined:messages[0].content', 'joined:messages[0].content'],
+    ['joined@messages[0]..messages[3]', 'joined@messages[0]..messages[3]'],
+    ['joined:messages[0].my_ssn..messages[1].content', 'joined:messages[0].*..messages[1].content'],
+    ['tools+response_format', 'tools+response_format'],
+    ['messages[2].apart[0]', 'messages[2].apart[0]'],
+    ['input[1].glued', 'input[1].glued'],
+    // A name the client chose that looks like one of the gateway's is still starred.
+    ['joined:ignore_previous', 'joined:*'],
+    ['messages[0].a+b#evil', 'messages[0].*+*'],
   ])('%s -> %s', (path, recorded) => {
     expect(recordedPath(path)).toBe(recorded);
   });

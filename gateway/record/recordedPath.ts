@@ -1,9 +1,14 @@
 /**
- * Pure: a JSON path as the audit log keeps it. Paths name where the worst-scored text sits
- * (`messages[3].content`, `tools[0].function.parameters.properties.city.description`), but a
+ * Pure: a JSON path as the audit log and telemetry keep it. Paths name where the worst-scored text
+ * sits (`messages[3].content`, `tools[0].function.parameters.properties.city.description`), but a
  * member the API does not define is named by the client (an extra key of a message, a tool's
  * property name), and that name can hold a prompt or a secret in every capture mode. Such
- * segments become `*`; array indexes and the API's own member names stay.
+ * segments become `*`; array indexes, the API's own member names and the gateway's own names for
+ * its readings stay, so a reviewer can tell which reading scored:
+ * - a suffix chain (`#spaced`, `#normalized`, `#base64@120`, `#key`, ...: guards/text/prepareTexts.ts);
+ * - a join of several texts, `joined:` + the first text's path, `..`, the last's (joinedTexts.ts),
+ *   or `joined:` + a list of parts read with nothing between them (gluedParts.ts);
+ * - a turn read from several members, their names joined by `+` (`tools+response_format`).
  */
 const API_MEMBERS: ReadonlySet<string> = new Set([
   // chat and text completions
@@ -18,13 +23,29 @@ const API_MEMBERS: ReadonlySet<string> = new Set([
   'input', 'instructions', 'output', 'summary', 'output_text', 'input_text', 'annotations', 'call_id', 'strict', 'type', 'id', 'status',
   // JSON Schema vocabulary read inside tool parameters
   '$defs', 'definitions', 'anyOf', 'oneOf', 'allOf', 'additionalProperties', 'required', 'prefixItems', 'not',
+  // the content guard's readings of a turn: its parts glued, an id read apart (ChatTurn.glued, ChatTurn.apart)
+  'glued', 'apart',
 ]);
+
+/** The gateway's derived readings of a text (prepareTexts.ts, bookkeeping.ts), as path suffixes. */
+const READING_SUFFIXES = /(?:#(?:unicode_tags|normalized|rot13|joined|spaced|key|id|(?:base64|hex|url|quoted_printable)@\d+))+$/;
+const JOIN_PREFIXES = ['joined:', 'joined@'] as const;
 
 export function recordedPath(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  const isKey = path.endsWith('#key');
-  const body = isKey ? path.slice(0, -'#key'.length) : path;
-  const out = body
+  const prefix = JOIN_PREFIXES.find((p) => path.startsWith(p)) ?? '';
+  const rest = path.slice(prefix.length);
+  const suffix = READING_SUFFIXES.exec(rest)?.[0] ?? '';
+  const body = rest.slice(0, rest.length - suffix.length);
+  const recorded = body
+    .split('..')
+    .map((one) => one.split('+').map(memberPath).join('+'))
+    .join('..');
+  return (prefix + recorded + suffix).slice(0, 300);
+}
+
+function memberPath(path: string): string {
+  return path
     .split('.')
     .map((segment) => {
       const at = segment.indexOf('[');
@@ -34,5 +55,4 @@ export function recordedPath(path: string | undefined): string | undefined {
       return (name === '' || API_MEMBERS.has(name) ? name : '*') + safeIndexes;
     })
     .join('.');
-  return (out + (isKey ? '#key' : '')).slice(0, 300);
 }
