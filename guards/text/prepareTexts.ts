@@ -155,9 +155,10 @@ async function prepareAt(raw: string, state: PrepareState): Promise<PreparedOne>
 
 /**
  * The `#spaced` reading of a text (sanitize.ts spacedSeparators), in pieces with a pause between
- * them. A piece ends only between two characters that are neither whitespace, separators nor halves
+ * them. A piece ends between two characters that are neither whitespace, separators nor halves
  * of a surrogate pair, and is read with one such character of context on each side, so a separator
- * run and both its neighbours are always in one reading (a text without spaces is cut anywhere).
+ * run and both its neighbours are always in one reading (a text without spaces is cut anywhere);
+ * where no such pair comes within four slices, it ends there (never inside a surrogate pair).
  */
 async function spacedReading(raw: string, sliceChars: number, signal?: AbortSignal): Promise<string | undefined> {
   const plain = (i: number) => i >= 0 && i < raw.length && /[^\s\uD800-\uDFFF]/.test(raw[i]) && !hasSeparators(raw[i]);
@@ -166,7 +167,11 @@ async function spacedReading(raw: string, sliceChars: number, signal?: AbortSign
   for (let from = 0; from < raw.length; ) {
     if (from > 0) await pause(signal);
     let to = Math.min(raw.length, from + sliceChars);
-    while (to < raw.length && !(plain(to - 1) && plain(to))) to++;
+    // A text with no two plain characters side by side (marks and separators alternating) is cut
+    // anyway at four slices, between two halves of nothing, so no one call holds the event loop.
+    const limit = Math.min(raw.length, from + 4 * sliceChars);
+    while (to < limit && !(plain(to - 1) && plain(to))) to++;
+    while (to < raw.length && to > from && /[\uDC00-\uDFFF]/.test(raw[to]) && /[\uD800-\uDBFF]/.test(raw[to - 1])) to++;
     const before = from > 0 ? raw[from - 1] : '';
     const after = to < raw.length ? raw[to] : '';
     const read = spacedSeparators(before + raw.slice(from, to) + after);

@@ -164,11 +164,18 @@ function ordinarySeparator(run: string, before: string, base: string, after: str
   return chars.every((ch) => ch === '\u200B') && sameScript(UNSPACED_SCRIPTS);
 }
 
-/** The code point before `offset`; with `skipMarks`, the first one that is not a combining mark. */
+/**
+ * Marks looked through for the letter under them. Bounded: U+034F is both a separator and a mark,
+ * so in "mark, U+034F, mark, U+034F, ..." every run walked back to the text's start (16 KB froze
+ * the event loop for 7 s, time squared in the length); no real letter carries this many marks.
+ */
+const MAX_MARKS_BEFORE = 32;
+
+/** The code point before `offset`; with `skipMarks`, the first one that is not a combining mark (' ' past MAX_MARKS_BEFORE). */
 function charBefore(text: string, offset: number, skipMarks: boolean): string {
   let at = offset;
-  for (;;) {
-    if (at <= 0) return ' ';
+  for (let marks = 0; ; marks++) {
+    if (at <= 0 || marks > MAX_MARKS_BEFORE) return ' ';
     const low = text.charCodeAt(at - 1);
     const size = at >= 2 && low >= 0xdc00 && low <= 0xdfff ? 2 : 1;
     const ch = text.slice(at - size, at);

@@ -81,6 +81,28 @@ describe('separators between visible characters (spacedSeparators)', () => {
     expect(one.extras).toContainEqual({ suffix: '#spaced', text: `${'a'.repeat(10)} ${'b'.repeat(10)}` });
   });
 
+  // U+034F is a separator and a combining mark: each run looked back over every mark before it to
+  // the text's start (16 KB held the event loop 7 s; 160 KB would take minutes). Hang guards only.
+  it('takes time linear in marks and separators that alternate (a bounded look back)', async () => {
+    const text = `a${'\u0301\u034F'.repeat(40_000)}b`;
+    let started = performance.now();
+    expect(spacedSeparators(text)).toBeDefined();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    started = performance.now();
+    const prepared = await prepareText(text);
+    expect(prepared.extras.map((e) => e.suffix)).toContain('#spaced');
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('cuts a text with no two plain characters side by side into pieces anyway, never inside a surrogate pair', async () => {
+    const emoji = '\u{1F600}';
+    const text = `${'\u0301\u200B'.repeat(30)}${emoji}\u200B${emoji}`;
+    const one = await prepareText(text, undefined, 10);
+    const spaced = one.extras.find((e) => e.suffix === '#spaced')!.text;
+    expect(spaced).toContain(`${emoji} ${emoji}`);
+    expect(spaced).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
   it('becomes a #spaced text beside the scanned one, which removes them', async () => {
     const { items, findings } = await prepareTexts([{ source: 'user', path: 'messages[0].content', text: 'make\u200Ba\u200Bbomb' }]);
     expect(items).toEqual([
