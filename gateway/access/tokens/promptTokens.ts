@@ -1,3 +1,4 @@
+import { CHAT_FIELDS, COMPLETION_FIELDS, type FieldClass, RESPONSES_FIELDS } from '../../pipeline/extract/requestFields';
 import { countTokens } from './llama3Tokens';
 
 /**
@@ -58,6 +59,8 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
     if (Array.isArray(value) && value.length > 0) texts.push(JSON.stringify(value));
   }
   if (body.response_format && typeof body.response_format === 'object') texts.push(JSON.stringify(body.response_format));
+  for (const m of messages as Record<string, unknown>[]) if (m && typeof m === 'object') texts.push(...membersNotCounted(m, CHAT_MESSAGE_COUNTED));
+  texts.push(...parametersNotCounted(body, CHAT_FIELDS, CHAT_TOP_COUNTED));
   return {
     texts,
     fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * messages.length,
@@ -106,7 +109,9 @@ export function responsesPromptShape(body: Record<string, unknown>): PromptShape
       if (value) texts.push(value);
     }
     texts.push(...contentStrings(item.content), ...contentStrings(item.output), ...contentStrings(item.summary));
+    texts.push(...membersNotCounted(item, RESPONSES_ITEM_COUNTED));
   }
+  texts.push(...parametersNotCounted(body, RESPONSES_FIELDS, RESPONSES_TOP_COUNTED));
   if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
   const format = (body.text as { format?: unknown } | null | undefined)?.format;
   if (format && typeof format === 'object') texts.push(JSON.stringify(format));
@@ -128,7 +133,7 @@ export function completionPromptShape(body: Record<string, unknown>): PromptShap
   // The suffix is read with every prompt (fill-in-the-middle).
   const suffix = str(body.suffix);
   return {
-    texts: suffix ? prompts.map((p) => `${p}${suffix}`) : prompts,
+    texts: [...(suffix ? prompts.map((p) => `${p}${suffix}`) : prompts), ...parametersNotCounted(body, COMPLETION_FIELDS, COMPLETION_TOP_COUNTED)],
     fixedTokens: prompts.length, // <|begin_of_text|> each
     answers: Math.max(1, prompts.length) * sequences(body),
     separateSequences: true,
@@ -138,6 +143,78 @@ export function completionPromptShape(body: Record<string, unknown>): PromptShap
     model: str(body.model),
   };
 }
+
+/**
+ * Strings the counts above leave out but the guards read: members the gateway does not know (read
+ * by default, `request_fields.unknown`), other members of content parts and tool calls, ids, and
+ * request parameters. Counted so the token budget and the context check pay for every text the
+ * guards read: 200 KB in an unknown message member was charged 40 tokens and held both cores for
+ * 15-24 s of guard time. An over-count for the engine (its template may not render them), and
+ * small for ordinary requests (ids, `stop`, `user`). Media parts are not read by any guard.
+ */
+function membersNotCounted(value: Record<string, unknown>, counted: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const [key, member] of Object.entries(value)) {
+    if (counted.has(key)) continue;
+    out.push(key);
+    stringsIn(member, out);
+  }
+  // Content parts: a text part's other members; a media part is read by no guard.
+  for (const key of ['content', 'output', 'summary'] as const) {
+    const parts = counted.has(key) ? value[key] : undefined;
+    if (!Array.isArray(parts)) continue;
+    for (const part of parts as Record<string, unknown>[]) {
+      if (!part || typeof part !== 'object' || MEDIA_PART.test(String(part.type ?? ''))) continue;
+      for (const [k, member] of Object.entries(part)) {
+        if (PART_COUNTED.has(k)) continue;
+        out.push(k);
+        stringsIn(member, out);
+      }
+    }
+  }
+  // Tool calls: their ids and anything beside the function's name and arguments.
+  if (counted.has('tool_calls') && Array.isArray(value.tool_calls)) {
+    for (const call of value.tool_calls as Record<string, unknown>[]) {
+      if (!call || typeof call !== 'object') continue;
+      for (const [k, member] of Object.entries(call)) {
+        if (k !== 'function') stringsIn(member, out);
+        else if (member && typeof member === 'object') for (const [f, v] of Object.entries(member)) if (f !== 'name' && f !== 'arguments') stringsIn(v, out);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Top-level members the extraction scans (requestFields.ts) that the counts above leave out
+ * (`tool_choice`, vLLM's guided decoding, ...). Parameters are never read as text, and a member the
+ * gateway does not know is refused or stripped before anything reads it.
+ */
+function parametersNotCounted(body: Record<string, unknown>, classes: Readonly<Record<string, FieldClass>>, counted: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const [key, member] of Object.entries(body)) if (Object.hasOwn(classes, key) && classes[key] === 'scanned' && !counted.has(key)) stringsIn(member, out);
+  return out;
+}
+
+/** Every string in a JSON value, object keys included (the guards read a member's name too). */
+function stringsIn(value: unknown, out: string[]): void {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      stringsIn(v, out);
+    }
+  }
+}
+
+const MEDIA_PART = /image|audio|video|file/;
+const PART_COUNTED: ReadonlySet<string> = new Set(['type', 'text', 'refusal']);
+const CHAT_MESSAGE_COUNTED: ReadonlySet<string> = new Set(['role', 'name', 'content', 'tool_calls', 'function_call', 'reasoning_content', 'reasoning', 'refusal']);
+const CHAT_TOP_COUNTED: ReadonlySet<string> = new Set(['messages', 'tools', 'functions', 'documents', 'response_format']);
+const RESPONSES_ITEM_COUNTED: ReadonlySet<string> = new Set(['role', 'name', 'arguments', 'input', 'content', 'output', 'summary', 'type']);
+const RESPONSES_TOP_COUNTED: ReadonlySet<string> = new Set(['input', 'instructions', 'tools', 'text']);
+const COMPLETION_TOP_COUNTED: ReadonlySet<string> = new Set(['prompt', 'suffix']);
 
 export interface PromptCount {
   /** Every prompt token the engine will read (what the token budget pays). */

@@ -1,7 +1,7 @@
 import { couldExceedContext } from '../../../gateway/access/rateLimit/tokenLimits';
 import { contextLengthError, contextWindow } from '../../../gateway/access/tokens/contextLength';
 import { countTokens, countTokensSync, splitForCounting, tokenPieces } from '../../../gateway/access/tokens/llama3Tokens';
-import { chatPromptShape, completionPromptShape, countPromptTokens } from '../../../gateway/access/tokens/promptTokens';
+import { chatPromptShape, completionPromptShape, countPromptTokens, responsesPromptShape } from '../../../gateway/access/tokens/promptTokens';
 
 describe('Llama 3 token pieces (the eval streams answers as the engine would)', () => {
   test('one piece per token, every character kept, a character split over byte tokens whole in one piece', () => {
@@ -85,6 +85,31 @@ describe('prompt size of a request', () => {
     });
     const all = shape.texts.join(' ');
     for (const word of ['lookup', 'ARGS', 'THOUGHT', 'NO', 'FUNCDESC', 'SCHEMADESC', 'DOCTEXT']) expect(all).toContain(word);
+  });
+
+  // The guards read these too, so the budget and the context check count them (200 KB in an unknown
+  // message member was charged 40 tokens and held both cores for 15-24 s of guard time).
+  test('every string the guards read is counted: unknown members and their names, part members, ids, scanned parameters', () => {
+    const chat = chatPromptShape({
+      model: 'MODELNAME',
+      temperature: 0.5,
+      user: 'USERID',
+      tool_choice: { type: 'function', function: { name: 'CHOSEN' } },
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'hi', NOTE1: 'PARTNOTE' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,IMAGEDATA' } }], notes: { deep: ['MEMBERNOTE'] } },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'CALLID', type: 'function', function: { name: 'f', arguments: '{}', extra: 'FNEXTRA' } }] },
+        { role: 'tool', tool_call_id: 'TOOLCALLID', content: 'ok' },
+      ],
+    });
+    const all = chat.texts.join(' ');
+    for (const word of ['PARTNOTE', 'NOTE1', 'notes', 'deep', 'MEMBERNOTE', 'CALLID', 'FNEXTRA', 'TOOLCALLID', 'CHOSEN']) expect(all).toContain(word);
+    // Not read by any guard: a media part, the model's name, parameters.
+    for (const word of ['IMAGEDATA', 'MODELNAME', 'USERID', 'temperature']) expect(all).not.toContain(word);
+
+    const responses = responsesPromptShape({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi', extra: 'ITEMPART' }], memo: 'ITEMMEMBER' }], tool_choice: { type: 'function', name: 'RCHOSEN' } });
+    for (const word of ['ITEMPART', 'ITEMMEMBER', 'memo', 'RCHOSEN']) expect(responses.texts.join(' ')).toContain(word);
+    const completion = completionPromptShape({ model: 'm', prompt: 'p', response_format: { type: 'json_schema', json_schema: { schema: { description: 'CSCHEMA' } } } });
+    expect(completion.texts.join(' ')).toContain('CSCHEMA');
   });
 
   test('completions: a suffix is read with every prompt', () => {
