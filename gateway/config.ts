@@ -16,6 +16,12 @@ import { TelemetryConfig } from './telemetry/telemetryConfig';
 export const MAX_TIMER_MS = 2_147_483_647;
 /** A timeout in ms that node's timers can hold. */
 export const timerMs = () => z.number().int().positive().max(MAX_TIMER_MS, 'at most 2147483647 ms (about 24.8 days): longer timers fire at once');
+/**
+ * An engine's OpenAI base URL: http(s) only. `vllm:8000/v1` or `localhost:8000/v1` (no scheme)
+ * parse as URLs with scheme `vllm:` / `localhost:`, and every request was then a retryable 503, a
+ * config mistake that looked like an outage.
+ */
+const engineUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL with a host, e.g. http://vllm:8000/v1' });
 export const GatewayConfig = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Interface to listen on. Without API keys the gateway refuses to listen beyond loopback. */
@@ -23,14 +29,14 @@ export const GatewayConfig = z.strictObject({
   engine: z
     .strictObject({
       /** OpenAI base URL including /v1. Unset: the in-process dev engine (a stand-in, not a model). */
-      url: z.url().optional(),
+      url: engineUrl().optional(),
       api_key: z.string().optional(),
       connect_timeout_ms: timerMs().default(5_000),
       first_byte_timeout_ms: timerMs().default(120_000),
       idle_timeout_ms: timerMs().default(60_000),
       total_timeout_ms: timerMs().default(600_000),
       /** More replicas of the same engine, besides `url` (or instead of it): health-checked, and tried in turn when one fails before answering; one without `api_key` gets the engine's. */
-      upstreams: z.array(z.strictObject({ url: z.url(), api_key: z.string().optional() })).default([]),
+      upstreams: z.array(z.strictObject({ url: engineUrl(), api_key: z.string().optional() })).default([]),
       /** Other upstreams tried after a failure before the engine's first byte (never once bytes reached the client). */
       retries: z.number().int().min(0).max(5).default(1),
       /** How often each upstream's health is checked when there are several. */

@@ -27,3 +27,12 @@ test('a refused URL is shown without its user, password or query', () => {
   expect(message).toMatch(/engine\.url: https:\/\/engine\.internal:8000\/openai should be/);
   expect(message).not.toMatch(/S3cretP4ss|sk-live-123|svc:/);
 });
+
+test('an engine URL that is not http(s) is refused at start, with what to write (a scheme-less host parses as a scheme)', () => {
+  for (const url of ['vllm:8000/v1', 'localhost:8000/v1', 'htttp://vllm:8000/v1', 'ftp://127.0.0.1/v1']) {
+    expect(() => loadConfig({ flags: {}, env: { ENGINE_URL: url } })).toThrow(/engine\.url: .*http:\/\/ or https:\/\//);
+    const config = configFile(`engine:\n  upstreams:\n    - url: ${url}\n`);
+    expect(() => loadConfig({ flags: { config }, env: { ENGINE_URL: 'http://127.0.0.1:8000/v1' } })).toThrow(/engine\.upstreams\.0\.url: .*http:\/\/ or https:\/\//);
+  }
+  expect(loadConfig({ flags: {}, env: { ENGINE_URL: 'HTTPS://engine.internal/v1' } }).engine.url).toBe('HTTPS://engine.internal/v1');
+});
