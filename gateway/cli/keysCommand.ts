@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { displayPrefix, generateApiKey, generateKeyId, hashApiKey } from '../access/auth/apiKey';
 import { APP_ID } from '../access/auth/keysConfig';
-import { addKey, readKeysFile, revokeKey, updateKeysFile, type KeyEntry } from '../access/auth/keysFile';
+import { addKey, KeyEntry, readKeysFile, revokeKey, updateKeysFile } from '../access/auth/keysFile';
 import type { KeyLimits } from '../access/rateLimit/keyLimits';
 
 export interface KeysIo {
@@ -87,12 +87,15 @@ function add(file: string, values: Record<string, string | boolean | undefined>,
     const v = values[flag];
     if (v === undefined) return;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive whole number`);
+    // Safe integers only: the keys file's schema refuses a larger one, and the file would stop loading.
+    if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive whole number up to ${Number.MAX_SAFE_INTEGER}`);
     limits[name] = n;
   };
   count('rpm', 'requests_per_minute');
   count('tpm', 'tokens_per_minute');
   count('concurrency', 'concurrent_requests');
+  // `--policy "$POLICY"` with the variable unset: a key every request of which would be refused.
+  if (values.policy === '') throw new UsageError('--policy needs a policy id (leave it out for the main policy)');
   const key = generateApiKey();
   const entry: KeyEntry = {
     id: generateKeyId(),
@@ -103,6 +106,9 @@ function add(file: string, values: Record<string, string | boolean | undefined>,
     ...(Object.keys(limits).length ? { limits } : {}),
     created_at: io.now().toISOString(),
   };
+  // Checked as the gateway will read it, before the file is written: a bad entry makes the whole file unreadable.
+  const checked = KeyEntry.safeParse(entry);
+  if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   updateKeysFile(file, (doc) => ({ doc: addKey(doc, entry), result: undefined }));
   // The key alone on stdout (scripts capture it); everything else on stderr.
   io.out(`${key}\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashApiKey } from '../../../gateway/access/auth/apiKey';
 import { runCli } from '../../support/cliProcess';
-import { tempKeysFile } from '../../support/keys';
+import { keysCli, tempKeysFile } from '../../support/keys';
 import { addKey, parseKeysFile, readKeysFile, revokeKey, serializeKeysFile, updateKeysFile, writeKeysFile, type KeyEntry } from '../../../gateway/access/auth/keysFile';
 
 const entry = (id: string, extra: Partial<KeyEntry> = {}): KeyEntry => ({ id, hash: hashApiKey(id), prefix: `sk-sg-${id.slice(4, 8)}...`, app: 'app-1', created_at: '2025-01-01T00:00:00.000Z', ...extra });
@@ -80,6 +80,25 @@ describe('keys file', () => {
     writeKeysFile(file, { keys: [entry('key_aaaa01'), entry('key_bbbb02')] });
     expect(statSync(file)).toMatchObject({ uid: 1000, gid: 1000 });
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test('keys add refuses what would make the file unreadable or the key useless, and the file stays usable', async () => {
+    const file = tempKeysFile();
+    const good = await keysCli(['add', '--file', file, '--app', 'ok-app']);
+    expect(good.code).toBe(0);
+    // Above 2^53 the file's schema refuses the limit, and every later keys command (revoke included) failed.
+    const huge = await keysCli(['add', '--file', file, '--app', 'big', '--tpm', '10000000000000000']);
+    expect(huge).toMatchObject({ code: 2, out: '' });
+    expect(huge.err).toMatch(/--tpm must be a positive whole number up to 9007199254740991/);
+    // `--policy "$POLICY"` with the variable unset: every request of the key would be refused.
+    const empty = await keysCli(['add', '--file', file, '--app', 'p', '--policy', '']);
+    expect(empty).toMatchObject({ code: 2, out: '' });
+    expect(empty.err).toMatch(/--policy needs a policy id/);
+    expect(readKeysFile(file).keys.map((k) => k.app)).toEqual(['ok-app']);
+    expect((await keysCli(['list', '--file', file])).code).toBe(0);
+    // A file that names an empty policy is refused when read, with the place.
+    writeFileSync(file, `keys:\n  - id: key_abcdef\n    hash: ${hashApiKey('k')}\n    app: a\n    policy: ""\n`);
+    expect(() => readKeysFile(file)).toThrow(/policy/);
   });
 
   test('keys added at once all land (the file is locked around each change)', async () => {
