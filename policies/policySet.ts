@@ -97,6 +97,11 @@ export function loadPolicySet(mainFile: string, fs: PolicySetFs = nodePolicySetF
   };
 
   const problems: PolicyProblem[] = [];
+  // As for a listed file: hot reload watches .yaml and .yml names only, so a `policy.json` would
+  // load once and never take an edit, and nothing would say so.
+  if (!YAML_FILE.test(mainFile)) {
+    problems.push({ file: mainFile, line: 1, column: 1, path: '', message: `\`${path.basename(mainFile)}\` is not a .yaml or .yml file; hot reload watches only those, so edits to it would never apply: rename it` });
+  }
   const loaded: LoadedPolicy[] = [];
   const queue: string[] = [path.resolve(mainFile)];
   const visited = new Set<string>();

@@ -30,6 +30,14 @@ test('a listed policy file that is not .yaml or .yml is refused: hot reload woul
   expect(err.problems.map((p) => p.message).join('\n')).toContain('`./app.policy` is not a .yaml or .yml file');
 });
 
+test('a main policy file that is not .yaml or .yml is refused too: it loaded, and its edits were never applied', () => {
+  for (const main of ['/s/live.json', '/s/policy']) {
+    const err = setProblems({ [main]: 'id: main\n' }, main);
+    expect(err.problems.map((p) => `${p.file}: ${p.message}`)).toEqual([`${main}: \`${path.basename(main)}\` is not a .yaml or .yml file; hot reload watches only those, so edits to it would never apply: rename it`]);
+  }
+  expect(loadPolicySet('/s/main.YML', memoryFiles({ '/s/main.YML': 'id: main\n' })).main.id).toBe('main');
+});
+
 describe('policy set', () => {
   const files = {
     '/s/main.yaml': MAIN,
