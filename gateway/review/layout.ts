@@ -57,6 +57,11 @@ export function statusBanners(ctx: PageContext): Html {
     const first = chain.first;
     const link = first ? html` First: <a href="${recordHref(ctx.base, first.file, first.line)}">${first.file}:${first.line}${first.seq !== null ? ` (seq ${first.seq})` : ''}</a>, ${first.kind}: ${first.message}.` : '';
     out.push(html`<div class="banner bad" role="alert" data-chain="broken"><p><strong>Chain broken:</strong> ${chain.problems} problem(s) in ${chain.lines} lines.${link} <a href="${ctx.base}/chain">All problems</a></p></div>`);
+  } else if (index.error) {
+    // Nothing was read whole (the directory is a file, unreadable, ...): no claim either way; the indexing banner below says why.
+  } else if (chain.lines === 0 && !index.indexing) {
+    // As `audit verify` fails it: an empty or wrong directory is not an intact log.
+    out.push(html`<div class="banner bad" role="alert" data-chain="empty"><p><strong>No audit records:</strong> no audit log lines in this directory. <code>audit verify</code> fails a directory without them; if records were expected, check the directory given (<code>--audit-dir</code>, <code>audit.dir</code>).</p></div>`);
   } else {
     // Say what "intact" rests on: an archived start is only as good as the anchor the operator gave.
     const after = chain.after ? `, continuing from the archived part's last record (seq ${chain.after.seq}, --after)` : '';
