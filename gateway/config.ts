@@ -123,6 +123,12 @@ export interface ConfigSources {
 
 /** Builds the config: defaults < config file < environment < flags. Throws ConfigError with what, where and how to fix. */
 export function loadConfig({ flags, env }: ConfigSources): GatewayConfig {
+  // A flag given with an empty value (`--policy "$POLICY"`, the variable unset) is a mistake, not
+  // "unset": --policy "" ran the shipped default, --engine-url "" the dev engine. (An empty
+  // environment variable is unset, as usual.)
+  for (const flag of ['config', 'policy', 'engine-url', 'host'] as const) {
+    if (flags[flag] !== undefined && flags[flag]!.trim() === '') throw new ConfigError(`--${flag} was given an empty value; give a value or leave the flag out`);
+  }
   const file = flags.config ?? env.SAFETY_CONFIG;
   const fromFile = file ? readConfigFile(file) : {};
   const merged: Record<string, unknown> = structuredClone(fromFile);

@@ -13,6 +13,11 @@ export async function devEngineCommand(args: string[]): Promise<number> {
     process.stderr.write(`safety-gateway dev-engine: --port must be a port number 0-65535 (got "${values.port}")\n`);
     return 2;
   }
+  if (values.host.trim() === '') {
+    // Node reads an empty host as every interface.
+    process.stderr.write('safety-gateway dev-engine: --host needs an interface address, e.g. 127.0.0.1\n');
+    return 2;
+  }
   if (!/^\d+$/.test(values['token-delay-ms'])) {
     process.stderr.write(`safety-gateway dev-engine: --token-delay-ms must be a whole number of milliseconds (got "${values['token-delay-ms']}")\n`);
     return 2;

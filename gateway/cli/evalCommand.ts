@@ -6,6 +6,7 @@ import type { Guard } from '../../guards/types';
 import { closest } from '../../policies/didYouMean';
 import { loadPolicyFile, type LoadedPolicy } from '../../policies/loader';
 import { formatProblem, PolicyError } from '../../policies/problems';
+import { MAX_TIMER_MS } from '../config';
 import { defaultDataRoot, resolveDataFiles } from './eval/dataFiles';
 import { loadRecords, splitLookup } from './eval/dataset';
 import type { RequestStyle } from './eval/guardRequest';
@@ -294,8 +295,9 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
   if (data.length === 0) throw new UsageError('--data FILE is required');
   if (values.split !== undefined && !SPLITS.includes(values.split as Split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}`);
   if (values.task !== undefined && values.task !== 'A' && values.task !== 'B') throw new UsageError('--task must be A or B');
-  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
-  const calibrateFpr = values['calibrate-fpr'] === undefined ? undefined : Number(values['calibrate-fpr']);
+  // Number('') is 0: an empty value (an unset shell variable) would silently mean threshold 0.
+  const threshold = values.threshold === undefined ? undefined : numberOrNaN(values.threshold);
+  const calibrateFpr = values['calibrate-fpr'] === undefined ? undefined : numberOrNaN(values['calibrate-fpr']);
   if (calibrateFpr !== undefined && !(calibrateFpr >= 0 && calibrateFpr < 1)) throw new UsageError('--calibrate-fpr must be a number in [0, 1), e.g. 0.01');
   const asRole = values['as-role'];
   if (asRole !== undefined && !RECORD_ROLES.includes(asRole as RecordRole)) throw new UsageError(`--as-role must be one of ${RECORD_ROLES.join(', ')}`);
@@ -318,7 +320,7 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
     progress: values.progress ?? false,
     concurrency: values.concurrency === undefined ? 16 : positiveInt('--concurrency', values.concurrency),
     threads: values.threads === undefined ? Math.min(8, os.availableParallelism()) : positiveInt('--threads', values.threads),
-    timeoutMs: values['timeout-ms'] === undefined ? EVAL_TIMEOUT_MS : positiveInt('--timeout-ms', values['timeout-ms']),
+    timeoutMs: values['timeout-ms'] === undefined ? EVAL_TIMEOUT_MS : timeoutMs(values['timeout-ms']),
     asRole: asRole as RecordRole | undefined,
     score: values.score as 'injection' | undefined,
     calibrateFpr,
@@ -331,9 +333,21 @@ function parseOptions(args: string[], cwd: string): EvalOptions {
 }
 
 function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
+  const n = numberOrNaN(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer`);
   return n;
+}
+
+/** Node fires a longer timer at once, so every check would time out. */
+function timeoutMs(text: string): number {
+  const n = positiveInt('--timeout-ms', text);
+  if (n > MAX_TIMER_MS) throw new UsageError(`--timeout-ms must be at most ${MAX_TIMER_MS} (about 24.8 days)`);
+  return n;
+}
+
+/** A flag's number; NaN for an empty or blank value (Number reads those as 0). */
+function numberOrNaN(text: string): number {
+  return text.trim() === '' ? Number.NaN : Number(text);
 }
 
 /**

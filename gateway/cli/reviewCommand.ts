@@ -74,7 +74,7 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
     return 2;
   }
   const port = values.port === undefined ? 8090 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d+$/.test(values.port ?? '8090') || port > 65535) {
     io.err(`safety-gateway review: --port must be a port number 0-65535 (got "${values.port}")\n`);
     return 2;
   }

@@ -33,6 +33,25 @@ describe('CLI usage', () => {
     expect(delay.err).toContain('--token-delay-ms must be a whole number');
   });
 
+  // `--policy "$POLICY"` with the variable unset: it ran the shipped default policy (--engine-url "",
+  // the dev engine; review --port "", a random port; eval --threshold "", threshold 0).
+  test('a flag given an empty value is a usage error (2), never read as "not set"', async () => {
+    for (const args of [['serve', '--policy', ''], ['serve', '--engine-url', ' '], ['serve', '--config', '']]) {
+      const run = await cli(args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.err).toMatch(/--(policy|engine-url|config) was given an empty value/);
+    }
+    const host = await cli(['dev-engine', '--host', '']);
+    expect(host).toMatchObject({ code: 2, err: expect.stringContaining('--host needs an interface address') });
+    const review = await cli(['review', '--audit-dir', '.', '--port', '']);
+    expect(review).toMatchObject({ code: 2, err: expect.stringContaining('--port must be a port number') });
+    const threshold = await cli(['eval', '--guard', 'prompt_guard', '--data', 'x.jsonl', '--threshold', '']);
+    expect(threshold).toMatchObject({ code: 2, err: expect.stringContaining('--threshold must be a number between 0 and 1') });
+    // Past what node's timers hold, every check timed out at once.
+    const timeout = await cli(['eval', '--guard', 'prompt_guard', '--data', 'x.jsonl', '--timeout-ms', '3000000000']);
+    expect(timeout).toMatchObject({ code: 2, err: expect.stringContaining('--timeout-ms must be at most 2147483647') });
+  });
+
   test('an unknown option is a usage error (2) naming the command and its usage', async () => {
     const run = await cli(['serve', '--prot', '8080']);
     expect(run.code).toBe(2);
