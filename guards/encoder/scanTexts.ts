@@ -144,45 +144,45 @@ async function classifyRows<R extends ItemResult, I extends ScanItem>(ctx: ScanC
   if (ctx.cache.capacity === 0 || cache.capacity === 0 || rows.length === 0) return ctx.classifier.classify(rows, ctx.signal);
   const keys = await cache.keys(scopedNamespace(ctx), rows, ctx.signal);
   const outputs = new Array<SegmentOutput>(rows.length);
-  const missing = new Map<string, number[]>();
-  const shared = new Map<string, { output: Promise<SegmentOutput>; at: number[] }>();
-  keys.forEach((key, i) => {
-    const hit = cache.get(key);
-    if (hit) {
-      outputs[i] = hit;
-      if (ctx.hits) ctx.hits.segments++;
-      return;
+  let todo = keys.map((_, i) => i);
+  // A shared run that failed (its scan's deadline, its client gone) sends its rows round again: the
+  // first scan back runs them and marks them running, and the others share that run. Each scoring
+  // them itself, a herd of waiters ran every row N times at 1/N speed and all timed out (503s).
+  while (todo.length > 0) {
+    const missing = new Map<string, number[]>();
+    const shared = new Map<string, { output: Promise<SegmentOutput>; at: number[] }>();
+    for (const i of todo) {
+      const key = keys[i]!;
+      const hit = cache.get(key);
+      if (hit) {
+        outputs[i] = hit;
+        if (ctx.hits) ctx.hits.segments++;
+        continue;
+      }
+      const waiting = shared.get(key)?.at ?? missing.get(key);
+      if (waiting) {
+        waiting.push(i);
+        continue;
+      }
+      const running = cache.running(key);
+      // Where this scan would run the row itself: after the rows it has not found elsewhere so far.
+      const ownPlace = missing.size + shared.size;
+      if (running && running.position <= ownPlace + SHARE_SLACK_ROWS) shared.set(key, { output: running.output, at: [i] });
+      else missing.set(key, [i]);
     }
-    const waiting = shared.get(key)?.at ?? missing.get(key);
-    if (waiting) {
-      waiting.push(i);
-      return;
-    }
-    const running = cache.running(key);
-    // Where this scan would run the row itself: after the rows it has not found elsewhere so far.
-    const ownPlace = missing.size + shared.size;
-    if (running && running.position <= ownPlace + SHARE_SLACK_ROWS) shared.set(key, { output: running.output, at: [i] });
-    else missing.set(key, [i]);
-  });
-  const borrowed = [...shared.entries()];
-  // One wait for every shared row, beside this scan's own run.
-  const settledShares = borrowed.length === 0 ? Promise.resolve([]) : untilAborted(Promise.allSettled(borrowed.map(([, s]) => s.output)), ctx.signal);
-  const [fresh, settled] = await Promise.all([scoreMissing(ctx, rows, missing), settledShares]);
-  [...missing.values()].forEach((at, k) => {
-    for (const i of at) outputs[i] = fresh[k]!;
-  });
-  // A shared run that failed (its scan's deadline, its client gone): this scan scores those rows itself.
-  const failed = new Map<string, number[]>();
-  settled.forEach((result, j) => {
-    const [key, { at }] = borrowed[j]!;
-    const out = result.status === 'fulfilled' ? result.value : cache.get(key);
-    if (out) for (const i of at) outputs[i] = out;
-    else failed.set(key, at);
-  });
-  if (failed.size > 0) {
-    const again = await scoreMissing(ctx, rows, failed);
-    [...failed.values()].forEach((at, k) => {
-      for (const i of at) outputs[i] = again[k]!;
+    const borrowed = [...shared.entries()];
+    // One wait for every shared row, beside this scan's own run.
+    const settledShares = borrowed.length === 0 ? Promise.resolve([]) : untilAborted(Promise.allSettled(borrowed.map(([, s]) => s.output)), ctx.signal);
+    const [fresh, settled] = await Promise.all([scoreMissing(ctx, rows, missing), settledShares]);
+    [...missing.values()].forEach((at, k) => {
+      for (const i of at) outputs[i] = fresh[k]!;
+    });
+    todo = [];
+    settled.forEach((result, j) => {
+      const [key, { at }] = borrowed[j]!;
+      const out = result.status === 'fulfilled' ? result.value : cache.get(key);
+      if (out) for (const i of at) outputs[i] = out;
+      else todo.push(...at);
     });
   }
   return outputs;

@@ -84,7 +84,7 @@ export class RowCache<O> {
         this.lru.set(key, value);
         done();
       },
-      // The scan that started it sees the failure; a scan sharing it scores the row itself.
+      // The scan that started it sees the failure; the first scan sharing it runs it again, and the others share that (scanTexts.ts).
       done,
     );
   }

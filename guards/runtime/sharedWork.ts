@@ -5,7 +5,8 @@ import { LruCache } from './lruCache';
  * (when the caller says so) a while after, in a short LRU: the rules of one guard read the same text one
  * event-loop turn apart (the default policy's jailbreak, pasted-injection and obfuscated-text
  * rules all read each user turn), and each tokenized it again. A run that fails (its starter's
- * deadline, its client gone) is not kept: a caller that was waiting on it runs the work itself.
+ * deadline, its client gone) is not kept: the first caller that was waiting on it runs the work
+ * again, and the other waiters share that run.
  */
 export class SharedWork<V> {
   private readonly running = new Map<string, Promise<V>>();
@@ -17,17 +18,19 @@ export class SharedWork<V> {
 
   /** `keep`: the result stays in the LRU after its run (else it is shared only while running). */
   async get(key: string, run: () => Promise<V>, signal?: AbortSignal, keep = true): Promise<V> {
-    const kept = this.recent.get(key);
-    if (kept !== undefined) return kept;
-    const shared = this.running.get(key);
-    if (shared) {
+    // After a shared run fails, look again: the first waiter back starts it anew and the others share
+    // that run (each starting its own, a herd of waiters ran the same work N times at once).
+    for (;;) {
+      const kept = this.recent.get(key);
+      if (kept !== undefined) return kept;
+      const shared = this.running.get(key);
+      if (!shared) return this.start(key, run, keep);
       try {
         return await untilAborted(shared, signal);
       } catch (err) {
         if (signal?.aborted) throw err;
       }
     }
-    return this.start(key, run, keep);
   }
 
   get runningCount(): number {

@@ -46,6 +46,24 @@ describe('work shared by callers asking for the same key', () => {
     expect(await work.get('k', async () => 'again')).toBe('done by the waiter');
   });
 
+  test('several callers waiting on a run that fails: the first back runs it again, the others share that run', async () => {
+    const work = new SharedWork<string>(8);
+    const gate = deferred<string>();
+    const starter = work.get('k', () => gate.promise);
+    let runs = 0;
+    const retry = deferred<string>();
+    const rerun = () => {
+      runs++;
+      return retry.promise;
+    };
+    const waiters = Array.from({ length: 5 }, () => work.get('k', rerun));
+    gate.reject(new Error('starter abandoned'));
+    await expect(starter).rejects.toThrow('starter abandoned');
+    retry.resolve('done once');
+    expect(await Promise.all(waiters)).toEqual(new Array(5).fill('done once'));
+    expect(runs).toBe(1);
+  });
+
   test('a waiter whose own signal aborts stops waiting at once', async () => {
     const work = new SharedWork<number>(8);
     const gate = deferred<number>();
