@@ -93,7 +93,7 @@ export interface GuardRequest {
 
 /** What of a check was answered from the guard's caches instead of the model. */
 export interface CacheHits {
-  /** Texts whose whole result was reused (for Llama Guard: the conversation, 1 or 0). */
+  /** Texts whose whole result was reused (for Llama Guard: conversations, one per model call it would make). */
   texts: number;
   /** Segments and fine windows not run again: those of reused texts, plus rows reused inside texts that changed. */
   segments: number;

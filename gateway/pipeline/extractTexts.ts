@@ -54,11 +54,15 @@ export function extractCompletionRequest(body: Record<string, unknown>, request:
   // Each prompt of a list is completed on its own (vLLM, OpenAI): one user turn each, so the content
   // guard scores each as sent. Joined into one turn, "Hello" before a harmful prompt diluted it under
   // the threshold (0.975 -> 0.778) while the engine completed it alone.
-  // A suffix is read with its prompt (fill-in-the-middle: the engine reads prompt, then suffix);
-  // beside a list of prompts it is a turn of its own (copied into each, the text the guards read grew
-  // as prompts times suffix, past anything the body limit bounds).
+  // A suffix is read with its prompt (fill-in-the-middle: the engine reads prompt, then suffix).
+  // With a list of prompts the engine reads it with each: read apart from them, a request split
+  // between a prompt and the suffix passed; copied into each, the text the guards read grew as
+  // prompts times suffix. So a suffix takes one prompt.
   const prompts = promptTexts(request.prompt);
   const suffix = request.suffix;
+  if (suffix && prompts.length > 1) {
+    throw new ApiError(400, 'A `suffix` is accepted with one prompt only: send each prompt with its suffix as a request of its own.', 'invalid_request_error', 'unsupported_value', 'suffix');
+  }
   const withSuffix = suffix !== undefined && suffix !== '' && prompts.length === 1;
   // A guard that reads whole conversations (Llama Guard) reads each prompt of a list alone too:
   // merged into one User turn, the "Hello" dilution came back there (ChatTurn.alone).

@@ -20,6 +20,7 @@ import { type GuardCompletion, readChatCompletion, readErrorBody, readTextComple
 import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardRemoteOptions, type RemoteMode } from './options';
 import { parseAssessment } from './parse';
 import { promptBosPrefix, renderPrompt } from './prompt';
+import { extraReadingChars } from './readApart';
 import { type CheckOutcome, errorMessage, runCheck } from './run';
 import { unsafeProbabilityFromTop } from './score';
 import type { GuardRole, GuardTurn } from './turns';
@@ -201,7 +202,7 @@ export function createLlamaGuardRemote(options: LlamaGuardRemotePoolOptions): Gu
     },
     async check(request: GuardRequest): Promise<Verdict> {
       const hits: CacheHits = { texts: 0, segments: 0 };
-      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation));
+      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation) + extraReadingChars(request.conversation ?? [], request.direction));
       const verdict = await runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => call(turns, role, signal, request.cacheScope, hits, timeoutMs / 2));
       return cache.capacity > 0 && !verdict.error ? { ...verdict, cacheHits: hits } : verdict;
     },

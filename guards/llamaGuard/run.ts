@@ -10,7 +10,7 @@ import { prepareConversation } from '../text/prepareConversation';
 import { errorVerdict, type GuardError, type GuardRequest, type Verdict } from '../types';
 import type { Assessment } from './parse';
 import { type GuardRole, type GuardTurn, normalizeTurns, roleFor, type SystemTurnRule, TurnNormalizationError } from './turns';
-import { type CheckOutcome, worstOutcome } from './checkOutcome';
+import { type CheckOutcome, combinedOutcome } from './checkOutcome';
 import { conversationsToRead } from './readApart';
 import { assessmentVerdict } from './verdict';
 
@@ -40,7 +40,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
 
   let conversations: GuardTurn[][];
   try {
-    conversations = conversationsToRead(prepared.conversation, request.direction).map((turns) => normalizeTurns(turns, request.direction, { system: ctx.system }));
+    conversations = conversationsToRead(prepared.conversation, request.direction, ctx.system).map((turns) => normalizeTurns(turns, request.direction, { system: ctx.system }));
   } catch (err) {
     if (err instanceof TurnNormalizationError) return fail({ type: 'bad_input', message: err.message });
     throw err;
@@ -75,21 +75,33 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
 /** Parallel model calls for the readings of one check (conversationsToRead); more would only queue at the server. */
 const READINGS_AT_ONCE = 4;
 
-/** Every reading of one check, a few at a time; the first error stops the rest (it decides the verdict). */
+/**
+ * Every reading of one check, a few at a time. The first error decides the verdict, so it stops
+ * the rest: no new call starts, and the calls in flight are aborted (waited for, the verdict would
+ * report their abort as a timeout instead of the error).
+ */
 async function readEach(conversations: GuardTurn[][], role: GuardRole, signal: AbortSignal, work: CheckWork): Promise<CheckOutcome> {
   if (conversations.length === 1) return work(conversations[0]!, role, signal);
+  const stop = new AbortController();
+  const lanes = AbortSignal.any([signal, stop.signal]);
   const outcomes: CheckOutcome[] = [];
   let next = 0;
-  let failed = false;
   const lane = async (): Promise<void> => {
-    while (!failed && !signal.aborted && next < conversations.length) {
-      const outcome = await work(conversations[next++]!, role, signal);
+    while (!lanes.aborted && next < conversations.length) {
+      let outcome: CheckOutcome;
+      try {
+        outcome = await work(conversations[next++]!, role, lanes);
+      } catch (err) {
+        if (stop.signal.aborted && !signal.aborted) return; // stopped by a sibling's error, which stands
+        throw err;
+      }
+      if (stop.signal.aborted) return;
       outcomes.push(outcome);
-      if (outcome.kind === 'error' || !outcome.assessment.ok) failed = true;
+      if (outcome.kind === 'error' || !outcome.assessment.ok) stop.abort();
     }
   };
   await Promise.all(Array.from({ length: Math.min(READINGS_AT_ONCE, conversations.length) }, lane));
-  return worstOutcome(outcomes);
+  return combinedOutcome(outcomes);
 }
 
 function abortOutcome(byDeadline: boolean, timeoutMs: number): CheckOutcome {

@@ -11,9 +11,9 @@ export type Flavor = 'vllm' | 'ollama';
 
 export type FakeBehavior =
   /** A completion whose text is `text`. With logprobs, the decision token puts `pUnsafe` on `unsafe`. */
-  | { kind: 'answer'; text: string; pUnsafe?: number; logprobs?: boolean }
+  | { kind: 'answer'; text: string; pUnsafe?: number; logprobs?: boolean; delayMs?: number }
   /** An error in the flavor's own body shape. */
-  | { kind: 'error'; status: number; message: string }
+  | { kind: 'error'; status: number; message: string; delayMs?: number }
   /** Any status and body, verbatim. */
   | { kind: 'raw'; status: number; body: string; contentType?: string }
   /** Accepts the request and never answers. */
@@ -161,11 +161,13 @@ export async function startFakeGuardServer(flavor: Flavor, options: FakeServerOp
         return send(res, 404, errorBody(flavor, 404, message));
       }
       const b = decide(recorded);
+      // A server at work: the answer after `delayMs` (unref'd: a test's end never waits on it).
+      const later = (answer: () => void, delayMs = 0) => (delayMs > 0 ? void setTimeout(answer, delayMs).unref() : answer());
       switch (b.kind) {
         case 'answer':
-          return send(res, 200, completionBody(flavor, model, isChat, body, b));
+          return later(() => send(res, 200, completionBody(flavor, model, isChat, body, b)), b.delayMs);
         case 'error':
-          return send(res, b.status, errorBody(flavor, b.status, b.message));
+          return later(() => send(res, b.status, errorBody(flavor, b.status, b.message)), b.delayMs);
         case 'raw':
           res.writeHead(b.status, { 'content-type': b.contentType ?? 'application/json' });
           return res.end(b.body);

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_TIMEOUT_MS, type LlamaGuardOnnxOptions 
 import { knownCategoryCodes, promptCategories } from '../categories';
 import { parseAssessment } from '../parse';
 import { renderPrompt } from '../prompt';
+import { extraReadingChars } from '../readApart';
 import { type CheckOutcome, runCheck } from '../run';
 import { conversationChars, timeoutFor } from '../../runtime/timeoutBudget';
 import type { GuardRole, GuardTurn } from '../turns';
@@ -66,7 +67,7 @@ export function createLlamaGuardOnnx(options: LlamaGuardOnnxOptions): Guard {
     check(request: GuardRequest): Promise<Verdict> {
       const m = loaded;
       if (!m) return Promise.resolve(errorVerdict(options.name, model, { type: 'unavailable', message: 'model not loaded (call load() first)' }, 0));
-      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation));
+      const timeoutMs = timeoutFor({ baseMs: ctx.timeoutMs, per1kTokensMs: options.timeoutPer1kTokensMs, maxMs: options.maxTimeoutMs }, conversationChars(request.conversation) + extraReadingChars(request.conversation ?? [], request.direction));
       return runCheck({ ...ctx, timeoutMs }, request, (turns, role, signal) => classify(m, turns, role, signal));
     },
     async close(): Promise<void> {

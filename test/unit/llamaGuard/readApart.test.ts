@@ -1,4 +1,4 @@
-import { type CheckOutcome, worstOutcome } from '../../../guards/llamaGuard/checkOutcome';
+import { type CheckOutcome, combinedOutcome } from '../../../guards/llamaGuard/checkOutcome';
 import { conversationsToRead } from '../../../guards/llamaGuard/readApart';
 import type { ChatTurn } from '../../../guards/types';
 
@@ -31,21 +31,37 @@ describe('conversationsToRead', () => {
   });
 });
 
-describe('worstOutcome', () => {
-  test('the highest score stands; unsafe before safe at the same score', () => {
-    expect(worstOutcome([assessed('safe', 0.1), assessed('unsafe', 0.7), assessed('safe', 0.4)])).toEqual(assessed('unsafe', 0.7));
-    expect(worstOutcome([assessed('safe', undefined), assessed('unsafe', undefined)])).toEqual(assessed('unsafe', undefined));
-    expect(worstOutcome([assessed('safe', 0.5), assessed('unsafe', 0.5)])).toEqual(assessed('unsafe', 0.5));
+describe('combinedOutcome', () => {
+  const unsafe = (categories: string[], pUnsafe: number | undefined, excludedOnly = false): CheckOutcome => ({ kind: 'assessed', assessment: { ok: true, label: 'unsafe', categories, excludedOnly }, pUnsafe });
+
+  test('the highest score; unsafe when any reading is', () => {
+    expect(combinedOutcome([assessed('safe', 0.1), assessed('unsafe', 0.7), assessed('safe', 0.4)])).toEqual(unsafe(['S2'], 0.7));
+    expect(combinedOutcome([assessed('safe', undefined), assessed('unsafe', undefined)])).toEqual(unsafe(['S2'], 1));
+    // An unsafe label under a higher safe score: unsafe, at the highest score.
+    expect(combinedOutcome([assessed('unsafe', 0.4), assessed('safe', 0.45)])).toEqual(unsafe(['S2'], 0.45));
+    expect(combinedOutcome([assessed('safe', 0.2), assessed('safe', 0.3)])).toEqual({ kind: 'assessed', assessment: { ok: true, label: 'safe', categories: [], excludedOnly: false }, pUnsafe: 0.3 });
   });
 
-  test('unsafe in excluded categories only counts as score 0', () => {
-    expect(worstOutcome([assessed('unsafe', 0.9, true), assessed('safe', 0.2)])).toEqual(assessed('safe', 0.2));
+  test("every unsafe reading's categories: a policy acts per category, and one that only flags must not hide one that blocks", () => {
+    expect(combinedOutcome([unsafe(['S10'], 0.99), unsafe(['S1'], 0.95), assessed('safe', 0.1)])).toEqual(unsafe(['S10', 'S1'], 0.99));
+  });
+
+  test('unsafe in excluded categories only counts as safe at score 0, as for one reading; the other readings keep their scores', () => {
+    expect(combinedOutcome([unsafe([], 0.9, true), assessed('safe', 0.2)])).toEqual({ kind: 'assessed', assessment: { ok: true, label: 'safe', categories: [], excludedOnly: false }, pUnsafe: 0.2 });
+    expect(combinedOutcome([unsafe([], 0.9, true), unsafe(['S1'], 0.6)])).toEqual(unsafe(['S1'], 0.6));
   });
 
   test('an error or an unreadable answer stands before any assessment', () => {
     const error: CheckOutcome = { kind: 'error', error: { type: 'unavailable', message: 'down' } };
     const unreadable: CheckOutcome = { kind: 'assessed', assessment: { ok: false, error: 'not an answer' }, pUnsafe: undefined };
-    expect(worstOutcome([assessed('unsafe', 1), error])).toBe(error);
-    expect(worstOutcome([assessed('unsafe', 1), unreadable])).toBe(unreadable);
+    expect(combinedOutcome([assessed('unsafe', 1), error])).toBe(error);
+    expect(combinedOutcome([assessed('unsafe', 1), unreadable])).toBe(unreadable);
+  });
+});
+
+describe('conversationsToRead under system: drop', () => {
+  test('a system turn the guard drops is no reading of its own', () => {
+    const system: ChatTurn = { role: 'system', content: 'schema' };
+    expect(conversationsToRead([system, user('a', true), user('b', true)], 'input', 'drop')).toEqual([[user('a', true)], [user('b', true)]]);
   });
 });

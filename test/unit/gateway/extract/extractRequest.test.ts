@@ -101,17 +101,19 @@ describe('request extraction: every text the engine reads, with its source', () 
   });
 
   test('completions: prompt strings and suffix are user texts; token-id prompts are refused', () => {
-    const parsed = textAdapter.parse({ model: 'm', prompt: ['one MARK', 'two'], suffix: 'MARK end' });
-    expect(found(parsed.inputTexts)).toEqual(['user prompt[0]', 'user suffix', 'user joined:prompt[0]..suffix']);
-    // The content guard's turns: each prompt alone (each is completed alone); a suffix with its one
-    // prompt, or beside a list as a turn of its own, never copied into each (its size would multiply).
-    // Each marked alone: Llama Guard reads it as a conversation of its own, not merged with the others.
+    const parsed = textAdapter.parse({ model: 'm', prompt: ['one MARK', 'two MARK'] });
+    expect(found(parsed.inputTexts)).toEqual(['user prompt[0]', 'user prompt[1]', 'user joined:prompt[0]..prompt[1]']);
+    // The content guard's turns: each prompt alone (each is completed alone), marked so: Llama Guard
+    // reads each as a conversation of its own, not merged with the others.
     expect(parsed.conversation).toEqual([
       { role: 'user', content: 'one MARK', alone: true, path: 'prompt[0]' },
-      { role: 'user', content: 'two', alone: true, path: 'prompt[1]' },
-      { role: 'user', content: 'MARK end', alone: true, path: 'suffix' },
+      { role: 'user', content: 'two MARK', alone: true, path: 'prompt[1]' },
     ]);
-    expect(textAdapter.parse({ model: 'm', prompt: 'def f(', suffix: 'return x' }).conversation).toEqual([{ role: 'user', content: 'def f(\nreturn x', path: 'prompt+suffix' }]);
+    // A suffix is read with its one prompt; beside a list it is refused (the engine reads it with each).
+    const single = textAdapter.parse({ model: 'm', prompt: 'def f( MARK', suffix: 'return x MARK' });
+    expect(found(single.inputTexts)).toEqual(['user prompt', 'user suffix', 'user joined:prompt..suffix']);
+    expect(single.conversation).toEqual([{ role: 'user', content: 'def f( MARK\nreturn x MARK', path: 'prompt+suffix' }]);
+    expect(refusal(() => textAdapter.parse({ model: 'm', prompt: ['a', 'b'], suffix: 'c' })).body().error).toMatchObject({ code: 'unsupported_value', param: 'suffix' });
     for (const prompt of [[1, 2, 3], [[1, 2], [3]]]) {
       expect(refusal(() => textAdapter.parse({ model: 'm', prompt })).body().error).toMatchObject({ code: 'unsupported_value', param: 'prompt' });
     }
