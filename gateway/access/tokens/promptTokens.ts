@@ -38,9 +38,7 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
     if (role) texts.push(role);
     const name = str(m.name);
     if (name) texts.push(name);
-    const content = m.content;
-    if (typeof content === 'string') texts.push(content);
-    else if (Array.isArray(content)) for (const part of content as { text?: unknown }[]) if (typeof part?.text === 'string') texts.push(part.text);
+    texts.push(...contentStrings(m.content));
     if (Array.isArray(m.tool_calls)) {
       for (const call of m.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
         const fn = call?.function;
@@ -58,7 +56,7 @@ export function chatPromptShape(body: Record<string, unknown>): PromptShape {
     const value = body[key];
     if (Array.isArray(value) && value.length > 0) texts.push(JSON.stringify(value));
   }
-  if (body.response_format && typeof body.response_format === 'object') texts.push(JSON.stringify(body.response_format));
+  texts.push(...definition(body.response_format));
   for (const m of messages as Record<string, unknown>[]) if (m && typeof m === 'object') texts.push(...membersNotCounted(m, CHAT_MESSAGE_COUNTED));
   texts.push(...parametersNotCounted(body, CHAT_FIELDS, CHAT_TOP_COUNTED));
   return {
@@ -113,8 +111,12 @@ export function responsesPromptShape(body: Record<string, unknown>): PromptShape
   }
   texts.push(...parametersNotCounted(body, RESPONSES_FIELDS, RESPONSES_TOP_COUNTED));
   if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
-  const format = (body.text as { format?: unknown } | null | undefined)?.format;
-  if (format && typeof format === 'object') texts.push(JSON.stringify(format));
+  // `text`: the output format's schema as the engine renders it, and anything else in it as the guards read it.
+  const text = body.text;
+  if (text && typeof text === 'object' && !Array.isArray(text)) {
+    const { format, ...rest } = text as Record<string, unknown>;
+    texts.push(...definition(format), ...membersNotCounted(rest, NOTHING_COUNTED));
+  } else texts.push(...definition(text));
   return {
     texts,
     fixedTokens: CHAT_FIXED_TOKENS + PER_MESSAGE_TOKENS * (items.length + (instructions ? 1 : 0)),
@@ -172,17 +174,27 @@ function membersNotCounted(value: Record<string, unknown>, counted: ReadonlySet<
       }
     }
   }
-  // Tool calls: their ids and anything beside the function's name and arguments.
+  // Tool calls: their ids and anything beside the function's name and arguments; so for a legacy function call.
+  const beyondCall = (fn: unknown) => {
+    if (fn && typeof fn === 'object') for (const [f, v] of Object.entries(fn)) if (f !== 'name' && f !== 'arguments') stringsIn(v, out);
+  };
   if (counted.has('tool_calls') && Array.isArray(value.tool_calls)) {
     for (const call of value.tool_calls as Record<string, unknown>[]) {
       if (!call || typeof call !== 'object') continue;
       for (const [k, member] of Object.entries(call)) {
         if (k !== 'function') stringsIn(member, out);
-        else if (member && typeof member === 'object') for (const [f, v] of Object.entries(member)) if (f !== 'name' && f !== 'arguments') stringsIn(v, out);
+        else beyondCall(member);
       }
     }
   }
+  if (counted.has('function_call')) beyondCall(value.function_call);
   return out;
+}
+
+/** A definition (a schema, a format) as the engine renders it: JSON, or a string as it is; nothing when absent. */
+function definition(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return [typeof value === 'string' ? value : JSON.stringify(value)];
 }
 
 /**
@@ -209,6 +221,7 @@ function stringsIn(value: unknown, out: string[]): void {
 }
 
 const MEDIA_PART = /image|audio|video|file/;
+const NOTHING_COUNTED: ReadonlySet<string> = new Set();
 const PART_COUNTED: ReadonlySet<string> = new Set(['type', 'text', 'refusal']);
 const CHAT_MESSAGE_COUNTED: ReadonlySet<string> = new Set(['role', 'name', 'content', 'tool_calls', 'function_call', 'reasoning_content', 'reasoning', 'refusal']);
 const CHAT_TOP_COUNTED: ReadonlySet<string> = new Set(['messages', 'tools', 'functions', 'documents', 'response_format']);

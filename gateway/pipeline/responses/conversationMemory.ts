@@ -72,7 +72,7 @@ export class ConversationMemory {
       return;
     }
     this.markGiven(key);
-    const items = [...input, ...output];
+    const items = [...input, ...output.map(withoutLogprobs)];
     const bytes = Buffer.byteLength(JSON.stringify(items), 'utf8');
     const outputIds = output.map((item) => (item as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string' && id !== '');
     if (bytes > Math.min(this.limits.maxBytes, this.limits.maxConversationBytes)) {
@@ -190,6 +190,17 @@ function shareOf(scope: string): string {
 
 function scoped(app: string, id: string): string {
   return `${app}\u0000${id}`;
+}
+
+/**
+ * An output item as a continuation puts it back into `input`: without its parts' logprobs. The
+ * engine never reads them, but the guards and the token count would (a stored answer with
+ * top_logprobs 5 counted 18,485 tokens for its 534, refusing continuations as over the context).
+ */
+function withoutLogprobs(item: unknown): unknown {
+  const content = (item as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content) || !content.some((part) => part && typeof part === 'object' && 'logprobs' in part)) return item;
+  return { ...(item as object), content: content.map((part) => (part && typeof part === 'object' && 'logprobs' in part ? (({ logprobs: _dropped, ...rest }) => rest)(part as Record<string, unknown>) : part)) };
 }
 
 const SEND_ITEMS = 'Send the whole conversation as items in `input` instead (with the AI SDK: providerOptions.openai.store = false).';

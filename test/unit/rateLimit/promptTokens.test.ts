@@ -110,6 +110,15 @@ describe('prompt size of a request', () => {
     for (const word of ['ITEMPART', 'ITEMMEMBER', 'memo', 'RCHOSEN']) expect(responses.texts.join(' ')).toContain(word);
     const completion = completionPromptShape({ model: 'm', prompt: 'p', response_format: { type: 'json_schema', json_schema: { schema: { description: 'CSCHEMA' } } } });
     expect(completion.texts.join(' ')).toContain('CSCHEMA');
+    // Shapes a first version missed (a review): a refusal part, a string format, a legacy call's other members, Responses `text`.
+    const more = chatPromptShape({
+      messages: [{ role: 'assistant', content: [{ type: 'refusal', refusal: 'REFUSALPART' }], function_call: { name: 'f', arguments: '{}', note: 'CALLNOTE' } }],
+      response_format: 'STRINGFORMAT',
+    }).texts.join(' ');
+    for (const word of ['REFUSALPART', 'CALLNOTE', 'STRINGFORMAT']) expect(more).toContain(word);
+    expect(responsesPromptShape({ input: 'hi', text: 'TEXTSTRING' }).texts.join(' ')).toContain('TEXTSTRING');
+    const beside = responsesPromptShape({ input: 'hi', text: { format: { type: 'json_schema', schema: { description: 'FORMATDESC' } }, note: 'TEXTNOTE' } }).texts.join(' ');
+    for (const word of ['FORMATDESC', 'TEXTNOTE']) expect(beside).toContain(word);
   });
 
   test('completions: a suffix is read with every prompt', () => {

@@ -11,6 +11,14 @@ test('previous_response_id becomes the conversation it names, then the new input
   expect(expandHistory({ model: 'm', input: 'And mine?', previous_response_id: 'resp_1' }, memory, 'app')).toEqual({ model: 'm', input: [...input, ...output, { type: 'message', role: 'user', content: 'And mine?' }] });
 });
 
+test("a stored answer's logprobs are not put back into the conversation (the engine never reads them; counted, they refused continuations as over the context)", () => {
+  const memory = new ConversationMemory();
+  const logprobs = [{ token: 'Hello', logprob: -0.1, bytes: [72], top_logprobs: [{ token: 'Hi', logprob: -2, bytes: [72] }] }];
+  memory.remember('app', 'resp_1', input, [{ ...output[0], content: [{ type: 'output_text', text: 'Hello Ada.', annotations: [], logprobs }] }]);
+  const expanded = expandHistory({ model: 'm', input: 'And mine?', previous_response_id: 'resp_1' }, memory, 'app').input as { content?: unknown }[];
+  expect(expanded[1]).toEqual({ ...output[0], content: [{ type: 'output_text', text: 'Hello Ada.', annotations: [] }] });
+});
+
 test('item_reference becomes the item; a body without either is returned as it is', () => {
   const memory = new ConversationMemory();
   memory.remember('app', 'resp_1', input, output);
