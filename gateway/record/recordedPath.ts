@@ -27,8 +27,8 @@ const API_MEMBERS: ReadonlySet<string> = new Set([
   'glued', 'apart',
 ]);
 
-/** The gateway's derived readings of a text (prepareTexts.ts, bookkeeping.ts), as path suffixes. */
-const READING_SUFFIXES = /(?:#(?:unicode_tags|normalized|rot13|joined|spaced|key|id|(?:base64|hex|url|quoted_printable)@\d+))+$/;
+/** The gateway's derived readings of a text (prepareTexts.ts, bookkeeping.ts, a remote Prompt Guard's `#whitespace`, a Responses slot's `#earlier`), as path suffixes. */
+const READING_SUFFIXES = /(?:#(?:unicode_tags|normalized|rot13|joined|spaced|whitespace|key|id|type|earlier|(?:base64|hex|url|quoted_printable)@\d+))+$/;
 const JOIN_PREFIXES = ['joined:', 'joined@'] as const;
 
 export function recordedPath(path: string | undefined): string | undefined {
@@ -37,22 +37,35 @@ export function recordedPath(path: string | undefined): string | undefined {
   const rest = path.slice(prefix.length);
   const suffix = READING_SUFFIXES.exec(rest)?.[0] ?? '';
   const body = rest.slice(0, rest.length - suffix.length);
-  const recorded = body
-    .split('..')
+  const recorded = joinedRange(body)
     .map((one) => one.split('+').map(memberPath).join('+'))
     .join('..');
   return (prefix + recorded + suffix).slice(0, 300);
 }
 
+/** A member name the gateway quoted (`["a.b"]`: it holds `.`, `[` or `#`): the client's, so `[*]`. */
+const QUOTED_NAME = /\["(?:[^"\\]|\\.)*"\]/g;
+
 function memberPath(path: string): string {
   return path
+    .replace(QUOTED_NAME, '[*]')
     .split('.')
     .map((segment) => {
       const at = segment.indexOf('[');
       const name = at === -1 ? segment : segment.slice(0, at);
       const indexes = at === -1 ? '' : segment.slice(at);
-      const safeIndexes = /^(\[\d+\])*$/.test(indexes) ? indexes : '[*]';
+      const safeIndexes = /^(\[(\d+|\*)\])*$/.test(indexes) ? indexes : '[*]';
       return (name === '' || API_MEMBERS.has(name) ? name : '*') + safeIndexes;
     })
     .join('.');
+}
+
+/**
+ * Pure: a join's first and last paths (`a..b`), or the one path. A member name holding `..` is
+ * quoted in a path (`["a..b"]`): only a `..` outside quotes separates.
+ */
+export function joinedRange(path: string): string[] {
+  const masked = path.replace(QUOTED_NAME, (quoted) => 'x'.repeat(quoted.length));
+  const at = masked.indexOf('..');
+  return at === -1 ? [path] : [path.slice(0, at), path.slice(at + 2)];
 }

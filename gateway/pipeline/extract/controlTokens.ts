@@ -1,5 +1,6 @@
 import type { ScanText } from '../../../guards/types';
 import { ApiError } from '../../errors';
+import { joinedRange } from '../../record/recordedPath';
 import { isJoinedText, JOINED_PREFIX } from './joinedTexts';
 
 /**
@@ -18,7 +19,7 @@ export function controlTokenError(texts: readonly ScanText[]): ApiError | undefi
     const found = LLAMA_CONTROL_TOKEN.exec(t.text);
     if (!found) continue;
     // A second reading (gluedParts.ts): a list's parts joined with nothing, as some engines join them.
-    const param = isJoinedText(t) ? t.path.slice(JOINED_PREFIX.length).split('..')[0]! : t.path;
+    const param = isJoinedText(t) ? joinedRange(t.path.slice(JOINED_PREFIX.length))[0]! : t.path;
     const what = isJoinedText(t) ? `${param}'s parts, joined with nothing between them as some engines join them, make` : `${param} contains`;
     return new ApiError(400, `${what} the Llama 3 control token ${found[0]}, which the engine would read as a turn boundary rather than text; remove it.`, 'invalid_request_error', 'control_token', param);
   }

@@ -1,4 +1,5 @@
-import { recordedPath } from '../../../gateway/record/recordedPath';
+import { joinedRange, recordedPath } from '../../../gateway/record/recordedPath';
+import { controlTokenError } from '../../../gateway/pipeline/extract/controlTokens';
 
 describe('recordedPath: where the worst text sat, without names the client chose', () => {
   test.each([
@@ -18,6 +19,8 @@ describe('recordedPath: where the worst text sat, without names the client chose
     ['messages[0].content#spaced', 'messages[0].content#spaced'],
     ['messages[0].content[1].text#base64@12#normalized', 'messages[0].content[1].text#base64@12#normalized'],
     ['messages[0].secret_key_here#rot13', 'messages[0].*#rot13'],
+    ['messages[0].content#whitespace', 'messages[0].content#whitespace'],
+    ['choices[0].message.content#earlier', 'choices[0].message.content#earlier'],
     ['joined:messages[0].content..messages[3].content', 'joined:messages[0].content..messages[3].content'],
     ['joined:messages[0].content', 'joined:messages[0].content'],
     ['joined@messages[0]..messages[3]', 'joined@messages[0]..messages[3]'],
@@ -31,8 +34,23 @@ describe('recordedPath: where the worst text sat, without names the client chose
   ])('%s -> %s', (path, recorded) => {
     expect(recordedPath(path)).toBe(recorded);
   });
+  test("a join's range splits only at a `..` outside a quoted member name", () => {
+    expect(joinedRange('messages[0].content..messages[3].content')).toEqual(['messages[0].content', 'messages[3].content']);
+    expect(joinedRange('messages[0]["a..b"][0]')).toEqual(['messages[0]["a..b"][0]']);
+    expect(joinedRange('messages[0]["a..\\"..b"]..messages[1].content')).toEqual(['messages[0]["a..\\"..b"]', 'messages[1].content']);
+    expect(recordedPath('joined:messages[0]["a..b"]..messages[1].content')).toBe('joined:messages[0][*]..messages[1].content');
+  });
+
   test('no path stays none; a long one is bounded', () => {
     expect(recordedPath(undefined)).toBeUndefined();
     expect(recordedPath(`messages[0]${'.content'.repeat(100)}`)!.length).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('controlTokenError names the request member', () => {
+  test("a glued list's own path, a join's first text, whole even when a quoted name holds `..`", () => {
+    expect(controlTokenError([{ source: 'user', path: 'joined:messages[0]["a..b"]', text: '<|eot_id|>' }])?.param).toBe('messages[0]["a..b"]');
+    expect(controlTokenError([{ source: 'user', path: 'joined:messages[0].content..messages[3].content', text: '<|eot_id|>' }])?.param).toBe('messages[0].content');
+    expect(controlTokenError([{ source: 'user', path: 'messages[1].content', text: 'plain' }])).toBeUndefined();
   });
 });
