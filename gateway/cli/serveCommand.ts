@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
+import { preloadTokenizer } from '../access/tokens/llama3Tokens';
 import { startGateway } from '../server';
 import { onnxWorkersBusy } from '../../guards/onnx/ortHost';
 import { shutdownTelemetry } from '../telemetry/telemetrySdk';
@@ -42,6 +43,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   process.on('SIGINT', handlers.SIGINT);
   let gateway;
   try {
+    // The Llama 3 vocabulary loads synchronously (about a second): here, before the gateway listens,
+    // rather than inside the first long request, which held every other request and stream that long.
+    preloadTokenizer();
     gateway = await startGateway({ config, log });
   } catch (err) {
     process.off('SIGTERM', handlers.SIGTERM);

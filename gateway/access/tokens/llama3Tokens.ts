@@ -42,8 +42,9 @@ function lastWordStart(text: string, from: number, to: number): number {
 }
 
 /**
- * Loads the vocabulary now (about a second and 45 MB of heap), so the first rate-limited request
- * does not pay for it. Called at startup when token limits can apply.
+ * Loads the vocabulary now (about a second of event loop and 45 MB of heap), so no request pays
+ * for it: `serve` calls it before listening (the first request long enough for the context check
+ * loaded it, holding every other request a second), the access layer when token limits apply.
  */
 export function preloadTokenizer(): void {
   llama3();
