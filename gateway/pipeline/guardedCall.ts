@@ -113,7 +113,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
 
   /** The input guard phase, recorded and timed; a guard fault throws the 503. */
   async checkInput(): Promise<GuardPhase> {
-    const phase = await checkInput(this.runtime, this.parsed, this.phaseSignal(this.policy.input), this.ctx.app);
+    const phase = await checkInput(this.runtime, this.parsed, this.phaseSignal(this.policy.input), this.ctx.cacheTenant);
     this.record.input = phase;
     this.ctx.timing.guards(phase.durationMs);
     this.failOnGuardFault(phase, 'input');
@@ -125,7 +125,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    * back with `answersChecked`; a guard fault is recorded here and throws the 503.
    */
   async checkAnswer(answer: AssistantAnswer, choice: number): Promise<GuardPhase & { choice: number }> {
-    const phase = await checkAnswer(this.runtime, this.parsed, answer, choice, this.phaseSignal(this.policy.output), this.ctx.app);
+    const phase = await checkAnswer(this.runtime, this.parsed, answer, choice, this.phaseSignal(this.policy.output), this.ctx.cacheTenant);
     if (guardFault(phase.decision)) this.record.outputs.push(phase);
     this.failOnGuardFault(phase, 'output');
     return phase;
@@ -138,7 +138,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    */
   async checkAnswers(items: readonly (readonly [AssistantAnswer, number])[]): Promise<(GuardPhase & { choice: number })[]> {
     const signal = this.phaseSignal(this.policy.output);
-    const phases = await Promise.all(items.map(([answer, choice]) => checkAnswer(this.runtime, this.parsed, answer, choice, signal, this.ctx.app)));
+    const phases = await Promise.all(items.map(([answer, choice]) => checkAnswer(this.runtime, this.parsed, answer, choice, signal, this.ctx.cacheTenant)));
     this.answersChecked(phases);
     for (const phase of phases) this.failOnGuardFault(phase, 'output');
     return phases;
@@ -152,7 +152,7 @@ export class GuardedCall<P extends ParsedCompletion = ParsedCompletion> {
    * three (the status still goes out): never a 503 for an error the engine already gave.
    */
   async engineMessageMayPass(message: string): Promise<boolean> {
-    const phase = await checkAnswer(this.runtime, this.parsed, { content: message, toolCalls: [] }, 0, this.phaseSignal(this.policy.output), this.ctx.app);
+    const phase = await checkAnswer(this.runtime, this.parsed, { content: message, toolCalls: [] }, 0, this.phaseSignal(this.policy.output), this.ctx.cacheTenant);
     this.answersChecked([phase]);
     return phase.decision.action !== 'block';
   }

@@ -47,6 +47,15 @@ export class RequestContext {
   keyId: string | undefined;
   /** Policy id to use for this app (per-app policies), when its key assigns one. */
   policyId: string | undefined;
+
+  /**
+   * Whose verdict caches this request may use: its app's, and within it its key's (keys are
+   * tenants, as for the Responses memory): a cache hit, a faster answer, told one key whether another
+   * key of the app had sent a text.
+   */
+  get cacheTenant(): string {
+    return this.keyId === undefined ? this.app : `${this.app}\u0000${this.keyId}`;
+  }
   /** Rate-limit identity and limits; absent where no access layer runs (tests of other parts). */
   access: AccessGrant | undefined;
   /**

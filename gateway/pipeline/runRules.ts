@@ -19,8 +19,9 @@ export interface PhaseInput {
   policy: { id: string; version: string };
   signal?: AbortSignal;
   /**
-   * The app the request came from: verdicts are reused within one app only. Shared across apps, a
-   * cache hit (a faster answer, `x-guard-duration-ms`) told one app whether another had sent a text.
+   * The tenant the request came from (its app, and its key: RequestContext.cacheTenant): verdicts
+   * are reused within one tenant only. Shared across them, a cache hit (a faster answer,
+   * `x-guard-duration-ms`) told one app, or one key of an app, whether another had sent a text.
    */
   app?: string;
 }
