@@ -214,7 +214,12 @@ export async function runEval(args: string[], io: EvalIo): Promise<number> {
     let extra: ExtraSections;
     try {
       const train = options.injectedDocs ? trainPayloads(options, records, splitOf) : undefined;
-      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role) }, io, train, padding);
+      // At the policy's thresholds a suite's case is flagged as the main run's rows are: by any rule reading it.
+      const alsoFlagged =
+        options.threshold === undefined
+          ? (rows: readonly EvalExample[]) => flagsOfOtherRules(guard, style, options.concurrency, rows, otherRulesByRole(loaded.policy, options.guard, style, rows, options.score))
+          : undefined;
+      extra = await runExtraSuites(options, examples, outcomes, { guard, style, concurrency: options.concurrency, score: options.score, thresholdOf: (role) => thresholdFor(loaded, options, style, thresholds, role), ...(alsoFlagged ? { alsoFlagged } : {}) }, io, train, padding);
     } catch (err) {
       io.err(`safety-gateway eval: ${(err as Error).message}\n`);
       return 1;

@@ -173,8 +173,13 @@ export interface DilutionResult {
   padding_from?: string;
 }
 
-/** Rates per group from each case's score (null for a case whose check failed) at its role's threshold. */
-export function summarizeDilution(cases: readonly DilutionCase[], scores: readonly (number | null)[], thresholdOf: (role: string) => number): DilutionResult {
+/**
+ * Rates per group from each case's score (null for a case whose check failed) at its role's
+ * threshold, or flagged by another rule reading it (`alsoFlagged`, as the gateway blocks: before,
+ * only the run's own rule counted, and benign documents padding a user turn read as never flagged
+ * while pasted-injection refused 7-17% of them). The AUROC is the run's own score's.
+ */
+export function summarizeDilution(cases: readonly DilutionCase[], scores: readonly (number | null)[], thresholdOf: (role: string) => number, alsoFlagged: (i: number) => boolean = () => false): DilutionResult {
   const groups = new Map<string, { pos: number; hit: number; neg: number; flagged: number; scored: { score: number; positive: boolean }[] }>();
   let errors = 0;
   cases.forEach((c, i) => {
@@ -185,13 +190,13 @@ export function summarizeDilution(cases: readonly DilutionCase[], scores: readon
     }
     const g = groups.get(c.group) ?? { pos: 0, hit: 0, neg: 0, flagged: 0, scored: [] };
     g.scored.push({ score: s, positive: c.positive });
-    const threshold = thresholdOf(c.role);
+    const fired = s >= thresholdOf(c.role) || alsoFlagged(i);
     if (c.positive) {
       g.pos++;
-      if (s >= threshold) g.hit++;
+      if (fired) g.hit++;
     } else {
       g.neg++;
-      if (s >= threshold) g.flagged++;
+      if (fired) g.flagged++;
     }
     groups.set(c.group, g);
   });

@@ -22,6 +22,12 @@ export interface SuiteContext {
   thresholdOf: (role: RecordRole) => number;
   /** As the main run scores (eval --score injection). */
   score?: 'injection';
+  /**
+   * Whether the policy's other rules reading each text flag it (a user turn is read for jailbreaks
+   * and for pasted injection): a suite's detection at the policy is any rule firing, as the main
+   * run's and the gateway's. Unset (an explicit --threshold): the run's own score alone.
+   */
+  alsoFlagged?: (examples: readonly EvalExample[]) => Promise<{ flags: (boolean | undefined)[]; errors: number }>;
 }
 
 const scoreOf = (o: GuardOutcome): number | null => ('error' in o ? null : o.score);
@@ -69,8 +75,10 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
     benign,
     { ...DEFAULT_DILUTION, attacks },
   );
-  const outcomes = await runGuard(ctx.guard, asExamples(cases, 'dilution'), { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
-  const result = summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole));
+  const asRows = asExamples(cases, 'dilution');
+  const outcomes = await runGuard(ctx.guard, asRows, { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
+  const others = ctx.alsoFlagged ? await ctx.alsoFlagged(asRows) : undefined;
+  const result = summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole), others ? (i) => others.flags[i] ?? false : undefined);
   return padding ? { ...result, padding_from: padding.from } : result;
 }
 

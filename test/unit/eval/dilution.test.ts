@@ -63,6 +63,19 @@ describe('dilution cases', () => {
     const withError = summarizeDilution(cases, scores.map((s, i) => (i === 0 ? null : s)), () => 0.5);
     expect(withError.errors).toBe(1);
   });
+
+  it("counts a case flagged by the policy's other rule reading it, as the gateway blocks it (the AUROC stays the run's own score's)", () => {
+    // Every score under the threshold; another rule (pasted-injection on a user turn) fires on ATTACK TWO and on benign text alone.
+    const scores = cases.map(() => 0.1);
+    const other = (i: number) => cases[i]!.text.includes('ATTACK TWO') || !cases[i]!.positive;
+    const r = summarizeDilution(cases, scores, () => 0.5, other);
+    expect(r.padding.before.map((p) => [p.words, p.detected, p.benign_flagged])).toEqual([
+      [0, 0.5, null],
+      [10, 0.5, 1],
+      [30, 0.5, 1],
+    ]);
+    expect(summarizeDilution(cases, scores, () => 0.5).padding.before.map((p) => p.detected)).toEqual([0, 0, 0]);
+  });
 });
 
 describe('padding and insertion', () => {
