@@ -182,10 +182,12 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the --config flag or SAFETY_CONFIG`);
   }
   let parsed: unknown;
+  // `.JSON` too; a byte-order mark (as Windows editors save) is not JSON, and YAML skips it anyway.
+  const json = path.extname(file).toLowerCase() === '.json';
   try {
-    parsed = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    parsed = json ? JSON.parse(text.replace(/^\uFEFF/, '')) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${syntaxErrorWhere(err as Error)}`);
+    throw new ConfigError(`config file ${file} is not valid ${json ? 'JSON' : 'YAML'}: ${syntaxErrorWhere(err as Error)}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file} must hold a mapping of settings`);

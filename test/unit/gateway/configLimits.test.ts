@@ -50,3 +50,9 @@ test('an audit file size over 256 MiB is refused (a restart and audit verify rea
   expect(() => loadConfig({ flags: { config: configFile('g.yaml', 'audit:\n  max_file_bytes: 1073741824\n') }, env: {} })).toThrow(/audit\.max_file_bytes/);
   expect(loadConfig({ flags: { config: configFile('g.yaml', 'audit:\n  max_file_bytes: 268435456\n') }, env: {} }).audit.max_file_bytes).toBe(268_435_456);
 });
+
+test('a JSON config saved with a byte-order mark, or named .JSON, is read as JSON (as the same file in YAML is)', () => {
+  const settings = '{"port": 9123, "engine": {"url": "http://127.0.0.1:8000/v1"}}';
+  expect(loadConfig({ flags: { config: configFile('g.json', `\uFEFF${settings}`) }, env: {} }).port).toBe(9123);
+  expect(loadConfig({ flags: { config: configFile('G.JSON', settings) }, env: {} }).port).toBe(9123);
+});
