@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassifier';
 import { scanItems, type ScanView } from '../encoder/scanTexts';
 import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
-import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
+import { countViews, inSentText, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
 import { sigmoid, softmax } from '../onnx/probabilities';
 import { checkNumericOptions } from '../runtime/numericOptions';
 import { withDeadline } from '../runtime/deadline';
@@ -134,7 +134,7 @@ export function createContentEncoderGuard(options: ContentEncoderGuardOptions): 
         });
         const scored = decisions.map((d, i) => ({ ...d, path: scan[i].path, label: d.unsafe ? 'unsafe' : 'safe' }));
         const unsafe = scored.filter((d) => d.unsafe);
-        const worst = pickWorst(unsafe.length ? unsafe : scored);
+        const worst = inSentText(pickWorst(unsafe.length ? unsafe : scored), turns, items);
         const combined = combineSegments(scored, categoryLabels);
         const verdict: Verdict = {
           ...worstTextVerdict({ name: options.name, model }, scored, 'safe', [...combined.categories, ...findings], elapsed(), worst),

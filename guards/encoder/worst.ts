@@ -1,4 +1,5 @@
 /** A request's verdict is its worst text: max score, first one on ties (request order). */
+import { rawSpan } from '../text/rawOffsets';
 import type { Verdict } from '../types';
 
 export interface ScoredText {
@@ -46,6 +47,19 @@ export function worstView(scores: readonly number[], views: readonly ({ start: n
 export function countViews(views: readonly ({ start: number; end: number } | undefined)[]): { segments: number; windows: number } {
   const windows = views.filter((v) => v !== undefined).length;
   return { segments: views.length - windows, windows };
+}
+
+/**
+ * The worst text with its window's offsets in the text as sent (text/rawOffsets.ts), when it is a
+ * sent text (not a reading the gateway derived: `#spaced`, a join, ... keep offsets in the reading)
+ * and they can be placed; else as scanned.
+ */
+export function inSentText<T extends ScoredText>(worst: T | undefined, sent: readonly { path: string; text: string }[], scanned: readonly { path: string; text: string }[]): T | undefined {
+  if (!worst?.span) return worst;
+  const raw = sent.find((t) => t.path === worst.path)?.text;
+  const read = scanned.find((t) => t.path === worst.path)?.text;
+  const span = raw === undefined || read === undefined ? undefined : rawSpan(raw, read, worst.span);
+  return span ? { ...worst, span } : worst;
 }
 
 /** The verdict of an encoder guard: its worst text decides label, score and path. */

@@ -8,7 +8,7 @@ import { EncoderClassifier, type SegmentOutput } from '../encoder/encoderClassif
 import { scanItems, type ScanView } from '../encoder/scanTexts';
 import { layoutFor, roleLayouts, type RoleLayouts } from './roleLayouts';
 import { describeEncoderRuntime, encoderGuardStats, type EncoderGuardStats } from '../encoder/stats';
-import { countViews, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
+import { countViews, inSentText, pickWorst, worstTextVerdict, worstView } from '../encoder/worst';
 import { softmax } from '../onnx/probabilities';
 import { withDeadline } from '../runtime/deadline';
 import { toGuardError } from '../runtime/errors';
@@ -117,7 +117,7 @@ export function createPromptGuard(options: PromptGuardOptions): PromptGuard {
           score: (outputs, item, views) => scoreText(v, item.scoreKind, outputs, views, settings.temperature),
         });
         const scored = results.map((r, i) => ({ ...r, path: scanItemsList[i].path }));
-        const worst = pickWorst(scored);
+        const worst = inSentText(pickWorst(scored), request.texts ?? [], items);
         const verdict = worstTextVerdict({ name: options.name, model }, scored, 'BENIGN', findings, elapsed(), worst);
         return cache.capacity > 0 ? { ...verdict, cacheHits: hits } : verdict;
       });

@@ -13,7 +13,8 @@ import { exportingGateway } from '../integration/telemetry/realGateway';
  */
 function defaultPolicyBundled(): string {
   const models = path.join(__dirname, '..', '..', 'guards', 'models');
-  const yaml = readFileSync(DEFAULT_POLICY, 'utf8').replace(/\.\.\/guards\/models/g, models);
+  // Content captured whole: the reviewer's view of the text the offsets count in.
+  const yaml = `${readFileSync(DEFAULT_POLICY, 'utf8').replace(/\.\.\/guards\/models/g, models)}\ntelemetry:\n  content_capture: full\n`;
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-paths-')), 'default.yaml');
   writeFileSync(file, yaml);
   return file;
@@ -69,6 +70,24 @@ describe('verdicts name where the worst text sits', () => {
     expect(status).toBe(400);
     const count = DAN.split(' ').length;
     expect(verdict(id, 'jailbreak').worst_path).toBe(`joined:messages[0].content..messages[${count - 1}].content`);
+  });
+
+  // A fine window wins here (not a whole segment), so the verdict carries offsets.
+  const BEFORE = PADDING.repeat(12).replace(/\. /g, '. \u{1F600} ');
+  test.each([
+    ['as written', BEFORE],
+    ['zero-width spaces before the window (the guard reads the text without them)', BEFORE.replace(/ /g, ' \u200b')],
+    ['ellipses before the window (NFKC reads each as three characters)', BEFORE.replace(/, /g, '\u2026 ')],
+  ])('the offsets of the worst window hold the jailbreak in the text as sent and as captured: %s', async (_name, before) => {
+    const text = `${before}\n\n${DAN}\n\n${PADDING.repeat(12)}`;
+    const { status, id } = await post('/chat/completions', { model: 'dev', messages: [{ role: 'user', content: text }] });
+    expect(status).toBe(400);
+    const entry = readEntries(gateway().auditDir).entries.find((e) => e.request_id === id)!;
+    const v = entry.phases[0]!.verdicts.find((x) => x.rule_id === 'jailbreak')!;
+    expect(v.worst_path).toBe('messages[0].content');
+    const captured = (entry as unknown as { content: { input: string[] } }).content.input[0]!;
+    expect(captured).toBe(text);
+    expect(captured.slice(v.worst_span!.start, v.worst_span!.end)).toContain('From now on you are DAN');
   });
 
   test("the guard span and the verdict's log record carry the path, as the audit record does", async () => {
