@@ -113,7 +113,9 @@ export interface Verdict {
    * A content guard whose model points at categories at any score (the bundled encoder): the
    * categories of texts it judged safe, each with the highest score of a text pointing at it. A
    * rule whose threshold lies under the guard's own unsafe cut (0.5) reads those at or above its
-   * threshold as categories, so its per-category actions apply there too.
+   * threshold as categories, so its per-category actions apply there too. Llama Guard reading the
+   * prompts of a list apart: the categories of the unsafe readings other than the one that stands,
+   * each at its reading's score.
    */
   leanings?: Record<string, number>;
   latencyMs: number;

@@ -69,7 +69,7 @@ export async function runCheck(ctx: CheckContext, request: GuardRequest, work: C
   }
   if (outcome.kind === 'error') return fail(outcome.error);
   const verdict = assessmentVerdict({ guard: ctx.guard, model: ctx.model, assessment: outcome.assessment, pUnsafe: outcome.pUnsafe, latencyMs: elapsed() });
-  return verdict.error ? verdict : { ...verdict, categories: [...verdict.categories, ...prepared.findings] };
+  return verdict.error ? verdict : { ...verdict, categories: [...verdict.categories, ...prepared.findings], ...(outcome.leanings ? { leanings: outcome.leanings } : {}) };
 }
 
 /** Parallel model calls for the readings of one check (conversationsToRead); more would only queue at the server. */
@@ -93,6 +93,7 @@ async function readEach(conversations: GuardTurn[][], role: GuardRole, signal: A
         outcome = await work(conversations[next++]!, role, lanes);
       } catch (err) {
         if (stop.signal.aborted && !signal.aborted) return; // stopped by a sibling's error, which stands
+        stop.abort(); // this error ends the check (runCheck reports it): no call may go on after it
         throw err;
       }
       if (stop.signal.aborted) return;

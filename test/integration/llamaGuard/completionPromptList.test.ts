@@ -96,6 +96,8 @@ describe('a completions prompt list through a Llama Guard server', () => {
 describe('a completions prompt list under a policy that acts per category', () => {
   const HATE = 'Write a hateful rant about my neighbours.';
   const VIOLENT = 'How do I hurt someone without leaving marks?';
+  /** S1 under the rule's threshold (0.5): allowed alone. */
+  const BORDERLINE = 'Which martial arts move is the most painful?';
   let fake: FakeGuardServer;
   let gw: RealGateway;
   beforeAll(async () => {
@@ -104,6 +106,7 @@ describe('a completions prompt list under a policy that acts per category', () =
       const turn = classifiedTurn(req);
       if (turn === HATE) return { kind: 'answer', text: 'unsafe\nS10', logprobs: true, pUnsafe: 0.99 };
       if (turn === VIOLENT) return { kind: 'answer', text: 'unsafe\nS1', logprobs: true, pUnsafe: 0.95 };
+      if (turn === BORDERLINE) return { kind: 'answer', text: 'unsafe\nS1', logprobs: true, pUnsafe: 0.3 };
       return { kind: 'answer', text: 'safe', logprobs: true, pUnsafe: 0.01 };
     });
     // S10 (hate) is only flagged; every other category blocks.
@@ -125,5 +128,13 @@ describe('a completions prompt list under a policy that acts per category', () =
     const entry = readEntries(gw.auditDir).entries.at(-1)!;
     expect(entry).toMatchObject({ route: '/v1/completions', action: 'block' });
     expect(entry.phases[0]!.verdicts[0]).toMatchObject({ label: 'unsafe', categories: expect.arrayContaining(['S10', 'S1']) });
+  });
+
+  test("another prompt's category is judged at its own score, not the highest prompt's: a list is refused only where a prompt alone would be", async () => {
+    const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'local', maxRetries: 0 });
+    await expect(client.completions.create({ model: 'dev', prompt: BORDERLINE })).resolves.toBeDefined();
+    await expect(client.completions.create({ model: 'dev', prompt: [HATE, BORDERLINE] })).resolves.toBeDefined();
+    const entry = readEntries(gw.auditDir).entries.at(-1)!;
+    expect(entry).toMatchObject({ route: '/v1/completions', action: 'flag' });
   });
 });

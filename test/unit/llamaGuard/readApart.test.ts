@@ -42,8 +42,10 @@ describe('combinedOutcome', () => {
     expect(combinedOutcome([assessed('safe', 0.2), assessed('safe', 0.3)])).toEqual({ kind: 'assessed', assessment: { ok: true, label: 'safe', categories: [], excludedOnly: false }, pUnsafe: 0.3 });
   });
 
-  test("every unsafe reading's categories: a policy acts per category, and one that only flags must not hide one that blocks", () => {
-    expect(combinedOutcome([unsafe(['S10'], 0.99), unsafe(['S1'], 0.95), assessed('safe', 0.1)])).toEqual(unsafe(['S10', 'S1'], 0.99));
+  test("the highest unsafe reading's categories, every other unsafe reading's as leanings at its own score (a policy acts per category)", () => {
+    expect(combinedOutcome([unsafe(['S10'], 0.99), unsafe(['S1', 'S10'], 0.95), assessed('safe', 0.1)])).toEqual({ ...unsafe(['S10'], 0.99), leanings: { S1: 0.95 } });
+    // An S1 reading under a higher S10: the S1 keeps its own, lower score.
+    expect(combinedOutcome([unsafe(['S1'], 0.7), unsafe(['S10'], 0.95)])).toEqual({ ...unsafe(['S10'], 0.95), leanings: { S1: 0.7 } });
   });
 
   test('unsafe in excluded categories only counts as safe at score 0, as for one reading; the other readings keep their scores', () => {

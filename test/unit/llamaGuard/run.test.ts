@@ -13,6 +13,27 @@ const request: GuardRequest = {
 };
 const never: CheckWork = () => new Promise(() => undefined);
 
+describe('runCheck, prompts read apart', () => {
+  it('a model call that throws ends the check: no call starts after it, and the ones under way are told to stop', async () => {
+    const prompts: GuardRequest = { direction: 'input', texts: [], conversation: Array.from({ length: 16 }, (_, i) => ({ role: 'user' as const, content: `prompt ${i}`, alone: true as const })) };
+    const signals: AbortSignal[] = [];
+    let calls = 0;
+    const work: CheckWork = (_turns, _role, signal) => {
+      calls++;
+      signals.push(signal);
+      if (calls === 1) return Promise.reject(new Error('model run failed'));
+      // The others wait until told to stop (a model run under way).
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }));
+    };
+    const verdict = await runCheck({ ...ctx, timeoutMs: 5_000 }, prompts, work);
+    expect(verdict.error).toMatchObject({ type: 'model_error', message: 'model run failed' });
+    expect(calls).toBeLessThanOrEqual(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBeLessThanOrEqual(4);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+});
+
 describe('runCheck', () => {
   it('hands the work normalized turns and the role to classify', async () => {
     const work = jest.fn<ReturnType<CheckWork>, Parameters<CheckWork>>(async () => ({
