@@ -95,7 +95,7 @@ function add(file: string, values: Record<string, string | boolean | undefined>,
   count('tpm', 'tokens_per_minute');
   count('concurrency', 'concurrent_requests');
   // `--policy "$POLICY"` with the variable unset: a key every request of which would be refused.
-  if (values.policy === '') throw new UsageError('--policy needs a policy id (leave it out for the main policy)');
+  if (typeof values.policy === 'string' && values.policy.trim() === '') throw new UsageError('--policy needs a policy id (leave it out for the main policy)');
   const key = generateApiKey();
   const entry: KeyEntry = {
     id: generateKeyId(),

@@ -68,6 +68,11 @@ export async function runReview(args: string[], io: ReviewIo): Promise<number> {
     io.err(`safety-gateway review: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     return 2;
   }
+  if (values.host !== undefined && values.host.trim() === '') {
+    // Node reads an empty host as every interface.
+    io.err('safety-gateway review: --host needs an interface address, e.g. 127.0.0.1\n');
+    return 2;
+  }
   const auditDir = values['audit-dir'] ?? config.audit.dir;
   if (!existsSync(auditDir)) {
     io.err(`safety-gateway review: no audit directory at ${auditDir} (give --audit-dir DIR)\n`);

@@ -37,7 +37,8 @@ export function recordedPath(path: string | undefined): string | undefined {
   const rest = path.slice(prefix.length);
   const suffix = READING_SUFFIXES.exec(rest)?.[0] ?? '';
   const body = rest.slice(0, rest.length - suffix.length);
-  const recorded = joinedRange(body)
+  // Quoted names first (the client's, `[*]`), so a `..` or `+` inside one separates nothing.
+  const recorded = joinedRange(body.replace(QUOTED_NAME, '[*]'))
     .map((one) => one.split('+').map(memberPath).join('+'))
     .join('..');
   return (prefix + recorded + suffix).slice(0, 300);

@@ -75,7 +75,8 @@ export class KeyStore {
   /** The policy ids keys are assigned (an app's requests run under its key's policy). */
   assignedPolicies(): Map<string, string[]> {
     const byPolicy = new Map<string, string[]>();
-    for (const k of this.index.values()) if (k.policy) byPolicy.set(k.policy, [...(byPolicy.get(k.policy) ?? []), k.app]);
+    // An empty id too (written by keys add before it refused one): every request of that key is refused, so it is warned of.
+    for (const k of this.index.values()) if (k.policy !== undefined) byPolicy.set(k.policy, [...(byPolicy.get(k.policy) ?? []), k.app]);
     return byPolicy;
   }
 

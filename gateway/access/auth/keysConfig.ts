@@ -10,7 +10,7 @@ export const InlineKey = z.strictObject({
   hash: z.string().regex(KEY_HASH, 'a key hash looks like sha256:<64 hex digits>'),
   /** Its id in audit records and rate limits (`inline_<id>`); default `inline_<app>_<n>`, the app's n-th inline key. */
   id: z.string().regex(APP_ID, 'key ids are letters, digits, . _ -').optional(),
-  policy: z.string().min(1, 'a policy id, or leave policy out for the main policy').optional(),
+  policy: z.string().optional(),
   limits: KeyLimits.optional(),
 });
 export type InlineKey = z.infer<typeof InlineKey>;

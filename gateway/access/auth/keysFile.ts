@@ -15,7 +15,7 @@ export const KeyEntry = z.strictObject({
   prefix: z.string().max(16).optional(),
   app: z.string().regex(APP_ID),
   /** Policy id for this app's requests (per-app policy selection reads it from the request context). */
-  policy: z.string().min(1, 'a policy id, or leave policy out for the main policy').optional(),
+  policy: z.string().optional(),
   limits: KeyLimits.optional(),
   created_at: z.string().optional(),
   /** Set by `keys revoke`; a revoked key is refused (kept in the file for the audit trail). */

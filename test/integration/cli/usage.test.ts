@@ -45,6 +45,8 @@ describe('CLI usage', () => {
     expect(host).toMatchObject({ code: 2, err: expect.stringContaining('--host needs an interface address') });
     const review = await cli(['review', '--audit-dir', '.', '--port', '']);
     expect(review).toMatchObject({ code: 2, err: expect.stringContaining('--port must be a port number') });
+    const reviewHost = await cli(['review', '--audit-dir', '.', '--host', '']);
+    expect(reviewHost).toMatchObject({ code: 2, err: expect.stringContaining('--host needs an interface address') });
     const threshold = await cli(['eval', '--guard', 'prompt_guard', '--data', 'x.jsonl', '--threshold', '']);
     expect(threshold).toMatchObject({ code: 2, err: expect.stringContaining('--threshold must be a number between 0 and 1') });
     // Past what node's timers hold, every check timed out at once.

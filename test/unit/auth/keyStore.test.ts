@@ -49,6 +49,15 @@ describe('key store', () => {
     expect(store.lookup('')).toBeUndefined();
   });
 
+  test('a key assigned an empty policy id (written by an earlier keys add) is listed among the assignments, so the start warns of it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));
+    const file = path.join(dir, 'keys.yaml');
+    writeKeysFile(file, { keys: [...fileKeys.keys, { id: 'key_000003', hash: hashApiKey('blank-policy-key-1'), app: 'blank', policy: '' }] });
+    const store = new KeyStore(KeysConfig.parse({ file }));
+    store.load();
+    expect(store.assignedPolicies().get('')).toEqual(['blank']);
+  });
+
   /** A store loaded from a keys file holding fileKeys, and the lines it logs. */
   function loadedStore(): { dir: string; file: string; store: KeyStore; lines: string[] } {
     const dir = mkdtempSync(path.join(tmpdir(), 'sg-store-'));

@@ -39,6 +39,7 @@ describe('recordedPath: where the worst text sat, without names the client chose
     expect(joinedRange('messages[0]["a..b"][0]')).toEqual(['messages[0]["a..b"][0]']);
     expect(joinedRange('messages[0]["a..\\"..b"]..messages[1].content')).toEqual(['messages[0]["a..\\"..b"]', 'messages[1].content']);
     expect(recordedPath('joined:messages[0]["a..b"]..messages[1].content')).toBe('joined:messages[0][*]..messages[1].content');
+    expect(recordedPath('messages[0].content["x+content[0]"]')).toBe('messages[0].content[*]');
   });
 
   test('no path stays none; a long one is bounded', () => {
