@@ -6,10 +6,13 @@
  * windows, the policy's thresholds) on the shared data, so the card's figures are what a user of
  * the default policy gets, and each row names the command that reproduces it.
  *
- * usage: npm run build && node guards/training/harness_cards.js [--model NAME] [--data DIR] [--policy FILE] [--calibrate-only]
+ * usage: npm run build && node guards/training/harness_cards.js [--model NAME] [--data DIR] [--policy FILE] [--calibrate-only] [--only ID,... [--reuse]]
  * writes guards/models/<name>/MODEL_CARD.md (the harness section only) and harness_report.json
  * (every run's full --json output). --calibrate-only runs just the validation calibrations and
  * prints the thresholds for the policy, writing nothing: set them, then run without it.
+ * --only runs just the runs named (after a change that moves only their figures) and keeps every
+ * other run's result from the model's harness_report.json; with --reuse, a named run whose
+ * eval/<model>/<id>/metrics.json exists (the same command's `--json --out` output) is read, not run.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -28,6 +31,8 @@ const { values } = parseArgs({
     data: { type: 'string', default: '../shared/data' },
     policy: { type: 'string', default: 'policies/default.yaml' },
     'calibrate-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
   },
 });
 const D = values.data;
@@ -194,7 +199,26 @@ for (const [name, spec] of Object.entries(RUNS)) {
   const results = {};
   const calibrateOnly = values['calibrate-only'];
   const runs = calibrateOnly ? spec.runs.filter((r) => r.args.includes('--calibrate-fpr') || r.calibrate) : spec.runs;
-  for (const run of runs) results[run.id] = runEval(spec.guard, run.args, path.join(REPO, 'eval', name, run.id));
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
+  if (values.reuse && !only) throw new Error('--reuse goes with --only');
+  for (const id of only ?? []) if (!spec.runs.some((r) => r.id === id)) throw new Error(`--only: no run ${id} for ${name}`);
+  const report = only ? JSON.parse(fs.readFileSync(path.join(dir, 'harness_report.json'), 'utf8')) : undefined;
+  if (report && (report.policy !== values.policy || report.data !== D)) throw new Error(`--only: ${name}/harness_report.json was measured with --policy ${report.policy} --data ${report.data}; run every run for these`);
+  for (const run of runs) {
+    const out = path.join(REPO, 'eval', name, run.id);
+    if (only && !only.has(run.id)) {
+      // Kept only if measured by the same command as now.
+      const previous = report.runs.find((r) => r.id === run.id);
+      if (!previous || previous.command !== command(spec.guard, run.args)) throw new Error(`--only: ${run.id} has no result of \`${command(spec.guard, run.args)}\` in ${name}/harness_report.json to keep`);
+      results[run.id] = previous.result;
+    } else if (only && values.reuse && fs.existsSync(path.join(out, 'metrics.json'))) {
+      // The same command's output: the policy file and the data it read, checked.
+      const reused = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+      if (reused.run?.policy_file !== values.policy || reused.run?.guard !== spec.guard) throw new Error(`--reuse: ${out}/metrics.json was measured with another policy or guard`);
+      process.stderr.write(`reusing ${path.join(out, 'metrics.json')} (${reused.run.policy})\n`);
+      results[run.id] = reused;
+    } else results[run.id] = runEval(spec.guard, run.args, out);
+  }
   if (calibrateOnly) {
     printThresholds(name, runs, results);
     continue;

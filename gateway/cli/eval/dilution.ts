@@ -171,6 +171,8 @@ export interface DilutionResult {
   errors: number;
   /** Where the benign text came from: the selection's own benign rows, or other data (--dilution-padding). */
   padding_from?: string;
+  /** Cases whose check by another rule reading them failed (counted as not flagged by it). */
+  also_flagged_errors?: number;
 }
 
 /**

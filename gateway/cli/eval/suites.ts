@@ -79,7 +79,9 @@ export async function runDilution(ctx: SuiteContext, examples: readonly EvalExam
   const outcomes = await runGuard(ctx.guard, asRows, { style: ctx.style, concurrency: ctx.concurrency, score: ctx.score });
   const others = ctx.alsoFlagged ? await ctx.alsoFlagged(asRows) : undefined;
   const result = summarizeDilution(cases, outcomes.map(scoreOf), (role) => ctx.thresholdOf(role as RecordRole), others ? (i) => others.flags[i] ?? false : undefined);
-  return padding ? { ...result, padding_from: padding.from } : result;
+  // The other rules' failed checks count as not flagged there: said, as the main run says them.
+  const withOthers = others ? { ...result, also_flagged_errors: others.errors } : result;
+  return padding ? { ...withOthers, padding_from: padding.from } : withOthers;
 }
 
 /** `trainPayloads`: payloads of the train split's injections; cases whose payload is not among them are also reported apart. */
