@@ -16,7 +16,7 @@ import { normalizeSlice } from './normalize';
 const RUN = /[\t\n\r\x20-\x7E]+|[^\t\n\r\x20-\x7E]+/g;
 /** A character and what NFKC may compose with it: combining marks, Hangul vowel and final jamo. */
 const CLUSTER = /[\s\S][\p{M}\u1160-\u11FF\uD7B0-\uD7FF]*/gu;
-/** Characters of non-ASCII runs normalized for one verdict at most (each about a microsecond): the event loop waits on them. */
+/** Characters of runs other than plain ASCII normalized for one verdict at most (each a few microseconds): the event loop waits on them. */
 const MAX_WALKED = 64 * 1024;
 
 export interface Span {

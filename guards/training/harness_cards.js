@@ -201,8 +201,10 @@ for (const [name, spec] of Object.entries(RUNS)) {
   const runs = calibrateOnly ? spec.runs.filter((r) => r.args.includes('--calibrate-fpr') || r.calibrate) : spec.runs;
   const only = values.only ? new Set(values.only.split(',')) : undefined;
   if (values.reuse && !only) throw new Error('--reuse goes with --only');
+  if (only && !values.model) throw new Error('--only goes with --model (run ids differ between models)');
   for (const id of only ?? []) if (!spec.runs.some((r) => r.id === id)) throw new Error(`--only: no run ${id} for ${name}`);
   const report = only ? JSON.parse(fs.readFileSync(path.join(dir, 'harness_report.json'), 'utf8')) : undefined;
+  if (report && !Array.isArray(report.runs)) throw new Error(`--only: ${name}/harness_report.json holds no runs to keep`);
   if (report && (report.policy !== values.policy || report.data !== D)) throw new Error(`--only: ${name}/harness_report.json was measured with --policy ${report.policy} --data ${report.data}; run every run for these`);
   for (const run of runs) {
     const out = path.join(REPO, 'eval', name, run.id);
@@ -214,7 +216,12 @@ for (const [name, spec] of Object.entries(RUNS)) {
     } else if (only && values.reuse && fs.existsSync(path.join(out, 'metrics.json'))) {
       // The same command's output: the policy file and the data it read, checked.
       const reused = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
-      if (reused.run?.policy_file !== values.policy || reused.run?.guard !== spec.guard) throw new Error(`--reuse: ${out}/metrics.json was measured with another policy or guard`);
+      // The same command's output: guard, model, policy file, the whole selection (no --limit), its split and task.
+      const arg = (flag) => (run.args.includes(flag) ? run.args[run.args.indexOf(flag) + 1] : null);
+      const r = reused.run ?? {};
+      if (r.policy_file !== values.policy || r.guard !== spec.guard || r.model !== name || r.limit !== null || (r.split ?? null) !== arg('--split') || (r.task ?? null) !== arg('--task')) {
+        throw new Error(`--reuse: ${out}/metrics.json was not measured by this run's command (guard, model, policy, split, task or a --limit differ)`);
+      }
       process.stderr.write(`reusing ${path.join(out, 'metrics.json')} (${reused.run.policy})\n`);
       results[run.id] = reused;
     } else results[run.id] = runEval(spec.guard, run.args, out);
