@@ -10,12 +10,12 @@ import { runGuardPhase } from './runRules';
 
 /**
  * The two guard phases of a request, as the gateway, the policy CLI and the coverage tests run
- * them: the policy's input rules on the request, its output rules on one answer. `app`: whose
- * request it is (cached verdicts are reused within one app).
+ * them: the policy's input rules on the request, its output rules on one answer. `tenant`: whose
+ * request it is, its app and key (RequestContext.cacheTenant: cached verdicts are reused within one).
  */
-export function checkInput(runtime: PolicyRuntime, parsed: ParsedCompletion, signal?: AbortSignal, app?: string): Promise<GuardPhase> {
+export function checkInput(runtime: PolicyRuntime, parsed: ParsedCompletion, signal?: AbortSignal, tenant?: string): Promise<GuardPhase> {
   return runGuardPhase({
-    app,
+    tenant,
     direction: 'input',
     rules: runtime.loaded.policy.input,
     guards: runtime.guards,
@@ -32,10 +32,10 @@ export function checkInput(runtime: PolicyRuntime, parsed: ParsedCompletion, sig
  * turn). Bookkeeping an engine never sends (bookkeeping.ts) is checked as an answer of its own, so
  * it cannot dilute the answer's score; the more severe of the two phases stands.
  */
-export async function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompletion, answer: AssistantAnswer, choice: number, signal?: AbortSignal, app?: string): Promise<GuardPhase & { choice: number }> {
+export async function checkAnswer(runtime: PolicyRuntime, parsed: ParsedCompletion, answer: AssistantAnswer, choice: number, signal?: AbortSignal, tenant?: string): Promise<GuardPhase & { choice: number }> {
   const run = (texts: ScanText[], turn: ChatTurn) =>
     runGuardPhase({
-      app,
+      tenant,
       direction: 'output',
       rules: runtime.loaded.policy.output,
       guards: runtime.guards,

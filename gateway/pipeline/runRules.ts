@@ -23,7 +23,7 @@ export interface PhaseInput {
    * are reused within one tenant only. Shared across them, a cache hit (a faster answer,
    * `x-guard-duration-ms`) told one app, or one key of an app, whether another had sent a text.
    */
-  app?: string;
+  tenant?: string;
 }
 
 /**
@@ -53,7 +53,7 @@ export async function runGuardPhase(input: PhaseInput): Promise<GuardPhase> {
           conversation: input.conversation,
           signal: input.signal,
           // Cached verdicts are reused within one policy version and one app only.
-          cacheScope: `${input.policy.id}@${input.policy.version}${input.app === undefined ? '' : `\u0000${input.app}`}`,
+          cacheScope: `${input.policy.id}@${input.policy.version}${input.tenant === undefined ? '' : `\u0000${input.tenant}`}`,
           // score: injection reads every selected text as untrusted content (Prompt Guard's injection score).
           ...(rule.score === 'injection' ? { score: 'injection' as const } : {}),
         }),

@@ -1,5 +1,4 @@
 import { joinedRange, recordedPath } from '../../../gateway/record/recordedPath';
-import { controlTokenError } from '../../../gateway/pipeline/extract/controlTokens';
 
 describe('recordedPath: where the worst text sat, without names the client chose', () => {
   test.each([
@@ -45,13 +44,5 @@ describe('recordedPath: where the worst text sat, without names the client chose
   test('no path stays none; a long one is bounded', () => {
     expect(recordedPath(undefined)).toBeUndefined();
     expect(recordedPath(`messages[0]${'.content'.repeat(100)}`)!.length).toBeLessThanOrEqual(300);
-  });
-});
-
-describe('controlTokenError names the request member', () => {
-  test("a glued list's own path, a join's first text, whole even when a quoted name holds `..`", () => {
-    expect(controlTokenError([{ source: 'user', path: 'joined:messages[0]["a..b"]', text: '<|eot_id|>' }])?.param).toBe('messages[0]["a..b"]');
-    expect(controlTokenError([{ source: 'user', path: 'joined:messages[0].content..messages[3].content', text: '<|eot_id|>' }])?.param).toBe('messages[0].content');
-    expect(controlTokenError([{ source: 'user', path: 'messages[1].content', text: 'plain' }])).toBeUndefined();
   });
 });
