@@ -4,7 +4,7 @@ export interface Seen {
   requestId: string;
   /** HTTP status; 0 when the request failed without one. */
   status: number;
-  /** The x-safety-policy header (or the failure). */
+  /** The x-safety-policy header (or the failure); for an answer other than 200, followed by its body's start, so a failed run says what the client got. */
   header: string | null;
 }
 
@@ -45,9 +45,10 @@ export function startLoad(baseUrl: string, clients: number): Load {
           body: JSON.stringify({ model: 'dev', stream, messages: [{ role: 'user', content: `request ${requestId}` }] }),
         });
         // The whole body, so a request spans its full life (streams included) before it counts.
-        if (stream) await readSse(res);
-        else await res.text();
-        seen.push({ requestId, status: res.status, header: res.headers.get('x-safety-policy') });
+        let body = '';
+        if (stream && res.status === 200) await readSse(res);
+        else body = await res.text();
+        seen.push({ requestId, status: res.status, header: res.status === 200 ? res.headers.get('x-safety-policy') : `${res.headers.get('x-safety-policy')} ${body.slice(0, 300)}` });
       } catch (err) {
         seen.push({ requestId, status: 0, header: `failed: ${(err as Error).message}` });
       }
