@@ -1,9 +1,27 @@
 import type { ReloadOutcome } from '../../../gateway/pipeline/runtime/policyRuntime';
-import { FIXTURE_POLICY, startHarness, type Harness } from '../../support/gatewayHarness';
+import path from 'node:path';
+import { FIXTURE_POLICY, FIXTURES, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startLoad } from './loadClients';
 import { PolicyDir } from './policyDir';
 
-const valid = (n: number) => `id: live\nextends: ${FIXTURE_POLICY}\ndescription: version ${n}\n`;
+/**
+ * The fixture's guards with a deadline no load can reach: 200 clients, the gateway and the dev
+ * engine share this process's one event loop, and beside another test file on 2 cores a check
+ * waited past the default 5 s (503 guard_unavailable, twice in a full run). This test is about
+ * reloads, not guard latency.
+ */
+const GUARDS = `guards:
+  prompt_guard:
+    type: prompt_guard
+    model: ${path.join(FIXTURES, 'models', 'prompt-guard-v1-tiny')}
+    timeout_ms: 120000
+  llama_guard:
+    type: llama_guard
+    backend: encoder
+    model: ${path.join(FIXTURES, 'models', 'content-guard-tiny')}
+    timeout_ms: 120000
+`;
+const valid = (n: number) => `id: live\nextends: ${FIXTURE_POLICY}\ndescription: version ${n}\n${GUARDS}`;
 /** The ways a save can be broken, in turn: each must be rejected while the last good version serves. */
 const INVALID = [
   (n: number) => `id: live\nextends: ${FIXTURE_POLICY}\ndescription: broken ${n}\ninput:\n  - id: r\n    guard: no_such_guard\n    threshold: 0.5\n`,
