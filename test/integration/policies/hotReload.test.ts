@@ -1,26 +1,26 @@
 import type { ReloadOutcome } from '../../../gateway/pipeline/runtime/policyRuntime';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FIXTURE_POLICY, FIXTURES, startHarness, type Harness } from '../../support/gatewayHarness';
+import { parse, stringify } from 'yaml';
+import { FIXTURE_POLICY, startHarness, type Harness } from '../../support/gatewayHarness';
 import { startLoad } from './loadClients';
 import { PolicyDir } from './policyDir';
 
 /**
- * The fixture's guards with a deadline no load can reach: 200 clients, the gateway and the dev
- * engine share this process's one event loop, and beside another test file on 2 cores a check
- * waited past the default 5 s (503 guard_unavailable, twice in a full run). This test is about
- * reloads, not guard latency.
+ * The fixture's own guards (read from its file, model paths made absolute), each with a 30 s
+ * deadline instead of its default (5 s for prompt_guard): 200 clients, the gateway and the dev
+ * engine share this process's one event loop, and in a fresh-clone CI run, beside another test
+ * file on 2 cores, checks waited past 5 s (503 guard_unavailable, prompt_guard: timeout). 30 s
+ * still fires well inside the test's own limit, so a reload that stalls the guards for 30 s or more still fails it.
  */
-const GUARDS = `guards:
-  prompt_guard:
-    type: prompt_guard
-    model: ${path.join(FIXTURES, 'models', 'prompt-guard-v1-tiny')}
-    timeout_ms: 120000
-  llama_guard:
-    type: llama_guard
-    backend: encoder
-    model: ${path.join(FIXTURES, 'models', 'content-guard-tiny')}
-    timeout_ms: 120000
-`;
+function fixtureGuardsWithDeadline(timeoutMs: number): string {
+  const fixture = parse(readFileSync(FIXTURE_POLICY, 'utf8')) as { guards: Record<string, { model: string }> };
+  const guards = Object.fromEntries(
+    Object.entries(fixture.guards).map(([name, guard]) => [name, { ...guard, model: path.resolve(path.dirname(FIXTURE_POLICY), guard.model), timeout_ms: timeoutMs }]),
+  );
+  return stringify({ guards });
+}
+const GUARDS = fixtureGuardsWithDeadline(30_000);
 const valid = (n: number) => `id: live\nextends: ${FIXTURE_POLICY}\ndescription: version ${n}\n${GUARDS}`;
 /** The ways a save can be broken, in turn: each must be rejected while the last good version serves. */
 const INVALID = [
