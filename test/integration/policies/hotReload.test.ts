@@ -11,7 +11,8 @@ import { PolicyDir } from './policyDir';
  * deadline instead of its default (5 s for prompt_guard): 200 clients, the gateway and the dev
  * engine share this process's one event loop, and in a fresh-clone CI run, beside another test
  * file on 2 cores, checks waited past 5 s (503 guard_unavailable, prompt_guard: timeout). 30 s
- * still fires well inside the test's own limit, so a reload that stalls the guards for 30 s or more still fails it.
+ * still fires well inside the test's own limit, so a reload that stalls the guards for 30 s or
+ * more still fails it.
  */
 function fixtureGuardsWithDeadline(timeoutMs: number): string {
   const fixture = parse(readFileSync(FIXTURE_POLICY, 'utf8')) as { guards: Record<string, { model: string }> };

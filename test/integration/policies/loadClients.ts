@@ -4,8 +4,10 @@ export interface Seen {
   requestId: string;
   /** HTTP status; 0 when the request failed without one. */
   status: number;
-  /** The x-safety-policy header (or the failure); for an answer other than 200, followed by its body's start, so a failed run says what the client got. */
+  /** The x-safety-policy header (or the failure). */
   header: string | null;
+  /** For an answer other than 200, the start of its body: a failed run says what the client got. */
+  body?: string;
 }
 
 export interface Load {
@@ -45,10 +47,13 @@ export function startLoad(baseUrl: string, clients: number): Load {
           body: JSON.stringify({ model: 'dev', stream, messages: [{ role: 'user', content: `request ${requestId}` }] }),
         });
         // The whole body, so a request spans its full life (streams included) before it counts.
-        let body = '';
-        if (stream && res.status === 200) await readSse(res);
-        else body = await res.text();
-        seen.push({ requestId, status: res.status, header: res.status === 200 ? res.headers.get('x-safety-policy') : `${res.headers.get('x-safety-policy')} ${body.slice(0, 300)}` });
+        const header = res.headers.get('x-safety-policy');
+        if (res.status !== 200) seen.push({ requestId, status: res.status, header, body: (await res.text()).slice(0, 300) });
+        else {
+          if (stream) await readSse(res);
+          else await res.text();
+          seen.push({ requestId, status: res.status, header });
+        }
       } catch (err) {
         seen.push({ requestId, status: 0, header: `failed: ${(err as Error).message}` });
       }
